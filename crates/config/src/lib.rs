@@ -1,0 +1,243 @@
+//! Configuration, declared once: defaults → TOML file → `EXITENTRY_*` environment → flags.
+//!
+//! Every setting lives in [`Config`] with its default; `exitentry config print-default`
+//! prints the same structure as TOML, so the documentation cannot drift from the code.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::Path;
+
+/// The default embedded database, created on first use.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/exitentry.db";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub server: ServerConfig,
+    pub security: SecurityConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (file created on first use) or `postgres://USER@HOST:PORT/DB`.
+    pub url: Secret,
+    /// Upper bound on pooled connections per process.
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// Public base URL used in printed links.
+    pub public_url: String,
+    /// Mark cookies `Secure` (turn on behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Staff sessions end after this many minutes without a request.
+    pub session_idle_minutes: i64,
+    /// Staff sessions end after this many hours whatever the activity.
+    pub session_max_hours: i64,
+    /// Consecutive failed logins before an account is locked.
+    pub max_failed_logins: i64,
+    /// How long a locked account stays locked.
+    pub lockout_minutes: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `tracing` filter, e.g. `info,exitentry=debug`.
+    pub filter: String,
+    /// `json` for machines, `pretty` for people.
+    pub format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database: DatabaseConfig::default(),
+            server: ServerConfig::default(),
+            security: SecurityConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret(DEFAULT_DATABASE_URL.to_string()),
+            max_connections: 16,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            secure_cookies: false,
+        }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: 30,
+            session_max_hours: 12,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".into(),
+            format: "pretty".into(),
+        }
+    }
+}
+
+/// A value that must never reach a log line. `Debug` and `Display` print a redaction;
+/// serialisation keeps the value so config files round-trip.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+/// Hides the password in `scheme://user:password@host`; other strings are fully hidden
+/// unless they carry no credentials at all (plain sqlite paths).
+pub fn redact_url(s: &str) -> String {
+    if let Some((scheme, rest)) = s.split_once("://") {
+        if let Some((creds, host)) = rest.rsplit_once('@') {
+            let user = creds.split(':').next().unwrap_or("");
+            return format!("{scheme}://{user}:***@{host}");
+        }
+        return s.to_string();
+    }
+    "***".to_string()
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+/// Layers the sources in order; `overrides` are the command-line flags already shaped
+/// like the TOML file (only the keys that were given).
+pub fn load(file: Option<&Path>, overrides: Figment) -> Result<Config, ConfigError> {
+    let mut fig = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(path) = file {
+        if !path.exists() {
+            return Err(ConfigError(format!(
+                "config file {} does not exist",
+                path.display()
+            )));
+        }
+        fig = fig.merge(Toml::file(path));
+    }
+    // `EXITENTRY_DATABASE__URL` → database.url; `DATABASE_URL` is honoured as the common name.
+    fig = fig
+        .merge(
+            Env::raw()
+                .only(&["DATABASE_URL"])
+                .map(|_| "database.url".into()),
+        )
+        .merge(Env::prefixed("EXITENTRY_").split("__"))
+        .merge(overrides);
+    fig.extract().map_err(|e| ConfigError(e.to_string()))
+}
+
+/// The full default configuration as a commented TOML document.
+pub fn default_toml() -> String {
+    let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
+    format!(
+        "# exitentry configuration. Every key is optional; shown here with its default.\n\
+         # Precedence: defaults < this file (--config) < EXITENTRY_SECTION__KEY env < flags.\n\
+         # DATABASE_URL is also read, as database.url.\n\n{body}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_file_parses_back_to_the_defaults() {
+        let parsed: Config = toml::from_str(&default_toml()).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn layers_apply_in_order_file_then_env_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "[server]\nlisten = \"0.0.0.0:1\"\npublic_url = \"http://file\"\n[log]\nformat = \"json\"\n",
+            )?;
+            jail.set_env("EXITENTRY_SERVER__LISTEN", "0.0.0.0:2");
+            jail.set_env("EXITENTRY_LOG__FILTER", "debug");
+            let flags = Figment::new().merge(Serialized::default("log.filter", "trace"));
+            let c = load(Some(Path::new("c.toml")), flags).unwrap();
+            assert_eq!(c.server.listen, "0.0.0.0:2", "env beats file");
+            assert_eq!(c.server.public_url, "http://file", "file beats default");
+            assert_eq!(c.log.format, "json");
+            assert_eq!(c.log.filter, "trace", "flags beat env");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn database_url_env_is_read_and_redacted_in_debug() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "postgres://app:hunter2@db/x");
+            let c = load(None, Figment::new()).unwrap();
+            assert_eq!(c.database.url.expose(), "postgres://app:hunter2@db/x");
+            let shown = format!("{c:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("postgres://app:***@db/x"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[server]\nlisen = \"x\"\n")?;
+            assert!(load(Some(Path::new("bad.toml")), Figment::new()).is_err());
+            assert!(load(Some(Path::new("nope.toml")), Figment::new()).is_err());
+            Ok(())
+        });
+    }
+}

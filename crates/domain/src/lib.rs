@@ -1,0 +1,13 @@
+//! Pure rules of the exit-entry registry: parsed value types, documents, offices and
+//! policies. No I/O and no clock: "today" always comes in as an argument.
+
+pub mod document;
+pub mod ids;
+mod invalid;
+pub mod numbers;
+pub mod office;
+pub mod person;
+pub mod policy;
+pub mod staff;
+
+pub use invalid::Invalid;

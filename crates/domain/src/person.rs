@@ -1,0 +1,153 @@
+//! People in the registry and the enumerations that describe them.
+
+use crate::Invalid;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Sex as recorded on identity documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Sex {
+    #[serde(rename = "M")]
+    Male,
+    #[serde(rename = "F")]
+    Female,
+}
+
+impl Sex {
+    pub fn code(self) -> &'static str {
+        match self {
+            Sex::Male => "M",
+            Sex::Female => "F",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s.trim() {
+            "M" | "m" => Ok(Sex::Male),
+            "F" | "f" => Ok(Sex::Female),
+            other => Err(Invalid::new(
+                "bad_sex",
+                format!("sex must be M or F, not {other:?}"),
+            )),
+        }
+    }
+}
+
+/// Region of residence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Region {
+    Mainland,
+    HongKong,
+    Macao,
+    Taiwan,
+}
+
+impl Region {
+    pub const ALL: [Region; 4] = [
+        Region::Mainland,
+        Region::HongKong,
+        Region::Macao,
+        Region::Taiwan,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Region::Mainland => "mainland",
+            Region::HongKong => "hong_kong",
+            Region::Macao => "macao",
+            Region::Taiwan => "taiwan",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        Region::ALL
+            .into_iter()
+            .find(|r| r.code() == s.trim())
+            .ok_or_else(|| {
+                Invalid::new(
+                    "bad_region",
+                    format!("region must be mainland, hong_kong, macao or taiwan, not {s:?}"),
+                )
+            })
+    }
+}
+
+/// Nationality: Chinese, or another country by ISO 3166-1 alpha-3 code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Nationality {
+    Chinese,
+    Other(String),
+}
+
+impl Nationality {
+    /// Accepts `CHN` (Chinese) or any other three-letter upper-case ISO 3166 alpha-3 code.
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let s = s.trim();
+        if s.len() == 3 && s.bytes().all(|b| b.is_ascii_alphabetic()) {
+            let up = s.to_ascii_uppercase();
+            if up == "CHN" {
+                Ok(Nationality::Chinese)
+            } else {
+                Ok(Nationality::Other(up))
+            }
+        } else {
+            Err(Invalid::new(
+                "bad_nationality",
+                format!(
+                    "nationality must be an ISO 3166 alpha-3 code such as CHN or GBR, not {s:?}"
+                ),
+            ))
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        match self {
+            Nationality::Chinese => "CHN",
+            Nationality::Other(c) => c,
+        }
+    }
+
+    pub fn is_chinese(&self) -> bool {
+        matches!(self, Nationality::Chinese)
+    }
+}
+
+/// A person's names. `zh` is absent for people without a Chinese name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Names {
+    pub zh: Option<String>,
+    pub latin: String,
+}
+
+impl Names {
+    pub fn parse(zh: &str, latin: &str) -> Result<Self, Invalid> {
+        let zh = zh.trim();
+        let latin = latin.trim();
+        if latin.is_empty() {
+            return Err(Invalid::new(
+                "missing_latin_name",
+                "the name in Latin script is required",
+            ));
+        }
+        if latin.chars().count() > 100 || zh.chars().count() > 50 {
+            return Err(Invalid::new("name_too_long", "the name is too long"));
+        }
+        if latin.chars().any(|c| c.is_control()) || zh.chars().any(|c| c.is_control()) {
+            return Err(Invalid::new(
+                "bad_name",
+                "the name contains control characters",
+            ));
+        }
+        Ok(Names {
+            zh: (!zh.is_empty()).then(|| zh.to_string()),
+            latin: latin.to_string(),
+        })
+    }
+}
+
+/// Parses an ISO date `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Result<NaiveDate, Invalid> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| Invalid::new("bad_date", format!("expected a date YYYY-MM-DD, not {s:?}")))
+}

@@ -1,0 +1,108 @@
+//! Versioned policy: every rule with a number or a date, with the day it took effect.
+//! The authorities change these often; code asks the policy, never a constant.
+
+use crate::Invalid;
+use crate::numbers::DocumentKind;
+use chrono::NaiveDate;
+
+/// How long a document of one kind is valid, from `effective_from` on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidityRule {
+    pub kind: DocumentKind,
+    pub effective_from: NaiveDate,
+    /// Last day on which new documents of this kind are issued, if the kind was withdrawn.
+    pub issued_until: Option<NaiveDate>,
+    /// Holders younger than `adult_age` on the application date get `minor_years`.
+    pub adult_age: i32,
+    pub minor_years: u32,
+    pub adult_years: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub validity: Vec<ValidityRule>,
+    /// Every EEP booklet is void from this day.
+    pub booklets_void_from: NaiveDate,
+}
+
+const fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    match NaiveDate::from_ymd_opt(y, m, d) {
+        Some(d) => d,
+        None => panic!("invalid policy date"),
+    }
+}
+
+impl Policy {
+    /// The rules of DOMAIN.md as of today's knowledge.
+    pub fn builtin() -> Self {
+        use DocumentKind::*;
+        let rule = |kind, from, until, adult_age, minor_years, adult_years| ValidityRule {
+            kind,
+            effective_from: from,
+            issued_until: until,
+            adult_age,
+            minor_years,
+            adult_years,
+        };
+        Policy {
+            validity: vec![
+                // Smart cards since 2014-09-15: 5 years under 16, else 10.
+                rule(EepCard, date(2014, 9, 15), None, 16, 5, 10),
+                // Booklets: 5 years; none issued once cards replaced them (void 2019-09-13).
+                rule(
+                    EepBooklet,
+                    date(1998, 1, 1),
+                    Some(date(2019, 9, 12)),
+                    0,
+                    5,
+                    5,
+                ),
+                rule(Hrp, date(1999, 1, 1), None, 18, 5, 10),
+                rule(HrpNonChinese, date(2024, 7, 10), None, 0, 5, 5),
+                rule(Twp, date(2015, 7, 1), None, 0, 5, 5),
+                rule(ResidencePermit, date(2018, 9, 1), None, 0, 5, 5),
+            ],
+            booklets_void_from: date(2019, 9, 13),
+        }
+    }
+
+    fn rule_on(&self, kind: DocumentKind, on: NaiveDate) -> Option<&ValidityRule> {
+        self.validity
+            .iter()
+            .filter(|r| r.kind == kind && r.effective_from <= on)
+            .max_by_key(|r| r.effective_from)
+    }
+
+    /// Years of validity for a document applied for on `applied_on` by a holder of `age`.
+    pub fn validity_years(
+        &self,
+        kind: DocumentKind,
+        age: i32,
+        applied_on: NaiveDate,
+    ) -> Result<u32, Invalid> {
+        let rule = self
+            .rule_on(kind, applied_on)
+            .filter(|r| r.issued_until.is_none_or(|u| applied_on <= u))
+            .ok_or_else(|| {
+                Invalid::new(
+                    "not_available_on_date",
+                    format!("no {} is issued on {applied_on}", kind.code()),
+                )
+            })?;
+        Ok(if age < rule.adult_age {
+            rule.minor_years
+        } else {
+            rule.adult_years
+        })
+    }
+
+    /// The longest validity a document of this kind has had under any rule.
+    pub fn max_validity_years(&self, kind: DocumentKind) -> u32 {
+        self.validity
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.adult_years.max(r.minor_years))
+            .max()
+            .unwrap_or(10)
+    }
+}

@@ -1,0 +1,142 @@
+//! Staff roles and what each may do. The one table of permissions: pages and APIs ask
+//! `role.can(permission)`, never compare role names.
+
+use crate::Invalid;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Reviewer,
+    Approver,
+    CounterClerk,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Search people and documents, open a person's page.
+    SearchRegistry,
+    /// Create and list staff accounts.
+    ManageStaff,
+    /// Read the audit log.
+    ViewAudit,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::Admin,
+        Role::Reviewer,
+        Role::Approver,
+        Role::CounterClerk,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Reviewer => "reviewer",
+            Role::Approver => "approver",
+            Role::CounterClerk => "counter_clerk",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.code() == s.trim())
+            .ok_or_else(|| {
+                Invalid::new(
+                    "bad_role",
+                    format!("role must be admin, reviewer, approver or counter_clerk, not {s:?}"),
+                )
+            })
+    }
+
+    /// Least privilege: officers who handle cases search the registry; only admins
+    /// manage accounts and read the audit log.
+    pub fn can(self, p: Permission) -> bool {
+        use Permission::*;
+        use Role::*;
+        match p {
+            SearchRegistry => matches!(self, Admin | Reviewer | Approver | CounterClerk),
+            ManageStaff | ViewAudit => matches!(self, Admin),
+        }
+    }
+}
+
+/// Usernames: 3–32 lower-case ASCII letters, digits, `.`, `_` or `-`.
+pub fn parse_username(s: &str) -> Result<String, Invalid> {
+    let s = s.trim().to_ascii_lowercase();
+    let ok = (3..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(s)
+    } else {
+        Err(Invalid::new(
+            "bad_username",
+            "a username is 3-32 letters, digits, '.', '_' or '-'",
+        ))
+    }
+}
+
+/// Passwords: at least 10 characters; at most 256 so hashing cannot be used to burn CPU.
+pub fn check_password_strength(p: &str) -> Result<(), Invalid> {
+    let n = p.chars().count();
+    if n < 10 {
+        return Err(Invalid::new(
+            "weak_password",
+            "a password needs at least 10 characters",
+        ));
+    }
+    if n > 256 {
+        return Err(Invalid::new(
+            "password_too_long",
+            "a password may have at most 256 characters",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admins_manage_staff_and_read_audit() {
+        for r in Role::ALL {
+            assert!(r.can(Permission::SearchRegistry));
+            assert_eq!(r.can(Permission::ManageStaff), r == Role::Admin);
+            assert_eq!(r.can(Permission::ViewAudit), r == Role::Admin);
+        }
+    }
+
+    #[test]
+    fn roles_round_trip_and_reject_unknown() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.code()).unwrap(), r);
+        }
+        assert_eq!(Role::parse("root").unwrap_err().code, "bad_role");
+    }
+
+    #[test]
+    fn usernames_and_passwords() {
+        assert_eq!(parse_username(" Officer.Li ").unwrap(), "officer.li");
+        for bad in ["ab", "has space", "名字", &"x".repeat(33)] {
+            assert_eq!(
+                parse_username(bad).unwrap_err().code,
+                "bad_username",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            check_password_strength("short").unwrap_err().code,
+            "weak_password"
+        );
+        assert!(check_password_strength("long enough pw").is_ok());
+        assert_eq!(
+            check_password_strength(&"x".repeat(257)).unwrap_err().code,
+            "password_too_long"
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! Documents: batch inserts for imports and demo data, lookups by number and by holder.
+
+use crate::error::corrupt;
+use crate::people::{self, StoredPerson};
+use crate::{Result, StorageError};
+use chrono::NaiveDate;
+use exitentry_domain::document::DocumentStatus;
+use exitentry_domain::numbers::DocumentKind;
+use exitentry_domain::person::parse_date;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRecord {
+    pub person_id: i64,
+    pub kind: DocumentKind,
+    pub number: String,
+    pub issue_count: Option<u8>,
+    pub issued_on: NaiveDate,
+    pub expires_on: NaiveDate,
+    /// As stored; read the effective status through `document::effective_status`.
+    pub status: DocumentStatus,
+    pub office_code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDocument {
+    pub id: i64,
+    pub doc: DocumentRecord,
+}
+
+const COLUMNS: &str =
+    "id, person_id, kind, number, issue_count, issued_on, expires_on, status, office_code";
+
+fn from_row(r: &AnyRow) -> Result<StoredDocument> {
+    let count: i64 = r.try_get("issue_count")?;
+    Ok(StoredDocument {
+        id: r.try_get("id")?,
+        doc: DocumentRecord {
+            person_id: r.try_get("person_id")?,
+            kind: DocumentKind::parse(&r.try_get::<String, _>("kind")?).map_err(corrupt)?,
+            number: r.try_get("number")?,
+            issue_count: (count > 0).then(|| u8::try_from(count).unwrap_or(u8::MAX)),
+            issued_on: parse_date(&r.try_get::<String, _>("issued_on")?).map_err(corrupt)?,
+            expires_on: parse_date(&r.try_get::<String, _>("expires_on")?).map_err(corrupt)?,
+            status: DocumentStatus::parse(&r.try_get::<String, _>("status")?).map_err(corrupt)?,
+            office_code: r.try_get("office_code")?,
+        },
+    })
+}
+
+const BATCH: usize = 500;
+
+/// Inserts documents not yet present (by kind, number and issue count); returns how
+/// many were new.
+pub async fn insert_new(
+    conn: &mut AnyConnection,
+    docs: &[DocumentRecord],
+    now: i64,
+) -> Result<u64> {
+    let mut inserted = 0;
+    for chunk in docs.chunks(BATCH) {
+        let mut sql = String::from(
+            "INSERT INTO documents (person_id, kind, number, issue_count, issued_on, expires_on, \
+             status, office_code, created_at, updated_at) VALUES ",
+        );
+        let now_idx = chunk.len() * 8 + 1;
+        for i in 0..chunk.len() {
+            let b = i * 8;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${},${},${},${},${},${},${},${},${now_idx},${now_idx})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            ));
+        }
+        sql.push_str(" ON CONFLICT (kind, number, issue_count) DO NOTHING");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for d in chunk {
+            q = q
+                .bind(d.person_id)
+                .bind(d.kind.code())
+                .bind(d.number.clone())
+                .bind(i64::from(d.issue_count.unwrap_or(0)))
+                .bind(d.issued_on.to_string())
+                .bind(d.expires_on.to_string())
+                .bind(d.status.code())
+                .bind(d.office_code.clone());
+        }
+        let res = q
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| StorageError::from_write(e, "document"))?;
+        inserted += res.rows_affected();
+    }
+    Ok(inserted)
+}
+
+/// Existing documents among `(kind, number, issue_count)` keys with their holder's
+/// external id, so an import can tell "already imported" from "number taken by another".
+pub async fn find_existing(
+    conn: &mut AnyConnection,
+    numbers: &[String],
+) -> Result<Vec<(StoredDocument, String)>> {
+    let mut out = Vec::new();
+    for chunk in numbers.chunks(BATCH) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT d.id, d.person_id, d.kind, d.number, d.issue_count, d.issued_on, d.expires_on, \
+             d.status, d.office_code, p.external_id FROM documents d JOIN people p ON p.id = d.person_id \
+             WHERE d.number IN ({})",
+            placeholders.join(",")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for n in chunk {
+            q = q.bind(n.clone());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.push((from_row(&r)?, r.try_get("external_id")?));
+        }
+    }
+    Ok(out)
+}
+
+pub async fn for_person(conn: &mut AnyConnection, person_id: i64) -> Result<Vec<StoredDocument>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM documents WHERE person_id = $1 ORDER BY issued_on DESC, id DESC"
+    )))
+    .bind(person_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Documents with exactly this number, each with its holder.
+pub async fn by_number(
+    conn: &mut AnyConnection,
+    number: &str,
+) -> Result<Vec<(StoredDocument, StoredPerson)>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM documents WHERE number = $1 ORDER BY issued_on DESC, id DESC"
+    )))
+    .bind(number.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let d = from_row(r)?;
+        let p = people::get(conn, d.doc.person_id)
+            .await?
+            .ok_or_else(|| corrupt("document without holder"))?;
+        out.push((d, p));
+    }
+    Ok(out)
+}
+
+pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM documents")
+        .fetch_one(&mut *conn)
+        .await?)
+}

@@ -1,0 +1,25 @@
+//! All SQL of the platform. One repository layer over sqlx's `Any` driver, running the
+//! same statements on SQLite (embedded default) and PostgreSQL (scale-out).
+//!
+//! Repository functions take `&mut AnyConnection` so the caller (a service) decides the
+//! transaction: a business write and its audit entry commit together or not at all.
+
+pub mod audit;
+mod db;
+pub mod documents;
+mod error;
+pub mod offices;
+pub mod people;
+pub mod schema;
+pub mod staff;
+pub mod testing;
+mod time;
+mod url;
+
+pub use db::{Backend, Db};
+pub use error::StorageError;
+pub use sqlx::AnyConnection;
+pub use time::{from_micros, to_micros};
+pub use url::DatabaseUrl;
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;

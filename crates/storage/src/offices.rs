@@ -1,0 +1,192 @@
+//! Offices: upsert from imports, directory queries.
+
+use crate::error::corrupt;
+use crate::{Result, StorageError};
+use exitentry_domain::office::{Office, OfficeCode, OfficeLevel, Service};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+const COLUMNS: &str = "code, name_zh_hans, name_zh_hant, name_en, city, district, address, level, \
+     open_24h, opening_hours, self_service_devices, services";
+
+/// What an upsert did, for import reports.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UpsertCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+fn services_text(s: &[Service]) -> String {
+    s.iter().map(|s| s.code()).collect::<Vec<_>>().join(";")
+}
+
+fn from_row(r: &AnyRow) -> Result<Office> {
+    let text = |c: &str| -> Result<String> { Ok(r.try_get::<String, _>(c)?) };
+    Ok(Office {
+        code: OfficeCode::parse(&text("code")?).map_err(corrupt)?,
+        name_zh_hans: text("name_zh_hans")?,
+        name_zh_hant: text("name_zh_hant")?,
+        name_en: text("name_en")?,
+        city: text("city")?,
+        district: text("district")?,
+        address: text("address")?,
+        level: OfficeLevel::parse(&text("level")?).map_err(corrupt)?,
+        open_24h: r.try_get::<i64, _>("open_24h")? != 0,
+        opening_hours: text("opening_hours")?,
+        self_service_devices: u32::try_from(r.try_get::<i64, _>("self_service_devices")?)
+            .map_err(corrupt)?,
+        services: Service::parse_list(&text("services")?).map_err(corrupt)?,
+    })
+}
+
+/// Inserts new offices and updates changed ones; identical rows are left alone so a
+/// re-import changes nothing.
+pub async fn upsert(
+    conn: &mut AnyConnection,
+    offices: &[Office],
+    now: i64,
+) -> Result<UpsertCounts> {
+    let mut counts = UpsertCounts::default();
+    for o in offices {
+        let existing = get(conn, &o.code).await?;
+        match existing {
+            Some(e) if &e == o => counts.unchanged += 1,
+            Some(_) => {
+                sqlx::query(
+                    "UPDATE offices SET name_zh_hans=$2, name_zh_hant=$3, name_en=$4, city=$5, \
+                     district=$6, address=$7, level=$8, open_24h=$9, opening_hours=$10, \
+                     self_service_devices=$11, services=$12, updated_at=$13 WHERE code=$1",
+                )
+                .bind(o.code.as_str().to_string())
+                .bind(o.name_zh_hans.clone())
+                .bind(o.name_zh_hant.clone())
+                .bind(o.name_en.clone())
+                .bind(o.city.clone())
+                .bind(o.district.clone())
+                .bind(o.address.clone())
+                .bind(o.level.code())
+                .bind(i64::from(o.open_24h))
+                .bind(o.opening_hours.clone())
+                .bind(i64::from(o.self_service_devices))
+                .bind(services_text(&o.services))
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                counts.updated += 1;
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO offices (code, name_zh_hans, name_zh_hant, name_en, city, district, \
+                     address, level, open_24h, opening_hours, self_service_devices, services, \
+                     created_at, updated_at) \
+                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13)",
+                )
+                .bind(o.code.as_str().to_string())
+                .bind(o.name_zh_hans.clone())
+                .bind(o.name_zh_hant.clone())
+                .bind(o.name_en.clone())
+                .bind(o.city.clone())
+                .bind(o.district.clone())
+                .bind(o.address.clone())
+                .bind(o.level.code())
+                .bind(i64::from(o.open_24h))
+                .bind(o.opening_hours.clone())
+                .bind(i64::from(o.self_service_devices))
+                .bind(services_text(&o.services))
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| StorageError::from_write(e, o.code.as_str()))?;
+                counts.inserted += 1;
+            }
+        }
+    }
+    Ok(counts)
+}
+
+pub async fn get(conn: &mut AnyConnection, code: &OfficeCode) -> Result<Option<Office>> {
+    let sql = format!("SELECT {COLUMNS} FROM offices WHERE code = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(code.as_str().to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Directory filter; every field optional.
+#[derive(Debug, Default, Clone)]
+pub struct OfficeFilter {
+    pub city: Option<String>,
+    pub district: Option<String>,
+    pub open_24h: bool,
+    pub with_devices: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A page of offices ordered by city, district, code, and the total matching.
+pub async fn list(conn: &mut AnyConnection, f: &OfficeFilter) -> Result<(Vec<Office>, i64)> {
+    // Fixed placeholders with "IS NULL OR" keep one statement text for every filter combination.
+    let cond = "($1 = '' OR city = $1) AND ($2 = '' OR district = $2) \
+                AND ($3 = 0 OR open_24h = 1) AND ($4 = 0 OR self_service_devices > 0)";
+    let city = f.city.clone().unwrap_or_default();
+    let district = f.district.clone().unwrap_or_default();
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM offices WHERE {cond}"
+    )))
+    .bind(city.clone())
+    .bind(district.clone())
+    .bind(i64::from(f.open_24h))
+    .bind(i64::from(f.with_devices))
+    .fetch_one(&mut *conn)
+    .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM offices WHERE {cond} ORDER BY city, district, code LIMIT $5 OFFSET $6"
+    )))
+    .bind(city)
+    .bind(district)
+    .bind(i64::from(f.open_24h))
+    .bind(i64::from(f.with_devices))
+    .bind(f.limit.clamp(1, 1000))
+    .bind(f.offset.max(0))
+    .fetch_all(&mut *conn)
+    .await?;
+    let offices = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    Ok((offices, total))
+}
+
+/// One district of the directory with its counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistrictSummary {
+    pub city: String,
+    pub district: String,
+    pub offices: i64,
+    pub open_24h: i64,
+}
+
+pub async fn districts(conn: &mut AnyConnection) -> Result<Vec<DistrictSummary>> {
+    let rows = sqlx::query(
+        "SELECT city, district, COUNT(*) AS n, COUNT(CASE WHEN open_24h = 1 THEN 1 END) AS n24 FROM offices \
+         GROUP BY city, district ORDER BY city, district",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DistrictSummary {
+                city: r.try_get("city")?,
+                district: r.try_get("district")?,
+                offices: r.try_get("n")?,
+                open_24h: r.try_get("n24")?,
+            })
+        })
+        .collect()
+}
+
+/// All office codes, for validating references in imports.
+pub async fn all_codes(conn: &mut AnyConnection) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT code FROM offices")
+        .fetch_all(&mut *conn)
+        .await?)
+}

@@ -1,0 +1,387 @@
+//! Storage contract: the same tests on SQLite and PostgreSQL (see `backend_tests!`).
+
+use chrono::NaiveDate;
+use exitentry_domain::document::DocumentStatus;
+use exitentry_domain::ids::{IdKind, make_prc_resident_id};
+use exitentry_domain::numbers::DocumentKind;
+use exitentry_domain::office::{Office, OfficeCode, OfficeLevel, Service};
+use exitentry_domain::person::{Names, Nationality, Region, Sex};
+use exitentry_storage::audit::{self, AuditEntry, Verdict};
+use exitentry_storage::documents::{self, DocumentRecord};
+use exitentry_storage::offices::{self, OfficeFilter};
+use exitentry_storage::people::{self, PersonRecord};
+use exitentry_storage::testing::TestDb;
+use exitentry_storage::{Backend, StorageError, backend_tests, schema, staff};
+use sqlx::Executor;
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn office(code: &str, district: &str, open_24h: bool, devices: u32) -> Office {
+    Office {
+        code: OfficeCode::parse(code).unwrap(),
+        name_zh_hans: format!("{code} 出入境"),
+        name_zh_hant: format!("{code} 出入境"),
+        name_en: format!("{code} Exit-Entry"),
+        city: "Guangzhou".into(),
+        district: district.into(),
+        address: "广州市".into(),
+        level: OfficeLevel::County,
+        open_24h,
+        opening_hours: "24h".into(),
+        self_service_devices: devices,
+        services: vec![Service::Endorsement, Service::Collection],
+    }
+}
+
+fn person(ext: &str, seq: u16) -> PersonRecord {
+    let dob = d("1990-05-17");
+    PersonRecord {
+        external_id: ext.into(),
+        names: Names {
+            zh: Some("李明".into()),
+            latin: "LI MING".into(),
+        },
+        sex: Sex::Male,
+        date_of_birth: dob,
+        region: Region::Mainland,
+        nationality: Nationality::Chinese,
+        id_kind: IdKind::PrcResidentId,
+        id_number: make_prc_resident_id("440104", dob, seq),
+    }
+}
+
+#[tokio::test]
+async fn both_backends_have_identical_tables_and_columns() {
+    let lite = TestDb::new(Backend::Sqlite).await;
+    let pg = TestDb::new(Backend::Postgres).await;
+    let a = schema::columns(&lite.db).await.unwrap();
+    let b = schema::columns(&pg.db).await.unwrap();
+    assert!(a.len() > 30, "introspection found too little: {a:?}");
+    let only_lite: Vec<_> = a.difference(&b).collect();
+    let only_pg: Vec<_> = b.difference(&a).collect();
+    assert!(
+        only_lite.is_empty() && only_pg.is_empty(),
+        "schemas differ\nonly in sqlite: {only_lite:?}\nonly in postgres: {only_pg:?}"
+    );
+    lite.cleanup().await;
+    pg.cleanup().await;
+}
+
+#[test]
+fn migration_folders_have_the_same_file_names() {
+    let names = |dir: &str| {
+        let mut v: Vec<String> =
+            std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("sqlite"), names("postgres"));
+}
+
+async fn offices_upsert_is_idempotent_and_filters_work(t: &TestDb) {
+    let mut c = t.db.conn().await.unwrap();
+    let list = vec![
+        office("GZ-TH-001", "Tianhe", true, 3),
+        office("GZ-TH-002", "Tianhe", false, 0),
+        office("GZ-YX-001", "Yuexiu", true, 2),
+    ];
+    let first = offices::upsert(&mut c, &list, 1).await.unwrap();
+    assert_eq!((first.inserted, first.updated, first.unchanged), (3, 0, 0));
+    let again = offices::upsert(&mut c, &list, 2).await.unwrap();
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 3));
+    let mut changed = list[1].clone();
+    changed.self_service_devices = 4;
+    let upd = offices::upsert(&mut c, &[changed], 3).await.unwrap();
+    assert_eq!(upd.updated, 1);
+
+    let f = OfficeFilter {
+        district: Some("Tianhe".into()),
+        open_24h: true,
+        limit: 50,
+        ..Default::default()
+    };
+    let (found, total) = offices::list(&mut c, &f).await.unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(found[0].code.as_str(), "GZ-TH-001");
+    assert_eq!(found[0], list[0], "round trip keeps every field");
+
+    let f = OfficeFilter {
+        with_devices: true,
+        limit: 50,
+        ..Default::default()
+    };
+    assert_eq!(offices::list(&mut c, &f).await.unwrap().1, 3);
+
+    let ds = offices::districts(&mut c).await.unwrap();
+    assert_eq!(ds.len(), 2);
+    assert_eq!(
+        (ds[0].district.as_str(), ds[0].offices, ds[0].open_24h),
+        ("Tianhe", 2, 1)
+    );
+}
+
+async fn people_and_documents_round_trip_and_reimport_changes_nothing(t: &TestDb) {
+    let mut tx = t.db.begin().await.unwrap();
+    offices::upsert(&mut tx, &[office("GZ-TH-001", "Tianhe", true, 1)], 1)
+        .await
+        .unwrap();
+    let ps = vec![person("P1", 11), person("P2", 12)];
+    assert_eq!(people::insert_new(&mut tx, &ps, 1).await.unwrap(), 2);
+    assert_eq!(people::insert_new(&mut tx, &ps, 2).await.unwrap(), 0);
+    tx.commit().await.unwrap();
+
+    let mut c = t.db.conn().await.unwrap();
+    let stored = people::by_external_ids(&mut c, &["P1".into(), "P2".into(), "nope".into()])
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    let p1 = stored
+        .iter()
+        .find(|p| p.person.external_id == "P1")
+        .unwrap();
+    assert_eq!(p1.person, ps[0]);
+
+    let owners =
+        people::find_identity_owners(&mut c, &[(IdKind::PrcResidentId, ps[1].id_number.clone())])
+            .await
+            .unwrap();
+    assert_eq!(
+        owners,
+        vec![(
+            IdKind::PrcResidentId,
+            ps[1].id_number.clone(),
+            "P2".to_string()
+        )]
+    );
+
+    let doc = DocumentRecord {
+        person_id: p1.id,
+        kind: DocumentKind::EepCard,
+        number: "CA1234567".into(),
+        issue_count: None,
+        issued_on: d("2020-01-02"),
+        expires_on: d("2030-01-01"),
+        status: DocumentStatus::Valid,
+        office_code: Some("GZ-TH-001".into()),
+    };
+    let hrp = DocumentRecord {
+        kind: DocumentKind::Hrp,
+        number: "H12345678".into(),
+        issue_count: Some(2),
+        ..doc.clone()
+    };
+    assert_eq!(
+        documents::insert_new(&mut c, &[doc.clone(), hrp.clone()], 1)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        documents::insert_new(&mut c, &[doc.clone()], 2)
+            .await
+            .unwrap(),
+        0
+    );
+    let renewed = DocumentRecord {
+        issue_count: Some(3),
+        ..hrp.clone()
+    };
+    assert_eq!(
+        documents::insert_new(&mut c, &[renewed], 3).await.unwrap(),
+        1,
+        "next HRP card keeps the number"
+    );
+
+    let found = documents::by_number(&mut c, "CA1234567").await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].0.doc, doc);
+    assert_eq!(found[0].1.person.external_id, "P1");
+    assert_eq!(documents::for_person(&mut c, p1.id).await.unwrap().len(), 3);
+    assert_eq!(
+        people::by_id_number(&mut c, &ps[0].id_number)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn identity_numbers_are_unique(t: &TestDb) {
+    let mut c = t.db.conn().await.unwrap();
+    people::insert_new(&mut c, &[person("A", 21)], 1)
+        .await
+        .unwrap();
+    let clash = PersonRecord {
+        external_id: "B".into(),
+        ..person("A", 21)
+    };
+    let err = people::insert_new(&mut c, &[clash], 2).await.unwrap_err();
+    assert!(matches!(err, StorageError::Conflict(_)), "{err:?}");
+}
+
+async fn failed_logins_lock_the_account(t: &TestDb) {
+    let mut c = t.db.conn().await.unwrap();
+    let id = staff::create(&mut c, "clerk", "hash", "counter_clerk", None, 1)
+        .await
+        .unwrap();
+    let dup = staff::create(&mut c, "clerk", "hash", "admin", None, 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StorageError::Conflict(_)));
+    for i in 1..=2 {
+        assert_eq!(
+            staff::record_failure(&mut c, id, 3, 999, 10).await.unwrap(),
+            i
+        );
+    }
+    assert_eq!(
+        staff::by_username(&mut c, "clerk")
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_until,
+        None
+    );
+    staff::record_failure(&mut c, id, 3, 999, 10).await.unwrap();
+    assert_eq!(
+        staff::by_username(&mut c, "clerk")
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_until,
+        Some(999)
+    );
+    staff::record_success(&mut c, id, 20).await.unwrap();
+    let u = staff::by_username(&mut c, "clerk").await.unwrap().unwrap();
+    assert_eq!((u.failed_logins, u.locked_until), (0, None));
+
+    staff::create_session(&mut c, "th", id, "csrf", 5, 100)
+        .await
+        .unwrap();
+    let s = staff::session(&mut c, "th").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            s.user.username.as_str(),
+            s.csrf_token.as_str(),
+            s.expires_at
+        ),
+        ("clerk", "csrf", 100)
+    );
+    staff::delete_session(&mut c, "th").await.unwrap();
+    assert!(staff::session(&mut c, "th").await.unwrap().is_none());
+}
+
+fn entry(n: u32) -> AuditEntry {
+    AuditEntry {
+        actor: "staff:admin".into(),
+        action: "test.action".into(),
+        subject: format!("thing:{n}"),
+        before_ref: None,
+        after_ref: Some(format!("v{n}")),
+        detail: "{}".into(),
+    }
+}
+
+async fn audit_chain_detects_alteration_and_removal(t: &TestDb) {
+    let mut c = t.db.conn().await.unwrap();
+    assert_eq!(
+        audit::verify(&mut c).await.unwrap(),
+        Verdict::Intact { entries: 0 }
+    );
+    for n in 1..=5 {
+        let mut tx = t.db.begin().await.unwrap();
+        assert_eq!(
+            audit::append(&mut tx, &entry(n), i64::from(n))
+                .await
+                .unwrap(),
+            i64::from(n)
+        );
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(
+        audit::verify(&mut c).await.unwrap(),
+        Verdict::Intact { entries: 5 }
+    );
+
+    // The log refuses edits outright…
+    let refused = c
+        .execute("UPDATE audit_log SET actor = 'x' WHERE seq = 3")
+        .await;
+    assert!(refused.is_err(), "append-only trigger must refuse updates");
+
+    // …and someone who removes the guard is still caught.
+    match t.backend() {
+        Backend::Sqlite => {
+            c.execute("DROP TRIGGER audit_log_no_update").await.unwrap();
+            c.execute("DROP TRIGGER audit_log_no_delete").await.unwrap();
+        }
+        Backend::Postgres => {
+            c.execute("DROP TRIGGER audit_log_no_update ON audit_log")
+                .await
+                .unwrap();
+        }
+    }
+    c.execute("UPDATE audit_log SET subject = 'thing:99' WHERE seq = 3")
+        .await
+        .unwrap();
+    match audit::verify(&mut c).await.unwrap() {
+        Verdict::Broken { seq, .. } => assert_eq!(seq, 3),
+        v => panic!("alteration not caught: {v:?}"),
+    }
+    c.execute("UPDATE audit_log SET subject = 'thing:3' WHERE seq = 3")
+        .await
+        .unwrap();
+    assert_eq!(
+        audit::verify(&mut c).await.unwrap(),
+        Verdict::Intact { entries: 5 }
+    );
+
+    c.execute("DELETE FROM audit_log WHERE seq = 5")
+        .await
+        .unwrap();
+    match audit::verify(&mut c).await.unwrap() {
+        Verdict::Broken { seq, reason } => assert_eq!(seq, 5, "{reason}"),
+        v => panic!("removed tail not caught: {v:?}"),
+    }
+    c.execute("DELETE FROM audit_log WHERE seq = 2")
+        .await
+        .unwrap();
+    match audit::verify(&mut c).await.unwrap() {
+        Verdict::Broken { seq, reason } => assert_eq!(seq, 2, "{reason}"),
+        v => panic!("removed entry not caught: {v:?}"),
+    }
+}
+
+async fn concurrent_audit_appends_form_one_chain(t: &TestDb) {
+    let mut handles = Vec::new();
+    for n in 0..20 {
+        let db = t.db.clone();
+        handles.push(tokio::spawn(async move {
+            let mut tx = db.begin().await.unwrap();
+            audit::append(&mut tx, &entry(n), 1).await.unwrap();
+            tx.commit().await.unwrap();
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let mut c = t.db.conn().await.unwrap();
+    assert_eq!(
+        audit::verify(&mut c).await.unwrap(),
+        Verdict::Intact { entries: 20 }
+    );
+}
+
+backend_tests!(
+    offices_upsert_is_idempotent_and_filters_work,
+    people_and_documents_round_trip_and_reimport_changes_nothing,
+    identity_numbers_are_unique,
+    failed_logins_lock_the_account,
+    audit_chain_detects_alteration_and_removal,
+    concurrent_audit_appends_form_one_chain,
+);
