@@ -1,1 +1,72 @@
+//! One module per user action. Services own transactions, apply domain rules, write the
+//! audit log in the same transaction as the change, and hide storage from the web layer.
 
+pub mod audit;
+pub mod auth;
+mod clock;
+pub mod demo;
+mod error;
+pub mod import;
+pub mod offices;
+pub mod registry;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::ServiceError;
+pub use exitentry_storage::{Backend, Db, StorageError};
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use exitentry_config::Config;
+use exitentry_domain::policy::Policy;
+use std::sync::Arc;
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// China Standard Time: "today" for validity rules is the date in Beijing.
+const CST: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
+    Some(o) => o,
+    None => panic!("offset"),
+};
+
+/// Everything a service needs, cheap to clone into request handlers.
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub policy: Arc<Policy>,
+    clock: Arc<dyn Clock>,
+}
+
+impl App {
+    pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> Self {
+        App {
+            db,
+            config: Arc::new(config),
+            policy: Arc::new(Policy::builtin()),
+            clock,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn now_micros(&self) -> i64 {
+        self.clock.now().timestamp_micros()
+    }
+
+    /// Today's date in China Standard Time.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.now().with_timezone(&CST).date_naive()
+    }
+}
+
+/// Opens the database named in the config and applies migrations.
+pub async fn open_database(config: &Config) -> Result<Db> {
+    let db = Db::open(
+        config.database.url.expose(),
+        config.database.max_connections,
+    )
+    .await?;
+    db.migrate().await?;
+    Ok(db)
+}

@@ -22,4 +22,7 @@ pub use sqlx::AnyConnection;
 pub use time::{from_micros, to_micros};
 pub use url::DatabaseUrl;
 
+/// A transaction on either backend; repository functions take `&mut *tx`.
+pub type Transaction = sqlx::Transaction<'static, sqlx::Any>;
+
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;

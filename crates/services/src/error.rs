@@ -1,0 +1,59 @@
+//! Errors a service returns. Each has a stable code; the web layer maps them to HTTP
+//! status and a translated message in one place (`web::error`).
+
+use chrono::{DateTime, Utc};
+use exitentry_domain::Invalid;
+use exitentry_storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A field failed validation.
+    #[error("{field}: {error}")]
+    Invalid { field: &'static str, error: Invalid },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("your role does not allow this")]
+    Forbidden,
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("account locked until {until}")]
+    Locked { until: DateTime<Utc> },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Anything the caller cannot fix; logged, never shown in detail.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Invalid { error, .. } => error.code,
+            ServiceError::NotFound(_) => "not_found",
+            ServiceError::Unauthenticated => "unauthenticated",
+            ServiceError::Forbidden => "forbidden",
+            ServiceError::BadCredentials => "bad_credentials",
+            ServiceError::Locked { .. } => "account_locked",
+            ServiceError::Conflict { code, .. } => code,
+            ServiceError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn invalid(field: &'static str, error: Invalid) -> Self {
+        ServiceError::Invalid { field, error }
+    }
+}
+
+impl From<StorageError> for ServiceError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Conflict(what) => ServiceError::Conflict {
+                code: "conflict",
+                message: format!("already exists: {what}"),
+            },
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}

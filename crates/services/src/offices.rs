@@ -1,0 +1,42 @@
+//! The public office directory.
+
+use crate::{App, Result, ServiceError};
+use exitentry_domain::office::{Office, OfficeCode};
+pub use exitentry_storage::offices::{DistrictSummary, OfficeFilter};
+
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Clone)]
+pub struct OfficePage {
+    pub offices: Vec<Office>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+}
+
+pub async fn directory(app: &App, mut filter: OfficeFilter, page: i64) -> Result<OfficePage> {
+    let page = page.max(1);
+    filter.limit = PAGE_SIZE;
+    filter.offset = (page - 1) * PAGE_SIZE;
+    let mut c = app.db.conn().await?;
+    let (offices, total) = exitentry_storage::offices::list(&mut c, &filter).await?;
+    Ok(OfficePage {
+        offices,
+        total,
+        page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+    })
+}
+
+pub async fn districts(app: &App) -> Result<Vec<DistrictSummary>> {
+    let mut c = app.db.conn().await?;
+    Ok(exitentry_storage::offices::districts(&mut c).await?)
+}
+
+pub async fn get(app: &App, code: &str) -> Result<Office> {
+    let code = OfficeCode::parse(code).map_err(|_| ServiceError::NotFound("office"))?;
+    let mut c = app.db.conn().await?;
+    exitentry_storage::offices::get(&mut c, &code)
+        .await?
+        .ok_or(ServiceError::NotFound("office"))
+}
