@@ -1,1 +1,277 @@
-fn main() {}
+//! `exitentry`: one binary for the server, the demo, migrations, imports and operations.
+
+mod demo;
+mod import_cmd;
+mod logging;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use exitentry_config::Config;
+use exitentry_services::{App, SystemClock, audit, auth};
+use figment::Figment;
+use figment::providers::Serialized;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "exitentry",
+    version,
+    about = "Exit-entry administration platform"
+)]
+struct Cli {
+    /// TOML configuration file (see `exitentry config print-default`).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB (also DATABASE_URL).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Log format: `pretty` or `json`.
+    #[arg(long, global = true)]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web pages and the API (applies migrations first).
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Fresh SQLite database under ./data/demo with realistic data, then serve.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// How many random people to generate (besides the fixed showcase people).
+        #[arg(long, default_value_t = 10_000)]
+        people: usize,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Import registry data from CSV files.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Staff accounts.
+    Users {
+        #[command(subcommand)]
+        what: UsersWhat,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        what: AuditWhat,
+    },
+    /// Configuration.
+    Config {
+        #[command(subcommand)]
+        what: ConfigWhat,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ImportWhat {
+    /// Offices: code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices
+    Offices(import_cmd::ImportArgs),
+    /// People: external_id,name_zh,name_latin,sex,date_of_birth,region,nationality,id_kind,id_number
+    People(import_cmd::ImportArgs),
+    /// Documents: person_external_id,kind,number,issue_count,issued_on,expires_on,status,office_code
+    Documents(import_cmd::ImportArgs),
+    /// Write generated sample files (people.csv, documents.csv) for trials and benchmarks.
+    Sample {
+        #[arg(long, default_value_t = 1000)]
+        people: usize,
+        #[arg(long)]
+        out_dir: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersWhat {
+    /// Create a staff account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// admin, reviewer, approver or counter_clerk.
+        #[arg(long)]
+        role: String,
+        /// Office code the account belongs to.
+        #[arg(long)]
+        office: Option<String>,
+        /// Read the password from standard input (required: never pass it as an argument).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditWhat {
+    /// Check the hash chain; exits 1 and names the first bad entry if it is broken.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum ConfigWhat {
+    /// Print the full default configuration file.
+    PrintDefault,
+    /// Print the effective configuration (secrets redacted).
+    Show,
+}
+
+fn load_config(cli: &Cli, listen: Option<&str>) -> Result<Config> {
+    let mut flags = Figment::new();
+    if let Some(url) = &cli.database_url {
+        flags = flags.merge(Serialized::default("database.url", url));
+    }
+    if let Some(f) = &cli.log_format {
+        flags = flags.merge(Serialized::default("log.format", f));
+    }
+    if let Some(l) = listen {
+        flags = flags.merge(Serialized::default("server.listen", l));
+    }
+    Ok(exitentry_config::load(cli.config.as_deref(), flags)?)
+}
+
+async fn open_app(config: Config) -> Result<App> {
+    let db = exitentry_services::open_database(&config)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database.url))?;
+    Ok(App::new(db, config, Arc::new(SystemClock)))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Config {
+            what: ConfigWhat::PrintDefault,
+        } => {
+            print!("{}", exitentry_config::default_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            what: ConfigWhat::Show,
+        } => {
+            let c = load_config(&cli, None)?;
+            println!("{c:#?}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { listen } => {
+            let config = load_config(&cli, listen.as_deref())?;
+            logging::init(&config.log);
+            tracing::info!(database = %config.database.url, listen = %config.server.listen, "starting");
+            let app = open_app(config).await?;
+            serve(app).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { listen, people } => {
+            let config = load_config(&cli, Some(listen))?;
+            logging::init(&config.log);
+            let app = demo::prepare(config, *people).await?;
+            serve(app).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let config = load_config(&cli, None)?;
+            logging::init(&config.log);
+            let app = open_app(config).await?;
+            println!("migrations applied ({})", app.db.backend().name());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { what } => {
+            let config = load_config(&cli, None)?;
+            logging::init(&config.log);
+            if let ImportWhat::Sample {
+                people,
+                out_dir,
+                seed,
+            } = what
+            {
+                return import_cmd::sample(*people, out_dir, *seed).map(|_| ExitCode::SUCCESS);
+            }
+            let app = open_app(config).await?;
+            import_cmd::run(&app, what).await
+        }
+        Command::Users {
+            what:
+                UsersWhat::Create {
+                    username,
+                    role,
+                    office,
+                    password_stdin: _,
+                },
+        } => {
+            let config = load_config(&cli, None)?;
+            logging::init(&config.log);
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from stdin")?;
+            let password = password.lines().next().unwrap_or("").to_string();
+            let app = open_app(config).await?;
+            match auth::create_staff(&app, "cli", username, &password, role, office.as_deref())
+                .await
+            {
+                Ok(_) => {
+                    println!("created {} ({role})", username.trim().to_ascii_lowercase());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => bail!("{} ({})", e, e.code()),
+            }
+        }
+        Command::Audit {
+            what: AuditWhat::Verify,
+        } => {
+            let config = load_config(&cli, None)?;
+            logging::init(&config.log);
+            let app = open_app(config).await?;
+            match audit::verify(&app).await? {
+                audit::Verdict::Intact { entries } => {
+                    println!("audit log intact: {entries} entries");
+                    Ok(ExitCode::SUCCESS)
+                }
+                audit::Verdict::Broken { seq, reason } => {
+                    println!("audit log broken at entry {seq}: {reason}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+async fn serve(app: App) -> Result<()> {
+    let listen = app.config.server.listen.clone();
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (is another server running there?)"))?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    exitentry_web::serve(app, listener).await?;
+    Ok(())
+}

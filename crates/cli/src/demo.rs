@@ -1,0 +1,119 @@
+//! `exitentry demo`: a fresh, realistic registry on SQLite, then the server.
+
+use anyhow::{Context, Result, bail};
+use exitentry_config::{Config, Secret};
+use exitentry_services::import::{self, ImportKind, ImportOptions, NoProgress};
+use exitentry_services::{App, SystemClock, auth, demo};
+use std::sync::Arc;
+
+/// The Guangzhou network and a few county-level offices elsewhere.
+pub const OFFICES_CSV: &str = include_str!("../seed/offices.csv");
+
+/// One account per role; the passwords are for the demo only.
+pub const DEMO_STAFF: &[(&str, &str, &str)] = &[
+    ("admin", "admin", "demo-admin-pass"),
+    ("reviewer", "reviewer", "demo-reviewer-pass"),
+    ("approver", "approver", "demo-approver-pass"),
+    ("clerk", "counter_clerk", "demo-clerk-pass"),
+];
+
+const DEMO_DIR: &str = "./data/demo";
+
+pub async fn prepare(mut config: Config, people: usize) -> Result<App> {
+    std::fs::create_dir_all(DEMO_DIR).with_context(|| format!("cannot create {DEMO_DIR}"))?;
+    for f in ["exitentry.db", "exitentry.db-wal", "exitentry.db-shm"] {
+        let p = std::path::Path::new(DEMO_DIR).join(f);
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .with_context(|| format!("cannot remove the old {}", p.display()))?;
+        }
+    }
+    config.database.url = Secret(format!("sqlite://{DEMO_DIR}/exitentry.db"));
+    let db = exitentry_services::open_database(&config).await?;
+    let app = App::new(db, config, Arc::new(SystemClock));
+    let started = std::time::Instant::now();
+    let opts = ImportOptions {
+        skip_invalid: false,
+        actor: "demo:seed".into(),
+    };
+
+    let s = import::run(
+        &app,
+        ImportKind::Offices,
+        OFFICES_CSV.as_bytes(),
+        &opts,
+        &NoProgress,
+    )
+    .await?;
+    if !s.problems.is_empty() {
+        bail!("seed offices are invalid: {:?}", s.problems);
+    }
+    let codes: Vec<String> = OFFICES_CSV
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .map(str::to_string)
+        .collect();
+    let files = demo::generate(20_261_122, people, app.today(), &app.policy, &codes);
+    for (kind, csv) in [
+        (ImportKind::People, &files.people_csv),
+        (ImportKind::Documents, &files.documents_csv),
+    ] {
+        let s = import::run(&app, kind, csv.as_bytes(), &opts, &NoProgress).await?;
+        if !s.problems.is_empty() {
+            bail!(
+                "generated {} are invalid: {:?}",
+                kind.name(),
+                &s.problems[..s.problems.len().min(5)]
+            );
+        }
+    }
+    for (username, role, password) in DEMO_STAFF {
+        auth::create_staff(
+            &app,
+            "demo:seed",
+            username,
+            password,
+            role,
+            Some("GZ-YX-002"),
+        )
+        .await?;
+    }
+    print_welcome(
+        &app,
+        files.people,
+        files.documents,
+        started.elapsed().as_secs_f64(),
+    );
+    Ok(app)
+}
+
+fn print_welcome(app: &App, people: usize, documents: usize, secs: f64) {
+    let base = format!("http://{}", app.config.server.listen);
+    println!();
+    println!(
+        "exitentry demo — {people} people, {documents} documents, {} offices ({secs:.1} s)",
+        OFFICES_CSV.lines().count() - 1
+    );
+    println!("  database   {DEMO_DIR}/exitentry.db (SQLite, recreated on every start)");
+    println!();
+    println!("  home       {base}/");
+    println!("  offices    {base}/offices?district=Tianhe&open24=1");
+    println!("  staff      {base}/staff/login");
+    println!("  API        {base}/api/openapi.json  ·  {base}/api/v1/offices");
+    println!("  ops        {base}/healthz  ·  {base}/readyz  ·  {base}/metrics");
+    println!();
+    println!("  demo logins (username / password / role):");
+    for (u, r, p) in DEMO_STAFF {
+        println!("    {u:<9} {p:<20} {r}");
+    }
+    println!();
+    println!("  try searching the registry for:");
+    for (number, what) in demo::SHOWCASE {
+        println!("    {number:<10} {what}");
+    }
+    println!();
+    println!("  languages: 简体中文 · 繁體中文 · English (switch at the top right)");
+    println!("  press Ctrl-C to stop");
+    println!();
+}

@@ -1,0 +1,209 @@
+//! Staff login, lock-out, sessions and role checks; registry search. Both backends.
+
+mod common;
+
+use chrono::Duration;
+use common::{OFFICES, app, import};
+use exitentry_domain::document::DocumentStatus;
+use exitentry_domain::numbers::DocumentKind;
+use exitentry_services::import::ImportKind;
+use exitentry_services::{ServiceError, auth, registry};
+use exitentry_storage::backend_tests;
+use exitentry_storage::testing::TestDb;
+
+const PW: &str = "correct horse battery";
+
+async fn login_locks_after_repeated_failures_and_unlocks_later(t: &TestDb) {
+    let (app, clock) = app(t);
+    auth::create_staff(&app, "cli", "Clerk.Wu", PW, "counter_clerk", None)
+        .await
+        .unwrap();
+    let (token, s) = auth::login(&app, "clerk.wu", PW).await.unwrap();
+    assert_eq!(s.username, "clerk.wu");
+    assert!(auth::session(&app, &token).await.unwrap().is_some());
+
+    for _ in 0..4 {
+        assert!(matches!(
+            auth::login(&app, "clerk.wu", "wrong password").await,
+            Err(ServiceError::BadCredentials)
+        ));
+    }
+    assert!(matches!(
+        auth::login(&app, "clerk.wu", "wrong password").await,
+        Err(ServiceError::Locked { .. })
+    ));
+    // Locked: even the right password is refused until the lock ends.
+    assert!(matches!(
+        auth::login(&app, "clerk.wu", PW).await,
+        Err(ServiceError::Locked { .. })
+    ));
+    clock.advance(Duration::minutes(16));
+    assert!(auth::login(&app, "clerk.wu", PW).await.is_ok());
+    // Unknown users get the same answer as a wrong password.
+    assert!(matches!(
+        auth::login(&app, "nobody", PW).await,
+        Err(ServiceError::BadCredentials)
+    ));
+}
+
+async fn sessions_end_when_idle_and_at_logout(t: &TestDb) {
+    let (app, clock) = app(t);
+    auth::create_staff(&app, "cli", "officer", PW, "reviewer", None)
+        .await
+        .unwrap();
+    let (token, _) = auth::login(&app, "officer", PW).await.unwrap();
+    clock.advance(Duration::minutes(29));
+    assert!(
+        auth::session(&app, &token).await.unwrap().is_some(),
+        "29 idle minutes keep the session"
+    );
+    clock.advance(Duration::minutes(29));
+    assert!(
+        auth::session(&app, &token).await.unwrap().is_some(),
+        "activity refreshed it"
+    );
+    clock.advance(Duration::minutes(31));
+    assert!(
+        auth::session(&app, &token).await.unwrap().is_none(),
+        "31 idle minutes end it"
+    );
+
+    let (token, _) = auth::login(&app, "officer", PW).await.unwrap();
+    auth::logout(&app, &token).await.unwrap();
+    assert!(auth::session(&app, &token).await.unwrap().is_none());
+    assert!(auth::session(&app, "forged").await.unwrap().is_none());
+}
+
+async fn account_creation_validates_and_roles_limit_access(t: &TestDb) {
+    let (app, _) = app(t);
+    import(&app, ImportKind::Offices, OFFICES, false).await;
+    let e = auth::create_staff(&app, "cli", "x", PW, "admin", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "bad_username");
+    let e = auth::create_staff(&app, "cli", "admin", "short", "admin", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "weak_password");
+    let e = auth::create_staff(&app, "cli", "admin", PW, "root", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "bad_role");
+    let e = auth::create_staff(&app, "cli", "admin", PW, "admin", Some("GZ-NO-000"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "unknown_office");
+    auth::create_staff(&app, "cli", "admin", PW, "admin", Some("gz-th-001"))
+        .await
+        .unwrap();
+    let e = auth::create_staff(&app, "cli", "admin", PW, "admin", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "username_taken");
+    auth::create_staff(&app, "cli", "clerk", PW, "counter_clerk", None)
+        .await
+        .unwrap();
+
+    let (_, admin) = auth::login(&app, "admin", PW).await.unwrap();
+    let (_, clerk) = auth::login(&app, "clerk", PW).await.unwrap();
+    assert_eq!(admin.office_code.as_deref(), Some("GZ-TH-001"));
+    assert_eq!(auth::list_staff(&app, &admin).await.unwrap().len(), 2);
+    assert!(matches!(
+        auth::list_staff(&app, &clerk).await,
+        Err(ServiceError::Forbidden)
+    ));
+}
+
+async fn officers_find_people_by_document_or_identity_number(t: &TestDb) {
+    let (app, _) = app(t);
+    import(&app, ImportKind::Offices, OFFICES, false).await;
+    let files =
+        exitentry_services::demo::generate(1, 50, app.today(), &app.policy, &["GZ-TH-001".into()]);
+    import(&app, ImportKind::People, &files.people_csv, false).await;
+    import(&app, ImportKind::Documents, &files.documents_csv, false).await;
+    auth::create_staff(&app, "cli", "clerk", PW, "counter_clerk", None)
+        .await
+        .unwrap();
+    let (_, clerk) = auth::login(&app, "clerk", PW).await.unwrap();
+
+    for q in ["CA1234567", "ca 123 4567", "11010519491231002x"] {
+        let hits = registry::search(&app, &clerk, q).await.unwrap();
+        assert_eq!(hits.len(), 1, "{q}");
+        assert_eq!(hits[0].person.name_latin, "LI HUA");
+        assert_eq!(
+            hits[0].person.id_masked, "11**************2X",
+            "identity numbers are masked"
+        );
+    }
+    let hits = registry::search(&app, &clerk, "A123456(3)").await.unwrap();
+    assert_eq!(hits[0].person.name_latin, "CHAN TAI MAN");
+    assert_eq!(hits[0].matched, "identity");
+    assert!(
+        registry::search(&app, &clerk, "C99999999")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        registry::search(&app, &clerk, "  ")
+            .await
+            .unwrap_err()
+            .code(),
+        "bad_query"
+    );
+
+    let (person, docs) = registry::person(&app, &clerk, hits[0].person.id)
+        .await
+        .unwrap();
+    assert_eq!(person.name_zh.as_deref(), Some("陳大文"));
+    let hrp: Vec<_> = docs
+        .iter()
+        .filter(|d| d.kind == DocumentKind::Hrp)
+        .collect();
+    assert_eq!(hrp.len(), 2, "both cards under the life-long number");
+    assert_eq!(hrp[0].issue_count, Some(3), "newest first");
+    assert_eq!(hrp[0].status, DocumentStatus::Valid);
+    assert_eq!(hrp[1].status, DocumentStatus::Surrendered);
+    assert!(matches!(
+        registry::person(&app, &clerk, 999_999).await,
+        Err(ServiceError::NotFound(_))
+    ));
+}
+
+async fn expired_documents_read_as_expired_without_any_job(t: &TestDb) {
+    let (app, clock) = app(t);
+    import(&app, ImportKind::Offices, OFFICES, false).await;
+    let files = exitentry_services::demo::generate(1, 0, app.today(), &app.policy, &[]);
+    import(&app, ImportKind::People, &files.people_csv, false).await;
+    import(&app, ImportKind::Documents, &files.documents_csv, false).await;
+    auth::create_staff(&app, "cli", "clerk", PW, "counter_clerk", None)
+        .await
+        .unwrap();
+    let (_, clerk) = auth::login(&app, "clerk", PW).await.unwrap();
+    let hit = registry::search(&app, &clerk, "12345678")
+        .await
+        .unwrap()
+        .remove(0);
+    let (_, docs) = registry::person(&app, &clerk, hit.person.id).await.unwrap();
+    assert_eq!(docs[0].status, DocumentStatus::Valid);
+    clock.set(chrono::DateTime::from_naive_utc_and_offset(
+        docs[0]
+            .expires_on
+            .succ_opt()
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap(),
+        chrono::Utc,
+    ));
+    let (_, clerk) = auth::login(&app, "clerk", PW).await.unwrap();
+    let (_, docs) = registry::person(&app, &clerk, hit.person.id).await.unwrap();
+    assert_eq!(docs[0].status, DocumentStatus::Expired);
+}
+
+backend_tests!(
+    login_locks_after_repeated_failures_and_unlocks_later,
+    sessions_end_when_idle_and_at_logout,
+    account_creation_validates_and_roles_limit_access,
+    officers_find_people_by_document_or_identity_number,
+    expired_documents_read_as_expired_without_any_job,
+);

@@ -1,0 +1,60 @@
+//! The JSON API under `/api/v1`, described by the OpenAPI document at `/api/openapi.json`.
+
+mod offices;
+mod registry;
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody, ErrorDetail};
+use axum::Json;
+use axum::Router;
+use axum::routing::get;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "exitentry API",
+        description = "Exit-entry administration: office directory and registry.",
+        version = "1"
+    ),
+    paths(
+        offices::list,
+        offices::get_office,
+        offices::districts,
+        registry::search
+    ),
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        offices::OfficeJson,
+        offices::OfficeList,
+        offices::DistrictJson,
+        registry::HitJson
+    ))
+)]
+pub struct ApiDoc;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/offices", get(offices::list))
+        .route("/api/v1/offices/{code}", get(offices::get_office))
+        .route("/api/v1/districts", get(offices::districts))
+        .route("/api/v1/registry/search", get(registry::search))
+        .route("/api/openapi.json", get(openapi))
+        .fallback(api_not_found)
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn api_not_found(lang: crate::i18n::Lang, uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        axum::response::IntoResponse::into_response(ApiError::new(
+            exitentry_services::ServiceError::NotFound("endpoint"),
+            lang,
+        ))
+    } else {
+        crate::pages::not_found(lang, axum::extract::OriginalUri(uri)).await
+    }
+}

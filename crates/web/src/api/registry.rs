@@ -1,0 +1,86 @@
+//! Registry search for staff tools (session cookie).
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::i18n::{Lang, cookie};
+use axum::Json;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use exitentry_services::ServiceError;
+use exitentry_services::auth::{self, StaffSession};
+use exitentry_services::registry;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A staff session for the API: 401 JSON instead of a redirect.
+pub struct ApiStaff(pub StaffSession);
+
+impl FromRequestParts<AppState> for ApiStaff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request_parts(parts, state)
+            .await
+            .unwrap_or(Lang::En);
+        let token = cookie(parts, crate::session::SESSION_COOKIE).unwrap_or("");
+        if token.is_empty() {
+            return Err(ApiError::new(ServiceError::Unauthenticated, lang));
+        }
+        match auth::session(&state.app, token).await {
+            Ok(Some(s)) => Ok(ApiStaff(s)),
+            Ok(None) => Err(ApiError::new(ServiceError::Unauthenticated, lang)),
+            Err(e) => Err(ApiError::new(e, lang)),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SearchParams {
+    /// A document number or an identity number, in any common spelling.
+    pub q: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HitJson {
+    pub person_id: i64,
+    pub name_zh: Option<String>,
+    pub name_latin: String,
+    pub date_of_birth: String,
+    pub region: String,
+    pub id_kind: String,
+    /// The identity number, masked.
+    pub id_masked: String,
+    /// What matched: a document kind code or `identity`.
+    pub matched: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/registry/search", params(SearchParams),
+    responses((status = 200, body = Vec<HitJson>), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody)))]
+pub async fn search(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiStaff(staff): ApiStaff,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<Vec<HitJson>>, ApiError> {
+    let hits = registry::search(&s.app, &staff, &p.q)
+        .await
+        .map_err(|e| ApiError::new(e, lang))?;
+    Ok(Json(
+        hits.into_iter()
+            .map(|h| HitJson {
+                person_id: h.person.id,
+                name_zh: h.person.name_zh,
+                name_latin: h.person.name_latin,
+                date_of_birth: h.person.date_of_birth.to_string(),
+                region: h.person.region.to_string(),
+                id_kind: h.person.id_kind.to_string(),
+                id_masked: h.person.id_masked,
+                matched: h.matched,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,45 @@
+//! Static files compiled into the binary: kiosks and centres may have no internet, so
+//! nothing comes from a CDN.
+
+use crate::AppState;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+const FILES: &[(&str, &str, &[u8])] = &[
+    (
+        "htmx.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/htmx.min.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/app.css"),
+    ),
+    (
+        "emblem.svg",
+        "image/svg+xml",
+        include_bytes!("../assets/emblem.svg"),
+    ),
+];
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/assets/{file}", get(asset))
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match FILES.iter().find(|(name, _, _)| *name == file) {
+        Some((_, mime, body)) => (
+            [
+                (header::CONTENT_TYPE, *mime),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}

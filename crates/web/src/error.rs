@@ -1,0 +1,120 @@
+//! The one place that turns service errors into HTTP: status codes, stable error codes,
+//! and messages in the reader's language. Internal causes are logged, never returned.
+
+use crate::i18n::Lang;
+use crate::pages::render_error_page;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use exitentry_services::ServiceError;
+use serde::Serialize;
+
+pub fn status_for(e: &ServiceError) -> StatusCode {
+    match e {
+        ServiceError::Invalid { .. } => StatusCode::BAD_REQUEST,
+        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        ServiceError::Unauthenticated | ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
+        ServiceError::Forbidden => StatusCode::FORBIDDEN,
+        ServiceError::Locked { .. } => StatusCode::LOCKED,
+        ServiceError::Conflict { .. } => StatusCode::CONFLICT,
+        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A message for people: the translated text for the code when there is one; for
+/// validation errors the detailed English text otherwise; never internal details.
+pub fn message_for(e: &ServiceError, lang: Lang) -> String {
+    if let ServiceError::Internal(detail) = e {
+        tracing::error!(%detail, "internal error");
+    }
+    if let Some(m) = lang.try_t(&format!("err-{}", e.code())) {
+        return m;
+    }
+    match e {
+        ServiceError::Invalid { error, .. } => error.message.clone(),
+        _ => lang.t("err-internal"),
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `not_found`, `bad_check_digit`.
+    pub code: String,
+    /// Human-readable message in the negotiated language.
+    pub message: String,
+    /// The input field at fault, for validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Error answer of the JSON API.
+pub struct ApiError {
+    pub err: ServiceError,
+    pub lang: Lang,
+}
+
+impl ApiError {
+    pub fn new(err: ServiceError, lang: Lang) -> Self {
+        ApiError { err, lang }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let field = match &self.err {
+            ServiceError::Invalid { field, .. } => Some((*field).to_string()),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.err.code().to_string(),
+                message: message_for(&self.err, self.lang),
+                field,
+            },
+        };
+        (status_for(&self.err), Json(body)).into_response()
+    }
+}
+
+/// Error answer of a web page: the login page for anonymous staff, else an error page.
+pub struct PageError {
+    pub err: ServiceError,
+    pub lang: Lang,
+    /// Where to come back to after signing in.
+    pub path: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if matches!(self.err, ServiceError::Unauthenticated) {
+            let next = urlencoding_min(&self.path);
+            return Redirect::to(&format!("/staff/login?next={next}")).into_response();
+        }
+        let status = status_for(&self.err);
+        let message = message_for(&self.err, self.lang);
+        (
+            status,
+            render_error_page(self.lang, &self.path, status, &message),
+        )
+            .into_response()
+    }
+}
+
+/// Percent-encodes a path for a query parameter (the few characters that matter).
+pub fn urlencoding_min(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,188 @@
+//! Server-rendered pages (askama). Every page gets a [`Page`] with the language, the
+//! current path (for the language switch) and the signed-in staff member, if any.
+
+mod public;
+mod staff;
+
+use crate::AppState;
+use crate::i18n::Lang;
+use askama::Template;
+use axum::Router;
+use axum::extract::{OriginalUri, Query};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use chrono::Offset;
+use exitentry_domain::office::{Office, Service};
+use exitentry_services::auth::StaffSession;
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/lang", get(switch_language))
+        .merge(public::routes())
+        .merge(staff::routes())
+}
+
+/// What every template needs.
+pub struct Page {
+    pub lang: Lang,
+    pub path: String,
+    pub staff: Option<StaffSession>,
+    pub title: String,
+}
+
+pub struct LangLink {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub href: String,
+    pub active: bool,
+}
+
+impl Page {
+    pub fn new(
+        lang: Lang,
+        uri: &OriginalUri,
+        staff: Option<StaffSession>,
+        title_key: &str,
+    ) -> Self {
+        let path = uri
+            .0
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        Page {
+            lang,
+            path,
+            staff,
+            title: lang.t(title_key),
+        }
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    pub fn langs(&self) -> Vec<LangLink> {
+        let next = crate::error::urlencoding_min(&self.path);
+        Lang::ALL
+            .into_iter()
+            .map(|l| LangLink {
+                code: l.code(),
+                name: l.native_name(),
+                href: format!("/lang?set={}&next={next}", l.code()),
+                active: l == self.lang,
+            })
+            .collect()
+    }
+
+    /// A district or city name in the reader's language (English names are the keys).
+    pub fn place(&self, name: &str) -> String {
+        self.lang
+            .try_t(&format!("place-{name}"))
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    pub fn office_name(&self, o: &Office) -> String {
+        match self.lang {
+            Lang::ZhHans => o.name_zh_hans.clone(),
+            Lang::ZhHant => o.name_zh_hant.clone(),
+            Lang::En => o.name_en.clone(),
+        }
+    }
+
+    pub fn service(&self, s: &Service) -> String {
+        self.t(&format!("service-{}", s.code()))
+    }
+
+    pub fn code(&self, prefix: &str, code: &str) -> String {
+        self.t(&format!("{prefix}-{code}"))
+    }
+
+    pub fn csrf(&self) -> &str {
+        self.staff
+            .as_ref()
+            .map(|s| s.csrf_token.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.staff
+            .as_ref()
+            .is_some_and(|s| s.role.can(exitentry_domain::staff::Permission::ManageStaff))
+    }
+}
+
+/// A UTC instant shown in Beijing time (the offices' time zone).
+pub fn beijing(t: chrono::DateTime<chrono::Utc>, fmt: &str) -> String {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix());
+    t.with_timezone(&cst).format(fmt).to_string()
+}
+
+/// Renders a template, turning a rendering failure into a plain 500.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    page: Page,
+    status: u16,
+    message: String,
+}
+
+pub fn render_error_page(lang: Lang, path: &str, status: StatusCode, message: &str) -> Response {
+    let page = Page {
+        lang,
+        path: path.to_string(),
+        staff: None,
+        title: lang.t("error-title"),
+    };
+    render(&ErrorPage {
+        page,
+        status: status.as_u16(),
+        message: message.to_string(),
+    })
+}
+
+pub async fn not_found(lang: Lang, uri: OriginalUri) -> Response {
+    let path = uri.0.path().to_string();
+    (
+        StatusCode::NOT_FOUND,
+        render_error_page(lang, &path, StatusCode::NOT_FOUND, &lang.t("err-not_found")),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    set: String,
+    next: Option<String>,
+}
+
+/// Stores the chosen language in a cookie and returns to the page.
+async fn switch_language(Query(q): Query<LangQuery>) -> Response {
+    let lang = Lang::from_tag(&q.set).unwrap_or(Lang::ZhHans);
+    // Only local paths: an open redirect would let others phish through our domain.
+    let next = q
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or_else(|| "/".into());
+    let cookie = format!(
+        "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        crate::i18n::LANG_COOKIE,
+        lang.code()
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
+}

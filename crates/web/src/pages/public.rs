@@ -1,0 +1,156 @@
+//! Public pages: home and the office directory.
+
+use super::{Page, render};
+use crate::AppState;
+use crate::error::PageError;
+use crate::i18n::Lang;
+use crate::session::MaybeStaff;
+use askama::Template;
+use axum::Router;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use exitentry_domain::office::Office;
+use exitentry_services::offices::{self, DistrictSummary, OfficeFilter, OfficePage};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/offices", get(directory))
+        .route("/offices/{code}", get(office))
+}
+
+#[derive(Template)]
+#[template(path = "public/home.html")]
+struct Home {
+    page: Page,
+    offices: i64,
+    open_24h: i64,
+    cities: usize,
+}
+
+async fn home(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    MaybeStaff(staff): MaybeStaff,
+) -> Result<Response, PageError> {
+    let page = Page::new(lang, &uri, staff, "home-title");
+    let ds = offices::districts(&s.app).await.map_err(|err| PageError {
+        err,
+        lang,
+        path: page.path.clone(),
+    })?;
+    let mut cities: Vec<&str> = ds.iter().map(|d| d.city.as_str()).collect();
+    cities.dedup();
+    Ok(render(&Home {
+        offices: ds.iter().map(|d| d.offices).sum(),
+        open_24h: ds.iter().map(|d| d.open_24h).sum(),
+        cities: cities.len(),
+        page,
+    }))
+}
+
+#[derive(Deserialize, Default)]
+pub struct DirectoryQuery {
+    #[serde(default)]
+    pub district: String,
+    #[serde(default)]
+    pub open24: String,
+    #[serde(default)]
+    pub devices: String,
+    #[serde(default)]
+    pub page: Option<i64>,
+}
+
+/// Cities with their districts, for the grouped select.
+pub struct CityGroup {
+    pub city: String,
+    pub districts: Vec<DistrictSummary>,
+}
+
+#[derive(Template)]
+#[template(path = "public/offices.html")]
+struct Directory {
+    page: Page,
+    groups: Vec<CityGroup>,
+    q: DirectoryQuery,
+    result: OfficePage,
+}
+
+impl Directory {
+    fn page_href(&self, n: i64) -> String {
+        format!(
+            "/offices?district={}&open24={}&devices={}&page={n}",
+            crate::error::urlencoding_min(&self.q.district),
+            self.q.open24,
+            self.q.devices
+        )
+    }
+}
+
+async fn directory(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    MaybeStaff(staff): MaybeStaff,
+    Query(q): Query<DirectoryQuery>,
+) -> Result<Response, PageError> {
+    let page = Page::new(lang, &uri, staff, "offices-title");
+    let fail = |err| PageError {
+        err,
+        lang,
+        path: page.path.clone(),
+    };
+    let ds = offices::districts(&s.app).await.map_err(fail)?;
+    let mut groups: Vec<CityGroup> = Vec::new();
+    for d in ds {
+        match groups.last_mut() {
+            Some(g) if g.city == d.city => g.districts.push(d),
+            _ => groups.push(CityGroup {
+                city: d.city.clone(),
+                districts: vec![d],
+            }),
+        }
+    }
+    let filter = OfficeFilter {
+        district: Some(q.district.clone()).filter(|d| !d.is_empty()),
+        open_24h: !q.open24.is_empty(),
+        with_devices: !q.devices.is_empty(),
+        ..Default::default()
+    };
+    let result = offices::directory(&s.app, filter, q.page.unwrap_or(1))
+        .await
+        .map_err(fail)?;
+    Ok(render(&Directory {
+        page,
+        groups,
+        q,
+        result,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "public/office.html")]
+struct OfficeDetail {
+    page: Page,
+    office: Office,
+}
+
+async fn office(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    MaybeStaff(staff): MaybeStaff,
+    Path(code): Path<String>,
+) -> Result<Response, PageError> {
+    let mut page = Page::new(lang, &uri, staff, "offices-title");
+    let office = offices::get(&s.app, &code).await.map_err(|err| PageError {
+        err,
+        lang,
+        path: page.path.clone(),
+    })?;
+    page.title = page.office_name(&office);
+    Ok(render(&OfficeDetail { page, office }))
+}

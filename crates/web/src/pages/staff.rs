@@ -1,0 +1,454 @@
+//! Officer pages: sign-in, the desk, registry search, a person's page, administration.
+
+use super::{Page, render};
+use crate::AppState;
+use crate::error::{PageError, message_for, status_for};
+use crate::i18n::{Lang, cookie};
+use crate::session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Staff, csrf_ok, set_cookie};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use exitentry_domain::staff::{Permission, Role};
+use exitentry_services::audit::{StoredAudit, Verdict};
+use exitentry_services::auth::{self, StaffSummary};
+use exitentry_services::registry::{self, DocumentView, PersonView, SearchHit};
+use exitentry_services::{ServiceError, audit};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff/login", get(login_form).post(login))
+        .route("/staff/logout", axum::routing::post(logout))
+        .route("/staff", get(desk))
+        .route("/staff/search", get(search))
+        .route("/staff/people/{id}", get(person))
+        .route("/staff/admin/users", get(users).post(create_user))
+        .route("/staff/admin/audit", get(audit_page))
+}
+
+/// Only same-site paths after login (no open redirect).
+fn local_next(next: Option<&str>) -> String {
+    next.filter(|n| n.starts_with("/staff") && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or("/staff")
+        .to_string()
+}
+
+#[derive(Template)]
+#[template(path = "staff/login.html")]
+struct Login {
+    page: Page,
+    csrf: String,
+    next: String,
+    username: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_form(
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let existing = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, v)| *k == LOGIN_CSRF_COOKIE && v.len() == 64)
+        .map(|(_, v)| v.to_string());
+    let csrf = existing.unwrap_or_else(auth::random_token);
+    let page = Page::new(lang, &uri, None, "login-title");
+    let body = render(&Login {
+        page,
+        csrf: csrf.clone(),
+        next: local_next(q.next.as_deref()),
+        username: String::new(),
+        error: None,
+    });
+    (
+        [(
+            header::SET_COOKIE,
+            set_cookie(LOGIN_CSRF_COOKIE, &csrf, Some(3600), false),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let expected = {
+        let (mut parts, _) = axum::http::Request::new(()).into_parts();
+        parts.headers = headers;
+        cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or("").to_string()
+    };
+    let next = local_next(f.next.as_deref());
+    let page = Page::new(lang, &uri, None, "login-title");
+    let again = |page: Page, status: StatusCode, msg: String| {
+        let body = render(&Login {
+            page,
+            csrf: expected.clone(),
+            next: next.clone(),
+            username: f.username.clone(),
+            error: Some(msg),
+        });
+        (status, body).into_response()
+    };
+    if !csrf_ok(&expected, &f.csrf) {
+        return again(page, StatusCode::FORBIDDEN, lang.t("err-csrf"));
+    }
+    match auth::login(&s.app, &f.username, &f.password).await {
+        Ok((token, _)) => {
+            let secure = s.app.config.server.secure_cookies;
+            let max_age = s.app.config.security.session_max_hours * 3600;
+            (
+                [(
+                    header::SET_COOKIE,
+                    set_cookie(SESSION_COOKIE, &token, Some(max_age), secure),
+                )],
+                Redirect::to(&next),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            let msg = match &e {
+                ServiceError::Locked { until } => lang.t_args(
+                    "err-account_locked_until",
+                    &[("time", super::beijing(*until, "%H:%M"))],
+                ),
+                other => message_for(other, lang),
+            };
+            again(page, status_for(&e), msg)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Staff(staff): Staff,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if !csrf_ok(&staff.csrf_token, &f.csrf) {
+        return PageError {
+            err: ServiceError::Forbidden,
+            lang,
+            path: uri.0.path().to_string(),
+        }
+        .into_response();
+    }
+    let (mut parts, _) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    if let Some(token) = cookie(&parts, SESSION_COOKIE) {
+        let _ = auth::logout(&s.app, token).await;
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            set_cookie(SESSION_COOKIE, "", Some(0), false),
+        )],
+        Redirect::to("/"),
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "staff/desk.html")]
+struct Desk {
+    page: Page,
+    people: i64,
+    documents: i64,
+}
+
+async fn desk(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+) -> Result<Response, PageError> {
+    let page = Page::new(lang, &uri, Some(staff), "desk-title");
+    let (people, documents) = registry::totals(&s.app).await.map_err(|err| PageError {
+        err,
+        lang,
+        path: page.path.clone(),
+    })?;
+    Ok(render(&Desk {
+        page,
+        people,
+        documents,
+    }))
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/search.html")]
+struct Search {
+    page: Page,
+    q: String,
+    hits: Vec<SearchHit>,
+    error: Option<String>,
+}
+
+async fn search(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, PageError> {
+    let who = staff.clone();
+    let page = Page::new(lang, &uri, Some(staff), "search-title");
+    match registry::search(&s.app, &who, &q.q).await {
+        Ok(hits) => Ok(render(&Search {
+            page,
+            q: q.q,
+            hits,
+            error: None,
+        })),
+        Err(e @ ServiceError::Invalid { .. }) => {
+            let msg = message_for(&e, lang);
+            Ok((
+                StatusCode::BAD_REQUEST,
+                render(&Search {
+                    page,
+                    q: q.q,
+                    hits: vec![],
+                    error: Some(msg),
+                }),
+            )
+                .into_response())
+        }
+        Err(err) => Err(PageError {
+            err,
+            lang,
+            path: page.path,
+        }),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/person.html")]
+struct PersonPage {
+    page: Page,
+    person: PersonView,
+    documents: Vec<DocumentView>,
+}
+
+async fn person(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let who = staff.clone();
+    let mut page = Page::new(lang, &uri, Some(staff), "person-title");
+    let (person, documents) =
+        registry::person(&s.app, &who, id)
+            .await
+            .map_err(|err| PageError {
+                err,
+                lang,
+                path: page.path.clone(),
+            })?;
+    page.title = person
+        .name_zh
+        .clone()
+        .unwrap_or_else(|| person.name_latin.clone());
+    Ok(render(&PersonPage {
+        page,
+        person,
+        documents,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "staff/users.html")]
+struct Users {
+    page: Page,
+    users: Vec<StaffSummary>,
+    roles: Vec<&'static str>,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+async fn users_page(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    staff: auth::StaffSession,
+    message: Option<String>,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let who = staff.clone();
+    let page = Page::new(lang, uri, Some(staff), "users-title");
+    let users = auth::list_staff(&s.app, &who)
+        .await
+        .map_err(|err| PageError {
+            err,
+            lang,
+            path: page.path.clone(),
+        })?;
+    let roles = Role::ALL.iter().map(|r| r.code()).collect();
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        render(&Users {
+            page,
+            users,
+            roles,
+            message,
+            error,
+        }),
+    )
+        .into_response())
+}
+
+async fn users(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+) -> Result<Response, PageError> {
+    users_page(&s, lang, &uri, staff, None, None).await
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    csrf: String,
+    username: String,
+    password: String,
+    role: String,
+    office: String,
+}
+
+async fn create_user(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Form(f): Form<NewUser>,
+) -> Result<Response, PageError> {
+    let path = uri.0.path().to_string();
+    staff
+        .require(Permission::ManageStaff)
+        .map_err(|err| PageError {
+            err,
+            lang,
+            path: path.clone(),
+        })?;
+    if !csrf_ok(&staff.csrf_token, &f.csrf) {
+        return Err(PageError {
+            err: ServiceError::Forbidden,
+            lang,
+            path,
+        });
+    }
+    let office = Some(f.office.as_str()).filter(|o| !o.trim().is_empty());
+    match auth::create_staff(
+        &s.app,
+        &staff.actor(),
+        &f.username,
+        &f.password,
+        &f.role,
+        office,
+    )
+    .await
+    {
+        Ok(_) => {
+            let msg = lang.t_args(
+                "users-created",
+                &[("username", f.username.trim().to_ascii_lowercase())],
+            );
+            users_page(&s, lang, &uri, staff, Some(msg), None).await
+        }
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict { .. })) => {
+            let msg = message_for(&e, lang);
+            users_page(&s, lang, &uri, staff, None, Some(msg)).await
+        }
+        Err(err) => Err(PageError { err, lang, path }),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/audit.html")]
+struct AuditPage {
+    page: Page,
+    verdict: Verdict,
+    entries: Vec<StoredAudit>,
+}
+
+impl AuditPage {
+    fn when(&self, micros: &i64) -> String {
+        chrono::DateTime::from_timestamp_micros(*micros)
+            .map(|t| super::beijing(t, "%Y-%m-%d %H:%M:%S"))
+            .unwrap_or_default()
+    }
+}
+
+async fn audit_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+) -> Result<Response, PageError> {
+    let path = uri.0.path().to_string();
+    staff
+        .require(Permission::ViewAudit)
+        .map_err(|err| PageError {
+            err,
+            lang,
+            path: path.clone(),
+        })?;
+    let page = Page::new(lang, &uri, Some(staff), "audit-title");
+    let fail = |err| PageError {
+        err,
+        lang,
+        path: path.clone(),
+    };
+    let verdict = audit::verify(&s.app).await.map_err(fail)?;
+    let entries = audit::recent(&s.app, 100).await.map_err(fail)?;
+    Ok(render(&AuditPage {
+        page,
+        verdict,
+        entries,
+    }))
+}
