@@ -4,7 +4,7 @@ mod offices;
 mod registry;
 
 use crate::AppState;
-use crate::error::{ApiError, ErrorBody, ErrorDetail};
+use crate::error::{ErrorBody, ErrorDetail};
 use axum::Json;
 use axum::Router;
 use axum::routing::get;
@@ -41,20 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/districts", get(offices::districts))
         .route("/api/v1/registry/search", get(registry::search))
         .route("/api/openapi.json", get(openapi))
-        .fallback(api_not_found)
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
-}
-
-async fn api_not_found(lang: crate::i18n::Lang, uri: axum::http::Uri) -> axum::response::Response {
-    if uri.path().starts_with("/api/") {
-        axum::response::IntoResponse::into_response(ApiError::new(
-            exitentry_services::ServiceError::NotFound("endpoint"),
-            lang,
-        ))
-    } else {
-        crate::pages::not_found(lang, axum::extract::OriginalUri(uri)).await
-    }
 }

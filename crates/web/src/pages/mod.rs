@@ -156,8 +156,16 @@ pub fn render_error_page(lang: Lang, path: &str, status: StatusCode, message: &s
     })
 }
 
+/// Unknown paths: JSON under `/api/`, a page elsewhere.
 pub async fn not_found(lang: Lang, uri: OriginalUri) -> Response {
     let path = uri.0.path().to_string();
+    if path.starts_with("/api/") {
+        return crate::error::ApiError::new(
+            exitentry_services::ServiceError::NotFound("endpoint"),
+            lang,
+        )
+        .into_response();
+    }
     (
         StatusCode::NOT_FOUND,
         render_error_page(lang, &path, StatusCode::NOT_FOUND, &lang.t("err-not_found")),

@@ -1,0 +1,348 @@
+//! HTTP behaviour through the real server, on both backends.
+
+use exitentry_test_support::{PASSWORD, TestApp};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT_LANGUAGE, LOCATION};
+
+/// One test per backend, each with its own server and database.
+macro_rules! http_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                if !exitentry_storage::testing::enabled(exitentry_storage::Backend::Sqlite) { return; }
+                super::$name(exitentry_storage::Backend::Sqlite).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                if !exitentry_storage::testing::enabled(exitentry_storage::Backend::Postgres) { return; }
+                super::$name(exitentry_storage::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+async fn spawn(backend: exitentry_storage::Backend) -> TestApp {
+    let app = TestApp::spawn(backend).await;
+    app.seed(30).await;
+    app
+}
+
+async fn public_pages_speak_the_visitors_language(backend: exitentry_storage::Backend) {
+    let t = spawn(backend).await;
+    let c = t.client();
+    let cases = [
+        ("zh-TW", "辦理網點", "zh-Hant"),
+        ("zh-HK,en;q=0.5", "辦理網點", "zh-Hant"),
+        ("zh-CN", "办理网点", "zh-Hans"),
+        ("en-GB", "Offices", "en"),
+    ];
+    for (accept, word, code) in cases {
+        let body = c
+            .get(t.url("/offices"))
+            .header(ACCEPT_LANGUAGE, accept)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(body.contains(word), "{accept}");
+        assert!(body.contains(&format!("<html lang=\"{code}\"")), "{accept}");
+    }
+    // The switch stores a cookie that beats Accept-Language, and only redirects locally.
+    let r = c
+        .get(t.url("/lang?set=en&next=/offices"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/offices");
+    let body = c
+        .get(t.url("/offices"))
+        .header(ACCEPT_LANGUAGE, "zh-TW")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("<html lang=\"en\""));
+    let r = c
+        .get(t.url("/lang?set=en&next=//evil.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[LOCATION], "/");
+    t.stop().await;
+}
+
+async fn the_directory_filters_by_district_and_hours(backend: exitentry_storage::Backend) {
+    let t = spawn(backend).await;
+    let c = t.client();
+    let body = c
+        .get(t.url("/offices?district=Tianhe&open24=1"))
+        .header(ACCEPT_LANGUAGE, "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("Tiyu Xi 24h Self-Service Point"));
+    assert!(
+        !body.contains("Tianhe Exit-Entry Hall"),
+        "the hall is not open round the clock"
+    );
+    assert!(!body.contains("Yuexiu Exit-Entry Hall"));
+    let r = c.get(t.url("/offices/gz-th-002")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        c.get(t.url("/offices/NOPE-1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let json: serde_json::Value = c
+        .get(t.url("/api/v1/offices?district=Tianhe&open_24h=true"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["total"], 1);
+    assert_eq!(json["offices"][0]["code"], "GZ-TH-002");
+    assert_eq!(
+        json["offices"][0]["services"],
+        serde_json::json!(["self_service_endorsement", "collection"])
+    );
+    let r = c
+        .get(t.url("/api/v1/offices/XX"))
+        .header(ACCEPT_LANGUAGE, "zh-CN")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let err: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "not_found");
+    assert_eq!(err["error"]["message"], "找不到该页面或记录。");
+    t.stop().await;
+}
+
+async fn staff_pages_need_a_login_and_the_right_role(backend: exitentry_storage::Backend) {
+    let t = spawn(backend).await;
+    let c = t.client();
+    let r = c
+        .get(t.url("/staff/search?q=CA1234567"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()[LOCATION],
+        "/staff/login?next=/staff/search%3Fq%3DCA1234567"
+    );
+    let r = c
+        .get(t.url("/api/v1/registry/search?q=CA1234567"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let r = t.login(&c, "clerk", "wrong password").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = t.login(&c, "clerk", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+
+    let body = c
+        .get(t.url("/staff/search?q=ca%201234567"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("LI HUA"));
+    assert!(
+        !body.contains("11010519491231002X"),
+        "identity numbers are masked"
+    );
+    assert!(body.contains("11**************2X"));
+    let hits: serde_json::Value = c
+        .get(t.url("/api/v1/registry/search?q=A123456(3)"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hits[0]["name_latin"], "CHAN TAI MAN");
+    let id = hits[0]["person_id"].as_i64().unwrap();
+    let body = c
+        .get(t.url(&format!("/staff/people/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("H12345678") && body.contains("status-surrendered"));
+
+    // A counter clerk may search but not manage accounts or read the audit log.
+    assert_eq!(
+        c.get(t.url("/staff/admin/users"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        c.get(t.url("/staff/admin/audit"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let admin = t.client();
+    t.login(&admin, "admin", PASSWORD).await;
+    let body = admin
+        .get(t.url("/staff/admin/audit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("import.people"));
+    assert_eq!(
+        admin
+            .get(t.url("/staff/admin/users"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    t.stop().await;
+}
+
+async fn forms_refuse_requests_without_the_csrf_token(backend: exitentry_storage::Backend) {
+    let t = spawn(backend).await;
+    let c = t.client();
+    c.get(t.url("/staff/login")).send().await.unwrap();
+    let r = c
+        .post(t.url("/staff/login"))
+        .form(&[
+            ("username", "admin"),
+            ("password", PASSWORD),
+            ("csrf", "forged"),
+            ("next", "/staff"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    t.login(&c, "admin", PASSWORD).await;
+    let r = c
+        .post(t.url("/staff/admin/users"))
+        .form(&[
+            ("csrf", "forged"),
+            ("username", "newbie"),
+            ("password", PASSWORD),
+            ("role", "reviewer"),
+            ("office", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let page = c
+        .get(t.url("/staff/admin/users"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("newbie"));
+    let csrf = exitentry_test_support::hidden_field(&page, "csrf").unwrap();
+    let r = c
+        .post(t.url("/staff/admin/users"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "newbie"),
+            ("password", PASSWORD),
+            ("role", "reviewer"),
+            ("office", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("newbie"));
+    t.stop().await;
+}
+
+async fn operations_endpoints_answer(backend: exitentry_storage::Backend) {
+    let t = spawn(backend).await;
+    let c = t.client();
+    let r = c.get(t.url("/healthz")).send().await.unwrap();
+    assert!(r.headers().contains_key("x-request-id"));
+    assert_eq!(r.text().await.unwrap(), "ok");
+    let ready: serde_json::Value = c
+        .get(t.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["database"], backend.name());
+    let metrics = c
+        .get(t.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("http_requests_total"), "{metrics}");
+    let doc: serde_json::Value = c
+        .get(t.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/api/v1/offices"].is_object());
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let r = c.get(t.url("/api/v1/nothing-here")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let err: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "not_found");
+    let css = c.get(t.url("/assets/htmx.min.js")).send().await.unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+    t.stop().await;
+}
+
+http_tests!(
+    public_pages_speak_the_visitors_language,
+    the_directory_filters_by_district_and_hours,
+    staff_pages_need_a_login_and_the_right_role,
+    forms_refuse_requests_without_the_csrf_token,
+    operations_endpoints_answer,
+);
