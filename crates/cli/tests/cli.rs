@@ -1,0 +1,243 @@
+//! The binary as operators use it: exit codes, reports, and the same binary on both backends.
+
+use exitentry_storage::Backend;
+use exitentry_storage::testing::{TestDb, enabled};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_exitentry");
+
+fn run(url: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--database-url")
+        .arg(url)
+        .env_remove("DATABASE_URL")
+        .env("EXITENTRY_LOG__FILTER", "warn")
+        .output()
+        .expect("run exitentry")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn write(dir: &std::path::Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn config_print_default_is_the_full_file() {
+    let out = Command::new(BIN)
+        .args(["config", "print-default"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let s = text(&out.stdout);
+    for key in [
+        "[database]",
+        "url = \"sqlite://./data/exitentry.db\"",
+        "[server]",
+        "[security]",
+        "max_failed_logins",
+        "[log]",
+    ] {
+        assert!(s.contains(key), "missing {key} in\n{s}");
+    }
+}
+
+#[test]
+fn a_mistyped_database_url_is_an_error_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["migrate", "--database-url", "sqlit://./data/x.db"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("unsupported database URL scheme"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file was created"
+    );
+}
+
+#[test]
+fn usage_errors_exit_with_two() {
+    let out = Command::new(BIN)
+        .args(["import", "people"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+const PEOPLE_OK: &str =
+    "external_id,name_zh,name_latin,sex,date_of_birth,region,nationality,id_kind,id_number
+P1,李华,LI HUA,F,1949-12-31,mainland,CHN,prc_resident_id,11010519491231002X
+P2,陳大文,CHAN TAI MAN,M,1985-03-15,hong_kong,CHN,hkid,A123456(3)
+";
+
+const PEOPLE_BAD: &str =
+    "external_id,name_zh,name_latin,sex,date_of_birth,region,nationality,id_kind,id_number
+P3,王伟,WANG WEI,M,1980-01-01,mainland,CHN,prc_resident_id,110105198001010017
+P4,林志豪,LIN CHIH-HAO,M,1990-08-08,taiwan,CHN,taiwan_id,A123456789
+";
+
+async fn import_reports_rows_and_reimport_is_a_no_op(t: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "bad.csv", PEOPLE_BAD);
+    let report = dir.path().join("report.csv");
+    let out = run(
+        &t.url,
+        &[
+            "import",
+            "people",
+            &bad,
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("nothing imported"));
+    let rep = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(
+        rep.lines().collect::<Vec<_>>()[..2],
+        [
+            "row,column,code,message",
+            "1,id_number,bad_check_digit,check character should be 6"
+        ]
+    );
+
+    let out = run(&t.url, &["import", "people", &bad, "--skip-invalid"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "invalid rows still fail the run"
+    );
+    assert!(
+        text(&out.stdout).contains("1 inserted"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let ok = write(dir.path(), "ok.csv", PEOPLE_OK);
+    let out = run(&t.url, &["import", "people", &ok]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("2 inserted"));
+    let out = run(&t.url, &["import", "people", &ok]);
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("0 inserted, 0 updated, 2 unchanged"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+async fn audit_verify_names_the_tampered_entry(t: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = write(dir.path(), "ok.csv", PEOPLE_OK);
+    assert!(run(&t.url, &["import", "people", &ok]).status.success());
+    let mut child = Command::new(BIN)
+        .args([
+            "users",
+            "create",
+            "--username",
+            "admin",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--database-url",
+            &t.url,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+
+    let out = run(&t.url, &["audit", "verify"]);
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).trim(), "audit log intact: 2 entries");
+
+    // An administrator with database access edits history behind the application's back.
+    let guard_off = match t.backend() {
+        Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
+        Backend::Postgres => "DROP TRIGGER audit_log_no_update ON audit_log",
+    };
+    sqlx::query(guard_off).execute(t.db.pool()).await.unwrap();
+    sqlx::query("UPDATE audit_log SET actor = 'someone else' WHERE seq = 1")
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+    let out = run(&t.url, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("broken at entry 1"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+async fn the_same_binary_serves_on_this_backend(t: &TestDb) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            &t.url,
+        ])
+        .env("EXITENTRY_LOG__FILTER", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the log line, not a fixed time.
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let ready = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("listening on"));
+    assert!(ready, "server did not start");
+    let body: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(body["database"], t.backend().name());
+    assert_eq!(body["status"], "ready");
+}
+
+exitentry_storage::backend_tests!(
+    import_reports_rows_and_reimport_is_a_no_op,
+    audit_verify_names_the_tampered_entry,
+    the_same_binary_serves_on_this_backend,
+);
+
+#[test]
+fn both_backends_are_enabled_by_default() {
+    if std::env::var("EXITENTRY_TEST_BACKENDS").is_err() {
+        assert!(enabled(Backend::Sqlite) && enabled(Backend::Postgres));
+    }
+}
