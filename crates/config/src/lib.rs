@@ -12,7 +12,7 @@ use std::path::Path;
 /// The default embedded database, created on first use.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/exitentry.db";
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub database: DatabaseConfig,
@@ -61,17 +61,6 @@ pub struct LogConfig {
     pub filter: String,
     /// `json` for machines, `pretty` for people.
     pub format: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            database: DatabaseConfig::default(),
-            server: ServerConfig::default(),
-            security: SecurityConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
 }
 
 impl Default for DatabaseConfig {
@@ -190,6 +179,8 @@ pub fn default_toml() -> String {
 }
 
 #[cfg(test)]
+// figment's Jail API returns its large error type; that is its design, not ours.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

@@ -332,26 +332,25 @@ impl Gen<'_> {
                 "prc_resident_id",
                 &id,
             );
-            if self.rng.random_bool(0.25) {
-                if let Some((iss, exp)) =
+            if self.rng.random_bool(0.25)
+                && let Some((iss, exp)) =
                     self.issue(DocumentKind::EepBooklet, dob, d(2003, 1, 1), d(2014, 9, 14))
-                {
-                    let n = self.next();
-                    let st = if self.rng.random_bool(0.5) {
-                        DocumentStatus::Surrendered
-                    } else {
-                        DocumentStatus::Valid
-                    };
-                    self.document(
-                        &ext,
-                        DocumentKind::EepBooklet,
-                        &format!("C{:08}", 10_000_000 + n),
-                        None,
-                        iss,
-                        exp,
-                        st,
-                    );
-                }
+            {
+                let n = self.next();
+                let st = if self.rng.random_bool(0.5) {
+                    DocumentStatus::Surrendered
+                } else {
+                    DocumentStatus::Valid
+                };
+                self.document(
+                    &ext,
+                    DocumentKind::EepBooklet,
+                    &format!("C{:08}", 10_000_000 + n),
+                    None,
+                    iss,
+                    exp,
+                    st,
+                );
             }
             if let Some((iss, exp)) =
                 self.issue(DocumentKind::EepCard, dob, d(2014, 9, 15), self.today)
@@ -378,7 +377,7 @@ impl Gen<'_> {
             let foreign = self.rng.random_bool(0.06);
             let id = match region {
                 Region::HongKong => self.unique(|r| {
-                    make_hkid(*pick(r, HK_PREFIXES), r.random_range(100_000..1_000_000))
+                    make_hkid(pick::<&str>(r, HK_PREFIXES), r.random_range(100_000..1_000_000))
                 }),
                 _ => self.unique(|r| {
                     format!(

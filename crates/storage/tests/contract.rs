@@ -182,7 +182,7 @@ async fn people_and_documents_round_trip_and_reimport_changes_nothing(t: &TestDb
         2
     );
     assert_eq!(
-        documents::insert_new(&mut c, &[doc.clone()], 2)
+        documents::insert_new(&mut c, std::slice::from_ref(&doc), 2)
             .await
             .unwrap(),
         0
