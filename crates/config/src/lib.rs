@@ -52,6 +52,8 @@ pub struct SecurityConfig {
     pub max_failed_logins: i64,
     /// How long a locked account stays locked.
     pub lockout_minutes: i64,
+    /// Sign-in attempts allowed per client address per minute (all accounts together).
+    pub login_attempts_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -89,6 +91,7 @@ impl Default for SecurityConfig {
             session_max_hours: 12,
             max_failed_logins: 5,
             lockout_minutes: 15,
+            login_attempts_per_minute: 20,
         }
     }
 }

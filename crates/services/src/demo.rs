@@ -377,7 +377,10 @@ impl Gen<'_> {
             let foreign = self.rng.random_bool(0.06);
             let id = match region {
                 Region::HongKong => self.unique(|r| {
-                    make_hkid(pick::<&str>(r, HK_PREFIXES), r.random_range(100_000..1_000_000))
+                    make_hkid(
+                        pick::<&str>(r, HK_PREFIXES),
+                        r.random_range(100_000..1_000_000),
+                    )
                 }),
                 _ => self.unique(|r| {
                     format!(

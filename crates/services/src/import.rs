@@ -664,21 +664,34 @@ pub async fn run(
             finish(app, tx, kind, opts, &mut summary).await?;
         }
         ImportKind::People => {
+            let t = std::time::Instant::now();
             let parsed = read_csv(bytes, kind, progress, |r| parse_person(r, today));
+            tracing::info!(
+                rows = parsed.total,
+                secs = t.elapsed().as_secs_f64(),
+                "people validated"
+            );
             summary.rows = parsed.total;
             summary.problems = parsed.problems;
+            let t = std::time::Instant::now();
             let good = people_against_registry(app, parsed.rows, &mut summary, progress).await?;
+            tracing::info!(
+                secs = t.elapsed().as_secs_f64(),
+                "people checked against the registry"
+            );
             if !proceed(&mut summary, opts) {
                 return Ok(summary);
             }
             progress.phase("writing", good.len() as u64);
             let mut tx = app.db.begin().await?;
             let now = app.now_micros();
+            let t = std::time::Instant::now();
             for chunk in good.chunks(10_000) {
                 summary.inserted += people::insert_new(&mut tx, chunk, now).await?;
                 progress.inc(chunk.len() as u64);
             }
             finish(app, tx, kind, opts, &mut summary).await?;
+            tracing::info!(secs = t.elapsed().as_secs_f64(), "people written");
         }
         ImportKind::Documents => {
             let office_codes: HashSet<String> = {

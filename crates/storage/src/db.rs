@@ -63,6 +63,8 @@ impl Db {
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    // 64 MiB page cache: bulk imports touch index pages all over the file.
+                    conn.execute("PRAGMA cache_size = -65536").await?;
                     Ok(())
                 })
             });

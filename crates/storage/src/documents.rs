@@ -49,7 +49,9 @@ fn from_row(r: &AnyRow) -> Result<StoredDocument> {
     })
 }
 
-const BATCH: usize = 500;
+/// Rows per multi-row statement. SQLite looks up each numbered parameter by a linear scan,
+/// so binding cost grows with the square of the parameters per statement: keep it small.
+const BATCH: usize = 50;
 
 /// Inserts documents not yet present (by kind, number and issue count); returns how
 /// many were new.

@@ -52,8 +52,9 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<StoredPerson> {
     })
 }
 
-/// Rows per multi-row INSERT: 10 binds each stays far below SQLite's variable limit.
-const BATCH: usize = 500;
+/// Rows per multi-row statement. SQLite looks up each numbered parameter by a linear scan,
+/// so binding cost grows with the square of the parameters per statement: keep it small.
+const BATCH: usize = 50;
 
 /// Inserts people not yet present (by `external_id`); returns how many were new. Callers
 /// run it inside their transaction and check identity clashes beforehand

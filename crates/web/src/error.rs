@@ -97,11 +97,7 @@ impl IntoResponse for PageError {
         }
         let status = status_for(&self.err);
         let message = message_for(&self.err, self.lang);
-        (
-            status,
-            render_error_page(self.lang, &self.path, status, &message),
-        )
-            .into_response()
+        render_error_page(self.lang, &self.path, status, &message)
     }
 }
 

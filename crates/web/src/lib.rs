@@ -7,6 +7,7 @@ pub mod i18n;
 mod observability;
 pub mod pages;
 pub mod session;
+mod throttle;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request};
@@ -22,6 +23,7 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub app: App,
     pub metrics: PrometheusHandle,
+    pub login_throttle: std::sync::Arc<throttle::Throttle>,
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -39,9 +41,13 @@ impl MakeRequestId for RandomRequestId {
 
 /// The whole application as one router.
 pub fn router(app: App) -> Router {
+    let login_throttle = std::sync::Arc::new(throttle::Throttle::per_minute(
+        app.config.security.login_attempts_per_minute,
+    ));
     let state = AppState {
         app,
         metrics: observability::prometheus(),
+        login_throttle,
     };
     let security_headers = [
         ("x-content-type-options", "nosniff"),
@@ -58,6 +64,10 @@ pub fn router(app: App) -> Router {
         .merge(observability::routes())
         .merge(assets::routes())
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::render_error_pages,
+        ))
         .layer(axum::middleware::from_fn(observability::track));
     for (name, value) in security_headers {
         r = r.layer(SetResponseHeaderLayer::if_not_present(
@@ -80,7 +90,8 @@ pub fn router(app: App) -> Router {
 
 /// Serves until ctrl-c / SIGTERM, finishing requests in flight.
 pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
+    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await
 }

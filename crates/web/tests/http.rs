@@ -346,3 +346,46 @@ http_tests!(
     forms_refuse_requests_without_the_csrf_token,
     operations_endpoints_answer,
 );
+
+async fn error_pages_keep_the_signed_in_header(backend: exitentry_storage::Backend) {
+    let t = spawn(backend).await;
+    let c = t.client();
+    t.login(&c, "clerk", PASSWORD).await;
+    for path in ["/staff/admin/users", "/offices/NOPE-1", "/nowhere"] {
+        let body = c
+            .get(t.url(path))
+            .header(ACCEPT_LANGUAGE, "en")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(body.contains("Sign out (clerk)"), "{path}");
+    }
+    t.stop().await;
+}
+
+async fn sign_in_attempts_are_rate_limited_per_client(backend: exitentry_storage::Backend) {
+    let t = spawn(backend).await;
+    let c = t.client();
+    let limit = t.app.config.security.login_attempts_per_minute;
+    for _ in 0..limit {
+        let r = t.login(&c, "nobody", "wrong password").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = t.login(&c, "clerk", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    t.stop().await;
+}
+
+http_tests!(
+    error_pages_keep_the_signed_in_header,
+    sign_in_attempts_are_rate_limited_per_client
+);

@@ -152,6 +152,7 @@ err-bad_credentials = Wrong username or password.
 err-account_locked = Too many failed attempts: this account is locked for a while.
 err-account_locked_until = Too many failed attempts: this account is locked until { $time } (Beijing time).
 err-csrf = The form expired. Please try again.
+err-too_many_attempts = Too many sign-in attempts from your network. Please wait a minute and try again.
 err-internal = Something went wrong on our side. Please try again later.
 err-conflict = This record already exists.
 err-username_taken = This username is taken.

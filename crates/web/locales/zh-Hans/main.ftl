@@ -152,6 +152,7 @@ err-bad_credentials = 用户名或密码错误。
 err-account_locked = 失败次数过多，账号已暂时锁定。
 err-account_locked_until = 失败次数过多，账号已锁定至 { $time }（北京时间）。
 err-csrf = 表单已过期，请重试。
+err-too_many_attempts = 您所在网络的登录尝试过多，请稍候一分钟再试。
 err-internal = 系统出现问题，请稍后重试。
 err-conflict = 该记录已存在。
 err-username_taken = 该用户名已被使用。

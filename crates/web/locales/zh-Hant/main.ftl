@@ -152,6 +152,7 @@ err-bad_credentials = 用户名或密碼錯誤。
 err-account_locked = 失敗次數過多，帳號已暫時鎖定。
 err-account_locked_until = 失敗次數過多，帳號已鎖定至 { $time }（北京時間）。
 err-csrf = 表單已過期，請重試。
+err-too_many_attempts = 您所在網絡的登入嘗試過多，請稍候一分鐘再試。
 err-internal = 系統出現問題，請稍後重試。
 err-conflict = 該記錄已存在。
 err-username_taken = 該用户名已被使用。

@@ -8,8 +8,9 @@ use crate::AppState;
 use crate::i18n::Lang;
 use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Query};
+use axum::extract::{OriginalUri, Query, Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::Offset;
@@ -142,18 +143,54 @@ struct ErrorPage {
     message: String,
 }
 
+/// What an error page should say; [`render_error_pages`] renders it with the header of the
+/// signed-in staff member (handlers that fail do not always know who that is).
+#[derive(Clone)]
+struct ErrorPageRequest {
+    lang: Lang,
+    path: String,
+    message: String,
+}
+
 pub fn render_error_page(lang: Lang, path: &str, status: StatusCode, message: &str) -> Response {
-    let page = Page {
+    let mut res = status.into_response();
+    res.extensions_mut().insert(ErrorPageRequest {
         lang,
         path: path.to_string(),
-        staff: None,
-        title: lang.t("error-title"),
+        message: message.to_string(),
+    });
+    res
+}
+
+/// Middleware that turns [`render_error_page`] markers into full pages.
+pub async fn render_error_pages(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let token =
+        crate::i18n::cookie_in(req.headers(), crate::session::SESSION_COOKIE).map(str::to_string);
+    let res = next.run(req).await;
+    let Some(e) = res.extensions().get::<ErrorPageRequest>().cloned() else {
+        return res;
     };
-    render(&ErrorPage {
+    let staff = match token {
+        Some(t) => exitentry_services::auth::session(&s.app, &t)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    let status = res.status();
+    let page = Page {
+        lang: e.lang,
+        title: e.lang.t("error-title"),
+        path: e.path,
+        staff,
+    };
+    let mut out = render(&ErrorPage {
         page,
         status: status.as_u16(),
-        message: message.to_string(),
-    })
+        message: e.message,
+    });
+    *out.status_mut() = status;
+    out
 }
 
 /// Unknown paths: JSON under `/api/`, a page elsewhere.
@@ -166,11 +203,7 @@ pub async fn not_found(lang: Lang, uri: OriginalUri) -> Response {
         )
         .into_response();
     }
-    (
-        StatusCode::NOT_FOUND,
-        render_error_page(lang, &path, StatusCode::NOT_FOUND, &lang.t("err-not_found")),
-    )
-        .into_response()
+    render_error_page(lang, &path, StatusCode::NOT_FOUND, &lang.t("err-not_found"))
 }
 
 #[derive(Deserialize)]

@@ -3,8 +3,9 @@
 use super::{Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
-use crate::i18n::{Lang, cookie};
+use crate::i18n::{Lang, cookie_in};
 use crate::session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Staff, csrf_ok, set_cookie};
+use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, OriginalUri, Path, Query, State};
@@ -57,14 +58,9 @@ async fn login_form(
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
 ) -> Response {
-    let existing = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, v)| *k == LOGIN_CSRF_COOKIE && v.len() == 64)
-        .map(|(_, v)| v.to_string());
+    let existing = cookie_in(&headers, LOGIN_CSRF_COOKIE)
+        .filter(|v| v.len() == 64)
+        .map(str::to_string);
     let csrf = existing.unwrap_or_else(auth::random_token);
     let page = Page::new(lang, &uri, None, "login-title");
     let body = render(&Login {
@@ -96,14 +92,13 @@ async fn login(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    let expected = {
-        let (mut parts, _) = axum::http::Request::new(()).into_parts();
-        parts.headers = headers;
-        cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or("").to_string()
-    };
+    let expected = cookie_in(&headers, LOGIN_CSRF_COOKIE)
+        .unwrap_or("")
+        .to_string();
     let next = local_next(f.next.as_deref());
     let page = Page::new(lang, &uri, None, "login-title");
     let again = |page: Page, status: StatusCode, msg: String| {
@@ -118,6 +113,18 @@ async fn login(
     };
     if !csrf_ok(&expected, &f.csrf) {
         return again(page, StatusCode::FORBIDDEN, lang.t("err-csrf"));
+    }
+    if let Err(wait) = s.login_throttle.check(ip) {
+        let secs = wait.as_secs().max(1);
+        let mut res = again(
+            page,
+            StatusCode::TOO_MANY_REQUESTS,
+            lang.t("err-too_many_attempts"),
+        );
+        if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return res;
     }
     match auth::login(&s.app, &f.username, &f.password).await {
         Ok((token, _)) => {
@@ -166,9 +173,7 @@ async fn logout(
         }
         .into_response();
     }
-    let (mut parts, _) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers;
-    if let Some(token) = cookie(&parts, SESSION_COOKIE) {
+    if let Some(token) = cookie_in(&headers, SESSION_COOKIE) {
         let _ = auth::logout(&s.app, token).await;
     }
     (

@@ -1,0 +1,52 @@
+//! Per-client rate limits (sign-in attempts), answered with 429 and `Retry-After`.
+//!
+//! In-process: with several nodes each allows the configured rate; the per-account
+//! lock-out in the database is the limit that holds across nodes.
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+pub struct Throttle {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    clock: DefaultClock,
+}
+
+impl Throttle {
+    pub fn per_minute(n: u32) -> Self {
+        let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+        Throttle {
+            limiter: RateLimiter::keyed(Quota::per_minute(n)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// `Err(wait)` when the client must wait before trying again.
+    pub fn check(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
+        let ip = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        self.limiter
+            .check_key(&ip)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
+/// The peer address, when the server was started with connection info.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}

@@ -1,0 +1,84 @@
+// System Chromium through playwright-core: one browser per test file, a fresh
+// context per test, and a full-page screenshot in e2e/artifacts/ when a test fails.
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const E2E_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const ARTIFACTS_DIR = join(E2E_DIR, 'artifacts');
+
+export const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 60_000,
+  });
+}
+
+/** File-system safe name for a test, used for its screenshot. */
+export function artifactName(testName) {
+  const name = testName
+    .normalize('NFKC')
+    .replace(/[^\p{L}\p{N}._-]+/gu, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 120);
+  return name || 'test';
+}
+
+/** Saves a full-page screenshot of `page` as e2e/artifacts/<test-name>.png; returns the path. */
+export async function saveScreenshot(page, testName) {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const path = join(ARTIFACTS_DIR, `${artifactName(testName)}.png`);
+  await page.screenshot({ path, fullPage: true, timeout: 10_000 });
+  return path;
+}
+
+/**
+ * Runs `fn({ page, context })` in a fresh browser context. On failure a
+ * full-page screenshot is saved (named after the node:test context `t`) and
+ * the error is rethrown with the screenshot path and the page URL appended.
+ * The context is always closed.
+ *
+ *   test('name', (t) => withPage(t, browser, { baseURL, extraHTTPHeaders }, async ({ page }) => { ... }));
+ */
+export async function withPage(t, browser, contextOptions, fn) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...contextOptions });
+  context.setDefaultTimeout(15_000);
+  context.setDefaultNavigationTimeout(30_000);
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  try {
+    await fn({ page, context, pageErrors });
+  } catch (err) {
+    let note;
+    try {
+      note = `screenshot: ${await saveScreenshot(page, t.name)}`;
+    } catch (shotErr) {
+      note = `screenshot failed: ${shotErr.message}`;
+    }
+    const extra = `\n    at page ${page.url()}\n    ${note}` +
+      (pageErrors.length ? `\n    page errors: ${pageErrors.join(' | ')}` : '');
+    t.diagnostic(note);
+    if (err && typeof err === 'object' && typeof err.message === 'string') {
+      err.message += extra;
+      throw err;
+    }
+    throw new Error(String(err) + extra);
+  } finally {
+    await context.close().catch(() => {});
+  }
+}
