@@ -99,7 +99,7 @@ impl Default for SecurityConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         Self {
-            filter: "info".into(),
+            filter: "info,sqlx=warn".into(),
             format: "pretty".into(),
         }
     }
@@ -166,7 +166,13 @@ pub fn load(file: Option<&Path>, overrides: Figment) -> Result<Config, ConfigErr
                 .only(&["DATABASE_URL"])
                 .map(|_| "database.url".into()),
         )
-        .merge(Env::prefixed("EXITENTRY_").split("__"))
+        // Only SECTION__KEY names are settings; other EXITENTRY_* variables (e.g. for tests)
+        // are not ours to reject.
+        .merge(
+            Env::prefixed("EXITENTRY_")
+                .filter(|k| k.as_str().contains("__"))
+                .split("__"),
+        )
         .merge(overrides);
     fig.extract().map_err(|e| ConfigError(e.to_string()))
 }
@@ -202,6 +208,7 @@ mod tests {
             )?;
             jail.set_env("EXITENTRY_SERVER__LISTEN", "0.0.0.0:2");
             jail.set_env("EXITENTRY_LOG__FILTER", "debug");
+            jail.set_env("EXITENTRY_TEST_BACKENDS", "sqlite");
             let flags = Figment::new().merge(Serialized::default("log.filter", "trace"));
             let c = load(Some(Path::new("c.toml")), flags).unwrap();
             assert_eq!(c.server.listen, "0.0.0.0:2", "env beats file");

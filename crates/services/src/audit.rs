@@ -25,6 +25,19 @@ pub async fn record(
     Ok(())
 }
 
+/// Records a change with references to the state before and after it (e.g. the digest of
+/// an imported file, the id of a created row).
+pub async fn record_change(
+    app: &App,
+    conn: &mut AnyConnection,
+    mut entry: AuditEntry,
+    detail: serde_json::Value,
+) -> Result<()> {
+    entry.detail = detail.to_string();
+    exitentry_storage::audit::append(conn, &entry, app.now_micros()).await?;
+    Ok(())
+}
+
 pub async fn verify(app: &App) -> Result<Verdict> {
     let mut c = app.db.conn().await?;
     Ok(exitentry_storage::audit::verify(&mut c).await?)

@@ -112,15 +112,16 @@ pub async fn create_staff(
         },
         other => other.into(),
     })?;
-    audit::record(
-        app,
-        &mut tx,
-        actor,
-        "staff.create",
-        &format!("staff:{username}"),
-        json!({"role": role.code(), "office": office.as_ref().map(|o| o.as_str())}),
-    )
-    .await?;
+    let entry = audit::AuditEntry {
+        actor: actor.to_string(),
+        action: "staff.create".into(),
+        subject: format!("staff:{username}"),
+        before_ref: None,
+        after_ref: Some(format!("staff_users:{id}")),
+        detail: String::new(),
+    };
+    let detail = json!({"role": role.code(), "office": office.as_ref().map(|o| o.as_str())});
+    audit::record_change(app, &mut tx, entry, detail).await?;
     tx.commit()
         .await
         .map_err(exitentry_storage::StorageError::from)?;
@@ -131,7 +132,11 @@ pub async fn create_staff(
 pub async fn login(app: &App, username: &str, password: &str) -> Result<(String, StaffSession)> {
     let sec = &app.config.security;
     let now = app.now();
-    let username = username.trim().to_ascii_lowercase();
+    // A name that could never have been created is simply unknown (and never reaches SQL).
+    let Ok(username) = parse_username(username) else {
+        password_matches(password, &DUMMY_HASH);
+        return Err(ServiceError::BadCredentials);
+    };
     let mut conn = app.db.conn().await?;
     let user = staff::by_username(&mut conn, &username).await?;
     let Some(user) = user else {

@@ -355,6 +355,16 @@ fn parse_office(row: &mut Row) -> Option<Office> {
     }
     let hours = match row.get("opening_hours") {
         "" => DEFAULT_OPENING_HOURS.to_string(),
+        h if h.chars().any(char::is_control) || h.chars().count() > 200 => {
+            row.add(
+                "opening_hours",
+                Invalid::new(
+                    "bad_value",
+                    "opening_hours must be one line of at most 200 characters",
+                ),
+            );
+            String::new()
+        }
         h => h.to_string(),
     };
     let services = if row.has("services") && !row.get("services").is_empty() {
@@ -745,16 +755,17 @@ async fn finish(
 ) -> Result<()> {
     let changed = summary.inserted + summary.updated;
     if changed > 0 {
-        audit::record(
-            app,
-            &mut tx,
-            &opts.actor,
-            &format!("import.{}", kind.name()),
-            &format!("file:sha256:{}", summary.sha256),
-            json!({"rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated,
-                   "unchanged": summary.unchanged, "skipped": summary.skipped}),
-        )
-        .await?;
+        let entry = audit::AuditEntry {
+            actor: opts.actor.clone(),
+            action: format!("import.{}", kind.name()),
+            subject: format!("registry:{}", kind.name()),
+            before_ref: None,
+            after_ref: Some(format!("file:sha256:{}", summary.sha256)),
+            detail: String::new(),
+        };
+        let detail = json!({"rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated,
+                            "unchanged": summary.unchanged, "skipped": summary.skipped});
+        audit::record_change(app, &mut tx, entry, detail).await?;
     }
     tx.commit()
         .await

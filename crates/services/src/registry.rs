@@ -88,7 +88,9 @@ fn document_view(app: &App, d: &StoredDocument, today: NaiveDate) -> DocumentVie
 pub async fn search(app: &App, who: &StaffSession, query: &str) -> Result<Vec<SearchHit>> {
     who.require(Permission::SearchRegistry)?;
     let q: String = query.chars().filter(|c| !c.is_whitespace()).collect();
-    if q.is_empty() || q.len() > 40 {
+    // Control characters (NUL above all) are never part of a number, and PostgreSQL rejects
+    // NUL in text outright.
+    if q.is_empty() || q.len() > 40 || q.chars().any(char::is_control) {
         return Err(ServiceError::invalid(
             "q",
             exitentry_domain::Invalid::new("bad_query", "type a document or identity number"),

@@ -221,6 +221,15 @@ async fn a_broken_header_stops_the_import_even_when_skipping(t: &TestDb) {
     )
     .await;
     assert!(!s.problems.is_empty());
+    // NUL bytes never reach the database (PostgreSQL would reject them mid-import).
+    let nul = format!(
+        "{PEOPLE_HEADER}P1,李\u{0}华,LI HUA,F,1949-12-31,mainland,CHN,prc_resident_id,11010519491231002X\n"
+    );
+    let s = import(&app, ImportKind::People, &nul, false).await;
+    assert_eq!(problems(&s), rows(&[(1, "name_zh", "bad_name")]));
+    let offices = common::OFFICES.replace("Tianhe Exit-Entry Hall", "Tianhe Exit-Entry Hall\u{0}");
+    let s = import(&app, ImportKind::Offices, &offices, false).await;
+    assert_eq!(problems(&s), rows(&[(1, "name_en", "bad_value")]));
 }
 
 backend_tests!(

@@ -3,6 +3,7 @@
 pub mod api;
 mod assets;
 pub mod error;
+mod extract;
 pub mod i18n;
 mod observability;
 pub mod pages;

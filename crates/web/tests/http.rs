@@ -389,3 +389,42 @@ http_tests!(
     error_pages_keep_the_signed_in_header,
     sign_in_attempts_are_rate_limited_per_client
 );
+
+async fn malformed_input_gets_a_clear_error_not_a_crash(backend: exitentry_storage::Backend) {
+    let t = spawn(backend).await;
+    let c = t.client();
+    let r = c
+        .get(t.url("/api/v1/offices?page=abc"))
+        .header(ACCEPT_LANGUAGE, "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let err: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "bad_query_string");
+    assert_eq!(err["error"]["field"], "query");
+    let r = c.get(t.url("/offices?page=abc")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("<html"));
+    let r = t.login(&c, "clerk\u{0}", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    t.login(&c, "clerk", PASSWORD).await;
+    for path in [
+        "/staff/people/not-a-number",
+        "/staff/people/99999999999999999999",
+        "/staff/search?q=%00%01",
+    ] {
+        let r = c.get(t.url(path)).send().await.unwrap();
+        assert!(r.status().is_client_error(), "{path}: {}", r.status());
+    }
+    let long = "9".repeat(5000);
+    let r = c
+        .get(t.url(&format!("/staff/search?q={long}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    t.stop().await;
+}
+
+http_tests!(malformed_input_gets_a_clear_error_not_a_crash);

@@ -2,9 +2,10 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use crate::i18n::Lang;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use exitentry_domain::office::Office;
 use exitentry_services::offices::{self, OfficeFilter};
 use serde::{Deserialize, Serialize};
@@ -80,7 +81,7 @@ pub struct ListParams {
 pub async fn list(
     State(s): State<AppState>,
     lang: Lang,
-    Query(p): Query<ListParams>,
+    ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Json<OfficeList>, ApiError> {
     let filter = OfficeFilter {
         city: p.city.filter(|c| !c.is_empty()),

@@ -2,9 +2,10 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use crate::i18n::{Lang, cookie};
 use axum::Json;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::{self, StaffSession};
@@ -64,7 +65,7 @@ pub async fn search(
     State(s): State<AppState>,
     lang: Lang,
     ApiStaff(staff): ApiStaff,
-    Query(p): Query<SearchParams>,
+    ApiQuery(p): ApiQuery<SearchParams>,
 ) -> Result<Json<Vec<HitJson>>, ApiError> {
     let hits = registry::search(&s.app, &staff, &p.q)
         .await

@@ -3,11 +3,12 @@
 use super::{Page, render};
 use crate::AppState;
 use crate::error::PageError;
+use crate::extract::PageQuery;
 use crate::i18n::Lang;
 use crate::session::MaybeStaff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use exitentry_domain::office::Office;
@@ -95,7 +96,7 @@ async fn directory(
     lang: Lang,
     uri: OriginalUri,
     MaybeStaff(staff): MaybeStaff,
-    Query(q): Query<DirectoryQuery>,
+    PageQuery(q): PageQuery<DirectoryQuery>,
 ) -> Result<Response, PageError> {
     let page = Page::new(lang, &uri, staff, "offices-title");
     let fail = |err| PageError {

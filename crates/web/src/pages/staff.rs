@@ -3,6 +3,7 @@
 use super::{Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
+use crate::extract::PageQuery;
 use crate::i18n::{Lang, cookie_in};
 use crate::session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Staff, csrf_ok, set_cookie};
 use crate::throttle::ClientIp;
@@ -233,7 +234,7 @@ async fn search(
     lang: Lang,
     uri: OriginalUri,
     Staff(staff): Staff,
-    Query(q): Query<SearchQuery>,
+    PageQuery(q): PageQuery<SearchQuery>,
 ) -> Result<Response, PageError> {
     let who = staff.clone();
     let page = Page::new(lang, &uri, Some(staff), "search-title");
@@ -278,10 +279,15 @@ async fn person(
     lang: Lang,
     uri: OriginalUri,
     Staff(staff): Staff,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let who = staff.clone();
     let mut page = Page::new(lang, &uri, Some(staff), "person-title");
+    let id = id.parse::<i64>().map_err(|_| PageError {
+        err: ServiceError::NotFound("person"),
+        lang,
+        path: page.path.clone(),
+    })?;
     let (person, documents) =
         registry::person(&s.app, &who, id)
             .await

@@ -1,0 +1,50 @@
+//! Extractors whose rejections speak our error format (code + translated message) instead
+//! of the framework's plain-text answers.
+
+use crate::error::{ApiError, PageError};
+use crate::i18n::Lang;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use exitentry_domain::Invalid;
+use exitentry_services::ServiceError;
+use serde::de::DeserializeOwned;
+
+fn bad_query(detail: String) -> ServiceError {
+    ServiceError::invalid("query", Invalid::new("bad_query_string", detail))
+}
+
+/// A query string for the JSON API: malformed input is a 400 with code `bad_query_string`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request_parts(parts, state)
+            .await
+            .unwrap_or(Lang::En);
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| ApiError::new(bad_query(e.body_text()), lang))
+    }
+}
+
+/// A query string for a page: malformed input is a 400 error page.
+pub struct PageQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request_parts(parts, state)
+            .await
+            .unwrap_or(Lang::ZhHans);
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(v)| PageQuery(v))
+            .map_err(|e| PageError {
+                err: bad_query(e.body_text()),
+                lang,
+                path: parts.uri.path().to_string(),
+            })
+    }
+}
