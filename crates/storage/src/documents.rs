@@ -1,5 +1,6 @@
 //! Documents: batch inserts for imports and demo data, lookups by number and by holder.
 
+use crate::bulk::{BATCH, placeholders, values_with_timestamps};
 use crate::error::corrupt;
 use crate::people::{self, StoredPerson};
 use crate::{Result, StorageError};
@@ -49,10 +50,6 @@ fn from_row(r: &AnyRow) -> Result<StoredDocument> {
     })
 }
 
-/// Rows per multi-row statement. SQLite looks up each numbered parameter by a linear scan,
-/// so binding cost grows with the square of the parameters per statement: keep it small.
-const BATCH: usize = 50;
-
 /// Inserts documents not yet present (by kind, number and issue count); returns how
 /// many were new.
 pub async fn insert_new(
@@ -62,29 +59,12 @@ pub async fn insert_new(
 ) -> Result<u64> {
     let mut inserted = 0;
     for chunk in docs.chunks(BATCH) {
-        let mut sql = String::from(
+        let sql = format!(
             "INSERT INTO documents (person_id, kind, number, issue_count, issued_on, expires_on, \
-             status, office_code, created_at, updated_at) VALUES ",
+             status, office_code, created_at, updated_at) VALUES {} \
+             ON CONFLICT (kind, number, issue_count) DO NOTHING",
+            values_with_timestamps(chunk.len(), 8)
         );
-        let now_idx = chunk.len() * 8 + 1;
-        for i in 0..chunk.len() {
-            let b = i * 8;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${},${},${now_idx},${now_idx})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            ));
-        }
-        sql.push_str(" ON CONFLICT (kind, number, issue_count) DO NOTHING");
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for d in chunk {
             q = q
@@ -115,12 +95,11 @@ pub async fn find_existing(
 ) -> Result<Vec<(StoredDocument, String)>> {
     let mut out = Vec::new();
     for chunk in numbers.chunks(BATCH) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT d.id, d.person_id, d.kind, d.number, d.issue_count, d.issued_on, d.expires_on, \
              d.status, d.office_code, p.external_id FROM documents d JOIN people p ON p.id = d.person_id \
              WHERE d.number IN ({})",
-            placeholders.join(",")
+            placeholders(chunk.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for n in chunk {

@@ -5,6 +5,7 @@
 //! transaction: a business write and its audit entry commit together or not at all.
 
 pub mod audit;
+mod bulk;
 mod db;
 pub mod documents;
 mod error;

@@ -40,6 +40,27 @@ fn from_row(r: &AnyRow) -> Result<Office> {
     })
 }
 
+/// Binds an office's columns in table order ($1 code … $12 services), then `now` ($13).
+fn bind_office<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    o: &Office,
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.bind(o.code.as_str().to_string())
+        .bind(o.name_zh_hans.clone())
+        .bind(o.name_zh_hant.clone())
+        .bind(o.name_en.clone())
+        .bind(o.city.clone())
+        .bind(o.district.clone())
+        .bind(o.address.clone())
+        .bind(o.level.code())
+        .bind(i64::from(o.open_24h))
+        .bind(o.opening_hours.clone())
+        .bind(i64::from(o.self_service_devices))
+        .bind(services_text(&o.services))
+        .bind(now)
+}
+
 /// Inserts new offices and updates changed ones; identical rows are left alone so a
 /// re-import changes nothing.
 pub async fn upsert(
@@ -53,51 +74,25 @@ pub async fn upsert(
         match existing {
             Some(e) if &e == o => counts.unchanged += 1,
             Some(_) => {
-                sqlx::query(
+                let q = sqlx::query(
                     "UPDATE offices SET name_zh_hans=$2, name_zh_hant=$3, name_en=$4, city=$5, \
                      district=$6, address=$7, level=$8, open_24h=$9, opening_hours=$10, \
                      self_service_devices=$11, services=$12, updated_at=$13 WHERE code=$1",
-                )
-                .bind(o.code.as_str().to_string())
-                .bind(o.name_zh_hans.clone())
-                .bind(o.name_zh_hant.clone())
-                .bind(o.name_en.clone())
-                .bind(o.city.clone())
-                .bind(o.district.clone())
-                .bind(o.address.clone())
-                .bind(o.level.code())
-                .bind(i64::from(o.open_24h))
-                .bind(o.opening_hours.clone())
-                .bind(i64::from(o.self_service_devices))
-                .bind(services_text(&o.services))
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
+                );
+                bind_office(q, o, now).execute(&mut *conn).await?;
                 counts.updated += 1;
             }
             None => {
-                sqlx::query(
+                let q = sqlx::query(
                     "INSERT INTO offices (code, name_zh_hans, name_zh_hant, name_en, city, district, \
                      address, level, open_24h, opening_hours, self_service_devices, services, \
                      created_at, updated_at) \
                      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13)",
-                )
-                .bind(o.code.as_str().to_string())
-                .bind(o.name_zh_hans.clone())
-                .bind(o.name_zh_hant.clone())
-                .bind(o.name_en.clone())
-                .bind(o.city.clone())
-                .bind(o.district.clone())
-                .bind(o.address.clone())
-                .bind(o.level.code())
-                .bind(i64::from(o.open_24h))
-                .bind(o.opening_hours.clone())
-                .bind(i64::from(o.self_service_devices))
-                .bind(services_text(&o.services))
-                .bind(now)
-                .execute(&mut *conn)
-                .await
-                .map_err(|e| StorageError::from_write(e, o.code.as_str()))?;
+                );
+                bind_office(q, o, now)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| StorageError::from_write(e, o.code.as_str()))?;
                 counts.inserted += 1;
             }
         }

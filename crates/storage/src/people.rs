@@ -1,5 +1,6 @@
 //! People: batch inserts for imports and demo data, lookups for the registry search.
 
+use crate::bulk::{BATCH, placeholders, values_with_timestamps};
 use crate::error::corrupt;
 use crate::{Result, StorageError};
 use chrono::NaiveDate;
@@ -52,10 +53,6 @@ pub(crate) fn from_row(r: &AnyRow) -> Result<StoredPerson> {
     })
 }
 
-/// Rows per multi-row statement. SQLite looks up each numbered parameter by a linear scan,
-/// so binding cost grows with the square of the parameters per statement: keep it small.
-const BATCH: usize = 50;
-
 /// Inserts people not yet present (by `external_id`); returns how many were new. Callers
 /// run it inside their transaction and check identity clashes beforehand
 /// ([`find_identity_owners`]); a clash that slips through is a `Conflict`.
@@ -66,30 +63,12 @@ pub async fn insert_new(
 ) -> Result<u64> {
     let mut inserted = 0;
     for chunk in people.chunks(BATCH) {
-        let mut sql = String::from(
+        let sql = format!(
             "INSERT INTO people (external_id, name_zh, name_latin, sex, date_of_birth, region, \
-             nationality, id_kind, id_number, created_at, updated_at) VALUES ",
+             nationality, id_kind, id_number, created_at, updated_at) VALUES {} \
+             ON CONFLICT (external_id) DO NOTHING",
+            values_with_timestamps(chunk.len(), 9)
         );
-        for i in 0..chunk.len() {
-            let b = i * 9;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${},${},${},${n},${n})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                n = chunk.len() * 9 + 1
-            ));
-        }
-        sql.push_str(" ON CONFLICT (external_id) DO NOTHING");
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for p in chunk {
             q = q
@@ -120,10 +99,9 @@ pub async fn find_identity_owners(
 ) -> Result<Vec<(IdKind, String, String)>> {
     let mut out = Vec::new();
     for chunk in numbers.chunks(BATCH) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT id_kind, id_number, external_id FROM people WHERE id_number IN ({})",
-            placeholders.join(",")
+            placeholders(chunk.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (_, n) in chunk {
@@ -147,10 +125,9 @@ pub async fn by_external_ids(
 ) -> Result<Vec<StoredPerson>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(BATCH) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT {COLUMNS} FROM people WHERE external_id IN ({})",
-            placeholders.join(",")
+            placeholders(chunk.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in chunk {

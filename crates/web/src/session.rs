@@ -55,6 +55,30 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
+/// The signed-in staff member for the JSON API: 401 JSON instead of a redirect.
+pub struct ApiStaff(pub StaffSession);
+
+impl FromRequestParts<AppState> for ApiStaff {
+    type Rejection = crate::error::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request_parts(parts, state)
+            .await
+            .unwrap_or(Lang::En);
+        match lookup(parts, state).await {
+            Ok(Some(s)) => Ok(ApiStaff(s)),
+            Ok(None) => Err(crate::error::ApiError::new(
+                ServiceError::Unauthenticated,
+                lang,
+            )),
+            Err(e) => Err(crate::error::ApiError::new(e, lang)),
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for MaybeStaff {
     type Rejection = std::convert::Infallible;
 

@@ -3,40 +3,13 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::i18n::{Lang, cookie};
+use crate::i18n::Lang;
+use crate::session::ApiStaff;
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
-use exitentry_services::ServiceError;
-use exitentry_services::auth::{self, StaffSession};
+use axum::extract::State;
 use exitentry_services::registry;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// A staff session for the API: 401 JSON instead of a redirect.
-pub struct ApiStaff(pub StaffSession);
-
-impl FromRequestParts<AppState> for ApiStaff {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_request_parts(parts, state)
-            .await
-            .unwrap_or(Lang::En);
-        let token = cookie(parts, crate::session::SESSION_COOKIE).unwrap_or("");
-        if token.is_empty() {
-            return Err(ApiError::new(ServiceError::Unauthenticated, lang));
-        }
-        match auth::session(&state.app, token).await {
-            Ok(Some(s)) => Ok(ApiStaff(s)),
-            Ok(None) => Err(ApiError::new(ServiceError::Unauthenticated, lang)),
-            Err(e) => Err(ApiError::new(e, lang)),
-        }
-    }
-}
 
 #[derive(Deserialize, IntoParams)]
 pub struct SearchParams {
