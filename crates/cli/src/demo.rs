@@ -29,8 +29,19 @@ pub async fn prepare(mut config: Config, people: usize) -> Result<App> {
         }
     }
     config.database.url = Secret(format!("sqlite://{DEMO_DIR}/exitentry.db"));
+    // Fresh signing keys too, so the trust list and status list are served at once.
+    let keys_dir = format!("{DEMO_DIR}/keys");
+    if std::path::Path::new(&keys_dir).exists() {
+        std::fs::remove_dir_all(&keys_dir).with_context(|| format!("cannot remove {keys_dir}"))?;
+    }
+    config.credentials.keys_dir = keys_dir.clone();
+    let alg = exitentry_credentials::Alg::parse(&config.credentials.algorithm)
+        .unwrap_or(exitentry_credentials::Alg::Es256);
+    exitentry_services::keys::KeyStore::new(&keys_dir)
+        .init(alg, chrono::Utc::now().timestamp())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let db = exitentry_services::open_database(&config).await?;
-    let app = App::new(db, config, Arc::new(SystemClock));
+    let app = App::new(db, config, Arc::new(SystemClock)).with_keys_from_config()?;
     let started = std::time::Instant::now();
     let opts = ImportOptions {
         skip_invalid: false,
@@ -102,6 +113,7 @@ fn print_welcome(app: &App, people: usize, documents: usize, secs: f64) {
     println!("  staff      {base}/staff/login");
     println!("  API        {base}/api/openapi.json  ·  {base}/api/v1/offices");
     println!("  ops        {base}/healthz  ·  {base}/readyz  ·  {base}/metrics");
+    println!("  verifiers  {base}/api/v1/trust-list  ·  {base}/api/v1/status-list");
     println!();
     println!("  demo logins (username / password / role):");
     for (u, r, p) in DEMO_STAFF {

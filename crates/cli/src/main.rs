@@ -1,5 +1,6 @@
 //! `exitentry`: one binary for the server, the demo, migrations, imports and operations.
 
+mod credential_cmd;
 mod demo;
 mod import_cmd;
 mod logging;
@@ -67,6 +68,16 @@ enum Command {
     Audit {
         #[command(subcommand)]
         what: AuditWhat,
+    },
+    /// Signing keys for credentials (temporary e-permits, linkage proofs).
+    Keys {
+        #[command(subcommand)]
+        what: credential_cmd::KeysWhat,
+    },
+    /// Verify or decode a credential payload offline.
+    Credential {
+        #[command(subcommand)]
+        what: credential_cmd::CredentialWhat,
     },
     /// Configuration.
     Config {
@@ -144,7 +155,7 @@ async fn open_app(config: Config) -> Result<App> {
     let db = exitentry_services::open_database(&config)
         .await
         .with_context(|| format!("cannot open the database {}", config.database.url))?;
-    Ok(App::new(db, config, Arc::new(SystemClock)))
+    Ok(App::new(db, config, Arc::new(SystemClock)).with_keys_from_config()?)
 }
 
 fn main() -> ExitCode {
@@ -246,6 +257,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Err(e) => bail!("{} ({})", e, e.code()),
             }
         }
+        Command::Keys { what } => {
+            let config = load_config(&cli, None)?;
+            credential_cmd::keys(&config, what)
+        }
+        Command::Credential { what } => credential_cmd::credential(what),
         Command::Audit {
             what: AuditWhat::Verify,
         } => {

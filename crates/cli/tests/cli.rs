@@ -241,3 +241,152 @@ fn both_backends_are_enabled_by_default() {
         assert!(enabled(Backend::Sqlite) && enabled(Backend::Postgres));
     }
 }
+
+fn vectors() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../credentials/tests/vectors")
+}
+
+fn verify_cmd(args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let out = Command::new(BIN)
+        .args(["credential", "verify"])
+        .args(args)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code(), json)
+}
+
+#[test]
+fn credential_verify_gives_a_json_verdict_and_exit_status() {
+    let v = vectors();
+    let payload = std::fs::read_to_string(v.join("es256-permit.payload.txt")).unwrap();
+    let cert = v.join("signer-es256.pem");
+    let cert = cert.to_str().unwrap();
+    // 2026-01-01T02:00:00Z is inside the vector's validity window.
+    let at = "2026-01-01T10:00:00+08:00";
+    let (code, json) = verify_cmd(&[
+        "--cert",
+        cert,
+        "--at",
+        at,
+        "--use",
+        "domestic_flight",
+        payload.trim(),
+    ]);
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["reason"], "valid");
+    assert_eq!(json["kind"], "temporary_permit");
+
+    let (code, json) = verify_cmd(&[
+        "--cert",
+        cert,
+        "--at",
+        at,
+        "--use",
+        "border",
+        payload.trim(),
+    ]);
+    assert_eq!(
+        (code, json["reason"].as_str()),
+        (Some(1), Some("wrong_use"))
+    );
+    let (code, json) = verify_cmd(&[
+        "--cert",
+        cert,
+        "--at",
+        "2027-01-01T00:00:00Z",
+        payload.trim(),
+    ]);
+    assert_eq!((code, json["reason"].as_str()), (Some(1), Some("expired")));
+
+    // The served trust list as it is, with the status list: a revoked credential fails.
+    let revoked = std::fs::read_to_string(v.join("es256-revoked.payload.txt")).unwrap();
+    let tl = v.join("trust-list.json");
+    let sl = v.join("status-list.json");
+    let root = v.join("root.pem");
+    let (code, json) = verify_cmd(&[
+        "--trust-list",
+        tl.to_str().unwrap(),
+        "--root",
+        root.to_str().unwrap(),
+        "--status-list",
+        sl.to_str().unwrap(),
+        "--at",
+        at,
+        revoked.trim(),
+    ]);
+    assert_eq!(
+        (code, json["reason"].as_str()),
+        (Some(1), Some("revoked")),
+        "{json}"
+    );
+
+    // A payload read from standard input, one character changed: never valid.
+    let mut tampered = payload.trim().to_string();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let mut child = Command::new(BIN)
+        .args(["credential", "verify", "--cert", cert, "--at", at, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(tampered.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+
+    // Usage errors: no key material at all.
+    let (code, _) = verify_cmd(&[payload.trim()]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn credential_decode_prints_claims_without_checking() {
+    let payload = std::fs::read_to_string(vectors().join("es256-permit.payload.txt")).unwrap();
+    let out = Command::new(BIN)
+        .args(["credential", "decode", payload.trim()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["claims"]["body"]["document_number"], "H12345678");
+    assert_eq!(json["signature_checked"], false);
+    let out = Command::new(BIN)
+        .args(["credential", "decode", "XX1:garbage"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("bad_prefix"));
+}
+
+#[test]
+fn keys_init_rotate_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let run_keys = |what: &str| {
+        Command::new(BIN)
+            .args(["keys", what])
+            .env("EXITENTRY_CREDENTIALS__KEYS_DIR", &keys)
+            .output()
+            .unwrap()
+    };
+    assert!(run_keys("init").status.success());
+    assert_eq!(
+        run_keys("init").status.code(),
+        Some(1),
+        "init refuses to overwrite"
+    );
+    assert!(run_keys("rotate").status.success());
+    let list = text(&run_keys("list").stdout);
+    assert_eq!(
+        list.lines().filter(|l| l.starts_with("signer")).count(),
+        2,
+        "{list}"
+    );
+    assert_eq!(list.lines().filter(|l| l.contains("(signing)")).count(), 1);
+}

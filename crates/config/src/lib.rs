@@ -18,7 +18,35 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub server: ServerConfig,
     pub security: SecurityConfig,
+    pub credentials: CredentialsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CredentialsConfig {
+    /// Folder of the signing keys (`exitentry keys init`); private keys are kept 0600.
+    pub keys_dir: String,
+    /// Context prefix of QR payloads.
+    pub prefix: String,
+    /// Issuer (`iss`) written into credentials.
+    pub issuer: String,
+    /// Algorithm for new keys: `es256` or `eddsa`.
+    pub algorithm: String,
+    /// Entries in the published revocation status list.
+    pub status_list_size: u64,
+}
+
+impl Default for CredentialsConfig {
+    fn default() -> Self {
+        Self {
+            keys_dir: "./data/keys".into(),
+            prefix: "EE1:".into(),
+            issuer: "CN-EXITENTRY".into(),
+            algorithm: "es256".into(),
+            status_list_size: 131_072,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -9,5 +9,6 @@ pub mod office;
 pub mod person;
 pub mod policy;
 pub mod staff;
+pub mod temporary_permit;
 
 pub use invalid::Invalid;

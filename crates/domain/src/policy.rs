@@ -23,6 +23,7 @@ pub struct Policy {
     pub validity: Vec<ValidityRule>,
     /// Every EEP booklet is void from this day.
     pub booklets_void_from: NaiveDate,
+    pub temporary_permit: crate::temporary_permit::TemporaryPermitRules,
 }
 
 const fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -63,6 +64,7 @@ impl Policy {
                 rule(ResidencePermit, date(2018, 9, 1), None, 0, 5, 5),
             ],
             booklets_void_from: date(2019, 9, 13),
+            temporary_permit: crate::temporary_permit::TemporaryPermitRules::default(),
         }
     }
 

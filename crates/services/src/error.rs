@@ -22,6 +22,9 @@ pub enum ServiceError {
     Locked { until: DateTime<Utc> },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A part of the system is not set up or not reachable (e.g. signing keys).
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     /// Anything the caller cannot fix; logged, never shown in detail.
     #[error("internal error: {0}")]
     Internal(String),
@@ -37,6 +40,7 @@ impl ServiceError {
             ServiceError::BadCredentials => "bad_credentials",
             ServiceError::Locked { .. } => "account_locked",
             ServiceError::Conflict { code, .. } => code,
+            ServiceError::Unavailable { code, .. } => code,
             ServiceError::Internal(_) => "internal",
         }
     }

@@ -4,9 +4,11 @@
 pub mod audit;
 pub mod auth;
 mod clock;
+pub mod credentials;
 pub mod demo;
 mod error;
 pub mod import;
+pub mod keys;
 pub mod offices;
 pub mod registry;
 
@@ -33,6 +35,8 @@ pub struct App {
     pub db: Db,
     pub config: Arc<Config>,
     pub policy: Arc<Policy>,
+    /// Signing keys, when the keys folder has been initialised.
+    pub keys: Option<Arc<keys::KeySet>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -42,8 +46,18 @@ impl App {
             db,
             config: Arc::new(config),
             policy: Arc::new(Policy::builtin()),
+            keys: None,
             clock,
         }
+    }
+
+    /// Loads the signing keys from the configured folder, if it has been initialised.
+    pub fn with_keys_from_config(mut self) -> Result<Self> {
+        let store = keys::KeyStore::new(&self.config.credentials.keys_dir);
+        if store.exists() {
+            self.keys = Some(Arc::new(store.load()?));
+        }
+        Ok(self)
     }
 
     pub fn now(&self) -> DateTime<Utc> {

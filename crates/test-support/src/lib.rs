@@ -4,7 +4,7 @@
 use chrono::{TimeZone, Utc};
 use exitentry_config::Config;
 use exitentry_services::import::{self, ImportKind, ImportOptions, NoProgress};
-use exitentry_services::{App, ManualClock, auth, demo};
+use exitentry_services::{App, Clock, ManualClock, auth, demo};
 use exitentry_storage::Backend;
 use exitentry_storage::testing::TestDb;
 use std::sync::Arc;
@@ -27,18 +27,38 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     db: Option<TestDb>,
     server: tokio::task::JoinHandle<()>,
+    _keys_dir: Option<tempfile::TempDir>,
 }
 
 impl TestApp {
     /// Starts the server on 127.0.0.1:0 over a fresh, migrated database.
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::start(backend, false).await
+    }
+
+    /// Like [`TestApp::spawn`], with freshly initialised signing keys (ES256).
+    pub async fn spawn_with_keys(backend: Backend) -> TestApp {
+        Self::start(backend, true).await
+    }
+
+    async fn start(backend: Backend, with_keys: bool) -> TestApp {
         let db = TestDb::new(backend).await;
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0)
                 .single()
                 .expect("date"),
         ));
-        let app = App::new(db.db.clone(), Config::default(), clock.clone());
+        let mut config = Config::default();
+        let keys_dir = with_keys.then(|| tempfile::tempdir().expect("keys dir"));
+        if let Some(dir) = &keys_dir {
+            config.credentials.keys_dir = dir.path().display().to_string();
+            exitentry_services::keys::KeyStore::new(dir.path())
+                .init(exitentry_credentials::Alg::Es256, clock.now().timestamp())
+                .expect("keys");
+        }
+        let app = App::new(db.db.clone(), config, clock.clone())
+            .with_keys_from_config()
+            .expect("load keys");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -54,6 +74,7 @@ impl TestApp {
             clock,
             db: Some(db),
             server,
+            _keys_dir: keys_dir,
         }
     }
 

@@ -17,6 +17,7 @@ pub fn status_for(e: &ServiceError) -> StatusCode {
         ServiceError::Forbidden => StatusCode::FORBIDDEN,
         ServiceError::Locked { .. } => StatusCode::LOCKED,
         ServiceError::Conflict { .. } => StatusCode::CONFLICT,
+        ServiceError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -32,6 +33,7 @@ pub fn message_for(e: &ServiceError, lang: Lang) -> String {
     }
     match e {
         ServiceError::Invalid { error, .. } => error.message.clone(),
+        ServiceError::Unavailable { message, .. } => message.clone(),
         _ => lang.t("err-internal"),
     }
 }

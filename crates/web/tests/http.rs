@@ -428,3 +428,47 @@ async fn malformed_input_gets_a_clear_error_not_a_crash(backend: exitentry_stora
 }
 
 http_tests!(malformed_input_gets_a_clear_error_not_a_crash);
+
+async fn verifiers_get_signed_trust_and_status_lists(backend: exitentry_storage::Backend) {
+    let bare = TestApp::spawn(backend).await;
+    let r = bare
+        .client()
+        .get(bare.url("/api/v1/trust-list"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let err: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "keys_not_initialised");
+    bare.stop().await;
+
+    let t = TestApp::spawn_with_keys(backend).await;
+    let c = t.client();
+    let now = t.app.now().timestamp();
+    let doc = c
+        .get(t.url("/api/v1/trust-list"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let keys = t.app.keys.as_ref().unwrap();
+    let (trust, info) =
+        exitentry_credentials::open_trust_list(&doc, Some(&keys.root.cert_der)).unwrap();
+    assert_eq!(info.version, 1);
+    assert_eq!(trust.kids(), vec![keys.current().unwrap().kid()]);
+    let doc = c
+        .get(t.url("/api/v1/status-list"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let list = exitentry_credentials::open_status_list(&doc, &trust, now, 60).unwrap();
+    assert_eq!(list.len(), t.app.config.credentials.status_list_size);
+    t.stop().await;
+}
+
+http_tests!(verifiers_get_signed_trust_and_status_lists);

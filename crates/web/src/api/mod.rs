@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, described by the OpenAPI document at `/api/openapi.json`.
 
+mod credentials;
 mod offices;
 mod registry;
 
@@ -21,7 +22,9 @@ use utoipa::OpenApi;
         offices::list,
         offices::get_office,
         offices::districts,
-        registry::search
+        registry::search,
+        credentials::trust_list,
+        credentials::status_list
     ),
     components(schemas(
         ErrorBody,
@@ -40,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/offices/{code}", get(offices::get_office))
         .route("/api/v1/districts", get(offices::districts))
         .route("/api/v1/registry/search", get(registry::search))
+        .route("/api/v1/trust-list", get(credentials::trust_list))
+        .route("/api/v1/status-list", get(credentials::status_list))
         .route("/api/openapi.json", get(openapi))
 }
 

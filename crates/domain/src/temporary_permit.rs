@@ -1,0 +1,297 @@
+//! Rules of the temporary e-permit (DOMAIN.md "Temporary e-permit"): who may apply, how
+//! long it is valid, how many a month, what it may be used for. Pure: times come in.
+
+use crate::Invalid;
+use crate::document::DocumentStatus;
+use crate::numbers::DocumentKind;
+use crate::person::Names;
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+/// China Standard Time: the calendar month of the limit is counted here.
+pub fn cst() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Offset::fix(&Utc))
+}
+
+/// Numbers and dates of the rules, from policy (see `Policy::temporary_permit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemporaryPermitRules {
+    /// The service exists from this day (2025-03-20).
+    pub available_from: NaiveDate,
+    pub valid_days: i64,
+    pub per_calendar_month: i64,
+    pub sms_code_minutes: i64,
+    pub sms_max_tries: i64,
+    pub sms_resend_secs: i64,
+}
+
+impl Default for TemporaryPermitRules {
+    fn default() -> Self {
+        TemporaryPermitRules {
+            available_from: NaiveDate::from_ymd_opt(2025, 3, 20).unwrap_or_default(),
+            valid_days: 7,
+            per_calendar_month: 2,
+            sms_code_minutes: 5,
+            sms_max_tries: 5,
+            sms_resend_secs: 60,
+        }
+    }
+}
+
+/// What a temporary permit may be shown for: identity checks on domestic flights and trains,
+/// never at border control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermittedUse {
+    DomesticFlight,
+    DomesticRail,
+}
+
+impl PermittedUse {
+    pub const ALL: [PermittedUse; 2] = [PermittedUse::DomesticFlight, PermittedUse::DomesticRail];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            PermittedUse::DomesticFlight => "domestic_flight",
+            PermittedUse::DomesticRail => "domestic_rail",
+        }
+    }
+}
+
+/// A mainland mobile number: 11 digits starting 13–19.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MobileNumber(String);
+
+impl MobileNumber {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let digits = digits.strip_prefix("+86").unwrap_or(&digits).to_string();
+        let b = digits.as_bytes();
+        if b.len() == 11
+            && b.iter().all(u8::is_ascii_digit)
+            && b[0] == b'1'
+            && (b'3'..=b'9').contains(&b[1])
+        {
+            Ok(MobileNumber(digits))
+        } else {
+            Err(Invalid::new(
+                "bad_mobile",
+                "a mainland mobile number has 11 digits and starts with 13 to 19",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `138****5678`, for messages and staff pages.
+    pub fn masked(&self) -> String {
+        format!("{}****{}", &self.0[..3], &self.0[7..])
+    }
+}
+
+/// Only home return permits (Chinese citizens) and Taiwan residents' permits stand behind a
+/// temporary permit, and only while valid.
+pub fn check_eligible(kind: DocumentKind, effective_status: DocumentStatus) -> Result<(), Invalid> {
+    if !matches!(kind, DocumentKind::Hrp | DocumentKind::Twp) {
+        return Err(Invalid::new(
+            "kind_not_eligible",
+            "temporary permits stand for a home return permit or a Taiwan residents' permit",
+        ));
+    }
+    match effective_status {
+        DocumentStatus::Valid | DocumentStatus::ReportedLost | DocumentStatus::Damaged => Ok(()),
+        DocumentStatus::Expired => Err(Invalid::new("permit_expired", "the permit has expired")),
+        DocumentStatus::Cancelled | DocumentStatus::Surrendered => Err(Invalid::new(
+            "permit_not_valid",
+            "the permit has been cancelled or surrendered",
+        )),
+    }
+}
+
+/// The name as on the permit: the Chinese name or the Latin name, ignoring case and spacing.
+pub fn name_matches(input: &str, names: &Names) -> bool {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace() && *c != ',')
+            .flat_map(char::to_uppercase)
+            .collect()
+    };
+    let given = norm(input);
+    !given.is_empty()
+        && (names.zh.as_deref().is_some_and(|zh| norm(zh) == given) || norm(&names.latin) == given)
+}
+
+/// Valid from issue until issue + 7 days, never past the end of the permit's expiry day
+/// (Beijing time).
+pub fn validity(
+    rules: &TemporaryPermitRules,
+    issued_at: DateTime<Utc>,
+    permit_expires_on: NaiveDate,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let end_of_expiry = permit_expires_on
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| cst().from_local_datetime(&t).single())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(issued_at);
+    let until = (issued_at + Duration::days(rules.valid_days)).min(end_of_expiry);
+    (issued_at, until)
+}
+
+/// The calendar month (Beijing time) an issue counts against, e.g. `2026-11`.
+pub fn month_key(at: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&cst());
+    format!("{:04}-{:02}", local.year(), local.month())
+}
+
+/// The first moment of the next calendar month in Beijing time: when the count resets.
+pub fn next_month_start(at: DateTime<Utc>) -> DateTime<Utc> {
+    let local = at.with_timezone(&cst());
+    let (y, m) = if local.month() == 12 {
+        (local.year() + 1, 1)
+    } else {
+        (local.year(), local.month() + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| cst().from_local_datetime(&t).single())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn seven_days_but_never_past_the_permit() {
+        let r = TemporaryPermitRules::default();
+        let at = utc("2026-11-22T10:00:00+08:00");
+        let (from, until) = validity(&r, at, d("2030-01-01"));
+        assert_eq!(from, at);
+        assert_eq!(until, utc("2026-11-29T10:00:00+08:00"));
+        let (_, until) = validity(&r, at, d("2026-11-25"));
+        assert_eq!(
+            until,
+            utc("2026-11-26T00:00:00+08:00"),
+            "ends with the permit's last day"
+        );
+    }
+
+    #[test]
+    fn the_month_is_counted_in_beijing_time() {
+        // 23:30 UTC on 31 Oct is already 1 Nov in Beijing.
+        assert_eq!(month_key(utc("2026-10-31T23:30:00Z")), "2026-11");
+        assert_eq!(month_key(utc("2026-10-31T15:59:59Z")), "2026-10");
+        assert_eq!(
+            next_month_start(utc("2026-11-30T12:00:00+08:00")),
+            utc("2026-12-01T00:00:00+08:00")
+        );
+        assert_eq!(
+            next_month_start(utc("2026-12-15T12:00:00+08:00")),
+            utc("2027-01-01T00:00:00+08:00")
+        );
+    }
+
+    #[test]
+    fn mobile_numbers() {
+        for ok in ["13800138000", "+86 138 0013 8000", "199-1234-5678"] {
+            assert!(MobileNumber::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "12800138000",
+            "1380013800",
+            "138001380000",
+            "23800138000",
+            "1380013800a",
+            "",
+            "１３８００１３８０００",
+        ] {
+            assert_eq!(
+                MobileNumber::parse(bad).unwrap_err().code,
+                "bad_mobile",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            MobileNumber::parse("13800138000").unwrap().masked(),
+            "138****8000"
+        );
+    }
+
+    #[test]
+    fn eligibility() {
+        assert!(check_eligible(DocumentKind::Hrp, DocumentStatus::Valid).is_ok());
+        assert!(
+            check_eligible(DocumentKind::Twp, DocumentStatus::ReportedLost).is_ok(),
+            "lost permits are the point"
+        );
+        assert_eq!(
+            check_eligible(DocumentKind::EepCard, DocumentStatus::Valid)
+                .unwrap_err()
+                .code,
+            "kind_not_eligible"
+        );
+        assert_eq!(
+            check_eligible(DocumentKind::HrpNonChinese, DocumentStatus::Valid)
+                .unwrap_err()
+                .code,
+            "kind_not_eligible"
+        );
+        assert_eq!(
+            check_eligible(DocumentKind::Hrp, DocumentStatus::Expired)
+                .unwrap_err()
+                .code,
+            "permit_expired"
+        );
+        assert_eq!(
+            check_eligible(DocumentKind::Hrp, DocumentStatus::Cancelled)
+                .unwrap_err()
+                .code,
+            "permit_not_valid"
+        );
+        assert_eq!(
+            check_eligible(DocumentKind::Twp, DocumentStatus::Surrendered)
+                .unwrap_err()
+                .code,
+            "permit_not_valid"
+        );
+    }
+
+    #[test]
+    fn names_match_ignoring_case_and_spacing() {
+        let n = Names {
+            zh: Some("陳大文".into()),
+            latin: "CHAN TAI MAN".into(),
+        };
+        for ok in [
+            "陳大文",
+            "陳 大文",
+            "chan tai man",
+            "CHAN,TAI MAN",
+            "ChanTaiMan",
+        ] {
+            assert!(name_matches(ok, &n), "{ok}");
+        }
+        for bad in ["陈大文", "CHAN TAI", "", "  "] {
+            assert!(!name_matches(bad, &n), "{bad}");
+        }
+    }
+
+    #[test]
+    fn uses_are_domestic_only() {
+        let codes: Vec<_> = PermittedUse::ALL.iter().map(|u| u.code()).collect();
+        assert_eq!(codes, ["domestic_flight", "domestic_rail"]);
+        assert!(!codes.contains(&"border"));
+    }
+}
