@@ -20,11 +20,17 @@ pub fn trust_list(app: &App) -> Result<String> {
         .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
-/// The revocation status list, signed by the current signer. Nothing issued by this
-/// platform can be revoked yet, so every bit is clear; temporary permits will set theirs.
-pub fn status_list(app: &App) -> Result<String> {
+/// The revocation status list, signed by the current signer: the bit of every credential
+/// that was cancelled or revoked is set.
+pub async fn status_list(app: &App) -> Result<String> {
     let keys = keys(app)?;
     let mut list = StatusList::new(app.config.credentials.status_list_size);
     list.issued_at = app.now().timestamp();
+    let mut conn = app.db.conn().await?;
+    for index in exitentry_storage::temporary_permits::ended_indexes(&mut conn).await? {
+        let index = u64::try_from(index).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        list.set(index)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    }
     sign_status_list(&list, &keys.current()?).map_err(|e| ServiceError::Internal(e.to_string()))
 }

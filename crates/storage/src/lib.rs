@@ -13,6 +13,7 @@ pub mod offices;
 pub mod people;
 pub mod schema;
 pub mod staff;
+pub mod temporary_permits;
 pub mod testing;
 mod time;
 mod url;

@@ -385,3 +385,108 @@ backend_tests!(
     audit_chain_detects_alteration_and_removal,
     concurrent_audit_appends_form_one_chain,
 );
+
+async fn ten_concurrent_issues_take_exactly_the_two_monthly_slots(t: &TestDb) {
+    use exitentry_storage::temporary_permits::{self, PermitRecord};
+    let mut c = t.db.conn().await.unwrap();
+    let p = PersonRecord {
+        region: Region::HongKong,
+        ..person("HK1", 31)
+    };
+    people::insert_new(&mut c, std::slice::from_ref(&p), 1)
+        .await
+        .unwrap();
+    let pid = people::by_external_ids(&mut c, &["HK1".into()])
+        .await
+        .unwrap()[0]
+        .id;
+    let doc = DocumentRecord {
+        person_id: pid,
+        kind: DocumentKind::Hrp,
+        number: "H87654321".into(),
+        issue_count: Some(1),
+        issued_on: d("2020-01-01"),
+        expires_on: d("2030-01-01"),
+        status: DocumentStatus::ReportedLost,
+        office_code: None,
+    };
+    documents::insert_new(&mut c, &[doc], 1).await.unwrap();
+    let doc_id = documents::for_person(&mut c, pid).await.unwrap()[0].id;
+    drop(c);
+
+    let mut handles = Vec::new();
+    for n in 0..10 {
+        let db = t.db.clone();
+        handles.push(tokio::spawn(async move {
+            let mut tx = db.begin().await.unwrap();
+            if !temporary_permits::take_month_slot(&mut tx, pid, "2026-11", 2)
+                .await
+                .unwrap()
+            {
+                return false;
+            }
+            let index = temporary_permits::next_status_index(&mut tx).await.unwrap();
+            let permit = PermitRecord {
+                id: format!("TP-{n}"),
+                person_id: pid,
+                document_id: doc_id,
+                status_index: index,
+                month_key: "2026-11".into(),
+                valid_from: 10,
+                valid_until: 20,
+                status: "valid".into(),
+                revoked_reason: None,
+                payload: "EE1:…".into(),
+            };
+            temporary_permits::insert(&mut tx, &permit, 10)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            true
+        }));
+    }
+    let mut issued = 0;
+    for h in handles {
+        issued += usize::from(h.await.unwrap());
+    }
+    assert_eq!(issued, 2, "exactly two permits in one calendar month");
+    let mut c = t.db.conn().await.unwrap();
+    let permits = temporary_permits::for_person(&mut c, pid).await.unwrap();
+    assert_eq!(permits.len(), 2);
+    assert_ne!(
+        permits[0].status_index, permits[1].status_index,
+        "distinct status-list slots"
+    );
+    assert_eq!(
+        temporary_permits::issued_in_month(&mut c, pid, "2026-11")
+            .await
+            .unwrap(),
+        2
+    );
+
+    // A new month starts a new count.
+    assert!(
+        temporary_permits::take_month_slot(&mut c, pid, "2026-12", 2)
+            .await
+            .unwrap()
+    );
+
+    // Ending a permit once marks its status-list index; a second time changes nothing.
+    let id = permits[0].id.clone();
+    assert!(
+        temporary_permits::end(&mut c, &id, "revoked", Some("fraud"), 30)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !temporary_permits::end(&mut c, &id, "cancelled", None, 31)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        temporary_permits::ended_indexes(&mut c).await.unwrap(),
+        vec![permits[0].status_index]
+    );
+}
+
+backend_tests!(ten_concurrent_issues_take_exactly_the_two_monthly_slots);

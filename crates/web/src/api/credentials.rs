@@ -38,6 +38,7 @@ pub async fn trust_list(State(s): State<AppState>, lang: Lang) -> Result<Respons
               (status = 503, body = crate::error::ErrorBody)))]
 pub async fn status_list(State(s): State<AppState>, lang: Lang) -> Result<Response, ApiError> {
     credentials::status_list(&s.app)
+        .await
         .map(document)
         .map_err(|e| ApiError::new(e, lang))
 }

@@ -1,0 +1,151 @@
+//! Temporary e-permits: the atomic monthly limit, status-list indexes, and the permits.
+
+use crate::Result;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+/// Takes one of the person's monthly slots, or returns `false` when `limit` are taken.
+/// One statement, so concurrent applications cannot both take the last slot: PostgreSQL
+/// locks the row and re-checks the condition; SQLite runs writers one at a time.
+pub async fn take_month_slot(
+    conn: &mut AnyConnection,
+    person_id: i64,
+    month_key: &str,
+    limit: i64,
+) -> Result<bool> {
+    if limit < 1 {
+        return Ok(false);
+    }
+    let row = sqlx::query(
+        "INSERT INTO temporary_permit_month_counts (person_id, month_key, issued) VALUES ($1, $2, 1) \
+         ON CONFLICT (person_id, month_key) DO UPDATE \
+         SET issued = temporary_permit_month_counts.issued + 1 \
+         WHERE temporary_permit_month_counts.issued < $3 RETURNING issued",
+    )
+    .bind(person_id)
+    .bind(month_key.to_string())
+    .bind(limit)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// How many the person has been issued in `month_key`.
+pub async fn issued_in_month(
+    conn: &mut AnyConnection,
+    person_id: i64,
+    month_key: &str,
+) -> Result<i64> {
+    let n: Option<i64> = sqlx::query_scalar(
+        "SELECT issued FROM temporary_permit_month_counts WHERE person_id = $1 AND month_key = $2",
+    )
+    .bind(person_id)
+    .bind(month_key.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(n.unwrap_or(0))
+}
+
+/// The next free index in the revocation status list.
+pub async fn next_status_index(conn: &mut AnyConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "UPDATE credential_sequence SET next_index = next_index + 1 WHERE id = 1 RETURNING next_index - 1",
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermitRecord {
+    pub id: String,
+    pub person_id: i64,
+    pub document_id: i64,
+    pub status_index: i64,
+    pub month_key: String,
+    pub valid_from: i64,
+    pub valid_until: i64,
+    /// `valid`, `cancelled` (by the holder) or `revoked` (by an officer).
+    pub status: String,
+    pub revoked_reason: Option<String>,
+    pub payload: String,
+}
+
+const COLUMNS: &str = "id, person_id, document_id, status_index, month_key, valid_from, valid_until, \
+                       status, revoked_reason, payload";
+
+fn from_row(r: &AnyRow) -> Result<PermitRecord> {
+    Ok(PermitRecord {
+        id: r.try_get("id")?,
+        person_id: r.try_get("person_id")?,
+        document_id: r.try_get("document_id")?,
+        status_index: r.try_get("status_index")?,
+        month_key: r.try_get("month_key")?,
+        valid_from: r.try_get("valid_from")?,
+        valid_until: r.try_get("valid_until")?,
+        status: r.try_get("status")?,
+        revoked_reason: r.try_get("revoked_reason")?,
+        payload: r.try_get("payload")?,
+    })
+}
+
+pub async fn insert(conn: &mut AnyConnection, p: &PermitRecord, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO temporary_permits (id, person_id, document_id, status_index, month_key, \
+         valid_from, valid_until, status, revoked_reason, payload, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+    )
+    .bind(p.id.clone())
+    .bind(p.person_id)
+    .bind(p.document_id)
+    .bind(p.status_index)
+    .bind(p.month_key.clone())
+    .bind(p.valid_from)
+    .bind(p.valid_until)
+    .bind(p.status.clone())
+    .bind(p.revoked_reason.clone())
+    .bind(p.payload.clone())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn for_person(conn: &mut AnyConnection, person_id: i64) -> Result<Vec<PermitRecord>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM temporary_permits WHERE person_id = $1 ORDER BY valid_from DESC"
+    )))
+    .bind(person_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Ends a valid permit (`cancelled` or `revoked`); returns false if it was not valid.
+pub async fn end(
+    conn: &mut AnyConnection,
+    id: &str,
+    status: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE temporary_permits SET status = $2, revoked_reason = $3, updated_at = $4 \
+         WHERE id = $1 AND status = 'valid'",
+    )
+    .bind(id.to_string())
+    .bind(status.to_string())
+    .bind(reason.map(str::to_string))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Status-list indexes of every permit that was cancelled or revoked.
+pub async fn ended_indexes(conn: &mut AnyConnection) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT status_index FROM temporary_permits WHERE status <> 'valid'")
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
