@@ -9,6 +9,7 @@ mod bulk;
 mod db;
 pub mod documents;
 mod error;
+pub mod jobs;
 pub mod offices;
 pub mod people;
 pub mod schema;

@@ -490,3 +490,111 @@ async fn ten_concurrent_issues_take_exactly_the_two_monthly_slots(t: &TestDb) {
 }
 
 backend_tests!(ten_concurrent_issues_take_exactly_the_two_monthly_slots);
+
+async fn jobs_are_claimed_once_retried_and_given_up(t: &TestDb) {
+    use exitentry_storage::jobs;
+    let b = t.backend();
+    let mut c = t.db.conn().await.unwrap();
+    let first = jobs::enqueue(&mut c, "sms", "{\"to\":\"1\"}", 100, 1)
+        .await
+        .unwrap();
+    let second = jobs::enqueue(&mut c, "sms", "{\"to\":\"2\"}", 200, 1)
+        .await
+        .unwrap();
+    jobs::enqueue(&mut c, "sms", "{\"to\":\"3\"}", 10_000, 1)
+        .await
+        .unwrap();
+
+    assert!(
+        jobs::claim(&mut c, b, 50, 1000).await.unwrap().is_none(),
+        "nothing due yet"
+    );
+    let j = jobs::claim(&mut c, b, 300, 1000).await.unwrap().unwrap();
+    assert_eq!((j.id, j.attempts), (first, 1), "oldest due first");
+    let j2 = jobs::claim(&mut c, b, 300, 1000).await.unwrap().unwrap();
+    assert_eq!(j2.id, second, "a leased job is not handed out twice");
+    assert!(jobs::claim(&mut c, b, 300, 1000).await.unwrap().is_none());
+
+    // The lease runs out (a crashed worker): the job comes back.
+    let again = jobs::claim(&mut c, b, 1300, 1000).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (first, 2));
+    jobs::complete(&mut c, first, 1400).await.unwrap();
+
+    jobs::fail(&mut c, second, "gateway timeout", Some(5000), 1400)
+        .await
+        .unwrap();
+    assert!(
+        jobs::claim(&mut c, b, 4999, 1000).await.unwrap().is_none(),
+        "retry waits for its time"
+    );
+    let retried = jobs::claim(&mut c, b, 5000, 1000).await.unwrap().unwrap();
+    assert_eq!((retried.id, retried.attempts), (second, 2));
+    jobs::fail(&mut c, second, "gateway refused", None, 5100)
+        .await
+        .unwrap();
+    let failed = jobs::failed(&mut c, 10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (failed[0].0.id, failed[0].1.as_str()),
+        (second, "gateway refused")
+    );
+    assert!(
+        jobs::claim(&mut c, b, 9000, 1000).await.unwrap().is_none(),
+        "given-up and done jobs stay put"
+    );
+
+    jobs::deliver_to_outbox(&mut c, "sms", "13800138000", None, "code 123456", 10)
+        .await
+        .unwrap();
+    let out = jobs::outbox(&mut c, 10).await.unwrap();
+    assert_eq!(
+        (out[0].recipient.as_str(), out[0].body.as_str()),
+        ("13800138000", "code 123456")
+    );
+}
+
+async fn concurrent_workers_never_run_a_job_twice(t: &TestDb) {
+    use exitentry_storage::jobs;
+    let mut c = t.db.conn().await.unwrap();
+    for n in 0..30 {
+        jobs::enqueue(&mut c, "sms", &n.to_string(), 1, 1)
+            .await
+            .unwrap();
+    }
+    drop(c);
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let db = t.db.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let mut tx = db.begin().await.unwrap();
+                let job = jobs::claim(&mut tx, db.backend(), 10, 1_000_000)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                match job {
+                    Some(j) => mine.push(j.id),
+                    None => break mine,
+                }
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!(
+        (before, all.len()),
+        (30, 30),
+        "every job claimed exactly once"
+    );
+}
+
+backend_tests!(
+    jobs_are_claimed_once_retried_and_given_up,
+    concurrent_workers_never_run_a_job_twice
+);

@@ -1,0 +1,171 @@
+//! The job queue. Jobs are enqueued inside the caller's transaction, so a business write
+//! and the message it promises commit together; workers on any node claim due jobs.
+
+use crate::{Backend, Result};
+use sqlx::{AnyConnection, Row};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    /// Including this run.
+    pub attempts: i64,
+}
+
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    kind: &str,
+    payload: &str,
+    run_at: i64,
+    now: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO jobs (kind, payload, run_at, attempts, created_at) VALUES ($1, $2, $3, 0, $4) RETURNING id",
+    )
+    .bind(kind.to_string())
+    .bind(payload.to_string())
+    .bind(run_at)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Claims the oldest due job for `lease_micros`. On PostgreSQL `SKIP LOCKED` lets several
+/// workers claim different jobs at once; SQLite has a single writer, so plain SQL suffices.
+pub async fn claim(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    now: i64,
+    lease_micros: i64,
+) -> Result<Option<Job>> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 WHERE id = (\
+           SELECT id FROM jobs WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= $2 \
+           AND (locked_until IS NULL OR locked_until <= $2) ORDER BY run_at, id LIMIT 1{lock}) \
+         RETURNING id, kind, payload, attempts"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now + lease_micros)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| {
+        Ok(Job {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            payload: r.try_get("payload")?,
+            attempts: r.try_get("attempts")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn complete(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE jobs SET done_at = $2, locked_until = NULL WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a failure: retried at `retry_at`, or given up (`failed_at`) when `None`.
+pub async fn fail(
+    conn: &mut AnyConnection,
+    id: i64,
+    error: &str,
+    retry_at: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET last_error = $2, locked_until = NULL, \
+         run_at = COALESCE($3, run_at), failed_at = CASE WHEN $3 IS NULL THEN $4 ELSE NULL END WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error.to_string())
+    .bind(retry_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Jobs given up on, newest first, for staff to see.
+pub async fn failed(conn: &mut AnyConnection, limit: i64) -> Result<Vec<(Job, String)>> {
+    let rows = sqlx::query(
+        "SELECT id, kind, payload, attempts, COALESCE(last_error, '') AS last_error FROM jobs \
+         WHERE failed_at IS NOT NULL ORDER BY failed_at DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                Job {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    payload: r.try_get("payload")?,
+                    attempts: r.try_get("attempts")?,
+                },
+                r.try_get("last_error")?,
+            ))
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// Delivery by the development providers: the message lands here instead of a phone.
+pub async fn deliver_to_outbox(
+    conn: &mut AnyConnection,
+    channel: &str,
+    recipient: &str,
+    subject: Option<&str>,
+    body: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO outbox (channel, recipient, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(channel.to_string())
+        .bind(recipient.to_string())
+        .bind(subject.map(str::to_string))
+        .bind(body.to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn outbox(conn: &mut AnyConnection, limit: i64) -> Result<Vec<OutboxMessage>> {
+    let rows = sqlx::query(
+        "SELECT id, channel, recipient, subject, body, created_at FROM outbox ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(OutboxMessage {
+                id: r.try_get("id")?,
+                channel: r.try_get("channel")?,
+                recipient: r.try_get("recipient")?,
+                subject: r.try_get("subject")?,
+                body: r.try_get("body")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
