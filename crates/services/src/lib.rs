@@ -11,6 +11,7 @@ pub mod import;
 pub mod keys;
 pub mod offices;
 pub mod registry;
+pub mod temporary_permits;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;

@@ -24,6 +24,19 @@ pub fn app(t: &TestDb) -> (App, Arc<ManualClock>) {
     )
 }
 
+/// Like [`app`], with freshly initialised signing keys (kept alive by the returned folder).
+pub fn app_with_keys(t: &TestDb) -> (App, Arc<ManualClock>, tempfile::TempDir) {
+    let (app, clock) = app(t);
+    let dir = tempfile::tempdir().unwrap();
+    let store = exitentry_services::keys::KeyStore::new(dir.path());
+    store
+        .init(exitentry_credentials::Alg::Es256, app.now().timestamp())
+        .unwrap();
+    let mut app = app;
+    app.keys = Some(Arc::new(store.load().unwrap()));
+    (app, clock, dir)
+}
+
 pub async fn import(app: &App, kind: ImportKind, csv: &str, skip_invalid: bool) -> ImportSummary {
     let opts = ImportOptions {
         skip_invalid,

@@ -149,3 +149,13 @@ pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
         .fetch_one(&mut *conn)
         .await?)
 }
+
+pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<StoredDocument>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM documents WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}

@@ -149,3 +149,120 @@ pub async fn ended_indexes(conn: &mut AnyConnection) -> Result<Vec<i64>> {
             .await?,
     )
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationRecord {
+    pub id: String,
+    pub person_id: i64,
+    pub document_id: i64,
+    pub mobile: String,
+    pub password_hash: String,
+    /// `awaiting_sms`, `awaiting_face`, `issued`.
+    pub state: String,
+    pub sms_code_hash: String,
+    pub sms_sent_at: i64,
+    pub sms_expires_at: i64,
+    pub sms_tries: i64,
+    pub permit_id: Option<String>,
+}
+
+const APP_COLUMNS: &str = "id, person_id, document_id, mobile, password_hash, state, sms_code_hash, \
+                           sms_sent_at, sms_expires_at, sms_tries, permit_id";
+
+pub async fn insert_application(
+    conn: &mut AnyConnection,
+    a: &ApplicationRecord,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO temporary_permit_applications (id, person_id, document_id, mobile, password_hash, \
+         state, sms_code_hash, sms_sent_at, sms_expires_at, sms_tries, permit_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+    )
+    .bind(a.id.clone())
+    .bind(a.person_id)
+    .bind(a.document_id)
+    .bind(a.mobile.clone())
+    .bind(a.password_hash.clone())
+    .bind(a.state.clone())
+    .bind(a.sms_code_hash.clone())
+    .bind(a.sms_sent_at)
+    .bind(a.sms_expires_at)
+    .bind(a.sms_tries)
+    .bind(a.permit_id.clone())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn application(conn: &mut AnyConnection, id: &str) -> Result<Option<ApplicationRecord>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {APP_COLUMNS} FROM temporary_permit_applications WHERE id = $1"
+    )))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(ApplicationRecord {
+            id: r.try_get("id")?,
+            person_id: r.try_get("person_id")?,
+            document_id: r.try_get("document_id")?,
+            mobile: r.try_get("mobile")?,
+            password_hash: r.try_get("password_hash")?,
+            state: r.try_get("state")?,
+            sms_code_hash: r.try_get("sms_code_hash")?,
+            sms_sent_at: r.try_get("sms_sent_at")?,
+            sms_expires_at: r.try_get("sms_expires_at")?,
+            sms_tries: r.try_get("sms_tries")?,
+            permit_id: r.try_get("permit_id")?,
+        })
+    })
+    .transpose()
+}
+
+/// Counts one SMS-code attempt atomically; returns the attempts so far.
+pub async fn count_sms_try(conn: &mut AnyConnection, id: &str, now: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "UPDATE temporary_permit_applications SET sms_tries = sms_tries + 1, updated_at = $2 \
+         WHERE id = $1 RETURNING sms_tries",
+    )
+    .bind(id.to_string())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Moves an application from `from` to `to`; false if it was not in `from` (a concurrent
+/// request got there first).
+pub async fn advance(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: &str,
+    to: &str,
+    permit_id: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE temporary_permit_applications SET state = $3, permit_id = COALESCE($4, permit_id), \
+         updated_at = $5 WHERE id = $1 AND state = $2",
+    )
+    .bind(id.to_string())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .bind(permit_id.map(str::to_string))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn permit(conn: &mut AnyConnection, id: &str) -> Result<Option<PermitRecord>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM temporary_permits WHERE id = $1"
+    )))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
