@@ -35,6 +35,7 @@ pub async fn prepare(mut config: Config, people: usize) -> Result<App> {
         std::fs::remove_dir_all(&keys_dir).with_context(|| format!("cannot remove {keys_dir}"))?;
     }
     config.credentials.keys_dir = keys_dir.clone();
+    config.server.dev_providers = true;
     let alg = exitentry_credentials::Alg::parse(&config.credentials.algorithm)
         .unwrap_or(exitentry_credentials::Alg::Es256);
     exitentry_services::keys::KeyStore::new(&keys_dir)
@@ -114,6 +115,7 @@ fn print_welcome(app: &App, people: usize, documents: usize, secs: f64) {
     println!("  API        {base}/api/openapi.json  ·  {base}/api/v1/offices");
     println!("  ops        {base}/healthz  ·  {base}/readyz  ·  {base}/metrics");
     println!("  verifiers  {base}/api/v1/trust-list  ·  {base}/api/v1/status-list");
+    println!("  dev outbox {base}/api/v1/dev/outbox  (SMS codes land here in the demo)");
     println!();
     println!("  demo logins (username / password / role):");
     for (u, r, p) in DEMO_STAFF {

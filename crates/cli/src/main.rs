@@ -43,6 +43,9 @@ enum Command {
         /// Address to listen on, e.g. 0.0.0.0:8080.
         #[arg(long)]
         listen: Option<String>,
+        /// Use the development SMS/email outbox and face-check double (never in production).
+        #[arg(long)]
+        dev_providers: bool,
     },
     /// Fresh SQLite database under ./data/demo with realistic data, then serve.
     Demo {
@@ -194,8 +197,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("{c:#?}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { listen } => {
-            let config = load_config(&cli, listen.as_deref())?;
+        Command::Serve {
+            listen,
+            dev_providers,
+        } => {
+            let mut config = load_config(&cli, listen.as_deref())?;
+            if config.server.dev_providers && !dev_providers {
+                bail!(
+                    "server.dev_providers is set in the configuration; development providers must also be asked for with --dev-providers"
+                );
+            }
+            config.server.dev_providers = *dev_providers;
             logging::init(&config.log);
             tracing::info!(database = %config.database.url, listen = %config.server.listen, "starting");
             let app = open_app(config).await?;
@@ -288,6 +300,10 @@ async fn serve(app: App) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen} (is another server running there?)"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
+    // Jobs (SMS, email) run in the same process; with several nodes each runs a worker.
+    tokio::spawn(exitentry_services::temporary_permits::run_worker(
+        app.clone(),
+    ));
     exitentry_web::serve(app, listener).await?;
     Ok(())
 }

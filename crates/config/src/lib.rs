@@ -67,6 +67,9 @@ pub struct ServerConfig {
     pub public_url: String,
     /// Mark cookies `Secure` (turn on behind HTTPS).
     pub secure_cookies: bool,
+    /// Development providers: SMS and email land in an outbox shown at /api/v1/dev/outbox,
+    /// the face check accepts any well-formed photo. Never in production.
+    pub dev_providers: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -108,6 +111,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
             secure_cookies: false,
+            dev_providers: false,
         }
     }
 }

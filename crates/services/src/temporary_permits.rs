@@ -387,3 +387,20 @@ pub async fn run_due_jobs(app: &App) -> Result<usize> {
         ran += 1;
     }
 }
+
+/// Messages the development providers delivered, newest first.
+pub async fn outbox(app: &App, limit: i64) -> Result<Vec<jobs::OutboxMessage>> {
+    let mut conn = app.db.conn().await?;
+    Ok(jobs::outbox(&mut conn, limit).await?)
+}
+
+/// The background worker: runs due jobs about once a second until the process ends.
+pub async fn run_worker(app: App) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(e) = run_due_jobs(&app).await {
+            tracing::warn!(error = %e, "job run failed");
+        }
+    }
+}

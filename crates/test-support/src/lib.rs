@@ -51,6 +51,8 @@ impl TestApp {
         let mut config = Config::default();
         let keys_dir = with_keys.then(|| tempfile::tempdir().expect("keys dir"));
         if let Some(dir) = &keys_dir {
+            // The full stack for journeys: keys plus the development SMS and face providers.
+            config.server.dev_providers = true;
             config.credentials.keys_dir = dir.path().display().to_string();
             exitentry_services::keys::KeyStore::new(dir.path())
                 .init(exitentry_credentials::Alg::Es256, clock.now().timestamp())

@@ -48,3 +48,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
             })
     }
 }
+
+/// A JSON body for the API: malformed or incomplete JSON is a 400 with code `bad_json`.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let lang = Lang::from_request_parts(&mut parts, state)
+            .await
+            .unwrap_or(Lang::En);
+        let req = axum::extract::Request::from_parts(parts, body);
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(ApiError::new(
+                ServiceError::invalid("body", Invalid::new("bad_json", e.body_text())),
+                lang,
+            )),
+        }
+    }
+}

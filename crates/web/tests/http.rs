@@ -472,3 +472,120 @@ async fn verifiers_get_signed_trust_and_status_lists(backend: exitentry_storage:
 }
 
 http_tests!(verifiers_get_signed_trust_and_status_lists);
+
+async fn the_app_walks_the_temporary_permit_journey(backend: exitentry_storage::Backend) {
+    use base64::Engine;
+    let t = TestApp::spawn_with_keys(backend).await;
+    t.seed(0).await;
+    let c = t.client();
+    let expiry = {
+        let mut conn = t.app.db.conn().await.unwrap();
+        let docs = exitentry_storage::documents::by_number(&mut conn, "H12345678")
+            .await
+            .unwrap();
+        let current = docs
+            .iter()
+            .find(|(d, _)| d.doc.issue_count == Some(3))
+            .unwrap();
+        current.0.doc.expires_on.to_string()
+    };
+
+    let bad = c
+        .post(t.url("/api/v1/temporary-permits/applications"))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "bad_json"
+    );
+
+    let r = c
+        .post(t.url("/api/v1/temporary-permits/applications"))
+        .json(&serde_json::json!({"document_kind": "hrp", "document_number": "H12345678", "name": "陳大文",
+            "document_expiry": expiry, "sex": "M", "mobile": "13900139000", "password": "a long holder password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{expiry}");
+    let id = r.json::<serde_json::Value>().await.unwrap()["application_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    exitentry_services::temporary_permits::run_due_jobs(&t.app)
+        .await
+        .unwrap();
+    let outbox: serde_json::Value = c
+        .get(t.url("/api/v1/dev/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(outbox[0]["recipient"], "13900139000");
+    let code: String = outbox[0]["body"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+
+    let r = c
+        .post(t.url(&format!(
+            "/api/v1/temporary-permits/applications/{id}/sms-code"
+        )))
+        .json(&serde_json::json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let png = base64::engine::general_purpose::STANDARD.encode(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    let r = c
+        .post(t.url(&format!("/api/v1/temporary-permits/applications/{id}/face")))
+        .json(&serde_json::json!({"image": png}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let permit: serde_json::Value = r.json().await.unwrap();
+    let payload = permit["payload"].as_str().unwrap();
+    assert!(payload.starts_with("EE1:"));
+
+    // Verified offline against the trust list the server publishes.
+    let doc = c
+        .get(t.url("/api/v1/trust-list"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (trust, _) = exitentry_credentials::open_trust_list(&doc, None).unwrap();
+    let mut opts = exitentry_credentials::VerifyOptions::at(t.app.now().timestamp());
+    opts.required_use = Some("domestic_flight");
+    assert!(exitentry_credentials::verify(payload, &trust, &opts).valid);
+    t.stop().await;
+}
+
+async fn the_dev_outbox_does_not_exist_outside_development(backend: exitentry_storage::Backend) {
+    let t = spawn(backend).await;
+    let r = t
+        .client()
+        .get(t.url("/api/v1/dev/outbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    t.stop().await;
+}
+
+http_tests!(
+    the_app_walks_the_temporary_permit_journey,
+    the_dev_outbox_does_not_exist_outside_development
+);

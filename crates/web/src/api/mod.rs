@@ -3,6 +3,7 @@
 mod credentials;
 mod offices;
 mod registry;
+mod temporary_permits;
 
 use crate::AppState;
 use crate::error::{ErrorBody, ErrorDetail};
@@ -24,7 +25,10 @@ use utoipa::OpenApi;
         offices::districts,
         registry::search,
         credentials::trust_list,
-        credentials::status_list
+        credentials::status_list,
+        temporary_permits::apply,
+        temporary_permits::sms_code,
+        temporary_permits::face
     ),
     components(schemas(
         ErrorBody,
@@ -32,7 +36,13 @@ use utoipa::OpenApi;
         offices::OfficeJson,
         offices::OfficeList,
         offices::DistrictJson,
-        registry::HitJson
+        registry::HitJson,
+        temporary_permits::ApplyJson,
+        temporary_permits::ApplicationCreated,
+        temporary_permits::CodeJson,
+        temporary_permits::FaceJson,
+        temporary_permits::PermitJson,
+        temporary_permits::StateJson
     ))
 )]
 pub struct ApiDoc;
@@ -45,6 +55,19 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/registry/search", get(registry::search))
         .route("/api/v1/trust-list", get(credentials::trust_list))
         .route("/api/v1/status-list", get(credentials::status_list))
+        .route(
+            "/api/v1/temporary-permits/applications",
+            axum::routing::post(temporary_permits::apply),
+        )
+        .route(
+            "/api/v1/temporary-permits/applications/{id}/sms-code",
+            axum::routing::post(temporary_permits::sms_code),
+        )
+        .route(
+            "/api/v1/temporary-permits/applications/{id}/face",
+            axum::routing::post(temporary_permits::face),
+        )
+        .route("/api/v1/dev/outbox", get(temporary_permits::dev_outbox))
         .route("/api/openapi.json", get(openapi))
 }
 

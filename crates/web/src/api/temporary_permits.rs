@@ -1,0 +1,185 @@
+//! The temporary e-permit journey for the mobile app, and the development outbox.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::i18n::Lang;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use base64::Engine;
+use exitentry_services::ServiceError;
+use exitentry_services::temporary_permits::{self as tp, ApplyInput, DevFaceVerifier};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+pub struct ApplyJson {
+    /// `hrp` (Hong Kong / Macao residents) or `twp` (Taiwan residents).
+    pub document_kind: String,
+    pub document_number: String,
+    /// The name as on the permit: Chinese or Latin script.
+    pub name: String,
+    /// The permit's expiry date, YYYY-MM-DD.
+    pub document_expiry: String,
+    /// `M` or `F`.
+    pub sex: String,
+    /// Mainland mobile number (11 digits).
+    pub mobile: String,
+    /// For signing in later to see the permits.
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationCreated {
+    pub application_id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CodeJson {
+    pub code: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct FaceJson {
+    /// Base64 JPEG or PNG of the live capture.
+    pub image: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PermitJson {
+    pub permit_id: String,
+    /// The QR payload (`EE1:…`).
+    pub payload: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub permitted_uses: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StateJson {
+    /// `awaiting_sms`, `awaiting_face` or `issued`.
+    pub state: String,
+}
+
+fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
+    move |e| ApiError::new(e, lang)
+}
+
+/// Step 1: the permit's details; an SMS code is sent to the mobile number.
+#[utoipa::path(post, path = "/api/v1/temporary-permits/applications", request_body = ApplyJson,
+    responses((status = 201, body = ApplicationCreated), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn apply(
+    State(s): State<AppState>,
+    lang: Lang,
+    ApiJson(b): ApiJson<ApplyJson>,
+) -> Result<(StatusCode, Json<ApplicationCreated>), ApiError> {
+    let input = ApplyInput {
+        document_kind: b.document_kind,
+        document_number: b.document_number,
+        name: b.name,
+        document_expiry: b.document_expiry,
+        sex: b.sex,
+        mobile: b.mobile,
+        password: b.password,
+    };
+    let id = tp::apply(&s.app, &input).await.map_err(err(lang))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ApplicationCreated { application_id: id }),
+    ))
+}
+
+/// Step 2: the 6-digit SMS code.
+#[utoipa::path(post, path = "/api/v1/temporary-permits/applications/{id}/sms-code", request_body = CodeJson,
+    params(("id" = String, Path)),
+    responses((status = 200, body = StateJson), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn sms_code(
+    State(s): State<AppState>,
+    lang: Lang,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<CodeJson>,
+) -> Result<Json<StateJson>, ApiError> {
+    tp::confirm_sms_code(&s.app, &id, &b.code)
+        .await
+        .map_err(err(lang))?;
+    Ok(Json(StateJson {
+        state: "awaiting_face".into(),
+    }))
+}
+
+/// Step 3: the face check; on success the permit is issued.
+#[utoipa::path(post, path = "/api/v1/temporary-permits/applications/{id}/face", request_body = FaceJson,
+    params(("id" = String, Path)),
+    responses((status = 200, body = PermitJson), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn face(
+    State(s): State<AppState>,
+    lang: Lang,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<FaceJson>,
+) -> Result<Json<PermitJson>, ApiError> {
+    let image = base64::engine::general_purpose::STANDARD
+        .decode(b.image.trim())
+        .map_err(|_| {
+            ApiError::new(
+                ServiceError::invalid(
+                    "image",
+                    exitentry_domain::Invalid::new("bad_image", "the image is not valid base64"),
+                ),
+                lang,
+            )
+        })?;
+    if !s.app.config.server.dev_providers {
+        return Err(ApiError::new(
+            ServiceError::Unavailable {
+                code: "face_provider_not_configured",
+                message: "no face-verification provider is configured".into(),
+            },
+            lang,
+        ));
+    }
+    let issued = tp::submit_face(&s.app, &id, &image, &DevFaceVerifier { accept: true })
+        .await
+        .map_err(err(lang))?;
+    Ok(Json(PermitJson {
+        permit_id: issued.permit_id,
+        payload: issued.payload,
+        valid_from: issued.valid_from.to_rfc3339(),
+        valid_until: issued.valid_until.to_rfc3339(),
+        permitted_uses: issued
+            .permitted_uses
+            .iter()
+            .map(|u| u.to_string())
+            .collect(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OutboxJson {
+    pub channel: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+}
+
+/// Development only (`exitentry demo`, `serve` with `server.dev_providers`): the SMS and
+/// emails the development providers delivered, newest first. 404 otherwise.
+pub async fn dev_outbox(
+    State(s): State<AppState>,
+    lang: Lang,
+) -> Result<Json<Vec<OutboxJson>>, ApiError> {
+    if !s.app.config.server.dev_providers {
+        return Err(ApiError::new(ServiceError::NotFound("endpoint"), lang));
+    }
+    let msgs = tp::outbox(&s.app, 50).await.map_err(err(lang))?;
+    Ok(Json(
+        msgs.into_iter()
+            .map(|m| OutboxJson {
+                channel: m.channel,
+                recipient: m.recipient,
+                subject: m.subject,
+                body: m.body,
+            })
+            .collect(),
+    ))
+}
