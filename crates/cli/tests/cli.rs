@@ -394,10 +394,20 @@ fn keys_init_rotate_and_list() {
 #[test]
 fn serve_refuses_development_providers_unless_asked_by_flag() {
     let out = Command::new(BIN)
-        .args(["serve", "--database-url", "sqlite::memory:", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--database-url",
+            "sqlite::memory:",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env("EXITENTRY_SERVER__DEV_PROVIDERS", "true")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("--dev-providers"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--dev-providers"),
+        "{}",
+        text(&out.stderr)
+    );
 }
