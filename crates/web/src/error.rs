@@ -91,6 +91,17 @@ pub struct PageError {
     pub path: String,
 }
 
+impl PageError {
+    /// For `map_err`: a service error on the page at `path`.
+    pub fn at(lang: Lang, path: &str) -> impl Fn(ServiceError) -> PageError + '_ {
+        move |err| PageError {
+            err,
+            lang,
+            path: path.to_string(),
+        }
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         if matches!(self.err, ServiceError::Unauthenticated) {

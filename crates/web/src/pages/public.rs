@@ -38,11 +38,9 @@ async fn home(
     MaybeStaff(staff): MaybeStaff,
 ) -> Result<Response, PageError> {
     let page = Page::new(lang, &uri, staff, "home-title");
-    let ds = offices::districts(&s.app).await.map_err(|err| PageError {
-        err,
-        lang,
-        path: page.path.clone(),
-    })?;
+    let ds = offices::districts(&s.app)
+        .await
+        .map_err(PageError::at(lang, &page.path))?;
     let mut cities: Vec<&str> = ds.iter().map(|d| d.city.as_str()).collect();
     cities.dedup();
     Ok(render(&Home {
@@ -99,12 +97,9 @@ async fn directory(
     PageQuery(q): PageQuery<DirectoryQuery>,
 ) -> Result<Response, PageError> {
     let page = Page::new(lang, &uri, staff, "offices-title");
-    let fail = |err| PageError {
-        err,
-        lang,
-        path: page.path.clone(),
-    };
-    let ds = offices::districts(&s.app).await.map_err(fail)?;
+    let path = page.path.clone();
+    let fail = PageError::at(lang, &path);
+    let ds = offices::districts(&s.app).await.map_err(&fail)?;
     let mut groups: Vec<CityGroup> = Vec::new();
     for d in ds {
         match groups.last_mut() {
@@ -123,7 +118,7 @@ async fn directory(
     };
     let result = offices::directory(&s.app, filter, q.page.unwrap_or(1))
         .await
-        .map_err(fail)?;
+        .map_err(&fail)?;
     Ok(render(&Directory {
         page,
         groups,
@@ -147,11 +142,9 @@ async fn office(
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let mut page = Page::new(lang, &uri, staff, "offices-title");
-    let office = offices::get(&s.app, &code).await.map_err(|err| PageError {
-        err,
-        lang,
-        path: page.path.clone(),
-    })?;
+    let office = offices::get(&s.app, &code)
+        .await
+        .map_err(PageError::at(lang, &page.path))?;
     page.title = page.office_name(&office);
     Ok(render(&OfficeDetail { page, office }))
 }

@@ -202,11 +202,9 @@ async fn desk(
     Staff(staff): Staff,
 ) -> Result<Response, PageError> {
     let page = Page::new(lang, &uri, Some(staff), "desk-title");
-    let (people, documents) = registry::totals(&s.app).await.map_err(|err| PageError {
-        err,
-        lang,
-        path: page.path.clone(),
-    })?;
+    let (people, documents) = registry::totals(&s.app)
+        .await
+        .map_err(PageError::at(lang, &page.path))?;
     Ok(render(&Desk {
         page,
         people,
@@ -288,14 +286,9 @@ async fn person(
         lang,
         path: page.path.clone(),
     })?;
-    let (person, documents) =
-        registry::person(&s.app, &who, id)
-            .await
-            .map_err(|err| PageError {
-                err,
-                lang,
-                path: page.path.clone(),
-            })?;
+    let (person, documents) = registry::person(&s.app, &who, id)
+        .await
+        .map_err(PageError::at(lang, &page.path))?;
     page.title = person
         .name_zh
         .clone()
@@ -329,11 +322,7 @@ async fn users_page(
     let page = Page::new(lang, uri, Some(staff), "users-title");
     let users = auth::list_staff(&s.app, &who)
         .await
-        .map_err(|err| PageError {
-            err,
-            lang,
-            path: page.path.clone(),
-        })?;
+        .map_err(PageError::at(lang, &page.path))?;
     let roles = Role::ALL.iter().map(|r| r.code()).collect();
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -381,11 +370,7 @@ async fn create_user(
     let path = uri.0.path().to_string();
     staff
         .require(Permission::ManageStaff)
-        .map_err(|err| PageError {
-            err,
-            lang,
-            path: path.clone(),
-        })?;
+        .map_err(PageError::at(lang, &path))?;
     if !csrf_ok(&staff.csrf_token, &f.csrf) {
         return Err(PageError {
             err: ServiceError::Forbidden,
@@ -444,19 +429,11 @@ async fn audit_page(
     let path = uri.0.path().to_string();
     staff
         .require(Permission::ViewAudit)
-        .map_err(|err| PageError {
-            err,
-            lang,
-            path: path.clone(),
-        })?;
+        .map_err(PageError::at(lang, &path))?;
     let page = Page::new(lang, &uri, Some(staff), "audit-title");
-    let fail = |err| PageError {
-        err,
-        lang,
-        path: path.clone(),
-    };
-    let verdict = audit::verify(&s.app).await.map_err(fail)?;
-    let entries = audit::recent(&s.app, 100).await.map_err(fail)?;
+    let fail = PageError::at(lang, &path);
+    let verdict = audit::verify(&s.app).await.map_err(&fail)?;
+    let entries = audit::recent(&s.app, 100).await.map_err(&fail)?;
     Ok(render(&AuditPage {
         page,
         verdict,
