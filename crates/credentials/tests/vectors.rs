@@ -2,8 +2,8 @@
 //! the keys to trust (a signer certificate PEM, or a trust list with a pinned root), an
 //! optional status list, the options (`at`, `prefix`, `use`) and the exact verdict.
 //!
-//! The ES256/EdDSA vectors were made once by `generate_vectors` below (ignored; it only
-//! writes with `EXITENTRY_REGENERATE_VECTORS=1`); the PS256 vector by `gen_ps256.py` with
+//! The ES256/EdDSA vectors were made by `generate_vectors` below (it writes to tests/vectors
+//! only with `EXITENTRY_REGENERATE_VECTORS=1`, otherwise to a temporary folder); the PS256 vector by `gen_ps256.py` with
 //! Python `cryptography`, an implementation independent of ours.
 
 mod common;
@@ -21,7 +21,11 @@ fn dir() -> PathBuf {
 }
 
 fn read(name: &str) -> String {
-    std::fs::read_to_string(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    read_in(&dir(), name)
+}
+
+fn read_in(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn pem_to_der(pem: &str) -> Vec<u8> {
@@ -30,6 +34,12 @@ fn pem_to_der(pem: &str) -> Vec<u8> {
 
 /// Runs one vector and returns the verdict as JSON.
 fn run(spec: &Value) -> Value {
+    run_in(&dir(), spec)
+}
+
+/// Runs one vector whose files are in `dir`.
+fn run_in(dir: &Path, spec: &Value) -> Value {
+    let read = |name: &str| read_in(dir, name);
     let at = spec["at"].as_i64().unwrap();
     let mut trust = TrustStore::new();
     if let Some(cert) = spec["cert"].as_str() {
@@ -120,16 +130,18 @@ fn ps256_vector_with_bare_keys() {
     );
 }
 
-/// Writes the ES256/EdDSA vectors. Run once, review, commit:
-/// `EXITENTRY_REGENERATE_VECTORS=1 cargo test -p exitentry-credentials --test vectors -- --ignored`
+/// Builds the ES256/EdDSA vectors with fresh keys and checks every expected verdict. It
+/// writes into a temporary folder; `EXITENTRY_REGENERATE_VECTORS=1 cargo test -p
+/// exitentry-credentials --test vectors generate` rewrites tests/vectors (review, commit).
 #[test]
-#[ignore = "writes tests/vectors; run by hand with EXITENTRY_REGENERATE_VECTORS=1"]
 fn generate_vectors() {
-    if std::env::var("EXITENTRY_REGENERATE_VECTORS").as_deref() != Ok("1") {
-        eprintln!("set EXITENTRY_REGENERATE_VECTORS=1 to overwrite tests/vectors");
-        return;
-    }
-    let write = |name: &str, content: &str| std::fs::write(dir().join(name), content).unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let out = if std::env::var("EXITENTRY_REGENERATE_VECTORS").as_deref() == Ok("1") {
+        dir()
+    } else {
+        temp.path().to_path_buf()
+    };
+    let write = |name: &str, content: &str| std::fs::write(out.join(name), content).unwrap();
     let pki = Pki::new();
     let es = pki.key(exitentry_credentials::Alg::Es256);
     let ed = pki.key(exitentry_credentials::Alg::EdDsa);
@@ -264,7 +276,7 @@ fn generate_vectors() {
         for (k, v) in keys.as_object().unwrap() {
             spec[k] = v.clone();
         }
-        let verdict = run(&spec);
+        let verdict = run_in(&out, &spec);
         assert_eq!(verdict["reason"], want, "{name}: {verdict}");
         spec["verdict"] = verdict;
         write(
