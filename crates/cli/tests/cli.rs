@@ -18,6 +18,20 @@ fn run(url: &str, args: &[&str]) -> Output {
         .expect("run exitentry")
 }
 
+/// Runs the binary with `input` on standard input.
+fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("EXITENTRY_LOG__FILTER", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -144,8 +158,8 @@ async fn audit_verify_names_the_tampered_entry(t: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let ok = write(dir.path(), "ok.csv", PEOPLE_OK);
     assert!(run(&t.url, &["import", "people", &ok]).status.success());
-    let mut child = Command::new(BIN)
-        .args([
+    let created = run_with_stdin(
+        &[
             "users",
             "create",
             "--username",
@@ -155,18 +169,10 @@ async fn audit_verify_names_the_tampered_entry(t: &TestDb) {
             "--password-stdin",
             "--database-url",
             &t.url,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a long enough password\n")
-        .unwrap();
-    assert!(child.wait_with_output().unwrap().status.success());
+        ],
+        b"a long enough password\n",
+    );
+    assert!(created.status.success());
 
     let out = run(&t.url, &["audit", "verify"]);
     assert!(out.status.success());
@@ -325,19 +331,10 @@ fn credential_verify_gives_a_json_verdict_and_exit_status() {
     let mut tampered = payload.trim().to_string();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
-    let mut child = Command::new(BIN)
-        .args(["credential", "verify", "--cert", cert, "--at", at, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(tampered.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        &["credential", "verify", "--cert", cert, "--at", at, "-"],
+        tampered.as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(1));
 
     // Usage errors: no key material at all.

@@ -4,6 +4,14 @@ use exitentry_test_support::{PASSWORD, TestApp};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT_LANGUAGE, LOCATION};
 
+async fn get_text(c: &reqwest::Client, url: String) -> String {
+    c.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+async fn get_json(c: &reqwest::Client, url: String) -> serde_json::Value {
+    c.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// One test per backend, each with its own server and database.
 macro_rules! http_tests {
     ($($name:ident),* $(,)?) => {$(
@@ -106,14 +114,8 @@ async fn the_directory_filters_by_district_and_hours(backend: exitentry_storage:
         StatusCode::NOT_FOUND
     );
 
-    let json: serde_json::Value = c
-        .get(t.url("/api/v1/offices?district=Tianhe&open_24h=true"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let json: serde_json::Value =
+        get_json(&c, t.url("/api/v1/offices?district=Tianhe&open_24h=true")).await;
     assert_eq!(json["total"], 1);
     assert_eq!(json["offices"][0]["code"], "GZ-TH-002");
     assert_eq!(
@@ -163,38 +165,17 @@ async fn staff_pages_need_a_login_and_the_right_role(backend: exitentry_storage:
         "{cookie}"
     );
 
-    let body = c
-        .get(t.url("/staff/search?q=ca%201234567"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&c, t.url("/staff/search?q=ca%201234567")).await;
     assert!(body.contains("LI HUA"));
     assert!(
         !body.contains("11010519491231002X"),
         "identity numbers are masked"
     );
     assert!(body.contains("11**************2X"));
-    let hits: serde_json::Value = c
-        .get(t.url("/api/v1/registry/search?q=A123456(3)"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hits: serde_json::Value = get_json(&c, t.url("/api/v1/registry/search?q=A123456(3)")).await;
     assert_eq!(hits[0]["name_latin"], "CHAN TAI MAN");
     let id = hits[0]["person_id"].as_i64().unwrap();
-    let body = c
-        .get(t.url(&format!("/staff/people/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&c, t.url(&format!("/staff/people/{id}"))).await;
     assert!(body.contains("H12345678") && body.contains("status-surrendered"));
 
     // A counter clerk may search but not manage accounts or read the audit log.
@@ -217,14 +198,7 @@ async fn staff_pages_need_a_login_and_the_right_role(backend: exitentry_storage:
 
     let admin = t.client();
     t.login(&admin, "admin", PASSWORD).await;
-    let body = admin
-        .get(t.url("/staff/admin/audit"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&admin, t.url("/staff/admin/audit")).await;
     assert!(body.contains("import.people"));
     assert_eq!(
         admin
@@ -269,14 +243,7 @@ async fn forms_refuse_requests_without_the_csrf_token(backend: exitentry_storage
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let page = c
-        .get(t.url("/staff/admin/users"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&c, t.url("/staff/admin/users")).await;
     assert!(!page.contains("newbie"));
     let csrf = exitentry_test_support::hidden_field(&page, "csrf").unwrap();
     let r = c
@@ -302,32 +269,11 @@ async fn operations_endpoints_answer(backend: exitentry_storage::Backend) {
     let r = c.get(t.url("/healthz")).send().await.unwrap();
     assert!(r.headers().contains_key("x-request-id"));
     assert_eq!(r.text().await.unwrap(), "ok");
-    let ready: serde_json::Value = c
-        .get(t.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: serde_json::Value = get_json(&c, t.url("/readyz")).await;
     assert_eq!(ready["database"], backend.name());
-    let metrics = c
-        .get(t.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&c, t.url("/metrics")).await;
     assert!(metrics.contains("http_requests_total"), "{metrics}");
-    let doc: serde_json::Value = c
-        .get(t.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: serde_json::Value = get_json(&c, t.url("/api/openapi.json")).await;
     assert!(doc["paths"]["/api/v1/offices"].is_object());
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let r = c.get(t.url("/api/v1/nothing-here")).send().await.unwrap();
@@ -445,27 +391,13 @@ async fn verifiers_get_signed_trust_and_status_lists(backend: exitentry_storage:
     let t = TestApp::spawn_with_keys(backend).await;
     let c = t.client();
     let now = t.app.now().timestamp();
-    let doc = c
-        .get(t.url("/api/v1/trust-list"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let doc = get_text(&c, t.url("/api/v1/trust-list")).await;
     let keys = t.app.keys.as_ref().unwrap();
     let (trust, info) =
         exitentry_credentials::open_trust_list(&doc, Some(&keys.root.cert_der)).unwrap();
     assert_eq!(info.version, 1);
     assert_eq!(trust.kids(), vec![keys.current().unwrap().kid()]);
-    let doc = c
-        .get(t.url("/api/v1/status-list"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let doc = get_text(&c, t.url("/api/v1/status-list")).await;
     let list = exitentry_credentials::open_status_list(&doc, &trust, now, 60).unwrap();
     assert_eq!(list.len(), t.app.config.credentials.status_list_size);
     t.stop().await;
@@ -519,14 +451,7 @@ async fn the_app_walks_the_temporary_permit_journey(backend: exitentry_storage::
     exitentry_services::temporary_permits::run_due_jobs(&t.app)
         .await
         .unwrap();
-    let outbox: serde_json::Value = c
-        .get(t.url("/api/v1/dev/outbox"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let outbox: serde_json::Value = get_json(&c, t.url("/api/v1/dev/outbox")).await;
     assert_eq!(outbox[0]["recipient"], "13900139000");
     let code: String = outbox[0]["body"]
         .as_str()
@@ -558,14 +483,7 @@ async fn the_app_walks_the_temporary_permit_journey(backend: exitentry_storage::
     assert!(payload.starts_with("EE1:"));
 
     // Verified offline against the trust list the server publishes.
-    let doc = c
-        .get(t.url("/api/v1/trust-list"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let doc = get_text(&c, t.url("/api/v1/trust-list")).await;
     let (trust, _) = exitentry_credentials::open_trust_list(&doc, None).unwrap();
     let mut opts = exitentry_credentials::VerifyOptions::at(t.app.now().timestamp());
     opts.required_use = Some("domestic_flight");
