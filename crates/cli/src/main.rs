@@ -301,9 +301,7 @@ async fn serve(app: App) -> Result<()> {
         .with_context(|| format!("cannot listen on {listen} (is another server running there?)"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     // Jobs (SMS, email) run in the same process; with several nodes each runs a worker.
-    tokio::spawn(exitentry_services::temporary_permits::run_worker(
-        app.clone(),
-    ));
+    tokio::spawn(exitentry_services::jobs::run_worker(app.clone()));
     exitentry_web::serve(app, listener).await?;
     Ok(())
 }

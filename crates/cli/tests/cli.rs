@@ -223,6 +223,7 @@ async fn the_same_binary_serves_on_this_backend(t: &TestDb) {
         .map_while(Result::ok)
         .any(|l| l.contains("listening on"));
     assert!(ready, "server did not start");
+    exitentry_services::providers::install_tls_provider();
     let body: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
         .await
         .unwrap()

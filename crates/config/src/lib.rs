@@ -19,7 +19,43 @@ pub struct Config {
     pub server: ServerConfig,
     pub security: SecurityConfig,
     pub credentials: CredentialsConfig,
+    pub providers: ProvidersConfig,
     pub log: LogConfig,
+}
+
+/// Outside services the platform calls. With `server.dev_providers` the development
+/// doubles are used instead and these settings are ignored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProvidersConfig {
+    /// SMS gateway endpoint (HTTPS); requests are signed with `sms_gateway_secret`.
+    /// Empty: no gateway, and journeys that send SMS codes are refused.
+    pub sms_gateway_url: String,
+    pub sms_gateway_secret: Secret,
+    /// Face-verification service endpoint (HTTPS); requests are signed like the gateway's.
+    pub face_service_url: String,
+    pub face_service_secret: Secret,
+    /// Lowest similarity score (0–1) the face service must report for a match.
+    pub face_match_threshold: f64,
+    /// Timeout for one call to a provider, in seconds.
+    pub timeout_seconds: u64,
+    /// Development face double: `true` accepts any well-formed JPEG or PNG, `false`
+    /// refuses every face (to walk the failure path).
+    pub dev_face_accept: bool,
+}
+
+impl Default for ProvidersConfig {
+    fn default() -> Self {
+        Self {
+            sms_gateway_url: String::new(),
+            sms_gateway_secret: Secret::default(),
+            face_service_url: String::new(),
+            face_service_secret: Secret::default(),
+            face_match_threshold: 0.8,
+            timeout_seconds: 10,
+            dev_face_accept: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -85,6 +121,8 @@ pub struct SecurityConfig {
     pub lockout_minutes: i64,
     /// Sign-in attempts allowed per client address per minute (all accounts together).
     pub login_attempts_per_minute: u32,
+    /// Requests that send an SMS code, per client address per minute.
+    pub sms_requests_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -124,6 +162,7 @@ impl Default for SecurityConfig {
             max_failed_logins: 5,
             lockout_minutes: 15,
             login_attempts_per_minute: 20,
+            sms_requests_per_minute: 10,
         }
     }
 }

@@ -21,6 +21,10 @@ pub enum Permission {
     ManageStaff,
     /// Read the audit log.
     ViewAudit,
+    /// List issued temporary e-permits and read their trail.
+    ViewTemporaryPermits,
+    /// Revoke a temporary e-permit (with a reason).
+    RevokeTemporaryPermits,
 }
 
 impl Role {
@@ -60,6 +64,9 @@ impl Role {
         match p {
             SearchRegistry => matches!(self, Admin | Reviewer | Approver | CounterClerk),
             ManageStaff | ViewAudit => matches!(self, Admin),
+            ViewTemporaryPermits => matches!(self, Admin | Reviewer | Approver),
+            // Revocation takes a traveller's document away: approvers and admins only.
+            RevokeTemporaryPermits => matches!(self, Admin | Approver),
         }
     }
 }
@@ -108,6 +115,20 @@ mod tests {
             assert!(r.can(Permission::SearchRegistry));
             assert_eq!(r.can(Permission::ManageStaff), r == Role::Admin);
             assert_eq!(r.can(Permission::ViewAudit), r == Role::Admin);
+        }
+    }
+
+    #[test]
+    fn counter_clerks_never_see_temporary_permits_and_only_approvers_and_admins_revoke() {
+        for r in Role::ALL {
+            assert_eq!(
+                r.can(Permission::ViewTemporaryPermits),
+                r != Role::CounterClerk
+            );
+            assert_eq!(
+                r.can(Permission::RevokeTemporaryPermits),
+                matches!(r, Role::Admin | Role::Approver)
+            );
         }
     }
 

@@ -23,6 +23,8 @@ pub struct TemporaryPermitRules {
     pub sms_code_minutes: i64,
     pub sms_max_tries: i64,
     pub sms_resend_secs: i64,
+    /// Codes sent per application (the first and the resends); then start again.
+    pub sms_max_sends: i64,
 }
 
 impl Default for TemporaryPermitRules {
@@ -34,6 +36,7 @@ impl Default for TemporaryPermitRules {
             sms_code_minutes: 5,
             sms_max_tries: 5,
             sms_resend_secs: 60,
+            sms_max_sends: 5,
         }
     }
 }

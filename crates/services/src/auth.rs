@@ -6,6 +6,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash}
 use chrono::Duration;
 use exitentry_domain::office::OfficeCode;
 use exitentry_domain::staff::{Permission, Role, check_password_strength, parse_username};
+use exitentry_storage::accounts::{self, Accounts};
 use exitentry_storage::{from_micros, offices, staff};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -52,7 +53,7 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| ServiceError::Internal(format!("password hashing failed: {e}")))
 }
 
-fn password_matches(password: &str, stored: &str) -> bool {
+pub(crate) fn password_matches(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
         .map(|h| {
             Argon2::default()
@@ -64,7 +65,7 @@ fn password_matches(password: &str, stored: &str) -> bool {
 
 /// Verifying against this when the user does not exist keeps the response time the same,
 /// so timing does not reveal which usernames exist.
-static DUMMY_HASH: LazyLock<String> =
+pub(crate) static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_password("dummy password for timing").unwrap_or_default());
 
 /// Creates a staff account; `actor` is who did it (an admin, or `cli` for the operator).
@@ -151,8 +152,9 @@ pub async fn login(app: &App, username: &str, password: &str) -> Result<(String,
     if user.disabled || !password_matches(password, &user.password_hash) {
         let lock_until = now + Duration::minutes(sec.lockout_minutes);
         let mut tx = app.db.begin().await?;
-        let failures = staff::record_failure(
+        let failures = accounts::record_failure(
             &mut tx,
+            Accounts::Staff,
             user.id,
             sec.max_failed_logins,
             lock_until.timestamp_micros(),
@@ -184,9 +186,10 @@ pub async fn login(app: &App, username: &str, password: &str) -> Result<(String,
     let csrf = random_token();
     let expires = now + Duration::hours(sec.session_max_hours);
     let mut tx = app.db.begin().await?;
-    staff::record_success(&mut tx, user.id, now.timestamp_micros()).await?;
-    staff::create_session(
+    accounts::record_success(&mut tx, Accounts::Staff, user.id, now.timestamp_micros()).await?;
+    accounts::create_session(
         &mut tx,
+        Accounts::Staff,
         &token_hash(&token),
         user.id,
         &csrf,
@@ -218,6 +221,30 @@ pub async fn login(app: &App, username: &str, password: &str) -> Result<(String,
     ))
 }
 
+/// Applies the idle and absolute limits to a session: ends it (false) or refreshes its
+/// last-seen time (at most once a minute: a write per request would serialise SQLite).
+pub(crate) async fn keep_alive(
+    app: &App,
+    conn: &mut exitentry_storage::AnyConnection,
+    kind: Accounts,
+    token_hash: &str,
+    last_seen_at: i64,
+    expires_at: i64,
+) -> Result<bool> {
+    let now = app.now_micros();
+    let idle_limit = Duration::minutes(app.config.security.session_idle_minutes)
+        .num_microseconds()
+        .unwrap_or(i64::MAX);
+    if now >= expires_at || now - last_seen_at > idle_limit {
+        accounts::delete_session(conn, kind, token_hash).await?;
+        return Ok(false);
+    }
+    if now - last_seen_at > 60_000_000 {
+        accounts::touch_session(conn, kind, token_hash, now).await?;
+    }
+    Ok(true)
+}
+
 /// The session behind a cookie token, if it is still alive (idle and absolute limits).
 pub async fn session(app: &App, token: &str) -> Result<Option<StaffSession>> {
     let th = token_hash(token);
@@ -225,17 +252,18 @@ pub async fn session(app: &App, token: &str) -> Result<Option<StaffSession>> {
     let Some(s) = staff::session(&mut conn, &th).await? else {
         return Ok(None);
     };
-    let now = app.now_micros();
-    let idle_limit = Duration::minutes(app.config.security.session_idle_minutes)
-        .num_microseconds()
-        .unwrap_or(i64::MAX);
-    if now >= s.expires_at || now - s.last_seen_at > idle_limit || s.user.disabled {
-        staff::delete_session(&mut conn, &th).await?;
+    if s.user.disabled
+        || !keep_alive(
+            app,
+            &mut conn,
+            Accounts::Staff,
+            &th,
+            s.last_seen_at,
+            s.expires_at,
+        )
+        .await?
+    {
         return Ok(None);
-    }
-    // Refresh at most once a minute: a write per request would serialise SQLite readers.
-    if now - s.last_seen_at > 60_000_000 {
-        staff::touch_session(&mut conn, &th, now).await?;
     }
     let role = Role::parse(&s.user.role).map_err(|e| ServiceError::Internal(e.to_string()))?;
     Ok(Some(StaffSession {
@@ -249,7 +277,7 @@ pub async fn session(app: &App, token: &str) -> Result<Option<StaffSession>> {
 
 pub async fn logout(app: &App, token: &str) -> Result<()> {
     let mut conn = app.db.conn().await?;
-    staff::delete_session(&mut conn, &token_hash(token)).await?;
+    accounts::delete_session(&mut conn, Accounts::Staff, &token_hash(token)).await?;
     Ok(())
 }
 

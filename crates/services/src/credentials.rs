@@ -1,7 +1,10 @@
 //! Published verification material: the signed trust list and revocation status list.
 
 use crate::{App, Result, ServiceError};
-use exitentry_credentials::{StatusList, sign_status_list, sign_trust_list};
+use exitentry_credentials::{
+    CredentialKind, Reason, StatusList, TrustStore, Verdict, VerifyOptions, sign_status_list,
+    sign_trust_list, verify,
+};
 
 fn keys(app: &App) -> Result<&crate::keys::KeySet> {
     app.keys.as_deref().ok_or(ServiceError::Unavailable {
@@ -33,4 +36,35 @@ pub async fn status_list(app: &App) -> Result<String> {
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
     }
     sign_status_list(&list, &keys.current()?).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// The online check used by relying parties: signature against this platform's signers,
+/// validity now, revocation read live from the database (not the published list, which a
+/// verifier may hold for a while), then the use asked about.
+pub async fn check_live(app: &App, payload: &str, required_use: Option<&str>) -> Result<Verdict> {
+    let keys = keys(app)?;
+    let mut trust = TrustStore::new();
+    for s in &keys.signers {
+        trust
+            .add_cert_der(&s.cert_der)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    }
+    let mut opts = VerifyOptions::at(app.now().timestamp());
+    opts.prefix = &app.config.credentials.prefix;
+    opts.required_use = required_use;
+    let mut v = verify(payload, &trust, &opts);
+    let authentic_and_current = matches!(v.reason, Reason::Valid | Reason::WrongUse);
+    if authentic_and_current
+        && v.kind == CredentialKind::TemporaryPermit
+        && let Some(claims) = &v.claims
+    {
+        let id = String::from_utf8_lossy(&claims.cti).into_owned();
+        let mut conn = app.db.conn().await?;
+        let live = exitentry_storage::temporary_permits::permit(&mut conn, &id).await?;
+        if live.is_none_or(|p| p.status != "valid") {
+            v.valid = false;
+            v.reason = Reason::Revoked;
+        }
+    }
+    Ok(v)
 }

@@ -22,6 +22,20 @@ pub enum ServiceError {
     Locked { until: DateTime<Utc> },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Too soon: allowed again from `retry_after` (e.g. a new SMS code).
+    #[error("try again after {retry_after}")]
+    TooSoon {
+        code: &'static str,
+        retry_after: DateTime<Utc>,
+        /// Seconds from now until `retry_after` (by the service's clock).
+        wait_secs: i64,
+    },
+    /// A limit is reached until `until` (e.g. temporary permits this month).
+    #[error("limit reached until {until}")]
+    LimitReached {
+        code: &'static str,
+        until: DateTime<Utc>,
+    },
     /// A part of the system is not set up or not reachable (e.g. signing keys).
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
@@ -41,7 +55,17 @@ impl ServiceError {
             ServiceError::Locked { .. } => "account_locked",
             ServiceError::Conflict { code, .. } => code,
             ServiceError::Unavailable { code, .. } => code,
+            ServiceError::TooSoon { code, .. } | ServiceError::LimitReached { code, .. } => code,
             ServiceError::Internal(_) => "internal",
+        }
+    }
+
+    /// The moment from which a `TooSoon` or `LimitReached` request may succeed.
+    pub fn available_from(&self) -> Option<DateTime<Utc>> {
+        match self {
+            ServiceError::TooSoon { retry_after, .. } => Some(*retry_after),
+            ServiceError::LimitReached { until, .. } => Some(*until),
+            _ => None,
         }
     }
 

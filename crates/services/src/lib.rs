@@ -7,9 +7,12 @@ mod clock;
 pub mod credentials;
 pub mod demo;
 mod error;
+pub mod holders;
 pub mod import;
+pub mod jobs;
 pub mod keys;
 pub mod offices;
+pub mod providers;
 pub mod registry;
 pub mod temporary_permits;
 
@@ -38,12 +41,16 @@ pub struct App {
     pub policy: Arc<Policy>,
     /// Signing keys, when the keys folder has been initialised.
     pub keys: Option<Arc<keys::KeySet>>,
+    /// SMS gateway and face check (development doubles with `server.dev_providers`).
+    pub providers: providers::Providers,
     clock: Arc<dyn Clock>,
 }
 
 impl App {
     pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let providers = providers::Providers::from_config(&config, &db, clock.clone());
         App {
+            providers,
             db,
             config: Arc::new(config),
             policy: Arc::new(Policy::builtin()),
@@ -59,6 +66,12 @@ impl App {
             self.keys = Some(Arc::new(store.load()?));
         }
         Ok(self)
+    }
+
+    /// Replaces the providers (tests use refusing doubles and local fakes).
+    pub fn with_providers(mut self, providers: providers::Providers) -> Self {
+        self.providers = providers;
+        self
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -15,18 +15,22 @@ GZ-TH-002,体育西24小时自助服务点,體育西24小時自助服務點,Tiyu
 ";
 
 pub fn app(t: &TestDb) -> (App, Arc<ManualClock>) {
+    app_with_config(t, Config::default())
+}
+
+pub fn app_with_config(t: &TestDb, config: Config) -> (App, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap(),
     ));
-    (
-        App::new(t.db.clone(), Config::default(), clock.clone()),
-        clock,
-    )
+    (App::new(t.db.clone(), config, clock.clone()), clock)
 }
 
-/// Like [`app`], with freshly initialised signing keys (kept alive by the returned folder).
+/// Like [`app`], with freshly initialised signing keys (kept alive by the returned folder)
+/// and the development providers (SMS to the outbox, a face check that accepts).
 pub fn app_with_keys(t: &TestDb) -> (App, Arc<ManualClock>, tempfile::TempDir) {
-    let (app, clock) = app(t);
+    let mut config = Config::default();
+    config.server.dev_providers = true;
+    let (app, clock) = app_with_config(t, config);
     let dir = tempfile::tempdir().unwrap();
     let store = exitentry_services::keys::KeyStore::new(dir.path());
     store

@@ -7,11 +7,28 @@ use common::{OFFICES, app_with_keys, import};
 use exitentry_credentials::{TrustStore, VerifyOptions, verify};
 use exitentry_services::App;
 use exitentry_services::import::ImportKind;
-use exitentry_services::temporary_permits::{self as tp, ApplyInput, DevFaceVerifier};
+use exitentry_services::providers::{DevFaceVerifier, Providers};
+use exitentry_services::temporary_permits::{self as tp, ApplyInput};
 use exitentry_storage::testing::TestDb;
 use exitentry_storage::{backend_tests, jobs};
+use std::sync::Arc;
 
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+/// A real 1×1 PNG (signature, IHDR, IDAT, IEND).
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x64, 0x60, 0xf8, 0x5f,
+    0x0f, 0x00, 0x02, 0x87, 0x01, 0x80, 0xeb, 0x47, 0xba, 0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// The same app with a face check that refuses everyone.
+fn refusing_faces(app: &App) -> App {
+    app.clone().with_providers(Providers {
+        sms: app.providers.sms.clone(),
+        face: Some(Arc::new(DevFaceVerifier { accept: false })),
+    })
+}
 
 async fn seeded(
     t: &TestDb,
@@ -51,7 +68,7 @@ async fn chan(app: &App) -> ApplyInput {
 
 /// Runs the job queue and reads the code from the SMS the development provider delivered.
 async fn last_code(app: &App) -> String {
-    tp::run_due_jobs(app).await.unwrap();
+    exitentry_services::jobs::run_due(app).await.unwrap();
     let mut c = app.db.conn().await.unwrap();
     let sms = jobs::outbox(&mut c, 1).await.unwrap().remove(0);
     assert_eq!(sms.recipient, "13800138000");
@@ -66,7 +83,7 @@ async fn full_journey(app: &App) -> Result<tp::IssuedPermit, exitentry_services:
     let id = tp::apply(app, &chan(app).await).await?;
     let code = last_code(app).await;
     tp::confirm_sms_code(app, &id, &code).await?;
-    tp::submit_face(app, &id, PNG, &DevFaceVerifier { accept: true }).await
+    tp::submit_face(app, &id, PNG).await
 }
 
 fn trust(app: &App) -> TrustStore {
@@ -112,7 +129,15 @@ async fn a_third_permit_in_a_month_is_refused_until_the_first(t: &TestDb) {
     full_journey(&app).await.unwrap();
     let third = full_journey(&app).await.unwrap_err();
     assert_eq!(third.code(), "monthly_limit_reached");
-    assert!(third.to_string().contains("2026-12-01 00:00"), "{third}");
+    assert_eq!(
+        third.available_from(),
+        Some(
+            DateTime::parse_from_rfc3339("2026-12-01T00:00:00+08:00")
+                .unwrap()
+                .with_timezone(&Utc)
+        ),
+        "the answer says when the next one is possible"
+    );
     // Midnight in Beijing is 16:00 UTC: the count resets on the 1st, local time.
     clock.set(
         DateTime::parse_from_rfc3339("2026-12-01T00:00:00+08:00")
@@ -156,10 +181,7 @@ async fn sms_codes_expire_and_allow_five_tries(t: &TestDb) {
         "sms_code_expired"
     );
     assert_eq!(
-        tp::submit_face(&app, &id, PNG, &DevFaceVerifier { accept: true })
-            .await
-            .unwrap_err()
-            .code(),
+        tp::submit_face(&app, &id, PNG).await.unwrap_err().code(),
         "wrong_step",
         "no face check before the code"
     );
@@ -170,16 +192,13 @@ async fn a_failed_face_check_issues_nothing(t: &TestDb) {
     let id = tp::apply(&app, &chan(&app).await).await.unwrap();
     let code = last_code(&app).await;
     tp::confirm_sms_code(&app, &id, &code).await.unwrap();
-    let refuse = DevFaceVerifier { accept: false };
+    let refuse = refusing_faces(&app);
     assert_eq!(
-        tp::submit_face(&app, &id, PNG, &refuse)
-            .await
-            .unwrap_err()
-            .code(),
+        tp::submit_face(&refuse, &id, PNG).await.unwrap_err().code(),
         "face_mismatch"
     );
     assert_eq!(
-        tp::submit_face(&app, &id, b"GIF89a", &refuse)
+        tp::submit_face(&refuse, &id, b"GIF89a")
             .await
             .unwrap_err()
             .code(),
@@ -205,11 +224,7 @@ async fn a_failed_face_check_issues_nothing(t: &TestDb) {
             .is_empty()
     );
     // The same application passes once the face matches.
-    assert!(
-        tp::submit_face(&app, &id, PNG, &DevFaceVerifier { accept: true })
-            .await
-            .is_ok()
-    );
+    assert!(tp::submit_face(&app, &id, PNG).await.is_ok());
 }
 
 async fn details_must_match_a_usable_permit(t: &TestDb) {
@@ -299,10 +314,334 @@ async fn details_must_match_a_usable_permit(t: &TestDb) {
     );
 }
 
+async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &TestDb) {
+    let (app, clock, _keys) = seeded(t).await;
+    let id = tp::apply(&app, &chan(&app).await).await.unwrap();
+    let first = last_code(&app).await;
+    let too_soon = tp::resend_sms_code(&app, &id).await.unwrap_err();
+    assert_eq!(too_soon.code(), "resend_too_soon");
+    assert_eq!(
+        too_soon.available_from(),
+        Some(app.now() + Duration::seconds(60))
+    );
+    clock.advance(Duration::seconds(59));
+    assert!(
+        tp::resend_sms_code(&app, &id).await.is_err(),
+        "59 s is too soon"
+    );
+    clock.advance(Duration::seconds(1));
+    tp::resend_sms_code(&app, &id).await.unwrap();
+    let second = last_code(&app).await;
+    if first != second {
+        assert_eq!(
+            tp::confirm_sms_code(&app, &id, &first)
+                .await
+                .unwrap_err()
+                .code(),
+            "sms_code_invalid",
+            "the replaced code no longer works"
+        );
+    }
+    tp::confirm_sms_code(&app, &id, &second).await.unwrap();
+    assert_eq!(
+        tp::resend_sms_code(&app, &id).await.unwrap_err().code(),
+        "wrong_step"
+    );
+
+    // Five codes per application, then start again.
+    let id = tp::apply(&app, &chan(&app).await).await.unwrap();
+    for _ in 0..4 {
+        clock.advance(Duration::seconds(61));
+        tp::resend_sms_code(&app, &id).await.unwrap();
+    }
+    clock.advance(Duration::seconds(61));
+    assert_eq!(
+        tp::resend_sms_code(&app, &id).await.unwrap_err().code(),
+        "too_many_codes"
+    );
+}
+
+async fn concurrent_resends_send_one_code(t: &TestDb) {
+    let (app, clock, _keys) = seeded(t).await;
+    let id = tp::apply(&app, &chan(&app).await).await.unwrap();
+    clock.advance(Duration::seconds(61));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (app, id) = (app.clone(), id.clone());
+            tokio::spawn(async move { tp::resend_sms_code(&app, &id).await.is_ok() })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        ok += usize::from(t.await.unwrap());
+    }
+    assert_eq!(ok, 1);
+    exitentry_services::jobs::run_due(&app).await.unwrap();
+    let mut c = app.db.conn().await.unwrap();
+    assert_eq!(
+        jobs::outbox(&mut c, 50).await.unwrap().len(),
+        2,
+        "first code + one resend"
+    );
+}
+
+async fn holders_sign_in_see_their_permits_and_cancel_them(t: &TestDb) {
+    use exitentry_services::{credentials, holders};
+    let (app, _, _keys) = seeded(t).await;
+    let issued = full_journey(&app).await.unwrap();
+    assert_eq!(
+        holders::login(&app, "13800138000", "wrong password!!")
+            .await
+            .unwrap_err()
+            .code(),
+        "bad_credentials"
+    );
+    let (token, holder) = holders::login(&app, "138 0013 8000", "a long holder password")
+        .await
+        .unwrap();
+    assert_eq!(
+        holders::session(&app, &token).await.unwrap(),
+        Some(holder.clone())
+    );
+    let mine = tp::holder_permits(&app, &holder).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].status, "valid");
+    assert_eq!(mine[0].payload.as_deref(), Some(issued.payload.as_str()));
+
+    let live = credentials::check_live(&app, &issued.payload, Some("domestic_flight"))
+        .await
+        .unwrap();
+    assert!(live.valid, "{:?}", live.reason);
+
+    // Someone else's session cannot touch it.
+    let stranger = holders::HolderSession {
+        account_id: holder.account_id + 100,
+        person_id: holder.person_id + 1,
+        mobile: "13900139000".into(),
+        csrf_token: String::new(),
+    };
+    assert_eq!(
+        tp::cancel(&app, &stranger, &issued.permit_id)
+            .await
+            .unwrap_err()
+            .code(),
+        "not_found"
+    );
+
+    tp::cancel(&app, &holder, &issued.permit_id).await.unwrap();
+    let mine = tp::holder_permits(&app, &holder).await.unwrap();
+    assert_eq!(mine[0].status, "cancelled");
+    assert_eq!(mine[0].payload, None, "no QR for an ended permit");
+    assert_eq!(
+        tp::cancel(&app, &holder, &issued.permit_id)
+            .await
+            .unwrap_err()
+            .code(),
+        "permit_not_valid"
+    );
+    // The live check refuses it at once, and the published list marks it.
+    let live = credentials::check_live(&app, &issued.payload, Some("domestic_flight"))
+        .await
+        .unwrap();
+    assert_eq!(live.reason.code(), "revoked");
+    let list = credentials::status_list(&app).await.unwrap();
+    let opened =
+        exitentry_credentials::open_status_list(&list, &trust(&app), app.now().timestamp(), 60)
+            .unwrap();
+    let mut opts = VerifyOptions::at(app.now().timestamp());
+    opts.status = Some(&opened);
+    assert_eq!(
+        verify(&issued.payload, &trust(&app), &opts).reason.code(),
+        "revoked"
+    );
+
+    holders::logout(&app, &token).await.unwrap();
+    assert_eq!(holders::session(&app, &token).await.unwrap(), None);
+}
+
+async fn holder_accounts_lock_after_five_wrong_passwords(t: &TestDb) {
+    use exitentry_services::holders;
+    let (app, _, _keys) = seeded(t).await;
+    full_journey(&app).await.unwrap();
+    for _ in 0..4 {
+        assert_eq!(
+            holders::login(&app, "13800138000", "not the password")
+                .await
+                .unwrap_err()
+                .code(),
+            "bad_credentials"
+        );
+    }
+    assert_eq!(
+        holders::login(&app, "13800138000", "not the password")
+            .await
+            .unwrap_err()
+            .code(),
+        "account_locked"
+    );
+    assert_eq!(
+        holders::login(&app, "13800138000", "a long holder password")
+            .await
+            .unwrap_err()
+            .code(),
+        "account_locked",
+        "even the right password waits out the lock"
+    );
+}
+
+async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
+    use exitentry_domain::staff::Role;
+    use exitentry_services::auth::StaffSession;
+    use exitentry_services::credentials;
+    let (app, clock, _keys) = seeded(t).await;
+    let officer = |role: Role| StaffSession {
+        user_id: 1,
+        username: format!("{}1", role.code()),
+        role,
+        office_code: None,
+        csrf_token: String::new(),
+    };
+    let first = full_journey(&app).await.unwrap();
+    clock.advance(Duration::days(1));
+    let second = full_journey(&app).await.unwrap();
+    let approver = officer(Role::Approver);
+    let all = tp::list(&app, &approver, &tp::ListQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+        [second.permit_id.clone(), first.permit_id.clone()],
+        "newest first"
+    );
+    let on_first_day = tp::ListQuery {
+        date: Some("2026-11-22".into()),
+        ..Default::default()
+    };
+    let day = tp::list(&app, &approver, &on_first_day).await.unwrap();
+    assert_eq!(day.len(), 1);
+    assert_eq!(day[0].id, first.permit_id);
+    let by_number = tp::ListQuery {
+        document_number: Some(" h12345678 ".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        tp::list(&app, &approver, &by_number).await.unwrap().len(),
+        2
+    );
+    let nobody = tp::ListQuery {
+        document_number: Some("H00000000".into()),
+        ..Default::default()
+    };
+    assert!(tp::list(&app, &approver, &nobody).await.unwrap().is_empty());
+    let bad = tp::ListQuery {
+        status: Some("lost".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        tp::list(&app, &approver, &bad).await.unwrap_err().code(),
+        "bad_status"
+    );
+    assert_eq!(
+        tp::list(&app, &officer(Role::CounterClerk), &Default::default())
+            .await
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+
+    assert_eq!(
+        tp::revoke(&app, &officer(Role::Reviewer), &first.permit_id, "fraud")
+            .await
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+    assert_eq!(
+        tp::revoke(&app, &approver, &first.permit_id, "  ")
+            .await
+            .unwrap_err()
+            .code(),
+        "bad_reason"
+    );
+    tp::revoke(&app, &approver, &first.permit_id, "reported stolen phone")
+        .await
+        .unwrap();
+    let revoked = tp::ListQuery {
+        status: Some("revoked".into()),
+        ..Default::default()
+    };
+    let r = tp::list(&app, &approver, &revoked).await.unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].reason.as_deref(), Some("reported stolen phone"));
+    let valid = tp::ListQuery {
+        status: Some("valid".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        tp::list(&app, &approver, &valid).await.unwrap()[0].id,
+        second.permit_id
+    );
+
+    let (view, trail) = tp::detail(&app, &approver, &first.permit_id).await.unwrap();
+    assert_eq!(view.status, "revoked");
+    assert_eq!(view.payload, None, "officers never see the credential");
+    let actions: Vec<_> = trail.iter().map(|e| e.entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["temporary_permit.issue", "temporary_permit.revoke"]
+    );
+    assert_eq!(trail[1].entry.actor, "staff:approver1");
+    assert_eq!(
+        credentials::check_live(&app, &first.payload, None)
+            .await
+            .unwrap()
+            .reason
+            .code(),
+        "revoked"
+    );
+    // Past its end, a permit is listed as expired (and verification says so first).
+    clock.advance(Duration::days(8));
+    let expired = tp::ListQuery {
+        status: Some("expired".into()),
+        ..Default::default()
+    };
+    assert_eq!(tp::list(&app, &approver, &expired).await.unwrap().len(), 1);
+    assert_eq!(
+        credentials::check_live(&app, &second.payload, None)
+            .await
+            .unwrap()
+            .reason
+            .code(),
+        "expired"
+    );
+    assert_eq!(
+        tp::revoke(&app, &approver, &second.permit_id, "too late")
+            .await
+            .unwrap_err()
+            .code(),
+        "permit_not_valid"
+    );
+}
+
+async fn without_an_sms_gateway_nobody_can_start(t: &TestDb) {
+    let (app, _, _keys) = seeded(t).await;
+    let app = app.with_providers(Providers::default());
+    assert_eq!(
+        tp::apply(&app, &chan(&app).await).await.unwrap_err().code(),
+        "sms_gateway_not_configured"
+    );
+}
+
 backend_tests!(
     the_journey_issues_a_verifiable_seven_day_permit,
     a_third_permit_in_a_month_is_refused_until_the_first,
     sms_codes_expire_and_allow_five_tries,
     a_failed_face_check_issues_nothing,
     details_must_match_a_usable_permit,
+    a_new_code_at_most_once_a_minute_and_the_old_one_stops_working,
+    concurrent_resends_send_one_code,
+    holders_sign_in_see_their_permits_and_cancel_them,
+    holder_accounts_lock_after_five_wrong_passwords,
+    officers_list_filter_and_revoke_with_a_reason,
+    without_an_sms_gateway_nobody_can_start,
 );

@@ -180,3 +180,15 @@ pub async fn recent(conn: &mut AnyConnection, limit: i64) -> Result<Vec<StoredAu
     .await?;
     rows.iter().map(read).collect()
 }
+
+/// Every entry about one subject (e.g. `temporary_permit:TP-…`), oldest first.
+pub async fn for_subject(conn: &mut AnyConnection, subject: &str) -> Result<Vec<StoredAudit>> {
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, action, subject, before_ref, after_ref, detail, prev_hash, hash \
+         FROM audit_log WHERE subject = $1 ORDER BY seq",
+    )
+    .bind(subject.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(read).collect()
+}

@@ -4,11 +4,13 @@
 //! Repository functions take `&mut AnyConnection` so the caller (a service) decides the
 //! transaction: a business write and its audit entry commit together or not at all.
 
+pub mod accounts;
 pub mod audit;
 mod bulk;
 mod db;
 pub mod documents;
 mod error;
+pub mod holders;
 pub mod jobs;
 pub mod offices;
 pub mod people;

@@ -74,41 +74,6 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<StaffRecord>> {
     rows.iter().map(from_row).collect()
 }
 
-/// Counts a failed login atomically (no lost updates under concurrent attempts) and locks
-/// the account once the count reaches `max_failures`. Returns the new count.
-pub async fn record_failure(
-    conn: &mut AnyConnection,
-    id: i64,
-    max_failures: i64,
-    lock_until: i64,
-    now: i64,
-) -> Result<i64> {
-    let n: i64 = sqlx::query_scalar(
-        "UPDATE staff_users SET failed_logins = failed_logins + 1, updated_at = $2, \
-         locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $4 ELSE locked_until END \
-         WHERE id = $1 RETURNING failed_logins",
-    )
-    .bind(id)
-    .bind(now)
-    .bind(max_failures)
-    .bind(lock_until)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(n)
-}
-
-/// Clears the failure count and any expired lock after a successful login.
-pub async fn record_success(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE staff_users SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     pub user: StaffRecord,
@@ -116,28 +81,6 @@ pub struct SessionRecord {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
-}
-
-pub async fn create_session(
-    conn: &mut AnyConnection,
-    token_hash: &str,
-    user_id: i64,
-    csrf_token: &str,
-    now: i64,
-    expires_at: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO staff_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, \
-         expires_at) VALUES ($1, $2, $3, $4, $4, $5)",
-    )
-    .bind(token_hash.to_string())
-    .bind(user_id)
-    .bind(csrf_token.to_string())
-    .bind(now)
-    .bind(expires_at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 pub async fn session(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<SessionRecord>> {
@@ -157,21 +100,4 @@ pub async fn session(conn: &mut AnyConnection, token_hash: &str) -> Result<Optio
         last_seen_at: r.try_get("last_seen_at")?,
         expires_at: r.try_get("expires_at")?,
     }))
-}
-
-pub async fn touch_session(conn: &mut AnyConnection, token_hash: &str, now: i64) -> Result<()> {
-    sqlx::query("UPDATE staff_sessions SET last_seen_at = $2 WHERE token_hash = $1")
-        .bind(token_hash.to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1")
-        .bind(token_hash.to_string())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }

@@ -163,11 +163,13 @@ pub struct ApplicationRecord {
     pub sms_sent_at: i64,
     pub sms_expires_at: i64,
     pub sms_tries: i64,
+    /// Codes sent so far (the first and any resends).
+    pub sms_sends: i64,
     pub permit_id: Option<String>,
 }
 
 const APP_COLUMNS: &str = "id, person_id, document_id, mobile, password_hash, state, sms_code_hash, \
-                           sms_sent_at, sms_expires_at, sms_tries, permit_id";
+                           sms_sent_at, sms_expires_at, sms_tries, sms_sends, permit_id";
 
 pub async fn insert_application(
     conn: &mut AnyConnection,
@@ -215,6 +217,7 @@ pub async fn application(conn: &mut AnyConnection, id: &str) -> Result<Option<Ap
             sms_sent_at: r.try_get("sms_sent_at")?,
             sms_expires_at: r.try_get("sms_expires_at")?,
             sms_tries: r.try_get("sms_tries")?,
+            sms_sends: r.try_get("sms_sends")?,
             permit_id: r.try_get("permit_id")?,
         })
     })
@@ -265,4 +268,124 @@ pub async fn permit(conn: &mut AnyConnection, id: &str) -> Result<Option<PermitR
     .fetch_optional(&mut *conn)
     .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// What the officer list filters on; `None` means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PermitFilter {
+    /// Issued in `[from, to)` (microseconds).
+    pub issued_from: Option<i64>,
+    pub issued_to: Option<i64>,
+    /// `valid` (and not yet past its end), `expired`, `cancelled` or `revoked`.
+    pub status: Option<String>,
+    pub document_number: Option<String>,
+    /// Status `valid`/`expired` are told apart at this instant.
+    pub now: i64,
+}
+
+/// A row of the officer list: the permit with the holder's name and document number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermitListRow {
+    pub permit: PermitRecord,
+    pub document_kind: String,
+    pub document_number: String,
+    pub name_zh: Option<String>,
+    pub name_latin: String,
+    pub created_at: i64,
+}
+
+/// Newest first, at most `limit`.
+pub async fn list(
+    conn: &mut AnyConnection,
+    f: &PermitFilter,
+    limit: i64,
+) -> Result<Vec<PermitListRow>> {
+    let mut sql = String::from(
+        "SELECT t.id, t.person_id, t.document_id, t.status_index, t.month_key, t.valid_from, \
+         t.valid_until, t.status, t.revoked_reason, t.payload, t.created_at, d.kind AS document_kind, \
+         d.number AS document_number, p.name_zh, p.name_latin \
+         FROM temporary_permits t JOIN documents d ON d.id = t.document_id \
+         JOIN people p ON p.id = t.person_id WHERE 1 = 1",
+    );
+    // Placeholders are numbered in the order the conditions are added; values are bound
+    // in the same order below.
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if f.issued_from.is_some() {
+        sql += &format!(" AND t.created_at >= {}", next());
+    }
+    if f.issued_to.is_some() {
+        sql += &format!(" AND t.created_at < {}", next());
+    }
+    match f.status.as_deref() {
+        Some("valid") => sql += &format!(" AND t.status = 'valid' AND t.valid_until > {}", next()),
+        Some("expired") => {
+            sql += &format!(" AND t.status = 'valid' AND t.valid_until <= {}", next())
+        }
+        Some(_) => sql += &format!(" AND t.status = {}", next()),
+        None => {}
+    }
+    if f.document_number.is_some() {
+        sql += &format!(" AND d.number = {}", next());
+    }
+    sql += &format!(" ORDER BY t.created_at DESC, t.id LIMIT {}", next());
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    if let Some(v) = f.issued_from {
+        q = q.bind(v);
+    }
+    if let Some(v) = f.issued_to {
+        q = q.bind(v);
+    }
+    match f.status.as_deref() {
+        Some("valid" | "expired") => q = q.bind(f.now),
+        Some(s) => q = q.bind(s.to_string()),
+        None => {}
+    }
+    if let Some(v) = &f.document_number {
+        q = q.bind(v.clone());
+    }
+    let rows = q.bind(limit).fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PermitListRow {
+                permit: from_row(r)?,
+                document_kind: r.try_get("document_kind")?,
+                document_number: r.try_get("document_number")?,
+                name_zh: r.try_get("name_zh")?,
+                name_latin: r.try_get("name_latin")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Replaces an application's SMS code (a resend): new hash, times and a fresh try count.
+/// Only when the last code went out at or before `sent_before` and fewer than `max_sends`
+/// were sent, checked in the statement itself so concurrent resends cannot both pass.
+pub async fn replace_sms_code(
+    conn: &mut AnyConnection,
+    id: &str,
+    code_hash: &str,
+    sent_at: i64,
+    expires_at: i64,
+    sent_before: i64,
+    max_sends: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE temporary_permit_applications SET sms_code_hash = $2, sms_sent_at = $3, \
+         sms_expires_at = $4, sms_tries = 0, sms_sends = sms_sends + 1, updated_at = $3 \
+         WHERE id = $1 AND state = 'awaiting_sms' AND sms_sent_at <= $5 AND sms_sends < $6",
+    )
+    .bind(id.to_string())
+    .bind(code_hash.to_string())
+    .bind(sent_at)
+    .bind(expires_at)
+    .bind(sent_before)
+    .bind(max_sends)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }

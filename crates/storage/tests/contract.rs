@@ -6,6 +6,7 @@ use exitentry_domain::ids::{IdKind, make_prc_resident_id};
 use exitentry_domain::numbers::DocumentKind;
 use exitentry_domain::office::{Office, OfficeCode, OfficeLevel, Service};
 use exitentry_domain::person::{Names, Nationality, Region, Sex};
+use exitentry_storage::accounts::{self, Accounts};
 use exitentry_storage::audit::{self, AuditEntry, Verdict};
 use exitentry_storage::documents::{self, DocumentRecord};
 use exitentry_storage::offices::{self, OfficeFilter};
@@ -235,7 +236,9 @@ async fn failed_logins_lock_the_account(t: &TestDb) {
     assert!(matches!(dup, StorageError::Conflict(_)));
     for i in 1..=2 {
         assert_eq!(
-            staff::record_failure(&mut c, id, 3, 999, 10).await.unwrap(),
+            accounts::record_failure(&mut c, Accounts::Staff, id, 3, 999, 10)
+                .await
+                .unwrap(),
             i
         );
     }
@@ -247,7 +250,9 @@ async fn failed_logins_lock_the_account(t: &TestDb) {
             .locked_until,
         None
     );
-    staff::record_failure(&mut c, id, 3, 999, 10).await.unwrap();
+    accounts::record_failure(&mut c, Accounts::Staff, id, 3, 999, 10)
+        .await
+        .unwrap();
     assert_eq!(
         staff::by_username(&mut c, "clerk")
             .await
@@ -256,11 +261,13 @@ async fn failed_logins_lock_the_account(t: &TestDb) {
             .locked_until,
         Some(999)
     );
-    staff::record_success(&mut c, id, 20).await.unwrap();
+    accounts::record_success(&mut c, Accounts::Staff, id, 20)
+        .await
+        .unwrap();
     let u = staff::by_username(&mut c, "clerk").await.unwrap().unwrap();
     assert_eq!((u.failed_logins, u.locked_until), (0, None));
 
-    staff::create_session(&mut c, "th", id, "csrf", 5, 100)
+    accounts::create_session(&mut c, Accounts::Staff, "th", id, "csrf", 5, 100)
         .await
         .unwrap();
     let s = staff::session(&mut c, "th").await.unwrap().unwrap();
@@ -272,7 +279,9 @@ async fn failed_logins_lock_the_account(t: &TestDb) {
         ),
         ("clerk", "csrf", 100)
     );
-    staff::delete_session(&mut c, "th").await.unwrap();
+    accounts::delete_session(&mut c, Accounts::Staff, "th")
+        .await
+        .unwrap();
     assert!(staff::session(&mut c, "th").await.unwrap().is_none());
 }
 

@@ -18,6 +18,8 @@ pub fn status_for(e: &ServiceError) -> StatusCode {
         ServiceError::Locked { .. } => StatusCode::LOCKED,
         ServiceError::Conflict { .. } => StatusCode::CONFLICT,
         ServiceError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::TooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::LimitReached { .. } => StatusCode::CONFLICT,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -28,12 +30,18 @@ pub fn message_for(e: &ServiceError, lang: Lang) -> String {
     if let ServiceError::Internal(detail) = e {
         tracing::error!(%detail, "internal error");
     }
+    if let Some(at) = e.available_from() {
+        let time = crate::pages::beijing(at, "%Y-%m-%d %H:%M:%S (UTC+8)");
+        return lang.t_args(&format!("err-{}", e.code()), &[("time", time)]);
+    }
     if let Some(m) = lang.try_t(&format!("err-{}", e.code())) {
         return m;
     }
     match e {
         ServiceError::Invalid { error, .. } => error.message.clone(),
-        ServiceError::Unavailable { message, .. } => message.clone(),
+        ServiceError::Unavailable { message, .. } | ServiceError::Conflict { message, .. } => {
+            message.clone()
+        }
         _ => lang.t("err-internal"),
     }
 }
@@ -52,6 +60,9 @@ pub struct ErrorDetail {
     /// The input field at fault, for validation errors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For limits: when the request may succeed (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available_from: Option<String>,
 }
 
 /// Error answer of the JSON API.
@@ -77,9 +88,16 @@ impl IntoResponse for ApiError {
                 code: self.err.code().to_string(),
                 message: message_for(&self.err, self.lang),
                 field,
+                available_from: self.err.available_from().map(|t| t.to_rfc3339()),
             },
         };
-        (status_for(&self.err), Json(body)).into_response()
+        let mut res = (status_for(&self.err), Json(body)).into_response();
+        if let ServiceError::TooSoon { wait_secs, .. } = &self.err
+            && let Ok(v) = axum::http::HeaderValue::from_str(&wait_secs.max(&1).to_string())
+        {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        res
     }
 }
 
@@ -106,7 +124,13 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         if matches!(self.err, ServiceError::Unauthenticated) {
             let next = urlencoding_min(&self.path);
-            return Redirect::to(&format!("/staff/login?next={next}")).into_response();
+            // Holders' pages live under /my; everything else that needs a sign-in is staff's.
+            let login = if self.path.starts_with("/my") {
+                "/my/login"
+            } else {
+                "/staff/login"
+            };
+            return Redirect::to(&format!("{login}?next={next}")).into_response();
         }
         let status = status_for(&self.err);
         let message = message_for(&self.err, self.lang);

@@ -25,6 +25,8 @@ pub struct AppState {
     pub app: App,
     pub metrics: PrometheusHandle,
     pub login_throttle: std::sync::Arc<throttle::Throttle>,
+    /// Requests that make us send an SMS (they cost money and can pester a stranger).
+    pub sms_throttle: std::sync::Arc<throttle::Throttle>,
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -45,10 +47,14 @@ pub fn router(app: App) -> Router {
     let login_throttle = std::sync::Arc::new(throttle::Throttle::per_minute(
         app.config.security.login_attempts_per_minute,
     ));
+    let sms_throttle = std::sync::Arc::new(throttle::Throttle::per_minute(
+        app.config.security.sms_requests_per_minute,
+    ));
     let state = AppState {
         app,
         metrics: observability::prometheus(),
         login_throttle,
+        sms_throttle,
     };
     let security_headers = [
         ("x-content-type-options", "nosniff"),

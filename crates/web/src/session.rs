@@ -7,9 +7,85 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::{self, StaffSession};
+use exitentry_services::holders::{self, HolderSession};
 
 pub const SESSION_COOKIE: &str = "ee_session";
+pub const HOLDER_COOKIE: &str = "ee_holder";
+/// Double-submit CSRF cookie for forms used before anyone is signed in.
 pub const LOGIN_CSRF_COOKIE: &str = "ee_login_csrf";
+
+/// The CSRF token of an anonymous form: the one already in the cookie, or a new one.
+pub fn anon_csrf(headers: &axum::http::HeaderMap) -> String {
+    crate::i18n::cookie_in(headers, LOGIN_CSRF_COOKIE)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_string)
+        .unwrap_or_else(auth::random_token)
+}
+
+/// The `Set-Cookie` value that keeps an anonymous form's CSRF token for an hour.
+pub fn anon_csrf_cookie(token: &str) -> String {
+    set_cookie(LOGIN_CSRF_COOKIE, token, Some(3600), false)
+}
+
+/// True when an anonymous form echoes the token in its cookie.
+pub fn anon_csrf_ok(headers: &axum::http::HeaderMap, submitted: &str) -> bool {
+    csrf_ok(
+        crate::i18n::cookie_in(headers, LOGIN_CSRF_COOKIE).unwrap_or(""),
+        submitted,
+    )
+}
+
+/// The signed-in permit holder; anonymous requests are sent to the holders' sign-in.
+pub struct Holder(pub HolderSession);
+
+/// The signed-in permit holder, if any.
+pub struct MaybeHolder(pub Option<HolderSession>);
+
+async fn holder_lookup(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<HolderSession>, ServiceError> {
+    match cookie(parts, HOLDER_COOKIE) {
+        Some(token) if !token.is_empty() => holders::session(&state.app, token).await,
+        _ => Ok(None),
+    }
+}
+
+impl FromRequestParts<AppState> for Holder {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request_parts(parts, state)
+            .await
+            .unwrap_or(Lang::ZhHans);
+        let path = path_of(parts);
+        match holder_lookup(parts, state).await {
+            Ok(Some(h)) => Ok(Holder(h)),
+            Ok(None) => Err(PageError {
+                err: ServiceError::Unauthenticated,
+                lang,
+                path,
+            }),
+            Err(err) => Err(PageError { err, lang, path }),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeHolder {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(MaybeHolder(
+            holder_lookup(parts, state).await.ok().flatten(),
+        ))
+    }
+}
 
 /// The signed-in staff member; anonymous requests are sent to the login page.
 pub struct Staff(pub StaffSession);

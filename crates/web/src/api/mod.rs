@@ -16,7 +16,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "exitentry API",
-        description = "Exit-entry administration: office directory and registry.",
+        description = "Exit-entry administration: office directory, registry, signed credentials and temporary e-permits.",
         version = "1"
     ),
     paths(
@@ -28,7 +28,9 @@ use utoipa::OpenApi;
         credentials::status_list,
         temporary_permits::apply,
         temporary_permits::sms_code,
-        temporary_permits::face
+        temporary_permits::face,
+        temporary_permits::application,
+        temporary_permits::resend
     ),
     components(schemas(
         ErrorBody,
@@ -42,7 +44,10 @@ use utoipa::OpenApi;
         temporary_permits::CodeJson,
         temporary_permits::FaceJson,
         temporary_permits::PermitJson,
-        temporary_permits::StateJson
+        temporary_permits::StateJson,
+        temporary_permits::ApplicationJson,
+        temporary_permits::IssuedJson,
+        temporary_permits::ResentJson
     ))
 )]
 pub struct ApiDoc;
@@ -64,8 +69,21 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(temporary_permits::sms_code),
         )
         .route(
+            "/api/v1/temporary-permits/applications/{id}",
+            get(temporary_permits::application),
+        )
+        .route(
+            "/api/v1/temporary-permits/applications/{id}/sms-code/resend",
+            axum::routing::post(temporary_permits::resend),
+        )
+        .route(
             "/api/v1/temporary-permits/applications/{id}/face",
-            axum::routing::post(temporary_permits::face),
+            // A phone photo in base64: up to the service's image limit and a third more.
+            axum::routing::post(temporary_permits::face).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    exitentry_services::temporary_permits::MAX_IMAGE_BYTES * 3 / 2,
+                ),
+            ),
         )
         .route("/api/v1/dev/outbox", get(temporary_permits::dev_outbox))
         .route("/api/openapi.json", get(openapi))

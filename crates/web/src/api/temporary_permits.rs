@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use base64::Engine;
 use exitentry_services::ServiceError;
-use exitentry_services::temporary_permits::{self as tp, ApplyInput, DevFaceVerifier};
+use exitentry_services::temporary_permits::{self as tp, ApplicationView, ApplyInput, PermitView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -60,6 +60,65 @@ pub struct PermitJson {
 pub struct StateJson {
     /// `awaiting_sms`, `awaiting_face` or `issued`.
     pub state: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationJson {
+    pub application_id: String,
+    /// `awaiting_sms`, `awaiting_face` or `issued`.
+    pub state: String,
+    /// The mobile number the code went to, middle digits hidden.
+    pub mobile: String,
+    /// While awaiting the code: when a new code may be asked for (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resend_at: Option<String>,
+    /// Once issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permit: Option<IssuedJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IssuedJson {
+    pub permit_id: String,
+    /// `valid`, `expired`, `cancelled` or `revoked`.
+    pub status: String,
+    /// The QR payload while the permit is valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub permitted_uses: Vec<String>,
+}
+
+impl From<PermitView> for IssuedJson {
+    fn from(p: PermitView) -> Self {
+        IssuedJson {
+            permit_id: p.id,
+            status: p.status.to_string(),
+            payload: p.payload,
+            valid_from: p.valid_from.to_rfc3339(),
+            valid_until: p.valid_until.to_rfc3339(),
+            permitted_uses: p.permitted_uses.iter().map(|u| u.to_string()).collect(),
+        }
+    }
+}
+
+impl From<ApplicationView> for ApplicationJson {
+    fn from(a: ApplicationView) -> Self {
+        ApplicationJson {
+            application_id: a.id,
+            state: a.state,
+            mobile: a.mobile_masked,
+            resend_at: a.resend_at.map(|t| t.to_rfc3339()),
+            permit: a.permit.map(IssuedJson::from),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResentJson {
+    /// When the next code may be asked for (RFC 3339).
+    pub resend_at: String,
 }
 
 fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
@@ -129,16 +188,7 @@ pub async fn face(
                 lang,
             )
         })?;
-    if !s.app.config.server.dev_providers {
-        return Err(ApiError::new(
-            ServiceError::Unavailable {
-                code: "face_provider_not_configured",
-                message: "no face-verification provider is configured".into(),
-            },
-            lang,
-        ));
-    }
-    let issued = tp::submit_face(&s.app, &id, &image, &DevFaceVerifier { accept: true })
+    let issued = tp::submit_face(&s.app, &id, &image)
         .await
         .map_err(err(lang))?;
     Ok(Json(PermitJson {
@@ -151,6 +201,36 @@ pub async fn face(
             .iter()
             .map(|u| u.to_string())
             .collect(),
+    }))
+}
+
+/// Where an application stands; with the permit once issued.
+#[utoipa::path(get, path = "/api/v1/temporary-permits/applications/{id}",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ApplicationJson), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn application(
+    State(s): State<AppState>,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Json<ApplicationJson>, ApiError> {
+    let a = tp::application(&s.app, &id).await.map_err(err(lang))?;
+    Ok(Json(a.into()))
+}
+
+/// A new SMS code: at most one a minute (429 with `Retry-After` before that), a few per
+/// application.
+#[utoipa::path(post, path = "/api/v1/temporary-permits/applications/{id}/sms-code/resend",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ResentJson), (status = 400, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn resend(
+    State(s): State<AppState>,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Json<ResentJson>, ApiError> {
+    let next = tp::resend_sms_code(&s.app, &id).await.map_err(err(lang))?;
+    Ok(Json(ResentJson {
+        resend_at: next.to_rfc3339(),
     }))
 }
 
@@ -171,7 +251,9 @@ pub async fn dev_outbox(
     if !s.app.config.server.dev_providers {
         return Err(ApiError::new(ServiceError::NotFound("endpoint"), lang));
     }
-    let msgs = tp::outbox(&s.app, 50).await.map_err(err(lang))?;
+    let msgs = exitentry_services::jobs::outbox(&s.app, 50)
+        .await
+        .map_err(err(lang))?;
     Ok(Json(
         msgs.into_iter()
             .map(|m| OutboxJson {

@@ -1,8 +1,10 @@
 //! Server-rendered pages (askama). Every page gets a [`Page`] with the language, the
 //! current path (for the language switch) and the signed-in staff member, if any.
 
+mod holder;
 mod public;
 mod staff;
+mod staff_permits;
 
 use crate::AppState;
 use crate::i18n::Lang;
@@ -22,6 +24,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/lang", get(switch_language))
         .merge(public::routes())
+        .merge(holder::routes())
+        .merge(staff_permits::routes())
         .merge(staff::routes())
 }
 
@@ -111,6 +115,13 @@ impl Page {
             .unwrap_or("")
     }
 
+    pub fn can_view_temporary_permits(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| {
+            s.role
+                .can(exitentry_domain::staff::Permission::ViewTemporaryPermits)
+        })
+    }
+
     pub fn is_admin(&self) -> bool {
         self.staff
             .as_ref()
@@ -122,6 +133,13 @@ impl Page {
 pub fn beijing(t: chrono::DateTime<chrono::Utc>, fmt: &str) -> String {
     let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix());
     t.with_timezone(&cst).format(fmt).to_string()
+}
+
+/// A stored timestamp (microseconds) in Beijing time, to the second.
+pub fn when_micros(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| beijing(t, "%Y-%m-%d %H:%M:%S"))
+        .unwrap_or_default()
 }
 
 /// Renders a template, turning a rendering failure into a plain 500.

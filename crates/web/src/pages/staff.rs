@@ -59,10 +59,7 @@ async fn login_form(
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
 ) -> Response {
-    let existing = cookie_in(&headers, LOGIN_CSRF_COOKIE)
-        .filter(|v| v.len() == 64)
-        .map(str::to_string);
-    let csrf = existing.unwrap_or_else(auth::random_token);
+    let csrf = crate::session::anon_csrf(&headers);
     let page = Page::new(lang, &uri, None, "login-title");
     let body = render(&Login {
         page,
@@ -72,10 +69,7 @@ async fn login_form(
         error: None,
     });
     (
-        [(
-            header::SET_COOKIE,
-            set_cookie(LOGIN_CSRF_COOKIE, &csrf, Some(3600), false),
-        )],
+        [(header::SET_COOKIE, crate::session::anon_csrf_cookie(&csrf))],
         body,
     )
         .into_response()
@@ -120,7 +114,7 @@ async fn login(
         let mut res = again(
             page,
             StatusCode::TOO_MANY_REQUESTS,
-            lang.t("err-too_many_attempts"),
+            lang.t("err-rate_limited"),
         );
         if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
             res.headers_mut().insert(header::RETRY_AFTER, v);
@@ -414,9 +408,7 @@ struct AuditPage {
 
 impl AuditPage {
     fn when(&self, micros: &i64) -> String {
-        chrono::DateTime::from_timestamp_micros(*micros)
-            .map(|t| super::beijing(t, "%Y-%m-%d %H:%M:%S"))
-            .unwrap_or_default()
+        super::when_micros(*micros)
     }
 }
 

@@ -1,0 +1,79 @@
+//! Running the job queue: claim a due job, do it outside any transaction (providers may
+//! be slow), then record the outcome. Failures are retried with back-off, then given up
+//! and shown to staff.
+
+use crate::{App, Result};
+use exitentry_storage::jobs::{self, Job, OutboxMessage};
+
+/// A claimed job is someone else's to retry only after this lease runs out.
+const LEASE_MICROS: i64 = 120_000_000;
+/// Attempts before a job is given up.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// Delay before attempt `n + 1`: 30 s, 1 min, 2 min, 4 min …
+fn backoff_micros(attempts: i64) -> i64 {
+    30_000_000 << (attempts.clamp(1, 10) - 1)
+}
+
+async fn dispatch(app: &App, job: &Job) -> Result<()> {
+    let msg: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+    match job.kind.as_str() {
+        "sms" => match (msg["to"].as_str(), msg["text"].as_str()) {
+            (Some(to), Some(text)) => app.providers.sms()?.send(to, text).await,
+            _ => Err(crate::ServiceError::Internal("malformed sms job".into())),
+        },
+        other => Err(crate::ServiceError::Internal(format!(
+            "unknown job kind {other}"
+        ))),
+    }
+}
+
+/// Runs every job that is due now; returns how many ran (done or failed).
+pub async fn run_due(app: &App) -> Result<usize> {
+    let mut ran = 0;
+    loop {
+        let now = app.now_micros();
+        let mut tx = app.db.begin().await?;
+        let job = jobs::claim(&mut tx, app.db.backend(), now, LEASE_MICROS).await?;
+        tx.commit()
+            .await
+            .map_err(exitentry_storage::StorageError::from)?;
+        let Some(job) = job else { return Ok(ran) };
+        let outcome = dispatch(app, &job).await;
+        let done = app.now_micros();
+        let mut conn = app.db.conn().await?;
+        match outcome {
+            Ok(()) => jobs::complete(&mut conn, job.id, done).await?,
+            Err(e) => {
+                let retry =
+                    (job.attempts < MAX_ATTEMPTS).then(|| done + backoff_micros(job.attempts));
+                tracing::warn!(job = job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job failed");
+                jobs::fail(&mut conn, job.id, &e.to_string(), retry, done).await?;
+            }
+        }
+        ran += 1;
+    }
+}
+
+/// The background worker: runs due jobs about once a second until the process ends.
+pub async fn run_worker(app: App) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(e) = run_due(&app).await {
+            tracing::warn!(error = %e, "job run failed");
+        }
+    }
+}
+
+/// Messages the development providers delivered, newest first.
+pub async fn outbox(app: &App, limit: i64) -> Result<Vec<OutboxMessage>> {
+    let mut conn = app.db.conn().await?;
+    Ok(jobs::outbox(&mut conn, limit).await?)
+}
+
+/// Jobs given up on, newest first, with their last error.
+pub async fn failed(app: &App, limit: i64) -> Result<Vec<(Job, String)>> {
+    let mut conn = app.db.conn().await?;
+    Ok(jobs::failed(&mut conn, limit).await?)
+}

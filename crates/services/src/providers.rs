@@ -1,0 +1,266 @@
+//! Outside services behind traits: the SMS gateway and the face-verification service.
+//! Real HTTP adapters sign every request; the development doubles write to the outbox
+//! (SMS) and follow a configured rule (face).
+
+use crate::{Clock, Result, ServiceError};
+use base64::Engine;
+use exitentry_config::Config;
+use exitentry_storage::{Db, jobs};
+use serde::Deserialize;
+use serde_json::json;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Sends one text message. Called from the job queue, never inside a request.
+pub trait SmsSender: Send + Sync {
+    fn send<'a>(&'a self, to: &'a str, text: &'a str) -> BoxFuture<'a, Result<()>>;
+}
+
+/// Whose photo on record a live capture is compared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaceSubject {
+    pub document_kind: String,
+    pub document_number: String,
+}
+
+/// Compares a live capture with the photo on record; `true` is a match.
+pub trait FaceVerifier: Send + Sync {
+    fn verify<'a>(
+        &'a self,
+        subject: &'a FaceSubject,
+        image: &'a [u8],
+    ) -> BoxFuture<'a, Result<bool>>;
+}
+
+/// The providers an [`crate::App`] talks to; `None` where none is configured, so the
+/// journeys that need one are refused with a clear error instead of failing later.
+#[derive(Clone, Default)]
+pub struct Providers {
+    pub sms: Option<Arc<dyn SmsSender>>,
+    pub face: Option<Arc<dyn FaceVerifier>>,
+}
+
+impl Providers {
+    /// Development doubles with `server.dev_providers`, else the configured HTTP adapters.
+    pub fn from_config(config: &Config, db: &Db, clock: Arc<dyn Clock>) -> Self {
+        let p = &config.providers;
+        if config.server.dev_providers {
+            return Providers {
+                sms: Some(Arc::new(OutboxSms {
+                    db: db.clone(),
+                    clock,
+                })),
+                face: Some(Arc::new(DevFaceVerifier {
+                    accept: p.dev_face_accept,
+                })),
+            };
+        }
+        let timeout = Duration::from_secs(p.timeout_seconds.max(1));
+        let sms = (!p.sms_gateway_url.is_empty())
+            .then(|| {
+                HttpSmsGateway::new(&p.sms_gateway_url, p.sms_gateway_secret.expose(), timeout)
+            })
+            .and_then(log_failure)
+            .map(|g| Arc::new(g) as Arc<dyn SmsSender>);
+        let face = (!p.face_service_url.is_empty())
+            .then(|| {
+                HttpFaceVerifier::new(
+                    &p.face_service_url,
+                    p.face_service_secret.expose(),
+                    p.face_match_threshold,
+                    timeout,
+                )
+            })
+            .and_then(log_failure)
+            .map(|f| Arc::new(f) as Arc<dyn FaceVerifier>);
+        Providers { sms, face }
+    }
+
+    pub fn sms(&self) -> Result<&dyn SmsSender> {
+        self.sms.as_deref().ok_or(ServiceError::Unavailable {
+            code: "sms_gateway_not_configured",
+            message: "no SMS gateway is configured".into(),
+        })
+    }
+
+    pub fn face(&self) -> Result<&dyn FaceVerifier> {
+        self.face.as_deref().ok_or(ServiceError::Unavailable {
+            code: "face_provider_not_configured",
+            message: "no face-verification provider is configured".into(),
+        })
+    }
+}
+
+fn log_failure<T>(r: Result<T>) -> Option<T> {
+    r.map_err(|e| tracing::error!(error = %e, "provider set-up failed"))
+        .ok()
+}
+
+/// Development SMS: the message lands in the outbox (`/api/v1/dev/outbox`).
+pub struct OutboxSms {
+    db: Db,
+    clock: Arc<dyn Clock>,
+}
+
+impl SmsSender for OutboxSms {
+    fn send<'a>(&'a self, to: &'a str, text: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let mut conn = self.db.conn().await?;
+            let now = self.clock.now().timestamp_micros();
+            jobs::deliver_to_outbox(&mut conn, "sms", to, None, text, now).await?;
+            Ok(())
+        })
+    }
+}
+
+/// Development face check: accepts every face, or none (`providers.dev_face_accept`).
+/// The image itself is checked by the service before any provider sees it.
+pub struct DevFaceVerifier {
+    pub accept: bool,
+}
+
+impl FaceVerifier for DevFaceVerifier {
+    fn verify<'a>(&'a self, _: &'a FaceSubject, _: &'a [u8]) -> BoxFuture<'a, Result<bool>> {
+        let accept = self.accept;
+        Box::pin(async move { Ok(accept) })
+    }
+}
+
+/// A JSON POST signed with HMAC-SHA256 over `timestamp "\n" body`, the scheme both
+/// providers share: headers `X-Exitentry-Timestamp` (Unix seconds) and
+/// `X-Exitentry-Signature` (hex). The timestamp lets the receiver refuse replays.
+struct SignedClient {
+    http: reqwest::Client,
+    url: String,
+    key: ring::hmac::Key,
+}
+
+impl SignedClient {
+    fn new(url: &str, secret: &str, timeout: Duration) -> Result<Self> {
+        install_tls_provider();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
+        Ok(SignedClient {
+            http,
+            url: url.to_string(),
+            key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes()),
+        })
+    }
+
+    async fn post(&self, body: serde_json::Value, now: i64) -> Result<reqwest::Response> {
+        let body = body.to_string();
+        let signature = signature(&self.key, now, &body);
+        let res = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("x-exitentry-timestamp", now.to_string())
+            .header("x-exitentry-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| unavailable(format!("{}", e.without_url())))?;
+        if !res.status().is_success() {
+            return Err(unavailable(format!("provider answered {}", res.status())));
+        }
+        Ok(res)
+    }
+}
+
+/// Makes ring the process's TLS crypto provider. reqwest is built without one (the
+/// default would pull aws-lc); every HTTP client needs it first. Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The signature a provider checks: hex HMAC-SHA256 of `timestamp "\n" body`.
+pub fn signature(key: &ring::hmac::Key, timestamp: i64, body: &str) -> String {
+    let tag = ring::hmac::sign(key, format!("{timestamp}\n{body}").as_bytes());
+    hex::encode(tag.as_ref())
+}
+
+fn unavailable(message: String) -> ServiceError {
+    ServiceError::Unavailable {
+        code: "provider_unavailable",
+        message,
+    }
+}
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The SMS gateway: `POST {to, text}`; any 2xx is accepted for delivery.
+pub struct HttpSmsGateway(SignedClient);
+
+impl HttpSmsGateway {
+    pub fn new(url: &str, secret: &str, timeout: Duration) -> Result<Self> {
+        Ok(HttpSmsGateway(SignedClient::new(url, secret, timeout)?))
+    }
+}
+
+impl SmsSender for HttpSmsGateway {
+    fn send<'a>(&'a self, to: &'a str, text: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            self.0
+                .post(json!({"to": to, "text": text}), unix_now())
+                .await
+                .map(|_| ())
+        })
+    }
+}
+
+/// The face-verification service: `POST {document_kind, document_number, image}` (image
+/// base64) → `{score}` between 0 and 1; a match when the score reaches the threshold.
+pub struct HttpFaceVerifier {
+    client: SignedClient,
+    threshold: f64,
+}
+
+impl HttpFaceVerifier {
+    pub fn new(url: &str, secret: &str, threshold: f64, timeout: Duration) -> Result<Self> {
+        Ok(HttpFaceVerifier {
+            client: SignedClient::new(url, secret, timeout)?,
+            threshold,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct FaceScore {
+    score: f64,
+}
+
+impl FaceVerifier for HttpFaceVerifier {
+    fn verify<'a>(
+        &'a self,
+        subject: &'a FaceSubject,
+        image: &'a [u8],
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let body = json!({
+                "document_kind": subject.document_kind,
+                "document_number": subject.document_number,
+                "image": base64::engine::general_purpose::STANDARD.encode(image),
+            });
+            let res = self.client.post(body, unix_now()).await?;
+            let score: FaceScore = res
+                .json()
+                .await
+                .map_err(|e| unavailable(format!("face service answer: {e}")))?;
+            if !(0.0..=1.0).contains(&score.score) {
+                return Err(unavailable(format!(
+                    "face service score {} is outside 0-1",
+                    score.score
+                )));
+            }
+            Ok(score.score >= self.threshold)
+        })
+    }
+}

@@ -1,0 +1,738 @@
+//! Pages for permit holders (mobile first): the temporary e-permit journey — permit
+//! details, SMS code, face check, the QR — and "my temporary permits" after sign-in.
+//!
+//! The application in progress is kept in an HttpOnly cookie, not in the URL, so its id
+//! (which unlocks the issued QR) never lands in logs or browser history.
+
+use super::{Page, render};
+use crate::AppState;
+use crate::error::{PageError, message_for, status_for};
+use crate::i18n::Lang;
+use crate::session::{
+    HOLDER_COOKIE, Holder, anon_csrf, anon_csrf_cookie, anon_csrf_ok, csrf_ok, set_cookie,
+};
+use crate::throttle::ClientIp;
+use askama::Template;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Form, Multipart, OriginalUri, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use exitentry_services::ServiceError;
+use exitentry_services::holders::{self, HolderSession};
+use exitentry_services::temporary_permits::{self as tp, ApplyInput, PermitView};
+use serde::Deserialize;
+
+const APPLICATION_COOKIE: &str = "ee_tpa";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/temporary-permit", get(start))
+        .route("/temporary-permit/details", post(details))
+        .route("/temporary-permit/apply", post(apply))
+        .route("/temporary-permit/code", get(code_form).post(code))
+        .route("/temporary-permit/code/resend", post(resend))
+        .route(
+            "/temporary-permit/face",
+            get(face_form)
+                .post(face)
+                .layer(DefaultBodyLimit::max(tp::MAX_IMAGE_BYTES + 64 * 1024)),
+        )
+        .route("/temporary-permit/issued", get(issued))
+        .route("/my/login", get(login_form).post(login))
+        .route("/my/logout", post(logout))
+        .route("/my", get(my_permits))
+        .route("/my/temporary-permits/cancel", post(cancel))
+}
+
+/// A permit as shown on the holder's pages: times in Beijing, the QR as inline SVG.
+pub struct PermitCard {
+    pub id: String,
+    pub status: &'static str,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub uses: Vec<&'static str>,
+    pub document: String,
+    pub holder_name: String,
+    pub payload: Option<String>,
+    pub qr_svg: Option<String>,
+}
+
+impl From<PermitView> for PermitCard {
+    fn from(p: PermitView) -> Self {
+        let fmt = "%Y-%m-%d %H:%M (UTC+8)";
+        PermitCard {
+            qr_svg: p.payload.as_deref().and_then(qr_svg),
+            id: p.id,
+            status: p.status,
+            valid_from: super::beijing(p.valid_from, fmt),
+            valid_until: super::beijing(p.valid_until, fmt),
+            uses: p.permitted_uses,
+            document: p.document_number,
+            holder_name: p.holder_name,
+            payload: p.payload,
+        }
+    }
+}
+
+/// The payload as a QR code (inline SVG, medium error correction: survives a scratched
+/// phone screen and still fits the ~200-character payload in a small symbol).
+pub fn qr_svg(payload: &str) -> Option<String> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color>()
+            .min_dimensions(260, 260)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+// ---- Step 1: permit type, number and name ------------------------------------------
+
+#[derive(Default, Deserialize)]
+struct StepOne {
+    #[serde(default)]
+    document_kind: String,
+    #[serde(default)]
+    document_number: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "holder/start.html")]
+struct Start {
+    page: Page,
+    csrf: String,
+    form: StepOne,
+    error: Option<String>,
+}
+
+fn with_csrf(csrf: &str, body: Response) -> Response {
+    ([(header::SET_COOKIE, anon_csrf_cookie(csrf))], body).into_response()
+}
+
+async fn start(lang: Lang, uri: OriginalUri, headers: HeaderMap) -> Response {
+    let csrf = anon_csrf(&headers);
+    let page = Page::new(lang, &uri, None, "tp-title");
+    let body = render(&Start {
+        page,
+        csrf: csrf.clone(),
+        form: StepOne {
+            document_kind: "hrp".into(),
+            ..Default::default()
+        },
+        error: None,
+    });
+    with_csrf(&csrf, body)
+}
+
+// ---- Step 2: expiry, sex, password, mobile --------------------------------------------
+
+#[derive(Default, Deserialize)]
+struct StepTwo {
+    #[serde(default)]
+    document_kind: String,
+    #[serde(default)]
+    document_number: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    document_expiry: String,
+    #[serde(default)]
+    sex: String,
+    #[serde(default)]
+    mobile: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "holder/details.html")]
+struct Details {
+    page: Page,
+    csrf: String,
+    form: StepTwo,
+    error: Option<String>,
+}
+
+fn forbidden(lang: Lang, path: &str) -> Response {
+    PageError {
+        err: ServiceError::Forbidden,
+        lang,
+        path: path.to_string(),
+    }
+    .into_response()
+}
+
+/// Step 1 checks the shape of what was typed (the registry is asked only once, with
+/// everything, so the form cannot be used to probe it field by field).
+async fn details(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Form(f): Form<StepOne>,
+) -> Response {
+    if !anon_csrf_ok(&headers, &f.csrf) {
+        return forbidden(lang, "/temporary-permit");
+    }
+    let csrf = f.csrf.clone();
+    let problem = tp::check_step_one(&s.app, &f.document_kind, &f.document_number, &f.name).err();
+    if let Some(e) = problem {
+        let page = Page::new(lang, &uri, None, "tp-title");
+        let body = render(&Start {
+            page,
+            csrf,
+            error: Some(message_for(&e, lang)),
+            form: f,
+        });
+        return (StatusCode::BAD_REQUEST, body).into_response();
+    }
+    let page = Page::new(lang, &uri, None, "tp-title");
+    render(&Details {
+        page,
+        csrf,
+        form: StepTwo {
+            document_kind: f.document_kind,
+            document_number: f.document_number,
+            name: f.name,
+            ..Default::default()
+        },
+        error: None,
+    })
+}
+
+async fn apply(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(mut f): Form<StepTwo>,
+) -> Response {
+    if !anon_csrf_ok(&headers, &f.csrf) {
+        return forbidden(lang, "/temporary-permit");
+    }
+    let page = Page::new(lang, &uri, None, "tp-title");
+    let again = |page: Page, f: StepTwo, status: StatusCode, msg: String| {
+        let csrf = f.csrf.clone();
+        (
+            status,
+            render(&Details {
+                page,
+                csrf,
+                form: f,
+                error: Some(msg),
+            }),
+        )
+            .into_response()
+    };
+    if s.sms_throttle.check(ip).is_err() {
+        f.password.clear();
+        return again(
+            page,
+            f,
+            StatusCode::TOO_MANY_REQUESTS,
+            lang.t("err-rate_limited"),
+        );
+    }
+    let input = ApplyInput {
+        document_kind: f.document_kind.clone(),
+        document_number: f.document_number.clone(),
+        name: f.name.clone(),
+        document_expiry: f.document_expiry.clone(),
+        sex: f.sex.clone(),
+        mobile: f.mobile.clone(),
+        password: std::mem::take(&mut f.password),
+    };
+    match tp::apply(&s.app, &input).await {
+        Ok(id) => (
+            [(
+                header::SET_COOKIE,
+                set_cookie(
+                    APPLICATION_COOKIE,
+                    &id,
+                    Some(3600),
+                    s.app.config.server.secure_cookies,
+                ),
+            )],
+            Redirect::to("/temporary-permit/code"),
+        )
+            .into_response(),
+        Err(e) => again(page, f, status_for(&e), message_for(&e, lang)),
+    }
+}
+
+// ---- Step 3: the SMS code -----------------------------------------------------------
+
+fn application_id(headers: &HeaderMap) -> Option<String> {
+    crate::i18n::cookie_in(headers, APPLICATION_COOKIE)
+        .filter(|v| v.starts_with("TPA-") && v.len() < 64)
+        .map(str::to_string)
+}
+
+/// No application in progress (cookie gone or expired): back to the start.
+fn restart() -> Response {
+    Redirect::to("/temporary-permit").into_response()
+}
+
+#[derive(Template)]
+#[template(path = "holder/code.html")]
+struct Code {
+    page: Page,
+    csrf: String,
+    mobile: String,
+    resend_at: String,
+    demo_outbox: bool,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn code_page(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    id: &str,
+    csrf: String,
+    notice: Option<String>,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let view = match tp::application(&s.app, id).await {
+        Ok(v) => v,
+        Err(_) => return restart(),
+    };
+    match view.state.as_str() {
+        "awaiting_face" => return Redirect::to("/temporary-permit/face").into_response(),
+        "issued" => return Redirect::to("/temporary-permit/issued").into_response(),
+        _ => {}
+    }
+    let page = Page::new(lang, uri, None, "tp-title");
+    let (status, error) = match error {
+        Some((st, m)) => (st, Some(m)),
+        None => (StatusCode::OK, None),
+    };
+    let body = render(&Code {
+        page,
+        csrf: csrf.clone(),
+        mobile: view.mobile_masked,
+        resend_at: view
+            .resend_at
+            .map(|t| super::beijing(t, "%H:%M:%S"))
+            .unwrap_or_default(),
+        demo_outbox: s.app.config.server.dev_providers,
+        notice,
+        error,
+    });
+    (status, with_csrf(&csrf, body)).into_response()
+}
+
+async fn code_form(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let Some(id) = application_id(&headers) else {
+        return restart();
+    };
+    code_page(&s, lang, &uri, &id, anon_csrf(&headers), None, None).await
+}
+
+async fn code(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    let Some(id) = application_id(&headers) else {
+        return restart();
+    };
+    if !anon_csrf_ok(&headers, &f.csrf) {
+        return forbidden(lang, "/temporary-permit/code");
+    }
+    match tp::confirm_sms_code(&s.app, &id, &f.code).await {
+        Ok(()) => Redirect::to("/temporary-permit/face").into_response(),
+        Err(e) => {
+            let err = Some((status_for(&e), message_for(&e, lang)));
+            code_page(&s, lang, &uri, &id, f.csrf, None, err).await
+        }
+    }
+}
+
+async fn resend(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    let Some(id) = application_id(&headers) else {
+        return restart();
+    };
+    if !anon_csrf_ok(&headers, &f.csrf) {
+        return forbidden(lang, "/temporary-permit/code");
+    }
+    let outcome = match s.sms_throttle.check(ip) {
+        Err(_) => Err((StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"))),
+        Ok(()) => tp::resend_sms_code(&s.app, &id)
+            .await
+            .map_err(|e| (status_for(&e), message_for(&e, lang))),
+    };
+    match outcome {
+        Ok(_) => {
+            code_page(
+                &s,
+                lang,
+                &uri,
+                &id,
+                f.csrf,
+                Some(lang.t("tp-code-resent")),
+                None,
+            )
+            .await
+        }
+        Err(err) => code_page(&s, lang, &uri, &id, f.csrf, None, Some(err)).await,
+    }
+}
+
+// ---- Step 4: the face check ---------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "holder/face.html")]
+struct Face {
+    page: Page,
+    csrf: String,
+    max_mb: usize,
+    error: Option<String>,
+}
+
+fn face_page(lang: Lang, uri: &OriginalUri, csrf: String, error: Option<String>) -> Response {
+    let page = Page::new(lang, uri, None, "tp-title");
+    let body = render(&Face {
+        page,
+        csrf: csrf.clone(),
+        max_mb: tp::MAX_IMAGE_BYTES / (1024 * 1024),
+        error,
+    });
+    with_csrf(&csrf, body)
+}
+
+async fn face_form(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let Some(id) = application_id(&headers) else {
+        return restart();
+    };
+    match tp::application(&s.app, &id).await.map(|v| v.state) {
+        Ok(state) if state == "awaiting_face" => face_page(lang, &uri, anon_csrf(&headers), None),
+        Ok(state) if state == "issued" => Redirect::to("/temporary-permit/issued").into_response(),
+        Ok(_) => Redirect::to("/temporary-permit/code").into_response(),
+        Err(_) => restart(),
+    }
+}
+
+/// Reads the multipart form: the CSRF token and the photo.
+async fn read_face_form(mut m: Multipart) -> Result<(String, Vec<u8>), ()> {
+    let (mut csrf, mut photo) = (String::new(), Vec::new());
+    while let Ok(Some(field)) = m.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(|_| ())?,
+            Some("photo") => photo = field.bytes().await.map_err(|_| ())?.to_vec(),
+            _ => {}
+        }
+    }
+    Ok((csrf, photo))
+}
+
+async fn face(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let Some(id) = application_id(&headers) else {
+        return restart();
+    };
+    let csrf = anon_csrf(&headers);
+    let Ok((submitted, photo)) = read_face_form(multipart).await else {
+        let msg = lang.t("err-image_too_large");
+        return (
+            StatusCode::BAD_REQUEST,
+            face_page(lang, &uri, csrf, Some(msg)),
+        )
+            .into_response();
+    };
+    if !anon_csrf_ok(&headers, &submitted) {
+        return forbidden(lang, "/temporary-permit/face");
+    }
+    match tp::submit_face(&s.app, &id, &photo).await {
+        Ok(_) => Redirect::to("/temporary-permit/issued").into_response(),
+        Err(e) => (
+            status_for(&e),
+            face_page(lang, &uri, csrf, Some(message_for(&e, lang))),
+        )
+            .into_response(),
+    }
+}
+
+// ---- Issued -------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "holder/issued.html")]
+struct Issued {
+    page: Page,
+    permit: PermitCard,
+}
+
+async fn issued(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let Some(id) = application_id(&headers) else {
+        return restart();
+    };
+    match tp::application(&s.app, &id).await {
+        Ok(v) => match v.permit {
+            Some(p) => render(&Issued {
+                page: Page::new(lang, &uri, None, "tp-issued-title"),
+                permit: p.into(),
+            }),
+            None => Redirect::to("/temporary-permit/code").into_response(),
+        },
+        Err(_) => restart(),
+    }
+}
+
+// ---- My temporary permits -------------------------------------------------------------
+
+/// Only the holders' own pages after sign-in (no open redirect).
+fn local_next(next: Option<&str>) -> String {
+    next.filter(|n| n.starts_with("/my") && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or("/my")
+        .to_string()
+}
+
+#[derive(Template)]
+#[template(path = "holder/login.html")]
+struct Login {
+    page: Page,
+    csrf: String,
+    next: String,
+    mobile: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_form(
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let csrf = anon_csrf(&headers);
+    let body = render(&Login {
+        page: Page::new(lang, &uri, None, "my-login-title"),
+        csrf: csrf.clone(),
+        next: local_next(q.next.as_deref()),
+        mobile: String::new(),
+        error: None,
+    });
+    with_csrf(&csrf, body)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    mobile: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let next = local_next(f.next.as_deref());
+    let again = |status: StatusCode, msg: String| {
+        let body = render(&Login {
+            page: Page::new(lang, &uri, None, "my-login-title"),
+            csrf: f.csrf.clone(),
+            next: next.clone(),
+            mobile: f.mobile.clone(),
+            error: Some(msg),
+        });
+        (status, body).into_response()
+    };
+    if !anon_csrf_ok(&headers, &f.csrf) {
+        return again(StatusCode::FORBIDDEN, lang.t("err-csrf"));
+    }
+    if let Err(wait) = s.login_throttle.check(ip) {
+        let mut res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
+        if let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return res;
+    }
+    match holders::login(&s.app, &f.mobile, &f.password).await {
+        Ok((token, _)) => {
+            let secure = s.app.config.server.secure_cookies;
+            let max_age = s.app.config.security.session_max_hours * 3600;
+            (
+                [(
+                    header::SET_COOKIE,
+                    set_cookie(HOLDER_COOKIE, &token, Some(max_age), secure),
+                )],
+                Redirect::to(&next),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            let msg = match &e {
+                ServiceError::Locked { until } => lang.t_args(
+                    "err-account_locked_until",
+                    &[("time", super::beijing(*until, "%H:%M"))],
+                ),
+                ServiceError::BadCredentials => lang.t("err-bad_holder_credentials"),
+                other => message_for(other, lang),
+            };
+            again(status_for(&e), msg)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(s): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    Holder(h): Holder,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if !csrf_ok(&h.csrf_token, &f.csrf) {
+        return forbidden(lang, "/my");
+    }
+    if let Some(token) = crate::i18n::cookie_in(&headers, HOLDER_COOKIE) {
+        let _ = holders::logout(&s.app, token).await;
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            set_cookie(HOLDER_COOKIE, "", Some(0), false),
+        )],
+        Redirect::to("/"),
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "holder/permits.html")]
+struct MyPermits {
+    page: Page,
+    holder: HolderSession,
+    permits: Vec<PermitCard>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn my_page(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    holder: HolderSession,
+    notice: Option<String>,
+    error: Option<(StatusCode, String)>,
+) -> Result<Response, PageError> {
+    let page = Page::new(lang, uri, None, "my-title");
+    let permits = tp::holder_permits(&s.app, &holder)
+        .await
+        .map_err(PageError::at(lang, &page.path))?;
+    let (status, error) = match error {
+        Some((st, m)) => (st, Some(m)),
+        None => (StatusCode::OK, None),
+    };
+    Ok((
+        status,
+        render(&MyPermits {
+            page,
+            holder,
+            permits: permits.into_iter().map(PermitCard::from).collect(),
+            notice,
+            error,
+        }),
+    )
+        .into_response())
+}
+
+async fn my_permits(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Holder(h): Holder,
+) -> Result<Response, PageError> {
+    my_page(&s, lang, &uri, h, None, None).await
+}
+
+#[derive(Deserialize)]
+struct CancelForm {
+    #[serde(default)]
+    permit_id: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn cancel(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Holder(h): Holder,
+    Form(f): Form<CancelForm>,
+) -> Result<Response, PageError> {
+    if !csrf_ok(&h.csrf_token, &f.csrf) {
+        return Ok(forbidden(lang, "/my"));
+    }
+    match tp::cancel(&s.app, &h, &f.permit_id).await {
+        Ok(()) => my_page(&s, lang, &uri, h, Some(lang.t("my-cancelled")), None).await,
+        Err(e) => {
+            let err = Some((status_for(&e), message_for(&e, lang)));
+            my_page(&s, lang, &uri, h, None, err).await
+        }
+    }
+}
