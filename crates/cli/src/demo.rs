@@ -91,8 +91,10 @@ pub async fn prepare(mut config: Config, people: usize) -> Result<App> {
         )
         .await?;
     }
+    let expiry = demo::showcase_permit_expiry(&app).await.ok().flatten();
     print_welcome(
         &app,
+        expiry,
         files.people,
         files.documents,
         started.elapsed().as_secs_f64(),
@@ -100,7 +102,13 @@ pub async fn prepare(mut config: Config, people: usize) -> Result<App> {
     Ok(app)
 }
 
-fn print_welcome(app: &App, people: usize, documents: usize, secs: f64) {
+fn print_welcome(
+    app: &App,
+    permit_expiry: Option<chrono::NaiveDate>,
+    people: usize,
+    documents: usize,
+    secs: f64,
+) {
     let base = format!("http://{}", app.config.server.listen);
     println!();
     println!(
@@ -127,6 +135,15 @@ fn print_welcome(app: &App, people: usize, documents: usize, secs: f64) {
         println!("    {number:<10} {what}");
     }
     println!();
+    if let Some(exp) = permit_expiry {
+        println!("  temporary e-permit (phone-sized window): {base}/temporary-permit");
+        println!(
+            "    home return permit H12345678 · name 陳大文 or CHAN TAI MAN · expires {exp} · male"
+        );
+        println!("    any mainland mobile (e.g. 13800138000); the SMS code is in the dev outbox");
+        println!("    then sign in at {base}/my; officers see it at {base}/staff/temporary-permits");
+        println!();
+    }
     println!("  languages: 简体中文 · 繁體中文 · English (switch at the top right)");
     println!("  press Ctrl-C to stop");
     println!();

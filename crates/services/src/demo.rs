@@ -712,3 +712,15 @@ pub fn generate(
         documents: g.n_docs,
     }
 }
+
+/// The expiry date of the showcase home return permit (H12345678, 陳大文, male), which
+/// the temporary e-permit journey asks for; `None` if the registry does not hold it.
+pub async fn showcase_permit_expiry(app: &crate::App) -> crate::Result<Option<NaiveDate>> {
+    let mut conn = app.db.conn().await?;
+    let docs = exitentry_storage::documents::by_number(&mut conn, "H12345678").await?;
+    Ok(docs
+        .iter()
+        .filter(|(d, _)| d.doc.kind == DocumentKind::Hrp && d.doc.status == DocumentStatus::Valid)
+        .map(|(d, _)| d.doc.expires_on)
+        .max())
+}
