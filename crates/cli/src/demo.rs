@@ -141,7 +141,9 @@ fn print_welcome(
             "    home return permit H12345678 · name 陳大文 or CHAN TAI MAN · expires {exp} · male"
         );
         println!("    any mainland mobile (e.g. 13800138000); the SMS code is in the dev outbox");
-        println!("    then sign in at {base}/my; officers see it at {base}/staff/temporary-permits");
+        println!(
+            "    then sign in at {base}/my; officers see it at {base}/staff/temporary-permits"
+        );
         println!();
     }
     println!("  languages: 简体中文 · 繁體中文 · English (switch at the top right)");
