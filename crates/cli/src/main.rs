@@ -4,6 +4,7 @@ mod credential_cmd;
 mod demo;
 mod import_cmd;
 mod logging;
+mod partners_cmd;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -66,6 +67,11 @@ enum Command {
     Users {
         #[command(subcommand)]
         what: UsersWhat,
+    },
+    /// Relying parties (airlines, railways, banks, …) and their API keys.
+    Partners {
+        #[command(subcommand)]
+        what: partners_cmd::PartnersWhat,
     },
     /// The audit log.
     Audit {
@@ -268,6 +274,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 Err(e) => bail!("{} ({})", e, e.code()),
             }
+        }
+        Command::Partners { what } => {
+            let config = load_config(&cli, None)?;
+            logging::init(&config.log);
+            let app = open_app(config).await?;
+            partners_cmd::run(&app, what).await
         }
         Command::Keys { what } => {
             let config = load_config(&cli, None)?;

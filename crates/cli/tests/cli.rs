@@ -236,7 +236,85 @@ async fn the_same_binary_serves_on_this_backend(t: &TestDb) {
     assert_eq!(body["status"], "ready");
 }
 
+async fn partners_get_a_key_on_the_last_line_and_lose_it_on_revocation(t: &TestDb) {
+    let out = run(
+        &t.url,
+        &[
+            "partners",
+            "create",
+            "--name",
+            "China Southern",
+            "--kind",
+            "airline",
+            "--scopes",
+            "verify_permit,verify_credential",
+            "--rate",
+            "50",
+            "--daily-quota",
+            "1000",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let key = stdout.lines().last().unwrap();
+    assert!(
+        key.starts_with("eek_") && key.len() == 81,
+        "the key alone on the last line: {key:?}"
+    );
+    let key_id = key.split('.').next().unwrap();
+    // The same name twice, a bad scope: exit 1 with the code.
+    let again = run(
+        &t.url,
+        &[
+            "partners",
+            "create",
+            "--name",
+            "China Southern",
+            "--kind",
+            "airline",
+            "--scopes",
+            "verify_permit",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("partner_exists"));
+    let bad = run(
+        &t.url,
+        &[
+            "partners",
+            "create",
+            "--name",
+            "X Rail",
+            "--kind",
+            "railway",
+            "--scopes",
+            "verify_all",
+        ],
+    );
+    assert!(text(&bad.stderr).contains("bad_scope"));
+    let out = run(&t.url, &["partners", "revoke-key", key_id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        run(&t.url, &["partners", "revoke-key", key_id])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert!(
+        run(&t.url, &["partners", "disable", "China Southern"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        run(&t.url, &["partners", "disable", "Nobody"])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
 exitentry_storage::backend_tests!(
+    partners_get_a_key_on_the_last_line_and_lose_it_on_revocation,
     import_reports_rows_and_reimport_is_a_no_op,
     audit_verify_names_the_tampered_entry,
     the_same_binary_serves_on_this_backend,

@@ -106,6 +106,9 @@ pub struct ServerConfig {
     /// Development providers: SMS and email land in an outbox shown at /api/v1/dev/outbox,
     /// the face check accepts any well-formed photo. Never in production.
     pub dev_providers: bool,
+    /// Header in which the TLS terminator passes the client certificate's SHA-256
+    /// fingerprint (for partners bound to a certificate). Empty: no client certificates.
+    pub client_cert_header: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -123,6 +126,9 @@ pub struct SecurityConfig {
     pub login_attempts_per_minute: u32,
     /// Requests that send an SMS code, per client address per minute.
     pub sms_requests_per_minute: u32,
+    /// Key of the hash under which document numbers appear in the verification log.
+    /// Set it in production; the same value on every node keeps the hashes comparable.
+    pub log_hash_secret: Secret,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -150,6 +156,7 @@ impl Default for ServerConfig {
             public_url: "http://127.0.0.1:8080".into(),
             secure_cookies: false,
             dev_providers: false,
+            client_cert_header: String::new(),
         }
     }
 }
@@ -163,6 +170,7 @@ impl Default for SecurityConfig {
             lockout_minutes: 15,
             login_attempts_per_minute: 20,
             sms_requests_per_minute: 10,
+            log_hash_secret: Secret("development log hash key".into()),
         }
     }
 }

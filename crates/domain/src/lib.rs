@@ -6,6 +6,7 @@ pub mod ids;
 mod invalid;
 pub mod numbers;
 pub mod office;
+pub mod partners;
 pub mod person;
 pub mod policy;
 pub mod staff;

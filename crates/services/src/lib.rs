@@ -12,9 +12,12 @@ pub mod import;
 pub mod jobs;
 pub mod keys;
 pub mod offices;
+pub mod partners;
 pub mod providers;
 pub mod registry;
 pub mod temporary_permits;
+pub mod usage;
+pub mod verification;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
@@ -43,6 +46,8 @@ pub struct App {
     pub keys: Option<Arc<keys::KeySet>>,
     /// SMS gateway and face check (development doubles with `server.dev_providers`).
     pub providers: providers::Providers,
+    /// Background writer of the verification log (absent outside a tokio runtime).
+    pub usage: Option<Arc<usage::UsageLog>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -51,6 +56,7 @@ impl App {
         let providers = providers::Providers::from_config(&config, &db, clock.clone());
         App {
             providers,
+            usage: usage::UsageLog::start(db.clone()).map(Arc::new),
             db,
             config: Arc::new(config),
             policy: Arc::new(Policy::builtin()),

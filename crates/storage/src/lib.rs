@@ -13,6 +13,7 @@ mod error;
 pub mod holders;
 pub mod jobs;
 pub mod offices;
+pub mod partners;
 pub mod people;
 pub mod schema;
 pub mod staff;

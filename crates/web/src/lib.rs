@@ -27,6 +27,8 @@ pub struct AppState {
     pub login_throttle: std::sync::Arc<throttle::Throttle>,
     /// Requests that make us send an SMS (they cost money and can pester a stranger).
     pub sms_throttle: std::sync::Arc<throttle::Throttle>,
+    /// Per-key rate limits of relying parties.
+    pub key_limits: std::sync::Arc<api::verify::KeyLimits>,
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -55,6 +57,7 @@ pub fn router(app: App) -> Router {
         metrics: observability::prometheus(),
         login_throttle,
         sms_throttle,
+        key_limits: Default::default(),
     };
     let security_headers = [
         ("x-content-type-options", "nosniff"),

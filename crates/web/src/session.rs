@@ -168,13 +168,7 @@ impl FromRequestParts<AppState> for MaybeStaff {
 
 /// Compares a submitted CSRF token with the expected one in constant time.
 pub fn csrf_ok(expected: &str, submitted: &str) -> bool {
-    !expected.is_empty()
-        && expected.len() == submitted.len()
-        && expected
-            .bytes()
-            .zip(submitted.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    !expected.is_empty() && auth::constant_time_eq(expected, submitted)
 }
 
 /// A `Set-Cookie` value with the platform's defaults: HttpOnly, SameSite=Strict, Path=/.

@@ -652,3 +652,161 @@ http_tests!(
     holders_and_officers_use_the_pages,
     the_dev_outbox_does_not_exist_outside_development
 );
+
+/// A partner key for the test server, created through the service.
+async fn partner_key(t: &TestApp, name: &str, scopes: &str, rate: Option<i64>) -> String {
+    let p = exitentry_services::partners::NewPartner {
+        name: name.into(),
+        kind: "airline".into(),
+        scopes: scopes.into(),
+        rate_per_second: rate,
+        daily_quota: None,
+        client_cert_sha256: None,
+    };
+    exitentry_services::partners::create(&t.app, "test", &p)
+        .await
+        .unwrap()
+        .1
+}
+
+async fn relying_parties_verify_with_their_key(backend: exitentry_storage::Backend) {
+    let t = TestApp::spawn_with_keys(backend).await;
+    t.seed(0).await;
+    let c = t.client();
+    let dob = {
+        let mut conn = t.app.db.conn().await.unwrap();
+        exitentry_storage::documents::by_number(&mut conn, "H12345678")
+            .await
+            .unwrap()[0]
+            .1
+            .person
+            .date_of_birth
+            .to_string()
+    };
+    let permit = serde_json::json!({"document_kind": "hrp", "document_number": "H12345678",
+        "name": "CHAN TAI MAN", "date_of_birth": dob});
+    let call = |path: &str, key: Option<&str>, body: &serde_json::Value| {
+        let mut r = c.post(t.url(path)).json(body);
+        if let Some(k) = key {
+            r = r.bearer_auth(k);
+        }
+        r.send()
+    };
+
+    let r = call("/api/v1/verify/permit", None, &permit).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    let r = call("/api/v1/verify/permit", Some("eek_123.456"), &permit)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let key = partner_key(&t, "China Southern", "verify_permit", None).await;
+    let r = call("/api/v1/verify/permit", Some(&key), &permit)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["x-request-id"].len(),
+        32,
+        "every answer carries a request id"
+    );
+    let a: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        a,
+        serde_json::json!({"match": true, "valid": true, "reason": "valid"})
+    );
+    let unknown = serde_json::json!({"document_kind": "hrp", "document_number": "H99999999",
+        "name": "CHAN TAI MAN", "date_of_birth": dob});
+    let a: serde_json::Value = call("/api/v1/verify/permit", Some(&key), &unknown)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        a["match"], false,
+        "an unknown document is an answer, not an error"
+    );
+    let bad = serde_json::json!({"document_kind": "hrp", "document_number": "H1",
+        "name": "CHAN TAI MAN", "date_of_birth": dob});
+    let r = call("/api/v1/verify/permit", Some(&key), &bad)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["field"],
+        "document_number"
+    );
+    // Outside its scopes.
+    let link = serde_json::json!({"travel_document_kind": "hrp", "travel_document_number": "H12345678",
+        "residence_permit_number": "810000198503150012", "name": "CHAN TAI MAN"});
+    let r = call("/api/v1/verify/linkage", Some(&key), &link)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Batch: NDJSON in and out, one answer per line, errors in place.
+    let batch = format!(
+        "{}\n{{\"check\": \"permit\"\n{}\n",
+        serde_json::json!({"check": "permit", "document_kind": "hrp", "document_number": "H12345678",
+            "name": "陳大文", "date_of_birth": dob}),
+        serde_json::json!({"check": "credential", "payload": "EE1:x"})
+    );
+    let r = c
+        .post(t.url("/api/v1/verify/batch"))
+        .bearer_auth(&key)
+        .header("content-type", "application/x-ndjson")
+        .body(batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let lines: Vec<serde_json::Value> = r
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        (lines[0]["line"].clone(), lines[0]["valid"].clone()),
+        (1.into(), true.into())
+    );
+    assert_eq!(lines[1]["error"]["code"], "bad_json");
+    assert_eq!(lines[2]["error"]["code"], "forbidden");
+
+    // Revoking the key takes effect on the very next request.
+    let key_id = key.split('.').next().unwrap();
+    exitentry_services::partners::revoke_key(&t.app, "test", key_id)
+        .await
+        .unwrap();
+    let r = call("/api/v1/verify/permit", Some(&key), &permit)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Per-key rate: one a second.
+    let slow = partner_key(&t, "Slow Rail", "verify_permit", Some(1)).await;
+    let first = call("/api/v1/verify/permit", Some(&slow), &permit)
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = call("/api/v1/verify/permit", Some(&slow), &permit)
+        .await
+        .unwrap();
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(second.headers().contains_key("retry-after"));
+
+    let doc: serde_json::Value = get_json(&c, t.url("/api/openapi.json")).await;
+    for p in ["permit", "linkage", "credential", "batch"] {
+        assert!(
+            doc["paths"][format!("/api/v1/verify/{p}")]["post"].is_object(),
+            "{p}"
+        );
+    }
+    t.stop().await;
+}
+
+http_tests!(relying_parties_verify_with_their_key);

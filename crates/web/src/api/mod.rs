@@ -4,6 +4,7 @@ mod credentials;
 mod offices;
 mod registry;
 mod temporary_permits;
+pub mod verify;
 
 use crate::AppState;
 use crate::error::{ErrorBody, ErrorDetail};
@@ -30,8 +31,13 @@ use utoipa::OpenApi;
         temporary_permits::sms_code,
         temporary_permits::face,
         temporary_permits::application,
-        temporary_permits::resend
+        temporary_permits::resend,
+        verify::permit,
+        verify::linkage,
+        verify::credential,
+        verify::batch
     ),
+    modifiers(&PartnerKeyScheme),
     components(schemas(
         ErrorBody,
         ErrorDetail,
@@ -47,10 +53,30 @@ use utoipa::OpenApi;
         temporary_permits::StateJson,
         temporary_permits::ApplicationJson,
         temporary_permits::IssuedJson,
-        temporary_permits::ResentJson
+        temporary_permits::ResentJson,
+        verify::PermitJson,
+        verify::PermitAnswerJson,
+        verify::LinkageJson,
+        verify::LinkageAnswerJson,
+        verify::CredentialJson,
+        verify::CredentialAnswerJson
     ))
 )]
 pub struct ApiDoc;
+
+/// Relying parties send their key as `Authorization: Bearer eek_….…`.
+struct PartnerKeyScheme;
+
+impl utoipa::Modify for PartnerKeyScheme {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "partner_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -84,6 +110,20 @@ pub fn routes() -> Router<AppState> {
                     exitentry_services::temporary_permits::MAX_IMAGE_BYTES * 3 / 2,
                 ),
             ),
+        )
+        .route("/api/v1/verify/permit", axum::routing::post(verify::permit))
+        .route(
+            "/api/v1/verify/linkage",
+            axum::routing::post(verify::linkage),
+        )
+        .route(
+            "/api/v1/verify/credential",
+            axum::routing::post(verify::credential),
+        )
+        .route(
+            "/api/v1/verify/batch",
+            axum::routing::post(verify::batch)
+                .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024)),
         )
         .route("/api/v1/dev/outbox", get(temporary_permits::dev_outbox))
         .route("/api/openapi.json", get(openapi))

@@ -1,0 +1,294 @@
+//! Relying parties and their API keys: created by an operator or admin, the key shown
+//! once (only its SHA-256 is stored), revoked or disabled with effect on the next request.
+
+use crate::auth::{StaffSession, token_hash};
+use crate::{App, Result, ServiceError, audit};
+use exitentry_domain::Invalid;
+use exitentry_domain::partners::{PartnerKind, Scope, parse_partner_name};
+use exitentry_domain::staff::Permission;
+use exitentry_storage::partners::{self as store, PartnerRecord};
+use serde_json::json;
+
+/// Keys look like `eek_<12 hex>.<64 hex>`: the part before the dot is the public key id
+/// (shown in logs and pages), the rest the secret.
+const KEY_PREFIX: &str = "eek_";
+
+/// Who is calling, once the key checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerContext {
+    pub partner_id: i64,
+    pub name: String,
+    pub key_id: String,
+    pub scopes: Vec<Scope>,
+    pub rate_per_second: i64,
+    pub daily_quota: i64,
+    pub client_cert_sha256: Option<String>,
+}
+
+impl PartnerContext {
+    pub fn require(&self, scope: Scope) -> Result<()> {
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden)
+        }
+    }
+}
+
+/// A partner as listed for admins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerSummary {
+    pub name: String,
+    pub kind: String,
+    pub scopes: String,
+    pub rate_per_second: i64,
+    pub daily_quota: i64,
+    pub disabled: bool,
+}
+
+impl From<PartnerRecord> for PartnerSummary {
+    fn from(p: PartnerRecord) -> Self {
+        PartnerSummary {
+            name: p.name,
+            kind: p.kind,
+            scopes: p.scopes,
+            rate_per_second: p.rate_per_second,
+            daily_quota: p.daily_quota,
+            disabled: p.disabled,
+        }
+    }
+}
+
+/// What creating a partner needs; rate and quota have defaults.
+#[derive(Debug, Clone)]
+pub struct NewPartner {
+    pub name: String,
+    pub kind: String,
+    pub scopes: String,
+    pub rate_per_second: Option<i64>,
+    pub daily_quota: Option<i64>,
+    pub client_cert_sha256: Option<String>,
+}
+
+pub const DEFAULT_RATE: i64 = 100;
+pub const DEFAULT_DAILY_QUOTA: i64 = 1_000_000;
+
+fn invalid(field: &'static str, code: &'static str, msg: &str) -> ServiceError {
+    ServiceError::invalid(field, Invalid::new(code, msg))
+}
+
+/// Creates a partner and its first key; returns the key (shown once, never stored).
+pub async fn create(app: &App, actor: &str, p: &NewPartner) -> Result<(PartnerSummary, String)> {
+    let name = parse_partner_name(&p.name).map_err(|e| ServiceError::invalid("name", e))?;
+    let kind = PartnerKind::parse(&p.kind).map_err(|e| ServiceError::invalid("kind", e))?;
+    let scopes = Scope::parse_list(&p.scopes).map_err(|e| ServiceError::invalid("scopes", e))?;
+    let rate = p.rate_per_second.unwrap_or(DEFAULT_RATE);
+    let quota = p.daily_quota.unwrap_or(DEFAULT_DAILY_QUOTA);
+    if !(1..=1_000_000).contains(&rate) {
+        return Err(invalid(
+            "rate",
+            "bad_rate",
+            "the rate is 1 to 1,000,000 checks per second",
+        ));
+    }
+    if !(1..=1_000_000_000).contains(&quota) {
+        return Err(invalid(
+            "daily_quota",
+            "bad_quota",
+            "the daily quota is 1 to 1,000,000,000",
+        ));
+    }
+    let cert = match p
+        .client_cert_sha256
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        Some(c) => {
+            let c = c.replace(':', "").to_ascii_lowercase();
+            if c.len() != 64 || !c.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(
+                    "client_cert_sha256",
+                    "bad_fingerprint",
+                    "a certificate fingerprint is 64 hex digits (SHA-256)",
+                ));
+            }
+            Some(c)
+        }
+        None => None,
+    };
+    let record = PartnerRecord {
+        id: 0,
+        name: name.clone(),
+        kind: kind.code().into(),
+        scopes: scopes
+            .iter()
+            .map(|s| s.code())
+            .collect::<Vec<_>>()
+            .join(","),
+        rate_per_second: rate,
+        daily_quota: quota,
+        client_cert_sha256: cert,
+        disabled: false,
+    };
+    let now = app.now_micros();
+    let mut tx = app.db.begin().await?;
+    let id = store::create(&mut tx, &record, now)
+        .await
+        .map_err(|e| match e {
+            exitentry_storage::StorageError::Conflict(_) => ServiceError::Conflict {
+                code: "partner_exists",
+                message: format!("a partner named {name} exists"),
+            },
+            other => other.into(),
+        })?;
+    let (key_id, key) = new_key();
+    store::create_key(&mut tx, &key_id, id, &secret_hash(&key), now).await?;
+    audit::record(
+        app,
+        &mut tx,
+        actor,
+        "partner.create",
+        &format!("partner:{name}"),
+        json!({"kind": record.kind, "scopes": record.scopes, "rate": rate, "daily_quota": quota, "key_id": key_id}),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(exitentry_storage::StorageError::from)?;
+    Ok((record.into(), key))
+}
+
+fn new_key() -> (String, String) {
+    let token = crate::auth::random_token();
+    let key_id = format!("{KEY_PREFIX}{}", &token[..12]);
+    let secret = crate::auth::random_token();
+    (key_id.clone(), format!("{key_id}.{secret}"))
+}
+
+/// Only the SHA-256 of the whole key is stored.
+fn secret_hash(key: &str) -> String {
+    token_hash(key)
+}
+
+/// Revokes one key; the next request with it is refused.
+pub async fn revoke_key(app: &App, actor: &str, key_id: &str) -> Result<()> {
+    let mut tx = app.db.begin().await?;
+    if !store::revoke_key(&mut tx, key_id.trim(), app.now_micros()).await? {
+        return Err(ServiceError::NotFound("api_key"));
+    }
+    audit::record(
+        app,
+        &mut tx,
+        actor,
+        "partner.revoke_key",
+        &format!("api_key:{}", key_id.trim()),
+        json!({}),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(exitentry_storage::StorageError::from)?;
+    Ok(())
+}
+
+/// Disables a partner: all its keys stop working on the next request.
+pub async fn disable(app: &App, actor: &str, name: &str) -> Result<()> {
+    let mut tx = app.db.begin().await?;
+    let p = store::by_name(&mut tx, name.trim())
+        .await?
+        .ok_or(ServiceError::NotFound("partner"))?;
+    if !store::set_disabled(&mut tx, p.id, app.now_micros()).await? {
+        return Err(ServiceError::Conflict {
+            code: "partner_disabled",
+            message: "the partner is already disabled".into(),
+        });
+    }
+    audit::record(
+        app,
+        &mut tx,
+        actor,
+        "partner.disable",
+        &format!("partner:{}", p.name),
+        json!({}),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(exitentry_storage::StorageError::from)?;
+    Ok(())
+}
+
+/// Partners for the admin page.
+pub async fn list(app: &App, who: &StaffSession) -> Result<Vec<PartnerSummary>> {
+    who.require(Permission::ManageStaff)?;
+    let mut conn = app.db.conn().await?;
+    Ok(store::list(&mut conn)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+/// Checks an `Authorization: Bearer` key. Read from the database on every request, so a
+/// revocation or a disabled partner takes effect at once on every node.
+pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
+    let key = key.trim();
+    let Some((key_id, _)) = key.split_once('.').filter(|(id, s)| {
+        id.starts_with(KEY_PREFIX) && id.len() == KEY_PREFIX.len() + 12 && s.len() == 64
+    }) else {
+        return Err(ServiceError::Unauthenticated);
+    };
+    let mut conn = app.db.conn().await?;
+    let Some(k) = store::key(&mut conn, key_id).await? else {
+        return Err(ServiceError::Unauthenticated);
+    };
+    if k.revoked
+        || k.partner.disabled
+        || !crate::auth::constant_time_eq(&k.secret_hash, &secret_hash(key))
+    {
+        return Err(ServiceError::Unauthenticated);
+    }
+    let scopes =
+        Scope::parse_list(&k.partner.scopes).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(PartnerContext {
+        partner_id: k.partner.id,
+        name: k.partner.name,
+        key_id: k.key_id,
+        scopes,
+        rate_per_second: k.partner.rate_per_second,
+        daily_quota: k.partner.daily_quota,
+        client_cert_sha256: k.partner.client_cert_sha256,
+    })
+}
+
+/// Counts `n` checks against today's quota (Beijing day); refused until midnight when
+/// they do not fit.
+pub async fn take_quota(app: &App, ctx: &PartnerContext, n: i64) -> Result<()> {
+    let now = app.now();
+    let cst = exitentry_domain::temporary_permit::cst();
+    let day = now.with_timezone(&cst).date_naive();
+    let mut conn = app.db.conn().await?;
+    if store::take_daily_quota(
+        &mut conn,
+        ctx.partner_id,
+        &day.to_string(),
+        ctx.daily_quota,
+        n,
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    let next = day
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| t.and_local_timezone(cst).single())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or(now);
+    Err(ServiceError::TooSoon {
+        code: "daily_quota_exceeded",
+        retry_after: next,
+        wait_secs: (next - now).num_seconds().max(1),
+    })
+}

@@ -1,0 +1,72 @@
+//! The record of every check, written off the request path: handlers hand records to a
+//! background writer that stores them in batches. What is in the channel when the process
+//! dies is lost (at most the checks of the last moment; see docs/VERIFICATION.md).
+
+use exitentry_storage::Db;
+use exitentry_storage::partners::{self, LogRecord};
+use tokio::sync::{mpsc, oneshot};
+
+enum Msg {
+    Record(LogRecord),
+    Flush(oneshot::Sender<()>),
+}
+
+pub struct UsageLog {
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+/// Records written per statement batch at most (the writer drains what has queued up).
+const MAX_BATCH: usize = 2_000;
+
+impl UsageLog {
+    /// Starts the writer on the current tokio runtime; `None` outside one (commands that
+    /// never verify anything).
+    pub fn start(db: Db) -> Option<Self> {
+        let handle = tokio::runtime::Handle::try_current().ok()?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        handle.spawn(writer(db, rx));
+        Some(UsageLog { tx })
+    }
+
+    pub fn record(&self, r: LogRecord) {
+        let _ = self.tx.send(Msg::Record(r));
+    }
+
+    /// Waits until everything recorded so far is stored (tests, graceful shutdown).
+    pub async fn flush(&self) {
+        let (ack, done) = oneshot::channel();
+        if self.tx.send(Msg::Flush(ack)).is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+async fn writer(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = Vec::new();
+        let mut acks = Vec::new();
+        let mut next = Some(first);
+        while let Some(m) = next.take() {
+            match m {
+                Msg::Record(r) => batch.push(r),
+                Msg::Flush(a) => acks.push(a),
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            let stored = async {
+                let mut conn = db.conn().await?;
+                partners::insert_log(&mut conn, &batch).await
+            }
+            .await;
+            if let Err(e) = stored {
+                tracing::error!(error = %e, lost = batch.len(), "verification records not stored");
+            }
+        }
+        for a in acks {
+            let _ = a.send(());
+        }
+    }
+}

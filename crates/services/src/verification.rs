@@ -1,0 +1,349 @@
+//! The checks relying parties call: is this permit genuine and valid, are this travel
+//! permit and residence permit the same person's, is this credential acceptable. Answers
+//! are yes/no with a reason code; nothing else about the person leaves the platform.
+
+use crate::partners::{PartnerContext, take_quota};
+use crate::{App, Result, ServiceError};
+use exitentry_domain::document::{DocumentStatus, effective_status};
+use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
+use exitentry_domain::partners::{Scope, regions_agree};
+use exitentry_domain::person::parse_date;
+use exitentry_domain::temporary_permit::name_matches;
+use exitentry_storage::documents;
+use exitentry_storage::partners::LogRecord;
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct PermitCheck {
+    pub document_kind: String,
+    pub document_number: String,
+    pub name: String,
+    pub date_of_birth: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermitAnswer {
+    /// A document with this number exists for a person with this name and birth date.
+    pub matched: bool,
+    /// …and it is valid today.
+    pub valid: bool,
+    /// `valid`, `no_match`, or the document's status (`expired`, `reported_lost`, …).
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkageCheck {
+    pub travel_document_kind: String,
+    pub travel_document_number: String,
+    pub residence_permit_number: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkageAnswer {
+    pub linked: bool,
+    /// `linked`, `no_match`, `region_mismatch`, `travel_document_not_valid`,
+    /// `residence_permit_not_valid`.
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialAnswer {
+    pub valid: bool,
+    pub reason: &'static str,
+    pub kind: String,
+    /// Unix seconds.
+    pub valid_until: Option<i64>,
+}
+
+/// The keyed hash under which a document number is logged: lets staff count repeated
+/// checks of one document without the log holding the number itself.
+fn subject_hash(app: &App, subject: &str) -> String {
+    let key = ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA256,
+        app.config.security.log_hash_secret.expose().as_bytes(),
+    );
+    hex::encode(&ring::hmac::sign(&key, subject.as_bytes()).as_ref()[..16])
+}
+
+fn record(
+    app: &App,
+    ctx: &PartnerContext,
+    kind: &str,
+    result: &str,
+    reason: &str,
+    started: Instant,
+    subject: &str,
+) {
+    metrics::counter!("exitentry_verifications_total", "partner" => ctx.name.clone(), "kind" => kind.to_string(), "result" => result.to_string())
+        .increment(1);
+    if let Some(log) = &app.usage {
+        log.record(LogRecord {
+            at: app.now_micros(),
+            partner_id: ctx.partner_id,
+            key_id: ctx.key_id.clone(),
+            kind: kind.into(),
+            result: result.into(),
+            reason: reason.into(),
+            latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+            subject_hash: subject_hash(app, subject),
+        });
+    }
+}
+
+/// How a check is let in: one by one (scope and quota each time), or as a line of a batch
+/// whose quota was taken for all lines at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Single,
+    InBatch,
+}
+
+/// Counts a single check against the quota once its input is known to be well formed (a
+/// refused request costs the partner nothing); a batch paid for its lines up front.
+async fn count(app: &App, ctx: &PartnerContext, how: Admission) -> Result<()> {
+    match how {
+        Admission::Single => take_quota(app, ctx, 1).await,
+        Admission::InBatch => Ok(()),
+    }
+}
+
+/// Takes the quota for a whole batch of `n` checks up front.
+pub async fn admit_batch(app: &App, ctx: &PartnerContext, n: usize) -> Result<()> {
+    take_quota(app, ctx, i64::try_from(n).unwrap_or(i64::MAX)).await
+}
+
+fn parse_number(
+    app: &App,
+    field: &'static str,
+    kind: &str,
+    number: &str,
+) -> Result<DocumentNumber> {
+    let kind = DocumentKind::parse(kind).map_err(|e| ServiceError::invalid(field, e))?;
+    DocumentNumber::parse(kind, number, app.today()).map_err(|e| ServiceError::invalid(field, e))
+}
+
+fn status_now(app: &App, d: &documents::StoredDocument) -> DocumentStatus {
+    effective_status(
+        &app.policy,
+        d.doc.kind,
+        d.doc.status,
+        d.doc.expires_on,
+        app.today(),
+    )
+}
+
+pub async fn verify_permit(
+    app: &App,
+    ctx: &PartnerContext,
+    q: &PermitCheck,
+    how: Admission,
+) -> Result<PermitAnswer> {
+    let started = Instant::now();
+    // The scope first: a partner without it learns nothing, not even about its input.
+    ctx.require(Scope::VerifyPermit)?;
+    let number = parse_number(app, "document_number", &q.document_kind, &q.document_number)?;
+    let dob =
+        parse_date(&q.date_of_birth).map_err(|e| ServiceError::invalid("date_of_birth", e))?;
+    if q.name.trim().is_empty() {
+        return Err(ServiceError::invalid(
+            "name",
+            exitentry_domain::Invalid::new("bad_name", "give the name as on the document"),
+        ));
+    }
+    count(app, ctx, how).await?;
+    let mut conn = app.db.conn().await?;
+    let docs = documents::by_number(&mut conn, number.as_str()).await?;
+    drop(conn);
+    // The newest document under the number that belongs to this name and birth date.
+    let hit = docs
+        .iter()
+        .filter(|(d, p)| {
+            d.doc.kind == number.kind()
+                && p.person.date_of_birth == dob
+                && name_matches(&q.name, &p.person.names)
+        })
+        .max_by_key(|(d, _)| (d.doc.issued_on, d.doc.issue_count));
+    let answer = match hit {
+        None => PermitAnswer {
+            matched: false,
+            valid: false,
+            reason: "no_match",
+        },
+        Some((d, _)) => {
+            let status = status_now(app, d);
+            PermitAnswer {
+                matched: true,
+                valid: status == DocumentStatus::Valid,
+                reason: status.code(),
+            }
+        }
+    };
+    let result = match (answer.matched, answer.valid) {
+        (true, true) => "valid",
+        (true, false) => "invalid",
+        _ => "no_match",
+    };
+    record(
+        app,
+        ctx,
+        "permit",
+        result,
+        answer.reason,
+        started,
+        number.as_str(),
+    );
+    Ok(answer)
+}
+
+pub async fn verify_linkage(
+    app: &App,
+    ctx: &PartnerContext,
+    q: &LinkageCheck,
+    how: Admission,
+) -> Result<LinkageAnswer> {
+    let started = Instant::now();
+    ctx.require(Scope::VerifyLinkage)?;
+    let travel = parse_number(
+        app,
+        "travel_document_number",
+        &q.travel_document_kind,
+        &q.travel_document_number,
+    )?;
+    if !matches!(
+        travel.kind(),
+        DocumentKind::Hrp | DocumentKind::HrpNonChinese | DocumentKind::Twp
+    ) {
+        return Err(ServiceError::invalid(
+            "travel_document_kind",
+            exitentry_domain::Invalid::new(
+                "kind_not_linkable",
+                "linkage is between an HRP or TWP and a residence permit",
+            ),
+        ));
+    }
+    let rp = parse_number(
+        app,
+        "residence_permit_number",
+        "residence_permit",
+        &q.residence_permit_number,
+    )?;
+    if q.name.trim().is_empty() {
+        return Err(ServiceError::invalid(
+            "name",
+            exitentry_domain::Invalid::new("bad_name", "give the name as on the documents"),
+        ));
+    }
+    count(app, ctx, how).await?;
+    let mut conn = app.db.conn().await?;
+    let travel_docs = documents::by_number(&mut conn, travel.as_str()).await?;
+    let rp_docs = documents::by_number(&mut conn, rp.as_str()).await?;
+    drop(conn);
+    let newest = |docs: &[(
+        documents::StoredDocument,
+        exitentry_storage::people::StoredPerson,
+    )],
+                  kind| {
+        docs.iter()
+            .filter(|(d, p)| d.doc.kind == kind && name_matches(&q.name, &p.person.names))
+            .max_by_key(|(d, _)| (d.doc.issued_on, d.doc.issue_count))
+            .cloned()
+    };
+    let answer = match (
+        newest(&travel_docs, travel.kind()),
+        newest(&rp_docs, DocumentKind::ResidencePermit),
+    ) {
+        (Some((t, tp)), Some((r, rpp))) if tp.id == rpp.id => {
+            if !regions_agree(&travel, &rp) {
+                LinkageAnswer {
+                    linked: false,
+                    reason: "region_mismatch",
+                }
+            } else if status_now(app, &t) != DocumentStatus::Valid {
+                LinkageAnswer {
+                    linked: false,
+                    reason: "travel_document_not_valid",
+                }
+            } else if status_now(app, &r) != DocumentStatus::Valid {
+                LinkageAnswer {
+                    linked: false,
+                    reason: "residence_permit_not_valid",
+                }
+            } else {
+                LinkageAnswer {
+                    linked: true,
+                    reason: "linked",
+                }
+            }
+        }
+        // Unknown number, another person's document or a name that does not fit: one
+        // answer, so the check cannot be used to learn whose document is whose.
+        _ => LinkageAnswer {
+            linked: false,
+            reason: "no_match",
+        },
+    };
+    let result = if answer.linked {
+        "linked"
+    } else {
+        "not_linked"
+    };
+    record(
+        app,
+        ctx,
+        "linkage",
+        result,
+        answer.reason,
+        started,
+        travel.as_str(),
+    );
+    Ok(answer)
+}
+
+/// Temporary e-permits and linkage proofs: signature, window, live revocation, use.
+pub async fn verify_credential(
+    app: &App,
+    ctx: &PartnerContext,
+    payload: &str,
+    use_: Option<&str>,
+    how: Admission,
+) -> Result<CredentialAnswer> {
+    let started = Instant::now();
+    ctx.require(Scope::VerifyCredential)?;
+    if payload.len() > 8_192 {
+        return Err(ServiceError::invalid(
+            "payload",
+            exitentry_domain::Invalid::new(
+                "payload_too_long",
+                "a credential payload is at most 8 KB",
+            ),
+        ));
+    }
+    count(app, ctx, how).await?;
+    let v =
+        crate::credentials::check_live(app, payload.trim(), use_.filter(|u| !u.is_empty())).await?;
+    let answer = CredentialAnswer {
+        valid: v.valid,
+        reason: v.reason.code(),
+        kind: serde_json::to_value(v.kind)
+            .ok()
+            .and_then(|k| k.as_str().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into()),
+        valid_until: v.valid_until,
+    };
+    let subject = v
+        .claims
+        .as_ref()
+        .map(|c| String::from_utf8_lossy(&c.cti).into_owned())
+        .unwrap_or_default();
+    record(
+        app,
+        ctx,
+        "credential",
+        if answer.valid { "valid" } else { "invalid" },
+        answer.reason,
+        started,
+        &subject,
+    );
+    Ok(answer)
+}

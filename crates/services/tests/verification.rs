@@ -1,0 +1,475 @@
+//! Relying parties: keys, scopes, quotas, and every answer of the three checks, on both
+//! backends.
+
+mod common;
+
+use common::{OFFICES, app_with_keys, import};
+use exitentry_domain::numbers::DocumentKind;
+use exitentry_services::App;
+use exitentry_services::import::ImportKind;
+use exitentry_services::partners::{self, NewPartner, PartnerContext};
+use exitentry_services::verification::{self as v, Admission, LinkageCheck, PermitCheck};
+use exitentry_storage::backend_tests;
+use exitentry_storage::testing::TestDb;
+
+async fn seeded(
+    t: &TestDb,
+) -> (
+    App,
+    std::sync::Arc<exitentry_services::ManualClock>,
+    tempfile::TempDir,
+) {
+    let (app, clock, dir) = app_with_keys(t);
+    import(&app, ImportKind::Offices, OFFICES, false).await;
+    let files = exitentry_services::demo::generate(3, 300, app.today(), &app.policy, &[]);
+    import(&app, ImportKind::People, &files.people_csv, false).await;
+    import(&app, ImportKind::Documents, &files.documents_csv, false).await;
+    (app, clock, dir)
+}
+
+fn partner(name: &str, scopes: &str, quota: Option<i64>) -> NewPartner {
+    NewPartner {
+        name: name.into(),
+        kind: "airline".into(),
+        scopes: scopes.into(),
+        rate_per_second: None,
+        daily_quota: quota,
+        client_cert_sha256: None,
+    }
+}
+
+async fn ctx(app: &App, name: &str, scopes: &str, quota: Option<i64>) -> (PartnerContext, String) {
+    let (_, key) = partners::create(app, "test", &partner(name, scopes, quota))
+        .await
+        .unwrap();
+    (partners::authenticate(app, &key).await.unwrap(), key)
+}
+
+const ALL: &str = "verify_permit,verify_linkage,verify_credential";
+
+/// 陳大文: his current HRP (expiry), date of birth and residence permit number.
+async fn chan(app: &App) -> (String, String) {
+    let mut c = app.db.conn().await.unwrap();
+    let (_, person) = exitentry_storage::documents::by_number(&mut c, "H12345678")
+        .await
+        .unwrap()
+        .remove(0);
+    let docs = exitentry_storage::documents::for_person(&mut c, person.id)
+        .await
+        .unwrap();
+    let rp = docs
+        .iter()
+        .find(|d| d.doc.kind == DocumentKind::ResidencePermit)
+        .unwrap();
+    (
+        person.person.date_of_birth.to_string(),
+        rp.doc.number.clone(),
+    )
+}
+
+async fn set_status(app: &App, number: &str, status: &str) {
+    let mut c = app.db.conn().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE documents SET status = '{status}' WHERE number = '{number}'"
+    )))
+    .execute(&mut *c)
+    .await
+    .unwrap();
+}
+
+async fn keys_work_until_revoked_or_the_partner_is_disabled(t: &TestDb) {
+    let (app, _, _k) = seeded(t).await;
+    let (created, key) = partners::create(&app, "test", &partner("China Southern", ALL, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        created.scopes,
+        "verify_permit,verify_linkage,verify_credential"
+    );
+    assert!(key.starts_with("eek_"));
+    let c = partners::authenticate(&app, &key).await.unwrap();
+    assert_eq!(c.name, "China Southern");
+    // A key with one character changed, a malformed one, an unknown id: all refused.
+    let mut tampered = key.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == '0' { '1' } else { '0' });
+    for bad in [tampered.as_str(), "eek_", "Bearer x", "eek_000000000000.00"] {
+        assert_eq!(
+            partners::authenticate(&app, bad).await.unwrap_err().code(),
+            "unauthenticated",
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        partners::create(&app, "test", &partner("China Southern", ALL, None))
+            .await
+            .unwrap_err()
+            .code(),
+        "partner_exists"
+    );
+    partners::revoke_key(&app, "test", &c.key_id).await.unwrap();
+    assert_eq!(
+        partners::authenticate(&app, &key).await.unwrap_err().code(),
+        "unauthenticated"
+    );
+    assert_eq!(
+        partners::revoke_key(&app, "test", &c.key_id)
+            .await
+            .unwrap_err()
+            .code(),
+        "not_found"
+    );
+
+    let (_, key2) = partners::create(&app, "test", &partner("12306", ALL, None))
+        .await
+        .unwrap();
+    partners::authenticate(&app, &key2).await.unwrap();
+    partners::disable(&app, "test", "12306").await.unwrap();
+    assert_eq!(
+        partners::authenticate(&app, &key2)
+            .await
+            .unwrap_err()
+            .code(),
+        "unauthenticated"
+    );
+    for (p, code) in [
+        (
+            NewPartner {
+                kind: "bakery".into(),
+                ..partner("Bakery", ALL, None)
+            },
+            "bad_partner_kind",
+        ),
+        (partner("Scopeless", "verify_everything", None), "bad_scope"),
+        (
+            NewPartner {
+                rate_per_second: Some(0),
+                ..partner("Slow", ALL, None)
+            },
+            "bad_rate",
+        ),
+    ] {
+        assert_eq!(
+            partners::create(&app, "test", &p).await.unwrap_err().code(),
+            code
+        );
+    }
+}
+
+async fn scopes_and_the_daily_quota_are_enforced(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    let (dob, rp) = chan(&app).await;
+    let permit = PermitCheck {
+        document_kind: "hrp".into(),
+        document_number: "H12345678".into(),
+        name: "陳大文".into(),
+        date_of_birth: dob.clone(),
+    };
+    let link = LinkageCheck {
+        travel_document_kind: "hrp".into(),
+        travel_document_number: "H12345678".into(),
+        residence_permit_number: rp,
+        name: "CHAN TAI MAN".into(),
+    };
+    let (only_permits, _) = ctx(&app, "Bank of Permits", "verify_permit", Some(3)).await;
+    assert_eq!(
+        v::verify_linkage(&app, &only_permits, &link, Admission::Single)
+            .await
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+    assert_eq!(
+        v::verify_credential(&app, &only_permits, "EE1:x", None, Admission::Single)
+            .await
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+    for _ in 0..3 {
+        v::verify_permit(&app, &only_permits, &permit, Admission::Single)
+            .await
+            .unwrap();
+    }
+    let e = v::verify_permit(&app, &only_permits, &permit, Admission::Single)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "daily_quota_exceeded");
+    // Next midnight in Beijing (the test clock is 2026-11-22 10:00 Beijing time).
+    assert_eq!(
+        e.available_from().unwrap().to_rfc3339(),
+        "2026-11-22T16:00:00+00:00"
+    );
+    clock.advance(chrono::Duration::hours(14));
+    v::verify_permit(&app, &only_permits, &permit, Admission::Single)
+        .await
+        .unwrap();
+    // A batch takes its quota up front, all or nothing.
+    assert_eq!(
+        v::admit_batch(&app, &only_permits, 3)
+            .await
+            .unwrap_err()
+            .code(),
+        "daily_quota_exceeded"
+    );
+    v::admit_batch(&app, &only_permits, 2).await.unwrap();
+    // Bad input is an error before any quota is spent.
+    let (fresh, _) = ctx(&app, "Fresh", ALL, Some(1)).await;
+    let bad = PermitCheck {
+        date_of_birth: "1990-02-30".into(),
+        ..permit.clone()
+    };
+    assert_eq!(
+        v::verify_permit(&app, &fresh, &bad, Admission::Single)
+            .await
+            .unwrap_err()
+            .code(),
+        "bad_date"
+    );
+    v::verify_permit(&app, &fresh, &permit, Admission::Single)
+        .await
+        .unwrap();
+}
+
+async fn permit_checks_answer_match_valid_and_reason(t: &TestDb) {
+    let (app, _, _k) = seeded(t).await;
+    let (p, _) = ctx(&app, "Airline", ALL, None).await;
+    let (dob, _) = chan(&app).await;
+    let q = |number: &str, name: &str, dob: &str| PermitCheck {
+        document_kind: "hrp".into(),
+        document_number: number.into(),
+        name: name.into(),
+        date_of_birth: dob.into(),
+    };
+    let ask = |q: PermitCheck| {
+        let (app, p) = (app.clone(), p.clone());
+        async move {
+            let a = v::verify_permit(&app, &p, &q, Admission::Single)
+                .await
+                .unwrap();
+            (a.matched, a.valid, a.reason)
+        }
+    };
+    assert_eq!(
+        ask(q("h12345678", "chan tai man", &dob)).await,
+        (true, true, "valid")
+    );
+    assert_eq!(
+        ask(q("H12345678", "陳大文", &dob)).await,
+        (true, true, "valid")
+    );
+    assert_eq!(
+        ask(q("H12345678", "陳小文", &dob)).await,
+        (false, false, "no_match")
+    );
+    assert_eq!(
+        ask(q("H12345678", "陳大文", "1900-01-01")).await,
+        (false, false, "no_match")
+    );
+    assert_eq!(
+        ask(q("H99999999", "陳大文", &dob)).await,
+        (false, false, "no_match")
+    );
+    for status in ["reported_lost", "cancelled", "damaged"] {
+        set_status(&app, "H12345678", status).await;
+        assert_eq!(
+            ask(q("H12345678", "陳大文", &dob)).await,
+            (true, false, status)
+        );
+    }
+    assert_eq!(
+        v::verify_permit(&app, &p, &q("X1", "a", &dob), Admission::Single)
+            .await
+            .unwrap_err()
+            .code(),
+        "bad_format"
+    );
+}
+
+async fn linkage_needs_both_valid_documents_of_one_person(t: &TestDb) {
+    let (app, _, _k) = seeded(t).await;
+    let (p, _) = ctx(&app, "Telecom", ALL, None).await;
+    let (_, rp) = chan(&app).await;
+    let q = |travel: &str, rp: &str, name: &str| LinkageCheck {
+        travel_document_kind: "hrp".into(),
+        travel_document_number: travel.into(),
+        residence_permit_number: rp.into(),
+        name: name.into(),
+    };
+    let ask = |q: LinkageCheck| {
+        let (app, p) = (app.clone(), p.clone());
+        async move {
+            let a = v::verify_linkage(&app, &p, &q, Admission::Single)
+                .await
+                .unwrap();
+            (a.linked, a.reason)
+        }
+    };
+    assert_eq!(
+        ask(q("H12345678", &rp, "CHAN TAI MAN")).await,
+        (true, "linked")
+    );
+    assert_eq!(
+        ask(q("H12345678", &rp, "LIN CHIH-HAO")).await,
+        (false, "no_match")
+    );
+    // Somebody else's residence permit (any other valid one in the registry).
+    let other = {
+        let mut c = app.db.conn().await.unwrap();
+        let n: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT number FROM documents WHERE kind = 'residence_permit' AND number <> '{rp}' LIMIT 1"
+        )))
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+        n
+    };
+    assert_eq!(
+        ask(q("H12345678", &other, "CHAN TAI MAN")).await,
+        (false, "no_match")
+    );
+    // A TWP cannot be linked to a Hong Kong residence permit.
+    let twp = LinkageCheck {
+        travel_document_kind: "twp".into(),
+        ..q("12345678", &rp, "LIN CHIH-HAO")
+    };
+    assert_eq!(ask(twp).await.0, false);
+    set_status(&app, &rp, "cancelled").await;
+    assert_eq!(
+        ask(q("H12345678", &rp, "CHAN TAI MAN")).await,
+        (false, "residence_permit_not_valid")
+    );
+    set_status(&app, "H12345678", "reported_lost").await;
+    assert_eq!(
+        ask(q("H12345678", &rp, "CHAN TAI MAN")).await,
+        (false, "travel_document_not_valid")
+    );
+    let eep = LinkageCheck {
+        travel_document_kind: "eep_card".into(),
+        ..q("CA1234567", &rp, "LI HUA")
+    };
+    assert_eq!(
+        v::verify_linkage(&app, &p, &eep, Admission::Single)
+            .await
+            .unwrap_err()
+            .code(),
+        "kind_not_linkable"
+    );
+}
+
+async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &TestDb) {
+    use exitentry_services::temporary_permits as tp;
+    let (app, _, _k) = seeded(t).await;
+    let (p, _) = ctx(&app, "Railway", ALL, None).await;
+    let (dob, _) = chan(&app).await;
+    // Issue a temporary permit through the journey.
+    let expiry = {
+        let mut c = app.db.conn().await.unwrap();
+        let docs = exitentry_storage::documents::by_number(&mut c, "H12345678")
+            .await
+            .unwrap();
+        docs.iter()
+            .find(|(d, _)| d.doc.issue_count == Some(3))
+            .unwrap()
+            .0
+            .doc
+            .expires_on
+            .to_string()
+    };
+    let id = tp::apply(
+        &app,
+        &tp::ApplyInput {
+            document_kind: "hrp".into(),
+            document_number: "H12345678".into(),
+            name: "陳大文".into(),
+            document_expiry: expiry,
+            sex: "M".into(),
+            mobile: "13800138000".into(),
+            password: "a long holder password".into(),
+        },
+    )
+    .await
+    .unwrap();
+    exitentry_services::jobs::run_due(&app).await.unwrap();
+    let code: String = {
+        let mut c = app.db.conn().await.unwrap();
+        exitentry_storage::jobs::outbox(&mut c, 1).await.unwrap()[0]
+            .body
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(6)
+            .collect()
+    };
+    tp::confirm_sms_code(&app, &id, &code).await.unwrap();
+    let png = include_bytes!("../../test-support/src/tiny.png");
+    let issued = tp::submit_face(&app, &id, png).await.unwrap();
+
+    let check = |payload: String, use_: Option<&'static str>| {
+        let (app, p) = (app.clone(), p.clone());
+        async move {
+            let a = v::verify_credential(&app, &p, &payload, use_, Admission::Single)
+                .await
+                .unwrap();
+            (a.valid, a.reason, a.kind)
+        }
+    };
+    assert_eq!(
+        check(issued.payload.clone(), Some("domestic_rail")).await,
+        (true, "valid", "temporary_permit".to_string())
+    );
+    assert_eq!(
+        check(issued.payload.clone(), Some("border")).await.1,
+        "wrong_use"
+    );
+    assert_eq!(check("HC1:abc".into(), None).await.1, "bad_prefix");
+    assert_eq!(check("EE1:@@@".into(), None).await.1, "bad_base45");
+    tp::cancel(
+        &app,
+        &exitentry_services::holders::login(&app, "13800138000", "a long holder password")
+            .await
+            .unwrap()
+            .1,
+        &issued.permit_id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        check(issued.payload.clone(), Some("domestic_rail")).await.1,
+        "revoked"
+    );
+
+    // Every check so far is in the log, the document number only as a keyed hash.
+    let permit = PermitCheck {
+        document_kind: "hrp".into(),
+        document_number: "H12345678".into(),
+        name: "陳大文".into(),
+        date_of_birth: dob,
+    };
+    v::verify_permit(&app, &p, &permit, Admission::Single)
+        .await
+        .unwrap();
+    app.usage.as_ref().unwrap().flush().await;
+    let mut c = app.db.conn().await.unwrap();
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT kind, result, subject_hash FROM verification_log ORDER BY id")
+            .fetch_all(&mut *c)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 6);
+    assert_eq!(
+        (rows[5].0.as_str(), rows[5].1.as_str()),
+        ("permit", "valid")
+    );
+    assert!(
+        rows.iter()
+            .all(|r| !r.2.contains("H12345678") && r.2.len() == 32)
+    );
+}
+
+backend_tests!(
+    keys_work_until_revoked_or_the_partner_is_disabled,
+    scopes_and_the_daily_quota_are_enforced,
+    permit_checks_answer_match_valid_and_reason,
+    linkage_needs_both_valid_documents_of_one_person,
+    credential_checks_read_revocation_live_and_every_check_is_recorded,
+);

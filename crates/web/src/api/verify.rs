@@ -1,0 +1,398 @@
+//! The relying parties' API: permit, linkage and credential checks, one by one or as an
+//! NDJSON batch. Every request carries a partner key (`Authorization: Bearer …`).
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorDetail, message_for};
+use crate::extract::ApiJson;
+use crate::i18n::Lang;
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use exitentry_services::ServiceError;
+use exitentry_services::partners::{self, PartnerContext};
+use exitentry_services::verification::{
+    self as v, Admission, CredentialAnswer, LinkageCheck, PermitCheck,
+};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use utoipa::ToSchema;
+
+/// Per-key rate limiters, rebuilt when a partner's rate changes. In-process: each node
+/// allows the rate; the daily quota in the database is the limit shared by all nodes.
+#[derive(Default)]
+pub struct KeyLimits(Mutex<HashMap<String, (i64, Arc<DefaultDirectRateLimiter>)>>);
+
+impl KeyLimits {
+    fn check(&self, key_id: &str, rate: i64) -> Result<(), u64> {
+        let limiter = {
+            let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = map
+                .entry(key_id.to_string())
+                .or_insert_with(|| (0, limiter(1)));
+            if entry.0 != rate {
+                *entry = (rate, limiter(rate));
+            }
+            entry.1.clone()
+        };
+        limiter.check().map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            wait.as_secs().max(1)
+        })
+    }
+}
+
+fn limiter(rate: i64) -> Arc<DefaultDirectRateLimiter> {
+    let n =
+        NonZeroU32::new(u32::try_from(rate.max(1)).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
+    Arc::new(RateLimiter::direct(Quota::per_second(n)))
+}
+
+/// The calling partner, authenticated by key, within its rate and bound certificate.
+pub struct Partner(pub PartnerContext);
+
+impl FromRequestParts<AppState> for Partner {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request_parts(parts, s).await.unwrap_or(Lang::En);
+        let unauthenticated = || {
+            let mut r = ApiError::new(ServiceError::Unauthenticated, lang).into_response();
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            r
+        };
+        let Some(key) = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return Err(unauthenticated());
+        };
+        let ctx = match partners::authenticate(&s.app, key).await {
+            Ok(c) => c,
+            Err(ServiceError::Unauthenticated) => return Err(unauthenticated()),
+            Err(e) => return Err(ApiError::new(e, lang).into_response()),
+        };
+        // A partner bound to a client certificate must present it; the TLS terminator
+        // passes its fingerprint in the configured header.
+        if let Some(want) = &ctx.client_cert_sha256 {
+            let header_name = &s.app.config.server.client_cert_header;
+            let got = (!header_name.is_empty())
+                .then(|| parts.headers.get(header_name.as_str()))
+                .flatten()
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.replace(':', "").to_ascii_lowercase());
+            if got.as_deref() != Some(want.as_str()) {
+                return Err(unauthenticated());
+            }
+        }
+        if let Err(wait) = s.key_limits.check(&ctx.key_id, ctx.rate_per_second) {
+            let mut r = ApiError::new(
+                ServiceError::TooSoon {
+                    code: "rate_limited",
+                    retry_after: s.app.now() + chrono::Duration::seconds(wait as i64),
+                    wait_secs: wait as i64,
+                },
+                lang,
+            )
+            .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            return Err(r);
+        }
+        Ok(Partner(ctx))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PermitJson {
+    /// `eep_card`, `hrp`, `hrp_non_chinese`, `twp`, `residence_permit`, …
+    pub document_kind: String,
+    pub document_number: String,
+    /// As on the document: Chinese or Latin script.
+    pub name: String,
+    /// YYYY-MM-DD.
+    pub date_of_birth: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PermitAnswerJson {
+    /// A document with this number exists for a person with this name and birth date.
+    #[serde(rename = "match")]
+    pub matched: bool,
+    /// …and it is valid today.
+    pub valid: bool,
+    /// `valid`, `no_match`, `expired`, `reported_lost`, `damaged`, `surrendered`, `cancelled`.
+    pub reason: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LinkageJson {
+    /// `hrp`, `hrp_non_chinese` or `twp`.
+    pub travel_document_kind: String,
+    pub travel_document_number: String,
+    pub residence_permit_number: String,
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LinkageAnswerJson {
+    pub linked: bool,
+    /// `linked`, `no_match`, `region_mismatch`, `travel_document_not_valid`,
+    /// `residence_permit_not_valid`.
+    pub reason: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CredentialJson {
+    /// The QR payload (`EE1:…`).
+    pub payload: String,
+    /// What it is presented for, e.g. `domestic_flight`, `domestic_rail`.
+    #[serde(rename = "use", default)]
+    pub use_: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CredentialAnswerJson {
+    pub valid: bool,
+    /// `valid`, `expired`, `not_yet_valid`, `revoked`, `wrong_use`, `bad_signature`, …
+    pub reason: String,
+    /// `temporary_permit`, `linkage_proof` or `unknown`.
+    pub kind: String,
+    /// RFC 3339, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+}
+
+impl From<CredentialAnswer> for CredentialAnswerJson {
+    fn from(a: CredentialAnswer) -> Self {
+        CredentialAnswerJson {
+            valid: a.valid,
+            reason: a.reason.into(),
+            kind: a.kind,
+            valid_until: a
+                .valid_until
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                .map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
+    move |e| ApiError::new(e, lang)
+}
+
+/// Does a document with this number belong to a person with this name and birth date, and
+/// is it valid today? Nothing else about the person is returned.
+#[utoipa::path(post, path = "/api/v1/verify/permit", request_body = PermitJson,
+    security(("partner_key" = [])),
+    responses((status = 200, body = PermitAnswerJson), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
+pub async fn permit(
+    State(s): State<AppState>,
+    lang: Lang,
+    Partner(p): Partner,
+    ApiJson(b): ApiJson<PermitJson>,
+) -> Result<Json<PermitAnswerJson>, ApiError> {
+    let a = v::verify_permit(&s.app, &p, &permit_check(b), Admission::Single)
+        .await
+        .map_err(err(lang))?;
+    Ok(Json(PermitAnswerJson {
+        matched: a.matched,
+        valid: a.valid,
+        reason: a.reason.into(),
+    }))
+}
+
+fn permit_check(b: PermitJson) -> PermitCheck {
+    PermitCheck {
+        document_kind: b.document_kind,
+        document_number: b.document_number,
+        name: b.name,
+        date_of_birth: b.date_of_birth,
+    }
+}
+
+fn linkage_check(b: LinkageJson) -> LinkageCheck {
+    LinkageCheck {
+        travel_document_kind: b.travel_document_kind,
+        travel_document_number: b.travel_document_number,
+        residence_permit_number: b.residence_permit_number,
+        name: b.name,
+    }
+}
+
+/// Are this travel permit and this residence permit valid and the same person's, with
+/// agreeing regions (810000 Hong Kong HRP, 820000 Macao HRP, 830000 TWP)?
+#[utoipa::path(post, path = "/api/v1/verify/linkage", request_body = LinkageJson,
+    security(("partner_key" = [])),
+    responses((status = 200, body = LinkageAnswerJson), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
+pub async fn linkage(
+    State(s): State<AppState>,
+    lang: Lang,
+    Partner(p): Partner,
+    ApiJson(b): ApiJson<LinkageJson>,
+) -> Result<Json<LinkageAnswerJson>, ApiError> {
+    let a = v::verify_linkage(&s.app, &p, &linkage_check(b), Admission::Single)
+        .await
+        .map_err(err(lang))?;
+    Ok(Json(LinkageAnswerJson {
+        linked: a.linked,
+        reason: a.reason.into(),
+    }))
+}
+
+/// A temporary e-permit or linkage proof: signature, validity window, revocation (live),
+/// permitted use.
+#[utoipa::path(post, path = "/api/v1/verify/credential", request_body = CredentialJson,
+    security(("partner_key" = [])),
+    responses((status = 200, body = CredentialAnswerJson), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
+pub async fn credential(
+    State(s): State<AppState>,
+    lang: Lang,
+    Partner(p): Partner,
+    ApiJson(b): ApiJson<CredentialJson>,
+) -> Result<Json<CredentialAnswerJson>, ApiError> {
+    let a = v::verify_credential(&s.app, &p, &b.payload, b.use_.as_deref(), Admission::Single)
+        .await
+        .map_err(err(lang))?;
+    Ok(Json(a.into()))
+}
+
+/// Most lines in one batch.
+pub const MAX_BATCH: usize = 10_000;
+
+#[derive(Deserialize)]
+#[serde(tag = "check", rename_all = "snake_case")]
+enum BatchLine {
+    Permit(PermitJson),
+    Linkage(LinkageJson),
+    Credential(CredentialJson),
+}
+
+/// NDJSON in, NDJSON out: one check per line (`{"check": "permit" | "linkage" |
+/// "credential", …fields}`), up to 10,000; each answer line carries `line` (1-based) and
+/// either the answer or an `error`. The quota is taken for all lines up front.
+#[utoipa::path(post, path = "/api/v1/verify/batch", request_body(content = String, content_type = "application/x-ndjson"),
+    security(("partner_key" = [])),
+    responses((status = 200, content_type = "application/x-ndjson", body = String), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn batch(
+    State(s): State<AppState>,
+    lang: Lang,
+    Partner(p): Partner,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::new(
+            ServiceError::invalid(
+                "body",
+                exitentry_domain::Invalid::new("bad_ndjson", "the body is not UTF-8"),
+            ),
+            lang,
+        )
+    })?;
+    let lines: Vec<(usize, String)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l.to_string()))
+        .collect();
+    if lines.is_empty() || lines.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            ServiceError::invalid(
+                "body",
+                exitentry_domain::Invalid::new(
+                    "bad_batch_size",
+                    format!("send 1 to {MAX_BATCH} checks, one per line"),
+                ),
+            ),
+            lang,
+        ));
+    }
+    v::admit_batch(&s.app, &p, lines.len())
+        .await
+        .map_err(err(lang))?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+    let app = s.app.clone();
+    tokio::spawn(async move {
+        for (n, line) in lines {
+            let out = answer_line(&app, &p, lang, n, &line).await;
+            if tx.send(Ok(Bytes::from(out))).await.is_err() {
+                break; // the client went away
+            }
+        }
+    });
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+async fn answer_line(
+    app: &exitentry_services::App,
+    p: &PartnerContext,
+    lang: Lang,
+    n: usize,
+    line: &str,
+) -> String {
+    let result: Result<serde_json::Value, ServiceError> = match serde_json::from_str::<BatchLine>(line) {
+        Err(e) => Err(ServiceError::invalid(
+            "line",
+            exitentry_domain::Invalid::new("bad_json", format!("line {n}: {e}")),
+        )),
+        Ok(BatchLine::Permit(b)) => v::verify_permit(app, p, &permit_check(b), Admission::InBatch)
+            .await
+            .map(|a| serde_json::json!({"check": "permit", "match": a.matched, "valid": a.valid, "reason": a.reason})),
+        Ok(BatchLine::Linkage(b)) => v::verify_linkage(app, p, &linkage_check(b), Admission::InBatch)
+            .await
+            .map(|a| serde_json::json!({"check": "linkage", "linked": a.linked, "reason": a.reason})),
+        Ok(BatchLine::Credential(b)) => {
+            v::verify_credential(app, p, &b.payload, b.use_.as_deref(), Admission::InBatch)
+                .await
+                .map(|a| {
+                    let mut j = serde_json::to_value(CredentialAnswerJson::from(a)).unwrap_or_default();
+                    j["check"] = "credential".into();
+                    j
+                })
+        }
+    };
+    let mut out = match result {
+        Ok(mut j) => {
+            j["line"] = n.into();
+            j
+        }
+        Err(e) => {
+            let field = match &e {
+                ServiceError::Invalid { field, .. } => Some((*field).to_string()),
+                _ => None,
+            };
+            serde_json::json!({"line": n, "error": ErrorDetail {
+                code: e.code().to_string(),
+                message: message_for(&e, lang),
+                field,
+                available_from: None,
+            }})
+        }
+    }
+    .to_string();
+    out.push('\n');
+    out
+}
