@@ -92,9 +92,11 @@ pub async fn prepare(mut config: Config, people: usize) -> Result<App> {
         .await?;
     }
     let expiry = demo::showcase_permit_expiry(&app).await.ok().flatten();
+    let residence = demo::showcase_residence_permit(&app).await.ok().flatten();
     print_welcome(
         &app,
         expiry,
+        residence,
         files.people,
         files.documents,
         started.elapsed().as_secs_f64(),
@@ -105,6 +107,7 @@ pub async fn prepare(mut config: Config, people: usize) -> Result<App> {
 fn print_welcome(
     app: &App,
     permit_expiry: Option<chrono::NaiveDate>,
+    residence_permit: Option<String>,
     people: usize,
     documents: usize,
     secs: f64,
@@ -143,6 +146,15 @@ fn print_welcome(
         println!("    any mainland mobile (e.g. 13800138000); the SMS code is in the dev outbox");
         println!(
             "    then sign in at {base}/my; officers see it at {base}/staff/temporary-permits"
+        );
+        println!();
+    }
+    if let Some(rp) = residence_permit {
+        println!(
+            "  linkage proof: signed in at {base}/my → linkage proof; or at the counter as clerk:"
+        );
+        println!(
+            "    {base}/staff/linkage-proofs with H12345678 + residence permit {rp} + CHAN TAI MAN"
         );
         println!();
     }

@@ -71,6 +71,8 @@ pub struct CredentialsConfig {
     pub algorithm: String,
     /// Entries in the published revocation status list.
     pub status_list_size: u64,
+    /// Days a linkage proof is valid (never past either document's expiry).
+    pub linkage_proof_days: i64,
 }
 
 impl Default for CredentialsConfig {
@@ -81,6 +83,7 @@ impl Default for CredentialsConfig {
             issuer: "CN-EXITENTRY".into(),
             algorithm: "es256".into(),
             status_list_size: 131_072,
+            linkage_proof_days: 90,
         }
     }
 }

@@ -45,6 +45,7 @@ fn setup() -> Setup {
             document_number: "H12345678".into(),
             permitted_uses: vec!["domestic_flight".into(), "domestic_rail".into()],
             status_index: 42,
+            linked_document_number: None,
         }),
     };
     let payload = issue(&key, &claims, DEFAULT_PREFIX).unwrap();

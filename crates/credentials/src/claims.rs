@@ -71,6 +71,9 @@ pub struct CredentialBody {
     pub permitted_uses: Vec<String>,
     /// Index of this credential's bit in the revocation status list.
     pub status_index: u64,
+    /// Linkage proofs: the residence permit linked to `document_number`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_document_number: Option<String>,
 }
 
 /// The claims of one credential. Times are unix seconds.
@@ -216,6 +219,7 @@ mod tests {
             document_number: "H12345678".into(),
             permitted_uses: vec!["domestic_flight".into(), "domestic_rail".into()],
             status_index: 42,
+            linked_document_number: None,
         }
     }
 

@@ -55,6 +55,7 @@ fn body() -> impl Strategy<Value = CredentialBody> {
                 document_number: number,
                 permitted_uses: uses,
                 status_index: index,
+                linked_document_number: None,
             },
         )
 }

@@ -175,6 +175,7 @@ fn generate_vectors() {
         holder_name_latin: "WONG SIU MING".into(),
         permitted_uses: vec!["document_linkage".into()],
         status_index: 8,
+        linked_document_number: None,
         ..permit_body()
     });
     write(

@@ -28,17 +28,20 @@ impl OfficeCode {
     }
 }
 
-/// Administrative level; paper linkage proofs need county level or above (all three).
+/// Administrative level, lowest first; paper linkage proofs need county level or above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OfficeLevel {
+    /// A service point below county level (a police station window, a self-service point).
+    Point,
     County,
     Prefecture,
     Province,
 }
 
 impl OfficeLevel {
-    pub const ALL: [OfficeLevel; 3] = [
+    pub const ALL: [OfficeLevel; 4] = [
+        OfficeLevel::Point,
         OfficeLevel::County,
         OfficeLevel::Prefecture,
         OfficeLevel::Province,
@@ -46,10 +49,16 @@ impl OfficeLevel {
 
     pub fn code(self) -> &'static str {
         match self {
+            OfficeLevel::Point => "point",
             OfficeLevel::County => "county",
             OfficeLevel::Prefecture => "prefecture",
             OfficeLevel::Province => "province",
         }
+    }
+
+    /// County level or above: such offices may print paper linkage proofs.
+    pub fn county_or_above(self) -> bool {
+        self >= OfficeLevel::County
     }
 
     pub fn parse(s: &str) -> Result<Self, Invalid> {
@@ -59,7 +68,7 @@ impl OfficeLevel {
             .ok_or_else(|| {
                 Invalid::new(
                     "bad_level",
-                    format!("level must be county, prefecture or province, not {s:?}"),
+                    format!("level must be point, county, prefecture or province, not {s:?}"),
                 )
             })
     }

@@ -25,6 +25,8 @@ pub enum Permission {
     ViewTemporaryPermits,
     /// Revoke a temporary e-permit (with a reason).
     RevokeTemporaryPermits,
+    /// Print a paper linkage proof for a holder at the counter.
+    PrintLinkageProofs,
 }
 
 impl Role {
@@ -67,6 +69,8 @@ impl Role {
             ViewTemporaryPermits => matches!(self, Admin | Reviewer | Approver),
             // Revocation takes a traveller's document away: approvers and admins only.
             RevokeTemporaryPermits => matches!(self, Admin | Approver),
+            // Paper proofs are handed over at the counter, with both documents in hand.
+            PrintLinkageProofs => matches!(self, Admin | CounterClerk),
         }
     }
 }

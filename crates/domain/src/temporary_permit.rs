@@ -133,14 +133,20 @@ pub fn validity(
     issued_at: DateTime<Utc>,
     permit_expires_on: NaiveDate,
 ) -> (DateTime<Utc>, DateTime<Utc>) {
-    let end_of_expiry = permit_expires_on
+    let until = (issued_at + Duration::days(rules.valid_days))
+        .min(end_of_day(permit_expires_on, issued_at));
+    (issued_at, until)
+}
+
+/// The end of a document's expiry day in Beijing (midnight starting the next day); a
+/// credential standing for the document never outlives it. `fallback` if out of range.
+pub fn end_of_day(expires_on: NaiveDate, fallback: DateTime<Utc>) -> DateTime<Utc> {
+    expires_on
         .succ_opt()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .and_then(|t| cst().from_local_datetime(&t).single())
         .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(issued_at);
-    let until = (issued_at + Duration::days(rules.valid_days)).min(end_of_expiry);
-    (issued_at, until)
+        .unwrap_or(fallback)
 }
 
 /// The calendar month (Beijing time) an issue counts against, e.g. `2026-11`.

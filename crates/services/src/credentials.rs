@@ -30,7 +30,9 @@ pub async fn status_list(app: &App) -> Result<String> {
     let mut list = StatusList::new(app.config.credentials.status_list_size);
     list.issued_at = app.now().timestamp();
     let mut conn = app.db.conn().await?;
-    for index in exitentry_storage::temporary_permits::ended_indexes(&mut conn).await? {
+    let mut ended = exitentry_storage::temporary_permits::ended_indexes(&mut conn).await?;
+    ended.extend(exitentry_storage::linkage_proofs::ended_indexes(&mut conn).await?);
+    for index in ended {
         let index = u64::try_from(index).map_err(|e| ServiceError::Internal(e.to_string()))?;
         list.set(index)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -55,13 +57,24 @@ pub async fn check_live(app: &App, payload: &str, required_use: Option<&str>) ->
     let mut v = verify(payload, &trust, &opts);
     let authentic_and_current = matches!(v.reason, Reason::Valid | Reason::WrongUse);
     if authentic_and_current
-        && v.kind == CredentialKind::TemporaryPermit
         && let Some(claims) = &v.claims
+        && matches!(
+            v.kind,
+            CredentialKind::TemporaryPermit | CredentialKind::LinkageProof
+        )
     {
         let id = String::from_utf8_lossy(&claims.cti).into_owned();
         let mut conn = app.db.conn().await?;
-        let live = exitentry_storage::temporary_permits::permit(&mut conn, &id).await?;
-        if live.is_none_or(|p| p.status != "valid") {
+        let live_status = if v.kind == CredentialKind::TemporaryPermit {
+            exitentry_storage::temporary_permits::permit(&mut conn, &id)
+                .await?
+                .map(|p| p.status)
+        } else {
+            exitentry_storage::linkage_proofs::get(&mut conn, &id)
+                .await?
+                .map(|p| p.status)
+        };
+        if live_status.is_none_or(|s| s != "valid") {
             v.valid = false;
             v.reason = Reason::Revoked;
         }

@@ -724,3 +724,24 @@ pub async fn showcase_permit_expiry(app: &crate::App) -> crate::Result<Option<Na
         .map(|(d, _)| d.doc.expires_on)
         .max())
 }
+
+/// The showcase holder's residence permit number (for the linkage-proof walk-through).
+pub async fn showcase_residence_permit(app: &crate::App) -> crate::Result<Option<String>> {
+    let mut conn = app.db.conn().await?;
+    let Some((_, person)) = exitentry_storage::documents::by_number(&mut conn, "H12345678")
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    Ok(
+        exitentry_storage::documents::for_person(&mut conn, person.id)
+            .await?
+            .into_iter()
+            .find(|d| {
+                d.doc.kind == DocumentKind::ResidencePermit && d.doc.status == DocumentStatus::Valid
+            })
+            .map(|d| d.doc.number),
+    )
+}

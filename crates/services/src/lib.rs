@@ -11,6 +11,7 @@ pub mod holders;
 pub mod import;
 pub mod jobs;
 pub mod keys;
+pub mod linkage_proofs;
 pub mod offices;
 pub mod partners;
 pub mod providers;
@@ -48,6 +49,8 @@ pub struct App {
     pub providers: providers::Providers,
     /// Background writer of the verification log (absent outside a tokio runtime).
     pub usage: Option<Arc<usage::UsageLog>>,
+    /// Recently checked partner keys and reserved quota (see `partners`).
+    pub partner_cache: Arc<partners::PartnerCache>,
     clock: Arc<dyn Clock>,
 }
 
@@ -57,6 +60,7 @@ impl App {
         App {
             providers,
             usage: usage::UsageLog::start(db.clone()).map(Arc::new),
+            partner_cache: Default::default(),
             db,
             config: Arc::new(config),
             policy: Arc::new(Policy::builtin()),

@@ -8,6 +8,9 @@ use exitentry_domain::partners::{PartnerKind, Scope, parse_partner_name};
 use exitentry_domain::staff::Permission;
 use exitentry_storage::partners::{self as store, PartnerRecord};
 use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
 
 /// Keys look like `eek_<12 hex>.<64 hex>`: the part before the dot is the public key id
 /// (shown in logs and pages), the rest the secret.
@@ -177,6 +180,7 @@ pub async fn revoke_key(app: &App, actor: &str, key_id: &str) -> Result<()> {
     if !store::revoke_key(&mut tx, key_id.trim(), app.now_micros()).await? {
         return Err(ServiceError::NotFound("api_key"));
     }
+    app.partner_cache.clear_keys();
     audit::record(
         app,
         &mut tx,
@@ -198,6 +202,7 @@ pub async fn disable(app: &App, actor: &str, name: &str) -> Result<()> {
     let p = store::by_name(&mut tx, name.trim())
         .await?
         .ok_or(ServiceError::NotFound("partner"))?;
+    app.partner_cache.clear_keys();
     if !store::set_disabled(&mut tx, p.id, app.now_micros()).await? {
         return Err(ServiceError::Conflict {
             code: "partner_disabled",
@@ -230,10 +235,56 @@ pub async fn list(app: &App, who: &StaffSession) -> Result<Vec<PartnerSummary>> 
         .collect())
 }
 
-/// Checks an `Authorization: Bearer` key. Read from the database on every request, so a
-/// revocation or a disabled partner takes effect at once on every node.
+/// How long this node trusts a key it has checked: revocations made on another node take
+/// effect here within this time (on this node, at once: the cache is cleared).
+const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Quota a node reserves at a time, so that most checks do not write to the database.
+const QUOTA_LEASE: i64 = 200;
+
+/// Per-process state that keeps the hot path off the database: recently checked keys
+/// (for at most [`KEY_CACHE_TTL`]) and quota reserved from the shared daily counter.
+#[derive(Default)]
+pub struct PartnerCache {
+    keys: Mutex<HashMap<String, (Instant, PartnerContext)>>,
+    /// (partner, day) → checks reserved but not yet used.
+    leases: Mutex<HashMap<(i64, String), i64>>,
+}
+
+impl PartnerCache {
+    fn clear_keys(&self) {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// Checks an `Authorization: Bearer` key against the database, or against this node's
+/// answer of the last second.
 pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
     let key = key.trim();
+    let hash = secret_hash(key);
+    if let Some((at, ctx)) = app
+        .partner_cache
+        .keys
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&hash)
+        && at.elapsed() < KEY_CACHE_TTL
+    {
+        return Ok(ctx.clone());
+    }
+    let ctx = authenticate_in_db(app, key, &hash).await?;
+    let mut keys = app
+        .partner_cache
+        .keys
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if keys.len() > 10_000 {
+        keys.retain(|_, (at, _)| at.elapsed() < KEY_CACHE_TTL);
+    }
+    keys.insert(hash, (Instant::now(), ctx.clone()));
+    Ok(ctx)
+}
+
+async fn authenticate_in_db(app: &App, key: &str, hash: &str) -> Result<PartnerContext> {
     let Some((key_id, _)) = key.split_once('.').filter(|(id, s)| {
         id.starts_with(KEY_PREFIX) && id.len() == KEY_PREFIX.len() + 12 && s.len() == 64
     }) else {
@@ -243,10 +294,7 @@ pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
     let Some(k) = store::key(&mut conn, key_id).await? else {
         return Err(ServiceError::Unauthenticated);
     };
-    if k.revoked
-        || k.partner.disabled
-        || !crate::auth::constant_time_eq(&k.secret_hash, &secret_hash(key))
-    {
+    if k.revoked || k.partner.disabled || !crate::auth::constant_time_eq(&k.secret_hash, hash) {
         return Err(ServiceError::Unauthenticated);
     }
     let scopes =
@@ -263,21 +311,49 @@ pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
 }
 
 /// Counts `n` checks against today's quota (Beijing day); refused until midnight when
-/// they do not fit.
+/// they do not fit. The node reserves quota in leases of [`QUOTA_LEASE`] from the shared
+/// counter, so most checks only touch memory; near the end of a quota it reserves exactly
+/// what it needs. A node that stops loses the unused rest of its lease for that day.
 pub async fn take_quota(app: &App, ctx: &PartnerContext, n: i64) -> Result<()> {
     let now = app.now();
     let cst = exitentry_domain::temporary_permit::cst();
     let day = now.with_timezone(&cst).date_naive();
-    let mut conn = app.db.conn().await?;
-    if store::take_daily_quota(
-        &mut conn,
-        ctx.partner_id,
-        &day.to_string(),
-        ctx.daily_quota,
-        n,
-    )
-    .await?
+    let day_s = day.to_string();
+    let lease_key = (ctx.partner_id, day_s.clone());
     {
+        let mut leases = app
+            .partner_cache
+            .leases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(left) = leases.get_mut(&lease_key)
+            && *left >= n
+        {
+            *left -= n;
+            return Ok(());
+        }
+    }
+    let mut conn = app.db.conn().await?;
+    let mut take = async |amount: i64| {
+        store::take_daily_quota(&mut conn, ctx.partner_id, &day_s, ctx.daily_quota, amount).await
+    };
+    let lease = n.max(QUOTA_LEASE);
+    let got = if take(lease).await? {
+        lease
+    } else if lease > n && take(n).await? {
+        n
+    } else {
+        0
+    };
+    if got > 0 {
+        let mut leases = app
+            .partner_cache
+            .leases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // Leases of past days are worthless.
+        leases.retain(|(_, d), _| *d == day_s);
+        *leases.entry(lease_key).or_insert(0) += got - n;
         return Ok(());
     }
     let next = day

@@ -349,6 +349,7 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
             permitted_uses: uses.iter().map(|u| u.to_string()).collect(),
             status_index: u64::try_from(index)
                 .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            linked_document_number: None,
         }),
     };
     let payload = exitentry_credentials::issue(&signer, &claims, &app.config.credentials.prefix)

@@ -357,12 +357,10 @@ async fn linkage_needs_both_valid_documents_of_one_person(t: &TestDb) {
     );
 }
 
-async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &TestDb) {
+/// 陳大文 gets a temporary permit through the whole journey (which also creates his
+/// holder account: 13800138000 / "a long holder password").
+async fn issue_temporary_permit(app: &App) -> exitentry_services::temporary_permits::IssuedPermit {
     use exitentry_services::temporary_permits as tp;
-    let (app, _, _k) = seeded(t).await;
-    let (p, _) = ctx(&app, "Railway", ALL, None).await;
-    let (dob, _) = chan(&app).await;
-    // Issue a temporary permit through the journey.
     let expiry = {
         let mut c = app.db.conn().await.unwrap();
         let docs = exitentry_storage::documents::by_number(&mut c, "H12345678")
@@ -377,7 +375,7 @@ async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &
             .to_string()
     };
     let id = tp::apply(
-        &app,
+        app,
         &tp::ApplyInput {
             document_kind: "hrp".into(),
             document_number: "H12345678".into(),
@@ -390,7 +388,7 @@ async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &
     )
     .await
     .unwrap();
-    exitentry_services::jobs::run_due(&app).await.unwrap();
+    exitentry_services::jobs::run_due(app).await.unwrap();
     let code: String = {
         let mut c = app.db.conn().await.unwrap();
         exitentry_storage::jobs::outbox(&mut c, 1).await.unwrap()[0]
@@ -400,9 +398,130 @@ async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &
             .take(6)
             .collect()
     };
-    tp::confirm_sms_code(&app, &id, &code).await.unwrap();
-    let png = include_bytes!("../../test-support/src/tiny.png");
-    let issued = tp::submit_face(&app, &id, png).await.unwrap();
+    tp::confirm_sms_code(app, &id, &code).await.unwrap();
+    tp::submit_face(app, &id, exitentry_test_png())
+        .await
+        .unwrap()
+}
+
+fn exitentry_test_png() -> &'static [u8] {
+    include_bytes!("../../test-support/src/tiny.png")
+}
+
+async fn holders_and_counters_get_linkage_proofs_that_verify(t: &TestDb) {
+    use exitentry_domain::staff::Role;
+    use exitentry_services::auth::StaffSession;
+    use exitentry_services::linkage_proofs::{self as lp, PaperRequest};
+    let (app, _, _k) = seeded(t).await;
+    issue_temporary_permit(&app).await;
+    let (_, holder) =
+        exitentry_services::holders::login(&app, "13800138000", "a long holder password")
+            .await
+            .unwrap();
+    let (_, rp) = chan(&app).await;
+    let proof = lp::issue_online(&app, &holder).await.unwrap();
+    assert_eq!(proof.residence_permit_number, rp);
+    assert_eq!(proof.travel_document_number, "H12345678");
+    assert!(proof.valid_until <= app.now() + chrono::Duration::days(90));
+    let live = exitentry_services::credentials::check_live(&app, &proof.payload, None)
+        .await
+        .unwrap();
+    assert!(live.valid, "{:?}", live.reason);
+    let body = live.claims.unwrap().body.unwrap();
+    assert_eq!(body.linked_document_number.as_deref(), Some(rp.as_str()));
+    let (p, _) = ctx(&app, "Bank", ALL, None).await;
+    let a = v::verify_credential(&app, &p, &proof.payload, None, Admission::Single)
+        .await
+        .unwrap();
+    assert_eq!((a.valid, a.kind.as_str()), (true, "linkage_proof"));
+    assert_eq!(lp::holder_proofs(&app, &holder).await.unwrap().len(), 1);
+
+    // A residence permit expiring in 10 days caps the proof at the end of that day.
+    {
+        let mut c = app.db.conn().await.unwrap();
+        let soon = (app.today() + chrono::Duration::days(10)).to_string();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE documents SET expires_on = '{soon}' WHERE number = '{rp}'"
+        )))
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    }
+    let capped = lp::issue_online(&app, &holder).await.unwrap();
+    assert_eq!(
+        capped.valid_until.to_rfc3339(),
+        format!(
+            "{}T16:00:00+00:00",
+            app.today() + chrono::Duration::days(10)
+        ),
+        "the end of the expiry day in Beijing"
+    );
+
+    // At the counter: clerks of county-level offices; not below; not reviewers.
+    let staff = |role: Role, office: &str| StaffSession {
+        user_id: 1,
+        username: "clerk1".into(),
+        role,
+        office_code: Some(office.into()),
+        csrf_token: String::new(),
+    };
+    let q = PaperRequest {
+        travel_document_kind: "hrp".into(),
+        travel_document_number: "h12345678".into(),
+        residence_permit_number: rp.clone(),
+        name: "CHAN TAI MAN".into(),
+    };
+    let paper = lp::issue_paper(&app, &staff(Role::CounterClerk, "GZ-TH-001"), &q)
+        .await
+        .unwrap();
+    assert_eq!(paper.channel, "paper");
+    assert_eq!(paper.office_code.as_deref(), Some("GZ-TH-001"));
+    import(&app, ImportKind::Offices, "code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices\nGZ-TH-P01,天河派出所窗口,天河派出所窗口,Tianhe Police Window,Guangzhou,Tianhe,广州市天河区,point,0,0\n", false).await;
+    assert_eq!(
+        lp::issue_paper(&app, &staff(Role::CounterClerk, "GZ-TH-P01"), &q)
+            .await
+            .unwrap_err()
+            .code(),
+        "office_level_too_low"
+    );
+    assert_eq!(
+        lp::issue_paper(&app, &staff(Role::Reviewer, "GZ-TH-001"), &q)
+            .await
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+    let wrong_name = PaperRequest {
+        name: "LIN CHIH-HAO".into(),
+        ..q.clone()
+    };
+    assert_eq!(
+        lp::issue_paper(&app, &staff(Role::CounterClerk, "GZ-TH-001"), &wrong_name)
+            .await
+            .unwrap_err()
+            .code(),
+        "no_match"
+    );
+    set_status(&app, &rp, "cancelled").await;
+    assert_eq!(
+        lp::issue_paper(&app, &staff(Role::CounterClerk, "GZ-TH-001"), &q)
+            .await
+            .unwrap_err()
+            .code(),
+        "residence_permit_not_valid"
+    );
+    assert_eq!(
+        lp::issue_online(&app, &holder).await.unwrap_err().code(),
+        "no_valid_residence_permit"
+    );
+}
+
+async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &TestDb) {
+    use exitentry_services::temporary_permits as tp;
+    let (app, _, _k) = seeded(t).await;
+    let (p, _) = ctx(&app, "Railway", ALL, None).await;
+    let (dob, _) = chan(&app).await;
+    let issued = issue_temporary_permit(&app).await;
 
     let check = |payload: String, use_: Option<&'static str>| {
         let (app, p) = (app.clone(), p.clone());
@@ -466,7 +585,32 @@ async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &
     );
 }
 
+/// Two nodes sharing the database reserve quota in leases; together they never give out
+/// more than the quota, and the last checks of the day are counted one by one.
+async fn nodes_share_the_daily_quota_exactly(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    let other_node = App::new(app.db.clone(), (*app.config).clone(), clock.clone());
+    let (p, _) = ctx(&app, "Big Bank", ALL, Some(450)).await;
+    let mut granted = 0;
+    for i in 0..600 {
+        let node = if i % 3 == 0 { &other_node } else { &app };
+        if partners::take_quota(node, &p, 1).await.is_ok() {
+            granted += 1;
+        }
+    }
+    // Each node leases 200; the last 50 no longer fit a lease and are counted one by one.
+    assert_eq!(granted, 450, "exactly the quota, never more");
+    let mut c = app.db.conn().await.unwrap();
+    let used: i64 = sqlx::query_scalar("SELECT used FROM partner_daily_use")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(used, 450);
+}
+
 backend_tests!(
+    holders_and_counters_get_linkage_proofs_that_verify,
+    nodes_share_the_daily_quota_exactly,
     keys_work_until_revoked_or_the_partner_is_disabled,
     scopes_and_the_daily_quota_are_enforced,
     permit_checks_answer_match_valid_and_reason,

@@ -127,21 +127,24 @@ pub async fn by_number(
     conn: &mut AnyConnection,
     number: &str,
 ) -> Result<Vec<(StoredDocument, StoredPerson)>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM documents WHERE number = $1 ORDER BY issued_on DESC, id DESC"
-    )))
+    // One statement: verification calls this on every check.
+    let rows = sqlx::query(
+        "SELECT d.id, d.person_id, d.kind, d.number, d.issue_count, d.issued_on, d.expires_on, \
+         d.status, d.office_code, p.external_id, p.name_zh, p.name_latin, p.sex, p.date_of_birth, \
+         p.region, p.nationality, p.id_kind, p.id_number \
+         FROM documents d JOIN people p ON p.id = d.person_id \
+         WHERE d.number = $1 ORDER BY d.issued_on DESC, d.id DESC",
+    )
     .bind(number.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let d = from_row(r)?;
-        let p = people::get(conn, d.doc.person_id)
-            .await?
-            .ok_or_else(|| corrupt("document without holder"))?;
-        out.push((d, p));
-    }
-    Ok(out)
+    rows.iter()
+        .map(|r| {
+            let d = from_row(r)?;
+            let p = people::from_row_with_id(r, d.doc.person_id)?;
+            Ok((d, p))
+        })
+        .collect()
 }
 
 pub async fn count(conn: &mut AnyConnection) -> Result<i64> {

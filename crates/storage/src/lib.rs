@@ -12,6 +12,7 @@ pub mod documents;
 mod error;
 pub mod holders;
 pub mod jobs;
+pub mod linkage_proofs;
 pub mod offices;
 pub mod partners;
 pub mod people;

@@ -33,9 +33,14 @@ const COLUMNS: &str = "id, external_id, name_zh, name_latin, sex, date_of_birth,
                        nationality, id_kind, id_number";
 
 pub(crate) fn from_row(r: &AnyRow) -> Result<StoredPerson> {
+    from_row_with_id(r, r.try_get("id")?)
+}
+
+/// Reads the person's columns of a joined row whose `id` column is another table's.
+pub(crate) fn from_row_with_id(r: &AnyRow, id: i64) -> Result<StoredPerson> {
     let dob: String = r.try_get("date_of_birth")?;
     Ok(StoredPerson {
-        id: r.try_get("id")?,
+        id,
         person: PersonRecord {
             external_id: r.try_get("external_id")?,
             names: Names {

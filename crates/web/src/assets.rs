@@ -20,6 +20,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/app.css"),
     ),
     (
+        "print.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/print.js"),
+    ),
+    (
         "emblem.svg",
         "image/svg+xml",
         include_bytes!("../assets/emblem.svg"),

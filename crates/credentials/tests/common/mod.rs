@@ -71,6 +71,7 @@ pub fn permit_body() -> CredentialBody {
         document_number: "H12345678".into(),
         permitted_uses: vec!["domestic_flight".into(), "domestic_rail".into()],
         status_index: 42,
+        linked_document_number: None,
     }
 }
 

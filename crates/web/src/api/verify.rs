@@ -275,6 +275,8 @@ pub async fn credential(
 
 /// Most lines in one batch.
 pub const MAX_BATCH: usize = 10_000;
+/// Checks of one batch in flight at once.
+const BATCH_CONCURRENCY: usize = 16;
 
 #[derive(Deserialize)]
 #[serde(tag = "check", rename_all = "snake_case")]
@@ -330,8 +332,16 @@ pub async fn batch(
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     let app = s.app.clone();
     tokio::spawn(async move {
-        for (n, line) in lines {
-            let out = answer_line(&app, &p, lang, n, &line).await;
+        use futures_util::StreamExt;
+        // Several checks in flight at once (each on its own pooled connection), answers
+        // still in the order of the lines.
+        let mut answers = futures_util::stream::iter(lines)
+            .map(|(n, line)| {
+                let (app, p) = (app.clone(), p.clone());
+                async move { answer_line(&app, &p, lang, n, &line).await }
+            })
+            .buffered(BATCH_CONCURRENCY);
+        while let Some(out) = answers.next().await {
             if tx.send(Ok(Bytes::from(out))).await.is_err() {
                 break; // the client went away
             }

@@ -2,6 +2,7 @@
 //! current path (for the language switch) and the signed-in staff member, if any.
 
 mod holder;
+mod linkage;
 mod public;
 mod staff;
 mod staff_permits;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .merge(public::routes())
         .merge(holder::routes())
         .merge(staff_permits::routes())
+        .merge(linkage::routes())
         .merge(staff::routes())
 }
 
@@ -119,6 +121,13 @@ impl Page {
         self.staff.as_ref().is_some_and(|s| {
             s.role
                 .can(exitentry_domain::staff::Permission::ViewTemporaryPermits)
+        })
+    }
+
+    pub fn can_print_linkage_proofs(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| {
+            s.role
+                .can(exitentry_domain::staff::Permission::PrintLinkageProofs)
         })
     }
 

@@ -1,0 +1,129 @@
+// Journeys: a holder signs in and gets a linkage proof online, prints it, and its QR
+// payload verifies with the CLI; a counter clerk prints a paper proof for a holder who
+// presents both documents, after a wrong residence-permit number is refused.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { launchBrowser, withPage } from '../lib/browser.js';
+import { expectCount, expectText } from '../lib/expect.js';
+import { binaryPath, startServer } from '../lib/server.js';
+
+let server;
+let browser;
+let work;
+
+before(async () => {
+  server = await startServer({ people: 200 });
+  browser = await launchBrowser();
+  work = mkdtempSync(join(tmpdir(), 'exitentry-e2e-linkage-'));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const MOBILE = '13900139000';
+const PASSWORD = 'my long travel password';
+const SELFIE =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+
+function demoFacts() {
+  const expiry = server.logs().match(/H12345678 .* expires (\d{4}-\d{2}-\d{2})/)?.[1];
+  const rp = server.logs().match(/residence permit (8[123]\d{16})/)?.[1];
+  assert.ok(expiry && rp, `the demo prints the showcase documents:\n${server.logs()}`);
+  return { expiry, rp };
+}
+
+async function api(path, body) {
+  const res = await fetch(`${server.baseURL}${path}`, {
+    method: body ? 'POST' : 'GET',
+    headers: { 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+/** The holder's account comes with a temporary permit, applied for through the app API. */
+async function holderAccount() {
+  const { expiry } = demoFacts();
+  const created = await api('/api/v1/temporary-permits/applications', {
+    document_kind: 'hrp', document_number: 'H12345678', name: 'CHAN TAI MAN',
+    document_expiry: expiry, sex: 'M', mobile: MOBILE, password: PASSWORD,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const id = created.json.application_id;
+  let code;
+  for (let i = 0; i < 100 && !code; i++) {
+    const { json } = await api('/api/v1/dev/outbox');
+    code = json.find((m) => m.recipient === MOBILE)?.body.match(/\d{6}/)?.[0];
+    if (!code) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(code, 'the SMS code reached the outbox');
+  assert.equal((await api(`/api/v1/temporary-permits/applications/${id}/sms-code`, { code })).status, 200);
+  assert.equal((await api(`/api/v1/temporary-permits/applications/${id}/face`, { image: SELFIE })).status, 200);
+}
+
+async function verifyWithCli(payload) {
+  const trustFile = join(work, 'trust-list.json');
+  writeFileSync(trustFile, await (await fetch(`${server.baseURL}/api/v1/trust-list`)).text());
+  return JSON.parse(execFileSync(binaryPath(), ['credential', 'verify', '--trust-list', trustFile, payload], { encoding: 'utf8' }));
+}
+
+describe('linkage proofs', () => {
+  test('a holder gets a proof online and it verifies offline', (t) =>
+    withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page }) => {
+      await holderAccount();
+      await page.goto('/my');
+      await page.waitForURL((u) => u.pathname === '/my/login');
+      await page.locator('#mobile').fill(MOBILE);
+      await page.locator('#password').fill(PASSWORD);
+      await page.locator('main form button[type="submit"]').click();
+      await page.waitForURL((u) => u.pathname === '/my');
+      await page.getByRole('link', { name: 'Linkage proof' }).click();
+      await page.getByRole('button', { name: 'Get a linkage proof' }).click();
+      await page.waitForURL((u) => u.pathname.startsWith('/my/linkage-proofs/'));
+      await expectText(page.locator('main h1'), /Proof of linkage/);
+      await expectCount(page.locator('.proof .qr svg'), 1);
+      await expectText(page.locator('#residence-permit'), demoFacts().rp);
+      await expectCount(page.getByRole('button', { name: 'Print' }), 1);
+      // Printing hides the site's header and the buttons.
+      await page.emulateMedia({ media: 'print' });
+      assert.equal(await page.locator('header.top').isVisible(), false);
+      assert.equal(await page.locator('.print-button').isVisible(), false);
+      await page.emulateMedia({ media: 'screen' });
+      await page.locator('details summary').click();
+      const payload = (await page.locator('textarea.payload').inputValue()).trim();
+      const verdict = await verifyWithCli(payload);
+      assert.equal(verdict.valid, true, JSON.stringify(verdict));
+      assert.equal(verdict.kind, 'linkage_proof');
+    }));
+
+  test('a counter clerk prints a paper proof', (t) =>
+    withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page }) => {
+      const { rp } = demoFacts();
+      await page.goto('/staff/login');
+      await page.locator('#username').fill('clerk');
+      await page.locator('#password').fill('demo-clerk-pass');
+      await page.locator('main form button[type="submit"]').click();
+      await page.waitForURL((u) => u.pathname === '/staff');
+      await page.getByRole('link', { name: 'Linkage proofs' }).click();
+      await page.locator('#travel_document_number').fill('H12345678');
+      await page.locator('#residence_permit_number').fill('810000199001010011');
+      await page.locator('#name').fill('CHAN TAI MAN');
+      await page.getByRole('button', { name: 'Check and print' }).click();
+      await expectCount(page.locator('main p.alert'), 1);
+      await page.locator('#residence_permit_number').fill(rp);
+      await page.getByRole('button', { name: 'Check and print' }).click();
+      await page.waitForURL((u) => u.pathname.startsWith('/staff/linkage-proofs/'));
+      await expectCount(page.locator('.proof .qr svg'), 1);
+      await expectText(page.locator('.proof'), /at the counter/);
+      await page.locator('details summary').click();
+      const verdict = await verifyWithCli((await page.locator('textarea.payload').inputValue()).trim());
+      assert.equal(verdict.valid, true, JSON.stringify(verdict));
+    }));
+});

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Load test of the relying-party checks against `exitentry serve` on a registry of
+# PEOPLE people (default 1,000,000), with /healthz of the same server as the ceiling.
+#   scripts/load/verify.sh [sqlite|postgres]
+# Needs: target/release/exitentry (cargo build --release), wrk (apt-get install wrk).
+# Data is generated once into $WORK (default /tmp/exitentry-load) and reused.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BACKEND=${1:-sqlite}
+PEOPLE=${PEOPLE:-1000000}
+WORK=${WORK:-/tmp/exitentry-load}
+DURATION=${DURATION:-20s}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18080}
+BIN=target/release/exitentry
+mkdir -p "$WORK"
+
+if [[ ! -f $WORK/sample/documents.csv ]]; then
+  $BIN import sample --people "$PEOPLE" --out-dir "$WORK/sample"
+fi
+case $BACKEND in
+  sqlite) URL="sqlite://$WORK/load.db" ;;
+  postgres)
+    psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS exitentry_load" \
+      -c "CREATE DATABASE exitentry_load" >/dev/null
+    rm -f "$WORK/.postgres-loaded"
+    URL="postgres://postgres@127.0.0.1:5432/exitentry_load" ;;
+  *) echo "usage: $0 [sqlite|postgres]" >&2; exit 2 ;;
+esac
+export DATABASE_URL=$URL EXITENTRY_LOG__FILTER=warn
+if [[ $BACKEND == postgres || ! -f $WORK/.sqlite-loaded ]]; then
+  [[ $BACKEND == sqlite ]] && rm -f "$WORK"/load.db*
+  $BIN import offices crates/cli/seed/offices.csv >/dev/null
+  $BIN import people "$WORK/sample/people.csv" >/dev/null
+  $BIN import documents "$WORK/sample/documents.csv" >/dev/null
+  [[ $BACKEND == sqlite ]] && touch "$WORK/.sqlite-loaded"
+  # Fresh tables: give PostgreSQL its statistics and visibility map, as a live system has.
+  [[ $BACKEND == postgres ]] && psql -q -h 127.0.0.1 -U postgres -d exitentry_load -c "VACUUM ANALYZE" >/dev/null
+fi
+
+# Checks drawn from the registry: valid-looking permit checks and linkage pairs.
+# people.csv: external_id,name_zh,name_latin,sex,date_of_birth,…
+# documents.csv: person_external_id,kind,number,issue_count,issued_on,expires_on,status,office_code
+awk -F, 'NR==FNR { if (FNR>1) { name[$1]=$3; dob[$1]=$5 } next }
+         FNR>1 && ($2=="hrp" || $2=="twp" || $2=="eep_card") && n < 20000 { print $2 "\t" $3 "\t" name[$1] "\t" dob[$1]; n++ }' \
+  "$WORK/sample/people.csv" "$WORK/sample/documents.csv" > "$WORK/permit.tsv"
+awk -F, 'NR==FNR { if (FNR>1) name[$1]=$3; next }
+         FNR>1 && ($2=="hrp" || $2=="twp") { travel[$1]=$2 "\t" $3 }
+         FNR>1 && $2=="residence_permit" { rp[$1]=$3 }
+         END { for (p in rp) if (p in travel && n < 20000) { print travel[p] "\t" rp[p] "\t" name[p]; n++ } }' \
+  "$WORK/sample/people.csv" "$WORK/sample/documents.csv" > "$WORK/linkage.tsv"
+
+NAME="load-$(date +%s)"
+KEY=$($BIN partners create --name "$NAME" --kind other \
+  --scopes verify_permit,verify_linkage,verify_credential --rate 1000000 --daily-quota 1000000000 | tail -n 1)
+
+$BIN serve --listen 127.0.0.1:$PORT &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done
+
+run() { # label, extra args…
+  echo "== $1"
+  shift
+  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" | grep -E "Requests/sec|Latency|  50%|  99%|Non-2xx|Socket errors"
+}
+run "baseline GET /healthz" http://127.0.0.1:$PORT/healthz
+CHECK=permit CHECKS_FILE=$WORK/permit.tsv PARTNER_KEY=$KEY run "POST /api/v1/verify/permit" -s scripts/load/verify.lua http://127.0.0.1:$PORT
+CHECK=linkage CHECKS_FILE=$WORK/linkage.tsv PARTNER_KEY=$KEY run "POST /api/v1/verify/linkage" -s scripts/load/verify.lua http://127.0.0.1:$PORT
+
+# Batch: 10,000 permit checks in one request.
+awk -F'\t' 'NR<=10000 { printf "{\"check\":\"permit\",\"document_kind\":\"%s\",\"document_number\":\"%s\",\"name\":\"%s\",\"date_of_birth\":\"%s\"}\n", $1, $2, $3, $4 }' \
+  "$WORK/permit.tsv" > "$WORK/batch.ndjson"
+echo "== POST /api/v1/verify/batch (10,000 lines)"
+for i in 1 2 3; do
+  curl -s -o "$WORK/batch.out" -w "%{time_total} s, HTTP %{http_code}\n" -H "Authorization: Bearer $KEY" \
+    -H "Content-Type: application/x-ndjson" --data-binary @"$WORK/batch.ndjson" http://127.0.0.1:$PORT/api/v1/verify/batch
+done
+echo "   answers: $(wc -l < "$WORK/batch.out"), valid: $(grep -c '"valid":true' "$WORK/batch.out")"
