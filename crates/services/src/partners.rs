@@ -368,3 +368,44 @@ pub async fn take_quota(app: &App, ctx: &PartnerContext, n: i64) -> Result<()> {
         wait_secs: (next - now).num_seconds().max(1),
     })
 }
+
+/// Checks per day (Beijing), kind and result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRow {
+    pub partner: String,
+    pub day: chrono::NaiveDate,
+    pub kind: String,
+    pub result: String,
+    pub count: i64,
+}
+
+async fn usage_rows(app: &App, partner_id: Option<i64>, days: i64) -> Result<Vec<UsageRow>> {
+    if let Some(log) = &app.usage {
+        log.flush().await;
+    }
+    let since = (app.now() - chrono::Duration::days(days.clamp(1, 366))).timestamp_micros();
+    let mut conn = app.db.conn().await?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    Ok(store::usage(&mut conn, partner_id, since)
+        .await?
+        .into_iter()
+        .map(|(partner, day_no, kind, result, count)| UsageRow {
+            partner,
+            day: epoch + chrono::Duration::days(day_no),
+            kind,
+            result,
+            count,
+        })
+        .collect())
+}
+
+/// A partner's own usage over the last `days` days.
+pub async fn own_usage(app: &App, ctx: &PartnerContext, days: i64) -> Result<Vec<UsageRow>> {
+    usage_rows(app, Some(ctx.partner_id), days).await
+}
+
+/// Every partner's usage, for admins.
+pub async fn all_usage(app: &App, who: &StaffSession, days: i64) -> Result<Vec<UsageRow>> {
+    who.require(Permission::ManageStaff)?;
+    usage_rows(app, None, days).await
+}

@@ -799,6 +799,58 @@ async fn relying_parties_verify_with_their_key(backend: exitentry_storage::Backe
     assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(second.headers().contains_key("retry-after"));
 
+    // The partner sees its own usage; the admin sees everyone's on the partners page.
+    let counted = partner_key(&t, "Counted Air", "verify_permit", None).await;
+    for _ in 0..2 {
+        call("/api/v1/verify/permit", Some(&counted), &permit)
+            .await
+            .unwrap();
+    }
+    let usage: serde_json::Value = c
+        .get(t.url("/api/v1/verify/usage"))
+        .bearer_auth(&counted)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usage[0]["check"], "permit");
+    assert_eq!(usage[0]["result"], "valid");
+    assert_eq!(usage[0]["count"], 2, "only its own checks: {usage}");
+    let admin = t.client();
+    t.login(&admin, "admin", PASSWORD).await;
+    let page = get_text(&admin, t.url("/staff/admin/partners")).await;
+    assert!(page.contains("China Southern") && page.contains("Slow Rail"));
+    let csrf = exitentry_test_support::hidden_field(&page, "csrf").unwrap();
+    let r = admin
+        .post(t.url("/staff/admin/partners"))
+        .body(format!(
+            "csrf={csrf}&name=Air+Macau&kind=airline&scopes=verify_permit&scopes=verify_credential&rate=&daily_quota=500"
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let created = r.text().await.unwrap();
+    let marker = "id=\"new-key\" class=\"key\">";
+    let start = created.find(marker).unwrap() + marker.len();
+    let new_key = &created[start..start + 81];
+    assert!(new_key.starts_with("eek_"), "{new_key}");
+    let r = call("/api/v1/verify/permit", Some(new_key), &permit)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the key from the page works");
+    let reviewer = t.client();
+    t.login(&reviewer, "reviewer", PASSWORD).await;
+    let r = reviewer
+        .get(t.url("/staff/admin/partners"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
     let doc: serde_json::Value = get_json(&c, t.url("/api/openapi.json")).await;
     for p in ["permit", "linkage", "credential", "batch"] {
         assert!(

@@ -35,7 +35,8 @@ use utoipa::OpenApi;
         verify::permit,
         verify::linkage,
         verify::credential,
-        verify::batch
+        verify::batch,
+        verify::usage
     ),
     modifiers(&PartnerKeyScheme),
     components(schemas(
@@ -59,7 +60,8 @@ use utoipa::OpenApi;
         verify::LinkageJson,
         verify::LinkageAnswerJson,
         verify::CredentialJson,
-        verify::CredentialAnswerJson
+        verify::CredentialAnswerJson,
+        verify::UsageJson
     ))
 )]
 pub struct ApiDoc;
@@ -112,6 +114,7 @@ pub fn routes() -> Router<AppState> {
             ),
         )
         .route("/api/v1/verify/permit", axum::routing::post(verify::permit))
+        .route("/api/v1/verify/usage", get(verify::usage))
         .route(
             "/api/v1/verify/linkage",
             axum::routing::post(verify::linkage),

@@ -406,3 +406,37 @@ async fn answer_line(
     out.push('\n');
     out
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct UsageJson {
+    /// Beijing date, YYYY-MM-DD.
+    pub day: String,
+    /// `permit`, `linkage` or `credential`.
+    pub check: String,
+    pub result: String,
+    pub count: i64,
+}
+
+/// The calling partner's own checks of the last 30 days, per day, check and result (any
+/// key of the partner; no scope needed).
+#[utoipa::path(get, path = "/api/v1/verify/usage", security(("partner_key" = [])),
+    responses((status = 200, body = Vec<UsageJson>), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn usage(
+    State(s): State<AppState>,
+    lang: Lang,
+    Partner(p): Partner,
+) -> Result<Json<Vec<UsageJson>>, ApiError> {
+    let rows = partners::own_usage(&s.app, &p, 30)
+        .await
+        .map_err(err(lang))?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| UsageJson {
+                day: r.day.to_string(),
+                check: r.kind,
+                result: r.result,
+                count: r.count,
+            })
+            .collect(),
+    ))
+}

@@ -3,6 +3,7 @@
 
 mod holder;
 mod linkage;
+mod partners;
 mod public;
 mod staff;
 mod staff_permits;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .merge(holder::routes())
         .merge(staff_permits::routes())
         .merge(linkage::routes())
+        .merge(partners::routes())
         .merge(staff::routes())
 }
 
