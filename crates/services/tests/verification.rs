@@ -333,7 +333,7 @@ async fn linkage_needs_both_valid_documents_of_one_person(t: &TestDb) {
         travel_document_kind: "twp".into(),
         ..q("12345678", &rp, "LIN CHIH-HAO")
     };
-    assert_eq!(ask(twp).await.0, false);
+    assert_eq!(ask(twp).await, (false, "no_match"));
     set_status(&app, &rp, "cancelled").await;
     assert_eq!(
         ask(q("H12345678", &rp, "CHAN TAI MAN")).await,

@@ -36,15 +36,27 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the server on 127.0.0.1:0 over a fresh, migrated database.
     pub async fn spawn(backend: Backend) -> TestApp {
-        Self::start(backend, false).await
+        Self::start(backend, false, |_| {}).await
     }
 
     /// Like [`TestApp::spawn`], with freshly initialised signing keys (ES256).
     pub async fn spawn_with_keys(backend: Backend) -> TestApp {
-        Self::start(backend, true).await
+        Self::start(backend, true, |_| {}).await
     }
 
-    async fn start(backend: Backend, with_keys: bool) -> TestApp {
+    /// Like [`TestApp::spawn_with_keys`], with settings changed by `configure`.
+    pub async fn spawn_configured(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        Self::start(backend, true, configure).await
+    }
+
+    async fn start(
+        backend: Backend,
+        with_keys: bool,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let db = TestDb::new(backend).await;
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0)
@@ -61,6 +73,7 @@ impl TestApp {
                 .init(exitentry_credentials::Alg::Es256, clock.now().timestamp())
                 .expect("keys");
         }
+        configure(&mut config);
         let app = App::new(db.db.clone(), config, clock.clone())
             .with_keys_from_config()
             .expect("load keys");

@@ -862,3 +862,55 @@ async fn relying_parties_verify_with_their_key(backend: exitentry_storage::Backe
 }
 
 http_tests!(relying_parties_verify_with_their_key);
+
+async fn partners_bound_to_a_certificate_must_present_it(backend: exitentry_storage::Backend) {
+    let t = TestApp::spawn_configured(backend, |c| {
+        c.server.client_cert_header = "x-client-cert-sha256".into();
+    })
+    .await;
+    t.seed(0).await;
+    let fingerprint = "ab".repeat(32);
+    let p = exitentry_services::partners::NewPartner {
+        name: "Bound Bank".into(),
+        kind: "bank".into(),
+        scopes: "verify_permit".into(),
+        rate_per_second: None,
+        daily_quota: None,
+        client_cert_sha256: Some(fingerprint.to_uppercase()),
+    };
+    let (_, key) = exitentry_services::partners::create(&t.app, "test", &p)
+        .await
+        .unwrap();
+    let body = serde_json::json!({"document_kind": "hrp", "document_number": "H12345678",
+        "name": "CHAN TAI MAN", "date_of_birth": "1985-03-15"});
+    let c = t.client();
+    let send = |cert: Option<String>| {
+        let mut r = c
+            .post(t.url("/api/v1/verify/permit"))
+            .bearer_auth(&key)
+            .json(&body);
+        if let Some(v) = cert {
+            r = r.header("x-client-cert-sha256", v);
+        }
+        r.send()
+    };
+    assert_eq!(send(None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(Some("cd".repeat(32))).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // The terminator may write it with colons and in capitals.
+    let with_colons = fingerprint
+        .as_bytes()
+        .chunks(2)
+        .map(|c| std::str::from_utf8(c).unwrap().to_uppercase())
+        .collect::<Vec<_>>()
+        .join(":");
+    assert_eq!(
+        send(Some(with_colons)).await.unwrap().status(),
+        StatusCode::OK
+    );
+    t.stop().await;
+}
+
+http_tests!(partners_bound_to_a_certificate_must_present_it);
