@@ -20,6 +20,7 @@ pub struct Config {
     pub security: SecurityConfig,
     pub credentials: CredentialsConfig,
     pub providers: ProvidersConfig,
+    pub centre: CentreConfig,
     pub log: LogConfig,
 }
 
@@ -269,6 +270,49 @@ pub fn default_toml() -> String {
     )
 }
 
+/// Service centres: booking rules, the queue and the photo station.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CentreConfig {
+    /// Cancelling or rescheduling is possible until this many minutes before the slot.
+    pub cancel_cutoff_minutes: i64,
+    /// This many no-shows within `no_show_window_days` …
+    pub no_show_limit: u32,
+    pub no_show_window_days: i64,
+    /// … block online booking for this many days.
+    pub no_show_block_days: i64,
+    /// How far ahead applicants may book.
+    pub booking_horizon_days: i64,
+    /// Appointments go ahead of walk-ins in the queue.
+    pub priority_for_appointments: bool,
+    /// Applicants of this age or older go first (with disabled applicants); 0 turns it off.
+    pub priority_age: i32,
+    /// Reminders are sent at this hour (Beijing time) on the day before the slot.
+    pub reminder_hour: u32,
+    /// Photo station limits: bytes and pixels.
+    pub photo_max_bytes: usize,
+    pub photo_min_width: u32,
+    pub photo_min_height: u32,
+}
+
+impl Default for CentreConfig {
+    fn default() -> Self {
+        Self {
+            cancel_cutoff_minutes: 120,
+            no_show_limit: 3,
+            no_show_window_days: 90,
+            no_show_block_days: 30,
+            booking_horizon_days: 30,
+            priority_for_appointments: true,
+            priority_age: 70,
+            reminder_hour: 18,
+            photo_max_bytes: 2 * 1024 * 1024,
+            photo_min_width: 354,
+            photo_min_height: 472,
+        }
+    }
+}
+
 #[cfg(test)]
 // figment's Jail API returns its large error type; that is its design, not ours.
 #[allow(clippy::result_large_err)]
@@ -324,3 +368,4 @@ mod tests {
         });
     }
 }
+

@@ -54,13 +54,16 @@ pub enum Scope {
     VerifyPermit,
     VerifyLinkage,
     VerifyCredential,
+    /// Book appointments for applicants (a city police portal).
+    BookAppointments,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [
+    pub const ALL: [Scope; 4] = [
         Scope::VerifyPermit,
         Scope::VerifyLinkage,
         Scope::VerifyCredential,
+        Scope::BookAppointments,
     ];
 
     pub fn code(self) -> &'static str {
@@ -68,6 +71,7 @@ impl Scope {
             Scope::VerifyPermit => "verify_permit",
             Scope::VerifyLinkage => "verify_linkage",
             Scope::VerifyCredential => "verify_credential",
+            Scope::BookAppointments => "book_appointments",
         }
     }
 
@@ -79,7 +83,7 @@ impl Scope {
                 Invalid::new(
                     "bad_scope",
                     format!(
-                        "unknown scope {:?}: use verify_permit, verify_linkage or verify_credential",
+                        "unknown scope {:?}: use verify_permit, verify_linkage, verify_credential or book_appointments",
                         s.trim()
                     ),
                 )

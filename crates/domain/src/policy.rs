@@ -24,6 +24,16 @@ pub struct Policy {
     /// Every EEP booklet is void from this day.
     pub booklets_void_from: NaiveDate,
     pub temporary_permit: crate::temporary_permit::TemporaryPermitRules,
+    /// Fees for issuing a document, by the application date.
+    pub fees: Vec<FeeRule>,
+}
+
+/// The fee for issuing a document of `kind`, from `effective_from` on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeRule {
+    pub kind: DocumentKind,
+    pub effective_from: NaiveDate,
+    pub fee: crate::products::Money,
 }
 
 const fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -37,6 +47,12 @@ impl Policy {
     /// The rules of DOMAIN.md as of today's knowledge.
     pub fn builtin() -> Self {
         use DocumentKind::*;
+        use crate::products::Currency::*;
+        let fee = |kind, from, cents, currency| FeeRule {
+            kind,
+            effective_from: from,
+            fee: crate::products::Money { cents, currency },
+        };
         let rule = |kind, from, until, adult_age, minor_years, adult_years| ValidityRule {
             kind,
             effective_from: from,
@@ -65,7 +81,32 @@ impl Policy {
             ],
             booklets_void_from: date(2019, 9, 13),
             temporary_permit: crate::temporary_permit::TemporaryPermitRules::default(),
+            fees: vec![
+                // EEP card: 80 CNY, 60 from 2019-07-01.
+                fee(EepCard, date(2014, 9, 15), 8000, Cny),
+                fee(EepCard, date(2019, 7, 1), 6000, Cny),
+                fee(HrpNonChinese, date(2024, 7, 10), 26000, Hkd),
+            ],
         }
+    }
+
+    /// The fee for a document of `kind` applied for on `applied_on`.
+    pub fn fee(
+        &self,
+        kind: DocumentKind,
+        applied_on: NaiveDate,
+    ) -> Result<crate::products::Money, Invalid> {
+        self.fees
+            .iter()
+            .filter(|r| r.kind == kind && r.effective_from <= applied_on)
+            .max_by_key(|r| r.effective_from)
+            .map(|r| r.fee)
+            .ok_or_else(|| {
+                Invalid::new(
+                    "no_fee_on_date",
+                    format!("no fee for {} on {applied_on}", kind.code()),
+                )
+            })
     }
 
     fn rule_on(&self, kind: DocumentKind, on: NaiveDate) -> Option<&ValidityRule> {
@@ -106,5 +147,24 @@ impl Policy {
             .map(|r| r.adult_years.max(r.minor_years))
             .max()
             .unwrap_or(10)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_fee_follows_the_application_date() {
+        let p = Policy::builtin();
+        let on = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(p.fee(DocumentKind::EepCard, on(2019, 6, 30)).unwrap().cents, 8000);
+        assert_eq!(p.fee(DocumentKind::EepCard, on(2019, 7, 1)).unwrap().cents, 6000);
+        let hk = p.fee(DocumentKind::HrpNonChinese, on(2026, 1, 1)).unwrap();
+        assert_eq!(hk.to_string(), "HKD 260.00");
+        assert_eq!(
+            p.fee(DocumentKind::HrpNonChinese, on(2024, 7, 9)).unwrap_err().code,
+            "no_fee_on_date"
+        );
     }
 }

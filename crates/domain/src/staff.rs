@@ -27,6 +27,12 @@ pub enum Permission {
     RevokeTemporaryPermits,
     /// Print a paper linkage proof for a holder at the counter.
     PrintLinkageProofs,
+    /// Slot templates, the calendar, devices and the office measures.
+    ManageCentre,
+    /// Work in the building: photo station, queue, counter acceptance and payment.
+    ServeCounter,
+    /// Mark processing done so a document can be collected; see uncollected documents.
+    ProcessApplications,
 }
 
 impl Role {
@@ -71,6 +77,10 @@ impl Role {
             RevokeTemporaryPermits => matches!(self, Admin | Approver),
             // Paper proofs are handed over at the counter, with both documents in hand.
             PrintLinkageProofs => matches!(self, Admin | CounterClerk),
+            ManageCentre => matches!(self, Admin),
+            ServeCounter => matches!(self, Admin | CounterClerk),
+            // Processing happens in the back office, after the counter took the money.
+            ProcessApplications => matches!(self, Admin | Approver),
         }
     }
 }

@@ -22,6 +22,10 @@ async fn dispatch(app: &App, job: &Job) -> Result<()> {
             (Some(to), Some(text)) => app.providers.sms()?.send(to, text).await,
             _ => Err(crate::ServiceError::Internal("malformed sms job".into())),
         },
+        "appointment_reminder" => match msg["appointment_id"].as_str() {
+            Some(id) => crate::appointments::send_reminder(app, id).await,
+            None => Err(crate::ServiceError::Internal("malformed reminder job".into())),
+        },
         other => Err(crate::ServiceError::Internal(format!(
             "unknown job kind {other}"
         ))),
@@ -55,14 +59,22 @@ pub async fn run_due(app: &App) -> Result<usize> {
     }
 }
 
-/// The background worker: runs due jobs about once a second until the process ends.
+/// The background worker: runs due jobs about once a second, and marks no-shows once a
+/// minute, until the process ends.
 pub async fn run_worker(app: App) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut n: u64 = 0;
     loop {
         tick.tick().await;
         if let Err(e) = run_due(&app).await {
             tracing::warn!(error = %e, "job run failed");
         }
+        if n.is_multiple_of(60)
+            && let Err(e) = crate::appointments::mark_no_shows(&app).await
+        {
+            tracing::warn!(error = %e, "marking no-shows failed");
+        }
+        n += 1;
     }
 }
 

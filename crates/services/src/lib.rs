@@ -1,8 +1,10 @@
 //! One module per user action. Services own transactions, apply domain rules, write the
 //! audit log in the same transaction as the change, and hide storage from the web layer.
 
+pub mod appointments;
 pub mod audit;
 pub mod auth;
+pub mod centre;
 mod clock;
 pub mod credentials;
 pub mod demo;
@@ -14,6 +16,7 @@ pub mod keys;
 pub mod linkage_proofs;
 pub mod offices;
 pub mod partners;
+pub mod payments;
 pub mod providers;
 pub mod registry;
 pub mod temporary_permits;

@@ -42,6 +42,8 @@ pub trait FaceVerifier: Send + Sync {
 pub struct Providers {
     pub sms: Option<Arc<dyn SmsSender>>,
     pub face: Option<Arc<dyn FaceVerifier>>,
+    /// The counter's card and wallet terminal (cash needs none).
+    pub payments: Option<Arc<dyn crate::payments::CounterPayments>>,
 }
 
 impl Providers {
@@ -57,6 +59,7 @@ impl Providers {
                 face: Some(Arc::new(DevFaceVerifier {
                     accept: p.dev_face_accept,
                 })),
+                payments: Some(Arc::new(crate::payments::SandboxPayments)),
             };
         }
         let timeout = Duration::from_secs(p.timeout_seconds.max(1));
@@ -77,7 +80,16 @@ impl Providers {
             })
             .and_then(log_failure)
             .map(|f| Arc::new(f) as Arc<dyn FaceVerifier>);
-        Providers { sms, face }
+        // Real terminals are configured per counter; until then only cash outside development.
+        Providers {
+            sms,
+            face,
+            payments: None,
+        }
+    }
+
+    pub fn payments(&self) -> Result<&dyn crate::payments::CounterPayments> {
+        self.payments.as_deref().ok_or_else(crate::payments::unavailable)
     }
 
     pub fn sms(&self) -> Result<&dyn SmsSender> {

@@ -27,6 +27,7 @@ fn refusing_faces(app: &App) -> App {
     app.clone().with_providers(Providers {
         sms: app.providers.sms.clone(),
         face: Some(Arc::new(DevFaceVerifier { accept: false })),
+        payments: None,
     })
 }
 

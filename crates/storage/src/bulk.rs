@@ -23,12 +23,24 @@ pub(crate) fn values_with_timestamps(rows: usize, cols: usize) -> String {
     sql
 }
 
-/// `$1,$2,…,$n` for an `IN (…)` list.
-pub(crate) fn placeholders(n: usize) -> String {
-    (1..=n)
+/// `VALUES` rows for `rows` rows of `cols` bound columns each.
+pub(crate) fn values_list(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders_from(r * cols + 1, cols)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn placeholders_from(first: usize, n: usize) -> String {
+    (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// `$1,$2,…,$n` for an `IN (…)` list.
+pub(crate) fn placeholders(n: usize) -> String {
+    placeholders_from(1, n)
 }
 
 #[cfg(test)]
@@ -38,6 +50,7 @@ mod tests {
     #[test]
     fn shapes() {
         assert_eq!(values_with_timestamps(2, 2), "($1,$2,$5,$5),($3,$4,$5,$5)");
+        assert_eq!(values_list(2, 3), "($1,$2,$3),($4,$5,$6)");
         assert_eq!(placeholders(3), "$1,$2,$3");
     }
 }

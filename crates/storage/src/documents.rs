@@ -162,3 +162,51 @@ pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<StoredDocum
     .await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// Inserts one new document; a number already used (by any holder, ever) is a `Conflict`,
+/// so numbers are never reused. Returns the new id.
+pub async fn insert_one(conn: &mut AnyConnection, d: &DocumentRecord, now: i64) -> Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO documents (person_id, kind, number, issue_count, issued_on, expires_on, status, \
+         office_code, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+    )
+    .bind(d.person_id)
+    .bind(d.kind.code())
+    .bind(d.number.clone())
+    .bind(i64::from(d.issue_count.unwrap_or(0)))
+    .bind(d.issued_on.to_string())
+    .bind(d.expires_on.to_string())
+    .bind(d.status.code())
+    .bind(d.office_code.clone())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| StorageError::from_write(e, "document number"))
+}
+
+/// Whether any document, of any kind and status, has this number.
+pub async fn number_used(conn: &mut AnyConnection, number: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE number = $1")
+        .bind(number.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Changes a document's status from `from` to `to`; `false` when it was not in `from`.
+pub async fn change_status(
+    conn: &mut AnyConnection,
+    id: i64,
+    from: DocumentStatus,
+    to: DocumentStatus,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query("UPDATE documents SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2")
+        .bind(id)
+        .bind(from.code())
+        .bind(to.code())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -5,8 +5,10 @@
 //! transaction: a business write and its audit entry commit together or not at all.
 
 pub mod accounts;
+pub mod appointments;
 pub mod audit;
 mod bulk;
+pub mod centre;
 mod db;
 pub mod documents;
 mod error;

@@ -1,0 +1,198 @@
+//! What a service centre accepts at the counter: each product names the service it is
+//! booked under, the document it issues, the checklist the clerk ticks, the processing time,
+//! whether the old document is surrendered on collection, and how it is paid. New kinds of
+//! application plug in by adding a row to [`PRODUCTS`] (and a fee rule to the policy).
+
+use crate::Invalid;
+use crate::numbers::DocumentKind;
+use crate::office::Service;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Currency {
+    Cny,
+    Hkd,
+}
+
+impl Currency {
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::Cny => "CNY",
+            Currency::Hkd => "HKD",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "CNY" => Ok(Currency::Cny),
+            "HKD" => Ok(Currency::Hkd),
+            _ => Err(Invalid::new("bad_currency", "currency is CNY or HKD")),
+        }
+    }
+
+    /// How a counter may take money in this currency.
+    pub fn methods(self) -> &'static [&'static str] {
+        match self {
+            Currency::Cny => &["unionpay", "alipay", "wechat_pay", "yang_cheng_tong", "cash"],
+            Currency::Hkd => &["card", "octopus", "cash"],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub cents: i64,
+    pub currency: Currency,
+}
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}.{:02}",
+            self.currency.code(),
+            self.cents / 100,
+            self.cents % 100
+        )
+    }
+}
+
+/// Why a document is applied for; decides what happens to the old one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueReason {
+    /// No document of this kind yet (or none still valid).
+    First,
+    /// The current document is handed in when the new one is collected.
+    Renewal,
+    /// The old document was lost or damaged; a lost one stays reported lost.
+    Replacement,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub code: &'static str,
+    pub service: Service,
+    pub issues: DocumentKind,
+    pub reason: IssueReason,
+    /// Checklist item codes; every one must be ticked before acceptance.
+    pub checklist: &'static [&'static str],
+    pub processing_working_days: u32,
+}
+
+const EEP_CHECKLIST: &[&str] = &["identity_card", "hukou_booklet", "application_form"];
+
+pub const PRODUCTS: &[Product] = &[
+    Product {
+        code: "eep_card_first",
+        service: Service::EepApplication,
+        issues: DocumentKind::EepCard,
+        reason: IssueReason::First,
+        checklist: EEP_CHECKLIST,
+        processing_working_days: 7,
+    },
+    Product {
+        code: "eep_card_renewal",
+        service: Service::EepApplication,
+        issues: DocumentKind::EepCard,
+        reason: IssueReason::Renewal,
+        checklist: &["identity_card", "hukou_booklet", "application_form", "old_permit"],
+        processing_working_days: 7,
+    },
+    Product {
+        code: "eep_card_replacement",
+        service: Service::EepApplication,
+        issues: DocumentKind::EepCard,
+        reason: IssueReason::Replacement,
+        checklist: &["identity_card", "hukou_booklet", "application_form", "loss_declaration"],
+        processing_working_days: 7,
+    },
+];
+
+pub fn product(code: &str) -> Result<&'static Product, Invalid> {
+    PRODUCTS
+        .iter()
+        .find(|p| p.code == code.trim())
+        .ok_or_else(|| Invalid::new("bad_product", format!("unknown application kind {code:?}")))
+}
+
+/// Products a counter of `service` accepts.
+pub fn for_service(service: Service) -> Vec<&'static Product> {
+    PRODUCTS.iter().filter(|p| p.service == service).collect()
+}
+
+impl Product {
+    /// Every checklist item ticked, and nothing unknown; returns the items in order.
+    pub fn check_list(&self, ticked: &[String]) -> Result<Vec<&'static str>, Invalid> {
+        if let Some(x) = ticked.iter().find(|t| !self.checklist.contains(&t.as_str())) {
+            return Err(Invalid::new("bad_checklist_item", format!("not on the checklist: {x:?}")));
+        }
+        let missing: Vec<&str> = self
+            .checklist
+            .iter()
+            .copied()
+            .filter(|c| !ticked.iter().any(|t| t == c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Invalid::new(
+                "checklist_incomplete",
+                format!("still to check: {}", missing.join(", ")),
+            ));
+        }
+        Ok(self.checklist.to_vec())
+    }
+}
+
+/// An EEP card number in the current format: `C`, a letter other than I and O, 7 digits,
+/// from 64 random bits (the caller retries when the number was ever used).
+pub fn eep_card_number(random: u64) -> String {
+    const LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let letter = LETTERS[(random % LETTERS.len() as u64) as usize] as char;
+    let digits = (random / LETTERS.len() as u64) % 10_000_000;
+    format!("C{letter}{digits:07}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numbers::DocumentNumber;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn card_numbers_have_the_current_format() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        for r in [0, 1, 23, 24, u64::MAX, 0x1234_5678_9abc_def0] {
+            let n = eep_card_number(r);
+            assert_eq!(n.len(), 9, "{n}");
+            assert!(!n[1..2].contains(['I', 'O']), "{n}");
+            DocumentNumber::parse(DocumentKind::EepCard, &n, today).unwrap();
+        }
+        assert_ne!(eep_card_number(1), eep_card_number(2));
+    }
+
+    #[test]
+    fn checklist_must_be_complete_and_known() {
+        let p = product("eep_card_renewal").unwrap();
+        let all: Vec<String> = p.checklist.iter().map(|s| s.to_string()).collect();
+        assert_eq!(p.check_list(&all).unwrap().len(), 4);
+        let short = &all[..3];
+        assert_eq!(p.check_list(short).unwrap_err().code, "checklist_incomplete");
+        let mut extra = all.clone();
+        extra.push("bribe".into());
+        assert_eq!(p.check_list(&extra).unwrap_err().code, "bad_checklist_item");
+        assert_eq!(product("visa").unwrap_err().code, "bad_product");
+        assert_eq!(for_service(Service::EepApplication).len(), 3);
+    }
+
+    #[test]
+    fn money_and_methods() {
+        let m = Money {
+            cents: 6000,
+            currency: Currency::Cny,
+        };
+        assert_eq!(m.to_string(), "CNY 60.00");
+        assert!(Currency::Cny.methods().contains(&"yang_cheng_tong"));
+        assert!(Currency::Hkd.methods().contains(&"octopus"));
+    }
+}

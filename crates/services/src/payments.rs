@@ -1,0 +1,54 @@
+//! Taking money at the counter. Card schemes and wallets (UnionPay, Alipay, WeChat Pay,
+//! Yang Cheng Tong; cards and Octopus for HKD) sit behind one trait; cash needs no
+//! provider. The development sandbox approves every charge except amounts ending in
+//! 99 cents, which it declines, so both outcomes can be tried.
+
+use crate::{Result, ServiceError};
+use crate::providers::BoxFuture;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charge {
+    /// Our payment id, sent as the merchant reference (idempotency key at the provider).
+    pub payment_id: String,
+    pub method: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    /// What the applicant sees on their statement.
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Paid { provider_ref: String },
+    Declined { reason: String },
+}
+
+/// A payment terminal or wallet at the counter.
+pub trait CounterPayments: Send + Sync {
+    fn charge<'a>(&'a self, charge: &'a Charge) -> BoxFuture<'a, Result<ChargeOutcome>>;
+}
+
+/// The development sandbox.
+pub struct SandboxPayments;
+
+impl CounterPayments for SandboxPayments {
+    fn charge<'a>(&'a self, charge: &'a Charge) -> BoxFuture<'a, Result<ChargeOutcome>> {
+        Box::pin(async move {
+            if charge.amount_cents % 100 == 99 {
+                return Ok(ChargeOutcome::Declined {
+                    reason: "sandbox declines amounts ending in .99".into(),
+                });
+            }
+            Ok(ChargeOutcome::Paid {
+                provider_ref: format!("SBX-{}-{}", charge.method.to_ascii_uppercase(), &charge.payment_id[..12]),
+            })
+        })
+    }
+}
+
+pub fn unavailable() -> ServiceError {
+    ServiceError::Unavailable {
+        code: "payment_terminal_not_configured",
+        message: "no payment terminal is configured for card or wallet payments; take cash".into(),
+    }
+}
