@@ -171,7 +171,9 @@ pub fn template_from_hours(
     let bad = || {
         Invalid::new(
             "bad_hours",
-            format!("opening hours look like 'Mon-Fri 09:00-17:00; Sat 09:00-12:00', not {hours:?}"),
+            format!(
+                "opening hours look like 'Mon-Fri 09:00-17:00; Sat 09:00-12:00', not {hours:?}"
+            ),
         )
     };
     let mut out = Vec::new();
@@ -319,7 +321,13 @@ mod tests {
         assert_eq!(lines[5].closes, t("12:00"));
         let split = template_from_hours("Mon 09:00-12:00,13:30-17:00", 30, 2).unwrap();
         assert_eq!(split.len(), 2);
-        for bad in ["", "Mon", "Someday 09:00-12:00", "Mon 12:00-09:00", "Mon 9-5"] {
+        for bad in [
+            "",
+            "Mon",
+            "Someday 09:00-12:00",
+            "Mon 12:00-09:00",
+            "Mon 9-5",
+        ] {
             assert_eq!(
                 template_from_hours(bad, 15, 3).unwrap_err().code,
                 "bad_hours",
@@ -344,10 +352,16 @@ mod tests {
         let slots = plan_slots(&lines, d("2026-09-28"), 14, &closed);
         let days: Vec<NaiveDate> = slots.iter().map(|s| s.date).collect();
         assert!(days.contains(&d("2026-09-30")));
-        assert!(!days.iter().any(|x| closed.contains(x)), "no slot on a holiday");
+        assert!(
+            !days.iter().any(|x| closed.contains(x)),
+            "no slot on a holiday"
+        );
         assert!(!days.contains(&d("2026-10-04")), "Sunday has no template");
         // Mon–Fri: three 20-minute slots in an hour; Saturday 50 minutes: two, not three.
-        assert_eq!(slots.iter().filter(|s| s.date == d("2026-09-28")).count(), 3);
+        assert_eq!(
+            slots.iter().filter(|s| s.date == d("2026-09-28")).count(),
+            3
+        );
         let sat: Vec<_> = slots.iter().filter(|s| s.date == d("2026-10-10")).collect();
         assert_eq!(sat.len(), 2);
         assert_eq!(sat[1].end, t("09:40"));
@@ -358,22 +372,37 @@ mod tests {
     fn working_days_skip_weekends_and_holidays_but_count_make_up_days() {
         let none = HashSet::new();
         // Friday + 1 working day = Monday.
-        assert_eq!(add_working_days(d("2026-11-20"), 1, &none, &none), d("2026-11-23"));
-        assert_eq!(add_working_days(d("2026-11-20"), 7, &none, &none), d("2026-12-01"));
+        assert_eq!(
+            add_working_days(d("2026-11-20"), 1, &none, &none),
+            d("2026-11-23")
+        );
+        assert_eq!(
+            add_working_days(d("2026-11-20"), 7, &none, &none),
+            d("2026-12-01")
+        );
         let holidays: HashSet<NaiveDate> = (1..=7)
             .map(|day| NaiveDate::from_ymd_opt(2026, 10, day).unwrap())
             .collect();
         let make_up: HashSet<NaiveDate> = [d("2026-10-10")].into();
         // Accepted Wed 2026-09-30: working days Oct 8 (Thu), 9 (Fri), 10 (make-up Sat), 12, …
-        assert_eq!(add_working_days(d("2026-09-30"), 3, &holidays, &make_up), d("2026-10-10"));
-        assert_eq!(add_working_days(d("2026-09-30"), 3, &holidays, &none), d("2026-10-12"));
+        assert_eq!(
+            add_working_days(d("2026-09-30"), 3, &holidays, &make_up),
+            d("2026-10-10")
+        );
+        assert_eq!(
+            add_working_days(d("2026-09-30"), 3, &holidays, &none),
+            d("2026-10-12")
+        );
     }
 
     #[test]
     fn three_no_shows_in_ninety_days_block_for_thirty() {
         let rule = NoShowRule::default();
         let today = d("2026-11-22");
-        assert_eq!(rule.blocked_until(&[d("2026-11-01"), d("2026-11-10")], today), None);
+        assert_eq!(
+            rule.blocked_until(&[d("2026-11-01"), d("2026-11-10")], today),
+            None
+        );
         let three = [d("2026-09-01"), d("2026-11-01"), d("2026-11-10")];
         assert_eq!(rule.blocked_until(&three, today), Some(d("2026-12-10")));
         // One of them is older than 90 days: not blocked.
@@ -389,7 +418,10 @@ mod tests {
         assert_eq!(ticket_label('H', 1234), "H1234");
         assert!(ticket_priority(false, true) > ticket_priority(true, false));
         assert!(ticket_priority(true, false) > ticket_priority(false, false));
-        assert_eq!(Channel::parse("mini_program").unwrap(), Channel::MiniProgram);
+        assert_eq!(
+            Channel::parse("mini_program").unwrap(),
+            Channel::MiniProgram
+        );
         assert_eq!(Channel::parse("fax").unwrap_err().code, "bad_channel");
         let prefixes: HashSet<char> = Service::ALL.iter().map(|s| s.ticket_prefix()).collect();
         assert_eq!(prefixes.len(), Service::ALL.len(), "one letter per queue");

@@ -46,8 +46,8 @@ const fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 impl Policy {
     /// The rules of DOMAIN.md as of today's knowledge.
     pub fn builtin() -> Self {
-        use DocumentKind::*;
         use crate::products::Currency::*;
+        use DocumentKind::*;
         let fee = |kind, from, cents, currency| FeeRule {
             kind,
             effective_from: from,
@@ -158,12 +158,20 @@ mod tests {
     fn card_fee_follows_the_application_date() {
         let p = Policy::builtin();
         let on = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
-        assert_eq!(p.fee(DocumentKind::EepCard, on(2019, 6, 30)).unwrap().cents, 8000);
-        assert_eq!(p.fee(DocumentKind::EepCard, on(2019, 7, 1)).unwrap().cents, 6000);
+        assert_eq!(
+            p.fee(DocumentKind::EepCard, on(2019, 6, 30)).unwrap().cents,
+            8000
+        );
+        assert_eq!(
+            p.fee(DocumentKind::EepCard, on(2019, 7, 1)).unwrap().cents,
+            6000
+        );
         let hk = p.fee(DocumentKind::HrpNonChinese, on(2026, 1, 1)).unwrap();
         assert_eq!(hk.to_string(), "HKD 260.00");
         assert_eq!(
-            p.fee(DocumentKind::HrpNonChinese, on(2024, 7, 9)).unwrap_err().code,
+            p.fee(DocumentKind::HrpNonChinese, on(2024, 7, 9))
+                .unwrap_err()
+                .code,
             "no_fee_on_date"
         );
     }

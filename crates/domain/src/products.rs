@@ -34,7 +34,13 @@ impl Currency {
     /// How a counter may take money in this currency.
     pub fn methods(self) -> &'static [&'static str] {
         match self {
-            Currency::Cny => &["unionpay", "alipay", "wechat_pay", "yang_cheng_tong", "cash"],
+            Currency::Cny => &[
+                "unionpay",
+                "alipay",
+                "wechat_pay",
+                "yang_cheng_tong",
+                "cash",
+            ],
             Currency::Hkd => &["card", "octopus", "cash"],
         }
     }
@@ -97,7 +103,12 @@ pub const PRODUCTS: &[Product] = &[
         service: Service::EepApplication,
         issues: DocumentKind::EepCard,
         reason: IssueReason::Renewal,
-        checklist: &["identity_card", "hukou_booklet", "application_form", "old_permit"],
+        checklist: &[
+            "identity_card",
+            "hukou_booklet",
+            "application_form",
+            "old_permit",
+        ],
         processing_working_days: 7,
     },
     Product {
@@ -105,7 +116,12 @@ pub const PRODUCTS: &[Product] = &[
         service: Service::EepApplication,
         issues: DocumentKind::EepCard,
         reason: IssueReason::Replacement,
-        checklist: &["identity_card", "hukou_booklet", "application_form", "loss_declaration"],
+        checklist: &[
+            "identity_card",
+            "hukou_booklet",
+            "application_form",
+            "loss_declaration",
+        ],
         processing_working_days: 7,
     },
 ];
@@ -125,8 +141,14 @@ pub fn for_service(service: Service) -> Vec<&'static Product> {
 impl Product {
     /// Every checklist item ticked, and nothing unknown; returns the items in order.
     pub fn check_list(&self, ticked: &[String]) -> Result<Vec<&'static str>, Invalid> {
-        if let Some(x) = ticked.iter().find(|t| !self.checklist.contains(&t.as_str())) {
-            return Err(Invalid::new("bad_checklist_item", format!("not on the checklist: {x:?}")));
+        if let Some(x) = ticked
+            .iter()
+            .find(|t| !self.checklist.contains(&t.as_str()))
+        {
+            return Err(Invalid::new(
+                "bad_checklist_item",
+                format!("not on the checklist: {x:?}"),
+            ));
         }
         let missing: Vec<&str> = self
             .checklist
@@ -177,7 +199,10 @@ mod tests {
         let all: Vec<String> = p.checklist.iter().map(|s| s.to_string()).collect();
         assert_eq!(p.check_list(&all).unwrap().len(), 4);
         let short = &all[..3];
-        assert_eq!(p.check_list(short).unwrap_err().code, "checklist_incomplete");
+        assert_eq!(
+            p.check_list(short).unwrap_err().code,
+            "checklist_incomplete"
+        );
         let mut extra = all.clone();
         extra.push("bribe".into());
         assert_eq!(p.check_list(&extra).unwrap_err().code, "bad_checklist_item");

@@ -2,9 +2,9 @@
 //! booking through the channels, cancelling and rescheduling before the cut-off, no-shows
 //! and the booking block they lead to, and reminders the day before.
 
+use crate::auth::StaffSession;
 use crate::holders::HolderSession;
 use crate::partners::PartnerContext;
-use crate::auth::StaffSession;
 use crate::providers::FaceSubject;
 use crate::{App, Result, ServiceError, audit};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
@@ -16,7 +16,9 @@ use exitentry_domain::ids::{IdKind, IdentityNumber};
 use exitentry_domain::office::{DEFAULT_OPENING_HOURS, OfficeCode, Service};
 use exitentry_domain::partners::Scope;
 use exitentry_domain::temporary_permit::cst;
-use exitentry_storage::appointments::{self as store, AppointmentRow, CalendarDay, SlotRow, TemplateRow};
+use exitentry_storage::appointments::{
+    self as store, AppointmentRow, CalendarDay, SlotRow, TemplateRow,
+};
 use exitentry_storage::{AnyConnection, StorageError, from_micros, jobs, offices, people};
 use serde::Serialize;
 use serde_json::json;
@@ -43,7 +45,11 @@ fn bad(field: &'static str, code: &'static str, message: impl Into<String>) -> S
 fn parse_service(s: &str) -> Result<Service> {
     let service = Service::parse(s).map_err(|e| ServiceError::invalid("service", e))?;
     if !service.bookable() {
-        return Err(bad("service", "not_bookable", "this service needs no appointment"));
+        return Err(bad(
+            "service",
+            "not_bookable",
+            "this service needs no appointment",
+        ));
     }
     Ok(service)
 }
@@ -171,7 +177,11 @@ pub async fn open_slots(
         return Err(bad("days", "bad_days", "open 1 to 366 days at a time"));
     }
     if capacity == Some(0) || capacity.is_some_and(|c| c > 500) {
-        return Err(bad("capacity", "bad_capacity", "capacity is 1 to 500 applicants per slot"));
+        return Err(bad(
+            "capacity",
+            "bad_capacity",
+            "capacity is 1 to 500 applicants per slot",
+        ));
     }
     let mut tx = app.db.begin().await?;
     let office = office_offering(&mut tx, office_code, service).await?;
@@ -237,7 +247,11 @@ pub async fn slots(
 ) -> Result<Vec<SlotView>> {
     let service = parse_service(service)?;
     if to < from || (to - from).num_days() > 62 {
-        return Err(bad("to", "bad_range", "ask for at most 62 days, 'to' not before 'from'"));
+        return Err(bad(
+            "to",
+            "bad_range",
+            "ask for at most 62 days, 'to' not before 'from'",
+        ));
     }
     let mut conn = app.db.conn().await?;
     let office = office_offering(&mut conn, office_code, service).await?;
@@ -312,7 +326,13 @@ fn mask(n: &str) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < keep || i >= chars.len() - keep { *c } else { '*' })
+        .map(|(i, c)| {
+            if i < keep || i >= chars.len() - keep {
+                *c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 
@@ -361,7 +381,12 @@ struct Who {
     person_id: Option<i64>,
 }
 
-async fn applicant_for(app: &App, conn: &mut AnyConnection, booker: &Booker<'_>, req: &BookingRequest) -> Result<Who> {
+async fn applicant_for(
+    app: &App,
+    conn: &mut AnyConnection,
+    booker: &Booker<'_>,
+    req: &BookingRequest,
+) -> Result<Who> {
     if let Booker::Holder(h) = booker {
         let p = people::get(conn, h.person_id)
             .await?
@@ -373,16 +398,24 @@ async fn applicant_for(app: &App, conn: &mut AnyConnection, booker: &Booker<'_>,
             person_id: Some(p.id),
         });
     }
-    let a = req
-        .applicant
-        .as_ref()
-        .ok_or_else(|| bad("applicant", "applicant_required", "say who the appointment is for"))?;
-    let kind = IdKind::parse(&a.id_kind).map_err(|e| ServiceError::invalid("applicant.id_kind", e))?;
+    let a = req.applicant.as_ref().ok_or_else(|| {
+        bad(
+            "applicant",
+            "applicant_required",
+            "say who the appointment is for",
+        )
+    })?;
+    let kind =
+        IdKind::parse(&a.id_kind).map_err(|e| ServiceError::invalid("applicant.id_kind", e))?;
     let number = IdentityNumber::parse(kind, &a.id_number, app.today())
         .map_err(|e| ServiceError::invalid("applicant.id_number", e))?;
     let name = a.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(bad("applicant.name", "bad_name", "a name of 1 to 100 characters"));
+        return Err(bad(
+            "applicant.name",
+            "bad_name",
+            "a name of 1 to 100 characters",
+        ));
     }
     let person_id = people::by_id_number(conn, number.as_str())
         .await?
@@ -431,10 +464,18 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
     let start = parse_slot_start(&req.slot_start)?;
     let now = app.now();
     if start <= now {
-        return Err(bad("slot_start", "slot_in_past", "this slot has already begun"));
+        return Err(bad(
+            "slot_start",
+            "slot_in_past",
+            "this slot has already begun",
+        ));
     }
     if start > now + Duration::days(app.config.centre.booking_horizon_days) {
-        return Err(bad("slot_start", "slot_too_far", "this slot is not open for booking yet"));
+        return Err(bad(
+            "slot_start",
+            "slot_too_far",
+            "this slot is not open for booking yet",
+        ));
     }
     let mobile = match (&req.mobile, &booker) {
         (Some(m), _) if !m.trim().is_empty() => Some(
@@ -460,7 +501,13 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
             .face_image
             .as_deref()
             .filter(|i| !i.is_empty())
-            .ok_or_else(|| bad("face_image", "face_check_required", "the mini program needs a face check first"))?;
+            .ok_or_else(|| {
+                bad(
+                    "face_image",
+                    "face_check_required",
+                    "the mini program needs a face check first",
+                )
+            })?;
         let subject = FaceSubject {
             document_kind: who.id_kind.clone(),
             document_number: who.id_number.clone(),
@@ -474,9 +521,20 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
     }
     let mut tx = app.db.begin().await?;
     let office = office_offering(&mut tx, &req.office_code, service).await?;
-    let slot = store::slot_at(&mut tx, office.code.as_str(), service.code(), start.timestamp_micros())
-        .await?
-        .ok_or_else(|| bad("slot_start", "no_such_slot", "there is no slot at this time"))?;
+    let slot = store::slot_at(
+        &mut tx,
+        office.code.as_str(),
+        service.code(),
+        start.timestamp_micros(),
+    )
+    .await?
+    .ok_or_else(|| {
+        bad(
+            "slot_start",
+            "no_such_slot",
+            "there is no slot at this time",
+        )
+    })?;
     if store::active_for(&mut tx, &who.id_kind, &who.id_number, service.code())
         .await?
         .is_some()
@@ -531,7 +589,8 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
 fn already_booked() -> ServiceError {
     ServiceError::Conflict {
         code: "already_booked",
-        message: "there is already an active appointment for this service; cancel or move it".into(),
+        message: "there is already an active appointment for this service; cancel or move it"
+            .into(),
     }
 }
 
@@ -544,7 +603,12 @@ fn no_show_rule(app: &App) -> NoShowRule {
 }
 
 /// Refuses online booking while repeated no-shows block it.
-async fn check_block(app: &App, conn: &mut AnyConnection, id_kind: &str, id_number: &str) -> Result<()> {
+async fn check_block(
+    app: &App,
+    conn: &mut AnyConnection,
+    id_kind: &str,
+    id_number: &str,
+) -> Result<()> {
     let rule = no_show_rule(app);
     let today = app.today();
     let since = day_start_micros(today - Duration::days(rule.window_days));
@@ -568,7 +632,8 @@ async fn schedule_reminder(app: &App, conn: &mut AnyConnection, a: &AppointmentR
         return Ok(());
     }
     let day = from_micros(a.starts_at).with_timezone(&cst()).date_naive();
-    let hour = NaiveTime::from_hms_opt(app.config.centre.reminder_hour.min(23), 0, 0).unwrap_or(NaiveTime::MIN);
+    let hour = NaiveTime::from_hms_opt(app.config.centre.reminder_hour.min(23), 0, 0)
+        .unwrap_or(NaiveTime::MIN);
     let at = local_instant(day - Duration::days(1), hour);
     if at <= app.now() {
         return Ok(());
@@ -612,14 +677,21 @@ pub async fn send_reminder(app: &App, appointment_id: &str) -> Result<()> {
 }
 
 /// Who may change a booking: its applicant (holder), the partner that made it, or staff.
-async fn owned(app: &App, conn: &mut AnyConnection, booker: &Booker<'_>, id: &str) -> Result<AppointmentRow> {
+async fn owned(
+    app: &App,
+    conn: &mut AnyConnection,
+    booker: &Booker<'_>,
+    id: &str,
+) -> Result<AppointmentRow> {
     let a = store::get(conn, id)
         .await?
         .ok_or(ServiceError::NotFound("appointment"))?;
     let mine = match booker {
         Booker::Holder(h) => {
             let p = people::get(conn, h.person_id).await?;
-            p.is_some_and(|p| p.person.id_kind.code() == a.id_kind && p.person.id_number == a.id_number)
+            p.is_some_and(|p| {
+                p.person.id_kind.code() == a.id_kind && p.person.id_number == a.id_number
+            })
         }
         Booker::Partner(p) => {
             p.require(Scope::BookAppointments)?;
@@ -642,7 +714,8 @@ fn check_changeable(app: &App, a: &AppointmentRow) -> Result<()> {
             message: format!("this appointment is {}", a.status),
         });
     }
-    let cutoff = from_micros(a.starts_at) - Duration::minutes(app.config.centre.cancel_cutoff_minutes);
+    let cutoff =
+        from_micros(a.starts_at) - Duration::minutes(app.config.centre.cancel_cutoff_minutes);
     if app.now() >= cutoff {
         return Err(ServiceError::Conflict {
             code: "too_late_to_change",
@@ -666,8 +739,15 @@ pub async fn cancel(app: &App, booker: Booker<'_>, id: &str) -> Result<Appointme
         });
     }
     store::release_place(&mut tx, a.slot_id).await?;
-    audit::record(app, &mut tx, &booker.actor(), "appointment.cancel", &format!("appointment:{}", a.id), json!({}))
-        .await?;
+    audit::record(
+        app,
+        &mut tx,
+        &booker.actor(),
+        "appointment.cancel",
+        &format!("appointment:{}", a.id),
+        json!({}),
+    )
+    .await?;
     tx.commit().await.map_err(StorageError::from)?;
     a.status = "cancelled".into();
     Ok(view(app, &a))
@@ -683,16 +763,31 @@ pub async fn reschedule(
 ) -> Result<AppointmentView> {
     let start = parse_slot_start(slot_start)?;
     if start <= app.now() {
-        return Err(bad("slot_start", "slot_in_past", "this slot has already begun"));
+        return Err(bad(
+            "slot_start",
+            "slot_in_past",
+            "this slot has already begun",
+        ));
     }
     let mut tx = app.db.begin().await?;
     let a = owned(app, &mut tx, &booker, id).await?;
     check_changeable(app, &a)?;
     let service = Service::parse(&a.service).map_err(|e| ServiceError::Internal(e.message))?;
     let office = office_offering(&mut tx, office_code.unwrap_or(&a.office_code), service).await?;
-    let slot = store::slot_at(&mut tx, office.code.as_str(), &a.service, start.timestamp_micros())
-        .await?
-        .ok_or_else(|| bad("slot_start", "no_such_slot", "there is no slot at this time"))?;
+    let slot = store::slot_at(
+        &mut tx,
+        office.code.as_str(),
+        &a.service,
+        start.timestamp_micros(),
+    )
+    .await?
+    .ok_or_else(|| {
+        bad(
+            "slot_start",
+            "no_such_slot",
+            "there is no slot at this time",
+        )
+    })?;
     if slot.id == a.slot_id {
         return Ok(view(app, &a));
     }
@@ -704,7 +799,9 @@ pub async fn reschedule(
     }
     store::release_place(&mut tx, a.slot_id).await?;
     store::move_to(&mut tx, &a.id, &slot, app.now_micros()).await?;
-    let moved = store::get(&mut tx, &a.id).await?.ok_or(ServiceError::NotFound("appointment"))?;
+    let moved = store::get(&mut tx, &a.id)
+        .await?
+        .ok_or(ServiceError::NotFound("appointment"))?;
     schedule_reminder(app, &mut tx, &moved).await?;
     audit::record(
         app,
@@ -724,8 +821,15 @@ pub async fn mark_no_shows(app: &App) -> Result<usize> {
     let mut tx = app.db.begin().await?;
     let marked = store::mark_no_shows(&mut tx, app.now_micros()).await?;
     for a in &marked {
-        audit::record(app, &mut tx, "system", "appointment.no_show", &format!("appointment:{}", a.id), json!({}))
-            .await?;
+        audit::record(
+            app,
+            &mut tx,
+            "system",
+            "appointment.no_show",
+            &format!("appointment:{}", a.id),
+            json!({}),
+        )
+        .await?;
     }
     tx.commit().await.map_err(StorageError::from)?;
     for a in &marked {
@@ -796,7 +900,14 @@ pub async fn set_template(
             capacity: i64::from(l.capacity),
         })
         .collect();
-    store::set_template(&mut tx, office.code.as_str(), service.code(), &rows, app.now_micros()).await?;
+    store::set_template(
+        &mut tx,
+        office.code.as_str(),
+        service.code(),
+        &rows,
+        app.now_micros(),
+    )
+    .await?;
     audit::record(
         app,
         &mut tx,
@@ -821,8 +932,11 @@ pub struct TemplateView {
 /// The templates of every bookable service an office offers.
 pub async fn templates(app: &App, office_code: &str) -> Result<Vec<TemplateView>> {
     let mut conn = app.db.conn().await?;
-    let code = OfficeCode::parse(office_code).map_err(|e| ServiceError::invalid("office_code", e))?;
-    let office = offices::get(&mut conn, &code).await?.ok_or(ServiceError::NotFound("office"))?;
+    let code =
+        OfficeCode::parse(office_code).map_err(|e| ServiceError::invalid("office_code", e))?;
+    let office = offices::get(&mut conn, &code)
+        .await?
+        .ok_or(ServiceError::NotFound("office"))?;
     let mut out = Vec::new();
     for service in office.services.iter().copied().filter(|s| s.bookable()) {
         let stored = !store::templates(&mut conn, office.code.as_str(), Some(service.code()))
@@ -880,12 +994,19 @@ pub async fn put_day(
     }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(bad("name", "bad_name", "give the day a name of 1 to 100 characters"));
+        return Err(bad(
+            "name",
+            "bad_name",
+            "give the day a name of 1 to 100 characters",
+        ));
     }
     let mut tx = app.db.begin().await?;
     if !office.is_empty() {
-        let code = OfficeCode::parse(&office).map_err(|e| ServiceError::invalid("office_code", e))?;
-        offices::get(&mut tx, &code).await?.ok_or(ServiceError::NotFound("office"))?;
+        let code =
+            OfficeCode::parse(&office).map_err(|e| ServiceError::invalid("office_code", e))?;
+        offices::get(&mut tx, &code)
+            .await?
+            .ok_or(ServiceError::NotFound("office"))?;
     }
     store::put_day(
         &mut tx,
@@ -898,7 +1019,10 @@ pub async fn put_day(
         app.now_micros(),
     )
     .await?;
-    let (from, to) = (day_start_micros(date), day_start_micros(date + Duration::days(1)));
+    let (from, to) = (
+        day_start_micros(date),
+        day_start_micros(date + Duration::days(1)),
+    );
     let result = match kind {
         "closure" => store::close_slots(&mut tx, &office, from, to).await?,
         "holiday" => (store::close_slots_everywhere(&mut tx, from, to).await?, 0),
@@ -917,13 +1041,25 @@ pub async fn put_day(
     Ok(result)
 }
 
-pub async fn remove_day(app: &App, staff: &StaffSession, day: &str, office_code: &str) -> Result<bool> {
+pub async fn remove_day(
+    app: &App,
+    staff: &StaffSession,
+    day: &str,
+    office_code: &str,
+) -> Result<bool> {
     staff.require(exitentry_domain::staff::Permission::ManageCentre)?;
     let mut tx = app.db.begin().await?;
     let office = office_code.trim().to_ascii_uppercase();
     let removed = store::remove_day(&mut tx, day.trim(), &office).await?;
-    audit::record(app, &mut tx, &staff.actor(), "calendar.remove", &format!("calendar:{}", day.trim()), json!({"office": office}))
-        .await?;
+    audit::record(
+        app,
+        &mut tx,
+        &staff.actor(),
+        "calendar.remove",
+        &format!("calendar:{}", day.trim()),
+        json!({"office": office}),
+    )
+    .await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(removed)
 }

@@ -15,7 +15,9 @@ use exitentry_domain::products::{self, Currency, IssueReason, Money, Product};
 use exitentry_domain::staff::Permission;
 use exitentry_domain::temporary_permit::cst;
 use exitentry_storage::appointments as appts;
-use exitentry_storage::centre::{self as store, ApplicationRow, NewTicket, PaymentRow, PhotoRow, TicketRow};
+use exitentry_storage::centre::{
+    self as store, ApplicationRow, NewTicket, PaymentRow, PhotoRow, TicketRow,
+};
 use exitentry_storage::documents::{self, DocumentRecord};
 use exitentry_storage::{AnyConnection, StorageError, from_micros, offices, people};
 use serde::Serialize;
@@ -56,22 +58,60 @@ impl DeviceSession {
 }
 
 /// Registers a device bound to an office; returns the token to enter on it (shown once).
-pub async fn create_device(app: &App, actor: &str, office: &str, name: &str, kind: &str) -> Result<(DeviceSession, String)> {
+pub async fn create_device(
+    app: &App,
+    actor: &str,
+    office: &str,
+    name: &str,
+    kind: &str,
+) -> Result<(DeviceSession, String)> {
     if !DEVICE_KINDS.contains(&kind) {
-        return Err(bad("kind", "bad_device_kind", "a device is a kiosk or a ticket_printer"));
+        return Err(bad(
+            "kind",
+            "bad_device_kind",
+            "a device is a kiosk or a ticket_printer",
+        ));
     }
-    let name = exitentry_domain::staff::parse_username(name)
-        .map_err(|_| bad("name", "bad_device_name", "a device name is 3-32 letters, digits, '.', '_' or '-'"))?;
+    let name = exitentry_domain::staff::parse_username(name).map_err(|_| {
+        bad(
+            "name",
+            "bad_device_name",
+            "a device name is 3-32 letters, digits, '.', '_' or '-'",
+        )
+    })?;
     let code = OfficeCode::parse(office).map_err(|e| ServiceError::invalid("office", e))?;
     let token = random_token();
     let mut tx = app.db.begin().await?;
-    offices::get(&mut tx, &code).await?.ok_or(ServiceError::NotFound("office"))?;
-    let id = match store::insert_device(&mut tx, &name, code.as_str(), kind, &token_hash(&token), app.now_micros()).await {
-        Err(StorageError::Conflict(_)) => return Err(conflict("device_exists", format!("a device named {name} exists"))),
+    offices::get(&mut tx, &code)
+        .await?
+        .ok_or(ServiceError::NotFound("office"))?;
+    let id = match store::insert_device(
+        &mut tx,
+        &name,
+        code.as_str(),
+        kind,
+        &token_hash(&token),
+        app.now_micros(),
+    )
+    .await
+    {
+        Err(StorageError::Conflict(_)) => {
+            return Err(conflict(
+                "device_exists",
+                format!("a device named {name} exists"),
+            ));
+        }
         other => other?,
     };
-    audit::record(app, &mut tx, actor, "device.create", &format!("device:{name}"), json!({"office": code.as_str(), "kind": kind}))
-        .await?;
+    audit::record(
+        app,
+        &mut tx,
+        actor,
+        "device.create",
+        &format!("device:{name}"),
+        json!({"office": code.as_str(), "kind": kind}),
+    )
+    .await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok((
         DeviceSession {
@@ -90,14 +130,16 @@ pub async fn device_session(app: &App, token: &str) -> Result<Option<DeviceSessi
         return Ok(None);
     }
     let mut conn = app.db.conn().await?;
-    Ok(store::device_by_token(&mut conn, &token_hash(token), app.now_micros())
-        .await?
-        .map(|d| DeviceSession {
-            id: d.id,
-            name: d.name,
-            office_code: d.office_code,
-            kind: d.kind,
-        }))
+    Ok(
+        store::device_by_token(&mut conn, &token_hash(token), app.now_micros())
+            .await?
+            .map(|d| DeviceSession {
+                id: d.id,
+                name: d.name,
+                office_code: d.office_code,
+                kind: d.kind,
+            }),
+    )
 }
 
 pub async fn set_device_disabled(app: &App, actor: &str, name: &str, disabled: bool) -> Result<()> {
@@ -105,8 +147,19 @@ pub async fn set_device_disabled(app: &App, actor: &str, name: &str, disabled: b
     if !store::set_device_disabled(&mut tx, name, disabled).await? {
         return Err(ServiceError::NotFound("device"));
     }
-    audit::record(app, &mut tx, actor, if disabled { "device.disable" } else { "device.enable" }, &format!("device:{name}"), json!({}))
-        .await?;
+    audit::record(
+        app,
+        &mut tx,
+        actor,
+        if disabled {
+            "device.disable"
+        } else {
+            "device.enable"
+        },
+        &format!("device:{name}"),
+        json!({}),
+    )
+    .await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(())
 }
@@ -244,49 +297,113 @@ pub async fn check_in(app: &App, desk: Desk<'_>, reference: &str) -> Result<Tick
         .await?
         .ok_or(ServiceError::NotFound("appointment"))?;
     if a.office_code != office {
-        return Err(conflict("wrong_office", format!("this appointment is at {}", a.office_code)));
+        return Err(conflict(
+            "wrong_office",
+            format!("this appointment is at {}", a.office_code),
+        ));
     }
     if a.status == "checked_in" {
-        let t = store::ticket_for_appointment(&mut tx, &a.id).await?.ok_or(ServiceError::NotFound("ticket"))?;
+        let t = store::ticket_for_appointment(&mut tx, &a.id)
+            .await?
+            .ok_or(ServiceError::NotFound("ticket"))?;
         return ticket_view(&mut tx, &t).await;
     }
     if a.status != "booked" {
-        return Err(conflict("not_active", format!("this appointment is {}", a.status)));
+        return Err(conflict(
+            "not_active",
+            format!("this appointment is {}", a.status),
+        ));
     }
     let day = local(a.starts_at).date_naive();
     if day != app.today() {
-        return Err(conflict("wrong_day", format!("this appointment is on {day}")));
+        return Err(conflict(
+            "wrong_day",
+            format!("this appointment is on {day}"),
+        ));
     }
     let service = Service::parse(&a.service).map_err(|e| ServiceError::Internal(e.message))?;
     let elderly = is_elderly(app, &mut tx, a.person_id).await?;
     let priority = centre::ticket_priority(app.config.centre.priority_for_appointments, elderly);
     appts::set_status(&mut tx, &a.id, "booked", "checked_in", app.now_micros()).await?;
-    let t = issue_ticket(app, &mut tx, &office, service, Some(&a.id), a.person_id, priority, &desk.actor()).await?;
-    audit::record(app, &mut tx, &desk.actor(), "appointment.check_in", &format!("appointment:{}", a.id), json!({"ticket": t.label}))
-        .await?;
+    let t = issue_ticket(
+        app,
+        &mut tx,
+        &office,
+        service,
+        Some(&a.id),
+        a.person_id,
+        priority,
+        &desk.actor(),
+    )
+    .await?;
+    audit::record(
+        app,
+        &mut tx,
+        &desk.actor(),
+        "appointment.check_in",
+        &format!("appointment:{}", a.id),
+        json!({"ticket": t.label}),
+    )
+    .await?;
     let view = ticket_view(&mut tx, &t).await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(view)
 }
 
 /// A ticket for someone without an appointment, when the office takes walk-ins.
-pub async fn walk_in(app: &App, desk: Desk<'_>, service: &str, elderly_or_disabled: bool) -> Result<TicketView> {
+pub async fn walk_in(
+    app: &App,
+    desk: Desk<'_>,
+    service: &str,
+    elderly_or_disabled: bool,
+) -> Result<TicketView> {
     let office = desk.office()?;
     let service = Service::parse(service).map_err(|e| ServiceError::invalid("service", e))?;
     let mut tx = app.db.begin().await?;
     let code = OfficeCode::parse(&office).map_err(|e| ServiceError::invalid("office", e))?;
-    let o = offices::get(&mut tx, &code).await?.ok_or(ServiceError::NotFound("office"))?;
+    let o = offices::get(&mut tx, &code)
+        .await?
+        .ok_or(ServiceError::NotFound("office"))?;
     if !o.services.contains(&service) || !service.bookable() {
-        return Err(bad("service", "service_not_offered", "this office has no counter for this service"));
+        return Err(bad(
+            "service",
+            "service_not_offered",
+            "this office has no counter for this service",
+        ));
     }
-    let (_, walk_ins) = store::office_settings(&mut tx, &office).await?.unwrap_or((0, false));
+    let (_, walk_ins) = store::office_settings(&mut tx, &office)
+        .await?
+        .unwrap_or((0, false));
     if !walk_ins {
-        return Err(conflict("no_walk_ins", "this office serves appointments only; please book online"));
+        return Err(conflict(
+            "no_walk_ins",
+            "this office serves appointments only; please book online",
+        ));
     }
-    let priority = centre::ticket_priority(false, elderly_or_disabled && app.config.centre.priority_age > 0);
-    let t = issue_ticket(app, &mut tx, &office, service, None, None, priority, &desk.actor()).await?;
-    audit::record(app, &mut tx, &desk.actor(), "ticket.walk_in", &format!("ticket:{}", t.id), json!({"label": t.label, "priority": priority}))
-        .await?;
+    let priority = centre::ticket_priority(
+        false,
+        elderly_or_disabled && app.config.centre.priority_age > 0,
+    );
+    let t = issue_ticket(
+        app,
+        &mut tx,
+        &office,
+        service,
+        None,
+        None,
+        priority,
+        &desk.actor(),
+    )
+    .await?;
+    audit::record(
+        app,
+        &mut tx,
+        &desk.actor(),
+        "ticket.walk_in",
+        &format!("ticket:{}", t.id),
+        json!({"label": t.label, "priority": priority}),
+    )
+    .await?;
     let view = ticket_view(&mut tx, &t).await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(view)
@@ -300,14 +417,23 @@ fn counter_staff(staff: &StaffSession) -> Result<String> {
 fn parse_counter(counter: &str) -> Result<String> {
     let c = counter.trim();
     if c.is_empty() || c.len() > 8 || !c.chars().all(|ch| ch.is_ascii_alphanumeric()) {
-        return Err(bad("counter", "bad_counter", "a counter is 1-8 letters or digits, e.g. 3"));
+        return Err(bad(
+            "counter",
+            "bad_counter",
+            "a counter is 1-8 letters or digits, e.g. 3",
+        ));
     }
     Ok(c.to_ascii_uppercase())
 }
 
 /// Finishes whatever the counter is serving, then calls the next ticket of `services`
 /// (all services when empty). `None` when nobody is waiting.
-pub async fn call_next(app: &App, staff: &StaffSession, counter: &str, services: &[String]) -> Result<Option<TicketView>> {
+pub async fn call_next(
+    app: &App,
+    staff: &StaffSession,
+    counter: &str,
+    services: &[String],
+) -> Result<Option<TicketView>> {
     let office = counter_staff(staff)?;
     let counter = parse_counter(counter)?;
     for s in services {
@@ -319,13 +445,30 @@ pub async fn call_next(app: &App, staff: &StaffSession, counter: &str, services:
     if let Some(current) = store::serving_at(&mut tx, &office, &day, &counter).await? {
         finish_in(app, &mut tx, staff, &current, "done").await?;
     }
-    let next = store::call_next(&mut tx, app.db.backend(), &office, &day, services, &counter, &staff.actor(), now).await?;
+    let next = store::call_next(
+        &mut tx,
+        app.db.backend(),
+        &office,
+        &day,
+        services,
+        &counter,
+        &staff.actor(),
+        now,
+    )
+    .await?;
     let Some(t) = next else {
         tx.commit().await.map_err(StorageError::from)?;
         return Ok(None);
     };
-    audit::record(app, &mut tx, &staff.actor(), "ticket.call", &format!("ticket:{}", t.id), json!({"label": t.label, "counter": counter}))
-        .await?;
+    audit::record(
+        app,
+        &mut tx,
+        &staff.actor(),
+        "ticket.call",
+        &format!("ticket:{}", t.id),
+        json!({"label": t.label, "counter": counter}),
+    )
+    .await?;
     let view = ticket_view(&mut tx, &t).await?;
     tx.commit().await.map_err(StorageError::from)?;
     let wait = (now - t.issued_at) as f64 / 1e6;
@@ -333,12 +476,25 @@ pub async fn call_next(app: &App, staff: &StaffSession, counter: &str, services:
     Ok(Some(view))
 }
 
-async fn finish_in(app: &App, conn: &mut AnyConnection, staff: &StaffSession, t: &TicketRow, status: &str) -> Result<bool> {
+async fn finish_in(
+    app: &App,
+    conn: &mut AnyConnection,
+    staff: &StaffSession,
+    t: &TicketRow,
+    status: &str,
+) -> Result<bool> {
     let now = app.now_micros();
     let done = store::finish_ticket(conn, t.id, status, now).await?;
     if done {
-        audit::record(app, conn, &staff.actor(), &format!("ticket.{status}"), &format!("ticket:{}", t.id), json!({"label": t.label}))
-            .await?;
+        audit::record(
+            app,
+            conn,
+            &staff.actor(),
+            &format!("ticket.{status}"),
+            &format!("ticket:{}", t.id),
+            json!({"label": t.label}),
+        )
+        .await?;
         if let Some(called) = t.called_at {
             metrics::histogram!("exitentry_counter_service_seconds", "office" => t.office_code.clone())
                 .record((now - called) as f64 / 1e6);
@@ -360,9 +516,20 @@ pub async fn recall(app: &App, staff: &StaffSession, ticket_id: i64) -> Result<T
     let mut tx = app.db.begin().await?;
     let t = own_ticket(&mut tx, &office, ticket_id).await?;
     if !store::recall_ticket(&mut tx, t.id, app.now_micros()).await? {
-        return Err(conflict("not_called", "only a called ticket can be recalled"));
+        return Err(conflict(
+            "not_called",
+            "only a called ticket can be recalled",
+        ));
     }
-    audit::record(app, &mut tx, &staff.actor(), "ticket.recall", &format!("ticket:{}", t.id), json!({})).await?;
+    audit::record(
+        app,
+        &mut tx,
+        &staff.actor(),
+        "ticket.recall",
+        &format!("ticket:{}", t.id),
+        json!({}),
+    )
+    .await?;
     let t = own_ticket(&mut tx, &office, ticket_id).await?;
     let view = ticket_view(&mut tx, &t).await?;
     tx.commit().await.map_err(StorageError::from)?;
@@ -374,7 +541,15 @@ pub async fn finish(app: &App, staff: &StaffSession, ticket_id: i64, skipped: bo
     let office = counter_staff(staff)?;
     let mut tx = app.db.begin().await?;
     let t = own_ticket(&mut tx, &office, ticket_id).await?;
-    if !finish_in(app, &mut tx, staff, &t, if skipped { "skipped" } else { "done" }).await? {
+    if !finish_in(
+        app,
+        &mut tx,
+        staff,
+        &t,
+        if skipped { "skipped" } else { "done" },
+    )
+    .await?
+    {
         return Err(conflict("not_called", "this ticket is not being served"));
     }
     tx.commit().await.map_err(StorageError::from)?;
@@ -382,16 +557,31 @@ pub async fn finish(app: &App, staff: &StaffSession, ticket_id: i64, skipped: bo
 }
 
 /// Sends a called ticket to the queue of another service, keeping its place in time.
-pub async fn transfer(app: &App, staff: &StaffSession, ticket_id: i64, service: &str) -> Result<TicketView> {
+pub async fn transfer(
+    app: &App,
+    staff: &StaffSession,
+    ticket_id: i64,
+    service: &str,
+) -> Result<TicketView> {
     let office = counter_staff(staff)?;
     let service = Service::parse(service).map_err(|e| ServiceError::invalid("service", e))?;
     let mut tx = app.db.begin().await?;
     let t = own_ticket(&mut tx, &office, ticket_id).await?;
     if !store::transfer_ticket(&mut tx, t.id, service.code()).await? {
-        return Err(conflict("not_called", "only a called ticket can be transferred"));
+        return Err(conflict(
+            "not_called",
+            "only a called ticket can be transferred",
+        ));
     }
-    audit::record(app, &mut tx, &staff.actor(), "ticket.transfer", &format!("ticket:{}", t.id), json!({"from": t.service, "to": service.code()}))
-        .await?;
+    audit::record(
+        app,
+        &mut tx,
+        &staff.actor(),
+        "ticket.transfer",
+        &format!("ticket:{}", t.id),
+        json!({"from": t.service, "to": service.code()}),
+    )
+    .await?;
     let t = own_ticket(&mut tx, &office, ticket_id).await?;
     let view = ticket_view(&mut tx, &t).await?;
     tx.commit().await.map_err(StorageError::from)?;
@@ -447,7 +637,9 @@ pub struct BoardCall {
 pub async fn board(app: &App, office: &str) -> Result<Board> {
     let code = OfficeCode::parse(office).map_err(|e| ServiceError::invalid("office", e))?;
     let mut conn = app.db.conn().await?;
-    offices::get(&mut conn, &code).await?.ok_or(ServiceError::NotFound("office"))?;
+    offices::get(&mut conn, &code)
+        .await?
+        .ok_or(ServiceError::NotFound("office"))?;
     let tickets = store::tickets_on(&mut conn, code.as_str(), &app.today().to_string()).await?;
     let mut called: Vec<(i64, &TicketRow)> = tickets
         .iter()
@@ -521,19 +713,32 @@ pub async fn take_photo(app: &App, staff: &StaffSession, bytes: &[u8]) -> Result
         return Err(bad("photo", "photo_empty", "no photo was received"));
     }
     if bytes.len() > c.photo_max_bytes {
-        return Err(bad("photo", "photo_too_large", format!("a photo may have at most {} KB", c.photo_max_bytes / 1024)));
+        return Err(bad(
+            "photo",
+            "photo_too_large",
+            format!("a photo may have at most {} KB", c.photo_max_bytes / 1024),
+        ));
     }
-    let mime = photo_format(bytes).ok_or_else(|| bad("photo", "photo_format", "a photo is a JPEG or PNG image"))?;
-    let size = imagesize::blob_size(bytes).map_err(|_| bad("photo", "photo_unreadable", "this image cannot be read"))?;
+    let mime = photo_format(bytes)
+        .ok_or_else(|| bad("photo", "photo_format", "a photo is a JPEG or PNG image"))?;
+    let size = imagesize::blob_size(bytes)
+        .map_err(|_| bad("photo", "photo_unreadable", "this image cannot be read"))?;
     if size.width < c.photo_min_width as usize || size.height < c.photo_min_height as usize {
         return Err(bad(
             "photo",
             "photo_too_small",
-            format!("a photo needs at least {}×{} pixels", c.photo_min_width, c.photo_min_height),
+            format!(
+                "a photo needs at least {}×{} pixels",
+                c.photo_min_width, c.photo_min_height
+            ),
         ));
     }
     if size.height <= size.width {
-        return Err(bad("photo", "photo_orientation", "a document photo is taller than it is wide"));
+        return Err(bad(
+            "photo",
+            "photo_orientation",
+            "a document photo is taller than it is wide",
+        ));
     }
     use sha2::Digest;
     let row = PhotoRow {
@@ -550,8 +755,15 @@ pub async fn take_photo(app: &App, staff: &StaffSession, bytes: &[u8]) -> Result
     };
     let mut tx = app.db.begin().await?;
     let stored = store::insert_photo(&mut tx, &row, bytes).await?;
-    audit::record(app, &mut tx, &staff.actor(), "photo.take", &format!("photo:{}", stored.receipt_code), json!({"sha256": stored.sha256, "width": stored.width, "height": stored.height}))
-        .await?;
+    audit::record(
+        app,
+        &mut tx,
+        &staff.actor(),
+        "photo.take",
+        &format!("photo:{}", stored.receipt_code),
+        json!({"sha256": stored.sha256, "width": stored.width, "height": stored.height}),
+    )
+    .await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(photo_view(&stored))
 }
@@ -572,13 +784,20 @@ pub async fn photo_image(app: &App, staff: &StaffSession, id: i64) -> Result<(St
     let mut conn = app.db.conn().await?;
     let office = staff.office_code.clone();
     let allowed = match &office {
-        Some(o) => exitentry_storage::centre::photo_office(&mut conn, id).await?.as_deref() == Some(o.as_str()),
+        Some(o) => {
+            exitentry_storage::centre::photo_office(&mut conn, id)
+                .await?
+                .as_deref()
+                == Some(o.as_str())
+        }
         None => staff.role == exitentry_domain::staff::Role::Admin,
     };
     if !allowed {
         return Err(ServiceError::NotFound("photo"));
     }
-    store::photo_bytes(&mut conn, id).await?.ok_or(ServiceError::NotFound("photo"))
+    store::photo_bytes(&mut conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound("photo"))
 }
 
 // ---- acceptance, payment, receipt ----
@@ -635,25 +854,35 @@ fn mask_id(n: &str) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < 3 || i >= chars.len() - 3 { *c } else { '*' })
+        .map(|(i, c)| {
+            if i < 3 || i >= chars.len() - 3 {
+                *c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 
 async fn application_view(conn: &mut AnyConnection, a: &ApplicationRow) -> Result<ApplicationView> {
-    let person = people::get(conn, a.person_id).await?.ok_or(ServiceError::NotFound("person"))?;
+    let person = people::get(conn, a.person_id)
+        .await?
+        .ok_or(ServiceError::NotFound("person"))?;
     let currency = Currency::parse(&a.currency).map_err(|e| ServiceError::Internal(e.message))?;
-    let paid = store::paid_payment(conn, &a.id).await?.map(|p| PaymentView {
-        amount: Money {
-            cents: p.amount_cents,
-            currency,
-        }
-        .to_string(),
-        id: p.id,
-        method: p.method,
-        provider_ref: p.provider_ref,
-        paid_at: p.paid_at.map(local),
-        taken_by: p.taken_by,
-    });
+    let paid = store::paid_payment(conn, &a.id)
+        .await?
+        .map(|p| PaymentView {
+            amount: Money {
+                cents: p.amount_cents,
+                currency,
+            }
+            .to_string(),
+            id: p.id,
+            method: p.method,
+            provider_ref: p.provider_ref,
+            paid_at: p.paid_at.map(local),
+            taken_by: p.taken_by,
+        });
     let old_document = match a.old_document_id {
         Some(id) => documents::get(conn, id).await?.map(|d| d.doc.number),
         None => None,
@@ -695,19 +924,37 @@ async fn application_view(conn: &mut AnyConnection, a: &ApplicationRow) -> Resul
 
 /// The person a ticket is for: its appointment's applicant, or the identity number the
 /// clerk read from the ID card.
-async fn person_for(conn: &mut AnyConnection, t: &TicketRow, id_number: Option<&str>) -> Result<i64> {
+async fn person_for(
+    conn: &mut AnyConnection,
+    t: &TicketRow,
+    id_number: Option<&str>,
+) -> Result<i64> {
     if let Some(id) = t.person_id {
         return Ok(id);
     }
     let n = id_number
         .map(str::trim)
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| bad("id_number", "id_number_required", "enter the applicant's identity number"))?;
+        .ok_or_else(|| {
+            bad(
+                "id_number",
+                "id_number_required",
+                "enter the applicant's identity number",
+            )
+        })?;
     let found = people::by_id_number(conn, &n.to_ascii_uppercase()).await?;
     match found.as_slice() {
         [p] => Ok(p.id),
-        [] => Err(bad("id_number", "person_not_found", "nobody with this identity number is in the registry")),
-        _ => Err(bad("id_number", "ambiguous_id_number", "several people have this number; search the registry")),
+        [] => Err(bad(
+            "id_number",
+            "person_not_found",
+            "nobody with this identity number is in the registry",
+        )),
+        _ => Err(bad(
+            "id_number",
+            "ambiguous_id_number",
+            "several people have this number; search the registry",
+        )),
     }
 }
 
@@ -720,29 +967,57 @@ async fn old_document_for(
 ) -> Result<Option<i64>> {
     let docs = documents::for_person(conn, person_id).await?;
     let today = app.today();
-    let of_kind: Vec<_> = docs.iter().filter(|d| d.doc.kind == product.issues).collect();
+    let of_kind: Vec<_> = docs
+        .iter()
+        .filter(|d| d.doc.kind == product.issues)
+        .collect();
     let valid = of_kind
         .iter()
-        .filter(|d| exitentry_domain::document::effective_status(&app.policy, d.doc.kind, d.doc.status, d.doc.expires_on, today) == DocumentStatus::Valid)
+        .filter(|d| {
+            exitentry_domain::document::effective_status(
+                &app.policy,
+                d.doc.kind,
+                d.doc.status,
+                d.doc.expires_on,
+                today,
+            ) == DocumentStatus::Valid
+        })
         .max_by_key(|d| d.doc.issued_on);
     match product.reason {
         IssueReason::First => match valid {
-            Some(_) => Err(conflict("holds_valid_document", "the applicant already holds a valid document of this kind; apply for a renewal")),
+            Some(_) => Err(conflict(
+                "holds_valid_document",
+                "the applicant already holds a valid document of this kind; apply for a renewal",
+            )),
             None => Ok(None),
         },
         IssueReason::Renewal => match valid {
             Some(d) => Ok(Some(d.id)),
-            None => Err(conflict("nothing_to_renew", "the applicant holds no valid document of this kind; apply for a first one")),
+            None => Err(conflict(
+                "nothing_to_renew",
+                "the applicant holds no valid document of this kind; apply for a first one",
+            )),
         },
         IssueReason::Replacement => {
             let lost = of_kind
                 .iter()
-                .filter(|d| matches!(d.doc.status, DocumentStatus::ReportedLost | DocumentStatus::Damaged))
+                .filter(|d| {
+                    matches!(
+                        d.doc.status,
+                        DocumentStatus::ReportedLost | DocumentStatus::Damaged
+                    )
+                })
                 .max_by_key(|d| d.doc.issued_on);
             match (lost, valid) {
                 (Some(d), None) => Ok(Some(d.id)),
-                (_, Some(_)) => Err(conflict("holds_valid_document", "the current document is valid; report it lost or damaged first")),
-                (None, None) => Err(conflict("nothing_to_replace", "no lost or damaged document of this kind is on record")),
+                (_, Some(_)) => Err(conflict(
+                    "holds_valid_document",
+                    "the current document is valid; report it lost or damaged first",
+                )),
+                (None, None) => Err(conflict(
+                    "nothing_to_replace",
+                    "no lost or damaged document of this kind is on record",
+                )),
             }
         }
     }
@@ -750,40 +1025,83 @@ async fn old_document_for(
 
 /// Accepts the application of the ticket being served: checklist complete, photo receipt
 /// scanned, the rules of the product met. Finishes the ticket.
-pub async fn accept(app: &App, staff: &StaffSession, req: &AcceptRequest) -> Result<ApplicationView> {
+pub async fn accept(
+    app: &App,
+    staff: &StaffSession,
+    req: &AcceptRequest,
+) -> Result<ApplicationView> {
     let office = counter_staff(staff)?;
-    let product = products::product(&req.product).map_err(|e| ServiceError::invalid("product", e))?;
-    let checklist = product.check_list(&req.checklist).map_err(|e| ServiceError::invalid("checklist", e))?;
+    let product =
+        products::product(&req.product).map_err(|e| ServiceError::invalid("product", e))?;
+    let checklist = product
+        .check_list(&req.checklist)
+        .map_err(|e| ServiceError::invalid("checklist", e))?;
     let receipt = req.photo_receipt.trim().to_ascii_uppercase();
     if receipt.is_empty() {
-        return Err(bad("photo_receipt", "photo_required", "scan the photo receipt"));
+        return Err(bad(
+            "photo_receipt",
+            "photo_required",
+            "scan the photo receipt",
+        ));
     }
     let today = app.today();
     let mut tx = app.db.begin().await?;
     let t = own_ticket(&mut tx, &office, req.ticket_id).await?;
     if t.status != "called" {
-        return Err(conflict("not_called", "call the ticket to the counter first"));
+        return Err(conflict(
+            "not_called",
+            "call the ticket to the counter first",
+        ));
     }
     if t.service != product.service.code() {
-        return Err(bad("product", "wrong_queue", format!("this ticket is for {}; transfer it first", t.service)));
+        return Err(bad(
+            "product",
+            "wrong_queue",
+            format!("this ticket is for {}; transfer it first", t.service),
+        ));
     }
     let person_id = person_for(&mut tx, &t, req.id_number.as_deref()).await?;
-    let person = people::get(&mut tx, person_id).await?.ok_or(ServiceError::NotFound("person"))?;
-    if !product.issues.holder_regions().contains(&person.person.region) {
-        return Err(conflict("not_eligible", "this applicant cannot hold this kind of document"));
+    let person = people::get(&mut tx, person_id)
+        .await?
+        .ok_or(ServiceError::NotFound("person"))?;
+    if !product
+        .issues
+        .holder_regions()
+        .contains(&person.person.region)
+    {
+        return Err(conflict(
+            "not_eligible",
+            "this applicant cannot hold this kind of document",
+        ));
     }
     let photo = store::photo_by_receipt(&mut tx, &receipt)
         .await?
         .filter(|p| p.office_code == office)
-        .ok_or_else(|| bad("photo_receipt", "photo_not_found", "no photo with this receipt was taken here"))?;
+        .ok_or_else(|| {
+            bad(
+                "photo_receipt",
+                "photo_not_found",
+                "no photo with this receipt was taken here",
+            )
+        })?;
     if local(photo.created_at).date_naive() != today {
-        return Err(bad("photo_receipt", "photo_expired", "this photo was not taken today; take a new one"));
+        return Err(bad(
+            "photo_receipt",
+            "photo_expired",
+            "this photo was not taken today; take a new one",
+        ));
     }
     if store::open_applications(&mut tx, person_id, product.code).await? > 0 {
-        return Err(conflict("application_open", "this applicant already has an open application of this kind"));
+        return Err(conflict(
+            "application_open",
+            "this applicant already has an open application of this kind",
+        ));
     }
     let old = old_document_for(app, &mut tx, person_id, product).await?;
-    let fee = app.policy.fee(product.issues, today).map_err(|e| ServiceError::invalid("product", e))?;
+    let fee = app
+        .policy
+        .fee(product.issues, today)
+        .map_err(|e| ServiceError::invalid("product", e))?;
     let row = ApplicationRow {
         id: random_token()[..24].to_string(),
         reference: format!("R{:011}", rand::random::<u64>() % 100_000_000_000),
@@ -809,7 +1127,13 @@ pub async fn accept(app: &App, staff: &StaffSession, req: &AcceptRequest) -> Res
         collected_by: None,
     };
     match store::insert_application(&mut tx, &row).await {
-        Err(StorageError::Conflict(_)) => return Err(bad("photo_receipt", "photo_used", "this photo belongs to another application")),
+        Err(StorageError::Conflict(_)) => {
+            return Err(bad(
+                "photo_receipt",
+                "photo_used",
+                "this photo belongs to another application",
+            ));
+        }
         other => other?,
     }
     audit::record(
@@ -826,11 +1150,19 @@ pub async fn accept(app: &App, staff: &StaffSession, req: &AcceptRequest) -> Res
     Ok(view)
 }
 
-async fn application_for_staff(conn: &mut AnyConnection, staff: &StaffSession, id: &str) -> Result<ApplicationRow> {
-    let a = store::application(conn, id).await?.ok_or(ServiceError::NotFound("application"))?;
+async fn application_for_staff(
+    conn: &mut AnyConnection,
+    staff: &StaffSession,
+    id: &str,
+) -> Result<ApplicationRow> {
+    let a = store::application(conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound("application"))?;
     // Counter staff see their office's applications; admins and approvers see all.
     match &staff.office_code {
-        Some(o) if staff.role == exitentry_domain::staff::Role::CounterClerk && *o != a.office_code => {
+        Some(o)
+            if staff.role == exitentry_domain::staff::Role::CounterClerk && *o != a.office_code =>
+        {
             Err(ServiceError::NotFound("application"))
         }
         _ => Ok(a),
@@ -839,18 +1171,34 @@ async fn application_for_staff(conn: &mut AnyConnection, staff: &StaffSession, i
 
 /// Takes the fee: cash at the till, anything else through the payment terminal. Sets the
 /// collection date: processing time in working days from today.
-pub async fn pay(app: &App, staff: &StaffSession, id: &str, method: &str) -> Result<ApplicationView> {
+pub async fn pay(
+    app: &App,
+    staff: &StaffSession,
+    id: &str,
+    method: &str,
+) -> Result<ApplicationView> {
     counter_staff(staff)?;
     let a = {
         let mut conn = app.db.conn().await?;
         application_for_staff(&mut conn, staff, id).await?
     };
     if a.status != "accepted" {
-        return Err(conflict("already_paid", format!("this application is {}", a.status)));
+        return Err(conflict(
+            "already_paid",
+            format!("this application is {}", a.status),
+        ));
     }
     let currency = Currency::parse(&a.currency).map_err(|e| ServiceError::Internal(e.message))?;
     if !currency.methods().contains(&method) {
-        return Err(bad("method", "bad_method", format!("for {} take one of: {}", currency.code(), currency.methods().join(", "))));
+        return Err(bad(
+            "method",
+            "bad_method",
+            format!(
+                "for {} take one of: {}",
+                currency.code(),
+                currency.methods().join(", ")
+            ),
+        ));
     }
     let payment_id = random_token()[..24].to_string();
     let outcome = if method == "cash" {
@@ -876,7 +1224,8 @@ pub async fn pay(app: &App, staff: &StaffSession, id: &str, method: &str) -> Res
     let product = products::product(&a.product).map_err(|e| ServiceError::Internal(e.message))?;
     let today = app.today();
     let mut tx = app.db.begin().await?;
-    let (holidays, workdays) = working_calendar(&mut tx, today, today + Duration::days(120)).await?;
+    let (holidays, workdays) =
+        working_calendar(&mut tx, today, today + Duration::days(120)).await?;
     let collection = add_working_days(today, product.processing_working_days, &holidays, &workdays);
     store::insert_payment(
         &mut tx,
@@ -912,15 +1261,22 @@ pub async fn pay(app: &App, staff: &StaffSession, id: &str, method: &str) -> Res
     .await?;
     tx.commit().await.map_err(StorageError::from)?;
     if let Some(reason) = declined {
-        return Err(conflict("payment_declined", format!("the payment was declined: {reason}")));
+        return Err(conflict(
+            "payment_declined",
+            format!("the payment was declined: {reason}"),
+        ));
     }
     let mut conn = app.db.conn().await?;
-    let a = store::application(&mut conn, &a.id).await?.ok_or(ServiceError::NotFound("application"))?;
+    let a = store::application(&mut conn, &a.id)
+        .await?
+        .ok_or(ServiceError::NotFound("application"))?;
     application_view(&mut conn, &a).await
 }
 
 pub async fn application(app: &App, staff: &StaffSession, id: &str) -> Result<ApplicationView> {
-    if !(staff.role.can(Permission::ServeCounter) || staff.role.can(Permission::ProcessApplications)) {
+    if !(staff.role.can(Permission::ServeCounter)
+        || staff.role.can(Permission::ProcessApplications))
+    {
         return Err(ServiceError::Forbidden);
     }
     let mut conn = app.db.conn().await?;
@@ -929,12 +1285,22 @@ pub async fn application(app: &App, staff: &StaffSession, id: &str) -> Result<Ap
 }
 
 /// Applications of the staff member's office (or all, for those without one) in a status.
-pub async fn applications(app: &App, staff: &StaffSession, status: &str) -> Result<Vec<ApplicationView>> {
-    if !(staff.role.can(Permission::ServeCounter) || staff.role.can(Permission::ProcessApplications)) {
+pub async fn applications(
+    app: &App,
+    staff: &StaffSession,
+    status: &str,
+) -> Result<Vec<ApplicationView>> {
+    if !(staff.role.can(Permission::ServeCounter)
+        || staff.role.can(Permission::ProcessApplications))
+    {
         return Err(ServiceError::Forbidden);
     }
     if !["accepted", "paid", "ready", "collected"].contains(&status) {
-        return Err(bad("status", "bad_status", "status is accepted, paid, ready or collected"));
+        return Err(bad(
+            "status",
+            "bad_status",
+            "status is accepted, paid, ready or collected",
+        ));
     }
     let mut conn = app.db.conn().await?;
     let rows = store::applications_at(&mut conn, staff.office_code.as_deref(), status, 500).await?;
@@ -951,16 +1317,28 @@ pub async fn mark_ready(app: &App, staff: &StaffSession, id: &str) -> Result<App
     let mut tx = app.db.begin().await?;
     let a = application_for_staff(&mut tx, staff, id).await?;
     if a.status != "paid" {
-        return Err(conflict("not_paid", format!("this application is {}", a.status)));
+        return Err(conflict(
+            "not_paid",
+            format!("this application is {}", a.status),
+        ));
     }
     let product = products::product(&a.product).map_err(|e| ServiceError::Internal(e.message))?;
     let number = new_number(&mut tx, product).await?;
     if !store::mark_ready(&mut tx, &a.id, &number, app.now_micros()).await? {
         return Err(conflict("not_paid", "this application changed meanwhile"));
     }
-    audit::record(app, &mut tx, &staff.actor(), "application.ready", &format!("application:{}", a.id), json!({"document_number": number}))
-        .await?;
-    let a = store::application(&mut tx, &a.id).await?.ok_or(ServiceError::NotFound("application"))?;
+    audit::record(
+        app,
+        &mut tx,
+        &staff.actor(),
+        "application.ready",
+        &format!("application:{}", a.id),
+        json!({"document_number": number}),
+    )
+    .await?;
+    let a = store::application(&mut tx, &a.id)
+        .await?
+        .ok_or(ServiceError::NotFound("application"))?;
     let view = application_view(&mut tx, &a).await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(view)
@@ -970,14 +1348,23 @@ pub async fn mark_ready(app: &App, staff: &StaffSession, id: &str) -> Result<App
 async fn new_number(conn: &mut AnyConnection, product: &Product) -> Result<String> {
     for _ in 0..20 {
         let n = match product.issues {
-            exitentry_domain::numbers::DocumentKind::EepCard => products::eep_card_number(rand::random()),
-            other => return Err(ServiceError::Internal(format!("no number generator for {}", other.code()))),
+            exitentry_domain::numbers::DocumentKind::EepCard => {
+                products::eep_card_number(rand::random())
+            }
+            other => {
+                return Err(ServiceError::Internal(format!(
+                    "no number generator for {}",
+                    other.code()
+                )));
+            }
         };
         if !documents::number_used(conn, &n).await? && !store::number_reserved(conn, &n).await? {
             return Ok(n);
         }
     }
-    Err(ServiceError::Internal("no free document number after 20 tries".into()))
+    Err(ServiceError::Internal(
+        "no free document number after 20 tries".into(),
+    ))
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -992,51 +1379,118 @@ pub struct Collected {
 /// Collection at a kiosk: the receipt's reference and the identity number must both match
 /// a ready document of this office; the old permit (renewal) is surrendered first, then the
 /// new one is released, once.
-pub async fn collect(app: &App, device: &DeviceSession, reference: &str, id_number: &str) -> Result<Collected> {
+pub async fn collect(
+    app: &App,
+    device: &DeviceSession,
+    reference: &str,
+    id_number: &str,
+) -> Result<Collected> {
     if device.kind != "kiosk" {
         return Err(ServiceError::Forbidden);
     }
     let reference = reference.trim().to_ascii_uppercase();
     let mut tx = app.db.begin().await?;
-    let mismatch = || conflict("receipt_or_identity_mismatch", "the receipt and the identity number do not match a document waiting here");
+    let mismatch = || {
+        conflict(
+            "receipt_or_identity_mismatch",
+            "the receipt and the identity number do not match a document waiting here",
+        )
+    };
     let Some(a) = store::application_by_reference(&mut tx, &reference).await? else {
         return Err(mismatch());
     };
-    let person = people::get(&mut tx, a.person_id).await?.ok_or(ServiceError::NotFound("person"))?;
-    if !constant_time_eq(&person.person.id_number, &id_number.trim().to_ascii_uppercase()) {
-        audit::record(app, &mut tx, &device.actor(), "collection.refused", &format!("application:{}", a.id), json!({"why": "identity"}))
-            .await?;
+    let person = people::get(&mut tx, a.person_id)
+        .await?
+        .ok_or(ServiceError::NotFound("person"))?;
+    if !constant_time_eq(
+        &person.person.id_number,
+        &id_number.trim().to_ascii_uppercase(),
+    ) {
+        audit::record(
+            app,
+            &mut tx,
+            &device.actor(),
+            "collection.refused",
+            &format!("application:{}", a.id),
+            json!({"why": "identity"}),
+        )
+        .await?;
         tx.commit().await.map_err(StorageError::from)?;
         return Err(mismatch());
     }
     if a.office_code != device.office_code {
-        return Err(conflict("wrong_office", format!("this document waits at {}", a.office_code)));
+        return Err(conflict(
+            "wrong_office",
+            format!("this document waits at {}", a.office_code),
+        ));
     }
     match a.status.as_str() {
         "ready" => {}
-        "collected" => return Err(conflict("already_collected", "this document has already been collected")),
-        _ => return Err(conflict("not_ready", match &a.collection_date {
-            Some(d) => format!("the document is not ready yet; expected from {d}"),
-            None => "the document is not ready yet".to_string(),
-        })),
+        "collected" => {
+            return Err(conflict(
+                "already_collected",
+                "this document has already been collected",
+            ));
+        }
+        _ => {
+            return Err(conflict(
+                "not_ready",
+                match &a.collection_date {
+                    Some(d) => format!("the document is not ready yet; expected from {d}"),
+                    None => "the document is not ready yet".to_string(),
+                },
+            ));
+        }
     }
     let product = products::product(&a.product).map_err(|e| ServiceError::Internal(e.message))?;
-    let number = a.new_document_number.clone().ok_or_else(|| ServiceError::Internal("ready without a number".into()))?;
+    let number = a
+        .new_document_number
+        .clone()
+        .ok_or_else(|| ServiceError::Internal("ready without a number".into()))?;
     let now = app.now_micros();
     let today = app.today();
+    // Claim the hand-over first: a second kiosk waits on this row and then finds it taken.
+    if !store::mark_collected(&mut tx, &a.id, &device.actor(), now).await? {
+        return Err(conflict(
+            "already_collected",
+            "this document has already been collected",
+        ));
+    }
     let applied_on = local(a.accepted_at).date_naive();
     let mut surrendered = None;
     if let (Some(old_id), IssueReason::Renewal) = (a.old_document_id, product.reason) {
-        let old = documents::get(&mut tx, old_id).await?.ok_or(ServiceError::NotFound("document"))?;
+        let old = documents::get(&mut tx, old_id)
+            .await?
+            .ok_or(ServiceError::NotFound("document"))?;
         if old.doc.status == DocumentStatus::Valid {
-            documents::change_status(&mut tx, old_id, DocumentStatus::Valid, DocumentStatus::Surrendered, now).await?;
-            audit::record(app, &mut tx, &device.actor(), "document.surrender", &format!("document:{}", old.doc.number), json!({"application": a.reference}))
-                .await?;
+            documents::change_status(
+                &mut tx,
+                old_id,
+                DocumentStatus::Valid,
+                DocumentStatus::Surrendered,
+                now,
+            )
+            .await?;
+            audit::record(
+                app,
+                &mut tx,
+                &device.actor(),
+                "document.surrender",
+                &format!("document:{}", old.doc.number),
+                json!({"application": a.reference}),
+            )
+            .await?;
         }
         surrendered = Some(old.doc.number);
     }
-    let expires_on = expiry_for_issue(&app.policy, product.issues, person.person.date_of_birth, applied_on, today)
-        .map_err(|e| ServiceError::Internal(e.message))?;
+    let expires_on = expiry_for_issue(
+        &app.policy,
+        product.issues,
+        person.person.date_of_birth,
+        applied_on,
+        today,
+    )
+    .map_err(|e| ServiceError::Internal(e.message))?;
     let doc_id = documents::insert_one(
         &mut tx,
         &DocumentRecord {
@@ -1052,11 +1506,16 @@ pub async fn collect(app: &App, device: &DeviceSession, reference: &str, id_numb
         now,
     )
     .await?;
-    if !store::mark_collected(&mut tx, &a.id, doc_id, &device.actor(), now).await? {
-        return Err(conflict("already_collected", "this document has already been collected"));
-    }
-    audit::record(app, &mut tx, &device.actor(), "application.collect", &format!("application:{}", a.id), json!({"document_number": number, "surrendered": surrendered}))
-        .await?;
+    store::set_new_document(&mut tx, &a.id, doc_id).await?;
+    audit::record(
+        app,
+        &mut tx,
+        &device.actor(),
+        "application.collect",
+        &format!("application:{}", a.id),
+        json!({"document_number": number, "surrendered": surrendered}),
+    )
+    .await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(Collected {
         reference: a.reference,
@@ -1109,8 +1568,13 @@ fn quantile(sorted: &[i64], q: f64) -> Option<i64> {
 pub async fn measures(app: &App, office: &str, day: NaiveDate) -> Result<DayMeasures> {
     let code = OfficeCode::parse(office).map_err(|e| ServiceError::invalid("office", e))?;
     let mut conn = app.db.conn().await?;
-    offices::get(&mut conn, &code).await?.ok_or(ServiceError::NotFound("office"))?;
-    let (from, to) = (day_start_micros(day), day_start_micros(day + Duration::days(1)));
+    offices::get(&mut conn, &code)
+        .await?
+        .ok_or(ServiceError::NotFound("office"))?;
+    let (from, to) = (
+        day_start_micros(day),
+        day_start_micros(day + Duration::days(1)),
+    );
     let bookings = appts::at_office(&mut conn, code.as_str(), from, to).await?;
     let count = |s: &str| bookings.iter().filter(|a| a.status == s).count() as i64;
     let tickets = store::tickets_on(&mut conn, code.as_str(), &day.to_string()).await?;

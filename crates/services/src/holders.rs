@@ -136,3 +136,39 @@ pub async fn logout(app: &App, token: &str) -> Result<()> {
     accounts::delete_session(&mut conn, Accounts::Holders, &token_hash(token)).await?;
     Ok(())
 }
+
+/// Creates (or hands over) the sign-in of the person with this identity number, for
+/// operators and the demo: the mobile number is taken as verified. Returns the account id.
+pub async fn create_for_identity(
+    app: &App,
+    actor: &str,
+    id_number: &str,
+    mobile: &str,
+    password: &str,
+) -> Result<i64> {
+    let mobile = MobileNumber::parse(mobile).map_err(|e| ServiceError::invalid("mobile", e))?;
+    exitentry_domain::staff::check_password_strength(password)
+        .map_err(|e| ServiceError::invalid("password", e))?;
+    let hash = crate::auth::hash_password(password)?;
+    let mut tx = app.db.begin().await?;
+    let found =
+        exitentry_storage::people::by_id_number(&mut tx, &id_number.trim().to_ascii_uppercase())
+            .await?;
+    let [person] = found.as_slice() else {
+        return Err(ServiceError::NotFound("person"));
+    };
+    let id = holders::upsert(&mut tx, mobile.as_str(), person.id, &hash, app.now_micros()).await?;
+    crate::audit::record(
+        app,
+        &mut tx,
+        actor,
+        "holder.create",
+        &format!("holder:{id}"),
+        serde_json::json!({"person": person.person.external_id}),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(exitentry_storage::StorageError::from)?;
+    Ok(id)
+}

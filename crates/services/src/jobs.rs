@@ -24,7 +24,9 @@ async fn dispatch(app: &App, job: &Job) -> Result<()> {
         },
         "appointment_reminder" => match msg["appointment_id"].as_str() {
             Some(id) => crate::appointments::send_reminder(app, id).await,
-            None => Err(crate::ServiceError::Internal("malformed reminder job".into())),
+            None => Err(crate::ServiceError::Internal(
+                "malformed reminder job".into(),
+            )),
         },
         other => Err(crate::ServiceError::Internal(format!(
             "unknown job kind {other}"

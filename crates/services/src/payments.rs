@@ -3,8 +3,8 @@
 //! provider. The development sandbox approves every charge except amounts ending in
 //! 99 cents, which it declines, so both outcomes can be tried.
 
-use crate::{Result, ServiceError};
 use crate::providers::BoxFuture;
+use crate::{Result, ServiceError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Charge {
@@ -40,7 +40,11 @@ impl CounterPayments for SandboxPayments {
                 });
             }
             Ok(ChargeOutcome::Paid {
-                provider_ref: format!("SBX-{}-{}", charge.method.to_ascii_uppercase(), &charge.payment_id[..12]),
+                provider_ref: format!(
+                    "SBX-{}-{}",
+                    charge.method.to_ascii_uppercase(),
+                    &charge.payment_id[..12]
+                ),
             })
         })
     }

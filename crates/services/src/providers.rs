@@ -89,7 +89,9 @@ impl Providers {
     }
 
     pub fn payments(&self) -> Result<&dyn crate::payments::CounterPayments> {
-        self.payments.as_deref().ok_or_else(crate::payments::unavailable)
+        self.payments
+            .as_deref()
+            .ok_or_else(crate::payments::unavailable)
     }
 
     pub fn sms(&self) -> Result<&dyn SmsSender> {

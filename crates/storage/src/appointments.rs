@@ -376,7 +376,11 @@ pub async fn insert(conn: &mut AnyConnection, a: &AppointmentRow) -> Result<()> 
     Ok(())
 }
 
-async fn one(conn: &mut AnyConnection, column: &str, value: &str) -> Result<Option<AppointmentRow>> {
+async fn one(
+    conn: &mut AnyConnection,
+    column: &str,
+    value: &str,
+) -> Result<Option<AppointmentRow>> {
     let sql = format!("SELECT {APPT_COLUMNS} FROM appointments WHERE {column} = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(value.to_string())
@@ -476,12 +480,7 @@ pub async fn set_status(
 }
 
 /// Moves an active booking to another slot.
-pub async fn move_to(
-    conn: &mut AnyConnection,
-    id: &str,
-    slot: &SlotRow,
-    now: i64,
-) -> Result<bool> {
+pub async fn move_to(conn: &mut AnyConnection, id: &str, slot: &SlotRow, now: i64) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE appointments SET slot_id = $2, office_code = $3, starts_at = $4, ends_at = $5, \
          updated_at = $6 WHERE id = $1 AND status = 'booked'",

@@ -82,7 +82,11 @@ pub struct NewTicket<'a> {
     pub issued_by: &'a str,
 }
 
-pub async fn insert_ticket(conn: &mut AnyConnection, t: &NewTicket<'_>, now: i64) -> Result<TicketRow> {
+pub async fn insert_ticket(
+    conn: &mut AnyConnection,
+    t: &NewTicket<'_>,
+    now: i64,
+) -> Result<TicketRow> {
     let sql = format!(
         "INSERT INTO tickets (office_code, day, service, label, appointment_id, person_id, priority, \
          status, issued_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', $8, $9) \
@@ -234,7 +238,11 @@ pub async fn serving_at(
 }
 
 /// All tickets of an office on a day, oldest first.
-pub async fn tickets_on(conn: &mut AnyConnection, office: &str, day: &str) -> Result<Vec<TicketRow>> {
+pub async fn tickets_on(
+    conn: &mut AnyConnection,
+    office: &str,
+    day: &str,
+) -> Result<Vec<TicketRow>> {
     let sql = format!(
         "SELECT {TICKET_COLUMNS} FROM tickets WHERE office_code = $1 AND day = $2 ORDER BY issued_at, id"
     );
@@ -518,25 +526,34 @@ pub async fn mark_ready(
     Ok(r.rows_affected() == 1)
 }
 
-/// Hands the document over; `false` unless it was `ready` (so it is released only once).
+/// Hands the document over; `false` unless it was `ready`, so of two kiosks racing only
+/// one gets `true` (the row lock makes the second re-check the status).
 pub async fn mark_collected(
     conn: &mut AnyConnection,
     id: &str,
-    new_document_id: i64,
     by: &str,
     now: i64,
 ) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE centre_applications SET status = 'collected', collected_at = $2, collected_by = $3, \
-         new_document_id = $4, updated_at = $2 WHERE id = $1 AND status = 'ready'",
+         updated_at = $2 WHERE id = $1 AND status = 'ready'",
     )
     .bind(id.to_string())
     .bind(now)
     .bind(by.to_string())
-    .bind(new_document_id)
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Links the issued document to its application.
+pub async fn set_new_document(conn: &mut AnyConnection, id: &str, document_id: i64) -> Result<()> {
+    sqlx::query("UPDATE centre_applications SET new_document_id = $2 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(document_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -576,7 +593,10 @@ pub async fn insert_payment(conn: &mut AnyConnection, p: &PaymentRow) -> Result<
     Ok(())
 }
 
-pub async fn paid_payment(conn: &mut AnyConnection, application_id: &str) -> Result<Option<PaymentRow>> {
+pub async fn paid_payment(
+    conn: &mut AnyConnection,
+    application_id: &str,
+) -> Result<Option<PaymentRow>> {
     let row = sqlx::query(
         "SELECT id, application_id, method, amount_cents, currency, status, provider_ref, taken_by, \
          created_at, paid_at FROM payments WHERE application_id = $1 AND status = 'paid'",
@@ -673,7 +693,11 @@ pub async fn devices(conn: &mut AnyConnection, office: Option<&str>) -> Result<V
     rows.iter().map(device).collect()
 }
 
-pub async fn set_device_disabled(conn: &mut AnyConnection, name: &str, disabled: bool) -> Result<bool> {
+pub async fn set_device_disabled(
+    conn: &mut AnyConnection,
+    name: &str,
+    disabled: bool,
+) -> Result<bool> {
     let r = sqlx::query("UPDATE devices SET disabled = $2 WHERE name = $1")
         .bind(name.to_string())
         .bind(i64::from(disabled))
@@ -683,13 +707,21 @@ pub async fn set_device_disabled(conn: &mut AnyConnection, name: &str, disabled:
 }
 
 /// Office settings for the building: counters (slot capacity) and whether walk-ins get tickets.
-pub async fn office_settings(conn: &mut AnyConnection, office: &str) -> Result<Option<(i64, bool)>> {
+pub async fn office_settings(
+    conn: &mut AnyConnection,
+    office: &str,
+) -> Result<Option<(i64, bool)>> {
     let row = sqlx::query("SELECT counters, walk_ins FROM offices WHERE code = $1")
         .bind(office.to_string())
         .fetch_optional(&mut *conn)
         .await?;
-    row.map(|r| Ok((r.try_get("counters")?, r.try_get::<i64, _>("walk_ins")? != 0)))
-        .transpose()
+    row.map(|r| {
+        Ok((
+            r.try_get("counters")?,
+            r.try_get::<i64, _>("walk_ins")? != 0,
+        ))
+    })
+    .transpose()
 }
 
 pub async fn set_office_settings(
@@ -709,8 +741,10 @@ pub async fn set_office_settings(
 
 /// The office where a photo was taken.
 pub async fn photo_office(conn: &mut AnyConnection, id: i64) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT office_code FROM photos WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT office_code FROM photos WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }

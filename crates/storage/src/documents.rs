@@ -201,12 +201,14 @@ pub async fn change_status(
     to: DocumentStatus,
     now: i64,
 ) -> Result<bool> {
-    let r = sqlx::query("UPDATE documents SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2")
-        .bind(id)
-        .bind(from.code())
-        .bind(to.code())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let r = sqlx::query(
+        "UPDATE documents SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
+    )
+    .bind(id)
+    .bind(from.code())
+    .bind(to.code())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -1,0 +1,923 @@
+//! Service centres on both backends: slots across holidays, booking rules, the overbooking
+//! race, no-shows, reminders, and the whole day from booking to collection at a kiosk.
+
+mod common;
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use common::{OFFICES, app_with_keys, import};
+use exitentry_domain::ids::make_prc_resident_id;
+use exitentry_domain::staff::Role;
+use exitentry_services::appointments::{self as ap, Applicant, Booker, BookingRequest};
+use exitentry_services::auth::StaffSession;
+use exitentry_services::centre::{self, AcceptRequest, Desk};
+use exitentry_services::import::ImportKind;
+use exitentry_services::partners::{self, NewPartner, PartnerContext};
+use exitentry_services::{App, ManualClock, ServiceError};
+use exitentry_storage::testing::TestDb;
+use exitentry_storage::{backend_tests, documents, jobs};
+use std::sync::Arc;
+
+/// 2026-11-23 is a Monday; the test clock starts on Sunday 2026-11-22, 10:00 in Beijing.
+const MONDAY: &str = "2026-11-23";
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+async fn seeded(t: &TestDb) -> (App, Arc<ManualClock>, tempfile::TempDir) {
+    let (app, clock, dir) = app_with_keys(t);
+    import(&app, ImportKind::Offices, OFFICES, false).await;
+    let files = exitentry_services::demo::generate(3, 50, app.today(), &app.policy, &[]);
+    import(&app, ImportKind::People, &files.people_csv, false).await;
+    import(&app, ImportKind::Documents, &files.documents_csv, false).await;
+    (app, clock, dir)
+}
+
+fn staff(role: Role, office: Option<&str>) -> StaffSession {
+    StaffSession {
+        user_id: 1,
+        username: format!("{}1", role.code()),
+        role,
+        office_code: office.map(str::to_string),
+        csrf_token: String::new(),
+    }
+}
+
+async fn police(app: &App, scopes: &str) -> PartnerContext {
+    let (_, key) = partners::create(
+        app,
+        "test",
+        &NewPartner {
+            name: format!("gz-police-{}", scopes.len()),
+            kind: "government".into(),
+            scopes: scopes.into(),
+            rate_per_second: None,
+            daily_quota: None,
+            client_cert_sha256: None,
+        },
+    )
+    .await
+    .unwrap();
+    partners::authenticate(app, &key).await.unwrap()
+}
+
+/// A valid mainland identity number (not in the registry unless `n` collides).
+fn prc_id(n: u16) -> String {
+    make_prc_resident_id(
+        "440106",
+        day("1990-01-01") + Duration::days(i64::from(n)),
+        n % 999 + 1,
+    )
+}
+
+fn request(id_number: &str, start: &str) -> BookingRequest {
+    BookingRequest {
+        office_code: "GZ-TH-001".into(),
+        service: "eep_application".into(),
+        slot_start: start.into(),
+        channel: "city_police".into(),
+        applicant: Some(Applicant {
+            id_kind: "prc_resident_id".into(),
+            id_number: id_number.into(),
+            name: "测试".into(),
+        }),
+        ..Default::default()
+    }
+}
+
+/// 李华 (76, a valid EEP card CA1234567) signed in.
+async fn holder(app: &App) -> exitentry_services::holders::HolderSession {
+    use exitentry_services::holders;
+    holders::create_for_identity(
+        app,
+        "test",
+        "11010519491231002X",
+        "13900139000",
+        "a long holder password",
+    )
+    .await
+    .unwrap();
+    holders::login(app, "13900139000", "a long holder password")
+        .await
+        .unwrap()
+        .1
+}
+
+fn code(e: ServiceError) -> &'static str {
+    e.code()
+}
+
+async fn open_week(app: &App) {
+    let opened = ap::open_slots(
+        app,
+        "test",
+        "GZ-TH-001",
+        "eep_application",
+        day(MONDAY),
+        7,
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(opened.opened > 0);
+}
+
+async fn slots_follow_hours_and_skip_holidays(t: &TestDb) {
+    let (app, _, _k) = seeded(t).await;
+    let admin = staff(Role::Admin, None);
+    ap::put_day(&app, &admin, "2026-11-25", "", "holiday", "Test holiday")
+        .await
+        .unwrap();
+    let o = ap::open_slots(
+        &app,
+        "test",
+        "GZ-TH-001",
+        "eep_application",
+        day(MONDAY),
+        14,
+        None,
+    )
+    .await
+    .unwrap();
+    let slots = ap::slots(
+        &app,
+        "GZ-TH-001",
+        "eep_application",
+        day(MONDAY),
+        day("2026-12-06"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(slots.len() as u64, o.opened);
+    let days: std::collections::BTreeSet<NaiveDate> =
+        slots.iter().map(|s| s.start.date_naive()).collect();
+    assert!(!days.contains(&day("2026-11-25")), "no slot on the holiday");
+    assert!(
+        !days.contains(&day("2026-11-29")),
+        "Sunday is closed (default hours)"
+    );
+    assert!(
+        days.contains(&day("2026-11-28")),
+        "Saturday morning is open"
+    );
+    // Default hours Mon-Fri 09:00-17:00 in 15-minute slots: 32 per weekday, 12 on Saturday,
+    // one place per counter (3 by default).
+    let monday: Vec<_> = slots
+        .iter()
+        .filter(|s| s.start.date_naive() == day(MONDAY))
+        .collect();
+    assert_eq!(monday.len(), 32);
+    assert_eq!(monday[0].start.format("%H:%M").to_string(), "09:00");
+    assert!(monday.iter().all(|s| s.capacity == 3 && s.available == 3));
+    // Opening again adds nothing; a closure removes that office's empty slots.
+    let again = ap::open_slots(
+        &app,
+        "test",
+        "GZ-TH-001",
+        "eep_application",
+        day(MONDAY),
+        14,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.opened, 0);
+    let (removed, left) = ap::put_day(
+        &app,
+        &admin,
+        "2026-11-26",
+        "GZ-TH-001",
+        "closure",
+        "Training",
+    )
+    .await
+    .unwrap();
+    assert_eq!((removed, left), (32, 0));
+    // A stored template wins over the opening hours.
+    ap::set_template(
+        &app,
+        &admin,
+        "GZ-TH-001",
+        "eep_application",
+        "Mon-Fri 09:00-10:00",
+        30,
+        5,
+    )
+    .await
+    .unwrap();
+    let o = ap::open_slots(
+        &app,
+        "test",
+        "GZ-TH-001",
+        "eep_application",
+        day("2026-12-07"),
+        1,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(o.opened, 2);
+    // Reviewers do not manage slots.
+    assert!(matches!(
+        ap::put_day(
+            &app,
+            &staff(Role::Reviewer, None),
+            "2026-12-01",
+            "",
+            "holiday",
+            "x"
+        )
+        .await,
+        Err(ServiceError::Forbidden)
+    ));
+}
+
+async fn booking_rules(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    open_week(&app).await;
+    let p = police(&app, "book_appointments").await;
+    let start = "2026-11-23T09:00:00+08:00";
+    let a = ap::book(&app, Booker::Partner(&p), &request(&prc_id(1), start))
+        .await
+        .unwrap();
+    assert_eq!(a.channel, "city_police");
+    assert_eq!(a.reference.len(), 10);
+    // One active booking per person and service.
+    let again = ap::book(
+        &app,
+        Booker::Partner(&p),
+        &request(&prc_id(1), "2026-11-24T09:00:00+08:00"),
+    )
+    .await;
+    assert_eq!(code(again.unwrap_err()), "already_booked");
+    // A partner can only book as the city police; without the scope not at all.
+    let mut web = request(&prc_id(2), start);
+    web.channel = "web".into();
+    assert_eq!(
+        code(ap::book(&app, Booker::Partner(&p), &web).await.unwrap_err()),
+        "channel_not_allowed"
+    );
+    let verifier = police(&app, "verify_permit").await;
+    assert_eq!(
+        code(
+            ap::book(
+                &app,
+                Booker::Partner(&verifier),
+                &request(&prc_id(2), start)
+            )
+            .await
+            .unwrap_err()
+        ),
+        "forbidden"
+    );
+    // Bad input: a wrong check digit, no such slot, a past slot.
+    let mut bad = request("440106199001010010", start);
+    bad.applicant
+        .as_mut()
+        .unwrap()
+        .id_number
+        .replace_range(17.., "9");
+    assert!(matches!(
+        ap::book(&app, Booker::Partner(&p), &bad).await,
+        Err(ServiceError::Invalid {
+            field: "applicant.id_number",
+            ..
+        })
+    ));
+    assert_eq!(
+        code(
+            ap::book(
+                &app,
+                Booker::Partner(&p),
+                &request(&prc_id(2), "2026-11-23T09:07:00+08:00")
+            )
+            .await
+            .unwrap_err()
+        ),
+        "no_such_slot"
+    );
+    assert_eq!(
+        code(
+            ap::book(
+                &app,
+                Booker::Partner(&p),
+                &request(&prc_id(2), "2026-11-21T09:00:00+08:00")
+            )
+            .await
+            .unwrap_err()
+        ),
+        "slot_in_past"
+    );
+    // Any office in the country: an applicant with a Beijing identity number books in Guangzhou.
+    let beijing = make_prc_resident_id("110105", day("1980-05-05"), 12);
+    ap::book(&app, Booker::Partner(&p), &request(&beijing, start))
+        .await
+        .unwrap();
+    // Reschedule frees the old place and takes the new one.
+    let moved = ap::reschedule(
+        &app,
+        Booker::Partner(&p),
+        &a.appointment_id,
+        None,
+        "2026-11-24T10:00:00+08:00",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        moved.start.format("%Y-%m-%d %H:%M").to_string(),
+        "2026-11-24 10:00"
+    );
+    let mon = ap::slots(
+        &app,
+        "GZ-TH-001",
+        "eep_application",
+        day(MONDAY),
+        day(MONDAY),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        mon[0].available, 2,
+        "one left for the Beijing applicant, one freed"
+    );
+    // Cancel until two hours before; not after.
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 24, 0, 30, 0).unwrap()); // 08:30 Beijing
+    assert_eq!(
+        code(
+            ap::cancel(&app, Booker::Partner(&p), &a.appointment_id)
+                .await
+                .unwrap_err()
+        ),
+        "too_late_to_change"
+    );
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap());
+    let c = ap::cancel(&app, Booker::Partner(&p), &a.appointment_id)
+        .await
+        .unwrap();
+    assert_eq!(c.status, "cancelled");
+    // Another partner cannot see or cancel it.
+    let other = police(&app, "book_appointments,verify_permit").await;
+    assert!(matches!(
+        ap::cancel(&app, Booker::Partner(&other), &a.appointment_id).await,
+        Err(ServiceError::NotFound(_))
+    ));
+    // After cancelling, the person may book the service again.
+    ap::book(
+        &app,
+        Booker::Partner(&p),
+        &request(&prc_id(1), "2026-11-25T09:00:00+08:00"),
+    )
+    .await
+    .unwrap();
+}
+
+async fn mini_program_needs_a_face_check(t: &TestDb) {
+    let (app, _, _k) = seeded(t).await;
+    open_week(&app).await;
+    let li = holder(&app).await;
+    let mut req = request("", "2026-11-23T09:00:00+08:00");
+    req.applicant = None;
+    req.channel = "mini_program".into();
+    assert_eq!(
+        code(ap::book(&app, Booker::Holder(&li), &req).await.unwrap_err()),
+        "face_check_required"
+    );
+    req.face_image = Some(b"\x89PNG\r\n\x1a\nimage".to_vec());
+    let a = ap::book(&app, Booker::Holder(&li), &req).await.unwrap();
+    assert_eq!(a.channel, "mini_program");
+    assert_eq!(a.name, "LI HUA");
+    // The holder sees it among their own, masked.
+    let mine = ap::mine(&app, &li).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0].id_number.contains('*'));
+    // A holder cannot book as the city police.
+    req.channel = "city_police".into();
+    assert_eq!(
+        code(ap::book(&app, Booker::Holder(&li), &req).await.unwrap_err()),
+        "channel_not_allowed"
+    );
+}
+
+async fn no_shows_block_online_booking(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    let p = police(&app, "book_appointments").await;
+    ap::open_slots(
+        &app,
+        "test",
+        "GZ-TH-001",
+        "eep_application",
+        day(MONDAY),
+        60,
+        None,
+    )
+    .await
+    .unwrap();
+    let who = prc_id(7);
+    for d in ["2026-11-23", "2026-11-30", "2026-12-07"] {
+        ap::book(
+            &app,
+            Booker::Partner(&p),
+            &request(&who, &format!("{d}T09:00:00+08:00")),
+        )
+        .await
+        .unwrap();
+        clock.set(
+            Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap().min(
+                chrono::DateTime::parse_from_rfc3339(&format!("{d}T12:00:00+08:00"))
+                    .unwrap()
+                    .with_timezone(&Utc),
+            ),
+        );
+        assert_eq!(ap::mark_no_shows(&app).await.unwrap(), 1);
+    }
+    let e = ap::book(
+        &app,
+        Booker::Partner(&p),
+        &request(&who, "2026-12-14T09:00:00+08:00"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), "booking_blocked");
+    // Blocked for 30 days after the last no-show (2026-12-07): from 2027-01-06.
+    assert_eq!(
+        e.available_from().unwrap(),
+        Utc.with_ymd_and_hms(2027, 1, 5, 16, 0, 0).unwrap()
+    );
+    // Someone else is not blocked; the block ends after 30 days.
+    ap::book(
+        &app,
+        Booker::Partner(&p),
+        &request(&prc_id(8), "2026-12-14T09:00:00+08:00"),
+    )
+    .await
+    .unwrap();
+    clock.set(Utc.with_ymd_and_hms(2027, 1, 6, 1, 0, 0).unwrap());
+    ap::open_slots(
+        &app,
+        "test",
+        "GZ-TH-001",
+        "eep_application",
+        day("2027-01-07"),
+        7,
+        None,
+    )
+    .await
+    .unwrap();
+    ap::book(
+        &app,
+        Booker::Partner(&p),
+        &request(&who, "2027-01-07T09:00:00+08:00"),
+    )
+    .await
+    .unwrap();
+}
+
+async fn two_hundred_requests_for_five_places_give_five_bookings(t: &TestDb) {
+    let (app, _, _k) = seeded(t).await;
+    ap::open_slots(
+        &app,
+        "test",
+        "GZ-TH-001",
+        "eep_application",
+        day(MONDAY),
+        1,
+        Some(5),
+    )
+    .await
+    .unwrap();
+    let p = Arc::new(police(&app, "book_appointments").await);
+    let mut handles = Vec::new();
+    for i in 0..200u16 {
+        let (app, p) = (app.clone(), p.clone());
+        handles.push(tokio::spawn(async move {
+            ap::book(
+                &app,
+                Booker::Partner(&p),
+                &request(&prc_id(100 + i), "2026-11-23T09:00:00+08:00"),
+            )
+            .await
+        }));
+    }
+    let mut ok = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(e.code(), "slot_full", "{e}"),
+        }
+    }
+    assert_eq!(ok, 5);
+    let s = ap::slots(
+        &app,
+        "GZ-TH-001",
+        "eep_application",
+        day(MONDAY),
+        day(MONDAY),
+    )
+    .await
+    .unwrap();
+    assert_eq!((s[0].capacity, s[0].available), (5, 0));
+}
+
+async fn the_same_person_racing_gets_one_booking(t: &TestDb) {
+    let (app, _, _k) = seeded(t).await;
+    open_week(&app).await;
+    let p = Arc::new(police(&app, "book_appointments").await);
+    let mut handles = Vec::new();
+    for h in 0..10 {
+        let (app, p) = (app.clone(), p.clone());
+        handles.push(tokio::spawn(async move {
+            let start = format!("2026-11-2{}T{:02}:00:00+08:00", 3 + h % 4, 9 + h / 4);
+            ap::book(&app, Booker::Partner(&p), &request(&prc_id(5), &start)).await
+        }));
+    }
+    let mut ok = 0;
+    for h in handles {
+        if h.await.unwrap().is_ok() {
+            ok += 1;
+        }
+    }
+    assert_eq!(
+        ok, 1,
+        "one active booking per person and service, whatever the timing"
+    );
+}
+
+async fn reminders_go_out_the_day_before(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    ap::open_slots(
+        &app,
+        "test",
+        "GZ-TH-001",
+        "eep_application",
+        day(MONDAY),
+        7,
+        None,
+    )
+    .await
+    .unwrap();
+    let p = police(&app, "book_appointments").await;
+    let mut r = request(&prc_id(3), "2026-11-25T10:00:00+08:00");
+    r.mobile = Some("13700137000".into());
+    let a = ap::book(&app, Booker::Partner(&p), &r).await.unwrap();
+    assert_eq!(
+        exitentry_services::jobs::run_due(&app).await.unwrap(),
+        0,
+        "not yet"
+    );
+    // 18:00 Beijing on the day before.
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap());
+    assert_eq!(exitentry_services::jobs::run_due(&app).await.unwrap(), 1);
+    let mut c = app.db.conn().await.unwrap();
+    let sms = jobs::outbox(&mut c, 1).await.unwrap().remove(0);
+    assert_eq!(sms.recipient, "13700137000");
+    assert!(sms.body.contains(&a.reference), "{}", sms.body);
+}
+
+/// The whole day at the service level: book → check in → photo → called → accepted → paid
+/// → processing done → collected at the kiosk with the old card surrendered.
+async fn the_whole_day(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    open_week(&app).await;
+    let li = holder(&app).await;
+    let booking = ap::book(
+        &app,
+        Booker::Holder(&li),
+        &BookingRequest {
+            office_code: "GZ-TH-001".into(),
+            service: "eep_application".into(),
+            slot_start: "2026-11-23T10:00:00+08:00".into(),
+            channel: "web".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 1, 50, 0).unwrap()); // 09:50 Monday
+    let (printer, _) =
+        centre::create_device(&app, "admin", "GZ-TH-001", "th-tickets-1", "ticket_printer")
+            .await
+            .unwrap();
+    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "th-kiosk-1", "kiosk")
+        .await
+        .unwrap();
+    // A walk-in came first; the appointment (and 李华 is 76) still goes first.
+    let walk = centre::walk_in(&app, Desk::Device(&printer), "eep_application", false)
+        .await
+        .unwrap();
+    assert_eq!(walk.label, "A001");
+    let ticket = centre::check_in(
+        &app,
+        Desk::Device(&printer),
+        &booking.reference.to_lowercase(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ticket.label, "A002");
+    assert_eq!(ticket.waiting_before, 0);
+    // Checking in twice gives the same ticket; another office refuses.
+    assert_eq!(
+        centre::check_in(&app, Desk::Device(&printer), &booking.reference)
+            .await
+            .unwrap()
+            .id,
+        ticket.id
+    );
+    let clerk = staff(Role::CounterClerk, Some("GZ-TH-001"));
+    let elsewhere = staff(Role::CounterClerk, Some("GZ-TH-002"));
+    assert_eq!(
+        centre::check_in(&app, Desk::Staff(&elsewhere), &booking.reference)
+            .await
+            .unwrap_err()
+            .code(),
+        "wrong_office"
+    );
+    // Photo station.
+    assert_eq!(
+        centre::take_photo(&app, &clerk, b"GIF89a....")
+            .await
+            .unwrap_err()
+            .code(),
+        "photo_format"
+    );
+    assert_eq!(
+        centre::take_photo(&app, &clerk, &png(100, 100))
+            .await
+            .unwrap_err()
+            .code(),
+        "photo_too_small"
+    );
+    let photo = centre::take_photo(&app, &clerk, &png(390, 567))
+        .await
+        .unwrap();
+    // The counter calls: the appointment first, shown on the board.
+    clock.advance(Duration::minutes(4));
+    let called = centre::call_next(&app, &clerk, "3", &[])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(called.label, "A002");
+    let board = centre::board(&app, "GZ-TH-001").await.unwrap();
+    assert_eq!(
+        (
+            board.calls[0].label.as_str(),
+            board.calls[0].counter.as_str()
+        ),
+        ("A002", "3")
+    );
+    // Acceptance: checklist complete and the photo receipt.
+    let mut req = AcceptRequest {
+        ticket_id: called.id,
+        product: "eep_card_renewal".into(),
+        checklist: vec!["identity_card".into(), "hukou_booklet".into()],
+        photo_receipt: photo.receipt_code.clone(),
+        id_number: None,
+    };
+    assert_eq!(
+        centre::accept(&app, &clerk, &req).await.unwrap_err().code(),
+        "checklist_incomplete"
+    );
+    req.checklist.push("application_form".into());
+    req.product = "eep_card_first".into();
+    assert_eq!(
+        centre::accept(&app, &clerk, &req).await.unwrap_err().code(),
+        "holds_valid_document"
+    );
+    req.product = "eep_card_renewal".into();
+    req.checklist.push("old_permit".into());
+    clock.advance(Duration::minutes(6));
+    let accepted = centre::accept(&app, &clerk, &req).await.unwrap();
+    assert_eq!(accepted.fee, "CNY 60.00");
+    assert_eq!(accepted.old_document.as_deref(), Some("CA1234567"));
+    // Payment: the method must fit the currency; the sandbox terminal takes Yang Cheng Tong.
+    assert_eq!(
+        centre::pay(&app, &clerk, &accepted.id, "octopus")
+            .await
+            .unwrap_err()
+            .code(),
+        "bad_method"
+    );
+    let paid = centre::pay(&app, &clerk, &accepted.id, "yang_cheng_tong")
+        .await
+        .unwrap();
+    assert_eq!(paid.status, "paid");
+    assert!(
+        paid.paid
+            .as_ref()
+            .unwrap()
+            .provider_ref
+            .as_ref()
+            .unwrap()
+            .starts_with("SBX-")
+    );
+    // Seven working days from Monday 2026-11-23: Wednesday 2026-12-02.
+    assert_eq!(paid.collection_date.as_deref(), Some("2026-12-02"));
+    assert_eq!(
+        centre::pay(&app, &clerk, &accepted.id, "cash")
+            .await
+            .unwrap_err()
+            .code(),
+        "already_paid"
+    );
+    // Not ready yet at the kiosk.
+    assert_eq!(
+        centre::collect(&app, &kiosk, &paid.reference, "11010519491231002X")
+            .await
+            .unwrap_err()
+            .code(),
+        "not_ready"
+    );
+    // Processing: approvers mark it done; clerks cannot.
+    assert!(matches!(
+        centre::mark_ready(&app, &clerk, &paid.id).await,
+        Err(ServiceError::Forbidden)
+    ));
+    let ready = centre::mark_ready(&app, &staff(Role::Approver, None), &paid.id)
+        .await
+        .unwrap();
+    let number = ready.new_document.clone().unwrap();
+    assert!(number.starts_with('C') && number.len() == 9);
+    assert_eq!(centre::uncollected(&app, &clerk).await.unwrap().len(), 1);
+    // Collection: the identity number must match; then the old card is surrendered.
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 2, 3, 0, 0).unwrap());
+    assert_eq!(
+        centre::collect(&app, &kiosk, &paid.reference, "440106199001010010")
+            .await
+            .unwrap_err()
+            .code(),
+        "receipt_or_identity_mismatch"
+    );
+    assert!(matches!(
+        centre::collect(&app, &printer, &paid.reference, "11010519491231002X").await,
+        Err(ServiceError::Forbidden)
+    ));
+    let got = centre::collect(&app, &kiosk, &paid.reference, "11010519491231002x")
+        .await
+        .unwrap();
+    assert_eq!(got.document_number, number);
+    assert_eq!(got.surrendered.as_deref(), Some("CA1234567"));
+    assert_eq!(
+        centre::collect(&app, &kiosk, &paid.reference, "11010519491231002X")
+            .await
+            .unwrap_err()
+            .code(),
+        "already_collected"
+    );
+    let mut c = app.db.conn().await.unwrap();
+    let docs = documents::by_number(&mut c, "CA1234567").await.unwrap();
+    assert_eq!(docs[0].0.doc.status.code(), "surrendered");
+    let new = documents::by_number(&mut c, &number).await.unwrap();
+    assert_eq!(new[0].0.doc.status.code(), "valid");
+    // 李华 was 76 on the application date: a 10-year card.
+    assert_eq!(new[0].0.doc.expires_on, day("2036-12-01"));
+    assert!(centre::uncollected(&app, &clerk).await.unwrap().is_empty());
+    // The day's measures: one booking checked in, waits of 4 and (walk-in, not called) none.
+    let m = centre::measures(&app, "GZ-TH-001", day(MONDAY))
+        .await
+        .unwrap();
+    assert_eq!(
+        (m.bookings, m.checked_in, m.no_shows, m.tickets),
+        (1, 1, 0, 2)
+    );
+    assert_eq!(m.wait_median_seconds, Some(240));
+    let trail = exitentry_storage::audit::for_subject(&mut c, &format!("application:{}", paid.id))
+        .await
+        .unwrap();
+    let actions: Vec<&str> = trail.iter().map(|e| e.entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "application.accept",
+            "payment.paid",
+            "application.ready",
+            "collection.refused",
+            "application.collect"
+        ],
+        "the refused attempt with a wrong identity number is on record too"
+    );
+    assert_eq!(trail[4].entry.actor, "device:th-kiosk-1");
+}
+
+async fn two_kiosks_release_a_document_once(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 1, 50, 0).unwrap());
+    let (printer, _) =
+        centre::create_device(&app, "admin", "GZ-TH-001", "printer-1", "ticket_printer")
+            .await
+            .unwrap();
+    let clerk = staff(Role::CounterClerk, Some("GZ-TH-001"));
+    centre::walk_in(&app, Desk::Device(&printer), "eep_application", false)
+        .await
+        .unwrap();
+    let photo = centre::take_photo(&app, &clerk, &png(390, 567))
+        .await
+        .unwrap();
+    let t1 = centre::call_next(&app, &clerk, "1", &[])
+        .await
+        .unwrap()
+        .unwrap();
+    let accepted = centre::accept(
+        &app,
+        &clerk,
+        &AcceptRequest {
+            ticket_id: t1.id,
+            product: "eep_card_renewal".into(),
+            checklist: [
+                "identity_card",
+                "hukou_booklet",
+                "application_form",
+                "old_permit",
+            ]
+            .map(String::from)
+            .to_vec(),
+            photo_receipt: photo.receipt_code,
+            id_number: Some("11010519491231002X".into()),
+        },
+    )
+    .await
+    .unwrap();
+    centre::pay(&app, &clerk, &accepted.id, "cash")
+        .await
+        .unwrap();
+    centre::mark_ready(&app, &staff(Role::Admin, None), &accepted.id)
+        .await
+        .unwrap();
+    let mut kiosks = Vec::new();
+    for i in 0..4 {
+        kiosks.push(
+            centre::create_device(&app, "admin", "GZ-TH-001", &format!("kiosk-{i}"), "kiosk")
+                .await
+                .unwrap()
+                .0,
+        );
+    }
+    let mut handles = Vec::new();
+    for k in kiosks {
+        let (app, r) = (app.clone(), accepted.reference.clone());
+        handles.push(tokio::spawn(async move {
+            centre::collect(&app, &k, &r, "11010519491231002X").await
+        }));
+    }
+    let mut ok = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(e.code(), "already_collected"),
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+async fn two_counters_never_call_the_same_ticket(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 1, 50, 0).unwrap());
+    let (printer, _) =
+        centre::create_device(&app, "admin", "GZ-TH-001", "printer-1", "ticket_printer")
+            .await
+            .unwrap();
+    for _ in 0..6 {
+        centre::walk_in(&app, Desk::Device(&printer), "eep_application", false)
+            .await
+            .unwrap();
+    }
+    let mut handles = Vec::new();
+    for counter in 1..=8 {
+        let app = app.clone();
+        handles.push(tokio::spawn(async move {
+            let clerk = staff(Role::CounterClerk, Some("GZ-TH-001"));
+            centre::call_next(&app, &clerk, &counter.to_string(), &[])
+                .await
+                .unwrap()
+        }));
+    }
+    let mut labels = Vec::new();
+    for h in handles {
+        if let Some(t) = h.await.unwrap() {
+            labels.push(t.label);
+        }
+    }
+    labels.sort();
+    assert_eq!(labels, ["A001", "A002", "A003", "A004", "A005", "A006"]);
+}
+
+/// A PNG header claiming `w`×`h` pixels (the station reads dimensions from the header).
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    v.extend(w.to_be_bytes());
+    v.extend(h.to_be_bytes());
+    v.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
+    v.extend(std::iter::repeat_n(0u8, 64));
+    v
+}
+
+backend_tests!(
+    slots_follow_hours_and_skip_holidays,
+    booking_rules,
+    mini_program_needs_a_face_check,
+    no_shows_block_online_booking,
+    two_hundred_requests_for_five_places_give_five_bookings,
+    the_same_person_racing_gets_one_booking,
+    reminders_go_out_the_day_before,
+    the_whole_day,
+    two_kiosks_release_a_document_once,
+    two_counters_never_call_the_same_ticket,
+);
