@@ -93,10 +93,12 @@ pub async fn prepare(mut config: Config, people: usize) -> Result<App> {
     }
     let expiry = demo::showcase_permit_expiry(&app).await.ok().flatten();
     let residence = demo::showcase_residence_permit(&app).await.ok().flatten();
+    let centres = demo::seed_centres(&app, "GZ-YX-002").await?;
     print_welcome(
         &app,
         expiry,
         residence,
+        &centres,
         files.people,
         files.documents,
         started.elapsed().as_secs_f64(),
@@ -108,6 +110,7 @@ fn print_welcome(
     app: &App,
     permit_expiry: Option<chrono::NaiveDate>,
     residence_permit: Option<String>,
+    centres: &demo::CentreDemo,
     people: usize,
     documents: usize,
     secs: f64,
@@ -158,6 +161,28 @@ fn print_welcome(
         );
         println!();
     }
+    println!(
+        "  service centre: {} slots over two weeks at the Guangzhou halls",
+        centres.slots
+    );
+    println!(
+        "    book: sign in at {base}/my as {} / {} (李华, card CA1234567), then {base}/my/appointments",
+        centres.holder_mobile, centres.holder_password
+    );
+    println!(
+        "    in the building ({}): clerk → {base}/staff/centre · call display {base}/display/{}",
+        centres.office, centres.office
+    );
+    println!(
+        "    machines at {base}/kiosk — ticket printer token {}",
+        centres.printer_token
+    );
+    println!(
+        "                              collection kiosk token {}",
+        centres.kiosk_token
+    );
+    println!("    processing done: approver → {base}/staff/centre/applications?status=paid");
+    println!();
     println!("  languages: 简体中文 · 繁體中文 · English (switch at the top right)");
     println!("  press Ctrl-C to stop");
     println!();

@@ -1,5 +1,6 @@
 //! `exitentry`: one binary for the server, the demo, migrations, imports and operations.
 
+mod centre_cmd;
 mod credential_cmd;
 mod demo;
 mod import_cmd;
@@ -72,6 +73,16 @@ enum Command {
     Partners {
         #[command(subcommand)]
         what: partners_cmd::PartnersWhat,
+    },
+    /// Appointment slots at service centres.
+    Slots {
+        #[command(subcommand)]
+        what: centre_cmd::SlotsWhat,
+    },
+    /// Kiosks and ticket printers bound to an office.
+    Devices {
+        #[command(subcommand)]
+        what: centre_cmd::DevicesWhat,
     },
     /// The audit log.
     Audit {
@@ -280,6 +291,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             logging::init(&config.log);
             let app = open_app(config).await?;
             partners_cmd::run(&app, what).await
+        }
+        Command::Slots { what } => {
+            let config = load_config(&cli, None)?;
+            logging::init(&config.log);
+            let app = open_app(config).await?;
+            centre_cmd::slots(&app, what).await
+        }
+        Command::Devices { what } => {
+            let config = load_config(&cli, None)?;
+            logging::init(&config.log);
+            let app = open_app(config).await?;
+            centre_cmd::devices(&app, what).await
         }
         Command::Keys { what } => {
             let config = load_config(&cli, None)?;

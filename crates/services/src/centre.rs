@@ -1538,6 +1538,49 @@ pub async fn uncollected(app: &App, staff: &StaffSession) -> Result<Vec<(Applica
         .collect())
 }
 
+// ---- office settings ----
+
+/// Counters (the default slot capacity) and whether walk-ins get tickets.
+pub async fn office_settings(app: &App, office: &str) -> Result<(i64, bool)> {
+    let mut conn = app.db.conn().await?;
+    store::office_settings(&mut conn, &office.trim().to_ascii_uppercase())
+        .await?
+        .ok_or(ServiceError::NotFound("office"))
+}
+
+pub async fn set_office_settings(
+    app: &App,
+    staff: &StaffSession,
+    office: &str,
+    counters: i64,
+    walk_ins: bool,
+) -> Result<()> {
+    staff.require(Permission::ManageCentre)?;
+    if !(1..=200).contains(&counters) {
+        return Err(bad(
+            "counters",
+            "bad_counters",
+            "an office has 1 to 200 counters",
+        ));
+    }
+    let office = office.trim().to_ascii_uppercase();
+    let mut tx = app.db.begin().await?;
+    if !store::set_office_settings(&mut tx, &office, counters, walk_ins).await? {
+        return Err(ServiceError::NotFound("office"));
+    }
+    audit::record(
+        app,
+        &mut tx,
+        &staff.actor(),
+        "office.settings",
+        &format!("office:{office}"),
+        json!({"counters": counters, "walk_ins": walk_ins}),
+    )
+    .await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(())
+}
+
 // ---- measures ----
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

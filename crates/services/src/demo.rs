@@ -745,3 +745,87 @@ pub async fn showcase_residence_permit(app: &crate::App) -> crate::Result<Option
             .map(|d| d.doc.number),
     )
 }
+
+/// What the demo prepared for the service-centre walk-through.
+#[derive(Debug, Clone)]
+pub struct CentreDemo {
+    pub office: String,
+    pub slots: u64,
+    pub kiosk_token: String,
+    pub printer_token: String,
+    pub holder_mobile: &'static str,
+    pub holder_password: &'static str,
+}
+
+/// Opens two weeks of slots at every staffed Guangzhou hall, adds New Year's Day, sets up a
+/// kiosk and a ticket printer at `office`, and gives 李华 (EEP card CA1234567) a sign-in.
+pub async fn seed_centres(app: &crate::App, office: &str) -> crate::Result<CentreDemo> {
+    use exitentry_domain::office::Service;
+    let today = app.today();
+    let mut conn = app.db.conn().await?;
+    let all = exitentry_storage::offices::list(
+        &mut conn,
+        &exitentry_storage::offices::OfficeFilter {
+            city: Some("Guangzhou".into()),
+            limit: 10_000,
+            ..Default::default()
+        },
+    )
+    .await?
+    .0;
+    drop(conn);
+    let new_year = NaiveDate::from_ymd_opt(today.year() + 1, 1, 1).unwrap_or(today);
+    exitentry_storage::appointments::put_day(
+        &mut *app.db.conn().await?,
+        &exitentry_storage::appointments::CalendarDay {
+            day: new_year.to_string(),
+            office_code: String::new(),
+            kind: "holiday".into(),
+            name: "元旦 New Year's Day".into(),
+        },
+        app.now_micros(),
+    )
+    .await?;
+    let mut slots = 0;
+    for o in all.iter().filter(|o| !o.open_24h) {
+        for s in o
+            .services
+            .iter()
+            .filter(|s| s.bookable() && **s != Service::Collection)
+        {
+            slots += crate::appointments::open_slots(
+                app,
+                "demo:seed",
+                o.code.as_str(),
+                s.code(),
+                today,
+                14,
+                None,
+            )
+            .await?
+            .opened;
+        }
+    }
+    let (_, kiosk_token) =
+        crate::centre::create_device(app, "demo:seed", office, "yx-kiosk-1", "kiosk").await?;
+    let (_, printer_token) =
+        crate::centre::create_device(app, "demo:seed", office, "yx-tickets-1", "ticket_printer")
+            .await?;
+    let (holder_mobile, holder_password) = ("13900139000", "demo-holder-pass");
+    crate::holders::create_for_identity(
+        app,
+        "demo:seed",
+        "11010519491231002X",
+        holder_mobile,
+        holder_password,
+    )
+    .await?;
+    Ok(CentreDemo {
+        office: office.to_string(),
+        slots,
+        kiosk_token,
+        printer_token,
+        holder_mobile,
+        holder_password,
+    })
+}

@@ -40,3 +40,23 @@ pub async fn get(app: &App, code: &str) -> Result<Office> {
         .await?
         .ok_or(ServiceError::NotFound("office"))
 }
+
+/// Offices with a counter for `service` (or for any bookable service), for booking pickers.
+pub async fn offering(
+    app: &App,
+    service: Option<exitentry_domain::office::Service>,
+) -> Result<Vec<Office>> {
+    let filter = OfficeFilter {
+        limit: 10_000,
+        ..Default::default()
+    };
+    let mut c = app.db.conn().await?;
+    let (all, _) = exitentry_storage::offices::list(&mut c, &filter).await?;
+    Ok(all
+        .into_iter()
+        .filter(|o| match service {
+            Some(s) => o.services.contains(&s),
+            None => o.services.iter().any(|s| s.bookable()),
+        })
+        .collect())
+}

@@ -25,6 +25,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/print.js"),
     ),
     (
+        "kiosk.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/kiosk.js"),
+    ),
+    (
         "emblem.svg",
         "image/svg+xml",
         include_bytes!("../assets/emblem.svg"),

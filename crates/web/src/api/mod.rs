@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, described by the OpenAPI document at `/api/openapi.json`.
 
+mod appointments;
 mod credentials;
 mod offices;
 mod registry;
@@ -17,7 +18,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "exitentry API",
-        description = "Exit-entry administration: office directory, registry, signed credentials and temporary e-permits.",
+        description = "Exit-entry administration: office directory, registry, signed credentials, temporary e-permits, verification and appointments.",
         version = "1"
     ),
     paths(
@@ -36,7 +37,12 @@ use utoipa::OpenApi;
         verify::linkage,
         verify::credential,
         verify::batch,
-        verify::usage
+        verify::usage,
+        appointments::slots,
+        appointments::book,
+        appointments::get_one,
+        appointments::cancel,
+        appointments::reschedule
     ),
     modifiers(&PartnerKeyScheme),
     components(schemas(
@@ -61,7 +67,12 @@ use utoipa::OpenApi;
         verify::LinkageAnswerJson,
         verify::CredentialJson,
         verify::CredentialAnswerJson,
-        verify::UsageJson
+        verify::UsageJson,
+        appointments::SlotJson,
+        appointments::ApplicantJson,
+        appointments::BookJson,
+        appointments::AppointmentJson,
+        appointments::RescheduleJson
     ))
 )]
 pub struct ApiDoc;
@@ -85,6 +96,23 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/offices", get(offices::list))
         .route("/api/v1/offices/{code}", get(offices::get_office))
         .route("/api/v1/districts", get(offices::districts))
+        .route("/api/v1/offices/{code}/slots", get(appointments::slots))
+        .route(
+            "/api/v1/appointments",
+            // Room for the mini program's face capture in base64.
+            axum::routing::post(appointments::book).layer(axum::extract::DefaultBodyLimit::max(
+                exitentry_services::temporary_permits::MAX_IMAGE_BYTES * 3 / 2,
+            )),
+        )
+        .route("/api/v1/appointments/{id}", get(appointments::get_one))
+        .route(
+            "/api/v1/appointments/{id}/cancel",
+            axum::routing::post(appointments::cancel),
+        )
+        .route(
+            "/api/v1/appointments/{id}/reschedule",
+            axum::routing::post(appointments::reschedule),
+        )
         .route("/api/v1/registry/search", get(registry::search))
         .route("/api/v1/trust-list", get(credentials::trust_list))
         .route("/api/v1/status-list", get(credentials::status_list))

@@ -1,7 +1,11 @@
 //! Server-rendered pages (askama). Every page gets a [`Page`] with the language, the
 //! current path (for the language switch) and the signed-in staff member, if any.
 
+mod appointments;
+mod centre;
+mod centre_admin;
 mod holder;
+mod kiosk;
 mod linkage;
 mod partners;
 mod public;
@@ -27,6 +31,10 @@ pub fn routes() -> Router<AppState> {
         .route("/lang", get(switch_language))
         .merge(public::routes())
         .merge(holder::routes())
+        .merge(appointments::routes())
+        .merge(centre::routes())
+        .merge(centre_admin::routes())
+        .merge(kiosk::routes())
         .merge(staff_permits::routes())
         .merge(linkage::routes())
         .merge(partners::routes())
@@ -130,6 +138,20 @@ impl Page {
         self.staff.as_ref().is_some_and(|s| {
             s.role
                 .can(exitentry_domain::staff::Permission::PrintLinkageProofs)
+        })
+    }
+
+    pub fn can_serve_counter(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| {
+            s.role
+                .can(exitentry_domain::staff::Permission::ServeCounter)
+        })
+    }
+
+    pub fn can_process(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| {
+            s.role
+                .can(exitentry_domain::staff::Permission::ProcessApplications)
         })
     }
 

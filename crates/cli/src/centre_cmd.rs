@@ -1,0 +1,90 @@
+//! `exitentry slots …` and `exitentry devices …`: service-centre operations.
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use clap::Subcommand;
+use exitentry_services::{App, appointments, centre};
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum SlotsWhat {
+    /// Open slots from the office's weekly template (or, when none is set, from its opening
+    /// hours, slots as long as the service, one place per counter).
+    Open {
+        #[arg(long)]
+        office: String,
+        /// e.g. eep_application, endorsement, hrp_non_chinese, linkage_proof_paper, collection.
+        #[arg(long)]
+        service: String,
+        /// First day, YYYY-MM-DD (Beijing).
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long, default_value_t = 14)]
+        days: u32,
+        /// Places per slot (default: the template's, or the office's counters).
+        #[arg(long)]
+        capacity: Option<u32>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DevicesWhat {
+    /// Register a kiosk or ticket printer at an office; its token is printed once, alone on
+    /// the last line, to be entered on the machine at /kiosk.
+    Create {
+        #[arg(long)]
+        office: String,
+        #[arg(long)]
+        name: String,
+        /// kiosk or ticket_printer.
+        #[arg(long, default_value = "kiosk")]
+        kind: String,
+    },
+    /// Disable a device: its next request is refused.
+    Disable { name: String },
+}
+
+fn fail(e: exitentry_services::ServiceError) -> anyhow::Error {
+    anyhow::anyhow!("{} ({})", e, e.code())
+}
+
+pub async fn slots(app: &App, what: &SlotsWhat) -> Result<ExitCode> {
+    match what {
+        SlotsWhat::Open {
+            office,
+            service,
+            from,
+            days,
+            capacity,
+        } => {
+            let o = appointments::open_slots(app, "cli", office, service, *from, *days, *capacity)
+                .await
+                .map_err(fail)?;
+            println!(
+                "opened {} new slots for {} at {} from {} ({} days)",
+                o.opened, o.service, o.office_code, o.from, o.days
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn devices(app: &App, what: &DevicesWhat) -> Result<ExitCode> {
+    match what {
+        DevicesWhat::Create { office, name, kind } => {
+            let (d, token) = centre::create_device(app, "cli", office, name, kind)
+                .await
+                .map_err(fail)?;
+            println!("created {} {} at {}", d.kind, d.name, d.office_code);
+            println!("device token (shown once; enter it on the machine at /kiosk):");
+            println!("{token}");
+        }
+        DevicesWhat::Disable { name } => {
+            centre::set_device_disabled(app, "cli", name, true)
+                .await
+                .map_err(fail)?;
+            println!("disabled {name}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,721 @@
+//! Staff pages in the building: the reception desk (check-in and walk-in tickets), the
+//! photo station and its receipt, the counter (call, recall, skip, transfer, accept), the
+//! application with payment, the printable receipt, and the processing / uncollected lists.
+
+use super::{Page, render};
+use crate::AppState;
+use crate::error::{PageError, message_for, status_for};
+use crate::i18n::Lang;
+use crate::session::{Staff, csrf_ok};
+use askama::Template;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Form, Multipart, OriginalUri, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use exitentry_domain::office::Service;
+use exitentry_domain::products::{self, Product};
+use exitentry_domain::staff::Permission;
+use exitentry_services::ServiceError;
+use exitentry_services::auth::StaffSession;
+use exitentry_services::centre::{
+    self, AcceptRequest, ApplicationView, CounterState, Desk, PhotoView, TicketView,
+};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff/centre", get(hub))
+        .route(
+            "/staff/centre/reception",
+            get(reception).post(reception_post),
+        )
+        .route(
+            "/staff/centre/photo",
+            get(photo_form)
+                .post(photo_post)
+                .layer(DefaultBodyLimit::max(8 * 1024 * 1024)),
+        )
+        .route("/staff/centre/photos/{code}", get(photo_receipt))
+        .route("/staff/centre/photos/{id}/image", get(photo_image))
+        .route("/staff/centre/counter", get(counter))
+        .route("/staff/centre/counter/action", post(counter_action))
+        .route("/staff/centre/accept", post(accept))
+        .route("/staff/centre/applications", get(applications))
+        .route("/staff/centre/applications/{id}", get(application))
+        .route("/staff/centre/applications/{id}/pay", post(pay))
+        .route("/staff/centre/applications/{id}/ready", post(ready))
+        .route("/staff/centre/applications/{id}/receipt", get(receipt))
+}
+
+/// A Code 128 barcode as inline SVG (photo receipts, payment receipts).
+pub fn code128_svg(text: &str) -> String {
+    use barcoders::generators::svg::SVG;
+    use barcoders::sym::code128::Code128;
+    Code128::new(format!("\u{0181}{text}"))
+        .ok()
+        .and_then(|c| SVG::new(70).generate(c.encode()).ok())
+        .unwrap_or_default()
+}
+
+/// Errors a clerk can act on are shown on the page; the rest become error pages.
+fn inline(e: &ServiceError) -> bool {
+    matches!(
+        e,
+        ServiceError::Invalid { .. }
+            | ServiceError::Conflict { .. }
+            | ServiceError::NotFound(_)
+            | ServiceError::Unavailable { .. }
+    )
+}
+
+fn check(
+    staff: &StaffSession,
+    lang: Lang,
+    path: &str,
+    p: Permission,
+    csrf: Option<&str>,
+) -> Result<(), PageError> {
+    staff.require(p).map_err(PageError::at(lang, path))?;
+    if let Some(c) = csrf
+        && !csrf_ok(&staff.csrf_token, c)
+    {
+        return Err(PageError::at(lang, path)(ServiceError::Forbidden));
+    }
+    Ok(())
+}
+
+// ---- hub ----
+
+#[derive(Template)]
+#[template(path = "centre/hub.html")]
+struct Hub {
+    page: Page,
+    office: String,
+}
+
+async fn hub(lang: Lang, uri: OriginalUri, Staff(staff): Staff) -> Result<Response, PageError> {
+    check(
+        &staff,
+        lang,
+        "/staff/centre",
+        Permission::ServeCounter,
+        None,
+    )?;
+    let office = staff.office_code.clone().unwrap_or_default();
+    Ok(render(&Hub {
+        page: Page::new(lang, &uri, Some(staff), "centre-title"),
+        office,
+    }))
+}
+
+// ---- reception: check-in and walk-in ----
+
+#[derive(Template)]
+#[template(path = "centre/reception.html")]
+struct Reception {
+    page: Page,
+    action: &'static str,
+    csrf: String,
+    services: Vec<Service>,
+    ticket: Option<TicketView>,
+    error: Option<String>,
+}
+
+pub fn bookable() -> Vec<Service> {
+    Service::ALL.into_iter().filter(|s| s.bookable()).collect()
+}
+
+async fn reception(
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+) -> Result<Response, PageError> {
+    check(
+        &staff,
+        lang,
+        "/staff/centre/reception",
+        Permission::ServeCounter,
+        None,
+    )?;
+    let csrf = staff.csrf_token.clone();
+    Ok(render(&Reception {
+        page: Page::new(lang, &uri, Some(staff), "reception-title"),
+        action: "/staff/centre/reception",
+        csrf,
+        services: bookable(),
+        ticket: None,
+        error: None,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct TicketForm {
+    #[serde(default)]
+    pub csrf: String,
+    /// `check_in` or `walk_in`.
+    #[serde(default)]
+    pub what: String,
+    #[serde(default)]
+    pub reference: String,
+    #[serde(default)]
+    pub service: String,
+    #[serde(default)]
+    pub priority: Option<String>,
+}
+
+pub async fn ticket_for(
+    s: &AppState,
+    desk: Desk<'_>,
+    f: &TicketForm,
+) -> Result<TicketView, ServiceError> {
+    if f.what == "walk_in" {
+        centre::walk_in(&s.app, desk, &f.service, f.priority.is_some()).await
+    } else {
+        centre::check_in(&s.app, desk, &f.reference).await
+    }
+}
+
+async fn reception_post(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Form(f): Form<TicketForm>,
+) -> Result<Response, PageError> {
+    check(
+        &staff,
+        lang,
+        "/staff/centre/reception",
+        Permission::ServeCounter,
+        Some(&f.csrf),
+    )?;
+    let result = ticket_for(&s, Desk::Staff(&staff), &f).await;
+    let csrf = staff.csrf_token.clone();
+    let page = Page::new(lang, &uri, Some(staff), "reception-title");
+    let (status, ticket, error) = match result {
+        Ok(t) => (StatusCode::OK, Some(t), None),
+        Err(e) if inline(&e) => (status_for(&e), None, Some(message_for(&e, lang))),
+        Err(e) => return Err(PageError::at(lang, "/staff/centre/reception")(e)),
+    };
+    Ok((
+        status,
+        render(&Reception {
+            page,
+            action: "/staff/centre/reception",
+            csrf,
+            services: bookable(),
+            ticket,
+            error,
+        }),
+    )
+        .into_response())
+}
+
+// ---- photo station ----
+
+#[derive(Template)]
+#[template(path = "centre/photo.html")]
+struct PhotoForm {
+    page: Page,
+    error: Option<String>,
+}
+
+async fn photo_form(
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+) -> Result<Response, PageError> {
+    check(
+        &staff,
+        lang,
+        "/staff/centre/photo",
+        Permission::ServeCounter,
+        None,
+    )?;
+    Ok(render(&PhotoForm {
+        page: Page::new(lang, &uri, Some(staff), "photo-title"),
+        error: None,
+    }))
+}
+
+async fn photo_post(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    mut m: Multipart,
+) -> Result<Response, PageError> {
+    let (mut csrf, mut photo) = (String::new(), Vec::new());
+    let mut too_large = false;
+    loop {
+        match m.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+                Some("photo") => match field.bytes().await {
+                    Ok(b) => photo = b.to_vec(),
+                    Err(_) => too_large = true,
+                },
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(_) => {
+                too_large = true;
+                break;
+            }
+        }
+    }
+    check(
+        &staff,
+        lang,
+        "/staff/centre/photo",
+        Permission::ServeCounter,
+        Some(&csrf),
+    )?;
+    let result = if too_large {
+        Err(ServiceError::invalid(
+            "photo",
+            exitentry_domain::Invalid::new("photo_too_large", "the photo is too large"),
+        ))
+    } else {
+        centre::take_photo(&s.app, &staff, &photo).await
+    };
+    match result {
+        Ok(p) => {
+            Ok(Redirect::to(&format!("/staff/centre/photos/{}", p.receipt_code)).into_response())
+        }
+        Err(e) if inline(&e) => Ok((
+            status_for(&e),
+            render(&PhotoForm {
+                error: Some(message_for(&e, lang)),
+                page: Page::new(lang, &uri, Some(staff), "photo-title"),
+            }),
+        )
+            .into_response()),
+        Err(e) => Err(PageError::at(lang, "/staff/centre/photo")(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "centre/photo_receipt.html")]
+struct PhotoReceipt {
+    page: Page,
+    photo: PhotoView,
+    barcode: String,
+}
+
+async fn photo_receipt(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(code): Path<String>,
+) -> Result<Response, PageError> {
+    let path = uri.0.path().to_string();
+    let photo = centre::photo_receipt(&s.app, &staff, &code)
+        .await
+        .map_err(PageError::at(lang, &path))?;
+    Ok(render(&PhotoReceipt {
+        barcode: code128_svg(&photo.receipt_code),
+        photo,
+        page: Page::new(lang, &uri, Some(staff), "photo-receipt-title"),
+    }))
+}
+
+async fn photo_image(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let (mime, bytes) = centre::photo_image(&s.app, &staff, id)
+        .await
+        .map_err(PageError::at(lang, uri.0.path()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+// ---- counter ----
+
+#[derive(Deserialize, Default)]
+struct CounterQuery {
+    #[serde(default)]
+    counter: Option<String>,
+    #[serde(default)]
+    product: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "centre/counter.html")]
+struct Counter {
+    page: Page,
+    state: CounterState,
+    csrf: String,
+    products: Vec<&'static Product>,
+    product: Option<&'static Product>,
+    services: Vec<Service>,
+    error: Option<String>,
+}
+
+async fn counter_page(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    staff: StaffSession,
+    counter: &str,
+    product: Option<&str>,
+    error: Option<(StatusCode, String)>,
+) -> Result<Response, PageError> {
+    let state = centre::counter_state(&s.app, &staff, counter)
+        .await
+        .map_err(PageError::at(lang, "/staff/centre/counter"))?;
+    let products = state
+        .serving
+        .as_ref()
+        .and_then(|t| Service::parse(&t.service).ok())
+        .map(products::for_service)
+        .unwrap_or_default();
+    let product = product
+        .and_then(|p| products.iter().find(|x| x.code == p).copied())
+        .or_else(|| products.first().copied());
+    let csrf = staff.csrf_token.clone();
+    let (status, error) = match error {
+        Some((st, m)) => (st, Some(m)),
+        None => (StatusCode::OK, None),
+    };
+    Ok((
+        status,
+        render(&Counter {
+            page: Page::new(lang, uri, Some(staff), "counter-title"),
+            state,
+            csrf,
+            products,
+            product,
+            services: bookable(),
+            error,
+        }),
+    )
+        .into_response())
+}
+
+async fn counter(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Query(q): Query<CounterQuery>,
+) -> Result<Response, PageError> {
+    check(
+        &staff,
+        lang,
+        "/staff/centre/counter",
+        Permission::ServeCounter,
+        None,
+    )?;
+    let counter = q
+        .counter
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "1".into());
+    counter_page(&s, lang, &uri, staff, &counter, q.product.as_deref(), None).await
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    counter: String,
+    /// `call`, `recall`, `skip`, `done` or `transfer`.
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    ticket_id: Option<i64>,
+    #[serde(default)]
+    service: String,
+}
+
+async fn counter_action(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    check(
+        &staff,
+        lang,
+        "/staff/centre/counter",
+        Permission::ServeCounter,
+        Some(&f.csrf),
+    )?;
+    let id = f.ticket_id.unwrap_or(0);
+    // Post, then redirect: the counter page shows the new state and a reload repeats nothing.
+    let result: Result<(), ServiceError> = match f.action.as_str() {
+        "call" => centre::call_next(&s.app, &staff, &f.counter, &[])
+            .await
+            .map(|_| ()),
+        "recall" => centre::recall(&s.app, &staff, id).await.map(|_| ()),
+        "skip" => centre::finish(&s.app, &staff, id, true).await,
+        "done" => centre::finish(&s.app, &staff, id, false).await,
+        "transfer" => centre::transfer(&s.app, &staff, id, &f.service)
+            .await
+            .map(|_| ()),
+        _ => Err(ServiceError::invalid(
+            "action",
+            exitentry_domain::Invalid::new("bad_action", "unknown action"),
+        )),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/staff/centre/counter?counter={}",
+            urlenc(&f.counter)
+        ))
+        .into_response()),
+        Err(e) if inline(&e) => {
+            let err = Some((status_for(&e), message_for(&e, lang)));
+            counter_page(&s, lang, &uri, staff, &f.counter, None, err).await
+        }
+        Err(e) => Err(PageError::at(lang, "/staff/centre/counter")(e)),
+    }
+}
+
+fn urlenc(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
+}
+
+async fn accept(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    check(
+        &staff,
+        lang,
+        "/staff/centre/counter",
+        Permission::ServeCounter,
+        Some(&get("csrf")),
+    )?;
+    let req = AcceptRequest {
+        ticket_id: get("ticket_id").parse().unwrap_or(0),
+        product: get("product"),
+        checklist: pairs
+            .iter()
+            .filter(|(n, _)| n == "checklist")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        photo_receipt: get("photo_receipt"),
+        id_number: Some(get("id_number")).filter(|v| !v.trim().is_empty()),
+    };
+    let counter = get("counter");
+    match centre::accept(&s.app, &staff, &req).await {
+        Ok(a) => Ok(Redirect::to(&format!("/staff/centre/applications/{}", a.id)).into_response()),
+        Err(e) if inline(&e) => {
+            let err = Some((status_for(&e), message_for(&e, lang)));
+            let product = req.product.clone();
+            counter_page(&s, lang, &uri, staff, &counter, Some(&product), err).await
+        }
+        Err(e) => Err(PageError::at(lang, "/staff/centre/counter")(e)),
+    }
+}
+
+// ---- applications, payment, receipt ----
+
+#[derive(Template)]
+#[template(path = "centre/application.html")]
+struct Application {
+    page: Page,
+    a: ApplicationView,
+    csrf: String,
+    can_pay: bool,
+    can_process: bool,
+    error: Option<String>,
+}
+
+async fn application_page(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    staff: StaffSession,
+    id: &str,
+    error: Option<(StatusCode, String)>,
+) -> Result<Response, PageError> {
+    let path = format!("/staff/centre/applications/{id}");
+    let a = centre::application(&s.app, &staff, id)
+        .await
+        .map_err(PageError::at(lang, &path))?;
+    let csrf = staff.csrf_token.clone();
+    let (can_pay, can_process) = (
+        staff.role.can(Permission::ServeCounter),
+        staff.role.can(Permission::ProcessApplications),
+    );
+    let (status, error) = match error {
+        Some((st, m)) => (st, Some(m)),
+        None => (StatusCode::OK, None),
+    };
+    Ok((
+        status,
+        render(&Application {
+            page: Page::new(lang, uri, Some(staff), "application-title"),
+            a,
+            csrf,
+            can_pay,
+            can_process,
+            error,
+        }),
+    )
+        .into_response())
+}
+
+async fn application(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    application_page(&s, lang, &uri, staff, &id, None).await
+}
+
+#[derive(Deserialize)]
+struct PayForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    method: String,
+}
+
+async fn pay(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+    Form(f): Form<PayForm>,
+) -> Result<Response, PageError> {
+    let path = format!("/staff/centre/applications/{id}");
+    check(&staff, lang, &path, Permission::ServeCounter, Some(&f.csrf))?;
+    match centre::pay(&s.app, &staff, &id, &f.method).await {
+        Ok(a) => Ok(
+            Redirect::to(&format!("/staff/centre/applications/{}/receipt", a.id)).into_response(),
+        ),
+        Err(e) if inline(&e) => {
+            let err = Some((status_for(&e), message_for(&e, lang)));
+            application_page(&s, lang, &uri, staff, &id, err).await
+        }
+        Err(e) => Err(PageError::at(lang, &path)(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn ready(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let path = format!("/staff/centre/applications/{id}");
+    check(
+        &staff,
+        lang,
+        &path,
+        Permission::ProcessApplications,
+        Some(&f.csrf),
+    )?;
+    match centre::mark_ready(&s.app, &staff, &id).await {
+        Ok(_) => Ok(Redirect::to(&path).into_response()),
+        Err(e) if inline(&e) => {
+            let err = Some((status_for(&e), message_for(&e, lang)));
+            application_page(&s, lang, &uri, staff, &id, err).await
+        }
+        Err(e) => Err(PageError::at(lang, &path)(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "centre/receipt.html")]
+struct Receipt {
+    page: Page,
+    a: ApplicationView,
+    barcode: String,
+}
+
+async fn receipt(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let path = uri.0.path().to_string();
+    let a = centre::application(&s.app, &staff, &id)
+        .await
+        .map_err(PageError::at(lang, &path))?;
+    if a.paid.is_none() {
+        return Ok(Redirect::to(&format!("/staff/centre/applications/{id}")).into_response());
+    }
+    Ok(render(&Receipt {
+        barcode: code128_svg(&a.reference),
+        a,
+        page: Page::new(lang, &uri, Some(staff), "receipt-title"),
+    }))
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    #[serde(default)]
+    status: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "centre/applications.html")]
+struct Applications {
+    page: Page,
+    status: String,
+    list: Vec<(ApplicationView, i64)>,
+}
+
+async fn applications(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let status = q.status.unwrap_or_else(|| "paid".into());
+    let list = if status == "ready" {
+        centre::uncollected(&s.app, &staff).await
+    } else {
+        centre::applications(&s.app, &staff, &status)
+            .await
+            .map(|l| l.into_iter().map(|a| (a, 0)).collect())
+    }
+    .map_err(PageError::at(lang, "/staff/centre/applications"))?;
+    Ok(render(&Applications {
+        page: Page::new(lang, &uri, Some(staff), "applications-title"),
+        status,
+        list,
+    }))
+}

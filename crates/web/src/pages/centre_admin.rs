@@ -1,0 +1,273 @@
+//! Administration of a service centre on one page: counters and walk-ins, the weekly slot
+//! templates, opening slots, the holiday calendar and closures, the devices, and the day's
+//! measures (bookings, no-shows, waiting and service times).
+
+use super::{Page, render};
+use crate::AppState;
+use crate::error::{PageError, message_for};
+use crate::i18n::Lang;
+use crate::session::{Staff, csrf_ok};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, OriginalUri, Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use chrono::NaiveDate;
+use exitentry_domain::staff::Permission;
+use exitentry_services::ServiceError;
+use exitentry_services::appointments::{self as ap, TemplateView};
+use exitentry_services::auth::StaffSession;
+use exitentry_services::centre::{self, DayMeasures};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/staff/admin/centre", get(page).post(act))
+}
+
+#[derive(Deserialize, Default)]
+struct CentreQuery {
+    #[serde(default)]
+    office: String,
+    #[serde(default)]
+    day: String,
+}
+
+pub struct DeviceLine {
+    pub name: String,
+    pub kind: String,
+    pub disabled: bool,
+    pub last_seen: String,
+}
+
+pub struct CalendarLine {
+    pub day: String,
+    pub office: String,
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/centre_admin.html")]
+struct Admin {
+    page: Page,
+    office: String,
+    day: String,
+    counters: i64,
+    walk_ins: bool,
+    templates: Vec<TemplateView>,
+    calendar: Vec<CalendarLine>,
+    devices: Vec<DeviceLine>,
+    measures: Option<DayMeasures>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn render_page(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    staff: StaffSession,
+    office: &str,
+    day: &str,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let path = "/staff/admin/centre";
+    let office = if office.trim().is_empty() {
+        staff
+            .office_code
+            .clone()
+            .unwrap_or_else(|| "GZ-TH-001".into())
+    } else {
+        office.trim().to_ascii_uppercase()
+    };
+    let day = day.parse::<NaiveDate>().unwrap_or_else(|_| s.app.today());
+    let (counters, walk_ins) = match centre::office_settings(&s.app, &office).await {
+        Ok(v) => v,
+        Err(ServiceError::NotFound(_)) => {
+            return Err(PageError::at(lang, path)(ServiceError::NotFound("office")));
+        }
+        Err(e) => return Err(PageError::at(lang, path)(e)),
+    };
+    let templates = ap::templates(&s.app, &office)
+        .await
+        .map_err(PageError::at(lang, path))?;
+    let calendar = ap::calendar(&s.app, Some(&office), 400)
+        .await
+        .map_err(PageError::at(lang, path))?
+        .into_iter()
+        .map(|d| CalendarLine {
+            day: d.day,
+            office: d.office_code,
+            kind: d.kind,
+            name: d.name,
+        })
+        .collect();
+    let devices = centre::devices(&s.app, Some(&office))
+        .await
+        .map_err(PageError::at(lang, path))?
+        .into_iter()
+        .map(|d| DeviceLine {
+            name: d.name,
+            kind: d.kind,
+            disabled: d.disabled,
+            last_seen: d.last_seen_at.map(super::when_micros).unwrap_or_default(),
+        })
+        .collect();
+    let measures = centre::measures(&s.app, &office, day).await.ok();
+    Ok(render(&Admin {
+        page: Page::new(lang, uri, Some(staff), "centre-admin-title"),
+        office,
+        day: day.to_string(),
+        counters,
+        walk_ins,
+        templates,
+        calendar,
+        devices,
+        measures,
+        notice,
+        error,
+    }))
+}
+
+async fn page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Query(q): Query<CentreQuery>,
+) -> Result<Response, PageError> {
+    staff
+        .require(Permission::ManageCentre)
+        .map_err(PageError::at(lang, "/staff/admin/centre"))?;
+    render_page(&s, lang, &uri, staff, &q.office, &q.day, None, None).await
+}
+
+#[derive(Deserialize, Default)]
+struct ActForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    office: String,
+    /// `settings`, `template`, `open`, `day`, `remove_day`, `device`, `disable_device`.
+    #[serde(default)]
+    what: String,
+    #[serde(default)]
+    counters: i64,
+    #[serde(default)]
+    walk_ins: Option<String>,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    hours: String,
+    #[serde(default)]
+    slot_minutes: u32,
+    #[serde(default)]
+    capacity: u32,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    days: u32,
+    #[serde(default)]
+    day: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    nationwide: Option<String>,
+}
+
+async fn act(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Form(f): Form<ActForm>,
+) -> Result<Response, PageError> {
+    let path = "/staff/admin/centre";
+    staff
+        .require(Permission::ManageCentre)
+        .map_err(PageError::at(lang, path))?;
+    if !csrf_ok(&staff.csrf_token, &f.csrf) {
+        return Err(PageError::at(lang, path)(ServiceError::Forbidden));
+    }
+    let office = f.office.trim().to_ascii_uppercase();
+    let done: Result<String, ServiceError> = match f.what.as_str() {
+        "settings" => {
+            centre::set_office_settings(&s.app, &staff, &office, f.counters, f.walk_ins.is_some())
+                .await
+                .map(|_| lang.t("centre-admin-saved"))
+        }
+        "template" => ap::set_template(
+            &s.app,
+            &staff,
+            &office,
+            &f.service,
+            &f.hours,
+            f.slot_minutes,
+            f.capacity,
+        )
+        .await
+        .map(|n| format!("{} ({n})", lang.t("centre-admin-saved"))),
+        "open" => match f.from.parse::<NaiveDate>() {
+            Ok(from) => ap::open_slots(
+                &s.app,
+                &staff.actor(),
+                &office,
+                &f.service,
+                from,
+                f.days,
+                None,
+            )
+            .await
+            .map(|o| format!("{}: {}", lang.t("centre-admin-opened"), o.opened)),
+            Err(_) => Err(bad_date()),
+        },
+        "day" => {
+            let on = if f.nationwide.is_some() {
+                ""
+            } else {
+                office.as_str()
+            };
+            ap::put_day(&s.app, &staff, &f.day, on, &f.kind, &f.name)
+                .await
+                .map(|(removed, left)| {
+                    format!("{}: {removed} / {left}", lang.t("centre-admin-day-added"))
+                })
+        }
+        "remove_day" => ap::remove_day(
+            &s.app,
+            &staff,
+            &f.day,
+            if f.nationwide.is_some() { "" } else { &office },
+        )
+        .await
+        .map(|_| lang.t("centre-admin-saved")),
+        "device" => centre::create_device(&s.app, &staff.actor(), &office, &f.name, &f.kind)
+            .await
+            .map(|(_, token)| format!("{} {token}", lang.t("centre-admin-device-token"))),
+        "disable_device" => centre::set_device_disabled(&s.app, &staff.actor(), &f.name, true)
+            .await
+            .map(|_| lang.t("centre-admin-saved")),
+        _ => Err(ServiceError::invalid(
+            "what",
+            exitentry_domain::Invalid::new("bad_action", "unknown action"),
+        )),
+    };
+    let (notice, error) = match done {
+        Ok(n) => (Some(n), None),
+        Err(ServiceError::Internal(e)) => {
+            return Err(PageError::at(lang, path)(ServiceError::Internal(e)));
+        }
+        Err(e) => (None, Some(message_for(&e, lang))),
+    };
+    render_page(&s, lang, &uri, staff, &office, "", notice, error).await
+}
+
+fn bad_date() -> ServiceError {
+    ServiceError::invalid(
+        "from",
+        exitentry_domain::Invalid::new("bad_date", "a date is YYYY-MM-DD"),
+    )
+}

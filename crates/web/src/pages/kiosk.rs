@@ -1,0 +1,287 @@
+//! Machines in the hall: a device signs in once with its token (kept in a cookie) and then
+//! runs as a ticket printer (check-in and walk-in tickets) or a collection kiosk. The call
+//! display for the waiting room is public: it shows ticket numbers only.
+
+use super::centre::{TicketForm, bookable, ticket_for};
+use super::{Page, render};
+use crate::AppState;
+use crate::error::{PageError, message_for, status_for};
+use crate::i18n::{Lang, cookie};
+use crate::session::{anon_csrf, anon_csrf_cookie, anon_csrf_ok, set_cookie};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, FromRequestParts, OriginalUri, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use exitentry_domain::office::Service;
+use exitentry_services::ServiceError;
+use exitentry_services::centre::{self, Board, Collected, Desk, DeviceSession, TicketView};
+use serde::Deserialize;
+
+pub const DEVICE_COOKIE: &str = "ee_device";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/kiosk", get(home))
+        .route("/kiosk/pair", post(pair))
+        .route("/kiosk/unpair", post(unpair))
+        .route("/kiosk/ticket", post(ticket))
+        .route("/kiosk/collect", post(collect))
+        .route("/display/{office}", get(display))
+        .route("/display/{office}/board", get(board))
+}
+
+/// The device behind the request, if its cookie holds a valid token.
+pub struct MaybeDevice(pub Option<DeviceSession>);
+
+impl FromRequestParts<AppState> for MaybeDevice {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let device = match cookie(parts, DEVICE_COOKIE) {
+            Some(t) if !t.is_empty() => centre::device_session(&s.app, t).await.ok().flatten(),
+            _ => None,
+        };
+        Ok(MaybeDevice(device))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/pair.html")]
+struct Pair {
+    page: Page,
+    csrf: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/tickets.html")]
+struct Tickets {
+    page: Page,
+    device: DeviceSession,
+    action: &'static str,
+    csrf: String,
+    services: Vec<Service>,
+    ticket: Option<TicketView>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/collect.html")]
+struct Collect {
+    page: Page,
+    device: DeviceSession,
+    csrf: String,
+    collected: Option<Collected>,
+    error: Option<String>,
+}
+
+fn with_csrf(status: StatusCode, csrf: &str, body: Response) -> Response {
+    (status, [(header::SET_COOKIE, anon_csrf_cookie(csrf))], body).into_response()
+}
+
+fn kiosk_page(lang: Lang, uri: &OriginalUri) -> Page {
+    Page::new(lang, uri, None, "kiosk-title")
+}
+
+async fn home(
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    MaybeDevice(device): MaybeDevice,
+) -> Response {
+    let csrf = anon_csrf(&headers);
+    let page = kiosk_page(lang, &uri);
+    let body = match device {
+        None => render(&Pair {
+            page,
+            csrf: csrf.clone(),
+            error: None,
+        }),
+        Some(d) if d.kind == "kiosk" => render(&Collect {
+            page,
+            device: d,
+            csrf: csrf.clone(),
+            collected: None,
+            error: None,
+        }),
+        Some(d) => render(&Tickets {
+            page,
+            device: d,
+            action: "/kiosk/ticket",
+            csrf: csrf.clone(),
+            services: bookable(),
+            ticket: None,
+            error: None,
+        }),
+    };
+    with_csrf(StatusCode::OK, &csrf, body)
+}
+
+#[derive(Deserialize)]
+struct PairForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    token: String,
+}
+
+async fn pair(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Form(f): Form<PairForm>,
+) -> Response {
+    let csrf = anon_csrf(&headers);
+    if !anon_csrf_ok(&headers, &f.csrf) {
+        return PageError::at(lang, "/kiosk")(ServiceError::Forbidden).into_response();
+    }
+    let token = f.token.trim();
+    match centre::device_session(&s.app, token).await {
+        Ok(Some(_)) => {
+            let c = set_cookie(
+                DEVICE_COOKIE,
+                token,
+                Some(400 * 24 * 3600),
+                s.app.config.server.secure_cookies,
+            );
+            ([(header::SET_COOKIE, c)], Redirect::to("/kiosk")).into_response()
+        }
+        _ => {
+            let body = render(&Pair {
+                page: kiosk_page(lang, &uri),
+                csrf: csrf.clone(),
+                error: Some(lang.t("kiosk-bad-token")),
+            });
+            with_csrf(StatusCode::UNAUTHORIZED, &csrf, body)
+        }
+    }
+}
+
+async fn unpair(lang: Lang, headers: HeaderMap, Form(f): Form<PairForm>) -> Response {
+    if !anon_csrf_ok(&headers, &f.csrf) {
+        return PageError::at(lang, "/kiosk")(ServiceError::Forbidden).into_response();
+    }
+    let c = set_cookie(DEVICE_COOKIE, "", Some(0), false);
+    ([(header::SET_COOKIE, c)], Redirect::to("/kiosk")).into_response()
+}
+
+async fn ticket(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    MaybeDevice(device): MaybeDevice,
+    Form(f): Form<TicketForm>,
+) -> Response {
+    let Some(device) = device.filter(|d| d.kind == "ticket_printer") else {
+        return Redirect::to("/kiosk").into_response();
+    };
+    let csrf = anon_csrf(&headers);
+    if !anon_csrf_ok(&headers, &f.csrf) {
+        return PageError::at(lang, "/kiosk")(ServiceError::Forbidden).into_response();
+    }
+    let (status, ticket, error) = match ticket_for(&s, Desk::Device(&device), &f).await {
+        Ok(t) => (StatusCode::OK, Some(t), None),
+        Err(e) => (status_for(&e), None, Some(message_for(&e, lang))),
+    };
+    let body = render(&Tickets {
+        page: kiosk_page(lang, &uri),
+        device,
+        action: "/kiosk/ticket",
+        csrf: csrf.clone(),
+        services: bookable(),
+        ticket,
+        error,
+    });
+    with_csrf(status, &csrf, body)
+}
+
+#[derive(Deserialize)]
+struct CollectForm {
+    #[serde(default)]
+    csrf: String,
+    /// The receipt's barcode, scanned or typed.
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    id_number: String,
+}
+
+async fn collect(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    MaybeDevice(device): MaybeDevice,
+    Form(f): Form<CollectForm>,
+) -> Response {
+    let Some(device) = device.filter(|d| d.kind == "kiosk") else {
+        return Redirect::to("/kiosk").into_response();
+    };
+    let csrf = anon_csrf(&headers);
+    if !anon_csrf_ok(&headers, &f.csrf) {
+        return PageError::at(lang, "/kiosk")(ServiceError::Forbidden).into_response();
+    }
+    let (status, collected, error) =
+        match centre::collect(&s.app, &device, &f.reference, &f.id_number).await {
+            Ok(c) => (StatusCode::OK, Some(c), None),
+            Err(e) => (status_for(&e), None, Some(message_for(&e, lang))),
+        };
+    let body = render(&Collect {
+        page: kiosk_page(lang, &uri),
+        device,
+        csrf: csrf.clone(),
+        collected,
+        error,
+    });
+    with_csrf(status, &csrf, body)
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/display.html")]
+struct Display {
+    page: Page,
+    board: Board,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/board.html")]
+struct BoardPart {
+    page: Page,
+    board: Board,
+}
+
+async fn display(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Path(office): Path<String>,
+) -> Result<Response, PageError> {
+    let board = centre::board(&s.app, &office)
+        .await
+        .map_err(PageError::at(lang, uri.0.path()))?;
+    Ok(render(&Display {
+        page: Page::new(lang, &uri, None, "display-title"),
+        board,
+    }))
+}
+
+/// The board alone, fetched every two seconds by the display page.
+async fn board(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Path(office): Path<String>,
+) -> Result<Response, PageError> {
+    let board = centre::board(&s.app, &office)
+        .await
+        .map_err(PageError::at(lang, uri.0.path()))?;
+    Ok(render(&BoardPart {
+        page: Page::new(lang, &uri, None, "display-title"),
+        board,
+    }))
+}
