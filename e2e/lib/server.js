@@ -68,7 +68,7 @@ function tail() {
  * GET /healthz returns "ok". Retries with another port if the process dies
  * before it is ready (e.g. someone grabbed the port in between).
  */
-export async function startServer({ people = 2000, attempts = 3 } = {}) {
+export async function startServer({ people = 2000, attempts = 3, clockStart } = {}) {
   const bin = binaryPath();
   if (!existsSync(bin)) {
     throw new Error(`exitentry binary not found at ${bin} (set EXITENTRY_BIN or build it first)`);
@@ -76,7 +76,7 @@ export async function startServer({ people = 2000, attempts = 3 } = {}) {
   let lastError;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      return await startOnce(bin, people);
+      return await startOnce(bin, people, clockStart);
     } catch (err) {
       lastError = err;
       if (!err.exitedEarly) break;
@@ -85,12 +85,15 @@ export async function startServer({ people = 2000, attempts = 3 } = {}) {
   throw lastError;
 }
 
-async function startOnce(bin, people) {
+async function startOnce(bin, people, clockStart) {
   const port = await freePort();
   const cwd = mkdtempSync(join(tmpdir(), 'exitentry-e2e-'));
   const baseURL = `http://127.0.0.1:${port}`;
   const out = tail();
-  const child = spawn(bin, ['demo', '--listen', `127.0.0.1:${port}`, '--people', String(people)], {
+  const args = ['demo', '--listen', `127.0.0.1:${port}`, '--people', String(people)];
+  // The demo's clock can start on a chosen morning, so a working day can be walked at any hour.
+  if (clockStart) args.push('--clock-start', clockStart);
+  const child = spawn(bin, args, {
     cwd,
     // Own process group, so stop() can take down the server and anything it spawned.
     detached: true,

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 use exitentry_config::{Config, Secret};
 use exitentry_services::import::{self, ImportKind, ImportOptions, NoProgress};
-use exitentry_services::{App, SystemClock, auth, demo};
+use exitentry_services::{App, auth, demo};
 use std::sync::Arc;
 
 /// The Guangzhou network and a few county-level offices elsewhere.
@@ -19,7 +19,11 @@ pub const DEMO_STAFF: &[(&str, &str, &str)] = &[
 
 const DEMO_DIR: &str = "./data/demo";
 
-pub async fn prepare(mut config: Config, people: usize) -> Result<App> {
+pub async fn prepare(
+    mut config: Config,
+    people: usize,
+    clock: Arc<dyn exitentry_services::Clock>,
+) -> Result<App> {
     std::fs::create_dir_all(DEMO_DIR).with_context(|| format!("cannot create {DEMO_DIR}"))?;
     for f in ["exitentry.db", "exitentry.db-wal", "exitentry.db-shm"] {
         let p = std::path::Path::new(DEMO_DIR).join(f);
@@ -42,7 +46,7 @@ pub async fn prepare(mut config: Config, people: usize) -> Result<App> {
         .init(alg, chrono::Utc::now().timestamp())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let db = exitentry_services::open_database(&config).await?;
-    let app = App::new(db, config, Arc::new(SystemClock)).with_keys_from_config()?;
+    let app = App::new(db, config, clock).with_keys_from_config()?;
     let started = std::time::Instant::now();
     let opts = ImportOptions {
         skip_invalid: false,
@@ -94,6 +98,15 @@ pub async fn prepare(mut config: Config, people: usize) -> Result<App> {
     let expiry = demo::showcase_permit_expiry(&app).await.ok().flatten();
     let residence = demo::showcase_residence_permit(&app).await.ok().flatten();
     let centres = demo::seed_centres(&app, "GZ-YX-002").await?;
+    if app
+        .now()
+        .signed_duration_since(chrono::Utc::now())
+        .num_minutes()
+        .abs()
+        > 1
+    {
+        println!("(demo clock set to {})", app.now());
+    }
     print_welcome(
         &app,
         expiry,

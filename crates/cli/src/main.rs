@@ -56,6 +56,10 @@ enum Command {
         /// How many random people to generate (besides the fixed showcase people).
         #[arg(long, default_value_t = 10_000)]
         people: usize,
+        /// Start the demo's clock at this moment (RFC 3339, e.g. 2026-11-30T09:00:00+08:00)
+        /// and let it run from there: to walk through a working day at any hour.
+        #[arg(long)]
+        clock_start: Option<chrono::DateTime<chrono::FixedOffset>>,
     },
     /// Apply database migrations.
     Migrate,
@@ -231,10 +235,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             serve(app).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { listen, people } => {
+        Command::Demo {
+            listen,
+            people,
+            clock_start,
+        } => {
             let config = load_config(&cli, Some(listen))?;
             logging::init(&config.log);
-            let app = demo::prepare(config, *people).await?;
+            let clock: Arc<dyn exitentry_services::Clock> = match clock_start {
+                Some(at) => Arc::new(exitentry_services::OffsetClock::starting_at(
+                    at.with_timezone(&chrono::Utc),
+                )),
+                None => Arc::new(SystemClock),
+            };
+            let app = demo::prepare(config, *people, clock).await?;
             serve(app).await?;
             Ok(ExitCode::SUCCESS)
         }

@@ -40,3 +40,25 @@ impl Clock for ManualClock {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// The system clock shifted by a fixed offset, so a demo or a browser test can start on a
+/// chosen day (say a Monday at 09:00 in Beijing) and time then runs as usual. Only the demo
+/// uses it; `serve` always runs on the system clock.
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock {
+    offset: Duration,
+}
+
+impl OffsetClock {
+    pub fn starting_at(at: DateTime<Utc>) -> Self {
+        OffsetClock {
+            offset: at - Utc::now(),
+        }
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset
+    }
+}

@@ -811,7 +811,7 @@ pub async fn seed_centres(app: &crate::App, office: &str) -> crate::Result<Centr
     let (_, printer_token) =
         crate::centre::create_device(app, "demo:seed", office, "yx-tickets-1", "ticket_printer")
             .await?;
-    let (holder_mobile, holder_password) = ("13900139000", "demo-holder-pass");
+    let (holder_mobile, holder_password) = ("13700137000", "demo-holder-pass");
     crate::holders::create_for_identity(
         app,
         "demo:seed",

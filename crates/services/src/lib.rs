@@ -23,7 +23,7 @@ pub mod temporary_permits;
 pub mod usage;
 pub mod verification;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use error::ServiceError;
 pub use exitentry_storage::{Backend, Db, StorageError};
 

@@ -1,0 +1,216 @@
+// The whole day at a service centre: 李华 books an appointment online, checks in at the
+// ticket printer, has her photo taken, is called on the waiting-room display, the counter
+// accepts her card renewal and takes the fee, the back office finishes processing, and she
+// collects the new card at a kiosk, where the old card is recorded as surrendered.
+import assert from 'node:assert/strict';
+import { deflateSync } from 'node:zlib';
+import { after, before, describe, test } from 'node:test';
+import { launchBrowser, withPage } from '../lib/browser.js';
+import { expectCount, expectText } from '../lib/expect.js';
+import { startServer } from '../lib/server.js';
+
+let server;
+let browser;
+
+const OFFICE = 'GZ-YX-002';
+const EN = { extraHTTPHeaders: { 'Accept-Language': 'en' } };
+
+/** The next Monday (Beijing date) at 09:00 Beijing time: the demo's clock starts there. */
+function nextMondayMorning() {
+  const beijing = new Date(Date.now() + 8 * 3600 * 1000);
+  const days = ((8 - beijing.getUTCDay()) % 7) || 7;
+  const d = new Date(Date.UTC(beijing.getUTCFullYear(), beijing.getUTCMonth(), beijing.getUTCDate() + days));
+  return `${d.toISOString().slice(0, 10)}T09:00:00+08:00`;
+}
+const MONDAY = nextMondayMorning();
+
+before(async () => {
+  server = await startServer({ people: 200, clockStart: MONDAY });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+function token(kind) {
+  const re = kind === 'printer' ? /ticket printer token ([0-9a-f]{64})/ : /collection kiosk token ([0-9a-f]{64})/;
+  const t = server.logs().match(re)?.[1];
+  assert.ok(t, `the demo prints the ${kind} token:\n${server.logs()}`);
+  return t;
+}
+
+/** A real PNG of w×h grey pixels (the photo station checks format and size). */
+function png(w, h) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // greyscale
+  const raw = Buffer.alloc((w + 1) * h, 0xc0);
+  for (let y = 0; y < h; y++) raw[y * (w + 1)] = 0; // filter byte
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+async function staffLogin(page, username, password) {
+  await page.goto('/staff/login');
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(password);
+  await page.locator('main form button[type="submit"]').click();
+  await page.waitForURL((u) => u.pathname === '/staff');
+}
+
+async function pairDevice(page, kind) {
+  await page.goto('/kiosk');
+  await page.locator('#token').fill(token(kind));
+  await page.locator('main form button[type="submit"]').click();
+  await page.waitForURL((u) => u.pathname === '/kiosk');
+}
+
+describe('a day at the service centre', () => {
+  test('book → check in → photo → called → accepted → paid → processed → collected', (t) =>
+    withPage(t, browser, { baseURL: server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
+      // 1. Online, on a phone: sign in and book the next free time today.
+      await page.goto('/my/appointments');
+      await page.waitForURL((u) => u.pathname === '/my/login');
+      await page.locator('#mobile').fill('13700137000');
+      await page.locator('#password').fill('demo-holder-pass');
+      await page.locator('main form button[type="submit"]').click();
+      await page.waitForURL((u) => u.pathname === '/my');
+      await page.goto('/my/appointments');
+      await page.locator('#new-appointment').click();
+      await page.locator('#service').selectOption('eep_application');
+      await page.locator('#office').selectOption(OFFICE);
+      await page.locator('#date').fill(MONDAY.slice(0, 10));
+      await page.locator('#find-slots').click();
+      await expectCount(page.locator('fieldset.slots input[type="radio"]'), 31);
+      await page.locator('#book').click();
+      await page.waitForURL((u) => /^\/my\/appointments\/[0-9a-f]+$/.test(u.pathname));
+      await expectCount(page.locator('.qr svg'), 1);
+      const reference = (await page.locator('#appt-reference').textContent()).trim();
+      assert.match(reference, /^[A-Z2-9]{10}$/);
+      await expectText(page.locator('#appt-status'), 'Booked');
+      // Booking the same service again is refused with a clear message.
+      await page.goto(`/my/appointments/new?service=eep_application&office=${OFFICE}&date=${MONDAY.slice(0, 10)}`);
+      await page.locator('#book').click();
+      await expectText(page.locator('main p.alert'), /already have an appointment/);
+
+      // 2. At the ticket printer: scan (type) the reference.
+      const printer = await context.browser().newContext({ baseURL: server.baseURL, ...EN });
+      const ticketPage = await printer.newPage();
+      await pairDevice(ticketPage, 'printer');
+      await ticketPage.locator('#reference').fill(reference.toLowerCase());
+      await ticketPage.getByRole('button', { name: 'Check in and print the ticket' }).click();
+      await expectText(ticketPage.locator('#ticket-label'), /^A\d{3}$/);
+      const ticket = (await ticketPage.locator('#ticket-label').textContent()).trim();
+      // A walk-in after her: her appointment (and her age, 76) puts her first anyway.
+      await ticketPage.locator('#walkin-service').selectOption('eep_application');
+      await ticketPage.getByRole('button', { name: 'Print a ticket' }).click();
+      await expectText(ticketPage.locator('#ticket-label'), /^A\d{3}$/);
+      await printer.close();
+
+      // 3. The waiting-room display, left open: it updates without reloading.
+      const hall = await context.browser().newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1920, height: 1080 } });
+      const display = await hall.newPage();
+      await display.goto(`/display/${OFFICE}`);
+      await expectText(display.locator('main h1'), 'Now calling');
+
+      // 4. Staff: the clerk takes the photo, calls her, accepts and takes the fee.
+      const staff = await context.browser().newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1280, height: 900 } });
+      const clerk = await staff.newPage();
+      await staffLogin(clerk, 'clerk', 'demo-clerk-pass');
+      await clerk.getByRole('link', { name: 'Service centre', exact: true }).click();
+      await clerk.getByRole('link', { name: 'Photo station' }).click();
+      await clerk.locator('#photo').setInputFiles({ name: 'tiny.png', mimeType: 'image/png', buffer: png(40, 40) });
+      await clerk.getByRole('button', { name: 'Check and keep the photo' }).click();
+      await expectText(clerk.locator('main p.alert'), /too small/);
+      await clerk.locator('#photo').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: png(390, 567) });
+      await clerk.getByRole('button', { name: 'Check and keep the photo' }).click();
+      await clerk.waitForURL((u) => u.pathname.startsWith('/staff/centre/photos/'));
+      await expectCount(clerk.locator('.barcode svg'), 1);
+      const photoCode = (await clerk.locator('#photo-receipt-code').textContent()).trim();
+
+      await clerk.goto('/staff/centre/counter?counter=5');
+      await clerk.locator('#call-next').click();
+      await expectText(clerk.locator('#serving-label'), ticket);
+      await expectText(display.locator('#board tr.latest td').first(), ticket, { timeout: 15_000 });
+      await expectText(display.locator('#board tr.latest td').nth(1), '5');
+
+      await clerk.locator('#product').selectOption('eep_card_renewal');
+      await clerk.getByRole('button', { name: 'Choose' }).click();
+      await clerk.locator('#photo_receipt').fill(photoCode);
+      // One document unticked: refused, nothing accepted.
+      const boxes = clerk.locator('input[name="checklist"]');
+      await expectCount(boxes, 4);
+      for (let i = 0; i < 3; i++) await boxes.nth(i).check();
+      await clerk.locator('#accept').click();
+      await expectText(clerk.locator('main p.alert'), /Tick every document/);
+      for (let i = 0; i < 4; i++) await clerk.locator('input[name="checklist"]').nth(i).check();
+      await clerk.locator('#photo_receipt').fill(photoCode);
+      await clerk.locator('#accept').click();
+      await clerk.waitForURL((u) => u.pathname.startsWith('/staff/centre/applications/'));
+      await expectText(clerk.locator('#fee'), 'CNY 60.00');
+      await clerk.locator('#method').selectOption('yang_cheng_tong');
+      await clerk.locator('#pay').click();
+      await clerk.waitForURL((u) => u.pathname.endsWith('/receipt'));
+      const receiptRef = (await clerk.locator('#receipt-reference').textContent()).trim();
+      assert.match(receiptRef, /^R\d{11}$/);
+      await expectText(clerk.locator('#collection-date'), /^\d{4}-\d{2}-\d{2}$/);
+      await expectCount(clerk.locator('.receipt .barcode svg'), 1);
+      await expectText(clerk.locator('.receipt'), /Yang Cheng Tong · SBX-/);
+
+      // 5. Back office: processing done.
+      const office = await context.browser().newContext({ baseURL: server.baseURL, ...EN });
+      const approver = await office.newPage();
+      await staffLogin(approver, 'approver', 'demo-approver-pass');
+      await approver.getByRole('link', { name: 'Processing' }).click();
+      await approver.getByRole('link', { name: receiptRef }).click();
+      await approver.locator('#mark-ready').click();
+      await expectText(approver.locator('#app-status'), 'Ready for collection');
+      const newNumber = (await approver.locator('#new-document').textContent()).trim();
+      assert.match(newNumber, /^C[A-HJ-NP-Z]\d{7}$/);
+
+      // 6. The collection kiosk: receipt barcode + identity number; a wrong number is refused.
+      const machine = await context.browser().newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1080, height: 1920 } });
+      const kiosk = await machine.newPage();
+      await pairDevice(kiosk, 'kiosk');
+      await kiosk.locator('#reference').fill(receiptRef);
+      await kiosk.locator('#id_number').fill('440106199001010010');
+      await kiosk.locator('#collect').click();
+      await expectText(kiosk.locator('main p.alert'), /do not match/);
+      await kiosk.locator('#reference').fill(receiptRef);
+      await kiosk.locator('#id_number').fill('11010519491231002X');
+      await kiosk.locator('#collect').click();
+      await expectText(kiosk.locator('#new-number'), newNumber);
+      await expectText(kiosk.locator('#surrendered'), /CA1234567/);
+
+      // 7. The uncollected list is empty again, and the registry shows the old card surrendered.
+      await clerk.goto('/staff/centre/applications?status=ready');
+      await expectText(clerk.locator('main p'), 'No applications here.');
+      for (const c of [machine, office, staff, hall]) await c.close();
+    }));
+});
