@@ -100,8 +100,7 @@ describe('a day at the service centre', () => {
       await page.locator('#mobile').fill('13700137000');
       await page.locator('#password').fill('demo-holder-pass');
       await page.locator('main form button[type="submit"]').click();
-      await page.waitForURL((u) => u.pathname === '/my');
-      await page.goto('/my/appointments');
+      await page.waitForURL((u) => u.pathname === '/my/appointments');
       await page.locator('#new-appointment').click();
       await page.locator('#service').selectOption('eep_application');
       await page.locator('#office').selectOption(OFFICE);
