@@ -243,14 +243,19 @@ async fn ticket_view(conn: &mut AnyConnection, t: &TicketRow) -> Result<TicketVi
     })
 }
 
+/// Who a new ticket is for and where it goes in the queue.
+struct TicketFor<'a> {
+    appointment_id: Option<&'a str>,
+    person_id: Option<i64>,
+    priority: i64,
+}
+
 async fn issue_ticket(
     app: &App,
     conn: &mut AnyConnection,
     office: &str,
     service: Service,
-    appointment_id: Option<&str>,
-    person_id: Option<i64>,
-    priority: i64,
+    who: TicketFor<'_>,
     by: &str,
 ) -> Result<TicketRow> {
     let day = app.today().to_string();
@@ -264,9 +269,9 @@ async fn issue_ticket(
             day: &day,
             service: service.code(),
             label: &label,
-            appointment_id,
-            person_id,
-            priority,
+            appointment_id: who.appointment_id,
+            person_id: who.person_id,
+            priority: who.priority,
             issued_by: by,
         },
         app.now_micros(),
@@ -330,9 +335,11 @@ pub async fn check_in(app: &App, desk: Desk<'_>, reference: &str) -> Result<Tick
         &mut tx,
         &office,
         service,
-        Some(&a.id),
-        a.person_id,
-        priority,
+        TicketFor {
+            appointment_id: Some(&a.id),
+            person_id: a.person_id,
+            priority,
+        },
         &desk.actor(),
     )
     .await?;
@@ -389,9 +396,11 @@ pub async fn walk_in(
         &mut tx,
         &office,
         service,
-        None,
-        None,
-        priority,
+        TicketFor {
+            appointment_id: None,
+            person_id: None,
+            priority,
+        },
         &desk.actor(),
     )
     .await?;
@@ -646,7 +655,7 @@ pub async fn board(app: &App, office: &str) -> Result<Board> {
         .filter(|t| t.status == "called")
         .filter_map(|t| t.recalled_at.or(t.called_at).map(|at| (at, t)))
         .collect();
-    called.sort_by(|a, b| b.0.cmp(&a.0));
+    called.sort_by_key(|c| std::cmp::Reverse(c.0));
     let calls = called
         .iter()
         .take(8)

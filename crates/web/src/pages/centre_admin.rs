@@ -69,9 +69,14 @@ async fn render_page(
     staff: StaffSession,
     office: &str,
     day: &str,
-    notice: Option<String>,
-    error: Option<String>,
+    // What the last action did: a notice, or an error to show.
+    outcome: Option<Result<String, String>>,
 ) -> Result<Response, PageError> {
+    let (notice, error) = match outcome {
+        Some(Ok(n)) => (Some(n), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
     let path = "/staff/admin/centre";
     let office = if office.trim().is_empty() {
         staff
@@ -140,7 +145,7 @@ async fn page(
     staff
         .require(Permission::ManageCentre)
         .map_err(PageError::at(lang, "/staff/admin/centre"))?;
-    render_page(&s, lang, &uri, staff, &q.office, &q.day, None, None).await
+    render_page(&s, lang, &uri, staff, &q.office, &q.day, None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -255,14 +260,14 @@ async fn act(
             exitentry_domain::Invalid::new("bad_action", "unknown action"),
         )),
     };
-    let (notice, error) = match done {
-        Ok(n) => (Some(n), None),
+    let outcome = match done {
+        Ok(n) => Ok(n),
         Err(ServiceError::Internal(e)) => {
             return Err(PageError::at(lang, path)(ServiceError::Internal(e)));
         }
-        Err(e) => (None, Some(message_for(&e, lang))),
+        Err(e) => Err(message_for(&e, lang)),
     };
-    render_page(&s, lang, &uri, staff, &office, "", notice, error).await
+    render_page(&s, lang, &uri, staff, &office, "", Some(outcome)).await
 }
 
 fn bad_date() -> ServiceError {
