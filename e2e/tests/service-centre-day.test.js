@@ -168,6 +168,9 @@ describe('a day at the service centre', () => {
       for (let i = 0; i < 3; i++) await boxes.nth(i).check();
       await clerk.locator('#accept').click();
       await expectText(clerk.locator('main p.alert'), /Tick every document/);
+      // What was entered is still there; only the missing box needs a tick.
+      assert.equal(await clerk.locator('input[name="checklist"]').nth(0).isChecked(), true);
+      assert.equal(await clerk.locator('#photo_receipt').inputValue(), photoCode);
       for (let i = 0; i < 4; i++) await clerk.locator('input[name="checklist"]').nth(i).check();
       await clerk.locator('#photo_receipt').fill(photoCode);
       await clerk.locator('#accept').click();

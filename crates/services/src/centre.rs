@@ -418,6 +418,14 @@ pub async fn walk_in(
     Ok(view)
 }
 
+/// A ticket handed out at this desk's office (for showing it again after a redirect).
+pub async fn ticket(app: &App, desk: Desk<'_>, id: i64) -> Result<TicketView> {
+    let office = desk.office()?;
+    let mut conn = app.db.conn().await?;
+    let t = own_ticket(&mut conn, &office, id).await?;
+    ticket_view(&mut conn, &t).await
+}
+
 fn counter_staff(staff: &StaffSession) -> Result<String> {
     staff.require(Permission::ServeCounter)?;
     staff.office_code.clone().ok_or_else(no_office)

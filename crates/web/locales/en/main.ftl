@@ -600,3 +600,6 @@ err-id_number_required = Enter the applicant's identity number.
 err-person_not_found = Nobody with this identity number is in the registry.
 err-device_exists = A device with this name exists.
 err-bad_counter = A counter is 1 to 8 letters or digits.
+counter-finish-and-call = Finish and call the next number
+appt-free = places free
+appt-too-late = This appointment can no longer be changed online; please come at the booked time.

@@ -600,3 +600,6 @@ err-id_number_required = 请输入申请人的身份证件号码。
 err-person_not_found = 登记信息中没有此身份证件号码的人员。
 err-device_exists = 已有同名设备。
 err-bad_counter = 窗口号为 1 至 8 位字母或数字。
+counter-finish-and-call = 办结并呼叫下一号
+appt-free = 个名额可约
+appt-too-late = 此预约已不能在网上更改，请按预约时间前来办理。

@@ -600,3 +600,6 @@ err-id_number_required = 請輸入申請人的身份證件號碼。
 err-person_not_found = 登記信息中沒有此身份證件號碼的人士。
 err-device_exists = 已有同名裝置。
 err-bad_counter = 窗口編號為 1 至 8 位字母或數字。
+counter-finish-and-call = 辦結並呼叫下一號
+appt-free = 個名額可約
+appt-too-late = 此預約已不能在網上更改，請按預約時間前來辦理。

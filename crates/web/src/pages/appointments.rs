@@ -44,7 +44,8 @@ pub fn routes() -> Router<AppState> {
 struct List {
     page: Page,
     holder: HolderSession,
-    appointments: Vec<AppointmentView>,
+    /// Each booking with its office's name.
+    appointments: Vec<(AppointmentView, String)>,
     blocked_until: Option<String>,
     error: Option<String>,
 }
@@ -57,9 +58,14 @@ async fn list_page(
     error: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
     let page = Page::new(lang, uri, None, "appt-title");
-    let appointments = ap::mine(&s.app, &holder)
+    let mut appointments = Vec::new();
+    for a in ap::mine(&s.app, &holder)
         .await
-        .map_err(PageError::at(lang, &page.path))?;
+        .map_err(PageError::at(lang, &page.path))?
+    {
+        let name = office_label(s, lang, &a.office_code).await.0;
+        appointments.push((a, name));
+    }
     let blocked_until = ap::holder_block(&s.app, &holder)
         .await
         .map_err(PageError::at(lang, &page.path))?
@@ -150,14 +156,18 @@ async fn new(
 ) -> Result<Response, PageError> {
     let page = Page::new(lang, &uri, None, "appt-new-title");
     let today = s.app.today();
-    let service = Service::parse(&q.service).ok().filter(|s| s.bookable());
-    let offices = office_choices(&s, lang, service)
+    // The office list follows the chosen service (the first bookable one by default).
+    let service = Service::parse(&q.service)
+        .ok()
+        .filter(|s| s.bookable())
+        .unwrap_or(Service::EepApplication);
+    let offices = office_choices(&s, lang, Some(service))
         .await
         .map_err(PageError::at(lang, &page.path))?;
     let date = q.date.parse::<NaiveDate>().ok();
-    let searched = !q.office.is_empty() && service.is_some() && date.is_some();
+    let searched = !q.office.is_empty() && date.is_some();
     let (slots, error, status) = match (searched, date) {
-        (true, Some(d)) => match ap::slots(&s.app, &q.office, &q.service, d, d).await {
+        (true, Some(d)) => match ap::slots(&s.app, &q.office, service.code(), d, d).await {
             Ok(list) => (
                 list.into_iter().filter(|s| s.available > 0).collect(),
                 None,
@@ -175,7 +185,7 @@ async fn new(
             offices,
             services: Service::ALL.into_iter().filter(|s| s.bookable()).collect(),
             office: q.office,
-            service: q.service,
+            service: service.code().to_string(),
             date: date.unwrap_or(today + Duration::days(1)).to_string(),
             min_date: today.to_string(),
             max_date: (today + Duration::days(s.app.config.centre.booking_horizon_days))
@@ -238,8 +248,25 @@ struct Show {
     page: Page,
     holder: HolderSession,
     a: AppointmentView,
+    office: String,
+    address: String,
     qr: String,
     changeable: bool,
+}
+
+/// An office's name in the reader's language and its address ("" when unknown).
+async fn office_label(s: &AppState, lang: Lang, code: &str) -> (String, String) {
+    match offices::get(&s.app, code).await {
+        Ok(o) => (
+            match lang {
+                Lang::ZhHans => o.name_zh_hans,
+                Lang::ZhHant => o.name_zh_hant,
+                Lang::En => o.name_en,
+            },
+            o.address,
+        ),
+        Err(_) => (code.to_string(), String::new()),
+    }
 }
 
 async fn show(
@@ -254,11 +281,14 @@ async fn show(
         .await
         .map_err(PageError::at(lang, &page.path))?;
     let changeable = a.status == "booked" && s.app.now() < a.changeable_until;
+    let (office, address) = office_label(&s, lang, &a.office_code).await;
     Ok(render(&Show {
         qr: qr_svg(&a.reference).unwrap_or_default(),
         page,
         holder: h,
         a,
+        office,
+        address,
         changeable,
     }))
 }

@@ -126,10 +126,19 @@ pub fn bookable() -> Vec<Service> {
     Service::ALL.into_iter().filter(|s| s.bookable()).collect()
 }
 
+/// `?ticket=ID`: the ticket just handed out, shown after the redirect.
+#[derive(Deserialize, Default)]
+pub struct TicketQuery {
+    #[serde(default)]
+    pub ticket: Option<i64>,
+}
+
 async fn reception(
+    State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
     Staff(staff): Staff,
+    Query(q): Query<TicketQuery>,
 ) -> Result<Response, PageError> {
     check(
         &staff,
@@ -138,13 +147,17 @@ async fn reception(
         Permission::ServeCounter,
         None,
     )?;
+    let ticket = match q.ticket {
+        Some(id) => centre::ticket(&s.app, Desk::Staff(&staff), id).await.ok(),
+        None => None,
+    };
     let csrf = staff.csrf_token.clone();
     Ok(render(&Reception {
         page: Page::new(lang, &uri, Some(staff), "reception-title"),
         action: "/staff/centre/reception",
         csrf,
         services: bookable(),
-        ticket: None,
+        ticket,
         error: None,
     }))
 }
@@ -193,8 +206,13 @@ async fn reception_post(
     let result = ticket_for(&s, Desk::Staff(&staff), &f).await;
     let csrf = staff.csrf_token.clone();
     let page = Page::new(lang, &uri, Some(staff), "reception-title");
+    // Post, redirect, get: reloading the page never prints a second ticket.
     let (status, ticket, error) = match result {
-        Ok(t) => (StatusCode::OK, Some(t), None),
+        Ok(t) => {
+            return Ok(
+                Redirect::to(&format!("/staff/centre/reception?ticket={}", t.id)).into_response(),
+            );
+        }
         Err(e) if inline(&e) => (status_for(&e), None, Some(message_for(&e, lang))),
         Err(e) => return Err(PageError::at(lang, "/staff/centre/reception")(e)),
     };
@@ -360,8 +378,24 @@ struct Counter {
     csrf: String,
     products: Vec<&'static Product>,
     product: Option<&'static Product>,
+    draft: Draft,
     services: Vec<Service>,
     error: Option<String>,
+}
+
+/// What the clerk entered in the acceptance form, shown again after an error.
+#[derive(Default)]
+struct Draft {
+    product: Option<String>,
+    ticked: Vec<String>,
+    photo_receipt: String,
+    id_number: String,
+}
+
+impl Draft {
+    fn ticked(&self, item: &str) -> bool {
+        self.ticked.iter().any(|t| t == item)
+    }
 }
 
 async fn counter_page(
@@ -370,7 +404,7 @@ async fn counter_page(
     uri: &OriginalUri,
     staff: StaffSession,
     counter: &str,
-    product: Option<&str>,
+    draft: Draft,
     error: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
     let state = centre::counter_state(&s.app, &staff, counter)
@@ -382,7 +416,9 @@ async fn counter_page(
         .and_then(|t| Service::parse(&t.service).ok())
         .map(products::for_service)
         .unwrap_or_default();
-    let product = product
+    let product = draft
+        .product
+        .as_deref()
         .and_then(|p| products.iter().find(|x| x.code == p).copied())
         .or_else(|| products.first().copied());
     let csrf = staff.csrf_token.clone();
@@ -398,6 +434,7 @@ async fn counter_page(
             csrf,
             products,
             product,
+            draft,
             services: bookable(),
             error,
         }),
@@ -423,7 +460,11 @@ async fn counter(
         .counter
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| "1".into());
-    counter_page(&s, lang, &uri, staff, &counter, q.product.as_deref(), None).await
+    let draft = Draft {
+        product: q.product,
+        ..Default::default()
+    };
+    counter_page(&s, lang, &uri, staff, &counter, draft, None).await
 }
 
 #[derive(Deserialize)]
@@ -480,7 +521,7 @@ async fn counter_action(
         .into_response()),
         Err(e) if inline(&e) => {
             let err = Some((status_for(&e), message_for(&e, lang)));
-            counter_page(&s, lang, &uri, staff, &f.counter, None, err).await
+            counter_page(&s, lang, &uri, staff, &f.counter, Draft::default(), err).await
         }
         Err(e) => Err(PageError::at(lang, "/staff/centre/counter")(e)),
     }
@@ -527,8 +568,13 @@ async fn accept(
         Ok(a) => Ok(Redirect::to(&format!("/staff/centre/applications/{}", a.id)).into_response()),
         Err(e) if inline(&e) => {
             let err = Some((status_for(&e), message_for(&e, lang)));
-            let product = req.product.clone();
-            counter_page(&s, lang, &uri, staff, &counter, Some(&product), err).await
+            let draft = Draft {
+                product: Some(req.product),
+                ticked: req.checklist,
+                photo_receipt: req.photo_receipt,
+                id_number: req.id_number.unwrap_or_default(),
+            };
+            counter_page(&s, lang, &uri, staff, &counter, draft, err).await
         }
         Err(e) => Err(PageError::at(lang, "/staff/centre/counter")(e)),
     }

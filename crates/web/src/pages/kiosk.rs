@@ -2,7 +2,7 @@
 //! runs as a ticket printer (check-in and walk-in tickets) or a collection kiosk. The call
 //! display for the waiting room is public: it shows ticket numbers only.
 
-use super::centre::{TicketForm, bookable, ticket_for};
+use super::centre::{TicketForm, TicketQuery, bookable, ticket_for};
 use super::{Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
@@ -10,7 +10,7 @@ use crate::i18n::{Lang, cookie};
 use crate::session::{anon_csrf, anon_csrf_cookie, anon_csrf_ok, set_cookie};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, FromRequestParts, OriginalUri, Path, State};
+use axum::extract::{Form, FromRequestParts, OriginalUri, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -87,10 +87,12 @@ fn kiosk_page(lang: Lang, uri: &OriginalUri) -> Page {
 }
 
 async fn home(
+    State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
     headers: HeaderMap,
     MaybeDevice(device): MaybeDevice,
+    Query(q): Query<TicketQuery>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
     let page = kiosk_page(lang, &uri);
@@ -107,15 +109,21 @@ async fn home(
             collected: None,
             error: None,
         }),
-        Some(d) => render(&Tickets {
-            page,
-            device: d,
-            action: "/kiosk/ticket",
-            csrf: csrf.clone(),
-            services: bookable(),
-            ticket: None,
-            error: None,
-        }),
+        Some(d) => {
+            let ticket = match q.ticket {
+                Some(id) => centre::ticket(&s.app, Desk::Device(&d), id).await.ok(),
+                None => None,
+            };
+            render(&Tickets {
+                page,
+                device: d,
+                action: "/kiosk/ticket",
+                csrf: csrf.clone(),
+                services: bookable(),
+                ticket,
+                error: None,
+            })
+        }
     };
     with_csrf(StatusCode::OK, &csrf, body)
 }
@@ -185,7 +193,8 @@ async fn ticket(
         return PageError::at(lang, "/kiosk")(ServiceError::Forbidden).into_response();
     }
     let (status, ticket, error) = match ticket_for(&s, Desk::Device(&device), &f).await {
-        Ok(t) => (StatusCode::OK, Some(t), None),
+        // Post, redirect, get: a reload never prints a second ticket.
+        Ok(t) => return Redirect::to(&format!("/kiosk?ticket={}", t.id)).into_response(),
         Err(e) => (status_for(&e), None, Some(message_for(&e, lang))),
     };
     let body = render(&Tickets {
