@@ -215,4 +215,32 @@ describe('a day at the service centre', () => {
       await expectText(clerk.locator('main p'), 'No applications here.');
       for (const c of [machine, office, staff, hall]) await c.close();
     }));
+
+  test('a mainland resident creates a sign-in with an SMS code, in Simplified Chinese', (t) =>
+    withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'zh-CN' }, viewport: { width: 390, height: 844 } }, async ({ page }) => {
+      await page.goto('/my/login');
+      await page.locator('#signup-link').click();
+      await page.waitForURL((u) => u.pathname === '/my/signup');
+      await page.locator('#id_number').fill('11010519491231002X');
+      await page.locator('#name').fill('王五');
+      await page.locator('#mobile').fill('13800000001');
+      await page.locator('#password').fill('my own long password');
+      await page.locator('main form button[type="submit"]').click();
+      await expectText(page.locator('main p.alert'), /没有与该证件号码和姓名相符/);
+      await page.locator('#name').fill('李华');
+      await page.locator('#password').fill('my own long password');
+      await page.locator('main form button[type="submit"]').click();
+      await page.waitForURL((u) => /^\/my\/signup\/[0-9a-f]+$/.test(u.pathname));
+      let code;
+      for (let i = 0; i < 100 && !code; i++) {
+        const outbox = await (await fetch(`${server.baseURL}/api/v1/dev/outbox`)).json();
+        code = outbox.find((m) => m.recipient === '13800000001')?.body.match(/\d{6}/)?.[0];
+        if (!code) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(code, 'the sign-up code reached the outbox');
+      await page.locator('#code').fill(code);
+      await page.locator('main form button[type="submit"]').click();
+      await page.waitForURL((u) => u.pathname === '/my/appointments');
+      await expectCount(page.locator('#new-appointment'), 1);
+    }));
 });

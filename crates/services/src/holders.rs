@@ -69,9 +69,18 @@ pub async fn login(app: &App, mobile: &str, password: &str) -> Result<(String, H
         }
         return Err(ServiceError::BadCredentials);
     }
+    open_session(app, &account).await
+}
+
+/// Opens a session for an account whose holder has just proved who they are.
+async fn open_session(
+    app: &App,
+    account: &holders::HolderRecord,
+) -> Result<(String, HolderSession)> {
+    let now = app.now();
     let token = random_token();
     let csrf = random_token();
-    let expires = now + Duration::hours(sec.session_max_hours);
+    let expires = now + Duration::hours(app.config.security.session_max_hours);
     let mut tx = app.db.begin().await?;
     accounts::record_success(
         &mut tx,
@@ -98,7 +107,7 @@ pub async fn login(app: &App, mobile: &str, password: &str) -> Result<(String, H
         HolderSession {
             account_id: account.id,
             person_id: account.person_id,
-            mobile: account.mobile,
+            mobile: account.mobile.clone(),
             csrf_token: csrf,
         },
     ))
@@ -171,4 +180,174 @@ pub async fn create_for_identity(
         .await
         .map_err(exitentry_storage::StorageError::from)?;
     Ok(id)
+}
+
+/// What an applicant enters to create their sign-in.
+#[derive(Debug, Clone, Default)]
+pub struct SignupInput {
+    pub id_kind: String,
+    pub id_number: String,
+    /// As on the identity card: Chinese or Latin script.
+    pub name: String,
+    pub mobile: String,
+    pub password: String,
+}
+
+/// Minutes an SMS code of a sign-up stays valid, and tries allowed.
+const SIGNUP_CODE_MINUTES: i64 = 5;
+const SIGNUP_MAX_TRIES: i64 = 5;
+
+/// Starts a sign-up: the identity must be in the registry under this name (one answer for
+/// every mismatch, so the form cannot probe the registry); an SMS code goes to the mobile.
+/// Returns the sign-up id for the code step.
+pub async fn start_signup(app: &App, input: &SignupInput) -> Result<String> {
+    use exitentry_domain::Invalid;
+    let no_match = || {
+        ServiceError::invalid(
+            "id_number",
+            Invalid::new(
+                "no_matching_person",
+                "nobody with this identity number and name is in the registry",
+            ),
+        )
+    };
+    let kind = exitentry_domain::ids::IdKind::parse(&input.id_kind)
+        .map_err(|e| ServiceError::invalid("id_kind", e))?;
+    let number = exitentry_domain::ids::IdentityNumber::parse(kind, &input.id_number, app.today())
+        .map_err(|e| ServiceError::invalid("id_number", e))?;
+    let mobile =
+        MobileNumber::parse(&input.mobile).map_err(|e| ServiceError::invalid("mobile", e))?;
+    exitentry_domain::staff::check_password_strength(&input.password)
+        .map_err(|e| ServiceError::invalid("password", e))?;
+    let person = {
+        let mut conn = app.db.conn().await?;
+        exitentry_storage::people::by_id_number(&mut conn, number.as_str())
+            .await?
+            .into_iter()
+            .find(|p| p.person.id_kind == kind)
+    };
+    let Some(person) = person
+        .filter(|p| exitentry_domain::temporary_permit::name_matches(&input.name, &p.person.names))
+    else {
+        return Err(no_match());
+    };
+    let hash = crate::auth::hash_password(&input.password)?;
+    let id = random_token()[..24].to_string();
+    let code = format!("{:06}", rand::random_range(0..1_000_000u32));
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    holders::insert_signup(
+        &mut tx,
+        &holders::SignupRecord {
+            id: id.clone(),
+            person_id: person.id,
+            mobile: mobile.as_str().to_string(),
+            password_hash: hash,
+            code_hash: token_hash(&format!("{id}:{code}")),
+            code_expires_at: (now + Duration::minutes(SIGNUP_CODE_MINUTES)).timestamp_micros(),
+            attempts: 0,
+            completed_at: None,
+        },
+        now.timestamp_micros(),
+    )
+    .await?;
+    let sms = serde_json::json!({"to": mobile.as_str(), "text": format!(
+        "【出入境】账号验证码 {code}，{SIGNUP_CODE_MINUTES} 分钟内有效。Sign-up code {code}, valid {SIGNUP_CODE_MINUTES} minutes.")});
+    exitentry_storage::jobs::enqueue(
+        &mut tx,
+        "sms",
+        &sms.to_string(),
+        now.timestamp_micros(),
+        now.timestamp_micros(),
+    )
+    .await?;
+    crate::audit::record(
+        app,
+        &mut tx,
+        &format!("signup:{id}"),
+        "holder.signup_start",
+        &format!("person:{}", person.person.external_id),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(exitentry_storage::StorageError::from)?;
+    Ok(id)
+}
+
+/// Confirms the SMS code of a sign-up: the mobile number becomes the person's sign-in (a
+/// recycled number changes hands) and a session opens.
+pub async fn confirm_signup(app: &App, id: &str, code: &str) -> Result<(String, HolderSession)> {
+    use exitentry_domain::Invalid;
+    let bad_code =
+        || ServiceError::invalid("code", Invalid::new("wrong_code", "the code is wrong"));
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let s = holders::signup(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound("sign-up"))?;
+    if s.completed_at.is_some() {
+        return Err(ServiceError::Conflict {
+            code: "already_done",
+            message: "this sign-up is complete; sign in".into(),
+        });
+    }
+    if now.timestamp_micros() > s.code_expires_at {
+        return Err(ServiceError::invalid(
+            "code",
+            Invalid::new("code_expired", "the code has expired; start again"),
+        ));
+    }
+    if holders::signup_attempt(&mut tx, id, SIGNUP_MAX_TRIES)
+        .await?
+        .is_none()
+    {
+        tx.commit()
+            .await
+            .map_err(exitentry_storage::StorageError::from)?;
+        return Err(ServiceError::invalid(
+            "code",
+            Invalid::new("too_many_tries", "too many wrong codes; start again"),
+        ));
+    }
+    if !crate::auth::constant_time_eq(&s.code_hash, &token_hash(&format!("{id}:{}", code.trim()))) {
+        // The attempt is counted even though the code was wrong.
+        tx.commit()
+            .await
+            .map_err(exitentry_storage::StorageError::from)?;
+        return Err(bad_code());
+    }
+    if !holders::complete_signup(&mut tx, id, now.timestamp_micros()).await? {
+        return Err(ServiceError::Conflict {
+            code: "already_done",
+            message: "this sign-up is complete; sign in".into(),
+        });
+    }
+    let account_id = holders::upsert(
+        &mut tx,
+        &s.mobile,
+        s.person_id,
+        &s.password_hash,
+        now.timestamp_micros(),
+    )
+    .await?;
+    crate::audit::record(
+        app,
+        &mut tx,
+        &format!("holder:{account_id}"),
+        "holder.signup",
+        &format!("holder:{account_id}"),
+        serde_json::json!({"signup": id}),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(exitentry_storage::StorageError::from)?;
+    let mut conn = app.db.conn().await?;
+    let account = holders::by_mobile(&mut conn, &s.mobile)
+        .await?
+        .ok_or(ServiceError::NotFound("account"))?;
+    drop(conn);
+    open_session(app, &account).await
 }

@@ -110,3 +110,80 @@ pub async fn session(
         expires_at: r.try_get("expires_at")?,
     }))
 }
+
+/// A sign-up waiting for its SMS code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignupRecord {
+    pub id: String,
+    pub person_id: i64,
+    pub mobile: String,
+    pub password_hash: String,
+    pub code_hash: String,
+    pub code_expires_at: i64,
+    pub attempts: i64,
+    pub completed_at: Option<i64>,
+}
+
+pub async fn insert_signup(conn: &mut AnyConnection, s: &SignupRecord, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO holder_signups (id, person_id, mobile, password_hash, code_hash, code_expires_at, \
+         attempts, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+    )
+    .bind(s.id.clone())
+    .bind(s.person_id)
+    .bind(s.mobile.clone())
+    .bind(s.password_hash.clone())
+    .bind(s.code_hash.clone())
+    .bind(s.code_expires_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn signup(conn: &mut AnyConnection, id: &str) -> Result<Option<SignupRecord>> {
+    let row = sqlx::query(
+        "SELECT id, person_id, mobile, password_hash, code_hash, code_expires_at, attempts, completed_at \
+         FROM holder_signups WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(SignupRecord {
+            id: r.try_get("id")?,
+            person_id: r.try_get("person_id")?,
+            mobile: r.try_get("mobile")?,
+            password_hash: r.try_get("password_hash")?,
+            code_hash: r.try_get("code_hash")?,
+            code_expires_at: r.try_get("code_expires_at")?,
+            attempts: r.try_get("attempts")?,
+            completed_at: r.try_get("completed_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Counts a code attempt; returns the attempts so far, or `None` once `max` are used up.
+pub async fn signup_attempt(conn: &mut AnyConnection, id: &str, max: i64) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE holder_signups SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 \
+         AND completed_at IS NULL RETURNING attempts",
+    )
+    .bind(id.to_string())
+    .bind(max)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Marks the sign-up done; `false` if it already was (so one code makes one account).
+pub async fn complete_signup(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE holder_signups SET completed_at = $2 WHERE id = $1 AND completed_at IS NULL",
+    )
+    .bind(id.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -9,6 +9,7 @@ mod kiosk;
 mod linkage;
 mod partners;
 mod public;
+mod signup;
 mod staff;
 mod staff_permits;
 
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .merge(public::routes())
         .merge(holder::routes())
         .merge(appointments::routes())
+        .merge(signup::routes())
         .merge(centre::routes())
         .merge(centre_admin::routes())
         .merge(kiosk::routes())
