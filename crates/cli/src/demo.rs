@@ -1,6 +1,7 @@
 //! `exitentry demo`: a fresh, realistic registry on SQLite, then the server.
 
 use anyhow::{Context, Result, bail};
+use chrono::{Datelike, Offset, Timelike};
 use exitentry_config::{Config, Secret};
 use exitentry_services::import::{self, ImportKind, ImportOptions, NoProgress};
 use exitentry_services::{App, auth, demo};
@@ -195,6 +196,19 @@ fn print_welcome(
         centres.kiosk_token
     );
     println!("    processing done: approver → {base}/staff/centre/applications?status=paid");
+    // Check-in works on the booked day only: outside counter hours, suggest a clock start.
+    let local = app.now().with_timezone(
+        &chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix()),
+    );
+    if local.hour() >= 16 || local.hour() < 9 || local.weekday().number_from_monday() > 5 {
+        let mut day = local.date_naive() + chrono::Duration::days(1);
+        while day.weekday().number_from_monday() > 5 {
+            day += chrono::Duration::days(1);
+        }
+        println!(
+            "    counters are closed now; to walk a working day: cargo run --release -- demo --clock-start {day}T09:00:00+08:00"
+        );
+    }
     println!();
     println!("  languages: 简体中文 · 繁體中文 · English (switch at the top right)");
     println!("  press Ctrl-C to stop");
