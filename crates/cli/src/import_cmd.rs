@@ -50,6 +50,7 @@ pub async fn run(app: &App, what: &ImportWhat) -> Result<ExitCode> {
         ImportWhat::Offices(a) => (ImportKind::Offices, a),
         ImportWhat::People(a) => (ImportKind::People, a),
         ImportWhat::Documents(a) => (ImportKind::Documents, a),
+        ImportWhat::Endorsements(a) => (ImportKind::Endorsements, a),
         ImportWhat::Sample { .. } => unreachable!("handled before opening the database"),
     };
     let bytes = std::fs::read(&args.file)

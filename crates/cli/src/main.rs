@@ -118,6 +118,9 @@ pub enum ImportWhat {
     People(import_cmd::ImportArgs),
     /// Documents: person_external_id,kind,number,issue_count,issued_on,expires_on,status,office_code
     Documents(import_cmd::ImportArgs),
+    /// Endorsements: document_number,destination,type,trips,valid_from,valid_until,stay_days
+    /// (trips a number or `multiple`)
+    Endorsements(import_cmd::ImportArgs),
     /// Write generated sample files (people.csv, documents.csv) for trials and benchmarks.
     Sample {
         #[arg(long, default_value_t = 1000)]

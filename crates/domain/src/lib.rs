@@ -3,6 +3,7 @@
 
 pub mod centre;
 pub mod document;
+pub mod endorsements;
 pub mod ids;
 mod invalid;
 pub mod numbers;

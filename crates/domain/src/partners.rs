@@ -56,14 +56,17 @@ pub enum Scope {
     VerifyCredential,
     /// Book appointments for applicants (a city police portal).
     BookAppointments,
+    /// Report border crossings against endorsements (border control).
+    Border,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Scope::VerifyPermit,
         Scope::VerifyLinkage,
         Scope::VerifyCredential,
         Scope::BookAppointments,
+        Scope::Border,
     ];
 
     pub fn code(self) -> &'static str {
@@ -72,6 +75,7 @@ impl Scope {
             Scope::VerifyLinkage => "verify_linkage",
             Scope::VerifyCredential => "verify_credential",
             Scope::BookAppointments => "book_appointments",
+            Scope::Border => "border",
         }
     }
 
@@ -83,7 +87,7 @@ impl Scope {
                 Invalid::new(
                     "bad_scope",
                     format!(
-                        "unknown scope {:?}: use verify_permit, verify_linkage, verify_credential or book_appointments",
+                        "unknown scope {:?}: use verify_permit, verify_linkage, verify_credential, book_appointments or border",
                         s.trim()
                     ),
                 )

@@ -26,6 +26,7 @@ pub enum ImportKind {
     Offices,
     People,
     Documents,
+    Endorsements,
 }
 
 impl ImportKind {
@@ -34,6 +35,7 @@ impl ImportKind {
             ImportKind::Offices => "offices",
             ImportKind::People => "people",
             ImportKind::Documents => "documents",
+            ImportKind::Endorsements => "endorsements",
         }
     }
 
@@ -71,6 +73,15 @@ impl ImportKind {
                 "expires_on",
                 "status",
                 "office_code",
+            ],
+            ImportKind::Endorsements => &[
+                "document_number",
+                "destination",
+                "type",
+                "trips",
+                "valid_from",
+                "valid_until",
+                "stay_days",
             ],
         }
     }
@@ -500,6 +511,134 @@ struct DocRow {
     office_code: Option<String>,
 }
 
+/// A row of an endorsements file, parsed.
+struct EndorsementCsvRow {
+    document_number: String,
+    destination: exitentry_domain::endorsements::Destination,
+    kind: exitentry_domain::endorsements::EndorsementType,
+    trips: exitentry_domain::endorsements::Trips,
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+    stay_days: i64,
+}
+
+fn parse_endorsement_row(row: &mut Row) -> Option<EndorsementCsvRow> {
+    use exitentry_domain::endorsements::{Destination, EndorsementType, Trips};
+    let number = row
+        .required("document_number")
+        .map(|n| n.trim().to_ascii_uppercase());
+    let destination = row.field("destination", Destination::parse(row.get("destination")));
+    let kind = row.field("type", EndorsementType::parse(row.get("type")));
+    let trips = row.field("trips", Trips::parse(row.get("trips")));
+    let valid_from = row.field("valid_from", parse_date(row.get("valid_from")));
+    let valid_until = row.field("valid_until", parse_date(row.get("valid_until")));
+    let stay = row.field(
+        "stay_days",
+        row.get("stay_days")
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=366).contains(d))
+            .ok_or_else(|| {
+                Invalid::new(
+                    "bad_stay_days",
+                    "stay_days is a number of days from 1 to 366",
+                )
+            }),
+    );
+    if let (Some(f), Some(u)) = (valid_from, valid_until)
+        && u < f
+    {
+        row.add(
+            "valid_until",
+            Invalid::new("ends_before_start", "valid_until is before valid_from"),
+        );
+        return None;
+    }
+    Some(EndorsementCsvRow {
+        document_number: number?,
+        destination: destination?,
+        kind: kind?,
+        trips: trips?,
+        valid_from: valid_from?,
+        valid_until: valid_until?,
+        stay_days: stay?,
+    })
+}
+
+/// Endorsements belong on an Exit-Entry Permit in the registry and within its validity;
+/// the same endorsement twice in the file is a problem.
+async fn endorsements_against_registry(
+    app: &App,
+    rows: Vec<(u64, EndorsementCsvRow)>,
+    summary: &mut ImportSummary,
+) -> Result<Vec<exitentry_storage::endorsements::EndorsementRow>> {
+    let mut conn = app.db.conn().await?;
+    let mut seen: HashMap<(String, &'static str, &'static str, NaiveDate), u64> = HashMap::new();
+    let mut out = Vec::new();
+    for (n, r) in rows {
+        let key = (
+            r.document_number.clone(),
+            r.destination.code(),
+            r.kind.code(),
+            r.valid_from,
+        );
+        if let Some(first) = seen.insert(key, n) {
+            summary.problems.push(problem(
+                n,
+                "document_number",
+                "duplicate_in_file",
+                format!("the same endorsement is on row {first}"),
+            ));
+            continue;
+        }
+        let permit = documents::by_number(&mut conn, &r.document_number)
+            .await?
+            .into_iter()
+            .map(|(d, _)| d)
+            .filter(|d| matches!(d.doc.kind, DocumentKind::EepCard | DocumentKind::EepBooklet))
+            .max_by_key(|d| d.doc.issued_on);
+        let Some(permit) = permit else {
+            summary.problems.push(problem(
+                n,
+                "document_number",
+                "unknown_permit",
+                format!("no Exit-Entry Permit {} in the registry", r.document_number),
+            ));
+            continue;
+        };
+        if r.valid_until > permit.doc.expires_on || r.valid_from < permit.doc.issued_on {
+            summary.problems.push(problem(
+                n,
+                "valid_until",
+                "outside_permit_validity",
+                format!(
+                    "the permit is valid {} to {}",
+                    permit.doc.issued_on, permit.doc.expires_on
+                ),
+            ));
+            continue;
+        }
+        out.push(exitentry_storage::endorsements::EndorsementRow {
+            id: 0,
+            document_id: permit.id,
+            destination: r.destination.code().to_string(),
+            kind: r.kind.code().to_string(),
+            trips_allowed: match r.trips {
+                exitentry_domain::endorsements::Trips::Count(c) => Some(i64::from(c)),
+                exitentry_domain::endorsements::Trips::Multiple => None,
+            },
+            trips_used: 0,
+            valid_from: r.valid_from.to_string(),
+            valid_until: r.valid_until.to_string(),
+            stay_days: r.stay_days,
+            status: "valid".into(),
+            source: "import".into(),
+        });
+    }
+    Ok(out)
+}
+
 fn parse_document_row(
     row: &mut Row,
     today: NaiveDate,
@@ -724,6 +863,25 @@ pub async fn run(
                 summary.inserted += documents::insert_new(&mut tx, chunk, now).await?;
                 progress.inc(chunk.len() as u64);
             }
+            finish(app, tx, kind, opts, &mut summary).await?;
+        }
+        ImportKind::Endorsements => {
+            let parsed = read_csv(bytes, kind, progress, parse_endorsement_row);
+            summary.rows = parsed.total;
+            summary.problems = parsed.problems;
+            let good = endorsements_against_registry(app, parsed.rows, &mut summary).await?;
+            if !proceed(&mut summary, opts) {
+                return Ok(summary);
+            }
+            progress.phase("writing", good.len() as u64);
+            let mut tx = app.db.begin().await?;
+            let now = app.now_micros();
+            for chunk in good.chunks(10_000) {
+                summary.inserted +=
+                    exitentry_storage::endorsements::insert_new(&mut tx, chunk, now).await?;
+                progress.inc(chunk.len() as u64);
+            }
+            summary.unchanged = (good.len() as u64).saturating_sub(summary.inserted);
             finish(app, tx, kind, opts, &mut summary).await?;
         }
     }

@@ -4,6 +4,7 @@
 pub mod appointments;
 pub mod audit;
 pub mod auth;
+pub mod border;
 pub mod centre;
 mod clock;
 pub mod credentials;

@@ -11,6 +11,7 @@ mod bulk;
 pub mod centre;
 mod db;
 pub mod documents;
+pub mod endorsements;
 mod error;
 pub mod holders;
 pub mod jobs;

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, described by the OpenAPI document at `/api/openapi.json`.
 
 mod appointments;
+mod border;
 mod credentials;
 mod offices;
 mod registry;
@@ -42,7 +43,8 @@ use utoipa::OpenApi;
         appointments::book,
         appointments::get_one,
         appointments::cancel,
-        appointments::reschedule
+        appointments::reschedule,
+        border::crossing
     ),
     modifiers(&PartnerKeyScheme),
     components(schemas(
@@ -72,7 +74,9 @@ use utoipa::OpenApi;
         appointments::ApplicantJson,
         appointments::BookJson,
         appointments::AppointmentJson,
-        appointments::RescheduleJson
+        appointments::RescheduleJson,
+        border::CrossingJson,
+        border::CrossingAnswerJson
     ))
 )]
 pub struct ApiDoc;
@@ -105,6 +109,10 @@ pub fn routes() -> Router<AppState> {
             )),
         )
         .route("/api/v1/appointments/{id}", get(appointments::get_one))
+        .route(
+            "/api/v1/border/crossings",
+            axum::routing::post(border::crossing),
+        )
         .route(
             "/api/v1/appointments/{id}/cancel",
             axum::routing::post(appointments::cancel),

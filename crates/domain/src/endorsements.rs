@@ -1,0 +1,613 @@
+//! Endorsements on the Exit-Entry Permit: types, destinations, the variants each type comes
+//! in (validity, trips, stay per trip) by issue date, fees, the eligibility rules, and what a
+//! border crossing may do with an endorsement. Pure: dates come in.
+
+use crate::Invalid;
+use chrono::{Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Destination {
+    HongKong,
+    Macao,
+}
+
+impl Destination {
+    pub const ALL: [Destination; 2] = [Destination::HongKong, Destination::Macao];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Destination::HongKong => "hong_kong",
+            Destination::Macao => "macao",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        Destination::ALL
+            .into_iter()
+            .find(|d| d.code() == s.trim())
+            .ok_or_else(|| Invalid::new("bad_destination", "destination is hong_kong or macao"))
+    }
+}
+
+/// Endorsement types (签注种类).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EndorsementType {
+    /// Individual tourism (个人旅游).
+    G,
+    /// Group tourism (团队旅游).
+    L,
+    /// Family visit (探亲).
+    T,
+    /// Business (商务).
+    S,
+    /// Other: medical, funeral, lawsuit … (其他).
+    Q,
+    /// Stay (逗留), per the Hong Kong / Macao approval.
+    D,
+    /// Talent (人才).
+    Talent,
+}
+
+impl EndorsementType {
+    pub const ALL: [EndorsementType; 7] = [
+        EndorsementType::G,
+        EndorsementType::L,
+        EndorsementType::T,
+        EndorsementType::S,
+        EndorsementType::Q,
+        EndorsementType::D,
+        EndorsementType::Talent,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            EndorsementType::G => "G",
+            EndorsementType::L => "L",
+            EndorsementType::T => "T",
+            EndorsementType::S => "S",
+            EndorsementType::Q => "Q",
+            EndorsementType::D => "D",
+            EndorsementType::Talent => "talent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let s = s.trim();
+        EndorsementType::ALL
+            .into_iter()
+            .find(|t| t.code().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                Invalid::new("bad_endorsement_type", "type is G, L, T, S, Q, D or talent")
+            })
+    }
+}
+
+/// How many crossings an endorsement allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Trips {
+    Count(u32),
+    Multiple,
+}
+
+impl Trips {
+    /// `1`, `2` … or `multiple`.
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("multiple") {
+            return Ok(Trips::Multiple);
+        }
+        match s.parse::<u32>() {
+            Ok(n) if (1..=99).contains(&n) => Ok(Trips::Count(n)),
+            _ => Err(Invalid::new(
+                "bad_trips",
+                "trips is a number from 1 to 99 or 'multiple'",
+            )),
+        }
+    }
+
+    pub fn code(self) -> String {
+        match self {
+            Trips::Count(n) => n.to_string(),
+            Trips::Multiple => "multiple".into(),
+        }
+    }
+}
+
+/// The relative visited on a family-visit (T) endorsement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    Spouse,
+    Parent,
+    Child,
+    Sibling,
+    Grandparent,
+}
+
+impl Relation {
+    pub const ALL: [Relation; 5] = [
+        Relation::Spouse,
+        Relation::Parent,
+        Relation::Child,
+        Relation::Sibling,
+        Relation::Grandparent,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Relation::Spouse => "spouse",
+            Relation::Parent => "parent",
+            Relation::Child => "child",
+            Relation::Sibling => "sibling",
+            Relation::Grandparent => "grandparent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        Relation::ALL
+            .into_iter()
+            .find(|r| r.code() == s.trim())
+            .ok_or_else(|| {
+                Invalid::new(
+                    "bad_relation",
+                    "relation is spouse, parent, child, sibling or grandparent",
+                )
+            })
+    }
+
+    /// Spouse, parents and children get multiple trips and the long stay of the spouse types.
+    fn close(self) -> bool {
+        matches!(self, Relation::Spouse | Relation::Parent | Relation::Child)
+    }
+}
+
+/// One kind of endorsement that can be issued: validity in months, trips, stay per trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variant {
+    pub kind: EndorsementType,
+    pub destination: Destination,
+    pub validity_months: u32,
+    pub trips: Trips,
+    pub stay_days: u32,
+}
+
+/// From this day business (S) endorsements allow 14 days per stay instead of 7.
+pub const S_LONGER_STAY_FROM: NaiveDate = match NaiveDate::from_ymd_opt(2024, 5, 6) {
+    Some(d) => d,
+    None => panic!("date"),
+};
+
+/// Who applies, as far as the variants depend on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Circumstances {
+    /// For T: the relative visited.
+    pub relation: Option<Relation>,
+    /// For T: the applicant is 60 or older, or a spouse travelling with minor children.
+    pub long_family_visit: bool,
+}
+
+/// The variants of a type issued on `issued_on` (D's validity and stay come from the
+/// Hong Kong / Macao approval and are not listed).
+pub fn variants(
+    kind: EndorsementType,
+    destination: Destination,
+    issued_on: NaiveDate,
+    c: Circumstances,
+) -> Vec<Variant> {
+    use EndorsementType::*;
+    let v = |months, trips, stay| Variant {
+        kind,
+        destination,
+        validity_months: months,
+        trips,
+        stay_days: stay,
+    };
+    let one_or_two = |stay| {
+        let mut out = Vec::new();
+        for months in [3, 12] {
+            out.push(v(months, Trips::Count(1), stay));
+            // Macao individual tourism is single-trip only.
+            if !(kind == G && destination == Destination::Macao) {
+                out.push(v(months, Trips::Count(2), stay));
+            }
+        }
+        out
+    };
+    match kind {
+        G | L => one_or_two(7),
+        T => match c.relation {
+            None => Vec::new(),
+            Some(r) if !r.close() => vec![v(3, Trips::Count(1), 14)],
+            Some(r) => {
+                // Visiting a spouse allows 90 days per stay; parents and children 14.
+                let stay = if r == Relation::Spouse { 90 } else { 14 };
+                let mut out = vec![v(3, Trips::Multiple, stay)];
+                if c.long_family_visit {
+                    out.push(v(12, Trips::Multiple, stay));
+                }
+                out
+            }
+        },
+        S => {
+            let stay = if issued_on >= S_LONGER_STAY_FROM {
+                14
+            } else {
+                7
+            };
+            vec![
+                v(3, Trips::Count(1), stay),
+                v(3, Trips::Multiple, stay),
+                v(12, Trips::Multiple, stay),
+            ]
+        }
+        Q => vec![v(3, Trips::Count(1), 14), v(3, Trips::Count(2), 14)],
+        D => Vec::new(),
+        Talent => [12, 36, 60]
+            .into_iter()
+            .map(|m| v(m, Trips::Multiple, 30))
+            .collect(),
+    }
+}
+
+/// The fee in CNY cents: 15 per single trip, 30 for two; multiple trips by validity:
+/// 80 up to 1 year, 120 up to 2, 160 under 3, 240 from 3 years.
+pub fn fee_cents(trips: Trips, validity_months: u32) -> i64 {
+    match trips {
+        Trips::Count(n) => 1500 * i64::from(n.min(2)),
+        Trips::Multiple => match validity_months {
+            0..=12 => 8000,
+            13..=24 => 12000,
+            25..=35 => 16000,
+            _ => 24000,
+        },
+    }
+}
+
+/// The last day of an endorsement valid `months` from `from`.
+pub fn valid_until(from: NaiveDate, months: u32) -> Option<NaiveDate> {
+    from.checked_add_months(Months::new(months))?.pred_opt()
+}
+
+/// The 20-day rule: the permit must remain valid more than 20 days beyond the endorsement.
+pub fn permit_outlasts(permit_expires: NaiveDate, endorsement_until: NaiveDate) -> bool {
+    (permit_expires - endorsement_until).num_days() > 20
+}
+
+/// Who may apply online or at a kiosk (a "repeat endorsement").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applicant {
+    /// Holds a valid EEP card (not a booklet).
+    pub holds_card: bool,
+    /// Has held an endorsement before (not a first-time applicant).
+    pub had_endorsement: bool,
+    /// Registered state personnel (报备人员) apply at their unit's office.
+    pub state_personnel: bool,
+    /// The household registration is in a city of the individual-visit scheme.
+    pub hukou_in_scheme_city: bool,
+}
+
+/// Checks an online or kiosk application of `kind`; the reason code when refused.
+pub fn check_self_service(a: &Applicant, kind: EndorsementType) -> Result<(), Invalid> {
+    if !a.holds_card {
+        return Err(Invalid::new(
+            "card_required",
+            "online endorsements are for holders of a valid EEP card",
+        ));
+    }
+    if !a.had_endorsement {
+        return Err(Invalid::new(
+            "first_time_at_counter",
+            "a first endorsement is applied for at the counter",
+        ));
+    }
+    if a.state_personnel {
+        return Err(Invalid::new(
+            "state_personnel",
+            "registered state personnel apply through their unit",
+        ));
+    }
+    if kind == EndorsementType::G && !a.hukou_in_scheme_city {
+        return Err(Invalid::new(
+            "not_scheme_city",
+            "individual tourism needs a household registration in a scheme city",
+        ));
+    }
+    if matches!(
+        kind,
+        EndorsementType::D | EndorsementType::Talent | EndorsementType::T
+    ) {
+        // These need documents a reviewer checks: counter only.
+        return Err(Invalid::new(
+            "counter_only",
+            "this type is applied for at the counter",
+        ));
+    }
+    Ok(())
+}
+
+/// An endorsement as recorded, for the border.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Issued {
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub trips: Trips,
+    pub trips_used: u32,
+    pub stay_days: u32,
+}
+
+impl Issued {
+    pub fn trips_left(&self) -> Option<u32> {
+        match self.trips {
+            Trips::Count(n) => Some(n.saturating_sub(self.trips_used)),
+            Trips::Multiple => None,
+        }
+    }
+}
+
+/// Whether an exit on `on` may use this endorsement; the refusal reason otherwise.
+pub fn exit_allowed(e: &Issued, on: NaiveDate) -> Result<(), &'static str> {
+    if on < e.valid_from || on > e.valid_until {
+        return Err("endorsement_expired");
+    }
+    if e.trips_left() == Some(0) {
+        return Err("no_trips_left");
+    }
+    Ok(())
+}
+
+/// Whether a return on `back` after leaving on `left` overstayed (days counted inclusive of
+/// both, as immigration counts them).
+pub fn overstayed(stay_days: u32, left: NaiveDate, back: NaiveDate) -> bool {
+    (back - left).num_days() + 1 > i64::from(stay_days)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn business_stay_is_fourteen_days_from_may_2024() {
+        let before = variants(
+            EndorsementType::S,
+            Destination::HongKong,
+            d("2024-05-05"),
+            Circumstances::default(),
+        );
+        let after = variants(
+            EndorsementType::S,
+            Destination::HongKong,
+            d("2024-05-06"),
+            Circumstances::default(),
+        );
+        assert!(before.iter().all(|v| v.stay_days == 7));
+        assert!(after.iter().all(|v| v.stay_days == 14));
+        assert_eq!(after.len(), 3);
+    }
+
+    #[test]
+    fn macao_individual_tourism_is_single_trip_only() {
+        let macao = variants(
+            EndorsementType::G,
+            Destination::Macao,
+            d("2026-11-22"),
+            Circumstances::default(),
+        );
+        assert!(macao.iter().all(|v| v.trips == Trips::Count(1)));
+        let hk = variants(
+            EndorsementType::G,
+            Destination::HongKong,
+            d("2026-11-22"),
+            Circumstances::default(),
+        );
+        assert!(hk.iter().any(|v| v.trips == Trips::Count(2)));
+        assert!(
+            hk.iter()
+                .all(|v| v.stay_days == 7 && [3, 12].contains(&v.validity_months))
+        );
+        // Group tourism to Macao may have two trips.
+        let l = variants(
+            EndorsementType::L,
+            Destination::Macao,
+            d("2026-11-22"),
+            Circumstances::default(),
+        );
+        assert!(l.iter().any(|v| v.trips == Trips::Count(2)));
+    }
+
+    #[test]
+    fn family_visits_depend_on_the_relative() {
+        let on = d("2026-11-22");
+        let c = |r, long| Circumstances {
+            relation: Some(r),
+            long_family_visit: long,
+        };
+        assert!(
+            variants(
+                EndorsementType::T,
+                Destination::HongKong,
+                on,
+                Circumstances::default()
+            )
+            .is_empty()
+        );
+        let sib = variants(
+            EndorsementType::T,
+            Destination::HongKong,
+            on,
+            c(Relation::Sibling, false),
+        );
+        assert_eq!(
+            sib,
+            vec![Variant {
+                kind: EndorsementType::T,
+                destination: Destination::HongKong,
+                validity_months: 3,
+                trips: Trips::Count(1),
+                stay_days: 14
+            }]
+        );
+        let spouse = variants(
+            EndorsementType::T,
+            Destination::HongKong,
+            on,
+            c(Relation::Spouse, false),
+        );
+        assert_eq!(
+            (spouse.len(), spouse[0].trips, spouse[0].stay_days),
+            (1, Trips::Multiple, 90)
+        );
+        let long = variants(
+            EndorsementType::T,
+            Destination::HongKong,
+            on,
+            c(Relation::Parent, true),
+        );
+        assert!(long.iter().any(|v| v.validity_months == 12));
+        assert!(
+            long.iter()
+                .all(|v| v.stay_days == 14 && v.trips == Trips::Multiple)
+        );
+    }
+
+    #[test]
+    fn fees_by_trips_and_length() {
+        assert_eq!(fee_cents(Trips::Count(1), 3), 1500);
+        assert_eq!(fee_cents(Trips::Count(2), 12), 3000);
+        assert_eq!(fee_cents(Trips::Multiple, 12), 8000);
+        assert_eq!(fee_cents(Trips::Multiple, 24), 12000);
+        assert_eq!(fee_cents(Trips::Multiple, 35), 16000);
+        assert_eq!(fee_cents(Trips::Multiple, 36), 24000);
+        assert_eq!(fee_cents(Trips::Multiple, 60), 24000);
+    }
+
+    #[test]
+    fn the_permit_must_outlast_the_endorsement_by_more_than_twenty_days() {
+        let until = valid_until(d("2026-11-22"), 3).unwrap();
+        assert_eq!(until, d("2027-02-21"));
+        assert!(
+            !permit_outlasts(d("2027-03-13"), until),
+            "exactly 20 days is not enough"
+        );
+        assert!(permit_outlasts(d("2027-03-14"), until));
+    }
+
+    #[test]
+    fn self_service_rules() {
+        let ok = Applicant {
+            holds_card: true,
+            had_endorsement: true,
+            state_personnel: false,
+            hukou_in_scheme_city: true,
+        };
+        assert!(check_self_service(&ok, EndorsementType::G).is_ok());
+        let code = |a: Applicant, k| check_self_service(&a, k).unwrap_err().code;
+        assert_eq!(
+            code(
+                Applicant {
+                    holds_card: false,
+                    ..ok
+                },
+                EndorsementType::L
+            ),
+            "card_required"
+        );
+        assert_eq!(
+            code(
+                Applicant {
+                    had_endorsement: false,
+                    ..ok
+                },
+                EndorsementType::L
+            ),
+            "first_time_at_counter"
+        );
+        assert_eq!(
+            code(
+                Applicant {
+                    state_personnel: true,
+                    ..ok
+                },
+                EndorsementType::L
+            ),
+            "state_personnel"
+        );
+        assert_eq!(
+            code(
+                Applicant {
+                    hukou_in_scheme_city: false,
+                    ..ok
+                },
+                EndorsementType::G
+            ),
+            "not_scheme_city"
+        );
+        assert!(
+            check_self_service(
+                &Applicant {
+                    hukou_in_scheme_city: false,
+                    ..ok
+                },
+                EndorsementType::L
+            )
+            .is_ok()
+        );
+        assert_eq!(code(ok, EndorsementType::T), "counter_only");
+    }
+
+    #[test]
+    fn border_trips_and_stays() {
+        let e = Issued {
+            valid_from: d("2026-11-01"),
+            valid_until: d("2027-01-31"),
+            trips: Trips::Count(2),
+            trips_used: 1,
+            stay_days: 7,
+        };
+        assert_eq!(e.trips_left(), Some(1));
+        assert!(exit_allowed(&e, d("2026-12-01")).is_ok());
+        assert_eq!(
+            exit_allowed(&Issued { trips_used: 2, ..e }, d("2026-12-01")),
+            Err("no_trips_left")
+        );
+        assert_eq!(
+            exit_allowed(&e, d("2027-02-01")),
+            Err("endorsement_expired")
+        );
+        assert_eq!(
+            exit_allowed(&e, d("2026-10-31")),
+            Err("endorsement_expired")
+        );
+        assert!(!overstayed(7, d("2026-12-01"), d("2026-12-07")));
+        assert!(overstayed(7, d("2026-12-01"), d("2026-12-08")));
+        let multi = Issued {
+            trips: Trips::Multiple,
+            trips_used: 40,
+            ..e
+        };
+        assert_eq!(multi.trips_left(), None);
+        assert!(exit_allowed(&multi, d("2026-12-01")).is_ok());
+    }
+
+    #[test]
+    fn parsing() {
+        assert_eq!(
+            EndorsementType::parse("talent").unwrap(),
+            EndorsementType::Talent
+        );
+        assert_eq!(EndorsementType::parse("g").unwrap(), EndorsementType::G);
+        assert_eq!(
+            EndorsementType::parse("X").unwrap_err().code,
+            "bad_endorsement_type"
+        );
+        assert_eq!(Trips::parse("multiple").unwrap(), Trips::Multiple);
+        assert_eq!(Trips::parse("2").unwrap(), Trips::Count(2));
+        assert_eq!(Trips::parse("0").unwrap_err().code, "bad_trips");
+        assert_eq!(Destination::parse("macao").unwrap(), Destination::Macao);
+    }
+}
