@@ -21,6 +21,7 @@ pub struct Config {
     pub credentials: CredentialsConfig,
     pub providers: ProvidersConfig,
     pub centre: CentreConfig,
+    pub endorsements: EndorsementsConfig,
     pub log: LogConfig,
 }
 
@@ -309,6 +310,46 @@ impl Default for CentreConfig {
             photo_max_bytes: 2 * 1024 * 1024,
             photo_min_width: 354,
             photo_min_height: 472,
+        }
+    }
+}
+
+/// Endorsements: the individual-visit scheme, the 20-day rule, printing and payments.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EndorsementsConfig {
+    /// Cities of the individual-visit scheme (G), as the first four digits of the resident
+    /// identity number (the city of household registration until the registry stores it).
+    pub scheme_city_prefixes: Vec<String>,
+    /// The 20-day rule (permit validity must exceed the endorsement's by more than 20 days)
+    /// applied to cards as well as booklets.
+    pub twenty_day_rule_for_cards: bool,
+    /// Print attempts at a kiosk before the payment is refunded.
+    pub print_max_attempts: i64,
+    /// Pending online payments are asked about at the provider after this many seconds.
+    pub query_pending_after_seconds: i64,
+    /// Shared secret of the development payment sandbox's signed callbacks.
+    pub sandbox_secret: Secret,
+}
+
+impl Default for EndorsementsConfig {
+    fn default() -> Self {
+        Self {
+            // Guangdong's 21 prefecture cities, Beijing, Shanghai, Tianjin, Chongqing and
+            // other scheme cities (an excerpt of the 59; extend per the current list).
+            scheme_city_prefixes: [
+                "4401", "4402", "4403", "4404", "4405", "4406", "4407", "4408", "4409", "4412",
+                "4413", "4414", "4415", "4416", "4417", "4418", "4419", "4420", "4451", "4452",
+                "4453", "1101", "3101", "1201", "5001", "3201", "3205", "3301", "3302", "3501",
+                "3502", "4201", "4301", "5101", "2102", "3702", "4601",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            twenty_day_rule_for_cards: true,
+            print_max_attempts: 3,
+            query_pending_after_seconds: 120,
+            sandbox_secret: Secret("sandbox-callback-secret".into()),
         }
     }
 }

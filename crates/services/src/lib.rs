@@ -9,6 +9,7 @@ pub mod centre;
 mod clock;
 pub mod credentials;
 pub mod demo;
+pub mod endorsement_applications;
 mod error;
 pub mod holders;
 pub mod import;
@@ -16,6 +17,7 @@ pub mod jobs;
 pub mod keys;
 pub mod linkage_proofs;
 pub mod offices;
+pub mod online_payments;
 pub mod partners;
 pub mod payments;
 pub mod providers;
@@ -55,6 +57,8 @@ pub struct App {
     pub usage: Option<Arc<usage::UsageLog>>,
     /// Recently checked partner keys and reserved quota (see `partners`).
     pub partner_cache: Arc<partners::PartnerCache>,
+    /// The development payment sandbox (with `server.dev_providers`).
+    pub sandbox: Option<Arc<online_payments::Sandbox>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -65,6 +69,10 @@ impl App {
             providers,
             usage: usage::UsageLog::start(db.clone()).map(Arc::new),
             partner_cache: Default::default(),
+            sandbox: config
+                .server
+                .dev_providers
+                .then(|| Arc::new(online_payments::Sandbox::default())),
             db,
             config: Arc::new(config),
             policy: Arc::new(Policy::builtin()),

@@ -5,7 +5,10 @@ mod common;
 
 use common::{OFFICES, app_with_keys, import, problems};
 use exitentry_services::border::{self, CrossingRequest};
+use exitentry_services::centre;
+use exitentry_services::endorsement_applications as ea;
 use exitentry_services::import::ImportKind;
+use exitentry_services::online_payments as op;
 use exitentry_services::partners::{self, NewPartner, PartnerContext};
 use exitentry_services::{App, ServiceError};
 use exitentry_storage::backend_tests;
@@ -189,8 +192,364 @@ CA1234567,hong_kong,L,1,2026-11-01,2027-01-31,7
     assert_eq!(allowed, 1);
 }
 
+/// 李华 had a Hong Kong L endorsement in 2024, so she is not a first-time applicant.
+const PAST: &str = "document_number,destination,type,trips,valid_from,valid_until,stay_days
+CA1234567,hong_kong,L,1,2024-05-01,2024-07-31,7
+";
+
+async fn li_hua(app: &App) -> i64 {
+    let mut c = app.db.conn().await.unwrap();
+    exitentry_storage::people::by_id_number(&mut c, "11010519491231002X")
+        .await
+        .unwrap()[0]
+        .id
+}
+
+fn g_hk() -> ea::ApplyRequest {
+    ea::ApplyRequest {
+        destination: "hong_kong".into(),
+        kind: "G".into(),
+        validity_months: 3,
+        trips: "1".into(),
+    }
+}
+
+async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
+    let (app, _, _k) = seeded(t).await;
+    import(&app, ImportKind::Endorsements, PAST, false).await;
+    let li = li_hua(&app).await;
+    let choices = ea::choices(&app, li).await.unwrap();
+    assert!(
+        choices
+            .iter()
+            .any(|c| c.kind == "G" && c.destination == "macao" && c.trips == "1")
+    );
+    assert!(
+        !choices
+            .iter()
+            .any(|c| c.kind == "G" && c.destination == "macao" && c.trips == "2"),
+        "Macao G is single-trip"
+    );
+    let a = ea::apply(&app, li, "online", "test", &g_hk())
+        .await
+        .unwrap();
+    assert_eq!((a.status.as_str(), a.fee_cents), ("awaiting_payment", 1500));
+    assert_eq!(
+        ea::apply(&app, li, "online", "test", &g_hk())
+            .await
+            .unwrap_err()
+            .code(),
+        "application_open"
+    );
+    let subject = format!("endorsement_application:{}", a.id);
+    let (order, url) = op::start(&app, &subject, "alipay", a.fee_cents, "test")
+        .await
+        .unwrap();
+    assert!(url.contains(&order.id));
+    let secret = app.config.endorsements.sandbox_secret.expose().to_string();
+    let sandbox = app.sandbox.clone().unwrap();
+    let (body, sig) = sandbox.decide(&secret, &order, op::Outcome::Paid);
+    // A forged signature is refused and changes nothing.
+    assert!(matches!(
+        op::callback(&app, "alipay", &body, &"00".repeat(32), ea::on_paid).await,
+        Err(ServiceError::Forbidden)
+    ));
+    let tampered = body.replace("1500", "1");
+    assert!(matches!(
+        op::callback(&app, "alipay", &tampered, &sig, ea::on_paid).await,
+        Err(ServiceError::Forbidden)
+    ));
+    // The same callback ten times credits once.
+    let mut changed = 0;
+    for _ in 0..10 {
+        if op::callback(&app, "alipay", &body, &sig, ea::on_paid)
+            .await
+            .unwrap()
+        {
+            changed += 1;
+        }
+    }
+    assert_eq!(changed, 1);
+    assert_eq!(
+        ea::get(&app, li, &a.id).await.unwrap().status,
+        "ready_to_print"
+    );
+    // A late "failed" for the same order does not undo the payment.
+    let (fbody, fsig) = sandbox.decide(&secret, &order, op::Outcome::Failed);
+    op::callback(&app, "alipay", &fbody, &fsig, ea::on_paid)
+        .await
+        .unwrap();
+    // A second order paid for the same application is refunded.
+    let (second, _) = op::start(&app, &subject, "alipay", a.fee_cents, "test")
+        .await
+        .unwrap();
+    let (b2, s2) = sandbox.decide(&secret, &second, op::Outcome::Paid);
+    assert!(
+        op::callback(&app, "alipay", &b2, &s2, ea::on_paid)
+            .await
+            .unwrap()
+    );
+    let mut c = app.db.conn().await.unwrap();
+    let orders = exitentry_storage::payments::orders_for(&mut c, &subject)
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = orders.iter().map(|o| o.status.as_str()).collect();
+    assert_eq!(statuses, ["paid", "refunded"]);
+    let r = op::reconciliation(&app, "alipay", app.today())
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.orders, r.paid, r.paid_cents, r.refunded, r.refunded_cents),
+        (2, 1, 1500, 1, 1500)
+    );
+}
+
+async fn a_lost_callback_is_caught_by_asking_the_provider(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    import(&app, ImportKind::Endorsements, PAST, false).await;
+    let li = li_hua(&app).await;
+    let a = ea::apply(&app, li, "online", "test", &g_hk())
+        .await
+        .unwrap();
+    let (order, _) = op::start(
+        &app,
+        &format!("endorsement_application:{}", a.id),
+        "unionpay",
+        a.fee_cents,
+        "test",
+    )
+    .await
+    .unwrap();
+    // The applicant paid, but the callback never arrives.
+    app.sandbox.clone().unwrap().decide(
+        app.config.endorsements.sandbox_secret.expose(),
+        &order,
+        op::Outcome::Paid,
+    );
+    assert_eq!(
+        op::query_pending(&app, ea::on_paid).await.unwrap(),
+        0,
+        "too early to ask"
+    );
+    clock.advance(chrono::Duration::minutes(3));
+    assert_eq!(op::query_pending(&app, ea::on_paid).await.unwrap(), 1);
+    assert_eq!(
+        ea::get(&app, li, &a.id).await.unwrap().status,
+        "ready_to_print"
+    );
+    // Cancelling a paid application refunds it.
+    let c = ea::cancel(&app, li, &a.id, "test").await.unwrap();
+    assert_eq!(c.status, "refunded");
+    let mut conn = app.db.conn().await.unwrap();
+    let o = exitentry_storage::payments::order(&mut conn, &order.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(o.status, "refunded");
+}
+
+async fn who_may_apply_online(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    let li = li_hua(&app).await;
+    // No endorsement on record yet: a first endorsement is applied for at the counter.
+    assert_eq!(
+        ea::apply(&app, li, "online", "test", &g_hk())
+            .await
+            .unwrap_err()
+            .code(),
+        "first_time_at_counter"
+    );
+    import(&app, ImportKind::Endorsements, PAST, false).await;
+    let mut t_visit = g_hk();
+    t_visit.kind = "T".into();
+    assert_eq!(
+        ea::apply(&app, li, "online", "test", &t_visit)
+            .await
+            .unwrap_err()
+            .code(),
+        "counter_only"
+    );
+    let mut two = g_hk();
+    two.destination = "macao".into();
+    two.trips = "2".into();
+    assert_eq!(
+        ea::apply(&app, li, "online", "test", &two)
+            .await
+            .unwrap_err()
+            .code(),
+        "no_such_variant"
+    );
+    // Outside the scheme cities: L yes, G no.
+    let mut elsewhere = app.clone();
+    std::sync::Arc::make_mut(&mut elsewhere.config)
+        .endorsements
+        .scheme_city_prefixes
+        .clear();
+    assert_eq!(
+        ea::apply(&elsewhere, li, "online", "test", &g_hk())
+            .await
+            .unwrap_err()
+            .code(),
+        "not_scheme_city"
+    );
+    assert!(
+        ea::choices(&elsewhere, li)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.kind == "L")
+    );
+    // State personnel apply through their unit.
+    {
+        let mut c = app.db.conn().await.unwrap();
+        exitentry_storage::endorsement_applications::set_state_personnel(&mut c, li, true)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        ea::apply(&app, li, "online", "test", &g_hk())
+            .await
+            .unwrap_err()
+            .code(),
+        "state_personnel"
+    );
+    {
+        let mut c = app.db.conn().await.unwrap();
+        exitentry_storage::endorsement_applications::set_state_personnel(&mut c, li, false)
+            .await
+            .unwrap();
+    }
+    // The 20-day rule near the card's expiry (2034-03-09): 3 months from 2033-12-01 end on
+    // 2034-02-28, 9 days before; refused, unless the policy switch is off for cards.
+    clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2033, 12, 1, 2, 0, 0).unwrap());
+    assert_eq!(
+        ea::apply(&app, li, "online", "test", &g_hk())
+            .await
+            .unwrap_err()
+            .code(),
+        "permit_expires_too_soon"
+    );
+    let mut lenient = app.clone();
+    std::sync::Arc::make_mut(&mut lenient.config)
+        .endorsements
+        .twenty_day_rule_for_cards = false;
+    ea::apply(&lenient, li, "online", "test", &g_hk())
+        .await
+        .unwrap();
+}
+
+async fn the_kiosk_takes_the_fee_and_prints_once(t: &TestDb) {
+    let (app, _, _k) = seeded(t).await;
+    import(&app, ImportKind::Endorsements, PAST, false).await;
+    let li = li_hua(&app).await;
+    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
+        .await
+        .unwrap();
+    let (other, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-b", "kiosk")
+        .await
+        .unwrap();
+    // The card's machine-readable line works as well as its number.
+    assert_eq!(
+        ea::identify(
+            &app,
+            &kiosk,
+            "CSCA12345674<<2710104<3401091<<",
+            "11010519491231002X"
+        )
+        .await
+        .unwrap(),
+        li
+    );
+    assert_eq!(
+        ea::identify(&app, &kiosk, "CA1234567", "440106199001010010")
+            .await
+            .unwrap_err()
+            .code(),
+        "card_or_identity_mismatch"
+    );
+    let a = ea::apply(&app, li, "kiosk", "device:kiosk-a", &g_hk())
+        .await
+        .unwrap();
+    let paid = ea::pay_at_kiosk(&app, &kiosk, li, &a.id, "yang_cheng_tong")
+        .await
+        .unwrap();
+    assert_eq!(paid.status, "ready_to_print");
+    // Two kiosks press print at once: one prints, the other is refused.
+    let printer = ea::DevPrinter { fail: false };
+    let (r1, r2) = tokio::join!(
+        ea::print(&app, &kiosk, &printer, li, &a.id),
+        ea::print(&app, &other, &printer, li, &a.id)
+    );
+    let outcomes = [r1.map(|p| p.job_status), r2.map(|p| p.job_status)];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok(s) if s == "printed"))
+            .count(),
+        1
+    );
+    assert!(outcomes.iter().any(|o| matches!(o, Err(e) if e.code() == "already_printing" || e.code() == "not_ready_to_print")));
+    // The printed endorsement is used at the border.
+    let p = border_partner(&app, "border").await;
+    let on = app.today();
+    let exit = border::crossing(
+        &app,
+        &p,
+        &CrossingRequest {
+            document_number: "CA1234567".into(),
+            destination: "hong_kong".into(),
+            direction: "exit".into(),
+            at: format!("{on}T10:00:00+08:00"),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((exit.allowed, exit.trips_left), (true, Some(0)));
+}
+
+async fn a_print_that_keeps_failing_is_refunded(t: &TestDb) {
+    let (app, _, _k) = seeded(t).await;
+    import(&app, ImportKind::Endorsements, PAST, false).await;
+    let li = li_hua(&app).await;
+    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
+        .await
+        .unwrap();
+    let a = ea::apply(&app, li, "kiosk", "device:kiosk-a", &g_hk())
+        .await
+        .unwrap();
+    ea::pay_at_kiosk(&app, &kiosk, li, &a.id, "unionpay")
+        .await
+        .unwrap();
+    let jam = ea::DevPrinter { fail: true };
+    for attempt in 1..=3 {
+        let p = ea::print(&app, &kiosk, &jam, li, &a.id).await.unwrap();
+        assert_eq!((p.job_status.as_str(), p.attempts), ("failed", attempt));
+    }
+    assert_eq!(ea::get(&app, li, &a.id).await.unwrap().status, "refunded");
+    let mut c = app.db.conn().await.unwrap();
+    let orders = exitentry_storage::payments::orders_for(
+        &mut c,
+        &format!("endorsement_application:{}", a.id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(orders[0].status, "refunded");
+    assert_eq!(
+        ea::print(&app, &kiosk, &jam, li, &a.id)
+            .await
+            .unwrap_err()
+            .code(),
+        "not_ready_to_print"
+    );
+}
+
 backend_tests!(
     endorsements_import_with_a_report,
     the_border_counts_trips_and_stays,
     two_exits_race_for_the_last_trip,
+    online_endorsements_are_paid_once_whatever_the_callbacks,
+    a_lost_callback_is_caught_by_asking_the_provider,
+    who_may_apply_online,
+    the_kiosk_takes_the_fee_and_prints_once,
+    a_print_that_keeps_failing_is_refunded,
 );

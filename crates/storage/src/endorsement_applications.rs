@@ -1,0 +1,270 @@
+//! Repeat-endorsement applications (online or at a kiosk) and their print jobs. Each state
+//! change is a conditional UPDATE; a partial unique index keeps one live print job per
+//! application, so two kiosks can never print the same endorsement.
+
+use crate::{Result, StorageError};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub reference: String,
+    pub person_id: i64,
+    pub document_id: i64,
+    pub destination: String,
+    pub kind: String,
+    pub trips_allowed: Option<i64>,
+    pub validity_months: i64,
+    pub stay_days: i64,
+    pub fee_cents: i64,
+    /// `online` or `kiosk`.
+    pub channel: String,
+    /// `awaiting_payment`, `ready_to_print`, `printed`, `cancelled` or `refunded`.
+    pub status: String,
+    pub endorsement_id: Option<i64>,
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+    pub printed_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, reference, person_id, document_id, destination, kind, trips_allowed, validity_months, \
+     stay_days, fee_cents, channel, status, endorsement_id, created_at, paid_at, printed_at";
+
+fn from_row(r: &AnyRow) -> Result<ApplicationRow> {
+    Ok(ApplicationRow {
+        id: r.try_get("id")?,
+        reference: r.try_get("reference")?,
+        person_id: r.try_get("person_id")?,
+        document_id: r.try_get("document_id")?,
+        destination: r.try_get("destination")?,
+        kind: r.try_get("kind")?,
+        trips_allowed: r.try_get("trips_allowed")?,
+        validity_months: r.try_get("validity_months")?,
+        stay_days: r.try_get("stay_days")?,
+        fee_cents: r.try_get("fee_cents")?,
+        channel: r.try_get("channel")?,
+        status: r.try_get("status")?,
+        endorsement_id: r.try_get("endorsement_id")?,
+        created_at: r.try_get("created_at")?,
+        paid_at: r.try_get("paid_at")?,
+        printed_at: r.try_get("printed_at")?,
+    })
+}
+
+pub async fn insert(conn: &mut AnyConnection, a: &ApplicationRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO endorsement_applications (id, reference, person_id, document_id, destination, kind, \
+         trips_allowed, validity_months, stay_days, fee_cents, channel, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+    )
+    .bind(a.id.clone())
+    .bind(a.reference.clone())
+    .bind(a.person_id)
+    .bind(a.document_id)
+    .bind(a.destination.clone())
+    .bind(a.kind.clone())
+    .bind(a.trips_allowed)
+    .bind(a.validity_months)
+    .bind(a.stay_days)
+    .bind(a.fee_cents)
+    .bind(a.channel.clone())
+    .bind(a.status.clone())
+    .bind(a.created_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ApplicationRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM endorsement_applications WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// A person's applications, newest first.
+pub async fn for_person(conn: &mut AnyConnection, person_id: i64) -> Result<Vec<ApplicationRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM endorsement_applications WHERE person_id = $1 ORDER BY created_at DESC LIMIT 100"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(person_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Open applications (not printed, cancelled or refunded) of a permit for a destination.
+pub async fn open_for(
+    conn: &mut AnyConnection,
+    document_id: i64,
+    destination: &str,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM endorsement_applications WHERE document_id = $1 AND destination = $2 \
+         AND status IN ('awaiting_payment', 'ready_to_print')",
+    )
+    .bind(document_id)
+    .bind(destination.to_string())
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Moves an application from `from` to `to`; `false` when it was not in `from`.
+pub async fn transition(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: &str,
+    to: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE endorsement_applications SET status = $3, updated_at = $4, \
+         paid_at = CASE WHEN $3 = 'ready_to_print' THEN $4 ELSE paid_at END, \
+         printed_at = CASE WHEN $3 = 'printed' THEN $4 ELSE printed_at END \
+         WHERE id = $1 AND status = $2",
+    )
+    .bind(id.to_string())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_endorsement(
+    conn: &mut AnyConnection,
+    id: &str,
+    endorsement_id: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE endorsement_applications SET endorsement_id = $2 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(endorsement_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintJobRow {
+    pub id: i64,
+    pub application_id: String,
+    pub device: String,
+    /// `queued`, `printing`, `printed` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+    pub updated_at: i64,
+}
+
+fn job(r: &AnyRow) -> Result<PrintJobRow> {
+    Ok(PrintJobRow {
+        id: r.try_get("id")?,
+        application_id: r.try_get("application_id")?,
+        device: r.try_get("device")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        error: r.try_get("error")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// Queues the print of an application at a device; a `Conflict` when another live job has it.
+pub async fn queue_print(
+    conn: &mut AnyConnection,
+    application_id: &str,
+    device: &str,
+    now: i64,
+) -> Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO print_jobs (application_id, device, status, attempts, created_at, updated_at) \
+         VALUES ($1, $2, 'queued', 0, $3, $3) RETURNING id",
+    )
+    .bind(application_id.to_string())
+    .bind(device.to_string())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| StorageError::from_write(e, "print job"))
+}
+
+/// Moves a print job between states, counting attempts when printing starts.
+pub async fn job_transition(
+    conn: &mut AnyConnection,
+    id: i64,
+    from: &str,
+    to: &str,
+    error: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE print_jobs SET status = $3, error = $4, updated_at = $5, \
+         attempts = attempts + CASE WHEN $3 = 'printing' THEN 1 ELSE 0 END WHERE id = $1 AND status = $2",
+    )
+    .bind(id)
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .bind(error.map(str::to_string))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn print_job(conn: &mut AnyConnection, id: i64) -> Result<Option<PrintJobRow>> {
+    let row = sqlx::query(
+        "SELECT id, application_id, device, status, attempts, error, updated_at FROM print_jobs WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(job).transpose()
+}
+
+/// The latest print job of every device, for the fleet page.
+pub async fn latest_jobs(conn: &mut AnyConnection) -> Result<Vec<PrintJobRow>> {
+    let rows = sqlx::query(
+        "SELECT j.id, j.application_id, j.device, j.status, j.attempts, j.error, j.updated_at FROM print_jobs j \
+         WHERE j.id = (SELECT MAX(k.id) FROM print_jobs k WHERE k.device = j.device) ORDER BY j.device",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(job).collect()
+}
+
+/// Failed print attempts of an application so far.
+pub async fn failed_attempts(conn: &mut AnyConnection, application_id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM print_jobs WHERE application_id = $1 AND status = 'failed'",
+    )
+    .bind(application_id.to_string())
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Whether the person is registered state personnel (who apply through their unit).
+pub async fn is_state_personnel(conn: &mut AnyConnection, person_id: i64) -> Result<bool> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT state_personnel FROM people WHERE id = $1")
+        .bind(person_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(v.unwrap_or(0) != 0)
+}
+
+/// Marks or unmarks a person as registered state personnel.
+pub async fn set_state_personnel(
+    conn: &mut AnyConnection,
+    person_id: i64,
+    yes: bool,
+) -> Result<()> {
+    sqlx::query("UPDATE people SET state_personnel = $2 WHERE id = $1")
+        .bind(person_id)
+        .bind(i64::from(yes))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

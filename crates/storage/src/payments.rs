@@ -1,0 +1,198 @@
+//! Online payment orders and the callbacks providers send about them. Marking an order paid
+//! is a conditional UPDATE and a subject can have one paid order only, so a storm of
+//! duplicate or out-of-order callbacks credits once.
+
+use crate::{Result, StorageError};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRow {
+    pub id: String,
+    /// What is paid for, e.g. `endorsement_application:ID`.
+    pub subject: String,
+    pub provider: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    /// `pending`, `paid`, `failed` or `refunded`.
+    pub status: String,
+    pub provider_ref: Option<String>,
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+    pub refunded_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, subject, provider, amount_cents, currency, status, provider_ref, created_at, paid_at, refunded_at";
+
+fn from_row(r: &AnyRow) -> Result<OrderRow> {
+    Ok(OrderRow {
+        id: r.try_get("id")?,
+        subject: r.try_get("subject")?,
+        provider: r.try_get("provider")?,
+        amount_cents: r.try_get("amount_cents")?,
+        currency: r.try_get("currency")?,
+        status: r.try_get("status")?,
+        provider_ref: r.try_get("provider_ref")?,
+        created_at: r.try_get("created_at")?,
+        paid_at: r.try_get("paid_at")?,
+        refunded_at: r.try_get("refunded_at")?,
+    })
+}
+
+pub async fn insert_order(conn: &mut AnyConnection, o: &OrderRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO payment_orders (id, subject, provider, amount_cents, currency, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
+    )
+    .bind(o.id.clone())
+    .bind(o.subject.clone())
+    .bind(o.provider.clone())
+    .bind(o.amount_cents)
+    .bind(o.currency.clone())
+    .bind(o.created_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn order(conn: &mut AnyConnection, id: &str) -> Result<Option<OrderRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM payment_orders WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn orders_for(conn: &mut AnyConnection, subject: &str) -> Result<Vec<OrderRow>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM payment_orders WHERE subject = $1 ORDER BY created_at");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(subject.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Pending orders created before `before` (for the job that asks the provider).
+pub async fn pending_before(
+    conn: &mut AnyConnection,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<OrderRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payment_orders WHERE status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Orders of a provider created in [from, to), for the daily reconciliation.
+pub async fn between(
+    conn: &mut AnyConnection,
+    provider: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<OrderRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payment_orders WHERE provider = $1 AND created_at >= $2 AND created_at < $3 ORDER BY created_at"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(provider.to_string())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Marks a pending (or failed: a late success wins) order paid; `false` when it already was
+/// paid or refunded, or its subject has another paid order (the caller refunds this one).
+/// Two orders of one subject paid at the same instant: the unique index refuses the second
+/// with a `Conflict` (the provider retries the callback and then gets `false`).
+pub async fn mark_paid(
+    conn: &mut AnyConnection,
+    id: &str,
+    provider_ref: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE payment_orders SET status = 'paid', provider_ref = $2, paid_at = $3, updated_at = $3 \
+         WHERE id = $1 AND status IN ('pending', 'failed') AND NOT EXISTS (SELECT 1 FROM payment_orders p \
+         WHERE p.subject = payment_orders.subject AND p.status = 'paid')",
+    )
+    .bind(id.to_string())
+    .bind(provider_ref.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| StorageError::from_write(e, "paid order"))?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Marks a pending order failed; `false` otherwise (a failure never undoes a payment).
+pub async fn mark_failed(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query("UPDATE payment_orders SET status = 'failed', updated_at = $2 WHERE id = $1 AND status = 'pending'")
+        .bind(id.to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A second payment for a subject already paid: recorded as paid and refunded at once.
+pub async fn refund_second_payment(
+    conn: &mut AnyConnection,
+    id: &str,
+    provider_ref: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE payment_orders SET status = 'refunded', provider_ref = $2, paid_at = $3, refunded_at = $3, \
+         updated_at = $3 WHERE id = $1 AND status IN ('pending', 'failed')",
+    )
+    .bind(id.to_string())
+    .bind(provider_ref.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn mark_refunded(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE payment_orders SET status = 'refunded', refunded_at = $2, updated_at = $2 WHERE id = $1 AND status = 'paid'",
+    )
+    .bind(id.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Stores a callback; `false` when this event was received before.
+pub async fn record_callback(
+    conn: &mut AnyConnection,
+    provider: &str,
+    event_id: &str,
+    order_id: &str,
+    outcome: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO payment_callbacks (provider, event_id, order_id, outcome, received_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (provider, event_id) DO NOTHING",
+    )
+    .bind(provider.to_string())
+    .bind(event_id.to_string())
+    .bind(order_id.to_string())
+    .bind(outcome.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
