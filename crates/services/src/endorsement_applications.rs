@@ -84,8 +84,7 @@ async fn holder(app: &App, conn: &mut AnyConnection, person_id: i64) -> Result<H
                 .config
                 .endorsements
                 .scheme_city_prefixes
-                .iter()
-                .any(|p| *p == prefix),
+                .contains(&prefix),
     };
     let Some(card) = card else {
         return Err(refused(Invalid::new(
