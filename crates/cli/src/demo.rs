@@ -196,6 +196,18 @@ fn print_welcome(
         centres.kiosk_token
     );
     println!("    processing done: approver → {base}/staff/centre/applications?status=paid");
+    println!(
+        "  endorsements: as 李华 at {base}/my/endorsements → apply (e.g. Hong Kong G) → pay in the sandbox → at the"
+    );
+    println!(
+        "    collection kiosk ({base}/kiosk) card CA1234567 + 11010519491231002X → print; border control:"
+    );
+    println!(
+        "    exitentry --database-url sqlite://{DEMO_DIR}/exitentry.db partners create --name border --kind government --scopes border"
+    );
+    println!(
+        "    then POST {base}/api/v1/border/crossings {{document_number, destination, direction, at}} with the key"
+    );
     // Check-in works on the booked day only: outside counter hours, suggest a clock start.
     let local = app.now().with_timezone(
         &chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix()),

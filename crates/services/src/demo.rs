@@ -811,6 +811,37 @@ pub async fn seed_centres(app: &crate::App, office: &str) -> crate::Result<Centr
     let (_, printer_token) =
         crate::centre::create_device(app, "demo:seed", office, "yx-tickets-1", "ticket_printer")
             .await?;
+    // 李华 had a Hong Kong group-tour endorsement last year, so she may apply online now.
+    let mut conn = app.db.conn().await?;
+    if let Some((card, _)) = exitentry_storage::documents::by_number(&mut conn, "CA1234567")
+        .await?
+        .into_iter()
+        .next()
+    {
+        let from = (today - chrono::Days::new(300)).max(card.doc.issued_on);
+        let until = (from + chrono::Days::new(89)).min(today - chrono::Days::new(1));
+        if until > from {
+            exitentry_storage::endorsements::insert_new(
+                &mut conn,
+                &[exitentry_storage::endorsements::EndorsementRow {
+                    id: 0,
+                    document_id: card.id,
+                    destination: "hong_kong".into(),
+                    kind: "L".into(),
+                    trips_allowed: Some(1),
+                    trips_used: 1,
+                    valid_from: from.to_string(),
+                    valid_until: until.to_string(),
+                    stay_days: 7,
+                    status: "valid".into(),
+                    source: "import".into(),
+                }],
+                app.now_micros(),
+            )
+            .await?;
+        }
+    }
+    drop(conn);
     let (holder_mobile, holder_password) = ("13700137000", "demo-holder-pass");
     crate::holders::create_for_identity(
         app,

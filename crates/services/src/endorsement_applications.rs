@@ -648,3 +648,58 @@ pub async fn print(
         attempts: previous_failures + 1,
     })
 }
+
+/// Prints with the configured printer driver.
+pub async fn print_here(
+    app: &App,
+    device: &DeviceSession,
+    person_id: i64,
+    id: &str,
+) -> Result<Printed> {
+    let printer = app.printer.clone().ok_or(ServiceError::Unavailable {
+        code: "printer_not_configured",
+        message: "no endorsement printer driver is configured for kiosks".into(),
+    })?;
+    print(app, device, printer.as_ref(), person_id, id).await
+}
+
+/// The kiosk fleet: every device with when it was last seen and its last print job.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KioskStatus {
+    pub name: String,
+    pub office_code: String,
+    pub kind: String,
+    pub disabled: bool,
+    pub last_seen_at: Option<i64>,
+    pub last_job: Option<String>,
+    pub last_error: Option<String>,
+    pub open_24h: bool,
+}
+
+pub async fn fleet(app: &App) -> Result<Vec<KioskStatus>> {
+    let mut conn = app.db.conn().await?;
+    let devices = exitentry_storage::centre::devices(&mut conn, None).await?;
+    let jobs = store::latest_jobs(&mut conn).await?;
+    let mut out = Vec::new();
+    for d in devices {
+        let job = jobs.iter().find(|j| j.device == d.name);
+        let code = exitentry_domain::office::OfficeCode::parse(&d.office_code).ok();
+        let open_24h = match code {
+            Some(c) => exitentry_storage::offices::get(&mut conn, &c)
+                .await?
+                .is_some_and(|o| o.open_24h),
+            None => false,
+        };
+        out.push(KioskStatus {
+            name: d.name,
+            office_code: d.office_code,
+            kind: d.kind,
+            disabled: d.disabled,
+            last_seen_at: d.last_seen_at,
+            last_job: job.map(|j| j.status.clone()),
+            last_error: job.and_then(|j| j.error.clone()),
+            open_24h,
+        });
+    }
+    Ok(out)
+}

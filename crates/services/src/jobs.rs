@@ -71,10 +71,19 @@ pub async fn run_worker(app: App) {
         if let Err(e) = run_due(&app).await {
             tracing::warn!(error = %e, "job run failed");
         }
-        if n.is_multiple_of(60)
-            && let Err(e) = crate::appointments::mark_no_shows(&app).await
-        {
-            tracing::warn!(error = %e, "marking no-shows failed");
+        if n.is_multiple_of(60) {
+            if let Err(e) = crate::appointments::mark_no_shows(&app).await {
+                tracing::warn!(error = %e, "marking no-shows failed");
+            }
+            // Callbacks get lost: ask the provider about payments still pending.
+            if let Err(e) = crate::online_payments::query_pending(
+                &app,
+                crate::endorsement_applications::on_paid,
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "querying pending payments failed");
+            }
         }
         n += 1;
     }

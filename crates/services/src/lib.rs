@@ -59,6 +59,8 @@ pub struct App {
     pub partner_cache: Arc<partners::PartnerCache>,
     /// The development payment sandbox (with `server.dev_providers`).
     pub sandbox: Option<Arc<online_payments::Sandbox>>,
+    /// The kiosks' endorsement printer driver (a double that prints at once in development).
+    pub printer: Option<Arc<dyn endorsement_applications::EndorsementPrinter>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -73,6 +75,10 @@ impl App {
                 .server
                 .dev_providers
                 .then(|| Arc::new(online_payments::Sandbox::default())),
+            printer: config.server.dev_providers.then(|| {
+                Arc::new(endorsement_applications::DevPrinter { fail: false })
+                    as Arc<dyn endorsement_applications::EndorsementPrinter>
+            }),
             db,
             config: Arc::new(config),
             policy: Arc::new(Policy::builtin()),

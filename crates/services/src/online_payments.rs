@@ -390,3 +390,27 @@ pub async fn reconciliation(
     }
     Ok(r)
 }
+
+/// An order, for the sandbox's pay page.
+pub async fn order(app: &App, id: &str) -> Result<OrderRow> {
+    sandbox(app)?;
+    let mut conn = app.db.conn().await?;
+    store::order(&mut conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound("order"))
+}
+
+/// The sandbox's pay page was answered: remember it and fire the signed callback the way a
+/// provider would (through the same verification as any callback).
+pub async fn sandbox_decide(
+    app: &App,
+    order_id: &str,
+    outcome: Outcome,
+    on_paid: OnPaid,
+) -> Result<OrderRow> {
+    let sb = sandbox(app)?;
+    let o = order(app, order_id).await?;
+    let (body, sig) = sb.decide(app.config.endorsements.sandbox_secret.expose(), &o, outcome);
+    callback(app, &o.provider, &body, &sig, on_paid).await?;
+    order(app, order_id).await
+}

@@ -4,6 +4,7 @@ mod appointments;
 mod border;
 mod credentials;
 mod offices;
+mod payments;
 mod registry;
 mod temporary_permits;
 pub mod verify;
@@ -44,7 +45,8 @@ use utoipa::OpenApi;
         appointments::get_one,
         appointments::cancel,
         appointments::reschedule,
-        border::crossing
+        border::crossing,
+        payments::callback
     ),
     modifiers(&PartnerKeyScheme),
     components(schemas(
@@ -76,7 +78,8 @@ use utoipa::OpenApi;
         appointments::AppointmentJson,
         appointments::RescheduleJson,
         border::CrossingJson,
-        border::CrossingAnswerJson
+        border::CrossingAnswerJson,
+        payments::CallbackAck
     ))
 )]
 pub struct ApiDoc;
@@ -112,6 +115,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/border/crossings",
             axum::routing::post(border::crossing),
+        )
+        .route(
+            "/api/v1/payments/callbacks/{provider}",
+            axum::routing::post(payments::callback),
         )
         .route(
             "/api/v1/appointments/{id}/cancel",

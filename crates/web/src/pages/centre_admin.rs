@@ -21,7 +21,46 @@ use exitentry_services::centre::{self, DayMeasures};
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/staff/admin/centre", get(page).post(act))
+    Router::new()
+        .route("/staff/admin/centre", get(page).post(act))
+        .route("/staff/kiosks", get(fleet))
+}
+
+#[derive(Template)]
+#[template(path = "staff/kiosks.html")]
+struct Fleet {
+    page: Page,
+    devices: Vec<exitentry_services::endorsement_applications::KioskStatus>,
+}
+
+impl Fleet {
+    fn seen(&self, at: &Option<i64>) -> String {
+        at.map(super::when_micros).unwrap_or_default()
+    }
+}
+
+/// The kiosk fleet: every device, when it was last seen, its last print job and fault.
+async fn fleet(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+) -> Result<Response, PageError> {
+    if !(staff.role.can(Permission::ManageCentre) || staff.role.can(Permission::ServeCounter)) {
+        return Err(PageError::at(lang, "/staff/kiosks")(
+            ServiceError::Forbidden,
+        ));
+    }
+    let mut devices = exitentry_services::endorsement_applications::fleet(&s.app)
+        .await
+        .map_err(PageError::at(lang, "/staff/kiosks"))?;
+    if let (Some(o), false) = (&staff.office_code, staff.role.can(Permission::ManageCentre)) {
+        devices.retain(|d| &d.office_code == o);
+    }
+    Ok(render(&Fleet {
+        page: Page::new(lang, &uri, Some(staff), "fleet-title"),
+        devices,
+    }))
 }
 
 #[derive(Deserialize, Default)]

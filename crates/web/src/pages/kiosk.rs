@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
 use exitentry_services::centre::{self, Board, Collected, Desk, DeviceSession, TicketView};
+use exitentry_services::endorsement_applications as ea;
 use serde::Deserialize;
 
 pub const DEVICE_COOKIE: &str = "ee_device";
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/kiosk/collect", post(collect))
         .route("/display/{office}", get(display))
         .route("/display/{office}/board", get(board))
+        .merge(endorsement_routes())
 }
 
 /// The device behind the request, if its cookie holds a valid token.
@@ -293,4 +295,125 @@ async fn board(
         page: Page::new(lang, &uri, None, "display-title"),
         board,
     }))
+}
+
+// ---- endorsements at the kiosk: identify with the card, pay, print, apply and print ----
+
+pub fn endorsement_routes() -> Router<AppState> {
+    Router::new().route("/kiosk/endorsements", post(endorsements))
+}
+
+#[derive(Deserialize, Default)]
+struct EndorsementForm {
+    #[serde(default)]
+    csrf: String,
+    /// The card's number or its machine-readable line.
+    #[serde(default)]
+    card: String,
+    #[serde(default)]
+    id_number: String,
+    /// `show`, `pay`, `print` or `apply`.
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    application: String,
+    #[serde(default)]
+    method: String,
+    /// `destination|kind|months|trips` for apply-and-print.
+    #[serde(default)]
+    choice: String,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/endorsements.html")]
+struct KioskEndorsements {
+    page: Page,
+    device: DeviceSession,
+    csrf: String,
+    card: String,
+    id_number: String,
+    applications: Vec<ea::ApplicationView>,
+    choices: Vec<ea::Choice>,
+    printed: Option<ea::Printed>,
+    error: Option<String>,
+}
+
+async fn endorsements(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    MaybeDevice(device): MaybeDevice,
+    Form(f): Form<EndorsementForm>,
+) -> Response {
+    let Some(device) = device.filter(|d| d.kind == "kiosk") else {
+        return Redirect::to("/kiosk").into_response();
+    };
+    let csrf = anon_csrf(&headers);
+    if !anon_csrf_ok(&headers, &f.csrf) {
+        return PageError::at(lang, "/kiosk")(ServiceError::Forbidden).into_response();
+    }
+    let person = match ea::identify(&s.app, &device, &f.card, &f.id_number).await {
+        Ok(p) => p,
+        Err(e) => {
+            let body = render(&Collect {
+                page: kiosk_page(lang, &uri),
+                device,
+                csrf: csrf.clone(),
+                collected: None,
+                error: Some(message_for(&e, lang)),
+            });
+            return with_csrf(status_for(&e), &csrf, body);
+        }
+    };
+    let mut printed = None;
+    let outcome: Result<(), ServiceError> = match f.action.as_str() {
+        "pay" => ea::pay_at_kiosk(&s.app, &device, person, &f.application, &f.method)
+            .await
+            .map(|_| ()),
+        "print" => ea::print_here(&s.app, &device, person, &f.application)
+            .await
+            .map(|p| {
+                printed = Some(p);
+            }),
+        "apply" => {
+            let parts: Vec<&str> = f.choice.split('|').collect();
+            let req = match parts.as_slice() {
+                [d, k, m, t] => ea::ApplyRequest {
+                    destination: d.to_string(),
+                    kind: k.to_string(),
+                    validity_months: m.parse().unwrap_or(0),
+                    trips: t.to_string(),
+                },
+                _ => ea::ApplyRequest::default(),
+            };
+            ea::apply(&s.app, person, "kiosk", &device.actor(), &req)
+                .await
+                .map(|_| ())
+        }
+        _ => Ok(()),
+    };
+    let (status, error) = match outcome {
+        Ok(()) => (StatusCode::OK, None),
+        Err(e) => (status_for(&e), Some(message_for(&e, lang))),
+    };
+    let applications = ea::mine(&s.app, person)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a.status == "awaiting_payment" || a.status == "ready_to_print")
+        .collect();
+    let choices = ea::choices(&s.app, person).await.unwrap_or_default();
+    let body = render(&KioskEndorsements {
+        page: kiosk_page(lang, &uri),
+        device,
+        csrf: csrf.clone(),
+        card: f.card,
+        id_number: f.id_number,
+        applications,
+        choices,
+        printed,
+        error,
+    });
+    with_csrf(status, &csrf, body)
 }

@@ -4,6 +4,7 @@
 mod appointments;
 mod centre;
 mod centre_admin;
+pub mod endorsements;
 mod holder;
 mod kiosk;
 mod linkage;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(holder::routes())
         .merge(appointments::routes())
         .merge(signup::routes())
+        .merge(endorsements::routes())
         .merge(centre::routes())
         .merge(centre_admin::routes())
         .merge(kiosk::routes())
