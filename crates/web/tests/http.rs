@@ -1174,3 +1174,109 @@ async fn appointments_over_the_api(backend: exitentry_storage::Backend) {
 }
 
 http_tests!(appointments_over_the_api);
+
+/// Payment callbacks over HTTP: a forged signature is refused with 403, a verified one is
+/// acknowledged and applied once; border control needs the `border` scope.
+async fn payment_callbacks_and_border_crossings(backend: exitentry_storage::Backend) {
+    let t = TestApp::spawn_with_keys(backend).await;
+    t.seed(0).await;
+    let c = t.client();
+    let past = "document_number,destination,type,trips,valid_from,valid_until,stay_days
+CA1234567,hong_kong,L,1,2024-05-01,2024-07-31,7
+";
+    let opts = exitentry_services::import::ImportOptions {
+        skip_invalid: false,
+        actor: "test".into(),
+    };
+    exitentry_services::import::run(
+        &t.app,
+        exitentry_services::import::ImportKind::Endorsements,
+        past.as_bytes(),
+        &opts,
+        &exitentry_services::import::NoProgress,
+    )
+    .await
+    .unwrap();
+    let li = {
+        let mut conn = t.app.db.conn().await.unwrap();
+        exitentry_storage::people::by_id_number(&mut conn, "11010519491231002X")
+            .await
+            .unwrap()[0]
+            .id
+    };
+    let req = exitentry_services::endorsement_applications::ApplyRequest {
+        destination: "hong_kong".into(),
+        kind: "L".into(),
+        validity_months: 3,
+        trips: "1".into(),
+    };
+    let a = exitentry_services::endorsement_applications::apply(&t.app, li, "online", "test", &req)
+        .await
+        .unwrap();
+    let (order, _) = exitentry_services::online_payments::start(
+        &t.app,
+        &format!("endorsement_application:{}", a.id),
+        "wechat_pay",
+        a.fee_cents,
+        "test",
+    )
+    .await
+    .unwrap();
+    let sandbox = t.app.sandbox.clone().unwrap();
+    let (body, sig) = sandbox.decide(
+        t.app.config.endorsements.sandbox_secret.expose(),
+        &order,
+        exitentry_services::online_payments::Outcome::Paid,
+    );
+    let post = |sig: String| {
+        c.post(t.url("/api/v1/payments/callbacks/wechat_pay"))
+            .header("x-signature", sig)
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(
+        post("ab".repeat(32)).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let first: serde_json::Value = post(sig.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(first["changed"], true);
+    let again: serde_json::Value = post(sig.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (again["result"].as_str(), again["changed"].as_bool()),
+        (Some("ok"), Some(false))
+    );
+    let status = exitentry_services::endorsement_applications::get(&t.app, li, &a.id)
+        .await
+        .unwrap()
+        .status;
+    assert_eq!(status, "ready_to_print");
+
+    let key = partner_key(&t, "border-control", "border", None).await;
+    let body = serde_json::json!({"document_number": "CA1234567", "destination": "hong_kong", "direction": "exit", "at": "2026-11-23T09:00:00+08:00"});
+    let r = c
+        .post(t.url("/api/v1/border/crossings"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.unwrap();
+    // Paid but not yet printed: only the 2024 endorsement is on the card.
+    assert_eq!(
+        (v["allowed"].as_bool(), v["reason"].as_str()),
+        (Some(false), Some("endorsement_expired"))
+    );
+    let airline = partner_key(&t, "airline-x", "verify_permit", None).await;
+    let r = c
+        .post(t.url("/api/v1/border/crossings"))
+        .bearer_auth(&airline)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    t.stop().await;
+}
+
+http_tests!(payment_callbacks_and_border_crossings);
