@@ -59,6 +59,8 @@ pub struct App {
     pub partner_cache: Arc<partners::PartnerCache>,
     /// The development payment sandbox (with `server.dev_providers`).
     pub sandbox: Option<Arc<online_payments::Sandbox>>,
+    /// The online payment provider (the sandbox in development; none otherwise yet).
+    pub online: Option<Arc<dyn online_payments::OnlineProvider>>,
     /// The kiosks' endorsement printer driver (a double that prints at once in development).
     pub printer: Option<Arc<dyn endorsement_applications::EndorsementPrinter>>,
     clock: Arc<dyn Clock>,
@@ -67,14 +69,22 @@ pub struct App {
 impl App {
     pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> Self {
         let providers = providers::Providers::from_config(&config, &db, clock.clone());
+        let sandbox = config
+            .server
+            .dev_providers
+            .then(|| Arc::new(online_payments::Sandbox::default()));
+        let online = sandbox.clone().map(|sandbox| {
+            Arc::new(online_payments::SandboxProvider {
+                sandbox,
+                secret: config.endorsements.sandbox_secret.expose().to_string(),
+            }) as Arc<dyn online_payments::OnlineProvider>
+        });
         App {
             providers,
             usage: usage::UsageLog::start(db.clone()).map(Arc::new),
             partner_cache: Default::default(),
-            sandbox: config
-                .server
-                .dev_providers
-                .then(|| Arc::new(online_payments::Sandbox::default())),
+            sandbox,
+            online,
             printer: config.server.dev_providers.then(|| {
                 Arc::new(endorsement_applications::DevPrinter { fail: false })
                     as Arc<dyn endorsement_applications::EndorsementPrinter>

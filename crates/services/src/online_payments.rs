@@ -38,6 +38,21 @@ pub struct Callback {
     pub provider_ref: String,
 }
 
+/// A payment provider (UnionPay, Yang Cheng Tong, Alipay, WeChat Pay): where to send the
+/// applicant, what the provider says about an order when asked, refunds, and the check of
+/// its callbacks' signatures. The development sandbox implements it; real adapters follow
+/// the same shape.
+pub trait OnlineProvider: Send + Sync {
+    /// Where the applicant pays this order (the provider's page, or a QR payload).
+    fn checkout_url(&self, order: &OrderRow) -> String;
+    /// The provider's answer when asked about an order (callbacks get lost).
+    fn query<'a>(&'a self, order: &'a OrderRow) -> crate::providers::BoxFuture<'a, Result<Outcome>>;
+    /// Gives the money back.
+    fn refund<'a>(&'a self, order: &'a OrderRow) -> crate::providers::BoxFuture<'a, Result<()>>;
+    /// Whether a callback body carries the provider's signature.
+    fn verify(&self, body: &str, signature: &str) -> bool;
+}
+
 /// The sandbox's memory of what the applicant did on its pay page.
 #[derive(Default)]
 pub struct Sandbox {
@@ -83,6 +98,31 @@ impl Sandbox {
     }
 }
 
+/// The sandbox as a provider: its own pay page, its memory for queries, instant refunds,
+/// and callbacks signed with the configured secret.
+pub struct SandboxProvider {
+    pub sandbox: std::sync::Arc<Sandbox>,
+    pub secret: String,
+}
+
+impl OnlineProvider for SandboxProvider {
+    fn checkout_url(&self, order: &OrderRow) -> String {
+        format!("/dev/pay/{}", order.id)
+    }
+
+    fn query<'a>(&'a self, order: &'a OrderRow) -> crate::providers::BoxFuture<'a, Result<Outcome>> {
+        Box::pin(async move { Ok(self.sandbox.query(&order.id)) })
+    }
+
+    fn refund<'a>(&'a self, _order: &'a OrderRow) -> crate::providers::BoxFuture<'a, Result<()>> {
+        Box::pin(async move { Ok(()) })
+    }
+
+    fn verify(&self, body: &str, signature: &str) -> bool {
+        verify_signature(&self.secret, body, signature)
+    }
+}
+
 /// HMAC-SHA256 of the body, hex.
 pub fn sign(secret: &str, body: &str) -> String {
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
@@ -105,6 +145,13 @@ fn sandbox(app: &App) -> Result<&Sandbox> {
     })
 }
 
+fn provider(app: &App) -> Result<&dyn OnlineProvider> {
+    app.online.as_deref().ok_or(ServiceError::Unavailable {
+        code: "payment_provider_not_configured",
+        message: "no online payment provider is configured".into(),
+    })
+}
+
 /// Starts paying for `subject`: a pending order and where to send the applicant.
 pub async fn start(
     app: &App,
@@ -122,7 +169,7 @@ pub async fn start(
             ),
         ));
     }
-    sandbox(app)?;
+    let p = self::provider(app)?;
     let order = OrderRow {
         id: crate::auth::random_token()[..32].to_string(),
         subject: subject.to_string(),
@@ -147,7 +194,7 @@ pub async fn start(
     )
     .await?;
     tx.commit().await.map_err(StorageError::from)?;
-    let url = format!("/dev/pay/{}", order.id);
+    let url = p.checkout_url(&order);
     Ok((order, url))
 }
 
@@ -245,11 +292,10 @@ pub async fn callback(
     signature: &str,
     on_paid: OnPaid,
 ) -> Result<bool> {
-    let secret = app.config.endorsements.sandbox_secret.expose();
-    if !PROVIDERS.contains(&provider) && provider != "sandbox" {
+    if !PROVIDERS.contains(&provider) {
         return Err(ServiceError::NotFound("provider"));
     }
-    if !verify_signature(secret, body, signature) {
+    if !self::provider(app)?.verify(body, signature) {
         tracing::warn!(provider, "payment callback with a bad signature");
         return Err(ServiceError::Forbidden);
     }
@@ -292,7 +338,7 @@ pub async fn callback(
 /// Asks the provider about orders still pending after the configured delay (callbacks get
 /// lost); returns how many changed.
 pub async fn query_pending(app: &App, on_paid: OnPaid) -> Result<usize> {
-    let Some(sb) = app.sandbox.as_deref() else {
+    let Some(p) = app.online.as_deref() else {
         return Ok(0);
     };
     let before = app.now_micros() - app.config.endorsements.query_pending_after_seconds * 1_000_000;
@@ -302,7 +348,7 @@ pub async fn query_pending(app: &App, on_paid: OnPaid) -> Result<usize> {
     };
     let mut changed = 0;
     for o in pending {
-        let outcome = sb.query(&o.id);
+        let outcome = p.query(&o).await?;
         if outcome != Outcome::Pending
             && apply(
                 app,
@@ -329,7 +375,7 @@ pub async fn refund(app: &App, conn: &mut AnyConnection, subject: &str, why: &st
     let Some(o) = paid else {
         return Ok(false);
     };
-    // The sandbox refunds at once; a real adapter calls the provider here.
+    provider(app)?.refund(&o).await?;
     let done = store::mark_refunded(conn, &o.id, app.now_micros()).await?;
     if done {
         audit::record(
