@@ -88,3 +88,29 @@ pub async fn devices(app: &App, what: &DevicesWhat) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Subcommand)]
+pub enum PaymentsWhat {
+    /// The day's orders of one provider (paid, refunded, pending, failed, totals) as JSON, to
+    /// compare with the provider's settlement file.
+    Reconcile {
+        /// unionpay, yang_cheng_tong, alipay or wechat_pay.
+        #[arg(long)]
+        provider: String,
+        /// YYYY-MM-DD (Beijing).
+        #[arg(long)]
+        day: NaiveDate,
+    },
+}
+
+pub async fn payments(app: &App, what: &PaymentsWhat) -> Result<ExitCode> {
+    match what {
+        PaymentsWhat::Reconcile { provider, day } => {
+            let r = exitentry_services::online_payments::reconciliation(app, provider, *day)
+                .await
+                .map_err(fail)?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

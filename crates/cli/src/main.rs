@@ -88,6 +88,11 @@ enum Command {
         #[command(subcommand)]
         what: centre_cmd::DevicesWhat,
     },
+    /// Online payments: the daily reconciliation per provider.
+    Payments {
+        #[command(subcommand)]
+        what: centre_cmd::PaymentsWhat,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -314,6 +319,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             logging::init(&config.log);
             let app = open_app(config).await?;
             centre_cmd::slots(&app, what).await
+        }
+        Command::Payments { what } => {
+            let config = load_config(&cli, None)?;
+            logging::init(&config.log);
+            let app = open_app(config).await?;
+            centre_cmd::payments(&app, what).await
         }
         Command::Devices { what } => {
             let config = load_config(&cli, None)?;

@@ -46,7 +46,8 @@ pub trait OnlineProvider: Send + Sync {
     /// Where the applicant pays this order (the provider's page, or a QR payload).
     fn checkout_url(&self, order: &OrderRow) -> String;
     /// The provider's answer when asked about an order (callbacks get lost).
-    fn query<'a>(&'a self, order: &'a OrderRow) -> crate::providers::BoxFuture<'a, Result<Outcome>>;
+    fn query<'a>(&'a self, order: &'a OrderRow)
+    -> crate::providers::BoxFuture<'a, Result<Outcome>>;
     /// Gives the money back.
     fn refund<'a>(&'a self, order: &'a OrderRow) -> crate::providers::BoxFuture<'a, Result<()>>;
     /// Whether a callback body carries the provider's signature.
@@ -110,7 +111,10 @@ impl OnlineProvider for SandboxProvider {
         format!("/dev/pay/{}", order.id)
     }
 
-    fn query<'a>(&'a self, order: &'a OrderRow) -> crate::providers::BoxFuture<'a, Result<Outcome>> {
+    fn query<'a>(
+        &'a self,
+        order: &'a OrderRow,
+    ) -> crate::providers::BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move { Ok(self.sandbox.query(&order.id)) })
     }
 

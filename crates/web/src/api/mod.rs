@@ -3,6 +3,7 @@
 mod appointments;
 mod border;
 mod credentials;
+mod endorsements;
 mod offices;
 mod payments;
 mod registry;
@@ -46,7 +47,12 @@ use utoipa::OpenApi;
         appointments::cancel,
         appointments::reschedule,
         border::crossing,
-        payments::callback
+        payments::callback,
+        endorsements::choices,
+        endorsements::apply,
+        endorsements::list,
+        endorsements::pay,
+        endorsements::cancel
     ),
     modifiers(&PartnerKeyScheme),
     components(schemas(
@@ -79,7 +85,12 @@ use utoipa::OpenApi;
         appointments::RescheduleJson,
         border::CrossingJson,
         border::CrossingAnswerJson,
-        payments::CallbackAck
+        payments::CallbackAck,
+        endorsements::ChoiceJson,
+        endorsements::ApplyEndorsementJson,
+        endorsements::EndorsementApplicationJson,
+        endorsements::PayJson,
+        endorsements::PaymentStartedJson
     ))
 )]
 pub struct ApiDoc;
@@ -119,6 +130,19 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/payments/callbacks/{provider}",
             axum::routing::post(payments::callback),
+        )
+        .route("/api/v1/endorsements/choices", get(endorsements::choices))
+        .route(
+            "/api/v1/endorsements/applications",
+            get(endorsements::list).post(endorsements::apply),
+        )
+        .route(
+            "/api/v1/endorsements/applications/{id}/payments",
+            axum::routing::post(endorsements::pay),
+        )
+        .route(
+            "/api/v1/endorsements/applications/{id}/cancel",
+            axum::routing::post(endorsements::cancel),
         )
         .route(
             "/api/v1/appointments/{id}/cancel",

@@ -1,0 +1,196 @@
+//! Repeat endorsements for the mobile app (the applicant's session): what can be applied
+//! for, applying, paying through a provider, cancelling.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::i18n::Lang;
+use crate::session::MaybeHolder;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use exitentry_services::ServiceError;
+use exitentry_services::endorsement_applications::{
+    self as ea, ApplicationView, ApplyRequest, Choice,
+};
+use exitentry_services::holders::HolderSession;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+fn signed_in(h: MaybeHolder, lang: Lang) -> Result<HolderSession, ApiError> {
+    h.0.ok_or_else(|| ApiError::new(ServiceError::Unauthenticated, lang))
+}
+
+fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
+    move |e| ApiError::new(e, lang)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChoiceJson {
+    pub destination: String,
+    pub kind: String,
+    pub validity_months: u32,
+    /// A number or `multiple`.
+    pub trips: String,
+    pub stay_days: u32,
+    pub fee_cents: i64,
+}
+
+impl From<Choice> for ChoiceJson {
+    fn from(c: Choice) -> Self {
+        ChoiceJson {
+            destination: c.destination,
+            kind: c.kind,
+            validity_months: c.validity_months,
+            trips: c.trips,
+            stay_days: c.stay_days,
+            fee_cents: c.fee_cents,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EndorsementApplicationJson {
+    pub id: String,
+    pub reference: String,
+    pub destination: String,
+    pub kind: String,
+    pub validity_months: i64,
+    pub trips: String,
+    pub stay_days: i64,
+    pub fee_cents: i64,
+    /// `awaiting_payment`, `ready_to_print`, `printed`, `cancelled` or `refunded`.
+    pub status: String,
+}
+
+impl From<ApplicationView> for EndorsementApplicationJson {
+    fn from(a: ApplicationView) -> Self {
+        EndorsementApplicationJson {
+            id: a.id,
+            reference: a.reference,
+            destination: a.destination,
+            kind: a.kind,
+            validity_months: a.validity_months,
+            trips: a.trips,
+            stay_days: a.stay_days,
+            fee_cents: a.fee_cents,
+            status: a.status,
+        }
+    }
+}
+
+/// What the signed-in card holder may apply for online today.
+#[utoipa::path(get, path = "/api/v1/endorsements/choices",
+    responses((status = 200, body = Vec<ChoiceJson>), (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn choices(
+    State(s): State<AppState>,
+    lang: Lang,
+    h: MaybeHolder,
+) -> Result<Json<Vec<ChoiceJson>>, ApiError> {
+    let h = signed_in(h, lang)?;
+    let list = ea::choices(&s.app, h.person_id).await.map_err(err(lang))?;
+    Ok(Json(list.into_iter().map(ChoiceJson::from).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ApplyEndorsementJson {
+    /// `hong_kong` or `macao`.
+    pub destination: String,
+    /// `G` or `L` online.
+    pub kind: String,
+    pub validity_months: u32,
+    /// A number or `multiple`.
+    pub trips: String,
+}
+
+/// Applies for a repeat endorsement (201), refused with 409 and a reason code under the rules.
+#[utoipa::path(post, path = "/api/v1/endorsements/applications", request_body = ApplyEndorsementJson,
+    responses((status = 201, body = EndorsementApplicationJson), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn apply(
+    State(s): State<AppState>,
+    lang: Lang,
+    h: MaybeHolder,
+    ApiJson(b): ApiJson<ApplyEndorsementJson>,
+) -> Result<(StatusCode, Json<EndorsementApplicationJson>), ApiError> {
+    let h = signed_in(h, lang)?;
+    let req = ApplyRequest {
+        destination: b.destination,
+        kind: b.kind,
+        validity_months: b.validity_months,
+        trips: b.trips,
+    };
+    let a = ea::apply(&s.app, h.person_id, "online", &h.actor(), &req)
+        .await
+        .map_err(err(lang))?;
+    Ok((StatusCode::CREATED, Json(a.into())))
+}
+
+/// The applicant's endorsement applications, newest first.
+#[utoipa::path(get, path = "/api/v1/endorsements/applications",
+    responses((status = 200, body = Vec<EndorsementApplicationJson>), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(s): State<AppState>,
+    lang: Lang,
+    h: MaybeHolder,
+) -> Result<Json<Vec<EndorsementApplicationJson>>, ApiError> {
+    let h = signed_in(h, lang)?;
+    let list = ea::mine(&s.app, h.person_id).await.map_err(err(lang))?;
+    Ok(Json(
+        list.into_iter()
+            .map(EndorsementApplicationJson::from)
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PayJson {
+    /// `unionpay`, `yang_cheng_tong`, `alipay` or `wechat_pay`.
+    pub provider: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentStartedJson {
+    pub order_id: String,
+    /// Where the applicant pays (the provider's page; the sandbox's in development).
+    pub checkout_url: String,
+}
+
+/// Starts paying an application; the provider's signed callback completes it.
+#[utoipa::path(post, path = "/api/v1/endorsements/applications/{id}/payments", params(("id" = String, Path)),
+    request_body = PayJson,
+    responses((status = 201, body = PaymentStartedJson), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn pay(
+    State(s): State<AppState>,
+    lang: Lang,
+    h: MaybeHolder,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<PayJson>,
+) -> Result<(StatusCode, Json<PaymentStartedJson>), ApiError> {
+    let h = signed_in(h, lang)?;
+    let (order, url) = ea::pay_online(&s.app, &h, &id, &b.provider)
+        .await
+        .map_err(err(lang))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PaymentStartedJson {
+            order_id: order.id,
+            checkout_url: url,
+        }),
+    ))
+}
+
+/// Cancels an application not yet printed; a paid one is refunded.
+#[utoipa::path(post, path = "/api/v1/endorsements/applications/{id}/cancel", params(("id" = String, Path)),
+    responses((status = 200, body = EndorsementApplicationJson), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn cancel(
+    State(s): State<AppState>,
+    lang: Lang,
+    h: MaybeHolder,
+    Path(id): Path<String>,
+) -> Result<Json<EndorsementApplicationJson>, ApiError> {
+    let h = signed_in(h, lang)?;
+    let a = ea::cancel(&s.app, h.person_id, &id, &h.actor())
+        .await
+        .map_err(err(lang))?;
+    Ok(Json(a.into()))
+}
