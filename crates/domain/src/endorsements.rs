@@ -173,11 +173,90 @@ pub struct Variant {
     pub stay_days: u32,
 }
 
-/// From this day business (S) endorsements allow 14 days per stay instead of 7.
-pub const S_LONGER_STAY_FROM: NaiveDate = match NaiveDate::from_ymd_opt(2024, 5, 6) {
-    Some(d) => d,
-    None => panic!("date"),
-};
+/// The endorsement numbers that change over time, each with the day it took effect
+/// (part of the versioned policy, `Policy::endorsements`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndorsementRules {
+    /// Days per stay on business (S) endorsements, by issue date.
+    pub business_stay: Vec<(NaiveDate, u32)>,
+    /// Fees by application date.
+    pub fees: Vec<(NaiveDate, FeeTable)>,
+}
+
+/// Fees in CNY cents: per single trip, for two trips, and multiple trips by validity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeTable {
+    pub single: i64,
+    pub double: i64,
+    pub multi_up_to_1y: i64,
+    pub multi_up_to_2y: i64,
+    pub multi_under_3y: i64,
+    pub multi_3y_or_more: i64,
+}
+
+const fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    match NaiveDate::from_ymd_opt(y, m, d) {
+        Some(d) => d,
+        None => panic!("date"),
+    }
+}
+
+impl Default for EndorsementRules {
+    /// The rules of DOMAIN.md: S stays 7 days, 14 for endorsements issued from 2024-05-06;
+    /// fees 15 / 30 / 80 / 120 / 160 / 240 CNY.
+    fn default() -> Self {
+        EndorsementRules {
+            business_stay: vec![(day(2003, 1, 1), 7), (day(2024, 5, 6), 14)],
+            fees: vec![(
+                day(2003, 1, 1),
+                FeeTable {
+                    single: 1500,
+                    double: 3000,
+                    multi_up_to_1y: 8000,
+                    multi_up_to_2y: 12000,
+                    multi_under_3y: 16000,
+                    multi_3y_or_more: 24000,
+                },
+            )],
+        }
+    }
+}
+
+impl EndorsementRules {
+    fn on<T: Copy>(list: &[(NaiveDate, T)], on: NaiveDate) -> Option<T> {
+        list.iter()
+            .filter(|(from, _)| *from <= on)
+            .max_by_key(|(from, _)| *from)
+            .map(|(_, v)| *v)
+    }
+
+    /// Days per stay of a business endorsement issued on `on`.
+    pub fn business_stay_days(&self, on: NaiveDate) -> u32 {
+        Self::on(&self.business_stay, on).unwrap_or(7)
+    }
+
+    /// The fee in CNY cents for an endorsement applied for on `on`.
+    pub fn fee_cents(&self, trips: Trips, validity_months: u32, on: NaiveDate) -> i64 {
+        let t = Self::on(&self.fees, on).unwrap_or(FeeTable {
+            single: 1500,
+            double: 3000,
+            multi_up_to_1y: 8000,
+            multi_up_to_2y: 12000,
+            multi_under_3y: 16000,
+            multi_3y_or_more: 24000,
+        });
+        match trips {
+            Trips::Count(1) => t.single,
+            Trips::Count(_) => t.double,
+            Trips::Multiple => match validity_months {
+                0..=12 => t.multi_up_to_1y,
+                13..=24 => t.multi_up_to_2y,
+                25..=35 => t.multi_under_3y,
+                _ => t.multi_3y_or_more,
+            },
+        }
+    }
+}
 
 /// Who applies, as far as the variants depend on it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -195,6 +274,7 @@ pub fn variants(
     destination: Destination,
     issued_on: NaiveDate,
     c: Circumstances,
+    rules: &EndorsementRules,
 ) -> Vec<Variant> {
     use EndorsementType::*;
     let v = |months, trips, stay| Variant {
@@ -231,11 +311,7 @@ pub fn variants(
             }
         },
         S => {
-            let stay = if issued_on >= S_LONGER_STAY_FROM {
-                14
-            } else {
-                7
-            };
+            let stay = rules.business_stay_days(issued_on);
             vec![
                 v(3, Trips::Count(1), stay),
                 v(3, Trips::Multiple, stay),
@@ -248,20 +324,6 @@ pub fn variants(
             .into_iter()
             .map(|m| v(m, Trips::Multiple, 30))
             .collect(),
-    }
-}
-
-/// The fee in CNY cents: 15 per single trip, 30 for two; multiple trips by validity:
-/// 80 up to 1 year, 120 up to 2, 160 under 3, 240 from 3 years.
-pub fn fee_cents(trips: Trips, validity_months: u32) -> i64 {
-    match trips {
-        Trips::Count(n) => 1500 * i64::from(n.min(2)),
-        Trips::Multiple => match validity_months {
-            0..=12 => 8000,
-            13..=24 => 12000,
-            25..=35 => 16000,
-            _ => 24000,
-        },
     }
 }
 
@@ -378,12 +440,14 @@ mod tests {
             Destination::HongKong,
             d("2024-05-05"),
             Circumstances::default(),
+            &EndorsementRules::default(),
         );
         let after = variants(
             EndorsementType::S,
             Destination::HongKong,
             d("2024-05-06"),
             Circumstances::default(),
+            &EndorsementRules::default(),
         );
         assert!(before.iter().all(|v| v.stay_days == 7));
         assert!(after.iter().all(|v| v.stay_days == 14));
@@ -397,6 +461,7 @@ mod tests {
             Destination::Macao,
             d("2026-11-22"),
             Circumstances::default(),
+            &EndorsementRules::default(),
         );
         assert!(macao.iter().all(|v| v.trips == Trips::Count(1)));
         let hk = variants(
@@ -404,6 +469,7 @@ mod tests {
             Destination::HongKong,
             d("2026-11-22"),
             Circumstances::default(),
+            &EndorsementRules::default(),
         );
         assert!(hk.iter().any(|v| v.trips == Trips::Count(2)));
         assert!(
@@ -416,6 +482,7 @@ mod tests {
             Destination::Macao,
             d("2026-11-22"),
             Circumstances::default(),
+            &EndorsementRules::default(),
         );
         assert!(l.iter().any(|v| v.trips == Trips::Count(2)));
     }
@@ -432,7 +499,8 @@ mod tests {
                 EndorsementType::T,
                 Destination::HongKong,
                 on,
-                Circumstances::default()
+                Circumstances::default(),
+                &EndorsementRules::default()
             )
             .is_empty()
         );
@@ -441,6 +509,7 @@ mod tests {
             Destination::HongKong,
             on,
             c(Relation::Sibling, false),
+            &EndorsementRules::default(),
         );
         assert_eq!(
             sib,
@@ -457,6 +526,7 @@ mod tests {
             Destination::HongKong,
             on,
             c(Relation::Spouse, false),
+            &EndorsementRules::default(),
         );
         assert_eq!(
             (spouse.len(), spouse[0].trips, spouse[0].stay_days),
@@ -467,6 +537,7 @@ mod tests {
             Destination::HongKong,
             on,
             c(Relation::Parent, true),
+            &EndorsementRules::default(),
         );
         assert!(long.iter().any(|v| v.validity_months == 12));
         assert!(
@@ -477,13 +548,27 @@ mod tests {
 
     #[test]
     fn fees_by_trips_and_length() {
-        assert_eq!(fee_cents(Trips::Count(1), 3), 1500);
-        assert_eq!(fee_cents(Trips::Count(2), 12), 3000);
-        assert_eq!(fee_cents(Trips::Multiple, 12), 8000);
-        assert_eq!(fee_cents(Trips::Multiple, 24), 12000);
-        assert_eq!(fee_cents(Trips::Multiple, 35), 16000);
-        assert_eq!(fee_cents(Trips::Multiple, 36), 24000);
-        assert_eq!(fee_cents(Trips::Multiple, 60), 24000);
+        let r = EndorsementRules::default();
+        let on = d("2026-11-22");
+        assert_eq!(r.fee_cents(Trips::Count(1), 3, on), 1500);
+        assert_eq!(r.fee_cents(Trips::Count(2), 12, on), 3000);
+        assert_eq!(r.fee_cents(Trips::Multiple, 12, on), 8000);
+        assert_eq!(r.fee_cents(Trips::Multiple, 24, on), 12000);
+        assert_eq!(r.fee_cents(Trips::Multiple, 35, on), 16000);
+        assert_eq!(r.fee_cents(Trips::Multiple, 36, on), 24000);
+        assert_eq!(r.fee_cents(Trips::Multiple, 60, on), 24000);
+    }
+
+    #[test]
+    fn policy_changes_take_effect_on_their_date() {
+        let mut r = EndorsementRules::default();
+        let mut table = r.fees[0].1;
+        table.single = 2000;
+        r.fees.push((d("2027-01-01"), table));
+        assert_eq!(r.fee_cents(Trips::Count(1), 3, d("2026-12-31")), 1500);
+        assert_eq!(r.fee_cents(Trips::Count(1), 3, d("2027-01-01")), 2000);
+        assert_eq!(r.business_stay_days(d("2024-05-05")), 7);
+        assert_eq!(r.business_stay_days(d("2024-05-06")), 14);
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct Policy {
     pub temporary_permit: crate::temporary_permit::TemporaryPermitRules,
     /// Fees for issuing a document, by the application date.
     pub fees: Vec<FeeRule>,
+    /// Endorsement stays and fees, by date.
+    pub endorsements: crate::endorsements::EndorsementRules,
 }
 
 /// The fee for issuing a document of `kind`, from `effective_from` on.
@@ -87,6 +89,7 @@ impl Policy {
                 fee(EepCard, date(2019, 7, 1), 6000, Cny),
                 fee(HrpNonChinese, date(2024, 7, 10), 26000, Hkd),
             ],
+            endorsements: crate::endorsements::EndorsementRules::default(),
         }
     }
 

@@ -124,7 +124,13 @@ pub async fn choices(app: &App, person_id: i64) -> Result<Vec<Choice>> {
             continue;
         }
         for dest in Destination::ALL {
-            for v in rules::variants(kind, dest, today, Circumstances::default()) {
+            for v in rules::variants(
+                kind,
+                dest,
+                today,
+                Circumstances::default(),
+                &app.policy.endorsements,
+            ) {
                 let Some(until) = rules::valid_until(today, v.validity_months) else {
                     continue;
                 };
@@ -139,7 +145,10 @@ pub async fn choices(app: &App, person_id: i64) -> Result<Vec<Choice>> {
                     validity_months: v.validity_months,
                     trips: v.trips.code(),
                     stay_days: v.stay_days,
-                    fee_cents: rules::fee_cents(v.trips, v.validity_months),
+                    fee_cents: app
+                        .policy
+                        .endorsements
+                        .fee_cents(v.trips, v.validity_months, today),
                 });
             }
         }
@@ -203,16 +212,22 @@ pub async fn apply(
     let mut tx = app.db.begin().await?;
     let h = holder(app, &mut tx, person_id).await?;
     rules::check_self_service(&h.applicant, kind).map_err(refused)?;
-    let variant = rules::variants(kind, destination, today, Circumstances::default())
-        .into_iter()
-        .find(|v| v.validity_months == req.validity_months && v.trips == trips)
-        .ok_or_else(|| {
-            bad(
-                "validity_months",
-                "no_such_variant",
-                "this endorsement is not issued with this validity and trips",
-            )
-        })?;
+    let variant = rules::variants(
+        kind,
+        destination,
+        today,
+        Circumstances::default(),
+        &app.policy.endorsements,
+    )
+    .into_iter()
+    .find(|v| v.validity_months == req.validity_months && v.trips == trips)
+    .ok_or_else(|| {
+        bad(
+            "validity_months",
+            "no_such_variant",
+            "this endorsement is not issued with this validity and trips",
+        )
+    })?;
     let until = rules::valid_until(today, variant.validity_months)
         .ok_or_else(|| bad("validity_months", "bad_date", "date out of range"))?;
     if app.config.endorsements.twenty_day_rule_for_cards
@@ -243,7 +258,10 @@ pub async fn apply(
         },
         validity_months: i64::from(variant.validity_months),
         stay_days: i64::from(variant.stay_days),
-        fee_cents: rules::fee_cents(variant.trips, variant.validity_months),
+        fee_cents: app
+            .policy
+            .endorsements
+            .fee_cents(variant.trips, variant.validity_months, today),
         channel: channel.into(),
         status: "awaiting_payment".into(),
         endorsement_id: None,
