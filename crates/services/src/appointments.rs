@@ -797,8 +797,14 @@ pub async fn reschedule(
             message: "this slot is fully booked".into(),
         });
     }
+    // Moved first, conditionally: of two racing changes only one releases the old place.
+    if !store::move_to(&mut tx, &a.id, a.slot_id, &slot, app.now_micros()).await? {
+        return Err(ServiceError::Conflict {
+            code: "not_active",
+            message: "this appointment changed meanwhile".into(),
+        });
+    }
     store::release_place(&mut tx, a.slot_id).await?;
-    store::move_to(&mut tx, &a.id, &slot, app.now_micros()).await?;
     let moved = store::get(&mut tx, &a.id)
         .await?
         .ok_or(ServiceError::NotFound("appointment"))?;

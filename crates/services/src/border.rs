@@ -37,6 +37,19 @@ pub struct CrossingAnswer {
     pub trips_left: Option<i64>,
 }
 
+/// The answers a crossing can have (a stored one is mapped back to these).
+const REASONS: [&str; 9] = [
+    "ok",
+    "unknown_permit",
+    "permit_expired",
+    "permit_invalid",
+    "no_endorsement",
+    "endorsement_expired",
+    "no_trips_left",
+    "overstay",
+    "no_exit_on_record",
+];
+
 fn bad(field: &'static str, code: &'static str, message: &str) -> ServiceError {
     ServiceError::invalid(field, Invalid::new(code, message.to_string()))
 }
@@ -112,6 +125,33 @@ pub async fn crossing(
             trips_left: None,
         });
     };
+    // A retry of a crossing already recorded gets the same answer and uses no second trip.
+    if let Some((allowed, reason, endorsement_id)) = store::same_crossing(
+        &mut tx,
+        permit.id,
+        destination.code(),
+        if exit { "exit" } else { "entry" },
+        at.timestamp_micros(),
+    )
+    .await?
+    {
+        let trips_left = match endorsement_id {
+            Some(id) => store::get(&mut tx, id)
+                .await?
+                .and_then(|e| e.trips_allowed.map(|n| n - e.trips_used)),
+            None => None,
+        };
+        let reason = REASONS
+            .iter()
+            .copied()
+            .find(|r| *r == reason)
+            .unwrap_or("ok");
+        return Ok(CrossingAnswer {
+            allowed,
+            reason,
+            trips_left,
+        });
+    }
     let answer = |allowed, reason, trips_left, endorsement_id| {
         (
             CrossingAnswer {

@@ -329,7 +329,13 @@ pub async fn check_in(app: &App, desk: Desk<'_>, reference: &str) -> Result<Tick
     let service = Service::parse(&a.service).map_err(|e| ServiceError::Internal(e.message))?;
     let elderly = is_elderly(app, &mut tx, a.person_id).await?;
     let priority = centre::ticket_priority(app.config.centre.priority_for_appointments, elderly);
-    appts::set_status(&mut tx, &a.id, "booked", "checked_in", app.now_micros()).await?;
+    // Two scans at once (desk and ticket printer): one ticket.
+    if !appts::set_status(&mut tx, &a.id, "booked", "checked_in", app.now_micros()).await? {
+        return Err(conflict(
+            "not_active",
+            "this appointment was just checked in",
+        ));
+    }
     let t = issue_ticket(
         app,
         &mut tx,
@@ -1233,11 +1239,61 @@ pub async fn pay(
         // Outside the transaction: the terminal may take a while.
         app.providers.payments()?.charge(&charge).await?
     };
-    let now = app.now_micros();
     let (status, provider_ref, declined) = match outcome {
         ChargeOutcome::Paid { provider_ref } => ("paid", Some(provider_ref), None),
         ChargeOutcome::Declined { reason } => ("declined", None, Some(reason)),
     };
+    let recorded = record_payment(
+        app,
+        staff,
+        &a,
+        &payment_id,
+        method,
+        status,
+        provider_ref.clone(),
+        declined.is_some(),
+    )
+    .await;
+    if let Err(e) = recorded {
+        // Charged, but another clerk was quicker (or the record failed): give the charge back.
+        if status == "paid"
+            && method != "cash"
+            && let Err(r) = app
+                .providers
+                .payments()?
+                .refund(&payment_id, a.fee_cents)
+                .await
+        {
+            tracing::error!(payment = %payment_id, error = %r, "voiding a counter charge failed; refund by hand");
+        }
+        return Err(e);
+    }
+    if let Some(reason) = declined {
+        return Err(conflict(
+            "payment_declined",
+            format!("the payment was declined: {reason}"),
+        ));
+    }
+    let mut conn = app.db.conn().await?;
+    let a = store::application(&mut conn, &a.id)
+        .await?
+        .ok_or(ServiceError::NotFound("application"))?;
+    application_view(&mut conn, &a).await
+}
+
+/// Records a counter payment and, when paid, the collection date, in one transaction.
+#[allow(clippy::too_many_arguments)]
+async fn record_payment(
+    app: &App,
+    staff: &StaffSession,
+    a: &ApplicationRow,
+    payment_id: &str,
+    method: &str,
+    status: &str,
+    provider_ref: Option<String>,
+    declined: bool,
+) -> Result<()> {
+    let now = app.now_micros();
     let product = products::product(&a.product).map_err(|e| ServiceError::Internal(e.message))?;
     let today = app.today();
     let mut tx = app.db.begin().await?;
@@ -1247,7 +1303,7 @@ pub async fn pay(
     store::insert_payment(
         &mut tx,
         &PaymentRow {
-            id: payment_id.clone(),
+            id: payment_id.to_string(),
             application_id: a.id.clone(),
             method: method.to_string(),
             amount_cents: a.fee_cents,
@@ -1271,23 +1327,13 @@ pub async fn pay(
         app,
         &mut tx,
         &staff.actor(),
-        if declined.is_some() { "payment.declined" } else { "payment.paid" },
+        if declined { "payment.declined" } else { "payment.paid" },
         &format!("application:{}", a.id),
         json!({"payment": payment_id, "method": method, "amount_cents": a.fee_cents, "currency": a.currency, "ref": provider_ref}),
     )
     .await?;
     tx.commit().await.map_err(StorageError::from)?;
-    if let Some(reason) = declined {
-        return Err(conflict(
-            "payment_declined",
-            format!("the payment was declined: {reason}"),
-        ));
-    }
-    let mut conn = app.db.conn().await?;
-    let a = store::application(&mut conn, &a.id)
-        .await?
-        .ok_or(ServiceError::NotFound("application"))?;
-    application_view(&mut conn, &a).await
+    Ok(())
 }
 
 pub async fn application(app: &App, staff: &StaffSession, id: &str) -> Result<ApplicationView> {

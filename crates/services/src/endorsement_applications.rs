@@ -269,7 +269,16 @@ pub async fn apply(
         paid_at: None,
         printed_at: None,
     };
-    store::insert(&mut tx, &row).await?;
+    match store::insert(&mut tx, &row).await {
+        Err(StorageError::Conflict(_)) => {
+            return Err(ServiceError::Conflict {
+                code: "application_open",
+                message: "there is already an endorsement application for this destination waiting"
+                    .into(),
+            });
+        }
+        other => other?,
+    }
     audit::record(app, &mut tx, actor, "endorsement.apply", &subject(&row.id), json!({"kind": row.kind, "destination": row.destination, "fee_cents": row.fee_cents, "channel": channel}))
         .await?;
     tx.commit().await.map_err(StorageError::from)?;
@@ -353,7 +362,7 @@ pub async fn cancel(app: &App, person_id: i64, id: &str, actor: &str) -> Result<
             message: format!("this application is {}", a.status),
         });
     }
-    online_payments::refund(app, &mut tx, &subject(&a.id), "cancelled").await?;
+    let back = online_payments::refund(app, &mut tx, &subject(&a.id), "cancelled").await?;
     audit::record(
         app,
         &mut tx,
@@ -364,6 +373,7 @@ pub async fn cancel(app: &App, person_id: i64, id: &str, actor: &str) -> Result<
     )
     .await?;
     tx.commit().await.map_err(StorageError::from)?;
+    online_payments::give_back(app, back).await;
     Ok(view(&own(app, person_id, id).await?))
 }
 
@@ -386,7 +396,15 @@ pub async fn identify(
         .await?
         .into_iter()
         .find(|(d, p)| {
+            // Only a card valid today: a card reported lost or expired identifies nobody.
             d.doc.kind == DocumentKind::EepCard
+                && effective_status(
+                    &app.policy,
+                    d.doc.kind,
+                    d.doc.status,
+                    d.doc.expires_on,
+                    app.today(),
+                ) == DocumentStatus::Valid
                 && crate::auth::constant_time_eq(
                     &p.person.id_number,
                     &id_number.trim().to_ascii_uppercase(),
@@ -439,8 +457,9 @@ pub async fn pay_at_kiosk(
             "the kiosk takes UnionPay, Yang Cheng Tong, Alipay and WeChat Pay",
         ));
     }
-    let (order, _) =
-        online_payments::start(app, &subject(&a.id), method, a.fee_cents, &device.actor()).await?;
+    let order =
+        online_payments::start_terminal(app, &subject(&a.id), method, a.fee_cents, &device.actor())
+            .await?;
     let charge = crate::payments::Charge {
         payment_id: order.id.clone(),
         method: method.into(),
@@ -448,18 +467,51 @@ pub async fn pay_at_kiosk(
         currency: "CNY".into(),
         description: format!("endorsement {}", a.reference),
     };
-    match app.providers.payments()?.charge(&charge).await? {
+    let terminal = app.providers.payments()?;
+    let outcome = match terminal.charge(&charge).await {
+        Ok(o) => o,
+        Err(e) => {
+            let mut conn = app.db.conn().await?;
+            exitentry_storage::payments::mark_failed(&mut conn, &order.id, app.now_micros())
+                .await?;
+            return Err(e);
+        }
+    };
+    match outcome {
         crate::payments::ChargeOutcome::Paid { provider_ref } => {
             let mut tx = app.db.begin().await?;
-            if exitentry_storage::payments::mark_paid(
-                &mut tx,
-                &order.id,
-                &provider_ref,
-                app.now_micros(),
-            )
-            .await?
-            {
-                on_paid(app, &mut tx, &subject(&a.id)).await?;
+            let now = app.now_micros();
+            // Paid online meanwhile, or another kiosk was quicker: this charge goes back.
+            let credited =
+                exitentry_storage::payments::mark_paid(&mut tx, &order.id, &provider_ref, now)
+                    .await?
+                    && on_paid(app, &mut tx, &subject(&a.id)).await?;
+            if !credited {
+                drop(tx);
+                let mut conn = app.db.conn().await?;
+                exitentry_storage::payments::refund_second_payment(
+                    &mut conn,
+                    &order.id,
+                    &provider_ref,
+                    now,
+                )
+                .await?;
+                terminal.refund(&order.id, a.fee_cents).await?;
+                audit::record(
+                    app,
+                    &mut conn,
+                    &device.actor(),
+                    "payment.refund",
+                    &subject(&a.id),
+                    json!({"order": order.id, "why": "no longer awaiting payment"}),
+                )
+                .await?;
+                return Err(ServiceError::Conflict {
+                    code: "not_awaiting_payment",
+                    message:
+                        "this application was paid or changed meanwhile; the charge is refunded"
+                            .into(),
+                });
             }
             audit::record(
                 app,
@@ -560,6 +612,13 @@ pub async fn print(
             Err(e) => return Err(e.into()),
         };
         store::job_transition(&mut tx, id, "queued", "printing", None, now).await?;
+        // The application is printing now: it cannot be cancelled and refunded meanwhile.
+        if !store::transition(&mut tx, &a.id, "ready_to_print", "printing", now).await? {
+            return Err(ServiceError::Conflict {
+                code: "not_ready_to_print",
+                message: "this application changed meanwhile".into(),
+            });
+        }
         tx.commit().await.map_err(StorageError::from)?;
         id
     };
@@ -579,6 +638,7 @@ pub async fn print(
     let outcome = printer.print(&device.name, &text).await;
     let mut tx = app.db.begin().await?;
     let previous_failures = store::failed_attempts(&mut tx, &a.id).await?;
+    let mut back = None;
     let status = match outcome {
         Ok(()) => {
             store::job_transition(
@@ -603,16 +663,25 @@ pub async fn print(
                 status: "valid".into(),
                 source: a.channel.clone(),
             };
-            endorsements_store::insert_new(&mut tx, std::slice::from_ref(&e), app.now_micros())
-                .await?;
-            store::transition(
-                &mut tx,
-                &a.id,
-                "ready_to_print",
-                "printed",
-                app.now_micros(),
-            )
-            .await?;
+            match endorsements_store::insert_one(&mut tx, &e, app.now_micros()).await? {
+                Some(endorsement_id) => {
+                    store::set_endorsement(&mut tx, &a.id, endorsement_id).await?;
+                    store::transition(&mut tx, &a.id, "printing", "printed", app.now_micros())
+                        .await?;
+                }
+                None => {
+                    // The same endorsement is already on the card from today: give the fee back.
+                    store::transition(&mut tx, &a.id, "printing", "refunded", app.now_micros())
+                        .await?;
+                    back = online_payments::refund(
+                        app,
+                        &mut tx,
+                        &subject(&a.id),
+                        "already on the card",
+                    )
+                    .await?;
+                }
+            }
             audit::record(
                 app,
                 &mut tx,
@@ -644,20 +713,27 @@ pub async fn print(
             )
             .await?;
             if previous_failures + 1 >= app.config.endorsements.print_max_attempts {
+                if store::transition(&mut tx, &a.id, "printing", "refunded", app.now_micros())
+                    .await?
+                {
+                    back = online_payments::refund(app, &mut tx, &subject(&a.id), "print failed")
+                        .await?;
+                }
+            } else {
                 store::transition(
                     &mut tx,
                     &a.id,
+                    "printing",
                     "ready_to_print",
-                    "refunded",
                     app.now_micros(),
                 )
                 .await?;
-                online_payments::refund(app, &mut tx, &subject(&a.id), "print failed").await?;
             }
             "failed"
         }
     };
     tx.commit().await.map_err(StorageError::from)?;
+    online_payments::give_back(app, back).await;
     Ok(Printed {
         application: view(&own(app, person_id, id).await?),
         valid_from: today.to_string(),

@@ -202,6 +202,42 @@ pub async fn start(
     Ok((order, url))
 }
 
+/// Records a payment taken at a counter or kiosk terminal (`terminal:METHOD`), pending until
+/// the terminal answers; refunds of it go back through the terminal.
+pub async fn start_terminal(
+    app: &App,
+    subject: &str,
+    method: &str,
+    amount_cents: i64,
+    actor: &str,
+) -> Result<OrderRow> {
+    let order = OrderRow {
+        id: crate::auth::random_token()[..32].to_string(),
+        subject: subject.to_string(),
+        provider: format!("terminal:{method}"),
+        amount_cents,
+        currency: "CNY".into(),
+        status: "pending".into(),
+        provider_ref: None,
+        created_at: app.now_micros(),
+        paid_at: None,
+        refunded_at: None,
+    };
+    let mut tx = app.db.begin().await?;
+    store::insert_order(&mut tx, &order).await?;
+    audit::record(
+        app,
+        &mut tx,
+        actor,
+        "payment.start",
+        subject,
+        json!({"order": order.id, "provider": order.provider, "amount_cents": amount_cents}),
+    )
+    .await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(order)
+}
+
 /// What a subject does once paid (the endorsement becomes ready to print).
 pub type OnPaid = for<'a> fn(
     &'a App,
@@ -209,28 +245,56 @@ pub type OnPaid = for<'a> fn(
     &'a str,
 ) -> crate::providers::BoxFuture<'a, Result<bool>>;
 
-/// Applies a verified outcome to an order once; returns whether anything changed.
+/// A callback's event, recorded in the same transaction as its effect: if applying it
+/// fails, the provider's retry is processed instead of being taken for a repeat.
+struct Event<'a> {
+    provider: &'a str,
+    id: &'a str,
+    outcome: &'a str,
+}
+
+/// Applies a verified outcome to an order once; returns whether anything changed. Money to
+/// give back is refunded at the provider after the commit.
 async fn apply(
     app: &App,
     order_id: &str,
     outcome: Outcome,
     provider_ref: &str,
     amount_cents: Option<i64>,
+    event: Option<Event<'_>>,
     on_paid: OnPaid,
 ) -> Result<bool> {
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
+    if let Some(e) = &event
+        && !store::record_callback(&mut tx, e.provider, e.id, order_id, e.outcome, now).await?
+    {
+        return Ok(false);
+    }
     let order = store::order(&mut tx, order_id)
         .await?
         .ok_or(ServiceError::NotFound("order"))?;
     if let Some(a) = amount_cents
         && a != order.amount_cents
     {
+        // Never credited: the order leaves "pending" so the query job cannot credit it either.
+        store::mark_failed(&mut tx, order_id, now).await?;
+        audit::record(
+            app,
+            &mut tx,
+            "system",
+            "payment.amount_mismatch",
+            &order.subject,
+            json!({"order": order.id, "amount_cents": a}),
+        )
+        .await?;
+        tx.commit().await.map_err(StorageError::from)?;
         return Err(ServiceError::Conflict {
             code: "amount_mismatch",
             message: "the amount paid is not the amount ordered".into(),
         });
     }
+    let mut give_back = None;
     let changed = match outcome {
         Outcome::Paid => {
             if store::mark_paid(&mut tx, order_id, provider_ref, now).await? {
@@ -256,13 +320,12 @@ async fn apply(
                         json!({"order": order.id, "why": "not payable"}),
                     )
                     .await?;
+                    give_back = Some(order.clone());
                 }
                 true
             } else if order.status != "paid" && order.status != "refunded" {
                 // Another order of the same subject was paid first: this is a second payment.
-                let current = store::order(&mut tx, order_id).await?;
-                if current.is_some_and(|o| o.status != "paid") {
-                    store::refund_second_payment(&mut tx, order_id, provider_ref, now).await?;
+                if store::refund_second_payment(&mut tx, order_id, provider_ref, now).await? {
                     audit::record(
                         app,
                         &mut tx,
@@ -272,6 +335,7 @@ async fn apply(
                         json!({"order": order.id, "why": "paid twice"}),
                     )
                     .await?;
+                    give_back = Some(order.clone());
                     true
                 } else {
                     false
@@ -284,7 +348,40 @@ async fn apply(
         Outcome::Pending => false,
     };
     tx.commit().await.map_err(StorageError::from)?;
+    if let Some(o) = give_back {
+        refund_at_provider(app, &o).await;
+    }
     Ok(changed)
+}
+
+/// Gives money back through whoever took it: the counter or kiosk terminal, or the online
+/// provider. A failure is logged and audited for staff; the record already says refunded.
+async fn refund_at_provider(app: &App, o: &OrderRow) {
+    let result = if o.provider.starts_with("terminal:") {
+        match app.providers.payments() {
+            Ok(t) => t.refund(&o.id, o.amount_cents).await,
+            Err(e) => Err(e),
+        }
+    } else {
+        match provider(app) {
+            Ok(p) => p.refund(o).await,
+            Err(e) => Err(e),
+        }
+    };
+    if let Err(e) = result {
+        tracing::error!(order = %o.id, error = %e, "refund at the provider failed; refund by hand");
+        if let Ok(mut conn) = app.db.conn().await {
+            let _ = audit::record(
+                app,
+                &mut conn,
+                "system",
+                "payment.refund_failed",
+                &o.subject,
+                json!({"order": o.id, "error": e.to_string()}),
+            )
+            .await;
+        }
+    }
 }
 
 /// Handles a provider's callback: the signature must verify; the same event twice is
@@ -309,38 +406,30 @@ pub async fn callback(
             exitentry_domain::Invalid::new("bad_callback", "the callback body is not understood"),
         )
     })?;
-    {
-        let mut conn = app.db.conn().await?;
-        let first = store::record_callback(
-            &mut conn,
-            provider,
-            &cb.event_id,
-            &cb.order_id,
-            match cb.outcome {
-                Outcome::Paid => "paid",
-                Outcome::Failed => "failed",
-                Outcome::Pending => "pending",
-            },
-            app.now_micros(),
-        )
-        .await?;
-        if !first {
-            return Ok(false);
-        }
-    }
+    let outcome = match cb.outcome {
+        Outcome::Paid => "paid",
+        Outcome::Failed => "failed",
+        Outcome::Pending => "pending",
+    };
+    let event = Event {
+        provider,
+        id: &cb.event_id,
+        outcome,
+    };
     apply(
         app,
         &cb.order_id,
         cb.outcome,
         &cb.provider_ref,
         Some(cb.amount_cents),
+        Some(event),
         on_paid,
     )
     .await
 }
 
 /// Asks the provider about orders still pending after the configured delay (callbacks get
-/// lost); returns how many changed.
+/// lost), for a day at most (abandoned checkouts stay pending); returns how many changed.
 pub async fn query_pending(app: &App, on_paid: OnPaid) -> Result<usize> {
     let Some(p) = app.online.as_deref() else {
         return Ok(0);
@@ -348,51 +437,75 @@ pub async fn query_pending(app: &App, on_paid: OnPaid) -> Result<usize> {
     let before = app.now_micros() - app.config.endorsements.query_pending_after_seconds * 1_000_000;
     let pending = {
         let mut conn = app.db.conn().await?;
-        store::pending_before(&mut conn, before, 100).await?
+        store::pending_between(&mut conn, before - 86_400_000_000, before, 100).await?
     };
     let mut changed = 0;
-    for o in pending {
-        let outcome = p.query(&o).await?;
-        if outcome != Outcome::Pending
-            && apply(
+    for o in pending
+        .into_iter()
+        .filter(|o| !o.provider.starts_with("terminal:"))
+    {
+        // One order the provider cannot answer for must not hold up the others.
+        match p.query(&o).await {
+            Ok(Outcome::Pending) => {}
+            Ok(outcome) => match apply(
                 app,
                 &o.id,
                 outcome,
-                &format!("SBX{}", &o.id[..12]),
+                &format!("query:{}", o.id),
+                None,
                 None,
                 on_paid,
             )
-            .await?
-        {
-            changed += 1;
+            .await
+            {
+                Ok(true) => changed += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(order = %o.id, error = %e, "applying a queried payment failed")
+                }
+            },
+            Err(e) => tracing::warn!(order = %o.id, error = %e, "querying a payment failed"),
         }
     }
     Ok(changed)
 }
 
-/// Refunds the paid order of a subject (a failed print, a cancelled application).
-pub async fn refund(app: &App, conn: &mut AnyConnection, subject: &str, why: &str) -> Result<bool> {
+/// Refunds the paid order of a subject (a failed print, a cancelled application) in the
+/// caller's transaction; returns the order to give the money back for once committed.
+pub async fn refund(
+    app: &App,
+    conn: &mut AnyConnection,
+    subject: &str,
+    why: &str,
+) -> Result<Option<OrderRow>> {
     let paid = store::orders_for(conn, subject)
         .await?
         .into_iter()
         .find(|o| o.status == "paid");
     let Some(o) = paid else {
-        return Ok(false);
+        return Ok(None);
     };
-    provider(app)?.refund(&o).await?;
-    let done = store::mark_refunded(conn, &o.id, app.now_micros()).await?;
-    if done {
-        audit::record(
-            app,
-            conn,
-            "system",
-            "payment.refund",
-            subject,
-            json!({"order": o.id, "why": why}),
-        )
-        .await?;
+    // Recorded first: of two racing refunds only one gets here with `true`.
+    if !store::mark_refunded(conn, &o.id, app.now_micros()).await? {
+        return Ok(None);
     }
-    Ok(done)
+    audit::record(
+        app,
+        conn,
+        "system",
+        "payment.refund",
+        subject,
+        json!({"order": o.id, "why": why}),
+    )
+    .await?;
+    Ok(Some(o))
+}
+
+/// Gives the money of a refunded order back, after the transaction that recorded it.
+pub async fn give_back(app: &App, order: Option<OrderRow>) {
+    if let Some(o) = order {
+        refund_at_provider(app, &o).await;
+    }
 }
 
 /// The day's figures of one provider, to compare with its settlement file.

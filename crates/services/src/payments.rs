@@ -26,6 +26,8 @@ pub enum ChargeOutcome {
 /// A payment terminal or wallet at the counter.
 pub trait CounterPayments: Send + Sync {
     fn charge<'a>(&'a self, charge: &'a Charge) -> BoxFuture<'a, Result<ChargeOutcome>>;
+    /// Gives a charge back (voids it the same day), by our payment id.
+    fn refund<'a>(&'a self, payment_id: &'a str, amount_cents: i64) -> BoxFuture<'a, Result<()>>;
 }
 
 /// The development sandbox.
@@ -47,6 +49,10 @@ impl CounterPayments for SandboxPayments {
                 ),
             })
         })
+    }
+
+    fn refund<'a>(&'a self, _payment_id: &'a str, _amount_cents: i64) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
     }
 }
 

@@ -102,6 +102,12 @@ async fn the_border_counts_trips_and_stays(t: &TestDb) {
     };
     let a = go("exit", "hong_kong", "2026-12-01T08:00:00+08:00").await;
     assert_eq!((a.allowed, a.reason, a.trips_left), (true, "ok", Some(1)));
+    // Border control retries after a timeout: the same answer, no second trip taken.
+    let again = go("exit", "hong_kong", "2026-12-01T08:00:00+08:00").await;
+    assert_eq!(
+        (again.allowed, again.reason, again.trips_left),
+        (true, "ok", Some(1))
+    );
     let a = go("entry", "hong_kong", "2026-12-07T20:00:00+08:00").await;
     assert_eq!(
         (a.allowed, a.reason),
@@ -168,16 +174,14 @@ CA1234567,hong_kong,L,1,2026-11-01,2027-01-31,7
     import(&app, ImportKind::Endorsements, one_trip, false).await;
     let p = Arc::new(border_partner(&app, "border").await);
     let mut handles = Vec::new();
-    for _ in 0..6 {
+    for i in 0..6 {
         let (app, p) = (app.clone(), p.clone());
         handles.push(tokio::spawn(async move {
-            border::crossing(
-                &app,
-                &p,
-                &cross("exit", "hong_kong", "2026-12-01T08:00:00+08:00"),
-            )
-            .await
-            .unwrap()
+            // Six different crossings (not retries) at the same minute.
+            let at = format!("2026-12-01T08:00:0{i}+08:00");
+            border::crossing(&app, &p, &cross("exit", "hong_kong", &at))
+                .await
+                .unwrap()
         }));
     }
     let mut allowed = 0;

@@ -479,11 +479,18 @@ pub async fn set_status(
     Ok(r.rows_affected() == 1)
 }
 
-/// Moves an active booking to another slot.
-pub async fn move_to(conn: &mut AnyConnection, id: &str, slot: &SlotRow, now: i64) -> Result<bool> {
+/// Moves an active booking from slot `from_slot` to another slot; `false` when it is no
+/// longer active or was moved meanwhile (so a place is never released twice).
+pub async fn move_to(
+    conn: &mut AnyConnection,
+    id: &str,
+    from_slot: i64,
+    slot: &SlotRow,
+    now: i64,
+) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE appointments SET slot_id = $2, office_code = $3, starts_at = $4, ends_at = $5, \
-         updated_at = $6 WHERE id = $1 AND status = 'booked'",
+         updated_at = $6 WHERE id = $1 AND status = 'booked' AND slot_id = $7",
     )
     .bind(id.to_string())
     .bind(slot.id)
@@ -491,6 +498,7 @@ pub async fn move_to(conn: &mut AnyConnection, id: &str, slot: &SlotRow, now: i6
     .bind(slot.starts_at)
     .bind(slot.ends_at)
     .bind(now)
+    .bind(from_slot)
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)

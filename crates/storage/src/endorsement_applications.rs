@@ -72,7 +72,8 @@ pub async fn insert(conn: &mut AnyConnection, a: &ApplicationRow) -> Result<()> 
     .bind(a.status.clone())
     .bind(a.created_at)
     .execute(&mut *conn)
-    .await?;
+    .await
+    .map_err(|e| StorageError::from_write(e, "open endorsement application"))?;
     Ok(())
 }
 
@@ -105,7 +106,7 @@ pub async fn open_for(
 ) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM endorsement_applications WHERE document_id = $1 AND destination = $2 \
-         AND status IN ('awaiting_payment', 'ready_to_print')",
+         AND status IN ('awaiting_payment', 'ready_to_print', 'printing')",
     )
     .bind(document_id)
     .bind(destination.to_string())

@@ -81,6 +81,32 @@ pub async fn insert_new(
     Ok(n)
 }
 
+/// Inserts one endorsement (a print); `None` when the same one is already on the card.
+pub async fn insert_one(
+    conn: &mut AnyConnection,
+    e: &EndorsementRow,
+    now: i64,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO endorsements (document_id, destination, kind, trips_allowed, trips_used, valid_from, \
+         valid_until, stay_days, status, source, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $10) \
+         ON CONFLICT (document_id, destination, kind, valid_from) DO NOTHING RETURNING id",
+    )
+    .bind(e.document_id)
+    .bind(e.destination.clone())
+    .bind(e.kind.clone())
+    .bind(e.trips_allowed)
+    .bind(e.valid_from.clone())
+    .bind(e.valid_until.clone())
+    .bind(e.stay_days)
+    .bind(e.status.clone())
+    .bind(e.source.clone())
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// The endorsements of a document for a destination, latest start first.
 pub async fn for_document(
     conn: &mut AnyConnection,
@@ -189,4 +215,33 @@ pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<Endorsement
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// A crossing already recorded for this permit, destination, direction and moment (a
+/// partner's retry after a timeout).
+pub async fn same_crossing(
+    conn: &mut AnyConnection,
+    document_id: i64,
+    destination: &str,
+    direction: &str,
+    at: i64,
+) -> Result<Option<(bool, String, Option<i64>)>> {
+    let row = sqlx::query(
+        "SELECT allowed, reason, endorsement_id FROM border_crossings WHERE document_id = $1 \
+         AND destination = $2 AND direction = $3 AND at = $4 ORDER BY id LIMIT 1",
+    )
+    .bind(document_id)
+    .bind(destination.to_string())
+    .bind(direction.to_string())
+    .bind(at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get::<i64, _>("allowed")? != 0,
+            r.try_get("reason")?,
+            r.try_get("endorsement_id")?,
+        ))
+    })
+    .transpose()
 }

@@ -74,16 +74,20 @@ pub async fn orders_for(conn: &mut AnyConnection, subject: &str) -> Result<Vec<O
     rows.iter().map(from_row).collect()
 }
 
-/// Pending orders created before `before` (for the job that asks the provider).
-pub async fn pending_before(
+/// Pending orders created in [from, before), newest first (for the job that asks the
+/// provider; older ones are abandoned checkouts).
+pub async fn pending_between(
     conn: &mut AnyConnection,
+    from: i64,
     before: i64,
     limit: i64,
 ) -> Result<Vec<OrderRow>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM payment_orders WHERE status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2"
+        "SELECT {COLUMNS} FROM payment_orders WHERE status = 'pending' AND created_at >= $1 \
+         AND created_at < $2 ORDER BY created_at DESC LIMIT $3"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(from)
         .bind(before)
         .bind(limit)
         .fetch_all(&mut *conn)

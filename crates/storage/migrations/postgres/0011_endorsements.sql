@@ -31,3 +31,6 @@ CREATE TABLE border_crossings (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX border_crossings_document ON border_crossings (document_id, destination, at);
+-- A retried crossing is recorded once (the service answers repeats from the record).
+CREATE UNIQUE INDEX border_crossings_once ON border_crossings (document_id, destination, direction, at)
+    WHERE allowed = 1;

@@ -2,7 +2,7 @@
 -- and print jobs at kiosks. Registered state personnel apply through their unit only.
 ALTER TABLE people ADD COLUMN state_personnel INTEGER NOT NULL DEFAULT 0;
 
--- status: awaiting_payment, ready_to_print, printed, cancelled, refunded.
+-- status: awaiting_payment, ready_to_print, printing, printed, cancelled, refunded.
 CREATE TABLE endorsement_applications (
     id TEXT PRIMARY KEY NOT NULL,
     reference TEXT NOT NULL UNIQUE,
@@ -24,6 +24,9 @@ CREATE TABLE endorsement_applications (
 );
 CREATE INDEX endorsement_applications_person ON endorsement_applications (person_id, status);
 CREATE INDEX endorsement_applications_document ON endorsement_applications (document_id, status);
+-- One open application per card and destination, whatever the timing.
+CREATE UNIQUE INDEX endorsement_applications_one_open ON endorsement_applications (document_id, destination)
+    WHERE status IN ('awaiting_payment', 'ready_to_print', 'printing');
 
 -- status: pending, paid, failed, refunded. One order per attempt to pay.
 CREATE TABLE payment_orders (

@@ -679,3 +679,4 @@ err-not_ready_to_print = This endorsement is not ready to print.
 err-already_printing = This endorsement is being printed or has been printed.
 err-bad_provider = Choose UnionPay, Yang Cheng Tong, Alipay or WeChat Pay.
 err-printer_not_configured = This machine has no printer set up. Please ask at the counter.
+end-status-printing = Printing

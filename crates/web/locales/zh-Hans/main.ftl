@@ -679,3 +679,4 @@ err-not_ready_to_print = 此签注尚不能打印。
 err-already_printing = 此签注正在打印或已打印。
 err-bad_provider = 请选择银联、羊城通、支付宝或微信支付。
 err-printer_not_configured = 本机未配置打印机，请到窗口咨询。
+end-status-printing = 打印中

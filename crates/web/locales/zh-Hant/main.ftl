@@ -679,3 +679,4 @@ err-not_ready_to_print = 此簽注尚不能列印。
 err-already_printing = 此簽注正在列印或已列印。
 err-bad_provider = 請選擇銀聯、羊城通、支付寶或微信支付。
 err-printer_not_configured = 本機未配置打印機，請到窗口查詢。
+end-status-printing = 列印中
