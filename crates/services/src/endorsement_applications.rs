@@ -590,6 +590,13 @@ pub async fn print(
     if device.kind != "kiosk" {
         return Err(ServiceError::Forbidden);
     }
+    // A print interrupted more than five minutes ago (a crash mid-print) counts as failed.
+    if own(app, person_id, id).await?.status == "printing" {
+        let mut tx = app.db.begin().await?;
+        let now = app.now_micros();
+        store::release_interrupted(&mut tx, id, now - 300_000_000, now).await?;
+        tx.commit().await.map_err(StorageError::from)?;
+    }
     let a = own(app, person_id, id).await?;
     if a.status != "ready_to_print" {
         return Err(ServiceError::Conflict {

@@ -531,6 +531,7 @@ async fn a_print_that_keeps_failing_is_refunded(t: &TestDb) {
     }
     assert_eq!(ea::get(&app, li, &a.id).await.unwrap().status, "refunded");
     let mut c = app.db.conn().await.unwrap();
+    // (Refunded after the third failure, as configured.)
     let orders = exitentry_storage::payments::orders_for(
         &mut c,
         &format!("endorsement_application:{}", a.id),
@@ -547,7 +548,59 @@ async fn a_print_that_keeps_failing_is_refunded(t: &TestDb) {
     );
 }
 
+/// A kiosk that stops mid-print leaves the job `printing`; five minutes later the next attempt
+/// takes it as failed and prints.
+async fn an_interrupted_print_is_released(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    import(&app, ImportKind::Endorsements, PAST, false).await;
+    let li = li_hua(&app).await;
+    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
+        .await
+        .unwrap();
+    let a = ea::apply(&app, li, "kiosk", "device:kiosk-a", &g_hk())
+        .await
+        .unwrap();
+    ea::pay_at_kiosk(&app, &kiosk, li, &a.id, "unionpay")
+        .await
+        .unwrap();
+    {
+        // What a crash between the claim and the record leaves behind.
+        let mut c = app.db.conn().await.unwrap();
+        let now = app.now_micros();
+        let job =
+            exitentry_storage::endorsement_applications::queue_print(&mut c, &a.id, "kiosk-a", now)
+                .await
+                .unwrap();
+        exitentry_storage::endorsement_applications::job_transition(
+            &mut c, job, "queued", "printing", None, now,
+        )
+        .await
+        .unwrap();
+        exitentry_storage::endorsement_applications::transition(
+            &mut c,
+            &a.id,
+            "ready_to_print",
+            "printing",
+            now,
+        )
+        .await
+        .unwrap();
+    }
+    let printer = ea::DevPrinter { fail: false };
+    assert_eq!(
+        ea::print(&app, &kiosk, &printer, li, &a.id)
+            .await
+            .unwrap_err()
+            .code(),
+        "not_ready_to_print"
+    );
+    clock.advance(chrono::Duration::minutes(6));
+    let p = ea::print(&app, &kiosk, &printer, li, &a.id).await.unwrap();
+    assert_eq!(p.job_status, "printed");
+}
+
 backend_tests!(
+    an_interrupted_print_is_released,
     endorsements_import_with_a_report,
     the_border_counts_trips_and_stays,
     two_exits_race_for_the_last_trip,

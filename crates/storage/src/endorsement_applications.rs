@@ -269,3 +269,28 @@ pub async fn set_state_personnel(
         .await?;
     Ok(())
 }
+
+/// Print jobs left `printing` since before `before` (the kiosk or the process stopped
+/// mid-print): marked failed, and their applications made ready to print again. Returns how
+/// many were released.
+pub async fn release_interrupted(
+    conn: &mut AnyConnection,
+    application_id: &str,
+    before: i64,
+    now: i64,
+) -> Result<u64> {
+    let released = sqlx::query(
+        "UPDATE print_jobs SET status = 'failed', error = 'interrupted', updated_at = $3 \
+         WHERE application_id = $1 AND status = 'printing' AND updated_at < $2",
+    )
+    .bind(application_id.to_string())
+    .bind(before)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if released > 0 {
+        transition(conn, application_id, "printing", "ready_to_print", now).await?;
+    }
+    Ok(released)
+}
