@@ -1158,6 +1158,33 @@ async fn appointments_over_the_api(backend: exitentry_storage::Backend) {
         .await
         .unwrap();
     assert!(html.contains("eep_application") || html.contains("Exit-Entry"));
+    let html = admin
+        .get(t.url("/staff/admin/payments"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("terminal:alipay"));
+    assert_eq!(
+        reviewer
+            .get(t.url("/staff/admin/payments"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin
+            .get(t.url("/staff/kiosks"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
     assert_eq!(
         c.get(t.url("/display/GZ-TH-001/board"))
             .send()

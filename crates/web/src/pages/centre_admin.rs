@@ -24,6 +24,47 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/staff/admin/centre", get(page).post(act))
         .route("/staff/kiosks", get(fleet))
+        .route("/staff/admin/payments", get(payments))
+}
+
+#[derive(Template)]
+#[template(path = "staff/payments.html")]
+struct Payments {
+    page: Page,
+    day: String,
+    rows: Vec<exitentry_services::online_payments::Reconciliation>,
+}
+
+fn yuan(cents: &i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// The day's payments per provider and terminal method, to compare with settlement files.
+async fn payments(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Query(q): Query<CentreQuery>,
+) -> Result<Response, PageError> {
+    staff
+        .require(Permission::ManageCentre)
+        .map_err(PageError::at(lang, "/staff/admin/payments"))?;
+    let day = q.day.parse::<NaiveDate>().unwrap_or_else(|_| s.app.today());
+    let mut rows = Vec::new();
+    for p in exitentry_services::online_payments::PROVIDERS {
+        for name in [p.to_string(), format!("terminal:{p}")] {
+            let r = exitentry_services::online_payments::reconciliation(&s.app, &name, day)
+                .await
+                .map_err(PageError::at(lang, "/staff/admin/payments"))?;
+            rows.push(r);
+        }
+    }
+    Ok(render(&Payments {
+        page: Page::new(lang, &uri, Some(staff), "payments-title"),
+        day: day.to_string(),
+        rows,
+    }))
 }
 
 #[derive(Template)]
