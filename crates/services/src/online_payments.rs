@@ -174,6 +174,38 @@ pub async fn start(
         ));
     }
     let p = self::provider(app)?;
+    let order = new_order(app, subject, provider, amount_cents, actor).await?;
+    let url = p.checkout_url(&order);
+    Ok((order, url))
+}
+
+/// Records a payment taken at a counter or kiosk terminal (`terminal:METHOD`), pending until
+/// the terminal answers; refunds of it go back through the terminal.
+pub async fn start_terminal(
+    app: &App,
+    subject: &str,
+    method: &str,
+    amount_cents: i64,
+    actor: &str,
+) -> Result<OrderRow> {
+    new_order(
+        app,
+        subject,
+        &format!("terminal:{method}"),
+        amount_cents,
+        actor,
+    )
+    .await
+}
+
+/// A pending order in CNY, recorded and audited.
+async fn new_order(
+    app: &App,
+    subject: &str,
+    provider: &str,
+    amount_cents: i64,
+    actor: &str,
+) -> Result<OrderRow> {
     let order = OrderRow {
         id: crate::auth::random_token()[..32].to_string(),
         subject: subject.to_string(),
@@ -195,43 +227,6 @@ pub async fn start(
         "payment.start",
         subject,
         json!({"order": order.id, "provider": provider, "amount_cents": amount_cents}),
-    )
-    .await?;
-    tx.commit().await.map_err(StorageError::from)?;
-    let url = p.checkout_url(&order);
-    Ok((order, url))
-}
-
-/// Records a payment taken at a counter or kiosk terminal (`terminal:METHOD`), pending until
-/// the terminal answers; refunds of it go back through the terminal.
-pub async fn start_terminal(
-    app: &App,
-    subject: &str,
-    method: &str,
-    amount_cents: i64,
-    actor: &str,
-) -> Result<OrderRow> {
-    let order = OrderRow {
-        id: crate::auth::random_token()[..32].to_string(),
-        subject: subject.to_string(),
-        provider: format!("terminal:{method}"),
-        amount_cents,
-        currency: "CNY".into(),
-        status: "pending".into(),
-        provider_ref: None,
-        created_at: app.now_micros(),
-        paid_at: None,
-        refunded_at: None,
-    };
-    let mut tx = app.db.begin().await?;
-    store::insert_order(&mut tx, &order).await?;
-    audit::record(
-        app,
-        &mut tx,
-        actor,
-        "payment.start",
-        subject,
-        json!({"order": order.id, "provider": order.provider, "amount_cents": amount_cents}),
     )
     .await?;
     tx.commit().await.map_err(StorageError::from)?;
