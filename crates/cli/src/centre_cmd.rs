@@ -114,3 +114,36 @@ pub async fn payments(app: &App, what: &PaymentsWhat) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Subcommand)]
+pub enum PeopleWhat {
+    /// Mark a person as registered state personnel (they apply for endorsements through their
+    /// unit, not online); `--off` removes the mark.
+    StatePersonnel {
+        /// The person's identity number.
+        id_number: String,
+        #[arg(long)]
+        off: bool,
+    },
+}
+
+pub async fn people(app: &App, what: &PeopleWhat) -> Result<ExitCode> {
+    match what {
+        PeopleWhat::StatePersonnel { id_number, off } => {
+            exitentry_services::endorsement_applications::set_state_personnel(
+                app, "cli", id_number, !off,
+            )
+            .await
+            .map_err(fail)?;
+            println!(
+                "{id_number}: {}",
+                if *off {
+                    "not state personnel"
+                } else {
+                    "state personnel"
+                }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

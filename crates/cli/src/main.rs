@@ -88,6 +88,11 @@ enum Command {
         #[command(subcommand)]
         what: centre_cmd::DevicesWhat,
     },
+    /// People in the registry: marks that change what they may do.
+    People {
+        #[command(subcommand)]
+        what: centre_cmd::PeopleWhat,
+    },
     /// Online payments: the daily reconciliation per provider.
     Payments {
         #[command(subcommand)]
@@ -319,6 +324,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             logging::init(&config.log);
             let app = open_app(config).await?;
             centre_cmd::slots(&app, what).await
+        }
+        Command::People { what } => {
+            let config = load_config(&cli, None)?;
+            logging::init(&config.log);
+            let app = open_app(config).await?;
+            centre_cmd::people(&app, what).await
         }
         Command::Payments { what } => {
             let config = load_config(&cli, None)?;

@@ -313,7 +313,129 @@ async fn partners_get_a_key_on_the_last_line_and_lose_it_on_revocation(t: &TestD
     );
 }
 
+/// The service-centre and endorsement operations: opening slots (twice is a no-op), a device
+/// token alone on the last line, marking state personnel, and the reconciliation as JSON.
+async fn centre_operations_from_the_command_line(t: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let offices = write(
+        dir.path(),
+        "offices.csv",
+        "code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices
+GZ-TH-001,天河区分局出入境接待大厅,天河區分局出入境接待大廳,Tianhe Exit-Entry Hall,Guangzhou,Tianhe,广州市天河区天河北路1号,county,0,4
+",
+    );
+    assert!(
+        run(&t.url, &["import", "offices", &offices])
+            .status
+            .success()
+    );
+    let open = |days: &str| {
+        run(
+            &t.url,
+            &[
+                "slots",
+                "open",
+                "--office",
+                "GZ-TH-001",
+                "--service",
+                "eep_application",
+                "--from",
+                "2030-01-07",
+                "--days",
+                days,
+            ],
+        )
+    };
+    let out = open("7");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Monday to Friday 09:00-17:00 in 15 minutes (32) and Saturday morning (12).
+    assert!(
+        text(&out.stdout).contains("opened 172 new slots"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(text(&open("7").stdout).contains("opened 0 new slots"));
+    let bad = run(
+        &t.url,
+        &[
+            "slots",
+            "open",
+            "--office",
+            "GZ-XX-999",
+            "--service",
+            "eep_application",
+            "--from",
+            "2030-01-07",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+
+    let out = run(
+        &t.url,
+        &[
+            "devices",
+            "create",
+            "--office",
+            "GZ-TH-001",
+            "--name",
+            "th-kiosk-1",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().lines().last().unwrap().to_string();
+    assert!(
+        token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{token}"
+    );
+    assert_eq!(
+        run(
+            &t.url,
+            &[
+                "devices",
+                "create",
+                "--office",
+                "GZ-TH-001",
+                "--name",
+                "th-kiosk-1"
+            ]
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+
+    let people = write(dir.path(), "people.csv", PEOPLE_OK);
+    assert!(run(&t.url, &["import", "people", &people]).status.success());
+    let out = run(&t.url, &["people", "state-personnel", "11010519491231002X"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        run(&t.url, &["people", "state-personnel", "440106199001010010"])
+            .status
+            .code(),
+        Some(1)
+    );
+
+    let out = run(
+        &t.url,
+        &[
+            "payments",
+            "reconcile",
+            "--provider",
+            "alipay",
+            "--day",
+            "2030-01-07",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["provider"].as_str(), v["orders"].as_i64()),
+        (Some("alipay"), Some(0))
+    );
+}
+
 exitentry_storage::backend_tests!(
+    centre_operations_from_the_command_line,
     partners_get_a_key_on_the_last_line_and_lose_it_on_revocation,
     import_reports_rows_and_reimport_is_a_no_op,
     audit_verify_names_the_tampered_entry,

@@ -164,6 +164,37 @@ pub async fn set_device_disabled(app: &App, actor: &str, name: &str, disabled: b
     Ok(())
 }
 
+/// A kiosk reports its paper and ink (`ok`, `low` or `out`); shown on the fleet page and
+/// audited when something runs out.
+pub async fn report_status(
+    app: &App,
+    device: &DeviceSession,
+    paper: &str,
+    ink: &str,
+) -> Result<()> {
+    const LEVELS: [&str; 3] = ["ok", "low", "out"];
+    for (field, v) in [("paper", paper), ("ink", ink)] {
+        if !LEVELS.contains(&v) {
+            return Err(bad(field, "bad_level", "a level is ok, low or out"));
+        }
+    }
+    let mut tx = app.db.begin().await?;
+    store::set_device_status(&mut tx, device.id, paper, ink, app.now_micros()).await?;
+    if paper == "out" || ink == "out" {
+        audit::record(
+            app,
+            &mut tx,
+            &device.actor(),
+            "device.fault",
+            &format!("device:{}", device.name),
+            json!({"paper": paper, "ink": ink}),
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(())
+}
+
 pub async fn devices(app: &App, office: Option<&str>) -> Result<Vec<store::DeviceRow>> {
     let mut conn = app.db.conn().await?;
     Ok(store::devices(&mut conn, office).await?)

@@ -775,15 +775,20 @@ pub struct KioskStatus {
     pub last_job: Option<String>,
     pub last_error: Option<String>,
     pub open_24h: bool,
+    /// What the device last reported: `ok`, `low` or `out`.
+    pub paper: String,
+    pub ink: String,
 }
 
 pub async fn fleet(app: &App) -> Result<Vec<KioskStatus>> {
     let mut conn = app.db.conn().await?;
     let devices = exitentry_storage::centre::devices(&mut conn, None).await?;
     let jobs = store::latest_jobs(&mut conn).await?;
+    let consumables = exitentry_storage::centre::device_consumables(&mut conn).await?;
     let mut out = Vec::new();
     for d in devices {
         let job = jobs.iter().find(|j| j.device == d.name);
+        let levels = consumables.iter().find(|c| c.0 == d.name);
         let code = exitentry_domain::office::OfficeCode::parse(&d.office_code).ok();
         let open_24h = match code {
             Some(c) => exitentry_storage::offices::get(&mut conn, &c)
@@ -800,7 +805,35 @@ pub async fn fleet(app: &App) -> Result<Vec<KioskStatus>> {
             last_job: job.map(|j| j.status.clone()),
             last_error: job.and_then(|j| j.error.clone()),
             open_24h,
+            paper: levels.map(|c| c.1.clone()).unwrap_or_default(),
+            ink: levels.map(|c| c.2.clone()).unwrap_or_default(),
         });
     }
     Ok(out)
+}
+
+/// Marks (or unmarks) the person with this identity number as registered state personnel,
+/// who apply for endorsements through their unit, not online.
+pub async fn set_state_personnel(app: &App, actor: &str, id_number: &str, yes: bool) -> Result<()> {
+    let mut tx = app.db.begin().await?;
+    let found = people::by_id_number(&mut tx, &id_number.trim().to_ascii_uppercase()).await?;
+    let [person] = found.as_slice() else {
+        return Err(ServiceError::NotFound("person"));
+    };
+    store::set_state_personnel(&mut tx, person.id, yes).await?;
+    audit::record(
+        app,
+        &mut tx,
+        actor,
+        if yes {
+            "person.state_personnel"
+        } else {
+            "person.not_state_personnel"
+        },
+        &format!("person:{}", person.person.external_id),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(())
 }

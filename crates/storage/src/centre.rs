@@ -748,3 +748,31 @@ pub async fn photo_office(conn: &mut AnyConnection, id: i64) -> Result<Option<St
             .await?,
     )
 }
+
+/// A device's own report of its consumables (`ok`, `low` or `out`).
+pub async fn set_device_status(
+    conn: &mut AnyConnection,
+    id: i64,
+    paper: &str,
+    ink: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE devices SET paper = $2, ink = $3, status_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(paper.to_string())
+        .bind(ink.to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Paper and ink of every device: `(name, paper, ink)`.
+pub async fn device_consumables(conn: &mut AnyConnection) -> Result<Vec<(String, String, String)>> {
+    let rows = sqlx::query("SELECT name, paper, ink FROM devices ORDER BY name")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("name")?, r.try_get("paper")?, r.try_get("ink")?)))
+        .collect()
+}

@@ -1176,6 +1176,48 @@ async fn appointments_over_the_api(backend: exitentry_storage::Backend) {
             .status(),
         StatusCode::FORBIDDEN
     );
+    // A kiosk's agent reports its paper and ink with the device token; the fleet page shows it.
+    let (_, token) = exitentry_services::centre::create_device(
+        &t.app,
+        "test",
+        "GZ-TH-001",
+        "th-kiosk-9",
+        "kiosk",
+    )
+    .await
+    .unwrap();
+    let report = |auth: Option<&str>, paper: &str| {
+        let mut r = c
+            .post(t.url("/api/v1/devices/status"))
+            .json(&serde_json::json!({"paper": paper, "ink": "low"}));
+        if let Some(a) = auth {
+            r = r.bearer_auth(a);
+        }
+        r.send()
+    };
+    assert_eq!(
+        report(None, "out").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        report(Some(&token), "empty").await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        report(Some(&token), "out").await.unwrap().status(),
+        StatusCode::OK
+    );
+    let fleet = admin
+        .get(t.url("/staff/kiosks"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        fleet.contains("th-kiosk-9") && fleet.contains("level-out") && fleet.contains("level-low")
+    );
     assert_eq!(
         admin
             .get(t.url("/staff/kiosks"))

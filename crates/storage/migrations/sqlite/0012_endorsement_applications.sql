@@ -1,6 +1,10 @@
 -- Online (repeat) endorsement applications, payment orders with their provider callbacks,
 -- and print jobs at kiosks. Registered state personnel apply through their unit only.
 ALTER TABLE people ADD COLUMN state_personnel INTEGER NOT NULL DEFAULT 0;
+-- What a kiosk reports about its paper and ink (ok, low, out), for the fleet page.
+ALTER TABLE devices ADD COLUMN paper TEXT NOT NULL DEFAULT 'ok';
+ALTER TABLE devices ADD COLUMN ink TEXT NOT NULL DEFAULT 'ok';
+ALTER TABLE devices ADD COLUMN status_at BIGINT;
 
 -- status: awaiting_payment, ready_to_print, printing, printed, cancelled, refunded.
 CREATE TABLE endorsement_applications (

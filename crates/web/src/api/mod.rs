@@ -3,6 +3,7 @@
 mod appointments;
 mod border;
 mod credentials;
+mod devices;
 mod endorsements;
 mod offices;
 mod payments;
@@ -52,7 +53,8 @@ use utoipa::OpenApi;
         endorsements::apply,
         endorsements::list,
         endorsements::pay,
-        endorsements::cancel
+        endorsements::cancel,
+        devices::status
     ),
     modifiers(&PartnerKeyScheme),
     components(schemas(
@@ -90,7 +92,9 @@ use utoipa::OpenApi;
         endorsements::ApplyEndorsementJson,
         endorsements::EndorsementApplicationJson,
         endorsements::PayJson,
-        endorsements::PaymentStartedJson
+        endorsements::PaymentStartedJson,
+        devices::DeviceStatusJson,
+        devices::DeviceStatusAck
     ))
 )]
 pub struct ApiDoc;
@@ -132,6 +136,10 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(payments::callback),
         )
         .route("/api/v1/endorsements/choices", get(endorsements::choices))
+        .route(
+            "/api/v1/devices/status",
+            axum::routing::post(devices::status),
+        )
         .route(
             "/api/v1/endorsements/applications",
             get(endorsements::list).post(endorsements::apply),

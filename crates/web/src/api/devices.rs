@@ -1,0 +1,54 @@
+//! Machines report their own state: a kiosk's agent sends its paper and ink levels with the
+//! device token it was set up with.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::i18n::Lang;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use exitentry_services::{ServiceError, centre};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+pub struct DeviceStatusJson {
+    /// `ok`, `low` or `out`.
+    pub paper: String,
+    /// `ok`, `low` or `out`.
+    pub ink: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeviceStatusAck {
+    pub device: String,
+    pub office_code: String,
+}
+
+/// A device's consumables, for the kiosk fleet page (`Authorization: Bearer <device token>`).
+#[utoipa::path(post, path = "/api/v1/devices/status", request_body = DeviceStatusJson,
+    responses((status = 200, body = DeviceStatusAck), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn status(
+    State(s): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<DeviceStatusJson>,
+) -> Result<Json<DeviceStatusAck>, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let device = centre::device_session(&s.app, token)
+        .await
+        .map_err(|e| ApiError::new(e, lang))?
+        .ok_or_else(|| ApiError::new(ServiceError::Unauthenticated, lang))?;
+    centre::report_status(&s.app, &device, b.paper.trim(), b.ink.trim())
+        .await
+        .map_err(|e| ApiError::new(e, lang))?;
+    Ok(Json(DeviceStatusAck {
+        device: device.name,
+        office_code: device.office_code,
+    }))
+}
