@@ -8,7 +8,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use exitentry_domain::Invalid;
 use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::endorsements::{self as rules, Destination, Issued, Trips};
-use exitentry_domain::numbers::DocumentKind;
 use exitentry_domain::partners::Scope;
 use exitentry_domain::temporary_permit::cst;
 use exitentry_storage::endorsements::{self as store, CrossingRow, EndorsementRow};
@@ -112,12 +111,7 @@ pub async fn crossing(
     let actor = format!("partner:{}:{}", partner.name, partner.key_id);
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
-    let permit = documents::by_number(&mut tx, &number)
-        .await?
-        .into_iter()
-        .map(|(d, _)| d)
-        .filter(|d| matches!(d.doc.kind, DocumentKind::EepCard | DocumentKind::EepBooklet))
-        .max_by_key(|d| d.doc.issued_on);
+    let permit = documents::current_eep(&mut tx, &number).await?;
     let Some(permit) = permit else {
         return Ok(CrossingAnswer {
             allowed: false,

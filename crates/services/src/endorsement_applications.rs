@@ -785,17 +785,25 @@ pub async fn fleet(app: &App) -> Result<Vec<KioskStatus>> {
     let devices = exitentry_storage::centre::devices(&mut conn, None).await?;
     let jobs = store::latest_jobs(&mut conn).await?;
     let consumables = exitentry_storage::centre::device_consumables(&mut conn).await?;
+    // One query for the offices, not one per device.
+    let round_the_clock: std::collections::HashSet<String> = exitentry_storage::offices::list(
+        &mut conn,
+        &exitentry_storage::offices::OfficeFilter {
+            open_24h: true,
+            limit: 100_000,
+            ..Default::default()
+        },
+    )
+    .await?
+    .0
+    .into_iter()
+    .map(|o| o.code.as_str().to_string())
+    .collect();
     let mut out = Vec::new();
     for d in devices {
         let job = jobs.iter().find(|j| j.device == d.name);
         let levels = consumables.iter().find(|c| c.0 == d.name);
-        let code = exitentry_domain::office::OfficeCode::parse(&d.office_code).ok();
-        let open_24h = match code {
-            Some(c) => exitentry_storage::offices::get(&mut conn, &c)
-                .await?
-                .is_some_and(|o| o.open_24h),
-            None => false,
-        };
+        let open_24h = round_the_clock.contains(&d.office_code);
         out.push(KioskStatus {
             name: d.name,
             office_code: d.office_code,

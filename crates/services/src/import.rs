@@ -592,12 +592,7 @@ async fn endorsements_against_registry(
             ));
             continue;
         }
-        let permit = documents::by_number(&mut conn, &r.document_number)
-            .await?
-            .into_iter()
-            .map(|(d, _)| d)
-            .filter(|d| matches!(d.doc.kind, DocumentKind::EepCard | DocumentKind::EepBooklet))
-            .max_by_key(|d| d.doc.issued_on);
+        let permit = documents::current_eep(&mut conn, &r.document_number).await?;
         let Some(permit) = permit else {
             summary.problems.push(problem(
                 n,

@@ -435,10 +435,7 @@ pub async fn query_pending(app: &App, on_paid: OnPaid) -> Result<usize> {
         store::pending_between(&mut conn, before - 86_400_000_000, before, 100).await?
     };
     let mut changed = 0;
-    for o in pending
-        .into_iter()
-        .filter(|o| !o.provider.starts_with("terminal:"))
-    {
+    for o in pending {
         // One order the provider cannot answer for must not hold up the others.
         match p.query(&o).await {
             Ok(Outcome::Pending) => {}

@@ -212,3 +212,14 @@ pub async fn change_status(
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// The latest Exit-Entry Permit (card or booklet) with this number, if any: what border
+/// control and endorsement imports mean by a permit number.
+pub async fn current_eep(conn: &mut AnyConnection, number: &str) -> Result<Option<StoredDocument>> {
+    Ok(by_number(conn, number)
+        .await?
+        .into_iter()
+        .map(|(d, _)| d)
+        .filter(|d| matches!(d.doc.kind, DocumentKind::EepCard | DocumentKind::EepBooklet))
+        .max_by_key(|d| d.doc.issued_on))
+}

@@ -74,8 +74,8 @@ pub async fn orders_for(conn: &mut AnyConnection, subject: &str) -> Result<Vec<O
     rows.iter().map(from_row).collect()
 }
 
-/// Pending orders created in [from, before), newest first (for the job that asks the
-/// provider; older ones are abandoned checkouts).
+/// Pending online orders created in [from, before), newest first (for the job that asks
+/// the provider; older ones are abandoned checkouts; terminal payments are not asked about).
 pub async fn pending_between(
     conn: &mut AnyConnection,
     from: i64,
@@ -84,7 +84,7 @@ pub async fn pending_between(
 ) -> Result<Vec<OrderRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM payment_orders WHERE status = 'pending' AND created_at >= $1 \
-         AND created_at < $2 ORDER BY created_at DESC LIMIT $3"
+         AND created_at < $2 AND provider NOT LIKE 'terminal:%' ORDER BY created_at DESC LIMIT $3"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(from)

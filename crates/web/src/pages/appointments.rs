@@ -70,10 +70,7 @@ async fn list_page(
         .await
         .map_err(PageError::at(lang, &page.path))?
         .map(|t| super::beijing(t, "%Y-%m-%d"));
-    let (status, error) = match error {
-        Some((st, m)) => (st, Some(m)),
-        None => (StatusCode::OK, None),
-    };
+    let (status, error) = super::status_and_error(error);
     Ok((
         status,
         render(&List {

@@ -29,9 +29,13 @@ pub fn routes() -> Router<AppState> {
         .route("/dev/pay/{order}", get(sandbox_page).post(sandbox_answer))
 }
 
-/// Fees as shown: CNY with two decimals.
+/// Fees as shown: `CNY 30.00` (the one money format of the domain).
 pub fn yuan(cents: &i64) -> String {
-    format!("CNY {}.{:02}", cents / 100, cents % 100)
+    exitentry_domain::products::Money {
+        cents: *cents,
+        currency: exitentry_domain::products::Currency::Cny,
+    }
+    .to_string()
 }
 
 #[derive(Template)]
@@ -60,10 +64,8 @@ async fn list_page(
         Err(e @ ServiceError::Conflict { .. }) => (Vec::new(), Some(message_for(&e, lang))),
         Err(e) => return Err(PageError::at(lang, &page.path)(e)),
     };
-    let (status, error) = match error {
-        Some((st, m)) => (st, Some(m)),
-        None => (StatusCode::OK, refusal),
-    };
+    let (status, error) = super::status_and_error(error);
+    let error = error.or(refusal);
     Ok((
         status,
         render(&List {
@@ -149,10 +151,7 @@ async fn show_page(
     let a = ea::get(&s.app, h.person_id, id)
         .await
         .map_err(PageError::at(lang, &page.path))?;
-    let (status, error) = match error {
-        Some((st, m)) => (st, Some(m)),
-        None => (StatusCode::OK, None),
-    };
+    let (status, error) = super::status_and_error(error);
     Ok((
         status,
         render(&Show {

@@ -321,10 +321,7 @@ async fn code_page(
         _ => {}
     }
     let page = Page::new(lang, uri, None, "tp-title");
-    let (status, error) = match error {
-        Some((st, m)) => (st, Some(m)),
-        None => (StatusCode::OK, None),
-    };
+    let (status, error) = super::status_and_error(error);
     let body = render(&Code {
         page,
         csrf: csrf.clone(),
@@ -684,10 +681,7 @@ async fn my_page(
     let permits = tp::holder_permits(&s.app, &holder)
         .await
         .map_err(PageError::at(lang, &page.path))?;
-    let (status, error) = match error {
-        Some((st, m)) => (st, Some(m)),
-        None => (StatusCode::OK, None),
-    };
+    let (status, error) = super::status_and_error(error);
     Ok((
         status,
         render(&MyPermits {

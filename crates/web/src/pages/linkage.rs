@@ -83,10 +83,7 @@ async fn my_page(
     let proofs = lp::holder_proofs(&s.app, &holder)
         .await
         .map_err(PageError::at(lang, &page.path))?;
-    let (status, error) = match error {
-        Some((st, m)) => (st, Some(m)),
-        None => (StatusCode::OK, None),
-    };
+    let (status, error) = super::status_and_error(error);
     Ok((
         status,
         render(&MyProofs {

@@ -179,6 +179,15 @@ pub fn when_micros(micros: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A page's status and the error it shows: OK and none, or the failed action's status and
+/// message.
+pub fn status_and_error(error: Option<(StatusCode, String)>) -> (StatusCode, Option<String>) {
+    match error {
+        Some((st, m)) => (st, Some(m)),
+        None => (StatusCode::OK, None),
+    }
+}
+
 /// Renders a template, turning a rendering failure into a plain 500.
 pub fn render(t: &impl Template) -> Response {
     match t.render() {

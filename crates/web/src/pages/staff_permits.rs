@@ -121,10 +121,7 @@ async fn detail_page(
         .await
         .map_err(PageError::at(lang, &page.path))?;
     page.title = format!("{} {}", page.title, view.id);
-    let (status, error) = match error {
-        Some((st, m)) => (st, Some(m)),
-        None => (StatusCode::OK, None),
-    };
+    let (status, error) = super::status_and_error(error);
     Ok((
         status,
         render(&Detail {
