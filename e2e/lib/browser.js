@@ -82,3 +82,12 @@ export async function withPage(t, browser, contextOptions, fn) {
     await context.close().catch(() => {});
   }
 }
+
+/** Signs a member of staff in through the login form; waits for the officer desk. */
+export async function staffLogin(page, username, password) {
+  await page.goto('/staff/login');
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(password);
+  await page.locator('main form button[type="submit"]').click();
+  await page.waitForURL((u) => u.pathname === '/staff');
+}

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, withPage } from '../lib/browser.js';
+import { launchBrowser, staffLogin, withPage } from '../lib/browser.js';
 import { expectCount, expectText } from '../lib/expect.js';
 import { startServer } from '../lib/server.js';
 
@@ -74,14 +74,6 @@ function png(w, h) {
     chunk('IDAT', deflateSync(raw)),
     chunk('IEND', Buffer.alloc(0)),
   ]);
-}
-
-async function staffLogin(page, username, password) {
-  await page.goto('/staff/login');
-  await page.locator('#username').fill(username);
-  await page.locator('#password').fill(password);
-  await page.locator('main form button[type="submit"]').click();
-  await page.waitForURL((u) => u.pathname === '/staff');
 }
 
 async function pairDevice(page, kind) {

@@ -376,17 +376,97 @@ pub fn check_self_service(a: &Applicant, kind: EndorsementType) -> Result<(), In
             "individual tourism needs a household registration in a scheme city",
         ));
     }
-    if matches!(
-        kind,
-        EndorsementType::D | EndorsementType::Talent | EndorsementType::T
-    ) {
-        // These need documents a reviewer checks: counter only.
+    if !matches!(kind, EndorsementType::G | EndorsementType::L) {
+        // Only tourism is self-service (since 2019-04-01); the others need documents a
+        // clerk or a reviewer checks.
         return Err(Invalid::new(
             "counter_only",
             "this type is applied for at the counter",
         ));
     }
     Ok(())
+}
+
+/// Checks an application of `kind` at a counter: any type, first endorsements included, on a
+/// valid card; G still needs a household registration in a scheme city.
+pub fn check_counter(a: &Applicant, kind: EndorsementType) -> Result<(), Invalid> {
+    if !a.holds_card {
+        return Err(Invalid::new(
+            "card_required",
+            "endorsements are printed on a valid EEP card; apply for the card first",
+        ));
+    }
+    if kind == EndorsementType::G && !a.hukou_in_scheme_city {
+        return Err(Invalid::new(
+            "not_scheme_city",
+            "individual tourism needs a household registration in a scheme city",
+        ));
+    }
+    Ok(())
+}
+
+/// What the clerk checks before accepting an application of `kind` at the counter; state
+/// personnel also bring their unit's approval.
+pub fn counter_checklist(kind: EndorsementType, state_personnel: bool) -> Vec<&'static str> {
+    let mut out = vec!["identity_card", "eep_card", "application_form"];
+    out.push(match kind {
+        EndorsementType::G | EndorsementType::L => "hukou_booklet",
+        EndorsementType::T => "relation_proof",
+        EndorsementType::S => "business_documents",
+        EndorsementType::Q => "supporting_documents",
+        EndorsementType::D => "stay_approval",
+        EndorsementType::Talent => "talent_approval",
+    });
+    if state_personnel {
+        out.push("unit_approval");
+    }
+    out
+}
+
+/// Whether a reviewer must confirm the application before it is printed: the declared
+/// relative of a family visit is checked against the proof.
+pub fn needs_review(kind: EndorsementType) -> bool {
+    kind == EndorsementType::T
+}
+
+/// The variant of a stay (D) endorsement: multiple trips, valid until the end of the Hong
+/// Kong / Macao approval, with its stay per trip. Refused when the approval has ended or
+/// would make an endorsement longer than five years.
+pub fn stay_variant(
+    destination: Destination,
+    issued_on: NaiveDate,
+    approved_until: NaiveDate,
+    stay_days: u32,
+) -> Result<Variant, Invalid> {
+    if approved_until <= issued_on {
+        return Err(Invalid::new(
+            "approval_ended",
+            "the stay approval has already ended",
+        ));
+    }
+    if !(1..=1826).contains(&stay_days) {
+        return Err(Invalid::new(
+            "bad_stay_days",
+            "the stay per trip is between 1 and 1826 days",
+        ));
+    }
+    let mut months = 1;
+    while valid_until(issued_on, months).is_some_and(|u| u < approved_until) {
+        months += 1;
+        if months > 60 {
+            return Err(Invalid::new(
+                "approval_too_long",
+                "a stay endorsement is issued for at most five years",
+            ));
+        }
+    }
+    Ok(Variant {
+        kind: EndorsementType::D,
+        destination,
+        validity_months: months,
+        trips: Trips::Multiple,
+        stay_days,
+    })
 }
 
 /// An endorsement as recorded, for the border.
@@ -643,6 +723,89 @@ mod tests {
             .is_ok()
         );
         assert_eq!(code(ok, EndorsementType::T), "counter_only");
+        // Only tourism is self-service: business and other visits go to the counter too.
+        for kind in [
+            EndorsementType::S,
+            EndorsementType::Q,
+            EndorsementType::D,
+            EndorsementType::Talent,
+        ] {
+            assert_eq!(code(ok, kind), "counter_only", "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn the_counter_takes_first_endorsements_and_state_personnel() {
+        let first = Applicant {
+            holds_card: true,
+            had_endorsement: false,
+            state_personnel: true,
+            hukou_in_scheme_city: false,
+        };
+        for kind in [
+            EndorsementType::L,
+            EndorsementType::T,
+            EndorsementType::S,
+            EndorsementType::Q,
+            EndorsementType::D,
+            EndorsementType::Talent,
+        ] {
+            assert!(check_counter(&first, kind).is_ok(), "{kind:?}");
+        }
+        assert_eq!(
+            check_counter(&first, EndorsementType::G).unwrap_err().code,
+            "not_scheme_city"
+        );
+        assert_eq!(
+            check_counter(
+                &Applicant {
+                    holds_card: false,
+                    ..first
+                },
+                EndorsementType::L
+            )
+            .unwrap_err()
+            .code,
+            "card_required"
+        );
+        assert!(counter_checklist(EndorsementType::T, false).contains(&"relation_proof"));
+        assert!(!counter_checklist(EndorsementType::T, false).contains(&"unit_approval"));
+        assert!(counter_checklist(EndorsementType::S, true).contains(&"unit_approval"));
+        assert!(needs_review(EndorsementType::T));
+        assert!(!needs_review(EndorsementType::S));
+    }
+
+    #[test]
+    fn stay_endorsements_follow_the_approval() {
+        let on = d("2026-11-22");
+        let v = stay_variant(Destination::HongKong, on, d("2027-05-21"), 180).unwrap();
+        assert_eq!(v.validity_months, 6);
+        assert_eq!(v.trips, Trips::Multiple);
+        assert_eq!(v.stay_days, 180);
+        assert_eq!(
+            stay_variant(Destination::HongKong, on, d("2027-05-22"), 180)
+                .unwrap()
+                .validity_months,
+            7
+        );
+        assert_eq!(
+            stay_variant(Destination::Macao, on, on, 30)
+                .unwrap_err()
+                .code,
+            "approval_ended"
+        );
+        assert_eq!(
+            stay_variant(Destination::Macao, on, d("2032-01-01"), 30)
+                .unwrap_err()
+                .code,
+            "approval_too_long"
+        );
+        assert_eq!(
+            stay_variant(Destination::Macao, on, d("2027-01-01"), 0)
+                .unwrap_err()
+                .code,
+            "bad_stay_days"
+        );
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub enum Permission {
     ServeCounter,
     /// Mark processing done so a document can be collected; see uncollected documents.
     ProcessApplications,
+    /// Confirm or reject what an applicant declared (the relative of a family visit).
+    ReviewEndorsements,
+    /// Record that a person is registered state personnel (no online endorsements).
+    RegisterStatePersonnel,
 }
 
 impl Role {
@@ -81,6 +85,10 @@ impl Role {
             ServeCounter => matches!(self, Admin | CounterClerk),
             // Processing happens in the back office, after the counter took the money.
             ProcessApplications => matches!(self, Admin | Approver),
+            // Checking declared relations is the reviewers' work, not the counter's.
+            ReviewEndorsements => matches!(self, Admin | Reviewer),
+            // The register comes from the units' personnel departments, entered by admins.
+            RegisterStatePersonnel => matches!(self, Admin),
         }
     }
 }

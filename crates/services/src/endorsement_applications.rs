@@ -32,15 +32,15 @@ fn refused(e: Invalid) -> ServiceError {
 }
 
 /// The holder's current card and whether they may apply online.
-struct Holder {
-    person_id: i64,
-    id_number: String,
-    card_id: i64,
-    card_expires: NaiveDate,
-    applicant: Applicant,
+pub(crate) struct Holder {
+    pub person_id: i64,
+    pub id_number: String,
+    pub card_id: i64,
+    pub card_expires: NaiveDate,
+    pub applicant: Applicant,
 }
 
-async fn holder(app: &App, conn: &mut AnyConnection, person_id: i64) -> Result<Holder> {
+pub(crate) async fn holder(app: &App, conn: &mut AnyConnection, person_id: i64) -> Result<Holder> {
     let person = people::get(conn, person_id)
         .await?
         .ok_or(ServiceError::NotFound("person"))?;
@@ -176,9 +176,16 @@ pub struct ApplicationView {
     pub fee_cents: i64,
     pub status: String,
     pub channel: String,
+    /// Counter applications: the first day the kiosk prints it.
+    pub ready_on: Option<String>,
+    /// Family visits: the relative declared, and the reviewer's note on a decision.
+    pub relation: Option<String>,
+    pub review_note: Option<String>,
+    /// Stay (D) endorsements end with the Hong Kong / Macao approval.
+    pub fixed_until: Option<String>,
 }
 
-fn view(a: &ApplicationRow) -> ApplicationView {
+pub(crate) fn view(a: &ApplicationRow) -> ApplicationView {
     ApplicationView {
         id: a.id.clone(),
         reference: a.reference.clone(),
@@ -193,6 +200,10 @@ fn view(a: &ApplicationRow) -> ApplicationView {
         fee_cents: a.fee_cents,
         status: a.status.clone(),
         channel: a.channel.clone(),
+        ready_on: a.counter.ready_on.clone(),
+        relation: a.counter.relation.clone(),
+        review_note: a.counter.review_note.clone(),
+        fixed_until: a.counter.fixed_until.clone(),
     }
 }
 
@@ -245,30 +256,7 @@ pub async fn apply(
                 .into(),
         });
     }
-    let row = ApplicationRow {
-        id: crate::auth::random_token()[..24].to_string(),
-        reference: format!("E{:011}", rand::random::<u64>() % 100_000_000_000),
-        person_id: h.person_id,
-        document_id: h.card_id,
-        destination: destination.code().into(),
-        kind: kind.code().into(),
-        trips_allowed: match variant.trips {
-            Trips::Count(n) => Some(i64::from(n)),
-            Trips::Multiple => None,
-        },
-        validity_months: i64::from(variant.validity_months),
-        stay_days: i64::from(variant.stay_days),
-        fee_cents: app
-            .policy
-            .endorsements
-            .fee_cents(variant.trips, variant.validity_months, today),
-        channel: channel.into(),
-        status: "awaiting_payment".into(),
-        endorsement_id: None,
-        created_at: app.now_micros(),
-        paid_at: None,
-        printed_at: None,
-    };
+    let row = new_row(app, &h, &variant, channel, Default::default());
     match store::insert(&mut tx, &row).await {
         Err(StorageError::Conflict(_)) => {
             return Err(ServiceError::Conflict {
@@ -286,11 +274,48 @@ pub async fn apply(
     Ok(view(&row))
 }
 
-fn subject(id: &str) -> String {
+/// A new application for the holder's card, awaiting payment, with the fee of today.
+pub(crate) fn new_row(
+    app: &App,
+    h: &Holder,
+    variant: &rules::Variant,
+    channel: &str,
+    counter: exitentry_storage::endorsement_applications::CounterDetails,
+) -> ApplicationRow {
+    let today = app.today();
+    ApplicationRow {
+        id: crate::auth::random_token()[..24].to_string(),
+        reference: format!("E{:011}", rand::random::<u64>() % 100_000_000_000),
+        person_id: h.person_id,
+        document_id: h.card_id,
+        destination: variant.destination.code().into(),
+        kind: variant.kind.code().into(),
+        trips_allowed: match variant.trips {
+            Trips::Count(n) => Some(i64::from(n)),
+            Trips::Multiple => None,
+        },
+        validity_months: i64::from(variant.validity_months),
+        stay_days: i64::from(variant.stay_days),
+        fee_cents: app
+            .policy
+            .endorsements
+            .fee_cents(variant.trips, variant.validity_months, today),
+        channel: channel.into(),
+        status: "awaiting_payment".into(),
+        endorsement_id: None,
+        created_at: app.now_micros(),
+        paid_at: None,
+        printed_at: None,
+        counter,
+    }
+}
+
+pub(crate) fn subject(id: &str) -> String {
     format!("endorsement_application:{id}")
 }
 
-/// The payment hook: an application awaiting payment becomes ready to print.
+/// The payment hook: an application awaiting payment becomes ready to print, or goes to a
+/// reviewer first when its type needs one (the declared relative of a family visit).
 pub fn on_paid<'a>(
     app: &'a App,
     conn: &'a mut AnyConnection,
@@ -300,14 +325,16 @@ pub fn on_paid<'a>(
         let Some(id) = subject.strip_prefix("endorsement_application:") else {
             return Ok(false);
         };
-        Ok(store::transition(
-            conn,
-            id,
-            "awaiting_payment",
-            "ready_to_print",
-            app.now_micros(),
-        )
-        .await?)
+        let Some(a) = store::get(conn, id).await? else {
+            return Ok(false);
+        };
+        let review = EndorsementType::parse(&a.kind).is_ok_and(rules::needs_review);
+        let to = if review {
+            "under_review"
+        } else {
+            "ready_to_print"
+        };
+        Ok(store::transition(conn, id, "awaiting_payment", to, app.now_micros()).await?)
     })
 }
 
@@ -355,6 +382,7 @@ pub async fn cancel(app: &App, person_id: i64, id: &str, actor: &str) -> Result<
     let mut tx = app.db.begin().await?;
     let now = app.now_micros();
     let done = store::transition(&mut tx, &a.id, "awaiting_payment", "cancelled", now).await?
+        || store::transition(&mut tx, &a.id, "under_review", "refunded", now).await?
         || store::transition(&mut tx, &a.id, "ready_to_print", "refunded", now).await?;
     if !done {
         return Err(ServiceError::Conflict {
@@ -444,12 +472,6 @@ pub async fn pay_at_kiosk(
     method: &str,
 ) -> Result<ApplicationView> {
     let a = own(app, person_id, id).await?;
-    if a.status != "awaiting_payment" {
-        return Err(ServiceError::Conflict {
-            code: "not_awaiting_payment",
-            message: format!("this application is {}", a.status),
-        });
-    }
     if !["unionpay", "yang_cheng_tong", "alipay", "wechat_pay"].contains(&method) {
         return Err(bad(
             "method",
@@ -457,24 +479,51 @@ pub async fn pay_at_kiosk(
             "the kiosk takes UnionPay, Yang Cheng Tong, Alipay and WeChat Pay",
         ));
     }
+    take_fee(app, &device.actor(), &a, method).await?;
+    Ok(view(&own(app, person_id, id).await?))
+}
+
+/// Takes an application's fee through the terminal (or as cash at a counter till): the
+/// order is recorded first, the charge made outside any transaction, then credited once; a
+/// charge that loses a race (paid meanwhile, cancelled) is given back at once.
+pub(crate) async fn take_fee(
+    app: &App,
+    actor: &str,
+    a: &ApplicationRow,
+    method: &str,
+) -> Result<()> {
+    if a.status != "awaiting_payment" {
+        return Err(ServiceError::Conflict {
+            code: "not_awaiting_payment",
+            message: format!("this application is {}", a.status),
+        });
+    }
     let order =
-        online_payments::start_terminal(app, &subject(&a.id), method, a.fee_cents, &device.actor())
-            .await?;
-    let charge = crate::payments::Charge {
-        payment_id: order.id.clone(),
-        method: method.into(),
-        amount_cents: a.fee_cents,
-        currency: "CNY".into(),
-        description: format!("endorsement {}", a.reference),
-    };
-    let terminal = app.providers.payments()?;
-    let outcome = match terminal.charge(&charge).await {
-        Ok(o) => o,
-        Err(e) => {
-            let mut conn = app.db.conn().await?;
-            exitentry_storage::payments::mark_failed(&mut conn, &order.id, app.now_micros())
-                .await?;
-            return Err(e);
+        online_payments::start_terminal(app, &subject(&a.id), method, a.fee_cents, actor).await?;
+    let outcome = if method == "cash" {
+        crate::payments::ChargeOutcome::Paid {
+            provider_ref: format!("CASH-{}", &order.id[..8]),
+        }
+    } else {
+        let charge = crate::payments::Charge {
+            payment_id: order.id.clone(),
+            method: method.into(),
+            amount_cents: a.fee_cents,
+            currency: "CNY".into(),
+            description: format!("endorsement {}", a.reference),
+        };
+        let charged = match app.providers.payments() {
+            Ok(terminal) => terminal.charge(&charge).await,
+            Err(e) => Err(e),
+        };
+        match charged {
+            Ok(o) => o,
+            Err(e) => {
+                let mut conn = app.db.conn().await?;
+                exitentry_storage::payments::mark_failed(&mut conn, &order.id, app.now_micros())
+                    .await?;
+                return Err(e);
+            }
         }
     };
     match outcome {
@@ -496,11 +545,16 @@ pub async fn pay_at_kiosk(
                     now,
                 )
                 .await?;
-                terminal.refund(&order.id, a.fee_cents).await?;
+                if method != "cash" {
+                    app.providers
+                        .payments()?
+                        .refund(&order.id, a.fee_cents)
+                        .await?;
+                }
                 audit::record(
                     app,
                     &mut conn,
-                    &device.actor(),
+                    actor,
                     "payment.refund",
                     &subject(&a.id),
                     json!({"order": order.id, "why": "no longer awaiting payment"}),
@@ -516,25 +570,25 @@ pub async fn pay_at_kiosk(
             audit::record(
                 app,
                 &mut tx,
-                &device.actor(),
+                actor,
                 "payment.paid",
                 &subject(&a.id),
                 json!({"order": order.id, "method": method}),
             )
             .await?;
             tx.commit().await.map_err(StorageError::from)?;
+            Ok(())
         }
         crate::payments::ChargeOutcome::Declined { reason } => {
             let mut conn = app.db.conn().await?;
             exitentry_storage::payments::mark_failed(&mut conn, &order.id, app.now_micros())
                 .await?;
-            return Err(ServiceError::Conflict {
+            Err(ServiceError::Conflict {
                 code: "payment_declined",
                 message: format!("the payment was declined: {reason}"),
-            });
+            })
         }
     }
-    Ok(view(&own(app, person_id, id).await?))
 }
 
 /// The printer of a kiosk, behind a trait: the development double prints at once, or fails
@@ -604,6 +658,15 @@ pub async fn print(
             message: format!("this application is {}", a.status),
         });
     }
+    let today = app.today();
+    if let Some(ready_on) = a.counter.ready_on.as_deref()
+        && ready_on > today.to_string().as_str()
+    {
+        return Err(ServiceError::Conflict {
+            code: "not_ready_yet",
+            message: format!("this endorsement can be printed from {ready_on}"),
+        });
+    }
     let now = app.now_micros();
     // Reuse this application's failed job (a retry) or queue a new one.
     let job_id = {
@@ -629,9 +692,17 @@ pub async fn print(
         tx.commit().await.map_err(StorageError::from)?;
         id
     };
-    let today = app.today();
-    let until =
-        rules::valid_until(today, u32::try_from(a.validity_months).unwrap_or(3)).unwrap_or(today);
+    // A stay (D) endorsement ends with its approval; the others run from the print day.
+    let until = match a
+        .counter
+        .fixed_until
+        .as_deref()
+        .map(str::parse::<NaiveDate>)
+    {
+        Some(Ok(fixed)) => fixed,
+        _ => rules::valid_until(today, u32::try_from(a.validity_months).unwrap_or(3))
+            .unwrap_or(today),
+    };
     let text = format!(
         "{} {} {} {}–{}",
         a.destination,

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod border;
 pub mod centre;
 mod clock;
+pub mod counter_endorsements;
 pub mod credentials;
 pub mod demo;
 pub mod endorsement_applications;

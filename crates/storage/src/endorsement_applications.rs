@@ -18,18 +18,35 @@ pub struct ApplicationRow {
     pub validity_months: i64,
     pub stay_days: i64,
     pub fee_cents: i64,
-    /// `online` or `kiosk`.
+    /// `online`, `kiosk` or `counter`.
     pub channel: String,
-    /// `awaiting_payment`, `ready_to_print`, `printed`, `cancelled` or `refunded`.
+    /// `awaiting_payment`, `under_review`, `ready_to_print`, `printing`, `printed`,
+    /// `cancelled`, `rejected` or `refunded`.
     pub status: String,
     pub endorsement_id: Option<i64>,
     pub created_at: i64,
     pub paid_at: Option<i64>,
     pub printed_at: Option<i64>,
+    /// What a counter application adds (all `None` online and at kiosks).
+    pub counter: CounterDetails,
+}
+
+/// What a counter records: where, the declared relative of a family visit, the end of a
+/// stay approval, the first day it may be printed, and the reviewer's decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CounterDetails {
+    pub office: Option<String>,
+    pub relation: Option<String>,
+    pub relative_name: Option<String>,
+    pub fixed_until: Option<String>,
+    pub ready_on: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub review_note: Option<String>,
 }
 
 const COLUMNS: &str = "id, reference, person_id, document_id, destination, kind, trips_allowed, validity_months, \
-     stay_days, fee_cents, channel, status, endorsement_id, created_at, paid_at, printed_at";
+     stay_days, fee_cents, channel, status, endorsement_id, created_at, paid_at, printed_at, \
+     office, relation, relative_name, fixed_until, ready_on, reviewed_by, review_note";
 
 fn from_row(r: &AnyRow) -> Result<ApplicationRow> {
     Ok(ApplicationRow {
@@ -49,14 +66,24 @@ fn from_row(r: &AnyRow) -> Result<ApplicationRow> {
         created_at: r.try_get("created_at")?,
         paid_at: r.try_get("paid_at")?,
         printed_at: r.try_get("printed_at")?,
+        counter: CounterDetails {
+            office: r.try_get("office")?,
+            relation: r.try_get("relation")?,
+            relative_name: r.try_get("relative_name")?,
+            fixed_until: r.try_get("fixed_until")?,
+            ready_on: r.try_get("ready_on")?,
+            reviewed_by: r.try_get("reviewed_by")?,
+            review_note: r.try_get("review_note")?,
+        },
     })
 }
 
 pub async fn insert(conn: &mut AnyConnection, a: &ApplicationRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO endorsement_applications (id, reference, person_id, document_id, destination, kind, \
-         trips_allowed, validity_months, stay_days, fee_cents, channel, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+         trips_allowed, validity_months, stay_days, fee_cents, channel, status, created_at, updated_at, \
+         office, relation, relative_name, fixed_until, ready_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18)",
     )
     .bind(a.id.clone())
     .bind(a.reference.clone())
@@ -71,6 +98,11 @@ pub async fn insert(conn: &mut AnyConnection, a: &ApplicationRow) -> Result<()> 
     .bind(a.channel.clone())
     .bind(a.status.clone())
     .bind(a.created_at)
+    .bind(a.counter.office.clone())
+    .bind(a.counter.relation.clone())
+    .bind(a.counter.relative_name.clone())
+    .bind(a.counter.fixed_until.clone())
+    .bind(a.counter.ready_on.clone())
     .execute(&mut *conn)
     .await
     .map_err(|e| StorageError::from_write(e, "open endorsement application"))?;
@@ -106,7 +138,7 @@ pub async fn open_for(
 ) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM endorsement_applications WHERE document_id = $1 AND destination = $2 \
-         AND status IN ('awaiting_payment', 'ready_to_print', 'printing')",
+         AND status IN ('awaiting_payment', 'under_review', 'ready_to_print', 'printing')",
     )
     .bind(document_id)
     .bind(destination.to_string())
@@ -124,13 +156,54 @@ pub async fn transition(
 ) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE endorsement_applications SET status = $3, updated_at = $4, \
-         paid_at = CASE WHEN $3 = 'ready_to_print' THEN $4 ELSE paid_at END, \
+         paid_at = CASE WHEN $2 = 'awaiting_payment' AND $3 IN ('ready_to_print', 'under_review') \
+         THEN $4 ELSE paid_at END, \
          printed_at = CASE WHEN $3 = 'printed' THEN $4 ELSE printed_at END \
          WHERE id = $1 AND status = $2",
     )
     .bind(id.to_string())
     .bind(from.to_string())
     .bind(to.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Applications in `status`, oldest first (the review queue).
+pub async fn with_status(
+    conn: &mut AnyConnection,
+    status: &str,
+    limit: i64,
+) -> Result<Vec<ApplicationRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM endorsement_applications WHERE status = $1 ORDER BY created_at LIMIT $2"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(status.to_string())
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// A reviewer's decision on an application under review: `false` when someone decided first.
+pub async fn decide(
+    conn: &mut AnyConnection,
+    id: &str,
+    to: &str,
+    reviewer: &str,
+    note: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE endorsement_applications SET status = $2, reviewed_by = $3, review_note = $4, \
+         updated_at = $5 WHERE id = $1 AND status = 'under_review'",
+    )
+    .bind(id.to_string())
+    .bind(to.to_string())
+    .bind(reviewer.to_string())
+    .bind(note.to_string())
     .bind(now)
     .execute(&mut *conn)
     .await?;

@@ -1244,6 +1244,163 @@ async fn appointments_over_the_api(backend: exitentry_storage::Backend) {
 
 http_tests!(appointments_over_the_api);
 
+async fn endorsements_at_the_counter_and_their_review(backend: exitentry_storage::Backend) {
+    let t = spawn(backend).await;
+    let clerk = t.client();
+    t.login(&clerk, "clerk", PASSWORD).await;
+    let page = get_text(
+        &clerk,
+        t.url("/staff/centre/endorsements?id_number=11010519491231002x&kind=T"),
+    )
+    .await;
+    assert!(page.contains("CA1234567"), "the card is found");
+    assert!(
+        page.contains("value=\"relation_proof\""),
+        "the family-visit checklist"
+    );
+    assert!(page.contains("name=\"relative_name\""));
+    let csrf = exitentry_test_support::hidden_field(&page, "csrf").unwrap();
+    let form = |csrf: &str, proof: bool| {
+        let mut f = vec![
+            ("csrf", csrf.to_string()),
+            ("id_number", "11010519491231002X".into()),
+            ("kind", "T".into()),
+            ("destination", "hong_kong".into()),
+            ("variant", "3:multiple".into()),
+            ("relation", "child".into()),
+            ("relative_name", "李小明".into()),
+            ("checklist", "identity_card".into()),
+            ("checklist", "eep_card".into()),
+            ("checklist", "application_form".into()),
+        ];
+        if proof {
+            f.push(("checklist", "relation_proof".into()));
+        }
+        f
+    };
+    let r = clerk
+        .post(t.url("/staff/centre/endorsements"))
+        .form(&form("forged", true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A missing document: the form comes back with the error and what was typed.
+    let r = clerk
+        .post(t.url("/staff/centre/endorsements"))
+        .form(&form(&csrf, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("李小明") && body.contains("role=\"alert\""),
+        "{body}"
+    );
+    let r = clerk
+        .post(t.url("/staff/centre/endorsements"))
+        .form(&form(&csrf, true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let at = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let id = at.rsplit('/').next().unwrap().to_string();
+    let r = clerk
+        .post(t.url(&format!("{at}/pay")))
+        .form(&[("csrf", csrf.as_str()), ("method", "cash")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let body = get_text(&clerk, t.url(&at)).await;
+    assert!(body.contains("id=\"cend-status\""));
+    // The counter cannot review; the reviewer sees the queue and confirms.
+    assert_eq!(
+        clerk
+            .get(t.url("/staff/endorsements/review"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let reviewer = t.client();
+    t.login(&reviewer, "reviewer", PASSWORD).await;
+    let queue = get_text(&reviewer, t.url("/staff/endorsements/review")).await;
+    assert!(queue.contains(&id) && queue.contains("李小明"));
+    let page = get_text(&reviewer, t.url(&at)).await;
+    let rcsrf = exitentry_test_support::hidden_field(&page, "csrf").unwrap();
+    let r = reviewer
+        .post(t.url(&format!("/staff/endorsements/{id}/review")))
+        .form(&[
+            ("csrf", rcsrf.as_str()),
+            ("decision", "approve"),
+            ("note", "birth certificate"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let queue = get_text(&reviewer, t.url("/staff/endorsements/review")).await;
+    assert!(!queue.contains(&id));
+    let li = {
+        let mut c = t.app.db.conn().await.unwrap();
+        exitentry_storage::people::by_id_number(&mut c, "11010519491231002X")
+            .await
+            .unwrap()[0]
+            .id
+    };
+    let a = exitentry_services::endorsement_applications::get(&t.app, li, &id)
+        .await
+        .unwrap();
+    assert_eq!(a.status, "ready_to_print");
+
+    // Admins register state personnel on the person page; the counter then asks for the
+    // unit's approval. Clerks cannot register anyone.
+    let r = clerk
+        .post(t.url(&format!("/staff/people/{li}/state-personnel")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("registered", "1"),
+            ("reason", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let admin = t.client();
+    t.login(&admin, "admin", PASSWORD).await;
+    let page = get_text(&admin, t.url(&format!("/staff/people/{li}"))).await;
+    let acsrf = exitentry_test_support::hidden_field(&page, "csrf").unwrap();
+    let r = admin
+        .post(t.url(&format!("/staff/people/{li}/state-personnel")))
+        .form(&[
+            ("csrf", acsrf.as_str()),
+            ("registered", "1"),
+            (
+                "reason",
+                "Register of the provincial personnel office, 2026-11",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = get_text(
+        &clerk,
+        t.url("/staff/centre/endorsements?id_number=11010519491231002X&kind=L"),
+    )
+    .await;
+    assert!(page.contains("id=\"state-personnel\"") && page.contains("value=\"unit_approval\""));
+    let audit = get_text(&admin, t.url("/staff/admin/audit")).await;
+    assert!(audit.contains("person.state_personnel") && audit.contains("endorsement.approve"));
+    t.stop().await;
+}
+
+http_tests!(endorsements_at_the_counter_and_their_review);
+
 /// Payment callbacks over HTTP: a forged signature is refused with 403, a verified one is
 /// acknowledged and applied once; border control needs the `border` scope.
 async fn payment_callbacks_and_border_crossings(backend: exitentry_storage::Backend) {

@@ -59,8 +59,18 @@ pub struct EndorsementApplicationJson {
     pub trips: String,
     pub stay_days: i64,
     pub fee_cents: i64,
-    /// `awaiting_payment`, `ready_to_print`, `printed`, `cancelled` or `refunded`.
+    /// `awaiting_payment`, `under_review`, `ready_to_print`, `printing`, `printed`,
+    /// `cancelled`, `rejected` or `refunded`.
     pub status: String,
+    /// `online`, `kiosk` or `counter`.
+    pub channel: String,
+    /// Counter applications: the first day a kiosk prints it (after processing).
+    pub ready_on: Option<String>,
+    /// Family visits: the relative declared; the reviewer's note once decided.
+    pub relation: Option<String>,
+    pub review_note: Option<String>,
+    /// Stay (D) endorsements: the last day, from the Hong Kong / Macao approval.
+    pub valid_until: Option<String>,
 }
 
 impl From<ApplicationView> for EndorsementApplicationJson {
@@ -75,6 +85,11 @@ impl From<ApplicationView> for EndorsementApplicationJson {
             stay_days: a.stay_days,
             fee_cents: a.fee_cents,
             status: a.status,
+            channel: a.channel,
+            ready_on: a.ready_on,
+            relation: a.relation,
+            review_note: a.review_note,
+            valid_until: a.fixed_until,
         }
     }
 }

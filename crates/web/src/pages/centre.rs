@@ -69,7 +69,8 @@ fn inline(e: &ServiceError) -> bool {
     )
 }
 
-fn check(
+/// The permission, and for a form the CSRF token: both checked before anything else.
+pub(super) fn check(
     staff: &StaffSession,
     lang: Lang,
     path: &str,

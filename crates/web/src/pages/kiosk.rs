@@ -333,6 +333,8 @@ struct KioskEndorsements {
     card: String,
     id_number: String,
     applications: Vec<ea::ApplicationView>,
+    /// Today (`YYYY-MM-DD`): counter applications print from their `ready_on`.
+    today: String,
     choices: Vec<ea::Choice>,
     printed: Option<ea::Printed>,
     error: Option<String>,
@@ -401,7 +403,9 @@ async fn endorsements(
         .await
         .unwrap_or_default()
         .into_iter()
-        .filter(|a| a.status == "awaiting_payment" || a.status == "ready_to_print")
+        .filter(|a| {
+            ["awaiting_payment", "under_review", "ready_to_print"].contains(&a.status.as_str())
+        })
         .collect();
     let choices = ea::choices(&s.app, person).await.unwrap_or_default();
     let body = render(&KioskEndorsements {
@@ -411,6 +415,7 @@ async fn endorsements(
         card: f.card,
         id_number: f.id_number,
         applications,
+        today: s.app.today().to_string(),
         choices,
         printed,
         error,

@@ -4,6 +4,7 @@
 mod appointments;
 mod centre;
 mod centre_admin;
+mod counter_endorsements;
 pub mod endorsements;
 mod holder;
 mod kiosk;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .merge(endorsements::routes())
         .merge(centre::routes())
         .merge(centre_admin::routes())
+        .merge(counter_endorsements::routes())
         .merge(kiosk::routes())
         .merge(staff_permits::routes())
         .merge(linkage::routes())
@@ -149,6 +151,13 @@ impl Page {
         self.staff.as_ref().is_some_and(|s| {
             s.role
                 .can(exitentry_domain::staff::Permission::ServeCounter)
+        })
+    }
+
+    pub fn can_review_endorsements(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| {
+            s.role
+                .can(exitentry_domain::staff::Permission::ReviewEndorsements)
         })
     }
 

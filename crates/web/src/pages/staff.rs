@@ -264,6 +264,9 @@ struct PersonPage {
     page: Page,
     person: PersonView,
     documents: Vec<DocumentView>,
+    state_personnel: bool,
+    can_mark_state_personnel: bool,
+    csrf: String,
 }
 
 async fn person(
@@ -283,6 +286,10 @@ async fn person(
     let (person, documents) = registry::person(&s.app, &who, id)
         .await
         .map_err(PageError::at(lang, &page.path))?;
+    let state_personnel =
+        exitentry_services::counter_endorsements::is_state_personnel(&s.app, &who, id)
+            .await
+            .map_err(PageError::at(lang, &page.path))?;
     page.title = person
         .name_zh
         .clone()
@@ -291,6 +298,11 @@ async fn person(
         page,
         person,
         documents,
+        state_personnel,
+        can_mark_state_personnel: who
+            .role
+            .can(exitentry_domain::staff::Permission::RegisterStatePersonnel),
+        csrf: who.csrf_token.clone(),
     }))
 }
 

@@ -1,0 +1,423 @@
+//! Endorsements at the counter: the clerk looks the holder up by identity number, enters any
+//! type of endorsement with its documents checked, takes the fee and hands over the receipt;
+//! reviewers confirm or reject the relative declared for a family visit.
+
+use super::centre::check;
+use super::{Page, render, status_and_error};
+use crate::AppState;
+use crate::error::{PageError, message_for, status_for};
+use crate::i18n::Lang;
+use crate::session::Staff;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, OriginalUri, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use exitentry_domain::endorsements::{
+    Circumstances, Destination, EndorsementType, Relation, counter_checklist, variants,
+};
+use exitentry_domain::staff::Permission;
+use exitentry_services::ServiceError;
+use exitentry_services::auth::StaffSession;
+use exitentry_services::counter_endorsements::{
+    self as counter, CounterHolder, CounterRequest, StaffView,
+};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff/centre/endorsements", get(lookup).post(apply))
+        .route("/staff/centre/endorsements/{id}", get(show))
+        .route("/staff/centre/endorsements/{id}/pay", post(pay))
+        .route("/staff/endorsements/review", get(queue))
+        .route("/staff/endorsements/{id}/review", post(review))
+        .route("/staff/people/{id}/state-personnel", post(state_personnel))
+}
+
+fn yuan(cents: &i64) -> String {
+    super::endorsements::yuan(cents)
+}
+
+/// `12:multiple` as "12 months · multiple trips" in the reader's language.
+fn variant_label(page: &Page, v: &str) -> String {
+    let (months, trips) = v.split_once(':').unwrap_or((v, ""));
+    format!(
+        "{months} {} · {}",
+        page.t("variant-months"),
+        page.code("trips", trips)
+    )
+}
+
+/// Errors a clerk or reviewer can act on stay on the page.
+fn inline(e: &ServiceError) -> bool {
+    matches!(
+        e,
+        ServiceError::Invalid { .. } | ServiceError::Conflict { .. } | ServiceError::NotFound(_)
+    )
+}
+
+/// What the clerk typed, kept when the form comes back with an error.
+#[derive(Default, Clone)]
+struct Draft {
+    destination: String,
+    kind: String,
+    variant: String,
+    relation: String,
+    relative_name: String,
+    long_family_visit: bool,
+    approved_until: String,
+    stay_days: String,
+    ticked: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "centre/endorsement_counter.html")]
+struct Lookup {
+    page: Page,
+    csrf: String,
+    id_number: String,
+    holder: Option<CounterHolder>,
+    /// The type chosen (the form shows its fields and checklist), or empty.
+    kind: &'static str,
+    kinds: Vec<&'static str>,
+    relations: Vec<&'static str>,
+    variants: Vec<String>,
+    checklist: Vec<&'static str>,
+    draft: Draft,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct LookupQuery {
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// Validity and trips a type can have (as `months:trips`, for any destination and relative);
+/// the service checks the choice against the destination and the relative.
+fn variant_choices(s: &AppState, kind: EndorsementType) -> Vec<String> {
+    let today = s.app.today();
+    let mut out: Vec<(u32, String)> = Vec::new();
+    for dest in Destination::ALL {
+        let mut circumstances = vec![Circumstances::default()];
+        for r in Relation::ALL {
+            circumstances.push(Circumstances {
+                relation: Some(r),
+                long_family_visit: true,
+            });
+        }
+        for c in circumstances {
+            for v in variants(kind, dest, today, c, &s.app.policy.endorsements) {
+                let key = (
+                    v.validity_months,
+                    format!("{}:{}", v.validity_months, v.trips.code()),
+                );
+                if !out.contains(&key) {
+                    out.push(key);
+                }
+            }
+        }
+    }
+    out.sort();
+    out.into_iter().map(|(_, k)| k).collect()
+}
+
+async fn lookup_page(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    staff: StaffSession,
+    q: &LookupQuery,
+    draft: Draft,
+    error: Option<(StatusCode, String)>,
+) -> Result<Response, PageError> {
+    let mut error = error;
+    let holder = if q.id_number.trim().is_empty() {
+        None
+    } else {
+        match counter::lookup(&s.app, &staff, &q.id_number).await {
+            Ok(h) => Some(h),
+            Err(e) if inline(&e) => {
+                error = error.or(Some((status_for(&e), message_for(&e, lang))));
+                None
+            }
+            Err(e) => return Err(PageError::at(lang, "/staff/centre/endorsements")(e)),
+        }
+    };
+    let kind = EndorsementType::parse(&q.kind).ok();
+    let checklist = kind
+        .map(|k| counter_checklist(k, holder.as_ref().is_some_and(|h| h.state_personnel)))
+        .unwrap_or_default();
+    let variants = kind.map(|k| variant_choices(s, k)).unwrap_or_default();
+    let (status, error) = status_and_error(error);
+    Ok((
+        status,
+        render(&Lookup {
+            csrf: staff.csrf_token.clone(),
+            page: Page::new(lang, uri, Some(staff), "cend-title"),
+            id_number: q.id_number.trim().to_ascii_uppercase(),
+            holder,
+            kind: kind.map(|k| k.code()).unwrap_or_default(),
+            kinds: EndorsementType::ALL.iter().map(|k| k.code()).collect(),
+            relations: Relation::ALL.iter().map(|r| r.code()).collect(),
+            variants,
+            checklist,
+            draft,
+            error,
+        }),
+    )
+        .into_response())
+}
+
+async fn lookup(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Query(q): Query<LookupQuery>,
+) -> Result<Response, PageError> {
+    check(
+        &staff,
+        lang,
+        "/staff/centre/endorsements",
+        Permission::ServeCounter,
+        None,
+    )?;
+    lookup_page(&s, lang, &uri, staff, &q, Draft::default(), None).await
+}
+
+async fn apply(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    check(
+        &staff,
+        lang,
+        "/staff/centre/endorsements",
+        Permission::ServeCounter,
+        Some(&get("csrf")),
+    )?;
+    let draft = Draft {
+        destination: get("destination"),
+        kind: get("kind"),
+        variant: get("variant"),
+        relation: get("relation"),
+        relative_name: get("relative_name"),
+        long_family_visit: get("long_family_visit") == "1",
+        approved_until: get("approved_until"),
+        stay_days: get("stay_days"),
+        ticked: pairs
+            .iter()
+            .filter(|(n, _)| n == "checklist")
+            .map(|(_, v)| v.clone())
+            .collect(),
+    };
+    let (months, trips) = draft.variant.split_once(':').unwrap_or(("", ""));
+    let req = CounterRequest {
+        id_number: get("id_number"),
+        destination: draft.destination.clone(),
+        kind: draft.kind.clone(),
+        validity_months: months.parse().unwrap_or(0),
+        trips: trips.to_string(),
+        relation: draft.relation.clone(),
+        relative_name: draft.relative_name.clone(),
+        long_family_visit: draft.long_family_visit,
+        approved_until: draft.approved_until.clone(),
+        stay_days: draft.stay_days.trim().parse().unwrap_or(0),
+        checklist: draft.ticked.clone(),
+    };
+    match counter::apply(&s.app, &staff, &req).await {
+        Ok(a) => Ok(Redirect::to(&format!("/staff/centre/endorsements/{}", a.id)).into_response()),
+        Err(e) if inline(&e) => {
+            let err = Some((status_for(&e), message_for(&e, lang)));
+            let q = LookupQuery {
+                id_number: req.id_number.clone(),
+                kind: req.kind.clone(),
+            };
+            lookup_page(&s, lang, &uri, staff, &q, draft, err).await
+        }
+        Err(e) => Err(PageError::at(lang, "/staff/centre/endorsements")(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "centre/endorsement_application.html")]
+struct Show {
+    page: Page,
+    v: StaffView,
+    csrf: String,
+    can_pay: bool,
+    can_review: bool,
+    methods: &'static [&'static str],
+    error: Option<String>,
+}
+
+async fn show_page(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    staff: StaffSession,
+    id: &str,
+    error: Option<(StatusCode, String)>,
+) -> Result<Response, PageError> {
+    let path = format!("/staff/centre/endorsements/{id}");
+    let v = counter::get(&s.app, &staff, id)
+        .await
+        .map_err(PageError::at(lang, &path))?;
+    let (status, error) = status_and_error(error);
+    Ok((
+        status,
+        render(&Show {
+            csrf: staff.csrf_token.clone(),
+            can_pay: staff.role.can(Permission::ServeCounter),
+            can_review: staff.role.can(Permission::ReviewEndorsements),
+            methods: exitentry_domain::products::Currency::Cny.methods(),
+            page: Page::new(lang, uri, Some(staff), "cend-application"),
+            v,
+            error,
+        }),
+    )
+        .into_response())
+}
+
+async fn show(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    show_page(&s, lang, &uri, staff, &id, None).await
+}
+
+#[derive(Deserialize)]
+struct PayForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    method: String,
+}
+
+async fn pay(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+    Form(f): Form<PayForm>,
+) -> Result<Response, PageError> {
+    let path = format!("/staff/centre/endorsements/{id}");
+    check(&staff, lang, &path, Permission::ServeCounter, Some(&f.csrf))?;
+    match counter::pay(&s.app, &staff, &id, &f.method).await {
+        Ok(_) => Ok(Redirect::to(&path).into_response()),
+        Err(e) if inline(&e) || matches!(e, ServiceError::Unavailable { .. }) => {
+            let err = Some((status_for(&e), message_for(&e, lang)));
+            show_page(&s, lang, &uri, staff, &id, err).await
+        }
+        Err(e) => Err(PageError::at(lang, &path)(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/endorsement_reviews.html")]
+struct Queue {
+    page: Page,
+    list: Vec<StaffView>,
+}
+
+async fn queue(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+) -> Result<Response, PageError> {
+    let path = "/staff/endorsements/review";
+    check(&staff, lang, path, Permission::ReviewEndorsements, None)?;
+    let list = counter::review_queue(&s.app, &staff)
+        .await
+        .map_err(PageError::at(lang, path))?;
+    Ok(render(&Queue {
+        page: Page::new(lang, &uri, Some(staff), "cend-review-title"),
+        list,
+    }))
+}
+
+#[derive(Deserialize)]
+struct ReviewForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn review(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+    Form(f): Form<ReviewForm>,
+) -> Result<Response, PageError> {
+    let path = format!("/staff/centre/endorsements/{id}");
+    check(
+        &staff,
+        lang,
+        &path,
+        Permission::ReviewEndorsements,
+        Some(&f.csrf),
+    )?;
+    match counter::review(&s.app, &staff, &id, f.decision == "approve", &f.note).await {
+        Ok(_) => Ok(Redirect::to("/staff/endorsements/review").into_response()),
+        Err(e) if inline(&e) => {
+            let err = Some((status_for(&e), message_for(&e, lang)));
+            show_page(&s, lang, &uri, staff, &id, err).await
+        }
+        Err(e) => Err(PageError::at(lang, &path)(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct StatePersonnelForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    registered: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn state_personnel(
+    State(s): State<AppState>,
+    lang: Lang,
+    Staff(staff): Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<StatePersonnelForm>,
+) -> Result<Response, PageError> {
+    let path = format!("/staff/people/{id}");
+    check(
+        &staff,
+        lang,
+        &path,
+        Permission::RegisterStatePersonnel,
+        Some(&f.csrf),
+    )?;
+    counter::mark_state_personnel(&s.app, &staff, id, f.registered == "1", &f.reason)
+        .await
+        .map_err(PageError::at(lang, &path))?;
+    Ok(Redirect::to(&path).into_response())
+}
