@@ -695,3 +695,7 @@ level-ok = ok
 level-low = low
 level-out = out
 err-bad_level = A level is ok, low or out.
+payqr-title = Scan to pay
+payqr-help = Scan this code with the payment app shown and confirm the payment. This page does not change by itself: once paid, go back to your application.
+payqr-qr = Payment QR code
+payqr-back = I have paid: back to my application

@@ -695,3 +695,7 @@ level-ok = 正常
 level-low = 不足
 level-out = 耗尽
 err-bad_level = 状态应为 ok、low 或 out。
+payqr-title = 扫码支付
+payqr-help = 请用所示支付应用扫描此二维码并确认付款。本页不会自动更新：付款后请返回申请页面。
+payqr-qr = 付款二维码
+payqr-back = 已付款，返回我的申请

@@ -695,3 +695,7 @@ level-ok = 正常
 level-low = 不足
 level-out = 耗盡
 err-bad_level = 狀態應為 ok、low 或 out。
+payqr-title = 掃碼支付
+payqr-help = 請用所示支付應用掃描此二維碼並確認付款。本頁不會自動更新：付款後請返回申請頁面。
+payqr-qr = 付款二維碼
+payqr-back = 已付款，返回我的申請
