@@ -330,6 +330,99 @@ pub struct EndorsementsConfig {
     pub query_pending_after_seconds: i64,
     /// Shared secret of the development payment sandbox's signed callbacks.
     pub sandbox_secret: Secret,
+    /// Which adapter takes each online provider's payments.
+    pub online: OnlineAdaptersConfig,
+    /// WeChat Pay (API v2, Native QR payments), used where an adapter is `wechat_native`.
+    pub wechat_pay: WechatPayConfig,
+}
+
+/// The adapter behind one online payment provider.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OnlineAdapter {
+    /// Not offered: paying with it is refused as not configured.
+    None,
+    /// The development sandbox's pay page; only with `server.dev_providers`, else none.
+    Sandbox,
+    /// WeChat Pay Native (QR code), API v2; for `wechat_pay` only.
+    WechatNative,
+}
+
+/// One adapter per online provider name.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OnlineAdaptersConfig {
+    pub unionpay: OnlineAdapter,
+    pub yang_cheng_tong: OnlineAdapter,
+    pub alipay: OnlineAdapter,
+    pub wechat_pay: OnlineAdapter,
+}
+
+impl Default for OnlineAdaptersConfig {
+    fn default() -> Self {
+        Self {
+            unionpay: OnlineAdapter::Sandbox,
+            yang_cheng_tong: OnlineAdapter::Sandbox,
+            alipay: OnlineAdapter::Sandbox,
+            wechat_pay: OnlineAdapter::Sandbox,
+        }
+    }
+}
+
+impl OnlineAdaptersConfig {
+    /// The adapter configured for a provider name (`None` for names not listed).
+    pub fn get(&self, provider: &str) -> OnlineAdapter {
+        match provider {
+            "unionpay" => self.unionpay,
+            "yang_cheng_tong" => self.yang_cheng_tong,
+            "alipay" => self.alipay,
+            "wechat_pay" => self.wechat_pay,
+            _ => OnlineAdapter::None,
+        }
+    }
+}
+
+/// The merchant's WeChat Pay account (API v2). The API key signs every request and
+/// verifies every answer and notification.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WechatPayConfig {
+    /// The app id the merchant account is bound to (`appid`).
+    pub app_id: String,
+    /// Merchant number (`mch_id`).
+    pub mch_id: String,
+    /// API key (v2) set in the merchant platform; signs with HMAC-SHA256.
+    pub api_key: Secret,
+    /// Where WeChat sends payment notifications. Empty:
+    /// `{server.public_url}/api/v1/payments/callbacks/wechat_pay`.
+    pub notify_url: String,
+    /// WeChat Pay API endpoint.
+    pub base_url: String,
+    /// Address of this server as WeChat expects it (`spbill_create_ip`).
+    pub server_ip: String,
+    /// What the payer sees on the order (`body`).
+    pub description: String,
+    /// Merchant API client certificate and its private key (PEM files,
+    /// `apiclient_cert.pem` / `apiclient_key.pem`): refunds need them. Empty: refunds are
+    /// sent without one and WeChat refuses them (recorded for staff to refund by hand).
+    pub client_cert_path: String,
+    pub client_key_path: String,
+}
+
+impl Default for WechatPayConfig {
+    fn default() -> Self {
+        Self {
+            app_id: String::new(),
+            mch_id: String::new(),
+            api_key: Secret::default(),
+            notify_url: String::new(),
+            base_url: "https://api.mch.weixin.qq.com".into(),
+            server_ip: "127.0.0.1".into(),
+            description: "出入境-签注费".into(),
+            client_cert_path: String::new(),
+            client_key_path: String::new(),
+        }
+    }
 }
 
 impl Default for EndorsementsConfig {
@@ -350,6 +443,8 @@ impl Default for EndorsementsConfig {
             print_max_attempts: 3,
             query_pending_after_seconds: 120,
             sandbox_secret: Secret("sandbox-callback-secret".into()),
+            online: OnlineAdaptersConfig::default(),
+            wechat_pay: WechatPayConfig::default(),
         }
     }
 }
@@ -395,6 +490,37 @@ mod tests {
             let shown = format!("{c:?}");
             assert!(!shown.contains("hunter2"), "{shown}");
             assert!(shown.contains("postgres://app:***@db/x"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn online_adapters_and_wechat_pay_from_file_and_env_with_the_key_hidden() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "[endorsements.online]\nwechat_pay = \"wechat_native\"\nalipay = \"none\"\n\
+                 [endorsements.wechat_pay]\napp_id = \"wx1\"\nmch_id = \"100\"\n",
+            )?;
+            jail.set_env(
+                "EXITENTRY_ENDORSEMENTS__WECHAT_PAY__API_KEY",
+                "k-very-secret",
+            );
+            let c = load(Some(Path::new("c.toml")), Figment::new()).unwrap();
+            let o = &c.endorsements.online;
+            assert_eq!(o.get("wechat_pay"), OnlineAdapter::WechatNative);
+            assert_eq!(o.get("alipay"), OnlineAdapter::None);
+            assert_eq!(o.get("unionpay"), OnlineAdapter::Sandbox, "default kept");
+            let w = &c.endorsements.wechat_pay;
+            assert_eq!((w.app_id.as_str(), w.mch_id.as_str()), ("wx1", "100"));
+            assert_eq!(w.api_key.expose(), "k-very-secret");
+            assert_eq!(w.base_url, "https://api.mch.weixin.qq.com");
+            assert!(!format!("{c:?}").contains("k-very-secret"));
+            jail.create_file(
+                "bad.toml",
+                "[endorsements.online]\nwechat_pay = \"wechat\"\n",
+            )?;
+            assert!(load(Some(Path::new("bad.toml")), Figment::new()).is_err());
             Ok(())
         });
     }

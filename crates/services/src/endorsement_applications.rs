@@ -352,7 +352,7 @@ pub async fn pay_online(
     h: &HolderSession,
     id: &str,
     provider: &str,
-) -> Result<(OrderRow, String)> {
+) -> Result<(OrderRow, online_payments::Checkout)> {
     let a = own(app, h.person_id, id).await?;
     if a.status != "awaiting_payment" {
         return Err(ServiceError::Conflict {

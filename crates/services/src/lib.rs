@@ -60,8 +60,8 @@ pub struct App {
     pub partner_cache: Arc<partners::PartnerCache>,
     /// The development payment sandbox (with `server.dev_providers`).
     pub sandbox: Option<Arc<online_payments::Sandbox>>,
-    /// The online payment provider (the sandbox in development; none otherwise yet).
-    pub online: Option<Arc<dyn online_payments::OnlineProvider>>,
+    /// The adapter of each online payment provider (`endorsements.online`).
+    pub online: online_payments::OnlineProviders,
     /// The kiosks' endorsement printer driver (a double that prints at once in development).
     pub printer: Option<Arc<dyn endorsement_applications::EndorsementPrinter>>,
     clock: Arc<dyn Clock>,
@@ -74,12 +74,7 @@ impl App {
             .server
             .dev_providers
             .then(|| Arc::new(online_payments::Sandbox::default()));
-        let online = sandbox.clone().map(|sandbox| {
-            Arc::new(online_payments::SandboxProvider {
-                sandbox,
-                secret: config.endorsements.sandbox_secret.expose().to_string(),
-            }) as Arc<dyn online_payments::OnlineProvider>
-        });
+        let online = online_payments::OnlineProviders::from_config(&config, sandbox.as_ref());
         App {
             providers,
             usage: usage::UsageLog::start(db.clone()).map(Arc::new),

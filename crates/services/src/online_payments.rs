@@ -5,17 +5,23 @@
 //! browser returns, twice, out of order, or never (a job asks the provider about pending
 //! orders). A paid subject that gets a second payment is refunded.
 //!
-//! The development sandbox is the provider in the demo and tests: a pay page with Pay and
-//! Fail buttons that fires callbacks signed with `endorsements.sandbox_secret`.
+//! Each provider name has its own adapter (`endorsements.online`): the development sandbox
+//! (a pay page with Pay and Fail buttons that fires callbacks signed with
+//! `endorsements.sandbox_secret`), or WeChat Pay Native for `wechat_pay` ([`wechat`]).
 
+pub mod wechat;
+
+use crate::providers::BoxFuture;
 use crate::{App, Result, ServiceError, audit};
+use exitentry_config::{Config, OnlineAdapter};
 use exitentry_storage::payments as store;
 pub use exitentry_storage::payments::OrderRow;
 use exitentry_storage::{AnyConnection, StorageError};
+pub use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub const PROVIDERS: [&str; 4] = ["unionpay", "yang_cheng_tong", "alipay", "wechat_pay"];
 
@@ -28,7 +34,8 @@ pub enum Outcome {
     Pending,
 }
 
-/// A callback as the provider sends it (JSON body, signature in a header).
+/// A verified callback, whatever the provider's wire format (the sandbox sends exactly
+/// this as JSON, signature in the `x-signature` header).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Callback {
     pub event_id: String,
@@ -38,20 +45,137 @@ pub struct Callback {
     pub provider_ref: String,
 }
 
-/// A payment provider (UnionPay, Yang Cheng Tong, Alipay, WeChat Pay): where to send the
-/// applicant, what the provider says about an order when asked, refunds, and the check of
-/// its callbacks' signatures. The development sandbox implements it; real adapters follow
-/// the same shape.
+/// Where the applicant pays an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checkout {
+    /// Send the browser to this page (the provider's, or the sandbox's).
+    Redirect(String),
+    /// Show this payload as a QR code for the provider's app to scan (WeChat's `code_url`).
+    Qr(String),
+}
+
+impl Checkout {
+    /// The URL or QR payload.
+    pub fn target(&self) -> &str {
+        match self {
+            Checkout::Redirect(s) | Checkout::Qr(s) => s,
+        }
+    }
+
+    /// `redirect` or `qr`, as the app API names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Checkout::Redirect(_) => "redirect",
+            Checkout::Qr(_) => "qr",
+        }
+    }
+}
+
+/// How a verified callback is answered, so that the provider stops sending it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ack {
+    /// Our JSON `{"result": "ok", "changed": …}` (the sandbox).
+    Json,
+    /// This body with this content type (WeChat's XML `SUCCESS`).
+    Body {
+        content_type: &'static str,
+        body: String,
+    },
+}
+
+/// What handling a callback did: whether the order changed, and how to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    pub changed: bool,
+    pub ack: Ack,
+}
+
+/// A payment provider (UnionPay, Yang Cheng Tong, Alipay, WeChat Pay): where the applicant
+/// pays, what the provider says about an order when asked, refunds, and reading its
+/// callbacks. The development sandbox and WeChat Pay Native implement it.
 pub trait OnlineProvider: Send + Sync {
-    /// Where the applicant pays this order (the provider's page, or a QR payload).
-    fn checkout_url(&self, order: &OrderRow) -> String;
+    /// Creates the order at the provider if it needs one, and says where the applicant pays.
+    fn checkout<'a>(&'a self, order: &'a OrderRow) -> BoxFuture<'a, Result<Checkout>>;
     /// The provider's answer when asked about an order (callbacks get lost).
-    fn query<'a>(&'a self, order: &'a OrderRow)
-    -> crate::providers::BoxFuture<'a, Result<Outcome>>;
+    fn query<'a>(&'a self, order: &'a OrderRow) -> BoxFuture<'a, Result<Outcome>>;
     /// Gives the money back.
-    fn refund<'a>(&'a self, order: &'a OrderRow) -> crate::providers::BoxFuture<'a, Result<()>>;
-    /// Whether a callback body carries the provider's signature.
-    fn verify(&self, body: &str, signature: &str) -> bool;
+    fn refund<'a>(&'a self, order: &'a OrderRow) -> BoxFuture<'a, Result<()>>;
+    /// Reads a callback from its raw body and headers once its signature verifies:
+    /// `Forbidden` when it does not, `Invalid` when the body is not understood.
+    fn parse_callback(&self, body: &str, headers: &HeaderMap) -> Result<Callback>;
+    /// The answer to a callback taken (applied, or a repeat).
+    fn acknowledgement(&self) -> Ack {
+        Ack::Json
+    }
+}
+
+/// The adapter of each provider name; a name without one is not configured.
+#[derive(Clone, Default)]
+pub struct OnlineProviders {
+    by_name: HashMap<&'static str, Arc<dyn OnlineProvider>>,
+}
+
+impl OnlineProviders {
+    /// One adapter per name as `endorsements.online` says: the sandbox only where the
+    /// development sandbox runs; an adapter that cannot be set up is logged and left out.
+    pub fn from_config(config: &Config, sandbox: Option<&Arc<Sandbox>>) -> Self {
+        let mut out = OnlineProviders::default();
+        for name in PROVIDERS {
+            let adapter: Option<Arc<dyn OnlineProvider>> = match config
+                .endorsements
+                .online
+                .get(name)
+            {
+                OnlineAdapter::None => None,
+                OnlineAdapter::Sandbox => sandbox.map(|sandbox| {
+                    Arc::new(SandboxProvider {
+                        sandbox: sandbox.clone(),
+                        secret: config.endorsements.sandbox_secret.expose().to_string(),
+                    }) as Arc<dyn OnlineProvider>
+                }),
+                OnlineAdapter::WechatNative if name == "wechat_pay" => {
+                    match wechat::WechatNative::from_config(config) {
+                        Ok(w) => Some(Arc::new(w)),
+                        Err(e) => {
+                            tracing::error!(provider = name, error = %e, "WeChat Pay set-up failed");
+                            None
+                        }
+                    }
+                }
+                OnlineAdapter::WechatNative => {
+                    tracing::error!(provider = name, "wechat_native serves wechat_pay only");
+                    None
+                }
+            };
+            if let Some(a) = adapter {
+                out.by_name.insert(name, a);
+            }
+        }
+        out
+    }
+
+    /// Puts `adapter` behind `name` (one of [`PROVIDERS`]; other names are ignored).
+    pub fn insert(&mut self, name: &str, adapter: Arc<dyn OnlineProvider>) {
+        if let Some(n) = PROVIDERS.iter().find(|p| **p == name) {
+            self.by_name.insert(n, adapter);
+        }
+    }
+
+    /// The adapter of a provider, or `payment_provider_not_configured`.
+    pub fn get(&self, name: &str) -> Result<&dyn OnlineProvider> {
+        self.by_name
+            .get(name)
+            .map(|a| a.as_ref())
+            .ok_or(ServiceError::Unavailable {
+                code: "payment_provider_not_configured",
+                message: format!("online payment with {name} is not configured"),
+            })
+    }
+
+    /// Whether any provider is configured (the pending-order query job has work).
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
 }
 
 /// The sandbox's memory of what the applicant did on its pay page.
@@ -107,24 +231,36 @@ pub struct SandboxProvider {
 }
 
 impl OnlineProvider for SandboxProvider {
-    fn checkout_url(&self, order: &OrderRow) -> String {
-        format!("/dev/pay/{}", order.id)
+    fn checkout<'a>(&'a self, order: &'a OrderRow) -> BoxFuture<'a, Result<Checkout>> {
+        Box::pin(async move { Ok(Checkout::Redirect(format!("/dev/pay/{}", order.id))) })
     }
 
-    fn query<'a>(
-        &'a self,
-        order: &'a OrderRow,
-    ) -> crate::providers::BoxFuture<'a, Result<Outcome>> {
+    fn query<'a>(&'a self, order: &'a OrderRow) -> BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move { Ok(self.sandbox.query(&order.id)) })
     }
 
-    fn refund<'a>(&'a self, _order: &'a OrderRow) -> crate::providers::BoxFuture<'a, Result<()>> {
+    fn refund<'a>(&'a self, _order: &'a OrderRow) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move { Ok(()) })
     }
 
-    fn verify(&self, body: &str, signature: &str) -> bool {
-        verify_signature(&self.secret, body, signature)
+    fn parse_callback(&self, body: &str, headers: &HeaderMap) -> Result<Callback> {
+        let signature = headers
+            .get("x-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !verify_signature(&self.secret, body, signature) {
+            return Err(ServiceError::Forbidden);
+        }
+        serde_json::from_str(body).map_err(|_| bad_callback())
     }
+}
+
+/// A verified callback whose body is not understood.
+pub(crate) fn bad_callback() -> ServiceError {
+    ServiceError::invalid(
+        "body",
+        exitentry_domain::Invalid::new("bad_callback", "the callback body is not understood"),
+    )
 }
 
 /// HMAC-SHA256 of the body, hex.
@@ -149,21 +285,15 @@ fn sandbox(app: &App) -> Result<&Sandbox> {
     })
 }
 
-fn provider(app: &App) -> Result<&dyn OnlineProvider> {
-    app.online.as_deref().ok_or(ServiceError::Unavailable {
-        code: "payment_provider_not_configured",
-        message: "no online payment provider is configured".into(),
-    })
-}
-
-/// Starts paying for `subject`: a pending order and where to send the applicant.
+/// Starts paying for `subject`: a pending order, created at the provider, and where the
+/// applicant pays it. An order the provider refused is marked failed at once.
 pub async fn start(
     app: &App,
     subject: &str,
     provider: &str,
     amount_cents: i64,
     actor: &str,
-) -> Result<(OrderRow, String)> {
+) -> Result<(OrderRow, Checkout)> {
     if !PROVIDERS.contains(&provider) {
         return Err(ServiceError::invalid(
             "provider",
@@ -173,10 +303,19 @@ pub async fn start(
             ),
         ));
     }
-    let p = self::provider(app)?;
+    let p = app.online.get(provider)?;
     let order = new_order(app, subject, provider, amount_cents, actor).await?;
-    let url = p.checkout_url(&order);
-    Ok((order, url))
+    match p.checkout(&order).await {
+        Ok(checkout) => Ok((order, checkout)),
+        Err(e) => {
+            // Nobody can pay it, so the query job need not ask about it for a day.
+            tracing::warn!(order = %order.id, provider, error = %e, "checkout failed");
+            if let Ok(mut conn) = app.db.conn().await {
+                let _ = store::mark_failed(&mut conn, &order.id, app.now_micros()).await;
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Records a payment taken at a counter or kiosk terminal (`terminal:METHOD`), pending until
@@ -352,13 +491,28 @@ async fn apply(
 /// Gives money back through whoever took it: the counter or kiosk terminal, or the online
 /// provider. A failure is logged and audited for staff; the record already says refunded.
 async fn refund_at_provider(app: &App, o: &OrderRow) {
-    let result = if o.provider.starts_with("terminal:") {
+    let result = if o.provider == "terminal:cash" {
+        // Cash goes back at the till: nothing to call, but the counter must see it is owed.
+        match app.db.conn().await {
+            Ok(mut conn) => audit::record(
+                app,
+                &mut conn,
+                "system",
+                "payment.cash_to_hand_back",
+                &o.subject,
+                json!({"order": o.id, "amount_cents": o.amount_cents}),
+            )
+            .await
+            .map(|_| ()),
+            Err(e) => Err(e.into()),
+        }
+    } else if o.provider.starts_with("terminal:") {
         match app.providers.payments() {
             Ok(t) => t.refund(&o.id, o.amount_cents).await,
             Err(e) => Err(e),
         }
     } else {
-        match provider(app) {
+        match app.online.get(&o.provider) {
             Ok(p) => p.refund(o).await,
             Err(e) => Err(e),
         }
@@ -379,27 +533,25 @@ async fn refund_at_provider(app: &App, o: &OrderRow) {
     }
 }
 
-/// Handles a provider's callback: the signature must verify; the same event twice is
-/// applied once. Returns whether the order changed.
+/// Handles a provider's callback: its adapter reads it from the raw body and headers and
+/// checks the signature; the same event twice is applied once. Says whether the order
+/// changed and how to answer the provider.
 pub async fn callback(
     app: &App,
     provider: &str,
     body: &str,
-    signature: &str,
+    headers: &HeaderMap,
     on_paid: OnPaid,
-) -> Result<bool> {
+) -> Result<Handled> {
     if !PROVIDERS.contains(&provider) {
         return Err(ServiceError::NotFound("provider"));
     }
-    if !self::provider(app)?.verify(body, signature) {
-        tracing::warn!(provider, "payment callback with a bad signature");
-        return Err(ServiceError::Forbidden);
-    }
-    let cb: Callback = serde_json::from_str(body).map_err(|_| {
-        ServiceError::invalid(
-            "body",
-            exitentry_domain::Invalid::new("bad_callback", "the callback body is not understood"),
-        )
+    let p = app.online.get(provider)?;
+    let cb = p.parse_callback(body, headers).map_err(|e| {
+        if matches!(e, ServiceError::Forbidden) {
+            tracing::warn!(provider, "payment callback with a bad signature");
+        }
+        e
     })?;
     let outcome = match cb.outcome {
         Outcome::Paid => "paid",
@@ -411,7 +563,7 @@ pub async fn callback(
         id: &cb.event_id,
         outcome,
     };
-    apply(
+    let changed = apply(
         app,
         &cb.order_id,
         cb.outcome,
@@ -420,15 +572,19 @@ pub async fn callback(
         Some(event),
         on_paid,
     )
-    .await
+    .await?;
+    Ok(Handled {
+        changed,
+        ack: p.acknowledgement(),
+    })
 }
 
 /// Asks the provider about orders still pending after the configured delay (callbacks get
 /// lost), for a day at most (abandoned checkouts stay pending); returns how many changed.
 pub async fn query_pending(app: &App, on_paid: OnPaid) -> Result<usize> {
-    let Some(p) = app.online.as_deref() else {
+    if app.online.is_empty() {
         return Ok(0);
-    };
+    }
     let before = app.now_micros() - app.config.endorsements.query_pending_after_seconds * 1_000_000;
     let pending = {
         let mut conn = app.db.conn().await?;
@@ -436,6 +592,10 @@ pub async fn query_pending(app: &App, on_paid: OnPaid) -> Result<usize> {
     };
     let mut changed = 0;
     for o in pending {
+        // Terminal payments and providers no longer configured have nobody to ask.
+        let Ok(p) = app.online.get(&o.provider) else {
+            continue;
+        };
         // One order the provider cannot answer for must not hold up the others.
         match p.query(&o).await {
             Ok(Outcome::Pending) => {}
@@ -505,9 +665,12 @@ pub async fn give_back(app: &App, order: Option<OrderRow>) {
 pub struct Reconciliation {
     pub provider: String,
     pub day: String,
+    /// Orders made on the day, and of those the ones still pending or failed.
     pub orders: i64,
+    /// Payments received on the day (whenever the order was made).
     pub paid: i64,
     pub paid_cents: i64,
+    /// Refunds made on the day.
     pub refunded: i64,
     pub refunded_cents: i64,
     pub pending: i64,
@@ -523,24 +686,30 @@ pub async fn reconciliation(
     let to = crate::appointments::day_start_micros(day + chrono::Duration::days(1));
     let mut conn = app.db.conn().await?;
     let orders = store::between(&mut conn, provider, from, to).await?;
+    let within = |t: Option<i64>| t.is_some_and(|t| t >= from && t < to);
     let mut r = Reconciliation {
         provider: provider.to_string(),
         day: day.to_string(),
-        orders: orders.len() as i64,
         ..Default::default()
     };
     for o in &orders {
-        match o.status.as_str() {
-            "paid" => {
-                r.paid += 1;
-                r.paid_cents += o.amount_cents;
+        // Money in on the day it was paid, out on the day it was refunded; orders still
+        // open or failed count on the day they were made.
+        if within(o.paid_at) {
+            r.paid += 1;
+            r.paid_cents += o.amount_cents;
+        }
+        if within(o.refunded_at) {
+            r.refunded += 1;
+            r.refunded_cents += o.amount_cents;
+        }
+        if within(Some(o.created_at)) {
+            r.orders += 1;
+            match o.status.as_str() {
+                "pending" => r.pending += 1,
+                "failed" => r.failed += 1,
+                _ => {}
             }
-            "refunded" => {
-                r.refunded += 1;
-                r.refunded_cents += o.amount_cents;
-            }
-            "pending" => r.pending += 1,
-            _ => r.failed += 1,
         }
     }
     Ok(r)
@@ -566,6 +735,10 @@ pub async fn sandbox_decide(
     let sb = sandbox(app)?;
     let o = order(app, order_id).await?;
     let (body, sig) = sb.decide(app.config.endorsements.sandbox_secret.expose(), &o, outcome);
-    callback(app, &o.provider, &body, &sig, on_paid).await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = sig.parse() {
+        headers.insert("x-signature", v);
+    }
+    callback(app, &o.provider, &body, &headers, on_paid).await?;
     order(app, order_id).await
 }

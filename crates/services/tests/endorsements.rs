@@ -15,6 +15,13 @@ use exitentry_storage::backend_tests;
 use exitentry_storage::testing::TestDb;
 use std::sync::Arc;
 
+/// The sandbox's signature header.
+fn signed(sig: &str) -> op::HeaderMap {
+    let mut h = op::HeaderMap::new();
+    h.insert("x-signature", sig.parse().unwrap());
+    h
+}
+
 async fn seeded(t: &TestDb) -> (App, Arc<exitentry_services::ManualClock>, tempfile::TempDir) {
     let (app, clock, dir) = app_with_keys(t);
     import(&app, ImportKind::Offices, OFFICES, false).await;
@@ -246,29 +253,40 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
         "application_open"
     );
     let subject = format!("endorsement_application:{}", a.id);
-    let (order, url) = op::start(&app, &subject, "alipay", a.fee_cents, "test")
+    let (order, checkout) = op::start(&app, &subject, "alipay", a.fee_cents, "test")
         .await
         .unwrap();
-    assert!(url.contains(&order.id));
+    assert_eq!(
+        checkout,
+        op::Checkout::Redirect(format!("/dev/pay/{}", order.id))
+    );
     let secret = app.config.endorsements.sandbox_secret.expose().to_string();
     let sandbox = app.sandbox.clone().unwrap();
     let (body, sig) = sandbox.decide(&secret, &order, op::Outcome::Paid);
     // A forged signature is refused and changes nothing.
     assert!(matches!(
-        op::callback(&app, "alipay", &body, &"00".repeat(32), ea::on_paid).await,
+        op::callback(
+            &app,
+            "alipay",
+            &body,
+            &signed(&"00".repeat(32)),
+            ea::on_paid
+        )
+        .await,
         Err(ServiceError::Forbidden)
     ));
     let tampered = body.replace("1500", "1");
     assert!(matches!(
-        op::callback(&app, "alipay", &tampered, &sig, ea::on_paid).await,
+        op::callback(&app, "alipay", &tampered, &signed(&sig), ea::on_paid).await,
         Err(ServiceError::Forbidden)
     ));
     // The same callback ten times credits once.
     let mut changed = 0;
     for _ in 0..10 {
-        if op::callback(&app, "alipay", &body, &sig, ea::on_paid)
+        if op::callback(&app, "alipay", &body, &signed(&sig), ea::on_paid)
             .await
             .unwrap()
+            .changed
         {
             changed += 1;
         }
@@ -280,7 +298,7 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
     );
     // A late "failed" for the same order does not undo the payment.
     let (fbody, fsig) = sandbox.decide(&secret, &order, op::Outcome::Failed);
-    op::callback(&app, "alipay", &fbody, &fsig, ea::on_paid)
+    op::callback(&app, "alipay", &fbody, &signed(&fsig), ea::on_paid)
         .await
         .unwrap();
     // A second order paid for the same application is refunded.
@@ -289,9 +307,10 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
         .unwrap();
     let (b2, s2) = sandbox.decide(&secret, &second, op::Outcome::Paid);
     assert!(
-        op::callback(&app, "alipay", &b2, &s2, ea::on_paid)
+        op::callback(&app, "alipay", &b2, &signed(&s2), ea::on_paid)
             .await
             .unwrap()
+            .changed
     );
     let mut c = app.db.conn().await.unwrap();
     let orders = exitentry_storage::payments::orders_for(&mut c, &subject)
@@ -302,9 +321,10 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
     let r = op::reconciliation(&app, "alipay", app.today())
         .await
         .unwrap();
+    // As the provider's settlement file has it: two payments in, one refunded.
     assert_eq!(
         (r.orders, r.paid, r.paid_cents, r.refunded, r.refunded_cents),
-        (2, 1, 1500, 1, 1500)
+        (2, 2, 3000, 1, 1500)
     );
 }
 
@@ -341,9 +361,26 @@ async fn a_lost_callback_is_caught_by_asking_the_provider(t: &TestDb) {
         ea::get(&app, li, &a.id).await.unwrap().status,
         "ready_to_print"
     );
-    // Cancelling a paid application refunds it.
+    // Cancelling a paid application the next day refunds it; the reconciliation counts the
+    // payment on the day it came in and the refund on the day it went out.
+    let paid_day = app.today();
+    clock.advance(chrono::Duration::days(1));
     let c = ea::cancel(&app, li, &a.id, "test").await.unwrap();
     assert_eq!(c.status, "refunded");
+    let day1 = op::reconciliation(&app, "unionpay", paid_day)
+        .await
+        .unwrap();
+    assert_eq!(
+        (day1.orders, day1.paid, day1.paid_cents, day1.refunded),
+        (1, 1, 1500, 0)
+    );
+    let day2 = op::reconciliation(&app, "unionpay", app.today())
+        .await
+        .unwrap();
+    assert_eq!(
+        (day2.orders, day2.paid, day2.refunded, day2.refunded_cents),
+        (0, 0, 1, 1500)
+    );
     let mut conn = app.db.conn().await.unwrap();
     let o = exitentry_storage::payments::order(&mut conn, &order.id)
         .await

@@ -95,7 +95,8 @@ pub async fn pending_between(
     rows.iter().map(from_row).collect()
 }
 
-/// Orders of a provider created in [from, to), for the daily reconciliation.
+/// Orders of a provider created, paid or refunded in [from, to), for the daily
+/// reconciliation (settlement files go by the day money moved, not the day of the order).
 pub async fn between(
     conn: &mut AnyConnection,
     provider: &str,
@@ -103,7 +104,9 @@ pub async fn between(
     to: i64,
 ) -> Result<Vec<OrderRow>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM payment_orders WHERE provider = $1 AND created_at >= $2 AND created_at < $3 ORDER BY created_at"
+        "SELECT {COLUMNS} FROM payment_orders WHERE provider = $1 AND \
+         ((created_at >= $2 AND created_at < $3) OR (paid_at >= $2 AND paid_at < $3) \
+          OR (refunded_at >= $2 AND refunded_at < $3)) ORDER BY created_at"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(provider.to_string())

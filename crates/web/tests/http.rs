@@ -1506,3 +1506,116 @@ CA1234567,hong_kong,L,1,2024-05-01,2024-07-31,7
 }
 
 http_tests!(payment_callbacks_and_border_crossings);
+
+/// WeChat Pay's XML notifications over HTTP: a correctly signed one is answered with
+/// WeChat's XML SUCCESS (again for a repeat) and makes the application ready to print; a
+/// forged one gets 403 and changes nothing.
+async fn wechat_pay_notifications_over_http(backend: exitentry_storage::Backend) {
+    use exitentry_services::online_payments::wechat;
+    let key = "merchant api key of 32 characters";
+    let t = TestApp::spawn_configured(backend, |c| {
+        c.endorsements.online.wechat_pay = exitentry_config::OnlineAdapter::WechatNative;
+        c.endorsements.wechat_pay.app_id = "wx2421b1c4370ec43b".into();
+        c.endorsements.wechat_pay.mch_id = "10000100".into();
+        c.endorsements.wechat_pay.api_key = exitentry_config::Secret(key.into());
+    })
+    .await;
+    t.seed(0).await;
+    let past = "document_number,destination,type,trips,valid_from,valid_until,stay_days
+CA1234567,hong_kong,L,1,2024-05-01,2024-07-31,7
+";
+    let opts = exitentry_services::import::ImportOptions {
+        skip_invalid: false,
+        actor: "test".into(),
+    };
+    exitentry_services::import::run(
+        &t.app,
+        exitentry_services::import::ImportKind::Endorsements,
+        past.as_bytes(),
+        &opts,
+        &exitentry_services::import::NoProgress,
+    )
+    .await
+    .unwrap();
+    let li = {
+        let mut conn = t.app.db.conn().await.unwrap();
+        exitentry_storage::people::by_id_number(&mut conn, "11010519491231002X")
+            .await
+            .unwrap()[0]
+            .id
+    };
+    let req = exitentry_services::endorsement_applications::ApplyRequest {
+        destination: "hong_kong".into(),
+        kind: "L".into(),
+        validity_months: 3,
+        trips: "1".into(),
+    };
+    let a = exitentry_services::endorsement_applications::apply(&t.app, li, "online", "test", &req)
+        .await
+        .unwrap();
+    // The order as checkout would have recorded it (WeChat itself is not called here).
+    let order = exitentry_storage::payments::OrderRow {
+        id: "0123456789abcdef0123456789abcdef".into(),
+        subject: format!("endorsement_application:{}", a.id),
+        provider: "wechat_pay".into(),
+        amount_cents: a.fee_cents,
+        currency: "CNY".into(),
+        status: "pending".into(),
+        provider_ref: None,
+        created_at: t.app.now_micros(),
+        paid_at: None,
+        refunded_at: None,
+    };
+    {
+        let mut conn = t.app.db.conn().await.unwrap();
+        exitentry_storage::payments::insert_order(&mut conn, &order)
+            .await
+            .unwrap();
+    }
+    let notify = |key: &str| {
+        let mut p: wechat::Params = [
+            ("appid", "wx2421b1c4370ec43b"),
+            ("mch_id", "10000100"),
+            ("nonce_str", "5d2b6c2a8db53831f7eda20af46e531c"),
+            ("out_trade_no", order.id.as_str()),
+            ("result_code", "SUCCESS"),
+            ("return_code", "SUCCESS"),
+            ("total_fee", &a.fee_cents.to_string()),
+            ("transaction_id", "4200000001"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let s = wechat::sign(key, &p);
+        p.insert("sign".into(), s);
+        wechat::to_xml(&p)
+    };
+    let c = t.client();
+    let post = |body: String| {
+        c.post(t.url("/api/v1/payments/callbacks/wechat_pay"))
+            .header("content-type", "text/xml")
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        post(notify("not the key")).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let status = || async {
+        exitentry_services::endorsement_applications::get(&t.app, li, &a.id)
+            .await
+            .unwrap()
+            .status
+    };
+    assert_eq!(status().await, "awaiting_payment");
+    for _ in 0..2 {
+        let r = post(notify(key)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "text/xml; charset=utf-8");
+        assert_eq!(r.text().await.unwrap(), wechat::SUCCESS_ACK);
+    }
+    assert_eq!(status().await, "ready_to_print");
+    t.stop().await;
+}
+
+http_tests!(wechat_pay_notifications_over_http);

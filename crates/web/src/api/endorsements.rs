@@ -166,8 +166,12 @@ pub struct PayJson {
 #[derive(Serialize, ToSchema)]
 pub struct PaymentStartedJson {
     pub order_id: String,
-    /// Where the applicant pays (the provider's page; the sandbox's in development).
+    /// Where the applicant pays: with `checkout_kind` `redirect`, the provider's page (the
+    /// sandbox's in development); with `qr`, a payload to show as a QR code for the
+    /// provider's app to scan (WeChat Pay's `code_url`).
     pub checkout_url: String,
+    /// `redirect` or `qr`.
+    pub checkout_kind: String,
 }
 
 /// Starts paying an application; the provider's signed callback completes it.
@@ -182,14 +186,15 @@ pub async fn pay(
     ApiJson(b): ApiJson<PayJson>,
 ) -> Result<(StatusCode, Json<PaymentStartedJson>), ApiError> {
     let h = signed_in(h, lang)?;
-    let (order, url) = ea::pay_online(&s.app, &h, &id, &b.provider)
+    let (order, checkout) = ea::pay_online(&s.app, &h, &id, &b.provider)
         .await
         .map_err(err(lang))?;
     Ok((
         StatusCode::CREATED,
         Json(PaymentStartedJson {
             order_id: order.id,
-            checkout_url: url,
+            checkout_url: checkout.target().to_string(),
+            checkout_kind: checkout.kind().to_string(),
         }),
     ))
 }

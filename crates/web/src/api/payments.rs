@@ -1,20 +1,22 @@
-//! Payment providers' asynchronous callbacks. The body is signed (HMAC-SHA256, hex, in the
-//! `x-signature` header); a bad signature is refused, a repeated event is acknowledged and
-//! changes nothing.
+//! Payment providers' asynchronous callbacks. Each provider's adapter reads and verifies
+//! its own format (the sandbox: JSON signed in the `x-signature` header; WeChat Pay: signed
+//! XML); a bad signature is refused, a repeated event is acknowledged and changes nothing.
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use exitentry_services::{endorsement_applications as ea, online_payments as op};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
 pub struct CallbackAck {
-    /// Always `ok` once the callback is verified (providers stop retrying).
+    /// Always `ok` once the callback is verified (providers stop retrying). Providers with
+    /// their own acknowledgement get that instead (WeChat Pay: XML `SUCCESS`).
     pub result: String,
     /// Whether this callback changed the order (false for repeats).
     pub changed: bool,
@@ -29,16 +31,18 @@ pub async fn callback(
     Path(provider): Path<String>,
     headers: HeaderMap,
     body: String,
-) -> Result<Json<CallbackAck>, ApiError> {
-    let sig = headers
-        .get("x-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let changed = op::callback(&s.app, &provider, &body, sig, ea::on_paid)
+) -> Result<Response, ApiError> {
+    let handled = op::callback(&s.app, &provider, &body, &headers, ea::on_paid)
         .await
         .map_err(|e| ApiError::new(e, lang))?;
-    Ok(Json(CallbackAck {
-        result: "ok".into(),
-        changed,
-    }))
+    Ok(match handled.ack {
+        op::Ack::Json => Json(CallbackAck {
+            result: "ok".into(),
+            changed: handled.changed,
+        })
+        .into_response(),
+        op::Ack::Body { content_type, body } => {
+            ([(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+    })
 }

@@ -196,7 +196,13 @@ async fn pay(
         return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
     }
     match ea::pay_online(&s.app, &h, &id, &f.provider).await {
-        Ok((_, url)) => Ok(Redirect::to(&url).into_response()),
+        Ok((_, op::Checkout::Redirect(url))) => Ok(Redirect::to(&url).into_response()),
+        Ok((order, op::Checkout::Qr(payload))) => Ok(render(&PayQr {
+            page: Page::new(lang, &uri, None, "payqr-title"),
+            qr_svg: super::holder::qr_svg(&payload),
+            order,
+            back: path,
+        })),
         Err(e) if !matches!(e, ServiceError::Internal(_)) => {
             let err = Some((status_for(&e), message_for(&e, lang)));
             show_page(&s, lang, &uri, h, &id, err).await
@@ -225,6 +231,17 @@ async fn cancel(
         }
         Err(e) => Err(PageError::at(lang, &path)(e)),
     }
+}
+
+/// A provider paid by scanning (WeChat Pay Native): its QR code, then back to the
+/// application, whose status the provider's notification updates.
+#[derive(Template)]
+#[template(path = "holder/pay_qr.html")]
+struct PayQr {
+    page: Page,
+    order: op::OrderRow,
+    qr_svg: Option<String>,
+    back: String,
 }
 
 #[derive(Template)]
