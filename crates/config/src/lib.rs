@@ -22,6 +22,7 @@ pub struct Config {
     pub providers: ProvidersConfig,
     pub centre: CentreConfig,
     pub endorsements: EndorsementsConfig,
+    pub uploads: UploadsConfig,
     pub log: LogConfig,
 }
 
@@ -314,6 +315,39 @@ impl Default for CentreConfig {
     }
 }
 
+/// Files applicants upload (identity cards, passport pages): where they are kept and the
+/// limits checked before anything is stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadsConfig {
+    /// Folder of the stored files (created on first upload; files are kept 0600).
+    pub dir: String,
+    /// Largest JPEG or PNG accepted, in bytes.
+    pub max_image_bytes: usize,
+    /// Largest PDF accepted, in bytes.
+    pub max_pdf_bytes: usize,
+    /// A PDF whose compressed streams inflate to more than this many bytes in total is
+    /// refused (decompression bombs); inflation stops as soon as it passes.
+    pub max_pdf_inflated_bytes: u64,
+    /// … or to more than this many times the file's size.
+    pub max_pdf_ratio: u64,
+    /// Live files one owner (e.g. one application) may have.
+    pub max_files_per_owner: i64,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        Self {
+            dir: "./data/uploads".into(),
+            max_image_bytes: 5 * 1024 * 1024,
+            max_pdf_bytes: 10 * 1024 * 1024,
+            max_pdf_inflated_bytes: 50 * 1024 * 1024,
+            max_pdf_ratio: 100,
+            max_files_per_owner: 10,
+        }
+    }
+}
+
 /// Endorsements: the individual-visit scheme, the 20-day rule, printing and payments.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -520,6 +554,25 @@ mod tests {
                 "bad.toml",
                 "[endorsements.online]\nwechat_pay = \"wechat\"\n",
             )?;
+            assert!(load(Some(Path::new("bad.toml")), Figment::new()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn uploads_limits_from_file_and_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "[uploads]\ndir = \"/srv/uploads\"\nmax_pdf_ratio = 50\n",
+            )?;
+            jail.set_env("EXITENTRY_UPLOADS__MAX_FILES_PER_OWNER", "4");
+            let c = load(Some(Path::new("c.toml")), Figment::new()).unwrap();
+            let u = &c.uploads;
+            assert_eq!(u.dir, "/srv/uploads");
+            assert_eq!((u.max_pdf_ratio, u.max_files_per_owner), (50, 4));
+            assert_eq!(u.max_image_bytes, 5 * 1024 * 1024, "default kept");
+            jail.create_file("bad.toml", "[uploads]\nmax_bytes = 1\n")?;
             assert!(load(Some(Path::new("bad.toml")), Figment::new()).is_err());
             Ok(())
         });

@@ -747,15 +747,11 @@ fn photo_view(p: &PhotoRow) -> PhotoView {
     }
 }
 
-/// The real format from the bytes: JPEG or PNG only.
+/// The real format from the bytes (as for uploads): JPEG or PNG only.
 fn photo_format(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        Some("image/png")
-    } else {
-        None
-    }
+    crate::uploads::sniff(bytes)
+        .filter(|t| t.is_image())
+        .map(|t| t.mime())
 }
 
 /// Takes a photo at the station: checks format, size and dimensions, stores it, and returns
@@ -775,9 +771,9 @@ pub async fn take_photo(app: &App, staff: &StaffSession, bytes: &[u8]) -> Result
     }
     let mime = photo_format(bytes)
         .ok_or_else(|| bad("photo", "photo_format", "a photo is a JPEG or PNG image"))?;
-    let size = imagesize::blob_size(bytes)
-        .map_err(|_| bad("photo", "photo_unreadable", "this image cannot be read"))?;
-    if size.width < c.photo_min_width as usize || size.height < c.photo_min_height as usize {
+    let (width, height) = crate::uploads::image_size(bytes)
+        .ok_or_else(|| bad("photo", "photo_unreadable", "this image cannot be read"))?;
+    if width < c.photo_min_width as usize || height < c.photo_min_height as usize {
         return Err(bad(
             "photo",
             "photo_too_small",
@@ -787,7 +783,7 @@ pub async fn take_photo(app: &App, staff: &StaffSession, bytes: &[u8]) -> Result
             ),
         ));
     }
-    if size.height <= size.width {
+    if height <= width {
         return Err(bad(
             "photo",
             "photo_orientation",
@@ -801,8 +797,8 @@ pub async fn take_photo(app: &App, staff: &StaffSession, bytes: &[u8]) -> Result
         office_code: office.clone(),
         ticket_id: None,
         mime: mime.to_string(),
-        width: size.width as i64,
-        height: size.height as i64,
+        width: width as i64,
+        height: height as i64,
         sha256: hex::encode(sha2::Sha256::digest(bytes)),
         taken_by: staff.actor(),
         created_at: app.now_micros(),

@@ -24,6 +24,7 @@ pub mod payments;
 pub mod providers;
 pub mod registry;
 pub mod temporary_permits;
+pub mod uploads;
 pub mod usage;
 pub mod verification;
 

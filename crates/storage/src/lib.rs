@@ -26,6 +26,7 @@ pub mod staff;
 pub mod temporary_permits;
 pub mod testing;
 mod time;
+pub mod uploads;
 mod url;
 
 pub use db::{Backend, Db};
