@@ -143,7 +143,9 @@ fn print_welcome(
     println!("  API        {base}/api/openapi.json  ·  {base}/api/v1/offices");
     println!("  ops        {base}/healthz  ·  {base}/readyz  ·  {base}/metrics");
     println!("  verifiers  {base}/api/v1/trust-list  ·  {base}/api/v1/status-list");
-    println!("  dev outbox {base}/api/v1/dev/outbox  (SMS codes land here in the demo)");
+    println!(
+        "  dev outbox {base}/dev/outbox  (SMS codes and emails land here in the demo; JSON at /api/v1/dev/outbox)"
+    );
     println!();
     println!("  demo logins (username / password / role):");
     for (u, r, p) in DEMO_STAFF {

@@ -23,7 +23,95 @@ pub struct Config {
     pub centre: CentreConfig,
     pub endorsements: EndorsementsConfig,
     pub uploads: UploadsConfig,
+    pub email: EmailConfig,
     pub log: LogConfig,
+}
+
+/// Outgoing email over SMTP. With `server.dev_providers` messages land in the outbox
+/// instead and these settings are ignored. Links in messages start with `server.public_url`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailConfig {
+    /// Sender, with a display name: `出入境管理 <no-reply@example.gov.cn>`.
+    pub from: String,
+    /// SMTP relay host. Empty: no email, and sending is refused as not configured.
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `starttls` (upgrade on the submission port), `tls` (TLS from the first byte, usually
+    /// port 465) or `none` (plain text; only for a relay on this machine).
+    pub tls: EmailTls,
+    /// SMTP login; empty: no authentication.
+    pub username: String,
+    pub password: Secret,
+    /// Timeout for one SMTP conversation, in seconds.
+    pub timeout_seconds: u64,
+    /// PEM file of extra root certificates to trust (a relay with an internal CA); the
+    /// public web roots are trusted as well. Empty: the public roots only.
+    pub ca_file: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTls {
+    Starttls,
+    Tls,
+    None,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            from: "出入境管理 Exit-Entry Administration <no-reply@exitentry.invalid>".into(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            tls: EmailTls::Starttls,
+            username: String::new(),
+            password: Secret::default(),
+            timeout_seconds: 30,
+            ca_file: String::new(),
+        }
+    }
+}
+
+impl EmailConfig {
+    /// Refuses settings that would send mail (and passwords) in clear text over a network.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.smtp_host.is_empty() {
+            return Ok(());
+        }
+        if self.tls == EmailTls::None && !is_loopback(&self.smtp_host) {
+            return Err(ConfigError(format!(
+                "email.tls = \"none\" is only allowed for a relay on this machine \
+                 (localhost, 127.0.0.1, ::1), not {:?}; use \"starttls\" or \"tls\"",
+                self.smtp_host
+            )));
+        }
+        if self.smtp_port == 0 {
+            return Err(ConfigError("email.smtp_port must not be 0".into()));
+        }
+        if !self.from.contains('@') {
+            return Err(ConfigError(format!(
+                "email.from must be an address such as \"Name <no-reply@example.org>\", not {:?}",
+                self.from
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `localhost` or a loopback address (brackets around IPv6 allowed).
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Config {
+    /// Checks that no single key can express: combinations and values refused at start-up.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.email.check()
+    }
 }
 
 /// Outside services the platform calls. With `server.dev_providers` the development
@@ -109,7 +197,8 @@ pub struct ServerConfig {
     pub public_url: String,
     /// Mark cookies `Secure` (turn on behind HTTPS).
     pub secure_cookies: bool,
-    /// Development providers: SMS and email land in an outbox shown at /api/v1/dev/outbox,
+    /// Development providers: SMS and email land in an outbox shown at /dev/outbox (JSON at
+    /// /api/v1/dev/outbox),
     /// the face check accepts any well-formed photo. Never in production.
     pub dev_providers: bool,
     /// Header in which the TLS terminator passes the client certificate's SHA-256
@@ -259,7 +348,9 @@ pub fn load(file: Option<&Path>, overrides: Figment) -> Result<Config, ConfigErr
                 .split("__"),
         )
         .merge(overrides);
-    fig.extract().map_err(|e| ConfigError(e.to_string()))
+    let config: Config = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
+    config.check()?;
+    Ok(config)
 }
 
 /// The full default configuration as a commented TOML document.
@@ -574,6 +665,59 @@ mod tests {
             assert_eq!(u.max_image_bytes, 5 * 1024 * 1024, "default kept");
             jail.create_file("bad.toml", "[uploads]\nmax_bytes = 1\n")?;
             assert!(load(Some(Path::new("bad.toml")), Figment::new()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn email_settings_from_file_and_env_with_the_password_hidden() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "[email]\nfrom = \"出入境 <a@example.org>\"\nsmtp_host = \"smtp.example.org\"\n\
+                 tls = \"tls\"\nsmtp_port = 465\nusername = \"mailer\"\n",
+            )?;
+            jail.set_env("EXITENTRY_EMAIL__PASSWORD", "mail-very-secret");
+            let c = load(Some(Path::new("c.toml")), Figment::new()).unwrap();
+            assert_eq!(c.email.tls, EmailTls::Tls);
+            assert_eq!(c.email.smtp_port, 465);
+            assert_eq!(c.email.username, "mailer");
+            assert_eq!(c.email.password.expose(), "mail-very-secret");
+            assert_eq!(c.email.timeout_seconds, 30, "default kept");
+            assert!(!format!("{c:?}").contains("mail-very-secret"));
+            jail.create_file("bad.toml", "[email]\ntls = \"ssl\"\n")?;
+            assert!(load(Some(Path::new("bad.toml")), Figment::new()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn plain_text_smtp_is_refused_except_on_this_machine() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "far.toml",
+                "[email]\nsmtp_host = \"smtp.example.org\"\ntls = \"none\"\n",
+            )?;
+            let e = load(Some(Path::new("far.toml")), Figment::new()).unwrap_err();
+            assert!(e.to_string().contains("email.tls"), "{e}");
+            for host in ["localhost", "127.0.0.1", "::1", "[::1]", "127.0.0.2"] {
+                let mut c = Config::default();
+                c.email.smtp_host = host.into();
+                c.email.tls = EmailTls::None;
+                assert!(c.check().is_ok(), "{host}");
+            }
+            for host in ["10.0.0.1", "localhost.example.org", "mail"] {
+                let mut c = Config::default();
+                c.email.smtp_host = host.into();
+                c.email.tls = EmailTls::None;
+                assert!(c.check().is_err(), "{host}");
+                c.email.tls = EmailTls::Starttls;
+                assert!(c.check().is_ok(), "{host}");
+            }
+            // No host: nothing is sent, so nothing to refuse.
+            let mut c = Config::default();
+            c.email.tls = EmailTls::None;
+            assert!(c.check().is_ok());
             Ok(())
         });
     }

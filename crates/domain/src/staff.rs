@@ -37,6 +37,8 @@ pub enum Permission {
     ReviewEndorsements,
     /// Record that a person is registered state personnel (no online endorsements).
     RegisterStatePersonnel,
+    /// See jobs the queue gave up on (undelivered email and SMS) and queue them again.
+    ManageJobs,
 }
 
 impl Role {
@@ -89,6 +91,8 @@ impl Role {
             ReviewEndorsements => matches!(self, Admin | Reviewer),
             // The register comes from the units' personnel departments, entered by admins.
             RegisterStatePersonnel => matches!(self, Admin),
+            // Failed jobs show recipients and errors of every journey: administrators only.
+            ManageJobs => matches!(self, Admin),
         }
     }
 }
@@ -130,6 +134,13 @@ pub fn check_password_strength(p: &str) -> Result<(), Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_admins_see_and_retry_failed_jobs() {
+        for r in Role::ALL {
+            assert_eq!(r.can(Permission::ManageJobs), r == Role::Admin, "{r:?}");
+        }
+    }
 
     #[test]
     fn only_admins_manage_staff_and_read_audit() {

@@ -2,8 +2,12 @@
 //! be slow), then record the outcome. Failures are retried with back-off, then given up
 //! and shown to staff.
 
-use crate::{App, Result};
+use crate::auth::StaffSession;
+use crate::providers::masked_address;
+use crate::{App, Result, ServiceError};
+use exitentry_domain::staff::Permission;
 use exitentry_storage::jobs::{self, Job, OutboxMessage};
+use serde_json::json;
 
 /// A claimed job is someone else's to retry only after this lease runs out.
 const LEASE_MICROS: i64 = 120_000_000;
@@ -21,6 +25,19 @@ async fn dispatch(app: &App, job: &Job) -> Result<()> {
         "sms" => match (msg["to"].as_str(), msg["text"].as_str()) {
             (Some(to), Some(text)) => app.providers.sms()?.send(to, text).await,
             _ => Err(crate::ServiceError::Internal("malformed sms job".into())),
+        },
+        "email" => match (
+            msg["to"].as_str(),
+            msg["subject"].as_str(),
+            msg["body"].as_str(),
+        ) {
+            (Some(to), Some(subject), Some(body)) => {
+                app.providers.email()?.send(to, subject, body).await?;
+                // Bodies carry links with tokens: never logged, nor the full address.
+                tracing::info!(job = job.id, to_domain = %masked_address(to), "email sent");
+                Ok(())
+            }
+            _ => Err(crate::ServiceError::Internal("malformed email job".into())),
         },
         "appointment_reminder" => match msg["appointment_id"].as_str() {
             Some(id) => crate::appointments::send_reminder(app, id).await,
@@ -53,7 +70,8 @@ pub async fn run_due(app: &App) -> Result<usize> {
             Err(e) => {
                 let retry =
                     (job.attempts < MAX_ATTEMPTS).then(|| done + backoff_micros(job.attempts));
-                tracing::warn!(job = job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job failed");
+                let to = recipient(&job).map(|to| masked_address(&to));
+                tracing::warn!(job = job.id, kind = %job.kind, to_domain = ?to, attempts = job.attempts, error = %e, "job failed");
                 jobs::fail(&mut conn, job.id, &e.to_string(), retry, done).await?;
             }
         }
@@ -99,4 +117,75 @@ pub async fn outbox(app: &App, limit: i64) -> Result<Vec<OutboxMessage>> {
 pub async fn failed(app: &App, limit: i64) -> Result<Vec<(Job, String)>> {
     let mut conn = app.db.conn().await?;
     Ok(jobs::failed(&mut conn, limit).await?)
+}
+
+/// Who a message job was for (email and SMS jobs), from its payload.
+fn recipient(job: &Job) -> Option<String> {
+    if !matches!(job.kind.as_str(), "email" | "sms") {
+        return None;
+    }
+    let msg: serde_json::Value = serde_json::from_str(&job.payload).ok()?;
+    msg["to"].as_str().map(str::to_string)
+}
+
+/// A job given up on, as the administrators' page shows it (no payload: bodies carry
+/// links with tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedJob {
+    pub id: i64,
+    pub kind: String,
+    /// The address or mobile number of email and SMS jobs.
+    pub recipient: Option<String>,
+    pub attempts: i64,
+    pub last_error: String,
+    /// When it was given up (microseconds).
+    pub failed_at: i64,
+}
+
+/// Jobs given up on, newest first, for administrators.
+pub async fn failed_jobs(app: &App, staff: &StaffSession, limit: i64) -> Result<Vec<FailedJob>> {
+    staff.require(Permission::ManageJobs)?;
+    let mut conn = app.db.conn().await?;
+    Ok(jobs::failed_jobs(&mut conn, limit)
+        .await?
+        .into_iter()
+        .map(|f| FailedJob {
+            recipient: recipient(&f.job),
+            id: f.job.id,
+            kind: f.job.kind,
+            attempts: f.job.attempts,
+            last_error: f.last_error,
+            failed_at: f.failed_at,
+        })
+        .collect())
+}
+
+/// Queues a given-up job again with a fresh count of attempts (audited). A job that is not
+/// given up (already retried, done, unknown) is a conflict, so a double submit runs it once.
+pub async fn retry(app: &App, staff: &StaffSession, id: i64) -> Result<()> {
+    staff.require(Permission::ManageJobs)?;
+    let mut tx = app.db.begin().await?;
+    let Some(job) = jobs::job(&mut tx, id).await? else {
+        return Err(ServiceError::NotFound("job"));
+    };
+    if !jobs::retry(&mut tx, id, app.now_micros()).await? {
+        return Err(ServiceError::Conflict {
+            code: "job_not_failed",
+            message: "this job is not given up (already queued again or done)".into(),
+        });
+    }
+    crate::audit::record(
+        app,
+        &mut tx,
+        &staff.actor(),
+        "job.retry",
+        &format!("job:{id}"),
+        json!({"kind": job.kind, "attempts": job.attempts}),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(exitentry_storage::StorageError::from)?;
+    tracing::info!(job = id, kind = %job.kind, "job queued again");
+    Ok(())
 }

@@ -10,6 +10,7 @@ mod clock;
 pub mod counter_endorsements;
 pub mod credentials;
 pub mod demo;
+pub mod email;
 pub mod endorsement_applications;
 mod error;
 pub mod holders;
@@ -53,7 +54,7 @@ pub struct App {
     pub policy: Arc<Policy>,
     /// Signing keys, when the keys folder has been initialised.
     pub keys: Option<Arc<keys::KeySet>>,
-    /// SMS gateway and face check (development doubles with `server.dev_providers`).
+    /// SMS gateway, email and face check (development doubles with `server.dev_providers`).
     pub providers: providers::Providers,
     /// Background writer of the verification log (absent outside a tokio runtime).
     pub usage: Option<Arc<usage::UsageLog>>,

@@ -1,11 +1,16 @@
-//! Outside services behind traits: the SMS gateway and the face-verification service.
-//! Real HTTP adapters sign every request; the development doubles write to the outbox
-//! (SMS) and follow a configured rule (face).
+//! Outside services behind traits: the SMS gateway, email, and the face-verification
+//! service. Real HTTP adapters sign every request and email goes out over SMTP; the
+//! development doubles write to the outbox (SMS, email) and follow a configured rule (face).
 
 use crate::{Clock, Result, ServiceError};
 use base64::Engine;
-use exitentry_config::Config;
+use exitentry_config::{Config, EmailConfig, EmailTls};
 use exitentry_storage::{Db, jobs};
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
 use serde_json::json;
 use std::future::Future;
@@ -18,6 +23,16 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Sends one text message. Called from the job queue, never inside a request.
 pub trait SmsSender: Send + Sync {
     fn send<'a>(&'a self, to: &'a str, text: &'a str) -> BoxFuture<'a, Result<()>>;
+}
+
+/// Sends one plain-text email (UTF-8). Called from the job queue, never inside a request.
+pub trait EmailSender: Send + Sync {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        subject: &'a str,
+        body: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
 }
 
 /// Whose photo on record a live capture is compared with.
@@ -41,6 +56,7 @@ pub trait FaceVerifier: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Providers {
     pub sms: Option<Arc<dyn SmsSender>>,
+    pub email: Option<Arc<dyn EmailSender>>,
     pub face: Option<Arc<dyn FaceVerifier>>,
     /// The counter's card and wallet terminal (cash needs none).
     pub payments: Option<Arc<dyn crate::payments::CounterPayments>>,
@@ -53,6 +69,10 @@ impl Providers {
         if config.server.dev_providers {
             return Providers {
                 sms: Some(Arc::new(OutboxSms {
+                    db: db.clone(),
+                    clock: clock.clone(),
+                })),
+                email: Some(Arc::new(OutboxEmail {
                     db: db.clone(),
                     clock,
                 })),
@@ -80,9 +100,14 @@ impl Providers {
             })
             .and_then(log_failure)
             .map(|f| Arc::new(f) as Arc<dyn FaceVerifier>);
+        let email = (!config.email.smtp_host.is_empty())
+            .then(|| SmtpEmail::new(&config.email))
+            .and_then(log_failure)
+            .map(|e| Arc::new(e) as Arc<dyn EmailSender>);
         // Real terminals are configured per counter; until then only cash outside development.
         Providers {
             sms,
+            email,
             face,
             payments: None,
         }
@@ -98,6 +123,13 @@ impl Providers {
         self.sms.as_deref().ok_or(ServiceError::Unavailable {
             code: "sms_gateway_not_configured",
             message: "no SMS gateway is configured".into(),
+        })
+    }
+
+    pub fn email(&self) -> Result<&dyn EmailSender> {
+        self.email.as_deref().ok_or(ServiceError::Unavailable {
+            code: "email_not_configured",
+            message: "no SMTP relay is configured (email.smtp_host)".into(),
         })
     }
 
@@ -126,6 +158,124 @@ impl SmsSender for OutboxSms {
             let mut conn = self.db.conn().await?;
             let now = self.clock.now().timestamp_micros();
             jobs::deliver_to_outbox(&mut conn, "sms", to, None, text, now).await?;
+            Ok(())
+        })
+    }
+}
+
+/// Development email: the message lands in the outbox (`/dev/outbox`).
+pub struct OutboxEmail {
+    db: Db,
+    clock: Arc<dyn Clock>,
+}
+
+impl EmailSender for OutboxEmail {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        subject: &'a str,
+        body: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let mut conn = self.db.conn().await?;
+            let now = self.clock.now().timestamp_micros();
+            jobs::deliver_to_outbox(&mut conn, "email", to, Some(subject), body, now).await?;
+            Ok(())
+        })
+    }
+}
+
+/// Email through an SMTP relay (lettre over tokio; rustls with ring for TLS). One
+/// connection per message: mail is rare enough that a pool would only hold sockets open.
+pub struct SmtpEmail {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl SmtpEmail {
+    /// Refuses settings the config check refuses too (tests build configs by hand).
+    pub fn new(c: &EmailConfig) -> Result<Self> {
+        let setup = |m: String| ServiceError::Internal(format!("email set-up: {m}"));
+        c.check().map_err(|e| setup(e.to_string()))?;
+        let from: Mailbox = c
+            .from
+            .parse()
+            .map_err(|e| setup(format!("email.from {:?}: {e}", c.from)))?;
+        install_tls_provider();
+        let tls = match c.tls {
+            EmailTls::None => Tls::None,
+            EmailTls::Starttls => Tls::Required(tls_parameters(c).map_err(setup)?),
+            EmailTls::Tls => Tls::Wrapper(tls_parameters(c).map_err(setup)?),
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&c.smtp_host)
+            .port(c.smtp_port)
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(c.timeout_seconds.max(1))));
+        if !c.username.is_empty() {
+            builder = builder.credentials(Credentials::new(
+                c.username.clone(),
+                c.password.expose().to_string(),
+            ));
+        }
+        Ok(SmtpEmail {
+            transport: builder.build(),
+            from,
+        })
+    }
+}
+
+/// The public web roots, plus the roots in `email.ca_file` (a relay with an internal CA).
+fn tls_parameters(c: &EmailConfig) -> std::result::Result<TlsParameters, String> {
+    let mut b = TlsParameters::builder(c.smtp_host.clone())
+        .certificate_store(CertificateStore::WebpkiRoots);
+    if !c.ca_file.is_empty() {
+        let pem = std::fs::read(&c.ca_file).map_err(|e| format!("email.ca_file: {e}"))?;
+        let cert = Certificate::from_pem(&pem).map_err(|e| format!("email.ca_file: {e}"))?;
+        b = b.add_root_certificate(cert);
+    }
+    b.build_rustls().map_err(|e| format!("TLS: {e}"))
+}
+
+/// `***@domain`: what logs and errors may say about a recipient.
+pub fn masked_address(to: &str) -> String {
+    match to.rsplit_once('@') {
+        Some((_, domain)) => format!("***@{domain}"),
+        None => "***".into(),
+    }
+}
+
+impl EmailSender for SmtpEmail {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        subject: &'a str,
+        body: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            // Relays echo the address in refusals; the error is logged and shown to staff.
+            let fail = |m: String| ServiceError::Unavailable {
+                code: "email_unavailable",
+                message: m.replace(to, &masked_address(to)),
+            };
+            let to_box: Mailbox = to
+                .parse()
+                .map_err(|e| fail(format!("recipient {to}: {e}")))?;
+            // Header values are single lines; a stray line break must not start a header.
+            let subject: String = subject
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            let message = Message::builder()
+                .from(self.from.clone())
+                .to(to_box)
+                .subject(subject)
+                .header(ContentType::TEXT_PLAIN)
+                .body(body.to_string())
+                .map_err(|e| fail(format!("message: {e}")))?;
+            self.transport
+                .send(message)
+                .await
+                .map_err(|e| fail(format!("SMTP: {e}")))?;
             Ok(())
         })
     }

@@ -26,6 +26,7 @@ const PNG: &[u8] = &[
 fn refusing_faces(app: &App) -> App {
     app.clone().with_providers(Providers {
         sms: app.providers.sms.clone(),
+        email: app.providers.email.clone(),
         face: Some(Arc::new(DevFaceVerifier { accept: false })),
         payments: None,
     })

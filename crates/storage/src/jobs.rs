@@ -119,6 +119,70 @@ pub async fn failed(conn: &mut AnyConnection, limit: i64) -> Result<Vec<(Job, St
         .collect()
 }
 
+/// A job given up on, as staff see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedJob {
+    pub job: Job,
+    pub last_error: String,
+    pub failed_at: i64,
+}
+
+/// Jobs given up on, newest first, with when they were given up.
+pub async fn failed_jobs(conn: &mut AnyConnection, limit: i64) -> Result<Vec<FailedJob>> {
+    let rows = sqlx::query(
+        "SELECT id, kind, payload, attempts, COALESCE(last_error, '') AS last_error, failed_at \
+         FROM jobs WHERE failed_at IS NOT NULL ORDER BY failed_at DESC, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(FailedJob {
+                job: Job {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    payload: r.try_get("payload")?,
+                    attempts: r.try_get("attempts")?,
+                },
+                last_error: r.try_get("last_error")?,
+                failed_at: r.try_get("failed_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Queues a given-up job again, due at `now` with a fresh count of attempts. `false` when
+/// the job does not exist or is not given up (a double click retries once).
+pub async fn retry(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET failed_at = NULL, attempts = 0, run_at = $2, locked_until = NULL \
+         WHERE id = $1 AND failed_at IS NOT NULL",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A job by id (whatever its state), for the worker's callers and tests.
+pub async fn job(conn: &mut AnyConnection, id: i64) -> Result<Option<Job>> {
+    let row = sqlx::query("SELECT id, kind, payload, attempts FROM jobs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| {
+        Ok(Job {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            payload: r.try_get("payload")?,
+            attempts: r.try_get("attempts")?,
+        })
+    })
+    .transpose()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
     pub id: i64,

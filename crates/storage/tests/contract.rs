@@ -607,3 +607,47 @@ backend_tests!(
     jobs_are_claimed_once_retried_and_given_up,
     concurrent_workers_never_run_a_job_twice
 );
+
+/// A given-up job can be queued again once, with a fresh count of attempts; done and
+/// pending jobs cannot.
+async fn given_up_jobs_are_retried_with_fresh_attempts(t: &TestDb) {
+    use exitentry_storage::jobs;
+    let b = t.backend();
+    let mut c = t.db.conn().await.unwrap();
+    let id = jobs::enqueue(&mut c, "email", "{}", 100, 1).await.unwrap();
+    let pending = jobs::enqueue(&mut c, "email", "{}", 50_000, 1)
+        .await
+        .unwrap();
+    assert!(!jobs::retry(&mut c, id, 200).await.unwrap(), "not given up");
+    let j = jobs::claim(&mut c, b, 150, 1000).await.unwrap().unwrap();
+    assert_eq!(j.id, id);
+    jobs::fail(&mut c, id, "smtp down", None, 160)
+        .await
+        .unwrap();
+    let failed = jobs::failed_jobs(&mut c, 10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (
+            failed[0].job.id,
+            failed[0].last_error.as_str(),
+            failed[0].failed_at
+        ),
+        (id, "smtp down", 160)
+    );
+    assert!(jobs::retry(&mut c, id, 300).await.unwrap());
+    assert!(!jobs::retry(&mut c, id, 300).await.unwrap(), "once");
+    assert!(!jobs::retry(&mut c, pending, 300).await.unwrap());
+    assert!(jobs::failed_jobs(&mut c, 10).await.unwrap().is_empty());
+    assert!(jobs::claim(&mut c, b, 299, 1000).await.unwrap().is_none());
+    let again = jobs::claim(&mut c, b, 300, 1000).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (id, 1), "attempts start again");
+    jobs::complete(&mut c, id, 310).await.unwrap();
+    assert!(
+        !jobs::retry(&mut c, id, 400).await.unwrap(),
+        "done stays done"
+    );
+    assert_eq!(jobs::job(&mut c, id).await.unwrap().unwrap().attempts, 1);
+    assert!(jobs::job(&mut c, 999_999).await.unwrap().is_none());
+}
+
+backend_tests!(given_up_jobs_are_retried_with_fresh_attempts);

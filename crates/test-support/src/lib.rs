@@ -9,6 +9,8 @@ use exitentry_storage::Backend;
 use exitentry_storage::testing::TestDb;
 use std::sync::Arc;
 
+pub mod smtp;
+
 pub use exitentry_storage::backend_tests;
 
 /// Offices for tests: a hall and a 24-hour self-service point in Tianhe, one in Yuexiu.

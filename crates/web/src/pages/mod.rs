@@ -7,6 +7,7 @@ mod centre_admin;
 mod counter_endorsements;
 pub mod endorsements;
 mod holder;
+mod jobs;
 mod kiosk;
 mod linkage;
 mod partners;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .merge(linkage::routes())
         .merge(partners::routes())
         .merge(staff::routes())
+        .merge(jobs::routes())
 }
 
 /// What every template needs.

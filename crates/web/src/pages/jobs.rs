@@ -1,0 +1,261 @@
+//! Administration of the job queue: jobs given up on (undelivered email and SMS, with
+//! their last error) and queueing one again; and the development outbox as a page.
+
+use super::{Page, render, when_micros};
+use crate::AppState;
+use crate::error::{PageError, message_for};
+use crate::i18n::Lang;
+use crate::session::{Staff, csrf_ok};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, OriginalUri, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use exitentry_domain::staff::Permission;
+use exitentry_services::ServiceError;
+use exitentry_services::auth::StaffSession;
+use exitentry_services::jobs::{self, FailedJob};
+use serde::Deserialize;
+
+const PATH: &str = "/staff/admin/jobs";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(PATH, get(list))
+        .route("/staff/admin/jobs/retry", post(retry))
+        .route("/dev/outbox", get(outbox))
+}
+
+#[derive(Template)]
+#[template(path = "staff/jobs.html")]
+struct Jobs {
+    page: Page,
+    jobs: Vec<FailedJob>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+impl Jobs {
+    fn when(&self, micros: &i64) -> String {
+        when_micros(*micros)
+    }
+}
+
+async fn page(
+    s: &AppState,
+    lang: Lang,
+    staff: StaffSession,
+    notice: Option<String>,
+    error: Option<(StatusCode, String)>,
+) -> Result<Response, PageError> {
+    let list = jobs::failed_jobs(&s.app, &staff, 200)
+        .await
+        .map_err(PageError::at(lang, PATH))?;
+    let uri = OriginalUri(PATH.parse().unwrap_or_default());
+    let (status, error) = super::status_and_error(error);
+    Ok((
+        status,
+        render(&Jobs {
+            page: Page::new(lang, &uri, Some(staff), "jobs-title"),
+            jobs: list,
+            notice,
+            error,
+        }),
+    )
+        .into_response())
+}
+
+async fn list(
+    State(s): State<AppState>,
+    lang: Lang,
+    Staff(staff): Staff,
+) -> Result<Response, PageError> {
+    page(&s, lang, staff, None, None).await
+}
+
+#[derive(Deserialize)]
+struct RetryForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+}
+
+async fn retry(
+    State(s): State<AppState>,
+    lang: Lang,
+    Staff(staff): Staff,
+    Form(f): Form<RetryForm>,
+) -> Result<Response, PageError> {
+    staff
+        .require(Permission::ManageJobs)
+        .map_err(PageError::at(lang, PATH))?;
+    if !csrf_ok(&staff.csrf_token, &f.csrf) {
+        return Err(PageError::at(lang, PATH)(ServiceError::Forbidden));
+    }
+    let Ok(id) = f.id.trim().parse::<i64>() else {
+        return Err(PageError::at(lang, PATH)(ServiceError::NotFound("job")));
+    };
+    match jobs::retry(&s.app, &staff, id).await {
+        Ok(()) => {
+            let msg = lang.t_args("jobs-retried", &[("id", id.to_string())]);
+            page(&s, lang, staff, Some(msg), None).await
+        }
+        Err(e @ (ServiceError::Conflict { .. } | ServiceError::NotFound(_))) => {
+            let status = crate::error::status_for(&e);
+            let msg = message_for(&e, lang);
+            page(&s, lang, staff, None, Some((status, msg))).await
+        }
+        Err(e) => Err(PageError::at(lang, PATH)(e)),
+    }
+}
+
+/// A piece of a message body: plain text, or a web link to make clickable.
+pub struct Segment {
+    pub text: String,
+    pub link: bool,
+}
+
+/// Splits `body` into text and `http(s)://` links. Only those schemes become links, so a
+/// message cannot smuggle a `javascript:` link; the template escapes every piece.
+pub fn linkify(body: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(start) = ["https://", "http://"]
+        .iter()
+        .filter_map(|p| rest.find(p))
+        .min()
+    {
+        let tail = &rest[start..];
+        let mut end = tail
+            .find(|c: char| c.is_whitespace() || "<>\"'，。、；）】".contains(c))
+            .unwrap_or(tail.len());
+        // Sentence punctuation right after a link is not part of it.
+        while end > 0 && tail[..end].ends_with(['.', ',', ';', ':', ')', '!', '?']) {
+            end -= 1;
+        }
+        let scheme_len = if tail.starts_with("https://") { 8 } else { 7 };
+        if end <= scheme_len {
+            // A bare scheme: keep it as text and look further on.
+            out.push(Segment {
+                text: rest[..start + scheme_len].to_string(),
+                link: false,
+            });
+            rest = &rest[start + scheme_len..];
+            continue;
+        }
+        if start > 0 {
+            out.push(Segment {
+                text: rest[..start].to_string(),
+                link: false,
+            });
+        }
+        out.push(Segment {
+            text: tail[..end].to_string(),
+            link: true,
+        });
+        rest = &tail[end..];
+    }
+    if !rest.is_empty() {
+        out.push(Segment {
+            text: rest.to_string(),
+            link: false,
+        });
+    }
+    out
+}
+
+pub struct OutboxItem {
+    pub channel: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: Vec<Segment>,
+    pub at: String,
+}
+
+#[derive(Template)]
+#[template(path = "dev/outbox.html")]
+struct Outbox {
+    page: Page,
+    messages: Vec<OutboxItem>,
+}
+
+/// Development only (`server.dev_providers`): the SMS and emails the development providers
+/// delivered, newest first, with clickable links. 404 otherwise, like the JSON outbox.
+async fn outbox(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+) -> Result<Response, PageError> {
+    let path = uri.0.path().to_string();
+    if !s.app.config.server.dev_providers {
+        return Err(PageError::at(lang, &path)(ServiceError::NotFound("page")));
+    }
+    let msgs = jobs::outbox(&s.app, 100)
+        .await
+        .map_err(PageError::at(lang, &path))?;
+    let messages = msgs
+        .into_iter()
+        .map(|m| OutboxItem {
+            body: linkify(&m.body),
+            at: when_micros(m.created_at),
+            channel: m.channel,
+            recipient: m.recipient,
+            subject: m.subject,
+        })
+        .collect();
+    Ok(render(&Outbox {
+        page: Page::new(lang, &uri, None, "outbox-title"),
+        messages,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(body: &str) -> Vec<(String, bool)> {
+        linkify(body)
+            .into_iter()
+            .map(|s| (s.text, s.link))
+            .collect()
+    }
+
+    #[test]
+    fn links_are_found_and_nothing_else_is() {
+        assert_eq!(
+            pieces("打开 https://ee.example/v?t=a&b=1。谢谢"),
+            vec![
+                ("打开 ".into(), false),
+                ("https://ee.example/v?t=a&b=1".into(), true),
+                ("。谢谢".into(), false),
+            ]
+        );
+        assert_eq!(
+            pieces("See http://x.example/a.\nhttps://y.example"),
+            vec![
+                ("See ".into(), false),
+                ("http://x.example/a".into(), true),
+                (".\n".into(), false),
+                ("https://y.example".into(), true),
+            ]
+        );
+        assert_eq!(
+            pieces("javascript:alert(1) https:// <b>"),
+            vec![
+                ("javascript:alert(1) https://".into(), false),
+                (" <b>".into(), false),
+            ]
+        );
+        assert!(pieces("").is_empty());
+        assert_eq!(
+            pieces("a\"https://e.example/\"onmouseover=x"),
+            vec![
+                ("a\"".into(), false),
+                ("https://e.example/".into(), true),
+                ("\"onmouseover=x".into(), false),
+            ]
+        );
+    }
+}
