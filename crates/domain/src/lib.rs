@@ -4,6 +4,7 @@
 pub mod centre;
 pub mod document;
 pub mod endorsements;
+pub mod hrp;
 pub mod ids;
 mod invalid;
 pub mod numbers;

@@ -39,6 +39,8 @@ pub enum Permission {
     RegisterStatePersonnel,
     /// See jobs the queue gave up on (undelivered email and SMS) and queue them again.
     ManageJobs,
+    /// Review online pre-applications: claim, approve, ask for supplements, reject.
+    ReviewPreApplications,
 }
 
 impl Role {
@@ -93,6 +95,7 @@ impl Role {
             RegisterStatePersonnel => matches!(self, Admin),
             // Failed jobs show recipients and errors of every journey: administrators only.
             ManageJobs => matches!(self, Admin),
+            ReviewPreApplications => matches!(self, Admin | Reviewer),
         }
     }
 }

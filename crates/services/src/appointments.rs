@@ -266,6 +266,8 @@ pub enum Booker<'a> {
     Holder(&'a HolderSession),
     Partner(&'a PartnerContext),
     Staff(&'a StaffSession),
+    /// An online applicant for the non-Chinese permit, after approval.
+    Applicant(&'a crate::hrp_applications::ApplicantSession),
 }
 
 impl Booker<'_> {
@@ -274,6 +276,7 @@ impl Booker<'_> {
             Booker::Holder(h) => h.actor(),
             Booker::Partner(p) => format!("partner:{}:{}", p.name, p.key_id),
             Booker::Staff(s) => s.actor(),
+            Booker::Applicant(a) => a.actor(),
         }
     }
 }
@@ -381,12 +384,35 @@ struct Who {
     person_id: Option<i64>,
 }
 
+fn not_approved() -> ServiceError {
+    ServiceError::Conflict {
+        code: "pre_application_not_approved",
+        message: "this service is booked after the online pre-application is approved".into(),
+    }
+}
+
 async fn applicant_for(
     app: &App,
     conn: &mut AnyConnection,
     booker: &Booker<'_>,
     req: &BookingRequest,
 ) -> Result<Who> {
+    if let Booker::Applicant(a) = booker {
+        // The identity is the one the approved pre-application was for.
+        let approved = exitentry_storage::hrp_applications::for_account(conn, a.account_id)
+            .await?
+            .into_iter()
+            .find(|x| x.status == "approved")
+            .ok_or_else(not_approved)?;
+        let form: exitentry_domain::hrp::Form =
+            serde_json::from_str(&approved.form).unwrap_or_default();
+        return Ok(Who {
+            id_kind: approved.id_kind.unwrap_or_default(),
+            id_number: approved.id_number.unwrap_or_default(),
+            name: form.name_latin,
+            person_id: None,
+        });
+    }
     if let Booker::Holder(h) = booker {
         let p = people::get(conn, h.person_id)
             .await?
@@ -440,6 +466,7 @@ fn channel_for(booker: &Booker<'_>, requested: &str) -> Result<Channel> {
         Booker::Holder(_) => &[Channel::Web, Channel::MiniProgram],
         Booker::Partner(_) => &[Channel::CityPolice],
         Booker::Staff(_) => &[Channel::Counter],
+        Booker::Applicant(_) => &[Channel::Web],
     };
     match asked {
         None => Ok(allowed[0]),
@@ -490,6 +517,14 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
     let who = {
         let mut conn = app.db.conn().await?;
         let who = applicant_for(app, &mut conn, &booker, req).await?;
+        // The non-Chinese permit is booked only after its pre-application is approved.
+        if service == Service::HrpNonChinese
+            && crate::hrp_applications::approved_for(&mut conn, &who.id_kind, &who.id_number)
+                .await?
+                .is_none()
+        {
+            return Err(not_approved());
+        }
         if channel.is_online() {
             check_block(app, &mut conn, &who.id_kind, &who.id_number).await?;
         }
@@ -698,6 +733,7 @@ async fn owned(
             a.booked_by.starts_with(&format!("partner:{}:", p.name))
         }
         Booker::Staff(_) => true,
+        Booker::Applicant(x) => a.booked_by == x.actor(),
     };
     // Someone else's booking is "not found": ids are not to be probed.
     if !mine {

@@ -763,6 +763,20 @@ pub async fn seed_centres(app: &crate::App, office: &str) -> crate::Result<Centr
     use exitentry_domain::office::Service;
     let today = app.today();
     let mut conn = app.db.conn().await?;
+    // The demo's hall also takes the non-Chinese permit (designated halls only, in reality).
+    if let Ok(code) = exitentry_domain::office::OfficeCode::parse(office)
+        && let Some(mut hall) = exitentry_storage::offices::get(&mut conn, &code).await?
+        && !hall.services.contains(&Service::HrpNonChinese)
+    {
+        hall.services.push(Service::HrpNonChinese);
+        hall.services.sort();
+        exitentry_storage::offices::upsert(
+            &mut conn,
+            std::slice::from_ref(&hall),
+            app.now_micros(),
+        )
+        .await?;
+    }
     let all = exitentry_storage::offices::list(
         &mut conn,
         &exitentry_storage::offices::OfficeFilter {

@@ -14,6 +14,7 @@ pub mod email;
 pub mod endorsement_applications;
 mod error;
 pub mod holders;
+pub mod hrp_applications;
 pub mod import;
 pub mod jobs;
 pub mod keys;

@@ -1,4 +1,4 @@
-//! What staff and holder accounts share: counting failed logins towards a lock-out, and
+//! What staff, holder and applicant accounts share: counting failed logins towards a lock-out, and
 //! database sessions (only the token's SHA-256 is stored).
 
 use crate::Result;
@@ -9,6 +9,7 @@ use sqlx::AnyConnection;
 pub enum Accounts {
     Staff,
     Holders,
+    Applicants,
 }
 
 impl Accounts {
@@ -16,6 +17,7 @@ impl Accounts {
         match self {
             Accounts::Staff => "staff_users",
             Accounts::Holders => "holder_accounts",
+            Accounts::Applicants => "applicant_accounts",
         }
     }
 
@@ -23,6 +25,7 @@ impl Accounts {
         match self {
             Accounts::Staff => "staff_sessions",
             Accounts::Holders => "holder_sessions",
+            Accounts::Applicants => "applicant_sessions",
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod endorsement_applications;
 pub mod endorsements;
 mod error;
 pub mod holders;
+pub mod hrp_applications;
 pub mod jobs;
 pub mod linkage_proofs;
 pub mod offices;

@@ -124,9 +124,11 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         if matches!(self.err, ServiceError::Unauthenticated) {
             let next = urlencoding_min(&self.path);
-            // Holders' pages live under /my; everything else that needs a sign-in is staff's.
+            // Holders' pages live under /my, applicants' under /apply; the rest is staff's.
             let login = if self.path.starts_with("/my") {
                 "/my/login"
+            } else if self.path.starts_with("/apply") {
+                "/apply/login"
             } else {
                 "/staff/login"
             };

@@ -8,9 +8,12 @@ use axum::http::request::Parts;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::{self, StaffSession};
 use exitentry_services::holders::{self, HolderSession};
+use exitentry_services::hrp_applications::{self, ApplicantSession};
 
 pub const SESSION_COOKIE: &str = "ee_session";
 pub const HOLDER_COOKIE: &str = "ee_holder";
+/// Applicants for the non-Chinese permit (accounts by email, under /apply).
+pub const APPLICANT_COOKIE: &str = "ee_applicant";
 /// Double-submit CSRF cookie for forms used before anyone is signed in.
 pub const LOGIN_CSRF_COOKIE: &str = "ee_login_csrf";
 
@@ -84,6 +87,36 @@ impl FromRequestParts<AppState> for MaybeHolder {
         Ok(MaybeHolder(
             holder_lookup(parts, state).await.ok().flatten(),
         ))
+    }
+}
+
+/// The signed-in online applicant; anonymous requests are sent to the applicants' sign-in.
+pub struct Applicant(pub ApplicantSession);
+
+impl FromRequestParts<AppState> for Applicant {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request_parts(parts, state)
+            .await
+            .unwrap_or(Lang::En);
+        let path = path_of(parts);
+        let found = match cookie(parts, APPLICANT_COOKIE) {
+            Some(token) if !token.is_empty() => hrp_applications::session(&state.app, token).await,
+            _ => Ok(None),
+        };
+        match found {
+            Ok(Some(a)) => Ok(Applicant(a)),
+            Ok(None) => Err(PageError {
+                err: ServiceError::Unauthenticated,
+                lang,
+                path,
+            }),
+            Err(err) => Err(PageError { err, lang, path }),
+        }
     }
 }
 

@@ -1401,6 +1401,165 @@ async fn endorsements_at_the_counter_and_their_review(backend: exitentry_storage
 
 http_tests!(endorsements_at_the_counter_and_their_review);
 
+/// Registers an applicant through the pages and follows the emailed link; returns the
+/// signed-in client and its CSRF token.
+async fn applicant_client(t: &TestApp, email: &str) -> (reqwest::Client, String) {
+    let c = t.client();
+    let page = get_text(&c, t.url("/apply/register")).await;
+    let csrf = exitentry_test_support::hidden_field(&page, "csrf").unwrap();
+    let r = c
+        .post(t.url("/apply/register"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", "correct horse battery"),
+            ("lang", "en"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    exitentry_services::jobs::run_due(&t.app).await.unwrap();
+    let mail = exitentry_services::jobs::outbox(&t.app, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.recipient == email)
+        .unwrap();
+    let token: String = mail
+        .body
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(64)
+        .collect();
+    let r = c
+        .get(t.url(&format!("/apply/verify?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = get_text(&c, t.url("/apply/applications")).await;
+    let csrf = exitentry_test_support::hidden_field(&page, "csrf").unwrap();
+    (c, csrf)
+}
+
+async fn applicants_see_only_their_own_pre_applications(backend: exitentry_storage::Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestApp::spawn_configured(backend, |c| {
+        c.uploads.dir = dir.path().display().to_string();
+    })
+    .await;
+    t.seed(30).await;
+    let anon = t.client();
+    let r = anon.get(t.url("/apply/applications")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        r.headers()[LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/apply/login")
+    );
+
+    let (john, csrf) = applicant_client(&t, "john@example.org").await;
+    let r = john
+        .post(t.url("/apply/applications"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let at = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let upload = |c: &reqwest::Client, csrf: &str, name: &'static str, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_string())
+            .text("purpose", "passport")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name),
+            );
+        c.post(t.url(&format!("{at}/documents")))
+            .header(ACCEPT_LANGUAGE, "en")
+            .multipart(form)
+            .send()
+    };
+    // A zip named like a photo, an empty file: refused with a clear message.
+    let r = upload(&john, &csrf, "photo.jpg", b"PK\x03\x04zip".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("JPEG, PNG or PDF"));
+    let r = upload(&john, &csrf, "empty.png", Vec::new()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = upload(
+        &john,
+        &csrf,
+        "../../etc/passwd.png",
+        exitentry_test_support::TINY_PNG.to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = get_text(&john, t.url(&at)).await;
+    assert!(
+        !page.contains("../"),
+        "the client's path is never shown or used"
+    );
+    let doc_link = page
+        .split(&format!("href=\"{at}/documents/"))
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let doc = format!("{at}/documents/{doc_link}");
+    let r = john.get(t.url(&doc)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        exitentry_test_support::TINY_PNG
+    );
+
+    // Another applicant guessing the ids gets nothing, and cannot change anything.
+    let (eve, eve_csrf) = applicant_client(&t, "eve@example.org").await;
+    for path in [at.clone(), doc.clone()] {
+        let r = eve.get(t.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let r = upload(
+        &eve,
+        &eve_csrf,
+        "x.png",
+        exitentry_test_support::TINY_PNG.to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Staff: a counter clerk cannot review; a reviewer reads the queue.
+    let clerk = t.client();
+    t.login(&clerk, "clerk", PASSWORD).await;
+    let r = clerk
+        .get(t.url("/staff/pre-applications"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let reviewer = t.client();
+    t.login(&reviewer, "reviewer", PASSWORD).await;
+    let r = reviewer
+        .get(t.url("/staff/pre-applications"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    t.stop().await;
+}
+
+http_tests!(applicants_see_only_their_own_pre_applications);
+
 /// Payment callbacks over HTTP: a forged signature is refused with 403, a verified one is
 /// acknowledged and applied once; border control needs the `border` scope.
 async fn payment_callbacks_and_border_crossings(backend: exitentry_storage::Backend) {

@@ -1,6 +1,7 @@
 //! Server-rendered pages (askama). Every page gets a [`Page`] with the language, the
 //! current path (for the language switch) and the signed-in staff member, if any.
 
+pub mod apply;
 mod appointments;
 mod centre;
 mod centre_admin;
@@ -11,6 +12,7 @@ mod jobs;
 mod kiosk;
 mod linkage;
 mod partners;
+mod pre_applications;
 mod public;
 mod signup;
 mod staff;
@@ -41,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .merge(centre::routes())
         .merge(centre_admin::routes())
         .merge(counter_endorsements::routes())
+        .merge(apply::routes())
+        .merge(pre_applications::routes())
         .merge(kiosk::routes())
         .merge(staff_permits::routes())
         .merge(linkage::routes())
@@ -153,6 +157,13 @@ impl Page {
         self.staff.as_ref().is_some_and(|s| {
             s.role
                 .can(exitentry_domain::staff::Permission::ServeCounter)
+        })
+    }
+
+    pub fn can_review_pre_applications(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| {
+            s.role
+                .can(exitentry_domain::staff::Permission::ReviewPreApplications)
         })
     }
 

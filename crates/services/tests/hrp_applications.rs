@@ -1,0 +1,398 @@
+//! The non-Chinese permit's pre-application on both backends: an account verified by an
+//! emailed link, the form and documents, submission, the review loop with supplements by
+//! email in the applicant's language, approval, and booking only after approval; nobody
+//! reads another applicant's application or files, whatever ids they guess.
+
+mod common;
+
+use common::{OFFICES, app_with_keys, import};
+use exitentry_domain::hrp::Form;
+use exitentry_domain::staff::Role;
+use exitentry_services::appointments::{self as ap, Booker, BookingRequest};
+use exitentry_services::auth::StaffSession;
+use exitentry_services::hrp_applications::{self as hrp, ApplicantSession, Decision, Reader};
+use exitentry_services::import::ImportKind;
+use exitentry_services::{App, ServiceError, jobs};
+use exitentry_storage::backend_tests;
+use exitentry_storage::testing::TestDb;
+
+fn staff(role: Role, name: &str) -> StaffSession {
+    StaffSession {
+        user_id: 1,
+        username: name.into(),
+        role,
+        office_code: Some("GZ-TH-001".into()),
+        csrf_token: String::new(),
+    }
+}
+
+fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
+    r.unwrap_err().code()
+}
+
+/// The newest message the development email provider delivered to `to`.
+async fn last_email(app: &App, to: &str) -> (String, String) {
+    jobs::run_due(app).await.unwrap();
+    let m = jobs::outbox(app, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.channel == "email" && m.recipient == to)
+        .expect("an email");
+    (m.subject.unwrap_or_default(), m.body)
+}
+
+fn token_in(body: &str) -> String {
+    body.split("token=")
+        .nth(1)
+        .expect("a verification link")
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect()
+}
+
+/// Registers, follows the emailed link, and is signed in.
+async fn applicant(app: &App, email: &str, lang: &str) -> ApplicantSession {
+    hrp::register(app, email, "correct horse battery", lang)
+        .await
+        .unwrap();
+    let (_, body) = last_email(app, email).await;
+    hrp::verify_email(app, &token_in(&body)).await.unwrap().1
+}
+
+fn form() -> Form {
+    Form {
+        name_latin: "SMITH, JOHN".into(),
+        sex: "M".into(),
+        date_of_birth: "1980-05-01".into(),
+        nationality: "GBR".into(),
+        region: "hong_kong".into(),
+        permanent_id: "A123456(3)".into(),
+        passport_number: "123456789".into(),
+        passport_expiry: "2030-01-01".into(),
+        address: "1 Queen's Road, Central".into(),
+        phone: "+852 9123 4567".into(),
+        ..Default::default()
+    }
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+async fn seeded(t: &TestDb) -> (App, tempfile::TempDir, tempfile::TempDir) {
+    let (mut app, _clock, keys) = app_with_keys(t);
+    let uploads = tempfile::tempdir().unwrap();
+    std::sync::Arc::make_mut(&mut app.config).uploads.dir =
+        uploads.path().to_string_lossy().into_owned();
+    import(&app, ImportKind::Offices, OFFICES, false).await;
+    // A hall designated for the non-Chinese permit.
+    import(
+        &app,
+        ImportKind::Offices,
+        "code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices,services
+GZ-YX-009,越秀出入境大厅,越秀出入境大廳,Yuexiu Exit-Entry Hall,Guangzhou,Yuexiu,广州市越秀区1号,county,0,2,hrp_non_chinese;collection
+",
+        false,
+    )
+    .await;
+    (app, keys, uploads)
+}
+
+async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
+    let (app, _k, _u) = seeded(t).await;
+    assert_eq!(
+        code(hrp::register(&app, "not an address", "correct horse battery", "en").await),
+        "bad_email"
+    );
+    assert_eq!(
+        code(hrp::register(&app, "ann@example.org", "short", "en").await),
+        "weak_password"
+    );
+    hrp::register(
+        &app,
+        " Ann@Example.org ",
+        "correct horse battery",
+        "zh-Hant",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code(hrp::login(&app, "ann@example.org", "correct horse battery").await),
+        "email_not_verified"
+    );
+    let (_, body) = last_email(&app, "ann@example.org").await;
+    assert_eq!(
+        code(hrp::verify_email(&app, &"0".repeat(64)).await),
+        "link_expired"
+    );
+    let token = token_in(&body);
+    let (_, s) = hrp::verify_email(&app, &token).await.unwrap();
+    assert_eq!(
+        (s.email.as_str(), s.lang.as_str()),
+        ("ann@example.org", "zh-Hant")
+    );
+    assert_eq!(
+        code(hrp::verify_email(&app, &token).await),
+        "link_expired",
+        "a link works once"
+    );
+    assert!(matches!(
+        hrp::login(&app, "ann@example.org", "wrong password!").await,
+        Err(ServiceError::BadCredentials)
+    ));
+    hrp::login(&app, "ANN@example.org", "correct horse battery")
+        .await
+        .unwrap();
+    // Registering a taken, verified address says the same and sends nothing.
+    let before = jobs::outbox(&app, 50).await.unwrap().len();
+    hrp::register(&app, "ann@example.org", "another password!", "en")
+        .await
+        .unwrap();
+    jobs::run_due(&app).await.unwrap();
+    assert_eq!(jobs::outbox(&app, 50).await.unwrap().len(), before);
+}
+
+async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
+    let (app, _k, _u) = seeded(t).await;
+    let me = applicant(&app, "john@example.org", "zh-Hant").await;
+    let a = hrp::start(&app, &me).await.unwrap();
+    assert_eq!(code(hrp::start(&app, &me).await), "application_in_progress");
+
+    // Save and continue later: a half-filled form is kept with what is missing.
+    let mut half = form();
+    half.passport_expiry = String::new();
+    half.address = String::new();
+    let d = hrp::save(&app, &me, &a.id, &half).await.unwrap();
+    assert_eq!(d.form.name_latin, "SMITH, JOHN");
+    assert!(d.problems.iter().any(|p| p.field == "address"));
+    assert_eq!(code(hrp::submit(&app, &me, &a.id).await), "required");
+    // A passport with less than six months left is refused at once.
+    let mut soon = form();
+    let today = app.today();
+    soon.passport_expiry = today
+        .checked_add_months(chrono::Months::new(5))
+        .unwrap()
+        .to_string();
+    let d = hrp::save(&app, &me, &a.id, &soon).await.unwrap();
+    assert!(
+        d.problems
+            .iter()
+            .any(|p| p.code == "passport_expires_too_soon")
+    );
+    let d = hrp::save(&app, &me, &a.id, &form()).await.unwrap();
+    assert_eq!(
+        d.problems.iter().map(|p| p.code).collect::<Vec<_>>(),
+        ["document_missing"; 3]
+    );
+    let png = exitentry_test_support::TINY_PNG;
+    hrp::upload(&app, &me, &a.id, "id_card_front", "front.png", png)
+        .await
+        .unwrap();
+    hrp::upload(&app, &me, &a.id, "id_card_back", "back.png", png)
+        .await
+        .unwrap();
+    let d = hrp::upload(&app, &me, &a.id, "passport", "../../passport.pdf", PDF)
+        .await
+        .unwrap();
+    assert!(d.problems.is_empty(), "{:?}", d.problems);
+    assert_eq!(
+        code(hrp::upload(&app, &me, &a.id, "passport", "x.jpg", b"PK\x03\x04zip").await),
+        "bad_file_type"
+    );
+    let d = hrp::submit(&app, &me, &a.id).await.unwrap();
+    assert_eq!((d.status.as_str(), d.round), ("submitted", 1));
+    assert_eq!(
+        code(hrp::save(&app, &me, &a.id, &form()).await),
+        "not_editable"
+    );
+
+    // Someone else guessing ids sees nothing.
+    let other = applicant(&app, "eve@example.org", "en").await;
+    assert!(matches!(
+        hrp::get(&app, &other, &a.id).await,
+        Err(ServiceError::NotFound(_))
+    ));
+    let doc = d
+        .documents
+        .iter()
+        .find(|x| x.purpose == "id_card_front")
+        .unwrap()
+        .id
+        .clone();
+    assert!(matches!(
+        hrp::document(&app, Reader::Applicant(&other), &a.id, &doc).await,
+        Err(ServiceError::NotFound(_))
+    ));
+    let (_, bytes) = hrp::document(&app, Reader::Applicant(&me), &a.id, &doc)
+        .await
+        .unwrap();
+    assert_eq!(bytes, png);
+    let other_app = hrp::start(&app, &other).await.unwrap();
+    assert!(matches!(
+        hrp::document(&app, Reader::Applicant(&other), &other_app.id, &doc).await,
+        Err(ServiceError::NotFound(_))
+    ));
+
+    // Booking the service before approval is impossible.
+    ap::open_slots(
+        &app,
+        "test",
+        "GZ-YX-009",
+        "hrp_non_chinese",
+        today,
+        14,
+        None,
+    )
+    .await
+    .unwrap();
+    let slot = ap::slots(
+        &app,
+        "GZ-YX-009",
+        "hrp_non_chinese",
+        today + chrono::Duration::days(1),
+        today + chrono::Duration::days(14),
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .find(|s| s.available > 0)
+    .expect("a free slot");
+    let booking = BookingRequest {
+        office_code: "GZ-YX-009".into(),
+        service: "hrp_non_chinese".into(),
+        slot_start: slot.start.to_rfc3339(),
+        channel: "web".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(ap::book(&app, Booker::Applicant(&me), &booking).await),
+        "pre_application_not_approved"
+    );
+
+    // Review: counters cannot; two reviewers claim at once and one gets it.
+    assert!(matches!(
+        hrp::queue(&app, &staff(Role::CounterClerk, "clerk1")).await,
+        Err(ServiceError::Forbidden)
+    ));
+    let (ann, bob) = (staff(Role::Reviewer, "ann"), staff(Role::Reviewer, "bob"));
+    let (waiting, _) = hrp::queue(&app, &ann).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    let (c1, c2) = tokio::join!(hrp::claim(&app, &ann, &a.id), hrp::claim(&app, &bob, &a.id));
+    assert_eq!([&c1, &c2].iter().filter(|r| r.is_ok()).count(), 1);
+    let (holder, other_reviewer) = if c1.is_ok() {
+        (&ann, &bob)
+    } else {
+        (&bob, &ann)
+    };
+    let ask = Decision::RequestSupplements {
+        items: vec!["passport".into()],
+        note: "The data page is cut off at the bottom.".into(),
+    };
+    assert_eq!(
+        code(hrp::decide(&app, other_reviewer, &a.id, &ask).await),
+        "not_claimed_by_you"
+    );
+    assert_eq!(
+        code(
+            hrp::decide(
+                &app,
+                holder,
+                &a.id,
+                &Decision::RequestSupplements {
+                    items: vec![],
+                    note: " ".into()
+                }
+            )
+            .await
+        ),
+        "supplement_empty"
+    );
+    hrp::decide(&app, holder, &a.id, &ask).await.unwrap();
+    // The email is in the applicant's language and lists what to add.
+    let (subject, body) = last_email(&app, "john@example.org").await;
+    assert!(!subject.is_empty());
+    assert!(body.contains("護照"), "{body}");
+    assert!(body.contains("cut off at the bottom"), "{body}");
+    assert!(
+        body.contains(&format!("/apply/applications/{}", a.id)),
+        "{body}"
+    );
+    let d = hrp::get(&app, &me, &a.id).await.unwrap();
+    assert_eq!(d.status, "supplement_requested");
+    assert_eq!(d.requested.as_ref().unwrap().items, ["passport"]);
+    hrp::upload(&app, &me, &a.id, "passport", "passport-full.pdf", PDF)
+        .await
+        .unwrap();
+    let d = hrp::submit(&app, &me, &a.id).await.unwrap();
+    assert_eq!((d.status.as_str(), d.round), ("submitted", 2));
+
+    // Second round: approved, with the booking link by email; now the booking works.
+    hrp::claim(&app, &ann, &a.id).await.unwrap();
+    hrp::decide(&app, &ann, &a.id, &Decision::Approve)
+        .await
+        .unwrap();
+    let (_, body) = last_email(&app, "john@example.org").await;
+    assert!(
+        body.contains(&format!("/apply/applications/{}/book", a.id)),
+        "{body}"
+    );
+    let booked = ap::book(&app, Booker::Applicant(&me), &booking)
+        .await
+        .unwrap();
+    assert_eq!(booked.service, "hrp_non_chinese");
+    let history: Vec<String> = hrp::get(&app, &me, &a.id)
+        .await
+        .unwrap()
+        .history
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "submitted",
+            "claimed",
+            "supplement_requested",
+            "resubmitted",
+            "claimed",
+            "approved"
+        ]
+    );
+    // A rejection needs a reason.
+    let third = applicant(&app, "zoe@example.org", "en").await;
+    let z = hrp::start(&app, &third).await.unwrap();
+    let mut f = form();
+    f.permanent_id = exitentry_domain::ids::make_hkid("B", 987_654);
+    hrp::save(&app, &third, &z.id, &f).await.unwrap();
+    for p in ["id_card_front", "id_card_back"] {
+        hrp::upload(&app, &third, &z.id, p, "x.png", png)
+            .await
+            .unwrap();
+    }
+    hrp::upload(&app, &third, &z.id, "passport", "p.pdf", PDF)
+        .await
+        .unwrap();
+    hrp::submit(&app, &third, &z.id).await.unwrap();
+    {
+        hrp::claim(&app, &ann, &z.id).await.unwrap();
+        assert_eq!(
+            code(hrp::decide(&app, &ann, &z.id, &Decision::Reject { reason: "".into() }).await),
+            "reason_required"
+        );
+        let d = hrp::decide(
+            &app,
+            &ann,
+            &z.id,
+            &Decision::Reject {
+                reason: "Not a permanent resident".into(),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(d.status, "rejected");
+    }
+}
+
+backend_tests!(
+    accounts_are_verified_by_an_emailed_link,
+    the_review_loop_until_approval_then_booking,
+);

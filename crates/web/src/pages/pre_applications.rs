@@ -1,0 +1,219 @@
+//! Reviewers' pages for the non-Chinese permit's pre-applications: the queue (oldest first),
+//! claiming, the details and documents side by side, and the decision — approve, ask for
+//! supplements (standard items and free text) or reject with a reason.
+
+use super::apply::{at, file_response};
+use super::centre::check;
+use super::{Page, render, status_and_error};
+use crate::AppState;
+use crate::error::{PageError, message_for, status_for};
+use crate::i18n::Lang;
+use crate::session::Staff;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, OriginalUri, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use exitentry_domain::staff::Permission;
+use exitentry_services::ServiceError;
+use exitentry_services::auth::StaffSession;
+use exitentry_services::hrp_applications::{self as hrp, Decision, Detail, Reader, Summary};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff/pre-applications", get(queue))
+        .route("/staff/pre-applications/{id}", get(show))
+        .route("/staff/pre-applications/{id}/claim", post(claim))
+        .route("/staff/pre-applications/{id}/decide", post(decide))
+        .route(
+            "/staff/pre-applications/{id}/documents/{doc}",
+            get(document),
+        )
+}
+
+const QUEUE: &str = "/staff/pre-applications";
+
+#[derive(Template)]
+#[template(path = "staff/pre_applications.html")]
+struct Queue {
+    page: Page,
+    csrf: String,
+    waiting: Vec<Summary>,
+    mine: Vec<Summary>,
+    error: Option<String>,
+}
+
+async fn queue_page(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    staff: StaffSession,
+    error: Option<(StatusCode, String)>,
+) -> Result<Response, PageError> {
+    let (waiting, mine) = hrp::queue(&s.app, &staff)
+        .await
+        .map_err(PageError::at(lang, QUEUE))?;
+    let (status, error) = status_and_error(error);
+    Ok((
+        status,
+        render(&Queue {
+            csrf: staff.csrf_token.clone(),
+            page: Page::new(lang, uri, Some(staff), "pre-title"),
+            waiting,
+            mine,
+            error,
+        }),
+    )
+        .into_response())
+}
+
+async fn queue(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+) -> Result<Response, PageError> {
+    check(&staff, lang, QUEUE, Permission::ReviewPreApplications, None)?;
+    queue_page(&s, lang, &uri, staff, None).await
+}
+
+#[derive(Template)]
+#[template(path = "staff/pre_application.html")]
+struct Show {
+    page: Page,
+    csrf: String,
+    d: Detail,
+    mine: bool,
+    items: [&'static str; 7],
+    error: Option<String>,
+}
+
+async fn show_page(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    staff: StaffSession,
+    id: &str,
+    error: Option<(StatusCode, String)>,
+) -> Result<Response, PageError> {
+    let path = format!("{QUEUE}/{id}");
+    let d = hrp::staff_get(&s.app, &staff, id)
+        .await
+        .map_err(PageError::at(lang, &path))?;
+    let mine = d.status == "in_review" && d.claimed_by.as_deref() == Some(staff.username.as_str());
+    let (status, error) = status_and_error(error);
+    Ok((
+        status,
+        render(&Show {
+            csrf: staff.csrf_token.clone(),
+            page: Page::new(lang, uri, Some(staff), "pre-title"),
+            d,
+            mine,
+            items: super::apply::supplement_items(),
+            error,
+        }),
+    )
+        .into_response())
+}
+
+async fn show(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    show_page(&s, lang, &uri, staff, &id, None).await
+}
+
+#[derive(serde::Deserialize, Default)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn claim(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    check(
+        &staff,
+        lang,
+        QUEUE,
+        Permission::ReviewPreApplications,
+        Some(&f.csrf),
+    )?;
+    match hrp::claim(&s.app, &staff, &id).await {
+        Ok(_) => Ok(Redirect::to(&format!("{QUEUE}/{id}")).into_response()),
+        Err(e @ (ServiceError::Conflict { .. } | ServiceError::NotFound(_))) => {
+            let err = Some((status_for(&e), message_for(&e, lang)));
+            queue_page(&s, lang, &uri, staff, err).await
+        }
+        Err(e) => Err(PageError::at(lang, QUEUE)(e)),
+    }
+}
+
+async fn decide(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let path = format!("{QUEUE}/{id}");
+    check(
+        &staff,
+        lang,
+        &path,
+        Permission::ReviewPreApplications,
+        Some(&get("csrf")),
+    )?;
+    let decision = match get("decision").as_str() {
+        "approve" => Decision::Approve,
+        "supplement" => Decision::RequestSupplements {
+            items: pairs
+                .iter()
+                .filter(|(n, _)| n == "item")
+                .map(|(_, v)| v.clone())
+                .collect(),
+            note: get("note"),
+        },
+        _ => Decision::Reject {
+            reason: get("reason"),
+        },
+    };
+    match hrp::decide(&s.app, &staff, &id, &decision).await {
+        Ok(_) => Ok(Redirect::to(QUEUE).into_response()),
+        Err(e @ (ServiceError::Conflict { .. } | ServiceError::Invalid { .. })) => {
+            let err = Some((status_for(&e), message_for(&e, lang)));
+            show_page(&s, lang, &uri, staff, &id, err).await
+        }
+        Err(e) => Err(PageError::at(lang, &path)(e)),
+    }
+}
+
+async fn document(
+    State(s): State<AppState>,
+    lang: Lang,
+    Staff(staff): Staff,
+    Path((id, doc)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let path = format!("{QUEUE}/{id}");
+    let (d, bytes) = hrp::document(&s.app, Reader::Staff(&staff), &id, &doc)
+        .await
+        .map_err(PageError::at(lang, &path))?;
+    Ok(file_response(&d.name, &d.content_type, bytes))
+}
