@@ -1,6 +1,6 @@
 // A non-Chinese permanent resident of Hong Kong applies online for the Mainland Travel
-// Permit: registers with an email address (the link comes through the dev outbox), fills in
-// the form, uploads the identity card and passport, submits; a reviewer asks for a clearer
+// Permit: registers with an email address (the link, with which the password is chosen,
+// comes through the dev outbox), fills in the form, uploads the identity card and passport, submits; a reviewer asks for a clearer
 // passport page (the email lists it in the applicant's language); the applicant adds it and
 // resubmits; the reviewer approves; the applicant books a service centre.
 import assert from 'node:assert/strict';
@@ -55,13 +55,15 @@ describe('non-Chinese permit pre-application', () => {
       await page.goto('/apply');
       await page.locator('#register-link').click();
       await page.locator('#email').fill(EMAIL);
-      await page.locator('#password').fill('correct horse battery');
       await page.locator('#lang').selectOption('zh-Hant');
       await page.locator('#register').click();
       await expectText(page.locator('#check-email'), /sent it a link/);
       const verify = await lastEmail(EMAIL, '/apply/verify?token=');
       const link = verify.body.match(/https?:\/\/\S+\/apply\/verify\?token=[0-9a-f]+/)[0];
       await page.goto(new URL(link).pathname + new URL(link).search);
+      // The link proves the mailbox: the password is chosen here.
+      await page.locator('#password').fill('correct horse battery');
+      await page.locator('#set-password').click();
       await page.waitForURL((u) => u.pathname === '/apply/applications');
       await page.locator('#start').click();
       await page.waitForURL((u) => /^\/apply\/applications\/[0-9a-f]+$/.test(u.pathname));

@@ -107,34 +107,18 @@ fn mail_lang(code: &str) -> email::Lang {
     email::Lang::from_code(code).unwrap_or(email::Lang::En)
 }
 
-/// Creates an account and emails the verification link. An address already registered
-/// gets a fresh link if it is not verified yet, and nothing otherwise — the answer is the
-/// same either way, so the form does not reveal who has an account.
-pub async fn register(app: &App, email_addr: &str, password: &str, lang: &str) -> Result<()> {
+/// Emails a link to `email_addr` with which its owner chooses the password: it creates the
+/// account, verifies the address, and serves as the reset of a forgotten password. The
+/// password is set only by whoever opens the mailbox, so nobody can prepare an account for
+/// someone else's address; the answer is the same whether or not the address is known.
+pub async fn register(app: &App, email_addr: &str, lang: &str) -> Result<()> {
     let addr = parse_email(email_addr)?;
-    exitentry_domain::staff::check_password_strength(password)
-        .map_err(|e| ServiceError::invalid("password", e))?;
     let lang = if LANGS.contains(&lang) { lang } else { "en" };
     let token = random_token();
     let now = app.now();
     let expires = (now + Duration::hours(VERIFY_HOURS)).timestamp_micros();
-    let hash = hash_password(password)?;
     let mut tx = app.db.begin().await?;
-    let existing = store::account_by_email(&mut tx, &addr).await?;
-    let account = match existing {
-        Some(a) if a.verified_at.is_some() => {
-            audit::record(
-                app,
-                &mut tx,
-                "system",
-                "applicant.register_again",
-                &format!("applicant:{}", a.id),
-                json!({}),
-            )
-            .await?;
-            tx.commit().await.map_err(StorageError::from)?;
-            return Ok(());
-        }
+    let account = match store::account_by_email(&mut tx, &addr).await? {
         Some(a) => {
             store::renew_verification(
                 &mut tx,
@@ -150,7 +134,6 @@ pub async fn register(app: &App, email_addr: &str, password: &str, lang: &str) -
             let id = store::insert_account(
                 &mut tx,
                 &addr,
-                &hash,
                 lang,
                 &token_hash(&token),
                 expires,
@@ -176,23 +159,38 @@ pub async fn register(app: &App, email_addr: &str, password: &str, lang: &str) -
         app,
         &mut tx,
         &format!("applicant:{}", account.id),
-        "applicant.register",
+        "applicant.link_sent",
         &format!("applicant:{}", account.id),
-        json!({"lang": account.lang}),
+        json!({"verified": account.verified_at.is_some()}),
     )
     .await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(())
 }
 
-/// Follows a verification link: the address is verified and the applicant signed in.
-pub async fn verify_email(app: &App, token: &str) -> Result<(String, ApplicantSession)> {
+/// Whether a link is still good (the page asks for the password only then).
+pub async fn link_valid(app: &App, token: &str) -> Result<bool> {
+    let mut conn = app.db.conn().await?;
+    Ok(store::token_valid(&mut conn, &token_hash(token.trim()), app.now_micros()).await?)
+}
+
+/// Follows the emailed link with the chosen password: the address is verified, the
+/// password set (other sessions of the account end), and the applicant signed in. A link
+/// works once.
+pub async fn verify_email(
+    app: &App,
+    token: &str,
+    password: &str,
+) -> Result<(String, ApplicantSession)> {
+    exitentry_domain::staff::check_password_strength(password)
+        .map_err(|e| ServiceError::invalid("password", e))?;
+    let hash = hash_password(password)?;
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
-    let Some(id) = store::verify(&mut tx, &token_hash(token.trim()), now).await? else {
+    let Some(id) = store::verify(&mut tx, &token_hash(token.trim()), &hash, now).await? else {
         return Err(conflict(
             "link_expired",
-            "this link has expired or was used already; sign in or register again for a new one",
+            "this link has expired or was used already; ask for a new one",
         ));
     };
     audit::record(

@@ -32,11 +32,11 @@ fn account(r: &AnyRow) -> Result<AccountRow> {
     })
 }
 
-/// A new unverified account; `Conflict` when the address is taken.
+/// A new account without a password (set with the emailed link); `Conflict` when the
+/// address is taken.
 pub async fn insert_account(
     conn: &mut AnyConnection,
     email: &str,
-    password_hash: &str,
     lang: &str,
     verify_token_hash: &str,
     verify_expires_at: i64,
@@ -45,10 +45,9 @@ pub async fn insert_account(
     sqlx::query_scalar(
         "INSERT INTO applicant_accounts (email, password_hash, lang, verify_token_hash, \
          verify_expires_at, failed_logins, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 0, $6, $6) RETURNING id",
+         VALUES ($1, '', $2, $3, $4, 0, $5, $5) RETURNING id",
     )
     .bind(email.to_string())
-    .bind(password_hash.to_string())
     .bind(lang.to_string())
     .bind(verify_token_hash.to_string())
     .bind(verify_expires_at)
@@ -76,20 +75,46 @@ pub async fn account_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<A
     row.as_ref().map(account).transpose()
 }
 
-/// Verifies the address whose link carries this token (once, before it expires); returns
-/// the account.
-pub async fn verify(conn: &mut AnyConnection, token_hash: &str, now: i64) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "UPDATE applicant_accounts SET verified_at = $2, verify_token_hash = NULL, updated_at = $2 \
-         WHERE verify_token_hash = $1 AND verify_expires_at > $2 RETURNING id",
+/// Uses the link carrying this token (once, before it expires): the address is verified,
+/// the password set, the lock-out lifted and the account's sessions ended. Returns the account.
+pub async fn verify(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "UPDATE applicant_accounts SET verified_at = COALESCE(verified_at, $2), \
+         verify_token_hash = NULL, password_hash = $3, failed_logins = 0, locked_until = NULL, \
+         updated_at = $2 WHERE verify_token_hash = $1 AND verify_expires_at > $2 RETURNING id",
     )
     .bind(token_hash.to_string())
     .bind(now)
+    .bind(password_hash.to_string())
     .fetch_optional(&mut *conn)
-    .await?)
+    .await?;
+    if let Some(id) = id {
+        sqlx::query("DELETE FROM applicant_sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(id)
 }
 
-/// A new verification link for an account not yet verified.
+/// Whether a link's token is still usable.
+pub async fn token_valid(conn: &mut AnyConnection, token_hash: &str, now: i64) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM applicant_accounts WHERE verify_token_hash = $1 AND verify_expires_at > $2",
+    )
+    .bind(token_hash.to_string())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// A new link for an account (the last one sent is the one that works).
 pub async fn renew_verification(
     conn: &mut AnyConnection,
     id: i64,
@@ -99,7 +124,7 @@ pub async fn renew_verification(
 ) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE applicant_accounts SET verify_token_hash = $2, verify_expires_at = $3, updated_at = $4 \
-         WHERE id = $1 AND verified_at IS NULL",
+         WHERE id = $1",
     )
     .bind(id)
     .bind(token_hash.to_string())

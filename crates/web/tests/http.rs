@@ -1409,12 +1409,7 @@ async fn applicant_client(t: &TestApp, email: &str) -> (reqwest::Client, String)
     let csrf = exitentry_test_support::hidden_field(&page, "csrf").unwrap();
     let r = c
         .post(t.url("/apply/register"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", email),
-            ("password", "correct horse battery"),
-            ("lang", "en"),
-        ])
+        .form(&[("csrf", csrf.as_str()), ("email", email), ("lang", "en")])
         .send()
         .await
         .unwrap();
@@ -1434,8 +1429,15 @@ async fn applicant_client(t: &TestApp, email: &str) -> (reqwest::Client, String)
         .chars()
         .take(64)
         .collect();
+    let page = get_text(&c, t.url(&format!("/apply/verify?token={token}"))).await;
+    let csrf = exitentry_test_support::hidden_field(&page, "csrf").unwrap();
     let r = c
-        .get(t.url(&format!("/apply/verify?token={token}")))
+        .post(t.url("/apply/verify"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("token", token.as_str()),
+            ("password", "correct horse battery"),
+        ])
         .send()
         .await
         .unwrap();

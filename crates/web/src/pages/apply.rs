@@ -34,7 +34,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/apply", get(landing))
         .route("/apply/register", get(register_form).post(register))
-        .route("/apply/verify", get(verify))
+        .route("/apply/verify", get(verify_form).post(verify))
         .route("/apply/login", get(login_form).post(login))
         .route("/apply/logout", post(logout))
         .route("/apply/applications", get(list).post(start))
@@ -123,8 +123,6 @@ struct RegisterForm {
     #[serde(default)]
     email: String,
     #[serde(default)]
-    password: String,
-    #[serde(default)]
     lang: String,
 }
 
@@ -146,7 +144,7 @@ async fn register(
             Some(lang.t("err-rate_limited")),
         )
     } else {
-        match hrp::register(&s.app, &f.email, &f.password, &f.lang).await {
+        match hrp::register(&s.app, &f.email, &f.lang).await {
             Ok(()) => (StatusCode::OK, None),
             Err(e) => (status_for(&e), Some(message_for(&e, lang))),
         }
@@ -169,19 +167,88 @@ struct TokenQuery {
     token: String,
 }
 
+#[derive(Template)]
+#[template(path = "apply/verify.html")]
+struct Verify {
+    page: Page,
+    csrf: String,
+    token: String,
+    valid: bool,
+    error: Option<String>,
+}
+
+/// The emailed link: choose the password (the link proves the mailbox is yours).
+async fn verify_form(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, PageError> {
+    let valid = hrp::link_valid(&s.app, &q.token)
+        .await
+        .map_err(PageError::at(lang, "/apply"))?;
+    let csrf = anon_csrf(&headers);
+    let body = render(&Verify {
+        page: Page::new(lang, &uri, None, "apply-verify-title"),
+        csrf: csrf.clone(),
+        token: q
+            .token
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .take(64)
+            .collect(),
+        valid,
+        error: None,
+    });
+    Ok(with_csrf(StatusCode::OK, &csrf, body))
+}
+
+#[derive(Deserialize, Default)]
+struct VerifyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+}
+
 async fn verify(
     State(s): State<AppState>,
     lang: Lang,
-    Query(q): Query<TokenQuery>,
-) -> Result<Response, PageError> {
-    let (token, _) = hrp::verify_email(&s.app, &q.token)
-        .await
-        .map_err(PageError::at(lang, "/apply"))?;
-    Ok((
-        [(header::SET_COOKIE, session_cookie(&s, &token))],
-        Redirect::to("/apply/applications"),
-    )
-        .into_response())
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Form(f): Form<VerifyForm>,
+) -> Response {
+    let csrf = anon_csrf(&headers);
+    let result = if anon_csrf_ok(&headers, &f.csrf) {
+        hrp::verify_email(&s.app, &f.token, &f.password).await
+    } else {
+        Err(ServiceError::Forbidden)
+    };
+    match result {
+        Ok((token, _)) => (
+            [(header::SET_COOKIE, session_cookie(&s, &token))],
+            Redirect::to("/apply/applications"),
+        )
+            .into_response(),
+        Err(e) => {
+            let body = render(&Verify {
+                page: Page::new(lang, &uri, None, "apply-verify-title"),
+                csrf: csrf.clone(),
+                token: f
+                    .token
+                    .chars()
+                    .filter(char::is_ascii_hexdigit)
+                    .take(64)
+                    .collect(),
+                valid: !matches!(e, ServiceError::Conflict { .. }),
+                error: Some(message_for(&e, lang)),
+            });
+            with_csrf(status_for(&e), &csrf, body)
+        }
+    }
 }
 
 #[derive(Template)]
