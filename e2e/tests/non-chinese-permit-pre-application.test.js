@@ -2,18 +2,23 @@
 // Permit: registers with an email address (the link, with which the password is chosen,
 // comes through the dev outbox), fills in the form, uploads the identity card and passport, submits; a reviewer asks for a clearer
 // passport page (the email lists it in the applicant's language); the applicant adds it and
-// resubmits; the reviewer approves; the applicant books a service centre.
+// resubmits; the reviewer approves; the applicant books a service centre, is accepted at the
+// counter, pays HK$260, and collects the HA permit at the kiosk.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, staffLogin, withPage } from '../lib/browser.js';
 import { expectText } from '../lib/expect.js';
+import { nextMondayMorning, pairDevice, png } from '../lib/centre.js';
 import { startServer } from '../lib/server.js';
 
 let server;
 let browser;
 
+// The demo's clock starts on a Monday morning so the centre is open after the booking.
+const MONDAY = nextMondayMorning();
+
 before(async () => {
-  server = await startServer({ people: 200 });
+  server = await startServer({ people: 200, clockStart: MONDAY });
   browser = await launchBrowser();
 });
 
@@ -50,7 +55,7 @@ async function upload(page, purpose, name, mimeType, buffer) {
 }
 
 describe('non-Chinese permit pre-application', () => {
-  test('register → verify → apply with uploads → supplements by email → resubmit → approved → book', (t) =>
+  test('register → apply with uploads → supplements by email → resubmit → approved → book → centre → collect', (t) =>
     withPage(t, browser, { baseURL: server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
       await page.goto('/apply');
       await page.locator('#register-link').click();
@@ -126,16 +131,65 @@ describe('non-Chinese permit pre-application', () => {
       await expectText(page.locator('#hrp-status'), /Approved/);
       await page.locator('#book-link').click();
       await page.locator('#office').selectOption('GZ-YX-002');
-      const tomorrow = new Date(Date.now() + 86_400_000);
-      // The next working day with free slots.
-      for (let i = 0; i < 7; i++) {
-        const day = new Date(tomorrow.getTime() + i * 86_400_000).toISOString().slice(0, 10);
-        await page.locator('#date').fill(day);
-        await page.locator('#find-slots').click();
-        await page.waitForLoadState();
-        if (await page.locator('#book').count()) break;
-      }
+      await page.locator('#date').fill(MONDAY.slice(0, 10));
+      await page.locator('#find-slots').click();
       await page.locator('#book').click();
-      await expectText(page.locator('#booking-reference'), /\S+/);
+      const booking = (await page.locator('#booking-reference').textContent()).trim();
+
+      // At the centre that day: ticket, photo, counter acceptance against the approved
+      // pre-application, HK$260, processing, and collection at the kiosk with the HKID.
+      const hall = await context.browser().newContext({ baseURL: server.baseURL, ...EN });
+      const printer = await hall.newPage();
+      await pairDevice(printer, server, 'printer');
+      await printer.locator('#reference').fill(booking);
+      await printer.getByRole('button', { name: 'Check in and print the ticket' }).click();
+      await expectText(printer.locator('#ticket-label'), /^[A-Z]\d{3}$/);
+      const ticket = (await printer.locator('#ticket-label').textContent()).trim();
+      await hall.close();
+
+      const desk = await context.browser().newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1280, height: 900 } });
+      const clerk = await desk.newPage();
+      await staffLogin(clerk, 'clerk', 'demo-clerk-pass');
+      await clerk.goto('/staff/centre/photo');
+      await clerk.locator('#photo').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: png(390, 567) });
+      await clerk.getByRole('button', { name: 'Check and keep the photo' }).click();
+      await clerk.waitForURL((u) => u.pathname.startsWith('/staff/centre/photos/'));
+      const photoCode = (await clerk.locator('#photo-receipt-code').textContent()).trim();
+      await clerk.goto('/staff/centre/counter?counter=7');
+      await clerk.locator('#call-next').click();
+      await expectText(clerk.locator('#serving-label'), ticket);
+      await clerk.locator('#product').selectOption('hrp_non_chinese_first');
+      await clerk.getByRole('button', { name: 'Choose' }).click();
+      const boxes = clerk.locator('input[name="checklist"]');
+      for (let i = 0; i < await boxes.count(); i++) await boxes.nth(i).check();
+      await clerk.locator('#id_number').fill('A123456(3)');
+      await clerk.locator('#photo_receipt').fill(photoCode);
+      await clerk.locator('#accept').click();
+      await clerk.waitForURL((u) => u.pathname.startsWith('/staff/centre/applications/'));
+      await expectText(clerk.locator('#fee'), 'HKD 260.00');
+      await clerk.locator('#method').selectOption('octopus');
+      await clerk.locator('#pay').click();
+      await clerk.waitForURL((u) => u.pathname.endsWith('/receipt'));
+      const receipt = (await clerk.locator('#receipt-reference').textContent()).trim();
+      await desk.close();
+
+      const back = await context.browser().newContext({ baseURL: server.baseURL, ...EN });
+      const approver = await back.newPage();
+      await staffLogin(approver, 'approver', 'demo-approver-pass');
+      await approver.getByRole('link', { name: 'Processing' }).click();
+      await approver.getByRole('link', { name: receipt }).click();
+      await approver.locator('#mark-ready').click();
+      const permit = (await approver.locator('#new-document').textContent()).trim();
+      assert.match(permit, /^HA\d{7}$/);
+      await back.close();
+
+      const machine = await context.browser().newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1080, height: 1920 } });
+      const kiosk = await machine.newPage();
+      await pairDevice(kiosk, server, 'kiosk');
+      await kiosk.locator('#reference').fill(receipt);
+      await kiosk.locator('#id_number').fill('A123456(3)');
+      await kiosk.locator('#collect').click();
+      await expectText(kiosk.locator('#new-number'), permit);
+      await machine.close();
     }));
 });

@@ -3,9 +3,9 @@
 // accepts her card renewal and takes the fee, the back office finishes processing, and she
 // collects the new card at a kiosk, where the old card is recorded as surrendered.
 import assert from 'node:assert/strict';
-import { deflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, staffLogin, withPage } from '../lib/browser.js';
+import { nextMondayMorning, pairDevice as pair, png } from '../lib/centre.js';
 import { expectCount, expectText } from '../lib/expect.js';
 import { startServer } from '../lib/server.js';
 
@@ -15,13 +15,6 @@ let browser;
 const OFFICE = 'GZ-YX-002';
 const EN = { extraHTTPHeaders: { 'Accept-Language': 'en' } };
 
-/** The next Monday (Beijing date) at 09:00 Beijing time: the demo's clock starts there. */
-function nextMondayMorning() {
-  const beijing = new Date(Date.now() + 8 * 3600 * 1000);
-  const days = ((8 - beijing.getUTCDay()) % 7) || 7;
-  const d = new Date(Date.UTC(beijing.getUTCFullYear(), beijing.getUTCMonth(), beijing.getUTCDate() + days));
-  return `${d.toISOString().slice(0, 10)}T09:00:00+08:00`;
-}
 const MONDAY = nextMondayMorning();
 
 before(async () => {
@@ -34,54 +27,7 @@ after(async () => {
   await server?.stop();
 });
 
-function token(kind) {
-  const re = kind === 'printer' ? /ticket printer token ([0-9a-f]{64})/ : /collection kiosk token ([0-9a-f]{64})/;
-  const t = server.logs().match(re)?.[1];
-  assert.ok(t, `the demo prints the ${kind} token:\n${server.logs()}`);
-  return t;
-}
-
-/** A real PNG of w×h grey pixels (the photo station checks format and size). */
-function png(w, h) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const sum = Buffer.alloc(4);
-    sum.writeUInt32BE(crc(body));
-    return Buffer.concat([len, body, sum]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 0; // greyscale
-  const raw = Buffer.alloc((w + 1) * h, 0xc0);
-  for (let y = 0; y < h; y++) raw[y * (w + 1)] = 0; // filter byte
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-async function pairDevice(page, kind) {
-  await page.goto('/kiosk');
-  await page.locator('#token').fill(token(kind));
-  await page.locator('main form button[type="submit"]').click();
-  await page.waitForURL((u) => u.pathname === '/kiosk');
-}
+const pairDevice = (page, kind) => pair(page, server, kind);
 
 describe('a day at the service centre', () => {
   test('book → check in → photo → called → accepted → paid → processed → collected', (t) =>

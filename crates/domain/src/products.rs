@@ -124,6 +124,15 @@ pub const PRODUCTS: &[Product] = &[
         ],
         processing_working_days: 7,
     },
+    // The non-Chinese permit, accepted against an approved online pre-application.
+    Product {
+        code: "hrp_non_chinese_first",
+        service: Service::HrpNonChinese,
+        issues: DocumentKind::HrpNonChinese,
+        reason: IssueReason::First,
+        checklist: &["permanent_id_card", "passport", "pre_application"],
+        processing_working_days: crate::hrp::PROCESSING_WORKING_DAYS,
+    },
 ];
 
 pub fn product(code: &str) -> Result<&'static Product, Invalid> {

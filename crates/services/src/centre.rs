@@ -1008,6 +1008,83 @@ async fn person_for(
     }
 }
 
+/// The applicant for the non-Chinese permit: accepted only against an approved online
+/// pre-application for this identity card; the registry entry is made from it the first
+/// time (the applicant is not in the registry before).
+async fn person_from_pre_application(
+    app: &App,
+    conn: &mut AnyConnection,
+    t: &TicketRow,
+    id_number: Option<&str>,
+) -> Result<i64> {
+    use exitentry_domain::ids::{IdKind, IdentityNumber};
+    let typed = match t.person_id {
+        Some(id) => people::get(conn, id)
+            .await?
+            .map(|p| p.person.id_number)
+            .unwrap_or_default(),
+        None => id_number.unwrap_or_default().to_string(),
+    };
+    if typed.trim().is_empty() {
+        return Err(bad(
+            "id_number",
+            "id_number_required",
+            "enter the applicant's identity number",
+        ));
+    }
+    let mut approved = None;
+    for kind in [IdKind::Hkid, IdKind::MacaoId] {
+        if let Ok(n) = IdentityNumber::parse(kind, &typed, app.today())
+            && let Some(a) =
+                crate::hrp_applications::approved_for(conn, kind.code(), n.as_str()).await?
+        {
+            approved = Some((kind, n, a));
+            break;
+        }
+    }
+    let Some((kind, number, pre)) = approved else {
+        return Err(conflict(
+            "pre_application_not_approved",
+            "no approved online pre-application for this identity card",
+        ));
+    };
+    if let Some(p) = people::by_id_number(conn, number.as_str())
+        .await?
+        .into_iter()
+        .find(|p| p.person.id_kind == kind)
+    {
+        return Ok(p.id);
+    }
+    let form: exitentry_domain::hrp::Form = serde_json::from_str(&pre.form).unwrap_or_default();
+    let applicant = exitentry_domain::hrp::check(&form, app.today()).map_err(|_| {
+        conflict(
+            "pre_application_incomplete",
+            "the approved pre-application no longer passes the checks (passport validity?)",
+        )
+    })?;
+    let record = exitentry_storage::people::PersonRecord {
+        external_id: format!("hrpn-{}", pre.reference.to_ascii_lowercase()),
+        names: applicant.names.clone(),
+        sex: applicant.sex,
+        date_of_birth: applicant.date_of_birth,
+        region: if kind == IdKind::Hkid {
+            exitentry_domain::person::Region::HongKong
+        } else {
+            exitentry_domain::person::Region::Macao
+        },
+        nationality: applicant.nationality.clone(),
+        id_kind: kind,
+        id_number: number.as_str().to_string(),
+    };
+    people::insert_new(conn, std::slice::from_ref(&record), app.now_micros()).await?;
+    people::by_id_number(conn, number.as_str())
+        .await?
+        .into_iter()
+        .find(|p| p.person.id_kind == kind)
+        .map(|p| p.id)
+        .ok_or(ServiceError::NotFound("person"))
+}
+
 /// Which document the application replaces, by its reason; refuses what the rules forbid.
 async fn old_document_for(
     app: &App,
@@ -1110,7 +1187,11 @@ pub async fn accept(
             format!("this ticket is for {}; transfer it first", t.service),
         ));
     }
-    let person_id = person_for(&mut tx, &t, req.id_number.as_deref()).await?;
+    let person_id = if product.issues == exitentry_domain::numbers::DocumentKind::HrpNonChinese {
+        person_from_pre_application(app, &mut tx, &t, req.id_number.as_deref()).await?
+    } else {
+        person_for(&mut tx, &t, req.id_number.as_deref()).await?
+    };
     let person = people::get(&mut tx, person_id)
         .await?
         .ok_or(ServiceError::NotFound("person"))?;
@@ -1413,7 +1494,10 @@ pub async fn mark_ready(app: &App, staff: &StaffSession, id: &str) -> Result<App
         ));
     }
     let product = products::product(&a.product).map_err(|e| ServiceError::Internal(e.message))?;
-    let number = new_number(&mut tx, product).await?;
+    let region = people::get(&mut tx, a.person_id)
+        .await?
+        .map(|p| p.person.region);
+    let number = new_number(&mut tx, product, region).await?;
     if !store::mark_ready(&mut tx, &a.id, &number, app.now_micros()).await? {
         return Err(conflict("not_paid", "this application changed meanwhile"));
     }
@@ -1435,11 +1519,22 @@ pub async fn mark_ready(app: &App, staff: &StaffSession, id: &str) -> Result<App
 }
 
 /// A document number never used before.
-async fn new_number(conn: &mut AnyConnection, product: &Product) -> Result<String> {
+async fn new_number(
+    conn: &mut AnyConnection,
+    product: &Product,
+    region: Option<exitentry_domain::person::Region>,
+) -> Result<String> {
     for _ in 0..20 {
         let n = match product.issues {
             exitentry_domain::numbers::DocumentKind::EepCard => {
                 products::eep_card_number(rand::random())
+            }
+            // `HA` for Hong Kong, `MA` for Macao residents.
+            exitentry_domain::numbers::DocumentKind::HrpNonChinese => {
+                exitentry_domain::hrp::permit_number(
+                    region == Some(exitentry_domain::person::Region::HongKong),
+                    rand::random(),
+                )
             }
             other => {
                 return Err(ServiceError::Internal(format!(
@@ -1492,10 +1587,12 @@ pub async fn collect(
     let person = people::get(&mut tx, a.person_id)
         .await?
         .ok_or(ServiceError::NotFound("person"))?;
-    if !constant_time_eq(
-        &person.person.id_number,
-        &id_number.trim().to_ascii_uppercase(),
-    ) {
+    // Typed as on the card (an HKID with its brackets, say): compared in canonical form.
+    let typed =
+        exitentry_domain::ids::IdentityNumber::parse(person.person.id_kind, id_number, app.today())
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_else(|_| id_number.trim().to_ascii_uppercase());
+    if !constant_time_eq(&person.person.id_number, &typed) {
         audit::record(
             app,
             &mut tx,
@@ -1613,6 +1710,102 @@ pub async fn collect(
         expires_on,
         surrendered,
     })
+}
+
+/// Months a finished document waits for its holder before it is cancelled.
+pub const COLLECT_WITHIN_MONTHS: u32 = 12;
+
+/// The daily sweep of uncollected documents: a reminder by email a month before the 12
+/// months after the collection date run out (once), and cancellation after. Returns
+/// (reminded, cancelled). Each step is a conditional update, so two workers never repeat one.
+pub async fn sweep_uncollected(app: &App) -> Result<(usize, usize)> {
+    let today = app.today();
+    let rows = {
+        let mut conn = app.db.conn().await?;
+        store::applications_at(&mut conn, None, "ready", 10_000).await?
+    };
+    let (mut reminded, mut cancelled) = (0, 0);
+    for a in rows {
+        let Some(deadline) = a
+            .collection_date
+            .as_deref()
+            .and_then(|d| d.parse::<NaiveDate>().ok())
+            .and_then(|d| d.checked_add_months(chrono::Months::new(COLLECT_WITHIN_MONTHS)))
+        else {
+            continue;
+        };
+        let remind_from = deadline
+            .checked_sub_months(chrono::Months::new(1))
+            .unwrap_or(deadline);
+        let now = app.now_micros();
+        let mut tx = app.db.begin().await?;
+        let person = people::get(&mut tx, a.person_id).await?;
+        let contact = match &person {
+            Some(p) => {
+                crate::hrp_applications::contact_for(
+                    &mut tx,
+                    p.person.id_kind.code(),
+                    &p.person.id_number,
+                )
+                .await?
+            }
+            None => None,
+        };
+        let office = a.office_code.clone();
+        if today > deadline {
+            if store::cancel_uncollected(&mut tx, &a.id, now).await? {
+                if let Some((to, lang)) = &contact {
+                    crate::email::enqueue(
+                        app,
+                        &mut tx,
+                        to,
+                        *lang,
+                        &crate::email::Email::PermitCancelled {
+                            reference: a.reference.clone(),
+                        },
+                    )
+                    .await?;
+                }
+                audit::record(
+                    app,
+                    &mut tx,
+                    "system",
+                    "application.uncollected_cancelled",
+                    &format!("application:{}", a.id),
+                    json!({"deadline": deadline.to_string()}),
+                )
+                .await?;
+                cancelled += 1;
+            }
+        } else if today >= remind_from && store::mark_reminded(&mut tx, &a.id, now).await? {
+            if let Some((to, lang)) = &contact {
+                crate::email::enqueue(
+                    app,
+                    &mut tx,
+                    to,
+                    *lang,
+                    &crate::email::Email::CollectionReminder {
+                        reference: a.reference.clone(),
+                        office,
+                        deadline,
+                    },
+                )
+                .await?;
+            }
+            audit::record(
+                app,
+                &mut tx,
+                "system",
+                "application.collection_reminder",
+                &format!("application:{}", a.id),
+                json!({"deadline": deadline.to_string(), "emailed": contact.is_some()}),
+            )
+            .await?;
+            reminded += 1;
+        }
+        tx.commit().await.map_err(StorageError::from)?;
+    }
+    Ok((reminded, cancelled))
 }
 
 /// Documents waiting for collection, oldest first, with the days they have waited.

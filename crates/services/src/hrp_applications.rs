@@ -922,3 +922,18 @@ pub async fn approved_for(
 ) -> Result<Option<ApplicationRow>> {
     Ok(store::approved_for(conn, id_kind, id_number).await?)
 }
+
+/// Where to email the holder of this identity card about their permit: the account of the
+/// approved pre-application (address and language), if any.
+pub async fn contact_for(
+    conn: &mut AnyConnection,
+    id_kind: &str,
+    id_number: &str,
+) -> Result<Option<(String, email::Lang)>> {
+    let Some(a) = store::approved_for(conn, id_kind, id_number).await? else {
+        return Ok(None);
+    };
+    Ok(store::account_by_id(conn, a.account_id)
+        .await?
+        .map(|acc| (acc.email, mail_lang(&acc.lang))))
+}

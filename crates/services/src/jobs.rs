@@ -93,6 +93,12 @@ pub async fn run_worker(app: App) {
             if let Err(e) = crate::appointments::mark_no_shows(&app).await {
                 tracing::warn!(error = %e, "marking no-shows failed");
             }
+            // Once an hour: reminders and cancellations of documents not collected in time.
+            if n.is_multiple_of(3600)
+                && let Err(e) = crate::centre::sweep_uncollected(&app).await
+            {
+                tracing::warn!(error = %e, "sweeping uncollected documents failed");
+            }
             // Callbacks get lost: ask the provider about payments still pending.
             if let Err(e) = crate::online_payments::query_pending(
                 &app,

@@ -867,6 +867,88 @@ async fn two_kiosks_release_a_document_once(t: &TestDb) {
     assert_eq!(ok, 1);
 }
 
+/// A finished document waits 12 months after its collection date: a reminder once, a month
+/// before, then it is cancelled and the kiosk no longer releases it.
+async fn uncollected_documents_are_reminded_then_cancelled(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 1, 50, 0).unwrap());
+    let (printer, _) =
+        centre::create_device(&app, "admin", "GZ-TH-001", "printer-1", "ticket_printer")
+            .await
+            .unwrap();
+    let clerk = staff(Role::CounterClerk, Some("GZ-TH-001"));
+    centre::walk_in(&app, Desk::Device(&printer), "eep_application", false)
+        .await
+        .unwrap();
+    let photo = centre::take_photo(&app, &clerk, &png(390, 567))
+        .await
+        .unwrap();
+    let t1 = centre::call_next(&app, &clerk, "1", &[])
+        .await
+        .unwrap()
+        .unwrap();
+    let accepted = centre::accept(
+        &app,
+        &clerk,
+        &AcceptRequest {
+            ticket_id: t1.id,
+            product: "eep_card_renewal".into(),
+            checklist: [
+                "identity_card",
+                "hukou_booklet",
+                "application_form",
+                "old_permit",
+            ]
+            .map(String::from)
+            .to_vec(),
+            photo_receipt: photo.receipt_code,
+            id_number: Some("11010519491231002X".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let paid = centre::pay(&app, &clerk, &accepted.id, "cash")
+        .await
+        .unwrap();
+    centre::mark_ready(&app, &staff(Role::Admin, None), &accepted.id)
+        .await
+        .unwrap();
+    let collection: chrono::NaiveDate = paid.collection_date.clone().unwrap().parse().unwrap();
+    let deadline = collection
+        .checked_add_months(chrono::Months::new(12))
+        .unwrap();
+    let at = |d: chrono::NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(2, 0, 0).unwrap());
+    clock.set(at(deadline - Duration::days(32)));
+    assert_eq!(centre::sweep_uncollected(&app).await.unwrap(), (0, 0));
+    clock.set(at(deadline - Duration::days(20)));
+    assert_eq!(centre::sweep_uncollected(&app).await.unwrap(), (1, 0));
+    assert_eq!(
+        centre::sweep_uncollected(&app).await.unwrap(),
+        (0, 0),
+        "reminded once"
+    );
+    clock.set(at(deadline + Duration::days(1)));
+    assert_eq!(centre::sweep_uncollected(&app).await.unwrap(), (0, 1));
+    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-1", "kiosk")
+        .await
+        .unwrap();
+    assert!(
+        centre::collect(&app, &kiosk, &paid.reference, "11010519491231002X")
+            .await
+            .is_err()
+    );
+    let mut c = app.db.conn().await.unwrap();
+    let trail =
+        exitentry_storage::audit::for_subject(&mut c, &format!("application:{}", accepted.id))
+            .await
+            .unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.entry.action == "application.uncollected_cancelled")
+    );
+}
+
 async fn two_counters_never_call_the_same_ticket(t: &TestDb) {
     let (app, clock, _k) = seeded(t).await;
     clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 1, 50, 0).unwrap());
@@ -919,5 +1001,6 @@ backend_tests!(
     reminders_go_out_the_day_before,
     the_whole_day,
     two_kiosks_release_a_document_once,
+    uncollected_documents_are_reminded_then_cancelled,
     two_counters_never_call_the_same_ticket,
 );

@@ -10,6 +10,7 @@ use exitentry_domain::hrp::Form;
 use exitentry_domain::staff::Role;
 use exitentry_services::appointments::{self as ap, Booker, BookingRequest};
 use exitentry_services::auth::StaffSession;
+use exitentry_services::centre::{self, AcceptRequest, Desk};
 use exitentry_services::hrp_applications::{self as hrp, ApplicantSession, Decision, Reader};
 use exitentry_services::import::ImportKind;
 use exitentry_services::{App, ServiceError, jobs};
@@ -77,10 +78,32 @@ fn form() -> Form {
     }
 }
 
+/// A passport-sized photo's PNG header (the photo station reads the dimensions).
+fn portrait_png() -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    v.extend(390u32.to_be_bytes());
+    v.extend(567u32.to_be_bytes());
+    v.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
+    v.extend(std::iter::repeat_n(0u8, 64));
+    v
+}
+
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
 
 async fn seeded(t: &TestDb) -> (App, tempfile::TempDir, tempfile::TempDir) {
-    let (mut app, _clock, keys) = app_with_keys(t);
+    let (app, _clock, keys, uploads) = seeded_with_clock(t).await;
+    (app, keys, uploads)
+}
+
+async fn seeded_with_clock(
+    t: &TestDb,
+) -> (
+    App,
+    std::sync::Arc<exitentry_services::ManualClock>,
+    tempfile::TempDir,
+    tempfile::TempDir,
+) {
+    let (mut app, clock, keys) = app_with_keys(t);
     let uploads = tempfile::tempdir().unwrap();
     std::sync::Arc::make_mut(&mut app.config).uploads.dir =
         uploads.path().to_string_lossy().into_owned();
@@ -95,7 +118,7 @@ GZ-YX-009,越秀出入境大厅,越秀出入境大廳,Yuexiu Exit-Entry Hall,Gua
         false,
     )
     .await;
-    (app, keys, uploads)
+    (app, clock, keys, uploads)
 }
 
 async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
@@ -161,7 +184,7 @@ async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
 }
 
 async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
-    let (app, _k, _u) = seeded(t).await;
+    let (app, clock, _k, _u) = seeded_with_clock(t).await;
     let me = applicant(&app, "john@example.org", "zh-Hant").await;
     let a = hrp::start(&app, &me).await.unwrap();
     assert_eq!(code(hrp::start(&app, &me).await), "application_in_progress");
@@ -348,6 +371,86 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!(booked.service, "hrp_non_chinese");
+
+    // At the centre: accepted against the approved pre-application (the registry entry is
+    // made from it), HK$260, issued as HA + 7 digits, collected at the kiosk.
+    clock.set((booked.start - chrono::Duration::minutes(10)).with_timezone(&chrono::Utc));
+    let clerk = StaffSession {
+        office_code: Some("GZ-YX-009".into()),
+        ..staff(Role::CounterClerk, "clerk9")
+    };
+    let ticket = centre::check_in(&app, Desk::Staff(&clerk), &booked.reference)
+        .await
+        .unwrap();
+    let photo = centre::take_photo(&app, &clerk, &portrait_png())
+        .await
+        .unwrap();
+    let called = centre::call_next(&app, &clerk, "1", &[])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(called.id, ticket.id);
+    let mut accept = AcceptRequest {
+        ticket_id: called.id,
+        product: "hrp_non_chinese_first".into(),
+        checklist: vec![
+            "permanent_id_card".into(),
+            "passport".into(),
+            "pre_application".into(),
+        ],
+        photo_receipt: photo.receipt_code.clone(),
+        id_number: Some(exitentry_domain::ids::make_hkid("C", 123_456)),
+    };
+    assert_eq!(
+        centre::accept(&app, &clerk, &accept)
+            .await
+            .unwrap_err()
+            .code(),
+        "pre_application_not_approved",
+        "nobody is accepted without an approved pre-application"
+    );
+    accept.id_number = Some("a123456(3)".into());
+    let accepted = centre::accept(&app, &clerk, &accept).await.unwrap();
+    assert_eq!(accepted.fee, "HKD 260.00");
+    let paid = centre::pay(&app, &clerk, &accepted.id, "octopus")
+        .await
+        .unwrap();
+    let approver = StaffSession {
+        office_code: None,
+        ..staff(Role::Approver, "approver1")
+    };
+    let ready = centre::mark_ready(&app, &approver, &paid.id).await.unwrap();
+    let number = ready.new_document.clone().unwrap();
+    assert!(number.starts_with("HA") && number.len() == 9, "{number}");
+    // Not collected: a reminder by email a month before the 12 months run out.
+    let collection: chrono::NaiveDate = paid.collection_date.clone().unwrap().parse().unwrap();
+    let remind_on = collection
+        .checked_add_months(chrono::Months::new(11))
+        .unwrap()
+        + chrono::Duration::days(1);
+    clock.set(chrono::TimeZone::from_utc_datetime(
+        &chrono::Utc,
+        &remind_on.and_hms_opt(2, 0, 0).unwrap(),
+    ));
+    assert_eq!(centre::sweep_uncollected(&app).await.unwrap(), (1, 0));
+    let (_, body) = last_email(&app, "john@example.org").await;
+    assert!(body.contains(&paid.reference), "{body}");
+    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-YX-009", "yx9-kiosk", "kiosk")
+        .await
+        .unwrap();
+    let got = centre::collect(&app, &kiosk, &paid.reference, "A123456(3)")
+        .await
+        .unwrap();
+    assert_eq!(got.document_number, number);
+    assert_eq!(
+        got.expires_on,
+        app.today()
+            .checked_add_months(chrono::Months::new(60))
+            .unwrap()
+            .pred_opt()
+            .unwrap()
+    );
+
     let history: Vec<String> = hrp::get(&app, &me, &a.id)
         .await
         .unwrap()

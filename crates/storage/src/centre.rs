@@ -507,6 +507,32 @@ pub async fn mark_paid(
     Ok(r.rows_affected() == 1)
 }
 
+/// Marks the reminder of an uncollected document as sent: `false` when it already was.
+pub async fn mark_reminded(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE centre_applications SET reminded_at = $2, updated_at = $2 \
+         WHERE id = $1 AND status = 'ready' AND reminded_at IS NULL",
+    )
+    .bind(id.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Cancels a document not collected in time: `false` when it was collected meanwhile.
+pub async fn cancel_uncollected(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE centre_applications SET status = 'uncollected_cancelled', updated_at = $2 \
+         WHERE id = $1 AND status = 'ready'",
+    )
+    .bind(id.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// Processing done: the new document is made (its number known) and waits for collection.
 pub async fn mark_ready(
     conn: &mut AnyConnection,

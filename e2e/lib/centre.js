@@ -1,0 +1,63 @@
+// What journeys through a service centre share: the demo's device tokens and pairing, a
+// real PNG for the photo station, and the Monday morning the demo's clock starts at.
+import assert from 'node:assert/strict';
+import { deflateSync } from 'node:zlib';
+
+/** The next Monday (Beijing date) at 09:00 Beijing time: the demo's clock starts there. */
+export function nextMondayMorning() {
+  const beijing = new Date(Date.now() + 8 * 3600 * 1000);
+  const days = ((8 - beijing.getUTCDay()) % 7) || 7;
+  const d = new Date(Date.UTC(beijing.getUTCFullYear(), beijing.getUTCMonth(), beijing.getUTCDate() + days));
+  return `${d.toISOString().slice(0, 10)}T09:00:00+08:00`;
+}
+
+/** The pairing token the demo printed for its ticket printer or collection kiosk. */
+export function deviceToken(server, kind) {
+  const re = kind === 'printer' ? /ticket printer token ([0-9a-f]{64})/ : /collection kiosk token ([0-9a-f]{64})/;
+  const t = server.logs().match(re)?.[1];
+  assert.ok(t, `the demo prints the ${kind} token:\n${server.logs()}`);
+  return t;
+}
+
+/** Pairs this browser page as the demo's ticket printer or kiosk. */
+export async function pairDevice(page, server, kind) {
+  await page.goto('/kiosk');
+  await page.locator('#token').fill(deviceToken(server, kind));
+  await page.locator('main form button[type="submit"]').click();
+  await page.waitForURL((u) => u.pathname === '/kiosk');
+}
+
+/** A real PNG of w×h grey pixels (the photo station checks format and size). */
+export function png(w, h) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // greyscale
+  const raw = Buffer.alloc((w + 1) * h, 0xc0);
+  for (let y = 0; y < h; y++) raw[y * (w + 1)] = 0; // filter byte
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
