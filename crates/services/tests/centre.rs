@@ -797,26 +797,33 @@ async fn the_whole_day(t: &TestDb) {
     assert_eq!(trail[4].entry.actor, "device:th-kiosk-1");
 }
 
-async fn two_kiosks_release_a_document_once(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+/// A walk-in's card renewal at GZ-TH-001 on Monday 2026-11-23, accepted, paid in cash and
+/// processed: (the accepted application, the payment with its collection date).
+async fn ready_renewal(
+    app: &App,
+    clock: &exitentry_services::ManualClock,
+) -> (
+    exitentry_services::centre::ApplicationView,
+    exitentry_services::centre::ApplicationView,
+) {
     clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 1, 50, 0).unwrap());
     let (printer, _) =
-        centre::create_device(&app, "admin", "GZ-TH-001", "printer-1", "ticket_printer")
+        centre::create_device(app, "admin", "GZ-TH-001", "printer-1", "ticket_printer")
             .await
             .unwrap();
     let clerk = staff(Role::CounterClerk, Some("GZ-TH-001"));
-    centre::walk_in(&app, Desk::Device(&printer), "eep_application", false)
+    centre::walk_in(app, Desk::Device(&printer), "eep_application", false)
         .await
         .unwrap();
-    let photo = centre::take_photo(&app, &clerk, &png(390, 567))
+    let photo = centre::take_photo(app, &clerk, &png(390, 567))
         .await
         .unwrap();
-    let t1 = centre::call_next(&app, &clerk, "1", &[])
+    let t1 = centre::call_next(app, &clerk, "1", &[])
         .await
         .unwrap()
         .unwrap();
     let accepted = centre::accept(
-        &app,
+        app,
         &clerk,
         &AcceptRequest {
             ticket_id: t1.id,
@@ -835,12 +842,18 @@ async fn two_kiosks_release_a_document_once(t: &TestDb) {
     )
     .await
     .unwrap();
-    centre::pay(&app, &clerk, &accepted.id, "cash")
+    let paid = centre::pay(app, &clerk, &accepted.id, "cash")
         .await
         .unwrap();
-    centre::mark_ready(&app, &staff(Role::Admin, None), &accepted.id)
+    centre::mark_ready(app, &staff(Role::Admin, None), &accepted.id)
         .await
         .unwrap();
+    (accepted, paid)
+}
+
+async fn two_kiosks_release_a_document_once(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    let (accepted, _) = ready_renewal(&app, &clock).await;
     let mut kiosks = Vec::new();
     for i in 0..4 {
         kiosks.push(
@@ -871,48 +884,7 @@ async fn two_kiosks_release_a_document_once(t: &TestDb) {
 /// before, then it is cancelled and the kiosk no longer releases it.
 async fn uncollected_documents_are_reminded_then_cancelled(t: &TestDb) {
     let (app, clock, _k) = seeded(t).await;
-    clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 1, 50, 0).unwrap());
-    let (printer, _) =
-        centre::create_device(&app, "admin", "GZ-TH-001", "printer-1", "ticket_printer")
-            .await
-            .unwrap();
-    let clerk = staff(Role::CounterClerk, Some("GZ-TH-001"));
-    centre::walk_in(&app, Desk::Device(&printer), "eep_application", false)
-        .await
-        .unwrap();
-    let photo = centre::take_photo(&app, &clerk, &png(390, 567))
-        .await
-        .unwrap();
-    let t1 = centre::call_next(&app, &clerk, "1", &[])
-        .await
-        .unwrap()
-        .unwrap();
-    let accepted = centre::accept(
-        &app,
-        &clerk,
-        &AcceptRequest {
-            ticket_id: t1.id,
-            product: "eep_card_renewal".into(),
-            checklist: [
-                "identity_card",
-                "hukou_booklet",
-                "application_form",
-                "old_permit",
-            ]
-            .map(String::from)
-            .to_vec(),
-            photo_receipt: photo.receipt_code,
-            id_number: Some("11010519491231002X".into()),
-        },
-    )
-    .await
-    .unwrap();
-    let paid = centre::pay(&app, &clerk, &accepted.id, "cash")
-        .await
-        .unwrap();
-    centre::mark_ready(&app, &staff(Role::Admin, None), &accepted.id)
-        .await
-        .unwrap();
+    let (accepted, paid) = ready_renewal(&app, &clock).await;
     let collection: chrono::NaiveDate = paid.collection_date.clone().unwrap().parse().unwrap();
     let deadline = collection
         .checked_add_months(chrono::Months::new(12))
