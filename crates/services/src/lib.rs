@@ -111,6 +111,11 @@ impl App {
         self
     }
 
+    /// The clock everything here reads (rate limiters follow it too, so tests can hold time).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }

@@ -48,9 +48,11 @@ impl MakeRequestId for RandomRequestId {
 pub fn router(app: App) -> Router {
     let login_throttle = std::sync::Arc::new(throttle::Throttle::per_minute(
         app.config.security.login_attempts_per_minute,
+        app.clock(),
     ));
     let sms_throttle = std::sync::Arc::new(throttle::Throttle::per_minute(
         app.config.security.sms_requests_per_minute,
+        app.clock(),
     ));
     let state = AppState {
         app,

@@ -5,24 +5,47 @@
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
+/// The application's clock as the rate limiter's: the same time everywhere (and a test's
+/// manual clock holds still, so a limit is exact whatever the machine's speed).
+#[derive(Clone)]
+pub struct AppClock(pub Arc<dyn exitentry_services::Clock>);
+
+impl Clock for AppClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        let micros = self.0.now().timestamp_micros().max(0);
+        Duration::from_micros(micros.unsigned_abs())
+    }
+}
+
 pub struct Throttle {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
-    clock: DefaultClock,
+    limiter:
+        RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, AppClock, NoOpMiddleware<Duration>>,
+    clock: AppClock,
 }
 
 impl Throttle {
-    pub fn per_minute(n: u32) -> Self {
+    pub fn per_minute(n: u32, clock: Arc<dyn exitentry_services::Clock>) -> Self {
         let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+        let clock = AppClock(clock);
         Throttle {
-            limiter: RateLimiter::keyed(Quota::per_minute(n)),
-            clock: DefaultClock::default(),
+            limiter: RateLimiter::new(
+                Quota::per_minute(n),
+                DefaultKeyedStateStore::default(),
+                clock.clone(),
+            ),
+            clock,
         }
     }
 
