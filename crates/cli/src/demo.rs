@@ -210,6 +210,15 @@ fn print_welcome(
     println!(
         "    then POST {base}/api/v1/border/crossings {{document_number, destination, direction, at}} with the key"
     );
+    println!(
+        "    at the counter: clerk → {base}/staff/centre/endorsements (any type; family visits go to reviewer → {base}/staff/endorsements/review)"
+    );
+    println!(
+        "  non-Chinese permit: {base}/apply → account (the link is in the dev outbox) → form and documents → submit;"
+    );
+    println!(
+        "    reviewer → {base}/staff/pre-applications → approve or ask for supplements; then book GZ-YX-002 and go to the counter"
+    );
     // Check-in works on the booked day only: outside counter hours, suggest a clock start.
     let local = app.now().with_timezone(
         &chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix()),
