@@ -1,7 +1,7 @@
 // The whole day at a service centre: 李华 books an appointment online, checks in at the
 // ticket printer, has her photo taken, is called on the waiting-room display, the counter
 // accepts her card renewal and takes the fee, the back office finishes processing, and she
-// collects the new card at a kiosk, where the old card is recorded as surrendered.
+// collects the new card at a kiosk after inserting the old one, which is recorded as surrendered.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, staffLogin, withPage } from '../lib/browser.js';
@@ -142,8 +142,14 @@ describe('a day at the service centre', () => {
       await kiosk.locator('#id_number').fill('440106199001010010');
       await kiosk.locator('#collect').click();
       await expectText(kiosk.locator('main p.alert'), /do not match/);
+      // The old card goes into the slot first: nothing is released without it.
       await kiosk.locator('#reference').fill(receiptRef);
       await kiosk.locator('#id_number').fill('11010519491231002X');
+      await kiosk.locator('#collect').click();
+      await expectText(kiosk.locator('main p.alert'), /Insert the permit being renewed/);
+      await kiosk.locator('#reference').fill(receiptRef);
+      await kiosk.locator('#id_number').fill('11010519491231002X');
+      await kiosk.locator('#old_permit').fill('CA1234567');
       await kiosk.locator('#collect').click();
       await expectText(kiosk.locator('#new-number'), newNumber);
       await expectText(kiosk.locator('#surrendered'), /CA1234567/);

@@ -219,6 +219,9 @@ fn print_welcome(
     println!(
         "    reviewer → {base}/staff/pre-applications → approve or ask for supplements; then book GZ-YX-002 and go to the counter"
     );
+    println!(
+        "    a renewal keeps the number: SMITH JOHN, HKID C668668(9), born 1978-11-02, GBR, holds HA1234567 (issue 01)"
+    );
     // Check-in works on the booked day only: outside counter hours, suggest a clock start.
     let local = app.now().with_timezone(
         &chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix()),

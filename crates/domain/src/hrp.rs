@@ -4,6 +4,7 @@
 
 use crate::Invalid;
 use crate::ids::{IdKind, IdentityNumber};
+use crate::numbers::{DocumentKind, DocumentNumber};
 use crate::person::{Names, Nationality, Sex, parse_date};
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,10 @@ pub const PROCESSING_WORKING_DAYS: u32 = 20;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Form {
+    /// What the application is for ([`Purpose`] codes; empty is a first permit).
+    pub purpose: String,
+    /// The permit held now (renewal) or lost or damaged (replacement).
+    pub current_permit: String,
     pub name_latin: String,
     pub name_zh: String,
     pub sex: String,
@@ -40,6 +45,63 @@ pub struct Form {
     pub guardian_relation: String,
     pub guardian_id: String,
     pub guardian_consent: bool,
+}
+
+/// What a pre-application is for; the counter accepts it only as the matching product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    First,
+    /// The current permit is handed in when the new one is collected.
+    Renewal,
+    /// The permit was lost: recorded as reported lost when the counter accepts.
+    ReplacementLost,
+    /// The permit is damaged: recorded so at the counter, handed in at collection.
+    ReplacementDamaged,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 4] = [
+        Purpose::First,
+        Purpose::Renewal,
+        Purpose::ReplacementLost,
+        Purpose::ReplacementDamaged,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Purpose::First => "first",
+            Purpose::Renewal => "renewal",
+            Purpose::ReplacementLost => "replacement_lost",
+            Purpose::ReplacementDamaged => "replacement_damaged",
+        }
+    }
+
+    /// Empty means a first permit (forms saved before the choice existed).
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(Purpose::First);
+        }
+        Purpose::ALL
+            .into_iter()
+            .find(|p| p.code() == s)
+            .ok_or_else(|| {
+                Invalid::new(
+                    "bad_application_purpose",
+                    "choose a first permit, a renewal or a replacement",
+                )
+            })
+    }
+
+    /// The counter product that accepts this pre-application.
+    pub fn product(self) -> &'static str {
+        match self {
+            Purpose::First => "hrp_non_chinese_first",
+            Purpose::Renewal => "hrp_non_chinese_renewal",
+            Purpose::ReplacementLost | Purpose::ReplacementDamaged => "hrp_non_chinese_replacement",
+        }
+    }
 }
 
 /// A field that is wrong, with a stable code.
@@ -79,6 +141,9 @@ fn need(field: &'static str, v: &str, max: usize, out: &mut Vec<FieldError>) {
 /// What a complete form says, typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applicant {
+    pub purpose: Purpose,
+    /// Given for every purpose but a first permit.
+    pub current_permit: Option<DocumentNumber>,
     pub names: Names,
     pub sex: Sex,
     pub date_of_birth: NaiveDate,
@@ -138,6 +203,26 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
     let sex = Sex::parse(&form.sex)
         .map_err(|e| out.push(err("sex", e)))
         .ok();
+    let purpose = Purpose::parse(&form.purpose)
+        .map_err(|e| out.push(err("purpose", e)))
+        .ok();
+    // The number is for life, so the current permit names the card being renewed or replaced.
+    let current_permit = match purpose {
+        Some(Purpose::First) | None => None,
+        Some(_) if form.current_permit.trim().is_empty() => {
+            out.push(err(
+                "current_permit",
+                Invalid::new(
+                    "current_permit_required",
+                    "give the number of the permit you hold or held (HA or MA and 7 digits)",
+                ),
+            ));
+            None
+        }
+        Some(_) => DocumentNumber::parse(DocumentKind::HrpNonChinese, &form.current_permit, today)
+            .map_err(|e| out.push(err("current_permit", e)))
+            .ok(),
+    };
     let dob = match parse_date(&form.date_of_birth) {
         Ok(d) if d > today => {
             out.push(err(
@@ -239,6 +324,7 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
         ));
     }
     match (
+        purpose,
         names,
         sex,
         dob,
@@ -248,6 +334,7 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
         age,
     ) {
         (
+            Some(purpose),
             Some(names),
             Some(sex),
             Some(date_of_birth),
@@ -256,6 +343,8 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
             Some(passport_expiry),
             Some(age),
         ) if out.is_empty() => Ok(Applicant {
+            purpose,
+            current_permit,
             names,
             sex,
             date_of_birth,
@@ -356,6 +445,40 @@ mod tests {
             a.required_documents(),
             ["id_card_front", "id_card_back", "passport"]
         );
+    }
+
+    #[test]
+    fn renewals_and_replacements_name_the_current_permit() {
+        let mut f = adult();
+        assert_eq!(check(&f, d("2026-11-22")).unwrap().purpose, Purpose::First);
+        f.purpose = "renewal".into();
+        assert_eq!(
+            codes(check(&f, d("2026-11-22"))),
+            [("current_permit", "current_permit_required")]
+        );
+        f.current_permit = "H12345678".into();
+        assert_eq!(
+            codes(check(&f, d("2026-11-22"))),
+            [("current_permit", "bad_format")]
+        );
+        f.current_permit = " ha1234567 ".into();
+        let a = check(&f, d("2026-11-22")).unwrap();
+        assert_eq!(a.purpose.product(), "hrp_non_chinese_renewal");
+        assert_eq!(a.current_permit.unwrap().as_str(), "HA1234567");
+        f.purpose = "replacement_lost".into();
+        assert_eq!(
+            check(&f, d("2026-11-22")).unwrap().purpose.product(),
+            "hrp_non_chinese_replacement"
+        );
+        f.purpose = "upgrade".into();
+        assert_eq!(
+            codes(check(&f, d("2026-11-22"))),
+            [("purpose", "bad_application_purpose")]
+        );
+        for p in Purpose::ALL {
+            assert_eq!(Purpose::parse(p.code()), Ok(p));
+            crate::products::product(p.product()).unwrap();
+        }
     }
 
     #[test]

@@ -55,9 +55,10 @@ impl DocumentKind {
             })
     }
 
-    /// Whether documents of this kind carry a 2-digit issue count (only Hrp).
+    /// Whether documents of this kind carry a 2-digit issue count: the home return permits,
+    /// whose number is kept for life, so the count tells one card from the next.
     pub fn has_issue_count(self) -> bool {
-        self == DocumentKind::Hrp
+        matches!(self, DocumentKind::Hrp | DocumentKind::HrpNonChinese)
     }
 
     /// The region(s) of residence a holder of this kind must have.
@@ -245,7 +246,7 @@ mod tests {
             .into_iter()
             .filter(|k| k.has_issue_count())
             .collect();
-        assert_eq!(counts, [Hrp]);
+        assert_eq!(counts, [Hrp, HrpNonChinese]);
         assert_eq!(EepCard.holder_regions(), [Region::Mainland]);
         assert_eq!(EepBooklet.holder_regions(), [Region::Mainland]);
         assert_eq!(Hrp.holder_regions(), [Region::HongKong, Region::Macao]);
@@ -398,8 +399,9 @@ mod tests {
 
     #[test]
     fn issue_counts() {
-        let ok: [(DocumentKind, &str, Option<u8>); 10] = [
+        let ok: [(DocumentKind, &str, Option<u8>); 11] = [
             (Hrp, "01", Some(1)),
+            (HrpNonChinese, "02", Some(2)),
             (Hrp, "1", Some(1)),
             (Hrp, "09", Some(9)),
             (Hrp, "10", Some(10)),
@@ -413,7 +415,7 @@ mod tests {
         for (kind, raw, want) in ok {
             assert_eq!(parse_issue_count(kind, raw), Ok(want), "{raw:?} {kind:?}");
         }
-        let bad: [(DocumentKind, &str, &str); 14] = [
+        let bad: [(DocumentKind, &str, &str); 13] = [
             (Hrp, "0", "bad_issue_count"),
             (Hrp, "00", "bad_issue_count"),
             (Hrp, "100", "bad_issue_count"),
@@ -425,7 +427,6 @@ mod tests {
             (Hrp, "1 2", "bad_issue_count"),
             (EepCard, "01", "unexpected_issue_count"),
             (EepBooklet, "1", "unexpected_issue_count"),
-            (HrpNonChinese, "01", "unexpected_issue_count"),
             (Twp, "x", "unexpected_issue_count"),
             (ResidencePermit, "01", "unexpected_issue_count"),
         ];

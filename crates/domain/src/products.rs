@@ -72,7 +72,8 @@ pub enum IssueReason {
     First,
     /// The current document is handed in when the new one is collected.
     Renewal,
-    /// The old document was lost or damaged; a lost one stays reported lost.
+    /// The old document was lost or damaged: a lost one stays reported lost, a damaged one
+    /// is handed in (surrendered) when the new one is collected.
     Replacement,
 }
 
@@ -124,13 +125,40 @@ pub const PRODUCTS: &[Product] = &[
         ],
         processing_working_days: 7,
     },
-    // The non-Chinese permit, accepted against an approved online pre-application.
+    // The non-Chinese permit, each accepted against an approved online pre-application
+    // made for that purpose; renewals and replacements keep the number (`keeps_number`).
     Product {
         code: "hrp_non_chinese_first",
         service: Service::HrpNonChinese,
         issues: DocumentKind::HrpNonChinese,
         reason: IssueReason::First,
         checklist: &["permanent_id_card", "passport", "pre_application"],
+        processing_working_days: crate::hrp::PROCESSING_WORKING_DAYS,
+    },
+    Product {
+        code: "hrp_non_chinese_renewal",
+        service: Service::HrpNonChinese,
+        issues: DocumentKind::HrpNonChinese,
+        reason: IssueReason::Renewal,
+        checklist: &[
+            "permanent_id_card",
+            "passport",
+            "pre_application",
+            "old_permit",
+        ],
+        processing_working_days: crate::hrp::PROCESSING_WORKING_DAYS,
+    },
+    Product {
+        code: "hrp_non_chinese_replacement",
+        service: Service::HrpNonChinese,
+        issues: DocumentKind::HrpNonChinese,
+        reason: IssueReason::Replacement,
+        checklist: &[
+            "permanent_id_card",
+            "passport",
+            "pre_application",
+            "loss_declaration",
+        ],
         processing_working_days: crate::hrp::PROCESSING_WORKING_DAYS,
     },
 ];
@@ -148,6 +176,13 @@ pub fn for_service(service: Service) -> Vec<&'static Product> {
 }
 
 impl Product {
+    /// Whether the new document carries the old one's number (with the next issue count)
+    /// instead of a new number: renewals and replacements of the home return permits, whose
+    /// number is for life.
+    pub fn keeps_number(&self) -> bool {
+        self.issues.has_issue_count() && self.reason != IssueReason::First
+    }
+
     /// Every checklist item ticked, and nothing unknown; returns the items in order.
     pub fn check_list(&self, ticked: &[String]) -> Result<Vec<&'static str>, Invalid> {
         if let Some(x) = ticked
@@ -217,6 +252,20 @@ mod tests {
         assert_eq!(p.check_list(&extra).unwrap_err().code, "bad_checklist_item");
         assert_eq!(product("visa").unwrap_err().code, "bad_product");
         assert_eq!(for_service(Service::EepApplication).len(), 3);
+    }
+
+    #[test]
+    fn only_home_return_permit_renewals_and_replacements_keep_the_number() {
+        let keeps: Vec<_> = PRODUCTS
+            .iter()
+            .filter(|p| p.keeps_number())
+            .map(|p| p.code)
+            .collect();
+        assert_eq!(
+            keeps,
+            ["hrp_non_chinese_renewal", "hrp_non_chinese_replacement"]
+        );
+        assert_eq!(for_service(Service::HrpNonChinese).len(), 3);
     }
 
     #[test]

@@ -1008,6 +1008,13 @@ async fn person_for(
     }
 }
 
+/// The approved online pre-application a non-Chinese permit is accepted against.
+struct PreApproved {
+    person_id: i64,
+    row: exitentry_storage::hrp_applications::ApplicationRow,
+    applicant: exitentry_domain::hrp::Applicant,
+}
+
 /// The applicant for the non-Chinese permit: accepted only against an approved online
 /// pre-application for this identity card; the registry entry is made from it the first
 /// time (the applicant is not in the registry before).
@@ -1016,7 +1023,7 @@ async fn person_from_pre_application(
     conn: &mut AnyConnection,
     t: &TicketRow,
     id_number: Option<&str>,
-) -> Result<i64> {
+) -> Result<PreApproved> {
     use exitentry_domain::ids::{IdKind, IdentityNumber};
     let typed = match t.person_id {
         Some(id) => people::get(conn, id)
@@ -1048,13 +1055,6 @@ async fn person_from_pre_application(
             "no approved online pre-application for this identity card",
         ));
     };
-    if let Some(p) = people::by_id_number(conn, number.as_str())
-        .await?
-        .into_iter()
-        .find(|p| p.person.id_kind == kind)
-    {
-        return Ok(p.id);
-    }
     let form: exitentry_domain::hrp::Form = serde_json::from_str(&pre.form).unwrap_or_default();
     let applicant = exitentry_domain::hrp::check(&form, app.today()).map_err(|_| {
         conflict(
@@ -1062,6 +1062,19 @@ async fn person_from_pre_application(
             "the approved pre-application no longer passes the checks (passport validity?)",
         )
     })?;
+    let known = |found: Vec<people::StoredPerson>| {
+        found
+            .into_iter()
+            .find(|p| p.person.id_kind == kind)
+            .map(|p| p.id)
+    };
+    if let Some(person_id) = known(people::by_id_number(conn, number.as_str()).await?) {
+        return Ok(PreApproved {
+            person_id,
+            row: pre,
+            applicant,
+        });
+    }
     let record = exitentry_storage::people::PersonRecord {
         external_id: format!("hrpn-{}", pre.reference.to_ascii_lowercase()),
         names: applicant.names.clone(),
@@ -1077,12 +1090,52 @@ async fn person_from_pre_application(
         id_number: number.as_str().to_string(),
     };
     people::insert_new(conn, std::slice::from_ref(&record), app.now_micros()).await?;
-    people::by_id_number(conn, number.as_str())
+    let person_id = known(people::by_id_number(conn, number.as_str()).await?)
+        .ok_or(ServiceError::NotFound("person"))?;
+    Ok(PreApproved {
+        person_id,
+        row: pre,
+        applicant,
+    })
+}
+
+/// A pre-application for a replacement declares the permit it names lost or damaged; the
+/// counter records that on acceptance (audited), so the replacement rules see it.
+async fn declare_for_replacement(
+    app: &App,
+    conn: &mut AnyConnection,
+    staff: &StaffSession,
+    person_id: i64,
+    pre: &PreApproved,
+) -> Result<()> {
+    use exitentry_domain::hrp::Purpose;
+    let to = match pre.applicant.purpose {
+        Purpose::ReplacementLost => DocumentStatus::ReportedLost,
+        Purpose::ReplacementDamaged => DocumentStatus::Damaged,
+        Purpose::First | Purpose::Renewal => return Ok(()),
+    };
+    let Some(number) = &pre.applicant.current_permit else {
+        return Ok(());
+    };
+    let current = documents::for_person(conn, person_id)
         .await?
         .into_iter()
-        .find(|p| p.person.id_kind == kind)
-        .map(|p| p.id)
-        .ok_or(ServiceError::NotFound("person"))
+        .filter(|d| d.doc.number == number.as_str() && d.doc.status == DocumentStatus::Valid)
+        .max_by_key(|d| d.doc.issued_on);
+    if let Some(d) = current
+        && documents::change_status(conn, d.id, DocumentStatus::Valid, to, app.now_micros()).await?
+    {
+        audit::record(
+            app,
+            conn,
+            &staff.actor(),
+            "document.declared",
+            &format!("document:{}", d.doc.number),
+            json!({"status": to.code(), "pre_application": pre.row.reference}),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Which document the application replaces, by its reason; refuses what the rules forbid.
@@ -1187,11 +1240,27 @@ pub async fn accept(
             format!("this ticket is for {}; transfer it first", t.service),
         ));
     }
-    let person_id = if product.issues == exitentry_domain::numbers::DocumentKind::HrpNonChinese {
-        person_from_pre_application(app, &mut tx, &t, req.id_number.as_deref()).await?
+    let pre = if product.issues == exitentry_domain::numbers::DocumentKind::HrpNonChinese {
+        Some(person_from_pre_application(app, &mut tx, &t, req.id_number.as_deref()).await?)
     } else {
-        person_for(&mut tx, &t, req.id_number.as_deref()).await?
+        None
     };
+    let person_id = match &pre {
+        Some(p) => p.person_id,
+        None => person_for(&mut tx, &t, req.id_number.as_deref()).await?,
+    };
+    if let Some(p) = &pre
+        && p.applicant.purpose.product() != product.code
+    {
+        return Err(bad(
+            "product",
+            "pre_application_purpose",
+            format!(
+                "the approved pre-application is for {}",
+                p.applicant.purpose.product()
+            ),
+        ));
+    }
     let person = people::get(&mut tx, person_id)
         .await?
         .ok_or(ServiceError::NotFound("person"))?;
@@ -1228,7 +1297,26 @@ pub async fn accept(
             "this applicant already has an open application of this kind",
         ));
     }
+    if let Some(p) = &pre {
+        declare_for_replacement(app, &mut tx, staff, person_id, p).await?;
+    }
     let old = old_document_for(app, &mut tx, person_id, product).await?;
+    // The permit renewed or replaced is the one the pre-application names (its number
+    // goes on the new card).
+    if let (Some(p), Some(old_id)) = (&pre, old) {
+        let old_number = documents::get(&mut tx, old_id)
+            .await?
+            .map(|d| d.doc.number)
+            .unwrap_or_default();
+        if p.applicant.current_permit.as_ref().map(|n| n.as_str()) != Some(old_number.as_str()) {
+            return Err(conflict(
+                "current_permit_mismatch",
+                format!(
+                    "the registry's permit is {old_number}, not the one the pre-application names"
+                ),
+            ));
+        }
+    }
     let fee = app
         .policy
         .fee(product.issues, today)
@@ -1266,6 +1354,25 @@ pub async fn accept(
             ));
         }
         other => other?,
+    }
+    if let Some(p) = &pre {
+        if !crate::hrp_applications::mark_used(&mut tx, &p.row.id, &row.id, app.now_micros())
+            .await?
+        {
+            return Err(conflict(
+                "pre_application_not_approved",
+                "this pre-application was used meanwhile",
+            ));
+        }
+        audit::record(
+            app,
+            &mut tx,
+            &staff.actor(),
+            "hrp_application.used",
+            &format!("hrp_application:{}", p.row.id),
+            json!({"application": row.reference}),
+        )
+        .await?;
     }
     audit::record(
         app,
@@ -1497,7 +1604,17 @@ pub async fn mark_ready(app: &App, staff: &StaffSession, id: &str) -> Result<App
     let region = people::get(&mut tx, a.person_id)
         .await?
         .map(|p| p.person.region);
-    let number = new_number(&mut tx, product, region).await?;
+    // Renewals and replacements of a home return permit keep its number (for life).
+    let number = match (product.keeps_number(), a.old_document_id) {
+        (true, Some(old)) => {
+            documents::get(&mut tx, old)
+                .await?
+                .ok_or(ServiceError::NotFound("document"))?
+                .doc
+                .number
+        }
+        _ => new_number(&mut tx, product, region).await?,
+    };
     if !store::mark_ready(&mut tx, &a.id, &number, app.now_micros()).await? {
         return Err(conflict("not_paid", "this application changed meanwhile"));
     }
@@ -1562,13 +1679,15 @@ pub struct Collected {
 }
 
 /// Collection at a kiosk: the receipt's reference and the identity number must both match
-/// a ready document of this office; the old permit (renewal) is surrendered first, then the
-/// new one is released, once.
+/// a ready document of this office; the old permit (renewal, damaged permit) is surrendered
+/// first — `old_permit` is the number the card slot read from it, and nothing is released
+/// until it matches — then the new one is released, once.
 pub async fn collect(
     app: &App,
     device: &DeviceSession,
     reference: &str,
     id_number: &str,
+    old_permit: &str,
 ) -> Result<Collected> {
     if device.kind != "kiosk" {
         return Err(ServiceError::Forbidden);
@@ -1645,31 +1764,57 @@ pub async fn collect(
     }
     let applied_on = local(a.accepted_at).date_naive();
     let mut surrendered = None;
-    if let (Some(old_id), IssueReason::Renewal) = (a.old_document_id, product.reason) {
+    if let Some(old_id) = a.old_document_id {
         let old = documents::get(&mut tx, old_id)
             .await?
             .ok_or(ServiceError::NotFound("document"))?;
-        if old.doc.status == DocumentStatus::Valid {
-            documents::change_status(
-                &mut tx,
-                old_id,
-                DocumentStatus::Valid,
-                DocumentStatus::Surrendered,
-                now,
-            )
-            .await?;
-            audit::record(
-                app,
-                &mut tx,
-                &device.actor(),
-                "document.surrender",
-                &format!("document:{}", old.doc.number),
-                json!({"application": a.reference}),
-            )
-            .await?;
+        // A renewed permit and a damaged one are handed in; a lost one stays reported lost.
+        let from = match product.reason {
+            IssueReason::Renewal => Some(DocumentStatus::Valid),
+            IssueReason::Replacement if old.doc.status == DocumentStatus::Damaged => {
+                Some(DocumentStatus::Damaged)
+            }
+            _ => None,
+        };
+        if from.is_some() {
+            let inserted = old_permit.trim().to_ascii_uppercase();
+            if inserted.is_empty() {
+                return Err(bad(
+                    "old_permit",
+                    "old_permit_required",
+                    "insert the permit being replaced into the card slot first",
+                ));
+            }
+            if !constant_time_eq(&inserted, &old.doc.number) {
+                return Err(bad(
+                    "old_permit",
+                    "old_permit_mismatch",
+                    "the permit in the card slot is not the one being replaced",
+                ));
+            }
         }
-        surrendered = Some(old.doc.number);
+        if let Some(from) = from {
+            if documents::change_status(&mut tx, old_id, from, DocumentStatus::Surrendered, now)
+                .await?
+            {
+                audit::record(
+                    app,
+                    &mut tx,
+                    &device.actor(),
+                    "document.surrender",
+                    &format!("document:{}", old.doc.number),
+                    json!({"application": a.reference}),
+                )
+                .await?;
+            }
+            surrendered = Some(old.doc.number);
+        }
     }
+    let issue_count = if product.issues.has_issue_count() {
+        Some(next_issue_count(&mut tx, product.issues, &number).await?)
+    } else {
+        None
+    };
     let expires_on = expiry_for_issue(
         &app.policy,
         product.issues,
@@ -1684,7 +1829,7 @@ pub async fn collect(
             person_id: a.person_id,
             kind: product.issues,
             number: number.clone(),
-            issue_count: None,
+            issue_count,
             issued_on: today,
             expires_on,
             status: DocumentStatus::Valid,
@@ -1710,6 +1855,27 @@ pub async fn collect(
         expires_on,
         surrendered,
     })
+}
+
+/// The issue count of the next card under a number kept for life: one more than the
+/// highest so far (a card imported without its count counts as the first), 1 for a new number.
+async fn next_issue_count(
+    conn: &mut AnyConnection,
+    kind: exitentry_domain::numbers::DocumentKind,
+    number: &str,
+) -> Result<u8> {
+    let highest = documents::by_number(conn, number)
+        .await?
+        .into_iter()
+        .filter(|(d, _)| d.doc.kind == kind)
+        .map(|(d, _)| d.doc.issue_count.unwrap_or(1))
+        .max();
+    match highest {
+        None => Ok(1),
+        Some(n) => n.checked_add(1).filter(|n| *n <= 99).ok_or_else(|| {
+            ServiceError::Internal(format!("{number} has reached the last issue count"))
+        }),
+    }
 }
 
 /// Months a finished document waits for its holder before it is cancelled.

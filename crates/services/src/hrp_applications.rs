@@ -350,6 +350,19 @@ pub struct Detail {
     pub history: Vec<Event>,
     pub claimed_by: Option<String>,
     pub email: String,
+    /// For staff: the registry's cards under the number a renewal or replacement names.
+    pub on_record: Vec<OnRecord>,
+}
+
+/// A card the registry holds under the number a pre-application names, as a reviewer sees it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OnRecord {
+    pub number: String,
+    pub issue_count: Option<u8>,
+    pub status: String,
+    pub expires_on: chrono::NaiveDate,
+    /// Whether the card's holder has the identity card the form gives.
+    pub same_holder: bool,
 }
 
 fn owner(id: &str) -> String {
@@ -368,6 +381,11 @@ async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Result<Detail
     let account = store::account_by_id(&mut conn, a.account_id)
         .await?
         .ok_or(ServiceError::NotFound("account"))?;
+    let on_record = if for_staff {
+        on_record(app, &mut conn, &form).await?
+    } else {
+        Vec::new()
+    };
     drop(conn);
     let history: Vec<Event> = events
         .iter()
@@ -417,7 +435,37 @@ async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Result<Detail
         history,
         claimed_by: a.claimed_by.clone(),
         email: account.email,
+        on_record,
     })
+}
+
+/// The non-Chinese permits registered under the form's current-permit number, newest first.
+async fn on_record(app: &App, conn: &mut AnyConnection, form: &Form) -> Result<Vec<OnRecord>> {
+    use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
+    let Ok(number) = DocumentNumber::parse(
+        DocumentKind::HrpNonChinese,
+        &form.current_permit,
+        app.today(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let id = hrp::check(form, app.today())
+        .ok()
+        .map(|a| a.permanent_id.as_str().to_string());
+    Ok(
+        exitentry_storage::documents::by_number(conn, number.as_str())
+            .await?
+            .into_iter()
+            .filter(|(d, _)| d.doc.kind == DocumentKind::HrpNonChinese)
+            .map(|(d, p)| OnRecord {
+                number: d.doc.number,
+                issue_count: d.doc.issue_count,
+                status: d.doc.status.code().to_string(),
+                expires_on: d.doc.expires_on,
+                same_holder: id.as_deref() == Some(p.person.id_number.as_str()),
+            })
+            .collect(),
+    )
 }
 
 /// The form's problems plus the documents still missing.
@@ -537,6 +585,7 @@ pub async fn start(app: &App, s: &ApplicantSession) -> Result<Summary> {
         claimed_by: None,
         submitted_at: None,
         decided_at: None,
+        used_by: None,
         created_at: app.now_micros(),
         updated_at: app.now_micros(),
     };
@@ -893,23 +942,31 @@ pub async fn decide(app: &App, staff: &StaffSession, id: &str, d: &Decision) -> 
 }
 
 /// The approved pre-application of this identity card, if any (booking and the counter
-/// need one).
+/// need one). Only the latest approval counts: an older one, still unused, was overtaken
+/// by it, and once the latest is used there is none until the next.
 pub async fn approved_for(
     conn: &mut AnyConnection,
     id_kind: &str,
     id_number: &str,
 ) -> Result<Option<ApplicationRow>> {
-    Ok(store::approved_for(conn, id_kind, id_number).await?)
+    Ok(store::latest_granted_for(conn, id_kind, id_number)
+        .await?
+        .filter(|a| a.status == "approved"))
+}
+
+/// Marks the approved pre-application used by the centre application `by` (once).
+pub async fn mark_used(conn: &mut AnyConnection, id: &str, by: &str, now: i64) -> Result<bool> {
+    Ok(store::mark_used(conn, id, by, now).await?)
 }
 
 /// Where to email the holder of this identity card about their permit: the account of the
-/// approved pre-application (address and language), if any.
+/// latest approved (or used) pre-application (address and language), if any.
 pub async fn contact_for(
     conn: &mut AnyConnection,
     id_kind: &str,
     id_number: &str,
 ) -> Result<Option<(String, email::Lang)>> {
-    let Some(a) = store::approved_for(conn, id_kind, id_number).await? else {
+    let Some(a) = store::latest_granted_for(conn, id_kind, id_number).await? else {
         return Ok(None);
     };
     Ok(store::account_by_id(conn, a.account_id)

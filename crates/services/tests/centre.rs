@@ -720,10 +720,7 @@ async fn the_whole_day(t: &TestDb) {
     );
     // Not ready yet at the kiosk.
     assert_eq!(
-        centre::collect(&app, &kiosk, &paid.reference, "11010519491231002X")
-            .await
-            .unwrap_err()
-            .code(),
+        refused(&app, &kiosk, &paid.reference, LI_HUA, HER_CARD).await,
         "not_ready"
     );
     // Processing: approvers mark it done; clerks cannot.
@@ -740,26 +737,43 @@ async fn the_whole_day(t: &TestDb) {
     // Collection: the identity number must match; then the old card is surrendered.
     clock.set(Utc.with_ymd_and_hms(2026, 12, 2, 3, 0, 0).unwrap());
     assert_eq!(
-        centre::collect(&app, &kiosk, &paid.reference, "440106199001010010")
-            .await
-            .unwrap_err()
-            .code(),
+        refused(
+            &app,
+            &kiosk,
+            &paid.reference,
+            "440106199001010010",
+            HER_CARD
+        )
+        .await,
         "receipt_or_identity_mismatch"
     );
     assert!(matches!(
-        centre::collect(&app, &printer, &paid.reference, "11010519491231002X").await,
+        centre::collect(&app, &printer, &paid.reference, LI_HUA, HER_CARD).await,
         Err(ServiceError::Forbidden)
     ));
-    let got = centre::collect(&app, &kiosk, &paid.reference, "11010519491231002x")
-        .await
-        .unwrap();
+    // Nothing is released before the old card is in the slot, and only that card will do.
+    for (inserted, code) in [
+        ("", "old_permit_required"),
+        ("CB7654321", "old_permit_mismatch"),
+    ] {
+        assert_eq!(
+            refused(&app, &kiosk, &paid.reference, LI_HUA, inserted).await,
+            code
+        );
+    }
+    let got = centre::collect(
+        &app,
+        &kiosk,
+        &paid.reference,
+        "11010519491231002x",
+        "ca1234567",
+    )
+    .await
+    .unwrap();
     assert_eq!(got.document_number, number);
     assert_eq!(got.surrendered.as_deref(), Some("CA1234567"));
     assert_eq!(
-        centre::collect(&app, &kiosk, &paid.reference, "11010519491231002X")
-            .await
-            .unwrap_err()
-            .code(),
+        refused(&app, &kiosk, &paid.reference, LI_HUA, HER_CARD).await,
         "already_collected"
     );
     let mut c = app.db.conn().await.unwrap();
@@ -799,6 +813,24 @@ async fn the_whole_day(t: &TestDb) {
 
 /// A walk-in's card renewal at GZ-TH-001 on Monday 2026-11-23, accepted, paid in cash and
 /// processed: (the accepted application, the payment with its collection date).
+/// The demo holder's identity number and the card her renewal replaces.
+const LI_HUA: &str = "11010519491231002X";
+const HER_CARD: &str = "CA1234567";
+
+/// Why the kiosk refuses to release the document.
+async fn refused(
+    app: &App,
+    kiosk: &centre::DeviceSession,
+    reference: &str,
+    id_number: &str,
+    old_permit: &str,
+) -> &'static str {
+    centre::collect(app, kiosk, reference, id_number, old_permit)
+        .await
+        .unwrap_err()
+        .code()
+}
+
 async fn ready_renewal(
     app: &App,
     clock: &exitentry_services::ManualClock,
@@ -867,7 +899,7 @@ async fn two_kiosks_release_a_document_once(t: &TestDb) {
     for k in kiosks {
         let (app, r) = (app.clone(), accepted.reference.clone());
         handles.push(tokio::spawn(async move {
-            centre::collect(&app, &k, &r, "11010519491231002X").await
+            centre::collect(&app, &k, &r, LI_HUA, HER_CARD).await
         }));
     }
     let mut ok = 0;
@@ -905,9 +937,15 @@ async fn uncollected_documents_are_reminded_then_cancelled(t: &TestDb) {
         .await
         .unwrap();
     assert!(
-        centre::collect(&app, &kiosk, &paid.reference, "11010519491231002X")
-            .await
-            .is_err()
+        centre::collect(
+            &app,
+            &kiosk,
+            &paid.reference,
+            "11010519491231002X",
+            "CA1234567"
+        )
+        .await
+        .is_err()
     );
     let mut c = app.db.conn().await.unwrap();
     let trail =

@@ -166,7 +166,8 @@ pub struct ApplicationRow {
     pub id: String,
     pub reference: String,
     pub account_id: i64,
-    /// `draft`, `submitted`, `in_review`, `supplement_requested`, `approved` or `rejected`.
+    /// `draft`, `submitted`, `in_review`, `supplement_requested`, `approved`, `rejected`,
+    /// or `used` once the counter accepted it (`used_by` names that application).
     pub status: String,
     /// The form as JSON (kept as typed between saves).
     pub form: String,
@@ -177,12 +178,13 @@ pub struct ApplicationRow {
     pub claimed_by: Option<String>,
     pub submitted_at: Option<i64>,
     pub decided_at: Option<i64>,
+    pub used_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 const COLUMNS: &str = "id, reference, account_id, status, form, id_kind, id_number, round, claimed_by, \
-     submitted_at, decided_at, created_at, updated_at";
+     submitted_at, decided_at, used_by, created_at, updated_at";
 
 fn application(r: &AnyRow) -> Result<ApplicationRow> {
     Ok(ApplicationRow {
@@ -197,6 +199,7 @@ fn application(r: &AnyRow) -> Result<ApplicationRow> {
         claimed_by: r.try_get("claimed_by")?,
         submitted_at: r.try_get("submitted_at")?,
         decided_at: r.try_get("decided_at")?,
+        used_by: r.try_get("used_by")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -330,16 +333,16 @@ pub async fn decide(
     Ok(r.rows_affected() == 1)
 }
 
-/// Whether the holder of this identity card has an approved pre-application (booking the
-/// non-Chinese permit's service is impossible before).
-pub async fn approved_for(
+/// The latest approved or used pre-application of this identity card: whether one is
+/// approved now (booking, the counter) and whose account to email about the permit.
+pub async fn latest_granted_for(
     conn: &mut AnyConnection,
     id_kind: &str,
     id_number: &str,
 ) -> Result<Option<ApplicationRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM hrp_applications WHERE id_kind = $1 AND id_number = $2 \
-         AND status = 'approved' ORDER BY decided_at DESC LIMIT 1"
+         AND status IN ('approved', 'used') ORDER BY decided_at DESC LIMIT 1"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id_kind.to_string())
@@ -347,6 +350,21 @@ pub async fn approved_for(
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(application).transpose()
+}
+
+/// Marks an approved pre-application used by the centre application `by`; `false` when it
+/// is no longer approved (used meanwhile by another counter).
+pub async fn mark_used(conn: &mut AnyConnection, id: &str, by: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE hrp_applications SET status = 'used', used_by = $2, updated_at = $3 \
+         WHERE id = $1 AND status = 'approved'",
+    )
+    .bind(id.to_string())
+    .bind(by.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

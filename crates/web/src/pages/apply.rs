@@ -515,6 +515,10 @@ struct SaveForm {
 #[derive(Deserialize, Default)]
 struct HrpFormFields {
     #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    current_permit: String,
+    #[serde(default)]
     name_latin: String,
     #[serde(default)]
     name_zh: String,
@@ -549,6 +553,8 @@ struct HrpFormFields {
 impl From<HrpFormFields> for HrpForm {
     fn from(f: HrpFormFields) -> Self {
         HrpForm {
+            purpose: f.purpose,
+            current_permit: f.current_permit,
             name_latin: f.name_latin,
             name_zh: f.name_zh,
             sex: f.sex,

@@ -220,6 +220,9 @@ struct CollectForm {
     reference: String,
     #[serde(default)]
     id_number: String,
+    /// Read from the old permit in the card slot (renewals, damaged permits).
+    #[serde(default)]
+    old_permit: String,
 }
 
 async fn collect(
@@ -238,7 +241,7 @@ async fn collect(
         return PageError::at(lang, "/kiosk")(ServiceError::Forbidden).into_response();
     }
     let (status, collected, error) =
-        match centre::collect(&s.app, &device, &f.reference, &f.id_number).await {
+        match centre::collect(&s.app, &device, &f.reference, &f.id_number, &f.old_permit).await {
             Ok(c) => (StatusCode::OK, Some(c), None),
             Err(e) => (status_for(&e), None, Some(message_for(&e, lang))),
         };

@@ -89,6 +89,17 @@ struct Show {
     error: Option<String>,
 }
 
+impl Show {
+    /// The purpose code (an older form without one is for a first permit).
+    fn purpose(&self) -> &str {
+        if self.d.form.purpose.is_empty() {
+            "first"
+        } else {
+            &self.d.form.purpose
+        }
+    }
+}
+
 async fn show_page(
     s: &AppState,
     lang: Lang,
