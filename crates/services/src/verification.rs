@@ -13,12 +13,15 @@ use exitentry_storage::documents;
 use exitentry_storage::partners::LogRecord;
 use std::time::Instant;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PermitCheck {
     pub document_kind: String,
     pub document_number: String,
     pub name: String,
     pub date_of_birth: String,
+    /// The 2-digit issue count printed on a home return permit; empty when not read. Given,
+    /// it names one card under a number kept for life (a lost 02 is not the valid 03).
+    pub issue_count: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +146,8 @@ pub async fn verify_permit(
     // The scope first: a partner without it learns nothing, not even about its input.
     ctx.require(Scope::VerifyPermit)?;
     let number = parse_number(app, "document_number", &q.document_kind, &q.document_number)?;
+    let issue_count = exitentry_domain::numbers::parse_issue_count(number.kind(), &q.issue_count)
+        .map_err(|e| ServiceError::invalid("issue_count", e))?;
     let dob =
         parse_date(&q.date_of_birth).map_err(|e| ServiceError::invalid("date_of_birth", e))?;
     if q.name.trim().is_empty() {
@@ -160,6 +165,8 @@ pub async fn verify_permit(
         .iter()
         .filter(|(d, p)| {
             d.doc.kind == number.kind()
+                // A card stored without its count is the first under its number.
+                && issue_count.is_none_or(|n| d.doc.issue_count.unwrap_or(1) == n)
                 && p.person.date_of_birth == dob
                 && name_matches(&q.name, &p.person.names)
         })

@@ -164,6 +164,7 @@ async fn scopes_and_the_daily_quota_are_enforced(t: &TestDb) {
         document_number: "H12345678".into(),
         name: "陳大文".into(),
         date_of_birth: dob.clone(),
+        ..Default::default()
     };
     let link = LinkageCheck {
         travel_document_kind: "hrp".into(),
@@ -240,6 +241,7 @@ async fn permit_checks_answer_match_valid_and_reason(t: &TestDb) {
         document_number: number.into(),
         name: name.into(),
         date_of_birth: dob.into(),
+        ..Default::default()
     };
     let ask = |q: PermitCheck| {
         let (app, p) = (app.clone(), p.clone());
@@ -269,6 +271,22 @@ async fn permit_checks_answer_match_valid_and_reason(t: &TestDb) {
     assert_eq!(
         ask(q("H99999999", "陳大文", &dob)).await,
         (false, false, "no_match")
+    );
+    // The number is for life: the issue count on the card names one of its cards (the
+    // showcase holds 02, handed in, and 03).
+    let card = |count: &str| PermitCheck {
+        issue_count: count.into(),
+        ..q("H12345678", "陳大文", &dob)
+    };
+    assert_eq!(ask(card("02")).await, (true, false, "surrendered"));
+    assert_eq!(ask(card("3")).await, (true, true, "valid"));
+    assert_eq!(ask(card("04")).await, (false, false, "no_match"));
+    assert_eq!(
+        v::verify_permit(&app, &p, &card("x"), Admission::Single)
+            .await
+            .unwrap_err()
+            .code(),
+        "bad_issue_count"
     );
     for status in ["reported_lost", "cancelled", "damaged"] {
         set_status(&app, "H12345678", status).await;
@@ -563,6 +581,7 @@ async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &
         document_number: "H12345678".into(),
         name: "陳大文".into(),
         date_of_birth: dob,
+        ..Default::default()
     };
     v::verify_permit(&app, &p, &permit, Admission::Single)
         .await

@@ -733,6 +733,19 @@ async fn relying_parties_verify_with_their_key(backend: exitentry_storage::Backe
         a["match"], false,
         "an unknown document is an answer, not an error"
     );
+    // The issue count printed on the card names one card under a number kept for life.
+    let handed_in = serde_json::json!({"document_kind": "hrp", "document_number": "H12345678",
+        "name": "CHAN TAI MAN", "date_of_birth": dob, "issue_count": "02"});
+    let a: serde_json::Value = call("/api/v1/verify/permit", Some(&key), &handed_in)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        a,
+        serde_json::json!({"match": true, "valid": false, "reason": "surrendered"})
+    );
     let bad = serde_json::json!({"document_kind": "hrp", "document_number": "H1",
         "name": "CHAN TAI MAN", "date_of_birth": dob});
     let r = call("/api/v1/verify/permit", Some(&key), &bad)

@@ -122,6 +122,11 @@ pub struct PermitJson {
     pub name: String,
     /// YYYY-MM-DD.
     pub date_of_birth: String,
+    /// Home return permits only: the 2-digit issue count printed on the card, which tells
+    /// successive cards under the same number apart. Optional; without it the newest card
+    /// under the number answers.
+    #[serde(default)]
+    pub issue_count: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -220,6 +225,7 @@ fn permit_check(b: PermitJson) -> PermitCheck {
         document_number: b.document_number,
         name: b.name,
         date_of_birth: b.date_of_birth,
+        issue_count: b.issue_count.unwrap_or_default(),
     }
 }
 
