@@ -571,14 +571,29 @@ pub async fn mine(app: &App, s: &ApplicantSession) -> Result<Vec<Summary>> {
         .collect())
 }
 
-/// Starts a draft (one application in progress per account).
+/// Starts a draft (one application in progress per account). A returning applicant (a
+/// renewal years later) starts from their last form's details; what the application is for,
+/// the guardian's consent and the documents are asked afresh.
 pub async fn start(app: &App, s: &ApplicantSession) -> Result<Summary> {
+    let mut conn = app.db.conn().await?;
+    let earlier = store::for_account(&mut conn, s.account_id).await?;
+    drop(conn);
+    let form = earlier
+        .first()
+        .and_then(|a| serde_json::from_str::<Form>(&a.form).ok())
+        .map(|f| Form {
+            purpose: String::new(),
+            current_permit: String::new(),
+            guardian_consent: false,
+            ..f
+        })
+        .unwrap_or_default();
     let row = ApplicationRow {
         id: random_token()[..24].to_string(),
         reference: format!("N{:011}", rand::random::<u64>() % 100_000_000_000),
         account_id: s.account_id,
         status: "draft".into(),
-        form: serde_json::to_string(&Form::default()).unwrap_or_else(|_| "{}".into()),
+        form: serde_json::to_string(&form).unwrap_or_else(|_| "{}".into()),
         id_kind: None,
         id_number: None,
         round: 0,

@@ -650,6 +650,17 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
         hrp::get(&app, &john, &first).await.unwrap().status,
         "approved"
     );
+    // Starting again, the details come from the last form; the purpose is asked afresh.
+    let again = hrp::start(&app, &john).await.unwrap();
+    let draft = hrp::get(&app, &john, &again.id).await.unwrap();
+    assert_eq!(
+        (
+            draft.form.permanent_id.as_str(),
+            draft.form.purpose.as_str()
+        ),
+        ("A123456(3)", "")
+    );
+    assert!(draft.documents.is_empty());
 
     // A renewal naming another number is caught at the counter (the latest approval is
     // the one that counts).
