@@ -230,6 +230,69 @@ pub async fn login(app: &App, username: &str, password: &str) -> Result<(String,
     ))
 }
 
+/// The password check of holders' and applicants' accounts (staff add an audit entry on
+/// lock-out): a running lock refuses at once; a wrong password counts a failure and locks
+/// the account once the configured number is reached.
+pub(crate) async fn check_password(
+    app: &App,
+    which: Accounts,
+    id: i64,
+    locked_until: Option<i64>,
+    password_hash: &str,
+    password: &str,
+) -> Result<()> {
+    let sec = &app.config.security;
+    let now = app.now();
+    if let Some(until) = locked_until.map(from_micros)
+        && until > now
+    {
+        return Err(ServiceError::Locked { until });
+    }
+    if password_matches(password, password_hash) {
+        return Ok(());
+    }
+    let lock_until = now + Duration::minutes(sec.lockout_minutes);
+    let mut conn = app.db.conn().await?;
+    let failures = accounts::record_failure(
+        &mut conn,
+        which,
+        id,
+        sec.max_failed_logins,
+        lock_until.timestamp_micros(),
+        now.timestamp_micros(),
+    )
+    .await?;
+    if failures >= sec.max_failed_logins {
+        return Err(ServiceError::Locked { until: lock_until });
+    }
+    Err(ServiceError::BadCredentials)
+}
+
+/// Opens a session for account `id` of `which` kind (its failures cleared); returns the
+/// cookie token and the session's CSRF token.
+pub(crate) async fn open_session(app: &App, which: Accounts, id: i64) -> Result<(String, String)> {
+    let now = app.now();
+    let token = random_token();
+    let csrf = random_token();
+    let expires = now + Duration::hours(app.config.security.session_max_hours);
+    let mut tx = app.db.begin().await?;
+    accounts::record_success(&mut tx, which, id, now.timestamp_micros()).await?;
+    accounts::create_session(
+        &mut tx,
+        which,
+        &token_hash(&token),
+        id,
+        &csrf,
+        now.timestamp_micros(),
+        expires.timestamp_micros(),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(exitentry_storage::StorageError::from)?;
+    Ok((token, csrf))
+}
+
 /// Applies the idle and absolute limits to a session: ends it (false) or refreshes its
 /// last-seen time (at most once a minute: a write per request would serialise SQLite).
 pub(crate) async fn keep_alive(

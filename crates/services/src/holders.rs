@@ -6,7 +6,7 @@ use crate::{App, Result, ServiceError};
 use chrono::Duration;
 use exitentry_domain::temporary_permit::MobileNumber;
 use exitentry_storage::accounts::{self, Accounts};
-use exitentry_storage::{from_micros, holders};
+use exitentry_storage::holders;
 
 /// The signed-in holder behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +35,6 @@ impl HolderSession {
 
 /// Checks mobile number and password and opens a session; returns the cookie token.
 pub async fn login(app: &App, mobile: &str, password: &str) -> Result<(String, HolderSession)> {
-    let sec = &app.config.security;
-    let now = app.now();
     let Ok(mobile) = MobileNumber::parse(mobile) else {
         password_matches(password, &crate::auth::DUMMY_HASH);
         return Err(ServiceError::BadCredentials);
@@ -47,28 +45,15 @@ pub async fn login(app: &App, mobile: &str, password: &str) -> Result<(String, H
         return Err(ServiceError::BadCredentials);
     };
     drop(conn);
-    if let Some(until) = account.locked_until.map(from_micros)
-        && until > now
-    {
-        return Err(ServiceError::Locked { until });
-    }
-    if !password_matches(password, &account.password_hash) {
-        let lock_until = now + Duration::minutes(sec.lockout_minutes);
-        let mut conn = app.db.conn().await?;
-        let failures = accounts::record_failure(
-            &mut conn,
-            Accounts::Holders,
-            account.id,
-            sec.max_failed_logins,
-            lock_until.timestamp_micros(),
-            now.timestamp_micros(),
-        )
-        .await?;
-        if failures >= sec.max_failed_logins {
-            return Err(ServiceError::Locked { until: lock_until });
-        }
-        return Err(ServiceError::BadCredentials);
-    }
+    crate::auth::check_password(
+        app,
+        Accounts::Holders,
+        account.id,
+        account.locked_until,
+        &account.password_hash,
+        password,
+    )
+    .await?;
     open_session(app, &account).await
 }
 
@@ -77,38 +62,14 @@ async fn open_session(
     app: &App,
     account: &holders::HolderRecord,
 ) -> Result<(String, HolderSession)> {
-    let now = app.now();
-    let token = random_token();
-    let csrf = random_token();
-    let expires = now + Duration::hours(app.config.security.session_max_hours);
-    let mut tx = app.db.begin().await?;
-    accounts::record_success(
-        &mut tx,
-        Accounts::Holders,
-        account.id,
-        now.timestamp_micros(),
-    )
-    .await?;
-    accounts::create_session(
-        &mut tx,
-        Accounts::Holders,
-        &token_hash(&token),
-        account.id,
-        &csrf,
-        now.timestamp_micros(),
-        expires.timestamp_micros(),
-    )
-    .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    let (token, csrf_token) = crate::auth::open_session(app, Accounts::Holders, account.id).await?;
     Ok((
         token,
         HolderSession {
             account_id: account.id,
             person_id: account.person_id,
             mobile: account.mobile.clone(),
-            csrf_token: csrf,
+            csrf_token,
         },
     ))
 }

@@ -202,8 +202,6 @@ pub async fn login(
     email_addr: &str,
     password: &str,
 ) -> Result<(String, ApplicantSession)> {
-    let sec = &app.config.security;
-    let now = app.now();
     let Ok(addr) = parse_email(email_addr) else {
         password_matches(password, &DUMMY_HASH);
         return Err(ServiceError::BadCredentials);
@@ -213,65 +211,30 @@ pub async fn login(
         password_matches(password, &DUMMY_HASH);
         return Err(ServiceError::BadCredentials);
     };
-    if let Some(until) = account
-        .locked_until
-        .and_then(chrono::DateTime::from_timestamp_micros)
-        && until > now
-    {
-        return Err(ServiceError::Locked { until });
-    }
-    if !password_matches(password, &account.password_hash) {
-        let lock_until = now + Duration::minutes(sec.lockout_minutes);
-        let failures = accounts::record_failure(
-            &mut conn,
-            Accounts::Applicants,
-            account.id,
-            sec.max_failed_logins,
-            lock_until.timestamp_micros(),
-            now.timestamp_micros(),
-        )
-        .await?;
-        if failures >= sec.max_failed_logins {
-            return Err(ServiceError::Locked { until: lock_until });
-        }
-        return Err(ServiceError::BadCredentials);
-    }
-    // An unverified account has no password yet, so it never gets here.
     drop(conn);
+    crate::auth::check_password(
+        app,
+        Accounts::Applicants,
+        account.id,
+        account.locked_until,
+        &account.password_hash,
+        password,
+    )
+    .await?;
+    // An unverified account has no password yet, so it never gets here.
     open_session(app, &account).await
 }
 
 async fn open_session(app: &App, account: &AccountRow) -> Result<(String, ApplicantSession)> {
-    let now = app.now();
-    let token = random_token();
-    let csrf = random_token();
-    let expires = now + Duration::hours(app.config.security.session_max_hours);
-    let mut tx = app.db.begin().await?;
-    accounts::record_success(
-        &mut tx,
-        Accounts::Applicants,
-        account.id,
-        now.timestamp_micros(),
-    )
-    .await?;
-    accounts::create_session(
-        &mut tx,
-        Accounts::Applicants,
-        &token_hash(&token),
-        account.id,
-        &csrf,
-        now.timestamp_micros(),
-        expires.timestamp_micros(),
-    )
-    .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    let (token, csrf_token) =
+        crate::auth::open_session(app, Accounts::Applicants, account.id).await?;
     Ok((
         token,
         ApplicantSession {
             account_id: account.id,
             email: account.email.clone(),
             lang: account.lang.clone(),
-            csrf_token: csrf,
+            csrf_token,
         },
     ))
 }
