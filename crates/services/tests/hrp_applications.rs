@@ -183,6 +183,38 @@ async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
         .unwrap();
 }
 
+/// Wrong passwords lock an applicant's account for a while, the right one included; the
+/// lock ends with time and a success clears the count.
+async fn repeated_wrong_passwords_lock_the_account(t: &TestDb) {
+    let (app, clock, _k, _u) = seeded_with_clock(t).await;
+    applicant(&app, "max@example.org", "en").await;
+    let max = app.config.security.max_failed_logins;
+    for _ in 1..max {
+        assert!(matches!(
+            hrp::login(&app, "max@example.org", "not the password").await,
+            Err(ServiceError::BadCredentials)
+        ));
+    }
+    assert!(matches!(
+        hrp::login(&app, "max@example.org", "not the password").await,
+        Err(ServiceError::Locked { .. })
+    ));
+    assert!(matches!(
+        hrp::login(&app, "max@example.org", "correct horse battery").await,
+        Err(ServiceError::Locked { .. })
+    ));
+    clock.advance(chrono::Duration::minutes(
+        app.config.security.lockout_minutes + 1,
+    ));
+    hrp::login(&app, "max@example.org", "correct horse battery")
+        .await
+        .unwrap();
+    assert!(matches!(
+        hrp::login(&app, "max@example.org", "not the password").await,
+        Err(ServiceError::BadCredentials)
+    ));
+}
+
 async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
     let (app, clock, _k, _u) = seeded_with_clock(t).await;
     let me = applicant(&app, "john@example.org", "zh-Hant").await;
@@ -765,6 +797,7 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
 
 backend_tests!(
     accounts_are_verified_by_an_emailed_link,
+    repeated_wrong_passwords_lock_the_account,
     the_review_loop_until_approval_then_booking,
     renewal_and_replacement_keep_the_number_for_life,
 );
