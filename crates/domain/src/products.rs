@@ -85,6 +85,8 @@ pub struct Product {
     pub reason: IssueReason,
     /// Checklist item codes; every one must be ticked before acceptance.
     pub checklist: &'static [&'static str],
+    /// Items also to be ticked when the applicant is under 18 (a guardian accompanies).
+    pub minor_checklist: &'static [&'static str],
     pub processing_working_days: u32,
 }
 
@@ -97,6 +99,7 @@ pub const PRODUCTS: &[Product] = &[
         issues: DocumentKind::EepCard,
         reason: IssueReason::First,
         checklist: EEP_CHECKLIST,
+        minor_checklist: &[],
         processing_working_days: 7,
     },
     Product {
@@ -110,6 +113,7 @@ pub const PRODUCTS: &[Product] = &[
             "application_form",
             "old_permit",
         ],
+        minor_checklist: &[],
         processing_working_days: 7,
     },
     Product {
@@ -123,6 +127,7 @@ pub const PRODUCTS: &[Product] = &[
             "application_form",
             "loss_declaration",
         ],
+        minor_checklist: &[],
         processing_working_days: 7,
     },
     // The non-Chinese permit, each accepted against an approved online pre-application
@@ -133,6 +138,7 @@ pub const PRODUCTS: &[Product] = &[
         issues: DocumentKind::HrpNonChinese,
         reason: IssueReason::First,
         checklist: &["permanent_id_card", "passport", "pre_application"],
+        minor_checklist: &["guardian_present"],
         processing_working_days: crate::hrp::PROCESSING_WORKING_DAYS,
     },
     Product {
@@ -146,6 +152,7 @@ pub const PRODUCTS: &[Product] = &[
             "pre_application",
             "old_permit",
         ],
+        minor_checklist: &["guardian_present"],
         processing_working_days: crate::hrp::PROCESSING_WORKING_DAYS,
     },
     Product {
@@ -159,6 +166,7 @@ pub const PRODUCTS: &[Product] = &[
             "pre_application",
             "loss_declaration",
         ],
+        minor_checklist: &["guardian_present"],
         processing_working_days: crate::hrp::PROCESSING_WORKING_DAYS,
     },
 ];
@@ -183,19 +191,20 @@ impl Product {
         self.issues.has_issue_count() && self.reason != IssueReason::First
     }
 
-    /// Every checklist item ticked, and nothing unknown; returns the items in order.
-    pub fn check_list(&self, ticked: &[String]) -> Result<Vec<&'static str>, Invalid> {
-        if let Some(x) = ticked
-            .iter()
-            .find(|t| !self.checklist.contains(&t.as_str()))
-        {
+    /// Every checklist item ticked (for an applicant under 18 also the minor items), and
+    /// nothing unknown; returns the items in order.
+    pub fn check_list(&self, ticked: &[String], minor: bool) -> Result<Vec<&'static str>, Invalid> {
+        let known = |t: &str| self.checklist.contains(&t) || self.minor_checklist.contains(&t);
+        if let Some(x) = ticked.iter().find(|t| !known(t)) {
             return Err(Invalid::new(
                 "bad_checklist_item",
                 format!("not on the checklist: {x:?}"),
             ));
         }
-        let missing: Vec<&str> = self
-            .checklist
+        let minor_items: &[&'static str] = if minor { self.minor_checklist } else { &[] };
+        let required: Vec<&'static str> =
+            self.checklist.iter().chain(minor_items).copied().collect();
+        let missing: Vec<&str> = required
             .iter()
             .copied()
             .filter(|c| !ticked.iter().any(|t| t == c))
@@ -206,7 +215,7 @@ impl Product {
                 format!("still to check: {}", missing.join(", ")),
             ));
         }
-        Ok(self.checklist.to_vec())
+        Ok(required)
     }
 }
 
@@ -241,17 +250,43 @@ mod tests {
     fn checklist_must_be_complete_and_known() {
         let p = product("eep_card_renewal").unwrap();
         let all: Vec<String> = p.checklist.iter().map(|s| s.to_string()).collect();
-        assert_eq!(p.check_list(&all).unwrap().len(), 4);
+        assert_eq!(p.check_list(&all, false).unwrap().len(), 4);
         let short = &all[..3];
         assert_eq!(
-            p.check_list(short).unwrap_err().code,
+            p.check_list(short, false).unwrap_err().code,
             "checklist_incomplete"
         );
         let mut extra = all.clone();
         extra.push("bribe".into());
-        assert_eq!(p.check_list(&extra).unwrap_err().code, "bad_checklist_item");
+        assert_eq!(
+            p.check_list(&extra, false).unwrap_err().code,
+            "bad_checklist_item"
+        );
         assert_eq!(product("visa").unwrap_err().code, "bad_product");
         assert_eq!(for_service(Service::EepApplication).len(), 3);
+    }
+
+    #[test]
+    fn a_guardian_is_checked_for_applicants_under_18() {
+        let p = product("hrp_non_chinese_first").unwrap();
+        let mut ticked: Vec<String> = p.checklist.iter().map(|s| s.to_string()).collect();
+        assert_eq!(p.check_list(&ticked, false).unwrap(), p.checklist);
+        assert_eq!(
+            p.check_list(&ticked, true).unwrap_err().code,
+            "checklist_incomplete"
+        );
+        ticked.push("guardian_present".into());
+        assert_eq!(p.check_list(&ticked, true).unwrap().len(), 4);
+        assert_eq!(p.check_list(&ticked, false).unwrap().len(), 3);
+        // Adults' EEP products have no such item.
+        assert_eq!(
+            product("eep_card_first")
+                .unwrap()
+                .check_list(&ticked, false)
+                .unwrap_err()
+                .code,
+            "bad_checklist_item"
+        );
     }
 
     #[test]

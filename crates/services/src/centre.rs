@@ -1214,7 +1214,7 @@ pub async fn accept(
     let product =
         products::product(&req.product).map_err(|e| ServiceError::invalid("product", e))?;
     let checklist = product
-        .check_list(&req.checklist)
+        .check_list(&req.checklist, false)
         .map_err(|e| ServiceError::invalid("checklist", e))?;
     let receipt = req.photo_receipt.trim().to_ascii_uppercase();
     if receipt.is_empty() {
@@ -1264,6 +1264,14 @@ pub async fn accept(
     let person = people::get(&mut tx, person_id)
         .await?
         .ok_or(ServiceError::NotFound("person"))?;
+    // Under 18 a guardian accompanies (where the product asks for one).
+    let checklist = if age_on(person.person.date_of_birth, today) < 18 {
+        product
+            .check_list(&req.checklist, true)
+            .map_err(|e| ServiceError::invalid("checklist", e))?
+    } else {
+        checklist
+    };
     if !product
         .issues
         .holder_regions()

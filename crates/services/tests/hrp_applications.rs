@@ -571,11 +571,13 @@ async fn approved(
     (me, a.id)
 }
 
-/// A walk-in at the hall's counter for `product`, with its checklist and a photo.
+/// A walk-in at the hall's counter for `product`, with its checklist (plus `extra` items)
+/// and a photo.
 async fn accept_walk_in(
     app: &App,
     clerk: &StaffSession,
     product: &str,
+    extra: &[&str],
 ) -> Result<centre::ApplicationView, ServiceError> {
     centre::walk_in(app, Desk::Staff(clerk), "hrp_non_chinese", false)
         .await
@@ -591,6 +593,7 @@ async fn accept_walk_in(
         .unwrap()
         .checklist
         .iter()
+        .chain(extra)
         .map(|c| c.to_string())
         .collect();
     let r = centre::accept(
@@ -667,11 +670,11 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
     // and as a first permit because a valid one is held.
     let (_, first) = approved(&app, &clock, "john@example.org", &f).await;
     assert_eq!(
-        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal").await),
+        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[]).await),
         "pre_application_purpose"
     );
     assert_eq!(
-        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_first").await),
+        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &[]).await),
         "holds_valid_document"
     );
     let john = hrp::login(&app, "john@example.org", "correct horse battery")
@@ -700,7 +703,7 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
     f.current_permit = "HA7654321".into();
     approved(&app, &clock, "john2@example.org", &f).await;
     assert_eq!(
-        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal").await),
+        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[]).await),
         "current_permit_mismatch"
     );
 
@@ -719,13 +722,13 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
             .on_record
             .is_empty()
     );
-    let accepted = accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal")
+    let accepted = accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[])
         .await
         .unwrap();
     assert_eq!(accepted.fee, "HKD 260.00");
     assert_eq!(hrp::get(&app, &me, &renewal).await.unwrap().status, "used");
     assert_eq!(
-        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal").await),
+        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[]).await),
         "pre_application_not_approved",
         "an approval is good for one application"
     );
@@ -760,7 +763,7 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
     clock.advance(chrono::Duration::days(42));
     f.purpose = "replacement_lost".into();
     approved(&app, &clock, "john4@example.org", &f).await;
-    let accepted = accept_walk_in(&app, &clerk, "hrp_non_chinese_replacement")
+    let accepted = accept_walk_in(&app, &clerk, "hrp_non_chinese_replacement", &[])
         .await
         .unwrap();
     assert_eq!(
@@ -795,9 +798,38 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
     assert!(actions.contains(&"document.declared"), "{actions:?}");
 }
 
+/// Under 18 a guardian accompanies: the counter ticks it or cannot accept.
+async fn a_minor_is_accepted_with_a_guardian_present(t: &TestDb) {
+    let (app, clock, _k, _u) = seeded_with_clock(t).await;
+    clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 1, 30, 0).unwrap());
+    let f = Form {
+        date_of_birth: "2011-03-04".into(),
+        guardian_name: "SMITH, JANE".into(),
+        guardian_relation: "mother".into(),
+        guardian_id: "A123456(3)".into(),
+        guardian_consent: true,
+        ..form()
+    };
+    approved(&app, &clock, "jane@example.org", &f).await;
+    let clerk = StaffSession {
+        office_code: Some("GZ-YX-009".into()),
+        ..staff(Role::CounterClerk, "clerk9")
+    };
+    let e = accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "checklist_incomplete");
+    assert!(e.to_string().contains("guardian_present"), "{e}");
+    let accepted = accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &["guardian_present"])
+        .await
+        .unwrap();
+    assert_eq!(accepted.fee, "HKD 260.00");
+}
+
 backend_tests!(
     accounts_are_verified_by_an_emailed_link,
     repeated_wrong_passwords_lock_the_account,
     the_review_loop_until_approval_then_booking,
     renewal_and_replacement_keep_the_number_for_life,
+    a_minor_is_accepted_with_a_guardian_present,
 );

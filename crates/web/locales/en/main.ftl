@@ -931,3 +931,4 @@ review-not-on-record = no non-Chinese permit with this number
 kiosk-old-permit = Renewing or replacing a damaged permit? Insert it: its number
 err-old_permit_required = Insert the permit being renewed or replaced into the card slot first.
 err-old_permit_mismatch = The permit in the card slot is not the one being renewed or replaced.
+checklist-guardian_present = Guardian present with their identity document (applicants under 18)

@@ -931,3 +931,4 @@ review-not-on-record = 无此号码的外国人内地通行证
 kiosk-old-permit = 换发或损毁换发：请插入旧证（证件号码）
 err-old_permit_required = 请先将需交回的旧证插入卡槽。
 err-old_permit_mismatch = 卡槽中的证件不是本次需交回的旧证。
+checklist-guardian_present = 监护人陪同并出示身份证件（未满 18 周岁的申请人）

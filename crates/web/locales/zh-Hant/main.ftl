@@ -931,3 +931,4 @@ review-not-on-record = 無此號碼的外國人內地通行證
 kiosk-old-permit = 換發或損毀換發：請插入舊證（證件號碼）
 err-old_permit_required = 請先將需交回的舊證插入卡槽。
 err-old_permit_mismatch = 卡槽中的證件不是本次需交回的舊證。
+checklist-guardian_present = 監護人陪同並出示身份證件（未滿 18 歲的申請人）
