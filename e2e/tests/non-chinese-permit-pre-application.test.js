@@ -141,7 +141,7 @@ describe('non-Chinese permit pre-application', () => {
       await expectText(kiosk.locator('main p.alert'), /Insert the permit being renewed/);
       await kiosk.locator('#reference').fill(receipt);
       await kiosk.locator('#id_number').fill('C668668(9)');
-      await kiosk.locator('#old_permit').fill('HA1234567');
+      await kiosk.locator('#old_permit').fill('HA1234567 01');
       await kiosk.locator('#collect').click();
       await expectText(kiosk.locator('#new-number'), 'HA1234567');
       await expectText(kiosk.locator('#surrendered'), /HA1234567/);

@@ -404,6 +404,16 @@ async fn applicant_for(
             .into_iter()
             .find(|x| x.status == "approved")
             .ok_or_else(not_approved)?;
+        // Only the identity's latest approval counts (as at the counter).
+        let latest = crate::hrp_applications::approved_for(
+            conn,
+            approved.id_kind.as_deref().unwrap_or_default(),
+            approved.id_number.as_deref().unwrap_or_default(),
+        )
+        .await?;
+        if latest.map(|x| x.id) != Some(approved.id.clone()) {
+            return Err(not_approved());
+        }
         let form: exitentry_domain::hrp::Form =
             serde_json::from_str(&approved.form).unwrap_or_default();
         return Ok(Who {

@@ -1299,7 +1299,16 @@ pub async fn accept(
             "this photo was not taken today; take a new one",
         ));
     }
-    if store::open_applications(&mut tx, person_id, product.code).await? > 0 {
+    // One open application per person and kind of document: a renewal and a replacement
+    // of the same card never run side by side.
+    let mut open = 0;
+    for p in products::PRODUCTS
+        .iter()
+        .filter(|p| p.issues == product.issues)
+    {
+        open += store::open_applications(&mut tx, person_id, p.code).await?;
+    }
+    if open > 0 {
         return Err(conflict(
             "application_open",
             "this applicant already has an open application of this kind",
@@ -1785,15 +1794,14 @@ pub async fn collect(
             _ => None,
         };
         if from.is_some() {
-            let inserted = old_permit.trim().to_ascii_uppercase();
-            if inserted.is_empty() {
+            if old_permit.trim().is_empty() {
                 return Err(bad(
                     "old_permit",
                     "old_permit_required",
                     "insert the permit being replaced into the card slot first",
                 ));
             }
-            if !constant_time_eq(&inserted, &old.doc.number) {
+            if !slot_holds(old_permit, &old.doc) {
                 return Err(bad(
                     "old_permit",
                     "old_permit_mismatch",
@@ -1802,19 +1810,24 @@ pub async fn collect(
             }
         }
         if let Some(from) = from {
-            if documents::change_status(&mut tx, old_id, from, DocumentStatus::Surrendered, now)
+            // The old card changed since acceptance (reported lost, say): staff sort it out.
+            if !documents::change_status(&mut tx, old_id, from, DocumentStatus::Surrendered, now)
                 .await?
             {
-                audit::record(
-                    app,
-                    &mut tx,
-                    &device.actor(),
-                    "document.surrender",
-                    &format!("document:{}", old.doc.number),
-                    json!({"application": a.reference}),
-                )
-                .await?;
+                return Err(conflict(
+                    "old_permit_changed",
+                    "the permit being replaced has changed since the application; ask at the counter",
+                ));
             }
+            audit::record(
+                app,
+                &mut tx,
+                &device.actor(),
+                "document.surrender",
+                &format!("document:{}", old.doc.number),
+                json!({"application": a.reference}),
+            )
+            .await?;
             surrendered = Some(old.doc.number);
         }
     }
@@ -1863,6 +1876,27 @@ pub async fn collect(
         expires_on,
         surrendered,
     })
+}
+
+/// Whether the card slot's reading is `doc`: its number, and for a number kept for life
+/// also its issue count (`HA1234567 02`), since older cards share the number.
+fn slot_holds(reading: &str, doc: &DocumentRecord) -> bool {
+    let reading = reading.trim().to_ascii_uppercase();
+    let mut parts = reading.split(|c: char| c.is_whitespace() || c == '-' || c == '/');
+    let number = parts.next().unwrap_or_default();
+    let count = parts.find(|p| !p.is_empty());
+    if !constant_time_eq(number, &doc.number) {
+        return false;
+    }
+    if !doc.kind.has_issue_count() {
+        return count.is_none();
+    }
+    let want = doc.issue_count.unwrap_or(1);
+    count.and_then(|c| {
+        exitentry_domain::numbers::parse_issue_count(doc.kind, c)
+            .ok()
+            .flatten()
+    }) == Some(want)
 }
 
 /// The issue count of the next card under a number kept for life: one more than the
@@ -2116,6 +2150,35 @@ mod tests {
         assert_eq!(quantile(&v, 0.9), Some(9));
         assert_eq!(quantile(&[], 0.5), None);
         assert_eq!(quantile(&[7], 0.9), Some(7));
+    }
+
+    #[test]
+    fn the_card_slot_must_hold_the_very_card() {
+        use exitentry_domain::numbers::DocumentKind;
+        let card = |kind, number: &str, issue_count| DocumentRecord {
+            person_id: 1,
+            kind,
+            number: number.into(),
+            issue_count,
+            issued_on: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+            expires_on: NaiveDate::from_ymd_opt(2029, 1, 1).unwrap(),
+            status: DocumentStatus::Valid,
+            office_code: None,
+        };
+        let eep = card(DocumentKind::EepCard, "CA1234567", None);
+        assert!(slot_holds(" ca1234567 ", &eep));
+        assert!(!slot_holds("CA1234567 01", &eep));
+        assert!(!slot_holds("CB1234567", &eep));
+        let third = card(DocumentKind::HrpNonChinese, "HA1234567", Some(3));
+        for ok in ["HA1234567 03", "ha1234567-3", "HA1234567/03"] {
+            assert!(slot_holds(ok, &third), "{ok}");
+        }
+        for wrong in ["HA1234567", "HA1234567 02", "HA1234567 x", "HA7654321 03"] {
+            assert!(!slot_holds(wrong, &third), "{wrong}");
+        }
+        // A card stored without its count is the first.
+        let imported = card(DocumentKind::HrpNonChinese, "HA1234567", None);
+        assert!(slot_holds("HA1234567 01", &imported));
     }
 
     #[test]

@@ -605,12 +605,24 @@ pub async fn save(app: &App, s: &ApplicantSession, id: &str, form: &Form) -> Res
             format!("this application is {} and cannot be changed now", a.status),
         ));
     }
+    // Kept as typed, so bounded as typed: every text field.
     let too_long = [
+        &form.purpose,
+        &form.current_permit,
         &form.name_latin,
         &form.name_zh,
-        &form.address,
-        &form.guardian_name,
+        &form.sex,
+        &form.date_of_birth,
+        &form.nationality,
+        &form.region,
+        &form.permanent_id,
         &form.passport_number,
+        &form.passport_expiry,
+        &form.address,
+        &form.phone,
+        &form.guardian_name,
+        &form.guardian_relation,
+        &form.guardian_id,
     ]
     .iter()
     .any(|v| v.chars().count() > 500);

@@ -179,10 +179,26 @@ pub async fn verify_permit(
         },
         Some((d, _)) => {
             let status = status_now(app, d);
-            PermitAnswer {
-                matched: true,
-                valid: status == DocumentStatus::Valid,
-                reason: status.code(),
+            // A lost card carries its successor's number: without the count printed on the
+            // card in hand, the answer cannot say which of the two it is.
+            let lost_sibling = issue_count.is_none()
+                && docs.iter().any(|(o, _)| {
+                    o.id != d.id
+                        && o.doc.kind == d.doc.kind
+                        && o.doc.status == DocumentStatus::ReportedLost
+                });
+            if status == DocumentStatus::Valid && lost_sibling {
+                PermitAnswer {
+                    matched: true,
+                    valid: false,
+                    reason: "issue_count_required",
+                }
+            } else {
+                PermitAnswer {
+                    matched: true,
+                    valid: status == DocumentStatus::Valid,
+                    reason: status.code(),
+                }
             }
         }
     };

@@ -737,10 +737,21 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
         .unwrap();
     let ready = centre::mark_ready(&app, &approver, &paid.id).await.unwrap();
     assert_eq!(ready.new_document.as_deref(), Some("HA1234567"));
+    // While the renewal runs, a replacement of the same card is refused (and declares
+    // nothing): one open application per person and kind of document.
+    let mut lost = f.clone();
+    lost.purpose = "replacement_lost".into();
+    approved(&app, &clock, "john5@example.org", &lost).await;
+    assert_eq!(
+        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_replacement", &[]).await),
+        "application_open"
+    );
     // The old card goes into the slot first; nothing comes out without it.
+    // The number alone is not enough: older cards share it, the issue count tells them apart.
     for (inserted, want) in [
         ("", "old_permit_required"),
-        ("HA7654321", "old_permit_mismatch"),
+        ("HA7654321 01", "old_permit_mismatch"),
+        ("HA1234567", "old_permit_mismatch"),
     ] {
         assert_eq!(
             code(centre::collect(&app, &kiosk, &paid.reference, "A123456(3)", inserted).await),
@@ -748,7 +759,7 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
         );
     }
     assert_eq!(cards(&app, "HA1234567").await, [(None, "valid")]);
-    let got = centre::collect(&app, &kiosk, &paid.reference, "A123456(3)", "HA1234567")
+    let got = centre::collect(&app, &kiosk, &paid.reference, "A123456(3)", "HA1234567 01")
         .await
         .unwrap();
     assert_eq!(got.document_number, "HA1234567");

@@ -281,6 +281,24 @@ async fn permit_checks_answer_match_valid_and_reason(t: &TestDb) {
     assert_eq!(ask(card("02")).await, (true, false, "surrendered"));
     assert_eq!(ask(card("3")).await, (true, true, "valid"));
     assert_eq!(ask(card("04")).await, (false, false, "no_match"));
+    // With an older card reported lost, a check without the count cannot say which card
+    // is in hand.
+    {
+        let mut c = app.db.conn().await.unwrap();
+        sqlx::query(
+            "UPDATE documents SET status = 'reported_lost' \
+             WHERE number = 'H12345678' AND issue_count = 2",
+        )
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        ask(q("H12345678", "陳大文", &dob)).await,
+        (true, false, "issue_count_required")
+    );
+    assert_eq!(ask(card("02")).await, (true, false, "reported_lost"));
+    assert_eq!(ask(card("03")).await, (true, true, "valid"));
     assert_eq!(
         v::verify_permit(&app, &p, &card("x"), Admission::Single)
             .await

@@ -136,7 +136,8 @@ pub struct PermitAnswerJson {
     pub matched: bool,
     /// …and it is valid today.
     pub valid: bool,
-    /// `valid`, `no_match`, `expired`, `reported_lost`, `damaged`, `surrendered`, `cancelled`.
+    /// `valid`, `no_match`, `expired`, `reported_lost`, `damaged`, `surrendered`, `cancelled`,
+    /// or `issue_count_required` (an older card under the number is lost: send the count).
     pub reason: String,
 }
 
