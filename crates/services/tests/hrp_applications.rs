@@ -809,6 +809,55 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
     assert!(actions.contains(&"document.declared"), "{actions:?}");
 }
 
+/// Two counters accepting against the same approval at the same moment: one application.
+async fn two_counters_never_share_one_approval(t: &TestDb) {
+    let (app, clock, _k, _u) = seeded_with_clock(t).await;
+    clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 1, 30, 0).unwrap());
+    approved(&app, &clock, "twice@example.org", &form()).await;
+    let clerk = |name: &str| StaffSession {
+        office_code: Some("GZ-YX-009".into()),
+        ..staff(Role::CounterClerk, name)
+    };
+    let (a, b) = (clerk("clerk-a"), clerk("clerk-b"));
+    let mut requests = Vec::new();
+    for (c, counter) in [(&a, "1"), (&b, "2")] {
+        centre::walk_in(&app, Desk::Staff(c), "hrp_non_chinese", false)
+            .await
+            .unwrap();
+        let photo = centre::take_photo(&app, c, &portrait_png()).await.unwrap();
+        let called = centre::call_next(&app, c, counter, &[])
+            .await
+            .unwrap()
+            .unwrap();
+        requests.push(AcceptRequest {
+            ticket_id: called.id,
+            product: "hrp_non_chinese_first".into(),
+            checklist: vec![
+                "permanent_id_card".into(),
+                "passport".into(),
+                "pre_application".into(),
+            ],
+            photo_receipt: photo.receipt_code,
+            id_number: Some("A123456(3)".into()),
+        });
+    }
+    let (r1, r2) = tokio::join!(
+        centre::accept(&app, &a, &requests[0]),
+        centre::accept(&app, &b, &requests[1])
+    );
+    assert_eq!(
+        [&r1, &r2].iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{r1:?} {r2:?}"
+    );
+    // The other counter is told why, in words a clerk can act on.
+    let lost = [r1, r2].into_iter().find_map(Result::err).unwrap();
+    assert!(
+        ["pre_application_not_approved", "application_open"].contains(&lost.code()),
+        "{lost:?}"
+    );
+}
+
 /// Under 18 a guardian accompanies: the counter ticks it or cannot accept.
 async fn a_minor_is_accepted_with_a_guardian_present(t: &TestDb) {
     let (app, clock, _k, _u) = seeded_with_clock(t).await;
@@ -843,4 +892,5 @@ backend_tests!(
     the_review_loop_until_approval_then_booking,
     renewal_and_replacement_keep_the_number_for_life,
     a_minor_is_accepted_with_a_guardian_present,
+    two_counters_never_share_one_approval,
 );
