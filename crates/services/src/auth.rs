@@ -348,8 +348,13 @@ pub async fn session(app: &App, token: &str) -> Result<Option<StaffSession>> {
 }
 
 pub async fn logout(app: &App, token: &str) -> Result<()> {
+    end_session(app, Accounts::Staff, token).await
+}
+
+/// Ends the session behind a cookie token of `which` kind of account (signing out).
+pub(crate) async fn end_session(app: &App, which: Accounts, token: &str) -> Result<()> {
     let mut conn = app.db.conn().await?;
-    accounts::delete_session(&mut conn, Accounts::Staff, &token_hash(token)).await?;
+    accounts::delete_session(&mut conn, which, &token_hash(token)).await?;
     Ok(())
 }
 

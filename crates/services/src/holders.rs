@@ -5,7 +5,7 @@ use crate::auth::{password_matches, random_token, token_hash};
 use crate::{App, Result, ServiceError};
 use chrono::Duration;
 use exitentry_domain::temporary_permit::MobileNumber;
-use exitentry_storage::accounts::{self, Accounts};
+use exitentry_storage::accounts::Accounts;
 use exitentry_storage::holders;
 
 /// The signed-in holder behind a request.
@@ -102,9 +102,7 @@ pub async fn session(app: &App, token: &str) -> Result<Option<HolderSession>> {
 }
 
 pub async fn logout(app: &App, token: &str) -> Result<()> {
-    let mut conn = app.db.conn().await?;
-    accounts::delete_session(&mut conn, Accounts::Holders, &token_hash(token)).await?;
-    Ok(())
+    crate::auth::end_session(app, Accounts::Holders, token).await
 }
 
 /// Creates (or hands over) the sign-in of the person with this identity number, for

@@ -13,7 +13,7 @@ use chrono::Duration;
 use exitentry_domain::Invalid;
 use exitentry_domain::hrp::{self, FieldError, Form};
 use exitentry_domain::staff::Permission;
-use exitentry_storage::accounts::{self, Accounts};
+use exitentry_storage::accounts::Accounts;
 use exitentry_storage::hrp_applications::{self as store, AccountRow, ApplicationRow, EventRow};
 use exitentry_storage::{AnyConnection, StorageError};
 use serde::Serialize;
@@ -267,9 +267,7 @@ pub async fn session(app: &App, token: &str) -> Result<Option<ApplicantSession>>
 }
 
 pub async fn logout(app: &App, token: &str) -> Result<()> {
-    let mut conn = app.db.conn().await?;
-    accounts::delete_session(&mut conn, Accounts::Applicants, &token_hash(token)).await?;
-    Ok(())
+    crate::auth::end_session(app, Accounts::Applicants, token).await
 }
 
 // ---- the application ----
@@ -344,8 +342,11 @@ async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Result<Detail
     let account = store::account_by_id(&mut conn, a.account_id)
         .await?
         .ok_or(ServiceError::NotFound("account"))?;
+    // Checked once: for what still stops submission and for the holder on record.
+    let checked = hrp::check(&form, app.today());
     let on_record = if for_staff {
-        on_record(app, &mut conn, &form).await?
+        let id = checked.as_ref().ok().map(|a| a.permanent_id.as_str());
+        on_record(app, &mut conn, &form, id).await?
     } else {
         Vec::new()
     };
@@ -384,7 +385,7 @@ async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Result<Detail
             size: u.size,
         })
         .collect();
-    let (problems, required_documents) = completeness(app, &form, &documents);
+    let (problems, required_documents) = completeness(checked, &documents);
     Ok(Detail {
         id: a.id.clone(),
         reference: a.reference.clone(),
@@ -402,8 +403,14 @@ async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Result<Detail
     })
 }
 
-/// The non-Chinese permits registered under the form's current-permit number, newest first.
-async fn on_record(app: &App, conn: &mut AnyConnection, form: &Form) -> Result<Vec<OnRecord>> {
+/// The non-Chinese permits registered under the form's current-permit number, newest first;
+/// `id` is the form's identity card once the form passes its checks.
+async fn on_record(
+    app: &App,
+    conn: &mut AnyConnection,
+    form: &Form,
+    id: Option<&str>,
+) -> Result<Vec<OnRecord>> {
     use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
     let Ok(number) = DocumentNumber::parse(
         DocumentKind::HrpNonChinese,
@@ -412,9 +419,6 @@ async fn on_record(app: &App, conn: &mut AnyConnection, form: &Form) -> Result<V
     ) else {
         return Ok(Vec::new());
     };
-    let id = hrp::check(form, app.today())
-        .ok()
-        .map(|a| a.permanent_id.as_str().to_string());
     Ok(
         exitentry_storage::documents::by_number(conn, number.as_str())
             .await?
@@ -425,15 +429,18 @@ async fn on_record(app: &App, conn: &mut AnyConnection, form: &Form) -> Result<V
                 issue_count: d.doc.issue_count,
                 status: d.doc.status.code().to_string(),
                 expires_on: d.doc.expires_on,
-                same_holder: id.as_deref() == Some(p.person.id_number.as_str()),
+                same_holder: id == Some(p.person.id_number.as_str()),
             })
             .collect(),
     )
 }
 
-/// The form's problems plus the documents still missing.
-fn completeness(app: &App, form: &Form, docs: &[Document]) -> (Vec<FieldError>, Vec<&'static str>) {
-    match hrp::check(form, app.today()) {
+/// The form's problems (from its check) plus the documents still missing.
+fn completeness(
+    checked: Result<hrp::Applicant, Vec<FieldError>>,
+    docs: &[Document],
+) -> (Vec<FieldError>, Vec<&'static str>) {
+    match checked {
         Ok(applicant) => {
             let required = applicant.required_documents();
             let missing = required

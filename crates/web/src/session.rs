@@ -61,19 +61,10 @@ impl FromRequestParts<AppState> for Holder {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_request_parts(parts, state)
+        let found = holder_lookup(parts, state).await;
+        required(parts, state, Lang::ZhHans, found)
             .await
-            .unwrap_or(Lang::ZhHans);
-        let path = path_of(parts);
-        match holder_lookup(parts, state).await {
-            Ok(Some(h)) => Ok(Holder(h)),
-            Ok(None) => Err(PageError {
-                err: ServiceError::Unauthenticated,
-                lang,
-                path,
-            }),
-            Err(err) => Err(PageError { err, lang, path }),
-        }
+            .map(Holder)
     }
 }
 
@@ -100,23 +91,11 @@ impl FromRequestParts<AppState> for Applicant {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_request_parts(parts, state)
-            .await
-            .unwrap_or(Lang::En);
-        let path = path_of(parts);
         let found = match cookie(parts, APPLICANT_COOKIE) {
             Some(token) if !token.is_empty() => hrp_applications::session(&state.app, token).await,
             _ => Ok(None),
         };
-        match found {
-            Ok(Some(a)) => Ok(Applicant(a)),
-            Ok(None) => Err(PageError {
-                err: ServiceError::Unauthenticated,
-                lang,
-                path,
-            }),
-            Err(err) => Err(PageError { err, lang, path }),
-        }
+        required(parts, state, Lang::En, found).await.map(Applicant)
     }
 }
 
@@ -130,6 +109,29 @@ async fn lookup(parts: &Parts, state: &AppState) -> Result<Option<StaffSession>,
     match cookie(parts, SESSION_COOKIE) {
         Some(token) if !token.is_empty() => auth::session(&state.app, token).await,
         _ => Ok(None),
+    }
+}
+
+/// The session a page needs, or the page error that sends the visitor to sign in (the
+/// error page picks the sign-in by path) in their language (`fallback` without one).
+async fn required<T>(
+    parts: &mut Parts,
+    state: &AppState,
+    fallback: Lang,
+    found: Result<Option<T>, ServiceError>,
+) -> Result<T, PageError> {
+    let lang = Lang::from_request_parts(parts, state)
+        .await
+        .unwrap_or(fallback);
+    let path = path_of(parts);
+    match found {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(PageError {
+            err: ServiceError::Unauthenticated,
+            lang,
+            path,
+        }),
+        Err(err) => Err(PageError { err, lang, path }),
     }
 }
 
@@ -148,19 +150,8 @@ impl FromRequestParts<AppState> for Staff {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_request_parts(parts, state)
-            .await
-            .unwrap_or(Lang::ZhHans);
-        let path = path_of(parts);
-        match lookup(parts, state).await {
-            Ok(Some(s)) => Ok(Staff(s)),
-            Ok(None) => Err(PageError {
-                err: ServiceError::Unauthenticated,
-                lang,
-                path,
-            }),
-            Err(err) => Err(PageError { err, lang, path }),
-        }
+        let found = lookup(parts, state).await;
+        required(parts, state, Lang::ZhHans, found).await.map(Staff)
     }
 }
 

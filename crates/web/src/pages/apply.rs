@@ -3,7 +3,7 @@
 //! submission, what a reviewer asked to supplement, the history, and booking the centre
 //! once approved.
 
-use super::{Page, render, status_and_error};
+use super::{CsrfForm, NextQuery, Page, render, status_and_error};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -54,9 +54,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Only the applicants' own pages after sign-in (no open redirect).
 fn local_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with("/apply/") && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/apply/applications")
-        .to_string()
+    super::next_within(next, "/apply/", "/apply/applications")
 }
 
 fn with_csrf(status: StatusCode, csrf: &str, body: Response) -> Response {
@@ -261,11 +259,6 @@ struct Login {
     error: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-struct NextQuery {
-    next: Option<String>,
-}
-
 async fn login_form(
     lang: Lang,
     uri: OriginalUri,
@@ -317,8 +310,9 @@ async fn login(
     if !anon_csrf_ok(&headers, &f.csrf) {
         return again(StatusCode::FORBIDDEN, lang.t("err-csrf"));
     }
-    if s.login_throttle.check(ip).is_err() {
-        return again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
+    if let Err(wait) = s.login_throttle.check(ip) {
+        let res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
+        return super::retry_after(res, wait);
     }
     match hrp::login(&s.app, &f.email, &f.password).await {
         Ok((token, _)) => (
@@ -327,23 +321,10 @@ async fn login(
         )
             .into_response(),
         Err(e) => {
-            let msg = match &e {
-                ServiceError::Locked { until } => lang.t_args(
-                    "err-account_locked_until",
-                    &[("time", super::beijing(*until, "%H:%M"))],
-                ),
-                ServiceError::BadCredentials => lang.t("err-bad_applicant_credentials"),
-                other => message_for(other, lang),
-            };
+            let msg = super::sign_in_error(&e, lang, "err-bad_applicant_credentials");
             again(status_for(&e), msg)
         }
     }
-}
-
-#[derive(Deserialize, Default)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn logout(

@@ -2,7 +2,7 @@
 //! photo station and its receipt, the counter (call, recall, skip, transfer, accept), the
 //! application with payment, the printable receipt, and the processing / uncollected lists.
 
-use super::{Page, render};
+use super::{CsrfForm, Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -661,12 +661,6 @@ async fn pay(
         }
         Err(e) => Err(PageError::at(lang, &path)(e)),
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn ready(

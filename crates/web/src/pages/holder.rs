@@ -4,7 +4,7 @@
 //! The application in progress is kept in an HttpOnly cookie, not in the URL, so its id
 //! (which unlocks the issued QR) never lands in logs or browser history.
 
-use super::{Page, render};
+use super::{CsrfForm, NextQuery, Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -526,9 +526,7 @@ async fn issued(
 
 /// Only the holders' own pages after sign-in (no open redirect).
 fn local_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with("/my") && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/my")
-        .to_string()
+    super::next_within(next, "/my", "/my")
 }
 
 #[derive(Template)]
@@ -539,11 +537,6 @@ struct Login {
     next: String,
     mobile: String,
     error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct NextQuery {
-    next: Option<String>,
 }
 
 async fn login_form(
@@ -597,11 +590,8 @@ async fn login(
         return again(StatusCode::FORBIDDEN, lang.t("err-csrf"));
     }
     if let Err(wait) = s.login_throttle.check(ip) {
-        let mut res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
-        if let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return res;
+        let res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
+        return super::retry_after(res, wait);
     }
     match holders::login(&s.app, &f.mobile, &f.password).await {
         Ok((token, _)) => {
@@ -617,23 +607,10 @@ async fn login(
                 .into_response()
         }
         Err(e) => {
-            let msg = match &e {
-                ServiceError::Locked { until } => lang.t_args(
-                    "err-account_locked_until",
-                    &[("time", super::beijing(*until, "%H:%M"))],
-                ),
-                ServiceError::BadCredentials => lang.t("err-bad_holder_credentials"),
-                other => message_for(other, lang),
-            };
+            let msg = super::sign_in_error(&e, lang, "err-bad_holder_credentials");
             again(status_for(&e), msg)
         }
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn logout(

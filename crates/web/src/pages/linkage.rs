@@ -2,7 +2,7 @@
 //! shown on a printable page with the QR.
 
 use super::holder::qr_svg;
-use super::{Page, render};
+use super::{CsrfForm, Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -103,12 +103,6 @@ async fn my_proofs(
     Holder(h): Holder,
 ) -> Result<Response, PageError> {
     my_page(&s, lang, &uri, h, None).await
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn my_issue(

@@ -188,6 +188,54 @@ impl Page {
     }
 }
 
+/// The message for a failed sign-in: a lock with the time it ends, wrong credentials in the
+/// words of that kind of account (`bad_credentials` is its message key), anything else as
+/// usual.
+pub fn sign_in_error(
+    e: &exitentry_services::ServiceError,
+    lang: Lang,
+    bad_credentials: &str,
+) -> String {
+    use exitentry_services::ServiceError;
+    match e {
+        ServiceError::Locked { until } => lang.t_args(
+            "err-account_locked_until",
+            &[("time", beijing(*until, "%H:%M"))],
+        ),
+        ServiceError::BadCredentials => lang.t(bad_credentials),
+        other => crate::error::message_for(other, lang),
+    }
+}
+
+/// Adds `Retry-After` (whole seconds, at least one) to a page refused by a rate limit.
+pub fn retry_after(mut res: Response, wait: std::time::Duration) -> Response {
+    if let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// A form that only carries its CSRF token (sign-out, claim, and other one-button posts).
+#[derive(Deserialize, Default)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// `?next=` on a sign-in page: where to go afterwards.
+#[derive(Deserialize, Default)]
+pub struct NextQuery {
+    pub next: Option<String>,
+}
+
+/// Where to go after signing in: `next` when it is a path within `area`, else `home`. Never
+/// another site (`//host`, backslashes), so sign-in cannot be used as an open redirect.
+pub fn next_within(next: Option<&str>, area: &str, home: &str) -> String {
+    next.filter(|n| n.starts_with(area) && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or(home)
+        .to_string()
+}
+
 /// A UTC instant shown in Beijing time (the offices' time zone).
 pub fn beijing(t: chrono::DateTime<chrono::Utc>, fmt: &str) -> String {
     let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix());
@@ -302,10 +350,7 @@ struct LangQuery {
 async fn switch_language(Query(q): Query<LangQuery>) -> Response {
     let lang = Lang::from_tag(&q.set).unwrap_or(Lang::ZhHans);
     // Only local paths: an open redirect would let others phish through our domain.
-    let next = q
-        .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or_else(|| "/".into());
+    let next = next_within(q.next.as_deref(), "/", "/");
     let cookie = format!(
         "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
         crate::i18n::LANG_COOKIE,

@@ -4,7 +4,7 @@
 
 use super::apply::{at, file_response};
 use super::centre::check;
-use super::{Page, render, status_and_error};
+use super::{CsrfForm, Page, render, status_and_error};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -90,13 +90,12 @@ struct Show {
 }
 
 impl Show {
-    /// The purpose code (an older form without one is for a first permit).
-    fn purpose(&self) -> &str {
-        if self.d.form.purpose.is_empty() {
-            "first"
-        } else {
-            &self.d.form.purpose
-        }
+    /// The purpose code, read as the domain reads it (an older form without one is for a
+    /// first permit).
+    fn purpose(&self) -> &'static str {
+        exitentry_domain::hrp::Purpose::parse(&self.d.form.purpose)
+            .unwrap_or(exitentry_domain::hrp::Purpose::First)
+            .code()
     }
 }
 
@@ -136,12 +135,6 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     show_page(&s, lang, &uri, staff, &id, None).await
-}
-
-#[derive(serde::Deserialize, Default)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn claim(

@@ -1,6 +1,6 @@
 //! Officer pages: sign-in, the desk, registry search, a person's page, administration.
 
-use super::{Page, render};
+use super::{CsrfForm, Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::extract::PageQuery;
@@ -33,9 +33,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Only same-site paths after login (no open redirect).
 fn local_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with("/staff") && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/staff")
-        .to_string()
+    super::next_within(next, "/staff", "/staff")
 }
 
 #[derive(Template)]
@@ -110,16 +108,12 @@ async fn login(
         return again(page, StatusCode::FORBIDDEN, lang.t("err-csrf"));
     }
     if let Err(wait) = s.login_throttle.check(ip) {
-        let secs = wait.as_secs().max(1);
-        let mut res = again(
+        let res = again(
             page,
             StatusCode::TOO_MANY_REQUESTS,
             lang.t("err-rate_limited"),
         );
-        if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return res;
+        return super::retry_after(res, wait);
     }
     match auth::login(&s.app, &f.username, &f.password).await {
         Ok((token, _)) => {
@@ -135,21 +129,10 @@ async fn login(
                 .into_response()
         }
         Err(e) => {
-            let msg = match &e {
-                ServiceError::Locked { until } => lang.t_args(
-                    "err-account_locked_until",
-                    &[("time", super::beijing(*until, "%H:%M"))],
-                ),
-                other => message_for(other, lang),
-            };
+            let msg = super::sign_in_error(&e, lang, "err-bad_credentials");
             again(page, status_for(&e), msg)
         }
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn logout(
