@@ -932,3 +932,6 @@ kiosk-old-permit = Renewing or replacing a damaged permit? Insert it: its number
 err-old_permit_required = Insert the permit being renewed or replaced into the card slot first.
 err-old_permit_mismatch = The permit in the card slot is not the one being renewed or replaced.
 checklist-guardian_present = Guardian present with their identity document (applicants under 18)
+err-old_permit_changed = The permit being replaced has changed since the application was accepted; please ask at the counter.
+err-bad_issue_count = The issue count is a number from 01 to 99.
+err-unexpected_issue_count = Only home return permits carry an issue count.

@@ -932,3 +932,6 @@ kiosk-old-permit = 换发或损毁换发：请插入旧证（证件号码；回�
 err-old_permit_required = 请先将需交回的旧证插入卡槽。
 err-old_permit_mismatch = 卡槽中的证件不是本次需交回的旧证。
 checklist-guardian_present = 监护人陪同并出示身份证件（未满 18 周岁的申请人）
+err-old_permit_changed = 受理后需交回的旧证状态已变更，请到窗口咨询。
+err-bad_issue_count = 换证次数应为 01 至 99 的数字。
+err-unexpected_issue_count = 只有回乡证有换证次数。

@@ -932,3 +932,6 @@ kiosk-old-permit = 換發或損毀換發：請插入舊證（證件號碼；回�
 err-old_permit_required = 請先將需交回的舊證插入卡槽。
 err-old_permit_mismatch = 卡槽中的證件不是本次需交回的舊證。
 checklist-guardian_present = 監護人陪同並出示身份證件（未滿 18 歲的申請人）
+err-old_permit_changed = 受理後需交回的舊證狀態已變更，請到窗口查詢。
+err-bad_issue_count = 換證次數應為 01 至 99 的數字。
+err-unexpected_issue_count = 只有回鄉證有換證次數。
