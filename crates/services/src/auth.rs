@@ -3,10 +3,11 @@
 use crate::{App, Result, ServiceError, audit};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use exitentry_domain::office::OfficeCode;
 use exitentry_domain::staff::{Permission, Role, check_password_strength, parse_username};
 use exitentry_storage::accounts::{self, Accounts};
+use exitentry_storage::guards::{self, Attempt};
 use exitentry_storage::{from_micros, offices, staff};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -140,81 +141,74 @@ pub async fn create_staff(
 
 /// Checks the password and opens a session; returns the session token (for the cookie).
 pub async fn login(app: &App, username: &str, password: &str) -> Result<(String, StaffSession)> {
-    let sec = &app.config.security;
-    let now = app.now();
+    login_from(app, username, password, None)
+        .await
+        .map(|(token, session, _)| (token, session))
+}
+
+/// [`login`] from a client that may present a known-device token; returns the session
+/// token, the session, and a device token to remember when this client was new.
+pub async fn login_from(
+    app: &App,
+    username: &str,
+    password: &str,
+    device: Option<&str>,
+) -> Result<(String, StaffSession, Option<String>)> {
     // A name that could never have been created is simply unknown (and never reaches SQL).
     let Ok(username) = parse_username(username) else {
-        password_matches(password, &DUMMY_HASH);
+        verify_password(password, None).await;
         return Err(ServiceError::BadCredentials);
     };
-    let mut conn = app.db.conn().await?;
-    let user = staff::by_username(&mut conn, &username).await?;
-    let Some(user) = user else {
-        password_matches(password, &DUMMY_HASH);
-        return Err(ServiceError::BadCredentials);
+    let user = {
+        let mut conn = app.db.conn().await?;
+        staff::by_username(&mut conn, &username).await?
     };
-    if let Some(until) = user.locked_until.map(from_micros)
-        && until > now
-    {
-        return Err(ServiceError::Locked { until });
-    }
-    if user.disabled || !password_matches(password, &user.password_hash) {
-        let lock_until = now + Duration::minutes(sec.lockout_minutes);
-        let mut tx = app.db.begin().await?;
-        let failures = accounts::record_failure(
-            &mut tx,
-            Accounts::Staff,
-            user.id,
-            sec.max_failed_logins,
-            lock_until.timestamp_micros(),
-            now.timestamp_micros(),
-        )
-        .await?;
-        if failures == sec.max_failed_logins {
-            audit::record(
-                app,
-                &mut tx,
-                "system",
-                "staff.locked",
-                &format!("staff:{}", user.username),
-                json!({"failed_logins": failures}),
-            )
-            .await?;
-        }
-        tx.commit()
-            .await
-            .map_err(exitentry_storage::StorageError::from)?;
-        tracing::warn!(user = %user.username, failures, "failed staff login");
-        if failures >= sec.max_failed_logins {
-            return Err(ServiceError::Locked { until: lock_until });
-        }
-        return Err(ServiceError::BadCredentials);
-    }
-    let role = Role::parse(&user.role).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let token = random_token();
-    let csrf = random_token();
-    let expires = now + Duration::hours(sec.session_max_hours);
-    let mut tx = app.db.begin().await?;
-    accounts::record_success(&mut tx, Accounts::Staff, user.id, now.timestamp_micros()).await?;
-    accounts::create_session(
-        &mut tx,
-        Accounts::Staff,
-        &token_hash(&token),
-        user.id,
-        &csrf,
-        now.timestamp_micros(),
-        expires.timestamp_micros(),
-    )
-    .await?;
-    audit::record(
+    let account = user
+        .as_ref()
+        .filter(|u| !u.disabled)
+        .map(|u| (u.id, u.password_hash.as_str()));
+    let checked = check_sign_in(
         app,
-        &mut tx,
-        &format!("staff:{}", user.username),
-        "staff.login",
-        &format!("staff:{}", user.username),
-        json!({}),
+        SignIn {
+            kind: Accounts::Staff,
+            login: &username,
+            account,
+            device,
+            password,
+        },
     )
     .await?;
+    let user = match (checked, user) {
+        (Checked::Passed, Some(user)) => user,
+        (checked, user) => {
+            if let (Checked::Failed { newly_locked: true, .. }, Some(u)) = (&checked, &user) {
+                let mut tx = app.db.begin().await?;
+                audit::record(
+                    app,
+                    &mut tx,
+                    "system",
+                    "staff.locked",
+                    &format!("staff:{}", u.username),
+                    json!({"failed_logins": app.config.security.max_failed_logins}),
+                )
+                .await?;
+                tx.commit()
+                    .await
+                    .map_err(exitentry_storage::StorageError::from)?;
+            }
+            tracing::warn!(user = %username, "failed staff login");
+            return Err(checked.into_error());
+        }
+    };
+    let new_device = passed_device(app, Accounts::Staff, user.id, device).await?;
+    let role = Role::parse(&user.role).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let (token, csrf) = open_session(app, Accounts::Staff, user.id).await?;
+    let mut tx = app.db.begin().await?;
+    let subject = format!("staff:{}", user.username);
+    audit::record(app, &mut tx, &subject, "staff.login", &subject, json!({})).await?;
+    if new_device.is_some() {
+        audit::record(app, &mut tx, &subject, "staff.new_device", &subject, json!({})).await?;
+    }
     tx.commit()
         .await
         .map_err(exitentry_storage::StorageError::from)?;
@@ -227,58 +221,167 @@ pub async fn login(app: &App, username: &str, password: &str) -> Result<(String,
             office_code: user.office_code,
             csrf_token: csrf,
         },
+        new_device,
     ))
 }
 
-/// The password check of holders' and applicants' accounts (staff add an audit entry on
-/// lock-out): a running lock refuses at once; a wrong password counts a failure and locks
-/// the account once the configured number is reached.
-pub(crate) async fn check_password(
-    app: &App,
-    which: Accounts,
-    id: i64,
-    locked_until: Option<i64>,
-    password_hash: &str,
-    password: &str,
-) -> Result<()> {
-    let sec = &app.config.security;
-    let now = app.now();
-    if let Some(until) = locked_until.map(from_micros)
-        && until > now
-    {
-        return Err(ServiceError::Locked { until });
-    }
-    if password_matches(password, password_hash) {
-        return Ok(());
-    }
-    let lock_until = now + Duration::minutes(sec.lockout_minutes);
-    let mut conn = app.db.conn().await?;
-    let failures = accounts::record_failure(
-        &mut conn,
-        which,
-        id,
-        sec.max_failed_logins,
-        lock_until.timestamp_micros(),
-        now.timestamp_micros(),
-    )
-    .await?;
-    if failures >= sec.max_failed_logins {
-        return Err(ServiceError::Locked { until: lock_until });
-    }
-    Err(ServiceError::BadCredentials)
+/// A sign-in as the guard sees it.
+pub(crate) struct SignIn<'a> {
+    pub kind: Accounts,
+    /// The normalised sign-in name (username, mobile number or email address).
+    pub login: &'a str,
+    /// The account's id and password hash; `None` for unknown (or disabled) names, which
+    /// are guarded and timed exactly like real ones so that nothing reveals existence.
+    pub account: Option<(i64, &'a str)>,
+    /// The known-device token the client presented, if any.
+    pub device: Option<&'a str>,
+    pub password: &'a str,
 }
 
-/// Opens a session for account `id` of `which` kind (its failures cleared); returns the
-/// cookie token and the session's CSRF token.
+/// What the guard decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checked {
+    Passed,
+    /// Locked before the attempt: no password was checked.
+    Locked(DateTime<Utc>),
+    /// A wrong password (or no such account); `locked_until` once the limit is reached.
+    Failed {
+        locked_until: Option<DateTime<Utc>>,
+        newly_locked: bool,
+    },
+}
+
+impl Checked {
+    /// The error every kind of account answers for anything but a pass.
+    pub(crate) fn into_error(self) -> ServiceError {
+        match self {
+            Checked::Locked(until)
+            | Checked::Failed {
+                locked_until: Some(until),
+                ..
+            } => ServiceError::Locked { until },
+            Checked::Passed | Checked::Failed { .. } => ServiceError::BadCredentials,
+        }
+    }
+}
+
+pub(crate) fn kind_code(kind: Accounts) -> &'static str {
+    match kind {
+        Accounts::Staff => "staff",
+        Accounts::Holders => "holder",
+        Accounts::Applicants => "applicant",
+    }
+}
+
+/// The guard of a sign-in: one attempt is taken atomically before the password is checked
+/// (so at most `max_failed_logins` checks run per lock window, on any number of nodes), no
+/// connection is held while the hash runs, and the hash runs off the async workers.
+/// A client with a known-device token of this account is counted apart from strangers.
+pub(crate) async fn check_sign_in(app: &App, s: SignIn<'_>) -> Result<Checked> {
+    let sec = &app.config.security;
+    let now = app.now();
+    let account_key = format!("{}:{}", kind_code(s.kind), s.login);
+    let key = match (s.account, s.device) {
+        (Some((id, _)), Some(device)) => {
+            let th = token_hash(device);
+            let mut conn = app.db.conn().await?;
+            match guards::device(&mut conn, &th).await? {
+                Some((k, owner)) if k == kind_code(s.kind) && owner == id => {
+                    format!("{account_key}#{}", &th[..16])
+                }
+                _ => account_key,
+            }
+        }
+        _ => account_key,
+    };
+    let lock_until = now + Duration::minutes(sec.lockout_minutes);
+    let attempt = {
+        let mut conn = app.db.conn().await?;
+        guards::take_attempt(
+            &mut conn,
+            &key,
+            sec.max_failed_logins,
+            lock_until.timestamp_micros(),
+            now.timestamp_micros(),
+        )
+        .await?
+    };
+    let failures = match attempt {
+        Attempt::Locked { until } => return Ok(Checked::Locked(from_micros(until))),
+        Attempt::Granted { failures } => failures,
+    };
+    if verify_password(s.password, s.account.map(|a| a.1)).await && s.account.is_some() {
+        let mut conn = app.db.conn().await?;
+        guards::clear(&mut conn, &key).await?;
+        return Ok(Checked::Passed);
+    }
+    let locked = failures >= sec.max_failed_logins;
+    Ok(Checked::Failed {
+        locked_until: locked.then_some(lock_until),
+        newly_locked: failures == sec.max_failed_logins,
+    })
+}
+
+/// After a passed check: refreshes a known device, or remembers a new one and returns its
+/// token for the client to keep.
+pub(crate) async fn passed_device(
+    app: &App,
+    kind: Accounts,
+    id: i64,
+    device: Option<&str>,
+) -> Result<Option<String>> {
+    let now = app.now_micros();
+    let mut conn = app.db.conn().await?;
+    if let Some(d) = device {
+        let th = token_hash(d);
+        if let Some((k, owner)) = guards::device(&mut conn, &th).await?
+            && k == kind_code(kind)
+            && owner == id
+        {
+            guards::remember_device(&mut conn, &th, kind_code(kind), id, now).await?;
+            return Ok(None);
+        }
+    }
+    let token = random_token();
+    guards::remember_device(&mut conn, &token_hash(&token), kind_code(kind), id, now).await?;
+    Ok(Some(token))
+}
+
+/// Password checks in flight at once: argon2 is CPU- and memory-bound, so more than the
+/// cores would only queue inside the blocking pool.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+/// Verifies a password off the async workers (against a dummy hash when there is no
+/// account, so the time taken is the same).
+pub(crate) async fn verify_password(password: &str, stored: Option<&str>) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
+    let password = password.to_string();
+    let stored = stored.map(str::to_string);
+    tokio::task::spawn_blocking(move || match stored {
+        Some(h) => password_matches(&password, &h),
+        None => {
+            password_matches(&password, &DUMMY_HASH);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Opens a session for account `id` of `which` kind; returns the cookie token and the
+/// session's CSRF token.
 pub(crate) async fn open_session(app: &App, which: Accounts, id: i64) -> Result<(String, String)> {
     let now = app.now();
     let token = random_token();
     let csrf = random_token();
     let expires = now + Duration::hours(app.config.security.session_max_hours);
-    let mut tx = app.db.begin().await?;
-    accounts::record_success(&mut tx, which, id, now.timestamp_micros()).await?;
+    let mut conn = app.db.conn().await?;
     accounts::create_session(
-        &mut tx,
+        &mut conn,
         which,
         &token_hash(&token),
         id,
@@ -287,9 +390,6 @@ pub(crate) async fn open_session(app: &App, which: Accounts, id: i64) -> Result<
         expires.timestamp_micros(),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
     Ok((token, csrf))
 }
 
@@ -371,14 +471,16 @@ pub async fn list_staff(app: &App, who: &StaffSession) -> Result<Vec<StaffSummar
     who.require(Permission::ManageStaff)?;
     let now = app.now_micros();
     let mut conn = app.db.conn().await?;
-    Ok(staff::list(&mut conn)
-        .await?
-        .into_iter()
-        .map(|u| StaffSummary {
+    let mut out = Vec::new();
+    for u in staff::list(&mut conn).await? {
+        let key = format!("staff:{}", u.username);
+        let locked = guards::locked_until(&mut conn, &key, now).await?.is_some();
+        out.push(StaffSummary {
             username: u.username,
             role: u.role,
             office_code: u.office_code,
-            locked: u.locked_until.is_some_and(|t| t > now),
-        })
-        .collect())
+            locked,
+        });
+    }
+    Ok(out)
 }

@@ -1,12 +1,17 @@
-//! Permit holders' sign-in: the mainland mobile number verified during an application and
-//! the password chosen then. Lock-out and sessions follow the staff rules.
+//! Permit holders' sign-in: a mainland mobile number and a password, bound to one person of
+//! the registry only after the person was proved (a face check against the registry, by the
+//! web sign-up or a temporary e-permit application), never by the phone alone. One person,
+//! one sign-in; replacing it ends the old sessions and tells the old number. Lock-out and
+//! sessions follow the staff rules.
 
-use crate::auth::{password_matches, random_token, token_hash};
-use crate::{App, Result, ServiceError};
+use crate::auth::{Checked, SignIn, random_token, token_hash};
+use crate::providers::FaceSubject;
+use crate::{App, Result, ServiceError, audit};
 use chrono::Duration;
 use exitentry_domain::temporary_permit::MobileNumber;
 use exitentry_storage::accounts::Accounts;
-use exitentry_storage::holders;
+use exitentry_storage::{AnyConnection, StorageError, holders};
+use serde_json::json;
 
 /// The signed-in holder behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,26 +40,166 @@ impl HolderSession {
 
 /// Checks mobile number and password and opens a session; returns the cookie token.
 pub async fn login(app: &App, mobile: &str, password: &str) -> Result<(String, HolderSession)> {
+    login_from(app, mobile, password, None)
+        .await
+        .map(|(token, session, _)| (token, session))
+}
+
+/// [`login`] from a client that may present a known-device token; a new device is audited
+/// on the person and its token returned for the client to keep.
+pub async fn login_from(
+    app: &App,
+    mobile: &str,
+    password: &str,
+    device: Option<&str>,
+) -> Result<(String, HolderSession, Option<String>)> {
     let Ok(mobile) = MobileNumber::parse(mobile) else {
-        password_matches(password, &crate::auth::DUMMY_HASH);
+        crate::auth::verify_password(password, None).await;
         return Err(ServiceError::BadCredentials);
     };
-    let mut conn = app.db.conn().await?;
-    let Some(account) = holders::by_mobile(&mut conn, mobile.as_str()).await? else {
-        password_matches(password, &crate::auth::DUMMY_HASH);
-        return Err(ServiceError::BadCredentials);
+    let account = {
+        let mut conn = app.db.conn().await?;
+        holders::by_mobile(&mut conn, mobile.as_str()).await?
     };
-    drop(conn);
-    crate::auth::check_password(
+    let checked = crate::auth::check_sign_in(
         app,
-        Accounts::Holders,
-        account.id,
-        account.locked_until,
-        &account.password_hash,
-        password,
+        SignIn {
+            kind: Accounts::Holders,
+            login: mobile.as_str(),
+            account: account
+                .as_ref()
+                .map(|a| (a.id, a.password_hash.as_str())),
+            device,
+            password,
+        },
     )
     .await?;
-    open_session(app, &account).await
+    let Some(account) = account.filter(|_| checked == Checked::Passed) else {
+        return Err(checked.into_error());
+    };
+    let new_device = crate::auth::passed_device(app, Accounts::Holders, account.id, device).await?;
+    if new_device.is_some() {
+        let mut tx = app.db.begin().await?;
+        let subject = person_subject(&mut tx, account.person_id).await?;
+        audit::record(
+            app,
+            &mut tx,
+            &format!("holder:{}", account.id),
+            "holder.new_device",
+            &subject,
+            json!({"mobile": mask(&account.mobile)}),
+        )
+        .await?;
+        tx.commit().await.map_err(StorageError::from)?;
+    }
+    let (token, session) = open_session(app, &account).await?;
+    Ok((token, session, new_device))
+}
+
+/// The audit subject of a person (what the officer's person page reads).
+async fn person_subject(conn: &mut AnyConnection, person_id: i64) -> Result<String> {
+    let p = exitentry_storage::people::get(conn, person_id)
+        .await?
+        .ok_or(ServiceError::NotFound("person"))?;
+    Ok(format!("person:{}", p.person.external_id))
+}
+
+/// A mobile number with its middle digits hidden.
+fn mask(m: &str) -> String {
+    if m.len() == 11 {
+        format!("{}****{}", &m[..3], &m[7..])
+    } else {
+        "*".repeat(m.len())
+    }
+}
+
+/// How a binding was proved, for the audit entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Proof {
+    /// SMS code and face check of the web sign-up.
+    SignupFace,
+    /// SMS code and face check of a temporary e-permit application.
+    TemporaryPermit,
+    /// An operator (CLI, demo seeding) who checked the person in person.
+    Operator,
+}
+
+impl Proof {
+    fn code(self) -> &'static str {
+        match self {
+            Proof::SignupFace => "sms_and_face",
+            Proof::TemporaryPermit => "temporary_permit_face",
+            Proof::Operator => "operator",
+        }
+    }
+}
+
+/// Binds `mobile` + password as the one sign-in of `person_id` (after the person was
+/// proved), in the caller's transaction: audits it on the person and tells the previous
+/// mobile of the person's sign-in that it was replaced.
+pub(crate) async fn bind_person(
+    app: &App,
+    tx: &mut AnyConnection,
+    actor: &str,
+    mobile: &str,
+    person_id: i64,
+    password_hash: &str,
+    proof: Proof,
+) -> Result<i64> {
+    let now = app.now_micros();
+    let bound = holders::bind(tx, mobile, person_id, password_hash, now)
+        .await
+        .map_err(|e| match e {
+            StorageError::Conflict(_) => ServiceError::Conflict {
+                code: "signup_in_progress",
+                message: "another sign-up for this person finished at the same moment; sign in"
+                    .into(),
+            },
+            other => other.into(),
+        })?;
+    let subject = person_subject(tx, person_id).await?;
+    let action = if bound.replaced.is_some() {
+        "holder.sign_in_replaced"
+    } else {
+        "holder.bound"
+    };
+    audit::record(
+        app,
+        tx,
+        actor,
+        action,
+        &subject,
+        json!({
+            "account": bound.account_id,
+            "mobile": mask(mobile),
+            "proof": proof.code(),
+            "previous_mobile": bound.replaced.as_ref().map(|(_, m)| mask(m)),
+            "number_taken_from_account": bound.number_taken_from.map(|(id, _)| id),
+        }),
+    )
+    .await?;
+    if let Some((old_id, other_person)) = bound.number_taken_from {
+        let other = person_subject(tx, other_person).await?;
+        audit::record(
+            app,
+            tx,
+            actor,
+            "holder.closed_number_reassigned",
+            &other,
+            json!({"account": old_id, "mobile": mask(mobile)}),
+        )
+        .await?;
+    }
+    if let Some((_, old_mobile)) = bound.replaced.as_ref().filter(|(_, m)| m != mobile) {
+        // The old number hears of it, so a takeover never goes unnoticed.
+        let when = (app.now() + Duration::hours(8)).format("%Y-%m-%d %H:%M");
+        let sms = json!({"to": old_mobile, "text": format!(
+            "【出入境】您的出入境账号登录方式已于 {when} 更换为手机 {new}，原登录已失效。如非本人操作，请致电 12367。\
+             Your exit-entry sign-in was replaced on {when} (Beijing time) by mobile {new}; the old sign-in has ended. \
+             If this was not you, call 12367.", new = mask(mobile))});
+        exitentry_storage::jobs::enqueue(tx, "sms", &sms.to_string(), now, now).await?;
+    }
+    Ok(bound.account_id)
 }
 
 /// Opens a session for an account whose holder has just proved who they are.
@@ -105,8 +250,9 @@ pub async fn logout(app: &App, token: &str) -> Result<()> {
     crate::auth::end_session(app, Accounts::Holders, token).await
 }
 
-/// Creates (or hands over) the sign-in of the person with this identity number, for
-/// operators and the demo: the mobile number is taken as verified. Returns the account id.
+/// Creates (or replaces) the sign-in of the person with this identity number, for
+/// operators and the demo, who have checked the person themselves; the mobile number is
+/// taken as verified. Returns the account id.
 pub async fn create_for_identity(
     app: &App,
     actor: &str,
@@ -125,19 +271,17 @@ pub async fn create_for_identity(
     let [person] = found.as_slice() else {
         return Err(ServiceError::NotFound("person"));
     };
-    let id = holders::upsert(&mut tx, mobile.as_str(), person.id, &hash, app.now_micros()).await?;
-    crate::audit::record(
+    let id = bind_person(
         app,
         &mut tx,
         actor,
-        "holder.create",
-        &format!("holder:{id}"),
-        serde_json::json!({"person": person.person.external_id}),
+        mobile.as_str(),
+        person.id,
+        &hash,
+        Proof::Operator,
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await.map_err(StorageError::from)?;
     Ok(id)
 }
 
@@ -155,10 +299,13 @@ pub struct SignupInput {
 /// Minutes an SMS code of a sign-up stays valid, and tries allowed.
 const SIGNUP_CODE_MINUTES: i64 = 5;
 const SIGNUP_MAX_TRIES: i64 = 5;
+/// Minutes after the code was sent within which the face check must pass, and its tries.
+const SIGNUP_FACE_MINUTES: i64 = 15;
+pub const SIGNUP_MAX_FACE_TRIES: i64 = 3;
 
 /// Starts a sign-up: the identity must be in the registry under this name (one answer for
 /// every mismatch, so the form cannot probe the registry); an SMS code goes to the mobile.
-/// Returns the sign-up id for the code step.
+/// Returns the sign-up id for the code step. Nothing is bound yet.
 pub async fn start_signup(app: &App, input: &SignupInput) -> Result<String> {
     use exitentry_domain::Invalid;
     let no_match = || {
@@ -170,6 +317,7 @@ pub async fn start_signup(app: &App, input: &SignupInput) -> Result<String> {
             ),
         )
     };
+    app.providers.sms()?;
     let kind = exitentry_domain::ids::IdKind::parse(&input.id_kind)
         .map_err(|e| ServiceError::invalid("id_kind", e))?;
     let number = exitentry_domain::ids::IdentityNumber::parse(kind, &input.id_number, app.today())
@@ -206,11 +354,14 @@ pub async fn start_signup(app: &App, input: &SignupInput) -> Result<String> {
             code_expires_at: (now + Duration::minutes(SIGNUP_CODE_MINUTES)).timestamp_micros(),
             attempts: 0,
             completed_at: None,
+            code_confirmed_at: None,
+            face_attempts: 0,
         },
         now.timestamp_micros(),
     )
     .await?;
-    let sms = serde_json::json!({"to": mobile.as_str(), "text": format!(
+    crate::limits::take(app, &mut tx, &crate::limits::sms_keys(mobile.as_str(), person.id)).await?;
+    let sms = json!({"to": mobile.as_str(), "text": format!(
         "【出入境】账号验证码 {code}，{SIGNUP_CODE_MINUTES} 分钟内有效。Sign-up code {code}, valid {SIGNUP_CODE_MINUTES} minutes.")});
     exitentry_storage::jobs::enqueue(
         &mut tx,
@@ -226,18 +377,45 @@ pub async fn start_signup(app: &App, input: &SignupInput) -> Result<String> {
         &format!("signup:{id}"),
         "holder.signup_start",
         &format!("person:{}", person.person.external_id),
-        serde_json::json!({}),
+        json!({"mobile": mask(mobile.as_str())}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await.map_err(StorageError::from)?;
     Ok(id)
 }
 
-/// Confirms the SMS code of a sign-up: the mobile number becomes the person's sign-in (a
-/// recycled number changes hands) and a session opens.
-pub async fn confirm_signup(app: &App, id: &str, code: &str) -> Result<(String, HolderSession)> {
+/// Where a sign-up stands, for its pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignupStep {
+    Code,
+    Face,
+    Done,
+}
+
+pub async fn signup_step(app: &App, id: &str) -> Result<SignupStep> {
+    let mut conn = app.db.conn().await?;
+    let s = holders::signup(&mut conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound("sign-up"))?;
+    Ok(if s.completed_at.is_some() {
+        SignupStep::Done
+    } else if s.code_confirmed_at.is_some() {
+        SignupStep::Face
+    } else {
+        SignupStep::Code
+    })
+}
+
+fn already_done() -> ServiceError {
+    ServiceError::Conflict {
+        code: "already_done",
+        message: "this sign-up is complete; sign in".into(),
+    }
+}
+
+/// Confirms the SMS code of a sign-up: the number is proved; the person is not yet, so no
+/// account is bound and nothing of the person is visible until the face check passes.
+pub async fn confirm_signup(app: &App, id: &str, code: &str) -> Result<()> {
     use exitentry_domain::Invalid;
     let bad_code =
         || ServiceError::invalid("code", Invalid::new("wrong_code", "the code is wrong"));
@@ -246,11 +424,8 @@ pub async fn confirm_signup(app: &App, id: &str, code: &str) -> Result<(String, 
     let s = holders::signup(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound("sign-up"))?;
-    if s.completed_at.is_some() {
-        return Err(ServiceError::Conflict {
-            code: "already_done",
-            message: "this sign-up is complete; sign in".into(),
-        });
+    if s.completed_at.is_some() || s.code_confirmed_at.is_some() {
+        return Err(already_done());
     }
     if now.timestamp_micros() > s.code_expires_at {
         return Err(ServiceError::invalid(
@@ -262,9 +437,7 @@ pub async fn confirm_signup(app: &App, id: &str, code: &str) -> Result<(String, 
         .await?
         .is_none()
     {
-        tx.commit()
-            .await
-            .map_err(exitentry_storage::StorageError::from)?;
+        tx.commit().await.map_err(StorageError::from)?;
         return Err(ServiceError::invalid(
             "code",
             Invalid::new("too_many_tries", "too many wrong codes; start again"),
@@ -272,41 +445,152 @@ pub async fn confirm_signup(app: &App, id: &str, code: &str) -> Result<(String, 
     }
     if !crate::auth::constant_time_eq(&s.code_hash, &token_hash(&format!("{id}:{}", code.trim()))) {
         // The attempt is counted even though the code was wrong.
-        tx.commit()
-            .await
-            .map_err(exitentry_storage::StorageError::from)?;
+        tx.commit().await.map_err(StorageError::from)?;
         return Err(bad_code());
     }
-    if !holders::complete_signup(&mut tx, id, now.timestamp_micros()).await? {
-        return Err(ServiceError::Conflict {
-            code: "already_done",
-            message: "this sign-up is complete; sign in".into(),
-        });
+    if !holders::confirm_code(&mut tx, id, now.timestamp_micros()).await? {
+        return Err(already_done());
     }
-    let account_id = holders::upsert(
-        &mut tx,
-        &s.mobile,
-        s.person_id,
-        &s.password_hash,
-        now.timestamp_micros(),
-    )
-    .await?;
+    let subject = person_subject(&mut tx, s.person_id).await?;
     crate::audit::record(
         app,
         &mut tx,
-        &format!("holder:{account_id}"),
-        "holder.signup",
-        &format!("holder:{account_id}"),
-        serde_json::json!({"signup": id}),
+        &format!("signup:{id}"),
+        "holder.signup_mobile_proved",
+        &subject,
+        json!({"mobile": mask(&s.mobile)}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(())
+}
+
+/// The face check of a sign-up against the person's photo on record; on a match the
+/// sign-in is bound to the person (replacing any earlier one) and a session opens. Returns
+/// the session token, the session and the new device's token.
+pub async fn submit_signup_face(
+    app: &App,
+    id: &str,
+    image: &[u8],
+) -> Result<(String, HolderSession, Option<String>)> {
+    use exitentry_domain::Invalid;
+    let face = app.providers.face()?;
+    crate::temporary_permits::check_image(image)?;
+    let now = app.now();
+    let s = {
+        let mut conn = app.db.conn().await?;
+        holders::signup(&mut conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound("sign-up"))?
+    };
+    if s.completed_at.is_some() {
+        return Err(already_done());
+    }
+    if s.code_confirmed_at.is_none() {
+        return Err(ServiceError::Conflict {
+            code: "wrong_step",
+            message: "confirm the SMS code first".into(),
+        });
+    }
+    let deadline = s.code_expires_at
+        + Duration::minutes(SIGNUP_FACE_MINUTES - SIGNUP_CODE_MINUTES)
+            .num_microseconds()
+            .unwrap_or(0);
+    if now.timestamp_micros() > deadline {
+        return Err(ServiceError::invalid(
+            "image",
+            Invalid::new("signup_expired", "this sign-up has expired; start again"),
+        ));
+    }
+    let person = {
+        let mut conn = app.db.conn().await?;
+        let taken = holders::face_attempt(&mut conn, id, SIGNUP_MAX_FACE_TRIES).await?;
+        if taken.is_none() {
+            return Err(ServiceError::invalid(
+                "image",
+                Invalid::new("too_many_face_checks", "too many face checks; start again"),
+            ));
+        }
+        exitentry_storage::people::get(&mut conn, s.person_id)
+            .await?
+            .ok_or(ServiceError::NotFound("person"))?
+    };
+    let subject = FaceSubject {
+        document_kind: person.person.id_kind.code().to_string(),
+        document_number: person.person.id_number.clone(),
+    };
+    // Outside any transaction: the provider may be slow.
+    if !face.verify(&subject, image).await? {
+        let mut tx = app.db.begin().await?;
+        crate::audit::record(
+            app,
+            &mut tx,
+            &format!("signup:{id}"),
+            "holder.signup_face_mismatch",
+            &format!("person:{}", person.person.external_id),
+            json!({"mobile": mask(&s.mobile)}),
+        )
+        .await?;
+        tx.commit().await.map_err(StorageError::from)?;
+        return Err(ServiceError::invalid(
+            "image",
+            Invalid::new(
+                "face_mismatch",
+                "the face check did not match the photo on record",
+            ),
+        ));
+    }
+    let mut tx = app.db.begin().await?;
+    if !holders::complete_signup(&mut tx, id, now.timestamp_micros()).await? {
+        return Err(already_done());
+    }
+    let account_id = bind_person(
+        app,
+        &mut tx,
+        &format!("signup:{id}"),
+        &s.mobile,
+        s.person_id,
+        &s.password_hash,
+        Proof::SignupFace,
+    )
+    .await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    let account = {
+        let mut conn = app.db.conn().await?;
+        holders::by_person(&mut conn, s.person_id)
+            .await?
+            .filter(|a| a.id == account_id)
+            .ok_or(ServiceError::NotFound("account"))?
+    };
+    let device = crate::auth::passed_device(app, Accounts::Holders, account.id, None).await?;
+    let (token, session) = open_session(app, &account).await?;
+    Ok((token, session, device))
+}
+
+/// A person's sign-in as officers see it: the masked mobile and the history of sign-ups,
+/// bindings and new devices (from the audit log).
+#[derive(Debug, Clone)]
+pub struct AccountHistory {
+    pub mobile_masked: Option<String>,
+    pub events: Vec<exitentry_storage::audit::StoredAudit>,
+}
+
+pub async fn history_for_person(
+    app: &App,
+    who: &crate::auth::StaffSession,
+    person_id: i64,
+) -> Result<AccountHistory> {
+    who.require(exitentry_domain::staff::Permission::SearchRegistry)?;
     let mut conn = app.db.conn().await?;
-    let account = holders::by_mobile(&mut conn, &s.mobile)
+    let subject = person_subject(&mut conn, person_id).await?;
+    let account = holders::by_person(&mut conn, person_id).await?;
+    let events = exitentry_storage::audit::for_subject(&mut conn, &subject)
         .await?
-        .ok_or(ServiceError::NotFound("account"))?;
-    drop(conn);
-    open_session(app, &account).await
+        .into_iter()
+        .filter(|e| e.entry.action.starts_with("holder."))
+        .collect();
+    Ok(AccountHistory {
+        mobile_masked: account.map(|a| mask(&a.mobile)),
+        events,
+    })
 }

@@ -5,7 +5,7 @@
 //! application's history and the audit log. Booking the permit's service needs approval.
 
 use crate::auth::{
-    DUMMY_HASH, StaffSession, hash_password, password_matches, random_token, token_hash,
+    StaffSession, hash_password, random_token, token_hash,
 };
 use crate::email::{self, Email};
 use crate::{App, Result, ServiceError, audit, uploads};
@@ -129,6 +129,12 @@ pub async fn register(app: &App, email_addr: &str, lang: &str) -> Result<()> {
                 .ok_or(ServiceError::NotFound("account"))?
         }
     };
+    crate::limits::take(
+        app,
+        &mut tx,
+        &[(format!("email:{}", account.email), crate::limits::EMAIL_PER_ADDRESS)],
+    )
+    .await?;
     email::enqueue(
         app,
         &mut tx,
@@ -202,27 +208,55 @@ pub async fn login(
     email_addr: &str,
     password: &str,
 ) -> Result<(String, ApplicantSession)> {
+    login_from(app, email_addr, password, None)
+        .await
+        .map(|(token, session, _)| (token, session))
+}
+
+/// [`login`] from a client that may present a known-device token; returns a new device
+/// token when the client was new to this account.
+pub async fn login_from(
+    app: &App,
+    email_addr: &str,
+    password: &str,
+    device: Option<&str>,
+) -> Result<(String, ApplicantSession, Option<String>)> {
     let Ok(addr) = parse_email(email_addr) else {
-        password_matches(password, &DUMMY_HASH);
+        crate::auth::verify_password(password, None).await;
         return Err(ServiceError::BadCredentials);
     };
-    let mut conn = app.db.conn().await?;
-    let Some(account) = store::account_by_email(&mut conn, &addr).await? else {
-        password_matches(password, &DUMMY_HASH);
-        return Err(ServiceError::BadCredentials);
+    let account = {
+        let mut conn = app.db.conn().await?;
+        store::account_by_email(&mut conn, &addr).await?
     };
-    drop(conn);
-    crate::auth::check_password(
+    let checked = crate::auth::check_sign_in(
         app,
-        Accounts::Applicants,
-        account.id,
-        account.locked_until,
-        &account.password_hash,
-        password,
+        crate::auth::SignIn {
+            kind: Accounts::Applicants,
+            login: &addr,
+            account: account
+                .as_ref()
+                .map(|a| (a.id, a.password_hash.as_str())),
+            device,
+            password,
+        },
     )
     .await?;
-    // An unverified account has no password yet, so it never gets here.
-    open_session(app, &account).await
+    // An unverified account has no password yet, so it never passes.
+    let Some(account) = account.filter(|_| checked == crate::auth::Checked::Passed) else {
+        return Err(checked.into_error());
+    };
+    let new_device =
+        crate::auth::passed_device(app, Accounts::Applicants, account.id, device).await?;
+    if new_device.is_some() {
+        let mut tx = app.db.begin().await?;
+        let subject = format!("applicant:{}", account.id);
+        audit::record(app, &mut tx, &subject, "applicant.new_device", &subject, json!({}))
+            .await?;
+        tx.commit().await.map_err(StorageError::from)?;
+    }
+    let (token, session) = open_session(app, &account).await?;
+    Ok((token, session, new_device))
 }
 
 async fn open_session(app: &App, account: &AccountRow) -> Result<(String, ApplicantSession)> {

@@ -17,6 +17,7 @@ pub mod holders;
 pub mod hrp_applications;
 pub mod import;
 pub mod jobs;
+pub mod limits;
 pub mod keys;
 pub mod linkage_proofs;
 pub mod offices;

@@ -17,7 +17,7 @@ use exitentry_domain::temporary_permit::{
 };
 use exitentry_storage::from_micros;
 use exitentry_storage::temporary_permits::{self as store, ApplicationRecord, PermitRecord};
-use exitentry_storage::{AnyConnection, documents, holders, jobs};
+use exitentry_storage::{AnyConnection, documents, jobs};
 use serde_json::json;
 
 /// What the applicant enters on the first screen (or the app sends).
@@ -146,6 +146,7 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
     };
     let mut tx = app.db.begin().await?;
     store::insert_application(&mut tx, &record, now.timestamp_micros()).await?;
+    crate::limits::take(app, &mut tx, &crate::limits::sms_keys(mobile.as_str(), holder.id)).await?;
     queue_code(app, &mut tx, mobile.as_str(), &code, now).await?;
     tx.commit()
         .await
@@ -258,7 +259,7 @@ pub const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A well-formed JPEG (SOI … EOI) or PNG (signature, IHDR first, IEND last); the real type
 /// is read from the bytes, never from a name or a header.
-fn check_image(b: &[u8]) -> Result<()> {
+pub(crate) fn check_image(b: &[u8]) -> Result<()> {
     if b.len() > MAX_IMAGE_BYTES {
         return Err(invalid(
             "image",
@@ -379,13 +380,16 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
     {
         return Err(wrong_state("issued"));
     }
-    // The SMS code proved the number: it becomes (or stays) this holder's sign-in.
-    let account = holders::upsert(
+    // The SMS code proved the number and the face check the person: the number becomes
+    // (or stays) this holder's one sign-in.
+    let account = crate::holders::bind_person(
+        app,
         &mut tx,
+        &format!("temporary_permit_application:{id}"),
         &a.mobile,
         a.person_id,
         &a.password_hash,
-        now.timestamp_micros(),
+        crate::holders::Proof::TemporaryPermit,
     )
     .await?;
     audit::record(
@@ -447,6 +451,7 @@ pub async fn resend_sms_code(app: &App, id: &str) -> Result<DateTime<Utc>> {
             wait_secs: (next - now).num_seconds().max(1),
         });
     }
+    crate::limits::take(app, &mut tx, &crate::limits::sms_keys(&a.mobile, a.person_id)).await?;
     queue_code(app, &mut tx, &a.mobile, &code, now).await?;
     tx.commit()
         .await

@@ -200,7 +200,68 @@ async fn expired_documents_read_as_expired_without_any_job(t: &TestDb) {
     assert_eq!(docs[0].status, DocumentStatus::Expired);
 }
 
+/// Thirty wrong passwords at once: exactly `max_failed_logins` are checked (four answer
+/// "wrong password", the fifth sets the lock, the rest are refused unchecked), on a pool of
+/// two connections that a sign-in holding one across the hash would starve. An unknown
+/// name answers the same; the owner's known device is counted apart and still signs in.
+async fn concurrent_guesses_get_at_most_the_limit_of_password_checks(t: &TestDb) {
+    let db = exitentry_storage::Db::open(&t.url, 2).await.unwrap();
+    let clock = std::sync::Arc::new(exitentry_services::ManualClock::new(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 22, 2, 0, 0).unwrap(),
+    ));
+    let app = exitentry_services::App::new(db, Default::default(), clock.clone());
+    let max = app.config.security.max_failed_logins;
+    auth::create_staff(&app, "cli", "admin.li", PW, "admin", None)
+        .await
+        .unwrap();
+    // The owner signed in before from this device.
+    let (_, _, device) = auth::login_from(&app, "admin.li", PW, None).await.unwrap();
+    let device = device.expect("a new device gets a token");
+
+    for name in ["admin.li", "ghost.user"] {
+        let mut tasks = Vec::new();
+        for _ in 0..30 {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                auth::login(&app, name, "wrong password").await
+            }));
+        }
+        let (mut wrong, mut locked) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Err(ServiceError::BadCredentials) => wrong += 1,
+                Err(ServiceError::Locked { .. }) => locked += 1,
+                other => panic!("{name}: unexpected answer {other:?}"),
+            }
+        }
+        assert_eq!((wrong, locked), (max - 1, 30 - (max - 1)), "{name}");
+    }
+    // A stranger with the right password is refused while the lock lasts...
+    assert!(matches!(
+        auth::login(&app, "admin.li", PW).await,
+        Err(ServiceError::Locked { .. })
+    ));
+    // ...the owner's device is not locked out, and gets no new token...
+    let (_, s, again) = auth::login_from(&app, "admin.li", PW, Some(&device))
+        .await
+        .unwrap();
+    assert_eq!((s.username.as_str(), again), ("admin.li", None));
+    // ...though guesses from a stolen device cookie are limited the same way.
+    for _ in 0..max {
+        assert!(auth::login_from(&app, "admin.li", "wrong", Some(&device)).await.is_err());
+    }
+    assert!(matches!(
+        auth::login_from(&app, "admin.li", PW, Some(&device)).await,
+        Err(ServiceError::Locked { .. })
+    ));
+    // The lock ends with its window.
+    clock.advance(Duration::minutes(app.config.security.lockout_minutes + 1));
+    auth::login(&app, "admin.li", PW).await.unwrap();
+    app.db.close().await;
+}
+
 backend_tests!(
+    concurrent_guesses_get_at_most_the_limit_of_password_checks,
     login_locks_after_repeated_failures_and_unlocks_later,
     sessions_end_when_idle_and_at_logout,
     account_creation_validates_and_roles_limit_access,

@@ -5,7 +5,9 @@ mod common;
 
 use chrono::Duration;
 use common::{OFFICES, app_with_keys, import};
-use exitentry_services::holders::{self, SignupInput};
+use exitentry_services::holders::{self, SignupInput, SignupStep};
+use exitentry_services::providers::{DevFaceVerifier, Providers};
+use std::sync::Arc;
 use exitentry_services::import::ImportKind;
 use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
@@ -35,11 +37,28 @@ fn li_hua(name: &str) -> SignupInput {
     }
 }
 
+/// A real 1×1 PNG: a well-formed "photo" for face checks.
+const PNG: &[u8] = include_bytes!("../../test-support/src/tiny.png");
+
+/// The same app with a face check that refuses everyone.
+fn refusing_faces(app: &App) -> App {
+    app.clone().with_providers(Providers {
+        sms: app.providers.sms.clone(),
+        email: app.providers.email.clone(),
+        face: Some(Arc::new(DevFaceVerifier { accept: false })),
+        payments: None,
+    })
+}
+
 async fn sent_code(app: &App) -> String {
+    sent_code_to(app, "13700137000").await
+}
+
+async fn sent_code_to(app: &App, mobile: &str) -> String {
     exitentry_services::jobs::run_due(app).await.unwrap();
     let mut c = app.db.conn().await.unwrap();
     let sms = jobs::outbox(&mut c, 1).await.unwrap().remove(0);
-    assert_eq!(sms.recipient, "13700137000");
+    assert_eq!(sms.recipient, mobile);
     sms.body
         .chars()
         .filter(char::is_ascii_digit)
@@ -87,10 +106,26 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
             .code(),
         "wrong_code"
     );
-    let (_, session) = holders::confirm_signup(&app, &id, &code).await.unwrap();
-    assert_eq!(session.mobile, "13700137000");
+    holders::confirm_signup(&app, &id, &code).await.unwrap();
     assert_eq!(
         holders::confirm_signup(&app, &id, &code)
+            .await
+            .unwrap_err()
+            .code(),
+        "already_done"
+    );
+    // The phone is proved, the person is not: no sign-in exists yet.
+    assert_eq!(holders::signup_step(&app, &id).await.unwrap(), SignupStep::Face);
+    assert!(matches!(
+        holders::login(&app, "13700137000", "a long holder password").await,
+        Err(ServiceError::BadCredentials)
+    ));
+    let (_, session, device) = holders::submit_signup_face(&app, &id, PNG).await.unwrap();
+    assert_eq!(session.mobile, "13700137000");
+    assert!(device.is_some());
+    assert_eq!(holders::signup_step(&app, &id).await.unwrap(), SignupStep::Done);
+    assert_eq!(
+        holders::submit_signup_face(&app, &id, PNG)
             .await
             .unwrap_err()
             .code(),
@@ -132,4 +167,123 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
     );
 }
 
-backend_tests!(applicants_sign_up_with_an_sms_code);
+/// Someone with the victim's identity number and name and their own phone gets the SMS
+/// code, but no sign-in: the face check refuses, and nothing is bound or visible. The
+/// victim's own sign-in is untouched.
+async fn a_phone_alone_never_binds_a_sign_in_to_a_person(t: &TestDb) {
+    let (app, _clock, _k) = seeded(t).await;
+    let victim = li_hua("李华");
+    let id = holders::start_signup(&app, &victim).await.unwrap();
+    holders::confirm_signup(&app, &id, &sent_code(&app).await).await.unwrap();
+    let (victim_token, _, _) = holders::submit_signup_face(&app, &id, PNG).await.unwrap();
+
+    let refuse = refusing_faces(&app);
+    let mut attacker = li_hua("李华");
+    attacker.mobile = "13900139000".into();
+    attacker.password = "the attacker's password".into();
+    let id = holders::start_signup(&refuse, &attacker).await.unwrap();
+    holders::confirm_signup(&refuse, &id, &sent_code_to(&app, "13900139000").await)
+        .await
+        .unwrap();
+    for _ in 0..holders::SIGNUP_MAX_FACE_TRIES {
+        assert_eq!(
+            holders::submit_signup_face(&refuse, &id, PNG)
+                .await
+                .unwrap_err()
+                .code(),
+            "face_mismatch"
+        );
+    }
+    assert_eq!(
+        holders::submit_signup_face(&app, &id, PNG)
+            .await
+            .unwrap_err()
+            .code(),
+        "too_many_face_checks"
+    );
+    assert!(matches!(
+        holders::login(&app, "13900139000", "the attacker's password").await,
+        Err(ServiceError::BadCredentials)
+    ));
+    let still = holders::session(&app, &victim_token).await.unwrap().unwrap();
+    assert_eq!(still.mobile, "13700137000");
+    // The officer sees the failed attempt on the person.
+    let officer = officer(&app).await;
+    let history = holders::history_for_person(&app, &officer, still.person_id)
+        .await
+        .unwrap();
+    let actions: Vec<_> = history.events.iter().map(|e| e.entry.action.as_str()).collect();
+    assert!(actions.contains(&"holder.signup_face_mismatch"), "{actions:?}");
+    assert_eq!(history.mobile_masked.as_deref(), Some("137****7000"));
+}
+
+async fn officer(app: &App) -> exitentry_services::auth::StaffSession {
+    exitentry_services::auth::create_staff(app, "cli", "officer.he", "an officer password", "reviewer", None)
+        .await
+        .unwrap();
+    exitentry_services::auth::login(app, "officer.he", "an officer password")
+        .await
+        .unwrap()
+        .1
+}
+
+/// One person, one sign-in: a second sign-up (after its face check) replaces the first,
+/// ends its sessions, tells the old number and is on the person's record.
+async fn a_second_sign_up_replaces_the_first_and_tells_the_old_number(t: &TestDb) {
+    let (app, _clock, _k) = seeded(t).await;
+    let id = holders::start_signup(&app, &li_hua("李华")).await.unwrap();
+    holders::confirm_signup(&app, &id, &sent_code(&app).await).await.unwrap();
+    let (old_token, first, _) = holders::submit_signup_face(&app, &id, PNG).await.unwrap();
+
+    let mut again = li_hua("李华");
+    again.mobile = "13900139000".into();
+    again.password = "a new long password".into();
+    let id = holders::start_signup(&app, &again).await.unwrap();
+    holders::confirm_signup(&app, &id, &sent_code_to(&app, "13900139000").await)
+        .await
+        .unwrap();
+    // Until the face check the first sign-in is untouched.
+    assert!(holders::session(&app, &old_token).await.unwrap().is_some());
+    let (_, second, _) = holders::submit_signup_face(&app, &id, PNG).await.unwrap();
+    assert_eq!(first.account_id, second.account_id);
+    assert!(holders::session(&app, &old_token).await.unwrap().is_none());
+    assert!(holders::login(&app, "13700137000", "a long holder password").await.is_err());
+    holders::login(&app, "13900139000", "a new long password").await.unwrap();
+
+    exitentry_services::jobs::run_due(&app).await.unwrap();
+    let mut c = app.db.conn().await.unwrap();
+    let told = jobs::outbox(&mut c, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .any(|m| m.recipient == "13700137000" && m.body.contains("139****9000"));
+    assert!(told, "the old number is told of the replacement");
+    drop(c);
+    let officer = officer(&app).await;
+    let history = holders::history_for_person(&app, &officer, second.person_id)
+        .await
+        .unwrap();
+    let actions: Vec<_> = history.events.iter().map(|e| e.entry.action.as_str()).collect();
+    for a in ["holder.bound", "holder.sign_in_replaced", "holder.new_device"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    assert_eq!(history.mobile_masked.as_deref(), Some("139****9000"));
+}
+
+/// SMS to one number are limited whatever asks for them (here: sign-ups), across nodes.
+async fn sms_to_one_number_are_limited(t: &TestDb) {
+    let (app, _clock, _k) = seeded(t).await;
+    for _ in 0..exitentry_services::limits::SMS_PER_MOBILE.max {
+        holders::start_signup(&app, &li_hua("李华")).await.unwrap();
+    }
+    let e = holders::start_signup(&app, &li_hua("李华")).await.unwrap_err();
+    assert_eq!(e.code(), "message_limit_reached");
+    assert!(e.available_from().is_some());
+}
+
+backend_tests!(
+    applicants_sign_up_with_an_sms_code,
+    a_phone_alone_never_binds_a_sign_in_to_a_person,
+    a_second_sign_up_replaces_the_first_and_tells_the_old_number,
+    sms_to_one_number_are_limited,
+);

@@ -25,41 +25,62 @@ fn from_row(r: &AnyRow) -> Result<HolderRecord> {
     })
 }
 
-/// Creates the account for a mobile number just verified by SMS, or hands an existing one
-/// to this person with the new password (numbers are recycled; the SMS proves who has it
-/// now). Ends the account's sessions when it changes hands. Returns the account id.
-pub async fn upsert(
+/// What binding a sign-in to a person changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    pub account_id: i64,
+    /// The person's previous sign-in (id, mobile), now replaced: its sessions and devices
+    /// are gone.
+    pub replaced: Option<(i64, String)>,
+    /// Another person's account that had this mobile number (id, person); a recycled number
+    /// changes hands, so that account is closed.
+    pub number_taken_from: Option<(i64, i64)>,
+}
+
+/// Makes `mobile` + password the one sign-in of `person_id`, after both the number (SMS)
+/// and the person (face check) were proved. One person, one account: an existing account of
+/// the person is updated in place and its sessions end; another person's account holding the
+/// number is closed.
+pub async fn bind(
     conn: &mut AnyConnection,
     mobile: &str,
     person_id: i64,
     password_hash: &str,
     now: i64,
-) -> Result<i64> {
-    let previous: Option<(i64, i64)> =
-        sqlx::query_as("SELECT id, person_id FROM holder_accounts WHERE mobile = $1")
-            .bind(mobile.to_string())
+) -> Result<Bound> {
+    let other: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT id, person_id FROM holder_accounts WHERE mobile = $1 AND person_id <> $2",
+    )
+    .bind(mobile.to_string())
+    .bind(person_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((id, _)) = other {
+        close(conn, id).await?;
+    }
+    let own: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, mobile FROM holder_accounts WHERE person_id = $1")
+            .bind(person_id)
             .fetch_optional(&mut *conn)
             .await?;
-    if let Some((id, owner)) = previous {
-        if owner != person_id {
-            sqlx::query("DELETE FROM holder_sessions WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-        }
+    if let Some((id, old_mobile)) = own {
+        end_sign_ins(conn, id).await?;
         sqlx::query(
-            "UPDATE holder_accounts SET person_id = $2, password_hash = $3, failed_logins = 0, \
-             locked_until = NULL, updated_at = $4 WHERE id = $1",
+            "UPDATE holder_accounts SET mobile = $2, password_hash = $3, updated_at = $4              WHERE id = $1",
         )
         .bind(id)
-        .bind(person_id)
+        .bind(mobile.to_string())
         .bind(password_hash.to_string())
         .bind(now)
         .execute(&mut *conn)
         .await?;
-        return Ok(id);
+        return Ok(Bound {
+            account_id: id,
+            replaced: Some((id, old_mobile)),
+            number_taken_from: other,
+        });
     }
-    Ok(sqlx::query_scalar(
+    let id = sqlx::query_scalar(
         "INSERT INTO holder_accounts (mobile, person_id, password_hash, failed_logins, created_at, \
          updated_at) VALUES ($1, $2, $3, 0, $4, $4) RETURNING id",
     )
@@ -68,7 +89,43 @@ pub async fn upsert(
     .bind(password_hash.to_string())
     .bind(now)
     .fetch_one(&mut *conn)
-    .await?)
+    .await?;
+    Ok(Bound {
+        account_id: id,
+        replaced: None,
+        number_taken_from: other,
+    })
+}
+
+/// Ends every session of an account and forgets its devices.
+async fn end_sign_ins(conn: &mut AnyConnection, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM holder_sessions WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    crate::guards::forget_devices(conn, "holder", id).await
+}
+
+/// Closes an account: its sessions, devices and the account itself.
+async fn close(conn: &mut AnyConnection, id: i64) -> Result<()> {
+    end_sign_ins(conn, id).await?;
+    sqlx::query("DELETE FROM holder_accounts WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The sign-in of a person, if they have one.
+pub async fn by_person(conn: &mut AnyConnection, person_id: i64) -> Result<Option<HolderRecord>> {
+    let row = sqlx::query(
+        "SELECT id, mobile, person_id, password_hash, failed_logins, locked_until \
+         FROM holder_accounts WHERE person_id = $1",
+    )
+    .bind(person_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn by_mobile(conn: &mut AnyConnection, mobile: &str) -> Result<Option<HolderRecord>> {
@@ -122,6 +179,9 @@ pub struct SignupRecord {
     pub code_expires_at: i64,
     pub attempts: i64,
     pub completed_at: Option<i64>,
+    /// Set once the SMS code was right; the face check comes next.
+    pub code_confirmed_at: Option<i64>,
+    pub face_attempts: i64,
 }
 
 pub async fn insert_signup(conn: &mut AnyConnection, s: &SignupRecord, now: i64) -> Result<()> {
@@ -143,8 +203,8 @@ pub async fn insert_signup(conn: &mut AnyConnection, s: &SignupRecord, now: i64)
 
 pub async fn signup(conn: &mut AnyConnection, id: &str) -> Result<Option<SignupRecord>> {
     let row = sqlx::query(
-        "SELECT id, person_id, mobile, password_hash, code_hash, code_expires_at, attempts, completed_at \
-         FROM holder_signups WHERE id = $1",
+        "SELECT id, person_id, mobile, password_hash, code_hash, code_expires_at, attempts, \
+         completed_at, code_confirmed_at, face_attempts FROM holder_signups WHERE id = $1",
     )
     .bind(id.to_string())
     .fetch_optional(&mut *conn)
@@ -159,6 +219,8 @@ pub async fn signup(conn: &mut AnyConnection, id: &str) -> Result<Option<SignupR
             code_expires_at: r.try_get("code_expires_at")?,
             attempts: r.try_get("attempts")?,
             completed_at: r.try_get("completed_at")?,
+            code_confirmed_at: r.try_get("code_confirmed_at")?,
+            face_attempts: r.try_get("face_attempts")?,
         })
     })
     .transpose()
@@ -186,4 +248,31 @@ pub async fn complete_signup(conn: &mut AnyConnection, id: &str, now: i64) -> Re
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Records the right SMS code; `false` if it already was (or the sign-up is complete).
+pub async fn confirm_code(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE holder_signups SET code_confirmed_at = $2 WHERE id = $1 \
+         AND code_confirmed_at IS NULL AND completed_at IS NULL",
+    )
+    .bind(id.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Counts a face check of a sign-up; `None` once `max` are used up (taken before the
+/// provider is asked, so concurrent photos cannot exceed it).
+pub async fn face_attempt(conn: &mut AnyConnection, id: &str, max: i64) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE holder_signups SET face_attempts = face_attempts + 1 WHERE id = $1 \
+         AND face_attempts < $2 AND code_confirmed_at IS NOT NULL AND completed_at IS NULL \
+         RETURNING face_attempts",
+    )
+    .bind(id.to_string())
+    .bind(max)
+    .fetch_optional(&mut *conn)
+    .await?)
 }

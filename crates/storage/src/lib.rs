@@ -11,6 +11,7 @@ mod bulk;
 pub mod centre;
 mod db;
 pub mod documents;
+pub mod guards;
 pub mod endorsement_applications;
 pub mod endorsements;
 mod error;

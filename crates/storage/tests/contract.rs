@@ -234,38 +234,53 @@ async fn failed_logins_lock_the_account(t: &TestDb) {
         .await
         .unwrap_err();
     assert!(matches!(dup, StorageError::Conflict(_)));
+    // Attempts are taken before the check: two granted, the third locks, the fourth waits.
+    use exitentry_storage::guards::{self, Attempt};
     for i in 1..=2 {
         assert_eq!(
-            accounts::record_failure(&mut c, Accounts::Staff, id, 3, 999, 10)
+            guards::take_attempt(&mut c, "staff:clerk", 3, 999, 10)
                 .await
                 .unwrap(),
-            i
+            Attempt::Granted { failures: i }
         );
     }
+    assert_eq!(guards::locked_until(&mut c, "staff:clerk", 10).await.unwrap(), None);
     assert_eq!(
-        staff::by_username(&mut c, "clerk")
+        guards::take_attempt(&mut c, "staff:clerk", 3, 999, 10)
             .await
-            .unwrap()
-            .unwrap()
-            .locked_until,
-        None
+            .unwrap(),
+        Attempt::Granted { failures: 3 }
     );
-    accounts::record_failure(&mut c, Accounts::Staff, id, 3, 999, 10)
-        .await
-        .unwrap();
     assert_eq!(
-        staff::by_username(&mut c, "clerk")
-            .await
-            .unwrap()
-            .unwrap()
-            .locked_until,
+        guards::locked_until(&mut c, "staff:clerk", 10).await.unwrap(),
         Some(999)
     );
-    accounts::record_success(&mut c, Accounts::Staff, id, 20)
-        .await
-        .unwrap();
-    let u = staff::by_username(&mut c, "clerk").await.unwrap().unwrap();
-    assert_eq!((u.failed_logins, u.locked_until), (0, None));
+    assert_eq!(
+        guards::take_attempt(&mut c, "staff:clerk", 3, 2000, 11)
+            .await
+            .unwrap(),
+        Attempt::Locked { until: 999 }
+    );
+    // After the lock ends the count starts again; a success clears it.
+    assert_eq!(
+        guards::take_attempt(&mut c, "staff:clerk", 3, 2000, 1000)
+            .await
+            .unwrap(),
+        Attempt::Granted { failures: 1 }
+    );
+    guards::clear(&mut c, "staff:clerk").await.unwrap();
+    assert_eq!(
+        guards::take_attempt(&mut c, "staff:clerk", 3, 2000, 1001)
+            .await
+            .unwrap(),
+        Attempt::Granted { failures: 1 }
+    );
+    // Send allowances: `max` per window, a new window starts afresh.
+    for _ in 0..2 {
+        assert!(guards::take_send(&mut c, "sms:1", 0, 2).await.unwrap());
+    }
+    assert!(!guards::take_send(&mut c, "sms:1", 0, 2).await.unwrap());
+    assert!(guards::take_send(&mut c, "sms:1", 60, 2).await.unwrap());
 
     accounts::create_session(&mut c, Accounts::Staff, "th", id, "csrf", 5, 100)
         .await

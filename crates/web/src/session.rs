@@ -206,3 +206,45 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: Option<i64>, secure: bo
     }
     c
 }
+
+/// Known-device cookies, one per kind of account: a client that has signed in before is
+/// counted apart from strangers by the lock-out (so a stranger cannot lock the owner out).
+pub const STAFF_DEVICE_COOKIE: &str = "ee_device_staff";
+pub const HOLDER_DEVICE_COOKIE: &str = "ee_device_holder";
+pub const APPLICANT_DEVICE_COOKIE: &str = "ee_device_applicant";
+
+/// How long a known-device cookie is kept (a year, renewed at each sign-in from it).
+const DEVICE_MAX_AGE: i64 = 365 * 24 * 3600;
+
+/// The known-device token a client presents, if well-formed.
+pub fn device_token<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    crate::i18n::cookie_in(headers, name)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The answer to a successful sign-in: the session cookie, the device cookie when this
+/// client is new to the account, and the redirect.
+pub fn signed_in(
+    state: &AppState,
+    session_cookie: &str,
+    token: &str,
+    device_cookie: &str,
+    device: Option<String>,
+    to: &str,
+) -> axum::response::Response {
+    use axum::http::header::SET_COOKIE;
+    use axum::response::{AppendHeaders, IntoResponse, Redirect};
+    let secure = state.app.config.server.secure_cookies;
+    let max_age = state.app.config.security.session_max_hours * 3600;
+    let mut cookies = vec![(
+        SET_COOKIE,
+        set_cookie(session_cookie, token, Some(max_age), secure),
+    )];
+    if let Some(d) = device {
+        cookies.push((
+            SET_COOKIE,
+            set_cookie(device_cookie, &d, Some(DEVICE_MAX_AGE), secure),
+        ));
+    }
+    (AppendHeaders(cookies), Redirect::to(to)).into_response()
+}

@@ -4,6 +4,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::i18n::Lang;
+use crate::throttle::ClientIp;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -127,12 +128,15 @@ fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
 
 /// Step 1: the permit's details; an SMS code is sent to the mobile number.
 #[utoipa::path(post, path = "/api/v1/temporary-permits/applications", request_body = ApplyJson,
-    responses((status = 201, body = ApplicationCreated), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = ApplicationCreated), (status = 400, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn apply(
     State(s): State<AppState>,
     lang: Lang,
+    ClientIp(ip): ClientIp,
     ApiJson(b): ApiJson<ApplyJson>,
 ) -> Result<(StatusCode, Json<ApplicationCreated>), ApiError> {
+    // Each application sends an SMS: limited per client like the web form.
+    s.sms_throttle.check_or_refuse(ip).map_err(err(lang))?;
     let input = ApplyInput {
         document_kind: b.document_kind,
         document_number: b.document_number,
@@ -226,8 +230,10 @@ pub async fn application(
 pub async fn resend(
     State(s): State<AppState>,
     lang: Lang,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<Json<ResentJson>, ApiError> {
+    s.sms_throttle.check_or_refuse(ip).map_err(err(lang))?;
     let next = tp::resend_sms_code(&s.app, &id).await.map_err(err(lang))?;
     Ok(Json(ResentJson {
         resend_at: next.to_rfc3339(),

@@ -314,12 +314,16 @@ async fn login(
         let res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
         return super::retry_after(res, wait);
     }
-    match hrp::login(&s.app, &f.email, &f.password).await {
-        Ok((token, _)) => (
-            [(header::SET_COOKIE, session_cookie(&s, &token))],
-            Redirect::to(&next),
-        )
-            .into_response(),
+    let device = crate::session::device_token(&headers, crate::session::APPLICANT_DEVICE_COOKIE);
+    match hrp::login_from(&s.app, &f.email, &f.password, device).await {
+        Ok((token, _, device)) => crate::session::signed_in(
+            &s,
+            APPLICANT_COOKIE,
+            &token,
+            crate::session::APPLICANT_DEVICE_COOKIE,
+            device,
+            &next,
+        ),
         Err(e) => {
             let msg = super::sign_in_error(&e, lang, "err-bad_applicant_credentials");
             again(status_for(&e), msg)

@@ -593,19 +593,16 @@ async fn login(
         let res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
         return super::retry_after(res, wait);
     }
-    match holders::login(&s.app, &f.mobile, &f.password).await {
-        Ok((token, _)) => {
-            let secure = s.app.config.server.secure_cookies;
-            let max_age = s.app.config.security.session_max_hours * 3600;
-            (
-                [(
-                    header::SET_COOKIE,
-                    set_cookie(HOLDER_COOKIE, &token, Some(max_age), secure),
-                )],
-                Redirect::to(&next),
-            )
-                .into_response()
-        }
+    let device = crate::session::device_token(&headers, crate::session::HOLDER_DEVICE_COOKIE);
+    match holders::login_from(&s.app, &f.mobile, &f.password, device).await {
+        Ok((token, _, device)) => crate::session::signed_in(
+            &s,
+            HOLDER_COOKIE,
+            &token,
+            crate::session::HOLDER_DEVICE_COOKIE,
+            device,
+            &next,
+        ),
         Err(e) => {
             let msg = super::sign_in_error(&e, lang, "err-bad_holder_credentials");
             again(status_for(&e), msg)

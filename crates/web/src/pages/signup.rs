@@ -1,25 +1,33 @@
 //! Applicants create their own sign-in: identity number and name as in the registry, a
-//! mainland mobile number proved by an SMS code, a password. Then they can book.
+//! mainland mobile number proved by an SMS code, a password, then a face check against the
+//! registry: only that binds the sign-in to the person. Then they can book.
 
 use super::{Page, render};
 use crate::AppState;
 use crate::error::{message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{HOLDER_COOKIE, anon_csrf, anon_csrf_cookie, anon_csrf_ok, set_cookie};
+use crate::session::{HOLDER_COOKIE, anon_csrf, anon_csrf_cookie, anon_csrf_ok};
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Path, State};
+use axum::extract::{DefaultBodyLimit, Form, Multipart, OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use exitentry_services::holders::{self, SignupInput};
+use exitentry_services::holders::{self, SignupInput, SignupStep};
+use exitentry_services::temporary_permits::MAX_IMAGE_BYTES;
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/my/signup", get(form).post(start))
         .route("/my/signup/{id}", get(code_form).post(confirm))
+        .route(
+            "/my/signup/{id}/face",
+            get(face_form)
+                .post(face)
+                .layer(DefaultBodyLimit::max(MAX_IMAGE_BYTES + 64 * 1024)),
+        )
 }
 
 #[derive(Deserialize, Default)]
@@ -116,11 +124,18 @@ async fn start(
 }
 
 async fn code_form(
+    State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
+    match holders::signup_step(&s.app, &id).await {
+        Ok(SignupStep::Code) => {}
+        Ok(SignupStep::Face) => return Redirect::to(&format!("/my/signup/{id}/face")).into_response(),
+        Ok(SignupStep::Done) => return Redirect::to("/my/login").into_response(),
+        Err(_) => return Redirect::to("/my/signup").into_response(),
+    }
     let csrf = anon_csrf(&headers);
     let body = render(&Code {
         page: Page::new(lang, &uri, None, "signup-title"),
@@ -161,20 +176,102 @@ async fn confirm(
         return again(StatusCode::FORBIDDEN, lang.t("err-csrf"));
     }
     match holders::confirm_signup(&s.app, &id, &f.code).await {
-        Ok((token, _)) => {
-            let max_age = s.app.config.security.session_max_hours * 3600;
-            let cookie = set_cookie(
-                HOLDER_COOKIE,
-                &token,
-                Some(max_age),
-                s.app.config.server.secure_cookies,
-            );
-            (
-                [(header::SET_COOKIE, cookie)],
-                Redirect::to("/my/appointments"),
-            )
-                .into_response()
-        }
+        Ok(()) => Redirect::to(&format!("/my/signup/{id}/face")).into_response(),
         Err(e) => again(status_for(&e), message_for(&e, lang)),
+    }
+}
+
+// ---- The face check: proof of the person, before anything is bound -------------------
+
+#[derive(Template)]
+#[template(path = "holder/signup_face.html")]
+struct Face {
+    page: Page,
+    csrf: String,
+    id: String,
+    max_mb: usize,
+    /// The development double accepts any photo: the page says so.
+    dev_face: bool,
+    error: Option<String>,
+}
+
+fn face_page(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    csrf: &str,
+    id: &str,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let (status, error) = super::status_and_error(error);
+    let body = render(&Face {
+        page: Page::new(lang, uri, None, "signup-title"),
+        csrf: csrf.to_string(),
+        id: id.to_string(),
+        max_mb: MAX_IMAGE_BYTES / (1024 * 1024),
+        dev_face: s.app.config.server.dev_providers && s.app.config.providers.dev_face_accept,
+        error,
+    });
+    respond(status, csrf, body)
+}
+
+async fn face_form(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match holders::signup_step(&s.app, &id).await {
+        Ok(SignupStep::Face) => face_page(&s, lang, &uri, &anon_csrf(&headers), &id, None),
+        Ok(SignupStep::Code) => Redirect::to(&format!("/my/signup/{id}")).into_response(),
+        Ok(SignupStep::Done) => Redirect::to("/my/login").into_response(),
+        Err(_) => Redirect::to("/my/signup").into_response(),
+    }
+}
+
+/// Reads the multipart form: the CSRF token and the photo.
+async fn read_face_form(mut m: Multipart) -> Result<(String, Vec<u8>), ()> {
+    let (mut csrf, mut photo) = (String::new(), Vec::new());
+    while let Ok(Some(field)) = m.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(|_| ())?,
+            Some("photo") => photo = field.bytes().await.map_err(|_| ())?.to_vec(),
+            _ => {}
+        }
+    }
+    Ok((csrf, photo))
+}
+
+async fn face(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    let csrf = anon_csrf(&headers);
+    let Ok((submitted, photo)) = read_face_form(multipart).await else {
+        let msg = lang.t("err-image_too_large");
+        return face_page(&s, lang, &uri, &csrf, &id, Some((StatusCode::BAD_REQUEST, msg)));
+    };
+    if !anon_csrf_ok(&headers, &submitted) {
+        let msg = lang.t("err-csrf");
+        return face_page(&s, lang, &uri, &csrf, &id, Some((StatusCode::FORBIDDEN, msg)));
+    }
+    match holders::submit_signup_face(&s.app, &id, &photo).await {
+        Ok((token, _, device)) => crate::session::signed_in(
+            &s,
+            HOLDER_COOKIE,
+            &token,
+            crate::session::HOLDER_DEVICE_COOKIE,
+            device,
+            "/my/appointments",
+        ),
+        Err(e) => {
+            let err = (status_for(&e), message_for(&e, lang));
+            face_page(&s, lang, &uri, &csrf, &id, Some(err))
+        }
     }
 }

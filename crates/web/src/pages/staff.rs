@@ -115,19 +115,16 @@ async fn login(
         );
         return super::retry_after(res, wait);
     }
-    match auth::login(&s.app, &f.username, &f.password).await {
-        Ok((token, _)) => {
-            let secure = s.app.config.server.secure_cookies;
-            let max_age = s.app.config.security.session_max_hours * 3600;
-            (
-                [(
-                    header::SET_COOKIE,
-                    set_cookie(SESSION_COOKIE, &token, Some(max_age), secure),
-                )],
-                Redirect::to(&next),
-            )
-                .into_response()
-        }
+    let device = crate::session::device_token(&headers, crate::session::STAFF_DEVICE_COOKIE);
+    match auth::login_from(&s.app, &f.username, &f.password, device).await {
+        Ok((token, _, device)) => crate::session::signed_in(
+            &s,
+            SESSION_COOKIE,
+            &token,
+            crate::session::STAFF_DEVICE_COOKIE,
+            device,
+            &next,
+        ),
         Err(e) => {
             let msg = super::sign_in_error(&e, lang, "err-bad_credentials");
             again(page, status_for(&e), msg)
@@ -250,6 +247,9 @@ struct PersonPage {
     state_personnel: bool,
     can_mark_state_personnel: bool,
     csrf: String,
+    /// The person's sign-in (masked mobile) and its history: when, what, by whom.
+    account_mobile: Option<String>,
+    account_events: Vec<(String, String, String)>,
 }
 
 async fn person(
@@ -273,11 +273,26 @@ async fn person(
         exitentry_services::counter_endorsements::is_state_personnel(&s.app, &who, id)
             .await
             .map_err(PageError::at(lang, &page.path))?;
+    let history = exitentry_services::holders::history_for_person(&s.app, &who, id)
+        .await
+        .map_err(PageError::at(lang, &page.path))?;
+    let account_events = history
+        .events
+        .iter()
+        .rev()
+        .map(|e| {
+            let key = format!("acct-ev-{}", e.entry.action.trim_start_matches("holder."));
+            let what = lang.try_t(&key).unwrap_or_else(|| e.entry.action.clone());
+            (super::when_micros(e.at), what, e.entry.actor.clone())
+        })
+        .collect();
     page.title = person
         .name_zh
         .clone()
         .unwrap_or_else(|| person.name_latin.clone());
     Ok(render(&PersonPage {
+        account_mobile: history.mobile_masked,
+        account_events,
         page,
         person,
         documents,

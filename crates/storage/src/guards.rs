@@ -1,0 +1,158 @@
+//! Sign-in guards: failed attempts counted per sign-in name and per known device, taken
+//! atomically *before* a password is checked, so concurrent guesses on any number of nodes
+//! never get more checks than the limit inside one lock window.
+
+use crate::Result;
+use sqlx::AnyConnection;
+
+/// The outcome of asking for a password check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The check may run; this is the n-th failure counted if it fails.
+    Granted { failures: i64 },
+    /// Locked until this time (micros): no check runs.
+    Locked { until: i64 },
+}
+
+/// Takes one attempt for `key`: counts it as a failure in advance (a success clears it) and
+/// locks the key when the count reaches `max`. A lock that has ended starts a fresh count.
+pub async fn take_attempt(
+    conn: &mut AnyConnection,
+    key: &str,
+    max: i64,
+    lock_until: i64,
+    now: i64,
+) -> Result<Attempt> {
+    // One statement on both backends: the row lock (PostgreSQL) or the writer lock (SQLite)
+    // makes read-count-lock a single step.
+    let granted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO sign_in_guards (guard_key, failures, locked_until, updated_at) \
+         VALUES ($1, 1, CASE WHEN 1 >= $2 THEN $3 ELSE NULL END, $4) \
+         ON CONFLICT (guard_key) DO UPDATE SET \
+           failures = CASE WHEN sign_in_guards.locked_until IS NOT NULL \
+                                AND sign_in_guards.locked_until <= $4 \
+                           THEN 1 ELSE sign_in_guards.failures + 1 END, \
+           locked_until = CASE \
+             WHEN (CASE WHEN sign_in_guards.locked_until IS NOT NULL \
+                             AND sign_in_guards.locked_until <= $4 \
+                        THEN 1 ELSE sign_in_guards.failures + 1 END) >= $2 THEN $3 \
+             ELSE NULL END, \
+           updated_at = $4 \
+         WHERE sign_in_guards.locked_until IS NULL OR sign_in_guards.locked_until <= $4 \
+         RETURNING failures",
+    )
+    .bind(key.to_string())
+    .bind(max)
+    .bind(lock_until)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(failures) = granted {
+        return Ok(Attempt::Granted { failures });
+    }
+    let until: Option<i64> =
+        sqlx::query_scalar("SELECT locked_until FROM sign_in_guards WHERE guard_key = $1")
+            .bind(key.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+    Ok(Attempt::Locked {
+        until: until.unwrap_or(now),
+    })
+}
+
+/// Clears a key after a successful sign-in (its failures and any lock).
+pub async fn clear(conn: &mut AnyConnection, key: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sign_in_guards WHERE guard_key = $1")
+        .bind(key.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// When a key's lock ends, if it is locked now.
+pub async fn locked_until(conn: &mut AnyConnection, key: &str, now: i64) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT locked_until FROM sign_in_guards WHERE guard_key = $1 AND locked_until > $2",
+    )
+    .bind(key.to_string())
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten())
+}
+
+/// Forgets guards whose last attempt is older than `before` (names nobody uses pile up).
+pub async fn sweep(conn: &mut AnyConnection, before: i64) -> Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM sign_in_guards WHERE updated_at < $1 \
+         AND (locked_until IS NULL OR locked_until < $1)",
+    )
+    .bind(before)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// The account a known-device cookie belongs to, as (kind, id).
+pub async fn device(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT account_kind, account_id FROM known_devices WHERE token_hash = $1",
+    )
+    .bind(token_hash.to_string())
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Remembers a device after a successful sign-in, or refreshes when it was last seen.
+pub async fn remember_device(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    account_kind: &str,
+    account_id: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO known_devices (token_hash, account_kind, account_id, created_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $4) \
+         ON CONFLICT (token_hash) DO UPDATE SET last_seen_at = $4",
+    )
+    .bind(token_hash.to_string())
+    .bind(account_kind.to_string())
+    .bind(account_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets every device of an account (its sign-in changed hands or was replaced).
+pub async fn forget_devices(conn: &mut AnyConnection, account_kind: &str, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM known_devices WHERE account_kind = $1 AND account_id = $2")
+        .bind(account_kind.to_string())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes one message from a fixed window's allowance for `key`; `false` when `max` are
+/// already used in the window starting at `window_start`.
+pub async fn take_send(
+    conn: &mut AnyConnection,
+    key: &str,
+    window_start: i64,
+    max: i64,
+) -> Result<bool> {
+    let taken: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO send_limits (limit_key, window_start, sent) VALUES ($1, $2, 1) \
+         ON CONFLICT (limit_key, window_start) DO UPDATE SET sent = send_limits.sent + 1 \
+         WHERE send_limits.sent < $3 RETURNING sent",
+    )
+    .bind(key.to_string())
+    .bind(window_start)
+    .bind(max)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(taken.is_some_and(|n| n <= max))
+}
