@@ -160,7 +160,7 @@ describe('a day at the service centre', () => {
       for (const c of [machine, office, staff, hall]) await c.close();
     }));
 
-  test('a mainland resident creates a sign-in with an SMS code, in Simplified Chinese', (t) =>
+  test('a mainland resident creates a sign-in with an SMS code and a face check, in Simplified Chinese', (t) =>
     withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'zh-CN' }, viewport: { width: 390, height: 844 } }, async ({ page }) => {
       await page.goto('/my/login');
       await page.locator('#signup-link').click();
@@ -183,6 +183,14 @@ describe('a day at the service centre', () => {
       }
       assert.ok(code, 'the sign-up code reached the outbox');
       await page.locator('#code').fill(code);
+      await page.locator('main form button[type="submit"]').click();
+      // The phone is proved; the person is proved by a face check before anything is bound.
+      await page.waitForURL((u) => /^\/my\/signup\/[0-9a-f]+\/face$/.test(u.pathname));
+      await expectCount(page.locator('#dev-face-note'), 1);
+      await page.goto('/my');
+      await page.waitForURL((u) => u.pathname === '/my/login');
+      await page.goBack();
+      await page.locator('#photo').setInputFiles({ name: 'selfie.png', mimeType: 'image/png', buffer: png(64, 64) });
       await page.locator('main form button[type="submit"]').click();
       await page.waitForURL((u) => u.pathname === '/my/appointments');
       await expectCount(page.locator('#new-appointment'), 1);

@@ -55,7 +55,9 @@ NAME="load-$(date +%s)"
 KEY=$($BIN partners create --name "$NAME" --kind other \
   --scopes verify_permit,verify_linkage,verify_credential --rate 1000000 --daily-quota 1000000000 | tail -n 1)
 
-$BIN serve --listen 127.0.0.1:$PORT &
+# A production-shaped server: its own log-hash key (serve refuses the development default).
+EXITENTRY_SECURITY__LOG_HASH_SECRET="load-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n")" \
+  $BIN serve --listen 127.0.0.1:$PORT &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done

@@ -242,6 +242,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 );
             }
             config.server.dev_providers = *dev_providers;
+            if !dev_providers {
+                let problems = config.production_problems();
+                if !problems.is_empty() {
+                    bail!(
+                        "refusing to start with development or missing secrets (use --dev-providers for a development server):\n  {}",
+                        problems.join("\n  ")
+                    );
+                }
+            }
             logging::init(&config.log);
             tracing::info!(database = %config.database.url, listen = %config.server.listen, "starting");
             let app = open_app(config).await?;

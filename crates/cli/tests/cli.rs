@@ -212,6 +212,10 @@ async fn the_same_binary_serves_on_this_backend(t: &TestDb) {
             &t.url,
         ])
         .env("EXITENTRY_LOG__FILTER", "info")
+        .env(
+            "EXITENTRY_SECURITY__LOG_HASH_SECRET",
+            "a long random production key",
+        )
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -608,4 +612,35 @@ fn serve_refuses_development_providers_unless_asked_by_flag() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn serve_refuses_development_secrets_naming_each_key() {
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--database-url",
+            "sqlite::memory:",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env(
+            "EXITENTRY_SERVER__PUBLIC_URL",
+            "https://exitentry.example.gov",
+        )
+        .env(
+            "EXITENTRY_PROVIDERS__SMS_GATEWAY_URL",
+            "https://sms.example.gov",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    for key in [
+        "security.log_hash_secret",
+        "providers.sms_gateway_secret",
+        "server.secure_cookies",
+    ] {
+        assert!(err.contains(key), "{key}: {err}");
+    }
 }

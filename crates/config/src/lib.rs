@@ -107,10 +107,61 @@ pub fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The log-hash key of the defaults: anyone can read it here, so hashes made with it are
+/// reversible and production refuses it.
+pub const DEV_LOG_HASH_SECRET: &str = "development log hash key";
+
 impl Config {
     /// Checks that no single key can express: combinations and values refused at start-up.
     pub fn check(&self) -> Result<(), ConfigError> {
         self.email.check()
+    }
+
+    /// What keeps this configuration from running in production (without development
+    /// providers): each offending key with the reason. Empty when it may start.
+    pub fn production_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let sec = self.security.log_hash_secret.expose();
+        if sec.is_empty() || sec == DEV_LOG_HASH_SECRET || sec.len() < 16 {
+            out.push(
+                "security.log_hash_secret: set a random value of at least 16 characters (the \
+                 development default makes hashed document numbers reversible)"
+                    .into(),
+            );
+        }
+        let p = &self.providers;
+        if !p.sms_gateway_url.is_empty() && p.sms_gateway_secret.expose().is_empty() {
+            out.push(
+                "providers.sms_gateway_secret: empty while providers.sms_gateway_url is set".into(),
+            );
+        }
+        if !p.face_service_url.is_empty() && p.face_service_secret.expose().is_empty() {
+            out.push(
+                "providers.face_service_secret: empty while providers.face_service_url is set"
+                    .into(),
+            );
+        }
+        let online = &self.endorsements.online;
+        if online.wechat_pay == OnlineAdapter::WechatNative
+            && self.endorsements.wechat_pay.api_key.expose().is_empty()
+        {
+            out.push("endorsements.wechat_pay.api_key: empty while WeChat Pay Native is on".into());
+        }
+        let https = self
+            .server
+            .public_url
+            .trim()
+            .to_ascii_lowercase()
+            .starts_with("https://");
+        if https && !self.server.secure_cookies {
+            out.push("server.secure_cookies: must be true behind an https:// public_url".into());
+        }
+        if !self.server.metrics_token.expose().is_empty()
+            && self.server.metrics_token.expose().len() < 16
+        {
+            out.push("server.metrics_token: use at least 16 random characters".into());
+        }
+        out
     }
 }
 
@@ -204,6 +255,9 @@ pub struct ServerConfig {
     /// Header in which the TLS terminator passes the client certificate's SHA-256
     /// fingerprint (for partners bound to a certificate). Empty: no client certificates.
     pub client_cert_header: String,
+    /// Bearer token Prometheus must send for `/metrics` (`authorization` in its scrape
+    /// config). Empty: `/metrics` answers only requests from loopback addresses.
+    pub metrics_token: Secret,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -252,6 +306,7 @@ impl Default for ServerConfig {
             secure_cookies: false,
             dev_providers: false,
             client_cert_header: String::new(),
+            metrics_token: Secret::default(),
         }
     }
 }
@@ -265,7 +320,7 @@ impl Default for SecurityConfig {
             lockout_minutes: 15,
             login_attempts_per_minute: 20,
             sms_requests_per_minute: 10,
-            log_hash_secret: Secret("development log hash key".into()),
+            log_hash_secret: Secret(DEV_LOG_HASH_SECRET.into()),
         }
     }
 }
@@ -571,6 +626,37 @@ impl Default for EndorsementsConfig {
             online: OnlineAdaptersConfig::default(),
             wechat_pay: WechatPayConfig::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod production_tests {
+    use super::*;
+
+    #[test]
+    fn production_refuses_development_secrets_and_names_each_key() {
+        let mut c = Config::default();
+        c.providers.sms_gateway_url = "https://sms.example.gov".into();
+        c.providers.face_service_url = "https://face.example.gov".into();
+        c.server.public_url = "https://exitentry.example.gov".into();
+        let problems = c.production_problems().join("\n");
+        for key in [
+            "security.log_hash_secret",
+            "providers.sms_gateway_secret",
+            "providers.face_service_secret",
+            "server.secure_cookies",
+        ] {
+            assert!(problems.contains(key), "{key} in {problems}");
+        }
+        c.security.log_hash_secret = Secret("a long random production key".into());
+        c.providers.sms_gateway_secret = Secret("s".repeat(32));
+        c.providers.face_service_secret = Secret("f".repeat(32));
+        c.server.secure_cookies = true;
+        assert!(
+            c.production_problems().is_empty(),
+            "{:?}",
+            c.production_problems()
+        );
     }
 }
 

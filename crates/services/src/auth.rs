@@ -181,7 +181,13 @@ pub async fn login_from(
     let user = match (checked, user) {
         (Checked::Passed, Some(user)) => user,
         (checked, user) => {
-            if let (Checked::Failed { newly_locked: true, .. }, Some(u)) = (&checked, &user) {
+            if let (
+                Checked::Failed {
+                    newly_locked: true, ..
+                },
+                Some(u),
+            ) = (&checked, &user)
+            {
                 let mut tx = app.db.begin().await?;
                 audit::record(
                     app,
@@ -207,7 +213,15 @@ pub async fn login_from(
     let subject = format!("staff:{}", user.username);
     audit::record(app, &mut tx, &subject, "staff.login", &subject, json!({})).await?;
     if new_device.is_some() {
-        audit::record(app, &mut tx, &subject, "staff.new_device", &subject, json!({})).await?;
+        audit::record(
+            app,
+            &mut tx,
+            &subject,
+            "staff.new_device",
+            &subject,
+            json!({}),
+        )
+        .await?;
     }
     tx.commit()
         .await

@@ -66,9 +66,7 @@ pub async fn login_from(
         SignIn {
             kind: Accounts::Holders,
             login: mobile.as_str(),
-            account: account
-                .as_ref()
-                .map(|a| (a.id, a.password_hash.as_str())),
+            account: account.as_ref().map(|a| (a.id, a.password_hash.as_str())),
             device,
             password,
         },
@@ -360,7 +358,12 @@ pub async fn start_signup(app: &App, input: &SignupInput) -> Result<String> {
         now.timestamp_micros(),
     )
     .await?;
-    crate::limits::take(app, &mut tx, &crate::limits::sms_keys(mobile.as_str(), person.id)).await?;
+    crate::limits::take(
+        app,
+        &mut tx,
+        &crate::limits::sms_keys(mobile.as_str(), person.id),
+    )
+    .await?;
     let sms = json!({"to": mobile.as_str(), "text": format!(
         "【出入境】账号验证码 {code}，{SIGNUP_CODE_MINUTES} 分钟内有效。Sign-up code {code}, valid {SIGNUP_CODE_MINUTES} minutes.")});
     exitentry_storage::jobs::enqueue(

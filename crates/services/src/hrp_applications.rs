@@ -4,9 +4,7 @@
 //! applicant's language) or reject — repeated until approval. Every step is kept in the
 //! application's history and the audit log. Booking the permit's service needs approval.
 
-use crate::auth::{
-    StaffSession, hash_password, random_token, token_hash,
-};
+use crate::auth::{StaffSession, hash_password, random_token, token_hash};
 use crate::email::{self, Email};
 use crate::{App, Result, ServiceError, audit, uploads};
 use chrono::Duration;
@@ -132,7 +130,10 @@ pub async fn register(app: &App, email_addr: &str, lang: &str) -> Result<()> {
     crate::limits::take(
         app,
         &mut tx,
-        &[(format!("email:{}", account.email), crate::limits::EMAIL_PER_ADDRESS)],
+        &[(
+            format!("email:{}", account.email),
+            crate::limits::EMAIL_PER_ADDRESS,
+        )],
     )
     .await?;
     email::enqueue(
@@ -234,9 +235,7 @@ pub async fn login_from(
         crate::auth::SignIn {
             kind: Accounts::Applicants,
             login: &addr,
-            account: account
-                .as_ref()
-                .map(|a| (a.id, a.password_hash.as_str())),
+            account: account.as_ref().map(|a| (a.id, a.password_hash.as_str())),
             device,
             password,
         },
@@ -251,8 +250,15 @@ pub async fn login_from(
     if new_device.is_some() {
         let mut tx = app.db.begin().await?;
         let subject = format!("applicant:{}", account.id);
-        audit::record(app, &mut tx, &subject, "applicant.new_device", &subject, json!({}))
-            .await?;
+        audit::record(
+            app,
+            &mut tx,
+            &subject,
+            "applicant.new_device",
+            &subject,
+            json!({}),
+        )
+        .await?;
         tx.commit().await.map_err(StorageError::from)?;
     }
     let (token, session) = open_session(app, &account).await?;

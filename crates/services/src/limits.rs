@@ -38,11 +38,7 @@ fn window_start(now: DateTime<Utc>, window: Duration) -> i64 {
 /// Takes one message from every allowance (in the caller's transaction, so a message that
 /// is not queued is not counted); refuses with `message_limit_reached` and the time the
 /// fullest window ends.
-pub async fn take(
-    app: &App,
-    conn: &mut AnyConnection,
-    keys: &[(String, Allowance)],
-) -> Result<()> {
+pub async fn take(app: &App, conn: &mut AnyConnection, keys: &[(String, Allowance)]) -> Result<()> {
     let now = app.now();
     for (key, a) in keys {
         let start = window_start(now, a.window);

@@ -130,7 +130,10 @@ impl OnlineProviders {
                 OnlineAdapter::Sandbox => sandbox.map(|sandbox| {
                     Arc::new(SandboxProvider {
                         sandbox: sandbox.clone(),
-                        secret: config.endorsements.sandbox_secret.expose().to_string(),
+                        secret: sandbox_provider_secret(
+                            config.endorsements.sandbox_secret.expose(),
+                            name,
+                        ),
                     }) as Arc<dyn OnlineProvider>
                 }),
                 OnlineAdapter::WechatNative if name == "wechat_pay" => {
@@ -185,8 +188,9 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// The applicant pressed Pay or Fail on the sandbox page; returns the signed callback
-    /// (body, signature) the sandbox sends.
+    /// The applicant pressed Pay or Fail on the sandbox page; returns the callback (body,
+    /// signature) the sandbox sends, signed with the order's provider's own key derived from
+    /// the sandbox secret `secret`.
     pub fn decide(&self, secret: &str, order: &OrderRow, outcome: Outcome) -> (String, String) {
         self.outcomes
             .lock()
@@ -208,7 +212,7 @@ impl Sandbox {
             provider_ref: format!("SBX{}", &order.id[..12]),
         };
         let body = serde_json::to_string(&cb).unwrap_or_default();
-        let sig = sign(secret, &body);
+        let sig = sign(&sandbox_provider_secret(secret, &order.provider), &body);
         (body, sig)
     }
 
@@ -261,6 +265,12 @@ pub(crate) fn bad_callback() -> ServiceError {
         "body",
         exitentry_domain::Invalid::new("bad_callback", "the callback body is not understood"),
     )
+}
+
+/// The sandbox's key for one provider: each provider signs with its own, as real ones do,
+/// so one provider's callback can never pass as another's.
+pub fn sandbox_provider_secret(secret: &str, provider: &str) -> String {
+    sign(secret, &format!("sandbox provider {provider}"))
 }
 
 /// HMAC-SHA256 of the body, hex.
@@ -400,14 +410,34 @@ async fn apply(
 ) -> Result<bool> {
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
+    let order = store::order(&mut tx, order_id)
+        .await?
+        .ok_or(ServiceError::NotFound("order"))?;
+    // An order is settled only by its own provider's verified callback.
+    if let Some(e) = &event
+        && e.provider != order.provider
+    {
+        audit::record(
+            app,
+            &mut tx,
+            &format!("provider:{}", e.provider),
+            "payment.wrong_provider",
+            &order.subject,
+            json!({"order": order.id, "order_provider": order.provider, "event": e.id}),
+        )
+        .await?;
+        tx.commit().await.map_err(StorageError::from)?;
+        tracing::warn!(order = %order.id, provider = e.provider, "callback for another provider's order");
+        return Err(ServiceError::Conflict {
+            code: "wrong_provider",
+            message: "this order belongs to another payment provider".into(),
+        });
+    }
     if let Some(e) = &event
         && !store::record_callback(&mut tx, e.provider, e.id, order_id, e.outcome, now).await?
     {
         return Ok(false);
     }
-    let order = store::order(&mut tx, order_id)
-        .await?
-        .ok_or(ServiceError::NotFound("order"))?;
     if let Some(a) = amount_cents
         && a != order.amount_cents
     {

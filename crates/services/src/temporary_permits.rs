@@ -146,7 +146,12 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
     };
     let mut tx = app.db.begin().await?;
     store::insert_application(&mut tx, &record, now.timestamp_micros()).await?;
-    crate::limits::take(app, &mut tx, &crate::limits::sms_keys(mobile.as_str(), holder.id)).await?;
+    crate::limits::take(
+        app,
+        &mut tx,
+        &crate::limits::sms_keys(mobile.as_str(), holder.id),
+    )
+    .await?;
     queue_code(app, &mut tx, mobile.as_str(), &code, now).await?;
     tx.commit()
         .await
@@ -451,7 +456,12 @@ pub async fn resend_sms_code(app: &App, id: &str) -> Result<DateTime<Utc>> {
             wait_secs: (next - now).num_seconds().max(1),
         });
     }
-    crate::limits::take(app, &mut tx, &crate::limits::sms_keys(&a.mobile, a.person_id)).await?;
+    crate::limits::take(
+        app,
+        &mut tx,
+        &crate::limits::sms_keys(&a.mobile, a.person_id),
+    )
+    .await?;
     queue_code(app, &mut tx, &a.mobile, &code, now).await?;
     tx.commit()
         .await

@@ -248,7 +248,11 @@ async fn concurrent_guesses_get_at_most_the_limit_of_password_checks(t: &TestDb)
     assert_eq!((s.username.as_str(), again), ("admin.li", None));
     // ...though guesses from a stolen device cookie are limited the same way.
     for _ in 0..max {
-        assert!(auth::login_from(&app, "admin.li", "wrong", Some(&device)).await.is_err());
+        assert!(
+            auth::login_from(&app, "admin.li", "wrong", Some(&device))
+                .await
+                .is_err()
+        );
     }
     assert!(matches!(
         auth::login_from(&app, "admin.li", PW, Some(&device)).await,

@@ -263,6 +263,27 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
     let secret = app.config.endorsements.sandbox_secret.expose().to_string();
     let sandbox = app.sandbox.clone().unwrap();
     let (body, sig) = sandbox.decide(&secret, &order, op::Outcome::Paid);
+    // Another provider's callback cannot pay an alipay order: its signature (alipay's key)
+    // fails there, and even one rightly signed by that provider is refused and audited.
+    assert!(matches!(
+        op::callback(&app, "unionpay", &body, &signed(&sig), ea::on_paid).await,
+        Err(ServiceError::Forbidden)
+    ));
+    let unionpay_sig = op::sign(&op::sandbox_provider_secret(&secret, "unionpay"), &body);
+    assert_eq!(
+        op::callback(&app, "unionpay", &body, &signed(&unionpay_sig), ea::on_paid)
+            .await
+            .unwrap_err()
+            .code(),
+        "wrong_provider"
+    );
+    assert_eq!(op::order(&app, &order.id).await.unwrap().status, "pending");
+    let audited = exitentry_services::audit::recent(&app, 20)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.entry.action == "payment.wrong_provider");
+    assert!(audited, "the attempt is audited");
     // A forged signature is refused and changes nothing.
     assert!(matches!(
         op::callback(

@@ -6,12 +6,12 @@ mod common;
 use chrono::Duration;
 use common::{OFFICES, app_with_keys, import};
 use exitentry_services::holders::{self, SignupInput, SignupStep};
-use exitentry_services::providers::{DevFaceVerifier, Providers};
-use std::sync::Arc;
 use exitentry_services::import::ImportKind;
+use exitentry_services::providers::{DevFaceVerifier, Providers};
 use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
 use exitentry_storage::{backend_tests, jobs};
+use std::sync::Arc;
 
 async fn seeded(
     t: &TestDb,
@@ -115,7 +115,10 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
         "already_done"
     );
     // The phone is proved, the person is not: no sign-in exists yet.
-    assert_eq!(holders::signup_step(&app, &id).await.unwrap(), SignupStep::Face);
+    assert_eq!(
+        holders::signup_step(&app, &id).await.unwrap(),
+        SignupStep::Face
+    );
     assert!(matches!(
         holders::login(&app, "13700137000", "a long holder password").await,
         Err(ServiceError::BadCredentials)
@@ -123,7 +126,10 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
     let (_, session, device) = holders::submit_signup_face(&app, &id, PNG).await.unwrap();
     assert_eq!(session.mobile, "13700137000");
     assert!(device.is_some());
-    assert_eq!(holders::signup_step(&app, &id).await.unwrap(), SignupStep::Done);
+    assert_eq!(
+        holders::signup_step(&app, &id).await.unwrap(),
+        SignupStep::Done
+    );
     assert_eq!(
         holders::submit_signup_face(&app, &id, PNG)
             .await
@@ -174,7 +180,9 @@ async fn a_phone_alone_never_binds_a_sign_in_to_a_person(t: &TestDb) {
     let (app, _clock, _k) = seeded(t).await;
     let victim = li_hua("李华");
     let id = holders::start_signup(&app, &victim).await.unwrap();
-    holders::confirm_signup(&app, &id, &sent_code(&app).await).await.unwrap();
+    holders::confirm_signup(&app, &id, &sent_code(&app).await)
+        .await
+        .unwrap();
     let (victim_token, _, _) = holders::submit_signup_face(&app, &id, PNG).await.unwrap();
 
     let refuse = refusing_faces(&app);
@@ -205,22 +213,39 @@ async fn a_phone_alone_never_binds_a_sign_in_to_a_person(t: &TestDb) {
         holders::login(&app, "13900139000", "the attacker's password").await,
         Err(ServiceError::BadCredentials)
     ));
-    let still = holders::session(&app, &victim_token).await.unwrap().unwrap();
+    let still = holders::session(&app, &victim_token)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(still.mobile, "13700137000");
     // The officer sees the failed attempt on the person.
     let officer = officer(&app).await;
     let history = holders::history_for_person(&app, &officer, still.person_id)
         .await
         .unwrap();
-    let actions: Vec<_> = history.events.iter().map(|e| e.entry.action.as_str()).collect();
-    assert!(actions.contains(&"holder.signup_face_mismatch"), "{actions:?}");
+    let actions: Vec<_> = history
+        .events
+        .iter()
+        .map(|e| e.entry.action.as_str())
+        .collect();
+    assert!(
+        actions.contains(&"holder.signup_face_mismatch"),
+        "{actions:?}"
+    );
     assert_eq!(history.mobile_masked.as_deref(), Some("137****7000"));
 }
 
 async fn officer(app: &App) -> exitentry_services::auth::StaffSession {
-    exitentry_services::auth::create_staff(app, "cli", "officer.he", "an officer password", "reviewer", None)
-        .await
-        .unwrap();
+    exitentry_services::auth::create_staff(
+        app,
+        "cli",
+        "officer.he",
+        "an officer password",
+        "reviewer",
+        None,
+    )
+    .await
+    .unwrap();
     exitentry_services::auth::login(app, "officer.he", "an officer password")
         .await
         .unwrap()
@@ -232,7 +257,9 @@ async fn officer(app: &App) -> exitentry_services::auth::StaffSession {
 async fn a_second_sign_up_replaces_the_first_and_tells_the_old_number(t: &TestDb) {
     let (app, _clock, _k) = seeded(t).await;
     let id = holders::start_signup(&app, &li_hua("李华")).await.unwrap();
-    holders::confirm_signup(&app, &id, &sent_code(&app).await).await.unwrap();
+    holders::confirm_signup(&app, &id, &sent_code(&app).await)
+        .await
+        .unwrap();
     let (old_token, first, _) = holders::submit_signup_face(&app, &id, PNG).await.unwrap();
 
     let mut again = li_hua("李华");
@@ -247,8 +274,14 @@ async fn a_second_sign_up_replaces_the_first_and_tells_the_old_number(t: &TestDb
     let (_, second, _) = holders::submit_signup_face(&app, &id, PNG).await.unwrap();
     assert_eq!(first.account_id, second.account_id);
     assert!(holders::session(&app, &old_token).await.unwrap().is_none());
-    assert!(holders::login(&app, "13700137000", "a long holder password").await.is_err());
-    holders::login(&app, "13900139000", "a new long password").await.unwrap();
+    assert!(
+        holders::login(&app, "13700137000", "a long holder password")
+            .await
+            .is_err()
+    );
+    holders::login(&app, "13900139000", "a new long password")
+        .await
+        .unwrap();
 
     exitentry_services::jobs::run_due(&app).await.unwrap();
     let mut c = app.db.conn().await.unwrap();
@@ -263,8 +296,16 @@ async fn a_second_sign_up_replaces_the_first_and_tells_the_old_number(t: &TestDb
     let history = holders::history_for_person(&app, &officer, second.person_id)
         .await
         .unwrap();
-    let actions: Vec<_> = history.events.iter().map(|e| e.entry.action.as_str()).collect();
-    for a in ["holder.bound", "holder.sign_in_replaced", "holder.new_device"] {
+    let actions: Vec<_> = history
+        .events
+        .iter()
+        .map(|e| e.entry.action.as_str())
+        .collect();
+    for a in [
+        "holder.bound",
+        "holder.sign_in_replaced",
+        "holder.new_device",
+    ] {
         assert!(actions.contains(&a), "{a} in {actions:?}");
     }
     assert_eq!(history.mobile_masked.as_deref(), Some("139****9000"));
@@ -276,7 +317,9 @@ async fn sms_to_one_number_are_limited(t: &TestDb) {
     for _ in 0..exitentry_services::limits::SMS_PER_MOBILE.max {
         holders::start_signup(&app, &li_hua("李华")).await.unwrap();
     }
-    let e = holders::start_signup(&app, &li_hua("李华")).await.unwrap_err();
+    let e = holders::start_signup(&app, &li_hua("李华"))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "message_limit_reached");
     assert!(e.available_from().is_some());
 }

@@ -96,12 +96,12 @@ pub async fn sweep(conn: &mut AnyConnection, before: i64) -> Result<u64> {
 
 /// The account a known-device cookie belongs to, as (kind, id).
 pub async fn device(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<(String, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT account_kind, account_id FROM known_devices WHERE token_hash = $1",
+    Ok(
+        sqlx::query_as("SELECT account_kind, account_id FROM known_devices WHERE token_hash = $1")
+            .bind(token_hash.to_string())
+            .fetch_optional(&mut *conn)
+            .await?,
     )
-    .bind(token_hash.to_string())
-    .fetch_optional(&mut *conn)
-    .await?)
 }
 
 /// Remembers a device after a successful sign-in, or refreshes when it was last seen.

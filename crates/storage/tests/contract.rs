@@ -244,7 +244,12 @@ async fn failed_logins_lock_the_account(t: &TestDb) {
             Attempt::Granted { failures: i }
         );
     }
-    assert_eq!(guards::locked_until(&mut c, "staff:clerk", 10).await.unwrap(), None);
+    assert_eq!(
+        guards::locked_until(&mut c, "staff:clerk", 10)
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         guards::take_attempt(&mut c, "staff:clerk", 3, 999, 10)
             .await
@@ -252,7 +257,9 @@ async fn failed_logins_lock_the_account(t: &TestDb) {
         Attempt::Granted { failures: 3 }
     );
     assert_eq!(
-        guards::locked_until(&mut c, "staff:clerk", 10).await.unwrap(),
+        guards::locked_until(&mut c, "staff:clerk", 10)
+            .await
+            .unwrap(),
         Some(999)
     );
     assert_eq!(

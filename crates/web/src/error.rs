@@ -153,3 +153,55 @@ pub fn urlencoding_min(s: &str) -> String {
     }
     out
 }
+
+/// Answers the framework gives by itself (a form or body it cannot read, a body too large,
+/// a method the address does not take) come as plain text: on the API they get our JSON
+/// error with a stable code, on pages the translated error page.
+pub fn framework_rejection(res: Response, lang: Lang, path: &str) -> Response {
+    let status = res.status();
+    let plain = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
+        _ => return res,
+    };
+    if !plain {
+        return res;
+    }
+    if path.starts_with("/api/") {
+        let mut out = json_error(status, code, lang);
+        if let Some(allow) = res.headers().get(axum::http::header::ALLOW) {
+            out.headers_mut()
+                .insert(axum::http::header::ALLOW, allow.clone());
+        }
+        return out;
+    }
+    // A marker the error-page middleware (our caller) renders as the full page.
+    render_error_page(lang, path, status, &message_for_code(code, lang))
+}
+
+fn message_for_code(code: &str, lang: Lang) -> String {
+    lang.try_t(&format!("err-{code}"))
+        .unwrap_or_else(|| lang.t("err-bad_request"))
+}
+
+/// The API's error body for a status without a service error (body too large, …).
+pub fn json_error(status: StatusCode, code: &str, lang: Lang) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_string(),
+            message: message_for_code(code, lang),
+            field: None,
+            available_from: None,
+        },
+    };
+    (status, Json(body)).into_response()
+}

@@ -53,7 +53,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
+    type Rejection = axum::response::Response;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
@@ -61,12 +61,17 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJ
             .await
             .unwrap_or(Lang::En);
         let req = axum::extract::Request::from_parts(parts, body);
+        use axum::response::IntoResponse;
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(
+                crate::error::json_error(e.status(), "payload_too_large", lang),
+            ),
             Err(e) => Err(ApiError::new(
                 ServiceError::invalid("body", Invalid::new("bad_json", e.body_text())),
                 lang,
-            )),
+            )
+            .into_response()),
         }
     }
 }

@@ -142,15 +142,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        if let Some(l) = cookie(parts, LANG_COOKIE).and_then(Lang::from_tag) {
-            return Ok(l);
+        Ok(Lang::from_headers(&parts.headers))
+    }
+}
+
+impl Lang {
+    /// The reader's language: the chosen one (cookie), else the browser's, else zh-Hans.
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Lang {
+        if let Some(l) = cookie_in(headers, LANG_COOKIE).and_then(Lang::from_tag) {
+            return l;
         }
-        let header = parts
-            .headers
+        let header = headers
             .get(axum::http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        Ok(Lang::from_accept_language(header).unwrap_or(Lang::ZhHans))
+        Lang::from_accept_language(header).unwrap_or(Lang::ZhHans)
     }
 }
 

@@ -61,6 +61,14 @@ pub fn router(app: App) -> Router {
         sms_throttle,
         key_limits: Default::default(),
     };
+    let https = state
+        .app
+        .config
+        .server
+        .public_url
+        .trim()
+        .to_ascii_lowercase()
+        .starts_with("https://");
     let security_headers = [
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
@@ -80,11 +88,27 @@ pub fn router(app: App) -> Router {
             state.clone(),
             pages::render_error_pages,
         ))
-        .layer(axum::middleware::from_fn(observability::track));
+        .layer(axum::middleware::from_fn(observability::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::host_cookies,
+        ));
     for (name, value) in security_headers {
         r = r.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),
+        ));
+    }
+    // Answers carry personal data unless they say otherwise (assets and the published
+    // lists set their own caching): never kept by browsers or shared caches.
+    r = r.layer(SetResponseHeaderLayer::if_not_present(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ));
+    if https {
+        r = r.layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         ));
     }
     r.layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))

@@ -48,8 +48,32 @@ async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
-async fn render_metrics(State(s): State<AppState>) -> String {
-    s.metrics.render()
+/// Metrics name partners and count per office: only for Prometheus, which sends the
+/// configured bearer token; without one configured, only loopback clients are answered.
+async fn render_metrics(
+    State(s): State<AppState>,
+    crate::throttle::ClientIp(ip): crate::throttle::ClientIp,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let token = s.app.config.server.metrics_token.expose();
+    let allowed = if token.is_empty() {
+        ip.is_some_and(|ip| ip.is_loopback())
+    } else {
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| exitentry_services::auth::constant_time_eq(given.trim(), token))
+    };
+    if !allowed {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+            "metrics need the configured bearer token\n",
+        )
+            .into_response();
+    }
+    s.metrics.render().into_response()
 }
 
 /// Counts requests and their latency by route template (not raw path: bounded labels).

@@ -248,3 +248,51 @@ pub fn signed_in(
     }
     (AppendHeaders(cookies), Redirect::to(to)).into_response()
 }
+
+/// With `server.secure_cookies`, every cookie we set is `Secure` and carries the `__Host-`
+/// prefix (bound to this host, not settable by a sibling domain); incoming cookies are read
+/// only under that prefix. One place, so no handler can forget it.
+pub async fn host_cookies(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::HeaderValue;
+    use axum::http::header::{COOKIE, SET_COOKIE};
+    if !state.app.config.server.secure_cookies {
+        return next.run(req).await;
+    }
+    let incoming: Vec<String> = req
+        .headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().strip_prefix(HOST_PREFIX).map(str::to_string))
+        .collect();
+    req.headers_mut().remove(COOKIE);
+    if let Ok(v) = HeaderValue::from_str(&incoming.join("; ")) {
+        req.headers_mut().insert(COOKIE, v);
+    }
+    let mut res = next.run(req).await;
+    let outgoing: Vec<HeaderValue> = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| {
+            let mut c = format!("{HOST_PREFIX}{}", c.trim_start_matches(HOST_PREFIX));
+            if !c.contains("; Secure") {
+                c.push_str("; Secure");
+            }
+            HeaderValue::from_str(&c).ok()
+        })
+        .collect();
+    res.headers_mut().remove(SET_COOKIE);
+    for v in outgoing {
+        res.headers_mut().append(SET_COOKIE, v);
+    }
+    res
+}
+
+const HOST_PREFIX: &str = "__Host-";

@@ -60,7 +60,10 @@ impl Throttle {
 
 impl Throttle {
     /// [`Throttle::check`] as a service error: 429 `rate_limited` with `Retry-After`.
-    pub fn check_or_refuse(&self, ip: Option<IpAddr>) -> Result<(), exitentry_services::ServiceError> {
+    pub fn check_or_refuse(
+        &self,
+        ip: Option<IpAddr>,
+    ) -> Result<(), exitentry_services::ServiceError> {
         self.check(ip).map_err(|wait| {
             let now = self.clock.0.now();
             let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));

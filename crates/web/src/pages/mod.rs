@@ -231,9 +231,16 @@ pub struct NextQuery {
 /// Where to go after signing in: `next` when it is a path within `area`, else `home`. Never
 /// another site (`//host`, backslashes), so sign-in cannot be used as an open redirect.
 pub fn next_within(next: Option<&str>, area: &str, home: &str) -> String {
-    next.filter(|n| n.starts_with(area) && !n.starts_with("//") && !n.contains('\\'))
+    next.filter(|n| is_local_path(n) && n.starts_with(area))
         .unwrap_or(home)
         .to_string()
+}
+
+/// A path on this site that every browser reads the same way: starts with one `/`, no `//`
+/// anywhere, no backslash and no control character (browsers drop tabs and newlines, so
+/// `/<TAB>/evil.com` would become `//evil.com`, another site).
+pub fn is_local_path(n: &str) -> bool {
+    n.starts_with('/') && !n.contains("//") && !n.chars().any(|c| c == '\\' || c.is_control())
 }
 
 /// A UTC instant shown in Beijing time (the offices' time zone).
@@ -300,7 +307,9 @@ pub fn render_error_page(lang: Lang, path: &str, status: StatusCode, message: &s
 pub async fn render_error_pages(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let token =
         crate::i18n::cookie_in(req.headers(), crate::session::SESSION_COOKIE).map(str::to_string);
-    let res = next.run(req).await;
+    let lang = Lang::from_headers(req.headers());
+    let path = req.uri().path().to_string();
+    let res = crate::error::framework_rejection(next.run(req).await, lang, &path);
     let Some(e) = res.extensions().get::<ErrorPageRequest>().cloned() else {
         return res;
     };

@@ -132,7 +132,9 @@ async fn code_form(
 ) -> Response {
     match holders::signup_step(&s.app, &id).await {
         Ok(SignupStep::Code) => {}
-        Ok(SignupStep::Face) => return Redirect::to(&format!("/my/signup/{id}/face")).into_response(),
+        Ok(SignupStep::Face) => {
+            return Redirect::to(&format!("/my/signup/{id}/face")).into_response();
+        }
         Ok(SignupStep::Done) => return Redirect::to("/my/login").into_response(),
         Err(_) => return Redirect::to("/my/signup").into_response(),
     }
@@ -254,11 +256,25 @@ async fn face(
     let csrf = anon_csrf(&headers);
     let Ok((submitted, photo)) = read_face_form(multipart).await else {
         let msg = lang.t("err-image_too_large");
-        return face_page(&s, lang, &uri, &csrf, &id, Some((StatusCode::BAD_REQUEST, msg)));
+        return face_page(
+            &s,
+            lang,
+            &uri,
+            &csrf,
+            &id,
+            Some((StatusCode::BAD_REQUEST, msg)),
+        );
     };
     if !anon_csrf_ok(&headers, &submitted) {
         let msg = lang.t("err-csrf");
-        return face_page(&s, lang, &uri, &csrf, &id, Some((StatusCode::FORBIDDEN, msg)));
+        return face_page(
+            &s,
+            lang,
+            &uri,
+            &csrf,
+            &id,
+            Some((StatusCode::FORBIDDEN, msg)),
+        );
     }
     match holders::submit_signup_face(&s.app, &id, &photo).await {
         Ok((token, _, device)) => crate::session::signed_in(

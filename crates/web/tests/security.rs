@@ -1,0 +1,443 @@
+//! Security through the real server, on both backends: nobody reaches someone else's
+//! records with a phone alone, redirects stay on this site, answers with personal data are
+//! not cached, metrics need their token, cookies are host-bound behind HTTPS, and malformed
+//! requests get our own answers. docs/SECURITY.md lists what each test protects.
+
+use exitentry_services::jobs;
+use exitentry_storage::jobs as job_store;
+use exitentry_test_support::{TINY_PNG, TestApp, hidden_field};
+use reqwest::StatusCode;
+use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+
+macro_rules! http_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                if !exitentry_storage::testing::enabled(exitentry_storage::Backend::Sqlite) { return; }
+                super::$name(exitentry_storage::Backend::Sqlite).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                if !exitentry_storage::testing::enabled(exitentry_storage::Backend::Postgres) { return; }
+                super::$name(exitentry_storage::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+const LI_HUA_ID: &str = "11010519491231002X";
+
+/// The last SMS to `mobile`, after the job queue has run.
+async fn sms_to(t: &TestApp, mobile: &str) -> String {
+    jobs::run_due(&t.app).await.unwrap();
+    let mut c = t.app.db.conn().await.unwrap();
+    job_store::outbox(&mut c, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.recipient == mobile)
+        .map(|m| m.body)
+        .expect("an SMS to the number")
+}
+
+fn code_in(sms: &str) -> String {
+    sms.chars().filter(char::is_ascii_digit).take(6).collect()
+}
+
+/// The sign-up through the pages up to the face step; returns the face page's path.
+async fn sign_up_to_the_face_step(t: &TestApp, c: &reqwest::Client, mobile: &str) -> String {
+    let page = c
+        .get(t.url("/my/signup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let r = c
+        .post(t.url("/my/signup"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("id_kind", "prc_resident_id"),
+            ("id_number", LI_HUA_ID),
+            ("name", "李华"),
+            ("mobile", mobile),
+            ("password", "the attacker's password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let code_page = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let code = code_in(&sms_to(t, mobile).await);
+    let r = c
+        .post(t.url(&code_page))
+        .form(&[("csrf", csrf.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let face = r.headers()[LOCATION].to_str().unwrap().to_string();
+    assert_eq!(face, format!("{code_page}/face"));
+    face
+}
+
+/// The takeover of the report: someone else's identity number and name plus one's own
+/// mobile and its SMS code. Before (and without) a passed face check nothing of the person
+/// is reachable: no session, no permits, no applications, no sign-in with that password.
+async fn a_phone_alone_opens_nothing_of_the_person(backend: exitentry_storage::Backend) {
+    let t = TestApp::spawn_configured(backend, |c| c.providers.dev_face_accept = false).await;
+    t.seed(30).await;
+    let c = t.client();
+    let face = sign_up_to_the_face_step(&t, &c, "13900139000").await;
+
+    let nothing_visible = |c: reqwest::Client| {
+        let t = &t;
+        async move {
+            let r = c.get(t.url("/my")).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "/my needs a sign-in");
+            assert!(
+                r.headers()[LOCATION]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("/my/login")
+            );
+            for path in ["/my/linkage-proof", "/my/appointments"] {
+                let r = c.get(t.url(path)).send().await.unwrap();
+                assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+            }
+            let r = c
+                .get(t.url("/api/v1/endorsements/applications"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        }
+    };
+    nothing_visible(c.clone()).await;
+
+    // The face check refuses: still nothing, and the password opens nothing either.
+    let page = c
+        .get(t.url(&face))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("id=\"dev-face-note\""),
+        "the refusing double is not the demo's"
+    );
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "photo",
+        reqwest::multipart::Part::bytes(TINY_PNG.to_vec())
+            .file_name("me.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let r = c.post(t.url(&face)).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("role=\"alert\""));
+    nothing_visible(c.clone()).await;
+    let r = holders_login(&t, &c, "13900139000", "the attacker's password").await;
+    assert_eq!(r, StatusCode::UNAUTHORIZED);
+    t.stop().await;
+}
+
+async fn holders_login(t: &TestApp, c: &reqwest::Client, mobile: &str, pw: &str) -> StatusCode {
+    let page = c
+        .get(t.url("/my/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    c.post(t.url("/my/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("mobile", mobile),
+            ("password", pw),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// With the demo's double (any photo passes, and the page says so) the same journey binds
+/// the sign-in and opens the holder's pages.
+async fn the_face_check_binds_the_sign_in(backend: exitentry_storage::Backend) {
+    let t = TestApp::spawn_with_keys(backend).await;
+    t.seed(30).await;
+    let c = t.client();
+    let face = sign_up_to_the_face_step(&t, &c, "13900139000").await;
+    let page = c
+        .get(t.url(&face))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"dev-face-note\""));
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "photo",
+        reqwest::multipart::Part::bytes(TINY_PNG.to_vec())
+            .file_name("me.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let r = c.post(t.url(&face)).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookies: Vec<_> = r.headers().get_all(SET_COOKIE).iter().collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("ee_holder="))
+    );
+    assert!(
+        cookies
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("ee_device_holder="))
+    );
+    let r = c.get(t.url("/my")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    t.stop().await;
+}
+
+/// `/lang` (and every sign-in's `next`) follows only paths on this site.
+async fn redirects_stay_on_this_site(backend: exitentry_storage::Backend) {
+    let t = TestApp::spawn(backend).await;
+    let c = t.client();
+    let cases = [
+        ("/%09/evil.com", "/"),
+        ("/%0a", "/"),
+        ("/%0d%0aSet-Cookie:x=1", "/"),
+        ("//evil.com", "/"),
+        ("/\\evil.com", "/"),
+        ("/%5C%5Cevil.com", "/"),
+        ("https://evil.com", "/"),
+        ("/offices/..//evil.com", "/"),
+        ("/offices?district=Tianhe", "/offices?district=Tianhe"),
+    ];
+    for (next, want) in cases {
+        let r = c
+            .get(t.url(&format!(
+                "/lang?set=en&next={}",
+                next.replace('?', "%3F").replace('=', "%3D")
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(r.headers()[LOCATION], want, "{next}");
+    }
+    t.stop().await;
+}
+
+/// Personal data is never cached; static assets are.
+async fn answers_with_personal_data_are_not_cached(backend: exitentry_storage::Backend) {
+    let t = TestApp::spawn(backend).await;
+    t.seed(10).await;
+    let c = t.client();
+    t.login(&c, "clerk", exitentry_test_support::PASSWORD).await;
+    for path in [
+        "/my/login",
+        "/staff",
+        "/staff/search?q=CA1234567",
+        "/api/v1/offices",
+    ] {
+        let r = c.get(t.url(path)).send().await.unwrap();
+        assert_eq!(r.headers()[CACHE_CONTROL], "no-store", "{path}");
+    }
+    let css = c.get(t.url("/assets/app.css")).send().await.unwrap();
+    assert!(
+        css.headers()[CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .starts_with("public")
+    );
+    t.stop().await;
+}
+
+/// Behind HTTPS: HSTS, and every cookie `Secure` with the `__Host-` prefix.
+async fn behind_https_cookies_are_host_bound_and_hsts_is_sent(backend: exitentry_storage::Backend) {
+    let t = TestApp::spawn_configured(backend, |c| {
+        c.server.public_url = "https://exitentry.example.gov".into();
+        c.server.secure_cookies = true;
+    })
+    .await;
+    let c = t.client();
+    let r = c.get(t.url("/my/login")).send().await.unwrap();
+    assert_eq!(
+        r.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(!cookies.is_empty());
+    for cookie in &cookies {
+        assert!(cookie.starts_with("__Host-"), "{cookie}");
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        assert!(cookie.contains("Path=/"), "{cookie}");
+    }
+    // The anonymous form's token comes back under the prefix and is accepted (no 403).
+    let csrf = cookies[0]
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string();
+    let plain = t.client();
+    let r = plain
+        .post(t.url("/my/login"))
+        .header("cookie", format!("__Host-ee_login_csrf={csrf}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("mobile", "13900139000"),
+            ("password", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Without the prefix a cookie is not read (a sibling domain could have set it).
+    let r = plain
+        .post(t.url("/my/login"))
+        .header("cookie", format!("ee_login_csrf={csrf}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("mobile", "13900139000"),
+            ("password", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    t.stop().await;
+}
+
+/// `/metrics` names partners and offices: with a token configured, only Prometheus with
+/// that bearer token reads it.
+async fn metrics_need_the_bearer_token(backend: exitentry_storage::Backend) {
+    let t = TestApp::spawn_configured(backend, |c| {
+        c.server.metrics_token = exitentry_config::Secret("a long metrics token 123".into());
+    })
+    .await;
+    let c = t.client();
+    let r = c.get(t.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = c
+        .get(t.url("/metrics"))
+        .bearer_auth("a wrong token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = c
+        .get(t.url("/metrics"))
+        .bearer_auth("a long metrics token 123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    t.stop().await;
+}
+
+/// What the framework would answer in plain text gets our answer: a translated page for
+/// pages, our JSON error with a stable code on the API.
+async fn malformed_requests_get_our_own_answers(backend: exitentry_storage::Backend) {
+    let t = TestApp::spawn(backend).await;
+    let c = t.client();
+    let r = c
+        .post(t.url("/my/login"))
+        .header("accept-language", "en")
+        .header(CONTENT_TYPE, "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(
+        r.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(r.text().await.unwrap().contains("not in a form we accept"));
+
+    let r = c.put(t.url("/api/v1/offices")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+
+    let big = "x".repeat(3 * 1024 * 1024);
+    let r = c
+        .post(t.url("/api/v1/temporary-permits/applications"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(format!("{{\"name\":\"{big}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payload_too_large");
+    t.stop().await;
+}
+
+/// The JSON API's SMS requests are limited per client like the web form.
+async fn the_api_sends_no_sms_flood(backend: exitentry_storage::Backend) {
+    let t = TestApp::spawn_with_keys(backend).await;
+    let c = t.client();
+    let limit = t.app.config.security.sms_requests_per_minute;
+    let mut statuses = Vec::new();
+    for _ in 0..limit + 1 {
+        let r = c
+            .post(t.url("/api/v1/temporary-permits/applications"))
+            .json(&serde_json::json!({
+                "document_kind": "hrp", "document_number": "H12345678", "name": "x",
+                "document_expiry": "2030-01-01", "sex": "M", "mobile": "13900139000",
+                "password": "a long password 1"
+            }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status());
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(r.headers().contains_key("retry-after"));
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "rate_limited");
+        }
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert!(!statuses[..limit as usize].contains(&StatusCode::TOO_MANY_REQUESTS));
+    t.stop().await;
+}
+
+http_tests!(
+    a_phone_alone_opens_nothing_of_the_person,
+    the_face_check_binds_the_sign_in,
+    redirects_stay_on_this_site,
+    answers_with_personal_data_are_not_cached,
+    behind_https_cookies_are_host_bound_and_hsts_is_sent,
+    metrics_need_the_bearer_token,
+    malformed_requests_get_our_own_answers,
+    the_api_sends_no_sms_flood,
+);
