@@ -303,8 +303,9 @@ pub const SIGNUP_MAX_FACE_TRIES: i64 = 3;
 
 /// Starts a sign-up: the identity must be in the registry under this name (one answer for
 /// every mismatch, so the form cannot probe the registry); an SMS code goes to the mobile.
-/// Returns the sign-up id for the code step. Nothing is bound yet.
-pub async fn start_signup(app: &App, input: &SignupInput) -> Result<String> {
+/// Returns the sign-up id for the code step and the browser token that alone may continue
+/// it (kept in a cookie). Nothing is bound yet.
+pub async fn start_signup(app: &App, input: &SignupInput) -> Result<(String, String)> {
     use exitentry_domain::Invalid;
     let no_match = || {
         ServiceError::invalid(
@@ -338,6 +339,7 @@ pub async fn start_signup(app: &App, input: &SignupInput) -> Result<String> {
     };
     let hash = crate::auth::hash_password(&input.password)?;
     let id = random_token()[..24].to_string();
+    let browser = random_token();
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
     let now = app.now();
     let mut tx = app.db.begin().await?;
@@ -354,6 +356,7 @@ pub async fn start_signup(app: &App, input: &SignupInput) -> Result<String> {
             completed_at: None,
             code_confirmed_at: None,
             face_attempts: 0,
+            browser_hash: token_hash(&browser),
         },
         now.timestamp_micros(),
     )
@@ -384,7 +387,19 @@ pub async fn start_signup(app: &App, input: &SignupInput) -> Result<String> {
     )
     .await?;
     tx.commit().await.map_err(StorageError::from)?;
-    Ok(id)
+    Ok((id, browser))
+}
+
+/// A sign-up, for the browser that started it only (anyone else: not found).
+async fn signup_for(
+    conn: &mut AnyConnection,
+    id: &str,
+    browser: &str,
+) -> Result<holders::SignupRecord> {
+    holders::signup(conn, id)
+        .await?
+        .filter(|s| crate::auth::constant_time_eq(&s.browser_hash, &token_hash(browser)))
+        .ok_or(ServiceError::NotFound("sign-up"))
 }
 
 /// Where a sign-up stands, for its pages.
@@ -395,11 +410,9 @@ pub enum SignupStep {
     Done,
 }
 
-pub async fn signup_step(app: &App, id: &str) -> Result<SignupStep> {
+pub async fn signup_step(app: &App, id: &str, browser: &str) -> Result<SignupStep> {
     let mut conn = app.db.conn().await?;
-    let s = holders::signup(&mut conn, id)
-        .await?
-        .ok_or(ServiceError::NotFound("sign-up"))?;
+    let s = signup_for(&mut conn, id, browser).await?;
     Ok(if s.completed_at.is_some() {
         SignupStep::Done
     } else if s.code_confirmed_at.is_some() {
@@ -418,15 +431,13 @@ fn already_done() -> ServiceError {
 
 /// Confirms the SMS code of a sign-up: the number is proved; the person is not yet, so no
 /// account is bound and nothing of the person is visible until the face check passes.
-pub async fn confirm_signup(app: &App, id: &str, code: &str) -> Result<()> {
+pub async fn confirm_signup(app: &App, id: &str, browser: &str, code: &str) -> Result<()> {
     use exitentry_domain::Invalid;
     let bad_code =
         || ServiceError::invalid("code", Invalid::new("wrong_code", "the code is wrong"));
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    let s = holders::signup(&mut tx, id)
-        .await?
-        .ok_or(ServiceError::NotFound("sign-up"))?;
+    let s = signup_for(&mut tx, id, browser).await?;
     if s.completed_at.is_some() || s.code_confirmed_at.is_some() {
         return Err(already_done());
     }
@@ -474,6 +485,7 @@ pub async fn confirm_signup(app: &App, id: &str, code: &str) -> Result<()> {
 pub async fn submit_signup_face(
     app: &App,
     id: &str,
+    browser: &str,
     image: &[u8],
 ) -> Result<(String, HolderSession, Option<String>)> {
     use exitentry_domain::Invalid;
@@ -482,9 +494,7 @@ pub async fn submit_signup_face(
     let now = app.now();
     let s = {
         let mut conn = app.db.conn().await?;
-        holders::signup(&mut conn, id)
-            .await?
-            .ok_or(ServiceError::NotFound("sign-up"))?
+        signup_for(&mut conn, id, browser).await?
     };
     if s.completed_at.is_some() {
         return Err(already_done());

@@ -823,9 +823,7 @@ pub async fn document(
                 staff.require(Permission::ServeCounter)?;
             }
             let mut conn = app.db.conn().await?;
-            store::get(&mut conn, id)
-                .await?
-                .ok_or(ServiceError::NotFound("application"))?
+            staff_visible(store::get(&mut conn, id).await?)?
         }
     };
     let docs = uploads::list(app, &owner(&a.id)).await?;
@@ -868,11 +866,16 @@ pub async fn staff_get(app: &App, staff: &StaffSession, id: &str) -> Result<Deta
         staff.require(Permission::ServeCounter)?;
     }
     let mut conn = app.db.conn().await?;
-    let a = store::get(&mut conn, id)
-        .await?
-        .ok_or(ServiceError::NotFound("application"))?;
+    let a = staff_visible(store::get(&mut conn, id).await?)?;
     drop(conn);
     detail(app, &a, true).await
+}
+
+/// An application as staff may see it: a draft is the applicant's alone (form and passport
+/// scan included) until it is submitted, so staff get "not found" as for any unknown id.
+fn staff_visible(a: Option<ApplicationRow>) -> Result<ApplicationRow> {
+    a.filter(|a| a.status != "draft")
+        .ok_or(ServiceError::NotFound("application"))
 }
 
 /// Takes a submitted application to review; two reviewers never both get it.

@@ -328,6 +328,10 @@ pub async fn for_print(
     holder: Option<&HolderSession>,
     staff: Option<&StaffSession>,
 ) -> Result<ProofView> {
+    // A role without the permission is refused as such, before any lookup.
+    if let Some(s) = staff {
+        s.require(Permission::PrintLinkageProofs)?;
+    }
     let mut conn = app.db.conn().await?;
     let r = store::get(&mut conn, id)
         .await?

@@ -94,21 +94,31 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
     ));
 
     // The Chinese name, any case and spacing of the Latin one, both match.
-    let id = holders::start_signup(&app, &li_hua("li  hua"))
+    let (id, b) = holders::start_signup(&app, &li_hua("li  hua"))
         .await
         .unwrap();
     let code = sent_code(&app).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert_eq!(
-        holders::confirm_signup(&app, &id, wrong)
+        holders::confirm_signup(&app, &id, &b, wrong)
             .await
             .unwrap_err()
             .code(),
         "wrong_code"
     );
-    holders::confirm_signup(&app, &id, &code).await.unwrap();
+    // Only the browser that started the sign-up can continue it.
+    let stranger = "00".repeat(32);
+    assert!(matches!(
+        holders::confirm_signup(&app, &id, &stranger, &code).await,
+        Err(ServiceError::NotFound(_))
+    ));
+    holders::confirm_signup(&app, &id, &b, &code).await.unwrap();
+    assert!(matches!(
+        holders::submit_signup_face(&app, &id, &stranger, PNG).await,
+        Err(ServiceError::NotFound(_))
+    ));
     assert_eq!(
-        holders::confirm_signup(&app, &id, &code)
+        holders::confirm_signup(&app, &id, &b, &code)
             .await
             .unwrap_err()
             .code(),
@@ -116,22 +126,24 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
     );
     // The phone is proved, the person is not: no sign-in exists yet.
     assert_eq!(
-        holders::signup_step(&app, &id).await.unwrap(),
+        holders::signup_step(&app, &id, &b).await.unwrap(),
         SignupStep::Face
     );
     assert!(matches!(
         holders::login(&app, "13700137000", "a long holder password").await,
         Err(ServiceError::BadCredentials)
     ));
-    let (_, session, device) = holders::submit_signup_face(&app, &id, PNG).await.unwrap();
+    let (_, session, device) = holders::submit_signup_face(&app, &id, &b, PNG)
+        .await
+        .unwrap();
     assert_eq!(session.mobile, "13700137000");
     assert!(device.is_some());
     assert_eq!(
-        holders::signup_step(&app, &id).await.unwrap(),
+        holders::signup_step(&app, &id, &b).await.unwrap(),
         SignupStep::Done
     );
     assert_eq!(
-        holders::submit_signup_face(&app, &id, PNG)
+        holders::submit_signup_face(&app, &id, &b, PNG)
             .await
             .unwrap_err()
             .code(),
@@ -142,12 +154,13 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
         .unwrap();
 
     // Codes expire after five minutes and allow five tries.
-    let id = holders::start_signup(&app, &li_hua("李华")).await.unwrap();
+    let (id, b) = holders::start_signup(&app, &li_hua("李华")).await.unwrap();
     let code = sent_code(&app).await;
     for _ in 0..5 {
         let e = holders::confirm_signup(
             &app,
             &id,
+            &b,
             if code == "000000" { "111111" } else { "000000" },
         )
         .await
@@ -155,17 +168,17 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
         assert_eq!(e.code(), "wrong_code");
     }
     assert_eq!(
-        holders::confirm_signup(&app, &id, &code)
+        holders::confirm_signup(&app, &id, &b, &code)
             .await
             .unwrap_err()
             .code(),
         "too_many_tries"
     );
-    let id = holders::start_signup(&app, &li_hua("李华")).await.unwrap();
+    let (id, b) = holders::start_signup(&app, &li_hua("李华")).await.unwrap();
     let code = sent_code(&app).await;
     clock.advance(Duration::minutes(6));
     assert_eq!(
-        holders::confirm_signup(&app, &id, &code)
+        holders::confirm_signup(&app, &id, &b, &code)
             .await
             .unwrap_err()
             .code(),
@@ -179,23 +192,25 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
 async fn a_phone_alone_never_binds_a_sign_in_to_a_person(t: &TestDb) {
     let (app, _clock, _k) = seeded(t).await;
     let victim = li_hua("李华");
-    let id = holders::start_signup(&app, &victim).await.unwrap();
-    holders::confirm_signup(&app, &id, &sent_code(&app).await)
+    let (id, b) = holders::start_signup(&app, &victim).await.unwrap();
+    holders::confirm_signup(&app, &id, &b, &sent_code(&app).await)
         .await
         .unwrap();
-    let (victim_token, _, _) = holders::submit_signup_face(&app, &id, PNG).await.unwrap();
+    let (victim_token, _, _) = holders::submit_signup_face(&app, &id, &b, PNG)
+        .await
+        .unwrap();
 
     let refuse = refusing_faces(&app);
     let mut attacker = li_hua("李华");
     attacker.mobile = "13900139000".into();
     attacker.password = "the attacker's password".into();
-    let id = holders::start_signup(&refuse, &attacker).await.unwrap();
-    holders::confirm_signup(&refuse, &id, &sent_code_to(&app, "13900139000").await)
+    let (id, b) = holders::start_signup(&refuse, &attacker).await.unwrap();
+    holders::confirm_signup(&refuse, &id, &b, &sent_code_to(&app, "13900139000").await)
         .await
         .unwrap();
     for _ in 0..holders::SIGNUP_MAX_FACE_TRIES {
         assert_eq!(
-            holders::submit_signup_face(&refuse, &id, PNG)
+            holders::submit_signup_face(&refuse, &id, &b, PNG)
                 .await
                 .unwrap_err()
                 .code(),
@@ -203,7 +218,7 @@ async fn a_phone_alone_never_binds_a_sign_in_to_a_person(t: &TestDb) {
         );
     }
     assert_eq!(
-        holders::submit_signup_face(&app, &id, PNG)
+        holders::submit_signup_face(&app, &id, &b, PNG)
             .await
             .unwrap_err()
             .code(),
@@ -256,22 +271,26 @@ async fn officer(app: &App) -> exitentry_services::auth::StaffSession {
 /// ends its sessions, tells the old number and is on the person's record.
 async fn a_second_sign_up_replaces_the_first_and_tells_the_old_number(t: &TestDb) {
     let (app, _clock, _k) = seeded(t).await;
-    let id = holders::start_signup(&app, &li_hua("李华")).await.unwrap();
-    holders::confirm_signup(&app, &id, &sent_code(&app).await)
+    let (id, b) = holders::start_signup(&app, &li_hua("李华")).await.unwrap();
+    holders::confirm_signup(&app, &id, &b, &sent_code(&app).await)
         .await
         .unwrap();
-    let (old_token, first, _) = holders::submit_signup_face(&app, &id, PNG).await.unwrap();
+    let (old_token, first, _) = holders::submit_signup_face(&app, &id, &b, PNG)
+        .await
+        .unwrap();
 
     let mut again = li_hua("李华");
     again.mobile = "13900139000".into();
     again.password = "a new long password".into();
-    let id = holders::start_signup(&app, &again).await.unwrap();
-    holders::confirm_signup(&app, &id, &sent_code_to(&app, "13900139000").await)
+    let (id, b) = holders::start_signup(&app, &again).await.unwrap();
+    holders::confirm_signup(&app, &id, &b, &sent_code_to(&app, "13900139000").await)
         .await
         .unwrap();
     // Until the face check the first sign-in is untouched.
     assert!(holders::session(&app, &old_token).await.unwrap().is_some());
-    let (_, second, _) = holders::submit_signup_face(&app, &id, PNG).await.unwrap();
+    let (_, second, _) = holders::submit_signup_face(&app, &id, &b, PNG)
+        .await
+        .unwrap();
     assert_eq!(first.account_id, second.account_id);
     assert!(holders::session(&app, &old_token).await.unwrap().is_none());
     assert!(

@@ -262,12 +262,37 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         code(hrp::upload(&app, &me, &a.id, "passport", "x.jpg", b"PK\x03\x04zip").await),
         "bad_file_type"
     );
+    // Until it is submitted the draft and its passport scan are the applicant's alone.
+    let passport = d
+        .documents
+        .iter()
+        .find(|x| x.purpose == "passport")
+        .unwrap()
+        .id
+        .clone();
+    for role in [Role::Reviewer, Role::CounterClerk, Role::Admin] {
+        let s = staff(role, "peek");
+        assert!(matches!(
+            hrp::staff_get(&app, &s, &a.id).await,
+            Err(ServiceError::NotFound(_)) | Err(ServiceError::Forbidden)
+        ));
+        assert!(matches!(
+            hrp::document(&app, Reader::Staff(&s), &a.id, &passport).await,
+            Err(ServiceError::NotFound(_)) | Err(ServiceError::Forbidden)
+        ));
+    }
     let d = hrp::submit(&app, &me, &a.id).await.unwrap();
     assert_eq!((d.status.as_str(), d.round), ("submitted", 1));
     assert_eq!(
         code(hrp::save(&app, &me, &a.id, &form()).await),
         "not_editable"
     );
+    // Once submitted, the reviewer reads it and its documents.
+    let reviewer = staff(Role::Reviewer, "peek");
+    hrp::staff_get(&app, &reviewer, &a.id).await.unwrap();
+    hrp::document(&app, Reader::Staff(&reviewer), &a.id, &passport)
+        .await
+        .unwrap();
 
     // Someone else guessing ids sees nothing.
     let other = applicant(&app, "eve@example.org", "en").await;

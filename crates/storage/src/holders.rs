@@ -182,12 +182,14 @@ pub struct SignupRecord {
     /// Set once the SMS code was right; the face check comes next.
     pub code_confirmed_at: Option<i64>,
     pub face_attempts: i64,
+    /// SHA-256 of the cookie of the browser that started the sign-up.
+    pub browser_hash: String,
 }
 
 pub async fn insert_signup(conn: &mut AnyConnection, s: &SignupRecord, now: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO holder_signups (id, person_id, mobile, password_hash, code_hash, code_expires_at, \
-         attempts, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+         attempts, created_at, browser_hash) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
     )
     .bind(s.id.clone())
     .bind(s.person_id)
@@ -196,6 +198,7 @@ pub async fn insert_signup(conn: &mut AnyConnection, s: &SignupRecord, now: i64)
     .bind(s.code_hash.clone())
     .bind(s.code_expires_at)
     .bind(now)
+    .bind(s.browser_hash.clone())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -204,7 +207,8 @@ pub async fn insert_signup(conn: &mut AnyConnection, s: &SignupRecord, now: i64)
 pub async fn signup(conn: &mut AnyConnection, id: &str) -> Result<Option<SignupRecord>> {
     let row = sqlx::query(
         "SELECT id, person_id, mobile, password_hash, code_hash, code_expires_at, attempts, \
-         completed_at, code_confirmed_at, face_attempts FROM holder_signups WHERE id = $1",
+         completed_at, code_confirmed_at, face_attempts, browser_hash FROM holder_signups \
+         WHERE id = $1",
     )
     .bind(id.to_string())
     .fetch_optional(&mut *conn)
@@ -221,6 +225,7 @@ pub async fn signup(conn: &mut AnyConnection, id: &str) -> Result<Option<SignupR
             completed_at: r.try_get("completed_at")?,
             code_confirmed_at: r.try_get("code_confirmed_at")?,
             face_attempts: r.try_get("face_attempts")?,
+            browser_hash: r.try_get("browser_hash")?,
         })
     })
     .transpose()

@@ -81,6 +81,28 @@ impl FromRequestParts<AppState> for MaybeHolder {
     }
 }
 
+/// The signed-in permit holder for the JSON API: 401 JSON, before any body is read.
+pub struct ApiHolder(pub HolderSession);
+
+impl FromRequestParts<AppState> for ApiHolder {
+    type Rejection = crate::error::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_headers(&parts.headers);
+        match holder_lookup(parts, state).await {
+            Ok(Some(h)) => Ok(ApiHolder(h)),
+            Ok(None) => Err(crate::error::ApiError::new(
+                ServiceError::Unauthenticated,
+                lang,
+            )),
+            Err(e) => Err(crate::error::ApiError::new(e, lang)),
+        }
+    }
+}
+
 /// The signed-in online applicant; anonymous requests are sent to the applicants' sign-in.
 pub struct Applicant(pub ApplicantSession);
 

@@ -118,6 +118,13 @@ async fn a_phone_alone_opens_nothing_of_the_person(backend: exitentry_storage::B
     };
     nothing_visible(c.clone()).await;
 
+    // The sign-up's address alone (history, a log) is no way in: another browser is sent
+    // back to the start, and its photo is not taken.
+    let other = t.client();
+    let r = other.get(t.url(&face)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/my/signup");
+
     // The face check refuses: still nothing, and the password opens nothing either.
     let page = c
         .get(t.url(&face))

@@ -2,6 +2,9 @@
 -- after its SMS code AND a face check against the registry.
 ALTER TABLE holder_signups ADD COLUMN code_confirmed_at BIGINT;
 ALTER TABLE holder_signups ADD COLUMN face_attempts BIGINT NOT NULL DEFAULT 0;
+-- The browser that started a sign-up (hash of a cookie): only it may continue, so a sign-up's
+-- address alone (history, logs) is no way in.
+ALTER TABLE holder_signups ADD COLUMN browser_hash TEXT NOT NULL DEFAULT '';
 
 -- One person, one holder account: duplicates left by earlier versions keep the newest.
 DELETE FROM holder_sessions WHERE user_id IN (

@@ -963,3 +963,5 @@ err-payload_too_large = What you sent is too large.
 err-uri_too_long = The address is too long.
 err-unsupported_media_type = What you sent is not in a form we accept.
 err-wrong_provider = This payment belongs to another payment provider.
+err-bad_form = Please send this with the form on the page.
+signup-step = Step { $n } of 3

@@ -963,3 +963,5 @@ err-payload_too_large = 您提交的內容過大。
 err-uri_too_long = 地址過長。
 err-unsupported_media_type = 您提交的內容格式不受支援。
 err-wrong_provider = 此筆付款屬於另一家支付機構。
+err-bad_form = 請使用頁面上的表格提交。
+signup-step = 第 { $n } 步，共 3 步

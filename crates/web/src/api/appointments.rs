@@ -2,7 +2,7 @@
 //! booking. Applicants use their session cookie; channel integrations (a city police
 //! portal) send a partner key with the scope `book_appointments`.
 
-use super::verify::Partner;
+use super::verify::{BookScope, Scoped};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
@@ -45,7 +45,8 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
-            return Partner::from_request_parts(parts, s)
+            // Only keys that may book, and before anything else is read.
+            return Scoped::<BookScope>::from_request_parts(parts, s)
                 .await
                 .map(|p| Caller::Partner(p.0));
         }

@@ -1,6 +1,6 @@
 //! Border control reports crossings against endorsements (partner key with scope `border`).
 
-use super::verify::Partner;
+use super::verify::{BorderScope, Scoped};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
@@ -42,7 +42,7 @@ pub struct CrossingAnswerJson {
 pub async fn crossing(
     State(s): State<AppState>,
     lang: Lang,
-    Partner(p): Partner,
+    Scoped(p, _): Scoped<BorderScope>,
     ApiJson(b): ApiJson<CrossingJson>,
 ) -> Result<Json<CrossingAnswerJson>, ApiError> {
     let req = CrossingRequest {

@@ -7,7 +7,7 @@ use crate::extract::ApiJson;
 use crate::i18n::Lang;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use exitentry_services::{ServiceError, centre};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -32,18 +32,9 @@ pub struct DeviceStatusAck {
 pub async fn status(
     State(s): State<AppState>,
     lang: Lang,
-    headers: HeaderMap,
+    DeviceKey(device): DeviceKey,
     ApiJson(b): ApiJson<DeviceStatusJson>,
 ) -> Result<Json<DeviceStatusAck>, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let device = centre::device_session(&s.app, token)
-        .await
-        .map_err(|e| ApiError::new(e, lang))?
-        .ok_or_else(|| ApiError::new(ServiceError::Unauthenticated, lang))?;
     centre::report_status(&s.app, &device, b.paper.trim(), b.ink.trim())
         .await
         .map_err(|e| ApiError::new(e, lang))?;
@@ -51,4 +42,29 @@ pub async fn status(
         device: device.name,
         office_code: device.office_code,
     }))
+}
+
+/// The device behind `Authorization: Bearer <device token>`, checked before the body is read.
+pub struct DeviceKey(pub centre::DeviceSession);
+
+impl axum::extract::FromRequestParts<AppState> for DeviceKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        s: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_headers(&parts.headers);
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        centre::device_session(&s.app, token)
+            .await
+            .map_err(|e| ApiError::new(e, lang))?
+            .map(DeviceKey)
+            .ok_or_else(|| ApiError::new(ServiceError::Unauthenticated, lang))
+    }
 }

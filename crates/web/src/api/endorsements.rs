@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::i18n::Lang;
-use crate::session::MaybeHolder;
+use crate::session::ApiHolder;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,13 +13,8 @@ use exitentry_services::ServiceError;
 use exitentry_services::endorsement_applications::{
     self as ea, ApplicationView, ApplyRequest, Choice,
 };
-use exitentry_services::holders::HolderSession;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-fn signed_in(h: MaybeHolder, lang: Lang) -> Result<HolderSession, ApiError> {
-    h.0.ok_or_else(|| ApiError::new(ServiceError::Unauthenticated, lang))
-}
 
 fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
     move |e| ApiError::new(e, lang)
@@ -100,9 +95,8 @@ impl From<ApplicationView> for EndorsementApplicationJson {
 pub async fn choices(
     State(s): State<AppState>,
     lang: Lang,
-    h: MaybeHolder,
+    ApiHolder(h): ApiHolder,
 ) -> Result<Json<Vec<ChoiceJson>>, ApiError> {
-    let h = signed_in(h, lang)?;
     let list = ea::choices(&s.app, h.person_id).await.map_err(err(lang))?;
     Ok(Json(list.into_iter().map(ChoiceJson::from).collect()))
 }
@@ -124,10 +118,9 @@ pub struct ApplyEndorsementJson {
 pub async fn apply(
     State(s): State<AppState>,
     lang: Lang,
-    h: MaybeHolder,
+    ApiHolder(h): ApiHolder,
     ApiJson(b): ApiJson<ApplyEndorsementJson>,
 ) -> Result<(StatusCode, Json<EndorsementApplicationJson>), ApiError> {
-    let h = signed_in(h, lang)?;
     let req = ApplyRequest {
         destination: b.destination,
         kind: b.kind,
@@ -146,9 +139,8 @@ pub async fn apply(
 pub async fn list(
     State(s): State<AppState>,
     lang: Lang,
-    h: MaybeHolder,
+    ApiHolder(h): ApiHolder,
 ) -> Result<Json<Vec<EndorsementApplicationJson>>, ApiError> {
-    let h = signed_in(h, lang)?;
     let list = ea::mine(&s.app, h.person_id).await.map_err(err(lang))?;
     Ok(Json(
         list.into_iter()
@@ -181,11 +173,10 @@ pub struct PaymentStartedJson {
 pub async fn pay(
     State(s): State<AppState>,
     lang: Lang,
-    h: MaybeHolder,
+    ApiHolder(h): ApiHolder,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<PayJson>,
 ) -> Result<(StatusCode, Json<PaymentStartedJson>), ApiError> {
-    let h = signed_in(h, lang)?;
     let (order, checkout) = ea::pay_online(&s.app, &h, &id, &b.provider)
         .await
         .map_err(err(lang))?;
@@ -205,10 +196,9 @@ pub async fn pay(
 pub async fn cancel(
     State(s): State<AppState>,
     lang: Lang,
-    h: MaybeHolder,
+    ApiHolder(h): ApiHolder,
     Path(id): Path<String>,
 ) -> Result<Json<EndorsementApplicationJson>, ApiError> {
-    let h = signed_in(h, lang)?;
     let a = ea::cancel(&s.app, h.person_id, &id, &h.actor())
         .await
         .map_err(err(lang))?;

@@ -11,6 +11,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use exitentry_domain::partners::Scope;
 use exitentry_services::ServiceError;
 use exitentry_services::partners::{self, PartnerContext};
 use exitentry_services::verification::{
@@ -113,6 +114,46 @@ impl FromRequestParts<AppState> for Partner {
     }
 }
 
+/// Scopes a route needs (any of them).
+pub trait NeedsScope {
+    const ANY_OF: &'static [Scope];
+}
+
+/// A partner whose key carries a scope the route needs, checked before the body is read:
+/// a partner without it is refused (403) and learns nothing from validation errors.
+pub struct Scoped<S>(pub PartnerContext, pub std::marker::PhantomData<S>);
+
+impl<S: NeedsScope> FromRequestParts<AppState> for Scoped<S> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let Partner(p) = Partner::from_request_parts(parts, s).await?;
+        if S::ANY_OF.iter().any(|scope| p.require(*scope).is_ok()) {
+            return Ok(Scoped(p, std::marker::PhantomData));
+        }
+        let lang = Lang::from_request_parts(parts, s).await.unwrap_or(Lang::En);
+        Err(ApiError::new(ServiceError::Forbidden, lang).into_response())
+    }
+}
+
+macro_rules! scope_marker {
+    ($($name:ident => [$($scope:ident),+]),+ $(,)?) => {$(
+        pub struct $name;
+        impl NeedsScope for $name {
+            const ANY_OF: &'static [Scope] = &[$(Scope::$scope),+];
+        }
+    )+};
+}
+
+scope_marker!(
+    VerifyPermitScope => [VerifyPermit],
+    VerifyLinkageScope => [VerifyLinkage],
+    VerifyCredentialScope => [VerifyCredential],
+    AnyVerifyScope => [VerifyPermit, VerifyLinkage, VerifyCredential],
+    BorderScope => [Border],
+    BookScope => [BookAppointments],
+);
+
 #[derive(Deserialize, ToSchema)]
 pub struct PermitJson {
     /// `eep_card`, `hrp`, `hrp_non_chinese`, `twp`, `residence_permit`, …
@@ -207,7 +248,7 @@ fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
 pub async fn permit(
     State(s): State<AppState>,
     lang: Lang,
-    Partner(p): Partner,
+    Scoped(p, _): Scoped<VerifyPermitScope>,
     ApiJson(b): ApiJson<PermitJson>,
 ) -> Result<Json<PermitAnswerJson>, ApiError> {
     let a = v::verify_permit(&s.app, &p, &permit_check(b), Admission::Single)
@@ -249,7 +290,7 @@ fn linkage_check(b: LinkageJson) -> LinkageCheck {
 pub async fn linkage(
     State(s): State<AppState>,
     lang: Lang,
-    Partner(p): Partner,
+    Scoped(p, _): Scoped<VerifyLinkageScope>,
     ApiJson(b): ApiJson<LinkageJson>,
 ) -> Result<Json<LinkageAnswerJson>, ApiError> {
     let a = v::verify_linkage(&s.app, &p, &linkage_check(b), Admission::Single)
@@ -271,7 +312,7 @@ pub async fn linkage(
 pub async fn credential(
     State(s): State<AppState>,
     lang: Lang,
-    Partner(p): Partner,
+    Scoped(p, _): Scoped<VerifyCredentialScope>,
     ApiJson(b): ApiJson<CredentialJson>,
 ) -> Result<Json<CredentialAnswerJson>, ApiError> {
     let a = v::verify_credential(&s.app, &p, &b.payload, b.use_.as_deref(), Admission::Single)
@@ -303,7 +344,7 @@ enum BatchLine {
 pub async fn batch(
     State(s): State<AppState>,
     lang: Lang,
-    Partner(p): Partner,
+    Scoped(p, _): Scoped<AnyVerifyScope>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let text = std::str::from_utf8(&body).map_err(|_| {

@@ -263,8 +263,22 @@ async fn photo_post(
     lang: Lang,
     uri: OriginalUri,
     Staff(staff): Staff,
-    mut m: Multipart,
+    m: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, PageError> {
+    // The role first: a clerk's form is read only for those who may use it.
+    check(
+        &staff,
+        lang,
+        "/staff/centre/photo",
+        Permission::ServeCounter,
+        None,
+    )?;
+    let mut m = m.map_err(|_| {
+        PageError::at(lang, "/staff/centre/photo")(ServiceError::invalid(
+            "photo",
+            exitentry_domain::Invalid::new("bad_form", "send the photo with the page's form"),
+        ))
+    })?;
     let (mut csrf, mut photo) = (String::new(), Vec::new());
     let mut too_large = false;
     loop {

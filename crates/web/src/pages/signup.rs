@@ -18,6 +18,13 @@ use exitentry_services::holders::{self, SignupInput, SignupStep};
 use exitentry_services::temporary_permits::MAX_IMAGE_BYTES;
 use serde::Deserialize;
 
+/// The cookie that ties a sign-up to the browser that started it.
+const SIGNUP_COOKIE: &str = "ee_signup";
+
+fn browser(headers: &HeaderMap) -> &str {
+    crate::i18n::cookie_in(headers, SIGNUP_COOKIE).unwrap_or("")
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/my/signup", get(form).post(start))
@@ -50,6 +57,8 @@ struct SignupForm {
 #[template(path = "holder/signup.html")]
 struct Signup {
     page: Page,
+    /// "Step n of 3".
+    step: String,
     csrf: String,
     form: SignupForm,
     error: Option<String>,
@@ -59,6 +68,8 @@ struct Signup {
 #[template(path = "holder/signup_code.html")]
 struct Code {
     page: Page,
+    /// "Step n of 3".
+    step: String,
     csrf: String,
     id: String,
     error: Option<String>,
@@ -72,6 +83,7 @@ async fn form(lang: Lang, uri: OriginalUri, headers: HeaderMap) -> Response {
     let csrf = anon_csrf(&headers);
     let body = render(&Signup {
         page: Page::new(lang, &uri, None, "signup-title"),
+        step: lang.t_args("signup-step", &[("n", "1".into())]),
         csrf: csrf.clone(),
         form: SignupForm {
             id_kind: "prc_resident_id".into(),
@@ -94,6 +106,7 @@ async fn start(
     let again = |status: StatusCode, msg: String, f: SignupForm| {
         let body = render(&Signup {
             page: Page::new(lang, &uri, None, "signup-title"),
+            step: lang.t_args("signup-step", &[("n", "1".into())]),
             csrf: csrf.clone(),
             form: SignupForm {
                 password: String::new(),
@@ -118,7 +131,15 @@ async fn start(
         password: std::mem::take(&mut f.password),
     };
     match holders::start_signup(&s.app, &input).await {
-        Ok(id) => Redirect::to(&format!("/my/signup/{id}")).into_response(),
+        // Only this browser may continue the sign-up: its token rides in a cookie.
+        Ok((id, browser)) => (
+            [(
+                header::SET_COOKIE,
+                crate::session::set_cookie(SIGNUP_COOKIE, &browser, Some(1800), false),
+            )],
+            Redirect::to(&format!("/my/signup/{id}")),
+        )
+            .into_response(),
         Err(e) => again(status_for(&e), message_for(&e, lang), f),
     }
 }
@@ -130,7 +151,7 @@ async fn code_form(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    match holders::signup_step(&s.app, &id).await {
+    match holders::signup_step(&s.app, &id, browser(&headers)).await {
         Ok(SignupStep::Code) => {}
         Ok(SignupStep::Face) => {
             return Redirect::to(&format!("/my/signup/{id}/face")).into_response();
@@ -141,6 +162,7 @@ async fn code_form(
     let csrf = anon_csrf(&headers);
     let body = render(&Code {
         page: Page::new(lang, &uri, None, "signup-title"),
+        step: lang.t_args("signup-step", &[("n", "2".into())]),
         csrf: csrf.clone(),
         id,
         error: None,
@@ -168,6 +190,7 @@ async fn confirm(
     let again = |status: StatusCode, msg: String| {
         let body = render(&Code {
             page: Page::new(lang, &uri, None, "signup-title"),
+            step: lang.t_args("signup-step", &[("n", "2".into())]),
             csrf: csrf.clone(),
             id: id.clone(),
             error: Some(msg),
@@ -177,7 +200,7 @@ async fn confirm(
     if !anon_csrf_ok(&headers, &f.csrf) {
         return again(StatusCode::FORBIDDEN, lang.t("err-csrf"));
     }
-    match holders::confirm_signup(&s.app, &id, &f.code).await {
+    match holders::confirm_signup(&s.app, &id, browser(&headers), &f.code).await {
         Ok(()) => Redirect::to(&format!("/my/signup/{id}/face")).into_response(),
         Err(e) => again(status_for(&e), message_for(&e, lang)),
     }
@@ -189,6 +212,8 @@ async fn confirm(
 #[template(path = "holder/signup_face.html")]
 struct Face {
     page: Page,
+    /// "Step n of 3".
+    step: String,
     csrf: String,
     id: String,
     max_mb: usize,
@@ -208,6 +233,7 @@ fn face_page(
     let (status, error) = super::status_and_error(error);
     let body = render(&Face {
         page: Page::new(lang, uri, None, "signup-title"),
+        step: lang.t_args("signup-step", &[("n", "3".into())]),
         csrf: csrf.to_string(),
         id: id.to_string(),
         max_mb: MAX_IMAGE_BYTES / (1024 * 1024),
@@ -224,7 +250,7 @@ async fn face_form(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    match holders::signup_step(&s.app, &id).await {
+    match holders::signup_step(&s.app, &id, browser(&headers)).await {
         Ok(SignupStep::Face) => face_page(&s, lang, &uri, &anon_csrf(&headers), &id, None),
         Ok(SignupStep::Code) => Redirect::to(&format!("/my/signup/{id}")).into_response(),
         Ok(SignupStep::Done) => Redirect::to("/my/login").into_response(),
@@ -276,7 +302,7 @@ async fn face(
             Some((StatusCode::FORBIDDEN, msg)),
         );
     }
-    match holders::submit_signup_face(&s.app, &id, &photo).await {
+    match holders::submit_signup_face(&s.app, &id, browser(&headers), &photo).await {
         Ok((token, _, device)) => crate::session::signed_in(
             &s,
             HOLDER_COOKIE,

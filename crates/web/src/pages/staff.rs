@@ -355,7 +355,8 @@ async fn users(
     users_page(&s, lang, &uri, staff, None, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct NewUser {
     csrf: String,
     username: String,
