@@ -361,6 +361,15 @@ pub(crate) async fn passed_device(
     Ok(Some(token))
 }
 
+/// Forgets sign-in guards and message windows untouched for a day (names nobody uses
+/// would otherwise pile up); returns how many rows went.
+pub async fn sweep_guards(app: &App) -> Result<u64> {
+    let before = (app.now() - Duration::days(1)).timestamp_micros();
+    let mut conn = app.db.conn().await?;
+    Ok(guards::sweep(&mut conn, before).await?
+        + guards::sweep_send_limits(&mut conn, before).await?)
+}
+
 /// Password checks in flight at once: argon2 is CPU- and memory-bound, so more than the
 /// cores would only queue inside the blocking pool.
 static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {

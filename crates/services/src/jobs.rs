@@ -99,6 +99,11 @@ pub async fn run_worker(app: App) {
             {
                 tracing::warn!(error = %e, "sweeping uncollected documents failed");
             }
+            if n.is_multiple_of(3600)
+                && let Err(e) = crate::auth::sweep_guards(&app).await
+            {
+                tracing::warn!(error = %e, "sweeping sign-in guards failed");
+            }
             // Callbacks get lost: ask the provider about payments still pending.
             if let Err(e) = crate::online_payments::query_pending(
                 &app,

@@ -94,6 +94,17 @@ pub async fn sweep(conn: &mut AnyConnection, before: i64) -> Result<u64> {
     .rows_affected())
 }
 
+/// Forgets send windows that started before `before`.
+pub async fn sweep_send_limits(conn: &mut AnyConnection, before: i64) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM send_limits WHERE window_start < $1")
+            .bind(before)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
 /// The account a known-device cookie belongs to, as (kind, id).
 pub async fn device(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<(String, i64)>> {
     Ok(

@@ -288,6 +288,14 @@ async fn failed_logins_lock_the_account(t: &TestDb) {
     }
     assert!(!guards::take_send(&mut c, "sms:1", 0, 2).await.unwrap());
     assert!(guards::take_send(&mut c, "sms:1", 60, 2).await.unwrap());
+    // Sweeps forget what is old and keep what is running.
+    assert_eq!(guards::sweep_send_limits(&mut c, 60).await.unwrap(), 1);
+    assert_eq!(
+        guards::sweep(&mut c, 1000).await.unwrap(),
+        0,
+        "updated at 1001"
+    );
+    assert_eq!(guards::sweep(&mut c, 5000).await.unwrap(), 1);
 
     accounts::create_session(&mut c, Accounts::Staff, "th", id, "csrf", 5, 100)
         .await
