@@ -46,7 +46,7 @@ def body_text(blob, limit=400):
         raw = base64.b64decode(blob["$base64"])
     else:
         raw = blob.get("string", "").encode()
-    text = raw.decode("utf-8", "replace")
+    text = raw.decode("utf-8", "replace").rstrip("\n")
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -61,10 +61,16 @@ server_errors = []
 rate_limited = collections.Counter()
 failures = collections.defaultdict(dict)  # (code, title) -> {(operation, message): example}
 examples = collections.defaultdict(list)  # (operation, status) -> sample requests
+errors = collections.Counter()  # (operation, phase, error type, message) -> count
 
 with open(report_path, encoding="utf-8") as f:
     for line in f:
         event = json.loads(line)
+        error = event.get("NonFatalError")
+        if error:
+            value = error.get("value") or {}
+            errors[(error.get("label", "?"), error.get("phase", "?"), value.get("type", "?"), value.get("message", ""))] += 1
+            continue
         finished = event.get("ScenarioFinished")
         if not finished:
             continue
@@ -151,13 +157,19 @@ for label, status, ex in server_errors:
     seen.add(key)
     print(f"  {label} -> {status}\n      request {ex['uri']} body={ex['body']!r}\n      response {ex['response']}")
 
+print("\n== errors (no answer: connection closed, timeouts, serialization; see the run's ERRORS section)")
+if not errors:
+    print("  none")
+for (label, phase, kind, message), n in sorted(errors.items()):
+    print(f"  {label} [{phase}] {kind}: {message[:300]}" + (f" (×{n})" if n > 1 else ""))
+
 print("\n== 429 answers (rate limits / lock-outs; expected under fuzzing)")
 if not rate_limited:
     print("  none")
 for label, n in sorted(rate_limited.items()):
     print(f"  {label}: {n}")
 
-print("\n== requests with another method (unsupported_method check)")
+print("\n== requests with another method (unsupported_method check) or outside the document")
 for label in sorted(other_method):
     print(f"  {label}: {dict(other_method[label])}")
 

@@ -15,9 +15,10 @@ pub struct OfficePage {
 }
 
 pub async fn directory(app: &App, mut filter: OfficeFilter, page: i64) -> Result<OfficePage> {
-    let page = page.max(1);
+    // Any page number a visitor types is answered (past the end: an empty page).
+    let page = page.clamp(1, i64::MAX / PAGE_SIZE);
     filter.limit = PAGE_SIZE;
-    filter.offset = (page - 1) * PAGE_SIZE;
+    filter.offset = (page - 1).saturating_mul(PAGE_SIZE);
     let mut c = app.db.conn().await?;
     let (offices, total) = exitentry_storage::offices::list(&mut c, &filter).await?;
     Ok(OfficePage {

@@ -116,13 +116,14 @@ pub async fn admit_batch(app: &App, ctx: &PartnerContext, n: usize) -> Result<()
     take_quota(app, ctx, i64::try_from(n).unwrap_or(i64::MAX)).await
 }
 
+/// A document number of a kind, each fault named by its own field.
 fn parse_number(
     app: &App,
-    field: &'static str,
+    (kind_field, field): (&'static str, &'static str),
     kind: &str,
     number: &str,
 ) -> Result<DocumentNumber> {
-    let kind = DocumentKind::parse(kind).map_err(|e| ServiceError::invalid(field, e))?;
+    let kind = DocumentKind::parse(kind).map_err(|e| ServiceError::invalid(kind_field, e))?;
     DocumentNumber::parse(kind, number, app.today()).map_err(|e| ServiceError::invalid(field, e))
 }
 
@@ -145,7 +146,12 @@ pub async fn verify_permit(
     let started = Instant::now();
     // The scope first: a partner without it learns nothing, not even about its input.
     ctx.require(Scope::VerifyPermit)?;
-    let number = parse_number(app, "document_number", &q.document_kind, &q.document_number)?;
+    let number = parse_number(
+        app,
+        ("document_kind", "document_number"),
+        &q.document_kind,
+        &q.document_number,
+    )?;
     let issue_count = exitentry_domain::numbers::parse_issue_count(number.kind(), &q.issue_count)
         .map_err(|e| ServiceError::invalid("issue_count", e))?;
     let dob =
@@ -229,7 +235,7 @@ pub async fn verify_linkage(
     ctx.require(Scope::VerifyLinkage)?;
     let travel = parse_number(
         app,
-        "travel_document_number",
+        ("travel_document_kind", "travel_document_number"),
         &q.travel_document_kind,
         &q.travel_document_number,
     )?;
@@ -247,7 +253,7 @@ pub async fn verify_linkage(
     }
     let rp = parse_number(
         app,
-        "residence_permit_number",
+        ("residence_permit_number", "residence_permit_number"),
         "residence_permit",
         &q.residence_permit_number,
     )?;

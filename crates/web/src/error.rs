@@ -171,6 +171,7 @@ pub fn framework_rejection(res: Response, lang: Lang, path: &str) -> Response {
         StatusCode::URI_TOO_LONG => "uri_too_long",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
+        StatusCode::INTERNAL_SERVER_ERROR => "internal",
         _ => return res,
     };
     if !plain {

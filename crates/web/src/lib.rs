@@ -84,6 +84,9 @@ pub fn router(app: App) -> Router {
         .merge(observability::routes())
         .merge(assets::routes())
         .fallback(pages::not_found)
+        // A bug must never cost a visitor their answer: a panic becomes a 500 in our format
+        // (the error-page layer around it renders it) instead of a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             pages::render_error_pages,

@@ -636,6 +636,14 @@ async fn every_caller_gets_what_the_matrix_says(backend: exitentry_storage::Back
     t.seed(20).await;
     let callers = callers(&t).await;
     let c = t.client();
+    let doc: serde_json::Value = c
+        .get(t.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let mut wrong = Vec::new();
     // Signing out ends the caller's session: those routes go last.
     let mut matrix: Vec<_> = MATRIX.iter().collect();
@@ -674,6 +682,17 @@ async fn every_caller_gets_what_the_matrix_says(backend: exitentry_storage::Back
             } else {
                 was_refused
             };
+            // The API document lists every answer an operation gives.
+            let op = &doc["paths"][*path][method.to_ascii_lowercase()];
+            if path.starts_with("/api/v1/")
+                && !path.starts_with("/api/v1/dev/")
+                && op["responses"].get(status.as_str()).is_none()
+            {
+                wrong.push(format!(
+                    "{method} {path} as {}: {status} is not in the API document",
+                    who.name
+                ));
+            }
             if !ok {
                 wrong.push(format!(
                     "{method} {path} as {}: {status} {}",

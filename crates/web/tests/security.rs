@@ -391,6 +391,14 @@ async fn malformed_requests_get_our_own_answers(backend: exitentry_storage::Back
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "method_not_allowed");
 
+    // Any number a visitor types is answered, however large.
+    let r = c
+        .get(t.url("/api/v1/offices?page=9223372036854775807"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
     let big = "x".repeat(3 * 1024 * 1024);
     let r = c
         .post(t.url("/api/v1/temporary-permits/applications"))

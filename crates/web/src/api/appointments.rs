@@ -63,6 +63,7 @@ fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SlotParams {
     /// e.g. `eep_application`, `endorsement`, `hrp_non_chinese`, `linkage_proof_paper`, `collection`.
     pub service: String,
@@ -171,7 +172,7 @@ impl From<AppointmentView> for AppointmentJson {
 /// Books a slot. `409 slot_full` when it is taken, `409 already_booked` for a second active
 /// booking of the same service, `409 booking_blocked` after repeated no-shows.
 #[utoipa::path(post, path = "/api/v1/appointments", request_body = BookJson,
-    security(("partner_key" = []), ()),
+    security(("partner_key" = []), ("holder_session" = [])),
     responses((status = 201, body = AppointmentJson), (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn book(
@@ -217,7 +218,7 @@ pub async fn book(
 
 /// One booking (its applicant or the partner that made it).
 #[utoipa::path(get, path = "/api/v1/appointments/{id}", params(("id" = String, Path)),
-    security(("partner_key" = []), ()),
+    security(("partner_key" = []), ("holder_session" = [])),
     responses((status = 200, body = AppointmentJson), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_one(
     State(s): State<AppState>,
@@ -233,7 +234,7 @@ pub async fn get_one(
 
 /// Cancels a booking, until the cut-off (2 hours before by default).
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/cancel", params(("id" = String, Path)),
-    security(("partner_key" = []), ()),
+    security(("partner_key" = []), ("holder_session" = [])),
     responses((status = 200, body = AppointmentJson), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn cancel(
     State(s): State<AppState>,
@@ -256,7 +257,7 @@ pub struct RescheduleJson {
 
 /// Moves a booking to another slot of the same service, until the cut-off.
 #[utoipa::path(post, path = "/api/v1/appointments/{id}/reschedule", params(("id" = String, Path)),
-    request_body = RescheduleJson, security(("partner_key" = []), ()),
+    request_body = RescheduleJson, security(("partner_key" = []), ("holder_session" = [])),
     responses((status = 200, body = AppointmentJson), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn reschedule(
     State(s): State<AppState>,

@@ -27,7 +27,7 @@ pub struct DeviceStatusAck {
 }
 
 /// A device's consumables, for the kiosk fleet page (`Authorization: Bearer <device token>`).
-#[utoipa::path(post, path = "/api/v1/devices/status", request_body = DeviceStatusJson,
+#[utoipa::path(post, path = "/api/v1/devices/status", request_body = DeviceStatusJson, security(("device_token" = [])),
     responses((status = 200, body = DeviceStatusAck), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn status(
     State(s): State<AppState>,

@@ -90,7 +90,7 @@ impl From<ApplicationView> for EndorsementApplicationJson {
 }
 
 /// What the signed-in card holder may apply for online today.
-#[utoipa::path(get, path = "/api/v1/endorsements/choices",
+#[utoipa::path(get, path = "/api/v1/endorsements/choices", security(("holder_session" = [])),
     responses((status = 200, body = Vec<ChoiceJson>), (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn choices(
     State(s): State<AppState>,
@@ -113,7 +113,7 @@ pub struct ApplyEndorsementJson {
 }
 
 /// Applies for a repeat endorsement (201), refused with 409 and a reason code under the rules.
-#[utoipa::path(post, path = "/api/v1/endorsements/applications", request_body = ApplyEndorsementJson,
+#[utoipa::path(post, path = "/api/v1/endorsements/applications", security(("holder_session" = [])), request_body = ApplyEndorsementJson,
     responses((status = 201, body = EndorsementApplicationJson), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn apply(
     State(s): State<AppState>,
@@ -134,7 +134,7 @@ pub async fn apply(
 }
 
 /// The applicant's endorsement applications, newest first.
-#[utoipa::path(get, path = "/api/v1/endorsements/applications",
+#[utoipa::path(get, path = "/api/v1/endorsements/applications", security(("holder_session" = [])),
     responses((status = 200, body = Vec<EndorsementApplicationJson>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
@@ -167,7 +167,7 @@ pub struct PaymentStartedJson {
 }
 
 /// Starts paying an application; the provider's signed callback completes it.
-#[utoipa::path(post, path = "/api/v1/endorsements/applications/{id}/payments", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/endorsements/applications/{id}/payments", security(("holder_session" = [])), params(("id" = String, Path)),
     request_body = PayJson,
     responses((status = 201, body = PaymentStartedJson), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn pay(
@@ -191,7 +191,7 @@ pub async fn pay(
 }
 
 /// Cancels an application not yet printed; a paid one is refunded.
-#[utoipa::path(post, path = "/api/v1/endorsements/applications/{id}/cancel", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/endorsements/applications/{id}/cancel", security(("holder_session" = [])), params(("id" = String, Path)),
     responses((status = 200, body = EndorsementApplicationJson), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn cancel(
     State(s): State<AppState>,

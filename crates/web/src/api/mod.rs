@@ -56,7 +56,7 @@ use utoipa::OpenApi;
         endorsements::cancel,
         devices::status
     ),
-    modifiers(&PartnerKeyScheme),
+    modifiers(&PartnerKeyScheme, &StandardAnswers),
     components(schemas(
         ErrorBody,
         ErrorDetail,
@@ -99,17 +99,94 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
-/// Relying parties send their key as `Authorization: Bearer eek_….…`.
+/// How callers prove who they are: relying parties send their key as
+/// `Authorization: Bearer eek_….…`, hall devices their device token the same way, the app
+/// and officers' tools their session cookie.
 struct PartnerKeyScheme;
 
 impl utoipa::Modify for PartnerKeyScheme {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
         let components = api.components.get_or_insert_with(Default::default);
+        for bearer in ["partner_key", "device_token"] {
+            components.add_security_scheme(
+                bearer,
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+        }
         components.add_security_scheme(
-            "partner_key",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            "holder_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::session::HOLDER_COOKIE,
+            ))),
         );
+        components.add_security_scheme(
+            "staff_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::session::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+/// The answers every operation of a kind can give, listed once here rather than on each
+/// operation: 400 for unreadable input, 413 for a body over its limit, 404 for an unknown
+/// id in the path, 401/403 where a caller must prove who they are, 429 for partner keys
+/// (rate and daily quota).
+struct StandardAnswers;
+
+impl utoipa::Modify for StandardAnswers {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
+        let error = |what: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(what)
+                    .content(
+                        "application/json",
+                        utoipa::openapi::ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in api.paths.paths.iter_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let mut add = |code: &str, what: &str| {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| error(what));
+                };
+                let has_input = op.request_body.is_some()
+                    || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                if has_input {
+                    add("400", "The input is not valid (`field` names it).");
+                }
+                if op.request_body.is_some() {
+                    add("413", "The body is larger than this operation takes.");
+                }
+                if path.contains('{') {
+                    add("404", "Nothing with that id (or not yours).");
+                }
+                let schemes: Vec<String> = op
+                    .security
+                    .iter()
+                    .flatten()
+                    .filter_map(|r| serde_json::to_value(r).ok())
+                    .filter_map(|v| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()))
+                    .flatten()
+                    .collect();
+                if !schemes.is_empty() {
+                    add("401", "No valid credentials.");
+                    add("403", "The credentials do not allow this.");
+                }
+                if schemes.iter().any(|s| s == "partner_key") {
+                    add("429", "Over the key's rate or daily quota; see `Retry-After`.");
+                }
+            }
+        }
     }
 }
 

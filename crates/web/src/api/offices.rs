@@ -61,6 +61,7 @@ pub struct OfficeList {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Exact city name in English, e.g. `Guangzhou`.
     pub city: Option<String>,

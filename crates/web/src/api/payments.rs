@@ -24,6 +24,7 @@ pub struct CallbackAck {
 
 /// A provider's callback about an order.
 #[utoipa::path(post, path = "/api/v1/payments/callbacks/{provider}", params(("provider" = String, Path)),
+    request_body(content = String, description = "The provider's callback as it sends it (JSON or XML), signed", content_type = "text/plain"),
     responses((status = 200, body = CallbackAck), (status = 403, body = crate::error::ErrorBody), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn callback(
     State(s): State<AppState>,

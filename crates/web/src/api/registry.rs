@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// A document number or an identity number, in any common spelling.
     pub q: String,
@@ -31,7 +32,7 @@ pub struct HitJson {
     pub matched: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/registry/search", params(SearchParams),
+#[utoipa::path(get, path = "/api/v1/registry/search", params(SearchParams), security(("staff_session" = [])),
     responses((status = 200, body = Vec<HitJson>), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody)))]
 pub async fn search(
