@@ -57,6 +57,7 @@ KEY=$($BIN partners create --name "$NAME" --kind other \
 
 # A production-shaped server: its own log-hash key (serve refuses the development default).
 EXITENTRY_SECURITY__LOG_HASH_SECRET="load-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n")" \
+EXITENTRY_SERVER__METRICS_TOKEN="load-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n")" \
   $BIN serve --listen 127.0.0.1:$PORT &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT

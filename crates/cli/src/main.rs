@@ -158,6 +158,8 @@ enum UsersWhat {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Lift the lock strangers' failed sign-ins put on an account (audited).
+    Unlock { username: String },
 }
 
 #[derive(Subcommand)]
@@ -317,6 +319,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             {
                 Ok(_) => {
                     println!("created {} ({role})", username.trim().to_ascii_lowercase());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => bail!("{} ({})", e, e.code()),
+            }
+        }
+        Command::Users {
+            what: UsersWhat::Unlock { username },
+        } => {
+            let config = load_config(&cli, None)?;
+            logging::init(&config.log);
+            let app = open_app(config).await?;
+            match auth::unlock_staff(&app, "cli", username).await {
+                Ok(()) => {
+                    println!("unlocked {}", username.trim().to_ascii_lowercase());
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => bail!("{} ({})", e, e.code()),

@@ -216,6 +216,10 @@ async fn the_same_binary_serves_on_this_backend(t: &TestDb) {
             "EXITENTRY_SECURITY__LOG_HASH_SECRET",
             "a long random production key",
         )
+        .env(
+            "EXITENTRY_SERVER__METRICS_TOKEN",
+            "a long random metrics token",
+        )
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

@@ -156,10 +156,13 @@ impl Config {
         if https && !self.server.secure_cookies {
             out.push("server.secure_cookies: must be true behind an https:// public_url".into());
         }
-        if !self.server.metrics_token.expose().is_empty()
-            && self.server.metrics_token.expose().len() < 16
-        {
-            out.push("server.metrics_token: use at least 16 random characters".into());
+        // Behind a proxy on the same host every client looks like loopback: production always
+        // protects /metrics with a token.
+        if self.server.metrics_token.expose().len() < 16 {
+            out.push(
+                "server.metrics_token: set at least 16 random characters (Prometheus sends it as a bearer token)"
+                    .into(),
+            );
         }
         out
     }
@@ -256,7 +259,8 @@ pub struct ServerConfig {
     /// fingerprint (for partners bound to a certificate). Empty: no client certificates.
     pub client_cert_header: String,
     /// Bearer token Prometheus must send for `/metrics` (`authorization` in its scrape
-    /// config). Empty: `/metrics` answers only requests from loopback addresses.
+    /// config); required by `serve`. Empty (development only): `/metrics` answers only
+    /// requests from loopback addresses.
     pub metrics_token: Secret,
 }
 
@@ -645,6 +649,7 @@ mod production_tests {
             "providers.sms_gateway_secret",
             "providers.face_service_secret",
             "server.secure_cookies",
+            "server.metrics_token",
         ] {
             assert!(problems.contains(key), "{key} in {problems}");
         }
@@ -652,6 +657,7 @@ mod production_tests {
         c.providers.sms_gateway_secret = Secret("s".repeat(32));
         c.providers.face_service_secret = Secret("f".repeat(32));
         c.server.secure_cookies = true;
+        c.server.metrics_token = Secret("a long metrics token".into());
         assert!(
             c.production_problems().is_empty(),
             "{:?}",

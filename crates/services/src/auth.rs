@@ -56,6 +56,19 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// [`hash_password`] on the blocking pool, behind the same limit as password checks:
+/// for requests anyone can send (sign-ups, applications).
+pub async fn hash_password_off_thread(password: &str) -> Result<String> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+}
+
 pub fn hash_password(password: &str) -> Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes())
@@ -361,13 +374,17 @@ pub(crate) async fn passed_device(
     Ok(Some(token))
 }
 
-/// Forgets sign-in guards and message windows untouched for a day (names nobody uses
+/// Forgets sign-in guards and message windows untouched for a day, and devices unseen for a
+/// year (names nobody uses
 /// would otherwise pile up); returns how many rows went.
 pub async fn sweep_guards(app: &App) -> Result<u64> {
     let before = (app.now() - Duration::days(1)).timestamp_micros();
+    // A device unseen for a year is forgotten (its cookie has expired by then too).
+    let devices_before = (app.now() - Duration::days(366)).timestamp_micros();
     let mut conn = app.db.conn().await?;
     Ok(guards::sweep(&mut conn, before).await?
-        + guards::sweep_send_limits(&mut conn, before).await?)
+        + guards::sweep_send_limits(&mut conn, before).await?
+        + guards::sweep_devices(&mut conn, devices_before).await?)
 }
 
 /// Password checks in flight at once: argon2 is CPU- and memory-bound, so more than the
@@ -384,13 +401,17 @@ pub(crate) async fn verify_password(password: &str, stored: Option<&str>) -> boo
     };
     let password = password.to_string();
     let stored = stored.map(str::to_string);
-    tokio::task::spawn_blocking(move || match stored {
-        Some(h) => password_matches(&password, &h),
-        None => {
-            password_matches(&password, &DUMMY_HASH);
-            false
-        }
-    })
+    tokio::task::spawn_blocking(
+        move || match stored.filter(|h| PasswordHash::new(h).is_ok()) {
+            Some(h) => password_matches(&password, &h),
+            // No account, or one without a password yet (an unverified applicant): the same
+            // work, so the time taken tells nothing.
+            None => {
+                password_matches(&password, &DUMMY_HASH);
+                false
+            }
+        },
+    )
     .await
     .unwrap_or(false)
 }
@@ -479,6 +500,29 @@ pub(crate) async fn end_session(app: &App, which: Accounts, token: &str) -> Resu
     let mut conn = app.db.conn().await?;
     accounts::delete_session(&mut conn, which, &token_hash(token)).await?;
     Ok(())
+}
+
+/// Lifts a staff account's lock (strangers' failures), for an administrator or the
+/// operator (`actor`), audited. The account's known devices were never locked.
+pub async fn unlock_staff(app: &App, actor: &str, username: &str) -> Result<()> {
+    let username = parse_username(username).map_err(|e| ServiceError::invalid("username", e))?;
+    let mut tx = app.db.begin().await?;
+    if staff::by_username(&mut tx, &username).await?.is_none() {
+        return Err(ServiceError::NotFound("staff"));
+    }
+    guards::clear(&mut tx, &format!("staff:{username}")).await?;
+    let subject = format!("staff:{username}");
+    audit::record(app, &mut tx, actor, "staff.unlocked", &subject, json!({})).await?;
+    tx.commit()
+        .await
+        .map_err(exitentry_storage::StorageError::from)?;
+    Ok(())
+}
+
+/// [`unlock_staff`] by a signed-in administrator.
+pub async fn unlock_by_admin(app: &App, who: &StaffSession, username: &str) -> Result<()> {
+    who.require(Permission::ManageStaff)?;
+    unlock_staff(app, &who.actor(), username).await
 }
 
 /// Staff accounts for the admin page (never the password hashes).

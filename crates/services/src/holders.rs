@@ -145,7 +145,10 @@ pub(crate) async fn bind_person(
     proof: Proof,
 ) -> Result<i64> {
     let now = app.now_micros();
-    let bound = holders::bind(tx, mobile, person_id, password_hash, now)
+    // Told of the change: numbers the person proved before, read before this binding.
+    let known = holders::known_mobiles(tx, person_id).await?;
+    let keep_same_number = proof == Proof::TemporaryPermit;
+    let bound = holders::bind(tx, mobile, person_id, password_hash, now, keep_same_number)
         .await
         .map_err(|e| match e {
             StorageError::Conflict(_) => ServiceError::Conflict {
@@ -156,7 +159,9 @@ pub(crate) async fn bind_person(
             other => other.into(),
         })?;
     let subject = person_subject(tx, person_id).await?;
-    let action = if bound.replaced.is_some() {
+    let action = if bound.password_changed {
+        "holder.password_changed"
+    } else if bound.replaced.is_some() {
         "holder.sign_in_replaced"
     } else {
         "holder.bound"
@@ -188,14 +193,22 @@ pub(crate) async fn bind_person(
         )
         .await?;
     }
-    if let Some((_, old_mobile)) = bound.replaced.as_ref().filter(|(_, m)| m != mobile) {
-        // The old number hears of it, so a takeover never goes unnoticed.
+    // Every other number the person used hears of a new sign-in, so a takeover never goes
+    // unnoticed: the replaced sign-in's number and those proved in earlier journeys.
+    let mut tell: Vec<String> = bound.replaced.iter().map(|(_, m)| m.clone()).collect();
+    tell.extend(known);
+    tell.sort();
+    tell.dedup();
+    tell.retain(|m| m != mobile);
+    if !bound.password_changed {
         let when = (app.now() + Duration::hours(8)).format("%Y-%m-%d %H:%M");
-        let sms = json!({"to": old_mobile, "text": format!(
-            "【出入境】您的出入境账号登录方式已于 {when} 更换为手机 {new}，原登录已失效。如非本人操作，请致电 12367。\
-             Your exit-entry sign-in was replaced on {when} (Beijing time) by mobile {new}; the old sign-in has ended. \
-             If this was not you, call 12367.", new = mask(mobile))});
-        exitentry_storage::jobs::enqueue(tx, "sms", &sms.to_string(), now, now).await?;
+        for old_mobile in tell {
+            let sms = json!({"to": old_mobile, "text": format!(
+                "【出入境】您的出入境账号登录方式已于 {when} 设为手机 {new}，原登录已失效。如非本人操作，请致电 12367。\
+                 Your exit-entry sign-in was set to mobile {new} on {when} (Beijing time); any earlier sign-in has ended. \
+                 If this was not you, call 12367.", new = mask(mobile))});
+            exitentry_storage::jobs::enqueue(tx, "sms", &sms.to_string(), now, now).await?;
+        }
     }
     Ok(bound.account_id)
 }
@@ -337,7 +350,7 @@ pub async fn start_signup(app: &App, input: &SignupInput) -> Result<(String, Str
     else {
         return Err(no_match());
     };
-    let hash = crate::auth::hash_password(&input.password)?;
+    let hash = crate::auth::hash_password_off_thread(&input.password).await?;
     let id = random_token()[..24].to_string();
     let browser = random_token();
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
@@ -361,12 +374,7 @@ pub async fn start_signup(app: &App, input: &SignupInput) -> Result<(String, Str
         now.timestamp_micros(),
     )
     .await?;
-    crate::limits::take(
-        app,
-        &mut tx,
-        &crate::limits::sms_keys(mobile.as_str(), person.id),
-    )
-    .await?;
+    crate::limits::take_sms(app, &mut tx, mobile.as_str(), person.id).await?;
     let sms = json!({"to": mobile.as_str(), "text": format!(
         "【出入境】账号验证码 {code}，{SIGNUP_CODE_MINUTES} 分钟内有效。Sign-up code {code}, valid {SIGNUP_CODE_MINUTES} minutes.")});
     exitentry_storage::jobs::enqueue(

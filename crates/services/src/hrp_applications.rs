@@ -4,7 +4,7 @@
 //! applicant's language) or reject — repeated until approval. Every step is kept in the
 //! application's history and the audit log. Booking the permit's service needs approval.
 
-use crate::auth::{StaffSession, hash_password, random_token, token_hash};
+use crate::auth::{StaffSession, random_token, token_hash};
 use crate::email::{self, Email};
 use crate::{App, Result, ServiceError, audit, uploads};
 use chrono::Duration;
@@ -175,7 +175,7 @@ pub async fn verify_email(
 ) -> Result<(String, ApplicantSession)> {
     exitentry_domain::staff::check_password_strength(password)
         .map_err(|e| ServiceError::invalid("password", e))?;
-    let hash = hash_password(password)?;
+    let hash = crate::auth::hash_password_off_thread(password).await?;
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
     let Some(id) = store::verify(&mut tx, &token_hash(token.trim()), &hash, now).await? else {

@@ -57,10 +57,21 @@ pub async fn take(app: &App, conn: &mut AnyConnection, keys: &[(String, Allowanc
     Ok(())
 }
 
-/// The allowances of an SMS to `mobile` for person `person_id`.
-pub fn sms_keys(mobile: &str, person_id: i64) -> [(String, Allowance); 2] {
-    [
-        (format!("sms:{mobile}"), SMS_PER_MOBILE),
-        (format!("sms-person:{person_id}"), SMS_PER_PERSON),
-    ]
+/// Takes an SMS to `mobile` on behalf of person `person_id` from its allowances. The person's
+/// allowance does not apply to the number of their own sign-in: others who know their
+/// details cannot use it up to keep the person from their own journeys.
+pub async fn take_sms(
+    app: &App,
+    conn: &mut AnyConnection,
+    mobile: &str,
+    person_id: i64,
+) -> Result<()> {
+    let own = exitentry_storage::holders::by_person(conn, person_id)
+        .await?
+        .is_some_and(|a| a.mobile == mobile);
+    let mut keys = vec![(format!("sms:{mobile}"), SMS_PER_MOBILE)];
+    if !own {
+        keys.push((format!("sms-person:{person_id}"), SMS_PER_PERSON));
+    }
+    take(app, conn, &keys).await
 }

@@ -1,7 +1,7 @@
 //! Temporary e-permits: apply with permit details, confirm the SMS code, pass the face
 //! check, and receive a signed QR credential — within the monthly limit.
 
-use crate::auth::{hash_password, token_hash};
+use crate::auth::token_hash;
 use crate::holders::HolderSession;
 use crate::providers::FaceSubject;
 use crate::{App, Result, ServiceError, audit};
@@ -135,7 +135,7 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
         person_id: holder.id,
         document_id: doc.id,
         mobile: mobile.as_str().to_string(),
-        password_hash: hash_password(&input.password)?,
+        password_hash: crate::auth::hash_password_off_thread(&input.password).await?,
         state: "awaiting_sms".into(),
         sms_code_hash: code_hash(&id, &code),
         sms_sent_at: now.timestamp_micros(),
@@ -146,12 +146,7 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
     };
     let mut tx = app.db.begin().await?;
     store::insert_application(&mut tx, &record, now.timestamp_micros()).await?;
-    crate::limits::take(
-        app,
-        &mut tx,
-        &crate::limits::sms_keys(mobile.as_str(), holder.id),
-    )
-    .await?;
+    crate::limits::take_sms(app, &mut tx, mobile.as_str(), holder.id).await?;
     queue_code(app, &mut tx, mobile.as_str(), &code, now).await?;
     tx.commit()
         .await
@@ -287,6 +282,11 @@ pub(crate) fn check_image(b: &[u8]) -> Result<()> {
     }
 }
 
+/// Face checks allowed per application, and the minutes after the last code within which
+/// they must happen.
+pub const MAX_FACE_TRIES: i64 = 5;
+const FACE_MINUTES: i64 = 30;
+
 /// The face check, then issuance: monthly slot, status-list index, signed credential and
 /// the application's final step, all in one transaction.
 pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPermit> {
@@ -297,6 +297,26 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
         return Err(wrong_state(&a.state));
     }
     check_image(image)?;
+    // A face is checked a few times per application, within the time its code allowed:
+    // the binding of the holder's sign-in rests on it.
+    let deadline = from_micros(a.sms_sent_at) + Duration::minutes(FACE_MINUTES);
+    if app.now() > deadline {
+        return Err(invalid(
+            "image",
+            "application_expired",
+            "this application has expired; start again",
+        ));
+    }
+    {
+        let mut conn = app.db.conn().await?;
+        if !store::take_face_attempt(&mut conn, id, MAX_FACE_TRIES).await? {
+            return Err(invalid(
+                "image",
+                "too_many_face_checks",
+                "too many face checks; start again",
+            ));
+        }
+    }
     let subject = {
         let mut conn = app.db.conn().await?;
         let doc = documents::get(&mut conn, a.document_id)
@@ -456,12 +476,7 @@ pub async fn resend_sms_code(app: &App, id: &str) -> Result<DateTime<Utc>> {
             wait_secs: (next - now).num_seconds().max(1),
         });
     }
-    crate::limits::take(
-        app,
-        &mut tx,
-        &crate::limits::sms_keys(&a.mobile, a.person_id),
-    )
-    .await?;
+    crate::limits::take_sms(app, &mut tx, &a.mobile, a.person_id).await?;
     queue_code(app, &mut tx, &a.mobile, &code, now).await?;
     tx.commit()
         .await

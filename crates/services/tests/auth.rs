@@ -258,7 +258,24 @@ async fn concurrent_guesses_get_at_most_the_limit_of_password_checks(t: &TestDb)
         auth::login_from(&app, "admin.li", PW, Some(&device)).await,
         Err(ServiceError::Locked { .. })
     ));
-    // The lock ends with its window.
+    // An administrator (or the operator) lifts the lock at once, audited.
+    auth::unlock_staff(&app, "cli", "admin.li").await.unwrap();
+    auth::login(&app, "admin.li", PW).await.unwrap();
+    assert!(matches!(
+        auth::unlock_staff(&app, "cli", "ghost.user").await,
+        Err(ServiceError::NotFound(_))
+    ));
+    let audited = exitentry_services::audit::recent(&app, 20)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.entry.action == "staff.unlocked");
+    assert!(audited);
+    // Otherwise the lock ends with its window.
+    for _ in 0..max {
+        let _ = auth::login(&app, "admin.li", "wrong").await;
+    }
+    assert!(auth::login(&app, "admin.li", PW).await.is_err());
     clock.advance(Duration::minutes(app.config.security.lockout_minutes + 1));
     auth::login(&app, "admin.li", PW).await.unwrap();
     app.db.close().await;

@@ -227,6 +227,22 @@ async fn a_failed_face_check_issues_nothing(t: &TestDb) {
     );
     // The same application passes once the face matches.
     assert!(tp::submit_face(&app, &id, PNG).await.is_ok());
+
+    // Face checks are counted per application: a few, then start again.
+    let id = tp::apply(&app, &chan(&app).await).await.unwrap();
+    tp::confirm_sms_code(&app, &id, &last_code(&app).await)
+        .await
+        .unwrap();
+    for _ in 0..tp::MAX_FACE_TRIES {
+        assert_eq!(
+            tp::submit_face(&refuse, &id, PNG).await.unwrap_err().code(),
+            "face_mismatch"
+        );
+    }
+    assert_eq!(
+        tp::submit_face(&app, &id, PNG).await.unwrap_err().code(),
+        "too_many_face_checks"
+    );
 }
 
 async fn details_must_match_a_usable_permit(t: &TestDb) {
@@ -456,6 +472,17 @@ async fn holders_sign_in_see_their_permits_and_cancel_them(t: &TestDb) {
         verify(&issued.payload, &trust(&app), &opts).reason.code(),
         "revoked"
     );
+
+    // Applying again with the same number takes the new password but keeps the holder
+    // signed in (it is their own number, proved again with the face).
+    full_journey(&app).await.unwrap();
+    assert!(holders::session(&app, &token).await.unwrap().is_some());
+    let audited = exitentry_services::audit::recent(&app, 50)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.entry.action == "holder.password_changed");
+    assert!(audited);
 
     holders::logout(&app, &token).await.unwrap();
     assert_eq!(holders::session(&app, &token).await.unwrap(), None);

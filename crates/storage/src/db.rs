@@ -87,6 +87,17 @@ impl Db {
         Ok(())
     }
 
+    /// Applies the migrations up to `version` only (tests of what a migration does to the
+    /// data an earlier version left).
+    pub async fn migrate_to(&self, version: i64) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run_to(version, &self.pool).await?;
+        Ok(())
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -137,6 +137,17 @@ pub async fn remember_device(
     Ok(())
 }
 
+/// Forgets devices last seen before `before`.
+pub async fn sweep_devices(conn: &mut AnyConnection, before: i64) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM known_devices WHERE last_seen_at < $1")
+            .bind(before)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
 /// Forgets every device of an account (its sign-in changed hands or was replaced).
 pub async fn forget_devices(conn: &mut AnyConnection, account_kind: &str, id: i64) -> Result<()> {
     sqlx::query("DELETE FROM known_devices WHERE account_kind = $1 AND account_id = $2")

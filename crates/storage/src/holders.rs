@@ -35,18 +35,24 @@ pub struct Bound {
     /// Another person's account that had this mobile number (id, person); a recycled number
     /// changes hands, so that account is closed.
     pub number_taken_from: Option<(i64, i64)>,
+    /// The person's sign-in kept its number and only took the new password.
+    pub password_changed: bool,
 }
 
 /// Makes `mobile` + password the one sign-in of `person_id`, after both the number (SMS)
 /// and the person (face check) were proved. One person, one account: an existing account of
 /// the person is updated in place and its sessions end; another person's account holding the
 /// number is closed.
+///
+/// With `keep_same_number`, a sign-in that already has this number only takes the new
+/// password and keeps its sessions and devices (a holder applying again is not signed out).
 pub async fn bind(
     conn: &mut AnyConnection,
     mobile: &str,
     person_id: i64,
     password_hash: &str,
     now: i64,
+    keep_same_number: bool,
 ) -> Result<Bound> {
     let other: Option<(i64, i64)> = sqlx::query_as(
         "SELECT id, person_id FROM holder_accounts WHERE mobile = $1 AND person_id <> $2",
@@ -64,7 +70,10 @@ pub async fn bind(
             .fetch_optional(&mut *conn)
             .await?;
     if let Some((id, old_mobile)) = own {
-        end_sign_ins(conn, id).await?;
+        let same = old_mobile == mobile;
+        if !(same && keep_same_number) {
+            end_sign_ins(conn, id).await?;
+        }
         sqlx::query(
             "UPDATE holder_accounts SET mobile = $2, password_hash = $3, updated_at = $4              WHERE id = $1",
         )
@@ -74,10 +83,12 @@ pub async fn bind(
         .bind(now)
         .execute(&mut *conn)
         .await?;
+        let password_changed = same && keep_same_number;
         return Ok(Bound {
             account_id: id,
-            replaced: Some((id, old_mobile)),
+            replaced: (!password_changed).then_some((id, old_mobile)),
             number_taken_from: other,
+            password_changed,
         });
     }
     let id = sqlx::query_scalar(
@@ -94,6 +105,7 @@ pub async fn bind(
         account_id: id,
         replaced: None,
         number_taken_from: other,
+        password_changed: false,
     })
 }
 
@@ -279,5 +291,17 @@ pub async fn face_attempt(conn: &mut AnyConnection, id: &str, max: i64) -> Resul
     .bind(id.to_string())
     .bind(max)
     .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Mobile numbers the person proved before (temporary permits issued, sign-ups completed):
+/// told when their sign-in changes, since the registry holds no contact of its own.
+pub async fn known_mobiles(conn: &mut AnyConnection, person_id: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT mobile FROM temporary_permit_applications WHERE person_id = $1 AND state = 'issued' \
+         UNION SELECT mobile FROM holder_signups WHERE person_id = $1 AND completed_at IS NOT NULL",
+    )
+    .bind(person_id)
+    .fetch_all(&mut *conn)
     .await?)
 }

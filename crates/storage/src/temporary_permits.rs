@@ -236,6 +236,20 @@ pub async fn count_sms_try(conn: &mut AnyConnection, id: &str, now: i64) -> Resu
     .await?)
 }
 
+/// Counts a face check of an application waiting for one; false once `max` are used up
+/// (taken before the provider is asked, so concurrent photos cannot exceed it).
+pub async fn take_face_attempt(conn: &mut AnyConnection, id: &str, max: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE temporary_permit_applications SET face_attempts = face_attempts + 1 \
+         WHERE id = $1 AND state = 'awaiting_face' AND face_attempts < $2",
+    )
+    .bind(id.to_string())
+    .bind(max)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// Moves an application from `from` to `to`; false if it was not in `from` (a concurrent
 /// request got there first).
 pub async fn advance(

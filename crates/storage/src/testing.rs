@@ -44,13 +44,20 @@ mod tempfile_dir {
 
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
+        let t = Self::unmigrated(backend).await;
+        t.db.migrate().await.expect("migrate");
+        t
+    }
+
+    /// A fresh database with no migrations applied (for tests of a migration's effect).
+    pub async fn unmigrated(backend: Backend) -> TestDb {
         match backend {
             Backend::Sqlite => Self::sqlite().await,
             Backend::Postgres => Self::postgres().await,
         }
     }
 
-    pub async fn sqlite() -> TestDb {
+    async fn sqlite() -> TestDb {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("exitentry-test-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create temp dir");
@@ -58,7 +65,6 @@ impl TestDb {
         let db = Db::connect(&DatabaseUrl::parse(&url).expect("url"), 8)
             .await
             .expect("open sqlite");
-        db.migrate().await.expect("migrate sqlite");
         TestDb {
             db,
             url,
@@ -67,7 +73,7 @@ impl TestDb {
         }
     }
 
-    pub async fn postgres() -> TestDb {
+    async fn postgres() -> TestDb {
         let admin_url = postgres_admin_url();
         let mut admin = sqlx::postgres::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
             panic!(
@@ -92,7 +98,6 @@ impl TestDb {
         let db = Db::connect(&DatabaseUrl::parse(&url).expect("url"), 8)
             .await
             .expect("open postgres test database");
-        db.migrate().await.expect("migrate postgres");
         TestDb {
             db,
             url,

@@ -127,6 +127,11 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ),
     ("GET", "/staff/admin/users", Staff(&[P::ManageStaff])),
     ("POST", "/staff/admin/users", Staff(&[P::ManageStaff])),
+    (
+        "POST",
+        "/staff/admin/users/unlock",
+        Staff(&[P::ManageStaff]),
+    ),
     ("GET", "/staff/admin/audit", Staff(&[P::ViewAudit])),
     ("GET", "/staff/admin/jobs", Staff(&[P::ManageJobs])),
     ("POST", "/staff/admin/jobs/retry", Staff(&[P::ManageJobs])),

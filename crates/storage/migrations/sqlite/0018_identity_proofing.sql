@@ -6,6 +6,35 @@ ALTER TABLE holder_signups ADD COLUMN face_attempts BIGINT NOT NULL DEFAULT 0;
 -- address alone (history, logs) is no way in.
 ALTER TABLE holder_signups ADD COLUMN browser_hash TEXT NOT NULL DEFAULT '';
 
+-- Sign-ins bound by the earlier sign-up proved a phone, not the person: they are closed (the
+-- holder signs up again, now with the face check) and their numbers are told. A sign-in the
+-- temporary-permit journey bound (SMS code and face check) stays.
+INSERT INTO jobs (kind, payload, run_at, attempts, created_at)
+SELECT 'sms',
+       '{"to":"' || holder_accounts.mobile || '","text":"【出入境】为保护您的信息，您的出入境账号需经人脸核验后重新注册，请访问 /my/signup。For your protection, please sign up again with a face check at /my/signup."}',
+       CAST(strftime('%s', 'now') AS BIGINT) * 1000000, 0, CAST(strftime('%s', 'now') AS BIGINT) * 1000000
+FROM holder_accounts
+WHERE EXISTS (SELECT 1 FROM holder_signups s WHERE s.person_id = holder_accounts.person_id
+                 AND s.mobile = holder_accounts.mobile AND s.completed_at IS NOT NULL)
+    AND NOT EXISTS (SELECT 1 FROM temporary_permit_applications t
+                    WHERE t.person_id = holder_accounts.person_id
+                      AND t.mobile = holder_accounts.mobile AND t.state = 'issued');
+DELETE FROM holder_sessions WHERE user_id IN (
+    SELECT id FROM holder_accounts WHERE EXISTS (SELECT 1 FROM holder_signups s WHERE s.person_id = holder_accounts.person_id
+                 AND s.mobile = holder_accounts.mobile AND s.completed_at IS NOT NULL)
+    AND NOT EXISTS (SELECT 1 FROM temporary_permit_applications t
+                    WHERE t.person_id = holder_accounts.person_id
+                      AND t.mobile = holder_accounts.mobile AND t.state = 'issued'));
+DELETE FROM holder_accounts WHERE EXISTS (SELECT 1 FROM holder_signups s WHERE s.person_id = holder_accounts.person_id
+                 AND s.mobile = holder_accounts.mobile AND s.completed_at IS NOT NULL)
+    AND NOT EXISTS (SELECT 1 FROM temporary_permit_applications t
+                    WHERE t.person_id = holder_accounts.person_id
+                      AND t.mobile = holder_accounts.mobile AND t.state = 'issued');
+
+-- Face checks of a temporary permit's application are counted (taken before the provider is
+-- asked), like a sign-up's.
+ALTER TABLE temporary_permit_applications ADD COLUMN face_attempts BIGINT NOT NULL DEFAULT 0;
+
 -- One person, one holder account: duplicates left by earlier versions keep the newest.
 DELETE FROM holder_sessions WHERE user_id IN (
     SELECT a.id FROM holder_accounts a

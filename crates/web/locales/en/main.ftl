@@ -965,3 +965,5 @@ err-unsupported_media_type = What you sent is not in a form we accept.
 err-wrong_provider = This payment belongs to another payment provider.
 err-bad_form = Please send this with the form on the page.
 signup-step = Step { $n } of 3
+users-unlock = Unlock
+err-application_expired = This application has expired. Please start again.

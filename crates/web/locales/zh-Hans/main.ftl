@@ -965,3 +965,5 @@ err-unsupported_media_type = 您提交的内容格式不受支持。
 err-wrong_provider = 此笔付款属于另一家支付机构。
 err-bad_form = 请使用页面上的表单提交。
 signup-step = 第 { $n } 步，共 3 步
+users-unlock = 解除锁定
+err-application_expired = 本次申请已过期，请重新开始。

@@ -965,3 +965,5 @@ err-unsupported_media_type = 您提交的內容格式不受支援。
 err-wrong_provider = 此筆付款屬於另一家支付機構。
 err-bad_form = 請使用頁面上的表格提交。
 signup-step = 第 { $n } 步，共 3 步
+users-unlock = 解除鎖定
+err-application_expired = 本次申請已過期，請重新開始。

@@ -106,7 +106,9 @@ struct PartnerKeyScheme;
 
 impl utoipa::Modify for PartnerKeyScheme {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme,
+        };
         let components = api.components.get_or_insert_with(Default::default);
         for bearer in ["partner_key", "device_token"] {
             components.add_security_scheme(
@@ -116,14 +118,16 @@ impl utoipa::Modify for PartnerKeyScheme {
         }
         components.add_security_scheme(
             "holder_session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 crate::session::HOLDER_COOKIE,
+                "The holder's session; `__Host-ee_holder` on servers behind https.",
             ))),
         );
         components.add_security_scheme(
             "staff_session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 crate::session::SESSION_COOKIE,
+                "The officer's session; `__Host-ee_session` on servers behind https.",
             ))),
         );
     }
@@ -183,7 +187,10 @@ impl utoipa::Modify for StandardAnswers {
                     add("403", "The credentials do not allow this.");
                 }
                 if schemes.iter().any(|s| s == "partner_key") {
-                    add("429", "Over the key's rate or daily quota; see `Retry-After`.");
+                    add(
+                        "429",
+                        "Over the key's rate or daily quota; see `Retry-After`.",
+                    );
                 }
             }
         }

@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::{Form, OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use exitentry_domain::staff::{Permission, Role};
 use exitentry_services::audit::{StoredAudit, Verdict};
 use exitentry_services::auth::{self, StaffSummary};
@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/search", get(search))
         .route("/staff/people/{id}", get(person))
         .route("/staff/admin/users", get(users).post(create_user))
+        .route("/staff/admin/users/unlock", post(unlock_user))
         .route("/staff/admin/audit", get(audit_page))
 }
 
@@ -407,6 +408,35 @@ async fn create_user(
         }
         Err(err) => Err(PageError { err, lang, path }),
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct UnlockForm {
+    csrf: String,
+    username: String,
+}
+
+/// An administrator lifts a lock strangers' failures put on an account.
+async fn unlock_user(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Staff(staff): Staff,
+    Form(f): Form<UnlockForm>,
+) -> Result<Response, PageError> {
+    let path = uri.0.path().to_string();
+    staff
+        .require(Permission::ManageStaff)
+        .map_err(PageError::at(lang, &path))?;
+    if !csrf_ok(&staff.csrf_token, &f.csrf) {
+        return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
+    }
+    auth::unlock_by_admin(&s.app, &staff, &f.username)
+        .await
+        .map_err(PageError::at(lang, &path))?;
+    // Post, redirect, get: a reload shows the list, not a second unlock.
+    Ok(Redirect::to("/staff/admin/users").into_response())
 }
 
 #[derive(Template)]

@@ -1,0 +1,122 @@
+//! What migrations do to data an earlier version left, on both backends.
+
+use exitentry_storage::Backend;
+use exitentry_storage::testing::{TestDb, enabled};
+use sqlx::Row;
+
+async fn exec(t: &TestDb, sql: &str) {
+    let mut c = t.db.conn().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut *c)
+        .await
+        .unwrap();
+}
+
+/// Migration 0018: a sign-in the old web sign-up bound (a phone, no face) is closed, its
+/// sessions end and its number is asked to sign up again; one a temporary permit's face
+/// check bound stays; the one-person-one-sign-in index holds afterwards.
+async fn phone_only_sign_ins_are_closed_by_0018(backend: Backend) {
+    let t = TestDb::unmigrated(backend).await;
+    t.db.migrate_to(17).await.unwrap();
+    for (id, ext, number) in [
+        (1, "P1", "11010519491231002X"),
+        (2, "P2", "440106199001010011"),
+    ] {
+        exec(
+            &t,
+            &format!(
+                "INSERT INTO people (id, external_id, name_latin, sex, date_of_birth, region, \
+                 nationality, id_kind, id_number, created_at, updated_at) VALUES \
+                 ({id}, '{ext}', 'LI HUA', 'F', '1949-12-31', 'mainland', 'CHN', \
+                 'prc_resident_id', '{number}', 0, 0)"
+            ),
+        )
+        .await;
+    }
+    exec(
+        &t,
+        "INSERT INTO documents (id, person_id, kind, number, issue_count, issued_on, expires_on, \
+         status, created_at, updated_at) VALUES (1, 2, 'hrp', 'H12345678', 1, '2020-01-01', \
+         '2030-01-01', 'valid', 0, 0)",
+    )
+    .await;
+    // Person 1: bound by the old sign-up. Person 2: by a temporary permit (face checked).
+    for (id, person, mobile) in [(1, 1, "13700137000"), (2, 2, "13800138000")] {
+        exec(
+            &t,
+            &format!(
+                "INSERT INTO holder_accounts (id, mobile, person_id, password_hash, failed_logins, \
+                 created_at, updated_at) VALUES ({id}, '{mobile}', {person}, 'h', 0, 0, 0)"
+            ),
+        )
+        .await;
+        exec(
+            &t,
+            &format!(
+                "INSERT INTO holder_sessions (token_hash, user_id, csrf_token, created_at, \
+                 last_seen_at, expires_at) VALUES ('t{id}', {id}, 'c', 0, 0, 1)"
+            ),
+        )
+        .await;
+        exec(
+            &t,
+            &format!(
+                "INSERT INTO holder_signups (id, person_id, mobile, password_hash, code_hash, \
+                 code_expires_at, attempts, created_at, completed_at) VALUES \
+                 ('s{id}', {person}, '{mobile}', 'h', 'c', 0, 1, 0, 1)"
+            ),
+        )
+        .await;
+    }
+    exec(
+        &t,
+        "INSERT INTO temporary_permit_applications (id, person_id, document_id, mobile, \
+         password_hash, state, sms_code_hash, sms_sent_at, sms_expires_at, sms_tries, \
+         created_at, updated_at) VALUES ('a', 2, 1, '13800138000', 'h', 'issued', 'c', 0, 0, 1, 0, 0)",
+    )
+    .await;
+
+    t.db.migrate().await.unwrap();
+
+    let mut c = t.db.conn().await.unwrap();
+    let accounts: Vec<i64> = sqlx::query_scalar("SELECT id FROM holder_accounts ORDER BY id")
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(accounts, [2], "the phone-only sign-in is closed");
+    let sessions: Vec<String> =
+        sqlx::query_scalar("SELECT token_hash FROM holder_sessions ORDER BY token_hash")
+            .fetch_all(&mut *c)
+            .await
+            .unwrap();
+    assert_eq!(sessions, ["t2"]);
+    let jobs = sqlx::query("SELECT kind, payload FROM jobs")
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    let payload: String = jobs[0].try_get("payload").unwrap();
+    let sms: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(sms["to"], "13700137000");
+    assert!(sms["text"].as_str().unwrap().contains("/my/signup"));
+    drop(c);
+    t.cleanup().await;
+}
+
+mod phone_only_sign_ins {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite() {
+        if enabled(Backend::Sqlite) {
+            phone_only_sign_ins_are_closed_by_0018(Backend::Sqlite).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        if enabled(Backend::Postgres) {
+            phone_only_sign_ins_are_closed_by_0018(Backend::Postgres).await;
+        }
+    }
+}
