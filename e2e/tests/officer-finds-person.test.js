@@ -91,6 +91,10 @@ describe('officer finds a person', () => {
       assert.ok(!shown.includes(FULL_ID_NUMBER), `identity number is not shown in full: ${shown}`);
       assert.ok(!(await page.content()).includes(FULL_ID_NUMBER), 'full identity number appears nowhere on the page');
 
+      // The person's sign-in and how it was bound, for the officer to see (number masked).
+      await expectText(page.locator('#account-mobile'), '137****7000');
+      await expectText(page.locator('#account-history'), /Sign-in bound to this person/);
+
       // A counter clerk may not manage users.
       const forbidden = await page.goto('/staff/admin/users');
       assert.equal(forbidden.status(), 403);
