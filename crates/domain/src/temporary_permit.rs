@@ -96,6 +96,22 @@ impl MobileNumber {
 
 /// Only home return permits (Chinese citizens) and Taiwan residents' permits stand behind a
 /// temporary permit, and only while valid.
+/// Whether a permit can stand behind a temporary permit on `today`: its status, and its
+/// expiry date whatever the status (a lost or damaged permit past its expiry date is expired
+/// too: a temporary permit never outlives the permit it stands for).
+pub fn check_eligible_on(
+    kind: DocumentKind,
+    effective_status: DocumentStatus,
+    expires_on: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), Invalid> {
+    check_eligible(kind, effective_status)?;
+    if expires_on < today {
+        return Err(Invalid::new("permit_expired", "the permit has expired"));
+    }
+    Ok(())
+}
+
 pub fn check_eligible(kind: DocumentKind, effective_status: DocumentStatus) -> Result<(), Invalid> {
     if !matches!(kind, DocumentKind::Hrp | DocumentKind::Twp) {
         return Err(Invalid::new(
@@ -302,5 +318,32 @@ mod tests {
         let codes: Vec<_> = PermittedUse::ALL.iter().map(|u| u.code()).collect();
         assert_eq!(codes, ["domestic_flight", "domestic_rail"]);
         assert!(!codes.contains(&"border"));
+    }
+
+    #[test]
+    fn every_status_expired_or_not_has_one_clear_answer() {
+        use DocumentStatus::*;
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let past = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let future = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        for (status, future_answer) in [
+            (Valid, None),
+            (ReportedLost, None),
+            (Damaged, None),
+            (Expired, Some("permit_expired")),
+            (Cancelled, Some("permit_not_valid")),
+            (Surrendered, Some("permit_not_valid")),
+        ] {
+            let code = |on| {
+                check_eligible_on(DocumentKind::Hrp, status, on, today)
+                    .err()
+                    .map(|e| e.code)
+            };
+            assert_eq!(code(future), future_answer, "{status:?} not expired");
+            let past_answer = future_answer.or(Some("permit_expired"));
+            assert_eq!(code(past), past_answer, "{status:?} past its expiry date");
+            // The last day of validity still counts.
+            assert_eq!(code(today), future_answer, "{status:?} expiring today");
+        }
     }
 }

@@ -13,7 +13,8 @@ use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
 use exitentry_domain::person::{Sex, parse_date};
 use exitentry_domain::staff::{Permission, check_password_strength};
 use exitentry_domain::temporary_permit::{
-    MobileNumber, PermittedUse, check_eligible, month_key, name_matches, next_month_start, validity,
+    MobileNumber, PermittedUse, check_eligible, check_eligible_on, month_key, name_matches,
+    next_month_start, validity,
 };
 use exitentry_storage::from_micros;
 use exitentry_storage::temporary_permits::{self as store, ApplicationRecord, PermitRecord};
@@ -124,12 +125,23 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
         return Err(no_match());
     }
     let status = effective_status(&app.policy, kind, doc.doc.status, doc.doc.expires_on, today);
-    check_eligible(kind, status).map_err(|e| ServiceError::invalid("document_number", e))?;
+    check_eligible_on(kind, status, doc.doc.expires_on, today)
+        .map_err(|e| ServiceError::invalid("document_number", e))?;
+    // The month's limit is told now, before an SMS and a face photo are asked for; it is
+    // still taken atomically at issuance.
+    let now = app.now();
+    if store::issued_in_month(&mut conn, holder.id, &month_key(now)).await?
+        >= rules.per_calendar_month
+    {
+        return Err(ServiceError::LimitReached {
+            code: "monthly_limit_reached",
+            until: next_month_start(now),
+        });
+    }
     drop(conn);
 
     let id = format!("TPA-{}", &crate::auth::random_token()[..20]);
     let code = new_code();
-    let now = app.now();
     let record = ApplicationRecord {
         id: id.clone(),
         person_id: holder.id,
@@ -347,6 +359,18 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
     let holder = exitentry_storage::people::get(&mut tx, a.person_id)
         .await?
         .ok_or(ServiceError::NotFound("person"))?;
+    // The registry may have changed since the first step (a day passed, the permit was
+    // cancelled): the same check again, a clear answer and never an unsignable credential.
+    let today = app.today();
+    let status = effective_status(
+        &app.policy,
+        doc.doc.kind,
+        doc.doc.status,
+        doc.doc.expires_on,
+        today,
+    );
+    check_eligible_on(doc.doc.kind, status, doc.doc.expires_on, today)
+        .map_err(|e| ServiceError::invalid("document_number", e))?;
     let month = month_key(now);
     if !store::take_month_slot(&mut tx, a.person_id, &month, rules.per_calendar_month).await? {
         return Err(ServiceError::LimitReached {
@@ -356,6 +380,13 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
     }
     let index = store::next_status_index(&mut tx).await?;
     let (from, until) = validity(&rules, now, doc.doc.expires_on);
+    if until <= from {
+        return Err(invalid(
+            "document_number",
+            "permit_expired",
+            "the permit has expired",
+        ));
+    }
     let permit_id = format!("TP-{}", &crate::auth::random_token()[..20]);
     let uses: Vec<&'static str> = PermittedUse::ALL.iter().map(|u| u.code()).collect();
     let claims = Claims {

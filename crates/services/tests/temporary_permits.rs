@@ -68,6 +68,16 @@ async fn chan(app: &App) -> ApplyInput {
     }
 }
 
+/// SMS queued so far.
+async fn sms_count(app: &App) -> usize {
+    exitentry_services::jobs::run_due(app).await.unwrap();
+    let mut c = app.db.conn().await.unwrap();
+    exitentry_storage::jobs::outbox(&mut c, 1000)
+        .await
+        .unwrap()
+        .len()
+}
+
 /// Runs the job queue and reads the code from the SMS the development provider delivered.
 async fn last_code(app: &App) -> String {
     exitentry_services::jobs::run_due(app).await.unwrap();
@@ -127,10 +137,25 @@ async fn a_third_permit_in_a_month_is_refused_until_the_first(t: &TestDb) {
             .unwrap()
             .with_timezone(&Utc),
     );
+    // An application started while the month still had room...
+    let early = tp::apply(&app, &chan(&app).await).await.unwrap();
+    let early_code = last_code(&app).await;
     full_journey(&app).await.unwrap();
     full_journey(&app).await.unwrap();
-    let third = full_journey(&app).await.unwrap_err();
+    // ...a third is told at the first step, before any SMS or photo...
+    let sms_before = sms_count(&app).await;
+    let third = tp::apply(&app, &chan(&app).await).await.unwrap_err();
     assert_eq!(third.code(), "monthly_limit_reached");
+    assert_eq!(
+        sms_count(&app).await,
+        sms_before,
+        "no SMS for a refused application"
+    );
+    // ...and the limit still holds at issuance for the one already under way.
+    tp::confirm_sms_code(&app, &early, &early_code)
+        .await
+        .unwrap();
+    let third = tp::submit_face(&app, &early, PNG).await.unwrap_err();
     assert_eq!(
         third.available_from(),
         Some(
@@ -147,6 +172,80 @@ async fn a_third_permit_in_a_month_is_refused_until_the_first(t: &TestDb) {
             .with_timezone(&Utc),
     );
     full_journey(&app).await.unwrap();
+}
+
+/// Sets 陳大文's current card to `status`, expiring on `expires_on`.
+async fn set_card(app: &App, status: &str, expires_on: chrono::NaiveDate) {
+    let mut c = app.db.conn().await.unwrap();
+    sqlx::query(
+        "UPDATE documents SET status = $1, expires_on = $2 WHERE number = 'H12345678' AND issue_count = 3",
+    )
+    .bind(status.to_string())
+    .bind(expires_on.to_string())
+    .execute(&mut *c)
+    .await
+    .unwrap();
+}
+
+/// Every registry state of the permit, expired or not, gets one clear answer at the first
+/// step, and the registry changing before the face check gets the same answer there: never
+/// a server error.
+async fn every_registry_state_gets_a_clear_answer(t: &TestDb) {
+    let (app, clock, _keys) = seeded(t).await;
+    let today = app.today();
+    let past = today - Duration::days(1);
+    let future = today + Duration::days(300);
+    for (status, when_valid) in [
+        ("valid", None),
+        ("reported_lost", None),
+        ("damaged", None),
+        ("expired", Some("permit_expired")),
+        ("cancelled", Some("permit_not_valid")),
+        ("surrendered", Some("permit_not_valid")),
+    ] {
+        for (expires_on, want) in [
+            (future, when_valid),
+            (past, when_valid.or(Some("permit_expired"))),
+        ] {
+            set_card(&app, status, expires_on).await;
+            let mut input = chan(&app).await;
+            input.document_expiry = expires_on.to_string();
+            let got = tp::apply(&app, &input).await.err().map(|e| e.code());
+            assert_eq!(got, want, "{status}, expiring {expires_on}");
+        }
+    }
+    // A lost card that expires tonight: applied for at 23:50, face checked after midnight.
+    clock.set(
+        today
+            .and_hms_opt(23, 50, 0)
+            .unwrap()
+            .and_local_timezone(chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+            .unwrap()
+            .with_timezone(&Utc),
+    );
+    set_card(&app, "reported_lost", today).await;
+    let mut input = chan(&app).await;
+    input.document_expiry = today.to_string();
+    let id = tp::apply(&app, &input).await.unwrap();
+    tp::confirm_sms_code(&app, &id, &last_code(&app).await)
+        .await
+        .unwrap();
+    clock.advance(Duration::minutes(20));
+    let e = tp::submit_face(&app, &id, PNG).await.unwrap_err();
+    assert_eq!(e.code(), "permit_expired");
+    // Cancelled between the steps: refused with its reason.
+    set_card(&app, "valid", future).await;
+    let mut input = chan(&app).await;
+    input.document_expiry = future.to_string();
+    let id = tp::apply(&app, &input).await.unwrap();
+    tp::confirm_sms_code(&app, &id, &last_code(&app).await)
+        .await
+        .unwrap();
+    set_card(&app, "cancelled", future).await;
+    assert_eq!(
+        tp::submit_face(&app, &id, PNG).await.unwrap_err().code(),
+        "permit_not_valid"
+    );
 }
 
 async fn sms_codes_expire_and_allow_five_tries(t: &TestDb) {
@@ -662,6 +761,7 @@ async fn without_an_sms_gateway_nobody_can_start(t: &TestDb) {
 }
 
 backend_tests!(
+    every_registry_state_gets_a_clear_answer,
     the_journey_issues_a_verifiable_seven_day_permit,
     a_third_permit_in_a_month_is_refused_until_the_first,
     sms_codes_expire_and_allow_five_tries,
