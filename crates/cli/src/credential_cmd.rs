@@ -217,7 +217,29 @@ fn verify_cmd(a: &VerifyArgs) -> Result<ExitCode> {
     opts.required_use = a.required_use.as_deref();
     opts.status = status.as_ref();
     let verdict = verify(&payload, &trust, &opts);
-    println!("{}", serde_json::to_string_pretty(&verdict)?);
+    if verdict.use_required(opts.required_use) {
+        println!(
+            "{}",
+            serde_json::json!({
+                "valid": false,
+                "reason": "use_required",
+                "permitted_uses": verdict.permitted_uses(),
+            })
+        );
+        eprintln!(
+            "say what the credential is presented for: --use {}",
+            verdict.permitted_uses().join("|")
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let mut out = serde_json::to_value(&verdict)?;
+    if let Some(o) = out.as_object_mut() {
+        o.insert(
+            "permitted_uses".into(),
+            serde_json::json!(verdict.permitted_uses()),
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(if verdict.valid {
         ExitCode::SUCCESS
     } else {

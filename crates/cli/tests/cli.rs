@@ -505,14 +505,24 @@ fn credential_verify_gives_a_json_verdict_and_exit_status() {
         (code, json["reason"].as_str()),
         (Some(1), Some("wrong_use"))
     );
+    assert_eq!(json["permitted_uses"][0], "domestic_flight");
     let (code, json) = verify_cmd(&[
         "--cert",
         cert,
         "--at",
         "2027-01-01T00:00:00Z",
+        "--use",
+        "domestic_rail",
         payload.trim(),
     ]);
     assert_eq!((code, json["reason"].as_str()), (Some(1), Some("expired")));
+    // Without saying what it is checked for, a permit limited to uses is not judged.
+    let (code, json) = verify_cmd(&["--cert", cert, "--at", at, payload.trim()]);
+    assert_eq!(
+        (code, json["reason"].as_str()),
+        (Some(2), Some("use_required")),
+        "{json}"
+    );
 
     // The served trust list as it is, with the status list: a revoked credential fails.
     let revoked = std::fs::read_to_string(v.join("es256-revoked.payload.txt")).unwrap();
@@ -528,6 +538,8 @@ fn credential_verify_gives_a_json_verdict_and_exit_status() {
         sl.to_str().unwrap(),
         "--at",
         at,
+        "--use",
+        "domestic_flight",
         revoked.trim(),
     ]);
     assert_eq!(

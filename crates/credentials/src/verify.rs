@@ -150,6 +150,24 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// What an authentic credential of ours is for, e.g. `domestic_flight` (empty: not
+    /// limited to uses, or not known to be authentic).
+    pub fn permitted_uses(&self) -> &[String] {
+        self.claims
+            .as_ref()
+            .and_then(|c| c.body.as_ref())
+            .filter(|b| b.kind.is_ours())
+            .map(|b| b.permitted_uses.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// A credential limited to uses was checked without saying what for: the relying party
+    /// must name its use, or a border post or a bank would accept a permit that is not for
+    /// them.
+    pub fn use_required(&self, asked: Option<&str>) -> bool {
+        asked.is_none_or(|u| u.trim().is_empty()) && !self.permitted_uses().is_empty()
+    }
+
     fn refused(reason: Reason) -> Self {
         Self {
             valid: false,

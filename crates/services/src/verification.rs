@@ -55,6 +55,8 @@ pub struct CredentialAnswer {
     pub valid: bool,
     pub reason: &'static str,
     pub kind: String,
+    /// What the credential is for, as signed (empty when not limited or not authentic).
+    pub permitted_uses: Vec<String>,
     /// Unix seconds.
     pub valid_until: Option<i64>,
 }
@@ -349,9 +351,22 @@ pub async fn verify_credential(
         ));
     }
     count(app, ctx, how).await?;
-    let v =
-        crate::credentials::check_live(app, payload.trim(), use_.filter(|u| !u.is_empty())).await?;
+    let use_ = use_.map(str::trim).filter(|u| !u.is_empty());
+    let v = crate::credentials::check_live(app, payload.trim(), use_).await?;
+    if v.use_required(use_) {
+        return Err(ServiceError::invalid(
+            "use",
+            exitentry_domain::Invalid::new(
+                "use_required",
+                format!(
+                    "say what the credential is presented for (`use`): it is for {} only",
+                    v.permitted_uses().join(", ")
+                ),
+            ),
+        ));
+    }
     let answer = CredentialAnswer {
+        permitted_uses: v.permitted_uses().to_vec(),
         valid: v.valid,
         reason: v.reason.code(),
         kind: serde_json::to_value(v.kind)

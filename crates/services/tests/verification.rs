@@ -576,6 +576,16 @@ async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &
         check(issued.payload.clone(), Some("border")).await.1,
         "wrong_use"
     );
+    // A temporary permit is for some uses only: the relying party must say which it checks
+    // for, and every answer lists them.
+    let e = v::verify_credential(&app, &p, &issued.payload, None, Admission::Single)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "use_required");
+    let a = v::verify_credential(&app, &p, &issued.payload, Some("border"), Admission::Single)
+        .await
+        .unwrap();
+    assert_eq!(a.permitted_uses, ["domestic_flight", "domestic_rail"]);
     assert_eq!(check("HC1:abc".into(), None).await.1, "bad_prefix");
     assert_eq!(check("EE1:@@@".into(), None).await.1, "bad_base45");
     tp::cancel(
@@ -611,9 +621,10 @@ async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &
             .fetch_all(&mut *c)
             .await
             .unwrap();
-    assert_eq!(rows.len(), 6);
+    // The refused check without a use is a client error and not recorded.
+    assert_eq!(rows.len(), 7);
     assert_eq!(
-        (rows[5].0.as_str(), rows[5].1.as_str()),
+        (rows[6].0.as_str(), rows[6].1.as_str()),
         ("permit", "valid")
     );
     assert!(

@@ -536,7 +536,15 @@ async fn the_app_walks_the_temporary_permit_journey(backend: exitentry_storage::
     // A second one this month, then the limit.
     let (_, r) = issue_via_api(&t, &c).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let (_, r) = issue_via_api(&t, &c).await;
+    // The third is refused at the first step, before any SMS is sent.
+    let r = post_json(
+        &c,
+        t.url("/api/v1/temporary-permits/applications"),
+        serde_json::json!({"document_kind": "hrp", "document_number": "H12345678", "name": "陳大文",
+            "document_expiry": chan_expiry(&t).await, "sex": "M", "mobile": "13900139000",
+            "password": "a long holder password"}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let e: serde_json::Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "monthly_limit_reached");

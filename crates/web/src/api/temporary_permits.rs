@@ -128,7 +128,9 @@ fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
 
 /// Step 1: the permit's details; an SMS code is sent to the mobile number.
 #[utoipa::path(post, path = "/api/v1/temporary-permits/applications", request_body = ApplyJson,
-    responses((status = 201, body = ApplicationCreated), (status = 400, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = ApplicationCreated), (status = 400, body = crate::error::ErrorBody),
+        (status = 409, description = "The month's temporary permits are used up (`monthly_limit_reached`, with `available_from`)", body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
 pub async fn apply(
     State(s): State<AppState>,
     lang: Lang,

@@ -203,7 +203,9 @@ pub struct LinkageAnswerJson {
 pub struct CredentialJson {
     /// The QR payload (`EE1:…`).
     pub payload: String,
-    /// What it is presented for, e.g. `domestic_flight`, `domestic_rail`.
+    /// What it is presented for: `domestic_flight`, `domestic_rail`, … Required for
+    /// credentials limited to uses (temporary permits): without it the answer is
+    /// `400 use_required`, naming the credential's uses.
     #[serde(rename = "use", default)]
     pub use_: Option<String>,
 }
@@ -215,6 +217,9 @@ pub struct CredentialAnswerJson {
     pub reason: String,
     /// `temporary_permit`, `linkage_proof` or `unknown`.
     pub kind: String,
+    /// What the credential is for, as signed: `domestic_flight`, `domestic_rail` for a
+    /// temporary permit (never border control); empty when not limited or not authentic.
+    pub permitted_uses: Vec<String>,
     /// RFC 3339, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<String>,
@@ -226,6 +231,7 @@ impl From<CredentialAnswer> for CredentialAnswerJson {
             valid: a.valid,
             reason: a.reason.into(),
             kind: a.kind,
+            permitted_uses: a.permitted_uses,
             valid_until: a
                 .valid_until
                 .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
