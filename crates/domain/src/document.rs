@@ -134,12 +134,12 @@ pub fn check_dates(
             format!("a {} is valid for at most {longest} years", kind.code()),
         ));
     }
-    if kind == DocumentKind::EepBooklet && issued_on >= policy.booklets_void_from {
+    if kind == DocumentKind::EepBooklet && issued_on > policy.booklets_last_issued {
         return Err(Invalid::new(
             "booklet_after_void_date",
             format!(
-                "no booklets were issued from {}; booklets are void from that day",
-                policy.booklets_void_from
+                "no booklets were issued after {}; all booklets are void from {}",
+                policy.booklets_last_issued, policy.booklets_void_from
             ),
         ));
     }
@@ -220,16 +220,16 @@ mod tests {
     }
 
     #[test]
-    fn no_new_booklets_from_the_void_date() {
+    fn no_new_booklets_after_the_last_issue_day() {
         let p = Policy::builtin();
-        let r = expiry_for_issue(
-            &p,
-            DocumentKind::EepBooklet,
-            d("1980-01-01"),
-            d("2019-09-13"),
-            d("2019-09-13"),
+        let issue = |on: &str| {
+            expiry_for_issue(&p, DocumentKind::EepBooklet, d("1980-01-01"), d(on), d(on))
+        };
+        assert_eq!(issue("2014-09-14").unwrap(), d("2019-09-13"));
+        assert_eq!(
+            issue("2014-09-15").unwrap_err().code,
+            "not_available_on_date"
         );
-        assert_eq!(r.unwrap_err().code, "not_available_on_date");
     }
 
     #[test]
@@ -256,12 +256,13 @@ mod tests {
         let p = Policy::builtin();
         let k = DocumentKind::EepBooklet;
         let exp = d("2020-12-31");
+        // Valid up to and including 2019-09-13, void from 2019-09-14.
         assert_eq!(
-            effective_status(&p, k, DocumentStatus::Valid, exp, d("2019-09-12")),
+            effective_status(&p, k, DocumentStatus::Valid, exp, d("2019-09-13")),
             DocumentStatus::Valid
         );
         assert_eq!(
-            effective_status(&p, k, DocumentStatus::Valid, exp, d("2019-09-13")),
+            effective_status(&p, k, DocumentStatus::Valid, exp, d("2019-09-14")),
             DocumentStatus::Expired
         );
     }

@@ -21,7 +21,9 @@ pub struct ValidityRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     pub validity: Vec<ValidityRule>,
-    /// Every EEP booklet is void from this day.
+    /// The last day EEP booklets were issued (cards replaced them).
+    pub booklets_last_issued: NaiveDate,
+    /// Every EEP booklet is void from this day (valid up to and including the day before).
     pub booklets_void_from: NaiveDate,
     pub temporary_permit: crate::temporary_permit::TemporaryPermitRules,
     /// Fees for issuing a document, by the application date.
@@ -67,11 +69,12 @@ impl Policy {
             validity: vec![
                 // Smart cards since 2014-09-15: 5 years under 16, else 10.
                 rule(EepCard, date(2014, 9, 15), None, 16, 5, 10),
-                // Booklets: 5 years; none issued once cards replaced them (void 2019-09-13).
+                // Booklets: 5 years; the last issued on 2014-09-14, so valid up to and
+                // including 2019-09-13 and void from 2019-09-14.
                 rule(
                     EepBooklet,
                     date(1998, 1, 1),
-                    Some(date(2019, 9, 12)),
+                    Some(date(2014, 9, 14)),
                     0,
                     5,
                     5,
@@ -81,7 +84,8 @@ impl Policy {
                 rule(Twp, date(2015, 7, 1), None, 0, 5, 5),
                 rule(ResidencePermit, date(2018, 9, 1), None, 0, 5, 5),
             ],
-            booklets_void_from: date(2019, 9, 13),
+            booklets_last_issued: date(2014, 9, 14),
+            booklets_void_from: date(2019, 9, 14),
             temporary_permit: crate::temporary_permit::TemporaryPermitRules::default(),
             fees: vec![
                 // EEP card: 80 CNY, 60 from 2019-07-01.
