@@ -92,7 +92,8 @@ pub async fn devices(app: &App, what: &DevicesWhat) -> Result<ExitCode> {
 #[derive(Subcommand)]
 pub enum PaymentsWhat {
     /// The day's orders of one provider (paid, refunded, pending, failed, totals) as JSON, to
-    /// compare with the provider's settlement file.
+    /// compare with the provider's settlement file; `counter` holds the same provider's
+    /// payments at the counters' terminals.
     Reconcile {
         /// unionpay, yang_cheng_tong, alipay or wechat_pay.
         #[arg(long)]
@@ -106,10 +107,20 @@ pub enum PaymentsWhat {
 pub async fn payments(app: &App, what: &PaymentsWhat) -> Result<ExitCode> {
     match what {
         PaymentsWhat::Reconcile { provider, day } => {
-            let r = exitentry_services::online_payments::reconciliation(app, provider, *day)
-                .await
-                .map_err(fail)?;
-            println!("{}", serde_json::to_string_pretty(&r)?);
+            use exitentry_services::online_payments::reconciliation;
+            let r = reconciliation(app, provider, *day).await.map_err(fail)?;
+            let mut out = serde_json::to_value(&r)?;
+            // The same provider's money taken by the counters' terminals settles in the same
+            // file: shown next to the online orders.
+            if !provider.starts_with("terminal:")
+                && let Some(o) = out.as_object_mut()
+            {
+                let counter = reconciliation(app, &format!("terminal:{provider}"), *day)
+                    .await
+                    .map_err(fail)?;
+                o.insert("counter".into(), serde_json::to_value(&counter)?);
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
         }
     }
     Ok(ExitCode::SUCCESS)

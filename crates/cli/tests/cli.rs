@@ -440,6 +440,7 @@ GZ-TH-001,天河区分局出入境接待大厅,天河區分局出入境接待大
         (v["provider"].as_str(), v["orders"].as_i64()),
         (Some("alipay"), Some(0))
     );
+    assert_eq!(v["counter"]["provider"], "terminal:alipay");
 }
 
 exitentry_storage::backend_tests!(

@@ -715,7 +715,25 @@ pub async fn reconciliation(
     let from = crate::appointments::day_start_micros(day);
     let to = crate::appointments::day_start_micros(day + chrono::Duration::days(1));
     let mut conn = app.db.conn().await?;
-    let orders = store::between(&mut conn, provider, from, to).await?;
+    let mut orders = store::between(&mut conn, provider, from, to).await?;
+    // The counter's terminal takes the same providers' money for the hall's applications:
+    // those payments settle in the same file, so they count here too.
+    if let Some(method) = provider.strip_prefix("terminal:") {
+        for p in exitentry_storage::centre::payments_between(&mut conn, method, from, to).await? {
+            orders.push(OrderRow {
+                id: p.id,
+                subject: format!("application:{}", p.application_id),
+                provider: provider.to_string(),
+                amount_cents: p.amount_cents,
+                currency: p.currency,
+                status: if p.status == "paid" { "paid" } else { "failed" }.to_string(),
+                provider_ref: p.provider_ref,
+                created_at: p.created_at,
+                paid_at: p.paid_at,
+                refunded_at: None,
+            });
+        }
+    }
     let within = |t: Option<i64>| t.is_some_and(|t| t >= from && t < to);
     let mut r = Reconciliation {
         provider: provider.to_string(),

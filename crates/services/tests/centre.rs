@@ -711,6 +711,21 @@ async fn the_whole_day(t: &TestDb) {
     );
     // Seven working days from Monday 2026-11-23: Wednesday 2026-12-02.
     assert_eq!(paid.collection_date.as_deref(), Some("2026-12-02"));
+    // The counter's terminal payment is in the provider's daily reconciliation, next to the
+    // online orders it settles with.
+    let r = exitentry_services::online_payments::reconciliation(
+        &app,
+        "terminal:yang_cheng_tong",
+        app.today(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.paid, r.paid_cents), (1, 6000));
+    let online =
+        exitentry_services::online_payments::reconciliation(&app, "yang_cheng_tong", app.today())
+            .await
+            .unwrap();
+    assert_eq!(online.paid, 0, "not counted twice");
     assert_eq!(
         centre::pay(&app, &clerk, &accepted.id, "cash")
             .await

@@ -619,6 +619,43 @@ pub async fn insert_payment(conn: &mut AnyConnection, p: &PaymentRow) -> Result<
     Ok(())
 }
 
+/// Counter payments by `method` taken or paid in [from, to), for the daily reconciliation
+/// next to the online orders of the same provider.
+pub async fn payments_between(
+    conn: &mut AnyConnection,
+    method: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<PaymentRow>> {
+    let rows = sqlx::query(
+        "SELECT id, application_id, method, amount_cents, currency, status, provider_ref, taken_by, \
+         created_at, paid_at FROM payments WHERE method = $1 AND \
+         ((created_at >= $2 AND created_at < $3) OR (paid_at >= $2 AND paid_at < $3)) \
+         ORDER BY created_at",
+    )
+    .bind(method.to_string())
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(payment_from_row).collect()
+}
+
+fn payment_from_row(r: &sqlx::any::AnyRow) -> Result<PaymentRow> {
+    Ok(PaymentRow {
+        id: r.try_get("id")?,
+        application_id: r.try_get("application_id")?,
+        method: r.try_get("method")?,
+        amount_cents: r.try_get("amount_cents")?,
+        currency: r.try_get("currency")?,
+        status: r.try_get("status")?,
+        provider_ref: r.try_get("provider_ref")?,
+        taken_by: r.try_get("taken_by")?,
+        created_at: r.try_get("created_at")?,
+        paid_at: r.try_get("paid_at")?,
+    })
+}
+
 pub async fn paid_payment(
     conn: &mut AnyConnection,
     application_id: &str,
@@ -630,21 +667,7 @@ pub async fn paid_payment(
     .bind(application_id.to_string())
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| {
-        Ok(PaymentRow {
-            id: r.try_get("id")?,
-            application_id: r.try_get("application_id")?,
-            method: r.try_get("method")?,
-            amount_cents: r.try_get("amount_cents")?,
-            currency: r.try_get("currency")?,
-            status: r.try_get("status")?,
-            provider_ref: r.try_get("provider_ref")?,
-            taken_by: r.try_get("taken_by")?,
-            created_at: r.try_get("created_at")?,
-            paid_at: r.try_get("paid_at")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(payment_from_row).transpose()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
