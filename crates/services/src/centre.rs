@@ -1089,7 +1089,17 @@ async fn person_from_pre_application(
         id_kind: kind,
         id_number: number.as_str().to_string(),
     };
-    people::insert_new(conn, std::slice::from_ref(&record), app.now_micros()).await?;
+    // Two counters accepting the same applicant at once: the second registry entry is
+    // refused by the unique index, and that counter is told why.
+    people::insert_new(conn, std::slice::from_ref(&record), app.now_micros())
+        .await
+        .map_err(|e| match e {
+            StorageError::Conflict(_) => conflict(
+                "application_open",
+                "another counter is accepting this applicant right now",
+            ),
+            other => other.into(),
+        })?;
     let person_id = known(people::by_id_number(conn, number.as_str()).await?)
         .ok_or(ServiceError::NotFound("person"))?;
     Ok(PreApproved {

@@ -183,6 +183,8 @@ pub struct ApplicationView {
     pub review_note: Option<String>,
     /// Stay (D) endorsements end with the Hong Kong / Macao approval.
     pub fixed_until: Option<String>,
+    /// Refunded instead of printed: the code of the rule that stopped it.
+    pub refund_reason: Option<String>,
 }
 
 pub(crate) fn view(a: &ApplicationRow) -> ApplicationView {
@@ -204,6 +206,7 @@ pub(crate) fn view(a: &ApplicationRow) -> ApplicationView {
         relation: a.counter.relation.clone(),
         review_note: a.counter.review_note.clone(),
         fixed_until: a.counter.fixed_until.clone(),
+        refund_reason: a.refund_reason.clone(),
     }
 }
 
@@ -307,6 +310,7 @@ pub(crate) fn new_row(
         paid_at: None,
         printed_at: None,
         counter,
+        refund_reason: None,
     }
 }
 
@@ -667,6 +671,24 @@ pub async fn print(
             message: format!("this endorsement can be printed from {ready_on}"),
         });
     }
+    // A stay (D) endorsement ends with its approval; the others run from the print day.
+    let until = match a
+        .counter
+        .fixed_until
+        .as_deref()
+        .map(str::parse::<NaiveDate>)
+    {
+        Some(Ok(fixed)) => fixed,
+        _ => rules::valid_until(today, u32::try_from(a.validity_months).unwrap_or(3))
+            .unwrap_or(today),
+    };
+    // Days may have passed since the application (a payment waited, a counter application
+    // prints days later): the card's rules are checked again on the print day, and what can
+    // no longer be printed is refunded with its reason.
+    let until = match print_day_check(app, &a, today, until).await? {
+        Ok(until) => until,
+        Err(refusal) => return Err(refuse_at_print(app, device, &a, refusal).await?),
+    };
     let now = app.now_micros();
     // Reuse this application's failed job (a retry) or queue a new one.
     let job_id = {
@@ -691,17 +713,6 @@ pub async fn print(
         }
         tx.commit().await.map_err(StorageError::from)?;
         id
-    };
-    // A stay (D) endorsement ends with its approval; the others run from the print day.
-    let until = match a
-        .counter
-        .fixed_until
-        .as_deref()
-        .map(str::parse::<NaiveDate>)
-    {
-        Some(Ok(fixed)) => fixed,
-        _ => rules::valid_until(today, u32::try_from(a.validity_months).unwrap_or(3))
-            .unwrap_or(today),
     };
     let text = format!(
         "{} {} {} {}–{}",
@@ -818,6 +829,78 @@ pub async fn print(
         valid_until: until.to_string(),
         job_status: status.into(),
         attempts: previous_failures + 1,
+    })
+}
+
+/// The card's rules on the print day: still valid, outlasting the endorsement by more than
+/// 20 days (when the rule applies to cards), and the endorsement never running past the
+/// card. `Ok(until)` to print with, or the refusal.
+async fn print_day_check(
+    app: &App,
+    a: &ApplicationRow,
+    today: NaiveDate,
+    until: NaiveDate,
+) -> Result<std::result::Result<NaiveDate, Invalid>> {
+    let mut conn = app.db.conn().await?;
+    let card = documents::get(&mut conn, a.document_id)
+        .await?
+        .ok_or(ServiceError::NotFound("document"))?;
+    let status = effective_status(
+        &app.policy,
+        card.doc.kind,
+        card.doc.status,
+        card.doc.expires_on,
+        today,
+    );
+    if status != DocumentStatus::Valid {
+        return Ok(Err(Invalid::new(
+            "card_not_valid",
+            "the card is no longer valid; the fee is refunded",
+        )));
+    }
+    if app.config.endorsements.twenty_day_rule_for_cards
+        && !rules::permit_outlasts(card.doc.expires_on, until)
+    {
+        return Ok(Err(Invalid::new(
+            "permit_expires_too_soon",
+            "the permit must stay valid more than 20 days after the endorsement; the fee is refunded, renew the card first",
+        )));
+    }
+    Ok(Ok(until.min(card.doc.expires_on)))
+}
+
+/// Refunds an application the print day's rules refuse, records why (the applicant sees
+/// it), and returns the error the kiosk shows.
+async fn refuse_at_print(
+    app: &App,
+    device: &DeviceSession,
+    a: &ApplicationRow,
+    refusal: Invalid,
+) -> Result<ServiceError> {
+    let now = app.now_micros();
+    let mut tx = app.db.begin().await?;
+    if !store::transition(&mut tx, &a.id, "ready_to_print", "refunded", now).await? {
+        return Ok(ServiceError::Conflict {
+            code: "not_ready_to_print",
+            message: "this application changed meanwhile".into(),
+        });
+    }
+    store::set_refund_reason(&mut tx, &a.id, refusal.code).await?;
+    let back = online_payments::refund(app, &mut tx, &subject(&a.id), refusal.code).await?;
+    audit::record(
+        app,
+        &mut tx,
+        &device.actor(),
+        "endorsement.refused_at_print",
+        &subject(&a.id),
+        json!({"reason": refusal.code}),
+    )
+    .await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    online_payments::give_back(app, back).await;
+    Ok(ServiceError::Conflict {
+        code: refusal.code,
+        message: refusal.message,
     })
 }
 

@@ -606,6 +606,63 @@ async fn a_print_that_keeps_failing_is_refunded(t: &TestDb) {
     );
 }
 
+/// Paid in time, printed too late: on the print day the card no longer outlasts the
+/// endorsement by more than 20 days, so nothing is printed, the fee comes back, and the
+/// applicant is told why. With the rule off for cards, the printed validity still stops at
+/// the card's expiry.
+async fn the_twenty_day_rule_holds_on_the_print_day(t: &TestDb) {
+    let (app, clock, _k) = seeded(t).await;
+    import(&app, ImportKind::Endorsements, PAST, false).await;
+    let li = li_hua(&app).await;
+    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
+        .await
+        .unwrap();
+    // The card expires 2034-03-09. Paid on 2033-11-15: 3 months end 2034-02-14, 23 days before.
+    clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2033, 11, 15, 2, 0, 0).unwrap());
+    let a = ea::apply(&app, li, "kiosk", "device:kiosk-a", &g_hk())
+        .await
+        .unwrap();
+    ea::pay_at_kiosk(&app, &kiosk, li, &a.id, "unionpay")
+        .await
+        .unwrap();
+    // Printed a week later: 3 months would end 2034-02-21, only 16 days before.
+    clock.advance(chrono::Duration::days(7));
+    let printer = ea::DevPrinter { fail: false };
+    let e = ea::print(&app, &kiosk, &printer, li, &a.id)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "permit_expires_too_soon");
+    let v = ea::get(&app, li, &a.id).await.unwrap();
+    assert_eq!(v.status, "refunded");
+    assert_eq!(v.refund_reason.as_deref(), Some("permit_expires_too_soon"));
+    let mut c = app.db.conn().await.unwrap();
+    let orders = exitentry_storage::payments::orders_for(
+        &mut c,
+        &format!("endorsement_application:{}", a.id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(orders[0].status, "refunded");
+    drop(c);
+
+    // Without the rule for cards, the endorsement is printed but never runs past the card.
+    let mut lenient = app.clone();
+    std::sync::Arc::make_mut(&mut lenient.config)
+        .endorsements
+        .twenty_day_rule_for_cards = false;
+    clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2034, 1, 20, 2, 0, 0).unwrap());
+    let a = ea::apply(&lenient, li, "kiosk", "device:kiosk-a", &g_hk())
+        .await
+        .unwrap();
+    ea::pay_at_kiosk(&lenient, &kiosk, li, &a.id, "unionpay")
+        .await
+        .unwrap();
+    let printed = ea::print(&lenient, &kiosk, &printer, li, &a.id)
+        .await
+        .unwrap();
+    assert_eq!(printed.valid_until, "2034-03-09");
+}
+
 /// A kiosk that stops mid-print leaves the job `printing`; five minutes later the next attempt
 /// takes it as failed and prints.
 async fn an_interrupted_print_is_released(t: &TestDb) {
@@ -658,6 +715,7 @@ async fn an_interrupted_print_is_released(t: &TestDb) {
 }
 
 backend_tests!(
+    the_twenty_day_rule_holds_on_the_print_day,
     an_interrupted_print_is_released,
     endorsements_import_with_a_report,
     the_border_counts_trips_and_stays,

@@ -29,6 +29,8 @@ pub struct ApplicationRow {
     pub printed_at: Option<i64>,
     /// What a counter application adds (all `None` online and at kiosks).
     pub counter: CounterDetails,
+    /// The code of the rule that kept a paid endorsement from being printed (refunded).
+    pub refund_reason: Option<String>,
 }
 
 /// What a counter records: where, the declared relative of a family visit, the end of a
@@ -46,7 +48,7 @@ pub struct CounterDetails {
 
 const COLUMNS: &str = "id, reference, person_id, document_id, destination, kind, trips_allowed, validity_months, \
      stay_days, fee_cents, channel, status, endorsement_id, created_at, paid_at, printed_at, \
-     office, relation, relative_name, fixed_until, ready_on, reviewed_by, review_note";
+     office, relation, relative_name, fixed_until, ready_on, reviewed_by, review_note, refund_reason";
 
 fn from_row(r: &AnyRow) -> Result<ApplicationRow> {
     Ok(ApplicationRow {
@@ -75,6 +77,7 @@ fn from_row(r: &AnyRow) -> Result<ApplicationRow> {
             reviewed_by: r.try_get("reviewed_by")?,
             review_note: r.try_get("review_note")?,
         },
+        refund_reason: r.try_get("refund_reason")?,
     })
 }
 
@@ -147,6 +150,16 @@ pub async fn open_for(
 }
 
 /// Moves an application from `from` to `to`; `false` when it was not in `from`.
+/// Records why a paid application was refunded instead of printed.
+pub async fn set_refund_reason(conn: &mut AnyConnection, id: &str, reason: &str) -> Result<()> {
+    sqlx::query("UPDATE endorsement_applications SET refund_reason = $2 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(reason.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn transition(
     conn: &mut AnyConnection,
     id: &str,

@@ -967,3 +967,6 @@ err-bad_form = Please send this with the form on the page.
 signup-step = Step { $n } of 3
 users-unlock = Unlock
 err-application_expired = This application has expired. Please start again.
+end-refund-permit_expires_too_soon = Not printed and refunded: on the print day your card no longer stayed valid more than 20 days after the endorsement. Renew the card, then apply again.
+end-refund-card_not_valid = Not printed and refunded: on the print day your card was no longer valid.
+err-card_not_valid = Your card is no longer valid, so the endorsement cannot be printed. The fee is refunded.

@@ -967,3 +967,6 @@ err-bad_form = 请使用页面上的表单提交。
 signup-step = 第 { $n } 步，共 3 步
 users-unlock = 解除锁定
 err-application_expired = 本次申请已过期，请重新开始。
+end-refund-permit_expires_too_soon = 未打印，费用已退回：打印当日您的证件有效期已不足签注期满后 20 天以上。请先换发证件，再重新申请。
+end-refund-card_not_valid = 未打印，费用已退回：打印当日您的证件已失效。
+err-card_not_valid = 您的证件已失效，签注无法打印，费用已退回。

@@ -967,3 +967,6 @@ err-bad_form = 請使用頁面上的表格提交。
 signup-step = 第 { $n } 步，共 3 步
 users-unlock = 解除鎖定
 err-application_expired = 本次申請已過期，請重新開始。
+end-refund-permit_expires_too_soon = 未列印，費用已退回：列印當日您的證件有效期已不足簽注期滿後 20 天以上。請先換發證件，再重新申請。
+end-refund-card_not_valid = 未列印，費用已退回：列印當日您的證件已失效。
+err-card_not_valid = 您的證件已失效，簽注無法列印，費用已退回。

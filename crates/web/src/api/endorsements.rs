@@ -66,6 +66,8 @@ pub struct EndorsementApplicationJson {
     pub review_note: Option<String>,
     /// Stay (D) endorsements: the last day, from the Hong Kong / Macao approval.
     pub valid_until: Option<String>,
+    /// Refunded instead of printed: why (`permit_expires_too_soon`, `card_not_valid`).
+    pub refund_reason: Option<String>,
 }
 
 impl From<ApplicationView> for EndorsementApplicationJson {
@@ -85,6 +87,7 @@ impl From<ApplicationView> for EndorsementApplicationJson {
             relation: a.relation,
             review_note: a.review_note,
             valid_until: a.fixed_until,
+            refund_reason: a.refund_reason,
         }
     }
 }
