@@ -45,6 +45,9 @@ pub struct Form {
     pub guardian_relation: String,
     pub guardian_id: String,
     pub guardian_consent: bool,
+    /// Under 11 only: the child already has a Hong Kong (or Macao) permanent identity card,
+    /// so the card is uploaded, not the Immigration Department's notice.
+    pub child_holds_id_card: bool,
 }
 
 /// What a pre-application is for; the counter accepts it only as the matching product.
@@ -152,6 +155,8 @@ pub struct Applicant {
     pub passport_number: String,
     pub passport_expiry: NaiveDate,
     pub age: u32,
+    /// The applicant holds the permanent identity card (always from 11 on).
+    pub holds_id_card: bool,
 }
 
 impl Applicant {
@@ -159,10 +164,11 @@ impl Applicant {
         self.permanent_id.kind()
     }
 
-    /// The documents to upload: the identity card front and back, or under 11 the notice of
-    /// permanent-resident status; always the passport's data page.
+    /// The documents to upload: the identity card front and back, or, for a child under 11
+    /// who has no card yet, the notice of permanent-resident status; always the passport's
+    /// data page.
     pub fn required_documents(&self) -> Vec<&'static str> {
-        if self.age < NOTICE_BELOW_AGE {
+        if !self.holds_id_card {
             vec!["pr_notice", "passport"]
         } else {
             vec!["id_card_front", "id_card_back", "passport"]
@@ -353,6 +359,7 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
             passport_number: passport,
             passport_expiry,
             age,
+            holds_id_card: age >= NOTICE_BELOW_AGE || form.child_holds_id_card,
         }),
         _ => Err(out),
     }
@@ -527,6 +534,14 @@ mod tests {
         f.guardian_consent = true;
         let a = check(&f, d("2026-11-22")).unwrap();
         assert_eq!(a.required_documents(), ["pr_notice", "passport"]);
+        // A child who already has the permanent identity card uploads the card.
+        f.child_holds_id_card = true;
+        let a = check(&f, d("2026-11-22")).unwrap();
+        assert_eq!(
+            a.required_documents(),
+            ["id_card_front", "id_card_back", "passport"]
+        );
+        f.child_holds_id_card = false;
         f.date_of_birth = "2008-11-23".into();
         let teen = check(&f, d("2026-11-22")).unwrap();
         assert_eq!(teen.age, 17);

@@ -1173,15 +1173,37 @@ async fn old_document_for(
             ) == DocumentStatus::Valid
         })
         .max_by_key(|d| d.doc.issued_on);
+    // A number kept for life (the home return permits) stays the holder's after the card
+    // expires: an expired card is renewed under its number, never replaced by a first one
+    // (docs/adr/0005-expired-permits-keep-their-number.md).
+    let expired_for_life = product.issues.has_issue_count().then(|| {
+        of_kind
+            .iter()
+            .filter(|d| {
+                exitentry_domain::document::effective_status(
+                    &app.policy,
+                    d.doc.kind,
+                    d.doc.status,
+                    d.doc.expires_on,
+                    today,
+                ) == DocumentStatus::Expired
+            })
+            .max_by_key(|d| d.doc.issued_on)
+    });
+    let expired_for_life = expired_for_life.flatten();
     match product.reason {
-        IssueReason::First => match valid {
-            Some(_) => Err(conflict(
+        IssueReason::First => match (valid, expired_for_life) {
+            (Some(_), _) => Err(conflict(
                 "holds_valid_document",
                 "the applicant already holds a valid document of this kind; apply for a renewal",
             )),
-            None => Ok(None),
+            (None, Some(_)) => Err(conflict(
+                "renew_expired_document",
+                "the applicant's permit has expired; apply for a renewal: the number is kept for life",
+            )),
+            (None, None) => Ok(None),
         },
-        IssueReason::Renewal => match valid {
+        IssueReason::Renewal => match valid.or(expired_for_life) {
             Some(d) => Ok(Some(d.id)),
             None => Err(conflict(
                 "nothing_to_renew",

@@ -655,6 +655,50 @@ async fn cards(app: &App, number: &str) -> Vec<(Option<u8>, &'static str)> {
 /// The number is for life: a renewal and then a replacement (lost) reissue HA1234567 with
 /// the next issue count; each needs its own approved pre-application for that purpose; the
 /// old card is handed in at the kiosk before the new one comes out.
+/// An expired permit is renewed under its number (docs/adr/0005): a first-permit
+/// application is refused with the reason, the renewal reissues HA/MA with the next count.
+async fn an_expired_permit_is_renewed_under_its_number(t: &TestDb) {
+    let (app, clock, _k, _u) = seeded_with_clock(t).await;
+    clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 1, 30, 0).unwrap());
+    import(
+        &app,
+        ImportKind::People,
+        "external_id,name_zh,name_latin,sex,date_of_birth,region,nationality,id_kind,id_number
+P1,,SMITH JOHN,M,1980-05-01,hong_kong,GBR,hkid,A1234563
+",
+        false,
+    )
+    .await;
+    // A card that expired three weeks ago (its dates as the registry holds them).
+    import(
+        &app,
+        ImportKind::Documents,
+        "person_external_id,kind,number,issue_count,issued_on,expires_on,status,office_code
+P1,hrp_non_chinese,HA1234567,01,2024-07-10,2026-11-01,valid,
+",
+        false,
+    )
+    .await;
+    let clerk = StaffSession {
+        office_code: Some("GZ-YX-009".into()),
+        ..staff(Role::CounterClerk, "clerk9")
+    };
+    let mut f = form();
+    f.name_latin = "SMITH JOHN".into();
+    approved(&app, &clock, "john@example.org", &f).await;
+    assert_eq!(
+        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &[]).await),
+        "renew_expired_document"
+    );
+    f.purpose = "renewal".into();
+    f.current_permit = "HA1234567".into();
+    approved(&app, &clock, "john2@example.org", &f).await;
+    let accepted = accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[])
+        .await
+        .unwrap();
+    assert_eq!(accepted.old_document.as_deref(), Some("HA1234567"));
+}
+
 async fn renewal_and_replacement_keep_the_number_for_life(t: &TestDb) {
     let (app, clock, _k, _u) = seeded_with_clock(t).await;
     clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 1, 30, 0).unwrap());
@@ -912,6 +956,7 @@ async fn a_minor_is_accepted_with_a_guardian_present(t: &TestDb) {
 }
 
 backend_tests!(
+    an_expired_permit_is_renewed_under_its_number,
     accounts_are_verified_by_an_emailed_link,
     repeated_wrong_passwords_lock_the_account,
     the_review_loop_until_approval_then_booking,

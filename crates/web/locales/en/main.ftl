@@ -970,3 +970,5 @@ err-application_expired = This application has expired. Please start again.
 end-refund-permit_expires_too_soon = Not printed and refunded: on the print day your card no longer stayed valid more than 20 days after the endorsement. Renew the card, then apply again.
 end-refund-card_not_valid = Not printed and refunded: on the print day your card was no longer valid.
 err-card_not_valid = Your card is no longer valid, so the endorsement cannot be printed. The fee is refunded.
+apply-child-holds-card = Under 11 only: the child already has a permanent identity card (then upload the card, not the Immigration Department notice)
+err-renew_expired_document = This permit has expired: apply for a renewal. The number is kept for life.

@@ -970,3 +970,5 @@ err-application_expired = 本次申请已过期，请重新开始。
 end-refund-permit_expires_too_soon = 未打印，费用已退回：打印当日您的证件有效期已不足签注期满后 20 天以上。请先换发证件，再重新申请。
 end-refund-card_not_valid = 未打印，费用已退回：打印当日您的证件已失效。
 err-card_not_valid = 您的证件已失效，签注无法打印，费用已退回。
+apply-child-holds-card = 仅限未满 11 岁：儿童已持有永久性居民身份证（则上传身份证，而非入境事务处的通知书）
+err-renew_expired_document = 该证件已过期：请申请换发，证件号码终身不变。

@@ -970,3 +970,5 @@ err-application_expired = 本次申請已過期，請重新開始。
 end-refund-permit_expires_too_soon = 未列印，費用已退回：列印當日您的證件有效期已不足簽注期滿後 20 天以上。請先換發證件，再重新申請。
 end-refund-card_not_valid = 未列印，費用已退回：列印當日您的證件已失效。
 err-card_not_valid = 您的證件已失效，簽注無法列印，費用已退回。
+apply-child-holds-card = 只適用於未滿 11 歲：兒童已持有永久性居民身份證（則上載身份證，而非入境事務處的通知書）
+err-renew_expired_document = 該證件已過期：請申請換發，證件號碼終身不變。

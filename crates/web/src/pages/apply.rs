@@ -533,6 +533,8 @@ struct HrpFormFields {
     guardian_id: String,
     #[serde(default)]
     guardian_consent: Option<String>,
+    #[serde(default)]
+    child_holds_id_card: Option<String>,
 }
 
 impl From<HrpFormFields> for HrpForm {
@@ -555,6 +557,7 @@ impl From<HrpFormFields> for HrpForm {
             guardian_relation: f.guardian_relation,
             guardian_id: f.guardian_id,
             guardian_consent: f.guardian_consent.is_some(),
+            child_holds_id_card: f.child_holds_id_card.is_some(),
         }
     }
 }
