@@ -280,7 +280,7 @@ pub fn make_taiwan_id(letter: char, sex: Sex, middle7: u32) -> String {
 const GB11643_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 
 /// Province-level codes that can begin a PRC id (71/81/82/83 appear on residence permits).
-fn is_province_code(code: u32) -> bool {
+pub(crate) fn is_province_code(code: u32) -> bool {
     matches!(code, 11..=15 | 21..=23 | 31..=37 | 41..=46 | 50..=54 | 61..=65 | 71 | 81..=83)
 }
 

@@ -151,3 +151,55 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, Invalid> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| Invalid::new("bad_date", format!("expected a date YYYY-MM-DD, not {s:?}")))
 }
+
+/// Where a mainland resident's household registration (hukou) is: a 6-digit administrative
+/// division code (province, city, county). Its first four digits name the city.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HukouArea(String);
+
+impl HukouArea {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let s = raw.trim();
+        let province = s.get(..2).and_then(|p| p.parse::<u32>().ok());
+        let ok = s.len() == 6
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && province.is_some_and(|p| crate::ids::is_province_code(p) && p < 71);
+        if ok {
+            Ok(HukouArea(s.to_string()))
+        } else {
+            Err(Invalid::new(
+                "bad_hukou_area",
+                "a household registration area is a 6-digit mainland division code, e.g. 440106",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The city part (first four digits), as the individual-visit scheme lists cities.
+    pub fn city(&self) -> &str {
+        &self.0[..4]
+    }
+}
+
+#[cfg(test)]
+mod hukou_tests {
+    use super::*;
+
+    #[test]
+    fn hukou_areas_are_mainland_division_codes() {
+        let a = HukouArea::parse(" 440106 ").unwrap();
+        assert_eq!((a.as_str(), a.city()), ("440106", "4401"));
+        for bad in [
+            "", "44010", "4401066", "44O106", "990105", "810000", "710000",
+        ] {
+            assert_eq!(
+                HukouArea::parse(bad).unwrap_err().code,
+                "bad_hukou_area",
+                "{bad}"
+            );
+        }
+    }
+}

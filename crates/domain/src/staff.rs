@@ -41,6 +41,8 @@ pub enum Permission {
     ManageJobs,
     /// Review online pre-applications: claim, approve, ask for supplements, reject.
     ReviewPreApplications,
+    /// Record where a person's household registration is now, from the hukou booklet.
+    RecordHukou,
 }
 
 impl Role {
@@ -96,6 +98,8 @@ impl Role {
             // Failed jobs show recipients and errors of every journey: administrators only.
             ManageJobs => matches!(self, Admin),
             ReviewPreApplications => matches!(self, Admin | Reviewer),
+            // The counter sees the hukou booklet with the application; admins correct records.
+            RecordHukou => matches!(self, Admin | CounterClerk),
         }
     }
 }

@@ -1088,6 +1088,7 @@ async fn person_from_pre_application(
         nationality: applicant.nationality.clone(),
         id_kind: kind,
         id_number: number.as_str().to_string(),
+        hukou_area: None,
     };
     // Two counters accepting the same applicant at once: the second registry entry is
     // refused by the unique index, and that counter is told why.

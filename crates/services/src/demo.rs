@@ -231,9 +231,16 @@ impl Gen<'_> {
         kind: &str,
         id: &str,
     ) {
+        // Generated mainland residents still live where they were first registered: the
+        // hukou area is the identity number's first six digits.
+        let hukou: String = if kind == "prc_resident_id" {
+            id.chars().take(6).collect()
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             self.people,
-            "{ext},{zh},{latin},{},{dob},{},{nat},{kind},{id}",
+            "{ext},{zh},{latin},{},{dob},{},{nat},{kind},{id},{hukou}",
             sex.code(),
             region.code()
         );
@@ -696,7 +703,7 @@ pub fn generate(
         n_docs: 0,
     };
     g.people.push_str(
-        "external_id,name_zh,name_latin,sex,date_of_birth,region,nationality,id_kind,id_number\n",
+        "external_id,name_zh,name_latin,sex,date_of_birth,region,nationality,id_kind,id_number,hukou_area\n",
     );
     g.docs.push_str(
         "person_external_id,kind,number,issue_count,issued_on,expires_on,status,office_code\n",

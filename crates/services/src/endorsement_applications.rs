@@ -74,17 +74,24 @@ pub(crate) async fn holder(app: &App, conn: &mut AnyConnection, person_id: i64) 
     }
     let state_personnel =
         exitentry_storage::endorsement_applications::is_state_personnel(conn, person_id).await?;
-    let prefix: String = person.person.id_number.chars().take(4).collect();
+    // The scheme goes by where the household registration is now (the registry's hukou
+    // area), not by the identity number, whose first digits never follow a move.
+    let hukou_city = person
+        .person
+        .hukou_area
+        .as_deref()
+        .and_then(|a| exitentry_domain::person::HukouArea::parse(a).ok());
     let applicant = Applicant {
         holds_card: card.is_some(),
         had_endorsement,
         state_personnel,
-        hukou_in_scheme_city: person.person.id_kind == exitentry_domain::ids::IdKind::PrcResidentId
-            && app
-                .config
+        hukou_in_scheme_city: hukou_city.is_some_and(|h| {
+            app.config
                 .endorsements
                 .scheme_city_prefixes
-                .contains(&prefix),
+                .iter()
+                .any(|c| c == h.city())
+        }),
     };
     let Some(card) = card else {
         return Err(refused(Invalid::new(

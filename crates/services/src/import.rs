@@ -90,6 +90,7 @@ impl ImportKind {
     fn optional_columns(self) -> &'static [&'static str] {
         match self {
             ImportKind::Offices => &["opening_hours", "services"],
+            ImportKind::People => &["hukou_area"],
             _ => &[],
         }
     }
@@ -487,7 +488,26 @@ fn parse_person(row: &mut Row, today: NaiveDate) -> Option<PersonRecord> {
             ),
         );
     }
+    let hukou_area = if row.has("hukou_area") && !row.get("hukou_area").trim().is_empty() {
+        let area = row.field(
+            "hukou_area",
+            exitentry_domain::person::HukouArea::parse(row.get("hukou_area")),
+        );
+        if region.is_some_and(|r| r != Region::Mainland) {
+            row.add(
+                "hukou_area",
+                Invalid::new(
+                    "hukou_not_mainland",
+                    "only mainland residents have a household registration here",
+                ),
+            );
+        }
+        area.map(|a| a.as_str().to_string())
+    } else {
+        None
+    };
     Some(PersonRecord {
+        hukou_area,
         external_id: external_id?,
         names: names?,
         sex: sex?,

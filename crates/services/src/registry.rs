@@ -22,6 +22,8 @@ pub struct PersonView {
     pub nationality: String,
     pub id_kind: &'static str,
     pub id_masked: String,
+    /// Mainland residents: where the household registration is (6-digit division code).
+    pub hukou_area: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +64,7 @@ fn person_view(p: &StoredPerson) -> PersonView {
         nationality: p.person.nationality.code().to_string(),
         id_kind: p.person.id_kind.code(),
         id_masked: mask(p),
+        hukou_area: p.person.hukou_area.clone(),
     }
 }
 
@@ -159,6 +162,59 @@ pub async fn person(
         .map(|d| document_view(app, d, today))
         .collect();
     Ok((person_view(&p), docs))
+}
+
+/// Records where a mainland resident's household registration is now (the officer saw the
+/// hukou booklet), with the reason; audited with the value before and after.
+pub async fn set_hukou_area(
+    app: &App,
+    who: &StaffSession,
+    person_id: i64,
+    area: &str,
+    reason: &str,
+) -> Result<()> {
+    who.require(Permission::RecordHukou)?;
+    let area = exitentry_domain::person::HukouArea::parse(area)
+        .map_err(|e| ServiceError::invalid("hukou_area", e))?;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(ServiceError::invalid(
+            "reason",
+            exitentry_domain::Invalid::new(
+                "hukou_reason_required",
+                "say why (at most 200 characters)",
+            ),
+        ));
+    }
+    let mut tx = app.db.begin().await?;
+    let p = people::get(&mut tx, person_id)
+        .await?
+        .ok_or(ServiceError::NotFound("person"))?;
+    if p.person.region != exitentry_domain::person::Region::Mainland {
+        return Err(ServiceError::invalid(
+            "hukou_area",
+            exitentry_domain::Invalid::new(
+                "hukou_not_mainland",
+                "only mainland residents have a household registration here",
+            ),
+        ));
+    }
+    let before = people::set_hukou_area(&mut tx, person_id, area.as_str(), app.now_micros())
+        .await?
+        .ok_or(ServiceError::NotFound("person"))?;
+    crate::audit::record(
+        app,
+        &mut tx,
+        &who.actor(),
+        "person.hukou_area",
+        &format!("person:{}", p.person.external_id),
+        serde_json::json!({"before": before, "after": area.as_str(), "reason": reason}),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(exitentry_storage::StorageError::from)?;
+    Ok(())
 }
 
 /// Registry totals for the home page and readiness output.

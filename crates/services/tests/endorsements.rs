@@ -461,6 +461,59 @@ async fn who_may_apply_online(t: &TestDb) {
             .iter()
             .all(|c| c.kind == "L")
     );
+    // The scheme follows the household registration, not the identity number: 李华's number
+    // starts 1101 (Beijing) but her hukou moves to Lhasa (5401, not in the scheme), then to
+    // Guangzhou (4401, in it). Recorded by a counter clerk, audited; others may not.
+    let clerk = exitentry_services::auth::StaffSession {
+        user_id: 1,
+        username: "clerk".into(),
+        role: exitentry_domain::staff::Role::CounterClerk,
+        office_code: Some("GZ-TH-001".into()),
+        csrf_token: String::new(),
+    };
+    let reviewer = exitentry_services::auth::StaffSession {
+        role: exitentry_domain::staff::Role::Reviewer,
+        ..clerk.clone()
+    };
+    use exitentry_services::registry;
+    assert!(matches!(
+        registry::set_hukou_area(&app, &reviewer, li, "540102", "moved").await,
+        Err(ServiceError::Forbidden)
+    ));
+    assert_eq!(
+        registry::set_hukou_area(&app, &clerk, li, "54010", "moved")
+            .await
+            .unwrap_err()
+            .code(),
+        "bad_hukou_area"
+    );
+    registry::set_hukou_area(&app, &clerk, li, "540102", "hukou booklet seen")
+        .await
+        .unwrap();
+    assert_eq!(
+        ea::apply(&app, li, "online", "test", &g_hk())
+            .await
+            .unwrap_err()
+            .code(),
+        "not_scheme_city"
+    );
+    registry::set_hukou_area(&app, &clerk, li, "440106", "moved to Guangzhou")
+        .await
+        .unwrap();
+    assert!(
+        ea::choices(&app, li)
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.kind == "G")
+    );
+    let audited = exitentry_services::audit::recent(&app, 30)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.entry.action == "person.hukou_area")
+        .count();
+    assert_eq!(audited, 2);
     // State personnel apply through their unit.
     {
         let mut c = app.db.conn().await.unwrap();

@@ -232,7 +232,42 @@ async fn a_broken_header_stops_the_import_even_when_skipping(t: &TestDb) {
     assert_eq!(problems(&s), rows(&[(1, "name_en", "bad_value")]));
 }
 
+/// The optional `hukou_area` column: a mainland division code, for mainland residents only,
+/// kept on the person.
+async fn the_hukou_area_is_imported_and_checked(t: &TestDb) {
+    let (app, _) = app(t);
+    let header = PEOPLE_HEADER.replace('\n', ",hukou_area\n");
+    let bad = format!(
+        "{header}\
+         P1,李华,LI HUA,F,1949-12-31,mainland,CHN,prc_resident_id,11010519491231002X,4401\n\
+         P2,陳大文,CHAN TAI MAN,M,1985-03-15,hong_kong,CHN,hkid,A1234563,440106\n"
+    );
+    let s = import(&app, ImportKind::People, &bad, false).await;
+    assert_eq!(
+        problems(&s),
+        rows(&[
+            (1, "hukou_area", "bad_hukou_area"),
+            (2, "hukou_area", "hukou_not_mainland")
+        ])
+    );
+    let good = format!(
+        "{header}P1,李华,LI HUA,F,1949-12-31,mainland,CHN,prc_resident_id,11010519491231002X,440106\n"
+    );
+    assert_eq!(
+        import(&app, ImportKind::People, &good, false)
+            .await
+            .inserted,
+        1
+    );
+    let mut c = app.db.conn().await.unwrap();
+    let p = people::by_id_number(&mut c, "11010519491231002X")
+        .await
+        .unwrap();
+    assert_eq!(p[0].person.hukou_area.as_deref(), Some("440106"));
+}
+
 backend_tests!(
+    the_hukou_area_is_imported_and_checked,
     generated_demo_registry_imports_cleanly_and_reimport_changes_nothing,
     each_invalid_person_row_is_reported_and_nothing_is_imported,
     identity_numbers_already_registered_to_someone_else_are_refused,

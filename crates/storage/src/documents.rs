@@ -131,7 +131,7 @@ pub async fn by_number(
     let rows = sqlx::query(
         "SELECT d.id, d.person_id, d.kind, d.number, d.issue_count, d.issued_on, d.expires_on, \
          d.status, d.office_code, p.external_id, p.name_zh, p.name_latin, p.sex, p.date_of_birth, \
-         p.region, p.nationality, p.id_kind, p.id_number \
+         p.region, p.nationality, p.id_kind, p.id_number, p.hukou_area \
          FROM documents d JOIN people p ON p.id = d.person_id \
          WHERE d.number = $1 ORDER BY d.issued_on DESC, d.id DESC",
     )

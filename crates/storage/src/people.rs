@@ -21,6 +21,8 @@ pub struct PersonRecord {
     pub nationality: Nationality,
     pub id_kind: IdKind,
     pub id_number: String,
+    /// Mainland residents: the household registration's division code, when known.
+    pub hukou_area: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +32,7 @@ pub struct StoredPerson {
 }
 
 const COLUMNS: &str = "id, external_id, name_zh, name_latin, sex, date_of_birth, region, \
-                       nationality, id_kind, id_number";
+                       nationality, id_kind, id_number, hukou_area";
 
 pub(crate) fn from_row(r: &AnyRow) -> Result<StoredPerson> {
     from_row_with_id(r, r.try_get("id")?)
@@ -54,6 +56,7 @@ pub(crate) fn from_row_with_id(r: &AnyRow, id: i64) -> Result<StoredPerson> {
                 .map_err(corrupt)?,
             id_kind: IdKind::parse(&r.try_get::<String, _>("id_kind")?).map_err(corrupt)?,
             id_number: r.try_get("id_number")?,
+            hukou_area: r.try_get("hukou_area")?,
         },
     })
 }
@@ -70,9 +73,9 @@ pub async fn insert_new(
     for chunk in people.chunks(BATCH) {
         let sql = format!(
             "INSERT INTO people (external_id, name_zh, name_latin, sex, date_of_birth, region, \
-             nationality, id_kind, id_number, created_at, updated_at) VALUES {} \
+             nationality, id_kind, id_number, hukou_area, created_at, updated_at) VALUES {} \
              ON CONFLICT (external_id) DO NOTHING",
-            values_with_timestamps(chunk.len(), 9)
+            values_with_timestamps(chunk.len(), 10)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for p in chunk {
@@ -85,7 +88,8 @@ pub async fn insert_new(
                 .bind(p.region.code())
                 .bind(p.nationality.code().to_string())
                 .bind(p.id_kind.code())
-                .bind(p.id_number.clone());
+                .bind(p.id_number.clone())
+                .bind(p.hukou_area.clone());
         }
         let res = q
             .bind(now)
@@ -170,4 +174,29 @@ pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM people")
         .fetch_one(&mut *conn)
         .await?)
+}
+
+/// Records where a person's household registration is now (an officer saw the hukou
+/// booklet); returns the previous value, or `None` when there is no such person.
+pub async fn set_hukou_area(
+    conn: &mut AnyConnection,
+    id: i64,
+    area: &str,
+    now: i64,
+) -> Result<Option<Option<String>>> {
+    let before: Option<Option<String>> =
+        sqlx::query_scalar("SELECT hukou_area FROM people WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(before) = before else {
+        return Ok(None);
+    };
+    sqlx::query("UPDATE people SET hukou_area = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(area.to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(before))
 }

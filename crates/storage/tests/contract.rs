@@ -50,6 +50,7 @@ fn person(ext: &str, seq: u16) -> PersonRecord {
         nationality: Nationality::Chinese,
         id_kind: IdKind::PrcResidentId,
         id_number: make_prc_resident_id("440104", dob, seq),
+        hukou_area: None,
     }
 }
 

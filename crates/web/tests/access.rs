@@ -125,6 +125,7 @@ const MATRIX: &[(&str, &str, Access)] = &[
         "/staff/people/{id}/state-personnel",
         Staff(&[P::RegisterStatePersonnel]),
     ),
+    ("POST", "/staff/people/{id}/hukou", Staff(&[P::RecordHukou])),
     ("GET", "/staff/admin/users", Staff(&[P::ManageStaff])),
     ("POST", "/staff/admin/users", Staff(&[P::ManageStaff])),
     (

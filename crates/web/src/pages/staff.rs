@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff", get(desk))
         .route("/staff/search", get(search))
         .route("/staff/people/{id}", get(person))
+        .route("/staff/people/{id}/hukou", post(record_hukou))
         .route("/staff/admin/users", get(users).post(create_user))
         .route("/staff/admin/users/unlock", post(unlock_user))
         .route("/staff/admin/audit", get(audit_page))
@@ -251,6 +252,14 @@ struct PersonPage {
     /// The person's sign-in (masked mobile) and its history: when, what, by whom.
     account_mobile: Option<String>,
     account_events: Vec<(String, String, String)>,
+    can_record_hukou: bool,
+    /// The last attempt to record the hukou area was refused: why.
+    hukou_error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct PersonQuery {
+    hukou_error: Option<String>,
 }
 
 async fn person(
@@ -259,6 +268,7 @@ async fn person(
     uri: OriginalUri,
     Staff(staff): Staff,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<PersonQuery>,
 ) -> Result<Response, PageError> {
     let who = staff.clone();
     let mut page = Page::new(lang, &uri, Some(staff), "person-title");
@@ -294,6 +304,12 @@ async fn person(
     Ok(render(&PersonPage {
         account_mobile: history.mobile_masked,
         account_events,
+        can_record_hukou: who.role.can(Permission::RecordHukou),
+        // Only our own codes come back here; anything else shows nothing.
+        hukou_error: q
+            .hukou_error
+            .filter(|c| c.len() <= 40 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .and_then(|c| lang.try_t(&format!("err-{c}"))),
         page,
         person,
         documents,
@@ -407,6 +423,39 @@ async fn create_user(
             users_page(&s, lang, &uri, staff, None, Some(msg)).await
         }
         Err(err) => Err(PageError { err, lang, path }),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct HukouForm {
+    csrf: String,
+    hukou_area: String,
+    reason: String,
+}
+
+/// An officer records where the person's household registration is now (from the hukou
+/// booklet); a refusal comes back to the person page next to the field.
+async fn record_hukou(
+    State(s): State<AppState>,
+    lang: Lang,
+    Staff(staff): Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<HukouForm>,
+) -> Result<Response, PageError> {
+    let path = format!("/staff/people/{id}");
+    staff
+        .require(Permission::RecordHukou)
+        .map_err(PageError::at(lang, &path))?;
+    if !csrf_ok(&staff.csrf_token, &f.csrf) {
+        return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
+    }
+    match registry::set_hukou_area(&s.app, &staff, id, &f.hukou_area, &f.reason).await {
+        Ok(()) => Ok(Redirect::to(&format!("{path}#hukou")).into_response()),
+        Err(ServiceError::Invalid { error, .. }) => {
+            Ok(Redirect::to(&format!("{path}?hukou_error={}#hukou", error.code)).into_response())
+        }
+        Err(e) => Err(PageError::at(lang, &path)(e)),
     }
 }
 
