@@ -18,17 +18,23 @@ const DEMO_HALL: &str = "GZ-YX-002";
 const DEMO_HK_CENTRE: &str = "HK-KLN-001";
 
 /// One account per role (username, role, password, office); the passwords are for the demo
-/// only. The second clerk serves at the CTS centre in Hong Kong.
-pub const DEMO_STAFF: &[(&str, &str, &str, &str)] = &[
-    ("admin", "admin", "demo-admin-pass", DEMO_HALL),
-    ("reviewer", "reviewer", "demo-reviewer-pass", DEMO_HALL),
-    ("approver", "approver", "demo-approver-pass", DEMO_HALL),
-    ("clerk", "counter_clerk", "demo-clerk-pass", DEMO_HALL),
+/// only. The second clerk serves at the CTS centre in Hong Kong; the approver processes the
+/// applications of every office (the permits the CTS centres accept included).
+pub const DEMO_STAFF: &[(&str, &str, &str, Option<&str>)] = &[
+    ("admin", "admin", "demo-admin-pass", Some(DEMO_HALL)),
+    (
+        "reviewer",
+        "reviewer",
+        "demo-reviewer-pass",
+        Some(DEMO_HALL),
+    ),
+    ("approver", "approver", "demo-approver-pass", None),
+    ("clerk", "counter_clerk", "demo-clerk-pass", Some(DEMO_HALL)),
     (
         "hkclerk",
         "counter_clerk",
         "demo-hkclerk-pass",
-        DEMO_HK_CENTRE,
+        Some(DEMO_HK_CENTRE),
     ),
 ];
 
@@ -100,7 +106,7 @@ pub async fn prepare(
         }
     }
     for (username, role, password, office) in DEMO_STAFF {
-        auth::create_staff(&app, "demo:seed", username, password, role, Some(office)).await?;
+        auth::create_staff(&app, "demo:seed", username, password, role, *office).await?;
     }
     let expiry = demo::showcase_permit_expiry(&app).await.ok().flatten();
     let residence = demo::showcase_residence_permit(&app).await.ok().flatten();
@@ -155,7 +161,7 @@ fn print_welcome(
     println!();
     println!("  demo logins (username / password / role / office):");
     for (u, r, p, o) in DEMO_STAFF {
-        println!("    {u:<9} {p:<20} {r:<14} {o}");
+        println!("    {u:<9} {p:<20} {r:<14} {}", o.unwrap_or("every office"));
     }
     println!();
     println!("  try searching the registry for:");
