@@ -68,6 +68,9 @@ export async function book(page, path, office, day) {
   await page.goto(path);
   await expectText(page.locator('#hrp-status'), /Approved/);
   await page.locator('#book-link').click();
+  // Only the CTS service centres in Hong Kong take the non-Chinese permit.
+  const offices = await page.locator('#office option').evaluateAll((os) => os.map((o) => o.value).sort());
+  assert.deepEqual(offices, ['HK-HKI-001', 'HK-KLN-001', 'HK-NT-001']);
   await page.locator('#office').selectOption(office);
   await page.locator('#date').fill(day);
   await page.locator('#find-slots').click();
@@ -75,15 +78,19 @@ export async function book(page, path, office, day) {
   return (await page.locator('#booking-reference').textContent()).trim();
 }
 
+/** The CTS service centre in Hong Kong where the demo walks the non-Chinese permit, and its clerk. */
+export const HK_CENTRE = 'HK-KLN-001';
+const HK_CLERK = ['hkclerk', 'demo-hkclerk-pass'];
+
 /**
- * At the centre: the ticket printer checks the booking in, the photo station takes the
+ * At the CTS centre: the ticket printer checks the booking in, the photo station takes the
  * photo, the clerk calls the ticket and accepts `product` for `idNumber`, and takes HK$260
- * by Octopus; returns the receipt's reference.
+ * by `method` (EPS unless told); returns the receipt's reference.
  */
-export async function atTheCentre(browser, server, { booking, product, idNumber }) {
+export async function atTheCentre(browser, server, { booking, product, idNumber, method = 'eps' }) {
   const hall = await browser.newContext({ baseURL: server.baseURL, ...EN });
   const printer = await hall.newPage();
-  await pairDevice(printer, server, 'printer');
+  await pairDevice(printer, server, 'printer', HK_CENTRE);
   await printer.locator('#reference').fill(booking);
   await printer.getByRole('button', { name: 'Check in and print the ticket' }).click();
   await expectText(printer.locator('#ticket-label'), /^[A-Z]\d{3}$/);
@@ -92,7 +99,7 @@ export async function atTheCentre(browser, server, { booking, product, idNumber 
 
   const desk = await browser.newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1280, height: 900 } });
   const clerk = await desk.newPage();
-  await staffLogin(clerk, 'clerk', 'demo-clerk-pass');
+  await staffLogin(clerk, ...HK_CLERK);
   await clerk.goto('/staff/centre/photo');
   await clerk.locator('#photo').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: png(390, 567) });
   await clerk.getByRole('button', { name: 'Check and keep the photo' }).click();
@@ -110,9 +117,15 @@ export async function atTheCentre(browser, server, { booking, product, idNumber 
   await clerk.locator('#accept').click();
   await clerk.waitForURL((u) => u.pathname.startsWith('/staff/centre/applications/'));
   await expectText(clerk.locator('#fee'), 'HKD 260.00');
-  await clerk.locator('#method').selectOption('octopus');
+  // A Hong Kong centre takes cash, EPS, Octopus or a credit card; no mainland wallets.
+  const methods = await clerk.locator('#method option').evaluateAll((os) => os.map((o) => o.value).sort());
+  assert.deepEqual(methods, ['card', 'cash', 'eps', 'octopus']);
+  await clerk.locator('#method').selectOption(method);
   await clerk.locator('#pay').click();
   await clerk.waitForURL((u) => u.pathname.endsWith('/receipt'));
+  await expectText(clerk.locator('.receipt'), new RegExp(`HKD 260\\.00 · ${method === 'eps' ? 'EPS' : '.+'}`));
+  await expectText(clerk.locator('.receipt'), new RegExp(`Office\\s*${HK_CENTRE}`));
+  await expectText(clerk.locator('#collection-date'), /^\d{4}-\d{2}-\d{2}$/);
   const receipt = (await clerk.locator('#receipt-reference').textContent()).trim();
   await desk.close();
   return receipt;
@@ -131,10 +144,10 @@ export async function processed(browser, server, receipt) {
   return permit;
 }
 
-/** A kiosk page paired as the demo's collection kiosk (portrait screen). */
+/** A kiosk page paired as the CTS centre's collection kiosk (portrait screen). */
 export async function kioskPage(browser, server) {
   const machine = await browser.newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1080, height: 1920 } });
   const kiosk = await machine.newPage();
-  await pairDevice(kiosk, server, 'kiosk');
+  await pairDevice(kiosk, server, 'kiosk', HK_CENTRE);
   return { machine, kiosk };
 }

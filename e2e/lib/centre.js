@@ -3,26 +3,41 @@
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 
-/** The next Monday (Beijing date) at 09:00 Beijing time: the demo's clock starts there. */
+/**
+ * Mondays the demo's calendars close (its public holidays: the mainland's New Year's Day,
+ * Hong Kong's general holidays in crates/services/src/demo.rs); the journeys skip them.
+ */
+const CLOSED_MONDAYS = new Set(['2027-02-08', '2027-03-29', '2027-04-05', '2027-12-27']);
+
+/** The next open Monday (Beijing date) at 09:00 Beijing time: the demo's clock starts there. */
 export function nextMondayMorning() {
   const beijing = new Date(Date.now() + 8 * 3600 * 1000);
-  const days = ((8 - beijing.getUTCDay()) % 7) || 7;
-  const d = new Date(Date.UTC(beijing.getUTCFullYear(), beijing.getUTCMonth(), beijing.getUTCDate() + days));
-  return `${d.toISOString().slice(0, 10)}T09:00:00+08:00`;
+  let days = ((8 - beijing.getUTCDay()) % 7) || 7;
+  for (;;) {
+    const d = new Date(Date.UTC(beijing.getUTCFullYear(), beijing.getUTCMonth(), beijing.getUTCDate() + days));
+    const day = d.toISOString().slice(0, 10);
+    if (!CLOSED_MONDAYS.has(day) && !day.endsWith('-01-01')) return `${day}T09:00:00+08:00`;
+    days += 7;
+  }
 }
 
-/** The pairing token the demo printed for its ticket printer or collection kiosk. */
-export function deviceToken(server, kind) {
-  const re = kind === 'printer' ? /ticket printer token ([0-9a-f]{64})/ : /collection kiosk token ([0-9a-f]{64})/;
+/**
+ * The pairing token the demo printed for a ticket printer or collection kiosk: the
+ * Guangzhou hall's, or (with `office`) the one of that office, e.g. the CTS centre HK-KLN-001.
+ */
+export function deviceToken(server, kind, office) {
+  const what = kind === 'printer' ? 'ticket printer token' : 'collection kiosk token';
+  // The Guangzhou hall's tokens are printed first; another office's lines start with its code.
+  const re = new RegExp(`${office ? `${office} ` : ''}${what} ([0-9a-f]{64})`);
   const t = server.logs().match(re)?.[1];
-  assert.ok(t, `the demo prints the ${kind} token:\n${server.logs()}`);
+  assert.ok(t, `the demo prints the ${office ?? 'hall'}'s ${kind} token:\n${server.logs()}`);
   return t;
 }
 
-/** Pairs this browser page as the demo's ticket printer or kiosk. */
-export async function pairDevice(page, server, kind) {
+/** Pairs this browser page as a ticket printer or kiosk of the demo (of `office` if given). */
+export async function pairDevice(page, server, kind, office) {
   await page.goto('/kiosk');
-  await page.locator('#token').fill(deviceToken(server, kind));
+  await page.locator('#token').fill(deviceToken(server, kind, office));
   await page.locator('main form button[type="submit"]').click();
   await page.waitForURL((u) => u.pathname === '/kiosk');
 }

@@ -3,22 +3,24 @@
 // comes through the dev outbox), fills in the form, uploads the identity card and passport,
 // submits; a reviewer asks for a clearer passport page (the email lists it in the
 // applicant's language); the applicant adds it and resubmits; the reviewer approves; the
-// applicant books a service centre, is accepted at the counter, pays HK$260, and collects
-// the HA permit at the kiosk. Then a holder renews: same number, the old card handed in.
+// applicant books the CTS Kowloon Service Centre in Hong Kong (the CTS centres are the only
+// ones taking the permit), is accepted at its counter, pays HK$260 by EPS, and collects the
+// HA permit at its kiosk. Then a holder renews there: same number, the old card handed in.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, staffLogin, withPage } from '../lib/browser.js';
 import { expectText } from '../lib/expect.js';
 import { nextMondayMorning } from '../lib/centre.js';
 import {
-  EN, PDF, PNG, atTheCentre, book, fillForm, kioskPage, lastEmail, processed, registerAndStart, upload,
+  EN, HK_CENTRE, PDF, PNG, atTheCentre, book, fillForm, kioskPage, lastEmail, processed, registerAndStart, upload,
 } from '../lib/applicant.js';
 import { startServer } from '../lib/server.js';
 
 let server;
 let browser;
 
-// The demo's clock starts on a Monday morning so the centre is open after the booking.
+// The demo's clock starts on a Monday morning (not a Hong Kong public holiday) so the
+// centre is open after the booking.
 const MONDAY = nextMondayMorning();
 
 before(async () => {
@@ -83,10 +85,10 @@ describe('non-Chinese permit pre-application', () => {
       const approved = await lastEmail(server, EMAIL, `${path}/book`);
       assert.ok(approved.subject);
 
-      const booking = await book(page, path, 'GZ-YX-002', MONDAY.slice(0, 10));
+      const booking = await book(page, path, HK_CENTRE, MONDAY.slice(0, 10));
 
-      // At the centre that day: ticket, photo, counter acceptance against the approved
-      // pre-application, HK$260, processing, and collection at the kiosk with the HKID.
+      // At the CTS centre that day: ticket, photo, counter acceptance against the approved
+      // pre-application, HK$260 by EPS, processing, and collection at the kiosk with the HKID.
       const browser = context.browser();
       const receipt = await atTheCentre(browser, server, { booking, product: 'hrp_non_chinese_first', idNumber: 'A123456(3)' });
       const permit = await processed(browser, server, receipt);
@@ -129,8 +131,8 @@ describe('non-Chinese permit pre-application', () => {
       await reviewer.waitForURL((u) => u.pathname === '/staff/pre-applications');
       await office.close();
 
-      const booking = await book(page, path, 'GZ-YX-002', MONDAY.slice(0, 10));
-      const receipt = await atTheCentre(browser, server, { booking, product: 'hrp_non_chinese_renewal', idNumber: 'C668668(9)' });
+      const booking = await book(page, path, HK_CENTRE, MONDAY.slice(0, 10));
+      const receipt = await atTheCentre(browser, server, { booking, product: 'hrp_non_chinese_renewal', idNumber: 'C668668(9)', method: 'octopus' });
       assert.equal(await processed(browser, server, receipt), 'HA1234567', 'the number is for life');
 
       // The old permit goes into the card slot first; nothing is released without it.

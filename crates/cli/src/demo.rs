@@ -7,15 +7,35 @@ use exitentry_services::import::{self, ImportKind, ImportOptions, NoProgress};
 use exitentry_services::{App, auth, demo};
 use std::sync::Arc;
 
-/// The Guangzhou network and a few county-level offices elsewhere.
+/// The Guangzhou network, a few offices elsewhere on the mainland, and the CTS service
+/// centres in Hong Kong.
 pub const OFFICES_CSV: &str = include_str!("../seed/offices.csv");
 
-/// One account per role; the passwords are for the demo only.
-pub const DEMO_STAFF: &[(&str, &str, &str)] = &[
-    ("admin", "admin", "demo-admin-pass"),
-    ("reviewer", "reviewer", "demo-reviewer-pass"),
-    ("approver", "approver", "demo-approver-pass"),
-    ("clerk", "counter_clerk", "demo-clerk-pass"),
+/// The Guangzhou hall of the service-centre walk-through.
+const DEMO_HALL: &str = "GZ-YX-002";
+
+/// The CTS centre in Hong Kong where the non-Chinese permit is walked through.
+const DEMO_HK_CENTRE: &str = "HK-KLN-001";
+
+/// One account per role (username, role, password, office); the passwords are for the demo
+/// only. The second clerk serves at the CTS centre in Hong Kong; the approver processes the
+/// applications of every office (the permits the CTS centres accept included).
+pub const DEMO_STAFF: &[(&str, &str, &str, Option<&str>)] = &[
+    ("admin", "admin", "demo-admin-pass", Some(DEMO_HALL)),
+    (
+        "reviewer",
+        "reviewer",
+        "demo-reviewer-pass",
+        Some(DEMO_HALL),
+    ),
+    ("approver", "approver", "demo-approver-pass", None),
+    ("clerk", "counter_clerk", "demo-clerk-pass", Some(DEMO_HALL)),
+    (
+        "hkclerk",
+        "counter_clerk",
+        "demo-hkclerk-pass",
+        Some(DEMO_HK_CENTRE),
+    ),
 ];
 
 const DEMO_DIR: &str = "./data/demo";
@@ -85,20 +105,12 @@ pub async fn prepare(
             );
         }
     }
-    for (username, role, password) in DEMO_STAFF {
-        auth::create_staff(
-            &app,
-            "demo:seed",
-            username,
-            password,
-            role,
-            Some("GZ-YX-002"),
-        )
-        .await?;
+    for (username, role, password, office) in DEMO_STAFF {
+        auth::create_staff(&app, "demo:seed", username, password, role, *office).await?;
     }
     let expiry = demo::showcase_permit_expiry(&app).await.ok().flatten();
     let residence = demo::showcase_residence_permit(&app).await.ok().flatten();
-    let centres = demo::seed_centres(&app, "GZ-YX-002").await?;
+    let centres = demo::seed_centres(&app, DEMO_HALL, DEMO_HK_CENTRE).await?;
     if app
         .now()
         .signed_duration_since(chrono::Utc::now())
@@ -147,9 +159,9 @@ fn print_welcome(
         "  dev outbox {base}/dev/outbox  (SMS codes and emails land here in the demo; JSON at /api/v1/dev/outbox)"
     );
     println!();
-    println!("  demo logins (username / password / role):");
-    for (u, r, p) in DEMO_STAFF {
-        println!("    {u:<9} {p:<20} {r}");
+    println!("  demo logins (username / password / role / office):");
+    for (u, r, p, o) in DEMO_STAFF {
+        println!("    {u:<9} {p:<20} {r:<14} {}", o.unwrap_or("every office"));
     }
     println!();
     println!("  try searching the registry for:");
@@ -214,10 +226,33 @@ fn print_welcome(
         "    at the counter: clerk → {base}/staff/centre/endorsements (any type; family visits go to reviewer → {base}/staff/endorsements/review)"
     );
     println!(
-        "  non-Chinese permit: {base}/apply → account (the link is in the dev outbox) → form and documents → submit;"
+        "  non-Chinese permit, issued in Hong Kong by China Travel Service Entry Permit Service Hong Kong Ltd:"
     );
     println!(
-        "    reviewer → {base}/staff/pre-applications → approve or ask for supplements; then book GZ-YX-002 and go to the counter"
+        "    {base}/apply → account (the link is in the dev outbox) → form and documents → submit;"
+    );
+    println!(
+        "    reviewer → {base}/staff/pre-applications → approve or ask for supplements; then book {} (CTS Kowloon",
+        centres.hk_office
+    );
+    println!(
+        "    Service Centre; {} slots at the three CTS centres, {} Hong Kong public holidays in their calendar)",
+        centres.hk_slots, centres.hk_holidays
+    );
+    println!(
+        "    at the centre ({}): hkclerk → {base}/staff/centre · call display {base}/display/{} · HK$260 by cash,",
+        centres.hk_office, centres.hk_office
+    );
+    println!(
+        "    EPS, Octopus or credit card · collection 20 Hong Kong working days later at the centre's kiosk"
+    );
+    println!(
+        "    {} ticket printer token {}",
+        centres.hk_office, centres.hk_printer_token
+    );
+    println!(
+        "    {} collection kiosk token {}",
+        centres.hk_office, centres.hk_kiosk_token
     );
     println!(
         "    a renewal keeps the number: SMITH JOHN, HKID C668668(9), born 1978-11-02, GBR, holds HA1234567 (issue 01)"

@@ -28,23 +28,35 @@ impl OfficeCode {
     }
 }
 
-/// Administrative level, lowest first; paper linkage proofs need county level or above.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// What kind of office it is: the public-security levels, lowest first, and the CTS
+/// service centres in Hong Kong, which are no public-security office at all. Paper linkage
+/// proofs need a public-security office of county level or above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OfficeLevel {
-    /// A service point below county level (a police station window, a self-service point).
+    /// A service point below county level (a police station's self-service point, a
+    /// self-service machine in a station or a mall).
     Point,
+    /// A district (county-level) public security bureau's exit-entry hall.
     County,
+    /// A city public security bureau's exit-entry hall.
     Prefecture,
+    /// A province's public security department's exit-entry hall.
     Province,
+    /// A service centre of China Travel Service Entry Permit Service Hong Kong Limited: it
+    /// takes, processes and hands out the home return permits of Hong Kong residents
+    /// (Chinese citizens and, since 2024-07-10, non-Chinese nationals), with Hong Kong's
+    /// holidays and fees in HKD.
+    CtsCentre,
 }
 
 impl OfficeLevel {
-    pub const ALL: [OfficeLevel; 4] = [
+    pub const ALL: [OfficeLevel; 5] = [
         OfficeLevel::Point,
         OfficeLevel::County,
         OfficeLevel::Prefecture,
         OfficeLevel::Province,
+        OfficeLevel::CtsCentre,
     ];
 
     pub fn code(self) -> &'static str {
@@ -53,12 +65,30 @@ impl OfficeLevel {
             OfficeLevel::County => "county",
             OfficeLevel::Prefecture => "prefecture",
             OfficeLevel::Province => "province",
+            OfficeLevel::CtsCentre => "cts_centre",
         }
     }
 
-    /// County level or above: such offices may print paper linkage proofs.
+    /// A public-security office (the exit-entry administration's own), at any level.
+    pub fn public_security(self) -> bool {
+        !matches!(self, OfficeLevel::CtsCentre)
+    }
+
+    /// A public-security office of county level or above: such offices may print paper
+    /// linkage proofs. A CTS centre is not one.
     pub fn county_or_above(self) -> bool {
-        self >= OfficeLevel::County
+        matches!(
+            self,
+            OfficeLevel::County | OfficeLevel::Prefecture | OfficeLevel::Province
+        )
+    }
+
+    /// The holiday calendar an office of this level follows unless it says otherwise.
+    pub fn default_calendar(self) -> HolidayCalendar {
+        match self {
+            OfficeLevel::CtsCentre => HolidayCalendar::HongKong,
+            _ => HolidayCalendar::Mainland,
+        }
     }
 
     pub fn parse(s: &str) -> Result<Self, Invalid> {
@@ -68,7 +98,42 @@ impl OfficeLevel {
             .ok_or_else(|| {
                 Invalid::new(
                     "bad_level",
-                    format!("level must be point, county, prefecture or province, not {s:?}"),
+                    format!(
+                        "level must be point, county, prefecture, province or cts_centre, not {s:?}"
+                    ),
+                )
+            })
+    }
+}
+
+/// Whose public holidays close an office and are skipped when working days are counted:
+/// the mainland's (State Council holidays, with make-up working days) or Hong Kong's
+/// general holidays. Every office follows one; each office may also close on its own days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HolidayCalendar {
+    Mainland,
+    HongKong,
+}
+
+impl HolidayCalendar {
+    pub const ALL: [HolidayCalendar; 2] = [HolidayCalendar::Mainland, HolidayCalendar::HongKong];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            HolidayCalendar::Mainland => "mainland",
+            HolidayCalendar::HongKong => "hong_kong",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        HolidayCalendar::ALL
+            .into_iter()
+            .find(|c| c.code() == s.trim())
+            .ok_or_else(|| {
+                Invalid::new(
+                    "bad_calendar",
+                    format!("calendar must be mainland or hong_kong, not {s:?}"),
                 )
             })
     }
@@ -135,30 +200,43 @@ impl Service {
         Ok(out)
     }
 
-    /// Services when the import file does not list them: a staffed hall offers every
-    /// counter service; paper linkage proofs need county level or above (every level here).
-    pub fn defaults(self_service_devices: u32, staffed: bool) -> Vec<Service> {
-        let mut v = if staffed {
-            vec![
+    /// Services when the import file does not list them. A public-security hall of county
+    /// level or above offers every counter service, paper linkage proofs included; a point
+    /// (and, as older files label them, a county-level site open round the clock) has only
+    /// its self-service machines; a CTS centre takes and hands out the home return permits
+    /// of Hong Kong residents.
+    pub fn defaults(level: OfficeLevel, open_24h: bool, self_service_devices: u32) -> Vec<Service> {
+        let mut v = match level {
+            OfficeLevel::CtsCentre => vec![Service::Hrp, Service::HrpNonChinese],
+            OfficeLevel::Point => vec![],
+            OfficeLevel::County if open_24h => vec![],
+            OfficeLevel::County | OfficeLevel::Prefecture | OfficeLevel::Province => vec![
                 Service::EepApplication,
                 Service::Endorsement,
                 Service::Hrp,
                 Service::Twp,
                 Service::ResidencePermit,
                 Service::LinkageProofPaper,
-                Service::Collection,
-            ]
-        } else {
-            vec![]
+            ],
         };
-        if self_service_devices > 0 {
+        let staffed = !v.is_empty();
+        if staffed || self_service_devices > 0 {
+            v.push(Service::Collection);
+        }
+        if self_service_devices > 0 && level.public_security() {
             v.push(Service::SelfServiceEndorsement);
-            if !staffed {
-                v.push(Service::Collection);
-            }
         }
         v.sort();
         v
+    }
+
+    /// Whether an office of `level` may offer this service: paper linkage proofs only at a
+    /// public-security office of county level or above.
+    pub fn allowed_at(self, level: OfficeLevel) -> bool {
+        match self {
+            Service::LinkageProofPaper => level.county_or_above(),
+            _ => true,
+        }
     }
 }
 
@@ -173,6 +251,8 @@ pub struct Office {
     pub district: String,
     pub address: String,
     pub level: OfficeLevel,
+    /// Whose public holidays apply (Hong Kong's at a CTS centre).
+    pub calendar: HolidayCalendar,
     pub open_24h: bool,
     /// Free text such as `Mon-Fri 09:00-17:00; Sat 09:00-12:00`; ignored when `open_24h`.
     pub opening_hours: String,
@@ -212,14 +292,90 @@ mod tests {
     }
 
     #[test]
-    fn default_services_follow_staffing_and_devices() {
-        let kiosk_only = Service::defaults(3, false);
+    fn default_services_follow_level_staffing_and_devices() {
+        let kiosk_only = Service::defaults(OfficeLevel::Point, true, 3);
         assert_eq!(
             kiosk_only,
             vec![Service::SelfServiceEndorsement, Service::Collection]
         );
-        let hall = Service::defaults(0, true);
+        // Older files label a round-the-clock self-service point `county`.
+        assert_eq!(Service::defaults(OfficeLevel::County, true, 3), kiosk_only);
+        assert!(Service::defaults(OfficeLevel::Point, false, 0).is_empty());
+        let hall = Service::defaults(OfficeLevel::County, false, 0);
         assert!(hall.contains(&Service::LinkageProofPaper));
+        assert!(hall.contains(&Service::Collection));
         assert!(!hall.contains(&Service::SelfServiceEndorsement));
+        assert!(!hall.contains(&Service::HrpNonChinese));
+        for level in [OfficeLevel::Prefecture, OfficeLevel::Province] {
+            assert_eq!(Service::defaults(level, false, 0), hall, "{level:?}");
+        }
+        // A CTS centre takes Hong Kong residents' permits; its machines hand them out.
+        assert_eq!(
+            Service::defaults(OfficeLevel::CtsCentre, false, 4),
+            vec![Service::Hrp, Service::HrpNonChinese, Service::Collection]
+        );
+        for level in OfficeLevel::ALL {
+            for open_24h in [false, true] {
+                for s in Service::defaults(level, open_24h, 2) {
+                    assert!(s.allowed_at(level), "{level:?} {s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hong_kong_centre_codes_parse() {
+        for code in ["HK-HKI-001", "HK-KLN-001", "HK-NT-001", "hk-nt-002"] {
+            let c = OfficeCode::parse(code).unwrap();
+            assert_eq!(c.as_str(), code.to_ascii_uppercase());
+        }
+    }
+
+    #[test]
+    fn only_public_security_offices_of_county_level_or_above_print_linkage_proofs() {
+        let can: Vec<&str> = OfficeLevel::ALL
+            .into_iter()
+            .filter(|l| l.county_or_above())
+            .map(OfficeLevel::code)
+            .collect();
+        assert_eq!(can, ["county", "prefecture", "province"]);
+        assert_eq!(
+            OfficeLevel::parse("cts_centre").unwrap(),
+            OfficeLevel::CtsCentre
+        );
+        assert!(!OfficeLevel::CtsCentre.public_security());
+        assert!(OfficeLevel::Point.public_security());
+        for level in OfficeLevel::ALL {
+            assert_eq!(
+                Service::LinkageProofPaper.allowed_at(level),
+                level.county_or_above(),
+                "{level:?}"
+            );
+            assert!(Service::HrpNonChinese.allowed_at(level));
+        }
+    }
+
+    #[test]
+    fn a_cts_centre_follows_hong_kong_holidays() {
+        assert_eq!(
+            OfficeLevel::CtsCentre.default_calendar(),
+            HolidayCalendar::HongKong
+        );
+        for level in [
+            OfficeLevel::Point,
+            OfficeLevel::County,
+            OfficeLevel::Prefecture,
+            OfficeLevel::Province,
+        ] {
+            assert_eq!(level.default_calendar(), HolidayCalendar::Mainland);
+        }
+        assert_eq!(
+            HolidayCalendar::parse(" hong_kong ").unwrap(),
+            HolidayCalendar::HongKong
+        );
+        assert_eq!(
+            HolidayCalendar::parse("macao").unwrap_err().code,
+            "bad_calendar"
+        );
     }
 }

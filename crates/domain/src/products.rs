@@ -31,7 +31,9 @@ impl Currency {
         }
     }
 
-    /// How a counter may take money in this currency.
+    /// How a counter may take money in this currency: the mainland's cards and wallets for
+    /// CNY; at a Hong Kong centre (HKD) cash, EPS (debit card), Octopus or a credit card
+    /// (`card`).
     pub fn methods(self) -> &'static [&'static str] {
         match self {
             Currency::Cny => &[
@@ -41,7 +43,7 @@ impl Currency {
                 "yang_cheng_tong",
                 "cash",
             ],
-            Currency::Hkd => &["card", "octopus", "cash"],
+            Currency::Hkd => &["card", "octopus", "eps", "cash"],
         }
     }
 }
@@ -312,5 +314,19 @@ mod tests {
         assert_eq!(m.to_string(), "CNY 60.00");
         assert!(Currency::Cny.methods().contains(&"yang_cheng_tong"));
         assert!(Currency::Hkd.methods().contains(&"octopus"));
+    }
+
+    #[test]
+    fn a_hong_kong_centre_takes_cash_eps_octopus_and_credit_cards() {
+        let mut hkd = Currency::Hkd.methods().to_vec();
+        hkd.sort_unstable();
+        assert_eq!(hkd, ["card", "cash", "eps", "octopus"]);
+        // Mainland wallets are not taken in Hong Kong, nor Hong Kong's means on the mainland.
+        for m in ["alipay", "wechat_pay", "unionpay", "yang_cheng_tong"] {
+            assert!(!Currency::Hkd.methods().contains(&m), "{m}");
+        }
+        for m in ["eps", "octopus", "card"] {
+            assert!(!Currency::Cny.methods().contains(&m), "{m}");
+        }
     }
 }

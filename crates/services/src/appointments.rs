@@ -13,7 +13,7 @@ use exitentry_domain::centre::{
     self, Channel, NoShowRule, ROUND_THE_CLOCK_COUNTER_HOURS, TemplateLine,
 };
 use exitentry_domain::ids::{IdKind, IdentityNumber};
-use exitentry_domain::office::{DEFAULT_OPENING_HOURS, OfficeCode, Service};
+use exitentry_domain::office::{DEFAULT_OPENING_HOURS, HolidayCalendar, OfficeCode, Service};
 use exitentry_domain::partners::Scope;
 use exitentry_domain::temporary_permit::cst;
 use exitentry_storage::appointments::{
@@ -120,15 +120,22 @@ fn line_from_row(t: &TemplateRow, capacity: Option<u32>) -> Result<TemplateLine>
     })
 }
 
-/// Days without slots at an office: nationwide holidays and its own closures (make-up
-/// working days are open).
+/// Days without slots at an office: the public holidays of the calendar it follows and its
+/// own closures (make-up working days are open).
 async fn closed_days(
     conn: &mut AnyConnection,
-    office: &str,
+    office: &exitentry_domain::office::Office,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<HashSet<NaiveDate>> {
-    let days = store::calendar(conn, Some(office), &from.to_string(), &to.to_string()).await?;
+    let days = store::calendar(
+        conn,
+        office.calendar.code(),
+        Some(office.code.as_str()),
+        &from.to_string(),
+        &to.to_string(),
+    )
+    .await?;
     Ok(days
         .iter()
         .filter(|d| d.kind != "workday")
@@ -136,13 +143,30 @@ async fn closed_days(
         .collect())
 }
 
-/// Nationwide holidays and make-up working days, for counting working days.
+/// The public holidays and make-up working days of the calendar an office follows (Hong
+/// Kong's at a CTS centre), for counting working days there. An office missing from the
+/// directory counts with the mainland's.
 pub async fn working_calendar(
     conn: &mut AnyConnection,
+    office_code: &str,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<(HashSet<NaiveDate>, HashSet<NaiveDate>)> {
-    let days = store::calendar(conn, None, &from.to_string(), &to.to_string()).await?;
+    let calendar = match OfficeCode::parse(office_code) {
+        Ok(code) => offices::get(conn, &code)
+            .await?
+            .map(|o| o.calendar)
+            .unwrap_or(HolidayCalendar::Mainland),
+        Err(_) => HolidayCalendar::Mainland,
+    };
+    let days = store::calendar(
+        conn,
+        calendar.code(),
+        None,
+        &from.to_string(),
+        &to.to_string(),
+    )
+    .await?;
     let pick = |kind: &str| {
         days.iter()
             .filter(|d| d.kind == kind)
@@ -187,7 +211,7 @@ pub async fn open_slots(
     let office = office_offering(&mut tx, office_code, service).await?;
     let template = template_for(&mut tx, &office, service, capacity).await?;
     let to = from + Duration::days(i64::from(days));
-    let closed = closed_days(&mut tx, office.code.as_str(), from, to).await?;
+    let closed = closed_days(&mut tx, &office, from, to).await?;
     let plan: Vec<(i64, i64, i64)> = centre::plan_slots(&template, from, days, &closed)
         .into_iter()
         .map(|p| {
@@ -1016,14 +1040,42 @@ pub async fn templates(app: &App, office_code: &str) -> Result<Vec<TemplateView>
     Ok(out)
 }
 
-/// Adds a nationwide holiday or make-up working day (`office` empty) or an office closure;
-/// removes the unbooked slots of a closed day. Returns slots removed and booked slots left
-/// (whose applicants staff must contact).
+/// Where a calendar day applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayScope<'a> {
+    /// A public holiday or make-up working day at every office following this holiday
+    /// calendar (`mainland`, `hong_kong`).
+    Calendar(&'a str),
+    /// One office's own day (a closure), by office code.
+    Office(&'a str),
+}
+
+impl DayScope<'_> {
+    /// `(calendar, office_code)` as stored: exactly one of them is set.
+    fn keys(&self) -> Result<(String, String)> {
+        match self {
+            DayScope::Calendar(c) => {
+                let c =
+                    HolidayCalendar::parse(c).map_err(|e| ServiceError::invalid("calendar", e))?;
+                Ok((c.code().to_string(), String::new()))
+            }
+            DayScope::Office(o) => {
+                let code =
+                    OfficeCode::parse(o).map_err(|e| ServiceError::invalid("office_code", e))?;
+                Ok((String::new(), code.as_str().to_string()))
+            }
+        }
+    }
+}
+
+/// Adds a public holiday or make-up working day to a holiday calendar, or a closure to one
+/// office; removes the unbooked slots of a closed day at the offices it closes. Returns
+/// slots removed and booked slots left (whose applicants staff must contact).
 pub async fn put_day(
     app: &App,
     staff: &StaffSession,
     day: &str,
-    office_code: &str,
+    scope: DayScope<'_>,
     kind: &str,
     name: &str,
 ) -> Result<(u64, i64)> {
@@ -1032,18 +1084,18 @@ pub async fn put_day(
         .trim()
         .parse()
         .map_err(|_| bad("day", "bad_date", "a date is YYYY-MM-DD"))?;
-    let office = office_code.trim().to_ascii_uppercase();
     let ok = matches!(
-        (kind, office.is_empty()),
-        ("holiday", true) | ("workday", true) | ("closure", false)
+        (kind, scope),
+        ("holiday" | "workday", DayScope::Calendar(_)) | ("closure", DayScope::Office(_))
     );
     if !ok {
         return Err(bad(
             "kind",
             "bad_day_kind",
-            "holidays and make-up working days are nationwide; a closure names an office",
+            "public holidays and make-up working days belong to a holiday calendar; a closure names an office",
         ));
     }
+    let (calendar, office) = scope.keys()?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(bad(
@@ -1064,6 +1116,7 @@ pub async fn put_day(
         &mut tx,
         &CalendarDay {
             day: date.to_string(),
+            calendar: calendar.clone(),
             office_code: office.clone(),
             kind: kind.to_string(),
             name: name.to_string(),
@@ -1077,7 +1130,7 @@ pub async fn put_day(
     );
     let result = match kind {
         "closure" => store::close_slots(&mut tx, &office, from, to).await?,
-        "holiday" => (store::close_slots_everywhere(&mut tx, from, to).await?, 0),
+        "holiday" => store::close_slots_in_calendar(&mut tx, &calendar, from, to).await?,
         _ => (0, 0),
     };
     audit::record(
@@ -1086,7 +1139,7 @@ pub async fn put_day(
         &staff.actor(),
         "calendar.put",
         &format!("calendar:{date}"),
-        json!({"office": office, "kind": kind, "name": name, "slots_removed": result.0}),
+        json!({"calendar": calendar, "office": office, "kind": kind, "name": name, "slots_removed": result.0}),
     )
     .await?;
     tx.commit().await.map_err(StorageError::from)?;
@@ -1097,29 +1150,47 @@ pub async fn remove_day(
     app: &App,
     staff: &StaffSession,
     day: &str,
-    office_code: &str,
+    scope: DayScope<'_>,
 ) -> Result<bool> {
     staff.require(exitentry_domain::staff::Permission::ManageCentre)?;
+    let (calendar, office) = scope.keys()?;
     let mut tx = app.db.begin().await?;
-    let office = office_code.trim().to_ascii_uppercase();
-    let removed = store::remove_day(&mut tx, day.trim(), &office).await?;
+    let removed = store::remove_day(&mut tx, day.trim(), &calendar, &office).await?;
     audit::record(
         app,
         &mut tx,
         &staff.actor(),
         "calendar.remove",
         &format!("calendar:{}", day.trim()),
-        json!({"office": office}),
+        json!({"calendar": calendar, "office": office}),
     )
     .await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(removed)
 }
 
-/// Calendar days from today for the next `days` days (nationwide and the office's).
-pub async fn calendar(app: &App, office: Option<&str>, days: i64) -> Result<Vec<CalendarDay>> {
+/// An office's calendar from today for the next `days` days: the days of the holiday
+/// calendar it follows and its own. Also returns that calendar.
+pub async fn calendar(
+    app: &App,
+    office_code: &str,
+    days: i64,
+) -> Result<(HolidayCalendar, Vec<CalendarDay>)> {
     let mut conn = app.db.conn().await?;
+    let code =
+        OfficeCode::parse(office_code).map_err(|e| ServiceError::invalid("office_code", e))?;
+    let office = offices::get(&mut conn, &code)
+        .await?
+        .ok_or(ServiceError::NotFound("office"))?;
     let from = app.today();
     let to = from + Duration::days(days);
-    Ok(store::calendar(&mut conn, office, &from.to_string(), &to.to_string()).await?)
+    let list = store::calendar(
+        &mut conn,
+        office.calendar.code(),
+        Some(office.code.as_str()),
+        &from.to_string(),
+        &to.to_string(),
+    )
+    .await?;
+    Ok((office.calendar, list))
 }

@@ -557,6 +557,27 @@ async fn finish_in(
     Ok(done)
 }
 
+/// The office must have a counter for the service: a hall that does not take the
+/// non-Chinese permit (only the CTS centres in Hong Kong do) neither queues nor accepts it.
+async fn require_counter_for(
+    conn: &mut AnyConnection,
+    office: &str,
+    service: Service,
+) -> Result<()> {
+    let code = OfficeCode::parse(office).map_err(|e| ServiceError::invalid("office", e))?;
+    let o = offices::get(conn, &code)
+        .await?
+        .ok_or(ServiceError::NotFound("office"))?;
+    if !o.services.contains(&service) || !service.bookable() {
+        return Err(bad(
+            "service",
+            "service_not_offered",
+            format!("{} has no counter for {}", o.code.as_str(), service.code()),
+        ));
+    }
+    Ok(())
+}
+
 async fn own_ticket(conn: &mut AnyConnection, office: &str, id: i64) -> Result<TicketRow> {
     store::ticket_by_id(conn, id)
         .await?
@@ -621,6 +642,7 @@ pub async fn transfer(
     let service = Service::parse(service).map_err(|e| ServiceError::invalid("service", e))?;
     let mut tx = app.db.begin().await?;
     let t = own_ticket(&mut tx, &office, ticket_id).await?;
+    require_counter_for(&mut tx, &office, service).await?;
     if !store::transfer_ticket(&mut tx, t.id, service.code()).await? {
         return Err(conflict(
             "not_called",
@@ -1273,6 +1295,7 @@ pub async fn accept(
             format!("this ticket is for {}; transfer it first", t.service),
         ));
     }
+    require_counter_for(&mut tx, &office, product.service).await?;
     let pre = if product.issues == exitentry_domain::numbers::DocumentKind::HrpNonChinese {
         Some(person_from_pre_application(app, &mut tx, &t, req.id_number.as_deref()).await?)
     } else {
@@ -1563,7 +1586,7 @@ async fn record_payment(
     let today = app.today();
     let mut tx = app.db.begin().await?;
     let (holidays, workdays) =
-        working_calendar(&mut tx, today, today + Duration::days(120)).await?;
+        working_calendar(&mut tx, &a.office_code, today, today + Duration::days(120)).await?;
     let collection = add_working_days(today, product.processing_working_days, &holidays, &workdays);
     store::insert_payment(
         &mut tx,

@@ -207,7 +207,8 @@ pub async fn apply(
         return Err(open_conflict());
     }
     let (holidays, workdays) =
-        crate::appointments::working_calendar(&mut tx, today, today + Duration::days(60)).await?;
+        crate::appointments::working_calendar(&mut tx, &office, today, today + Duration::days(60))
+            .await?;
     let ready_on = add_working_days(today, PROCESSING_WORKING_DAYS, &holidays, &workdays);
     let row = apps::new_row(
         app,

@@ -10,7 +10,9 @@ use exitentry_domain::Invalid;
 use exitentry_domain::document::{DocumentStatus, check_dates};
 use exitentry_domain::ids::{IdKind, IdentityNumber, ResidencePermitNumber};
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber, parse_issue_count};
-use exitentry_domain::office::{DEFAULT_OPENING_HOURS, Office, OfficeCode, OfficeLevel, Service};
+use exitentry_domain::office::{
+    DEFAULT_OPENING_HOURS, HolidayCalendar, Office, OfficeCode, OfficeLevel, Service,
+};
 use exitentry_domain::person::{Names, Nationality, Region, Sex, parse_date};
 use exitentry_storage::documents::{self, DocumentRecord};
 use exitentry_storage::offices;
@@ -89,7 +91,7 @@ impl ImportKind {
     /// Columns a file may add; absent ones take defaults.
     fn optional_columns(self) -> &'static [&'static str] {
         match self {
-            ImportKind::Offices => &["opening_hours", "services"],
+            ImportKind::Offices => &["opening_hours", "services", "calendar"],
             ImportKind::People => &["hukou_area"],
             _ => &[],
         }
@@ -382,13 +384,37 @@ fn parse_office(row: &mut Row) -> Option<Office> {
     let services = if row.has("services") && !row.get("services").is_empty() {
         row.field("services", Service::parse_list(row.get("services")))
     } else {
-        // Without a list: a county-level site open round the clock is a self-service point.
-        devices.map(|d| {
-            Service::defaults(
-                d,
-                level != Some(OfficeLevel::County) || !open_24h.unwrap_or(false),
-            )
-        })
+        // Without a list: what an office of its level offers (a self-service point only
+        // its machines).
+        level
+            .zip(open_24h)
+            .zip(devices)
+            .map(|((l, o), d)| Service::defaults(l, o, d))
+    };
+    // Paper linkage proofs only at a public-security office of county level or above.
+    let services = match (level, services) {
+        (Some(l), Some(list)) => match list.iter().find(|s| !s.allowed_at(l)) {
+            Some(s) => {
+                row.add(
+                    "services",
+                    Invalid::new(
+                        "service_not_at_level",
+                        format!(
+                            "{} is offered only at public-security offices of county level or above, not at a {}",
+                            s.code(),
+                            l.code()
+                        ),
+                    ),
+                );
+                None
+            }
+            None => Some(list),
+        },
+        (_, other) => other,
+    };
+    let calendar = match row.get("calendar") {
+        "" => level.map(OfficeLevel::default_calendar),
+        c => row.field("calendar", HolidayCalendar::parse(c)),
     };
     Some(Office {
         code: code?,
@@ -399,6 +425,7 @@ fn parse_office(row: &mut Row) -> Option<Office> {
         district: district?,
         address: address?,
         level: level?,
+        calendar: calendar?,
         open_24h: open_24h?,
         opening_hours: hours,
         self_service_devices: devices?,

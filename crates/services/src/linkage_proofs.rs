@@ -10,7 +10,7 @@ use exitentry_credentials::{Claims, CredentialBody, CredentialKind};
 use exitentry_domain::Invalid;
 use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
-use exitentry_domain::office::OfficeCode;
+use exitentry_domain::office::{OfficeCode, Service};
 use exitentry_domain::partners::regions_agree;
 use exitentry_domain::staff::Permission;
 use exitentry_domain::temporary_permit::{end_of_day, name_matches};
@@ -104,7 +104,9 @@ pub struct PaperRequest {
     pub name: String,
 }
 
-/// A paper proof printed at the counter: only at offices of county level or above.
+/// A paper proof printed at the counter: only at public-security offices of county level or
+/// above that offer the service (a self-service point or a CTS centre in Hong Kong prints
+/// none).
 pub async fn issue_paper(app: &App, who: &StaffSession, q: &PaperRequest) -> Result<ProofView> {
     who.require(Permission::PrintLinkageProofs)?;
     let code = who
@@ -120,6 +122,12 @@ pub async fn issue_paper(app: &App, who: &StaffSession, q: &PaperRequest) -> Res
         return Err(conflict(
             "office_level_too_low",
             "paper linkage proofs are printed at offices of county level or above",
+        ));
+    }
+    if !office.services.contains(&Service::LinkageProofPaper) {
+        return Err(conflict(
+            "service_not_offered",
+            "this office does not print paper linkage proofs",
         ));
     }
     let kind = DocumentKind::parse(&q.travel_document_kind)

@@ -1,7 +1,9 @@
 //! Taking money at the counter. Card schemes and wallets (UnionPay, Alipay, WeChat Pay,
-//! Yang Cheng Tong; cards and Octopus for HKD) sit behind one trait; cash needs no
-//! provider. The development sandbox approves every charge except amounts ending in
-//! 99 cents, which it declines, so both outcomes can be tried.
+//! Yang Cheng Tong on the mainland; EPS, Octopus and credit cards at a Hong Kong centre)
+//! sit behind one trait; cash needs no provider. The development sandbox takes the means of
+//! the charge's currency (a Hong Kong terminal has no Alipay, a mainland one no Octopus)
+//! and approves every charge except amounts ending in 99 cents, which it declines, so both
+//! outcomes can be tried.
 
 use crate::providers::BoxFuture;
 use crate::{Result, ServiceError};
@@ -36,6 +38,16 @@ pub struct SandboxPayments;
 impl CounterPayments for SandboxPayments {
     fn charge<'a>(&'a self, charge: &'a Charge) -> BoxFuture<'a, Result<ChargeOutcome>> {
         Box::pin(async move {
+            let takes = exitentry_domain::products::Currency::parse(&charge.currency)
+                .is_ok_and(|c| c.methods().contains(&charge.method.as_str()));
+            if !takes || charge.method == "cash" {
+                return Ok(ChargeOutcome::Declined {
+                    reason: format!(
+                        "this terminal does not take {} in {}",
+                        charge.method, charge.currency
+                    ),
+                });
+            }
             if charge.amount_cents % 100 == 99 {
                 return Ok(ChargeOutcome::Declined {
                     reason: "sandbox declines amounts ending in .99".into(),
@@ -45,7 +57,7 @@ impl CounterPayments for SandboxPayments {
                 provider_ref: format!(
                     "SBX-{}-{}",
                     charge.method.to_ascii_uppercase(),
-                    &charge.payment_id[..12]
+                    charge.payment_id.chars().take(12).collect::<String>()
                 ),
             })
         })

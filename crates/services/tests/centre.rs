@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use common::{OFFICES, app_with_keys, import};
 use exitentry_domain::ids::make_prc_resident_id;
 use exitentry_domain::staff::Role;
-use exitentry_services::appointments::{self as ap, Applicant, Booker, BookingRequest};
+use exitentry_services::appointments::{self as ap, Applicant, Booker, BookingRequest, DayScope};
 use exitentry_services::auth::StaffSession;
 use exitentry_services::centre::{self, AcceptRequest, Desk};
 use exitentry_services::import::ImportKind;
@@ -125,9 +125,16 @@ async fn open_week(app: &App) {
 async fn slots_follow_hours_and_skip_holidays(t: &TestDb) {
     let (app, _, _k) = seeded(t).await;
     let admin = staff(Role::Admin, None);
-    ap::put_day(&app, &admin, "2026-11-25", "", "holiday", "Test holiday")
-        .await
-        .unwrap();
+    ap::put_day(
+        &app,
+        &admin,
+        "2026-11-25",
+        DayScope::Calendar("mainland"),
+        "holiday",
+        "Test holiday",
+    )
+    .await
+    .unwrap();
     let o = ap::open_slots(
         &app,
         "test",
@@ -186,7 +193,7 @@ async fn slots_follow_hours_and_skip_holidays(t: &TestDb) {
         &app,
         &admin,
         "2026-11-26",
-        "GZ-TH-001",
+        DayScope::Office("GZ-TH-001"),
         "closure",
         "Training",
     )
@@ -223,7 +230,7 @@ async fn slots_follow_hours_and_skip_holidays(t: &TestDb) {
             &app,
             &staff(Role::Reviewer, None),
             "2026-12-01",
-            "",
+            DayScope::Calendar("mainland"),
             "holiday",
             "x"
         )

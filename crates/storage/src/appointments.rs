@@ -84,7 +84,10 @@ pub async fn templates(
 pub struct CalendarDay {
     /// `YYYY-MM-DD`.
     pub day: String,
-    /// Empty for nationwide days.
+    /// The holiday calendar (`mainland`, `hong_kong`) of a day without an office; empty for
+    /// an office's own day.
+    pub calendar: String,
+    /// Empty for a calendar's days.
     pub office_code: String,
     /// `holiday`, `workday` (make-up working day) or `closure`.
     pub kind: String,
@@ -93,10 +96,12 @@ pub struct CalendarDay {
 
 pub async fn put_day(conn: &mut AnyConnection, d: &CalendarDay, now: i64) -> Result<()> {
     sqlx::query(
-        "INSERT INTO calendar_days (day, office_code, kind, name, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (day, office_code) DO UPDATE SET kind = $3, name = $4",
+        "INSERT INTO calendar_days (day, calendar, office_code, kind, name, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (day, calendar, office_code) DO UPDATE SET kind = $4, name = $5",
     )
     .bind(d.day.clone())
+    .bind(d.calendar.clone())
     .bind(d.office_code.clone())
     .bind(d.kind.clone())
     .bind(d.name.clone())
@@ -106,28 +111,42 @@ pub async fn put_day(conn: &mut AnyConnection, d: &CalendarDay, now: i64) -> Res
     Ok(())
 }
 
-pub async fn remove_day(conn: &mut AnyConnection, day: &str, office: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM calendar_days WHERE day = $1 AND office_code = $2")
-        .bind(day.to_string())
-        .bind(office.to_string())
-        .execute(&mut *conn)
-        .await?;
+/// Removes a calendar's day (`office` empty) or an office's own day (`calendar` empty).
+pub async fn remove_day(
+    conn: &mut AnyConnection,
+    day: &str,
+    calendar: &str,
+    office: &str,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "DELETE FROM calendar_days WHERE day = $1 AND calendar = $2 AND office_code = $3",
+    )
+    .bind(day.to_string())
+    .bind(calendar.to_string())
+    .bind(office.to_string())
+    .execute(&mut *conn)
+    .await?;
     Ok(r.rows_affected() > 0)
 }
 
-/// Nationwide days and (when `office` is given) that office's closures, from..=to.
+/// The days of one holiday calendar and (when `office` is given) that office's own days,
+/// from..=to.
 pub async fn calendar(
     conn: &mut AnyConnection,
+    calendar: &str,
     office: Option<&str>,
     from: &str,
     to: &str,
 ) -> Result<Vec<CalendarDay>> {
     let rows = sqlx::query(
-        "SELECT day, office_code, kind, name FROM calendar_days WHERE day >= $1 AND day <= $2 \
-         AND (office_code = '' OR office_code = $3) ORDER BY day, office_code",
+        "SELECT day, calendar, office_code, kind, name FROM calendar_days \
+         WHERE day >= $1 AND day <= $2 \
+         AND ((office_code = '' AND calendar = $3) OR (office_code <> '' AND office_code = $4)) \
+         ORDER BY day, office_code",
     )
     .bind(from.to_string())
     .bind(to.to_string())
+    .bind(calendar.to_string())
     .bind(office.unwrap_or("").to_string())
     .fetch_all(&mut *conn)
     .await?;
@@ -135,6 +154,7 @@ pub async fn calendar(
         .map(|r| {
             Ok(CalendarDay {
                 day: r.try_get("day")?,
+                calendar: r.try_get("calendar")?,
                 office_code: r.try_get("office_code")?,
                 kind: r.try_get("kind")?,
                 name: r.try_get("name")?,
@@ -286,17 +306,35 @@ pub async fn close_slots(
     Ok((removed, left))
 }
 
-/// Removes unbooked slots on a nationwide holiday at every office.
-pub async fn close_slots_everywhere(conn: &mut AnyConnection, from: i64, to: i64) -> Result<u64> {
-    Ok(sqlx::query(
+/// Removes unbooked slots on a public holiday at every office that follows `calendar`;
+/// returns how many were removed and how many booked slots remain.
+pub async fn close_slots_in_calendar(
+    conn: &mut AnyConnection,
+    calendar: &str,
+    from: i64,
+    to: i64,
+) -> Result<(u64, i64)> {
+    let removed = sqlx::query(
         "DELETE FROM slots WHERE starts_at >= $1 AND starts_at < $2 AND booked = 0 \
+         AND office_code IN (SELECT code FROM offices WHERE calendar = $3) \
          AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = slots.id)",
     )
     .bind(from)
     .bind(to)
+    .bind(calendar.to_string())
     .execute(&mut *conn)
     .await?
-    .rows_affected())
+    .rows_affected();
+    let left: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM slots WHERE starts_at >= $1 AND starts_at < $2 \
+         AND office_code IN (SELECT code FROM offices WHERE calendar = $3)",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(calendar.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((removed, left))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

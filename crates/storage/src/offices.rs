@@ -2,12 +2,12 @@
 
 use crate::error::corrupt;
 use crate::{Result, StorageError};
-use exitentry_domain::office::{Office, OfficeCode, OfficeLevel, Service};
+use exitentry_domain::office::{HolidayCalendar, Office, OfficeCode, OfficeLevel, Service};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 const COLUMNS: &str = "code, name_zh_hans, name_zh_hant, name_en, city, district, address, level, \
-     open_24h, opening_hours, self_service_devices, services";
+     open_24h, opening_hours, self_service_devices, services, calendar";
 
 /// What an upsert did, for import reports.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,7 @@ fn from_row(r: &AnyRow) -> Result<Office> {
         district: text("district")?,
         address: text("address")?,
         level: OfficeLevel::parse(&text("level")?).map_err(corrupt)?,
+        calendar: HolidayCalendar::parse(&text("calendar")?).map_err(corrupt)?,
         open_24h: r.try_get::<i64, _>("open_24h")? != 0,
         opening_hours: text("opening_hours")?,
         self_service_devices: u32::try_from(r.try_get::<i64, _>("self_service_devices")?)
@@ -40,7 +41,7 @@ fn from_row(r: &AnyRow) -> Result<Office> {
     })
 }
 
-/// Binds an office's columns in table order ($1 code … $12 services), then `now` ($13).
+/// Binds an office's columns ($1 code … $12 services, $13 calendar), then `now` ($14).
 fn bind_office<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     o: &Office,
@@ -58,6 +59,7 @@ fn bind_office<'q>(
         .bind(o.opening_hours.clone())
         .bind(i64::from(o.self_service_devices))
         .bind(services_text(&o.services))
+        .bind(o.calendar.code())
         .bind(now)
 }
 
@@ -77,7 +79,7 @@ pub async fn upsert(
                 let q = sqlx::query(
                     "UPDATE offices SET name_zh_hans=$2, name_zh_hant=$3, name_en=$4, city=$5, \
                      district=$6, address=$7, level=$8, open_24h=$9, opening_hours=$10, \
-                     self_service_devices=$11, services=$12, updated_at=$13 WHERE code=$1",
+                     self_service_devices=$11, services=$12, calendar=$13, updated_at=$14 WHERE code=$1",
                 );
                 bind_office(q, o, now).execute(&mut *conn).await?;
                 counts.updated += 1;
@@ -86,8 +88,8 @@ pub async fn upsert(
                 let q = sqlx::query(
                     "INSERT INTO offices (code, name_zh_hans, name_zh_hant, name_en, city, district, \
                      address, level, open_24h, opening_hours, self_service_devices, services, \
-                     created_at, updated_at) \
-                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13)",
+                     calendar, created_at, updated_at) \
+                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14)",
                 );
                 bind_office(q, o, now)
                     .execute(&mut *conn)

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use exitentry_domain::document::DocumentStatus;
 use exitentry_domain::ids::{IdKind, make_prc_resident_id};
 use exitentry_domain::numbers::DocumentKind;
-use exitentry_domain::office::{Office, OfficeCode, OfficeLevel, Service};
+use exitentry_domain::office::{HolidayCalendar, Office, OfficeCode, OfficeLevel, Service};
 use exitentry_domain::person::{Names, Nationality, Region, Sex};
 use exitentry_storage::accounts::{self, Accounts};
 use exitentry_storage::audit::{self, AuditEntry, Verdict};
@@ -29,6 +29,7 @@ fn office(code: &str, district: &str, open_24h: bool, devices: u32) -> Office {
         district: district.into(),
         address: "广州市".into(),
         level: OfficeLevel::County,
+        calendar: HolidayCalendar::Mainland,
         open_24h,
         opening_hours: "24h".into(),
         self_service_devices: devices,
@@ -682,3 +683,114 @@ async fn given_up_jobs_are_retried_with_fresh_attempts(t: &TestDb) {
 }
 
 backend_tests!(given_up_jobs_are_retried_with_fresh_attempts);
+
+/// Each office follows one holiday calendar: Hong Kong's days never close a mainland hall,
+/// the mainland's never a CTS centre in Hong Kong; an office's own closure only itself.
+async fn holiday_calendars_are_kept_apart(t: &TestDb) {
+    use exitentry_storage::appointments::{self as ap, CalendarDay};
+    let mut c = t.db.conn().await.unwrap();
+    let hall = office("GZ-YX-002", "Yuexiu", false, 4);
+    let cts = Office {
+        level: OfficeLevel::CtsCentre,
+        calendar: HolidayCalendar::HongKong,
+        city: "HongKong".into(),
+        services: vec![Service::HrpNonChinese, Service::Collection],
+        ..office("HK-KLN-001", "YauTsimMong", false, 4)
+    };
+    offices::upsert(&mut c, &[hall.clone(), cts.clone()], 1)
+        .await
+        .unwrap();
+    let back = offices::get(&mut c, &cts.code).await.unwrap().unwrap();
+    assert_eq!(back, cts, "level and calendar round-trip");
+    let day = |day: &str, calendar: &str, office: &str, kind: &str| CalendarDay {
+        day: day.into(),
+        calendar: calendar.into(),
+        office_code: office.into(),
+        kind: kind.into(),
+        name: format!("{kind} {day}"),
+    };
+    // 2026-10-01 is a holiday in both; Christmas only in Hong Kong; a make-up working
+    // Saturday only on the mainland; a closure of the Kowloon centre.
+    for d in [
+        day("2026-10-01", "mainland", "", "holiday"),
+        day("2026-10-01", "hong_kong", "", "holiday"),
+        day("2026-12-25", "hong_kong", "", "holiday"),
+        day("2026-10-10", "mainland", "", "workday"),
+        day("2026-11-30", "", "HK-KLN-001", "closure"),
+    ] {
+        ap::put_day(&mut c, &d, 1).await.unwrap();
+    }
+    let days = |list: Vec<CalendarDay>| -> Vec<(String, String)> {
+        list.into_iter().map(|d| (d.day, d.kind)).collect()
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    let hk = ap::calendar(
+        &mut c,
+        "hong_kong",
+        Some("HK-KLN-001"),
+        "2026-01-01",
+        "2026-12-31",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        days(hk),
+        [
+            pair("2026-10-01", "holiday"),
+            pair("2026-11-30", "closure"),
+            pair("2026-12-25", "holiday")
+        ]
+    );
+    let mainland = ap::calendar(
+        &mut c,
+        "mainland",
+        Some("GZ-YX-002"),
+        "2026-01-01",
+        "2026-12-31",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        days(mainland),
+        [pair("2026-10-01", "holiday"), pair("2026-10-10", "workday")]
+    );
+    // The same day can be a holiday of both calendars and removed from one only.
+    assert!(
+        ap::remove_day(&mut c, "2026-10-01", "hong_kong", "")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !ap::remove_day(&mut c, "2026-10-01", "hong_kong", "")
+            .await
+            .unwrap()
+    );
+    let still = ap::calendar(&mut c, "mainland", None, "2026-10-01", "2026-10-01")
+        .await
+        .unwrap();
+    assert_eq!(still.len(), 1);
+
+    // A Hong Kong holiday removes the free slots of Hong Kong's offices only.
+    let start = 1_800_000_000_000_000_i64;
+    for o in ["GZ-YX-002", "HK-KLN-001"] {
+        ap::open_slots(
+            &mut c,
+            o,
+            "hrp_non_chinese",
+            &[(start, start + 1_800_000_000, 3)],
+        )
+        .await
+        .unwrap();
+    }
+    let (removed, left) =
+        ap::close_slots_in_calendar(&mut c, "hong_kong", start, start + 86_400_000_000)
+            .await
+            .unwrap();
+    assert_eq!((removed, left), (1, 0));
+    let gz = ap::slots(&mut c, "GZ-YX-002", "hrp_non_chinese", start, start + 1)
+        .await
+        .unwrap();
+    assert_eq!(gz.len(), 1, "the mainland hall keeps its slot");
+}
+
+backend_tests!(holiday_calendars_are_kept_apart);

@@ -120,3 +120,97 @@ mod phone_only_sign_ins {
         }
     }
 }
+
+/// Migration 0019: the days held without an office were the mainland's public holidays and
+/// make-up working days, and stay so; an office's closure stays its own; every office
+/// follows the mainland's calendar until it is told otherwise.
+async fn calendar_days_become_the_mainlands_in_0019(backend: Backend) {
+    let t = TestDb::unmigrated(backend).await;
+    t.db.migrate_to(18).await.unwrap();
+    exec(
+        &t,
+        "INSERT INTO offices (code, name_zh_hans, name_zh_hant, name_en, city, district, address, \
+         level, open_24h, opening_hours, self_service_devices, services, created_at, updated_at) \
+         VALUES ('GZ-YX-002', 'a', 'a', 'a', 'Guangzhou', 'Yuexiu', 'a', 'prefecture', 0, '', 4, \
+         'collection', 0, 0)",
+    )
+    .await;
+    for (day, office, kind) in [
+        ("2027-01-01", "", "holiday"),
+        ("2026-10-10", "", "workday"),
+        ("2026-11-30", "GZ-YX-002", "closure"),
+    ] {
+        exec(
+            &t,
+            &format!(
+                "INSERT INTO calendar_days (day, office_code, kind, name, created_at) \
+                 VALUES ('{day}', '{office}', '{kind}', 'n', 0)"
+            ),
+        )
+        .await;
+    }
+
+    t.db.migrate().await.unwrap();
+
+    let mut c = t.db.conn().await.unwrap();
+    let rows =
+        sqlx::query("SELECT day, calendar, office_code, kind FROM calendar_days ORDER BY day")
+            .fetch_all(&mut *c)
+            .await
+            .unwrap();
+    let got: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("day").unwrap(),
+                r.try_get("calendar").unwrap(),
+                r.try_get("office_code").unwrap(),
+                r.try_get("kind").unwrap(),
+            )
+        })
+        .collect();
+    let row = |a: &str, b: &str, c: &str, d: &str| {
+        (a.to_string(), b.to_string(), c.to_string(), d.to_string())
+    };
+    assert_eq!(
+        got,
+        [
+            row("2026-10-10", "mainland", "", "workday"),
+            row("2026-11-30", "", "GZ-YX-002", "closure"),
+            row("2027-01-01", "mainland", "", "holiday"),
+        ]
+    );
+    let calendar: String = sqlx::query_scalar("SELECT calendar FROM offices")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(calendar, "mainland");
+    // The same day may now be a holiday of Hong Kong's calendar too.
+    sqlx::query(
+        "INSERT INTO calendar_days (day, calendar, office_code, kind, name, created_at) \
+         VALUES ('2027-01-01', 'hong_kong', '', 'holiday', 'n', 0)",
+    )
+    .execute(&mut *c)
+    .await
+    .unwrap();
+    drop(c);
+    t.cleanup().await;
+}
+
+mod calendar_days_0019 {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite() {
+        if enabled(Backend::Sqlite) {
+            calendar_days_become_the_mainlands_in_0019(Backend::Sqlite).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        if enabled(Backend::Postgres) {
+            calendar_days_become_the_mainlands_in_0019(Backend::Postgres).await;
+        }
+    }
+}

@@ -16,7 +16,7 @@ pub use exitentry_storage::backend_tests;
 /// Offices for tests: a hall and a 24-hour self-service point in Tianhe, one in Yuexiu.
 pub const OFFICES_CSV: &str = "code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices
 GZ-TH-001,天河区分局出入境接待大厅,天河區分局出入境接待大廳,Tianhe Exit-Entry Hall,Guangzhou,Tianhe,广州市天河区天河北路1号,county,0,4
-GZ-TH-002,体育西24小时自助服务点,體育西24小時自助服務點,Tiyu Xi 24h Self-Service Point,Guangzhou,Tianhe,广州市天河区体育西路2号,county,1,2
+GZ-TH-002,体育西24小时自助服务点,體育西24小時自助服務點,Tiyu Xi 24h Self-Service Point,Guangzhou,Tianhe,广州市天河区体育西路2号,point,1,2
 GZ-YX-001,越秀区分局出入境接待大厅,越秀區分局出入境接待大廳,Yuexiu Exit-Entry Hall,Guangzhou,Yuexiu,广州市越秀区解放南路3号,prefecture,0,6
 ";
 

@@ -20,8 +20,11 @@ pub struct OfficeJson {
     pub city: String,
     pub district: String,
     pub address: String,
-    /// `county`, `prefecture` or `province`.
+    /// `point`, `county`, `prefecture`, `province` (public-security offices) or `cts_centre`
+    /// (a CTS service centre in Hong Kong).
     pub level: String,
+    /// Whose public holidays close the office: `mainland` or `hong_kong`.
+    pub calendar: String,
     pub open_24h: bool,
     pub opening_hours: String,
     pub self_service_devices: u32,
@@ -40,6 +43,7 @@ impl From<Office> for OfficeJson {
             district: o.district,
             address: o.address,
             level: o.level.code().to_string(),
+            calendar: o.calendar.code().to_string(),
             open_24h: o.open_24h,
             opening_hours: if o.open_24h {
                 "24h".into()

@@ -15,7 +15,7 @@ use axum::routing::get;
 use chrono::NaiveDate;
 use exitentry_domain::staff::Permission;
 use exitentry_services::ServiceError;
-use exitentry_services::appointments::{self as ap, TemplateView};
+use exitentry_services::appointments::{self as ap, DayScope, TemplateView};
 use exitentry_services::auth::StaffSession;
 use exitentry_services::centre::{self, DayMeasures};
 use serde::Deserialize;
@@ -121,6 +121,8 @@ pub struct DeviceLine {
 
 pub struct CalendarLine {
     pub day: String,
+    /// The holiday calendar of a public holiday or make-up day; empty for the office's own.
+    pub calendar: String,
     pub office: String,
     pub kind: String,
     pub name: String,
@@ -135,6 +137,8 @@ struct Admin {
     counters: i64,
     walk_ins: bool,
     templates: Vec<TemplateView>,
+    /// The holiday calendar the office follows (`mainland`, `hong_kong`).
+    holiday_calendar: String,
     calendar: Vec<CalendarLine>,
     devices: Vec<DeviceLine>,
     measures: Option<DayMeasures>,
@@ -177,12 +181,14 @@ async fn render_page(
     let templates = ap::templates(&s.app, &office)
         .await
         .map_err(PageError::at(lang, path))?;
-    let calendar = ap::calendar(&s.app, Some(&office), 400)
+    let (holiday_calendar, days) = ap::calendar(&s.app, &office, 400)
         .await
-        .map_err(PageError::at(lang, path))?
+        .map_err(PageError::at(lang, path))?;
+    let calendar = days
         .into_iter()
         .map(|d| CalendarLine {
             day: d.day,
+            calendar: d.calendar,
             office: d.office_code,
             kind: d.kind,
             name: d.name,
@@ -207,6 +213,7 @@ async fn render_page(
         counters,
         walk_ins,
         templates,
+        holiday_calendar: holiday_calendar.code().to_string(),
         calendar,
         devices,
         measures,
@@ -261,6 +268,9 @@ struct ActForm {
     name: String,
     #[serde(default)]
     nationwide: Option<String>,
+    /// The holiday calendar a public holiday or make-up day belongs to (with `nationwide`).
+    #[serde(default)]
+    calendar: Option<String>,
 }
 
 async fn act(
@@ -310,25 +320,19 @@ async fn act(
             Err(_) => Err(bad_date()),
         },
         "day" => {
-            let on = if f.nationwide.is_some() {
-                ""
-            } else {
-                office.as_str()
-            };
-            ap::put_day(&s.app, &staff, &f.day, on, &f.kind, &f.name)
+            let scope = day_scope(&f, &office);
+            ap::put_day(&s.app, &staff, &f.day, scope, &f.kind, &f.name)
                 .await
                 .map(|(removed, left)| {
                     format!("{}: {removed} / {left}", lang.t("centre-admin-day-added"))
                 })
         }
-        "remove_day" => ap::remove_day(
-            &s.app,
-            &staff,
-            &f.day,
-            if f.nationwide.is_some() { "" } else { &office },
-        )
-        .await
-        .map(|_| lang.t("centre-admin-saved")),
+        "remove_day" => {
+            let scope = day_scope(&f, &office);
+            ap::remove_day(&s.app, &staff, &f.day, scope)
+                .await
+                .map(|_| lang.t("centre-admin-saved"))
+        }
         "device" => centre::create_device(&s.app, &staff.actor(), &office, &f.name, &f.kind)
             .await
             .map(|(_, token)| format!("{} {token}", lang.t("centre-admin-device-token"))),
@@ -348,6 +352,16 @@ async fn act(
         Err(e) => Err(message_for(&e, lang)),
     };
     render_page(&s, lang, &uri, staff, &office, "", Some(outcome)).await
+}
+
+/// A public holiday or make-up day of a holiday calendar (the form's calendar, the
+/// mainland's if it names none), or the office's own day.
+fn day_scope<'a>(f: &'a ActForm, office: &'a str) -> DayScope<'a> {
+    if f.nationwide.is_some() {
+        DayScope::Calendar(f.calendar.as_deref().unwrap_or("mainland"))
+    } else {
+        DayScope::Office(office)
+    }
 }
 
 fn bad_date() -> ServiceError {
