@@ -38,6 +38,8 @@ pub struct FeeRule {
     pub kind: DocumentKind,
     pub effective_from: NaiveDate,
     pub fee: crate::products::Money,
+    /// Applicants younger than this age pay `minor_cents` instead (same currency).
+    pub minor: Option<(u32, i64)>,
 }
 
 const fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -56,6 +58,7 @@ impl Policy {
             kind,
             effective_from: from,
             fee: crate::products::Money { cents, currency },
+            minor: None,
         };
         let rule = |kind, from, until, adult_age, minor_years, adult_years| ValidityRule {
             kind,
@@ -92,6 +95,12 @@ impl Policy {
                 fee(EepCard, date(2014, 9, 15), 8000, Cny),
                 fee(EepCard, date(2019, 7, 1), 6000, Cny),
                 fee(HrpNonChinese, date(2024, 7, 10), 26000, Hkd),
+                // The Chinese citizens' home return permit at the CTS centres: HK$390 for
+                // adults, HK$260 under 18.
+                FeeRule {
+                    minor: Some((18, 26000)),
+                    ..fee(Hrp, date(2024, 7, 10), 39000, Hkd)
+                },
             ],
             endorsements: crate::endorsements::EndorsementRules::default(),
         }
@@ -103,11 +112,27 @@ impl Policy {
         kind: DocumentKind,
         applied_on: NaiveDate,
     ) -> Result<crate::products::Money, Invalid> {
+        self.fee_for_age(kind, applied_on, u32::MAX)
+    }
+
+    /// The fee for an applicant of `age` (some kinds cost less for minors).
+    pub fn fee_for_age(
+        &self,
+        kind: DocumentKind,
+        applied_on: NaiveDate,
+        age: u32,
+    ) -> Result<crate::products::Money, Invalid> {
         self.fees
             .iter()
             .filter(|r| r.kind == kind && r.effective_from <= applied_on)
             .max_by_key(|r| r.effective_from)
-            .map(|r| r.fee)
+            .map(|r| match r.minor {
+                Some((below, cents)) if age < below => crate::products::Money {
+                    cents,
+                    currency: r.fee.currency,
+                },
+                _ => r.fee,
+            })
             .ok_or_else(|| {
                 Invalid::new(
                     "no_fee_on_date",
@@ -172,6 +197,16 @@ mod tests {
         assert_eq!(
             p.fee(DocumentKind::EepCard, on(2019, 7, 1)).unwrap().cents,
             6000
+        );
+        let adult = p
+            .fee_for_age(DocumentKind::Hrp, on(2026, 1, 1), 30)
+            .unwrap();
+        let child = p
+            .fee_for_age(DocumentKind::Hrp, on(2026, 1, 1), 17)
+            .unwrap();
+        assert_eq!(
+            (adult.to_string(), child.to_string()),
+            ("HKD 390.00".to_string(), "HKD 260.00".to_string())
         );
         let hk = p.fee(DocumentKind::HrpNonChinese, on(2026, 1, 1)).unwrap();
         assert_eq!(hk.to_string(), "HKD 260.00");

@@ -93,6 +93,16 @@ pub struct Product {
 }
 
 const EEP_CHECKLIST: &[&str] = &["identity_card", "hukou_booklet", "application_form"];
+const HRP_CHECKLIST: &[&str] = &["permanent_id_card", "application_form"];
+/// Processing of the Chinese citizens' home return permit (regular service).
+pub const HRP_WORKING_DAYS: u32 = 12;
+
+/// A new home return permit number for a Chinese citizen: `H` (Hong Kong) or `M` (Macao)
+/// and 8 digits; kept for life.
+pub fn hrp_number(region_hong_kong: bool, random: u64) -> String {
+    let prefix = if region_hong_kong { "H" } else { "M" };
+    format!("{prefix}{:08}", random % 100_000_000)
+}
 
 pub const PRODUCTS: &[Product] = &[
     Product {
@@ -131,6 +141,35 @@ pub const PRODUCTS: &[Product] = &[
         ],
         minor_checklist: &[],
         processing_working_days: 7,
+    },
+    // The Chinese citizens' home return permit at the CTS centres in Hong Kong: 12 working
+    // days; renewals and replacements keep the number for life.
+    Product {
+        code: "hrp_first",
+        service: Service::Hrp,
+        issues: DocumentKind::Hrp,
+        reason: IssueReason::First,
+        checklist: HRP_CHECKLIST,
+        minor_checklist: &["guardian_present"],
+        processing_working_days: HRP_WORKING_DAYS,
+    },
+    Product {
+        code: "hrp_renewal",
+        service: Service::Hrp,
+        issues: DocumentKind::Hrp,
+        reason: IssueReason::Renewal,
+        checklist: &["permanent_id_card", "application_form", "old_permit"],
+        minor_checklist: &["guardian_present"],
+        processing_working_days: HRP_WORKING_DAYS,
+    },
+    Product {
+        code: "hrp_replacement",
+        service: Service::Hrp,
+        issues: DocumentKind::Hrp,
+        reason: IssueReason::Replacement,
+        checklist: &["permanent_id_card", "application_form", "loss_declaration"],
+        minor_checklist: &["guardian_present"],
+        processing_working_days: HRP_WORKING_DAYS,
     },
     // The non-Chinese permit, each accepted against an approved online pre-application
     // made for that purpose; renewals and replacements keep the number (`keeps_number`).
@@ -300,9 +339,15 @@ mod tests {
             .collect();
         assert_eq!(
             keeps,
-            ["hrp_non_chinese_renewal", "hrp_non_chinese_replacement"]
+            [
+                "hrp_renewal",
+                "hrp_replacement",
+                "hrp_non_chinese_renewal",
+                "hrp_non_chinese_replacement"
+            ]
         );
         assert_eq!(for_service(Service::HrpNonChinese).len(), 3);
+        assert_eq!(for_service(Service::Hrp).len(), 3);
     }
 
     #[test]

@@ -1014,7 +1014,13 @@ async fn person_for(
                 "enter the applicant's identity number",
             )
         })?;
-    let found = people::by_id_number(conn, &n.to_ascii_uppercase()).await?;
+    // As typed from the card: `A123456(3)` is stored `A1234563`.
+    let n: String = n
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let found = people::by_id_number(conn, &n).await?;
     match found.as_slice() {
         [p] => Ok(p.id),
         [] => Err(bad(
@@ -1328,10 +1334,19 @@ pub async fn accept(
     } else {
         checklist
     };
-    if !product
-        .issues
-        .holder_regions()
-        .contains(&person.person.region)
+    // The home return permit is for Chinese citizens; the others get the non-Chinese one.
+    let nationality_fits = match product.issues {
+        exitentry_domain::numbers::DocumentKind::Hrp => person.person.nationality.is_chinese(),
+        exitentry_domain::numbers::DocumentKind::HrpNonChinese => {
+            !person.person.nationality.is_chinese()
+        }
+        _ => true,
+    };
+    if !nationality_fits
+        || !product
+            .issues
+            .holder_regions()
+            .contains(&person.person.region)
     {
         return Err(conflict(
             "not_eligible",
@@ -1390,9 +1405,11 @@ pub async fn accept(
             ));
         }
     }
+    // Some permits cost less for minors (the home return permit: HK$260 under 18).
+    let age = u32::try_from(age_on(person.person.date_of_birth, today)).unwrap_or(0);
     let fee = app
         .policy
-        .fee(product.issues, today)
+        .fee_for_age(product.issues, today, age)
         .map_err(|e| ServiceError::invalid("product", e))?;
     let row = ApplicationRow {
         id: random_token()[..24].to_string(),
@@ -1719,6 +1736,11 @@ async fn new_number(
             exitentry_domain::numbers::DocumentKind::EepCard => {
                 products::eep_card_number(rand::random())
             }
+            // `H` for Hong Kong, `M` for Macao residents.
+            exitentry_domain::numbers::DocumentKind::Hrp => products::hrp_number(
+                region == Some(exitentry_domain::person::Region::HongKong),
+                rand::random(),
+            ),
             // `HA` for Hong Kong, `MA` for Macao residents.
             exitentry_domain::numbers::DocumentKind::HrpNonChinese => {
                 exitentry_domain::hrp::permit_number(

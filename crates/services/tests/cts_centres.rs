@@ -706,7 +706,92 @@ async fn the_demo_seeds_the_cts_centres(t: &TestDb) {
     );
 }
 
+/// The Chinese citizens' home return permit at a CTS centre: HK$390 for an adult, HK$260
+/// under 18 (with a guardian), a new `H` number on first issue and the same number on
+/// renewal, 12 Hong Kong working days; not for a non-Chinese national.
+async fn the_home_return_permit_at_a_cts_centre(t: &TestDb) {
+    let (app, clock, _dirs) = with_uploads(t).await;
+    seed_offices(&app).await;
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 7, 1, 0, 0).unwrap());
+    import(
+        &app,
+        ImportKind::People,
+        "external_id,name_zh,name_latin,sex,date_of_birth,region,nationality,id_kind,id_number
+C1,陳小明,CHAN SIU MING,M,1990-01-01,hong_kong,CHN,hkid,B1234566
+C2,陳小美,CHAN SIU MEI,F,2012-06-01,hong_kong,CHN,hkid,C1234569
+N1,,SMITH JOHN,M,1980-05-01,hong_kong,GBR,hkid,A1234563
+",
+        false,
+    )
+    .await;
+    let clerk = staff(Role::CounterClerk, Some("HK-KLN-001"));
+    let approver = staff(Role::Approver, None);
+    let accept = |id: &'static str, product: &'static str, extra: &'static [&'static str]| {
+        let (app, clerk) = (app.clone(), clerk.clone());
+        async move {
+            centre::walk_in(&app, Desk::Staff(&clerk), "hrp", false)
+                .await
+                .unwrap();
+            let photo = centre::take_photo(&app, &clerk, &portrait_png())
+                .await
+                .unwrap();
+            let called = centre::call_next(&app, &clerk, "3", &[])
+                .await
+                .unwrap()
+                .unwrap();
+            let mut checklist: Vec<String> = exitentry_domain::products::product(product)
+                .unwrap()
+                .checklist
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            checklist.extend(extra.iter().map(|c| c.to_string()));
+            centre::accept(
+                &app,
+                &clerk,
+                &AcceptRequest {
+                    ticket_id: called.id,
+                    product: product.into(),
+                    checklist,
+                    photo_receipt: photo.receipt_code,
+                    id_number: Some(id.into()),
+                },
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        code(accept("A123456(3)", "hrp_first", &[]).await),
+        "not_eligible",
+        "a non-Chinese national gets the non-Chinese permit"
+    );
+    let adult = accept("B123456(6)", "hrp_first", &[]).await.unwrap();
+    assert_eq!(adult.fee, "HKD 390.00");
+    assert_eq!(
+        code(accept("C123456(9)", "hrp_first", &[]).await),
+        "checklist_incomplete"
+    );
+    let child = accept("C123456(9)", "hrp_first", &["guardian_present"])
+        .await
+        .unwrap();
+    assert_eq!(child.fee, "HKD 260.00");
+    let paid = centre::pay(&app, &clerk, &adult.id, "octopus")
+        .await
+        .unwrap();
+    // 12 Hong Kong working days from Monday 2026-12-07: Wednesday 2026-12-23.
+    assert_eq!(paid.collection_date.as_deref(), Some("2026-12-23"));
+    let ready = centre::mark_ready(&app, &approver, &paid.id).await.unwrap();
+    let number = ready.new_document.clone().unwrap();
+    assert!(
+        number.len() == 9
+            && number.starts_with('H')
+            && number[1..].bytes().all(|b| b.is_ascii_digit()),
+        "{number}"
+    );
+}
+
 backend_tests!(
+    the_home_return_permit_at_a_cts_centre,
     the_seed_network_has_real_levels_and_the_cts_centres,
     the_non_chinese_permit_at_a_cts_centre_counts_hong_kong_working_days,
     mainland_halls_neither_queue_nor_accept_the_non_chinese_permit,

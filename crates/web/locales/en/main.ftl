@@ -993,3 +993,6 @@ place-ShaTin = Sha Tin
 err-bad_calendar = A holiday calendar is mainland or hong_kong.
 err-bad_day_kind = Public holidays and make-up working days belong to a holiday calendar; a closure belongs to one office.
 err-service_not_at_level = Paper linkage proofs are offered only at public-security offices of county level or above.
+product-hrp_first = Home return permit for Chinese citizens (first issue)
+product-hrp_renewal = Home return permit for Chinese citizens (renewal, same number)
+product-hrp_replacement = Home return permit for Chinese citizens (replacement, same number)

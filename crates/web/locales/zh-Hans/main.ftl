@@ -993,3 +993,6 @@ place-ShaTin = 沙田
 err-bad_calendar = 假期日历应为 mainland 或 hong_kong。
 err-bad_day_kind = 公众假期和调休工作日属于假期日历；闭馆日属于某一网点。
 err-service_not_at_level = 纸质关联证明只在县级及以上公安出入境窗口办理。
+product-hrp_first = 港澳居民来往内地通行证（首次申领）
+product-hrp_renewal = 港澳居民来往内地通行证（换发，号码不变）
+product-hrp_replacement = 港澳居民来往内地通行证（补发，号码不变）

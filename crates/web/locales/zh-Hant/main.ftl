@@ -993,3 +993,6 @@ place-ShaTin = 沙田
 err-bad_calendar = 假期日曆應為 mainland 或 hong_kong。
 err-bad_day_kind = 公眾假期和調休工作日屬於假期日曆；閉館日屬於某一網點。
 err-service_not_at_level = 紙本關聯證明只在縣級及以上公安出入境窗口辦理。
+product-hrp_first = 港澳居民來往內地通行證（首次申領）
+product-hrp_renewal = 港澳居民來往內地通行證（換發，號碼不變）
+product-hrp_replacement = 港澳居民來往內地通行證（補發，號碼不變）
