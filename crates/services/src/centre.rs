@@ -1334,14 +1334,10 @@ pub async fn accept(
     } else {
         checklist
     };
-    // The home return permit is for Chinese citizens; the others get the non-Chinese one.
-    let nationality_fits = match product.issues {
-        exitentry_domain::numbers::DocumentKind::Hrp => person.person.nationality.is_chinese(),
-        exitentry_domain::numbers::DocumentKind::HrpNonChinese => {
-            !person.person.nationality.is_chinese()
-        }
-        _ => true,
-    };
+    // The home return permit is for Chinese citizens; the others get the non-Chinese one
+    // (whose nationality the pre-application's review has already seen).
+    let nationality_fits = product.issues != exitentry_domain::numbers::DocumentKind::Hrp
+        || person.person.nationality.is_chinese();
     if !nationality_fits
         || !product
             .issues
