@@ -1190,22 +1190,8 @@ async fn old_document_for(
         .iter()
         .filter(|d| d.doc.kind == product.issues)
         .collect();
-    let valid = of_kind
-        .iter()
-        .filter(|d| {
-            exitentry_domain::document::effective_status(
-                &app.policy,
-                d.doc.kind,
-                d.doc.status,
-                d.doc.expires_on,
-                today,
-            ) == DocumentStatus::Valid
-        })
-        .max_by_key(|d| d.doc.issued_on);
-    // A number kept for life (the home return permits) stays the holder's after the card
-    // expires: an expired card is renewed under its number, never replaced by a first one
-    // (docs/adr/0005-expired-permits-keep-their-number.md).
-    let expired_for_life = product.issues.has_issue_count().then(|| {
+    // The newest card of the kind that reads as `status` today.
+    let newest_in = |status: DocumentStatus| {
         of_kind
             .iter()
             .filter(|d| {
@@ -1215,11 +1201,19 @@ async fn old_document_for(
                     d.doc.status,
                     d.doc.expires_on,
                     today,
-                ) == DocumentStatus::Expired
+                ) == status
             })
             .max_by_key(|d| d.doc.issued_on)
-    });
-    let expired_for_life = expired_for_life.flatten();
+    };
+    let valid = newest_in(DocumentStatus::Valid);
+    // A number kept for life (the home return permits) stays the holder's after the card
+    // expires: an expired card is renewed under its number, never replaced by a first one
+    // (docs/adr/0005-expired-permits-keep-their-number.md).
+    let expired_for_life = product
+        .issues
+        .has_issue_count()
+        .then(|| newest_in(DocumentStatus::Expired))
+        .flatten();
     match product.reason {
         IssueReason::First => match (valid, expired_for_life) {
             (Some(_), _) => Err(conflict(

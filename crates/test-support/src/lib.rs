@@ -11,7 +11,29 @@ use std::sync::Arc;
 
 pub mod smtp;
 
+#[doc(hidden)]
+pub use exitentry_storage as storage;
 pub use exitentry_storage::backend_tests;
+
+/// One HTTP test per backend, each with its own server and database: `http_tests!(name, …)`
+/// for `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! http_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                if !$crate::storage::testing::enabled($crate::storage::Backend::Sqlite) { return; }
+                super::$name($crate::storage::Backend::Sqlite).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                if !$crate::storage::testing::enabled($crate::storage::Backend::Postgres) { return; }
+                super::$name($crate::storage::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
 
 /// Offices for tests: a hall and a 24-hour self-service point in Tianhe, one in Yuexiu.
 pub const OFFICES_CSV: &str = "code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices

@@ -717,19 +717,4 @@ async fn every_caller_gets_what_the_matrix_says(backend: exitentry_storage::Back
     t.stop().await;
 }
 
-mod matrix {
-    #[tokio::test]
-    async fn sqlite() {
-        if !exitentry_storage::testing::enabled(exitentry_storage::Backend::Sqlite) {
-            return;
-        }
-        super::every_caller_gets_what_the_matrix_says(exitentry_storage::Backend::Sqlite).await;
-    }
-    #[tokio::test]
-    async fn postgres() {
-        if !exitentry_storage::testing::enabled(exitentry_storage::Backend::Postgres) {
-            return;
-        }
-        super::every_caller_gets_what_the_matrix_says(exitentry_storage::Backend::Postgres).await;
-    }
-}
+exitentry_test_support::http_tests!(every_caller_gets_what_the_matrix_says);

@@ -8,23 +8,7 @@ use exitentry_services::jobs::{self, MAX_ATTEMPTS};
 use exitentry_test_support::{PASSWORD, TestApp, hidden_field};
 use reqwest::StatusCode;
 
-/// One test per backend, each with its own server and database.
-macro_rules! http_tests {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                if !exitentry_storage::testing::enabled(exitentry_storage::Backend::Sqlite) { return; }
-                super::$name(exitentry_storage::Backend::Sqlite).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                if !exitentry_storage::testing::enabled(exitentry_storage::Backend::Postgres) { return; }
-                super::$name(exitentry_storage::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
+use exitentry_test_support::http_tests;
 
 async fn queue(t: &TestApp, to: &str, lang: Lang, e: &Email) -> i64 {
     let mut tx = t.app.db.begin().await.unwrap();

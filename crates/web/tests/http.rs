@@ -12,23 +12,7 @@ async fn get_json(c: &reqwest::Client, url: String) -> serde_json::Value {
     c.get(url).send().await.unwrap().json().await.unwrap()
 }
 
-/// One test per backend, each with its own server and database.
-macro_rules! http_tests {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                if !exitentry_storage::testing::enabled(exitentry_storage::Backend::Sqlite) { return; }
-                super::$name(exitentry_storage::Backend::Sqlite).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                if !exitentry_storage::testing::enabled(exitentry_storage::Backend::Postgres) { return; }
-                super::$name(exitentry_storage::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
+use exitentry_test_support::http_tests;
 
 async fn spawn(backend: exitentry_storage::Backend) -> TestApp {
     let app = TestApp::spawn(backend).await;

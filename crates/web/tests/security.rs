@@ -9,22 +9,7 @@ use exitentry_test_support::{TINY_PNG, TestApp, hidden_field};
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 
-macro_rules! http_tests {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                if !exitentry_storage::testing::enabled(exitentry_storage::Backend::Sqlite) { return; }
-                super::$name(exitentry_storage::Backend::Sqlite).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                if !exitentry_storage::testing::enabled(exitentry_storage::Backend::Postgres) { return; }
-                super::$name(exitentry_storage::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
+use exitentry_test_support::http_tests;
 
 const LI_HUA_ID: &str = "11010519491231002X";
 

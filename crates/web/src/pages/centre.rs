@@ -2,11 +2,11 @@
 //! photo station and its receipt, the counter (call, recall, skip, transfer, accept), the
 //! application with payment, the printable receipt, and the processing / uncollected lists.
 
-use super::{CsrfForm, Page, render};
+use super::{CsrfForm, Page, check, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{Staff, csrf_ok};
+use crate::session::Staff;
 use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Form, Multipart, OriginalUri, Path, Query, State};
@@ -67,23 +67,6 @@ fn inline(e: &ServiceError) -> bool {
             | ServiceError::NotFound(_)
             | ServiceError::Unavailable { .. }
     )
-}
-
-/// The permission, and for a form the CSRF token: both checked before anything else.
-pub(super) fn check(
-    staff: &StaffSession,
-    lang: Lang,
-    path: &str,
-    p: Permission,
-    csrf: Option<&str>,
-) -> Result<(), PageError> {
-    staff.require(p).map_err(PageError::at(lang, path))?;
-    if let Some(c) = csrf
-        && !csrf_ok(&staff.csrf_token, c)
-    {
-        return Err(PageError::at(lang, path)(ServiceError::Forbidden));
-    }
-    Ok(())
 }
 
 // ---- hub ----

@@ -2,7 +2,7 @@
 //! type of endorsement with its documents checked, takes the fee and hands over the receipt;
 //! reviewers confirm or reject the relative declared for a family visit.
 
-use super::centre::check;
+use super::check;
 use super::{Page, render, status_and_error};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};

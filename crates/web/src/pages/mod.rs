@@ -207,6 +207,43 @@ pub fn sign_in_error(
     }
 }
 
+/// A staff form's permission, and its CSRF token when given: both checked before anything
+/// else, in every officer's page.
+pub(crate) fn check(
+    staff: &exitentry_services::auth::StaffSession,
+    lang: Lang,
+    path: &str,
+    p: exitentry_domain::staff::Permission,
+    csrf: Option<&str>,
+) -> Result<(), crate::error::PageError> {
+    use crate::error::PageError;
+    staff.require(p).map_err(PageError::at(lang, path))?;
+    if let Some(c) = csrf
+        && !crate::session::csrf_ok(&staff.csrf_token, c)
+    {
+        return Err(PageError::at(lang, path)(
+            exitentry_services::ServiceError::Forbidden,
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a face-photo form (multipart): the CSRF token and the photo; `Err` when the body
+/// cannot be read (too large).
+pub(crate) async fn read_photo_form(
+    mut m: axum::extract::Multipart,
+) -> Result<(String, Vec<u8>), ()> {
+    let (mut csrf, mut photo) = (String::new(), Vec::new());
+    while let Ok(Some(field)) = m.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(|_| ())?,
+            Some("photo") => photo = field.bytes().await.map_err(|_| ())?.to_vec(),
+            _ => {}
+        }
+    }
+    Ok((csrf, photo))
+}
+
 /// Adds `Retry-After` (whole seconds, at least one) to a page refused by a rate limit.
 pub fn retry_after(mut res: Response, wait: std::time::Duration) -> Response {
     if let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {

@@ -3,7 +3,7 @@
 //! supplements (standard items and free text) or reject with a reason.
 
 use super::apply::{at, file_response};
-use super::centre::check;
+use super::check;
 use super::{CsrfForm, Page, render, status_and_error};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};

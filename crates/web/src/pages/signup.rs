@@ -258,19 +258,6 @@ async fn face_form(
     }
 }
 
-/// Reads the multipart form: the CSRF token and the photo.
-async fn read_face_form(mut m: Multipart) -> Result<(String, Vec<u8>), ()> {
-    let (mut csrf, mut photo) = (String::new(), Vec::new());
-    while let Ok(Some(field)) = m.next_field().await {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.map_err(|_| ())?,
-            Some("photo") => photo = field.bytes().await.map_err(|_| ())?.to_vec(),
-            _ => {}
-        }
-    }
-    Ok((csrf, photo))
-}
-
 async fn face(
     State(s): State<AppState>,
     lang: Lang,
@@ -280,7 +267,7 @@ async fn face(
     multipart: Multipart,
 ) -> Response {
     let csrf = anon_csrf(&headers);
-    let Ok((submitted, photo)) = read_face_form(multipart).await else {
+    let Ok((submitted, photo)) = super::read_photo_form(multipart).await else {
         let msg = lang.t("err-image_too_large");
         return face_page(
             &s,

@@ -444,12 +444,7 @@ async fn record_hukou(
     Form(f): Form<HukouForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/people/{id}");
-    staff
-        .require(Permission::RecordHukou)
-        .map_err(PageError::at(lang, &path))?;
-    if !csrf_ok(&staff.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
-    }
+    super::check(&staff, lang, &path, Permission::RecordHukou, Some(&f.csrf))?;
     match registry::set_hukou_area(&s.app, &staff, id, &f.hukou_area, &f.reason).await {
         Ok(()) => Ok(Redirect::to(&format!("{path}#hukou")).into_response()),
         Err(ServiceError::Invalid { error, .. }) => {
@@ -475,12 +470,7 @@ async fn unlock_user(
     Form(f): Form<UnlockForm>,
 ) -> Result<Response, PageError> {
     let path = uri.0.path().to_string();
-    staff
-        .require(Permission::ManageStaff)
-        .map_err(PageError::at(lang, &path))?;
-    if !csrf_ok(&staff.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
-    }
+    super::check(&staff, lang, &path, Permission::ManageStaff, Some(&f.csrf))?;
     auth::unlock_by_admin(&s.app, &staff, &f.username)
         .await
         .map_err(PageError::at(lang, &path))?;
