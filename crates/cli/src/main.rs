@@ -264,7 +264,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             people,
             clock_start,
         } => {
-            let config = load_config(&cli, Some(listen))?;
+            let mut config = load_config(&cli, Some(listen))?;
+            config.server.public_url_from_listen();
             logging::init(&config.log);
             let clock: Arc<dyn exitentry_services::Clock> = match clock_start {
                 Some(at) => Arc::new(exitentry_services::OffsetClock::starting_at(

@@ -302,6 +302,22 @@ impl Default for DatabaseConfig {
     }
 }
 
+impl ServerConfig {
+    /// For the demo: links in messages point where the server actually listens (a wildcard
+    /// address read as this machine), unless a public URL was configured.
+    pub fn public_url_from_listen(&mut self) {
+        if self.public_url != ServerConfig::default().public_url {
+            return;
+        }
+        let host = match self.listen.rsplit_once(':') {
+            Some(("0.0.0.0", port)) => format!("127.0.0.1:{port}"),
+            Some(("[::]", port)) => format!("[::1]:{port}"),
+            _ => self.listen.clone(),
+        };
+        self.public_url = format!("http://{host}");
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -636,6 +652,24 @@ impl Default for EndorsementsConfig {
 #[cfg(test)]
 mod production_tests {
     use super::*;
+
+    #[test]
+    fn the_demos_links_follow_where_it_listens() {
+        let mut s = ServerConfig {
+            listen: "127.0.0.1:39123".into(),
+            ..ServerConfig::default()
+        };
+        s.public_url_from_listen();
+        assert_eq!(s.public_url, "http://127.0.0.1:39123");
+        s.listen = "0.0.0.0:8081".into();
+        s.public_url = ServerConfig::default().public_url;
+        s.public_url_from_listen();
+        assert_eq!(s.public_url, "http://127.0.0.1:8081");
+        // A configured public URL wins.
+        s.public_url = "https://demo.example.org".into();
+        s.public_url_from_listen();
+        assert_eq!(s.public_url, "https://demo.example.org");
+    }
 
     #[test]
     fn production_refuses_development_secrets_and_names_each_key() {
