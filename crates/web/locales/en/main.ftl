@@ -996,3 +996,4 @@ err-service_not_at_level = Paper linkage proofs are offered only at public-secur
 product-hrp_first = Home return permit for Chinese citizens (first issue)
 product-hrp_renewal = Home return permit for Chinese citizens (renewal, same number)
 product-hrp_replacement = Home return permit for Chinese citizens (replacement, same number)
+person-hukou-reason = Why (for example: hukou booklet seen at the counter)

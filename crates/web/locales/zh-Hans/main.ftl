@@ -996,3 +996,4 @@ err-service_not_at_level = 纸质关联证明只在县级及以上公安出入�
 product-hrp_first = 港澳居民来往内地通行证（首次申领）
 product-hrp_renewal = 港澳居民来往内地通行证（换发，号码不变）
 product-hrp_replacement = 港澳居民来往内地通行证（补发，号码不变）
+person-hukou-reason = 原因（例如：窗口已核验户口簿）

@@ -996,3 +996,4 @@ err-service_not_at_level = 紙本關聯證明只在縣級及以上公安出入�
 product-hrp_first = 港澳居民來往內地通行證（首次申領）
 product-hrp_renewal = 港澳居民來往內地通行證（換發，號碼不變）
 product-hrp_replacement = 港澳居民來往內地通行證（補發，號碼不變）
+person-hukou-reason = 原因（例如：窗口已核驗戶口簿）
