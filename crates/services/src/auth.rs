@@ -292,14 +292,6 @@ impl Checked {
     }
 }
 
-pub(crate) fn kind_code(kind: Accounts) -> &'static str {
-    match kind {
-        Accounts::Staff => "staff",
-        Accounts::Holders => "holder",
-        Accounts::Applicants => "applicant",
-    }
-}
-
 /// The guard of a sign-in: one attempt is taken atomically before the password is checked
 /// (so at most `max_failed_logins` checks run per lock window, on any number of nodes), no
 /// connection is held while the hash runs, and the hash runs off the async workers.
@@ -307,16 +299,15 @@ pub(crate) fn kind_code(kind: Accounts) -> &'static str {
 pub(crate) async fn check_sign_in(app: &App, s: SignIn<'_>) -> Result<Checked> {
     let sec = &app.config.security;
     let now = app.now();
-    let account_key = format!("{}:{}", kind_code(s.kind), s.login);
+    let account_key = format!("{}:{}", s.kind.code(), s.login);
     let key = match (s.account, s.device) {
         (Some((id, _)), Some(device)) => {
             let th = token_hash(device);
             let mut conn = app.db.conn().await?;
-            match guards::device(&mut conn, &th).await? {
-                Some((k, owner)) if k == kind_code(s.kind) && owner == id => {
-                    format!("{account_key}#{}", &th[..16])
-                }
-                _ => account_key,
+            if guards::device_of(&mut conn, &th, s.kind, id).await? {
+                format!("{account_key}#{}", &th[..16])
+            } else {
+                account_key
             }
         }
         _ => account_key,
@@ -361,16 +352,13 @@ pub(crate) async fn passed_device(
     let mut conn = app.db.conn().await?;
     if let Some(d) = device {
         let th = token_hash(d);
-        if let Some((k, owner)) = guards::device(&mut conn, &th).await?
-            && k == kind_code(kind)
-            && owner == id
-        {
-            guards::remember_device(&mut conn, &th, kind_code(kind), id, now).await?;
+        if guards::device_of(&mut conn, &th, kind, id).await? {
+            guards::remember_device(&mut conn, &th, kind, id, now).await?;
             return Ok(None);
         }
     }
     let token = random_token();
-    guards::remember_device(&mut conn, &token_hash(&token), kind_code(kind), id, now).await?;
+    guards::remember_device(&mut conn, &token_hash(&token), kind, id, now).await?;
     Ok(Some(token))
 }
 

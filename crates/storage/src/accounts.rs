@@ -13,6 +13,15 @@ pub enum Accounts {
 }
 
 impl Accounts {
+    /// The kind's name in keys and rows shared by all kinds (sign-in guards, known devices).
+    pub fn code(self) -> &'static str {
+        match self {
+            Accounts::Staff => "staff",
+            Accounts::Holders => "holder",
+            Accounts::Applicants => "applicant",
+        }
+    }
+
     fn sessions(self) -> &'static str {
         match self {
             Accounts::Staff => "staff_sessions",

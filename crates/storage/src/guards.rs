@@ -3,6 +3,7 @@
 //! never get more checks than the limit inside one lock window.
 
 use crate::Result;
+use crate::accounts::Accounts;
 use sqlx::AnyConnection;
 
 /// The outcome of asking for a password check.
@@ -105,21 +106,26 @@ pub async fn sweep_send_limits(conn: &mut AnyConnection, before: i64) -> Result<
     )
 }
 
-/// The account a known-device cookie belongs to, as (kind, id).
-pub async fn device(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<(String, i64)>> {
-    Ok(
+/// Whether a known-device cookie belongs to account `id` of `kind`.
+pub async fn device_of(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    kind: Accounts,
+    id: i64,
+) -> Result<bool> {
+    let owner: Option<(String, i64)> =
         sqlx::query_as("SELECT account_kind, account_id FROM known_devices WHERE token_hash = $1")
             .bind(token_hash.to_string())
             .fetch_optional(&mut *conn)
-            .await?,
-    )
+            .await?;
+    Ok(owner.is_some_and(|(k, owner)| k == kind.code() && owner == id))
 }
 
 /// Remembers a device after a successful sign-in, or refreshes when it was last seen.
 pub async fn remember_device(
     conn: &mut AnyConnection,
     token_hash: &str,
-    account_kind: &str,
+    kind: Accounts,
     account_id: i64,
     now: i64,
 ) -> Result<()> {
@@ -129,7 +135,7 @@ pub async fn remember_device(
          ON CONFLICT (token_hash) DO UPDATE SET last_seen_at = $4",
     )
     .bind(token_hash.to_string())
-    .bind(account_kind.to_string())
+    .bind(kind.code())
     .bind(account_id)
     .bind(now)
     .execute(&mut *conn)
@@ -149,9 +155,9 @@ pub async fn sweep_devices(conn: &mut AnyConnection, before: i64) -> Result<u64>
 }
 
 /// Forgets every device of an account (its sign-in changed hands or was replaced).
-pub async fn forget_devices(conn: &mut AnyConnection, account_kind: &str, id: i64) -> Result<()> {
+pub async fn forget_devices(conn: &mut AnyConnection, kind: Accounts, id: i64) -> Result<()> {
     sqlx::query("DELETE FROM known_devices WHERE account_kind = $1 AND account_id = $2")
-        .bind(account_kind.to_string())
+        .bind(kind.code())
         .bind(id)
         .execute(&mut *conn)
         .await?;

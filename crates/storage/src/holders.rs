@@ -115,7 +115,7 @@ async fn end_sign_ins(conn: &mut AnyConnection, id: i64) -> Result<()> {
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    crate::guards::forget_devices(conn, "holder", id).await
+    crate::guards::forget_devices(conn, crate::accounts::Accounts::Holders, id).await
 }
 
 /// Closes an account: its sessions, devices and the account itself.

@@ -294,30 +294,23 @@ async fn behind_https_cookies_are_host_bound_and_hsts_is_sent(backend: exitentry
         .1
         .to_string();
     let plain = t.client();
-    let r = plain
-        .post(t.url("/my/login"))
-        .header("cookie", format!("__Host-ee_login_csrf={csrf}"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("mobile", "13900139000"),
-            ("password", "x"),
-        ])
-        .send()
+    let sign_in_with = |cookie: String| {
+        plain
+            .post(t.url("/my/login"))
+            .header("cookie", cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("mobile", "13900139000"),
+                ("password", "x"),
+            ])
+            .send()
+    };
+    let r = sign_in_with(format!("__Host-ee_login_csrf={csrf}"))
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // Without the prefix a cookie is not read (a sibling domain could have set it).
-    let r = plain
-        .post(t.url("/my/login"))
-        .header("cookie", format!("ee_login_csrf={csrf}"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("mobile", "13900139000"),
-            ("password", "x"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = sign_in_with(format!("ee_login_csrf={csrf}")).await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     t.stop().await;
 }
