@@ -2,7 +2,7 @@
 //! and messages in the reader's language. Internal causes are logged, never returned.
 
 use crate::i18n::Lang;
-use crate::pages::render_error_page;
+use crate::render::{beijing, render_error_page, urlencoding_min};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -31,7 +31,7 @@ pub fn message_for(e: &ServiceError, lang: Lang) -> String {
         tracing::error!(%detail, "internal error");
     }
     if let Some(at) = e.available_from() {
-        let time = crate::pages::beijing(at, "%Y-%m-%d %H:%M:%S (UTC+8)");
+        let time = beijing(at, "%Y-%m-%d %H:%M:%S (UTC+8)");
         return lang.t_args(&format!("err-{}", e.code()), &[("time", time)]);
     }
     if let Some(m) = lang.try_t(&format!("err-{}", e.code())) {
@@ -138,20 +138,6 @@ impl IntoResponse for PageError {
         let message = message_for(&self.err, self.lang);
         render_error_page(self.lang, &self.path, status, &message)
     }
-}
-
-/// Percent-encodes a path for a query parameter (the few characters that matter).
-pub fn urlencoding_min(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// Answers the framework gives by itself (a form or body it cannot read, a body too large,

@@ -3,7 +3,7 @@
 //! submission, what a reviewer asked to supplement, the history, and booking the centre
 //! once approved.
 
-use super::{CsrfForm, NextQuery, Page, render, status_and_error};
+use super::common::{CsrfForm, NextQuery, Page, file_response, render, status_and_error};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{Duration, NaiveDate};
-use exitentry_domain::hrp::{Form as HrpForm, SUPPLEMENT_ITEMS};
+use exitentry_domain::hrp::Form as HrpForm;
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
 use exitentry_services::appointments::{self as ap, Booker, BookingRequest, SlotView};
@@ -54,7 +54,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Only the applicants' own pages after sign-in (no open redirect).
 fn local_next(next: Option<&str>) -> String {
-    super::next_within(next, "/apply/", "/apply/applications")
+    super::common::next_within(next, "/apply/", "/apply/applications")
 }
 
 fn with_csrf(status: StatusCode, csrf: &str, body: Response) -> Response {
@@ -312,7 +312,7 @@ async fn login(
     }
     if let Err(wait) = s.login_throttle.check(ip) {
         let res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
-        return super::retry_after(res, wait);
+        return super::common::retry_after(res, wait);
     }
     let device = crate::session::device_token(&headers, crate::session::APPLICANT_DEVICE_COOKIE);
     match hrp::login_from(&s.app, &f.email, &f.password, device).await {
@@ -325,7 +325,7 @@ async fn login(
             &next,
         ),
         Err(e) => {
-            let msg = super::sign_in_error(&e, lang, "err-bad_applicant_credentials");
+            let msg = super::common::sign_in_error(&e, lang, "err-bad_applicant_credentials");
             again(status_for(&e), msg)
         }
     }
@@ -426,11 +426,6 @@ struct Show {
     editable: bool,
     purposes: Vec<&'static str>,
     error: Option<String>,
-}
-
-/// A stored time for the templates (they pass fields by reference).
-pub fn at(micros: &i64) -> String {
-    super::when_micros(*micros)
 }
 
 impl Show {
@@ -617,40 +612,6 @@ async fn upload(
         }
         Err(e) => Err(PageError::at(lang, &path)(e)),
     }
-}
-
-/// A document's bytes, for its owner only, never sniffed or cached by the browser.
-pub fn file_response(name: &str, content_type: &str, bytes: Vec<u8>) -> Response {
-    let inline = content_type.starts_with("image/") || content_type == "application/pdf";
-    let safe: String = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        .collect();
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "{}; filename=\"{}\"",
-                    if inline { "inline" } else { "attachment" },
-                    if safe.is_empty() { "document" } else { &safe }
-                ),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-            (
-                header::HeaderName::from_static("x-content-type-options"),
-                "nosniff".to_string(),
-            ),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
-                    .to_string(),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
 }
 
 async fn document(
@@ -855,14 +816,4 @@ async fn book(
         }
         Err(e) => Err(PageError::at(lang, &path)(e)),
     }
-}
-
-/// Supplement items in the reader's language (the reviewer's checklist).
-pub fn item_label(page: &Page, item: &str) -> String {
-    page.t(&format!("supplement-{item}"))
-}
-
-/// Every supplement item, for the reviewer's checklist.
-pub fn supplement_items() -> [&'static str; 7] {
-    SUPPLEMENT_ITEMS
 }

@@ -2,8 +2,8 @@
 //! slot, get a confirmation with the reference as a QR code; cancel or move it before the
 //! cut-off. Works without JavaScript.
 
-use super::holder::qr_svg;
-use super::{Page, render};
+use super::common::qr_svg;
+use super::common::{Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -69,8 +69,8 @@ async fn list_page(
     let blocked_until = ap::holder_block(&s.app, &holder)
         .await
         .map_err(PageError::at(lang, &page.path))?
-        .map(|t| super::beijing(t, "%Y-%m-%d"));
-    let (status, error) = super::status_and_error(error);
+        .map(|t| super::common::beijing(t, "%Y-%m-%d"));
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&List {

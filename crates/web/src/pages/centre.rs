@@ -2,7 +2,7 @@
 //! photo station and its receipt, the counter (call, recall, skip, transfer, accept), the
 //! application with payment, the printable receipt, and the processing / uncollected lists.
 
-use super::{CsrfForm, Page, check, render};
+use super::common::{CsrfForm, Page, TicketForm, TicketQuery, bookable, check, render, ticket_for};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -106,17 +106,6 @@ struct Reception {
     error: Option<String>,
 }
 
-pub fn bookable() -> Vec<Service> {
-    Service::ALL.into_iter().filter(|s| s.bookable()).collect()
-}
-
-/// `?ticket=ID`: the ticket just handed out, shown after the redirect.
-#[derive(Deserialize, Default)]
-pub struct TicketQuery {
-    #[serde(default)]
-    pub ticket: Option<i64>,
-}
-
 async fn reception(
     State(s): State<AppState>,
     lang: Lang,
@@ -144,33 +133,6 @@ async fn reception(
         ticket,
         error: None,
     }))
-}
-
-#[derive(Deserialize)]
-pub struct TicketForm {
-    #[serde(default)]
-    pub csrf: String,
-    /// `check_in` or `walk_in`.
-    #[serde(default)]
-    pub what: String,
-    #[serde(default)]
-    pub reference: String,
-    #[serde(default)]
-    pub service: String,
-    #[serde(default)]
-    pub priority: Option<String>,
-}
-
-pub async fn ticket_for(
-    s: &AppState,
-    desk: Desk<'_>,
-    f: &TicketForm,
-) -> Result<TicketView, ServiceError> {
-    if f.what == "walk_in" {
-        centre::walk_in(&s.app, desk, &f.service, f.priority.is_some()).await
-    } else {
-        centre::check_in(&s.app, desk, &f.reference).await
-    }
 }
 
 async fn reception_post(
@@ -420,7 +382,7 @@ async fn counter_page(
         .and_then(|p| products.iter().find(|x| x.code == p).copied())
         .or_else(|| products.first().copied());
     let csrf = staff.csrf_token.clone();
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&Counter {
@@ -605,7 +567,7 @@ async fn application_page(
         staff.role.can(Permission::ServeCounter),
         staff.role.can(Permission::ProcessApplications),
     );
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&Application {

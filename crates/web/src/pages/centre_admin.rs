@@ -2,7 +2,7 @@
 //! templates, opening slots, the holiday calendar and closures, the devices, and the day's
 //! measures (bookings, no-shows, waiting and service times).
 
-use super::{Page, render};
+use super::common::{Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for};
 use crate::i18n::Lang;
@@ -33,10 +33,6 @@ struct Payments {
     page: Page,
     day: String,
     rows: Vec<exitentry_services::online_payments::Reconciliation>,
-}
-
-fn yuan(cents: &i64) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
 }
 
 /// The day's payments per provider and terminal method, to compare with settlement files.
@@ -76,7 +72,7 @@ struct Fleet {
 
 impl Fleet {
     fn seen(&self, at: &Option<i64>) -> String {
-        at.map(super::when_micros).unwrap_or_default()
+        at.map(super::common::when_micros).unwrap_or_default()
     }
 }
 
@@ -202,7 +198,10 @@ async fn render_page(
             name: d.name,
             kind: d.kind,
             disabled: d.disabled,
-            last_seen: d.last_seen_at.map(super::when_micros).unwrap_or_default(),
+            last_seen: d
+                .last_seen_at
+                .map(super::common::when_micros)
+                .unwrap_or_default(),
         })
         .collect();
     let measures = centre::measures(&s.app, &office, day).await.ok();

@@ -2,8 +2,8 @@
 //! type of endorsement with its documents checked, takes the fee and hands over the receipt;
 //! reviewers confirm or reject the relative declared for a family visit.
 
-use super::check;
-use super::{Page, render, status_and_error};
+use super::common::check;
+use super::common::{Page, render, status_and_error};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -33,10 +33,6 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/endorsements/review", get(queue))
         .route("/staff/endorsements/{id}/review", post(review))
         .route("/staff/people/{id}/state-personnel", post(state_personnel))
-}
-
-fn yuan(cents: &i64) -> String {
-    super::endorsements::yuan(cents)
 }
 
 /// `12:multiple` as "12 months · multiple trips" in the reader's language.

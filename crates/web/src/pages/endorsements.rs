@@ -1,7 +1,7 @@
 //! Repeat endorsements for card holders: apply online, pay through a provider (the sandbox's
 //! pay page in development), then print at a kiosk.
 
-use super::{Page, render};
+use super::common::{Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -27,15 +27,6 @@ pub fn routes() -> Router<AppState> {
         .route("/my/endorsements/{id}/pay", post(pay))
         .route("/my/endorsements/{id}/cancel", post(cancel))
         .route("/dev/pay/{order}", get(sandbox_page).post(sandbox_answer))
-}
-
-/// Fees as shown: `CNY 30.00` (the one money format of the domain).
-pub fn yuan(cents: &i64) -> String {
-    exitentry_domain::products::Money {
-        cents: *cents,
-        currency: exitentry_domain::products::Currency::Cny,
-    }
-    .to_string()
 }
 
 #[derive(Template)]
@@ -64,7 +55,7 @@ async fn list_page(
         Err(e @ ServiceError::Conflict { .. }) => (Vec::new(), Some(message_for(&e, lang))),
         Err(e) => return Err(PageError::at(lang, &page.path)(e)),
     };
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     let error = error.or(refusal);
     Ok((
         status,
@@ -151,7 +142,7 @@ async fn show_page(
     let a = ea::get(&s.app, h.person_id, id)
         .await
         .map_err(PageError::at(lang, &page.path))?;
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&Show {
@@ -199,7 +190,7 @@ async fn pay(
         Ok((_, op::Checkout::Redirect(url))) => Ok(Redirect::to(&url).into_response()),
         Ok((order, op::Checkout::Qr(payload))) => Ok(render(&PayQr {
             page: Page::new(lang, &uri, None, "payqr-title"),
-            qr_svg: super::holder::qr_svg(&payload),
+            qr_svg: super::common::qr_svg(&payload),
             order,
             back: path,
         })),

@@ -4,7 +4,7 @@
 //! The application in progress is kept in an HttpOnly cookie, not in the URL, so its id
 //! (which unlocks the issued QR) never lands in logs or browser history.
 
-use super::{CsrfForm, NextQuery, Page, render};
+use super::common::{CsrfForm, NextQuery, Page, PermitCard, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use exitentry_services::ServiceError;
 use exitentry_services::holders::{self, HolderSession};
-use exitentry_services::temporary_permits::{self as tp, ApplyInput, PermitView};
+use exitentry_services::temporary_permits::{self as tp, ApplyInput};
 use serde::Deserialize;
 
 const APPLICATION_COOKIE: &str = "ee_tpa";
@@ -43,49 +43,6 @@ pub fn routes() -> Router<AppState> {
         .route("/my/logout", post(logout))
         .route("/my", get(my_permits))
         .route("/my/temporary-permits/cancel", post(cancel))
-}
-
-/// A permit as shown on the holder's pages: times in Beijing, the QR as inline SVG.
-pub struct PermitCard {
-    pub id: String,
-    pub status: &'static str,
-    pub valid_from: String,
-    pub valid_until: String,
-    pub uses: Vec<&'static str>,
-    pub document: String,
-    pub holder_name: String,
-    pub payload: Option<String>,
-    pub qr_svg: Option<String>,
-}
-
-impl From<PermitView> for PermitCard {
-    fn from(p: PermitView) -> Self {
-        let fmt = "%Y-%m-%d %H:%M (UTC+8)";
-        PermitCard {
-            qr_svg: p.payload.as_deref().and_then(qr_svg),
-            id: p.id,
-            status: p.status,
-            valid_from: super::beijing(p.valid_from, fmt),
-            valid_until: super::beijing(p.valid_until, fmt),
-            uses: p.permitted_uses,
-            document: p.document_number,
-            holder_name: p.holder_name,
-            payload: p.payload,
-        }
-    }
-}
-
-/// The payload as a QR code (inline SVG, medium error correction: survives a scratched
-/// phone screen and still fits the ~200-character payload in a small symbol).
-pub fn qr_svg(payload: &str) -> Option<String> {
-    let code =
-        qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M).ok()?;
-    Some(
-        code.render::<qrcode::render::svg::Color>()
-            .min_dimensions(260, 260)
-            .quiet_zone(true)
-            .build(),
-    )
 }
 
 // ---- Step 1: permit type, number and name ------------------------------------------
@@ -321,14 +278,14 @@ async fn code_page(
         _ => {}
     }
     let page = Page::new(lang, uri, None, "tp-title");
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     let body = render(&Code {
         page,
         csrf: csrf.clone(),
         mobile: view.mobile_masked,
         resend_at: view
             .resend_at
-            .map(|t| super::beijing(t, "%H:%M:%S"))
+            .map(|t| super::common::beijing(t, "%H:%M:%S"))
             .unwrap_or_default(),
         demo_outbox: s.app.config.server.dev_providers,
         notice,
@@ -458,7 +415,7 @@ async fn face(
         return restart();
     };
     let csrf = anon_csrf(&headers);
-    let Ok((submitted, photo)) = super::read_photo_form(multipart).await else {
+    let Ok((submitted, photo)) = super::common::read_photo_form(multipart).await else {
         let msg = lang.t("err-image_too_large");
         return (
             StatusCode::BAD_REQUEST,
@@ -513,7 +470,7 @@ async fn issued(
 
 /// Only the holders' own pages after sign-in (no open redirect).
 fn local_next(next: Option<&str>) -> String {
-    super::next_within(next, "/my", "/my")
+    super::common::next_within(next, "/my", "/my")
 }
 
 #[derive(Template)]
@@ -578,7 +535,7 @@ async fn login(
     }
     if let Err(wait) = s.login_throttle.check(ip) {
         let res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
-        return super::retry_after(res, wait);
+        return super::common::retry_after(res, wait);
     }
     let device = crate::session::device_token(&headers, crate::session::HOLDER_DEVICE_COOKIE);
     match holders::login_from(&s.app, &f.mobile, &f.password, device).await {
@@ -591,7 +548,7 @@ async fn login(
             &next,
         ),
         Err(e) => {
-            let msg = super::sign_in_error(&e, lang, "err-bad_holder_credentials");
+            let msg = super::common::sign_in_error(&e, lang, "err-bad_holder_credentials");
             again(status_for(&e), msg)
         }
     }
@@ -642,7 +599,7 @@ async fn my_page(
     let permits = tp::holder_permits(&s.app, &holder)
         .await
         .map_err(PageError::at(lang, &page.path))?;
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&MyPermits {

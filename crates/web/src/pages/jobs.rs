@@ -1,7 +1,7 @@
 //! Administration of the job queue: jobs given up on (undelivered email and SMS, with
 //! their last error) and queueing one again; and the development outbox as a page.
 
-use super::{Page, render, when_micros};
+use super::common::{Page, render, when_micros};
 use crate::AppState;
 use crate::error::{PageError, message_for};
 use crate::i18n::Lang;
@@ -53,7 +53,7 @@ async fn page(
         .await
         .map_err(PageError::at(lang, PATH))?;
     let uri = OriginalUri(PATH.parse().unwrap_or_default());
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&Jobs {

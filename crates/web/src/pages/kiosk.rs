@@ -2,8 +2,8 @@
 //! runs as a ticket printer (check-in and walk-in tickets) or a collection kiosk. The call
 //! display for the waiting room is public: it shows ticket numbers only.
 
-use super::centre::{TicketForm, TicketQuery, bookable, ticket_for};
-use super::{Page, render};
+use super::common::{Page, render};
+use super::common::{TicketForm, TicketQuery, bookable, ticket_for};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::{Lang, cookie};

@@ -1,8 +1,8 @@
 //! Linkage proofs on the web: the holder's own (online) and the counter's (paper), both
 //! shown on a printable page with the QR.
 
-use super::holder::qr_svg;
-use super::{CsrfForm, Page, render};
+use super::common::qr_svg;
+use super::common::{CsrfForm, Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -50,8 +50,8 @@ impl From<ProofView> for ProofCard {
             qr_svg: qr_svg(&p.payload).unwrap_or_default(),
             id: p.id,
             payload: p.payload,
-            valid_from: super::beijing(p.valid_from, fmt),
-            valid_until: super::beijing(p.valid_until, fmt),
+            valid_from: super::common::beijing(p.valid_from, fmt),
+            valid_until: super::common::beijing(p.valid_until, fmt),
             holder_name: p.holder_name,
             travel_kind: p.travel_document_kind,
             travel_number: p.travel_document_number,
@@ -83,7 +83,7 @@ async fn my_page(
     let proofs = lp::holder_proofs(&s.app, &holder)
         .await
         .map_err(PageError::at(lang, &page.path))?;
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&MyProofs {

@@ -1,7 +1,7 @@
 //! Administration of relying parties: list, create (the key is shown once), revoke a key,
 //! disable a partner, and everyone's usage.
 
-use super::{Page, render};
+use super::common::{Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for};
 use crate::i18n::Lang;

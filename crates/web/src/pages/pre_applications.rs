@@ -2,9 +2,9 @@
 //! claiming, the details and documents side by side, and the decision — approve, ask for
 //! supplements (standard items and free text) or reject with a reason.
 
-use super::apply::{at, file_response};
-use super::check;
-use super::{CsrfForm, Page, render, status_and_error};
+use super::common::check;
+use super::common::file_response;
+use super::common::{CsrfForm, Page, render, status_and_error};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -120,7 +120,7 @@ async fn show_page(
             page: Page::new(lang, uri, Some(staff), "pre-title"),
             d,
             mine,
-            items: super::apply::supplement_items(),
+            items: exitentry_domain::hrp::SUPPLEMENT_ITEMS,
             error,
         }),
     )

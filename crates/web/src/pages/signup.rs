@@ -2,7 +2,7 @@
 //! mainland mobile number proved by an SMS code, a password, then a face check against the
 //! registry: only that binds the sign-in to the person. Then they can book.
 
-use super::{Page, render};
+use super::common::{Page, render};
 use crate::AppState;
 use crate::error::{message_for, status_for};
 use crate::i18n::Lang;
@@ -230,7 +230,7 @@ fn face_page(
     id: &str,
     error: Option<(StatusCode, String)>,
 ) -> Response {
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     let body = render(&Face {
         page: Page::new(lang, uri, None, "signup-title"),
         step: lang.t_args("signup-step", &[("n", "3".into())]),
@@ -267,7 +267,7 @@ async fn face(
     multipart: Multipart,
 ) -> Response {
     let csrf = anon_csrf(&headers);
-    let Ok((submitted, photo)) = super::read_photo_form(multipart).await else {
+    let Ok((submitted, photo)) = super::common::read_photo_form(multipart).await else {
         let msg = lang.t("err-image_too_large");
         return face_page(
             &s,

@@ -1,6 +1,6 @@
 //! Officer pages: sign-in, the desk, registry search, a person's page, administration.
 
-use super::{CsrfForm, Page, render};
+use super::common::{CsrfForm, Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::extract::PageQuery;
@@ -35,7 +35,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Only same-site paths after login (no open redirect).
 fn local_next(next: Option<&str>) -> String {
-    super::next_within(next, "/staff", "/staff")
+    super::common::next_within(next, "/staff", "/staff")
 }
 
 #[derive(Template)]
@@ -115,7 +115,7 @@ async fn login(
             StatusCode::TOO_MANY_REQUESTS,
             lang.t("err-rate_limited"),
         );
-        return super::retry_after(res, wait);
+        return super::common::retry_after(res, wait);
     }
     let device = crate::session::device_token(&headers, crate::session::STAFF_DEVICE_COOKIE);
     match auth::login_from(&s.app, &f.username, &f.password, device).await {
@@ -128,7 +128,7 @@ async fn login(
             &next,
         ),
         Err(e) => {
-            let msg = super::sign_in_error(&e, lang, "err-bad_credentials");
+            let msg = super::common::sign_in_error(&e, lang, "err-bad_credentials");
             again(page, status_for(&e), msg)
         }
     }
@@ -294,7 +294,11 @@ async fn person(
         .map(|e| {
             let key = format!("acct-ev-{}", e.entry.action.trim_start_matches("holder."));
             let what = lang.try_t(&key).unwrap_or_else(|| e.entry.action.clone());
-            (super::when_micros(e.at), what, e.entry.actor.clone())
+            (
+                super::common::when_micros(e.at),
+                what,
+                e.entry.actor.clone(),
+            )
         })
         .collect();
     page.title = person
@@ -444,7 +448,7 @@ async fn record_hukou(
     Form(f): Form<HukouForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/people/{id}");
-    super::check(&staff, lang, &path, Permission::RecordHukou, Some(&f.csrf))?;
+    super::common::check(&staff, lang, &path, Permission::RecordHukou, Some(&f.csrf))?;
     match registry::set_hukou_area(&s.app, &staff, id, &f.hukou_area, &f.reason).await {
         Ok(()) => Ok(Redirect::to(&format!("{path}#hukou")).into_response()),
         Err(ServiceError::Invalid { error, .. }) => {
@@ -470,7 +474,7 @@ async fn unlock_user(
     Form(f): Form<UnlockForm>,
 ) -> Result<Response, PageError> {
     let path = uri.0.path().to_string();
-    super::check(&staff, lang, &path, Permission::ManageStaff, Some(&f.csrf))?;
+    super::common::check(&staff, lang, &path, Permission::ManageStaff, Some(&f.csrf))?;
     auth::unlock_by_admin(&s.app, &staff, &f.username)
         .await
         .map_err(PageError::at(lang, &path))?;
@@ -488,7 +492,7 @@ struct AuditPage {
 
 impl AuditPage {
     fn when(&self, micros: &i64) -> String {
-        super::when_micros(*micros)
+        super::common::when_micros(*micros)
     }
 }
 

@@ -1,8 +1,8 @@
 //! Officer pages for temporary e-permits: the list (by issue date, status, document
 //! number), a permit with its audit trail, and revocation with a reason.
 
-use super::holder::PermitCard;
-use super::{Page, render};
+use super::common::PermitCard;
+use super::common::{Page, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::extract::PageQuery;
@@ -72,7 +72,7 @@ async fn list(
     };
     let issued = permits
         .iter()
-        .map(|p| super::beijing(p.issued_at, "%Y-%m-%d %H:%M"))
+        .map(|p| super::common::beijing(p.issued_at, "%Y-%m-%d %H:%M"))
         .collect();
     Ok((
         status,
@@ -102,7 +102,7 @@ struct Detail {
 
 impl Detail {
     fn when(&self, micros: &i64) -> String {
-        super::when_micros(*micros)
+        super::common::when_micros(*micros)
     }
 }
 
@@ -121,7 +121,7 @@ async fn detail_page(
         .await
         .map_err(PageError::at(lang, &page.path))?;
     page.title = format!("{} {}", page.title, view.id);
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&Detail {
