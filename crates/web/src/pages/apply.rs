@@ -3,13 +3,14 @@
 //! submission, what a reviewer asked to supplement, the history, and booking the centre
 //! once approved.
 
-use super::common::{CsrfForm, NextQuery, Page, file_response, render, status_and_error};
+use super::common::{
+    Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, NextQuery, Page, Refusal, Up, csrf_field,
+    file_response, render, status_and_error,
+};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{
-    APPLICANT_COOKIE, Applicant, anon_csrf, anon_csrf_cookie, anon_csrf_ok, csrf_ok, set_cookie,
-};
+use crate::session::{APPLICANT_COOKIE, Applicant, anon_csrf, anon_csrf_cookie, set_cookie};
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
@@ -56,6 +57,21 @@ pub fn routes() -> Router<AppState> {
 fn local_next(next: Option<&str>) -> String {
     super::common::next_within(next, "/apply/", "/apply/applications")
 }
+
+/// An application's page, for forms on it (`/apply/applications/{id}/…`).
+struct ApplicationPage;
+
+impl Back for ApplicationPage {
+    fn path(request_path: &str) -> String {
+        request_path
+            .split('/')
+            .take(4)
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+csrf_field!(SaveForm, BookForm);
 
 fn with_csrf(status: StatusCode, csrf: &str, body: Response) -> Response {
     (status, [(header::SET_COOKIE, anon_csrf_cookie(csrf))], body).into_response()
@@ -130,12 +146,10 @@ async fn register(
     uri: OriginalUri,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(f): Form<RegisterForm>,
+    CsrfForm(f, _): CsrfForm<RegisterForm>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
-    let (status, error) = if !anon_csrf_ok(&headers, &f.csrf) {
-        (StatusCode::FORBIDDEN, Some(lang.t("err-csrf")))
-    } else if s.login_throttle.check(ip).is_err() {
+    let (status, error) = if s.login_throttle.check(ip).is_err() {
         // Registering sends email: limited per client like signing in.
         (
             StatusCode::TOO_MANY_REQUESTS,
@@ -147,16 +161,40 @@ async fn register(
             Err(e) => (status_for(&e), Some(message_for(&e, lang))),
         }
     };
+    register_page(lang, &uri, &csrf, f, status, error)
+}
+
+fn register_page(
+    lang: Lang,
+    uri: &OriginalUri,
+    csrf: &str,
+    f: RegisterForm,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
     let body = render(&Register {
-        page: Page::new(lang, &uri, None, "apply-register-title"),
-        csrf: csrf.clone(),
+        page: Page::new(lang, uri, None, "apply-register-title"),
+        csrf: csrf.to_string(),
         email: f.email,
         lang_choice: f.lang,
         langs: LANGS,
         sent: error.is_none(),
         error,
     });
-    with_csrf(status, &csrf, body)
+    with_csrf(status, csrf, body)
+}
+
+/// A wrong token: the form again with the error.
+impl CsrfField for RegisterForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    fn refused(self, r: Refusal) -> Response {
+        let csrf = anon_csrf(&r.headers);
+        let error = Some(r.lang.t("err-csrf"));
+        register_page(r.lang, &r.uri, &csrf, self, StatusCode::FORBIDDEN, error)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -217,35 +255,70 @@ async fn verify(
     lang: Lang,
     uri: OriginalUri,
     headers: HeaderMap,
-    Form(f): Form<VerifyForm>,
+    CsrfForm(f, _): CsrfForm<VerifyForm>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
-    let result = if anon_csrf_ok(&headers, &f.csrf) {
-        hrp::verify_email(&s.app, &f.token, &f.password).await
-    } else {
-        Err(ServiceError::Forbidden)
-    };
-    match result {
+    match hrp::verify_email(&s.app, &f.token, &f.password).await {
         Ok((token, _)) => (
             [(header::SET_COOKIE, session_cookie(&s, &token))],
             Redirect::to("/apply/applications"),
         )
             .into_response(),
-        Err(e) => {
-            let body = render(&Verify {
-                page: Page::new(lang, &uri, None, "apply-verify-title"),
-                csrf: csrf.clone(),
-                token: f
-                    .token
-                    .chars()
-                    .filter(char::is_ascii_hexdigit)
-                    .take(64)
-                    .collect(),
-                valid: !matches!(e, ServiceError::Conflict { .. }),
-                error: Some(message_for(&e, lang)),
-            });
-            with_csrf(status_for(&e), &csrf, body)
-        }
+        Err(e) => verify_failed(lang, &uri, &csrf, &f, e),
+    }
+}
+
+/// The verification form again, with why it failed.
+fn verify_failed(
+    lang: Lang,
+    uri: &OriginalUri,
+    csrf: &str,
+    f: &VerifyForm,
+    e: ServiceError,
+) -> Response {
+    let body = render(&Verify {
+        page: Page::new(lang, uri, None, "apply-verify-title"),
+        csrf: csrf.to_string(),
+        token: f
+            .token
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .take(64)
+            .collect(),
+        valid: !matches!(e, ServiceError::Conflict { .. }),
+        error: Some(message_for(&e, lang)),
+    });
+    with_csrf(status_for(&e), csrf, body)
+}
+
+/// A wrong token fails like any other refusal: the form again, 403.
+impl CsrfField for VerifyForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    fn refused(self, r: Refusal) -> Response {
+        let csrf = anon_csrf(&r.headers);
+        verify_failed(r.lang, &r.uri, &csrf, &self, ServiceError::Forbidden)
+    }
+}
+
+/// A wrong token: the sign-in form again with the error.
+impl CsrfField for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    fn refused(self, r: Refusal) -> Response {
+        let csrf = anon_csrf(&r.headers);
+        let body = render(&Login {
+            page: Page::new(r.lang, &r.uri, None, "apply-login-title"),
+            csrf: csrf.clone(),
+            next: local_next(self.next.as_deref()),
+            email: self.email,
+            error: Some(r.lang.t("err-csrf")),
+        });
+        with_csrf(StatusCode::FORBIDDEN, &csrf, body)
     }
 }
 
@@ -293,7 +366,7 @@ async fn login(
     uri: OriginalUri,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(f): Form<LoginForm>,
+    CsrfForm(f, _): CsrfForm<LoginForm>,
 ) -> Response {
     let next = local_next(f.next.as_deref());
     let csrf = anon_csrf(&headers);
@@ -307,9 +380,6 @@ async fn login(
         });
         with_csrf(status, &csrf, body)
     };
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return again(StatusCode::FORBIDDEN, lang.t("err-csrf"));
-    }
     if let Err(wait) = s.login_throttle.check(ip) {
         let res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
         return super::common::retry_after(res, wait);
@@ -336,11 +406,8 @@ async fn logout(
     lang: Lang,
     headers: HeaderMap,
     Applicant(a): Applicant,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(f, _): CsrfForm<CsrfOnly, Up>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&a.csrf_token, &f.csrf) {
-        return Err(forbidden(lang, "/apply"));
-    }
     if let Some(token) = crate::i18n::cookie_in(&headers, APPLICANT_COOKIE) {
         let _ = hrp::logout(&s.app, token).await;
     }
@@ -402,11 +469,8 @@ async fn start(
     lang: Lang,
     uri: OriginalUri,
     Applicant(a): Applicant,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(f, _): CsrfForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&a.csrf_token, &f.csrf) {
-        return Err(forbidden(lang, "/apply/applications"));
-    }
     match hrp::start(&s.app, &a).await {
         Ok(x) => Ok(Redirect::to(&format!("/apply/applications/{}", x.id)).into_response()),
         Err(e @ ServiceError::Conflict { .. }) => {
@@ -563,12 +627,9 @@ async fn save(
     uri: OriginalUri,
     Applicant(a): Applicant,
     Path(id): Path<String>,
-    Form(f): Form<SaveForm>,
+    CsrfForm(f, _): CsrfForm<SaveForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/apply/applications/{id}");
-    if !csrf_ok(&a.csrf_token, &f.csrf) {
-        return Err(forbidden(lang, &path));
-    }
     match hrp::save(&s.app, &a, &id, &f.form.into()).await {
         Ok(_) => Ok(Redirect::to(&format!("{path}#documents")).into_response()),
         Err(e @ (ServiceError::Conflict { .. } | ServiceError::Invalid { .. })) => {
@@ -585,25 +646,14 @@ async fn upload(
     uri: OriginalUri,
     Applicant(a): Applicant,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    form: CsrfMultipart<Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/apply/applications/{id}");
-    let (mut csrf, mut purpose, mut name, mut bytes) =
-        (String::new(), String::new(), String::new(), Vec::new());
-    while let Ok(Some(field)) = multipart.next_field().await {
-        match field.name().unwrap_or_default() {
-            "csrf" => csrf = field.text().await.unwrap_or_default(),
-            "purpose" => purpose = field.text().await.unwrap_or_default(),
-            "file" => {
-                name = field.file_name().unwrap_or_default().to_string();
-                bytes = field.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-            }
-            _ => {}
-        }
-    }
-    if !csrf_ok(&a.csrf_token, &csrf) {
-        return Err(forbidden(lang, &path));
-    }
+    let purpose = form.text("purpose");
+    let (name, bytes) = match form.part("file") {
+        Some(p) => (p.file_name.clone().unwrap_or_default(), p.bytes.clone()),
+        None => (String::new(), Vec::new()),
+    };
     match hrp::upload(&s.app, &a, &id, &purpose, &name, &bytes).await {
         Ok(_) => Ok(Redirect::to(&format!("{path}#documents")).into_response()),
         Err(e @ (ServiceError::Conflict { .. } | ServiceError::Invalid { .. })) => {
@@ -633,12 +683,9 @@ async fn remove(
     uri: OriginalUri,
     Applicant(a): Applicant,
     Path((id, doc)): Path<(String, String)>,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(f, _): CsrfForm<CsrfOnly, ApplicationPage>,
 ) -> Result<Response, PageError> {
     let path = format!("/apply/applications/{id}");
-    if !csrf_ok(&a.csrf_token, &f.csrf) {
-        return Err(forbidden(lang, &path));
-    }
     match hrp::remove_document(&s.app, &a, &id, &doc).await {
         Ok(_) => Ok(Redirect::to(&format!("{path}#documents")).into_response()),
         Err(e @ ServiceError::Conflict { .. }) => {
@@ -655,12 +702,9 @@ async fn submit(
     uri: OriginalUri,
     Applicant(a): Applicant,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(f, _): CsrfForm<CsrfOnly, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/apply/applications/{id}");
-    if !csrf_ok(&a.csrf_token, &f.csrf) {
-        return Err(forbidden(lang, &path));
-    }
     match hrp::submit(&s.app, &a, &id).await {
         Ok(_) => Ok(Redirect::to(&path).into_response()),
         Err(e @ (ServiceError::Conflict { .. } | ServiceError::Invalid { .. })) => {
@@ -791,12 +835,9 @@ async fn book(
     uri: OriginalUri,
     Applicant(a): Applicant,
     Path(id): Path<String>,
-    Form(f): Form<BookForm>,
+    CsrfForm(f, _): CsrfForm<BookForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/apply/applications/{id}/book");
-    if !csrf_ok(&a.csrf_token, &f.csrf) {
-        return Err(forbidden(lang, &path));
-    }
     let req = BookingRequest {
         office_code: f.office.clone(),
         service: Service::HrpNonChinese.code().into(),

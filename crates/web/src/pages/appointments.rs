@@ -2,12 +2,11 @@
 //! slot, get a confirmation with the reference as a QR code; cancel or move it before the
 //! cut-off. Works without JavaScript.
 
-use super::common::qr_svg;
-use super::common::{Page, render};
+use super::common::{CsrfForm, Page, back, csrf_field, qr_svg, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{Holder, csrf_ok};
+use crate::session::Holder;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, OriginalUri, Path, Query, State};
@@ -23,6 +22,9 @@ use exitentry_services::appointments::{
 use exitentry_services::holders::HolderSession;
 use exitentry_services::offices;
 use serde::Deserialize;
+
+back!(MyAppointments = "/my/appointments");
+csrf_field!(BookForm, MoveForm);
 
 /// An office in the picker: code and name in the reader's language.
 struct OfficeChoice {
@@ -213,13 +215,8 @@ async fn book(
     lang: Lang,
     uri: OriginalUri,
     Holder(h): Holder,
-    Form(f): Form<BookForm>,
+    CsrfForm(f, _): CsrfForm<BookForm, MyAppointments>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, "/my/appointments")(
-            ServiceError::Forbidden,
-        ));
-    }
     let req = BookingRequest {
         office_code: f.office,
         service: f.service,
@@ -291,7 +288,7 @@ async fn show(
 }
 
 #[derive(Deserialize, Default)]
-struct CsrfForm {
+struct MoveForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -306,13 +303,8 @@ async fn cancel(
     uri: OriginalUri,
     Holder(h): Holder,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(f, _): CsrfForm<MoveForm, MyAppointments>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, "/my/appointments")(
-            ServiceError::Forbidden,
-        ));
-    }
     match ap::cancel(&s.app, Booker::Holder(&h), &id).await {
         Ok(_) => Ok(Redirect::to("/my/appointments").into_response()),
         Err(e @ ServiceError::Conflict { .. }) => {
@@ -329,13 +321,8 @@ async fn move_to(
     uri: OriginalUri,
     Holder(h): Holder,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(f, _): CsrfForm<MoveForm, MyAppointments>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, "/my/appointments")(
-            ServiceError::Forbidden,
-        ));
-    }
     let office = Some(f.office.as_str()).filter(|o| !o.is_empty());
     match ap::reschedule(&s.app, Booker::Holder(&h), &id, office, &f.slot_start).await {
         Ok(a) => {

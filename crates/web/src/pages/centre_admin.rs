@@ -2,11 +2,11 @@
 //! templates, opening slots, the holiday calendar and closures, the devices, and the day's
 //! measures (bookings, no-shows, waiting and service times).
 
-use super::common::{Page, render};
+use super::common::{CsrfForm, Page, StaffWith, csrf_field, need, render};
 use crate::AppState;
 use crate::error::{PageError, message_for};
 use crate::i18n::Lang;
-use crate::session::{Staff, csrf_ok};
+use crate::session::Staff;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, OriginalUri, Query, State};
@@ -19,6 +19,8 @@ use exitentry_services::appointments::{self as ap, DayScope, TemplateView};
 use exitentry_services::auth::StaffSession;
 use exitentry_services::centre::{self, DayMeasures};
 use serde::Deserialize;
+
+csrf_field!(ActForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -276,16 +278,10 @@ async fn act(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
-    Form(f): Form<ActForm>,
+    StaffWith(staff, _): StaffWith<need::ManageCentre>,
+    CsrfForm(f, _): CsrfForm<ActForm>,
 ) -> Result<Response, PageError> {
     let path = "/staff/admin/centre";
-    staff
-        .require(Permission::ManageCentre)
-        .map_err(PageError::at(lang, path))?;
-    if !csrf_ok(&staff.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, path)(ServiceError::Forbidden));
-    }
     let office = f.office.trim().to_ascii_uppercase();
     let done: Result<String, ServiceError> = match f.what.as_str() {
         "settings" => {

@@ -2,6 +2,11 @@
 //! from each other.
 
 use crate::AppState;
+pub use crate::guard::{
+    Back, CsrfField, CsrfForm, CsrfMultipart, Here, MultipartBack, MultipartRefused, Pairs,
+    Refusal, StaffWith, Up, need,
+};
+pub(crate) use crate::guard::{back, csrf_field};
 use crate::i18n::Lang;
 pub use crate::render::{
     Page, at, beijing, qr_svg, render, retry_after, status_and_error, urlencoding_min, when_micros,
@@ -34,49 +39,14 @@ pub fn sign_in_error(
     }
 }
 
-/// A staff form's permission, and its CSRF token when given: both checked before anything
-/// else, in every officer's page.
-pub(crate) fn check(
-    staff: &exitentry_services::auth::StaffSession,
-    lang: Lang,
-    path: &str,
-    p: exitentry_domain::staff::Permission,
-    csrf: Option<&str>,
-) -> Result<(), crate::error::PageError> {
-    use crate::error::PageError;
-    staff.require(p).map_err(PageError::at(lang, path))?;
-    if let Some(c) = csrf
-        && !crate::session::csrf_ok(&staff.csrf_token, c)
-    {
-        return Err(PageError::at(lang, path)(
-            exitentry_services::ServiceError::Forbidden,
-        ));
-    }
-    Ok(())
-}
-
-/// Reads a face-photo form (multipart): the CSRF token and the photo; `Err` when the body
-/// cannot be read (too large).
-pub(crate) async fn read_photo_form(
-    mut m: axum::extract::Multipart,
-) -> Result<(String, Vec<u8>), ()> {
-    let (mut csrf, mut photo) = (String::new(), Vec::new());
-    while let Ok(Some(field)) = m.next_field().await {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.map_err(|_| ())?,
-            Some("photo") => photo = field.bytes().await.map_err(|_| ())?.to_vec(),
-            _ => {}
-        }
-    }
-    Ok((csrf, photo))
-}
-
 /// A form that only carries its CSRF token (sign-out, claim, and other one-button posts).
 #[derive(Deserialize, Default)]
-pub struct CsrfForm {
+pub struct CsrfOnly {
     #[serde(default)]
     pub csrf: String,
 }
+
+csrf_field!(CsrfOnly, TicketForm);
 
 /// `?next=` on a sign-in page: where to go afterwards.
 #[derive(Deserialize, Default)]

@@ -1,11 +1,11 @@
 //! Repeat endorsements for card holders: apply online, pay through a provider (the sandbox's
 //! pay page in development), then print at a kiosk.
 
-use super::common::{Page, render};
+use super::common::{CsrfForm, Page, Up, back, csrf_field, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{Holder, csrf_ok};
+use crate::session::Holder;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, OriginalUri, Path, State};
@@ -19,6 +19,8 @@ use exitentry_services::endorsement_applications::{
 use exitentry_services::holders::HolderSession;
 use exitentry_services::online_payments::{self as op, Outcome};
 use serde::Deserialize;
+
+csrf_field!(ApplyForm, PayForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -93,13 +95,8 @@ async fn apply(
     lang: Lang,
     uri: OriginalUri,
     Holder(h): Holder,
-    Form(f): Form<ApplyForm>,
+    CsrfForm(f, _): CsrfForm<ApplyForm>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, "/my/endorsements")(
-            ServiceError::Forbidden,
-        ));
-    }
     let parts: Vec<&str> = f.choice.split('|').collect();
     let req = match parts.as_slice() {
         [d, k, m, t] => ApplyRequest {
@@ -180,12 +177,9 @@ async fn pay(
     uri: OriginalUri,
     Holder(h): Holder,
     Path(id): Path<String>,
-    Form(f): Form<PayForm>,
+    CsrfForm(f, _): CsrfForm<PayForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/my/endorsements/{id}");
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
-    }
     match ea::pay_online(&s.app, &h, &id, &f.provider).await {
         Ok((_, op::Checkout::Redirect(url))) => Ok(Redirect::to(&url).into_response()),
         Ok((order, op::Checkout::Qr(payload))) => Ok(render(&PayQr {
@@ -208,12 +202,9 @@ async fn cancel(
     uri: OriginalUri,
     Holder(h): Holder,
     Path(id): Path<String>,
-    Form(f): Form<PayForm>,
+    CsrfForm(f, _): CsrfForm<PayForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/my/endorsements/{id}");
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
-    }
     match ea::cancel(&s.app, h.person_id, &id, &h.actor()).await {
         Ok(_) => Ok(Redirect::to(&path).into_response()),
         Err(e @ ServiceError::Conflict { .. }) => {

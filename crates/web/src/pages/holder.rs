@@ -4,17 +4,19 @@
 //! The application in progress is kept in an HttpOnly cookie, not in the URL, so its id
 //! (which unlocks the issued QR) never lands in logs or browser history.
 
-use super::common::{CsrfForm, NextQuery, Page, PermitCard, render};
+use super::common::{
+    Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, MultipartBack, NextQuery, Page, PermitCard,
+    Refusal, Up, back, csrf_field, render,
+};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{
-    HOLDER_COOKIE, Holder, anon_csrf, anon_csrf_cookie, anon_csrf_ok, csrf_ok, set_cookie,
-};
+use crate::session::{HOLDER_COOKIE, Holder, anon_csrf, anon_csrf_cookie, set_cookie};
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, Multipart, OriginalUri, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -134,11 +136,8 @@ async fn details(
     lang: Lang,
     uri: OriginalUri,
     headers: HeaderMap,
-    Form(f): Form<StepOne>,
+    CsrfForm(f, _): CsrfForm<StepOne, Up>,
 ) -> Response {
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return forbidden(lang, "/temporary-permit");
-    }
     let csrf = f.csrf.clone();
     let problem = tp::check_step_one(&s.app, &f.document_kind, &f.document_number, &f.name).err();
     if let Some(e) = problem {
@@ -171,11 +170,8 @@ async fn apply(
     uri: OriginalUri,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(mut f): Form<StepTwo>,
+    CsrfForm(mut f, _): CsrfForm<StepTwo, Up>,
 ) -> Response {
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return forbidden(lang, "/temporary-permit");
-    }
     let page = Page::new(lang, &uri, None, "tp-title");
     let again = |page: Page, f: StepTwo, status: StatusCode, msg: String| {
         let csrf = f.csrf.clone();
@@ -237,6 +233,68 @@ fn application_id(headers: &HeaderMap) -> Option<String> {
 /// No application in progress (cookie gone or expired): back to the start.
 fn restart() -> Response {
     Redirect::to("/temporary-permit").into_response()
+}
+
+/// The application in progress (its id from the cookie), else back to the start.
+struct InProgress(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for InProgress {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        application_id(&parts.headers)
+            .map(InProgress)
+            .ok_or_else(restart)
+    }
+}
+
+back!(My = "/my");
+csrf_field!(StepOne, StepTwo, CodeForm, CancelForm);
+
+/// The face form: a photo the body limit cut off is answered with its own message, whatever
+/// the token (nothing is done with it); otherwise a wrong token is the 403 page.
+struct FacePost;
+
+impl MultipartBack for FacePost {
+    fn refused(form: &CsrfMultipart<Self>, r: Refusal) -> Response {
+        if form.part_failed {
+            return too_large(r.lang, &r.uri, anon_csrf(&r.headers));
+        }
+        r.forbidden()
+    }
+}
+
+impl Back for FacePost {
+    fn path(request_path: &str) -> String {
+        request_path.to_string()
+    }
+}
+
+fn too_large(lang: Lang, uri: &OriginalUri, csrf: String) -> Response {
+    let msg = lang.t("err-image_too_large");
+    (
+        StatusCode::BAD_REQUEST,
+        face_page(lang, uri, csrf, Some(msg)),
+    )
+        .into_response()
+}
+
+/// A sign-in with a wrong token: the form again, with the error.
+impl CsrfField for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    fn refused(self, r: Refusal) -> Response {
+        let body = render(&Login {
+            page: Page::new(r.lang, &r.uri, None, "my-login-title"),
+            csrf: self.csrf.clone(),
+            next: local_next(self.next.as_deref()),
+            mobile: self.mobile,
+            error: Some(r.lang.t("err-csrf")),
+        });
+        (StatusCode::FORBIDDEN, body).into_response()
+    }
 }
 
 #[derive(Template)]
@@ -311,14 +369,9 @@ async fn code(
     lang: Lang,
     uri: OriginalUri,
     headers: HeaderMap,
-    Form(f): Form<CodeForm>,
+    InProgress(id): InProgress,
+    CsrfForm(f, _): CsrfForm<CodeForm>,
 ) -> Response {
-    let Some(id) = application_id(&headers) else {
-        return restart();
-    };
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return forbidden(lang, "/temporary-permit/code");
-    }
     match tp::confirm_sms_code(&s.app, &id, &f.code).await {
         Ok(()) => Redirect::to("/temporary-permit/face").into_response(),
         Err(e) => {
@@ -334,14 +387,9 @@ async fn resend(
     uri: OriginalUri,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(f): Form<CodeForm>,
+    InProgress(id): InProgress,
+    CsrfForm(f, _): CsrfForm<CodeForm, Up>,
 ) -> Response {
-    let Some(id) = application_id(&headers) else {
-        return restart();
-    };
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return forbidden(lang, "/temporary-permit/code");
-    }
     let outcome = match s.sms_throttle.check(ip) {
         Err(_) => Err((StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"))),
         Ok(()) => tp::resend_sms_code(&s.app, &id)
@@ -409,24 +457,14 @@ async fn face(
     lang: Lang,
     uri: OriginalUri,
     headers: HeaderMap,
-    multipart: Multipart,
+    InProgress(id): InProgress,
+    form: CsrfMultipart<FacePost>,
 ) -> Response {
-    let Some(id) = application_id(&headers) else {
-        return restart();
-    };
     let csrf = anon_csrf(&headers);
-    let Ok((submitted, photo)) = super::common::read_photo_form(multipart).await else {
-        let msg = lang.t("err-image_too_large");
-        return (
-            StatusCode::BAD_REQUEST,
-            face_page(lang, &uri, csrf, Some(msg)),
-        )
-            .into_response();
-    };
-    if !anon_csrf_ok(&headers, &submitted) {
-        return forbidden(lang, "/temporary-permit/face");
+    if form.part_failed {
+        return too_large(lang, &uri, csrf);
     }
-    match tp::submit_face(&s.app, &id, &photo).await {
+    match tp::submit_face(&s.app, &id, &form.bytes("photo")).await {
         Ok(_) => Redirect::to("/temporary-permit/issued").into_response(),
         Err(e) => (
             status_for(&e),
@@ -517,7 +555,7 @@ async fn login(
     uri: OriginalUri,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(f): Form<LoginForm>,
+    CsrfForm(f, _): CsrfForm<LoginForm>,
 ) -> Response {
     let next = local_next(f.next.as_deref());
     let again = |status: StatusCode, msg: String| {
@@ -530,9 +568,6 @@ async fn login(
         });
         (status, body).into_response()
     };
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return again(StatusCode::FORBIDDEN, lang.t("err-csrf"));
-    }
     if let Err(wait) = s.login_throttle.check(ip) {
         let res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
         return super::common::retry_after(res, wait);
@@ -559,11 +594,8 @@ async fn logout(
     lang: Lang,
     headers: HeaderMap,
     Holder(h): Holder,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(f, _): CsrfForm<CsrfOnly, Up>,
 ) -> Response {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return forbidden(lang, "/my");
-    }
     if let Some(token) = crate::i18n::cookie_in(&headers, HOLDER_COOKIE) {
         let _ = holders::logout(&s.app, token).await;
     }
@@ -635,11 +667,8 @@ async fn cancel(
     lang: Lang,
     uri: OriginalUri,
     Holder(h): Holder,
-    Form(f): Form<CancelForm>,
+    CsrfForm(f, _): CsrfForm<CancelForm, My>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Ok(forbidden(lang, "/my"));
-    }
     match tp::cancel(&s.app, &h, &f.permit_id).await {
         Ok(()) => my_page(&s, lang, &uri, h, Some(lang.t("my-cancelled")), None).await,
         Err(e) => {

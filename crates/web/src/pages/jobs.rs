@@ -1,11 +1,11 @@
 //! Administration of the job queue: jobs given up on (undelivered email and SMS, with
 //! their last error) and queueing one again; and the development outbox as a page.
 
-use super::common::{Page, render, when_micros};
+use super::common::{CsrfForm, Page, StaffWith, back, csrf_field, need, render, when_micros};
 use crate::AppState;
 use crate::error::{PageError, message_for};
 use crate::i18n::Lang;
-use crate::session::{Staff, csrf_ok};
+use crate::session::Staff;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, OriginalUri, State};
@@ -18,7 +18,11 @@ use exitentry_services::auth::StaffSession;
 use exitentry_services::jobs::{self, FailedJob};
 use serde::Deserialize;
 
+back!(JobsPage = PATH);
+
 const PATH: &str = "/staff/admin/jobs";
+
+csrf_field!(RetryForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -85,15 +89,9 @@ struct RetryForm {
 async fn retry(
     State(s): State<AppState>,
     lang: Lang,
-    Staff(staff): Staff,
-    Form(f): Form<RetryForm>,
+    StaffWith(staff, _): StaffWith<need::ManageJobs, JobsPage>,
+    CsrfForm(f, _): CsrfForm<RetryForm, JobsPage>,
 ) -> Result<Response, PageError> {
-    staff
-        .require(Permission::ManageJobs)
-        .map_err(PageError::at(lang, PATH))?;
-    if !csrf_ok(&staff.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, PATH)(ServiceError::Forbidden));
-    }
     let Ok(id) = f.id.trim().parse::<i64>() else {
         return Err(PageError::at(lang, PATH)(ServiceError::NotFound("job")));
     };

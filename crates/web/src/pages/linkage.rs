@@ -1,12 +1,11 @@
 //! Linkage proofs on the web: the holder's own (online) and the counter's (paper), both
 //! shown on a printable page with the QR.
 
-use super::common::qr_svg;
-use super::common::{CsrfForm, Page, render};
+use super::common::{CsrfForm, CsrfOnly, Page, StaffWith, csrf_field, need, qr_svg, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{Holder, Staff, csrf_ok};
+use crate::session::{Holder, Staff};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, OriginalUri, Path, State};
@@ -18,6 +17,8 @@ use exitentry_services::ServiceError;
 use exitentry_services::holders::HolderSession;
 use exitentry_services::linkage_proofs::{self as lp, PaperRequest, ProofView};
 use serde::Deserialize;
+
+csrf_field!(PaperForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -110,13 +111,8 @@ async fn my_issue(
     lang: Lang,
     uri: OriginalUri,
     Holder(h): Holder,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(f, _): CsrfForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, "/my/linkage-proof")(
-            ServiceError::Forbidden,
-        ));
-    }
     match lp::issue_online(&s.app, &h).await {
         Ok(p) => Ok(Redirect::to(&format!("/my/linkage-proofs/{}", p.id)).into_response()),
         Err(e @ (ServiceError::Conflict { .. } | ServiceError::Unavailable { .. })) => {
@@ -216,16 +212,10 @@ async fn paper_issue(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
-    Form(f): Form<PaperForm>,
+    StaffWith(staff, _): StaffWith<need::PrintLinkageProofs>,
+    CsrfForm(f, _): CsrfForm<PaperForm>,
 ) -> Result<Response, PageError> {
     let path = uri.0.path().to_string();
-    staff
-        .require(Permission::PrintLinkageProofs)
-        .map_err(PageError::at(lang, &path))?;
-    if !csrf_ok(&staff.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
-    }
     let q = PaperRequest {
         travel_document_kind: f.travel_document_kind.clone(),
         travel_document_number: f.travel_document_number.clone(),

@@ -2,9 +2,10 @@
 //! claiming, the details and documents side by side, and the decision — approve, ask for
 //! supplements (standard items and free text) or reject with a reason.
 
-use super::common::check;
-use super::common::file_response;
-use super::common::{CsrfForm, Page, render, status_and_error};
+use super::common::{
+    CsrfForm, CsrfOnly, Page, Pairs, StaffWith, Up, back, file_response, need, render,
+    status_and_error,
+};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -19,6 +20,8 @@ use exitentry_domain::staff::Permission;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::hrp_applications::{self as hrp, Decision, Detail, Reader, Summary};
+
+back!(QueuePage = QUEUE);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -72,9 +75,8 @@ async fn queue(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ReviewPreApplications>,
 ) -> Result<Response, PageError> {
-    check(&staff, lang, QUEUE, Permission::ReviewPreApplications, None)?;
     queue_page(&s, lang, &uri, staff, None).await
 }
 
@@ -141,17 +143,10 @@ async fn claim(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ReviewPreApplications, QueuePage>,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(f, _): CsrfForm<CsrfOnly, QueuePage>,
 ) -> Result<Response, PageError> {
-    check(
-        &staff,
-        lang,
-        QUEUE,
-        Permission::ReviewPreApplications,
-        Some(&f.csrf),
-    )?;
     match hrp::claim(&s.app, &staff, &id).await {
         Ok(_) => Ok(Redirect::to(&format!("{QUEUE}/{id}")).into_response()),
         Err(e @ (ServiceError::Conflict { .. } | ServiceError::NotFound(_))) => {
@@ -166,25 +161,12 @@ async fn decide(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ReviewPreApplications, Up>,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs, _): CsrfForm<Pairs, Up>,
 ) -> Result<Response, PageError> {
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let get = |k: &str| pairs.get(k);
     let path = format!("{QUEUE}/{id}");
-    check(
-        &staff,
-        lang,
-        &path,
-        Permission::ReviewPreApplications,
-        Some(&get("csrf")),
-    )?;
     let decision = match get("decision").as_str() {
         "approve" => Decision::Approve,
         "supplement" => Decision::RequestSupplements {

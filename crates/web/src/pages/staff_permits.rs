@@ -1,13 +1,12 @@
 //! Officer pages for temporary e-permits: the list (by issue date, status, document
 //! number), a permit with its audit trail, and revocation with a reason.
 
-use super::common::PermitCard;
-use super::common::{Page, render};
+use super::common::{CsrfForm, Page, PermitCard, csrf_field, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::extract::PageQuery;
 use crate::i18n::Lang;
-use crate::session::{Staff, csrf_ok};
+use crate::session::Staff;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, OriginalUri, Path, State};
@@ -20,6 +19,8 @@ use exitentry_services::audit::StoredAudit;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::temporary_permits::{self as tp, ListQuery, STATUSES};
 use serde::Deserialize;
+
+csrf_field!(RevokeForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -161,12 +162,9 @@ async fn revoke(
     uri: OriginalUri,
     Staff(staff): Staff,
     Path(id): Path<String>,
-    Form(f): Form<RevokeForm>,
+    CsrfForm(f, _): CsrfForm<RevokeForm>,
 ) -> Result<Response, PageError> {
     let path = uri.0.path().to_string();
-    if !csrf_ok(&staff.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
-    }
     match tp::revoke(&s.app, &staff, &id, &f.reason).await {
         Ok(()) => {
             let msg = lang.t("tps-revoked");
