@@ -325,7 +325,8 @@ pub trait Need {
     const PERMISSION: Permission;
 }
 
-/// One marker type per permission.
+/// One marker type per permission (the whole table, used by a page or not yet).
+#[allow(dead_code)]
 pub mod need {
     use super::{Need, Permission};
 

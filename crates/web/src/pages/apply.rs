@@ -14,7 +14,7 @@ use crate::session::{APPLICANT_COOKIE, Applicant, anon_csrf, anon_csrf_cookie, s
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, Multipart, OriginalUri, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -76,11 +76,6 @@ csrf_field!(SaveForm, BookForm);
 fn with_csrf(status: StatusCode, csrf: &str, body: Response) -> Response {
     (status, [(header::SET_COOKIE, anon_csrf_cookie(csrf))], body).into_response()
 }
-
-fn forbidden(lang: Lang, path: &str) -> PageError {
-    PageError::at(lang, path)(ServiceError::Forbidden)
-}
-
 fn session_cookie(s: &AppState, token: &str) -> String {
     set_cookie(
         APPLICANT_COOKIE,
@@ -403,10 +398,9 @@ async fn login(
 
 async fn logout(
     State(s): State<AppState>,
-    lang: Lang,
     headers: HeaderMap,
-    Applicant(a): Applicant,
-    CsrfForm(f, _): CsrfForm<CsrfOnly, Up>,
+    Applicant(_): Applicant,
+    _: CsrfForm<CsrfOnly, Up>,
 ) -> Result<Response, PageError> {
     if let Some(token) = crate::i18n::cookie_in(&headers, APPLICANT_COOKIE) {
         let _ = hrp::logout(&s.app, token).await;
@@ -469,7 +463,7 @@ async fn start(
     lang: Lang,
     uri: OriginalUri,
     Applicant(a): Applicant,
-    CsrfForm(f, _): CsrfForm<CsrfOnly>,
+    _: CsrfForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
     match hrp::start(&s.app, &a).await {
         Ok(x) => Ok(Redirect::to(&format!("/apply/applications/{}", x.id)).into_response()),
@@ -683,7 +677,7 @@ async fn remove(
     uri: OriginalUri,
     Applicant(a): Applicant,
     Path((id, doc)): Path<(String, String)>,
-    CsrfForm(f, _): CsrfForm<CsrfOnly, ApplicationPage>,
+    _: CsrfForm<CsrfOnly, ApplicationPage>,
 ) -> Result<Response, PageError> {
     let path = format!("/apply/applications/{id}");
     match hrp::remove_document(&s.app, &a, &id, &doc).await {
@@ -702,7 +696,7 @@ async fn submit(
     uri: OriginalUri,
     Applicant(a): Applicant,
     Path(id): Path<String>,
-    CsrfForm(f, _): CsrfForm<CsrfOnly, Up>,
+    _: CsrfForm<CsrfOnly, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/apply/applications/{id}");
     match hrp::submit(&s.app, &a, &id).await {

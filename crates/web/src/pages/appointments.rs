@@ -9,7 +9,7 @@ use crate::i18n::Lang;
 use crate::session::Holder;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -303,7 +303,7 @@ async fn cancel(
     uri: OriginalUri,
     Holder(h): Holder,
     Path(id): Path<String>,
-    CsrfForm(f, _): CsrfForm<MoveForm, MyAppointments>,
+    _: CsrfForm<MoveForm, MyAppointments>,
 ) -> Result<Response, PageError> {
     match ap::cancel(&s.app, Booker::Holder(&h), &id).await {
         Ok(_) => Ok(Redirect::to("/my/appointments").into_response()),

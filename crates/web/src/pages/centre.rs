@@ -12,7 +12,7 @@ use crate::i18n::Lang;
 use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, Multipart, OriginalUri, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -561,7 +561,7 @@ async fn ready(
     uri: OriginalUri,
     StaffWith(staff, _): StaffWith<need::ProcessApplications, Up>,
     Path(id): Path<String>,
-    CsrfForm(f, _): CsrfForm<CsrfOnly, Up>,
+    _: CsrfForm<CsrfOnly, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/centre/applications/{id}");
     match centre::mark_ready(&s.app, &staff, &id).await {

@@ -9,7 +9,7 @@ use crate::i18n::Lang;
 use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Query, State};
+use axum::extract::{OriginalUri, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;

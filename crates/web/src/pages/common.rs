@@ -3,8 +3,8 @@
 
 use crate::AppState;
 pub use crate::guard::{
-    Back, CsrfField, CsrfForm, CsrfMultipart, Here, MultipartBack, MultipartRefused, Pairs,
-    Refusal, StaffWith, Up, need,
+    Back, CsrfField, CsrfForm, CsrfMultipart, MultipartBack, MultipartRefused, Pairs, Refusal,
+    StaffWith, Up, need,
 };
 pub(crate) use crate::guard::{back, csrf_field};
 use crate::i18n::Lang;

@@ -1,7 +1,7 @@
 //! Repeat endorsements for card holders: apply online, pay through a provider (the sandbox's
 //! pay page in development), then print at a kiosk.
 
-use super::common::{CsrfForm, Page, Up, back, csrf_field, render};
+use super::common::{CsrfForm, Page, Up, csrf_field, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -202,7 +202,7 @@ async fn cancel(
     uri: OriginalUri,
     Holder(h): Holder,
     Path(id): Path<String>,
-    CsrfForm(f, _): CsrfForm<PayForm, Up>,
+    _: CsrfForm<PayForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/my/endorsements/{id}");
     match ea::cancel(&s.app, h.person_id, &id, &h.actor()).await {

@@ -20,7 +20,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use exitentry_services::ServiceError;
 use exitentry_services::holders::{self, HolderSession};
 use exitentry_services::temporary_permits::{self as tp, ApplyInput};
 use serde::Deserialize;
@@ -119,23 +118,12 @@ struct Details {
     form: StepTwo,
     error: Option<String>,
 }
-
-fn forbidden(lang: Lang, path: &str) -> Response {
-    PageError {
-        err: ServiceError::Forbidden,
-        lang,
-        path: path.to_string(),
-    }
-    .into_response()
-}
-
 /// Step 1 checks the shape of what was typed (the registry is asked only once, with
 /// everything, so the form cannot be used to probe it field by field).
 async fn details(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
     CsrfForm(f, _): CsrfForm<StepOne, Up>,
 ) -> Response {
     let csrf = f.csrf.clone();
@@ -169,7 +157,6 @@ async fn apply(
     lang: Lang,
     uri: OriginalUri,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     CsrfForm(mut f, _): CsrfForm<StepTwo, Up>,
 ) -> Response {
     let page = Page::new(lang, &uri, None, "tp-title");
@@ -368,7 +355,6 @@ async fn code(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
     InProgress(id): InProgress,
     CsrfForm(f, _): CsrfForm<CodeForm>,
 ) -> Response {
@@ -386,7 +372,6 @@ async fn resend(
     lang: Lang,
     uri: OriginalUri,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     InProgress(id): InProgress,
     CsrfForm(f, _): CsrfForm<CodeForm, Up>,
 ) -> Response {
@@ -591,10 +576,9 @@ async fn login(
 
 async fn logout(
     State(s): State<AppState>,
-    lang: Lang,
     headers: HeaderMap,
-    Holder(h): Holder,
-    CsrfForm(f, _): CsrfForm<CsrfOnly, Up>,
+    Holder(_): Holder,
+    _: CsrfForm<CsrfOnly, Up>,
 ) -> Response {
     if let Some(token) = crate::i18n::cookie_in(&headers, HOLDER_COOKIE) {
         let _ = holders::logout(&s.app, token).await;

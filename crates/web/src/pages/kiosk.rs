@@ -7,15 +7,14 @@ use super::common::{
 };
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
-use crate::i18n::{Lang, cookie};
+use crate::i18n::Lang;
 use crate::session::{
     DEVICE_COOKIE, Device, KioskDevice, MaybeDevice, TicketPrinter, anon_csrf, anon_csrf_cookie,
     set_cookie,
 };
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, FromRequestParts, OriginalUri, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -157,11 +156,7 @@ async fn pair(
     }
 }
 
-async fn unpair(
-    lang: Lang,
-    headers: HeaderMap,
-    CsrfForm(f, _): CsrfForm<PairForm, Up>,
-) -> Response {
+async fn unpair(_: CsrfForm<PairForm, Up>) -> Response {
     let c = set_cookie(DEVICE_COOKIE, "", Some(0), false);
     ([(header::SET_COOKIE, c)], Redirect::to("/kiosk")).into_response()
 }

@@ -8,7 +8,7 @@ use crate::i18n::Lang;
 use crate::session::{Holder, Staff};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -111,7 +111,7 @@ async fn my_issue(
     lang: Lang,
     uri: OriginalUri,
     Holder(h): Holder,
-    CsrfForm(f, _): CsrfForm<CsrfOnly>,
+    _: CsrfForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
     match lp::issue_online(&s.app, &h).await {
         Ok(p) => Ok(Redirect::to(&format!("/my/linkage-proofs/{}", p.id)).into_response()),

@@ -8,12 +8,11 @@ use crate::i18n::Lang;
 use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use exitentry_domain::partners::{PartnerKind, Scope};
-use exitentry_domain::staff::Permission;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::partners::{self, NewPartner, PartnerSummary, UsageRow};
@@ -87,7 +86,6 @@ async fn list(
 csrf_field!(KeyForm, DisableForm);
 
 struct CreateForm {
-    csrf: String,
     name: String,
     kind: String,
     /// The ticked scope boxes.
@@ -111,7 +109,6 @@ async fn create(
     let path = uri.0.path().to_string();
     let get = |k: &str| pairs.get(k);
     let f = CreateForm {
-        csrf: get("csrf"),
         name: get("name"),
         kind: get("kind"),
         scopes: pairs
@@ -154,7 +151,6 @@ struct KeyForm {
 async fn revoke_key(
     State(s): State<AppState>,
     lang: Lang,
-    uri: OriginalUri,
     StaffWith(staff, _): StaffWith<need::ManageStaff>,
     CsrfForm(f, _): CsrfForm<KeyForm>,
 ) -> Result<Response, PageError> {
@@ -185,7 +181,6 @@ struct DisableForm {
 async fn disable(
     State(s): State<AppState>,
     lang: Lang,
-    uri: OriginalUri,
     StaffWith(staff, _): StaffWith<need::ManageStaff>,
     CsrfForm(f, _): CsrfForm<DisableForm>,
 ) -> Result<Response, PageError> {

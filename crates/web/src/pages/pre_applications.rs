@@ -12,11 +12,10 @@ use crate::i18n::Lang;
 use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use exitentry_domain::staff::Permission;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::hrp_applications::{self as hrp, Decision, Detail, Reader, Summary};
@@ -145,7 +144,7 @@ async fn claim(
     uri: OriginalUri,
     StaffWith(staff, _): StaffWith<need::ReviewPreApplications, QueuePage>,
     Path(id): Path<String>,
-    CsrfForm(f, _): CsrfForm<CsrfOnly, QueuePage>,
+    _: CsrfForm<CsrfOnly, QueuePage>,
 ) -> Result<Response, PageError> {
     match hrp::claim(&s.app, &staff, &id).await {
         Ok(_) => Ok(Redirect::to(&format!("{QUEUE}/{id}")).into_response()),

@@ -11,7 +11,7 @@ use crate::session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Staff, set_cookie};
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -155,8 +155,6 @@ async fn login(
 
 async fn logout(
     State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
     headers: HeaderMap,
     Staff(_): Staff,
     _: CsrfForm<CsrfOnly>,
