@@ -4,7 +4,7 @@
 //!
 //! The token a form must echo is the signed-in session's: the session extractors
 //! (`session::{Staff, Holder, Applicant}`, which run before any form is read) leave it in
-//! the request as [`ExpectedCsrf`]. Forms of visitors who are not signed in echo the
+//! the request as `ExpectedCsrf`. Forms of visitors who are not signed in echo the
 //! anonymous double-submit cookie instead.
 //!
 //! A refused request gets the answer the page gave before these guards existed: a 403 error
@@ -16,7 +16,7 @@
 use crate::AppState;
 use crate::error::PageError;
 use crate::i18n::{Lang, cookie_in};
-use crate::session::{LOGIN_CSRF_COOKIE, Staff};
+use crate::session::{ExpectedCsrf, LOGIN_CSRF_COOKIE, Staff};
 use axum::extract::{
     Form, FromRequest, FromRequestParts, Multipart, OriginalUri, RawPathParams, Request,
 };
@@ -28,10 +28,6 @@ use exitentry_services::ServiceError;
 use exitentry_services::auth::{self, StaffSession};
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
-
-/// The CSRF token of the signed-in session, left by the session extractor for the form.
-#[derive(Clone)]
-pub struct ExpectedCsrf(pub String);
 
 /// Compares a submitted CSRF token with the expected one in constant time.
 fn csrf_ok(expected: &str, submitted: &str) -> bool {

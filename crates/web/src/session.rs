@@ -154,11 +154,14 @@ async fn required<T>(
     }
 }
 
+/// The CSRF token of the signed-in session, left in the request by the session extractor
+/// for the form extractors of `guard` (which run after it).
+#[derive(Clone)]
+pub struct ExpectedCsrf(pub String);
+
 /// The signed-in session's CSRF token is the one this request's form must echo.
 fn expect_csrf(parts: &mut Parts, token: &str) {
-    parts
-        .extensions
-        .insert(crate::guard::ExpectedCsrf(token.to_string()));
+    parts.extensions.insert(ExpectedCsrf(token.to_string()));
 }
 
 fn path_of(parts: &Parts) -> String {
