@@ -25,13 +25,13 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use exitentry_domain::staff::Permission;
 use exitentry_services::ServiceError;
-use exitentry_services::auth::{self, StaffSession};
+use exitentry_services::auth::StaffSession;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 
 /// Compares a submitted CSRF token with the expected one in constant time.
 fn csrf_ok(expected: &str, submitted: &str) -> bool {
-    !expected.is_empty() && auth::constant_time_eq(expected, submitted)
+    !expected.is_empty() && exitentry_services::tokens::constant_time_eq(expected, submitted)
 }
 
 /// The token this request's form must echo: the session's, else the anonymous cookie's.
