@@ -7,11 +7,10 @@
 //! the request as `ExpectedCsrf`. Forms of visitors who are not signed in echo the
 //! anonymous double-submit cookie instead.
 //!
-//! A refused request gets the answer the page gave before these guards existed: a 403 error
-//! page for the page named by the handler's [`Back`] (the page the form was on, so the
-//! language switch of the error page leads somewhere that answers GET), or, for forms that
-//! redraw themselves (sign-in, registration), the form again with the error
-//! ([`CsrfField::refused`]).
+//! A refused request gets a 403 error page for the page named by the handler's [`Back`]
+//! (the page the form was on, so the language switch of the error page leads somewhere that
+//! answers GET), or, for forms that redraw themselves (sign-in, registration), the form
+//! again with the error ([`CsrfField::refused`]).
 
 use crate::AppState;
 use crate::error::PageError;

@@ -5,7 +5,7 @@
 
 use super::common::{
     Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, NextQuery, Page, Refusal, Up, csrf_field,
-    file_response, render, status_and_error,
+    file_response, redirect_or_again, render, status_and_error,
 };
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
@@ -465,14 +465,15 @@ async fn start(
     Applicant(a): Applicant,
     _: CsrfForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    match hrp::start(&s.app, &a).await {
-        Ok(x) => Ok(Redirect::to(&format!("/apply/applications/{}", x.id)).into_response()),
-        Err(e @ ServiceError::Conflict { .. }) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            list_page(&s, lang, &uri, a, err).await
-        }
-        Err(e) => Err(PageError::at(lang, "/apply/applications")(e)),
-    }
+    redirect_or_again(
+        hrp::start(&s.app, &a).await,
+        |x| format!("/apply/applications/{}", x.id),
+        |e| matches!(e, ServiceError::Conflict { .. }),
+        |err| list_page(&s, lang, &uri, a, err),
+        lang,
+        "/apply/applications",
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -624,14 +625,20 @@ async fn save(
     CsrfForm(f, _): CsrfForm<SaveForm>,
 ) -> Result<Response, PageError> {
     let path = format!("/apply/applications/{id}");
-    match hrp::save(&s.app, &a, &id, &f.form.into()).await {
-        Ok(_) => Ok(Redirect::to(&format!("{path}#documents")).into_response()),
-        Err(e @ (ServiceError::Conflict { .. } | ServiceError::Invalid { .. })) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, a, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        hrp::save(&s.app, &a, &id, &f.form.into()).await,
+        |_| format!("{path}#documents"),
+        |e| {
+            matches!(
+                e,
+                ServiceError::Conflict { .. } | ServiceError::Invalid { .. }
+            )
+        },
+        |err| show_page(&s, lang, &uri, a, &id, err),
+        lang,
+        &path,
+    )
+    .await
 }
 
 async fn upload(
@@ -648,14 +655,20 @@ async fn upload(
         Some(p) => (p.file_name.clone().unwrap_or_default(), p.bytes.clone()),
         None => (String::new(), Vec::new()),
     };
-    match hrp::upload(&s.app, &a, &id, &purpose, &name, &bytes).await {
-        Ok(_) => Ok(Redirect::to(&format!("{path}#documents")).into_response()),
-        Err(e @ (ServiceError::Conflict { .. } | ServiceError::Invalid { .. })) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, a, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        hrp::upload(&s.app, &a, &id, &purpose, &name, &bytes).await,
+        |_| format!("{path}#documents"),
+        |e| {
+            matches!(
+                e,
+                ServiceError::Conflict { .. } | ServiceError::Invalid { .. }
+            )
+        },
+        |err| show_page(&s, lang, &uri, a, &id, err),
+        lang,
+        &path,
+    )
+    .await
 }
 
 async fn document(
@@ -680,14 +693,15 @@ async fn remove(
     _: CsrfForm<CsrfOnly, ApplicationPage>,
 ) -> Result<Response, PageError> {
     let path = format!("/apply/applications/{id}");
-    match hrp::remove_document(&s.app, &a, &id, &doc).await {
-        Ok(_) => Ok(Redirect::to(&format!("{path}#documents")).into_response()),
-        Err(e @ ServiceError::Conflict { .. }) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, a, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        hrp::remove_document(&s.app, &a, &id, &doc).await,
+        |_| format!("{path}#documents"),
+        |e| matches!(e, ServiceError::Conflict { .. }),
+        |err| show_page(&s, lang, &uri, a, &id, err),
+        lang,
+        &path,
+    )
+    .await
 }
 
 async fn submit(
@@ -699,14 +713,20 @@ async fn submit(
     _: CsrfForm<CsrfOnly, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/apply/applications/{id}");
-    match hrp::submit(&s.app, &a, &id).await {
-        Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e @ (ServiceError::Conflict { .. } | ServiceError::Invalid { .. })) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, a, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        hrp::submit(&s.app, &a, &id).await,
+        |_| path.to_string(),
+        |e| {
+            matches!(
+                e,
+                ServiceError::Conflict { .. } | ServiceError::Invalid { .. }
+            )
+        },
+        |err| show_page(&s, lang, &uri, a, &id, err),
+        lang,
+        &path,
+    )
+    .await
 }
 
 // ---- booking, once approved ----

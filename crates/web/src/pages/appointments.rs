@@ -2,7 +2,7 @@
 //! slot, get a confirmation with the reference as a QR code; cancel or move it before the
 //! cut-off. Works without JavaScript.
 
-use super::common::{CsrfForm, Page, back, csrf_field, qr_svg, render};
+use super::common::{CsrfForm, Page, back, csrf_field, qr_svg, redirect_or_again, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -305,14 +305,15 @@ async fn cancel(
     Path(id): Path<String>,
     _: CsrfForm<MoveForm, MyAppointments>,
 ) -> Result<Response, PageError> {
-    match ap::cancel(&s.app, Booker::Holder(&h), &id).await {
-        Ok(_) => Ok(Redirect::to("/my/appointments").into_response()),
-        Err(e @ ServiceError::Conflict { .. }) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            list_page(&s, lang, &uri, h, err).await
-        }
-        Err(e) => Err(PageError::at(lang, "/my/appointments")(e)),
-    }
+    redirect_or_again(
+        ap::cancel(&s.app, Booker::Holder(&h), &id).await,
+        |_| "/my/appointments".to_string(),
+        |e| matches!(e, ServiceError::Conflict { .. }),
+        |err| list_page(&s, lang, &uri, h, err),
+        lang,
+        "/my/appointments",
+    )
+    .await
 }
 
 async fn move_to(

@@ -4,7 +4,7 @@
 
 use super::common::{
     CsrfForm, CsrfMultipart, CsrfOnly, MultipartRefused, Page, Pairs, StaffWith, TicketForm,
-    TicketQuery, Up, back, bookable, csrf_field, need, render, ticket_for,
+    TicketQuery, Up, back, bookable, csrf_field, need, redirect_or_again, render, ticket_for,
 };
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
@@ -564,14 +564,15 @@ async fn ready(
     _: CsrfForm<CsrfOnly, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/centre/applications/{id}");
-    match centre::mark_ready(&s.app, &staff, &id).await {
-        Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e) if inline(&e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            application_page(&s, lang, &uri, staff, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        centre::mark_ready(&s.app, &staff, &id).await,
+        |_| path.to_string(),
+        inline,
+        |err| application_page(&s, lang, &uri, staff, &id, err),
+        lang,
+        &path,
+    )
+    .await
 }
 
 #[derive(Template)]

@@ -2,6 +2,7 @@
 //! from each other.
 
 use crate::AppState;
+use crate::error::{PageError, message_for, status_for};
 pub use crate::guard::{
     Back, CsrfField, CsrfForm, CsrfMultipart, MultipartBack, MultipartRefused, Pairs, Refusal,
     StaffWith, Up, need,
@@ -12,7 +13,8 @@ pub use crate::render::{
     Page, at, beijing, qr_svg, render, retry_after, status_and_error, urlencoding_min, when_micros,
     yuan, yuan_digits,
 };
-use axum::http::header;
+use axum::http::{StatusCode, header};
+use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
@@ -174,4 +176,25 @@ pub async fn ticket_for(
 /// Supplement items in the reader's language (the reviewer's checklist).
 pub fn item_label(page: &Page, item: &str) -> String {
     page.t(&format!("supplement-{item}"))
+}
+
+/// What a form's action answers: on success a redirect to `to(value)` (post, redirect, get:
+/// a reload never repeats the action); on an error the form shows (`shown`), the page again
+/// with the error and its status; on any other error the error page for `path`.
+pub async fn redirect_or_again<T, Fut>(
+    done: Result<T, ServiceError>,
+    to: impl FnOnce(T) -> String,
+    shown: impl FnOnce(&ServiceError) -> bool,
+    again: impl FnOnce(Option<(StatusCode, String)>) -> Fut,
+    lang: Lang,
+    path: &str,
+) -> Result<Response, PageError>
+where
+    Fut: std::future::Future<Output = Result<Response, PageError>>,
+{
+    match done {
+        Ok(v) => Ok(Redirect::to(&to(v)).into_response()),
+        Err(e) if shown(&e) => again(Some((status_for(&e), message_for(&e, lang)))).await,
+        Err(e) => Err(PageError::at(lang, path)(e)),
+    }
 }

@@ -3,7 +3,8 @@
 //! reviewers confirm or reject the relative declared for a family visit.
 
 use super::common::{
-    Back, CsrfForm, Page, Pairs, StaffWith, Up, csrf_field, need, render, status_and_error,
+    Back, CsrfForm, Page, Pairs, StaffWith, Up, csrf_field, need, redirect_or_again, render,
+    status_and_error,
 };
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
@@ -310,14 +311,15 @@ async fn pay(
     CsrfForm(f, _): CsrfForm<PayForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/centre/endorsements/{id}");
-    match counter::pay(&s.app, &staff, &id, &f.method).await {
-        Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e) if inline(&e) || matches!(e, ServiceError::Unavailable { .. }) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, staff, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        counter::pay(&s.app, &staff, &id, &f.method).await,
+        |_| path.to_string(),
+        |e| inline(e) || matches!(e, ServiceError::Unavailable { .. }),
+        |err| show_page(&s, lang, &uri, staff, &id, err),
+        lang,
+        &path,
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -362,14 +364,15 @@ async fn review(
     CsrfForm(f, _): CsrfForm<ReviewForm, CentreEndorsement>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/centre/endorsements/{id}");
-    match counter::review(&s.app, &staff, &id, f.decision == "approve", &f.note).await {
-        Ok(_) => Ok(Redirect::to("/staff/endorsements/review").into_response()),
-        Err(e) if inline(&e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, staff, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        counter::review(&s.app, &staff, &id, f.decision == "approve", &f.note).await,
+        |_| "/staff/endorsements/review".to_string(),
+        inline,
+        |err| show_page(&s, lang, &uri, staff, &id, err),
+        lang,
+        &path,
+    )
+    .await
 }
 
 #[derive(Deserialize)]

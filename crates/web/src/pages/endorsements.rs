@@ -1,7 +1,7 @@
 //! Repeat endorsements for card holders: apply online, pay through a provider (the sandbox's
 //! pay page in development), then print at a kiosk.
 
-use super::common::{CsrfForm, Page, Up, csrf_field, render};
+use super::common::{CsrfForm, Page, Up, csrf_field, redirect_or_again, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -107,14 +107,15 @@ async fn apply(
         },
         _ => ApplyRequest::default(),
     };
-    match ea::apply(&s.app, h.person_id, "online", &h.actor(), &req).await {
-        Ok(a) => Ok(Redirect::to(&format!("/my/endorsements/{}", a.id)).into_response()),
-        Err(e) if !matches!(e, ServiceError::Internal(_)) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            list_page(&s, lang, &uri, h, err).await
-        }
-        Err(e) => Err(PageError::at(lang, "/my/endorsements")(e)),
-    }
+    redirect_or_again(
+        ea::apply(&s.app, h.person_id, "online", &h.actor(), &req).await,
+        |a| format!("/my/endorsements/{}", a.id),
+        |e| !matches!(e, ServiceError::Internal(_)),
+        |err| list_page(&s, lang, &uri, h, err),
+        lang,
+        "/my/endorsements",
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -205,14 +206,15 @@ async fn cancel(
     _: CsrfForm<PayForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/my/endorsements/{id}");
-    match ea::cancel(&s.app, h.person_id, &id, &h.actor()).await {
-        Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e @ ServiceError::Conflict { .. }) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, h, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        ea::cancel(&s.app, h.person_id, &id, &h.actor()).await,
+        |_| path.to_string(),
+        |e| matches!(e, ServiceError::Conflict { .. }),
+        |err| show_page(&s, lang, &uri, h, &id, err),
+        lang,
+        &path,
+    )
+    .await
 }
 
 /// A provider paid by scanning (WeChat Pay Native): its QR code, then back to the

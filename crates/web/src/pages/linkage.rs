@@ -1,7 +1,9 @@
 //! Linkage proofs on the web: the holder's own (online) and the counter's (paper), both
 //! shown on a printable page with the QR.
 
-use super::common::{CsrfForm, CsrfOnly, Page, StaffWith, csrf_field, need, qr_svg, render};
+use super::common::{
+    CsrfForm, CsrfOnly, Page, StaffWith, csrf_field, need, qr_svg, redirect_or_again, render,
+};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -113,14 +115,20 @@ async fn my_issue(
     Holder(h): Holder,
     _: CsrfForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    match lp::issue_online(&s.app, &h).await {
-        Ok(p) => Ok(Redirect::to(&format!("/my/linkage-proofs/{}", p.id)).into_response()),
-        Err(e @ (ServiceError::Conflict { .. } | ServiceError::Unavailable { .. })) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            my_page(&s, lang, &uri, h, err).await
-        }
-        Err(e) => Err(PageError::at(lang, "/my/linkage-proof")(e)),
-    }
+    redirect_or_again(
+        lp::issue_online(&s.app, &h).await,
+        |p| format!("/my/linkage-proofs/{}", p.id),
+        |e| {
+            matches!(
+                e,
+                ServiceError::Conflict { .. } | ServiceError::Unavailable { .. }
+            )
+        },
+        |err| my_page(&s, lang, &uri, h, err),
+        lang,
+        "/my/linkage-proof",
+    )
+    .await
 }
 
 #[derive(Template)]

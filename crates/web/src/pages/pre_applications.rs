@@ -3,18 +3,18 @@
 //! supplements (standard items and free text) or reject with a reason.
 
 use super::common::{
-    CsrfForm, CsrfOnly, Page, Pairs, StaffWith, Up, back, file_response, need, render,
-    status_and_error,
+    CsrfForm, CsrfOnly, Page, Pairs, StaffWith, Up, back, file_response, need, redirect_or_again,
+    render, status_and_error,
 };
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
+use crate::error::PageError;
 use crate::i18n::Lang;
 use crate::session::Staff;
 use askama::Template;
 use axum::Router;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
@@ -146,14 +146,15 @@ async fn claim(
     Path(id): Path<String>,
     _: CsrfForm<CsrfOnly, QueuePage>,
 ) -> Result<Response, PageError> {
-    match hrp::claim(&s.app, &staff, &id).await {
-        Ok(_) => Ok(Redirect::to(&format!("{QUEUE}/{id}")).into_response()),
-        Err(e @ (ServiceError::Conflict { .. } | ServiceError::NotFound(_))) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            queue_page(&s, lang, &uri, staff, err).await
-        }
-        Err(e) => Err(PageError::at(lang, QUEUE)(e)),
-    }
+    redirect_or_again(
+        hrp::claim(&s.app, &staff, &id).await,
+        |_| format!("{QUEUE}/{id}"),
+        |e| matches!(e, ServiceError::Conflict { .. } | ServiceError::NotFound(_)),
+        |err| queue_page(&s, lang, &uri, staff, err),
+        lang,
+        QUEUE,
+    )
+    .await
 }
 
 async fn decide(
@@ -180,14 +181,20 @@ async fn decide(
             reason: get("reason"),
         },
     };
-    match hrp::decide(&s.app, &staff, &id, &decision).await {
-        Ok(_) => Ok(Redirect::to(QUEUE).into_response()),
-        Err(e @ (ServiceError::Conflict { .. } | ServiceError::Invalid { .. })) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, staff, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        hrp::decide(&s.app, &staff, &id, &decision).await,
+        |_| QUEUE.to_string(),
+        |e| {
+            matches!(
+                e,
+                ServiceError::Conflict { .. } | ServiceError::Invalid { .. }
+            )
+        },
+        |err| show_page(&s, lang, &uri, staff, &id, err),
+        lang,
+        &path,
+    )
+    .await
 }
 
 async fn document(
