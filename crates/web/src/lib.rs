@@ -4,7 +4,6 @@ pub mod api;
 mod assets;
 pub mod error;
 mod extract;
-mod guard;
 pub mod i18n;
 mod observability;
 pub mod pages;

@@ -1,5 +1,5 @@
 //! Sessions from cookies (staff, holders, applicants), the anonymous CSRF cookie, and the
-//! cookies we set. Forms are checked against the session's token in `guard`.
+//! cookies we set. Forms are checked against the session's token in `extract::forms`.
 
 use crate::AppState;
 use crate::error::PageError;
@@ -155,7 +155,7 @@ async fn required<T>(
 }
 
 /// The CSRF token of the signed-in session, left in the request by the session extractor
-/// for the form extractors of `guard` (which run after it).
+/// for the form extractors of `extract::forms` (which run after it).
 #[derive(Clone)]
 pub struct ExpectedCsrf(pub String);
 

@@ -3,11 +3,11 @@
 
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
-pub use crate::guard::{
-    Back, CsrfField, CsrfForm, CsrfMultipart, MultipartBack, MultipartRefused, Pairs, Refusal,
-    StaffWith, Up, need,
+pub use crate::extract::forms::{
+    Back, CsrfField, CsrfForm, CsrfMultipart, MultipartBack, MultipartRefused, Pairs, Refusal, Up,
 };
-pub(crate) use crate::guard::{back, csrf_field};
+pub(crate) use crate::extract::forms::{back, csrf_field};
+pub use crate::extract::staff::{StaffWith, need};
 use crate::i18n::Lang;
 pub use crate::render::{
     Page, at, beijing, qr_svg, render, retry_after, status_and_error, urlencoding_min, when_micros,

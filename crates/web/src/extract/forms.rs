@@ -1,6 +1,6 @@
-//! What runs before a page handler so that it cannot forget: the permission a staff page
-//! needs ([`StaffWith`]) and the CSRF token every state-changing form echoes ([`CsrfForm`],
-//! [`CsrfMultipart`]). This is the only place that compares CSRF tokens.
+//! Forms whose CSRF token is checked before the handler runs, so that no handler can forget
+//! it: [`CsrfForm`] (urlencoded) and [`CsrfMultipart`] (uploads). This is the only place that
+//! compares CSRF tokens; the permission a staff page needs is checked by `super::staff`.
 //!
 //! The token a form must echo is the signed-in session's: the session extractors
 //! (`session::{Staff, Holder, Applicant}`, which run before any form is read) leave it in
@@ -15,16 +15,14 @@
 use crate::AppState;
 use crate::error::PageError;
 use crate::i18n::{Lang, cookie_in};
-use crate::session::{ExpectedCsrf, LOGIN_CSRF_COOKIE, Staff};
+use crate::session::{ExpectedCsrf, LOGIN_CSRF_COOKIE};
 use axum::extract::{
     Form, FromRequest, FromRequestParts, Multipart, OriginalUri, RawPathParams, Request,
 };
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use exitentry_domain::staff::Permission;
 use exitentry_services::ServiceError;
-use exitentry_services::auth::StaffSession;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 
@@ -75,7 +73,7 @@ macro_rules! back {
     ($($name:ident = $path:expr),* $(,)?) => {
         $(
             pub struct $name;
-            impl $crate::guard::Back for $name {
+            impl $crate::extract::forms::Back for $name {
                 fn path(_: &str) -> String {
                     $path.to_string()
                 }
@@ -131,7 +129,7 @@ pub trait CsrfField {
 macro_rules! csrf_field {
     ($($t:ty),* $(,)?) => {
         $(
-            impl $crate::guard::CsrfField for $t {
+            impl $crate::extract::forms::CsrfField for $t {
                 fn csrf(&self) -> &str {
                     &self.csrf
                 }
@@ -312,75 +310,6 @@ where
         } else {
             Err(MultipartRefused::Csrf(B::refused(&form, refusal)))
         }
-    }
-}
-
-/// A permission a staff page needs, as a type: `StaffWith<need::ServeCounter>`.
-pub trait Need {
-    const PERMISSION: Permission;
-}
-
-/// One marker type per permission (the whole table, used by a page or not yet).
-#[allow(dead_code)]
-pub mod need {
-    use super::{Need, Permission};
-
-    macro_rules! needs {
-        ($($p:ident),* $(,)?) => {
-            $(
-                pub struct $p;
-                impl Need for $p {
-                    const PERMISSION: Permission = Permission::$p;
-                }
-            )*
-        };
-    }
-
-    needs!(
-        SearchRegistry,
-        ManageStaff,
-        ViewAudit,
-        ViewTemporaryPermits,
-        RevokeTemporaryPermits,
-        PrintLinkageProofs,
-        ManageCentre,
-        ServeCounter,
-        ProcessApplications,
-        ReviewEndorsements,
-        RegisterStatePersonnel,
-        ManageJobs,
-        ReviewPreApplications,
-        RecordHukou,
-    );
-}
-
-/// A signed-in staff member whose role has the permission `P` (checked before the form is
-/// read); anonymous visitors are sent to sign in, others get the 403 page for `B`.
-pub struct StaffWith<P, B = Here>(pub StaffSession, pub PhantomData<(P, B)>);
-
-impl<P, B> FromRequestParts<AppState> for StaffWith<P, B>
-where
-    P: Need + Send,
-    B: Back + Send,
-{
-    type Rejection = PageError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Staff(staff) = Staff::from_request_parts(parts, state).await?;
-        if let Err(e) = staff.require(P::PERMISSION) {
-            let path = match parts.extensions.get::<OriginalUri>() {
-                Some(u) => u.0.path().to_string(),
-                None => parts.uri.path().to_string(),
-            };
-            return Err(PageError::at(
-                Lang::from_headers(&parts.headers),
-                &B::path(&path),
-            )(e));
-        }
-        Ok(StaffWith(staff, PhantomData))
     }
 }
 
