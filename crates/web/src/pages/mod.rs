@@ -3,6 +3,7 @@
 //! any. Page modules share helpers through `common` and never import from each other.
 
 pub mod apply;
+mod apply_account;
 mod appointments;
 mod centre;
 mod centre_admin;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .merge(centre_admin::routes())
         .merge(counter_endorsements::routes())
         .merge(apply::routes())
+        .merge(apply_account::routes())
         .merge(pre_applications::routes())
         .merge(kiosk::routes())
         .merge(staff_permits::routes())
