@@ -16,5 +16,6 @@ pub mod products;
 pub mod staff;
 pub mod states;
 pub mod temporary_permit;
+pub mod time;
 
 pub use invalid::Invalid;
