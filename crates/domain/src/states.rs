@@ -36,7 +36,7 @@ macro_rules! lifecycle {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// The code stored in the database (and shown in JSON).
-            pub fn code(self) -> &'static str {
+            pub const fn code(self) -> &'static str {
                 match self {
                     $($name::$variant => $code),+
                 }

@@ -1,6 +1,7 @@
 //! Published verification material: the signed trust list and revocation status list.
 
 use crate::{App, Result, ServiceError};
+use exitentry_domain::states::{LinkageProofState, TemporaryPermitState};
 use exitentry_credentials::{
     CredentialKind, Reason, StatusList, TrustStore, Verdict, VerifyOptions, sign_status_list,
     sign_trust_list, verify,
@@ -65,16 +66,17 @@ pub async fn check_live(app: &App, payload: &str, required_use: Option<&str>) ->
     {
         let id = String::from_utf8_lossy(&claims.cti).into_owned();
         let mut conn = app.db.conn().await?;
-        let live_status = if v.kind == CredentialKind::TemporaryPermit {
+        // Cancelled or revoked since it was issued (or unknown here): refused.
+        let live = if v.kind == CredentialKind::TemporaryPermit {
             exitentry_storage::temporary_permits::permit(&mut conn, &id)
                 .await?
-                .map(|p| p.status)
+                .is_some_and(|p| p.status == TemporaryPermitState::Valid)
         } else {
             exitentry_storage::linkage_proofs::get(&mut conn, &id)
                 .await?
-                .map(|p| p.status)
+                .is_some_and(|p| p.status == LinkageProofState::Valid)
         };
-        if live_status.is_none_or(|s| s != "valid") {
+        if !live {
             v.valid = false;
             v.reason = Reason::Revoked;
         }

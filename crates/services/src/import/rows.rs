@@ -5,6 +5,7 @@ use super::*;
 use crate::{App, Result};
 use chrono::NaiveDate;
 use exitentry_domain::Invalid;
+use exitentry_domain::states::EndorsementState;
 use exitentry_domain::document::{DocumentStatus, check_dates};
 use exitentry_domain::ids::{IdKind, IdentityNumber, ResidencePermitNumber};
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber, parse_issue_count};
@@ -362,7 +363,7 @@ pub(super) async fn endorsements_against_registry(
             valid_from: r.valid_from.to_string(),
             valid_until: r.valid_until.to_string(),
             stay_days: r.stay_days,
-            status: "valid".into(),
+            status: EndorsementState::Valid,
             source: "import".into(),
         });
     }
