@@ -1,11 +1,11 @@
 //! Published verification material: the signed trust list and revocation status list.
 
 use crate::{App, Result, ServiceError};
-use exitentry_domain::states::{LinkageProofState, TemporaryPermitState};
 use exitentry_credentials::{
     CredentialKind, Reason, StatusList, TrustStore, Verdict, VerifyOptions, sign_status_list,
     sign_trust_list, verify,
 };
+use exitentry_domain::states::{LinkageProofState, TemporaryPermitState};
 
 fn keys(app: &App) -> Result<&crate::keys::KeySet> {
     app.keys.as_deref().ok_or(ServiceError::Unavailable {

@@ -235,7 +235,15 @@ pub async fn confirm_sms_code(app: &App, id: &str, code: &str) -> Result<()> {
         && code_hash(id, code.trim()) == a.sms_code_hash
         && tries <= rules.sms_max_tries;
     if ok {
-        store::advance(&mut tx, id, Step::AwaitingSms, Step::AwaitingFace, None, now).await?;
+        store::advance(
+            &mut tx,
+            id,
+            Step::AwaitingSms,
+            Step::AwaitingFace,
+            None,
+            now,
+        )
+        .await?;
     }
     tx.commit()
         .await
@@ -575,7 +583,6 @@ pub struct PermitView {
     /// The QR payload; only while the permit is valid.
     pub payload: Option<String>,
 }
-
 
 async fn view(app: &App, conn: &mut AnyConnection, p: PermitRecord) -> Result<PermitView> {
     let doc = documents::get(conn, p.document_id)

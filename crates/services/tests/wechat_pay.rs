@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
 use exitentry_config::{Config, OnlineAdapter, Secret, WechatPayConfig};
+use exitentry_domain::states::PaymentOrderState;
 use exitentry_services::online_payments::wechat::{self, Params, from_xml, sign, to_xml, verify};
 use exitentry_services::online_payments::{self as op, Ack, Checkout, HeaderMap, OnlineProvider};
 use exitentry_services::providers::BoxFuture;
@@ -16,7 +17,6 @@ use exitentry_storage::testing::TestDb;
 use exitentry_storage::{AnyConnection, backend_tests};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use exitentry_domain::states::PaymentOrderState;
 
 const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
 const APP_ID: &str = "wx2421b1c4370ec43b";
@@ -266,7 +266,10 @@ async fn wechat_native_checkout_notify_query_and_refund(t: &TestDb) {
             .unwrap_err();
         assert!(matches!(e, ServiceError::Forbidden), "{e:?} for {bad}");
     }
-    assert_eq!(status(&app, &two.id).await, (PaymentOrderState::Pending, None));
+    assert_eq!(
+        status(&app, &two.id).await,
+        (PaymentOrderState::Pending, None)
+    );
     let e = op::callback(&app, "wechat_pay", "<xml><a>", &no_headers, payable)
         .await
         .unwrap_err();
@@ -300,8 +303,16 @@ async fn wechat_native_checkout_notify_query_and_refund(t: &TestDb) {
     clock.advance(chrono::Duration::minutes(3));
     assert_eq!(op::query_pending(&app, payable).await.unwrap(), 2);
     assert_eq!(status(&app, &ids[0]).await.0, PaymentOrderState::Paid);
-    assert_eq!(status(&app, &ids[1]).await.0, PaymentOrderState::Pending, "NOTPAY waits");
-    assert_eq!(status(&app, &ids[2]).await.0, PaymentOrderState::Failed, "CLOSED");
+    assert_eq!(
+        status(&app, &ids[1]).await.0,
+        PaymentOrderState::Pending,
+        "NOTPAY waits"
+    );
+    assert_eq!(
+        status(&app, &ids[2]).await.0,
+        PaymentOrderState::Failed,
+        "CLOSED"
+    );
     let queried: Vec<String> = fake
         .lock()
         .unwrap()

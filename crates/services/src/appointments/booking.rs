@@ -546,7 +546,9 @@ pub async fn cancel(app: &App, booker: Booker<'_>, id: &str) -> Result<Appointme
         AppointmentState::Booked,
         AppointmentState::Cancelled,
         app.now_micros(),
-    ).await? {
+    )
+    .await?
+    {
         return Err(ServiceError::Conflict {
             code: "not_active",
             message: "this appointment is no longer active".into(),

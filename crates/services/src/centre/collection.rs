@@ -9,12 +9,12 @@ use chrono::NaiveDate;
 use exitentry_domain::document::{DocumentStatus, expiry_for_issue};
 use exitentry_domain::products::{self, IssueReason, Product};
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::CentreApplicationState;
 use exitentry_domain::time::cst;
 use exitentry_storage::centre::{self as store};
 use exitentry_storage::documents::{self, DocumentRecord};
 use exitentry_storage::{AnyConnection, StorageError, people};
 use serde::Serialize;
-use exitentry_domain::states::CentreApplicationState;
 use serde_json::json;
 
 /// Processing done: the document is produced with a new number and waits for collection.

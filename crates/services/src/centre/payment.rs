@@ -10,8 +10,8 @@ use crate::{App, Result, ServiceError, audit};
 use chrono::Duration;
 use exitentry_domain::centre::add_working_days;
 use exitentry_domain::products;
-use exitentry_domain::states::{CentreApplicationState, CounterPaymentState};
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::{CentreApplicationState, CounterPaymentState};
 use exitentry_storage::StorageError;
 use exitentry_storage::centre::{self as store, ApplicationRow, PaymentRow};
 use serde_json::json;
@@ -145,7 +145,9 @@ pub(super) async fn record_payment(
         StorageError::Conflict(_) => conflict("already_paid", "this application is already paid"),
         other => other.into(),
     })?;
-    if status == CounterPaymentState::Paid && !store::mark_paid(&mut tx, &a.id, &collection.to_string(), now).await? {
+    if status == CounterPaymentState::Paid
+        && !store::mark_paid(&mut tx, &a.id, &collection.to_string(), now).await?
+    {
         return Err(conflict("already_paid", "this application is already paid"));
     }
     audit::record(

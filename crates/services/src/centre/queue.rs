@@ -185,7 +185,9 @@ pub async fn check_in(app: &App, desk: Desk<'_>, reference: &str) -> Result<Tick
         AppointmentState::Booked,
         AppointmentState::CheckedIn,
         app.now_micros(),
-    ).await? {
+    )
+    .await?
+    {
         return Err(conflict(
             "not_active",
             "this appointment was just checked in",

@@ -309,7 +309,15 @@ pub async fn print(
             }
             Err(e) => return Err(e.into()),
         };
-        store::job_transition(&mut tx, id, PrintJobState::Queued, PrintJobState::Printing, None, now).await?;
+        store::job_transition(
+            &mut tx,
+            id,
+            PrintJobState::Queued,
+            PrintJobState::Printing,
+            None,
+            now,
+        )
+        .await?;
         // The application is printing now: it cannot be cancelled and refunded meanwhile.
         if !store::transition(&mut tx, &a.id, E::ReadyToPrint, E::Printing, now).await? {
             return Err(ServiceError::Conflict {

@@ -5,11 +5,11 @@ use crate::holders::HolderSession;
 use crate::online_payments::{self, OrderRow};
 use crate::{App, Result, ServiceError, audit};
 use exitentry_domain::Invalid;
-use exitentry_domain::products::Money;
-use exitentry_domain::states::EndorsementApplicationState as E;
 use exitentry_domain::endorsements::{
     self as rules, Circumstances, Destination, EndorsementType, Trips,
 };
+use exitentry_domain::products::Money;
+use exitentry_domain::states::EndorsementApplicationState as E;
 use exitentry_storage::endorsement_applications::{self as store, ApplicationRow};
 use exitentry_storage::{AnyConnection, StorageError};
 use serde::Serialize;

@@ -5,7 +5,6 @@ use super::*;
 use crate::{App, Result};
 use chrono::NaiveDate;
 use exitentry_domain::Invalid;
-use exitentry_domain::states::EndorsementState;
 use exitentry_domain::document::{DocumentStatus, check_dates};
 use exitentry_domain::ids::{IdKind, IdentityNumber, ResidencePermitNumber};
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber, parse_issue_count};
@@ -13,6 +12,7 @@ use exitentry_domain::office::{
     DEFAULT_OPENING_HOURS, HolidayCalendar, Office, OfficeCode, OfficeLevel, Service,
 };
 use exitentry_domain::person::{Names, Nationality, Region, Sex, parse_date};
+use exitentry_domain::states::EndorsementState;
 use exitentry_storage::documents::{self};
 use exitentry_storage::people::{PersonRecord, StoredPerson};
 use std::collections::{HashMap, HashSet};

@@ -71,7 +71,6 @@ pub(super) fn owner(id: &str) -> String {
     format!("hrp_application:{id}")
 }
 
-
 pub(super) async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Result<Detail> {
     let form: Form = serde_json::from_str(&a.form).unwrap_or_default();
     let docs = uploads::list(app, &owner(&a.id)).await?;
