@@ -220,3 +220,29 @@ pub async fn record_callback(
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDb;
+
+    async fn an_unknown_status_in_the_database_is_corrupt_not_a_panic(t: &TestDb) {
+        let mut c = t.db.conn().await.unwrap();
+        sqlx::query(
+            "INSERT INTO payment_orders (id, subject, provider, amount_cents, currency, status, \
+             created_at, updated_at) VALUES ($1, 's', 'alipay', 100, 'CNY', $2, 0, 0)",
+        )
+        .bind("o1")
+        .bind("payed")
+        .execute(&mut *c)
+        .await
+        .unwrap();
+        let read = order(&mut c, "o1").await;
+        assert!(
+            matches!(&read, Err(StorageError::Corrupt(m)) if m.contains("payed")),
+            "{read:?}"
+        );
+    }
+
+    crate::backend_tests!(an_unknown_status_in_the_database_is_corrupt_not_a_panic);
+}
