@@ -254,7 +254,7 @@ pub async fn seed_centres(
                     valid_from: from.to_string(),
                     valid_until: until.to_string(),
                     stay_days: 7,
-                    status: "valid".into(),
+                    status: exitentry_domain::states::EndorsementState::Valid,
                     source: "import".into(),
                 }],
                 app.now_micros(),

@@ -14,6 +14,7 @@ pub mod person;
 pub mod policy;
 pub mod products;
 pub mod staff;
+pub mod states;
 pub mod temporary_permit;
 pub mod time;
 

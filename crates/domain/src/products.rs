@@ -54,15 +54,26 @@ pub struct Money {
     pub currency: Currency,
 }
 
+impl Money {
+    pub fn new(cents: i64, currency: Currency) -> Self {
+        Money { cents, currency }
+    }
+
+    /// Yuan (renminbi) in fen.
+    pub fn cny(cents: i64) -> Self {
+        Money::new(cents, Currency::Cny)
+    }
+
+    /// The amount without the currency, two decimals: `12.50` (pages put the currency
+    /// where their language wants it; `Display` gives `CNY 12.50`).
+    pub fn amount(&self) -> String {
+        format!("{}.{:02}", self.cents / 100, self.cents % 100)
+    }
+}
+
 impl std::fmt::Display for Money {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}.{:02}",
-            self.currency.code(),
-            self.cents / 100,
-            self.cents % 100
-        )
+        write!(f, "{} {}", self.currency.code(), self.amount())
     }
 }
 
@@ -274,6 +285,13 @@ mod tests {
     use super::*;
     use crate::numbers::DocumentNumber;
     use chrono::NaiveDate;
+
+    #[test]
+    fn money_prints_two_decimals_with_or_without_the_currency() {
+        assert_eq!(Money::cny(1250).amount(), "12.50");
+        assert_eq!(Money::cny(5).to_string(), "CNY 0.05");
+        assert_eq!(Money::new(39000, Currency::Hkd).to_string(), "HKD 390.00");
+    }
 
     #[test]
     fn card_numbers_have_the_current_format() {

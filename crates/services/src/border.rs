@@ -9,6 +9,7 @@ use exitentry_domain::Invalid;
 use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::endorsements::{self as rules, Destination, Issued, Trips};
 use exitentry_domain::partners::Scope;
+use exitentry_domain::states::EndorsementState;
 use exitentry_domain::time::cst;
 use exitentry_storage::endorsements::{self as store, CrossingRow, EndorsementRow};
 use exitentry_storage::{StorageError, documents};
@@ -169,7 +170,7 @@ pub async fn crossing(
                 let all = store::for_document(&mut tx, permit.id, Some(destination.code())).await?;
                 let live: Vec<(EndorsementRow, Issued)> = all
                     .into_iter()
-                    .filter(|e| e.status == "valid")
+                    .filter(|e| e.status == EndorsementState::Valid)
                     .filter_map(|e| issued(&e).map(|i| (e, i)))
                     .collect();
                 if live.is_empty() {
@@ -300,7 +301,7 @@ pub async fn endorsements_of(app: &App, document_id: i64) -> Result<Vec<Endorsem
             valid_from: e.valid_from,
             valid_until: e.valid_until,
             stay_days: e.stay_days,
-            status: e.status,
+            status: e.status.code().to_string(),
         })
         .collect())
 }

@@ -14,6 +14,7 @@ use exitentry_domain::endorsements::{
     self as rules, Circumstances, Destination, EndorsementType, Relation, Trips,
 };
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::EndorsementApplicationState as E;
 use exitentry_storage::endorsement_applications::{self as store, ApplicationRow, CounterDetails};
 use exitentry_storage::endorsements as endorsements_store;
 use exitentry_storage::{StorageError, documents, people};
@@ -235,7 +236,7 @@ pub async fn apply(
         &staff.actor(),
         "endorsement.accept",
         &subject(&row.id),
-        json!({"kind": row.kind, "destination": row.destination, "fee_cents": row.fee_cents,
+        json!({"kind": row.kind, "destination": row.destination, "fee_cents": row.fee.cents,
                "office": office, "checklist": checklist, "ready_on": ready_on.to_string()}),
     )
     .await?;
@@ -319,7 +320,7 @@ pub async fn review_queue(app: &App, staff: &StaffSession) -> Result<Vec<StaffVi
     staff.require(Permission::ReviewEndorsements)?;
     let rows = {
         let mut conn = app.db.conn().await?;
-        store::with_status(&mut conn, "under_review", 200).await?
+        store::with_status(&mut conn, E::UnderReview, 200).await?
     };
     let mut out = Vec::with_capacity(rows.len());
     for a in &rows {
@@ -353,9 +354,9 @@ pub async fn review(
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
     let to = if approve {
-        "ready_to_print"
+        E::ReadyToPrint
     } else {
-        "rejected"
+        E::Rejected
     };
     if !store::decide(&mut tx, id, to, &staff.username, note, now).await? {
         let status = store::get(&mut tx, id)

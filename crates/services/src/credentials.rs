@@ -5,6 +5,7 @@ use exitentry_credentials::{
     CredentialKind, Reason, StatusList, TrustStore, Verdict, VerifyOptions, sign_status_list,
     sign_trust_list, verify,
 };
+use exitentry_domain::states::{LinkageProofState, TemporaryPermitState};
 
 fn keys(app: &App) -> Result<&crate::keys::KeySet> {
     app.keys.as_deref().ok_or(ServiceError::Unavailable {
@@ -65,16 +66,17 @@ pub async fn check_live(app: &App, payload: &str, required_use: Option<&str>) ->
     {
         let id = String::from_utf8_lossy(&claims.cti).into_owned();
         let mut conn = app.db.conn().await?;
-        let live_status = if v.kind == CredentialKind::TemporaryPermit {
+        // Cancelled or revoked since it was issued (or unknown here): refused.
+        let live = if v.kind == CredentialKind::TemporaryPermit {
             exitentry_storage::temporary_permits::permit(&mut conn, &id)
                 .await?
-                .map(|p| p.status)
+                .is_some_and(|p| p.status == TemporaryPermitState::Valid)
         } else {
             exitentry_storage::linkage_proofs::get(&mut conn, &id)
                 .await?
-                .map(|p| p.status)
+                .is_some_and(|p| p.status == LinkageProofState::Valid)
         };
-        if live_status.is_none_or(|s| s != "valid") {
+        if !live {
             v.valid = false;
             v.reason = Reason::Revoked;
         }

@@ -13,6 +13,7 @@ use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
 use exitentry_domain::office::{OfficeCode, Service};
 use exitentry_domain::partners::regions_agree;
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::LinkageProofState;
 use exitentry_domain::temporary_permit::{end_of_day, name_matches};
 use exitentry_storage::documents::{self, StoredDocument};
 use exitentry_storage::linkage_proofs::{self as store, ProofRecord};
@@ -259,7 +260,7 @@ async fn issue(
         status_index: index,
         valid_from: now.timestamp_micros(),
         valid_until: until.timestamp_micros(),
-        status: "valid".into(),
+        status: LinkageProofState::Valid,
         payload,
     };
     store::insert(&mut tx, &record, now.timestamp_micros()).await?;
@@ -285,13 +286,12 @@ fn view(
     travel: &StoredDocument,
     rp: &StoredDocument,
 ) -> ProofView {
-    let status = if r.status != "valid" {
-        "revoked"
-    } else if r.valid_until <= app.now_micros() {
-        "expired"
-    } else {
-        "valid"
-    };
+    // Anything but a valid proof reads as revoked; a valid one past its end as expired.
+    let status = match r.status {
+        LinkageProofState::Valid => r.status.on(r.valid_until, app.now_micros()),
+        _ => LinkageProofState::Revoked,
+    }
+    .code();
     ProofView {
         id: r.id,
         payload: r.payload,

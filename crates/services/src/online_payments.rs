@@ -14,6 +14,8 @@ pub mod wechat;
 use crate::providers::BoxFuture;
 use crate::{App, Result, ServiceError, audit};
 use exitentry_config::{Config, OnlineAdapter};
+use exitentry_domain::products::Money;
+use exitentry_domain::states::{CounterPaymentState, PaymentOrderState};
 use exitentry_storage::payments as store;
 pub use exitentry_storage::payments::OrderRow;
 use exitentry_storage::{AnyConnection, StorageError};
@@ -208,7 +210,7 @@ impl Sandbox {
             ),
             order_id: order.id.clone(),
             outcome,
-            amount_cents: order.amount_cents,
+            amount_cents: order.amount.cents,
             provider_ref: format!("SBX{}", &order.id[..12]),
         };
         let body = serde_json::to_string(&cb).unwrap_or_default();
@@ -359,9 +361,8 @@ async fn new_order(
         id: crate::tokens::random_token()[..32].to_string(),
         subject: subject.to_string(),
         provider: provider.to_string(),
-        amount_cents,
-        currency: "CNY".into(),
-        status: "pending".into(),
+        amount: Money::cny(amount_cents),
+        status: PaymentOrderState::Pending,
         provider_ref: None,
         created_at: app.now_micros(),
         paid_at: None,
@@ -439,7 +440,7 @@ async fn apply(
         return Ok(false);
     }
     if let Some(a) = amount_cents
-        && a != order.amount_cents
+        && a != order.amount.cents
     {
         // Never credited: the order leaves "pending" so the query job cannot credit it either.
         store::mark_failed(&mut tx, order_id, now).await?;
@@ -487,7 +488,10 @@ async fn apply(
                     give_back = Some(order.clone());
                 }
                 true
-            } else if order.status != "paid" && order.status != "refunded" {
+            } else if !matches!(
+                order.status,
+                PaymentOrderState::Paid | PaymentOrderState::Refunded
+            ) {
                 // Another order of the same subject was paid first: this is a second payment.
                 if store::refund_second_payment(&mut tx, order_id, provider_ref, now).await? {
                     audit::record(
@@ -530,7 +534,7 @@ async fn refund_at_provider(app: &App, o: &OrderRow) {
                 "system",
                 "payment.cash_to_hand_back",
                 &o.subject,
-                json!({"order": o.id, "amount_cents": o.amount_cents}),
+                json!({"order": o.id, "amount_cents": o.amount.cents}),
             )
             .await
             .map(|_| ()),
@@ -538,7 +542,7 @@ async fn refund_at_provider(app: &App, o: &OrderRow) {
         }
     } else if o.provider.starts_with("terminal:") {
         match app.providers.payments() {
-            Ok(t) => t.refund(&o.id, o.amount_cents).await,
+            Ok(t) => t.refund(&o.id, o.amount.cents).await,
             Err(e) => Err(e),
         }
     } else {
@@ -663,7 +667,7 @@ pub async fn refund(
     let paid = store::orders_for(conn, subject)
         .await?
         .into_iter()
-        .find(|o| o.status == "paid");
+        .find(|o| o.status == PaymentOrderState::Paid);
     let Some(o) = paid else {
         return Ok(None);
     };
@@ -724,9 +728,11 @@ pub async fn reconciliation(
                 id: p.id,
                 subject: format!("application:{}", p.application_id),
                 provider: provider.to_string(),
-                amount_cents: p.amount_cents,
-                currency: p.currency,
-                status: if p.status == "paid" { "paid" } else { "failed" }.to_string(),
+                amount: p.amount,
+                status: match p.status {
+                    CounterPaymentState::Paid => PaymentOrderState::Paid,
+                    CounterPaymentState::Declined => PaymentOrderState::Failed,
+                },
                 provider_ref: p.provider_ref,
                 created_at: p.created_at,
                 paid_at: p.paid_at,
@@ -745,18 +751,18 @@ pub async fn reconciliation(
         // open or failed count on the day they were made.
         if within(o.paid_at) {
             r.paid += 1;
-            r.paid_cents += o.amount_cents;
+            r.paid_cents += o.amount.cents;
         }
         if within(o.refunded_at) {
             r.refunded += 1;
-            r.refunded_cents += o.amount_cents;
+            r.refunded_cents += o.amount.cents;
         }
         if within(Some(o.created_at)) {
             r.orders += 1;
-            match o.status.as_str() {
-                "pending" => r.pending += 1,
-                "failed" => r.failed += 1,
-                _ => {}
+            match o.status {
+                PaymentOrderState::Pending => r.pending += 1,
+                PaymentOrderState::Failed => r.failed += 1,
+                PaymentOrderState::Paid | PaymentOrderState::Refunded => {}
             }
         }
     }

@@ -12,6 +12,7 @@ use exitentry_domain::document::effective_status;
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
 use exitentry_domain::person::{Sex, parse_date};
 use exitentry_domain::staff::{Permission, check_password_strength};
+use exitentry_domain::states::{TemporaryPermitApplicationState as Step, TemporaryPermitState};
 use exitentry_domain::temporary_permit::{
     MobileNumber, PermittedUse, check_eligible, check_eligible_on, month_key, name_matches,
     next_month_start, validity,
@@ -148,7 +149,7 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
         document_id: doc.id,
         mobile: mobile.as_str().to_string(),
         password_hash: crate::auth::hash_password_off_thread(&input.password).await?,
-        state: "awaiting_sms".into(),
+        state: Step::AwaitingSms,
         sms_code_hash: code_hash(&id, &code),
         sms_sent_at: now.timestamp_micros(),
         sms_expires_at: (now + Duration::minutes(rules.sms_code_minutes)).timestamp_micros(),
@@ -199,7 +200,7 @@ async fn load(app: &App, id: &str) -> Result<ApplicationRecord> {
         .ok_or(ServiceError::NotFound("application"))
 }
 
-fn wrong_state(state: &str) -> ServiceError {
+fn wrong_state(state: Step) -> ServiceError {
     ServiceError::Conflict {
         code: "wrong_step",
         message: format!("the application is at step {state}"),
@@ -210,8 +211,8 @@ fn wrong_state(state: &str) -> ServiceError {
 pub async fn confirm_sms_code(app: &App, id: &str, code: &str) -> Result<()> {
     let rules = &app.policy.temporary_permit;
     let a = load(app, id).await?;
-    if a.state != "awaiting_sms" {
-        return Err(wrong_state(&a.state));
+    if a.state != Step::AwaitingSms {
+        return Err(wrong_state(a.state));
     }
     let now = app.now_micros();
     if a.sms_tries >= rules.sms_max_tries {
@@ -234,7 +235,15 @@ pub async fn confirm_sms_code(app: &App, id: &str, code: &str) -> Result<()> {
         && code_hash(id, code.trim()) == a.sms_code_hash
         && tries <= rules.sms_max_tries;
     if ok {
-        store::advance(&mut tx, id, "awaiting_sms", "awaiting_face", None, now).await?;
+        store::advance(
+            &mut tx,
+            id,
+            Step::AwaitingSms,
+            Step::AwaitingFace,
+            None,
+            now,
+        )
+        .await?;
     }
     tx.commit()
         .await
@@ -305,8 +314,8 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
     let rules = app.policy.temporary_permit.clone();
     let face = app.providers.face()?;
     let a = load(app, id).await?;
-    if a.state != "awaiting_face" {
-        return Err(wrong_state(&a.state));
+    if a.state != Step::AwaitingFace {
+        return Err(wrong_state(a.state));
     }
     check_image(image)?;
     // A face is checked a few times per application, within the time its code allowed:
@@ -419,7 +428,7 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
         month_key: month,
         valid_from: from.timestamp_micros(),
         valid_until: until.timestamp_micros(),
-        status: "valid".into(),
+        status: TemporaryPermitState::Valid,
         revoked_reason: None,
         payload: payload.clone(),
     };
@@ -427,14 +436,14 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
     if !store::advance(
         &mut tx,
         id,
-        "awaiting_face",
-        "issued",
+        Step::AwaitingFace,
+        Step::Issued,
         Some(&permit_id),
         now.timestamp_micros(),
     )
     .await?
     {
-        return Err(wrong_state("issued"));
+        return Err(wrong_state(Step::Issued));
     }
     // The SMS code proved the number and the face check the person: the number becomes
     // (or stays) this holder's one sign-in.
@@ -474,8 +483,8 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
 pub async fn resend_sms_code(app: &App, id: &str) -> Result<DateTime<Utc>> {
     let rules = &app.policy.temporary_permit;
     let a = load(app, id).await?;
-    if a.state != "awaiting_sms" {
-        return Err(wrong_state(&a.state));
+    if a.state != Step::AwaitingSms {
+        return Err(wrong_state(a.state));
     }
     let now = app.now();
     let wait = Duration::seconds(rules.sms_resend_secs);
@@ -542,9 +551,9 @@ pub async fn application(app: &App, id: &str) -> Result<ApplicationView> {
     let wait = Duration::seconds(app.policy.temporary_permit.sms_resend_secs);
     Ok(ApplicationView {
         id: a.id,
-        resend_at: (a.state == "awaiting_sms").then(|| from_micros(a.sms_sent_at) + wait),
+        resend_at: (a.state == Step::AwaitingSms).then(|| from_micros(a.sms_sent_at) + wait),
         mobile_masked: mask_mobile(&a.mobile),
-        state: a.state,
+        state: a.state.code().to_string(),
         permit,
     })
 }
@@ -575,16 +584,6 @@ pub struct PermitView {
     pub payload: Option<String>,
 }
 
-/// The status a reader should see: a permit past its end is `expired`.
-pub fn permit_status(stored: &str, valid_until: i64, now: i64) -> &'static str {
-    match stored {
-        "cancelled" => "cancelled",
-        "revoked" => "revoked",
-        _ if valid_until <= now => "expired",
-        _ => "valid",
-    }
-}
-
 async fn view(app: &App, conn: &mut AnyConnection, p: PermitRecord) -> Result<PermitView> {
     let doc = documents::get(conn, p.document_id)
         .await?
@@ -604,10 +603,10 @@ async fn view(app: &App, conn: &mut AnyConnection, p: PermitRecord) -> Result<Pe
 }
 
 fn list_view(app: &App, r: store::PermitListRow) -> PermitView {
-    let status = permit_status(&r.permit.status, r.permit.valid_until, app.now_micros());
+    let status = r.permit.status.on(r.permit.valid_until, app.now_micros());
     PermitView {
         id: r.permit.id,
-        status,
+        status: status.code(),
         valid_from: from_micros(r.permit.valid_from),
         valid_until: from_micros(r.permit.valid_until),
         issued_at: from_micros(r.created_at),
@@ -619,7 +618,7 @@ fn list_view(app: &App, r: store::PermitListRow) -> PermitView {
             None => r.name_latin,
         },
         reason: r.permit.revoked_reason,
-        payload: (status == "valid").then_some(r.permit.payload),
+        payload: (status == TemporaryPermitState::Valid).then_some(r.permit.payload),
     }
 }
 
@@ -635,13 +634,19 @@ pub async fn holder_permits(app: &App, holder: &HolderSession) -> Result<Vec<Per
 
 /// Ends a valid permit (`cancelled` by its holder, `revoked` by an officer) with an audit
 /// entry in the same transaction. From then on the status list and the live check refuse it.
-async fn end(app: &App, id: &str, actor: &str, status: &str, reason: Option<&str>) -> Result<()> {
+async fn end(
+    app: &App,
+    id: &str,
+    actor: &str,
+    status: TemporaryPermitState,
+    reason: Option<&str>,
+) -> Result<()> {
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
     let p = store::permit(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound("temporary_permit"))?;
-    if permit_status(&p.status, p.valid_until, now) != "valid"
+    if p.status.on(p.valid_until, now) != TemporaryPermitState::Valid
         || !store::end(&mut tx, id, status, reason, now).await?
     {
         return Err(ServiceError::Conflict {
@@ -655,7 +660,7 @@ async fn end(app: &App, id: &str, actor: &str, status: &str, reason: Option<&str
         actor,
         &format!(
             "temporary_permit.{}",
-            if status == "revoked" {
+            if status == TemporaryPermitState::Revoked {
                 "revoke"
             } else {
                 "cancel"
@@ -681,7 +686,14 @@ pub async fn cancel(app: &App, holder: &HolderSession, id: &str) -> Result<()> {
     if !owned {
         return Err(ServiceError::NotFound("temporary_permit"));
     }
-    end(app, id, &holder.actor(), "cancelled", None).await
+    end(
+        app,
+        id,
+        &holder.actor(),
+        TemporaryPermitState::Cancelled,
+        None,
+    )
+    .await
 }
 
 /// The officer list's filter as typed on the page or in the query string.
@@ -693,7 +705,13 @@ pub struct ListQuery {
     pub document_number: Option<String>,
 }
 
-pub const STATUSES: [&str; 4] = ["valid", "expired", "cancelled", "revoked"];
+/// What the officer list filters on (every state a reader can see).
+pub const STATUSES: [&str; 4] = [
+    TemporaryPermitState::Valid.code(),
+    TemporaryPermitState::Expired.code(),
+    TemporaryPermitState::Cancelled.code(),
+    TemporaryPermitState::Revoked.code(),
+];
 
 /// Issued temporary permits for officers, newest first (at most 200).
 pub async fn list(
@@ -716,14 +734,18 @@ pub async fn list(
         f.issued_to = Some((start + Duration::days(1)).timestamp_micros());
     }
     if let Some(s) = q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        if !STATUSES.contains(&s) {
+        let Some(state) = STATUSES
+            .contains(&s)
+            .then(|| TemporaryPermitState::parse(s).ok())
+            .flatten()
+        else {
             return Err(invalid(
                 "status",
                 "bad_status",
                 "status must be valid, expired, cancelled or revoked",
             ));
-        }
-        f.status = Some(s.to_string());
+        };
+        f.status = Some(state);
     }
     if let Some(n) = q
         .document_number
@@ -781,5 +803,12 @@ pub async fn revoke(
             "give a reason of at most 500 characters",
         ));
     }
-    end(app, id, &who.actor(), "revoked", Some(reason)).await
+    end(
+        app,
+        id,
+        &who.actor(),
+        TemporaryPermitState::Revoked,
+        Some(reason),
+    )
+    .await
 }

@@ -9,6 +9,7 @@ mod common;
 use chrono::TimeZone;
 use common::{OFFICES, app_with_keys, import};
 use exitentry_domain::staff::Role;
+use exitentry_domain::states::PaymentOrderState;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::border::{self, CrossingRequest};
 use exitentry_services::centre;
@@ -290,7 +291,8 @@ async fn a_rejected_relation_is_refunded_and_decided_once(t: &TestDb) {
     if r1.is_ok() {
         assert_eq!(status, "rejected");
         assert_eq!(
-            orders[0].status, "refunded",
+            orders[0].status,
+            PaymentOrderState::Refunded,
             "a rejection gives the fee back"
         );
         assert_eq!(
@@ -303,7 +305,7 @@ async fn a_rejected_relation_is_refunded_and_decided_once(t: &TestDb) {
         );
     } else {
         assert_eq!(status, "ready_to_print");
-        assert_eq!(orders[0].status, "paid");
+        assert_eq!(orders[0].status, PaymentOrderState::Paid);
     }
 }
 

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{OFFICES, app_with_keys, import, problems};
+use exitentry_domain::states::{EndorsementApplicationState, PaymentOrderState, PrintJobState};
 use exitentry_services::border::{self, CrossingRequest};
 use exitentry_services::centre;
 use exitentry_services::endorsement_applications as ea;
@@ -278,7 +279,10 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
             .code(),
         "wrong_provider"
     );
-    assert_eq!(op::order(&app, &order.id).await.unwrap().status, "pending");
+    assert_eq!(
+        op::order(&app, &order.id).await.unwrap().status,
+        PaymentOrderState::Pending
+    );
     let audited = exitentry_services::audit::recent(&app, 20)
         .await
         .unwrap()
@@ -338,8 +342,11 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
     let orders = exitentry_storage::payments::orders_for(&mut c, &subject)
         .await
         .unwrap();
-    let statuses: Vec<&str> = orders.iter().map(|o| o.status.as_str()).collect();
-    assert_eq!(statuses, ["paid", "refunded"]);
+    let statuses: Vec<_> = orders.iter().map(|o| o.status).collect();
+    assert_eq!(
+        statuses,
+        [PaymentOrderState::Paid, PaymentOrderState::Refunded]
+    );
     let r = op::reconciliation(&app, "alipay", app.today())
         .await
         .unwrap();
@@ -408,7 +415,7 @@ async fn a_lost_callback_is_caught_by_asking_the_provider(t: &TestDb) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(o.status, "refunded");
+    assert_eq!(o.status, PaymentOrderState::Refunded);
 }
 
 async fn who_may_apply_online(t: &TestDb) {
@@ -650,7 +657,7 @@ async fn a_print_that_keeps_failing_is_refunded(t: &TestDb) {
     )
     .await
     .unwrap();
-    assert_eq!(orders[0].status, "refunded");
+    assert_eq!(orders[0].status, PaymentOrderState::Refunded);
     assert_eq!(
         ea::print(&app, &kiosk, &jam, li, &a.id)
             .await
@@ -696,7 +703,7 @@ async fn the_twenty_day_rule_holds_on_the_print_day(t: &TestDb) {
     )
     .await
     .unwrap();
-    assert_eq!(orders[0].status, "refunded");
+    assert_eq!(orders[0].status, PaymentOrderState::Refunded);
     drop(c);
 
     // Without the rule for cards, the endorsement is printed but never runs past the card.
@@ -741,15 +748,20 @@ async fn an_interrupted_print_is_released(t: &TestDb) {
                 .await
                 .unwrap();
         exitentry_storage::endorsement_applications::job_transition(
-            &mut c, job, "queued", "printing", None, now,
+            &mut c,
+            job,
+            PrintJobState::Queued,
+            PrintJobState::Printing,
+            None,
+            now,
         )
         .await
         .unwrap();
         exitentry_storage::endorsement_applications::transition(
             &mut c,
             &a.id,
-            "ready_to_print",
-            "printing",
+            EndorsementApplicationState::ReadyToPrint,
+            EndorsementApplicationState::Printing,
             now,
         )
         .await

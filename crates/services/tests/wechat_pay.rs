@@ -9,6 +9,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
 use exitentry_config::{Config, OnlineAdapter, Secret, WechatPayConfig};
+use exitentry_domain::states::PaymentOrderState;
 use exitentry_services::online_payments::wechat::{self, Params, from_xml, sign, to_xml, verify};
 use exitentry_services::online_payments::{self as op, Ack, Checkout, HeaderMap, OnlineProvider};
 use exitentry_services::providers::BoxFuture;
@@ -176,7 +177,7 @@ fn cdata(p: &Params) -> String {
     format!("<xml>{fields}</xml>")
 }
 
-async fn status(app: &App, order_id: &str) -> (String, Option<String>) {
+async fn status(app: &App, order_id: &str) -> (PaymentOrderState, Option<String>) {
     let mut c = app.db.conn().await.unwrap();
     let o = exitentry_storage::payments::order(&mut c, order_id)
         .await
@@ -243,7 +244,7 @@ async fn wechat_native_checkout_notify_query_and_refund(t: &TestDb) {
     assert_eq!(changed, 1);
     assert_eq!(
         status(&app, &order.id).await,
-        ("paid".into(), Some("4200000001".into()))
+        (PaymentOrderState::Paid, Some("4200000001".into()))
     );
 
     // Forged, tampered or foreign notifications are refused and credit nothing.
@@ -266,7 +267,10 @@ async fn wechat_native_checkout_notify_query_and_refund(t: &TestDb) {
             .unwrap_err();
         assert!(matches!(e, ServiceError::Forbidden), "{e:?} for {bad}");
     }
-    assert_eq!(status(&app, &two.id).await, ("pending".into(), None));
+    assert_eq!(
+        status(&app, &two.id).await,
+        (PaymentOrderState::Pending, None)
+    );
     let e = op::callback(&app, "wechat_pay", "<xml><a>", &no_headers, payable)
         .await
         .unwrap_err();
@@ -277,7 +281,7 @@ async fn wechat_native_checkout_notify_query_and_refund(t: &TestDb) {
         .await
         .unwrap_err();
     assert_eq!(e.code(), "amount_mismatch");
-    assert_eq!(status(&app, &two.id).await.0, "failed");
+    assert_eq!(status(&app, &two.id).await.0, PaymentOrderState::Failed);
 
     // Lost notifications: the query job asks WeChat.
     let mut ids = Vec::new();
@@ -299,9 +303,17 @@ async fn wechat_native_checkout_notify_query_and_refund(t: &TestDb) {
     );
     clock.advance(chrono::Duration::minutes(3));
     assert_eq!(op::query_pending(&app, payable).await.unwrap(), 2);
-    assert_eq!(status(&app, &ids[0]).await.0, "paid");
-    assert_eq!(status(&app, &ids[1]).await.0, "pending", "NOTPAY waits");
-    assert_eq!(status(&app, &ids[2]).await.0, "failed", "CLOSED");
+    assert_eq!(status(&app, &ids[0]).await.0, PaymentOrderState::Paid);
+    assert_eq!(
+        status(&app, &ids[1]).await.0,
+        PaymentOrderState::Pending,
+        "NOTPAY waits"
+    );
+    assert_eq!(
+        status(&app, &ids[2]).await.0,
+        PaymentOrderState::Failed,
+        "CLOSED"
+    );
     let queried: Vec<String> = fake
         .lock()
         .unwrap()
@@ -331,7 +343,7 @@ async fn wechat_native_checkout_notify_query_and_refund(t: &TestDb) {
         assert_eq!((&*req["total_fee"], &*req["refund_fee"]), ("2000", "2000"));
         assert_eq!(f.bad_signatures, 0);
     }
-    assert_eq!(status(&app, &ids[0]).await.0, "refunded");
+    assert_eq!(status(&app, &ids[0]).await.0, PaymentOrderState::Refunded);
 
     // WeChat refusing the order, or an answer not signed with our key: no QR, and the
     // order is failed at once.
@@ -349,8 +361,8 @@ async fn wechat_native_checkout_notify_query_and_refund(t: &TestDb) {
         let orders = exitentry_storage::payments::orders_for(&mut c, subject)
             .await
             .unwrap();
-        let statuses: Vec<&str> = orders.iter().map(|o| o.status.as_str()).collect();
-        assert_eq!(statuses, ["failed"], "{subject}");
+        let statuses: Vec<_> = orders.iter().map(|o| o.status).collect();
+        assert_eq!(statuses, [PaymentOrderState::Failed], "{subject}");
     }
 }
 

@@ -2,7 +2,9 @@
 //! and bookings. Taking a place is one conditional UPDATE, so no slot is ever overbooked.
 
 use crate::bulk::{BATCH, values_list};
+use crate::error::decode;
 use crate::{Result, StorageError};
+use exitentry_domain::states::AppointmentState;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -353,8 +355,7 @@ pub struct AppointmentRow {
     pub mobile: Option<String>,
     pub channel: String,
     pub booked_by: String,
-    /// `booked`, `cancelled`, `checked_in` or `no_show`.
-    pub status: String,
+    pub status: AppointmentState,
     pub created_at: i64,
     pub checked_in_at: Option<i64>,
 }
@@ -378,7 +379,7 @@ fn appointment(r: &AnyRow) -> Result<AppointmentRow> {
         mobile: r.try_get("mobile")?,
         channel: r.try_get("channel")?,
         booked_by: r.try_get("booked_by")?,
-        status: r.try_get("status")?,
+        status: decode(r, "status")?,
         created_at: r.try_get("created_at")?,
         checked_in_at: r.try_get("checked_in_at")?,
     })
@@ -406,7 +407,7 @@ pub async fn insert(conn: &mut AnyConnection, a: &AppointmentRow) -> Result<()> 
     .bind(a.mobile.clone())
     .bind(a.channel.clone())
     .bind(a.booked_by.clone())
-    .bind(a.status.clone())
+    .bind(a.status.code())
     .bind(a.created_at)
     .execute(&mut *conn)
     .await
@@ -447,12 +448,13 @@ pub async fn active_for(
 ) -> Result<Option<AppointmentRow>> {
     let sql = format!(
         "SELECT {APPT_COLUMNS} FROM appointments WHERE id_kind = $1 AND id_number = $2 \
-         AND service = $3 AND status = 'booked'"
+         AND service = $3 AND status = $4"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id_kind.to_string())
         .bind(id_number.to_string())
         .bind(service.to_string())
+        .bind(AppointmentState::Booked.code())
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(appointment).transpose()
@@ -485,11 +487,12 @@ pub async fn no_shows_since(
 ) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT starts_at FROM appointments WHERE id_kind = $1 AND id_number = $2 \
-         AND status = 'no_show' AND starts_at >= $3",
+         AND status = $4 AND starts_at >= $3",
     )
     .bind(id_kind.to_string())
     .bind(id_number.to_string())
     .bind(since)
+    .bind(AppointmentState::NoShow.code())
     .fetch_all(&mut *conn)
     .await?)
 }
@@ -498,18 +501,19 @@ pub async fn no_shows_since(
 pub async fn set_status(
     conn: &mut AnyConnection,
     id: &str,
-    from: &str,
-    to: &str,
+    from: AppointmentState,
+    to: AppointmentState,
     now: i64,
 ) -> Result<bool> {
-    let checked_in = (to == "checked_in").then_some(now);
+    debug_assert!(from.can_become(to), "{from} -> {to}");
+    let checked_in = (to == AppointmentState::CheckedIn).then_some(now);
     let r = sqlx::query(
         "UPDATE appointments SET status = $3, updated_at = $4, \
          checked_in_at = COALESCE($5, checked_in_at) WHERE id = $1 AND status = $2",
     )
     .bind(id.to_string())
-    .bind(from.to_string())
-    .bind(to.to_string())
+    .bind(from.code())
+    .bind(to.code())
     .bind(now)
     .bind(checked_in)
     .execute(&mut *conn)
@@ -528,7 +532,7 @@ pub async fn move_to(
 ) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE appointments SET slot_id = $2, office_code = $3, starts_at = $4, ends_at = $5, \
-         updated_at = $6 WHERE id = $1 AND status = 'booked' AND slot_id = $7",
+         updated_at = $6 WHERE id = $1 AND status = $8 AND slot_id = $7",
     )
     .bind(id.to_string())
     .bind(slot.id)
@@ -537,6 +541,7 @@ pub async fn move_to(
     .bind(slot.ends_at)
     .bind(now)
     .bind(from_slot)
+    .bind(AppointmentState::Booked.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -545,11 +550,13 @@ pub async fn move_to(
 /// Marks bookings whose slot ended before `now` without a check-in as no-shows; returns them.
 pub async fn mark_no_shows(conn: &mut AnyConnection, now: i64) -> Result<Vec<AppointmentRow>> {
     let sql = format!(
-        "UPDATE appointments SET status = 'no_show', updated_at = $1 \
-         WHERE status = 'booked' AND ends_at < $1 RETURNING {APPT_COLUMNS}"
+        "UPDATE appointments SET status = $2, updated_at = $1 \
+         WHERE status = $3 AND ends_at < $1 RETURNING {APPT_COLUMNS}"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(now)
+        .bind(AppointmentState::NoShow.code())
+        .bind(AppointmentState::Booked.code())
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(appointment).collect()

@@ -31,7 +31,7 @@ pub(crate) fn values_list(rows: usize, cols: usize) -> String {
         .join(",")
 }
 
-fn placeholders_from(first: usize, n: usize) -> String {
+pub(crate) fn placeholders_from(first: usize, n: usize) -> String {
     (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()

@@ -3,7 +3,11 @@
 //! Every state change is a conditional UPDATE, so two counters or two kiosks racing for
 //! the same ticket or document cannot both win.
 
+use crate::bulk::placeholders_from;
+use crate::error::{decode, money};
 use crate::{Backend, Result, StorageError};
+use exitentry_domain::products::Money;
+use exitentry_domain::states::{CentreApplicationState, CounterPaymentState, TicketState};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -36,8 +40,7 @@ pub struct TicketRow {
     pub appointment_id: Option<String>,
     pub person_id: Option<i64>,
     pub priority: i64,
-    /// `waiting`, `called`, `done` or `skipped`.
-    pub status: String,
+    pub status: TicketState,
     pub counter: Option<String>,
     pub issued_by: String,
     pub issued_at: i64,
@@ -60,7 +63,7 @@ fn ticket(r: &AnyRow) -> Result<TicketRow> {
         appointment_id: r.try_get("appointment_id")?,
         person_id: r.try_get("person_id")?,
         priority: r.try_get("priority")?,
-        status: r.try_get("status")?,
+        status: decode(r, "status")?,
         counter: r.try_get("counter")?,
         issued_by: r.try_get("issued_by")?,
         issued_at: r.try_get("issued_at")?,
@@ -89,7 +92,7 @@ pub async fn insert_ticket(
 ) -> Result<TicketRow> {
     let sql = format!(
         "INSERT INTO tickets (office_code, day, service, label, appointment_id, person_id, priority, \
-         status, issued_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', $8, $9) \
+         status, issued_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $8, $9) \
          RETURNING {TICKET_COLUMNS}"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -102,6 +105,7 @@ pub async fn insert_ticket(
         .bind(t.priority)
         .bind(t.issued_by.to_string())
         .bind(now)
+        .bind(TicketState::Waiting.code())
         .fetch_one(&mut *conn)
         .await?;
     ticket(&row)
@@ -130,7 +134,7 @@ pub async fn ticket_for_appointment(
 
 /// Calls the next waiting ticket (highest priority, then oldest) of the given services to
 /// `counter`. Two counters calling at once get different tickets: PostgreSQL skips rows
-/// another caller has locked, and the outer `status = 'waiting'` re-check covers the rest.
+/// another caller has locked, and the outer re-check of the waiting state covers the rest.
 #[allow(clippy::too_many_arguments)]
 pub async fn call_next(
     conn: &mut AnyConnection,
@@ -149,7 +153,7 @@ pub async fn call_next(
     let list = services
         .iter()
         .enumerate()
-        .map(|(i, _)| format!("${}", i + 7))
+        .map(|(i, _)| format!("${}", i + 9))
         .collect::<Vec<_>>()
         .join(",");
     let filter = if services.is_empty() {
@@ -158,9 +162,9 @@ pub async fn call_next(
         format!(" AND service IN ({list})")
     };
     let sql = format!(
-        "UPDATE tickets SET status = 'called', counter = $1, called_by = $2, called_at = $3 \
-         WHERE status = 'waiting' AND id = (SELECT id FROM tickets WHERE office_code = $4 AND day = $5 \
-         AND status = 'waiting' AND $6 = $6{filter} ORDER BY priority DESC, issued_at, id LIMIT 1{lock}) \
+        "UPDATE tickets SET status = $8, counter = $1, called_by = $2, called_at = $3 \
+         WHERE status = $7 AND id = (SELECT id FROM tickets WHERE office_code = $4 AND day = $5 \
+         AND status = $7 AND $6 = $6{filter} ORDER BY priority DESC, issued_at, id LIMIT 1{lock}) \
          RETURNING {TICKET_COLUMNS}"
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -169,7 +173,9 @@ pub async fn call_next(
         .bind(now)
         .bind(office.to_string())
         .bind(day.to_string())
-        .bind(0_i64);
+        .bind(0_i64)
+        .bind(TicketState::Waiting.code())
+        .bind(TicketState::Called.code());
     for s in services {
         q = q.bind(s.clone());
     }
@@ -181,24 +187,27 @@ pub async fn call_next(
 pub async fn finish_ticket(
     conn: &mut AnyConnection,
     id: i64,
-    status: &str,
+    status: TicketState,
     now: i64,
 ) -> Result<bool> {
+    debug_assert!(TicketState::Called.can_become(status), "called -> {status}");
     let r = sqlx::query(
-        "UPDATE tickets SET status = $2, finished_at = $3 WHERE id = $1 AND status = 'called'",
+        "UPDATE tickets SET status = $2, finished_at = $3 WHERE id = $1 AND status = $4",
     )
     .bind(id)
-    .bind(status.to_string())
+    .bind(status.code())
     .bind(now)
+    .bind(TicketState::Called.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
 
 pub async fn recall_ticket(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
-    let r = sqlx::query("UPDATE tickets SET recalled_at = $2 WHERE id = $1 AND status = 'called'")
+    let r = sqlx::query("UPDATE tickets SET recalled_at = $2 WHERE id = $1 AND status = $3")
         .bind(id)
         .bind(now)
+        .bind(TicketState::Called.code())
         .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
@@ -207,11 +216,13 @@ pub async fn recall_ticket(conn: &mut AnyConnection, id: i64, now: i64) -> Resul
 /// Sends a called ticket back to the queue of another service, keeping its place in time.
 pub async fn transfer_ticket(conn: &mut AnyConnection, id: i64, service: &str) -> Result<bool> {
     let r = sqlx::query(
-        "UPDATE tickets SET service = $2, status = 'waiting', counter = NULL, called_at = NULL, \
-         called_by = NULL, recalled_at = NULL WHERE id = $1 AND status = 'called'",
+        "UPDATE tickets SET service = $2, status = $3, counter = NULL, called_at = NULL, \
+         called_by = NULL, recalled_at = NULL WHERE id = $1 AND status = $4",
     )
     .bind(id)
     .bind(service.to_string())
+    .bind(TicketState::Waiting.code())
+    .bind(TicketState::Called.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -226,12 +237,13 @@ pub async fn serving_at(
 ) -> Result<Option<TicketRow>> {
     let sql = format!(
         "SELECT {TICKET_COLUMNS} FROM tickets WHERE office_code = $1 AND day = $2 AND counter = $3 \
-         AND status = 'called' ORDER BY called_at DESC LIMIT 1"
+         AND status = $4 ORDER BY called_at DESC LIMIT 1"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(office.to_string())
         .bind(day.to_string())
         .bind(counter.to_string())
+        .bind(TicketState::Called.code())
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(ticket).transpose()
@@ -342,10 +354,8 @@ pub struct ApplicationRow {
     pub photo_id: Option<i64>,
     /// Ticked checklist item codes, comma-separated.
     pub checklist: String,
-    pub fee_cents: i64,
-    pub currency: String,
-    /// `accepted`, `paid`, `ready`, `collected` or `cancelled`.
-    pub status: String,
+    pub fee: Money,
+    pub status: CentreApplicationState,
     pub old_document_id: Option<i64>,
     pub new_document_id: Option<i64>,
     pub new_document_number: Option<String>,
@@ -373,9 +383,8 @@ fn application_from(r: &AnyRow) -> Result<ApplicationRow> {
         appointment_id: r.try_get("appointment_id")?,
         photo_id: r.try_get("photo_id")?,
         checklist: r.try_get("checklist")?,
-        fee_cents: r.try_get("fee_cents")?,
-        currency: r.try_get("currency")?,
-        status: r.try_get("status")?,
+        fee: money(r, "fee_cents", "currency")?,
+        status: decode(r, "status")?,
         old_document_id: r.try_get("old_document_id")?,
         new_document_id: r.try_get("new_document_id")?,
         new_document_number: r.try_get("new_document_number")?,
@@ -405,9 +414,9 @@ pub async fn insert_application(conn: &mut AnyConnection, a: &ApplicationRow) ->
     .bind(a.appointment_id.clone())
     .bind(a.photo_id)
     .bind(a.checklist.clone())
-    .bind(a.fee_cents)
-    .bind(a.currency.clone())
-    .bind(a.status.clone())
+    .bind(a.fee.cents)
+    .bind(a.fee.currency.code())
+    .bind(a.status.code())
     .bind(a.old_document_id)
     .bind(a.accepted_by.clone())
     .bind(a.accepted_at)
@@ -445,7 +454,7 @@ pub async fn application_by_reference(
 pub async fn applications_at(
     conn: &mut AnyConnection,
     office: Option<&str>,
-    status: &str,
+    status: CentreApplicationState,
     limit: i64,
 ) -> Result<Vec<ApplicationRow>> {
     let sql = format!(
@@ -454,7 +463,7 @@ pub async fn applications_at(
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(office.unwrap_or("").to_string())
-        .bind(status.to_string())
+        .bind(status.code())
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
@@ -478,14 +487,22 @@ pub async fn open_applications(
     person_id: i64,
     product: &str,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    let open: Vec<_> = CentreApplicationState::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .collect();
+    let sql = format!(
         "SELECT COUNT(*) FROM centre_applications WHERE person_id = $1 AND product = $2 \
-         AND status IN ('accepted', 'paid', 'ready')",
-    )
-    .bind(person_id)
-    .bind(product.to_string())
-    .fetch_one(&mut *conn)
-    .await?)
+         AND status IN ({})",
+        placeholders_from(3, open.len())
+    );
+    let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(person_id)
+        .bind(product.to_string());
+    for s in open {
+        q = q.bind(s.code());
+    }
+    Ok(q.fetch_one(&mut *conn).await?)
 }
 
 /// Marks an application paid with its collection date; `false` unless it was `accepted`.
@@ -496,12 +513,14 @@ pub async fn mark_paid(
     now: i64,
 ) -> Result<bool> {
     let r = sqlx::query(
-        "UPDATE centre_applications SET status = 'paid', paid_at = $2, collection_date = $3, \
-         updated_at = $2 WHERE id = $1 AND status = 'accepted'",
+        "UPDATE centre_applications SET status = $5, paid_at = $2, collection_date = $3, \
+         updated_at = $2 WHERE id = $1 AND status = $4",
     )
     .bind(id.to_string())
     .bind(now)
     .bind(collection_date.to_string())
+    .bind(CentreApplicationState::Accepted.code())
+    .bind(CentreApplicationState::Paid.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -511,10 +530,11 @@ pub async fn mark_paid(
 pub async fn mark_reminded(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE centre_applications SET reminded_at = $2, updated_at = $2 \
-         WHERE id = $1 AND status = 'ready' AND reminded_at IS NULL",
+         WHERE id = $1 AND status = $3 AND reminded_at IS NULL",
     )
     .bind(id.to_string())
     .bind(now)
+    .bind(CentreApplicationState::Ready.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -523,11 +543,13 @@ pub async fn mark_reminded(conn: &mut AnyConnection, id: &str, now: i64) -> Resu
 /// Cancels a document not collected in time: `false` when it was collected meanwhile.
 pub async fn cancel_uncollected(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
     let r = sqlx::query(
-        "UPDATE centre_applications SET status = 'uncollected_cancelled', updated_at = $2 \
-         WHERE id = $1 AND status = 'ready'",
+        "UPDATE centre_applications SET status = $4, updated_at = $2 \
+         WHERE id = $1 AND status = $3",
     )
     .bind(id.to_string())
     .bind(now)
+    .bind(CentreApplicationState::Ready.code())
+    .bind(CentreApplicationState::UncollectedCancelled.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -541,12 +563,14 @@ pub async fn mark_ready(
     now: i64,
 ) -> Result<bool> {
     let r = sqlx::query(
-        "UPDATE centre_applications SET status = 'ready', ready_at = $2, new_document_number = $3, \
-         updated_at = $2 WHERE id = $1 AND status = 'paid'",
+        "UPDATE centre_applications SET status = $5, ready_at = $2, new_document_number = $3, \
+         updated_at = $2 WHERE id = $1 AND status = $4",
     )
     .bind(id.to_string())
     .bind(now)
     .bind(new_document_number.to_string())
+    .bind(CentreApplicationState::Paid.code())
+    .bind(CentreApplicationState::Ready.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -561,12 +585,14 @@ pub async fn mark_collected(
     now: i64,
 ) -> Result<bool> {
     let r = sqlx::query(
-        "UPDATE centre_applications SET status = 'collected', collected_at = $2, collected_by = $3, \
-         updated_at = $2 WHERE id = $1 AND status = 'ready'",
+        "UPDATE centre_applications SET status = $5, collected_at = $2, collected_by = $3, \
+         updated_at = $2 WHERE id = $1 AND status = $4",
     )
     .bind(id.to_string())
     .bind(now)
     .bind(by.to_string())
+    .bind(CentreApplicationState::Ready.code())
+    .bind(CentreApplicationState::Collected.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -587,10 +613,8 @@ pub struct PaymentRow {
     pub id: String,
     pub application_id: String,
     pub method: String,
-    pub amount_cents: i64,
-    pub currency: String,
-    /// `paid` or `declined`.
-    pub status: String,
+    pub amount: Money,
+    pub status: CounterPaymentState,
     pub provider_ref: Option<String>,
     pub taken_by: String,
     pub created_at: i64,
@@ -606,9 +630,9 @@ pub async fn insert_payment(conn: &mut AnyConnection, p: &PaymentRow) -> Result<
     .bind(p.id.clone())
     .bind(p.application_id.clone())
     .bind(p.method.clone())
-    .bind(p.amount_cents)
-    .bind(p.currency.clone())
-    .bind(p.status.clone())
+    .bind(p.amount.cents)
+    .bind(p.amount.currency.code())
+    .bind(p.status.code())
     .bind(p.provider_ref.clone())
     .bind(p.taken_by.clone())
     .bind(p.created_at)
@@ -646,9 +670,8 @@ fn payment_from_row(r: &sqlx::any::AnyRow) -> Result<PaymentRow> {
         id: r.try_get("id")?,
         application_id: r.try_get("application_id")?,
         method: r.try_get("method")?,
-        amount_cents: r.try_get("amount_cents")?,
-        currency: r.try_get("currency")?,
-        status: r.try_get("status")?,
+        amount: money(r, "amount_cents", "currency")?,
+        status: decode(r, "status")?,
         provider_ref: r.try_get("provider_ref")?,
         taken_by: r.try_get("taken_by")?,
         created_at: r.try_get("created_at")?,
@@ -662,9 +685,10 @@ pub async fn paid_payment(
 ) -> Result<Option<PaymentRow>> {
     let row = sqlx::query(
         "SELECT id, application_id, method, amount_cents, currency, status, provider_ref, taken_by, \
-         created_at, paid_at FROM payments WHERE application_id = $1 AND status = 'paid'",
+         created_at, paid_at FROM payments WHERE application_id = $1 AND status = $2",
     )
     .bind(application_id.to_string())
+    .bind(CounterPaymentState::Paid.code())
     .fetch_optional(&mut *conn)
     .await?;
     row.as_ref().map(payment_from_row).transpose()

@@ -2,7 +2,11 @@
 //! change is a conditional UPDATE; a partial unique index keeps one live print job per
 //! application, so two kiosks can never print the same endorsement.
 
+use crate::bulk::placeholders_from;
+use crate::error::decode;
 use crate::{Result, StorageError};
+use exitentry_domain::products::{Currency, Money};
+use exitentry_domain::states::{EndorsementApplicationState, PrintJobState};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -17,12 +21,11 @@ pub struct ApplicationRow {
     pub trips_allowed: Option<i64>,
     pub validity_months: i64,
     pub stay_days: i64,
-    pub fee_cents: i64,
+    /// Always in yuan (the column holds fen).
+    pub fee: Money,
     /// `online`, `kiosk` or `counter`.
     pub channel: String,
-    /// `awaiting_payment`, `under_review`, `ready_to_print`, `printing`, `printed`,
-    /// `cancelled`, `rejected` or `refunded`.
-    pub status: String,
+    pub status: EndorsementApplicationState,
     pub endorsement_id: Option<i64>,
     pub created_at: i64,
     pub paid_at: Option<i64>,
@@ -61,9 +64,9 @@ fn from_row(r: &AnyRow) -> Result<ApplicationRow> {
         trips_allowed: r.try_get("trips_allowed")?,
         validity_months: r.try_get("validity_months")?,
         stay_days: r.try_get("stay_days")?,
-        fee_cents: r.try_get("fee_cents")?,
+        fee: Money::cny(r.try_get("fee_cents")?),
         channel: r.try_get("channel")?,
-        status: r.try_get("status")?,
+        status: decode(r, "status")?,
         endorsement_id: r.try_get("endorsement_id")?,
         created_at: r.try_get("created_at")?,
         paid_at: r.try_get("paid_at")?,
@@ -81,7 +84,15 @@ fn from_row(r: &AnyRow) -> Result<ApplicationRow> {
     })
 }
 
+/// Records an application; a second open one for the card and destination is a `Conflict`.
+/// Fees are in yuan (the table has no currency column).
 pub async fn insert(conn: &mut AnyConnection, a: &ApplicationRow) -> Result<()> {
+    if a.fee.currency != Currency::Cny {
+        return Err(StorageError::Corrupt(format!(
+            "endorsement fees are in CNY, not {}",
+            a.fee.currency.code()
+        )));
+    }
     sqlx::query(
         "INSERT INTO endorsement_applications (id, reference, person_id, document_id, destination, kind, \
          trips_allowed, validity_months, stay_days, fee_cents, channel, status, created_at, updated_at, \
@@ -97,9 +108,9 @@ pub async fn insert(conn: &mut AnyConnection, a: &ApplicationRow) -> Result<()> 
     .bind(a.trips_allowed)
     .bind(a.validity_months)
     .bind(a.stay_days)
-    .bind(a.fee_cents)
+    .bind(a.fee.cents)
     .bind(a.channel.clone())
-    .bind(a.status.clone())
+    .bind(a.status.code())
     .bind(a.created_at)
     .bind(a.counter.office.clone())
     .bind(a.counter.relation.clone())
@@ -139,17 +150,24 @@ pub async fn open_for(
     document_id: i64,
     destination: &str,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    let open: Vec<_> = EndorsementApplicationState::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .collect();
+    let sql = format!(
         "SELECT COUNT(*) FROM endorsement_applications WHERE document_id = $1 AND destination = $2 \
-         AND status IN ('awaiting_payment', 'under_review', 'ready_to_print', 'printing')",
-    )
-    .bind(document_id)
-    .bind(destination.to_string())
-    .fetch_one(&mut *conn)
-    .await?)
+         AND status IN ({})",
+        placeholders_from(3, open.len())
+    );
+    let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(document_id)
+        .bind(destination.to_string());
+    for s in open {
+        q = q.bind(s.code());
+    }
+    Ok(q.fetch_one(&mut *conn).await?)
 }
 
-/// Moves an application from `from` to `to`; `false` when it was not in `from`.
 /// Records why a paid application was refunded instead of printed.
 pub async fn set_refund_reason(conn: &mut AnyConnection, id: &str, reason: &str) -> Result<()> {
     sqlx::query("UPDATE endorsement_applications SET refund_reason = $2 WHERE id = $1")
@@ -160,24 +178,29 @@ pub async fn set_refund_reason(conn: &mut AnyConnection, id: &str, reason: &str)
     Ok(())
 }
 
+/// Moves an application from `from` to `to`; `false` when it was not in `from`. The move
+/// out of `awaiting_payment` records when it was paid, the move to `printed` when printed.
 pub async fn transition(
     conn: &mut AnyConnection,
     id: &str,
-    from: &str,
-    to: &str,
+    from: EndorsementApplicationState,
+    to: EndorsementApplicationState,
     now: i64,
 ) -> Result<bool> {
+    debug_assert!(from.can_become(to), "{from} -> {to}");
+    let paid_at = from.pays(to).then_some(now);
+    let printed_at = (to == EndorsementApplicationState::Printed).then_some(now);
     let r = sqlx::query(
         "UPDATE endorsement_applications SET status = $3, updated_at = $4, \
-         paid_at = CASE WHEN $2 = 'awaiting_payment' AND $3 IN ('ready_to_print', 'under_review') \
-         THEN $4 ELSE paid_at END, \
-         printed_at = CASE WHEN $3 = 'printed' THEN $4 ELSE printed_at END \
+         paid_at = COALESCE($5, paid_at), printed_at = COALESCE($6, printed_at) \
          WHERE id = $1 AND status = $2",
     )
     .bind(id.to_string())
-    .bind(from.to_string())
-    .bind(to.to_string())
+    .bind(from.code())
+    .bind(to.code())
     .bind(now)
+    .bind(paid_at)
+    .bind(printed_at)
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -186,14 +209,14 @@ pub async fn transition(
 /// Applications in `status`, oldest first (the review queue).
 pub async fn with_status(
     conn: &mut AnyConnection,
-    status: &str,
+    status: EndorsementApplicationState,
     limit: i64,
 ) -> Result<Vec<ApplicationRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM endorsement_applications WHERE status = $1 ORDER BY created_at LIMIT $2"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(status.to_string())
+        .bind(status.code())
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
@@ -204,20 +227,23 @@ pub async fn with_status(
 pub async fn decide(
     conn: &mut AnyConnection,
     id: &str,
-    to: &str,
+    to: EndorsementApplicationState,
     reviewer: &str,
     note: &str,
     now: i64,
 ) -> Result<bool> {
+    let from = EndorsementApplicationState::UnderReview;
+    debug_assert!(from.can_become(to), "{from} -> {to}");
     let r = sqlx::query(
         "UPDATE endorsement_applications SET status = $2, reviewed_by = $3, review_note = $4, \
-         updated_at = $5 WHERE id = $1 AND status = 'under_review'",
+         updated_at = $5 WHERE id = $1 AND status = $6",
     )
     .bind(id.to_string())
-    .bind(to.to_string())
+    .bind(to.code())
     .bind(reviewer.to_string())
     .bind(note.to_string())
     .bind(now)
+    .bind(from.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -241,8 +267,7 @@ pub struct PrintJobRow {
     pub id: i64,
     pub application_id: String,
     pub device: String,
-    /// `queued`, `printing`, `printed` or `failed`.
-    pub status: String,
+    pub status: PrintJobState,
     pub attempts: i64,
     pub error: Option<String>,
     pub updated_at: i64,
@@ -253,7 +278,7 @@ fn job(r: &AnyRow) -> Result<PrintJobRow> {
         id: r.try_get("id")?,
         application_id: r.try_get("application_id")?,
         device: r.try_get("device")?,
-        status: r.try_get("status")?,
+        status: decode(r, "status")?,
         attempts: r.try_get("attempts")?,
         error: r.try_get("error")?,
         updated_at: r.try_get("updated_at")?,
@@ -269,11 +294,12 @@ pub async fn queue_print(
 ) -> Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO print_jobs (application_id, device, status, attempts, created_at, updated_at) \
-         VALUES ($1, $2, 'queued', 0, $3, $3) RETURNING id",
+         VALUES ($1, $2, $4, 0, $3, $3) RETURNING id",
     )
     .bind(application_id.to_string())
     .bind(device.to_string())
     .bind(now)
+    .bind(PrintJobState::Queued.code())
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| StorageError::from_write(e, "print job"))
@@ -283,20 +309,23 @@ pub async fn queue_print(
 pub async fn job_transition(
     conn: &mut AnyConnection,
     id: i64,
-    from: &str,
-    to: &str,
+    from: PrintJobState,
+    to: PrintJobState,
     error: Option<&str>,
     now: i64,
 ) -> Result<bool> {
+    debug_assert!(from.can_become(to), "{from} -> {to}");
+    let attempt = i64::from(to == PrintJobState::Printing);
     let r = sqlx::query(
         "UPDATE print_jobs SET status = $3, error = $4, updated_at = $5, \
-         attempts = attempts + CASE WHEN $3 = 'printing' THEN 1 ELSE 0 END WHERE id = $1 AND status = $2",
+         attempts = attempts + $6 WHERE id = $1 AND status = $2",
     )
     .bind(id)
-    .bind(from.to_string())
-    .bind(to.to_string())
+    .bind(from.code())
+    .bind(to.code())
     .bind(error.map(str::to_string))
     .bind(now)
+    .bind(attempt)
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -326,9 +355,10 @@ pub async fn latest_jobs(conn: &mut AnyConnection) -> Result<Vec<PrintJobRow>> {
 /// Failed print attempts of an application so far.
 pub async fn failed_attempts(conn: &mut AnyConnection, application_id: &str) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM print_jobs WHERE application_id = $1 AND status = 'failed'",
+        "SELECT COUNT(*) FROM print_jobs WHERE application_id = $1 AND status = $2",
     )
     .bind(application_id.to_string())
+    .bind(PrintJobState::Failed.code())
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -366,17 +396,26 @@ pub async fn release_interrupted(
     now: i64,
 ) -> Result<u64> {
     let released = sqlx::query(
-        "UPDATE print_jobs SET status = 'failed', error = 'interrupted', updated_at = $3 \
-         WHERE application_id = $1 AND status = 'printing' AND updated_at < $2",
+        "UPDATE print_jobs SET status = $5, error = 'interrupted', updated_at = $3 \
+         WHERE application_id = $1 AND status = $4 AND updated_at < $2",
     )
     .bind(application_id.to_string())
     .bind(before)
     .bind(now)
+    .bind(PrintJobState::Printing.code())
+    .bind(PrintJobState::Failed.code())
     .execute(&mut *conn)
     .await?
     .rows_affected();
     if released > 0 {
-        transition(conn, application_id, "printing", "ready_to_print", now).await?;
+        transition(
+            conn,
+            application_id,
+            EndorsementApplicationState::Printing,
+            EndorsementApplicationState::ReadyToPrint,
+            now,
+        )
+        .await?;
     }
     Ok(released)
 }

@@ -3,6 +3,8 @@
 
 use crate::Result;
 use crate::bulk::{BATCH, values_list};
+use crate::error::decode;
+use exitentry_domain::states::EndorsementState;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -20,8 +22,7 @@ pub struct EndorsementRow {
     pub valid_from: String,
     pub valid_until: String,
     pub stay_days: i64,
-    /// `valid` or `cancelled`.
-    pub status: String,
+    pub status: EndorsementState,
     /// `import`, `counter`, `online`.
     pub source: String,
 }
@@ -40,7 +41,7 @@ fn from_row(r: &AnyRow) -> Result<EndorsementRow> {
         valid_from: r.try_get("valid_from")?,
         valid_until: r.try_get("valid_until")?,
         stay_days: r.try_get("stay_days")?,
-        status: r.try_get("status")?,
+        status: decode(r, "status")?,
         source: r.try_get("source")?,
     })
 }
@@ -71,7 +72,7 @@ pub async fn insert_new(
                 .bind(e.valid_from.clone())
                 .bind(e.valid_until.clone())
                 .bind(e.stay_days)
-                .bind(e.status.clone())
+                .bind(e.status.code())
                 .bind(e.source.clone())
                 .bind(now)
                 .bind(now);
@@ -100,7 +101,7 @@ pub async fn insert_one(
     .bind(e.valid_from.clone())
     .bind(e.valid_until.clone())
     .bind(e.stay_days)
-    .bind(e.status.clone())
+    .bind(e.status.code())
     .bind(e.source.clone())
     .bind(now)
     .fetch_optional(&mut *conn)
@@ -129,10 +130,11 @@ pub async fn for_document(
 pub async fn take_trip(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE endorsements SET trips_used = trips_used + 1, updated_at = $2 WHERE id = $1 \
-         AND status = 'valid' AND (trips_allowed IS NULL OR trips_used < trips_allowed)",
+         AND status = $3 AND (trips_allowed IS NULL OR trips_used < trips_allowed)",
     )
     .bind(id)
     .bind(now)
+    .bind(EndorsementState::Valid.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)

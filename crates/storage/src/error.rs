@@ -29,3 +29,31 @@ impl StorageError {
 pub(crate) fn corrupt(e: impl std::fmt::Display) -> StorageError {
     StorageError::Corrupt(e.to_string())
 }
+
+/// Reads a text column holding a domain code (a lifecycle state) and parses it once: a code
+/// the domain does not know is `Corrupt`, never a panic further up.
+pub(crate) fn decode<T>(r: &sqlx::any::AnyRow, column: &str) -> Result<T, StorageError>
+where
+    T: std::str::FromStr<Err = exitentry_domain::Invalid>,
+{
+    use sqlx::Row;
+    let s: String = r.try_get(column)?;
+    s.parse()
+        .map_err(|e: exitentry_domain::Invalid| StorageError::Corrupt(format!("{column}: {e}")))
+}
+
+/// Reads an amount in minor units and its currency column as one `Money`.
+pub(crate) fn money(
+    r: &sqlx::any::AnyRow,
+    cents: &str,
+    currency: &str,
+) -> Result<exitentry_domain::products::Money, StorageError> {
+    use sqlx::Row;
+    let code: String = r.try_get(currency)?;
+    let currency = exitentry_domain::products::Currency::parse(&code)
+        .map_err(|e| StorageError::Corrupt(format!("{currency}: {e}")))?;
+    Ok(exitentry_domain::products::Money {
+        cents: r.try_get(cents)?,
+        currency,
+    })
+}

@@ -1,6 +1,7 @@
 //! Permit holders' accounts (mobile number + password) and their sessions.
 
 use crate::Result;
+use exitentry_domain::states::TemporaryPermitApplicationState;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -298,10 +299,11 @@ pub async fn face_attempt(conn: &mut AnyConnection, id: &str, max: i64) -> Resul
 /// told when their sign-in changes, since the registry holds no contact of its own.
 pub async fn known_mobiles(conn: &mut AnyConnection, person_id: i64) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT mobile FROM temporary_permit_applications WHERE person_id = $1 AND state = 'issued' \
+        "SELECT mobile FROM temporary_permit_applications WHERE person_id = $1 AND state = $2 \
          UNION SELECT mobile FROM holder_signups WHERE person_id = $1 AND completed_at IS NOT NULL",
     )
     .bind(person_id)
+    .bind(TemporaryPermitApplicationState::Issued.code())
     .fetch_all(&mut *conn)
     .await?)
 }

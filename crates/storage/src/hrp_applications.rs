@@ -2,7 +2,9 @@
 //! return permit's pre-applications with their review history. State changes are
 //! conditional UPDATEs, so two reviewers never both claim or decide one application.
 
+use crate::error::decode;
 use crate::{Result, StorageError};
+use exitentry_domain::states::PreApplicationState;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -166,9 +168,8 @@ pub struct ApplicationRow {
     pub id: String,
     pub reference: String,
     pub account_id: i64,
-    /// `draft`, `submitted`, `in_review`, `supplement_requested`, `approved`, `rejected`,
-    /// or `used` once the counter accepted it (`used_by` names that application).
-    pub status: String,
+    /// `used` once the counter accepted it (`used_by` names that application).
+    pub status: PreApplicationState,
     /// The form as JSON (kept as typed between saves).
     pub form: String,
     /// Set once the form is complete: the permanent identity card it is for.
@@ -191,7 +192,7 @@ fn application(r: &AnyRow) -> Result<ApplicationRow> {
         id: r.try_get("id")?,
         reference: r.try_get("reference")?,
         account_id: r.try_get("account_id")?,
-        status: r.try_get("status")?,
+        status: decode(r, "status")?,
         form: r.try_get("form")?,
         id_kind: r.try_get("id_kind")?,
         id_number: r.try_get("id_number")?,
@@ -214,7 +215,7 @@ pub async fn insert(conn: &mut AnyConnection, a: &ApplicationRow) -> Result<()> 
     .bind(a.id.clone())
     .bind(a.reference.clone())
     .bind(a.account_id)
-    .bind(a.status.clone())
+    .bind(a.status.code())
     .bind(a.form.clone())
     .bind(a.round)
     .bind(a.created_at)
@@ -247,14 +248,14 @@ pub async fn for_account(conn: &mut AnyConnection, account_id: i64) -> Result<Ve
 /// Applications in `status`, oldest submission first (the review queue).
 pub async fn with_status(
     conn: &mut AnyConnection,
-    status: &str,
+    status: PreApplicationState,
     limit: i64,
 ) -> Result<Vec<ApplicationRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM hrp_applications WHERE status = $1 ORDER BY submitted_at, id LIMIT $2"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(status.to_string())
+        .bind(status.code())
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
@@ -265,11 +266,13 @@ pub async fn with_status(
 pub async fn save_form(conn: &mut AnyConnection, id: &str, form: &str, now: i64) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE hrp_applications SET form = $2, updated_at = $3 \
-         WHERE id = $1 AND status IN ('draft', 'supplement_requested')",
+         WHERE id = $1 AND status IN ($4, $5)",
     )
     .bind(id.to_string())
     .bind(form.to_string())
     .bind(now)
+    .bind(PreApplicationState::Draft.code())
+    .bind(PreApplicationState::SupplementRequested.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -285,14 +288,17 @@ pub async fn submit(
     now: i64,
 ) -> Result<bool> {
     let r = sqlx::query(
-        "UPDATE hrp_applications SET status = 'submitted', id_kind = $2, id_number = $3, \
+        "UPDATE hrp_applications SET status = $5, id_kind = $2, id_number = $3, \
          round = round + 1, claimed_by = NULL, submitted_at = $4, updated_at = $4 \
-         WHERE id = $1 AND status IN ('draft', 'supplement_requested')",
+         WHERE id = $1 AND status IN ($6, $7)",
     )
     .bind(id.to_string())
     .bind(id_kind.to_string())
     .bind(id_number.to_string())
     .bind(now)
+    .bind(PreApplicationState::Submitted.code())
+    .bind(PreApplicationState::Draft.code())
+    .bind(PreApplicationState::SupplementRequested.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -301,12 +307,14 @@ pub async fn submit(
 /// A reviewer claims a submitted application: `false` when someone else was quicker.
 pub async fn claim(conn: &mut AnyConnection, id: &str, reviewer: &str, now: i64) -> Result<bool> {
     let r = sqlx::query(
-        "UPDATE hrp_applications SET status = 'in_review', claimed_by = $2, updated_at = $3 \
-         WHERE id = $1 AND status = 'submitted'",
+        "UPDATE hrp_applications SET status = $5, claimed_by = $2, updated_at = $3 \
+         WHERE id = $1 AND status = $4",
     )
     .bind(id.to_string())
     .bind(reviewer.to_string())
     .bind(now)
+    .bind(PreApplicationState::Submitted.code())
+    .bind(PreApplicationState::InReview.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -317,17 +325,20 @@ pub async fn decide(
     conn: &mut AnyConnection,
     id: &str,
     reviewer: &str,
-    to: &str,
+    to: PreApplicationState,
     now: i64,
 ) -> Result<bool> {
+    let from = PreApplicationState::InReview;
+    debug_assert!(from.can_become(to), "{from} -> {to}");
     let r = sqlx::query(
         "UPDATE hrp_applications SET status = $3, decided_at = $4, updated_at = $4 \
-         WHERE id = $1 AND status = 'in_review' AND claimed_by = $2",
+         WHERE id = $1 AND status = $5 AND claimed_by = $2",
     )
     .bind(id.to_string())
     .bind(reviewer.to_string())
-    .bind(to.to_string())
+    .bind(to.code())
     .bind(now)
+    .bind(from.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -342,11 +353,13 @@ pub async fn latest_granted_for(
 ) -> Result<Option<ApplicationRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM hrp_applications WHERE id_kind = $1 AND id_number = $2 \
-         AND status IN ('approved', 'used') ORDER BY decided_at DESC LIMIT 1"
+         AND status IN ($3, $4) ORDER BY decided_at DESC LIMIT 1"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id_kind.to_string())
         .bind(id_number.to_string())
+        .bind(PreApplicationState::Approved.code())
+        .bind(PreApplicationState::Used.code())
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(application).transpose()
@@ -356,12 +369,14 @@ pub async fn latest_granted_for(
 /// is no longer approved (used meanwhile by another counter).
 pub async fn mark_used(conn: &mut AnyConnection, id: &str, by: &str, now: i64) -> Result<bool> {
     let r = sqlx::query(
-        "UPDATE hrp_applications SET status = 'used', used_by = $2, updated_at = $3 \
-         WHERE id = $1 AND status = 'approved'",
+        "UPDATE hrp_applications SET status = $5, used_by = $2, updated_at = $3 \
+         WHERE id = $1 AND status = $4",
     )
     .bind(id.to_string())
     .bind(by.to_string())
     .bind(now)
+    .bind(PreApplicationState::Approved.code())
+    .bind(PreApplicationState::Used.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)

@@ -1,6 +1,8 @@
 //! Linkage proofs as issued (online or on paper).
 
 use crate::Result;
+use crate::error::decode;
+use exitentry_domain::states::LinkageProofState;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -18,8 +20,8 @@ pub struct ProofRecord {
     pub status_index: i64,
     pub valid_from: i64,
     pub valid_until: i64,
-    /// `valid` or `revoked`.
-    pub status: String,
+    /// `valid` or `revoked` (never `expired`: see [`LinkageProofState::on`]).
+    pub status: LinkageProofState,
     pub payload: String,
 }
 
@@ -38,7 +40,7 @@ fn from_row(r: &AnyRow) -> Result<ProofRecord> {
         status_index: r.try_get("status_index")?,
         valid_from: r.try_get("valid_from")?,
         valid_until: r.try_get("valid_until")?,
-        status: r.try_get("status")?,
+        status: decode(r, "status")?,
         payload: r.try_get("payload")?,
     })
 }
@@ -59,7 +61,7 @@ pub async fn insert(conn: &mut AnyConnection, p: &ProofRecord, now: i64) -> Resu
     .bind(p.status_index)
     .bind(p.valid_from)
     .bind(p.valid_until)
-    .bind(p.status.clone())
+    .bind(p.status.code())
     .bind(p.payload.clone())
     .bind(now)
     .execute(&mut *conn)
@@ -90,7 +92,8 @@ pub async fn for_person(conn: &mut AnyConnection, person_id: i64) -> Result<Vec<
 /// Status-list indexes of revoked proofs.
 pub async fn ended_indexes(conn: &mut AnyConnection) -> Result<Vec<i64>> {
     Ok(
-        sqlx::query_scalar("SELECT status_index FROM linkage_proofs WHERE status <> 'valid'")
+        sqlx::query_scalar("SELECT status_index FROM linkage_proofs WHERE status <> $1")
+            .bind(LinkageProofState::Valid.code())
             .fetch_all(&mut *conn)
             .await?,
     )

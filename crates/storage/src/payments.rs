@@ -2,7 +2,10 @@
 //! is a conditional UPDATE and a subject can have one paid order only, so a storm of
 //! duplicate or out-of-order callbacks credits once.
 
+use crate::error::{decode, money};
 use crate::{Result, StorageError};
+use exitentry_domain::products::Money;
+use exitentry_domain::states::PaymentOrderState;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -12,10 +15,8 @@ pub struct OrderRow {
     /// What is paid for, e.g. `endorsement_application:ID`.
     pub subject: String,
     pub provider: String,
-    pub amount_cents: i64,
-    pub currency: String,
-    /// `pending`, `paid`, `failed` or `refunded`.
-    pub status: String,
+    pub amount: Money,
+    pub status: PaymentOrderState,
     pub provider_ref: Option<String>,
     pub created_at: i64,
     pub paid_at: Option<i64>,
@@ -29,9 +30,8 @@ fn from_row(r: &AnyRow) -> Result<OrderRow> {
         id: r.try_get("id")?,
         subject: r.try_get("subject")?,
         provider: r.try_get("provider")?,
-        amount_cents: r.try_get("amount_cents")?,
-        currency: r.try_get("currency")?,
-        status: r.try_get("status")?,
+        amount: money(r, "amount_cents", "currency")?,
+        status: decode(r, "status")?,
         provider_ref: r.try_get("provider_ref")?,
         created_at: r.try_get("created_at")?,
         paid_at: r.try_get("paid_at")?,
@@ -39,17 +39,19 @@ fn from_row(r: &AnyRow) -> Result<OrderRow> {
     })
 }
 
+/// Records a new order, always `pending` (whatever the row says).
 pub async fn insert_order(conn: &mut AnyConnection, o: &OrderRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO payment_orders (id, subject, provider, amount_cents, currency, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
+         VALUES ($1, $2, $3, $4, $5, $7, $6, $6)",
     )
     .bind(o.id.clone())
     .bind(o.subject.clone())
     .bind(o.provider.clone())
-    .bind(o.amount_cents)
-    .bind(o.currency.clone())
+    .bind(o.amount.cents)
+    .bind(o.amount.currency.code())
     .bind(o.created_at)
+    .bind(PaymentOrderState::Pending.code())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -83,13 +85,14 @@ pub async fn pending_between(
     limit: i64,
 ) -> Result<Vec<OrderRow>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM payment_orders WHERE status = 'pending' AND created_at >= $1 \
+        "SELECT {COLUMNS} FROM payment_orders WHERE status = $4 AND created_at >= $1 \
          AND created_at < $2 AND provider NOT LIKE 'terminal:%' ORDER BY created_at DESC LIMIT $3"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(from)
         .bind(before)
         .bind(limit)
+        .bind(PaymentOrderState::Pending.code())
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(from_row).collect()
@@ -127,14 +130,18 @@ pub async fn mark_paid(
     provider_ref: &str,
     now: i64,
 ) -> Result<bool> {
+    use PaymentOrderState::{Failed, Paid, Pending};
     let r = sqlx::query(
-        "UPDATE payment_orders SET status = 'paid', provider_ref = $2, paid_at = $3, updated_at = $3 \
-         WHERE id = $1 AND status IN ('pending', 'failed') AND NOT EXISTS (SELECT 1 FROM payment_orders p \
-         WHERE p.subject = payment_orders.subject AND p.status = 'paid')",
+        "UPDATE payment_orders SET status = $4, provider_ref = $2, paid_at = $3, updated_at = $3 \
+         WHERE id = $1 AND status IN ($5, $6) AND NOT EXISTS (SELECT 1 FROM payment_orders p \
+         WHERE p.subject = payment_orders.subject AND p.status = $4)",
     )
     .bind(id.to_string())
     .bind(provider_ref.to_string())
     .bind(now)
+    .bind(Paid.code())
+    .bind(Pending.code())
+    .bind(Failed.code())
     .execute(&mut *conn)
     .await
     .map_err(|e| StorageError::from_write(e, "paid order"))?;
@@ -143,11 +150,15 @@ pub async fn mark_paid(
 
 /// Marks a pending order failed; `false` otherwise (a failure never undoes a payment).
 pub async fn mark_failed(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
-    let r = sqlx::query("UPDATE payment_orders SET status = 'failed', updated_at = $2 WHERE id = $1 AND status = 'pending'")
-        .bind(id.to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let r = sqlx::query(
+        "UPDATE payment_orders SET status = $4, updated_at = $2 WHERE id = $1 AND status = $3",
+    )
+    .bind(id.to_string())
+    .bind(now)
+    .bind(PaymentOrderState::Pending.code())
+    .bind(PaymentOrderState::Failed.code())
+    .execute(&mut *conn)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -158,13 +169,17 @@ pub async fn refund_second_payment(
     provider_ref: &str,
     now: i64,
 ) -> Result<bool> {
+    use PaymentOrderState::{Failed, Pending, Refunded};
     let r = sqlx::query(
-        "UPDATE payment_orders SET status = 'refunded', provider_ref = $2, paid_at = $3, refunded_at = $3, \
-         updated_at = $3 WHERE id = $1 AND status IN ('pending', 'failed')",
+        "UPDATE payment_orders SET status = $4, provider_ref = $2, paid_at = $3, refunded_at = $3, \
+         updated_at = $3 WHERE id = $1 AND status IN ($5, $6)",
     )
     .bind(id.to_string())
     .bind(provider_ref.to_string())
     .bind(now)
+    .bind(Refunded.code())
+    .bind(Pending.code())
+    .bind(Failed.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -172,10 +187,12 @@ pub async fn refund_second_payment(
 
 pub async fn mark_refunded(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
     let r = sqlx::query(
-        "UPDATE payment_orders SET status = 'refunded', refunded_at = $2, updated_at = $2 WHERE id = $1 AND status = 'paid'",
+        "UPDATE payment_orders SET status = $4, refunded_at = $2, updated_at = $2 WHERE id = $1 AND status = $3",
     )
     .bind(id.to_string())
     .bind(now)
+    .bind(PaymentOrderState::Paid.code())
+    .bind(PaymentOrderState::Refunded.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -202,4 +219,30 @@ pub async fn record_callback(
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDb;
+
+    async fn an_unknown_status_in_the_database_is_corrupt_not_a_panic(t: &TestDb) {
+        let mut c = t.db.conn().await.unwrap();
+        sqlx::query(
+            "INSERT INTO payment_orders (id, subject, provider, amount_cents, currency, status, \
+             created_at, updated_at) VALUES ($1, 's', 'alipay', 100, 'CNY', $2, 0, 0)",
+        )
+        .bind("o1")
+        .bind("payed")
+        .execute(&mut *c)
+        .await
+        .unwrap();
+        let read = order(&mut c, "o1").await;
+        assert!(
+            matches!(&read, Err(StorageError::Corrupt(m)) if m.contains("payed")),
+            "{read:?}"
+        );
+    }
+
+    crate::backend_tests!(an_unknown_status_in_the_database_is_corrupt_not_a_panic);
 }

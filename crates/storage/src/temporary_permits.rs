@@ -1,6 +1,8 @@
 //! Temporary e-permits: the atomic monthly limit, status-list indexes, and the permits.
 
 use crate::Result;
+use crate::error::decode;
+use exitentry_domain::states::{TemporaryPermitApplicationState, TemporaryPermitState};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -64,8 +66,9 @@ pub struct PermitRecord {
     pub month_key: String,
     pub valid_from: i64,
     pub valid_until: i64,
-    /// `valid`, `cancelled` (by the holder) or `revoked` (by an officer).
-    pub status: String,
+    /// `valid`, `cancelled` (by the holder) or `revoked` (by an officer); never `expired`
+    /// (see [`TemporaryPermitState::on`]).
+    pub status: TemporaryPermitState,
     pub revoked_reason: Option<String>,
     pub payload: String,
 }
@@ -82,7 +85,7 @@ fn from_row(r: &AnyRow) -> Result<PermitRecord> {
         month_key: r.try_get("month_key")?,
         valid_from: r.try_get("valid_from")?,
         valid_until: r.try_get("valid_until")?,
-        status: r.try_get("status")?,
+        status: decode(r, "status")?,
         revoked_reason: r.try_get("revoked_reason")?,
         payload: r.try_get("payload")?,
     })
@@ -101,7 +104,7 @@ pub async fn insert(conn: &mut AnyConnection, p: &PermitRecord, now: i64) -> Res
     .bind(p.month_key.clone())
     .bind(p.valid_from)
     .bind(p.valid_until)
-    .bind(p.status.clone())
+    .bind(p.status.code())
     .bind(p.revoked_reason.clone())
     .bind(p.payload.clone())
     .bind(now)
@@ -124,18 +127,21 @@ pub async fn for_person(conn: &mut AnyConnection, person_id: i64) -> Result<Vec<
 pub async fn end(
     conn: &mut AnyConnection,
     id: &str,
-    status: &str,
+    status: TemporaryPermitState,
     reason: Option<&str>,
     now: i64,
 ) -> Result<bool> {
+    let from = TemporaryPermitState::Valid;
+    debug_assert!(from.can_become(status), "{from} -> {status}");
     let r = sqlx::query(
         "UPDATE temporary_permits SET status = $2, revoked_reason = $3, updated_at = $4 \
-         WHERE id = $1 AND status = 'valid'",
+         WHERE id = $1 AND status = $5",
     )
     .bind(id.to_string())
-    .bind(status.to_string())
+    .bind(status.code())
     .bind(reason.map(str::to_string))
     .bind(now)
+    .bind(from.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -144,7 +150,8 @@ pub async fn end(
 /// Status-list indexes of every permit that was cancelled or revoked.
 pub async fn ended_indexes(conn: &mut AnyConnection) -> Result<Vec<i64>> {
     Ok(
-        sqlx::query_scalar("SELECT status_index FROM temporary_permits WHERE status <> 'valid'")
+        sqlx::query_scalar("SELECT status_index FROM temporary_permits WHERE status <> $1")
+            .bind(TemporaryPermitState::Valid.code())
             .fetch_all(&mut *conn)
             .await?,
     )
@@ -157,8 +164,7 @@ pub struct ApplicationRecord {
     pub document_id: i64,
     pub mobile: String,
     pub password_hash: String,
-    /// `awaiting_sms`, `awaiting_face`, `issued`.
-    pub state: String,
+    pub state: TemporaryPermitApplicationState,
     pub sms_code_hash: String,
     pub sms_sent_at: i64,
     pub sms_expires_at: i64,
@@ -186,7 +192,7 @@ pub async fn insert_application(
     .bind(a.document_id)
     .bind(a.mobile.clone())
     .bind(a.password_hash.clone())
-    .bind(a.state.clone())
+    .bind(a.state.code())
     .bind(a.sms_code_hash.clone())
     .bind(a.sms_sent_at)
     .bind(a.sms_expires_at)
@@ -212,7 +218,7 @@ pub async fn application(conn: &mut AnyConnection, id: &str) -> Result<Option<Ap
             document_id: r.try_get("document_id")?,
             mobile: r.try_get("mobile")?,
             password_hash: r.try_get("password_hash")?,
-            state: r.try_get("state")?,
+            state: decode(&r, "state")?,
             sms_code_hash: r.try_get("sms_code_hash")?,
             sms_sent_at: r.try_get("sms_sent_at")?,
             sms_expires_at: r.try_get("sms_expires_at")?,
@@ -241,10 +247,11 @@ pub async fn count_sms_try(conn: &mut AnyConnection, id: &str, now: i64) -> Resu
 pub async fn take_face_attempt(conn: &mut AnyConnection, id: &str, max: i64) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE temporary_permit_applications SET face_attempts = face_attempts + 1 \
-         WHERE id = $1 AND state = 'awaiting_face' AND face_attempts < $2",
+         WHERE id = $1 AND state = $3 AND face_attempts < $2",
     )
     .bind(id.to_string())
     .bind(max)
+    .bind(TemporaryPermitApplicationState::AwaitingFace.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -255,18 +262,19 @@ pub async fn take_face_attempt(conn: &mut AnyConnection, id: &str, max: i64) -> 
 pub async fn advance(
     conn: &mut AnyConnection,
     id: &str,
-    from: &str,
-    to: &str,
+    from: TemporaryPermitApplicationState,
+    to: TemporaryPermitApplicationState,
     permit_id: Option<&str>,
     now: i64,
 ) -> Result<bool> {
+    debug_assert!(from.can_become(to), "{from} -> {to}");
     let r = sqlx::query(
         "UPDATE temporary_permit_applications SET state = $3, permit_id = COALESCE($4, permit_id), \
          updated_at = $5 WHERE id = $1 AND state = $2",
     )
     .bind(id.to_string())
-    .bind(from.to_string())
-    .bind(to.to_string())
+    .bind(from.code())
+    .bind(to.code())
     .bind(permit_id.map(str::to_string))
     .bind(now)
     .execute(&mut *conn)
@@ -290,8 +298,9 @@ pub struct PermitFilter {
     /// Issued in `[from, to)` (microseconds).
     pub issued_from: Option<i64>,
     pub issued_to: Option<i64>,
-    /// `valid` (and not yet past its end), `expired`, `cancelled` or `revoked`.
-    pub status: Option<String>,
+    /// `valid` (and not yet past its end), `expired` (valid but past it), `cancelled` or
+    /// `revoked`.
+    pub status: Option<TemporaryPermitState>,
     pub document_number: Option<String>,
     /// Status `valid`/`expired` are told apart at this instant.
     pub now: i64,
@@ -334,10 +343,12 @@ pub async fn list(
     if f.issued_to.is_some() {
         sql += &format!(" AND t.created_at < {}", next());
     }
-    match f.status.as_deref() {
-        Some("valid") => sql += &format!(" AND t.status = 'valid' AND t.valid_until > {}", next()),
-        Some("expired") => {
-            sql += &format!(" AND t.status = 'valid' AND t.valid_until <= {}", next())
+    match f.status {
+        Some(TemporaryPermitState::Valid) => {
+            sql += &format!(" AND t.status = {} AND t.valid_until > {}", next(), next())
+        }
+        Some(TemporaryPermitState::Expired) => {
+            sql += &format!(" AND t.status = {} AND t.valid_until <= {}", next(), next())
         }
         Some(_) => sql += &format!(" AND t.status = {}", next()),
         None => {}
@@ -353,9 +364,11 @@ pub async fn list(
     if let Some(v) = f.issued_to {
         q = q.bind(v);
     }
-    match f.status.as_deref() {
-        Some("valid" | "expired") => q = q.bind(f.now),
-        Some(s) => q = q.bind(s.to_string()),
+    match f.status {
+        Some(TemporaryPermitState::Valid | TemporaryPermitState::Expired) => {
+            q = q.bind(TemporaryPermitState::Valid.code()).bind(f.now)
+        }
+        Some(s) => q = q.bind(s.code()),
         None => {}
     }
     if let Some(v) = &f.document_number {
@@ -391,7 +404,7 @@ pub async fn replace_sms_code(
     let r = sqlx::query(
         "UPDATE temporary_permit_applications SET sms_code_hash = $2, sms_sent_at = $3, \
          sms_expires_at = $4, sms_tries = 0, sms_sends = sms_sends + 1, updated_at = $3 \
-         WHERE id = $1 AND state = 'awaiting_sms' AND sms_sent_at <= $5 AND sms_sends < $6",
+         WHERE id = $1 AND state = $7 AND sms_sent_at <= $5 AND sms_sends < $6",
     )
     .bind(id.to_string())
     .bind(code_hash.to_string())
@@ -399,6 +412,7 @@ pub async fn replace_sms_code(
     .bind(expires_at)
     .bind(sent_before)
     .bind(max_sends)
+    .bind(TemporaryPermitApplicationState::AwaitingSms.code())
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)

@@ -7,6 +7,7 @@ use exitentry_domain::ids::{IdKind, make_prc_resident_id};
 use exitentry_domain::numbers::DocumentKind;
 use exitentry_domain::office::{HolidayCalendar, Office, OfficeCode, OfficeLevel, Service};
 use exitentry_domain::person::{Names, Nationality, Region, Sex};
+use exitentry_domain::states::TemporaryPermitState;
 use exitentry_storage::accounts::{self, Accounts};
 use exitentry_storage::audit::{self, AuditEntry, Verdict};
 use exitentry_storage::documents::{self, DocumentRecord};
@@ -476,7 +477,7 @@ async fn ten_concurrent_issues_take_exactly_the_two_monthly_slots(t: &TestDb) {
                 month_key: "2026-11".into(),
                 valid_from: 10,
                 valid_until: 20,
-                status: "valid".into(),
+                status: TemporaryPermitState::Valid,
                 revoked_reason: None,
                 payload: "EE1:…".into(),
             };
@@ -516,12 +517,18 @@ async fn ten_concurrent_issues_take_exactly_the_two_monthly_slots(t: &TestDb) {
     // Ending a permit once marks its status-list index; a second time changes nothing.
     let id = permits[0].id.clone();
     assert!(
-        temporary_permits::end(&mut c, &id, "revoked", Some("fraud"), 30)
-            .await
-            .unwrap()
+        temporary_permits::end(
+            &mut c,
+            &id,
+            TemporaryPermitState::Revoked,
+            Some("fraud"),
+            30
+        )
+        .await
+        .unwrap()
     );
     assert!(
-        !temporary_permits::end(&mut c, &id, "cancelled", None, 31)
+        !temporary_permits::end(&mut c, &id, TemporaryPermitState::Cancelled, None, 31)
             .await
             .unwrap()
     );

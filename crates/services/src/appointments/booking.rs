@@ -12,6 +12,7 @@ use exitentry_domain::centre::{Channel, NoShowRule};
 use exitentry_domain::ids::{IdKind, IdentityNumber};
 use exitentry_domain::office::Service;
 use exitentry_domain::partners::Scope;
+use exitentry_domain::states::{AppointmentState, PreApplicationState};
 use exitentry_domain::time::cst;
 use exitentry_storage::appointments::{self as store, AppointmentRow};
 use exitentry_storage::{AnyConnection, StorageError, from_micros, jobs, people};
@@ -106,7 +107,7 @@ pub(super) fn view(app: &App, a: &AppointmentRow) -> AppointmentView {
         start: from_micros(a.starts_at).with_timezone(&cst()),
         end: from_micros(a.ends_at).with_timezone(&cst()),
         channel: a.channel.clone(),
-        status: a.status.clone(),
+        status: a.status.code().to_string(),
         name: a.name.clone(),
         id_number: mask(&a.id_number),
         changeable_until: (from_micros(a.starts_at) - cutoff).with_timezone(&cst()),
@@ -159,7 +160,7 @@ pub(super) async fn applicant_for(
         let approved = exitentry_storage::hrp_applications::for_account(conn, a.account_id)
             .await?
             .into_iter()
-            .find(|x| x.status == "approved")
+            .find(|x| x.status == PreApplicationState::Approved)
             .ok_or_else(not_approved)?;
         // Only the identity's latest approval counts (as at the counter).
         let latest = crate::pre_applications::approved_for(
@@ -364,7 +365,7 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
         mobile,
         channel: channel.code().to_string(),
         booked_by: booker.actor(),
-        status: "booked".into(),
+        status: AppointmentState::Booked,
         created_at: now.timestamp_micros(),
         checked_in_at: None,
     };
@@ -461,7 +462,7 @@ pub async fn send_reminder(app: &App, appointment_id: &str) -> Result<()> {
         let mut conn = app.db.conn().await?;
         store::get(&mut conn, appointment_id).await?
     };
-    let Some(a) = a.filter(|a| a.status == "booked") else {
+    let Some(a) = a.filter(|a| a.status == AppointmentState::Booked) else {
         return Ok(());
     };
     let Some(to) = a.mobile.as_deref() else {
@@ -515,7 +516,7 @@ pub(super) async fn owned(
 }
 
 pub(super) fn check_changeable(app: &App, a: &AppointmentRow) -> Result<()> {
-    if a.status != "booked" {
+    if a.status != AppointmentState::Booked {
         return Err(ServiceError::Conflict {
             code: "not_active",
             message: format!("this appointment is {}", a.status),
@@ -539,7 +540,15 @@ pub async fn cancel(app: &App, booker: Booker<'_>, id: &str) -> Result<Appointme
     let mut tx = app.db.begin().await?;
     let mut a = owned(app, &mut tx, &booker, id).await?;
     check_changeable(app, &a)?;
-    if !store::set_status(&mut tx, &a.id, "booked", "cancelled", app.now_micros()).await? {
+    if !store::set_status(
+        &mut tx,
+        &a.id,
+        AppointmentState::Booked,
+        AppointmentState::Cancelled,
+        app.now_micros(),
+    )
+    .await?
+    {
         return Err(ServiceError::Conflict {
             code: "not_active",
             message: "this appointment is no longer active".into(),
@@ -556,7 +565,7 @@ pub async fn cancel(app: &App, booker: Booker<'_>, id: &str) -> Result<Appointme
     )
     .await?;
     tx.commit().await.map_err(StorageError::from)?;
-    a.status = "cancelled".into();
+    a.status = AppointmentState::Cancelled;
     Ok(view(app, &a))
 }
 

@@ -7,7 +7,8 @@ use crate::tokens::random_token;
 use crate::{App, Result, ServiceError, audit};
 use chrono::{DateTime, FixedOffset};
 use exitentry_domain::document::{DocumentStatus, age_on};
-use exitentry_domain::products::{self, Currency, IssueReason, Money, Product};
+use exitentry_domain::products::{self, IssueReason, Money, Product};
+use exitentry_domain::states::{CentreApplicationState, TicketState};
 use exitentry_storage::centre::{self as store, ApplicationRow, TicketRow};
 use exitentry_storage::documents::{self};
 use exitentry_storage::{AnyConnection, StorageError, people};
@@ -83,12 +84,13 @@ pub(super) async fn application_view(
     let person = people::get(conn, a.person_id)
         .await?
         .ok_or(ServiceError::NotFound("person"))?;
-    let currency = Currency::parse(&a.currency).map_err(|e| ServiceError::Internal(e.message))?;
+    let currency = a.fee.currency;
     let paid = store::paid_payment(conn, &a.id)
         .await?
         .map(|p| PaymentView {
+            // In the application's currency, as the fee (a payment never changes it).
             amount: Money {
-                cents: p.amount_cents,
+                cents: p.amount.cents,
                 currency,
             }
             .to_string(),
@@ -114,16 +116,12 @@ pub(super) async fn application_view(
         reference: a.reference.clone(),
         office_code: a.office_code.clone(),
         product: a.product.clone(),
-        status: a.status.clone(),
+        status: a.status.code().to_string(),
         applicant: name,
         id_number_masked: mask_id(&person.person.id_number),
-        fee: Money {
-            cents: a.fee_cents,
-            currency,
-        }
-        .to_string(),
-        fee_cents: a.fee_cents,
-        currency: a.currency.clone(),
+        fee: a.fee.to_string(),
+        fee_cents: a.fee.cents,
+        currency: currency.code().to_string(),
         methods: currency.methods().iter().map(|m| m.to_string()).collect(),
         collection_date: a.collection_date.clone(),
         accepted_at: local(a.accepted_at),
@@ -425,7 +423,7 @@ pub async fn accept(
     let today = app.today();
     let mut tx = app.db.begin().await?;
     let t = own_ticket(&mut tx, &office, req.ticket_id).await?;
-    if t.status != "called" {
+    if t.status != TicketState::Called {
         return Err(conflict(
             "not_called",
             "call the ticket to the counter first",
@@ -554,9 +552,8 @@ pub async fn accept(
         appointment_id: t.appointment_id.clone(),
         photo_id: Some(photo.id),
         checklist: checklist.join(","),
-        fee_cents: fee.cents,
-        currency: fee.currency.code().to_string(),
-        status: "accepted".into(),
+        fee,
+        status: CentreApplicationState::Accepted,
         old_document_id: old,
         new_document_id: None,
         new_document_number: None,

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use exitentry_domain::document::{DocumentStatus, expiry_for_issue};
 use exitentry_domain::products::{self, IssueReason, Product};
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::CentreApplicationState;
 use exitentry_domain::time::cst;
 use exitentry_storage::centre::{self as store};
 use exitentry_storage::documents::{self, DocumentRecord};
@@ -21,7 +22,7 @@ pub async fn mark_ready(app: &App, staff: &StaffSession, id: &str) -> Result<App
     staff.require(Permission::ProcessApplications)?;
     let mut tx = app.db.begin().await?;
     let a = application_for_staff(&mut tx, staff, id).await?;
-    if a.status != "paid" {
+    if a.status != CentreApplicationState::Paid {
         return Err(conflict(
             "not_paid",
             format!("this application is {}", a.status),
@@ -162,9 +163,9 @@ pub async fn collect(
             format!("this document waits at {}", a.office_code),
         ));
     }
-    match a.status.as_str() {
-        "ready" => {}
-        "collected" => {
+    match a.status {
+        CentreApplicationState::Ready => {}
+        CentreApplicationState::Collected => {
             return Err(conflict(
                 "already_collected",
                 "this document has already been collected",
@@ -345,7 +346,7 @@ pub async fn sweep_uncollected(app: &App) -> Result<(usize, usize)> {
     let today = app.today();
     let rows = {
         let mut conn = app.db.conn().await?;
-        store::applications_at(&mut conn, None, "ready", 10_000).await?
+        store::applications_at(&mut conn, None, CentreApplicationState::Ready, 10_000).await?
     };
     let (mut reminded, mut cancelled) = (0, 0);
     for a in rows {

@@ -6,6 +6,7 @@ use crate::{App, Result, ServiceError, audit};
 use chrono::{Duration, NaiveDate};
 use exitentry_domain::office::OfficeCode;
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::{AppointmentState, TicketState};
 use exitentry_domain::time::day_start_micros;
 use exitentry_storage::appointments as appts;
 use exitentry_storage::centre::{self as store};
@@ -92,7 +93,7 @@ pub async fn measures(app: &App, office: &str, day: NaiveDate) -> Result<DayMeas
         day_start_micros(day + Duration::days(1)),
     );
     let bookings = appts::at_office(&mut conn, code.as_str(), from, to).await?;
-    let count = |s: &str| bookings.iter().filter(|a| a.status == s).count() as i64;
+    let count = |s: AppointmentState| bookings.iter().filter(|a| a.status == s).count() as i64;
     let tickets = store::tickets_on(&mut conn, code.as_str(), &day.to_string()).await?;
     let mut waits: Vec<i64> = tickets
         .iter()
@@ -100,7 +101,7 @@ pub async fn measures(app: &App, office: &str, day: NaiveDate) -> Result<DayMeas
         .collect();
     let mut services: Vec<i64> = tickets
         .iter()
-        .filter(|t| t.status == "done")
+        .filter(|t| t.status == TicketState::Done)
         .filter_map(|t| Some((t.finished_at? - t.called_at?) / 1_000_000))
         .collect();
     waits.sort_unstable();
@@ -108,10 +109,13 @@ pub async fn measures(app: &App, office: &str, day: NaiveDate) -> Result<DayMeas
     Ok(DayMeasures {
         office_code: code.as_str().to_string(),
         day,
-        bookings: bookings.iter().filter(|a| a.status != "cancelled").count() as i64,
-        checked_in: count("checked_in"),
-        no_shows: count("no_show"),
-        cancelled: count("cancelled"),
+        bookings: bookings
+            .iter()
+            .filter(|a| a.status != AppointmentState::Cancelled)
+            .count() as i64,
+        checked_in: count(AppointmentState::CheckedIn),
+        no_shows: count(AppointmentState::NoShow),
+        cancelled: count(AppointmentState::Cancelled),
         tickets: tickets.len() as i64,
         served: services.len() as i64,
         wait_median_seconds: quantile(&waits, 0.5),

@@ -9,8 +9,9 @@ use crate::tokens::random_token;
 use crate::{App, Result, ServiceError, audit};
 use chrono::Duration;
 use exitentry_domain::centre::add_working_days;
-use exitentry_domain::products::{self, Currency};
+use exitentry_domain::products;
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::{CentreApplicationState, CounterPaymentState};
 use exitentry_storage::StorageError;
 use exitentry_storage::centre::{self as store, ApplicationRow, PaymentRow};
 use serde_json::json;
@@ -28,13 +29,13 @@ pub async fn pay(
         let mut conn = app.db.conn().await?;
         application_for_staff(&mut conn, staff, id).await?
     };
-    if a.status != "accepted" {
+    if a.status != CentreApplicationState::Accepted {
         return Err(conflict(
             "already_paid",
             format!("this application is {}", a.status),
         ));
     }
-    let currency = Currency::parse(&a.currency).map_err(|e| ServiceError::Internal(e.message))?;
+    let currency = a.fee.currency;
     if !currency.methods().contains(&method) {
         return Err(bad(
             "method",
@@ -55,16 +56,18 @@ pub async fn pay(
         let charge = Charge {
             payment_id: payment_id.clone(),
             method: method.to_string(),
-            amount_cents: a.fee_cents,
-            currency: a.currency.clone(),
+            amount_cents: a.fee.cents,
+            currency: currency.code().to_string(),
             description: format!("{} {}", a.product, a.reference),
         };
         // Outside the transaction: the terminal may take a while.
         app.providers.payments()?.charge(&charge).await?
     };
     let (status, provider_ref, declined) = match outcome {
-        ChargeOutcome::Paid { provider_ref } => ("paid", Some(provider_ref), None),
-        ChargeOutcome::Declined { reason } => ("declined", None, Some(reason)),
+        ChargeOutcome::Paid { provider_ref } => {
+            (CounterPaymentState::Paid, Some(provider_ref), None)
+        }
+        ChargeOutcome::Declined { reason } => (CounterPaymentState::Declined, None, Some(reason)),
     };
     let recorded = record_payment(
         app,
@@ -79,12 +82,12 @@ pub async fn pay(
     .await;
     if let Err(e) = recorded {
         // Charged, but another clerk was quicker (or the record failed): give the charge back.
-        if status == "paid"
+        if status == CounterPaymentState::Paid
             && method != "cash"
             && let Err(r) = app
                 .providers
                 .payments()?
-                .refund(&payment_id, a.fee_cents)
+                .refund(&payment_id, a.fee.cents)
                 .await
         {
             tracing::error!(payment = %payment_id, error = %r, "voiding a counter charge failed; refund by hand");
@@ -112,7 +115,7 @@ pub(super) async fn record_payment(
     a: &ApplicationRow,
     payment_id: &str,
     method: &str,
-    status: &str,
+    status: CounterPaymentState,
     provider_ref: Option<String>,
     declined: bool,
 ) -> Result<()> {
@@ -129,13 +132,12 @@ pub(super) async fn record_payment(
             id: payment_id.to_string(),
             application_id: a.id.clone(),
             method: method.to_string(),
-            amount_cents: a.fee_cents,
-            currency: a.currency.clone(),
-            status: status.to_string(),
+            amount: a.fee,
+            status,
             provider_ref: provider_ref.clone(),
             taken_by: staff.actor(),
             created_at: now,
-            paid_at: (status == "paid").then_some(now),
+            paid_at: (status == CounterPaymentState::Paid).then_some(now),
         },
     )
     .await
@@ -143,7 +145,9 @@ pub(super) async fn record_payment(
         StorageError::Conflict(_) => conflict("already_paid", "this application is already paid"),
         other => other.into(),
     })?;
-    if status == "paid" && !store::mark_paid(&mut tx, &a.id, &collection.to_string(), now).await? {
+    if status == CounterPaymentState::Paid
+        && !store::mark_paid(&mut tx, &a.id, &collection.to_string(), now).await?
+    {
         return Err(conflict("already_paid", "this application is already paid"));
     }
     audit::record(
@@ -152,7 +156,7 @@ pub(super) async fn record_payment(
         &staff.actor(),
         if declined { "payment.declined" } else { "payment.paid" },
         &format!("application:{}", a.id),
-        json!({"payment": payment_id, "method": method, "amount_cents": a.fee_cents, "currency": a.currency, "ref": provider_ref}),
+        json!({"payment": payment_id, "method": method, "amount_cents": a.fee.cents, "currency": a.fee.currency.code(), "ref": provider_ref}),
     )
     .await?;
     tx.commit().await.map_err(StorageError::from)?;
@@ -181,13 +185,17 @@ pub async fn applications(
     {
         return Err(ServiceError::Forbidden);
     }
-    if !["accepted", "paid", "ready", "collected"].contains(&status) {
+    use CentreApplicationState as S;
+    let Some(status) = [S::Accepted, S::Paid, S::Ready, S::Collected]
+        .into_iter()
+        .find(|s| s.code() == status)
+    else {
         return Err(bad(
             "status",
             "bad_status",
             "status is accepted, paid, ready or collected",
         ));
-    }
+    };
     let mut conn = app.db.conn().await?;
     let rows = store::applications_at(&mut conn, staff.office_code.as_deref(), status, 500).await?;
     let mut out = Vec::with_capacity(rows.len());

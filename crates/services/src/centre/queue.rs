@@ -9,6 +9,7 @@ use exitentry_domain::centre::{self};
 use exitentry_domain::document::age_on;
 use exitentry_domain::office::{OfficeCode, Service};
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::{AppointmentState, TicketState};
 use exitentry_storage::appointments as appts;
 use exitentry_storage::centre::{self as store, NewTicket, TicketRow};
 use exitentry_storage::{AnyConnection, StorageError, offices, people};
@@ -64,7 +65,7 @@ pub(super) async fn ticket_view(conn: &mut AnyConnection, t: &TicketRow) -> Resu
     let all = store::tickets_on(conn, &t.office_code, &t.day).await?;
     let waiting_before = all
         .iter()
-        .filter(|o| o.status == "waiting" && o.service == t.service && o.id != t.id)
+        .filter(|o| o.status == TicketState::Waiting && o.service == t.service && o.id != t.id)
         .filter(|o| (o.priority, -o.issued_at) > (t.priority, -t.issued_at))
         .count() as i64;
     let appointment = match &t.appointment_id {
@@ -77,7 +78,7 @@ pub(super) async fn ticket_view(conn: &mut AnyConnection, t: &TicketRow) -> Resu
         label: t.label.clone(),
         service: t.service.clone(),
         office_code: t.office_code.clone(),
-        status: t.status.clone(),
+        status: t.status.code().to_string(),
         counter: t.counter.clone(),
         issued_at: local(t.issued_at),
         waiting_before,
@@ -155,13 +156,13 @@ pub async fn check_in(app: &App, desk: Desk<'_>, reference: &str) -> Result<Tick
             format!("this appointment is at {}", a.office_code),
         ));
     }
-    if a.status == "checked_in" {
+    if a.status == AppointmentState::CheckedIn {
         let t = store::ticket_for_appointment(&mut tx, &a.id)
             .await?
             .ok_or(ServiceError::NotFound("ticket"))?;
         return ticket_view(&mut tx, &t).await;
     }
-    if a.status != "booked" {
+    if a.status != AppointmentState::Booked {
         return Err(conflict(
             "not_active",
             format!("this appointment is {}", a.status),
@@ -178,7 +179,15 @@ pub async fn check_in(app: &App, desk: Desk<'_>, reference: &str) -> Result<Tick
     let elderly = is_elderly(app, &mut tx, a.person_id).await?;
     let priority = centre::ticket_priority(app.config.centre.priority_for_appointments, elderly);
     // Two scans at once (desk and ticket printer): one ticket.
-    if !appts::set_status(&mut tx, &a.id, "booked", "checked_in", app.now_micros()).await? {
+    if !appts::set_status(
+        &mut tx,
+        &a.id,
+        AppointmentState::Booked,
+        AppointmentState::CheckedIn,
+        app.now_micros(),
+    )
+    .await?
+    {
         return Err(conflict(
             "not_active",
             "this appointment was just checked in",
@@ -314,7 +323,7 @@ pub async fn call_next(
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
     if let Some(current) = store::serving_at(&mut tx, &office, &day, &counter).await? {
-        finish_in(app, &mut tx, staff, &current, "done").await?;
+        finish_in(app, &mut tx, staff, &current, TicketState::Done).await?;
     }
     let next = store::call_next(
         &mut tx,
@@ -352,7 +361,7 @@ pub(super) async fn finish_in(
     conn: &mut AnyConnection,
     staff: &StaffSession,
     t: &TicketRow,
-    status: &str,
+    status: TicketState,
 ) -> Result<bool> {
     let now = app.now_micros();
     let done = store::finish_ticket(conn, t.id, status, now).await?;
@@ -442,7 +451,11 @@ pub async fn finish(app: &App, staff: &StaffSession, ticket_id: i64, skipped: bo
         &mut tx,
         staff,
         &t,
-        if skipped { "skipped" } else { "done" },
+        if skipped {
+            TicketState::Skipped
+        } else {
+            TicketState::Done
+        },
     )
     .await?
     {
@@ -506,7 +519,7 @@ pub async fn counter_state(app: &App, staff: &StaffSession, counter: &str) -> Re
     let waiting = store::tickets_on(&mut conn, &office, &day)
         .await?
         .iter()
-        .filter(|t| t.status == "waiting")
+        .filter(|t| t.status == TicketState::Waiting)
         .count() as i64;
     Ok(CounterState {
         office_code: office,
@@ -540,7 +553,7 @@ pub async fn board(app: &App, office: &str) -> Result<Board> {
     let tickets = store::tickets_on(&mut conn, code.as_str(), &app.today().to_string()).await?;
     let mut called: Vec<(i64, &TicketRow)> = tickets
         .iter()
-        .filter(|t| t.status == "called")
+        .filter(|t| t.status == TicketState::Called)
         .filter_map(|t| t.recalled_at.or(t.called_at).map(|at| (at, t)))
         .collect();
     called.sort_by_key(|c| std::cmp::Reverse(c.0));
@@ -554,7 +567,7 @@ pub async fn board(app: &App, office: &str) -> Result<Board> {
         })
         .collect();
     let mut waiting: Vec<(String, i64)> = Vec::new();
-    for t in tickets.iter().filter(|t| t.status == "waiting") {
+    for t in tickets.iter().filter(|t| t.status == TicketState::Waiting) {
         match waiting.iter_mut().find(|(s, _)| *s == t.service) {
             Some((_, n)) => *n += 1,
             None => waiting.push((t.service.clone(), 1)),

@@ -10,6 +10,7 @@ use exitentry_domain::Invalid;
 use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::endorsements::{self as rules};
 use exitentry_domain::numbers::DocumentKind;
+use exitentry_domain::states::{EndorsementApplicationState as E, EndorsementState, PrintJobState};
 use exitentry_storage::endorsement_applications::{self as store, ApplicationRow};
 use exitentry_storage::endorsements::{self as endorsements_store, EndorsementRow};
 use exitentry_storage::{StorageError, documents, people};
@@ -101,14 +102,14 @@ pub(crate) async fn take_fee(
     a: &ApplicationRow,
     method: &str,
 ) -> Result<()> {
-    if a.status != "awaiting_payment" {
+    if a.status != E::AwaitingPayment {
         return Err(ServiceError::Conflict {
             code: "not_awaiting_payment",
             message: format!("this application is {}", a.status),
         });
     }
     let order =
-        online_payments::start_terminal(app, &subject(&a.id), method, a.fee_cents, actor).await?;
+        online_payments::start_terminal(app, &subject(&a.id), method, a.fee.cents, actor).await?;
     let outcome = if method == "cash" {
         crate::counter_terminal::ChargeOutcome::Paid {
             provider_ref: format!("CASH-{}", &order.id[..8]),
@@ -117,7 +118,7 @@ pub(crate) async fn take_fee(
         let charge = crate::counter_terminal::Charge {
             payment_id: order.id.clone(),
             method: method.into(),
-            amount_cents: a.fee_cents,
+            amount_cents: a.fee.cents,
             currency: "CNY".into(),
             description: format!("endorsement {}", a.reference),
         };
@@ -157,7 +158,7 @@ pub(crate) async fn take_fee(
                 if method != "cash" {
                     app.providers
                         .payments()?
-                        .refund(&order.id, a.fee_cents)
+                        .refund(&order.id, a.fee.cents)
                         .await?;
                 }
                 audit::record(
@@ -254,14 +255,14 @@ pub async fn print(
         return Err(ServiceError::Forbidden);
     }
     // A print interrupted more than five minutes ago (a crash mid-print) counts as failed.
-    if own(app, person_id, id).await?.status == "printing" {
+    if own(app, person_id, id).await?.status == E::Printing {
         let mut tx = app.db.begin().await?;
         let now = app.now_micros();
         store::release_interrupted(&mut tx, id, now - 300_000_000, now).await?;
         tx.commit().await.map_err(StorageError::from)?;
     }
     let a = own(app, person_id, id).await?;
-    if a.status != "ready_to_print" {
+    if a.status != E::ReadyToPrint {
         return Err(ServiceError::Conflict {
             code: "not_ready_to_print",
             message: format!("this application is {}", a.status),
@@ -308,9 +309,17 @@ pub async fn print(
             }
             Err(e) => return Err(e.into()),
         };
-        store::job_transition(&mut tx, id, "queued", "printing", None, now).await?;
+        store::job_transition(
+            &mut tx,
+            id,
+            PrintJobState::Queued,
+            PrintJobState::Printing,
+            None,
+            now,
+        )
+        .await?;
         // The application is printing now: it cannot be cancelled and refunded meanwhile.
-        if !store::transition(&mut tx, &a.id, "ready_to_print", "printing", now).await? {
+        if !store::transition(&mut tx, &a.id, E::ReadyToPrint, E::Printing, now).await? {
             return Err(ServiceError::Conflict {
                 code: "not_ready_to_print",
                 message: "this application changed meanwhile".into(),
@@ -338,8 +347,8 @@ pub async fn print(
             store::job_transition(
                 &mut tx,
                 job_id,
-                "printing",
-                "printed",
+                PrintJobState::Printing,
+                PrintJobState::Printed,
                 None,
                 app.now_micros(),
             )
@@ -354,18 +363,18 @@ pub async fn print(
                 valid_from: today.to_string(),
                 valid_until: until.to_string(),
                 stay_days: a.stay_days,
-                status: "valid".into(),
+                status: EndorsementState::Valid,
                 source: a.channel.clone(),
             };
             match endorsements_store::insert_one(&mut tx, &e, app.now_micros()).await? {
                 Some(endorsement_id) => {
                     store::set_endorsement(&mut tx, &a.id, endorsement_id).await?;
-                    store::transition(&mut tx, &a.id, "printing", "printed", app.now_micros())
+                    store::transition(&mut tx, &a.id, E::Printing, E::Printed, app.now_micros())
                         .await?;
                 }
                 None => {
                     // The same endorsement is already on the card from today: give the fee back.
-                    store::transition(&mut tx, &a.id, "printing", "refunded", app.now_micros())
+                    store::transition(&mut tx, &a.id, E::Printing, E::Refunded, app.now_micros())
                         .await?;
                     back = online_payments::refund(
                         app,
@@ -385,14 +394,14 @@ pub async fn print(
                 json!({"valid_until": until.to_string()}),
             )
             .await?;
-            "printed"
+            PrintJobState::Printed
         }
         Err(err) => {
             store::job_transition(
                 &mut tx,
                 job_id,
-                "printing",
-                "failed",
+                PrintJobState::Printing,
+                PrintJobState::Failed,
                 Some(&err),
                 app.now_micros(),
             )
@@ -407,7 +416,7 @@ pub async fn print(
             )
             .await?;
             if previous_failures + 1 >= app.config.endorsements.print_max_attempts {
-                if store::transition(&mut tx, &a.id, "printing", "refunded", app.now_micros())
+                if store::transition(&mut tx, &a.id, E::Printing, E::Refunded, app.now_micros())
                     .await?
                 {
                     back = online_payments::refund(app, &mut tx, &subject(&a.id), "print failed")
@@ -417,13 +426,13 @@ pub async fn print(
                 store::transition(
                     &mut tx,
                     &a.id,
-                    "printing",
-                    "ready_to_print",
+                    E::Printing,
+                    E::ReadyToPrint,
                     app.now_micros(),
                 )
                 .await?;
             }
-            "failed"
+            PrintJobState::Failed
         }
     };
     tx.commit().await.map_err(StorageError::from)?;
@@ -432,7 +441,7 @@ pub async fn print(
         application: view(&own(app, person_id, id).await?),
         valid_from: today.to_string(),
         valid_until: until.to_string(),
-        job_status: status.into(),
+        job_status: status.code().to_string(),
         attempts: previous_failures + 1,
     })
 }
@@ -484,7 +493,7 @@ pub(super) async fn refuse_at_print(
 ) -> Result<ServiceError> {
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
-    if !store::transition(&mut tx, &a.id, "ready_to_print", "refunded", now).await? {
+    if !store::transition(&mut tx, &a.id, E::ReadyToPrint, E::Refunded, now).await? {
         return Ok(ServiceError::Conflict {
             code: "not_ready_to_print",
             message: "this application changed meanwhile".into(),
@@ -569,7 +578,7 @@ pub async fn fleet(app: &App) -> Result<Vec<KioskStatus>> {
             kind: d.kind,
             disabled: d.disabled,
             last_seen_at: d.last_seen_at,
-            last_job: job.map(|j| j.status.clone()),
+            last_job: job.map(|j| j.status.code().to_string()),
             last_error: job.and_then(|j| j.error.clone()),
             open_24h,
             paper: levels.map(|c| c.1.clone()).unwrap_or_default(),

@@ -8,6 +8,8 @@ use exitentry_domain::Invalid;
 use exitentry_domain::endorsements::{
     self as rules, Circumstances, Destination, EndorsementType, Trips,
 };
+use exitentry_domain::products::Money;
+use exitentry_domain::states::EndorsementApplicationState as E;
 use exitentry_storage::endorsement_applications::{self as store, ApplicationRow};
 use exitentry_storage::{AnyConnection, StorageError};
 use serde::Serialize;
@@ -111,8 +113,8 @@ pub(crate) fn view(a: &ApplicationRow) -> ApplicationView {
             .map(|n| n.to_string())
             .unwrap_or_else(|| "multiple".into()),
         stay_days: a.stay_days,
-        fee_cents: a.fee_cents,
-        status: a.status.clone(),
+        fee_cents: a.fee.cents,
+        status: a.status.code().to_string(),
         channel: a.channel.clone(),
         ready_on: a.counter.ready_on.clone(),
         relation: a.counter.relation.clone(),
@@ -182,7 +184,7 @@ pub async fn apply(
         }
         other => other?,
     }
-    audit::record(app, &mut tx, actor, "endorsement.apply", &subject(&row.id), json!({"kind": row.kind, "destination": row.destination, "fee_cents": row.fee_cents, "channel": channel}))
+    audit::record(app, &mut tx, actor, "endorsement.apply", &subject(&row.id), json!({"kind": row.kind, "destination": row.destination, "fee_cents": row.fee.cents, "channel": channel}))
         .await?;
     tx.commit().await.map_err(StorageError::from)?;
     let _ = h.id_number;
@@ -211,12 +213,13 @@ pub(crate) fn new_row(
         },
         validity_months: i64::from(variant.validity_months),
         stay_days: i64::from(variant.stay_days),
-        fee_cents: app
-            .policy
-            .endorsements
-            .fee_cents(variant.trips, variant.validity_months, today),
+        fee: Money::cny(app.policy.endorsements.fee_cents(
+            variant.trips,
+            variant.validity_months,
+            today,
+        )),
         channel: channel.into(),
-        status: "awaiting_payment".into(),
+        status: E::AwaitingPayment,
         endorsement_id: None,
         created_at: app.now_micros(),
         paid_at: None,
@@ -246,11 +249,11 @@ pub fn on_paid<'a>(
         };
         let review = EndorsementType::parse(&a.kind).is_ok_and(rules::needs_review);
         let to = if review {
-            "under_review"
+            E::UnderReview
         } else {
-            "ready_to_print"
+            E::ReadyToPrint
         };
-        Ok(store::transition(conn, id, "awaiting_payment", to, app.now_micros()).await?)
+        Ok(store::transition(conn, id, E::AwaitingPayment, to, app.now_micros()).await?)
     })
 }
 
@@ -270,13 +273,13 @@ pub async fn pay_online(
     provider: &str,
 ) -> Result<(OrderRow, online_payments::Checkout)> {
     let a = own(app, h.person_id, id).await?;
-    if a.status != "awaiting_payment" {
+    if a.status != E::AwaitingPayment {
         return Err(ServiceError::Conflict {
             code: "not_awaiting_payment",
             message: format!("this application is {}", a.status),
         });
     }
-    online_payments::start(app, &subject(&a.id), provider, a.fee_cents, &h.actor()).await
+    online_payments::start(app, &subject(&a.id), provider, a.fee.cents, &h.actor()).await
 }
 
 pub async fn mine(app: &App, person_id: i64) -> Result<Vec<ApplicationView>> {
@@ -297,9 +300,9 @@ pub async fn cancel(app: &App, person_id: i64, id: &str, actor: &str) -> Result<
     let a = own(app, person_id, id).await?;
     let mut tx = app.db.begin().await?;
     let now = app.now_micros();
-    let done = store::transition(&mut tx, &a.id, "awaiting_payment", "cancelled", now).await?
-        || store::transition(&mut tx, &a.id, "under_review", "refunded", now).await?
-        || store::transition(&mut tx, &a.id, "ready_to_print", "refunded", now).await?;
+    let done = store::transition(&mut tx, &a.id, E::AwaitingPayment, E::Cancelled, now).await?
+        || store::transition(&mut tx, &a.id, E::UnderReview, E::Refunded, now).await?
+        || store::transition(&mut tx, &a.id, E::ReadyToPrint, E::Refunded, now).await?;
     if !done {
         return Err(ServiceError::Conflict {
             code: "cannot_cancel",

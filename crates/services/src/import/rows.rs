@@ -12,6 +12,7 @@ use exitentry_domain::office::{
     DEFAULT_OPENING_HOURS, HolidayCalendar, Office, OfficeCode, OfficeLevel, Service,
 };
 use exitentry_domain::person::{Names, Nationality, Region, Sex, parse_date};
+use exitentry_domain::states::EndorsementState;
 use exitentry_storage::documents::{self};
 use exitentry_storage::people::{PersonRecord, StoredPerson};
 use std::collections::{HashMap, HashSet};
@@ -362,7 +363,7 @@ pub(super) async fn endorsements_against_registry(
             valid_from: r.valid_from.to_string(),
             valid_until: r.valid_until.to_string(),
             stay_days: r.stay_days,
-            status: "valid".into(),
+            status: EndorsementState::Valid,
             source: "import".into(),
         });
     }

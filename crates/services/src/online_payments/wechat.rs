@@ -292,7 +292,7 @@ impl OnlineProvider for WechatNative {
             let params = Params::from([
                 ("body".into(), self.description.clone()),
                 ("out_trade_no".into(), order.id.clone()),
-                ("total_fee".into(), order.amount_cents.to_string()),
+                ("total_fee".into(), order.amount.cents.to_string()),
                 ("spbill_create_ip".into(), self.server_ip.clone()),
                 ("notify_url".into(), self.notify_url.clone()),
                 ("trade_type".into(), "NATIVE".into()),
@@ -321,11 +321,11 @@ impl OnlineProvider for WechatNative {
             match field(&answer, "trade_state") {
                 "SUCCESS" => {
                     // Never credit an amount other than the one ordered.
-                    if field(&answer, "total_fee") != order.amount_cents.to_string() {
+                    if field(&answer, "total_fee") != order.amount.cents.to_string() {
                         return Err(unavailable(format!(
                             "WeChat Pay reports {} fen paid for an order of {}",
                             field(&answer, "total_fee"),
-                            order.amount_cents
+                            order.amount.cents
                         )));
                     }
                     Ok(Outcome::Paid)
@@ -341,7 +341,7 @@ impl OnlineProvider for WechatNative {
     fn refund<'a>(&'a self, order: &'a OrderRow) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let path = "/secapi/pay/refund";
-            let fee = order.amount_cents.to_string();
+            let fee = order.amount.cents.to_string();
             let params = Params::from([
                 ("out_trade_no".into(), order.id.clone()),
                 // One refund per order: the same number on a retry cannot refund twice.

@@ -7,6 +7,7 @@ use crate::{App, Result, ServiceError, audit, uploads};
 use exitentry_domain::Invalid;
 use exitentry_domain::hrp::{self, FieldError, Form};
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::PreApplicationState;
 use exitentry_storage::hrp_applications::{self as store, ApplicationRow, EventRow};
 use exitentry_storage::{AnyConnection, StorageError};
 use serde::Serialize;
@@ -70,10 +71,6 @@ pub(super) fn owner(id: &str) -> String {
     format!("hrp_application:{id}")
 }
 
-pub(super) fn editable(status: &str) -> bool {
-    matches!(status, "draft" | "supplement_requested")
-}
-
 pub(super) async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Result<Detail> {
     let form: Form = serde_json::from_str(&a.form).unwrap_or_default();
     let docs = uploads::list(app, &owner(&a.id)).await?;
@@ -106,7 +103,7 @@ pub(super) async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Re
             at: e.created_at,
         })
         .collect();
-    let requested = (a.status == "supplement_requested")
+    let requested = (a.status == PreApplicationState::SupplementRequested)
         .then(|| {
             history
                 .iter()
@@ -129,7 +126,7 @@ pub(super) async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Re
     Ok(Detail {
         id: a.id.clone(),
         reference: a.reference.clone(),
-        status: a.status.clone(),
+        status: a.status.code().to_string(),
         round: a.round,
         form,
         problems,
@@ -218,7 +215,7 @@ pub(super) fn summary(a: &ApplicationRow) -> Summary {
     Summary {
         id: a.id.clone(),
         reference: a.reference.clone(),
-        status: a.status.clone(),
+        status: a.status.code().to_string(),
         name: form.name_latin,
         submitted_at: a.submitted_at,
         round: a.round,
@@ -302,7 +299,7 @@ pub async fn start(app: &App, s: &ApplicantSession) -> Result<Summary> {
         id: random_token()[..24].to_string(),
         reference: format!("N{:011}", rand::random::<u64>() % 100_000_000_000),
         account_id: s.account_id,
-        status: "draft".into(),
+        status: PreApplicationState::Draft,
         form: serde_json::to_string(&form).unwrap_or_else(|_| "{}".into()),
         id_kind: None,
         id_number: None,
@@ -346,7 +343,7 @@ pub async fn get(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail> {
 /// still stops submission.
 pub async fn save(app: &App, s: &ApplicantSession, id: &str, form: &Form) -> Result<Detail> {
     let a = own(app, s, id).await?;
-    if !editable(&a.status) {
+    if !a.status.is_editable() {
         return Err(conflict(
             "not_editable",
             format!("this application is {} and cannot be changed now", a.status),
@@ -398,7 +395,7 @@ pub async fn upload(
     bytes: &[u8],
 ) -> Result<Detail> {
     let a = own(app, s, id).await?;
-    if !editable(&a.status) {
+    if !a.status.is_editable() {
         return Err(conflict(
             "not_editable",
             format!("this application is {} and cannot be changed now", a.status),
@@ -431,7 +428,7 @@ pub async fn remove_document(
     upload_id: &str,
 ) -> Result<Detail> {
     let a = own(app, s, id).await?;
-    if !editable(&a.status) {
+    if !a.status.is_editable() {
         return Err(conflict(
             "not_editable",
             "this application cannot be changed now",
@@ -450,7 +447,7 @@ pub async fn remove_document(
 pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail> {
     let a = own(app, s, id).await?;
     let d = detail(app, &a, false).await?;
-    if !editable(&a.status) {
+    if !a.status.is_editable() {
         return Err(conflict(
             "not_editable",
             format!("this application is {}", a.status),
@@ -472,7 +469,7 @@ pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail>
     let applicant = hrp::check(&d.form, app.today())
         .map_err(|_| bad("form", "incomplete", "the form is not complete"))?;
     let mut tx = app.db.begin().await?;
-    let resubmit = a.status == "supplement_requested";
+    let resubmit = a.status == PreApplicationState::SupplementRequested;
     if !store::submit(
         &mut tx,
         &a.id,

@@ -7,6 +7,7 @@ use crate::email::{self, Email};
 use crate::{App, Result, ServiceError};
 use exitentry_domain::hrp::{self};
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::PreApplicationState;
 use exitentry_storage::hrp_applications::{self as store, ApplicationRow};
 use exitentry_storage::{AnyConnection, StorageError};
 
@@ -14,8 +15,8 @@ use exitentry_storage::{AnyConnection, StorageError};
 pub async fn queue(app: &App, staff: &StaffSession) -> Result<(Vec<Summary>, Vec<Summary>)> {
     staff.require(Permission::ReviewPreApplications)?;
     let mut conn = app.db.conn().await?;
-    let waiting = store::with_status(&mut conn, "submitted", 200).await?;
-    let mine = store::with_status(&mut conn, "in_review", 500)
+    let waiting = store::with_status(&mut conn, PreApplicationState::Submitted, 200).await?;
+    let mine = store::with_status(&mut conn, PreApplicationState::InReview, 500)
         .await?
         .into_iter()
         .filter(|a| a.claimed_by.as_deref() == Some(staff.username.as_str()))
@@ -39,7 +40,7 @@ pub async fn staff_get(app: &App, staff: &StaffSession, id: &str) -> Result<Deta
 /// An application as staff may see it: a draft is the applicant's alone (form and passport
 /// scan included) until it is submitted, so staff get "not found" as for any unknown id.
 pub(super) fn staff_visible(a: Option<ApplicationRow>) -> Result<ApplicationRow> {
-    a.filter(|a| a.status != "draft")
+    a.filter(|a| a.status != PreApplicationState::Draft)
         .ok_or(ServiceError::NotFound("application"))
 }
 
@@ -83,11 +84,15 @@ pub enum Decision {
 pub async fn decide(app: &App, staff: &StaffSession, id: &str, d: &Decision) -> Result<Detail> {
     staff.require(Permission::ReviewPreApplications)?;
     let (to, items, note) = match d {
-        Decision::Approve => ("approved", Vec::new(), String::new()),
+        Decision::Approve => (PreApplicationState::Approved, Vec::new(), String::new()),
         Decision::RequestSupplements { items, note } => {
             let items = hrp::check_supplement(items, note)
                 .map_err(|e| ServiceError::invalid("items", e))?;
-            ("supplement_requested", items, note.trim().to_string())
+            (
+                PreApplicationState::SupplementRequested,
+                items,
+                note.trim().to_string(),
+            )
         }
         Decision::Reject { reason } => {
             let r = reason.trim();
@@ -98,7 +103,7 @@ pub async fn decide(app: &App, staff: &StaffSession, id: &str, d: &Decision) -> 
                     "say why the application is rejected (at most 1000 characters)",
                 ));
             }
-            ("rejected", Vec::new(), r.to_string())
+            (PreApplicationState::Rejected, Vec::new(), r.to_string())
         }
     };
     let mut tx = app.db.begin().await?;
@@ -111,7 +116,18 @@ pub async fn decide(app: &App, staff: &StaffSession, id: &str, d: &Decision) -> 
             "claim this application first (it may be with another reviewer)",
         ));
     }
-    event(&mut tx, app, &a, a.round, to, &staff.actor(), &items, &note).await?;
+    // The event is named after the decision's state.
+    event(
+        &mut tx,
+        app,
+        &a,
+        a.round,
+        to.code(),
+        &staff.actor(),
+        &items,
+        &note,
+    )
+    .await?;
     let account = store::account_by_id(&mut tx, a.account_id)
         .await?
         .ok_or(ServiceError::NotFound("account"))?;
@@ -156,7 +172,7 @@ pub async fn approved_for(
 ) -> Result<Option<ApplicationRow>> {
     Ok(store::latest_granted_for(conn, id_kind, id_number)
         .await?
-        .filter(|a| a.status == "approved"))
+        .filter(|a| a.status == PreApplicationState::Approved))
 }
 
 /// Marks the approved pre-application used by the centre application `by` (once).
