@@ -4,6 +4,7 @@
 pub mod centre;
 pub mod document;
 pub mod endorsements;
+mod error_code;
 pub mod hrp;
 pub mod ids;
 mod invalid;
@@ -16,4 +17,5 @@ pub mod products;
 pub mod staff;
 pub mod temporary_permit;
 
+pub use error_code::ErrorCode;
 pub use invalid::Invalid;
