@@ -64,9 +64,13 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJ
         use axum::response::IntoResponse;
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(
-                crate::error::json_error(e.status(), "payload_too_large", lang),
-            ),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(crate::error::json_error(
+                    e.status(),
+                    exitentry_domain::ErrorCode::PayloadTooLarge,
+                    lang,
+                ))
+            }
             Err(e) => Err(ApiError::new(
                 ServiceError::invalid("body", Invalid::new("bad_json", e.body_text())),
                 lang,

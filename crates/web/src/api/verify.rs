@@ -449,7 +449,7 @@ async fn answer_line(
                 _ => None,
             };
             serde_json::json!({"line": n, "error": ErrorDetail {
-                code: e.code().to_string(),
+                code: crate::error::code_of(&e),
                 message: message_for(&e, lang),
                 field,
                 available_from: None,
