@@ -16,6 +16,7 @@ pub mod policy;
 pub mod products;
 pub mod staff;
 pub mod temporary_permit;
+pub mod time;
 
 pub use error_code::ErrorCode;
 pub use invalid::Invalid;

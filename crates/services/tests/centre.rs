@@ -27,7 +27,7 @@ fn day(s: &str) -> NaiveDate {
 async fn seeded(t: &TestDb) -> (App, Arc<ManualClock>, tempfile::TempDir) {
     let (app, clock, dir) = app_with_keys(t);
     import(&app, ImportKind::Offices, OFFICES, false).await;
-    let files = exitentry_services::demo::generate(3, 50, app.today(), &app.policy, &[]);
+    let files = exitentry_demo::generate(3, 50, app.today(), &app.policy, &[]);
     import(&app, ImportKind::People, &files.people_csv, false).await;
     import(&app, ImportKind::Documents, &files.documents_csv, false).await;
     (app, clock, dir)

@@ -25,7 +25,7 @@ const LI_HUA: &str = "11010519491231002X";
 async fn seeded(t: &TestDb) -> (App, Arc<ManualClock>, tempfile::TempDir) {
     let (app, clock, dir) = app_with_keys(t);
     import(&app, ImportKind::Offices, OFFICES, false).await;
-    let files = exitentry_services::demo::generate(3, 20, app.today(), &app.policy, &[]);
+    let files = exitentry_demo::generate(3, 20, app.today(), &app.policy, &[]);
     import(&app, ImportKind::People, &files.people_csv, false).await;
     import(&app, ImportKind::Documents, &files.documents_csv, false).await;
     (app, clock, dir)

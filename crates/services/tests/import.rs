@@ -3,9 +3,9 @@
 mod common;
 
 use common::{OFFICES, app, import, problems};
+use exitentry_demo as demo;
 use exitentry_domain::policy::Policy;
 use exitentry_services::audit::{self, Verdict};
-use exitentry_services::demo;
 use exitentry_services::import::ImportKind;
 use exitentry_storage::testing::TestDb;
 use exitentry_storage::{backend_tests, documents, people};

@@ -41,7 +41,7 @@ async fn seeded(
 ) {
     let (app, clock, dir) = app_with_keys(t);
     import(&app, ImportKind::Offices, OFFICES, false).await;
-    let files = exitentry_services::demo::generate(3, 0, app.today(), &app.policy, &[]);
+    let files = exitentry_demo::generate(3, 0, app.today(), &app.policy, &[]);
     import(&app, ImportKind::People, &files.people_csv, false).await;
     import(&app, ImportKind::Documents, &files.documents_csv, false).await;
     (app, clock, dir)

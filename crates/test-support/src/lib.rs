@@ -3,8 +3,9 @@
 
 use chrono::{TimeZone, Utc};
 use exitentry_config::Config;
+use exitentry_demo as demo;
 use exitentry_services::import::{self, ImportKind, ImportOptions, NoProgress};
-use exitentry_services::{App, Clock, ManualClock, auth, demo};
+use exitentry_services::{App, Clock, ManualClock, auth};
 use exitentry_storage::Backend;
 use exitentry_storage::testing::TestDb;
 use std::sync::Arc;
