@@ -7,6 +7,7 @@
 use crate::auth::StaffSession;
 use crate::endorsement_applications::{self as apps, ApplicationView, holder, subject, view};
 use crate::{App, Result, ServiceError, audit, online_payments};
+use crate::{AtField, ErrorCode};
 use chrono::{Duration, NaiveDate};
 use exitentry_domain::Invalid;
 use exitentry_domain::centre::add_working_days;
@@ -23,23 +24,12 @@ use serde_json::json;
 /// Processing of a counter endorsement, in working days (DOMAIN.md).
 const PROCESSING_WORKING_DAYS: u32 = 7;
 
-fn bad(field: &'static str, e: Invalid) -> ServiceError {
-    ServiceError::invalid(field, e)
-}
-
-fn refused(e: Invalid) -> ServiceError {
-    ServiceError::Conflict {
-        code: e.code,
-        message: e.message,
-    }
-}
-
 fn clerk(staff: &StaffSession) -> Result<String> {
     staff.require(Permission::ServeCounter)?;
-    staff.office_code.clone().ok_or(ServiceError::Conflict {
-        code: "no_office",
-        message: "this account is not assigned to an office".into(),
-    })
+    staff.office_code.clone().ok_or(ServiceError::conflict(
+        ErrorCode::NoOffice,
+        "this account is not assigned to an office",
+    ))
 }
 
 /// What the clerk sees after typing the identity number: the card, the endorsements on it,
@@ -120,17 +110,17 @@ pub async fn apply(
     req: &CounterRequest,
 ) -> Result<ApplicationView> {
     let office = clerk(staff)?;
-    let destination = Destination::parse(&req.destination).map_err(|e| bad("destination", e))?;
-    let kind = EndorsementType::parse(&req.kind).map_err(|e| bad("kind", e))?;
+    let destination = Destination::parse(&req.destination).at_field("destination")?;
+    let kind = EndorsementType::parse(&req.kind).at_field("kind")?;
     let today = app.today();
     let relation = if kind == EndorsementType::T {
-        let r = Relation::parse(&req.relation).map_err(|e| bad("relation", e))?;
+        let r = Relation::parse(&req.relation).at_field("relation")?;
         let name = req.relative_name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(bad(
+            return Err(ServiceError::invalid(
                 "relative_name",
                 Invalid::new(
-                    "bad_relative_name",
+                    ErrorCode::BadRelativeName,
                     "write the name of the relative visited (at most 100 characters)",
                 ),
             ));
@@ -141,15 +131,14 @@ pub async fn apply(
     };
     let variant = if kind == EndorsementType::D {
         let until: NaiveDate = req.approved_until.trim().parse().map_err(|_| {
-            bad(
+            ServiceError::invalid(
                 "approved_until",
-                Invalid::new("bad_date", "the approval's end date is YYYY-MM-DD"),
+                Invalid::new(ErrorCode::BadDate, "the approval's end date is YYYY-MM-DD"),
             )
         })?;
-        rules::stay_variant(destination, today, until, req.stay_days)
-            .map_err(|e| bad("approved_until", e))?
+        rules::stay_variant(destination, today, until, req.stay_days).at_field("approved_until")?
     } else {
-        let trips = Trips::parse(&req.trips).map_err(|e| bad("trips", e))?;
+        let trips = Trips::parse(&req.trips).at_field("trips")?;
         let c = Circumstances {
             relation: relation.as_ref().map(|(r, _)| *r),
             long_family_visit: req.long_family_visit,
@@ -158,10 +147,10 @@ pub async fn apply(
             .into_iter()
             .find(|v| v.validity_months == req.validity_months && v.trips == trips)
             .ok_or_else(|| {
-                bad(
+                ServiceError::invalid(
                     "validity_months",
                     Invalid::new(
-                        "no_such_variant",
+                        ErrorCode::NoSuchVariant,
                         "this endorsement is not issued with this validity and trips",
                     ),
                 )
@@ -171,9 +160,9 @@ pub async fn apply(
     let until = match &fixed_until {
         Some(f) => f.parse().unwrap_or(today),
         None => rules::valid_until(today, variant.validity_months).ok_or_else(|| {
-            bad(
+            ServiceError::invalid(
                 "validity_months",
-                Invalid::new("bad_date", "date out of range"),
+                Invalid::new(ErrorCode::BadDate, "date out of range"),
             )
         })?,
     };
@@ -184,22 +173,25 @@ pub async fn apply(
         .next()
         .ok_or(ServiceError::NotFound("person"))?;
     let h = holder(app, &mut tx, person.id).await?;
-    rules::check_counter(&h.applicant, kind).map_err(refused)?;
+    rules::check_counter(&h.applicant, kind).map_err(ServiceError::refused)?;
     let checklist = rules::counter_checklist(kind, h.applicant.state_personnel);
     if let Some(missing) = checklist
         .iter()
         .find(|c| !req.checklist.iter().any(|t| t == *c))
     {
-        return Err(bad(
+        return Err(ServiceError::invalid(
             "checklist",
-            Invalid::new("checklist_incomplete", format!("still to check: {missing}")),
+            Invalid::new(
+                ErrorCode::ChecklistIncomplete,
+                format!("still to check: {missing}"),
+            ),
         ));
     }
     if app.config.endorsements.twenty_day_rule_for_cards
         && !rules::permit_outlasts(h.card_expires, until)
     {
-        return Err(refused(Invalid::new(
-            "permit_expires_too_soon",
+        return Err(ServiceError::refused(Invalid::new(
+            ErrorCode::PermitExpiresTooSoon,
             "the permit must stay valid more than 20 days after the endorsement; renew the card first",
         )));
     }
@@ -239,15 +231,15 @@ pub async fn apply(
                "office": office, "checklist": checklist, "ready_on": ready_on.to_string()}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(view(&row))
 }
 
 fn open_conflict() -> ServiceError {
-    ServiceError::Conflict {
-        code: "application_open",
-        message: "there is already an endorsement application for this destination waiting".into(),
-    }
+    ServiceError::conflict(
+        ErrorCode::ApplicationOpen,
+        "there is already an endorsement application for this destination waiting",
+    )
 }
 
 /// An application as staff see it, with who it belongs to.
@@ -305,9 +297,12 @@ pub async fn pay(app: &App, staff: &StaffSession, id: &str, method: &str) -> Res
     let a = row(app, id).await?;
     let methods = exitentry_domain::products::Currency::Cny.methods();
     if !methods.contains(&method) {
-        return Err(bad(
+        return Err(ServiceError::invalid(
             "method",
-            Invalid::new("bad_method", format!("take one of: {}", methods.join(", "))),
+            Invalid::new(
+                ErrorCode::BadMethod,
+                format!("take one of: {}", methods.join(", ")),
+            ),
         ));
     }
     apps::take_fee(app, &staff.actor(), &a, method).await?;
@@ -339,15 +334,21 @@ pub async fn review(
     staff.require(Permission::ReviewEndorsements)?;
     let note = note.trim();
     if !approve && note.is_empty() {
-        return Err(bad(
+        return Err(ServiceError::invalid(
             "note",
-            Invalid::new("reason_required", "say why the application is rejected"),
+            Invalid::new(
+                ErrorCode::ReasonRequired,
+                "say why the application is rejected",
+            ),
         ));
     }
     if note.chars().count() > 500 {
-        return Err(bad(
+        return Err(ServiceError::invalid(
             "note",
-            Invalid::new("note_too_long", "the note has at most 500 characters"),
+            Invalid::new(
+                ErrorCode::NoteTooLong,
+                "the note has at most 500 characters",
+            ),
         ));
     }
     let now = app.now_micros();
@@ -363,7 +364,7 @@ pub async fn review(
             .ok_or(ServiceError::NotFound("application"))?
             .status;
         return Err(ServiceError::Conflict {
-            code: "not_under_review",
+            code: ErrorCode::NotUnderReview,
             message: format!("this application is {status}"),
         });
     }
@@ -385,7 +386,7 @@ pub async fn review(
         json!({"note": note}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     online_payments::give_back(app, back).await;
     staff_view(app, &row(app, id).await?).await
 }
@@ -409,10 +410,10 @@ pub async fn mark_state_personnel(
     staff.require(Permission::RegisterStatePersonnel)?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(bad(
+        return Err(ServiceError::invalid(
             "reason",
             Invalid::new(
-                "reason_required",
+                ErrorCode::ReasonRequired,
                 "say where the registration comes from (at most 200 characters)",
             ),
         ));
@@ -435,6 +436,6 @@ pub async fn mark_state_personnel(
         json!({"reason": reason}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! A message is rendered when it is queued (the job holds subject and body) and sent by the
 //! job worker, so a business write and the email it promises commit together.
 
+use crate::ErrorCode;
 use crate::providers::masked_address;
 use crate::{App, Result, ServiceError};
 use chrono::{Datelike, NaiveDate};
@@ -257,7 +258,10 @@ pub fn check_address(to: &str) -> Result<()> {
     } else {
         Err(ServiceError::invalid(
             "email",
-            Invalid::new("bad_email", "an email address looks like name@example.org"),
+            Invalid::new(
+                ErrorCode::BadEmail,
+                "an email address looks like name@example.org",
+            ),
         ))
     }
 }

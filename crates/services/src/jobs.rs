@@ -2,6 +2,7 @@
 //! be slow), then record the outcome. Failures are retried with back-off, then given up
 //! and shown to staff.
 
+use crate::ErrorCode;
 use crate::auth::StaffSession;
 use crate::providers::masked_address;
 use crate::{App, Result, ServiceError};
@@ -180,10 +181,10 @@ pub async fn retry(app: &App, staff: &StaffSession, id: i64) -> Result<()> {
         return Err(ServiceError::NotFound("job"));
     };
     if !jobs::retry(&mut tx, id, app.now_micros()).await? {
-        return Err(ServiceError::Conflict {
-            code: "job_not_failed",
-            message: "this job is not given up (already queued again or done)".into(),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::JobNotFailed,
+            "this job is not given up (already queued again or done)",
+        ));
     }
     crate::audit::record(
         app,

@@ -3,6 +3,7 @@
 //! never logged; rotating adds a signer and keeps the old ones so their credentials verify
 //! until they expire.
 
+use crate::ErrorCode;
 use crate::{Result, ServiceError};
 use exitentry_credentials::{Alg, GeneratedKey, SigningKey, generate_root, generate_signer};
 use std::io::Write;
@@ -81,7 +82,7 @@ impl KeyStore {
     pub fn init(&self, alg: Alg, now: i64) -> Result<[u8; 8]> {
         if self.exists() {
             return Err(ServiceError::Conflict {
-                code: "keys_exist",
+                code: ErrorCode::KeysExist,
                 message: format!(
                     "keys already exist in {}; use `keys rotate`",
                     self.dir.display()

@@ -2,6 +2,7 @@
 
 use crate::auth::StaffSession;
 use crate::{App, Result, ServiceError};
+use crate::{AtField, ErrorCode};
 use chrono::NaiveDate;
 use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::ids::{IdKind, IdentityNumber};
@@ -96,7 +97,10 @@ pub async fn search(app: &App, who: &StaffSession, query: &str) -> Result<Vec<Se
     if q.is_empty() || q.len() > 40 || q.chars().any(char::is_control) {
         return Err(ServiceError::invalid(
             "q",
-            exitentry_domain::Invalid::new("bad_query", "type a document or identity number"),
+            exitentry_domain::Invalid::new(
+                ErrorCode::BadQuery,
+                "type a document or identity number",
+            ),
         ));
     }
     let mut candidates: Vec<(String, String)> = Vec::new();
@@ -174,14 +178,13 @@ pub async fn set_hukou_area(
     reason: &str,
 ) -> Result<()> {
     who.require(Permission::RecordHukou)?;
-    let area = exitentry_domain::person::HukouArea::parse(area)
-        .map_err(|e| ServiceError::invalid("hukou_area", e))?;
+    let area = exitentry_domain::person::HukouArea::parse(area).at_field("hukou_area")?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
         return Err(ServiceError::invalid(
             "reason",
             exitentry_domain::Invalid::new(
-                "hukou_reason_required",
+                ErrorCode::HukouReasonRequired,
                 "say why (at most 200 characters)",
             ),
         ));
@@ -194,7 +197,7 @@ pub async fn set_hukou_area(
         return Err(ServiceError::invalid(
             "hukou_area",
             exitentry_domain::Invalid::new(
-                "hukou_not_mainland",
+                ErrorCode::HukouNotMainland,
                 "only mainland residents have a household registration here",
             ),
         ));

@@ -25,11 +25,6 @@ pub fn status_for(e: &ServiceError) -> StatusCode {
     }
 }
 
-/// The code a service error answers.
-pub fn code_of(e: &ServiceError) -> ErrorCode {
-    ErrorCode::parse(e.code()).unwrap_or(ErrorCode::Internal)
-}
-
 /// A message for people: the text for the error's code in the reader's language (with the
 /// time for limits). Never internal details, never a bare code.
 pub fn message_for(e: &ServiceError, lang: Lang) -> String {
@@ -43,7 +38,7 @@ pub fn message_for(e: &ServiceError, lang: Lang) -> String {
         )],
         None => Vec::new(),
     };
-    message_for_code_with(code_of(e), lang, &args)
+    message_for_code_with(e.error_code(), lang, &args)
 }
 
 /// The message for a code in the reader's language.
@@ -130,7 +125,7 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody {
             error: ErrorDetail {
-                code: code_of(&self.err),
+                code: self.err.error_code(),
                 message: message_for(&self.err, self.lang),
                 field,
                 available_from: self.err.available_from().map(|t| t.to_rfc3339()),

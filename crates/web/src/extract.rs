@@ -10,7 +10,10 @@ use exitentry_services::ServiceError;
 use serde::de::DeserializeOwned;
 
 fn bad_query(detail: String) -> ServiceError {
-    ServiceError::invalid("query", Invalid::new("bad_query_string", detail))
+    ServiceError::invalid(
+        "query",
+        Invalid::new(exitentry_domain::ErrorCode::BadQueryString, detail),
+    )
 }
 
 /// A query string for the JSON API: malformed input is a 400 with code `bad_query_string`.
@@ -72,7 +75,10 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJ
                 ))
             }
             Err(e) => Err(ApiError::new(
-                ServiceError::invalid("body", Invalid::new("bad_json", e.body_text())),
+                ServiceError::invalid(
+                    "body",
+                    Invalid::new(exitentry_domain::ErrorCode::BadJson, e.body_text()),
+                ),
                 lang,
             )
             .into_response()),

@@ -2,6 +2,7 @@
 //! office's list of applications.
 
 use super::*;
+use crate::ErrorCode;
 use crate::appointments::working_calendar;
 use crate::auth::StaffSession;
 use crate::counter_terminal::{Charge, ChargeOutcome};
@@ -29,16 +30,16 @@ pub async fn pay(
         application_for_staff(&mut conn, staff, id).await?
     };
     if a.status != "accepted" {
-        return Err(conflict(
-            "already_paid",
+        return Err(ServiceError::conflict(
+            ErrorCode::AlreadyPaid,
             format!("this application is {}", a.status),
         ));
     }
     let currency = Currency::parse(&a.currency).map_err(|e| ServiceError::Internal(e.message))?;
     if !currency.methods().contains(&method) {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "method",
-            "bad_method",
+            ErrorCode::BadMethod,
             format!(
                 "for {} take one of: {}",
                 currency.code(),
@@ -92,8 +93,8 @@ pub async fn pay(
         return Err(e);
     }
     if let Some(reason) = declined {
-        return Err(conflict(
-            "payment_declined",
+        return Err(ServiceError::conflict(
+            ErrorCode::PaymentDeclined,
             format!("the payment was declined: {reason}"),
         ));
     }
@@ -140,11 +141,16 @@ pub(super) async fn record_payment(
     )
     .await
     .map_err(|e| match e {
-        StorageError::Conflict(_) => conflict("already_paid", "this application is already paid"),
+        StorageError::Conflict(_) => {
+            ServiceError::conflict(ErrorCode::AlreadyPaid, "this application is already paid")
+        }
         other => other.into(),
     })?;
     if status == "paid" && !store::mark_paid(&mut tx, &a.id, &collection.to_string(), now).await? {
-        return Err(conflict("already_paid", "this application is already paid"));
+        return Err(ServiceError::conflict(
+            ErrorCode::AlreadyPaid,
+            "this application is already paid",
+        ));
     }
     audit::record(
         app,
@@ -155,7 +161,7 @@ pub(super) async fn record_payment(
         json!({"payment": payment_id, "method": method, "amount_cents": a.fee_cents, "currency": a.currency, "ref": provider_ref}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -182,9 +188,9 @@ pub async fn applications(
         return Err(ServiceError::Forbidden);
     }
     if !["accepted", "paid", "ready", "collected"].contains(&status) {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "status",
-            "bad_status",
+            ErrorCode::BadStatus,
             "status is accepted, paid, ready or collected",
         ));
     }

@@ -2,6 +2,7 @@
 //! the print-day rule, and the kiosk fleet.
 
 use super::*;
+use crate::ErrorCode;
 use crate::centre::DeviceSession;
 use crate::online_payments::{self};
 use crate::{App, Result, ServiceError, audit};
@@ -49,10 +50,10 @@ pub async fn identify(
         });
     found
         .map(|(d, _)| d.doc.person_id)
-        .ok_or(ServiceError::Conflict {
-            code: "card_or_identity_mismatch",
-            message: "the card and the identity number do not match".into(),
-        })
+        .ok_or(ServiceError::conflict(
+            ErrorCode::CardOrIdentityMismatch,
+            "the card and the identity number do not match",
+        ))
 }
 
 /// The card number from what was typed or scanned: the number itself, or the first
@@ -82,9 +83,9 @@ pub async fn pay_at_kiosk(
 ) -> Result<ApplicationView> {
     let a = own(app, person_id, id).await?;
     if !["unionpay", "yang_cheng_tong", "alipay", "wechat_pay"].contains(&method) {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "method",
-            "bad_method",
+            ErrorCode::BadMethod,
             "the kiosk takes UnionPay, Yang Cheng Tong, Alipay and WeChat Pay",
         ));
     }
@@ -103,7 +104,7 @@ pub(crate) async fn take_fee(
 ) -> Result<()> {
     if a.status != "awaiting_payment" {
         return Err(ServiceError::Conflict {
-            code: "not_awaiting_payment",
+            code: ErrorCode::NotAwaitingPayment,
             message: format!("this application is {}", a.status),
         });
     }
@@ -170,7 +171,7 @@ pub(crate) async fn take_fee(
                 )
                 .await?;
                 return Err(ServiceError::Conflict {
-                    code: "not_awaiting_payment",
+                    code: ErrorCode::NotAwaitingPayment,
                     message:
                         "this application was paid or changed meanwhile; the charge is refunded"
                             .into(),
@@ -185,7 +186,7 @@ pub(crate) async fn take_fee(
                 json!({"order": order.id, "method": method}),
             )
             .await?;
-            tx.commit().await.map_err(StorageError::from)?;
+            tx.commit().await?;
             Ok(())
         }
         crate::counter_terminal::ChargeOutcome::Declined { reason } => {
@@ -193,7 +194,7 @@ pub(crate) async fn take_fee(
             exitentry_storage::payments::mark_failed(&mut conn, &order.id, app.now_micros())
                 .await?;
             Err(ServiceError::Conflict {
-                code: "payment_declined",
+                code: ErrorCode::PaymentDeclined,
                 message: format!("the payment was declined: {reason}"),
             })
         }
@@ -258,12 +259,12 @@ pub async fn print(
         let mut tx = app.db.begin().await?;
         let now = app.now_micros();
         store::release_interrupted(&mut tx, id, now - 300_000_000, now).await?;
-        tx.commit().await.map_err(StorageError::from)?;
+        tx.commit().await?;
     }
     let a = own(app, person_id, id).await?;
     if a.status != "ready_to_print" {
         return Err(ServiceError::Conflict {
-            code: "not_ready_to_print",
+            code: ErrorCode::NotReadyToPrint,
             message: format!("this application is {}", a.status),
         });
     }
@@ -272,7 +273,7 @@ pub async fn print(
         && ready_on > today.to_string().as_str()
     {
         return Err(ServiceError::Conflict {
-            code: "not_ready_yet",
+            code: ErrorCode::NotReadyYet,
             message: format!("this endorsement can be printed from {ready_on}"),
         });
     }
@@ -301,22 +302,22 @@ pub async fn print(
         let id = match store::queue_print(&mut tx, &a.id, &device.name, now).await {
             Ok(j) => j,
             Err(StorageError::Conflict(_)) => {
-                return Err(ServiceError::Conflict {
-                    code: "already_printing",
-                    message: "this endorsement is being printed or has been printed".into(),
-                });
+                return Err(ServiceError::conflict(
+                    ErrorCode::AlreadyPrinting,
+                    "this endorsement is being printed or has been printed",
+                ));
             }
             Err(e) => return Err(e.into()),
         };
         store::job_transition(&mut tx, id, "queued", "printing", None, now).await?;
         // The application is printing now: it cannot be cancelled and refunded meanwhile.
         if !store::transition(&mut tx, &a.id, "ready_to_print", "printing", now).await? {
-            return Err(ServiceError::Conflict {
-                code: "not_ready_to_print",
-                message: "this application changed meanwhile".into(),
-            });
+            return Err(ServiceError::conflict(
+                ErrorCode::NotReadyToPrint,
+                "this application changed meanwhile",
+            ));
         }
-        tx.commit().await.map_err(StorageError::from)?;
+        tx.commit().await?;
         id
     };
     let text = format!(
@@ -426,7 +427,7 @@ pub async fn print(
             "failed"
         }
     };
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     online_payments::give_back(app, back).await;
     Ok(Printed {
         application: view(&own(app, person_id, id).await?),
@@ -459,7 +460,7 @@ pub(super) async fn print_day_check(
     );
     if status != DocumentStatus::Valid {
         return Ok(Err(Invalid::new(
-            "card_not_valid",
+            ErrorCode::CardNotValid,
             "the card is no longer valid; the fee is refunded",
         )));
     }
@@ -467,7 +468,7 @@ pub(super) async fn print_day_check(
         && !rules::permit_outlasts(card.doc.expires_on, until)
     {
         return Ok(Err(Invalid::new(
-            "permit_expires_too_soon",
+            ErrorCode::PermitExpiresTooSoon,
             "the permit must stay valid more than 20 days after the endorsement; the fee is refunded, renew the card first",
         )));
     }
@@ -485,13 +486,13 @@ pub(super) async fn refuse_at_print(
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
     if !store::transition(&mut tx, &a.id, "ready_to_print", "refunded", now).await? {
-        return Ok(ServiceError::Conflict {
-            code: "not_ready_to_print",
-            message: "this application changed meanwhile".into(),
-        });
+        return Ok(ServiceError::conflict(
+            ErrorCode::NotReadyToPrint,
+            "this application changed meanwhile",
+        ));
     }
-    store::set_refund_reason(&mut tx, &a.id, refusal.code).await?;
-    let back = online_payments::refund(app, &mut tx, &subject(&a.id), refusal.code).await?;
+    store::set_refund_reason(&mut tx, &a.id, refusal.code.code()).await?;
+    let back = online_payments::refund(app, &mut tx, &subject(&a.id), refusal.code.code()).await?;
     audit::record(
         app,
         &mut tx,
@@ -501,7 +502,7 @@ pub(super) async fn refuse_at_print(
         json!({"reason": refusal.code}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     online_payments::give_back(app, back).await;
     Ok(ServiceError::Conflict {
         code: refusal.code,
@@ -516,10 +517,10 @@ pub async fn print_here(
     person_id: i64,
     id: &str,
 ) -> Result<Printed> {
-    let printer = app.printer.clone().ok_or(ServiceError::Unavailable {
-        code: "printer_not_configured",
-        message: "no endorsement printer driver is configured for kiosks".into(),
-    })?;
+    let printer = app.printer.clone().ok_or(ServiceError::unavailable(
+        ErrorCode::PrinterNotConfigured,
+        "no endorsement printer driver is configured for kiosks",
+    ))?;
     print(app, device, printer.as_ref(), person_id, id).await
 }
 
@@ -601,6 +602,6 @@ pub async fn set_state_personnel(app: &App, actor: &str, id_number: &str, yes: b
         json!({}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }

@@ -4,6 +4,7 @@ use super::*;
 use crate::holders::HolderSession;
 use crate::online_payments::{self, OrderRow};
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use exitentry_domain::Invalid;
 use exitentry_domain::endorsements::{
     self as rules, Circumstances, Destination, EndorsementType, Trips,
@@ -130,14 +131,13 @@ pub async fn apply(
     actor: &str,
     req: &ApplyRequest,
 ) -> Result<ApplicationView> {
-    let destination = Destination::parse(&req.destination)
-        .map_err(|e| ServiceError::invalid("destination", e))?;
-    let kind = EndorsementType::parse(&req.kind).map_err(|e| ServiceError::invalid("kind", e))?;
-    let trips = Trips::parse(&req.trips).map_err(|e| ServiceError::invalid("trips", e))?;
+    let destination = Destination::parse(&req.destination).at_field("destination")?;
+    let kind = EndorsementType::parse(&req.kind).at_field("kind")?;
+    let trips = Trips::parse(&req.trips).at_field("trips")?;
     let today = app.today();
     let mut tx = app.db.begin().await?;
     let h = holder(app, &mut tx, person_id).await?;
-    rules::check_self_service(&h.applicant, kind).map_err(refused)?;
+    rules::check_self_service(&h.applicant, kind).map_err(ServiceError::refused)?;
     let variant = rules::variants(
         kind,
         destination,
@@ -148,25 +148,26 @@ pub async fn apply(
     .into_iter()
     .find(|v| v.validity_months == req.validity_months && v.trips == trips)
     .ok_or_else(|| {
-        bad(
+        ServiceError::bad_input(
             "validity_months",
-            "no_such_variant",
+            ErrorCode::NoSuchVariant,
             "this endorsement is not issued with this validity and trips",
         )
     })?;
-    let until = rules::valid_until(today, variant.validity_months)
-        .ok_or_else(|| bad("validity_months", "bad_date", "date out of range"))?;
+    let until = rules::valid_until(today, variant.validity_months).ok_or_else(|| {
+        ServiceError::bad_input("validity_months", ErrorCode::BadDate, "date out of range")
+    })?;
     if app.config.endorsements.twenty_day_rule_for_cards
         && !rules::permit_outlasts(h.card_expires, until)
     {
-        return Err(refused(Invalid::new(
-            "permit_expires_too_soon",
+        return Err(ServiceError::refused(Invalid::new(
+            ErrorCode::PermitExpiresTooSoon,
             "the permit must stay valid more than 20 days after the endorsement; renew the card first",
         )));
     }
     if store::open_for(&mut tx, h.card_id, destination.code()).await? > 0 {
         return Err(ServiceError::Conflict {
-            code: "application_open",
+            code: ErrorCode::ApplicationOpen,
             message: "there is already an endorsement application for this destination waiting"
                 .into(),
         });
@@ -175,7 +176,7 @@ pub async fn apply(
     match store::insert(&mut tx, &row).await {
         Err(StorageError::Conflict(_)) => {
             return Err(ServiceError::Conflict {
-                code: "application_open",
+                code: ErrorCode::ApplicationOpen,
                 message: "there is already an endorsement application for this destination waiting"
                     .into(),
             });
@@ -184,7 +185,7 @@ pub async fn apply(
     }
     audit::record(app, &mut tx, actor, "endorsement.apply", &subject(&row.id), json!({"kind": row.kind, "destination": row.destination, "fee_cents": row.fee_cents, "channel": channel}))
         .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     let _ = h.id_number;
     Ok(view(&row))
 }
@@ -272,7 +273,7 @@ pub async fn pay_online(
     let a = own(app, h.person_id, id).await?;
     if a.status != "awaiting_payment" {
         return Err(ServiceError::Conflict {
-            code: "not_awaiting_payment",
+            code: ErrorCode::NotAwaitingPayment,
             message: format!("this application is {}", a.status),
         });
     }
@@ -302,7 +303,7 @@ pub async fn cancel(app: &App, person_id: i64, id: &str, actor: &str) -> Result<
         || store::transition(&mut tx, &a.id, "ready_to_print", "refunded", now).await?;
     if !done {
         return Err(ServiceError::Conflict {
-            code: "cannot_cancel",
+            code: ErrorCode::CannotCancel,
             message: format!("this application is {}", a.status),
         });
     }
@@ -316,7 +317,7 @@ pub async fn cancel(app: &App, person_id: i64, id: &str, actor: &str) -> Result<
         json!({}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     online_payments::give_back(app, back).await;
     Ok(view(&own(app, person_id, id).await?))
 }

@@ -1,6 +1,7 @@
 //! The applicant's pre-application: start, save, uploads, submit, the documents on record.
 
 use super::*;
+use crate::ErrorCode;
 use crate::auth::StaffSession;
 use crate::tokens::random_token;
 use crate::{App, Result, ServiceError, audit, uploads};
@@ -188,7 +189,7 @@ pub(super) fn completeness(
                 .filter(|r| !docs.iter().any(|d| d.purpose == **r))
                 .map(|r| FieldError {
                     field: "documents",
-                    code: "document_missing",
+                    code: ErrorCode::DocumentMissing,
                     message: format!("upload: {r}"),
                 })
                 .collect();
@@ -317,8 +318,8 @@ pub async fn start(app: &App, s: &ApplicantSession) -> Result<Summary> {
     let mut tx = app.db.begin().await?;
     match store::insert(&mut tx, &row).await {
         Err(StorageError::Conflict(_)) => {
-            return Err(conflict(
-                "application_in_progress",
+            return Err(ServiceError::conflict(
+                ErrorCode::ApplicationInProgress,
                 "you already have an application in progress; continue it",
             ));
         }
@@ -333,7 +334,7 @@ pub async fn start(app: &App, s: &ApplicantSession) -> Result<Summary> {
         json!({}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(summary(&row))
 }
 
@@ -347,8 +348,8 @@ pub async fn get(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail> {
 pub async fn save(app: &App, s: &ApplicantSession, id: &str, form: &Form) -> Result<Detail> {
     let a = own(app, s, id).await?;
     if !editable(&a.status) {
-        return Err(conflict(
-            "not_editable",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEditable,
             format!("this application is {} and cannot be changed now", a.status),
         ));
     }
@@ -374,13 +375,17 @@ pub async fn save(app: &App, s: &ApplicantSession, id: &str, form: &Form) -> Res
     .iter()
     .any(|v| v.chars().count() > 500);
     if too_long {
-        return Err(bad("form", "bad_text", "a field is far too long"));
+        return Err(ServiceError::bad_input(
+            "form",
+            ErrorCode::BadText,
+            "a field is far too long",
+        ));
     }
     let json = serde_json::to_string(form).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let mut conn = app.db.conn().await?;
     if !store::save_form(&mut conn, &a.id, &json, app.now_micros()).await? {
-        return Err(conflict(
-            "not_editable",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEditable,
             "this application changed meanwhile",
         ));
     }
@@ -399,8 +404,8 @@ pub async fn upload(
 ) -> Result<Detail> {
     let a = own(app, s, id).await?;
     if !editable(&a.status) {
-        return Err(conflict(
-            "not_editable",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEditable,
             format!("this application is {} and cannot be changed now", a.status),
         ));
     }
@@ -413,9 +418,9 @@ pub async fn upload(
     ]
     .contains(&purpose)
     {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "purpose",
-            "bad_purpose",
+            ErrorCode::BadPurpose,
             "choose what this document is",
         ));
     }
@@ -432,8 +437,8 @@ pub async fn remove_document(
 ) -> Result<Detail> {
     let a = own(app, s, id).await?;
     if !editable(&a.status) {
-        return Err(conflict(
-            "not_editable",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEditable,
             "this application cannot be changed now",
         ));
     }
@@ -451,8 +456,8 @@ pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail>
     let a = own(app, s, id).await?;
     let d = detail(app, &a, false).await?;
     if !editable(&a.status) {
-        return Err(conflict(
-            "not_editable",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEditable,
             format!("this application is {}", a.status),
         ));
     }
@@ -469,8 +474,9 @@ pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail>
             ),
         ));
     }
-    let applicant = hrp::check(&d.form, app.today())
-        .map_err(|_| bad("form", "incomplete", "the form is not complete"))?;
+    let applicant = hrp::check(&d.form, app.today()).map_err(|_| {
+        ServiceError::bad_input("form", ErrorCode::Incomplete, "the form is not complete")
+    })?;
     let mut tx = app.db.begin().await?;
     let resubmit = a.status == "supplement_requested";
     if !store::submit(
@@ -482,8 +488,8 @@ pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail>
     )
     .await?
     {
-        return Err(conflict(
-            "not_editable",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEditable,
             "this application changed meanwhile",
         ));
     }
@@ -498,7 +504,7 @@ pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail>
         "",
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     get(app, s, id).await
 }
 

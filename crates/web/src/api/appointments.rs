@@ -15,6 +15,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use chrono::NaiveDate;
+use exitentry_domain::ErrorCode;
 use exitentry_domain::Invalid;
 use exitentry_services::ServiceError;
 use exitentry_services::appointments::{
@@ -189,7 +190,7 @@ pub async fn book(
                     ApiError::new(
                         ServiceError::invalid(
                             "face_image",
-                            Invalid::new("bad_image", "the image is not valid base64"),
+                            Invalid::new(ErrorCode::BadImage, "the image is not valid base64"),
                         ),
                         lang,
                     )

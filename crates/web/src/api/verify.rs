@@ -11,6 +11,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use exitentry_domain::ErrorCode;
 use exitentry_domain::partners::Scope;
 use exitentry_services::ServiceError;
 use exitentry_services::partners::{self, PartnerContext};
@@ -99,7 +100,7 @@ impl FromRequestParts<AppState> for Partner {
         if let Err(wait) = s.key_limits.check(&ctx.key_id, ctx.rate_per_second) {
             let mut r = ApiError::new(
                 ServiceError::TooSoon {
-                    code: "rate_limited",
+                    code: ErrorCode::RateLimited,
                     retry_after: s.app.now() + chrono::Duration::seconds(wait as i64),
                     wait_secs: wait as i64,
                 },
@@ -357,7 +358,7 @@ pub async fn batch(
         ApiError::new(
             ServiceError::invalid(
                 "body",
-                exitentry_domain::Invalid::new("bad_ndjson", "the body is not UTF-8"),
+                exitentry_domain::Invalid::new(ErrorCode::BadNdjson, "the body is not UTF-8"),
             ),
             lang,
         )
@@ -373,7 +374,7 @@ pub async fn batch(
             ServiceError::invalid(
                 "body",
                 exitentry_domain::Invalid::new(
-                    "bad_batch_size",
+                    ErrorCode::BadBatchSize,
                     format!("send 1 to {MAX_BATCH} checks, one per line"),
                 ),
             ),
@@ -420,7 +421,7 @@ async fn answer_line(
     let result: Result<serde_json::Value, ServiceError> = match serde_json::from_str::<BatchLine>(line) {
         Err(e) => Err(ServiceError::invalid(
             "line",
-            exitentry_domain::Invalid::new("bad_json", format!("line {n}: {e}")),
+            exitentry_domain::Invalid::new(ErrorCode::BadJson, format!("line {n}: {e}")),
         )),
         Ok(BatchLine::Permit(b)) => v::verify_permit(app, p, &permit_check(b), Admission::InBatch)
             .await
@@ -449,7 +450,7 @@ async fn answer_line(
                 _ => None,
             };
             serde_json::json!({"line": n, "error": ErrorDetail {
-                code: crate::error::code_of(&e),
+                code: e.error_code(),
                 message: message_for(&e, lang),
                 field,
                 available_from: None,

@@ -259,7 +259,10 @@ async fn photo_post(
     let mut m = m.map_err(|_| {
         PageError::at(lang, "/staff/centre/photo")(ServiceError::invalid(
             "photo",
-            exitentry_domain::Invalid::new("bad_form", "send the photo with the page's form"),
+            exitentry_domain::Invalid::new(
+                exitentry_domain::ErrorCode::BadForm,
+                "send the photo with the page's form",
+            ),
         ))
     })?;
     let (mut csrf, mut photo) = (String::new(), Vec::new());
@@ -291,7 +294,10 @@ async fn photo_post(
     let result = if too_large {
         Err(ServiceError::invalid(
             "photo",
-            exitentry_domain::Invalid::new("photo_too_large", "the photo is too large"),
+            exitentry_domain::Invalid::new(
+                exitentry_domain::ErrorCode::PhotoTooLarge,
+                "the photo is too large",
+            ),
         ))
     } else {
         centre::take_photo(&s.app, &staff, &photo).await
@@ -505,7 +511,10 @@ async fn counter_action(
             .map(|_| ()),
         _ => Err(ServiceError::invalid(
             "action",
-            exitentry_domain::Invalid::new("bad_action", "unknown action"),
+            exitentry_domain::Invalid::new(
+                exitentry_domain::ErrorCode::BadAction,
+                "unknown action",
+            ),
         )),
     };
     match result {
