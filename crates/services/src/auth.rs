@@ -95,12 +95,10 @@ pub async fn create_staff(
     if let Some(code) = &office
         && offices::get(&mut tx, code).await?.is_none()
     {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "office",
-            exitentry_domain::Invalid::new(
-                ErrorCode::UnknownOffice,
-                format!("no office {}", code.as_str()),
-            ),
+            ErrorCode::UnknownOffice,
+            format!("no office {}", code.as_str()),
         ));
     }
     let id = staff::create(
@@ -113,10 +111,10 @@ pub async fn create_staff(
     )
     .await
     .map_err(|e| match e {
-        exitentry_storage::StorageError::Conflict(_) => ServiceError::Conflict {
-            code: ErrorCode::UsernameTaken,
-            message: format!("the username {username} is taken"),
-        },
+        exitentry_storage::StorageError::Conflict(_) => ServiceError::conflict(
+            ErrorCode::UsernameTaken,
+            format!("the username {username} is taken"),
+        ),
         other => other.into(),
     })?;
     let entry = audit::AuditEntry {

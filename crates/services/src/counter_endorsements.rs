@@ -117,12 +117,10 @@ pub async fn apply(
         let r = Relation::parse(&req.relation).at_field("relation")?;
         let name = req.relative_name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::bad_input(
                 "relative_name",
-                Invalid::new(
-                    ErrorCode::BadRelativeName,
-                    "write the name of the relative visited (at most 100 characters)",
-                ),
+                ErrorCode::BadRelativeName,
+                "write the name of the relative visited (at most 100 characters)",
             ));
         }
         Some((r, name.to_string()))
@@ -131,9 +129,10 @@ pub async fn apply(
     };
     let variant = if kind == EndorsementType::D {
         let until: NaiveDate = req.approved_until.trim().parse().map_err(|_| {
-            ServiceError::invalid(
+            ServiceError::bad_input(
                 "approved_until",
-                Invalid::new(ErrorCode::BadDate, "the approval's end date is YYYY-MM-DD"),
+                ErrorCode::BadDate,
+                "the approval's end date is YYYY-MM-DD",
             )
         })?;
         rules::stay_variant(destination, today, until, req.stay_days).at_field("approved_until")?
@@ -147,12 +146,10 @@ pub async fn apply(
             .into_iter()
             .find(|v| v.validity_months == req.validity_months && v.trips == trips)
             .ok_or_else(|| {
-                ServiceError::invalid(
+                ServiceError::bad_input(
                     "validity_months",
-                    Invalid::new(
-                        ErrorCode::NoSuchVariant,
-                        "this endorsement is not issued with this validity and trips",
-                    ),
+                    ErrorCode::NoSuchVariant,
+                    "this endorsement is not issued with this validity and trips",
                 )
             })?
     };
@@ -160,10 +157,7 @@ pub async fn apply(
     let until = match &fixed_until {
         Some(f) => f.parse().unwrap_or(today),
         None => rules::valid_until(today, variant.validity_months).ok_or_else(|| {
-            ServiceError::invalid(
-                "validity_months",
-                Invalid::new(ErrorCode::BadDate, "date out of range"),
-            )
+            ServiceError::bad_input("validity_months", ErrorCode::BadDate, "date out of range")
         })?,
     };
     let mut tx = app.db.begin().await?;
@@ -179,12 +173,10 @@ pub async fn apply(
         .iter()
         .find(|c| !req.checklist.iter().any(|t| t == *c))
     {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "checklist",
-            Invalid::new(
-                ErrorCode::ChecklistIncomplete,
-                format!("still to check: {missing}"),
-            ),
+            ErrorCode::ChecklistIncomplete,
+            format!("still to check: {missing}"),
         ));
     }
     if app.config.endorsements.twenty_day_rule_for_cards
@@ -297,12 +289,10 @@ pub async fn pay(app: &App, staff: &StaffSession, id: &str, method: &str) -> Res
     let a = row(app, id).await?;
     let methods = exitentry_domain::products::Currency::Cny.methods();
     if !methods.contains(&method) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "method",
-            Invalid::new(
-                ErrorCode::BadMethod,
-                format!("take one of: {}", methods.join(", ")),
-            ),
+            ErrorCode::BadMethod,
+            format!("take one of: {}", methods.join(", ")),
         ));
     }
     apps::take_fee(app, &staff.actor(), &a, method).await?;
@@ -334,21 +324,17 @@ pub async fn review(
     staff.require(Permission::ReviewEndorsements)?;
     let note = note.trim();
     if !approve && note.is_empty() {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "note",
-            Invalid::new(
-                ErrorCode::ReasonRequired,
-                "say why the application is rejected",
-            ),
+            ErrorCode::ReasonRequired,
+            "say why the application is rejected",
         ));
     }
     if note.chars().count() > 500 {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "note",
-            Invalid::new(
-                ErrorCode::NoteTooLong,
-                "the note has at most 500 characters",
-            ),
+            ErrorCode::NoteTooLong,
+            "the note has at most 500 characters",
         ));
     }
     let now = app.now_micros();
@@ -363,10 +349,10 @@ pub async fn review(
             .await?
             .ok_or(ServiceError::NotFound("application"))?
             .status;
-        return Err(ServiceError::Conflict {
-            code: ErrorCode::NotUnderReview,
-            message: format!("this application is {status}"),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotUnderReview,
+            format!("this application is {status}"),
+        ));
     }
     let back = if approve {
         None
@@ -410,12 +396,10 @@ pub async fn mark_state_personnel(
     staff.require(Permission::RegisterStatePersonnel)?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "reason",
-            Invalid::new(
-                ErrorCode::ReasonRequired,
-                "say where the registration comes from (at most 200 characters)",
-            ),
+            ErrorCode::ReasonRequired,
+            "say where the registration comes from (at most 200 characters)",
         ));
     }
     let mut tx = app.db.begin().await?;

@@ -6,7 +6,6 @@ use crate::ErrorCode;
 use crate::providers::masked_address;
 use crate::{App, Result, ServiceError};
 use chrono::{Datelike, NaiveDate};
-use exitentry_domain::Invalid;
 use exitentry_storage::{AnyConnection, jobs};
 use serde_json::json;
 
@@ -256,12 +255,10 @@ pub fn check_address(to: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(ServiceError::invalid(
+        Err(ServiceError::bad_input(
             "email",
-            Invalid::new(
-                ErrorCode::BadEmail,
-                "an email address looks like name@example.org",
-            ),
+            ErrorCode::BadEmail,
+            "an email address looks like name@example.org",
         ))
     }
 }

@@ -153,11 +153,10 @@ pub(crate) async fn bind_person(
     let bound = holders::bind(tx, mobile, person_id, password_hash, now, keep_same_number)
         .await
         .map_err(|e| match e {
-            StorageError::Conflict(_) => ServiceError::Conflict {
-                code: ErrorCode::SignupInProgress,
-                message: "another sign-up for this person finished at the same moment; sign in"
-                    .into(),
-            },
+            StorageError::Conflict(_) => ServiceError::conflict(
+                ErrorCode::SignupInProgress,
+                "another sign-up for this person finished at the same moment; sign in",
+            ),
             other => other.into(),
         })?;
     let subject = person_subject(tx, person_id).await?;
@@ -320,14 +319,11 @@ pub const SIGNUP_MAX_FACE_TRIES: i64 = 3;
 /// Returns the sign-up id for the code step and the browser token that alone may continue
 /// it (kept in a cookie). Nothing is bound yet.
 pub async fn start_signup(app: &App, input: &SignupInput) -> Result<(String, String)> {
-    use exitentry_domain::Invalid;
     let no_match = || {
-        ServiceError::invalid(
+        ServiceError::bad_input(
             "id_number",
-            Invalid::new(
-                ErrorCode::NoMatchingPerson,
-                "nobody with this identity number and name is in the registry",
-            ),
+            ErrorCode::NoMatchingPerson,
+            "nobody with this identity number and name is in the registry",
         )
     };
     app.providers.sms()?;
@@ -435,13 +431,7 @@ fn already_done() -> ServiceError {
 /// Confirms the SMS code of a sign-up: the number is proved; the person is not yet, so no
 /// account is bound and nothing of the person is visible until the face check passes.
 pub async fn confirm_signup(app: &App, id: &str, browser: &str, code: &str) -> Result<()> {
-    use exitentry_domain::Invalid;
-    let bad_code = || {
-        ServiceError::invalid(
-            "code",
-            Invalid::new(ErrorCode::WrongCode, "the code is wrong"),
-        )
-    };
+    let bad_code = || ServiceError::bad_input("code", ErrorCode::WrongCode, "the code is wrong");
     let now = app.now();
     let mut tx = app.db.begin().await?;
     let s = signup_for(&mut tx, id, browser).await?;
@@ -449,9 +439,10 @@ pub async fn confirm_signup(app: &App, id: &str, browser: &str, code: &str) -> R
         return Err(already_done());
     }
     if now.timestamp_micros() > s.code_expires_at {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "code",
-            Invalid::new(ErrorCode::CodeExpired, "the code has expired; start again"),
+            ErrorCode::CodeExpired,
+            "the code has expired; start again",
         ));
     }
     if holders::signup_attempt(&mut tx, id, SIGNUP_MAX_TRIES)
@@ -459,9 +450,10 @@ pub async fn confirm_signup(app: &App, id: &str, browser: &str, code: &str) -> R
         .is_none()
     {
         tx.commit().await?;
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "code",
-            Invalid::new(ErrorCode::TooManyTries, "too many wrong codes; start again"),
+            ErrorCode::TooManyTries,
+            "too many wrong codes; start again",
         ));
     }
     if !crate::tokens::constant_time_eq(&s.code_hash, &token_hash(&format!("{id}:{}", code.trim())))
@@ -496,7 +488,6 @@ pub async fn submit_signup_face(
     browser: &str,
     image: &[u8],
 ) -> Result<(String, HolderSession, Option<String>)> {
-    use exitentry_domain::Invalid;
     let face = app.providers.face()?;
     crate::temporary_permits::check_image(image)?;
     let now = app.now();
@@ -518,24 +509,20 @@ pub async fn submit_signup_face(
             .num_microseconds()
             .unwrap_or(0);
     if now.timestamp_micros() > deadline {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "image",
-            Invalid::new(
-                ErrorCode::SignupExpired,
-                "this sign-up has expired; start again",
-            ),
+            ErrorCode::SignupExpired,
+            "this sign-up has expired; start again",
         ));
     }
     let person = {
         let mut conn = app.db.conn().await?;
         let taken = holders::face_attempt(&mut conn, id, SIGNUP_MAX_FACE_TRIES).await?;
         if taken.is_none() {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::bad_input(
                 "image",
-                Invalid::new(
-                    ErrorCode::TooManyFaceChecks,
-                    "too many face checks; start again",
-                ),
+                ErrorCode::TooManyFaceChecks,
+                "too many face checks; start again",
             ));
         }
         exitentry_storage::people::get(&mut conn, s.person_id)
@@ -559,12 +546,10 @@ pub async fn submit_signup_face(
         )
         .await?;
         tx.commit().await?;
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "image",
-            Invalid::new(
-                ErrorCode::FaceMismatch,
-                "the face check did not match the photo on record",
-            ),
+            ErrorCode::FaceMismatch,
+            "the face check did not match the photo on record",
         ));
     }
     let mut tx = app.db.begin().await?;

@@ -8,7 +8,6 @@ use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
 use exitentry_credentials::{Claims, CredentialBody, CredentialKind};
-use exitentry_domain::Invalid;
 use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
 use exitentry_domain::office::{OfficeCode, Service};
@@ -133,12 +132,10 @@ pub async fn issue_paper(app: &App, who: &StaffSession, q: &PaperRequest) -> Res
     }
     let kind = DocumentKind::parse(&q.travel_document_kind).at_field("travel_document_kind")?;
     if !TRAVEL_KINDS.contains(&kind) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "travel_document_kind",
-            Invalid::new(
-                ErrorCode::KindNotLinkable,
-                "linkage is between an HRP or TWP and a residence permit",
-            ),
+            ErrorCode::KindNotLinkable,
+            "linkage is between an HRP or TWP and a residence permit",
         ));
     }
     let travel = DocumentNumber::parse(kind, &q.travel_document_number, app.today())

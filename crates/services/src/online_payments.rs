@@ -170,10 +170,10 @@ impl OnlineProviders {
         self.by_name
             .get(name)
             .map(|a| a.as_ref())
-            .ok_or(ServiceError::Unavailable {
-                code: ErrorCode::PaymentProviderNotConfigured,
-                message: format!("online payment with {name} is not configured"),
-            })
+            .ok_or(ServiceError::unavailable(
+                ErrorCode::PaymentProviderNotConfigured,
+                format!("online payment with {name} is not configured"),
+            ))
     }
 
     /// Whether any provider is configured (the pending-order query job has work).
@@ -262,12 +262,10 @@ impl OnlineProvider for SandboxProvider {
 
 /// A verified callback whose body is not understood.
 pub(crate) fn bad_callback() -> ServiceError {
-    ServiceError::invalid(
+    ServiceError::bad_input(
         "body",
-        exitentry_domain::Invalid::new(
-            ErrorCode::BadCallback,
-            "the callback body is not understood",
-        ),
+        ErrorCode::BadCallback,
+        "the callback body is not understood",
     )
 }
 
@@ -309,12 +307,10 @@ pub async fn start(
     actor: &str,
 ) -> Result<(OrderRow, Checkout)> {
     if !PROVIDERS.contains(&provider) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "provider",
-            exitentry_domain::Invalid::new(
-                ErrorCode::BadProvider,
-                "pay with unionpay, yang_cheng_tong, alipay or wechat_pay",
-            ),
+            ErrorCode::BadProvider,
+            "pay with unionpay, yang_cheng_tong, alipay or wechat_pay",
         ));
     }
     let p = app.online.get(provider)?;

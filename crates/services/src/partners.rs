@@ -136,10 +136,10 @@ pub async fn create(app: &App, actor: &str, p: &NewPartner) -> Result<(PartnerSu
     let id = store::create(&mut tx, &record, now)
         .await
         .map_err(|e| match e {
-            exitentry_storage::StorageError::Conflict(_) => ServiceError::Conflict {
-                code: ErrorCode::PartnerExists,
-                message: format!("a partner named {name} exists"),
-            },
+            exitentry_storage::StorageError::Conflict(_) => ServiceError::conflict(
+                ErrorCode::PartnerExists,
+                format!("a partner named {name} exists"),
+            ),
             other => other.into(),
         })?;
     let (key_id, key) = new_key();
@@ -359,11 +359,11 @@ pub async fn take_quota(app: &App, ctx: &PartnerContext, n: i64) -> Result<()> {
         .and_then(|t| t.and_local_timezone(cst).single())
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or(now);
-    Err(ServiceError::TooSoon {
-        code: ErrorCode::DailyQuotaExceeded,
-        retry_after: next,
-        wait_secs: (next - now).num_seconds().max(1),
-    })
+    Err(ServiceError::too_soon(
+        ErrorCode::DailyQuotaExceeded,
+        next,
+        (next - now).num_seconds().max(1),
+    ))
 }
 
 /// Checks per day (Beijing), kind and result.

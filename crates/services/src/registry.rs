@@ -95,12 +95,10 @@ pub async fn search(app: &App, who: &StaffSession, query: &str) -> Result<Vec<Se
     // Control characters (NUL above all) are never part of a number, and PostgreSQL rejects
     // NUL in text outright.
     if q.is_empty() || q.len() > 40 || q.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "q",
-            exitentry_domain::Invalid::new(
-                ErrorCode::BadQuery,
-                "type a document or identity number",
-            ),
+            ErrorCode::BadQuery,
+            "type a document or identity number",
         ));
     }
     let mut candidates: Vec<(String, String)> = Vec::new();
@@ -181,12 +179,10 @@ pub async fn set_hukou_area(
     let area = exitentry_domain::person::HukouArea::parse(area).at_field("hukou_area")?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "reason",
-            exitentry_domain::Invalid::new(
-                ErrorCode::HukouReasonRequired,
-                "say why (at most 200 characters)",
-            ),
+            ErrorCode::HukouReasonRequired,
+            "say why (at most 200 characters)",
         ));
     }
     let mut tx = app.db.begin().await?;
@@ -194,12 +190,10 @@ pub async fn set_hukou_area(
         .await?
         .ok_or(ServiceError::NotFound("person"))?;
     if p.person.region != exitentry_domain::person::Region::Mainland {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "hukou_area",
-            exitentry_domain::Invalid::new(
-                ErrorCode::HukouNotMainland,
-                "only mainland residents have a household registration here",
-            ),
+            ErrorCode::HukouNotMainland,
+            "only mainland residents have a household registration here",
         ));
     }
     let before = people::set_hukou_area(&mut tx, person_id, area.as_str(), app.now_micros())

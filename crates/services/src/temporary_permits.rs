@@ -123,10 +123,10 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
     if store::issued_in_month(&mut conn, holder.id, &month_key(now)).await?
         >= rules.per_calendar_month
     {
-        return Err(ServiceError::LimitReached {
-            code: ErrorCode::MonthlyLimitReached,
-            until: next_month_start(now),
-        });
+        return Err(ServiceError::limit_reached(
+            ErrorCode::MonthlyLimitReached,
+            next_month_start(now),
+        ));
     }
     drop(conn);
 
@@ -190,10 +190,10 @@ async fn load(app: &App, id: &str) -> Result<ApplicationRecord> {
 }
 
 fn wrong_state(state: &str) -> ServiceError {
-    ServiceError::Conflict {
-        code: ErrorCode::WrongStep,
-        message: format!("the application is at step {state}"),
-    }
+    ServiceError::conflict(
+        ErrorCode::WrongStep,
+        format!("the application is at step {state}"),
+    )
 }
 
 /// Confirms the SMS code: 6 digits, valid for minutes, a limited number of tries.
@@ -367,10 +367,10 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
         .at_field("document_number")?;
     let month = month_key(now);
     if !store::take_month_slot(&mut tx, a.person_id, &month, rules.per_calendar_month).await? {
-        return Err(ServiceError::LimitReached {
-            code: ErrorCode::MonthlyLimitReached,
-            until: next_month_start(now),
-        });
+        return Err(ServiceError::limit_reached(
+            ErrorCode::MonthlyLimitReached,
+            next_month_start(now),
+        ));
     }
     let index = store::next_status_index(&mut tx).await?;
     let (from, until) = validity(&rules, now, doc.doc.expires_on);
@@ -495,11 +495,11 @@ pub async fn resend_sms_code(app: &App, id: &str) -> Result<DateTime<Utc>> {
             ));
         }
         let next = from_micros(a.sms_sent_at) + wait;
-        return Err(ServiceError::TooSoon {
-            code: ErrorCode::ResendTooSoon,
-            retry_after: next,
-            wait_secs: (next - now).num_seconds().max(1),
-        });
+        return Err(ServiceError::too_soon(
+            ErrorCode::ResendTooSoon,
+            next,
+            (next - now).num_seconds().max(1),
+        ));
     }
     crate::limits::take_sms(app, &mut tx, &a.mobile, a.person_id).await?;
     queue_code(app, &mut tx, &a.mobile, &code, now).await?;

@@ -12,7 +12,6 @@ use crate::ErrorCode;
 use crate::{App, Result, ServiceError, audit};
 use chrono::{DateTime, Utc};
 use exitentry_config::UploadsConfig;
-use exitentry_domain::Invalid;
 use exitentry_storage::{from_micros, uploads as store};
 use serde::Serialize;
 use serde_json::json;
@@ -454,9 +453,10 @@ fn remove_file(path: &Path) {
 
 fn check_owner_and_purpose(owner: &str, purpose: &str) -> Result<()> {
     if owner.is_empty() || owner.len() > 200 || owner.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "owner",
-            Invalid::new(ErrorCode::BadOwner, "an upload needs an owner"),
+            ErrorCode::BadOwner,
+            "an upload needs an owner",
         ));
     }
     let purpose_ok = !purpose.is_empty()
@@ -465,22 +465,20 @@ fn check_owner_and_purpose(owner: &str, purpose: &str) -> Result<()> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if !purpose_ok {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "purpose",
-            Invalid::new(
-                ErrorCode::BadPurpose,
-                "a purpose is a short code such as hkid_front",
-            ),
+            ErrorCode::BadPurpose,
+            "a purpose is a short code such as hkid_front",
         ));
     }
     Ok(())
 }
 
 fn too_many(max: i64) -> ServiceError {
-    ServiceError::Conflict {
-        code: ErrorCode::TooManyFiles,
-        message: format!("at most {max} files may be uploaded here; remove one first"),
-    }
+    ServiceError::conflict(
+        ErrorCode::TooManyFiles,
+        format!("at most {max} files may be uploaded here; remove one first"),
+    )
 }
 
 /// Checks and stores a file for `owner` (e.g. `hrp_application:ID`) and `purpose` (e.g.

@@ -159,9 +159,10 @@ pub async fn verify_permit(
         .at_field("issue_count")?;
     let dob = parse_date(&q.date_of_birth).at_field("date_of_birth")?;
     if q.name.trim().is_empty() {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "name",
-            exitentry_domain::Invalid::new(ErrorCode::BadName, "give the name as on the document"),
+            ErrorCode::BadName,
+            "give the name as on the document",
         ));
     }
     count(app, ctx, how).await?;
@@ -245,12 +246,10 @@ pub async fn verify_linkage(
         travel.kind(),
         DocumentKind::Hrp | DocumentKind::HrpNonChinese | DocumentKind::Twp
     ) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "travel_document_kind",
-            exitentry_domain::Invalid::new(
-                ErrorCode::KindNotLinkable,
-                "linkage is between an HRP or TWP and a residence permit",
-            ),
+            ErrorCode::KindNotLinkable,
+            "linkage is between an HRP or TWP and a residence permit",
         ));
     }
     let rp = parse_number(
@@ -260,9 +259,10 @@ pub async fn verify_linkage(
         &q.residence_permit_number,
     )?;
     if q.name.trim().is_empty() {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "name",
-            exitentry_domain::Invalid::new(ErrorCode::BadName, "give the name as on the documents"),
+            ErrorCode::BadName,
+            "give the name as on the documents",
         ));
     }
     count(app, ctx, how).await?;
@@ -342,26 +342,22 @@ pub async fn verify_credential(
     let started = Instant::now();
     ctx.require(Scope::VerifyCredential)?;
     if payload.len() > 8_192 {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "payload",
-            exitentry_domain::Invalid::new(
-                ErrorCode::PayloadTooLong,
-                "a credential payload is at most 8 KB",
-            ),
+            ErrorCode::PayloadTooLong,
+            "a credential payload is at most 8 KB",
         ));
     }
     count(app, ctx, how).await?;
     let use_ = use_.map(str::trim).filter(|u| !u.is_empty());
     let v = crate::credentials::check_live(app, payload.trim(), use_).await?;
     if v.use_required(use_) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "use",
-            exitentry_domain::Invalid::new(
-                ErrorCode::UseRequired,
-                format!(
-                    "say what the credential is presented for (`use`): it is for {} only",
-                    v.permitted_uses().join(", ")
-                ),
+            ErrorCode::UseRequired,
+            format!(
+                "say what the credential is presented for (`use`): it is for {} only",
+                v.permitted_uses().join(", ")
             ),
         ));
     }

@@ -68,11 +68,11 @@ impl Throttle {
         self.check(ip).map_err(|wait| {
             let now = self.clock.0.now();
             let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
-            exitentry_services::ServiceError::TooSoon {
-                code: ErrorCode::RateLimited,
-                retry_after: now + wait,
-                wait_secs: wait.num_seconds().max(1),
-            }
+            exitentry_services::ServiceError::too_soon(
+                ErrorCode::RateLimited,
+                now + wait,
+                wait.num_seconds().max(1),
+            )
         })
     }
 }

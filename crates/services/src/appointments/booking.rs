@@ -389,11 +389,10 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
 }
 
 pub(super) fn already_booked() -> ServiceError {
-    ServiceError::Conflict {
-        code: ErrorCode::AlreadyBooked,
-        message: "there is already an active appointment for this service; cancel or move it"
-            .into(),
-    }
+    ServiceError::conflict(
+        ErrorCode::AlreadyBooked,
+        "there is already an active appointment for this service; cancel or move it",
+    )
 }
 
 pub(super) fn no_show_rule(app: &App) -> NoShowRule {
@@ -420,10 +419,10 @@ pub(super) async fn check_block(
         .map(|t| from_micros(t).with_timezone(&cst()).date_naive())
         .collect();
     if let Some(until) = rule.blocked_until(&dates, today) {
-        return Err(ServiceError::LimitReached {
-            code: ErrorCode::BookingBlocked,
-            until: local_instant(until, NaiveTime::MIN),
-        });
+        return Err(ServiceError::limit_reached(
+            ErrorCode::BookingBlocked,
+            local_instant(until, NaiveTime::MIN),
+        ));
     }
     Ok(())
 }
@@ -516,21 +515,21 @@ pub(super) async fn owned(
 
 pub(super) fn check_changeable(app: &App, a: &AppointmentRow) -> Result<()> {
     if a.status != "booked" {
-        return Err(ServiceError::Conflict {
-            code: ErrorCode::NotActive,
-            message: format!("this appointment is {}", a.status),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotActive,
+            format!("this appointment is {}", a.status),
+        ));
     }
     let cutoff =
         from_micros(a.starts_at) - Duration::minutes(app.config.centre.cancel_cutoff_minutes);
     if app.now() >= cutoff {
-        return Err(ServiceError::Conflict {
-            code: ErrorCode::TooLateToChange,
-            message: format!(
+        return Err(ServiceError::conflict(
+            ErrorCode::TooLateToChange,
+            format!(
                 "appointments can be changed until {} minutes before the slot",
                 app.config.centre.cancel_cutoff_minutes
             ),
-        });
+        ));
     }
     Ok(())
 }

@@ -103,10 +103,10 @@ pub(crate) async fn take_fee(
     method: &str,
 ) -> Result<()> {
     if a.status != "awaiting_payment" {
-        return Err(ServiceError::Conflict {
-            code: ErrorCode::NotAwaitingPayment,
-            message: format!("this application is {}", a.status),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotAwaitingPayment,
+            format!("this application is {}", a.status),
+        ));
     }
     let order =
         online_payments::start_terminal(app, &subject(&a.id), method, a.fee_cents, actor).await?;
@@ -170,12 +170,10 @@ pub(crate) async fn take_fee(
                     json!({"order": order.id, "why": "no longer awaiting payment"}),
                 )
                 .await?;
-                return Err(ServiceError::Conflict {
-                    code: ErrorCode::NotAwaitingPayment,
-                    message:
-                        "this application was paid or changed meanwhile; the charge is refunded"
-                            .into(),
-                });
+                return Err(ServiceError::conflict(
+                    ErrorCode::NotAwaitingPayment,
+                    "this application was paid or changed meanwhile; the charge is refunded",
+                ));
             }
             audit::record(
                 app,
@@ -193,10 +191,10 @@ pub(crate) async fn take_fee(
             let mut conn = app.db.conn().await?;
             exitentry_storage::payments::mark_failed(&mut conn, &order.id, app.now_micros())
                 .await?;
-            Err(ServiceError::Conflict {
-                code: ErrorCode::PaymentDeclined,
-                message: format!("the payment was declined: {reason}"),
-            })
+            Err(ServiceError::conflict(
+                ErrorCode::PaymentDeclined,
+                format!("the payment was declined: {reason}"),
+            ))
         }
     }
 }
@@ -263,19 +261,19 @@ pub async fn print(
     }
     let a = own(app, person_id, id).await?;
     if a.status != "ready_to_print" {
-        return Err(ServiceError::Conflict {
-            code: ErrorCode::NotReadyToPrint,
-            message: format!("this application is {}", a.status),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotReadyToPrint,
+            format!("this application is {}", a.status),
+        ));
     }
     let today = app.today();
     if let Some(ready_on) = a.counter.ready_on.as_deref()
         && ready_on > today.to_string().as_str()
     {
-        return Err(ServiceError::Conflict {
-            code: ErrorCode::NotReadyYet,
-            message: format!("this endorsement can be printed from {ready_on}"),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotReadyYet,
+            format!("this endorsement can be printed from {ready_on}"),
+        ));
     }
     // A stay (D) endorsement ends with its approval; the others run from the print day.
     let until = match a
@@ -504,10 +502,7 @@ pub(super) async fn refuse_at_print(
     .await?;
     tx.commit().await?;
     online_payments::give_back(app, back).await;
-    Ok(ServiceError::Conflict {
-        code: refusal.code,
-        message: refusal.message,
-    })
+    Ok(ServiceError::conflict(refusal.code, refusal.message))
 }
 
 /// Prints with the configured printer driver.

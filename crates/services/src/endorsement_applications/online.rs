@@ -166,20 +166,18 @@ pub async fn apply(
         )));
     }
     if store::open_for(&mut tx, h.card_id, destination.code()).await? > 0 {
-        return Err(ServiceError::Conflict {
-            code: ErrorCode::ApplicationOpen,
-            message: "there is already an endorsement application for this destination waiting"
-                .into(),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::ApplicationOpen,
+            "there is already an endorsement application for this destination waiting",
+        ));
     }
     let row = new_row(app, &h, &variant, channel, Default::default());
     match store::insert(&mut tx, &row).await {
         Err(StorageError::Conflict(_)) => {
-            return Err(ServiceError::Conflict {
-                code: ErrorCode::ApplicationOpen,
-                message: "there is already an endorsement application for this destination waiting"
-                    .into(),
-            });
+            return Err(ServiceError::conflict(
+                ErrorCode::ApplicationOpen,
+                "there is already an endorsement application for this destination waiting",
+            ));
         }
         other => other?,
     }
@@ -272,10 +270,10 @@ pub async fn pay_online(
 ) -> Result<(OrderRow, online_payments::Checkout)> {
     let a = own(app, h.person_id, id).await?;
     if a.status != "awaiting_payment" {
-        return Err(ServiceError::Conflict {
-            code: ErrorCode::NotAwaitingPayment,
-            message: format!("this application is {}", a.status),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotAwaitingPayment,
+            format!("this application is {}", a.status),
+        ));
     }
     online_payments::start(app, &subject(&a.id), provider, a.fee_cents, &h.actor()).await
 }
@@ -302,10 +300,10 @@ pub async fn cancel(app: &App, person_id: i64, id: &str, actor: &str) -> Result<
         || store::transition(&mut tx, &a.id, "under_review", "refunded", now).await?
         || store::transition(&mut tx, &a.id, "ready_to_print", "refunded", now).await?;
     if !done {
-        return Err(ServiceError::Conflict {
-            code: ErrorCode::CannotCancel,
-            message: format!("this application is {}", a.status),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::CannotCancel,
+            format!("this application is {}", a.status),
+        ));
     }
     let back = online_payments::refund(app, &mut tx, &subject(&a.id), "cancelled").await?;
     audit::record(

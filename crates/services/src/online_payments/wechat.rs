@@ -269,17 +269,21 @@ fn client(timeout: Duration, identity: Option<reqwest::Identity>) -> Result<reqw
 /// The merchant's client certificate and key (PEM files) as one TLS identity.
 fn identity(cert_path: &str, key_path: &str) -> Result<reqwest::Identity> {
     let read = |path: &str| {
-        std::fs::read(path).map_err(|e| ServiceError::Unavailable {
-            code: ErrorCode::PaymentProviderNotConfigured,
-            message: format!("WeChat Pay client certificate file {path}: {e}"),
+        std::fs::read(path).map_err(|e| {
+            ServiceError::unavailable(
+                ErrorCode::PaymentProviderNotConfigured,
+                format!("WeChat Pay client certificate file {path}: {e}"),
+            )
         })
     };
     let mut pem = read(cert_path)?;
     pem.push(b'\n');
     pem.extend(read(key_path)?);
-    reqwest::Identity::from_pem(&pem).map_err(|e| ServiceError::Unavailable {
-        code: ErrorCode::PaymentProviderNotConfigured,
-        message: format!("WeChat Pay client certificate: {e}"),
+    reqwest::Identity::from_pem(&pem).map_err(|e| {
+        ServiceError::unavailable(
+            ErrorCode::PaymentProviderNotConfigured,
+            format!("WeChat Pay client certificate: {e}"),
+        )
     })
 }
 

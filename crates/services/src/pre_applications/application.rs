@@ -5,7 +5,6 @@ use crate::ErrorCode;
 use crate::auth::StaffSession;
 use crate::tokens::random_token;
 use crate::{App, Result, ServiceError, audit, uploads};
-use exitentry_domain::Invalid;
 use exitentry_domain::hrp::{self, FieldError, Form};
 use exitentry_domain::staff::Permission;
 use exitentry_storage::hrp_applications::{self as store, ApplicationRow, EventRow};
@@ -462,16 +461,14 @@ pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail>
         ));
     }
     if let Some(p) = d.problems.first() {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             p.field,
-            Invalid::new(
-                p.code,
-                d.problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.field, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
+            p.code,
+            d.problems
+                .iter()
+                .map(|p| format!("{}: {}", p.field, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
         ));
     }
     let applicant = hrp::check(&d.form, app.today()).map_err(|_| {

@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use chrono::NaiveDate;
 use exitentry_domain::ErrorCode;
-use exitentry_domain::Invalid;
 use exitentry_services::ServiceError;
 use exitentry_services::appointments::{
     self as ap, Applicant, AppointmentView, Booker, BookingRequest, SlotView,
@@ -188,9 +187,10 @@ pub async fn book(
                 .decode(img.trim())
                 .map_err(|_| {
                     ApiError::new(
-                        ServiceError::invalid(
+                        ServiceError::bad_input(
                             "face_image",
-                            Invalid::new(ErrorCode::BadImage, "the image is not valid base64"),
+                            ErrorCode::BadImage,
+                            "the image is not valid base64",
                         ),
                         lang,
                     )

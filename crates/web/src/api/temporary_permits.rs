@@ -188,12 +188,10 @@ pub async fn face(
         .decode(b.image.trim())
         .map_err(|_| {
             ApiError::new(
-                ServiceError::invalid(
+                ServiceError::bad_input(
                     "image",
-                    exitentry_domain::Invalid::new(
-                        ErrorCode::BadImage,
-                        "the image is not valid base64",
-                    ),
+                    ErrorCode::BadImage,
+                    "the image is not valid base64",
                 ),
                 lang,
             )

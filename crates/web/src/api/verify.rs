@@ -99,11 +99,11 @@ impl FromRequestParts<AppState> for Partner {
         }
         if let Err(wait) = s.key_limits.check(&ctx.key_id, ctx.rate_per_second) {
             let mut r = ApiError::new(
-                ServiceError::TooSoon {
-                    code: ErrorCode::RateLimited,
-                    retry_after: s.app.now() + chrono::Duration::seconds(wait as i64),
-                    wait_secs: wait as i64,
-                },
+                ServiceError::too_soon(
+                    ErrorCode::RateLimited,
+                    s.app.now() + chrono::Duration::seconds(wait as i64),
+                    wait as i64,
+                ),
                 lang,
             )
             .into_response();
@@ -356,10 +356,7 @@ pub async fn batch(
 ) -> Result<Response, ApiError> {
     let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError::new(
-            ServiceError::invalid(
-                "body",
-                exitentry_domain::Invalid::new(ErrorCode::BadNdjson, "the body is not UTF-8"),
-            ),
+            ServiceError::bad_input("body", ErrorCode::BadNdjson, "the body is not UTF-8"),
             lang,
         )
     })?;
@@ -371,12 +368,10 @@ pub async fn batch(
         .collect();
     if lines.is_empty() || lines.len() > MAX_BATCH {
         return Err(ApiError::new(
-            ServiceError::invalid(
+            ServiceError::bad_input(
                 "body",
-                exitentry_domain::Invalid::new(
-                    ErrorCode::BadBatchSize,
-                    format!("send 1 to {MAX_BATCH} checks, one per line"),
-                ),
+                ErrorCode::BadBatchSize,
+                format!("send 1 to {MAX_BATCH} checks, one per line"),
             ),
             lang,
         ));
@@ -419,10 +414,7 @@ async fn answer_line(
     line: &str,
 ) -> String {
     let result: Result<serde_json::Value, ServiceError> = match serde_json::from_str::<BatchLine>(line) {
-        Err(e) => Err(ServiceError::invalid(
-            "line",
-            exitentry_domain::Invalid::new(ErrorCode::BadJson, format!("line {n}: {e}")),
-        )),
+        Err(e) => Err(ServiceError::bad_input("line", ErrorCode::BadJson, format!("line {n}: {e}"))),
         Ok(BatchLine::Permit(b)) => v::verify_permit(app, p, &permit_check(b), Admission::InBatch)
             .await
             .map(|a| serde_json::json!({"check": "permit", "match": a.matched, "valid": a.valid, "reason": a.reason})),
