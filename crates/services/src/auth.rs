@@ -127,9 +127,7 @@ pub async fn create_staff(
     };
     let detail = json!({"role": role.code(), "office": office.as_ref().map(|o| o.as_str())});
     audit::record_change(app, &mut tx, entry, detail).await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -192,9 +190,7 @@ pub async fn login_from(
                     json!({"failed_logins": app.config.security.max_failed_logins}),
                 )
                 .await?;
-                tx.commit()
-                    .await
-                    .map_err(exitentry_storage::StorageError::from)?;
+                tx.commit().await?;
             }
             tracing::warn!(user = %username, "failed staff login");
             return Err(checked.into_error());
@@ -217,9 +213,7 @@ pub async fn login_from(
         )
         .await?;
     }
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok((
         token,
         StaffSession {
@@ -482,9 +476,7 @@ pub async fn unlock_staff(app: &App, actor: &str, username: &str) -> Result<()> 
     guards::clear(&mut tx, &format!("staff:{username}")).await?;
     let subject = format!("staff:{username}");
     audit::record(app, &mut tx, actor, "staff.unlocked", &subject, json!({})).await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 

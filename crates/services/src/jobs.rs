@@ -59,9 +59,7 @@ pub async fn run_due(app: &App) -> Result<usize> {
         let now = app.now_micros();
         let mut tx = app.db.begin().await?;
         let job = jobs::claim(&mut tx, app.db.backend(), now, LEASE_MICROS).await?;
-        tx.commit()
-            .await
-            .map_err(exitentry_storage::StorageError::from)?;
+        tx.commit().await?;
         let Some(job) = job else { return Ok(ran) };
         let outcome = dispatch(app, &job).await;
         let done = app.now_micros();
@@ -195,9 +193,7 @@ pub async fn retry(app: &App, staff: &StaffSession, id: i64) -> Result<()> {
         json!({"kind": job.kind, "attempts": job.attempts}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     tracing::info!(job = id, kind = %job.kind, "job queued again");
     Ok(())
 }

@@ -269,9 +269,7 @@ async fn issue(
         json!({"channel": channel, "office": office_code, "status_index": index}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(view(app, record, person, travel, rp))
 }
 

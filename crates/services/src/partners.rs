@@ -153,9 +153,7 @@ pub async fn create(app: &App, actor: &str, p: &NewPartner) -> Result<(PartnerSu
         json!({"kind": record.kind, "scopes": record.scopes, "rate": rate, "daily_quota": quota, "key_id": key_id}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok((record.into(), key))
 }
 
@@ -187,9 +185,7 @@ pub async fn revoke_key(app: &App, actor: &str, key_id: &str) -> Result<()> {
         json!({}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -215,9 +211,7 @@ pub async fn disable(app: &App, actor: &str, name: &str) -> Result<()> {
         json!({}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 

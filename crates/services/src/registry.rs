@@ -208,9 +208,7 @@ pub async fn set_hukou_area(
         serde_json::json!({"before": before, "after": area.as_str(), "reason": reason}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 

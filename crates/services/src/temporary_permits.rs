@@ -150,9 +150,7 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
     store::insert_application(&mut tx, &record, now.timestamp_micros()).await?;
     crate::limits::take_sms(app, &mut tx, mobile.as_str(), holder.id).await?;
     queue_code(app, &mut tx, mobile.as_str(), &code, now).await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -226,9 +224,7 @@ pub async fn confirm_sms_code(app: &App, id: &str, code: &str) -> Result<()> {
     if ok {
         store::advance(&mut tx, id, "awaiting_sms", "awaiting_face", None, now).await?;
     }
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     if ok {
         Ok(())
     } else if tries >= rules.sms_max_tries {
@@ -451,9 +447,7 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
         json!({"application": id, "status_index": index}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(IssuedPermit {
         permit_id,
         payload,
@@ -503,9 +497,7 @@ pub async fn resend_sms_code(app: &App, id: &str) -> Result<DateTime<Utc>> {
     }
     crate::limits::take_sms(app, &mut tx, &a.mobile, a.person_id).await?;
     queue_code(app, &mut tx, &a.mobile, &code, now).await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(now + wait)
 }
 
@@ -659,9 +651,7 @@ async fn end(app: &App, id: &str, actor: &str, status: &str, reason: Option<&str
         json!({"reason": reason, "status_index": p.status_index}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -167,9 +167,7 @@ pub(super) async fn finish(
                             "unchanged": summary.unchanged, "skipped": summary.skipped});
         audit::record_change(app, &mut tx, entry, detail).await?;
     }
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     summary.committed = changed > 0;
     Ok(())
 }
