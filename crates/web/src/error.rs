@@ -28,8 +28,13 @@ pub fn status_for(e: &ServiceError) -> StatusCode {
 /// A message for people: the text for the error's code in the reader's language (with the
 /// time for limits). Never internal details, never a bare code.
 pub fn message_for(e: &ServiceError, lang: Lang) -> String {
-    if let ServiceError::Internal(detail) = e {
-        tracing::error!(%detail, "internal error");
+    match e {
+        ServiceError::Internal(detail) => tracing::error!(%detail, "internal error"),
+        // The reader gets the code's sentence; operators keep the provider's own words.
+        ServiceError::Unavailable { code, message } => {
+            tracing::warn!(code = code.code(), %message, "unavailable")
+        }
+        _ => {}
     }
     let args = match e.available_from() {
         Some(at) => vec![(
