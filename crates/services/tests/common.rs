@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+
 use chrono::{TimeZone, Utc};
 use exitentry_config::Config;
 use exitentry_services::import::{self, ImportKind, ImportOptions, ImportSummary, NoProgress};

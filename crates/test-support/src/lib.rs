@@ -1,5 +1,6 @@
 //! `TestApp::spawn`: the real server on port 0 over a fresh database of either backend,
 //! with a manual clock, for HTTP tests that read like a user's session.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use chrono::{TimeZone, Utc};
 use exitentry_config::Config;

@@ -1,4 +1,5 @@
 //! HTTP behaviour through the real server, on both backends.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_test_support::{PASSWORD, TestApp};
 use reqwest::StatusCode;
