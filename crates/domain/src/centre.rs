@@ -1,6 +1,7 @@
 //! Service centres: booking channels, service durations, weekly slot templates, opening
 //! hours, queue tickets, working days and the no-show rule. Pure: dates come in.
 
+use crate::ErrorCode;
 use crate::Invalid;
 use crate::office::Service;
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
@@ -44,7 +45,7 @@ impl Channel {
             .find(|c| c.code() == s.trim())
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_channel",
+                    ErrorCode::BadChannel,
                     "channel must be web, mini_program or city_police",
                 )
             })
@@ -103,19 +104,19 @@ impl TemplateLine {
     pub fn check(&self) -> Result<(), Invalid> {
         if self.closes <= self.opens {
             return Err(Invalid::new(
-                "bad_hours",
+                ErrorCode::BadHours,
                 "closing time must be after opening time",
             ));
         }
         if !(5..=240).contains(&self.slot_minutes) {
             return Err(Invalid::new(
-                "bad_slot_minutes",
+                ErrorCode::BadSlotMinutes,
                 "a slot lasts 5 to 240 minutes",
             ));
         }
         if !(1..=500).contains(&self.capacity) {
             return Err(Invalid::new(
-                "bad_capacity",
+                ErrorCode::BadCapacity,
                 "capacity is 1 to 500 applicants per slot",
             ));
         }
@@ -170,7 +171,7 @@ pub fn template_from_hours(
 ) -> Result<Vec<TemplateLine>, Invalid> {
     let bad = || {
         Invalid::new(
-            "bad_hours",
+            ErrorCode::BadHours,
             format!(
                 "opening hours look like 'Mon-Fri 09:00-17:00; Sat 09:00-12:00', not {hours:?}"
             ),

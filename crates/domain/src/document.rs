@@ -1,6 +1,7 @@
 //! Documents held by people: statuses and the validity rules applied when the platform
 //! issues one.
 
+use crate::ErrorCode;
 use crate::Invalid;
 use crate::numbers::DocumentKind;
 use crate::policy::Policy;
@@ -48,7 +49,7 @@ impl DocumentStatus {
             .find(|k| k.code() == s.trim())
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_status",
+                    ErrorCode::BadStatus,
                     format!(
                         "status must be one of valid, reported_lost, damaged, surrendered, cancelled, expired, not {s:?}"
                     ),
@@ -99,7 +100,7 @@ pub fn expiry_for_issue(
     issued_on
         .checked_add_months(Months::new(years * 12))
         .and_then(|d| d.pred_opt())
-        .ok_or_else(|| Invalid::new("bad_date", "expiry date out of range"))
+        .ok_or_else(|| Invalid::new(ErrorCode::BadDate, "expiry date out of range"))
 }
 
 /// Checks imported dates for plausibility: expiry after issue, no longer than the longest
@@ -114,13 +115,13 @@ pub fn check_dates(
 ) -> Result<(), Invalid> {
     if issued_on > today {
         return Err(Invalid::new(
-            "issued_in_future",
+            ErrorCode::IssuedInFuture,
             "the issue date is in the future",
         ));
     }
     if expires_on <= issued_on {
         return Err(Invalid::new(
-            "expiry_before_issue",
+            ErrorCode::ExpiryBeforeIssue,
             "the expiry date must be after the issue date",
         ));
     }
@@ -130,13 +131,13 @@ pub fn check_dates(
         .unwrap_or(NaiveDate::MAX);
     if expires_on > limit {
         return Err(Invalid::new(
-            "validity_too_long",
+            ErrorCode::ValidityTooLong,
             format!("a {} is valid for at most {longest} years", kind.code()),
         ));
     }
     if kind == DocumentKind::EepBooklet && issued_on > policy.booklets_last_issued {
         return Err(Invalid::new(
-            "booklet_after_void_date",
+            ErrorCode::BookletAfterVoidDate,
             format!(
                 "no booklets were issued after {}; all booklets are void from {}",
                 policy.booklets_last_issued, policy.booklets_void_from
@@ -145,7 +146,7 @@ pub fn check_dates(
     }
     if status == DocumentStatus::Expired && expires_on >= today {
         return Err(Invalid::new(
-            "status_conflict",
+            ErrorCode::StatusConflict,
             "status is expired but the expiry date has not passed",
         ));
     }

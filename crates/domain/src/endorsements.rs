@@ -2,6 +2,7 @@
 //! in (validity, trips, stay per trip) by issue date, fees, the eligibility rules, and what a
 //! border crossing may do with an endorsement. Pure: dates come in.
 
+use crate::ErrorCode;
 use crate::Invalid;
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,12 @@ impl Destination {
         Destination::ALL
             .into_iter()
             .find(|d| d.code() == s.trim())
-            .ok_or_else(|| Invalid::new("bad_destination", "destination is hong_kong or macao"))
+            .ok_or_else(|| {
+                Invalid::new(
+                    ErrorCode::BadDestination,
+                    "destination is hong_kong or macao",
+                )
+            })
     }
 }
 
@@ -79,7 +85,10 @@ impl EndorsementType {
             .into_iter()
             .find(|t| t.code().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                Invalid::new("bad_endorsement_type", "type is G, L, T, S, Q, D or talent")
+                Invalid::new(
+                    ErrorCode::BadEndorsementType,
+                    "type is G, L, T, S, Q, D or talent",
+                )
             })
     }
 }
@@ -101,7 +110,7 @@ impl Trips {
         match s.parse::<u32>() {
             Ok(n) if (1..=99).contains(&n) => Ok(Trips::Count(n)),
             _ => Err(Invalid::new(
-                "bad_trips",
+                ErrorCode::BadTrips,
                 "trips is a number from 1 to 99 or 'multiple'",
             )),
         }
@@ -151,7 +160,7 @@ impl Relation {
             .find(|r| r.code() == s.trim())
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_relation",
+                    ErrorCode::BadRelation,
                     "relation is spouse, parent, child, sibling or grandparent",
                 )
             })
@@ -354,25 +363,25 @@ pub struct Applicant {
 pub fn check_self_service(a: &Applicant, kind: EndorsementType) -> Result<(), Invalid> {
     if !a.holds_card {
         return Err(Invalid::new(
-            "card_required",
+            ErrorCode::CardRequired,
             "online endorsements are for holders of a valid EEP card",
         ));
     }
     if !a.had_endorsement {
         return Err(Invalid::new(
-            "first_time_at_counter",
+            ErrorCode::FirstTimeAtCounter,
             "a first endorsement is applied for at the counter",
         ));
     }
     if a.state_personnel {
         return Err(Invalid::new(
-            "state_personnel",
+            ErrorCode::StatePersonnel,
             "registered state personnel apply through their unit",
         ));
     }
     if kind == EndorsementType::G && !a.hukou_in_scheme_city {
         return Err(Invalid::new(
-            "not_scheme_city",
+            ErrorCode::NotSchemeCity,
             "individual tourism needs a household registration in a scheme city",
         ));
     }
@@ -380,7 +389,7 @@ pub fn check_self_service(a: &Applicant, kind: EndorsementType) -> Result<(), In
         // Only tourism is self-service (since 2019-04-01); the others need documents a
         // clerk or a reviewer checks.
         return Err(Invalid::new(
-            "counter_only",
+            ErrorCode::CounterOnly,
             "this type is applied for at the counter",
         ));
     }
@@ -392,13 +401,13 @@ pub fn check_self_service(a: &Applicant, kind: EndorsementType) -> Result<(), In
 pub fn check_counter(a: &Applicant, kind: EndorsementType) -> Result<(), Invalid> {
     if !a.holds_card {
         return Err(Invalid::new(
-            "card_required",
+            ErrorCode::CardRequired,
             "endorsements are printed on a valid EEP card; apply for the card first",
         ));
     }
     if kind == EndorsementType::G && !a.hukou_in_scheme_city {
         return Err(Invalid::new(
-            "not_scheme_city",
+            ErrorCode::NotSchemeCity,
             "individual tourism needs a household registration in a scheme city",
         ));
     }
@@ -440,13 +449,13 @@ pub fn stay_variant(
 ) -> Result<Variant, Invalid> {
     if approved_until <= issued_on {
         return Err(Invalid::new(
-            "approval_ended",
+            ErrorCode::ApprovalEnded,
             "the stay approval has already ended",
         ));
     }
     if !(1..=1826).contains(&stay_days) {
         return Err(Invalid::new(
-            "bad_stay_days",
+            ErrorCode::BadStayDays,
             "the stay per trip is between 1 and 1826 days",
         ));
     }
@@ -455,7 +464,7 @@ pub fn stay_variant(
         months += 1;
         if months > 60 {
             return Err(Invalid::new(
-                "approval_too_long",
+                ErrorCode::ApprovalTooLong,
                 "a stay endorsement is issued for at most five years",
             ));
         }

@@ -2,6 +2,7 @@
 //! apply, what the form must hold, which documents go with it, the supplement items a
 //! reviewer can ask for, and the permit's number once issued.
 
+use crate::ErrorCode;
 use crate::Invalid;
 use crate::ids::{IdKind, IdentityNumber};
 use crate::numbers::{DocumentKind, DocumentNumber};
@@ -91,7 +92,7 @@ impl Purpose {
             .find(|p| p.code() == s)
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_application_purpose",
+                    ErrorCode::BadApplicationPurpose,
                     "choose a first permit, a renewal or a replacement",
                 )
             })
@@ -111,7 +112,7 @@ impl Purpose {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     pub field: &'static str,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
@@ -128,13 +129,13 @@ fn need(field: &'static str, v: &str, max: usize, out: &mut Vec<FieldError>) {
     if n == 0 {
         out.push(err(
             field,
-            Invalid::new("required", "this field is required"),
+            Invalid::new(ErrorCode::Required, "this field is required"),
         ));
     } else if n > max || v.chars().any(char::is_control) {
         out.push(err(
             field,
             Invalid::new(
-                "bad_text",
+                ErrorCode::BadText,
                 format!("at most {max} characters, no control characters"),
             ),
         ));
@@ -219,7 +220,7 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
             out.push(err(
                 "current_permit",
                 Invalid::new(
-                    "current_permit_required",
+                    ErrorCode::CurrentPermitRequired,
                     "give the number of the permit you hold or held (HA or MA and 7 digits)",
                 ),
             ));
@@ -233,7 +234,7 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
         Ok(d) if d > today => {
             out.push(err(
                 "date_of_birth",
-                Invalid::new("bad_date", "the date of birth is in the future"),
+                Invalid::new(ErrorCode::BadDate, "the date of birth is in the future"),
             ));
             None
         }
@@ -248,7 +249,7 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
             out.push(err(
                 "nationality",
                 Invalid::new(
-                    "chinese_national",
+                    ErrorCode::ChineseNational,
                     "Chinese nationals apply for the home return permit, not this one",
                 ),
             ));
@@ -266,7 +267,7 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
         _ => {
             out.push(err(
                 "region",
-                Invalid::new("bad_region", "choose Hong Kong or Macao"),
+                Invalid::new(ErrorCode::BadRegion, "choose Hong Kong or Macao"),
             ));
             None
         }
@@ -280,7 +281,7 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
     if !(5..=20).contains(&passport.len()) || !passport.bytes().all(|b| b.is_ascii_alphanumeric()) {
         out.push(err(
             "passport_number",
-            Invalid::new("bad_passport_number", "5 to 20 letters and digits"),
+            Invalid::new(ErrorCode::BadPassportNumber, "5 to 20 letters and digits"),
         ));
     }
     let passport_expiry = match parse_date(&form.passport_expiry) {
@@ -292,7 +293,7 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
                 out.push(err(
                     "passport_expiry",
                     Invalid::new(
-                        "passport_expires_too_soon",
+                        ErrorCode::PassportExpiresTooSoon,
                         "the passport needs at least 6 months of validity left",
                     ),
                 ));
@@ -315,7 +316,7 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
             out.push(err(
                 "guardian_consent",
                 Invalid::new(
-                    "guardian_consent_required",
+                    ErrorCode::GuardianConsentRequired,
                     "a guardian must consent for an applicant under 18",
                 ),
             ));
@@ -326,7 +327,7 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
     for field in empty {
         out.push(err(
             field,
-            Invalid::new("required", "this field is required"),
+            Invalid::new(ErrorCode::Required, "this field is required"),
         ));
     }
     match (
@@ -383,19 +384,19 @@ pub fn check_supplement(items: &[String], note: &str) -> Result<Vec<String>, Inv
         .find(|i| !SUPPLEMENT_ITEMS.contains(&i.as_str()))
     {
         return Err(Invalid::new(
-            "bad_supplement_item",
+            ErrorCode::BadSupplementItem,
             format!("not a supplement item: {x:?}"),
         ));
     }
     if items.is_empty() && note.trim().is_empty() {
         return Err(Invalid::new(
-            "supplement_empty",
+            ErrorCode::SupplementEmpty,
             "say what the applicant must add",
         ));
     }
     if note.chars().count() > 1000 {
         return Err(Invalid::new(
-            "note_too_long",
+            ErrorCode::NoteTooLong,
             "the note has at most 1000 characters",
         ));
     }
@@ -439,7 +440,7 @@ mod tests {
     fn codes(r: Result<Applicant, Vec<FieldError>>) -> Vec<(&'static str, &'static str)> {
         r.unwrap_err()
             .into_iter()
-            .map(|e| (e.field, e.code))
+            .map(|e| (e.field, e.code.code()))
             .collect()
     }
 

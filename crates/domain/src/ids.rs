@@ -2,6 +2,7 @@
 //! permit number for Hong Kong, Macao and Taiwan residents. Parsing canonicalises; the check
 //! algorithms follow `DOMAIN.md` ("Identity numbers").
 
+use crate::ErrorCode;
 use crate::Invalid;
 use crate::person::{Region, Sex};
 use chrono::{Datelike, NaiveDate};
@@ -43,7 +44,7 @@ impl IdKind {
             .find(|k| k.code() == s.trim())
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_id_kind",
+                    ErrorCode::BadIdKind,
                     format!(
                         "identity number kind must be prc_resident_id, hkid, macao_id, taiwan_id \
                          or passport, not {s:?}"
@@ -129,7 +130,7 @@ impl ResidencePermitNumber {
         let s = gb11643_shape(raw, "a residence permit number")?;
         if region_of_permit_prefix(&s[..6]).is_none() {
             return Err(Invalid::new(
-                "bad_region_prefix",
+                ErrorCode::BadRegionPrefix,
                 format!(
                     "a residence permit number must start with 810000, 820000 or 830000, not {}",
                     &s[..6]
@@ -166,7 +167,7 @@ impl ResidencePermitNumber {
         let on_permit = self.region();
         if on_permit != region {
             return Err(Invalid::new(
-                "region_mismatch",
+                ErrorCode::RegionMismatch,
                 format!(
                     "the residence permit is for {} residents, not {}",
                     on_permit.code(),
@@ -289,7 +290,7 @@ fn parse_prc(raw: &str, today: NaiveDate) -> Result<String, Invalid> {
     let province = digits_value(&s.as_bytes()[..2]);
     if !is_province_code(province) {
         return Err(Invalid::new(
-            "bad_province",
+            ErrorCode::BadProvince,
             format!("a PRC resident id must start with a province-level code, not {province:02}"),
         ));
     }
@@ -310,7 +311,7 @@ fn gb11643_shape(raw: &str, what: &str) -> Result<String, Invalid> {
         Ok(s)
     } else {
         Err(Invalid::new(
-            "bad_format",
+            ErrorCode::BadFormat,
             format!("{what} must be 17 digits followed by a digit or X"),
         ))
     }
@@ -320,13 +321,13 @@ fn gb11643_shape(raw: &str, what: &str) -> Result<String, Invalid> {
 fn birth_date_of(s: &str, today: NaiveDate) -> Result<NaiveDate, Invalid> {
     let date = date_digits(s).ok_or_else(|| {
         Invalid::new(
-            "bad_birth_date",
+            ErrorCode::BadBirthDate,
             format!("the birth date {} is not a real date (YYYYMMDD)", &s[6..14]),
         )
     })?;
     if date > today {
         return Err(Invalid::new(
-            "future_birth_date",
+            ErrorCode::FutureBirthDate,
             format!("the birth date {date} should not be after today ({today})"),
         ));
     }
@@ -346,7 +347,7 @@ fn verify_gb11643_check(s: &str) -> Result<(), Invalid> {
         Ok(())
     } else {
         Err(Invalid::new(
-            "bad_check_digit",
+            ErrorCode::BadCheckDigit,
             format!("check character should be {expected}"),
         ))
     }
@@ -394,7 +395,7 @@ fn check_birth_date(s: &str, dob: NaiveDate) -> Result<(), Invalid> {
     match date_digits(s) {
         Some(on_number) if on_number == dob => Ok(()),
         _ => Err(Invalid::new(
-            "birth_date_mismatch",
+            ErrorCode::BirthDateMismatch,
             format!(
                 "the birth date in the number should be {}, the person's date of birth",
                 dob.format("%Y%m%d")
@@ -408,7 +409,7 @@ fn check_sex(on_number: Sex, sex: Sex) -> Result<(), Invalid> {
         Ok(())
     } else {
         Err(Invalid::new(
-            "sex_mismatch",
+            ErrorCode::SexMismatch,
             format!(
                 "the number encodes sex {}, the person's sex is {}",
                 on_number.code(),
@@ -436,7 +437,7 @@ fn digits_value(b: &[u8]) -> u32 {
 fn parse_hkid(raw: &str) -> Result<String, Invalid> {
     let bad = || {
         Invalid::new(
-            "bad_format",
+            ErrorCode::BadFormat,
             "an HKID must be 1 or 2 letters, 6 digits and a check character, e.g. A123456(3)",
         )
     };
@@ -470,7 +471,7 @@ fn parse_hkid(raw: &str) -> Result<String, Invalid> {
     let expected = hkid_check(prefix, digits);
     if check.as_bytes()[0] != expected as u8 {
         return Err(Invalid::new(
-            "bad_check_digit",
+            ErrorCode::BadCheckDigit,
             format!("check character should be {expected}"),
         ));
     }
@@ -500,7 +501,7 @@ fn hkid_check(prefix: &str, digits6: &str) -> char {
 fn parse_macao(raw: &str) -> Result<String, Invalid> {
     let bad = || {
         Invalid::new(
-            "bad_format",
+            ErrorCode::BadFormat,
             "a Macao id must be 1, 5 or 7, then 6 digits and a check digit, e.g. 1234567(8)",
         )
     };
@@ -551,7 +552,7 @@ fn parse_taiwan(raw: &str) -> Result<String, Invalid> {
         && b[1..].iter().all(u8::is_ascii_digit);
     if !shape_ok {
         return Err(Invalid::new(
-            "bad_format",
+            ErrorCode::BadFormat,
             "a Taiwan id must be a letter, then 1 or 2, then 8 digits, e.g. A123456789",
         ));
     }
@@ -560,7 +561,7 @@ fn parse_taiwan(raw: &str) -> Result<String, Invalid> {
         // The check digit has weight 1, so the right one is off by the remainder.
         let expected = (u32::from(b[9] - b'0') + 10 - sum % 10) % 10;
         return Err(Invalid::new(
-            "bad_check_digit",
+            ErrorCode::BadCheckDigit,
             format!("check character should be {expected}"),
         ));
     }
@@ -573,7 +574,7 @@ fn parse_passport(raw: &str) -> Result<String, Invalid> {
         Ok(s)
     } else {
         Err(Invalid::new(
-            "bad_format",
+            ErrorCode::BadFormat,
             "a passport number must be 5 to 20 letters and digits",
         ))
     }
@@ -607,7 +608,7 @@ mod tests {
     fn code_of(kind: IdKind, raw: &str) -> &'static str {
         match IdentityNumber::parse(kind, raw, today()) {
             Ok(n) => panic!("{raw:?} parsed as {n:?}, expected an error"),
-            Err(e) => e.code,
+            Err(e) => e.code.code(),
         }
     }
 
@@ -630,7 +631,10 @@ mod tests {
             assert_eq!(IdKind::parse(&format!(" {} ", k.code())), Ok(k));
         }
         for bad in ["HKID", "", "prc", "passports"] {
-            assert_eq!(IdKind::parse(bad).map_err(|e| e.code), Err("bad_id_kind"));
+            assert_eq!(
+                IdKind::parse(bad).map_err(|e| e.code.code()),
+                Err("bad_id_kind")
+            );
         }
     }
 
@@ -705,14 +709,17 @@ mod tests {
             (d(1949, 12, 31), Sex::Male, "sex_mismatch"),
         ];
         for (dob, sex, want) in cases {
-            assert_eq!(id.check_person(dob, sex).map_err(|e| e.code), Err(want));
+            assert_eq!(
+                id.check_person(dob, sex).map_err(|e| e.code.code()),
+                Err(want)
+            );
         }
         let male = make_prc_resident_id("440106", d(2001, 1, 9), 13);
         let male = IdentityNumber::parse(IdKind::PrcResidentId, &male, today()).expect("valid");
         assert_eq!(male.check_person(d(2001, 1, 9), Sex::Male), Ok(()));
         assert_eq!(
             male.check_person(d(2001, 1, 9), Sex::Female)
-                .map_err(|e| e.code),
+                .map_err(|e| e.code.code()),
             Err("sex_mismatch")
         );
     }
@@ -848,7 +855,7 @@ mod tests {
         assert_eq!(id.check_person(d(1980, 1, 1), Sex::Male), Ok(()));
         assert_eq!(
             id.check_person(d(1980, 1, 1), Sex::Female)
-                .map_err(|e| e.code),
+                .map_err(|e| e.code.code()),
             Err("sex_mismatch")
         );
         let f = make_taiwan_id('Q', Sex::Female, 1);
@@ -973,7 +980,7 @@ mod tests {
             ("82000019900101005é", "bad_format"),
         ];
         for (raw, want) in cases {
-            let got = ResidencePermitNumber::parse(raw, today()).map_err(|e| e.code);
+            let got = ResidencePermitNumber::parse(raw, today()).map_err(|e| e.code.code());
             assert_eq!(got, Err(want), "{raw:?}");
         }
     }
@@ -1010,7 +1017,10 @@ mod tests {
             ),
         ];
         for (region, dob, sex, want) in cases {
-            assert_eq!(p.check_holder(region, dob, sex).map_err(|e| e.code), want);
+            assert_eq!(
+                p.check_holder(region, dob, sex).map_err(|e| e.code.code()),
+                want
+            );
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod centre;
 pub mod document;
 pub mod endorsements;
+mod error_code;
 pub mod hrp;
 pub mod ids;
 mod invalid;
@@ -18,4 +19,5 @@ pub mod states;
 pub mod temporary_permit;
 pub mod time;
 
+pub use error_code::ErrorCode;
 pub use invalid::Invalid;

@@ -1,6 +1,7 @@
 //! Travel document numbers by kind (EEP, HRP, TWP, residence permit) and the HRP issue
 //! count. Formats follow `DOMAIN.md` ("Documents").
 
+use crate::ErrorCode;
 use crate::Invalid;
 use crate::ids::ResidencePermitNumber;
 use crate::person::Region;
@@ -46,7 +47,7 @@ impl DocumentKind {
             .find(|k| k.code() == s.trim())
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_document_kind",
+                    ErrorCode::BadDocumentKind,
                     format!(
                         "document kind must be eep_card, eep_booklet, hrp, hrp_non_chinese, twp \
                          or residence_permit, not {s:?}"
@@ -106,7 +107,7 @@ impl DocumentNumber {
             let s = raw.trim().to_ascii_uppercase();
             if !matches_format(kind, &s) {
                 return Err(Invalid::new(
-                    "bad_format",
+                    ErrorCode::BadFormat,
                     format!(
                         "a {} number must be {}",
                         kind.code(),
@@ -170,7 +171,7 @@ pub fn parse_issue_count(kind: DocumentKind, raw: &str) -> Result<Option<u8>, In
     }
     if !kind.has_issue_count() {
         return Err(Invalid::new(
-            "unexpected_issue_count",
+            ErrorCode::UnexpectedIssueCount,
             format!("a {} number has no issue count", kind.code()),
         ));
     }
@@ -180,7 +181,7 @@ pub fn parse_issue_count(kind: DocumentKind, raw: &str) -> Result<Option<u8>, In
         .filter(|n| (1..=99).contains(n));
     count.map(Some).ok_or_else(|| {
         Invalid::new(
-            "bad_issue_count",
+            ErrorCode::BadIssueCount,
             format!("the issue count should be a number from 01 to 99, not {s:?}"),
         )
     })
@@ -234,7 +235,7 @@ mod tests {
         }
         for bad in ["", "EEP_CARD", "hrp-non-chinese", "passport"] {
             assert_eq!(
-                DocumentKind::parse(bad).map_err(|e| e.code),
+                DocumentKind::parse(bad).map_err(|e| e.code.code()),
                 Err("bad_document_kind")
             );
         }
@@ -358,7 +359,7 @@ mod tests {
             (ResidencePermit, "", "bad_format"),
         ];
         for (kind, raw, want) in cases {
-            let got = DocumentNumber::parse(kind, raw, today()).map_err(|e| e.code);
+            let got = DocumentNumber::parse(kind, raw, today()).map_err(|e| e.code.code());
             assert_eq!(got, Err(want), "{raw:?} as {kind:?}");
         }
     }
@@ -432,7 +433,7 @@ mod tests {
         ];
         for (kind, raw, want) in bad {
             assert_eq!(
-                parse_issue_count(kind, raw).map_err(|e| e.code),
+                parse_issue_count(kind, raw).map_err(|e| e.code.code()),
                 Err(want),
                 "{raw:?} {kind:?}"
             );

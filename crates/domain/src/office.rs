@@ -1,5 +1,6 @@
 //! Exit-entry offices: codes, levels and the services they offer.
 
+use crate::ErrorCode;
 use crate::Invalid;
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +18,7 @@ impl OfficeCode {
             Ok(OfficeCode(s))
         } else {
             Err(Invalid::new(
-                "bad_office_code",
+                ErrorCode::BadOfficeCode,
                 format!("an office code is 2-16 letters, digits or '-', not {s:?}"),
             ))
         }
@@ -97,7 +98,7 @@ impl OfficeLevel {
             .find(|l| l.code() == s.trim())
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_level",
+                    ErrorCode::BadLevel,
                     format!(
                         "level must be point, county, prefecture, province or cts_centre, not {s:?}"
                     ),
@@ -132,7 +133,7 @@ impl HolidayCalendar {
             .find(|c| c.code() == s.trim())
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_calendar",
+                    ErrorCode::BadCalendar,
                     format!("calendar must be mainland or hong_kong, not {s:?}"),
                 )
             })
@@ -185,7 +186,7 @@ impl Service {
         Service::ALL
             .into_iter()
             .find(|v| v.code() == s.trim())
-            .ok_or_else(|| Invalid::new("bad_service", format!("unknown service {s:?}")))
+            .ok_or_else(|| Invalid::new(ErrorCode::BadService, format!("unknown service {s:?}")))
     }
 
     /// Parses a `;`-separated list, e.g. `endorsement;collection`.

@@ -1,6 +1,7 @@
 //! Relying parties (airlines, railways, banks, …): kinds, scopes, names, and the rule that
 //! links a travel permit to a residence permit.
 
+use crate::ErrorCode;
 use crate::Invalid;
 use crate::numbers::{DocumentKind, DocumentNumber};
 
@@ -41,7 +42,7 @@ impl PartnerKind {
             .find(|k| k.code() == s.trim())
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_partner_kind",
+                    ErrorCode::BadPartnerKind,
                     "kind must be airline, railway, bank, telecom, government or other",
                 )
             })
@@ -85,7 +86,7 @@ impl Scope {
             .find(|k| k.code() == s.trim())
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_scope",
+                    ErrorCode::BadScope,
                     format!(
                         "unknown scope {:?}: use verify_permit, verify_linkage, verify_credential, book_appointments or border",
                         s.trim()
@@ -104,7 +105,7 @@ impl Scope {
         scopes.sort();
         scopes.dedup();
         if scopes.is_empty() {
-            return Err(Invalid::new("bad_scope", "give at least one scope"));
+            return Err(Invalid::new(ErrorCode::BadScope, "give at least one scope"));
         }
         Ok(scopes)
     }
@@ -120,7 +121,7 @@ pub fn parse_partner_name(s: &str) -> Result<String, Invalid> {
         Ok(s.to_string())
     } else {
         Err(Invalid::new(
-            "bad_partner_name",
+            ErrorCode::BadPartnerName,
             "a partner name is 2-64 letters, digits, spaces, '.', '-', '_' or '&'",
         ))
     }

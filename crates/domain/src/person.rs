@@ -1,5 +1,6 @@
 //! People in the registry and the enumerations that describe them.
 
+use crate::ErrorCode;
 use crate::Invalid;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,7 @@ impl Sex {
             "M" | "m" => Ok(Sex::Male),
             "F" | "f" => Ok(Sex::Female),
             other => Err(Invalid::new(
-                "bad_sex",
+                ErrorCode::BadSex,
                 format!("sex must be M or F, not {other:?}"),
             )),
         }
@@ -66,7 +67,7 @@ impl Region {
             .find(|r| r.code() == s.trim())
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_region",
+                    ErrorCode::BadRegion,
                     format!("region must be mainland, hong_kong, macao or taiwan, not {s:?}"),
                 )
             })
@@ -93,7 +94,7 @@ impl Nationality {
             }
         } else {
             Err(Invalid::new(
-                "bad_nationality",
+                ErrorCode::BadNationality,
                 format!(
                     "nationality must be an ISO 3166 alpha-3 code such as CHN or GBR, not {s:?}"
                 ),
@@ -126,16 +127,16 @@ impl Names {
         let latin = latin.trim();
         if latin.is_empty() {
             return Err(Invalid::new(
-                "missing_latin_name",
+                ErrorCode::MissingLatinName,
                 "the name in Latin script is required",
             ));
         }
         if latin.chars().count() > 100 || zh.chars().count() > 50 {
-            return Err(Invalid::new("name_too_long", "the name is too long"));
+            return Err(Invalid::new(ErrorCode::NameTooLong, "the name is too long"));
         }
         if latin.chars().any(|c| c.is_control()) || zh.chars().any(|c| c.is_control()) {
             return Err(Invalid::new(
-                "bad_name",
+                ErrorCode::BadName,
                 "the name contains control characters",
             ));
         }
@@ -148,8 +149,12 @@ impl Names {
 
 /// Parses an ISO date `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<NaiveDate, Invalid> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| Invalid::new("bad_date", format!("expected a date YYYY-MM-DD, not {s:?}")))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        Invalid::new(
+            ErrorCode::BadDate,
+            format!("expected a date YYYY-MM-DD, not {s:?}"),
+        )
+    })
 }
 
 /// Where a mainland resident's household registration (hukou) is: a 6-digit administrative
@@ -168,7 +173,7 @@ impl HukouArea {
             Ok(HukouArea(s.to_string()))
         } else {
             Err(Invalid::new(
-                "bad_hukou_area",
+                ErrorCode::BadHukouArea,
                 "a household registration area is a 6-digit mainland division code, e.g. 440106",
             ))
         }

@@ -1,6 +1,7 @@
 //! Versioned policy: every rule with a number or a date, with the day it took effect.
 //! The authorities change these often; code asks the policy, never a constant.
 
+use crate::ErrorCode;
 use crate::Invalid;
 use crate::numbers::DocumentKind;
 use chrono::NaiveDate;
@@ -135,7 +136,7 @@ impl Policy {
             })
             .ok_or_else(|| {
                 Invalid::new(
-                    "no_fee_on_date",
+                    ErrorCode::NoFeeOnDate,
                     format!("no fee for {} on {applied_on}", kind.code()),
                 )
             })
@@ -160,7 +161,7 @@ impl Policy {
             .filter(|r| r.issued_until.is_none_or(|u| applied_on <= u))
             .ok_or_else(|| {
                 Invalid::new(
-                    "not_available_on_date",
+                    ErrorCode::NotAvailableOnDate,
                     format!("no {} is issued on {applied_on}", kind.code()),
                 )
             })?;

@@ -3,6 +3,7 @@
 //! whether the old document is surrendered on collection, and how it is paid. New kinds of
 //! application plug in by adding a row to [`PRODUCTS`] (and a fee rule to the policy).
 
+use crate::ErrorCode;
 use crate::Invalid;
 use crate::numbers::DocumentKind;
 use crate::office::Service;
@@ -27,7 +28,10 @@ impl Currency {
         match s {
             "CNY" => Ok(Currency::Cny),
             "HKD" => Ok(Currency::Hkd),
-            _ => Err(Invalid::new("bad_currency", "currency is CNY or HKD")),
+            _ => Err(Invalid::new(
+                ErrorCode::BadCurrency,
+                "currency is CNY or HKD",
+            )),
         }
     }
 
@@ -227,7 +231,12 @@ pub fn product(code: &str) -> Result<&'static Product, Invalid> {
     PRODUCTS
         .iter()
         .find(|p| p.code == code.trim())
-        .ok_or_else(|| Invalid::new("bad_product", format!("unknown application kind {code:?}")))
+        .ok_or_else(|| {
+            Invalid::new(
+                ErrorCode::BadProduct,
+                format!("unknown application kind {code:?}"),
+            )
+        })
 }
 
 /// Products a counter of `service` accepts.
@@ -249,7 +258,7 @@ impl Product {
         let known = |t: &str| self.checklist.contains(&t) || self.minor_checklist.contains(&t);
         if let Some(x) = ticked.iter().find(|t| !known(t)) {
             return Err(Invalid::new(
-                "bad_checklist_item",
+                ErrorCode::BadChecklistItem,
                 format!("not on the checklist: {x:?}"),
             ));
         }
@@ -263,7 +272,7 @@ impl Product {
             .collect();
         if !missing.is_empty() {
             return Err(Invalid::new(
-                "checklist_incomplete",
+                ErrorCode::ChecklistIncomplete,
                 format!("still to check: {}", missing.join(", ")),
             ));
         }

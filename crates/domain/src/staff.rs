@@ -1,6 +1,7 @@
 //! Staff roles and what each may do. The one table of permissions: pages and APIs ask
 //! `role.can(permission)`, never compare role names.
 
+use crate::ErrorCode;
 use crate::Invalid;
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +69,7 @@ impl Role {
             .find(|r| r.code() == s.trim())
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_role",
+                    ErrorCode::BadRole,
                     format!("role must be admin, reviewer, approver or counter_clerk, not {s:?}"),
                 )
             })
@@ -114,7 +115,7 @@ pub fn parse_username(s: &str) -> Result<String, Invalid> {
         Ok(s)
     } else {
         Err(Invalid::new(
-            "bad_username",
+            ErrorCode::BadUsername,
             "a username is 3-32 letters, digits, '.', '_' or '-'",
         ))
     }
@@ -125,13 +126,13 @@ pub fn check_password_strength(p: &str) -> Result<(), Invalid> {
     let n = p.chars().count();
     if n < 10 {
         return Err(Invalid::new(
-            "weak_password",
+            ErrorCode::WeakPassword,
             "a password needs at least 10 characters",
         ));
     }
     if n > 256 {
         return Err(Invalid::new(
-            "password_too_long",
+            ErrorCode::PasswordTooLong,
             "a password may have at most 256 characters",
         ));
     }

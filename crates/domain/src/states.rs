@@ -9,7 +9,7 @@
 //! `next()`, and write the service that makes the move (the tests below walk both).
 //! Serialized (JSON) and displayed (`{}`), a state is its code.
 
-use crate::Invalid;
+use crate::{ErrorCode, Invalid};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
@@ -47,7 +47,7 @@ macro_rules! lifecycle {
                 match s {
                     $($code => Ok($name::$variant),)+
                     _ => Err(Invalid::new(
-                        "bad_status",
+                        ErrorCode::BadStatus,
                         format!(
                             concat!("{:?} is not a ", $what, " status (one of {})"),
                             s,

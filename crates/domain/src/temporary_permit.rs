@@ -1,6 +1,7 @@
 //! Rules of the temporary e-permit (DOMAIN.md "Temporary e-permit"): who may apply, how
 //! long it is valid, how many a month, what it may be used for. Pure: times come in.
 
+use crate::ErrorCode;
 use crate::Invalid;
 use crate::document::DocumentStatus;
 use crate::numbers::DocumentKind;
@@ -74,7 +75,7 @@ impl MobileNumber {
             Ok(MobileNumber(digits))
         } else {
             Err(Invalid::new(
-                "bad_mobile",
+                ErrorCode::BadMobile,
                 "a mainland mobile number has 11 digits and starts with 13 to 19",
             ))
         }
@@ -103,7 +104,10 @@ pub fn check_eligible_on(
 ) -> Result<(), Invalid> {
     check_eligible(kind, effective_status)?;
     if expires_on < today {
-        return Err(Invalid::new("permit_expired", "the permit has expired"));
+        return Err(Invalid::new(
+            ErrorCode::PermitExpired,
+            "the permit has expired",
+        ));
     }
     Ok(())
 }
@@ -111,15 +115,18 @@ pub fn check_eligible_on(
 pub fn check_eligible(kind: DocumentKind, effective_status: DocumentStatus) -> Result<(), Invalid> {
     if !matches!(kind, DocumentKind::Hrp | DocumentKind::Twp) {
         return Err(Invalid::new(
-            "kind_not_eligible",
+            ErrorCode::KindNotEligible,
             "temporary permits stand for a home return permit or a Taiwan residents' permit",
         ));
     }
     match effective_status {
         DocumentStatus::Valid | DocumentStatus::ReportedLost | DocumentStatus::Damaged => Ok(()),
-        DocumentStatus::Expired => Err(Invalid::new("permit_expired", "the permit has expired")),
+        DocumentStatus::Expired => Err(Invalid::new(
+            ErrorCode::PermitExpired,
+            "the permit has expired",
+        )),
         DocumentStatus::Cancelled | DocumentStatus::Surrendered => Err(Invalid::new(
-            "permit_not_valid",
+            ErrorCode::PermitNotValid,
             "the permit has been cancelled or surrendered",
         )),
     }
@@ -333,7 +340,7 @@ mod tests {
             let code = |on| {
                 check_eligible_on(DocumentKind::Hrp, status, on, today)
                     .err()
-                    .map(|e| e.code)
+                    .map(|e| e.code.code())
             };
             assert_eq!(code(future), future_answer, "{status:?} not expired");
             let past_answer = future_answer.or(Some("permit_expired"));

@@ -2,6 +2,7 @@
 
 use crate::tokens::{random_token, token_hash};
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use chrono::{DateTime, Duration, Utc};
@@ -82,11 +83,11 @@ pub async fn create_staff(
     role: &str,
     office: Option<&str>,
 ) -> Result<i64> {
-    let username = parse_username(username).map_err(|e| ServiceError::invalid("username", e))?;
-    let role = Role::parse(role).map_err(|e| ServiceError::invalid("role", e))?;
-    check_password_strength(password).map_err(|e| ServiceError::invalid("password", e))?;
+    let username = parse_username(username).at_field("username")?;
+    let role = Role::parse(role).at_field("role")?;
+    check_password_strength(password).at_field("password")?;
     let office = match office.filter(|o| !o.trim().is_empty()) {
-        Some(o) => Some(OfficeCode::parse(o).map_err(|e| ServiceError::invalid("office", e))?),
+        Some(o) => Some(OfficeCode::parse(o).at_field("office")?),
         None => None,
     };
     let hash = hash_password(password)?;
@@ -94,12 +95,10 @@ pub async fn create_staff(
     if let Some(code) = &office
         && offices::get(&mut tx, code).await?.is_none()
     {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "office",
-            exitentry_domain::Invalid::new(
-                "unknown_office",
-                format!("no office {}", code.as_str()),
-            ),
+            ErrorCode::UnknownOffice,
+            format!("no office {}", code.as_str()),
         ));
     }
     let id = staff::create(
@@ -112,10 +111,10 @@ pub async fn create_staff(
     )
     .await
     .map_err(|e| match e {
-        exitentry_storage::StorageError::Conflict(_) => ServiceError::Conflict {
-            code: "username_taken",
-            message: format!("the username {username} is taken"),
-        },
+        exitentry_storage::StorageError::Conflict(_) => ServiceError::conflict(
+            ErrorCode::UsernameTaken,
+            format!("the username {username} is taken"),
+        ),
         other => other.into(),
     })?;
     let entry = audit::AuditEntry {
@@ -128,9 +127,7 @@ pub async fn create_staff(
     };
     let detail = json!({"role": role.code(), "office": office.as_ref().map(|o| o.as_str())});
     audit::record_change(app, &mut tx, entry, detail).await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -193,9 +190,7 @@ pub async fn login_from(
                     json!({"failed_logins": app.config.security.max_failed_logins}),
                 )
                 .await?;
-                tx.commit()
-                    .await
-                    .map_err(exitentry_storage::StorageError::from)?;
+                tx.commit().await?;
             }
             tracing::warn!(user = %username, "failed staff login");
             return Err(checked.into_error());
@@ -218,9 +213,7 @@ pub async fn login_from(
         )
         .await?;
     }
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok((
         token,
         StaffSession {
@@ -475,7 +468,7 @@ pub(crate) async fn end_session(app: &App, which: Accounts, token: &str) -> Resu
 /// Lifts a staff account's lock (strangers' failures), for an administrator or the
 /// operator (`actor`), audited. The account's known devices were never locked.
 pub async fn unlock_staff(app: &App, actor: &str, username: &str) -> Result<()> {
-    let username = parse_username(username).map_err(|e| ServiceError::invalid("username", e))?;
+    let username = parse_username(username).at_field("username")?;
     let mut tx = app.db.begin().await?;
     if staff::by_username(&mut tx, &username).await?.is_none() {
         return Err(ServiceError::NotFound("staff"));
@@ -483,9 +476,7 @@ pub async fn unlock_staff(app: &App, actor: &str, username: &str) -> Result<()> 
     guards::clear(&mut tx, &format!("staff:{username}")).await?;
     let subject = format!("staff:{username}");
     audit::record(app, &mut tx, actor, "staff.unlocked", &subject, json!({})).await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 

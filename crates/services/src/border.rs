@@ -4,15 +4,15 @@
 
 use crate::partners::PartnerContext;
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use chrono::{DateTime, NaiveDate, Utc};
-use exitentry_domain::Invalid;
 use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::endorsements::{self as rules, Destination, Issued, Trips};
 use exitentry_domain::partners::Scope;
 use exitentry_domain::states::EndorsementState;
 use exitentry_domain::time::cst;
+use exitentry_storage::documents;
 use exitentry_storage::endorsements::{self as store, CrossingRow, EndorsementRow};
-use exitentry_storage::{StorageError, documents};
 use serde::Serialize;
 use serde_json::json;
 
@@ -50,10 +50,6 @@ const REASONS: [&str; 9] = [
     "no_exit_on_record",
 ];
 
-fn bad(field: &'static str, code: &'static str, message: &str) -> ServiceError {
-    ServiceError::invalid(field, Invalid::new(code, message.to_string()))
-}
-
 fn date(s: &str) -> Option<NaiveDate> {
     s.parse().ok()
 }
@@ -78,15 +74,14 @@ pub async fn crossing(
     req: &CrossingRequest,
 ) -> Result<CrossingAnswer> {
     partner.require(Scope::Border)?;
-    let destination = Destination::parse(&req.destination)
-        .map_err(|e| ServiceError::invalid("destination", e))?;
+    let destination = Destination::parse(&req.destination).at_field("destination")?;
     let exit = match req.direction.trim() {
         "exit" => true,
         "entry" => false,
         _ => {
-            return Err(bad(
+            return Err(ServiceError::bad_input(
                 "direction",
-                "bad_direction",
+                ErrorCode::BadDirection,
                 "direction is exit or entry",
             ));
         }
@@ -94,18 +89,18 @@ pub async fn crossing(
     let at: DateTime<Utc> = DateTime::parse_from_rfc3339(req.at.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| {
-            bad(
+            ServiceError::bad_input(
                 "at",
-                "bad_time",
+                ErrorCode::BadTime,
                 "at is a time such as 2026-12-01T08:30:00+08:00",
             )
         })?;
     let on = at.with_timezone(&cst()).date_naive();
     let number = req.document_number.trim().to_ascii_uppercase();
     if number.is_empty() || number.len() > 20 {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "document_number",
-            "bad_document_number",
+            ErrorCode::BadDocumentNumber,
             "give the permit's number",
         ));
     }
@@ -266,7 +261,7 @@ pub async fn crossing(
         )
         .await?;
     }
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     metrics::counter!("exitentry_border_crossings_total", "direction" => if exit { "exit" } else { "entry" }, "reason" => result.reason)
         .increment(1);
     Ok(result)

@@ -7,6 +7,7 @@
 use crate::auth::StaffSession;
 use crate::endorsement_applications::{self as apps, ApplicationView, holder, subject, view};
 use crate::{App, Result, ServiceError, audit, online_payments};
+use crate::{AtField, ErrorCode};
 use chrono::{Duration, NaiveDate};
 use exitentry_domain::Invalid;
 use exitentry_domain::centre::add_working_days;
@@ -24,23 +25,12 @@ use serde_json::json;
 /// Processing of a counter endorsement, in working days (DOMAIN.md).
 const PROCESSING_WORKING_DAYS: u32 = 7;
 
-fn bad(field: &'static str, e: Invalid) -> ServiceError {
-    ServiceError::invalid(field, e)
-}
-
-fn refused(e: Invalid) -> ServiceError {
-    ServiceError::Conflict {
-        code: e.code,
-        message: e.message,
-    }
-}
-
 fn clerk(staff: &StaffSession) -> Result<String> {
     staff.require(Permission::ServeCounter)?;
-    staff.office_code.clone().ok_or(ServiceError::Conflict {
-        code: "no_office",
-        message: "this account is not assigned to an office".into(),
-    })
+    staff.office_code.clone().ok_or(ServiceError::conflict(
+        ErrorCode::NoOffice,
+        "this account is not assigned to an office",
+    ))
 }
 
 /// What the clerk sees after typing the identity number: the card, the endorsements on it,
@@ -121,19 +111,17 @@ pub async fn apply(
     req: &CounterRequest,
 ) -> Result<ApplicationView> {
     let office = clerk(staff)?;
-    let destination = Destination::parse(&req.destination).map_err(|e| bad("destination", e))?;
-    let kind = EndorsementType::parse(&req.kind).map_err(|e| bad("kind", e))?;
+    let destination = Destination::parse(&req.destination).at_field("destination")?;
+    let kind = EndorsementType::parse(&req.kind).at_field("kind")?;
     let today = app.today();
     let relation = if kind == EndorsementType::T {
-        let r = Relation::parse(&req.relation).map_err(|e| bad("relation", e))?;
+        let r = Relation::parse(&req.relation).at_field("relation")?;
         let name = req.relative_name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(bad(
+            return Err(ServiceError::bad_input(
                 "relative_name",
-                Invalid::new(
-                    "bad_relative_name",
-                    "write the name of the relative visited (at most 100 characters)",
-                ),
+                ErrorCode::BadRelativeName,
+                "write the name of the relative visited (at most 100 characters)",
             ));
         }
         Some((r, name.to_string()))
@@ -142,15 +130,15 @@ pub async fn apply(
     };
     let variant = if kind == EndorsementType::D {
         let until: NaiveDate = req.approved_until.trim().parse().map_err(|_| {
-            bad(
+            ServiceError::bad_input(
                 "approved_until",
-                Invalid::new("bad_date", "the approval's end date is YYYY-MM-DD"),
+                ErrorCode::BadDate,
+                "the approval's end date is YYYY-MM-DD",
             )
         })?;
-        rules::stay_variant(destination, today, until, req.stay_days)
-            .map_err(|e| bad("approved_until", e))?
+        rules::stay_variant(destination, today, until, req.stay_days).at_field("approved_until")?
     } else {
-        let trips = Trips::parse(&req.trips).map_err(|e| bad("trips", e))?;
+        let trips = Trips::parse(&req.trips).at_field("trips")?;
         let c = Circumstances {
             relation: relation.as_ref().map(|(r, _)| *r),
             long_family_visit: req.long_family_visit,
@@ -159,12 +147,10 @@ pub async fn apply(
             .into_iter()
             .find(|v| v.validity_months == req.validity_months && v.trips == trips)
             .ok_or_else(|| {
-                bad(
+                ServiceError::bad_input(
                     "validity_months",
-                    Invalid::new(
-                        "no_such_variant",
-                        "this endorsement is not issued with this validity and trips",
-                    ),
+                    ErrorCode::NoSuchVariant,
+                    "this endorsement is not issued with this validity and trips",
                 )
             })?
     };
@@ -172,10 +158,7 @@ pub async fn apply(
     let until = match &fixed_until {
         Some(f) => f.parse().unwrap_or(today),
         None => rules::valid_until(today, variant.validity_months).ok_or_else(|| {
-            bad(
-                "validity_months",
-                Invalid::new("bad_date", "date out of range"),
-            )
+            ServiceError::bad_input("validity_months", ErrorCode::BadDate, "date out of range")
         })?,
     };
     let mut tx = app.db.begin().await?;
@@ -185,22 +168,23 @@ pub async fn apply(
         .next()
         .ok_or(ServiceError::NotFound("person"))?;
     let h = holder(app, &mut tx, person.id).await?;
-    rules::check_counter(&h.applicant, kind).map_err(refused)?;
+    rules::check_counter(&h.applicant, kind).map_err(ServiceError::refused)?;
     let checklist = rules::counter_checklist(kind, h.applicant.state_personnel);
     if let Some(missing) = checklist
         .iter()
         .find(|c| !req.checklist.iter().any(|t| t == *c))
     {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "checklist",
-            Invalid::new("checklist_incomplete", format!("still to check: {missing}")),
+            ErrorCode::ChecklistIncomplete,
+            format!("still to check: {missing}"),
         ));
     }
     if app.config.endorsements.twenty_day_rule_for_cards
         && !rules::permit_outlasts(h.card_expires, until)
     {
-        return Err(refused(Invalid::new(
-            "permit_expires_too_soon",
+        return Err(ServiceError::refused(Invalid::new(
+            ErrorCode::PermitExpiresTooSoon,
             "the permit must stay valid more than 20 days after the endorsement; renew the card first",
         )));
     }
@@ -240,15 +224,15 @@ pub async fn apply(
                "office": office, "checklist": checklist, "ready_on": ready_on.to_string()}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(view(&row))
 }
 
 fn open_conflict() -> ServiceError {
-    ServiceError::Conflict {
-        code: "application_open",
-        message: "there is already an endorsement application for this destination waiting".into(),
-    }
+    ServiceError::conflict(
+        ErrorCode::ApplicationOpen,
+        "there is already an endorsement application for this destination waiting",
+    )
 }
 
 /// An application as staff see it, with who it belongs to.
@@ -306,9 +290,10 @@ pub async fn pay(app: &App, staff: &StaffSession, id: &str, method: &str) -> Res
     let a = row(app, id).await?;
     let methods = exitentry_domain::products::Currency::Cny.methods();
     if !methods.contains(&method) {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "method",
-            Invalid::new("bad_method", format!("take one of: {}", methods.join(", "))),
+            ErrorCode::BadMethod,
+            format!("take one of: {}", methods.join(", ")),
         ));
     }
     apps::take_fee(app, &staff.actor(), &a, method).await?;
@@ -340,15 +325,17 @@ pub async fn review(
     staff.require(Permission::ReviewEndorsements)?;
     let note = note.trim();
     if !approve && note.is_empty() {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "note",
-            Invalid::new("reason_required", "say why the application is rejected"),
+            ErrorCode::ReasonRequired,
+            "say why the application is rejected",
         ));
     }
     if note.chars().count() > 500 {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "note",
-            Invalid::new("note_too_long", "the note has at most 500 characters"),
+            ErrorCode::NoteTooLong,
+            "the note has at most 500 characters",
         ));
     }
     let now = app.now_micros();
@@ -363,10 +350,10 @@ pub async fn review(
             .await?
             .ok_or(ServiceError::NotFound("application"))?
             .status;
-        return Err(ServiceError::Conflict {
-            code: "not_under_review",
-            message: format!("this application is {status}"),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotUnderReview,
+            format!("this application is {status}"),
+        ));
     }
     let back = if approve {
         None
@@ -386,7 +373,7 @@ pub async fn review(
         json!({"note": note}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     online_payments::give_back(app, back).await;
     staff_view(app, &row(app, id).await?).await
 }
@@ -410,12 +397,10 @@ pub async fn mark_state_personnel(
     staff.require(Permission::RegisterStatePersonnel)?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "reason",
-            Invalid::new(
-                "reason_required",
-                "say where the registration comes from (at most 200 characters)",
-            ),
+            ErrorCode::ReasonRequired,
+            "say where the registration comes from (at most 200 characters)",
         ));
     }
     let mut tx = app.db.begin().await?;
@@ -436,6 +421,6 @@ pub async fn mark_state_personnel(
         json!({"reason": reason}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! and approves every charge except amounts ending in 99 cents, which it declines, so both
 //! outcomes can be tried.
 
+use crate::ErrorCode;
 use crate::providers::BoxFuture;
 use crate::{Result, ServiceError};
 
@@ -69,8 +70,8 @@ impl CounterPayments for SandboxPayments {
 }
 
 pub fn unavailable() -> ServiceError {
-    ServiceError::Unavailable {
-        code: "payment_terminal_not_configured",
-        message: "no payment terminal is configured for card or wallet payments; take cash".into(),
-    }
+    ServiceError::unavailable(
+        ErrorCode::PaymentTerminalNotConfigured,
+        "no payment terminal is configured for card or wallet payments; take cash",
+    )
 }

@@ -1,5 +1,6 @@
 //! Published verification material: the signed trust list and revocation status list.
 
+use crate::ErrorCode;
 use crate::{App, Result, ServiceError};
 use exitentry_credentials::{
     CredentialKind, Reason, StatusList, TrustStore, Verdict, VerifyOptions, sign_status_list,
@@ -8,10 +9,10 @@ use exitentry_credentials::{
 use exitentry_domain::states::{LinkageProofState, TemporaryPermitState};
 
 fn keys(app: &App) -> Result<&crate::keys::KeySet> {
-    app.keys.as_deref().ok_or(ServiceError::Unavailable {
-        code: "keys_not_initialised",
-        message: "signing keys are not set up; run `exitentry keys init`".into(),
-    })
+    app.keys.as_deref().ok_or(ServiceError::unavailable(
+        ErrorCode::KeysNotInitialised,
+        "signing keys are not set up; run `exitentry keys init`",
+    ))
 }
 
 /// The trust list: every signer certificate, signed by the root. The version is the

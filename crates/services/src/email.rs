@@ -2,10 +2,10 @@
 //! A message is rendered when it is queued (the job holds subject and body) and sent by the
 //! job worker, so a business write and the email it promises commit together.
 
+use crate::ErrorCode;
 use crate::providers::masked_address;
 use crate::{App, Result, ServiceError};
 use chrono::{Datelike, NaiveDate};
-use exitentry_domain::Invalid;
 use exitentry_storage::{AnyConnection, jobs};
 use serde_json::json;
 
@@ -255,9 +255,10 @@ pub fn check_address(to: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(ServiceError::invalid(
+        Err(ServiceError::bad_input(
             "email",
-            Invalid::new("bad_email", "an email address looks like name@example.org"),
+            ErrorCode::BadEmail,
+            "an email address looks like name@example.org",
         ))
     }
 }

@@ -1,7 +1,12 @@
-//! Errors a service returns. Each has a stable code; the web layer maps them to HTTP
-//! status and a translated message in one place (`web::error`).
+//! Errors a service returns. Each has a stable code ([`ErrorCode`]); the web layer maps them
+//! to HTTP status and a translated message in one place (`web::error`).
+//!
+//! Build them with the constructors (`ServiceError::conflict(ErrorCode::SlotFull, "…")`)
+//! and put a field on a domain validation with [`AtField::at_field`]:
+//! `Mobile::parse(s).at_field("mobile")?`.
 
 use chrono::{DateTime, Utc};
+pub use exitentry_domain::ErrorCode;
 use exitentry_domain::Invalid;
 use exitentry_storage::StorageError;
 
@@ -21,11 +26,11 @@ pub enum ServiceError {
     #[error("account locked until {until}")]
     Locked { until: DateTime<Utc> },
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// Too soon: allowed again from `retry_after` (e.g. a new SMS code).
     #[error("try again after {retry_after}")]
     TooSoon {
-        code: &'static str,
+        code: ErrorCode,
         retry_after: DateTime<Utc>,
         /// Seconds from now until `retry_after` (by the service's clock).
         wait_secs: i64,
@@ -33,31 +38,38 @@ pub enum ServiceError {
     /// A limit is reached until `until` (e.g. temporary permits this month).
     #[error("limit reached until {until}")]
     LimitReached {
-        code: &'static str,
+        code: ErrorCode,
         until: DateTime<Utc>,
     },
     /// A part of the system is not set up or not reachable (e.g. signing keys).
     #[error("{message}")]
-    Unavailable { code: &'static str, message: String },
+    Unavailable { code: ErrorCode, message: String },
     /// Anything the caller cannot fix; logged, never shown in detail.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl ServiceError {
-    pub fn code(&self) -> &'static str {
+    /// The stable code this error answers.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
             ServiceError::Invalid { error, .. } => error.code,
-            ServiceError::NotFound(_) => "not_found",
-            ServiceError::Unauthenticated => "unauthenticated",
-            ServiceError::Forbidden => "forbidden",
-            ServiceError::BadCredentials => "bad_credentials",
-            ServiceError::Locked { .. } => "account_locked",
-            ServiceError::Conflict { code, .. } => code,
-            ServiceError::Unavailable { code, .. } => code,
-            ServiceError::TooSoon { code, .. } | ServiceError::LimitReached { code, .. } => code,
-            ServiceError::Internal(_) => "internal",
+            ServiceError::NotFound(_) => ErrorCode::NotFound,
+            ServiceError::Unauthenticated => ErrorCode::Unauthenticated,
+            ServiceError::Forbidden => ErrorCode::Forbidden,
+            ServiceError::BadCredentials => ErrorCode::BadCredentials,
+            ServiceError::Locked { .. } => ErrorCode::AccountLocked,
+            ServiceError::Conflict { code, .. }
+            | ServiceError::Unavailable { code, .. }
+            | ServiceError::TooSoon { code, .. }
+            | ServiceError::LimitReached { code, .. } => *code,
+            ServiceError::Internal(_) => ErrorCode::Internal,
         }
+    }
+
+    /// The code as published, e.g. `slot_full`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().code()
     }
 
     /// The moment from which a `TooSoon` or `LimitReached` request may succeed.
@@ -69,18 +81,80 @@ impl ServiceError {
         }
     }
 
+    /// A field that failed a domain validation.
     pub fn invalid(field: &'static str, error: Invalid) -> Self {
         ServiceError::Invalid { field, error }
+    }
+
+    /// A field that failed a check made here: `bad_input("days", ErrorCode::BadDays, "…")`.
+    pub fn bad_input(field: &'static str, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServiceError::Invalid {
+            field,
+            error: Invalid::new(code, message),
+        }
+    }
+
+    /// The request is valid but the state of things refuses it (409).
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServiceError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A domain rule refuses the request: its code and words, answered as a conflict.
+    pub fn refused(e: Invalid) -> Self {
+        ServiceError::Conflict {
+            code: e.code,
+            message: e.message,
+        }
+    }
+
+    /// Nothing of this kind with that id (or not the caller's).
+    pub fn not_found(what: &'static str) -> Self {
+        ServiceError::NotFound(what)
+    }
+
+    /// A part of the system is not set up or not reachable.
+    pub fn unavailable(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServiceError::Unavailable {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Allowed again from `retry_after`, `wait_secs` from now.
+    pub fn too_soon(code: ErrorCode, retry_after: DateTime<Utc>, wait_secs: i64) -> Self {
+        ServiceError::TooSoon {
+            code,
+            retry_after,
+            wait_secs,
+        }
+    }
+
+    /// A limit is reached until `until`.
+    pub fn limit_reached(code: ErrorCode, until: DateTime<Utc>) -> Self {
+        ServiceError::LimitReached { code, until }
+    }
+}
+
+/// Names the field a domain validation was about: `Mobile::parse(s).at_field("mobile")?`.
+pub trait AtField<T> {
+    fn at_field(self, field: &'static str) -> Result<T, ServiceError>;
+}
+
+impl<T> AtField<T> for Result<T, Invalid> {
+    fn at_field(self, field: &'static str) -> Result<T, ServiceError> {
+        self.map_err(|error| ServiceError::Invalid { field, error })
     }
 }
 
 impl From<StorageError> for ServiceError {
     fn from(e: StorageError) -> Self {
         match e {
-            StorageError::Conflict(what) => ServiceError::Conflict {
-                code: "conflict",
-                message: format!("already exists: {what}"),
-            },
+            StorageError::Conflict(what) => {
+                ServiceError::conflict(ErrorCode::Conflict, format!("already exists: {what}"))
+            }
             other => ServiceError::Internal(other.to_string()),
         }
     }

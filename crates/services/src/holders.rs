@@ -8,6 +8,7 @@ use crate::auth::{Checked, SignIn};
 use crate::providers::FaceSubject;
 use crate::tokens::{random_token, token_hash};
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use chrono::Duration;
 use exitentry_domain::temporary_permit::MobileNumber;
 use exitentry_storage::accounts::Accounts;
@@ -89,7 +90,7 @@ pub async fn login_from(
             json!({"mobile": mask(&account.mobile)}),
         )
         .await?;
-        tx.commit().await.map_err(StorageError::from)?;
+        tx.commit().await?;
     }
     let (token, session) = open_session(app, &account).await?;
     Ok((token, session, new_device))
@@ -152,11 +153,10 @@ pub(crate) async fn bind_person(
     let bound = holders::bind(tx, mobile, person_id, password_hash, now, keep_same_number)
         .await
         .map_err(|e| match e {
-            StorageError::Conflict(_) => ServiceError::Conflict {
-                code: "signup_in_progress",
-                message: "another sign-up for this person finished at the same moment; sign in"
-                    .into(),
-            },
+            StorageError::Conflict(_) => ServiceError::conflict(
+                ErrorCode::SignupInProgress,
+                "another sign-up for this person finished at the same moment; sign in",
+            ),
             other => other.into(),
         })?;
     let subject = person_subject(tx, person_id).await?;
@@ -272,9 +272,8 @@ pub async fn create_for_identity(
     mobile: &str,
     password: &str,
 ) -> Result<i64> {
-    let mobile = MobileNumber::parse(mobile).map_err(|e| ServiceError::invalid("mobile", e))?;
-    exitentry_domain::staff::check_password_strength(password)
-        .map_err(|e| ServiceError::invalid("password", e))?;
+    let mobile = MobileNumber::parse(mobile).at_field("mobile")?;
+    exitentry_domain::staff::check_password_strength(password).at_field("password")?;
     let hash = crate::auth::hash_password(password)?;
     let mut tx = app.db.begin().await?;
     let found =
@@ -293,7 +292,7 @@ pub async fn create_for_identity(
         Proof::Operator,
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -320,25 +319,19 @@ pub const SIGNUP_MAX_FACE_TRIES: i64 = 3;
 /// Returns the sign-up id for the code step and the browser token that alone may continue
 /// it (kept in a cookie). Nothing is bound yet.
 pub async fn start_signup(app: &App, input: &SignupInput) -> Result<(String, String)> {
-    use exitentry_domain::Invalid;
     let no_match = || {
-        ServiceError::invalid(
+        ServiceError::bad_input(
             "id_number",
-            Invalid::new(
-                "no_matching_person",
-                "nobody with this identity number and name is in the registry",
-            ),
+            ErrorCode::NoMatchingPerson,
+            "nobody with this identity number and name is in the registry",
         )
     };
     app.providers.sms()?;
-    let kind = exitentry_domain::ids::IdKind::parse(&input.id_kind)
-        .map_err(|e| ServiceError::invalid("id_kind", e))?;
+    let kind = exitentry_domain::ids::IdKind::parse(&input.id_kind).at_field("id_kind")?;
     let number = exitentry_domain::ids::IdentityNumber::parse(kind, &input.id_number, app.today())
-        .map_err(|e| ServiceError::invalid("id_number", e))?;
-    let mobile =
-        MobileNumber::parse(&input.mobile).map_err(|e| ServiceError::invalid("mobile", e))?;
-    exitentry_domain::staff::check_password_strength(&input.password)
-        .map_err(|e| ServiceError::invalid("password", e))?;
+        .at_field("id_number")?;
+    let mobile = MobileNumber::parse(&input.mobile).at_field("mobile")?;
+    exitentry_domain::staff::check_password_strength(&input.password).at_field("password")?;
     let person = {
         let mut conn = app.db.conn().await?;
         exitentry_storage::people::by_id_number(&mut conn, number.as_str())
@@ -395,7 +388,7 @@ pub async fn start_signup(app: &App, input: &SignupInput) -> Result<(String, Str
         json!({"mobile": mask(mobile.as_str())}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok((id, browser))
 }
 
@@ -432,18 +425,13 @@ pub async fn signup_step(app: &App, id: &str, browser: &str) -> Result<SignupSte
 }
 
 fn already_done() -> ServiceError {
-    ServiceError::Conflict {
-        code: "already_done",
-        message: "this sign-up is complete; sign in".into(),
-    }
+    ServiceError::conflict(ErrorCode::AlreadyDone, "this sign-up is complete; sign in")
 }
 
 /// Confirms the SMS code of a sign-up: the number is proved; the person is not yet, so no
 /// account is bound and nothing of the person is visible until the face check passes.
 pub async fn confirm_signup(app: &App, id: &str, browser: &str, code: &str) -> Result<()> {
-    use exitentry_domain::Invalid;
-    let bad_code =
-        || ServiceError::invalid("code", Invalid::new("wrong_code", "the code is wrong"));
+    let bad_code = || ServiceError::bad_input("code", ErrorCode::WrongCode, "the code is wrong");
     let now = app.now();
     let mut tx = app.db.begin().await?;
     let s = signup_for(&mut tx, id, browser).await?;
@@ -451,25 +439,27 @@ pub async fn confirm_signup(app: &App, id: &str, browser: &str, code: &str) -> R
         return Err(already_done());
     }
     if now.timestamp_micros() > s.code_expires_at {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "code",
-            Invalid::new("code_expired", "the code has expired; start again"),
+            ErrorCode::CodeExpired,
+            "the code has expired; start again",
         ));
     }
     if holders::signup_attempt(&mut tx, id, SIGNUP_MAX_TRIES)
         .await?
         .is_none()
     {
-        tx.commit().await.map_err(StorageError::from)?;
-        return Err(ServiceError::invalid(
+        tx.commit().await?;
+        return Err(ServiceError::bad_input(
             "code",
-            Invalid::new("too_many_tries", "too many wrong codes; start again"),
+            ErrorCode::TooManyTries,
+            "too many wrong codes; start again",
         ));
     }
     if !crate::tokens::constant_time_eq(&s.code_hash, &token_hash(&format!("{id}:{}", code.trim())))
     {
         // The attempt is counted even though the code was wrong.
-        tx.commit().await.map_err(StorageError::from)?;
+        tx.commit().await?;
         return Err(bad_code());
     }
     if !holders::confirm_code(&mut tx, id, now.timestamp_micros()).await? {
@@ -485,7 +475,7 @@ pub async fn confirm_signup(app: &App, id: &str, browser: &str, code: &str) -> R
         json!({"mobile": mask(&s.mobile)}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -498,7 +488,6 @@ pub async fn submit_signup_face(
     browser: &str,
     image: &[u8],
 ) -> Result<(String, HolderSession, Option<String>)> {
-    use exitentry_domain::Invalid;
     let face = app.providers.face()?;
     crate::temporary_permits::check_image(image)?;
     let now = app.now();
@@ -510,28 +499,30 @@ pub async fn submit_signup_face(
         return Err(already_done());
     }
     if s.code_confirmed_at.is_none() {
-        return Err(ServiceError::Conflict {
-            code: "wrong_step",
-            message: "confirm the SMS code first".into(),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::WrongStep,
+            "confirm the SMS code first",
+        ));
     }
     let deadline = s.code_expires_at
         + Duration::minutes(SIGNUP_FACE_MINUTES - SIGNUP_CODE_MINUTES)
             .num_microseconds()
             .unwrap_or(0);
     if now.timestamp_micros() > deadline {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "image",
-            Invalid::new("signup_expired", "this sign-up has expired; start again"),
+            ErrorCode::SignupExpired,
+            "this sign-up has expired; start again",
         ));
     }
     let person = {
         let mut conn = app.db.conn().await?;
         let taken = holders::face_attempt(&mut conn, id, SIGNUP_MAX_FACE_TRIES).await?;
         if taken.is_none() {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::bad_input(
                 "image",
-                Invalid::new("too_many_face_checks", "too many face checks; start again"),
+                ErrorCode::TooManyFaceChecks,
+                "too many face checks; start again",
             ));
         }
         exitentry_storage::people::get(&mut conn, s.person_id)
@@ -554,13 +545,11 @@ pub async fn submit_signup_face(
             json!({"mobile": mask(&s.mobile)}),
         )
         .await?;
-        tx.commit().await.map_err(StorageError::from)?;
-        return Err(ServiceError::invalid(
+        tx.commit().await?;
+        return Err(ServiceError::bad_input(
             "image",
-            Invalid::new(
-                "face_mismatch",
-                "the face check did not match the photo on record",
-            ),
+            ErrorCode::FaceMismatch,
+            "the face check did not match the photo on record",
         ));
     }
     let mut tx = app.db.begin().await?;
@@ -577,7 +566,7 @@ pub async fn submit_signup_face(
         Proof::SignupFace,
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     let account = {
         let mut conn = app.db.conn().await?;
         holders::by_person(&mut conn, s.person_id)

@@ -2,6 +2,7 @@
 //! be slow), then record the outcome. Failures are retried with back-off, then given up
 //! and shown to staff.
 
+use crate::ErrorCode;
 use crate::auth::StaffSession;
 use crate::providers::masked_address;
 use crate::{App, Result, ServiceError};
@@ -58,9 +59,7 @@ pub async fn run_due(app: &App) -> Result<usize> {
         let now = app.now_micros();
         let mut tx = app.db.begin().await?;
         let job = jobs::claim(&mut tx, app.db.backend(), now, LEASE_MICROS).await?;
-        tx.commit()
-            .await
-            .map_err(exitentry_storage::StorageError::from)?;
+        tx.commit().await?;
         let Some(job) = job else { return Ok(ran) };
         let outcome = dispatch(app, &job).await;
         let done = app.now_micros();
@@ -180,10 +179,10 @@ pub async fn retry(app: &App, staff: &StaffSession, id: i64) -> Result<()> {
         return Err(ServiceError::NotFound("job"));
     };
     if !jobs::retry(&mut tx, id, app.now_micros()).await? {
-        return Err(ServiceError::Conflict {
-            code: "job_not_failed",
-            message: "this job is not given up (already queued again or done)".into(),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::JobNotFailed,
+            "this job is not given up (already queued again or done)",
+        ));
     }
     crate::audit::record(
         app,
@@ -194,9 +193,7 @@ pub async fn retry(app: &App, staff: &StaffSession, id: i64) -> Result<()> {
         json!({"kind": job.kind, "attempts": job.attempts}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     tracing::info!(job = id, kind = %job.kind, "job queued again");
     Ok(())
 }

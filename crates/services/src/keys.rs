@@ -3,6 +3,7 @@
 //! never logged; rotating adds a signer and keeps the old ones so their credentials verify
 //! until they expire.
 
+use crate::ErrorCode;
 use crate::{Result, ServiceError};
 use exitentry_credentials::{Alg, GeneratedKey, SigningKey, generate_root, generate_signer};
 use std::io::Write;
@@ -80,13 +81,13 @@ impl KeyStore {
     /// Creates the root and a first signer. Refuses when keys already exist.
     pub fn init(&self, alg: Alg, now: i64) -> Result<[u8; 8]> {
         if self.exists() {
-            return Err(ServiceError::Conflict {
-                code: "keys_exist",
-                message: format!(
+            return Err(ServiceError::conflict(
+                ErrorCode::KeysExist,
+                format!(
                     "keys already exist in {}; use `keys rotate`",
                     self.dir.display()
                 ),
-            });
+            ));
         }
         std::fs::create_dir_all(self.signers_dir()).map_err(|e| io(e, &self.dir))?;
         let root = generate_root("exitentry root", alg, now, now + ROOT_YEARS * YEAR_SECS)

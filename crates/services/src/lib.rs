@@ -32,7 +32,7 @@ pub mod verification;
 pub mod verification_log;
 
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
-pub use error::ServiceError;
+pub use error::{AtField, ErrorCode, ServiceError};
 pub use exitentry_storage::{Backend, Db, StorageError};
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -2,6 +2,7 @@
 //! mobile number, address and person: counted in the database, so they hold across nodes and
 //! whichever page or API asked. The per-client limit is the web layer's.
 
+use crate::ErrorCode;
 use crate::{App, Result, ServiceError};
 use chrono::{DateTime, Duration, Utc};
 use exitentry_storage::AnyConnection;
@@ -48,7 +49,7 @@ pub async fn take(app: &App, conn: &mut AnyConnection, keys: &[(String, Allowanc
                 .checked_add_signed(a.window)
                 .unwrap_or(now);
             return Err(ServiceError::TooSoon {
-                code: "message_limit_reached",
+                code: ErrorCode::MessageLimitReached,
                 retry_after,
                 wait_secs: (retry_after - now).num_seconds().max(1),
             });

@@ -5,9 +5,9 @@
 use crate::auth::StaffSession;
 use crate::holders::HolderSession;
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
 use exitentry_credentials::{Claims, CredentialBody, CredentialKind};
-use exitentry_domain::Invalid;
 use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
 use exitentry_domain::office::{OfficeCode, Service};
@@ -35,13 +35,6 @@ pub struct ProofView {
     pub channel: String,
     pub office_code: Option<String>,
     pub status: &'static str,
-}
-
-fn conflict(code: &'static str, message: &str) -> ServiceError {
-    ServiceError::Conflict {
-        code,
-        message: message.into(),
-    }
 }
 
 const TRAVEL_KINDS: [DocumentKind; 3] = [
@@ -78,18 +71,23 @@ pub async fn issue_online(app: &App, holder: &HolderSession) -> Result<ProofView
         .iter()
         .find(|d| TRAVEL_KINDS.contains(&d.doc.kind) && valid_now(app, d))
         .ok_or_else(|| {
-            conflict(
-                "no_valid_travel_document",
+            ServiceError::conflict(
+                ErrorCode::NoValidTravelDocument,
                 "no valid home return permit or Taiwan residents' permit",
             )
         })?;
     let rp = docs
         .iter()
         .find(|d| d.doc.kind == DocumentKind::ResidencePermit && valid_now(app, d))
-        .ok_or_else(|| conflict("no_valid_residence_permit", "no valid residence permit"))?;
+        .ok_or_else(|| {
+            ServiceError::conflict(
+                ErrorCode::NoValidResidencePermit,
+                "no valid residence permit",
+            )
+        })?;
     if !regions_agree(&number_of(app, travel)?, &number_of(app, rp)?) {
-        return Err(conflict(
-            "region_mismatch",
+        return Err(ServiceError::conflict(
+            ErrorCode::RegionMismatch,
             "the residence permit's region does not match the travel permit",
         ));
     }
@@ -110,46 +108,45 @@ pub struct PaperRequest {
 /// none).
 pub async fn issue_paper(app: &App, who: &StaffSession, q: &PaperRequest) -> Result<ProofView> {
     who.require(Permission::PrintLinkageProofs)?;
-    let code = who
-        .office_code
-        .as_deref()
-        .ok_or_else(|| conflict("no_office", "your account is not attached to an office"))?;
+    let code = who.office_code.as_deref().ok_or_else(|| {
+        ServiceError::conflict(
+            ErrorCode::NoOffice,
+            "your account is not attached to an office",
+        )
+    })?;
     let code = OfficeCode::parse(code).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let mut conn = app.db.conn().await?;
     let office = offices::get(&mut conn, &code)
         .await?
         .ok_or(ServiceError::NotFound("office"))?;
     if !office.level.county_or_above() {
-        return Err(conflict(
-            "office_level_too_low",
+        return Err(ServiceError::conflict(
+            ErrorCode::OfficeLevelTooLow,
             "paper linkage proofs are printed at offices of county level or above",
         ));
     }
     if !office.services.contains(&Service::LinkageProofPaper) {
-        return Err(conflict(
-            "service_not_offered",
+        return Err(ServiceError::conflict(
+            ErrorCode::ServiceNotOffered,
             "this office does not print paper linkage proofs",
         ));
     }
-    let kind = DocumentKind::parse(&q.travel_document_kind)
-        .map_err(|e| ServiceError::invalid("travel_document_kind", e))?;
+    let kind = DocumentKind::parse(&q.travel_document_kind).at_field("travel_document_kind")?;
     if !TRAVEL_KINDS.contains(&kind) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "travel_document_kind",
-            Invalid::new(
-                "kind_not_linkable",
-                "linkage is between an HRP or TWP and a residence permit",
-            ),
+            ErrorCode::KindNotLinkable,
+            "linkage is between an HRP or TWP and a residence permit",
         ));
     }
     let travel = DocumentNumber::parse(kind, &q.travel_document_number, app.today())
-        .map_err(|e| ServiceError::invalid("travel_document_number", e))?;
+        .at_field("travel_document_number")?;
     let rp = DocumentNumber::parse(
         DocumentKind::ResidencePermit,
         &q.residence_permit_number,
         app.today(),
     )
-    .map_err(|e| ServiceError::invalid("residence_permit_number", e))?;
+    .at_field("residence_permit_number")?;
     let pick = |rows: Vec<(StoredDocument, StoredPerson)>, kind: DocumentKind| {
         rows.into_iter()
             .filter(|(d, p)| d.doc.kind == kind && name_matches(&q.name, &p.person.names))
@@ -165,32 +162,32 @@ pub async fn issue_paper(app: &App, who: &StaffSession, q: &PaperRequest) -> Res
     );
     drop(conn);
     let (Some((t, person)), Some((r, rp_holder))) = (t, r) else {
-        return Err(conflict(
-            "no_match",
+        return Err(ServiceError::conflict(
+            ErrorCode::NoMatch,
             "no documents with these numbers for this name",
         ));
     };
     if person.id != rp_holder.id {
-        return Err(conflict(
-            "different_holders",
+        return Err(ServiceError::conflict(
+            ErrorCode::DifferentHolders,
             "the two documents belong to different people",
         ));
     }
     if !regions_agree(&travel, &rp) {
-        return Err(conflict(
-            "region_mismatch",
+        return Err(ServiceError::conflict(
+            ErrorCode::RegionMismatch,
             "the residence permit's region does not match the travel permit",
         ));
     }
     if !valid_now(app, &t) {
-        return Err(conflict(
-            "travel_document_not_valid",
+        return Err(ServiceError::conflict(
+            ErrorCode::TravelDocumentNotValid,
             "the travel permit is not valid",
         ));
     }
     if !valid_now(app, &r) {
-        return Err(conflict(
-            "residence_permit_not_valid",
+        return Err(ServiceError::conflict(
+            ErrorCode::ResidencePermitNotValid,
             "the residence permit is not valid",
         ));
     }
@@ -215,10 +212,10 @@ async fn issue(
     office_code: Option<String>,
     actor: &str,
 ) -> Result<ProofView> {
-    let keys = app.keys.as_deref().ok_or(ServiceError::Unavailable {
-        code: "keys_not_initialised",
-        message: "signing keys are not set up".into(),
-    })?;
+    let keys = app.keys.as_deref().ok_or(ServiceError::unavailable(
+        ErrorCode::KeysNotInitialised,
+        "signing keys are not set up",
+    ))?;
     let signer = keys.current()?;
     let now = app.now();
     let until = (now + Duration::days(app.config.credentials.linkage_proof_days))
@@ -273,9 +270,7 @@ async fn issue(
         json!({"channel": channel, "office": office_code, "status_index": index}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(view(app, record, person, travel, rp))
 }
 

@@ -11,14 +11,15 @@
 
 pub mod wechat;
 
+use crate::ErrorCode;
 use crate::providers::BoxFuture;
 use crate::{App, Result, ServiceError, audit};
 use exitentry_config::{Config, OnlineAdapter};
 use exitentry_domain::products::Money;
 use exitentry_domain::states::{CounterPaymentState, PaymentOrderState};
+use exitentry_storage::AnyConnection;
 use exitentry_storage::payments as store;
 pub use exitentry_storage::payments::OrderRow;
-use exitentry_storage::{AnyConnection, StorageError};
 pub use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -171,10 +172,10 @@ impl OnlineProviders {
         self.by_name
             .get(name)
             .map(|a| a.as_ref())
-            .ok_or(ServiceError::Unavailable {
-                code: "payment_provider_not_configured",
-                message: format!("online payment with {name} is not configured"),
-            })
+            .ok_or(ServiceError::unavailable(
+                ErrorCode::PaymentProviderNotConfigured,
+                format!("online payment with {name} is not configured"),
+            ))
     }
 
     /// Whether any provider is configured (the pending-order query job has work).
@@ -263,9 +264,10 @@ impl OnlineProvider for SandboxProvider {
 
 /// A verified callback whose body is not understood.
 pub(crate) fn bad_callback() -> ServiceError {
-    ServiceError::invalid(
+    ServiceError::bad_input(
         "body",
-        exitentry_domain::Invalid::new("bad_callback", "the callback body is not understood"),
+        ErrorCode::BadCallback,
+        "the callback body is not understood",
     )
 }
 
@@ -291,10 +293,10 @@ fn verify_signature(secret: &str, body: &str, signature: &str) -> bool {
 }
 
 fn sandbox(app: &App) -> Result<&Sandbox> {
-    app.sandbox.as_deref().ok_or(ServiceError::Unavailable {
-        code: "payment_provider_not_configured",
-        message: "no online payment provider is configured".into(),
-    })
+    app.sandbox.as_deref().ok_or(ServiceError::unavailable(
+        ErrorCode::PaymentProviderNotConfigured,
+        "no online payment provider is configured",
+    ))
 }
 
 /// Starts paying for `subject`: a pending order, created at the provider, and where the
@@ -307,12 +309,10 @@ pub async fn start(
     actor: &str,
 ) -> Result<(OrderRow, Checkout)> {
     if !PROVIDERS.contains(&provider) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "provider",
-            exitentry_domain::Invalid::new(
-                "bad_provider",
-                "pay with unionpay, yang_cheng_tong, alipay or wechat_pay",
-            ),
+            ErrorCode::BadProvider,
+            "pay with unionpay, yang_cheng_tong, alipay or wechat_pay",
         ));
     }
     let p = app.online.get(provider)?;
@@ -379,7 +379,7 @@ async fn new_order(
         json!({"order": order.id, "provider": provider, "amount_cents": amount_cents}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(order)
 }
 
@@ -427,12 +427,12 @@ async fn apply(
             json!({"order": order.id, "order_provider": order.provider, "event": e.id}),
         )
         .await?;
-        tx.commit().await.map_err(StorageError::from)?;
+        tx.commit().await?;
         tracing::warn!(order = %order.id, provider = e.provider, "callback for another provider's order");
-        return Err(ServiceError::Conflict {
-            code: "wrong_provider",
-            message: "this order belongs to another payment provider".into(),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::WrongProvider,
+            "this order belongs to another payment provider",
+        ));
     }
     if let Some(e) = &event
         && !store::record_callback(&mut tx, e.provider, e.id, order_id, e.outcome, now).await?
@@ -453,11 +453,11 @@ async fn apply(
             json!({"order": order.id, "amount_cents": a}),
         )
         .await?;
-        tx.commit().await.map_err(StorageError::from)?;
-        return Err(ServiceError::Conflict {
-            code: "amount_mismatch",
-            message: "the amount paid is not the amount ordered".into(),
-        });
+        tx.commit().await?;
+        return Err(ServiceError::conflict(
+            ErrorCode::AmountMismatch,
+            "the amount paid is not the amount ordered",
+        ));
     }
     let mut give_back = None;
     let changed = match outcome {
@@ -515,7 +515,7 @@ async fn apply(
         Outcome::Failed => store::mark_failed(&mut tx, order_id, now).await?,
         Outcome::Pending => false,
     };
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     if let Some(o) = give_back {
         refund_at_provider(app, &o).await;
     }

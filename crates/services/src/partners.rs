@@ -4,7 +4,7 @@
 use crate::auth::StaffSession;
 use crate::tokens::token_hash;
 use crate::{App, Result, ServiceError, audit};
-use exitentry_domain::Invalid;
+use crate::{AtField, ErrorCode};
 use exitentry_domain::partners::{PartnerKind, Scope, parse_partner_name};
 use exitentry_domain::staff::Permission;
 use exitentry_storage::partners::{self as store, PartnerRecord};
@@ -77,28 +77,24 @@ pub struct NewPartner {
 pub const DEFAULT_RATE: i64 = 100;
 pub const DEFAULT_DAILY_QUOTA: i64 = 1_000_000;
 
-fn invalid(field: &'static str, code: &'static str, msg: &str) -> ServiceError {
-    ServiceError::invalid(field, Invalid::new(code, msg))
-}
-
 /// Creates a partner and its first key; returns the key (shown once, never stored).
 pub async fn create(app: &App, actor: &str, p: &NewPartner) -> Result<(PartnerSummary, String)> {
-    let name = parse_partner_name(&p.name).map_err(|e| ServiceError::invalid("name", e))?;
-    let kind = PartnerKind::parse(&p.kind).map_err(|e| ServiceError::invalid("kind", e))?;
-    let scopes = Scope::parse_list(&p.scopes).map_err(|e| ServiceError::invalid("scopes", e))?;
+    let name = parse_partner_name(&p.name).at_field("name")?;
+    let kind = PartnerKind::parse(&p.kind).at_field("kind")?;
+    let scopes = Scope::parse_list(&p.scopes).at_field("scopes")?;
     let rate = p.rate_per_second.unwrap_or(DEFAULT_RATE);
     let quota = p.daily_quota.unwrap_or(DEFAULT_DAILY_QUOTA);
     if !(1..=1_000_000).contains(&rate) {
-        return Err(invalid(
+        return Err(ServiceError::bad_input(
             "rate",
-            "bad_rate",
+            ErrorCode::BadRate,
             "the rate is 1 to 1,000,000 checks per second",
         ));
     }
     if !(1..=1_000_000_000).contains(&quota) {
-        return Err(invalid(
+        return Err(ServiceError::bad_input(
             "daily_quota",
-            "bad_quota",
+            ErrorCode::BadQuota,
             "the daily quota is 1 to 1,000,000,000",
         ));
     }
@@ -111,9 +107,9 @@ pub async fn create(app: &App, actor: &str, p: &NewPartner) -> Result<(PartnerSu
         Some(c) => {
             let c = c.replace(':', "").to_ascii_lowercase();
             if c.len() != 64 || !c.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(invalid(
+                return Err(ServiceError::bad_input(
                     "client_cert_sha256",
-                    "bad_fingerprint",
+                    ErrorCode::BadFingerprint,
                     "a certificate fingerprint is 64 hex digits (SHA-256)",
                 ));
             }
@@ -140,10 +136,10 @@ pub async fn create(app: &App, actor: &str, p: &NewPartner) -> Result<(PartnerSu
     let id = store::create(&mut tx, &record, now)
         .await
         .map_err(|e| match e {
-            exitentry_storage::StorageError::Conflict(_) => ServiceError::Conflict {
-                code: "partner_exists",
-                message: format!("a partner named {name} exists"),
-            },
+            exitentry_storage::StorageError::Conflict(_) => ServiceError::conflict(
+                ErrorCode::PartnerExists,
+                format!("a partner named {name} exists"),
+            ),
             other => other.into(),
         })?;
     let (key_id, key) = new_key();
@@ -157,9 +153,7 @@ pub async fn create(app: &App, actor: &str, p: &NewPartner) -> Result<(PartnerSu
         json!({"kind": record.kind, "scopes": record.scopes, "rate": rate, "daily_quota": quota, "key_id": key_id}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok((record.into(), key))
 }
 
@@ -191,9 +185,7 @@ pub async fn revoke_key(app: &App, actor: &str, key_id: &str) -> Result<()> {
         json!({}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -205,10 +197,10 @@ pub async fn disable(app: &App, actor: &str, name: &str) -> Result<()> {
         .ok_or(ServiceError::NotFound("partner"))?;
     app.partner_cache.clear_keys();
     if !store::set_disabled(&mut tx, p.id, app.now_micros()).await? {
-        return Err(ServiceError::Conflict {
-            code: "partner_disabled",
-            message: "the partner is already disabled".into(),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::PartnerDisabled,
+            "the partner is already disabled",
+        ));
     }
     audit::record(
         app,
@@ -219,9 +211,7 @@ pub async fn disable(app: &App, actor: &str, name: &str) -> Result<()> {
         json!({}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -363,11 +353,11 @@ pub async fn take_quota(app: &App, ctx: &PartnerContext, n: i64) -> Result<()> {
         .and_then(|t| t.and_local_timezone(cst).single())
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or(now);
-    Err(ServiceError::TooSoon {
-        code: "daily_quota_exceeded",
-        retry_after: next,
-        wait_secs: (next - now).num_seconds().max(1),
-    })
+    Err(ServiceError::too_soon(
+        ErrorCode::DailyQuotaExceeded,
+        next,
+        (next - now).num_seconds().max(1),
+    ))
 }
 
 /// Checks per day (Beijing), kind and result.

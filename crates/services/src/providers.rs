@@ -2,6 +2,7 @@
 //! service. Real HTTP adapters sign every request and email goes out over SMTP; the
 //! development doubles write to the outbox (SMS, email) and follow a configured rule (face).
 
+use crate::ErrorCode;
 use crate::{Clock, Result, ServiceError};
 use base64::Engine;
 use exitentry_config::{Config, EmailConfig, EmailTls};
@@ -120,24 +121,24 @@ impl Providers {
     }
 
     pub fn sms(&self) -> Result<&dyn SmsSender> {
-        self.sms.as_deref().ok_or(ServiceError::Unavailable {
-            code: "sms_gateway_not_configured",
-            message: "no SMS gateway is configured".into(),
-        })
+        self.sms.as_deref().ok_or(ServiceError::unavailable(
+            ErrorCode::SmsGatewayNotConfigured,
+            "no SMS gateway is configured",
+        ))
     }
 
     pub fn email(&self) -> Result<&dyn EmailSender> {
-        self.email.as_deref().ok_or(ServiceError::Unavailable {
-            code: "email_not_configured",
-            message: "no SMTP relay is configured (email.smtp_host)".into(),
-        })
+        self.email.as_deref().ok_or(ServiceError::unavailable(
+            ErrorCode::EmailNotConfigured,
+            "no SMTP relay is configured (email.smtp_host)",
+        ))
     }
 
     pub fn face(&self) -> Result<&dyn FaceVerifier> {
-        self.face.as_deref().ok_or(ServiceError::Unavailable {
-            code: "face_provider_not_configured",
-            message: "no face-verification provider is configured".into(),
-        })
+        self.face.as_deref().ok_or(ServiceError::unavailable(
+            ErrorCode::FaceProviderNotConfigured,
+            "no face-verification provider is configured",
+        ))
     }
 }
 
@@ -253,9 +254,11 @@ impl EmailSender for SmtpEmail {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             // Relays echo the address in refusals; the error is logged and shown to staff.
-            let fail = |m: String| ServiceError::Unavailable {
-                code: "email_unavailable",
-                message: m.replace(to, &masked_address(to)),
+            let fail = |m: String| {
+                ServiceError::unavailable(
+                    ErrorCode::EmailUnavailable,
+                    m.replace(to, &masked_address(to)),
+                )
             };
             let to_box: Mailbox = to
                 .parse()
@@ -351,7 +354,7 @@ pub fn signature(key: &ring::hmac::Key, timestamp: i64, body: &str) -> String {
 
 fn unavailable(message: String) -> ServiceError {
     ServiceError::Unavailable {
-        code: "provider_unavailable",
+        code: ErrorCode::ProviderUnavailable,
         message,
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::auth::StaffSession;
 use crate::{App, Result, ServiceError};
+use crate::{AtField, ErrorCode};
 use chrono::NaiveDate;
 use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::ids::{IdKind, IdentityNumber};
@@ -94,9 +95,10 @@ pub async fn search(app: &App, who: &StaffSession, query: &str) -> Result<Vec<Se
     // Control characters (NUL above all) are never part of a number, and PostgreSQL rejects
     // NUL in text outright.
     if q.is_empty() || q.len() > 40 || q.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "q",
-            exitentry_domain::Invalid::new("bad_query", "type a document or identity number"),
+            ErrorCode::BadQuery,
+            "type a document or identity number",
         ));
     }
     let mut candidates: Vec<(String, String)> = Vec::new();
@@ -174,16 +176,13 @@ pub async fn set_hukou_area(
     reason: &str,
 ) -> Result<()> {
     who.require(Permission::RecordHukou)?;
-    let area = exitentry_domain::person::HukouArea::parse(area)
-        .map_err(|e| ServiceError::invalid("hukou_area", e))?;
+    let area = exitentry_domain::person::HukouArea::parse(area).at_field("hukou_area")?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "reason",
-            exitentry_domain::Invalid::new(
-                "hukou_reason_required",
-                "say why (at most 200 characters)",
-            ),
+            ErrorCode::HukouReasonRequired,
+            "say why (at most 200 characters)",
         ));
     }
     let mut tx = app.db.begin().await?;
@@ -191,12 +190,10 @@ pub async fn set_hukou_area(
         .await?
         .ok_or(ServiceError::NotFound("person"))?;
     if p.person.region != exitentry_domain::person::Region::Mainland {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "hukou_area",
-            exitentry_domain::Invalid::new(
-                "hukou_not_mainland",
-                "only mainland residents have a household registration here",
-            ),
+            ErrorCode::HukouNotMainland,
+            "only mainland residents have a household registration here",
         ));
     }
     let before = people::set_hukou_area(&mut tx, person_id, area.as_str(), app.now_micros())
@@ -211,9 +208,7 @@ pub async fn set_hukou_area(
         serde_json::json!({"before": before, "after": area.as_str(), "reason": reason}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -5,9 +5,9 @@ use crate::holders::HolderSession;
 use crate::providers::FaceSubject;
 use crate::tokens::token_hash;
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use exitentry_credentials::{Claims, CredentialBody, CredentialKind};
-use exitentry_domain::Invalid;
 use exitentry_domain::document::effective_status;
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
 use exitentry_domain::person::{Sex, parse_date};
@@ -34,15 +34,11 @@ pub struct ApplyInput {
     pub password: String,
 }
 
-fn invalid(field: &'static str, code: &'static str, msg: impl Into<String>) -> ServiceError {
-    ServiceError::invalid(field, Invalid::new(code, msg))
-}
-
 fn no_match() -> ServiceError {
     // One answer for every mismatch, so the form cannot be used to probe the registry.
-    invalid(
+    ServiceError::bad_input(
         "document_number",
-        "no_matching_permit",
+        ErrorCode::NoMatchingPermit,
         "no permit matches the type, number, name, expiry date and sex entered",
     )
 }
@@ -59,21 +55,19 @@ pub fn check_step_one(
     document_number: &str,
     name: &str,
 ) -> Result<()> {
-    let kind = DocumentKind::parse(document_kind)
-        .map_err(|e| ServiceError::invalid("document_kind", e))?;
+    let kind = DocumentKind::parse(document_kind).at_field("document_kind")?;
     if !matches!(kind, DocumentKind::Hrp | DocumentKind::Twp) {
-        return Err(invalid(
+        return Err(ServiceError::bad_input(
             "document_kind",
-            "kind_not_eligible",
+            ErrorCode::KindNotEligible,
             "temporary permits stand in for a home return permit or a Taiwan residents' permit",
         ));
     }
-    DocumentNumber::parse(kind, document_number, app.today())
-        .map_err(|e| ServiceError::invalid("document_number", e))?;
+    DocumentNumber::parse(kind, document_number, app.today()).at_field("document_number")?;
     if name.trim().is_empty() || name.chars().count() > 100 {
-        return Err(invalid(
+        return Err(ServiceError::bad_input(
             "name",
-            "bad_name",
+            ErrorCode::BadName,
             "enter the name as on the permit",
         ));
     }
@@ -87,8 +81,7 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
     let today = app.today();
     // Refuse at once rather than queue a code that could never be sent.
     app.providers.sms()?;
-    let kind = DocumentKind::parse(&input.document_kind)
-        .map_err(|e| ServiceError::invalid("document_kind", e))?;
+    let kind = DocumentKind::parse(&input.document_kind).at_field("document_kind")?;
     if !matches!(kind, DocumentKind::Hrp | DocumentKind::Twp) {
         return Err(
             check_eligible(kind, exitentry_domain::document::DocumentStatus::Valid)
@@ -97,18 +90,16 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
                 .unwrap_or_else(no_match),
         );
     }
-    let number = DocumentNumber::parse(kind, &input.document_number, today)
-        .map_err(|e| ServiceError::invalid("document_number", e))?;
-    let expiry: NaiveDate = parse_date(&input.document_expiry)
-        .map_err(|e| ServiceError::invalid("document_expiry", e))?;
-    let sex = Sex::parse(&input.sex).map_err(|e| ServiceError::invalid("sex", e))?;
-    let mobile =
-        MobileNumber::parse(&input.mobile).map_err(|e| ServiceError::invalid("mobile", e))?;
-    check_password_strength(&input.password).map_err(|e| ServiceError::invalid("password", e))?;
+    let number =
+        DocumentNumber::parse(kind, &input.document_number, today).at_field("document_number")?;
+    let expiry: NaiveDate = parse_date(&input.document_expiry).at_field("document_expiry")?;
+    let sex = Sex::parse(&input.sex).at_field("sex")?;
+    let mobile = MobileNumber::parse(&input.mobile).at_field("mobile")?;
+    check_password_strength(&input.password).at_field("password")?;
     if today < rules.available_from {
-        return Err(invalid(
+        return Err(ServiceError::bad_input(
             "document_kind",
-            "not_available",
+            ErrorCode::NotAvailable,
             "temporary permits are not issued yet",
         ));
     }
@@ -126,18 +117,17 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
         return Err(no_match());
     }
     let status = effective_status(&app.policy, kind, doc.doc.status, doc.doc.expires_on, today);
-    check_eligible_on(kind, status, doc.doc.expires_on, today)
-        .map_err(|e| ServiceError::invalid("document_number", e))?;
+    check_eligible_on(kind, status, doc.doc.expires_on, today).at_field("document_number")?;
     // The month's limit is told now, before an SMS and a face photo are asked for; it is
     // still taken atomically at issuance.
     let now = app.now();
     if store::issued_in_month(&mut conn, holder.id, &month_key(now)).await?
         >= rules.per_calendar_month
     {
-        return Err(ServiceError::LimitReached {
-            code: "monthly_limit_reached",
-            until: next_month_start(now),
-        });
+        return Err(ServiceError::limit_reached(
+            ErrorCode::MonthlyLimitReached,
+            next_month_start(now),
+        ));
     }
     drop(conn);
 
@@ -161,9 +151,7 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
     store::insert_application(&mut tx, &record, now.timestamp_micros()).await?;
     crate::limits::take_sms(app, &mut tx, mobile.as_str(), holder.id).await?;
     queue_code(app, &mut tx, mobile.as_str(), &code, now).await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -201,10 +189,10 @@ async fn load(app: &App, id: &str) -> Result<ApplicationRecord> {
 }
 
 fn wrong_state(state: Step) -> ServiceError {
-    ServiceError::Conflict {
-        code: "wrong_step",
-        message: format!("the application is at step {state}"),
-    }
+    ServiceError::conflict(
+        ErrorCode::WrongStep,
+        format!("the application is at step {state}"),
+    )
 }
 
 /// Confirms the SMS code: 6 digits, valid for minutes, a limited number of tries.
@@ -216,16 +204,16 @@ pub async fn confirm_sms_code(app: &App, id: &str, code: &str) -> Result<()> {
     }
     let now = app.now_micros();
     if a.sms_tries >= rules.sms_max_tries {
-        return Err(invalid(
+        return Err(ServiceError::bad_input(
             "code",
-            "too_many_attempts",
+            ErrorCode::TooManyAttempts,
             "too many wrong codes; start a new application",
         ));
     }
     if now > a.sms_expires_at {
-        return Err(invalid(
+        return Err(ServiceError::bad_input(
             "code",
-            "sms_code_expired",
+            ErrorCode::SmsCodeExpired,
             "the code has expired; start a new application",
         ));
     }
@@ -245,21 +233,19 @@ pub async fn confirm_sms_code(app: &App, id: &str, code: &str) -> Result<()> {
         )
         .await?;
     }
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     if ok {
         Ok(())
     } else if tries >= rules.sms_max_tries {
-        Err(invalid(
+        Err(ServiceError::bad_input(
             "code",
-            "too_many_attempts",
+            ErrorCode::TooManyAttempts,
             "too many wrong codes; start a new application",
         ))
     } else {
-        Err(invalid(
+        Err(ServiceError::bad_input(
             "code",
-            "sms_code_invalid",
+            ErrorCode::SmsCodeInvalid,
             format!("wrong code; {} tries left", rules.sms_max_tries - tries),
         ))
     }
@@ -282,9 +268,9 @@ pub const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
 /// is read from the bytes, never from a name or a header.
 pub(crate) fn check_image(b: &[u8]) -> Result<()> {
     if b.len() > MAX_IMAGE_BYTES {
-        return Err(invalid(
+        return Err(ServiceError::bad_input(
             "image",
-            "image_too_large",
+            ErrorCode::ImageTooLarge,
             format!(
                 "the photo is larger than {} MB",
                 MAX_IMAGE_BYTES / (1024 * 1024)
@@ -299,7 +285,11 @@ pub(crate) fn check_image(b: &[u8]) -> Result<()> {
     if jpeg || png {
         Ok(())
     } else {
-        Err(invalid("image", "bad_image", "send a JPEG or PNG photo"))
+        Err(ServiceError::bad_input(
+            "image",
+            ErrorCode::BadImage,
+            "send a JPEG or PNG photo",
+        ))
     }
 }
 
@@ -322,18 +312,18 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
     // the binding of the holder's sign-in rests on it.
     let deadline = from_micros(a.sms_sent_at) + Duration::minutes(FACE_MINUTES);
     if app.now() > deadline {
-        return Err(invalid(
+        return Err(ServiceError::bad_input(
             "image",
-            "application_expired",
+            ErrorCode::ApplicationExpired,
             "this application has expired; start again",
         ));
     }
     {
         let mut conn = app.db.conn().await?;
         if !store::take_face_attempt(&mut conn, id, MAX_FACE_TRIES).await? {
-            return Err(invalid(
+            return Err(ServiceError::bad_input(
                 "image",
-                "too_many_face_checks",
+                ErrorCode::TooManyFaceChecks,
                 "too many face checks; start again",
             ));
         }
@@ -349,16 +339,16 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
         }
     };
     if !face.verify(&subject, image).await? {
-        return Err(invalid(
+        return Err(ServiceError::bad_input(
             "image",
-            "face_mismatch",
+            ErrorCode::FaceMismatch,
             "the face check did not match the photo on record",
         ));
     }
-    let keys = app.keys.as_deref().ok_or(ServiceError::Unavailable {
-        code: "keys_not_initialised",
-        message: "signing keys are not set up".into(),
-    })?;
+    let keys = app.keys.as_deref().ok_or(ServiceError::unavailable(
+        ErrorCode::KeysNotInitialised,
+        "signing keys are not set up",
+    ))?;
     let signer = keys.current()?;
     let now = app.now();
     let mut tx = app.db.begin().await?;
@@ -379,20 +369,20 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
         today,
     );
     check_eligible_on(doc.doc.kind, status, doc.doc.expires_on, today)
-        .map_err(|e| ServiceError::invalid("document_number", e))?;
+        .at_field("document_number")?;
     let month = month_key(now);
     if !store::take_month_slot(&mut tx, a.person_id, &month, rules.per_calendar_month).await? {
-        return Err(ServiceError::LimitReached {
-            code: "monthly_limit_reached",
-            until: next_month_start(now),
-        });
+        return Err(ServiceError::limit_reached(
+            ErrorCode::MonthlyLimitReached,
+            next_month_start(now),
+        ));
     }
     let index = store::next_status_index(&mut tx).await?;
     let (from, until) = validity(&rules, now, doc.doc.expires_on);
     if until <= from {
-        return Err(invalid(
+        return Err(ServiceError::bad_input(
             "document_number",
-            "permit_expired",
+            ErrorCode::PermitExpired,
             "the permit has expired",
         ));
     }
@@ -466,9 +456,7 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
         json!({"application": id, "status_index": index}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(IssuedPermit {
         permit_id,
         payload,
@@ -503,24 +491,22 @@ pub async fn resend_sms_code(app: &App, id: &str) -> Result<DateTime<Utc>> {
     if !replaced {
         drop(tx);
         if a.sms_sends >= rules.sms_max_sends {
-            return Err(invalid(
+            return Err(ServiceError::bad_input(
                 "code",
-                "too_many_codes",
+                ErrorCode::TooManyCodes,
                 "no more codes can be sent for this application; start a new application",
             ));
         }
         let next = from_micros(a.sms_sent_at) + wait;
-        return Err(ServiceError::TooSoon {
-            code: "resend_too_soon",
-            retry_after: next,
-            wait_secs: (next - now).num_seconds().max(1),
-        });
+        return Err(ServiceError::too_soon(
+            ErrorCode::ResendTooSoon,
+            next,
+            (next - now).num_seconds().max(1),
+        ));
     }
     crate::limits::take_sms(app, &mut tx, &a.mobile, a.person_id).await?;
     queue_code(app, &mut tx, &a.mobile, &code, now).await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(now + wait)
 }
 
@@ -649,10 +635,10 @@ async fn end(
     if p.status.on(p.valid_until, now) != TemporaryPermitState::Valid
         || !store::end(&mut tx, id, status, reason, now).await?
     {
-        return Err(ServiceError::Conflict {
-            code: "permit_not_valid",
-            message: "the permit is no longer valid".into(),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::PermitNotValid,
+            "the permit is no longer valid",
+        ));
     }
     audit::record(
         app,
@@ -670,9 +656,7 @@ async fn end(
         json!({"reason": reason, "status_index": p.status_index}),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -725,11 +709,11 @@ pub async fn list(
         ..Default::default()
     };
     if let Some(d) = q.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        let day = parse_date(d).map_err(|e| ServiceError::invalid("date", e))?;
+        let day = parse_date(d).at_field("date")?;
         let start = day
             .and_hms_opt(0, 0, 0)
             .and_then(|t| t.and_local_timezone(exitentry_domain::time::cst()).single())
-            .ok_or_else(|| invalid("date", "bad_date", "not a date"))?;
+            .ok_or_else(|| ServiceError::bad_input("date", ErrorCode::BadDate, "not a date"))?;
         f.issued_from = Some(start.timestamp_micros());
         f.issued_to = Some((start + Duration::days(1)).timestamp_micros());
     }
@@ -739,9 +723,9 @@ pub async fn list(
             .then(|| TemporaryPermitState::parse(s).ok())
             .flatten()
         else {
-            return Err(invalid(
+            return Err(ServiceError::bad_input(
                 "status",
-                "bad_status",
+                ErrorCode::BadStatus,
                 "status must be valid, expired, cancelled or revoked",
             ));
         };
@@ -755,9 +739,9 @@ pub async fn list(
     {
         let n = n.to_ascii_uppercase();
         if n.len() > 20 || !n.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(invalid(
+            return Err(ServiceError::bad_input(
                 "document_number",
-                "bad_document_number",
+                ErrorCode::BadDocumentNumber,
                 "a permit number is letters and digits",
             ));
         }
@@ -797,9 +781,9 @@ pub async fn revoke(
     who.require(Permission::RevokeTemporaryPermits)?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
-        return Err(invalid(
+        return Err(ServiceError::bad_input(
             "reason",
-            "bad_reason",
+            ErrorCode::BadReason,
             "give a reason of at most 500 characters",
         ));
     }

@@ -8,11 +8,11 @@
 //! `uploads.max_pdf_inflated_bytes` or `uploads.max_pdf_ratio` times the file size;
 //! inflation runs through a fixed buffer and stops at the limit.
 
+use crate::ErrorCode;
 use crate::{App, Result, ServiceError, audit};
 use chrono::{DateTime, Utc};
 use exitentry_config::UploadsConfig;
-use exitentry_domain::Invalid;
-use exitentry_storage::{StorageError, from_micros, uploads as store};
+use exitentry_storage::{from_micros, uploads as store};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -117,10 +117,6 @@ fn view(r: &store::UploadRow) -> Upload {
     }
 }
 
-fn bad(code: &'static str, message: impl Into<String>) -> ServiceError {
-    ServiceError::invalid("file", Invalid::new(code, message))
-}
-
 /// A limit in MB as people read it ("5 MB", "0.5 MB").
 fn mb(bytes: u64) -> String {
     let m = bytes as f64 / (1024.0 * 1024.0);
@@ -137,11 +133,16 @@ fn mb(bytes: u64) -> String {
 /// the real type. Synchronous and CPU-bound (PDF inflation): run it off the async threads.
 pub fn inspect(limits: &UploadsConfig, bytes: &[u8]) -> Result<FileType> {
     if bytes.is_empty() {
-        return Err(bad("empty_file", "the file is empty"));
+        return Err(ServiceError::bad_input(
+            "file",
+            ErrorCode::EmptyFile,
+            "the file is empty",
+        ));
     }
     let kind = sniff(bytes).ok_or_else(|| {
-        bad(
-            "bad_file_type",
+        ServiceError::bad_input(
+            "file",
+            ErrorCode::BadFileType,
             "only JPEG or PNG images and PDF documents are accepted",
         )
     })?;
@@ -156,18 +157,21 @@ pub fn inspect(limits: &UploadsConfig, bytes: &[u8]) -> Result<FileType> {
         } else {
             "a PDF document"
         };
-        return Err(bad(
-            "file_too_large",
+        return Err(ServiceError::bad_input(
+            "file",
+            ErrorCode::FileTooLarge,
             format!("{what} may have at most {}", mb(limit as u64)),
         ));
     }
     if kind.is_image() {
-        let (w, h) =
-            image_size(bytes).ok_or_else(|| bad("bad_image", "this image cannot be read"))?;
+        let (w, h) = image_size(bytes).ok_or_else(|| {
+            ServiceError::bad_input("file", ErrorCode::BadImage, "this image cannot be read")
+        })?;
         if w == 0 || h == 0 || w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE || w * h > MAX_IMAGE_PIXELS
         {
-            return Err(bad(
-                "bad_image",
+            return Err(ServiceError::bad_input(
+                "file",
+                ErrorCode::BadImage,
                 format!("an image may have at most {MAX_IMAGE_SIDE} pixels on a side"),
             ));
         }
@@ -180,11 +184,16 @@ pub fn inspect(limits: &UploadsConfig, bytes: &[u8]) -> Result<FileType> {
 fn check_pdf(limits: &UploadsConfig, bytes: &[u8]) -> Result<()> {
     let tail = &bytes[bytes.len().saturating_sub(PDF_EOF_WINDOW)..];
     if find(tail, b"%%EOF").is_none() {
-        return Err(bad("pdf_damaged", "this PDF is incomplete or damaged"));
+        return Err(ServiceError::bad_input(
+            "file",
+            ErrorCode::PdfDamaged,
+            "this PDF is incomplete or damaged",
+        ));
     }
     if has_name(bytes, b"/Encrypt") {
-        return Err(bad(
-            "pdf_encrypted",
+        return Err(ServiceError::bad_input(
+            "file",
+            ErrorCode::PdfEncrypted,
             "this PDF is password-protected; send it without a password",
         ));
     }
@@ -218,8 +227,9 @@ fn check_pdf(limits: &UploadsConfig, bytes: &[u8]) -> Result<()> {
 }
 
 fn too_complex() -> ServiceError {
-    bad(
-        "pdf_too_complex",
+    ServiceError::bad_input(
+        "file",
+        ErrorCode::PdfTooComplex,
         "this PDF cannot be checked safely; scan the document again or send a photo of it",
     )
 }
@@ -443,9 +453,10 @@ fn remove_file(path: &Path) {
 
 fn check_owner_and_purpose(owner: &str, purpose: &str) -> Result<()> {
     if owner.is_empty() || owner.len() > 200 || owner.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "owner",
-            Invalid::new("bad_owner", "an upload needs an owner"),
+            ErrorCode::BadOwner,
+            "an upload needs an owner",
         ));
     }
     let purpose_ok = !purpose.is_empty()
@@ -454,22 +465,20 @@ fn check_owner_and_purpose(owner: &str, purpose: &str) -> Result<()> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if !purpose_ok {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "purpose",
-            Invalid::new(
-                "bad_purpose",
-                "a purpose is a short code such as hkid_front",
-            ),
+            ErrorCode::BadPurpose,
+            "a purpose is a short code such as hkid_front",
         ));
     }
     Ok(())
 }
 
 fn too_many(max: i64) -> ServiceError {
-    ServiceError::Conflict {
-        code: "too_many_files",
-        message: format!("at most {max} files may be uploaded here; remove one first"),
-    }
+    ServiceError::conflict(
+        ErrorCode::TooManyFiles,
+        format!("at most {max} files may be uploaded here; remove one first"),
+    )
 }
 
 /// Checks and stores a file for `owner` (e.g. `hrp_application:ID`) and `purpose` (e.g.
@@ -555,7 +564,7 @@ async fn record_accept(
         }),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -631,7 +640,7 @@ pub async fn remove(app: &App, actor: &str, id: &str) -> Result<()> {
         }),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     // After the commit: a file left behind by a failed removal is only logged, never
     // served (its record is deleted).
     if is_stored_name(&row.stored_name) {

@@ -4,6 +4,7 @@
 
 use crate::partners::{PartnerContext, take_quota};
 use crate::{App, Result, ServiceError};
+use crate::{AtField, ErrorCode};
 use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
 use exitentry_domain::partners::{Scope, regions_agree};
@@ -125,8 +126,8 @@ fn parse_number(
     kind: &str,
     number: &str,
 ) -> Result<DocumentNumber> {
-    let kind = DocumentKind::parse(kind).map_err(|e| ServiceError::invalid(kind_field, e))?;
-    DocumentNumber::parse(kind, number, app.today()).map_err(|e| ServiceError::invalid(field, e))
+    let kind = DocumentKind::parse(kind).at_field(kind_field)?;
+    DocumentNumber::parse(kind, number, app.today()).at_field(field)
 }
 
 fn status_now(app: &App, d: &documents::StoredDocument) -> DocumentStatus {
@@ -155,13 +156,13 @@ pub async fn verify_permit(
         &q.document_number,
     )?;
     let issue_count = exitentry_domain::numbers::parse_issue_count(number.kind(), &q.issue_count)
-        .map_err(|e| ServiceError::invalid("issue_count", e))?;
-    let dob =
-        parse_date(&q.date_of_birth).map_err(|e| ServiceError::invalid("date_of_birth", e))?;
+        .at_field("issue_count")?;
+    let dob = parse_date(&q.date_of_birth).at_field("date_of_birth")?;
     if q.name.trim().is_empty() {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "name",
-            exitentry_domain::Invalid::new("bad_name", "give the name as on the document"),
+            ErrorCode::BadName,
+            "give the name as on the document",
         ));
     }
     count(app, ctx, how).await?;
@@ -245,12 +246,10 @@ pub async fn verify_linkage(
         travel.kind(),
         DocumentKind::Hrp | DocumentKind::HrpNonChinese | DocumentKind::Twp
     ) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "travel_document_kind",
-            exitentry_domain::Invalid::new(
-                "kind_not_linkable",
-                "linkage is between an HRP or TWP and a residence permit",
-            ),
+            ErrorCode::KindNotLinkable,
+            "linkage is between an HRP or TWP and a residence permit",
         ));
     }
     let rp = parse_number(
@@ -260,9 +259,10 @@ pub async fn verify_linkage(
         &q.residence_permit_number,
     )?;
     if q.name.trim().is_empty() {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "name",
-            exitentry_domain::Invalid::new("bad_name", "give the name as on the documents"),
+            ErrorCode::BadName,
+            "give the name as on the documents",
         ));
     }
     count(app, ctx, how).await?;
@@ -342,26 +342,22 @@ pub async fn verify_credential(
     let started = Instant::now();
     ctx.require(Scope::VerifyCredential)?;
     if payload.len() > 8_192 {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "payload",
-            exitentry_domain::Invalid::new(
-                "payload_too_long",
-                "a credential payload is at most 8 KB",
-            ),
+            ErrorCode::PayloadTooLong,
+            "a credential payload is at most 8 KB",
         ));
     }
     count(app, ctx, how).await?;
     let use_ = use_.map(str::trim).filter(|u| !u.is_empty());
     let v = crate::credentials::check_live(app, payload.trim(), use_).await?;
     if v.use_required(use_) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             "use",
-            exitentry_domain::Invalid::new(
-                "use_required",
-                format!(
-                    "say what the credential is presented for (`use`): it is for {} only",
-                    v.permitted_uses().join(", ")
-                ),
+            ErrorCode::UseRequired,
+            format!(
+                "say what the credential is presented for (`use`): it is for {} only",
+                v.permitted_uses().join(", ")
             ),
         ));
     }

@@ -1,7 +1,6 @@
 //! Shared set-up for service tests: an App over a fresh database with a manual clock.
 
 #![allow(dead_code)]
-
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use chrono::{TimeZone, Utc};

@@ -1,9 +1,9 @@
 //! The connection pool and the one place that knows which backend is behind it.
 
-use crate::{DatabaseUrl, Result, StorageError};
+use crate::{DatabaseUrl, Result, StorageError, Tx};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -113,11 +113,11 @@ impl Db {
 
     /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`)
     /// so two writers queue instead of deadlocking on lock upgrade.
-    pub async fn begin(&self) -> Result<Transaction<'static, Any>> {
-        Ok(match self.backend {
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx::new(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
-        })
+        }))
     }
 
     /// Readiness: one round trip.

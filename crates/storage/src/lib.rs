@@ -28,6 +28,7 @@ pub mod staff;
 pub mod temporary_permits;
 pub mod testing;
 mod time;
+mod tx;
 pub mod uploads;
 mod url;
 
@@ -35,9 +36,10 @@ pub use db::{Backend, Db};
 pub use error::StorageError;
 pub use sqlx::AnyConnection;
 pub use time::{from_micros, to_micros};
+pub use tx::Tx;
 pub use url::DatabaseUrl;
 
-/// A transaction on either backend; repository functions take `&mut *tx`.
-pub type Transaction = sqlx::Transaction<'static, sqlx::Any>;
+/// The former name of [`Tx`].
+pub type Transaction = Tx;
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;

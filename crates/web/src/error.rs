@@ -6,6 +6,7 @@ use crate::render::{beijing, render_error_page, urlencoding_min};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use exitentry_domain::ErrorCode;
 use exitentry_services::ServiceError;
 use serde::Serialize;
 
@@ -24,26 +25,66 @@ pub fn status_for(e: &ServiceError) -> StatusCode {
     }
 }
 
-/// A message for people: the translated text for the code when there is one; for
-/// validation errors the detailed English text otherwise; never internal details.
+/// A message for people: the text for the error's code in the reader's language (with the
+/// time for limits). Never internal details, never a bare code.
 pub fn message_for(e: &ServiceError, lang: Lang) -> String {
-    if let ServiceError::Internal(detail) = e {
-        tracing::error!(%detail, "internal error");
-    }
-    if let Some(at) = e.available_from() {
-        let time = beijing(at, "%Y-%m-%d %H:%M:%S (UTC+8)");
-        return lang.t_args(&format!("err-{}", e.code()), &[("time", time)]);
-    }
-    if let Some(m) = lang.try_t(&format!("err-{}", e.code())) {
-        return m;
-    }
     match e {
-        ServiceError::Invalid { error, .. } => error.message.clone(),
-        ServiceError::Unavailable { message, .. } | ServiceError::Conflict { message, .. } => {
-            message.clone()
+        ServiceError::Internal(detail) => tracing::error!(%detail, "internal error"),
+        // The reader gets the code's sentence; operators keep the provider's own words.
+        ServiceError::Unavailable { code, message } => {
+            tracing::warn!(code = code.code(), %message, "unavailable")
         }
-        _ => lang.t("err-internal"),
+        _ => {}
     }
+    let args = match e.available_from() {
+        Some(at) => vec![("time", beijing(at, "%Y-%m-%d %H:%M:%S (UTC+8)"))],
+        None => Vec::new(),
+    };
+    message_for_code_with(e.error_code(), lang, &args)
+}
+
+/// The message for a code in the reader's language.
+pub fn message_for_code(code: ErrorCode, lang: Lang) -> String {
+    message_for_code_with(code, lang, &[])
+}
+
+/// The message key of a code in `locales/*/main.ftl`.
+pub fn message_key(code: ErrorCode) -> String {
+    format!("err-{}", code.code())
+}
+
+/// Every code has its message in every language (a test checks it). Should one be missing
+/// all the same, the reader gets a general sentence in their language, not another
+/// language's text and not the code.
+fn message_for_code_with(code: ErrorCode, lang: Lang, args: &[(&'static str, String)]) -> String {
+    lang.own_t_args(&message_key(code), args)
+        .unwrap_or_else(|| {
+            tracing::warn!(
+                code = code.code(),
+                lang = lang.code(),
+                "no message for error code"
+            );
+            lang.t(FALLBACK_KEY)
+        })
+}
+
+/// The general sentence for a code without a message of its own.
+pub const FALLBACK_KEY: &str = "error-generic";
+
+/// The OpenAPI schema of `ErrorCode`: every code the API can answer.
+pub fn error_code_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "Stable machine-readable error code. Codes are never renamed; new ones may be added.",
+        ))
+        .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.code())))
+        .build()
+}
+
+fn error_code_ref() -> utoipa::openapi::Ref {
+    utoipa::openapi::Ref::from_schema_name("ErrorCode")
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -54,7 +95,8 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `not_found`, `bad_check_digit`.
-    pub code: String,
+    #[schema(schema_with = error_code_ref)]
+    pub code: ErrorCode,
     /// Human-readable message in the negotiated language.
     pub message: String,
     /// The input field at fault, for validation errors.
@@ -85,7 +127,7 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.err.code().to_string(),
+                code: self.err.error_code(),
                 message: message_for(&self.err, self.lang),
                 field,
                 available_from: self.err.available_from().map(|t| t.to_rfc3339()),
@@ -151,13 +193,13 @@ pub fn framework_rejection(res: Response, lang: Lang, path: &str) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v.starts_with("text/plain"));
     let code = match status {
-        StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::URI_TOO_LONG => "uri_too_long",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
-        StatusCode::INTERNAL_SERVER_ERROR => "internal",
+        StatusCode::BAD_REQUEST => ErrorCode::BadRequest,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::URI_TOO_LONG => ErrorCode::UriTooLong,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::InvalidBody,
+        StatusCode::INTERNAL_SERVER_ERROR => ErrorCode::Internal,
         _ => return res,
     };
     if !plain {
@@ -175,20 +217,62 @@ pub fn framework_rejection(res: Response, lang: Lang, path: &str) -> Response {
     render_error_page(lang, path, status, &message_for_code(code, lang))
 }
 
-fn message_for_code(code: &str, lang: Lang) -> String {
-    lang.try_t(&format!("err-{code}"))
-        .unwrap_or_else(|| lang.t("err-bad_request"))
-}
-
 /// The API's error body for a status without a service error (body too large, …).
-pub fn json_error(status: StatusCode, code: &str, lang: Lang) -> Response {
+pub fn json_error(status: StatusCode, code: ErrorCode, lang: Lang) -> Response {
     let body = ErrorBody {
         error: ErrorDetail {
-            code: code.to_string(),
+            code,
             message: message_for_code(code, lang),
             field: None,
             available_from: None,
         },
     };
     (status, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_has_a_message_in_every_language() {
+        let mut missing = Vec::new();
+        for lang in Lang::ALL {
+            for code in ErrorCode::ALL {
+                let key = message_key(*code);
+                if lang.own_t_args(&key, &[("time", "12:00".into())]).is_none() {
+                    missing.push(format!("locales/{}/main.ftl: {key}", lang.code()));
+                }
+            }
+            assert!(
+                lang.own_t_args(FALLBACK_KEY, &[]).is_some(),
+                "{FALLBACK_KEY}"
+            );
+        }
+        assert!(
+            missing.is_empty(),
+            "{} error codes have no message:\n{}",
+            missing.len(),
+            missing.join("\n")
+        );
+    }
+
+    #[test]
+    fn a_message_is_in_the_readers_language_never_a_code() {
+        let e = ServiceError::NotFound("person");
+        assert_eq!(
+            message_for(&e, Lang::En),
+            "We could not find that page or record."
+        );
+        assert_eq!(message_for(&e, Lang::ZhHans), "找不到该页面或记录。");
+        for lang in Lang::ALL {
+            for code in ErrorCode::ALL {
+                let m = message_for_code(*code, lang);
+                assert!(
+                    !m.is_empty() && m != code.code() && !m.starts_with("err-"),
+                    "{code}"
+                );
+            }
+        }
+    }
 }

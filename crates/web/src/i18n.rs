@@ -110,6 +110,17 @@ impl Lang {
         LOCALES.try_lookup(&self.id(), key)
     }
 
+    /// Looks up `key` in this language only (no other language stands in), with arguments.
+    pub fn own_t_args(self, key: &str, args: &[(&'static str, String)]) -> Option<String> {
+        let map: HashMap<Cow<'static, str>, fluent_templates::fluent_bundle::FluentValue> = args
+            .iter()
+            .map(|(k, v)| (Cow::Borrowed(*k), v.clone().into()))
+            .collect();
+        LOCALES
+            .lookup_single_language(&self.id(), key, Some(&map))
+            .ok()
+    }
+
     pub fn t_args(self, key: &str, args: &[(&'static str, String)]) -> String {
         let map: HashMap<Cow<'static, str>, fluent_templates::fluent_bundle::FluentValue> = args
             .iter()

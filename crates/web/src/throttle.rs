@@ -5,6 +5,7 @@
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use exitentry_domain::ErrorCode;
 use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
@@ -67,11 +68,11 @@ impl Throttle {
         self.check(ip).map_err(|wait| {
             let now = self.clock.0.now();
             let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
-            exitentry_services::ServiceError::TooSoon {
-                code: "rate_limited",
-                retry_after: now + wait,
-                wait_secs: wait.num_seconds().max(1),
-            }
+            exitentry_services::ServiceError::too_soon(
+                ErrorCode::RateLimited,
+                now + wait,
+                wait.num_seconds().max(1),
+            )
         })
     }
 }

@@ -7,6 +7,7 @@ use crate::holders::HolderSession;
 use crate::partners::PartnerContext;
 use crate::providers::FaceSubject;
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use exitentry_domain::centre::{Channel, NoShowRule};
 use exitentry_domain::ids::{IdKind, IdentityNumber};
@@ -126,9 +127,9 @@ pub(super) fn parse_slot_start(s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| {
-            bad(
+            ServiceError::bad_input(
                 "slot_start",
-                "bad_slot_start",
+                ErrorCode::BadSlotStart,
                 "slot_start is a time such as 2026-11-23T09:00:00+08:00",
             )
         })
@@ -143,10 +144,10 @@ pub(super) struct Who {
 }
 
 pub(super) fn not_approved() -> ServiceError {
-    ServiceError::Conflict {
-        code: "pre_application_not_approved",
-        message: "this service is booked after the online pre-application is approved".into(),
-    }
+    ServiceError::conflict(
+        ErrorCode::PreApplicationNotApproved,
+        "this service is booked after the online pre-application is approved",
+    )
 }
 
 pub(super) async fn applicant_for(
@@ -193,21 +194,20 @@ pub(super) async fn applicant_for(
         });
     }
     let a = req.applicant.as_ref().ok_or_else(|| {
-        bad(
+        ServiceError::bad_input(
             "applicant",
-            "applicant_required",
+            ErrorCode::ApplicantRequired,
             "say who the appointment is for",
         )
     })?;
-    let kind =
-        IdKind::parse(&a.id_kind).map_err(|e| ServiceError::invalid("applicant.id_kind", e))?;
-    let number = IdentityNumber::parse(kind, &a.id_number, app.today())
-        .map_err(|e| ServiceError::invalid("applicant.id_number", e))?;
+    let kind = IdKind::parse(&a.id_kind).at_field("applicant.id_kind")?;
+    let number =
+        IdentityNumber::parse(kind, &a.id_number, app.today()).at_field("applicant.id_number")?;
     let name = a.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "applicant.name",
-            "bad_name",
+            ErrorCode::BadName,
             "a name of 1 to 100 characters",
         ));
     }
@@ -228,7 +228,7 @@ pub(super) fn channel_for(booker: &Booker<'_>, requested: &str) -> Result<Channe
     let asked = if requested.trim().is_empty() {
         None
     } else {
-        Some(Channel::parse(requested).map_err(|e| ServiceError::invalid("channel", e))?)
+        Some(Channel::parse(requested).at_field("channel")?)
     };
     let allowed: &[Channel] = match booker {
         Booker::Holder(_) => &[Channel::Web, Channel::MiniProgram],
@@ -239,9 +239,9 @@ pub(super) fn channel_for(booker: &Booker<'_>, requested: &str) -> Result<Channe
     match asked {
         None => Ok(allowed[0]),
         Some(c) if allowed.contains(&c) => Ok(c),
-        Some(c) => Err(bad(
+        Some(c) => Err(ServiceError::bad_input(
             "channel",
-            "channel_not_allowed",
+            ErrorCode::ChannelNotAllowed,
             format!("this caller cannot book through {}", c.code()),
         )),
     }
@@ -259,23 +259,23 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
     let start = parse_slot_start(&req.slot_start)?;
     let now = app.now();
     if start <= now {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "slot_start",
-            "slot_in_past",
+            ErrorCode::SlotInPast,
             "this slot has already begun",
         ));
     }
     if start > now + Duration::days(app.config.centre.booking_horizon_days) {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "slot_start",
-            "slot_too_far",
+            ErrorCode::SlotTooFar,
             "this slot is not open for booking yet",
         ));
     }
     let mobile = match (&req.mobile, &booker) {
         (Some(m), _) if !m.trim().is_empty() => Some(
             exitentry_domain::temporary_permit::MobileNumber::parse(m)
-                .map_err(|e| ServiceError::invalid("mobile", e))?
+                .at_field("mobile")?
                 .as_str()
                 .to_string(),
         ),
@@ -305,9 +305,9 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
             .as_deref()
             .filter(|i| !i.is_empty())
             .ok_or_else(|| {
-                bad(
+                ServiceError::bad_input(
                     "face_image",
-                    "face_check_required",
+                    ErrorCode::FaceCheckRequired,
                     "the mini program needs a face check first",
                 )
             })?;
@@ -316,10 +316,10 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
             document_number: who.id_number.clone(),
         };
         if !app.providers.face()?.verify(&subject, image).await? {
-            return Err(ServiceError::Conflict {
-                code: "face_mismatch",
-                message: "the face check did not match the photo on record".into(),
-            });
+            return Err(ServiceError::conflict(
+                ErrorCode::FaceMismatch,
+                "the face check did not match the photo on record",
+            ));
         }
     }
     let mut tx = app.db.begin().await?;
@@ -332,9 +332,9 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
     )
     .await?
     .ok_or_else(|| {
-        bad(
+        ServiceError::bad_input(
             "slot_start",
-            "no_such_slot",
+            ErrorCode::NoSuchSlot,
             "there is no slot at this time",
         )
     })?;
@@ -345,10 +345,10 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
         return Err(already_booked());
     }
     if !store::take_place(&mut tx, slot.id).await? {
-        return Err(ServiceError::Conflict {
-            code: "slot_full",
-            message: "this slot is fully booked".into(),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::SlotFull,
+            "this slot is fully booked",
+        ));
     }
     let row = AppointmentRow {
         id: crate::tokens::random_token()[..24].to_string(),
@@ -383,18 +383,17 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
         json!({"office": row.office_code, "service": row.service, "slot": row.starts_at, "channel": row.channel}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     metrics::counter!("exitentry_appointments_booked_total", "office" => row.office_code.clone(), "channel" => row.channel.clone())
         .increment(1);
     Ok(view(app, &row))
 }
 
 pub(super) fn already_booked() -> ServiceError {
-    ServiceError::Conflict {
-        code: "already_booked",
-        message: "there is already an active appointment for this service; cancel or move it"
-            .into(),
-    }
+    ServiceError::conflict(
+        ErrorCode::AlreadyBooked,
+        "there is already an active appointment for this service; cancel or move it",
+    )
 }
 
 pub(super) fn no_show_rule(app: &App) -> NoShowRule {
@@ -421,10 +420,10 @@ pub(super) async fn check_block(
         .map(|t| from_micros(t).with_timezone(&cst()).date_naive())
         .collect();
     if let Some(until) = rule.blocked_until(&dates, today) {
-        return Err(ServiceError::LimitReached {
-            code: "booking_blocked",
-            until: local_instant(until, NaiveTime::MIN),
-        });
+        return Err(ServiceError::limit_reached(
+            ErrorCode::BookingBlocked,
+            local_instant(until, NaiveTime::MIN),
+        ));
     }
     Ok(())
 }
@@ -517,21 +516,21 @@ pub(super) async fn owned(
 
 pub(super) fn check_changeable(app: &App, a: &AppointmentRow) -> Result<()> {
     if a.status != AppointmentState::Booked {
-        return Err(ServiceError::Conflict {
-            code: "not_active",
-            message: format!("this appointment is {}", a.status),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotActive,
+            format!("this appointment is {}", a.status),
+        ));
     }
     let cutoff =
         from_micros(a.starts_at) - Duration::minutes(app.config.centre.cancel_cutoff_minutes);
     if app.now() >= cutoff {
-        return Err(ServiceError::Conflict {
-            code: "too_late_to_change",
-            message: format!(
+        return Err(ServiceError::conflict(
+            ErrorCode::TooLateToChange,
+            format!(
                 "appointments can be changed until {} minutes before the slot",
                 app.config.centre.cancel_cutoff_minutes
             ),
-        });
+        ));
     }
     Ok(())
 }
@@ -549,10 +548,10 @@ pub async fn cancel(app: &App, booker: Booker<'_>, id: &str) -> Result<Appointme
     )
     .await?
     {
-        return Err(ServiceError::Conflict {
-            code: "not_active",
-            message: "this appointment is no longer active".into(),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotActive,
+            "this appointment is no longer active",
+        ));
     }
     store::release_place(&mut tx, a.slot_id).await?;
     audit::record(
@@ -564,7 +563,7 @@ pub async fn cancel(app: &App, booker: Booker<'_>, id: &str) -> Result<Appointme
         json!({}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     a.status = AppointmentState::Cancelled;
     Ok(view(app, &a))
 }
@@ -579,9 +578,9 @@ pub async fn reschedule(
 ) -> Result<AppointmentView> {
     let start = parse_slot_start(slot_start)?;
     if start <= app.now() {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "slot_start",
-            "slot_in_past",
+            ErrorCode::SlotInPast,
             "this slot has already begun",
         ));
     }
@@ -598,9 +597,9 @@ pub async fn reschedule(
     )
     .await?
     .ok_or_else(|| {
-        bad(
+        ServiceError::bad_input(
             "slot_start",
-            "no_such_slot",
+            ErrorCode::NoSuchSlot,
             "there is no slot at this time",
         )
     })?;
@@ -608,17 +607,17 @@ pub async fn reschedule(
         return Ok(view(app, &a));
     }
     if !store::take_place(&mut tx, slot.id).await? {
-        return Err(ServiceError::Conflict {
-            code: "slot_full",
-            message: "this slot is fully booked".into(),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::SlotFull,
+            "this slot is fully booked",
+        ));
     }
     // Moved first, conditionally: of two racing changes only one releases the old place.
     if !store::move_to(&mut tx, &a.id, a.slot_id, &slot, app.now_micros()).await? {
-        return Err(ServiceError::Conflict {
-            code: "not_active",
-            message: "this appointment changed meanwhile".into(),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotActive,
+            "this appointment changed meanwhile",
+        ));
     }
     store::release_place(&mut tx, a.slot_id).await?;
     let moved = store::get(&mut tx, &a.id)
@@ -634,7 +633,7 @@ pub async fn reschedule(
         json!({"from": a.starts_at, "to": slot.starts_at, "office": slot.office_code}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(view(app, &moved))
 }
 
@@ -653,7 +652,7 @@ pub async fn mark_no_shows(app: &App) -> Result<usize> {
         )
         .await?;
     }
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     for a in &marked {
         metrics::counter!("exitentry_appointments_no_show_total", "office" => a.office_code.clone()).increment(1);
     }

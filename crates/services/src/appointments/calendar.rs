@@ -3,11 +3,12 @@
 use super::*;
 use crate::auth::StaffSession;
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use chrono::{Duration, NaiveDate};
 use exitentry_domain::centre::{self};
 use exitentry_domain::office::{HolidayCalendar, OfficeCode};
 use exitentry_storage::appointments::{self as store, CalendarDay, TemplateRow};
-use exitentry_storage::{StorageError, offices};
+use exitentry_storage::offices;
 use serde::Serialize;
 use serde_json::json;
 
@@ -23,8 +24,7 @@ pub async fn set_template(
 ) -> Result<usize> {
     staff.require(exitentry_domain::staff::Permission::ManageCentre)?;
     let service = parse_service(service)?;
-    let lines = centre::template_from_hours(hours, slot_minutes, capacity)
-        .map_err(|e| ServiceError::invalid("hours", e))?;
+    let lines = centre::template_from_hours(hours, slot_minutes, capacity).at_field("hours")?;
     let mut tx = app.db.begin().await?;
     let office = office_offering(&mut tx, office_code, service).await?;
     let rows: Vec<TemplateRow> = lines
@@ -56,7 +56,7 @@ pub async fn set_template(
         json!({"service": service.code(), "hours": hours, "slot_minutes": slot_minutes, "capacity": capacity}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(rows.len())
 }
 
@@ -71,8 +71,7 @@ pub struct TemplateView {
 /// The templates of every bookable service an office offers.
 pub async fn templates(app: &App, office_code: &str) -> Result<Vec<TemplateView>> {
     let mut conn = app.db.conn().await?;
-    let code =
-        OfficeCode::parse(office_code).map_err(|e| ServiceError::invalid("office_code", e))?;
+    let code = OfficeCode::parse(office_code).at_field("office_code")?;
     let office = offices::get(&mut conn, &code)
         .await?
         .ok_or(ServiceError::NotFound("office"))?;
@@ -118,13 +117,11 @@ impl DayScope<'_> {
     fn keys(&self) -> Result<(String, String)> {
         match self {
             DayScope::Calendar(c) => {
-                let c =
-                    HolidayCalendar::parse(c).map_err(|e| ServiceError::invalid("calendar", e))?;
+                let c = HolidayCalendar::parse(c).at_field("calendar")?;
                 Ok((c.code().to_string(), String::new()))
             }
             DayScope::Office(o) => {
-                let code =
-                    OfficeCode::parse(o).map_err(|e| ServiceError::invalid("office_code", e))?;
+                let code = OfficeCode::parse(o).at_field("office_code")?;
                 Ok((String::new(), code.as_str().to_string()))
             }
         }
@@ -146,31 +143,30 @@ pub async fn put_day(
     let date: NaiveDate = day
         .trim()
         .parse()
-        .map_err(|_| bad("day", "bad_date", "a date is YYYY-MM-DD"))?;
+        .map_err(|_| ServiceError::bad_input("day", ErrorCode::BadDate, "a date is YYYY-MM-DD"))?;
     let ok = matches!(
         (kind, scope),
         ("holiday" | "workday", DayScope::Calendar(_)) | ("closure", DayScope::Office(_))
     );
     if !ok {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "kind",
-            "bad_day_kind",
+            ErrorCode::BadDayKind,
             "public holidays and make-up working days belong to a holiday calendar; a closure names an office",
         ));
     }
     let (calendar, office) = scope.keys()?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "name",
-            "bad_name",
+            ErrorCode::BadName,
             "give the day a name of 1 to 100 characters",
         ));
     }
     let mut tx = app.db.begin().await?;
     if !office.is_empty() {
-        let code =
-            OfficeCode::parse(&office).map_err(|e| ServiceError::invalid("office_code", e))?;
+        let code = OfficeCode::parse(&office).at_field("office_code")?;
         offices::get(&mut tx, &code)
             .await?
             .ok_or(ServiceError::NotFound("office"))?;
@@ -205,7 +201,7 @@ pub async fn put_day(
         json!({"calendar": calendar, "office": office, "kind": kind, "name": name, "slots_removed": result.0}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(result)
 }
 
@@ -228,7 +224,7 @@ pub async fn remove_day(
         json!({"calendar": calendar, "office": office}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(removed)
 }
 
@@ -240,8 +236,7 @@ pub async fn calendar(
     days: i64,
 ) -> Result<(HolidayCalendar, Vec<CalendarDay>)> {
     let mut conn = app.db.conn().await?;
-    let code =
-        OfficeCode::parse(office_code).map_err(|e| ServiceError::invalid("office_code", e))?;
+    let code = OfficeCode::parse(office_code).at_field("office_code")?;
     let office = offices::get(&mut conn, &code)
         .await?
         .ok_or(ServiceError::NotFound("office"))?;

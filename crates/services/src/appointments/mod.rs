@@ -10,25 +10,17 @@ pub use booking::*;
 pub use calendar::*;
 pub use slots::*;
 
+use crate::{AtField, ErrorCode};
 use crate::{Result, ServiceError};
-use exitentry_domain::Invalid;
 use exitentry_domain::office::Service;
 use exitentry_domain::time::{day_start_micros, local_instant};
 
-pub(super) fn bad(
-    field: &'static str,
-    code: &'static str,
-    message: impl Into<String>,
-) -> ServiceError {
-    ServiceError::invalid(field, Invalid::new(code, message))
-}
-
 pub(super) fn parse_service(s: &str) -> Result<Service> {
-    let service = Service::parse(s).map_err(|e| ServiceError::invalid("service", e))?;
+    let service = Service::parse(s).at_field("service")?;
     if !service.bookable() {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "service",
-            "not_bookable",
+            ErrorCode::NotBookable,
             "this service needs no appointment",
         ));
     }

@@ -3,12 +3,13 @@
 
 use super::*;
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime};
 use exitentry_domain::centre::{self, ROUND_THE_CLOCK_COUNTER_HOURS, TemplateLine};
 use exitentry_domain::office::{DEFAULT_OPENING_HOURS, HolidayCalendar, OfficeCode, Service};
 use exitentry_domain::time::cst;
 use exitentry_storage::appointments::{self as store, SlotRow, TemplateRow};
-use exitentry_storage::{AnyConnection, StorageError, from_micros, offices};
+use exitentry_storage::{AnyConnection, from_micros, offices};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashSet;
@@ -18,14 +19,14 @@ pub(super) async fn office_offering(
     code: &str,
     service: Service,
 ) -> Result<exitentry_domain::office::Office> {
-    let code = OfficeCode::parse(code).map_err(|e| ServiceError::invalid("office_code", e))?;
+    let code = OfficeCode::parse(code).at_field("office_code")?;
     let office = offices::get(conn, &code)
         .await?
         .ok_or(ServiceError::NotFound("office"))?;
     if !office.services.contains(&service) {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "service",
-            "service_not_offered",
+            ErrorCode::ServiceNotOffered,
             format!("{} does not offer {}", office.code.as_str(), service.code()),
         ));
     }
@@ -60,7 +61,7 @@ pub async fn template_for(
     };
     let capacity = capacity.unwrap_or(u32::try_from(counters).unwrap_or(3));
     centre::template_from_hours(hours, service.duration_minutes(), capacity)
-        .map_err(|e| ServiceError::invalid("opening_hours", e))
+        .at_field("opening_hours")
 }
 
 pub(super) fn line_from_row(t: &TemplateRow, capacity: Option<u32>) -> Result<TemplateLine> {
@@ -155,14 +156,18 @@ pub async fn open_slots(
     days: u32,
     capacity: Option<u32>,
 ) -> Result<Opened> {
-    let service = Service::parse(service).map_err(|e| ServiceError::invalid("service", e))?;
+    let service = Service::parse(service).at_field("service")?;
     if !(1..=366).contains(&days) {
-        return Err(bad("days", "bad_days", "open 1 to 366 days at a time"));
+        return Err(ServiceError::bad_input(
+            "days",
+            ErrorCode::BadDays,
+            "open 1 to 366 days at a time",
+        ));
     }
     if capacity == Some(0) || capacity.is_some_and(|c| c > 500) {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "capacity",
-            "bad_capacity",
+            ErrorCode::BadCapacity,
             "capacity is 1 to 500 applicants per slot",
         ));
     }
@@ -191,7 +196,7 @@ pub async fn open_slots(
         json!({"service": service.code(), "from": from.to_string(), "days": days, "opened": opened}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(Opened {
         office_code: office.code.as_str().to_string(),
         service: service.code().to_string(),
@@ -230,9 +235,9 @@ pub async fn slots(
 ) -> Result<Vec<SlotView>> {
     let service = parse_service(service)?;
     if to < from || (to - from).num_days() > 62 {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "to",
-            "bad_range",
+            ErrorCode::BadRange,
             "ask for at most 62 days, 'to' not before 'from'",
         ));
     }

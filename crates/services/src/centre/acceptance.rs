@@ -5,6 +5,7 @@ use super::*;
 use crate::auth::StaffSession;
 use crate::tokens::random_token;
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use chrono::{DateTime, FixedOffset};
 use exitentry_domain::document::{DocumentStatus, age_on};
 use exitentry_domain::products::{self, IssueReason, Money, Product};
@@ -149,9 +150,9 @@ pub(super) async fn person_for(
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| {
-            bad(
+            ServiceError::bad_input(
                 "id_number",
-                "id_number_required",
+                ErrorCode::IdNumberRequired,
                 "enter the applicant's identity number",
             )
         })?;
@@ -164,14 +165,14 @@ pub(super) async fn person_for(
     let found = people::by_id_number(conn, &n).await?;
     match found.as_slice() {
         [p] => Ok(p.id),
-        [] => Err(bad(
+        [] => Err(ServiceError::bad_input(
             "id_number",
-            "person_not_found",
+            ErrorCode::PersonNotFound,
             "nobody with this identity number is in the registry",
         )),
-        _ => Err(bad(
+        _ => Err(ServiceError::bad_input(
             "id_number",
-            "ambiguous_id_number",
+            ErrorCode::AmbiguousIdNumber,
             "several people have this number; search the registry",
         )),
     }
@@ -202,9 +203,9 @@ pub(super) async fn person_from_pre_application(
         None => id_number.unwrap_or_default().to_string(),
     };
     if typed.trim().is_empty() {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "id_number",
-            "id_number_required",
+            ErrorCode::IdNumberRequired,
             "enter the applicant's identity number",
         ));
     }
@@ -219,15 +220,15 @@ pub(super) async fn person_from_pre_application(
         }
     }
     let Some((kind, number, pre)) = approved else {
-        return Err(conflict(
-            "pre_application_not_approved",
+        return Err(ServiceError::conflict(
+            ErrorCode::PreApplicationNotApproved,
             "no approved online pre-application for this identity card",
         ));
     };
     let form: exitentry_domain::hrp::Form = serde_json::from_str(&pre.form).unwrap_or_default();
     let applicant = exitentry_domain::hrp::check(&form, app.today()).map_err(|_| {
-        conflict(
-            "pre_application_incomplete",
+        ServiceError::conflict(
+            ErrorCode::PreApplicationIncomplete,
             "the approved pre-application no longer passes the checks (passport validity?)",
         )
     })?;
@@ -264,8 +265,8 @@ pub(super) async fn person_from_pre_application(
     people::insert_new(conn, std::slice::from_ref(&record), app.now_micros())
         .await
         .map_err(|e| match e {
-            StorageError::Conflict(_) => conflict(
-                "application_open",
+            StorageError::Conflict(_) => ServiceError::conflict(
+                ErrorCode::ApplicationOpen,
                 "another counter is accepting this applicant right now",
             ),
             other => other.into(),
@@ -357,20 +358,20 @@ pub(super) async fn old_document_for(
         .flatten();
     match product.reason {
         IssueReason::First => match (valid, expired_for_life) {
-            (Some(_), _) => Err(conflict(
-                "holds_valid_document",
+            (Some(_), _) => Err(ServiceError::conflict(
+                ErrorCode::HoldsValidDocument,
                 "the applicant already holds a valid document of this kind; apply for a renewal",
             )),
-            (None, Some(_)) => Err(conflict(
-                "renew_expired_document",
+            (None, Some(_)) => Err(ServiceError::conflict(
+                ErrorCode::RenewExpiredDocument,
                 "the applicant's permit has expired; apply for a renewal: the number is kept for life",
             )),
             (None, None) => Ok(None),
         },
         IssueReason::Renewal => match valid.or(expired_for_life) {
             Some(d) => Ok(Some(d.id)),
-            None => Err(conflict(
-                "nothing_to_renew",
+            None => Err(ServiceError::conflict(
+                ErrorCode::NothingToRenew,
                 "the applicant holds no valid document of this kind; apply for a first one",
             )),
         },
@@ -386,12 +387,12 @@ pub(super) async fn old_document_for(
                 .max_by_key(|d| d.doc.issued_on);
             match (lost, valid) {
                 (Some(d), None) => Ok(Some(d.id)),
-                (_, Some(_)) => Err(conflict(
-                    "holds_valid_document",
+                (_, Some(_)) => Err(ServiceError::conflict(
+                    ErrorCode::HoldsValidDocument,
                     "the current document is valid; report it lost or damaged first",
                 )),
-                (None, None) => Err(conflict(
-                    "nothing_to_replace",
+                (None, None) => Err(ServiceError::conflict(
+                    ErrorCode::NothingToReplace,
                     "no lost or damaged document of this kind is on record",
                 )),
             }
@@ -407,16 +408,15 @@ pub async fn accept(
     req: &AcceptRequest,
 ) -> Result<ApplicationView> {
     let office = counter_staff(staff)?;
-    let product =
-        products::product(&req.product).map_err(|e| ServiceError::invalid("product", e))?;
+    let product = products::product(&req.product).at_field("product")?;
     let checklist = product
         .check_list(&req.checklist, false)
-        .map_err(|e| ServiceError::invalid("checklist", e))?;
+        .at_field("checklist")?;
     let receipt = req.photo_receipt.trim().to_ascii_uppercase();
     if receipt.is_empty() {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "photo_receipt",
-            "photo_required",
+            ErrorCode::PhotoRequired,
             "scan the photo receipt",
         ));
     }
@@ -424,15 +424,15 @@ pub async fn accept(
     let mut tx = app.db.begin().await?;
     let t = own_ticket(&mut tx, &office, req.ticket_id).await?;
     if t.status != TicketState::Called {
-        return Err(conflict(
-            "not_called",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotCalled,
             "call the ticket to the counter first",
         ));
     }
     if t.service != product.service.code() {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "product",
-            "wrong_queue",
+            ErrorCode::WrongQueue,
             format!("this ticket is for {}; transfer it first", t.service),
         ));
     }
@@ -449,9 +449,9 @@ pub async fn accept(
     if let Some(p) = &pre
         && p.applicant.purpose.product() != product.code
     {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "product",
-            "pre_application_purpose",
+            ErrorCode::PreApplicationPurpose,
             format!(
                 "the approved pre-application is for {}",
                 p.applicant.purpose.product()
@@ -465,7 +465,7 @@ pub async fn accept(
     let checklist = if age_on(person.person.date_of_birth, today) < 18 {
         product
             .check_list(&req.checklist, true)
-            .map_err(|e| ServiceError::invalid("checklist", e))?
+            .at_field("checklist")?
     } else {
         checklist
     };
@@ -479,8 +479,8 @@ pub async fn accept(
             .holder_regions()
             .contains(&person.person.region)
     {
-        return Err(conflict(
-            "not_eligible",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEligible,
             "this applicant cannot hold this kind of document",
         ));
     }
@@ -488,16 +488,16 @@ pub async fn accept(
         .await?
         .filter(|p| p.office_code == office)
         .ok_or_else(|| {
-            bad(
+            ServiceError::bad_input(
                 "photo_receipt",
-                "photo_not_found",
+                ErrorCode::PhotoNotFound,
                 "no photo with this receipt was taken here",
             )
         })?;
     if local(photo.created_at).date_naive() != today {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "photo_receipt",
-            "photo_expired",
+            ErrorCode::PhotoExpired,
             "this photo was not taken today; take a new one",
         ));
     }
@@ -511,8 +511,8 @@ pub async fn accept(
         open += store::open_applications(&mut tx, person_id, p.code).await?;
     }
     if open > 0 {
-        return Err(conflict(
-            "application_open",
+        return Err(ServiceError::conflict(
+            ErrorCode::ApplicationOpen,
             "this applicant already has an open application of this kind",
         ));
     }
@@ -528,8 +528,8 @@ pub async fn accept(
             .map(|d| d.doc.number)
             .unwrap_or_default();
         if p.applicant.current_permit.as_ref().map(|n| n.as_str()) != Some(old_number.as_str()) {
-            return Err(conflict(
-                "current_permit_mismatch",
+            return Err(ServiceError::conflict(
+                ErrorCode::CurrentPermitMismatch,
                 format!(
                     "the registry's permit is {old_number}, not the one the pre-application names"
                 ),
@@ -541,7 +541,7 @@ pub async fn accept(
     let fee = app
         .policy
         .fee_for_age(product.issues, today, age)
-        .map_err(|e| ServiceError::invalid("product", e))?;
+        .at_field("product")?;
     let row = ApplicationRow {
         id: random_token()[..24].to_string(),
         reference: format!("R{:011}", rand::random::<u64>() % 100_000_000_000),
@@ -567,9 +567,9 @@ pub async fn accept(
     };
     match store::insert_application(&mut tx, &row).await {
         Err(StorageError::Conflict(_)) => {
-            return Err(bad(
+            return Err(ServiceError::bad_input(
                 "photo_receipt",
-                "photo_used",
+                ErrorCode::PhotoUsed,
                 "this photo belongs to another application",
             ));
         }
@@ -579,8 +579,8 @@ pub async fn accept(
         if !crate::pre_applications::mark_used(&mut tx, &p.row.id, &row.id, app.now_micros())
             .await?
         {
-            return Err(conflict(
-                "pre_application_not_approved",
+            return Err(ServiceError::conflict(
+                ErrorCode::PreApplicationNotApproved,
                 "this pre-application was used meanwhile",
             ));
         }
@@ -604,7 +604,7 @@ pub async fn accept(
     )
     .await?;
     let view = application_view(&mut tx, &row).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(view)
 }
 

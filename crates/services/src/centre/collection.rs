@@ -2,6 +2,7 @@
 //! the sweep of documents nobody collected.
 
 use super::*;
+use crate::ErrorCode;
 use crate::auth::StaffSession;
 use crate::tokens::constant_time_eq;
 use crate::{App, Result, ServiceError, audit};
@@ -13,7 +14,7 @@ use exitentry_domain::states::CentreApplicationState;
 use exitentry_domain::time::cst;
 use exitentry_storage::centre::{self as store};
 use exitentry_storage::documents::{self, DocumentRecord};
-use exitentry_storage::{AnyConnection, StorageError, people};
+use exitentry_storage::{AnyConnection, people};
 use serde::Serialize;
 use serde_json::json;
 
@@ -23,8 +24,8 @@ pub async fn mark_ready(app: &App, staff: &StaffSession, id: &str) -> Result<App
     let mut tx = app.db.begin().await?;
     let a = application_for_staff(&mut tx, staff, id).await?;
     if a.status != CentreApplicationState::Paid {
-        return Err(conflict(
-            "not_paid",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotPaid,
             format!("this application is {}", a.status),
         ));
     }
@@ -44,7 +45,10 @@ pub async fn mark_ready(app: &App, staff: &StaffSession, id: &str) -> Result<App
         _ => new_number(&mut tx, product, region).await?,
     };
     if !store::mark_ready(&mut tx, &a.id, &number, app.now_micros()).await? {
-        return Err(conflict("not_paid", "this application changed meanwhile"));
+        return Err(ServiceError::conflict(
+            ErrorCode::NotPaid,
+            "this application changed meanwhile",
+        ));
     }
     audit::record(
         app,
@@ -59,7 +63,7 @@ pub async fn mark_ready(app: &App, staff: &StaffSession, id: &str) -> Result<App
         .await?
         .ok_or(ServiceError::NotFound("application"))?;
     let view = application_view(&mut tx, &a).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(view)
 }
 
@@ -128,8 +132,8 @@ pub async fn collect(
     let reference = reference.trim().to_ascii_uppercase();
     let mut tx = app.db.begin().await?;
     let mismatch = || {
-        conflict(
-            "receipt_or_identity_mismatch",
+        ServiceError::conflict(
+            ErrorCode::ReceiptOrIdentityMismatch,
             "the receipt and the identity number do not match a document waiting here",
         )
     };
@@ -154,26 +158,26 @@ pub async fn collect(
             json!({"why": "identity"}),
         )
         .await?;
-        tx.commit().await.map_err(StorageError::from)?;
+        tx.commit().await?;
         return Err(mismatch());
     }
     if a.office_code != device.office_code {
-        return Err(conflict(
-            "wrong_office",
+        return Err(ServiceError::conflict(
+            ErrorCode::WrongOffice,
             format!("this document waits at {}", a.office_code),
         ));
     }
     match a.status {
         CentreApplicationState::Ready => {}
         CentreApplicationState::Collected => {
-            return Err(conflict(
-                "already_collected",
+            return Err(ServiceError::conflict(
+                ErrorCode::AlreadyCollected,
                 "this document has already been collected",
             ));
         }
         _ => {
-            return Err(conflict(
-                "not_ready",
+            return Err(ServiceError::conflict(
+                ErrorCode::NotReady,
                 match &a.collection_date {
                     Some(d) => format!("the document is not ready yet; expected from {d}"),
                     None => "the document is not ready yet".to_string(),
@@ -190,8 +194,8 @@ pub async fn collect(
     let today = app.today();
     // Claim the hand-over first: a second kiosk waits on this row and then finds it taken.
     if !store::mark_collected(&mut tx, &a.id, &device.actor(), now).await? {
-        return Err(conflict(
-            "already_collected",
+        return Err(ServiceError::conflict(
+            ErrorCode::AlreadyCollected,
             "this document has already been collected",
         ));
     }
@@ -211,16 +215,16 @@ pub async fn collect(
         };
         if from.is_some() {
             if old_permit.trim().is_empty() {
-                return Err(bad(
+                return Err(ServiceError::bad_input(
                     "old_permit",
-                    "old_permit_required",
+                    ErrorCode::OldPermitRequired,
                     "insert the permit being replaced into the card slot first",
                 ));
             }
             if !slot_holds(old_permit, &old.doc) {
-                return Err(bad(
+                return Err(ServiceError::bad_input(
                     "old_permit",
-                    "old_permit_mismatch",
+                    ErrorCode::OldPermitMismatch,
                     "the permit in the card slot is not the one being replaced",
                 ));
             }
@@ -230,8 +234,8 @@ pub async fn collect(
             if !documents::change_status(&mut tx, old_id, from, DocumentStatus::Surrendered, now)
                 .await?
             {
-                return Err(conflict(
-                    "old_permit_changed",
+                return Err(ServiceError::conflict(
+                    ErrorCode::OldPermitChanged,
                     "the permit being replaced has changed since the application; ask at the counter",
                 ));
             }
@@ -285,7 +289,7 @@ pub async fn collect(
         json!({"document_number": number, "surrendered": surrendered}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(Collected {
         reference: a.reference,
         document_number: number,
@@ -427,7 +431,7 @@ pub async fn sweep_uncollected(app: &App) -> Result<(usize, usize)> {
             .await?;
             reminded += 1;
         }
-        tx.commit().await.map_err(StorageError::from)?;
+        tx.commit().await?;
     }
     Ok((reminded, cancelled))
 }

@@ -1,9 +1,9 @@
 //! Kiosks and ticket printers: registration, their tokens, enabling and disabling, the
 //! paper-and-ink reports the fleet page shows.
 
-use super::*;
 use crate::tokens::{random_token, token_hash};
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use exitentry_domain::office::OfficeCode;
 use exitentry_storage::centre::{self as store};
 use exitentry_storage::{StorageError, offices};
@@ -35,20 +35,20 @@ pub async fn create_device(
     kind: &str,
 ) -> Result<(DeviceSession, String)> {
     if !DEVICE_KINDS.contains(&kind) {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "kind",
-            "bad_device_kind",
+            ErrorCode::BadDeviceKind,
             "a device is a kiosk or a ticket_printer",
         ));
     }
     let name = exitentry_domain::staff::parse_username(name).map_err(|_| {
-        bad(
+        ServiceError::bad_input(
             "name",
-            "bad_device_name",
+            ErrorCode::BadDeviceName,
             "a device name is 3-32 letters, digits, '.', '_' or '-'",
         )
     })?;
-    let code = OfficeCode::parse(office).map_err(|e| ServiceError::invalid("office", e))?;
+    let code = OfficeCode::parse(office).at_field("office")?;
     let token = random_token();
     let mut tx = app.db.begin().await?;
     offices::get(&mut tx, &code)
@@ -65,8 +65,8 @@ pub async fn create_device(
     .await
     {
         Err(StorageError::Conflict(_)) => {
-            return Err(conflict(
-                "device_exists",
+            return Err(ServiceError::conflict(
+                ErrorCode::DeviceExists,
                 format!("a device named {name} exists"),
             ));
         }
@@ -81,7 +81,7 @@ pub async fn create_device(
         json!({"office": code.as_str(), "kind": kind}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok((
         DeviceSession {
             id,
@@ -129,7 +129,7 @@ pub async fn set_device_disabled(app: &App, actor: &str, name: &str, disabled: b
         json!({}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -144,7 +144,11 @@ pub async fn report_status(
     const LEVELS: [&str; 3] = ["ok", "low", "out"];
     for (field, v) in [("paper", paper), ("ink", ink)] {
         if !LEVELS.contains(&v) {
-            return Err(bad(field, "bad_level", "a level is ok, low or out"));
+            return Err(ServiceError::bad_input(
+                field,
+                ErrorCode::BadLevel,
+                "a level is ok, low or out",
+            ));
         }
     }
     let mut tx = app.db.begin().await?;
@@ -160,7 +164,7 @@ pub async fn report_status(
         )
         .await?;
     }
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -1,8 +1,8 @@
 //! Office settings (counters, walk-ins) and the day's measures (waiting and service times).
 
-use super::*;
 use crate::auth::StaffSession;
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use chrono::{Duration, NaiveDate};
 use exitentry_domain::office::OfficeCode;
 use exitentry_domain::staff::Permission;
@@ -10,7 +10,7 @@ use exitentry_domain::states::{AppointmentState, TicketState};
 use exitentry_domain::time::day_start_micros;
 use exitentry_storage::appointments as appts;
 use exitentry_storage::centre::{self as store};
-use exitentry_storage::{StorageError, offices};
+use exitentry_storage::offices;
 use serde::Serialize;
 use serde_json::json;
 
@@ -31,9 +31,9 @@ pub async fn set_office_settings(
 ) -> Result<()> {
     staff.require(Permission::ManageCentre)?;
     if !(1..=200).contains(&counters) {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "counters",
-            "bad_counters",
+            ErrorCode::BadCounters,
             "an office has 1 to 200 counters",
         ));
     }
@@ -51,7 +51,7 @@ pub async fn set_office_settings(
         json!({"counters": counters, "walk_ins": walk_ins}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -83,7 +83,7 @@ pub(super) fn quantile(sorted: &[i64], q: f64) -> Option<i64> {
 }
 
 pub async fn measures(app: &App, office: &str, day: NaiveDate) -> Result<DayMeasures> {
-    let code = OfficeCode::parse(office).map_err(|e| ServiceError::invalid("office", e))?;
+    let code = OfficeCode::parse(office).at_field("office")?;
     let mut conn = app.db.conn().await?;
     offices::get(&mut conn, &code)
         .await?

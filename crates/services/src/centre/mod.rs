@@ -18,26 +18,9 @@ pub use payment::*;
 pub use photos::*;
 pub use queue::*;
 
-use crate::ServiceError;
 use chrono::{DateTime, FixedOffset};
-use exitentry_domain::Invalid;
 use exitentry_domain::time::cst;
 use exitentry_storage::from_micros;
-
-pub(super) fn bad(
-    field: &'static str,
-    code: &'static str,
-    message: impl Into<String>,
-) -> ServiceError {
-    ServiceError::invalid(field, Invalid::new(code, message))
-}
-
-pub(super) fn conflict(code: &'static str, message: impl Into<String>) -> ServiceError {
-    ServiceError::Conflict {
-        code,
-        message: message.into(),
-    }
-}
 
 pub(super) fn local(t: i64) -> DateTime<FixedOffset> {
     from_micros(t).with_timezone(&cst())

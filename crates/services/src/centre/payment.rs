@@ -2,6 +2,7 @@
 //! office's list of applications.
 
 use super::*;
+use crate::ErrorCode;
 use crate::appointments::working_calendar;
 use crate::auth::StaffSession;
 use crate::counter_terminal::{Charge, ChargeOutcome};
@@ -30,16 +31,16 @@ pub async fn pay(
         application_for_staff(&mut conn, staff, id).await?
     };
     if a.status != CentreApplicationState::Accepted {
-        return Err(conflict(
-            "already_paid",
+        return Err(ServiceError::conflict(
+            ErrorCode::AlreadyPaid,
             format!("this application is {}", a.status),
         ));
     }
     let currency = a.fee.currency;
     if !currency.methods().contains(&method) {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "method",
-            "bad_method",
+            ErrorCode::BadMethod,
             format!(
                 "for {} take one of: {}",
                 currency.code(),
@@ -95,8 +96,8 @@ pub async fn pay(
         return Err(e);
     }
     if let Some(reason) = declined {
-        return Err(conflict(
-            "payment_declined",
+        return Err(ServiceError::conflict(
+            ErrorCode::PaymentDeclined,
             format!("the payment was declined: {reason}"),
         ));
     }
@@ -142,13 +143,18 @@ pub(super) async fn record_payment(
     )
     .await
     .map_err(|e| match e {
-        StorageError::Conflict(_) => conflict("already_paid", "this application is already paid"),
+        StorageError::Conflict(_) => {
+            ServiceError::conflict(ErrorCode::AlreadyPaid, "this application is already paid")
+        }
         other => other.into(),
     })?;
     if status == CounterPaymentState::Paid
         && !store::mark_paid(&mut tx, &a.id, &collection.to_string(), now).await?
     {
-        return Err(conflict("already_paid", "this application is already paid"));
+        return Err(ServiceError::conflict(
+            ErrorCode::AlreadyPaid,
+            "this application is already paid",
+        ));
     }
     audit::record(
         app,
@@ -159,7 +165,7 @@ pub(super) async fn record_payment(
         json!({"payment": payment_id, "method": method, "amount_cents": a.fee.cents, "currency": a.fee.currency.code(), "ref": provider_ref}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -190,9 +196,9 @@ pub async fn applications(
         .into_iter()
         .find(|s| s.code() == status)
     else {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "status",
-            "bad_status",
+            ErrorCode::BadStatus,
             "status is accepted, paid, ready or collected",
         ));
     };

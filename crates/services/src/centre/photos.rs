@@ -2,11 +2,11 @@
 //! barcode the counter scans.
 
 use super::*;
+use crate::ErrorCode;
 use crate::auth::StaffSession;
 use crate::{App, Result, ServiceError, audit};
 use chrono::{DateTime, FixedOffset};
 use exitentry_domain::staff::Permission;
-use exitentry_storage::StorageError;
 use exitentry_storage::centre::{self as store, PhotoRow};
 use serde::Serialize;
 use serde_json::json;
@@ -45,23 +45,37 @@ pub async fn take_photo(app: &App, staff: &StaffSession, bytes: &[u8]) -> Result
     let office = counter_staff(staff)?;
     let c = &app.config.centre;
     if bytes.is_empty() {
-        return Err(bad("photo", "photo_empty", "no photo was received"));
+        return Err(ServiceError::bad_input(
+            "photo",
+            ErrorCode::PhotoEmpty,
+            "no photo was received",
+        ));
     }
     if bytes.len() > c.photo_max_bytes {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "photo",
-            "photo_too_large",
+            ErrorCode::PhotoTooLarge,
             format!("a photo may have at most {} KB", c.photo_max_bytes / 1024),
         ));
     }
-    let mime = photo_format(bytes)
-        .ok_or_else(|| bad("photo", "photo_format", "a photo is a JPEG or PNG image"))?;
-    let (width, height) = crate::uploads::image_size(bytes)
-        .ok_or_else(|| bad("photo", "photo_unreadable", "this image cannot be read"))?;
-    if width < c.photo_min_width as usize || height < c.photo_min_height as usize {
-        return Err(bad(
+    let mime = photo_format(bytes).ok_or_else(|| {
+        ServiceError::bad_input(
             "photo",
-            "photo_too_small",
+            ErrorCode::PhotoFormat,
+            "a photo is a JPEG or PNG image",
+        )
+    })?;
+    let (width, height) = crate::uploads::image_size(bytes).ok_or_else(|| {
+        ServiceError::bad_input(
+            "photo",
+            ErrorCode::PhotoUnreadable,
+            "this image cannot be read",
+        )
+    })?;
+    if width < c.photo_min_width as usize || height < c.photo_min_height as usize {
+        return Err(ServiceError::bad_input(
+            "photo",
+            ErrorCode::PhotoTooSmall,
             format!(
                 "a photo needs at least {}×{} pixels",
                 c.photo_min_width, c.photo_min_height
@@ -69,9 +83,9 @@ pub async fn take_photo(app: &App, staff: &StaffSession, bytes: &[u8]) -> Result
         ));
     }
     if height <= width {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "photo",
-            "photo_orientation",
+            ErrorCode::PhotoOrientation,
             "a document photo is taller than it is wide",
         ));
     }
@@ -99,7 +113,7 @@ pub async fn take_photo(app: &App, staff: &StaffSession, bytes: &[u8]) -> Result
         json!({"sha256": stored.sha256, "width": stored.width, "height": stored.height}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(photo_view(&stored))
 }
 

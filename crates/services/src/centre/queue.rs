@@ -4,6 +4,7 @@
 use super::*;
 use crate::auth::StaffSession;
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use chrono::{DateTime, FixedOffset};
 use exitentry_domain::centre::{self};
 use exitentry_domain::document::age_on;
@@ -12,7 +13,7 @@ use exitentry_domain::staff::Permission;
 use exitentry_domain::states::{AppointmentState, TicketState};
 use exitentry_storage::appointments as appts;
 use exitentry_storage::centre::{self as store, NewTicket, TicketRow};
-use exitentry_storage::{AnyConnection, StorageError, offices, people};
+use exitentry_storage::{AnyConnection, offices, people};
 use serde::Serialize;
 use serde_json::json;
 
@@ -42,7 +43,10 @@ impl Desk<'_> {
 }
 
 pub(super) fn no_office() -> ServiceError {
-    conflict("no_office", "this account is not assigned to an office")
+    ServiceError::conflict(
+        ErrorCode::NoOffice,
+        "this account is not assigned to an office",
+    )
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -151,8 +155,8 @@ pub async fn check_in(app: &App, desk: Desk<'_>, reference: &str) -> Result<Tick
         .await?
         .ok_or(ServiceError::NotFound("appointment"))?;
     if a.office_code != office {
-        return Err(conflict(
-            "wrong_office",
+        return Err(ServiceError::conflict(
+            ErrorCode::WrongOffice,
             format!("this appointment is at {}", a.office_code),
         ));
     }
@@ -163,15 +167,15 @@ pub async fn check_in(app: &App, desk: Desk<'_>, reference: &str) -> Result<Tick
         return ticket_view(&mut tx, &t).await;
     }
     if a.status != AppointmentState::Booked {
-        return Err(conflict(
-            "not_active",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotActive,
             format!("this appointment is {}", a.status),
         ));
     }
     let day = local(a.starts_at).date_naive();
     if day != app.today() {
-        return Err(conflict(
-            "wrong_day",
+        return Err(ServiceError::conflict(
+            ErrorCode::WrongDay,
             format!("this appointment is on {day}"),
         ));
     }
@@ -188,8 +192,8 @@ pub async fn check_in(app: &App, desk: Desk<'_>, reference: &str) -> Result<Tick
     )
     .await?
     {
-        return Err(conflict(
-            "not_active",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotActive,
             "this appointment was just checked in",
         ));
     }
@@ -216,7 +220,7 @@ pub async fn check_in(app: &App, desk: Desk<'_>, reference: &str) -> Result<Tick
     )
     .await?;
     let view = ticket_view(&mut tx, &t).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(view)
 }
 
@@ -228,16 +232,16 @@ pub async fn walk_in(
     elderly_or_disabled: bool,
 ) -> Result<TicketView> {
     let office = desk.office()?;
-    let service = Service::parse(service).map_err(|e| ServiceError::invalid("service", e))?;
+    let service = Service::parse(service).at_field("service")?;
     let mut tx = app.db.begin().await?;
-    let code = OfficeCode::parse(&office).map_err(|e| ServiceError::invalid("office", e))?;
+    let code = OfficeCode::parse(&office).at_field("office")?;
     let o = offices::get(&mut tx, &code)
         .await?
         .ok_or(ServiceError::NotFound("office"))?;
     if !o.services.contains(&service) || !service.bookable() {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "service",
-            "service_not_offered",
+            ErrorCode::ServiceNotOffered,
             "this office has no counter for this service",
         ));
     }
@@ -245,8 +249,8 @@ pub async fn walk_in(
         .await?
         .unwrap_or((0, false));
     if !walk_ins {
-        return Err(conflict(
-            "no_walk_ins",
+        return Err(ServiceError::conflict(
+            ErrorCode::NoWalkIns,
             "this office serves appointments only; please book online",
         ));
     }
@@ -277,7 +281,7 @@ pub async fn walk_in(
     )
     .await?;
     let view = ticket_view(&mut tx, &t).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(view)
 }
 
@@ -297,9 +301,9 @@ pub(super) fn counter_staff(staff: &StaffSession) -> Result<String> {
 pub(super) fn parse_counter(counter: &str) -> Result<String> {
     let c = counter.trim();
     if c.is_empty() || c.len() > 8 || !c.chars().all(|ch| ch.is_ascii_alphanumeric()) {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "counter",
-            "bad_counter",
+            ErrorCode::BadCounter,
             "a counter is 1-8 letters or digits, e.g. 3",
         ));
     }
@@ -317,7 +321,7 @@ pub async fn call_next(
     let office = counter_staff(staff)?;
     let counter = parse_counter(counter)?;
     for s in services {
-        Service::parse(s).map_err(|e| ServiceError::invalid("service", e))?;
+        Service::parse(s).at_field("service")?;
     }
     let day = app.today().to_string();
     let now = app.now_micros();
@@ -337,7 +341,7 @@ pub async fn call_next(
     )
     .await?;
     let Some(t) = next else {
-        tx.commit().await.map_err(StorageError::from)?;
+        tx.commit().await?;
         return Ok(None);
     };
     audit::record(
@@ -350,7 +354,7 @@ pub async fn call_next(
     )
     .await?;
     let view = ticket_view(&mut tx, &t).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     let wait = (now - t.issued_at) as f64 / 1e6;
     metrics::histogram!("exitentry_queue_wait_seconds", "office" => office).record(wait);
     Ok(Some(view))
@@ -390,14 +394,14 @@ pub(super) async fn require_counter_for(
     office: &str,
     service: Service,
 ) -> Result<()> {
-    let code = OfficeCode::parse(office).map_err(|e| ServiceError::invalid("office", e))?;
+    let code = OfficeCode::parse(office).at_field("office")?;
     let o = offices::get(conn, &code)
         .await?
         .ok_or(ServiceError::NotFound("office"))?;
     if !o.services.contains(&service) || !service.bookable() {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "service",
-            "service_not_offered",
+            ErrorCode::ServiceNotOffered,
             format!("{} has no counter for {}", o.code.as_str(), service.code()),
         ));
     }
@@ -421,8 +425,8 @@ pub async fn recall(app: &App, staff: &StaffSession, ticket_id: i64) -> Result<T
     let mut tx = app.db.begin().await?;
     let t = own_ticket(&mut tx, &office, ticket_id).await?;
     if !store::recall_ticket(&mut tx, t.id, app.now_micros()).await? {
-        return Err(conflict(
-            "not_called",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotCalled,
             "only a called ticket can be recalled",
         ));
     }
@@ -437,7 +441,7 @@ pub async fn recall(app: &App, staff: &StaffSession, ticket_id: i64) -> Result<T
     .await?;
     let t = own_ticket(&mut tx, &office, ticket_id).await?;
     let view = ticket_view(&mut tx, &t).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(view)
 }
 
@@ -459,9 +463,12 @@ pub async fn finish(app: &App, staff: &StaffSession, ticket_id: i64, skipped: bo
     )
     .await?
     {
-        return Err(conflict("not_called", "this ticket is not being served"));
+        return Err(ServiceError::conflict(
+            ErrorCode::NotCalled,
+            "this ticket is not being served",
+        ));
     }
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -473,13 +480,13 @@ pub async fn transfer(
     service: &str,
 ) -> Result<TicketView> {
     let office = counter_staff(staff)?;
-    let service = Service::parse(service).map_err(|e| ServiceError::invalid("service", e))?;
+    let service = Service::parse(service).at_field("service")?;
     let mut tx = app.db.begin().await?;
     let t = own_ticket(&mut tx, &office, ticket_id).await?;
     require_counter_for(&mut tx, &office, service).await?;
     if !store::transfer_ticket(&mut tx, t.id, service.code()).await? {
-        return Err(conflict(
-            "not_called",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotCalled,
             "only a called ticket can be transferred",
         ));
     }
@@ -494,7 +501,7 @@ pub async fn transfer(
     .await?;
     let t = own_ticket(&mut tx, &office, ticket_id).await?;
     let view = ticket_view(&mut tx, &t).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(view)
 }
 
@@ -545,7 +552,7 @@ pub struct BoardCall {
 }
 
 pub async fn board(app: &App, office: &str) -> Result<Board> {
-    let code = OfficeCode::parse(office).map_err(|e| ServiceError::invalid("office", e))?;
+    let code = OfficeCode::parse(office).at_field("office")?;
     let mut conn = app.db.conn().await?;
     offices::get(&mut conn, &code)
         .await?

@@ -2,6 +2,7 @@
 //! the print-day rule, and the kiosk fleet.
 
 use super::*;
+use crate::ErrorCode;
 use crate::centre::DeviceSession;
 use crate::online_payments::{self};
 use crate::{App, Result, ServiceError, audit};
@@ -50,10 +51,10 @@ pub async fn identify(
         });
     found
         .map(|(d, _)| d.doc.person_id)
-        .ok_or(ServiceError::Conflict {
-            code: "card_or_identity_mismatch",
-            message: "the card and the identity number do not match".into(),
-        })
+        .ok_or(ServiceError::conflict(
+            ErrorCode::CardOrIdentityMismatch,
+            "the card and the identity number do not match",
+        ))
 }
 
 /// The card number from what was typed or scanned: the number itself, or the first
@@ -83,9 +84,9 @@ pub async fn pay_at_kiosk(
 ) -> Result<ApplicationView> {
     let a = own(app, person_id, id).await?;
     if !["unionpay", "yang_cheng_tong", "alipay", "wechat_pay"].contains(&method) {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "method",
-            "bad_method",
+            ErrorCode::BadMethod,
             "the kiosk takes UnionPay, Yang Cheng Tong, Alipay and WeChat Pay",
         ));
     }
@@ -103,10 +104,10 @@ pub(crate) async fn take_fee(
     method: &str,
 ) -> Result<()> {
     if a.status != E::AwaitingPayment {
-        return Err(ServiceError::Conflict {
-            code: "not_awaiting_payment",
-            message: format!("this application is {}", a.status),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotAwaitingPayment,
+            format!("this application is {}", a.status),
+        ));
     }
     let order =
         online_payments::start_terminal(app, &subject(&a.id), method, a.fee.cents, actor).await?;
@@ -170,12 +171,10 @@ pub(crate) async fn take_fee(
                     json!({"order": order.id, "why": "no longer awaiting payment"}),
                 )
                 .await?;
-                return Err(ServiceError::Conflict {
-                    code: "not_awaiting_payment",
-                    message:
-                        "this application was paid or changed meanwhile; the charge is refunded"
-                            .into(),
-                });
+                return Err(ServiceError::conflict(
+                    ErrorCode::NotAwaitingPayment,
+                    "this application was paid or changed meanwhile; the charge is refunded",
+                ));
             }
             audit::record(
                 app,
@@ -186,17 +185,17 @@ pub(crate) async fn take_fee(
                 json!({"order": order.id, "method": method}),
             )
             .await?;
-            tx.commit().await.map_err(StorageError::from)?;
+            tx.commit().await?;
             Ok(())
         }
         crate::counter_terminal::ChargeOutcome::Declined { reason } => {
             let mut conn = app.db.conn().await?;
             exitentry_storage::payments::mark_failed(&mut conn, &order.id, app.now_micros())
                 .await?;
-            Err(ServiceError::Conflict {
-                code: "payment_declined",
-                message: format!("the payment was declined: {reason}"),
-            })
+            Err(ServiceError::conflict(
+                ErrorCode::PaymentDeclined,
+                format!("the payment was declined: {reason}"),
+            ))
         }
     }
 }
@@ -259,23 +258,23 @@ pub async fn print(
         let mut tx = app.db.begin().await?;
         let now = app.now_micros();
         store::release_interrupted(&mut tx, id, now - 300_000_000, now).await?;
-        tx.commit().await.map_err(StorageError::from)?;
+        tx.commit().await?;
     }
     let a = own(app, person_id, id).await?;
     if a.status != E::ReadyToPrint {
-        return Err(ServiceError::Conflict {
-            code: "not_ready_to_print",
-            message: format!("this application is {}", a.status),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotReadyToPrint,
+            format!("this application is {}", a.status),
+        ));
     }
     let today = app.today();
     if let Some(ready_on) = a.counter.ready_on.as_deref()
         && ready_on > today.to_string().as_str()
     {
-        return Err(ServiceError::Conflict {
-            code: "not_ready_yet",
-            message: format!("this endorsement can be printed from {ready_on}"),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotReadyYet,
+            format!("this endorsement can be printed from {ready_on}"),
+        ));
     }
     // A stay (D) endorsement ends with its approval; the others run from the print day.
     let until = match a
@@ -302,10 +301,10 @@ pub async fn print(
         let id = match store::queue_print(&mut tx, &a.id, &device.name, now).await {
             Ok(j) => j,
             Err(StorageError::Conflict(_)) => {
-                return Err(ServiceError::Conflict {
-                    code: "already_printing",
-                    message: "this endorsement is being printed or has been printed".into(),
-                });
+                return Err(ServiceError::conflict(
+                    ErrorCode::AlreadyPrinting,
+                    "this endorsement is being printed or has been printed",
+                ));
             }
             Err(e) => return Err(e.into()),
         };
@@ -320,12 +319,12 @@ pub async fn print(
         .await?;
         // The application is printing now: it cannot be cancelled and refunded meanwhile.
         if !store::transition(&mut tx, &a.id, E::ReadyToPrint, E::Printing, now).await? {
-            return Err(ServiceError::Conflict {
-                code: "not_ready_to_print",
-                message: "this application changed meanwhile".into(),
-            });
+            return Err(ServiceError::conflict(
+                ErrorCode::NotReadyToPrint,
+                "this application changed meanwhile",
+            ));
         }
-        tx.commit().await.map_err(StorageError::from)?;
+        tx.commit().await?;
         id
     };
     let text = format!(
@@ -435,7 +434,7 @@ pub async fn print(
             PrintJobState::Failed
         }
     };
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     online_payments::give_back(app, back).await;
     Ok(Printed {
         application: view(&own(app, person_id, id).await?),
@@ -468,7 +467,7 @@ pub(super) async fn print_day_check(
     );
     if status != DocumentStatus::Valid {
         return Ok(Err(Invalid::new(
-            "card_not_valid",
+            ErrorCode::CardNotValid,
             "the card is no longer valid; the fee is refunded",
         )));
     }
@@ -476,7 +475,7 @@ pub(super) async fn print_day_check(
         && !rules::permit_outlasts(card.doc.expires_on, until)
     {
         return Ok(Err(Invalid::new(
-            "permit_expires_too_soon",
+            ErrorCode::PermitExpiresTooSoon,
             "the permit must stay valid more than 20 days after the endorsement; the fee is refunded, renew the card first",
         )));
     }
@@ -494,13 +493,13 @@ pub(super) async fn refuse_at_print(
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
     if !store::transition(&mut tx, &a.id, E::ReadyToPrint, E::Refunded, now).await? {
-        return Ok(ServiceError::Conflict {
-            code: "not_ready_to_print",
-            message: "this application changed meanwhile".into(),
-        });
+        return Ok(ServiceError::conflict(
+            ErrorCode::NotReadyToPrint,
+            "this application changed meanwhile",
+        ));
     }
-    store::set_refund_reason(&mut tx, &a.id, refusal.code).await?;
-    let back = online_payments::refund(app, &mut tx, &subject(&a.id), refusal.code).await?;
+    store::set_refund_reason(&mut tx, &a.id, refusal.code.code()).await?;
+    let back = online_payments::refund(app, &mut tx, &subject(&a.id), refusal.code.code()).await?;
     audit::record(
         app,
         &mut tx,
@@ -510,12 +509,9 @@ pub(super) async fn refuse_at_print(
         json!({"reason": refusal.code}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     online_payments::give_back(app, back).await;
-    Ok(ServiceError::Conflict {
-        code: refusal.code,
-        message: refusal.message,
-    })
+    Ok(ServiceError::conflict(refusal.code, refusal.message))
 }
 
 /// Prints with the configured printer driver.
@@ -525,10 +521,10 @@ pub async fn print_here(
     person_id: i64,
     id: &str,
 ) -> Result<Printed> {
-    let printer = app.printer.clone().ok_or(ServiceError::Unavailable {
-        code: "printer_not_configured",
-        message: "no endorsement printer driver is configured for kiosks".into(),
-    })?;
+    let printer = app.printer.clone().ok_or(ServiceError::unavailable(
+        ErrorCode::PrinterNotConfigured,
+        "no endorsement printer driver is configured for kiosks",
+    ))?;
     print(app, device, printer.as_ref(), person_id, id).await
 }
 
@@ -610,6 +606,6 @@ pub async fn set_state_personnel(app: &App, actor: &str, id_number: &str, yes: b
         json!({}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }

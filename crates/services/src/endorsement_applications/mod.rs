@@ -9,6 +9,7 @@ mod online;
 pub use kiosk::*;
 pub use online::*;
 
+use crate::ErrorCode;
 use crate::{App, Result, ServiceError};
 use chrono::NaiveDate;
 use exitentry_domain::Invalid;
@@ -17,21 +18,6 @@ use exitentry_domain::endorsements::Applicant;
 use exitentry_domain::numbers::DocumentKind;
 use exitentry_storage::endorsements::{self as endorsements_store};
 use exitentry_storage::{AnyConnection, documents, people};
-
-pub(super) fn bad(
-    field: &'static str,
-    code: &'static str,
-    message: impl Into<String>,
-) -> ServiceError {
-    ServiceError::invalid(field, Invalid::new(code, message))
-}
-
-pub(super) fn refused(e: Invalid) -> ServiceError {
-    ServiceError::Conflict {
-        code: e.code,
-        message: e.message,
-    }
-}
 
 /// The holder's current card and whether they may apply online.
 pub(crate) struct Holder {
@@ -96,8 +82,8 @@ pub(crate) async fn holder(app: &App, conn: &mut AnyConnection, person_id: i64) 
         }),
     };
     let Some(card) = card else {
-        return Err(refused(Invalid::new(
-            "card_required",
+        return Err(ServiceError::refused(Invalid::new(
+            ErrorCode::CardRequired,
             "online endorsements are for holders of a valid EEP card",
         )));
     };

@@ -4,6 +4,7 @@ use super::*;
 use crate::holders::HolderSession;
 use crate::online_payments::{self, OrderRow};
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use exitentry_domain::Invalid;
 use exitentry_domain::endorsements::{
     self as rules, Circumstances, Destination, EndorsementType, Trips,
@@ -132,14 +133,13 @@ pub async fn apply(
     actor: &str,
     req: &ApplyRequest,
 ) -> Result<ApplicationView> {
-    let destination = Destination::parse(&req.destination)
-        .map_err(|e| ServiceError::invalid("destination", e))?;
-    let kind = EndorsementType::parse(&req.kind).map_err(|e| ServiceError::invalid("kind", e))?;
-    let trips = Trips::parse(&req.trips).map_err(|e| ServiceError::invalid("trips", e))?;
+    let destination = Destination::parse(&req.destination).at_field("destination")?;
+    let kind = EndorsementType::parse(&req.kind).at_field("kind")?;
+    let trips = Trips::parse(&req.trips).at_field("trips")?;
     let today = app.today();
     let mut tx = app.db.begin().await?;
     let h = holder(app, &mut tx, person_id).await?;
-    rules::check_self_service(&h.applicant, kind).map_err(refused)?;
+    rules::check_self_service(&h.applicant, kind).map_err(ServiceError::refused)?;
     let variant = rules::variants(
         kind,
         destination,
@@ -150,43 +150,42 @@ pub async fn apply(
     .into_iter()
     .find(|v| v.validity_months == req.validity_months && v.trips == trips)
     .ok_or_else(|| {
-        bad(
+        ServiceError::bad_input(
             "validity_months",
-            "no_such_variant",
+            ErrorCode::NoSuchVariant,
             "this endorsement is not issued with this validity and trips",
         )
     })?;
-    let until = rules::valid_until(today, variant.validity_months)
-        .ok_or_else(|| bad("validity_months", "bad_date", "date out of range"))?;
+    let until = rules::valid_until(today, variant.validity_months).ok_or_else(|| {
+        ServiceError::bad_input("validity_months", ErrorCode::BadDate, "date out of range")
+    })?;
     if app.config.endorsements.twenty_day_rule_for_cards
         && !rules::permit_outlasts(h.card_expires, until)
     {
-        return Err(refused(Invalid::new(
-            "permit_expires_too_soon",
+        return Err(ServiceError::refused(Invalid::new(
+            ErrorCode::PermitExpiresTooSoon,
             "the permit must stay valid more than 20 days after the endorsement; renew the card first",
         )));
     }
     if store::open_for(&mut tx, h.card_id, destination.code()).await? > 0 {
-        return Err(ServiceError::Conflict {
-            code: "application_open",
-            message: "there is already an endorsement application for this destination waiting"
-                .into(),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::ApplicationOpen,
+            "there is already an endorsement application for this destination waiting",
+        ));
     }
     let row = new_row(app, &h, &variant, channel, Default::default());
     match store::insert(&mut tx, &row).await {
         Err(StorageError::Conflict(_)) => {
-            return Err(ServiceError::Conflict {
-                code: "application_open",
-                message: "there is already an endorsement application for this destination waiting"
-                    .into(),
-            });
+            return Err(ServiceError::conflict(
+                ErrorCode::ApplicationOpen,
+                "there is already an endorsement application for this destination waiting",
+            ));
         }
         other => other?,
     }
     audit::record(app, &mut tx, actor, "endorsement.apply", &subject(&row.id), json!({"kind": row.kind, "destination": row.destination, "fee_cents": row.fee.cents, "channel": channel}))
         .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     let _ = h.id_number;
     Ok(view(&row))
 }
@@ -274,10 +273,10 @@ pub async fn pay_online(
 ) -> Result<(OrderRow, online_payments::Checkout)> {
     let a = own(app, h.person_id, id).await?;
     if a.status != E::AwaitingPayment {
-        return Err(ServiceError::Conflict {
-            code: "not_awaiting_payment",
-            message: format!("this application is {}", a.status),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::NotAwaitingPayment,
+            format!("this application is {}", a.status),
+        ));
     }
     online_payments::start(app, &subject(&a.id), provider, a.fee.cents, &h.actor()).await
 }
@@ -304,10 +303,10 @@ pub async fn cancel(app: &App, person_id: i64, id: &str, actor: &str) -> Result<
         || store::transition(&mut tx, &a.id, E::UnderReview, E::Refunded, now).await?
         || store::transition(&mut tx, &a.id, E::ReadyToPrint, E::Refunded, now).await?;
     if !done {
-        return Err(ServiceError::Conflict {
-            code: "cannot_cancel",
-            message: format!("this application is {}", a.status),
-        });
+        return Err(ServiceError::conflict(
+            ErrorCode::CannotCancel,
+            format!("this application is {}", a.status),
+        ));
     }
     let back = online_payments::refund(app, &mut tx, &subject(&a.id), "cancelled").await?;
     audit::record(
@@ -319,7 +318,7 @@ pub async fn cancel(app: &App, person_id: i64, id: &str, actor: &str) -> Result<
         json!({}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     online_payments::give_back(app, back).await;
     Ok(view(&own(app, person_id, id).await?))
 }

@@ -7,6 +7,7 @@
 mod rows;
 mod run;
 
+use crate::ErrorCode;
 use rows::*;
 pub use run::*;
 
@@ -187,13 +188,16 @@ impl<'a> Row<'a> {
         if v.is_empty() {
             self.add(
                 col,
-                Invalid::new("missing_value", format!("{col} is required")),
+                Invalid::new(ErrorCode::MissingValue, format!("{col} is required")),
             );
             None
         } else if v.chars().any(char::is_control) {
             self.add(
                 col,
-                Invalid::new("bad_value", format!("{col} contains control characters")),
+                Invalid::new(
+                    ErrorCode::BadValue,
+                    format!("{col} contains control characters"),
+                ),
             );
             None
         } else {
@@ -230,7 +234,7 @@ pub(super) fn read_csv<T>(
             out.problems.push(Problem {
                 row: 0,
                 column: String::new(),
-                code: "bad_header".into(),
+                code: ErrorCode::BadHeader.to_string(),
                 message: format!("cannot read the header row: {e}"),
             });
             return out;
@@ -246,7 +250,7 @@ pub(super) fn read_csv<T>(
             out.problems.push(Problem {
                 row: 0,
                 column: (*c).to_string(),
-                code: "missing_column".into(),
+                code: ErrorCode::MissingColumn.to_string(),
                 message: format!("the header has no column {c}"),
             });
         }
@@ -256,7 +260,7 @@ pub(super) fn read_csv<T>(
             out.problems.push(Problem {
                 row: 0,
                 column: h.clone(),
-                code: "unknown_column".into(),
+                code: ErrorCode::UnknownColumn.to_string(),
                 message: format!("column {h} is not part of the {} format", kind.name()),
             });
         }
@@ -292,14 +296,14 @@ pub(super) fn read_csv<T>(
             Err(e) => {
                 out.total += 1;
                 let code = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "bad_encoding",
-                    csv::ErrorKind::UnequalLengths { .. } => "bad_row_length",
-                    _ => "bad_row",
+                    csv::ErrorKind::Utf8 { .. } => ErrorCode::BadEncoding,
+                    csv::ErrorKind::UnequalLengths { .. } => ErrorCode::BadRowLength,
+                    _ => ErrorCode::BadRow,
                 };
                 out.problems.push(Problem {
                     row: n,
                     column: String::new(),
-                    code: code.into(),
+                    code: code.to_string(),
                     message: e.to_string(),
                 });
                 if !matches!(

@@ -2,6 +2,7 @@
 //! against its row and column.
 
 use super::*;
+use crate::ErrorCode;
 use crate::{App, Result};
 use chrono::NaiveDate;
 use exitentry_domain::Invalid;
@@ -24,7 +25,10 @@ pub(super) fn flag(row: &mut Row, col: &str) -> Option<bool> {
         other => {
             row.add(
                 col,
-                Invalid::new("bad_flag", format!("{col} must be 1 or 0, not {other:?}")),
+                Invalid::new(
+                    ErrorCode::BadFlag,
+                    format!("{col} must be 1 or 0, not {other:?}"),
+                ),
             );
             None
         }
@@ -51,7 +55,7 @@ pub(super) fn parse_office(row: &mut Row) -> Option<Office> {
         row.add(
             "self_service_devices",
             Invalid::new(
-                "bad_number",
+                ErrorCode::BadNumber,
                 "self_service_devices must be a whole number from 0 to 1000",
             ),
         );
@@ -62,7 +66,7 @@ pub(super) fn parse_office(row: &mut Row) -> Option<Office> {
             row.add(
                 "opening_hours",
                 Invalid::new(
-                    "bad_value",
+                    ErrorCode::BadValue,
                     "opening_hours must be one line of at most 200 characters",
                 ),
             );
@@ -87,7 +91,7 @@ pub(super) fn parse_office(row: &mut Row) -> Option<Office> {
                 row.add(
                     "services",
                     Invalid::new(
-                        "service_not_at_level",
+                        ErrorCode::ServiceNotAtLevel,
                         format!(
                             "{} is offered only at public-security offices of county level or above, not at a {}",
                             s.code(),
@@ -138,7 +142,10 @@ pub(super) fn parse_person(row: &mut Row, today: NaiveDate) -> Option<PersonReco
     if external_id.as_ref().is_some_and(|e| e.chars().count() > 64) {
         row.add(
             "external_id",
-            Invalid::new("bad_value", "external_id is longer than 64 characters"),
+            Invalid::new(
+                ErrorCode::BadValue,
+                "external_id is longer than 64 characters",
+            ),
         );
     }
     let names = match Names::parse(row.get("name_zh"), row.get("name_latin")) {
@@ -158,7 +165,10 @@ pub(super) fn parse_person(row: &mut Row, today: NaiveDate) -> Option<PersonReco
     if dob.is_some_and(|d| d > today) {
         row.add(
             "date_of_birth",
-            Invalid::new("future_birth_date", "the date of birth is in the future"),
+            Invalid::new(
+                ErrorCode::FutureBirthDate,
+                "the date of birth is in the future",
+            ),
         );
     }
     let region = row.field("region", Region::parse(row.get("region")));
@@ -180,7 +190,7 @@ pub(super) fn parse_person(row: &mut Row, today: NaiveDate) -> Option<PersonReco
         row.add(
             "id_kind",
             Invalid::new(
-                "id_kind_region_mismatch",
+                ErrorCode::IdKindRegionMismatch,
                 format!(
                     "a {} resident is not registered by {}",
                     region.code(),
@@ -196,7 +206,7 @@ pub(super) fn parse_person(row: &mut Row, today: NaiveDate) -> Option<PersonReco
         row.add(
             "nationality",
             Invalid::new(
-                "nationality_region_mismatch",
+                ErrorCode::NationalityRegionMismatch,
                 format!(
                     "{} residents in the registry are Chinese citizens (CHN)",
                     region.code()
@@ -213,7 +223,7 @@ pub(super) fn parse_person(row: &mut Row, today: NaiveDate) -> Option<PersonReco
             row.add(
                 "hukou_area",
                 Invalid::new(
-                    "hukou_not_mainland",
+                    ErrorCode::HukouNotMainland,
                     "only mainland residents have a household registration here",
                 ),
             );
@@ -277,7 +287,7 @@ pub(super) fn parse_endorsement_row(row: &mut Row) -> Option<EndorsementCsvRow> 
             .filter(|d| (1..=366).contains(d))
             .ok_or_else(|| {
                 Invalid::new(
-                    "bad_stay_days",
+                    ErrorCode::BadStayDays,
                     "stay_days is a number of days from 1 to 366",
                 )
             }),
@@ -287,7 +297,10 @@ pub(super) fn parse_endorsement_row(row: &mut Row) -> Option<EndorsementCsvRow> 
     {
         row.add(
             "valid_until",
-            Invalid::new("ends_before_start", "valid_until is before valid_from"),
+            Invalid::new(
+                ErrorCode::EndsBeforeStart,
+                "valid_until is before valid_from",
+            ),
         );
         return None;
     }
@@ -323,7 +336,7 @@ pub(super) async fn endorsements_against_registry(
             summary.problems.push(problem(
                 n,
                 "document_number",
-                "duplicate_in_file",
+                ErrorCode::DuplicateInFile,
                 format!("the same endorsement is on row {first}"),
             ));
             continue;
@@ -333,7 +346,7 @@ pub(super) async fn endorsements_against_registry(
             summary.problems.push(problem(
                 n,
                 "document_number",
-                "unknown_permit",
+                ErrorCode::UnknownPermit,
                 format!("no Exit-Entry Permit {} in the registry", r.document_number),
             ));
             continue;
@@ -342,7 +355,7 @@ pub(super) async fn endorsements_against_registry(
             summary.problems.push(problem(
                 n,
                 "valid_until",
-                "outside_permit_validity",
+                ErrorCode::OutsidePermitValidity,
                 format!(
                     "the permit is valid {} to {}",
                     permit.doc.issued_on, permit.doc.expires_on
@@ -392,7 +405,7 @@ pub(super) fn parse_document_row(
                 row.add(
                     "office_code",
                     Invalid::new(
-                        "unknown_office",
+                        ErrorCode::UnknownOffice,
                         format!("no office {} in the registry", c.as_str()),
                     ),
                 );
@@ -429,7 +442,7 @@ pub(super) fn check_holder(
         out.push((
             "kind",
             Invalid::new(
-                "holder_region_mismatch",
+                ErrorCode::HolderRegionMismatch,
                 format!(
                     "a {} is not held by a {} resident",
                     d.kind.code(),
@@ -441,7 +454,7 @@ pub(super) fn check_holder(
         out.push((
             "number",
             Invalid::new(
-                "region_mismatch",
+                ErrorCode::RegionMismatch,
                 format!(
                     "number {} belongs to {}, the holder lives in {}",
                     d.number.as_str(),
@@ -455,14 +468,14 @@ pub(super) fn check_holder(
         DocumentKind::Hrp | DocumentKind::Twp if !holder.nationality.is_chinese() => out.push((
             "kind",
             Invalid::new(
-                "nationality_mismatch",
+                ErrorCode::NationalityMismatch,
                 format!("a {} is for Chinese citizens", d.kind.code()),
             ),
         )),
         DocumentKind::HrpNonChinese if holder.nationality.is_chinese() => out.push((
             "kind",
             Invalid::new(
-                "nationality_mismatch",
+                ErrorCode::NationalityMismatch,
                 "a non-Chinese HRP is for holders who are not Chinese nationals",
             ),
         )),
@@ -484,8 +497,8 @@ pub(super) fn check_holder(
         today,
     ) {
         let col = match e.code {
-            "issued_in_future" | "booklet_after_void_date" => "issued_on",
-            "status_conflict" => "status",
+            ErrorCode::IssuedInFuture | ErrorCode::BookletAfterVoidDate => "issued_on",
+            ErrorCode::StatusConflict => "status",
             _ => "expires_on",
         };
         out.push((col, e));
@@ -493,11 +506,11 @@ pub(super) fn check_holder(
     out
 }
 
-pub(super) fn problem(row: u64, column: &str, code: &str, message: String) -> Problem {
+pub(super) fn problem(row: u64, column: &str, code: ErrorCode, message: String) -> Problem {
     Problem {
         row,
         column: column.into(),
-        code: code.into(),
+        code: code.to_string(),
         message,
     }
 }

@@ -38,7 +38,7 @@ pub async fn run(
                     summary.problems.push(problem(
                         n,
                         "code",
-                        "duplicate_in_file",
+                        ErrorCode::DuplicateInFile,
                         format!("office {} is also on row {first}", o.code.as_str()),
                     ));
                 } else {
@@ -167,9 +167,7 @@ pub(super) async fn finish(
                             "unchanged": summary.unchanged, "skipped": summary.skipped});
         audit::record_change(app, &mut tx, entry, detail).await?;
     }
-    tx.commit()
-        .await
-        .map_err(exitentry_storage::StorageError::from)?;
+    tx.commit().await?;
     summary.committed = changed > 0;
     Ok(())
 }
@@ -189,7 +187,7 @@ pub(super) async fn people_against_registry(
             summary.problems.push(problem(
                 *n,
                 "external_id",
-                "duplicate_in_file",
+                ErrorCode::DuplicateInFile,
                 format!("external_id {} is also on row {first}", p.external_id),
             ));
             dup_rows.insert(*n);
@@ -197,7 +195,7 @@ pub(super) async fn people_against_registry(
             summary.problems.push(problem(
                 *n,
                 "id_number",
-                "duplicate_in_file",
+                ErrorCode::DuplicateInFile,
                 format!("this identity number is also on row {first}"),
             ));
             dup_rows.insert(*n);
@@ -232,7 +230,7 @@ pub(super) async fn people_against_registry(
                 summary.problems.push(problem(
                     n,
                     "external_id",
-                    "conflicts_with_registry",
+                    ErrorCode::ConflictsWithRegistry,
                     format!(
                         "{} is already registered with different details",
                         p.external_id
@@ -245,7 +243,7 @@ pub(super) async fn people_against_registry(
             summary.problems.push(problem(
                 n,
                 "id_number",
-                "identity_taken",
+                ErrorCode::IdentityTaken,
                 format!("this identity number is registered to {owner}"),
             ));
             continue;
@@ -293,7 +291,7 @@ pub(super) async fn documents_against_registry(
             summary.problems.push(problem(
                 n,
                 "person_external_id",
-                "unknown_person",
+                ErrorCode::UnknownPerson,
                 format!(
                     "no person {} in the registry; import people first",
                     d.person_external_id
@@ -313,7 +311,7 @@ pub(super) async fn documents_against_registry(
             summary.problems.push(problem(
                 n,
                 "number",
-                "duplicate_in_file",
+                ErrorCode::DuplicateInFile,
                 format!("this document is also on row {first}"),
             ));
             continue;
@@ -338,7 +336,7 @@ pub(super) async fn documents_against_registry(
                 summary.problems.push(problem(
                     n,
                     "number",
-                    "number_taken",
+                    ErrorCode::NumberTaken,
                     format!("document {} belongs to {owner}", d.number.as_str()),
                 ));
             } else if *old == record {
@@ -347,7 +345,7 @@ pub(super) async fn documents_against_registry(
                 summary.problems.push(problem(
                     n,
                     "number",
-                    "conflicts_with_registry",
+                    ErrorCode::ConflictsWithRegistry,
                     format!(
                         "document {} is already registered with different details",
                         d.number.as_str()

@@ -7,6 +7,7 @@
 //! merchant's client certificate.
 
 use super::{Ack, Callback, Checkout, HeaderMap, OnlineProvider, OrderRow, Outcome, bad_callback};
+use crate::ErrorCode;
 use crate::providers::{BoxFuture, install_tls_provider};
 use crate::{Result, ServiceError};
 use exitentry_config::Config;
@@ -134,10 +135,7 @@ pub fn from_xml(xml: &str) -> Option<Params> {
 }
 
 fn unavailable(message: impl Into<String>) -> ServiceError {
-    ServiceError::Unavailable {
-        code: "provider_unavailable",
-        message: message.into(),
-    }
+    ServiceError::unavailable(ErrorCode::ProviderUnavailable, message.into())
 }
 
 fn field<'a>(p: &'a Params, name: &str) -> &'a str {
@@ -164,10 +162,10 @@ impl WechatNative {
     pub fn from_config(config: &Config) -> Result<Self> {
         let w = &config.endorsements.wechat_pay;
         if w.app_id.is_empty() || w.mch_id.is_empty() || w.api_key.expose().is_empty() {
-            return Err(ServiceError::Unavailable {
-                code: "payment_provider_not_configured",
-                message: "endorsements.wechat_pay needs app_id, mch_id and api_key".into(),
-            });
+            return Err(ServiceError::unavailable(
+                ErrorCode::PaymentProviderNotConfigured,
+                "endorsements.wechat_pay needs app_id, mch_id and api_key",
+            ));
         }
         let notify_url = if w.notify_url.is_empty() {
             format!(
@@ -271,17 +269,21 @@ fn client(timeout: Duration, identity: Option<reqwest::Identity>) -> Result<reqw
 /// The merchant's client certificate and key (PEM files) as one TLS identity.
 fn identity(cert_path: &str, key_path: &str) -> Result<reqwest::Identity> {
     let read = |path: &str| {
-        std::fs::read(path).map_err(|e| ServiceError::Unavailable {
-            code: "payment_provider_not_configured",
-            message: format!("WeChat Pay client certificate file {path}: {e}"),
+        std::fs::read(path).map_err(|e| {
+            ServiceError::unavailable(
+                ErrorCode::PaymentProviderNotConfigured,
+                format!("WeChat Pay client certificate file {path}: {e}"),
+            )
         })
     };
     let mut pem = read(cert_path)?;
     pem.push(b'\n');
     pem.extend(read(key_path)?);
-    reqwest::Identity::from_pem(&pem).map_err(|e| ServiceError::Unavailable {
-        code: "payment_provider_not_configured",
-        message: format!("WeChat Pay client certificate: {e}"),
+    reqwest::Identity::from_pem(&pem).map_err(|e| {
+        ServiceError::unavailable(
+            ErrorCode::PaymentProviderNotConfigured,
+            format!("WeChat Pay client certificate: {e}"),
+        )
     })
 }
 

@@ -4,8 +4,8 @@ use super::*;
 use crate::email::{self, Email};
 use crate::tokens::{random_token, token_hash};
 use crate::{App, Result, ServiceError, audit};
+use crate::{AtField, ErrorCode};
 use chrono::Duration;
-use exitentry_storage::StorageError;
 use exitentry_storage::accounts::Accounts;
 use exitentry_storage::hrp_applications::{self as store, AccountRow};
 use serde_json::json;
@@ -132,7 +132,7 @@ pub async fn register(app: &App, email_addr: &str, lang: &str) -> Result<()> {
         json!({"verified": account.verified_at.is_some()}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -150,14 +150,13 @@ pub async fn verify_email(
     token: &str,
     password: &str,
 ) -> Result<(String, ApplicantSession)> {
-    exitentry_domain::staff::check_password_strength(password)
-        .map_err(|e| ServiceError::invalid("password", e))?;
+    exitentry_domain::staff::check_password_strength(password).at_field("password")?;
     let hash = crate::auth::hash_password_off_thread(password).await?;
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
     let Some(id) = store::verify(&mut tx, &token_hash(token.trim()), &hash, now).await? else {
-        return Err(conflict(
-            "link_expired",
+        return Err(ServiceError::conflict(
+            ErrorCode::LinkExpired,
             "this link has expired or was used already; ask for a new one",
         ));
     };
@@ -170,7 +169,7 @@ pub async fn verify_email(
         json!({}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     let mut conn = app.db.conn().await?;
     let account = store::account_by_id(&mut conn, id)
         .await?
@@ -236,7 +235,7 @@ pub async fn login_from(
             json!({}),
         )
         .await?;
-        tx.commit().await.map_err(StorageError::from)?;
+        tx.commit().await?;
     }
     let (token, session) = open_session(app, &account).await?;
     Ok((token, session, new_device))

@@ -1,10 +1,10 @@
 //! The applicant's pre-application: start, save, uploads, submit, the documents on record.
 
 use super::*;
+use crate::ErrorCode;
 use crate::auth::StaffSession;
 use crate::tokens::random_token;
 use crate::{App, Result, ServiceError, audit, uploads};
-use exitentry_domain::Invalid;
 use exitentry_domain::hrp::{self, FieldError, Form};
 use exitentry_domain::staff::Permission;
 use exitentry_domain::states::PreApplicationState;
@@ -185,7 +185,7 @@ pub(super) fn completeness(
                 .filter(|r| !docs.iter().any(|d| d.purpose == **r))
                 .map(|r| FieldError {
                     field: "documents",
-                    code: "document_missing",
+                    code: ErrorCode::DocumentMissing,
                     message: format!("upload: {r}"),
                 })
                 .collect();
@@ -314,8 +314,8 @@ pub async fn start(app: &App, s: &ApplicantSession) -> Result<Summary> {
     let mut tx = app.db.begin().await?;
     match store::insert(&mut tx, &row).await {
         Err(StorageError::Conflict(_)) => {
-            return Err(conflict(
-                "application_in_progress",
+            return Err(ServiceError::conflict(
+                ErrorCode::ApplicationInProgress,
                 "you already have an application in progress; continue it",
             ));
         }
@@ -330,7 +330,7 @@ pub async fn start(app: &App, s: &ApplicantSession) -> Result<Summary> {
         json!({}),
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     Ok(summary(&row))
 }
 
@@ -344,8 +344,8 @@ pub async fn get(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail> {
 pub async fn save(app: &App, s: &ApplicantSession, id: &str, form: &Form) -> Result<Detail> {
     let a = own(app, s, id).await?;
     if !a.status.is_editable() {
-        return Err(conflict(
-            "not_editable",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEditable,
             format!("this application is {} and cannot be changed now", a.status),
         ));
     }
@@ -371,13 +371,17 @@ pub async fn save(app: &App, s: &ApplicantSession, id: &str, form: &Form) -> Res
     .iter()
     .any(|v| v.chars().count() > 500);
     if too_long {
-        return Err(bad("form", "bad_text", "a field is far too long"));
+        return Err(ServiceError::bad_input(
+            "form",
+            ErrorCode::BadText,
+            "a field is far too long",
+        ));
     }
     let json = serde_json::to_string(form).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let mut conn = app.db.conn().await?;
     if !store::save_form(&mut conn, &a.id, &json, app.now_micros()).await? {
-        return Err(conflict(
-            "not_editable",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEditable,
             "this application changed meanwhile",
         ));
     }
@@ -396,8 +400,8 @@ pub async fn upload(
 ) -> Result<Detail> {
     let a = own(app, s, id).await?;
     if !a.status.is_editable() {
-        return Err(conflict(
-            "not_editable",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEditable,
             format!("this application is {} and cannot be changed now", a.status),
         ));
     }
@@ -410,9 +414,9 @@ pub async fn upload(
     ]
     .contains(&purpose)
     {
-        return Err(bad(
+        return Err(ServiceError::bad_input(
             "purpose",
-            "bad_purpose",
+            ErrorCode::BadPurpose,
             "choose what this document is",
         ));
     }
@@ -429,8 +433,8 @@ pub async fn remove_document(
 ) -> Result<Detail> {
     let a = own(app, s, id).await?;
     if !a.status.is_editable() {
-        return Err(conflict(
-            "not_editable",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEditable,
             "this application cannot be changed now",
         ));
     }
@@ -448,26 +452,25 @@ pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail>
     let a = own(app, s, id).await?;
     let d = detail(app, &a, false).await?;
     if !a.status.is_editable() {
-        return Err(conflict(
-            "not_editable",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEditable,
             format!("this application is {}", a.status),
         ));
     }
     if let Some(p) = d.problems.first() {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::bad_input(
             p.field,
-            Invalid::new(
-                p.code,
-                d.problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.field, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
+            p.code,
+            d.problems
+                .iter()
+                .map(|p| format!("{}: {}", p.field, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
         ));
     }
-    let applicant = hrp::check(&d.form, app.today())
-        .map_err(|_| bad("form", "incomplete", "the form is not complete"))?;
+    let applicant = hrp::check(&d.form, app.today()).map_err(|_| {
+        ServiceError::bad_input("form", ErrorCode::Incomplete, "the form is not complete")
+    })?;
     let mut tx = app.db.begin().await?;
     let resubmit = a.status == PreApplicationState::SupplementRequested;
     if !store::submit(
@@ -479,8 +482,8 @@ pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail>
     )
     .await?
     {
-        return Err(conflict(
-            "not_editable",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotEditable,
             "this application changed meanwhile",
         ));
     }
@@ -495,7 +498,7 @@ pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail>
         "",
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     get(app, s, id).await
 }
 

@@ -12,25 +12,7 @@ pub use accounts::*;
 pub use application::*;
 pub use review::*;
 
-use crate::ServiceError;
-use exitentry_domain::Invalid;
-
 /// How long a verification link works.
 pub(super) const VERIFY_HOURS: i64 = 48;
 /// Languages an applicant may choose for their emails.
 pub const LANGS: [&str; 3] = ["zh-Hans", "zh-Hant", "en"];
-
-pub(super) fn bad(
-    field: &'static str,
-    code: &'static str,
-    message: impl Into<String>,
-) -> ServiceError {
-    ServiceError::invalid(field, Invalid::new(code, message))
-}
-
-pub(super) fn conflict(code: &'static str, message: impl Into<String>) -> ServiceError {
-    ServiceError::Conflict {
-        code,
-        message: message.into(),
-    }
-}

@@ -2,14 +2,15 @@
 //! approved pre-application the counter accepts against.
 
 use super::*;
+use crate::ErrorCode;
 use crate::auth::StaffSession;
 use crate::email::{self, Email};
 use crate::{App, Result, ServiceError};
 use exitentry_domain::hrp::{self};
 use exitentry_domain::staff::Permission;
 use exitentry_domain::states::PreApplicationState;
+use exitentry_storage::AnyConnection;
 use exitentry_storage::hrp_applications::{self as store, ApplicationRow};
-use exitentry_storage::{AnyConnection, StorageError};
 
 /// The review queue: submitted applications, oldest first, and those this reviewer holds.
 pub async fn queue(app: &App, staff: &StaffSession) -> Result<(Vec<Summary>, Vec<Summary>)> {
@@ -52,8 +53,8 @@ pub async fn claim(app: &App, staff: &StaffSession, id: &str) -> Result<Detail> 
         .await?
         .ok_or(ServiceError::NotFound("application"))?;
     if !store::claim(&mut tx, id, &staff.username, app.now_micros()).await? {
-        return Err(conflict(
-            "already_claimed",
+        return Err(ServiceError::conflict(
+            ErrorCode::AlreadyClaimed,
             format!("this application is {}", a.status),
         ));
     }
@@ -68,7 +69,7 @@ pub async fn claim(app: &App, staff: &StaffSession, id: &str) -> Result<Detail> 
         "",
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     staff_get(app, staff, id).await
 }
 
@@ -97,9 +98,9 @@ pub async fn decide(app: &App, staff: &StaffSession, id: &str, d: &Decision) -> 
         Decision::Reject { reason } => {
             let r = reason.trim();
             if r.is_empty() || r.chars().count() > 1000 {
-                return Err(bad(
+                return Err(ServiceError::bad_input(
                     "reason",
-                    "reason_required",
+                    ErrorCode::ReasonRequired,
                     "say why the application is rejected (at most 1000 characters)",
                 ));
             }
@@ -111,8 +112,8 @@ pub async fn decide(app: &App, staff: &StaffSession, id: &str, d: &Decision) -> 
         .await?
         .ok_or(ServiceError::NotFound("application"))?;
     if !store::decide(&mut tx, id, &staff.username, to, app.now_micros()).await? {
-        return Err(conflict(
-            "not_claimed_by_you",
+        return Err(ServiceError::conflict(
+            ErrorCode::NotClaimedByYou,
             "claim this application first (it may be with another reviewer)",
         ));
     }
@@ -158,7 +159,7 @@ pub async fn decide(app: &App, staff: &StaffSession, id: &str, d: &Decision) -> 
         &mail,
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    tx.commit().await?;
     staff_get(app, staff, id).await
 }
 

@@ -15,7 +15,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use chrono::NaiveDate;
-use exitentry_domain::Invalid;
+use exitentry_domain::ErrorCode;
 use exitentry_services::ServiceError;
 use exitentry_services::appointments::{
     self as ap, Applicant, AppointmentView, Booker, BookingRequest, SlotView,
@@ -187,9 +187,10 @@ pub async fn book(
                 .decode(img.trim())
                 .map_err(|_| {
                     ApiError::new(
-                        ServiceError::invalid(
+                        ServiceError::bad_input(
                             "face_image",
-                            Invalid::new("bad_image", "the image is not valid base64"),
+                            ErrorCode::BadImage,
+                            "the image is not valid base64",
                         ),
                         lang,
                     )

@@ -136,12 +136,19 @@ impl utoipa::Modify for PartnerKeyScheme {
 /// The answers every operation of a kind can give, listed once here rather than on each
 /// operation: 400 for unreadable input, 413 for a body over its limit, 404 for an unknown
 /// id in the path, 401/403 where a caller must prove who they are, 429 for partner keys
-/// (rate and daily quota).
+/// (rate and daily quota). Their body's `code` is one of the `ErrorCode` schema's values.
 struct StandardAnswers;
 
 impl utoipa::Modify for StandardAnswers {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
+        api.components
+            .get_or_insert_with(Default::default)
+            .schemas
+            .insert(
+                "ErrorCode".to_string(),
+                RefOr::T(crate::error::error_code_schema().into()),
+            );
         let error = |what: &str| {
             RefOr::T(
                 ResponseBuilder::new()
@@ -293,4 +300,34 @@ pub fn routes() -> Router<AppState> {
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exitentry_domain::ErrorCode;
+
+    #[test]
+    fn the_document_lists_every_error_code_the_api_can_answer() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["ErrorDetail"]["properties"]["code"]["$ref"], "#/components/schemas/ErrorCode",
+            "the error body's code is an ErrorCode"
+        );
+        let listed: Vec<&str> = schemas["ErrorCode"]["enum"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        let missing: Vec<&str> = ErrorCode::ALL
+            .iter()
+            .map(|c| c.code())
+            .filter(|c| !listed.contains(c))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "not in the OpenAPI document: {missing:?}"
+        );
+        assert_eq!(listed.len(), ErrorCode::ALL.len(), "listed once each");
+    }
 }

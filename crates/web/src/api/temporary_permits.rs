@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use base64::Engine;
+use exitentry_domain::ErrorCode;
 use exitentry_services::ServiceError;
 use exitentry_services::temporary_permits::{self as tp, ApplicationView, ApplyInput, PermitView};
 use serde::{Deserialize, Serialize};
@@ -187,9 +188,10 @@ pub async fn face(
         .decode(b.image.trim())
         .map_err(|_| {
             ApiError::new(
-                ServiceError::invalid(
+                ServiceError::bad_input(
                     "image",
-                    exitentry_domain::Invalid::new("bad_image", "the image is not valid base64"),
+                    ErrorCode::BadImage,
+                    "the image is not valid base64",
                 ),
                 lang,
             )

@@ -11,6 +11,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use exitentry_domain::ErrorCode;
 use exitentry_domain::partners::Scope;
 use exitentry_services::ServiceError;
 use exitentry_services::partners::{self, PartnerContext};
@@ -98,11 +99,11 @@ impl FromRequestParts<AppState> for Partner {
         }
         if let Err(wait) = s.key_limits.check(&ctx.key_id, ctx.rate_per_second) {
             let mut r = ApiError::new(
-                ServiceError::TooSoon {
-                    code: "rate_limited",
-                    retry_after: s.app.now() + chrono::Duration::seconds(wait as i64),
-                    wait_secs: wait as i64,
-                },
+                ServiceError::too_soon(
+                    ErrorCode::RateLimited,
+                    s.app.now() + chrono::Duration::seconds(wait as i64),
+                    wait as i64,
+                ),
                 lang,
             )
             .into_response();
@@ -355,10 +356,7 @@ pub async fn batch(
 ) -> Result<Response, ApiError> {
     let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError::new(
-            ServiceError::invalid(
-                "body",
-                exitentry_domain::Invalid::new("bad_ndjson", "the body is not UTF-8"),
-            ),
+            ServiceError::bad_input("body", ErrorCode::BadNdjson, "the body is not UTF-8"),
             lang,
         )
     })?;
@@ -370,12 +368,10 @@ pub async fn batch(
         .collect();
     if lines.is_empty() || lines.len() > MAX_BATCH {
         return Err(ApiError::new(
-            ServiceError::invalid(
+            ServiceError::bad_input(
                 "body",
-                exitentry_domain::Invalid::new(
-                    "bad_batch_size",
-                    format!("send 1 to {MAX_BATCH} checks, one per line"),
-                ),
+                ErrorCode::BadBatchSize,
+                format!("send 1 to {MAX_BATCH} checks, one per line"),
             ),
             lang,
         ));
@@ -418,10 +414,7 @@ async fn answer_line(
     line: &str,
 ) -> String {
     let result: Result<serde_json::Value, ServiceError> = match serde_json::from_str::<BatchLine>(line) {
-        Err(e) => Err(ServiceError::invalid(
-            "line",
-            exitentry_domain::Invalid::new("bad_json", format!("line {n}: {e}")),
-        )),
+        Err(e) => Err(ServiceError::bad_input("line", ErrorCode::BadJson, format!("line {n}: {e}"))),
         Ok(BatchLine::Permit(b)) => v::verify_permit(app, p, &permit_check(b), Admission::InBatch)
             .await
             .map(|a| serde_json::json!({"check": "permit", "match": a.matched, "valid": a.valid, "reason": a.reason})),
@@ -449,7 +442,7 @@ async fn answer_line(
                 _ => None,
             };
             serde_json::json!({"line": n, "error": ErrorDetail {
-                code: e.code().to_string(),
+                code: e.error_code(),
                 message: message_for(&e, lang),
                 field,
                 available_from: None,

@@ -14,7 +14,10 @@ use exitentry_services::ServiceError;
 use serde::de::DeserializeOwned;
 
 fn bad_query(detail: String) -> ServiceError {
-    ServiceError::invalid("query", Invalid::new("bad_query_string", detail))
+    ServiceError::invalid(
+        "query",
+        Invalid::new(exitentry_domain::ErrorCode::BadQueryString, detail),
+    )
 }
 
 /// A query string for the JSON API: malformed input is a 400 with code `bad_query_string`.
@@ -68,11 +71,18 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJ
         use axum::response::IntoResponse;
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(
-                crate::error::json_error(e.status(), "payload_too_large", lang),
-            ),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(crate::error::json_error(
+                    e.status(),
+                    exitentry_domain::ErrorCode::PayloadTooLarge,
+                    lang,
+                ))
+            }
             Err(e) => Err(ApiError::new(
-                ServiceError::invalid("body", Invalid::new("bad_json", e.body_text())),
+                ServiceError::invalid(
+                    "body",
+                    Invalid::new(exitentry_domain::ErrorCode::BadJson, e.body_text()),
+                ),
                 lang,
             )
             .into_response()),

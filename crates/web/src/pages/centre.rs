@@ -202,7 +202,7 @@ async fn photo_post(
                 ServiceError::invalid(
                     "photo",
                     exitentry_domain::Invalid::new(
-                        "bad_form",
+                        exitentry_domain::ErrorCode::BadForm,
                         "send the photo with the page's form",
                     ),
                 ),
@@ -214,7 +214,10 @@ async fn photo_post(
     let result = if too_large {
         Err(ServiceError::invalid(
             "photo",
-            exitentry_domain::Invalid::new("photo_too_large", "the photo is too large"),
+            exitentry_domain::Invalid::new(
+                exitentry_domain::ErrorCode::PhotoTooLarge,
+                "the photo is too large",
+            ),
         ))
     } else {
         centre::take_photo(&s.app, &staff, &photo).await
@@ -414,7 +417,10 @@ async fn counter_action(
             .map(|_| ()),
         _ => Err(ServiceError::invalid(
             "action",
-            exitentry_domain::Invalid::new("bad_action", "unknown action"),
+            exitentry_domain::Invalid::new(
+                exitentry_domain::ErrorCode::BadAction,
+                "unknown action",
+            ),
         )),
     };
     match result {

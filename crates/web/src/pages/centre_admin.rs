@@ -336,7 +336,10 @@ async fn act(
             .map(|_| lang.t("centre-admin-saved")),
         _ => Err(ServiceError::invalid(
             "what",
-            exitentry_domain::Invalid::new("bad_action", "unknown action"),
+            exitentry_domain::Invalid::new(
+                exitentry_domain::ErrorCode::BadAction,
+                "unknown action",
+            ),
         )),
     };
     let outcome = match done {
@@ -362,6 +365,9 @@ fn day_scope<'a>(f: &'a ActForm, office: &'a str) -> DayScope<'a> {
 fn bad_date() -> ServiceError {
     ServiceError::invalid(
         "from",
-        exitentry_domain::Invalid::new("bad_date", "a date is YYYY-MM-DD"),
+        exitentry_domain::Invalid::new(
+            exitentry_domain::ErrorCode::BadDate,
+            "a date is YYYY-MM-DD",
+        ),
     )
 }
