@@ -2,7 +2,7 @@
 //! and messages in the reader's language. Internal causes are logged, never returned.
 
 use crate::i18n::Lang;
-use crate::pages::render_error_page;
+use crate::render::{beijing, render_error_page, urlencoding_min};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -37,10 +37,7 @@ pub fn message_for(e: &ServiceError, lang: Lang) -> String {
         _ => {}
     }
     let args = match e.available_from() {
-        Some(at) => vec![(
-            "time",
-            crate::pages::beijing(at, "%Y-%m-%d %H:%M:%S (UTC+8)"),
-        )],
+        Some(at) => vec![("time", beijing(at, "%Y-%m-%d %H:%M:%S (UTC+8)"))],
         None => Vec::new(),
     };
     message_for_code_with(e.error_code(), lang, &args)
@@ -183,20 +180,6 @@ impl IntoResponse for PageError {
         let message = message_for(&self.err, self.lang);
         render_error_page(self.lang, &self.path, status, &message)
     }
-}
-
-/// Percent-encodes a path for a query parameter (the few characters that matter).
-pub fn urlencoding_min(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// Answers the framework gives by itself (a form or body it cannot read, a body too large,

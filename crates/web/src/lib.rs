@@ -7,6 +7,7 @@ mod extract;
 pub mod i18n;
 mod observability;
 pub mod pages;
+mod render;
 pub mod session;
 mod throttle;
 

@@ -1,4 +1,5 @@
-//! Staff sessions from cookies, and CSRF checks for forms.
+//! Sessions from cookies (staff, holders, applicants), the anonymous CSRF cookie, and the
+//! cookies we set. Forms are checked against the session's token in `extract::forms`.
 
 use crate::AppState;
 use crate::error::PageError;
@@ -7,8 +8,10 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::{self, StaffSession};
+use exitentry_services::centre::{self, DeviceSession};
 use exitentry_services::holders::{self, HolderSession};
 use exitentry_services::pre_applications::{self, ApplicantSession};
+use std::marker::PhantomData;
 
 pub const SESSION_COOKIE: &str = "ee_session";
 pub const HOLDER_COOKIE: &str = "ee_holder";
@@ -28,14 +31,6 @@ pub fn anon_csrf(headers: &axum::http::HeaderMap) -> String {
 /// The `Set-Cookie` value that keeps an anonymous form's CSRF token for an hour.
 pub fn anon_csrf_cookie(token: &str) -> String {
     set_cookie(LOGIN_CSRF_COOKIE, token, Some(3600), false)
-}
-
-/// True when an anonymous form echoes the token in its cookie.
-pub fn anon_csrf_ok(headers: &axum::http::HeaderMap, submitted: &str) -> bool {
-    csrf_ok(
-        crate::i18n::cookie_in(headers, LOGIN_CSRF_COOKIE).unwrap_or(""),
-        submitted,
-    )
 }
 
 /// The signed-in permit holder; anonymous requests are sent to the holders' sign-in.
@@ -62,9 +57,9 @@ impl FromRequestParts<AppState> for Holder {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let found = holder_lookup(parts, state).await;
-        required(parts, state, Lang::ZhHans, found)
-            .await
-            .map(Holder)
+        let h = required(parts, state, Lang::ZhHans, found).await?;
+        expect_csrf(parts, &h.csrf_token);
+        Ok(Holder(h))
     }
 }
 
@@ -117,7 +112,9 @@ impl FromRequestParts<AppState> for Applicant {
             Some(token) if !token.is_empty() => pre_applications::session(&state.app, token).await,
             _ => Ok(None),
         };
-        required(parts, state, Lang::En, found).await.map(Applicant)
+        let a = required(parts, state, Lang::En, found).await?;
+        expect_csrf(parts, &a.csrf_token);
+        Ok(Applicant(a))
     }
 }
 
@@ -157,6 +154,16 @@ async fn required<T>(
     }
 }
 
+/// The CSRF token of the signed-in session, left in the request by the session extractor
+/// for the form extractors of `extract::forms` (which run after it).
+#[derive(Clone)]
+pub struct ExpectedCsrf(pub String);
+
+/// The signed-in session's CSRF token is the one this request's form must echo.
+fn expect_csrf(parts: &mut Parts, token: &str) {
+    parts.extensions.insert(ExpectedCsrf(token.to_string()));
+}
+
 fn path_of(parts: &Parts) -> String {
     parts
         .uri
@@ -173,7 +180,9 @@ impl FromRequestParts<AppState> for Staff {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let found = lookup(parts, state).await;
-        required(parts, state, Lang::ZhHans, found).await.map(Staff)
+        let staff = required(parts, state, Lang::ZhHans, found).await?;
+        expect_csrf(parts, &staff.csrf_token);
+        Ok(Staff(staff))
     }
 }
 
@@ -210,11 +219,6 @@ impl FromRequestParts<AppState> for MaybeStaff {
     ) -> Result<Self, Self::Rejection> {
         Ok(MaybeStaff(lookup(parts, state).await.ok().flatten()))
     }
-}
-
-/// Compares a submitted CSRF token with the expected one in constant time.
-pub fn csrf_ok(expected: &str, submitted: &str) -> bool {
-    !expected.is_empty() && exitentry_services::tokens::constant_time_eq(expected, submitted)
 }
 
 /// A `Set-Cookie` value with the platform's defaults: HttpOnly, SameSite=Strict, Path=/.
@@ -318,3 +322,56 @@ pub async fn host_cookies(
 }
 
 const HOST_PREFIX: &str = "__Host-";
+
+/// The cookie a hall device keeps its token in (set when it is paired at `/kiosk`).
+pub const DEVICE_COOKIE: &str = "ee_device";
+
+/// The hall device behind the request, if its cookie holds a valid token.
+pub struct MaybeDevice(pub Option<DeviceSession>);
+
+impl FromRequestParts<AppState> for MaybeDevice {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let device = match cookie(parts, DEVICE_COOKIE) {
+            Some(t) if !t.is_empty() => centre::device_session(&s.app, t).await.ok().flatten(),
+            _ => None,
+        };
+        Ok(MaybeDevice(device))
+    }
+}
+
+/// A kind of hall device, as a type: `Device<Kiosk>`.
+pub trait DeviceKind {
+    const KIND: &'static str;
+}
+
+/// A ticket printer at reception.
+pub struct TicketPrinter;
+
+impl DeviceKind for TicketPrinter {
+    const KIND: &'static str = "ticket_printer";
+}
+
+/// A self-service kiosk (collection, endorsements).
+pub struct KioskDevice;
+
+impl DeviceKind for KioskDevice {
+    const KIND: &'static str = "kiosk";
+}
+
+/// A paired hall device of kind `K`; anything else is sent to `/kiosk` (to pair, or to the
+/// device's own screen).
+pub struct Device<K>(pub DeviceSession, pub PhantomData<K>);
+
+impl<K: DeviceKind + Send> FromRequestParts<AppState> for Device<K> {
+    type Rejection = axum::response::Redirect;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let Ok(MaybeDevice(device)) = MaybeDevice::from_request_parts(parts, s).await;
+        device
+            .filter(|d| d.kind == K::KIND)
+            .map(|d| Device(d, PhantomData))
+            .ok_or_else(|| axum::response::Redirect::to("/kiosk"))
+    }
+}

@@ -2,15 +2,14 @@
 //! slot, get a confirmation with the reference as a QR code; cancel or move it before the
 //! cut-off. Works without JavaScript.
 
-use super::holder::qr_svg;
-use super::{Page, render};
+use super::common::{CsrfForm, Page, back, csrf_field, qr_svg, redirect_or_again, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{Holder, csrf_ok};
+use crate::session::Holder;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -23,6 +22,9 @@ use exitentry_services::appointments::{
 use exitentry_services::holders::HolderSession;
 use exitentry_services::offices;
 use serde::Deserialize;
+
+back!(MyAppointments = "/my/appointments");
+csrf_field!(BookForm, MoveForm);
 
 /// An office in the picker: code and name in the reader's language.
 struct OfficeChoice {
@@ -69,8 +71,8 @@ async fn list_page(
     let blocked_until = ap::holder_block(&s.app, &holder)
         .await
         .map_err(PageError::at(lang, &page.path))?
-        .map(|t| super::beijing(t, "%Y-%m-%d"));
-    let (status, error) = super::status_and_error(error);
+        .map(|t| super::common::beijing(t, "%Y-%m-%d"));
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&List {
@@ -213,13 +215,8 @@ async fn book(
     lang: Lang,
     uri: OriginalUri,
     Holder(h): Holder,
-    Form(f): Form<BookForm>,
+    CsrfForm(f, _): CsrfForm<BookForm, MyAppointments>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, "/my/appointments")(
-            ServiceError::Forbidden,
-        ));
-    }
     let req = BookingRequest {
         office_code: f.office,
         service: f.service,
@@ -291,7 +288,7 @@ async fn show(
 }
 
 #[derive(Deserialize, Default)]
-struct CsrfForm {
+struct MoveForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -306,21 +303,17 @@ async fn cancel(
     uri: OriginalUri,
     Holder(h): Holder,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    _: CsrfForm<MoveForm, MyAppointments>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, "/my/appointments")(
-            ServiceError::Forbidden,
-        ));
-    }
-    match ap::cancel(&s.app, Booker::Holder(&h), &id).await {
-        Ok(_) => Ok(Redirect::to("/my/appointments").into_response()),
-        Err(e @ ServiceError::Conflict { .. }) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            list_page(&s, lang, &uri, h, err).await
-        }
-        Err(e) => Err(PageError::at(lang, "/my/appointments")(e)),
-    }
+    redirect_or_again(
+        ap::cancel(&s.app, Booker::Holder(&h), &id).await,
+        |_| "/my/appointments".to_string(),
+        |e| matches!(e, ServiceError::Conflict { .. }),
+        |err| list_page(&s, lang, &uri, h, err),
+        lang,
+        "/my/appointments",
+    )
+    .await
 }
 
 async fn move_to(
@@ -329,13 +322,8 @@ async fn move_to(
     uri: OriginalUri,
     Holder(h): Holder,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(f, _): CsrfForm<MoveForm, MyAppointments>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, "/my/appointments")(
-            ServiceError::Forbidden,
-        ));
-    }
     let office = Some(f.office.as_str()).filter(|o| !o.is_empty());
     match ap::reschedule(&s.app, Booker::Holder(&h), &id, office, &f.slot_start).await {
         Ok(a) => {

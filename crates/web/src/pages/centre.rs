@@ -2,14 +2,17 @@
 //! photo station and its receipt, the counter (call, recall, skip, transfer, accept), the
 //! application with payment, the printable receipt, and the processing / uncollected lists.
 
-use super::{CsrfForm, Page, check, render};
+use super::common::{
+    CsrfForm, CsrfMultipart, CsrfOnly, MultipartRefused, Page, Pairs, StaffWith, TicketForm,
+    TicketQuery, Up, back, bookable, csrf_field, need, redirect_or_again, render, ticket_for,
+};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
 use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, Multipart, OriginalUri, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -22,6 +25,10 @@ use exitentry_services::centre::{
     self, AcceptRequest, ApplicationView, CounterState, Desk, PhotoView, TicketView,
 };
 use serde::Deserialize;
+
+back!(CounterPage = "/staff/centre/counter");
+
+csrf_field!(ActionForm, PayForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -78,14 +85,11 @@ struct Hub {
     office: String,
 }
 
-async fn hub(lang: Lang, uri: OriginalUri, Staff(staff): Staff) -> Result<Response, PageError> {
-    check(
-        &staff,
-        lang,
-        "/staff/centre",
-        Permission::ServeCounter,
-        None,
-    )?;
+async fn hub(
+    lang: Lang,
+    uri: OriginalUri,
+    StaffWith(staff, _): StaffWith<need::ServeCounter>,
+) -> Result<Response, PageError> {
     let office = staff.office_code.clone().unwrap_or_default();
     Ok(render(&Hub {
         page: Page::new(lang, &uri, Some(staff), "centre-title"),
@@ -106,31 +110,13 @@ struct Reception {
     error: Option<String>,
 }
 
-pub fn bookable() -> Vec<Service> {
-    Service::ALL.into_iter().filter(|s| s.bookable()).collect()
-}
-
-/// `?ticket=ID`: the ticket just handed out, shown after the redirect.
-#[derive(Deserialize, Default)]
-pub struct TicketQuery {
-    #[serde(default)]
-    pub ticket: Option<i64>,
-}
-
 async fn reception(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ServeCounter>,
     Query(q): Query<TicketQuery>,
 ) -> Result<Response, PageError> {
-    check(
-        &staff,
-        lang,
-        "/staff/centre/reception",
-        Permission::ServeCounter,
-        None,
-    )?;
     let ticket = match q.ticket {
         Some(id) => centre::ticket(&s.app, Desk::Staff(&staff), id).await.ok(),
         None => None,
@@ -146,47 +132,13 @@ async fn reception(
     }))
 }
 
-#[derive(Deserialize)]
-pub struct TicketForm {
-    #[serde(default)]
-    pub csrf: String,
-    /// `check_in` or `walk_in`.
-    #[serde(default)]
-    pub what: String,
-    #[serde(default)]
-    pub reference: String,
-    #[serde(default)]
-    pub service: String,
-    #[serde(default)]
-    pub priority: Option<String>,
-}
-
-pub async fn ticket_for(
-    s: &AppState,
-    desk: Desk<'_>,
-    f: &TicketForm,
-) -> Result<TicketView, ServiceError> {
-    if f.what == "walk_in" {
-        centre::walk_in(&s.app, desk, &f.service, f.priority.is_some()).await
-    } else {
-        centre::check_in(&s.app, desk, &f.reference).await
-    }
-}
-
 async fn reception_post(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
-    Form(f): Form<TicketForm>,
+    StaffWith(staff, _): StaffWith<need::ServeCounter>,
+    CsrfForm(f, _): CsrfForm<TicketForm>,
 ) -> Result<Response, PageError> {
-    check(
-        &staff,
-        lang,
-        "/staff/centre/reception",
-        Permission::ServeCounter,
-        Some(&f.csrf),
-    )?;
     let result = ticket_for(&s, Desk::Staff(&staff), &f).await;
     let csrf = staff.csrf_token.clone();
     let page = Page::new(lang, &uri, Some(staff), "reception-title");
@@ -226,15 +178,8 @@ struct PhotoForm {
 async fn photo_form(
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ServeCounter>,
 ) -> Result<Response, PageError> {
-    check(
-        &staff,
-        lang,
-        "/staff/centre/photo",
-        Permission::ServeCounter,
-        None,
-    )?;
     Ok(render(&PhotoForm {
         page: Page::new(lang, &uri, Some(staff), "photo-title"),
         error: None,
@@ -245,52 +190,27 @@ async fn photo_post(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
-    m: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Result<Response, PageError> {
     // The role first: a clerk's form is read only for those who may use it.
-    check(
-        &staff,
-        lang,
-        "/staff/centre/photo",
-        Permission::ServeCounter,
-        None,
-    )?;
-    let mut m = m.map_err(|_| {
-        PageError::at(lang, "/staff/centre/photo")(ServiceError::invalid(
-            "photo",
-            exitentry_domain::Invalid::new(
-                exitentry_domain::ErrorCode::BadForm,
-                "send the photo with the page's form",
-            ),
-        ))
-    })?;
-    let (mut csrf, mut photo) = (String::new(), Vec::new());
-    let mut too_large = false;
-    loop {
-        match m.next_field().await {
-            Ok(Some(field)) => match field.name() {
-                Some("csrf") => csrf = field.text().await.unwrap_or_default(),
-                Some("photo") => match field.bytes().await {
-                    Ok(b) => photo = b.to_vec(),
-                    Err(_) => too_large = true,
-                },
-                _ => {}
-            },
-            Ok(None) => break,
-            Err(_) => {
-                too_large = true;
-                break;
-            }
+    StaffWith(staff, _): StaffWith<need::ServeCounter>,
+    form: Result<CsrfMultipart, MultipartRefused>,
+) -> Result<Response, PageError> {
+    let form = match form {
+        Ok(form) => form,
+        Err(MultipartRefused::Csrf(refused)) => return Ok(refused),
+        Err(MultipartRefused::NotMultipart(_)) => {
+            return Err(PageError::at(lang, "/staff/centre/photo")(
+                ServiceError::invalid(
+                    "photo",
+                    exitentry_domain::Invalid::new(
+                        exitentry_domain::ErrorCode::BadForm,
+                        "send the photo with the page's form",
+                    ),
+                ),
+            ));
         }
-    }
-    check(
-        &staff,
-        lang,
-        "/staff/centre/photo",
-        Permission::ServeCounter,
-        Some(&csrf),
-    )?;
+    };
+    let too_large = form.part_failed || form.stream_failed;
+    let photo = form.bytes("photo");
     let result = if too_large {
         Err(ServiceError::invalid(
             "photo",
@@ -426,7 +346,7 @@ async fn counter_page(
         .and_then(|p| products.iter().find(|x| x.code == p).copied())
         .or_else(|| products.first().copied());
     let csrf = staff.csrf_token.clone();
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&Counter {
@@ -447,16 +367,9 @@ async fn counter(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ServeCounter>,
     Query(q): Query<CounterQuery>,
 ) -> Result<Response, PageError> {
-    check(
-        &staff,
-        lang,
-        "/staff/centre/counter",
-        Permission::ServeCounter,
-        None,
-    )?;
     let counter = q
         .counter
         .filter(|c| !c.is_empty())
@@ -487,16 +400,9 @@ async fn counter_action(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
-    Form(f): Form<ActionForm>,
+    StaffWith(staff, _): StaffWith<need::ServeCounter, CounterPage>,
+    CsrfForm(f, _): CsrfForm<ActionForm, CounterPage>,
 ) -> Result<Response, PageError> {
-    check(
-        &staff,
-        lang,
-        "/staff/centre/counter",
-        Permission::ServeCounter,
-        Some(&f.csrf),
-    )?;
     let id = f.ticket_id.unwrap_or(0);
     // Post, then redirect: the counter page shows the new state and a reload repeats nothing.
     let result: Result<(), ServiceError> = match f.action.as_str() {
@@ -539,23 +445,10 @@ async fn accept(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
-    Form(pairs): Form<Vec<(String, String)>>,
+    StaffWith(staff, _): StaffWith<need::ServeCounter, CounterPage>,
+    CsrfForm(pairs, _): CsrfForm<Pairs, CounterPage>,
 ) -> Result<Response, PageError> {
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    check(
-        &staff,
-        lang,
-        "/staff/centre/counter",
-        Permission::ServeCounter,
-        Some(&get("csrf")),
-    )?;
+    let get = |k: &str| pairs.get(k);
     let req = AcceptRequest {
         ticket_id: get("ticket_id").parse().unwrap_or(0),
         product: get("product"),
@@ -614,7 +507,7 @@ async fn application_page(
         staff.role.can(Permission::ServeCounter),
         staff.role.can(Permission::ProcessApplications),
     );
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&Application {
@@ -651,12 +544,11 @@ async fn pay(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ServeCounter, Up>,
     Path(id): Path<String>,
-    Form(f): Form<PayForm>,
+    CsrfForm(f, _): CsrfForm<PayForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/centre/applications/{id}");
-    check(&staff, lang, &path, Permission::ServeCounter, Some(&f.csrf))?;
     match centre::pay(&s.app, &staff, &id, &f.method).await {
         Ok(a) => Ok(
             Redirect::to(&format!("/staff/centre/applications/{}/receipt", a.id)).into_response(),
@@ -673,26 +565,20 @@ async fn ready(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ProcessApplications, Up>,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    _: CsrfForm<CsrfOnly, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/centre/applications/{id}");
-    check(
-        &staff,
+    redirect_or_again(
+        centre::mark_ready(&s.app, &staff, &id).await,
+        |_| path.to_string(),
+        inline,
+        |err| application_page(&s, lang, &uri, staff, &id, err),
         lang,
         &path,
-        Permission::ProcessApplications,
-        Some(&f.csrf),
-    )?;
-    match centre::mark_ready(&s.app, &staff, &id).await {
-        Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e) if inline(&e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            application_page(&s, lang, &uri, staff, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    )
+    .await
 }
 
 #[derive(Template)]

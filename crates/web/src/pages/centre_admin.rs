@@ -2,14 +2,14 @@
 //! templates, opening slots, the holiday calendar and closures, the devices, and the day's
 //! measures (bookings, no-shows, waiting and service times).
 
-use super::{Page, render};
+use super::common::{CsrfForm, Page, StaffWith, csrf_field, need, render};
 use crate::AppState;
 use crate::error::{PageError, message_for};
 use crate::i18n::Lang;
-use crate::session::{Staff, csrf_ok};
+use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Query, State};
+use axum::extract::{OriginalUri, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
@@ -19,6 +19,8 @@ use exitentry_services::appointments::{self as ap, DayScope, TemplateView};
 use exitentry_services::auth::StaffSession;
 use exitentry_services::centre::{self, DayMeasures};
 use serde::Deserialize;
+
+csrf_field!(ActForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -33,10 +35,6 @@ struct Payments {
     page: Page,
     day: String,
     rows: Vec<exitentry_services::online_payments::Reconciliation>,
-}
-
-fn yuan(cents: &i64) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
 }
 
 /// The day's payments per provider and terminal method, to compare with settlement files.
@@ -76,7 +74,7 @@ struct Fleet {
 
 impl Fleet {
     fn seen(&self, at: &Option<i64>) -> String {
-        at.map(super::when_micros).unwrap_or_default()
+        at.map(super::common::when_micros).unwrap_or_default()
     }
 }
 
@@ -202,7 +200,10 @@ async fn render_page(
             name: d.name,
             kind: d.kind,
             disabled: d.disabled,
-            last_seen: d.last_seen_at.map(super::when_micros).unwrap_or_default(),
+            last_seen: d
+                .last_seen_at
+                .map(super::common::when_micros)
+                .unwrap_or_default(),
         })
         .collect();
     let measures = centre::measures(&s.app, &office, day).await.ok();
@@ -277,16 +278,10 @@ async fn act(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
-    Form(f): Form<ActForm>,
+    StaffWith(staff, _): StaffWith<need::ManageCentre>,
+    CsrfForm(f, _): CsrfForm<ActForm>,
 ) -> Result<Response, PageError> {
     let path = "/staff/admin/centre";
-    staff
-        .require(Permission::ManageCentre)
-        .map_err(PageError::at(lang, path))?;
-    if !csrf_ok(&staff.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, path)(ServiceError::Forbidden));
-    }
     let office = f.office.trim().to_ascii_uppercase();
     let done: Result<String, ServiceError> = match f.what.as_str() {
         "settings" => {

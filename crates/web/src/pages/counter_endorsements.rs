@@ -2,15 +2,17 @@
 //! type of endorsement with its documents checked, takes the fee and hands over the receipt;
 //! reviewers confirm or reject the relative declared for a family visit.
 
-use super::check;
-use super::{Page, render, status_and_error};
+use super::common::{
+    Back, CsrfForm, Page, Pairs, StaffWith, Up, csrf_field, need, redirect_or_again, render,
+    status_and_error,
+};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
 use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -25,6 +27,19 @@ use exitentry_services::counter_endorsements::{
 };
 use serde::Deserialize;
 
+/// An endorsement application's counter page, for the reviewer's form
+/// (`/staff/endorsements/{id}/review` answers for `/staff/centre/endorsements/{id}`).
+struct CentreEndorsement;
+
+impl Back for CentreEndorsement {
+    fn path(request_path: &str) -> String {
+        let id = request_path.split('/').nth(3).unwrap_or_default();
+        format!("/staff/centre/endorsements/{id}")
+    }
+}
+
+csrf_field!(PayForm, ReviewForm, StatePersonnelForm);
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/staff/centre/endorsements", get(lookup).post(apply))
@@ -33,10 +48,6 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/endorsements/review", get(queue))
         .route("/staff/endorsements/{id}/review", post(review))
         .route("/staff/people/{id}/state-personnel", post(state_personnel))
-}
-
-fn yuan(cents: &i64) -> String {
-    super::endorsements::yuan(cents)
 }
 
 /// `12:multiple` as "12 months · multiple trips" in the reader's language.
@@ -176,16 +187,9 @@ async fn lookup(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ServeCounter>,
     Query(q): Query<LookupQuery>,
 ) -> Result<Response, PageError> {
-    check(
-        &staff,
-        lang,
-        "/staff/centre/endorsements",
-        Permission::ServeCounter,
-        None,
-    )?;
     lookup_page(&s, lang, &uri, staff, &q, Draft::default(), None).await
 }
 
@@ -193,23 +197,10 @@ async fn apply(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
-    Form(pairs): Form<Vec<(String, String)>>,
+    StaffWith(staff, _): StaffWith<need::ServeCounter>,
+    CsrfForm(pairs, _): CsrfForm<Pairs>,
 ) -> Result<Response, PageError> {
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    check(
-        &staff,
-        lang,
-        "/staff/centre/endorsements",
-        Permission::ServeCounter,
-        Some(&get("csrf")),
-    )?;
+    let get = |k: &str| pairs.get(k);
     let draft = Draft {
         destination: get("destination"),
         kind: get("kind"),
@@ -315,20 +306,20 @@ async fn pay(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ServeCounter, Up>,
     Path(id): Path<String>,
-    Form(f): Form<PayForm>,
+    CsrfForm(f, _): CsrfForm<PayForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/centre/endorsements/{id}");
-    check(&staff, lang, &path, Permission::ServeCounter, Some(&f.csrf))?;
-    match counter::pay(&s.app, &staff, &id, &f.method).await {
-        Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e) if inline(&e) || matches!(e, ServiceError::Unavailable { .. }) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, staff, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        counter::pay(&s.app, &staff, &id, &f.method).await,
+        |_| path.to_string(),
+        |e| inline(e) || matches!(e, ServiceError::Unavailable { .. }),
+        |err| show_page(&s, lang, &uri, staff, &id, err),
+        lang,
+        &path,
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -342,10 +333,9 @@ async fn queue(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ReviewEndorsements>,
 ) -> Result<Response, PageError> {
     let path = "/staff/endorsements/review";
-    check(&staff, lang, path, Permission::ReviewEndorsements, None)?;
     let list = counter::review_queue(&s.app, &staff)
         .await
         .map_err(PageError::at(lang, path))?;
@@ -369,26 +359,20 @@ async fn review(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ReviewEndorsements, CentreEndorsement>,
     Path(id): Path<String>,
-    Form(f): Form<ReviewForm>,
+    CsrfForm(f, _): CsrfForm<ReviewForm, CentreEndorsement>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/centre/endorsements/{id}");
-    check(
-        &staff,
+    redirect_or_again(
+        counter::review(&s.app, &staff, &id, f.decision == "approve", &f.note).await,
+        |_| "/staff/endorsements/review".to_string(),
+        inline,
+        |err| show_page(&s, lang, &uri, staff, &id, err),
         lang,
         &path,
-        Permission::ReviewEndorsements,
-        Some(&f.csrf),
-    )?;
-    match counter::review(&s.app, &staff, &id, f.decision == "approve", &f.note).await {
-        Ok(_) => Ok(Redirect::to("/staff/endorsements/review").into_response()),
-        Err(e) if inline(&e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, staff, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -404,18 +388,11 @@ struct StatePersonnelForm {
 async fn state_personnel(
     State(s): State<AppState>,
     lang: Lang,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::RegisterStatePersonnel, Up>,
     Path(id): Path<i64>,
-    Form(f): Form<StatePersonnelForm>,
+    CsrfForm(f, _): CsrfForm<StatePersonnelForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/people/{id}");
-    check(
-        &staff,
-        lang,
-        &path,
-        Permission::RegisterStatePersonnel,
-        Some(&f.csrf),
-    )?;
     counter::mark_state_personnel(&s.app, &staff, id, f.registered == "1", &f.reason)
         .await
         .map_err(PageError::at(lang, &path))?;

@@ -1,11 +1,11 @@
 //! Repeat endorsements for card holders: apply online, pay through a provider (the sandbox's
 //! pay page in development), then print at a kiosk.
 
-use super::{Page, render};
+use super::common::{CsrfForm, Page, Up, csrf_field, redirect_or_again, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{Holder, csrf_ok};
+use crate::session::Holder;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, OriginalUri, Path, State};
@@ -20,6 +20,8 @@ use exitentry_services::holders::HolderSession;
 use exitentry_services::online_payments::{self as op, Outcome};
 use serde::Deserialize;
 
+csrf_field!(ApplyForm, PayForm);
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/my/endorsements", get(list).post(apply))
@@ -27,15 +29,6 @@ pub fn routes() -> Router<AppState> {
         .route("/my/endorsements/{id}/pay", post(pay))
         .route("/my/endorsements/{id}/cancel", post(cancel))
         .route("/dev/pay/{order}", get(sandbox_page).post(sandbox_answer))
-}
-
-/// Fees as shown: `CNY 30.00` (the one money format of the domain).
-pub fn yuan(cents: &i64) -> String {
-    exitentry_domain::products::Money {
-        cents: *cents,
-        currency: exitentry_domain::products::Currency::Cny,
-    }
-    .to_string()
 }
 
 #[derive(Template)]
@@ -64,7 +57,7 @@ async fn list_page(
         Err(e @ ServiceError::Conflict { .. }) => (Vec::new(), Some(message_for(&e, lang))),
         Err(e) => return Err(PageError::at(lang, &page.path)(e)),
     };
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     let error = error.or(refusal);
     Ok((
         status,
@@ -102,13 +95,8 @@ async fn apply(
     lang: Lang,
     uri: OriginalUri,
     Holder(h): Holder,
-    Form(f): Form<ApplyForm>,
+    CsrfForm(f, _): CsrfForm<ApplyForm>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, "/my/endorsements")(
-            ServiceError::Forbidden,
-        ));
-    }
     let parts: Vec<&str> = f.choice.split('|').collect();
     let req = match parts.as_slice() {
         [d, k, m, t] => ApplyRequest {
@@ -119,14 +107,15 @@ async fn apply(
         },
         _ => ApplyRequest::default(),
     };
-    match ea::apply(&s.app, h.person_id, "online", &h.actor(), &req).await {
-        Ok(a) => Ok(Redirect::to(&format!("/my/endorsements/{}", a.id)).into_response()),
-        Err(e) if !matches!(e, ServiceError::Internal(_)) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            list_page(&s, lang, &uri, h, err).await
-        }
-        Err(e) => Err(PageError::at(lang, "/my/endorsements")(e)),
-    }
+    redirect_or_again(
+        ea::apply(&s.app, h.person_id, "online", &h.actor(), &req).await,
+        |a| format!("/my/endorsements/{}", a.id),
+        |e| !matches!(e, ServiceError::Internal(_)),
+        |err| list_page(&s, lang, &uri, h, err),
+        lang,
+        "/my/endorsements",
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -151,7 +140,7 @@ async fn show_page(
     let a = ea::get(&s.app, h.person_id, id)
         .await
         .map_err(PageError::at(lang, &page.path))?;
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&Show {
@@ -189,17 +178,14 @@ async fn pay(
     uri: OriginalUri,
     Holder(h): Holder,
     Path(id): Path<String>,
-    Form(f): Form<PayForm>,
+    CsrfForm(f, _): CsrfForm<PayForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/my/endorsements/{id}");
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
-    }
     match ea::pay_online(&s.app, &h, &id, &f.provider).await {
         Ok((_, op::Checkout::Redirect(url))) => Ok(Redirect::to(&url).into_response()),
         Ok((order, op::Checkout::Qr(payload))) => Ok(render(&PayQr {
             page: Page::new(lang, &uri, None, "payqr-title"),
-            qr_svg: super::holder::qr_svg(&payload),
+            qr_svg: super::common::qr_svg(&payload),
             order,
             back: path,
         })),
@@ -217,20 +203,18 @@ async fn cancel(
     uri: OriginalUri,
     Holder(h): Holder,
     Path(id): Path<String>,
-    Form(f): Form<PayForm>,
+    _: CsrfForm<PayForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/my/endorsements/{id}");
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
-    }
-    match ea::cancel(&s.app, h.person_id, &id, &h.actor()).await {
-        Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e @ ServiceError::Conflict { .. }) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, h, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        ea::cancel(&s.app, h.person_id, &id, &h.actor()).await,
+        |_| path.to_string(),
+        |e| matches!(e, ServiceError::Conflict { .. }),
+        |err| show_page(&s, lang, &uri, h, &id, err),
+        lang,
+        &path,
+    )
+    .await
 }
 
 /// A provider paid by scanning (WeChat Pay Native): its QR code, then back to the

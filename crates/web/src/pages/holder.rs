@@ -4,23 +4,24 @@
 //! The application in progress is kept in an HttpOnly cookie, not in the URL, so its id
 //! (which unlocks the issued QR) never lands in logs or browser history.
 
-use super::{CsrfForm, NextQuery, Page, render};
+use super::common::{
+    Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, MultipartBack, NextQuery, Page, PermitCard,
+    Refusal, Up, back, csrf_field, render,
+};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{
-    HOLDER_COOKIE, Holder, anon_csrf, anon_csrf_cookie, anon_csrf_ok, csrf_ok, set_cookie,
-};
+use crate::session::{HOLDER_COOKIE, Holder, anon_csrf, anon_csrf_cookie, set_cookie};
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, Multipart, OriginalUri, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use exitentry_services::ServiceError;
 use exitentry_services::holders::{self, HolderSession};
-use exitentry_services::temporary_permits::{self as tp, ApplyInput, PermitView};
+use exitentry_services::temporary_permits::{self as tp, ApplyInput};
 use serde::Deserialize;
 
 const APPLICATION_COOKIE: &str = "ee_tpa";
@@ -43,49 +44,6 @@ pub fn routes() -> Router<AppState> {
         .route("/my/logout", post(logout))
         .route("/my", get(my_permits))
         .route("/my/temporary-permits/cancel", post(cancel))
-}
-
-/// A permit as shown on the holder's pages: times in Beijing, the QR as inline SVG.
-pub struct PermitCard {
-    pub id: String,
-    pub status: &'static str,
-    pub valid_from: String,
-    pub valid_until: String,
-    pub uses: Vec<&'static str>,
-    pub document: String,
-    pub holder_name: String,
-    pub payload: Option<String>,
-    pub qr_svg: Option<String>,
-}
-
-impl From<PermitView> for PermitCard {
-    fn from(p: PermitView) -> Self {
-        let fmt = "%Y-%m-%d %H:%M (UTC+8)";
-        PermitCard {
-            qr_svg: p.payload.as_deref().and_then(qr_svg),
-            id: p.id,
-            status: p.status,
-            valid_from: super::beijing(p.valid_from, fmt),
-            valid_until: super::beijing(p.valid_until, fmt),
-            uses: p.permitted_uses,
-            document: p.document_number,
-            holder_name: p.holder_name,
-            payload: p.payload,
-        }
-    }
-}
-
-/// The payload as a QR code (inline SVG, medium error correction: survives a scratched
-/// phone screen and still fits the ~200-character payload in a small symbol).
-pub fn qr_svg(payload: &str) -> Option<String> {
-    let code =
-        qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M).ok()?;
-    Some(
-        code.render::<qrcode::render::svg::Color>()
-            .min_dimensions(260, 260)
-            .quiet_zone(true)
-            .build(),
-    )
 }
 
 // ---- Step 1: permit type, number and name ------------------------------------------
@@ -160,28 +118,14 @@ struct Details {
     form: StepTwo,
     error: Option<String>,
 }
-
-fn forbidden(lang: Lang, path: &str) -> Response {
-    PageError {
-        err: ServiceError::Forbidden,
-        lang,
-        path: path.to_string(),
-    }
-    .into_response()
-}
-
 /// Step 1 checks the shape of what was typed (the registry is asked only once, with
 /// everything, so the form cannot be used to probe it field by field).
 async fn details(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
-    Form(f): Form<StepOne>,
+    CsrfForm(f, _): CsrfForm<StepOne, Up>,
 ) -> Response {
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return forbidden(lang, "/temporary-permit");
-    }
     let csrf = f.csrf.clone();
     let problem = tp::check_step_one(&s.app, &f.document_kind, &f.document_number, &f.name).err();
     if let Some(e) = problem {
@@ -213,12 +157,8 @@ async fn apply(
     lang: Lang,
     uri: OriginalUri,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Form(mut f): Form<StepTwo>,
+    CsrfForm(mut f, _): CsrfForm<StepTwo, Up>,
 ) -> Response {
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return forbidden(lang, "/temporary-permit");
-    }
     let page = Page::new(lang, &uri, None, "tp-title");
     let again = |page: Page, f: StepTwo, status: StatusCode, msg: String| {
         let csrf = f.csrf.clone();
@@ -282,6 +222,68 @@ fn restart() -> Response {
     Redirect::to("/temporary-permit").into_response()
 }
 
+/// The application in progress (its id from the cookie), else back to the start.
+struct InProgress(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for InProgress {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        application_id(&parts.headers)
+            .map(InProgress)
+            .ok_or_else(restart)
+    }
+}
+
+back!(My = "/my");
+csrf_field!(StepOne, StepTwo, CodeForm, CancelForm);
+
+/// The face form: a photo the body limit cut off is answered with its own message, whatever
+/// the token (nothing is done with it); otherwise a wrong token is the 403 page.
+struct FacePost;
+
+impl MultipartBack for FacePost {
+    fn refused(form: &CsrfMultipart<Self>, r: Refusal) -> Response {
+        if form.part_failed {
+            return too_large(r.lang, &r.uri, anon_csrf(&r.headers));
+        }
+        r.forbidden()
+    }
+}
+
+impl Back for FacePost {
+    fn path(request_path: &str) -> String {
+        request_path.to_string()
+    }
+}
+
+fn too_large(lang: Lang, uri: &OriginalUri, csrf: String) -> Response {
+    let msg = lang.t("err-image_too_large");
+    (
+        StatusCode::BAD_REQUEST,
+        face_page(lang, uri, csrf, Some(msg)),
+    )
+        .into_response()
+}
+
+/// A sign-in with a wrong token: the form again, with the error.
+impl CsrfField for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    fn refused(self, r: Refusal) -> Response {
+        let body = render(&Login {
+            page: Page::new(r.lang, &r.uri, None, "my-login-title"),
+            csrf: self.csrf.clone(),
+            next: local_next(self.next.as_deref()),
+            mobile: self.mobile,
+            error: Some(r.lang.t("err-csrf")),
+        });
+        (StatusCode::FORBIDDEN, body).into_response()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "holder/code.html")]
 struct Code {
@@ -321,14 +323,14 @@ async fn code_page(
         _ => {}
     }
     let page = Page::new(lang, uri, None, "tp-title");
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     let body = render(&Code {
         page,
         csrf: csrf.clone(),
         mobile: view.mobile_masked,
         resend_at: view
             .resend_at
-            .map(|t| super::beijing(t, "%H:%M:%S"))
+            .map(|t| super::common::beijing(t, "%H:%M:%S"))
             .unwrap_or_default(),
         demo_outbox: s.app.config.server.dev_providers,
         notice,
@@ -353,15 +355,9 @@ async fn code(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
-    Form(f): Form<CodeForm>,
+    InProgress(id): InProgress,
+    CsrfForm(f, _): CsrfForm<CodeForm>,
 ) -> Response {
-    let Some(id) = application_id(&headers) else {
-        return restart();
-    };
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return forbidden(lang, "/temporary-permit/code");
-    }
     match tp::confirm_sms_code(&s.app, &id, &f.code).await {
         Ok(()) => Redirect::to("/temporary-permit/face").into_response(),
         Err(e) => {
@@ -376,15 +372,9 @@ async fn resend(
     lang: Lang,
     uri: OriginalUri,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Form(f): Form<CodeForm>,
+    InProgress(id): InProgress,
+    CsrfForm(f, _): CsrfForm<CodeForm, Up>,
 ) -> Response {
-    let Some(id) = application_id(&headers) else {
-        return restart();
-    };
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return forbidden(lang, "/temporary-permit/code");
-    }
     let outcome = match s.sms_throttle.check(ip) {
         Err(_) => Err((StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"))),
         Ok(()) => tp::resend_sms_code(&s.app, &id)
@@ -452,24 +442,14 @@ async fn face(
     lang: Lang,
     uri: OriginalUri,
     headers: HeaderMap,
-    multipart: Multipart,
+    InProgress(id): InProgress,
+    form: CsrfMultipart<FacePost>,
 ) -> Response {
-    let Some(id) = application_id(&headers) else {
-        return restart();
-    };
     let csrf = anon_csrf(&headers);
-    let Ok((submitted, photo)) = super::read_photo_form(multipart).await else {
-        let msg = lang.t("err-image_too_large");
-        return (
-            StatusCode::BAD_REQUEST,
-            face_page(lang, &uri, csrf, Some(msg)),
-        )
-            .into_response();
-    };
-    if !anon_csrf_ok(&headers, &submitted) {
-        return forbidden(lang, "/temporary-permit/face");
+    if form.part_failed {
+        return too_large(lang, &uri, csrf);
     }
-    match tp::submit_face(&s.app, &id, &photo).await {
+    match tp::submit_face(&s.app, &id, &form.bytes("photo")).await {
         Ok(_) => Redirect::to("/temporary-permit/issued").into_response(),
         Err(e) => (
             status_for(&e),
@@ -513,7 +493,7 @@ async fn issued(
 
 /// Only the holders' own pages after sign-in (no open redirect).
 fn local_next(next: Option<&str>) -> String {
-    super::next_within(next, "/my", "/my")
+    super::common::next_within(next, "/my", "/my")
 }
 
 #[derive(Template)]
@@ -560,7 +540,7 @@ async fn login(
     uri: OriginalUri,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(f): Form<LoginForm>,
+    CsrfForm(f, _): CsrfForm<LoginForm>,
 ) -> Response {
     let next = local_next(f.next.as_deref());
     let again = |status: StatusCode, msg: String| {
@@ -573,12 +553,9 @@ async fn login(
         });
         (status, body).into_response()
     };
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return again(StatusCode::FORBIDDEN, lang.t("err-csrf"));
-    }
     if let Err(wait) = s.login_throttle.check(ip) {
         let res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
-        return super::retry_after(res, wait);
+        return super::common::retry_after(res, wait);
     }
     let device = crate::session::device_token(&headers, crate::session::HOLDER_DEVICE_COOKIE);
     match holders::login_from(&s.app, &f.mobile, &f.password, device).await {
@@ -591,7 +568,7 @@ async fn login(
             &next,
         ),
         Err(e) => {
-            let msg = super::sign_in_error(&e, lang, "err-bad_holder_credentials");
+            let msg = super::common::sign_in_error(&e, lang, "err-bad_holder_credentials");
             again(status_for(&e), msg)
         }
     }
@@ -599,14 +576,10 @@ async fn login(
 
 async fn logout(
     State(s): State<AppState>,
-    lang: Lang,
     headers: HeaderMap,
-    Holder(h): Holder,
-    Form(f): Form<CsrfForm>,
+    Holder(_): Holder,
+    _: CsrfForm<CsrfOnly, Up>,
 ) -> Response {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return forbidden(lang, "/my");
-    }
     if let Some(token) = crate::i18n::cookie_in(&headers, HOLDER_COOKIE) {
         let _ = holders::logout(&s.app, token).await;
     }
@@ -642,7 +615,7 @@ async fn my_page(
     let permits = tp::holder_permits(&s.app, &holder)
         .await
         .map_err(PageError::at(lang, &page.path))?;
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&MyPermits {
@@ -678,11 +651,8 @@ async fn cancel(
     lang: Lang,
     uri: OriginalUri,
     Holder(h): Holder,
-    Form(f): Form<CancelForm>,
+    CsrfForm(f, _): CsrfForm<CancelForm, My>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Ok(forbidden(lang, "/my"));
-    }
     match tp::cancel(&s.app, &h, &f.permit_id).await {
         Ok(()) => my_page(&s, lang, &uri, h, Some(lang.t("my-cancelled")), None).await,
         Err(e) => {

@@ -1,24 +1,27 @@
 //! Administration of the job queue: jobs given up on (undelivered email and SMS, with
 //! their last error) and queueing one again; and the development outbox as a page.
 
-use super::{Page, render, when_micros};
+use super::common::{CsrfForm, Page, StaffWith, back, csrf_field, need, render, when_micros};
 use crate::AppState;
 use crate::error::{PageError, message_for};
 use crate::i18n::Lang;
-use crate::session::{Staff, csrf_ok};
+use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use exitentry_domain::staff::Permission;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::jobs::{self, FailedJob};
 use serde::Deserialize;
 
+back!(JobsPage = PATH);
+
 const PATH: &str = "/staff/admin/jobs";
+
+csrf_field!(RetryForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -53,7 +56,7 @@ async fn page(
         .await
         .map_err(PageError::at(lang, PATH))?;
     let uri = OriginalUri(PATH.parse().unwrap_or_default());
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&Jobs {
@@ -85,15 +88,9 @@ struct RetryForm {
 async fn retry(
     State(s): State<AppState>,
     lang: Lang,
-    Staff(staff): Staff,
-    Form(f): Form<RetryForm>,
+    StaffWith(staff, _): StaffWith<need::ManageJobs, JobsPage>,
+    CsrfForm(f, _): CsrfForm<RetryForm, JobsPage>,
 ) -> Result<Response, PageError> {
-    staff
-        .require(Permission::ManageJobs)
-        .map_err(PageError::at(lang, PATH))?;
-    if !csrf_ok(&staff.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, PATH)(ServiceError::Forbidden));
-    }
     let Ok(id) = f.id.trim().parse::<i64>() else {
         return Err(PageError::at(lang, PATH)(ServiceError::NotFound("job")));
     };

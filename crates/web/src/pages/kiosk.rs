@@ -2,16 +2,19 @@
 //! runs as a ticket printer (check-in and walk-in tickets) or a collection kiosk. The call
 //! display for the waiting room is public: it shows ticket numbers only.
 
-use super::centre::{TicketForm, TicketQuery, bookable, ticket_for};
-use super::{Page, render};
+use super::common::{
+    CsrfForm, Page, TicketForm, TicketQuery, Up, bookable, csrf_field, render, ticket_for,
+};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
-use crate::i18n::{Lang, cookie};
-use crate::session::{anon_csrf, anon_csrf_cookie, anon_csrf_ok, set_cookie};
+use crate::i18n::Lang;
+use crate::session::{
+    DEVICE_COOKIE, Device, KioskDevice, MaybeDevice, TicketPrinter, anon_csrf, anon_csrf_cookie,
+    set_cookie,
+};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, FromRequestParts, OriginalUri, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -21,7 +24,7 @@ use exitentry_services::centre::{self, Board, Collected, Desk, DeviceSession, Ti
 use exitentry_services::endorsement_applications as ea;
 use serde::Deserialize;
 
-pub const DEVICE_COOKIE: &str = "ee_device";
+csrf_field!(CollectForm, EndorsementForm, PairForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -33,21 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/display/{office}", get(display))
         .route("/display/{office}/board", get(board))
         .merge(endorsement_routes())
-}
-
-/// The device behind the request, if its cookie holds a valid token.
-pub struct MaybeDevice(pub Option<DeviceSession>);
-
-impl FromRequestParts<AppState> for MaybeDevice {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
-        let device = match cookie(parts, DEVICE_COOKIE) {
-            Some(t) if !t.is_empty() => centre::device_session(&s.app, t).await.ok().flatten(),
-            _ => None,
-        };
-        Ok(MaybeDevice(device))
-    }
 }
 
 #[derive(Template)]
@@ -143,12 +131,9 @@ async fn pair(
     lang: Lang,
     uri: OriginalUri,
     headers: HeaderMap,
-    Form(f): Form<PairForm>,
+    CsrfForm(f, _): CsrfForm<PairForm, Up>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return PageError::at(lang, "/kiosk")(ServiceError::Forbidden).into_response();
-    }
     let token = f.token.trim();
     match centre::device_session(&s.app, token).await {
         Ok(Some(_)) => {
@@ -171,10 +156,7 @@ async fn pair(
     }
 }
 
-async fn unpair(lang: Lang, headers: HeaderMap, Form(f): Form<PairForm>) -> Response {
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return PageError::at(lang, "/kiosk")(ServiceError::Forbidden).into_response();
-    }
+async fn unpair(_: CsrfForm<PairForm, Up>) -> Response {
     let c = set_cookie(DEVICE_COOKIE, "", Some(0), false);
     ([(header::SET_COOKIE, c)], Redirect::to("/kiosk")).into_response()
 }
@@ -184,16 +166,10 @@ async fn ticket(
     lang: Lang,
     uri: OriginalUri,
     headers: HeaderMap,
-    MaybeDevice(device): MaybeDevice,
-    Form(f): Form<TicketForm>,
+    Device(device, _): Device<TicketPrinter>,
+    CsrfForm(f, _): CsrfForm<TicketForm, Up>,
 ) -> Response {
-    let Some(device) = device.filter(|d| d.kind == "ticket_printer") else {
-        return Redirect::to("/kiosk").into_response();
-    };
     let csrf = anon_csrf(&headers);
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return PageError::at(lang, "/kiosk")(ServiceError::Forbidden).into_response();
-    }
     let (status, ticket, error) = match ticket_for(&s, Desk::Device(&device), &f).await {
         // Post, redirect, get: a reload never prints a second ticket.
         Ok(t) => return Redirect::to(&format!("/kiosk?ticket={}", t.id)).into_response(),
@@ -230,16 +206,10 @@ async fn collect(
     lang: Lang,
     uri: OriginalUri,
     headers: HeaderMap,
-    MaybeDevice(device): MaybeDevice,
-    Form(f): Form<CollectForm>,
+    Device(device, _): Device<KioskDevice>,
+    CsrfForm(f, _): CsrfForm<CollectForm, Up>,
 ) -> Response {
-    let Some(device) = device.filter(|d| d.kind == "kiosk") else {
-        return Redirect::to("/kiosk").into_response();
-    };
     let csrf = anon_csrf(&headers);
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return PageError::at(lang, "/kiosk")(ServiceError::Forbidden).into_response();
-    }
     let (status, collected, error) =
         match centre::collect(&s.app, &device, &f.reference, &f.id_number, &f.old_permit).await {
             Ok(c) => (StatusCode::OK, Some(c), None),
@@ -348,16 +318,10 @@ async fn endorsements(
     lang: Lang,
     uri: OriginalUri,
     headers: HeaderMap,
-    MaybeDevice(device): MaybeDevice,
-    Form(f): Form<EndorsementForm>,
+    Device(device, _): Device<KioskDevice>,
+    CsrfForm(f, _): CsrfForm<EndorsementForm, Up>,
 ) -> Response {
-    let Some(device) = device.filter(|d| d.kind == "kiosk") else {
-        return Redirect::to("/kiosk").into_response();
-    };
     let csrf = anon_csrf(&headers);
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return PageError::at(lang, "/kiosk")(ServiceError::Forbidden).into_response();
-    }
     let person = match ea::identify(&s.app, &device, &f.card, &f.id_number).await {
         Ok(p) => p,
         Err(e) => {

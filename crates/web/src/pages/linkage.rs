@@ -1,15 +1,16 @@
 //! Linkage proofs on the web: the holder's own (online) and the counter's (paper), both
 //! shown on a printable page with the QR.
 
-use super::holder::qr_svg;
-use super::{CsrfForm, Page, render};
+use super::common::{
+    CsrfForm, CsrfOnly, Page, StaffWith, csrf_field, need, qr_svg, redirect_or_again, render,
+};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{Holder, Staff, csrf_ok};
+use crate::session::{Holder, Staff};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -18,6 +19,8 @@ use exitentry_services::ServiceError;
 use exitentry_services::holders::HolderSession;
 use exitentry_services::linkage_proofs::{self as lp, PaperRequest, ProofView};
 use serde::Deserialize;
+
+csrf_field!(PaperForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -50,8 +53,8 @@ impl From<ProofView> for ProofCard {
             qr_svg: qr_svg(&p.payload).unwrap_or_default(),
             id: p.id,
             payload: p.payload,
-            valid_from: super::beijing(p.valid_from, fmt),
-            valid_until: super::beijing(p.valid_until, fmt),
+            valid_from: super::common::beijing(p.valid_from, fmt),
+            valid_until: super::common::beijing(p.valid_until, fmt),
             holder_name: p.holder_name,
             travel_kind: p.travel_document_kind,
             travel_number: p.travel_document_number,
@@ -83,7 +86,7 @@ async fn my_page(
     let proofs = lp::holder_proofs(&s.app, &holder)
         .await
         .map_err(PageError::at(lang, &page.path))?;
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&MyProofs {
@@ -110,21 +113,22 @@ async fn my_issue(
     lang: Lang,
     uri: OriginalUri,
     Holder(h): Holder,
-    Form(f): Form<CsrfForm>,
+    _: CsrfForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    if !csrf_ok(&h.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, "/my/linkage-proof")(
-            ServiceError::Forbidden,
-        ));
-    }
-    match lp::issue_online(&s.app, &h).await {
-        Ok(p) => Ok(Redirect::to(&format!("/my/linkage-proofs/{}", p.id)).into_response()),
-        Err(e @ (ServiceError::Conflict { .. } | ServiceError::Unavailable { .. })) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            my_page(&s, lang, &uri, h, err).await
-        }
-        Err(e) => Err(PageError::at(lang, "/my/linkage-proof")(e)),
-    }
+    redirect_or_again(
+        lp::issue_online(&s.app, &h).await,
+        |p| format!("/my/linkage-proofs/{}", p.id),
+        |e| {
+            matches!(
+                e,
+                ServiceError::Conflict { .. } | ServiceError::Unavailable { .. }
+            )
+        },
+        |err| my_page(&s, lang, &uri, h, err),
+        lang,
+        "/my/linkage-proof",
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -216,16 +220,10 @@ async fn paper_issue(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
-    Form(f): Form<PaperForm>,
+    StaffWith(staff, _): StaffWith<need::PrintLinkageProofs>,
+    CsrfForm(f, _): CsrfForm<PaperForm>,
 ) -> Result<Response, PageError> {
     let path = uri.0.path().to_string();
-    staff
-        .require(Permission::PrintLinkageProofs)
-        .map_err(PageError::at(lang, &path))?;
-    if !csrf_ok(&staff.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
-    }
     let q = PaperRequest {
         travel_document_kind: f.travel_document_kind.clone(),
         travel_document_number: f.travel_document_number.clone(),

@@ -1,19 +1,18 @@
 //! Administration of relying parties: list, create (the key is shown once), revoke a key,
 //! disable a partner, and everyone's usage.
 
-use super::{Page, render};
+use super::common::{CsrfForm, Page, Pairs, StaffWith, csrf_field, need, render};
 use crate::AppState;
 use crate::error::{PageError, message_for};
 use crate::i18n::Lang;
-use crate::session::{Staff, csrf_ok};
+use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use exitentry_domain::partners::{PartnerKind, Scope};
-use exitentry_domain::staff::Permission;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::partners::{self, NewPartner, PartnerSummary, UsageRow};
@@ -84,25 +83,15 @@ async fn list(
     page(&s, lang, &uri, staff, None, None, None).await
 }
 
+csrf_field!(KeyForm, DisableForm);
+
 struct CreateForm {
-    csrf: String,
     name: String,
     kind: String,
     /// The ticked scope boxes.
     scopes: Vec<String>,
     rate: String,
     daily_quota: String,
-}
-
-/// Admin forms: permission, then CSRF.
-fn guard(staff: &StaffSession, csrf: &str, lang: Lang, path: &str) -> Result<(), PageError> {
-    staff
-        .require(Permission::ManageStaff)
-        .map_err(PageError::at(lang, path))?;
-    if !csrf_ok(&staff.csrf_token, csrf) {
-        return Err(PageError::at(lang, path)(ServiceError::Forbidden));
-    }
-    Ok(())
 }
 
 fn number(s: &str) -> Option<i64> {
@@ -113,21 +102,13 @@ async fn create(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
-    body: axum::body::Bytes,
+    StaffWith(staff, _): StaffWith<need::ManageStaff>,
+    // One `scopes` field per ticked box: read the form as pairs to keep all of them.
+    CsrfForm(pairs, _): CsrfForm<Pairs>,
 ) -> Result<Response, PageError> {
     let path = uri.0.path().to_string();
-    // One `scopes` field per ticked box: read the form as pairs to keep all of them.
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let get = |k: &str| pairs.get(k);
     let f = CreateForm {
-        csrf: get("csrf"),
         name: get("name"),
         kind: get("kind"),
         scopes: pairs
@@ -138,7 +119,6 @@ async fn create(
         rate: get("rate"),
         daily_quota: get("daily_quota"),
     };
-    guard(&staff, &f.csrf, lang, &path)?;
     let new = NewPartner {
         name: f.name,
         kind: f.kind,
@@ -171,11 +151,9 @@ struct KeyForm {
 async fn revoke_key(
     State(s): State<AppState>,
     lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-    Form(f): Form<KeyForm>,
+    StaffWith(staff, _): StaffWith<need::ManageStaff>,
+    CsrfForm(f, _): CsrfForm<KeyForm>,
 ) -> Result<Response, PageError> {
-    guard(&staff, &f.csrf, lang, uri.0.path())?;
     let uri = OriginalUri("/staff/admin/partners".parse().unwrap_or_default());
     match partners::revoke_key(&s.app, &staff.actor(), &f.key_id).await {
         Ok(()) => {
@@ -203,11 +181,9 @@ struct DisableForm {
 async fn disable(
     State(s): State<AppState>,
     lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-    Form(f): Form<DisableForm>,
+    StaffWith(staff, _): StaffWith<need::ManageStaff>,
+    CsrfForm(f, _): CsrfForm<DisableForm>,
 ) -> Result<Response, PageError> {
-    guard(&staff, &f.csrf, lang, uri.0.path())?;
     let uri = OriginalUri("/staff/admin/partners".parse().unwrap_or_default());
     match partners::disable(&s.app, &staff.actor(), &f.name).await {
         Ok(()) => {

@@ -2,23 +2,25 @@
 //! claiming, the details and documents side by side, and the decision — approve, ask for
 //! supplements (standard items and free text) or reject with a reason.
 
-use super::apply::{at, file_response};
-use super::check;
-use super::{CsrfForm, Page, render, status_and_error};
+use super::common::{
+    CsrfForm, CsrfOnly, Page, Pairs, StaffWith, Up, back, file_response, need, redirect_or_again,
+    render, status_and_error,
+};
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
+use crate::error::PageError;
 use crate::i18n::Lang;
 use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use exitentry_domain::staff::Permission;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::pre_applications::{self as hrp, Decision, Detail, Reader, Summary};
+
+back!(QueuePage = QUEUE);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -72,9 +74,8 @@ async fn queue(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ReviewPreApplications>,
 ) -> Result<Response, PageError> {
-    check(&staff, lang, QUEUE, Permission::ReviewPreApplications, None)?;
     queue_page(&s, lang, &uri, staff, None).await
 }
 
@@ -120,7 +121,7 @@ async fn show_page(
             page: Page::new(lang, uri, Some(staff), "pre-title"),
             d,
             mine,
-            items: super::apply::supplement_items(),
+            items: exitentry_domain::hrp::SUPPLEMENT_ITEMS,
             error,
         }),
     )
@@ -141,50 +142,31 @@ async fn claim(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ReviewPreApplications, QueuePage>,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    _: CsrfForm<CsrfOnly, QueuePage>,
 ) -> Result<Response, PageError> {
-    check(
-        &staff,
+    redirect_or_again(
+        hrp::claim(&s.app, &staff, &id).await,
+        |_| format!("{QUEUE}/{id}"),
+        |e| matches!(e, ServiceError::Conflict { .. } | ServiceError::NotFound(_)),
+        |err| queue_page(&s, lang, &uri, staff, err),
         lang,
         QUEUE,
-        Permission::ReviewPreApplications,
-        Some(&f.csrf),
-    )?;
-    match hrp::claim(&s.app, &staff, &id).await {
-        Ok(_) => Ok(Redirect::to(&format!("{QUEUE}/{id}")).into_response()),
-        Err(e @ (ServiceError::Conflict { .. } | ServiceError::NotFound(_))) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            queue_page(&s, lang, &uri, staff, err).await
-        }
-        Err(e) => Err(PageError::at(lang, QUEUE)(e)),
-    }
+    )
+    .await
 }
 
 async fn decide(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::ReviewPreApplications, Up>,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    CsrfForm(pairs, _): CsrfForm<Pairs, Up>,
 ) -> Result<Response, PageError> {
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let get = |k: &str| pairs.get(k);
     let path = format!("{QUEUE}/{id}");
-    check(
-        &staff,
-        lang,
-        &path,
-        Permission::ReviewPreApplications,
-        Some(&get("csrf")),
-    )?;
     let decision = match get("decision").as_str() {
         "approve" => Decision::Approve,
         "supplement" => Decision::RequestSupplements {
@@ -199,14 +181,20 @@ async fn decide(
             reason: get("reason"),
         },
     };
-    match hrp::decide(&s.app, &staff, &id, &decision).await {
-        Ok(_) => Ok(Redirect::to(QUEUE).into_response()),
-        Err(e @ (ServiceError::Conflict { .. } | ServiceError::Invalid { .. })) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, staff, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        hrp::decide(&s.app, &staff, &id, &decision).await,
+        |_| QUEUE.to_string(),
+        |e| {
+            matches!(
+                e,
+                ServiceError::Conflict { .. } | ServiceError::Invalid { .. }
+            )
+        },
+        |err| show_page(&s, lang, &uri, staff, &id, err),
+        lang,
+        &path,
+    )
+    .await
 }
 
 async fn document(

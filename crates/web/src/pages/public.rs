@@ -1,6 +1,6 @@
 //! Public pages: home and the office directory.
 
-use super::{Page, render};
+use super::common::{Page, render};
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::PageQuery;
@@ -82,7 +82,7 @@ impl Directory {
     fn page_href(&self, n: i64) -> String {
         format!(
             "/offices?district={}&open24={}&devices={}&page={n}",
-            crate::error::urlencoding_min(&self.q.district),
+            super::common::urlencoding_min(&self.q.district),
             self.q.open24,
             self.q.devices
         )

@@ -2,15 +2,17 @@
 //! mainland mobile number proved by an SMS code, a password, then a face check against the
 //! registry: only that binds the sign-in to the person. Then they can book.
 
-use super::{Page, render};
+use super::common::{
+    Back, CsrfField, CsrfForm, CsrfMultipart, MultipartBack, Page, Refusal, render,
+};
 use crate::AppState;
 use crate::error::{message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{HOLDER_COOKIE, anon_csrf, anon_csrf_cookie, anon_csrf_ok};
+use crate::session::{HOLDER_COOKIE, anon_csrf, anon_csrf_cookie};
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, Multipart, OriginalUri, Path, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -79,6 +81,75 @@ fn respond(status: StatusCode, csrf: &str, body: Response) -> Response {
     (status, [(header::SET_COOKIE, anon_csrf_cookie(csrf))], body).into_response()
 }
 
+/// A wrong token: the form again with the error (what was typed kept, not the password).
+impl CsrfField for SignupForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    fn refused(self, r: Refusal) -> Response {
+        let csrf = anon_csrf(&r.headers);
+        let body = render(&Signup {
+            page: Page::new(r.lang, &r.uri, None, "signup-title"),
+            step: r.lang.t_args("signup-step", &[("n", "1".into())]),
+            csrf: csrf.clone(),
+            form: SignupForm {
+                password: String::new(),
+                ..self
+            },
+            error: Some(r.lang.t("err-csrf")),
+        });
+        respond(StatusCode::FORBIDDEN, &csrf, body)
+    }
+}
+
+impl CsrfField for CodeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    fn refused(self, r: Refusal) -> Response {
+        let csrf = anon_csrf(&r.headers);
+        let body = render(&Code {
+            page: Page::new(r.lang, &r.uri, None, "signup-title"),
+            step: r.lang.t_args("signup-step", &[("n", "2".into())]),
+            csrf: csrf.clone(),
+            id: r.param("id").to_string(),
+            error: Some(r.lang.t("err-csrf")),
+        });
+        respond(StatusCode::FORBIDDEN, &csrf, body)
+    }
+}
+
+/// The face form: a photo the body limit cut off is answered with its own message, whatever
+/// the token; a wrong token redraws the form with the error.
+struct FacePost;
+
+impl Back for FacePost {
+    fn path(request_path: &str) -> String {
+        request_path.to_string()
+    }
+}
+
+impl MultipartBack for FacePost {
+    fn refused(form: &CsrfMultipart<Self>, r: Refusal) -> Response {
+        let (status, msg) = if form.part_failed {
+            (StatusCode::BAD_REQUEST, r.lang.t("err-image_too_large"))
+        } else {
+            (StatusCode::FORBIDDEN, r.lang.t("err-csrf"))
+        };
+        let csrf = anon_csrf(&r.headers);
+        face_page(
+            &r.state,
+            r.lang,
+            &r.uri,
+            &csrf,
+            r.param("id"),
+            Some((status, msg)),
+        )
+    }
+}
+
 async fn form(lang: Lang, uri: OriginalUri, headers: HeaderMap) -> Response {
     let csrf = anon_csrf(&headers);
     let body = render(&Signup {
@@ -100,7 +171,7 @@ async fn start(
     uri: OriginalUri,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(mut f): Form<SignupForm>,
+    CsrfForm(mut f, _): CsrfForm<SignupForm>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
     let again = |status: StatusCode, msg: String, f: SignupForm| {
@@ -116,9 +187,6 @@ async fn start(
         });
         respond(status, &csrf, body)
     };
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return again(StatusCode::FORBIDDEN, lang.t("err-csrf"), f);
-    }
     // Each attempt may send an SMS: limited per client like the other SMS requests.
     if s.sms_throttle.check(ip).is_err() {
         return again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"), f);
@@ -184,7 +252,7 @@ async fn confirm(
     uri: OriginalUri,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<CodeForm>,
+    CsrfForm(f, _): CsrfForm<CodeForm>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
     let again = |status: StatusCode, msg: String| {
@@ -197,9 +265,6 @@ async fn confirm(
         });
         respond(status, &csrf, body)
     };
-    if !anon_csrf_ok(&headers, &f.csrf) {
-        return again(StatusCode::FORBIDDEN, lang.t("err-csrf"));
-    }
     match holders::confirm_signup(&s.app, &id, browser(&headers), &f.code).await {
         Ok(()) => Redirect::to(&format!("/my/signup/{id}/face")).into_response(),
         Err(e) => again(status_for(&e), message_for(&e, lang)),
@@ -230,7 +295,7 @@ fn face_page(
     id: &str,
     error: Option<(StatusCode, String)>,
 ) -> Response {
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     let body = render(&Face {
         page: Page::new(lang, uri, None, "signup-title"),
         step: lang.t_args("signup-step", &[("n", "3".into())]),
@@ -264,10 +329,10 @@ async fn face(
     uri: OriginalUri,
     headers: HeaderMap,
     Path(id): Path<String>,
-    multipart: Multipart,
+    form: CsrfMultipart<FacePost>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
-    let Ok((submitted, photo)) = super::read_photo_form(multipart).await else {
+    if form.part_failed {
         let msg = lang.t("err-image_too_large");
         return face_page(
             &s,
@@ -277,19 +342,8 @@ async fn face(
             &id,
             Some((StatusCode::BAD_REQUEST, msg)),
         );
-    };
-    if !anon_csrf_ok(&headers, &submitted) {
-        let msg = lang.t("err-csrf");
-        return face_page(
-            &s,
-            lang,
-            &uri,
-            &csrf,
-            &id,
-            Some((StatusCode::FORBIDDEN, msg)),
-        );
     }
-    match holders::submit_signup_face(&s.app, &id, browser(&headers), &photo).await {
+    match holders::submit_signup_face(&s.app, &id, browser(&headers), &form.bytes("photo")).await {
         Ok((token, _, device)) => crate::session::signed_in(
             &s,
             HOLDER_COOKIE,

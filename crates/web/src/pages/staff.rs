@@ -1,15 +1,17 @@
 //! Officer pages: sign-in, the desk, registry search, a person's page, administration.
 
-use super::{CsrfForm, Page, render};
+use super::common::{
+    CsrfField, CsrfForm, CsrfOnly, Page, Refusal, StaffWith, Up, csrf_field, need, render,
+};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::extract::PageQuery;
 use crate::i18n::{Lang, cookie_in};
-use crate::session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Staff, csrf_ok, set_cookie};
+use crate::session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Staff, set_cookie};
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -35,7 +37,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Only same-site paths after login (no open redirect).
 fn local_next(next: Option<&str>) -> String {
-    super::next_within(next, "/staff", "/staff")
+    super::common::next_within(next, "/staff", "/staff")
 }
 
 #[derive(Template)]
@@ -83,13 +85,33 @@ struct LoginForm {
     next: Option<String>,
 }
 
+/// A sign-in with a wrong token: the form again, with the error.
+impl CsrfField for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    fn refused(self, r: Refusal) -> Response {
+        let body = render(&Login {
+            page: Page::new(r.lang, &r.uri, None, "login-title"),
+            csrf: cookie_in(&r.headers, LOGIN_CSRF_COOKIE)
+                .unwrap_or("")
+                .to_string(),
+            next: local_next(self.next.as_deref()),
+            username: self.username,
+            error: Some(r.lang.t("err-csrf")),
+        });
+        (StatusCode::FORBIDDEN, body).into_response()
+    }
+}
+
 async fn login(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(f): Form<LoginForm>,
+    CsrfForm(f, _): CsrfForm<LoginForm>,
 ) -> Response {
     let expected = cookie_in(&headers, LOGIN_CSRF_COOKIE)
         .unwrap_or("")
@@ -106,16 +128,13 @@ async fn login(
         });
         (status, body).into_response()
     };
-    if !csrf_ok(&expected, &f.csrf) {
-        return again(page, StatusCode::FORBIDDEN, lang.t("err-csrf"));
-    }
     if let Err(wait) = s.login_throttle.check(ip) {
         let res = again(
             page,
             StatusCode::TOO_MANY_REQUESTS,
             lang.t("err-rate_limited"),
         );
-        return super::retry_after(res, wait);
+        return super::common::retry_after(res, wait);
     }
     let device = crate::session::device_token(&headers, crate::session::STAFF_DEVICE_COOKIE);
     match auth::login_from(&s.app, &f.username, &f.password, device).await {
@@ -128,7 +147,7 @@ async fn login(
             &next,
         ),
         Err(e) => {
-            let msg = super::sign_in_error(&e, lang, "err-bad_credentials");
+            let msg = super::common::sign_in_error(&e, lang, "err-bad_credentials");
             again(page, status_for(&e), msg)
         }
     }
@@ -136,20 +155,10 @@ async fn login(
 
 async fn logout(
     State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
     headers: HeaderMap,
-    Staff(staff): Staff,
-    Form(f): Form<CsrfForm>,
+    Staff(_): Staff,
+    _: CsrfForm<CsrfOnly>,
 ) -> Response {
-    if !csrf_ok(&staff.csrf_token, &f.csrf) {
-        return PageError {
-            err: ServiceError::Forbidden,
-            lang,
-            path: uri.0.path().to_string(),
-        }
-        .into_response();
-    }
     if let Some(token) = cookie_in(&headers, SESSION_COOKIE) {
         let _ = auth::logout(&s.app, token).await;
     }
@@ -162,6 +171,8 @@ async fn logout(
     )
         .into_response()
 }
+
+csrf_field!(NewUser, HukouForm, UnlockForm);
 
 #[derive(Template)]
 #[template(path = "staff/desk.html")]
@@ -294,7 +305,11 @@ async fn person(
         .map(|e| {
             let key = format!("acct-ev-{}", e.entry.action.trim_start_matches("holder."));
             let what = lang.try_t(&key).unwrap_or_else(|| e.entry.action.clone());
-            (super::when_micros(e.at), what, e.entry.actor.clone())
+            (
+                super::common::when_micros(e.at),
+                what,
+                e.entry.actor.clone(),
+            )
         })
         .collect();
     page.title = person
@@ -386,20 +401,10 @@ async fn create_user(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
-    Form(f): Form<NewUser>,
+    StaffWith(staff, _): StaffWith<need::ManageStaff>,
+    CsrfForm(f, _): CsrfForm<NewUser>,
 ) -> Result<Response, PageError> {
     let path = uri.0.path().to_string();
-    staff
-        .require(Permission::ManageStaff)
-        .map_err(PageError::at(lang, &path))?;
-    if !csrf_ok(&staff.csrf_token, &f.csrf) {
-        return Err(PageError {
-            err: ServiceError::Forbidden,
-            lang,
-            path,
-        });
-    }
     let office = Some(f.office.as_str()).filter(|o| !o.trim().is_empty());
     match auth::create_staff(
         &s.app,
@@ -439,12 +444,11 @@ struct HukouForm {
 async fn record_hukou(
     State(s): State<AppState>,
     lang: Lang,
-    Staff(staff): Staff,
+    StaffWith(staff, _): StaffWith<need::RecordHukou, Up>,
     Path(id): Path<i64>,
-    Form(f): Form<HukouForm>,
+    CsrfForm(f, _): CsrfForm<HukouForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/people/{id}");
-    super::check(&staff, lang, &path, Permission::RecordHukou, Some(&f.csrf))?;
     match registry::set_hukou_area(&s.app, &staff, id, &f.hukou_area, &f.reason).await {
         Ok(()) => Ok(Redirect::to(&format!("{path}#hukou")).into_response()),
         Err(ServiceError::Invalid { error, .. }) => {
@@ -466,11 +470,10 @@ async fn unlock_user(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    Staff(staff): Staff,
-    Form(f): Form<UnlockForm>,
+    StaffWith(staff, _): StaffWith<need::ManageStaff>,
+    CsrfForm(f, _): CsrfForm<UnlockForm>,
 ) -> Result<Response, PageError> {
     let path = uri.0.path().to_string();
-    super::check(&staff, lang, &path, Permission::ManageStaff, Some(&f.csrf))?;
     auth::unlock_by_admin(&s.app, &staff, &f.username)
         .await
         .map_err(PageError::at(lang, &path))?;
@@ -488,7 +491,7 @@ struct AuditPage {
 
 impl AuditPage {
     fn when(&self, micros: &i64) -> String {
-        super::when_micros(*micros)
+        super::common::when_micros(*micros)
     }
 }
 

@@ -1,16 +1,15 @@
 //! Officer pages for temporary e-permits: the list (by issue date, status, document
 //! number), a permit with its audit trail, and revocation with a reason.
 
-use super::holder::PermitCard;
-use super::{Page, render};
+use super::common::{CsrfForm, Page, PermitCard, csrf_field, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::extract::PageQuery;
 use crate::i18n::Lang;
-use crate::session::{Staff, csrf_ok};
+use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,6 +19,8 @@ use exitentry_services::audit::StoredAudit;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::temporary_permits::{self as tp, ListQuery, STATUSES};
 use serde::Deserialize;
+
+csrf_field!(RevokeForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -72,7 +73,7 @@ async fn list(
     };
     let issued = permits
         .iter()
-        .map(|p| super::beijing(p.issued_at, "%Y-%m-%d %H:%M"))
+        .map(|p| super::common::beijing(p.issued_at, "%Y-%m-%d %H:%M"))
         .collect();
     Ok((
         status,
@@ -102,7 +103,7 @@ struct Detail {
 
 impl Detail {
     fn when(&self, micros: &i64) -> String {
-        super::when_micros(*micros)
+        super::common::when_micros(*micros)
     }
 }
 
@@ -121,7 +122,7 @@ async fn detail_page(
         .await
         .map_err(PageError::at(lang, &page.path))?;
     page.title = format!("{} {}", page.title, view.id);
-    let (status, error) = super::status_and_error(error);
+    let (status, error) = super::common::status_and_error(error);
     Ok((
         status,
         render(&Detail {
@@ -161,12 +162,9 @@ async fn revoke(
     uri: OriginalUri,
     Staff(staff): Staff,
     Path(id): Path<String>,
-    Form(f): Form<RevokeForm>,
+    CsrfForm(f, _): CsrfForm<RevokeForm>,
 ) -> Result<Response, PageError> {
     let path = uri.0.path().to_string();
-    if !csrf_ok(&staff.csrf_token, &f.csrf) {
-        return Err(PageError::at(lang, &path)(ServiceError::Forbidden));
-    }
     match tp::revoke(&s.app, &staff, &id, &f.reason).await {
         Ok(()) => {
             let msg = lang.t("tps-revoked");

@@ -1,5 +1,9 @@
 //! Extractors whose rejections speak our error format (code + translated message) instead
-//! of the framework's plain-text answers.
+//! of the framework's plain-text answers; forms checked for CSRF (`forms`) and staff with a
+//! permission (`staff`) before a handler runs.
+
+pub mod forms;
+pub mod staff;
 
 use crate::error::{ApiError, PageError};
 use crate::i18n::Lang;

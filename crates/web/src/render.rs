@@ -1,0 +1,255 @@
+//! What every page is made of, below the error mapping and the extractors: the [`Page`]
+//! every template gets, rendering, and the formatting helpers templates call (times in
+//! Beijing, yuan, QR codes). Page modules import these from `pages::common`.
+
+use crate::i18n::Lang;
+use askama::Template;
+use axum::extract::OriginalUri;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::Offset;
+use exitentry_domain::office::{Office, Service};
+use exitentry_services::auth::StaffSession;
+
+/// What every template needs.
+pub struct Page {
+    pub lang: Lang,
+    pub path: String,
+    pub staff: Option<StaffSession>,
+    pub title: String,
+}
+
+pub struct LangLink {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub href: String,
+    pub active: bool,
+}
+
+impl Page {
+    pub fn new(
+        lang: Lang,
+        uri: &OriginalUri,
+        staff: Option<StaffSession>,
+        title_key: &str,
+    ) -> Self {
+        let path = uri
+            .0
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        Page {
+            lang,
+            path,
+            staff,
+            title: lang.t(title_key),
+        }
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    pub fn langs(&self) -> Vec<LangLink> {
+        let next = urlencoding_min(&self.path);
+        Lang::ALL
+            .into_iter()
+            .map(|l| LangLink {
+                code: l.code(),
+                name: l.native_name(),
+                href: format!("/lang?set={}&next={next}", l.code()),
+                active: l == self.lang,
+            })
+            .collect()
+    }
+
+    /// A district or city name in the reader's language (English names are the keys).
+    pub fn place(&self, name: &str) -> String {
+        self.lang
+            .try_t(&format!("place-{name}"))
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    pub fn office_name(&self, o: &Office) -> String {
+        match self.lang {
+            Lang::ZhHans => o.name_zh_hans.clone(),
+            Lang::ZhHant => o.name_zh_hant.clone(),
+            Lang::En => o.name_en.clone(),
+        }
+    }
+
+    pub fn service(&self, s: &Service) -> String {
+        self.t(&format!("service-{}", s.code()))
+    }
+
+    pub fn code(&self, prefix: &str, code: &str) -> String {
+        self.t(&format!("{prefix}-{code}"))
+    }
+
+    pub fn csrf(&self) -> &str {
+        self.staff
+            .as_ref()
+            .map(|s| s.csrf_token.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn can_view_temporary_permits(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| {
+            s.role
+                .can(exitentry_domain::staff::Permission::ViewTemporaryPermits)
+        })
+    }
+
+    pub fn can_print_linkage_proofs(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| {
+            s.role
+                .can(exitentry_domain::staff::Permission::PrintLinkageProofs)
+        })
+    }
+
+    pub fn can_serve_counter(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| {
+            s.role
+                .can(exitentry_domain::staff::Permission::ServeCounter)
+        })
+    }
+
+    pub fn can_review_pre_applications(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| {
+            s.role
+                .can(exitentry_domain::staff::Permission::ReviewPreApplications)
+        })
+    }
+
+    pub fn can_review_endorsements(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| {
+            s.role
+                .can(exitentry_domain::staff::Permission::ReviewEndorsements)
+        })
+    }
+
+    pub fn can_process(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| {
+            s.role
+                .can(exitentry_domain::staff::Permission::ProcessApplications)
+        })
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.staff
+            .as_ref()
+            .is_some_and(|s| s.role.can(exitentry_domain::staff::Permission::ManageStaff))
+    }
+}
+
+/// Adds `Retry-After` (whole seconds, at least one) to a page refused by a rate limit.
+pub fn retry_after(mut res: Response, wait: std::time::Duration) -> Response {
+    if let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// A UTC instant shown in Beijing time (the offices' time zone).
+pub fn beijing(t: chrono::DateTime<chrono::Utc>, fmt: &str) -> String {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix());
+    t.with_timezone(&cst).format(fmt).to_string()
+}
+
+/// A stored timestamp (microseconds) in Beijing time, to the second.
+pub fn when_micros(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| beijing(t, "%Y-%m-%d %H:%M:%S"))
+        .unwrap_or_default()
+}
+
+/// A stored time for the templates (they pass fields by reference).
+pub fn at(micros: &i64) -> String {
+    when_micros(*micros)
+}
+
+/// An amount in yuan with its currency sign, as `Money` prints it (templates pass fields
+/// by reference).
+pub fn yuan(cents: &i64) -> String {
+    exitentry_domain::products::Money {
+        cents: *cents,
+        currency: exitentry_domain::products::Currency::Cny,
+    }
+    .to_string()
+}
+
+/// An amount in yuan as bare digits (`12.34`), for columns that add up.
+pub fn yuan_digits(cents: &i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// The payload as a QR code (inline SVG, medium error correction: survives a scratched
+/// phone screen and still fits the ~200-character payload in a small symbol).
+pub fn qr_svg(payload: &str) -> Option<String> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color>()
+            .min_dimensions(260, 260)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+/// A page's status and the error it shows: OK and none, or the failed action's status and
+/// message.
+pub fn status_and_error(error: Option<(StatusCode, String)>) -> (StatusCode, Option<String>) {
+    match error {
+        Some((st, m)) => (st, Some(m)),
+        None => (StatusCode::OK, None),
+    }
+}
+
+/// Renders a template, turning a rendering failure into a plain 500.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// What an error page should say; the error-page middleware (`pages::render_error_pages`)
+/// renders it with the header of the signed-in staff member (handlers that fail do not
+/// always know who that is).
+#[derive(Clone)]
+pub struct ErrorPageRequest {
+    pub lang: Lang,
+    pub path: String,
+    pub message: String,
+}
+
+pub fn render_error_page(lang: Lang, path: &str, status: StatusCode, message: &str) -> Response {
+    let mut res = status.into_response();
+    res.extensions_mut().insert(ErrorPageRequest {
+        lang,
+        path: path.to_string(),
+        message: message.to_string(),
+    });
+    res
+}
+
+/// Percent-encodes a path for a query parameter (the few characters that matter).
+pub fn urlencoding_min(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
