@@ -5,10 +5,7 @@
 //! or accept it, paper linkage proofs only where offered at county level or above, and what
 //! the demo seeds.
 
-mod common;
-
 use chrono::{NaiveDate, TimeZone, Utc};
-use common::{app, app_with_keys, import, problems};
 use exitentry_domain::centre::add_working_days;
 use exitentry_domain::hrp::Form;
 use exitentry_domain::office::{HolidayCalendar, Office, OfficeLevel, Service};
@@ -20,22 +17,17 @@ use exitentry_services::hrp_applications::{self as hrp, ApplicantSession, Decisi
 use exitentry_services::import::ImportKind;
 use exitentry_services::payments::{Charge, ChargeOutcome, CounterPayments, SandboxPayments};
 use exitentry_services::{App, ManualClock, ServiceError, jobs};
-use exitentry_storage::backend_tests;
 use exitentry_storage::testing::TestDb;
+use exitentry_test_support::backend_tests;
+use exitentry_test_support::{app, app_with_keys, import, problems, staff_session};
 
 /// The demo's office network, as shipped.
-const SEED: &str = include_str!("../../cli/seed/offices.csv");
+const SEED: &str = include_str!("../../../cli/seed/offices.csv");
 
 const CTS_CENTRES: [&str; 3] = ["HK-HKI-001", "HK-KLN-001", "HK-NT-001"];
 
 fn staff(role: Role, office: Option<&str>) -> StaffSession {
-    StaffSession {
-        user_id: 1,
-        username: format!("{}1", role.code()),
-        role,
-        office_code: office.map(str::to_string),
-        csrf_token: String::new(),
-    }
+    staff_session(role, &format!("{}1", role.code()), office)
 }
 
 fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
