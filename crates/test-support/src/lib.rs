@@ -235,20 +235,42 @@ impl TestApp {
             .expect("post")
     }
 
+    /// Posts `body` as JSON to `path` as `client`, with `key` as the bearer token if given.
+    pub async fn post_json(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        key: Option<&str>,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let mut r = client.post(self.url(path)).json(body);
+        if let Some(key) = key {
+            r = r.bearer_auth(key);
+        }
+        r.send().await.expect("post")
+    }
+
     /// The page at `path` as `client` sees it.
     pub async fn text(&self, client: &reqwest::Client, path: &str) -> String {
         let r = self.get(client, path).await;
         r.text().await.expect("body")
     }
 
-    /// The page at `path` as `client` sees it when asking for `lang` (`Accept-Language`).
+    /// `GET path` as `client`, asking for `lang` (`Accept-Language`).
+    pub async fn get_in(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        lang: &str,
+    ) -> reqwest::Response {
+        let r = client.get(self.url(path));
+        let r = r.header(reqwest::header::ACCEPT_LANGUAGE, lang);
+        r.send().await.expect("get")
+    }
+
+    /// The page at `path` as `client` sees it when asking for `lang`.
     pub async fn text_in(&self, client: &reqwest::Client, path: &str, lang: &str) -> String {
-        let r = client
-            .get(self.url(path))
-            .header(reqwest::header::ACCEPT_LANGUAGE, lang)
-            .send()
-            .await
-            .expect("get");
+        let r = self.get_in(client, path, lang).await;
         r.text().await.expect("body")
     }
 
@@ -278,14 +300,6 @@ pub async fn get_text(c: &reqwest::Client, url: String) -> String {
 pub async fn get_json(c: &reqwest::Client, url: String) -> serde_json::Value {
     let r = c.get(url).send().await.expect("get");
     r.json().await.expect("json")
-}
-
-pub async fn post_json(
-    c: &reqwest::Client,
-    url: String,
-    body: serde_json::Value,
-) -> reqwest::Response {
-    c.post(url).json(&body).send().await.expect("post")
 }
 
 /// The value of `<input type="hidden" name="NAME" value="…">` in a page.

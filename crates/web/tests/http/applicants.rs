@@ -92,4 +92,4 @@ async fn applicants_see_only_their_own_pre_applications(backend: Backend) {
     t.stop().await;
 }
 
-backend_tests!(applicants_see_only_their_own_pre_applications,);
+backend_tests!(applicants_see_only_their_own_pre_applications);

@@ -50,20 +50,23 @@ async fn appointments_over_the_api(backend: Backend) {
             "slot_start": "2026-11-23T09:00:00+08:00", "channel": "city_police",
             "applicant": {"id_kind": "prc_resident_id", "id_number": id, "name": "王小明"}})
     };
-    let r = c
-        .post(t.url("/api/v1/appointments"))
-        .json(&body("440106199001010010"))
-        .send()
-        .await
-        .unwrap();
+    let r = t
+        .post_json(
+            &c,
+            "/api/v1/appointments",
+            None,
+            &body("440106199001010010"),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = c
-        .post(t.url("/api/v1/appointments"))
-        .bearer_auth(&key)
-        .json(&body("44010619900101001X"))
-        .send()
-        .await
-        .unwrap();
+    let r = t
+        .post_json(
+            &c,
+            "/api/v1/appointments",
+            Some(&key),
+            &body("44010619900101001X"),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "wrong check character");
     let first = exitentry_domain::ids::make_prc_resident_id(
         "440106",
@@ -75,23 +78,15 @@ async fn appointments_over_the_api(backend: Backend) {
         chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
         2,
     );
-    let r = c
-        .post(t.url("/api/v1/appointments"))
-        .bearer_auth(&key)
-        .json(&body(&first))
-        .send()
-        .await
-        .unwrap();
+    let r = t
+        .post_json(&c, "/api/v1/appointments", Some(&key), &body(&first))
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let booked: serde_json::Value = r.json().await.unwrap();
     assert_eq!(booked["channel"], "city_police");
-    let r = c
-        .post(t.url("/api/v1/appointments"))
-        .bearer_auth(&key)
-        .json(&body(&second))
-        .send()
-        .await
-        .unwrap();
+    let r = t
+        .post_json(&c, "/api/v1/appointments", Some(&key), &body(&second))
+        .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
@@ -99,21 +94,18 @@ async fn appointments_over_the_api(backend: Backend) {
     );
     // Move it, then cancel it.
     let id = booked["appointment_id"].as_str().unwrap();
-    let r = c
-        .post(t.url(&format!("/api/v1/appointments/{id}/reschedule")))
-        .bearer_auth(&key)
-        .json(&serde_json::json!({"slot_start": "2026-11-23T09:15:00+08:00"}))
-        .send()
-        .await
-        .unwrap();
+    let r = t
+        .post_json(
+            &c,
+            &format!("/api/v1/appointments/{id}/reschedule"),
+            Some(&key),
+            &serde_json::json!({"slot_start": "2026-11-23T09:15:00+08:00"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = c
-        .post(t.url("/api/v1/appointments"))
-        .bearer_auth(&key)
-        .json(&body(&second))
-        .send()
-        .await
-        .unwrap();
+    let r = t
+        .post_json(&c, "/api/v1/appointments", Some(&key), &body(&second))
+        .await;
     assert_eq!(
         r.status(),
         StatusCode::CREATED,
@@ -131,13 +123,9 @@ async fn appointments_over_the_api(backend: Backend) {
     );
     // A key without the scope is refused.
     let other = t.partner_key("airline", "verify_permit", None).await;
-    let r = c
-        .post(t.url("/api/v1/appointments"))
-        .bearer_auth(&other)
-        .json(&body(&second))
-        .send()
-        .await
-        .unwrap();
+    let r = t
+        .post_json(&c, "/api/v1/appointments", Some(&other), &body(&second))
+        .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
     // An applicant books with their session (the web channel by default).
@@ -155,15 +143,15 @@ async fn appointments_over_the_api(backend: Backend) {
         .holder_login(&holder, "13700137000", "a long holder password")
         .await;
     assert!(r.status().is_redirection(), "{}", r.status());
-    let r = holder
-        .post(t.url("/api/v1/appointments"))
-        .json(
+    let r = t
+        .post_json(
+            &holder,
+            "/api/v1/appointments",
+            None,
             &serde_json::json!({"office_code": "GZ-TH-001", "service": "eep_application",
             "slot_start": "2026-11-23T10:00:00+08:00"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let mine: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
@@ -252,4 +240,4 @@ async fn appointments_over_the_api(backend: Backend) {
     t.stop().await;
 }
 
-backend_tests!(appointments_over_the_api,);
+backend_tests!(appointments_over_the_api);

@@ -145,4 +145,4 @@ async fn endorsements_at_the_counter_and_their_review(backend: Backend) {
     t.stop().await;
 }
 
-backend_tests!(endorsements_at_the_counter_and_their_review,);
+backend_tests!(endorsements_at_the_counter_and_their_review);

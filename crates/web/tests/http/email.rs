@@ -75,40 +75,21 @@ async fn failed_email_shows_for_admins_and_is_retried(backend: Backend) {
 
     // The retry button: CSRF first, then the job is queued again, once.
     let csrf = csrf_field(&body);
-    let r = t
-        .post_form(
-            &admin,
-            "/staff/admin/jobs/retry",
-            &[("csrf", "wrong"), ("id", &id.to_string())],
-        )
-        .await;
+    let id_field = id.to_string();
+    let retry = async |c: &reqwest::Client, csrf: &str| {
+        let form = [("csrf", csrf), ("id", id_field.as_str())];
+        t.post_form(c, "/staff/admin/jobs/retry", &form).await
+    };
+    let r = retry(&admin, "wrong").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = t
-        .post_form(
-            &clerk,
-            "/staff/admin/jobs/retry",
-            &[("csrf", csrf.as_str()), ("id", &id.to_string())],
-        )
-        .await;
+    let r = retry(&clerk, &csrf).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "not for reviewers");
-    let r = t
-        .post_form(
-            &admin,
-            "/staff/admin/jobs/retry",
-            &[("csrf", csrf.as_str()), ("id", &id.to_string())],
-        )
-        .await;
+    let r = retry(&admin, &csrf).await;
     assert_eq!(r.status(), StatusCode::OK);
     let body = r.text().await.unwrap();
     assert!(body.contains(&format!("任务 {id} 已重新排队")), "{body}");
     assert!(body.contains("id=\"no-failed-jobs\""));
-    let r = t
-        .post_form(
-            &admin,
-            "/staff/admin/jobs/retry",
-            &[("csrf", csrf.as_str()), ("id", &id.to_string())],
-        )
-        .await;
+    let r = retry(&admin, &csrf).await;
     assert_eq!(
         r.status(),
         StatusCode::CONFLICT,

@@ -5,7 +5,6 @@
 use exitentry_services::import::ImportKind;
 use exitentry_test_support::{Backend, TestApp, backend_tests, csrf_field, hidden_field, import};
 use reqwest::StatusCode;
-use reqwest::header::ACCEPT_LANGUAGE;
 
 const KOWLOON: &str = "code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices,services,opening_hours
 HK-KLN-001,中国旅行社入境证件服务香港有限公司九龙服务中心,中國旅行社入境證件服務香港有限公司九龍服務中心,China Travel Service Entry Permit Service Hong Kong Ltd - Kowloon Service Centre,HongKong,YauTsimMong,香港九龍旺角彌敦道688號旺角中心一期二樓,cts_centre,0,6,hrp;hrp_non_chinese;collection,Mon-Fri 09:00-17:00; Sat 09:00-13:00

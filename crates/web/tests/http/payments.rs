@@ -67,13 +67,9 @@ async fn payment_callbacks_and_border_crossings(backend: Backend) {
 
     let key = t.partner_key("border-control", "border", None).await;
     let body = serde_json::json!({"document_number": "CA1234567", "destination": "hong_kong", "direction": "exit", "at": "2026-11-23T09:00:00+08:00"});
-    let r = c
-        .post(t.url("/api/v1/border/crossings"))
-        .bearer_auth(&key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = t
+        .post_json(&c, "/api/v1/border/crossings", Some(&key), &body)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: serde_json::Value = r.json().await.unwrap();
     // Paid but not yet printed: only the 2024 endorsement is on the card.
@@ -82,16 +78,14 @@ async fn payment_callbacks_and_border_crossings(backend: Backend) {
         (Some(false), Some("endorsement_expired"))
     );
     let airline = t.partner_key("airline-x", "verify_permit", None).await;
-    let r = c
-        .post(t.url("/api/v1/border/crossings"))
-        .bearer_auth(&airline)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = t
+        .post_json(&c, "/api/v1/border/crossings", Some(&airline), &body)
+        .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     t.stop().await;
 }
+
+backend_tests!(payment_callbacks_and_border_crossings);
 
 /// WeChat Pay's XML notifications over HTTP: a correctly signed one is answered with
 /// WeChat's XML SUCCESS (again for a repeat) and makes the application ready to print; a
@@ -168,7 +162,4 @@ async fn wechat_pay_notifications_over_http(backend: Backend) {
     t.stop().await;
 }
 
-backend_tests!(
-    payment_callbacks_and_border_crossings,
-    wechat_pay_notifications_over_http,
-);
+backend_tests!(wechat_pay_notifications_over_http);

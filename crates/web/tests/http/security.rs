@@ -343,16 +343,18 @@ async fn the_api_sends_no_sms_flood(backend: Backend) {
     let limit = t.app.config.security.sms_requests_per_minute;
     let mut statuses = Vec::new();
     for _ in 0..limit + 1 {
-        let r = c
-            .post(t.url("/api/v1/temporary-permits/applications"))
-            .json(&serde_json::json!({
-                "document_kind": "hrp", "document_number": "H12345678", "name": "x",
-                "document_expiry": "2030-01-01", "sex": "M", "mobile": "13900139000",
-                "password": "a long password 1"
-            }))
-            .send()
-            .await
-            .unwrap();
+        let r = t
+            .post_json(
+                &c,
+                "/api/v1/temporary-permits/applications",
+                None,
+                &serde_json::json!({
+                    "document_kind": "hrp", "document_number": "H12345678", "name": "x",
+                    "document_expiry": "2030-01-01", "sex": "M", "mobile": "13900139000",
+                    "password": "a long password 1"
+                }),
+            )
+            .await;
         statuses.push(r.status());
         if r.status() == StatusCode::TOO_MANY_REQUESTS {
             assert!(r.headers().contains_key("retry-after"));
