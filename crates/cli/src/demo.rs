@@ -1,10 +1,11 @@
 //! `exitentry demo`: a fresh, realistic registry on SQLite, then the server.
 
 use anyhow::{Context, Result, bail};
-use chrono::{Datelike, Offset, Timelike};
+use chrono::{Datelike, Timelike};
 use exitentry_config::{Config, Secret};
+use exitentry_demo as demo;
 use exitentry_services::import::{self, ImportKind, ImportOptions, NoProgress};
-use exitentry_services::{App, auth, demo};
+use exitentry_services::{App, auth};
 use std::sync::Arc;
 
 /// The Guangzhou network, a few offices elsewhere on the mainland, and the CTS service
@@ -258,9 +259,7 @@ fn print_welcome(
         "    a renewal keeps the number: SMITH JOHN, HKID C668668(9), born 1978-11-02, GBR, holds HA1234567 (issue 01)"
     );
     // Check-in works on the booked day only: outside counter hours, suggest a clock start.
-    let local = app.now().with_timezone(
-        &chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix()),
-    );
+    let local = app.now().with_timezone(&exitentry_domain::time::BEIJING);
     if local.hour() >= 16 || local.hour() < 9 || local.weekday().number_from_monday() > 5 {
         let mut day = local.date_naive() + chrono::Duration::days(1);
         while day.weekday().number_from_monday() > 5 {

@@ -107,7 +107,7 @@ pub async fn run(app: &App, what: &ImportWhat) -> Result<ExitCode> {
 pub fn sample(people: usize, dir: &Path, seed: u64) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let today = chrono::Utc::now().date_naive();
-    let files = exitentry_services::demo::generate(
+    let files = exitentry_demo::generate(
         seed,
         people,
         today,

@@ -15,5 +15,6 @@ pub mod policy;
 pub mod products;
 pub mod staff;
 pub mod temporary_permit;
+pub mod time;
 
 pub use invalid::Invalid;

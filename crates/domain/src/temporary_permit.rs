@@ -5,13 +5,9 @@ use crate::Invalid;
 use crate::document::DocumentStatus;
 use crate::numbers::DocumentKind;
 use crate::person::Names;
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use crate::time::cst;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
-
-/// China Standard Time: the calendar month of the limit is counted here.
-pub fn cst() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Offset::fix(&Utc))
-}
 
 /// Numbers and dates of the rules, from policy (see `Policy::temporary_permit`).
 #[derive(Debug, Clone, PartialEq, Eq)]

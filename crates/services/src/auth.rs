@@ -1,5 +1,6 @@
 //! Staff accounts, login with lock-out, and database-backed sessions.
 
+use crate::tokens::{random_token, token_hash};
 use crate::{App, Result, ServiceError, audit};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
@@ -10,7 +11,6 @@ use exitentry_storage::accounts::{self, Accounts};
 use exitentry_storage::guards::{self, Attempt};
 use exitentry_storage::{from_micros, offices, staff};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
 /// The signed-in staff member behind a request.
@@ -36,24 +36,6 @@ impl StaffSession {
     pub fn actor(&self) -> String {
         format!("staff:{}", self.username)
     }
-}
-
-/// A random 256-bit token, hex encoded.
-pub fn random_token() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
-}
-
-/// Compares two secrets in time that does not depend on where they differ.
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// [`hash_password`] on the blocking pool, behind the same limit as password checks:

@@ -9,7 +9,7 @@ use exitentry_domain::Invalid;
 use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::endorsements::{self as rules, Destination, Issued, Trips};
 use exitentry_domain::partners::Scope;
-use exitentry_domain::temporary_permit::cst;
+use exitentry_domain::time::cst;
 use exitentry_storage::endorsements::{self as store, CrossingRow, EndorsementRow};
 use exitentry_storage::{StorageError, documents};
 use serde::Serialize;

@@ -4,8 +4,9 @@
 //! one sign-in; replacing it ends the old sessions and tells the old number. Lock-out and
 //! sessions follow the staff rules.
 
-use crate::auth::{Checked, SignIn, random_token, token_hash};
+use crate::auth::{Checked, SignIn};
 use crate::providers::FaceSubject;
+use crate::tokens::{random_token, token_hash};
 use crate::{App, Result, ServiceError, audit};
 use chrono::Duration;
 use exitentry_domain::temporary_permit::MobileNumber;
@@ -406,7 +407,7 @@ async fn signup_for(
 ) -> Result<holders::SignupRecord> {
     holders::signup(conn, id)
         .await?
-        .filter(|s| crate::auth::constant_time_eq(&s.browser_hash, &token_hash(browser)))
+        .filter(|s| crate::tokens::constant_time_eq(&s.browser_hash, &token_hash(browser)))
         .ok_or(ServiceError::NotFound("sign-up"))
 }
 
@@ -465,7 +466,8 @@ pub async fn confirm_signup(app: &App, id: &str, browser: &str, code: &str) -> R
             Invalid::new("too_many_tries", "too many wrong codes; start again"),
         ));
     }
-    if !crate::auth::constant_time_eq(&s.code_hash, &token_hash(&format!("{id}:{}", code.trim()))) {
+    if !crate::tokens::constant_time_eq(&s.code_hash, &token_hash(&format!("{id}:{}", code.trim())))
+    {
         // The attempt is counted even though the code was wrong.
         tx.commit().await.map_err(StorageError::from)?;
         return Err(bad_code());

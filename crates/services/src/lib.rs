@@ -8,13 +8,12 @@ pub mod border;
 pub mod centre;
 mod clock;
 pub mod counter_endorsements;
+pub mod counter_terminal;
 pub mod credentials;
-pub mod demo;
 pub mod email;
 pub mod endorsement_applications;
 mod error;
 pub mod holders;
-pub mod hrp_applications;
 pub mod import;
 pub mod jobs;
 pub mod keys;
@@ -23,30 +22,25 @@ pub mod linkage_proofs;
 pub mod offices;
 pub mod online_payments;
 pub mod partners;
-pub mod payments;
+pub mod pre_applications;
 pub mod providers;
 pub mod registry;
 pub mod temporary_permits;
+pub mod tokens;
 pub mod uploads;
-pub mod usage;
 pub mod verification;
+pub mod verification_log;
 
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use error::ServiceError;
 pub use exitentry_storage::{Backend, Db, StorageError};
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use exitentry_config::Config;
 use exitentry_domain::policy::Policy;
 use std::sync::Arc;
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
-
-/// China Standard Time: "today" for validity rules is the date in Beijing.
-const CST: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
-    Some(o) => o,
-    None => panic!("offset"),
-};
 
 /// Everything a service needs, cheap to clone into request handlers.
 #[derive(Clone)]
@@ -59,7 +53,7 @@ pub struct App {
     /// SMS gateway, email and face check (development doubles with `server.dev_providers`).
     pub providers: providers::Providers,
     /// Background writer of the verification log (absent outside a tokio runtime).
-    pub usage: Option<Arc<usage::UsageLog>>,
+    pub usage: Option<Arc<verification_log::UsageLog>>,
     /// Recently checked partner keys and reserved quota (see `partners`).
     pub partner_cache: Arc<partners::PartnerCache>,
     /// The development payment sandbox (with `server.dev_providers`).
@@ -81,7 +75,7 @@ impl App {
         let online = online_payments::OnlineProviders::from_config(&config, sandbox.as_ref());
         App {
             providers,
-            usage: usage::UsageLog::start(db.clone()).map(Arc::new),
+            usage: verification_log::UsageLog::start(db.clone()).map(Arc::new),
             partner_cache: Default::default(),
             sandbox,
             online,
@@ -127,7 +121,7 @@ impl App {
 
     /// Today's date in China Standard Time.
     pub fn today(&self) -> NaiveDate {
-        self.clock.now().with_timezone(&CST).date_naive()
+        exitentry_domain::time::beijing_date(self.clock.now())
     }
 }
 

@@ -223,7 +223,7 @@ async fn issue(
     let until = (now + Duration::days(app.config.credentials.linkage_proof_days))
         .min(end_of_day(travel.doc.expires_on, now))
         .min(end_of_day(rp.doc.expires_on, now));
-    let id = format!("LP-{}", &crate::auth::random_token()[..20]);
+    let id = format!("LP-{}", &crate::tokens::random_token()[..20]);
     let mut tx = app.db.begin().await?;
     let index = temporary_permits::next_status_index(&mut tx).await?;
     let claims = Claims {

@@ -356,7 +356,7 @@ async fn new_order(
     actor: &str,
 ) -> Result<OrderRow> {
     let order = OrderRow {
-        id: crate::auth::random_token()[..32].to_string(),
+        id: crate::tokens::random_token()[..32].to_string(),
         subject: subject.to_string(),
         provider: provider.to_string(),
         amount_cents,
@@ -712,8 +712,8 @@ pub async fn reconciliation(
     provider: &str,
     day: chrono::NaiveDate,
 ) -> Result<Reconciliation> {
-    let from = crate::appointments::day_start_micros(day);
-    let to = crate::appointments::day_start_micros(day + chrono::Duration::days(1));
+    let from = exitentry_domain::time::day_start_micros(day);
+    let to = exitentry_domain::time::day_start_micros(day + chrono::Duration::days(1));
     let mut conn = app.db.conn().await?;
     let mut orders = store::between(&mut conn, provider, from, to).await?;
     // The counter's terminal takes the same providers' money for the hall's applications:

@@ -1,7 +1,8 @@
 //! Relying parties and their API keys: created by an operator or admin, the key shown
 //! once (only its SHA-256 is stored), revoked or disabled with effect on the next request.
 
-use crate::auth::{StaffSession, token_hash};
+use crate::auth::StaffSession;
+use crate::tokens::token_hash;
 use crate::{App, Result, ServiceError, audit};
 use exitentry_domain::Invalid;
 use exitentry_domain::partners::{PartnerKind, Scope, parse_partner_name};
@@ -163,9 +164,9 @@ pub async fn create(app: &App, actor: &str, p: &NewPartner) -> Result<(PartnerSu
 }
 
 fn new_key() -> (String, String) {
-    let token = crate::auth::random_token();
+    let token = crate::tokens::random_token();
     let key_id = format!("{KEY_PREFIX}{}", &token[..12]);
-    let secret = crate::auth::random_token();
+    let secret = crate::tokens::random_token();
     (key_id.clone(), format!("{key_id}.{secret}"))
 }
 
@@ -294,7 +295,7 @@ async fn authenticate_in_db(app: &App, key: &str, hash: &str) -> Result<PartnerC
     let Some(k) = store::key(&mut conn, key_id).await? else {
         return Err(ServiceError::Unauthenticated);
     };
-    if k.revoked || k.partner.disabled || !crate::auth::constant_time_eq(&k.secret_hash, hash) {
+    if k.revoked || k.partner.disabled || !crate::tokens::constant_time_eq(&k.secret_hash, hash) {
         return Err(ServiceError::Unauthenticated);
     }
     let scopes =
@@ -316,7 +317,7 @@ async fn authenticate_in_db(app: &App, key: &str, hash: &str) -> Result<PartnerC
 /// what it needs. A node that stops loses the unused rest of its lease for that day.
 pub async fn take_quota(app: &App, ctx: &PartnerContext, n: i64) -> Result<()> {
     let now = app.now();
-    let cst = exitentry_domain::temporary_permit::cst();
+    let cst = exitentry_domain::time::cst();
     let day = now.with_timezone(&cst).date_naive();
     let day_s = day.to_string();
     let lease_key = (ctx.partner_id, day_s.clone());

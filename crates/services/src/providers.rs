@@ -59,7 +59,7 @@ pub struct Providers {
     pub email: Option<Arc<dyn EmailSender>>,
     pub face: Option<Arc<dyn FaceVerifier>>,
     /// The counter's card and wallet terminal (cash needs none).
-    pub payments: Option<Arc<dyn crate::payments::CounterPayments>>,
+    pub payments: Option<Arc<dyn crate::counter_terminal::CounterPayments>>,
 }
 
 impl Providers {
@@ -79,7 +79,7 @@ impl Providers {
                 face: Some(Arc::new(DevFaceVerifier {
                     accept: p.dev_face_accept,
                 })),
-                payments: Some(Arc::new(crate::payments::SandboxPayments)),
+                payments: Some(Arc::new(crate::counter_terminal::SandboxPayments)),
             };
         }
         let timeout = Duration::from_secs(p.timeout_seconds.max(1));
@@ -113,10 +113,10 @@ impl Providers {
         }
     }
 
-    pub fn payments(&self) -> Result<&dyn crate::payments::CounterPayments> {
+    pub fn payments(&self) -> Result<&dyn crate::counter_terminal::CounterPayments> {
         self.payments
             .as_deref()
-            .ok_or_else(crate::payments::unavailable)
+            .ok_or_else(crate::counter_terminal::unavailable)
     }
 
     pub fn sms(&self) -> Result<&dyn SmsSender> {

@@ -1,9 +1,9 @@
 //! Temporary e-permits: apply with permit details, confirm the SMS code, pass the face
 //! check, and receive a signed QR credential — within the monthly limit.
 
-use crate::auth::token_hash;
 use crate::holders::HolderSession;
 use crate::providers::FaceSubject;
+use crate::tokens::token_hash;
 use crate::{App, Result, ServiceError, audit};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use exitentry_credentials::{Claims, CredentialBody, CredentialKind};
@@ -140,7 +140,7 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
     }
     drop(conn);
 
-    let id = format!("TPA-{}", &crate::auth::random_token()[..20]);
+    let id = format!("TPA-{}", &crate::tokens::random_token()[..20]);
     let code = new_code();
     let record = ApplicationRecord {
         id: id.clone(),
@@ -387,7 +387,7 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
             "the permit has expired",
         ));
     }
-    let permit_id = format!("TP-{}", &crate::auth::random_token()[..20]);
+    let permit_id = format!("TP-{}", &crate::tokens::random_token()[..20]);
     let uses: Vec<&'static str> = PermittedUse::ALL.iter().map(|u| u.code()).collect();
     let claims = Claims {
         iss: app.config.credentials.issuer.clone(),
@@ -710,10 +710,7 @@ pub async fn list(
         let day = parse_date(d).map_err(|e| ServiceError::invalid("date", e))?;
         let start = day
             .and_hms_opt(0, 0, 0)
-            .and_then(|t| {
-                t.and_local_timezone(exitentry_domain::temporary_permit::cst())
-                    .single()
-            })
+            .and_then(|t| t.and_local_timezone(exitentry_domain::time::cst()).single())
             .ok_or_else(|| invalid("date", "bad_date", "not a date"))?;
         f.issued_from = Some(start.timestamp_micros());
         f.issued_to = Some((start + Duration::days(1)).timestamp_micros());

@@ -63,7 +63,7 @@ async fn render_metrics(
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|given| exitentry_services::auth::constant_time_eq(given.trim(), token))
+            .is_some_and(|given| exitentry_services::tokens::constant_time_eq(given.trim(), token))
     };
     if !allowed {
         return (

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::{self, StaffSession};
 use exitentry_services::holders::{self, HolderSession};
-use exitentry_services::hrp_applications::{self, ApplicantSession};
+use exitentry_services::pre_applications::{self, ApplicantSession};
 
 pub const SESSION_COOKIE: &str = "ee_session";
 pub const HOLDER_COOKIE: &str = "ee_holder";
@@ -22,7 +22,7 @@ pub fn anon_csrf(headers: &axum::http::HeaderMap) -> String {
     crate::i18n::cookie_in(headers, LOGIN_CSRF_COOKIE)
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_string)
-        .unwrap_or_else(auth::random_token)
+        .unwrap_or_else(exitentry_services::tokens::random_token)
 }
 
 /// The `Set-Cookie` value that keeps an anonymous form's CSRF token for an hour.
@@ -114,7 +114,7 @@ impl FromRequestParts<AppState> for Applicant {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let found = match cookie(parts, APPLICANT_COOKIE) {
-            Some(token) if !token.is_empty() => hrp_applications::session(&state.app, token).await,
+            Some(token) if !token.is_empty() => pre_applications::session(&state.app, token).await,
             _ => Ok(None),
         };
         required(parts, state, Lang::En, found).await.map(Applicant)
@@ -214,7 +214,7 @@ impl FromRequestParts<AppState> for MaybeStaff {
 
 /// Compares a submitted CSRF token with the expected one in constant time.
 pub fn csrf_ok(expected: &str, submitted: &str) -> bool {
-    !expected.is_empty() && auth::constant_time_eq(expected, submitted)
+    !expected.is_empty() && exitentry_services::tokens::constant_time_eq(expected, submitted)
 }
 
 /// A `Set-Cookie` value with the platform's defaults: HttpOnly, SameSite=Strict, Path=/.

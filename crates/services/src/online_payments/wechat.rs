@@ -209,7 +209,7 @@ impl WechatNative {
         params.insert("mch_id".into(), self.mch_id.clone());
         params.insert(
             "nonce_str".into(),
-            crate::auth::random_token()[..32].to_string(),
+            crate::tokens::random_token()[..32].to_string(),
         );
         params.insert("sign_type".into(), SIGN_TYPE.into());
         let signature = sign(&self.api_key, &params);

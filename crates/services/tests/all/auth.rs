@@ -115,8 +115,7 @@ async fn account_creation_validates_and_roles_limit_access(t: &TestDb) {
 async fn officers_find_people_by_document_or_identity_number(t: &TestDb) {
     let (app, _) = app(t);
     import(&app, ImportKind::Offices, OFFICES, false).await;
-    let files =
-        exitentry_services::demo::generate(1, 50, app.today(), &app.policy, &["GZ-TH-001".into()]);
+    let files = exitentry_demo::generate(1, 50, app.today(), &app.policy, &["GZ-TH-001".into()]);
     import(&app, ImportKind::People, &files.people_csv, false).await;
     import(&app, ImportKind::Documents, &files.documents_csv, false).await;
     auth::create_staff(&app, "cli", "clerk", PW, "counter_clerk", None)
@@ -171,7 +170,7 @@ async fn officers_find_people_by_document_or_identity_number(t: &TestDb) {
 async fn expired_documents_read_as_expired_without_any_job(t: &TestDb) {
     let (app, clock) = app(t);
     import(&app, ImportKind::Offices, OFFICES, false).await;
-    let files = exitentry_services::demo::generate(1, 0, app.today(), &app.policy, &[]);
+    let files = exitentry_demo::generate(1, 0, app.today(), &app.policy, &[]);
     import(&app, ImportKind::People, &files.people_csv, false).await;
     import(&app, ImportKind::Documents, &files.documents_csv, false).await;
     auth::create_staff(&app, "cli", "clerk", PW, "counter_clerk", None)

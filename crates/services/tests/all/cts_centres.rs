@@ -13,9 +13,11 @@ use exitentry_domain::staff::Role;
 use exitentry_services::appointments::{self as ap, Booker, BookingRequest, DayScope};
 use exitentry_services::auth::StaffSession;
 use exitentry_services::centre::{self, AcceptRequest, Desk};
-use exitentry_services::hrp_applications::{self as hrp, ApplicantSession, Decision};
+use exitentry_services::counter_terminal::{
+    Charge, ChargeOutcome, CounterPayments, SandboxPayments,
+};
 use exitentry_services::import::ImportKind;
-use exitentry_services::payments::{Charge, ChargeOutcome, CounterPayments, SandboxPayments};
+use exitentry_services::pre_applications::{self as hrp, ApplicantSession, Decision};
 use exitentry_services::{App, ManualClock, ServiceError, jobs};
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::backend_tests;
@@ -631,7 +633,7 @@ async fn the_demo_seeds_the_cts_centres(t: &TestDb) {
         .filter_map(|l| l.split(',').next())
         .map(str::to_string)
         .collect();
-    let files = exitentry_services::demo::generate(7, 300, app.today(), &app.policy, &codes);
+    let files = exitentry_demo::generate(7, 300, app.today(), &app.policy, &codes);
     for (kind, csv) in [
         (ImportKind::People, &files.people_csv),
         (ImportKind::Documents, &files.documents_csv),
@@ -639,7 +641,7 @@ async fn the_demo_seeds_the_cts_centres(t: &TestDb) {
         let s = import(&app, kind, csv, false).await;
         assert!(s.problems.is_empty(), "{:?}", problems(&s));
     }
-    let demo = exitentry_services::demo::seed_centres(&app, "GZ-YX-002", "HK-KLN-001")
+    let demo = exitentry_demo::seed_centres(&app, "GZ-YX-002", "HK-KLN-001")
         .await
         .unwrap();
     assert_eq!(demo.hk_office, "HK-KLN-001");

@@ -1,8 +1,8 @@
 //! Registry import: validation reports, all-or-nothing, idempotence. Both backends.
 
+use exitentry_demo as demo;
 use exitentry_domain::policy::Policy;
 use exitentry_services::audit::{self, Verdict};
-use exitentry_services::demo;
 use exitentry_services::import::ImportKind;
 use exitentry_storage::testing::TestDb;
 use exitentry_storage::{documents, people};

@@ -22,7 +22,7 @@ use exitentry_domain::hrp::{Form as HrpForm, SUPPLEMENT_ITEMS};
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
 use exitentry_services::appointments::{self as ap, Booker, BookingRequest, SlotView};
-use exitentry_services::hrp_applications::{
+use exitentry_services::pre_applications::{
     self as hrp, ApplicantSession, Detail, LANGS, Reader, Summary,
 };
 use serde::Deserialize;

@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use exitentry_domain::staff::Permission;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
-use exitentry_services::hrp_applications::{self as hrp, Decision, Detail, Reader, Summary};
+use exitentry_services::pre_applications::{self as hrp, Decision, Detail, Reader, Summary};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

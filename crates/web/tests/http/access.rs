@@ -6,7 +6,7 @@
 
 use exitentry_domain::staff::{Permission, Role};
 use exitentry_services::partners::{self, NewPartner};
-use exitentry_services::{auth, centre, holders, hrp_applications as hrp, jobs};
+use exitentry_services::{auth, centre, holders, jobs, pre_applications as hrp};
 use exitentry_test_support::{Backend, PASSWORD, TestApp, backend_tests, get_json};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION};

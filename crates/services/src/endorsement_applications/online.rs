@@ -1,0 +1,322 @@
+//! Online endorsement applications: the choices a holder has, apply, pay, cancel.
+
+use super::*;
+use crate::holders::HolderSession;
+use crate::online_payments::{self, OrderRow};
+use crate::{App, Result, ServiceError, audit};
+use exitentry_domain::Invalid;
+use exitentry_domain::endorsements::{
+    self as rules, Circumstances, Destination, EndorsementType, Trips,
+};
+use exitentry_storage::endorsement_applications::{self as store, ApplicationRow};
+use exitentry_storage::{AnyConnection, StorageError};
+use serde::Serialize;
+use serde_json::json;
+
+/// One choice the applicant can make.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Choice {
+    pub destination: String,
+    pub kind: String,
+    pub validity_months: u32,
+    pub trips: String,
+    pub stay_days: u32,
+    pub fee_cents: i64,
+}
+
+/// What the holder may apply for online today: G and L to Hong Kong and Macao, under the
+/// rules (card, not first-time, not state personnel, G only for scheme cities, 20 days).
+pub async fn choices(app: &App, person_id: i64) -> Result<Vec<Choice>> {
+    let mut conn = app.db.conn().await?;
+    let h = holder(app, &mut conn, person_id).await?;
+    let today = app.today();
+    let mut out = Vec::new();
+    for kind in [EndorsementType::G, EndorsementType::L] {
+        if rules::check_self_service(&h.applicant, kind).is_err() {
+            continue;
+        }
+        for dest in Destination::ALL {
+            for v in rules::variants(
+                kind,
+                dest,
+                today,
+                Circumstances::default(),
+                &app.policy.endorsements,
+            ) {
+                let Some(until) = rules::valid_until(today, v.validity_months) else {
+                    continue;
+                };
+                if app.config.endorsements.twenty_day_rule_for_cards
+                    && !rules::permit_outlasts(h.card_expires, until)
+                {
+                    continue;
+                }
+                out.push(Choice {
+                    destination: dest.code().into(),
+                    kind: kind.code().into(),
+                    validity_months: v.validity_months,
+                    trips: v.trips.code(),
+                    stay_days: v.stay_days,
+                    fee_cents: app
+                        .policy
+                        .endorsements
+                        .fee_cents(v.trips, v.validity_months, today),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplyRequest {
+    pub destination: String,
+    pub kind: String,
+    pub validity_months: u32,
+    pub trips: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ApplicationView {
+    pub id: String,
+    pub reference: String,
+    pub destination: String,
+    pub kind: String,
+    pub validity_months: i64,
+    pub trips: String,
+    pub stay_days: i64,
+    pub fee_cents: i64,
+    pub status: String,
+    pub channel: String,
+    /// Counter applications: the first day the kiosk prints it.
+    pub ready_on: Option<String>,
+    /// Family visits: the relative declared, and the reviewer's note on a decision.
+    pub relation: Option<String>,
+    pub review_note: Option<String>,
+    /// Stay (D) endorsements end with the Hong Kong / Macao approval.
+    pub fixed_until: Option<String>,
+    /// Refunded instead of printed: the code of the rule that stopped it.
+    pub refund_reason: Option<String>,
+}
+
+pub(crate) fn view(a: &ApplicationRow) -> ApplicationView {
+    ApplicationView {
+        id: a.id.clone(),
+        reference: a.reference.clone(),
+        destination: a.destination.clone(),
+        kind: a.kind.clone(),
+        validity_months: a.validity_months,
+        trips: a
+            .trips_allowed
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "multiple".into()),
+        stay_days: a.stay_days,
+        fee_cents: a.fee_cents,
+        status: a.status.clone(),
+        channel: a.channel.clone(),
+        ready_on: a.counter.ready_on.clone(),
+        relation: a.counter.relation.clone(),
+        review_note: a.counter.review_note.clone(),
+        fixed_until: a.counter.fixed_until.clone(),
+        refund_reason: a.refund_reason.clone(),
+    }
+}
+
+/// Applies for a repeat endorsement for `person_id` (online or at a kiosk).
+pub async fn apply(
+    app: &App,
+    person_id: i64,
+    channel: &str,
+    actor: &str,
+    req: &ApplyRequest,
+) -> Result<ApplicationView> {
+    let destination = Destination::parse(&req.destination)
+        .map_err(|e| ServiceError::invalid("destination", e))?;
+    let kind = EndorsementType::parse(&req.kind).map_err(|e| ServiceError::invalid("kind", e))?;
+    let trips = Trips::parse(&req.trips).map_err(|e| ServiceError::invalid("trips", e))?;
+    let today = app.today();
+    let mut tx = app.db.begin().await?;
+    let h = holder(app, &mut tx, person_id).await?;
+    rules::check_self_service(&h.applicant, kind).map_err(refused)?;
+    let variant = rules::variants(
+        kind,
+        destination,
+        today,
+        Circumstances::default(),
+        &app.policy.endorsements,
+    )
+    .into_iter()
+    .find(|v| v.validity_months == req.validity_months && v.trips == trips)
+    .ok_or_else(|| {
+        bad(
+            "validity_months",
+            "no_such_variant",
+            "this endorsement is not issued with this validity and trips",
+        )
+    })?;
+    let until = rules::valid_until(today, variant.validity_months)
+        .ok_or_else(|| bad("validity_months", "bad_date", "date out of range"))?;
+    if app.config.endorsements.twenty_day_rule_for_cards
+        && !rules::permit_outlasts(h.card_expires, until)
+    {
+        return Err(refused(Invalid::new(
+            "permit_expires_too_soon",
+            "the permit must stay valid more than 20 days after the endorsement; renew the card first",
+        )));
+    }
+    if store::open_for(&mut tx, h.card_id, destination.code()).await? > 0 {
+        return Err(ServiceError::Conflict {
+            code: "application_open",
+            message: "there is already an endorsement application for this destination waiting"
+                .into(),
+        });
+    }
+    let row = new_row(app, &h, &variant, channel, Default::default());
+    match store::insert(&mut tx, &row).await {
+        Err(StorageError::Conflict(_)) => {
+            return Err(ServiceError::Conflict {
+                code: "application_open",
+                message: "there is already an endorsement application for this destination waiting"
+                    .into(),
+            });
+        }
+        other => other?,
+    }
+    audit::record(app, &mut tx, actor, "endorsement.apply", &subject(&row.id), json!({"kind": row.kind, "destination": row.destination, "fee_cents": row.fee_cents, "channel": channel}))
+        .await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    let _ = h.id_number;
+    Ok(view(&row))
+}
+
+/// A new application for the holder's card, awaiting payment, with the fee of today.
+pub(crate) fn new_row(
+    app: &App,
+    h: &Holder,
+    variant: &rules::Variant,
+    channel: &str,
+    counter: exitentry_storage::endorsement_applications::CounterDetails,
+) -> ApplicationRow {
+    let today = app.today();
+    ApplicationRow {
+        id: crate::tokens::random_token()[..24].to_string(),
+        reference: format!("E{:011}", rand::random::<u64>() % 100_000_000_000),
+        person_id: h.person_id,
+        document_id: h.card_id,
+        destination: variant.destination.code().into(),
+        kind: variant.kind.code().into(),
+        trips_allowed: match variant.trips {
+            Trips::Count(n) => Some(i64::from(n)),
+            Trips::Multiple => None,
+        },
+        validity_months: i64::from(variant.validity_months),
+        stay_days: i64::from(variant.stay_days),
+        fee_cents: app
+            .policy
+            .endorsements
+            .fee_cents(variant.trips, variant.validity_months, today),
+        channel: channel.into(),
+        status: "awaiting_payment".into(),
+        endorsement_id: None,
+        created_at: app.now_micros(),
+        paid_at: None,
+        printed_at: None,
+        counter,
+        refund_reason: None,
+    }
+}
+
+pub(crate) fn subject(id: &str) -> String {
+    format!("endorsement_application:{id}")
+}
+
+/// The payment hook: an application awaiting payment becomes ready to print, or goes to a
+/// reviewer first when its type needs one (the declared relative of a family visit).
+pub fn on_paid<'a>(
+    app: &'a App,
+    conn: &'a mut AnyConnection,
+    subject: &'a str,
+) -> crate::providers::BoxFuture<'a, Result<bool>> {
+    Box::pin(async move {
+        let Some(id) = subject.strip_prefix("endorsement_application:") else {
+            return Ok(false);
+        };
+        let Some(a) = store::get(conn, id).await? else {
+            return Ok(false);
+        };
+        let review = EndorsementType::parse(&a.kind).is_ok_and(rules::needs_review);
+        let to = if review {
+            "under_review"
+        } else {
+            "ready_to_print"
+        };
+        Ok(store::transition(conn, id, "awaiting_payment", to, app.now_micros()).await?)
+    })
+}
+
+pub(super) async fn own(app: &App, person_id: i64, id: &str) -> Result<ApplicationRow> {
+    let mut conn = app.db.conn().await?;
+    store::get(&mut conn, id)
+        .await?
+        .filter(|a| a.person_id == person_id)
+        .ok_or(ServiceError::NotFound("application"))
+}
+
+/// Starts the online payment of the holder's application.
+pub async fn pay_online(
+    app: &App,
+    h: &HolderSession,
+    id: &str,
+    provider: &str,
+) -> Result<(OrderRow, online_payments::Checkout)> {
+    let a = own(app, h.person_id, id).await?;
+    if a.status != "awaiting_payment" {
+        return Err(ServiceError::Conflict {
+            code: "not_awaiting_payment",
+            message: format!("this application is {}", a.status),
+        });
+    }
+    online_payments::start(app, &subject(&a.id), provider, a.fee_cents, &h.actor()).await
+}
+
+pub async fn mine(app: &App, person_id: i64) -> Result<Vec<ApplicationView>> {
+    let mut conn = app.db.conn().await?;
+    Ok(store::for_person(&mut conn, person_id)
+        .await?
+        .iter()
+        .map(view)
+        .collect())
+}
+
+pub async fn get(app: &App, person_id: i64, id: &str) -> Result<ApplicationView> {
+    Ok(view(&own(app, person_id, id).await?))
+}
+
+/// Cancels an application not yet printed; a paid one is refunded.
+pub async fn cancel(app: &App, person_id: i64, id: &str, actor: &str) -> Result<ApplicationView> {
+    let a = own(app, person_id, id).await?;
+    let mut tx = app.db.begin().await?;
+    let now = app.now_micros();
+    let done = store::transition(&mut tx, &a.id, "awaiting_payment", "cancelled", now).await?
+        || store::transition(&mut tx, &a.id, "under_review", "refunded", now).await?
+        || store::transition(&mut tx, &a.id, "ready_to_print", "refunded", now).await?;
+    if !done {
+        return Err(ServiceError::Conflict {
+            code: "cannot_cancel",
+            message: format!("this application is {}", a.status),
+        });
+    }
+    let back = online_payments::refund(app, &mut tx, &subject(&a.id), "cancelled").await?;
+    audit::record(
+        app,
+        &mut tx,
+        actor,
+        "endorsement.cancel",
+        &subject(&a.id),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    online_payments::give_back(app, back).await;
+    Ok(view(&own(app, person_id, id).await?))
+}

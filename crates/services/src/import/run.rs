@@ -1,0 +1,362 @@
+//! Running an import: all or nothing, checked against the registry, in batches.
+
+use super::*;
+use crate::{App, Result, audit};
+use chrono::NaiveDate;
+use exitentry_domain::document::DocumentStatus;
+use exitentry_domain::ids::IdKind;
+use exitentry_domain::numbers::DocumentKind;
+use exitentry_storage::documents::{self, DocumentRecord};
+use exitentry_storage::offices;
+use exitentry_storage::people::{self, PersonRecord, StoredPerson};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+/// Imports one CSV file of the given kind.
+pub async fn run(
+    app: &App,
+    kind: ImportKind,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportSummary> {
+    let mut summary = ImportSummary {
+        sha256: hex::encode(Sha256::digest(bytes)),
+        ..Default::default()
+    };
+    let today = app.today();
+    match kind {
+        ImportKind::Offices => {
+            let parsed = read_csv(bytes, kind, progress, parse_office);
+            summary.rows = parsed.total;
+            summary.problems = parsed.problems;
+            let mut seen = HashMap::new();
+            let mut good = Vec::new();
+            for (n, o) in parsed.rows {
+                if let Some(first) = seen.insert(o.code.clone(), n) {
+                    summary.problems.push(problem(
+                        n,
+                        "code",
+                        "duplicate_in_file",
+                        format!("office {} is also on row {first}", o.code.as_str()),
+                    ));
+                } else {
+                    good.push(o);
+                }
+            }
+            if !proceed(&mut summary, opts) {
+                return Ok(summary);
+            }
+            let mut tx = app.db.begin().await?;
+            let c = offices::upsert(&mut tx, &good, app.now_micros()).await?;
+            (summary.inserted, summary.updated, summary.unchanged) =
+                (c.inserted, c.updated, c.unchanged);
+            finish(app, tx, kind, opts, &mut summary).await?;
+        }
+        ImportKind::People => {
+            let t = std::time::Instant::now();
+            let parsed = read_csv(bytes, kind, progress, |r| parse_person(r, today));
+            tracing::info!(
+                rows = parsed.total,
+                secs = t.elapsed().as_secs_f64(),
+                "people validated"
+            );
+            summary.rows = parsed.total;
+            summary.problems = parsed.problems;
+            let t = std::time::Instant::now();
+            let good = people_against_registry(app, parsed.rows, &mut summary, progress).await?;
+            tracing::info!(
+                secs = t.elapsed().as_secs_f64(),
+                "people checked against the registry"
+            );
+            if !proceed(&mut summary, opts) {
+                return Ok(summary);
+            }
+            progress.phase("writing", good.len() as u64);
+            let mut tx = app.db.begin().await?;
+            let now = app.now_micros();
+            let t = std::time::Instant::now();
+            for chunk in good.chunks(10_000) {
+                summary.inserted += people::insert_new(&mut tx, chunk, now).await?;
+                progress.inc(chunk.len() as u64);
+            }
+            finish(app, tx, kind, opts, &mut summary).await?;
+            tracing::info!(secs = t.elapsed().as_secs_f64(), "people written");
+        }
+        ImportKind::Documents => {
+            let office_codes: HashSet<String> = {
+                let mut c = app.db.conn().await?;
+                offices::all_codes(&mut c).await?.into_iter().collect()
+            };
+            let parsed = read_csv(bytes, kind, progress, |r| {
+                parse_document_row(r, today, &office_codes)
+            });
+            summary.rows = parsed.total;
+            summary.problems = parsed.problems;
+            let good = documents_against_registry(app, parsed.rows, &mut summary, today).await?;
+            if !proceed(&mut summary, opts) {
+                return Ok(summary);
+            }
+            progress.phase("writing", good.len() as u64);
+            let mut tx = app.db.begin().await?;
+            let now = app.now_micros();
+            for chunk in good.chunks(10_000) {
+                summary.inserted += documents::insert_new(&mut tx, chunk, now).await?;
+                progress.inc(chunk.len() as u64);
+            }
+            finish(app, tx, kind, opts, &mut summary).await?;
+        }
+        ImportKind::Endorsements => {
+            let parsed = read_csv(bytes, kind, progress, parse_endorsement_row);
+            summary.rows = parsed.total;
+            summary.problems = parsed.problems;
+            let good = endorsements_against_registry(app, parsed.rows, &mut summary).await?;
+            if !proceed(&mut summary, opts) {
+                return Ok(summary);
+            }
+            progress.phase("writing", good.len() as u64);
+            let mut tx = app.db.begin().await?;
+            let now = app.now_micros();
+            for chunk in good.chunks(10_000) {
+                summary.inserted +=
+                    exitentry_storage::endorsements::insert_new(&mut tx, chunk, now).await?;
+                progress.inc(chunk.len() as u64);
+            }
+            summary.unchanged = (good.len() as u64).saturating_sub(summary.inserted);
+            finish(app, tx, kind, opts, &mut summary).await?;
+        }
+    }
+    progress.finish();
+    Ok(summary)
+}
+
+/// Decides whether to write: never with header problems, never with row problems unless
+/// asked to skip them.
+pub(super) fn proceed(summary: &mut ImportSummary, opts: &ImportOptions) -> bool {
+    summary
+        .problems
+        .sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
+    let header_broken = summary.problems.iter().any(|p| p.row == 0);
+    let bad_rows: HashSet<u64> = summary.problems.iter().map(|p| p.row).collect();
+    summary.skipped = bad_rows.len() as u64;
+    if header_broken || (!summary.problems.is_empty() && !opts.skip_invalid) {
+        return false;
+    }
+    true
+}
+
+pub(super) async fn finish(
+    app: &App,
+    mut tx: exitentry_storage::Transaction,
+    kind: ImportKind,
+    opts: &ImportOptions,
+    summary: &mut ImportSummary,
+) -> Result<()> {
+    let changed = summary.inserted + summary.updated;
+    if changed > 0 {
+        let entry = audit::AuditEntry {
+            actor: opts.actor.clone(),
+            action: format!("import.{}", kind.name()),
+            subject: format!("registry:{}", kind.name()),
+            before_ref: None,
+            after_ref: Some(format!("file:sha256:{}", summary.sha256)),
+            detail: String::new(),
+        };
+        let detail = json!({"rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated,
+                            "unchanged": summary.unchanged, "skipped": summary.skipped});
+        audit::record_change(app, &mut tx, entry, detail).await?;
+    }
+    tx.commit()
+        .await
+        .map_err(exitentry_storage::StorageError::from)?;
+    summary.committed = changed > 0;
+    Ok(())
+}
+
+pub(super) async fn people_against_registry(
+    app: &App,
+    rows: Vec<(u64, PersonRecord)>,
+    summary: &mut ImportSummary,
+    progress: &dyn Progress,
+) -> Result<Vec<PersonRecord>> {
+    progress.phase("checking against the registry", rows.len() as u64);
+    let mut by_ext: HashMap<&str, u64> = HashMap::new();
+    let mut by_id: HashMap<(IdKind, &str), u64> = HashMap::new();
+    let mut dup_rows = HashSet::new();
+    for (n, p) in &rows {
+        if let Some(first) = by_ext.insert(&p.external_id, *n) {
+            summary.problems.push(problem(
+                *n,
+                "external_id",
+                "duplicate_in_file",
+                format!("external_id {} is also on row {first}", p.external_id),
+            ));
+            dup_rows.insert(*n);
+        } else if let Some(first) = by_id.insert((p.id_kind, &p.id_number), *n) {
+            summary.problems.push(problem(
+                *n,
+                "id_number",
+                "duplicate_in_file",
+                format!("this identity number is also on row {first}"),
+            ));
+            dup_rows.insert(*n);
+        }
+    }
+    let mut conn = app.db.conn().await?;
+    let mut existing: HashMap<String, PersonRecord> = HashMap::new();
+    let mut owners: HashMap<(IdKind, String), String> = HashMap::new();
+    for chunk in rows.chunks(5_000) {
+        let ext: Vec<String> = chunk.iter().map(|(_, p)| p.external_id.clone()).collect();
+        for s in people::by_external_ids(&mut conn, &ext).await? {
+            existing.insert(s.person.external_id.clone(), s.person);
+        }
+        let ids: Vec<(IdKind, String)> = chunk
+            .iter()
+            .map(|(_, p)| (p.id_kind, p.id_number.clone()))
+            .collect();
+        for (k, n, owner) in people::find_identity_owners(&mut conn, &ids).await? {
+            owners.insert((k, n), owner);
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    let mut good = Vec::with_capacity(rows.len());
+    for (n, p) in rows {
+        if dup_rows.contains(&n) {
+            continue;
+        }
+        if let Some(old) = existing.get(&p.external_id) {
+            if *old == p {
+                summary.unchanged += 1;
+            } else {
+                summary.problems.push(problem(
+                    n,
+                    "external_id",
+                    "conflicts_with_registry",
+                    format!(
+                        "{} is already registered with different details",
+                        p.external_id
+                    ),
+                ));
+            }
+            continue;
+        }
+        if let Some(owner) = owners.get(&(p.id_kind, p.id_number.clone())) {
+            summary.problems.push(problem(
+                n,
+                "id_number",
+                "identity_taken",
+                format!("this identity number is registered to {owner}"),
+            ));
+            continue;
+        }
+        good.push(p);
+    }
+    Ok(good)
+}
+
+pub(super) async fn documents_against_registry(
+    app: &App,
+    rows: Vec<(u64, DocRow)>,
+    summary: &mut ImportSummary,
+    today: NaiveDate,
+) -> Result<Vec<DocumentRecord>> {
+    let mut conn = app.db.conn().await?;
+    let ext: Vec<String> = {
+        let set: HashSet<&str> = rows
+            .iter()
+            .map(|(_, d)| d.person_external_id.as_str())
+            .collect();
+        set.into_iter().map(str::to_string).collect()
+    };
+    let holders: HashMap<String, StoredPerson> = people::by_external_ids(&mut conn, &ext)
+        .await?
+        .into_iter()
+        .map(|p| (p.person.external_id.clone(), p))
+        .collect();
+    let numbers: Vec<String> = rows
+        .iter()
+        .map(|(_, d)| d.number.as_str().to_string())
+        .collect();
+    let mut existing: HashMap<(DocumentKind, String, Option<u8>), (DocumentRecord, String)> =
+        HashMap::new();
+    for (d, owner) in documents::find_existing(&mut conn, &numbers).await? {
+        existing.insert(
+            (d.doc.kind, d.doc.number.clone(), d.doc.issue_count),
+            (d.doc, owner),
+        );
+    }
+    let mut seen: HashMap<(DocumentKind, String, Option<u8>), u64> = HashMap::new();
+    let mut good = Vec::new();
+    for (n, d) in rows {
+        let Some(holder) = holders.get(&d.person_external_id) else {
+            summary.problems.push(problem(
+                n,
+                "person_external_id",
+                "unknown_person",
+                format!(
+                    "no person {} in the registry; import people first",
+                    d.person_external_id
+                ),
+            ));
+            continue;
+        };
+        let issues = check_holder(app, &d, holder, today);
+        if !issues.is_empty() {
+            for (col, e) in issues {
+                summary.problems.push(problem(n, col, e.code, e.message));
+            }
+            continue;
+        }
+        let key = (d.kind, d.number.as_str().to_string(), d.issue_count);
+        if let Some(first) = seen.insert(key.clone(), n) {
+            summary.problems.push(problem(
+                n,
+                "number",
+                "duplicate_in_file",
+                format!("this document is also on row {first}"),
+            ));
+            continue;
+        }
+        let record = DocumentRecord {
+            person_id: holder.id,
+            kind: d.kind,
+            number: d.number.as_str().to_string(),
+            issue_count: d.issue_count,
+            issued_on: d.issued_on,
+            expires_on: d.expires_on,
+            // Expiry is derived from the date, so "expired" is stored as the plain state.
+            status: if d.status == DocumentStatus::Expired {
+                DocumentStatus::Valid
+            } else {
+                d.status
+            },
+            office_code: d.office_code,
+        };
+        if let Some((old, owner)) = existing.get(&key) {
+            if *owner != d.person_external_id {
+                summary.problems.push(problem(
+                    n,
+                    "number",
+                    "number_taken",
+                    format!("document {} belongs to {owner}", d.number.as_str()),
+                ));
+            } else if *old == record {
+                summary.unchanged += 1;
+            } else {
+                summary.problems.push(problem(
+                    n,
+                    "number",
+                    "conflicts_with_registry",
+                    format!(
+                        "document {} is already registered with different details",
+                        d.number.as_str()
+                    ),
+                ));
+            }
+            continue;
+        }
+        good.push(record);
+    }
+    Ok(good)
+}
