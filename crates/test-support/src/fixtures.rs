@@ -4,12 +4,12 @@
 
 use chrono::{TimeZone, Utc};
 use exitentry_config::Config;
+use exitentry_demo as demo;
 use exitentry_domain::staff::Role;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::import::{self, ImportKind, ImportOptions, ImportSummary, NoProgress};
 use exitentry_services::partners::{self, NewPartner, PartnerContext};
 use exitentry_services::providers::{DevFaceVerifier, Providers};
-use exitentry_demo as demo;
 use exitentry_services::{App, Clock, ManualClock, auth};
 use exitentry_storage::Db;
 use exitentry_storage::testing::TestDb;

@@ -7,15 +7,12 @@ use exitentry_domain::staff::Role;
 use exitentry_services::appointments::{self as ap, Applicant, Booker, BookingRequest, DayScope};
 use exitentry_services::auth::StaffSession;
 use exitentry_services::centre::{self, AcceptRequest, Desk};
-use exitentry_services::import::ImportKind;
-use exitentry_services::partners::{self, NewPartner, PartnerContext};
-use exitentry_services::{App, ManualClock, ServiceError};
+use exitentry_services::partners::PartnerContext;
+use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
 use exitentry_storage::{documents, jobs};
 use exitentry_test_support::backend_tests;
-use exitentry_test_support::{
-    OFFICES, app_with_keys, import, partner, partner_context, seeded, staff_session,
-};
+use exitentry_test_support::{partner, partner_context, seeded, staff_session};
 use std::sync::Arc;
 
 /// 2026-11-23 is a Monday; the test clock starts on Sunday 2026-11-22, 10:00 in Beijing.

@@ -10,16 +10,12 @@ use exitentry_services::border::{self, CrossingRequest};
 use exitentry_services::centre;
 use exitentry_services::counter_endorsements::{self as counter, CounterRequest};
 use exitentry_services::endorsement_applications as ea;
-use exitentry_services::import::ImportKind;
-use exitentry_services::partners::{self, NewPartner};
-use exitentry_services::{App, ManualClock, ServiceError};
+use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::backend_tests;
 use exitentry_test_support::{
-    LI_HUA_ID, OFFICES, app_with_keys, import, partner, partner_context, person_id, seeded,
-    staff_session,
+    LI_HUA_ID, partner, partner_context, person_id, seeded, staff_session,
 };
-use std::sync::Arc;
 
 use exitentry_test_support::LI_HUA_ID as LI_HUA;
 

@@ -6,13 +6,12 @@ use exitentry_services::centre;
 use exitentry_services::endorsement_applications as ea;
 use exitentry_services::import::ImportKind;
 use exitentry_services::online_payments as op;
-use exitentry_services::partners::{self, NewPartner, PartnerContext};
+use exitentry_services::partners::PartnerContext;
 use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::backend_tests;
 use exitentry_test_support::{
-    LI_HUA_ID, OFFICES, app_with_keys, import, partner, partner_context, person_id, problems,
-    seeded,
+    LI_HUA_ID, import, partner, partner_context, person_id, problems, seeded,
 };
 use std::sync::Arc;
 

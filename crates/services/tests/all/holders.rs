@@ -3,8 +3,6 @@
 
 use chrono::Duration;
 use exitentry_services::holders::{self, SignupInput, SignupStep};
-use exitentry_services::import::ImportKind;
-use exitentry_services::providers::{DevFaceVerifier, Providers};
 use exitentry_services::{App, ManualClock, ServiceError};
 use exitentry_storage::jobs;
 use exitentry_storage::testing::TestDb;

@@ -3,16 +3,12 @@
 use chrono::{DateTime, Duration, Utc};
 use exitentry_credentials::{TrustStore, VerifyOptions, verify};
 use exitentry_services::App;
-use exitentry_services::import::ImportKind;
-use exitentry_services::providers::{DevFaceVerifier, Providers};
+use exitentry_services::providers::Providers;
 use exitentry_services::temporary_permits::{self as tp, ApplyInput};
 use exitentry_storage::jobs;
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::backend_tests;
-use exitentry_test_support::{
-    OFFICES, TINY_PNG as PNG, app_with_keys, import, refusing_faces, seeded,
-};
-use std::sync::Arc;
+use exitentry_test_support::{TINY_PNG as PNG, refusing_faces, seeded};
 
 /// 陳大文's current home return permit (showcase data: issued two years ago, 10 years).
 async fn chan(app: &App) -> ApplyInput {

@@ -8,7 +8,7 @@ use exitentry_services::partners::{self, NewPartner, PartnerContext};
 use exitentry_services::verification::{self as v, Admission, LinkageCheck, PermitCheck};
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::backend_tests;
-use exitentry_test_support::{OFFICES, app_with_keys, import, seeded};
+use exitentry_test_support::{import, seeded};
 
 fn partner(name: &str, scopes: &str, quota: Option<i64>) -> NewPartner {
     NewPartner {

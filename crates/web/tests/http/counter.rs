@@ -1,9 +1,7 @@
 //! Endorsements at the counter over HTTP: the checklist form with CSRF, payment, the
 //! reviewers' queue, and state personnel registered on the person page.
 
-use exitentry_test_support::{
-    Backend, LI_HUA_ID, PASSWORD, TestApp, backend_tests, csrf_field, person_id,
-};
+use exitentry_test_support::{Backend, LI_HUA_ID, TestApp, backend_tests, csrf_field, person_id};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 

@@ -1,7 +1,7 @@
 //! Public pages and operations over HTTP: languages, the office directory (pages and API),
 //! health, metrics and the OpenAPI document, and malformed input answered clearly.
 
-use exitentry_test_support::{Backend, PASSWORD, TestApp, backend_tests, get_json, get_text};
+use exitentry_test_support::{Backend, PASSWORD, TestApp, backend_tests, get_json};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 

@@ -2,9 +2,7 @@
 //! (scopes, batches, revocation, rate, usage), keys created on the partners page, and keys
 //! bound to a client certificate.
 
-use exitentry_test_support::{
-    Backend, PASSWORD, TestApp, backend_tests, csrf_field, get_json, get_text,
-};
+use exitentry_test_support::{Backend, TestApp, backend_tests, csrf_field, get_json};
 use reqwest::StatusCode;
 
 async fn verifiers_get_signed_trust_and_status_lists(backend: Backend) {
