@@ -238,3 +238,16 @@ pub fn refusing_faces(app: &App) -> App {
         payments: None,
     })
 }
+
+/// The expiry date of 陳大文's current home return permit (showcase data: his third card).
+pub async fn chan_expiry(app: &App) -> String {
+    let mut c = app.db.conn().await.expect("conn");
+    let docs = exitentry_storage::documents::by_number(&mut c, "H12345678")
+        .await
+        .expect("documents");
+    let current = docs
+        .iter()
+        .find(|(d, _)| d.doc.issue_count == Some(3))
+        .expect("the current card");
+    current.0.doc.expires_on.to_string()
+}

@@ -8,23 +8,15 @@ use exitentry_services::temporary_permits::{self as tp, ApplyInput};
 use exitentry_storage::jobs;
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::backend_tests;
-use exitentry_test_support::{TINY_PNG as PNG, refusing_faces, seeded};
+use exitentry_test_support::{TINY_PNG as PNG, chan_expiry, refusing_faces, seeded};
 
 /// 陳大文's current home return permit (showcase data: issued two years ago, 10 years).
 async fn chan(app: &App) -> ApplyInput {
-    let mut c = app.db.conn().await.unwrap();
-    let docs = exitentry_storage::documents::by_number(&mut c, "H12345678")
-        .await
-        .unwrap();
-    let current = docs
-        .iter()
-        .find(|(d, _)| d.doc.issue_count == Some(3))
-        .unwrap();
     ApplyInput {
         document_kind: "hrp".into(),
         document_number: "h12345678".into(),
         name: "chan tai man".into(),
-        document_expiry: current.0.doc.expires_on.to_string(),
+        document_expiry: chan_expiry(app).await,
         sex: "M".into(),
         mobile: "13800138000".into(),
         password: "a long holder password".into(),

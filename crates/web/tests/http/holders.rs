@@ -3,27 +3,15 @@
 //! status list.
 
 use exitentry_test_support::{
-    Backend, TINY_PNG, TestApp, backend_tests, csrf_field, get_json, get_text, hidden_field,
+    Backend, TINY_PNG, TestApp, backend_tests, chan_expiry, csrf_field, get_json, get_text,
+    hidden_field,
 };
 use reqwest::StatusCode;
-
-/// The current card of 陳大文 (showcase data) and its expiry date.
-async fn chan_expiry(t: &TestApp) -> String {
-    let mut conn = t.app.db.conn().await.unwrap();
-    let docs = exitentry_storage::documents::by_number(&mut conn, "H12345678")
-        .await
-        .unwrap();
-    let current = docs
-        .iter()
-        .find(|(d, _)| d.doc.issue_count == Some(3))
-        .unwrap();
-    current.0.doc.expires_on.to_string()
-}
 
 /// The first step of the app's journey for 陳大文, with his card's details.
 async fn apply_for_chan(t: &TestApp, c: &reqwest::Client) -> reqwest::Response {
     let body = serde_json::json!({"document_kind": "hrp", "document_number": "H12345678",
-        "name": "陳大文", "document_expiry": chan_expiry(t).await, "sex": "M",
+        "name": "陳大文", "document_expiry": chan_expiry(&t.app).await, "sex": "M",
         "mobile": "13900139000", "password": "a long holder password"});
     t.post_json(c, "/api/v1/temporary-permits/applications", None, &body)
         .await
