@@ -28,7 +28,7 @@ fn code_in(sms: &str) -> String {
 
 /// The sign-up through the pages up to the face step; returns the face page's path.
 async fn sign_up_to_the_face_step(t: &TestApp, c: &reqwest::Client, mobile: &str) -> String {
-    let page = t.text(&c, "/my/signup").await;
+    let page = t.text(c, "/my/signup").await;
     let csrf = csrf_field(&page);
     let r = t
         .post_form(
