@@ -32,7 +32,7 @@ async fn sign_up_to_the_face_step(t: &TestApp, c: &reqwest::Client, mobile: &str
     let csrf = csrf_field(&page);
     let r = t
         .post_form(
-            &c,
+            c,
             "/my/signup",
             &[
                 ("csrf", csrf.as_str()),
@@ -49,7 +49,7 @@ async fn sign_up_to_the_face_step(t: &TestApp, c: &reqwest::Client, mobile: &str
     let code = code_in(&sms_to(t, mobile).await);
     let r = t
         .post_form(
-            &c,
+            c,
             &code_page,
             &[("csrf", csrf.as_str()), ("code", code.as_str())],
         )
