@@ -1,4 +1,5 @@
 //! The binary as operators use it: exit codes, reports, and the same binary on both backends.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_storage::Backend;
 use exitentry_storage::testing::{TestDb, enabled};

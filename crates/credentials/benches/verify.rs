@@ -4,6 +4,7 @@
 //! `cargo bench -p exitentry-credentials` prints criterion's estimates for both, then the
 //! medians of an interleaved measurement (so both see the same machine state) and the
 //! ratio full / bare. Target: ≤ 1.25.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use criterion::{Criterion, criterion_group};
 use exitentry_credentials::{

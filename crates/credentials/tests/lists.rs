@@ -1,4 +1,5 @@
 //! Trust list and status list: sign, open, and every tampering refused.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 

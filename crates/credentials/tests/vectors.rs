@@ -5,6 +5,7 @@
 //! The ES256/EdDSA vectors were made by `generate_vectors` below (it writes to tests/vectors
 //! only with `EXITENTRY_REGENERATE_VECTORS=1`, otherwise to a temporary folder); the PS256 vector by `gen_ps256.py` with
 //! Python `cryptography`, an implementation independent of ours.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 

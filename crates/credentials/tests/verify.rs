@@ -1,5 +1,6 @@
 //! Issue → verify round trips, one dedicated case per reason code, header rules (kid
 //! placement, tags) and key inputs (certificate PEM/DER, SPKI, JWK).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod common;
 

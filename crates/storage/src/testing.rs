@@ -4,6 +4,8 @@
 //! A listed backend that cannot be reached fails the test: CI must never pass by skipping
 //! PostgreSQL. PostgreSQL tests each get their own database, dropped afterwards.
 
+#![allow(clippy::expect_used)] // test fixtures: a database that cannot be made fails the test
+
 use crate::{Backend, DatabaseUrl, Db};
 use sqlx::{Connection, Executor};
 use std::sync::atomic::{AtomicU64, Ordering};

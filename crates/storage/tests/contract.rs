@@ -1,4 +1,5 @@
 //! Storage contract: the same tests on SQLite and PostgreSQL (see `backend_tests!`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use chrono::NaiveDate;
 use exitentry_domain::document::DocumentStatus;

@@ -1,4 +1,5 @@
 //! What migrations do to data an earlier version left, on both backends.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_storage::Backend;
 use exitentry_storage::testing::{TestDb, enabled};

@@ -3,6 +3,7 @@
 //! real server on port 0 over a fresh database of either backend, for HTTP tests that read
 //! like a user's session, with helpers for the steps they repeat (signing in, reading a
 //! page, posting a form with its CSRF token). [`backend_tests!`] runs a test on each backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_config::Config;
 use exitentry_services::App;

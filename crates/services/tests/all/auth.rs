@@ -1,4 +1,5 @@
 //! Staff login, lock-out, sessions and role checks; registry search. Both backends.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use chrono::Duration;
 use exitentry_domain::document::DocumentStatus;

@@ -1,5 +1,6 @@
 //! Service centres on both backends: slots across holidays, booking rules, the overbooking
 //! race, no-shows, reminders, and the whole day from booking to collection at a kiosk.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use exitentry_domain::ids::make_prc_resident_id;

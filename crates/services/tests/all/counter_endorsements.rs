@@ -2,6 +2,7 @@
 //! personnel, the review of a declared relative (approve, reject with refund, two reviewers
 //! at once), the processing days before a kiosk prints, and stay (D) endorsements ending
 //! with their approval.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use chrono::TimeZone;
 use exitentry_domain::staff::Role;

@@ -4,6 +4,7 @@
 //! (HKD, EPS, Hong Kong's holidays and working days), mainland halls that no longer queue
 //! or accept it, paper linkage proofs only where offered at county level or above, and what
 //! the demo seeds.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use exitentry_domain::centre::add_working_days;

@@ -1,5 +1,6 @@
 //! Email through a real SMTP conversation with a local sink: the job queue renders, sends,
 //! authenticates, upgrades with STARTTLS, retries and gives up.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use chrono::Duration;
 use exitentry_config::{Config, EmailTls};

@@ -1,5 +1,6 @@
 //! Applicants' own sign-up, on both backends: registry match without probing, the SMS code
 //! (wrong, expired, used up, used twice), then a working sign-in.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use chrono::Duration;
 use exitentry_services::holders::{self, SignupInput, SignupStep};

@@ -1,4 +1,5 @@
 //! Registry import: validation reports, all-or-nothing, idempotence. Both backends.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_demo as demo;
 use exitentry_domain::policy::Policy;

@@ -1,4 +1,5 @@
 //! Signing keys on disk: creation, rotation, permissions, published documents.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_credentials::{Alg, open_status_list, open_trust_list};
 use exitentry_services::keys::KeyStore;

@@ -2,6 +2,7 @@
 //! emailed link, the form and documents, submission, the review loop with supplements by
 //! email in the applicant's language, approval, and booking only after approval; nobody
 //! reads another applicant's application or files, whatever ids they guess.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_domain::hrp::Form;
 use exitentry_domain::staff::Role;

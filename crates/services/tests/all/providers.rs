@@ -1,5 +1,6 @@
 //! The real provider adapters against a local fake of each service: signed requests,
 //! score thresholds, failures, and how the job queue retries and gives up.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use axum::Router;
 use axum::extract::State;

@@ -1,5 +1,6 @@
 //! Relying parties: keys, scopes, quotas, and every answer of the three checks, on both
 //! backends.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_domain::numbers::DocumentKind;
 use exitentry_services::App;

@@ -1,6 +1,7 @@
 //! WeChat Pay Native (API v2) against an in-process fake of WeChat's API, on both backends:
 //! the QR checkout, signed notifications applied once, forged or tampered ones refused, a
 //! lost notification caught by asking, refunds, and adapters chosen per provider name.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use axum::Router;
 use axum::extract::State;

@@ -3,6 +3,7 @@
 //! a permit holder, an online applicant, a hall device, partners of each scope. Each entry
 //! says who may pass; everyone else must be turned away (401, 403, or sent to sign in), and
 //! nobody ever gets a 5xx.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_domain::staff::{Permission, Role};
 use exitentry_services::partners::{self, NewPartner};

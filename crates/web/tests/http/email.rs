@@ -1,5 +1,6 @@
 //! Email as staff and developers see it: failed jobs on the administrators' page with the
 //! retry button, and the development outbox page.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use chrono::Duration;
 use exitentry_config::EmailTls;

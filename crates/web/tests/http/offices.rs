@@ -1,6 +1,7 @@
 //! A CTS service centre in Hong Kong through the real server, on both backends: its level and
 //! holiday calendar in the API and on its page in the three languages, and Hong Kong's public
 //! holidays kept apart from the mainland's on the administrators' centre page.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_services::import::ImportKind;
 use exitentry_test_support::{Backend, TestApp, backend_tests, csrf_field, hidden_field, import};

@@ -2,6 +2,7 @@
 //! records with a phone alone, redirects stay on this site, answers with personal data are
 //! not cached, metrics need their token, cookies are host-bound behind HTTPS, and malformed
 //! requests get our own answers. docs/SECURITY.md lists what each test protects.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_services::jobs;
 use exitentry_storage::jobs as job_store;
