@@ -157,26 +157,53 @@ async fn drop_stale(admin: &mut sqlx::postgres::PgConnection) {
     }
 }
 
-/// Generates one test per backend from an async fn taking a [`TestDb`]:
-/// `backend_tests!(my_test);` gives `my_test::sqlite` and `my_test::postgres`, so the
-/// test output names the backend each run used.
+/// A test body [`backend_tests!`] can run: an async fn taking a fresh migrated database
+/// (`&TestDb`, dropped afterwards), or one taking the [`Backend`] (tests that build their
+/// own databases, such as a server per test). `Arg` only tells the two shapes apart.
+pub trait BackendTest<Arg> {
+    fn run_on(self, backend: Backend) -> impl std::future::Future<Output = ()>;
+}
+
+/// The shape `async fn test(t: &TestDb)`.
+pub struct OnTestDb;
+/// The shape `async fn test(backend: Backend)`.
+pub struct OnBackend;
+
+impl<F: AsyncFnOnce(&TestDb)> BackendTest<OnTestDb> for F {
+    async fn run_on(self, backend: Backend) {
+        let t = TestDb::new(backend).await;
+        self(&t).await;
+        t.cleanup().await;
+    }
+}
+
+impl<F: AsyncFnOnce(Backend)> BackendTest<OnBackend> for F {
+    async fn run_on(self, backend: Backend) {
+        self(backend).await;
+    }
+}
+
+/// Runs `test` on `backend` when that backend is enabled in this run ([`enabled`]).
+pub async fn run<Arg>(backend: Backend, test: impl BackendTest<Arg>) {
+    if enabled(backend) {
+        test.run_on(backend).await;
+    }
+}
+
+/// Generates one test per backend from async fns taking a [`TestDb`] or a [`Backend`]
+/// ([`BackendTest`]): `backend_tests!(my_test);` gives `my_test::sqlite` and
+/// `my_test::postgres`, so the test output names the backend each run used.
 #[macro_export]
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test]
             async fn sqlite() {
-                if !$crate::testing::enabled($crate::Backend::Sqlite) { return; }
-                let t = $crate::testing::TestDb::new($crate::Backend::Sqlite).await;
-                super::$name(&t).await;
-                t.cleanup().await;
+                $crate::testing::run($crate::Backend::Sqlite, super::$name).await;
             }
             #[tokio::test]
             async fn postgres() {
-                if !$crate::testing::enabled($crate::Backend::Postgres) { return; }
-                let t = $crate::testing::TestDb::new($crate::Backend::Postgres).await;
-                super::$name(&t).await;
-                t.cleanup().await;
+                $crate::testing::run($crate::Backend::Postgres, super::$name).await;
             }
         }
     )*};

@@ -1,54 +1,26 @@
-//! `TestApp::spawn`: the real server on port 0 over a fresh database of either backend,
-//! with a manual clock, for HTTP tests that read like a user's session.
+//! The one test harness. [`fixtures`]: what service and HTTP tests share (offices, the demo
+//! registry, staff, partners, keys, an `App` with the manual clock). [`TestApp::spawn`]: the
+//! real server on port 0 over a fresh database of either backend, for HTTP tests that read
+//! like a user's session, with helpers for the steps they repeat (signing in, reading a
+//! page, posting a form with its CSRF token). [`backend_tests!`] runs a test on each backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-use chrono::{TimeZone, Utc};
 use exitentry_config::Config;
-use exitentry_demo as demo;
-use exitentry_services::import::{self, ImportKind, ImportOptions, NoProgress};
-use exitentry_services::{App, Clock, ManualClock, auth};
-use exitentry_storage::Backend;
+use exitentry_services::App;
+use exitentry_services::ManualClock;
 use exitentry_storage::testing::TestDb;
+use reqwest::StatusCode;
 use std::sync::Arc;
 
+pub mod fixtures;
 pub mod smtp;
 
-#[doc(hidden)]
-pub use exitentry_storage as storage;
-pub use exitentry_storage::backend_tests;
-
-/// One HTTP test per backend, each with its own server and database: `http_tests!(name, …)`
-/// for `async fn name(backend: Backend)`.
-#[macro_export]
-macro_rules! http_tests {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                if !$crate::storage::testing::enabled($crate::storage::Backend::Sqlite) { return; }
-                super::$name($crate::storage::Backend::Sqlite).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                if !$crate::storage::testing::enabled($crate::storage::Backend::Postgres) { return; }
-                super::$name($crate::storage::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-
-/// Offices for tests: a hall and a 24-hour self-service point in Tianhe, one in Yuexiu.
-pub const OFFICES_CSV: &str = "code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices
-GZ-TH-001,天河区分局出入境接待大厅,天河區分局出入境接待大廳,Tianhe Exit-Entry Hall,Guangzhou,Tianhe,广州市天河区天河北路1号,county,0,4
-GZ-TH-002,体育西24小时自助服务点,體育西24小時自助服務點,Tiyu Xi 24h Self-Service Point,Guangzhou,Tianhe,广州市天河区体育西路2号,point,1,2
-GZ-YX-001,越秀区分局出入境接待大厅,越秀區分局出入境接待大廳,Yuexiu Exit-Entry Hall,Guangzhou,Yuexiu,广州市越秀区解放南路3号,prefecture,0,6
-";
-
-/// Password of every account `seed` creates.
-pub const PASSWORD: &str = "test-password-123";
-
-/// A real 1×1 PNG (signature, IHDR, IDAT, IEND): a well-formed "photo" for face checks.
-pub const TINY_PNG: &[u8] = include_bytes!("tiny.png");
+pub use exitentry_storage::{Backend, backend_tests};
+pub use fixtures::{
+    LI_HUA_ID, OFFICES, OFFICES_CSV, PASSWORD, TINY_PNG, app, app_with_config, app_with_keys,
+    chan_expiry, import, partner, partner_context, partner_key, person_id, problems,
+    refusing_faces, seed_registry, seeded, staff_session,
+};
 
 pub struct TestApp {
     pub base: String,
@@ -65,7 +37,8 @@ impl TestApp {
         Self::start(backend, false, |_| {}).await
     }
 
-    /// Like [`TestApp::spawn`], with freshly initialised signing keys (ES256).
+    /// Like [`TestApp::spawn`], with freshly initialised signing keys (ES256) and the
+    /// development SMS and face providers: the full stack for journeys.
     pub async fn spawn_with_keys(backend: Backend) -> TestApp {
         Self::start(backend, true, |_| {}).await
     }
@@ -78,31 +51,31 @@ impl TestApp {
         Self::start(backend, true, configure).await
     }
 
+    /// [`TestApp::spawn`] and [`TestApp::seed`] with `people` random people.
+    pub async fn seeded(backend: Backend, people: usize) -> TestApp {
+        let t = Self::spawn(backend).await;
+        t.seed(people).await;
+        t
+    }
+
+    /// [`TestApp::spawn_with_keys`] and [`TestApp::seed`] with `people` random people.
+    pub async fn seeded_with_keys(backend: Backend, people: usize) -> TestApp {
+        let t = Self::spawn_with_keys(backend).await;
+        t.seed(people).await;
+        t
+    }
+
     async fn start(
         backend: Backend,
         with_keys: bool,
         configure: impl FnOnce(&mut Config),
     ) -> TestApp {
         let db = TestDb::new(backend).await;
-        let clock = Arc::new(ManualClock::new(
-            Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0)
-                .single()
-                .expect("date"),
-        ));
-        let mut config = Config::default();
-        let keys_dir = with_keys.then(|| tempfile::tempdir().expect("keys dir"));
-        if let Some(dir) = &keys_dir {
-            // The full stack for journeys: keys plus the development SMS and face providers.
-            config.server.dev_providers = true;
-            config.credentials.keys_dir = dir.path().display().to_string();
-            exitentry_services::keys::KeyStore::new(dir.path())
-                .init(exitentry_credentials::Alg::Es256, clock.now().timestamp())
-                .expect("keys");
-        }
-        configure(&mut config);
-        let app = App::new(db.db.clone(), config, clock.clone())
-            .with_keys_from_config()
-            .expect("load keys");
+        let fixtures::Services {
+            app,
+            clock,
+            keys_dir,
+        } = fixtures::Services::new(db.db.clone(), with_keys, configure);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -125,40 +98,7 @@ impl TestApp {
     /// Offices, the showcase people plus `people` random ones, and one account per role
     /// (`admin`, `reviewer`, `approver`, `clerk`) with [`PASSWORD`].
     pub async fn seed(&self, people: usize) {
-        let opts = ImportOptions {
-            skip_invalid: false,
-            actor: "test:seed".into(),
-        };
-        let run = |kind, csv: String| {
-            let app = self.app.clone();
-            let opts = opts.clone();
-            async move {
-                let s = import::run(&app, kind, csv.as_bytes(), &opts, &NoProgress)
-                    .await
-                    .expect("import");
-                assert!(s.problems.is_empty(), "seed data invalid: {:?}", s.problems);
-            }
-        };
-        run(ImportKind::Offices, OFFICES_CSV.to_string()).await;
-        let files = demo::generate(
-            5,
-            people,
-            self.app.today(),
-            &self.app.policy,
-            &["GZ-TH-001".into(), "GZ-YX-001".into()],
-        );
-        run(ImportKind::People, files.people_csv).await;
-        run(ImportKind::Documents, files.documents_csv).await;
-        for (u, role) in [
-            ("admin", "admin"),
-            ("reviewer", "reviewer"),
-            ("approver", "approver"),
-            ("clerk", "counter_clerk"),
-        ] {
-            auth::create_staff(&self.app, "test:seed", u, PASSWORD, role, Some("GZ-TH-001"))
-                .await
-                .expect("staff");
-        }
+        fixtures::seed_for_http(&self.app, people).await;
     }
 
     /// A client with its own cookie jar that does not follow redirects (tests look at them).
@@ -175,22 +115,14 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// Signs `client` in through the login form (CSRF cookie and field included).
+    /// Signs `client` in through the staff login form (CSRF cookie and field included).
     pub async fn login(
         &self,
         client: &reqwest::Client,
         username: &str,
         password: &str,
     ) -> reqwest::Response {
-        let page = client
-            .get(self.url("/staff/login"))
-            .send()
-            .await
-            .expect("login page")
-            .text()
-            .await
-            .expect("body");
-        let csrf = hidden_field(&page, "csrf").expect("csrf field");
+        let csrf = self.csrf(client, "/staff/login").await;
         client
             .post(self.url("/staff/login"))
             .form(&[
@@ -204,6 +136,155 @@ impl TestApp {
             .expect("login post")
     }
 
+    /// A new client signed in as the seeded staff member `username` (with [`PASSWORD`]).
+    pub async fn staff(&self, username: &str) -> reqwest::Client {
+        let c = self.client();
+        self.login(&c, username, PASSWORD).await;
+        c
+    }
+
+    /// Signs `client` in through the permit holders' login form (mobile and password).
+    pub async fn holder_login(
+        &self,
+        client: &reqwest::Client,
+        mobile: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let csrf = self.csrf(client, "/my/login").await;
+        client
+            .post(self.url("/my/login"))
+            .form(&[
+                ("mobile", mobile),
+                ("password", password),
+                ("csrf", csrf.as_str()),
+                ("next", "/my"),
+            ])
+            .send()
+            .await
+            .expect("holder login post")
+    }
+
+    /// Registers an applicant through the pages and follows the emailed link; returns the
+    /// signed-in client and its CSRF token.
+    pub async fn applicant(&self, email: &str) -> (reqwest::Client, String) {
+        let c = self.client();
+        let csrf = self.csrf(&c, "/apply/register").await;
+        let r = c
+            .post(self.url("/apply/register"))
+            .form(&[("csrf", csrf.as_str()), ("email", email), ("lang", "en")])
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(r.status(), StatusCode::OK);
+        exitentry_services::jobs::run_due(&self.app)
+            .await
+            .expect("jobs");
+        let mail = exitentry_services::jobs::outbox(&self.app, 50)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .find(|m| m.recipient == email)
+            .expect("the link's email");
+        let token: String = mail
+            .body
+            .split("token=")
+            .nth(1)
+            .expect("a link")
+            .chars()
+            .take(64)
+            .collect();
+        let csrf = self.csrf(&c, &format!("/apply/verify?token={token}")).await;
+        let r = c
+            .post(self.url("/apply/verify"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("token", token.as_str()),
+                ("password", "correct horse battery"),
+            ])
+            .send()
+            .await
+            .expect("verify");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let csrf = self.csrf(&c, "/apply/applications").await;
+        (c, csrf)
+    }
+
+    /// A partner of kind `airline` with these scopes and rate; returns its API key.
+    pub async fn partner_key(&self, name: &str, scopes: &str, rate: Option<i64>) -> String {
+        let mut p = partner(name, "airline", scopes);
+        p.rate_per_second = rate;
+        partner_key(&self.app, &p).await
+    }
+
+    /// `GET path` as `client`.
+    pub async fn get(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client.get(self.url(path)).send().await.expect("get")
+    }
+
+    /// Posts `form` (URL-encoded) to `path` as `client`.
+    pub async fn post_form<F: serde::Serialize + ?Sized>(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &F,
+    ) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    /// Posts `body` as JSON to `path` as `client`, with `key` as the bearer token if given.
+    pub async fn post_json(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        key: Option<&str>,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let mut r = client.post(self.url(path)).json(body);
+        if let Some(key) = key {
+            r = r.bearer_auth(key);
+        }
+        r.send().await.expect("post")
+    }
+
+    /// The page at `path` as `client` sees it.
+    pub async fn text(&self, client: &reqwest::Client, path: &str) -> String {
+        let r = self.get(client, path).await;
+        r.text().await.expect("body")
+    }
+
+    /// `GET path` as `client`, asking for `lang` (`Accept-Language`).
+    pub async fn get_in(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        lang: &str,
+    ) -> reqwest::Response {
+        let r = client.get(self.url(path));
+        let r = r.header(reqwest::header::ACCEPT_LANGUAGE, lang);
+        r.send().await.expect("get")
+    }
+
+    /// The page at `path` as `client` sees it when asking for `lang`.
+    pub async fn text_in(&self, client: &reqwest::Client, path: &str, lang: &str) -> String {
+        let r = self.get_in(client, path, lang).await;
+        r.text().await.expect("body")
+    }
+
+    /// The status `client` gets for `GET path`.
+    pub async fn status(&self, client: &reqwest::Client, path: &str) -> StatusCode {
+        self.get(client, path).await.status()
+    }
+
+    /// The CSRF token of the form on the page at `path`, as `client` gets it.
+    pub async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
+        csrf_field(&self.text(client, path).await)
+    }
+
     pub async fn stop(mut self) {
         self.server.abort();
         if let Some(db) = self.db.take() {
@@ -212,10 +293,25 @@ impl TestApp {
     }
 }
 
+pub async fn get_text(c: &reqwest::Client, url: String) -> String {
+    let r = c.get(url).send().await.expect("get");
+    r.text().await.expect("body")
+}
+
+pub async fn get_json(c: &reqwest::Client, url: String) -> serde_json::Value {
+    let r = c.get(url).send().await.expect("get");
+    r.json().await.expect("json")
+}
+
 /// The value of `<input type="hidden" name="NAME" value="…">` in a page.
 pub fn hidden_field(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')?;
     Some(html[start..start + end].to_string())
+}
+
+/// The CSRF token of the form in a page.
+pub fn csrf_field(html: &str) -> String {
+    hidden_field(html, "csrf").expect("csrf field")
 }

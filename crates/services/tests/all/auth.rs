@@ -1,16 +1,14 @@
 //! Staff login, lock-out, sessions and role checks; registry search. Both backends.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
 use chrono::Duration;
-use common::{OFFICES, app, import};
 use exitentry_domain::document::DocumentStatus;
 use exitentry_domain::numbers::DocumentKind;
 use exitentry_services::import::ImportKind;
 use exitentry_services::{ServiceError, auth, registry};
-use exitentry_storage::backend_tests;
 use exitentry_storage::testing::TestDb;
+use exitentry_test_support::backend_tests;
+use exitentry_test_support::{OFFICES, app, import};
 
 const PW: &str = "correct horse battery";
 

@@ -2,40 +2,19 @@
 //! backends.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
-use common::{OFFICES, app_with_keys, import};
 use exitentry_domain::numbers::DocumentKind;
 use exitentry_services::App;
 use exitentry_services::import::ImportKind;
 use exitentry_services::partners::{self, NewPartner, PartnerContext};
 use exitentry_services::verification::{self as v, Admission, LinkageCheck, PermitCheck};
-use exitentry_storage::backend_tests;
 use exitentry_storage::testing::TestDb;
-
-async fn seeded(
-    t: &TestDb,
-) -> (
-    App,
-    std::sync::Arc<exitentry_services::ManualClock>,
-    tempfile::TempDir,
-) {
-    let (app, clock, dir) = app_with_keys(t);
-    import(&app, ImportKind::Offices, OFFICES, false).await;
-    let files = exitentry_demo::generate(3, 300, app.today(), &app.policy, &[]);
-    import(&app, ImportKind::People, &files.people_csv, false).await;
-    import(&app, ImportKind::Documents, &files.documents_csv, false).await;
-    (app, clock, dir)
-}
+use exitentry_test_support::backend_tests;
+use exitentry_test_support::{import, seeded};
 
 fn partner(name: &str, scopes: &str, quota: Option<i64>) -> NewPartner {
     NewPartner {
-        name: name.into(),
-        kind: "airline".into(),
-        scopes: scopes.into(),
-        rate_per_second: None,
         daily_quota: quota,
-        client_cert_sha256: None,
+        ..exitentry_test_support::partner(name, "airline", scopes)
     }
 }
 
@@ -79,7 +58,7 @@ async fn set_status(app: &App, number: &str, status: &str) {
 }
 
 async fn keys_work_until_revoked_or_the_partner_is_disabled(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 300).await;
     let (created, key) = partners::create(&app, "test", &partner("China Southern", ALL, None))
         .await
         .unwrap();
@@ -158,7 +137,7 @@ async fn keys_work_until_revoked_or_the_partner_is_disabled(t: &TestDb) {
 }
 
 async fn scopes_and_the_daily_quota_are_enforced(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 300).await;
     let (dob, rp) = chan(&app).await;
     let permit = PermitCheck {
         document_kind: "hrp".into(),
@@ -234,7 +213,7 @@ async fn scopes_and_the_daily_quota_are_enforced(t: &TestDb) {
 }
 
 async fn permit_checks_answer_match_valid_and_reason(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 300).await;
     let (p, _) = ctx(&app, "Airline", ALL, None).await;
     let (dob, _) = chan(&app).await;
     let q = |number: &str, name: &str, dob: &str| PermitCheck {
@@ -324,7 +303,7 @@ async fn permit_checks_answer_match_valid_and_reason(t: &TestDb) {
 }
 
 async fn linkage_needs_both_valid_documents_of_one_person(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 300).await;
     let (p, _) = ctx(&app, "Telecom", ALL, None).await;
     let (_, rp) = chan(&app).await;
     let q = |travel: &str, rp: &str, name: &str| LinkageCheck {
@@ -436,20 +415,16 @@ async fn issue_temporary_permit(app: &App) -> exitentry_services::temporary_perm
             .collect()
     };
     tp::confirm_sms_code(app, &id, &code).await.unwrap();
-    tp::submit_face(app, &id, exitentry_test_png())
+    tp::submit_face(app, &id, exitentry_test_support::TINY_PNG)
         .await
         .unwrap()
-}
-
-fn exitentry_test_png() -> &'static [u8] {
-    include_bytes!("../../test-support/src/tiny.png")
 }
 
 async fn holders_and_counters_get_linkage_proofs_that_verify(t: &TestDb) {
     use exitentry_domain::staff::Role;
     use exitentry_services::auth::StaffSession;
     use exitentry_services::linkage_proofs::{self as lp, PaperRequest};
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 300).await;
     issue_temporary_permit(&app).await;
     let (_, holder) =
         exitentry_services::holders::login(&app, "13800138000", "a long holder password")
@@ -555,7 +530,7 @@ async fn holders_and_counters_get_linkage_proofs_that_verify(t: &TestDb) {
 
 async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &TestDb) {
     use exitentry_services::temporary_permits as tp;
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 300).await;
     let (p, _) = ctx(&app, "Railway", ALL, None).await;
     let (dob, _) = chan(&app).await;
     let issued = issue_temporary_permit(&app).await;
@@ -637,7 +612,7 @@ async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &
 /// Two nodes sharing the database reserve quota in leases; together they never give out
 /// more than the quota, and the last checks of the day are counted one by one.
 async fn nodes_share_the_daily_quota_exactly(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 300).await;
     let other_node = App::new(app.db.clone(), (*app.config).clone(), clock.clone());
     let (p, _) = ctx(&app, "Big Bank", ALL, Some(450)).await;
     let mut granted = 0;

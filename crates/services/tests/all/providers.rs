@@ -2,8 +2,6 @@
 //! score thresholds, failures, and how the job queue retries and gives up.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -13,8 +11,8 @@ use exitentry_config::Config;
 use exitentry_services::providers::{
     FaceSubject, FaceVerifier, HttpFaceVerifier, HttpSmsGateway, SmsSender, signature,
 };
-use exitentry_storage::backend_tests;
 use exitentry_storage::testing::TestDb;
+use exitentry_test_support::backend_tests;
 use std::sync::{Arc, Mutex};
 
 const SECRET: &str = "shared provider secret";
@@ -131,7 +129,7 @@ async fn failed_sms_jobs_are_retried_then_given_up(t: &TestDb) {
     let mut config = Config::default();
     config.providers.sms_gateway_url = format!("{url}/sms");
     config.providers.sms_gateway_secret.0 = SECRET.into();
-    let (app, clock) = common::app_with_config(t, config);
+    let (app, clock) = exitentry_test_support::app_with_config(t, config);
     let mut tx = app.db.begin().await.unwrap();
     exitentry_storage::jobs::enqueue(
         &mut tx,

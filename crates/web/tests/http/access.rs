@@ -8,7 +8,7 @@
 use exitentry_domain::staff::{Permission, Role};
 use exitentry_services::partners::{self, NewPartner};
 use exitentry_services::{auth, centre, holders, jobs, pre_applications as hrp};
-use exitentry_test_support::{PASSWORD, TestApp};
+use exitentry_test_support::{Backend, PASSWORD, TestApp, backend_tests, get_json};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION};
 use std::collections::BTreeSet;
@@ -638,19 +638,11 @@ fn refused(status: StatusCode, location: Option<&str>) -> bool {
             }))
 }
 
-async fn every_caller_gets_what_the_matrix_says(backend: exitentry_storage::Backend) {
-    let t = TestApp::spawn_with_keys(backend).await;
-    t.seed(20).await;
+async fn every_caller_gets_what_the_matrix_says(backend: Backend) {
+    let t = TestApp::seeded_with_keys(backend, 20).await;
     let callers = callers(&t).await;
     let c = t.client();
-    let doc: serde_json::Value = c
-        .get(t.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = get_json(&c, t.url("/api/openapi.json")).await;
     let mut wrong = Vec::new();
     // Signing out ends the caller's session: those routes go last.
     let mut matrix: Vec<_> = MATRIX.iter().collect();
@@ -718,4 +710,4 @@ async fn every_caller_gets_what_the_matrix_says(backend: exitentry_storage::Back
     t.stop().await;
 }
 
-exitentry_test_support::http_tests!(every_caller_gets_what_the_matrix_says);
+backend_tests!(every_caller_gets_what_the_matrix_says);

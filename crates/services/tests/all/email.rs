@@ -2,15 +2,13 @@
 //! authenticates, upgrades with STARTTLS, retries and gives up.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
 use chrono::Duration;
 use exitentry_config::{Config, EmailTls};
 use exitentry_services::email::{self, Email, Lang};
 use exitentry_services::jobs::{self, MAX_ATTEMPTS};
 use exitentry_services::providers::{EmailSender, SmtpEmail};
-use exitentry_storage::backend_tests;
 use exitentry_storage::testing::TestDb;
+use exitentry_test_support::backend_tests;
 use exitentry_test_support::smtp::{SinkOptions, SmtpSink, self_signed_tls};
 
 const FROM: &str = "出入境管理 <no-reply@ee.example.org>";
@@ -51,7 +49,7 @@ async fn a_queued_email_reaches_the_relay_in_the_recipients_language(t: &TestDb)
     let mut config = smtp_config(sink.port());
     config.email.username = "mailer".into();
     config.email.password.0 = "relay-pass".into();
-    let (app, _clock) = common::app_with_config(t, config);
+    let (app, _clock) = exitentry_test_support::app_with_config(t, config);
 
     let mut tx = app.db.begin().await.unwrap();
     email::enqueue(
@@ -99,7 +97,7 @@ async fn a_queued_email_reaches_the_relay_in_the_recipients_language(t: &TestDb)
     let mut config = smtp_config(sink.port());
     config.email.username = "mailer".into();
     config.email.password.0 = "wrong".into();
-    let (app, _clock) = common::app_with_config(t, config);
+    let (app, _clock) = exitentry_test_support::app_with_config(t, config);
     let mut tx = app.db.begin().await.unwrap();
     email::enqueue(&app, &mut tx, "b@example.cn", Lang::En, &supplement())
         .await
@@ -113,7 +111,7 @@ backend_tests!(a_queued_email_reaches_the_relay_in_the_recipients_language);
 
 /// A relay that cannot be reached: retried with back-off, then given up with its error.
 async fn an_unreachable_relay_is_retried_then_given_up(t: &TestDb) {
-    let (app, clock) = common::app_with_config(t, smtp_config(closed_port().await));
+    let (app, clock) = exitentry_test_support::app_with_config(t, smtp_config(closed_port().await));
     let mut tx = app.db.begin().await.unwrap();
     email::enqueue(&app, &mut tx, "c@example.cn", Lang::ZhHant, &supplement())
         .await
@@ -150,7 +148,7 @@ backend_tests!(an_unreachable_relay_is_retried_then_given_up);
 /// Without SMTP settings email is refused as not configured (and so retried, then shown),
 /// and a malformed address is refused before anything is queued.
 async fn no_relay_and_bad_addresses(t: &TestDb) {
-    let (app, _clock) = common::app(t);
+    let (app, _clock) = exitentry_test_support::app(t);
     let mut tx = app.db.begin().await.unwrap();
     let e = email::enqueue(&app, &mut tx, "not an address", Lang::En, &supplement())
         .await
@@ -173,7 +171,7 @@ backend_tests!(no_relay_and_bad_addresses);
 async fn the_development_double_writes_to_the_outbox(t: &TestDb) {
     let mut config = Config::default();
     config.server.dev_providers = true;
-    let (app, _clock) = common::app_with_config(t, config);
+    let (app, _clock) = exitentry_test_support::app_with_config(t, config);
     let mut tx = app.db.begin().await.unwrap();
     email::enqueue(&app, &mut tx, "e@example.cn", Lang::En, &supplement())
         .await

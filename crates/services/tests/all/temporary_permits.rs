@@ -1,68 +1,23 @@
 //! The temporary e-permit journey and its rules, on both backends.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
 use chrono::{DateTime, Duration, Utc};
-use common::{OFFICES, app_with_keys, import};
 use exitentry_credentials::{TrustStore, VerifyOptions, verify};
 use exitentry_services::App;
-use exitentry_services::import::ImportKind;
-use exitentry_services::providers::{DevFaceVerifier, Providers};
+use exitentry_services::providers::Providers;
 use exitentry_services::temporary_permits::{self as tp, ApplyInput};
+use exitentry_storage::jobs;
 use exitentry_storage::testing::TestDb;
-use exitentry_storage::{backend_tests, jobs};
-use std::sync::Arc;
-
-/// A real 1×1 PNG (signature, IHDR, IDAT, IEND).
-const PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
-    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x64, 0x60, 0xf8, 0x5f,
-    0x0f, 0x00, 0x02, 0x87, 0x01, 0x80, 0xeb, 0x47, 0xba, 0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
-    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
-];
-
-/// The same app with a face check that refuses everyone.
-fn refusing_faces(app: &App) -> App {
-    app.clone().with_providers(Providers {
-        sms: app.providers.sms.clone(),
-        email: app.providers.email.clone(),
-        face: Some(Arc::new(DevFaceVerifier { accept: false })),
-        payments: None,
-    })
-}
-
-async fn seeded(
-    t: &TestDb,
-) -> (
-    App,
-    std::sync::Arc<exitentry_services::ManualClock>,
-    tempfile::TempDir,
-) {
-    let (app, clock, dir) = app_with_keys(t);
-    import(&app, ImportKind::Offices, OFFICES, false).await;
-    let files = exitentry_demo::generate(3, 0, app.today(), &app.policy, &[]);
-    import(&app, ImportKind::People, &files.people_csv, false).await;
-    import(&app, ImportKind::Documents, &files.documents_csv, false).await;
-    (app, clock, dir)
-}
+use exitentry_test_support::backend_tests;
+use exitentry_test_support::{TINY_PNG as PNG, chan_expiry, refusing_faces, seeded};
 
 /// 陳大文's current home return permit (showcase data: issued two years ago, 10 years).
 async fn chan(app: &App) -> ApplyInput {
-    let mut c = app.db.conn().await.unwrap();
-    let docs = exitentry_storage::documents::by_number(&mut c, "H12345678")
-        .await
-        .unwrap();
-    let current = docs
-        .iter()
-        .find(|(d, _)| d.doc.issue_count == Some(3))
-        .unwrap();
     ApplyInput {
         document_kind: "hrp".into(),
         document_number: "h12345678".into(),
         name: "chan tai man".into(),
-        document_expiry: current.0.doc.expires_on.to_string(),
+        document_expiry: chan_expiry(app).await,
         sex: "M".into(),
         mobile: "13800138000".into(),
         password: "a long holder password".into(),
@@ -107,7 +62,7 @@ fn trust(app: &App) -> TrustStore {
 }
 
 async fn the_journey_issues_a_verifiable_seven_day_permit(t: &TestDb) {
-    let (app, _, _keys) = seeded(t).await;
+    let (app, _, _keys) = seeded(t, 0).await;
     let issued = full_journey(&app).await.unwrap();
     assert_eq!(issued.valid_until - issued.valid_from, Duration::days(7));
     assert_eq!(issued.permitted_uses, ["domestic_flight", "domestic_rail"]);
@@ -131,7 +86,7 @@ async fn the_journey_issues_a_verifiable_seven_day_permit(t: &TestDb) {
 }
 
 async fn a_third_permit_in_a_month_is_refused_until_the_first(t: &TestDb) {
-    let (app, clock, _keys) = seeded(t).await;
+    let (app, clock, _keys) = seeded(t, 0).await;
     // 30 November, Beijing time.
     clock.set(
         DateTime::parse_from_rfc3339("2026-11-30T10:00:00+08:00")
@@ -192,7 +147,7 @@ async fn set_card(app: &App, status: &str, expires_on: chrono::NaiveDate) {
 /// step, and the registry changing before the face check gets the same answer there: never
 /// a server error.
 async fn every_registry_state_gets_a_clear_answer(t: &TestDb) {
-    let (app, clock, _keys) = seeded(t).await;
+    let (app, clock, _keys) = seeded(t, 0).await;
     let today = app.today();
     let past = today - Duration::days(1);
     let future = today + Duration::days(300);
@@ -250,7 +205,7 @@ async fn every_registry_state_gets_a_clear_answer(t: &TestDb) {
 }
 
 async fn sms_codes_expire_and_allow_five_tries(t: &TestDb) {
-    let (app, clock, _keys) = seeded(t).await;
+    let (app, clock, _keys) = seeded(t, 0).await;
     let id = tp::apply(&app, &chan(&app).await).await.unwrap();
     let code = last_code(&app).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -290,7 +245,7 @@ async fn sms_codes_expire_and_allow_five_tries(t: &TestDb) {
 }
 
 async fn a_failed_face_check_issues_nothing(t: &TestDb) {
-    let (app, _, _keys) = seeded(t).await;
+    let (app, _, _keys) = seeded(t, 0).await;
     let id = tp::apply(&app, &chan(&app).await).await.unwrap();
     let code = last_code(&app).await;
     tp::confirm_sms_code(&app, &id, &code).await.unwrap();
@@ -346,7 +301,7 @@ async fn a_failed_face_check_issues_nothing(t: &TestDb) {
 }
 
 async fn details_must_match_a_usable_permit(t: &TestDb) {
-    let (app, _, _keys) = seeded(t).await;
+    let (app, _, _keys) = seeded(t, 0).await;
     let good = chan(&app).await;
     let cases: Vec<(ApplyInput, &str)> = vec![
         (
@@ -433,7 +388,7 @@ async fn details_must_match_a_usable_permit(t: &TestDb) {
 }
 
 async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &TestDb) {
-    let (app, clock, _keys) = seeded(t).await;
+    let (app, clock, _keys) = seeded(t, 0).await;
     let id = tp::apply(&app, &chan(&app).await).await.unwrap();
     let first = last_code(&app).await;
     let too_soon = tp::resend_sms_code(&app, &id).await.unwrap_err();
@@ -480,7 +435,7 @@ async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &Test
 }
 
 async fn concurrent_resends_send_one_code(t: &TestDb) {
-    let (app, clock, _keys) = seeded(t).await;
+    let (app, clock, _keys) = seeded(t, 0).await;
     let id = tp::apply(&app, &chan(&app).await).await.unwrap();
     clock.advance(Duration::seconds(61));
     let tasks: Vec<_> = (0..8)
@@ -505,7 +460,7 @@ async fn concurrent_resends_send_one_code(t: &TestDb) {
 
 async fn holders_sign_in_see_their_permits_and_cancel_them(t: &TestDb) {
     use exitentry_services::{credentials, holders};
-    let (app, _, _keys) = seeded(t).await;
+    let (app, _, _keys) = seeded(t, 0).await;
     let issued = full_journey(&app).await.unwrap();
     assert_eq!(
         holders::login(&app, "13800138000", "wrong password!!")
@@ -590,7 +545,7 @@ async fn holders_sign_in_see_their_permits_and_cancel_them(t: &TestDb) {
 
 async fn holder_accounts_lock_after_five_wrong_passwords(t: &TestDb) {
     use exitentry_services::holders;
-    let (app, _, _keys) = seeded(t).await;
+    let (app, _, _keys) = seeded(t, 0).await;
     full_journey(&app).await.unwrap();
     for _ in 0..4 {
         assert_eq!(
@@ -622,7 +577,7 @@ async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
     use exitentry_domain::staff::Role;
     use exitentry_services::auth::StaffSession;
     use exitentry_services::credentials;
-    let (app, clock, _keys) = seeded(t).await;
+    let (app, clock, _keys) = seeded(t, 0).await;
     let officer = |role: Role| StaffSession {
         user_id: 1,
         username: format!("{}1", role.code()),
@@ -753,7 +708,7 @@ async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
 }
 
 async fn without_an_sms_gateway_nobody_can_start(t: &TestDb) {
-    let (app, _, _keys) = seeded(t).await;
+    let (app, _, _keys) = seeded(t, 0).await;
     let app = app.with_providers(Providers::default());
     assert_eq!(
         tp::apply(&app, &chan(&app).await).await.unwrap_err().code(),

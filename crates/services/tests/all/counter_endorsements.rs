@@ -4,10 +4,7 @@
 //! with their approval.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
 use chrono::TimeZone;
-use common::{OFFICES, app_with_keys, import};
 use exitentry_domain::staff::Role;
 use exitentry_domain::states::PaymentOrderState;
 use exitentry_services::auth::StaffSession;
@@ -15,32 +12,17 @@ use exitentry_services::border::{self, CrossingRequest};
 use exitentry_services::centre;
 use exitentry_services::counter_endorsements::{self as counter, CounterRequest};
 use exitentry_services::endorsement_applications as ea;
-use exitentry_services::import::ImportKind;
-use exitentry_services::partners::{self, NewPartner};
-use exitentry_services::{App, ManualClock, ServiceError};
-use exitentry_storage::backend_tests;
+use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
-use std::sync::Arc;
+use exitentry_test_support::backend_tests;
+use exitentry_test_support::{
+    LI_HUA_ID, partner, partner_context, person_id, seeded, staff_session,
+};
 
-const LI_HUA: &str = "11010519491231002X";
-
-async fn seeded(t: &TestDb) -> (App, Arc<ManualClock>, tempfile::TempDir) {
-    let (app, clock, dir) = app_with_keys(t);
-    import(&app, ImportKind::Offices, OFFICES, false).await;
-    let files = exitentry_demo::generate(3, 20, app.today(), &app.policy, &[]);
-    import(&app, ImportKind::People, &files.people_csv, false).await;
-    import(&app, ImportKind::Documents, &files.documents_csv, false).await;
-    (app, clock, dir)
-}
+use exitentry_test_support::LI_HUA_ID as LI_HUA;
 
 fn staff(role: Role, name: &str) -> StaffSession {
-    StaffSession {
-        user_id: 1,
-        username: name.into(),
-        role,
-        office_code: Some("GZ-TH-001".into()),
-        csrf_token: String::new(),
-    }
+    staff_session(role, name, Some("GZ-TH-001"))
 }
 
 fn clerk() -> StaffSession {
@@ -78,11 +60,7 @@ fn family_visit(relation: &str, months: u32, trips: &str) -> CounterRequest {
 }
 
 async fn li_hua(app: &App) -> i64 {
-    let mut c = app.db.conn().await.unwrap();
-    exitentry_storage::people::by_id_number(&mut c, LI_HUA)
-        .await
-        .unwrap()[0]
-        .id
+    person_id(app, LI_HUA_ID).await
 }
 
 fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
@@ -90,7 +68,7 @@ fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
 }
 
 async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 20).await;
     let li = li_hua(&app).await;
     // No endorsement yet: online is refused, the counter takes it.
     let mut online = ea::ApplyRequest {
@@ -213,21 +191,7 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     assert_eq!(printed.valid_until, "2027-02-28");
 
     // Multiple trips at the border, with the spouse's 90 days per stay.
-    let (_, key) = partners::create(
-        &app,
-        "test",
-        &NewPartner {
-            name: "border".into(),
-            kind: "government".into(),
-            scopes: "border".into(),
-            rate_per_second: None,
-            daily_quota: None,
-            client_cert_sha256: None,
-        },
-    )
-    .await
-    .unwrap();
-    let p = partners::authenticate(&app, &key).await.unwrap();
+    let p = partner_context(&app, &partner("border", "government", "border")).await;
     let cross = |direction: &str, at: &str| CrossingRequest {
         document_number: "CA1234567".into(),
         destination: "hong_kong".into(),
@@ -255,7 +219,7 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
 }
 
 async fn a_rejected_relation_is_refunded_and_decided_once(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 20).await;
     let li = li_hua(&app).await;
     let a = counter::apply(&app, &clerk(), &family_visit("parent", 3, "multiple"))
         .await
@@ -310,7 +274,7 @@ async fn a_rejected_relation_is_refunded_and_decided_once(t: &TestDb) {
 }
 
 async fn business_other_stay_and_talent_at_the_counter(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 20).await;
     let li = li_hua(&app).await;
     // Business after 2024-05-06: 14 days per stay; not online.
     assert_eq!(
@@ -380,7 +344,7 @@ async fn business_other_stay_and_talent_at_the_counter(t: &TestDb) {
 }
 
 async fn state_personnel_bring_their_units_approval(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 20).await;
     let li = li_hua(&app).await;
     {
         let mut c = app.db.conn().await.unwrap();

@@ -4,9 +4,6 @@
 //! reads another applicant's application or files, whatever ids they guess.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
-use common::{OFFICES, app_with_keys, import};
 use exitentry_domain::hrp::Form;
 use exitentry_domain::staff::Role;
 use exitentry_services::appointments::{self as ap, Booker, BookingRequest};
@@ -15,17 +12,12 @@ use exitentry_services::centre::{self, AcceptRequest, Desk};
 use exitentry_services::import::ImportKind;
 use exitentry_services::pre_applications::{self as hrp, ApplicantSession, Decision, Reader};
 use exitentry_services::{App, ServiceError, jobs};
-use exitentry_storage::backend_tests;
 use exitentry_storage::testing::TestDb;
+use exitentry_test_support::backend_tests;
+use exitentry_test_support::{OFFICES, app_with_keys, import, staff_session};
 
 fn staff(role: Role, name: &str) -> StaffSession {
-    StaffSession {
-        user_id: 1,
-        username: name.into(),
-        role,
-        office_code: Some("GZ-TH-001".into()),
-        csrf_token: String::new(),
-    }
+    staff_session(role, name, Some("GZ-TH-001"))
 }
 
 fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {

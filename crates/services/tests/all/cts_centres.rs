@@ -6,10 +6,7 @@
 //! the demo seeds.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
 use chrono::{NaiveDate, TimeZone, Utc};
-use common::{app, app_with_keys, import, problems};
 use exitentry_domain::centre::add_working_days;
 use exitentry_domain::hrp::Form;
 use exitentry_domain::office::{HolidayCalendar, Office, OfficeLevel, Service};
@@ -23,22 +20,17 @@ use exitentry_services::counter_terminal::{
 use exitentry_services::import::ImportKind;
 use exitentry_services::pre_applications::{self as hrp, ApplicantSession, Decision};
 use exitentry_services::{App, ManualClock, ServiceError, jobs};
-use exitentry_storage::backend_tests;
 use exitentry_storage::testing::TestDb;
+use exitentry_test_support::backend_tests;
+use exitentry_test_support::{app, app_with_keys, import, problems, staff_session};
 
 /// The demo's office network, as shipped.
-const SEED: &str = include_str!("../../cli/seed/offices.csv");
+const SEED: &str = include_str!("../../../cli/seed/offices.csv");
 
 const CTS_CENTRES: [&str; 3] = ["HK-HKI-001", "HK-KLN-001", "HK-NT-001"];
 
 fn staff(role: Role, office: Option<&str>) -> StaffSession {
-    StaffSession {
-        user_id: 1,
-        username: format!("{}1", role.code()),
-        role,
-        office_code: office.map(str::to_string),
-        csrf_token: String::new(),
-    }
+    staff_session(role, &format!("{}1", role.code()), office)
 }
 
 fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {

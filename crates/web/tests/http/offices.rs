@@ -3,53 +3,31 @@
 //! holidays kept apart from the mainland's on the administrators' centre page.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-use exitentry_services::import::{self, ImportKind, ImportOptions, NoProgress};
-use exitentry_test_support::{PASSWORD, TestApp, hidden_field};
+use exitentry_services::import::ImportKind;
+use exitentry_test_support::{Backend, TestApp, backend_tests, csrf_field, hidden_field, import};
 use reqwest::StatusCode;
-use reqwest::header::ACCEPT_LANGUAGE;
-
-use exitentry_test_support::http_tests;
 
 const KOWLOON: &str = "code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices,services,opening_hours
 HK-KLN-001,中国旅行社入境证件服务香港有限公司九龙服务中心,中國旅行社入境證件服務香港有限公司九龍服務中心,China Travel Service Entry Permit Service Hong Kong Ltd - Kowloon Service Centre,HongKong,YauTsimMong,香港九龍旺角彌敦道688號旺角中心一期二樓,cts_centre,0,6,hrp;hrp_non_chinese;collection,Mon-Fri 09:00-17:00; Sat 09:00-13:00
 ";
 
-async fn hong_kong_centres_show_their_level_and_keep_their_own_holidays(
-    backend: exitentry_storage::Backend,
-) {
-    let t = TestApp::spawn(backend).await;
-    t.seed(0).await;
-    let opts = ImportOptions {
-        skip_invalid: false,
-        actor: "test".into(),
-    };
-    let s = import::run(
-        &t.app,
-        ImportKind::Offices,
-        KOWLOON.as_bytes(),
-        &opts,
-        &NoProgress,
-    )
-    .await
-    .unwrap();
+async fn hong_kong_centres_show_their_level_and_keep_their_own_holidays(backend: Backend) {
+    let t = TestApp::seeded(backend, 0).await;
+    let s = import(&t.app, ImportKind::Offices, KOWLOON, false).await;
     assert!(s.problems.is_empty(), "{:?}", s.problems);
     let c = t.client();
 
-    let json: serde_json::Value = c
-        .get(t.url("/api/v1/offices/HK-KLN-001"))
-        .send()
+    let json: serde_json::Value = t
+        .get(&c, "/api/v1/offices/HK-KLN-001")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(json["level"], "cts_centre");
     assert_eq!(json["calendar"], "hong_kong");
-    let gz: serde_json::Value = c
-        .get(t.url("/api/v1/offices/GZ-TH-002"))
-        .send()
+    let gz: serde_json::Value = t
+        .get(&c, "/api/v1/offices/GZ-TH-002")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -78,15 +56,7 @@ async fn hong_kong_centres_show_their_level_and_keep_their_own_holidays(
             "油尖旺",
         ),
     ] {
-        let page = c
-            .get(t.url("/offices/HK-KLN-001"))
-            .header(ACCEPT_LANGUAGE, lang)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = t.text_in(&c, "/offices/HK-KLN-001", lang).await;
         for want in [level, calendar, place] {
             assert!(page.contains(want), "{lang}: {want}");
         }
@@ -94,50 +64,38 @@ async fn hong_kong_centres_show_their_level_and_keep_their_own_holidays(
 
     // The administrators' page: a day ticked for the whole calendar of the Kowloon centre
     // is a Hong Kong holiday, absent from a Guangzhou hall's calendar.
-    let admin = t.client();
-    t.login(&admin, "admin", PASSWORD).await;
-    let page = admin
-        .get(t.url("/staff/admin/centre?office=HK-KLN-001"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let admin = t.staff("admin").await;
+    let page = t
+        .text(&admin, "/staff/admin/centre?office=HK-KLN-001")
+        .await;
     assert_eq!(
         hidden_field(&page, "calendar").as_deref(),
         Some("hong_kong")
     );
-    let csrf = hidden_field(&page, "csrf").unwrap();
-    let r = admin
-        .post(t.url("/staff/admin/centre"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("office", "HK-KLN-001"),
-            ("what", "day"),
-            ("day", "2026-12-26"),
-            ("kind", "holiday"),
-            ("nationwide", "1"),
-            ("calendar", "hong_kong"),
-            ("name", "The first weekday after Christmas Day"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let csrf = csrf_field(&page);
+    let r = t
+        .post_form(
+            &admin,
+            "/staff/admin/centre",
+            &[
+                ("csrf", csrf.as_str()),
+                ("office", "HK-KLN-001"),
+                ("what", "day"),
+                ("day", "2026-12-26"),
+                ("kind", "holiday"),
+                ("nationwide", "1"),
+                ("calendar", "hong_kong"),
+                ("name", "The first weekday after Christmas Day"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let page = r.text().await.unwrap();
     assert!(page.contains("2026-12-26") && page.contains("The first weekday after Christmas Day"));
-    let gz = admin
-        .get(t.url("/staff/admin/centre?office=GZ-TH-001"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let gz = t.text(&admin, "/staff/admin/centre?office=GZ-TH-001").await;
     assert_eq!(hidden_field(&gz, "calendar").as_deref(), Some("mainland"));
     assert!(!gz.contains("2026-12-26"), "not a mainland holiday");
     t.stop().await;
 }
 
-http_tests!(hong_kong_centres_show_their_level_and_keep_their_own_holidays);
+backend_tests!(hong_kong_centres_show_their_level_and_keep_their_own_holidays);

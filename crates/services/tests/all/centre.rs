@@ -2,20 +2,18 @@
 //! race, no-shows, reminders, and the whole day from booking to collection at a kiosk.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use common::{OFFICES, app_with_keys, import};
 use exitentry_domain::ids::make_prc_resident_id;
 use exitentry_domain::staff::Role;
 use exitentry_services::appointments::{self as ap, Applicant, Booker, BookingRequest, DayScope};
 use exitentry_services::auth::StaffSession;
 use exitentry_services::centre::{self, AcceptRequest, Desk};
-use exitentry_services::import::ImportKind;
-use exitentry_services::partners::{self, NewPartner, PartnerContext};
-use exitentry_services::{App, ManualClock, ServiceError};
+use exitentry_services::partners::PartnerContext;
+use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
-use exitentry_storage::{backend_tests, documents, jobs};
+use exitentry_storage::{documents, jobs};
+use exitentry_test_support::backend_tests;
+use exitentry_test_support::{partner, partner_context, seeded, staff_session};
 use std::sync::Arc;
 
 /// 2026-11-23 is a Monday; the test clock starts on Sunday 2026-11-22, 10:00 in Beijing.
@@ -25,41 +23,13 @@ fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-async fn seeded(t: &TestDb) -> (App, Arc<ManualClock>, tempfile::TempDir) {
-    let (app, clock, dir) = app_with_keys(t);
-    import(&app, ImportKind::Offices, OFFICES, false).await;
-    let files = exitentry_demo::generate(3, 50, app.today(), &app.policy, &[]);
-    import(&app, ImportKind::People, &files.people_csv, false).await;
-    import(&app, ImportKind::Documents, &files.documents_csv, false).await;
-    (app, clock, dir)
-}
-
 fn staff(role: Role, office: Option<&str>) -> StaffSession {
-    StaffSession {
-        user_id: 1,
-        username: format!("{}1", role.code()),
-        role,
-        office_code: office.map(str::to_string),
-        csrf_token: String::new(),
-    }
+    staff_session(role, &format!("{}1", role.code()), office)
 }
 
 async fn police(app: &App, scopes: &str) -> PartnerContext {
-    let (_, key) = partners::create(
-        app,
-        "test",
-        &NewPartner {
-            name: format!("gz-police-{}", scopes.len()),
-            kind: "government".into(),
-            scopes: scopes.into(),
-            rate_per_second: None,
-            daily_quota: None,
-            client_cert_sha256: None,
-        },
-    )
-    .await
-    .unwrap();
-    partners::authenticate(app, &key).await.unwrap()
+    let name = format!("gz-police-{}", scopes.len());
+    partner_context(app, &partner(&name, "government", scopes)).await
 }
 
 /// A valid mainland identity number (not in the registry unless `n` collides).
@@ -124,7 +94,7 @@ async fn open_week(app: &App) {
 }
 
 async fn slots_follow_hours_and_skip_holidays(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 50).await;
     let admin = staff(Role::Admin, None);
     ap::put_day(
         &app,
@@ -241,7 +211,7 @@ async fn slots_follow_hours_and_skip_holidays(t: &TestDb) {
 }
 
 async fn booking_rules(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 50).await;
     open_week(&app).await;
     let p = police(&app, "book_appointments").await;
     let start = "2026-11-23T09:00:00+08:00";
@@ -380,7 +350,7 @@ async fn booking_rules(t: &TestDb) {
 }
 
 async fn mini_program_needs_a_face_check(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 50).await;
     open_week(&app).await;
     let li = holder(&app).await;
     let mut req = request("", "2026-11-23T09:00:00+08:00");
@@ -407,7 +377,7 @@ async fn mini_program_needs_a_face_check(t: &TestDb) {
 }
 
 async fn no_shows_block_online_booking(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 50).await;
     let p = police(&app, "book_appointments").await;
     ap::open_slots(
         &app,
@@ -481,7 +451,7 @@ async fn no_shows_block_online_booking(t: &TestDb) {
 }
 
 async fn two_hundred_requests_for_five_places_give_five_bookings(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 50).await;
     ap::open_slots(
         &app,
         "test",
@@ -527,7 +497,7 @@ async fn two_hundred_requests_for_five_places_give_five_bookings(t: &TestDb) {
 }
 
 async fn the_same_person_racing_gets_one_booking(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 50).await;
     open_week(&app).await;
     let p = Arc::new(police(&app, "book_appointments").await);
     let mut handles = Vec::new();
@@ -551,7 +521,7 @@ async fn the_same_person_racing_gets_one_booking(t: &TestDb) {
 }
 
 async fn reminders_go_out_the_day_before(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 50).await;
     ap::open_slots(
         &app,
         "test",
@@ -584,7 +554,7 @@ async fn reminders_go_out_the_day_before(t: &TestDb) {
 /// The whole day at the service level: book → check in → photo → called → accepted → paid
 /// → processing done → collected at the kiosk with the old card surrendered.
 async fn the_whole_day(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 50).await;
     open_week(&app).await;
     let li = holder(&app).await;
     let booking = ap::book(
@@ -837,7 +807,7 @@ async fn the_whole_day(t: &TestDb) {
 /// A walk-in's card renewal at GZ-TH-001 on Monday 2026-11-23, accepted, paid in cash and
 /// processed: (the accepted application, the payment with its collection date).
 /// The demo holder's identity number and the card her renewal replaces.
-const LI_HUA: &str = "11010519491231002X";
+use exitentry_test_support::LI_HUA_ID as LI_HUA;
 const HER_CARD: &str = "CA1234567";
 
 /// Why the kiosk refuses to release the document.
@@ -907,7 +877,7 @@ async fn ready_renewal(
 }
 
 async fn two_kiosks_release_a_document_once(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 50).await;
     let (accepted, _) = ready_renewal(&app, &clock).await;
     let mut kiosks = Vec::new();
     for i in 0..4 {
@@ -938,7 +908,7 @@ async fn two_kiosks_release_a_document_once(t: &TestDb) {
 /// A finished document waits 12 months after its collection date: a reminder once, a month
 /// before, then it is cancelled and the kiosk no longer releases it.
 async fn uncollected_documents_are_reminded_then_cancelled(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 50).await;
     let (accepted, paid) = ready_renewal(&app, &clock).await;
     let collection: chrono::NaiveDate = paid.collection_date.clone().unwrap().parse().unwrap();
     let deadline = collection
@@ -983,7 +953,7 @@ async fn uncollected_documents_are_reminded_then_cancelled(t: &TestDb) {
 }
 
 async fn two_counters_never_call_the_same_ticket(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 50).await;
     clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 1, 50, 0).unwrap());
     let (printer, _) =
         centre::create_device(&app, "admin", "GZ-TH-001", "printer-1", "ticket_printer")

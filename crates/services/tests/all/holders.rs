@@ -2,29 +2,18 @@
 //! (wrong, expired, used up, used twice), then a working sign-in.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
 use chrono::Duration;
-use common::{OFFICES, app_with_keys, import};
 use exitentry_services::holders::{self, SignupInput, SignupStep};
-use exitentry_services::import::ImportKind;
-use exitentry_services::providers::{DevFaceVerifier, Providers};
-use exitentry_services::{App, ServiceError};
+use exitentry_services::{App, ManualClock, ServiceError};
+use exitentry_storage::jobs;
 use exitentry_storage::testing::TestDb;
-use exitentry_storage::{backend_tests, jobs};
+use exitentry_test_support::backend_tests;
+use exitentry_test_support::{TINY_PNG as PNG, app_with_keys, refusing_faces, seed_registry};
 use std::sync::Arc;
 
-async fn seeded(
-    t: &TestDb,
-) -> (
-    App,
-    std::sync::Arc<exitentry_services::ManualClock>,
-    tempfile::TempDir,
-) {
+async fn seeded(t: &TestDb) -> (App, Arc<ManualClock>, tempfile::TempDir) {
     let (app, clock, dir) = app_with_keys(t);
-    import(&app, ImportKind::Offices, OFFICES, false).await;
-    let files = exitentry_demo::generate(3, 20, app.today(), &app.policy, &[]);
-    import(&app, ImportKind::People, &files.people_csv, false).await;
+    seed_registry(&app, 20, false).await;
     (app, clock, dir)
 }
 
@@ -36,19 +25,6 @@ fn li_hua(name: &str) -> SignupInput {
         mobile: "13700137000".into(),
         password: "a long holder password".into(),
     }
-}
-
-/// A real 1×1 PNG: a well-formed "photo" for face checks.
-const PNG: &[u8] = include_bytes!("../../test-support/src/tiny.png");
-
-/// The same app with a face check that refuses everyone.
-fn refusing_faces(app: &App) -> App {
-    app.clone().with_providers(Providers {
-        sms: app.providers.sms.clone(),
-        email: app.providers.email.clone(),
-        face: Some(Arc::new(DevFaceVerifier { accept: false })),
-        payments: None,
-    })
 }
 
 async fn sent_code(app: &App) -> String {

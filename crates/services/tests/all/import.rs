@@ -1,15 +1,14 @@
 //! Registry import: validation reports, all-or-nothing, idempotence. Both backends.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
-use common::{OFFICES, app, import, problems};
 use exitentry_demo as demo;
 use exitentry_domain::policy::Policy;
 use exitentry_services::audit::{self, Verdict};
 use exitentry_services::import::ImportKind;
 use exitentry_storage::testing::TestDb;
-use exitentry_storage::{backend_tests, documents, people};
+use exitentry_storage::{documents, people};
+use exitentry_test_support::backend_tests;
+use exitentry_test_support::{OFFICES, app, import, problems};
 
 const PEOPLE_HEADER: &str =
     "external_id,name_zh,name_latin,sex,date_of_birth,region,nationality,id_kind,id_number\n";
@@ -228,7 +227,8 @@ async fn a_broken_header_stops_the_import_even_when_skipping(t: &TestDb) {
     );
     let s = import(&app, ImportKind::People, &nul, false).await;
     assert_eq!(problems(&s), rows(&[(1, "name_zh", "bad_name")]));
-    let offices = common::OFFICES.replace("Tianhe Exit-Entry Hall", "Tianhe Exit-Entry Hall\u{0}");
+    let offices = exitentry_test_support::OFFICES
+        .replace("Tianhe Exit-Entry Hall", "Tianhe Exit-Entry Hall\u{0}");
     let s = import(&app, ImportKind::Offices, &offices, false).await;
     assert_eq!(problems(&s), rows(&[(1, "name_en", "bad_value")]));
 }

@@ -6,10 +6,8 @@ use chrono::Duration;
 use exitentry_config::EmailTls;
 use exitentry_services::email::{self, Email, Lang};
 use exitentry_services::jobs::{self, MAX_ATTEMPTS};
-use exitentry_test_support::{PASSWORD, TestApp, hidden_field};
+use exitentry_test_support::{Backend, TestApp, backend_tests, csrf_field};
 use reqwest::StatusCode;
-
-use exitentry_test_support::http_tests;
 
 async fn queue(t: &TestApp, to: &str, lang: Lang, e: &Email) -> i64 {
     let mut tx = t.app.db.begin().await.unwrap();
@@ -32,7 +30,7 @@ async fn fail_every_attempt(t: &TestApp) {
     assert_eq!(jobs::run_due(&t.app).await.unwrap(), 0);
 }
 
-async fn failed_email_shows_for_admins_and_is_retried(backend: exitentry_storage::Backend) {
+async fn failed_email_shows_for_admins_and_is_retried(backend: Backend) {
     let port = {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         l.local_addr().unwrap().port()
@@ -58,13 +56,11 @@ async fn failed_email_shows_for_admins_and_is_retried(backend: exitentry_storage
     .await;
     fail_every_attempt(&t).await;
 
-    let clerk = t.client();
-    t.login(&clerk, "reviewer", PASSWORD).await;
+    let clerk = t.staff("reviewer").await;
     let (status, _) = text(&clerk, t.url("/staff/admin/jobs")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "administrators only");
 
-    let admin = t.client();
-    t.login(&admin, "admin", PASSWORD).await;
+    let admin = t.staff("admin").await;
     let (status, body) = text(&admin, t.url("/staff/admin/jobs")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -79,37 +75,22 @@ async fn failed_email_shows_for_admins_and_is_retried(backend: exitentry_storage
     assert!(!body.contains("PA-9"), "no message bodies on the page");
 
     // The retry button: CSRF first, then the job is queued again, once.
-    let csrf = hidden_field(&body, "csrf").unwrap();
-    let r = admin
-        .post(t.url("/staff/admin/jobs/retry"))
-        .form(&[("csrf", "wrong"), ("id", &id.to_string())])
-        .send()
-        .await
-        .unwrap();
+    let csrf = csrf_field(&body);
+    let id_field = id.to_string();
+    let retry = async |c: &reqwest::Client, csrf: &str| {
+        let form = [("csrf", csrf), ("id", id_field.as_str())];
+        t.post_form(c, "/staff/admin/jobs/retry", &form).await
+    };
+    let r = retry(&admin, "wrong").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = clerk
-        .post(t.url("/staff/admin/jobs/retry"))
-        .form(&[("csrf", csrf.as_str()), ("id", &id.to_string())])
-        .send()
-        .await
-        .unwrap();
+    let r = retry(&clerk, &csrf).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "not for reviewers");
-    let r = admin
-        .post(t.url("/staff/admin/jobs/retry"))
-        .form(&[("csrf", csrf.as_str()), ("id", &id.to_string())])
-        .send()
-        .await
-        .unwrap();
+    let r = retry(&admin, &csrf).await;
     assert_eq!(r.status(), StatusCode::OK);
     let body = r.text().await.unwrap();
     assert!(body.contains(&format!("任务 {id} 已重新排队")), "{body}");
     assert!(body.contains("id=\"no-failed-jobs\""));
-    let r = admin
-        .post(t.url("/staff/admin/jobs/retry"))
-        .form(&[("csrf", csrf.as_str()), ("id", &id.to_string())])
-        .send()
-        .await
-        .unwrap();
+    let r = retry(&admin, &csrf).await;
     assert_eq!(
         r.status(),
         StatusCode::CONFLICT,
@@ -123,7 +104,7 @@ async fn failed_email_shows_for_admins_and_is_retried(backend: exitentry_storage
     t.stop().await;
 }
 
-async fn the_dev_outbox_page_shows_messages_with_links(backend: exitentry_storage::Backend) {
+async fn the_dev_outbox_page_shows_messages_with_links(backend: Backend) {
     let t = TestApp::spawn_with_keys(backend).await;
     let c = t.client();
     let (status, body) = text(&c, t.url("/dev/outbox")).await;
@@ -168,7 +149,7 @@ async fn the_dev_outbox_page_shows_messages_with_links(backend: exitentry_storag
     t.stop().await;
 }
 
-http_tests!(
+backend_tests!(
     failed_email_shows_for_admins_and_is_retried,
     the_dev_outbox_page_shows_messages_with_links,
 );

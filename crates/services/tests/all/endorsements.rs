@@ -2,19 +2,19 @@
 //! validity, stays, refusals, and two exits racing for the last trip.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
-use common::{OFFICES, app_with_keys, import, problems};
 use exitentry_domain::states::{EndorsementApplicationState, PaymentOrderState, PrintJobState};
 use exitentry_services::border::{self, CrossingRequest};
 use exitentry_services::centre;
 use exitentry_services::endorsement_applications as ea;
 use exitentry_services::import::ImportKind;
 use exitentry_services::online_payments as op;
-use exitentry_services::partners::{self, NewPartner, PartnerContext};
+use exitentry_services::partners::PartnerContext;
 use exitentry_services::{App, ServiceError};
-use exitentry_storage::backend_tests;
 use exitentry_storage::testing::TestDb;
+use exitentry_test_support::backend_tests;
+use exitentry_test_support::{
+    LI_HUA_ID, import, partner, partner_context, person_id, problems, seeded,
+};
 use std::sync::Arc;
 
 /// The sandbox's signature header.
@@ -24,31 +24,9 @@ fn signed(sig: &str) -> op::HeaderMap {
     h
 }
 
-async fn seeded(t: &TestDb) -> (App, Arc<exitentry_services::ManualClock>, tempfile::TempDir) {
-    let (app, clock, dir) = app_with_keys(t);
-    import(&app, ImportKind::Offices, OFFICES, false).await;
-    let files = exitentry_demo::generate(3, 20, app.today(), &app.policy, &[]);
-    import(&app, ImportKind::People, &files.people_csv, false).await;
-    import(&app, ImportKind::Documents, &files.documents_csv, false).await;
-    (app, clock, dir)
-}
-
 async fn border_partner(app: &App, scopes: &str) -> PartnerContext {
-    let (_, key) = partners::create(
-        app,
-        "test",
-        &NewPartner {
-            name: format!("border-{}", scopes.len()),
-            kind: "government".into(),
-            scopes: scopes.into(),
-            rate_per_second: None,
-            daily_quota: None,
-            client_cert_sha256: None,
-        },
-    )
-    .await
-    .unwrap();
-    partners::authenticate(app, &key).await.unwrap()
+    let name = format!("border-{}", scopes.len());
+    partner_context(app, &partner(&name, "government", scopes)).await
 }
 
 /// 李华's card CA1234567: a Hong Kong G endorsement with two trips, and a spent Macao one.
@@ -67,7 +45,7 @@ fn cross(direction: &str, destination: &str, at: &str) -> CrossingRequest {
 }
 
 async fn endorsements_import_with_a_report(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 20).await;
     let bad = "document_number,destination,type,trips,valid_from,valid_until,stay_days
 CA1234567,hong_kong,G,2,2026-11-01,2027-01-31,7
 CW9999998,hong_kong,G,1,2026-11-01,2027-01-31,7
@@ -102,7 +80,7 @@ CA1234567,hong_kong,G,2,2026-11-01,2027-01-31,7
 }
 
 async fn the_border_counts_trips_and_stays(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 20).await;
     import(&app, ImportKind::Endorsements, FILE, false).await;
     let p = border_partner(&app, "border").await;
     let go = |d: &str, dest: &str, at: &str| {
@@ -176,7 +154,7 @@ async fn the_border_counts_trips_and_stays(t: &TestDb) {
 }
 
 async fn two_exits_race_for_the_last_trip(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 20).await;
     let one_trip = "document_number,destination,type,trips,valid_from,valid_until,stay_days
 CA1234567,hong_kong,L,1,2026-11-01,2027-01-31,7
 ";
@@ -211,11 +189,7 @@ CA1234567,hong_kong,L,1,2024-05-01,2024-07-31,7
 ";
 
 async fn li_hua(app: &App) -> i64 {
-    let mut c = app.db.conn().await.unwrap();
-    exitentry_storage::people::by_id_number(&mut c, "11010519491231002X")
-        .await
-        .unwrap()[0]
-        .id
+    person_id(app, LI_HUA_ID).await
 }
 
 fn g_hk() -> ea::ApplyRequest {
@@ -228,7 +202,7 @@ fn g_hk() -> ea::ApplyRequest {
 }
 
 async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 20).await;
     import(&app, ImportKind::Endorsements, PAST, false).await;
     let li = li_hua(&app).await;
     let choices = ea::choices(&app, li).await.unwrap();
@@ -358,7 +332,7 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
 }
 
 async fn a_lost_callback_is_caught_by_asking_the_provider(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 20).await;
     import(&app, ImportKind::Endorsements, PAST, false).await;
     let li = li_hua(&app).await;
     let a = ea::apply(&app, li, "online", "test", &g_hk())
@@ -419,7 +393,7 @@ async fn a_lost_callback_is_caught_by_asking_the_provider(t: &TestDb) {
 }
 
 async fn who_may_apply_online(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 20).await;
     let li = li_hua(&app).await;
     // No endorsement on record yet: a first endorsement is applied for at the counter.
     assert_eq!(
@@ -562,7 +536,7 @@ async fn who_may_apply_online(t: &TestDb) {
 }
 
 async fn the_kiosk_takes_the_fee_and_prints_once(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 20).await;
     import(&app, ImportKind::Endorsements, PAST, false).await;
     let li = li_hua(&app).await;
     let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
@@ -631,7 +605,7 @@ async fn the_kiosk_takes_the_fee_and_prints_once(t: &TestDb) {
 }
 
 async fn a_print_that_keeps_failing_is_refunded(t: &TestDb) {
-    let (app, _, _k) = seeded(t).await;
+    let (app, _, _k) = seeded(t, 20).await;
     import(&app, ImportKind::Endorsements, PAST, false).await;
     let li = li_hua(&app).await;
     let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
@@ -672,7 +646,7 @@ async fn a_print_that_keeps_failing_is_refunded(t: &TestDb) {
 /// applicant is told why. With the rule off for cards, the printed validity still stops at
 /// the card's expiry.
 async fn the_twenty_day_rule_holds_on_the_print_day(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 20).await;
     import(&app, ImportKind::Endorsements, PAST, false).await;
     let li = li_hua(&app).await;
     let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
@@ -727,7 +701,7 @@ async fn the_twenty_day_rule_holds_on_the_print_day(t: &TestDb) {
 /// A kiosk that stops mid-print leaves the job `printing`; five minutes later the next attempt
 /// takes it as failed and prints.
 async fn an_interrupted_print_is_released(t: &TestDb) {
-    let (app, clock, _k) = seeded(t).await;
+    let (app, clock, _k) = seeded(t, 20).await;
     import(&app, ImportKind::Endorsements, PAST, false).await;
     let li = li_hua(&app).await;
     let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")

@@ -6,13 +6,9 @@
 
 use exitentry_services::jobs;
 use exitentry_storage::jobs as job_store;
-use exitentry_test_support::{TINY_PNG, TestApp, hidden_field};
+use exitentry_test_support::{Backend, LI_HUA_ID, TINY_PNG, TestApp, backend_tests, csrf_field};
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
-
-use exitentry_test_support::http_tests;
-
-const LI_HUA_ID: &str = "11010519491231002X";
 
 /// The last SMS to `mobile`, after the job queue has run.
 async fn sms_to(t: &TestApp, mobile: &str) -> String {
@@ -33,47 +29,53 @@ fn code_in(sms: &str) -> String {
 
 /// The sign-up through the pages up to the face step; returns the face page's path.
 async fn sign_up_to_the_face_step(t: &TestApp, c: &reqwest::Client, mobile: &str) -> String {
-    let page = c
-        .get(t.url("/my/signup"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_field(&page, "csrf").unwrap();
-    let r = c
-        .post(t.url("/my/signup"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("id_kind", "prc_resident_id"),
-            ("id_number", LI_HUA_ID),
-            ("name", "李华"),
-            ("mobile", mobile),
-            ("password", "the attacker's password"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let page = t.text(c, "/my/signup").await;
+    let csrf = csrf_field(&page);
+    let r = t
+        .post_form(
+            c,
+            "/my/signup",
+            &[
+                ("csrf", csrf.as_str()),
+                ("id_kind", "prc_resident_id"),
+                ("id_number", LI_HUA_ID),
+                ("name", "李华"),
+                ("mobile", mobile),
+                ("password", "the attacker's password"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let code_page = r.headers()[LOCATION].to_str().unwrap().to_string();
     let code = code_in(&sms_to(t, mobile).await);
-    let r = c
-        .post(t.url(&code_page))
-        .form(&[("csrf", csrf.as_str()), ("code", code.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = t
+        .post_form(
+            c,
+            &code_page,
+            &[("csrf", csrf.as_str()), ("code", code.as_str())],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let face = r.headers()[LOCATION].to_str().unwrap().to_string();
     assert_eq!(face, format!("{code_page}/face"));
     face
 }
 
+/// The face step's form with a photo.
+fn photo_form(csrf: String) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "photo",
+        reqwest::multipart::Part::bytes(TINY_PNG.to_vec())
+            .file_name("me.png")
+            .mime_str("image/png")
+            .unwrap(),
+    )
+}
+
 /// The takeover of the report: someone else's identity number and name plus one's own
 /// mobile and its SMS code. Before (and without) a passed face check nothing of the person
 /// is reachable: no session, no permits, no applications, no sign-in with that password.
-async fn a_phone_alone_opens_nothing_of_the_person(backend: exitentry_storage::Backend) {
+async fn a_phone_alone_opens_nothing_of_the_person(backend: Backend) {
     let t = TestApp::spawn_configured(backend, |c| c.providers.dev_face_accept = false).await;
     t.seed(30).await;
     let c = t.client();
@@ -82,7 +84,7 @@ async fn a_phone_alone_opens_nothing_of_the_person(backend: exitentry_storage::B
     let nothing_visible = |c: reqwest::Client| {
         let t = &t;
         async move {
-            let r = c.get(t.url("/my")).send().await.unwrap();
+            let r = t.get(&c, "/my").await;
             assert_eq!(r.status(), StatusCode::SEE_OTHER, "/my needs a sign-in");
             assert!(
                 r.headers()[LOCATION]
@@ -91,14 +93,10 @@ async fn a_phone_alone_opens_nothing_of_the_person(backend: exitentry_storage::B
                     .starts_with("/my/login")
             );
             for path in ["/my/linkage-proof", "/my/appointments"] {
-                let r = c.get(t.url(path)).send().await.unwrap();
+                let r = t.get(&c, path).await;
                 assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
             }
-            let r = c
-                .get(t.url("/api/v1/endorsements/applications"))
-                .send()
-                .await
-                .unwrap();
+            let r = t.get(&c, "/api/v1/endorsements/applications").await;
             assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         }
     };
@@ -107,86 +105,39 @@ async fn a_phone_alone_opens_nothing_of_the_person(backend: exitentry_storage::B
     // The sign-up's address alone (history, a log) is no way in: another browser is sent
     // back to the start, and its photo is not taken.
     let other = t.client();
-    let r = other.get(t.url(&face)).send().await.unwrap();
+    let r = t.get(&other, &face).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[LOCATION], "/my/signup");
 
     // The face check refuses: still nothing, and the password opens nothing either.
-    let page = c
-        .get(t.url(&face))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = t.text(&c, &face).await;
     assert!(
         !page.contains("id=\"dev-face-note\""),
         "the refusing double is not the demo's"
     );
-    let csrf = hidden_field(&page, "csrf").unwrap();
-    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
-        "photo",
-        reqwest::multipart::Part::bytes(TINY_PNG.to_vec())
-            .file_name("me.png")
-            .mime_str("image/png")
-            .unwrap(),
-    );
+    let csrf = csrf_field(&page);
+    let form = photo_form(csrf);
     let r = c.post(t.url(&face)).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("role=\"alert\""));
     nothing_visible(c.clone()).await;
-    let r = holders_login(&t, &c, "13900139000", "the attacker's password").await;
-    assert_eq!(r, StatusCode::UNAUTHORIZED);
+    let r = t
+        .holder_login(&c, "13900139000", "the attacker's password")
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     t.stop().await;
-}
-
-async fn holders_login(t: &TestApp, c: &reqwest::Client, mobile: &str, pw: &str) -> StatusCode {
-    let page = c
-        .get(t.url("/my/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_field(&page, "csrf").unwrap();
-    c.post(t.url("/my/login"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("mobile", mobile),
-            ("password", pw),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status()
 }
 
 /// With the demo's double (any photo passes, and the page says so) the same journey binds
 /// the sign-in and opens the holder's pages.
-async fn the_face_check_binds_the_sign_in(backend: exitentry_storage::Backend) {
-    let t = TestApp::spawn_with_keys(backend).await;
-    t.seed(30).await;
+async fn the_face_check_binds_the_sign_in(backend: Backend) {
+    let t = TestApp::seeded_with_keys(backend, 30).await;
     let c = t.client();
     let face = sign_up_to_the_face_step(&t, &c, "13900139000").await;
-    let page = c
-        .get(t.url(&face))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = t.text(&c, &face).await;
     assert!(page.contains("id=\"dev-face-note\""));
-    let csrf = hidden_field(&page, "csrf").unwrap();
-    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
-        "photo",
-        reqwest::multipart::Part::bytes(TINY_PNG.to_vec())
-            .file_name("me.png")
-            .mime_str("image/png")
-            .unwrap(),
-    );
+    let csrf = csrf_field(&page);
+    let form = photo_form(csrf);
     let r = c.post(t.url(&face)).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let cookies: Vec<_> = r.headers().get_all(SET_COOKIE).iter().collect();
@@ -200,13 +151,13 @@ async fn the_face_check_binds_the_sign_in(backend: exitentry_storage::Backend) {
             .iter()
             .any(|v| v.to_str().unwrap().starts_with("ee_device_holder="))
     );
-    let r = c.get(t.url("/my")).send().await.unwrap();
+    let r = t.get(&c, "/my").await;
     assert_eq!(r.status(), StatusCode::OK);
     t.stop().await;
 }
 
 /// `/lang` (and every sign-in's `next`) follows only paths on this site.
-async fn redirects_stay_on_this_site(backend: exitentry_storage::Backend) {
+async fn redirects_stay_on_this_site(backend: Backend) {
     let t = TestApp::spawn(backend).await;
     let c = t.client();
     let cases = [
@@ -236,21 +187,19 @@ async fn redirects_stay_on_this_site(backend: exitentry_storage::Backend) {
 }
 
 /// Personal data is never cached; static assets are.
-async fn answers_with_personal_data_are_not_cached(backend: exitentry_storage::Backend) {
-    let t = TestApp::spawn(backend).await;
-    t.seed(10).await;
-    let c = t.client();
-    t.login(&c, "clerk", exitentry_test_support::PASSWORD).await;
+async fn answers_with_personal_data_are_not_cached(backend: Backend) {
+    let t = TestApp::seeded(backend, 10).await;
+    let c = t.staff("clerk").await;
     for path in [
         "/my/login",
         "/staff",
         "/staff/search?q=CA1234567",
         "/api/v1/offices",
     ] {
-        let r = c.get(t.url(path)).send().await.unwrap();
+        let r = t.get(&c, path).await;
         assert_eq!(r.headers()[CACHE_CONTROL], "no-store", "{path}");
     }
-    let css = c.get(t.url("/assets/app.css")).send().await.unwrap();
+    let css = t.get(&c, "/assets/app.css").await;
     assert!(
         css.headers()[CACHE_CONTROL]
             .to_str()
@@ -261,14 +210,14 @@ async fn answers_with_personal_data_are_not_cached(backend: exitentry_storage::B
 }
 
 /// Behind HTTPS: HSTS, and every cookie `Secure` with the `__Host-` prefix.
-async fn behind_https_cookies_are_host_bound_and_hsts_is_sent(backend: exitentry_storage::Backend) {
+async fn behind_https_cookies_are_host_bound_and_hsts_is_sent(backend: Backend) {
     let t = TestApp::spawn_configured(backend, |c| {
         c.server.public_url = "https://exitentry.example.gov".into();
         c.server.secure_cookies = true;
     })
     .await;
     let c = t.client();
-    let r = c.get(t.url("/my/login")).send().await.unwrap();
+    let r = t.get(&c, "/my/login").await;
     assert_eq!(
         r.headers()["strict-transport-security"],
         "max-age=31536000; includeSubDomains"
@@ -318,13 +267,13 @@ async fn behind_https_cookies_are_host_bound_and_hsts_is_sent(backend: exitentry
 
 /// `/metrics` names partners and offices: with a token configured, only Prometheus with
 /// that bearer token reads it.
-async fn metrics_need_the_bearer_token(backend: exitentry_storage::Backend) {
+async fn metrics_need_the_bearer_token(backend: Backend) {
     let t = TestApp::spawn_configured(backend, |c| {
         c.server.metrics_token = exitentry_config::Secret("a long metrics token 123".into());
     })
     .await;
     let c = t.client();
-    let r = c.get(t.url("/metrics")).send().await.unwrap();
+    let r = t.get(&c, "/metrics").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = c
         .get(t.url("/metrics"))
@@ -345,7 +294,7 @@ async fn metrics_need_the_bearer_token(backend: exitentry_storage::Backend) {
 
 /// What the framework would answer in plain text gets our answer: a translated page for
 /// pages, our JSON error with a stable code on the API.
-async fn malformed_requests_get_our_own_answers(backend: exitentry_storage::Backend) {
+async fn malformed_requests_get_our_own_answers(backend: Backend) {
     let t = TestApp::spawn(backend).await;
     let c = t.client();
     let r = c
@@ -371,11 +320,7 @@ async fn malformed_requests_get_our_own_answers(backend: exitentry_storage::Back
     assert_eq!(body["error"]["code"], "method_not_allowed");
 
     // Any number a visitor types is answered, however large.
-    let r = c
-        .get(t.url("/api/v1/offices?page=9223372036854775807"))
-        .send()
-        .await
-        .unwrap();
+    let r = t.get(&c, "/api/v1/offices?page=9223372036854775807").await;
     assert_eq!(r.status(), StatusCode::OK);
 
     let big = "x".repeat(3 * 1024 * 1024);
@@ -393,22 +338,24 @@ async fn malformed_requests_get_our_own_answers(backend: exitentry_storage::Back
 }
 
 /// The JSON API's SMS requests are limited per client like the web form.
-async fn the_api_sends_no_sms_flood(backend: exitentry_storage::Backend) {
+async fn the_api_sends_no_sms_flood(backend: Backend) {
     let t = TestApp::spawn_with_keys(backend).await;
     let c = t.client();
     let limit = t.app.config.security.sms_requests_per_minute;
     let mut statuses = Vec::new();
     for _ in 0..limit + 1 {
-        let r = c
-            .post(t.url("/api/v1/temporary-permits/applications"))
-            .json(&serde_json::json!({
-                "document_kind": "hrp", "document_number": "H12345678", "name": "x",
-                "document_expiry": "2030-01-01", "sex": "M", "mobile": "13900139000",
-                "password": "a long password 1"
-            }))
-            .send()
-            .await
-            .unwrap();
+        let r = t
+            .post_json(
+                &c,
+                "/api/v1/temporary-permits/applications",
+                None,
+                &serde_json::json!({
+                    "document_kind": "hrp", "document_number": "H12345678", "name": "x",
+                    "document_expiry": "2030-01-01", "sex": "M", "mobile": "13900139000",
+                    "password": "a long password 1"
+                }),
+            )
+            .await;
         statuses.push(r.status());
         if r.status() == StatusCode::TOO_MANY_REQUESTS {
             assert!(r.headers().contains_key("retry-after"));
@@ -425,7 +372,7 @@ async fn the_api_sends_no_sms_flood(backend: exitentry_storage::Backend) {
     t.stop().await;
 }
 
-http_tests!(
+backend_tests!(
     a_phone_alone_opens_nothing_of_the_person,
     the_face_check_binds_the_sign_in,
     redirects_stay_on_this_site,

@@ -2,13 +2,11 @@
 //! encryption, random stored names, digests checked on reading, the per-owner limit.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
 use exitentry_config::Config;
 use exitentry_services::uploads::{self, FileType};
 use exitentry_services::{App, ServiceError};
-use exitentry_storage::backend_tests;
 use exitentry_storage::testing::TestDb;
+use exitentry_test_support::backend_tests;
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use sha2::{Digest, Sha256};
@@ -88,7 +86,7 @@ const JPEG: &[u8] = &[
     0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0xD2, 0xCF, 0x20, 0xFF, 0xD9,
 ];
 
-const PNG: &[u8] = include_bytes!("../../test-support/src/tiny.png");
+use exitentry_test_support::TINY_PNG as PNG;
 
 fn zlib(data: &[u8]) -> Vec<u8> {
     let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
@@ -148,7 +146,7 @@ fn setup_with(t: &TestDb, f: impl FnOnce(&mut Config)) -> Setup {
     config.uploads.dir = store.display().to_string();
     config.uploads.max_files_per_owner = 3;
     f(&mut config);
-    let (app, _) = common::app_with_config(t, config);
+    let (app, _) = exitentry_test_support::app_with_config(t, config);
     Setup {
         app,
         store,

@@ -3,8 +3,6 @@
 //! lost notification caught by asking, refunds, and adapters chosen per provider name.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-mod common;
-
 use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
@@ -14,8 +12,9 @@ use exitentry_services::online_payments::wechat::{self, Params, from_xml, sign, 
 use exitentry_services::online_payments::{self as op, Ack, Checkout, HeaderMap, OnlineProvider};
 use exitentry_services::providers::BoxFuture;
 use exitentry_services::{App, ServiceError};
+use exitentry_storage::AnyConnection;
 use exitentry_storage::testing::TestDb;
-use exitentry_storage::{AnyConnection, backend_tests};
+use exitentry_test_support::backend_tests;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -188,7 +187,7 @@ async fn status(app: &App, order_id: &str) -> (PaymentOrderState, Option<String>
 
 async fn wechat_native_checkout_notify_query_and_refund(t: &TestDb) {
     let (base, fake) = fake_wechat().await;
-    let (app, clock) = common::app_with_config(t, config(&base));
+    let (app, clock) = exitentry_test_support::app_with_config(t, config(&base));
     let no_headers = HeaderMap::new();
 
     // Checkout creates the order at WeChat and returns its code_url for the QR.
@@ -372,7 +371,7 @@ async fn providers_without_an_adapter_are_not_configured(t: &TestDb) {
     // WeChat Native is for wechat_pay only; an incomplete WeChat account is left out.
     c.endorsements.online.unionpay = OnlineAdapter::WechatNative;
     c.endorsements.wechat_pay.api_key = Secret::default();
-    let (app, _) = common::app_with_config(t, c);
+    let (app, _) = exitentry_test_support::app_with_config(t, c);
     for p in ["alipay", "unionpay", "wechat_pay"] {
         let e = op::start(&app, "test:x", p, 100, "test").await.unwrap_err();
         assert_eq!(e.code(), "payment_provider_not_configured", "{p}");
@@ -389,7 +388,7 @@ async fn providers_without_an_adapter_are_not_configured(t: &TestDb) {
     // The sandbox exists only with the development providers.
     let mut prod = Config::default();
     prod.server.dev_providers = false;
-    let (app, _) = common::app_with_config(t, prod);
+    let (app, _) = exitentry_test_support::app_with_config(t, prod);
     let e = op::start(&app, "test:y", "alipay", 100, "test")
         .await
         .unwrap_err();

@@ -1,0 +1,20 @@
+//! Service tests, one binary: each module is one feature's tests against the `App` over a
+//! fresh database of each backend (`backend_tests!`), with the shared fixtures of
+//! `exitentry_test_support`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+
+mod auth;
+mod centre;
+mod counter_endorsements;
+mod cts_centres;
+mod email;
+mod endorsements;
+mod holders;
+mod import;
+mod keys;
+mod pre_applications;
+mod providers;
+mod temporary_permits;
+mod uploads;
+mod verification;
+mod wechat_pay;

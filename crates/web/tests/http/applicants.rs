@@ -1,0 +1,95 @@
+//! Online applicants for the non-Chinese permit over HTTP: accounts by emailed link,
+//! uploads refused or kept, nobody reading another applicant's records, the reviewers' queue.
+
+use exitentry_test_support::{Backend, TINY_PNG, TestApp, backend_tests};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT_LANGUAGE, LOCATION};
+
+async fn applicants_see_only_their_own_pre_applications(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestApp::spawn_configured(backend, |c| {
+        c.uploads.dir = dir.path().display().to_string();
+    })
+    .await;
+    t.seed(30).await;
+    let anon = t.client();
+    let r = t.get(&anon, "/apply/applications").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        r.headers()[LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/apply/login")
+    );
+
+    let (john, csrf) = t.applicant("john@example.org").await;
+    let r = t
+        .post_form(&john, "/apply/applications", &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let at = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let upload = |c: &reqwest::Client, csrf: &str, name: &'static str, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_string())
+            .text("purpose", "passport")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name),
+            );
+        c.post(t.url(&format!("{at}/documents")))
+            .header(ACCEPT_LANGUAGE, "en")
+            .multipart(form)
+            .send()
+    };
+    // A zip named like a photo, an empty file: refused with a clear message.
+    let r = upload(&john, &csrf, "photo.jpg", b"PK\x03\x04zip".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("JPEG, PNG or PDF"));
+    let r = upload(&john, &csrf, "empty.png", Vec::new()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = upload(&john, &csrf, "../../etc/passwd.png", TINY_PNG.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = t.text(&john, &at).await;
+    assert!(
+        !page.contains("../"),
+        "the client's path is never shown or used"
+    );
+    let doc_link = page
+        .split(&format!("href=\"{at}/documents/"))
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let doc = format!("{at}/documents/{doc_link}");
+    let r = t.get(&john, &doc).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), TINY_PNG);
+
+    // Another applicant guessing the ids gets nothing, and cannot change anything.
+    let (eve, eve_csrf) = t.applicant("eve@example.org").await;
+    for path in [at.clone(), doc.clone()] {
+        let r = t.get(&eve, &path).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let r = upload(&eve, &eve_csrf, "x.png", TINY_PNG.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Staff: a counter clerk cannot review; a reviewer reads the queue.
+    let clerk = t.staff("clerk").await;
+    let r = t.get(&clerk, "/staff/pre-applications").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let reviewer = t.staff("reviewer").await;
+    let r = t.get(&reviewer, "/staff/pre-applications").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    t.stop().await;
+}
+
+backend_tests!(applicants_see_only_their_own_pre_applications);

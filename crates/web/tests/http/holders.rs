@@ -1,0 +1,216 @@
+//! Permit holders over HTTP: the temporary e-permit journey through the app's JSON API, the
+//! holder's pages with the QR, officers' list, detail and revocation, and the published
+//! status list.
+
+use exitentry_test_support::{
+    Backend, TINY_PNG, TestApp, backend_tests, chan_expiry, csrf_field, get_json, get_text,
+    hidden_field,
+};
+use reqwest::StatusCode;
+
+/// The first step of the app's journey for 陳大文, with his card's details.
+async fn apply_for_chan(t: &TestApp, c: &reqwest::Client) -> reqwest::Response {
+    let body = serde_json::json!({"document_kind": "hrp", "document_number": "H12345678",
+        "name": "陳大文", "document_expiry": chan_expiry(&t.app).await, "sex": "M",
+        "mobile": "13900139000", "password": "a long holder password"});
+    t.post_json(c, "/api/v1/temporary-permits/applications", None, &body)
+        .await
+}
+
+/// The app's journey through the JSON API; returns the application id and the answer of
+/// the face step.
+async fn issue_via_api(t: &TestApp, c: &reqwest::Client) -> (String, reqwest::Response) {
+    use base64::Engine;
+    let r = apply_for_chan(t, c).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<serde_json::Value>().await.unwrap()["application_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let at = format!("/api/v1/temporary-permits/applications/{id}");
+    let state: serde_json::Value = get_json(c, t.url(&at)).await;
+    assert_eq!(state["state"], "awaiting_sms");
+    assert_eq!(state["mobile"], "139****9000");
+
+    // A new code only after a minute: 429 with Retry-After and the time in the answer.
+    let r = c
+        .post(t.url(&format!("{at}/sms-code/resend")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: i64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "resend_too_soon");
+    assert!(e["error"]["available_from"].is_string());
+
+    exitentry_services::jobs::run_due(&t.app).await.unwrap();
+    let outbox: serde_json::Value = get_json(c, t.url("/api/v1/dev/outbox")).await;
+    assert_eq!(outbox[0]["recipient"], "13900139000");
+    let code: String = outbox[0]["body"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    let code = serde_json::json!({"code": code});
+    let r = t.post_json(c, &format!("{at}/sms-code"), None, &code).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let png = base64::engine::general_purpose::STANDARD.encode(TINY_PNG);
+    let face = serde_json::json!({"image": png});
+    let r = t.post_json(c, &format!("{at}/face"), None, &face).await;
+    (id, r)
+}
+
+async fn the_app_walks_the_temporary_permit_journey(backend: Backend) {
+    let t = TestApp::seeded_with_keys(backend, 0).await;
+    let c = t.client();
+
+    let bad = c
+        .post(t.url("/api/v1/temporary-permits/applications"))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "bad_json"
+    );
+
+    let (id, r) = issue_via_api(&t, &c).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let permit: serde_json::Value = r.json().await.unwrap();
+    let payload = permit["payload"].as_str().unwrap().to_string();
+    assert!(payload.starts_with("EE1:"));
+    let state: serde_json::Value = get_json(
+        &c,
+        t.url(&format!("/api/v1/temporary-permits/applications/{id}")),
+    )
+    .await;
+    assert_eq!(state["state"], "issued");
+    assert_eq!(state["permit"]["payload"], payload.as_str());
+    assert_eq!(state["permit"]["status"], "valid");
+
+    // Verified offline against the trust list the server publishes.
+    let doc = t.text(&c, "/api/v1/trust-list").await;
+    let (trust, _) = exitentry_credentials::open_trust_list(&doc, None).unwrap();
+    let mut opts = exitentry_credentials::VerifyOptions::at(t.app.now().timestamp());
+    opts.required_use = Some("domestic_flight");
+    assert!(exitentry_credentials::verify(&payload, &trust, &opts).valid);
+
+    // A second one this month, then the limit.
+    let (_, r) = issue_via_api(&t, &c).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // The third is refused at the first step, before any SMS is sent.
+    let r = apply_for_chan(&t, &c).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "monthly_limit_reached");
+    assert!(e["error"]["available_from"].is_string());
+    t.stop().await;
+}
+
+backend_tests!(the_app_walks_the_temporary_permit_journey);
+
+async fn holders_and_officers_use_the_pages(backend: Backend) {
+    let t = TestApp::seeded_with_keys(backend, 0).await;
+    let api = t.client();
+    let (_, r) = issue_via_api(&t, &api).await;
+    let payload = r.json::<serde_json::Value>().await.unwrap()["payload"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The holder signs in with mobile number and password and sees the QR.
+    let holder = t.client();
+    let anonymous = t.get(&holder, "/my").await;
+    assert_eq!(anonymous.headers()["location"], "/my/login?next=/my");
+    let r = t
+        .holder_login(&holder, "13900139000", "a long holder password")
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let my = t.text(&holder, "/my").await;
+    assert!(my.contains("<svg"), "the QR is drawn");
+    assert!(my.contains(&payload), "the payload is on the page");
+    let permit_id = hidden_field(&my, "permit_id").unwrap();
+
+    // An officer of the right role lists it, opens it and revokes it with a reason.
+    let clerk = t.staff("clerk").await;
+    let r = t.get(&clerk, "/staff/temporary-permits").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let officer = t.staff("approver").await;
+    let list = t
+        .text(
+            &officer,
+            "/staff/temporary-permits?status=valid&number=H12345678",
+        )
+        .await;
+    assert!(list.contains(&permit_id));
+    let detail_url = t.url(&format!("/staff/temporary-permits/{permit_id}"));
+    let detail = get_text(&officer, detail_url.clone()).await;
+    assert!(detail.contains("temporary_permit.issue"));
+    assert!(
+        !detail.contains(&payload),
+        "officers never see the credential"
+    );
+    let csrf = csrf_field(&detail);
+    let r = officer
+        .post(format!("{detail_url}/revoke"))
+        .form(&[("reason", "phone reported stolen"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let detail = r.text().await.unwrap();
+    assert!(detail.contains("temporary_permit.revoke"));
+    assert!(detail.contains("phone reported stolen"));
+
+    // The published status list marks it at once.
+    let doc = t.text(&api, "/api/v1/trust-list").await;
+    let (trust, _) = exitentry_credentials::open_trust_list(&doc, None).unwrap();
+    let now = t.app.now().timestamp();
+    let list = t.text(&api, "/api/v1/status-list").await;
+    let list = exitentry_credentials::open_status_list(&list, &trust, now, 60).unwrap();
+    let mut opts = exitentry_credentials::VerifyOptions::at(now);
+    opts.status = Some(&list);
+    assert_eq!(
+        exitentry_credentials::verify(&payload, &trust, &opts)
+            .reason
+            .code(),
+        "revoked"
+    );
+    // The holder sees it revoked, without a QR, and cannot cancel it any more.
+    let my = t.text(&holder, "/my").await;
+    assert!(!my.contains("<svg"));
+    assert!(hidden_field(&my, "permit_id").is_none());
+    t.stop().await;
+}
+
+backend_tests!(holders_and_officers_use_the_pages);
+
+async fn the_dev_outbox_does_not_exist_outside_development(backend: Backend) {
+    let t = TestApp::seeded(backend, 30).await;
+    let r = t
+        .client()
+        .get(t.url("/api/v1/dev/outbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    t.stop().await;
+}
+
+backend_tests!(the_dev_outbox_does_not_exist_outside_development);
