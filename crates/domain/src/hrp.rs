@@ -19,8 +19,6 @@ pub const GUARDIAN_BELOW_AGE: u32 = 18;
 /// The longest stay per visit, printed on the card (validity and the start date are policy:
 /// `document::expiry_for_issue`).
 pub const STAY_DAYS: u32 = 90;
-/// Processing after acceptance at the counter.
-pub const PROCESSING_WORKING_DAYS: u32 = 20;
 
 /// The form as typed (strings, kept as is between saves so nothing is lost).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -168,7 +168,7 @@ impl HukouArea {
         let province = s.get(..2).and_then(|p| p.parse::<u32>().ok());
         let ok = s.len() == 6
             && s.bytes().all(|b| b.is_ascii_digit())
-            && province.is_some_and(|p| crate::ids::is_province_code(p) && p < 71);
+            && province.is_some_and(|p| is_province_code(p) && p < 71);
         if ok {
             Ok(HukouArea(s.to_string()))
         } else {
@@ -187,6 +187,11 @@ impl HukouArea {
     pub fn city(&self) -> &str {
         &self.0[..4]
     }
+}
+
+/// Province-level codes that can begin a PRC id (71/81/82/83 appear on residence permits).
+pub(crate) fn is_province_code(code: u32) -> bool {
+    matches!(code, 11..=15 | 21..=23 | 31..=37 | 41..=46 | 50..=54 | 61..=65 | 71 | 81..=83)
 }
 
 #[cfg(test)]

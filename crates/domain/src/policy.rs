@@ -26,7 +26,7 @@ pub struct Policy {
     pub booklets_last_issued: NaiveDate,
     /// Every EEP booklet is void from this day (valid up to and including the day before).
     pub booklets_void_from: NaiveDate,
-    pub temporary_permit: crate::temporary_permit::TemporaryPermitRules,
+    pub temporary_permit: TemporaryPermitRules,
     /// Fees for issuing a document, by the application date.
     pub fees: Vec<FeeRule>,
     /// Endorsement stays and fees, by date.
@@ -90,7 +90,7 @@ impl Policy {
             ],
             booklets_last_issued: date(2014, 9, 14),
             booklets_void_from: date(2019, 9, 14),
-            temporary_permit: crate::temporary_permit::TemporaryPermitRules::default(),
+            temporary_permit: TemporaryPermitRules::default(),
             fees: vec![
                 // EEP card: 80 CNY, 60 from 2019-07-01.
                 fee(EepCard, date(2014, 9, 15), 8000, Cny),
@@ -180,6 +180,34 @@ impl Policy {
             .map(|r| r.adult_years.max(r.minor_years))
             .max()
             .unwrap_or(10)
+    }
+}
+
+/// Numbers and dates of the rules, from policy (see `Policy::temporary_permit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemporaryPermitRules {
+    /// The service exists from this day (2025-03-20).
+    pub available_from: NaiveDate,
+    pub valid_days: i64,
+    pub per_calendar_month: i64,
+    pub sms_code_minutes: i64,
+    pub sms_max_tries: i64,
+    pub sms_resend_secs: i64,
+    /// Codes sent per application (the first and the resends); then start again.
+    pub sms_max_sends: i64,
+}
+
+impl Default for TemporaryPermitRules {
+    fn default() -> Self {
+        TemporaryPermitRules {
+            available_from: NaiveDate::from_ymd_opt(2025, 3, 20).unwrap_or_default(),
+            valid_days: 7,
+            per_calendar_month: 2,
+            sms_code_minutes: 5,
+            sms_max_tries: 5,
+            sms_resend_secs: 60,
+            sms_max_sends: 5,
+        }
     }
 }
 

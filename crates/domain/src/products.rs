@@ -9,6 +9,9 @@ use crate::numbers::DocumentKind;
 use crate::office::Service;
 use serde::{Deserialize, Serialize};
 
+/// Processing after acceptance at the counter.
+pub const HRP_PROCESSING_WORKING_DAYS: u32 = 20;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Currency {
@@ -195,7 +198,7 @@ pub const PRODUCTS: &[Product] = &[
         reason: IssueReason::First,
         checklist: &["permanent_id_card", "passport", "pre_application"],
         minor_checklist: &["guardian_present"],
-        processing_working_days: crate::hrp::PROCESSING_WORKING_DAYS,
+        processing_working_days: HRP_PROCESSING_WORKING_DAYS,
     },
     Product {
         code: "hrp_non_chinese_renewal",
@@ -209,7 +212,7 @@ pub const PRODUCTS: &[Product] = &[
             "old_permit",
         ],
         minor_checklist: &["guardian_present"],
-        processing_working_days: crate::hrp::PROCESSING_WORKING_DAYS,
+        processing_working_days: HRP_PROCESSING_WORKING_DAYS,
     },
     Product {
         code: "hrp_non_chinese_replacement",
@@ -223,7 +226,7 @@ pub const PRODUCTS: &[Product] = &[
             "loss_declaration",
         ],
         minor_checklist: &["guardian_present"],
-        processing_working_days: crate::hrp::PROCESSING_WORKING_DAYS,
+        processing_working_days: HRP_PROCESSING_WORKING_DAYS,
     },
 ];
 

@@ -10,33 +10,7 @@ use crate::time::cst;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Numbers and dates of the rules, from policy (see `Policy::temporary_permit`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemporaryPermitRules {
-    /// The service exists from this day (2025-03-20).
-    pub available_from: NaiveDate,
-    pub valid_days: i64,
-    pub per_calendar_month: i64,
-    pub sms_code_minutes: i64,
-    pub sms_max_tries: i64,
-    pub sms_resend_secs: i64,
-    /// Codes sent per application (the first and the resends); then start again.
-    pub sms_max_sends: i64,
-}
-
-impl Default for TemporaryPermitRules {
-    fn default() -> Self {
-        TemporaryPermitRules {
-            available_from: NaiveDate::from_ymd_opt(2025, 3, 20).unwrap_or_default(),
-            valid_days: 7,
-            per_calendar_month: 2,
-            sms_code_minutes: 5,
-            sms_max_tries: 5,
-            sms_resend_secs: 60,
-            sms_max_sends: 5,
-        }
-    }
-}
+pub use crate::policy::TemporaryPermitRules;
 
 /// What a temporary permit may be shown for: identity checks on domestic flights and trains,
 /// never at border control.

@@ -5,8 +5,8 @@
 //! and approves every charge except amounts ending in 99 cents, which it declines, so both
 //! outcomes can be tried.
 
+use crate::BoxFuture;
 use crate::ErrorCode;
-use crate::providers::BoxFuture;
 use crate::{Result, ServiceError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

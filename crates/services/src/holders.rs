@@ -489,7 +489,7 @@ pub async fn submit_signup_face(
     image: &[u8],
 ) -> Result<(String, HolderSession, Option<String>)> {
     let face = app.providers.face()?;
-    crate::temporary_permits::check_image(image)?;
+    crate::providers::check_image(image)?;
     let now = app.now();
     let s = {
         let mut conn = app.db.conn().await?;

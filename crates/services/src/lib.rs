@@ -40,6 +40,8 @@ use exitentry_config::Config;
 use exitentry_domain::policy::Policy;
 use std::sync::Arc;
 
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 /// Everything a service needs, cheap to clone into request handlers.

@@ -2,6 +2,7 @@
 //! service. Real HTTP adapters sign every request and email goes out over SMTP; the
 //! development doubles write to the outbox (SMS, email) and follow a configured rule (face).
 
+use crate::BoxFuture;
 use crate::ErrorCode;
 use crate::{Clock, Result, ServiceError};
 use base64::Engine;
@@ -14,12 +15,8 @@ use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsPar
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
 use serde_json::json;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Sends one text message. Called from the job queue, never inside a request.
 pub trait SmsSender: Send + Sync {
@@ -429,5 +426,37 @@ impl FaceVerifier for HttpFaceVerifier {
             }
             Ok(score.score >= self.threshold)
         })
+    }
+}
+
+/// Largest live capture accepted (a phone photo, downscaled by the page or the app).
+pub const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// A well-formed JPEG (SOI … EOI) or PNG (signature, IHDR first, IEND last); the real type
+/// is read from the bytes, never from a name or a header.
+pub(crate) fn check_image(b: &[u8]) -> Result<()> {
+    if b.len() > MAX_IMAGE_BYTES {
+        return Err(ServiceError::bad_input(
+            "image",
+            ErrorCode::ImageTooLarge,
+            format!(
+                "the photo is larger than {} MB",
+                MAX_IMAGE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    let jpeg = b.len() > 4 && b.starts_with(&[0xFF, 0xD8, 0xFF]) && b.ends_with(&[0xFF, 0xD9]);
+    let png = b.len() > 20
+        && b.starts_with(b"\x89PNG\r\n\x1a\n")
+        && &b[12..16] == b"IHDR"
+        && b[b.len().saturating_sub(8)..].starts_with(b"IEND");
+    if jpeg || png {
+        Ok(())
+    } else {
+        Err(ServiceError::bad_input(
+            "image",
+            ErrorCode::BadImage,
+            "send a JPEG or PNG photo",
+        ))
     }
 }

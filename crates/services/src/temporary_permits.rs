@@ -261,38 +261,6 @@ pub struct IssuedPermit {
     pub permitted_uses: Vec<&'static str>,
 }
 
-/// Largest live capture accepted (a phone photo, downscaled by the page or the app).
-pub const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
-
-/// A well-formed JPEG (SOI … EOI) or PNG (signature, IHDR first, IEND last); the real type
-/// is read from the bytes, never from a name or a header.
-pub(crate) fn check_image(b: &[u8]) -> Result<()> {
-    if b.len() > MAX_IMAGE_BYTES {
-        return Err(ServiceError::bad_input(
-            "image",
-            ErrorCode::ImageTooLarge,
-            format!(
-                "the photo is larger than {} MB",
-                MAX_IMAGE_BYTES / (1024 * 1024)
-            ),
-        ));
-    }
-    let jpeg = b.len() > 4 && b.starts_with(&[0xFF, 0xD8, 0xFF]) && b.ends_with(&[0xFF, 0xD9]);
-    let png = b.len() > 20
-        && b.starts_with(b"\x89PNG\r\n\x1a\n")
-        && &b[12..16] == b"IHDR"
-        && b[b.len().saturating_sub(8)..].starts_with(b"IEND");
-    if jpeg || png {
-        Ok(())
-    } else {
-        Err(ServiceError::bad_input(
-            "image",
-            ErrorCode::BadImage,
-            "send a JPEG or PNG photo",
-        ))
-    }
-}
-
 /// Face checks allowed per application, and the minutes after the last code within which
 /// they must happen.
 pub const MAX_FACE_TRIES: i64 = 5;
@@ -307,7 +275,7 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
     if a.state != Step::AwaitingFace {
         return Err(wrong_state(a.state));
     }
-    check_image(image)?;
+    crate::providers::check_image(image)?;
     // A face is checked a few times per application, within the time its code allowed:
     // the binding of the holder's sign-in rests on it.
     let deadline = from_micros(a.sms_sent_at) + Duration::minutes(FACE_MINUTES);

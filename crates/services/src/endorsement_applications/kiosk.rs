@@ -207,7 +207,7 @@ pub trait EndorsementPrinter: Send + Sync {
         &'a self,
         device: &'a str,
         text: &'a str,
-    ) -> crate::providers::BoxFuture<'a, std::result::Result<(), String>>;
+    ) -> crate::BoxFuture<'a, std::result::Result<(), String>>;
 }
 
 pub struct DevPrinter {
@@ -219,7 +219,7 @@ impl EndorsementPrinter for DevPrinter {
         &'a self,
         _device: &'a str,
         _text: &'a str,
-    ) -> crate::providers::BoxFuture<'a, std::result::Result<(), String>> {
+    ) -> crate::BoxFuture<'a, std::result::Result<(), String>> {
         Box::pin(async move {
             if self.fail {
                 Err("paper jam".into())

@@ -238,7 +238,7 @@ pub fn on_paid<'a>(
     app: &'a App,
     conn: &'a mut AnyConnection,
     subject: &'a str,
-) -> crate::providers::BoxFuture<'a, Result<bool>> {
+) -> crate::BoxFuture<'a, Result<bool>> {
     Box::pin(async move {
         let Some(id) = subject.strip_prefix("endorsement_application:") else {
             return Ok(false);

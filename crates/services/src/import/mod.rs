@@ -8,7 +8,6 @@ mod rows;
 mod run;
 
 use crate::ErrorCode;
-use rows::*;
 pub use run::*;
 
 use exitentry_domain::Invalid;

@@ -1,5 +1,6 @@
 //! Running an import: all or nothing, checked against the registry, in batches.
 
+use super::rows::*;
 use super::*;
 use crate::{App, Result, audit};
 use chrono::NaiveDate;

@@ -6,9 +6,12 @@
 //! orders are asked about (`/pay/orderquery`); refunds (`/secapi/pay/refund`) need the
 //! merchant's client certificate.
 
-use super::{Ack, Callback, Checkout, HeaderMap, OnlineProvider, OrderRow, Outcome, bad_callback};
+use super::provider::{
+    Ack, Callback, Checkout, HeaderMap, OnlineProvider, OrderRow, Outcome, bad_callback,
+};
+use crate::BoxFuture;
 use crate::ErrorCode;
-use crate::providers::{BoxFuture, install_tls_provider};
+use crate::providers::install_tls_provider;
 use crate::{Result, ServiceError};
 use exitentry_config::Config;
 use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};

@@ -17,23 +17,23 @@ use exitentry_test_support::{partner, partner_context, seeded, staff_session};
 use std::sync::Arc;
 
 /// 2026-11-23 is a Monday; the test clock starts on Sunday 2026-11-22, 10:00 in Beijing.
-const MONDAY: &str = "2026-11-23";
+pub(super) const MONDAY: &str = "2026-11-23";
 
-fn day(s: &str) -> NaiveDate {
+pub(super) fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-fn staff(role: Role, office: Option<&str>) -> StaffSession {
+pub(super) fn staff(role: Role, office: Option<&str>) -> StaffSession {
     staff_session(role, &format!("{}1", role.code()), office)
 }
 
-async fn police(app: &App, scopes: &str) -> PartnerContext {
+pub(super) async fn police(app: &App, scopes: &str) -> PartnerContext {
     let name = format!("gz-police-{}", scopes.len());
     partner_context(app, &partner(&name, "government", scopes)).await
 }
 
 /// A valid mainland identity number (not in the registry unless `n` collides).
-fn prc_id(n: u16) -> String {
+pub(super) fn prc_id(n: u16) -> String {
     make_prc_resident_id(
         "440106",
         day("1990-01-01") + Duration::days(i64::from(n)),
@@ -41,7 +41,7 @@ fn prc_id(n: u16) -> String {
     )
 }
 
-fn request(id_number: &str, start: &str) -> BookingRequest {
+pub(super) fn request(id_number: &str, start: &str) -> BookingRequest {
     BookingRequest {
         office_code: "GZ-TH-001".into(),
         service: "eep_application".into(),
@@ -57,7 +57,7 @@ fn request(id_number: &str, start: &str) -> BookingRequest {
 }
 
 /// 李华 (76, a valid EEP card CA1234567) signed in.
-async fn holder(app: &App) -> exitentry_services::holders::HolderSession {
+pub(super) async fn holder(app: &App) -> exitentry_services::holders::HolderSession {
     use exitentry_services::holders;
     holders::create_for_identity(
         app,
@@ -74,11 +74,11 @@ async fn holder(app: &App) -> exitentry_services::holders::HolderSession {
         .1
 }
 
-fn code(e: ServiceError) -> &'static str {
+pub(super) fn code(e: ServiceError) -> &'static str {
     e.code()
 }
 
-async fn open_week(app: &App) {
+pub(super) async fn open_week(app: &App) {
     let opened = ap::open_slots(
         app,
         "test",
@@ -804,14 +804,12 @@ async fn the_whole_day(t: &TestDb) {
     assert_eq!(trail[4].entry.actor, "device:th-kiosk-1");
 }
 
-/// A walk-in's card renewal at GZ-TH-001 on Monday 2026-11-23, accepted, paid in cash and
-/// processed: (the accepted application, the payment with its collection date).
 /// The demo holder's identity number and the card her renewal replaces.
-use exitentry_test_support::LI_HUA_ID as LI_HUA;
-const HER_CARD: &str = "CA1234567";
+pub(super) use exitentry_test_support::LI_HUA_ID as LI_HUA;
+pub(super) const HER_CARD: &str = "CA1234567";
 
 /// Why the kiosk refuses to release the document.
-async fn refused(
+pub(super) async fn refused(
     app: &App,
     kiosk: &centre::DeviceSession,
     reference: &str,
@@ -824,168 +822,8 @@ async fn refused(
         .code()
 }
 
-async fn ready_renewal(
-    app: &App,
-    clock: &exitentry_services::ManualClock,
-) -> (
-    exitentry_services::centre::ApplicationView,
-    exitentry_services::centre::ApplicationView,
-) {
-    clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 1, 50, 0).unwrap());
-    let (printer, _) =
-        centre::create_device(app, "admin", "GZ-TH-001", "printer-1", "ticket_printer")
-            .await
-            .unwrap();
-    let clerk = staff(Role::CounterClerk, Some("GZ-TH-001"));
-    centre::walk_in(app, Desk::Device(&printer), "eep_application", false)
-        .await
-        .unwrap();
-    let photo = centre::take_photo(app, &clerk, &png(390, 567))
-        .await
-        .unwrap();
-    let t1 = centre::call_next(app, &clerk, "1", &[])
-        .await
-        .unwrap()
-        .unwrap();
-    let accepted = centre::accept(
-        app,
-        &clerk,
-        &AcceptRequest {
-            ticket_id: t1.id,
-            product: "eep_card_renewal".into(),
-            checklist: [
-                "identity_card",
-                "hukou_booklet",
-                "application_form",
-                "old_permit",
-            ]
-            .map(String::from)
-            .to_vec(),
-            photo_receipt: photo.receipt_code,
-            id_number: Some("11010519491231002X".into()),
-        },
-    )
-    .await
-    .unwrap();
-    let paid = centre::pay(app, &clerk, &accepted.id, "cash")
-        .await
-        .unwrap();
-    centre::mark_ready(app, &staff(Role::Admin, None), &accepted.id)
-        .await
-        .unwrap();
-    (accepted, paid)
-}
-
-async fn two_kiosks_release_a_document_once(t: &TestDb) {
-    let (app, clock, _k) = seeded(t, 50).await;
-    let (accepted, _) = ready_renewal(&app, &clock).await;
-    let mut kiosks = Vec::new();
-    for i in 0..4 {
-        kiosks.push(
-            centre::create_device(&app, "admin", "GZ-TH-001", &format!("kiosk-{i}"), "kiosk")
-                .await
-                .unwrap()
-                .0,
-        );
-    }
-    let mut handles = Vec::new();
-    for k in kiosks {
-        let (app, r) = (app.clone(), accepted.reference.clone());
-        handles.push(tokio::spawn(async move {
-            centre::collect(&app, &k, &r, LI_HUA, HER_CARD).await
-        }));
-    }
-    let mut ok = 0;
-    for h in handles {
-        match h.await.unwrap() {
-            Ok(_) => ok += 1,
-            Err(e) => assert_eq!(e.code(), "already_collected"),
-        }
-    }
-    assert_eq!(ok, 1);
-}
-
-/// A finished document waits 12 months after its collection date: a reminder once, a month
-/// before, then it is cancelled and the kiosk no longer releases it.
-async fn uncollected_documents_are_reminded_then_cancelled(t: &TestDb) {
-    let (app, clock, _k) = seeded(t, 50).await;
-    let (accepted, paid) = ready_renewal(&app, &clock).await;
-    let collection: chrono::NaiveDate = paid.collection_date.clone().unwrap().parse().unwrap();
-    let deadline = collection
-        .checked_add_months(chrono::Months::new(12))
-        .unwrap();
-    let at = |d: chrono::NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(2, 0, 0).unwrap());
-    clock.set(at(deadline - Duration::days(32)));
-    assert_eq!(centre::sweep_uncollected(&app).await.unwrap(), (0, 0));
-    clock.set(at(deadline - Duration::days(20)));
-    assert_eq!(centre::sweep_uncollected(&app).await.unwrap(), (1, 0));
-    assert_eq!(
-        centre::sweep_uncollected(&app).await.unwrap(),
-        (0, 0),
-        "reminded once"
-    );
-    clock.set(at(deadline + Duration::days(1)));
-    assert_eq!(centre::sweep_uncollected(&app).await.unwrap(), (0, 1));
-    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-1", "kiosk")
-        .await
-        .unwrap();
-    assert!(
-        centre::collect(
-            &app,
-            &kiosk,
-            &paid.reference,
-            "11010519491231002X",
-            "CA1234567"
-        )
-        .await
-        .is_err()
-    );
-    let mut c = app.db.conn().await.unwrap();
-    let trail =
-        exitentry_storage::audit::for_subject(&mut c, &format!("application:{}", accepted.id))
-            .await
-            .unwrap();
-    assert!(
-        trail
-            .iter()
-            .any(|e| e.entry.action == "application.uncollected_cancelled")
-    );
-}
-
-async fn two_counters_never_call_the_same_ticket(t: &TestDb) {
-    let (app, clock, _k) = seeded(t, 50).await;
-    clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 1, 50, 0).unwrap());
-    let (printer, _) =
-        centre::create_device(&app, "admin", "GZ-TH-001", "printer-1", "ticket_printer")
-            .await
-            .unwrap();
-    for _ in 0..6 {
-        centre::walk_in(&app, Desk::Device(&printer), "eep_application", false)
-            .await
-            .unwrap();
-    }
-    let mut handles = Vec::new();
-    for counter in 1..=8 {
-        let app = app.clone();
-        handles.push(tokio::spawn(async move {
-            let clerk = staff(Role::CounterClerk, Some("GZ-TH-001"));
-            centre::call_next(&app, &clerk, &counter.to_string(), &[])
-                .await
-                .unwrap()
-        }));
-    }
-    let mut labels = Vec::new();
-    for h in handles {
-        if let Some(t) = h.await.unwrap() {
-            labels.push(t.label);
-        }
-    }
-    labels.sort();
-    assert_eq!(labels, ["A001", "A002", "A003", "A004", "A005", "A006"]);
-}
-
 /// A PNG header claiming `w`×`h` pixels (the station reads dimensions from the header).
-fn png(w: u32, h: u32) -> Vec<u8> {
+pub(super) fn png(w: u32, h: u32) -> Vec<u8> {
     let mut v = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
     v.extend(w.to_be_bytes());
     v.extend(h.to_be_bytes());
@@ -1003,7 +841,4 @@ backend_tests!(
     the_same_person_racing_gets_one_booking,
     reminders_go_out_the_day_before,
     the_whole_day,
-    two_kiosks_release_a_document_once,
-    uncollected_documents_are_reminded_then_cancelled,
-    two_counters_never_call_the_same_ticket,
 );

@@ -5,6 +5,7 @@
 
 mod auth;
 mod centre;
+mod collection;
 mod counter_endorsements;
 mod cts_centres;
 mod email;
@@ -13,6 +14,7 @@ mod holders;
 mod import;
 mod keys;
 mod pre_applications;
+mod pre_applications_counter;
 mod providers;
 mod temporary_permits;
 mod uploads;

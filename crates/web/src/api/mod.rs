@@ -214,7 +214,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/appointments",
             // Room for the mini program's face capture in base64.
             axum::routing::post(appointments::book).layer(axum::extract::DefaultBodyLimit::max(
-                exitentry_services::temporary_permits::MAX_IMAGE_BYTES * 3 / 2,
+                exitentry_services::providers::MAX_IMAGE_BYTES * 3 / 2,
             )),
         )
         .route("/api/v1/appointments/{id}", get(appointments::get_one))
@@ -275,7 +275,7 @@ pub fn routes() -> Router<AppState> {
             // A phone photo in base64: up to the service's image limit and a third more.
             axum::routing::post(temporary_permits::face).layer(
                 axum::extract::DefaultBodyLimit::max(
-                    exitentry_services::temporary_permits::MAX_IMAGE_BYTES * 3 / 2,
+                    exitentry_services::providers::MAX_IMAGE_BYTES * 3 / 2,
                 ),
             ),
         )

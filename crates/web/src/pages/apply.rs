@@ -161,7 +161,8 @@ async fn show_page(
     let d = hrp::get(&s.app, &me, id)
         .await
         .map_err(PageError::at(lang, &path))?;
-    let editable = matches!(d.status.as_str(), "draft" | "supplement_requested");
+    let editable = exitentry_domain::states::PreApplicationState::parse(&d.status)
+        .is_ok_and(|s| s.is_editable());
     let mut purposes = d.required_documents.clone();
     purposes.push("other");
     let (status, error) = status_and_error(error);

@@ -274,7 +274,8 @@ async fn show(
     let a = ap::get(&s.app, Booker::Holder(&h), &id)
         .await
         .map_err(PageError::at(lang, &page.path))?;
-    let changeable = a.status == "booked" && s.app.now() < a.changeable_until;
+    let changeable = a.status == exitentry_domain::states::AppointmentState::Booked.code()
+        && s.app.now() < a.changeable_until;
     let (office, address) = office_label(&s, lang, &a.office_code).await;
     Ok(render(&Show {
         qr: qr_svg(&a.reference).unwrap_or_default(),

@@ -631,8 +631,12 @@ async fn applications(
     Staff(staff): Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let status = q.status.unwrap_or_else(|| "paid".into());
-    let list = if status == "ready" {
+    let status = q.status.unwrap_or_else(|| {
+        exitentry_domain::states::CentreApplicationState::Paid
+            .code()
+            .into()
+    });
+    let list = if status == exitentry_domain::states::CentreApplicationState::Ready.code() {
         centre::uncollected(&s.app, &staff).await
     } else {
         centre::applications(&s.app, &staff, &status)

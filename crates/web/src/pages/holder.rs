@@ -35,9 +35,9 @@ pub fn routes() -> Router<AppState> {
         .route("/temporary-permit/code/resend", post(resend))
         .route(
             "/temporary-permit/face",
-            get(face_form)
-                .post(face)
-                .layer(DefaultBodyLimit::max(tp::MAX_IMAGE_BYTES + 64 * 1024)),
+            get(face_form).post(face).layer(DefaultBodyLimit::max(
+                exitentry_services::providers::MAX_IMAGE_BYTES + 64 * 1024,
+            )),
         )
         .route("/temporary-permit/issued", get(issued))
         .route("/my/login", get(login_form).post(login))
@@ -414,7 +414,7 @@ fn face_page(lang: Lang, uri: &OriginalUri, csrf: String, error: Option<String>)
     let body = render(&Face {
         page,
         csrf: csrf.clone(),
-        max_mb: tp::MAX_IMAGE_BYTES / (1024 * 1024),
+        max_mb: exitentry_services::providers::MAX_IMAGE_BYTES / (1024 * 1024),
         error,
     });
     with_csrf(&csrf, body)

@@ -371,7 +371,11 @@ async fn endorsements(
         .unwrap_or_default()
         .into_iter()
         .filter(|a| {
-            ["awaiting_payment", "under_review", "ready_to_print"].contains(&a.status.as_str())
+            use exitentry_domain::states::EndorsementApplicationState as E;
+            matches!(
+                E::parse(&a.status),
+                Ok(E::AwaitingPayment | E::UnderReview | E::ReadyToPrint)
+            )
         })
         .collect();
     let choices = ea::choices(&s.app, person).await.unwrap_or_default();

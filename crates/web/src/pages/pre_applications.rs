@@ -112,7 +112,8 @@ async fn show_page(
     let d = hrp::staff_get(&s.app, &staff, id)
         .await
         .map_err(PageError::at(lang, &path))?;
-    let mine = d.status == "in_review" && d.claimed_by.as_deref() == Some(staff.username.as_str());
+    let mine = d.status == exitentry_domain::states::PreApplicationState::InReview.code()
+        && d.claimed_by.as_deref() == Some(staff.username.as_str());
     let (status, error) = status_and_error(error);
     Ok((
         status,

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use exitentry_services::holders::{self, SignupInput, SignupStep};
-use exitentry_services::temporary_permits::MAX_IMAGE_BYTES;
+use exitentry_services::providers::MAX_IMAGE_BYTES;
 use serde::Deserialize;
 
 /// The cookie that ties a sign-up to the browser that started it.

@@ -9,10 +9,13 @@
 //! (a pay page with Pay and Fail buttons that fires callbacks signed with
 //! `endorsements.sandbox_secret`), or WeChat Pay Native for `wechat_pay` ([`wechat`]).
 
+mod provider;
 pub mod wechat;
 
+pub use provider::*;
+
+use crate::BoxFuture;
 use crate::ErrorCode;
-use crate::providers::BoxFuture;
 use crate::{App, Result, ServiceError, audit};
 use exitentry_config::{Config, OnlineAdapter};
 use exitentry_domain::products::Money;
@@ -21,96 +24,12 @@ use exitentry_storage::AnyConnection;
 use exitentry_storage::payments as store;
 pub use exitentry_storage::payments::OrderRow;
 pub use reqwest::header::HeaderMap;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub const PROVIDERS: [&str; 4] = ["unionpay", "yang_cheng_tong", "alipay", "wechat_pay"];
-
-/// What a provider tells us about an order, by callback or when asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Paid,
-    Failed,
-    Pending,
-}
-
-/// A verified callback, whatever the provider's wire format (the sandbox sends exactly
-/// this as JSON, signature in the `x-signature` header).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Callback {
-    pub event_id: String,
-    pub order_id: String,
-    pub outcome: Outcome,
-    pub amount_cents: i64,
-    pub provider_ref: String,
-}
-
-/// Where the applicant pays an order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Checkout {
-    /// Send the browser to this page (the provider's, or the sandbox's).
-    Redirect(String),
-    /// Show this payload as a QR code for the provider's app to scan (WeChat's `code_url`).
-    Qr(String),
-}
-
-impl Checkout {
-    /// The URL or QR payload.
-    pub fn target(&self) -> &str {
-        match self {
-            Checkout::Redirect(s) | Checkout::Qr(s) => s,
-        }
-    }
-
-    /// `redirect` or `qr`, as the app API names it.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Checkout::Redirect(_) => "redirect",
-            Checkout::Qr(_) => "qr",
-        }
-    }
-}
-
-/// How a verified callback is answered, so that the provider stops sending it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ack {
-    /// Our JSON `{"result": "ok", "changed": …}` (the sandbox).
-    Json,
-    /// This body with this content type (WeChat's XML `SUCCESS`).
-    Body {
-        content_type: &'static str,
-        body: String,
-    },
-}
-
-/// What handling a callback did: whether the order changed, and how to answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Handled {
-    pub changed: bool,
-    pub ack: Ack,
-}
-
-/// A payment provider (UnionPay, Yang Cheng Tong, Alipay, WeChat Pay): where the applicant
-/// pays, what the provider says about an order when asked, refunds, and reading its
-/// callbacks. The development sandbox and WeChat Pay Native implement it.
-pub trait OnlineProvider: Send + Sync {
-    /// Creates the order at the provider if it needs one, and says where the applicant pays.
-    fn checkout<'a>(&'a self, order: &'a OrderRow) -> BoxFuture<'a, Result<Checkout>>;
-    /// The provider's answer when asked about an order (callbacks get lost).
-    fn query<'a>(&'a self, order: &'a OrderRow) -> BoxFuture<'a, Result<Outcome>>;
-    /// Gives the money back.
-    fn refund<'a>(&'a self, order: &'a OrderRow) -> BoxFuture<'a, Result<()>>;
-    /// Reads a callback from its raw body and headers once its signature verifies:
-    /// `Forbidden` when it does not, `Invalid` when the body is not understood.
-    fn parse_callback(&self, body: &str, headers: &HeaderMap) -> Result<Callback>;
-    /// The answer to a callback taken (applied, or a repeat).
-    fn acknowledgement(&self) -> Ack {
-        Ack::Json
-    }
-}
 
 /// The adapter of each provider name; a name without one is not configured.
 #[derive(Clone, Default)]
@@ -262,15 +181,6 @@ impl OnlineProvider for SandboxProvider {
     }
 }
 
-/// A verified callback whose body is not understood.
-pub(crate) fn bad_callback() -> ServiceError {
-    ServiceError::bad_input(
-        "body",
-        ErrorCode::BadCallback,
-        "the callback body is not understood",
-    )
-}
-
 /// The sandbox's key for one provider: each provider signs with its own, as real ones do,
 /// so one provider's callback can never pass as another's.
 pub fn sandbox_provider_secret(secret: &str, provider: &str) -> String {
@@ -384,11 +294,8 @@ async fn new_order(
 }
 
 /// What a subject does once paid (the endorsement becomes ready to print).
-pub type OnPaid = for<'a> fn(
-    &'a App,
-    &'a mut AnyConnection,
-    &'a str,
-) -> crate::providers::BoxFuture<'a, Result<bool>>;
+pub type OnPaid =
+    for<'a> fn(&'a App, &'a mut AnyConnection, &'a str) -> crate::BoxFuture<'a, Result<bool>>;
 
 /// A callback's event, recorded in the same transaction as its effect: if applying it
 /// fails, the provider's retry is processed instead of being taken for a repeat.
