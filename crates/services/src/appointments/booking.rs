@@ -158,7 +158,7 @@ pub(super) async fn applicant_for(
 ) -> Result<Who> {
     if let Booker::Applicant(a) = booker {
         // The identity is the one the approved pre-application was for.
-        let approved = exitentry_storage::hrp_applications::for_account(conn, a.account_id)
+        let approved = exitentry_storage::pre_applications::for_account(conn, a.account_id)
             .await?
             .into_iter()
             .find(|x| x.status == PreApplicationState::Approved)

@@ -181,7 +181,7 @@ pub(super) async fn person_for(
 /// The approved online pre-application a non-Chinese permit is accepted against.
 pub(super) struct PreApproved {
     pub(super) person_id: i64,
-    pub(super) row: exitentry_storage::hrp_applications::ApplicationRow,
+    pub(super) row: exitentry_storage::pre_applications::ApplicationRow,
     pub(super) applicant: exitentry_domain::hrp::Applicant,
 }
 

@@ -131,8 +131,12 @@ pub(crate) async fn take_fee(
             Ok(o) => o,
             Err(e) => {
                 let mut conn = app.db.conn().await?;
-                exitentry_storage::payments::mark_failed(&mut conn, &order.id, app.now_micros())
-                    .await?;
+                exitentry_storage::online_payments::mark_failed(
+                    &mut conn,
+                    &order.id,
+                    app.now_micros(),
+                )
+                .await?;
                 return Err(e);
             }
         }
@@ -142,14 +146,18 @@ pub(crate) async fn take_fee(
             let mut tx = app.db.begin().await?;
             let now = app.now_micros();
             // Paid online meanwhile, or another kiosk was quicker: this charge goes back.
-            let credited =
-                exitentry_storage::payments::mark_paid(&mut tx, &order.id, &provider_ref, now)
-                    .await?
-                    && on_paid(app, &mut tx, &subject(&a.id)).await?;
+            let credited = exitentry_storage::online_payments::mark_paid(
+                &mut tx,
+                &order.id,
+                &provider_ref,
+                now,
+            )
+            .await?
+                && on_paid(app, &mut tx, &subject(&a.id)).await?;
             if !credited {
                 drop(tx);
                 let mut conn = app.db.conn().await?;
-                exitentry_storage::payments::refund_second_payment(
+                exitentry_storage::online_payments::refund_second_payment(
                     &mut conn,
                     &order.id,
                     &provider_ref,
@@ -190,7 +198,7 @@ pub(crate) async fn take_fee(
         }
         crate::counter_terminal::ChargeOutcome::Declined { reason } => {
             let mut conn = app.db.conn().await?;
-            exitentry_storage::payments::mark_failed(&mut conn, &order.id, app.now_micros())
+            exitentry_storage::online_payments::mark_failed(&mut conn, &order.id, app.now_micros())
                 .await?;
             Err(ServiceError::conflict(
                 ErrorCode::PaymentDeclined,

@@ -4,7 +4,7 @@
 use crate::BoxFuture;
 use crate::ErrorCode;
 use crate::{Result, ServiceError};
-pub use exitentry_storage::payments::OrderRow;
+pub use exitentry_storage::online_payments::OrderRow;
 pub use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 

@@ -7,7 +7,7 @@ use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::Duration;
 use exitentry_storage::accounts::Accounts;
-use exitentry_storage::hrp_applications::{self as store, AccountRow};
+use exitentry_storage::pre_applications::{self as store, AccountRow};
 use serde_json::json;
 
 /// A signed-in applicant.

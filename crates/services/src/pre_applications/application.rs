@@ -8,7 +8,7 @@ use crate::{App, Result, ServiceError, audit, uploads};
 use exitentry_domain::hrp::{self, FieldError, Form};
 use exitentry_domain::staff::Permission;
 use exitentry_domain::states::PreApplicationState;
-use exitentry_storage::hrp_applications::{self as store, ApplicationRow, EventRow};
+use exitentry_storage::pre_applications::{self as store, ApplicationRow, EventRow};
 use exitentry_storage::{AnyConnection, StorageError};
 use serde::Serialize;
 use serde_json::json;

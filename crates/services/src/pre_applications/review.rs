@@ -10,7 +10,7 @@ use exitentry_domain::hrp::{self};
 use exitentry_domain::staff::Permission;
 use exitentry_domain::states::PreApplicationState;
 use exitentry_storage::AnyConnection;
-use exitentry_storage::hrp_applications::{self as store, ApplicationRow};
+use exitentry_storage::pre_applications::{self as store, ApplicationRow};
 
 /// The review queue: submitted applications, oldest first, and those this reviewer holds.
 pub async fn queue(app: &App, staff: &StaffSession) -> Result<(Vec<Summary>, Vec<Summary>)> {

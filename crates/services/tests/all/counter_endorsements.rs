@@ -246,7 +246,7 @@ async fn a_rejected_relation_is_refunded_and_decided_once(t: &TestDb) {
     );
     let status = ea::get(&app, li, &a.id).await.unwrap().status;
     let mut c = app.db.conn().await.unwrap();
-    let orders = exitentry_storage::payments::orders_for(
+    let orders = exitentry_storage::online_payments::orders_for(
         &mut c,
         &format!("endorsement_application:{}", a.id),
     )

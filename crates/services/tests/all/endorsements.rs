@@ -313,7 +313,7 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
             .changed
     );
     let mut c = app.db.conn().await.unwrap();
-    let orders = exitentry_storage::payments::orders_for(&mut c, &subject)
+    let orders = exitentry_storage::online_payments::orders_for(&mut c, &subject)
         .await
         .unwrap();
     let statuses: Vec<_> = orders.iter().map(|o| o.status).collect();
@@ -385,7 +385,7 @@ async fn a_lost_callback_is_caught_by_asking_the_provider(t: &TestDb) {
         (0, 0, 1, 1500)
     );
     let mut conn = app.db.conn().await.unwrap();
-    let o = exitentry_storage::payments::order(&mut conn, &order.id)
+    let o = exitentry_storage::online_payments::order(&mut conn, &order.id)
         .await
         .unwrap()
         .unwrap();
@@ -625,7 +625,7 @@ async fn a_print_that_keeps_failing_is_refunded(t: &TestDb) {
     assert_eq!(ea::get(&app, li, &a.id).await.unwrap().status, "refunded");
     let mut c = app.db.conn().await.unwrap();
     // (Refunded after the third failure, as configured.)
-    let orders = exitentry_storage::payments::orders_for(
+    let orders = exitentry_storage::online_payments::orders_for(
         &mut c,
         &format!("endorsement_application:{}", a.id),
     )
@@ -671,7 +671,7 @@ async fn the_twenty_day_rule_holds_on_the_print_day(t: &TestDb) {
     assert_eq!(v.status, "refunded");
     assert_eq!(v.refund_reason.as_deref(), Some("permit_expires_too_soon"));
     let mut c = app.db.conn().await.unwrap();
-    let orders = exitentry_storage::payments::orders_for(
+    let orders = exitentry_storage::online_payments::orders_for(
         &mut c,
         &format!("endorsement_application:{}", a.id),
     )

@@ -178,7 +178,7 @@ fn cdata(p: &Params) -> String {
 
 async fn status(app: &App, order_id: &str) -> (PaymentOrderState, Option<String>) {
     let mut c = app.db.conn().await.unwrap();
-    let o = exitentry_storage::payments::order(&mut c, order_id)
+    let o = exitentry_storage::online_payments::order(&mut c, order_id)
         .await
         .unwrap()
         .unwrap();
@@ -357,7 +357,7 @@ async fn wechat_native_checkout_notify_query_and_refund(t: &TestDb) {
     assert!(e.to_string().contains("signature"), "{e}");
     let mut c = app.db.conn().await.unwrap();
     for subject in ["test:six", "test:seven"] {
-        let orders = exitentry_storage::payments::orders_for(&mut c, subject)
+        let orders = exitentry_storage::online_payments::orders_for(&mut c, subject)
             .await
             .unwrap();
         let statuses: Vec<_> = orders.iter().map(|o| o.status).collect();

@@ -103,7 +103,7 @@ async fn wechat_pay_notifications_over_http(backend: Backend) {
     t.seed(0).await;
     let (li, a) = applied_online(&t).await;
     // The order as checkout would have recorded it (WeChat itself is not called here).
-    let order = exitentry_storage::payments::OrderRow {
+    let order = exitentry_storage::online_payments::OrderRow {
         id: "0123456789abcdef0123456789abcdef".into(),
         subject: format!("endorsement_application:{}", a.id),
         provider: "wechat_pay".into(),
@@ -116,7 +116,7 @@ async fn wechat_pay_notifications_over_http(backend: Backend) {
     };
     {
         let mut conn = t.app.db.conn().await.unwrap();
-        exitentry_storage::payments::insert_order(&mut conn, &order)
+        exitentry_storage::online_payments::insert_order(&mut conn, &order)
             .await
             .unwrap();
     }
