@@ -39,7 +39,4 @@ pub use time::{from_micros, to_micros};
 pub use tx::Tx;
 pub use url::DatabaseUrl;
 
-/// The former name of [`Tx`].
-pub type Transaction = Tx;
-
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;

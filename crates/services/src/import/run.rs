@@ -149,7 +149,7 @@ pub(super) fn proceed(summary: &mut ImportSummary, opts: &ImportOptions) -> bool
 
 pub(super) async fn finish(
     app: &App,
-    mut tx: exitentry_storage::Transaction,
+    mut tx: exitentry_storage::Tx,
     kind: ImportKind,
     opts: &ImportOptions,
     summary: &mut ImportSummary,

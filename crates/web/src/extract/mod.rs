@@ -9,15 +9,11 @@ use crate::error::{ApiError, PageError};
 use crate::i18n::Lang;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
-use exitentry_domain::Invalid;
 use exitentry_services::ServiceError;
 use serde::de::DeserializeOwned;
 
 fn bad_query(detail: String) -> ServiceError {
-    ServiceError::invalid(
-        "query",
-        Invalid::new(exitentry_domain::ErrorCode::BadQueryString, detail),
-    )
+    ServiceError::bad_input("query", exitentry_domain::ErrorCode::BadQueryString, detail)
 }
 
 /// A query string for the JSON API: malformed input is a 400 with code `bad_query_string`.
@@ -79,9 +75,10 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJ
                 ))
             }
             Err(e) => Err(ApiError::new(
-                ServiceError::invalid(
+                ServiceError::bad_input(
                     "body",
-                    Invalid::new(exitentry_domain::ErrorCode::BadJson, e.body_text()),
+                    exitentry_domain::ErrorCode::BadJson,
+                    e.body_text(),
                 ),
                 lang,
             )

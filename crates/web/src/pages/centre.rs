@@ -199,12 +199,10 @@ async fn photo_post(
         Err(MultipartRefused::Csrf(refused)) => return Ok(refused),
         Err(MultipartRefused::NotMultipart(_)) => {
             return Err(PageError::at(lang, "/staff/centre/photo")(
-                ServiceError::invalid(
+                ServiceError::bad_input(
                     "photo",
-                    exitentry_domain::Invalid::new(
-                        exitentry_domain::ErrorCode::BadForm,
-                        "send the photo with the page's form",
-                    ),
+                    exitentry_domain::ErrorCode::BadForm,
+                    "send the photo with the page's form",
                 ),
             ));
         }
@@ -212,12 +210,10 @@ async fn photo_post(
     let too_large = form.part_failed || form.stream_failed;
     let photo = form.bytes("photo");
     let result = if too_large {
-        Err(ServiceError::invalid(
+        Err(ServiceError::bad_input(
             "photo",
-            exitentry_domain::Invalid::new(
-                exitentry_domain::ErrorCode::PhotoTooLarge,
-                "the photo is too large",
-            ),
+            exitentry_domain::ErrorCode::PhotoTooLarge,
+            "the photo is too large",
         ))
     } else {
         centre::take_photo(&s.app, &staff, &photo).await
@@ -415,12 +411,10 @@ async fn counter_action(
         "transfer" => centre::transfer(&s.app, &staff, id, &f.service)
             .await
             .map(|_| ()),
-        _ => Err(ServiceError::invalid(
+        _ => Err(ServiceError::bad_input(
             "action",
-            exitentry_domain::Invalid::new(
-                exitentry_domain::ErrorCode::BadAction,
-                "unknown action",
-            ),
+            exitentry_domain::ErrorCode::BadAction,
+            "unknown action",
         )),
     };
     match result {

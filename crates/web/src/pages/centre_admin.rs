@@ -334,12 +334,10 @@ async fn act(
         "disable_device" => centre::set_device_disabled(&s.app, &staff.actor(), &f.name, true)
             .await
             .map(|_| lang.t("centre-admin-saved")),
-        _ => Err(ServiceError::invalid(
+        _ => Err(ServiceError::bad_input(
             "what",
-            exitentry_domain::Invalid::new(
-                exitentry_domain::ErrorCode::BadAction,
-                "unknown action",
-            ),
+            exitentry_domain::ErrorCode::BadAction,
+            "unknown action",
         )),
     };
     let outcome = match done {
@@ -363,11 +361,9 @@ fn day_scope<'a>(f: &'a ActForm, office: &'a str) -> DayScope<'a> {
 }
 
 fn bad_date() -> ServiceError {
-    ServiceError::invalid(
+    ServiceError::bad_input(
         "from",
-        exitentry_domain::Invalid::new(
-            exitentry_domain::ErrorCode::BadDate,
-            "a date is YYYY-MM-DD",
-        ),
+        exitentry_domain::ErrorCode::BadDate,
+        "a date is YYYY-MM-DD",
     )
 }
