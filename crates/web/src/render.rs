@@ -7,7 +7,6 @@ use askama::Template;
 use axum::extract::OriginalUri;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use chrono::Offset;
 use exitentry_domain::office::{Office, Service};
 use exitentry_services::auth::StaffSession;
 
@@ -156,8 +155,9 @@ pub fn retry_after(mut res: Response, wait: std::time::Duration) -> Response {
 
 /// A UTC instant shown in Beijing time (the offices' time zone).
 pub fn beijing(t: chrono::DateTime<chrono::Utc>, fmt: &str) -> String {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix());
-    t.with_timezone(&cst).format(fmt).to_string()
+    t.with_timezone(&exitentry_domain::time::BEIJING)
+        .format(fmt)
+        .to_string()
 }
 
 /// A stored timestamp (microseconds) in Beijing time, to the second.
