@@ -1,12 +1,13 @@
 // System Chromium through playwright-core: one browser per test file, a fresh
-// context per test, and a full-page screenshot in e2e/artifacts/ when a test fails.
+// context per test (each page it showed is audited, see audit.js), and a full-page screenshot
+// in e2e/artifacts/ when a test fails.
 import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { ARTIFACTS_DIR, artifactName } from './artifacts.js';
+import { auditPages, trackPages } from './audit.js';
 
-const E2E_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const ARTIFACTS_DIR = join(E2E_DIR, 'artifacts');
+export { ARTIFACTS_DIR, artifactName };
 
 export const CHROMIUM_ARGS = [
   '--headless=new',
@@ -28,16 +29,6 @@ export async function launchBrowser() {
   });
 }
 
-/** File-system safe name for a test, used for its screenshot. */
-export function artifactName(testName) {
-  const name = testName
-    .normalize('NFKC')
-    .replace(/[^\p{L}\p{N}._-]+/gu, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 120);
-  return name || 'test';
-}
-
 /** Saves a full-page screenshot of `page` as e2e/artifacts/<test-name>.png; returns the path. */
 export async function saveScreenshot(page, testName) {
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
@@ -55,15 +46,43 @@ export async function saveScreenshot(page, testName) {
  *   test('name', (t) => withPage(t, browser, { baseURL, extraHTTPHeaders }, async ({ page }) => { ... }));
  */
 export async function withPage(t, browser, contextOptions, fn) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...contextOptions });
-  context.setDefaultTimeout(15_000);
-  context.setDefaultNavigationTimeout(30_000);
+  const problems = [];
+  const newContext = browser.newContext;
+  // Every context the journey opens (the applicant's, the counter's, the kiosk's) is audited
+  // before it closes, while its session still stands.
+  const audited = async (options) => {
+    const context = await newContext.call(browser, { viewport: { width: 1280, height: 900 }, ...options });
+    context.setDefaultTimeout(15_000);
+    context.setDefaultNavigationTimeout(30_000);
+    const seen = trackPages(context);
+    const close = context.close.bind(context);
+    let done = false;
+    context.close = async () => {
+      if (!done) {
+        done = true;
+        // axe-core needs scripts; a context that turned them off is audited by the others.
+        if (!failed && options.javaScriptEnabled !== false) {
+          problems.push(...(await auditPages(context, seen, t.name, options.baseURL)));
+        }
+      }
+      return close();
+    };
+    return context;
+  };
+  let failed = false;
+  browser.newContext = audited;
+  const context = await audited(contextOptions);
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   try {
     await fn({ page, context, pageErrors });
+    await context.close();
+    if (problems.length) {
+      throw new Error(`axe-core and the pages seen again found:\n    ${problems.join('\n    ')}`);
+    }
   } catch (err) {
+    failed = true;
     let note;
     try {
       note = `screenshot: ${await saveScreenshot(page, t.name)}`;
@@ -79,6 +98,7 @@ export async function withPage(t, browser, contextOptions, fn) {
     }
     throw new Error(String(err) + extra);
   } finally {
+    browser.newContext = newContext;
     await context.close().catch(() => {});
   }
 }

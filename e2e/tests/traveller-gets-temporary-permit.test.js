@@ -122,7 +122,7 @@ describe('traveller gets a temporary e-permit on a phone', () => {
       await expectCount(page.locator('.qr svg'), 1);
       const box = await page.locator('.qr svg').boundingBox();
       assert.ok(box.width >= 250 && box.width <= 390, `QR fits the phone (${box.width}px)`);
-      await expectText(page.locator('.valid-until'), /UTC\+8/);
+      await expectText(page.locator('.valid-until'), /^\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2} \(北京時間\)\s*$/);
       await page.locator('details summary').click();
       const payload = (await page.locator('textarea.payload').inputValue()).trim();
       assert.match(payload, /^EE1:/);

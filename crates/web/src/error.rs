@@ -37,7 +37,7 @@ pub fn message_for(e: &ServiceError, lang: Lang) -> String {
         _ => {}
     }
     let args = match e.available_from() {
-        Some(at) => vec![("time", beijing(at, "%Y-%m-%d %H:%M:%S (UTC+8)"))],
+        Some(at) => vec![("time", beijing(at, "%Y-%m-%d %H:%M:%S"))],
         None => Vec::new(),
     };
     message_for_code_with(e.error_code(), lang, &args)

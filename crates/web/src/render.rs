@@ -49,6 +49,18 @@ impl Page {
         self.lang.t(key)
     }
 
+    /// Who did something, from a stored actor (`staff:clerk`, `applicant:12`, `system`), in
+    /// words: the staff member's user name with their role in the reader's language.
+    pub fn actor(&self, actor: &str) -> String {
+        let (kind, who) = actor.split_once(':').unwrap_or((actor, ""));
+        let args = [("who", who.to_string())];
+        let key = format!("actor-{kind}");
+        match self.lang.own_t_args(&key, &args) {
+            Some(s) => s,
+            None => self.lang.t_args("actor-other", &args),
+        }
+    }
+
     pub fn lang_code(&self) -> &'static str {
         self.lang.code()
     }

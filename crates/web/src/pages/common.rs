@@ -86,7 +86,7 @@ pub struct PermitCard {
 
 impl From<PermitView> for PermitCard {
     fn from(p: PermitView) -> Self {
-        let fmt = "%Y-%m-%d %H:%M (UTC+8)";
+        let fmt = "%Y-%m-%d %H:%M";
         PermitCard {
             qr_svg: p.payload.as_deref().and_then(qr_svg),
             id: p.id,

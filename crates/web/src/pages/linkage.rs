@@ -48,7 +48,7 @@ pub struct ProofCard {
 
 impl From<ProofView> for ProofCard {
     fn from(p: ProofView) -> Self {
-        let fmt = "%Y-%m-%d %H:%M (UTC+8)";
+        let fmt = "%Y-%m-%d %H:%M";
         ProofCard {
             qr_svg: qr_svg(&p.payload).unwrap_or_default(),
             id: p.id,
