@@ -2,11 +2,11 @@
 // they upload, the emails in the dev outbox, and the steps at the centre after approval
 // (ticket, photo, counter, payment, processing, kiosk).
 import assert from 'node:assert/strict';
-import { staffLogin } from './browser.js';
+import { EN, staffLogin } from './browser.js';
 import { expectText } from './expect.js';
 import { pairDevice, png } from './centre.js';
 
-export const EN = { extraHTTPHeaders: { 'Accept-Language': 'en' } };
+export { EN };
 export const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC',
   'base64',

@@ -103,6 +103,22 @@ export async function withPage(t, browser, contextOptions, fn) {
   }
 }
 
+/** The demo holder (a mainland resident with an Exit-Entry Permit). */
+export const DEMO_HOLDER = { mobile: '13700137000', password: 'demo-holder-pass' };
+
+/** A browser asking for English pages. */
+export const EN = { extraHTTPHeaders: { 'Accept-Language': 'en' } };
+
+/** Opens `path` as a holder: the page asks for the sign-in first, then shows `path`. */
+export async function holderLogin(page, path, { mobile, password } = DEMO_HOLDER) {
+  await page.goto(path);
+  await page.waitForURL((u) => u.pathname === '/my/login');
+  await page.locator('#mobile').fill(mobile);
+  await page.locator('#password').fill(password);
+  await page.locator('main form button[type="submit"]').click();
+  await page.waitForURL((u) => u.pathname === path);
+}
+
 /** Signs a member of staff in through the login form; waits for the officer desk. */
 export async function staffLogin(page, username, password) {
   await page.goto('/staff/login');

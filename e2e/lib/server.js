@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
+import { launchBrowser } from './browser.js';
 
 const E2E_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_BIN = resolve(E2E_DIR, '../target/debug/exitentry');
@@ -169,4 +171,26 @@ async function startOnce(bin, people, clockStart) {
     `exitentry demo did not answer ${baseURL}/healthz within ${READY_TIMEOUT_MS / 1000} s ` +
       `(last: ${lastProblem}):\n${out.text}`,
   );
+}
+
+/**
+ * A journey file's demo server and browser (and, with `workDir`, a scratch folder): started
+ * before its tests, stopped and removed after them. `ready(server, browser, work)` hands them
+ * to the file.
+ */
+export function useDemo({ workDir, ...options }, ready) {
+  let server;
+  let browser;
+  let work;
+  before(async () => {
+    server = await startServer(options);
+    browser = await launchBrowser();
+    if (workDir) work = mkdtempSync(join(tmpdir(), `exitentry-e2e-${workDir}-`));
+    ready(server, browser, work);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
 }

@@ -1,22 +1,17 @@
 // Journey: an administrator creates a reviewer's account, the new reviewer signs in, may
 // search the registry, and may not open the administrator's pages; the audit log records it.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { launchBrowser, withPage } from '../lib/browser.js';
+import { describe, test } from 'node:test';
+import { withPage } from '../lib/browser.js';
 import { expectCount, expectText } from '../lib/expect.js';
-import { startServer } from '../lib/server.js';
+import { useDemo } from '../lib/server.js';
 
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+useDemo({}, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 async function signIn(page, username, password) {

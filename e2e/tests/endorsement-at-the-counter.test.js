@@ -1,25 +1,18 @@
 // A family-visit (T) endorsement taken at the counter: the clerk finds the card holder,
 // checks the documents for the type, takes the fee in cash; a reviewer confirms the declared
 // relative; the holder then sees on her phone from which day a kiosk prints it.
-import { after, before, describe, test } from 'node:test';
-import { launchBrowser, staffLogin, withPage } from '../lib/browser.js';
+import { describe, test } from 'node:test';
+import { EN, holderLogin, staffLogin, withPage } from '../lib/browser.js';
 import { expectText } from '../lib/expect.js';
-import { startServer } from '../lib/server.js';
+import { useDemo } from '../lib/server.js';
 
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer({ people: 200 });
-  browser = await launchBrowser();
+useDemo({ people: 200 }, (s, b) => {
+  server = s;
+  browser = b;
 });
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const EN = { extraHTTPHeaders: { 'Accept-Language': 'en' } };
 
 describe('endorsements at the counter', () => {
   test('clerk accepts a family visit → cash → reviewer confirms the relative → holder sees the print date', (t) =>
@@ -65,12 +58,7 @@ describe('endorsements at the counter', () => {
 
       const phone = await context.browser().newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 390, height: 844 } });
       const holder = await phone.newPage();
-      await holder.goto('/my/endorsements');
-      await holder.waitForURL((u) => u.pathname === '/my/login');
-      await holder.locator('#mobile').fill('13700137000');
-      await holder.locator('#password').fill('demo-holder-pass');
-      await holder.locator('main form button[type="submit"]').click();
-      await holder.waitForURL((u) => u.pathname === '/my/endorsements');
+      await holderLogin(holder, '/my/endorsements');
       await holder.locator('main h2 a', { hasText: 'Family visit' }).click();
       await expectText(holder.locator('#end-status'), 'Paid, ready to print');
       await expectText(holder.locator('main p.muted', { hasText: 'Printable at a kiosk from' }), new RegExp(readyOn));

@@ -4,25 +4,18 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { launchBrowser, withPage } from '../lib/browser.js';
+import { describe, test } from 'node:test';
+import { EN, holderLogin, withPage } from '../lib/browser.js';
 import { expectCount, expectText } from '../lib/expect.js';
-import { binaryPath, startServer } from '../lib/server.js';
+import { binaryPath, useDemo } from '../lib/server.js';
 
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer({ people: 200 });
-  browser = await launchBrowser();
+useDemo({ people: 200 }, (s, b) => {
+  server = s;
+  browser = b;
 });
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const EN = { extraHTTPHeaders: { 'Accept-Language': 'en' } };
 
 function kioskToken() {
   const t = server.logs().match(/collection kiosk token ([0-9a-f]{64})/)?.[1];
@@ -51,12 +44,7 @@ async function crossing(key, direction, at) {
 describe('endorsements', () => {
   test('apply online, pay in the sandbox, print at the kiosk, cross until no trips are left', (t) =>
     withPage(t, browser, { baseURL: server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
-      await page.goto('/my/endorsements');
-      await page.waitForURL((u) => u.pathname === '/my/login');
-      await page.locator('#mobile').fill('13700137000');
-      await page.locator('#password').fill('demo-holder-pass');
-      await page.locator('main form button[type="submit"]').click();
-      await page.waitForURL((u) => u.pathname === '/my/endorsements');
+      await holderLogin(page, '/my/endorsements');
       // Hong Kong, individual visit, 3 months, two trips.
       await page.locator('input[name="choice"][value="hong_kong|G|3|2"]').check();
       await page.locator('#apply').click();

@@ -7,14 +7,14 @@
 // ones taking the permit), is accepted at its counter, pays HK$260 by EPS, and collects the
 // HA permit at its kiosk. Then a holder renews there: same number, the old card handed in.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { launchBrowser, staffLogin, withPage } from '../lib/browser.js';
+import { describe, test } from 'node:test';
+import { staffLogin, withPage } from '../lib/browser.js';
 import { expectText } from '../lib/expect.js';
 import { nextMondayMorning } from '../lib/centre.js';
 import {
   EN, HK_CENTRE, PDF, PNG, atTheCentre, book, fillForm, kioskPage, lastEmail, processed, registerAndStart, upload,
 } from '../lib/applicant.js';
-import { startServer } from '../lib/server.js';
+import { useDemo } from '../lib/server.js';
 
 let server;
 let browser;
@@ -23,14 +23,9 @@ let browser;
 // centre is open after the booking.
 const MONDAY = nextMondayMorning();
 
-before(async () => {
-  server = await startServer({ people: 200, clockStart: MONDAY });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+useDemo({ people: 200, clockStart: MONDAY }, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 const EMAIL = 'j.smith@example.org';

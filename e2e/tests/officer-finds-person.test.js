@@ -1,22 +1,17 @@
 // Journey: a counter clerk signs in, looks up a permit holder by document
 // number, sees only what a clerk may see, and signs out again.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { launchBrowser, withPage } from '../lib/browser.js';
+import { describe, test } from 'node:test';
+import { withPage } from '../lib/browser.js';
 import { expectCount, expectText } from '../lib/expect.js';
-import { startServer } from '../lib/server.js';
+import { useDemo } from '../lib/server.js';
 
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+useDemo({}, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 const FULL_ID_NUMBER = '11010519491231002X';

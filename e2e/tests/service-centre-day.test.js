@@ -3,28 +3,22 @@
 // accepts her card renewal and takes the fee, the back office finishes processing, and she
 // collects the new card at a kiosk after inserting the old one, which is recorded as surrendered.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { launchBrowser, staffLogin, withPage } from '../lib/browser.js';
+import { describe, test } from 'node:test';
+import { EN, holderLogin, staffLogin, withPage } from '../lib/browser.js';
 import { nextMondayMorning, pairDevice as pair, png } from '../lib/centre.js';
 import { expectCount, expectText } from '../lib/expect.js';
-import { startServer } from '../lib/server.js';
+import { useDemo } from '../lib/server.js';
 
 let server;
 let browser;
 
 const OFFICE = 'GZ-YX-002';
-const EN = { extraHTTPHeaders: { 'Accept-Language': 'en' } };
 
 const MONDAY = nextMondayMorning();
 
-before(async () => {
-  server = await startServer({ people: 200, clockStart: MONDAY });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+useDemo({ people: 200, clockStart: MONDAY }, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 const pairDevice = (page, kind) => pair(page, server, kind);
@@ -33,12 +27,7 @@ describe('a day at the service centre', () => {
   test('book → check in → photo → called → accepted → paid → processed → collected', (t) =>
     withPage(t, browser, { baseURL: server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
       // 1. Online, on a phone: sign in and book the next free time today.
-      await page.goto('/my/appointments');
-      await page.waitForURL((u) => u.pathname === '/my/login');
-      await page.locator('#mobile').fill('13700137000');
-      await page.locator('#password').fill('demo-holder-pass');
-      await page.locator('main form button[type="submit"]').click();
-      await page.waitForURL((u) => u.pathname === '/my/appointments');
+      await holderLogin(page, '/my/appointments');
       await page.locator('#new-appointment').click();
       await page.locator('#service').selectOption('eep_application');
       await page.locator('#office').selectOption(OFFICE);

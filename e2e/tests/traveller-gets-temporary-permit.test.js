@@ -5,28 +5,21 @@
 // permits", and a wrong SMS code and a face refused on the way give clear errors.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { launchBrowser, withPage } from '../lib/browser.js';
+import { describe, test } from 'node:test';
+import { withPage } from '../lib/browser.js';
 import { expectCount, expectText } from '../lib/expect.js';
-import { binaryPath, startServer } from '../lib/server.js';
+import { binaryPath, useDemo } from '../lib/server.js';
 
 let server;
 let browser;
 let work;
 
-before(async () => {
-  server = await startServer({ people: 200 });
-  browser = await launchBrowser();
-  work = mkdtempSync(join(tmpdir(), 'exitentry-e2e-verify-'));
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+useDemo({ people: 200, workDir: 'verify' }, (s, b, w) => {
+  server = s;
+  browser = b;
+  work = w;
 });
 
 // A real 1×1 PNG: the development face check accepts any well-formed photo.

@@ -1,22 +1,17 @@
 // Journey: a visitor switches the site to Traditional Chinese and finds an
 // office in Tianhe (Guangzhou) that is open round the clock.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { launchBrowser, withPage } from '../lib/browser.js';
+import { describe, test } from 'node:test';
+import { withPage } from '../lib/browser.js';
 import { expectAttribute, expectCount, expectText } from '../lib/expect.js';
-import { startServer } from '../lib/server.js';
+import { useDemo } from '../lib/server.js';
 
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+useDemo({}, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 const pathOf = (url) => new URL(url).pathname;
