@@ -523,7 +523,7 @@ export async function openStatusList(docText, trust, at, maxAgeSecs) {
     if (bits.length !== byteLen) throw new Error('length');
     return new StatusList(p.issued_at, bits, p.size);
   } catch (e) {
-    if (e instanceof Refusal || e instanceof UnsupportedAlgorithm) throw e;
+    if ((e instanceof Refusal && e.reason === 'stale_status_list') || e instanceof UnsupportedAlgorithm) throw e;
     return refuse('bad_status_list');
   }
 }

@@ -1,7 +1,8 @@
 // The browser verifier (crates/web/assets/verifier-core.js) against the Rust verifier: every
 // test vector in crates/credentials/tests/vectors, and the freshly generated ones in
 // $EXITENTRY_FRESH_VECTORS (scripts/test makes them with the Rust generator), must give the
-// verdict the Rust side wrote into NAME.expected.json — validity, reason, kind and claims.
+// verdict the Rust side wrote into NAME.expected.json — validity, reason, kind and claims —
+// and so must the damaged and re-packed variants the Rust side judged (mutations.json).
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -17,8 +18,8 @@ function pemToDer(pem) {
   return new Uint8Array(Buffer.from(b64, 'base64'));
 }
 
-/** Runs one vector the way crates/credentials/tests/vectors.rs does. */
-export async function run(dir, spec) {
+/** Runs one vector (or `text` under its keys) the way crates/credentials/tests/vectors.rs does. */
+async function run(dir, spec, text) {
   const read = (name) => readFileSync(join(dir, name), 'utf8');
   let trust = new TrustStore();
   if (spec.cert) await trust.addCertDer(pemToDer(read(spec.cert)));
@@ -27,7 +28,7 @@ export async function run(dir, spec) {
     trust = (await openTrustList(read(spec.trust_list), pinned)).trust;
   }
   const status = spec.status_list ? await openStatusList(read(spec.status_list), trust, spec.at, spec.status_max_age) : undefined;
-  return verify(read(spec.payload).trimEnd(), trust, {
+  return verify(text ?? read(spec.payload).trimEnd(), trust, {
     prefix: spec.prefix,
     at: spec.at,
     requiredUse: spec.use ?? undefined,
@@ -67,4 +68,35 @@ test('freshly generated vectors give the Rust verdicts in the browser code', asy
     return;
   }
   t.diagnostic(`${await checkAll(fresh)} fresh vectors from ${fresh}`);
+});
+
+test('damaged and re-packed credentials and lists give the Rust verdicts in the browser code', async (t) => {
+  const fresh = process.env.EXITENTRY_FRESH_VECTORS;
+  if (!fresh) {
+    t.skip('EXITENTRY_FRESH_VECTORS not set (scripts/test sets it)');
+    return;
+  }
+  const { payloads, lists } = JSON.parse(readFileSync(join(fresh, 'mutations.json'), 'utf8'));
+  const read = (name) => readFileSync(join(FIXED, name), 'utf8');
+  const wrong = [];
+  for (const c of payloads) {
+    const spec = JSON.parse(read(c.spec));
+    const got = await run(FIXED, { ...spec, payload: null }, c.payload);
+    try {
+      assert.deepEqual(got, c.verdict);
+    } catch {
+      wrong.push(`${c.spec} ${c.case}: browser ${got.reason}, Rust ${c.verdict.reason}`);
+    }
+  }
+  const pinned = pemToDer(read('root.pem'));
+  const { trust } = await openTrustList(read('trust-list.json'), pinned);
+  const outcome = (p) => p.then(() => 'ok', (e) => e.message);
+  for (const c of lists) {
+    const got = c.list === 'trust'
+      ? await outcome(openTrustList(c.doc, pinned))
+      : await outcome(openStatusList(c.doc, trust, c.at, c.max_age));
+    if (got !== c.result) wrong.push(`${c.list} list ${c.case}: browser ${got}, Rust ${c.result}`);
+  }
+  assert.deepEqual(wrong, [], `${wrong.length} of ${payloads.length + lists.length} cases differ`);
+  t.diagnostic(`${payloads.length} payloads and ${lists.length} list documents agree`);
 });
