@@ -62,11 +62,20 @@ fn payload_cases(payload: &str, prefix: &str, rng: &mut Lcg) -> Vec<(String, Str
     let mut cases = vec![
         ("as issued".to_string(), payload.to_string()),
         ("padded".into(), format!(" \t{payload}\r\n")),
-        ("lower case".into(), format!("{prefix}{}", body.to_lowercase())),
+        (
+            "lower case".into(),
+            format!("{prefix}{}", body.to_lowercase()),
+        ),
         ("other prefix".into(), format!("XX1:{body}")),
         ("prefix only".into(), prefix.to_string()),
-        ("one character short".into(), payload[..payload.len() - 1].to_string()),
-        ("three characters short".into(), payload[..payload.len() - 3].to_string()),
+        (
+            "one character short".into(),
+            payload[..payload.len() - 1].to_string(),
+        ),
+        (
+            "three characters short".into(),
+            payload[..payload.len() - 3].to_string(),
+        ),
     ];
     for _ in 0..24 {
         let mut text = body.as_bytes().to_vec();
@@ -84,21 +93,33 @@ fn payload_cases(payload: &str, prefix: &str, rng: &mut Lcg) -> Vec<(String, Str
         let mut bytes = cose.clone();
         let at = rng.below(bytes.len());
         bytes[at] ^= [0x01, 0x02, 0x20, 0x40, 0x80, 0xff][rng.below(6)];
-        cases.push((format!("COSE byte {at} changed"), encode_envelope(&bytes, prefix)));
+        cases.push((
+            format!("COSE byte {at} changed"),
+            encode_envelope(&bytes, prefix),
+        ));
     }
     for _ in 0..10 {
         let mut bytes = cose.clone();
         let at = rng.below(bytes.len());
         bytes.insert(at, [0x00, 0x40, 0xa0, 0xf6, 0x18][rng.below(5)]);
-        cases.push((format!("COSE byte added at {at}"), encode_envelope(&bytes, prefix)));
+        cases.push((
+            format!("COSE byte added at {at}"),
+            encode_envelope(&bytes, prefix),
+        ));
         let mut bytes = cose.clone();
         let at = rng.below(bytes.len());
         bytes.remove(at);
-        cases.push((format!("COSE byte {at} removed"), encode_envelope(&bytes, prefix)));
+        cases.push((
+            format!("COSE byte {at} removed"),
+            encode_envelope(&bytes, prefix),
+        ));
     }
     let mut extra = cose.clone();
     extra.push(0x00);
-    cases.push(("COSE with a trailing byte".into(), encode_envelope(&extra, prefix)));
+    cases.push((
+        "COSE with a trailing byte".into(),
+        encode_envelope(&extra, prefix),
+    ));
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), Compression::best());
     z.write_all(&cose).unwrap();
     let deflated = z.finish().unwrap();
@@ -178,21 +199,35 @@ fn mutations_for_other_verifiers() {
             if case == "as issued" || case == "padded" {
                 assert_eq!(verdict, spec["verdict"], "{name} {case}");
             }
-            payloads.push(json!({"spec": spec_name, "case": case, "payload": text, "verdict": verdict}));
+            payloads.push(
+                json!({"spec": spec_name, "case": case, "payload": text, "verdict": verdict}),
+            );
         }
     }
     let reasons: std::collections::BTreeSet<&str> = payloads
         .iter()
         .map(|c| c["verdict"]["reason"].as_str().unwrap())
         .collect();
-    for r in ["bad_prefix", "bad_base45", "bad_compression", "bad_cose", "bad_signature"] {
-        assert!(reasons.contains(r), "no damaged case gives {r}: {reasons:?}");
+    for r in [
+        "bad_prefix",
+        "bad_base45",
+        "bad_compression",
+        "bad_cose",
+        "bad_signature",
+    ] {
+        assert!(
+            reasons.contains(r),
+            "no damaged case gives {r}: {reasons:?}"
+        );
     }
 
     let pinned = pem_to_der(&read("root.pem"));
     let (trust, _) = open_trust_list(&read("trust-list.json"), Some(&pinned)).unwrap();
     let spec: Value = serde_json::from_str(&read("es256-revoked.expected.json")).unwrap();
-    let (at, max_age) = (spec["at"].as_i64().unwrap(), spec["status_max_age"].as_i64().unwrap());
+    let (at, max_age) = (
+        spec["at"].as_i64().unwrap(),
+        spec["status_max_age"].as_i64().unwrap(),
+    );
     let mut lists = Vec::new();
     for (case, doc) in document_cases(&read("trust-list.json"), &mut rng) {
         let result = outcome(open_trust_list(&doc, Some(&pinned)));
@@ -202,7 +237,12 @@ fn mutations_for_other_verifiers() {
         let result = outcome(open_status_list(&doc, &trust, at, max_age));
         lists.push(json!({"list": "status", "case": case, "doc": doc, "at": at, "max_age": max_age, "result": result}));
     }
-    let stale = outcome(open_status_list(&read("status-list.json"), &trust, at + max_age + 1, max_age));
+    let stale = outcome(open_status_list(
+        &read("status-list.json"),
+        &trust,
+        at + max_age + 1,
+        max_age,
+    ));
     assert_eq!(stale, "stale_status_list");
     lists.push(json!({"list": "status", "case": "stale", "doc": read("status-list.json"), "at": at + max_age + 1, "max_age": max_age, "result": stale}));
 

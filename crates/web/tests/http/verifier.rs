@@ -28,7 +28,10 @@ async fn the_page_pins_the_root_of_the_published_trust_list(backend: Backend) {
         assert!(html.contains(title), "{accept}");
         let cfg = config(&html);
         assert_eq!(cfg["lang"], code);
-        assert_eq!(cfg["root"], trust["root_cert"], "the pinned root is the list's root");
+        assert_eq!(
+            cfg["root"], trust["root_cert"],
+            "the pinned root is the list's root"
+        );
         assert_eq!(cfg["prefix"], "EE1:");
         assert_eq!(cfg["status_fresh_secs"], 86_400);
         for key in ["vf-reason-revoked", "vf-use-border", "kind-hrp"] {
@@ -53,7 +56,12 @@ async fn the_service_worker_keeps_files_that_exist(backend: Backend) {
     let r = t.get(&c, "/verifier/sw.js").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["service-worker-allowed"], "/verifier");
-    assert!(r.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+    assert!(
+        r.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
     let sw = r.text().await.unwrap();
     assert!(!sw.contains("__VERSION__"), "the version is filled in");
     // Every file the worker keeps is served.
