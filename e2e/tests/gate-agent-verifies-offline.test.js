@@ -3,7 +3,7 @@
 // mode) it checks a traveller's temporary e-permit (valid for a domestic flight, refused for
 // the border), a tampered copy, a linkage proof, and a permit an officer revoked after the
 // lists were kept: still shown as valid, with the list's age, until the lists are refreshed
-// online, then refused.
+// online, then refused. The camera is a canvas showing the holder's QR.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, withPage } from '../lib/browser.js';
@@ -69,6 +69,7 @@ async function holderPayloads() {
     await page.locator('#password').fill(PASSWORD);
     await page.locator('main form button[type="submit"]').click();
     await page.waitForURL((u) => u.pathname === '/my');
+    const qr = await page.locator('.permit .qr svg').evaluate((svg) => svg.outerHTML);
     await page.locator('.permit details summary').click();
     const permit = (await page.locator('.permit textarea.payload').inputValue()).trim();
     await page.getByRole('link', { name: 'Linkage proof' }).click();
@@ -76,7 +77,7 @@ async function holderPayloads() {
     await page.waitForURL((u) => u.pathname.startsWith('/my/linkage-proofs/'));
     await page.locator('details summary').click();
     const linkage = (await page.locator('textarea.payload').inputValue()).trim();
-    return { permit, linkage };
+    return { permit, linkage, qr };
   } finally {
     await context.close();
   }
@@ -101,6 +102,29 @@ async function revoke(permitNumber) {
   }
 }
 
+/**
+ * Stands in for the phone's camera: getUserMedia answers a stream of a canvas showing the QR
+ * (an SVG as the holder's page draws it), so the page's own scanning loop reads it.
+ */
+async function pointCameraAt(page, svg) {
+  await page.evaluate(async (markup) => {
+    const img = new Image();
+    img.src = `data:image/svg+xml;base64,${btoa(markup)}`;
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 480;
+    const ctx = canvas.getContext('2d');
+    const draw = () => {
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, 480, 480);
+      ctx.drawImage(img, 40, 40, 400, 400);
+    };
+    draw();
+    setInterval(draw, 100);
+    navigator.mediaDevices.getUserMedia = async () => canvas.captureStream(10);
+  }, svg);
+}
+
 /** Pastes a payload, checks it for `use`, and returns the verdict box's text. */
 async function check(page, use, payload) {
   await page.getByRole('radio', { name: use, exact: true }).check();
@@ -116,7 +140,7 @@ describe('the offline verifier', () => {
   test('a gate agent checks permits and proofs with the network off', (t) =>
     withPage(t, browser, { baseURL: server.baseURL, viewport: PHONE, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page, context, pageErrors }) => {
       await issuePermit();
-      const { permit, linkage } = await holderPayloads();
+      const { permit, linkage, qr } = await holderPayloads();
       assert.match(permit, /^EE1:/);
       assert.match(linkage, /^EE1:/);
 
@@ -137,8 +161,14 @@ describe('the offline verifier', () => {
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= PHONE.width, `no sideways scrolling at 390 px (${width})`);
 
-      // The permit: valid for a domestic flight, with the holder and validity as signed.
-      let verdict = await check(page, 'Domestic flight', permit);
+      // The permit, scanned: valid for a domestic flight, with the holder and validity as signed.
+      await page.getByRole('radio', { name: 'Domestic flight', exact: true }).check();
+      await pointCameraAt(page, qr);
+      await page.getByRole('button', { name: 'Scan with the camera' }).click();
+      await page.locator('#verdict .verdict').waitFor();
+      assert.equal((await page.locator('#payload').inputValue()).trim(), permit, 'the QR read by the camera');
+      assert.equal(await page.locator('#camera').isVisible(), false, 'the camera stops once a code is read');
+      let verdict = (await page.locator('#verdict').innerText()).replace(/\s+/g, ' ');
       assert.match(verdict, /^Valid All checks passed/);
       assert.match(verdict, /Temporary e-permit/);
       assert.match(verdict, /CHAN TAI MAN/);

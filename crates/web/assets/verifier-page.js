@@ -9,6 +9,8 @@ import {
 
 const config = JSON.parse(document.getElementById('verifier-config').textContent);
 const t = (key) => config.messages[key] ?? key;
+/** A code in words (`kind-hrp` → "Home return permit"), or the code itself when unknown. */
+const word = (prefix, code) => config.messages[`${prefix}${code}`] ?? code;
 const pinnedRoot = base64Decode(config.root);
 const LISTS_KEY = 'exitentry-verifier-lists';
 const USE_KEY = 'exitentry-verifier-use';
@@ -74,7 +76,7 @@ async function refresh(manual) {
   let note = '';
   try {
     const responses = await Promise.all(
-      ['/api/v1/trust-list', '/api/v1/status-list'].map((u) => fetch(u, { cache: 'no-store' })),
+      ['/api/v1/trust-list', '/api/v1/status-list'].map((u) => fetch(u, { cache: 'no-store', signal: AbortSignal.timeout(15_000) })),
     );
     if (!responses.every((r) => r.ok)) throw new Error('lists unavailable');
     const [trust, status] = await Promise.all(responses.map((r) => r.text()));
@@ -162,13 +164,13 @@ function showVerdict(verdict, use) {
     if (body) {
       const names = [body.holder_name_zh, body.holder_name_latin].filter(Boolean).join(' · ');
       rows.push([t('vf-holder'), names]);
-      rows.push([t('vf-document'), `${t(`kind-${body.document_kind}`)} ${body.document_number}`]);
+      rows.push([t('vf-document'), `${word('kind-', body.document_kind)} ${body.document_number}`]);
       if (body.linked_document_number) rows.push([t('vf-linked'), body.linked_document_number]);
     }
     rows.push([t('vf-credential-id'), credentialId(claims.cti)]);
     rows.push([t('vf-validity'), `${beijing(claims.nbf)} – ${beijing(claims.exp)} (${t('vf-beijing')})`]);
     const uses = permittedUses(verdict);
-    rows.push([t('vf-uses'), uses.length ? uses.map((u) => t(`vf-use-${u}`)).join(', ') : t('vf-uses-none')]);
+    rows.push([t('vf-uses'), uses.length ? uses.map((u) => word('vf-use-', u)).join(', ') : t('vf-uses-none')]);
     const dl = el('dl', { class: 'facts' });
     facts(dl, rows);
     parts.push(el('p', { class: 'kind' }, t(`vf-kind-${verdict.kind}`)), dl);
