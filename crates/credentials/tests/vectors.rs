@@ -132,13 +132,17 @@ fn ps256_vector_with_bare_keys() {
 }
 
 /// Builds the ES256/EdDSA vectors with fresh keys and checks every expected verdict. It
-/// writes into a temporary folder; `EXITENTRY_REGENERATE_VECTORS=1 cargo test -p
+/// writes into a temporary folder (or `EXITENTRY_VECTORS_OUT`); `EXITENTRY_REGENERATE_VECTORS=1 cargo test -p
 /// exitentry-credentials --test vectors generate` rewrites tests/vectors (review, commit).
 #[test]
 fn generate_vectors() {
     let temp = tempfile::tempdir().unwrap();
+    // EXITENTRY_VECTORS_OUT keeps a fresh set for other verifiers (the browser's node test).
     let out = if std::env::var("EXITENTRY_REGENERATE_VECTORS").as_deref() == Ok("1") {
         dir()
+    } else if let Ok(keep) = std::env::var("EXITENTRY_VECTORS_OUT") {
+        std::fs::create_dir_all(&keep).unwrap();
+        PathBuf::from(keep)
     } else {
         temp.path().to_path_buf()
     };

@@ -84,3 +84,8 @@ pub async fn check_live(app: &App, payload: &str, required_use: Option<&str>) ->
     }
     Ok(v)
 }
+
+/// The root certificate (DER) that verifiers pin; the offline verifier page carries it.
+pub fn root_certificate(app: &App) -> Result<Vec<u8>> {
+    Ok(keys(app)?.root.cert_der.clone())
+}

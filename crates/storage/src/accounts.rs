@@ -2,7 +2,8 @@
 //! SHA-256 is stored). Failed sign-ins are counted in `guards`.
 
 use crate::Result;
-use sqlx::AnyConnection;
+use crate::statement::{Row, execute, optional, select};
+use sqlx::{AnyConnection, AssertSqlSafe};
 
 /// Which kind of account a statement is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,28 @@ impl Accounts {
             Accounts::Applicants => "applicant_sessions",
         }
     }
+
+    fn table(self) -> &'static str {
+        match self {
+            Accounts::Staff => "staff_users",
+            Accounts::Holders => "holder_accounts",
+            Accounts::Applicants => "applicant_accounts",
+        }
+    }
+}
+
+/// The session with this token and its account, read as `R`: the account's `columns` (of
+/// `a`) and the session's own (`csrf_token`, `created_at`, `last_seen_at`, `expires_at`).
+pub(crate) async fn session<R: Row>(
+    conn: &mut AnyConnection,
+    accounts: Accounts,
+    columns: &str,
+    token_hash: &str,
+) -> Result<Option<R>> {
+    let columns = format!("{columns}, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at");
+    let (sessions, table) = (accounts.sessions(), accounts.table());
+    let from = format!("{sessions} s JOIN {table} a ON a.id = s.user_id WHERE s.token_hash = $1");
+    optional(conn, select(&columns, &from), (token_hash,)).await
 }
 
 pub async fn create_session(
@@ -45,14 +68,8 @@ pub async fn create_session(
          VALUES ($1, $2, $3, $4, $4, $5)",
         accounts.sessions()
     );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(token_hash.to_string())
-        .bind(user_id)
-        .bind(csrf_token.to_string())
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut *conn)
-        .await?;
+    let binds = (token_hash, user_id, csrf_token, now, expires_at);
+    execute(conn, AssertSqlSafe(sql), binds).await?;
     Ok(())
 }
 
@@ -62,15 +79,9 @@ pub async fn touch_session(
     token_hash: &str,
     now: i64,
 ) -> Result<()> {
-    let sql = format!(
-        "UPDATE {} SET last_seen_at = $2 WHERE token_hash = $1",
-        accounts.sessions()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(token_hash.to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let table = accounts.sessions();
+    let sql = format!("UPDATE {table} SET last_seen_at = $2 WHERE token_hash = $1");
+    execute(conn, AssertSqlSafe(sql), (token_hash, now)).await?;
     Ok(())
 }
 
@@ -80,9 +91,6 @@ pub async fn delete_session(
     token_hash: &str,
 ) -> Result<()> {
     let sql = format!("DELETE FROM {} WHERE token_hash = $1", accounts.sessions());
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(token_hash.to_string())
-        .execute(&mut *conn)
-        .await?;
+    execute(conn, AssertSqlSafe(sql), (token_hash,)).await?;
     Ok(())
 }

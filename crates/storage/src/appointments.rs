@@ -1,14 +1,16 @@
 //! Appointments: weekly slot templates, the holiday calendar, slots with their capacity,
 //! and bookings. Taking a place is one conditional UPDATE, so no slot is ever overbooked.
 
-use crate::bulk::{BATCH, values_list};
-use crate::error::decode;
-use crate::{Result, StorageError};
-use exitentry_domain::states::AppointmentState;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::Result;
+use crate::bulk::{insert_batches, values_list};
+use crate::codes::Code;
+use crate::statement::{
+    all, changed_one, execute, insert_unique, optional, scalar, scalars, select, transition,
+};
+use exitentry_domain::states::AppointmentState::{self, Booked, CheckedIn, NoShow};
+use sqlx::{AnyConnection, AssertSqlSafe};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TemplateRow {
     pub office_code: String,
     pub service: String,
@@ -29,26 +31,22 @@ pub async fn set_template(
     lines: &[TemplateRow],
     now: i64,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM slot_templates WHERE office_code = $1 AND service = $2")
-        .bind(office.to_string())
-        .bind(service.to_string())
-        .execute(&mut *conn)
-        .await?;
+    let sql = "DELETE FROM slot_templates WHERE office_code = $1 AND service = $2";
+    execute(conn, sql, (office, service)).await?;
+    let sql = "INSERT INTO slot_templates (office_code, service, weekday, opens, closes, \
+               slot_minutes, capacity, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     for l in lines {
-        sqlx::query(
-            "INSERT INTO slot_templates (office_code, service, weekday, opens, closes, slot_minutes, \
-             capacity, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(office.to_string())
-        .bind(service.to_string())
-        .bind(l.weekday)
-        .bind(l.opens.clone())
-        .bind(l.closes.clone())
-        .bind(l.slot_minutes)
-        .bind(l.capacity)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        let binds = (
+            office,
+            service,
+            l.weekday,
+            &l.opens,
+            &l.closes,
+            l.slot_minutes,
+            l.capacity,
+            now,
+        );
+        execute(conn, sql, binds).await?;
     }
     Ok(())
 }
@@ -59,30 +57,13 @@ pub async fn templates(
     office: &str,
     service: Option<&str>,
 ) -> Result<Vec<TemplateRow>> {
-    let rows = sqlx::query(
-        "SELECT office_code, service, weekday, opens, closes, slot_minutes, capacity FROM slot_templates \
-         WHERE office_code = $1 AND ($2 = '' OR service = $2) ORDER BY service, weekday, opens",
-    )
-    .bind(office.to_string())
-    .bind(service.unwrap_or("").to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(TemplateRow {
-                office_code: r.try_get("office_code")?,
-                service: r.try_get("service")?,
-                weekday: r.try_get("weekday")?,
-                opens: r.try_get("opens")?,
-                closes: r.try_get("closes")?,
-                slot_minutes: r.try_get("slot_minutes")?,
-                capacity: r.try_get("capacity")?,
-            })
-        })
-        .collect()
+    let sql = "SELECT office_code, service, weekday, opens, closes, slot_minutes, capacity \
+               FROM slot_templates WHERE office_code = $1 AND ($2 = '' OR service = $2) \
+               ORDER BY service, weekday, opens";
+    all(conn, sql, (office, service.unwrap_or(""))).await
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CalendarDay {
     /// `YYYY-MM-DD`.
     pub day: String,
@@ -97,19 +78,11 @@ pub struct CalendarDay {
 }
 
 pub async fn put_day(conn: &mut AnyConnection, d: &CalendarDay, now: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO calendar_days (day, calendar, office_code, kind, name, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (day, calendar, office_code) DO UPDATE SET kind = $4, name = $5",
-    )
-    .bind(d.day.clone())
-    .bind(d.calendar.clone())
-    .bind(d.office_code.clone())
-    .bind(d.kind.clone())
-    .bind(d.name.clone())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let sql = "INSERT INTO calendar_days (day, calendar, office_code, kind, name, created_at) \
+               VALUES ($1, $2, $3, $4, $5, $6) \
+               ON CONFLICT (day, calendar, office_code) DO UPDATE SET kind = $4, name = $5";
+    let binds = (&d.day, &d.calendar, &d.office_code, &d.kind, &d.name, now);
+    execute(conn, sql, binds).await?;
     Ok(())
 }
 
@@ -120,15 +93,8 @@ pub async fn remove_day(
     calendar: &str,
     office: &str,
 ) -> Result<bool> {
-    let r = sqlx::query(
-        "DELETE FROM calendar_days WHERE day = $1 AND calendar = $2 AND office_code = $3",
-    )
-    .bind(day.to_string())
-    .bind(calendar.to_string())
-    .bind(office.to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() > 0)
+    let sql = "DELETE FROM calendar_days WHERE day = $1 AND calendar = $2 AND office_code = $3";
+    Ok(execute(conn, sql, (day, calendar, office)).await? > 0)
 }
 
 /// The days of one holiday calendar and (when `office` is given) that office's own days,
@@ -140,32 +106,14 @@ pub async fn calendar(
     from: &str,
     to: &str,
 ) -> Result<Vec<CalendarDay>> {
-    let rows = sqlx::query(
-        "SELECT day, calendar, office_code, kind, name FROM calendar_days \
-         WHERE day >= $1 AND day <= $2 \
-         AND ((office_code = '' AND calendar = $3) OR (office_code <> '' AND office_code = $4)) \
-         ORDER BY day, office_code",
-    )
-    .bind(from.to_string())
-    .bind(to.to_string())
-    .bind(calendar.to_string())
-    .bind(office.unwrap_or("").to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(CalendarDay {
-                day: r.try_get("day")?,
-                calendar: r.try_get("calendar")?,
-                office_code: r.try_get("office_code")?,
-                kind: r.try_get("kind")?,
-                name: r.try_get("name")?,
-            })
-        })
-        .collect()
+    let sql = "SELECT day, calendar, office_code, kind, name FROM calendar_days \
+               WHERE day >= $1 AND day <= $2 \
+               AND ((office_code = '' AND calendar = $3) \
+               OR (office_code <> '' AND office_code = $4)) ORDER BY day, office_code";
+    all(conn, sql, (from, to, calendar, office.unwrap_or(""))).await
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SlotRow {
     pub id: i64,
     pub office_code: String,
@@ -174,18 +122,6 @@ pub struct SlotRow {
     pub ends_at: i64,
     pub capacity: i64,
     pub booked: i64,
-}
-
-fn slot(r: &AnyRow) -> Result<SlotRow> {
-    Ok(SlotRow {
-        id: r.try_get("id")?,
-        office_code: r.try_get("office_code")?,
-        service: r.try_get("service")?,
-        starts_at: r.try_get("starts_at")?,
-        ends_at: r.try_get("ends_at")?,
-        capacity: r.try_get("capacity")?,
-        booked: r.try_get("booked")?,
-    })
 }
 
 const SLOT_COLUMNS: &str = "id, office_code, service, starts_at, ends_at, capacity, booked";
@@ -198,26 +134,17 @@ pub async fn open_slots(
     service: &str,
     slots: &[(i64, i64, i64)],
 ) -> Result<u64> {
-    let mut n = 0;
-    for chunk in slots.chunks(BATCH) {
-        let sql = format!(
-            "INSERT INTO slots (office_code, service, starts_at, ends_at, capacity, booked) VALUES {} \
-             ON CONFLICT (office_code, service, starts_at) DO NOTHING",
-            values_list(chunk.len(), 6)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (s, e, c) in chunk {
-            q = q
-                .bind(office.to_string())
-                .bind(service.to_string())
-                .bind(*s)
-                .bind(*e)
-                .bind(*c)
-                .bind(0_i64);
-        }
-        n += q.execute(&mut *conn).await?.rows_affected();
-    }
-    Ok(n)
+    let statement = |rows| {
+        format!(
+            "INSERT INTO slots (office_code, service, starts_at, ends_at, capacity, booked) \
+             VALUES {} ON CONFLICT (office_code, service, starts_at) DO NOTHING",
+            values_list(rows, 6)
+        )
+    };
+    let values = |&(starts, ends, capacity): &(i64, i64, i64)| {
+        (office, service, starts, ends, capacity, 0_i64)
+    };
+    insert_batches(conn, slots, statement, values, ()).await
 }
 
 /// Slots of one service at one office starting in [from, to).
@@ -228,18 +155,10 @@ pub async fn slots(
     from: i64,
     to: i64,
 ) -> Result<Vec<SlotRow>> {
-    let sql = format!(
-        "SELECT {SLOT_COLUMNS} FROM slots WHERE office_code = $1 AND service = $2 \
-         AND starts_at >= $3 AND starts_at < $4 ORDER BY starts_at"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(office.to_string())
-        .bind(service.to_string())
-        .bind(from)
-        .bind(to)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(slot).collect()
+    let rows = "slots WHERE office_code = $1 AND service = $2 AND starts_at >= $3 \
+                AND starts_at < $4 ORDER BY starts_at";
+    let sql = select(SLOT_COLUMNS, rows);
+    all(conn, sql, (office, service, from, to)).await
 }
 
 pub async fn slot_at(
@@ -248,34 +167,22 @@ pub async fn slot_at(
     service: &str,
     starts_at: i64,
 ) -> Result<Option<SlotRow>> {
-    let sql = format!(
-        "SELECT {SLOT_COLUMNS} FROM slots WHERE office_code = $1 AND service = $2 AND starts_at = $3"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(office.to_string())
-        .bind(service.to_string())
-        .bind(starts_at)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(slot).transpose()
+    let rows = "slots WHERE office_code = $1 AND service = $2 AND starts_at = $3";
+    let sql = select(SLOT_COLUMNS, rows);
+    optional(conn, sql, (office, service, starts_at)).await
 }
 
 /// Takes one place in the slot, or returns `false` when it is full. One statement: on
 /// PostgreSQL the row lock makes a second writer re-check `booked < capacity`; SQLite
 /// runs writers one at a time.
 pub async fn take_place(conn: &mut AnyConnection, slot_id: i64) -> Result<bool> {
-    let r = sqlx::query("UPDATE slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity")
-        .bind(slot_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity";
+    changed_one(conn, sql, (slot_id,)).await
 }
 
 pub async fn release_place(conn: &mut AnyConnection, slot_id: i64) -> Result<()> {
-    sqlx::query("UPDATE slots SET booked = booked - 1 WHERE id = $1 AND booked > 0")
-        .bind(slot_id)
-        .execute(&mut *conn)
-        .await?;
+    let sql = "UPDATE slots SET booked = booked - 1 WHERE id = $1 AND booked > 0";
+    execute(conn, sql, (slot_id,)).await?;
     Ok(())
 }
 
@@ -287,25 +194,13 @@ pub async fn close_slots(
     from: i64,
     to: i64,
 ) -> Result<(u64, i64)> {
-    let removed = sqlx::query(
-        "DELETE FROM slots WHERE office_code = $1 AND starts_at >= $2 AND starts_at < $3 AND booked = 0 \
-         AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = slots.id)",
-    )
-    .bind(office.to_string())
-    .bind(from)
-    .bind(to)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    let left: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM slots WHERE office_code = $1 AND starts_at >= $2 AND starts_at < $3",
-    )
-    .bind(office.to_string())
-    .bind(from)
-    .bind(to)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((removed, left))
+    let sql = "DELETE FROM slots WHERE office_code = $1 AND starts_at >= $2 AND starts_at < $3 \
+               AND booked = 0 \
+               AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = slots.id)";
+    let removed = execute(conn, sql, (office, from, to)).await?;
+    let sql =
+        "SELECT COUNT(*) FROM slots WHERE office_code = $1 AND starts_at >= $2 AND starts_at < $3";
+    Ok((removed, scalar(conn, sql, (office, from, to)).await?))
 }
 
 /// Removes unbooked slots on a public holiday at every office that follows `calendar`;
@@ -316,30 +211,16 @@ pub async fn close_slots_in_calendar(
     from: i64,
     to: i64,
 ) -> Result<(u64, i64)> {
-    let removed = sqlx::query(
-        "DELETE FROM slots WHERE starts_at >= $1 AND starts_at < $2 AND booked = 0 \
-         AND office_code IN (SELECT code FROM offices WHERE calendar = $3) \
-         AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = slots.id)",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(calendar.to_string())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    let left: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM slots WHERE starts_at >= $1 AND starts_at < $2 \
-         AND office_code IN (SELECT code FROM offices WHERE calendar = $3)",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(calendar.to_string())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((removed, left))
+    let sql = "DELETE FROM slots WHERE starts_at >= $1 AND starts_at < $2 AND booked = 0 \
+               AND office_code IN (SELECT code FROM offices WHERE calendar = $3) \
+               AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = slots.id)";
+    let removed = execute(conn, sql, (from, to, calendar)).await?;
+    let sql = "SELECT COUNT(*) FROM slots WHERE starts_at >= $1 AND starts_at < $2 \
+               AND office_code IN (SELECT code FROM offices WHERE calendar = $3)";
+    Ok((removed, scalar(conn, sql, (from, to, calendar)).await?))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AppointmentRow {
     pub id: String,
     pub reference: String,
@@ -355,6 +236,7 @@ pub struct AppointmentRow {
     pub mobile: Option<String>,
     pub channel: String,
     pub booked_by: String,
+    #[sqlx(try_from = "Code<AppointmentState>")]
     pub status: AppointmentState,
     pub created_at: i64,
     pub checked_in_at: Option<i64>,
@@ -363,80 +245,45 @@ pub struct AppointmentRow {
 const APPT_COLUMNS: &str = "id, reference, slot_id, office_code, service, starts_at, ends_at, id_kind, \
      id_number, name, person_id, mobile, channel, booked_by, status, created_at, checked_in_at";
 
-fn appointment(r: &AnyRow) -> Result<AppointmentRow> {
-    Ok(AppointmentRow {
-        id: r.try_get("id")?,
-        reference: r.try_get("reference")?,
-        slot_id: r.try_get("slot_id")?,
-        office_code: r.try_get("office_code")?,
-        service: r.try_get("service")?,
-        starts_at: r.try_get("starts_at")?,
-        ends_at: r.try_get("ends_at")?,
-        id_kind: r.try_get("id_kind")?,
-        id_number: r.try_get("id_number")?,
-        name: r.try_get("name")?,
-        person_id: r.try_get("person_id")?,
-        mobile: r.try_get("mobile")?,
-        channel: r.try_get("channel")?,
-        booked_by: r.try_get("booked_by")?,
-        status: decode(r, "status")?,
-        created_at: r.try_get("created_at")?,
-        checked_in_at: r.try_get("checked_in_at")?,
-    })
-}
-
 /// Records a booking; a second active booking for the same person and service is a
 /// `Conflict` (the partial unique index decides, whatever the timing).
 pub async fn insert(conn: &mut AnyConnection, a: &AppointmentRow) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO appointments (id, reference, slot_id, office_code, service, starts_at, ends_at, \
-         id_kind, id_number, name, person_id, mobile, channel, booked_by, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
-    )
-    .bind(a.id.clone())
-    .bind(a.reference.clone())
-    .bind(a.slot_id)
-    .bind(a.office_code.clone())
-    .bind(a.service.clone())
-    .bind(a.starts_at)
-    .bind(a.ends_at)
-    .bind(a.id_kind.clone())
-    .bind(a.id_number.clone())
-    .bind(a.name.clone())
-    .bind(a.person_id)
-    .bind(a.mobile.clone())
-    .bind(a.channel.clone())
-    .bind(a.booked_by.clone())
-    .bind(a.status.code())
-    .bind(a.created_at)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| StorageError::from_write(e, "active appointment"))?;
-    Ok(())
-}
-
-async fn one(
-    conn: &mut AnyConnection,
-    column: &str,
-    value: &str,
-) -> Result<Option<AppointmentRow>> {
-    let sql = format!("SELECT {APPT_COLUMNS} FROM appointments WHERE {column} = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(value.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(appointment).transpose()
+    let sql = "INSERT INTO appointments (id, reference, slot_id, office_code, service, starts_at, \
+         ends_at, id_kind, id_number, name, person_id, mobile, channel, booked_by, status, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)";
+    let binds = (
+        &a.id,
+        &a.reference,
+        a.slot_id,
+        &a.office_code,
+        &a.service,
+        a.starts_at,
+        a.ends_at,
+        &a.id_kind,
+        &a.id_number,
+        &a.name,
+        a.person_id,
+        &a.mobile,
+        &a.channel,
+        &a.booked_by,
+        a.status.code(),
+        a.created_at,
+    );
+    insert_unique(conn, sql, binds, "active appointment").await
 }
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<AppointmentRow>> {
-    one(conn, "id", id).await
+    let sql = select(APPT_COLUMNS, "appointments WHERE id = $1");
+    optional(conn, sql, (id,)).await
 }
 
 pub async fn by_reference(
     conn: &mut AnyConnection,
     reference: &str,
 ) -> Result<Option<AppointmentRow>> {
-    one(conn, "reference", reference).await
+    let sql = select(APPT_COLUMNS, "appointments WHERE reference = $1");
+    optional(conn, sql, (reference,)).await
 }
 
 /// The person's active booking for a service, if any.
@@ -446,18 +293,10 @@ pub async fn active_for(
     id_number: &str,
     service: &str,
 ) -> Result<Option<AppointmentRow>> {
-    let sql = format!(
-        "SELECT {APPT_COLUMNS} FROM appointments WHERE id_kind = $1 AND id_number = $2 \
-         AND service = $3 AND status = $4"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id_kind.to_string())
-        .bind(id_number.to_string())
-        .bind(service.to_string())
-        .bind(AppointmentState::Booked.code())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(appointment).transpose()
+    let rows =
+        "appointments WHERE id_kind = $1 AND id_number = $2 AND service = $3 AND status = $4";
+    let sql = select(APPT_COLUMNS, rows);
+    optional(conn, sql, (id_kind, id_number, service, Booked.code())).await
 }
 
 /// Bookings of one identity, newest slot first.
@@ -466,16 +305,9 @@ pub async fn for_identity(
     id_kind: &str,
     id_number: &str,
 ) -> Result<Vec<AppointmentRow>> {
-    let sql = format!(
-        "SELECT {APPT_COLUMNS} FROM appointments WHERE id_kind = $1 AND id_number = $2 \
-         ORDER BY starts_at DESC LIMIT 100"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id_kind.to_string())
-        .bind(id_number.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(appointment).collect()
+    let rows =
+        "appointments WHERE id_kind = $1 AND id_number = $2 ORDER BY starts_at DESC LIMIT 100";
+    all(conn, select(APPT_COLUMNS, rows), (id_kind, id_number)).await
 }
 
 /// Start times of the identity's no-shows since `since`.
@@ -485,16 +317,9 @@ pub async fn no_shows_since(
     id_number: &str,
     since: i64,
 ) -> Result<Vec<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT starts_at FROM appointments WHERE id_kind = $1 AND id_number = $2 \
-         AND status = $4 AND starts_at >= $3",
-    )
-    .bind(id_kind.to_string())
-    .bind(id_number.to_string())
-    .bind(since)
-    .bind(AppointmentState::NoShow.code())
-    .fetch_all(&mut *conn)
-    .await?)
+    let sql = "SELECT starts_at FROM appointments WHERE id_kind = $1 AND id_number = $2 \
+               AND status = $4 AND starts_at >= $3";
+    scalars(conn, sql, (id_kind, id_number, since, NoShow.code())).await
 }
 
 /// Moves a booking from `from` to `to` status; `false` when it was not in `from`.
@@ -505,20 +330,10 @@ pub async fn set_status(
     to: AppointmentState,
     now: i64,
 ) -> Result<bool> {
-    debug_assert!(from.can_become(to), "{from} -> {to}");
-    let checked_in = (to == AppointmentState::CheckedIn).then_some(now);
-    let r = sqlx::query(
-        "UPDATE appointments SET status = $3, updated_at = $4, \
-         checked_in_at = COALESCE($5, checked_in_at) WHERE id = $1 AND status = $2",
-    )
-    .bind(id.to_string())
-    .bind(from.code())
-    .bind(to.code())
-    .bind(now)
-    .bind(checked_in)
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let checked_in = (to == CheckedIn).then_some(now);
+    let sql = "UPDATE appointments SET status = $3, updated_at = $4, \
+               checked_in_at = COALESCE($5, checked_in_at) WHERE id = $1 AND status = $2";
+    transition(conn, sql, id, (from, to), (now, checked_in)).await
 }
 
 /// Moves an active booking from slot `from_slot` to another slot; `false` when it is no
@@ -530,21 +345,19 @@ pub async fn move_to(
     slot: &SlotRow,
     now: i64,
 ) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE appointments SET slot_id = $2, office_code = $3, starts_at = $4, ends_at = $5, \
-         updated_at = $6 WHERE id = $1 AND status = $8 AND slot_id = $7",
-    )
-    .bind(id.to_string())
-    .bind(slot.id)
-    .bind(slot.office_code.clone())
-    .bind(slot.starts_at)
-    .bind(slot.ends_at)
-    .bind(now)
-    .bind(from_slot)
-    .bind(AppointmentState::Booked.code())
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE appointments SET slot_id = $2, office_code = $3, starts_at = $4, \
+               ends_at = $5, updated_at = $6 WHERE id = $1 AND status = $8 AND slot_id = $7";
+    let binds = (
+        id,
+        slot.id,
+        &slot.office_code,
+        slot.starts_at,
+        slot.ends_at,
+        now,
+        from_slot,
+        Booked.code(),
+    );
+    changed_one(conn, sql, binds).await
 }
 
 /// Marks bookings whose slot ended before `now` without a check-in as no-shows; returns them.
@@ -553,13 +366,8 @@ pub async fn mark_no_shows(conn: &mut AnyConnection, now: i64) -> Result<Vec<App
         "UPDATE appointments SET status = $2, updated_at = $1 \
          WHERE status = $3 AND ends_at < $1 RETURNING {APPT_COLUMNS}"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(now)
-        .bind(AppointmentState::NoShow.code())
-        .bind(AppointmentState::Booked.code())
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(appointment).collect()
+    let binds = (now, NoShow.code(), Booked.code());
+    all(conn, AssertSqlSafe(sql), binds).await
 }
 
 /// Bookings at an office with slots in [from, to), for the day's measures and lists.
@@ -569,15 +377,7 @@ pub async fn at_office(
     from: i64,
     to: i64,
 ) -> Result<Vec<AppointmentRow>> {
-    let sql = format!(
-        "SELECT {APPT_COLUMNS} FROM appointments WHERE office_code = $1 AND starts_at >= $2 \
-         AND starts_at < $3 ORDER BY starts_at"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(office.to_string())
-        .bind(from)
-        .bind(to)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(appointment).collect()
+    let rows = "appointments WHERE office_code = $1 AND starts_at >= $2 AND starts_at < $3 \
+                ORDER BY starts_at";
+    all(conn, select(APPT_COLUMNS, rows), (office, from, to)).await
 }

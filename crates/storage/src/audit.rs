@@ -5,14 +5,15 @@
 //! altering or removing any other.
 
 use crate::Result;
+use crate::statement::{Binds, all, execute, one, select};
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who did what to which record. `before_ref`/`after_ref` point at the state before and
 /// after (e.g. a hash of the old row, or a file digest), not copies of personal data.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, sqlx::FromRow)]
 pub struct AuditEntry {
     pub actor: String,
     pub action: String,
@@ -22,10 +23,11 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredAudit {
     pub seq: i64,
     pub at: i64,
+    #[sqlx(flatten)]
     pub entry: AuditEntry,
     pub prev_hash: String,
     pub hash: String,
@@ -50,32 +52,26 @@ fn entry_hash(prev: &str, seq: i64, at: i64, e: &AuditEntry) -> String {
 /// Appends one entry inside the caller's transaction; returns its sequence number.
 /// Bumping the head row first takes its row lock, so concurrent appenders queue.
 pub async fn append(conn: &mut AnyConnection, e: &AuditEntry, at: i64) -> Result<i64> {
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut *conn)
-        .await?;
-    let seq: i64 = head.try_get("seq")?;
-    let prev: String = head.try_get("hash")?;
+    let sql = "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash";
+    let (seq, prev): (i64, String) = one(conn, sql, ()).await?;
     let hash = entry_hash(&prev, seq, at, e);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, subject, before_ref, after_ref, detail, \
-         prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(seq)
-    .bind(at)
-    .bind(e.actor.clone())
-    .bind(e.action.clone())
-    .bind(e.subject.clone())
-    .bind(e.before_ref.clone())
-    .bind(e.after_ref.clone())
-    .bind(e.detail.clone())
-    .bind(prev)
-    .bind(hash.clone())
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(hash)
-        .execute(&mut *conn)
-        .await?;
+    let sql = "INSERT INTO audit_log (seq, at, actor, action, subject, before_ref, after_ref, \
+               detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    let binds = (
+        seq,
+        at,
+        &e.actor,
+        &e.action,
+        &e.subject,
+        &e.before_ref,
+        &e.after_ref,
+        &e.detail,
+        prev,
+        &hash,
+    );
+    execute(conn, sql, binds).await?;
+    let sql = "UPDATE audit_head SET hash = $1 WHERE id = 1";
+    execute(conn, sql, (&hash,)).await?;
     Ok(seq)
 }
 
@@ -98,19 +94,12 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<Verdict> {
     let mut expected_seq = 1;
     let mut prev = GENESIS_HASH.to_string();
     loop {
-        let rows = sqlx::query(
-            "SELECT seq, at, actor, action, subject, before_ref, after_ref, detail, prev_hash, hash \
-             FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(expected_seq)
-        .bind(PAGE)
-        .fetch_all(&mut *conn)
-        .await?;
+        let page = "WHERE seq >= $1 ORDER BY seq LIMIT $2";
+        let rows = entries(conn, page, (expected_seq, PAGE)).await?;
         if rows.is_empty() {
             break;
         }
-        for r in &rows {
-            let a = read(r)?;
+        for a in rows {
             if a.seq != expected_seq {
                 return Ok(Verdict::Broken {
                     seq: expected_seq,
@@ -133,11 +122,8 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<Verdict> {
             expected_seq += 1;
         }
     }
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(&mut *conn)
-        .await?;
-    let head_seq: i64 = head.try_get("seq")?;
-    let head_hash: String = head.try_get("hash")?;
+    let sql = "SELECT seq, hash FROM audit_head WHERE id = 1";
+    let (head_seq, head_hash): (i64, String) = one(conn, sql, ()).await?;
     if head_seq != expected_seq - 1 || head_hash != prev {
         return Ok(Verdict::Broken {
             seq: expected_seq,
@@ -152,43 +138,24 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<Verdict> {
     })
 }
 
-fn read(r: &sqlx::any::AnyRow) -> Result<StoredAudit> {
-    Ok(StoredAudit {
-        seq: r.try_get("seq")?,
-        at: r.try_get("at")?,
-        entry: AuditEntry {
-            actor: r.try_get("actor")?,
-            action: r.try_get("action")?,
-            subject: r.try_get("subject")?,
-            before_ref: r.try_get("before_ref")?,
-            after_ref: r.try_get("after_ref")?,
-            detail: r.try_get("detail")?,
-        },
-        prev_hash: r.try_get("prev_hash")?,
-        hash: r.try_get("hash")?,
-    })
+const COLUMNS: &str =
+    "seq, at, actor, action, subject, before_ref, after_ref, detail, prev_hash, hash";
+
+/// The entries `rest` (a condition and an order) picks.
+async fn entries(
+    conn: &mut AnyConnection,
+    rest: &str,
+    binds: impl Binds,
+) -> Result<Vec<StoredAudit>> {
+    all(conn, select(COLUMNS, &format!("audit_log {rest}")), binds).await
 }
 
 /// The newest entries first.
 pub async fn recent(conn: &mut AnyConnection, limit: i64) -> Result<Vec<StoredAudit>> {
-    let rows = sqlx::query(
-        "SELECT seq, at, actor, action, subject, before_ref, after_ref, detail, prev_hash, hash \
-         FROM audit_log ORDER BY seq DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(read).collect()
+    entries(conn, "ORDER BY seq DESC LIMIT $1", (limit,)).await
 }
 
 /// Every entry about one subject (e.g. `temporary_permit:TP-…`), oldest first.
 pub async fn for_subject(conn: &mut AnyConnection, subject: &str) -> Result<Vec<StoredAudit>> {
-    let rows = sqlx::query(
-        "SELECT seq, at, actor, action, subject, before_ref, after_ref, detail, prev_hash, hash \
-         FROM audit_log WHERE subject = $1 ORDER BY seq",
-    )
-    .bind(subject.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(read).collect()
+    entries(conn, "WHERE subject = $1 ORDER BY seq", (subject,)).await
 }

@@ -1,5 +1,7 @@
 //! Storage errors: callers match on meaning (not found, conflict), never on SQL text.
 
+use exitentry_domain::Invalid;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("{0}")]
@@ -9,51 +11,38 @@ pub enum StorageError {
     #[error("stored data is not what the schema promises: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
 impl StorageError {
-    /// Maps a unique-constraint violation to `Conflict`, leaving other errors as they are.
-    pub(crate) fn from_write(e: sqlx::Error, what: &str) -> Self {
-        if let sqlx::Error::Database(db) = &e
+    /// A write's unique-constraint violation as `Conflict` (`what` already exists); other
+    /// errors as they are.
+    pub(crate) fn or_conflict(self, what: &str) -> Self {
+        if let StorageError::Database(sqlx::Error::Database(db)) = &self
             && db.is_unique_violation()
         {
             return StorageError::Conflict(what.to_string());
         }
-        StorageError::Database(e)
+        self
+    }
+}
+
+impl From<sqlx::Error> for StorageError {
+    /// A column the domain refuses to read (an unknown stored code, see `codes`) is
+    /// `Corrupt`, named by its column; every other error stays a database error.
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::ColumnDecode { index, source } if source.is::<Invalid>() => {
+                let column = index.trim_matches('"');
+                StorageError::Corrupt(format!("{column}: {source}"))
+            }
+            e => StorageError::Database(e),
+        }
     }
 }
 
 pub(crate) fn corrupt(e: impl std::fmt::Display) -> StorageError {
     StorageError::Corrupt(e.to_string())
-}
-
-/// Reads a text column holding a domain code (a lifecycle state) and parses it once: a code
-/// the domain does not know is `Corrupt`, never a panic further up.
-pub(crate) fn decode<T>(r: &sqlx::any::AnyRow, column: &str) -> Result<T, StorageError>
-where
-    T: std::str::FromStr<Err = exitentry_domain::Invalid>,
-{
-    use sqlx::Row;
-    let s: String = r.try_get(column)?;
-    s.parse()
-        .map_err(|e: exitentry_domain::Invalid| StorageError::Corrupt(format!("{column}: {e}")))
-}
-
-/// Reads an amount in minor units and its currency column as one `Money`.
-pub(crate) fn money(
-    r: &sqlx::any::AnyRow,
-    cents: &str,
-    currency: &str,
-) -> Result<exitentry_domain::products::Money, StorageError> {
-    use sqlx::Row;
-    let code: String = r.try_get(currency)?;
-    let currency = exitentry_domain::products::Currency::parse(&code)
-        .map_err(|e| StorageError::Corrupt(format!("{currency}: {e}")))?;
-    Ok(exitentry_domain::products::Money {
-        cents: r.try_get(cents)?,
-        currency,
-    })
 }

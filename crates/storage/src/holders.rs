@@ -1,11 +1,12 @@
 //! Permit holders' accounts (mobile number + password) and their sessions.
 
 use crate::Result;
+use crate::accounts::{self, Accounts};
+use crate::statement::{changed_one, execute, optional, scalar, scalar_optional, scalars, select};
 use exitentry_domain::states::TemporaryPermitApplicationState;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct HolderRecord {
     pub id: i64,
     pub mobile: String,
@@ -15,16 +16,8 @@ pub struct HolderRecord {
     pub locked_until: Option<i64>,
 }
 
-fn from_row(r: &AnyRow) -> Result<HolderRecord> {
-    Ok(HolderRecord {
-        id: r.try_get("id")?,
-        mobile: r.try_get("mobile")?,
-        person_id: r.try_get("person_id")?,
-        password_hash: r.try_get("password_hash")?,
-        failed_logins: r.try_get("failed_logins")?,
-        locked_until: r.try_get("locked_until")?,
-    })
-}
+const ACCOUNT_COLUMNS: &str =
+    "a.id, a.mobile, a.person_id, a.password_hash, a.failed_logins, a.locked_until";
 
 /// What binding a sign-in to a person changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,35 +48,21 @@ pub async fn bind(
     now: i64,
     keep_same_number: bool,
 ) -> Result<Bound> {
-    let other: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT id, person_id FROM holder_accounts WHERE mobile = $1 AND person_id <> $2",
-    )
-    .bind(mobile.to_string())
-    .bind(person_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let sql = "SELECT id, person_id FROM holder_accounts WHERE mobile = $1 AND person_id <> $2";
+    let other: Option<(i64, i64)> = optional(conn, sql, (mobile, person_id)).await?;
     if let Some((id, _)) = other {
         close(conn, id).await?;
     }
-    let own: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, mobile FROM holder_accounts WHERE person_id = $1")
-            .bind(person_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let sql = "SELECT id, mobile FROM holder_accounts WHERE person_id = $1";
+    let own: Option<(i64, String)> = optional(conn, sql, (person_id,)).await?;
     if let Some((id, old_mobile)) = own {
         let same = old_mobile == mobile;
         if !(same && keep_same_number) {
             end_sign_ins(conn, id).await?;
         }
-        sqlx::query(
-            "UPDATE holder_accounts SET mobile = $2, password_hash = $3, updated_at = $4              WHERE id = $1",
-        )
-        .bind(id)
-        .bind(mobile.to_string())
-        .bind(password_hash.to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        let sql = "UPDATE holder_accounts SET mobile = $2, password_hash = $3, updated_at = $4 \
+                   WHERE id = $1";
+        execute(conn, sql, (id, mobile, password_hash, now)).await?;
         let password_changed = same && keep_same_number;
         return Ok(Bound {
             account_id: id,
@@ -92,16 +71,9 @@ pub async fn bind(
             password_changed,
         });
     }
-    let id = sqlx::query_scalar(
-        "INSERT INTO holder_accounts (mobile, person_id, password_hash, failed_logins, created_at, \
-         updated_at) VALUES ($1, $2, $3, 0, $4, $4) RETURNING id",
-    )
-    .bind(mobile.to_string())
-    .bind(person_id)
-    .bind(password_hash.to_string())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+    let sql = "INSERT INTO holder_accounts (mobile, person_id, password_hash, failed_logins, \
+               created_at, updated_at) VALUES ($1, $2, $3, 0, $4, $4) RETURNING id";
+    let id = scalar(conn, sql, (mobile, person_id, password_hash, now)).await?;
     Ok(Bound {
         account_id: id,
         replaced: None,
@@ -112,48 +84,32 @@ pub async fn bind(
 
 /// Ends every session of an account and forgets its devices.
 async fn end_sign_ins(conn: &mut AnyConnection, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM holder_sessions WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    crate::guards::forget_devices(conn, crate::accounts::Accounts::Holders, id).await
+    let sql = "DELETE FROM holder_sessions WHERE user_id = $1";
+    execute(conn, sql, (id,)).await?;
+    crate::guards::forget_devices(conn, Accounts::Holders, id).await
 }
 
 /// Closes an account: its sessions, devices and the account itself.
 async fn close(conn: &mut AnyConnection, id: i64) -> Result<()> {
     end_sign_ins(conn, id).await?;
-    sqlx::query("DELETE FROM holder_accounts WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    execute(conn, "DELETE FROM holder_accounts WHERE id = $1", (id,)).await?;
     Ok(())
 }
 
 /// The sign-in of a person, if they have one.
 pub async fn by_person(conn: &mut AnyConnection, person_id: i64) -> Result<Option<HolderRecord>> {
-    let row = sqlx::query(
-        "SELECT id, mobile, person_id, password_hash, failed_logins, locked_until \
-         FROM holder_accounts WHERE person_id = $1",
-    )
-    .bind(person_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    let sql = select(ACCOUNT_COLUMNS, "holder_accounts a WHERE a.person_id = $1");
+    optional(conn, sql, (person_id,)).await
 }
 
 pub async fn by_mobile(conn: &mut AnyConnection, mobile: &str) -> Result<Option<HolderRecord>> {
-    let row = sqlx::query(
-        "SELECT id, mobile, person_id, password_hash, failed_logins, locked_until \
-         FROM holder_accounts WHERE mobile = $1",
-    )
-    .bind(mobile.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    let sql = select(ACCOUNT_COLUMNS, "holder_accounts a WHERE a.mobile = $1");
+    optional(conn, sql, (mobile,)).await
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct HolderSessionRecord {
+    #[sqlx(flatten)]
     pub account: HolderRecord,
     pub csrf_token: String,
     pub last_seen_at: i64,
@@ -164,25 +120,11 @@ pub async fn session(
     conn: &mut AnyConnection,
     token_hash: &str,
 ) -> Result<Option<HolderSessionRecord>> {
-    let row = sqlx::query(
-        "SELECT a.id, a.mobile, a.person_id, a.password_hash, a.failed_logins, a.locked_until, \
-         s.csrf_token, s.last_seen_at, s.expires_at \
-         FROM holder_sessions s JOIN holder_accounts a ON a.id = s.user_id WHERE s.token_hash = $1",
-    )
-    .bind(token_hash.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(HolderSessionRecord {
-        account: from_row(&r)?,
-        csrf_token: r.try_get("csrf_token")?,
-        last_seen_at: r.try_get("last_seen_at")?,
-        expires_at: r.try_get("expires_at")?,
-    }))
+    accounts::session(conn, Accounts::Holders, ACCOUNT_COLUMNS, token_hash).await
 }
 
 /// A sign-up waiting for its SMS code.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SignupRecord {
     pub id: String,
     pub person_id: i64,
@@ -200,110 +142,65 @@ pub struct SignupRecord {
 }
 
 pub async fn insert_signup(conn: &mut AnyConnection, s: &SignupRecord, now: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO holder_signups (id, person_id, mobile, password_hash, code_hash, code_expires_at, \
-         attempts, created_at, browser_hash) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
-    )
-    .bind(s.id.clone())
-    .bind(s.person_id)
-    .bind(s.mobile.clone())
-    .bind(s.password_hash.clone())
-    .bind(s.code_hash.clone())
-    .bind(s.code_expires_at)
-    .bind(now)
-    .bind(s.browser_hash.clone())
-    .execute(&mut *conn)
-    .await?;
+    let sql = "INSERT INTO holder_signups (id, person_id, mobile, password_hash, code_hash, \
+               code_expires_at, attempts, created_at, browser_hash) \
+               VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)";
+    let binds = (
+        &s.id,
+        s.person_id,
+        &s.mobile,
+        &s.password_hash,
+        &s.code_hash,
+        s.code_expires_at,
+        now,
+        &s.browser_hash,
+    );
+    execute(conn, sql, binds).await?;
     Ok(())
 }
 
 pub async fn signup(conn: &mut AnyConnection, id: &str) -> Result<Option<SignupRecord>> {
-    let row = sqlx::query(
-        "SELECT id, person_id, mobile, password_hash, code_hash, code_expires_at, attempts, \
-         completed_at, code_confirmed_at, face_attempts, browser_hash FROM holder_signups \
-         WHERE id = $1",
-    )
-    .bind(id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| {
-        Ok(SignupRecord {
-            id: r.try_get("id")?,
-            person_id: r.try_get("person_id")?,
-            mobile: r.try_get("mobile")?,
-            password_hash: r.try_get("password_hash")?,
-            code_hash: r.try_get("code_hash")?,
-            code_expires_at: r.try_get("code_expires_at")?,
-            attempts: r.try_get("attempts")?,
-            completed_at: r.try_get("completed_at")?,
-            code_confirmed_at: r.try_get("code_confirmed_at")?,
-            face_attempts: r.try_get("face_attempts")?,
-            browser_hash: r.try_get("browser_hash")?,
-        })
-    })
-    .transpose()
+    let sql = "SELECT id, person_id, mobile, password_hash, code_hash, code_expires_at, attempts, \
+               completed_at, code_confirmed_at, face_attempts, browser_hash FROM holder_signups \
+               WHERE id = $1";
+    optional(conn, sql, (id,)).await
 }
 
 /// Counts a code attempt; returns the attempts so far, or `None` once `max` are used up.
 pub async fn signup_attempt(conn: &mut AnyConnection, id: &str, max: i64) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "UPDATE holder_signups SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 \
-         AND completed_at IS NULL RETURNING attempts",
-    )
-    .bind(id.to_string())
-    .bind(max)
-    .fetch_optional(&mut *conn)
-    .await?)
+    let sql = "UPDATE holder_signups SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 \
+               AND completed_at IS NULL RETURNING attempts";
+    scalar_optional(conn, sql, (id, max)).await
 }
 
 /// Marks the sign-up done; `false` if it already was (so one code makes one account).
 pub async fn complete_signup(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE holder_signups SET completed_at = $2 WHERE id = $1 AND completed_at IS NULL",
-    )
-    .bind(id.to_string())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE holder_signups SET completed_at = $2 WHERE id = $1 AND completed_at IS NULL";
+    changed_one(conn, sql, (id, now)).await
 }
 
 /// Records the right SMS code; `false` if it already was (or the sign-up is complete).
 pub async fn confirm_code(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE holder_signups SET code_confirmed_at = $2 WHERE id = $1 \
-         AND code_confirmed_at IS NULL AND completed_at IS NULL",
-    )
-    .bind(id.to_string())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE holder_signups SET code_confirmed_at = $2 WHERE id = $1 \
+               AND code_confirmed_at IS NULL AND completed_at IS NULL";
+    changed_one(conn, sql, (id, now)).await
 }
 
 /// Counts a face check of a sign-up; `None` once `max` are used up (taken before the
 /// provider is asked, so concurrent photos cannot exceed it).
 pub async fn face_attempt(conn: &mut AnyConnection, id: &str, max: i64) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "UPDATE holder_signups SET face_attempts = face_attempts + 1 WHERE id = $1 \
-         AND face_attempts < $2 AND code_confirmed_at IS NOT NULL AND completed_at IS NULL \
-         RETURNING face_attempts",
-    )
-    .bind(id.to_string())
-    .bind(max)
-    .fetch_optional(&mut *conn)
-    .await?)
+    let sql = "UPDATE holder_signups SET face_attempts = face_attempts + 1 WHERE id = $1 \
+               AND face_attempts < $2 AND code_confirmed_at IS NOT NULL AND completed_at IS NULL \
+               RETURNING face_attempts";
+    scalar_optional(conn, sql, (id, max)).await
 }
 
 /// Mobile numbers the person proved before (temporary permits issued, sign-ups completed):
 /// told when their sign-in changes, since the registry holds no contact of its own.
 pub async fn known_mobiles(conn: &mut AnyConnection, person_id: i64) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT mobile FROM temporary_permit_applications WHERE person_id = $1 AND state = $2 \
-         UNION SELECT mobile FROM holder_signups WHERE person_id = $1 AND completed_at IS NOT NULL",
-    )
-    .bind(person_id)
-    .bind(TemporaryPermitApplicationState::Issued.code())
-    .fetch_all(&mut *conn)
-    .await?)
+    let sql = "SELECT mobile FROM temporary_permit_applications WHERE person_id = $1 \
+               AND state = $2 UNION SELECT mobile FROM holder_signups WHERE person_id = $1 \
+               AND completed_at IS NOT NULL";
+    let issued = TemporaryPermitApplicationState::Issued;
+    scalars(conn, sql, (person_id, issued.code())).await
 }

@@ -1,10 +1,11 @@
 //! The job queue. Jobs are enqueued inside the caller's transaction, so a business write
 //! and the message it promises commit together; workers on any node claim due jobs.
 
+use crate::statement::{all, changed_one, execute, optional, scalar};
 use crate::{Backend, Result};
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Job {
     pub id: i64,
     pub kind: String,
@@ -20,15 +21,9 @@ pub async fn enqueue(
     run_at: i64,
     now: i64,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO jobs (kind, payload, run_at, attempts, created_at) VALUES ($1, $2, $3, 0, $4) RETURNING id",
-    )
-    .bind(kind.to_string())
-    .bind(payload.to_string())
-    .bind(run_at)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?)
+    let sql = "INSERT INTO jobs (kind, payload, run_at, attempts, created_at) \
+               VALUES ($1, $2, $3, 0, $4) RETURNING id";
+    scalar(conn, sql, (kind, payload, run_at, now)).await
 }
 
 /// Claims the oldest due job for `lease_micros`. On PostgreSQL `SKIP LOCKED` lets several
@@ -49,28 +44,12 @@ pub async fn claim(
            AND (locked_until IS NULL OR locked_until <= $2) ORDER BY run_at, id LIMIT 1{lock}) \
          RETURNING id, kind, payload, attempts"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(now + lease_micros)
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| {
-        Ok(Job {
-            id: r.try_get("id")?,
-            kind: r.try_get("kind")?,
-            payload: r.try_get("payload")?,
-            attempts: r.try_get("attempts")?,
-        })
-    })
-    .transpose()
+    optional(conn, AssertSqlSafe(sql), (now + lease_micros, now)).await
 }
 
 pub async fn complete(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
-    sqlx::query("UPDATE jobs SET done_at = $2, locked_until = NULL WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let sql = "UPDATE jobs SET done_at = $2, locked_until = NULL WHERE id = $1";
+    execute(conn, sql, (id, now)).await?;
     Ok(())
 }
 
@@ -82,46 +61,17 @@ pub async fn fail(
     retry_at: Option<i64>,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE jobs SET last_error = $2, locked_until = NULL, \
-         run_at = COALESCE($3, run_at), failed_at = CASE WHEN $3 IS NULL THEN $4 ELSE NULL END WHERE id = $1",
-    )
-    .bind(id)
-    .bind(error.to_string())
-    .bind(retry_at)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let sql = "UPDATE jobs SET last_error = $2, locked_until = NULL, \
+               run_at = COALESCE($3, run_at), \
+               failed_at = CASE WHEN $3 IS NULL THEN $4 ELSE NULL END WHERE id = $1";
+    execute(conn, sql, (id, error, retry_at, now)).await?;
     Ok(())
 }
 
-/// Jobs given up on, newest first, for staff to see.
-pub async fn failed(conn: &mut AnyConnection, limit: i64) -> Result<Vec<(Job, String)>> {
-    let rows = sqlx::query(
-        "SELECT id, kind, payload, attempts, COALESCE(last_error, '') AS last_error FROM jobs \
-         WHERE failed_at IS NOT NULL ORDER BY failed_at DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                Job {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    payload: r.try_get("payload")?,
-                    attempts: r.try_get("attempts")?,
-                },
-                r.try_get("last_error")?,
-            ))
-        })
-        .collect()
-}
-
 /// A job given up on, as staff see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FailedJob {
+    #[sqlx(flatten)]
     pub job: Job,
     pub last_error: String,
     pub failed_at: i64,
@@ -129,61 +79,33 @@ pub struct FailedJob {
 
 /// Jobs given up on, newest first, with when they were given up.
 pub async fn failed_jobs(conn: &mut AnyConnection, limit: i64) -> Result<Vec<FailedJob>> {
-    let rows = sqlx::query(
-        "SELECT id, kind, payload, attempts, COALESCE(last_error, '') AS last_error, failed_at \
-         FROM jobs WHERE failed_at IS NOT NULL ORDER BY failed_at DESC, id DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(FailedJob {
-                job: Job {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    payload: r.try_get("payload")?,
-                    attempts: r.try_get("attempts")?,
-                },
-                last_error: r.try_get("last_error")?,
-                failed_at: r.try_get("failed_at")?,
-            })
-        })
-        .collect()
+    let sql = "SELECT id, kind, payload, attempts, COALESCE(last_error, '') AS last_error, \
+               failed_at FROM jobs WHERE failed_at IS NOT NULL \
+               ORDER BY failed_at DESC, id DESC LIMIT $1";
+    all(conn, sql, (limit,)).await
+}
+
+/// Jobs given up on, newest first, for staff to see.
+pub async fn failed(conn: &mut AnyConnection, limit: i64) -> Result<Vec<(Job, String)>> {
+    let jobs = failed_jobs(conn, limit).await?;
+    Ok(jobs.into_iter().map(|f| (f.job, f.last_error)).collect())
 }
 
 /// Queues a given-up job again, due at `now` with a fresh count of attempts. `false` when
 /// the job does not exist or is not given up (a double click retries once).
 pub async fn retry(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE jobs SET failed_at = NULL, attempts = 0, run_at = $2, locked_until = NULL \
-         WHERE id = $1 AND failed_at IS NOT NULL",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let sql = "UPDATE jobs SET failed_at = NULL, attempts = 0, run_at = $2, locked_until = NULL \
+               WHERE id = $1 AND failed_at IS NOT NULL";
+    changed_one(conn, sql, (id, now)).await
 }
 
 /// A job by id (whatever its state), for the worker's callers and tests.
 pub async fn job(conn: &mut AnyConnection, id: i64) -> Result<Option<Job>> {
-    let row = sqlx::query("SELECT id, kind, payload, attempts FROM jobs WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| {
-        Ok(Job {
-            id: r.try_get("id")?,
-            kind: r.try_get("kind")?,
-            payload: r.try_get("payload")?,
-            attempts: r.try_get("attempts")?,
-        })
-    })
-    .transpose()
+    let sql = "SELECT id, kind, payload, attempts FROM jobs WHERE id = $1";
+    optional(conn, sql, (id,)).await
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OutboxMessage {
     pub id: i64,
     pub channel: String,
@@ -202,34 +124,14 @@ pub async fn deliver_to_outbox(
     body: &str,
     now: i64,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO outbox (channel, recipient, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(channel.to_string())
-        .bind(recipient.to_string())
-        .bind(subject.map(str::to_string))
-        .bind(body.to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let sql = "INSERT INTO outbox (channel, recipient, subject, body, created_at) \
+               VALUES ($1, $2, $3, $4, $5)";
+    execute(conn, sql, (channel, recipient, subject, body, now)).await?;
     Ok(())
 }
 
 pub async fn outbox(conn: &mut AnyConnection, limit: i64) -> Result<Vec<OutboxMessage>> {
-    let rows = sqlx::query(
-        "SELECT id, channel, recipient, subject, body, created_at FROM outbox ORDER BY id DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(OutboxMessage {
-                id: r.try_get("id")?,
-                channel: r.try_get("channel")?,
-                recipient: r.try_get("recipient")?,
-                subject: r.try_get("subject")?,
-                body: r.try_get("body")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    let sql = "SELECT id, channel, recipient, subject, body, created_at FROM outbox \
+               ORDER BY id DESC LIMIT $1";
+    all(conn, sql, (limit,)).await
 }

@@ -1,10 +1,11 @@
 //! Offices: upsert from imports, directory queries.
 
 use crate::error::corrupt;
+use crate::statement::{Binds, all, scalar, scalars};
 use crate::{Result, StorageError};
 use exitentry_domain::office::{HolidayCalendar, Office, OfficeCode, OfficeLevel, Service};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 const COLUMNS: &str = "code, name_zh_hans, name_zh_hant, name_en, city, district, address, level, \
      open_24h, opening_hours, self_service_devices, services, calendar";
@@ -94,7 +95,7 @@ pub async fn upsert(
                 bind_office(q, o, now)
                     .execute(&mut *conn)
                     .await
-                    .map_err(|e| StorageError::from_write(e, o.code.as_str()))?;
+                    .map_err(|e| StorageError::from(e).or_conflict(o.code.as_str()))?;
                 counts.inserted += 1;
             }
         }
@@ -104,8 +105,8 @@ pub async fn upsert(
 
 pub async fn get(conn: &mut AnyConnection, code: &OfficeCode) -> Result<Option<Office>> {
     let sql = format!("SELECT {COLUMNS} FROM offices WHERE code = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(code.as_str().to_string())
+    let args = (code.as_str(),).into_args()?;
+    let row = sqlx::query_with(AssertSqlSafe(sql), args)
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(from_row).transpose()
@@ -127,34 +128,25 @@ pub async fn list(conn: &mut AnyConnection, f: &OfficeFilter) -> Result<(Vec<Off
     // Fixed placeholders with "IS NULL OR" keep one statement text for every filter combination.
     let cond = "($1 = '' OR city = $1) AND ($2 = '' OR district = $2) \
                 AND ($3 = 0 OR open_24h = 1) AND ($4 = 0 OR self_service_devices > 0)";
-    let city = f.city.clone().unwrap_or_default();
-    let district = f.district.clone().unwrap_or_default();
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM offices WHERE {cond}"
-    )))
-    .bind(city.clone())
-    .bind(district.clone())
-    .bind(i64::from(f.open_24h))
-    .bind(i64::from(f.with_devices))
-    .fetch_one(&mut *conn)
-    .await?;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let city = f.city.as_deref().unwrap_or_default();
+    let district = f.district.as_deref().unwrap_or_default();
+    let (open_24h, with_devices) = (i64::from(f.open_24h), i64::from(f.with_devices));
+    let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM offices WHERE {cond}"));
+    let total = scalar(conn, sql, (city, district, open_24h, with_devices)).await?;
+    let sql = format!(
         "SELECT {COLUMNS} FROM offices WHERE {cond} ORDER BY city, district, code LIMIT $5 OFFSET $6"
-    )))
-    .bind(city)
-    .bind(district)
-    .bind(i64::from(f.open_24h))
-    .bind(i64::from(f.with_devices))
-    .bind(f.limit.clamp(1, 1000))
-    .bind(f.offset.max(0))
-    .fetch_all(&mut *conn)
-    .await?;
+    );
+    let (limit, offset) = (f.limit.clamp(1, 1000), f.offset.max(0));
+    let args = (city, district, open_24h, with_devices, limit, offset).into_args()?;
+    let rows = sqlx::query_with(AssertSqlSafe(sql), args)
+        .fetch_all(&mut *conn)
+        .await?;
     let offices = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
     Ok((offices, total))
 }
 
 /// One district of the directory with its counts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DistrictSummary {
     pub city: String,
     pub district: String,
@@ -163,27 +155,13 @@ pub struct DistrictSummary {
 }
 
 pub async fn districts(conn: &mut AnyConnection) -> Result<Vec<DistrictSummary>> {
-    let rows = sqlx::query(
-        "SELECT city, district, COUNT(*) AS n, COUNT(CASE WHEN open_24h = 1 THEN 1 END) AS n24 FROM offices \
-         GROUP BY city, district ORDER BY city, district",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(DistrictSummary {
-                city: r.try_get("city")?,
-                district: r.try_get("district")?,
-                offices: r.try_get("n")?,
-                open_24h: r.try_get("n24")?,
-            })
-        })
-        .collect()
+    let sql = "SELECT city, district, COUNT(*) AS offices, \
+               COUNT(CASE WHEN open_24h = 1 THEN 1 END) AS open_24h FROM offices \
+               GROUP BY city, district ORDER BY city, district";
+    all(conn, sql, ()).await
 }
 
 /// All office codes, for validating references in imports.
 pub async fn all_codes(conn: &mut AnyConnection) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT code FROM offices")
-        .fetch_all(&mut *conn)
-        .await?)
+    scalars(conn, "SELECT code FROM offices", ()).await
 }

@@ -2,13 +2,19 @@
 //! return permit's pre-applications with their review history. State changes are
 //! conditional UPDATEs, so two reviewers never both claim or decide one application.
 
-use crate::error::decode;
-use crate::{Result, StorageError};
-use exitentry_domain::states::PreApplicationState;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::Result;
+use crate::accounts::{self, Accounts};
+use crate::codes::Code;
+use crate::statement::{
+    all, changed_one, counts_any, execute, insert_unique, inserted_id, optional, scalar_optional,
+    select, transition,
+};
+use exitentry_domain::states::PreApplicationState::{
+    self, Approved, Draft, InReview, Submitted, SupplementRequested, Used,
+};
+use sqlx::AnyConnection;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AccountRow {
     pub id: i64,
     pub email: String,
@@ -22,18 +28,6 @@ pub struct AccountRow {
 const ACCOUNT_COLUMNS: &str =
     "a.id, a.email, a.password_hash, a.lang, a.verified_at, a.failed_logins, a.locked_until";
 
-fn account(r: &AnyRow) -> Result<AccountRow> {
-    Ok(AccountRow {
-        id: r.try_get("id")?,
-        email: r.try_get("email")?,
-        password_hash: r.try_get("password_hash")?,
-        lang: r.try_get("lang")?,
-        verified_at: r.try_get("verified_at")?,
-        failed_logins: r.try_get("failed_logins")?,
-        locked_until: r.try_get("locked_until")?,
-    })
-}
-
 /// A new account without a password (set with the emailed link); `Conflict` when the
 /// address is taken.
 pub async fn insert_account(
@@ -44,37 +38,21 @@ pub async fn insert_account(
     verify_expires_at: i64,
     now: i64,
 ) -> Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO applicant_accounts (email, password_hash, lang, verify_token_hash, \
-         verify_expires_at, failed_logins, created_at, updated_at) \
-         VALUES ($1, '', $2, $3, $4, 0, $5, $5) RETURNING id",
-    )
-    .bind(email.to_string())
-    .bind(lang.to_string())
-    .bind(verify_token_hash.to_string())
-    .bind(verify_expires_at)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| StorageError::from_write(e, "applicant account"))
+    let sql = "INSERT INTO applicant_accounts (email, password_hash, lang, verify_token_hash, \
+               verify_expires_at, failed_logins, created_at, updated_at) \
+               VALUES ($1, '', $2, $3, $4, 0, $5, $5) RETURNING id";
+    let binds = (email, lang, verify_token_hash, verify_expires_at, now);
+    inserted_id(conn, sql, binds, "applicant account").await
 }
 
 pub async fn account_by_email(conn: &mut AnyConnection, email: &str) -> Result<Option<AccountRow>> {
-    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM applicant_accounts a WHERE a.email = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(email.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(account).transpose()
+    let sql = select(ACCOUNT_COLUMNS, "applicant_accounts a WHERE a.email = $1");
+    optional(conn, sql, (email,)).await
 }
 
 pub async fn account_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<AccountRow>> {
-    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM applicant_accounts a WHERE a.id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(account).transpose()
+    let sql = select(ACCOUNT_COLUMNS, "applicant_accounts a WHERE a.id = $1");
+    optional(conn, sql, (id,)).await
 }
 
 /// Uses the link carrying this token (once, before it expires): the address is verified,
@@ -85,35 +63,23 @@ pub async fn verify(
     password_hash: &str,
     now: i64,
 ) -> Result<Option<i64>> {
-    let id: Option<i64> = sqlx::query_scalar(
-        "UPDATE applicant_accounts SET verified_at = COALESCE(verified_at, $2), \
-         verify_token_hash = NULL, password_hash = $3, failed_logins = 0, locked_until = NULL, \
-         updated_at = $2 WHERE verify_token_hash = $1 AND verify_expires_at > $2 RETURNING id",
-    )
-    .bind(token_hash.to_string())
-    .bind(now)
-    .bind(password_hash.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
+    let sql = "UPDATE applicant_accounts SET verified_at = COALESCE(verified_at, $2), \
+               verify_token_hash = NULL, password_hash = $3, failed_logins = 0, \
+               locked_until = NULL, updated_at = $2 \
+               WHERE verify_token_hash = $1 AND verify_expires_at > $2 RETURNING id";
+    let id = scalar_optional(conn, sql, (token_hash, now, password_hash)).await?;
     if let Some(id) = id {
-        sqlx::query("DELETE FROM applicant_sessions WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+        let sql = "DELETE FROM applicant_sessions WHERE user_id = $1";
+        execute(conn, sql, (id,)).await?;
     }
     Ok(id)
 }
 
 /// Whether a link's token is still usable.
 pub async fn token_valid(conn: &mut AnyConnection, token_hash: &str, now: i64) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM applicant_accounts WHERE verify_token_hash = $1 AND verify_expires_at > $2",
-    )
-    .bind(token_hash.to_string())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(n > 0)
+    let sql = "SELECT COUNT(*) FROM applicant_accounts WHERE verify_token_hash = $1 \
+               AND verify_expires_at > $2";
+    counts_any(conn, sql, (token_hash, now)).await
 }
 
 /// A new link for an account (the last one sent is the one that works).
@@ -124,21 +90,14 @@ pub async fn renew_verification(
     expires_at: i64,
     now: i64,
 ) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE applicant_accounts SET verify_token_hash = $2, verify_expires_at = $3, updated_at = $4 \
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(token_hash.to_string())
-    .bind(expires_at)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE applicant_accounts SET verify_token_hash = $2, verify_expires_at = $3, \
+               updated_at = $4 WHERE id = $1";
+    changed_one(conn, sql, (id, token_hash, expires_at, now)).await
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SessionRow {
+    #[sqlx(flatten)]
     pub account: AccountRow,
     pub csrf_token: String,
     pub last_seen_at: i64,
@@ -146,29 +105,16 @@ pub struct SessionRow {
 }
 
 pub async fn session(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<SessionRow>> {
-    let sql = format!(
-        "SELECT {ACCOUNT_COLUMNS}, s.csrf_token, s.last_seen_at, s.expires_at \
-         FROM applicant_sessions s JOIN applicant_accounts a ON a.id = s.user_id WHERE s.token_hash = $1"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(token_hash.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(SessionRow {
-        account: account(&r)?,
-        csrf_token: r.try_get("csrf_token")?,
-        last_seen_at: r.try_get("last_seen_at")?,
-        expires_at: r.try_get("expires_at")?,
-    }))
+    accounts::session(conn, Accounts::Applicants, ACCOUNT_COLUMNS, token_hash).await
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApplicationRow {
     pub id: String,
     pub reference: String,
     pub account_id: i64,
     /// `used` once the counter accepted it (`used_by` names that application).
+    #[sqlx(try_from = "Code<PreApplicationState>")]
     pub status: PreApplicationState,
     /// The form as JSON (kept as typed between saves).
     pub form: String,
@@ -184,65 +130,33 @@ pub struct ApplicationRow {
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "id, reference, account_id, status, form, id_kind, id_number, round, claimed_by, \
-     submitted_at, decided_at, used_by, created_at, updated_at";
-
-fn application(r: &AnyRow) -> Result<ApplicationRow> {
-    Ok(ApplicationRow {
-        id: r.try_get("id")?,
-        reference: r.try_get("reference")?,
-        account_id: r.try_get("account_id")?,
-        status: decode(r, "status")?,
-        form: r.try_get("form")?,
-        id_kind: r.try_get("id_kind")?,
-        id_number: r.try_get("id_number")?,
-        round: r.try_get("round")?,
-        claimed_by: r.try_get("claimed_by")?,
-        submitted_at: r.try_get("submitted_at")?,
-        decided_at: r.try_get("decided_at")?,
-        used_by: r.try_get("used_by")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
+const COLUMNS: &str = "id, reference, account_id, status, form, id_kind, id_number, round, \
+     claimed_by, submitted_at, decided_at, used_by, created_at, updated_at";
 
 /// A new draft; `Conflict` when the account already has one in progress.
 pub async fn insert(conn: &mut AnyConnection, a: &ApplicationRow) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO hrp_applications (id, reference, account_id, status, form, round, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-    )
-    .bind(a.id.clone())
-    .bind(a.reference.clone())
-    .bind(a.account_id)
-    .bind(a.status.code())
-    .bind(a.form.clone())
-    .bind(a.round)
-    .bind(a.created_at)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| StorageError::from_write(e, "application in progress"))?;
-    Ok(())
+    let sql = "INSERT INTO hrp_applications (id, reference, account_id, status, form, round, \
+               created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    let binds = (
+        &a.id,
+        &a.reference,
+        a.account_id,
+        a.status.code(),
+        &a.form,
+        a.round,
+        a.created_at,
+    );
+    insert_unique(conn, sql, binds, "application in progress").await
 }
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ApplicationRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM hrp_applications WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(application).transpose()
+    let sql = select(COLUMNS, "hrp_applications WHERE id = $1");
+    optional(conn, sql, (id,)).await
 }
 
 pub async fn for_account(conn: &mut AnyConnection, account_id: i64) -> Result<Vec<ApplicationRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM hrp_applications WHERE account_id = $1 ORDER BY created_at DESC LIMIT 50"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(account_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(application).collect()
+    let rows = "hrp_applications WHERE account_id = $1 ORDER BY created_at DESC LIMIT 50";
+    all(conn, select(COLUMNS, rows), (account_id,)).await
 }
 
 /// Applications in `status`, oldest submission first (the review queue).
@@ -251,31 +165,16 @@ pub async fn with_status(
     status: PreApplicationState,
     limit: i64,
 ) -> Result<Vec<ApplicationRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM hrp_applications WHERE status = $1 ORDER BY submitted_at, id LIMIT $2"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(status.code())
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(application).collect()
+    let rows = "hrp_applications WHERE status = $1 ORDER BY submitted_at, id LIMIT $2";
+    all(conn, select(COLUMNS, rows), (status.code(), limit)).await
 }
 
 /// Saves the form of a draft or of an application waiting for supplements.
 pub async fn save_form(conn: &mut AnyConnection, id: &str, form: &str, now: i64) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE hrp_applications SET form = $2, updated_at = $3 \
-         WHERE id = $1 AND status IN ($4, $5)",
-    )
-    .bind(id.to_string())
-    .bind(form.to_string())
-    .bind(now)
-    .bind(PreApplicationState::Draft.code())
-    .bind(PreApplicationState::SupplementRequested.code())
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE hrp_applications SET form = $2, updated_at = $3 \
+               WHERE id = $1 AND status IN ($4, $5)";
+    let binds = (id, form, now, Draft.code(), SupplementRequested.code());
+    changed_one(conn, sql, binds).await
 }
 
 /// Submits (or resubmits) a complete application: the identity it is for is recorded, the
@@ -287,37 +186,27 @@ pub async fn submit(
     id_number: &str,
     now: i64,
 ) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE hrp_applications SET status = $5, id_kind = $2, id_number = $3, \
-         round = round + 1, claimed_by = NULL, submitted_at = $4, updated_at = $4 \
-         WHERE id = $1 AND status IN ($6, $7)",
-    )
-    .bind(id.to_string())
-    .bind(id_kind.to_string())
-    .bind(id_number.to_string())
-    .bind(now)
-    .bind(PreApplicationState::Submitted.code())
-    .bind(PreApplicationState::Draft.code())
-    .bind(PreApplicationState::SupplementRequested.code())
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE hrp_applications SET status = $5, id_kind = $2, id_number = $3, \
+               round = round + 1, claimed_by = NULL, submitted_at = $4, updated_at = $4 \
+               WHERE id = $1 AND status IN ($6, $7)";
+    let from = (Draft.code(), SupplementRequested.code());
+    let binds = (
+        id,
+        id_kind,
+        id_number,
+        now,
+        Submitted.code(),
+        from.0,
+        from.1,
+    );
+    changed_one(conn, sql, binds).await
 }
 
 /// A reviewer claims a submitted application: `false` when someone else was quicker.
 pub async fn claim(conn: &mut AnyConnection, id: &str, reviewer: &str, now: i64) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE hrp_applications SET status = $5, claimed_by = $2, updated_at = $3 \
-         WHERE id = $1 AND status = $4",
-    )
-    .bind(id.to_string())
-    .bind(reviewer.to_string())
-    .bind(now)
-    .bind(PreApplicationState::Submitted.code())
-    .bind(PreApplicationState::InReview.code())
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE hrp_applications SET status = $3, claimed_by = $4, updated_at = $5 \
+               WHERE id = $1 AND status = $2";
+    transition(conn, sql, id, (Submitted, InReview), (reviewer, now)).await
 }
 
 /// The claiming reviewer decides: `to` is `supplement_requested`, `approved` or `rejected`.
@@ -328,20 +217,9 @@ pub async fn decide(
     to: PreApplicationState,
     now: i64,
 ) -> Result<bool> {
-    let from = PreApplicationState::InReview;
-    debug_assert!(from.can_become(to), "{from} -> {to}");
-    let r = sqlx::query(
-        "UPDATE hrp_applications SET status = $3, decided_at = $4, updated_at = $4 \
-         WHERE id = $1 AND status = $5 AND claimed_by = $2",
-    )
-    .bind(id.to_string())
-    .bind(reviewer.to_string())
-    .bind(to.code())
-    .bind(now)
-    .bind(from.code())
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE hrp_applications SET status = $3, decided_at = $5, updated_at = $5 \
+               WHERE id = $1 AND status = $2 AND claimed_by = $4";
+    transition(conn, sql, id, (InReview, to), (reviewer, now)).await
 }
 
 /// The latest approved or used pre-application of this identity card: whether one is
@@ -351,38 +229,24 @@ pub async fn latest_granted_for(
     id_kind: &str,
     id_number: &str,
 ) -> Result<Option<ApplicationRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM hrp_applications WHERE id_kind = $1 AND id_number = $2 \
-         AND status IN ($3, $4) ORDER BY decided_at DESC LIMIT 1"
+    let sql = select(
+        COLUMNS,
+        "hrp_applications WHERE id_kind = $1 AND id_number = $2 AND status IN ($3, $4) \
+         ORDER BY decided_at DESC LIMIT 1",
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id_kind.to_string())
-        .bind(id_number.to_string())
-        .bind(PreApplicationState::Approved.code())
-        .bind(PreApplicationState::Used.code())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(application).transpose()
+    let binds = (id_kind, id_number, Approved.code(), Used.code());
+    optional(conn, sql, binds).await
 }
 
 /// Marks an approved pre-application used by the centre application `by`; `false` when it
 /// is no longer approved (used meanwhile by another counter).
 pub async fn mark_used(conn: &mut AnyConnection, id: &str, by: &str, now: i64) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE hrp_applications SET status = $5, used_by = $2, updated_at = $3 \
-         WHERE id = $1 AND status = $4",
-    )
-    .bind(id.to_string())
-    .bind(by.to_string())
-    .bind(now)
-    .bind(PreApplicationState::Approved.code())
-    .bind(PreApplicationState::Used.code())
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE hrp_applications SET status = $3, used_by = $4, updated_at = $5 \
+               WHERE id = $1 AND status = $2";
+    transition(conn, sql, id, (Approved, Used), (by, now)).await
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EventRow {
     pub round: i64,
     pub kind: String,
@@ -394,40 +258,23 @@ pub struct EventRow {
 }
 
 pub async fn add_event(conn: &mut AnyConnection, application_id: &str, e: &EventRow) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO hrp_application_events (application_id, round, kind, actor, items, note, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(application_id.to_string())
-    .bind(e.round)
-    .bind(e.kind.clone())
-    .bind(e.actor.clone())
-    .bind(e.items.clone())
-    .bind(e.note.clone())
-    .bind(e.created_at)
-    .execute(&mut *conn)
-    .await?;
+    let sql = "INSERT INTO hrp_application_events (application_id, round, kind, actor, items, \
+               note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    let binds = (
+        application_id,
+        e.round,
+        &e.kind,
+        &e.actor,
+        &e.items,
+        &e.note,
+        e.created_at,
+    );
+    execute(conn, sql, binds).await?;
     Ok(())
 }
 
 pub async fn events(conn: &mut AnyConnection, application_id: &str) -> Result<Vec<EventRow>> {
-    let rows = sqlx::query(
-        "SELECT round, kind, actor, items, note, created_at FROM hrp_application_events \
-         WHERE application_id = $1 ORDER BY id",
-    )
-    .bind(application_id.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(EventRow {
-                round: r.try_get("round")?,
-                kind: r.try_get("kind")?,
-                actor: r.try_get("actor")?,
-                items: r.try_get("items")?,
-                note: r.try_get("note")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    let sql = "SELECT round, kind, actor, items, note, created_at FROM hrp_application_events \
+               WHERE application_id = $1 ORDER BY id";
+    all(conn, sql, (application_id,)).await
 }

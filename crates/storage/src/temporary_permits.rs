@@ -1,10 +1,12 @@
 //! Temporary e-permits: the atomic monthly limit, status-list indexes, and the permits.
 
 use crate::Result;
-use crate::error::decode;
+use crate::codes::Code;
+use crate::statement::{
+    all, changed_one, execute, optional, scalar, scalar_optional, scalars, select, transition,
+};
 use exitentry_domain::states::{TemporaryPermitApplicationState, TemporaryPermitState};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe};
 
 /// Takes one of the person's monthly slots, or returns `false` when `limit` are taken.
 /// One statement, so concurrent applications cannot both take the last slot: PostgreSQL
@@ -18,18 +20,12 @@ pub async fn take_month_slot(
     if limit < 1 {
         return Ok(false);
     }
-    let row = sqlx::query(
-        "INSERT INTO temporary_permit_month_counts (person_id, month_key, issued) VALUES ($1, $2, 1) \
-         ON CONFLICT (person_id, month_key) DO UPDATE \
-         SET issued = temporary_permit_month_counts.issued + 1 \
-         WHERE temporary_permit_month_counts.issued < $3 RETURNING issued",
-    )
-    .bind(person_id)
-    .bind(month_key.to_string())
-    .bind(limit)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.is_some())
+    let sql = "INSERT INTO temporary_permit_month_counts (person_id, month_key, issued) \
+               VALUES ($1, $2, 1) ON CONFLICT (person_id, month_key) DO UPDATE \
+               SET issued = temporary_permit_month_counts.issued + 1 \
+               WHERE temporary_permit_month_counts.issued < $3 RETURNING issued";
+    let issued: Option<i64> = scalar_optional(conn, sql, (person_id, month_key, limit)).await?;
+    Ok(issued.is_some())
 }
 
 /// How many the person has been issued in `month_key`.
@@ -38,26 +34,20 @@ pub async fn issued_in_month(
     person_id: i64,
     month_key: &str,
 ) -> Result<i64> {
-    let n: Option<i64> = sqlx::query_scalar(
-        "SELECT issued FROM temporary_permit_month_counts WHERE person_id = $1 AND month_key = $2",
-    )
-    .bind(person_id)
-    .bind(month_key.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
+    let sql = "SELECT issued FROM temporary_permit_month_counts \
+               WHERE person_id = $1 AND month_key = $2";
+    let n: Option<i64> = scalar_optional(conn, sql, (person_id, month_key)).await?;
     Ok(n.unwrap_or(0))
 }
 
 /// The next free index in the revocation status list.
 pub async fn next_status_index(conn: &mut AnyConnection) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "UPDATE credential_sequence SET next_index = next_index + 1 WHERE id = 1 RETURNING next_index - 1",
-    )
-    .fetch_one(&mut *conn)
-    .await?)
+    let sql = "UPDATE credential_sequence SET next_index = next_index + 1 WHERE id = 1 \
+               RETURNING next_index - 1";
+    scalar(conn, sql, ()).await
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PermitRecord {
     pub id: String,
     pub person_id: i64,
@@ -68,6 +58,7 @@ pub struct PermitRecord {
     pub valid_until: i64,
     /// `valid`, `cancelled` (by the holder) or `revoked` (by an officer); never `expired`
     /// (see [`TemporaryPermitState::on`]).
+    #[sqlx(try_from = "Code<TemporaryPermitState>")]
     pub status: TemporaryPermitState,
     pub revoked_reason: Option<String>,
     pub payload: String,
@@ -76,51 +67,30 @@ pub struct PermitRecord {
 const COLUMNS: &str = "id, person_id, document_id, status_index, month_key, valid_from, valid_until, \
                        status, revoked_reason, payload";
 
-fn from_row(r: &AnyRow) -> Result<PermitRecord> {
-    Ok(PermitRecord {
-        id: r.try_get("id")?,
-        person_id: r.try_get("person_id")?,
-        document_id: r.try_get("document_id")?,
-        status_index: r.try_get("status_index")?,
-        month_key: r.try_get("month_key")?,
-        valid_from: r.try_get("valid_from")?,
-        valid_until: r.try_get("valid_until")?,
-        status: decode(r, "status")?,
-        revoked_reason: r.try_get("revoked_reason")?,
-        payload: r.try_get("payload")?,
-    })
-}
-
 pub async fn insert(conn: &mut AnyConnection, p: &PermitRecord, now: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO temporary_permits (id, person_id, document_id, status_index, month_key, \
-         valid_from, valid_until, status, revoked_reason, payload, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-    )
-    .bind(p.id.clone())
-    .bind(p.person_id)
-    .bind(p.document_id)
-    .bind(p.status_index)
-    .bind(p.month_key.clone())
-    .bind(p.valid_from)
-    .bind(p.valid_until)
-    .bind(p.status.code())
-    .bind(p.revoked_reason.clone())
-    .bind(p.payload.clone())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let sql = "INSERT INTO temporary_permits (id, person_id, document_id, status_index, \
+               month_key, valid_from, valid_until, status, revoked_reason, payload, created_at, \
+               updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)";
+    let binds = (
+        &p.id,
+        p.person_id,
+        p.document_id,
+        p.status_index,
+        &p.month_key,
+        p.valid_from,
+        p.valid_until,
+        p.status.code(),
+        &p.revoked_reason,
+        &p.payload,
+        now,
+    );
+    execute(conn, sql, binds).await?;
     Ok(())
 }
 
 pub async fn for_person(conn: &mut AnyConnection, person_id: i64) -> Result<Vec<PermitRecord>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM temporary_permits WHERE person_id = $1 ORDER BY valid_from DESC"
-    )))
-    .bind(person_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    let rows = "temporary_permits WHERE person_id = $1 ORDER BY valid_from DESC";
+    all(conn, select(COLUMNS, rows), (person_id,)).await
 }
 
 /// Ends a valid permit (`cancelled` or `revoked`); returns false if it was not valid.
@@ -132,38 +102,25 @@ pub async fn end(
     now: i64,
 ) -> Result<bool> {
     let from = TemporaryPermitState::Valid;
-    debug_assert!(from.can_become(status), "{from} -> {status}");
-    let r = sqlx::query(
-        "UPDATE temporary_permits SET status = $2, revoked_reason = $3, updated_at = $4 \
-         WHERE id = $1 AND status = $5",
-    )
-    .bind(id.to_string())
-    .bind(status.code())
-    .bind(reason.map(str::to_string))
-    .bind(now)
-    .bind(from.code())
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE temporary_permits SET status = $3, revoked_reason = $4, updated_at = $5 \
+               WHERE id = $1 AND status = $2";
+    transition(conn, sql, id, (from, status), (reason, now)).await
 }
 
 /// Status-list indexes of every permit that was cancelled or revoked.
 pub async fn ended_indexes(conn: &mut AnyConnection) -> Result<Vec<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT status_index FROM temporary_permits WHERE status <> $1")
-            .bind(TemporaryPermitState::Valid.code())
-            .fetch_all(&mut *conn)
-            .await?,
-    )
+    let sql = "SELECT status_index FROM temporary_permits WHERE status <> $1";
+    scalars(conn, sql, (TemporaryPermitState::Valid.code(),)).await
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApplicationRecord {
     pub id: String,
     pub person_id: i64,
     pub document_id: i64,
     pub mobile: String,
     pub password_hash: String,
+    #[sqlx(try_from = "Code<TemporaryPermitApplicationState>")]
     pub state: TemporaryPermitApplicationState,
     pub sms_code_hash: String,
     pub sms_sent_at: i64,
@@ -182,79 +139,46 @@ pub async fn insert_application(
     a: &ApplicationRecord,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO temporary_permit_applications (id, person_id, document_id, mobile, password_hash, \
-         state, sms_code_hash, sms_sent_at, sms_expires_at, sms_tries, permit_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-    )
-    .bind(a.id.clone())
-    .bind(a.person_id)
-    .bind(a.document_id)
-    .bind(a.mobile.clone())
-    .bind(a.password_hash.clone())
-    .bind(a.state.code())
-    .bind(a.sms_code_hash.clone())
-    .bind(a.sms_sent_at)
-    .bind(a.sms_expires_at)
-    .bind(a.sms_tries)
-    .bind(a.permit_id.clone())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let sql = "INSERT INTO temporary_permit_applications (id, person_id, document_id, mobile, \
+         password_hash, state, sms_code_hash, sms_sent_at, sms_expires_at, sms_tries, permit_id, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+    let binds = (
+        &a.id,
+        a.person_id,
+        a.document_id,
+        &a.mobile,
+        &a.password_hash,
+        a.state.code(),
+        &a.sms_code_hash,
+        a.sms_sent_at,
+        a.sms_expires_at,
+        a.sms_tries,
+        &a.permit_id,
+        now,
+    );
+    execute(conn, sql, binds).await?;
     Ok(())
 }
 
 pub async fn application(conn: &mut AnyConnection, id: &str) -> Result<Option<ApplicationRecord>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {APP_COLUMNS} FROM temporary_permit_applications WHERE id = $1"
-    )))
-    .bind(id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| {
-        Ok(ApplicationRecord {
-            id: r.try_get("id")?,
-            person_id: r.try_get("person_id")?,
-            document_id: r.try_get("document_id")?,
-            mobile: r.try_get("mobile")?,
-            password_hash: r.try_get("password_hash")?,
-            state: decode(&r, "state")?,
-            sms_code_hash: r.try_get("sms_code_hash")?,
-            sms_sent_at: r.try_get("sms_sent_at")?,
-            sms_expires_at: r.try_get("sms_expires_at")?,
-            sms_tries: r.try_get("sms_tries")?,
-            sms_sends: r.try_get("sms_sends")?,
-            permit_id: r.try_get("permit_id")?,
-        })
-    })
-    .transpose()
+    let sql = select(APP_COLUMNS, "temporary_permit_applications WHERE id = $1");
+    optional(conn, sql, (id,)).await
 }
 
 /// Counts one SMS-code attempt atomically; returns the attempts so far.
 pub async fn count_sms_try(conn: &mut AnyConnection, id: &str, now: i64) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "UPDATE temporary_permit_applications SET sms_tries = sms_tries + 1, updated_at = $2 \
-         WHERE id = $1 RETURNING sms_tries",
-    )
-    .bind(id.to_string())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?)
+    let sql = "UPDATE temporary_permit_applications SET sms_tries = sms_tries + 1, \
+               updated_at = $2 WHERE id = $1 RETURNING sms_tries";
+    scalar(conn, sql, (id, now)).await
 }
 
 /// Counts a face check of an application waiting for one; false once `max` are used up
 /// (taken before the provider is asked, so concurrent photos cannot exceed it).
 pub async fn take_face_attempt(conn: &mut AnyConnection, id: &str, max: i64) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE temporary_permit_applications SET face_attempts = face_attempts + 1 \
-         WHERE id = $1 AND state = $3 AND face_attempts < $2",
-    )
-    .bind(id.to_string())
-    .bind(max)
-    .bind(TemporaryPermitApplicationState::AwaitingFace.code())
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE temporary_permit_applications SET face_attempts = face_attempts + 1 \
+               WHERE id = $1 AND state = $3 AND face_attempts < $2";
+    let awaiting = TemporaryPermitApplicationState::AwaitingFace;
+    changed_one(conn, sql, (id, max, awaiting.code())).await
 }
 
 /// Moves an application from `from` to `to`; false if it was not in `from` (a concurrent
@@ -267,29 +191,14 @@ pub async fn advance(
     permit_id: Option<&str>,
     now: i64,
 ) -> Result<bool> {
-    debug_assert!(from.can_become(to), "{from} -> {to}");
-    let r = sqlx::query(
-        "UPDATE temporary_permit_applications SET state = $3, permit_id = COALESCE($4, permit_id), \
-         updated_at = $5 WHERE id = $1 AND state = $2",
-    )
-    .bind(id.to_string())
-    .bind(from.code())
-    .bind(to.code())
-    .bind(permit_id.map(str::to_string))
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE temporary_permit_applications SET state = $3, \
+               permit_id = COALESCE($4, permit_id), updated_at = $5 WHERE id = $1 AND state = $2";
+    transition(conn, sql, id, (from, to), (permit_id, now)).await
 }
 
 pub async fn permit(conn: &mut AnyConnection, id: &str) -> Result<Option<PermitRecord>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM temporary_permits WHERE id = $1"
-    )))
-    .bind(id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    let sql = select(COLUMNS, "temporary_permits WHERE id = $1");
+    optional(conn, sql, (id,)).await
 }
 
 /// What the officer list filters on; `None` means any.
@@ -307,8 +216,9 @@ pub struct PermitFilter {
 }
 
 /// A row of the officer list: the permit with the holder's name and document number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PermitListRow {
+    #[sqlx(flatten)]
     pub permit: PermitRecord,
     pub document_kind: String,
     pub document_number: String,
@@ -357,7 +267,7 @@ pub async fn list(
         sql += &format!(" AND d.number = {}", next());
     }
     sql += &format!(" ORDER BY t.created_at DESC, t.id LIMIT {}", next());
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut q = sqlx::query_as(AssertSqlSafe(sql));
     if let Some(v) = f.issued_from {
         q = q.bind(v);
     }
@@ -372,21 +282,9 @@ pub async fn list(
         None => {}
     }
     if let Some(v) = &f.document_number {
-        q = q.bind(v.clone());
+        q = q.bind(v);
     }
-    let rows = q.bind(limit).fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(PermitListRow {
-                permit: from_row(r)?,
-                document_kind: r.try_get("document_kind")?,
-                document_number: r.try_get("document_number")?,
-                name_zh: r.try_get("name_zh")?,
-                name_latin: r.try_get("name_latin")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    Ok(q.bind(limit).fetch_all(&mut *conn).await?)
 }
 
 /// Replaces an application's SMS code (a resend): new hash, times and a fresh try count.
@@ -401,19 +299,18 @@ pub async fn replace_sms_code(
     sent_before: i64,
     max_sends: i64,
 ) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE temporary_permit_applications SET sms_code_hash = $2, sms_sent_at = $3, \
-         sms_expires_at = $4, sms_tries = 0, sms_sends = sms_sends + 1, updated_at = $3 \
-         WHERE id = $1 AND state = $7 AND sms_sent_at <= $5 AND sms_sends < $6",
-    )
-    .bind(id.to_string())
-    .bind(code_hash.to_string())
-    .bind(sent_at)
-    .bind(expires_at)
-    .bind(sent_before)
-    .bind(max_sends)
-    .bind(TemporaryPermitApplicationState::AwaitingSms.code())
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE temporary_permit_applications SET sms_code_hash = $2, sms_sent_at = $3, \
+               sms_expires_at = $4, sms_tries = 0, sms_sends = sms_sends + 1, updated_at = $3 \
+               WHERE id = $1 AND state = $7 AND sms_sent_at <= $5 AND sms_sends < $6";
+    let awaiting = TemporaryPermitApplicationState::AwaitingSms;
+    let binds = (
+        id,
+        code_hash,
+        sent_at,
+        expires_at,
+        sent_before,
+        max_sends,
+        awaiting.code(),
+    );
+    changed_one(conn, sql, binds).await
 }

@@ -64,15 +64,7 @@ impl TestDb {
         let dir = std::env::temp_dir().join(format!("exitentry-test-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create temp dir");
         let url = format!("sqlite://{}/test.db", dir.display());
-        let db = Db::connect(&DatabaseUrl::parse(&url).expect("url"), 8)
-            .await
-            .expect("open sqlite");
-        TestDb {
-            db,
-            url,
-            pg_name: None,
-            _dir: Some(tempfile_dir::TempDir(dir)),
-        }
+        Self::open(url, None, Some(tempfile_dir::TempDir(dir))).await
     }
 
     async fn postgres() -> TestDb {
@@ -97,14 +89,23 @@ impl TestDb {
             .map(|(b, _)| b)
             .unwrap_or(&admin_url);
         let url = format!("{base}/{name}");
+        Self::open(url, Some(name), None).await
+    }
+
+    /// Connects to the fresh database at `url` (what `cleanup` removes: `pg_name`, `dir`).
+    async fn open(
+        url: String,
+        pg_name: Option<String>,
+        dir: Option<tempfile_dir::TempDir>,
+    ) -> TestDb {
         let db = Db::connect(&DatabaseUrl::parse(&url).expect("url"), 8)
             .await
-            .expect("open postgres test database");
+            .unwrap_or_else(|e| panic!("open test database {url}: {e}"));
         TestDb {
             db,
             url,
-            pg_name: Some(name),
-            _dir: None,
+            pg_name,
+            _dir: dir,
         }
     }
 

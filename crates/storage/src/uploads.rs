@@ -1,11 +1,13 @@
 //! Uploaded files' records (the bytes are on disk, see `services::uploads`). Deleting is a
 //! soft delete; the per-owner limit is a counter taken and released in one statement.
 
-use crate::{Result, StorageError};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::Result;
+use crate::statement::{
+    all, changed_one, execute, insert_unique, optional, scalar, scalar_optional, select,
+};
+use sqlx::AnyConnection;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UploadRow {
     /// Random 128-bit hex.
     pub id: String,
@@ -29,83 +31,46 @@ pub struct UploadRow {
 const COLUMNS: &str = "id, owner, purpose, content_type, size, sha256, display_name, stored_name, \
      created_at, deleted_at";
 
-fn from_row(r: &AnyRow) -> Result<UploadRow> {
-    Ok(UploadRow {
-        id: r.try_get("id")?,
-        owner: r.try_get("owner")?,
-        purpose: r.try_get("purpose")?,
-        content_type: r.try_get("content_type")?,
-        size: r.try_get("size")?,
-        sha256: r.try_get("sha256")?,
-        display_name: r.try_get("display_name")?,
-        stored_name: r.try_get("stored_name")?,
-        created_at: r.try_get("created_at")?,
-        deleted_at: r.try_get("deleted_at")?,
-    })
-}
-
 pub async fn insert(conn: &mut AnyConnection, u: &UploadRow) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO uploads (id, owner, purpose, content_type, size, sha256, display_name, \
-         stored_name, created_at, deleted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(u.id.clone())
-    .bind(u.owner.clone())
-    .bind(u.purpose.clone())
-    .bind(u.content_type.clone())
-    .bind(u.size)
-    .bind(u.sha256.clone())
-    .bind(u.display_name.clone())
-    .bind(u.stored_name.clone())
-    .bind(u.created_at)
-    .bind(u.deleted_at)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| StorageError::from_write(e, "upload"))?;
-    Ok(())
+    let sql = "INSERT INTO uploads (id, owner, purpose, content_type, size, sha256, display_name, \
+               stored_name, created_at, deleted_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    let binds = (
+        &u.id,
+        &u.owner,
+        &u.purpose,
+        &u.content_type,
+        u.size,
+        &u.sha256,
+        &u.display_name,
+        &u.stored_name,
+        u.created_at,
+        u.deleted_at,
+    );
+    insert_unique(conn, sql, binds, "upload").await
 }
 
 /// An upload by id, deleted or not (callers decide what a deleted one means).
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<UploadRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM uploads WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    optional(conn, select(COLUMNS, "uploads WHERE id = $1"), (id,)).await
 }
 
 /// An owner's live uploads, oldest first (the order they were sent in).
 pub async fn for_owner(conn: &mut AnyConnection, owner: &str) -> Result<Vec<UploadRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM uploads WHERE owner = $1 AND deleted_at IS NULL \
-         ORDER BY created_at, id"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(owner.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(from_row).collect()
+    let rows = "uploads WHERE owner = $1 AND deleted_at IS NULL ORDER BY created_at, id";
+    all(conn, select(COLUMNS, rows), (owner,)).await
 }
 
 /// How many live uploads the owner has.
 pub async fn count_for_owner(conn: &mut AnyConnection, owner: &str) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM uploads WHERE owner = $1 AND deleted_at IS NULL")
-            .bind(owner.to_string())
-            .fetch_one(&mut *conn)
-            .await?,
-    )
+    let sql = "SELECT COUNT(*) FROM uploads WHERE owner = $1 AND deleted_at IS NULL";
+    scalar(conn, sql, (owner,)).await
 }
 
 /// Marks an upload deleted; `false` when it was already deleted or does not exist.
 pub async fn mark_deleted(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
-    let r = sqlx::query("UPDATE uploads SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
-        .bind(id.to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE uploads SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL";
+    changed_one(conn, sql, (id, now)).await
 }
 
 /// Takes one of the owner's `limit` places, or returns `false` when all are taken. One
@@ -115,23 +80,16 @@ pub async fn take_place(conn: &mut AnyConnection, owner: &str, limit: i64) -> Re
     if limit < 1 {
         return Ok(false);
     }
-    let row = sqlx::query(
-        "INSERT INTO upload_counts (owner, live) VALUES ($1, 1) \
-         ON CONFLICT (owner) DO UPDATE SET live = upload_counts.live + 1 \
-         WHERE upload_counts.live < $2 RETURNING live",
-    )
-    .bind(owner.to_string())
-    .bind(limit)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.is_some())
+    let sql = "INSERT INTO upload_counts (owner, live) VALUES ($1, 1) \
+               ON CONFLICT (owner) DO UPDATE SET live = upload_counts.live + 1 \
+               WHERE upload_counts.live < $2 RETURNING live";
+    let live: Option<i64> = scalar_optional(conn, sql, (owner, limit)).await?;
+    Ok(live.is_some())
 }
 
 /// Gives a place back after a removal.
 pub async fn release_place(conn: &mut AnyConnection, owner: &str) -> Result<()> {
-    sqlx::query("UPDATE upload_counts SET live = live - 1 WHERE owner = $1 AND live > 0")
-        .bind(owner.to_string())
-        .execute(&mut *conn)
-        .await?;
+    let sql = "UPDATE upload_counts SET live = live - 1 WHERE owner = $1 AND live > 0";
+    execute(conn, sql, (owner,)).await?;
     Ok(())
 }

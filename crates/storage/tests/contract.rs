@@ -229,6 +229,25 @@ async fn identity_numbers_are_unique(t: &TestDb) {
     assert!(matches!(err, StorageError::Conflict(_)), "{err:?}");
 }
 
+/// One sign-in attempt of the clerk at `now` (three before a lock until `lock_until`).
+async fn clerk_attempt(
+    c: &mut sqlx::AnyConnection,
+    lock_until: i64,
+    now: i64,
+) -> exitentry_storage::guards::Attempt {
+    let key = "staff:clerk";
+    exitentry_storage::guards::take_attempt(c, key, 3, lock_until, now)
+        .await
+        .unwrap()
+}
+
+/// When the clerk's lock ends, if the clerk is locked at `now`.
+async fn clerk_locked_until(c: &mut sqlx::AnyConnection, now: i64) -> Option<i64> {
+    exitentry_storage::guards::locked_until(c, "staff:clerk", now)
+        .await
+        .unwrap()
+}
+
 async fn failed_logins_lock_the_account(t: &TestDb) {
     let mut c = t.db.conn().await.unwrap();
     let id = staff::create(&mut c, "clerk", "hash", "counter_clerk", None, 1)
@@ -241,51 +260,21 @@ async fn failed_logins_lock_the_account(t: &TestDb) {
     // Attempts are taken before the check: two granted, the third locks, the fourth waits.
     use exitentry_storage::guards::{self, Attempt};
     for i in 1..=2 {
-        assert_eq!(
-            guards::take_attempt(&mut c, "staff:clerk", 3, 999, 10)
-                .await
-                .unwrap(),
-            Attempt::Granted { failures: i }
-        );
+        let granted = Attempt::Granted { failures: i };
+        assert_eq!(clerk_attempt(&mut c, 999, 10).await, granted);
     }
-    assert_eq!(
-        guards::locked_until(&mut c, "staff:clerk", 10)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        guards::take_attempt(&mut c, "staff:clerk", 3, 999, 10)
-            .await
-            .unwrap(),
-        Attempt::Granted { failures: 3 }
-    );
-    assert_eq!(
-        guards::locked_until(&mut c, "staff:clerk", 10)
-            .await
-            .unwrap(),
-        Some(999)
-    );
-    assert_eq!(
-        guards::take_attempt(&mut c, "staff:clerk", 3, 2000, 11)
-            .await
-            .unwrap(),
-        Attempt::Locked { until: 999 }
-    );
+    assert_eq!(clerk_locked_until(&mut c, 10).await, None);
+    let third = clerk_attempt(&mut c, 999, 10).await;
+    assert_eq!(third, Attempt::Granted { failures: 3 });
+    assert_eq!(clerk_locked_until(&mut c, 10).await, Some(999));
+    let fourth = clerk_attempt(&mut c, 2000, 11).await;
+    assert_eq!(fourth, Attempt::Locked { until: 999 });
     // After the lock ends the count starts again; a success clears it.
-    assert_eq!(
-        guards::take_attempt(&mut c, "staff:clerk", 3, 2000, 1000)
-            .await
-            .unwrap(),
-        Attempt::Granted { failures: 1 }
-    );
+    let after_lock = clerk_attempt(&mut c, 2000, 1000).await;
+    assert_eq!(after_lock, Attempt::Granted { failures: 1 });
     guards::clear(&mut c, "staff:clerk").await.unwrap();
-    assert_eq!(
-        guards::take_attempt(&mut c, "staff:clerk", 3, 2000, 1001)
-            .await
-            .unwrap(),
-        Attempt::Granted { failures: 1 }
-    );
+    let after_clear = clerk_attempt(&mut c, 2000, 1001).await;
+    assert_eq!(after_clear, Attempt::Granted { failures: 1 });
     // Send allowances: `max` per window, a new window starts afresh.
     for _ in 0..2 {
         assert!(guards::take_send(&mut c, "sms:1", 0, 2).await.unwrap());
@@ -369,35 +358,32 @@ async fn audit_chain_detects_alteration_and_removal(t: &TestDb) {
                 .unwrap();
         }
     }
-    c.execute("UPDATE audit_log SET subject = 'thing:99' WHERE seq = 3")
-        .await
-        .unwrap();
-    match audit::verify(&mut c).await.unwrap() {
-        Verdict::Broken { seq, .. } => assert_eq!(seq, 3),
-        v => panic!("alteration not caught: {v:?}"),
-    }
-    c.execute("UPDATE audit_log SET subject = 'thing:3' WHERE seq = 3")
-        .await
-        .unwrap();
-    assert_eq!(
-        audit::verify(&mut c).await.unwrap(),
-        Verdict::Intact { entries: 5 }
+    let sql = "UPDATE audit_log SET subject = 'thing:99' WHERE seq = 3";
+    let altered = verdict_after(&mut c, sql).await;
+    assert!(
+        matches!(altered, Verdict::Broken { seq: 3, .. }),
+        "alteration not caught: {altered:?}"
     );
+    let sql = "UPDATE audit_log SET subject = 'thing:3' WHERE seq = 3";
+    let restored = verdict_after(&mut c, sql).await;
+    assert_eq!(restored, Verdict::Intact { entries: 5 });
 
-    c.execute("DELETE FROM audit_log WHERE seq = 5")
-        .await
-        .unwrap();
-    match audit::verify(&mut c).await.unwrap() {
-        Verdict::Broken { seq, reason } => assert_eq!(seq, 5, "{reason}"),
-        v => panic!("removed tail not caught: {v:?}"),
-    }
-    c.execute("DELETE FROM audit_log WHERE seq = 2")
-        .await
-        .unwrap();
-    match audit::verify(&mut c).await.unwrap() {
-        Verdict::Broken { seq, reason } => assert_eq!(seq, 2, "{reason}"),
-        v => panic!("removed entry not caught: {v:?}"),
-    }
+    let tail = verdict_after(&mut c, "DELETE FROM audit_log WHERE seq = 5").await;
+    assert!(
+        matches!(tail, Verdict::Broken { seq: 5, .. }),
+        "removed tail not caught: {tail:?}"
+    );
+    let middle = verdict_after(&mut c, "DELETE FROM audit_log WHERE seq = 2").await;
+    assert!(
+        matches!(middle, Verdict::Broken { seq: 2, .. }),
+        "removed entry not caught: {middle:?}"
+    );
+}
+
+/// What walking the audit chain finds after `sql` changed the log.
+async fn verdict_after(c: &mut sqlx::AnyConnection, sql: &'static str) -> Verdict {
+    c.execute(sql).await.unwrap();
+    audit::verify(c).await.unwrap()
 }
 
 async fn concurrent_audit_appends_form_one_chain(t: &TestDb) {
@@ -540,6 +526,17 @@ async fn ten_concurrent_issues_take_exactly_the_two_monthly_slots(t: &TestDb) {
 
 backend_tests!(ten_concurrent_issues_take_exactly_the_two_monthly_slots);
 
+/// The job a worker claims at `at` with a lease of 1000, if one is due.
+async fn claim_at(
+    c: &mut sqlx::AnyConnection,
+    b: Backend,
+    at: i64,
+) -> Option<exitentry_storage::jobs::Job> {
+    exitentry_storage::jobs::claim(c, b, at, 1000)
+        .await
+        .unwrap()
+}
+
 async fn jobs_are_claimed_once_retried_and_given_up(t: &TestDb) {
     use exitentry_storage::jobs;
     let b = t.backend();
@@ -554,29 +551,24 @@ async fn jobs_are_claimed_once_retried_and_given_up(t: &TestDb) {
         .await
         .unwrap();
 
-    assert!(
-        jobs::claim(&mut c, b, 50, 1000).await.unwrap().is_none(),
-        "nothing due yet"
-    );
-    let j = jobs::claim(&mut c, b, 300, 1000).await.unwrap().unwrap();
+    assert!(claim_at(&mut c, b, 50).await.is_none(), "nothing due yet");
+    let j = claim_at(&mut c, b, 300).await.unwrap();
     assert_eq!((j.id, j.attempts), (first, 1), "oldest due first");
-    let j2 = jobs::claim(&mut c, b, 300, 1000).await.unwrap().unwrap();
+    let j2 = claim_at(&mut c, b, 300).await.unwrap();
     assert_eq!(j2.id, second, "a leased job is not handed out twice");
-    assert!(jobs::claim(&mut c, b, 300, 1000).await.unwrap().is_none());
+    assert!(claim_at(&mut c, b, 300).await.is_none());
 
     // The lease runs out (a crashed worker): the job comes back.
-    let again = jobs::claim(&mut c, b, 1300, 1000).await.unwrap().unwrap();
+    let again = claim_at(&mut c, b, 1300).await.unwrap();
     assert_eq!((again.id, again.attempts), (first, 2));
     jobs::complete(&mut c, first, 1400).await.unwrap();
 
     jobs::fail(&mut c, second, "gateway timeout", Some(5000), 1400)
         .await
         .unwrap();
-    assert!(
-        jobs::claim(&mut c, b, 4999, 1000).await.unwrap().is_none(),
-        "retry waits for its time"
-    );
-    let retried = jobs::claim(&mut c, b, 5000, 1000).await.unwrap().unwrap();
+    let early = claim_at(&mut c, b, 4999).await;
+    assert!(early.is_none(), "retry waits for its time");
+    let retried = claim_at(&mut c, b, 5000).await.unwrap();
     assert_eq!((retried.id, retried.attempts), (second, 2));
     jobs::fail(&mut c, second, "gateway refused", None, 5100)
         .await
@@ -587,10 +579,8 @@ async fn jobs_are_claimed_once_retried_and_given_up(t: &TestDb) {
         (failed[0].0.id, failed[0].1.as_str()),
         (second, "gateway refused")
     );
-    assert!(
-        jobs::claim(&mut c, b, 9000, 1000).await.unwrap().is_none(),
-        "given-up and done jobs stay put"
-    );
+    let later = claim_at(&mut c, b, 9000).await;
+    assert!(later.is_none(), "given-up and done jobs stay put");
 
     jobs::deliver_to_outbox(&mut c, "sms", "13800138000", None, "code 123456", 10)
         .await
@@ -659,7 +649,7 @@ async fn given_up_jobs_are_retried_with_fresh_attempts(t: &TestDb) {
         .await
         .unwrap();
     assert!(!jobs::retry(&mut c, id, 200).await.unwrap(), "not given up");
-    let j = jobs::claim(&mut c, b, 150, 1000).await.unwrap().unwrap();
+    let j = claim_at(&mut c, b, 150).await.unwrap();
     assert_eq!(j.id, id);
     jobs::fail(&mut c, id, "smtp down", None, 160)
         .await
@@ -678,8 +668,8 @@ async fn given_up_jobs_are_retried_with_fresh_attempts(t: &TestDb) {
     assert!(!jobs::retry(&mut c, id, 300).await.unwrap(), "once");
     assert!(!jobs::retry(&mut c, pending, 300).await.unwrap());
     assert!(jobs::failed_jobs(&mut c, 10).await.unwrap().is_empty());
-    assert!(jobs::claim(&mut c, b, 299, 1000).await.unwrap().is_none());
-    let again = jobs::claim(&mut c, b, 300, 1000).await.unwrap().unwrap();
+    assert!(claim_at(&mut c, b, 299).await.is_none());
+    let again = claim_at(&mut c, b, 300).await.unwrap();
     assert_eq!((again.id, again.attempts), (id, 1), "attempts start again");
     jobs::complete(&mut c, id, 310).await.unwrap();
     assert!(

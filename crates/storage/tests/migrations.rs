@@ -2,7 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_storage::Backend;
-use exitentry_storage::testing::{TestDb, enabled};
+use exitentry_storage::backend_tests;
+use exitentry_storage::testing::TestDb;
 use sqlx::Row;
 
 async fn exec(t: &TestDb, sql: &str) {
@@ -104,23 +105,7 @@ async fn phone_only_sign_ins_are_closed_by_0018(backend: Backend) {
     t.cleanup().await;
 }
 
-mod phone_only_sign_ins {
-    use super::*;
-
-    #[tokio::test]
-    async fn sqlite() {
-        if enabled(Backend::Sqlite) {
-            phone_only_sign_ins_are_closed_by_0018(Backend::Sqlite).await;
-        }
-    }
-
-    #[tokio::test]
-    async fn postgres() {
-        if enabled(Backend::Postgres) {
-            phone_only_sign_ins_are_closed_by_0018(Backend::Postgres).await;
-        }
-    }
-}
+backend_tests!(phone_only_sign_ins_are_closed_by_0018);
 
 /// Migration 0019: the days held without an office were the mainland's public holidays and
 /// make-up working days, and stay so; an office's closure stays its own; every office
@@ -198,20 +183,4 @@ async fn calendar_days_become_the_mainlands_in_0019(backend: Backend) {
     t.cleanup().await;
 }
 
-mod calendar_days_0019 {
-    use super::*;
-
-    #[tokio::test]
-    async fn sqlite() {
-        if enabled(Backend::Sqlite) {
-            calendar_days_become_the_mainlands_in_0019(Backend::Sqlite).await;
-        }
-    }
-
-    #[tokio::test]
-    async fn postgres() {
-        if enabled(Backend::Postgres) {
-            calendar_days_become_the_mainlands_in_0019(Backend::Postgres).await;
-        }
-    }
-}
+backend_tests!(calendar_days_become_the_mainlands_in_0019);

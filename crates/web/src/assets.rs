@@ -36,12 +36,65 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
+/// The offline verifier's files (`pages::verifier`); its service worker keeps them all.
+const VERIFIER: &[(&str, &str, &[u8])] = &[
+    (
+        "verifier.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/verifier.css"),
+    ),
+    (
+        "verifier-page.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/verifier-page.js"),
+    ),
+    (
+        "verifier-core.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/verifier-core.js"),
+    ),
+    (
+        "verifier-x509.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/verifier-x509.js"),
+    ),
+    (
+        "verifier-zlib.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/verifier-zlib.js"),
+    ),
+    (
+        "cborg.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/cborg.js"),
+    ),
+    (
+        "jsqr.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/jsqr.js"),
+    ),
+];
+
+/// The verifier's files by name (with the shared ones its page uses), for its service worker.
+pub fn verifier_files() -> impl Iterator<Item = (&'static str, &'static [u8])> {
+    let shared = FILES
+        .iter()
+        .filter(|(name, _, _)| matches!(*name, "app.css" | "emblem.svg"));
+    shared
+        .chain(VERIFIER.iter())
+        .map(|(name, _, body)| (*name, *body))
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new().route("/assets/{file}", get(asset))
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
-    match FILES.iter().find(|(name, _, _)| *name == file) {
+    match FILES
+        .iter()
+        .chain(VERIFIER.iter())
+        .find(|(name, _, _)| *name == file)
+    {
         Some((_, mime, body)) => (
             [
                 (header::CONTENT_TYPE, *mime),

@@ -1,29 +1,20 @@
 //! Kiosks and ticket printers bound to an office, their status reports, and office settings.
 
-use crate::{Result, StorageError};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::Result;
+use crate::codes::Flag;
+use crate::statement::{all, changed_one, execute, inserted_id, optional, scalar_optional};
+use sqlx::AnyConnection;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DeviceRow {
     pub id: i64,
     pub name: String,
     pub office_code: String,
     /// `kiosk` or `ticket_printer`.
     pub kind: String,
+    #[sqlx(try_from = "Flag")]
     pub disabled: bool,
     pub last_seen_at: Option<i64>,
-}
-
-pub(super) fn device(r: &AnyRow) -> Result<DeviceRow> {
-    Ok(DeviceRow {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        office_code: r.try_get("office_code")?,
-        kind: r.try_get("kind")?,
-        disabled: r.try_get::<i64, _>("disabled")? != 0,
-        last_seen_at: r.try_get("last_seen_at")?,
-    })
 }
 
 pub async fn insert_device(
@@ -34,18 +25,10 @@ pub async fn insert_device(
     token_hash: &str,
     now: i64,
 ) -> Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO devices (name, office_code, kind, token_hash, disabled, created_at) \
-         VALUES ($1, $2, $3, $4, 0, $5) RETURNING id",
-    )
-    .bind(name.to_string())
-    .bind(office.to_string())
-    .bind(kind.to_string())
-    .bind(token_hash.to_string())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| StorageError::from_write(e, "device name"))
+    let sql = "INSERT INTO devices (name, office_code, kind, token_hash, disabled, created_at) \
+               VALUES ($1, $2, $3, $4, 0, $5) RETURNING id";
+    let binds = (name, office, kind, token_hash, now);
+    inserted_id(conn, sql, binds, "device name").await
 }
 
 /// The enabled device with this token hash; notes when it was last seen.
@@ -54,26 +37,15 @@ pub async fn device_by_token(
     token_hash: &str,
     now: i64,
 ) -> Result<Option<DeviceRow>> {
-    let row = sqlx::query(
-        "UPDATE devices SET last_seen_at = $2 WHERE token_hash = $1 AND disabled = 0 \
-         RETURNING id, name, office_code, kind, disabled, last_seen_at",
-    )
-    .bind(token_hash.to_string())
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(device).transpose()
+    let sql = "UPDATE devices SET last_seen_at = $2 WHERE token_hash = $1 AND disabled = 0 \
+               RETURNING id, name, office_code, kind, disabled, last_seen_at";
+    optional(conn, sql, (token_hash, now)).await
 }
 
 pub async fn devices(conn: &mut AnyConnection, office: Option<&str>) -> Result<Vec<DeviceRow>> {
-    let rows = sqlx::query(
-        "SELECT id, name, office_code, kind, disabled, last_seen_at FROM devices \
-         WHERE ($1 = '' OR office_code = $1) ORDER BY office_code, name",
-    )
-    .bind(office.unwrap_or("").to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(device).collect()
+    let sql = "SELECT id, name, office_code, kind, disabled, last_seen_at FROM devices \
+               WHERE ($1 = '' OR office_code = $1) ORDER BY office_code, name";
+    all(conn, sql, (office.unwrap_or(""),)).await
 }
 
 pub async fn set_device_disabled(
@@ -81,12 +53,16 @@ pub async fn set_device_disabled(
     name: &str,
     disabled: bool,
 ) -> Result<bool> {
-    let r = sqlx::query("UPDATE devices SET disabled = $2 WHERE name = $1")
-        .bind(name.to_string())
-        .bind(i64::from(disabled))
-        .execute(&mut *conn)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE devices SET disabled = $2 WHERE name = $1";
+    changed_one(conn, sql, (name, i64::from(disabled))).await
+}
+
+/// Counters (slot capacity) and whether walk-ins get tickets.
+#[derive(sqlx::FromRow)]
+struct Settings {
+    counters: i64,
+    #[sqlx(try_from = "Flag")]
+    walk_ins: bool,
 }
 
 /// Office settings for the building: counters (slot capacity) and whether walk-ins get tickets.
@@ -94,17 +70,9 @@ pub async fn office_settings(
     conn: &mut AnyConnection,
     office: &str,
 ) -> Result<Option<(i64, bool)>> {
-    let row = sqlx::query("SELECT counters, walk_ins FROM offices WHERE code = $1")
-        .bind(office.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| {
-        Ok((
-            r.try_get("counters")?,
-            r.try_get::<i64, _>("walk_ins")? != 0,
-        ))
-    })
-    .transpose()
+    let sql = "SELECT counters, walk_ins FROM offices WHERE code = $1";
+    let settings: Option<Settings> = optional(conn, sql, (office,)).await?;
+    Ok(settings.map(|s| (s.counters, s.walk_ins)))
 }
 
 pub async fn set_office_settings(
@@ -113,23 +81,13 @@ pub async fn set_office_settings(
     counters: i64,
     walk_ins: bool,
 ) -> Result<bool> {
-    let r = sqlx::query("UPDATE offices SET counters = $2, walk_ins = $3 WHERE code = $1")
-        .bind(office.to_string())
-        .bind(counters)
-        .bind(i64::from(walk_ins))
-        .execute(&mut *conn)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE offices SET counters = $2, walk_ins = $3 WHERE code = $1";
+    changed_one(conn, sql, (office, counters, i64::from(walk_ins))).await
 }
 
 /// The office where a photo was taken.
 pub async fn photo_office(conn: &mut AnyConnection, id: i64) -> Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT office_code FROM photos WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
+    scalar_optional(conn, "SELECT office_code FROM photos WHERE id = $1", (id,)).await
 }
 
 /// A device's own report of its consumables (`ok`, `low` or `out`).
@@ -140,22 +98,13 @@ pub async fn set_device_status(
     ink: &str,
     now: i64,
 ) -> Result<()> {
-    sqlx::query("UPDATE devices SET paper = $2, ink = $3, status_at = $4 WHERE id = $1")
-        .bind(id)
-        .bind(paper.to_string())
-        .bind(ink.to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let sql = "UPDATE devices SET paper = $2, ink = $3, status_at = $4 WHERE id = $1";
+    execute(conn, sql, (id, paper, ink, now)).await?;
     Ok(())
 }
 
 /// Paper and ink of every device: `(name, paper, ink)`.
 pub async fn device_consumables(conn: &mut AnyConnection) -> Result<Vec<(String, String, String)>> {
-    let rows = sqlx::query("SELECT name, paper, ink FROM devices ORDER BY name")
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("name")?, r.try_get("paper")?, r.try_get("ink")?)))
-        .collect()
+    let sql = "SELECT name, paper, ink FROM devices ORDER BY name";
+    all(conn, sql, ()).await
 }

@@ -1,11 +1,11 @@
 //! Queue numbers and tickets: numbering per prefix and day, call next with SKIP LOCKED,
 //! recall, finish, transfer.
 
-use crate::error::decode;
+use crate::codes::Code;
+use crate::statement::{all, changed_one, one, optional, scalar, select, transition};
 use crate::{Backend, Result};
-use exitentry_domain::states::TicketState;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use exitentry_domain::states::TicketState::{self, Called, Waiting};
+use sqlx::{AnyConnection, AssertSqlSafe};
 
 /// The next queue number of a prefix at an office on a day (1, 2, 3 …).
 pub async fn next_number(
@@ -14,19 +14,13 @@ pub async fn next_number(
     day: &str,
     prefix: &str,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO queue_numbers (office_code, day, prefix, last_number) VALUES ($1, $2, $3, 1) \
-         ON CONFLICT (office_code, day, prefix) DO UPDATE SET last_number = queue_numbers.last_number + 1 \
-         RETURNING last_number",
-    )
-    .bind(office.to_string())
-    .bind(day.to_string())
-    .bind(prefix.to_string())
-    .fetch_one(&mut *conn)
-    .await?)
+    let sql = "INSERT INTO queue_numbers (office_code, day, prefix, last_number) \
+               VALUES ($1, $2, $3, 1) ON CONFLICT (office_code, day, prefix) \
+               DO UPDATE SET last_number = queue_numbers.last_number + 1 RETURNING last_number";
+    scalar(conn, sql, (office, day, prefix)).await
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TicketRow {
     pub id: i64,
     pub office_code: String,
@@ -36,6 +30,7 @@ pub struct TicketRow {
     pub appointment_id: Option<String>,
     pub person_id: Option<i64>,
     pub priority: i64,
+    #[sqlx(try_from = "Code<TicketState>")]
     pub status: TicketState,
     pub counter: Option<String>,
     pub issued_by: String,
@@ -46,29 +41,8 @@ pub struct TicketRow {
     pub finished_at: Option<i64>,
 }
 
-pub(super) const TICKET_COLUMNS: &str = "id, office_code, day, service, label, appointment_id, person_id, priority, \
-     status, counter, issued_by, issued_at, called_at, called_by, recalled_at, finished_at";
-
-pub(super) fn ticket(r: &AnyRow) -> Result<TicketRow> {
-    Ok(TicketRow {
-        id: r.try_get("id")?,
-        office_code: r.try_get("office_code")?,
-        day: r.try_get("day")?,
-        service: r.try_get("service")?,
-        label: r.try_get("label")?,
-        appointment_id: r.try_get("appointment_id")?,
-        person_id: r.try_get("person_id")?,
-        priority: r.try_get("priority")?,
-        status: decode(r, "status")?,
-        counter: r.try_get("counter")?,
-        issued_by: r.try_get("issued_by")?,
-        issued_at: r.try_get("issued_at")?,
-        called_at: r.try_get("called_at")?,
-        called_by: r.try_get("called_by")?,
-        recalled_at: r.try_get("recalled_at")?,
-        finished_at: r.try_get("finished_at")?,
-    })
-}
+const TICKET_COLUMNS: &str = "id, office_code, day, service, label, appointment_id, person_id, \
+     priority, status, counter, issued_by, issued_at, called_at, called_by, recalled_at, finished_at";
 
 pub struct NewTicket<'a> {
     pub office_code: &'a str,
@@ -87,45 +61,35 @@ pub async fn insert_ticket(
     now: i64,
 ) -> Result<TicketRow> {
     let sql = format!(
-        "INSERT INTO tickets (office_code, day, service, label, appointment_id, person_id, priority, \
-         status, issued_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $8, $9) \
+        "INSERT INTO tickets (office_code, day, service, label, appointment_id, person_id, \
+         priority, status, issued_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $8, $9) \
          RETURNING {TICKET_COLUMNS}"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(t.office_code.to_string())
-        .bind(t.day.to_string())
-        .bind(t.service.to_string())
-        .bind(t.label.to_string())
-        .bind(t.appointment_id.map(str::to_string))
-        .bind(t.person_id)
-        .bind(t.priority)
-        .bind(t.issued_by.to_string())
-        .bind(now)
-        .bind(TicketState::Waiting.code())
-        .fetch_one(&mut *conn)
-        .await?;
-    ticket(&row)
+    let binds = (
+        t.office_code,
+        t.day,
+        t.service,
+        t.label,
+        t.appointment_id,
+        t.person_id,
+        t.priority,
+        t.issued_by,
+        now,
+        Waiting.code(),
+    );
+    one(conn, AssertSqlSafe(sql), binds).await
 }
 
 pub async fn ticket_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<TicketRow>> {
-    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(ticket).transpose()
+    optional(conn, select(TICKET_COLUMNS, "tickets WHERE id = $1"), (id,)).await
 }
 
 pub async fn ticket_for_appointment(
     conn: &mut AnyConnection,
     appointment_id: &str,
 ) -> Result<Option<TicketRow>> {
-    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE appointment_id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(appointment_id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(ticket).transpose()
+    let sql = select(TICKET_COLUMNS, "tickets WHERE appointment_id = $1");
+    optional(conn, sql, (appointment_id,)).await
 }
 
 /// Calls the next waiting ticket (highest priority, then oldest) of the given services to
@@ -163,20 +127,19 @@ pub async fn call_next(
          AND status = $7 AND $6 = $6{filter} ORDER BY priority DESC, issued_at, id LIMIT 1{lock}) \
          RETURNING {TICKET_COLUMNS}"
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(counter.to_string())
-        .bind(by.to_string())
+    let mut q = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(counter)
+        .bind(by)
         .bind(now)
-        .bind(office.to_string())
-        .bind(day.to_string())
+        .bind(office)
+        .bind(day)
         .bind(0_i64)
-        .bind(TicketState::Waiting.code())
-        .bind(TicketState::Called.code());
+        .bind(Waiting.code())
+        .bind(Called.code());
     for s in services {
-        q = q.bind(s.clone());
+        q = q.bind(s);
     }
-    let row = q.fetch_optional(&mut *conn).await?;
-    row.as_ref().map(ticket).transpose()
+    Ok(q.fetch_optional(&mut *conn).await?)
 }
 
 /// Finishes the ticket being served at a counter (`done` or `skipped`).
@@ -186,42 +149,20 @@ pub async fn finish_ticket(
     status: TicketState,
     now: i64,
 ) -> Result<bool> {
-    debug_assert!(TicketState::Called.can_become(status), "called -> {status}");
-    let r = sqlx::query(
-        "UPDATE tickets SET status = $2, finished_at = $3 WHERE id = $1 AND status = $4",
-    )
-    .bind(id)
-    .bind(status.code())
-    .bind(now)
-    .bind(TicketState::Called.code())
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE tickets SET status = $3, finished_at = $4 WHERE id = $1 AND status = $2";
+    transition(conn, sql, id, (Called, status), (now,)).await
 }
 
 pub async fn recall_ticket(conn: &mut AnyConnection, id: i64, now: i64) -> Result<bool> {
-    let r = sqlx::query("UPDATE tickets SET recalled_at = $2 WHERE id = $1 AND status = $3")
-        .bind(id)
-        .bind(now)
-        .bind(TicketState::Called.code())
-        .execute(&mut *conn)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE tickets SET recalled_at = $2 WHERE id = $1 AND status = $3";
+    changed_one(conn, sql, (id, now, Called.code())).await
 }
 
 /// Sends a called ticket back to the queue of another service, keeping its place in time.
 pub async fn transfer_ticket(conn: &mut AnyConnection, id: i64, service: &str) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE tickets SET service = $2, status = $3, counter = NULL, called_at = NULL, \
-         called_by = NULL, recalled_at = NULL WHERE id = $1 AND status = $4",
-    )
-    .bind(id)
-    .bind(service.to_string())
-    .bind(TicketState::Waiting.code())
-    .bind(TicketState::Called.code())
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE tickets SET status = $3, service = $4, counter = NULL, called_at = NULL, \
+               called_by = NULL, recalled_at = NULL WHERE id = $1 AND status = $2";
+    transition(conn, sql, id, (Called, Waiting), (service,)).await
 }
 
 /// The ticket a counter is serving now, if any.
@@ -231,18 +172,10 @@ pub async fn serving_at(
     day: &str,
     counter: &str,
 ) -> Result<Option<TicketRow>> {
-    let sql = format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets WHERE office_code = $1 AND day = $2 AND counter = $3 \
-         AND status = $4 ORDER BY called_at DESC LIMIT 1"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(office.to_string())
-        .bind(day.to_string())
-        .bind(counter.to_string())
-        .bind(TicketState::Called.code())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(ticket).transpose()
+    let rows = "tickets WHERE office_code = $1 AND day = $2 AND counter = $3 AND status = $4 \
+                ORDER BY called_at DESC LIMIT 1";
+    let sql = select(TICKET_COLUMNS, rows);
+    optional(conn, sql, (office, day, counter, Called.code())).await
 }
 
 /// All tickets of an office on a day, oldest first.
@@ -251,13 +184,6 @@ pub async fn tickets_on(
     office: &str,
     day: &str,
 ) -> Result<Vec<TicketRow>> {
-    let sql = format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets WHERE office_code = $1 AND day = $2 ORDER BY issued_at, id"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(office.to_string())
-        .bind(day.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(ticket).collect()
+    let rows = "tickets WHERE office_code = $1 AND day = $2 ORDER BY issued_at, id";
+    all(conn, select(TICKET_COLUMNS, rows), (office, day)).await
 }

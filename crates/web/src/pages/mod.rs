@@ -20,6 +20,7 @@ mod public;
 mod signup;
 mod staff;
 mod staff_permits;
+mod verifier;
 
 use crate::AppState;
 use crate::i18n::Lang;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(partners::routes())
         .merge(staff::routes())
         .merge(jobs::routes())
+        .merge(verifier::routes())
 }
 
 #[derive(Template)]

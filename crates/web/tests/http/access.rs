@@ -55,6 +55,9 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/metrics", Metrics),
     ("GET", "/display/{office}", Public),
     ("GET", "/display/{office}/board", Public),
+    ("GET", "/verifier", Public),
+    ("GET", "/verifier/manifest.webmanifest", Public),
+    ("GET", "/verifier/sw.js", Public),
     // Anonymous journeys (their forms need the anonymous CSRF token)
     ("GET", "/temporary-permit", Public),
     ("POST", "/temporary-permit/details", Public),

@@ -13,4 +13,5 @@ mod payments;
 mod public;
 mod security;
 mod staff;
+mod verifier;
 mod verify;
