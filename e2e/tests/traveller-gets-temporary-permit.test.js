@@ -147,7 +147,7 @@ describe('traveller gets a temporary e-permit on a phone', () => {
       await page.locator('#mobile').fill(MOBILE);
       await page.locator('#password').fill(PASSWORD);
       await page.locator('main form button[type="submit"]').click();
-      await page.waitForURL((u) => u.pathname === '/my');
+      await page.waitForURL((u) => u.pathname === '/my/temporary-permits');
       await expectCount(page.locator('.permit .qr svg'), 1);
       await expectText(page.locator('.permit .status'), '有效');
       await page.locator('.permit details summary').click();

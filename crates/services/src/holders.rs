@@ -15,6 +15,9 @@ use exitentry_storage::accounts::Accounts;
 use exitentry_storage::{AnyConnection, StorageError, holders};
 use serde_json::json;
 
+mod records;
+pub use records::{CentreApplicationView, HolderRecords, Offers, records};
+
 /// The signed-in holder behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HolderSession {

@@ -69,7 +69,7 @@ fn person_view(p: &StoredPerson) -> PersonView {
     }
 }
 
-fn document_view(app: &App, d: &StoredDocument, today: NaiveDate) -> DocumentView {
+pub(crate) fn document_view(app: &App, d: &StoredDocument, today: NaiveDate) -> DocumentView {
     DocumentView {
         kind: d.doc.kind,
         number: d.doc.number.clone(),

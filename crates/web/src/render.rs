@@ -49,6 +49,11 @@ impl Page {
         self.lang.t(key)
     }
 
+    /// A message with one argument, from a template.
+    pub fn t_args(&self, key: &str, name: &'static str, value: &str) -> String {
+        self.lang.t_args(key, &[(name, value.to_string())])
+    }
+
     /// Who did something, from a stored actor (`staff:clerk`, `applicant:12`, `system`), in
     /// words: the staff member's user name with their role in the reader's language.
     pub fn actor(&self, actor: &str) -> String {

@@ -13,7 +13,7 @@ use exitentry_test_support::seeded;
 
 /// A walk-in's card renewal at GZ-TH-001 on Monday 2026-11-23, accepted, paid in cash and
 /// processed: (the accepted application, the payment with its collection date).
-async fn ready_renewal(
+pub(super) async fn ready_renewal(
     app: &App,
     clock: &exitentry_services::ManualClock,
 ) -> (

@@ -10,6 +10,7 @@ mod counter_endorsements;
 mod cts_centres;
 mod email;
 mod endorsements;
+mod holder_records;
 mod holders;
 mod import;
 mod keys;

@@ -84,6 +84,13 @@ pub async fn application_by_reference(
     optional(conn, sql, (reference,)).await
 }
 
+/// A person's applications at any office, newest first (what they see under "my records").
+pub async fn for_person(conn: &mut AnyConnection, person_id: i64) -> Result<Vec<ApplicationRow>> {
+    let rows =
+        "centre_applications WHERE person_id = $1 ORDER BY accepted_at DESC, id DESC LIMIT 100";
+    all(conn, select(APP_COLUMNS, rows), (person_id,)).await
+}
+
 /// Applications of an office (or, with `None`, every office) in a status, oldest first.
 pub async fn applications_at(
     conn: &mut AnyConnection,

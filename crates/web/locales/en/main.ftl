@@ -255,7 +255,7 @@ tp-status-cancelled = Cancelled
 tp-status-revoked = Revoked
 use-domestic_flight = domestic flights
 use-domestic_rail = domestic trains
-my-login-title = My temporary permits
+my-login-title = My permits and applications
 my-login-lead = Sign in with the mobile number and password you gave when you applied.
 my-apply = Apply for a temporary e-permit
 my-title = My temporary permits
@@ -1169,3 +1169,23 @@ vf-reason-wrong_use = Authentic, but not valid for this use.
 vf-reason-unsupported = This browser cannot check this kind of signature. Use a current browser.
 vf-reason-no_lists = The lists have not been downloaded yet. Connect to the network once.
 vf-reason-no_use = First choose what you are checking it for.
+
+# My permits and applications (/my)
+my-records-title = My permits and applications
+my-records-offers = What you can apply for
+my-records-documents = Documents you hold
+my-records-applications = Applications at service centres
+my-records-collect-on = Collect from
+my-records-endorsements = Endorsement applications
+my-records-linkage = Linkage proofs
+my-records-none = None yet.
+
+# Confirmation of an irreversible action
+confirm-cannot-undo = This cannot be undone.
+confirm-keep = No, go back
+tp-cancel-title = Cancel this temporary permit?
+tp-cancel-what = The temporary permit of { $name }, valid until { $until } (Beijing time), stops working at once: airlines and railways will refuse its QR code.
+tp-cancel-consequence = A cancelled permit cannot be used again. To travel you would need a new application, which counts towards this month's limit.
+tp-cancel-confirm = Yes, cancel the permit
+tp-already-valid = You already have a valid temporary permit until { $until } (Beijing time). A new application does not extend it, and counts towards this month's limit.
+tp-already-valid-open = See your valid permit

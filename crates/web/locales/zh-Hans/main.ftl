@@ -255,7 +255,7 @@ tp-status-cancelled = 已注销
 tp-status-revoked = 已撤销
 use-domestic_flight = 国内航班
 use-domestic_rail = 国内火车
-my-login-title = 我的临时通行证
+my-login-title = 我的证件和申请
 my-login-lead = 请使用申请时填写的手机号码和密码登录。
 my-apply = 申请临时电子通行证
 my-title = 我的临时通行证
@@ -1169,3 +1169,23 @@ vf-reason-wrong_use = 凭证真实，但不适用于此用途。
 vf-reason-unsupported = 此浏览器无法核验这种签名，请使用较新的浏览器。
 vf-reason-no_lists = 尚未下载列表，请联网一次。
 vf-reason-no_use = 请先选择核验用途。
+
+# My permits and applications (/my)
+my-records-title = 我的证件和申请
+my-records-offers = 您可以申请
+my-records-documents = 您持有的证件
+my-records-applications = 在服务中心的申请
+my-records-collect-on = 领取日期
+my-records-endorsements = 签注申请
+my-records-linkage = 两证关联证明
+my-records-none = 暂无。
+
+# Confirmation of an irreversible action
+confirm-cannot-undo = 此操作无法撤销。
+confirm-keep = 不，返回
+tp-cancel-title = 取消这张临时通行证？
+tp-cancel-what = { $name }的临时通行证（有效期至北京时间 { $until }）将立即失效：航空公司和铁路将不再接受其二维码。
+tp-cancel-consequence = 已取消的通行证不能再使用。如需出行，须重新申请，并计入本月次数。
+tp-cancel-confirm = 是，取消通行证
+tp-already-valid = 您已有一张有效的临时通行证，有效期至北京时间 { $until }。再次申请不会延长它，并计入本月次数。
+tp-already-valid-open = 查看有效的通行证

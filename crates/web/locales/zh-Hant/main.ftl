@@ -255,7 +255,7 @@ tp-status-cancelled = 已註銷
 tp-status-revoked = 已撤銷
 use-domestic_flight = 國內航班
 use-domestic_rail = 國內火車
-my-login-title = 我的臨時通行證
+my-login-title = 我的證件和申請
 my-login-lead = 請使用申請時填寫的手機號碼和密碼登入。
 my-apply = 申請臨時電子通行證
 my-title = 我的臨時通行證
@@ -1169,3 +1169,23 @@ vf-reason-wrong_use = 憑證真實，但不適用於此用途。
 vf-reason-unsupported = 此瀏覽器無法核驗這種簽名，請使用較新的瀏覽器。
 vf-reason-no_lists = 尚未下載列表，請連網一次。
 vf-reason-no_use = 請先選擇核驗用途。
+
+# My permits and applications (/my)
+my-records-title = 我的證件和申請
+my-records-offers = 您可以申請
+my-records-documents = 您持有的證件
+my-records-applications = 在服務中心的申請
+my-records-collect-on = 領取日期
+my-records-endorsements = 簽注申請
+my-records-linkage = 兩證關聯證明
+my-records-none = 暫無。
+
+# Confirmation of an irreversible action
+confirm-cannot-undo = 此操作無法撤銷。
+confirm-keep = 不，返回
+tp-cancel-title = 取消這張臨時通行證？
+tp-cancel-what = { $name }的臨時通行證（有效期至北京時間 { $until }）將立即失效：航空公司和鐵路將不再接受其二維碼。
+tp-cancel-consequence = 已取消的通行證不能再使用。如需出行，須重新申請，並計入本月次數。
+tp-cancel-confirm = 是，取消通行證
+tp-already-valid = 您已有一張有效的臨時通行證，有效期至北京時間 { $until }。再次申請不會延長它，並計入本月次數。
+tp-already-valid-open = 查看有效的通行證

@@ -198,3 +198,32 @@ where
         Err(e) => Err(PageError::at(lang, path)(e)),
     }
 }
+
+/// The page that confirms an irreversible action before it is taken (GET shows it, the
+/// button POSTs): what will happen, that it cannot be undone, and a way back.
+#[derive(askama::Template)]
+#[template(path = "confirm.html")]
+pub struct Confirm {
+    pub page: Page,
+    pub csrf: String,
+    /// What the action applies to, in words.
+    pub what: String,
+    /// What follows from it and cannot be reversed.
+    pub consequence: String,
+    pub action: String,
+    pub button: String,
+    pub back: String,
+    pub error: Option<String>,
+}
+
+impl Confirm {
+    /// The page, with the status of the error it shows (200 without one).
+    pub fn respond(self) -> Response {
+        let status = if self.error.is_some() {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::OK
+        };
+        (status, render(&self)).into_response()
+    }
+}

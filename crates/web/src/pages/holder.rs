@@ -6,16 +6,16 @@
 
 use super::common::{
     Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, MultipartBack, NextQuery, Page, PermitCard,
-    Refusal, Up, back, csrf_field, render,
+    Refusal, Up, csrf_field, render,
 };
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
-use crate::session::{HOLDER_COOKIE, Holder, anon_csrf, anon_csrf_cookie, set_cookie};
+use crate::session::{HOLDER_COOKIE, Holder, MaybeHolder, anon_csrf, anon_csrf_cookie, set_cookie};
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -42,8 +42,11 @@ pub fn routes() -> Router<AppState> {
         .route("/temporary-permit/issued", get(issued))
         .route("/my/login", get(login_form).post(login))
         .route("/my/logout", post(logout))
-        .route("/my", get(my_permits))
-        .route("/my/temporary-permits/cancel", post(cancel))
+        .route("/my/temporary-permits", get(my_permits))
+        .route(
+            "/my/temporary-permits/{id}/cancel",
+            get(cancel_form).post(cancel),
+        )
 }
 
 // ---- Step 1: permit type, number and name ------------------------------------------
@@ -67,15 +70,34 @@ struct Start {
     csrf: String,
     form: StepOne,
     error: Option<String>,
+    /// A signed-in holder's permit still valid until then (Beijing time): said before a
+    /// second application starts.
+    already_valid: Option<String>,
 }
 
 fn with_csrf(csrf: &str, body: Response) -> Response {
     ([(header::SET_COOKIE, anon_csrf_cookie(csrf))], body).into_response()
 }
 
-async fn start(lang: Lang, uri: OriginalUri, headers: HeaderMap) -> Response {
+async fn start(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    MaybeHolder(holder): MaybeHolder,
+) -> Response {
     let csrf = anon_csrf(&headers);
     let page = Page::new(lang, &uri, None, "tp-title");
+    let mut already_valid = None;
+    if let Some(h) = holder {
+        let permits = tp::holder_permits(&s.app, &h).await.unwrap_or_default();
+        already_valid = permits
+            .iter()
+            .filter(|p| p.payload.is_some())
+            .map(|p| p.valid_until)
+            .max()
+            .map(|t| super::common::beijing(t, "%Y-%m-%d %H:%M"));
+    }
     let body = render(&Start {
         page,
         csrf: csrf.clone(),
@@ -84,6 +106,7 @@ async fn start(lang: Lang, uri: OriginalUri, headers: HeaderMap) -> Response {
             ..Default::default()
         },
         error: None,
+        already_valid,
     });
     with_csrf(&csrf, body)
 }
@@ -135,6 +158,7 @@ async fn details(
             csrf,
             error: Some(message_for(&e, lang)),
             form: f,
+            already_valid: None,
         });
         return (StatusCode::BAD_REQUEST, body).into_response();
     }
@@ -235,8 +259,7 @@ impl<S: Send + Sync> FromRequestParts<S> for InProgress {
     }
 }
 
-back!(My = "/my");
-csrf_field!(StepOne, StepTwo, CodeForm, CancelForm);
+csrf_field!(StepOne, StepTwo, CodeForm);
 
 /// The face form: a photo the body limit cut off is answered with its own message, whatever
 /// the token (nothing is done with it); otherwise a wrong token is the 403 page.
@@ -629,21 +652,67 @@ async fn my_page(
         .into_response())
 }
 
+#[derive(Deserialize, Default)]
+struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
 async fn my_permits(
     State(s): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
     Holder(h): Holder,
+    Query(q): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
-    my_page(&s, lang, &uri, h, None, None).await
+    let notice = (q.done == "cancelled").then(|| lang.t("my-cancelled"));
+    my_page(&s, lang, &uri, h, notice, None).await
 }
 
-#[derive(Deserialize)]
-struct CancelForm {
-    #[serde(default)]
-    permit_id: String,
-    #[serde(default)]
-    csrf: String,
+/// The confirmation before a permit is cancelled: whose permit, until when, and that a
+/// cancelled permit cannot be used again.
+async fn confirm_cancel(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    h: &HolderSession,
+    id: &str,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let page = Page::new(lang, uri, None, "tp-cancel-title");
+    let permits = tp::holder_permits(&s.app, h)
+        .await
+        .map_err(PageError::at(lang, &page.path))?;
+    let Some(p) = permits.into_iter().find(|p| p.id == id) else {
+        return Err(PageError::at(lang, &page.path)(
+            exitentry_services::ServiceError::NotFound("temporary_permit"),
+        ));
+    };
+    let until = super::common::beijing(p.valid_until, "%Y-%m-%d %H:%M");
+    Ok(super::common::Confirm {
+        what: lang.t_args(
+            "tp-cancel-what",
+            &[("name", p.holder_name), ("until", until)],
+        ),
+        consequence: lang.t("tp-cancel-consequence"),
+        action: format!("/my/temporary-permits/{id}/cancel"),
+        button: lang.t("tp-cancel-confirm"),
+        back: "/my/temporary-permits".into(),
+        csrf: h.csrf_token.clone(),
+        error,
+        page,
+    }
+    .respond())
+}
+
+async fn cancel_form(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Holder(h): Holder,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    confirm_cancel(&s, lang, &uri, &h, &id, None).await
 }
 
 async fn cancel(
@@ -651,13 +720,14 @@ async fn cancel(
     lang: Lang,
     uri: OriginalUri,
     Holder(h): Holder,
-    CsrfForm(f, _): CsrfForm<CancelForm, My>,
+    Path(id): Path<String>,
+    _: CsrfForm<CsrfOnly, Up>,
 ) -> Result<Response, PageError> {
-    match tp::cancel(&s.app, &h, &f.permit_id).await {
-        Ok(()) => my_page(&s, lang, &uri, h, Some(lang.t("my-cancelled")), None).await,
-        Err(e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            my_page(&s, lang, &uri, h, None, err).await
+    match tp::cancel(&s.app, &h, &id).await {
+        Ok(()) => Ok(Redirect::to("/my/temporary-permits?done=cancelled").into_response()),
+        Err(e @ exitentry_services::ServiceError::NotFound(_)) => {
+            Err(PageError::at(lang, "/my/temporary-permits")(e))
         }
+        Err(e) => confirm_cancel(&s, lang, &uri, &h, &id, Some(message_for(&e, lang))).await,
     }
 }

@@ -14,6 +14,7 @@ mod holder;
 mod jobs;
 mod kiosk;
 mod linkage;
+mod my_records;
 mod partners;
 mod pre_applications;
 mod public;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/lang", get(switch_language))
         .merge(public::routes())
         .merge(holder::routes())
+        .merge(my_records::routes())
         .merge(appointments::routes())
         .merge(signup::routes())
         .merge(endorsements::routes())

@@ -87,8 +87,10 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("POST", "/apply/login", Public),
     // Holders
     ("GET", "/my", Holder),
+    ("GET", "/my/temporary-permits", Holder),
     ("POST", "/my/logout", Holder),
-    ("POST", "/my/temporary-permits/cancel", Holder),
+    ("GET", "/my/temporary-permits/{id}/cancel", Holder),
+    ("POST", "/my/temporary-permits/{id}/cancel", Holder),
     ("GET", "/my/appointments", Holder),
     ("POST", "/my/appointments", Holder),
     ("GET", "/my/appointments/new", Holder),

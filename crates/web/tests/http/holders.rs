@@ -4,7 +4,6 @@
 
 use exitentry_test_support::{
     Backend, TINY_PNG, TestApp, backend_tests, chan_expiry, csrf_field, get_json, get_text,
-    hidden_field,
 };
 use reqwest::StatusCode;
 
@@ -142,10 +141,10 @@ async fn holders_and_officers_use_the_pages(backend: Backend) {
         "{}",
         r.text().await.unwrap()
     );
-    let my = t.text(&holder, "/my").await;
+    let my = t.text(&holder, "/my/temporary-permits").await;
     assert!(my.contains("<svg"), "the QR is drawn");
     assert!(my.contains(&payload), "the payload is on the page");
-    let permit_id = hidden_field(&my, "permit_id").unwrap();
+    let permit_id = cancel_link(&my).unwrap();
 
     // An officer of the right role lists it, opens it and revokes it with a reason.
     let clerk = t.staff("clerk").await;
@@ -193,13 +192,71 @@ async fn holders_and_officers_use_the_pages(backend: Backend) {
         "revoked"
     );
     // The holder sees it revoked, without a QR, and cannot cancel it any more.
-    let my = t.text(&holder, "/my").await;
+    let my = t.text(&holder, "/my/temporary-permits").await;
     assert!(!my.contains("<svg"));
-    assert!(hidden_field(&my, "permit_id").is_none());
+    assert!(cancel_link(&my).is_none());
     t.stop().await;
 }
 
 backend_tests!(holders_and_officers_use_the_pages);
+
+/// The permit id in the page's link to cancel it (present only while it is valid).
+fn cancel_link(html: &str) -> Option<String> {
+    let start = html.find("href=\"/my/temporary-permits/")? + "href=\"/my/temporary-permits/".len();
+    let rest = &html[start..];
+    let id = &rest[..rest.find('/')?];
+    rest[id.len()..]
+        .starts_with("/cancel\"")
+        .then(|| id.to_string())
+}
+
+async fn a_holder_confirms_before_cancelling_a_permit(backend: Backend) {
+    let t = TestApp::seeded_with_keys(backend, 0).await;
+    let api = t.client();
+    issue_via_api(&t, &api).await;
+    let holder = t.client();
+    t.holder_login(&holder, "13900139000", "a long holder password")
+        .await;
+    let my = t.text_in(&holder, "/my/temporary-permits", "en").await;
+    let id = cancel_link(&my).expect("a valid permit can be cancelled");
+    // A second application while this one is valid says so on its first page.
+    let start = t.text_in(&holder, "/temporary-permit", "en").await;
+    assert!(start.contains("id=\"already-valid\""), "{start}");
+    assert!(start.contains("You already have a valid temporary permit until"));
+    let fresh = t.text_in(&t.client(), "/temporary-permit", "en").await;
+    assert!(!fresh.contains("already-valid"));
+
+    // Cancelling asks first, on its own page, and says what cannot be undone.
+    let path = format!("/my/temporary-permits/{id}/cancel");
+    let confirm = t.text_in(&holder, &path, "en").await;
+    assert!(confirm.contains("This cannot be undone."), "{confirm}");
+    assert!(confirm.contains("陳大文"));
+    assert!(confirm.contains("href=\"/my/temporary-permits\" id=\"keep\""));
+    let r = t
+        .post_form(&holder, &path, &[("csrf", csrf_field(&confirm).as_str())])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        "/my/temporary-permits?done=cancelled"
+    );
+    let my = t
+        .text_in(&holder, "/my/temporary-permits?done=cancelled", "en")
+        .await;
+    assert!(my.contains("The permit is cancelled"));
+    assert!(cancel_link(&my).is_none());
+    // Again: the confirmation says it is no longer valid, with nothing done.
+    let again = t
+        .post_form(&holder, &path, &[("csrf", csrf_field(&confirm).as_str())])
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    // Another holder's permit is not found.
+    let r = t.get(&t.client(), &path).await;
+    assert!(r.status().is_redirection());
+    t.stop().await;
+}
+
+backend_tests!(a_holder_confirms_before_cancelling_a_permit);
 
 async fn the_dev_outbox_does_not_exist_outside_development(backend: Backend) {
     let t = TestApp::seeded(backend, 30).await;
@@ -214,3 +271,46 @@ async fn the_dev_outbox_does_not_exist_outside_development(backend: Backend) {
 }
 
 backend_tests!(the_dev_outbox_does_not_exist_outside_development);
+
+async fn my_records_show_what_the_person_holds_and_may_apply_for(backend: Backend) {
+    let t = TestApp::seeded_with_keys(backend, 0).await;
+    let (mainland, hk) = (t.client(), t.client());
+    for (id, mobile, c) in [
+        (exitentry_test_support::LI_HUA_ID, "13700137000", &mainland),
+        ("A1234563", "13900139000", &hk),
+    ] {
+        exitentry_services::holders::create_for_identity(
+            &t.app,
+            "test",
+            id,
+            mobile,
+            "a long holder password",
+        )
+        .await
+        .unwrap();
+        let r = t.holder_login(c, mobile, "a long holder password").await;
+        assert_eq!(r.headers()["location"], "/my");
+    }
+    // The mainland resident: his card in words, endorsements and appointments on offer.
+    let page = t.text_in(&mainland, "/my", "en").await;
+    assert!(page.contains("Documents you hold"), "{page}");
+    assert!(page.contains("Exit-Entry Permit (card)"));
+    assert!(page.contains("id=\"offer-endorsements\""));
+    assert!(page.contains("id=\"offer-appointments\""));
+    assert!(!page.contains("id=\"offer-temporary-permit\""));
+    assert!(!page.contains("id=\"offer-linkage-proof\""));
+    assert!(!page.contains("eep_card"), "no raw codes");
+    // The Hong Kong resident: temporary permits and linkage proofs, no endorsements.
+    let page = t.text_in(&hk, "/my", "zh-Hant").await;
+    assert!(page.contains("我的證件和申請"));
+    assert!(page.contains("id=\"offer-temporary-permit\""));
+    assert!(page.contains("id=\"offer-linkage-proof\""));
+    assert!(page.contains("id=\"offer-appointments\""));
+    assert!(!page.contains("id=\"offer-endorsements\""));
+    // His temporary permits keep their own page.
+    let r = t.get(&hk, "/my/temporary-permits").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    t.stop().await;
+}
+
+backend_tests!(my_records_show_what_the_person_holds_and_may_apply_for);
