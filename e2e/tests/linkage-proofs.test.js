@@ -77,7 +77,11 @@ describe('linkage proofs', () => {
       await page.locator('#password').fill(PASSWORD);
       await page.locator('main form button[type="submit"]').click();
       await page.waitForURL((u) => u.pathname === '/my');
-      await page.getByRole('link', { name: 'Linkage proof' }).click();
+      // A Hong Kong resident is offered temporary permits and linkage proofs, not endorsements.
+      await expectCount(page.locator('#offer-temporary-permit'), 1);
+      await expectCount(page.locator('#offer-endorsements'), 0);
+      await expectText(page.locator('#my-documents table'), /Home return permit/);
+      await page.locator('#offer-linkage-proof').click();
       await page.getByRole('button', { name: 'Get a linkage proof' }).click();
       await page.waitForURL((u) => u.pathname.startsWith('/my/linkage-proofs/'));
       await expectText(page.locator('main h1'), /Proof of linkage/);

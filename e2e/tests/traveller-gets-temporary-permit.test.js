@@ -152,5 +152,14 @@ describe('traveller gets a temporary e-permit on a phone', () => {
       await expectText(page.locator('.permit .status'), '有效');
       await page.locator('.permit details summary').click();
       assert.equal((await page.locator('.permit textarea.payload').inputValue()).trim(), payload);
+
+      // Cancelling is confirmed on its own page that says it cannot be undone.
+      await page.locator('a[id^="cancel-"]').click();
+      await page.waitForURL((u) => /^\/my\/temporary-permits\/[^/]+\/cancel$/.test(u.pathname));
+      await expectText(page.locator('#confirm-warning'), /此操作無法撤銷/);
+      await page.locator('#confirm').click();
+      await page.waitForURL((u) => u.pathname === '/my/temporary-permits');
+      await expectText(page.locator('.permit .status'), '已註銷');
+      await expectCount(page.locator('.permit .qr svg'), 0);
     }));
 });
