@@ -1,5 +1,5 @@
 //! Static files compiled into the binary: kiosks and centres may have no internet, so
-//! nothing comes from a CDN.
+//! nothing comes from a CDN. Third-party files (htmx, cborg, jsQR) live in `assets/vendor/`.
 
 use crate::AppState;
 use axum::Router;
@@ -12,7 +12,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     (
         "htmx.min.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../assets/htmx.min.js"),
+        include_bytes!("../assets/vendor/htmx.min.js"),
     ),
     (
         "app.css",
@@ -66,12 +66,12 @@ const VERIFIER: &[(&str, &str, &[u8])] = &[
     (
         "cborg.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../assets/cborg.js"),
+        include_bytes!("../assets/vendor/cborg.js"),
     ),
     (
         "jsqr.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../assets/jsqr.js"),
+        include_bytes!("../assets/vendor/jsqr.js"),
     ),
 ];
 
