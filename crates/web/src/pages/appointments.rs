@@ -2,7 +2,7 @@
 //! slot, get a confirmation with the reference as a QR code; cancel or move it before the
 //! cut-off. Works without JavaScript.
 
-use super::common::{CsrfForm, Page, back, csrf_field, qr_svg, redirect_or_again, render};
+use super::common::{CsrfForm, Page, back, csrf_field, qr_svg, render};
 use crate::AppState;
 use crate::error::{PageError, message_for, status_for};
 use crate::i18n::Lang;
@@ -37,7 +37,10 @@ pub fn routes() -> Router<AppState> {
         .route("/my/appointments", get(list).post(book))
         .route("/my/appointments/new", get(new))
         .route("/my/appointments/{id}", get(show))
-        .route("/my/appointments/{id}/cancel", post(cancel))
+        .route(
+            "/my/appointments/{id}/cancel",
+            get(cancel_form).post(cancel),
+        )
         .route("/my/appointments/{id}/move", post(move_to))
 }
 
@@ -240,7 +243,6 @@ async fn book(
 #[template(path = "holder/appointment.html")]
 struct Show {
     page: Page,
-    holder: HolderSession,
     a: AppointmentView,
     office: String,
     address: String,
@@ -280,7 +282,6 @@ async fn show(
     Ok(render(&Show {
         qr: qr_svg(&a.reference).unwrap_or_default(),
         page,
-        holder: h,
         a,
         office,
         address,
@@ -298,6 +299,52 @@ struct MoveForm {
     office: String,
 }
 
+/// The confirmation before a booking is cancelled: which one, and that its time goes to
+/// someone else.
+async fn confirm_cancel(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    h: &HolderSession,
+    id: &str,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let page = Page::new(lang, uri, None, "appt-cancel-title");
+    let a = ap::get(&s.app, Booker::Holder(h), id)
+        .await
+        .map_err(PageError::at(lang, &page.path))?;
+    let (office, _) = office_label(s, lang, &a.office_code).await;
+    let what = lang.t_args(
+        "appt-cancel-what",
+        &[
+            ("service", lang.t(&format!("service-{}", a.service))),
+            ("office", office),
+            ("time", a.start.format("%Y-%m-%d %H:%M").to_string()),
+        ],
+    );
+    Ok(super::common::Confirm {
+        what,
+        consequence: lang.t("appt-cancel-consequence"),
+        action: format!("/my/appointments/{id}/cancel"),
+        button: lang.t("appt-cancel-confirm"),
+        back: format!("/my/appointments/{id}"),
+        csrf: h.csrf_token.clone(),
+        error,
+        page,
+    }
+    .respond())
+}
+
+async fn cancel_form(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Holder(h): Holder,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    confirm_cancel(&s, lang, &uri, &h, &id, None).await
+}
+
 async fn cancel(
     State(s): State<AppState>,
     lang: Lang,
@@ -306,15 +353,13 @@ async fn cancel(
     Path(id): Path<String>,
     _: CsrfForm<MoveForm, MyAppointments>,
 ) -> Result<Response, PageError> {
-    redirect_or_again(
-        ap::cancel(&s.app, Booker::Holder(&h), &id).await,
-        |_| "/my/appointments".to_string(),
-        |e| matches!(e, ServiceError::Conflict { .. }),
-        |err| list_page(&s, lang, &uri, h, err),
-        lang,
-        "/my/appointments",
-    )
-    .await
+    match ap::cancel(&s.app, Booker::Holder(&h), &id).await {
+        Ok(_) => Ok(Redirect::to("/my/appointments").into_response()),
+        Err(e @ ServiceError::Conflict { .. }) => {
+            confirm_cancel(&s, lang, &uri, &h, &id, Some(message_for(&e, lang))).await
+        }
+        Err(e) => Err(PageError::at(lang, "/my/appointments")(e)),
+    }
 }
 
 async fn move_to(

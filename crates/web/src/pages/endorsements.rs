@@ -27,7 +27,10 @@ pub fn routes() -> Router<AppState> {
         .route("/my/endorsements", get(list).post(apply))
         .route("/my/endorsements/{id}", get(show))
         .route("/my/endorsements/{id}/pay", post(pay))
-        .route("/my/endorsements/{id}/cancel", post(cancel))
+        .route(
+            "/my/endorsements/{id}/cancel",
+            get(cancel_form).post(cancel),
+        )
         .route("/dev/pay/{order}", get(sandbox_page).post(sandbox_answer))
 }
 
@@ -197,6 +200,57 @@ async fn pay(
     }
 }
 
+/// The confirmation before an application is cancelled: which one, and that it ends (a paid
+/// one is refunded).
+async fn confirm_cancel(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    h: &HolderSession,
+    id: &str,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let page = Page::new(lang, uri, None, "end-cancel-title");
+    let a = ea::get(&s.app, h.person_id, id)
+        .await
+        .map_err(PageError::at(lang, &page.path))?;
+    let what = lang.t_args(
+        "end-cancel-what",
+        &[
+            (
+                "what",
+                format!(
+                    "{} · {}",
+                    lang.t(&format!("dest-{}", a.destination)),
+                    lang.t(&format!("etype-{}", a.kind))
+                ),
+            ),
+            ("reference", a.reference),
+        ],
+    );
+    Ok(super::common::Confirm {
+        what,
+        consequence: lang.t("end-cancel-consequence"),
+        action: format!("/my/endorsements/{id}/cancel"),
+        button: lang.t("end-cancel-confirm"),
+        back: format!("/my/endorsements/{id}"),
+        csrf: h.csrf_token.clone(),
+        error,
+        page,
+    }
+    .respond())
+}
+
+async fn cancel_form(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Holder(h): Holder,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    confirm_cancel(&s, lang, &uri, &h, &id, None).await
+}
+
 async fn cancel(
     State(s): State<AppState>,
     lang: Lang,
@@ -206,15 +260,13 @@ async fn cancel(
     _: CsrfForm<PayForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/my/endorsements/{id}");
-    redirect_or_again(
-        ea::cancel(&s.app, h.person_id, &id, &h.actor()).await,
-        |_| path.to_string(),
-        |e| matches!(e, ServiceError::Conflict { .. }),
-        |err| show_page(&s, lang, &uri, h, &id, err),
-        lang,
-        &path,
-    )
-    .await
+    match ea::cancel(&s.app, h.person_id, &id, &h.actor()).await {
+        Ok(_) => Ok(Redirect::to(&path).into_response()),
+        Err(e @ ServiceError::Conflict { .. }) => {
+            confirm_cancel(&s, lang, &uri, &h, &id, Some(message_for(&e, lang))).await
+        }
+        Err(e) => Err(PageError::at(lang, &path)(e)),
+    }
 }
 
 /// A provider paid by scanning (WeChat Pay Native): its QR code, then back to the

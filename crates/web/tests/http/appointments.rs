@@ -1,7 +1,7 @@
 //! Appointments over HTTP: slots, bookings by channel partners and applicants, the
 //! building's staff pages by role, devices reporting their paper and ink.
 
-use exitentry_test_support::{Backend, LI_HUA_ID, TestApp, backend_tests, get_json};
+use exitentry_test_support::{Backend, LI_HUA_ID, TestApp, backend_tests, csrf_field, get_json};
 use reqwest::StatusCode;
 
 /// The appointments API: slots, booking with a police portal's key (201, then 409 when the
@@ -171,6 +171,24 @@ async fn appointments_over_the_api(backend: Backend) {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let page = t.text(&holder, "/my/appointments").await;
     assert!(page.contains(mine["reference"].as_str().unwrap()));
+    // Cancelling from the pages is confirmed first, on a page of its own.
+    let path = format!(
+        "/my/appointments/{}/cancel",
+        mine["appointment_id"].as_str().unwrap()
+    );
+    let confirm = t.text_in(&holder, &path, "en").await;
+    assert!(confirm.contains("This cannot be undone."), "{confirm}");
+    assert!(confirm.contains("2026-11-23 10:00"));
+    let csrf = csrf_field(&confirm);
+    let r = t
+        .post_form(&holder, &path, &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/my/appointments");
+    let again = t
+        .post_form(&holder, &path, &[("csrf", csrf.as_str())])
+        .await;
+    assert!(again.status().is_client_error(), "{}", again.status());
 
     // Building pages: clerks yes, reviewers no; the display is public.
     let clerk = t.staff("clerk").await;

@@ -314,3 +314,64 @@ async fn my_records_show_what_the_person_holds_and_may_apply_for(backend: Backen
 }
 
 backend_tests!(my_records_show_what_the_person_holds_and_may_apply_for);
+
+async fn an_endorsement_application_is_cancelled_after_a_confirmation(backend: Backend) {
+    let t = TestApp::seeded_with_keys(backend, 0).await;
+    // 李华 has travelled before (an online endorsement is for repeat applicants).
+    let past = "document_number,destination,type,trips,valid_from,valid_until,stay_days\n\
+                CA1234567,hong_kong,L,1,2024-05-01,2024-07-31,7\n";
+    let kind = exitentry_services::import::ImportKind::Endorsements;
+    exitentry_test_support::import(&t.app, kind, past, false).await;
+    exitentry_services::holders::create_for_identity(
+        &t.app,
+        "test",
+        exitentry_test_support::LI_HUA_ID,
+        "13700137000",
+        "a long holder password",
+    )
+    .await
+    .unwrap();
+    let c = t.client();
+    t.holder_login(&c, "13700137000", "a long holder password")
+        .await;
+    let list = t.text_in(&c, "/my/endorsements", "en").await;
+    let marker = "name=\"choice\" value=\"";
+    let at = list.find(marker).expect("a choice") + marker.len();
+    let choice = &list[at..at + list[at..].find('"').unwrap()];
+    let r = t
+        .post_form(
+            &c,
+            "/my/endorsements",
+            &[("csrf", csrf_field(&list).as_str()), ("choice", choice)],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{choice} {}",
+        r.text().await.unwrap()
+    );
+    let show = r.headers()["location"].to_str().unwrap().to_string();
+    let page = t.text_in(&c, &show, "en").await;
+    assert!(page.contains(&format!("href=\"{show}/cancel\"")), "{page}");
+    let confirm = t.text_in(&c, &format!("{show}/cancel"), "en").await;
+    assert!(confirm.contains("This cannot be undone."), "{confirm}");
+    assert!(confirm.contains("Cancel this endorsement application?"));
+    let r = t
+        .post_form(
+            &c,
+            &format!("{show}/cancel"),
+            &[("csrf", csrf_field(&confirm).as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], show.as_str());
+    let page = t.text_in(&c, &show, "en").await;
+    assert!(page.contains("Cancelled"));
+    // On /my it is listed with its status in words.
+    let my = t.text_in(&c, "/my", "en").await;
+    assert!(my.contains(&format!("href=\"{show}\"")));
+    t.stop().await;
+}
+
+backend_tests!(an_endorsement_application_is_cancelled_after_a_confirmation);
