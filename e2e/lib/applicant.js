@@ -78,7 +78,39 @@ export async function book(page, path, office, day) {
   await page.locator('#date').fill(day);
   await page.locator('#find-slots').click();
   await page.locator('#book').click();
+  await page.waitForURL((u) => u.pathname === `${path}/book` && u.search === '');
   return (await page.locator('#booking-reference').textContent()).trim();
+}
+
+/**
+ * From /apply after booking: the booking is shown (office name, address, map, time, QR with
+ * its reference), moved to another free time on `day`, cancelled after a confirmation page, and
+ * booked again on `rebookDay`; returns the final reference.
+ */
+export async function seeMoveCancelAndRebook(page, path, office, day, rebookDay) {
+  await page.goto(path);
+  await expectText(page.locator('#hrp-status'), /booked for/);
+  await page.locator('#book-link').click();
+  await page.waitForURL((u) => u.pathname === `${path}/book`);
+  await expectText(page.locator('#booking-office'), /Kowloon|Hong Kong|New Territories/);
+  assert.equal(await page.locator('#booked .qr[role="img"]').count(), 1);
+  assert.match(await page.locator('#booking-map').getAttribute('href'), /^https:\/\/www\.openstreetmap\.org\//);
+  const before = (await page.locator('#booking-time').textContent()).trim();
+  await page.locator('#booking-move').click();
+  await page.locator('#date').fill(day);
+  await page.locator('#find-slots').click();
+  await page.locator('input[name="slot_start"]').nth(1).check();
+  await page.locator('#book').click();
+  await page.waitForURL((u) => u.pathname === `${path}/book` && u.search === '');
+  const after = (await page.locator('#booking-time').textContent()).trim();
+  assert.notEqual(after, before, 'the booking moved');
+  await page.locator('#booking-cancel').click();
+  await page.waitForURL((u) => u.pathname === `${path}/book/cancel`);
+  await expectText(page.locator('#confirm-warning'), /cannot be undone/);
+  await page.locator('#confirm').click();
+  await page.waitForURL((u) => u.pathname === `${path}/book`);
+  assert.equal(await page.locator('#booked').count(), 0, 'no booking after cancelling');
+  return book(page, path, office, rebookDay);
 }
 
 /** The CTS service centre in Hong Kong where the demo walks the non-Chinese permit, and its clerk. */

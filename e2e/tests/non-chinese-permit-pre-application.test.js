@@ -12,6 +12,7 @@ import { staffLogin, withPage } from '../lib/browser.js';
 import { expectText } from '../lib/expect.js';
 import { nextMondayMorning } from '../lib/centre.js';
 import {
+  seeMoveCancelAndRebook,
   EN, HK_CENTRE, PDF, PNG, atTheCentre, book, fillForm, kioskPage, lastEmail, processed, registerAndStart, upload,
 } from '../lib/applicant.js';
 import { useDemo } from '../lib/server.js';
@@ -80,7 +81,11 @@ describe('non-Chinese permit pre-application', () => {
       const approved = await lastEmail(server, EMAIL, `${path}/book`);
       assert.ok(approved.subject);
 
-      const booking = await book(page, path, HK_CENTRE, MONDAY.slice(0, 10));
+      // Booked first two days later (still open to change), then moved, cancelled and booked
+      // again for the Monday the centre steps below use.
+      const later = new Date(Date.parse(MONDAY) + 2 * 86400 * 1000 + 8 * 3600 * 1000).toISOString().slice(0, 10);
+      await book(page, path, HK_CENTRE, later);
+      const booking = await seeMoveCancelAndRebook(page, path, HK_CENTRE, later, MONDAY.slice(0, 10));
 
       // At the CTS centre that day: ticket, photo, counter acceptance against the approved
       // pre-application, HK$260 by EPS, processing, and collection at the kiosk with the HKID.

@@ -2,10 +2,12 @@
 //! booking through the channels, cancelling and rescheduling before the cut-off, no-shows
 //! and the booking block they lead to, and reminders the day before.
 
+mod applicant;
 mod booking;
 mod calendar;
 mod slots;
 
+pub use applicant::applicant_booking;
 pub use booking::*;
 pub use calendar::*;
 pub use slots::*;

@@ -417,10 +417,16 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         body.contains(&format!("/apply/applications/{}/book", a.id)),
         "{body}"
     );
+    assert_eq!(ap::applicant_booking(&app, &me).await.unwrap(), None);
     let booked = ap::book(&app, Booker::Applicant(&me), &booking)
         .await
         .unwrap();
     assert_eq!(booked.service, "hrp_non_chinese");
+    // /apply finds the booking again by the approved identity.
+    assert_eq!(
+        ap::applicant_booking(&app, &me).await.unwrap(),
+        Some(booked.clone())
+    );
 
     // At the centre: accepted against the approved pre-application (the registry entry is
     // made from it), HK$260, issued as HA + 7 digits, collected at the kiosk.

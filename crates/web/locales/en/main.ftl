@@ -1197,3 +1197,9 @@ end-cancel-title = Cancel this endorsement application?
 end-cancel-what = { $what }, reference { $reference }.
 end-cancel-consequence = The application ends; if you paid, the fee is refunded. To travel you will need to apply again.
 end-cancel-confirm = Yes, cancel the application
+
+# The applicant's booking on /apply
+apply-booked-status = Approved: booked for { $time } (Beijing time)
+apply-booking-see = See, move or cancel your booking
+apply-booking-yours = Your booking at the service centre
+apply-booking-map = Map

@@ -1197,3 +1197,9 @@ end-cancel-title = 取消这个签注申请？
 end-cancel-what = { $what }，编号 { $reference }。
 end-cancel-consequence = 申请将终止；如已付款，费用会退还。如需出行，须重新申请。
 end-cancel-confirm = 是，取消申请
+
+# The applicant's booking on /apply
+apply-booked-status = 已通过：已预约北京时间 { $time }
+apply-booking-see = 查看、更改或取消预约
+apply-booking-yours = 您在服务中心的预约
+apply-booking-map = 地图

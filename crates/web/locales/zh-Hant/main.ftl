@@ -1197,3 +1197,9 @@ end-cancel-title = 取消這個簽注申請？
 end-cancel-what = { $what }，編號 { $reference }。
 end-cancel-consequence = 申請將終止；如已付款，費用會退還。如需出行，須重新申請。
 end-cancel-confirm = 是，取消申請
+
+# The applicant's booking on /apply
+apply-booked-status = 已通過：已預約北京時間 { $time }
+apply-booking-see = 查看、更改或取消預約
+apply-booking-yours = 您在服務中心的預約
+apply-booking-map = 地圖

@@ -15,7 +15,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{Duration, NaiveDate};
 use exitentry_domain::hrp::Form as HrpForm;
@@ -45,6 +45,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/apply/applications/{id}/submit", post(submit))
         .route("/apply/applications/{id}/book", get(book_form).post(book))
+        .route(
+            "/apply/applications/{id}/book/cancel",
+            get(cancel_form).post(cancel),
+        )
 }
 
 /// An application's page, for forms on it (`/apply/applications/{id}/…`).
@@ -131,6 +135,8 @@ struct Show {
     d: Detail,
     editable: bool,
     purposes: Vec<&'static str>,
+    /// The booking at the centre once approved and booked (Beijing time).
+    booking: Option<String>,
     error: Option<String>,
 }
 
@@ -165,6 +171,10 @@ async fn show_page(
         .is_ok_and(|s| s.is_editable());
     let mut purposes = d.required_documents.clone();
     purposes.push("other");
+    let booking = ap::applicant_booking(&s.app, &me)
+        .await
+        .map_err(PageError::at(lang, &path))?
+        .map(|b| b.start.format("%Y-%m-%d %H:%M").to_string());
     let (status, error) = status_and_error(error);
     Ok((
         status,
@@ -174,6 +184,7 @@ async fn show_page(
             d,
             editable,
             purposes,
+            booking,
             error,
         }),
     )
@@ -392,8 +403,21 @@ struct Book {
     max_date: String,
     slots: Vec<SlotView>,
     searched: bool,
-    booked: Option<ap::AppointmentView>,
+    booked: Option<Booked>,
+    /// Choosing a new time for the booking above.
+    moving: bool,
     error: Option<String>,
+}
+
+/// The applicant's booking as /apply shows it: where (name, address, a map), when, and the
+/// check-in QR with the reference as its text.
+struct Booked {
+    a: ap::AppointmentView,
+    office: String,
+    address: String,
+    map_url: String,
+    qr: String,
+    changeable: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -402,6 +426,34 @@ struct BookQuery {
     office: String,
     #[serde(default)]
     date: String,
+    #[serde(default)]
+    r#move: String,
+}
+
+async fn booked(s: &AppState, lang: Lang, a: ap::AppointmentView) -> Booked {
+    let (office, address) = match exitentry_services::offices::get(&s.app, &a.office_code).await {
+        Ok(o) => (
+            match lang {
+                Lang::ZhHans => o.name_zh_hans,
+                Lang::ZhHant => o.name_zh_hant,
+                Lang::En => o.name_en,
+            },
+            o.address,
+        ),
+        Err(_) => (a.office_code.clone(), String::new()),
+    };
+    let map_url = format!(
+        "https://www.openstreetmap.org/search?query={}",
+        super::common::urlencoding_min(&address)
+    );
+    Booked {
+        qr: super::common::qr_svg(&a.reference).unwrap_or_default(),
+        changeable: s.app.now() < a.changeable_until,
+        a,
+        office,
+        address,
+        map_url,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -412,13 +464,20 @@ async fn book_page(
     me: ApplicantSession,
     id: &str,
     q: BookQuery,
-    booked: Option<ap::AppointmentView>,
     error: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
     let path = format!("/apply/applications/{id}/book");
     let d = hrp::get(&s.app, &me, id)
         .await
         .map_err(PageError::at(lang, &path))?;
+    let booked = match ap::applicant_booking(&s.app, &me)
+        .await
+        .map_err(PageError::at(lang, &path))?
+    {
+        Some(a) => Some(booked(s, lang, a).await),
+        None => None,
+    };
+    let moving = booked.as_ref().is_some_and(|b| b.changeable) && q.r#move == "1";
     let offices = exitentry_services::offices::offering(&s.app, Some(Service::HrpNonChinese))
         .await
         .map_err(PageError::at(lang, &path))?
@@ -464,6 +523,7 @@ async fn book_page(
             slots,
             searched,
             booked,
+            moving,
             error,
         }),
     )
@@ -478,7 +538,7 @@ async fn book_form(
     Path(id): Path<String>,
     Query(q): Query<BookQuery>,
 ) -> Result<Response, PageError> {
-    book_page(&s, lang, &uri, a, &id, q, None, None).await
+    book_page(&s, lang, &uri, a, &id, q, None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -508,15 +568,105 @@ async fn book(
         ..Default::default()
     };
     let q = BookQuery {
-        office: f.office,
-        date: String::new(),
+        office: f.office.clone(),
+        ..Default::default()
     };
-    match ap::book(&s.app, Booker::Applicant(&a), &req).await {
-        Ok(v) => book_page(&s, lang, &uri, a, &id, q, Some(v), None).await,
+    // With a booking already, the chosen time moves it; otherwise it books.
+    let done = match ap::applicant_booking(&s.app, &a).await {
+        Ok(Some(current)) => {
+            let office = Some(f.office.as_str()).filter(|o| !o.is_empty());
+            let slot = req.slot_start.as_str();
+            ap::reschedule(
+                &s.app,
+                Booker::Applicant(&a),
+                &current.appointment_id,
+                office,
+                slot,
+            )
+            .await
+        }
+        Ok(None) => ap::book(&s.app, Booker::Applicant(&a), &req).await,
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(_) => Ok(Redirect::to(&path).into_response()),
         Err(e) if !matches!(e, ServiceError::Internal(_)) => {
             let err = Some((status_for(&e), message_for(&e, lang)));
-            book_page(&s, lang, &uri, a, &id, q, None, err).await
+            book_page(&s, lang, &uri, a, &id, q, err).await
         }
         Err(e) => Err(PageError::at(lang, &path)(e)),
+    }
+}
+
+/// The confirmation before the booking is cancelled.
+async fn confirm_cancel(
+    s: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    me: &ApplicantSession,
+    id: &str,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let page = Page::new(lang, uri, None, "appt-cancel-title");
+    let back = format!("/apply/applications/{id}/book");
+    let Some(a) = ap::applicant_booking(&s.app, me)
+        .await
+        .map_err(PageError::at(lang, &page.path))?
+    else {
+        return Ok(Redirect::to(&back).into_response());
+    };
+    let b = booked(s, lang, a).await;
+    let what = lang.t_args(
+        "appt-cancel-what",
+        &[
+            ("service", lang.t(&format!("service-{}", b.a.service))),
+            ("office", b.office),
+            ("time", b.a.start.format("%Y-%m-%d %H:%M").to_string()),
+        ],
+    );
+    Ok(super::common::Confirm {
+        what,
+        consequence: lang.t("appt-cancel-consequence"),
+        action: format!("{back}/cancel"),
+        button: lang.t("appt-cancel-confirm"),
+        back,
+        csrf: me.csrf_token.clone(),
+        error,
+        page,
+    }
+    .respond())
+}
+
+async fn cancel_form(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Applicant(a): Applicant,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    confirm_cancel(&s, lang, &uri, &a, &id, None).await
+}
+
+async fn cancel(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Applicant(a): Applicant,
+    Path(id): Path<String>,
+    _: CsrfForm<CsrfOnly, Up>,
+) -> Result<Response, PageError> {
+    let back = format!("/apply/applications/{id}/book");
+    let current = ap::applicant_booking(&s.app, &a)
+        .await
+        .map_err(PageError::at(lang, &back))?;
+    let Some(current) = current else {
+        return Ok(Redirect::to(&back).into_response());
+    };
+    match ap::cancel(&s.app, Booker::Applicant(&a), &current.appointment_id).await {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(e @ ServiceError::Conflict { .. }) => {
+            confirm_cancel(&s, lang, &uri, &a, &id, Some(message_for(&e, lang))).await
+        }
+        Err(e) => Err(PageError::at(lang, &back)(e)),
     }
 }

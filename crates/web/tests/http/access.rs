@@ -123,6 +123,8 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("POST", "/apply/applications/{id}/submit", Applicant),
     ("GET", "/apply/applications/{id}/book", Applicant),
     ("POST", "/apply/applications/{id}/book", Applicant),
+    ("GET", "/apply/applications/{id}/book/cancel", Applicant),
+    ("POST", "/apply/applications/{id}/book/cancel", Applicant),
     // Staff
     ("POST", "/staff/logout", Staff(&[])),
     ("GET", "/staff", Staff(&[])),
