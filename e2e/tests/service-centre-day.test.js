@@ -111,6 +111,8 @@ describe('a day at the service centre', () => {
       await expectText(clerk.locator('#collection-date'), /^\d{4}-\d{2}-\d{2}$/);
       await expectCount(clerk.locator('.receipt .barcode svg'), 1);
       await expectText(clerk.locator('.receipt'), /Yang Cheng Tong · SBX-/);
+      // The office by its name, not its code.
+      await expectText(clerk.locator('#receipt-office'), /Exit-Entry Administration Detachment/);
 
       // 5. Back office: processing done.
       const office = await context.browser().newContext({ baseURL: server.baseURL, ...EN });

@@ -49,6 +49,14 @@ impl Page {
         self.lang.t(key)
     }
 
+    /// What separates the items of a list in the reader's language ("、" only in Chinese).
+    pub fn list_sep(&self) -> &'static str {
+        match self.lang {
+            Lang::En => ", ",
+            Lang::ZhHans | Lang::ZhHant => "、",
+        }
+    }
+
     /// A message with one argument, from a template.
     pub fn t_args(&self, key: &str, name: &'static str, value: &str) -> String {
         self.lang.t_args(key, &[(name, value.to_string())])

@@ -581,6 +581,8 @@ struct Receipt {
     page: Page,
     a: ApplicationView,
     barcode: String,
+    /// The office's name in the reader's language (its code when the office is gone).
+    office: String,
 }
 
 async fn receipt(
@@ -597,10 +599,16 @@ async fn receipt(
     if a.paid.is_none() {
         return Ok(Redirect::to(&format!("/staff/centre/applications/{id}")).into_response());
     }
+    let page = Page::new(lang, &uri, Some(staff), "receipt-title");
+    let office = match exitentry_services::offices::get(&s.app, &a.office_code).await {
+        Ok(o) => page.office_name(&o),
+        Err(_) => a.office_code.clone(),
+    };
     Ok(render(&Receipt {
         barcode: code128_svg(&a.reference),
         a,
-        page: Page::new(lang, &uri, Some(staff), "receipt-title"),
+        office,
+        page,
     }))
 }
 
