@@ -13,11 +13,10 @@ pub async fn applicant_booking(app: &App, a: &ApplicantSession) -> Result<Option
     let booker = Booker::Applicant(a);
     let who = match applicant_for(app, &mut conn, &booker, &BookingRequest::default()).await {
         Ok(who) => who,
-        Err(ServiceError::Conflict { code, .. })
-            if code == ErrorCode::PreApplicationNotApproved =>
-        {
-            return Ok(None);
-        }
+        Err(ServiceError::Conflict {
+            code: ErrorCode::PreApplicationNotApproved,
+            ..
+        }) => return Ok(None),
         Err(e) => return Err(e),
     };
     let row = store::active_for(

@@ -61,10 +61,11 @@ async fn records(
         }
     }
     for a in &r.appointments {
-        if !office_names.contains_key(&a.office_code) {
-            if let Ok(o) = offices::get(&s.app, &a.office_code).await {
-                office_names.insert(a.office_code.clone(), page.office_name(&o));
-            }
+        if office_names.contains_key(&a.office_code) {
+            continue;
+        }
+        if let Ok(o) = offices::get(&s.app, &a.office_code).await {
+            office_names.insert(a.office_code.clone(), page.office_name(&o));
         }
     }
     Ok(render(&Records {
