@@ -1,10 +1,11 @@
 //! The officer's registry search and person view.
 
 use crate::auth::StaffSession;
+use crate::records;
 use crate::{App, Result, ServiceError};
 use crate::{AtField, ErrorCode};
 use chrono::NaiveDate;
-use exitentry_domain::document::{DocumentStatus, effective_status};
+use exitentry_domain::document::DocumentStatus;
 use exitentry_domain::ids::{IdKind, IdentityNumber};
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber, kinds_matching};
 use exitentry_domain::staff::Permission;
@@ -76,13 +77,7 @@ fn document_view(app: &App, d: &StoredDocument, today: NaiveDate) -> DocumentVie
         issue_count: d.doc.issue_count,
         issued_on: d.doc.issued_on,
         expires_on: d.doc.expires_on,
-        status: effective_status(
-            &app.policy,
-            d.doc.kind,
-            d.doc.status,
-            d.doc.expires_on,
-            today,
-        ),
+        status: app.document_status(&d.doc, today),
         office_code: d.doc.office_code.clone(),
     }
 }
@@ -154,9 +149,7 @@ pub async fn person(
 ) -> Result<(PersonView, Vec<DocumentView>)> {
     who.require(Permission::SearchRegistry)?;
     let mut conn = app.db.conn().await?;
-    let p = people::get(&mut conn, id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let p = records::person(&mut conn, id).await?;
     let today = app.today();
     let docs = documents::for_person(&mut conn, id)
         .await?
@@ -186,9 +179,7 @@ pub async fn set_hukou_area(
         ));
     }
     let mut tx = app.db.begin().await?;
-    let p = people::get(&mut tx, person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let p = records::person(&mut tx, person_id).await?;
     if p.person.region != exitentry_domain::person::Region::Mainland {
         return Err(ServiceError::bad_input(
             "hukou_area",

@@ -4,6 +4,7 @@
 use super::*;
 use crate::ErrorCode;
 use crate::auth::StaffSession;
+use crate::records;
 use crate::tokens::constant_time_eq;
 use crate::{App, Result, ServiceError, audit};
 use chrono::NaiveDate;
@@ -35,13 +36,7 @@ pub async fn mark_ready(app: &App, staff: &StaffSession, id: &str) -> Result<App
         .map(|p| p.person.region);
     // Renewals and replacements of a home return permit keep its number (for life).
     let number = match (product.keeps_number(), a.old_document_id) {
-        (true, Some(old)) => {
-            documents::get(&mut tx, old)
-                .await?
-                .ok_or(ServiceError::NotFound("document"))?
-                .doc
-                .number
-        }
+        (true, Some(old)) => records::document(&mut tx, old).await?.doc.number,
         _ => new_number(&mut tx, product, region).await?,
     };
     if !store::mark_ready(&mut tx, &a.id, &number, app.now_micros()).await? {
@@ -140,9 +135,7 @@ pub async fn collect(
     let Some(a) = store::application_by_reference(&mut tx, &reference).await? else {
         return Err(mismatch());
     };
-    let person = people::get(&mut tx, a.person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let person = records::person(&mut tx, a.person_id).await?;
     // Typed as on the card (an HKID with its brackets, say): compared in canonical form.
     let typed =
         exitentry_domain::ids::IdentityNumber::parse(person.person.id_kind, id_number, app.today())
@@ -202,9 +195,7 @@ pub async fn collect(
     let applied_on = local(a.accepted_at).date_naive();
     let mut surrendered = None;
     if let Some(old_id) = a.old_document_id {
-        let old = documents::get(&mut tx, old_id)
-            .await?
-            .ok_or(ServiceError::NotFound("document"))?;
+        let old = records::document(&mut tx, old_id).await?;
         // A renewed permit and a damaged one are handed in; a lost one stays reported lost.
         let from = match product.reason {
             IssueReason::Renewal => Some(DocumentStatus::Valid),

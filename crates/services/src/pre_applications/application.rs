@@ -2,14 +2,15 @@
 
 use super::*;
 use crate::ErrorCode;
+use crate::OnConflict;
 use crate::auth::StaffSession;
 use crate::tokens::random_token;
 use crate::{App, Result, ServiceError, audit, uploads};
 use exitentry_domain::hrp::{self, FieldError, Form};
 use exitentry_domain::staff::Permission;
 use exitentry_domain::states::PreApplicationState;
+use exitentry_storage::AnyConnection;
 use exitentry_storage::pre_applications::{self as store, ApplicationRow, EventRow};
-use exitentry_storage::{AnyConnection, StorageError};
 use serde::Serialize;
 use serde_json::json;
 
@@ -312,15 +313,12 @@ pub async fn start(app: &App, s: &ApplicantSession) -> Result<Summary> {
         updated_at: app.now_micros(),
     };
     let mut tx = app.db.begin().await?;
-    match store::insert(&mut tx, &row).await {
-        Err(StorageError::Conflict(_)) => {
-            return Err(ServiceError::conflict(
-                ErrorCode::ApplicationInProgress,
-                "you already have an application in progress; continue it",
-            ));
-        }
-        other => other?,
-    }
+    store::insert(&mut tx, &row).await.on_conflict(|| {
+        ServiceError::conflict(
+            ErrorCode::ApplicationInProgress,
+            "you already have an application in progress; continue it",
+        )
+    })?;
     audit::record(
         app,
         &mut tx,
