@@ -7,6 +7,7 @@
 use crate::OnConflict;
 use crate::auth::StaffSession;
 use crate::endorsement_applications::{self as apps, ApplicationView, holder, subject, view};
+use crate::input::RequiredText;
 use crate::records;
 use crate::{App, Result, ServiceError, audit, online_payments};
 use crate::{AtField, ErrorCode};
@@ -103,6 +104,14 @@ pub struct CounterRequest {
     pub checklist: Vec<String>,
 }
 
+/// The relative a family visit (T) is to.
+const RELATIVE_NAME: RequiredText = RequiredText {
+    field: "relative_name",
+    max: 100,
+    code: ErrorCode::BadRelativeName,
+    message: "write the name of the relative visited (at most 100 characters)",
+};
+
 /// Accepts an endorsement application at the counter, awaiting payment.
 pub async fn apply(
     app: &App,
@@ -115,14 +124,7 @@ pub async fn apply(
     let today = app.today();
     let relation = if kind == EndorsementType::T {
         let r = Relation::parse(&req.relation).at_field("relation")?;
-        let name = req.relative_name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(ServiceError::bad_input(
-                "relative_name",
-                ErrorCode::BadRelativeName,
-                "write the name of the relative visited (at most 100 characters)",
-            ));
-        }
+        let name = RELATIVE_NAME.check(&req.relative_name)?;
         Some((r, name.to_string()))
     } else {
         None
@@ -362,6 +364,14 @@ pub async fn is_state_personnel(app: &App, staff: &StaffSession, person_id: i64)
     Ok(store::is_state_personnel(&mut conn, person_id).await?)
 }
 
+/// Where a registration as state personnel comes from.
+const REGISTER_REASON: RequiredText = RequiredText {
+    field: "reason",
+    max: 200,
+    code: ErrorCode::ReasonRequired,
+    message: "say where the registration comes from (at most 200 characters)",
+};
+
 /// Records (or lifts) a person's registration as state personnel, from the register the
 /// units send; audited with the reason given.
 pub async fn mark_state_personnel(
@@ -372,14 +382,7 @@ pub async fn mark_state_personnel(
     reason: &str,
 ) -> Result<()> {
     staff.require(Permission::RegisterStatePersonnel)?;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(ServiceError::bad_input(
-            "reason",
-            ErrorCode::ReasonRequired,
-            "say where the registration comes from (at most 200 characters)",
-        ));
-    }
+    let reason = REGISTER_REASON.check(reason)?;
     let mut tx = app.db.begin().await?;
     let person = records::person(&mut tx, person_id).await?;
     store::set_state_personnel(&mut tx, person_id, yes).await?;

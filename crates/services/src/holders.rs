@@ -502,11 +502,7 @@ pub async fn submit_signup_face(
         let mut conn = app.db.conn().await?;
         let taken = holders::face_attempt(&mut conn, id, SIGNUP_MAX_FACE_TRIES).await?;
         if taken.is_none() {
-            return Err(ServiceError::bad_input(
-                "image",
-                ErrorCode::TooManyFaceChecks,
-                "too many face checks; start again",
-            ));
+            return Err(crate::providers::too_many_face_checks());
         }
         records::person(&mut conn, s.person_id).await?
     };
@@ -527,11 +523,7 @@ pub async fn submit_signup_face(
         )
         .await?;
         tx.commit().await?;
-        return Err(ServiceError::bad_input(
-            "image",
-            ErrorCode::FaceMismatch,
-            "the face check did not match the photo on record",
-        ));
+        return Err(crate::providers::face_mismatch());
     }
     let mut tx = app.db.begin().await?;
     if !holders::complete_signup(&mut tx, id, now.timestamp_micros()).await? {

@@ -15,6 +15,7 @@ pub mod endorsement_applications;
 mod error;
 pub mod holders;
 pub mod import;
+mod input;
 pub mod jobs;
 pub mod keys;
 pub mod limits;

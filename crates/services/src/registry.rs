@@ -1,6 +1,7 @@
 //! The officer's registry search and person view.
 
 use crate::auth::StaffSession;
+use crate::input::RequiredText;
 use crate::records;
 use crate::{App, Result, ServiceError};
 use crate::{AtField, ErrorCode};
@@ -159,6 +160,14 @@ pub async fn person(
     Ok((person_view(&p), docs))
 }
 
+/// Why a person's household registration area is recorded.
+const HUKOU_REASON: RequiredText = RequiredText {
+    field: "reason",
+    max: 200,
+    code: ErrorCode::HukouReasonRequired,
+    message: "say why (at most 200 characters)",
+};
+
 /// Records where a mainland resident's household registration is now (the officer saw the
 /// hukou booklet), with the reason; audited with the value before and after.
 pub async fn set_hukou_area(
@@ -170,14 +179,7 @@ pub async fn set_hukou_area(
 ) -> Result<()> {
     who.require(Permission::RecordHukou)?;
     let area = exitentry_domain::person::HukouArea::parse(area).at_field("hukou_area")?;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(ServiceError::bad_input(
-            "reason",
-            ErrorCode::HukouReasonRequired,
-            "say why (at most 200 characters)",
-        ));
-    }
+    let reason = HUKOU_REASON.check(reason)?;
     let mut tx = app.db.begin().await?;
     let p = records::person(&mut tx, person_id).await?;
     if p.person.region != exitentry_domain::person::Region::Mainland {

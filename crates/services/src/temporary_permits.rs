@@ -290,11 +290,7 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
     {
         let mut conn = app.db.conn().await?;
         if !store::take_face_attempt(&mut conn, id, MAX_FACE_TRIES).await? {
-            return Err(ServiceError::bad_input(
-                "image",
-                ErrorCode::TooManyFaceChecks,
-                "too many face checks; start again",
-            ));
+            return Err(crate::providers::too_many_face_checks());
         }
     }
     let subject = {
@@ -306,11 +302,7 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
         }
     };
     if !face.verify(&subject, image).await? {
-        return Err(ServiceError::bad_input(
-            "image",
-            ErrorCode::FaceMismatch,
-            "the face check did not match the photo on record",
-        ));
+        return Err(crate::providers::face_mismatch());
     }
     let signer = crate::credentials::current_signer(app)?;
     let now = app.now();

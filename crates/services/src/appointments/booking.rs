@@ -5,6 +5,7 @@ use super::*;
 use crate::OnConflict;
 use crate::auth::StaffSession;
 use crate::holders::HolderSession;
+use crate::input::RequiredText;
 use crate::partners::PartnerContext;
 use crate::providers::FaceSubject;
 use crate::records;
@@ -210,6 +211,14 @@ pub(super) fn not_approved() -> ServiceError {
     )
 }
 
+/// The name of whom a partner or the staff book for.
+const APPLICANT_NAME: RequiredText = RequiredText {
+    field: "applicant.name",
+    max: 100,
+    code: ErrorCode::BadName,
+    message: "a name of 1 to 100 characters",
+};
+
 pub(super) async fn applicant_for(
     app: &App,
     conn: &mut AnyConnection,
@@ -261,14 +270,7 @@ pub(super) async fn applicant_for(
     let kind = IdKind::parse(&a.id_kind).at_field("applicant.id_kind")?;
     let number =
         IdentityNumber::parse(kind, &a.id_number, app.today()).at_field("applicant.id_number")?;
-    let name = a.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServiceError::bad_input(
-            "applicant.name",
-            ErrorCode::BadName,
-            "a name of 1 to 100 characters",
-        ));
-    }
+    let name = APPLICANT_NAME.check(&a.name)?;
     let person_id = people::by_id_number(conn, number.as_str())
         .await?
         .into_iter()

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::auth::StaffSession;
+use crate::input::RequiredText;
 use crate::records;
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
@@ -126,6 +127,14 @@ impl DayScope<'_> {
     }
 }
 
+/// The name a holiday, a make-up day or a closure is shown with.
+const DAY_NAME: RequiredText = RequiredText {
+    field: "name",
+    max: 100,
+    code: ErrorCode::BadName,
+    message: "give the day a name of 1 to 100 characters",
+};
+
 /// Adds a public holiday or make-up working day to a holiday calendar, or a closure to one
 /// office; removes the unbooked slots of a closed day at the offices it closes. Returns
 /// slots removed and booked slots left (whose applicants staff must contact).
@@ -154,14 +163,7 @@ pub async fn put_day(
         ));
     }
     let (calendar, office) = scope.keys()?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServiceError::bad_input(
-            "name",
-            ErrorCode::BadName,
-            "give the day a name of 1 to 100 characters",
-        ));
-    }
+    let name = DAY_NAME.check(name)?;
     let mut tx = app.db.begin().await?;
     if !office.is_empty() {
         let code = OfficeCode::parse(&office).at_field("office_code")?;

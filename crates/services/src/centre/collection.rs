@@ -4,6 +4,7 @@
 use super::*;
 use crate::ErrorCode;
 use crate::auth::StaffSession;
+use crate::email::{Email, Lang};
 use crate::records;
 use crate::tokens::constant_time_eq;
 use crate::{App, Result, ServiceError, audit};
@@ -121,9 +122,7 @@ pub async fn collect(
     id_number: &str,
     old_permit: &str,
 ) -> Result<Collected> {
-    if device.kind != "kiosk" {
-        return Err(ServiceError::Forbidden);
-    }
+    device.require_kiosk()?;
     let reference = reference.trim().to_ascii_uppercase();
     let mut tx = app.db.begin().await?;
     let mismatch = || {
@@ -334,6 +333,19 @@ pub(super) async fn next_issue_count(
 /// Months a finished document waits for its holder before it is cancelled.
 pub const COLLECT_WITHIN_MONTHS: u32 = 12;
 
+/// Emails the applicant in their language, when the registry knows their address.
+async fn tell(
+    app: &App,
+    conn: &mut AnyConnection,
+    contact: &Option<(String, Lang)>,
+    email: &Email,
+) -> Result<()> {
+    if let Some((to, lang)) = contact {
+        crate::email::enqueue(app, conn, to, *lang, email).await?;
+    }
+    Ok(())
+}
+
 /// The daily sweep of uncollected documents: a reminder by email a month before the 12
 /// months after the collection date run out (once), and cancellation after. Returns
 /// (reminded, cancelled). Each step is a conditional update, so two workers never repeat one.
@@ -373,18 +385,10 @@ pub async fn sweep_uncollected(app: &App) -> Result<(usize, usize)> {
         let office = a.office_code.clone();
         if today > deadline {
             if store::cancel_uncollected(&mut tx, &a.id, now).await? {
-                if let Some((to, lang)) = &contact {
-                    crate::email::enqueue(
-                        app,
-                        &mut tx,
-                        to,
-                        *lang,
-                        &crate::email::Email::PermitCancelled {
-                            reference: a.reference.clone(),
-                        },
-                    )
-                    .await?;
-                }
+                let cancelled_mail = Email::PermitCancelled {
+                    reference: a.reference.clone(),
+                };
+                tell(app, &mut tx, &contact, &cancelled_mail).await?;
                 audit::record(
                     app,
                     &mut tx,
@@ -397,20 +401,12 @@ pub async fn sweep_uncollected(app: &App) -> Result<(usize, usize)> {
                 cancelled += 1;
             }
         } else if today >= remind_from && store::mark_reminded(&mut tx, &a.id, now).await? {
-            if let Some((to, lang)) = &contact {
-                crate::email::enqueue(
-                    app,
-                    &mut tx,
-                    to,
-                    *lang,
-                    &crate::email::Email::CollectionReminder {
-                        reference: a.reference.clone(),
-                        office,
-                        deadline,
-                    },
-                )
-                .await?;
-            }
+            let reminder = Email::CollectionReminder {
+                reference: a.reference.clone(),
+                office,
+                deadline,
+            };
+            tell(app, &mut tx, &contact, &reminder).await?;
             audit::record(
                 app,
                 &mut tx,

@@ -25,6 +25,14 @@ impl DeviceSession {
     pub fn actor(&self) -> String {
         format!("device:{}", self.name)
     }
+
+    /// Only a kiosk collects documents and prints endorsements.
+    pub(crate) fn require_kiosk(&self) -> Result<()> {
+        if self.kind != "kiosk" {
+            return Err(ServiceError::Forbidden);
+        }
+        Ok(())
+    }
 }
 
 /// Registers a device bound to an office; returns the token to enter on it (shown once).

@@ -41,6 +41,32 @@ impl Desk<'_> {
             Desk::Device(d) => d.actor(),
         }
     }
+
+    /// The next ticket of `service` at this desk's office, handed out by it.
+    async fn issue_ticket(
+        &self,
+        app: &App,
+        conn: &mut AnyConnection,
+        service: Service,
+        who: TicketFor<'_>,
+    ) -> Result<TicketRow> {
+        let office = self.office()?;
+        let day = app.today().to_string();
+        let prefix = service.ticket_prefix().to_string();
+        let n = store::next_number(conn, &office, &day, &prefix).await?;
+        let label = centre::ticket_label(service.ticket_prefix(), n);
+        let ticket = NewTicket {
+            office_code: &office,
+            day: &day,
+            service: service.code(),
+            label: &label,
+            appointment_id: who.appointment_id,
+            person_id: who.person_id,
+            priority: who.priority,
+            issued_by: &self.actor(),
+        };
+        Ok(store::insert_ticket(conn, &ticket, app.now_micros()).await?)
+    }
 }
 
 pub(super) fn no_office() -> ServiceError {
@@ -127,35 +153,6 @@ pub(super) struct TicketFor<'a> {
     pub(super) priority: i64,
 }
 
-pub(super) async fn issue_ticket(
-    app: &App,
-    conn: &mut AnyConnection,
-    office: &str,
-    service: Service,
-    who: TicketFor<'_>,
-    by: &str,
-) -> Result<TicketRow> {
-    let day = app.today().to_string();
-    let prefix = service.ticket_prefix().to_string();
-    let n = store::next_number(conn, office, &day, &prefix).await?;
-    let label = centre::ticket_label(service.ticket_prefix(), n);
-    Ok(store::insert_ticket(
-        conn,
-        &NewTicket {
-            office_code: office,
-            day: &day,
-            service: service.code(),
-            label: &label,
-            appointment_id: who.appointment_id,
-            person_id: who.person_id,
-            priority: who.priority,
-            issued_by: by,
-        },
-        app.now_micros(),
-    )
-    .await?)
-}
-
 pub(super) async fn is_elderly(
     app: &App,
     conn: &mut AnyConnection,
@@ -212,19 +209,14 @@ pub async fn check_in(app: &App, desk: Desk<'_>, reference: &str) -> Result<Tick
     let priority = centre::ticket_priority(app.config.centre.priority_for_appointments, elderly);
     // Two scans at once (desk and ticket printer): one ticket.
     crate::appointments::leave_booked(app, &mut tx, &a, AppointmentState::CheckedIn).await?;
-    let t = issue_ticket(
-        app,
-        &mut tx,
-        &office,
-        service,
-        TicketFor {
-            appointment_id: Some(&a.id),
-            person_id: a.person_id,
-            priority,
-        },
-        &desk.actor(),
-    )
-    .await?;
+    let for_booking = TicketFor {
+        appointment_id: Some(&a.id),
+        person_id: a.person_id,
+        priority,
+    };
+    let t = desk
+        .issue_ticket(app, &mut tx, service, for_booking)
+        .await?;
     audit::record(
         app,
         &mut tx,
@@ -263,19 +255,12 @@ pub async fn walk_in(
         false,
         elderly_or_disabled && app.config.centre.priority_age > 0,
     );
-    let t = issue_ticket(
-        app,
-        &mut tx,
-        &office,
-        service,
-        TicketFor {
-            appointment_id: None,
-            person_id: None,
-            priority,
-        },
-        &desk.actor(),
-    )
-    .await?;
+    let walk_in = TicketFor {
+        appointment_id: None,
+        person_id: None,
+        priority,
+    };
+    let t = desk.issue_ticket(app, &mut tx, service, walk_in).await?;
     let detail = json!({"label": t.label, "priority": priority});
     record_ticket(app, tx, &desk.actor(), "ticket.walk_in", &t, detail).await
 }

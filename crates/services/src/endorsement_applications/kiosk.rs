@@ -28,9 +28,7 @@ pub async fn identify(
     card: &str,
     id_number: &str,
 ) -> Result<i64> {
-    if device.kind != "kiosk" {
-        return Err(ServiceError::Forbidden);
-    }
+    device.require_kiosk()?;
     let number = card_number(card);
     let mut conn = app.db.conn().await?;
     let found = documents::by_number(&mut conn, &number)
@@ -254,9 +252,7 @@ pub async fn print(
     person_id: i64,
     id: &str,
 ) -> Result<Printed> {
-    if device.kind != "kiosk" {
-        return Err(ServiceError::Forbidden);
-    }
+    device.require_kiosk()?;
     // A print interrupted more than five minutes ago (a crash mid-print) counts as failed.
     if own(app, person_id, id).await?.status == E::Printing {
         let mut tx = app.db.begin().await?;

@@ -58,6 +58,16 @@ pub(super) fn request(id_number: &str, start: &str) -> BookingRequest {
     }
 }
 
+/// The city police (`p`) book `id_number` into the Tianhe hall's EEP slot at `start`.
+pub(super) async fn police_book(
+    app: &App,
+    p: &PartnerContext,
+    id_number: &str,
+    start: &str,
+) -> Result<ap::AppointmentView, ServiceError> {
+    ap::book(app, Booker::Partner(p), &request(id_number, start)).await
+}
+
 /// 李华 (76, a valid EEP card CA1234567) signed in.
 pub(super) async fn holder(app: &App) -> exitentry_services::holders::HolderSession {
     use exitentry_services::holders;
@@ -185,9 +195,7 @@ async fn booking_rules(t: &TestDb) {
     open_week(&app).await;
     let p = police(&app, "book_appointments").await;
     let start = "2026-11-23T09:00:00+08:00";
-    let a = ap::book(&app, Booker::Partner(&p), &request(&prc_id(1), start))
-        .await
-        .unwrap();
+    let a = police_book(&app, &p, &prc_id(1), start).await.unwrap();
     assert_eq!(a.channel, "city_police");
     assert_eq!(a.reference.len(), 10);
     // Refused: a second active booking for the person and service; a partner booking other
@@ -233,9 +241,7 @@ async fn booking_rules(t: &TestDb) {
     ));
     // Any office in the country: an applicant with a Beijing identity number books in Guangzhou.
     let beijing = make_prc_resident_id("110105", day("1980-05-05"), 12);
-    ap::book(&app, Booker::Partner(&p), &request(&beijing, start))
-        .await
-        .unwrap();
+    police_book(&app, &p, &beijing, start).await.unwrap();
     // Reschedule frees the old place and takes the new one.
     let moved = ap::reschedule(
         &app,
@@ -273,13 +279,9 @@ async fn booking_rules(t: &TestDb) {
         Err(ServiceError::NotFound(_))
     ));
     // After cancelling, the person may book the service again.
-    ap::book(
-        &app,
-        Booker::Partner(&p),
-        &request(&prc_id(1), "2026-11-25T09:00:00+08:00"),
-    )
-    .await
-    .unwrap();
+    police_book(&app, &p, &prc_id(1), "2026-11-25T09:00:00+08:00")
+        .await
+        .unwrap();
 }
 
 async fn mini_program_needs_a_face_check(t: &TestDb) {
@@ -315,13 +317,9 @@ async fn no_shows_block_online_booking(t: &TestDb) {
     open_hall(&app, MONDAY, 60, None).await;
     let who = prc_id(7);
     for d in ["2026-11-23", "2026-11-30", "2026-12-07"] {
-        ap::book(
-            &app,
-            Booker::Partner(&p),
-            &request(&who, &format!("{d}T09:00:00+08:00")),
-        )
-        .await
-        .unwrap();
+        police_book(&app, &p, &who, &format!("{d}T09:00:00+08:00"))
+            .await
+            .unwrap();
         clock.set(
             Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap().min(
                 chrono::DateTime::parse_from_rfc3339(&format!("{d}T12:00:00+08:00"))
@@ -331,13 +329,9 @@ async fn no_shows_block_online_booking(t: &TestDb) {
         );
         assert_eq!(ap::mark_no_shows(&app).await.unwrap(), 1);
     }
-    let e = ap::book(
-        &app,
-        Booker::Partner(&p),
-        &request(&who, "2026-12-14T09:00:00+08:00"),
-    )
-    .await
-    .unwrap_err();
+    let e = police_book(&app, &p, &who, "2026-12-14T09:00:00+08:00")
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "booking_blocked");
     // Blocked for 30 days after the last no-show (2026-12-07): from 2027-01-06.
     assert_eq!(
@@ -345,22 +339,14 @@ async fn no_shows_block_online_booking(t: &TestDb) {
         Utc.with_ymd_and_hms(2027, 1, 5, 16, 0, 0).unwrap()
     );
     // Someone else is not blocked; the block ends after 30 days.
-    ap::book(
-        &app,
-        Booker::Partner(&p),
-        &request(&prc_id(8), "2026-12-14T09:00:00+08:00"),
-    )
-    .await
-    .unwrap();
+    police_book(&app, &p, &prc_id(8), "2026-12-14T09:00:00+08:00")
+        .await
+        .unwrap();
     clock.set(Utc.with_ymd_and_hms(2027, 1, 6, 1, 0, 0).unwrap());
     open_hall(&app, "2027-01-07", 7, None).await;
-    ap::book(
-        &app,
-        Booker::Partner(&p),
-        &request(&who, "2027-01-07T09:00:00+08:00"),
-    )
-    .await
-    .unwrap();
+    police_book(&app, &p, &who, "2027-01-07T09:00:00+08:00")
+        .await
+        .unwrap();
 }
 
 async fn two_hundred_requests_for_five_places_give_five_bookings(t: &TestDb) {
@@ -371,12 +357,7 @@ async fn two_hundred_requests_for_five_places_give_five_bookings(t: &TestDb) {
     for i in 0..200u16 {
         let (app, p) = (app.clone(), p.clone());
         handles.push(tokio::spawn(async move {
-            ap::book(
-                &app,
-                Booker::Partner(&p),
-                &request(&prc_id(100 + i), "2026-11-23T09:00:00+08:00"),
-            )
-            .await
+            police_book(&app, &p, &prc_id(100 + i), "2026-11-23T09:00:00+08:00").await
         }));
     }
     let mut ok = 0;
@@ -400,7 +381,7 @@ async fn the_same_person_racing_gets_one_booking(t: &TestDb) {
         let (app, p) = (app.clone(), p.clone());
         handles.push(tokio::spawn(async move {
             let start = format!("2026-11-2{}T{:02}:00:00+08:00", 3 + h % 4, 9 + h / 4);
-            ap::book(&app, Booker::Partner(&p), &request(&prc_id(5), &start)).await
+            police_book(&app, &p, &prc_id(5), &start).await
         }));
     }
     let mut ok = 0;
