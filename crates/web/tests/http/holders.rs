@@ -3,8 +3,8 @@
 //! status list.
 
 use exitentry_test_support::{
-    Backend, TINY_PNG, TestApp, backend_tests, chan_expiry, csrf_field, get_json, get_text,
-    hidden_field,
+    Backend, TINY_PNG, TestApp, backend_tests, chan_expiry, csrf_field, error_code_of, get_json,
+    get_text, header, hidden_field,
 };
 use reqwest::StatusCode;
 
@@ -39,11 +39,7 @@ async fn issue_via_api(t: &TestApp, c: &reqwest::Client) -> (String, reqwest::Re
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: i64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let wait: i64 = header(&r, "retry-after").parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     let e: serde_json::Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "resend_too_soon");
@@ -80,10 +76,7 @@ async fn the_app_walks_the_temporary_permit_journey(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        bad.json::<serde_json::Value>().await.unwrap()["error"]["code"],
-        "bad_json"
-    );
+    assert_eq!(error_code_of(bad).await, "bad_json");
 
     let (id, r) = issue_via_api(&t, &c).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -134,7 +127,14 @@ async fn holders_and_officers_use_the_pages(backend: Backend) {
     let anonymous = t.get(&holder, "/my").await;
     assert_eq!(anonymous.headers()["location"], "/my/login?next=/my");
     let r = t
-        .holder_login(&holder, "13900139000", "a long holder password")
+        .sign_in(
+            &holder,
+            "/my/login",
+            [
+                ("mobile", "13900139000"),
+                ("password", "a long holder password"),
+            ],
+        )
         .await;
     assert_eq!(
         r.status(),
@@ -203,12 +203,7 @@ backend_tests!(holders_and_officers_use_the_pages);
 
 async fn the_dev_outbox_does_not_exist_outside_development(backend: Backend) {
     let t = TestApp::seeded(backend, 30).await;
-    let r = t
-        .client()
-        .get(t.url("/api/v1/dev/outbox"))
-        .send()
-        .await
-        .unwrap();
+    let r = t.get(&t.client(), "/api/v1/dev/outbox").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     t.stop().await;
 }
