@@ -8,6 +8,7 @@ use axum::extract::OriginalUri;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use exitentry_domain::office::{Office, Service};
+use exitentry_domain::staff::Permission;
 use exitentry_services::auth::StaffSession;
 
 /// What every template needs.
@@ -32,14 +33,9 @@ impl Page {
         staff: Option<StaffSession>,
         title_key: &str,
     ) -> Self {
-        let path = uri
-            .0
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into());
         Page {
             lang,
-            path,
+            path: path_and_query(uri),
             staff,
             title: lang.t(title_key),
         }
@@ -74,11 +70,7 @@ impl Page {
     }
 
     pub fn office_name(&self, o: &Office) -> String {
-        match self.lang {
-            Lang::ZhHans => o.name_zh_hans.clone(),
-            Lang::ZhHant => o.name_zh_hant.clone(),
-            Lang::En => o.name_en.clone(),
-        }
+        office_name(self.lang, o)
     }
 
     pub fn service(&self, s: &Service) -> String {
@@ -96,52 +88,26 @@ impl Page {
             .unwrap_or("")
     }
 
-    pub fn can_view_temporary_permits(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| {
-            s.role
-                .can(exitentry_domain::staff::Permission::ViewTemporaryPermits)
-        })
+    /// Whether the signed-in staff member's role has `p` (the header shows what it allows).
+    pub fn can(&self, p: Permission) -> bool {
+        self.staff.as_ref().is_some_and(|s| s.role.can(p))
     }
+}
 
-    pub fn can_print_linkage_proofs(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| {
-            s.role
-                .can(exitentry_domain::staff::Permission::PrintLinkageProofs)
-        })
-    }
+/// The address asked for, with its query (where the language switch comes back to).
+pub fn path_and_query(uri: &OriginalUri) -> String {
+    uri.0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
+}
 
-    pub fn can_serve_counter(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| {
-            s.role
-                .can(exitentry_domain::staff::Permission::ServeCounter)
-        })
-    }
-
-    pub fn can_review_pre_applications(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| {
-            s.role
-                .can(exitentry_domain::staff::Permission::ReviewPreApplications)
-        })
-    }
-
-    pub fn can_review_endorsements(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| {
-            s.role
-                .can(exitentry_domain::staff::Permission::ReviewEndorsements)
-        })
-    }
-
-    pub fn can_process(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| {
-            s.role
-                .can(exitentry_domain::staff::Permission::ProcessApplications)
-        })
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.staff
-            .as_ref()
-            .is_some_and(|s| s.role.can(exitentry_domain::staff::Permission::ManageStaff))
+/// An office's name in the reader's language.
+pub fn office_name(lang: Lang, o: &Office) -> String {
+    match lang {
+        Lang::ZhHans => o.name_zh_hans.clone(),
+        Lang::ZhHant => o.name_zh_hant.clone(),
+        Lang::En => o.name_en.clone(),
     }
 }
 
@@ -207,6 +173,16 @@ pub fn status_and_error(error: Option<(StatusCode, String)>) -> (StatusCode, Opt
         Some((st, m)) => (st, Some(m)),
         None => (StatusCode::OK, None),
     }
+}
+
+/// Renders a page that may show why the action that led to it failed: with that action's
+/// status and message, else 200 and none.
+pub fn render_with<T: Template>(
+    error: Option<(StatusCode, String)>,
+    page: impl FnOnce(Option<String>) -> T,
+) -> Response {
+    let (status, error) = status_and_error(error);
+    (status, render(&page(error))).into_response()
 }
 
 /// Renders a template, turning a rendering failure into a plain 500.

@@ -12,13 +12,11 @@
 //! answers GET), or, for forms that redraw themselves (sign-in, registration), the form
 //! again with the error ([`CsrfField::refused`]).
 
+use super::context::Cx;
 use crate::AppState;
-use crate::error::PageError;
-use crate::i18n::{Lang, cookie_in};
+use crate::i18n::cookie_in;
 use crate::session::{ExpectedCsrf, LOGIN_CSRF_COOKIE};
-use axum::extract::{
-    Form, FromRequest, FromRequestParts, Multipart, OriginalUri, RawPathParams, Request,
-};
+use axum::extract::{Form, FromRequest, FromRequestParts, Multipart, RawPathParams, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -85,14 +83,12 @@ pub(crate) use back;
 
 /// What a refused form is answered with: the request and the page it answers for.
 pub struct Refusal {
-    pub lang: Lang,
-    pub uri: OriginalUri,
+    pub cx: Cx,
     pub headers: HeaderMap,
     /// The page the refusal answers for (see [`Back`]).
     pub back: String,
     /// The path's parameters (`{id}`), decoded.
     pub params: Vec<(String, String)>,
-    pub state: AppState,
 }
 
 impl Refusal {
@@ -107,7 +103,7 @@ impl Refusal {
 
     /// The 403 error page.
     pub fn forbidden(&self) -> Response {
-        PageError::at(self.lang, &self.back)(ServiceError::Forbidden).into_response()
+        self.cx.fail(&self.back)(ServiceError::Forbidden).into_response()
     }
 }
 
@@ -173,18 +169,12 @@ async fn refusal_for<B: Back>(parts: &mut Parts, state: &AppState) -> (String, R
             .collect(),
         Err(_) => Vec::new(),
     };
-    let uri = parts
-        .extensions
-        .get::<OriginalUri>()
-        .cloned()
-        .unwrap_or_else(|| OriginalUri(parts.uri.clone()));
+    let cx = Cx::of(parts, state);
     let refusal = Refusal {
-        lang: Lang::from_headers(&parts.headers),
-        back: B::path(uri.0.path()),
-        uri,
+        back: B::path(cx.path()),
+        cx,
         headers: parts.headers.clone(),
         params,
-        state: state.clone(),
     };
     (expected_csrf(parts), refusal)
 }
@@ -328,8 +318,13 @@ impl Pairs {
             .unwrap_or_default()
     }
 
-    pub fn iter(&self) -> std::slice::Iter<'_, (String, String)> {
-        self.0.iter()
+    /// Every value of that name, in order (the ticked boxes of a checklist).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 

@@ -2,6 +2,7 @@
 //! of the framework's plain-text answers; forms checked for CSRF (`forms`) and staff with a
 //! permission (`staff`) before a handler runs.
 
+pub mod context;
 pub mod forms;
 pub mod staff;
 
@@ -85,4 +86,20 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJ
             .into_response()),
         }
     }
+}
+
+/// A base64 image in a JSON body (a phone's capture): its bytes, or 400 `bad_image` naming
+/// the field.
+pub fn base64_image(field: &'static str, text: &str, lang: Lang) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| {
+            let e = ServiceError::bad_input(
+                field,
+                exitentry_domain::ErrorCode::BadImage,
+                "the image is not valid base64",
+            );
+            ApiError::new(e, lang)
+        })
 }

@@ -3,16 +3,16 @@
 //! application with payment, the printable receipt, and the processing / uncollected lists.
 
 use super::common::{
-    CsrfForm, CsrfMultipart, CsrfOnly, MultipartRefused, Page, Pairs, StaffWith, TicketForm,
-    TicketQuery, Up, back, bookable, csrf_field, need, redirect_or_again, render, ticket_for,
+    CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartRefused, Page, Pairs, StaffWith, TicketForm,
+    TicketQuery, Up, back, bookable, csrf_field, need, redirect_or_again, render, render_with,
+    ticket_for,
 };
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
-use crate::i18n::Lang;
+use crate::error::PageError;
 use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -25,6 +25,7 @@ use exitentry_services::centre::{
     self, AcceptRequest, ApplicationView, CounterState, Desk, PhotoView, TicketView,
 };
 use serde::Deserialize;
+use std::future;
 
 back!(CounterPage = "/staff/centre/counter");
 
@@ -85,16 +86,12 @@ struct Hub {
     office: String,
 }
 
-async fn hub(
-    lang: Lang,
-    uri: OriginalUri,
-    StaffWith(staff, _): StaffWith<need::ServeCounter>,
-) -> Result<Response, PageError> {
+async fn hub(cx: Cx, StaffWith(staff, _): StaffWith<need::ServeCounter>) -> Response {
     let office = staff.office_code.clone().unwrap_or_default();
-    Ok(render(&Hub {
-        page: Page::new(lang, &uri, Some(staff), "centre-title"),
+    render(&Hub {
+        page: cx.page(Some(staff), "centre-title"),
         office,
-    }))
+    })
 }
 
 // ---- reception: check-in and walk-in ----
@@ -110,60 +107,52 @@ struct Reception {
     error: Option<String>,
 }
 
-async fn reception(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    StaffWith(staff, _): StaffWith<need::ServeCounter>,
-    Query(q): Query<TicketQuery>,
-) -> Result<Response, PageError> {
-    let ticket = match q.ticket {
-        Some(id) => centre::ticket(&s.app, Desk::Staff(&staff), id).await.ok(),
-        None => None,
-    };
+const RECEPTION: &str = "/staff/centre/reception";
+
+fn reception_page(
+    cx: &Cx,
+    staff: StaffSession,
+    ticket: Option<TicketView>,
+    error: Option<(StatusCode, String)>,
+) -> Response {
     let csrf = staff.csrf_token.clone();
-    Ok(render(&Reception {
-        page: Page::new(lang, &uri, Some(staff), "reception-title"),
-        action: "/staff/centre/reception",
+    render_with(error, |error| Reception {
+        page: cx.page(Some(staff), "reception-title"),
+        action: RECEPTION,
         csrf,
         services: bookable(),
         ticket,
-        error: None,
-    }))
+        error,
+    })
+}
+
+async fn reception(
+    cx: Cx,
+    StaffWith(staff, _): StaffWith<need::ServeCounter>,
+    Query(q): Query<TicketQuery>,
+) -> Response {
+    let ticket = match q.ticket {
+        Some(id) => centre::ticket(cx.app(), Desk::Staff(&staff), id).await.ok(),
+        None => None,
+    };
+    reception_page(&cx, staff, ticket, None)
 }
 
 async fn reception_post(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     CsrfForm(f, _): CsrfForm<TicketForm>,
 ) -> Result<Response, PageError> {
-    let result = ticket_for(&s, Desk::Staff(&staff), &f).await;
-    let csrf = staff.csrf_token.clone();
-    let page = Page::new(lang, &uri, Some(staff), "reception-title");
     // Post, redirect, get: reloading the page never prints a second ticket.
-    let (status, ticket, error) = match result {
-        Ok(t) => {
-            return Ok(
-                Redirect::to(&format!("/staff/centre/reception?ticket={}", t.id)).into_response(),
-            );
-        }
-        Err(e) if inline(&e) => (status_for(&e), None, Some(message_for(&e, lang))),
-        Err(e) => return Err(PageError::at(lang, "/staff/centre/reception")(e)),
-    };
-    Ok((
-        status,
-        render(&Reception {
-            page,
-            action: "/staff/centre/reception",
-            csrf,
-            services: bookable(),
-            ticket,
-            error,
-        }),
+    redirect_or_again(
+        &cx,
+        ticket_for(&cx.s, Desk::Staff(&staff), &f).await,
+        |t| format!("{RECEPTION}?ticket={}", t.id),
+        inline,
+        |err| future::ready(Ok(reception_page(&cx, staff, None, err))),
+        RECEPTION,
     )
-        .into_response())
+    .await
 }
 
 // ---- photo station ----
@@ -175,21 +164,21 @@ struct PhotoForm {
     error: Option<String>,
 }
 
-async fn photo_form(
-    lang: Lang,
-    uri: OriginalUri,
-    StaffWith(staff, _): StaffWith<need::ServeCounter>,
-) -> Result<Response, PageError> {
-    Ok(render(&PhotoForm {
-        page: Page::new(lang, &uri, Some(staff), "photo-title"),
-        error: None,
-    }))
+const PHOTO: &str = "/staff/centre/photo";
+
+fn photo_page(cx: &Cx, staff: StaffSession, error: Option<(StatusCode, String)>) -> Response {
+    render_with(error, |error| PhotoForm {
+        page: cx.page(Some(staff), "photo-title"),
+        error,
+    })
+}
+
+async fn photo_form(cx: Cx, StaffWith(staff, _): StaffWith<need::ServeCounter>) -> Response {
+    photo_page(&cx, staff, None)
 }
 
 async fn photo_post(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     // The role first: a clerk's form is read only for those who may use it.
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     form: Result<CsrfMultipart, MultipartRefused>,
@@ -198,40 +187,31 @@ async fn photo_post(
         Ok(form) => form,
         Err(MultipartRefused::Csrf(refused)) => return Ok(refused),
         Err(MultipartRefused::NotMultipart(_)) => {
-            return Err(PageError::at(lang, "/staff/centre/photo")(
-                ServiceError::bad_input(
-                    "photo",
-                    exitentry_domain::ErrorCode::BadForm,
-                    "send the photo with the page's form",
-                ),
-            ));
+            return Err(cx.fail(PHOTO)(ServiceError::bad_input(
+                "photo",
+                exitentry_domain::ErrorCode::BadForm,
+                "send the photo with the page's form",
+            )));
         }
     };
-    let too_large = form.part_failed || form.stream_failed;
-    let photo = form.bytes("photo");
-    let result = if too_large {
+    let done = if form.part_failed || form.stream_failed {
         Err(ServiceError::bad_input(
             "photo",
             exitentry_domain::ErrorCode::PhotoTooLarge,
             "the photo is too large",
         ))
     } else {
-        centre::take_photo(&s.app, &staff, &photo).await
+        centre::take_photo(cx.app(), &staff, &form.bytes("photo")).await
     };
-    match result {
-        Ok(p) => {
-            Ok(Redirect::to(&format!("/staff/centre/photos/{}", p.receipt_code)).into_response())
-        }
-        Err(e) if inline(&e) => Ok((
-            status_for(&e),
-            render(&PhotoForm {
-                error: Some(message_for(&e, lang)),
-                page: Page::new(lang, &uri, Some(staff), "photo-title"),
-            }),
-        )
-            .into_response()),
-        Err(e) => Err(PageError::at(lang, "/staff/centre/photo")(e)),
-    }
+    redirect_or_again(
+        &cx,
+        done,
+        |p| format!("/staff/centre/photos/{}", p.receipt_code),
+        inline,
+        |err| future::ready(Ok(photo_page(&cx, staff, err))),
+        PHOTO,
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -243,33 +223,28 @@ struct PhotoReceipt {
 }
 
 async fn photo_receipt(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Staff(staff): Staff,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
-    let path = uri.0.path().to_string();
-    let photo = centre::photo_receipt(&s.app, &staff, &code)
+    let photo = centre::photo_receipt(cx.app(), &staff, &code)
         .await
-        .map_err(PageError::at(lang, &path))?;
+        .map_err(cx.fail(cx.path()))?;
     Ok(render(&PhotoReceipt {
         barcode: code128_svg(&photo.receipt_code),
         photo,
-        page: Page::new(lang, &uri, Some(staff), "photo-receipt-title"),
+        page: cx.page(Some(staff), "photo-receipt-title"),
     }))
 }
 
 async fn photo_image(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Staff(staff): Staff,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let (mime, bytes) = centre::photo_image(&s.app, &staff, id)
+    let (mime, bytes) = centre::photo_image(cx.app(), &staff, id)
         .await
-        .map_err(PageError::at(lang, uri.0.path()))?;
+        .map_err(cx.fail(cx.path()))?;
     Ok((
         [
             (header::CONTENT_TYPE, mime),
@@ -318,18 +293,18 @@ impl Draft {
     }
 }
 
+const COUNTER: &str = "/staff/centre/counter";
+
 async fn counter_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
+    cx: &Cx,
     staff: StaffSession,
     counter: &str,
     draft: Draft,
     error: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
-    let state = centre::counter_state(&s.app, &staff, counter)
+    let state = centre::counter_state(cx.app(), &staff, counter)
         .await
-        .map_err(PageError::at(lang, "/staff/centre/counter"))?;
+        .map_err(cx.fail(COUNTER))?;
     let products = state
         .serving
         .as_ref()
@@ -342,27 +317,20 @@ async fn counter_page(
         .and_then(|p| products.iter().find(|x| x.code == p).copied())
         .or_else(|| products.first().copied());
     let csrf = staff.csrf_token.clone();
-    let (status, error) = super::common::status_and_error(error);
-    Ok((
-        status,
-        render(&Counter {
-            page: Page::new(lang, uri, Some(staff), "counter-title"),
-            state,
-            csrf,
-            products,
-            product,
-            draft,
-            services: bookable(),
-            error,
-        }),
-    )
-        .into_response())
+    Ok(render_with(error, |error| Counter {
+        page: cx.page(Some(staff), "counter-title"),
+        state,
+        csrf,
+        products,
+        product,
+        draft,
+        services: bookable(),
+        error,
+    }))
 }
 
 async fn counter(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     Query(q): Query<CounterQuery>,
 ) -> Result<Response, PageError> {
@@ -374,7 +342,7 @@ async fn counter(
         product: q.product,
         ..Default::default()
     };
-    counter_page(&s, lang, &uri, staff, &counter, draft, None).await
+    counter_page(&cx, staff, &counter, draft, None).await
 }
 
 #[derive(Deserialize)]
@@ -393,22 +361,19 @@ struct ActionForm {
 }
 
 async fn counter_action(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter, CounterPage>,
     CsrfForm(f, _): CsrfForm<ActionForm, CounterPage>,
 ) -> Result<Response, PageError> {
-    let id = f.ticket_id.unwrap_or(0);
-    // Post, then redirect: the counter page shows the new state and a reload repeats nothing.
-    let result: Result<(), ServiceError> = match f.action.as_str() {
-        "call" => centre::call_next(&s.app, &staff, &f.counter, &[])
+    let (app, id) = (cx.app(), f.ticket_id.unwrap_or(0));
+    let done: Result<(), ServiceError> = match f.action.as_str() {
+        "call" => centre::call_next(app, &staff, &f.counter, &[])
             .await
             .map(|_| ()),
-        "recall" => centre::recall(&s.app, &staff, id).await.map(|_| ()),
-        "skip" => centre::finish(&s.app, &staff, id, true).await,
-        "done" => centre::finish(&s.app, &staff, id, false).await,
-        "transfer" => centre::transfer(&s.app, &staff, id, &f.service)
+        "recall" => centre::recall(app, &staff, id).await.map(|_| ()),
+        "skip" => centre::finish(app, &staff, id, true).await,
+        "done" => centre::finish(app, &staff, id, false).await,
+        "transfer" => centre::transfer(app, &staff, id, &f.service)
             .await
             .map(|_| ()),
         _ => Err(ServiceError::bad_input(
@@ -417,18 +382,16 @@ async fn counter_action(
             "unknown action",
         )),
     };
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!(
-            "/staff/centre/counter?counter={}",
-            urlenc(&f.counter)
-        ))
-        .into_response()),
-        Err(e) if inline(&e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            counter_page(&s, lang, &uri, staff, &f.counter, Draft::default(), err).await
-        }
-        Err(e) => Err(PageError::at(lang, "/staff/centre/counter")(e)),
-    }
+    // Post, then redirect: the counter page shows the new state and a reload repeats nothing.
+    redirect_or_again(
+        &cx,
+        done,
+        |()| format!("{COUNTER}?counter={}", urlenc(&f.counter)),
+        inline,
+        |err| counter_page(&cx, staff, &f.counter, Draft::default(), err),
+        COUNTER,
+    )
+    .await
 }
 
 fn urlenc(s: &str) -> String {
@@ -436,9 +399,7 @@ fn urlenc(s: &str) -> String {
 }
 
 async fn accept(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter, CounterPage>,
     CsrfForm(pairs, _): CsrfForm<Pairs, CounterPage>,
 ) -> Result<Response, PageError> {
@@ -446,29 +407,28 @@ async fn accept(
     let req = AcceptRequest {
         ticket_id: get("ticket_id").parse().unwrap_or(0),
         product: get("product"),
-        checklist: pairs
-            .iter()
-            .filter(|(n, _)| n == "checklist")
-            .map(|(_, v)| v.clone())
-            .collect(),
+        checklist: pairs.all("checklist"),
         photo_receipt: get("photo_receipt"),
         id_number: Some(get("id_number")).filter(|v| !v.trim().is_empty()),
     };
     let counter = get("counter");
-    match centre::accept(&s.app, &staff, &req).await {
-        Ok(a) => Ok(Redirect::to(&format!("/staff/centre/applications/{}", a.id)).into_response()),
-        Err(e) if inline(&e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
+    redirect_or_again(
+        &cx,
+        centre::accept(cx.app(), &staff, &req).await,
+        |a| format!("/staff/centre/applications/{}", a.id),
+        inline,
+        |err| {
             let draft = Draft {
                 product: Some(req.product),
                 ticked: req.checklist,
                 photo_receipt: req.photo_receipt,
                 id_number: req.id_number.unwrap_or_default(),
             };
-            counter_page(&s, lang, &uri, staff, &counter, draft, err).await
-        }
-        Err(e) => Err(PageError::at(lang, "/staff/centre/counter")(e)),
-    }
+            counter_page(&cx, staff, &counter, draft, err)
+        },
+        COUNTER,
+    )
+    .await
 }
 
 // ---- applications, payment, receipt ----
@@ -485,45 +445,36 @@ struct Application {
 }
 
 async fn application_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
+    cx: &Cx,
     staff: StaffSession,
     id: &str,
     error: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/centre/applications/{id}");
-    let a = centre::application(&s.app, &staff, id)
+    let a = centre::application(cx.app(), &staff, id)
         .await
-        .map_err(PageError::at(lang, &path))?;
+        .map_err(cx.fail(&path))?;
     let csrf = staff.csrf_token.clone();
     let (can_pay, can_process) = (
         staff.role.can(Permission::ServeCounter),
         staff.role.can(Permission::ProcessApplications),
     );
-    let (status, error) = super::common::status_and_error(error);
-    Ok((
-        status,
-        render(&Application {
-            page: Page::new(lang, uri, Some(staff), "application-title"),
-            a,
-            csrf,
-            can_pay,
-            can_process,
-            error,
-        }),
-    )
-        .into_response())
+    Ok(render_with(error, |error| Application {
+        page: cx.page(Some(staff), "application-title"),
+        a,
+        csrf,
+        can_pay,
+        can_process,
+        error,
+    }))
 }
 
 async fn application(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Staff(staff): Staff,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    application_page(&s, lang, &uri, staff, &id, None).await
+    application_page(&cx, staff, &id, None).await
 }
 
 #[derive(Deserialize)]
@@ -535,41 +486,36 @@ struct PayForm {
 }
 
 async fn pay(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter, Up>,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<PayForm, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/centre/applications/{id}");
-    match centre::pay(&s.app, &staff, &id, &f.method).await {
-        Ok(a) => Ok(
-            Redirect::to(&format!("/staff/centre/applications/{}/receipt", a.id)).into_response(),
-        ),
-        Err(e) if inline(&e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            application_page(&s, lang, &uri, staff, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        &cx,
+        centre::pay(cx.app(), &staff, &id, &f.method).await,
+        |a| format!("/staff/centre/applications/{}/receipt", a.id),
+        inline,
+        |err| application_page(&cx, staff, &id, err),
+        &path,
+    )
+    .await
 }
 
 async fn ready(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ProcessApplications, Up>,
     Path(id): Path<String>,
     _: CsrfForm<CsrfOnly, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/centre/applications/{id}");
     redirect_or_again(
-        centre::mark_ready(&s.app, &staff, &id).await,
+        &cx,
+        centre::mark_ready(cx.app(), &staff, &id).await,
         |_| path.to_string(),
         inline,
-        |err| application_page(&s, lang, &uri, staff, &id, err),
-        lang,
+        |err| application_page(&cx, staff, &id, err),
         &path,
     )
     .await
@@ -584,23 +530,20 @@ struct Receipt {
 }
 
 async fn receipt(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Staff(staff): Staff,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let path = uri.0.path().to_string();
-    let a = centre::application(&s.app, &staff, &id)
+    let a = centre::application(cx.app(), &staff, &id)
         .await
-        .map_err(PageError::at(lang, &path))?;
+        .map_err(cx.fail(cx.path()))?;
     if a.paid.is_none() {
         return Ok(Redirect::to(&format!("/staff/centre/applications/{id}")).into_response());
     }
     Ok(render(&Receipt {
         barcode: code128_svg(&a.reference),
         a,
-        page: Page::new(lang, &uri, Some(staff), "receipt-title"),
+        page: cx.page(Some(staff), "receipt-title"),
     }))
 }
 
@@ -619,9 +562,7 @@ struct Applications {
 }
 
 async fn applications(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Staff(staff): Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
@@ -631,15 +572,15 @@ async fn applications(
             .into()
     });
     let list = if status == exitentry_domain::states::CentreApplicationState::Ready.code() {
-        centre::uncollected(&s.app, &staff).await
+        centre::uncollected(cx.app(), &staff).await
     } else {
-        centre::applications(&s.app, &staff, &status)
+        centre::applications(cx.app(), &staff, &status)
             .await
             .map(|l| l.into_iter().map(|a| (a, 0)).collect())
     }
-    .map_err(PageError::at(lang, "/staff/centre/applications"))?;
+    .map_err(cx.fail("/staff/centre/applications"))?;
     Ok(render(&Applications {
-        page: Page::new(lang, &uri, Some(staff), "applications-title"),
+        page: cx.page(Some(staff), "applications-title"),
         status,
         list,
     }))

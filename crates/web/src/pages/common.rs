@@ -2,35 +2,40 @@
 //! from each other.
 
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
+use crate::error::PageError;
+use crate::error::status_for;
+pub use crate::extract::context::Cx;
 pub use crate::extract::forms::{
     Back, CsrfField, CsrfForm, CsrfMultipart, MultipartBack, MultipartRefused, Pairs, Refusal, Up,
 };
 pub(crate) use crate::extract::forms::{back, csrf_field};
 pub use crate::extract::staff::{StaffWith, need};
 use crate::i18n::Lang;
+use crate::i18n::cookie_in;
 pub use crate::render::{
-    Page, at, beijing, qr_svg, render, retry_after, status_and_error, urlencoding_min, when_micros,
-    yuan, yuan_digits,
+    Page, at, beijing, office_name, qr_svg, render, render_with, retry_after, urlencoding_min,
+    when_micros, yuan, yuan_digits,
 };
-use axum::http::{StatusCode, header};
+use crate::session::{self, anon_csrf_cookie};
+use crate::throttle::ClientIp;
+use askama::Template;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
+use chrono::{Duration, NaiveDate};
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
+use exitentry_services::appointments::{self as ap, SlotView};
 use exitentry_services::centre::{self, Desk, TicketView};
+use exitentry_services::endorsement_applications::ApplyRequest;
+use exitentry_services::offices;
 use exitentry_services::temporary_permits::PermitView;
 use serde::Deserialize;
 
 /// The message for a failed sign-in: a lock with the time it ends, wrong credentials in the
 /// words of that kind of account (`bad_credentials` is its message key), anything else as
 /// usual.
-pub fn sign_in_error(
-    e: &exitentry_services::ServiceError,
-    lang: Lang,
-    bad_credentials: &str,
-) -> String {
-    use exitentry_services::ServiceError;
+pub fn sign_in_error(e: &ServiceError, lang: Lang, bad_credentials: &str) -> String {
     match e {
         ServiceError::Locked { until } => lang.t_args(
             "err-account_locked_until",
@@ -182,11 +187,11 @@ pub fn item_label(page: &Page, item: &str) -> String {
 /// a reload never repeats the action); on an error the form shows (`shown`), the page again
 /// with the error and its status; on any other error the error page for `path`.
 pub async fn redirect_or_again<T, Fut>(
+    cx: &Cx,
     done: Result<T, ServiceError>,
     to: impl FnOnce(T) -> String,
     shown: impl FnOnce(&ServiceError) -> bool,
     again: impl FnOnce(Option<(StatusCode, String)>) -> Fut,
-    lang: Lang,
     path: &str,
 ) -> Result<Response, PageError>
 where
@@ -194,7 +199,193 @@ where
 {
     match done {
         Ok(v) => Ok(Redirect::to(&to(v)).into_response()),
-        Err(e) if shown(&e) => again(Some((status_for(&e), message_for(&e, lang)))).await,
-        Err(e) => Err(PageError::at(lang, path)(e)),
+        Err(e) => again(Some(cx.shown_or_fail(e, shown, path)?)).await,
+    }
+}
+
+/// Errors in what was asked (a field, or a state that does not allow it): forms show them.
+pub fn invalid_or_conflict(e: &ServiceError) -> bool {
+    matches!(
+        e,
+        ServiceError::Invalid { .. } | ServiceError::Conflict { .. }
+    )
+}
+
+/// A field in error: the form shows it.
+pub fn invalid(e: &ServiceError) -> bool {
+    matches!(e, ServiceError::Invalid { .. })
+}
+
+/// A state that does not allow the action: the page shows it.
+pub fn conflict(e: &ServiceError) -> bool {
+    matches!(e, ServiceError::Conflict { .. })
+}
+
+/// A page with a form for visitors not signed in: its CSRF token (`csrf`) kept in the
+/// double-submit cookie for an hour.
+pub fn with_anon_csrf(csrf: &str, page: Response) -> Response {
+    ([(header::SET_COOKIE, anon_csrf_cookie(csrf))], page).into_response()
+}
+
+/// A page for visitors not signed in, drawn as `render_with` draws it, its CSRF token kept
+/// in the cookie.
+pub fn render_anon<T: Template>(
+    csrf: &str,
+    error: Option<(StatusCode, String)>,
+    page: impl FnOnce(Option<String>) -> T,
+) -> Response {
+    with_anon_csrf(csrf, render_with(error, page))
+}
+
+/// The day picker of a booking form and the open slots it found.
+pub struct SlotSearch {
+    pub date: String,
+    pub min_date: String,
+    pub max_date: String,
+    /// An office and a day were chosen: the slots were looked for.
+    pub searched: bool,
+    pub slots: Vec<SlotView>,
+}
+
+/// The slots with a place left of `service` at `office` on `date` (tomorrow picked when
+/// there is no date; the picker runs from today to the booking horizon), and why they could
+/// not be listed.
+pub async fn slot_search(
+    cx: &Cx,
+    office: &str,
+    service: Service,
+    date: &str,
+) -> (SlotSearch, Option<(StatusCode, String)>) {
+    let today = cx.app().today();
+    let date = date.parse::<NaiveDate>().ok();
+    let searched = !office.is_empty() && date.is_some();
+    let (slots, error) = match (searched, date) {
+        (true, Some(day)) => match ap::slots(cx.app(), office, service.code(), day, day).await {
+            Ok(list) => (list.into_iter().filter(|s| s.available > 0).collect(), None),
+            Err(e) => (Vec::new(), Some(cx.shown(&e))),
+        },
+        _ => (Vec::new(), None),
+    };
+    let horizon = cx.app().config.centre.booking_horizon_days;
+    let search = SlotSearch {
+        date: date.unwrap_or(today + Duration::days(1)).to_string(),
+        min_date: today.to_string(),
+        max_date: (today + Duration::days(horizon)).to_string(),
+        searched,
+        slots,
+    };
+    (search, error)
+}
+
+/// The offices offering `service`: code and name in the reader's language, for a picker.
+pub async fn office_choices(
+    cx: &Cx,
+    service: Service,
+) -> Result<Vec<(String, String)>, ServiceError> {
+    Ok(offices::offering(cx.app(), Some(service))
+        .await?
+        .iter()
+        .map(|o| (o.code.as_str().to_string(), office_name(cx.lang, o)))
+        .collect())
+}
+
+/// An endorsement chosen from the offered list (`destination|kind|months|trips`, as the
+/// radio buttons post it); anything else asks for nothing, which the rules refuse.
+pub fn chosen_endorsement(choice: &str) -> ApplyRequest {
+    match choice.split('|').collect::<Vec<_>>().as_slice() {
+        [d, k, m, t] => ApplyRequest {
+            destination: d.to_string(),
+            kind: k.to_string(),
+            validity_months: m.parse().unwrap_or(0),
+            trips: t.to_string(),
+        },
+        _ => ApplyRequest::default(),
+    }
+}
+
+/// What an action answered on the page it acts on did: a notice, or why it failed (the
+/// status and message the page shows).
+pub type Outcome = Result<String, (StatusCode, String)>;
+
+/// An action's outcome for the page drawn again: the notice `notice` makes of its answer,
+/// an error the page shows (`shown`), or else the error page for `path`.
+pub fn outcome<T>(
+    cx: &Cx,
+    done: Result<T, ServiceError>,
+    notice: impl FnOnce(T) -> String,
+    shown: impl FnOnce(&ServiceError) -> bool,
+    path: &str,
+) -> Result<Outcome, PageError> {
+    match done {
+        Ok(v) => Ok(Ok(notice(v))),
+        Err(e) => cx.shown_or_fail(e, shown, path).map(Err),
+    }
+}
+
+/// The notice and the error of the last action (none on a plain visit).
+pub fn notice_and_error(
+    outcome: Option<Outcome>,
+) -> (Option<String>, Option<(StatusCode, String)>) {
+    match outcome {
+        Some(Ok(n)) => (Some(n), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    }
+}
+
+/// One kind of account's sign-in: its session and known-device cookies, and the message
+/// key of wrong credentials in that account's words.
+pub struct SignIn {
+    pub session_cookie: &'static str,
+    pub device_cookie: &'static str,
+    pub bad_credentials: &'static str,
+}
+
+impl SignIn {
+    /// The known-device token this client presents for this kind of account.
+    pub fn device<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        session::device_token(headers, self.device_cookie)
+    }
+
+    /// Signs in with `login` unless the client is over its rate (the form again, 429 with
+    /// `Retry-After`): the cookies and the redirect to `next`, or the form again (`again`)
+    /// with why not.
+    pub async fn run<A>(
+        &self,
+        cx: &Cx,
+        ClientIp(ip): ClientIp,
+        next: &str,
+        login: impl Future<Output = Result<(String, A, Option<String>), ServiceError>>,
+        again: impl Fn(StatusCode, String) -> Response,
+    ) -> Response {
+        if let Err(wait) = cx.s.login_throttle.check(ip) {
+            let res = again(StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"));
+            return retry_after(res, wait);
+        }
+        match login.await {
+            Ok((token, _, device)) => session::signed_in(
+                &cx.s,
+                self.session_cookie,
+                &token,
+                self.device_cookie,
+                device,
+                next,
+            ),
+            Err(e) => again(
+                status_for(&e),
+                sign_in_error(&e, cx.lang, self.bad_credentials),
+            ),
+        }
+    }
+
+    /// The session token in this client's cookie, if any (to end it on signing out).
+    pub fn token<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        cookie_in(headers, self.session_cookie)
+    }
+
+    /// The answer to signing out: the session cookie cleared and the redirect to `to`.
+    pub fn signed_out(&self, to: &str) -> Response {
+        let gone = session::set_cookie(self.session_cookie, "", Some(0), false);
+        ([(header::SET_COOKIE, gone)], Redirect::to(to)).into_response()
     }
 }

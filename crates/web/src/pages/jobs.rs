@@ -1,16 +1,16 @@
 //! Administration of the job queue: jobs given up on (undelivered email and SMS, with
 //! their last error) and queueing one again; and the development outbox as a page.
 
-use super::common::{CsrfForm, Page, StaffWith, back, csrf_field, need, render, when_micros};
+use super::common::{
+    CsrfForm, Cx, Outcome, Page, StaffWith, back, csrf_field, need, notice_and_error, outcome,
+    render, render_with, when_micros,
+};
 use crate::AppState;
-use crate::error::{PageError, message_for};
-use crate::i18n::Lang;
+use crate::error::PageError;
 use crate::session::Staff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
@@ -46,35 +46,24 @@ impl Jobs {
 }
 
 async fn page(
-    s: &AppState,
-    lang: Lang,
+    cx: &Cx,
     staff: StaffSession,
-    notice: Option<String>,
-    error: Option<(StatusCode, String)>,
+    outcome: Option<Outcome>,
 ) -> Result<Response, PageError> {
-    let list = jobs::failed_jobs(&s.app, &staff, 200)
+    let list = jobs::failed_jobs(cx.app(), &staff, 200)
         .await
-        .map_err(PageError::at(lang, PATH))?;
-    let uri = OriginalUri(PATH.parse().unwrap_or_default());
-    let (status, error) = super::common::status_and_error(error);
-    Ok((
-        status,
-        render(&Jobs {
-            page: Page::new(lang, &uri, Some(staff), "jobs-title"),
-            jobs: list,
-            notice,
-            error,
-        }),
-    )
-        .into_response())
+        .map_err(cx.fail(PATH))?;
+    let (notice, error) = notice_and_error(outcome);
+    Ok(render_with(error, |error| Jobs {
+        page: cx.at(PATH).page(Some(staff), "jobs-title"),
+        jobs: list,
+        notice,
+        error,
+    }))
 }
 
-async fn list(
-    State(s): State<AppState>,
-    lang: Lang,
-    Staff(staff): Staff,
-) -> Result<Response, PageError> {
-    page(&s, lang, staff, None, None).await
+async fn list(cx: Cx, Staff(staff): Staff) -> Result<Response, PageError> {
+    page(&cx, staff, None).await
 }
 
 #[derive(Deserialize)]
@@ -86,26 +75,19 @@ struct RetryForm {
 }
 
 async fn retry(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ManageJobs, JobsPage>,
     CsrfForm(f, _): CsrfForm<RetryForm, JobsPage>,
 ) -> Result<Response, PageError> {
     let Ok(id) = f.id.trim().parse::<i64>() else {
-        return Err(PageError::at(lang, PATH)(ServiceError::NotFound("job")));
+        return Err(cx.fail(PATH)(ServiceError::NotFound("job")));
     };
-    match jobs::retry(&s.app, &staff, id).await {
-        Ok(()) => {
-            let msg = lang.t_args("jobs-retried", &[("id", id.to_string())]);
-            page(&s, lang, staff, Some(msg), None).await
-        }
-        Err(e @ (ServiceError::Conflict { .. } | ServiceError::NotFound(_))) => {
-            let status = crate::error::status_for(&e);
-            let msg = message_for(&e, lang);
-            page(&s, lang, staff, None, Some((status, msg))).await
-        }
-        Err(e) => Err(PageError::at(lang, PATH)(e)),
-    }
+    let done = jobs::retry(cx.app(), &staff, id).await;
+    let retried = |()| cx.lang.t_args("jobs-retried", &[("id", id.to_string())]);
+    let shown =
+        |e: &ServiceError| matches!(e, ServiceError::Conflict { .. } | ServiceError::NotFound(_));
+    let outcome = outcome(&cx, done, retried, shown, PATH)?;
+    page(&cx, staff, Some(outcome)).await
 }
 
 /// A piece of a message body: plain text, or a web link to make clickable.
@@ -180,18 +162,12 @@ struct Outbox {
 
 /// Development only (`server.dev_providers`): the SMS and emails the development providers
 /// delivered, newest first, with clickable links. 404 otherwise, like the JSON outbox.
-async fn outbox(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-) -> Result<Response, PageError> {
-    let path = uri.0.path().to_string();
-    if !s.app.config.server.dev_providers {
-        return Err(PageError::at(lang, &path)(ServiceError::NotFound("page")));
+async fn outbox(cx: Cx) -> Result<Response, PageError> {
+    let fail = cx.fail(cx.path());
+    if !cx.app().config.server.dev_providers {
+        return Err(fail(ServiceError::NotFound("page")));
     }
-    let msgs = jobs::outbox(&s.app, 100)
-        .await
-        .map_err(PageError::at(lang, &path))?;
+    let msgs = jobs::outbox(cx.app(), 100).await.map_err(&fail)?;
     let messages = msgs
         .into_iter()
         .map(|m| OutboxItem {
@@ -203,7 +179,7 @@ async fn outbox(
         })
         .collect();
     Ok(render(&Outbox {
-        page: Page::new(lang, &uri, None, "outbox-title"),
+        page: cx.page(None, "outbox-title"),
         messages,
     }))
 }

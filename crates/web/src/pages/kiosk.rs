@@ -3,18 +3,17 @@
 //! display for the waiting room is public: it shows ticket numbers only.
 
 use super::common::{
-    CsrfForm, Page, TicketForm, TicketQuery, Up, bookable, csrf_field, render, ticket_for,
+    CsrfForm, Cx, Page, TicketForm, TicketQuery, Up, bookable, chosen_endorsement, csrf_field,
+    render, render_anon, ticket_for,
 };
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
-use crate::i18n::Lang;
+use crate::error::PageError;
 use crate::session::{
-    DEVICE_COOKIE, Device, KioskDevice, MaybeDevice, TicketPrinter, anon_csrf, anon_csrf_cookie,
-    set_cookie,
+    DEVICE_COOKIE, Device, KioskDevice, MaybeDevice, TicketPrinter, anon_csrf, set_cookie,
 };
 use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -68,54 +67,68 @@ struct Collect {
     error: Option<String>,
 }
 
-fn with_csrf(status: StatusCode, csrf: &str, body: Response) -> Response {
-    (status, [(header::SET_COOKIE, anon_csrf_cookie(csrf))], body).into_response()
+fn kiosk_page(cx: &Cx) -> Page {
+    cx.page(None, "kiosk-title")
 }
 
-fn kiosk_page(lang: Lang, uri: &OriginalUri) -> Page {
-    Page::new(lang, uri, None, "kiosk-title")
+/// The ticket printer's screen: the ticket just printed, or why none was.
+fn tickets_page(
+    cx: &Cx,
+    csrf: &str,
+    device: DeviceSession,
+    ticket: Option<TicketView>,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    render_anon(csrf, error, |error| Tickets {
+        page: kiosk_page(cx),
+        device,
+        action: "/kiosk/ticket",
+        csrf: csrf.to_string(),
+        services: bookable(),
+        ticket,
+        error,
+    })
+}
+
+/// The collection kiosk's screen: what was handed out, or why nothing was.
+fn collect_page(
+    cx: &Cx,
+    csrf: &str,
+    device: DeviceSession,
+    collected: Option<Collected>,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    render_anon(csrf, error, |error| Collect {
+        page: kiosk_page(cx),
+        device,
+        csrf: csrf.to_string(),
+        collected,
+        error,
+    })
 }
 
 async fn home(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     headers: HeaderMap,
     MaybeDevice(device): MaybeDevice,
     Query(q): Query<TicketQuery>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
-    let page = kiosk_page(lang, &uri);
-    let body = match device {
-        None => render(&Pair {
-            page,
+    match device {
+        None => render_anon(&csrf, None, |error| Pair {
+            page: kiosk_page(&cx),
             csrf: csrf.clone(),
-            error: None,
+            error,
         }),
-        Some(d) if d.kind == "kiosk" => render(&Collect {
-            page,
-            device: d,
-            csrf: csrf.clone(),
-            collected: None,
-            error: None,
-        }),
+        Some(d) if d.kind == "kiosk" => collect_page(&cx, &csrf, d, None, None),
         Some(d) => {
             let ticket = match q.ticket {
-                Some(id) => centre::ticket(&s.app, Desk::Device(&d), id).await.ok(),
+                Some(id) => centre::ticket(cx.app(), Desk::Device(&d), id).await.ok(),
                 None => None,
             };
-            render(&Tickets {
-                page,
-                device: d,
-                action: "/kiosk/ticket",
-                csrf: csrf.clone(),
-                services: bookable(),
-                ticket,
-                error: None,
-            })
+            tickets_page(&cx, &csrf, d, ticket, None)
         }
-    };
-    with_csrf(StatusCode::OK, &csrf, body)
+    }
 }
 
 #[derive(Deserialize)]
@@ -126,32 +139,22 @@ struct PairForm {
     token: String,
 }
 
-async fn pair(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    CsrfForm(f, _): CsrfForm<PairForm, Up>,
-) -> Response {
-    let csrf = anon_csrf(&headers);
+async fn pair(cx: Cx, headers: HeaderMap, CsrfForm(f, _): CsrfForm<PairForm, Up>) -> Response {
     let token = f.token.trim();
-    match centre::device_session(&s.app, token).await {
+    match centre::device_session(cx.app(), token).await {
         Ok(Some(_)) => {
-            let c = set_cookie(
-                DEVICE_COOKIE,
-                token,
-                Some(400 * 24 * 3600),
-                s.app.config.server.secure_cookies,
-            );
+            let secure = cx.app().config.server.secure_cookies;
+            let c = set_cookie(DEVICE_COOKIE, token, Some(400 * 24 * 3600), secure);
             ([(header::SET_COOKIE, c)], Redirect::to("/kiosk")).into_response()
         }
         _ => {
-            let body = render(&Pair {
-                page: kiosk_page(lang, &uri),
+            let csrf = anon_csrf(&headers);
+            let error = (StatusCode::UNAUTHORIZED, cx.lang.t("kiosk-bad-token"));
+            render_anon(&csrf, Some(error), |error| Pair {
+                page: kiosk_page(&cx),
                 csrf: csrf.clone(),
-                error: Some(lang.t("kiosk-bad-token")),
-            });
-            with_csrf(StatusCode::UNAUTHORIZED, &csrf, body)
+                error,
+            })
         }
     }
 }
@@ -162,29 +165,16 @@ async fn unpair(_: CsrfForm<PairForm, Up>) -> Response {
 }
 
 async fn ticket(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     headers: HeaderMap,
     Device(device, _): Device<TicketPrinter>,
     CsrfForm(f, _): CsrfForm<TicketForm, Up>,
 ) -> Response {
-    let csrf = anon_csrf(&headers);
-    let (status, ticket, error) = match ticket_for(&s, Desk::Device(&device), &f).await {
+    match ticket_for(&cx.s, Desk::Device(&device), &f).await {
         // Post, redirect, get: a reload never prints a second ticket.
-        Ok(t) => return Redirect::to(&format!("/kiosk?ticket={}", t.id)).into_response(),
-        Err(e) => (status_for(&e), None, Some(message_for(&e, lang))),
-    };
-    let body = render(&Tickets {
-        page: kiosk_page(lang, &uri),
-        device,
-        action: "/kiosk/ticket",
-        csrf: csrf.clone(),
-        services: bookable(),
-        ticket,
-        error,
-    });
-    with_csrf(status, &csrf, body)
+        Ok(t) => Redirect::to(&format!("/kiosk?ticket={}", t.id)).into_response(),
+        Err(e) => tickets_page(&cx, &anon_csrf(&headers), device, None, Some(cx.shown(&e))),
+    }
 }
 
 #[derive(Deserialize)]
@@ -202,27 +192,17 @@ struct CollectForm {
 }
 
 async fn collect(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     headers: HeaderMap,
     Device(device, _): Device<KioskDevice>,
     CsrfForm(f, _): CsrfForm<CollectForm, Up>,
 ) -> Response {
-    let csrf = anon_csrf(&headers);
-    let (status, collected, error) =
-        match centre::collect(&s.app, &device, &f.reference, &f.id_number, &f.old_permit).await {
-            Ok(c) => (StatusCode::OK, Some(c), None),
-            Err(e) => (status_for(&e), None, Some(message_for(&e, lang))),
-        };
-    let body = render(&Collect {
-        page: kiosk_page(lang, &uri),
-        device,
-        csrf: csrf.clone(),
-        collected,
-        error,
-    });
-    with_csrf(status, &csrf, body)
+    let done = centre::collect(cx.app(), &device, &f.reference, &f.id_number, &f.old_permit).await;
+    let (collected, error) = match done {
+        Ok(c) => (Some(c), None),
+        Err(e) => (None, Some(cx.shown(&e))),
+    };
+    collect_page(&cx, &anon_csrf(&headers), device, collected, error)
 }
 
 #[derive(Template)]
@@ -239,35 +219,25 @@ struct BoardPart {
     board: Board,
 }
 
-async fn display(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Path(office): Path<String>,
+/// The office's call board (`Display` with the page around it, `BoardPart` alone).
+async fn board_of<T: Template>(
+    cx: &Cx,
+    office: &str,
+    page: impl FnOnce(Page, Board) -> T,
 ) -> Result<Response, PageError> {
-    let board = centre::board(&s.app, &office)
+    let board = centre::board(cx.app(), office)
         .await
-        .map_err(PageError::at(lang, uri.0.path()))?;
-    Ok(render(&Display {
-        page: Page::new(lang, &uri, None, "display-title"),
-        board,
-    }))
+        .map_err(cx.fail(cx.path()))?;
+    Ok(render(&page(cx.page(None, "display-title"), board)))
+}
+
+async fn display(cx: Cx, Path(office): Path<String>) -> Result<Response, PageError> {
+    board_of(&cx, &office, |page, board| Display { page, board }).await
 }
 
 /// The board alone, fetched every two seconds by the display page.
-async fn board(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Path(office): Path<String>,
-) -> Result<Response, PageError> {
-    let board = centre::board(&s.app, &office)
-        .await
-        .map_err(PageError::at(lang, uri.0.path()))?;
-    Ok(render(&BoardPart {
-        page: Page::new(lang, &uri, None, "display-title"),
-        board,
-    }))
+async fn board(cx: Cx, Path(office): Path<String>) -> Result<Response, PageError> {
+    board_of(&cx, &office, |page, board| BoardPart { page, board }).await
 }
 
 // ---- endorsements at the kiosk: identify with the card, pay, print, apply and print ----
@@ -314,59 +284,36 @@ struct KioskEndorsements {
 }
 
 async fn endorsements(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     headers: HeaderMap,
     Device(device, _): Device<KioskDevice>,
     CsrfForm(f, _): CsrfForm<EndorsementForm, Up>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
-    let person = match ea::identify(&s.app, &device, &f.card, &f.id_number).await {
+    let app = cx.app();
+    let person = match ea::identify(app, &device, &f.card, &f.id_number).await {
         Ok(p) => p,
-        Err(e) => {
-            let body = render(&Collect {
-                page: kiosk_page(lang, &uri),
-                device,
-                csrf: csrf.clone(),
-                collected: None,
-                error: Some(message_for(&e, lang)),
-            });
-            return with_csrf(status_for(&e), &csrf, body);
-        }
+        Err(e) => return collect_page(&cx, &csrf, device, None, Some(cx.shown(&e))),
     };
     let mut printed = None;
     let outcome: Result<(), ServiceError> = match f.action.as_str() {
-        "pay" => ea::pay_at_kiosk(&s.app, &device, person, &f.application, &f.method)
+        "pay" => ea::pay_at_kiosk(app, &device, person, &f.application, &f.method)
             .await
             .map(|_| ()),
-        "print" => ea::print_here(&s.app, &device, person, &f.application)
+        "print" => ea::print_here(app, &device, person, &f.application)
             .await
             .map(|p| {
                 printed = Some(p);
             }),
         "apply" => {
-            let parts: Vec<&str> = f.choice.split('|').collect();
-            let req = match parts.as_slice() {
-                [d, k, m, t] => ea::ApplyRequest {
-                    destination: d.to_string(),
-                    kind: k.to_string(),
-                    validity_months: m.parse().unwrap_or(0),
-                    trips: t.to_string(),
-                },
-                _ => ea::ApplyRequest::default(),
-            };
-            ea::apply(&s.app, person, "kiosk", &device.actor(), &req)
+            let req = chosen_endorsement(&f.choice);
+            ea::apply(app, person, "kiosk", &device.actor(), &req)
                 .await
                 .map(|_| ())
         }
         _ => Ok(()),
     };
-    let (status, error) = match outcome {
-        Ok(()) => (StatusCode::OK, None),
-        Err(e) => (status_for(&e), Some(message_for(&e, lang))),
-    };
-    let applications = ea::mine(&s.app, person)
+    let applications = ea::mine(app, person)
         .await
         .unwrap_or_default()
         .into_iter()
@@ -378,18 +325,19 @@ async fn endorsements(
             )
         })
         .collect();
-    let choices = ea::choices(&s.app, person).await.unwrap_or_default();
-    let body = render(&KioskEndorsements {
-        page: kiosk_page(lang, &uri),
-        device,
-        csrf: csrf.clone(),
-        card: f.card,
-        id_number: f.id_number,
-        applications,
-        today: s.app.today().to_string(),
-        choices,
-        printed,
-        error,
-    });
-    with_csrf(status, &csrf, body)
+    let choices = ea::choices(app, person).await.unwrap_or_default();
+    render_anon(&csrf, outcome.err().map(|e| cx.shown(&e)), |error| {
+        KioskEndorsements {
+            page: kiosk_page(&cx),
+            device,
+            csrf: csrf.clone(),
+            card: f.card,
+            id_number: f.id_number,
+            applications,
+            today: app.today().to_string(),
+            choices,
+            printed,
+            error,
+        }
+    })
 }

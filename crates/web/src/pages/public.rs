@@ -1,14 +1,13 @@
 //! Public pages: home and the office directory.
 
-use super::common::{Page, render};
+use super::common::{Cx, Page, render, urlencoding_min};
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::PageQuery;
-use crate::i18n::Lang;
 use crate::session::MaybeStaff;
 use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 use exitentry_domain::office::Office;
@@ -31,16 +30,11 @@ struct Home {
     cities: usize,
 }
 
-async fn home(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    MaybeStaff(staff): MaybeStaff,
-) -> Result<Response, PageError> {
-    let page = Page::new(lang, &uri, staff, "home-title");
-    let ds = offices::districts(&s.app)
+async fn home(cx: Cx, MaybeStaff(staff): MaybeStaff) -> Result<Response, PageError> {
+    let page = cx.page(staff, "home-title");
+    let ds = offices::districts(cx.app())
         .await
-        .map_err(PageError::at(lang, &page.path))?;
+        .map_err(cx.fail(&page.path))?;
     let mut cities: Vec<&str> = ds.iter().map(|d| d.city.as_str()).collect();
     cities.dedup();
     Ok(render(&Home {
@@ -82,7 +76,7 @@ impl Directory {
     fn page_href(&self, n: i64) -> String {
         format!(
             "/offices?district={}&open24={}&devices={}&page={n}",
-            super::common::urlencoding_min(&self.q.district),
+            urlencoding_min(&self.q.district),
             self.q.open24,
             self.q.devices
         )
@@ -90,16 +84,14 @@ impl Directory {
 }
 
 async fn directory(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     MaybeStaff(staff): MaybeStaff,
     PageQuery(q): PageQuery<DirectoryQuery>,
 ) -> Result<Response, PageError> {
-    let page = Page::new(lang, &uri, staff, "offices-title");
+    let page = cx.page(staff, "offices-title");
     let path = page.path.clone();
-    let fail = PageError::at(lang, &path);
-    let ds = offices::districts(&s.app).await.map_err(&fail)?;
+    let fail = cx.fail(&path);
+    let ds = offices::districts(cx.app()).await.map_err(&fail)?;
     let mut groups: Vec<CityGroup> = Vec::new();
     for d in ds {
         match groups.last_mut() {
@@ -116,7 +108,7 @@ async fn directory(
         with_devices: !q.devices.is_empty(),
         ..Default::default()
     };
-    let result = offices::directory(&s.app, filter, q.page.unwrap_or(1))
+    let result = offices::directory(cx.app(), filter, q.page.unwrap_or(1))
         .await
         .map_err(&fail)?;
     Ok(render(&Directory {
@@ -135,16 +127,14 @@ struct OfficeDetail {
 }
 
 async fn office(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     MaybeStaff(staff): MaybeStaff,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
-    let mut page = Page::new(lang, &uri, staff, "offices-title");
-    let office = offices::get(&s.app, &code)
+    let mut page = cx.page(staff, "offices-title");
+    let office = offices::get(cx.app(), &code)
         .await
-        .map_err(PageError::at(lang, &page.path))?;
+        .map_err(cx.fail(&page.path))?;
     page.title = page.office_name(&office);
     Ok(render(&OfficeDetail { page, office }))
 }
