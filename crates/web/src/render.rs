@@ -17,7 +17,15 @@ pub struct Page {
     pub path: String,
     pub staff: Option<StaffSession>,
     pub title: String,
+    /// What the action that led here did, when it worked.
+    pub notice: Option<String>,
+    /// Why the action that led here (or the page's own search) failed.
+    pub error: Option<String>,
 }
+
+/// What the action that led to a page did, shown on it: a notice, or why it failed (the
+/// status the page is answered with, and the message).
+pub type Outcome = Result<String, (StatusCode, String)>;
 
 pub struct LangLink {
     pub code: &'static str,
@@ -38,6 +46,8 @@ impl Page {
             path: path_and_query(uri),
             staff,
             title: lang.t(title_key),
+            notice: None,
+            error: None,
         }
     }
 
@@ -164,25 +174,6 @@ pub fn qr_svg(payload: &str) -> Option<String> {
             .quiet_zone(true)
             .build(),
     )
-}
-
-/// A page's status and the error it shows: OK and none, or the failed action's status and
-/// message.
-pub fn status_and_error(error: Option<(StatusCode, String)>) -> (StatusCode, Option<String>) {
-    match error {
-        Some((st, m)) => (st, Some(m)),
-        None => (StatusCode::OK, None),
-    }
-}
-
-/// Renders a page that may show why the action that led to it failed: with that action's
-/// status and message, else 200 and none.
-pub fn render_with<T: Template>(
-    error: Option<(StatusCode, String)>,
-    page: impl FnOnce(Option<String>) -> T,
-) -> Response {
-    let (status, error) = status_and_error(error);
-    (status, render(&page(error))).into_response()
 }
 
 /// Renders a template, turning a rendering failure into a plain 500.

@@ -1,21 +1,27 @@
 //! What every page handler works with, taken as one extractor: the application, the
 //! reader's language and the address asked for (the page's language switch and its error
-//! page need it). Page helpers take `&Cx` instead of those three.
+//! page need it). A page drawn again after an action also carries what the action did
+//! (`Cx::after`), so page helpers take only `&Cx` and what the page is about.
 
 use crate::AppState;
 use crate::error::{ApiError, PageError, message_for, status_for};
 use crate::i18n::Lang;
-use crate::render::{Page, path_and_query};
+use crate::render::{Outcome, Page, path_and_query, render};
+use askama::Template;
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use exitentry_services::auth::StaffSession;
 use exitentry_services::{App, ServiceError};
 
+#[derive(Clone)]
 pub struct Cx {
     pub s: AppState,
     pub lang: Lang,
     pub uri: OriginalUri,
+    /// What the action that led to the page did (none on a plain visit).
+    pub outcome: Option<Outcome>,
 }
 
 impl FromRequestParts<AppState> for Cx {
@@ -38,6 +44,7 @@ impl Cx {
             s: s.clone(),
             lang: Lang::from_headers(&parts.headers),
             uri,
+            outcome: None,
         }
     }
 
@@ -55,9 +62,41 @@ impl Cx {
         path_and_query(&self.uri)
     }
 
-    /// The page as shown to `staff` (or to a visitor), titled by `title_key`.
+    /// The page as shown to `staff` (or to a visitor), titled by `title_key`, with what the
+    /// action that led to it did.
     pub fn page(&self, staff: Option<StaffSession>, title_key: &str) -> Page {
-        Page::new(self.lang, &self.uri, staff, title_key)
+        let mut page = Page::new(self.lang, &self.uri, staff, title_key);
+        match &self.outcome {
+            Some(Ok(notice)) => page.notice = Some(notice.clone()),
+            Some(Err((_, error))) => page.error = Some(error.clone()),
+            None => {}
+        }
+        page
+    }
+
+    /// The same request showing what an action did.
+    pub fn after(&self, outcome: Outcome) -> Cx {
+        Cx {
+            outcome: Some(outcome),
+            ..self.clone()
+        }
+    }
+
+    /// The same request showing why an action failed, unless it already shows something.
+    pub fn or_failed(&self, error: Option<(StatusCode, String)>) -> Cx {
+        match (&self.outcome, error) {
+            (None, Some(e)) => self.after(Err(e)),
+            _ => self.clone(),
+        }
+    }
+
+    /// Renders the page, answered with the failed action's status (else 200).
+    pub fn render(&self, t: &impl Template) -> Response {
+        let status = match &self.outcome {
+            Some(Err((status, _))) => *status,
+            _ => StatusCode::OK,
+        };
+        (status, render(t)).into_response()
     }
 
     /// For `map_err`: a service error as the API answers it.
@@ -95,9 +134,8 @@ impl Cx {
     /// list it acts on).
     pub fn at(&self, path: &'static str) -> Cx {
         Cx {
-            s: self.s.clone(),
-            lang: self.lang,
             uri: OriginalUri(axum::http::Uri::from_static(path)),
+            ..self.clone()
         }
     }
 }

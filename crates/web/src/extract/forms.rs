@@ -17,8 +17,8 @@ use crate::AppState;
 use crate::i18n::cookie_in;
 use crate::session::{ExpectedCsrf, LOGIN_CSRF_COOKIE};
 use axum::extract::{Form, FromRequest, FromRequestParts, Multipart, RawPathParams, Request};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use exitentry_services::ServiceError;
 use serde::de::DeserializeOwned;
@@ -101,6 +101,12 @@ impl Refusal {
             .unwrap_or("")
     }
 
+    /// The context for drawing the form again with the refusal (403).
+    pub fn again(&self) -> Cx {
+        let refused = (StatusCode::FORBIDDEN, self.cx.lang.t("err-csrf"));
+        self.cx.after(Err(refused))
+    }
+
     /// The 403 error page.
     pub fn forbidden(&self) -> Response {
         self.cx.fail(&self.back)(ServiceError::Forbidden).into_response()
@@ -147,9 +153,7 @@ where
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let (expected, refusal) = refusal_for::<B>(&mut parts, state).await;
-        let req = Request::from_parts(parts, body);
+        let (req, expected, refusal) = refusal_for::<B>(req, state).await;
         let Form(f) = Form::<T>::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -161,22 +165,25 @@ where
     }
 }
 
-async fn refusal_for<B: Back>(parts: &mut Parts, state: &AppState) -> (String, Refusal) {
-    let params = match RawPathParams::from_request_parts(parts, state).await {
+/// What a refused form is answered with, and the token it must echo, read before the body.
+async fn refusal_for<B: Back>(req: Request, state: &AppState) -> (Request, String, Refusal) {
+    let (mut parts, body) = req.into_parts();
+    let params = match RawPathParams::from_request_parts(&mut parts, state).await {
         Ok(p) => p
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         Err(_) => Vec::new(),
     };
-    let cx = Cx::of(parts, state);
+    let cx = Cx::of(&parts, state);
     let refusal = Refusal {
         back: B::path(cx.path()),
         cx,
         headers: parts.headers.clone(),
         params,
     };
-    (expected_csrf(parts), refusal)
+    let expected = expected_csrf(&parts);
+    (Request::from_parts(parts, body), expected, refusal)
 }
 
 /// One part of a multipart form.
@@ -253,9 +260,7 @@ where
     type Rejection = MultipartRefused;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let (expected, refusal) = refusal_for::<B>(&mut parts, state).await;
-        let req = Request::from_parts(parts, body);
+        let (req, expected, refusal) = refusal_for::<B>(req, state).await;
         let mut m = Multipart::from_request(req, state)
             .await
             .map_err(MultipartRefused::NotMultipart)?;

@@ -5,8 +5,7 @@
 
 use super::common::{
     Back, CsrfForm, CsrfMultipart, CsrfOnly, Cx, Page, SlotSearch, Up, conflict, csrf_field,
-    file_response, invalid_or_conflict, office_choices, redirect_or_again, render_with,
-    slot_search,
+    file_response, invalid_or_conflict, office_choices, redirect_or_again, slot_search,
 };
 use crate::AppState;
 use crate::error::PageError;
@@ -14,7 +13,6 @@ use crate::session::Applicant;
 use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use exitentry_domain::hrp::Form as HrpForm;
@@ -69,27 +67,21 @@ struct List {
     page: Page,
     me: ApplicantSession,
     list: Vec<Summary>,
-    error: Option<String>,
 }
 
 const LIST: &str = "/apply/applications";
 
-async fn list_page(
-    cx: &Cx,
-    me: ApplicantSession,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
+async fn list_page(cx: &Cx, me: ApplicantSession) -> Result<Response, PageError> {
     let list = hrp::mine(cx.app(), &me).await.map_err(cx.fail(LIST))?;
-    Ok(render_with(error, |error| List {
+    Ok(cx.render(&List {
         page: cx.page(None, "apply-list-title"),
         me,
         list,
-        error,
     }))
 }
 
 async fn list(cx: Cx, Applicant(a): Applicant) -> Result<Response, PageError> {
-    list_page(&cx, a, None).await
+    list_page(&cx, a).await
 }
 
 async fn start(
@@ -102,7 +94,7 @@ async fn start(
         hrp::start(cx.app(), &a).await,
         |x| format!("{LIST}/{}", x.id),
         conflict,
-        |err| list_page(&cx, a, err),
+        async |cx| list_page(cx, a).await,
         LIST,
     )
     .await
@@ -116,7 +108,6 @@ struct Show {
     d: Detail,
     editable: bool,
     purposes: Vec<&'static str>,
-    error: Option<String>,
 }
 
 impl Show {
@@ -134,12 +125,7 @@ impl Show {
     }
 }
 
-async fn show_page(
-    cx: &Cx,
-    me: ApplicantSession,
-    id: &str,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
+async fn show_page(cx: &Cx, me: ApplicantSession, id: &str) -> Result<Response, PageError> {
     let d = hrp::get(cx.app(), &me, id)
         .await
         .map_err(cx.fail(&format!("{LIST}/{id}")))?;
@@ -147,13 +133,12 @@ async fn show_page(
         .is_ok_and(|s| s.is_editable());
     let mut purposes = d.required_documents.clone();
     purposes.push("other");
-    Ok(render_with(error, |error| Show {
+    Ok(cx.render(&Show {
         page: cx.page(None, "apply-application-title"),
         me,
         d,
         editable,
         purposes,
-        error,
     }))
 }
 
@@ -162,7 +147,7 @@ async fn show(
     Applicant(a): Applicant,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    show_page(&cx, a, &id, None).await
+    show_page(&cx, a, &id).await
 }
 
 /// What an action on the application's page answers: back to the page (at `anchor`), or
@@ -181,7 +166,7 @@ async fn on_application<T>(
         done,
         |_| format!("{path}{anchor}"),
         shown,
-        |err| show_page(cx, me, id, err),
+        async |cx| show_page(cx, me, id).await,
         &path,
     )
     .await
@@ -329,7 +314,6 @@ struct Book {
     office: String,
     search: SlotSearch,
     booked: Option<ap::AppointmentView>,
-    error: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -346,7 +330,6 @@ async fn book_page(
     id: &str,
     q: BookQuery,
     booked: Option<ap::AppointmentView>,
-    error: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
     let path = format!("{LIST}/{id}/book");
     let d = hrp::get(cx.app(), &me, id).await.map_err(cx.fail(&path))?;
@@ -354,7 +337,8 @@ async fn book_page(
         .await
         .map_err(cx.fail(&path))?;
     let (search, refusal) = slot_search(cx, &q.office, Service::HrpNonChinese, &q.date).await;
-    Ok(render_with(error.or(refusal), |error| Book {
+    let cx = cx.or_failed(refusal);
+    Ok(cx.render(&Book {
         page: cx.page(None, "apply-book-title"),
         me,
         d,
@@ -362,7 +346,6 @@ async fn book_page(
         office: q.office,
         search,
         booked,
-        error,
     }))
 }
 
@@ -372,7 +355,7 @@ async fn book_form(
     Path(id): Path<String>,
     Query(q): Query<BookQuery>,
 ) -> Result<Response, PageError> {
-    book_page(&cx, a, &id, q, None, None).await
+    book_page(&cx, a, &id, q, None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -403,11 +386,10 @@ async fn book(
         date: String::new(),
     };
     match ap::book(cx.app(), Booker::Applicant(&a), &req).await {
-        Ok(v) => book_page(&cx, a, &id, q, Some(v), None).await,
+        Ok(v) => book_page(&cx, a, &id, q, Some(v)).await,
         Err(e) => {
-            let err =
-                cx.shown_or_fail(e, |e| !matches!(e, ServiceError::Internal(_)), cx.path())?;
-            book_page(&cx, a, &id, q, None, Some(err)).await
+            let err = cx.shown_or_fail(e, |e| !matches!(e, ServiceError::Internal(_)), cx.path());
+            book_page(&cx.after(Err(err?)), a, &id, q, None).await
         }
     }
 }

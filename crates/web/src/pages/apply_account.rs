@@ -3,12 +3,11 @@
 //! sign-out.
 
 use super::common::{
-    CsrfField, CsrfForm, CsrfOnly, Cx, NextQuery, Page, Refusal, SignIn, Up, next_within, render,
-    render_anon,
+    CsrfField, CsrfForm, CsrfOnly, Cx, NextQuery, Page, Refusal, SignIn, Up, render, with_anon_csrf,
 };
 use crate::AppState;
 use crate::error::PageError;
-use crate::session::{APPLICANT_COOKIE, APPLICANT_DEVICE_COOKIE, Applicant, anon_csrf, set_cookie};
+use crate::session::{APPLICANT_COOKIE, Applicant, anon_csrf, set_cookie};
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
@@ -28,17 +27,6 @@ pub fn routes() -> Router<AppState> {
         .route("/apply/login", get(login_form).post(login))
         .route("/apply/logout", post(logout))
 }
-
-/// Only the applicants' own pages after sign-in (no open redirect).
-fn local_next(next: Option<&str>) -> String {
-    next_within(next, "/apply/", "/apply/applications")
-}
-
-const APPLICANT: SignIn = SignIn {
-    session_cookie: APPLICANT_COOKIE,
-    device_cookie: APPLICANT_DEVICE_COOKIE,
-    bad_credentials: "err-bad_applicant_credentials",
-};
 
 // ---- account ----
 
@@ -63,26 +51,19 @@ struct Register {
     lang_choice: String,
     langs: [&'static str; 3],
     sent: bool,
-    error: Option<String>,
 }
 
 /// The registration form; once sent without an error, it says to check the mailbox.
-fn register_page(
-    cx: &Cx,
-    csrf: &str,
-    f: RegisterForm,
-    sent: bool,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    render_anon(csrf, error, |error| Register {
+fn register_page(cx: &Cx, csrf: &str, f: RegisterForm) -> Response {
+    let page = Register {
         page: cx.page(None, "apply-register-title"),
         csrf: csrf.to_string(),
         email: f.email,
         lang_choice: f.lang,
         langs: LANGS,
-        sent,
-        error,
-    })
+        sent: matches!(cx.outcome, Some(Ok(_))),
+    };
+    with_anon_csrf(csrf, cx.render(&page))
 }
 
 async fn register_form(cx: Cx, headers: HeaderMap) -> Response {
@@ -90,7 +71,7 @@ async fn register_form(cx: Cx, headers: HeaderMap) -> Response {
         lang: cx.lang.code().to_string(),
         ..Default::default()
     };
-    register_page(&cx, &anon_csrf(&headers), f, false, None)
+    register_page(&cx, &anon_csrf(&headers), f)
 }
 
 #[derive(Deserialize, Default)]
@@ -109,16 +90,16 @@ async fn register(
     headers: HeaderMap,
     CsrfForm(f, _): CsrfForm<RegisterForm>,
 ) -> Response {
-    let error = if cx.s.login_throttle.check(ip).is_err() {
+    let outcome = if cx.s.login_throttle.check(ip).is_err() {
         // Registering sends email: limited per client like signing in.
-        Some((StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited")))
+        Err((StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited")))
     } else {
-        hrp::register(cx.app(), &f.email, &f.lang)
-            .await
-            .err()
-            .map(|e| cx.shown(&e))
+        match hrp::register(cx.app(), &f.email, &f.lang).await {
+            Ok(()) => Ok(String::new()),
+            Err(e) => Err(cx.shown(&e)),
+        }
     };
-    register_page(&cx, &anon_csrf(&headers), f, error.is_none(), error)
+    register_page(&cx.after(outcome), &anon_csrf(&headers), f)
 }
 
 /// A wrong token: the form again with the error.
@@ -128,8 +109,7 @@ impl CsrfField for RegisterForm {
     }
 
     fn refused(self, r: Refusal) -> Response {
-        let error = Some((StatusCode::FORBIDDEN, r.cx.lang.t("err-csrf")));
-        register_page(&r.cx, &anon_csrf(&r.headers), self, false, error)
+        register_page(&r.again(), &anon_csrf(&r.headers), self)
     }
 }
 
@@ -146,19 +126,12 @@ struct Verify {
     csrf: String,
     token: String,
     valid: bool,
-    error: Option<String>,
 }
 
-/// The verification form: the link's token (only what a token can hold), whether it still
-/// works, and why the last try failed.
-fn verify_page(
-    cx: &Cx,
-    csrf: &str,
-    token: &str,
-    valid: bool,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    render_anon(csrf, error, |error| Verify {
+/// The verification form: the link's token (only what a token can hold) and whether it
+/// still works.
+fn verify_page(cx: &Cx, csrf: &str, token: &str, valid: bool) -> Response {
+    let page = Verify {
         page: cx.page(None, "apply-verify-title"),
         csrf: csrf.to_string(),
         token: token
@@ -167,8 +140,8 @@ fn verify_page(
             .take(64)
             .collect(),
         valid,
-        error,
-    })
+    };
+    with_anon_csrf(csrf, cx.render(&page))
 }
 
 /// The emailed link: choose the password (the link proves the mailbox is yours).
@@ -180,13 +153,7 @@ async fn verify_form(
     let valid = hrp::link_valid(cx.app(), &q.token)
         .await
         .map_err(cx.fail("/apply"))?;
-    Ok(verify_page(
-        &cx,
-        &anon_csrf(&headers),
-        &q.token,
-        valid,
-        None,
-    ))
+    Ok(verify_page(&cx, &anon_csrf(&headers), &q.token, valid))
 }
 
 #[derive(Deserialize, Default)]
@@ -224,7 +191,7 @@ fn session_cookie(cx: &Cx, token: &str) -> String {
 /// tried again).
 fn verify_failed(cx: &Cx, csrf: &str, f: &VerifyForm, e: ServiceError) -> Response {
     let valid = !matches!(e, ServiceError::Conflict { .. });
-    verify_page(cx, csrf, &f.token, valid, Some(cx.shown(&e)))
+    verify_page(&cx.after(Err(cx.shown(&e))), csrf, &f.token, valid)
 }
 
 /// A wrong token fails like any other refusal: the form again, 403.
@@ -250,9 +217,8 @@ impl CsrfField for LoginForm {
     }
 
     fn refused(self, r: Refusal) -> Response {
-        let next = local_next(self.next.as_deref());
-        let error = Some((StatusCode::FORBIDDEN, r.cx.lang.t("err-csrf")));
-        login_page(&r.cx, &anon_csrf(&r.headers), next, self.email, error)
+        let next = SignIn::APPLICANT.next(self.next.as_deref());
+        login_page(&r.again(), &anon_csrf(&r.headers), next, self.email)
     }
 }
 
@@ -263,28 +229,21 @@ struct Login {
     csrf: String,
     next: String,
     email: String,
-    error: Option<String>,
 }
 
-fn login_page(
-    cx: &Cx,
-    csrf: &str,
-    next: String,
-    email: String,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    render_anon(csrf, error, |error| Login {
+fn login_page(cx: &Cx, csrf: &str, next: String, email: String) -> Response {
+    let page = Login {
         page: cx.page(None, "apply-login-title"),
         csrf: csrf.to_string(),
         next,
         email,
-        error,
-    })
+    };
+    with_anon_csrf(csrf, cx.render(&page))
 }
 
 async fn login_form(cx: Cx, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
-    let next = local_next(q.next.as_deref());
-    login_page(&cx, &anon_csrf(&headers), next, String::new(), None)
+    let next = SignIn::APPLICANT.next(q.next.as_deref());
+    login_page(&cx, &anon_csrf(&headers), next, String::new())
 }
 
 #[derive(Deserialize, Default)]
@@ -304,15 +263,12 @@ async fn login(
     headers: HeaderMap,
     CsrfForm(f, _): CsrfForm<LoginForm>,
 ) -> Response {
-    let next = local_next(f.next.as_deref());
+    let next = SignIn::APPLICANT.next(f.next.as_deref());
     let csrf = anon_csrf(&headers);
-    let again = |status, msg| {
-        let error = Some((status, msg));
-        login_page(&cx, &csrf, next.clone(), f.email.clone(), error)
-    };
-    let device = APPLICANT.device(&headers);
+    let again = |cx: &Cx| login_page(cx, &csrf, next.clone(), f.email.clone());
+    let device = SignIn::APPLICANT.device(&headers);
     let login = hrp::login_from(cx.app(), &f.email, &f.password, device);
-    APPLICANT.run(&cx, ip, &next, login, again).await
+    SignIn::APPLICANT.run(&cx, ip, &next, login, again).await
 }
 
 async fn logout(
@@ -321,8 +277,8 @@ async fn logout(
     Applicant(_): Applicant,
     _: CsrfForm<CsrfOnly, Up>,
 ) -> Response {
-    if let Some(token) = APPLICANT.token(&headers) {
+    if let Some(token) = SignIn::APPLICANT.token(&headers) {
         let _ = hrp::logout(cx.app(), token).await;
     }
-    APPLICANT.signed_out("/apply")
+    SignIn::APPLICANT.signed_out("/apply")
 }

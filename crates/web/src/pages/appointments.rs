@@ -4,7 +4,7 @@
 
 use super::common::{
     CsrfForm, Cx, Page, SlotSearch, back, beijing, bookable, conflict, csrf_field, office_choices,
-    office_name, qr_svg, redirect_or_again, render, render_with, slot_search,
+    office_name, qr_svg, redirect_or_again, render, slot_search,
 };
 use crate::AppState;
 use crate::error::PageError;
@@ -12,7 +12,6 @@ use crate::session::Holder;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use exitentry_domain::office::Service;
@@ -42,16 +41,11 @@ struct List {
     /// Each booking with its office's name.
     appointments: Vec<(AppointmentView, String)>,
     blocked_until: Option<String>,
-    error: Option<String>,
 }
 
 const LIST: &str = "/my/appointments";
 
-async fn list_page(
-    cx: &Cx,
-    holder: HolderSession,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
+async fn list_page(cx: &Cx, holder: HolderSession) -> Result<Response, PageError> {
     let page = cx.page(None, "appt-title");
     let mut appointments = Vec::new();
     for a in ap::mine(cx.app(), &holder)
@@ -65,17 +59,16 @@ async fn list_page(
         .await
         .map_err(cx.fail(&page.path))?
         .map(|t| beijing(t, "%Y-%m-%d"));
-    Ok(render_with(error, |error| List {
+    Ok(cx.render(&List {
         page,
         holder,
         appointments,
         blocked_until,
-        error,
     }))
 }
 
 async fn list(cx: Cx, Holder(h): Holder) -> Result<Response, PageError> {
-    list_page(&cx, h, None).await
+    list_page(&cx, h).await
 }
 
 #[derive(Deserialize, Default)]
@@ -102,11 +95,9 @@ struct New {
     service: String,
     moving: String,
     search: SlotSearch,
-    error: Option<String>,
 }
 
 async fn new(cx: Cx, Holder(h): Holder, Query(q): Query<NewQuery>) -> Result<Response, PageError> {
-    let page = cx.page(None, "appt-new-title");
     // The office list follows the chosen service (the first bookable one by default).
     let service = Service::parse(&q.service)
         .ok()
@@ -114,10 +105,11 @@ async fn new(cx: Cx, Holder(h): Holder, Query(q): Query<NewQuery>) -> Result<Res
         .unwrap_or(Service::EepApplication);
     let offices = office_choices(&cx, service)
         .await
-        .map_err(cx.fail(&page.path))?;
-    let (search, error) = slot_search(&cx, &q.office, service, &q.date).await;
-    Ok(render_with(error, |error| New {
-        page,
+        .map_err(cx.fail(&cx.here()))?;
+    let (search, refusal) = slot_search(&cx, &q.office, service, &q.date).await;
+    let cx = cx.or_failed(refusal);
+    Ok(cx.render(&New {
+        page: cx.page(None, "appt-new-title"),
         holder: h,
         offices,
         services: bookable(),
@@ -125,7 +117,6 @@ async fn new(cx: Cx, Holder(h): Holder, Query(q): Query<NewQuery>) -> Result<Res
         service: service.code().to_string(),
         moving: q.r#move,
         search,
-        error,
     }))
 }
 
@@ -163,7 +154,7 @@ async fn book(
         ap::book(cx.app(), Booker::Holder(&h), &req).await,
         |a| format!("{LIST}/{}", a.appointment_id),
         shown,
-        |err| list_page(&cx, h, err),
+        async |cx| list_page(cx, h).await,
         LIST,
     )
     .await
@@ -229,7 +220,7 @@ async fn cancel(
         ap::cancel(cx.app(), Booker::Holder(&h), &id).await,
         |_| LIST.to_string(),
         conflict,
-        |err| list_page(&cx, h, err),
+        async |cx| list_page(cx, h).await,
         LIST,
     )
     .await
@@ -247,7 +238,7 @@ async fn move_to(
         ap::reschedule(cx.app(), Booker::Holder(&h), &id, office, &f.slot_start).await,
         |a| format!("{LIST}/{}", a.appointment_id),
         shown,
-        |err| list_page(&cx, h, err),
+        async |cx| list_page(cx, h).await,
         LIST,
     )
     .await

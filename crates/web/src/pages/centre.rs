@@ -3,9 +3,9 @@
 //! application with payment, the printable receipt, and the processing / uncollected lists.
 
 use super::common::{
-    CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartRefused, Page, Pairs, StaffWith, TicketForm,
-    TicketQuery, Up, back, bookable, csrf_field, need, redirect_or_again, render, render_with,
-    ticket_for,
+    CounterPayment, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartRefused, Page, Pairs,
+    StaffWith, TicketForm, TicketQuery, Up, back, bookable, csrf_field, need, redirect_or_again,
+    render, ticket_for,
 };
 use crate::AppState;
 use crate::error::PageError;
@@ -13,7 +13,7 @@ use crate::session::Staff;
 use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use exitentry_domain::office::Service;
@@ -25,11 +25,10 @@ use exitentry_services::centre::{
     self, AcceptRequest, ApplicationView, CounterState, Desk, PhotoView, TicketView,
 };
 use serde::Deserialize;
-use std::future;
 
 back!(CounterPage = "/staff/centre/counter");
 
-csrf_field!(ActionForm, PayForm);
+csrf_field!(ActionForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -104,25 +103,18 @@ struct Reception {
     csrf: String,
     services: Vec<Service>,
     ticket: Option<TicketView>,
-    error: Option<String>,
 }
 
 const RECEPTION: &str = "/staff/centre/reception";
 
-fn reception_page(
-    cx: &Cx,
-    staff: StaffSession,
-    ticket: Option<TicketView>,
-    error: Option<(StatusCode, String)>,
-) -> Response {
+fn reception_page(cx: &Cx, staff: StaffSession, ticket: Option<TicketView>) -> Response {
     let csrf = staff.csrf_token.clone();
-    render_with(error, |error| Reception {
+    cx.render(&Reception {
         page: cx.page(Some(staff), "reception-title"),
         action: RECEPTION,
         csrf,
         services: bookable(),
         ticket,
-        error,
     })
 }
 
@@ -135,7 +127,7 @@ async fn reception(
         Some(id) => centre::ticket(cx.app(), Desk::Staff(&staff), id).await.ok(),
         None => None,
     };
-    reception_page(&cx, staff, ticket, None)
+    reception_page(&cx, staff, ticket)
 }
 
 async fn reception_post(
@@ -149,7 +141,7 @@ async fn reception_post(
         ticket_for(&cx.s, Desk::Staff(&staff), &f).await,
         |t| format!("{RECEPTION}?ticket={}", t.id),
         inline,
-        |err| future::ready(Ok(reception_page(&cx, staff, None, err))),
+        async |cx| Ok(reception_page(cx, staff, None)),
         RECEPTION,
     )
     .await
@@ -161,20 +153,18 @@ async fn reception_post(
 #[template(path = "centre/photo.html")]
 struct PhotoForm {
     page: Page,
-    error: Option<String>,
 }
 
 const PHOTO: &str = "/staff/centre/photo";
 
-fn photo_page(cx: &Cx, staff: StaffSession, error: Option<(StatusCode, String)>) -> Response {
-    render_with(error, |error| PhotoForm {
+fn photo_page(cx: &Cx, staff: StaffSession) -> Response {
+    cx.render(&PhotoForm {
         page: cx.page(Some(staff), "photo-title"),
-        error,
     })
 }
 
 async fn photo_form(cx: Cx, StaffWith(staff, _): StaffWith<need::ServeCounter>) -> Response {
-    photo_page(&cx, staff, None)
+    photo_page(&cx, staff)
 }
 
 async fn photo_post(
@@ -208,7 +198,7 @@ async fn photo_post(
         done,
         |p| format!("/staff/centre/photos/{}", p.receipt_code),
         inline,
-        |err| future::ready(Ok(photo_page(&cx, staff, err))),
+        async |cx| Ok(photo_page(cx, staff)),
         PHOTO,
     )
     .await
@@ -275,7 +265,6 @@ struct Counter {
     product: Option<&'static Product>,
     draft: Draft,
     services: Vec<Service>,
-    error: Option<String>,
 }
 
 /// What the clerk entered in the acceptance form, shown again after an error.
@@ -300,7 +289,6 @@ async fn counter_page(
     staff: StaffSession,
     counter: &str,
     draft: Draft,
-    error: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
     let state = centre::counter_state(cx.app(), &staff, counter)
         .await
@@ -317,7 +305,7 @@ async fn counter_page(
         .and_then(|p| products.iter().find(|x| x.code == p).copied())
         .or_else(|| products.first().copied());
     let csrf = staff.csrf_token.clone();
-    Ok(render_with(error, |error| Counter {
+    Ok(cx.render(&Counter {
         page: cx.page(Some(staff), "counter-title"),
         state,
         csrf,
@@ -325,7 +313,6 @@ async fn counter_page(
         product,
         draft,
         services: bookable(),
-        error,
     }))
 }
 
@@ -342,7 +329,7 @@ async fn counter(
         product: q.product,
         ..Default::default()
     };
-    counter_page(&cx, staff, &counter, draft, None).await
+    counter_page(&cx, staff, &counter, draft).await
 }
 
 #[derive(Deserialize)]
@@ -388,7 +375,7 @@ async fn counter_action(
         done,
         |()| format!("{COUNTER}?counter={}", urlenc(&f.counter)),
         inline,
-        |err| counter_page(&cx, staff, &f.counter, Draft::default(), err),
+        async |cx| counter_page(cx, staff, &f.counter, Draft::default()).await,
         COUNTER,
     )
     .await
@@ -417,14 +404,14 @@ async fn accept(
         centre::accept(cx.app(), &staff, &req).await,
         |a| format!("/staff/centre/applications/{}", a.id),
         inline,
-        |err| {
+        async |cx| {
             let draft = Draft {
                 product: Some(req.product),
                 ticked: req.checklist,
                 photo_receipt: req.photo_receipt,
                 id_number: req.id_number.unwrap_or_default(),
             };
-            counter_page(&cx, staff, &counter, draft, err)
+            counter_page(cx, staff, &counter, draft).await
         },
         COUNTER,
     )
@@ -441,15 +428,9 @@ struct Application {
     csrf: String,
     can_pay: bool,
     can_process: bool,
-    error: Option<String>,
 }
 
-async fn application_page(
-    cx: &Cx,
-    staff: StaffSession,
-    id: &str,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
+async fn application_page(cx: &Cx, staff: StaffSession, id: &str) -> Result<Response, PageError> {
     let path = format!("/staff/centre/applications/{id}");
     let a = centre::application(cx.app(), &staff, id)
         .await
@@ -459,13 +440,12 @@ async fn application_page(
         staff.role.can(Permission::ServeCounter),
         staff.role.can(Permission::ProcessApplications),
     );
-    Ok(render_with(error, |error| Application {
+    Ok(cx.render(&Application {
         page: cx.page(Some(staff), "application-title"),
         a,
         csrf,
         can_pay,
         can_process,
-        error,
     }))
 }
 
@@ -474,22 +454,14 @@ async fn application(
     Staff(staff): Staff,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    application_page(&cx, staff, &id, None).await
-}
-
-#[derive(Deserialize)]
-struct PayForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    method: String,
+    application_page(&cx, staff, &id).await
 }
 
 async fn pay(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter, Up>,
     Path(id): Path<String>,
-    CsrfForm(f, _): CsrfForm<PayForm, Up>,
+    CsrfForm(f, _): CsrfForm<CounterPayment, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("/staff/centre/applications/{id}");
     redirect_or_again(
@@ -497,7 +469,7 @@ async fn pay(
         centre::pay(cx.app(), &staff, &id, &f.method).await,
         |a| format!("/staff/centre/applications/{}/receipt", a.id),
         inline,
-        |err| application_page(&cx, staff, &id, err),
+        async |cx| application_page(cx, staff, &id).await,
         &path,
     )
     .await
@@ -515,7 +487,7 @@ async fn ready(
         centre::mark_ready(cx.app(), &staff, &id).await,
         |_| path.to_string(),
         inline,
-        |err| application_page(&cx, staff, &id, err),
+        async |cx| application_page(cx, staff, &id).await,
         &path,
     )
     .await

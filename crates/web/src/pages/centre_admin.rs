@@ -3,8 +3,7 @@
 //! measures (bookings, no-shows, waiting and service times).
 
 use super::common::{
-    CsrfForm, Cx, Outcome, Page, StaffWith, csrf_field, need, notice_and_error, outcome, render,
-    when_micros,
+    CsrfForm, Cx, Page, StaffWith, csrf_field, need, outcome, render, when_micros,
 };
 use crate::AppState;
 use crate::error::PageError;
@@ -134,21 +133,17 @@ struct Admin {
     calendar: Vec<CalendarLine>,
     devices: Vec<DeviceLine>,
     measures: Option<DayMeasures>,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
 const ADMIN: &str = "/staff/admin/centre";
 
-/// The office's page with what the last action did (a refusal is shown, answered 200).
+/// The office's page with what the last action did (a refusal is shown, but answered 200).
 async fn render_page(
     cx: &Cx,
     staff: StaffSession,
     office: &str,
     day: &str,
-    outcome: Option<Outcome>,
 ) -> Result<Response, PageError> {
-    let (notice, error) = notice_and_error(outcome);
     let fail = cx.fail(ADMIN);
     let office = if office.trim().is_empty() {
         staff
@@ -201,8 +196,6 @@ async fn render_page(
         calendar,
         devices,
         measures,
-        notice,
-        error: error.map(|(_, m)| m),
     }))
 }
 
@@ -211,7 +204,7 @@ async fn page(
     StaffWith(staff, _): StaffWith<need::ManageCentre>,
     Query(q): Query<CentreQuery>,
 ) -> Result<Response, PageError> {
-    render_page(&cx, staff, &q.office, &q.day, None).await
+    render_page(&cx, staff, &q.office, &q.day).await
 }
 
 #[derive(Deserialize, Default)]
@@ -312,7 +305,7 @@ async fn act(
     };
     let shown = |e: &ServiceError| !matches!(e, ServiceError::Internal(_));
     let outcome = outcome(&cx, done, |n| n, shown, ADMIN)?;
-    render_page(&cx, staff, &office, "", Some(outcome)).await
+    render_page(&cx.after(outcome), staff, &office, "").await
 }
 
 /// A public holiday or make-up day of a holiday calendar (the form's calendar, the

@@ -3,8 +3,8 @@
 //! reviewers confirm or reject the relative declared for a family visit.
 
 use super::common::{
-    Back, CsrfForm, Cx, Page, Pairs, StaffWith, Up, csrf_field, need, redirect_or_again, render,
-    render_with,
+    Back, CounterPayment, CsrfForm, Cx, Page, Pairs, StaffWith, Up, csrf_field, need,
+    redirect_or_again, render,
 };
 use crate::AppState;
 use crate::error::PageError;
@@ -12,7 +12,6 @@ use crate::session::Staff;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use exitentry_domain::endorsements::{
@@ -37,7 +36,7 @@ impl Back for CentreEndorsement {
     }
 }
 
-csrf_field!(PayForm, ReviewForm, StatePersonnelForm);
+csrf_field!(ReviewForm, StatePersonnelForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -95,7 +94,6 @@ struct Lookup {
     variants: Vec<String>,
     checklist: Vec<&'static str>,
     draft: Draft,
-    error: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -142,26 +140,22 @@ async fn lookup_page(
     staff: StaffSession,
     q: &LookupQuery,
     draft: Draft,
-    error: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
-    let mut error = error;
-    let holder = if q.id_number.trim().is_empty() {
-        None
+    let (holder, refusal) = if q.id_number.trim().is_empty() {
+        (None, None)
     } else {
         match counter::lookup(cx.app(), &staff, &q.id_number).await {
-            Ok(h) => Some(h),
-            Err(e) => {
-                error = error.or(Some(cx.shown_or_fail(e, inline, LOOKUP)?));
-                None
-            }
+            Ok(h) => (Some(h), None),
+            Err(e) => (None, Some(cx.shown_or_fail(e, inline, LOOKUP)?)),
         }
     };
+    let cx = cx.or_failed(refusal);
     let kind = EndorsementType::parse(&q.kind).ok();
     let checklist = kind
         .map(|k| counter_checklist(k, holder.as_ref().is_some_and(|h| h.state_personnel)))
         .unwrap_or_default();
     let variants = kind.map(|k| variant_choices(&cx.s, k)).unwrap_or_default();
-    Ok(render_with(error, |error| Lookup {
+    Ok(cx.render(&Lookup {
         csrf: staff.csrf_token.clone(),
         page: cx.page(Some(staff), "cend-title"),
         id_number: q.id_number.trim().to_ascii_uppercase(),
@@ -172,7 +166,6 @@ async fn lookup_page(
         variants,
         checklist,
         draft,
-        error,
     }))
 }
 
@@ -181,7 +174,7 @@ async fn lookup(
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     Query(q): Query<LookupQuery>,
 ) -> Result<Response, PageError> {
-    lookup_page(&cx, staff, &q, Draft::default(), None).await
+    lookup_page(&cx, staff, &q, Draft::default()).await
 }
 
 async fn apply(
@@ -224,7 +217,7 @@ async fn apply(
         counter::apply(cx.app(), &staff, &req).await,
         |a| format!("{LOOKUP}/{}", a.id),
         inline,
-        |err| lookup_page(&cx, staff, &q, draft, err),
+        async |cx| lookup_page(cx, staff, &q, draft).await,
         LOOKUP,
     )
     .await
@@ -239,46 +232,31 @@ struct Show {
     can_pay: bool,
     can_review: bool,
     methods: &'static [&'static str],
-    error: Option<String>,
 }
 
-async fn show_page(
-    cx: &Cx,
-    staff: StaffSession,
-    id: &str,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
+async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> Result<Response, PageError> {
     let v = counter::get(cx.app(), &staff, id)
         .await
         .map_err(cx.fail(&format!("{LOOKUP}/{id}")))?;
-    Ok(render_with(error, |error| Show {
+    Ok(cx.render(&Show {
         csrf: staff.csrf_token.clone(),
         can_pay: staff.role.can(Permission::ServeCounter),
         can_review: staff.role.can(Permission::ReviewEndorsements),
         methods: exitentry_domain::products::Currency::Cny.methods(),
         page: cx.page(Some(staff), "cend-application"),
         v,
-        error,
     }))
 }
 
 async fn show(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> Result<Response, PageError> {
-    show_page(&cx, staff, &id, None).await
-}
-
-#[derive(Deserialize)]
-struct PayForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    method: String,
+    show_page(&cx, staff, &id).await
 }
 
 async fn pay(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter, Up>,
     Path(id): Path<String>,
-    CsrfForm(f, _): CsrfForm<PayForm, Up>,
+    CsrfForm(f, _): CsrfForm<CounterPayment, Up>,
 ) -> Result<Response, PageError> {
     let path = format!("{LOOKUP}/{id}");
     redirect_or_again(
@@ -286,7 +264,7 @@ async fn pay(
         counter::pay(cx.app(), &staff, &id, &f.method).await,
         |_| path.to_string(),
         |e| inline(e) || matches!(e, ServiceError::Unavailable { .. }),
-        |err| show_page(&cx, staff, &id, err),
+        async |cx| show_page(cx, staff, &id).await,
         &path,
     )
     .await
@@ -335,7 +313,7 @@ async fn review(
         counter::review(cx.app(), &staff, &id, f.decision == "approve", &f.note).await,
         |_| REVIEWS.to_string(),
         inline,
-        |err| show_page(&cx, staff, &id, err),
+        async |cx| show_page(cx, staff, &id).await,
         &format!("{LOOKUP}/{id}"),
     )
     .await

@@ -3,7 +3,7 @@
 
 use super::common::{
     CsrfForm, Cx, Page, Up, chosen_endorsement, conflict, csrf_field, qr_svg, redirect_or_again,
-    render, render_with,
+    render,
 };
 use crate::AppState;
 use crate::error::PageError;
@@ -11,7 +11,6 @@ use crate::session::Holder;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use exitentry_services::ServiceError;
@@ -38,38 +37,34 @@ struct List {
     holder: HolderSession,
     choices: Vec<Choice>,
     applications: Vec<ApplicationView>,
-    error: Option<String>,
 }
 
 const LIST: &str = "/my/endorsements";
 
-async fn list_page(
-    cx: &Cx,
-    h: HolderSession,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let page = cx.page(None, "end-title");
+async fn list_page(cx: &Cx, h: HolderSession) -> Result<Response, PageError> {
+    let mut page = cx.page(None, "end-title");
     let applications = ea::mine(cx.app(), h.person_id)
         .await
         .map_err(cx.fail(&page.path))?;
-    let (choices, refusal) = match ea::choices(cx.app(), h.person_id).await {
-        Ok(c) => (c, None),
-        Err(e) => (
-            Vec::new(),
-            Some(cx.shown_or_fail(e, conflict, &page.path)?.1),
-        ),
+    let choices = match ea::choices(cx.app(), h.person_id).await {
+        Ok(c) => c,
+        Err(e) => {
+            // Nothing may be applied for today: said on the page, which still answers 200.
+            let (_, why) = cx.shown_or_fail(e, conflict, &page.path)?;
+            page.error = page.error.or(Some(why));
+            Vec::new()
+        }
     };
-    Ok(render_with(error, |error| List {
+    Ok(cx.render(&List {
         page,
         holder: h,
         choices,
         applications,
-        error: error.or(refusal),
     }))
 }
 
 async fn list(cx: Cx, Holder(h): Holder) -> Result<Response, PageError> {
-    list_page(&cx, h, None).await
+    list_page(&cx, h).await
 }
 
 #[derive(Deserialize, Default)]
@@ -97,7 +92,7 @@ async fn apply(
         ea::apply(cx.app(), h.person_id, "online", &h.actor(), &req).await,
         |a| format!("{LIST}/{}", a.id),
         shown,
-        |err| list_page(&cx, h, err),
+        async |cx| list_page(cx, h).await,
         LIST,
     )
     .await
@@ -110,30 +105,23 @@ struct Show {
     holder: HolderSession,
     a: ApplicationView,
     providers: [&'static str; 4],
-    error: Option<String>,
 }
 
-async fn show_page(
-    cx: &Cx,
-    h: HolderSession,
-    id: &str,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
+async fn show_page(cx: &Cx, h: HolderSession, id: &str) -> Result<Response, PageError> {
     let page = cx.page(None, "end-title");
     let a = ea::get(cx.app(), h.person_id, id)
         .await
         .map_err(cx.fail(&page.path))?;
-    Ok(render_with(error, |error| Show {
+    Ok(cx.render(&Show {
         page,
         holder: h,
         a,
         providers: op::PROVIDERS,
-        error,
     }))
 }
 
 async fn show(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> Result<Response, PageError> {
-    show_page(&cx, h, &id, None).await
+    show_page(&cx, h, &id).await
 }
 
 #[derive(Deserialize, Default)]
@@ -161,7 +149,7 @@ async fn pay(
         })),
         Err(e) => {
             let err = cx.shown_or_fail(e, shown, &path)?;
-            show_page(&cx, h, &id, Some(err)).await
+            show_page(&cx.after(Err(err)), h, &id).await
         }
     }
 }
@@ -178,7 +166,7 @@ async fn cancel(
         ea::cancel(cx.app(), h.person_id, &id, &h.actor()).await,
         |_| path.to_string(),
         conflict,
-        |err| show_page(&cx, h, &id, err),
+        async |cx| show_page(cx, h, &id).await,
         &path,
     )
     .await

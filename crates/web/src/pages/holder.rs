@@ -5,13 +5,12 @@
 //! (which unlocks the issued QR) never lands in logs or browser history.
 
 use super::common::{
-    Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartBack, NextQuery, Outcome,
-    Page, PermitCard, Refusal, SignIn, Up, back, beijing, csrf_field, next_within,
-    notice_and_error, outcome, render, render_anon, render_with, with_anon_csrf,
+    Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartBack, NextQuery, Page,
+    PermitCard, Refusal, SignIn, Up, back, beijing, csrf_field, outcome, render, with_anon_csrf,
 };
 use crate::AppState;
 use crate::error::{PageError, message_for};
-use crate::session::{HOLDER_COOKIE, HOLDER_DEVICE_COOKIE, Holder, anon_csrf, set_cookie};
+use crate::session::{Holder, anon_csrf, set_cookie};
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
@@ -66,20 +65,13 @@ struct Start {
     page: Page,
     csrf: String,
     form: StepOne,
-    error: Option<String>,
 }
 
-fn start_page(
-    cx: &Cx,
-    csrf: String,
-    form: StepOne,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    render_with(error, |error| Start {
+fn start_page(cx: &Cx, csrf: String, form: StepOne) -> Response {
+    cx.render(&Start {
         page: cx.page(None, "tp-title"),
         csrf,
         form,
-        error,
     })
 }
 
@@ -89,8 +81,7 @@ async fn start(cx: Cx, headers: HeaderMap) -> Response {
         document_kind: "hrp".into(),
         ..Default::default()
     };
-    let body = start_page(&cx, csrf.clone(), form, None);
-    with_anon_csrf(&csrf, body)
+    with_anon_csrf(&csrf, start_page(&cx, csrf.clone(), form))
 }
 
 // ---- Step 2: expiry, sex, password, mobile --------------------------------------------
@@ -121,16 +112,14 @@ struct Details {
     page: Page,
     csrf: String,
     form: StepTwo,
-    error: Option<String>,
 }
 
 /// Step 2's form (what was typed kept, the password only while it is still needed).
-fn details_page(cx: &Cx, form: StepTwo, error: Option<(StatusCode, String)>) -> Response {
-    render_with(error, |error| Details {
+fn details_page(cx: &Cx, form: StepTwo) -> Response {
+    cx.render(&Details {
         page: cx.page(None, "tp-title"),
         csrf: form.csrf.clone(),
         form,
-        error,
     })
 }
 
@@ -140,7 +129,7 @@ async fn details(cx: Cx, CsrfForm(f, _): CsrfForm<StepOne, Up>) -> Response {
     let problem = tp::check_step_one(cx.app(), &f.document_kind, &f.document_number, &f.name);
     if let Err(e) = problem {
         let error = (StatusCode::BAD_REQUEST, message_for(&e, cx.lang));
-        return start_page(&cx, f.csrf.clone(), f, Some(error));
+        return start_page(&cx.after(Err(error)), f.csrf.clone(), f);
     }
     let form = StepTwo {
         document_kind: f.document_kind,
@@ -149,7 +138,7 @@ async fn details(cx: Cx, CsrfForm(f, _): CsrfForm<StepOne, Up>) -> Response {
         csrf: f.csrf,
         ..Default::default()
     };
-    details_page(&cx, form, None)
+    details_page(&cx, form)
 }
 
 async fn apply(
@@ -159,8 +148,8 @@ async fn apply(
 ) -> Response {
     if cx.s.sms_throttle.check(ip).is_err() {
         f.password.clear();
-        let error = (StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"));
-        return details_page(&cx, f, Some(error));
+        let limited = (StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"));
+        return details_page(&cx.after(Err(limited)), f);
     }
     let input = ApplyInput {
         document_kind: f.document_kind.clone(),
@@ -178,7 +167,7 @@ async fn apply(
             let next = Redirect::to("/temporary-permit/code");
             ([(header::SET_COOKIE, cookie)], next).into_response()
         }
-        Err(e) => details_page(&cx, f, Some(cx.shown(&e))),
+        Err(e) => details_page(&cx.after(Err(cx.shown(&e))), f),
     }
 }
 
@@ -232,7 +221,7 @@ impl Back for FacePost {
 
 fn too_large(cx: &Cx, csrf: String) -> Response {
     let error = (StatusCode::BAD_REQUEST, cx.lang.t("err-image_too_large"));
-    face_page(cx, csrf, Some(error))
+    face_page(&cx.after(Err(error)), csrf)
 }
 
 /// A sign-in with a wrong token: the form again, with the error.
@@ -242,9 +231,8 @@ impl CsrfField for LoginForm {
     }
 
     fn refused(self, r: Refusal) -> Response {
-        let next = local_next(self.next.as_deref());
-        let error = Some((StatusCode::FORBIDDEN, r.cx.lang.t("err-csrf")));
-        login_page(&r.cx, self.csrf, next, self.mobile, error)
+        let next = SignIn::HOLDER.next(self.next.as_deref());
+        login_page(&r.again(), self.csrf, next, self.mobile)
     }
 }
 
@@ -256,8 +244,6 @@ struct Code {
     mobile: String,
     resend_at: String,
     demo_outbox: bool,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -268,7 +254,8 @@ struct CodeForm {
     csrf: String,
 }
 
-async fn code_page(cx: &Cx, id: &str, csrf: String, outcome: Option<Outcome>) -> Response {
+/// The code form, unless the application has moved on (or is gone).
+async fn code_page(cx: &Cx, id: &str, csrf: String) -> Response {
     let view = match tp::application(cx.app(), id).await {
         Ok(v) => v,
         Err(_) => return restart(),
@@ -278,8 +265,7 @@ async fn code_page(cx: &Cx, id: &str, csrf: String, outcome: Option<Outcome>) ->
         "issued" => return Redirect::to("/temporary-permit/issued").into_response(),
         _ => {}
     }
-    let (notice, error) = notice_and_error(outcome);
-    render_anon(&csrf, error, |error| Code {
+    let page = Code {
         page: cx.page(None, "tp-title"),
         csrf: csrf.clone(),
         mobile: view.mobile_masked,
@@ -288,22 +274,21 @@ async fn code_page(cx: &Cx, id: &str, csrf: String, outcome: Option<Outcome>) ->
             .map(|t| beijing(t, "%H:%M:%S"))
             .unwrap_or_default(),
         demo_outbox: cx.app().config.server.dev_providers,
-        notice,
-        error,
-    })
+    };
+    with_anon_csrf(&csrf, cx.render(&page))
 }
 
 async fn code_form(cx: Cx, headers: HeaderMap) -> Response {
     let Some(id) = application_id(&headers) else {
         return restart();
     };
-    code_page(&cx, &id, anon_csrf(&headers), None).await
+    code_page(&cx, &id, anon_csrf(&headers)).await
 }
 
 async fn code(cx: Cx, InProgress(id): InProgress, CsrfForm(f, _): CsrfForm<CodeForm>) -> Response {
     match tp::confirm_sms_code(cx.app(), &id, &f.code).await {
         Ok(()) => Redirect::to("/temporary-permit/face").into_response(),
-        Err(e) => code_page(&cx, &id, f.csrf, Some(Err(cx.shown(&e)))).await,
+        Err(e) => code_page(&cx.after(Err(cx.shown(&e))), &id, f.csrf).await,
     }
 }
 
@@ -320,7 +305,7 @@ async fn resend(
             Err(e) => Err(cx.shown(&e)),
         },
     };
-    code_page(&cx, &id, f.csrf, Some(outcome)).await
+    code_page(&cx.after(outcome), &id, f.csrf).await
 }
 
 // ---- Step 4: the face check ---------------------------------------------------------
@@ -331,16 +316,15 @@ struct Face {
     page: Page,
     csrf: String,
     max_mb: usize,
-    error: Option<String>,
 }
 
-fn face_page(cx: &Cx, csrf: String, error: Option<(StatusCode, String)>) -> Response {
-    render_anon(&csrf, error, |error| Face {
+fn face_page(cx: &Cx, csrf: String) -> Response {
+    let page = Face {
         page: cx.page(None, "tp-title"),
         csrf: csrf.clone(),
         max_mb: exitentry_services::providers::MAX_IMAGE_BYTES / (1024 * 1024),
-        error,
-    })
+    };
+    with_anon_csrf(&csrf, cx.render(&page))
 }
 
 async fn face_form(cx: Cx, headers: HeaderMap) -> Response {
@@ -348,7 +332,7 @@ async fn face_form(cx: Cx, headers: HeaderMap) -> Response {
         return restart();
     };
     match tp::application(cx.app(), &id).await.map(|v| v.state) {
-        Ok(state) if state == "awaiting_face" => face_page(&cx, anon_csrf(&headers), None),
+        Ok(state) if state == "awaiting_face" => face_page(&cx, anon_csrf(&headers)),
         Ok(state) if state == "issued" => Redirect::to("/temporary-permit/issued").into_response(),
         Ok(_) => Redirect::to("/temporary-permit/code").into_response(),
         Err(_) => restart(),
@@ -367,7 +351,7 @@ async fn face(
     }
     match tp::submit_face(cx.app(), &id, &form.bytes("photo")).await {
         Ok(_) => Redirect::to("/temporary-permit/issued").into_response(),
-        Err(e) => face_page(&cx, csrf, Some(cx.shown(&e))),
+        Err(e) => face_page(&cx.after(Err(cx.shown(&e))), csrf),
     }
 }
 
@@ -398,17 +382,6 @@ async fn issued(cx: Cx, headers: HeaderMap) -> Response {
 
 // ---- My temporary permits -------------------------------------------------------------
 
-/// Only the holders' own pages after sign-in (no open redirect).
-fn local_next(next: Option<&str>) -> String {
-    next_within(next, "/my", "/my")
-}
-
-const HOLDER: SignIn = SignIn {
-    session_cookie: HOLDER_COOKIE,
-    device_cookie: HOLDER_DEVICE_COOKIE,
-    bad_credentials: "err-bad_holder_credentials",
-};
-
 #[derive(Template)]
 #[template(path = "holder/login.html")]
 struct Login {
@@ -416,30 +389,21 @@ struct Login {
     csrf: String,
     next: String,
     mobile: String,
-    error: Option<String>,
 }
 
-fn login_page(
-    cx: &Cx,
-    csrf: String,
-    next: String,
-    mobile: String,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    render_with(error, |error| Login {
+fn login_page(cx: &Cx, csrf: String, next: String, mobile: String) -> Response {
+    cx.render(&Login {
         page: cx.page(None, "my-login-title"),
         csrf,
         next,
         mobile,
-        error,
     })
 }
 
 async fn login_form(cx: Cx, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
     let csrf = anon_csrf(&headers);
-    let next = local_next(q.next.as_deref());
-    let body = login_page(&cx, csrf.clone(), next, String::new(), None);
-    with_anon_csrf(&csrf, body)
+    let next = SignIn::HOLDER.next(q.next.as_deref());
+    with_anon_csrf(&csrf, login_page(&cx, csrf.clone(), next, String::new()))
 }
 
 #[derive(Deserialize)]
@@ -459,13 +423,11 @@ async fn login(
     headers: HeaderMap,
     CsrfForm(f, _): CsrfForm<LoginForm>,
 ) -> Response {
-    let next = local_next(f.next.as_deref());
-    let again = |status, msg| {
-        let (csrf, mobile) = (f.csrf.clone(), f.mobile.clone());
-        login_page(&cx, csrf, next.clone(), mobile, Some((status, msg)))
-    };
-    let login = holders::login_from(cx.app(), &f.mobile, &f.password, HOLDER.device(&headers));
-    HOLDER.run(&cx, ip, &next, login, again).await
+    let next = SignIn::HOLDER.next(f.next.as_deref());
+    let again = |cx: &Cx| login_page(cx, f.csrf.clone(), next.clone(), f.mobile.clone());
+    let device = SignIn::HOLDER.device(&headers);
+    let login = holders::login_from(cx.app(), &f.mobile, &f.password, device);
+    SignIn::HOLDER.run(&cx, ip, &next, login, again).await
 }
 
 async fn logout(
@@ -474,10 +436,10 @@ async fn logout(
     Holder(_): Holder,
     _: CsrfForm<CsrfOnly, Up>,
 ) -> Response {
-    if let Some(token) = HOLDER.token(&headers) {
+    if let Some(token) = SignIn::HOLDER.token(&headers) {
         let _ = holders::logout(cx.app(), token).await;
     }
-    HOLDER.signed_out("/")
+    SignIn::HOLDER.signed_out("/")
 }
 
 #[derive(Template)]
@@ -486,31 +448,22 @@ struct MyPermits {
     page: Page,
     holder: HolderSession,
     permits: Vec<PermitCard>,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
-async fn my_page(
-    cx: &Cx,
-    holder: HolderSession,
-    outcome: Option<Outcome>,
-) -> Result<Response, PageError> {
+async fn my_page(cx: &Cx, holder: HolderSession) -> Result<Response, PageError> {
     let page = cx.page(None, "my-title");
     let permits = tp::holder_permits(cx.app(), &holder)
         .await
         .map_err(cx.fail(&page.path))?;
-    let (notice, error) = notice_and_error(outcome);
-    Ok(render_with(error, |error| MyPermits {
+    Ok(cx.render(&MyPermits {
         page,
         holder,
         permits: permits.into_iter().map(PermitCard::from).collect(),
-        notice,
-        error,
     }))
 }
 
 async fn my_permits(cx: Cx, Holder(h): Holder) -> Result<Response, PageError> {
-    my_page(&cx, h, None).await
+    my_page(&cx, h).await
 }
 
 #[derive(Deserialize)]
@@ -528,5 +481,5 @@ async fn cancel(
 ) -> Result<Response, PageError> {
     let done = tp::cancel(cx.app(), &h, &f.permit_id).await;
     let outcome = outcome(&cx, done, |()| cx.lang.t("my-cancelled"), |_| true, "/my")?;
-    my_page(&cx, h, Some(outcome)).await
+    my_page(&cx.after(outcome), h).await
 }

@@ -2,8 +2,7 @@
 //! their last error) and queueing one again; and the development outbox as a page.
 
 use super::common::{
-    CsrfForm, Cx, Outcome, Page, StaffWith, back, csrf_field, need, notice_and_error, outcome,
-    render, render_with, when_micros,
+    CsrfForm, Cx, Page, StaffWith, back, csrf_field, need, outcome, render, when_micros,
 };
 use crate::AppState;
 use crate::error::PageError;
@@ -35,8 +34,6 @@ pub fn routes() -> Router<AppState> {
 struct Jobs {
     page: Page,
     jobs: Vec<FailedJob>,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
 impl Jobs {
@@ -45,25 +42,19 @@ impl Jobs {
     }
 }
 
-async fn page(
-    cx: &Cx,
-    staff: StaffSession,
-    outcome: Option<Outcome>,
-) -> Result<Response, PageError> {
+async fn page(cx: &Cx, staff: StaffSession) -> Result<Response, PageError> {
     let list = jobs::failed_jobs(cx.app(), &staff, 200)
         .await
         .map_err(cx.fail(PATH))?;
-    let (notice, error) = notice_and_error(outcome);
-    Ok(render_with(error, |error| Jobs {
-        page: cx.at(PATH).page(Some(staff), "jobs-title"),
+    let cx = cx.at(PATH);
+    Ok(cx.render(&Jobs {
+        page: cx.page(Some(staff), "jobs-title"),
         jobs: list,
-        notice,
-        error,
     }))
 }
 
 async fn list(cx: Cx, Staff(staff): Staff) -> Result<Response, PageError> {
-    page(&cx, staff, None).await
+    page(&cx, staff).await
 }
 
 #[derive(Deserialize)]
@@ -87,7 +78,7 @@ async fn retry(
     let shown =
         |e: &ServiceError| matches!(e, ServiceError::Conflict { .. } | ServiceError::NotFound(_));
     let outcome = outcome(&cx, done, retried, shown, PATH)?;
-    page(&cx, staff, Some(outcome)).await
+    page(&cx.after(outcome), staff).await
 }
 
 /// A piece of a message body: plain text, or a web link to make clickable.
@@ -100,6 +91,12 @@ pub struct Segment {
 /// message cannot smuggle a `javascript:` link; the template escapes every piece.
 pub fn linkify(body: &str) -> Vec<Segment> {
     let mut out = Vec::new();
+    let mut push = |text: &str, link: bool| {
+        out.push(Segment {
+            text: text.to_string(),
+            link,
+        })
+    };
     let mut rest = body;
     while let Some(start) = ["https://", "http://"]
         .iter()
@@ -117,30 +114,18 @@ pub fn linkify(body: &str) -> Vec<Segment> {
         let scheme_len = if tail.starts_with("https://") { 8 } else { 7 };
         if end <= scheme_len {
             // A bare scheme: keep it as text and look further on.
-            out.push(Segment {
-                text: rest[..start + scheme_len].to_string(),
-                link: false,
-            });
+            push(&rest[..start + scheme_len], false);
             rest = &rest[start + scheme_len..];
             continue;
         }
         if start > 0 {
-            out.push(Segment {
-                text: rest[..start].to_string(),
-                link: false,
-            });
+            push(&rest[..start], false);
         }
-        out.push(Segment {
-            text: tail[..end].to_string(),
-            link: true,
-        });
+        push(&tail[..end], true);
         rest = &tail[end..];
     }
     if !rest.is_empty() {
-        out.push(Segment {
-            text: rest.to_string(),
-            link: false,
-        });
+        push(rest, false);
     }
     out
 }
@@ -197,38 +182,42 @@ mod tests {
 
     #[test]
     fn links_are_found_and_nothing_else_is() {
-        assert_eq!(
-            pieces("打开 https://ee.example/v?t=a&b=1。谢谢"),
-            vec![
-                ("打开 ".into(), false),
-                ("https://ee.example/v?t=a&b=1".into(), true),
-                ("。谢谢".into(), false),
-            ]
-        );
-        assert_eq!(
-            pieces("See http://x.example/a.\nhttps://y.example"),
-            vec![
-                ("See ".into(), false),
-                ("http://x.example/a".into(), true),
-                (".\n".into(), false),
-                ("https://y.example".into(), true),
-            ]
-        );
-        assert_eq!(
-            pieces("javascript:alert(1) https:// <b>"),
-            vec![
-                ("javascript:alert(1) https://".into(), false),
-                (" <b>".into(), false),
-            ]
-        );
-        assert!(pieces("").is_empty());
-        assert_eq!(
-            pieces("a\"https://e.example/\"onmouseover=x"),
-            vec![
-                ("a\"".into(), false),
-                ("https://e.example/".into(), true),
-                ("\"onmouseover=x".into(), false),
-            ]
-        );
+        // A body, and its pieces: (text, is a link).
+        let cases: [(&str, &[(&str, bool)]); 5] = [
+            (
+                "打开 https://ee.example/v?t=a&b=1。谢谢",
+                &[
+                    ("打开 ", false),
+                    ("https://ee.example/v?t=a&b=1", true),
+                    ("。谢谢", false),
+                ],
+            ),
+            (
+                "See http://x.example/a.\nhttps://y.example",
+                &[
+                    ("See ", false),
+                    ("http://x.example/a", true),
+                    (".\n", false),
+                    ("https://y.example", true),
+                ],
+            ),
+            (
+                "javascript:alert(1) https:// <b>",
+                &[("javascript:alert(1) https://", false), (" <b>", false)],
+            ),
+            ("", &[]),
+            (
+                "a\"https://e.example/\"onmouseover=x",
+                &[
+                    ("a\"", false),
+                    ("https://e.example/", true),
+                    ("\"onmouseover=x", false),
+                ],
+            ),
+        ];
+        for (body, want) in cases {
+            let want: Vec<(String, bool)> = want.iter().map(|(t, l)| (t.to_string(), *l)).collect();
+            assert_eq!(pieces(body), want, "{body:?}");
+        }
     }
 }

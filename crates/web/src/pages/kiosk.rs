@@ -4,7 +4,7 @@
 
 use super::common::{
     CsrfForm, Cx, Page, TicketForm, TicketQuery, Up, bookable, chosen_endorsement, csrf_field,
-    render, render_anon, ticket_for,
+    render, ticket_for, with_anon_csrf,
 };
 use crate::AppState;
 use crate::error::PageError;
@@ -42,7 +42,6 @@ pub fn routes() -> Router<AppState> {
 struct Pair {
     page: Page,
     csrf: String,
-    error: Option<String>,
 }
 
 #[derive(Template)]
@@ -54,7 +53,6 @@ struct Tickets {
     csrf: String,
     services: Vec<Service>,
     ticket: Option<TicketView>,
-    error: Option<String>,
 }
 
 #[derive(Template)]
@@ -64,7 +62,6 @@ struct Collect {
     device: DeviceSession,
     csrf: String,
     collected: Option<Collected>,
-    error: Option<String>,
 }
 
 fn kiosk_page(cx: &Cx) -> Page {
@@ -77,17 +74,16 @@ fn tickets_page(
     csrf: &str,
     device: DeviceSession,
     ticket: Option<TicketView>,
-    error: Option<(StatusCode, String)>,
 ) -> Response {
-    render_anon(csrf, error, |error| Tickets {
+    let page = Tickets {
         page: kiosk_page(cx),
         device,
         action: "/kiosk/ticket",
         csrf: csrf.to_string(),
         services: bookable(),
         ticket,
-        error,
-    })
+    };
+    with_anon_csrf(csrf, cx.render(&page))
 }
 
 /// The collection kiosk's screen: what was handed out, or why nothing was.
@@ -96,15 +92,23 @@ fn collect_page(
     csrf: &str,
     device: DeviceSession,
     collected: Option<Collected>,
-    error: Option<(StatusCode, String)>,
 ) -> Response {
-    render_anon(csrf, error, |error| Collect {
+    let page = Collect {
         page: kiosk_page(cx),
         device,
         csrf: csrf.to_string(),
         collected,
-        error,
-    })
+    };
+    with_anon_csrf(csrf, cx.render(&page))
+}
+
+/// Pairing: the device's token, or why it was refused.
+fn pair_page(cx: &Cx, csrf: &str) -> Response {
+    let page = Pair {
+        page: kiosk_page(cx),
+        csrf: csrf.to_string(),
+    };
+    with_anon_csrf(csrf, cx.render(&page))
 }
 
 async fn home(
@@ -115,18 +119,14 @@ async fn home(
 ) -> Response {
     let csrf = anon_csrf(&headers);
     match device {
-        None => render_anon(&csrf, None, |error| Pair {
-            page: kiosk_page(&cx),
-            csrf: csrf.clone(),
-            error,
-        }),
-        Some(d) if d.kind == "kiosk" => collect_page(&cx, &csrf, d, None, None),
+        None => pair_page(&cx, &csrf),
+        Some(d) if d.kind == "kiosk" => collect_page(&cx, &csrf, d, None),
         Some(d) => {
             let ticket = match q.ticket {
                 Some(id) => centre::ticket(cx.app(), Desk::Device(&d), id).await.ok(),
                 None => None,
             };
-            tickets_page(&cx, &csrf, d, ticket, None)
+            tickets_page(&cx, &csrf, d, ticket)
         }
     }
 }
@@ -148,13 +148,8 @@ async fn pair(cx: Cx, headers: HeaderMap, CsrfForm(f, _): CsrfForm<PairForm, Up>
             ([(header::SET_COOKIE, c)], Redirect::to("/kiosk")).into_response()
         }
         _ => {
-            let csrf = anon_csrf(&headers);
-            let error = (StatusCode::UNAUTHORIZED, cx.lang.t("kiosk-bad-token"));
-            render_anon(&csrf, Some(error), |error| Pair {
-                page: kiosk_page(&cx),
-                csrf: csrf.clone(),
-                error,
-            })
+            let refused = (StatusCode::UNAUTHORIZED, cx.lang.t("kiosk-bad-token"));
+            pair_page(&cx.after(Err(refused)), &anon_csrf(&headers))
         }
     }
 }
@@ -173,7 +168,12 @@ async fn ticket(
     match ticket_for(&cx.s, Desk::Device(&device), &f).await {
         // Post, redirect, get: a reload never prints a second ticket.
         Ok(t) => Redirect::to(&format!("/kiosk?ticket={}", t.id)).into_response(),
-        Err(e) => tickets_page(&cx, &anon_csrf(&headers), device, None, Some(cx.shown(&e))),
+        Err(e) => tickets_page(
+            &cx.after(Err(cx.shown(&e))),
+            &anon_csrf(&headers),
+            device,
+            None,
+        ),
     }
 }
 
@@ -202,7 +202,12 @@ async fn collect(
         Ok(c) => (Some(c), None),
         Err(e) => (None, Some(cx.shown(&e))),
     };
-    collect_page(&cx, &anon_csrf(&headers), device, collected, error)
+    collect_page(
+        &cx.or_failed(error),
+        &anon_csrf(&headers),
+        device,
+        collected,
+    )
 }
 
 #[derive(Template)]
@@ -280,7 +285,6 @@ struct KioskEndorsements {
     today: String,
     choices: Vec<ea::Choice>,
     printed: Option<ea::Printed>,
-    error: Option<String>,
 }
 
 async fn endorsements(
@@ -293,7 +297,7 @@ async fn endorsements(
     let app = cx.app();
     let person = match ea::identify(app, &device, &f.card, &f.id_number).await {
         Ok(p) => p,
-        Err(e) => return collect_page(&cx, &csrf, device, None, Some(cx.shown(&e))),
+        Err(e) => return collect_page(&cx.after(Err(cx.shown(&e))), &csrf, device, None),
     };
     let mut printed = None;
     let outcome: Result<(), ServiceError> = match f.action.as_str() {
@@ -326,18 +330,17 @@ async fn endorsements(
         })
         .collect();
     let choices = ea::choices(app, person).await.unwrap_or_default();
-    render_anon(&csrf, outcome.err().map(|e| cx.shown(&e)), |error| {
-        KioskEndorsements {
-            page: kiosk_page(&cx),
-            device,
-            csrf: csrf.clone(),
-            card: f.card,
-            id_number: f.id_number,
-            applications,
-            today: app.today().to_string(),
-            choices,
-            printed,
-            error,
-        }
-    })
+    let cx = cx.or_failed(outcome.err().map(|e| cx.shown(&e)));
+    let page = KioskEndorsements {
+        page: kiosk_page(&cx),
+        device,
+        csrf: csrf.clone(),
+        card: f.card,
+        id_number: f.id_number,
+        applications,
+        today: app.today().to_string(),
+        choices,
+        printed,
+    };
+    with_anon_csrf(&csrf, cx.render(&page))
 }

@@ -3,7 +3,7 @@
 
 use super::common::{
     CsrfForm, CsrfOnly, Cx, Page, StaffWith, beijing, csrf_field, invalid_or_conflict, need,
-    qr_svg, redirect_or_again, render, render_with,
+    qr_svg, redirect_or_again, render,
 };
 use crate::AppState;
 use crate::error::PageError;
@@ -11,7 +11,6 @@ use crate::session::{Holder, Staff};
 use askama::Template;
 use axum::Router;
 use axum::extract::Path;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use exitentry_services::ServiceError;
@@ -19,7 +18,6 @@ use exitentry_services::auth::StaffSession;
 use exitentry_services::holders::HolderSession;
 use exitentry_services::linkage_proofs::{self as lp, PaperRequest, ProofView};
 use serde::Deserialize;
-use std::future;
 
 csrf_field!(PaperForm);
 
@@ -73,30 +71,24 @@ struct MyProofs {
     page: Page,
     holder: HolderSession,
     proofs: Vec<ProofCard>,
-    error: Option<String>,
 }
 
 const MINE: &str = "/my/linkage-proof";
 
-async fn my_page(
-    cx: &Cx,
-    holder: HolderSession,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
+async fn my_page(cx: &Cx, holder: HolderSession) -> Result<Response, PageError> {
     let page = cx.page(None, "lp-title");
     let proofs = lp::holder_proofs(cx.app(), &holder)
         .await
         .map_err(cx.fail(&page.path))?;
-    Ok(render_with(error, |error| MyProofs {
+    Ok(cx.render(&MyProofs {
         page,
         holder,
         proofs: proofs.into_iter().map(ProofCard::from).collect(),
-        error,
     }))
 }
 
 async fn my_proofs(cx: Cx, Holder(h): Holder) -> Result<Response, PageError> {
-    my_page(&cx, h, None).await
+    my_page(&cx, h).await
 }
 
 async fn my_issue(cx: Cx, Holder(h): Holder, _: CsrfForm<CsrfOnly>) -> Result<Response, PageError> {
@@ -110,7 +102,7 @@ async fn my_issue(cx: Cx, Holder(h): Holder, _: CsrfForm<CsrfOnly>) -> Result<Re
                 ServiceError::Conflict { .. } | ServiceError::Unavailable { .. }
             )
         },
-        |err| my_page(&cx, h, err),
+        async |cx| my_page(cx, h).await,
         MINE,
     )
     .await
@@ -177,21 +169,14 @@ struct PaperForm {
 struct Paper {
     page: Page,
     form: PaperForm,
-    error: Option<String>,
 }
 
 const PAPER: &str = "/staff/linkage-proofs";
 
-fn paper_page(
-    cx: &Cx,
-    staff: StaffSession,
-    form: PaperForm,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    render_with(error, |error| Paper {
+fn paper_page(cx: &Cx, staff: StaffSession, form: PaperForm) -> Response {
+    cx.render(&Paper {
         page: cx.page(Some(staff), "lp-paper-title"),
         form,
-        error,
     })
 }
 
@@ -200,7 +185,7 @@ async fn paper_form(cx: Cx, StaffWith(staff, _): StaffWith<need::PrintLinkagePro
         travel_document_kind: "hrp".into(),
         ..Default::default()
     };
-    paper_page(&cx, staff, form, None)
+    paper_page(&cx, staff, form)
 }
 
 async fn paper_issue(
@@ -219,7 +204,7 @@ async fn paper_issue(
         lp::issue_paper(cx.app(), &staff, &q).await,
         |p| format!("{PAPER}/{}", p.id),
         invalid_or_conflict,
-        |err| future::ready(Ok(paper_page(&cx, staff, f, err))),
+        async |cx| Ok(paper_page(cx, staff, f)),
         PAPER,
     )
     .await

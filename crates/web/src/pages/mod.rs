@@ -87,6 +87,8 @@ pub async fn render_error_pages(State(s): State<AppState>, req: Request, next: N
         title: e.lang.t("error-title"),
         path: e.path,
         staff,
+        notice: None,
+        error: None,
     };
     let mut out = render(&ErrorPage {
         page,

@@ -2,8 +2,7 @@
 //! disable a partner, and everyone's usage.
 
 use super::common::{
-    CsrfForm, Cx, Outcome, Page, Pairs, StaffWith, csrf_field, invalid_or_conflict, need,
-    notice_and_error, outcome, render_with,
+    CsrfForm, Cx, Outcome, Page, Pairs, StaffWith, csrf_field, invalid_or_conflict, need, outcome,
 };
 use crate::AppState;
 use crate::error::PageError;
@@ -34,18 +33,15 @@ struct Partners {
     kinds: Vec<&'static str>,
     scopes: Vec<&'static str>,
     new_key: Option<String>,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
 const PARTNERS: &str = "/staff/admin/partners";
 
-/// The list with what the last action did; a refusal is answered 400.
+/// The list, with what the last action did.
 async fn page(
     cx: &Cx,
     staff: StaffSession,
     new_key: Option<String>,
-    outcome: Option<Outcome>,
 ) -> Result<Response, PageError> {
     let who = staff.clone();
     let page = cx.page(Some(staff), "partners-title");
@@ -55,22 +51,29 @@ async fn page(
     let usage = partners::all_usage(cx.app(), &who, 7)
         .await
         .map_err(&fail)?;
-    let (notice, error) = notice_and_error(outcome);
-    let error = error.map(|(_, m)| (StatusCode::BAD_REQUEST, m));
-    Ok(render_with(error, |error| Partners {
+    Ok(cx.render(&Partners {
         page,
         partners,
         usage,
         kinds: PartnerKind::ALL.iter().map(|k| k.code()).collect(),
         scopes: Scope::ALL.iter().map(|k| k.code()).collect(),
         new_key,
-        notice,
-        error,
     }))
 }
 
 async fn list(cx: Cx, Staff(staff): Staff) -> Result<Response, PageError> {
-    page(&cx, staff, None, None).await
+    page(&cx, staff, None).await
+}
+
+/// The list again after an action on it (a refusal is answered 400, whatever its kind).
+async fn after(
+    cx: &Cx,
+    staff: StaffSession,
+    new_key: Option<String>,
+    outcome: Outcome,
+) -> Result<Response, PageError> {
+    let outcome = outcome.map_err(|(_, m)| (StatusCode::BAD_REQUEST, m));
+    page(&cx.at(PARTNERS).after(outcome), staff, new_key).await
 }
 
 csrf_field!(KeyForm, DisableForm);
@@ -100,7 +103,7 @@ async fn create(
         cx.lang.t_args("partners-created", &[("name", p.name)])
     };
     let outcome = outcome(&cx, done, created, invalid_or_conflict, cx.path())?;
-    page(&cx, staff, new_key, Some(outcome)).await
+    after(&cx, staff, new_key, outcome).await
 }
 
 #[derive(Deserialize)]
@@ -119,8 +122,13 @@ async fn revoke_key(
     let done = partners::revoke_key(cx.app(), &staff.actor(), &f.key_id).await;
     let key = [("key", f.key_id.trim().to_string())];
     let revoked = |()| cx.lang.t_args("partners-key-revoked", &key);
-    let outcome = outcome(&cx, done, revoked, |_| true, PARTNERS)?;
-    page(&cx.at(PARTNERS), staff, None, Some(outcome)).await
+    after(
+        &cx,
+        staff,
+        None,
+        outcome(&cx, done, revoked, |_| true, PARTNERS)?,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -139,6 +147,11 @@ async fn disable(
     let done = partners::disable(cx.app(), &staff.actor(), &f.name).await;
     let name = [("name", f.name.trim().to_string())];
     let disabled = |()| cx.lang.t_args("partners-disabled", &name);
-    let outcome = outcome(&cx, done, disabled, |_| true, PARTNERS)?;
-    page(&cx.at(PARTNERS), staff, None, Some(outcome)).await
+    after(
+        &cx,
+        staff,
+        None,
+        outcome(&cx, done, disabled, |_| true, PARTNERS)?,
+    )
+    .await
 }

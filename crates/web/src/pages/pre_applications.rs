@@ -4,7 +4,7 @@
 
 use super::common::{
     CsrfForm, CsrfOnly, Cx, Page, Pairs, StaffWith, Up, back, file_response, invalid_or_conflict,
-    need, redirect_or_again, render_with,
+    need, redirect_or_again,
 };
 use crate::AppState;
 use crate::error::PageError;
@@ -12,7 +12,6 @@ use crate::session::Staff;
 use askama::Template;
 use axum::Router;
 use axum::extract::Path;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use exitentry_services::ServiceError;
@@ -42,21 +41,15 @@ struct Queue {
     csrf: String,
     waiting: Vec<Summary>,
     mine: Vec<Summary>,
-    error: Option<String>,
 }
 
-async fn queue_page(
-    cx: &Cx,
-    staff: StaffSession,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
+async fn queue_page(cx: &Cx, staff: StaffSession) -> Result<Response, PageError> {
     let (waiting, mine) = hrp::queue(cx.app(), &staff).await.map_err(cx.fail(QUEUE))?;
-    Ok(render_with(error, |error| Queue {
+    Ok(cx.render(&Queue {
         csrf: staff.csrf_token.clone(),
         page: cx.page(Some(staff), "pre-title"),
         waiting,
         mine,
-        error,
     }))
 }
 
@@ -64,7 +57,7 @@ async fn queue(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ReviewPreApplications>,
 ) -> Result<Response, PageError> {
-    queue_page(&cx, staff, None).await
+    queue_page(&cx, staff).await
 }
 
 #[derive(Template)]
@@ -75,7 +68,6 @@ struct Show {
     d: Detail,
     mine: bool,
     items: [&'static str; 7],
-    error: Option<String>,
 }
 
 impl Show {
@@ -88,29 +80,23 @@ impl Show {
     }
 }
 
-async fn show_page(
-    cx: &Cx,
-    staff: StaffSession,
-    id: &str,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
+async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> Result<Response, PageError> {
     let d = hrp::staff_get(cx.app(), &staff, id)
         .await
         .map_err(cx.fail(&format!("{QUEUE}/{id}")))?;
     let mine = d.status == exitentry_domain::states::PreApplicationState::InReview.code()
         && d.claimed_by.as_deref() == Some(staff.username.as_str());
-    Ok(render_with(error, |error| Show {
+    Ok(cx.render(&Show {
         csrf: staff.csrf_token.clone(),
         page: cx.page(Some(staff), "pre-title"),
         d,
         mine,
         items: exitentry_domain::hrp::SUPPLEMENT_ITEMS,
-        error,
     }))
 }
 
 async fn show(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> Result<Response, PageError> {
-    show_page(&cx, staff, &id, None).await
+    show_page(&cx, staff, &id).await
 }
 
 async fn claim(
@@ -124,7 +110,7 @@ async fn claim(
         hrp::claim(cx.app(), &staff, &id).await,
         |_| format!("{QUEUE}/{id}"),
         |e| matches!(e, ServiceError::Conflict { .. } | ServiceError::NotFound(_)),
-        |err| queue_page(&cx, staff, err),
+        async |cx| queue_page(cx, staff).await,
         QUEUE,
     )
     .await
@@ -151,7 +137,7 @@ async fn decide(
         hrp::decide(cx.app(), &staff, &id, &decision).await,
         |_| QUEUE.to_string(),
         invalid_or_conflict,
-        |err| show_page(&cx, staff, &id, err),
+        async |cx| show_page(cx, staff, &id).await,
         &format!("{QUEUE}/{id}"),
     )
     .await

@@ -3,10 +3,11 @@
 //! registry: only that binds the sign-in to the person. Then they can book.
 
 use super::common::{
-    Back, CsrfField, CsrfForm, CsrfMultipart, Cx, MultipartBack, Page, Refusal, render_anon,
+    Back, CsrfField, CsrfForm, CsrfMultipart, Cx, MultipartBack, Page, Refusal, SignIn,
+    with_anon_csrf,
 };
 use crate::AppState;
-use crate::session::{HOLDER_COOKIE, anon_csrf};
+use crate::session::anon_csrf;
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
@@ -62,7 +63,6 @@ struct Signup {
     step: String,
     csrf: String,
     form: SignupForm,
-    error: Option<String>,
 }
 
 #[derive(Template)]
@@ -73,7 +73,6 @@ struct Code {
     step: String,
     csrf: String,
     id: String,
-    error: Option<String>,
 }
 
 /// "Step n of 3".
@@ -82,13 +81,8 @@ fn step(cx: &Cx, n: &str) -> String {
 }
 
 /// Step 1: what was typed kept, never the password.
-fn signup_page(
-    cx: &Cx,
-    csrf: &str,
-    form: SignupForm,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    render_anon(csrf, error, |error| Signup {
+fn signup_page(cx: &Cx, csrf: &str, form: SignupForm) -> Response {
+    let page = Signup {
         page: cx.page(None, "signup-title"),
         step: step(cx, "1"),
         csrf: csrf.to_string(),
@@ -96,19 +90,19 @@ fn signup_page(
             password: String::new(),
             ..form
         },
-        error,
-    })
+    };
+    with_anon_csrf(csrf, cx.render(&page))
 }
 
 /// Step 2: the SMS code.
-fn code_page(cx: &Cx, csrf: &str, id: &str, error: Option<(StatusCode, String)>) -> Response {
-    render_anon(csrf, error, |error| Code {
+fn code_page(cx: &Cx, csrf: &str, id: &str) -> Response {
+    let page = Code {
         page: cx.page(None, "signup-title"),
         step: step(cx, "2"),
         csrf: csrf.to_string(),
         id: id.to_string(),
-        error,
-    })
+    };
+    with_anon_csrf(csrf, cx.render(&page))
 }
 
 /// A wrong token: the form again with the error (what was typed kept, not the password).
@@ -118,8 +112,7 @@ impl CsrfField for SignupForm {
     }
 
     fn refused(self, r: Refusal) -> Response {
-        let error = (StatusCode::FORBIDDEN, r.cx.lang.t("err-csrf"));
-        signup_page(&r.cx, &anon_csrf(&r.headers), self, Some(error))
+        signup_page(&r.again(), &anon_csrf(&r.headers), self)
     }
 }
 
@@ -129,8 +122,7 @@ impl CsrfField for CodeForm {
     }
 
     fn refused(self, r: Refusal) -> Response {
-        let error = (StatusCode::FORBIDDEN, r.cx.lang.t("err-csrf"));
-        code_page(&r.cx, &anon_csrf(&r.headers), r.param("id"), Some(error))
+        code_page(&r.again(), &anon_csrf(&r.headers), r.param("id"))
     }
 }
 
@@ -146,13 +138,21 @@ impl Back for FacePost {
 
 impl MultipartBack for FacePost {
     fn refused(form: &CsrfMultipart<Self>, r: Refusal) -> Response {
-        let error = if form.part_failed {
-            (StatusCode::BAD_REQUEST, r.cx.lang.t("err-image_too_large"))
+        let cx = if form.part_failed {
+            too_large(&r.cx)
         } else {
-            (StatusCode::FORBIDDEN, r.cx.lang.t("err-csrf"))
+            r.again()
         };
-        face_page(&r.cx, &anon_csrf(&r.headers), r.param("id"), Some(error))
+        face_page(&cx, &anon_csrf(&r.headers), r.param("id"))
     }
+}
+
+/// A photo over the body limit, refused before anything is read.
+fn too_large(cx: &Cx) -> Cx {
+    cx.after(Err((
+        StatusCode::BAD_REQUEST,
+        cx.lang.t("err-image_too_large"),
+    )))
 }
 
 async fn form(cx: Cx, headers: HeaderMap) -> Response {
@@ -160,7 +160,7 @@ async fn form(cx: Cx, headers: HeaderMap) -> Response {
         id_kind: "prc_resident_id".into(),
         ..Default::default()
     };
-    signup_page(&cx, &anon_csrf(&headers), form, None)
+    signup_page(&cx, &anon_csrf(&headers), form)
 }
 
 async fn start(
@@ -172,8 +172,8 @@ async fn start(
     let csrf = anon_csrf(&headers);
     // Each attempt may send an SMS: limited per client like the other SMS requests.
     if cx.s.sms_throttle.check(ip).is_err() {
-        let error = (StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"));
-        return signup_page(&cx, &csrf, f, Some(error));
+        let limited = (StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"));
+        return signup_page(&cx.after(Err(limited)), &csrf, f);
     }
     let input = SignupInput {
         id_kind: f.id_kind.clone(),
@@ -192,7 +192,7 @@ async fn start(
             Redirect::to(&format!("/my/signup/{id}")),
         )
             .into_response(),
-        Err(e) => signup_page(&cx, &csrf, f, Some(cx.shown(&e))),
+        Err(e) => signup_page(&cx.after(Err(cx.shown(&e))), &csrf, f),
     }
 }
 
@@ -217,7 +217,7 @@ async fn code_form(cx: Cx, headers: HeaderMap, Path(id): Path<String>) -> Respon
     if let Some(other) = elsewhere(&id, step, SignupStep::Code) {
         return other;
     }
-    code_page(&cx, &anon_csrf(&headers), &id, None)
+    code_page(&cx, &anon_csrf(&headers), &id)
 }
 
 #[derive(Deserialize)]
@@ -236,7 +236,7 @@ async fn confirm(
 ) -> Response {
     match holders::confirm_signup(cx.app(), &id, browser(&headers), &f.code).await {
         Ok(()) => Redirect::to(&format!("/my/signup/{id}/face")).into_response(),
-        Err(e) => code_page(&cx, &anon_csrf(&headers), &id, Some(cx.shown(&e))),
+        Err(e) => code_page(&cx.after(Err(cx.shown(&e))), &anon_csrf(&headers), &id),
     }
 }
 
@@ -253,20 +253,19 @@ struct Face {
     max_mb: usize,
     /// The development double accepts any photo: the page says so.
     dev_face: bool,
-    error: Option<String>,
 }
 
-fn face_page(cx: &Cx, csrf: &str, id: &str, error: Option<(StatusCode, String)>) -> Response {
+fn face_page(cx: &Cx, csrf: &str, id: &str) -> Response {
     let config = &cx.app().config;
-    render_anon(csrf, error, |error| Face {
+    let page = Face {
         page: cx.page(None, "signup-title"),
         step: step(cx, "3"),
         csrf: csrf.to_string(),
         id: id.to_string(),
         max_mb: MAX_IMAGE_BYTES / (1024 * 1024),
         dev_face: config.server.dev_providers && config.providers.dev_face_accept,
-        error,
-    })
+    };
+    with_anon_csrf(csrf, cx.render(&page))
 }
 
 async fn face_form(cx: Cx, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -274,7 +273,7 @@ async fn face_form(cx: Cx, headers: HeaderMap, Path(id): Path<String>) -> Respon
     if let Some(other) = elsewhere(&id, step, SignupStep::Face) {
         return other;
     }
-    face_page(&cx, &anon_csrf(&headers), &id, None)
+    face_page(&cx, &anon_csrf(&headers), &id)
 }
 
 async fn face(
@@ -285,19 +284,11 @@ async fn face(
 ) -> Response {
     let csrf = anon_csrf(&headers);
     if form.part_failed {
-        let error = (StatusCode::BAD_REQUEST, cx.lang.t("err-image_too_large"));
-        return face_page(&cx, &csrf, &id, Some(error));
+        return face_page(&too_large(&cx), &csrf, &id);
     }
     let photo = form.bytes("photo");
     match holders::submit_signup_face(cx.app(), &id, browser(&headers), &photo).await {
-        Ok((token, _, device)) => crate::session::signed_in(
-            &cx.s,
-            HOLDER_COOKIE,
-            &token,
-            crate::session::HOLDER_DEVICE_COOKIE,
-            device,
-            "/my/appointments",
-        ),
-        Err(e) => face_page(&cx, &csrf, &id, Some(cx.shown(&e))),
+        Ok((token, _, device)) => SignIn::HOLDER.signed_in(&cx, &token, device, "/my/appointments"),
+        Err(e) => face_page(&cx.after(Err(cx.shown(&e))), &csrf, &id),
     }
 }

@@ -1,15 +1,14 @@
 //! Officer pages: sign-in, the desk, registry search, a person's page, administration.
 
 use super::common::{
-    CsrfField, CsrfForm, CsrfOnly, Cx, NextQuery, Outcome, Page, Refusal, SignIn, StaffWith, Up,
-    csrf_field, invalid, invalid_or_conflict, need, next_within, notice_and_error, outcome, render,
-    render_with, when_micros, with_anon_csrf,
+    CsrfField, CsrfForm, CsrfOnly, Cx, NextQuery, Page, Refusal, SignIn, StaffWith, Up, csrf_field,
+    invalid, invalid_or_conflict, need, outcome, render, when_micros, with_anon_csrf,
 };
 use crate::AppState;
 use crate::error::PageError;
 use crate::extract::PageQuery;
 use crate::i18n::cookie_in;
-use crate::session::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, STAFF_DEVICE_COOKIE, Staff, anon_csrf};
+use crate::session::{LOGIN_CSRF_COOKIE, Staff, anon_csrf};
 use crate::throttle::ClientIp;
 use askama::Template;
 use axum::Router;
@@ -19,7 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use exitentry_domain::staff::{Permission, Role};
 use exitentry_services::audit::{StoredAudit, Verdict};
-use exitentry_services::auth::{self, StaffSummary};
+use exitentry_services::auth::{self, StaffSession, StaffSummary};
 use exitentry_services::registry::{self, DocumentView, PersonView, SearchHit};
 use exitentry_services::{ServiceError, audit};
 use serde::Deserialize;
@@ -37,17 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/admin/audit", get(audit_page))
 }
 
-/// Only same-site paths after login (no open redirect).
-fn local_next(next: Option<&str>) -> String {
-    next_within(next, "/staff", "/staff")
-}
-
-const STAFF: SignIn = SignIn {
-    session_cookie: SESSION_COOKIE,
-    device_cookie: STAFF_DEVICE_COOKIE,
-    bad_credentials: "err-bad_credentials",
-};
-
 #[derive(Template)]
 #[template(path = "staff/login.html")]
 struct Login {
@@ -55,22 +43,14 @@ struct Login {
     csrf: String,
     next: String,
     username: String,
-    error: Option<String>,
 }
 
-fn login_page(
-    cx: &Cx,
-    csrf: String,
-    next: String,
-    username: String,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    render_with(error, |error| Login {
+fn login_page(cx: &Cx, csrf: String, next: String, username: String) -> Response {
+    cx.render(&Login {
         page: cx.page(None, "login-title"),
         csrf,
         next,
         username,
-        error,
     })
 }
 
@@ -83,9 +63,8 @@ fn login_csrf(headers: &HeaderMap) -> String {
 
 async fn login_form(cx: Cx, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
     let csrf = anon_csrf(&headers);
-    let next = local_next(q.next.as_deref());
-    let body = login_page(&cx, csrf.clone(), next, String::new(), None);
-    with_anon_csrf(&csrf, body)
+    let next = SignIn::STAFF.next(q.next.as_deref());
+    with_anon_csrf(&csrf, login_page(&cx, csrf.clone(), next, String::new()))
 }
 
 #[derive(Deserialize)]
@@ -103,9 +82,8 @@ impl CsrfField for LoginForm {
     }
 
     fn refused(self, r: Refusal) -> Response {
-        let next = local_next(self.next.as_deref());
-        let error = Some((StatusCode::FORBIDDEN, r.cx.lang.t("err-csrf")));
-        login_page(&r.cx, login_csrf(&r.headers), next, self.username, error)
+        let next = SignIn::STAFF.next(self.next.as_deref());
+        login_page(&r.again(), login_csrf(&r.headers), next, self.username)
     }
 }
 
@@ -116,20 +94,18 @@ async fn login(
     CsrfForm(f, _): CsrfForm<LoginForm>,
 ) -> Response {
     let expected = login_csrf(&headers);
-    let next = local_next(f.next.as_deref());
-    let again = |status, msg| {
-        let (csrf, username) = (expected.clone(), f.username.clone());
-        login_page(&cx, csrf, next.clone(), username, Some((status, msg)))
-    };
-    let login = auth::login_from(cx.app(), &f.username, &f.password, STAFF.device(&headers));
-    STAFF.run(&cx, ip, &next, login, again).await
+    let next = SignIn::STAFF.next(f.next.as_deref());
+    let again = |cx: &Cx| login_page(cx, expected.clone(), next.clone(), f.username.clone());
+    let device = SignIn::STAFF.device(&headers);
+    let login = auth::login_from(cx.app(), &f.username, &f.password, device);
+    SignIn::STAFF.run(&cx, ip, &next, login, again).await
 }
 
 async fn logout(cx: Cx, headers: HeaderMap, Staff(_): Staff, _: CsrfForm<CsrfOnly>) -> Response {
-    if let Some(token) = STAFF.token(&headers) {
+    if let Some(token) = SignIn::STAFF.token(&headers) {
         let _ = auth::logout(cx.app(), token).await;
     }
-    STAFF.signed_out("/")
+    SignIn::STAFF.signed_out("/")
 }
 
 csrf_field!(NewUser, HukouForm, UnlockForm);
@@ -166,7 +142,6 @@ struct Search {
     page: Page,
     q: String,
     hits: Vec<SearchHit>,
-    error: Option<String>,
 }
 
 async fn search(
@@ -174,17 +149,15 @@ async fn search(
     Staff(staff): Staff,
     PageQuery(q): PageQuery<SearchQuery>,
 ) -> Result<Response, PageError> {
-    let who = staff.clone();
-    let page = cx.page(Some(staff), "search-title");
-    let (hits, error) = match registry::search(cx.app(), &who, &q.q).await {
+    let (hits, error) = match registry::search(cx.app(), &staff, &q.q).await {
         Ok(hits) => (hits, None),
-        Err(e) => (vec![], Some(cx.shown_or_fail(e, invalid, &page.path)?)),
+        Err(e) => (vec![], Some(cx.shown_or_fail(e, invalid, &cx.here())?)),
     };
-    Ok(render_with(error, |error| Search {
-        page,
+    let cx = cx.or_failed(error);
+    Ok(cx.render(&Search {
+        page: cx.page(Some(staff), "search-title"),
         q: q.q,
         hits,
-        error,
     }))
 }
 
@@ -269,34 +242,24 @@ struct Users {
     page: Page,
     users: Vec<StaffSummary>,
     roles: Vec<&'static str>,
-    message: Option<String>,
-    error: Option<String>,
 }
 
-/// The staff list with what the last action did; a refusal is answered 400.
-async fn users_page(
-    cx: &Cx,
-    staff: auth::StaffSession,
-    outcome: Option<Outcome>,
-) -> Result<Response, PageError> {
+/// The staff list with what the last action did.
+async fn users_page(cx: &Cx, staff: StaffSession) -> Result<Response, PageError> {
     let who = staff.clone();
     let page = cx.page(Some(staff), "users-title");
     let users = auth::list_staff(cx.app(), &who)
         .await
         .map_err(cx.fail(&page.path))?;
-    let (message, error) = notice_and_error(outcome);
-    let error = error.map(|(_, m)| (StatusCode::BAD_REQUEST, m));
-    Ok(render_with(error, |error| Users {
+    Ok(cx.render(&Users {
         page,
         users,
         roles: Role::ALL.iter().map(|r| r.code()).collect(),
-        message,
-        error,
     }))
 }
 
 async fn users(cx: Cx, Staff(staff): Staff) -> Result<Response, PageError> {
-    users_page(&cx, staff, None).await
+    users_page(&cx, staff).await
 }
 
 #[derive(Deserialize, Default)]
@@ -327,7 +290,9 @@ async fn create_user(
     let name = [("username", f.username.trim().to_ascii_lowercase())];
     let created = |_| cx.lang.t_args("users-created", &name);
     let outcome = outcome(&cx, done, created, invalid_or_conflict, cx.path())?;
-    users_page(&cx, staff, Some(outcome)).await
+    // A refusal on the list is answered 400, whatever its kind.
+    let outcome = outcome.map_err(|(_, m)| (StatusCode::BAD_REQUEST, m));
+    users_page(&cx.after(outcome), staff).await
 }
 
 #[derive(Deserialize, Default)]

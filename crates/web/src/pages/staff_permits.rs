@@ -2,7 +2,7 @@
 //! number), a permit with its audit trail, and revocation with a reason.
 
 use super::common::{
-    CsrfForm, Cx, Page, PermitCard, beijing, csrf_field, invalid, invalid_or_conflict, render_with,
+    CsrfForm, Cx, Page, PermitCard, beijing, csrf_field, invalid, invalid_or_conflict, outcome,
     when_micros,
 };
 use crate::AppState;
@@ -12,7 +12,6 @@ use crate::session::Staff;
 use askama::Template;
 use axum::Router;
 use axum::extract::Path;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use exitentry_domain::staff::Permission;
@@ -48,7 +47,6 @@ struct List {
     statuses: [&'static str; 4],
     permits: Vec<PermitCard>,
     issued: Vec<String>,
-    error: Option<String>,
 }
 
 async fn list(
@@ -56,28 +54,26 @@ async fn list(
     Staff(staff): Staff,
     PageQuery(f): PageQuery<Filter>,
 ) -> Result<Response, PageError> {
-    let who = staff.clone();
-    let page = cx.page(Some(staff), "tps-title");
     let q = ListQuery {
         date: Some(f.date.clone()),
         status: Some(f.status.clone()),
         document_number: Some(f.number.clone()),
     };
-    let (permits, error) = match tp::list(cx.app(), &who, &q).await {
+    let (permits, error) = match tp::list(cx.app(), &staff, &q).await {
         Ok(p) => (p, None),
-        Err(e) => (Vec::new(), Some(cx.shown_or_fail(e, invalid, &page.path)?)),
+        Err(e) => (Vec::new(), Some(cx.shown_or_fail(e, invalid, &cx.here())?)),
     };
+    let cx = cx.or_failed(error);
     let issued = permits
         .iter()
         .map(|p| beijing(p.issued_at, "%Y-%m-%d %H:%M"))
         .collect();
-    Ok(render_with(error, |error| List {
-        page,
+    Ok(cx.render(&List {
+        page: cx.page(Some(staff), "tps-title"),
         filter: f,
         statuses: STATUSES,
         permits: permits.into_iter().map(PermitCard::from).collect(),
         issued,
-        error,
     }))
 }
 
@@ -89,8 +85,6 @@ struct Detail {
     reason: Option<String>,
     trail: Vec<StoredAudit>,
     can_revoke: bool,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
 impl Detail {
@@ -99,27 +93,19 @@ impl Detail {
     }
 }
 
-async fn detail_page(
-    cx: &Cx,
-    staff: StaffSession,
-    id: &str,
-    notice: Option<String>,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
+async fn detail_page(cx: &Cx, staff: StaffSession, id: &str) -> Result<Response, PageError> {
     let who = staff.clone();
     let mut page = cx.page(Some(staff), "tps-detail-title");
     let (view, trail) = tp::detail(cx.app(), &who, id)
         .await
         .map_err(cx.fail(&page.path))?;
     page.title = format!("{} {}", page.title, view.id);
-    Ok(render_with(error, |error| Detail {
+    Ok(cx.render(&Detail {
         page,
         reason: view.reason.clone(),
         permit: view.into(),
         trail,
         can_revoke: who.role.can(Permission::RevokeTemporaryPermits),
-        notice,
-        error,
     }))
 }
 
@@ -128,7 +114,7 @@ async fn detail(
     Staff(staff): Staff,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    detail_page(&cx, staff, &id, None, None).await
+    detail_page(&cx, staff, &id).await
 }
 
 #[derive(Deserialize)]
@@ -145,14 +131,8 @@ async fn revoke(
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<RevokeForm>,
 ) -> Result<Response, PageError> {
-    match tp::revoke(cx.app(), &staff, &id, &f.reason).await {
-        Ok(()) => {
-            let msg = cx.lang.t("tps-revoked");
-            detail_page(&cx, staff, &id, Some(msg), None).await
-        }
-        Err(e) => {
-            let err = cx.shown_or_fail(e, invalid_or_conflict, cx.path())?;
-            detail_page(&cx, staff, &id, None, Some(err)).await
-        }
-    }
+    let done = tp::revoke(cx.app(), &staff, &id, &f.reason).await;
+    let revoked = |()| cx.lang.t("tps-revoked");
+    let outcome = outcome(&cx, done, revoked, invalid_or_conflict, cx.path())?;
+    detail_page(&cx.after(outcome), staff, &id).await
 }
