@@ -11,6 +11,24 @@ use exitentry_domain::office::{Office, Service};
 use exitentry_domain::staff::Permission;
 use exitentry_services::auth::StaffSession;
 
+/// A page's template: the struct askama renders from `path`, holding the [`Page`] every
+/// template reads and the page's own fields:
+/// `page_template! { Hub = "centre/hub.html" { office: String } }`.
+macro_rules! page_template {
+    ($(#[$attr:meta])* $name:ident = $path:tt {
+        $($(#[$field_attr:meta])* $field:ident: $ty:ty),* $(,)?
+    }) => {
+        $(#[$attr])*
+        #[derive(askama::Template)]
+        #[template(path = $path)]
+        struct $name {
+            page: $crate::render::Page,
+            $($(#[$field_attr])* $field: $ty,)*
+        }
+    };
+}
+pub(crate) use page_template;
+
 /// What every template needs.
 pub struct Page {
     pub lang: Lang,

@@ -4,16 +4,15 @@
 //! once approved.
 
 use super::common::{
-    Back, CsrfForm, CsrfMultipart, CsrfOnly, Cx, Page, SlotSearch, Up, conflict, csrf_field,
-    file_response, invalid_or_conflict, office_choices, redirect_or_again, slot_search,
+    Back, CsrfForm, CsrfMultipart, CsrfOnly, Cx, SlotSearch, Up, conflict, csrf_field,
+    file_response, invalid_or_conflict, office_choices, page_template, redirect_or_again,
+    slot_search,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::session::Applicant;
-use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query};
-use axum::response::Response;
 use axum::routing::{get, post};
 use exitentry_domain::hrp::Form as HrpForm;
 use exitentry_domain::office::Service;
@@ -61,17 +60,16 @@ csrf_field!(SaveForm, BookForm);
 
 // ---- applications ----
 
-#[derive(Template)]
-#[template(path = "apply/list.html")]
-struct List {
-    page: Page,
-    me: ApplicantSession,
-    list: Vec<Summary>,
+page_template! {
+    List = "apply/list.html" {
+        me: ApplicantSession,
+        list: Vec<Summary>,
+    }
 }
 
 const LIST: &str = "/apply/applications";
 
-async fn list_page(cx: &Cx, me: ApplicantSession) -> Result<Response, PageError> {
+async fn list_page(cx: &Cx, me: ApplicantSession) -> PageResult {
     let list = hrp::mine(cx.app(), &me).await.map_err(cx.fail(LIST))?;
     Ok(cx.render(&List {
         page: cx.page(None, "apply-list-title"),
@@ -80,15 +78,11 @@ async fn list_page(cx: &Cx, me: ApplicantSession) -> Result<Response, PageError>
     }))
 }
 
-async fn list(cx: Cx, Applicant(a): Applicant) -> Result<Response, PageError> {
+async fn list(cx: Cx, Applicant(a): Applicant) -> PageResult {
     list_page(&cx, a).await
 }
 
-async fn start(
-    cx: Cx,
-    Applicant(a): Applicant,
-    _: CsrfForm<CsrfOnly>,
-) -> Result<Response, PageError> {
+async fn start(cx: Cx, Applicant(a): Applicant, _: CsrfForm<CsrfOnly>) -> PageResult {
     redirect_or_again(
         &cx,
         hrp::start(cx.app(), &a).await,
@@ -100,14 +94,13 @@ async fn start(
     .await
 }
 
-#[derive(Template)]
-#[template(path = "apply/application.html")]
-struct Show {
-    page: Page,
-    me: ApplicantSession,
-    d: Detail,
-    editable: bool,
-    purposes: Vec<&'static str>,
+page_template! {
+    Show = "apply/application.html" {
+        me: ApplicantSession,
+        d: Detail,
+        editable: bool,
+        purposes: Vec<&'static str>,
+    }
 }
 
 impl Show {
@@ -125,7 +118,7 @@ impl Show {
     }
 }
 
-async fn show_page(cx: &Cx, me: ApplicantSession, id: &str) -> Result<Response, PageError> {
+async fn show_page(cx: &Cx, me: ApplicantSession, id: &str) -> PageResult {
     let d = hrp::get(cx.app(), &me, id)
         .await
         .map_err(cx.fail(&format!("{LIST}/{id}")))?;
@@ -142,11 +135,7 @@ async fn show_page(cx: &Cx, me: ApplicantSession, id: &str) -> Result<Response, 
     }))
 }
 
-async fn show(
-    cx: Cx,
-    Applicant(a): Applicant,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn show(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {
     show_page(&cx, a, &id).await
 }
 
@@ -159,7 +148,7 @@ async fn on_application<T>(
     done: Result<T, ServiceError>,
     anchor: &str,
     shown: fn(&ServiceError) -> bool,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let path = format!("{LIST}/{id}");
     redirect_or_again(
         cx,
@@ -251,7 +240,7 @@ async fn save(
     Applicant(a): Applicant,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<SaveForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let done = hrp::save(cx.app(), &a, &id, &f.form.into()).await;
     on_application(&cx, a, &id, done, "#documents", invalid_or_conflict).await
 }
@@ -261,7 +250,7 @@ async fn upload(
     Applicant(a): Applicant,
     Path(id): Path<String>,
     form: CsrfMultipart<Up>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let purpose = form.text("purpose");
     let (name, bytes) = match form.part("file") {
         Some(p) => (p.file_name.clone().unwrap_or_default(), p.bytes.clone()),
@@ -275,7 +264,7 @@ async fn document(
     cx: Cx,
     Applicant(a): Applicant,
     Path((id, doc)): Path<(String, String)>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let (d, bytes) = hrp::document(cx.app(), Reader::Applicant(&a), &id, &doc)
         .await
         .map_err(cx.fail(&format!("{LIST}/{id}")))?;
@@ -287,7 +276,7 @@ async fn remove(
     Applicant(a): Applicant,
     Path((id, doc)): Path<(String, String)>,
     _: CsrfForm<CsrfOnly, ApplicationPage>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let done = hrp::remove_document(cx.app(), &a, &id, &doc).await;
     on_application(&cx, a, &id, done, "#documents", conflict).await
 }
@@ -297,23 +286,22 @@ async fn submit(
     Applicant(a): Applicant,
     Path(id): Path<String>,
     _: CsrfForm<CsrfOnly, Up>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let done = hrp::submit(cx.app(), &a, &id).await;
     on_application(&cx, a, &id, done, "", invalid_or_conflict).await
 }
 
 // ---- booking, once approved ----
 
-#[derive(Template)]
-#[template(path = "apply/book.html")]
-struct Book {
-    page: Page,
-    me: ApplicantSession,
-    d: Detail,
-    offices: Vec<(String, String)>,
-    office: String,
-    search: SlotSearch,
-    booked: Option<ap::AppointmentView>,
+page_template! {
+    Book = "apply/book.html" {
+        me: ApplicantSession,
+        d: Detail,
+        offices: Vec<(String, String)>,
+        office: String,
+        search: SlotSearch,
+        booked: Option<ap::AppointmentView>,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -330,7 +318,7 @@ async fn book_page(
     id: &str,
     q: BookQuery,
     booked: Option<ap::AppointmentView>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let path = format!("{LIST}/{id}/book");
     let d = hrp::get(cx.app(), &me, id).await.map_err(cx.fail(&path))?;
     let offices = office_choices(cx, Service::HrpNonChinese)
@@ -354,7 +342,7 @@ async fn book_form(
     Applicant(a): Applicant,
     Path(id): Path<String>,
     Query(q): Query<BookQuery>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     book_page(&cx, a, &id, q, None).await
 }
 
@@ -373,7 +361,7 @@ async fn book(
     Applicant(a): Applicant,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<BookForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let req = BookingRequest {
         office_code: f.office.clone(),
         service: Service::HrpNonChinese.code().into(),

@@ -3,13 +3,13 @@
 //! sign-out.
 
 use super::common::{
-    CsrfField, CsrfForm, CsrfOnly, Cx, NextQuery, Page, Refusal, SignIn, Up, render, with_anon_csrf,
+    CsrfField, CsrfForm, CsrfOnly, Cx, NextQuery, Refusal, SignIn, Up, page_template, render,
+    with_anon_csrf,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::session::{APPLICANT_COOKIE, Applicant, anon_csrf, set_cookie};
 use crate::throttle::ClientIp;
-use askama::Template;
 use axum::Router;
 use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -30,10 +30,8 @@ pub fn routes() -> Router<AppState> {
 
 // ---- account ----
 
-#[derive(Template)]
-#[template(path = "apply/landing.html")]
-struct Landing {
-    page: Page,
+page_template! {
+    Landing = "apply/landing.html" {}
 }
 
 async fn landing(cx: Cx) -> Response {
@@ -42,15 +40,14 @@ async fn landing(cx: Cx) -> Response {
     })
 }
 
-#[derive(Template)]
-#[template(path = "apply/register.html")]
-struct Register {
-    page: Page,
-    csrf: String,
-    email: String,
-    lang_choice: String,
-    langs: [&'static str; 3],
-    sent: bool,
+page_template! {
+    Register = "apply/register.html" {
+        csrf: String,
+        email: String,
+        lang_choice: String,
+        langs: [&'static str; 3],
+        sent: bool,
+    }
 }
 
 /// The registration form; once sent without an error, it says to check the mailbox.
@@ -119,13 +116,12 @@ struct TokenQuery {
     token: String,
 }
 
-#[derive(Template)]
-#[template(path = "apply/verify.html")]
-struct Verify {
-    page: Page,
-    csrf: String,
-    token: String,
-    valid: bool,
+page_template! {
+    Verify = "apply/verify.html" {
+        csrf: String,
+        token: String,
+        valid: bool,
+    }
 }
 
 /// The verification form: the link's token (only what a token can hold) and whether it
@@ -145,11 +141,7 @@ fn verify_page(cx: &Cx, csrf: &str, token: &str, valid: bool) -> Response {
 }
 
 /// The emailed link: choose the password (the link proves the mailbox is yours).
-async fn verify_form(
-    cx: Cx,
-    headers: HeaderMap,
-    Query(q): Query<TokenQuery>,
-) -> Result<Response, PageError> {
+async fn verify_form(cx: Cx, headers: HeaderMap, Query(q): Query<TokenQuery>) -> PageResult {
     let valid = hrp::link_valid(cx.app(), &q.token)
         .await
         .map_err(cx.fail("/apply"))?;
@@ -222,13 +214,12 @@ impl CsrfField for LoginForm {
     }
 }
 
-#[derive(Template)]
-#[template(path = "apply/login.html")]
-struct Login {
-    page: Page,
-    csrf: String,
-    next: String,
-    email: String,
+page_template! {
+    Login = "apply/login.html" {
+        csrf: String,
+        next: String,
+        email: String,
+    }
 }
 
 fn login_page(cx: &Cx, csrf: &str, next: String, email: String) -> Response {
@@ -277,8 +268,6 @@ async fn logout(
     Applicant(_): Applicant,
     _: CsrfForm<CsrfOnly, Up>,
 ) -> Response {
-    if let Some(token) = SignIn::APPLICANT.token(&headers) {
-        let _ = hrp::logout(cx.app(), token).await;
-    }
-    SignIn::APPLICANT.signed_out("/apply")
+    let end = async |token: &str| hrp::logout(cx.app(), token).await;
+    SignIn::APPLICANT.sign_out(&headers, end, "/apply").await
 }

@@ -3,16 +3,14 @@
 //! cut-off. Works without JavaScript.
 
 use super::common::{
-    CsrfForm, Cx, Page, SlotSearch, back, beijing, bookable, conflict, csrf_field, office_choices,
-    office_name, qr_svg, redirect_or_again, render, slot_search,
+    CsrfForm, Cx, SlotSearch, back, beijing, bookable, conflict, csrf_field, office_choices,
+    office_name, page_template, qr_svg, redirect_or_again, render, slot_search,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::session::Holder;
-use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query};
-use axum::response::Response;
 use axum::routing::{get, post};
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
@@ -33,19 +31,18 @@ pub fn routes() -> Router<AppState> {
         .route("/my/appointments/{id}/move", post(move_to))
 }
 
-#[derive(Template)]
-#[template(path = "holder/appointments.html")]
-struct List {
-    page: Page,
-    holder: HolderSession,
-    /// Each booking with its office's name.
-    appointments: Vec<(AppointmentView, String)>,
-    blocked_until: Option<String>,
+page_template! {
+    List = "holder/appointments.html" {
+        holder: HolderSession,
+        /// Each booking with its office's name.
+        appointments: Vec<(AppointmentView, String)>,
+        blocked_until: Option<String>,
+    }
 }
 
 const LIST: &str = "/my/appointments";
 
-async fn list_page(cx: &Cx, holder: HolderSession) -> Result<Response, PageError> {
+async fn list_page(cx: &Cx, holder: HolderSession) -> PageResult {
     let page = cx.page(None, "appt-title");
     let mut appointments = Vec::new();
     for a in ap::mine(cx.app(), &holder)
@@ -67,7 +64,7 @@ async fn list_page(cx: &Cx, holder: HolderSession) -> Result<Response, PageError
     }))
 }
 
-async fn list(cx: Cx, Holder(h): Holder) -> Result<Response, PageError> {
+async fn list(cx: Cx, Holder(h): Holder) -> PageResult {
     list_page(&cx, h).await
 }
 
@@ -84,20 +81,19 @@ struct NewQuery {
     r#move: String,
 }
 
-#[derive(Template)]
-#[template(path = "holder/appointment_new.html")]
-struct New {
-    page: Page,
-    holder: HolderSession,
-    offices: Vec<(String, String)>,
-    services: Vec<Service>,
-    office: String,
-    service: String,
-    moving: String,
-    search: SlotSearch,
+page_template! {
+    New = "holder/appointment_new.html" {
+        holder: HolderSession,
+        offices: Vec<(String, String)>,
+        services: Vec<Service>,
+        office: String,
+        service: String,
+        moving: String,
+        search: SlotSearch,
+    }
 }
 
-async fn new(cx: Cx, Holder(h): Holder, Query(q): Query<NewQuery>) -> Result<Response, PageError> {
+async fn new(cx: Cx, Holder(h): Holder, Query(q): Query<NewQuery>) -> PageResult {
     // The office list follows the chosen service (the first bookable one by default).
     let service = Service::parse(&q.service)
         .ok()
@@ -141,7 +137,7 @@ async fn book(
     cx: Cx,
     Holder(h): Holder,
     CsrfForm(f, _): CsrfForm<BookForm, MyAppointments>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let req = BookingRequest {
         office_code: f.office,
         service: f.service,
@@ -160,16 +156,15 @@ async fn book(
     .await
 }
 
-#[derive(Template)]
-#[template(path = "holder/appointment.html")]
-struct Show {
-    page: Page,
-    holder: HolderSession,
-    a: AppointmentView,
-    office: String,
-    address: String,
-    qr: String,
-    changeable: bool,
+page_template! {
+    Show = "holder/appointment.html" {
+        holder: HolderSession,
+        a: AppointmentView,
+        office: String,
+        address: String,
+        qr: String,
+        changeable: bool,
+    }
 }
 
 /// An office's name in the reader's language and its address ("" when unknown).
@@ -180,7 +175,7 @@ async fn office_label(cx: &Cx, code: &str) -> (String, String) {
     }
 }
 
-async fn show(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn show(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
     let page = cx.page(None, "appt-confirmation");
     let a = ap::get(cx.app(), Booker::Holder(&h), &id)
         .await
@@ -214,7 +209,7 @@ async fn cancel(
     Holder(h): Holder,
     Path(id): Path<String>,
     _: CsrfForm<MoveForm, MyAppointments>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     redirect_or_again(
         &cx,
         ap::cancel(cx.app(), Booker::Holder(&h), &id).await,
@@ -231,7 +226,7 @@ async fn move_to(
     Holder(h): Holder,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<MoveForm, MyAppointments>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let office = Some(f.office.as_str()).filter(|o| !o.is_empty());
     redirect_or_again(
         &cx,

@@ -3,14 +3,13 @@
 //! application with payment, the printable receipt, and the processing / uncollected lists.
 
 use super::common::{
-    CounterPayment, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartRefused, Page, Pairs,
-    StaffWith, TicketForm, TicketQuery, Up, back, bookable, csrf_field, need, redirect_or_again,
-    render, ticket_for,
+    CounterPayment, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartRefused, Pairs, StaffWith,
+    TicketForm, TicketQuery, Up, back, bookable, csrf_field, need, page_template,
+    redirect_or_again, render, ticket_for,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::http::header;
@@ -78,11 +77,10 @@ fn inline(e: &ServiceError) -> bool {
 
 // ---- hub ----
 
-#[derive(Template)]
-#[template(path = "centre/hub.html")]
-struct Hub {
-    page: Page,
-    office: String,
+page_template! {
+    Hub = "centre/hub.html" {
+        office: String,
+    }
 }
 
 async fn hub(cx: Cx, StaffWith(staff, _): StaffWith<need::ServeCounter>) -> Response {
@@ -95,14 +93,13 @@ async fn hub(cx: Cx, StaffWith(staff, _): StaffWith<need::ServeCounter>) -> Resp
 
 // ---- reception: check-in and walk-in ----
 
-#[derive(Template)]
-#[template(path = "centre/reception.html")]
-struct Reception {
-    page: Page,
-    action: &'static str,
-    csrf: String,
-    services: Vec<Service>,
-    ticket: Option<TicketView>,
+page_template! {
+    Reception = "centre/reception.html" {
+        action: &'static str,
+        csrf: String,
+        services: Vec<Service>,
+        ticket: Option<TicketView>,
+    }
 }
 
 const RECEPTION: &str = "/staff/centre/reception";
@@ -134,7 +131,7 @@ async fn reception_post(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     CsrfForm(f, _): CsrfForm<TicketForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     // Post, redirect, get: reloading the page never prints a second ticket.
     redirect_or_again(
         &cx,
@@ -149,10 +146,8 @@ async fn reception_post(
 
 // ---- photo station ----
 
-#[derive(Template)]
-#[template(path = "centre/photo.html")]
-struct PhotoForm {
-    page: Page,
+page_template! {
+    PhotoForm = "centre/photo.html" {}
 }
 
 const PHOTO: &str = "/staff/centre/photo";
@@ -172,7 +167,7 @@ async fn photo_post(
     // The role first: a clerk's form is read only for those who may use it.
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     form: Result<CsrfMultipart, MultipartRefused>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let form = match form {
         Ok(form) => form,
         Err(MultipartRefused::Csrf(refused)) => return Ok(refused),
@@ -204,19 +199,14 @@ async fn photo_post(
     .await
 }
 
-#[derive(Template)]
-#[template(path = "centre/photo_receipt.html")]
-struct PhotoReceipt {
-    page: Page,
-    photo: PhotoView,
-    barcode: String,
+page_template! {
+    PhotoReceipt = "centre/photo_receipt.html" {
+        photo: PhotoView,
+        barcode: String,
+    }
 }
 
-async fn photo_receipt(
-    cx: Cx,
-    Staff(staff): Staff,
-    Path(code): Path<String>,
-) -> Result<Response, PageError> {
+async fn photo_receipt(cx: Cx, Staff(staff): Staff, Path(code): Path<String>) -> PageResult {
     let photo = centre::photo_receipt(cx.app(), &staff, &code)
         .await
         .map_err(cx.fail(cx.path()))?;
@@ -227,11 +217,7 @@ async fn photo_receipt(
     }))
 }
 
-async fn photo_image(
-    cx: Cx,
-    Staff(staff): Staff,
-    Path(id): Path<i64>,
-) -> Result<Response, PageError> {
+async fn photo_image(cx: Cx, Staff(staff): Staff, Path(id): Path<i64>) -> PageResult {
     let (mime, bytes) = centre::photo_image(cx.app(), &staff, id)
         .await
         .map_err(cx.fail(cx.path()))?;
@@ -255,16 +241,15 @@ struct CounterQuery {
     product: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "centre/counter.html")]
-struct Counter {
-    page: Page,
-    state: CounterState,
-    csrf: String,
-    products: Vec<&'static Product>,
-    product: Option<&'static Product>,
-    draft: Draft,
-    services: Vec<Service>,
+page_template! {
+    Counter = "centre/counter.html" {
+        state: CounterState,
+        csrf: String,
+        products: Vec<&'static Product>,
+        product: Option<&'static Product>,
+        draft: Draft,
+        services: Vec<Service>,
+    }
 }
 
 /// What the clerk entered in the acceptance form, shown again after an error.
@@ -284,12 +269,7 @@ impl Draft {
 
 const COUNTER: &str = "/staff/centre/counter";
 
-async fn counter_page(
-    cx: &Cx,
-    staff: StaffSession,
-    counter: &str,
-    draft: Draft,
-) -> Result<Response, PageError> {
+async fn counter_page(cx: &Cx, staff: StaffSession, counter: &str, draft: Draft) -> PageResult {
     let state = centre::counter_state(cx.app(), &staff, counter)
         .await
         .map_err(cx.fail(COUNTER))?;
@@ -320,7 +300,7 @@ async fn counter(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     Query(q): Query<CounterQuery>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let counter = q
         .counter
         .filter(|c| !c.is_empty())
@@ -351,7 +331,7 @@ async fn counter_action(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter, CounterPage>,
     CsrfForm(f, _): CsrfForm<ActionForm, CounterPage>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let (app, id) = (cx.app(), f.ticket_id.unwrap_or(0));
     let done: Result<(), ServiceError> = match f.action.as_str() {
         "call" => centre::call_next(app, &staff, &f.counter, &[])
@@ -389,7 +369,7 @@ async fn accept(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter, CounterPage>,
     CsrfForm(pairs, _): CsrfForm<Pairs, CounterPage>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let get = |k: &str| pairs.get(k);
     let req = AcceptRequest {
         ticket_id: get("ticket_id").parse().unwrap_or(0),
@@ -420,17 +400,16 @@ async fn accept(
 
 // ---- applications, payment, receipt ----
 
-#[derive(Template)]
-#[template(path = "centre/application.html")]
-struct Application {
-    page: Page,
-    a: ApplicationView,
-    csrf: String,
-    can_pay: bool,
-    can_process: bool,
+page_template! {
+    Application = "centre/application.html" {
+        a: ApplicationView,
+        csrf: String,
+        can_pay: bool,
+        can_process: bool,
+    }
 }
 
-async fn application_page(cx: &Cx, staff: StaffSession, id: &str) -> Result<Response, PageError> {
+async fn application_page(cx: &Cx, staff: StaffSession, id: &str) -> PageResult {
     let path = format!("/staff/centre/applications/{id}");
     let a = centre::application(cx.app(), &staff, id)
         .await
@@ -449,11 +428,7 @@ async fn application_page(cx: &Cx, staff: StaffSession, id: &str) -> Result<Resp
     }))
 }
 
-async fn application(
-    cx: Cx,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn application(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
     application_page(&cx, staff, &id).await
 }
 
@@ -462,7 +437,7 @@ async fn pay(
     StaffWith(staff, _): StaffWith<need::ServeCounter, Up>,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<CounterPayment, Up>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let path = format!("/staff/centre/applications/{id}");
     redirect_or_again(
         &cx,
@@ -480,7 +455,7 @@ async fn ready(
     StaffWith(staff, _): StaffWith<need::ProcessApplications, Up>,
     Path(id): Path<String>,
     _: CsrfForm<CsrfOnly, Up>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let path = format!("/staff/centre/applications/{id}");
     redirect_or_again(
         &cx,
@@ -493,19 +468,14 @@ async fn ready(
     .await
 }
 
-#[derive(Template)]
-#[template(path = "centre/receipt.html")]
-struct Receipt {
-    page: Page,
-    a: ApplicationView,
-    barcode: String,
+page_template! {
+    Receipt = "centre/receipt.html" {
+        a: ApplicationView,
+        barcode: String,
+    }
 }
 
-async fn receipt(
-    cx: Cx,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn receipt(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
     let a = centre::application(cx.app(), &staff, &id)
         .await
         .map_err(cx.fail(cx.path()))?;
@@ -525,19 +495,14 @@ struct ListQuery {
     status: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "centre/applications.html")]
-struct Applications {
-    page: Page,
-    status: String,
-    list: Vec<(ApplicationView, i64)>,
+page_template! {
+    Applications = "centre/applications.html" {
+        status: String,
+        list: Vec<(ApplicationView, i64)>,
+    }
 }
 
-async fn applications(
-    cx: Cx,
-    Staff(staff): Staff,
-    Query(q): Query<ListQuery>,
-) -> Result<Response, PageError> {
+async fn applications(cx: Cx, Staff(staff): Staff, Query(q): Query<ListQuery>) -> PageResult {
     let status = q.status.unwrap_or_else(|| {
         exitentry_domain::states::CentreApplicationState::Paid
             .code()

@@ -3,15 +3,13 @@
 //! measures (bookings, no-shows, waiting and service times).
 
 use super::common::{
-    CsrfForm, Cx, Page, StaffWith, csrf_field, need, outcome, render, when_micros,
+    CsrfForm, Cx, StaffWith, csrf_field, need, outcome, page_template, render, when_micros,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
 use axum::extract::Query;
-use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
 use exitentry_domain::staff::Permission;
@@ -30,12 +28,11 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/admin/payments", get(payments))
 }
 
-#[derive(Template)]
-#[template(path = "staff/payments.html")]
-struct Payments {
-    page: Page,
-    day: String,
-    rows: Vec<exitentry_services::online_payments::Reconciliation>,
+page_template! {
+    Payments = "staff/payments.html" {
+        day: String,
+        rows: Vec<exitentry_services::online_payments::Reconciliation>,
+    }
 }
 
 /// The day's payments per provider and terminal method, to compare with settlement files.
@@ -43,7 +40,7 @@ async fn payments(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ManageCentre>,
     Query(q): Query<CentreQuery>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let day = q
         .day
         .parse::<NaiveDate>()
@@ -64,11 +61,10 @@ async fn payments(
     }))
 }
 
-#[derive(Template)]
-#[template(path = "staff/kiosks.html")]
-struct Fleet {
-    page: Page,
-    devices: Vec<exitentry_services::endorsement_applications::KioskStatus>,
+page_template! {
+    Fleet = "staff/kiosks.html" {
+        devices: Vec<exitentry_services::endorsement_applications::KioskStatus>,
+    }
 }
 
 impl Fleet {
@@ -78,7 +74,7 @@ impl Fleet {
 }
 
 /// The kiosk fleet: every device, when it was last seen, its last print job and fault.
-async fn fleet(cx: Cx, Staff(staff): Staff) -> Result<Response, PageError> {
+async fn fleet(cx: Cx, Staff(staff): Staff) -> PageResult {
     let fail = cx.fail("/staff/kiosks");
     if !(staff.role.can(Permission::ManageCentre) || staff.role.can(Permission::ServeCounter)) {
         return Err(fail(ServiceError::Forbidden));
@@ -119,31 +115,25 @@ pub struct CalendarLine {
     pub name: String,
 }
 
-#[derive(Template)]
-#[template(path = "staff/centre_admin.html")]
-struct Admin {
-    page: Page,
-    office: String,
-    day: String,
-    counters: i64,
-    walk_ins: bool,
-    templates: Vec<TemplateView>,
-    /// The holiday calendar the office follows (`mainland`, `hong_kong`).
-    holiday_calendar: String,
-    calendar: Vec<CalendarLine>,
-    devices: Vec<DeviceLine>,
-    measures: Option<DayMeasures>,
+page_template! {
+    Admin = "staff/centre_admin.html" {
+        office: String,
+        day: String,
+        counters: i64,
+        walk_ins: bool,
+        templates: Vec<TemplateView>,
+        /// The holiday calendar the office follows (`mainland`, `hong_kong`).
+        holiday_calendar: String,
+        calendar: Vec<CalendarLine>,
+        devices: Vec<DeviceLine>,
+        measures: Option<DayMeasures>,
+    }
 }
 
 const ADMIN: &str = "/staff/admin/centre";
 
 /// The office's page with what the last action did (a refusal is shown, but answered 200).
-async fn render_page(
-    cx: &Cx,
-    staff: StaffSession,
-    office: &str,
-    day: &str,
-) -> Result<Response, PageError> {
+async fn render_page(cx: &Cx, staff: StaffSession, office: &str, day: &str) -> PageResult {
     let fail = cx.fail(ADMIN);
     let office = if office.trim().is_empty() {
         staff
@@ -203,7 +193,7 @@ async fn page(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ManageCentre>,
     Query(q): Query<CentreQuery>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     render_page(&cx, staff, &q.office, &q.day).await
 }
 
@@ -249,7 +239,7 @@ async fn act(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ManageCentre>,
     CsrfForm(f, _): CsrfForm<ActForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let (app, lang) = (cx.app(), cx.lang);
     let office = f.office.trim().to_ascii_uppercase();
     let done: Result<String, ServiceError> = match f.what.as_str() {

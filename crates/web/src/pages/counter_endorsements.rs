@@ -4,15 +4,14 @@
 
 use super::common::{
     Back, CounterPayment, CsrfForm, Cx, Page, Pairs, StaffWith, Up, csrf_field, need,
-    redirect_or_again, render,
+    page_template, redirect_or_again, render,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use exitentry_domain::endorsements::{
     Circumstances, Destination, EndorsementType, Relation, counter_checklist, variants,
@@ -80,20 +79,19 @@ struct Draft {
     ticked: Vec<String>,
 }
 
-#[derive(Template)]
-#[template(path = "centre/endorsement_counter.html")]
-struct Lookup {
-    page: Page,
-    csrf: String,
-    id_number: String,
-    holder: Option<CounterHolder>,
-    /// The type chosen (the form shows its fields and checklist), or empty.
-    kind: &'static str,
-    kinds: Vec<&'static str>,
-    relations: Vec<&'static str>,
-    variants: Vec<String>,
-    checklist: Vec<&'static str>,
-    draft: Draft,
+page_template! {
+    Lookup = "centre/endorsement_counter.html" {
+        csrf: String,
+        id_number: String,
+        holder: Option<CounterHolder>,
+        /// The type chosen (the form shows its fields and checklist), or empty.
+        kind: &'static str,
+        kinds: Vec<&'static str>,
+        relations: Vec<&'static str>,
+        variants: Vec<String>,
+        checklist: Vec<&'static str>,
+        draft: Draft,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -135,12 +133,7 @@ fn variant_choices(s: &AppState, kind: EndorsementType) -> Vec<String> {
 
 const LOOKUP: &str = "/staff/centre/endorsements";
 
-async fn lookup_page(
-    cx: &Cx,
-    staff: StaffSession,
-    q: &LookupQuery,
-    draft: Draft,
-) -> Result<Response, PageError> {
+async fn lookup_page(cx: &Cx, staff: StaffSession, q: &LookupQuery, draft: Draft) -> PageResult {
     let (holder, refusal) = if q.id_number.trim().is_empty() {
         (None, None)
     } else {
@@ -173,7 +166,7 @@ async fn lookup(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     Query(q): Query<LookupQuery>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     lookup_page(&cx, staff, &q, Draft::default()).await
 }
 
@@ -181,7 +174,7 @@ async fn apply(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     CsrfForm(pairs, _): CsrfForm<Pairs>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let get = |k: &str| pairs.get(k);
     let draft = Draft {
         destination: get("destination"),
@@ -223,18 +216,17 @@ async fn apply(
     .await
 }
 
-#[derive(Template)]
-#[template(path = "centre/endorsement_application.html")]
-struct Show {
-    page: Page,
-    v: StaffView,
-    csrf: String,
-    can_pay: bool,
-    can_review: bool,
-    methods: &'static [&'static str],
+page_template! {
+    Show = "centre/endorsement_application.html" {
+        v: StaffView,
+        csrf: String,
+        can_pay: bool,
+        can_review: bool,
+        methods: &'static [&'static str],
+    }
 }
 
-async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> Result<Response, PageError> {
+async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> PageResult {
     let v = counter::get(cx.app(), &staff, id)
         .await
         .map_err(cx.fail(&format!("{LOOKUP}/{id}")))?;
@@ -248,7 +240,7 @@ async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> Result<Response, P
     }))
 }
 
-async fn show(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn show(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
     show_page(&cx, staff, &id).await
 }
 
@@ -257,7 +249,7 @@ async fn pay(
     StaffWith(staff, _): StaffWith<need::ServeCounter, Up>,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<CounterPayment, Up>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let path = format!("{LOOKUP}/{id}");
     redirect_or_again(
         &cx,
@@ -270,19 +262,15 @@ async fn pay(
     .await
 }
 
-#[derive(Template)]
-#[template(path = "staff/endorsement_reviews.html")]
-struct Queue {
-    page: Page,
-    list: Vec<StaffView>,
+page_template! {
+    Queue = "staff/endorsement_reviews.html" {
+        list: Vec<StaffView>,
+    }
 }
 
 const REVIEWS: &str = "/staff/endorsements/review";
 
-async fn queue(
-    cx: Cx,
-    StaffWith(staff, _): StaffWith<need::ReviewEndorsements>,
-) -> Result<Response, PageError> {
+async fn queue(cx: Cx, StaffWith(staff, _): StaffWith<need::ReviewEndorsements>) -> PageResult {
     let list = counter::review_queue(cx.app(), &staff)
         .await
         .map_err(cx.fail(REVIEWS))?;
@@ -307,7 +295,7 @@ async fn review(
     StaffWith(staff, _): StaffWith<need::ReviewEndorsements, CentreEndorsement>,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<ReviewForm, CentreEndorsement>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     redirect_or_again(
         &cx,
         counter::review(cx.app(), &staff, &id, f.decision == "approve", &f.note).await,
@@ -334,7 +322,7 @@ async fn state_personnel(
     StaffWith(staff, _): StaffWith<need::RegisterStatePersonnel, Up>,
     Path(id): Path<i64>,
     CsrfForm(f, _): CsrfForm<StatePersonnelForm, Up>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let path = format!("/staff/people/{id}");
     counter::mark_state_personnel(cx.app(), &staff, id, f.registered == "1", &f.reason)
         .await

@@ -2,16 +2,15 @@
 //! pay page in development), then print at a kiosk.
 
 use super::common::{
-    CsrfForm, Cx, Page, Up, chosen_endorsement, conflict, csrf_field, qr_svg, redirect_or_again,
-    render,
+    CsrfForm, Cx, Up, chosen_endorsement, conflict, csrf_field, page_template, qr_svg,
+    redirect_or_again, render,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::session::Holder;
-use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use exitentry_services::ServiceError;
 use exitentry_services::endorsement_applications::{self as ea, ApplicationView, Choice};
@@ -30,18 +29,17 @@ pub fn routes() -> Router<AppState> {
         .route("/dev/pay/{order}", get(sandbox_page).post(sandbox_answer))
 }
 
-#[derive(Template)]
-#[template(path = "holder/endorsements.html")]
-struct List {
-    page: Page,
-    holder: HolderSession,
-    choices: Vec<Choice>,
-    applications: Vec<ApplicationView>,
+page_template! {
+    List = "holder/endorsements.html" {
+        holder: HolderSession,
+        choices: Vec<Choice>,
+        applications: Vec<ApplicationView>,
+    }
 }
 
 const LIST: &str = "/my/endorsements";
 
-async fn list_page(cx: &Cx, h: HolderSession) -> Result<Response, PageError> {
+async fn list_page(cx: &Cx, h: HolderSession) -> PageResult {
     let mut page = cx.page(None, "end-title");
     let applications = ea::mine(cx.app(), h.person_id)
         .await
@@ -63,7 +61,7 @@ async fn list_page(cx: &Cx, h: HolderSession) -> Result<Response, PageError> {
     }))
 }
 
-async fn list(cx: Cx, Holder(h): Holder) -> Result<Response, PageError> {
+async fn list(cx: Cx, Holder(h): Holder) -> PageResult {
     list_page(&cx, h).await
 }
 
@@ -81,11 +79,7 @@ fn shown(e: &ServiceError) -> bool {
     !matches!(e, ServiceError::Internal(_))
 }
 
-async fn apply(
-    cx: Cx,
-    Holder(h): Holder,
-    CsrfForm(f, _): CsrfForm<ApplyForm>,
-) -> Result<Response, PageError> {
+async fn apply(cx: Cx, Holder(h): Holder, CsrfForm(f, _): CsrfForm<ApplyForm>) -> PageResult {
     let req = chosen_endorsement(&f.choice);
     redirect_or_again(
         &cx,
@@ -98,16 +92,15 @@ async fn apply(
     .await
 }
 
-#[derive(Template)]
-#[template(path = "holder/endorsement.html")]
-struct Show {
-    page: Page,
-    holder: HolderSession,
-    a: ApplicationView,
-    providers: [&'static str; 4],
+page_template! {
+    Show = "holder/endorsement.html" {
+        holder: HolderSession,
+        a: ApplicationView,
+        providers: [&'static str; 4],
+    }
 }
 
-async fn show_page(cx: &Cx, h: HolderSession, id: &str) -> Result<Response, PageError> {
+async fn show_page(cx: &Cx, h: HolderSession, id: &str) -> PageResult {
     let page = cx.page(None, "end-title");
     let a = ea::get(cx.app(), h.person_id, id)
         .await
@@ -120,7 +113,7 @@ async fn show_page(cx: &Cx, h: HolderSession, id: &str) -> Result<Response, Page
     }))
 }
 
-async fn show(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn show(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
     show_page(&cx, h, &id).await
 }
 
@@ -137,7 +130,7 @@ async fn pay(
     Holder(h): Holder,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<PayForm, Up>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let path = format!("{LIST}/{id}");
     match ea::pay_online(cx.app(), &h, &id, &f.provider).await {
         Ok((_, op::Checkout::Redirect(url))) => Ok(Redirect::to(&url).into_response()),
@@ -159,7 +152,7 @@ async fn cancel(
     Holder(h): Holder,
     Path(id): Path<String>,
     _: CsrfForm<PayForm, Up>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let path = format!("{LIST}/{id}");
     redirect_or_again(
         &cx,
@@ -172,26 +165,24 @@ async fn cancel(
     .await
 }
 
-/// A provider paid by scanning (WeChat Pay Native): its QR code, then back to the
-/// application, whose status the provider's notification updates.
-#[derive(Template)]
-#[template(path = "holder/pay_qr.html")]
-struct PayQr {
-    page: Page,
-    order: op::OrderRow,
-    qr_svg: Option<String>,
-    back: String,
+page_template! {
+    /// A provider paid by scanning (WeChat Pay Native): its QR code, then back to the
+    /// application, whose status the provider's notification updates.
+    PayQr = "holder/pay_qr.html" {
+        order: op::OrderRow,
+        qr_svg: Option<String>,
+        back: String,
+    }
 }
 
-#[derive(Template)]
-#[template(path = "holder/sandbox_pay.html")]
-struct SandboxPay {
-    page: Page,
-    order: op::OrderRow,
+page_template! {
+    SandboxPay = "holder/sandbox_pay.html" {
+        order: op::OrderRow,
+    }
 }
 
 /// The development sandbox's pay page (stands in for the provider's page or QR).
-async fn sandbox_page(cx: Cx, Path(order): Path<String>) -> Result<Response, PageError> {
+async fn sandbox_page(cx: Cx, Path(order): Path<String>) -> PageResult {
     let order = op::order(cx.app(), &order)
         .await
         .map_err(cx.fail(cx.path()))?;
@@ -211,7 +202,7 @@ async fn sandbox_answer(
     cx: Cx,
     Path(order): Path<String>,
     Form(f): Form<SandboxForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let outcome = if f.outcome == "paid" {
         Outcome::Paid
     } else {

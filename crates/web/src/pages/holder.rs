@@ -5,14 +5,13 @@
 //! (which unlocks the issued QR) never lands in logs or browser history.
 
 use super::common::{
-    Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartBack, NextQuery, Page,
-    PermitCard, Refusal, SignIn, Up, back, beijing, csrf_field, outcome, render, with_anon_csrf,
+    Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartBack, NextQuery, PermitCard,
+    Refusal, SignIn, Up, back, beijing, csrf_field, outcome, page_template, render, with_anon_csrf,
 };
 use crate::AppState;
-use crate::error::{PageError, message_for};
+use crate::error::{PageResult, message_for};
 use crate::session::{Holder, anon_csrf, set_cookie};
 use crate::throttle::ClientIp;
-use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -59,12 +58,11 @@ struct StepOne {
     csrf: String,
 }
 
-#[derive(Template)]
-#[template(path = "holder/start.html")]
-struct Start {
-    page: Page,
-    csrf: String,
-    form: StepOne,
+page_template! {
+    Start = "holder/start.html" {
+        csrf: String,
+        form: StepOne,
+    }
 }
 
 fn start_page(cx: &Cx, csrf: String, form: StepOne) -> Response {
@@ -106,12 +104,11 @@ struct StepTwo {
     csrf: String,
 }
 
-#[derive(Template)]
-#[template(path = "holder/details.html")]
-struct Details {
-    page: Page,
-    csrf: String,
-    form: StepTwo,
+page_template! {
+    Details = "holder/details.html" {
+        csrf: String,
+        form: StepTwo,
+    }
 }
 
 /// Step 2's form (what was typed kept, the password only while it is still needed).
@@ -236,14 +233,13 @@ impl CsrfField for LoginForm {
     }
 }
 
-#[derive(Template)]
-#[template(path = "holder/code.html")]
-struct Code {
-    page: Page,
-    csrf: String,
-    mobile: String,
-    resend_at: String,
-    demo_outbox: bool,
+page_template! {
+    Code = "holder/code.html" {
+        csrf: String,
+        mobile: String,
+        resend_at: String,
+        demo_outbox: bool,
+    }
 }
 
 #[derive(Deserialize)]
@@ -310,12 +306,11 @@ async fn resend(
 
 // ---- Step 4: the face check ---------------------------------------------------------
 
-#[derive(Template)]
-#[template(path = "holder/face.html")]
-struct Face {
-    page: Page,
-    csrf: String,
-    max_mb: usize,
+page_template! {
+    Face = "holder/face.html" {
+        csrf: String,
+        max_mb: usize,
+    }
 }
 
 fn face_page(cx: &Cx, csrf: String) -> Response {
@@ -357,11 +352,10 @@ async fn face(
 
 // ---- Issued -------------------------------------------------------------------------
 
-#[derive(Template)]
-#[template(path = "holder/issued.html")]
-struct Issued {
-    page: Page,
-    permit: PermitCard,
+page_template! {
+    Issued = "holder/issued.html" {
+        permit: PermitCard,
+    }
 }
 
 async fn issued(cx: Cx, headers: HeaderMap) -> Response {
@@ -382,13 +376,12 @@ async fn issued(cx: Cx, headers: HeaderMap) -> Response {
 
 // ---- My temporary permits -------------------------------------------------------------
 
-#[derive(Template)]
-#[template(path = "holder/login.html")]
-struct Login {
-    page: Page,
-    csrf: String,
-    next: String,
-    mobile: String,
+page_template! {
+    Login = "holder/login.html" {
+        csrf: String,
+        next: String,
+        mobile: String,
+    }
 }
 
 fn login_page(cx: &Cx, csrf: String, next: String, mobile: String) -> Response {
@@ -436,21 +429,18 @@ async fn logout(
     Holder(_): Holder,
     _: CsrfForm<CsrfOnly, Up>,
 ) -> Response {
-    if let Some(token) = SignIn::HOLDER.token(&headers) {
-        let _ = holders::logout(cx.app(), token).await;
+    let end = async |token: &str| holders::logout(cx.app(), token).await;
+    SignIn::HOLDER.sign_out(&headers, end, "/").await
+}
+
+page_template! {
+    MyPermits = "holder/permits.html" {
+        holder: HolderSession,
+        permits: Vec<PermitCard>,
     }
-    SignIn::HOLDER.signed_out("/")
 }
 
-#[derive(Template)]
-#[template(path = "holder/permits.html")]
-struct MyPermits {
-    page: Page,
-    holder: HolderSession,
-    permits: Vec<PermitCard>,
-}
-
-async fn my_page(cx: &Cx, holder: HolderSession) -> Result<Response, PageError> {
+async fn my_page(cx: &Cx, holder: HolderSession) -> PageResult {
     let page = cx.page(None, "my-title");
     let permits = tp::holder_permits(cx.app(), &holder)
         .await
@@ -462,7 +452,7 @@ async fn my_page(cx: &Cx, holder: HolderSession) -> Result<Response, PageError> 
     }))
 }
 
-async fn my_permits(cx: Cx, Holder(h): Holder) -> Result<Response, PageError> {
+async fn my_permits(cx: Cx, Holder(h): Holder) -> PageResult {
     my_page(&cx, h).await
 }
 
@@ -474,11 +464,7 @@ struct CancelForm {
     csrf: String,
 }
 
-async fn cancel(
-    cx: Cx,
-    Holder(h): Holder,
-    CsrfForm(f, _): CsrfForm<CancelForm, My>,
-) -> Result<Response, PageError> {
+async fn cancel(cx: Cx, Holder(h): Holder, CsrfForm(f, _): CsrfForm<CancelForm, My>) -> PageResult {
     let done = tp::cancel(cx.app(), &h, &f.permit_id).await;
     let outcome = outcome(&cx, done, |()| cx.lang.t("my-cancelled"), |_| true, "/my")?;
     my_page(&cx.after(outcome), h).await

@@ -2,14 +2,12 @@
 //! their last error) and queueing one again; and the development outbox as a page.
 
 use super::common::{
-    CsrfForm, Cx, Page, StaffWith, back, csrf_field, need, outcome, render, when_micros,
+    CsrfForm, Cx, StaffWith, back, csrf_field, need, outcome, page_template, render, when_micros,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
-use axum::response::Response;
 use axum::routing::{get, post};
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
@@ -29,11 +27,10 @@ pub fn routes() -> Router<AppState> {
         .route("/dev/outbox", get(outbox))
 }
 
-#[derive(Template)]
-#[template(path = "staff/jobs.html")]
-struct Jobs {
-    page: Page,
-    jobs: Vec<FailedJob>,
+page_template! {
+    Jobs = "staff/jobs.html" {
+        jobs: Vec<FailedJob>,
+    }
 }
 
 impl Jobs {
@@ -42,7 +39,7 @@ impl Jobs {
     }
 }
 
-async fn page(cx: &Cx, staff: StaffSession) -> Result<Response, PageError> {
+async fn page(cx: &Cx, staff: StaffSession) -> PageResult {
     let list = jobs::failed_jobs(cx.app(), &staff, 200)
         .await
         .map_err(cx.fail(PATH))?;
@@ -53,7 +50,7 @@ async fn page(cx: &Cx, staff: StaffSession) -> Result<Response, PageError> {
     }))
 }
 
-async fn list(cx: Cx, Staff(staff): Staff) -> Result<Response, PageError> {
+async fn list(cx: Cx, Staff(staff): Staff) -> PageResult {
     page(&cx, staff).await
 }
 
@@ -69,7 +66,7 @@ async fn retry(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ManageJobs, JobsPage>,
     CsrfForm(f, _): CsrfForm<RetryForm, JobsPage>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let Ok(id) = f.id.trim().parse::<i64>() else {
         return Err(cx.fail(PATH)(ServiceError::NotFound("job")));
     };
@@ -138,16 +135,15 @@ pub struct OutboxItem {
     pub at: String,
 }
 
-#[derive(Template)]
-#[template(path = "dev/outbox.html")]
-struct Outbox {
-    page: Page,
-    messages: Vec<OutboxItem>,
+page_template! {
+    Outbox = "dev/outbox.html" {
+        messages: Vec<OutboxItem>,
+    }
 }
 
 /// Development only (`server.dev_providers`): the SMS and emails the development providers
 /// delivered, newest first, with clickable links. 404 otherwise, like the JSON outbox.
-async fn outbox(cx: Cx) -> Result<Response, PageError> {
+async fn outbox(cx: Cx) -> PageResult {
     let fail = cx.fail(cx.path());
     if !cx.app().config.server.dev_providers {
         return Err(fail(ServiceError::NotFound("page")));

@@ -4,10 +4,10 @@
 
 use super::common::{
     CsrfForm, Cx, Page, TicketForm, TicketQuery, Up, bookable, chosen_endorsement, csrf_field,
-    render, ticket_for, with_anon_csrf,
+    page_template, render, ticket_for, with_anon_csrf,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::session::{
     DEVICE_COOKIE, Device, KioskDevice, MaybeDevice, TicketPrinter, anon_csrf, set_cookie,
 };
@@ -37,31 +37,28 @@ pub fn routes() -> Router<AppState> {
         .merge(endorsement_routes())
 }
 
-#[derive(Template)]
-#[template(path = "kiosk/pair.html")]
-struct Pair {
-    page: Page,
-    csrf: String,
+page_template! {
+    Pair = "kiosk/pair.html" {
+        csrf: String,
+    }
 }
 
-#[derive(Template)]
-#[template(path = "kiosk/tickets.html")]
-struct Tickets {
-    page: Page,
-    device: DeviceSession,
-    action: &'static str,
-    csrf: String,
-    services: Vec<Service>,
-    ticket: Option<TicketView>,
+page_template! {
+    Tickets = "kiosk/tickets.html" {
+        device: DeviceSession,
+        action: &'static str,
+        csrf: String,
+        services: Vec<Service>,
+        ticket: Option<TicketView>,
+    }
 }
 
-#[derive(Template)]
-#[template(path = "kiosk/collect.html")]
-struct Collect {
-    page: Page,
-    device: DeviceSession,
-    csrf: String,
-    collected: Option<Collected>,
+page_template! {
+    Collect = "kiosk/collect.html" {
+        device: DeviceSession,
+        csrf: String,
+        collected: Option<Collected>,
+    }
 }
 
 fn kiosk_page(cx: &Cx) -> Page {
@@ -210,18 +207,16 @@ async fn collect(
     )
 }
 
-#[derive(Template)]
-#[template(path = "kiosk/display.html")]
-struct Display {
-    page: Page,
-    board: Board,
+page_template! {
+    Display = "kiosk/display.html" {
+        board: Board,
+    }
 }
 
-#[derive(Template)]
-#[template(path = "kiosk/board.html")]
-struct BoardPart {
-    page: Page,
-    board: Board,
+page_template! {
+    BoardPart = "kiosk/board.html" {
+        board: Board,
+    }
 }
 
 /// The office's call board (`Display` with the page around it, `BoardPart` alone).
@@ -229,19 +224,19 @@ async fn board_of<T: Template>(
     cx: &Cx,
     office: &str,
     page: impl FnOnce(Page, Board) -> T,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let board = centre::board(cx.app(), office)
         .await
         .map_err(cx.fail(cx.path()))?;
     Ok(render(&page(cx.page(None, "display-title"), board)))
 }
 
-async fn display(cx: Cx, Path(office): Path<String>) -> Result<Response, PageError> {
+async fn display(cx: Cx, Path(office): Path<String>) -> PageResult {
     board_of(&cx, &office, |page, board| Display { page, board }).await
 }
 
 /// The board alone, fetched every two seconds by the display page.
-async fn board(cx: Cx, Path(office): Path<String>) -> Result<Response, PageError> {
+async fn board(cx: Cx, Path(office): Path<String>) -> PageResult {
     board_of(&cx, &office, |page, board| BoardPart { page, board }).await
 }
 
@@ -272,19 +267,18 @@ struct EndorsementForm {
     choice: String,
 }
 
-#[derive(Template)]
-#[template(path = "kiosk/endorsements.html")]
-struct KioskEndorsements {
-    page: Page,
-    device: DeviceSession,
-    csrf: String,
-    card: String,
-    id_number: String,
-    applications: Vec<ea::ApplicationView>,
-    /// Today (`YYYY-MM-DD`): counter applications print from their `ready_on`.
-    today: String,
-    choices: Vec<ea::Choice>,
-    printed: Option<ea::Printed>,
+page_template! {
+    KioskEndorsements = "kiosk/endorsements.html" {
+        device: DeviceSession,
+        csrf: String,
+        card: String,
+        id_number: String,
+        applications: Vec<ea::ApplicationView>,
+        /// Today (`YYYY-MM-DD`): counter applications print from their `ready_on`.
+        today: String,
+        choices: Vec<ea::Choice>,
+        printed: Option<ea::Printed>,
+    }
 }
 
 async fn endorsements(

@@ -2,13 +2,12 @@
 //! shown on a printable page with the QR.
 
 use super::common::{
-    CsrfForm, CsrfOnly, Cx, Page, StaffWith, beijing, csrf_field, invalid_or_conflict, need,
-    qr_svg, redirect_or_again, render,
+    CsrfForm, CsrfOnly, Cx, StaffWith, beijing, csrf_field, invalid_or_conflict, need,
+    page_template, qr_svg, redirect_or_again, render,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::session::{Holder, Staff};
-use askama::Template;
 use axum::Router;
 use axum::extract::Path;
 use axum::response::Response;
@@ -65,17 +64,16 @@ impl From<ProofView> for ProofCard {
     }
 }
 
-#[derive(Template)]
-#[template(path = "holder/linkage.html")]
-struct MyProofs {
-    page: Page,
-    holder: HolderSession,
-    proofs: Vec<ProofCard>,
+page_template! {
+    MyProofs = "holder/linkage.html" {
+        holder: HolderSession,
+        proofs: Vec<ProofCard>,
+    }
 }
 
 const MINE: &str = "/my/linkage-proof";
 
-async fn my_page(cx: &Cx, holder: HolderSession) -> Result<Response, PageError> {
+async fn my_page(cx: &Cx, holder: HolderSession) -> PageResult {
     let page = cx.page(None, "lp-title");
     let proofs = lp::holder_proofs(cx.app(), &holder)
         .await
@@ -87,11 +85,11 @@ async fn my_page(cx: &Cx, holder: HolderSession) -> Result<Response, PageError> 
     }))
 }
 
-async fn my_proofs(cx: Cx, Holder(h): Holder) -> Result<Response, PageError> {
+async fn my_proofs(cx: Cx, Holder(h): Holder) -> PageResult {
     my_page(&cx, h).await
 }
 
-async fn my_issue(cx: Cx, Holder(h): Holder, _: CsrfForm<CsrfOnly>) -> Result<Response, PageError> {
+async fn my_issue(cx: Cx, Holder(h): Holder, _: CsrfForm<CsrfOnly>) -> PageResult {
     redirect_or_again(
         &cx,
         lp::issue_online(cx.app(), &h).await,
@@ -108,12 +106,11 @@ async fn my_issue(cx: Cx, Holder(h): Holder, _: CsrfForm<CsrfOnly>) -> Result<Re
     .await
 }
 
-#[derive(Template)]
-#[template(path = "linkage_print.html")]
-struct Print {
-    page: Page,
-    proof: ProofCard,
-    back: &'static str,
+page_template! {
+    Print = "linkage_print.html" {
+        proof: ProofCard,
+        back: &'static str,
+    }
 }
 
 /// A proof's printable page, for its holder or for the counter's clerk.
@@ -123,7 +120,7 @@ async fn print_page(
     holder: Option<HolderSession>,
     staff: Option<StaffSession>,
     back: &'static str,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let proof = lp::for_print(cx.app(), id, holder.as_ref(), staff.as_ref())
         .await
         .map_err(cx.fail(&cx.here()))?;
@@ -134,19 +131,11 @@ async fn print_page(
     }))
 }
 
-async fn my_print(
-    cx: Cx,
-    Holder(h): Holder,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn my_print(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
     print_page(&cx, &id, Some(h), None, MINE).await
 }
 
-async fn staff_print(
-    cx: Cx,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn staff_print(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
     print_page(&cx, &id, None, Some(staff), PAPER).await
 }
 
@@ -164,11 +153,10 @@ struct PaperForm {
     csrf: String,
 }
 
-#[derive(Template)]
-#[template(path = "staff/linkage_proof.html")]
-struct Paper {
-    page: Page,
-    form: PaperForm,
+page_template! {
+    Paper = "staff/linkage_proof.html" {
+        form: PaperForm,
+    }
 }
 
 const PAPER: &str = "/staff/linkage-proofs";
@@ -192,7 +180,7 @@ async fn paper_issue(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::PrintLinkageProofs>,
     CsrfForm(f, _): CsrfForm<PaperForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let q = PaperRequest {
         travel_document_kind: f.travel_document_kind.clone(),
         travel_document_number: f.travel_document_number.clone(),

@@ -23,8 +23,7 @@ mod staff_permits;
 
 use crate::AppState;
 use crate::i18n::Lang;
-use crate::render::{ErrorPageRequest, Page, render, render_error_page};
-use askama::Template;
+use crate::render::{ErrorPageRequest, Page, page_template, render, render_error_page};
 use axum::Router;
 use axum::extract::{OriginalUri, Query, Request, State};
 use axum::http::{StatusCode, header};
@@ -56,12 +55,11 @@ pub fn routes() -> Router<AppState> {
         .merge(jobs::routes())
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage {
-    page: Page,
-    status: u16,
-    message: String,
+page_template! {
+    ErrorPage = "error.html" {
+        status: u16,
+        message: String,
+    }
 }
 
 /// Middleware that turns `render_error_page` markers into full pages.

@@ -2,15 +2,14 @@
 //! disable a partner, and everyone's usage.
 
 use super::common::{
-    CsrfForm, Cx, Outcome, Page, Pairs, StaffWith, csrf_field, invalid_or_conflict, need, outcome,
+    CsrfForm, Cx, Outcome, Pairs, StaffWith, csrf_field, invalid_or_conflict, need, outcome,
+    page_template,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use exitentry_domain::partners::{PartnerKind, Scope};
 use exitentry_services::auth::StaffSession;
@@ -24,25 +23,20 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/admin/partners/disable", post(disable))
 }
 
-#[derive(Template)]
-#[template(path = "staff/partners.html")]
-struct Partners {
-    page: Page,
-    partners: Vec<PartnerSummary>,
-    usage: Vec<UsageRow>,
-    kinds: Vec<&'static str>,
-    scopes: Vec<&'static str>,
-    new_key: Option<String>,
+page_template! {
+    Partners = "staff/partners.html" {
+        partners: Vec<PartnerSummary>,
+        usage: Vec<UsageRow>,
+        kinds: Vec<&'static str>,
+        scopes: Vec<&'static str>,
+        new_key: Option<String>,
+    }
 }
 
 const PARTNERS: &str = "/staff/admin/partners";
 
 /// The list, with what the last action did.
-async fn page(
-    cx: &Cx,
-    staff: StaffSession,
-    new_key: Option<String>,
-) -> Result<Response, PageError> {
+async fn page(cx: &Cx, staff: StaffSession, new_key: Option<String>) -> PageResult {
     let who = staff.clone();
     let page = cx.page(Some(staff), "partners-title");
     let path = page.path.clone();
@@ -61,7 +55,7 @@ async fn page(
     }))
 }
 
-async fn list(cx: Cx, Staff(staff): Staff) -> Result<Response, PageError> {
+async fn list(cx: Cx, Staff(staff): Staff) -> PageResult {
     page(&cx, staff, None).await
 }
 
@@ -71,7 +65,7 @@ async fn after(
     staff: StaffSession,
     new_key: Option<String>,
     outcome: Outcome,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let outcome = outcome.map_err(|(_, m)| (StatusCode::BAD_REQUEST, m));
     page(&cx.at(PARTNERS).after(outcome), staff, new_key).await
 }
@@ -87,7 +81,7 @@ async fn create(
     StaffWith(staff, _): StaffWith<need::ManageStaff>,
     // One `scopes` field per ticked box: read the form as pairs to keep all of them.
     CsrfForm(f, _): CsrfForm<Pairs>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let new = NewPartner {
         name: f.get("name"),
         kind: f.get("kind"),
@@ -118,7 +112,7 @@ async fn revoke_key(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ManageStaff>,
     CsrfForm(f, _): CsrfForm<KeyForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let done = partners::revoke_key(cx.app(), &staff.actor(), &f.key_id).await;
     let key = [("key", f.key_id.trim().to_string())];
     let revoked = |()| cx.lang.t_args("partners-key-revoked", &key);
@@ -143,7 +137,7 @@ async fn disable(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ManageStaff>,
     CsrfForm(f, _): CsrfForm<DisableForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let done = partners::disable(cx.app(), &staff.actor(), &f.name).await;
     let name = [("name", f.name.trim().to_string())];
     let disabled = |()| cx.lang.t_args("partners-disabled", &name);

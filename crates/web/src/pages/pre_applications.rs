@@ -3,16 +3,14 @@
 //! supplements (standard items and free text) or reject with a reason.
 
 use super::common::{
-    CsrfForm, CsrfOnly, Cx, Page, Pairs, StaffWith, Up, back, file_response, invalid_or_conflict,
-    need, redirect_or_again,
+    CsrfForm, CsrfOnly, Cx, Pairs, StaffWith, Up, back, file_response, invalid_or_conflict, need,
+    page_template, redirect_or_again,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
 use axum::extract::Path;
-use axum::response::Response;
 use axum::routing::{get, post};
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
@@ -34,16 +32,15 @@ pub fn routes() -> Router<AppState> {
 
 const QUEUE: &str = "/staff/pre-applications";
 
-#[derive(Template)]
-#[template(path = "staff/pre_applications.html")]
-struct Queue {
-    page: Page,
-    csrf: String,
-    waiting: Vec<Summary>,
-    mine: Vec<Summary>,
+page_template! {
+    Queue = "staff/pre_applications.html" {
+        csrf: String,
+        waiting: Vec<Summary>,
+        mine: Vec<Summary>,
+    }
 }
 
-async fn queue_page(cx: &Cx, staff: StaffSession) -> Result<Response, PageError> {
+async fn queue_page(cx: &Cx, staff: StaffSession) -> PageResult {
     let (waiting, mine) = hrp::queue(cx.app(), &staff).await.map_err(cx.fail(QUEUE))?;
     Ok(cx.render(&Queue {
         csrf: staff.csrf_token.clone(),
@@ -53,21 +50,17 @@ async fn queue_page(cx: &Cx, staff: StaffSession) -> Result<Response, PageError>
     }))
 }
 
-async fn queue(
-    cx: Cx,
-    StaffWith(staff, _): StaffWith<need::ReviewPreApplications>,
-) -> Result<Response, PageError> {
+async fn queue(cx: Cx, StaffWith(staff, _): StaffWith<need::ReviewPreApplications>) -> PageResult {
     queue_page(&cx, staff).await
 }
 
-#[derive(Template)]
-#[template(path = "staff/pre_application.html")]
-struct Show {
-    page: Page,
-    csrf: String,
-    d: Detail,
-    mine: bool,
-    items: [&'static str; 7],
+page_template! {
+    Show = "staff/pre_application.html" {
+        csrf: String,
+        d: Detail,
+        mine: bool,
+        items: [&'static str; 7],
+    }
 }
 
 impl Show {
@@ -80,7 +73,7 @@ impl Show {
     }
 }
 
-async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> Result<Response, PageError> {
+async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> PageResult {
     let d = hrp::staff_get(cx.app(), &staff, id)
         .await
         .map_err(cx.fail(&format!("{QUEUE}/{id}")))?;
@@ -95,7 +88,7 @@ async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> Result<Response, P
     }))
 }
 
-async fn show(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn show(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
     show_page(&cx, staff, &id).await
 }
 
@@ -104,7 +97,7 @@ async fn claim(
     StaffWith(staff, _): StaffWith<need::ReviewPreApplications, QueuePage>,
     Path(id): Path<String>,
     _: CsrfForm<CsrfOnly, QueuePage>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     redirect_or_again(
         &cx,
         hrp::claim(cx.app(), &staff, &id).await,
@@ -121,7 +114,7 @@ async fn decide(
     StaffWith(staff, _): StaffWith<need::ReviewPreApplications, Up>,
     Path(id): Path<String>,
     CsrfForm(pairs, _): CsrfForm<Pairs, Up>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let decision = match pairs.get("decision").as_str() {
         "approve" => Decision::Approve,
         "supplement" => Decision::RequestSupplements {
@@ -147,7 +140,7 @@ async fn document(
     cx: Cx,
     Staff(staff): Staff,
     Path((id, doc)): Path<(String, String)>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let (d, bytes) = hrp::document(cx.app(), Reader::Staff(&staff), &id, &doc)
         .await
         .map_err(cx.fail(&format!("{QUEUE}/{id}")))?;

@@ -1,14 +1,12 @@
 //! Public pages: home and the office directory.
 
-use super::common::{Cx, Page, render, urlencoding_min};
+use super::common::{Cx, page_template, render, urlencoding_min};
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::extract::PageQuery;
 use crate::session::MaybeStaff;
-use askama::Template;
 use axum::Router;
 use axum::extract::Path;
-use axum::response::Response;
 use axum::routing::get;
 use exitentry_domain::office::Office;
 use exitentry_services::offices::{self, DistrictSummary, OfficeFilter, OfficePage};
@@ -21,16 +19,15 @@ pub fn routes() -> Router<AppState> {
         .route("/offices/{code}", get(office))
 }
 
-#[derive(Template)]
-#[template(path = "public/home.html")]
-struct Home {
-    page: Page,
-    offices: i64,
-    open_24h: i64,
-    cities: usize,
+page_template! {
+    Home = "public/home.html" {
+        offices: i64,
+        open_24h: i64,
+        cities: usize,
+    }
 }
 
-async fn home(cx: Cx, MaybeStaff(staff): MaybeStaff) -> Result<Response, PageError> {
+async fn home(cx: Cx, MaybeStaff(staff): MaybeStaff) -> PageResult {
     let page = cx.page(staff, "home-title");
     let ds = offices::districts(cx.app())
         .await
@@ -63,13 +60,12 @@ pub struct CityGroup {
     pub districts: Vec<DistrictSummary>,
 }
 
-#[derive(Template)]
-#[template(path = "public/offices.html")]
-struct Directory {
-    page: Page,
-    groups: Vec<CityGroup>,
-    q: DirectoryQuery,
-    result: OfficePage,
+page_template! {
+    Directory = "public/offices.html" {
+        groups: Vec<CityGroup>,
+        q: DirectoryQuery,
+        result: OfficePage,
+    }
 }
 
 impl Directory {
@@ -87,7 +83,7 @@ async fn directory(
     cx: Cx,
     MaybeStaff(staff): MaybeStaff,
     PageQuery(q): PageQuery<DirectoryQuery>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let page = cx.page(staff, "offices-title");
     let path = page.path.clone();
     let fail = cx.fail(&path);
@@ -119,18 +115,13 @@ async fn directory(
     }))
 }
 
-#[derive(Template)]
-#[template(path = "public/office.html")]
-struct OfficeDetail {
-    page: Page,
-    office: Office,
+page_template! {
+    OfficeDetail = "public/office.html" {
+        office: Office,
+    }
 }
 
-async fn office(
-    cx: Cx,
-    MaybeStaff(staff): MaybeStaff,
-    Path(code): Path<String>,
-) -> Result<Response, PageError> {
+async fn office(cx: Cx, MaybeStaff(staff): MaybeStaff, Path(code): Path<String>) -> PageResult {
     let mut page = cx.page(staff, "offices-title");
     let office = offices::get(cx.app(), &code)
         .await

@@ -3,13 +3,12 @@
 //! registry: only that binds the sign-in to the person. Then they can book.
 
 use super::common::{
-    Back, CsrfField, CsrfForm, CsrfMultipart, Cx, MultipartBack, Page, Refusal, SignIn,
+    Back, CsrfField, CsrfForm, CsrfMultipart, Cx, MultipartBack, Refusal, SignIn, page_template,
     with_anon_csrf,
 };
 use crate::AppState;
 use crate::session::anon_csrf;
 use crate::throttle::ClientIp;
-use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -55,24 +54,22 @@ struct SignupForm {
     password: String,
 }
 
-#[derive(Template)]
-#[template(path = "holder/signup.html")]
-struct Signup {
-    page: Page,
-    /// "Step n of 3".
-    step: String,
-    csrf: String,
-    form: SignupForm,
+page_template! {
+    Signup = "holder/signup.html" {
+        /// "Step n of 3".
+        step: String,
+        csrf: String,
+        form: SignupForm,
+    }
 }
 
-#[derive(Template)]
-#[template(path = "holder/signup_code.html")]
-struct Code {
-    page: Page,
-    /// "Step n of 3".
-    step: String,
-    csrf: String,
-    id: String,
+page_template! {
+    Code = "holder/signup_code.html" {
+        /// "Step n of 3".
+        step: String,
+        csrf: String,
+        id: String,
+    }
 }
 
 /// "Step n of 3".
@@ -242,17 +239,16 @@ async fn confirm(
 
 // ---- The face check: proof of the person, before anything is bound -------------------
 
-#[derive(Template)]
-#[template(path = "holder/signup_face.html")]
-struct Face {
-    page: Page,
-    /// "Step n of 3".
-    step: String,
-    csrf: String,
-    id: String,
-    max_mb: usize,
-    /// The development double accepts any photo: the page says so.
-    dev_face: bool,
+page_template! {
+    Face = "holder/signup_face.html" {
+        /// "Step n of 3".
+        step: String,
+        csrf: String,
+        id: String,
+        max_mb: usize,
+        /// The development double accepts any photo: the page says so.
+        dev_face: bool,
+    }
 }
 
 fn face_page(cx: &Cx, csrf: &str, id: &str) -> Response {

@@ -1,16 +1,16 @@
 //! Officer pages: sign-in, the desk, registry search, a person's page, administration.
 
 use super::common::{
-    CsrfField, CsrfForm, CsrfOnly, Cx, NextQuery, Page, Refusal, SignIn, StaffWith, Up, csrf_field,
-    invalid, invalid_or_conflict, need, outcome, render, when_micros, with_anon_csrf,
+    CsrfField, CsrfForm, CsrfOnly, Cx, NextQuery, Refusal, SignIn, StaffWith, Up, csrf_field,
+    invalid, invalid_or_conflict, need, outcome, page_template, render, when_micros,
+    with_anon_csrf,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::extract::PageQuery;
 use crate::i18n::cookie_in;
 use crate::session::{LOGIN_CSRF_COOKIE, Staff, anon_csrf};
 use crate::throttle::ClientIp;
-use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
@@ -36,13 +36,12 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/admin/audit", get(audit_page))
 }
 
-#[derive(Template)]
-#[template(path = "staff/login.html")]
-struct Login {
-    page: Page,
-    csrf: String,
-    next: String,
-    username: String,
+page_template! {
+    Login = "staff/login.html" {
+        csrf: String,
+        next: String,
+        username: String,
+    }
 }
 
 fn login_page(cx: &Cx, csrf: String, next: String, username: String) -> Response {
@@ -102,23 +101,20 @@ async fn login(
 }
 
 async fn logout(cx: Cx, headers: HeaderMap, Staff(_): Staff, _: CsrfForm<CsrfOnly>) -> Response {
-    if let Some(token) = SignIn::STAFF.token(&headers) {
-        let _ = auth::logout(cx.app(), token).await;
-    }
-    SignIn::STAFF.signed_out("/")
+    let end = async |token: &str| auth::logout(cx.app(), token).await;
+    SignIn::STAFF.sign_out(&headers, end, "/").await
 }
 
 csrf_field!(NewUser, HukouForm, UnlockForm);
 
-#[derive(Template)]
-#[template(path = "staff/desk.html")]
-struct Desk {
-    page: Page,
-    people: i64,
-    documents: i64,
+page_template! {
+    Desk = "staff/desk.html" {
+        people: i64,
+        documents: i64,
+    }
 }
 
-async fn desk(cx: Cx, Staff(staff): Staff) -> Result<Response, PageError> {
+async fn desk(cx: Cx, Staff(staff): Staff) -> PageResult {
     let page = cx.page(Some(staff), "desk-title");
     let (people, documents) = registry::totals(cx.app())
         .await
@@ -136,19 +132,14 @@ struct SearchQuery {
     q: String,
 }
 
-#[derive(Template)]
-#[template(path = "staff/search.html")]
-struct Search {
-    page: Page,
-    q: String,
-    hits: Vec<SearchHit>,
+page_template! {
+    Search = "staff/search.html" {
+        q: String,
+        hits: Vec<SearchHit>,
+    }
 }
 
-async fn search(
-    cx: Cx,
-    Staff(staff): Staff,
-    PageQuery(q): PageQuery<SearchQuery>,
-) -> Result<Response, PageError> {
+async fn search(cx: Cx, Staff(staff): Staff, PageQuery(q): PageQuery<SearchQuery>) -> PageResult {
     let (hits, error) = match registry::search(cx.app(), &staff, &q.q).await {
         Ok(hits) => (hits, None),
         Err(e) => (vec![], Some(cx.shown_or_fail(e, invalid, &cx.here())?)),
@@ -161,21 +152,20 @@ async fn search(
     }))
 }
 
-#[derive(Template)]
-#[template(path = "staff/person.html")]
-struct PersonPage {
-    page: Page,
-    person: PersonView,
-    documents: Vec<DocumentView>,
-    state_personnel: bool,
-    can_mark_state_personnel: bool,
-    csrf: String,
-    /// The person's sign-in (masked mobile) and its history: when, what, by whom.
-    account_mobile: Option<String>,
-    account_events: Vec<(String, String, String)>,
-    can_record_hukou: bool,
-    /// The last attempt to record the hukou area was refused: why.
-    hukou_error: Option<String>,
+page_template! {
+    PersonPage = "staff/person.html" {
+        person: PersonView,
+        documents: Vec<DocumentView>,
+        state_personnel: bool,
+        can_mark_state_personnel: bool,
+        csrf: String,
+        /// The person's sign-in (masked mobile) and its history: when, what, by whom.
+        account_mobile: Option<String>,
+        account_events: Vec<(String, String, String)>,
+        can_record_hukou: bool,
+        /// The last attempt to record the hukou area was refused: why.
+        hukou_error: Option<String>,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -188,7 +178,7 @@ async fn person(
     Staff(staff): Staff,
     Path(id): Path<String>,
     Query(q): Query<PersonQuery>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let (who, lang) = (staff.clone(), cx.lang);
     let mut page = cx.page(Some(staff), "person-title");
     let path = page.path.clone();
@@ -236,16 +226,15 @@ async fn person(
     }))
 }
 
-#[derive(Template)]
-#[template(path = "staff/users.html")]
-struct Users {
-    page: Page,
-    users: Vec<StaffSummary>,
-    roles: Vec<&'static str>,
+page_template! {
+    Users = "staff/users.html" {
+        users: Vec<StaffSummary>,
+        roles: Vec<&'static str>,
+    }
 }
 
 /// The staff list with what the last action did.
-async fn users_page(cx: &Cx, staff: StaffSession) -> Result<Response, PageError> {
+async fn users_page(cx: &Cx, staff: StaffSession) -> PageResult {
     let who = staff.clone();
     let page = cx.page(Some(staff), "users-title");
     let users = auth::list_staff(cx.app(), &who)
@@ -258,7 +247,7 @@ async fn users_page(cx: &Cx, staff: StaffSession) -> Result<Response, PageError>
     }))
 }
 
-async fn users(cx: Cx, Staff(staff): Staff) -> Result<Response, PageError> {
+async fn users(cx: Cx, Staff(staff): Staff) -> PageResult {
     users_page(&cx, staff).await
 }
 
@@ -276,7 +265,7 @@ async fn create_user(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ManageStaff>,
     CsrfForm(f, _): CsrfForm<NewUser>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let office = Some(f.office.as_str()).filter(|o| !o.trim().is_empty());
     let done = auth::create_staff(
         cx.app(),
@@ -310,7 +299,7 @@ async fn record_hukou(
     StaffWith(staff, _): StaffWith<need::RecordHukou, Up>,
     Path(id): Path<i64>,
     CsrfForm(f, _): CsrfForm<HukouForm, Up>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let path = format!("/staff/people/{id}");
     match registry::set_hukou_area(cx.app(), &staff, id, &f.hukou_area, &f.reason).await {
         Ok(()) => Ok(Redirect::to(&format!("{path}#hukou")).into_response()),
@@ -333,7 +322,7 @@ async fn unlock_user(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ManageStaff>,
     CsrfForm(f, _): CsrfForm<UnlockForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     auth::unlock_by_admin(cx.app(), &staff, &f.username)
         .await
         .map_err(cx.fail(cx.path()))?;
@@ -341,12 +330,11 @@ async fn unlock_user(
     Ok(Redirect::to("/staff/admin/users").into_response())
 }
 
-#[derive(Template)]
-#[template(path = "staff/audit.html")]
-struct AuditPage {
-    page: Page,
-    verdict: Verdict,
-    entries: Vec<StoredAudit>,
+page_template! {
+    AuditPage = "staff/audit.html" {
+        verdict: Verdict,
+        entries: Vec<StoredAudit>,
+    }
 }
 
 impl AuditPage {
@@ -355,10 +343,7 @@ impl AuditPage {
     }
 }
 
-async fn audit_page(
-    cx: Cx,
-    StaffWith(staff, _): StaffWith<need::ViewAudit>,
-) -> Result<Response, PageError> {
+async fn audit_page(cx: Cx, StaffWith(staff, _): StaffWith<need::ViewAudit>) -> PageResult {
     let fail = cx.fail(cx.path());
     let verdict = audit::verify(cx.app()).await.map_err(&fail)?;
     let entries = audit::recent(cx.app(), 100).await.map_err(&fail)?;

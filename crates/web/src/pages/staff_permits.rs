@@ -2,17 +2,15 @@
 //! number), a permit with its audit trail, and revocation with a reason.
 
 use super::common::{
-    CsrfForm, Cx, Page, PermitCard, beijing, csrf_field, invalid, invalid_or_conflict, outcome,
-    when_micros,
+    CsrfForm, Cx, PermitCard, beijing, csrf_field, invalid, invalid_or_conflict, outcome,
+    page_template, when_micros,
 };
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::extract::PageQuery;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
 use axum::extract::Path;
-use axum::response::Response;
 use axum::routing::{get, post};
 use exitentry_domain::staff::Permission;
 use exitentry_services::audit::StoredAudit;
@@ -39,21 +37,16 @@ struct Filter {
     number: String,
 }
 
-#[derive(Template)]
-#[template(path = "staff/temporary_permits.html")]
-struct List {
-    page: Page,
-    filter: Filter,
-    statuses: [&'static str; 4],
-    permits: Vec<PermitCard>,
-    issued: Vec<String>,
+page_template! {
+    List = "staff/temporary_permits.html" {
+        filter: Filter,
+        statuses: [&'static str; 4],
+        permits: Vec<PermitCard>,
+        issued: Vec<String>,
+    }
 }
 
-async fn list(
-    cx: Cx,
-    Staff(staff): Staff,
-    PageQuery(f): PageQuery<Filter>,
-) -> Result<Response, PageError> {
+async fn list(cx: Cx, Staff(staff): Staff, PageQuery(f): PageQuery<Filter>) -> PageResult {
     let q = ListQuery {
         date: Some(f.date.clone()),
         status: Some(f.status.clone()),
@@ -77,14 +70,13 @@ async fn list(
     }))
 }
 
-#[derive(Template)]
-#[template(path = "staff/temporary_permit.html")]
-struct Detail {
-    page: Page,
-    permit: PermitCard,
-    reason: Option<String>,
-    trail: Vec<StoredAudit>,
-    can_revoke: bool,
+page_template! {
+    Detail = "staff/temporary_permit.html" {
+        permit: PermitCard,
+        reason: Option<String>,
+        trail: Vec<StoredAudit>,
+        can_revoke: bool,
+    }
 }
 
 impl Detail {
@@ -93,7 +85,7 @@ impl Detail {
     }
 }
 
-async fn detail_page(cx: &Cx, staff: StaffSession, id: &str) -> Result<Response, PageError> {
+async fn detail_page(cx: &Cx, staff: StaffSession, id: &str) -> PageResult {
     let who = staff.clone();
     let mut page = cx.page(Some(staff), "tps-detail-title");
     let (view, trail) = tp::detail(cx.app(), &who, id)
@@ -109,11 +101,7 @@ async fn detail_page(cx: &Cx, staff: StaffSession, id: &str) -> Result<Response,
     }))
 }
 
-async fn detail(
-    cx: Cx,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn detail(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
     detail_page(&cx, staff, &id).await
 }
 
@@ -130,7 +118,7 @@ async fn revoke(
     Staff(staff): Staff,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<RevokeForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let done = tp::revoke(cx.app(), &staff, &id, &f.reason).await;
     let revoked = |()| cx.lang.t("tps-revoked");
     let outcome = outcome(&cx, done, revoked, invalid_or_conflict, cx.path())?;

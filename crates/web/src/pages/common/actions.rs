@@ -1,7 +1,7 @@
 //! What a form's action answers: a redirect (post, redirect, get), or the page drawn
 //! again with what the action did; and which errors a form shows.
 
-use crate::error::PageError;
+use crate::error::{PageError, PageResult};
 use crate::extract::context::Cx;
 use crate::render::Outcome;
 use crate::session::anon_csrf_cookie;
@@ -18,9 +18,9 @@ pub async fn redirect_or_again<T>(
     done: Result<T, ServiceError>,
     to: impl FnOnce(T) -> String,
     shown: impl FnOnce(&ServiceError) -> bool,
-    again: impl AsyncFnOnce(&Cx) -> Result<Response, PageError>,
+    again: impl AsyncFnOnce(&Cx) -> PageResult,
     path: &str,
-) -> Result<Response, PageError> {
+) -> PageResult {
     match done {
         Ok(v) => Ok(Redirect::to(&to(v)).into_response()),
         Err(e) => again(&cx.after(Err(cx.shown_or_fail(e, shown, path)?))).await,

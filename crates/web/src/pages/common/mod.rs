@@ -18,6 +18,7 @@ pub use crate::extract::forms::{
 };
 pub(crate) use crate::extract::forms::{back, csrf_field};
 pub use crate::extract::staff::{StaffWith, need};
+pub(crate) use crate::render::page_template;
 pub use crate::render::{
     Outcome, Page, at, beijing, office_name, qr_svg, render, urlencoding_min, when_micros, yuan,
     yuan_digits,

@@ -91,13 +91,17 @@ impl SignIn {
         session::signed_in(&cx.s, session, token, known, device, next)
     }
 
-    /// The session token in this client's cookie, if any (to end it on signing out).
-    pub fn token<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
-        cookie_in(headers, self.session_cookie)
-    }
-
-    /// The answer to signing out: the session cookie cleared and the redirect to `to`.
-    pub fn signed_out(&self, to: &str) -> Response {
+    /// Ends the session in this client's cookie, if any (`end` given its token), clears the
+    /// cookie and goes to `to`.
+    pub async fn sign_out<T>(
+        &self,
+        headers: &HeaderMap,
+        end: impl AsyncFnOnce(&str) -> T,
+        to: &str,
+    ) -> Response {
+        if let Some(token) = cookie_in(headers, self.session_cookie) {
+            end(token).await;
+        }
         let gone = session::set_cookie(self.session_cookie, "", Some(0), false);
         ([(header::SET_COOKIE, gone)], Redirect::to(to)).into_response()
     }
