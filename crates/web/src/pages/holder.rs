@@ -84,14 +84,11 @@ async fn start(cx: Cx, headers: HeaderMap) -> Response {
 
 // ---- Step 2: expiry, sex, password, mobile --------------------------------------------
 
+/// Step 2 carries step 1's answers (hidden fields) and adds its own.
 #[derive(Default, Deserialize)]
 struct StepTwo {
-    #[serde(default)]
-    document_kind: String,
-    #[serde(default)]
-    document_number: String,
-    #[serde(default)]
-    name: String,
+    #[serde(flatten)]
+    one: StepOne,
     #[serde(default)]
     document_expiry: String,
     #[serde(default)]
@@ -100,8 +97,12 @@ struct StepTwo {
     mobile: String,
     #[serde(default)]
     password: String,
-    #[serde(default)]
-    csrf: String,
+}
+
+impl CsrfField for StepTwo {
+    fn csrf(&self) -> &str {
+        &self.one.csrf
+    }
 }
 
 page_template! {
@@ -115,7 +116,7 @@ page_template! {
 fn details_page(cx: &Cx, form: StepTwo) -> Response {
     cx.render(&Details {
         page: cx.page(None, "tp-title"),
-        csrf: form.csrf.clone(),
+        csrf: form.one.csrf.clone(),
         form,
     })
 }
@@ -129,10 +130,7 @@ async fn details(cx: Cx, CsrfForm(f, _): CsrfForm<StepOne, Up>) -> Response {
         return start_page(&cx.after(Err(error)), f.csrf.clone(), f);
     }
     let form = StepTwo {
-        document_kind: f.document_kind,
-        document_number: f.document_number,
-        name: f.name,
-        csrf: f.csrf,
+        one: f,
         ..Default::default()
     };
     details_page(&cx, form)
@@ -149,9 +147,9 @@ async fn apply(
         return details_page(&cx.after(Err(limited)), f);
     }
     let input = ApplyInput {
-        document_kind: f.document_kind.clone(),
-        document_number: f.document_number.clone(),
-        name: f.name.clone(),
+        document_kind: f.one.document_kind.clone(),
+        document_number: f.one.document_number.clone(),
+        name: f.one.name.clone(),
         document_expiry: f.document_expiry.clone(),
         sex: f.sex.clone(),
         mobile: f.mobile.clone(),
@@ -195,7 +193,7 @@ impl<S: Send + Sync> FromRequestParts<S> for InProgress {
 }
 
 back!(My = "/my");
-csrf_field!(StepOne, StepTwo, CodeForm, CancelForm);
+csrf_field!(StepOne, CodeForm, CancelForm);
 
 /// The face form: a photo the body limit cut off is answered with its own message, whatever
 /// the token (nothing is done with it); otherwise a wrong token is the 403 page.

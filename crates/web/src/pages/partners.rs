@@ -12,6 +12,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use exitentry_domain::partners::{PartnerKind, Scope};
+use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::partners::{self, NewPartner, PartnerSummary, UsageRow};
 use serde::Deserialize;
@@ -114,15 +115,8 @@ async fn revoke_key(
     CsrfForm(f, _): CsrfForm<KeyForm>,
 ) -> PageResult {
     let done = partners::revoke_key(cx.app(), &staff.actor(), &f.key_id).await;
-    let key = [("key", f.key_id.trim().to_string())];
-    let revoked = |()| cx.lang.t_args("partners-key-revoked", &key);
-    after(
-        &cx,
-        staff,
-        None,
-        outcome(&cx, done, revoked, |_| true, PARTNERS)?,
-    )
-    .await
+    let key = ("key", f.key_id.trim().to_string());
+    acted(&cx, staff, done, "partners-key-revoked", key).await
 }
 
 #[derive(Deserialize)]
@@ -139,13 +133,25 @@ async fn disable(
     CsrfForm(f, _): CsrfForm<DisableForm>,
 ) -> PageResult {
     let done = partners::disable(cx.app(), &staff.actor(), &f.name).await;
-    let name = [("name", f.name.trim().to_string())];
-    let disabled = |()| cx.lang.t_args("partners-disabled", &name);
+    let name = ("name", f.name.trim().to_string());
+    acted(&cx, staff, done, "partners-disabled", name).await
+}
+
+/// The list after revoking a key or disabling a partner: the notice (`notice` with the one
+/// argument `arg`), or why not.
+async fn acted(
+    cx: &Cx,
+    staff: StaffSession,
+    done: Result<(), ServiceError>,
+    notice: &str,
+    arg: (&'static str, String),
+) -> PageResult {
+    let notice = |()| cx.lang.t_args(notice, &[arg]);
     after(
-        &cx,
+        cx,
         staff,
         None,
-        outcome(&cx, done, disabled, |_| true, PARTNERS)?,
+        outcome(cx, done, notice, |_| true, PARTNERS)?,
     )
     .await
 }
