@@ -10,17 +10,14 @@ use exitentry_credentials::{
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 
+mod vectors;
+
 const AT: i64 = 1_767_232_800;
 
 /// The test-vector signers, so seeds from the vectors get through signature checking to
 /// the time, status and use rules.
 static TRUST: LazyLock<(TrustStore, StatusList)> = LazyLock::new(|| {
-    let mut trust = TrustStore::new();
-    trust
-        .add_cert_pem(include_str!(
-            "../../crates/credentials/tests/vectors/signer-es256.pem"
-        ))
-        .unwrap();
+    let mut trust = vectors::es256_trust();
     trust
         .add_cert_pem(include_str!(
             "../../crates/credentials/tests/vectors/signer-eddsa.pem"

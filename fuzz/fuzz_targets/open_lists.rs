@@ -5,15 +5,9 @@ use exitentry_credentials::{TrustStore, open_status_list, open_trust_list};
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 
-static TRUST: LazyLock<TrustStore> = LazyLock::new(|| {
-    let mut trust = TrustStore::new();
-    trust
-        .add_cert_pem(include_str!(
-            "../../crates/credentials/tests/vectors/signer-es256.pem"
-        ))
-        .unwrap();
-    trust
-});
+mod vectors;
+
+static TRUST: LazyLock<TrustStore> = LazyLock::new(vectors::es256_trust);
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

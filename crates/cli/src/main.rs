@@ -197,6 +197,14 @@ async fn open_app(config: Config) -> Result<App> {
     Ok(App::new(db, config, Arc::new(SystemClock)).with_keys_from_config()?)
 }
 
+/// The configuration loaded, logging started and the database opened: what most commands
+/// run on.
+async fn app_for(cli: &Cli) -> Result<App> {
+    let config = load_config(cli, None)?;
+    logging::init(&config.log);
+    open_app(config).await
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -278,9 +286,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            let config = load_config(&cli, None)?;
-            logging::init(&config.log);
-            let app = open_app(config).await?;
+            let app = app_for(&cli).await?;
             println!("migrations applied ({})", app.db.backend().name());
             Ok(ExitCode::SUCCESS)
         }
@@ -328,9 +334,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Users {
             what: UsersWhat::Unlock { username },
         } => {
-            let config = load_config(&cli, None)?;
-            logging::init(&config.log);
-            let app = open_app(config).await?;
+            let app = app_for(&cli).await?;
             match auth::unlock_staff(&app, "cli", username).await {
                 Ok(()) => {
                     println!("unlocked {}", username.trim().to_ascii_lowercase());
@@ -339,36 +343,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Err(e) => bail!("{} ({})", e, e.code()),
             }
         }
-        Command::Partners { what } => {
-            let config = load_config(&cli, None)?;
-            logging::init(&config.log);
-            let app = open_app(config).await?;
-            partners_cmd::run(&app, what).await
-        }
-        Command::Slots { what } => {
-            let config = load_config(&cli, None)?;
-            logging::init(&config.log);
-            let app = open_app(config).await?;
-            centre_cmd::slots(&app, what).await
-        }
-        Command::People { what } => {
-            let config = load_config(&cli, None)?;
-            logging::init(&config.log);
-            let app = open_app(config).await?;
-            centre_cmd::people(&app, what).await
-        }
-        Command::Payments { what } => {
-            let config = load_config(&cli, None)?;
-            logging::init(&config.log);
-            let app = open_app(config).await?;
-            centre_cmd::payments(&app, what).await
-        }
-        Command::Devices { what } => {
-            let config = load_config(&cli, None)?;
-            logging::init(&config.log);
-            let app = open_app(config).await?;
-            centre_cmd::devices(&app, what).await
-        }
+        Command::Partners { what } => partners_cmd::run(&app_for(&cli).await?, what).await,
+        Command::Slots { what } => centre_cmd::slots(&app_for(&cli).await?, what).await,
+        Command::People { what } => centre_cmd::people(&app_for(&cli).await?, what).await,
+        Command::Payments { what } => centre_cmd::payments(&app_for(&cli).await?, what).await,
+        Command::Devices { what } => centre_cmd::devices(&app_for(&cli).await?, what).await,
         Command::Keys { what } => {
             let config = load_config(&cli, None)?;
             credential_cmd::keys(&config, what)
@@ -377,9 +356,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit {
             what: AuditWhat::Verify,
         } => {
-            let config = load_config(&cli, None)?;
-            logging::init(&config.log);
-            let app = open_app(config).await?;
+            let app = app_for(&cli).await?;
             match audit::verify(&app).await? {
                 audit::Verdict::Intact { entries } => {
                     println!("audit log intact: {entries} entries");

@@ -33,6 +33,44 @@ fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `exitentry partners create` with a name, a kind and scopes, and any further flags.
+fn create_partner(url: &str, name: &str, kind: &str, scopes: &str, more: &[&str]) -> Output {
+    let mut args = vec![
+        "partners", "create", "--name", name, "--kind", kind, "--scopes", scopes,
+    ];
+    args.extend(more);
+    run(url, &args)
+}
+
+/// The binary with `args` and nothing else (no database named, the default log filter).
+fn alone(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+/// `exitentry serve` on an in-memory database and a free port, with `env` set (a refused
+/// start ends at once).
+fn serve_with(env: &[(&str, &str)]) -> Output {
+    let args = [
+        "serve",
+        "--database-url",
+        "sqlite::memory:",
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    Command::new(BIN)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// The command failed with exit code 1, saying `words` on standard error.
+fn assert_refused(out: &Output, words: &str) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(words), "{err}");
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -45,10 +83,7 @@ fn write(dir: &std::path::Path, name: &str, body: &str) -> String {
 
 #[test]
 fn config_print_default_is_the_full_file() {
-    let out = Command::new(BIN)
-        .args(["config", "print-default"])
-        .output()
-        .unwrap();
+    let out = alone(&["config", "print-default"]);
     assert!(out.status.success());
     let s = text(&out.stdout);
     for key in [
@@ -71,12 +106,7 @@ fn a_mistyped_database_url_is_an_error_and_creates_nothing() {
         .args(["migrate", "--database-url", "sqlit://./data/x.db"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("unsupported database URL scheme"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_refused(&out, "unsupported database URL scheme");
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         0,
@@ -86,10 +116,7 @@ fn a_mistyped_database_url_is_an_error_and_creates_nothing() {
 
 #[test]
 fn usage_errors_exit_with_two() {
-    let out = Command::new(BIN)
-        .args(["import", "people"])
-        .output()
-        .unwrap();
+    let out = alone(&["import", "people"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -246,23 +273,9 @@ async fn the_same_binary_serves_on_this_backend(t: &TestDb) {
 }
 
 async fn partners_get_a_key_on_the_last_line_and_lose_it_on_revocation(t: &TestDb) {
-    let out = run(
-        &t.url,
-        &[
-            "partners",
-            "create",
-            "--name",
-            "China Southern",
-            "--kind",
-            "airline",
-            "--scopes",
-            "verify_permit,verify_credential",
-            "--rate",
-            "50",
-            "--daily-quota",
-            "1000",
-        ],
-    );
+    let limits = ["--rate", "50", "--daily-quota", "1000"];
+    let scopes = "verify_permit,verify_credential";
+    let out = create_partner(&t.url, "China Southern", "airline", scopes, &limits);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let key = stdout.lines().last().unwrap();
@@ -272,35 +285,17 @@ async fn partners_get_a_key_on_the_last_line_and_lose_it_on_revocation(t: &TestD
     );
     let key_id = key.split('.').next().unwrap();
     // The same name twice, a bad scope: exit 1 with the code.
-    let again = run(
-        &t.url,
-        &[
-            "partners",
-            "create",
-            "--name",
+    for (name, kind, scopes, code) in [
+        (
             "China Southern",
-            "--kind",
             "airline",
-            "--scopes",
             "verify_permit",
-        ],
-    );
-    assert_eq!(again.status.code(), Some(1));
-    assert!(text(&again.stderr).contains("partner_exists"));
-    let bad = run(
-        &t.url,
-        &[
-            "partners",
-            "create",
-            "--name",
-            "X Rail",
-            "--kind",
-            "railway",
-            "--scopes",
-            "verify_all",
-        ],
-    );
-    assert!(text(&bad.stderr).contains("bad_scope"));
+            "partner_exists",
+        ),
+        ("X Rail", "railway", "verify_all", "bad_scope"),
+    ] {
+        assert_refused(&create_partner(&t.url, name, kind, scopes, &[]), code);
+    }
     let out = run(&t.url, &["partners", "revoke-key", key_id]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
@@ -379,39 +374,23 @@ GZ-TH-001,天河区分局出入境接待大厅,天河區分局出入境接待大
     );
     assert_eq!(bad.status.code(), Some(1));
 
-    let out = run(
-        &t.url,
-        &[
-            "devices",
-            "create",
-            "--office",
-            "GZ-TH-001",
-            "--name",
-            "th-kiosk-1",
-        ],
-    );
+    let create_kiosk = [
+        "devices",
+        "create",
+        "--office",
+        "GZ-TH-001",
+        "--name",
+        "th-kiosk-1",
+    ];
+    let out = run(&t.url, &create_kiosk);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let token = text(&out.stdout).trim().lines().last().unwrap().to_string();
     assert!(
         token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()),
         "{token}"
     );
-    assert_eq!(
-        run(
-            &t.url,
-            &[
-                "devices",
-                "create",
-                "--office",
-                "GZ-TH-001",
-                "--name",
-                "th-kiosk-1"
-            ]
-        )
-        .status
-        .code(),
-        Some(1)
-    );
+    // The same name again is refused.
+    assert_eq!(run(&t.url, &create_kiosk).status.code(), Some(1));
 
     let people = write(dir.path(), "people.csv", PEOPLE_OK);
     assert!(run(&t.url, &["import", "people", &people]).status.success());
@@ -481,42 +460,22 @@ fn credential_verify_gives_a_json_verdict_and_exit_status() {
     let cert = cert.to_str().unwrap();
     // 2026-01-01T02:00:00Z is inside the vector's validity window.
     let at = "2026-01-01T10:00:00+08:00";
-    let (code, json) = verify_cmd(&[
-        "--cert",
-        cert,
-        "--at",
-        at,
-        "--use",
-        "domestic_flight",
-        payload.trim(),
-    ]);
+    // The vector checked against its signer at `when`, for `use_`.
+    let verify_for = |when: &str, use_: &str| {
+        verify_cmd(&["--cert", cert, "--at", when, "--use", use_, payload.trim()])
+    };
+    let (code, json) = verify_for(at, "domestic_flight");
     assert_eq!(code, Some(0), "{json}");
     assert_eq!(json["reason"], "valid");
     assert_eq!(json["kind"], "temporary_permit");
 
-    let (code, json) = verify_cmd(&[
-        "--cert",
-        cert,
-        "--at",
-        at,
-        "--use",
-        "border",
-        payload.trim(),
-    ]);
+    let (code, json) = verify_for(at, "border");
     assert_eq!(
         (code, json["reason"].as_str()),
         (Some(1), Some("wrong_use"))
     );
     assert_eq!(json["permitted_uses"][0], "domestic_flight");
-    let (code, json) = verify_cmd(&[
-        "--cert",
-        cert,
-        "--at",
-        "2027-01-01T00:00:00Z",
-        "--use",
-        "domestic_rail",
-        payload.trim(),
-    ]);
+    let (code, json) = verify_for("2027-01-01T00:00:00Z", "domestic_rail");
     assert_eq!((code, json["reason"].as_str()), (Some(1), Some("expired")));
     // Without saying what it is checked for, a permit limited to uses is not judged.
     let (code, json) = verify_cmd(&["--cert", cert, "--at", at, payload.trim()]);
@@ -568,18 +527,12 @@ fn credential_verify_gives_a_json_verdict_and_exit_status() {
 #[test]
 fn credential_decode_prints_claims_without_checking() {
     let payload = std::fs::read_to_string(vectors().join("es256-permit.payload.txt")).unwrap();
-    let out = Command::new(BIN)
-        .args(["credential", "decode", payload.trim()])
-        .output()
-        .unwrap();
+    let out = alone(&["credential", "decode", payload.trim()]);
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["claims"]["body"]["document_number"], "H12345678");
     assert_eq!(json["signature_checked"], false);
-    let out = Command::new(BIN)
-        .args(["credential", "decode", "XX1:garbage"])
-        .output()
-        .unwrap();
+    let out = alone(&["credential", "decode", "XX1:garbage"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("bad_prefix"));
 }
@@ -613,45 +566,22 @@ fn keys_init_rotate_and_list() {
 
 #[test]
 fn serve_refuses_development_providers_unless_asked_by_flag() {
-    let out = Command::new(BIN)
-        .args([
-            "serve",
-            "--database-url",
-            "sqlite::memory:",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("EXITENTRY_SERVER__DEV_PROVIDERS", "true")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("--dev-providers"),
-        "{}",
-        text(&out.stderr)
-    );
+    let out = serve_with(&[("EXITENTRY_SERVER__DEV_PROVIDERS", "true")]);
+    assert_refused(&out, "--dev-providers");
 }
 
 #[test]
 fn serve_refuses_development_secrets_naming_each_key() {
-    let out = Command::new(BIN)
-        .args([
-            "serve",
-            "--database-url",
-            "sqlite::memory:",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env(
+    let out = serve_with(&[
+        (
             "EXITENTRY_SERVER__PUBLIC_URL",
             "https://exitentry.example.gov",
-        )
-        .env(
+        ),
+        (
             "EXITENTRY_PROVIDERS__SMS_GATEWAY_URL",
             "https://sms.example.gov",
-        )
-        .output()
-        .unwrap();
+        ),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     for key in [

@@ -57,6 +57,13 @@ mod production_tests {
 mod loading {
     use crate::*;
 
+    /// `toml` written to a file in the jail, then loaded (the jail's environment applies).
+    fn load_toml(jail: &mut figment::Jail, toml: &str) -> Result<Config, ConfigError> {
+        jail.create_file("c.toml", toml)
+            .expect("a file in the jail");
+        load(Some(Path::new("c.toml")), Figment::new())
+    }
+
     #[test]
     fn default_file_parses_back_to_the_defaults() {
         let parsed: Config = toml::from_str(&default_toml()).unwrap();
@@ -99,16 +106,13 @@ mod loading {
     #[test]
     fn online_adapters_and_wechat_pay_from_file_and_env_with_the_key_hidden() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "c.toml",
-                "[endorsements.online]\nwechat_pay = \"wechat_native\"\nalipay = \"none\"\n\
-                 [endorsements.wechat_pay]\napp_id = \"wx1\"\nmch_id = \"100\"\n",
-            )?;
             jail.set_env(
                 "EXITENTRY_ENDORSEMENTS__WECHAT_PAY__API_KEY",
                 "k-very-secret",
             );
-            let c = load(Some(Path::new("c.toml")), Figment::new()).unwrap();
+            let file = "[endorsements.online]\nwechat_pay = \"wechat_native\"\nalipay = \"none\"\n\
+                        [endorsements.wechat_pay]\napp_id = \"wx1\"\nmch_id = \"100\"\n";
+            let c = load_toml(jail, file).unwrap();
             let o = &c.endorsements.online;
             assert_eq!(o.get("wechat_pay"), OnlineAdapter::WechatNative);
             assert_eq!(o.get("alipay"), OnlineAdapter::None);
@@ -118,11 +122,7 @@ mod loading {
             assert_eq!(w.api_key.expose(), "k-very-secret");
             assert_eq!(w.base_url, "https://api.mch.weixin.qq.com");
             assert!(!format!("{c:?}").contains("k-very-secret"));
-            jail.create_file(
-                "bad.toml",
-                "[endorsements.online]\nwechat_pay = \"wechat\"\n",
-            )?;
-            assert!(load(Some(Path::new("bad.toml")), Figment::new()).is_err());
+            assert!(load_toml(jail, "[endorsements.online]\nwechat_pay = \"wechat\"\n").is_err());
             Ok(())
         });
     }
@@ -130,18 +130,14 @@ mod loading {
     #[test]
     fn uploads_limits_from_file_and_env() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "c.toml",
-                "[uploads]\ndir = \"/srv/uploads\"\nmax_pdf_ratio = 50\n",
-            )?;
             jail.set_env("EXITENTRY_UPLOADS__MAX_FILES_PER_OWNER", "4");
-            let c = load(Some(Path::new("c.toml")), Figment::new()).unwrap();
+            let file = "[uploads]\ndir = \"/srv/uploads\"\nmax_pdf_ratio = 50\n";
+            let c = load_toml(jail, file).unwrap();
             let u = &c.uploads;
             assert_eq!(u.dir, "/srv/uploads");
             assert_eq!((u.max_pdf_ratio, u.max_files_per_owner), (50, 4));
             assert_eq!(u.max_image_bytes, 5 * 1024 * 1024, "default kept");
-            jail.create_file("bad.toml", "[uploads]\nmax_bytes = 1\n")?;
-            assert!(load(Some(Path::new("bad.toml")), Figment::new()).is_err());
+            assert!(load_toml(jail, "[uploads]\nmax_bytes = 1\n").is_err());
             Ok(())
         });
     }
@@ -149,21 +145,17 @@ mod loading {
     #[test]
     fn email_settings_from_file_and_env_with_the_password_hidden() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "c.toml",
-                "[email]\nfrom = \"出入境 <a@example.org>\"\nsmtp_host = \"smtp.example.org\"\n\
-                 tls = \"tls\"\nsmtp_port = 465\nusername = \"mailer\"\n",
-            )?;
             jail.set_env("EXITENTRY_EMAIL__PASSWORD", "mail-very-secret");
-            let c = load(Some(Path::new("c.toml")), Figment::new()).unwrap();
+            let file = "[email]\nfrom = \"出入境 <a@example.org>\"\nsmtp_host = \"smtp.example.org\"\n\
+                        tls = \"tls\"\nsmtp_port = 465\nusername = \"mailer\"\n";
+            let c = load_toml(jail, file).unwrap();
             assert_eq!(c.email.tls, EmailTls::Tls);
             assert_eq!(c.email.smtp_port, 465);
             assert_eq!(c.email.username, "mailer");
             assert_eq!(c.email.password.expose(), "mail-very-secret");
             assert_eq!(c.email.timeout_seconds, 30, "default kept");
             assert!(!format!("{c:?}").contains("mail-very-secret"));
-            jail.create_file("bad.toml", "[email]\ntls = \"ssl\"\n")?;
-            assert!(load(Some(Path::new("bad.toml")), Figment::new()).is_err());
+            assert!(load_toml(jail, "[email]\ntls = \"ssl\"\n").is_err());
             Ok(())
         });
     }
@@ -171,11 +163,8 @@ mod loading {
     #[test]
     fn plain_text_smtp_is_refused_except_on_this_machine() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "far.toml",
-                "[email]\nsmtp_host = \"smtp.example.org\"\ntls = \"none\"\n",
-            )?;
-            let e = load(Some(Path::new("far.toml")), Figment::new()).unwrap_err();
+            let far = "[email]\nsmtp_host = \"smtp.example.org\"\ntls = \"none\"\n";
+            let e = load_toml(jail, far).unwrap_err();
             assert!(e.to_string().contains("email.tls"), "{e}");
             for host in ["localhost", "127.0.0.1", "::1", "[::1]", "127.0.0.2"] {
                 let mut c = Config::default();
@@ -202,8 +191,7 @@ mod loading {
     #[test]
     fn unknown_keys_and_missing_files_are_errors() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("bad.toml", "[server]\nlisen = \"x\"\n")?;
-            assert!(load(Some(Path::new("bad.toml")), Figment::new()).is_err());
+            assert!(load_toml(jail, "[server]\nlisen = \"x\"\n").is_err());
             assert!(load(Some(Path::new("nope.toml")), Figment::new()).is_err());
             Ok(())
         });

@@ -8,15 +8,16 @@
 
 use criterion::{Criterion, criterion_group};
 use exitentry_credentials::{
-    Alg, Claims, CredentialBody, CredentialKind, DEFAULT_PREFIX, TrustStore, VerifyOptions, decode,
-    generate_root, generate_signer, issue, sig_structure, verify,
+    Alg, DEFAULT_PREFIX, TrustStore, VerifyOptions, decode, issue, sig_structure, verify,
 };
 use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use std::hint::black_box;
 use std::time::Instant;
 
-const T0: i64 = 1_767_225_600;
-const DAY: i64 = 86_400;
+/// The test suite's root, signers and typical e-permit.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{Pki, T0, permit_claims};
 
 struct Setup {
     payload: String,
@@ -27,31 +28,12 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let root = generate_root("Bench Root", Alg::Es256, T0 - DAY, T0 + 3650 * DAY).unwrap();
-    let signer = generate_signer(&root, "Bench DS", Alg::Es256, T0 - DAY, T0 + 365 * DAY).unwrap();
-    let key = signer.to_signing_key().unwrap();
-    let claims = Claims {
-        iss: "CN-EXITENTRY".into(),
-        iat: T0,
-        nbf: T0,
-        exp: T0 + 7 * DAY,
-        cti: b"TP-2026-000042".to_vec(),
-        body: Some(CredentialBody {
-            kind: CredentialKind::TemporaryPermit,
-            holder_name_zh: Some("陳大文".into()),
-            holder_name_latin: "CHAN TAI MAN".into(),
-            date_of_birth: "1990-02-03".into(),
-            sex: "M".into(),
-            document_kind: "hrp".into(),
-            document_number: "H12345678".into(),
-            permitted_uses: vec!["domestic_flight".into(), "domestic_rail".into()],
-            status_index: 42,
-            linked_document_number: None,
-        }),
-    };
+    let pki = Pki::new();
+    let key = pki.key(Alg::Es256);
+    let claims = permit_claims();
     let payload = issue(&key, &claims, DEFAULT_PREFIX).unwrap();
     let mut trust = TrustStore::new();
-    trust.add_cert_der(&signer.cert_der).unwrap();
+    trust.add_cert_der(&pki.es256.cert_der).unwrap();
     let decoded = decode(&payload, DEFAULT_PREFIX).unwrap();
     Setup {
         tbs: sig_structure(&decoded.protected_header, &decoded.payload),

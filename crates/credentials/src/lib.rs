@@ -16,6 +16,7 @@ mod error;
 mod keys;
 mod pubkey;
 mod reason;
+mod signed_json;
 mod status;
 mod trust;
 mod trust_list;
@@ -36,3 +37,20 @@ pub use status::{
 pub use trust::TrustStore;
 pub use trust_list::{TRUST_LIST_FORMAT, TrustListInfo, open_trust_list, sign_trust_list};
 pub use verify::{DEFAULT_CLOCK_SKEW_SECS, Decoded, Verdict, VerifyOptions, decode, issue, verify};
+
+/// Reproducible pseudo-random numbers for tests: a linear congruential generator.
+#[cfg(test)]
+pub(crate) struct Lcg(pub(crate) u32);
+
+#[cfg(test)]
+impl Lcg {
+    pub(crate) fn next_u32(&mut self) -> u32 {
+        self.0 = self.0.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        self.0
+    }
+
+    /// `len` bytes, from bits 16 to 23 of the numbers.
+    pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| (self.next_u32() >> 16) as u8).collect()
+    }
+}

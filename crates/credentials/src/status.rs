@@ -4,7 +4,8 @@
 //! Bit order: index `i` is bit `0x80 >> (i % 8)` of byte `i / 8` (most significant first, as
 //! in the W3C status list). A set bit means revoked.
 
-use crate::envelope::{inflate_limited, parse_sign1, sig_structure, sign1};
+use crate::envelope::inflate_limited;
+use crate::signed_json::{self, SignedDocument};
 use crate::{CredError, Reason, SigningKey, TrustStore};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -110,14 +111,6 @@ struct Payload {
     bits: String,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Document {
-    #[serde(flatten)]
-    payload: Payload,
-    /// base64 of a tagged COSE_Sign1 with a detached payload: the canonical payload.
-    signature: String,
-}
-
 /// Publishes a status list as a signed JSON document (see `docs/CREDENTIALS.md`).
 pub fn sign_status_list(list: &StatusList, key: &SigningKey) -> Result<String, CredError> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), Compression::best());
@@ -133,11 +126,7 @@ pub fn sign_status_list(list: &StatusList, key: &SigningKey) -> Result<String, C
         size: list.len,
         bits: STANDARD.encode(compressed),
     };
-    let canonical = serde_json::to_vec(&payload)
-        .map_err(|e| CredError::new("encoding_failed", e.to_string()))?;
-    let signature = STANDARD.encode(sign1(key, &canonical, true)?);
-    serde_json::to_string_pretty(&Document { payload, signature })
-        .map_err(|e| CredError::new("encoding_failed", e.to_string()))
+    signed_json::sign(payload, key)
 }
 
 /// Opens a status list document: signature by a key in `trust`, then age: older than
@@ -149,19 +138,15 @@ pub fn open_status_list(
     max_age_secs: i64,
 ) -> Result<StatusList, Reason> {
     let bad = Reason::BadStatusList;
-    let doc: Document = serde_json::from_str(doc).map_err(|_| bad)?;
+    let doc: SignedDocument<Payload> = serde_json::from_str(doc).map_err(|_| bad)?;
+    if doc.payload.format != STATUS_LIST_FORMAT || doc.payload.size > MAX_STATUS_LIST_LEN {
+        return Err(bad);
+    }
+    let s = doc.signed().ok_or(bad)?;
+    if !trust.verify(s.kid.as_deref(), s.alg, &s.tbs, &s.signature) {
+        return Err(bad);
+    }
     let payload = doc.payload;
-    if payload.format != STATUS_LIST_FORMAT || payload.size > MAX_STATUS_LIST_LEN {
-        return Err(bad);
-    }
-    let canonical = serde_json::to_vec(&payload).map_err(|_| bad)?;
-    let cose = STANDARD.decode(doc.signature.as_bytes()).map_err(|_| bad)?;
-    let env = parse_sign1(&cose, true).map_err(|_| bad)?;
-    let alg = env.alg.ok_or(bad)?;
-    let tbs = sig_structure(&env.protected, &canonical);
-    if !trust.verify(env.kid.as_deref(), alg, &tbs, &env.signature) {
-        return Err(bad);
-    }
     if at.saturating_sub(payload.issued_at) > max_age_secs {
         return Err(Reason::StaleStatusList);
     }

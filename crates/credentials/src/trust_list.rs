@@ -1,8 +1,8 @@
 //! The trust list: the document-signer certificates, versioned and signed by the root, as a
 //! JSON document that verifiers fetch (`GET /api/v1/trust-list`) and check offline.
 
-use crate::envelope::{parse_sign1, sig_structure, sign1};
 use crate::keys::kid_of;
+use crate::signed_json::{self, SignedDocument};
 use crate::x509::{issued_by, parse_cert};
 use crate::{CredError, Reason, SigningKey, TrustStore};
 use base64::Engine as _;
@@ -43,14 +43,6 @@ struct Payload {
     signers: Vec<Signer>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Document {
-    #[serde(flatten)]
-    payload: Payload,
-    /// base64 of a tagged COSE_Sign1 by the root with a detached payload: the canonical payload.
-    signature: String,
-}
-
 /// Signs a trust list with the root key (whose certificate must be self-signed); every
 /// signer certificate must have been issued by that root.
 pub fn sign_trust_list(
@@ -89,11 +81,8 @@ pub fn sign_trust_list(
         root_cert: STANDARD.encode(root.cert_der()),
         signers,
     };
-    let canonical = serde_json::to_vec(&payload)
-        .map_err(|e| CredError::new("encoding_failed", e.to_string()))?;
-    let signature = STANDARD.encode(sign1(root, &canonical, true)?);
-    serde_json::to_string_pretty(&Document { payload, signature })
-        .map_err(|e| CredError::new("encoding_failed", e.to_string()))
+    // Signed by the root.
+    signed_json::sign(payload, root)
 }
 
 /// Opens a trust list: the signature must verify with the root certificate (the pinned one
@@ -104,13 +93,12 @@ pub fn open_trust_list(
     pinned_root_der: Option<&[u8]>,
 ) -> Result<(TrustStore, TrustListInfo), Reason> {
     let bad = Reason::BadTrustList;
-    let doc: Document = serde_json::from_str(doc).map_err(|_| bad)?;
-    let payload = doc.payload;
-    if payload.format != TRUST_LIST_FORMAT {
+    let doc: SignedDocument<Payload> = serde_json::from_str(doc).map_err(|_| bad)?;
+    if doc.payload.format != TRUST_LIST_FORMAT {
         return Err(bad);
     }
     let root_der = STANDARD
-        .decode(payload.root_cert.as_bytes())
+        .decode(doc.payload.root_cert.as_bytes())
         .map_err(|_| bad)?;
     if pinned_root_der.is_some_and(|pinned| pinned != root_der.as_slice()) {
         return Err(bad);
@@ -120,14 +108,11 @@ pub fn open_trust_list(
     }
     let root = parse_cert(&root_der).map_err(|_| bad)?;
 
-    let canonical = serde_json::to_vec(&payload).map_err(|_| bad)?;
-    let cose = STANDARD.decode(doc.signature.as_bytes()).map_err(|_| bad)?;
-    let env = parse_sign1(&cose, true).map_err(|_| bad)?;
-    let alg = env.alg.ok_or(bad)?;
-    let tbs = sig_structure(&env.protected, &canonical);
-    if !root.key.verify_cose(alg, &tbs, &env.signature) {
+    let s = doc.signed().ok_or(bad)?;
+    if !root.key.verify_cose(s.alg, &s.tbs, &s.signature) {
         return Err(bad);
     }
+    let payload = doc.payload;
 
     let mut store = TrustStore::new();
     let mut signer_kids = Vec::with_capacity(payload.signers.len());

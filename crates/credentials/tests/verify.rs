@@ -25,8 +25,7 @@ fn opts(at: i64) -> VerifyOptions<'static> {
 fn round_trip_es256_and_eddsa() {
     let pki = Pki::new();
     let trust = pki.trust();
-    for alg in [Alg::Es256, Alg::EdDsa] {
-        let key = pki.key(alg);
+    for (alg, key) in pki.signers() {
         let claims = permit_claims();
         let payload = issue(&key, &claims, DEFAULT_PREFIX).unwrap();
         assert!(payload.starts_with("EE1:"), "{payload}");
@@ -602,12 +601,7 @@ fn key_inputs() {
         assert_eq!(t.cert_der(&key.kid()), Some(generated.cert_der.as_slice()));
         check(&t, Reason::Valid, "cert pem");
 
-        let cert = x509_cert::Certificate::from_der_ok(&generated.cert_der);
-        let spki_der = cert
-            .tbs_certificate()
-            .subject_public_key_info()
-            .to_der()
-            .unwrap();
+        let spki_der = spki_of(&generated.cert_der);
         let mut t = TrustStore::new();
         t.add_spki(&spki_der).unwrap();
         check(&t, Reason::Valid, "spki der (kid ignored)");
@@ -636,11 +630,7 @@ fn key_inputs() {
         } else {
             &pki.es256
         };
-        let other_spki = x509_cert::Certificate::from_der_ok(&other.cert_der)
-            .tbs_certificate()
-            .subject_public_key_info()
-            .to_der()
-            .unwrap();
+        let other_spki = spki_of(&other.cert_der);
         let mut t = TrustStore::new();
         t.add_spki(&other_spki).unwrap();
         check(&t, Reason::BadSignature, "other bare key");
@@ -678,14 +668,14 @@ fn key_inputs() {
     assert!(t.is_empty());
 }
 
-trait FromDerOk {
-    fn from_der_ok(der: &[u8]) -> Self;
-}
-
-impl FromDerOk for x509_cert::Certificate {
-    fn from_der_ok(der: &[u8]) -> Self {
-        <Self as der::Decode>::from_der(der).unwrap()
-    }
+/// The SubjectPublicKeyInfo (DER) of a certificate: the signer's bare key.
+fn spki_of(cert_der: &[u8]) -> Vec<u8> {
+    <x509_cert::Certificate as der::Decode>::from_der(cert_der)
+        .unwrap()
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .unwrap()
 }
 
 fn pem_of(label: &str, der: &[u8]) -> String {

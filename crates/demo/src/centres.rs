@@ -205,33 +205,16 @@ pub async fn seed_centres(
             }
         }
     }
-    let (_, kiosk_token) =
-        exitentry_services::centre::create_device(app, "demo:seed", office, "yx-kiosk-1", "kiosk")
-            .await?;
-    let (_, printer_token) = exitentry_services::centre::create_device(
-        app,
-        "demo:seed",
-        office,
-        "yx-tickets-1",
-        "ticket_printer",
-    )
-    .await?;
-    let (_, hk_kiosk_token) = exitentry_services::centre::create_device(
-        app,
-        "demo:seed",
-        hk_office,
-        "kln-kiosk-1",
-        "kiosk",
-    )
-    .await?;
-    let (_, hk_printer_token) = exitentry_services::centre::create_device(
-        app,
-        "demo:seed",
-        hk_office,
-        "kln-tickets-1",
-        "ticket_printer",
-    )
-    .await?;
+    // A kiosk and a ticket printer at each hall; their pairing tokens.
+    let device = async |office: &str, name: &str, kind: &str| {
+        exitentry_services::centre::create_device(app, "demo:seed", office, name, kind)
+            .await
+            .map(|(_, token)| token)
+    };
+    let kiosk_token = device(office, "yx-kiosk-1", "kiosk").await?;
+    let printer_token = device(office, "yx-tickets-1", "ticket_printer").await?;
+    let hk_kiosk_token = device(hk_office, "kln-kiosk-1", "kiosk").await?;
+    let hk_printer_token = device(hk_office, "kln-tickets-1", "ticket_printer").await?;
     // 李华 had a Hong Kong group-tour endorsement last year, so she may apply online now.
     let mut conn = app.db.conn().await?;
     if let Some((card, _)) = exitentry_storage::documents::by_number(&mut conn, "CA1234567")

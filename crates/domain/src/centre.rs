@@ -305,9 +305,7 @@ impl NoShowRule {
 mod tests {
     use super::*;
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::time::testing::d;
 
     fn t(s: &str) -> NaiveTime {
         NaiveTime::parse_from_str(s, "%H:%M").unwrap()
@@ -372,28 +370,48 @@ mod tests {
     #[test]
     fn working_days_skip_weekends_and_holidays_but_count_make_up_days() {
         let none = HashSet::new();
-        // Friday + 1 working day = Monday.
-        assert_eq!(
-            add_working_days(d("2026-11-20"), 1, &none, &none),
-            d("2026-11-23")
-        );
-        assert_eq!(
-            add_working_days(d("2026-11-20"), 7, &none, &none),
-            d("2026-12-01")
-        );
         let holidays: HashSet<NaiveDate> = (1..=7)
             .map(|day| NaiveDate::from_ymd_opt(2026, 10, day).unwrap())
             .collect();
         let make_up: HashSet<NaiveDate> = [d("2026-10-10")].into();
-        // Accepted Wed 2026-09-30: working days Oct 8 (Thu), 9 (Fri), 10 (make-up Sat), 12, …
-        assert_eq!(
-            add_working_days(d("2026-09-30"), 3, &holidays, &make_up),
-            d("2026-10-10")
-        );
-        assert_eq!(
-            add_working_days(d("2026-09-30"), 3, &holidays, &none),
-            d("2026-10-12")
-        );
+        for (from, n, holidays, make_up, want, why) in [
+            (
+                "2026-11-20",
+                1,
+                &none,
+                &none,
+                "2026-11-23",
+                "Friday + 1 working day = Monday",
+            ),
+            (
+                "2026-11-20",
+                7,
+                &none,
+                &none,
+                "2026-12-01",
+                "over a weekend",
+            ),
+            // Accepted Wed 2026-09-30: working days Oct 8 (Thu), 9 (Fri), 10 (make-up Sat), 12.
+            (
+                "2026-09-30",
+                3,
+                &holidays,
+                &make_up,
+                "2026-10-10",
+                "with the make-up day",
+            ),
+            (
+                "2026-09-30",
+                3,
+                &holidays,
+                &none,
+                "2026-10-12",
+                "without it",
+            ),
+        ] {
+            let got = add_working_days(d(from), n, holidays, make_up);
+            assert_eq!(got, d(want), "{from} + {n}: {why}");
+        }
     }
 
     #[test]

@@ -157,9 +157,7 @@ pub fn check_dates(
 mod tests {
     use super::*;
 
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
+    use crate::time::testing::d;
 
     #[test]
     fn eep_card_is_five_years_under_sixteen_and_ten_from_sixteen() {
@@ -233,39 +231,45 @@ mod tests {
         );
     }
 
+    /// The status read on each day of `days`, for a document of `kind` stored as `stored`
+    /// and expiring `expires_on`, is the one paired with the day.
+    fn read_as(
+        kind: DocumentKind,
+        stored: DocumentStatus,
+        expires_on: &str,
+        days: &[(&str, DocumentStatus)],
+    ) {
+        let p = Policy::builtin();
+        for &(on, want) in days {
+            let got = effective_status(&p, kind, stored, d(expires_on), d(on));
+            assert_eq!(got, want, "{kind:?} stored {stored:?}, read on {on}");
+        }
+    }
+
     #[test]
     fn expiry_is_derived_from_the_date() {
-        let p = Policy::builtin();
-        let k = DocumentKind::Twp;
-        let exp = d("2026-01-31");
-        assert_eq!(
-            effective_status(&p, k, DocumentStatus::Valid, exp, d("2026-01-31")),
-            DocumentStatus::Valid
+        use DocumentStatus::{Expired, ReportedLost, Valid};
+        let twp = DocumentKind::Twp;
+        read_as(
+            twp,
+            Valid,
+            "2026-01-31",
+            &[("2026-01-31", Valid), ("2026-02-01", Expired)],
         );
-        assert_eq!(
-            effective_status(&p, k, DocumentStatus::Valid, exp, d("2026-02-01")),
-            DocumentStatus::Expired
-        );
-        assert_eq!(
-            effective_status(&p, k, DocumentStatus::ReportedLost, exp, d("2026-02-01")),
-            DocumentStatus::ReportedLost
+        read_as(
+            twp,
+            ReportedLost,
+            "2026-01-31",
+            &[("2026-02-01", ReportedLost)],
         );
     }
 
     #[test]
     fn booklets_read_as_expired_from_the_void_date() {
-        let p = Policy::builtin();
-        let k = DocumentKind::EepBooklet;
-        let exp = d("2020-12-31");
+        use DocumentStatus::{Expired, Valid};
         // Valid up to and including 2019-09-13, void from 2019-09-14.
-        assert_eq!(
-            effective_status(&p, k, DocumentStatus::Valid, exp, d("2019-09-13")),
-            DocumentStatus::Valid
-        );
-        assert_eq!(
-            effective_status(&p, k, DocumentStatus::Valid, exp, d("2019-09-14")),
-            DocumentStatus::Expired
-        );
+        let days = [("2019-09-13", Valid), ("2019-09-14", Expired)];
+        read_as(DocumentKind::EepBooklet, Valid, "2020-12-31", &days);
     }
 
     #[test]

@@ -414,9 +414,7 @@ pub fn permit_number(region_hong_kong: bool, random: u64) -> String {
 mod tests {
     use super::*;
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::time::testing::d;
 
     fn adult() -> Form {
         Form {

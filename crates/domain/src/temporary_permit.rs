@@ -167,13 +167,7 @@ pub fn next_month_start(at: DateTime<Utc>) -> DateTime<Utc> {
 mod tests {
     use super::*;
 
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
+    use crate::time::testing::{d, utc};
 
     #[test]
     fn seven_days_but_never_past_the_permit() {
@@ -238,36 +232,32 @@ mod tests {
             check_eligible(DocumentKind::Twp, DocumentStatus::ReportedLost).is_ok(),
             "lost permits are the point"
         );
-        assert_eq!(
-            check_eligible(DocumentKind::EepCard, DocumentStatus::Valid)
-                .unwrap_err()
-                .code,
-            "kind_not_eligible"
-        );
-        assert_eq!(
-            check_eligible(DocumentKind::HrpNonChinese, DocumentStatus::Valid)
-                .unwrap_err()
-                .code,
-            "kind_not_eligible"
-        );
-        assert_eq!(
-            check_eligible(DocumentKind::Hrp, DocumentStatus::Expired)
-                .unwrap_err()
-                .code,
-            "permit_expired"
-        );
-        assert_eq!(
-            check_eligible(DocumentKind::Hrp, DocumentStatus::Cancelled)
-                .unwrap_err()
-                .code,
-            "permit_not_valid"
-        );
-        assert_eq!(
-            check_eligible(DocumentKind::Twp, DocumentStatus::Surrendered)
-                .unwrap_err()
-                .code,
-            "permit_not_valid"
-        );
+        for (kind, status, want) in [
+            (
+                DocumentKind::EepCard,
+                DocumentStatus::Valid,
+                "kind_not_eligible",
+            ),
+            (
+                DocumentKind::HrpNonChinese,
+                DocumentStatus::Valid,
+                "kind_not_eligible",
+            ),
+            (DocumentKind::Hrp, DocumentStatus::Expired, "permit_expired"),
+            (
+                DocumentKind::Hrp,
+                DocumentStatus::Cancelled,
+                "permit_not_valid",
+            ),
+            (
+                DocumentKind::Twp,
+                DocumentStatus::Surrendered,
+                "permit_not_valid",
+            ),
+        ] {
+            let refused = check_eligible(kind, status).unwrap_err();
+            assert_eq!(refused.code, want, "{kind:?} {status:?}");
+        }
     }
 
     #[test]

@@ -32,6 +32,24 @@ pub fn day_start_micros(date: NaiveDate) -> i64 {
     local_instant(date, NaiveTime::MIN).timestamp_micros()
 }
 
+/// Dates and instants written out in tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use chrono::{DateTime, NaiveDate, Utc};
+
+    /// `"2026-11-22"` as a date.
+    pub(crate) fn d(s: &str) -> NaiveDate {
+        s.parse().expect("a date")
+    }
+
+    /// An RFC 3339 instant in UTC.
+    pub(crate) fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("an RFC 3339 time")
+            .with_timezone(&Utc)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

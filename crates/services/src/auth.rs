@@ -1,5 +1,6 @@
 //! Staff accounts, login with lock-out, and database-backed sessions.
 
+use crate::OnConflict;
 use crate::tokens::{random_token, token_hash};
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
@@ -10,7 +11,7 @@ use exitentry_domain::office::OfficeCode;
 use exitentry_domain::staff::{Permission, Role, check_password_strength, parse_username};
 use exitentry_storage::accounts::{self, Accounts};
 use exitentry_storage::guards::{self, Attempt};
-use exitentry_storage::{from_micros, offices, staff};
+use exitentry_storage::{AnyConnection, Result as StorageResult, from_micros, offices, staff};
 use serde_json::json;
 use std::sync::LazyLock;
 
@@ -110,12 +111,11 @@ pub async fn create_staff(
         app.now_micros(),
     )
     .await
-    .map_err(|e| match e {
-        exitentry_storage::StorageError::Conflict(_) => ServiceError::conflict(
+    .on_conflict(|| {
+        ServiceError::conflict(
             ErrorCode::UsernameTaken,
             format!("the username {username} is taken"),
-        ),
-        other => other.into(),
+        )
     })?;
     let entry = audit::AuditEntry {
         actor: actor.to_string(),
@@ -400,50 +400,68 @@ pub(crate) async fn open_session(app: &App, which: Accounts, id: i64) -> Result<
     Ok((token, csrf))
 }
 
-/// Applies the idle and absolute limits to a session: ends it (false) or refreshes its
-/// last-seen time (at most once a minute: a write per request would serialise SQLite).
-pub(crate) async fn keep_alive(
+/// A stored session as its limits see it.
+pub(crate) trait StoredSession {
+    /// When it was last seen and when it ends at the latest (microseconds).
+    fn times(&self) -> (i64, i64);
+}
+
+impl StoredSession for staff::SessionRecord {
+    fn times(&self) -> (i64, i64) {
+        (self.last_seen_at, self.expires_at)
+    }
+}
+
+impl StoredSession for exitentry_storage::holders::HolderSessionRecord {
+    fn times(&self) -> (i64, i64) {
+        (self.last_seen_at, self.expires_at)
+    }
+}
+
+impl StoredSession for exitentry_storage::pre_applications::SessionRow {
+    fn times(&self) -> (i64, i64) {
+        (self.last_seen_at, self.expires_at)
+    }
+}
+
+/// The session behind a cookie token as `find` reads it, if the idle and absolute limits
+/// keep it alive: an ended one is deleted, a live one's last-seen time refreshed (at most
+/// once a minute: a write per request would serialise SQLite).
+pub(crate) async fn live_session<S: StoredSession>(
     app: &App,
-    conn: &mut exitentry_storage::AnyConnection,
     kind: Accounts,
-    token_hash: &str,
-    last_seen_at: i64,
-    expires_at: i64,
-) -> Result<bool> {
+    token: &str,
+    find: impl AsyncFn(&mut AnyConnection, &str) -> StorageResult<Option<S>>,
+) -> Result<Option<S>> {
+    let th = token_hash(token);
+    let mut conn = app.db.conn().await?;
+    let Some(s) = find(&mut conn, &th).await? else {
+        return Ok(None);
+    };
+    let (last_seen_at, expires_at) = s.times();
     let now = app.now_micros();
     let idle_limit = Duration::minutes(app.config.security.session_idle_minutes)
         .num_microseconds()
         .unwrap_or(i64::MAX);
     if now >= expires_at || now - last_seen_at > idle_limit {
-        accounts::delete_session(conn, kind, token_hash).await?;
-        return Ok(false);
+        accounts::delete_session(&mut conn, kind, &th).await?;
+        return Ok(None);
     }
     if now - last_seen_at > 60_000_000 {
-        accounts::touch_session(conn, kind, token_hash, now).await?;
+        accounts::touch_session(&mut conn, kind, &th, now).await?;
     }
-    Ok(true)
+    Ok(Some(s))
 }
 
 /// The session behind a cookie token, if it is still alive (idle and absolute limits).
 pub async fn session(app: &App, token: &str) -> Result<Option<StaffSession>> {
-    let th = token_hash(token);
-    let mut conn = app.db.conn().await?;
-    let Some(s) = staff::session(&mut conn, &th).await? else {
+    // A disabled account's sessions are left as they are and read as none.
+    let enabled = async |c: &mut AnyConnection, th: &str| {
+        Ok(staff::session(c, th).await?.filter(|s| !s.user.disabled))
+    };
+    let Some(s) = live_session(app, Accounts::Staff, token, enabled).await? else {
         return Ok(None);
     };
-    if s.user.disabled
-        || !keep_alive(
-            app,
-            &mut conn,
-            Accounts::Staff,
-            &th,
-            s.last_seen_at,
-            s.expires_at,
-        )
-        .await?
-    {
-        return Ok(None);
-    }
     let role = Role::parse(&s.user.role).map_err(|e| ServiceError::Internal(e.to_string()))?;
     Ok(Some(StaffSession {
         user_id: s.user.id,

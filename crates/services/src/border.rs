@@ -6,7 +6,7 @@ use crate::partners::PartnerContext;
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::{DateTime, NaiveDate, Utc};
-use exitentry_domain::document::{DocumentStatus, effective_status};
+use exitentry_domain::document::DocumentStatus;
 use exitentry_domain::endorsements::{self as rules, Destination, Issued, Trips};
 use exitentry_domain::partners::Scope;
 use exitentry_domain::states::EndorsementState;
@@ -153,13 +153,7 @@ pub async fn crossing(
         )
     };
     let (result, endorsement_id): (CrossingAnswer, Option<i64>) = if exit {
-        let status = effective_status(
-            &app.policy,
-            permit.doc.kind,
-            permit.doc.status,
-            permit.doc.expires_on,
-            on,
-        );
+        let status = app.document_status(&permit.doc, on);
         match status {
             DocumentStatus::Valid => {
                 let all = store::for_document(&mut tx, permit.id, Some(destination.code())).await?;

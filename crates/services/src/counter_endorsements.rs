@@ -4,12 +4,14 @@
 //! kiosk from the day processing ends. A family visit waits for a reviewer to confirm the
 //! declared relative; a rejection refunds the fee.
 
+use crate::OnConflict;
 use crate::auth::StaffSession;
 use crate::endorsement_applications::{self as apps, ApplicationView, holder, subject, view};
+use crate::input::RequiredText;
+use crate::records;
 use crate::{App, Result, ServiceError, audit, online_payments};
 use crate::{AtField, ErrorCode};
 use chrono::{Duration, NaiveDate};
-use exitentry_domain::Invalid;
 use exitentry_domain::centre::add_working_days;
 use exitentry_domain::endorsements::{
     self as rules, Circumstances, Destination, EndorsementType, Relation, Trips,
@@ -18,7 +20,7 @@ use exitentry_domain::staff::Permission;
 use exitentry_domain::states::EndorsementApplicationState as E;
 use exitentry_storage::endorsement_applications::{self as store, ApplicationRow, CounterDetails};
 use exitentry_storage::endorsements as endorsements_store;
-use exitentry_storage::{StorageError, documents, people};
+use exitentry_storage::people;
 use serde::Serialize;
 use serde_json::json;
 
@@ -61,9 +63,7 @@ pub async fn lookup(app: &App, staff: &StaffSession, id_number: &str) -> Result<
         .next()
         .ok_or(ServiceError::NotFound("person"))?;
     let h = holder(app, &mut conn, person.id).await?;
-    let card = documents::get(&mut conn, h.card_id)
-        .await?
-        .ok_or(ServiceError::NotFound("document"))?;
+    let card = records::document(&mut conn, h.card_id).await?;
     let endorsements = endorsements_store::for_document(&mut conn, h.card_id, None).await?;
     let applications = store::for_person(&mut conn, person.id)
         .await?
@@ -104,6 +104,14 @@ pub struct CounterRequest {
     pub checklist: Vec<String>,
 }
 
+/// The relative a family visit (T) is to.
+const RELATIVE_NAME: RequiredText = RequiredText {
+    field: "relative_name",
+    max: 100,
+    code: ErrorCode::BadRelativeName,
+    message: "write the name of the relative visited (at most 100 characters)",
+};
+
 /// Accepts an endorsement application at the counter, awaiting payment.
 pub async fn apply(
     app: &App,
@@ -116,14 +124,7 @@ pub async fn apply(
     let today = app.today();
     let relation = if kind == EndorsementType::T {
         let r = Relation::parse(&req.relation).at_field("relation")?;
-        let name = req.relative_name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(ServiceError::bad_input(
-                "relative_name",
-                ErrorCode::BadRelativeName,
-                "write the name of the relative visited (at most 100 characters)",
-            ));
-        }
+        let name = RELATIVE_NAME.check(&req.relative_name)?;
         Some((r, name.to_string()))
     } else {
         None
@@ -143,23 +144,13 @@ pub async fn apply(
             relation: relation.as_ref().map(|(r, _)| *r),
             long_family_visit: req.long_family_visit,
         };
-        rules::variants(kind, destination, today, c, &app.policy.endorsements)
-            .into_iter()
-            .find(|v| v.validity_months == req.validity_months && v.trips == trips)
-            .ok_or_else(|| {
-                ServiceError::bad_input(
-                    "validity_months",
-                    ErrorCode::NoSuchVariant,
-                    "this endorsement is not issued with this validity and trips",
-                )
-            })?
+        let offered = rules::variants(kind, destination, today, c, &app.policy.endorsements);
+        rules::variant_with(offered, req.validity_months, trips).at_field("validity_months")?
     };
     let fixed_until = (kind == EndorsementType::D).then(|| req.approved_until.trim().to_string());
     let until = match &fixed_until {
         Some(f) => f.parse().unwrap_or(today),
-        None => rules::valid_until(today, variant.validity_months).ok_or_else(|| {
-            ServiceError::bad_input("validity_months", ErrorCode::BadDate, "date out of range")
-        })?,
+        None => apps::valid_until(today, variant.validity_months)?,
     };
     let mut tx = app.db.begin().await?;
     let person = people::by_id_number(&mut tx, &req.id_number.trim().to_ascii_uppercase())
@@ -180,14 +171,7 @@ pub async fn apply(
             format!("still to check: {missing}"),
         ));
     }
-    if app.config.endorsements.twenty_day_rule_for_cards
-        && !rules::permit_outlasts(h.card_expires, until)
-    {
-        return Err(ServiceError::refused(Invalid::new(
-            ErrorCode::PermitExpiresTooSoon,
-            "the permit must stay valid more than 20 days after the endorsement; renew the card first",
-        )));
-    }
+    h.require_card_outlasts(app, until)?;
     if store::open_for(&mut tx, h.card_id, destination.code()).await? > 0 {
         return Err(open_conflict());
     }
@@ -210,10 +194,9 @@ pub async fn apply(
             review_note: None,
         },
     );
-    match store::insert(&mut tx, &row).await {
-        Err(StorageError::Conflict(_)) => return Err(open_conflict()),
-        other => other?,
-    }
+    store::insert(&mut tx, &row)
+        .await
+        .on_conflict(open_conflict)?;
     audit::record(
         app,
         &mut tx,
@@ -250,12 +233,8 @@ pub struct StaffView {
 
 async fn staff_view(app: &App, a: &ApplicationRow) -> Result<StaffView> {
     let mut conn = app.db.conn().await?;
-    let person = people::get(&mut conn, a.person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
-    let card = documents::get(&mut conn, a.document_id)
-        .await?
-        .ok_or(ServiceError::NotFound("document"))?;
+    let person = records::person(&mut conn, a.person_id).await?;
+    let card = records::document(&mut conn, a.document_id).await?;
     Ok(StaffView {
         application: view(a),
         id_number: person.person.id_number.clone(),
@@ -385,6 +364,14 @@ pub async fn is_state_personnel(app: &App, staff: &StaffSession, person_id: i64)
     Ok(store::is_state_personnel(&mut conn, person_id).await?)
 }
 
+/// Where a registration as state personnel comes from.
+const REGISTER_REASON: RequiredText = RequiredText {
+    field: "reason",
+    max: 200,
+    code: ErrorCode::ReasonRequired,
+    message: "say where the registration comes from (at most 200 characters)",
+};
+
 /// Records (or lifts) a person's registration as state personnel, from the register the
 /// units send; audited with the reason given.
 pub async fn mark_state_personnel(
@@ -395,18 +382,9 @@ pub async fn mark_state_personnel(
     reason: &str,
 ) -> Result<()> {
     staff.require(Permission::RegisterStatePersonnel)?;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(ServiceError::bad_input(
-            "reason",
-            ErrorCode::ReasonRequired,
-            "say where the registration comes from (at most 200 characters)",
-        ));
-    }
+    let reason = REGISTER_REASON.check(reason)?;
     let mut tx = app.db.begin().await?;
-    let person = people::get(&mut tx, person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let person = records::person(&mut tx, person_id).await?;
     store::set_state_personnel(&mut tx, person_id, yes).await?;
     audit::record(
         app,

@@ -1,18 +1,102 @@
-//! Published verification material: the signed trust list and revocation status list.
+//! The credentials we sign (temporary permits, linkage proofs) and the published
+//! verification material: the signed trust list and revocation status list.
 
 use crate::ErrorCode;
 use crate::{App, Result, ServiceError};
+use chrono::{DateTime, Utc};
 use exitentry_credentials::{
-    CredentialKind, Reason, StatusList, TrustStore, Verdict, VerifyOptions, sign_status_list,
-    sign_trust_list, verify,
+    Claims, CredentialBody, CredentialKind, Reason, SigningKey, StatusList, TrustStore, Verdict,
+    VerifyOptions, sign_status_list, sign_trust_list, verify,
 };
 use exitentry_domain::states::{LinkageProofState, TemporaryPermitState};
+use exitentry_storage::documents::StoredDocument;
+use exitentry_storage::people::StoredPerson;
 
 fn keys(app: &App) -> Result<&crate::keys::KeySet> {
     app.keys.as_deref().ok_or(ServiceError::unavailable(
         ErrorCode::KeysNotInitialised,
         "signing keys are not set up; run `exitentry keys init`",
     ))
+}
+
+/// The key credentials are signed with now; asked for before any work that would be lost
+/// without one.
+pub(crate) fn current_signer(app: &App) -> Result<SigningKey> {
+    keys(app)?.current()
+}
+
+/// A credential about a registered person and one of their documents, before signing:
+/// `Draft::new(…).valid(from, until).status_index(i)?.sign(app, &signer)?`.
+pub(crate) struct Draft {
+    claims: Claims,
+    body: CredentialBody,
+}
+
+impl Draft {
+    /// `kind` numbered `id`, issued now, stating `holder`'s names, birth and sex and the
+    /// kind and number of `document`.
+    pub(crate) fn new(
+        app: &App,
+        kind: CredentialKind,
+        id: &str,
+        holder: &StoredPerson,
+        document: &StoredDocument,
+    ) -> Draft {
+        let now = app.now().timestamp();
+        Draft {
+            claims: Claims {
+                iss: app.config.credentials.issuer.clone(),
+                iat: now,
+                nbf: now,
+                exp: now,
+                cti: id.as_bytes().to_vec(),
+                body: None,
+            },
+            body: CredentialBody {
+                kind,
+                holder_name_zh: holder.person.names.zh.clone(),
+                holder_name_latin: holder.person.names.latin.clone(),
+                date_of_birth: holder.person.date_of_birth.to_string(),
+                sex: holder.person.sex.code().to_string(),
+                document_kind: document.doc.kind.code().to_string(),
+                document_number: document.doc.number.clone(),
+                permitted_uses: Vec::new(),
+                status_index: 0,
+                linked_document_number: None,
+            },
+        }
+    }
+
+    pub(crate) fn valid(mut self, from: DateTime<Utc>, until: DateTime<Utc>) -> Draft {
+        self.claims.nbf = from.timestamp();
+        self.claims.exp = until.timestamp();
+        self
+    }
+
+    /// Its bit in the revocation status list.
+    pub(crate) fn status_index(mut self, index: i64) -> Result<Draft> {
+        self.body.status_index =
+            u64::try_from(index).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(self)
+    }
+
+    pub(crate) fn uses(mut self, uses: &[&str]) -> Draft {
+        self.body.permitted_uses = uses.iter().map(|u| u.to_string()).collect();
+        self
+    }
+
+    /// The residence permit a linkage proof ties the document to.
+    pub(crate) fn linked_to(mut self, number: &str) -> Draft {
+        self.body.linked_document_number = Some(number.to_string());
+        self
+    }
+
+    /// The payload the holder shows and a verifier reads.
+    pub(crate) fn sign(mut self, app: &App, signer: &SigningKey) -> Result<String> {
+        self.claims.body = Some(self.body);
+        exitentry_credentials::issue(signer, &self.claims, &app.config.credentials.prefix)
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
 }
 
 /// The trust list: every signer certificate, signed by the root. The version is the

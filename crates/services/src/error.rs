@@ -149,6 +149,21 @@ impl<T> AtField<T> for Result<T, Invalid> {
     }
 }
 
+/// Turns a unique index's refusal into the conflict the caller can act on:
+/// `store::insert(&mut tx, &row).await.on_conflict(already_booked)?`.
+pub(crate) trait OnConflict<T> {
+    fn on_conflict(self, conflict: impl FnOnce() -> ServiceError) -> Result<T, ServiceError>;
+}
+
+impl<T> OnConflict<T> for Result<T, StorageError> {
+    fn on_conflict(self, conflict: impl FnOnce() -> ServiceError) -> Result<T, ServiceError> {
+        self.map_err(|e| match e {
+            StorageError::Conflict(_) => conflict(),
+            other => other.into(),
+        })
+    }
+}
+
 impl From<StorageError> for ServiceError {
     fn from(e: StorageError) -> Self {
         match e {

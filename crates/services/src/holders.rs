@@ -4,19 +4,21 @@
 //! one sign-in; replacing it ends the old sessions and tells the old number. Lock-out and
 //! sessions follow the staff rules.
 
+use crate::OnConflict;
 use crate::auth::{Checked, SignIn};
 use crate::providers::FaceSubject;
+use crate::records;
 use crate::tokens::{random_token, token_hash};
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::Duration;
 use exitentry_domain::temporary_permit::MobileNumber;
 use exitentry_storage::accounts::Accounts;
-use exitentry_storage::{AnyConnection, StorageError, holders};
+use exitentry_storage::{AnyConnection, holders};
 use serde_json::json;
 
-mod records;
-pub use records::{CentreApplicationView, HolderRecords, Offers, records};
+mod overview;
+pub use overview::{CentreApplicationView, HolderRecords, Offers, records};
 
 /// The signed-in holder behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,9 +103,7 @@ pub async fn login_from(
 
 /// The audit subject of a person (what the officer's person page reads).
 async fn person_subject(conn: &mut AnyConnection, person_id: i64) -> Result<String> {
-    let p = exitentry_storage::people::get(conn, person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let p = records::person(conn, person_id).await?;
     Ok(format!("person:{}", p.person.external_id))
 }
 
@@ -155,12 +155,11 @@ pub(crate) async fn bind_person(
     let keep_same_number = proof == Proof::TemporaryPermit;
     let bound = holders::bind(tx, mobile, person_id, password_hash, now, keep_same_number)
         .await
-        .map_err(|e| match e {
-            StorageError::Conflict(_) => ServiceError::conflict(
+        .on_conflict(|| {
+            ServiceError::conflict(
                 ErrorCode::SignupInProgress,
                 "another sign-up for this person finished at the same moment; sign in",
-            ),
-            other => other.into(),
+            )
         })?;
     let subject = person_subject(tx, person_id).await?;
     let action = if bound.password_changed {
@@ -236,24 +235,8 @@ async fn open_session(
 
 /// The session behind a cookie token, if it is still alive (idle and absolute limits).
 pub async fn session(app: &App, token: &str) -> Result<Option<HolderSession>> {
-    let th = token_hash(token);
-    let mut conn = app.db.conn().await?;
-    let Some(s) = holders::session(&mut conn, &th).await? else {
-        return Ok(None);
-    };
-    if !crate::auth::keep_alive(
-        app,
-        &mut conn,
-        Accounts::Holders,
-        &th,
-        s.last_seen_at,
-        s.expires_at,
-    )
-    .await?
-    {
-        return Ok(None);
-    }
-    Ok(Some(HolderSession {
+    let live = crate::auth::live_session(app, Accounts::Holders, token, holders::session).await?;
+    Ok(live.map(|s| HolderSession {
         account_id: s.account.id,
         person_id: s.account.person_id,
         mobile: s.account.mobile,
@@ -522,15 +505,9 @@ pub async fn submit_signup_face(
         let mut conn = app.db.conn().await?;
         let taken = holders::face_attempt(&mut conn, id, SIGNUP_MAX_FACE_TRIES).await?;
         if taken.is_none() {
-            return Err(ServiceError::bad_input(
-                "image",
-                ErrorCode::TooManyFaceChecks,
-                "too many face checks; start again",
-            ));
+            return Err(crate::providers::too_many_face_checks());
         }
-        exitentry_storage::people::get(&mut conn, s.person_id)
-            .await?
-            .ok_or(ServiceError::NotFound("person"))?
+        records::person(&mut conn, s.person_id).await?
     };
     let subject = FaceSubject {
         document_kind: person.person.id_kind.code().to_string(),
@@ -549,11 +526,7 @@ pub async fn submit_signup_face(
         )
         .await?;
         tx.commit().await?;
-        return Err(ServiceError::bad_input(
-            "image",
-            ErrorCode::FaceMismatch,
-            "the face check did not match the photo on record",
-        ));
+        return Err(crate::providers::face_mismatch());
     }
     let mut tx = app.db.begin().await?;
     if !holders::complete_signup(&mut tx, id, now.timestamp_micros()).await? {

@@ -15,6 +15,7 @@ pub mod endorsement_applications;
 mod error;
 pub mod holders;
 pub mod import;
+mod input;
 pub mod jobs;
 pub mod keys;
 pub mod limits;
@@ -24,6 +25,7 @@ pub mod online_payments;
 pub mod partners;
 pub mod pre_applications;
 pub mod providers;
+mod records;
 pub mod registry;
 pub mod temporary_permits;
 pub mod tokens;
@@ -32,12 +34,15 @@ pub mod verification;
 pub mod verification_log;
 
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
+pub(crate) use error::OnConflict;
 pub use error::{AtField, ErrorCode, ServiceError};
 pub use exitentry_storage::{Backend, Db, StorageError};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use exitentry_config::Config;
+use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::policy::Policy;
+use exitentry_storage::documents::DocumentRecord;
 use std::sync::Arc;
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -124,6 +129,12 @@ impl App {
     /// Today's date in China Standard Time.
     pub fn today(&self) -> NaiveDate {
         exitentry_domain::time::beijing_date(self.clock.now())
+    }
+
+    /// A registered document's status on `day` as a reader should see it: a stored `valid`
+    /// past its expiry (or a booklet after the policy voids it) reads as `expired`.
+    pub fn document_status(&self, d: &DocumentRecord, day: NaiveDate) -> DocumentStatus {
+        effective_status(&self.policy, d.kind, d.status, d.expires_on, day)
     }
 }
 

@@ -3,12 +3,14 @@
 //! holder; on paper at the counter of an office of county level or above.
 
 use crate::auth::StaffSession;
+use crate::credentials::Draft;
 use crate::holders::HolderSession;
+use crate::records;
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::{DateTime, Duration, Utc};
-use exitentry_credentials::{Claims, CredentialBody, CredentialKind};
-use exitentry_domain::document::{DocumentStatus, effective_status};
+use exitentry_credentials::CredentialKind;
+use exitentry_domain::document::DocumentStatus;
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
 use exitentry_domain::office::{OfficeCode, Service};
 use exitentry_domain::partners::regions_agree;
@@ -18,7 +20,7 @@ use exitentry_domain::temporary_permit::{end_of_day, name_matches};
 use exitentry_storage::documents::{self, StoredDocument};
 use exitentry_storage::linkage_proofs::{self as store, ProofRecord};
 use exitentry_storage::people::StoredPerson;
-use exitentry_storage::{from_micros, offices, temporary_permits};
+use exitentry_storage::{from_micros, temporary_permits};
 use serde_json::json;
 
 /// A proof as the holder or the clerk sees it.
@@ -44,13 +46,7 @@ const TRAVEL_KINDS: [DocumentKind; 3] = [
 ];
 
 fn valid_now(app: &App, d: &StoredDocument) -> bool {
-    effective_status(
-        &app.policy,
-        d.doc.kind,
-        d.doc.status,
-        d.doc.expires_on,
-        app.today(),
-    ) == DocumentStatus::Valid
+    app.document_status(&d.doc, app.today()) == DocumentStatus::Valid
 }
 
 fn number_of(app: &App, d: &StoredDocument) -> Result<DocumentNumber> {
@@ -61,9 +57,7 @@ fn number_of(app: &App, d: &StoredDocument) -> Result<DocumentNumber> {
 /// The holder's own proof: their newest valid travel permit and residence permit.
 pub async fn issue_online(app: &App, holder: &HolderSession) -> Result<ProofView> {
     let mut conn = app.db.conn().await?;
-    let person = exitentry_storage::people::get(&mut conn, holder.person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let person = records::person(&mut conn, holder.person_id).await?;
     let docs = documents::for_person(&mut conn, holder.person_id).await?;
     drop(conn);
     // `for_person` lists the newest first.
@@ -116,9 +110,7 @@ pub async fn issue_paper(app: &App, who: &StaffSession, q: &PaperRequest) -> Res
     })?;
     let code = OfficeCode::parse(code).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let mut conn = app.db.conn().await?;
-    let office = offices::get(&mut conn, &code)
-        .await?
-        .ok_or(ServiceError::NotFound("office"))?;
+    let office = records::office(&mut conn, &code).await?;
     if !office.level.county_or_above() {
         return Err(ServiceError::conflict(
             ErrorCode::OfficeLevelTooLow,
@@ -212,11 +204,7 @@ async fn issue(
     office_code: Option<String>,
     actor: &str,
 ) -> Result<ProofView> {
-    let keys = app.keys.as_deref().ok_or(ServiceError::unavailable(
-        ErrorCode::KeysNotInitialised,
-        "signing keys are not set up",
-    ))?;
-    let signer = keys.current()?;
+    let signer = crate::credentials::current_signer(app)?;
     let now = app.now();
     let until = (now + Duration::days(app.config.credentials.linkage_proof_days))
         .min(end_of_day(travel.doc.expires_on, now))
@@ -224,28 +212,11 @@ async fn issue(
     let id = format!("LP-{}", &crate::tokens::random_token()[..20]);
     let mut tx = app.db.begin().await?;
     let index = temporary_permits::next_status_index(&mut tx).await?;
-    let claims = Claims {
-        iss: app.config.credentials.issuer.clone(),
-        iat: now.timestamp(),
-        nbf: now.timestamp(),
-        exp: until.timestamp(),
-        cti: id.as_bytes().to_vec(),
-        body: Some(CredentialBody {
-            kind: CredentialKind::LinkageProof,
-            holder_name_zh: person.person.names.zh.clone(),
-            holder_name_latin: person.person.names.latin.clone(),
-            date_of_birth: person.person.date_of_birth.to_string(),
-            sex: person.person.sex.code().to_string(),
-            document_kind: travel.doc.kind.code().to_string(),
-            document_number: travel.doc.number.clone(),
-            permitted_uses: Vec::new(),
-            status_index: u64::try_from(index)
-                .map_err(|e| ServiceError::Internal(e.to_string()))?,
-            linked_document_number: Some(rp.doc.number.clone()),
-        }),
-    };
-    let payload = exitentry_credentials::issue(&signer, &claims, &app.config.credentials.prefix)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let payload = Draft::new(app, CredentialKind::LinkageProof, &id, person, travel)
+        .valid(now, until)
+        .status_index(index)?
+        .linked_to(&rp.doc.number)
+        .sign(app, &signer)?;
     let record = ProofRecord {
         id: id.clone(),
         person_id: person.id,
@@ -308,9 +279,7 @@ fn view(
 /// The holder's proofs, newest first.
 pub async fn holder_proofs(app: &App, holder: &HolderSession) -> Result<Vec<ProofView>> {
     let mut conn = app.db.conn().await?;
-    let person = exitentry_storage::people::get(&mut conn, holder.person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let person = records::person(&mut conn, holder.person_id).await?;
     let mut out = Vec::new();
     for r in store::for_person(&mut conn, holder.person_id).await? {
         let (Some(t), Some(rp)) = (
@@ -344,14 +313,8 @@ pub async fn for_print(
     if !allowed {
         return Err(ServiceError::NotFound("linkage_proof"));
     }
-    let person = exitentry_storage::people::get(&mut conn, r.person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
-    let t = documents::get(&mut conn, r.travel_document_id)
-        .await?
-        .ok_or(ServiceError::NotFound("document"))?;
-    let rp = documents::get(&mut conn, r.residence_document_id)
-        .await?
-        .ok_or(ServiceError::NotFound("document"))?;
+    let person = records::person(&mut conn, r.person_id).await?;
+    let t = records::document(&mut conn, r.travel_document_id).await?;
+    let rp = records::document(&mut conn, r.residence_document_id).await?;
     Ok(view(app, r, &person, &t, &rp))
 }

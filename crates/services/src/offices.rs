@@ -1,5 +1,6 @@
 //! The public office directory.
 
+use crate::records;
 use crate::{App, Result, ServiceError};
 use exitentry_domain::office::{Office, OfficeCode};
 pub use exitentry_storage::offices::{DistrictSummary, OfficeFilter};
@@ -37,9 +38,7 @@ pub async fn districts(app: &App) -> Result<Vec<DistrictSummary>> {
 pub async fn get(app: &App, code: &str) -> Result<Office> {
     let code = OfficeCode::parse(code).map_err(|_| ServiceError::NotFound("office"))?;
     let mut c = app.db.conn().await?;
-    exitentry_storage::offices::get(&mut c, &code)
-        .await?
-        .ok_or(ServiceError::NotFound("office"))
+    records::office(&mut c, &code).await
 }
 
 /// Offices with a counter for `service` (or for any bookable service), for booking pickers.

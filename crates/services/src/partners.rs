@@ -1,6 +1,7 @@
 //! Relying parties and their API keys: created by an operator or admin, the key shown
 //! once (only its SHA-256 is stored), revoked or disabled with effect on the next request.
 
+use crate::OnConflict;
 use crate::auth::StaffSession;
 use crate::tokens::token_hash;
 use crate::{App, Result, ServiceError, audit};
@@ -133,15 +134,12 @@ pub async fn create(app: &App, actor: &str, p: &NewPartner) -> Result<(PartnerSu
     };
     let now = app.now_micros();
     let mut tx = app.db.begin().await?;
-    let id = store::create(&mut tx, &record, now)
-        .await
-        .map_err(|e| match e {
-            exitentry_storage::StorageError::Conflict(_) => ServiceError::conflict(
-                ErrorCode::PartnerExists,
-                format!("a partner named {name} exists"),
-            ),
-            other => other.into(),
-        })?;
+    let id = store::create(&mut tx, &record, now).await.on_conflict(|| {
+        ServiceError::conflict(
+            ErrorCode::PartnerExists,
+            format!("a partner named {name} exists"),
+        )
+    })?;
     let (key_id, key) = new_key();
     store::create_key(&mut tx, &key_id, id, &secret_hash(&key), now).await?;
     audit::record(

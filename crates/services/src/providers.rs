@@ -432,6 +432,24 @@ impl FaceVerifier for HttpFaceVerifier {
 /// Largest live capture accepted (a phone photo, downscaled by the page or the app).
 pub const MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// A face check that did not match the photo on record (the form's `image`).
+pub(crate) fn face_mismatch() -> ServiceError {
+    ServiceError::bad_input(
+        "image",
+        ErrorCode::FaceMismatch,
+        "the face check did not match the photo on record",
+    )
+}
+
+/// The face checks a step allows are used up.
+pub(crate) fn too_many_face_checks() -> ServiceError {
+    ServiceError::bad_input(
+        "image",
+        ErrorCode::TooManyFaceChecks,
+        "too many face checks; start again",
+    )
+}
+
 /// A well-formed JPEG (SOI … EOI) or PNG (signature, IHDR first, IEND last); the real type
 /// is read from the bytes, never from a name or a header.
 pub(crate) fn check_image(b: &[u8]) -> Result<()> {

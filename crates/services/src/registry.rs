@@ -1,10 +1,12 @@
 //! The officer's registry search and person view.
 
 use crate::auth::StaffSession;
+use crate::input::RequiredText;
+use crate::records;
 use crate::{App, Result, ServiceError};
 use crate::{AtField, ErrorCode};
 use chrono::NaiveDate;
-use exitentry_domain::document::{DocumentStatus, effective_status};
+use exitentry_domain::document::DocumentStatus;
 use exitentry_domain::ids::{IdKind, IdentityNumber};
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber, kinds_matching};
 use exitentry_domain::staff::Permission;
@@ -76,13 +78,7 @@ pub(crate) fn document_view(app: &App, d: &StoredDocument, today: NaiveDate) -> 
         issue_count: d.doc.issue_count,
         issued_on: d.doc.issued_on,
         expires_on: d.doc.expires_on,
-        status: effective_status(
-            &app.policy,
-            d.doc.kind,
-            d.doc.status,
-            d.doc.expires_on,
-            today,
-        ),
+        status: app.document_status(&d.doc, today),
         office_code: d.doc.office_code.clone(),
     }
 }
@@ -154,9 +150,7 @@ pub async fn person(
 ) -> Result<(PersonView, Vec<DocumentView>)> {
     who.require(Permission::SearchRegistry)?;
     let mut conn = app.db.conn().await?;
-    let p = people::get(&mut conn, id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let p = records::person(&mut conn, id).await?;
     let today = app.today();
     let docs = documents::for_person(&mut conn, id)
         .await?
@@ -165,6 +159,14 @@ pub async fn person(
         .collect();
     Ok((person_view(&p), docs))
 }
+
+/// Why a person's household registration area is recorded.
+const HUKOU_REASON: RequiredText = RequiredText {
+    field: "reason",
+    max: 200,
+    code: ErrorCode::HukouReasonRequired,
+    message: "say why (at most 200 characters)",
+};
 
 /// Records where a mainland resident's household registration is now (the officer saw the
 /// hukou booklet), with the reason; audited with the value before and after.
@@ -177,18 +179,9 @@ pub async fn set_hukou_area(
 ) -> Result<()> {
     who.require(Permission::RecordHukou)?;
     let area = exitentry_domain::person::HukouArea::parse(area).at_field("hukou_area")?;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(ServiceError::bad_input(
-            "reason",
-            ErrorCode::HukouReasonRequired,
-            "say why (at most 200 characters)",
-        ));
-    }
+    let reason = HUKOU_REASON.check(reason)?;
     let mut tx = app.db.begin().await?;
-    let p = people::get(&mut tx, person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let p = records::person(&mut tx, person_id).await?;
     if p.person.region != exitentry_domain::person::Region::Mainland {
         return Err(ServiceError::bad_input(
             "hukou_area",

@@ -1,14 +1,15 @@
 //! Temporary e-permits: apply with permit details, confirm the SMS code, pass the face
 //! check, and receive a signed QR credential — within the monthly limit.
 
+use crate::credentials::Draft;
 use crate::holders::HolderSession;
 use crate::providers::FaceSubject;
+use crate::records;
 use crate::tokens::token_hash;
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use exitentry_credentials::{Claims, CredentialBody, CredentialKind};
-use exitentry_domain::document::effective_status;
+use exitentry_credentials::CredentialKind;
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
 use exitentry_domain::person::{Sex, parse_date};
 use exitentry_domain::staff::{Permission, check_password_strength};
@@ -116,7 +117,7 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
     {
         return Err(no_match());
     }
-    let status = effective_status(&app.policy, kind, doc.doc.status, doc.doc.expires_on, today);
+    let status = app.document_status(&doc.doc, today);
     check_eligible_on(kind, status, doc.doc.expires_on, today).at_field("document_number")?;
     // The month's limit is told now, before an SMS and a face photo are asked for; it is
     // still taken atomically at issuance.
@@ -289,53 +290,29 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
     {
         let mut conn = app.db.conn().await?;
         if !store::take_face_attempt(&mut conn, id, MAX_FACE_TRIES).await? {
-            return Err(ServiceError::bad_input(
-                "image",
-                ErrorCode::TooManyFaceChecks,
-                "too many face checks; start again",
-            ));
+            return Err(crate::providers::too_many_face_checks());
         }
     }
     let subject = {
         let mut conn = app.db.conn().await?;
-        let doc = documents::get(&mut conn, a.document_id)
-            .await?
-            .ok_or(ServiceError::NotFound("document"))?;
+        let doc = records::document(&mut conn, a.document_id).await?;
         FaceSubject {
             document_kind: doc.doc.kind.code().to_string(),
             document_number: doc.doc.number,
         }
     };
     if !face.verify(&subject, image).await? {
-        return Err(ServiceError::bad_input(
-            "image",
-            ErrorCode::FaceMismatch,
-            "the face check did not match the photo on record",
-        ));
+        return Err(crate::providers::face_mismatch());
     }
-    let keys = app.keys.as_deref().ok_or(ServiceError::unavailable(
-        ErrorCode::KeysNotInitialised,
-        "signing keys are not set up",
-    ))?;
-    let signer = keys.current()?;
+    let signer = crate::credentials::current_signer(app)?;
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    let doc = documents::get(&mut tx, a.document_id)
-        .await?
-        .ok_or(ServiceError::NotFound("document"))?;
-    let holder = exitentry_storage::people::get(&mut tx, a.person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let doc = records::document(&mut tx, a.document_id).await?;
+    let holder = records::person(&mut tx, a.person_id).await?;
     // The registry may have changed since the first step (a day passed, the permit was
     // cancelled): the same check again, a clear answer and never an unsignable credential.
     let today = app.today();
-    let status = effective_status(
-        &app.policy,
-        doc.doc.kind,
-        doc.doc.status,
-        doc.doc.expires_on,
-        today,
-    );
+    let status = app.document_status(&doc.doc, today);
     check_eligible_on(doc.doc.kind, status, doc.doc.expires_on, today)
         .at_field("document_number")?;
     let month = month_key(now);
@@ -356,28 +333,17 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
     }
     let permit_id = format!("TP-{}", &crate::tokens::random_token()[..20]);
     let uses: Vec<&'static str> = PermittedUse::ALL.iter().map(|u| u.code()).collect();
-    let claims = Claims {
-        iss: app.config.credentials.issuer.clone(),
-        iat: now.timestamp(),
-        nbf: from.timestamp(),
-        exp: until.timestamp(),
-        cti: permit_id.as_bytes().to_vec(),
-        body: Some(CredentialBody {
-            kind: CredentialKind::TemporaryPermit,
-            holder_name_zh: holder.person.names.zh.clone(),
-            holder_name_latin: holder.person.names.latin.clone(),
-            date_of_birth: holder.person.date_of_birth.to_string(),
-            sex: holder.person.sex.code().to_string(),
-            document_kind: doc.doc.kind.code().to_string(),
-            document_number: doc.doc.number.clone(),
-            permitted_uses: uses.iter().map(|u| u.to_string()).collect(),
-            status_index: u64::try_from(index)
-                .map_err(|e| ServiceError::Internal(e.to_string()))?,
-            linked_document_number: None,
-        }),
-    };
-    let payload = exitentry_credentials::issue(&signer, &claims, &app.config.credentials.prefix)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let payload = Draft::new(
+        app,
+        CredentialKind::TemporaryPermit,
+        &permit_id,
+        &holder,
+        &doc,
+    )
+    .valid(from, until)
+    .uses(&uses)
+    .status_index(index)?
+    .sign(app, &signer)?;
     let record = PermitRecord {
         id: permit_id.clone(),
         person_id: a.person_id,
@@ -539,12 +505,8 @@ pub struct PermitView {
 }
 
 async fn view(app: &App, conn: &mut AnyConnection, p: PermitRecord) -> Result<PermitView> {
-    let doc = documents::get(conn, p.document_id)
-        .await?
-        .ok_or(ServiceError::NotFound("document"))?;
-    let holder = exitentry_storage::people::get(conn, p.person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let doc = records::document(conn, p.document_id).await?;
+    let holder = records::person(conn, p.person_id).await?;
     let row = store::PermitListRow {
         document_kind: doc.doc.kind.code().to_string(),
         document_number: doc.doc.number,

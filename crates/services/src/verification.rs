@@ -5,7 +5,7 @@
 use crate::partners::{PartnerContext, take_quota};
 use crate::{App, Result, ServiceError};
 use crate::{AtField, ErrorCode};
-use exitentry_domain::document::{DocumentStatus, effective_status};
+use exitentry_domain::document::DocumentStatus;
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
 use exitentry_domain::partners::{Scope, regions_agree};
 use exitentry_domain::person::parse_date;
@@ -131,13 +131,7 @@ fn parse_number(
 }
 
 fn status_now(app: &App, d: &documents::StoredDocument) -> DocumentStatus {
-    effective_status(
-        &app.policy,
-        d.doc.kind,
-        d.doc.status,
-        d.doc.expires_on,
-        app.today(),
-    )
+    app.document_status(&d.doc, app.today())
 }
 
 pub async fn verify_permit(

@@ -10,9 +10,10 @@ use exitentry_services::auth::StaffSession;
 use exitentry_services::import::{self, ImportKind, ImportOptions, ImportSummary, NoProgress};
 use exitentry_services::partners::{self, NewPartner, PartnerContext};
 use exitentry_services::providers::{DevFaceVerifier, Providers};
-use exitentry_services::{App, Clock, ManualClock, auth};
+use exitentry_services::{App, Clock, ManualClock, ServiceError, auth};
 use exitentry_storage::Db;
 use exitentry_storage::testing::TestDb;
+use std::future::Future;
 use std::sync::Arc;
 
 /// The two Tianhe offices: a hall and a 24-hour self-service point.
@@ -141,6 +142,53 @@ async fn import_as(
     import::run(app, kind, csv.as_bytes(), &opts, &NoProgress)
         .await
         .expect("import")
+}
+
+/// The code a service call is refused with; a call that succeeds fails the test.
+pub async fn error_code<T: std::fmt::Debug>(
+    call: impl Future<Output = Result<T, ServiceError>>,
+) -> &'static str {
+    call.await.expect_err("the call should be refused").code()
+}
+
+/// Signs in with a wrong password until the account locks (`max_failed_logins - 1` answers
+/// of a wrong password, then the lock), and checks that the lock refuses the right
+/// `password` too. `login` signs in to the one account with the password it is given.
+pub async fn assert_locks_out<T: std::fmt::Debug, F>(
+    app: &App,
+    login: impl Fn(&'static str) -> F,
+    password: &'static str,
+) where
+    F: Future<Output = Result<T, ServiceError>>,
+{
+    let max = app.config.security.max_failed_logins;
+    for attempt in 1..max {
+        let r = login("not the password").await;
+        assert!(
+            matches!(r, Err(ServiceError::BadCredentials)),
+            "attempt {attempt}: {r:?}"
+        );
+    }
+    let r = login("not the password").await;
+    assert!(
+        matches!(r, Err(ServiceError::Locked { .. })),
+        "attempt {max}: {r:?}"
+    );
+    let r = login(password).await;
+    assert!(
+        matches!(r, Err(ServiceError::Locked { .. })),
+        "the right password while locked: {r:?}"
+    );
+}
+
+/// How many of the latest thousand audit entries record `action`.
+pub async fn audited(app: &App, action: &str) -> usize {
+    exitentry_services::audit::recent(app, 1000)
+        .await
+        .expect("audit entries")
+        .iter()
+        .filter(|e| e.entry.action == action)
+        .count()
 }
 
 /// `(row, column, code)` of every problem, for exact comparisons.

@@ -18,8 +18,8 @@ pub mod smtp;
 pub use exitentry_storage::{Backend, backend_tests};
 pub use fixtures::{
     LI_HUA_ID, OFFICES, OFFICES_CSV, PASSWORD, TINY_PNG, app, app_with_config, app_with_keys,
-    chan_expiry, import, partner, partner_context, partner_key, person_id, problems,
-    refusing_faces, seed_registry, seeded, staff_session,
+    assert_locks_out, audited, chan_expiry, error_code, import, partner, partner_context,
+    partner_key, person_id, problems, refusing_faces, seed_registry, seeded, staff_session,
 };
 
 pub struct TestApp {
@@ -122,18 +122,8 @@ impl TestApp {
         username: &str,
         password: &str,
     ) -> reqwest::Response {
-        let csrf = self.csrf(client, "/staff/login").await;
-        client
-            .post(self.url("/staff/login"))
-            .form(&[
-                ("username", username),
-                ("password", password),
-                ("csrf", csrf.as_str()),
-                ("next", "/staff"),
-            ])
-            .send()
-            .await
-            .expect("login post")
+        let account = [("username", username), ("password", password)];
+        self.sign_in(client, "/staff/login", account).await
     }
 
     /// A new client signed in as the seeded staff member `username` (with [`PASSWORD`]).
@@ -143,25 +133,18 @@ impl TestApp {
         c
     }
 
-    /// Signs `client` in through the permit holders' login form (mobile and password).
-    pub async fn holder_login(
+    /// Posts the sign-in form at `page` (`/staff/login`, `/my/login`) with the account's
+    /// name and password fields and the form's CSRF token, to go on to the area's start.
+    pub async fn sign_in(
         &self,
         client: &reqwest::Client,
-        mobile: &str,
-        password: &str,
+        page: &str,
+        [name, password]: [(&str, &str); 2],
     ) -> reqwest::Response {
-        let csrf = self.csrf(client, "/my/login").await;
-        client
-            .post(self.url("/my/login"))
-            .form(&[
-                ("mobile", mobile),
-                ("password", password),
-                ("csrf", csrf.as_str()),
-                ("next", "/my"),
-            ])
-            .send()
-            .await
-            .expect("holder login post")
+        let csrf = self.csrf(client, page).await;
+        let next = page.trim_end_matches("/login");
+        let form = [name, password, ("csrf", csrf.as_str()), ("next", next)];
+        self.post_form(client, page, &form).await
     }
 
     /// Registers an applicant through the pages and follows the emailed link; returns the
@@ -169,12 +152,8 @@ impl TestApp {
     pub async fn applicant(&self, email: &str) -> (reqwest::Client, String) {
         let c = self.client();
         let csrf = self.csrf(&c, "/apply/register").await;
-        let r = c
-            .post(self.url("/apply/register"))
-            .form(&[("csrf", csrf.as_str()), ("email", email), ("lang", "en")])
-            .send()
-            .await
-            .expect("register");
+        let form = [("csrf", csrf.as_str()), ("email", email), ("lang", "en")];
+        let r = self.post_form(&c, "/apply/register", &form).await;
         assert_eq!(r.status(), StatusCode::OK);
         exitentry_services::jobs::run_due(&self.app)
             .await
@@ -194,16 +173,12 @@ impl TestApp {
             .take(64)
             .collect();
         let csrf = self.csrf(&c, &format!("/apply/verify?token={token}")).await;
-        let r = c
-            .post(self.url("/apply/verify"))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("token", token.as_str()),
-                ("password", "correct horse battery"),
-            ])
-            .send()
-            .await
-            .expect("verify");
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("token", token.as_str()),
+            ("password", "correct horse battery"),
+        ];
+        let r = self.post_form(&c, "/apply/verify", &form).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let csrf = self.csrf(&c, "/apply/applications").await;
         (c, csrf)
@@ -301,6 +276,24 @@ pub async fn get_text(c: &reqwest::Client, url: String) -> String {
 pub async fn get_json(c: &reqwest::Client, url: String) -> serde_json::Value {
     let r = c.get(url).send().await.expect("get");
     r.json().await.expect("json")
+}
+
+/// A response header's value as text.
+pub fn header(r: &reqwest::Response, name: impl reqwest::header::AsHeaderName) -> &str {
+    r.headers()
+        .get(name)
+        .expect("the header")
+        .to_str()
+        .expect("a text header")
+}
+
+/// The code of a JSON error answer (`{"error": {"code": …}}`).
+pub async fn error_code_of(r: reqwest::Response) -> String {
+    let body: serde_json::Value = r.json().await.expect("a JSON error");
+    body["error"]["code"]
+        .as_str()
+        .expect("an error code")
+        .to_string()
 }
 
 /// The value of `<input type="hidden" name="NAME" value="…">` in a page.

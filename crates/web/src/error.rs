@@ -143,6 +143,9 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// What a page handler answers: the page, or the error page (or sign-in) instead.
+pub type PageResult = Result<Response, PageError>;
+
 /// Error answer of a web page: the login page for anonymous staff, else an error page.
 pub struct PageError {
     pub err: ServiceError,

@@ -8,7 +8,26 @@ use axum::extract::OriginalUri;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use exitentry_domain::office::{Office, Service};
+use exitentry_domain::staff::Permission;
 use exitentry_services::auth::StaffSession;
+
+/// A page's template: the struct askama renders from `path`, holding the [`Page`] every
+/// template reads and the page's own fields:
+/// `page_template! { Hub = "centre/hub.html" { office: String } }`.
+macro_rules! page_template {
+    ($(#[$attr:meta])* $name:ident = $path:tt {
+        $($(#[$field_attr:meta])* $field:ident: $ty:ty),* $(,)?
+    }) => {
+        $(#[$attr])*
+        #[derive(askama::Template)]
+        #[template(path = $path)]
+        struct $name {
+            page: $crate::render::Page,
+            $($(#[$field_attr])* $field: $ty,)*
+        }
+    };
+}
+pub(crate) use page_template;
 
 /// What every template needs.
 pub struct Page {
@@ -16,7 +35,15 @@ pub struct Page {
     pub path: String,
     pub staff: Option<StaffSession>,
     pub title: String,
+    /// What the action that led here did, when it worked.
+    pub notice: Option<String>,
+    /// Why the action that led here (or the page's own search) failed.
+    pub error: Option<String>,
 }
+
+/// What the action that led to a page did, shown on it: a notice, or why it failed (the
+/// status the page is answered with, and the message).
+pub type Outcome = Result<String, (StatusCode, String)>;
 
 pub struct LangLink {
     pub code: &'static str,
@@ -32,16 +59,13 @@ impl Page {
         staff: Option<StaffSession>,
         title_key: &str,
     ) -> Self {
-        let path = uri
-            .0
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into());
         Page {
             lang,
-            path,
+            path: path_and_query(uri),
             staff,
             title: lang.t(title_key),
+            notice: None,
+            error: None,
         }
     }
 
@@ -99,11 +123,7 @@ impl Page {
     }
 
     pub fn office_name(&self, o: &Office) -> String {
-        match self.lang {
-            Lang::ZhHans => o.name_zh_hans.clone(),
-            Lang::ZhHant => o.name_zh_hant.clone(),
-            Lang::En => o.name_en.clone(),
-        }
+        office_name(self.lang, o)
     }
 
     pub fn service(&self, s: &Service) -> String {
@@ -121,52 +141,26 @@ impl Page {
             .unwrap_or("")
     }
 
-    pub fn can_view_temporary_permits(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| {
-            s.role
-                .can(exitentry_domain::staff::Permission::ViewTemporaryPermits)
-        })
+    /// Whether the signed-in staff member's role has `p` (the header shows what it allows).
+    pub fn can(&self, p: Permission) -> bool {
+        self.staff.as_ref().is_some_and(|s| s.role.can(p))
     }
+}
 
-    pub fn can_print_linkage_proofs(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| {
-            s.role
-                .can(exitentry_domain::staff::Permission::PrintLinkageProofs)
-        })
-    }
+/// The address asked for, with its query (where the language switch comes back to).
+pub fn path_and_query(uri: &OriginalUri) -> String {
+    uri.0
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
+}
 
-    pub fn can_serve_counter(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| {
-            s.role
-                .can(exitentry_domain::staff::Permission::ServeCounter)
-        })
-    }
-
-    pub fn can_review_pre_applications(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| {
-            s.role
-                .can(exitentry_domain::staff::Permission::ReviewPreApplications)
-        })
-    }
-
-    pub fn can_review_endorsements(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| {
-            s.role
-                .can(exitentry_domain::staff::Permission::ReviewEndorsements)
-        })
-    }
-
-    pub fn can_process(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| {
-            s.role
-                .can(exitentry_domain::staff::Permission::ProcessApplications)
-        })
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.staff
-            .as_ref()
-            .is_some_and(|s| s.role.can(exitentry_domain::staff::Permission::ManageStaff))
+/// An office's name in the reader's language.
+pub fn office_name(lang: Lang, o: &Office) -> String {
+    match lang {
+        Lang::ZhHans => o.name_zh_hans.clone(),
+        Lang::ZhHant => o.name_zh_hant.clone(),
+        Lang::En => o.name_en.clone(),
     }
 }
 
@@ -223,15 +217,6 @@ pub fn qr_svg(payload: &str) -> Option<String> {
             .quiet_zone(true)
             .build(),
     )
-}
-
-/// A page's status and the error it shows: OK and none, or the failed action's status and
-/// message.
-pub fn status_and_error(error: Option<(StatusCode, String)>) -> (StatusCode, Option<String>) {
-    match error {
-        Some((st, m)) => (st, Some(m)),
-        None => (StatusCode::OK, None),
-    }
 }
 
 /// Renders a template, turning a rendering failure into a plain 500.

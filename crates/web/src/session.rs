@@ -2,15 +2,16 @@
 //! cookies we set. Forms are checked against the session's token in `extract::forms`.
 
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::{ApiError, PageError};
 use crate::i18n::{Lang, cookie};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use exitentry_services::ServiceError;
 use exitentry_services::auth::{self, StaffSession};
 use exitentry_services::centre::{self, DeviceSession};
 use exitentry_services::holders::{self, HolderSession};
 use exitentry_services::pre_applications::{self, ApplicantSession};
+use exitentry_services::{App, ServiceError};
+use std::convert::Infallible;
 use std::marker::PhantomData;
 
 pub const SESSION_COOKIE: &str = "ee_session";
@@ -33,90 +34,118 @@ pub fn anon_csrf_cookie(token: &str) -> String {
     set_cookie(LOGIN_CSRF_COOKIE, token, Some(3600), false)
 }
 
+/// A kind of account people sign in to: its session cookie, how a session is found, the
+/// session's CSRF token, and the language of the sign-in redirect for visitors who name
+/// none.
+trait Account: Sized {
+    const COOKIE: &'static str;
+    const FALLBACK: Lang;
+    fn find(
+        app: &App,
+        token: &str,
+    ) -> impl Future<Output = Result<Option<Self>, ServiceError>> + Send;
+    fn csrf(&self) -> &str;
+}
+
+/// The kinds of account: `Session: cookie, fallback language, how it is found;`.
+macro_rules! accounts {
+    ($($session:ty: $cookie:expr, $fallback:expr, $find:path;)*) => {$(
+        impl Account for $session {
+            const COOKIE: &'static str = $cookie;
+            const FALLBACK: Lang = $fallback;
+
+            fn find(app: &App, token: &str) -> impl Future<Output = FoundSession<Self>> + Send {
+                $find(app, token)
+            }
+
+            fn csrf(&self) -> &str {
+                &self.csrf_token
+            }
+        }
+    )*};
+}
+
+accounts! {
+    HolderSession: HOLDER_COOKIE, Lang::ZhHans, holders::session;
+    ApplicantSession: APPLICANT_COOKIE, Lang::En, pre_applications::session;
+    StaffSession: SESSION_COOKIE, Lang::ZhHans, auth::session;
+}
+
+type FoundSession<A> = Result<Option<A>, ServiceError>;
+
+/// The session in this request's cookie, if any.
+async fn session_of<A: Account>(parts: &Parts, state: &AppState) -> FoundSession<A> {
+    match cookie(parts, A::COOKIE) {
+        Some(token) if !token.is_empty() => A::find(&state.app, token).await,
+        _ => Ok(None),
+    }
+}
+
+/// The session a page needs (else the page error that sends the visitor to sign in), its
+/// CSRF token left for the form extractors.
+async fn page_session<A: Account>(parts: &mut Parts, state: &AppState) -> Result<A, PageError> {
+    let found = session_of(parts, state).await;
+    let account: A = required(parts, state, A::FALLBACK, found).await?;
+    expect_csrf(parts, account.csrf());
+    Ok(account)
+}
+
+/// The session an API call needs: 401 JSON without one, before any body is read.
+async fn api_session<A: Account>(parts: &mut Parts, state: &AppState) -> Result<A, ApiError> {
+    let lang = Lang::from_headers(&parts.headers);
+    match session_of(parts, state).await {
+        Ok(Some(a)) => Ok(a),
+        Ok(None) => Err(ApiError::new(ServiceError::Unauthenticated, lang)),
+        Err(e) => Err(ApiError::new(e, lang)),
+    }
+}
+
+/// The session, if any (a page that shows more to those signed in).
+async fn maybe_session<A: Account>(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Option<A>, Infallible> {
+    Ok(session_of(parts, state).await.ok().flatten())
+}
+
+/// An extractor over one kind of account's session, found by one of the functions above:
+/// `extractor!(Holder: PageError = page_session);`.
+macro_rules! extractor {
+    ($($name:ident: $rejection:ty = $find:ident;)*) => {$(
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = $rejection;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                $find(parts, state).await.map($name)
+            }
+        }
+    )*};
+}
+
+extractor! {
+    Holder: PageError = page_session;
+    MaybeHolder: Infallible = maybe_session;
+    ApiHolder: ApiError = api_session;
+    Applicant: PageError = page_session;
+    Staff: PageError = page_session;
+    MaybeStaff: Infallible = maybe_session;
+    ApiStaff: ApiError = api_session;
+}
+
 /// The signed-in permit holder; anonymous requests are sent to the holders' sign-in.
 pub struct Holder(pub HolderSession);
 
 /// The signed-in permit holder, if any.
 pub struct MaybeHolder(pub Option<HolderSession>);
 
-async fn holder_lookup(
-    parts: &Parts,
-    state: &AppState,
-) -> Result<Option<HolderSession>, ServiceError> {
-    match cookie(parts, HOLDER_COOKIE) {
-        Some(token) if !token.is_empty() => holders::session(&state.app, token).await,
-        _ => Ok(None),
-    }
-}
-
-impl FromRequestParts<AppState> for Holder {
-    type Rejection = PageError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let found = holder_lookup(parts, state).await;
-        let h = required(parts, state, Lang::ZhHans, found).await?;
-        expect_csrf(parts, &h.csrf_token);
-        Ok(Holder(h))
-    }
-}
-
-impl FromRequestParts<AppState> for MaybeHolder {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(MaybeHolder(
-            holder_lookup(parts, state).await.ok().flatten(),
-        ))
-    }
-}
-
 /// The signed-in permit holder for the JSON API: 401 JSON, before any body is read.
 pub struct ApiHolder(pub HolderSession);
 
-impl FromRequestParts<AppState> for ApiHolder {
-    type Rejection = crate::error::ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_headers(&parts.headers);
-        match holder_lookup(parts, state).await {
-            Ok(Some(h)) => Ok(ApiHolder(h)),
-            Ok(None) => Err(crate::error::ApiError::new(
-                ServiceError::Unauthenticated,
-                lang,
-            )),
-            Err(e) => Err(crate::error::ApiError::new(e, lang)),
-        }
-    }
-}
-
 /// The signed-in online applicant; anonymous requests are sent to the applicants' sign-in.
 pub struct Applicant(pub ApplicantSession);
-
-impl FromRequestParts<AppState> for Applicant {
-    type Rejection = PageError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let found = match cookie(parts, APPLICANT_COOKIE) {
-            Some(token) if !token.is_empty() => pre_applications::session(&state.app, token).await,
-            _ => Ok(None),
-        };
-        let a = required(parts, state, Lang::En, found).await?;
-        expect_csrf(parts, &a.csrf_token);
-        Ok(Applicant(a))
-    }
-}
 
 /// The signed-in staff member; anonymous requests are sent to the login page.
 pub struct Staff(pub StaffSession);
@@ -124,12 +153,8 @@ pub struct Staff(pub StaffSession);
 /// The signed-in staff member, if any (public pages show a staff link then).
 pub struct MaybeStaff(pub Option<StaffSession>);
 
-async fn lookup(parts: &Parts, state: &AppState) -> Result<Option<StaffSession>, ServiceError> {
-    match cookie(parts, SESSION_COOKIE) {
-        Some(token) if !token.is_empty() => auth::session(&state.app, token).await,
-        _ => Ok(None),
-    }
-}
+/// The signed-in staff member for the JSON API: 401 JSON instead of a redirect.
+pub struct ApiStaff(pub StaffSession);
 
 /// The session a page needs, or the page error that sends the visitor to sign in (the
 /// error page picks the sign-in by path) in their language (`fallback` without one).
@@ -170,55 +195,6 @@ fn path_of(parts: &Parts) -> String {
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into())
-}
-
-impl FromRequestParts<AppState> for Staff {
-    type Rejection = PageError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let found = lookup(parts, state).await;
-        let staff = required(parts, state, Lang::ZhHans, found).await?;
-        expect_csrf(parts, &staff.csrf_token);
-        Ok(Staff(staff))
-    }
-}
-
-/// The signed-in staff member for the JSON API: 401 JSON instead of a redirect.
-pub struct ApiStaff(pub StaffSession);
-
-impl FromRequestParts<AppState> for ApiStaff {
-    type Rejection = crate::error::ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_request_parts(parts, state)
-            .await
-            .unwrap_or(Lang::En);
-        match lookup(parts, state).await {
-            Ok(Some(s)) => Ok(ApiStaff(s)),
-            Ok(None) => Err(crate::error::ApiError::new(
-                ServiceError::Unauthenticated,
-                lang,
-            )),
-            Err(e) => Err(crate::error::ApiError::new(e, lang)),
-        }
-    }
-}
-
-impl FromRequestParts<AppState> for MaybeStaff {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(MaybeStaff(lookup(parts, state).await.ok().flatten()))
-    }
 }
 
 /// A `Set-Cookie` value with the platform's defaults: HttpOnly, SameSite=Strict, Path=/.

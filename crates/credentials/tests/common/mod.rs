@@ -52,6 +52,11 @@ impl Pki {
         }
     }
 
+    /// Both signers' algorithms and keys.
+    pub fn signers(&self) -> [(Alg, SigningKey); 2] {
+        [Alg::Es256, Alg::EdDsa].map(|alg| (alg, self.key(alg)))
+    }
+
     pub fn trust(&self) -> TrustStore {
         let mut trust = TrustStore::new();
         trust.add_cert_der(&self.es256.cert_der).unwrap();

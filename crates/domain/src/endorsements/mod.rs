@@ -203,6 +203,18 @@ pub struct FeeTable {
     pub multi_3y_or_more: i64,
 }
 
+impl FeeTable {
+    /// 15 / 30 / 80 / 120 / 160 / 240 CNY, the fees since 2003 (and for any earlier date).
+    pub const SINCE_2003: FeeTable = FeeTable {
+        single: 1500,
+        double: 3000,
+        multi_up_to_1y: 8000,
+        multi_up_to_2y: 12000,
+        multi_under_3y: 16000,
+        multi_3y_or_more: 24000,
+    };
+}
+
 const fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     match NaiveDate::from_ymd_opt(y, m, d) {
         Some(d) => d,
@@ -216,17 +228,7 @@ impl Default for EndorsementRules {
     fn default() -> Self {
         EndorsementRules {
             business_stay: vec![(day(2003, 1, 1), 7), (day(2024, 5, 6), 14)],
-            fees: vec![(
-                day(2003, 1, 1),
-                FeeTable {
-                    single: 1500,
-                    double: 3000,
-                    multi_up_to_1y: 8000,
-                    multi_up_to_2y: 12000,
-                    multi_under_3y: 16000,
-                    multi_3y_or_more: 24000,
-                },
-            )],
+            fees: vec![(day(2003, 1, 1), FeeTable::SINCE_2003)],
         }
     }
 }
@@ -246,14 +248,7 @@ impl EndorsementRules {
 
     /// The fee in CNY cents for an endorsement applied for on `on`.
     pub fn fee_cents(&self, trips: Trips, validity_months: u32, on: NaiveDate) -> i64 {
-        let t = Self::on(&self.fees, on).unwrap_or(FeeTable {
-            single: 1500,
-            double: 3000,
-            multi_up_to_1y: 8000,
-            multi_up_to_2y: 12000,
-            multi_under_3y: 16000,
-            multi_3y_or_more: 24000,
-        });
+        let t = Self::on(&self.fees, on).unwrap_or(FeeTable::SINCE_2003);
         match trips {
             Trips::Count(1) => t.single,
             Trips::Count(_) => t.double,
@@ -336,6 +331,23 @@ pub fn variants(
     }
 }
 
+/// The one of `variants` with the validity and trips asked for.
+pub fn variant_with(
+    variants: Vec<Variant>,
+    validity_months: u32,
+    trips: Trips,
+) -> Result<Variant, Invalid> {
+    variants
+        .into_iter()
+        .find(|v| v.validity_months == validity_months && v.trips == trips)
+        .ok_or_else(|| {
+            Invalid::new(
+                ErrorCode::NoSuchVariant,
+                "this endorsement is not issued with this validity and trips",
+            )
+        })
+}
+
 /// The last day of an endorsement valid `months` from `from`.
 pub fn valid_until(from: NaiveDate, months: u32) -> Option<NaiveDate> {
     from.checked_add_months(Months::new(months))?.pred_opt()
@@ -379,12 +391,7 @@ pub fn check_self_service(a: &Applicant, kind: EndorsementType) -> Result<(), In
             "registered state personnel apply through their unit",
         ));
     }
-    if kind == EndorsementType::G && !a.hukou_in_scheme_city {
-        return Err(Invalid::new(
-            ErrorCode::NotSchemeCity,
-            "individual tourism needs a household registration in a scheme city",
-        ));
-    }
+    check_scheme_city(a, kind)?;
     if !matches!(kind, EndorsementType::G | EndorsementType::L) {
         // Only tourism is self-service (since 2019-04-01); the others need documents a
         // clerk or a reviewer checks.
@@ -405,6 +412,12 @@ pub fn check_counter(a: &Applicant, kind: EndorsementType) -> Result<(), Invalid
             "endorsements are printed on a valid EEP card; apply for the card first",
         ));
     }
+    check_scheme_city(a, kind)
+}
+
+/// Individual tourism (G), wherever applied for, needs a household registration in a city
+/// of the scheme.
+fn check_scheme_city(a: &Applicant, kind: EndorsementType) -> Result<(), Invalid> {
     if kind == EndorsementType::G && !a.hukou_in_scheme_city {
         return Err(Invalid::new(
             ErrorCode::NotSchemeCity,

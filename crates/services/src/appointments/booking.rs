@@ -2,10 +2,13 @@
 //! reschedule before the cut-off, no-shows and the block they lead to, reminders.
 
 use super::*;
+use crate::OnConflict;
 use crate::auth::StaffSession;
 use crate::holders::HolderSession;
+use crate::input::RequiredText;
 use crate::partners::PartnerContext;
 use crate::providers::FaceSubject;
+use crate::records;
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -15,8 +18,8 @@ use exitentry_domain::office::Service;
 use exitentry_domain::partners::Scope;
 use exitentry_domain::states::{AppointmentState, PreApplicationState};
 use exitentry_domain::time::cst;
-use exitentry_storage::appointments::{self as store, AppointmentRow};
-use exitentry_storage::{AnyConnection, StorageError, from_micros, jobs, people};
+use exitentry_storage::appointments::{self as store, AppointmentRow, SlotRow};
+use exitentry_storage::{AnyConnection, from_micros, jobs, people};
 use serde::Serialize;
 use serde_json::json;
 
@@ -135,6 +138,64 @@ pub(super) fn parse_slot_start(s: &str) -> Result<DateTime<Utc>> {
         })
 }
 
+/// Moves a booked appointment on to `to` (checked in, cancelled), conditionally: of two
+/// workers moving it at once, the second is told it has moved already.
+pub(crate) async fn leave_booked(
+    app: &App,
+    conn: &mut AnyConnection,
+    a: &AppointmentRow,
+    to: AppointmentState,
+) -> Result<()> {
+    let from = AppointmentState::Booked;
+    if store::set_status(conn, &a.id, from, to, app.now_micros()).await? {
+        return Ok(());
+    }
+    Err(ServiceError::conflict(
+        ErrorCode::NotActive,
+        match to {
+            AppointmentState::CheckedIn => "this appointment was just checked in",
+            _ => "this appointment is no longer active",
+        },
+    ))
+}
+
+/// [`parse_slot_start`], for a slot that has not begun.
+fn upcoming_slot_start(app: &App, s: &str) -> Result<DateTime<Utc>> {
+    let start = parse_slot_start(s)?;
+    if start <= app.now() {
+        return Err(ServiceError::bad_input(
+            "slot_start",
+            ErrorCode::SlotInPast,
+            "this slot has already begun",
+        ));
+    }
+    Ok(start)
+}
+
+/// The slot of `service` starting at `start` at an office that offers the service.
+async fn slot_offered(
+    conn: &mut AnyConnection,
+    office_code: &str,
+    service: Service,
+    start: DateTime<Utc>,
+) -> Result<SlotRow> {
+    let office = office_offering(conn, office_code, service).await?;
+    store::slot_at(
+        conn,
+        office.code.as_str(),
+        service.code(),
+        start.timestamp_micros(),
+    )
+    .await?
+    .ok_or_else(|| {
+        ServiceError::bad_input(
+            "slot_start",
+            ErrorCode::NoSuchSlot,
+            "there is no slot at this time",
+        )
+    })
+}
+
 /// The applicant's identity and what the registry knows of them.
 pub(super) struct Who {
     pub(super) id_kind: String,
@@ -149,6 +210,14 @@ pub(super) fn not_approved() -> ServiceError {
         "this service is booked after the online pre-application is approved",
     )
 }
+
+/// The name of whom a partner or the staff book for.
+const APPLICANT_NAME: RequiredText = RequiredText {
+    field: "applicant.name",
+    max: 100,
+    code: ErrorCode::BadName,
+    message: "a name of 1 to 100 characters",
+};
 
 pub(super) async fn applicant_for(
     app: &App,
@@ -183,9 +252,7 @@ pub(super) async fn applicant_for(
         });
     }
     if let Booker::Holder(h) = booker {
-        let p = people::get(conn, h.person_id)
-            .await?
-            .ok_or(ServiceError::NotFound("person"))?;
+        let p = records::person(conn, h.person_id).await?;
         return Ok(Who {
             id_kind: p.person.id_kind.code().to_string(),
             id_number: p.person.id_number.clone(),
@@ -203,14 +270,7 @@ pub(super) async fn applicant_for(
     let kind = IdKind::parse(&a.id_kind).at_field("applicant.id_kind")?;
     let number =
         IdentityNumber::parse(kind, &a.id_number, app.today()).at_field("applicant.id_number")?;
-    let name = a.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServiceError::bad_input(
-            "applicant.name",
-            ErrorCode::BadName,
-            "a name of 1 to 100 characters",
-        ));
-    }
+    let name = APPLICANT_NAME.check(&a.name)?;
     let person_id = people::by_id_number(conn, number.as_str())
         .await?
         .into_iter()
@@ -256,15 +316,8 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
     }
     let channel = channel_for(&booker, &req.channel)?;
     let service = parse_service(&req.service)?;
-    let start = parse_slot_start(&req.slot_start)?;
+    let start = upcoming_slot_start(app, &req.slot_start)?;
     let now = app.now();
-    if start <= now {
-        return Err(ServiceError::bad_input(
-            "slot_start",
-            ErrorCode::SlotInPast,
-            "this slot has already begun",
-        ));
-    }
     if start > now + Duration::days(app.config.centre.booking_horizon_days) {
         return Err(ServiceError::bad_input(
             "slot_start",
@@ -323,21 +376,7 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
         }
     }
     let mut tx = app.db.begin().await?;
-    let office = office_offering(&mut tx, &req.office_code, service).await?;
-    let slot = store::slot_at(
-        &mut tx,
-        office.code.as_str(),
-        service.code(),
-        start.timestamp_micros(),
-    )
-    .await?
-    .ok_or_else(|| {
-        ServiceError::bad_input(
-            "slot_start",
-            ErrorCode::NoSuchSlot,
-            "there is no slot at this time",
-        )
-    })?;
+    let slot = slot_offered(&mut tx, &req.office_code, service, start).await?;
     if store::active_for(&mut tx, &who.id_kind, &who.id_number, service.code())
         .await?
         .is_some()
@@ -369,10 +408,9 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
         created_at: now.timestamp_micros(),
         checked_in_at: None,
     };
-    match store::insert(&mut tx, &row).await {
-        Err(StorageError::Conflict(_)) => return Err(already_booked()),
-        other => other?,
-    }
+    store::insert(&mut tx, &row)
+        .await
+        .on_conflict(already_booked)?;
     schedule_reminder(app, &mut tx, &row).await?;
     audit::record(
         app,
@@ -539,20 +577,7 @@ pub async fn cancel(app: &App, booker: Booker<'_>, id: &str) -> Result<Appointme
     let mut tx = app.db.begin().await?;
     let mut a = owned(app, &mut tx, &booker, id).await?;
     check_changeable(app, &a)?;
-    if !store::set_status(
-        &mut tx,
-        &a.id,
-        AppointmentState::Booked,
-        AppointmentState::Cancelled,
-        app.now_micros(),
-    )
-    .await?
-    {
-        return Err(ServiceError::conflict(
-            ErrorCode::NotActive,
-            "this appointment is no longer active",
-        ));
-    }
+    leave_booked(app, &mut tx, &a, AppointmentState::Cancelled).await?;
     store::release_place(&mut tx, a.slot_id).await?;
     audit::record(
         app,
@@ -576,33 +601,13 @@ pub async fn reschedule(
     office_code: Option<&str>,
     slot_start: &str,
 ) -> Result<AppointmentView> {
-    let start = parse_slot_start(slot_start)?;
-    if start <= app.now() {
-        return Err(ServiceError::bad_input(
-            "slot_start",
-            ErrorCode::SlotInPast,
-            "this slot has already begun",
-        ));
-    }
+    let start = upcoming_slot_start(app, slot_start)?;
     let mut tx = app.db.begin().await?;
     let a = owned(app, &mut tx, &booker, id).await?;
     check_changeable(app, &a)?;
     let service = Service::parse(&a.service).map_err(|e| ServiceError::Internal(e.message))?;
-    let office = office_offering(&mut tx, office_code.unwrap_or(&a.office_code), service).await?;
-    let slot = store::slot_at(
-        &mut tx,
-        office.code.as_str(),
-        &a.service,
-        start.timestamp_micros(),
-    )
-    .await?
-    .ok_or_else(|| {
-        ServiceError::bad_input(
-            "slot_start",
-            ErrorCode::NoSuchSlot,
-            "there is no slot at this time",
-        )
-    })?;
+    let office_code = office_code.unwrap_or(&a.office_code);
+    let slot = slot_offered(&mut tx, office_code, service, start).await?;
     if slot.id == a.slot_id {
         return Ok(view(app, &a));
     }
@@ -662,9 +667,7 @@ pub async fn mark_no_shows(app: &App) -> Result<usize> {
 /// A holder's own bookings, newest first.
 pub async fn mine(app: &App, h: &HolderSession) -> Result<Vec<AppointmentView>> {
     let mut conn = app.db.conn().await?;
-    let p = people::get(&mut conn, h.person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let p = records::person(&mut conn, h.person_id).await?;
     let rows = store::for_identity(&mut conn, p.person.id_kind.code(), &p.person.id_number).await?;
     Ok(rows.iter().map(|a| view(app, a)).collect())
 }
@@ -679,9 +682,7 @@ pub async fn get(app: &App, booker: Booker<'_>, id: &str) -> Result<AppointmentV
 /// Whether online booking is blocked for the holder, and until when.
 pub async fn holder_block(app: &App, h: &HolderSession) -> Result<Option<DateTime<Utc>>> {
     let mut conn = app.db.conn().await?;
-    let p = people::get(&mut conn, h.person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let p = records::person(&mut conn, h.person_id).await?;
     match check_block(app, &mut conn, p.person.id_kind.code(), &p.person.id_number).await {
         Ok(()) => Ok(None),
         Err(e) => match e.available_from() {

@@ -2,13 +2,14 @@
 
 use super::*;
 use crate::auth::StaffSession;
+use crate::input::RequiredText;
+use crate::records;
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::{Duration, NaiveDate};
 use exitentry_domain::centre::{self};
 use exitentry_domain::office::{HolidayCalendar, OfficeCode};
 use exitentry_storage::appointments::{self as store, CalendarDay, TemplateRow};
-use exitentry_storage::offices;
 use serde::Serialize;
 use serde_json::json;
 
@@ -72,9 +73,7 @@ pub struct TemplateView {
 pub async fn templates(app: &App, office_code: &str) -> Result<Vec<TemplateView>> {
     let mut conn = app.db.conn().await?;
     let code = OfficeCode::parse(office_code).at_field("office_code")?;
-    let office = offices::get(&mut conn, &code)
-        .await?
-        .ok_or(ServiceError::NotFound("office"))?;
+    let office = records::office(&mut conn, &code).await?;
     let mut out = Vec::new();
     for service in office.services.iter().copied().filter(|s| s.bookable()) {
         let stored = !store::templates(&mut conn, office.code.as_str(), Some(service.code()))
@@ -128,6 +127,14 @@ impl DayScope<'_> {
     }
 }
 
+/// The name a holiday, a make-up day or a closure is shown with.
+const DAY_NAME: RequiredText = RequiredText {
+    field: "name",
+    max: 100,
+    code: ErrorCode::BadName,
+    message: "give the day a name of 1 to 100 characters",
+};
+
 /// Adds a public holiday or make-up working day to a holiday calendar, or a closure to one
 /// office; removes the unbooked slots of a closed day at the offices it closes. Returns
 /// slots removed and booked slots left (whose applicants staff must contact).
@@ -156,20 +163,11 @@ pub async fn put_day(
         ));
     }
     let (calendar, office) = scope.keys()?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServiceError::bad_input(
-            "name",
-            ErrorCode::BadName,
-            "give the day a name of 1 to 100 characters",
-        ));
-    }
+    let name = DAY_NAME.check(name)?;
     let mut tx = app.db.begin().await?;
     if !office.is_empty() {
         let code = OfficeCode::parse(&office).at_field("office_code")?;
-        offices::get(&mut tx, &code)
-            .await?
-            .ok_or(ServiceError::NotFound("office"))?;
+        records::office(&mut tx, &code).await?;
     }
     store::put_day(
         &mut tx,
@@ -237,9 +235,7 @@ pub async fn calendar(
 ) -> Result<(HolidayCalendar, Vec<CalendarDay>)> {
     let mut conn = app.db.conn().await?;
     let code = OfficeCode::parse(office_code).at_field("office_code")?;
-    let office = offices::get(&mut conn, &code)
-        .await?
-        .ok_or(ServiceError::NotFound("office"))?;
+    let office = records::office(&mut conn, &code).await?;
     let from = app.today();
     let to = from + Duration::days(days);
     let list = store::calendar(

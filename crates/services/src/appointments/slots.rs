@@ -2,6 +2,7 @@
 //! slots and the free places a booking channel sees.
 
 use super::*;
+use crate::records;
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime};
@@ -20,9 +21,7 @@ pub(super) async fn office_offering(
     service: Service,
 ) -> Result<exitentry_domain::office::Office> {
     let code = OfficeCode::parse(code).at_field("office_code")?;
-    let office = offices::get(conn, &code)
-        .await?
-        .ok_or(ServiceError::NotFound("office"))?;
+    let office = records::office(conn, &code).await?;
     if !office.services.contains(&service) {
         return Err(ServiceError::bad_input(
             "service",

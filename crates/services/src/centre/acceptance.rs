@@ -2,7 +2,9 @@
 //! document an application replaces.
 
 use super::*;
+use crate::OnConflict;
 use crate::auth::StaffSession;
+use crate::records;
 use crate::tokens::random_token;
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
@@ -12,7 +14,7 @@ use exitentry_domain::products::{self, IssueReason, Money, Product};
 use exitentry_domain::states::{CentreApplicationState, TicketState};
 use exitentry_storage::centre::{self as store, ApplicationRow, TicketRow};
 use exitentry_storage::documents::{self};
-use exitentry_storage::{AnyConnection, StorageError, people};
+use exitentry_storage::{AnyConnection, people};
 use serde::Serialize;
 use serde_json::json;
 
@@ -82,9 +84,7 @@ pub(super) async fn application_view(
     conn: &mut AnyConnection,
     a: &ApplicationRow,
 ) -> Result<ApplicationView> {
-    let person = people::get(conn, a.person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let person = records::person(conn, a.person_id).await?;
     let currency = a.fee.currency;
     let paid = store::paid_payment(conn, &a.id)
         .await?
@@ -264,12 +264,11 @@ pub(super) async fn person_from_pre_application(
     // refused by the unique index, and that counter is told why.
     people::insert_new(conn, std::slice::from_ref(&record), app.now_micros())
         .await
-        .map_err(|e| match e {
-            StorageError::Conflict(_) => ServiceError::conflict(
+        .on_conflict(|| {
+            ServiceError::conflict(
                 ErrorCode::ApplicationOpen,
                 "another counter is accepting this applicant right now",
-            ),
-            other => other.into(),
+            )
         })?;
     let person_id = known(people::by_id_number(conn, number.as_str()).await?)
         .ok_or(ServiceError::NotFound("person"))?;
@@ -336,15 +335,7 @@ pub(super) async fn old_document_for(
     let newest_in = |status: DocumentStatus| {
         of_kind
             .iter()
-            .filter(|d| {
-                exitentry_domain::document::effective_status(
-                    &app.policy,
-                    d.doc.kind,
-                    d.doc.status,
-                    d.doc.expires_on,
-                    today,
-                ) == status
-            })
+            .filter(|d| app.document_status(&d.doc, today) == status)
             .max_by_key(|d| d.doc.issued_on)
     };
     let valid = newest_in(DocumentStatus::Valid);
@@ -458,9 +449,7 @@ pub async fn accept(
             ),
         ));
     }
-    let person = people::get(&mut tx, person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let person = records::person(&mut tx, person_id).await?;
     // Under 18 a guardian accompanies (where the product asks for one).
     let checklist = if age_on(person.person.date_of_birth, today) < 18 {
         product
@@ -565,16 +554,15 @@ pub async fn accept(
         collected_at: None,
         collected_by: None,
     };
-    match store::insert_application(&mut tx, &row).await {
-        Err(StorageError::Conflict(_)) => {
-            return Err(ServiceError::bad_input(
+    store::insert_application(&mut tx, &row)
+        .await
+        .on_conflict(|| {
+            ServiceError::bad_input(
                 "photo_receipt",
                 ErrorCode::PhotoUsed,
                 "this photo belongs to another application",
-            ));
-        }
-        other => other?,
-    }
+            )
+        })?;
     if let Some(p) = &pre {
         if !crate::pre_applications::mark_used(&mut tx, &p.row.id, &row.id, app.now_micros())
             .await?

@@ -4,6 +4,8 @@
 use super::*;
 use crate::ErrorCode;
 use crate::auth::StaffSession;
+use crate::email::{Email, Lang};
+use crate::records;
 use crate::tokens::constant_time_eq;
 use crate::{App, Result, ServiceError, audit};
 use chrono::NaiveDate;
@@ -35,13 +37,7 @@ pub async fn mark_ready(app: &App, staff: &StaffSession, id: &str) -> Result<App
         .map(|p| p.person.region);
     // Renewals and replacements of a home return permit keep its number (for life).
     let number = match (product.keeps_number(), a.old_document_id) {
-        (true, Some(old)) => {
-            documents::get(&mut tx, old)
-                .await?
-                .ok_or(ServiceError::NotFound("document"))?
-                .doc
-                .number
-        }
+        (true, Some(old)) => records::document(&mut tx, old).await?.doc.number,
         _ => new_number(&mut tx, product, region).await?,
     };
     if !store::mark_ready(&mut tx, &a.id, &number, app.now_micros()).await? {
@@ -126,9 +122,7 @@ pub async fn collect(
     id_number: &str,
     old_permit: &str,
 ) -> Result<Collected> {
-    if device.kind != "kiosk" {
-        return Err(ServiceError::Forbidden);
-    }
+    device.require_kiosk()?;
     let reference = reference.trim().to_ascii_uppercase();
     let mut tx = app.db.begin().await?;
     let mismatch = || {
@@ -140,9 +134,7 @@ pub async fn collect(
     let Some(a) = store::application_by_reference(&mut tx, &reference).await? else {
         return Err(mismatch());
     };
-    let person = people::get(&mut tx, a.person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let person = records::person(&mut tx, a.person_id).await?;
     // Typed as on the card (an HKID with its brackets, say): compared in canonical form.
     let typed =
         exitentry_domain::ids::IdentityNumber::parse(person.person.id_kind, id_number, app.today())
@@ -202,9 +194,7 @@ pub async fn collect(
     let applied_on = local(a.accepted_at).date_naive();
     let mut surrendered = None;
     if let Some(old_id) = a.old_document_id {
-        let old = documents::get(&mut tx, old_id)
-            .await?
-            .ok_or(ServiceError::NotFound("document"))?;
+        let old = records::document(&mut tx, old_id).await?;
         // A renewed permit and a damaged one are handed in; a lost one stays reported lost.
         let from = match product.reason {
             IssueReason::Renewal => Some(DocumentStatus::Valid),
@@ -343,6 +333,19 @@ pub(super) async fn next_issue_count(
 /// Months a finished document waits for its holder before it is cancelled.
 pub const COLLECT_WITHIN_MONTHS: u32 = 12;
 
+/// Emails the applicant in their language, when the registry knows their address.
+async fn tell(
+    app: &App,
+    conn: &mut AnyConnection,
+    contact: &Option<(String, Lang)>,
+    email: &Email,
+) -> Result<()> {
+    if let Some((to, lang)) = contact {
+        crate::email::enqueue(app, conn, to, *lang, email).await?;
+    }
+    Ok(())
+}
+
 /// The daily sweep of uncollected documents: a reminder by email a month before the 12
 /// months after the collection date run out (once), and cancellation after. Returns
 /// (reminded, cancelled). Each step is a conditional update, so two workers never repeat one.
@@ -382,18 +385,10 @@ pub async fn sweep_uncollected(app: &App) -> Result<(usize, usize)> {
         let office = a.office_code.clone();
         if today > deadline {
             if store::cancel_uncollected(&mut tx, &a.id, now).await? {
-                if let Some((to, lang)) = &contact {
-                    crate::email::enqueue(
-                        app,
-                        &mut tx,
-                        to,
-                        *lang,
-                        &crate::email::Email::PermitCancelled {
-                            reference: a.reference.clone(),
-                        },
-                    )
-                    .await?;
-                }
+                let cancelled_mail = Email::PermitCancelled {
+                    reference: a.reference.clone(),
+                };
+                tell(app, &mut tx, &contact, &cancelled_mail).await?;
                 audit::record(
                     app,
                     &mut tx,
@@ -406,20 +401,12 @@ pub async fn sweep_uncollected(app: &App) -> Result<(usize, usize)> {
                 cancelled += 1;
             }
         } else if today >= remind_from && store::mark_reminded(&mut tx, &a.id, now).await? {
-            if let Some((to, lang)) = &contact {
-                crate::email::enqueue(
-                    app,
-                    &mut tx,
-                    to,
-                    *lang,
-                    &crate::email::Email::CollectionReminder {
-                        reference: a.reference.clone(),
-                        office,
-                        deadline,
-                    },
-                )
-                .await?;
-            }
+            let reminder = Email::CollectionReminder {
+                reference: a.reference.clone(),
+                office,
+                deadline,
+            };
+            tell(app, &mut tx, &contact, &reminder).await?;
             audit::record(
                 app,
                 &mut tx,

@@ -1,12 +1,13 @@
 //! Kiosks and ticket printers: registration, their tokens, enabling and disabling, the
 //! paper-and-ink reports the fleet page shows.
 
+use crate::OnConflict;
+use crate::records;
 use crate::tokens::{random_token, token_hash};
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use exitentry_domain::office::OfficeCode;
 use exitentry_storage::centre::{self as store};
-use exitentry_storage::{StorageError, offices};
 use serde_json::json;
 
 pub const DEVICE_KINDS: [&str; 2] = ["kiosk", "ticket_printer"];
@@ -23,6 +24,14 @@ pub struct DeviceSession {
 impl DeviceSession {
     pub fn actor(&self) -> String {
         format!("device:{}", self.name)
+    }
+
+    /// Only a kiosk collects documents and prints endorsements.
+    pub(crate) fn require_kiosk(&self) -> Result<()> {
+        if self.kind != "kiosk" {
+            return Err(ServiceError::Forbidden);
+        }
+        Ok(())
     }
 }
 
@@ -51,10 +60,8 @@ pub async fn create_device(
     let code = OfficeCode::parse(office).at_field("office")?;
     let token = random_token();
     let mut tx = app.db.begin().await?;
-    offices::get(&mut tx, &code)
-        .await?
-        .ok_or(ServiceError::NotFound("office"))?;
-    let id = match store::insert_device(
+    records::office(&mut tx, &code).await?;
+    let id = store::insert_device(
         &mut tx,
         &name,
         code.as_str(),
@@ -63,15 +70,12 @@ pub async fn create_device(
         app.now_micros(),
     )
     .await
-    {
-        Err(StorageError::Conflict(_)) => {
-            return Err(ServiceError::conflict(
-                ErrorCode::DeviceExists,
-                format!("a device named {name} exists"),
-            ));
-        }
-        other => other?,
-    };
+    .on_conflict(|| {
+        ServiceError::conflict(
+            ErrorCode::DeviceExists,
+            format!("a device named {name} exists"),
+        )
+    })?;
     audit::record(
         app,
         &mut tx,

@@ -1,6 +1,7 @@
 //! Office settings (counters, walk-ins) and the day's measures (waiting and service times).
 
 use crate::auth::StaffSession;
+use crate::records;
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::{Duration, NaiveDate};
@@ -10,7 +11,6 @@ use exitentry_domain::states::{AppointmentState, TicketState};
 use exitentry_domain::time::day_start_micros;
 use exitentry_storage::appointments as appts;
 use exitentry_storage::centre::{self as store};
-use exitentry_storage::offices;
 use serde::Serialize;
 use serde_json::json;
 
@@ -85,9 +85,7 @@ pub(super) fn quantile(sorted: &[i64], q: f64) -> Option<i64> {
 pub async fn measures(app: &App, office: &str, day: NaiveDate) -> Result<DayMeasures> {
     let code = OfficeCode::parse(office).at_field("office")?;
     let mut conn = app.db.conn().await?;
-    offices::get(&mut conn, &code)
-        .await?
-        .ok_or(ServiceError::NotFound("office"))?;
+    records::office(&mut conn, &code).await?;
     let (from, to) = (
         day_start_micros(day),
         day_start_micros(day + Duration::days(1)),

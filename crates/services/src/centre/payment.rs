@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::ErrorCode;
+use crate::OnConflict;
 use crate::appointments::working_calendar;
 use crate::auth::StaffSession;
 use crate::counter_terminal::{Charge, ChargeOutcome};
@@ -13,7 +14,6 @@ use exitentry_domain::centre::add_working_days;
 use exitentry_domain::products;
 use exitentry_domain::staff::Permission;
 use exitentry_domain::states::{CentreApplicationState, CounterPaymentState};
-use exitentry_storage::StorageError;
 use exitentry_storage::centre::{self as store, ApplicationRow, PaymentRow};
 use serde_json::json;
 
@@ -142,11 +142,8 @@ pub(super) async fn record_payment(
         },
     )
     .await
-    .map_err(|e| match e {
-        StorageError::Conflict(_) => {
-            ServiceError::conflict(ErrorCode::AlreadyPaid, "this application is already paid")
-        }
-        other => other.into(),
+    .on_conflict(|| {
+        ServiceError::conflict(ErrorCode::AlreadyPaid, "this application is already paid")
     })?;
     if status == CounterPaymentState::Paid
         && !store::mark_paid(&mut tx, &a.id, &collection.to_string(), now).await?

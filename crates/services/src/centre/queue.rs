@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::auth::StaffSession;
+use crate::records;
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::{DateTime, FixedOffset};
@@ -13,7 +14,7 @@ use exitentry_domain::staff::Permission;
 use exitentry_domain::states::{AppointmentState, TicketState};
 use exitentry_storage::appointments as appts;
 use exitentry_storage::centre::{self as store, NewTicket, TicketRow};
-use exitentry_storage::{AnyConnection, offices, people};
+use exitentry_storage::{AnyConnection, Tx, people};
 use serde::Serialize;
 use serde_json::json;
 
@@ -39,6 +40,32 @@ impl Desk<'_> {
             Desk::Staff(s) => s.actor(),
             Desk::Device(d) => d.actor(),
         }
+    }
+
+    /// The next ticket of `service` at this desk's office, handed out by it.
+    async fn issue_ticket(
+        &self,
+        app: &App,
+        conn: &mut AnyConnection,
+        service: Service,
+        who: TicketFor<'_>,
+    ) -> Result<TicketRow> {
+        let office = self.office()?;
+        let day = app.today().to_string();
+        let prefix = service.ticket_prefix().to_string();
+        let n = store::next_number(conn, &office, &day, &prefix).await?;
+        let label = centre::ticket_label(service.ticket_prefix(), n);
+        let ticket = NewTicket {
+            office_code: &office,
+            day: &day,
+            service: service.code(),
+            label: &label,
+            appointment_id: who.appointment_id,
+            person_id: who.person_id,
+            priority: who.priority,
+            issued_by: &self.actor(),
+        };
+        Ok(store::insert_ticket(conn, &ticket, app.now_micros()).await?)
     }
 }
 
@@ -92,40 +119,38 @@ pub(super) async fn ticket_view(conn: &mut AnyConnection, t: &TicketRow) -> Resu
     })
 }
 
+/// Records `action` by `actor` on ticket `t` and answers the ticket as it then stands,
+/// committed with the change.
+async fn record_ticket(
+    app: &App,
+    mut tx: Tx,
+    actor: &str,
+    action: &str,
+    t: &TicketRow,
+    detail: serde_json::Value,
+) -> Result<TicketView> {
+    audit::record(
+        app,
+        &mut tx,
+        actor,
+        action,
+        &format!("ticket:{}", t.id),
+        detail,
+    )
+    .await?;
+    let current = store::ticket_by_id(&mut tx, t.id)
+        .await?
+        .ok_or(ServiceError::NotFound("ticket"))?;
+    let view = ticket_view(&mut tx, &current).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
 /// Who a new ticket is for and where it goes in the queue.
 pub(super) struct TicketFor<'a> {
     pub(super) appointment_id: Option<&'a str>,
     pub(super) person_id: Option<i64>,
     pub(super) priority: i64,
-}
-
-pub(super) async fn issue_ticket(
-    app: &App,
-    conn: &mut AnyConnection,
-    office: &str,
-    service: Service,
-    who: TicketFor<'_>,
-    by: &str,
-) -> Result<TicketRow> {
-    let day = app.today().to_string();
-    let prefix = service.ticket_prefix().to_string();
-    let n = store::next_number(conn, office, &day, &prefix).await?;
-    let label = centre::ticket_label(service.ticket_prefix(), n);
-    Ok(store::insert_ticket(
-        conn,
-        &NewTicket {
-            office_code: office,
-            day: &day,
-            service: service.code(),
-            label: &label,
-            appointment_id: who.appointment_id,
-            person_id: who.person_id,
-            priority: who.priority,
-            issued_by: by,
-        },
-        app.now_micros(),
-    )
-    .await?)
 }
 
 pub(super) async fn is_elderly(
@@ -183,33 +208,15 @@ pub async fn check_in(app: &App, desk: Desk<'_>, reference: &str) -> Result<Tick
     let elderly = is_elderly(app, &mut tx, a.person_id).await?;
     let priority = centre::ticket_priority(app.config.centre.priority_for_appointments, elderly);
     // Two scans at once (desk and ticket printer): one ticket.
-    if !appts::set_status(
-        &mut tx,
-        &a.id,
-        AppointmentState::Booked,
-        AppointmentState::CheckedIn,
-        app.now_micros(),
-    )
-    .await?
-    {
-        return Err(ServiceError::conflict(
-            ErrorCode::NotActive,
-            "this appointment was just checked in",
-        ));
-    }
-    let t = issue_ticket(
-        app,
-        &mut tx,
-        &office,
-        service,
-        TicketFor {
-            appointment_id: Some(&a.id),
-            person_id: a.person_id,
-            priority,
-        },
-        &desk.actor(),
-    )
-    .await?;
+    crate::appointments::leave_booked(app, &mut tx, &a, AppointmentState::CheckedIn).await?;
+    let for_booking = TicketFor {
+        appointment_id: Some(&a.id),
+        person_id: a.person_id,
+        priority,
+    };
+    let t = desk
+        .issue_ticket(app, &mut tx, service, for_booking)
+        .await?;
     audit::record(
         app,
         &mut tx,
@@ -234,17 +241,7 @@ pub async fn walk_in(
     let office = desk.office()?;
     let service = Service::parse(service).at_field("service")?;
     let mut tx = app.db.begin().await?;
-    let code = OfficeCode::parse(&office).at_field("office")?;
-    let o = offices::get(&mut tx, &code)
-        .await?
-        .ok_or(ServiceError::NotFound("office"))?;
-    if !o.services.contains(&service) || !service.bookable() {
-        return Err(ServiceError::bad_input(
-            "service",
-            ErrorCode::ServiceNotOffered,
-            "this office has no counter for this service",
-        ));
-    }
+    require_counter_for(&mut tx, &office, service).await?;
     let (_, walk_ins) = store::office_settings(&mut tx, &office)
         .await?
         .unwrap_or((0, false));
@@ -258,31 +255,14 @@ pub async fn walk_in(
         false,
         elderly_or_disabled && app.config.centre.priority_age > 0,
     );
-    let t = issue_ticket(
-        app,
-        &mut tx,
-        &office,
-        service,
-        TicketFor {
-            appointment_id: None,
-            person_id: None,
-            priority,
-        },
-        &desk.actor(),
-    )
-    .await?;
-    audit::record(
-        app,
-        &mut tx,
-        &desk.actor(),
-        "ticket.walk_in",
-        &format!("ticket:{}", t.id),
-        json!({"label": t.label, "priority": priority}),
-    )
-    .await?;
-    let view = ticket_view(&mut tx, &t).await?;
-    tx.commit().await?;
-    Ok(view)
+    let walk_in = TicketFor {
+        appointment_id: None,
+        person_id: None,
+        priority,
+    };
+    let t = desk.issue_ticket(app, &mut tx, service, walk_in).await?;
+    let detail = json!({"label": t.label, "priority": priority});
+    record_ticket(app, tx, &desk.actor(), "ticket.walk_in", &t, detail).await
 }
 
 /// A ticket handed out at this desk's office (for showing it again after a redirect).
@@ -344,17 +324,8 @@ pub async fn call_next(
         tx.commit().await?;
         return Ok(None);
     };
-    audit::record(
-        app,
-        &mut tx,
-        &staff.actor(),
-        "ticket.call",
-        &format!("ticket:{}", t.id),
-        json!({"label": t.label, "counter": counter}),
-    )
-    .await?;
-    let view = ticket_view(&mut tx, &t).await?;
-    tx.commit().await?;
+    let detail = json!({"label": t.label, "counter": counter});
+    let view = record_ticket(app, tx, &staff.actor(), "ticket.call", &t, detail).await?;
     let wait = (now - t.issued_at) as f64 / 1e6;
     metrics::histogram!("exitentry_queue_wait_seconds", "office" => office).record(wait);
     Ok(Some(view))
@@ -395,9 +366,7 @@ pub(super) async fn require_counter_for(
     service: Service,
 ) -> Result<()> {
     let code = OfficeCode::parse(office).at_field("office")?;
-    let o = offices::get(conn, &code)
-        .await?
-        .ok_or(ServiceError::NotFound("office"))?;
+    let o = records::office(conn, &code).await?;
     if !o.services.contains(&service) || !service.bookable() {
         return Err(ServiceError::bad_input(
             "service",
@@ -430,19 +399,7 @@ pub async fn recall(app: &App, staff: &StaffSession, ticket_id: i64) -> Result<T
             "only a called ticket can be recalled",
         ));
     }
-    audit::record(
-        app,
-        &mut tx,
-        &staff.actor(),
-        "ticket.recall",
-        &format!("ticket:{}", t.id),
-        json!({}),
-    )
-    .await?;
-    let t = own_ticket(&mut tx, &office, ticket_id).await?;
-    let view = ticket_view(&mut tx, &t).await?;
-    tx.commit().await?;
-    Ok(view)
+    record_ticket(app, tx, &staff.actor(), "ticket.recall", &t, json!({})).await
 }
 
 /// Skips a called ticket (nobody came) or finishes it (`done`).
@@ -490,19 +447,8 @@ pub async fn transfer(
             "only a called ticket can be transferred",
         ));
     }
-    audit::record(
-        app,
-        &mut tx,
-        &staff.actor(),
-        "ticket.transfer",
-        &format!("ticket:{}", t.id),
-        json!({"from": t.service, "to": service.code()}),
-    )
-    .await?;
-    let t = own_ticket(&mut tx, &office, ticket_id).await?;
-    let view = ticket_view(&mut tx, &t).await?;
-    tx.commit().await?;
-    Ok(view)
+    let detail = json!({"from": t.service, "to": service.code()});
+    record_ticket(app, tx, &staff.actor(), "ticket.transfer", &t, detail).await
 }
 
 /// What one counter is doing: the ticket it serves and how many wait.
@@ -554,9 +500,7 @@ pub struct BoardCall {
 pub async fn board(app: &App, office: &str) -> Result<Board> {
     let code = OfficeCode::parse(office).at_field("office")?;
     let mut conn = app.db.conn().await?;
-    offices::get(&mut conn, &code)
-        .await?
-        .ok_or(ServiceError::NotFound("office"))?;
+    records::office(&mut conn, &code).await?;
     let tickets = store::tickets_on(&mut conn, code.as_str(), &app.today().to_string()).await?;
     let mut called: Vec<(i64, &TicketRow)> = tickets
         .iter()

@@ -3,18 +3,20 @@
 
 use super::*;
 use crate::ErrorCode;
+use crate::OnConflict;
 use crate::centre::DeviceSession;
 use crate::online_payments::{self};
+use crate::records;
 use crate::{App, Result, ServiceError, audit};
 use chrono::NaiveDate;
 use exitentry_domain::Invalid;
-use exitentry_domain::document::{DocumentStatus, effective_status};
+use exitentry_domain::document::DocumentStatus;
 use exitentry_domain::endorsements::{self as rules};
 use exitentry_domain::numbers::DocumentKind;
 use exitentry_domain::states::{EndorsementApplicationState as E, EndorsementState, PrintJobState};
 use exitentry_storage::endorsement_applications::{self as store, ApplicationRow};
 use exitentry_storage::endorsements::{self as endorsements_store, EndorsementRow};
-use exitentry_storage::{StorageError, documents, people};
+use exitentry_storage::{documents, people};
 use serde::Serialize;
 use serde_json::json;
 
@@ -26,9 +28,7 @@ pub async fn identify(
     card: &str,
     id_number: &str,
 ) -> Result<i64> {
-    if device.kind != "kiosk" {
-        return Err(ServiceError::Forbidden);
-    }
+    device.require_kiosk()?;
     let number = card_number(card);
     let mut conn = app.db.conn().await?;
     let found = documents::by_number(&mut conn, &number)
@@ -37,13 +37,7 @@ pub async fn identify(
         .find(|(d, p)| {
             // Only a card valid today: a card reported lost or expired identifies nobody.
             d.doc.kind == DocumentKind::EepCard
-                && effective_status(
-                    &app.policy,
-                    d.doc.kind,
-                    d.doc.status,
-                    d.doc.expires_on,
-                    app.today(),
-                ) == DocumentStatus::Valid
+                && app.document_status(&d.doc, app.today()) == DocumentStatus::Valid
                 && crate::tokens::constant_time_eq(
                     &p.person.id_number,
                     &id_number.trim().to_ascii_uppercase(),
@@ -258,9 +252,7 @@ pub async fn print(
     person_id: i64,
     id: &str,
 ) -> Result<Printed> {
-    if device.kind != "kiosk" {
-        return Err(ServiceError::Forbidden);
-    }
+    device.require_kiosk()?;
     // A print interrupted more than five minutes ago (a crash mid-print) counts as failed.
     if own(app, person_id, id).await?.status == E::Printing {
         let mut tx = app.db.begin().await?;
@@ -306,16 +298,14 @@ pub async fn print(
     // Reuse this application's failed job (a retry) or queue a new one.
     let job_id = {
         let mut tx = app.db.begin().await?;
-        let id = match store::queue_print(&mut tx, &a.id, &device.name, now).await {
-            Ok(j) => j,
-            Err(StorageError::Conflict(_)) => {
-                return Err(ServiceError::conflict(
+        let id = store::queue_print(&mut tx, &a.id, &device.name, now)
+            .await
+            .on_conflict(|| {
+                ServiceError::conflict(
                     ErrorCode::AlreadyPrinting,
                     "this endorsement is being printed or has been printed",
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        };
+                )
+            })?;
         store::job_transition(
             &mut tx,
             id,
@@ -463,16 +453,8 @@ pub(super) async fn print_day_check(
     until: NaiveDate,
 ) -> Result<std::result::Result<NaiveDate, Invalid>> {
     let mut conn = app.db.conn().await?;
-    let card = documents::get(&mut conn, a.document_id)
-        .await?
-        .ok_or(ServiceError::NotFound("document"))?;
-    let status = effective_status(
-        &app.policy,
-        card.doc.kind,
-        card.doc.status,
-        card.doc.expires_on,
-        today,
-    );
+    let card = records::document(&mut conn, a.document_id).await?;
+    let status = app.document_status(&card.doc, today);
     if status != DocumentStatus::Valid {
         return Ok(Err(Invalid::new(
             ErrorCode::CardNotValid,

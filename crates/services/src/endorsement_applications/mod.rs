@@ -10,14 +10,15 @@ pub use kiosk::*;
 pub use online::*;
 
 use crate::ErrorCode;
+use crate::records;
 use crate::{App, Result, ServiceError};
 use chrono::NaiveDate;
 use exitentry_domain::Invalid;
-use exitentry_domain::document::{DocumentStatus, effective_status};
+use exitentry_domain::document::DocumentStatus;
 use exitentry_domain::endorsements::Applicant;
 use exitentry_domain::numbers::DocumentKind;
 use exitentry_storage::endorsements::{self as endorsements_store};
-use exitentry_storage::{AnyConnection, documents, people};
+use exitentry_storage::{AnyConnection, documents};
 
 /// The holder's current card and whether they may apply online.
 pub(crate) struct Holder {
@@ -28,24 +29,41 @@ pub(crate) struct Holder {
     pub applicant: Applicant,
 }
 
+impl Holder {
+    /// The 20-day rule, when it applies to cards: the card must stay valid more than 20
+    /// days after an endorsement valid `until`.
+    pub(crate) fn card_outlasts(&self, app: &App, until: NaiveDate) -> bool {
+        !app.config.endorsements.twenty_day_rule_for_cards
+            || exitentry_domain::endorsements::permit_outlasts(self.card_expires, until)
+    }
+
+    /// [`Holder::card_outlasts`], or the refusal that asks for a new card first.
+    pub(crate) fn require_card_outlasts(&self, app: &App, until: NaiveDate) -> Result<()> {
+        if self.card_outlasts(app, until) {
+            return Ok(());
+        }
+        Err(ServiceError::refused(Invalid::new(
+            ErrorCode::PermitExpiresTooSoon,
+            "the permit must stay valid more than 20 days after the endorsement; renew the card first",
+        )))
+    }
+}
+
+/// The last day of an endorsement valid `months` from today.
+pub(crate) fn valid_until(today: NaiveDate, months: u32) -> Result<NaiveDate> {
+    exitentry_domain::endorsements::valid_until(today, months).ok_or_else(|| {
+        ServiceError::bad_input("validity_months", ErrorCode::BadDate, "date out of range")
+    })
+}
+
 pub(crate) async fn holder(app: &App, conn: &mut AnyConnection, person_id: i64) -> Result<Holder> {
-    let person = people::get(conn, person_id)
-        .await?
-        .ok_or(ServiceError::NotFound("person"))?;
+    let person = records::person(conn, person_id).await?;
     let today = app.today();
     let docs = documents::for_person(conn, person_id).await?;
     let card = docs
         .iter()
         .filter(|d| d.doc.kind == DocumentKind::EepCard)
-        .filter(|d| {
-            effective_status(
-                &app.policy,
-                d.doc.kind,
-                d.doc.status,
-                d.doc.expires_on,
-                today,
-            ) == DocumentStatus::Valid
-        })
+        .filter(|d| app.document_status(&d.doc, today) == DocumentStatus::Valid)
         .max_by_key(|d| d.doc.issued_on);
     let mut had_endorsement = false;
     for d in docs

@@ -1,18 +1,18 @@
 //! Online endorsement applications: the choices a holder has, apply, pay, cancel.
 
 use super::*;
+use crate::OnConflict;
 use crate::holders::HolderSession;
 use crate::online_payments::{self, OrderRow};
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
-use exitentry_domain::Invalid;
 use exitentry_domain::endorsements::{
     self as rules, Circumstances, Destination, EndorsementType, Trips,
 };
 use exitentry_domain::products::Money;
 use exitentry_domain::states::EndorsementApplicationState as E;
+use exitentry_storage::AnyConnection;
 use exitentry_storage::endorsement_applications::{self as store, ApplicationRow};
-use exitentry_storage::{AnyConnection, StorageError};
 use serde::Serialize;
 use serde_json::json;
 
@@ -49,9 +49,7 @@ pub async fn choices(app: &App, person_id: i64) -> Result<Vec<Choice>> {
                 let Some(until) = rules::valid_until(today, v.validity_months) else {
                     continue;
                 };
-                if app.config.endorsements.twenty_day_rule_for_cards
-                    && !rules::permit_outlasts(h.card_expires, until)
-                {
+                if !h.card_outlasts(app, until) {
                     continue;
                 }
                 out.push(Choice {
@@ -140,49 +138,28 @@ pub async fn apply(
     let mut tx = app.db.begin().await?;
     let h = holder(app, &mut tx, person_id).await?;
     rules::check_self_service(&h.applicant, kind).map_err(ServiceError::refused)?;
-    let variant = rules::variants(
+    let offered = rules::variants(
         kind,
         destination,
         today,
         Circumstances::default(),
         &app.policy.endorsements,
-    )
-    .into_iter()
-    .find(|v| v.validity_months == req.validity_months && v.trips == trips)
-    .ok_or_else(|| {
-        ServiceError::bad_input(
-            "validity_months",
-            ErrorCode::NoSuchVariant,
-            "this endorsement is not issued with this validity and trips",
-        )
-    })?;
-    let until = rules::valid_until(today, variant.validity_months).ok_or_else(|| {
-        ServiceError::bad_input("validity_months", ErrorCode::BadDate, "date out of range")
-    })?;
-    if app.config.endorsements.twenty_day_rule_for_cards
-        && !rules::permit_outlasts(h.card_expires, until)
-    {
-        return Err(ServiceError::refused(Invalid::new(
-            ErrorCode::PermitExpiresTooSoon,
-            "the permit must stay valid more than 20 days after the endorsement; renew the card first",
-        )));
-    }
-    if store::open_for(&mut tx, h.card_id, destination.code()).await? > 0 {
-        return Err(ServiceError::conflict(
+    );
+    let variant =
+        rules::variant_with(offered, req.validity_months, trips).at_field("validity_months")?;
+    let until = super::valid_until(today, variant.validity_months)?;
+    h.require_card_outlasts(app, until)?;
+    let waiting = || {
+        ServiceError::conflict(
             ErrorCode::ApplicationOpen,
             "there is already an endorsement application for this destination waiting",
-        ));
+        )
+    };
+    if store::open_for(&mut tx, h.card_id, destination.code()).await? > 0 {
+        return Err(waiting());
     }
     let row = new_row(app, &h, &variant, channel, Default::default());
-    match store::insert(&mut tx, &row).await {
-        Err(StorageError::Conflict(_)) => {
-            return Err(ServiceError::conflict(
-                ErrorCode::ApplicationOpen,
-                "there is already an endorsement application for this destination waiting",
-            ));
-        }
-        other => other?,
-    }
+    store::insert(&mut tx, &row).await.on_conflict(waiting)?;
     audit::record(app, &mut tx, actor, "endorsement.apply", &subject(&row.id), json!({"kind": row.kind, "destination": row.destination, "fee_cents": row.fee.cents, "channel": channel}))
         .await?;
     tx.commit().await?;

@@ -8,8 +8,8 @@ use exitentry_domain::document::DocumentStatus;
 use exitentry_domain::ids::IdKind;
 use exitentry_domain::numbers::DocumentKind;
 use exitentry_storage::documents::{self, DocumentRecord};
-use exitentry_storage::offices;
 use exitentry_storage::people::{self, PersonRecord, StoredPerson};
+use exitentry_storage::{AnyConnection, Result as StorageResult, Tx, offices};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -74,14 +74,8 @@ pub async fn run(
             if !proceed(&mut summary, opts) {
                 return Ok(summary);
             }
-            progress.phase("writing", good.len() as u64);
-            let mut tx = app.db.begin().await?;
-            let now = app.now_micros();
             let t = std::time::Instant::now();
-            for chunk in good.chunks(10_000) {
-                summary.inserted += people::insert_new(&mut tx, chunk, now).await?;
-                progress.inc(chunk.len() as u64);
-            }
+            let tx = write(app, &good, &mut summary, progress, people::insert_new).await?;
             finish(app, tx, kind, opts, &mut summary).await?;
             tracing::info!(secs = t.elapsed().as_secs_f64(), "people written");
         }
@@ -99,13 +93,7 @@ pub async fn run(
             if !proceed(&mut summary, opts) {
                 return Ok(summary);
             }
-            progress.phase("writing", good.len() as u64);
-            let mut tx = app.db.begin().await?;
-            let now = app.now_micros();
-            for chunk in good.chunks(10_000) {
-                summary.inserted += documents::insert_new(&mut tx, chunk, now).await?;
-                progress.inc(chunk.len() as u64);
-            }
+            let tx = write(app, &good, &mut summary, progress, documents::insert_new).await?;
             finish(app, tx, kind, opts, &mut summary).await?;
         }
         ImportKind::Endorsements => {
@@ -116,14 +104,8 @@ pub async fn run(
             if !proceed(&mut summary, opts) {
                 return Ok(summary);
             }
-            progress.phase("writing", good.len() as u64);
-            let mut tx = app.db.begin().await?;
-            let now = app.now_micros();
-            for chunk in good.chunks(10_000) {
-                summary.inserted +=
-                    exitentry_storage::endorsements::insert_new(&mut tx, chunk, now).await?;
-                progress.inc(chunk.len() as u64);
-            }
+            let insert = exitentry_storage::endorsements::insert_new;
+            let tx = write(app, &good, &mut summary, progress, insert).await?;
             summary.unchanged = (good.len() as u64).saturating_sub(summary.inserted);
             finish(app, tx, kind, opts, &mut summary).await?;
         }
@@ -147,9 +129,28 @@ pub(super) fn proceed(summary: &mut ImportSummary, opts: &ImportOptions) -> bool
     true
 }
 
+/// Inserts the rows that passed in batches of ten thousand, in the transaction [`finish`]
+/// then commits.
+async fn write<T>(
+    app: &App,
+    good: &[T],
+    summary: &mut ImportSummary,
+    progress: &dyn Progress,
+    insert: impl AsyncFn(&mut AnyConnection, &[T], i64) -> StorageResult<u64>,
+) -> Result<Tx> {
+    progress.phase("writing", good.len() as u64);
+    let mut tx = app.db.begin().await?;
+    let now = app.now_micros();
+    for chunk in good.chunks(10_000) {
+        summary.inserted += insert(&mut tx, chunk, now).await?;
+        progress.inc(chunk.len() as u64);
+    }
+    Ok(tx)
+}
+
 pub(super) async fn finish(
     app: &App,
-    mut tx: exitentry_storage::Tx,
+    mut tx: Tx,
     kind: ImportKind,
     opts: &ImportOptions,
     summary: &mut ImportSummary,

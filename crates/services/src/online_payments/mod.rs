@@ -383,15 +383,7 @@ async fn apply(
                 if !took {
                     // Paid for something no longer payable (cancelled meanwhile): give it back.
                     store::mark_refunded(&mut tx, order_id, now).await?;
-                    audit::record(
-                        app,
-                        &mut tx,
-                        "system",
-                        "payment.refund",
-                        &order.subject,
-                        json!({"order": order.id, "why": "not payable"}),
-                    )
-                    .await?;
+                    audit_refund(app, &mut tx, &order, "not payable").await?;
                     give_back = Some(order.clone());
                 }
                 true
@@ -401,15 +393,7 @@ async fn apply(
             ) {
                 // Another order of the same subject was paid first: this is a second payment.
                 if store::refund_second_payment(&mut tx, order_id, provider_ref, now).await? {
-                    audit::record(
-                        app,
-                        &mut tx,
-                        "system",
-                        "payment.refund",
-                        &order.subject,
-                        json!({"order": order.id, "why": "paid twice"}),
-                    )
-                    .await?;
+                    audit_refund(app, &mut tx, &order, "paid twice").await?;
                     give_back = Some(order.clone());
                     true
                 } else {
@@ -431,6 +415,25 @@ async fn apply(
 
 /// Gives money back through whoever took it: the counter or kiosk terminal, or the online
 /// provider. A failure is logged and audited for staff; the record already says refunded.
+/// Audits giving `order` back, and why.
+async fn audit_refund(
+    app: &App,
+    conn: &mut AnyConnection,
+    order: &OrderRow,
+    why: &str,
+) -> Result<()> {
+    let detail = json!({"order": order.id, "why": why});
+    audit::record(
+        app,
+        conn,
+        "system",
+        "payment.refund",
+        &order.subject,
+        detail,
+    )
+    .await
+}
+
 async fn refund_at_provider(app: &App, o: &OrderRow) {
     let result = if o.provider == "terminal:cash" {
         // Cash goes back at the till: nothing to call, but the counter must see it is owed.

@@ -260,24 +260,8 @@ pub(super) async fn open_session(
 
 /// The session behind a cookie token, if still alive.
 pub async fn session(app: &App, token: &str) -> Result<Option<ApplicantSession>> {
-    let th = token_hash(token);
-    let mut conn = app.db.conn().await?;
-    let Some(s) = store::session(&mut conn, &th).await? else {
-        return Ok(None);
-    };
-    if !crate::auth::keep_alive(
-        app,
-        &mut conn,
-        Accounts::Applicants,
-        &th,
-        s.last_seen_at,
-        s.expires_at,
-    )
-    .await?
-    {
-        return Ok(None);
-    }
-    Ok(Some(ApplicantSession {
+    let live = crate::auth::live_session(app, Accounts::Applicants, token, store::session).await?;
+    Ok(live.map(|s| ApplicantSession {
         account_id: s.account.id,
         email: s.account.email,
         lang: s.account.lang,

@@ -2,14 +2,15 @@
 
 use super::*;
 use crate::ErrorCode;
+use crate::OnConflict;
 use crate::auth::StaffSession;
 use crate::tokens::random_token;
 use crate::{App, Result, ServiceError, audit, uploads};
 use exitentry_domain::hrp::{self, FieldError, Form};
 use exitentry_domain::staff::Permission;
 use exitentry_domain::states::PreApplicationState;
+use exitentry_storage::AnyConnection;
 use exitentry_storage::pre_applications::{self as store, ApplicationRow, EventRow};
-use exitentry_storage::{AnyConnection, StorageError};
 use serde::Serialize;
 use serde_json::json;
 
@@ -232,40 +233,55 @@ pub(super) async fn own(app: &App, s: &ApplicantSession, id: &str) -> Result<App
         .ok_or(ServiceError::NotFound("application"))
 }
 
+/// A step in an application's history: in which round, what happened (`submitted`,
+/// `claimed`, a decision's state …), by whom, and the items asked for and a note, if any.
+pub(super) struct Step<'a> {
+    pub(super) round: i64,
+    pub(super) kind: &'a str,
+    pub(super) actor: &'a str,
+    pub(super) items: &'a [String],
+    pub(super) note: &'a str,
+}
+
+impl<'a> Step<'a> {
+    /// A step without items or a note.
+    pub(super) fn new(round: i64, kind: &'a str, actor: &'a str) -> Step<'a> {
+        Step {
+            round,
+            kind,
+            actor,
+            items: &[],
+            note: "",
+        }
+    }
+}
+
 /// Records a step in the application's history and the audit log, in the caller's transaction.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn event(
     conn: &mut AnyConnection,
     app: &App,
     a: &ApplicationRow,
-    round: i64,
-    kind: &str,
-    actor: &str,
-    items: &[String],
-    note: &str,
+    step: Step<'_>,
 ) -> Result<()> {
-    store::add_event(
-        conn,
-        &a.id,
-        &EventRow {
-            round,
-            kind: kind.into(),
-            actor: actor.into(),
-            items: serde_json::to_string(items).unwrap_or_else(|_| "[]".into()),
-            note: note.into(),
-            created_at: app.now_micros(),
-        },
-    )
-    .await?;
-    audit::record(
-        app,
-        conn,
+    let Step {
+        round,
+        kind,
         actor,
-        &format!("hrp_application.{kind}"),
-        &owner(&a.id),
-        json!({"round": round, "items": items}),
-    )
-    .await
+        items,
+        note,
+    } = step;
+    let row = EventRow {
+        round,
+        kind: kind.into(),
+        actor: actor.into(),
+        items: serde_json::to_string(items).unwrap_or_else(|_| "[]".into()),
+        note: note.into(),
+        created_at: app.now_micros(),
+    };
+    store::add_event(conn, &a.id, &row).await?;
+    let action = format!("hrp_application.{kind}");
+    let detail = json!({"round": round, "items": items});
+    audit::record(app, conn, actor, &action, &owner(&a.id), detail).await
 }
 
 /// The applicant's applications, newest first.
@@ -312,15 +328,12 @@ pub async fn start(app: &App, s: &ApplicantSession) -> Result<Summary> {
         updated_at: app.now_micros(),
     };
     let mut tx = app.db.begin().await?;
-    match store::insert(&mut tx, &row).await {
-        Err(StorageError::Conflict(_)) => {
-            return Err(ServiceError::conflict(
-                ErrorCode::ApplicationInProgress,
-                "you already have an application in progress; continue it",
-            ));
-        }
-        other => other?,
-    }
+    store::insert(&mut tx, &row).await.on_conflict(|| {
+        ServiceError::conflict(
+            ErrorCode::ApplicationInProgress,
+            "you already have an application in progress; continue it",
+        )
+    })?;
     audit::record(
         app,
         &mut tx,
@@ -487,17 +500,8 @@ pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail>
             "this application changed meanwhile",
         ));
     }
-    event(
-        &mut tx,
-        app,
-        &a,
-        a.round + 1,
-        if resubmit { "resubmitted" } else { "submitted" },
-        &s.actor(),
-        &[],
-        "",
-    )
-    .await?;
+    let kind = if resubmit { "resubmitted" } else { "submitted" };
+    event(&mut tx, app, &a, Step::new(a.round + 1, kind, &s.actor())).await?;
     tx.commit().await?;
     get(app, s, id).await
 }

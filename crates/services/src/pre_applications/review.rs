@@ -5,6 +5,7 @@ use super::*;
 use crate::ErrorCode;
 use crate::auth::StaffSession;
 use crate::email::{self, Email};
+use crate::input::RequiredText;
 use crate::{App, Result, ServiceError};
 use exitentry_domain::hrp::{self};
 use exitentry_domain::staff::Permission;
@@ -62,11 +63,7 @@ pub async fn claim(app: &App, staff: &StaffSession, id: &str) -> Result<Detail> 
         &mut tx,
         app,
         &a,
-        a.round,
-        "claimed",
-        &staff.actor(),
-        &[],
-        "",
+        Step::new(a.round, "claimed", &staff.actor()),
     )
     .await?;
     tx.commit().await?;
@@ -80,6 +77,14 @@ pub enum Decision {
     RequestSupplements { items: Vec<String>, note: String },
     Reject { reason: String },
 }
+
+/// Why a pre-application is rejected (the applicant reads it).
+const REJECTION_REASON: RequiredText = RequiredText {
+    field: "reason",
+    max: 1000,
+    code: ErrorCode::ReasonRequired,
+    message: "say why the application is rejected (at most 1000 characters)",
+};
 
 /// Decides a claimed application and emails the applicant in their language.
 pub async fn decide(app: &App, staff: &StaffSession, id: &str, d: &Decision) -> Result<Detail> {
@@ -96,14 +101,7 @@ pub async fn decide(app: &App, staff: &StaffSession, id: &str, d: &Decision) -> 
             )
         }
         Decision::Reject { reason } => {
-            let r = reason.trim();
-            if r.is_empty() || r.chars().count() > 1000 {
-                return Err(ServiceError::bad_input(
-                    "reason",
-                    ErrorCode::ReasonRequired,
-                    "say why the application is rejected (at most 1000 characters)",
-                ));
-            }
+            let r = REJECTION_REASON.check(reason)?;
             (PreApplicationState::Rejected, Vec::new(), r.to_string())
         }
     };
@@ -118,17 +116,13 @@ pub async fn decide(app: &App, staff: &StaffSession, id: &str, d: &Decision) -> 
         ));
     }
     // The event is named after the decision's state.
-    event(
-        &mut tx,
-        app,
-        &a,
-        a.round,
-        to.code(),
-        &staff.actor(),
-        &items,
-        &note,
-    )
-    .await?;
+    let actor = staff.actor();
+    let step = Step {
+        items: &items,
+        note: &note,
+        ..Step::new(a.round, to.code(), &actor)
+    };
+    event(&mut tx, app, &a, step).await?;
     let account = store::account_by_id(&mut tx, a.account_id)
         .await?
         .ok_or(ServiceError::NotFound("account"))?;

@@ -5,37 +5,35 @@ use chrono::Duration;
 use exitentry_domain::document::DocumentStatus;
 use exitentry_domain::numbers::DocumentKind;
 use exitentry_services::import::ImportKind;
-use exitentry_services::{ServiceError, auth, registry};
+use exitentry_services::{App, ServiceError, auth, registry};
 use exitentry_storage::testing::TestDb;
-use exitentry_test_support::backend_tests;
 use exitentry_test_support::{OFFICES, app, import};
+use exitentry_test_support::{assert_locks_out, audited, backend_tests, error_code};
 
 const PW: &str = "correct horse battery";
 
-async fn login_locks_after_repeated_failures_and_unlocks_later(t: &TestDb) {
-    let (app, clock) = app(t);
-    auth::create_staff(&app, "cli", "Clerk.Wu", PW, "counter_clerk", None)
+/// Creates `username` with `role` and [`PW`], at no office.
+async fn created(app: &App, username: &str, role: &str) {
+    auth::create_staff(app, "cli", username, PW, role, None)
         .await
         .unwrap();
+}
+
+/// [`created`] and signed in.
+async fn signed_in(app: &App, username: &str, role: &str) -> auth::StaffSession {
+    created(app, username, role).await;
+    auth::login(app, username, PW).await.unwrap().1
+}
+
+async fn login_locks_after_repeated_failures_and_unlocks_later(t: &TestDb) {
+    let (app, clock) = app(t);
+    created(&app, "Clerk.Wu", "counter_clerk").await;
     let (token, s) = auth::login(&app, "clerk.wu", PW).await.unwrap();
     assert_eq!(s.username, "clerk.wu");
     assert!(auth::session(&app, &token).await.unwrap().is_some());
 
-    for _ in 0..4 {
-        assert!(matches!(
-            auth::login(&app, "clerk.wu", "wrong password").await,
-            Err(ServiceError::BadCredentials)
-        ));
-    }
-    assert!(matches!(
-        auth::login(&app, "clerk.wu", "wrong password").await,
-        Err(ServiceError::Locked { .. })
-    ));
     // Locked: even the right password is refused until the lock ends.
-    assert!(matches!(
-        auth::login(&app, "clerk.wu", PW).await,
-        Err(ServiceError::Locked { .. })
-    ));
+    assert_locks_out(&app, |pw| auth::login(&app, "clerk.wu", pw), PW).await;
     clock.advance(Duration::minutes(16));
     assert!(auth::login(&app, "clerk.wu", PW).await.is_ok());
     // Unknown users get the same answer as a wrong password.
@@ -47,9 +45,7 @@ async fn login_locks_after_repeated_failures_and_unlocks_later(t: &TestDb) {
 
 async fn sessions_end_when_idle_and_at_logout(t: &TestDb) {
     let (app, clock) = app(t);
-    auth::create_staff(&app, "cli", "officer", PW, "reviewer", None)
-        .await
-        .unwrap();
+    created(&app, "officer", "reviewer").await;
     let (token, _) = auth::login(&app, "officer", PW).await.unwrap();
     clock.advance(Duration::minutes(29));
     assert!(
@@ -76,35 +72,29 @@ async fn sessions_end_when_idle_and_at_logout(t: &TestDb) {
 async fn account_creation_validates_and_roles_limit_access(t: &TestDb) {
     let (app, _) = app(t);
     import(&app, ImportKind::Offices, OFFICES, false).await;
-    let e = auth::create_staff(&app, "cli", "x", PW, "admin", None)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), "bad_username");
-    let e = auth::create_staff(&app, "cli", "admin", "short", "admin", None)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), "weak_password");
-    let e = auth::create_staff(&app, "cli", "admin", PW, "root", None)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), "bad_role");
-    let e = auth::create_staff(&app, "cli", "admin", PW, "admin", Some("GZ-NO-000"))
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), "unknown_office");
+    for (username, password, role, office, want) in [
+        ("x", PW, "admin", None, "bad_username"),
+        ("admin", "short", "admin", None, "weak_password"),
+        ("admin", PW, "root", None, "bad_role"),
+        ("admin", PW, "admin", Some("GZ-NO-000"), "unknown_office"),
+    ] {
+        let create = auth::create_staff(&app, "cli", username, password, role, office);
+        assert_eq!(
+            error_code(create).await,
+            want,
+            "{username} {role} {office:?}"
+        );
+    }
     auth::create_staff(&app, "cli", "admin", PW, "admin", Some("gz-th-001"))
         .await
         .unwrap();
-    let e = auth::create_staff(&app, "cli", "admin", PW, "admin", None)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), "username_taken");
-    auth::create_staff(&app, "cli", "clerk", PW, "counter_clerk", None)
-        .await
-        .unwrap();
+    assert_eq!(
+        error_code(auth::create_staff(&app, "cli", "admin", PW, "admin", None)).await,
+        "username_taken"
+    );
+    let clerk = signed_in(&app, "clerk", "counter_clerk").await;
 
     let (_, admin) = auth::login(&app, "admin", PW).await.unwrap();
-    let (_, clerk) = auth::login(&app, "clerk", PW).await.unwrap();
     assert_eq!(admin.office_code.as_deref(), Some("GZ-TH-001"));
     assert_eq!(auth::list_staff(&app, &admin).await.unwrap().len(), 2);
     assert!(matches!(
@@ -119,10 +109,7 @@ async fn officers_find_people_by_document_or_identity_number(t: &TestDb) {
     let files = exitentry_demo::generate(1, 50, app.today(), &app.policy, &["GZ-TH-001".into()]);
     import(&app, ImportKind::People, &files.people_csv, false).await;
     import(&app, ImportKind::Documents, &files.documents_csv, false).await;
-    auth::create_staff(&app, "cli", "clerk", PW, "counter_clerk", None)
-        .await
-        .unwrap();
-    let (_, clerk) = auth::login(&app, "clerk", PW).await.unwrap();
+    let clerk = signed_in(&app, "clerk", "counter_clerk").await;
 
     for q in ["CA1234567", "ca 123 4567", "11010519491231002x"] {
         let hits = registry::search(&app, &clerk, q).await.unwrap();
@@ -143,10 +130,7 @@ async fn officers_find_people_by_document_or_identity_number(t: &TestDb) {
             .is_empty()
     );
     assert_eq!(
-        registry::search(&app, &clerk, "  ")
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(registry::search(&app, &clerk, "  ")).await,
         "bad_query"
     );
 
@@ -174,10 +158,7 @@ async fn expired_documents_read_as_expired_without_any_job(t: &TestDb) {
     let files = exitentry_demo::generate(1, 0, app.today(), &app.policy, &[]);
     import(&app, ImportKind::People, &files.people_csv, false).await;
     import(&app, ImportKind::Documents, &files.documents_csv, false).await;
-    auth::create_staff(&app, "cli", "clerk", PW, "counter_clerk", None)
-        .await
-        .unwrap();
-    let (_, clerk) = auth::login(&app, "clerk", PW).await.unwrap();
+    let clerk = signed_in(&app, "clerk", "counter_clerk").await;
     let hit = registry::search(&app, &clerk, "12345678")
         .await
         .unwrap()
@@ -209,9 +190,7 @@ async fn concurrent_guesses_get_at_most_the_limit_of_password_checks(t: &TestDb)
     ));
     let app = exitentry_services::App::new(db, Default::default(), clock.clone());
     let max = app.config.security.max_failed_logins;
-    auth::create_staff(&app, "cli", "admin.li", PW, "admin", None)
-        .await
-        .unwrap();
+    created(&app, "admin.li", "admin").await;
     // The owner signed in before from this device.
     let (_, _, device) = auth::login_from(&app, "admin.li", PW, None).await.unwrap();
     let device = device.expect("a new device gets a token");
@@ -263,12 +242,7 @@ async fn concurrent_guesses_get_at_most_the_limit_of_password_checks(t: &TestDb)
         auth::unlock_staff(&app, "cli", "ghost.user").await,
         Err(ServiceError::NotFound(_))
     ));
-    let audited = exitentry_services::audit::recent(&app, 20)
-        .await
-        .unwrap()
-        .iter()
-        .any(|e| e.entry.action == "staff.unlocked");
-    assert!(audited);
+    assert!(audited(&app, "staff.unlocked").await > 0);
     // Otherwise the lock ends with its window.
     for _ in 0..max {
         let _ = auth::login(&app, "admin.li", "wrong").await;

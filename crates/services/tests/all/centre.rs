@@ -5,14 +5,16 @@
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use exitentry_domain::ids::make_prc_resident_id;
 use exitentry_domain::staff::Role;
-use exitentry_services::appointments::{self as ap, Applicant, Booker, BookingRequest, DayScope};
+use exitentry_services::appointments::{
+    self as ap, Applicant, Booker, BookingRequest, DayScope, Opened, SlotView,
+};
 use exitentry_services::auth::StaffSession;
 use exitentry_services::centre::{self, AcceptRequest, Desk};
 use exitentry_services::partners::PartnerContext;
 use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
 use exitentry_storage::{documents, jobs};
-use exitentry_test_support::backend_tests;
+use exitentry_test_support::{backend_tests, error_code};
 use exitentry_test_support::{partner, partner_context, seeded, staff_session};
 use std::sync::Arc;
 
@@ -56,6 +58,16 @@ pub(super) fn request(id_number: &str, start: &str) -> BookingRequest {
     }
 }
 
+/// The city police (`p`) book `id_number` into the Tianhe hall's EEP slot at `start`.
+pub(super) async fn police_book(
+    app: &App,
+    p: &PartnerContext,
+    id_number: &str,
+    start: &str,
+) -> Result<ap::AppointmentView, ServiceError> {
+    ap::book(app, Booker::Partner(p), &request(id_number, start)).await
+}
+
 /// 李华 (76, a valid EEP card CA1234567) signed in.
 pub(super) async fn holder(app: &App) -> exitentry_services::holders::HolderSession {
     use exitentry_services::holders;
@@ -74,23 +86,31 @@ pub(super) async fn holder(app: &App) -> exitentry_services::holders::HolderSess
         .1
 }
 
-pub(super) fn code(e: ServiceError) -> &'static str {
-    e.code()
-}
-
-pub(super) async fn open_week(app: &App) {
-    let opened = ap::open_slots(
+/// Opens the Tianhe hall's EEP slots for `days` days from `from` (capacity from the template
+/// unless given).
+pub(super) async fn open_hall(app: &App, from: &str, days: u32, capacity: Option<u32>) -> Opened {
+    ap::open_slots(
         app,
         "test",
         "GZ-TH-001",
         "eep_application",
-        day(MONDAY),
-        7,
-        None,
+        day(from),
+        days,
+        capacity,
     )
     .await
-    .unwrap();
-    assert!(opened.opened > 0);
+    .unwrap()
+}
+
+/// The Tianhe hall's EEP slots from `from` to `to`.
+pub(super) async fn hall_slots(app: &App, from: &str, to: &str) -> Vec<SlotView> {
+    ap::slots(app, "GZ-TH-001", "eep_application", day(from), day(to))
+        .await
+        .unwrap()
+}
+
+pub(super) async fn open_week(app: &App) {
+    assert!(open_hall(app, MONDAY, 7, None).await.opened > 0);
 }
 
 async fn slots_follow_hours_and_skip_holidays(t: &TestDb) {
@@ -106,38 +126,18 @@ async fn slots_follow_hours_and_skip_holidays(t: &TestDb) {
     )
     .await
     .unwrap();
-    let o = ap::open_slots(
-        &app,
-        "test",
-        "GZ-TH-001",
-        "eep_application",
-        day(MONDAY),
-        14,
-        None,
-    )
-    .await
-    .unwrap();
-    let slots = ap::slots(
-        &app,
-        "GZ-TH-001",
-        "eep_application",
-        day(MONDAY),
-        day("2026-12-06"),
-    )
-    .await
-    .unwrap();
+    let o = open_hall(&app, MONDAY, 14, None).await;
+    let slots = hall_slots(&app, MONDAY, "2026-12-06").await;
     assert_eq!(slots.len() as u64, o.opened);
     let days: std::collections::BTreeSet<NaiveDate> =
         slots.iter().map(|s| s.start.date_naive()).collect();
-    assert!(!days.contains(&day("2026-11-25")), "no slot on the holiday");
-    assert!(
-        !days.contains(&day("2026-11-29")),
-        "Sunday is closed (default hours)"
-    );
-    assert!(
-        days.contains(&day("2026-11-28")),
-        "Saturday morning is open"
-    );
+    for (on, open, why) in [
+        ("2026-11-25", false, "no slot on the holiday"),
+        ("2026-11-29", false, "Sunday is closed (default hours)"),
+        ("2026-11-28", true, "Saturday morning is open"),
+    ] {
+        assert_eq!(days.contains(&day(on)), open, "{on}: {why}");
+    }
     // Default hours Mon-Fri 09:00-17:00 in 15-minute slots: 32 per weekday, 12 on Saturday,
     // one place per counter (3 by default).
     let monday: Vec<_> = slots
@@ -148,17 +148,7 @@ async fn slots_follow_hours_and_skip_holidays(t: &TestDb) {
     assert_eq!(monday[0].start.format("%H:%M").to_string(), "09:00");
     assert!(monday.iter().all(|s| s.capacity == 3 && s.available == 3));
     // Opening again adds nothing; a closure removes that office's empty slots.
-    let again = ap::open_slots(
-        &app,
-        "test",
-        "GZ-TH-001",
-        "eep_application",
-        day(MONDAY),
-        14,
-        None,
-    )
-    .await
-    .unwrap();
+    let again = open_hall(&app, MONDAY, 14, None).await;
     assert_eq!(again.opened, 0);
     let (removed, left) = ap::put_day(
         &app,
@@ -183,17 +173,7 @@ async fn slots_follow_hours_and_skip_holidays(t: &TestDb) {
     )
     .await
     .unwrap();
-    let o = ap::open_slots(
-        &app,
-        "test",
-        "GZ-TH-001",
-        "eep_application",
-        day("2026-12-07"),
-        1,
-        None,
-    )
-    .await
-    .unwrap();
+    let o = open_hall(&app, "2026-12-07", 1, None).await;
     assert_eq!(o.opened, 2);
     // Reviewers do not manage slots.
     assert!(matches!(
@@ -215,40 +195,37 @@ async fn booking_rules(t: &TestDb) {
     open_week(&app).await;
     let p = police(&app, "book_appointments").await;
     let start = "2026-11-23T09:00:00+08:00";
-    let a = ap::book(&app, Booker::Partner(&p), &request(&prc_id(1), start))
-        .await
-        .unwrap();
+    let a = police_book(&app, &p, &prc_id(1), start).await.unwrap();
     assert_eq!(a.channel, "city_police");
     assert_eq!(a.reference.len(), 10);
-    // One active booking per person and service.
-    let again = ap::book(
-        &app,
-        Booker::Partner(&p),
-        &request(&prc_id(1), "2026-11-24T09:00:00+08:00"),
-    )
-    .await;
-    assert_eq!(code(again.unwrap_err()), "already_booked");
-    // A partner can only book as the city police; without the scope not at all.
+    // Refused: a second active booking for the person and service; a partner booking other
+    // than as the city police, or without the scope; a wrong check digit, no such slot, a
+    // past slot.
     let mut web = request(&prc_id(2), start);
     web.channel = "web".into();
-    assert_eq!(
-        code(ap::book(&app, Booker::Partner(&p), &web).await.unwrap_err()),
-        "channel_not_allowed"
-    );
     let verifier = police(&app, "verify_permit").await;
-    assert_eq!(
-        code(
-            ap::book(
-                &app,
-                Booker::Partner(&verifier),
-                &request(&prc_id(2), start)
-            )
-            .await
-            .unwrap_err()
+    for (who, req, want) in [
+        (
+            &p,
+            request(&prc_id(1), "2026-11-24T09:00:00+08:00"),
+            "already_booked",
         ),
-        "forbidden"
-    );
-    // Bad input: a wrong check digit, no such slot, a past slot.
+        (&p, web, "channel_not_allowed"),
+        (&verifier, request(&prc_id(2), start), "forbidden"),
+        (
+            &p,
+            request(&prc_id(2), "2026-11-23T09:07:00+08:00"),
+            "no_such_slot",
+        ),
+        (
+            &p,
+            request(&prc_id(2), "2026-11-21T09:00:00+08:00"),
+            "slot_in_past",
+        ),
+    ] {
+        let refused = error_code(ap::book(&app, Booker::Partner(who), &req)).await;
+        assert_eq!(refused, want, "{req:?}");
+    }
     let mut bad = request("440106199001010010", start);
     bad.applicant
         .as_mut()
@@ -262,35 +239,9 @@ async fn booking_rules(t: &TestDb) {
             ..
         })
     ));
-    assert_eq!(
-        code(
-            ap::book(
-                &app,
-                Booker::Partner(&p),
-                &request(&prc_id(2), "2026-11-23T09:07:00+08:00")
-            )
-            .await
-            .unwrap_err()
-        ),
-        "no_such_slot"
-    );
-    assert_eq!(
-        code(
-            ap::book(
-                &app,
-                Booker::Partner(&p),
-                &request(&prc_id(2), "2026-11-21T09:00:00+08:00")
-            )
-            .await
-            .unwrap_err()
-        ),
-        "slot_in_past"
-    );
     // Any office in the country: an applicant with a Beijing identity number books in Guangzhou.
     let beijing = make_prc_resident_id("110105", day("1980-05-05"), 12);
-    ap::book(&app, Booker::Partner(&p), &request(&beijing, start))
-        .await
-        .unwrap();
+    police_book(&app, &p, &beijing, start).await.unwrap();
     // Reschedule frees the old place and takes the new one.
     let moved = ap::reschedule(
         &app,
@@ -305,15 +256,7 @@ async fn booking_rules(t: &TestDb) {
         moved.start.format("%Y-%m-%d %H:%M").to_string(),
         "2026-11-24 10:00"
     );
-    let mon = ap::slots(
-        &app,
-        "GZ-TH-001",
-        "eep_application",
-        day(MONDAY),
-        day(MONDAY),
-    )
-    .await
-    .unwrap();
+    let mon = hall_slots(&app, MONDAY, MONDAY).await;
     assert_eq!(
         mon[0].available, 2,
         "one left for the Beijing applicant, one freed"
@@ -321,11 +264,7 @@ async fn booking_rules(t: &TestDb) {
     // Cancel until two hours before; not after.
     clock.set(Utc.with_ymd_and_hms(2026, 11, 24, 0, 30, 0).unwrap()); // 08:30 Beijing
     assert_eq!(
-        code(
-            ap::cancel(&app, Booker::Partner(&p), &a.appointment_id)
-                .await
-                .unwrap_err()
-        ),
+        error_code(ap::cancel(&app, Booker::Partner(&p), &a.appointment_id)).await,
         "too_late_to_change"
     );
     clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap());
@@ -340,13 +279,9 @@ async fn booking_rules(t: &TestDb) {
         Err(ServiceError::NotFound(_))
     ));
     // After cancelling, the person may book the service again.
-    ap::book(
-        &app,
-        Booker::Partner(&p),
-        &request(&prc_id(1), "2026-11-25T09:00:00+08:00"),
-    )
-    .await
-    .unwrap();
+    police_book(&app, &p, &prc_id(1), "2026-11-25T09:00:00+08:00")
+        .await
+        .unwrap();
 }
 
 async fn mini_program_needs_a_face_check(t: &TestDb) {
@@ -357,7 +292,7 @@ async fn mini_program_needs_a_face_check(t: &TestDb) {
     req.applicant = None;
     req.channel = "mini_program".into();
     assert_eq!(
-        code(ap::book(&app, Booker::Holder(&li), &req).await.unwrap_err()),
+        error_code(ap::book(&app, Booker::Holder(&li), &req)).await,
         "face_check_required"
     );
     req.face_image = Some(b"\x89PNG\r\n\x1a\nimage".to_vec());
@@ -371,7 +306,7 @@ async fn mini_program_needs_a_face_check(t: &TestDb) {
     // A holder cannot book as the city police.
     req.channel = "city_police".into();
     assert_eq!(
-        code(ap::book(&app, Booker::Holder(&li), &req).await.unwrap_err()),
+        error_code(ap::book(&app, Booker::Holder(&li), &req)).await,
         "channel_not_allowed"
     );
 }
@@ -379,26 +314,12 @@ async fn mini_program_needs_a_face_check(t: &TestDb) {
 async fn no_shows_block_online_booking(t: &TestDb) {
     let (app, clock, _k) = seeded(t, 50).await;
     let p = police(&app, "book_appointments").await;
-    ap::open_slots(
-        &app,
-        "test",
-        "GZ-TH-001",
-        "eep_application",
-        day(MONDAY),
-        60,
-        None,
-    )
-    .await
-    .unwrap();
+    open_hall(&app, MONDAY, 60, None).await;
     let who = prc_id(7);
     for d in ["2026-11-23", "2026-11-30", "2026-12-07"] {
-        ap::book(
-            &app,
-            Booker::Partner(&p),
-            &request(&who, &format!("{d}T09:00:00+08:00")),
-        )
-        .await
-        .unwrap();
+        police_book(&app, &p, &who, &format!("{d}T09:00:00+08:00"))
+            .await
+            .unwrap();
         clock.set(
             Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap().min(
                 chrono::DateTime::parse_from_rfc3339(&format!("{d}T12:00:00+08:00"))
@@ -408,13 +329,9 @@ async fn no_shows_block_online_booking(t: &TestDb) {
         );
         assert_eq!(ap::mark_no_shows(&app).await.unwrap(), 1);
     }
-    let e = ap::book(
-        &app,
-        Booker::Partner(&p),
-        &request(&who, "2026-12-14T09:00:00+08:00"),
-    )
-    .await
-    .unwrap_err();
+    let e = police_book(&app, &p, &who, "2026-12-14T09:00:00+08:00")
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "booking_blocked");
     // Blocked for 30 days after the last no-show (2026-12-07): from 2027-01-06.
     assert_eq!(
@@ -422,58 +339,25 @@ async fn no_shows_block_online_booking(t: &TestDb) {
         Utc.with_ymd_and_hms(2027, 1, 5, 16, 0, 0).unwrap()
     );
     // Someone else is not blocked; the block ends after 30 days.
-    ap::book(
-        &app,
-        Booker::Partner(&p),
-        &request(&prc_id(8), "2026-12-14T09:00:00+08:00"),
-    )
-    .await
-    .unwrap();
+    police_book(&app, &p, &prc_id(8), "2026-12-14T09:00:00+08:00")
+        .await
+        .unwrap();
     clock.set(Utc.with_ymd_and_hms(2027, 1, 6, 1, 0, 0).unwrap());
-    ap::open_slots(
-        &app,
-        "test",
-        "GZ-TH-001",
-        "eep_application",
-        day("2027-01-07"),
-        7,
-        None,
-    )
-    .await
-    .unwrap();
-    ap::book(
-        &app,
-        Booker::Partner(&p),
-        &request(&who, "2027-01-07T09:00:00+08:00"),
-    )
-    .await
-    .unwrap();
+    open_hall(&app, "2027-01-07", 7, None).await;
+    police_book(&app, &p, &who, "2027-01-07T09:00:00+08:00")
+        .await
+        .unwrap();
 }
 
 async fn two_hundred_requests_for_five_places_give_five_bookings(t: &TestDb) {
     let (app, _, _k) = seeded(t, 50).await;
-    ap::open_slots(
-        &app,
-        "test",
-        "GZ-TH-001",
-        "eep_application",
-        day(MONDAY),
-        1,
-        Some(5),
-    )
-    .await
-    .unwrap();
+    open_hall(&app, MONDAY, 1, Some(5)).await;
     let p = Arc::new(police(&app, "book_appointments").await);
     let mut handles = Vec::new();
     for i in 0..200u16 {
         let (app, p) = (app.clone(), p.clone());
         handles.push(tokio::spawn(async move {
-            ap::book(
-                &app,
-                Booker::Partner(&p),
-                &request(&prc_id(100 + i), "2026-11-23T09:00:00+08:00"),
-            )
-            .await
+            police_book(&app, &p, &prc_id(100 + i), "2026-11-23T09:00:00+08:00").await
         }));
     }
     let mut ok = 0;
@@ -484,15 +368,7 @@ async fn two_hundred_requests_for_five_places_give_five_bookings(t: &TestDb) {
         }
     }
     assert_eq!(ok, 5);
-    let s = ap::slots(
-        &app,
-        "GZ-TH-001",
-        "eep_application",
-        day(MONDAY),
-        day(MONDAY),
-    )
-    .await
-    .unwrap();
+    let s = hall_slots(&app, MONDAY, MONDAY).await;
     assert_eq!((s[0].capacity, s[0].available), (5, 0));
 }
 
@@ -505,7 +381,7 @@ async fn the_same_person_racing_gets_one_booking(t: &TestDb) {
         let (app, p) = (app.clone(), p.clone());
         handles.push(tokio::spawn(async move {
             let start = format!("2026-11-2{}T{:02}:00:00+08:00", 3 + h % 4, 9 + h / 4);
-            ap::book(&app, Booker::Partner(&p), &request(&prc_id(5), &start)).await
+            police_book(&app, &p, &prc_id(5), &start).await
         }));
     }
     let mut ok = 0;
@@ -522,17 +398,7 @@ async fn the_same_person_racing_gets_one_booking(t: &TestDb) {
 
 async fn reminders_go_out_the_day_before(t: &TestDb) {
     let (app, clock, _k) = seeded(t, 50).await;
-    ap::open_slots(
-        &app,
-        "test",
-        "GZ-TH-001",
-        "eep_application",
-        day(MONDAY),
-        7,
-        None,
-    )
-    .await
-    .unwrap();
+    open_hall(&app, MONDAY, 7, None).await;
     let p = police(&app, "book_appointments").await;
     let mut r = request(&prc_id(3), "2026-11-25T10:00:00+08:00");
     r.mobile = Some("13700137000".into());
@@ -603,25 +469,21 @@ async fn the_whole_day(t: &TestDb) {
     let clerk = staff(Role::CounterClerk, Some("GZ-TH-001"));
     let elsewhere = staff(Role::CounterClerk, Some("GZ-TH-002"));
     assert_eq!(
-        centre::check_in(&app, Desk::Staff(&elsewhere), &booking.reference)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(centre::check_in(
+            &app,
+            Desk::Staff(&elsewhere),
+            &booking.reference
+        ))
+        .await,
         "wrong_office"
     );
     // Photo station.
     assert_eq!(
-        centre::take_photo(&app, &clerk, b"GIF89a....")
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(centre::take_photo(&app, &clerk, b"GIF89a....")).await,
         "photo_format"
     );
     assert_eq!(
-        centre::take_photo(&app, &clerk, &png(100, 100))
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(centre::take_photo(&app, &clerk, &png(100, 100))).await,
         "photo_too_small"
     );
     let photo = centre::take_photo(&app, &clerk, &png(390, 567))
@@ -651,13 +513,13 @@ async fn the_whole_day(t: &TestDb) {
         id_number: None,
     };
     assert_eq!(
-        centre::accept(&app, &clerk, &req).await.unwrap_err().code(),
+        error_code(centre::accept(&app, &clerk, &req)).await,
         "checklist_incomplete"
     );
     req.checklist.push("application_form".into());
     req.product = "eep_card_first".into();
     assert_eq!(
-        centre::accept(&app, &clerk, &req).await.unwrap_err().code(),
+        error_code(centre::accept(&app, &clerk, &req)).await,
         "holds_valid_document"
     );
     req.product = "eep_card_renewal".into();
@@ -668,10 +530,7 @@ async fn the_whole_day(t: &TestDb) {
     assert_eq!(accepted.old_document.as_deref(), Some("CA1234567"));
     // Payment: the method must fit the currency; the sandbox terminal takes Yang Cheng Tong.
     assert_eq!(
-        centre::pay(&app, &clerk, &accepted.id, "octopus")
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(centre::pay(&app, &clerk, &accepted.id, "octopus")).await,
         "bad_method"
     );
     let paid = centre::pay(&app, &clerk, &accepted.id, "yang_cheng_tong")
@@ -705,10 +564,7 @@ async fn the_whole_day(t: &TestDb) {
             .unwrap();
     assert_eq!(online.paid, 0, "not counted twice");
     assert_eq!(
-        centre::pay(&app, &clerk, &accepted.id, "cash")
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(centre::pay(&app, &clerk, &accepted.id, "cash")).await,
         "already_paid"
     );
     // Not ready yet at the kiosk.
@@ -816,10 +672,10 @@ pub(super) async fn refused(
     id_number: &str,
     old_permit: &str,
 ) -> &'static str {
-    centre::collect(app, kiosk, reference, id_number, old_permit)
-        .await
-        .unwrap_err()
-        .code()
+    error_code(centre::collect(
+        app, kiosk, reference, id_number, old_permit,
+    ))
+    .await
 }
 
 /// A PNG header claiming `w`×`h` pixels (the station reads dimensions from the header).

@@ -4,20 +4,19 @@
 //! with their approval.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
+use super::endorsements::{PRINTER, li_hua, order_states};
 use chrono::TimeZone;
 use exitentry_domain::staff::Role;
 use exitentry_domain::states::PaymentOrderState;
+use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::border::{self, CrossingRequest};
 use exitentry_services::centre;
 use exitentry_services::counter_endorsements::{self as counter, CounterRequest};
 use exitentry_services::endorsement_applications as ea;
-use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
-use exitentry_test_support::backend_tests;
-use exitentry_test_support::{
-    LI_HUA_ID, partner, partner_context, person_id, seeded, staff_session,
-};
+use exitentry_test_support::{backend_tests, error_code};
+use exitentry_test_support::{partner, partner_context, seeded, staff_session};
 
 use exitentry_test_support::LI_HUA_ID as LI_HUA;
 
@@ -59,14 +58,6 @@ fn family_visit(relation: &str, months: u32, trips: &str) -> CounterRequest {
     }
 }
 
-async fn li_hua(app: &App) -> i64 {
-    person_id(app, LI_HUA_ID).await
-}
-
-fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
-    r.unwrap_err().code()
-}
-
 async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     let (app, clock, _k) = seeded(t, 20).await;
     let li = li_hua(&app).await;
@@ -78,7 +69,7 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
         trips: "1".into(),
     };
     assert_eq!(
-        code(ea::apply(&app, li, "online", "test", &online).await),
+        error_code(ea::apply(&app, li, "online", "test", &online)).await,
         "first_time_at_counter"
     );
     let h = counter::lookup(&app, &clerk(), LI_HUA).await.unwrap();
@@ -88,30 +79,37 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     // The documents of the type must be checked; the relative must be declared and fit.
     let mut unchecked = family_visit("spouse", 3, "multiple");
     unchecked.checklist.retain(|c| c != "relation_proof");
-    assert_eq!(
-        code(counter::apply(&app, &clerk(), &unchecked).await),
-        "checklist_incomplete"
-    );
-    assert_eq!(
-        code(counter::apply(&app, &clerk(), &family_visit("", 3, "multiple")).await),
-        "bad_relation"
-    );
-    assert_eq!(
-        code(counter::apply(&app, &clerk(), &family_visit("sibling", 3, "multiple")).await),
-        "no_such_variant",
-        "visiting a sibling is one trip"
-    );
     let mut nameless = family_visit("spouse", 3, "multiple");
     nameless.relative_name = " ".into();
-    assert_eq!(
-        code(counter::apply(&app, &clerk(), &nameless).await),
-        "bad_relative_name"
-    );
-    assert_eq!(
-        code(counter::apply(&app, &clerk(), &family_visit("spouse", 12, "multiple")).await),
-        "no_such_variant",
-        "one year only for 60+ or a spouse with minor children"
-    );
+    for (req, want, why) in [
+        (
+            unchecked,
+            "checklist_incomplete",
+            "the relation's proof unchecked",
+        ),
+        (
+            family_visit("", 3, "multiple"),
+            "bad_relation",
+            "no relation",
+        ),
+        (
+            family_visit("sibling", 3, "multiple"),
+            "no_such_variant",
+            "visiting a sibling is one trip",
+        ),
+        (nameless, "bad_relative_name", "the relative's name blank"),
+        (
+            family_visit("spouse", 12, "multiple"),
+            "no_such_variant",
+            "one year only for 60+ or a spouse with minor children",
+        ),
+    ] {
+        assert_eq!(
+            error_code(counter::apply(&app, &clerk(), &req)).await,
+            want,
+            "{why}"
+        );
+    }
     let a = counter::apply(&app, &clerk(), &family_visit("spouse", 3, "multiple"))
         .await
         .unwrap();
@@ -126,8 +124,9 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     );
     // 2026-11-22 is a Sunday: seven working days end on Tuesday 2026-12-01.
     assert_eq!(a.ready_on.as_deref(), Some("2026-12-01"));
+    let again = family_visit("spouse", 3, "multiple");
     assert_eq!(
-        code(counter::apply(&app, &clerk(), &family_visit("spouse", 3, "multiple")).await),
+        error_code(counter::apply(&app, &clerk(), &again)).await,
         "application_open"
     );
 
@@ -158,9 +157,8 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
         .await
         .unwrap();
-    let printer = ea::DevPrinter { fail: false };
     assert_eq!(
-        code(ea::print(&app, &kiosk, &printer, li, &a.id).await),
+        error_code(ea::print(&app, &kiosk, &PRINTER, li, &a.id)).await,
         "not_ready_to_print"
     );
     let queue = counter::review_queue(&app, &reviewer("rev1"))
@@ -182,11 +180,11 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
 
     // Processing days: the kiosk prints from the date on the receipt.
     assert_eq!(
-        code(ea::print(&app, &kiosk, &printer, li, &a.id).await),
+        error_code(ea::print(&app, &kiosk, &PRINTER, li, &a.id)).await,
         "not_ready_yet"
     );
     clock.set(chrono::Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap());
-    let printed = ea::print(&app, &kiosk, &printer, li, &a.id).await.unwrap();
+    let printed = ea::print(&app, &kiosk, &PRINTER, li, &a.id).await.unwrap();
     assert_eq!(printed.job_status, "printed");
     assert_eq!(printed.valid_until, "2027-02-28");
 
@@ -228,7 +226,7 @@ async fn a_rejected_relation_is_refunded_and_decided_once(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        code(counter::review(&app, &reviewer("rev1"), &a.id, false, "  ").await),
+        error_code(counter::review(&app, &reviewer("rev1"), &a.id, false, "  ")).await,
         "reason_required"
     );
     // Two reviewers decide at once: one decision counts.
@@ -245,18 +243,12 @@ async fn a_rejected_relation_is_refunded_and_decided_once(t: &TestDb) {
             .any(|r| matches!(r, Err(e) if e.code() == "not_under_review"))
     );
     let status = ea::get(&app, li, &a.id).await.unwrap().status;
-    let mut c = app.db.conn().await.unwrap();
-    let orders = exitentry_storage::online_payments::orders_for(
-        &mut c,
-        &format!("endorsement_application:{}", a.id),
-    )
-    .await
-    .unwrap();
+    let orders = order_states(&app, &a.id).await;
     if r1.is_ok() {
         assert_eq!(status, "rejected");
         assert_eq!(
-            orders[0].status,
-            PaymentOrderState::Refunded,
+            orders,
+            [PaymentOrderState::Refunded],
             "a rejection gives the fee back"
         );
         assert_eq!(
@@ -269,7 +261,7 @@ async fn a_rejected_relation_is_refunded_and_decided_once(t: &TestDb) {
         );
     } else {
         assert_eq!(status, "ready_to_print");
-        assert_eq!(orders[0].status, PaymentOrderState::Paid);
+        assert_eq!(orders, [PaymentOrderState::Paid]);
     }
 }
 
@@ -277,22 +269,14 @@ async fn business_other_stay_and_talent_at_the_counter(t: &TestDb) {
     let (app, clock, _k) = seeded(t, 20).await;
     let li = li_hua(&app).await;
     // Business after 2024-05-06: 14 days per stay; not online.
+    let business = ea::ApplyRequest {
+        destination: "hong_kong".into(),
+        kind: "S".into(),
+        validity_months: 3,
+        trips: "1".into(),
+    };
     assert_eq!(
-        code(
-            ea::apply(
-                &app,
-                li,
-                "online",
-                "test",
-                &ea::ApplyRequest {
-                    destination: "hong_kong".into(),
-                    kind: "S".into(),
-                    validity_months: 3,
-                    trips: "1".into()
-                }
-            )
-            .await
-        ),
+        error_code(ea::apply(&app, li, "online", "test", &business)).await,
         "first_time_at_counter"
     );
     let s = counter::apply(&app, &clerk(), &request("S", "hong_kong", 12, "multiple"))
@@ -319,7 +303,7 @@ async fn business_other_stay_and_talent_at_the_counter(t: &TestDb) {
     let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
         .await
         .unwrap();
-    let printed = ea::print(&app, &kiosk, &ea::DevPrinter { fail: false }, li, &stay.id)
+    let printed = ea::print(&app, &kiosk, &PRINTER, li, &stay.id)
         .await
         .unwrap();
     assert_eq!(printed.valid_until, "2027-08-31");
@@ -327,7 +311,7 @@ async fn business_other_stay_and_talent_at_the_counter(t: &TestDb) {
     ended.approved_until = "2026-12-01".into();
     ended.stay_days = 30;
     assert_eq!(
-        code(counter::apply(&app, &clerk(), &ended).await),
+        error_code(counter::apply(&app, &clerk(), &ended)).await,
         "approval_ended"
     );
     // Talent: five years, 240 CNY; the card (until 2034) outlasts it by more than 20 days.
@@ -356,7 +340,7 @@ async fn state_personnel_bring_their_units_approval(t: &TestDb) {
     assert!(h.state_personnel);
     let mut r = request("L", "hong_kong", 3, "1");
     assert_eq!(
-        code(counter::apply(&app, &clerk(), &r).await),
+        error_code(counter::apply(&app, &clerk(), &r)).await,
         "checklist_incomplete"
     );
     r.checklist.push("unit_approval".into());
@@ -369,7 +353,7 @@ async fn state_personnel_bring_their_units_approval(t: &TestDb) {
     let mut nowhere = clerk();
     nowhere.office_code = None;
     assert_eq!(
-        code(counter::lookup(&app, &nowhere, LI_HUA).await),
+        error_code(counter::lookup(&app, &nowhere, LI_HUA)).await,
         "no_office"
     );
 }

@@ -6,6 +6,10 @@
 //! the demo seeds.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
+use super::pre_applications::{
+    accept_request, applicant, approve, first_permit, form, photo_and_call, submitted,
+    walk_in_called,
+};
 use chrono::{NaiveDate, TimeZone, Utc};
 use exitentry_domain::centre::add_working_days;
 use exitentry_domain::hrp::Form;
@@ -13,16 +17,16 @@ use exitentry_domain::office::{HolidayCalendar, Office, OfficeLevel, Service};
 use exitentry_domain::staff::Role;
 use exitentry_services::appointments::{self as ap, Booker, BookingRequest, DayScope};
 use exitentry_services::auth::StaffSession;
-use exitentry_services::centre::{self, AcceptRequest, Desk};
+use exitentry_services::centre::{self, Desk};
 use exitentry_services::counter_terminal::{
     Charge, ChargeOutcome, CounterPayments, SandboxPayments,
 };
 use exitentry_services::import::ImportKind;
-use exitentry_services::pre_applications::{self as hrp, ApplicantSession, Decision};
-use exitentry_services::{App, ManualClock, ServiceError, jobs};
+use exitentry_services::pre_applications::ApplicantSession;
+use exitentry_services::{App, ManualClock};
 use exitentry_storage::testing::TestDb;
-use exitentry_test_support::backend_tests;
 use exitentry_test_support::{app, app_with_keys, import, problems, staff_session};
+use exitentry_test_support::{backend_tests, error_code};
 
 /// The demo's office network, as shipped.
 const SEED: &str = include_str!("../../../cli/seed/offices.csv");
@@ -31,10 +35,6 @@ const CTS_CENTRES: [&str; 3] = ["HK-HKI-001", "HK-KLN-001", "HK-NT-001"];
 
 fn staff(role: Role, office: Option<&str>) -> StaffSession {
     staff_session(role, &format!("{}1", role.code()), office)
-}
-
-fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
-    r.unwrap_err().code()
 }
 
 fn day(s: &str) -> NaiveDate {
@@ -152,69 +152,18 @@ async fn the_seed_network_has_real_levels_and_the_cts_centres(t: &TestDb) {
     );
 }
 
-/// Registers `email`, follows the emailed link, fills in `form()`, uploads, submits; a
+/// Registers `email`, follows the emailed link, fills in the form, uploads, submits; a
 /// reviewer approves.
 async fn approved(app: &App, email: &str) -> ApplicantSession {
-    hrp::register(app, email, "en").await.unwrap();
-    jobs::run_due(app).await.unwrap();
-    let body = jobs::outbox(app, 50)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|m| m.channel == "email" && m.recipient == email)
-        .expect("the link")
-        .body;
-    let token: String = body
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
-    let me = hrp::verify_email(app, &token, "correct horse battery")
-        .await
-        .unwrap()
-        .1;
-    let a = hrp::start(app, &me).await.unwrap();
-    let form = Form {
-        name_latin: "SMITH, JOHN".into(),
-        sex: "M".into(),
-        date_of_birth: "1980-05-01".into(),
-        nationality: "GBR".into(),
-        region: "hong_kong".into(),
-        permanent_id: "A123456(3)".into(),
-        passport_number: "123456789".into(),
+    let me = applicant(app, email, "en").await;
+    let f = Form {
         passport_expiry: "2031-01-01".into(),
         address: "1 Queen's Road Central, Hong Kong".into(),
-        phone: "+852 9123 4567".into(),
-        ..Default::default()
+        ..form()
     };
-    hrp::save(app, &me, &a.id, &form).await.unwrap();
-    let png = exitentry_test_support::TINY_PNG;
-    for p in ["id_card_front", "id_card_back"] {
-        hrp::upload(app, &me, &a.id, p, "x.png", png).await.unwrap();
-    }
-    let pdf: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
-    hrp::upload(app, &me, &a.id, "passport", "p.pdf", pdf)
-        .await
-        .unwrap();
-    hrp::submit(app, &me, &a.id).await.unwrap();
-    let reviewer = staff(Role::Reviewer, None);
-    hrp::claim(app, &reviewer, &a.id).await.unwrap();
-    hrp::decide(app, &reviewer, &a.id, &Decision::Approve)
-        .await
-        .unwrap();
+    let id = submitted(app, &me, &f).await;
+    approve(app, &staff(Role::Reviewer, None), &id).await;
     me
-}
-
-/// A passport-sized photo's PNG header (the photo station reads the dimensions).
-fn portrait_png() -> Vec<u8> {
-    let mut v = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
-    v.extend(390u32.to_be_bytes());
-    v.extend(567u32.to_be_bytes());
-    v.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
-    v.extend(std::iter::repeat_n(0u8, 64));
-    v
 }
 
 async fn with_uploads(t: &TestDb) -> (App, std::sync::Arc<ManualClock>, [tempfile::TempDir; 2]) {
@@ -258,31 +207,27 @@ async fn the_non_chinese_permit_at_a_cts_centre_counts_hong_kong_working_days(t:
         .unwrap();
     }
     assert_eq!(
-        code(
-            ap::put_day(
-                &app,
-                &admin,
-                "2026-12-24",
-                DayScope::Calendar("macao"),
-                "holiday",
-                "x"
-            )
-            .await
-        ),
+        error_code(ap::put_day(
+            &app,
+            &admin,
+            "2026-12-24",
+            DayScope::Calendar("macao"),
+            "holiday",
+            "x"
+        ))
+        .await,
         "bad_calendar"
     );
     assert_eq!(
-        code(
-            ap::put_day(
-                &app,
-                &admin,
-                "2026-12-24",
-                DayScope::Office("HK-KLN-001"),
-                "holiday",
-                "x"
-            )
-            .await
-        ),
+        error_code(ap::put_day(
+            &app,
+            &admin,
+            "2026-12-24",
+            DayScope::Office("HK-KLN-001"),
+            "holiday",
+            "x"
+        ))
+        .await,
         "bad_day_kind"
     );
     // Slots: open on the mainland's holidays, closed on Hong Kong's; Saturday mornings.
@@ -344,18 +289,16 @@ async fn the_non_chinese_permit_at_a_cts_centre_counts_hong_kong_working_days(t:
         .unwrap();
     // The mainland's hall does not take the permit.
     assert_eq!(
-        code(
-            ap::open_slots(
-                &app,
-                "test",
-                "GZ-YX-002",
-                "hrp_non_chinese",
-                day("2026-12-07"),
-                1,
-                None
-            )
-            .await
-        ),
+        error_code(ap::open_slots(
+            &app,
+            "test",
+            "GZ-YX-002",
+            "hrp_non_chinese",
+            day("2026-12-07"),
+            1,
+            None
+        ))
+        .await,
         "service_not_offered"
     );
 
@@ -390,38 +333,18 @@ async fn the_non_chinese_permit_at_a_cts_centre_counts_hong_kong_working_days(t:
     let ticket = centre::check_in(&app, Desk::Staff(&clerk), &booked.reference)
         .await
         .unwrap();
-    let photo = centre::take_photo(&app, &clerk, &portrait_png())
-        .await
-        .unwrap();
-    let called = centre::call_next(&app, &clerk, "2", &[])
-        .await
-        .unwrap()
-        .unwrap();
+    let (photo, called) = photo_and_call(&app, &clerk, "2").await;
     assert_eq!(called.id, ticket.id);
-    let accepted = centre::accept(
-        &app,
-        &clerk,
-        &AcceptRequest {
-            ticket_id: called.id,
-            product: "hrp_non_chinese_first".into(),
-            checklist: vec![
-                "permanent_id_card".into(),
-                "passport".into(),
-                "pre_application".into(),
-            ],
-            photo_receipt: photo.receipt_code,
-            id_number: Some("A123456(3)".into()),
-        },
-    )
-    .await
-    .unwrap();
+    let accepted = centre::accept(&app, &clerk, &first_permit(&called, &photo, "A123456(3)"))
+        .await
+        .unwrap();
     assert_eq!(accepted.office_code, "HK-KLN-001");
     assert_eq!(accepted.fee, "HKD 260.00");
     let mut methods = accepted.methods.clone();
     methods.sort();
     assert_eq!(methods, ["card", "cash", "eps", "octopus"]);
     assert_eq!(
-        code(centre::pay(&app, &clerk, &accepted.id, "alipay").await),
+        error_code(centre::pay(&app, &clerk, &accepted.id, "alipay")).await,
         "bad_method"
     );
     let paid = centre::pay(&app, &clerk, &accepted.id, "eps")
@@ -454,7 +377,13 @@ async fn mainland_halls_neither_queue_nor_accept_the_non_chinese_permit(t: &Test
     seed_offices(&app).await;
     let clerk = staff(Role::CounterClerk, Some("GZ-YX-002"));
     assert_eq!(
-        code(centre::walk_in(&app, Desk::Staff(&clerk), "hrp_non_chinese", false).await),
+        error_code(centre::walk_in(
+            &app,
+            Desk::Staff(&clerk),
+            "hrp_non_chinese",
+            false
+        ))
+        .await,
         "service_not_offered"
     );
     centre::walk_in(&app, Desk::Staff(&clerk), "eep_application", false)
@@ -465,7 +394,7 @@ async fn mainland_halls_neither_queue_nor_accept_the_non_chinese_permit(t: &Test
         .unwrap()
         .unwrap();
     assert_eq!(
-        code(centre::transfer(&app, &clerk, called.id, "hrp_non_chinese").await),
+        error_code(centre::transfer(&app, &clerk, called.id, "hrp_non_chinese")).await,
         "service_not_offered"
     );
     centre::transfer(&app, &clerk, called.id, "hrp")
@@ -487,16 +416,7 @@ async fn mainland_halls_neither_queue_nor_accept_the_non_chinese_permit(t: &Test
     )
     .await;
     let clerk9 = staff(Role::CounterClerk, Some("GZ-YX-009"));
-    centre::walk_in(&app, Desk::Staff(&clerk9), "hrp_non_chinese", false)
-        .await
-        .unwrap();
-    let photo = centre::take_photo(&app, &clerk9, &portrait_png())
-        .await
-        .unwrap();
-    let called = centre::call_next(&app, &clerk9, "1", &[])
-        .await
-        .unwrap()
-        .unwrap();
+    let (photo, called) = walk_in_called(&app, &clerk9, "hrp_non_chinese", "1").await;
     import(
         &app,
         ImportKind::Offices,
@@ -504,23 +424,11 @@ async fn mainland_halls_neither_queue_nor_accept_the_non_chinese_permit(t: &Test
         false,
     )
     .await;
-    let r = centre::accept(
-        &app,
-        &clerk9,
-        &AcceptRequest {
-            ticket_id: called.id,
-            product: "hrp_non_chinese_first".into(),
-            checklist: vec![
-                "permanent_id_card".into(),
-                "passport".into(),
-                "pre_application".into(),
-            ],
-            photo_receipt: photo.receipt_code,
-            id_number: Some("A123456(3)".into()),
-        },
-    )
-    .await;
-    assert_eq!(code(r), "service_not_offered");
+    let accept = first_permit(&called, &photo, "A123456(3)");
+    assert_eq!(
+        error_code(centre::accept(&app, &clerk9, &accept)).await,
+        "service_not_offered"
+    );
 }
 
 /// Paper linkage proofs: at a public-security office of county level or above that offers
@@ -580,7 +488,7 @@ async fn paper_linkage_proofs_only_where_offered_at_county_level_or_above(t: &Te
         ("GZ-TH-099", "service_not_offered"),
     ] {
         assert_eq!(
-            code(lp::issue_paper(&app, &at(office), &q).await),
+            error_code(lp::issue_paper(&app, &at(office), &q)).await,
             want,
             "{office}"
         );
@@ -662,16 +570,21 @@ async fn the_demo_seeds_the_cts_centres(t: &TestDb) {
     };
     let hk = days("HK-KLN-001", "hrp_non_chinese").await;
     let gz = days("GZ-YX-002", "eep_application").await;
-    assert!(hk.contains(&day("2026-12-24")) && !hk.contains(&day("2026-12-25")));
-    assert!(
-        !hk.contains(&day("2026-12-26")),
-        "Boxing Day is Hong Kong's"
-    );
-    assert!(
-        gz.contains(&day("2026-12-25")),
-        "Christmas is no mainland holiday"
-    );
-    assert!(!gz.contains(&day("2027-01-01")) && !hk.contains(&day("2027-01-01")));
+    for (days, on, open, why) in [
+        (
+            &hk,
+            "2026-12-24",
+            true,
+            "Christmas Eve is open in Hong Kong",
+        ),
+        (&hk, "2026-12-25", false, "Christmas is Hong Kong's"),
+        (&hk, "2026-12-26", false, "Boxing Day is Hong Kong's"),
+        (&gz, "2026-12-25", true, "Christmas is no mainland holiday"),
+        (&gz, "2027-01-01", false, "New Year's Day on the mainland"),
+        (&hk, "2027-01-01", false, "New Year's Day in Hong Kong"),
+    ] {
+        assert_eq!(days.contains(&day(on)), open, "{on}: {why}");
+    }
     assert!(
         exitentry_services::offices::offering(&app, Some(Service::HrpNonChinese))
             .await
@@ -724,46 +637,20 @@ N1,,SMITH JOHN,M,1980-05-01,hong_kong,GBR,hkid,A1234563
     let accept = |id: &'static str, product: &'static str, extra: &'static [&'static str]| {
         let (app, clerk) = (app.clone(), clerk.clone());
         async move {
-            centre::walk_in(&app, Desk::Staff(&clerk), "hrp", false)
-                .await
-                .unwrap();
-            let photo = centre::take_photo(&app, &clerk, &portrait_png())
-                .await
-                .unwrap();
-            let called = centre::call_next(&app, &clerk, "3", &[])
-                .await
-                .unwrap()
-                .unwrap();
-            let mut checklist: Vec<String> = exitentry_domain::products::product(product)
-                .unwrap()
-                .checklist
-                .iter()
-                .map(|c| c.to_string())
-                .collect();
-            checklist.extend(extra.iter().map(|c| c.to_string()));
-            centre::accept(
-                &app,
-                &clerk,
-                &AcceptRequest {
-                    ticket_id: called.id,
-                    product: product.into(),
-                    checklist,
-                    photo_receipt: photo.receipt_code,
-                    id_number: Some(id.into()),
-                },
-            )
-            .await
+            let (photo, called) = walk_in_called(&app, &clerk, "hrp", "3").await;
+            let request = accept_request(&called, &photo, product, id, extra);
+            centre::accept(&app, &clerk, &request).await
         }
     };
     assert_eq!(
-        code(accept("A123456(3)", "hrp_first", &[]).await),
+        error_code(accept("A123456(3)", "hrp_first", &[])).await,
         "not_eligible",
         "a non-Chinese national gets the non-Chinese permit"
     );
     let adult = accept("B123456(6)", "hrp_first", &[]).await.unwrap();
     assert_eq!(adult.fee, "HKD 390.00");
     assert_eq!(
-        code(accept("C123456(9)", "hrp_first", &[]).await),
+        error_code(accept("C123456(9)", "hrp_first", &[])).await,
         "checklist_incomplete"
     );
     let child = accept("C123456(9)", "hrp_first", &["guardian_present"])

@@ -4,6 +4,7 @@
 
 use chrono::Duration;
 use exitentry_config::{Config, EmailTls};
+use exitentry_services::App;
 use exitentry_services::email::{self, Email, Lang};
 use exitentry_services::jobs::{self, MAX_ATTEMPTS};
 use exitentry_services::providers::{EmailSender, SmtpEmail};
@@ -32,6 +33,15 @@ fn supplement() -> Email {
     }
 }
 
+/// Queues [`supplement`] to `to` in `lang`, in a transaction of its own.
+async fn queued(app: &App, to: &str, lang: Lang) {
+    let mut tx = app.db.begin().await.unwrap();
+    email::enqueue(app, &mut tx, to, lang, &supplement())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
 /// A free port with nobody listening.
 async fn closed_port() -> u16 {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -51,17 +61,7 @@ async fn a_queued_email_reaches_the_relay_in_the_recipients_language(t: &TestDb)
     config.email.password.0 = "relay-pass".into();
     let (app, _clock) = exitentry_test_support::app_with_config(t, config);
 
-    let mut tx = app.db.begin().await.unwrap();
-    email::enqueue(
-        &app,
-        &mut tx,
-        " applicant@example.cn ",
-        Lang::ZhHans,
-        &supplement(),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    queued(&app, " applicant@example.cn ", Lang::ZhHans).await;
     assert!(
         sink.messages().is_empty(),
         "sent by the worker, not at once"
@@ -98,11 +98,7 @@ async fn a_queued_email_reaches_the_relay_in_the_recipients_language(t: &TestDb)
     config.email.username = "mailer".into();
     config.email.password.0 = "wrong".into();
     let (app, _clock) = exitentry_test_support::app_with_config(t, config);
-    let mut tx = app.db.begin().await.unwrap();
-    email::enqueue(&app, &mut tx, "b@example.cn", Lang::En, &supplement())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    queued(&app, "b@example.cn", Lang::En).await;
     assert_eq!(jobs::run_due(&app).await.unwrap(), 1);
     assert_eq!(sink.messages().len(), 1, "nothing more delivered");
 }
@@ -112,11 +108,7 @@ backend_tests!(a_queued_email_reaches_the_relay_in_the_recipients_language);
 /// A relay that cannot be reached: retried with back-off, then given up with its error.
 async fn an_unreachable_relay_is_retried_then_given_up(t: &TestDb) {
     let (app, clock) = exitentry_test_support::app_with_config(t, smtp_config(closed_port().await));
-    let mut tx = app.db.begin().await.unwrap();
-    email::enqueue(&app, &mut tx, "c@example.cn", Lang::ZhHant, &supplement())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    queued(&app, "c@example.cn", Lang::ZhHant).await;
     assert_eq!(jobs::run_due(&app).await.unwrap(), 1);
     assert_eq!(
         jobs::run_due(&app).await.unwrap(),
@@ -172,11 +164,7 @@ async fn the_development_double_writes_to_the_outbox(t: &TestDb) {
     let mut config = Config::default();
     config.server.dev_providers = true;
     let (app, _clock) = exitentry_test_support::app_with_config(t, config);
-    let mut tx = app.db.begin().await.unwrap();
-    email::enqueue(&app, &mut tx, "e@example.cn", Lang::En, &supplement())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    queued(&app, "e@example.cn", Lang::En).await;
     assert_eq!(jobs::run_due(&app).await.unwrap(), 1);
     let out = jobs::outbox(&app, 10).await.unwrap();
     assert_eq!(out.len(), 1);

@@ -4,17 +4,18 @@
 
 use exitentry_domain::states::{EndorsementApplicationState, PaymentOrderState, PrintJobState};
 use exitentry_services::border::{self, CrossingRequest};
-use exitentry_services::centre;
+use exitentry_services::centre::{self, DeviceSession};
 use exitentry_services::endorsement_applications as ea;
 use exitentry_services::import::ImportKind;
 use exitentry_services::online_payments as op;
 use exitentry_services::partners::PartnerContext;
-use exitentry_services::{App, ServiceError};
+use exitentry_services::{App, ManualClock, ServiceError};
 use exitentry_storage::testing::TestDb;
-use exitentry_test_support::backend_tests;
 use exitentry_test_support::{
-    LI_HUA_ID, import, partner, partner_context, person_id, problems, seeded,
+    LI_HUA_ID, audited, import, partner, partner_context, person_id, problems, seeded,
+    staff_session,
 };
+use exitentry_test_support::{backend_tests, error_code};
 use std::sync::Arc;
 
 /// The sandbox's signature header.
@@ -188,9 +189,13 @@ const PAST: &str = "document_number,destination,type,trips,valid_from,valid_unti
 CA1234567,hong_kong,L,1,2024-05-01,2024-07-31,7
 ";
 
-async fn li_hua(app: &App) -> i64 {
+pub(super) async fn li_hua(app: &App) -> i64 {
     person_id(app, LI_HUA_ID).await
 }
+
+/// A kiosk's printer that prints, and one that jams every time.
+pub(super) const PRINTER: ea::DevPrinter = ea::DevPrinter { fail: false };
+const JAM: ea::DevPrinter = ea::DevPrinter { fail: true };
 
 fn g_hk() -> ea::ApplyRequest {
     ea::ApplyRequest {
@@ -199,6 +204,49 @@ fn g_hk() -> ea::ApplyRequest {
         validity_months: 3,
         trips: "1".into(),
     }
+}
+
+/// 李华 (with her 2024 endorsement on record, so not a first-time applicant) and kiosk-a
+/// of the Tianhe hall.
+async fn li_hua_at_kiosk(
+    t: &TestDb,
+) -> (App, Arc<ManualClock>, tempfile::TempDir, i64, DeviceSession) {
+    let (app, clock, keys) = seeded(t, 20).await;
+    import(&app, ImportKind::Endorsements, PAST, false).await;
+    let li = li_hua(&app).await;
+    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
+        .await
+        .unwrap();
+    (app, clock, keys, li, kiosk)
+}
+
+/// [`g_hk`] applied for at kiosk-a and paid there by `method`.
+async fn paid_at_kiosk(
+    app: &App,
+    kiosk: &DeviceSession,
+    li: i64,
+    method: &str,
+) -> ea::ApplicationView {
+    let a = ea::apply(app, li, "kiosk", "device:kiosk-a", &g_hk())
+        .await
+        .unwrap();
+    ea::pay_at_kiosk(app, kiosk, li, &a.id, method)
+        .await
+        .unwrap()
+}
+
+/// The states of the application's payment orders, oldest first.
+pub(super) async fn order_states(app: &App, application: &str) -> Vec<PaymentOrderState> {
+    let mut c = app.db.conn().await.unwrap();
+    exitentry_storage::online_payments::orders_for(
+        &mut c,
+        &format!("endorsement_application:{application}"),
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|o| o.status)
+    .collect()
 }
 
 async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
@@ -222,10 +270,7 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
         .unwrap();
     assert_eq!((a.status.as_str(), a.fee_cents), ("awaiting_payment", 1500));
     assert_eq!(
-        ea::apply(&app, li, "online", "test", &g_hk())
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(ea::apply(&app, li, "online", "test", &g_hk())).await,
         "application_open"
     );
     let subject = format!("endorsement_application:{}", a.id);
@@ -247,22 +292,24 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
     ));
     let unionpay_sig = op::sign(&op::sandbox_provider_secret(&secret, "unionpay"), &body);
     assert_eq!(
-        op::callback(&app, "unionpay", &body, &signed(&unionpay_sig), ea::on_paid)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(op::callback(
+            &app,
+            "unionpay",
+            &body,
+            &signed(&unionpay_sig),
+            ea::on_paid
+        ))
+        .await,
         "wrong_provider"
     );
     assert_eq!(
         op::order(&app, &order.id).await.unwrap().status,
         PaymentOrderState::Pending
     );
-    let audited = exitentry_services::audit::recent(&app, 20)
-        .await
-        .unwrap()
-        .iter()
-        .any(|e| e.entry.action == "payment.wrong_provider");
-    assert!(audited, "the attempt is audited");
+    assert!(
+        audited(&app, "payment.wrong_provider").await > 0,
+        "the attempt is audited"
+    );
     // A forged signature is refused and changes nothing.
     assert!(matches!(
         op::callback(
@@ -312,13 +359,8 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
             .unwrap()
             .changed
     );
-    let mut c = app.db.conn().await.unwrap();
-    let orders = exitentry_storage::online_payments::orders_for(&mut c, &subject)
-        .await
-        .unwrap();
-    let statuses: Vec<_> = orders.iter().map(|o| o.status).collect();
     assert_eq!(
-        statuses,
+        order_states(&app, &a.id).await,
         [PaymentOrderState::Paid, PaymentOrderState::Refunded]
     );
     let r = op::reconciliation(&app, "alipay", app.today())
@@ -397,30 +439,21 @@ async fn who_may_apply_online(t: &TestDb) {
     let li = li_hua(&app).await;
     // No endorsement on record yet: a first endorsement is applied for at the counter.
     assert_eq!(
-        ea::apply(&app, li, "online", "test", &g_hk())
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(ea::apply(&app, li, "online", "test", &g_hk())).await,
         "first_time_at_counter"
     );
     import(&app, ImportKind::Endorsements, PAST, false).await;
     let mut t_visit = g_hk();
     t_visit.kind = "T".into();
     assert_eq!(
-        ea::apply(&app, li, "online", "test", &t_visit)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(ea::apply(&app, li, "online", "test", &t_visit)).await,
         "counter_only"
     );
     let mut two = g_hk();
     two.destination = "macao".into();
     two.trips = "2".into();
     assert_eq!(
-        ea::apply(&app, li, "online", "test", &two)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(ea::apply(&app, li, "online", "test", &two)).await,
         "no_such_variant"
     );
     // Outside the scheme cities: L yes, G no.
@@ -430,10 +463,7 @@ async fn who_may_apply_online(t: &TestDb) {
         .scheme_city_prefixes
         .clear();
     assert_eq!(
-        ea::apply(&elsewhere, li, "online", "test", &g_hk())
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(ea::apply(&elsewhere, li, "online", "test", &g_hk())).await,
         "not_scheme_city"
     );
     assert!(
@@ -446,37 +476,23 @@ async fn who_may_apply_online(t: &TestDb) {
     // The scheme follows the household registration, not the identity number: 李华's number
     // starts 1101 (Beijing) but her hukou moves to Lhasa (5401, not in the scheme), then to
     // Guangzhou (4401, in it). Recorded by a counter clerk, audited; others may not.
-    let clerk = exitentry_services::auth::StaffSession {
-        user_id: 1,
-        username: "clerk".into(),
-        role: exitentry_domain::staff::Role::CounterClerk,
-        office_code: Some("GZ-TH-001".into()),
-        csrf_token: String::new(),
-    };
-    let reviewer = exitentry_services::auth::StaffSession {
-        role: exitentry_domain::staff::Role::Reviewer,
-        ..clerk.clone()
-    };
+    use exitentry_domain::staff::Role;
+    let clerk = staff_session(Role::CounterClerk, "clerk", Some("GZ-TH-001"));
+    let reviewer = staff_session(Role::Reviewer, "clerk", Some("GZ-TH-001"));
     use exitentry_services::registry;
     assert!(matches!(
         registry::set_hukou_area(&app, &reviewer, li, "540102", "moved").await,
         Err(ServiceError::Forbidden)
     ));
     assert_eq!(
-        registry::set_hukou_area(&app, &clerk, li, "54010", "moved")
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(registry::set_hukou_area(&app, &clerk, li, "54010", "moved")).await,
         "bad_hukou_area"
     );
     registry::set_hukou_area(&app, &clerk, li, "540102", "hukou booklet seen")
         .await
         .unwrap();
     assert_eq!(
-        ea::apply(&app, li, "online", "test", &g_hk())
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(ea::apply(&app, li, "online", "test", &g_hk())).await,
         "not_scheme_city"
     );
     registry::set_hukou_area(&app, &clerk, li, "440106", "moved to Guangzhou")
@@ -489,13 +505,7 @@ async fn who_may_apply_online(t: &TestDb) {
             .iter()
             .any(|c| c.kind == "G")
     );
-    let audited = exitentry_services::audit::recent(&app, 30)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.entry.action == "person.hukou_area")
-        .count();
-    assert_eq!(audited, 2);
+    assert_eq!(audited(&app, "person.hukou_area").await, 2);
     // State personnel apply through their unit.
     {
         let mut c = app.db.conn().await.unwrap();
@@ -504,10 +514,7 @@ async fn who_may_apply_online(t: &TestDb) {
             .unwrap();
     }
     assert_eq!(
-        ea::apply(&app, li, "online", "test", &g_hk())
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(ea::apply(&app, li, "online", "test", &g_hk())).await,
         "state_personnel"
     );
     {
@@ -520,10 +527,7 @@ async fn who_may_apply_online(t: &TestDb) {
     // 2034-02-28, 9 days before; refused, unless the policy switch is off for cards.
     clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2033, 12, 1, 2, 0, 0).unwrap());
     assert_eq!(
-        ea::apply(&app, li, "online", "test", &g_hk())
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(ea::apply(&app, li, "online", "test", &g_hk())).await,
         "permit_expires_too_soon"
     );
     let mut lenient = app.clone();
@@ -536,12 +540,7 @@ async fn who_may_apply_online(t: &TestDb) {
 }
 
 async fn the_kiosk_takes_the_fee_and_prints_once(t: &TestDb) {
-    let (app, _, _k) = seeded(t, 20).await;
-    import(&app, ImportKind::Endorsements, PAST, false).await;
-    let li = li_hua(&app).await;
-    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
-        .await
-        .unwrap();
+    let (app, _, _k, li, kiosk) = li_hua_at_kiosk(t).await;
     let (other, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-b", "kiosk")
         .await
         .unwrap();
@@ -558,24 +557,21 @@ async fn the_kiosk_takes_the_fee_and_prints_once(t: &TestDb) {
         li
     );
     assert_eq!(
-        ea::identify(&app, &kiosk, "CA1234567", "440106199001010010")
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(ea::identify(
+            &app,
+            &kiosk,
+            "CA1234567",
+            "440106199001010010"
+        ))
+        .await,
         "card_or_identity_mismatch"
     );
-    let a = ea::apply(&app, li, "kiosk", "device:kiosk-a", &g_hk())
-        .await
-        .unwrap();
-    let paid = ea::pay_at_kiosk(&app, &kiosk, li, &a.id, "yang_cheng_tong")
-        .await
-        .unwrap();
-    assert_eq!(paid.status, "ready_to_print");
+    let a = paid_at_kiosk(&app, &kiosk, li, "yang_cheng_tong").await;
+    assert_eq!(a.status, "ready_to_print");
     // Two kiosks press print at once: one prints, the other is refused.
-    let printer = ea::DevPrinter { fail: false };
     let (r1, r2) = tokio::join!(
-        ea::print(&app, &kiosk, &printer, li, &a.id),
-        ea::print(&app, &other, &printer, li, &a.id)
+        ea::print(&app, &kiosk, &PRINTER, li, &a.id),
+        ea::print(&app, &other, &PRINTER, li, &a.id)
     );
     let outcomes = [r1.map(|p| p.job_status), r2.map(|p| p.job_status)];
     assert_eq!(
@@ -605,38 +601,20 @@ async fn the_kiosk_takes_the_fee_and_prints_once(t: &TestDb) {
 }
 
 async fn a_print_that_keeps_failing_is_refunded(t: &TestDb) {
-    let (app, _, _k) = seeded(t, 20).await;
-    import(&app, ImportKind::Endorsements, PAST, false).await;
-    let li = li_hua(&app).await;
-    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
-        .await
-        .unwrap();
-    let a = ea::apply(&app, li, "kiosk", "device:kiosk-a", &g_hk())
-        .await
-        .unwrap();
-    ea::pay_at_kiosk(&app, &kiosk, li, &a.id, "unionpay")
-        .await
-        .unwrap();
-    let jam = ea::DevPrinter { fail: true };
+    let (app, _, _k, li, kiosk) = li_hua_at_kiosk(t).await;
+    let a = paid_at_kiosk(&app, &kiosk, li, "unionpay").await;
     for attempt in 1..=3 {
-        let p = ea::print(&app, &kiosk, &jam, li, &a.id).await.unwrap();
+        let p = ea::print(&app, &kiosk, &JAM, li, &a.id).await.unwrap();
         assert_eq!((p.job_status.as_str(), p.attempts), ("failed", attempt));
     }
     assert_eq!(ea::get(&app, li, &a.id).await.unwrap().status, "refunded");
-    let mut c = app.db.conn().await.unwrap();
     // (Refunded after the third failure, as configured.)
-    let orders = exitentry_storage::online_payments::orders_for(
-        &mut c,
-        &format!("endorsement_application:{}", a.id),
-    )
-    .await
-    .unwrap();
-    assert_eq!(orders[0].status, PaymentOrderState::Refunded);
     assert_eq!(
-        ea::print(&app, &kiosk, &jam, li, &a.id)
-            .await
-            .unwrap_err()
-            .code(),
+        order_states(&app, &a.id).await,
+        [PaymentOrderState::Refunded]
+    );
+    assert_eq!(
+        error_code(ea::print(&app, &kiosk, &JAM, li, &a.id)).await,
         "not_ready_to_print"
     );
 }
@@ -646,39 +624,23 @@ async fn a_print_that_keeps_failing_is_refunded(t: &TestDb) {
 /// applicant is told why. With the rule off for cards, the printed validity still stops at
 /// the card's expiry.
 async fn the_twenty_day_rule_holds_on_the_print_day(t: &TestDb) {
-    let (app, clock, _k) = seeded(t, 20).await;
-    import(&app, ImportKind::Endorsements, PAST, false).await;
-    let li = li_hua(&app).await;
-    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
-        .await
-        .unwrap();
+    let (app, clock, _k, li, kiosk) = li_hua_at_kiosk(t).await;
     // The card expires 2034-03-09. Paid on 2033-11-15: 3 months end 2034-02-14, 23 days before.
     clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2033, 11, 15, 2, 0, 0).unwrap());
-    let a = ea::apply(&app, li, "kiosk", "device:kiosk-a", &g_hk())
-        .await
-        .unwrap();
-    ea::pay_at_kiosk(&app, &kiosk, li, &a.id, "unionpay")
-        .await
-        .unwrap();
+    let a = paid_at_kiosk(&app, &kiosk, li, "unionpay").await;
     // Printed a week later: 3 months would end 2034-02-21, only 16 days before.
     clock.advance(chrono::Duration::days(7));
-    let printer = ea::DevPrinter { fail: false };
-    let e = ea::print(&app, &kiosk, &printer, li, &a.id)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), "permit_expires_too_soon");
+    assert_eq!(
+        error_code(ea::print(&app, &kiosk, &PRINTER, li, &a.id)).await,
+        "permit_expires_too_soon"
+    );
     let v = ea::get(&app, li, &a.id).await.unwrap();
     assert_eq!(v.status, "refunded");
     assert_eq!(v.refund_reason.as_deref(), Some("permit_expires_too_soon"));
-    let mut c = app.db.conn().await.unwrap();
-    let orders = exitentry_storage::online_payments::orders_for(
-        &mut c,
-        &format!("endorsement_application:{}", a.id),
-    )
-    .await
-    .unwrap();
-    assert_eq!(orders[0].status, PaymentOrderState::Refunded);
-    drop(c);
+    assert_eq!(
+        order_states(&app, &a.id).await,
+        [PaymentOrderState::Refunded]
+    );
 
     // Without the rule for cards, the endorsement is printed but never runs past the card.
     let mut lenient = app.clone();
@@ -686,13 +648,8 @@ async fn the_twenty_day_rule_holds_on_the_print_day(t: &TestDb) {
         .endorsements
         .twenty_day_rule_for_cards = false;
     clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2034, 1, 20, 2, 0, 0).unwrap());
-    let a = ea::apply(&lenient, li, "kiosk", "device:kiosk-a", &g_hk())
-        .await
-        .unwrap();
-    ea::pay_at_kiosk(&lenient, &kiosk, li, &a.id, "unionpay")
-        .await
-        .unwrap();
-    let printed = ea::print(&lenient, &kiosk, &printer, li, &a.id)
+    let a = paid_at_kiosk(&lenient, &kiosk, li, "unionpay").await;
+    let printed = ea::print(&lenient, &kiosk, &PRINTER, li, &a.id)
         .await
         .unwrap();
     assert_eq!(printed.valid_until, "2034-03-09");
@@ -701,18 +658,8 @@ async fn the_twenty_day_rule_holds_on_the_print_day(t: &TestDb) {
 /// A kiosk that stops mid-print leaves the job `printing`; five minutes later the next attempt
 /// takes it as failed and prints.
 async fn an_interrupted_print_is_released(t: &TestDb) {
-    let (app, clock, _k) = seeded(t, 20).await;
-    import(&app, ImportKind::Endorsements, PAST, false).await;
-    let li = li_hua(&app).await;
-    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
-        .await
-        .unwrap();
-    let a = ea::apply(&app, li, "kiosk", "device:kiosk-a", &g_hk())
-        .await
-        .unwrap();
-    ea::pay_at_kiosk(&app, &kiosk, li, &a.id, "unionpay")
-        .await
-        .unwrap();
+    let (app, clock, _k, li, kiosk) = li_hua_at_kiosk(t).await;
+    let a = paid_at_kiosk(&app, &kiosk, li, "unionpay").await;
     {
         // What a crash between the claim and the record leaves behind.
         let mut c = app.db.conn().await.unwrap();
@@ -741,16 +688,12 @@ async fn an_interrupted_print_is_released(t: &TestDb) {
         .await
         .unwrap();
     }
-    let printer = ea::DevPrinter { fail: false };
     assert_eq!(
-        ea::print(&app, &kiosk, &printer, li, &a.id)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(ea::print(&app, &kiosk, &PRINTER, li, &a.id)).await,
         "not_ready_to_print"
     );
     clock.advance(chrono::Duration::minutes(6));
-    let p = ea::print(&app, &kiosk, &printer, li, &a.id).await.unwrap();
+    let p = ea::print(&app, &kiosk, &PRINTER, li, &a.id).await.unwrap();
     assert_eq!(p.job_status, "printed");
 }
 

@@ -7,8 +7,8 @@ use exitentry_services::holders::{self, SignupInput, SignupStep};
 use exitentry_services::{App, ManualClock, ServiceError};
 use exitentry_storage::jobs;
 use exitentry_storage::testing::TestDb;
-use exitentry_test_support::backend_tests;
 use exitentry_test_support::{TINY_PNG as PNG, app_with_keys, refusing_faces, seed_registry};
+use exitentry_test_support::{backend_tests, error_code};
 use std::sync::Arc;
 
 async fn seeded(t: &TestDb) -> (App, Arc<ManualClock>, tempfile::TempDir) {
@@ -54,10 +54,7 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
     unknown.id_number =
         exitentry_domain::ids::make_prc_resident_id("440106", "1990-01-01".parse().unwrap(), 7);
     assert_eq!(
-        holders::start_signup(&app, &unknown)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(holders::start_signup(&app, &unknown)).await,
         "no_matching_person"
     );
     let mut weak = li_hua("李华");
@@ -77,10 +74,7 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
     let code = sent_code(&app).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert_eq!(
-        holders::confirm_signup(&app, &id, &b, wrong)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(holders::confirm_signup(&app, &id, &b, wrong)).await,
         "wrong_code"
     );
     // Only the browser that started the sign-up can continue it.
@@ -95,10 +89,7 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
         Err(ServiceError::NotFound(_))
     ));
     assert_eq!(
-        holders::confirm_signup(&app, &id, &b, &code)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(holders::confirm_signup(&app, &id, &b, &code)).await,
         "already_done"
     );
     // The phone is proved, the person is not: no sign-in exists yet.
@@ -120,10 +111,7 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
         SignupStep::Done
     );
     assert_eq!(
-        holders::submit_signup_face(&app, &id, &b, PNG)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(holders::submit_signup_face(&app, &id, &b, PNG)).await,
         "already_done"
     );
     holders::login(&app, "13700137000", "a long holder password")
@@ -145,20 +133,14 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
         assert_eq!(e.code(), "wrong_code");
     }
     assert_eq!(
-        holders::confirm_signup(&app, &id, &b, &code)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(holders::confirm_signup(&app, &id, &b, &code)).await,
         "too_many_tries"
     );
     let (id, b) = holders::start_signup(&app, &li_hua("李华")).await.unwrap();
     let code = sent_code(&app).await;
     clock.advance(Duration::minutes(6));
     assert_eq!(
-        holders::confirm_signup(&app, &id, &b, &code)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(holders::confirm_signup(&app, &id, &b, &code)).await,
         "code_expired"
     );
 }
@@ -187,18 +169,12 @@ async fn a_phone_alone_never_binds_a_sign_in_to_a_person(t: &TestDb) {
         .unwrap();
     for _ in 0..holders::SIGNUP_MAX_FACE_TRIES {
         assert_eq!(
-            holders::submit_signup_face(&refuse, &id, &b, PNG)
-                .await
-                .unwrap_err()
-                .code(),
+            error_code(holders::submit_signup_face(&refuse, &id, &b, PNG)).await,
             "face_mismatch"
         );
     }
     assert_eq!(
-        holders::submit_signup_face(&app, &id, &b, PNG)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(holders::submit_signup_face(&app, &id, &b, PNG)).await,
         "too_many_face_checks"
     );
     assert!(matches!(
@@ -211,23 +187,16 @@ async fn a_phone_alone_never_binds_a_sign_in_to_a_person(t: &TestDb) {
         .unwrap();
     assert_eq!(still.mobile, "13700137000");
     // The officer sees the failed attempt on the person.
-    let officer = officer(&app).await;
-    let history = holders::history_for_person(&app, &officer, still.person_id)
-        .await
-        .unwrap();
-    let actions: Vec<_> = history
-        .events
-        .iter()
-        .map(|e| e.entry.action.as_str())
-        .collect();
+    let (history, actions) = history_as_officer(&app, still.person_id).await;
     assert!(
-        actions.contains(&"holder.signup_face_mismatch"),
+        actions.iter().any(|a| a == "holder.signup_face_mismatch"),
         "{actions:?}"
     );
     assert_eq!(history.mobile_masked.as_deref(), Some("137****7000"));
 }
 
-async fn officer(app: &App) -> exitentry_services::auth::StaffSession {
+/// The person's record as an officer (signed in for it) sees it, and the actions on it.
+async fn history_as_officer(app: &App, person_id: i64) -> (holders::AccountHistory, Vec<String>) {
     exitentry_services::auth::create_staff(
         app,
         "cli",
@@ -238,10 +207,18 @@ async fn officer(app: &App) -> exitentry_services::auth::StaffSession {
     )
     .await
     .unwrap();
-    exitentry_services::auth::login(app, "officer.he", "an officer password")
+    let (_, officer) = exitentry_services::auth::login(app, "officer.he", "an officer password")
         .await
-        .unwrap()
-        .1
+        .unwrap();
+    let history = holders::history_for_person(app, &officer, person_id)
+        .await
+        .unwrap();
+    let actions = history
+        .events
+        .iter()
+        .map(|e| e.entry.action.clone())
+        .collect();
+    (history, actions)
 }
 
 /// One person, one sign-in: a second sign-up (after its face check) replaces the first,
@@ -288,21 +265,13 @@ async fn a_second_sign_up_replaces_the_first_and_tells_the_old_number(t: &TestDb
         .any(|m| m.recipient == "13700137000" && m.body.contains("139****9000"));
     assert!(told, "the old number is told of the replacement");
     drop(c);
-    let officer = officer(&app).await;
-    let history = holders::history_for_person(&app, &officer, second.person_id)
-        .await
-        .unwrap();
-    let actions: Vec<_> = history
-        .events
-        .iter()
-        .map(|e| e.entry.action.as_str())
-        .collect();
+    let (history, actions) = history_as_officer(&app, second.person_id).await;
     for a in [
         "holder.bound",
         "holder.sign_in_replaced",
         "holder.new_device",
     ] {
-        assert!(actions.contains(&a), "{a} in {actions:?}");
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
     assert_eq!(history.mobile_masked.as_deref(), Some("139****9000"));
 }

@@ -8,20 +8,26 @@ use exitentry_domain::hrp::Form;
 use exitentry_domain::staff::Role;
 use exitentry_services::appointments::{self as ap, Booker, BookingRequest};
 use exitentry_services::auth::StaffSession;
-use exitentry_services::centre::{self, AcceptRequest, Desk};
+use exitentry_services::centre::{self, AcceptRequest, Desk, PhotoView, TicketView};
 use exitentry_services::import::ImportKind;
 use exitentry_services::pre_applications::{self as hrp, ApplicantSession, Decision, Reader};
 use exitentry_services::{App, ServiceError, jobs};
 use exitentry_storage::testing::TestDb;
-use exitentry_test_support::backend_tests;
-use exitentry_test_support::{OFFICES, app_with_keys, import, staff_session};
+use exitentry_test_support::{OFFICES, app_with_keys, assert_locks_out, import, staff_session};
+use exitentry_test_support::{backend_tests, error_code};
 
 pub(super) fn staff(role: Role, name: &str) -> StaffSession {
     staff_session(role, name, Some("GZ-TH-001"))
 }
 
-pub(super) fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
-    r.unwrap_err().code()
+/// A counter clerk at the hall designated for the non-Chinese permit (GZ-YX-009).
+pub(super) fn hall_clerk(name: &str) -> StaffSession {
+    staff_session(Role::CounterClerk, name, Some("GZ-YX-009"))
+}
+
+/// An approver, who is not tied to an office.
+pub(super) fn approver() -> StaffSession {
+    staff_session(Role::Approver, "approver1", None)
 }
 
 /// The newest message the development email provider delivered to `to`.
@@ -83,6 +89,93 @@ pub(super) fn portrait_png() -> Vec<u8> {
 
 pub(super) const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
 
+/// Starts `me`'s application, fills in `f`, uploads both sides of the ID card and the
+/// passport, and submits it; returns its id.
+pub(super) async fn submitted(app: &App, me: &ApplicantSession, f: &Form) -> String {
+    let a = hrp::start(app, me).await.unwrap();
+    hrp::save(app, me, &a.id, f).await.unwrap();
+    let png = exitentry_test_support::TINY_PNG;
+    for p in ["id_card_front", "id_card_back"] {
+        hrp::upload(app, me, &a.id, p, "x.png", png).await.unwrap();
+    }
+    hrp::upload(app, me, &a.id, "passport", "p.pdf", PDF)
+        .await
+        .unwrap();
+    hrp::submit(app, me, &a.id).await.unwrap();
+    a.id
+}
+
+/// `reviewer` claims the application and approves it.
+pub(super) async fn approve(app: &App, reviewer: &StaffSession, id: &str) {
+    hrp::claim(app, reviewer, id).await.unwrap();
+    hrp::decide(app, reviewer, id, &Decision::Approve)
+        .await
+        .unwrap();
+}
+
+/// At `clerk`'s counter: the photo station takes a portrait, then the next ticket is called.
+pub(super) async fn photo_and_call(
+    app: &App,
+    clerk: &StaffSession,
+    counter: &str,
+) -> (PhotoView, TicketView) {
+    let photo = centre::take_photo(app, clerk, &portrait_png())
+        .await
+        .unwrap();
+    let called = centre::call_next(app, clerk, counter, &[])
+        .await
+        .unwrap()
+        .expect("a ticket waiting");
+    (photo, called)
+}
+
+/// `product` for the holder of `id_number` on the called ticket, with the product's
+/// checklist ticked and `extra` items besides.
+pub(super) fn accept_request(
+    called: &TicketView,
+    photo: &PhotoView,
+    product: &str,
+    id_number: &str,
+    extra: &[&str],
+) -> AcceptRequest {
+    let checklist = exitentry_domain::products::product(product)
+        .expect("a product")
+        .checklist
+        .iter()
+        .chain(extra)
+        .map(|c| c.to_string())
+        .collect();
+    AcceptRequest {
+        ticket_id: called.id,
+        product: product.into(),
+        checklist,
+        photo_receipt: photo.receipt_code.clone(),
+        id_number: Some(id_number.into()),
+    }
+}
+
+/// A first non-Chinese permit for the holder of `id_number`.
+pub(super) fn first_permit(
+    called: &TicketView,
+    photo: &PhotoView,
+    id_number: &str,
+) -> AcceptRequest {
+    accept_request(called, photo, "hrp_non_chinese_first", id_number, &[])
+}
+
+/// A walk-in for `service` at `clerk`'s `counter`: photographed and called.
+pub(super) async fn walk_in_called(
+    app: &App,
+    clerk: &StaffSession,
+    service: &str,
+    counter: &str,
+) -> (PhotoView, TicketView) {
+    centre::walk_in(app, Desk::Staff(clerk), service, false)
+        .await
+        .unwrap();
+    photo_and_call(app, clerk, counter).await
+}
+
 async fn seeded(t: &TestDb) -> (App, tempfile::TempDir, tempfile::TempDir) {
     let (app, _clock, keys, uploads) = seeded_with_clock(t).await;
     (app, keys, uploads)
@@ -117,7 +210,7 @@ GZ-YX-009,越秀出入境大厅,越秀出入境大廳,Yuexiu Exit-Entry Hall,Gua
 async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
     let (app, _k, _u) = seeded(t).await;
     assert_eq!(
-        code(hrp::register(&app, "not an address", "en").await),
+        error_code(hrp::register(&app, "not an address", "en")).await,
         "bad_email"
     );
     // Whoever registers an address, only its mailbox chooses the password.
@@ -132,11 +225,16 @@ async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
     let token = token_in(&body);
     assert!(hrp::link_valid(&app, &token).await.unwrap());
     assert_eq!(
-        code(hrp::verify_email(&app, &"0".repeat(64), "correct horse battery").await),
+        error_code(hrp::verify_email(
+            &app,
+            &"0".repeat(64),
+            "correct horse battery"
+        ))
+        .await,
         "link_expired"
     );
     assert_eq!(
-        code(hrp::verify_email(&app, &token, "short").await),
+        error_code(hrp::verify_email(&app, &token, "short")).await,
         "weak_password"
     );
     let (_, s) = hrp::verify_email(&app, &token, "correct horse battery")
@@ -147,7 +245,7 @@ async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
         ("ann@example.org", "zh-Hant")
     );
     assert_eq!(
-        code(hrp::verify_email(&app, &token, "correct horse battery").await),
+        error_code(hrp::verify_email(&app, &token, "correct horse battery")).await,
         "link_expired",
         "a link works once"
     );
@@ -181,21 +279,8 @@ async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
 async fn repeated_wrong_passwords_lock_the_account(t: &TestDb) {
     let (app, clock, _k, _u) = seeded_with_clock(t).await;
     applicant(&app, "max@example.org", "en").await;
-    let max = app.config.security.max_failed_logins;
-    for _ in 1..max {
-        assert!(matches!(
-            hrp::login(&app, "max@example.org", "not the password").await,
-            Err(ServiceError::BadCredentials)
-        ));
-    }
-    assert!(matches!(
-        hrp::login(&app, "max@example.org", "not the password").await,
-        Err(ServiceError::Locked { .. })
-    ));
-    assert!(matches!(
-        hrp::login(&app, "max@example.org", "correct horse battery").await,
-        Err(ServiceError::Locked { .. })
-    ));
+    let login = |pw| hrp::login(&app, "max@example.org", pw);
+    assert_locks_out(&app, login, "correct horse battery").await;
     clock.advance(chrono::Duration::minutes(
         app.config.security.lockout_minutes + 1,
     ));
@@ -212,7 +297,10 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
     let (app, clock, _k, _u) = seeded_with_clock(t).await;
     let me = applicant(&app, "john@example.org", "zh-Hant").await;
     let a = hrp::start(&app, &me).await.unwrap();
-    assert_eq!(code(hrp::start(&app, &me).await), "application_in_progress");
+    assert_eq!(
+        error_code(hrp::start(&app, &me)).await,
+        "application_in_progress"
+    );
 
     // Save and continue later: a half-filled form is kept with what is missing.
     let mut half = form();
@@ -221,7 +309,7 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
     let d = hrp::save(&app, &me, &a.id, &half).await.unwrap();
     assert_eq!(d.form.name_latin, "SMITH, JOHN");
     assert!(d.problems.iter().any(|p| p.field == "address"));
-    assert_eq!(code(hrp::submit(&app, &me, &a.id).await), "required");
+    assert_eq!(error_code(hrp::submit(&app, &me, &a.id)).await, "required");
     // A passport with less than six months left is refused at once.
     let mut soon = form();
     let today = app.today();
@@ -252,7 +340,15 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         .unwrap();
     assert!(d.problems.is_empty(), "{:?}", d.problems);
     assert_eq!(
-        code(hrp::upload(&app, &me, &a.id, "passport", "x.jpg", b"PK\x03\x04zip").await),
+        error_code(hrp::upload(
+            &app,
+            &me,
+            &a.id,
+            "passport",
+            "x.jpg",
+            b"PK\x03\x04zip"
+        ))
+        .await,
         "bad_file_type"
     );
     // Until it is submitted the draft and its passport scan are the applicant's alone.
@@ -277,7 +373,7 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
     let d = hrp::submit(&app, &me, &a.id).await.unwrap();
     assert_eq!((d.status.as_str(), d.round), ("submitted", 1));
     assert_eq!(
-        code(hrp::save(&app, &me, &a.id, &form()).await),
+        error_code(hrp::save(&app, &me, &a.id, &form())).await,
         "not_editable"
     );
     // Once submitted, the reviewer reads it and its documents.
@@ -346,7 +442,7 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         ..Default::default()
     };
     assert_eq!(
-        code(ap::book(&app, Booker::Applicant(&me), &booking).await),
+        error_code(ap::book(&app, Booker::Applicant(&me), &booking)).await,
         "pre_application_not_approved"
     );
 
@@ -370,22 +466,20 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         note: "The data page is cut off at the bottom.".into(),
     };
     assert_eq!(
-        code(hrp::decide(&app, other_reviewer, &a.id, &ask).await),
+        error_code(hrp::decide(&app, other_reviewer, &a.id, &ask)).await,
         "not_claimed_by_you"
     );
     assert_eq!(
-        code(
-            hrp::decide(
-                &app,
-                holder,
-                &a.id,
-                &Decision::RequestSupplements {
-                    items: vec![],
-                    note: " ".into()
-                }
-            )
-            .await
-        ),
+        error_code(hrp::decide(
+            &app,
+            holder,
+            &a.id,
+            &Decision::RequestSupplements {
+                items: vec![],
+                note: " ".into()
+            }
+        ))
+        .await,
         "supplement_empty"
     );
     hrp::decide(&app, holder, &a.id, &ask).await.unwrap();
@@ -431,37 +525,16 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
     // At the centre: accepted against the approved pre-application (the registry entry is
     // made from it), HK$260, issued as HA + 7 digits, collected at the kiosk.
     clock.set((booked.start - chrono::Duration::minutes(10)).with_timezone(&chrono::Utc));
-    let clerk = StaffSession {
-        office_code: Some("GZ-YX-009".into()),
-        ..staff(Role::CounterClerk, "clerk9")
-    };
+    let clerk = hall_clerk("clerk9");
     let ticket = centre::check_in(&app, Desk::Staff(&clerk), &booked.reference)
         .await
         .unwrap();
-    let photo = centre::take_photo(&app, &clerk, &portrait_png())
-        .await
-        .unwrap();
-    let called = centre::call_next(&app, &clerk, "1", &[])
-        .await
-        .unwrap()
-        .unwrap();
+    let (photo, called) = photo_and_call(&app, &clerk, "1").await;
     assert_eq!(called.id, ticket.id);
-    let mut accept = AcceptRequest {
-        ticket_id: called.id,
-        product: "hrp_non_chinese_first".into(),
-        checklist: vec![
-            "permanent_id_card".into(),
-            "passport".into(),
-            "pre_application".into(),
-        ],
-        photo_receipt: photo.receipt_code.clone(),
-        id_number: Some(exitentry_domain::ids::make_hkid("C", 123_456)),
-    };
+    let stranger = exitentry_domain::ids::make_hkid("C", 123_456);
+    let mut accept = first_permit(&called, &photo, &stranger);
     assert_eq!(
-        centre::accept(&app, &clerk, &accept)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(centre::accept(&app, &clerk, &accept)).await,
         "pre_application_not_approved",
         "nobody is accepted without an approved pre-application"
     );
@@ -471,11 +544,9 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
     let paid = centre::pay(&app, &clerk, &accepted.id, "octopus")
         .await
         .unwrap();
-    let approver = StaffSession {
-        office_code: None,
-        ..staff(Role::Approver, "approver1")
-    };
-    let ready = centre::mark_ready(&app, &approver, &paid.id).await.unwrap();
+    let ready = centre::mark_ready(&app, &approver(), &paid.id)
+        .await
+        .unwrap();
     let number = ready.new_document.clone().unwrap();
     assert!(number.starts_with("HA") && number.len() == 9, "{number}");
     // Not collected: a reminder by email a month before the 12 months run out.
@@ -527,29 +598,25 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
     );
     // A rejection needs a reason.
     let third = applicant(&app, "zoe@example.org", "en").await;
-    let z = hrp::start(&app, &third).await.unwrap();
     let mut f = form();
     f.permanent_id = exitentry_domain::ids::make_hkid("B", 987_654);
-    hrp::save(&app, &third, &z.id, &f).await.unwrap();
-    for p in ["id_card_front", "id_card_back"] {
-        hrp::upload(&app, &third, &z.id, p, "x.png", png)
-            .await
-            .unwrap();
-    }
-    hrp::upload(&app, &third, &z.id, "passport", "p.pdf", PDF)
-        .await
-        .unwrap();
-    hrp::submit(&app, &third, &z.id).await.unwrap();
+    let z = submitted(&app, &third, &f).await;
     {
-        hrp::claim(&app, &ann, &z.id).await.unwrap();
+        hrp::claim(&app, &ann, &z).await.unwrap();
         assert_eq!(
-            code(hrp::decide(&app, &ann, &z.id, &Decision::Reject { reason: "".into() }).await),
+            error_code(hrp::decide(
+                &app,
+                &ann,
+                &z,
+                &Decision::Reject { reason: "".into() }
+            ))
+            .await,
             "reason_required"
         );
         let d = hrp::decide(
             &app,
             &ann,
-            &z.id,
+            &z,
             &Decision::Reject {
                 reason: "Not a permanent resident".into(),
             },

@@ -6,13 +6,46 @@ use super::pre_applications::*;
 use exitentry_domain::hrp::Form;
 use exitentry_domain::staff::Role;
 use exitentry_services::auth::StaffSession;
-use exitentry_services::centre::{self, AcceptRequest, Desk};
+use exitentry_services::centre;
 use exitentry_services::import::ImportKind;
-use exitentry_services::pre_applications::{self as hrp, ApplicantSession, Decision};
+use exitentry_services::pre_applications::{self as hrp, ApplicantSession};
 use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
-use exitentry_test_support::backend_tests;
 use exitentry_test_support::import;
+use exitentry_test_support::{backend_tests, error_code};
+
+/// [`seeded_with_clock`] on Monday 2026-11-23, 09:30 in Beijing: the hall is open.
+async fn monday_morning(
+    t: &TestDb,
+) -> (
+    App,
+    std::sync::Arc<exitentry_services::ManualClock>,
+    tempfile::TempDir,
+    tempfile::TempDir,
+) {
+    let (app, clock, keys, uploads) = seeded_with_clock(t).await;
+    clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 1, 30, 0).unwrap());
+    (app, clock, keys, uploads)
+}
+
+/// SMITH JOHN (HKID A123456(3)) in the registry with one non-Chinese permit: `card` is
+/// its number, issue count, issue and expiry dates and status as the documents file has them.
+async fn john_holding(app: &App, card: &str) {
+    import(
+        app,
+        ImportKind::People,
+        "external_id,name_zh,name_latin,sex,date_of_birth,region,nationality,id_kind,id_number
+P1,,SMITH JOHN,M,1980-05-01,hong_kong,GBR,hkid,A1234563
+",
+        false,
+    )
+    .await;
+    let documents = format!(
+        "person_external_id,kind,number,issue_count,issued_on,expires_on,status,office_code\n\
+         P1,hrp_non_chinese,{card},\n"
+    );
+    import(app, ImportKind::Documents, &documents, false).await;
+}
 
 /// An approved pre-application of `f` for a new account at `email`, a minute after the last.
 async fn approved(
@@ -23,30 +56,9 @@ async fn approved(
 ) -> (ApplicantSession, String) {
     clock.advance(chrono::Duration::minutes(1));
     let me = applicant(app, email, "en").await;
-    let a = hrp::start(app, &me).await.unwrap();
-    hrp::save(app, &me, &a.id, f).await.unwrap();
-    for p in ["id_card_front", "id_card_back"] {
-        hrp::upload(
-            app,
-            &me,
-            &a.id,
-            p,
-            "x.png",
-            exitentry_test_support::TINY_PNG,
-        )
-        .await
-        .unwrap();
-    }
-    hrp::upload(app, &me, &a.id, "passport", "p.pdf", PDF)
-        .await
-        .unwrap();
-    hrp::submit(app, &me, &a.id).await.unwrap();
-    let ann = staff(Role::Reviewer, "ann");
-    hrp::claim(app, &ann, &a.id).await.unwrap();
-    hrp::decide(app, &ann, &a.id, &Decision::Approve)
-        .await
-        .unwrap();
-    (me, a.id)
+    let id = submitted(app, &me, f).await;
+    approve(app, &staff(Role::Reviewer, "ann"), &id).await;
+    (me, id)
 }
 
 /// A walk-in at the hall's counter for `product`, with its checklist (plus `extra` items)
@@ -57,35 +69,9 @@ async fn accept_walk_in(
     product: &str,
     extra: &[&str],
 ) -> Result<centre::ApplicationView, ServiceError> {
-    centre::walk_in(app, Desk::Staff(clerk), "hrp_non_chinese", false)
-        .await
-        .unwrap();
-    let photo = centre::take_photo(app, clerk, &portrait_png())
-        .await
-        .unwrap();
-    let called = centre::call_next(app, clerk, "1", &[])
-        .await
-        .unwrap()
-        .unwrap();
-    let checklist = exitentry_domain::products::product(product)
-        .unwrap()
-        .checklist
-        .iter()
-        .chain(extra)
-        .map(|c| c.to_string())
-        .collect();
-    let r = centre::accept(
-        app,
-        clerk,
-        &AcceptRequest {
-            ticket_id: called.id,
-            product: product.into(),
-            checklist,
-            photo_receipt: photo.receipt_code.clone(),
-            id_number: Some("A123456(3)".into()),
-        },
-    )
-    .await;
+    let (photo, called) = walk_in_called(app, clerk, "hrp_non_chinese", "1").await;
+    let accept = accept_request(&called, &photo, product, "A123456(3)", extra);
+    let r = centre::accept(app, clerk, &accept).await;
     if r.is_err() {
         centre::finish(app, clerk, called.id, true).await.unwrap();
     }
@@ -111,36 +97,15 @@ async fn cards(app: &App, number: &str) -> Vec<(Option<u8>, &'static str)> {
 /// An expired permit is renewed under its number (docs/adr/0005): a first-permit
 /// application is refused with the reason, the renewal reissues HA/MA with the next count.
 async fn an_expired_permit_is_renewed_under_its_number(t: &TestDb) {
-    let (app, clock, _k, _u) = seeded_with_clock(t).await;
-    clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 1, 30, 0).unwrap());
-    import(
-        &app,
-        ImportKind::People,
-        "external_id,name_zh,name_latin,sex,date_of_birth,region,nationality,id_kind,id_number
-P1,,SMITH JOHN,M,1980-05-01,hong_kong,GBR,hkid,A1234563
-",
-        false,
-    )
-    .await;
+    let (app, clock, _k, _u) = monday_morning(t).await;
     // A card that expired three weeks ago (its dates as the registry holds them).
-    import(
-        &app,
-        ImportKind::Documents,
-        "person_external_id,kind,number,issue_count,issued_on,expires_on,status,office_code
-P1,hrp_non_chinese,HA1234567,01,2024-07-10,2026-11-01,valid,
-",
-        false,
-    )
-    .await;
-    let clerk = StaffSession {
-        office_code: Some("GZ-YX-009".into()),
-        ..staff(Role::CounterClerk, "clerk9")
-    };
+    john_holding(&app, "HA1234567,01,2024-07-10,2026-11-01,valid").await;
+    let clerk = hall_clerk("clerk9");
     let mut f = form();
     f.name_latin = "SMITH JOHN".into();
     approved(&app, &clock, "john@example.org", &f).await;
     assert_eq!(
-        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &[]).await),
+        error_code(accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &[])).await,
         "renew_expired_document"
     );
     f.purpose = "renewal".into();
@@ -153,35 +118,11 @@ P1,hrp_non_chinese,HA1234567,01,2024-07-10,2026-11-01,valid,
 }
 
 async fn renewal_and_replacement_keep_the_number_for_life(t: &TestDb) {
-    let (app, clock, _k, _u) = seeded_with_clock(t).await;
-    clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 1, 30, 0).unwrap());
+    let (app, clock, _k, _u) = monday_morning(t).await;
     // A holder whose first card was imported without its count (it counts as 01).
-    import(
-        &app,
-        ImportKind::People,
-        "external_id,name_zh,name_latin,sex,date_of_birth,region,nationality,id_kind,id_number
-P1,,SMITH JOHN,M,1980-05-01,hong_kong,GBR,hkid,A1234563
-",
-        false,
-    )
-    .await;
-    import(
-        &app,
-        ImportKind::Documents,
-        "person_external_id,kind,number,issue_count,issued_on,expires_on,status,office_code
-P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
-",
-        false,
-    )
-    .await;
-    let clerk = StaffSession {
-        office_code: Some("GZ-YX-009".into()),
-        ..staff(Role::CounterClerk, "clerk9")
-    };
-    let approver = StaffSession {
-        office_code: None,
-        ..staff(Role::Approver, "approver1")
-    };
+    john_holding(&app, "HA1234567,,2024-09-02,2029-09-01,valid").await;
+    let clerk = hall_clerk("clerk9");
+    let approver = approver();
     let (kiosk, _) = centre::create_device(&app, "admin", "GZ-YX-009", "yx9-kiosk", "kiosk")
         .await
         .unwrap();
@@ -192,11 +133,11 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
     // and as a first permit because a valid one is held.
     let (_, first) = approved(&app, &clock, "john@example.org", &f).await;
     assert_eq!(
-        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[]).await),
+        error_code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[])).await,
         "pre_application_purpose"
     );
     assert_eq!(
-        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &[]).await),
+        error_code(accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &[])).await,
         "holds_valid_document"
     );
     let john = hrp::login(&app, "john@example.org", "correct horse battery")
@@ -225,7 +166,7 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
     f.current_permit = "HA7654321".into();
     approved(&app, &clock, "john2@example.org", &f).await;
     assert_eq!(
-        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[]).await),
+        error_code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[])).await,
         "current_permit_mismatch"
     );
 
@@ -250,7 +191,7 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
     assert_eq!(accepted.fee, "HKD 260.00");
     assert_eq!(hrp::get(&app, &me, &renewal).await.unwrap().status, "used");
     assert_eq!(
-        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[]).await),
+        error_code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[])).await,
         "pre_application_not_approved",
         "an approval is good for one application"
     );
@@ -265,7 +206,13 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
     lost.purpose = "replacement_lost".into();
     approved(&app, &clock, "john5@example.org", &lost).await;
     assert_eq!(
-        code(accept_walk_in(&app, &clerk, "hrp_non_chinese_replacement", &[]).await),
+        error_code(accept_walk_in(
+            &app,
+            &clerk,
+            "hrp_non_chinese_replacement",
+            &[]
+        ))
+        .await,
         "application_open"
     );
     // The old card goes into the slot first; nothing comes out without it.
@@ -276,7 +223,14 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
         ("HA1234567", "old_permit_mismatch"),
     ] {
         assert_eq!(
-            code(centre::collect(&app, &kiosk, &paid.reference, "A123456(3)", inserted).await),
+            error_code(centre::collect(
+                &app,
+                &kiosk,
+                &paid.reference,
+                "A123456(3)",
+                inserted
+            ))
+            .await,
             want
         );
     }
@@ -333,35 +287,13 @@ P1,hrp_non_chinese,HA1234567,,2024-09-02,2029-09-01,valid,
 
 /// Two counters accepting against the same approval at the same moment: one application.
 async fn two_counters_never_share_one_approval(t: &TestDb) {
-    let (app, clock, _k, _u) = seeded_with_clock(t).await;
-    clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 1, 30, 0).unwrap());
+    let (app, clock, _k, _u) = monday_morning(t).await;
     approved(&app, &clock, "twice@example.org", &form()).await;
-    let clerk = |name: &str| StaffSession {
-        office_code: Some("GZ-YX-009".into()),
-        ..staff(Role::CounterClerk, name)
-    };
-    let (a, b) = (clerk("clerk-a"), clerk("clerk-b"));
+    let (a, b) = (hall_clerk("clerk-a"), hall_clerk("clerk-b"));
     let mut requests = Vec::new();
     for (c, counter) in [(&a, "1"), (&b, "2")] {
-        centre::walk_in(&app, Desk::Staff(c), "hrp_non_chinese", false)
-            .await
-            .unwrap();
-        let photo = centre::take_photo(&app, c, &portrait_png()).await.unwrap();
-        let called = centre::call_next(&app, c, counter, &[])
-            .await
-            .unwrap()
-            .unwrap();
-        requests.push(AcceptRequest {
-            ticket_id: called.id,
-            product: "hrp_non_chinese_first".into(),
-            checklist: vec![
-                "permanent_id_card".into(),
-                "passport".into(),
-                "pre_application".into(),
-            ],
-            photo_receipt: photo.receipt_code,
-            id_number: Some("A123456(3)".into()),
-        });
+        let (photo, called) = walk_in_called(&app, c, "hrp_non_chinese", counter).await;
+        requests.push(first_permit(&called, &photo, "A123456(3)"));
     }
     let (r1, r2) = tokio::join!(
         centre::accept(&app, &a, &requests[0]),
@@ -382,8 +314,7 @@ async fn two_counters_never_share_one_approval(t: &TestDb) {
 
 /// Under 18 a guardian accompanies: the counter ticks it or cannot accept.
 async fn a_minor_is_accepted_with_a_guardian_present(t: &TestDb) {
-    let (app, clock, _k, _u) = seeded_with_clock(t).await;
-    clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 1, 30, 0).unwrap());
+    let (app, clock, _k, _u) = monday_morning(t).await;
     let f = Form {
         date_of_birth: "2011-03-04".into(),
         guardian_name: "SMITH, JANE".into(),
@@ -393,10 +324,7 @@ async fn a_minor_is_accepted_with_a_guardian_present(t: &TestDb) {
         ..form()
     };
     approved(&app, &clock, "jane@example.org", &f).await;
-    let clerk = StaffSession {
-        office_code: Some("GZ-YX-009".into()),
-        ..staff(Role::CounterClerk, "clerk9")
-    };
+    let clerk = hall_clerk("clerk9");
     let e = accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &[])
         .await
         .unwrap_err();

@@ -8,8 +8,8 @@ use exitentry_services::providers::Providers;
 use exitentry_services::temporary_permits::{self as tp, ApplyInput};
 use exitentry_storage::jobs;
 use exitentry_storage::testing::TestDb;
-use exitentry_test_support::backend_tests;
 use exitentry_test_support::{TINY_PNG as PNG, chan_expiry, refusing_faces, seeded};
+use exitentry_test_support::{assert_locks_out, audited, backend_tests, error_code};
 
 /// 陳大文's current home return permit (showcase data: issued two years ago, 10 years).
 async fn chan(app: &App) -> ApplyInput {
@@ -45,6 +45,28 @@ async fn last_code(app: &App) -> String {
         .filter(char::is_ascii_digit)
         .take(6)
         .collect()
+}
+
+/// 陳大文 applies: the application's id (its SMS code is on its way).
+async fn applied(app: &App) -> String {
+    tp::apply(app, &chan(app).await).await.unwrap()
+}
+
+/// `input` applied for and its SMS code confirmed: the face check comes next.
+async fn confirmed(app: &App, input: &ApplyInput) -> String {
+    let id = tp::apply(app, input).await.unwrap();
+    tp::confirm_sms_code(app, &id, &last_code(app).await)
+        .await
+        .unwrap();
+    id
+}
+
+/// [`chan`] with the card's expiry as the registry holds it after [`set_card`].
+async fn chan_expiring(app: &App, expires_on: chrono::NaiveDate) -> ApplyInput {
+    ApplyInput {
+        document_expiry: expires_on.to_string(),
+        ..chan(app).await
+    }
 }
 
 async fn full_journey(app: &App) -> Result<tp::IssuedPermit, exitentry_services::ServiceError> {
@@ -94,7 +116,7 @@ async fn a_third_permit_in_a_month_is_refused_until_the_first(t: &TestDb) {
             .with_timezone(&Utc),
     );
     // An application started while the month still had room...
-    let early = tp::apply(&app, &chan(&app).await).await.unwrap();
+    let early = applied(&app).await;
     let early_code = last_code(&app).await;
     full_journey(&app).await.unwrap();
     full_journey(&app).await.unwrap();
@@ -164,8 +186,7 @@ async fn every_registry_state_gets_a_clear_answer(t: &TestDb) {
             (past, when_valid.or(Some("permit_expired"))),
         ] {
             set_card(&app, status, expires_on).await;
-            let mut input = chan(&app).await;
-            input.document_expiry = expires_on.to_string();
+            let input = chan_expiring(&app, expires_on).await;
             let got = tp::apply(&app, &input).await.err().map(|e| e.code());
             assert_eq!(got, want, "{status}, expiring {expires_on}");
         }
@@ -180,65 +201,48 @@ async fn every_registry_state_gets_a_clear_answer(t: &TestDb) {
             .with_timezone(&Utc),
     );
     set_card(&app, "reported_lost", today).await;
-    let mut input = chan(&app).await;
-    input.document_expiry = today.to_string();
-    let id = tp::apply(&app, &input).await.unwrap();
-    tp::confirm_sms_code(&app, &id, &last_code(&app).await)
-        .await
-        .unwrap();
+    let id = confirmed(&app, &chan_expiring(&app, today).await).await;
     clock.advance(Duration::minutes(20));
-    let e = tp::submit_face(&app, &id, PNG).await.unwrap_err();
-    assert_eq!(e.code(), "permit_expired");
+    assert_eq!(
+        error_code(tp::submit_face(&app, &id, PNG)).await,
+        "permit_expired"
+    );
     // Cancelled between the steps: refused with its reason.
     set_card(&app, "valid", future).await;
-    let mut input = chan(&app).await;
-    input.document_expiry = future.to_string();
-    let id = tp::apply(&app, &input).await.unwrap();
-    tp::confirm_sms_code(&app, &id, &last_code(&app).await)
-        .await
-        .unwrap();
+    let id = confirmed(&app, &chan_expiring(&app, future).await).await;
     set_card(&app, "cancelled", future).await;
     assert_eq!(
-        tp::submit_face(&app, &id, PNG).await.unwrap_err().code(),
+        error_code(tp::submit_face(&app, &id, PNG)).await,
         "permit_not_valid"
     );
 }
 
 async fn sms_codes_expire_and_allow_five_tries(t: &TestDb) {
     let (app, clock, _keys) = seeded(t, 0).await;
-    let id = tp::apply(&app, &chan(&app).await).await.unwrap();
+    let id = applied(&app).await;
     let code = last_code(&app).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert_eq!(
-        tp::confirm_sms_code(&app, &id, wrong)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(tp::confirm_sms_code(&app, &id, wrong)).await,
         "sms_code_invalid"
     );
     for _ in 0..4 {
         let _ = tp::confirm_sms_code(&app, &id, wrong).await;
     }
     assert_eq!(
-        tp::confirm_sms_code(&app, &id, &code)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(tp::confirm_sms_code(&app, &id, &code)).await,
         "too_many_attempts"
     );
 
-    let id = tp::apply(&app, &chan(&app).await).await.unwrap();
+    let id = applied(&app).await;
     let code = last_code(&app).await;
     clock.advance(Duration::minutes(6));
     assert_eq!(
-        tp::confirm_sms_code(&app, &id, &code)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(tp::confirm_sms_code(&app, &id, &code)).await,
         "sms_code_expired"
     );
     assert_eq!(
-        tp::submit_face(&app, &id, PNG).await.unwrap_err().code(),
+        error_code(tp::submit_face(&app, &id, PNG)).await,
         "wrong_step",
         "no face check before the code"
     );
@@ -246,19 +250,14 @@ async fn sms_codes_expire_and_allow_five_tries(t: &TestDb) {
 
 async fn a_failed_face_check_issues_nothing(t: &TestDb) {
     let (app, _, _keys) = seeded(t, 0).await;
-    let id = tp::apply(&app, &chan(&app).await).await.unwrap();
-    let code = last_code(&app).await;
-    tp::confirm_sms_code(&app, &id, &code).await.unwrap();
+    let id = confirmed(&app, &chan(&app).await).await;
     let refuse = refusing_faces(&app);
     assert_eq!(
-        tp::submit_face(&refuse, &id, PNG).await.unwrap_err().code(),
+        error_code(tp::submit_face(&refuse, &id, PNG)).await,
         "face_mismatch"
     );
     assert_eq!(
-        tp::submit_face(&refuse, &id, b"GIF89a")
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(tp::submit_face(&refuse, &id, b"GIF89a")).await,
         "bad_image"
     );
     let mut c = app.db.conn().await.unwrap();
@@ -284,18 +283,15 @@ async fn a_failed_face_check_issues_nothing(t: &TestDb) {
     assert!(tp::submit_face(&app, &id, PNG).await.is_ok());
 
     // Face checks are counted per application: a few, then start again.
-    let id = tp::apply(&app, &chan(&app).await).await.unwrap();
-    tp::confirm_sms_code(&app, &id, &last_code(&app).await)
-        .await
-        .unwrap();
+    let id = confirmed(&app, &chan(&app).await).await;
     for _ in 0..tp::MAX_FACE_TRIES {
         assert_eq!(
-            tp::submit_face(&refuse, &id, PNG).await.unwrap_err().code(),
+            error_code(tp::submit_face(&refuse, &id, PNG)).await,
             "face_mismatch"
         );
     }
     assert_eq!(
-        tp::submit_face(&app, &id, PNG).await.unwrap_err().code(),
+        error_code(tp::submit_face(&app, &id, PNG)).await,
         "too_many_face_checks"
     );
 }
@@ -362,11 +358,7 @@ async fn details_must_match_a_usable_permit(t: &TestDb) {
         ),
     ];
     for (input, code) in cases {
-        assert_eq!(
-            tp::apply(&app, &input).await.unwrap_err().code(),
-            code,
-            "{input:?}"
-        );
+        assert_eq!(error_code(tp::apply(&app, &input)).await, code, "{input:?}");
     }
     // The surrendered card under the same number cannot be used: only the current one matches.
     let mut c = app.db.conn().await.unwrap();
@@ -382,14 +374,14 @@ async fn details_must_match_a_usable_permit(t: &TestDb) {
         ..good
     };
     assert_eq!(
-        tp::apply(&app, &input).await.unwrap_err().code(),
+        error_code(tp::apply(&app, &input)).await,
         "no_matching_permit"
     );
 }
 
 async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &TestDb) {
     let (app, clock, _keys) = seeded(t, 0).await;
-    let id = tp::apply(&app, &chan(&app).await).await.unwrap();
+    let id = applied(&app).await;
     let first = last_code(&app).await;
     let too_soon = tp::resend_sms_code(&app, &id).await.unwrap_err();
     assert_eq!(too_soon.code(), "resend_too_soon");
@@ -407,36 +399,33 @@ async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &Test
     let second = last_code(&app).await;
     if first != second {
         assert_eq!(
-            tp::confirm_sms_code(&app, &id, &first)
-                .await
-                .unwrap_err()
-                .code(),
+            error_code(tp::confirm_sms_code(&app, &id, &first)).await,
             "sms_code_invalid",
             "the replaced code no longer works"
         );
     }
     tp::confirm_sms_code(&app, &id, &second).await.unwrap();
     assert_eq!(
-        tp::resend_sms_code(&app, &id).await.unwrap_err().code(),
+        error_code(tp::resend_sms_code(&app, &id)).await,
         "wrong_step"
     );
 
     // Five codes per application, then start again.
-    let id = tp::apply(&app, &chan(&app).await).await.unwrap();
+    let id = applied(&app).await;
     for _ in 0..4 {
         clock.advance(Duration::seconds(61));
         tp::resend_sms_code(&app, &id).await.unwrap();
     }
     clock.advance(Duration::seconds(61));
     assert_eq!(
-        tp::resend_sms_code(&app, &id).await.unwrap_err().code(),
+        error_code(tp::resend_sms_code(&app, &id)).await,
         "too_many_codes"
     );
 }
 
 async fn concurrent_resends_send_one_code(t: &TestDb) {
     let (app, clock, _keys) = seeded(t, 0).await;
-    let id = tp::apply(&app, &chan(&app).await).await.unwrap();
+    let id = applied(&app).await;
     clock.advance(Duration::seconds(61));
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -463,10 +452,7 @@ async fn holders_sign_in_see_their_permits_and_cancel_them(t: &TestDb) {
     let (app, _, _keys) = seeded(t, 0).await;
     let issued = full_journey(&app).await.unwrap();
     assert_eq!(
-        holders::login(&app, "13800138000", "wrong password!!")
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(holders::login(&app, "13800138000", "wrong password!!")).await,
         "bad_credentials"
     );
     let (token, holder) = holders::login(&app, "138 0013 8000", "a long holder password")
@@ -494,10 +480,7 @@ async fn holders_sign_in_see_their_permits_and_cancel_them(t: &TestDb) {
         csrf_token: String::new(),
     };
     assert_eq!(
-        tp::cancel(&app, &stranger, &issued.permit_id)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(tp::cancel(&app, &stranger, &issued.permit_id)).await,
         "not_found"
     );
 
@@ -506,10 +489,7 @@ async fn holders_sign_in_see_their_permits_and_cancel_them(t: &TestDb) {
     assert_eq!(mine[0].status, "cancelled");
     assert_eq!(mine[0].payload, None, "no QR for an ended permit");
     assert_eq!(
-        tp::cancel(&app, &holder, &issued.permit_id)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(tp::cancel(&app, &holder, &issued.permit_id)).await,
         "permit_not_valid"
     );
     // The live check refuses it at once, and the published list marks it.
@@ -532,12 +512,7 @@ async fn holders_sign_in_see_their_permits_and_cancel_them(t: &TestDb) {
     // signed in (it is their own number, proved again with the face).
     full_journey(&app).await.unwrap();
     assert!(holders::session(&app, &token).await.unwrap().is_some());
-    let audited = exitentry_services::audit::recent(&app, 50)
-        .await
-        .unwrap()
-        .iter()
-        .any(|e| e.entry.action == "holder.password_changed");
-    assert!(audited);
+    assert!(audited(&app, "holder.password_changed").await > 0);
 
     holders::logout(&app, &token).await.unwrap();
     assert_eq!(holders::session(&app, &token).await.unwrap(), None);
@@ -547,30 +522,9 @@ async fn holder_accounts_lock_after_five_wrong_passwords(t: &TestDb) {
     use exitentry_services::holders;
     let (app, _, _keys) = seeded(t, 0).await;
     full_journey(&app).await.unwrap();
-    for _ in 0..4 {
-        assert_eq!(
-            holders::login(&app, "13800138000", "not the password")
-                .await
-                .unwrap_err()
-                .code(),
-            "bad_credentials"
-        );
-    }
-    assert_eq!(
-        holders::login(&app, "13800138000", "not the password")
-            .await
-            .unwrap_err()
-            .code(),
-        "account_locked"
-    );
-    assert_eq!(
-        holders::login(&app, "13800138000", "a long holder password")
-            .await
-            .unwrap_err()
-            .code(),
-        "account_locked",
-        "even the right password waits out the lock"
-    );
+    // Even the right password waits out the lock.
+    let login = |pw| holders::login(&app, "13800138000", pw);
+    assert_locks_out(&app, login, "a long holder password").await;
 }
 
 async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
@@ -622,29 +576,31 @@ async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
         ..Default::default()
     };
     assert_eq!(
-        tp::list(&app, &approver, &bad).await.unwrap_err().code(),
+        error_code(tp::list(&app, &approver, &bad)).await,
         "bad_status"
     );
     assert_eq!(
-        tp::list(&app, &officer(Role::CounterClerk), &Default::default())
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(tp::list(
+            &app,
+            &officer(Role::CounterClerk),
+            &Default::default()
+        ))
+        .await,
         "forbidden"
     );
 
     assert_eq!(
-        tp::revoke(&app, &officer(Role::Reviewer), &first.permit_id, "fraud")
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(tp::revoke(
+            &app,
+            &officer(Role::Reviewer),
+            &first.permit_id,
+            "fraud"
+        ))
+        .await,
         "forbidden"
     );
     assert_eq!(
-        tp::revoke(&app, &approver, &first.permit_id, "  ")
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(tp::revoke(&app, &approver, &first.permit_id, "  ")).await,
         "bad_reason"
     );
     tp::revoke(&app, &approver, &first.permit_id, "reported stolen phone")
@@ -699,10 +655,7 @@ async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
         "expired"
     );
     assert_eq!(
-        tp::revoke(&app, &approver, &second.permit_id, "too late")
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(tp::revoke(&app, &approver, &second.permit_id, "too late")).await,
         "permit_not_valid"
     );
 }
@@ -711,7 +664,7 @@ async fn without_an_sms_gateway_nobody_can_start(t: &TestDb) {
     let (app, _, _keys) = seeded(t, 0).await;
     let app = app.with_providers(Providers::default());
     assert_eq!(
-        tp::apply(&app, &chan(&app).await).await.unwrap_err().code(),
+        error_code(tp::apply(&app, &chan(&app).await)).await,
         "sms_gateway_not_configured"
     );
 }

@@ -8,8 +8,8 @@ use exitentry_services::import::ImportKind;
 use exitentry_services::partners::{self, NewPartner, PartnerContext};
 use exitentry_services::verification::{self as v, Admission, LinkageCheck, PermitCheck};
 use exitentry_storage::testing::TestDb;
-use exitentry_test_support::backend_tests;
-use exitentry_test_support::{import, seeded};
+use exitentry_test_support::{backend_tests, error_code};
+use exitentry_test_support::{import, seeded, staff_session};
 
 fn partner(name: &str, scopes: &str, quota: Option<i64>) -> NewPartner {
     NewPartner {
@@ -75,28 +75,18 @@ async fn keys_work_until_revoked_or_the_partner_is_disabled(t: &TestDb) {
     tampered.push(if last == '0' { '1' } else { '0' });
     for bad in [tampered.as_str(), "eek_", "Bearer x", "eek_000000000000.00"] {
         assert_eq!(
-            partners::authenticate(&app, bad).await.unwrap_err().code(),
+            error_code(partners::authenticate(&app, bad)).await,
             "unauthenticated",
             "{bad}"
         );
     }
-    assert_eq!(
-        partners::create(&app, "test", &partner("China Southern", ALL, None))
-            .await
-            .unwrap_err()
-            .code(),
-        "partner_exists"
-    );
     partners::revoke_key(&app, "test", &c.key_id).await.unwrap();
     assert_eq!(
-        partners::authenticate(&app, &key).await.unwrap_err().code(),
+        error_code(partners::authenticate(&app, &key)).await,
         "unauthenticated"
     );
     assert_eq!(
-        partners::revoke_key(&app, "test", &c.key_id)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(partners::revoke_key(&app, "test", &c.key_id)).await,
         "not_found"
     );
 
@@ -106,13 +96,11 @@ async fn keys_work_until_revoked_or_the_partner_is_disabled(t: &TestDb) {
     partners::authenticate(&app, &key2).await.unwrap();
     partners::disable(&app, "test", "12306").await.unwrap();
     assert_eq!(
-        partners::authenticate(&app, &key2)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(partners::authenticate(&app, &key2)).await,
         "unauthenticated"
     );
     for (p, code) in [
+        (partner("China Southern", ALL, None), "partner_exists"),
         (
             NewPartner {
                 kind: "bakery".into(),
@@ -130,8 +118,10 @@ async fn keys_work_until_revoked_or_the_partner_is_disabled(t: &TestDb) {
         ),
     ] {
         assert_eq!(
-            partners::create(&app, "test", &p).await.unwrap_err().code(),
-            code
+            error_code(partners::create(&app, "test", &p)).await,
+            code,
+            "{}",
+            p.name
         );
     }
 }
@@ -154,17 +144,24 @@ async fn scopes_and_the_daily_quota_are_enforced(t: &TestDb) {
     };
     let (only_permits, _) = ctx(&app, "Bank of Permits", "verify_permit", Some(3)).await;
     assert_eq!(
-        v::verify_linkage(&app, &only_permits, &link, Admission::Single)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(v::verify_linkage(
+            &app,
+            &only_permits,
+            &link,
+            Admission::Single
+        ))
+        .await,
         "forbidden"
     );
     assert_eq!(
-        v::verify_credential(&app, &only_permits, "EE1:x", None, Admission::Single)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(v::verify_credential(
+            &app,
+            &only_permits,
+            "EE1:x",
+            None,
+            Admission::Single
+        ))
+        .await,
         "forbidden"
     );
     for _ in 0..3 {
@@ -187,10 +184,7 @@ async fn scopes_and_the_daily_quota_are_enforced(t: &TestDb) {
         .unwrap();
     // A batch takes its quota up front, all or nothing.
     assert_eq!(
-        v::admit_batch(&app, &only_permits, 3)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(v::admit_batch(&app, &only_permits, 3)).await,
         "daily_quota_exceeded"
     );
     v::admit_batch(&app, &only_permits, 2).await.unwrap();
@@ -201,10 +195,7 @@ async fn scopes_and_the_daily_quota_are_enforced(t: &TestDb) {
         ..permit.clone()
     };
     assert_eq!(
-        v::verify_permit(&app, &fresh, &bad, Admission::Single)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(v::verify_permit(&app, &fresh, &bad, Admission::Single)).await,
         "bad_date"
     );
     v::verify_permit(&app, &fresh, &permit, Admission::Single)
@@ -223,44 +214,33 @@ async fn permit_checks_answer_match_valid_and_reason(t: &TestDb) {
         date_of_birth: dob.into(),
         ..Default::default()
     };
-    let ask = |q: PermitCheck| {
-        let (app, p) = (app.clone(), p.clone());
-        async move {
-            let a = v::verify_permit(&app, &p, &q, Admission::Single)
-                .await
-                .unwrap();
-            (a.matched, a.valid, a.reason)
-        }
+    let ask = async |q: &PermitCheck| {
+        let a = v::verify_permit(&app, &p, q, Admission::Single)
+            .await
+            .unwrap();
+        (a.matched, a.valid, a.reason)
     };
-    assert_eq!(
-        ask(q("h12345678", "chan tai man", &dob)).await,
-        (true, true, "valid")
-    );
-    assert_eq!(
-        ask(q("H12345678", "陳大文", &dob)).await,
-        (true, true, "valid")
-    );
-    assert_eq!(
-        ask(q("H12345678", "陳小文", &dob)).await,
-        (false, false, "no_match")
-    );
-    assert_eq!(
-        ask(q("H12345678", "陳大文", "1900-01-01")).await,
-        (false, false, "no_match")
-    );
-    assert_eq!(
-        ask(q("H99999999", "陳大文", &dob)).await,
-        (false, false, "no_match")
-    );
     // The number is for life: the issue count on the card names one of its cards (the
     // showcase holds 02, handed in, and 03).
     let card = |count: &str| PermitCheck {
         issue_count: count.into(),
         ..q("H12345678", "陳大文", &dob)
     };
-    assert_eq!(ask(card("02")).await, (true, false, "surrendered"));
-    assert_eq!(ask(card("3")).await, (true, true, "valid"));
-    assert_eq!(ask(card("04")).await, (false, false, "no_match"));
+    for (q, want) in [
+        (q("h12345678", "chan tai man", &dob), (true, true, "valid")),
+        (q("H12345678", "陳大文", &dob), (true, true, "valid")),
+        (q("H12345678", "陳小文", &dob), (false, false, "no_match")),
+        (
+            q("H12345678", "陳大文", "1900-01-01"),
+            (false, false, "no_match"),
+        ),
+        (q("H99999999", "陳大文", &dob), (false, false, "no_match")),
+        (card("02"), (true, false, "surrendered")),
+        (card("3"), (true, true, "valid")),
+        (card("04"), (false, false, "no_match")),
+    ] {
+        assert_eq!(ask(&q).await, want, "{q:?}");
+    }
     // With an older card reported lost, a check without the count cannot say which card
     // is in hand.
     {
@@ -273,33 +253,30 @@ async fn permit_checks_answer_match_valid_and_reason(t: &TestDb) {
         .await
         .unwrap();
     }
-    assert_eq!(
-        ask(q("H12345678", "陳大文", &dob)).await,
-        (true, false, "issue_count_required")
-    );
-    assert_eq!(ask(card("02")).await, (true, false, "reported_lost"));
-    assert_eq!(ask(card("03")).await, (true, true, "valid"));
-    assert_eq!(
-        v::verify_permit(&app, &p, &card("x"), Admission::Single)
-            .await
-            .unwrap_err()
-            .code(),
-        "bad_issue_count"
-    );
+    for (q, want) in [
+        (
+            q("H12345678", "陳大文", &dob),
+            (true, false, "issue_count_required"),
+        ),
+        (card("02"), (true, false, "reported_lost")),
+        (card("03"), (true, true, "valid")),
+    ] {
+        assert_eq!(ask(&q).await, want, "{q:?} with 02 reported lost");
+    }
+    for (q, want) in [
+        (card("x"), "bad_issue_count"),
+        (q("X1", "a", &dob), "bad_format"),
+    ] {
+        let refused = error_code(v::verify_permit(&app, &p, &q, Admission::Single)).await;
+        assert_eq!(refused, want, "{q:?}");
+    }
     for status in ["reported_lost", "cancelled", "damaged"] {
         set_status(&app, "H12345678", status).await;
         assert_eq!(
-            ask(q("H12345678", "陳大文", &dob)).await,
+            ask(&q("H12345678", "陳大文", &dob)).await,
             (true, false, status)
         );
     }
-    assert_eq!(
-        v::verify_permit(&app, &p, &q("X1", "a", &dob), Admission::Single)
-            .await
-            .unwrap_err()
-            .code(),
-        "bad_format"
-    );
 }
 
 async fn linkage_needs_both_valid_documents_of_one_person(t: &TestDb) {
@@ -312,23 +289,12 @@ async fn linkage_needs_both_valid_documents_of_one_person(t: &TestDb) {
         residence_permit_number: rp.into(),
         name: name.into(),
     };
-    let ask = |q: LinkageCheck| {
-        let (app, p) = (app.clone(), p.clone());
-        async move {
-            let a = v::verify_linkage(&app, &p, &q, Admission::Single)
-                .await
-                .unwrap();
-            (a.linked, a.reason)
-        }
+    let ask = async |q: &LinkageCheck| {
+        let a = v::verify_linkage(&app, &p, q, Admission::Single)
+            .await
+            .unwrap();
+        (a.linked, a.reason)
     };
-    assert_eq!(
-        ask(q("H12345678", &rp, "CHAN TAI MAN")).await,
-        (true, "linked")
-    );
-    assert_eq!(
-        ask(q("H12345678", &rp, "LIN CHIH-HAO")).await,
-        (false, "no_match")
-    );
     // Somebody else's residence permit (any other valid one in the registry).
     let other = {
         let mut c = app.db.conn().await.unwrap();
@@ -340,35 +306,31 @@ async fn linkage_needs_both_valid_documents_of_one_person(t: &TestDb) {
         .unwrap();
         n
     };
-    assert_eq!(
-        ask(q("H12345678", &other, "CHAN TAI MAN")).await,
-        (false, "no_match")
-    );
     // A TWP cannot be linked to a Hong Kong residence permit.
     let twp = LinkageCheck {
         travel_document_kind: "twp".into(),
         ..q("12345678", &rp, "LIN CHIH-HAO")
     };
-    assert_eq!(ask(twp).await, (false, "no_match"));
+    for (q, want) in [
+        (q("H12345678", &rp, "CHAN TAI MAN"), (true, "linked")),
+        (q("H12345678", &rp, "LIN CHIH-HAO"), (false, "no_match")),
+        (q("H12345678", &other, "CHAN TAI MAN"), (false, "no_match")),
+        (twp, (false, "no_match")),
+    ] {
+        assert_eq!(ask(&q).await, want, "{q:?}");
+    }
+    // Either document no longer valid.
+    let chan = q("H12345678", &rp, "CHAN TAI MAN");
     set_status(&app, &rp, "cancelled").await;
-    assert_eq!(
-        ask(q("H12345678", &rp, "CHAN TAI MAN")).await,
-        (false, "residence_permit_not_valid")
-    );
+    assert_eq!(ask(&chan).await, (false, "residence_permit_not_valid"));
     set_status(&app, "H12345678", "reported_lost").await;
-    assert_eq!(
-        ask(q("H12345678", &rp, "CHAN TAI MAN")).await,
-        (false, "travel_document_not_valid")
-    );
+    assert_eq!(ask(&chan).await, (false, "travel_document_not_valid"));
     let eep = LinkageCheck {
         travel_document_kind: "eep_card".into(),
         ..q("CA1234567", &rp, "LI HUA")
     };
     assert_eq!(
-        v::verify_linkage(&app, &p, &eep, Admission::Single)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(v::verify_linkage(&app, &p, &eep, Admission::Single)).await,
         "kind_not_linkable"
     );
 }
@@ -422,7 +384,6 @@ async fn issue_temporary_permit(app: &App) -> exitentry_services::temporary_perm
 
 async fn holders_and_counters_get_linkage_proofs_that_verify(t: &TestDb) {
     use exitentry_domain::staff::Role;
-    use exitentry_services::auth::StaffSession;
     use exitentry_services::linkage_proofs::{self as lp, PaperRequest};
     let (app, _, _k) = seeded(t, 300).await;
     issue_temporary_permit(&app).await;
@@ -470,13 +431,7 @@ async fn holders_and_counters_get_linkage_proofs_that_verify(t: &TestDb) {
     );
 
     // At the counter: clerks of county-level offices; not below; not reviewers.
-    let staff = |role: Role, office: &str| StaffSession {
-        user_id: 1,
-        username: "clerk1".into(),
-        role,
-        office_code: Some(office.into()),
-        csrf_token: String::new(),
-    };
+    let staff = |role: Role, office: &str| staff_session(role, "clerk1", Some(office));
     let q = PaperRequest {
         travel_document_kind: "hrp".into(),
         travel_document_number: "h12345678".into(),
@@ -489,41 +444,34 @@ async fn holders_and_counters_get_linkage_proofs_that_verify(t: &TestDb) {
     assert_eq!(paper.channel, "paper");
     assert_eq!(paper.office_code.as_deref(), Some("GZ-TH-001"));
     import(&app, ImportKind::Offices, "code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices\nGZ-TH-P01,天河派出所窗口,天河派出所窗口,Tianhe Police Window,Guangzhou,Tianhe,广州市天河区,point,0,0\n", false).await;
-    assert_eq!(
-        lp::issue_paper(&app, &staff(Role::CounterClerk, "GZ-TH-P01"), &q)
-            .await
-            .unwrap_err()
-            .code(),
-        "office_level_too_low"
-    );
-    assert_eq!(
-        lp::issue_paper(&app, &staff(Role::Reviewer, "GZ-TH-001"), &q)
-            .await
-            .unwrap_err()
-            .code(),
-        "forbidden"
-    );
     let wrong_name = PaperRequest {
         name: "LIN CHIH-HAO".into(),
         ..q.clone()
     };
-    assert_eq!(
-        lp::issue_paper(&app, &staff(Role::CounterClerk, "GZ-TH-001"), &wrong_name)
-            .await
-            .unwrap_err()
-            .code(),
-        "no_match"
-    );
+    for (who, req, want) in [
+        (
+            staff(Role::CounterClerk, "GZ-TH-P01"),
+            &q,
+            "office_level_too_low",
+        ),
+        (staff(Role::Reviewer, "GZ-TH-001"), &q, "forbidden"),
+        (
+            staff(Role::CounterClerk, "GZ-TH-001"),
+            &wrong_name,
+            "no_match",
+        ),
+    ] {
+        let refused = error_code(lp::issue_paper(&app, &who, req)).await;
+        assert_eq!(refused, want, "{who:?} {req:?}");
+    }
     set_status(&app, &rp, "cancelled").await;
+    let clerk = staff(Role::CounterClerk, "GZ-TH-001");
     assert_eq!(
-        lp::issue_paper(&app, &staff(Role::CounterClerk, "GZ-TH-001"), &q)
-            .await
-            .unwrap_err()
-            .code(),
+        error_code(lp::issue_paper(&app, &clerk, &q)).await,
         "residence_permit_not_valid"
     );
     assert_eq!(
-        lp::issue_online(&app, &holder).await.unwrap_err().code(),
+        error_code(lp::issue_online(&app, &holder)).await,
         "no_valid_residence_permit"
     );
 }

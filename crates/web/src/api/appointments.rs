@@ -5,17 +5,16 @@
 use super::verify::{BookScope, Scoped};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::context::Cx;
+use crate::extract::{ApiJson, ApiQuery, base64_image};
 use crate::i18n::Lang;
 use crate::session::MaybeHolder;
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use chrono::NaiveDate;
-use exitentry_domain::ErrorCode;
 use exitentry_services::ServiceError;
 use exitentry_services::appointments::{
     self as ap, Applicant, AppointmentView, Booker, BookingRequest, SlotView,
@@ -58,10 +57,6 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
-    move |e| ApiError::new(e, lang)
-}
-
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SlotParams {
@@ -97,14 +92,13 @@ impl From<SlotView> for SlotJson {
 #[utoipa::path(get, path = "/api/v1/offices/{code}/slots", params(("code" = String, Path), SlotParams),
     responses((status = 200, body = Vec<SlotJson>), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn slots(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     Path(code): Path<String>,
     ApiQuery(q): ApiQuery<SlotParams>,
 ) -> Result<Json<Vec<SlotJson>>, ApiError> {
-    let list = ap::slots(&s.app, &code, &q.service, q.from, q.to)
+    let list = ap::slots(cx.app(), &code, &q.service, q.from, q.to)
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(list.into_iter().map(SlotJson::from).collect()))
 }
 
@@ -176,26 +170,12 @@ impl From<AppointmentView> for AppointmentJson {
     responses((status = 201, body = AppointmentJson), (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn book(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     caller: Caller,
     ApiJson(b): ApiJson<BookJson>,
 ) -> Result<(StatusCode, Json<AppointmentJson>), ApiError> {
     let face_image = match b.face_image {
-        Some(img) => Some(
-            base64::engine::general_purpose::STANDARD
-                .decode(img.trim())
-                .map_err(|_| {
-                    ApiError::new(
-                        ServiceError::bad_input(
-                            "face_image",
-                            ErrorCode::BadImage,
-                            "the image is not valid base64",
-                        ),
-                        lang,
-                    )
-                })?,
-        ),
+        Some(img) => Some(base64_image("face_image", &img, cx.lang)?),
         None => None,
     };
     let req = BookingRequest {
@@ -211,9 +191,9 @@ pub async fn book(
         mobile: b.mobile,
         face_image,
     };
-    let a = ap::book(&s.app, caller.booker(), &req)
+    let a = ap::book(cx.app(), caller.booker(), &req)
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok((StatusCode::CREATED, Json(a.into())))
 }
 
@@ -222,14 +202,13 @@ pub async fn book(
     security(("partner_key" = []), ("holder_session" = [])),
     responses((status = 200, body = AppointmentJson), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_one(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<AppointmentJson>, ApiError> {
-    let a = ap::get(&s.app, caller.booker(), &id)
+    let a = ap::get(cx.app(), caller.booker(), &id)
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(a.into()))
 }
 
@@ -238,14 +217,13 @@ pub async fn get_one(
     security(("partner_key" = []), ("holder_session" = [])),
     responses((status = 200, body = AppointmentJson), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn cancel(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<AppointmentJson>, ApiError> {
-    let a = ap::cancel(&s.app, caller.booker(), &id)
+    let a = ap::cancel(cx.app(), caller.booker(), &id)
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(a.into()))
 }
 
@@ -261,20 +239,19 @@ pub struct RescheduleJson {
     request_body = RescheduleJson, security(("partner_key" = []), ("holder_session" = [])),
     responses((status = 200, body = AppointmentJson), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn reschedule(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<RescheduleJson>,
 ) -> Result<Json<AppointmentJson>, ApiError> {
     let a = ap::reschedule(
-        &s.app,
+        cx.app(),
         caller.booker(),
         &id,
         b.office_code.as_deref(),
         &b.slot_start,
     )
     .await
-    .map_err(err(lang))?;
+    .map_err(cx.api_err())?;
     Ok(Json(a.into()))
 }

@@ -1,12 +1,10 @@
 //! Border control reports crossings against endorsements (partner key with scope `border`).
 
 use super::verify::{BorderScope, Scoped};
-use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::i18n::Lang;
+use crate::extract::context::Cx;
 use axum::Json;
-use axum::extract::State;
 use exitentry_services::border::{self, CrossingRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -40,8 +38,7 @@ pub struct CrossingAnswerJson {
     responses((status = 200, body = CrossingAnswerJson), (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn crossing(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     Scoped(p, _): Scoped<BorderScope>,
     ApiJson(b): ApiJson<CrossingJson>,
 ) -> Result<Json<CrossingAnswerJson>, ApiError> {
@@ -51,9 +48,9 @@ pub async fn crossing(
         direction: b.direction,
         at: b.at,
     };
-    let a = border::crossing(&s.app, &p, &req)
+    let a = border::crossing(cx.app(), &p, &req)
         .await
-        .map_err(|e| ApiError::new(e, lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(CrossingAnswerJson {
         allowed: a.allowed,
         reason: a.reason.to_string(),

@@ -1,10 +1,8 @@
 //! Verification material for offline verifiers: the trust list and the status list,
 //! served as the signed JSON documents `exitentry credential verify` reads as they are.
 
-use crate::AppState;
 use crate::error::ApiError;
-use crate::i18n::Lang;
-use axum::extract::State;
+use crate::extract::context::Cx;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use exitentry_services::credentials;
@@ -25,10 +23,10 @@ fn document(body: String) -> Response {
 #[utoipa::path(get, path = "/api/v1/trust-list",
     responses((status = 200, description = "Signed trust list document", content_type = "application/json"),
               (status = 503, body = crate::error::ErrorBody)))]
-pub async fn trust_list(State(s): State<AppState>, lang: Lang) -> Result<Response, ApiError> {
-    credentials::trust_list(&s.app)
+pub async fn trust_list(cx: Cx) -> Result<Response, ApiError> {
+    credentials::trust_list(cx.app())
         .map(document)
-        .map_err(|e| ApiError::new(e, lang))
+        .map_err(cx.api_err())
 }
 
 /// The revocation status list: a compressed bitstring indexed by credential number, signed,
@@ -36,9 +34,9 @@ pub async fn trust_list(State(s): State<AppState>, lang: Lang) -> Result<Respons
 #[utoipa::path(get, path = "/api/v1/status-list",
     responses((status = 200, description = "Signed status list document", content_type = "application/json"),
               (status = 503, body = crate::error::ErrorBody)))]
-pub async fn status_list(State(s): State<AppState>, lang: Lang) -> Result<Response, ApiError> {
-    credentials::status_list(&s.app)
+pub async fn status_list(cx: Cx) -> Result<Response, ApiError> {
+    credentials::status_list(cx.app())
         .await
         .map(document)
-        .map_err(|e| ApiError::new(e, lang))
+        .map_err(cx.api_err())
 }

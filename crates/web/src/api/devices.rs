@@ -4,9 +4,9 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::extract::context::Cx;
 use crate::i18n::Lang;
 use axum::Json;
-use axum::extract::State;
 use axum::http::header;
 use exitentry_services::{ServiceError, centre};
 use serde::{Deserialize, Serialize};
@@ -30,14 +30,13 @@ pub struct DeviceStatusAck {
 #[utoipa::path(post, path = "/api/v1/devices/status", request_body = DeviceStatusJson, security(("device_token" = [])),
     responses((status = 200, body = DeviceStatusAck), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn status(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     DeviceKey(device): DeviceKey,
     ApiJson(b): ApiJson<DeviceStatusJson>,
 ) -> Result<Json<DeviceStatusAck>, ApiError> {
-    centre::report_status(&s.app, &device, b.paper.trim(), b.ink.trim())
+    centre::report_status(cx.app(), &device, b.paper.trim(), b.ink.trim())
         .await
-        .map_err(|e| ApiError::new(e, lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(DeviceStatusAck {
         device: device.name,
         office_code: device.office_code,

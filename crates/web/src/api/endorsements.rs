@@ -1,24 +1,18 @@
 //! Repeat endorsements for the mobile app (the applicant's session): what can be applied
 //! for, applying, paying through a provider, cancelling.
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::i18n::Lang;
+use crate::extract::context::Cx;
 use crate::session::ApiHolder;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
-use exitentry_services::ServiceError;
 use exitentry_services::endorsement_applications::{
     self as ea, ApplicationView, ApplyRequest, Choice,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
-    move |e| ApiError::new(e, lang)
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct ChoiceJson {
@@ -95,12 +89,10 @@ impl From<ApplicationView> for EndorsementApplicationJson {
 /// What the signed-in card holder may apply for online today.
 #[utoipa::path(get, path = "/api/v1/endorsements/choices", security(("holder_session" = [])),
     responses((status = 200, body = Vec<ChoiceJson>), (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn choices(
-    State(s): State<AppState>,
-    lang: Lang,
-    ApiHolder(h): ApiHolder,
-) -> Result<Json<Vec<ChoiceJson>>, ApiError> {
-    let list = ea::choices(&s.app, h.person_id).await.map_err(err(lang))?;
+pub async fn choices(cx: Cx, ApiHolder(h): ApiHolder) -> Result<Json<Vec<ChoiceJson>>, ApiError> {
+    let list = ea::choices(cx.app(), h.person_id)
+        .await
+        .map_err(cx.api_err())?;
     Ok(Json(list.into_iter().map(ChoiceJson::from).collect()))
 }
 
@@ -119,8 +111,7 @@ pub struct ApplyEndorsementJson {
 #[utoipa::path(post, path = "/api/v1/endorsements/applications", security(("holder_session" = [])), request_body = ApplyEndorsementJson,
     responses((status = 201, body = EndorsementApplicationJson), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn apply(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     ApiHolder(h): ApiHolder,
     ApiJson(b): ApiJson<ApplyEndorsementJson>,
 ) -> Result<(StatusCode, Json<EndorsementApplicationJson>), ApiError> {
@@ -130,9 +121,9 @@ pub async fn apply(
         validity_months: b.validity_months,
         trips: b.trips,
     };
-    let a = ea::apply(&s.app, h.person_id, "online", &h.actor(), &req)
+    let a = ea::apply(cx.app(), h.person_id, "online", &h.actor(), &req)
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok((StatusCode::CREATED, Json(a.into())))
 }
 
@@ -140,11 +131,12 @@ pub async fn apply(
 #[utoipa::path(get, path = "/api/v1/endorsements/applications", security(("holder_session" = [])),
     responses((status = 200, body = Vec<EndorsementApplicationJson>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn list(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     ApiHolder(h): ApiHolder,
 ) -> Result<Json<Vec<EndorsementApplicationJson>>, ApiError> {
-    let list = ea::mine(&s.app, h.person_id).await.map_err(err(lang))?;
+    let list = ea::mine(cx.app(), h.person_id)
+        .await
+        .map_err(cx.api_err())?;
     Ok(Json(
         list.into_iter()
             .map(EndorsementApplicationJson::from)
@@ -174,15 +166,14 @@ pub struct PaymentStartedJson {
     request_body = PayJson,
     responses((status = 201, body = PaymentStartedJson), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn pay(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     ApiHolder(h): ApiHolder,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<PayJson>,
 ) -> Result<(StatusCode, Json<PaymentStartedJson>), ApiError> {
-    let (order, checkout) = ea::pay_online(&s.app, &h, &id, &b.provider)
+    let (order, checkout) = ea::pay_online(cx.app(), &h, &id, &b.provider)
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok((
         StatusCode::CREATED,
         Json(PaymentStartedJson {
@@ -197,13 +188,12 @@ pub async fn pay(
 #[utoipa::path(post, path = "/api/v1/endorsements/applications/{id}/cancel", security(("holder_session" = [])), params(("id" = String, Path)),
     responses((status = 200, body = EndorsementApplicationJson), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn cancel(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     ApiHolder(h): ApiHolder,
     Path(id): Path<String>,
 ) -> Result<Json<EndorsementApplicationJson>, ApiError> {
-    let a = ea::cancel(&s.app, h.person_id, &id, &h.actor())
+    let a = ea::cancel(cx.app(), h.person_id, &id, &h.actor())
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(a.into()))
 }

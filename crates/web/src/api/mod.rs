@@ -15,7 +15,8 @@ use crate::AppState;
 use crate::error::{ErrorBody, ErrorDetail};
 use axum::Json;
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -213,54 +214,48 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/appointments",
             // Room for the mini program's face capture in base64.
-            axum::routing::post(appointments::book).layer(axum::extract::DefaultBodyLimit::max(
+            post(appointments::book).layer(DefaultBodyLimit::max(
                 exitentry_services::providers::MAX_IMAGE_BYTES * 3 / 2,
             )),
         )
         .route("/api/v1/appointments/{id}", get(appointments::get_one))
-        .route(
-            "/api/v1/border/crossings",
-            axum::routing::post(border::crossing),
-        )
+        .route("/api/v1/border/crossings", post(border::crossing))
         .route(
             "/api/v1/payments/callbacks/{provider}",
-            axum::routing::post(payments::callback),
+            post(payments::callback),
         )
         .route("/api/v1/endorsements/choices", get(endorsements::choices))
-        .route(
-            "/api/v1/devices/status",
-            axum::routing::post(devices::status),
-        )
+        .route("/api/v1/devices/status", post(devices::status))
         .route(
             "/api/v1/endorsements/applications",
             get(endorsements::list).post(endorsements::apply),
         )
         .route(
             "/api/v1/endorsements/applications/{id}/payments",
-            axum::routing::post(endorsements::pay),
+            post(endorsements::pay),
         )
         .route(
             "/api/v1/endorsements/applications/{id}/cancel",
-            axum::routing::post(endorsements::cancel),
+            post(endorsements::cancel),
         )
         .route(
             "/api/v1/appointments/{id}/cancel",
-            axum::routing::post(appointments::cancel),
+            post(appointments::cancel),
         )
         .route(
             "/api/v1/appointments/{id}/reschedule",
-            axum::routing::post(appointments::reschedule),
+            post(appointments::reschedule),
         )
         .route("/api/v1/registry/search", get(registry::search))
         .route("/api/v1/trust-list", get(credentials::trust_list))
         .route("/api/v1/status-list", get(credentials::status_list))
         .route(
             "/api/v1/temporary-permits/applications",
-            axum::routing::post(temporary_permits::apply),
+            post(temporary_permits::apply),
         )
         .route(
             "/api/v1/temporary-permits/applications/{id}/sms-code",
-            axum::routing::post(temporary_permits::sms_code),
+            post(temporary_permits::sms_code),
         )
         .route(
             "/api/v1/temporary-permits/applications/{id}",
@@ -268,31 +263,22 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/temporary-permits/applications/{id}/sms-code/resend",
-            axum::routing::post(temporary_permits::resend),
+            post(temporary_permits::resend),
         )
         .route(
             "/api/v1/temporary-permits/applications/{id}/face",
             // A phone photo in base64: up to the service's image limit and a third more.
-            axum::routing::post(temporary_permits::face).layer(
-                axum::extract::DefaultBodyLimit::max(
-                    exitentry_services::providers::MAX_IMAGE_BYTES * 3 / 2,
-                ),
-            ),
+            post(temporary_permits::face).layer(DefaultBodyLimit::max(
+                exitentry_services::providers::MAX_IMAGE_BYTES * 3 / 2,
+            )),
         )
-        .route("/api/v1/verify/permit", axum::routing::post(verify::permit))
+        .route("/api/v1/verify/permit", post(verify::permit))
         .route("/api/v1/verify/usage", get(verify::usage))
-        .route(
-            "/api/v1/verify/linkage",
-            axum::routing::post(verify::linkage),
-        )
-        .route(
-            "/api/v1/verify/credential",
-            axum::routing::post(verify::credential),
-        )
+        .route("/api/v1/verify/linkage", post(verify::linkage))
+        .route("/api/v1/verify/credential", post(verify::credential))
         .route(
             "/api/v1/verify/batch",
-            axum::routing::post(verify::batch)
-                .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024)),
+            post(verify::batch).layer(DefaultBodyLimit::max(16 * 1024 * 1024)),
         )
         .route("/api/v1/dev/outbox", get(temporary_permits::dev_outbox))
         .route("/api/openapi.json", get(openapi))

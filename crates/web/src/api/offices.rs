@@ -1,11 +1,10 @@
 //! Office directory endpoints.
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::i18n::Lang;
+use crate::extract::context::Cx;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use exitentry_domain::office::Office;
 use exitentry_services::offices::{self, OfficeFilter};
 use serde::{Deserialize, Serialize};
@@ -83,11 +82,7 @@ pub struct ListParams {
 
 #[utoipa::path(get, path = "/api/v1/offices", params(ListParams),
     responses((status = 200, body = OfficeList), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn list(
-    State(s): State<AppState>,
-    lang: Lang,
-    ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<Json<OfficeList>, ApiError> {
+pub async fn list(cx: Cx, ApiQuery(p): ApiQuery<ListParams>) -> Result<Json<OfficeList>, ApiError> {
     let filter = OfficeFilter {
         city: p.city.filter(|c| !c.is_empty()),
         district: p.district.filter(|d| !d.is_empty()),
@@ -95,9 +90,9 @@ pub async fn list(
         with_devices: p.with_devices,
         ..Default::default()
     };
-    let page = offices::directory(&s.app, filter, p.page.unwrap_or(1))
+    let page = offices::directory(cx.app(), filter, p.page.unwrap_or(1))
         .await
-        .map_err(|e| ApiError::new(e, lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(OfficeList {
         offices: page.offices.into_iter().map(Into::into).collect(),
         total: page.total,
@@ -108,14 +103,8 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/offices/{code}", params(("code" = String, Path, description = "Office code, e.g. GZ-TH-001")),
     responses((status = 200, body = OfficeJson), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_office(
-    State(s): State<AppState>,
-    lang: Lang,
-    Path(code): Path<String>,
-) -> Result<Json<OfficeJson>, ApiError> {
-    let o = offices::get(&s.app, &code)
-        .await
-        .map_err(|e| ApiError::new(e, lang))?;
+pub async fn get_office(cx: Cx, Path(code): Path<String>) -> Result<Json<OfficeJson>, ApiError> {
+    let o = offices::get(cx.app(), &code).await.map_err(cx.api_err())?;
     Ok(Json(o.into()))
 }
 
@@ -128,13 +117,8 @@ pub struct DistrictJson {
 }
 
 #[utoipa::path(get, path = "/api/v1/districts", responses((status = 200, body = Vec<DistrictJson>)))]
-pub async fn districts(
-    State(s): State<AppState>,
-    lang: Lang,
-) -> Result<Json<Vec<DistrictJson>>, ApiError> {
-    let ds = offices::districts(&s.app)
-        .await
-        .map_err(|e| ApiError::new(e, lang))?;
+pub async fn districts(cx: Cx) -> Result<Json<Vec<DistrictJson>>, ApiError> {
+    let ds = offices::districts(cx.app()).await.map_err(cx.api_err())?;
     Ok(Json(
         ds.into_iter()
             .map(|d| DistrictJson {

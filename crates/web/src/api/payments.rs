@@ -2,11 +2,10 @@
 //! its own format (the sandbox: JSON signed in the `x-signature` header; WeChat Pay: signed
 //! XML); a bad signature is refused, a repeated event is acknowledged and changes nothing.
 
-use crate::AppState;
 use crate::error::ApiError;
-use crate::i18n::Lang;
+use crate::extract::context::Cx;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use exitentry_services::{endorsement_applications as ea, online_payments as op};
@@ -27,15 +26,14 @@ pub struct CallbackAck {
     request_body(content = String, description = "The provider's callback as it sends it (JSON or XML), signed", content_type = "text/plain"),
     responses((status = 200, body = CallbackAck), (status = 403, body = crate::error::ErrorBody), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn callback(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     Path(provider): Path<String>,
     headers: HeaderMap,
     body: String,
 ) -> Result<Response, ApiError> {
-    let handled = op::callback(&s.app, &provider, &body, &headers, ea::on_paid)
+    let handled = op::callback(cx.app(), &provider, &body, &headers, ea::on_paid)
         .await
-        .map_err(|e| ApiError::new(e, lang))?;
+        .map_err(cx.api_err())?;
     Ok(match handled.ack {
         op::Ack::Json => Json(CallbackAck {
             result: "ok".into(),

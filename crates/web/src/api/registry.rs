@@ -1,12 +1,10 @@
 //! Registry search for staff tools (session cookie).
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::i18n::Lang;
+use crate::extract::context::Cx;
 use crate::session::ApiStaff;
 use axum::Json;
-use axum::extract::State;
 use exitentry_services::registry;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -36,14 +34,13 @@ pub struct HitJson {
     responses((status = 200, body = Vec<HitJson>), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody)))]
 pub async fn search(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     ApiStaff(staff): ApiStaff,
     ApiQuery(p): ApiQuery<SearchParams>,
 ) -> Result<Json<Vec<HitJson>>, ApiError> {
-    let hits = registry::search(&s.app, &staff, &p.q)
+    let hits = registry::search(cx.app(), &staff, &p.q)
         .await
-        .map_err(|e| ApiError::new(e, lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(
         hits.into_iter()
             .map(|h| HitJson {

@@ -1,15 +1,12 @@
 //! The temporary e-permit journey for the mobile app, and the development outbox.
 
-use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::ApiJson;
-use crate::i18n::Lang;
+use crate::extract::context::Cx;
+use crate::extract::{ApiJson, base64_image};
 use crate::throttle::ClientIp;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
-use base64::Engine;
-use exitentry_domain::ErrorCode;
 use exitentry_services::ServiceError;
 use exitentry_services::temporary_permits::{self as tp, ApplicationView, ApplyInput, PermitView};
 use serde::{Deserialize, Serialize};
@@ -123,23 +120,20 @@ pub struct ResentJson {
     pub resend_at: String,
 }
 
-fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
-    move |e| ApiError::new(e, lang)
-}
-
 /// Step 1: the permit's details; an SMS code is sent to the mobile number.
 #[utoipa::path(post, path = "/api/v1/temporary-permits/applications", request_body = ApplyJson,
     responses((status = 201, body = ApplicationCreated), (status = 400, body = crate::error::ErrorBody),
         (status = 409, description = "The month's temporary permits are used up (`monthly_limit_reached`, with `available_from`)", body = crate::error::ErrorBody),
         (status = 429, body = crate::error::ErrorBody)))]
 pub async fn apply(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     ClientIp(ip): ClientIp,
     ApiJson(b): ApiJson<ApplyJson>,
 ) -> Result<(StatusCode, Json<ApplicationCreated>), ApiError> {
     // Each application sends an SMS: limited per client like the web form.
-    s.sms_throttle.check_or_refuse(ip).map_err(err(lang))?;
+    cx.s.sms_throttle
+        .check_or_refuse(ip)
+        .map_err(cx.api_err())?;
     let input = ApplyInput {
         document_kind: b.document_kind,
         document_number: b.document_number,
@@ -149,7 +143,7 @@ pub async fn apply(
         mobile: b.mobile,
         password: b.password,
     };
-    let id = tp::apply(&s.app, &input).await.map_err(err(lang))?;
+    let id = tp::apply(cx.app(), &input).await.map_err(cx.api_err())?;
     Ok((
         StatusCode::CREATED,
         Json(ApplicationCreated { application_id: id }),
@@ -161,14 +155,13 @@ pub async fn apply(
     params(("id" = String, Path)),
     responses((status = 200, body = StateJson), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn sms_code(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<CodeJson>,
 ) -> Result<Json<StateJson>, ApiError> {
-    tp::confirm_sms_code(&s.app, &id, &b.code)
+    tp::confirm_sms_code(cx.app(), &id, &b.code)
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(StateJson {
         state: "awaiting_face".into(),
     }))
@@ -179,26 +172,14 @@ pub async fn sms_code(
     params(("id" = String, Path)),
     responses((status = 200, body = PermitJson), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn face(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<FaceJson>,
 ) -> Result<Json<PermitJson>, ApiError> {
-    let image = base64::engine::general_purpose::STANDARD
-        .decode(b.image.trim())
-        .map_err(|_| {
-            ApiError::new(
-                ServiceError::bad_input(
-                    "image",
-                    ErrorCode::BadImage,
-                    "the image is not valid base64",
-                ),
-                lang,
-            )
-        })?;
-    let issued = tp::submit_face(&s.app, &id, &image)
+    let image = base64_image("image", &b.image, cx.lang)?;
+    let issued = tp::submit_face(cx.app(), &id, &image)
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(PermitJson {
         permit_id: issued.permit_id,
         payload: issued.payload,
@@ -217,11 +198,10 @@ pub async fn face(
     params(("id" = String, Path)),
     responses((status = 200, body = ApplicationJson), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn application(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     Path(id): Path<String>,
 ) -> Result<Json<ApplicationJson>, ApiError> {
-    let a = tp::application(&s.app, &id).await.map_err(err(lang))?;
+    let a = tp::application(cx.app(), &id).await.map_err(cx.api_err())?;
     Ok(Json(a.into()))
 }
 
@@ -232,13 +212,16 @@ pub async fn application(
     responses((status = 200, body = ResentJson), (status = 400, body = crate::error::ErrorBody),
         (status = 409, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn resend(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<Json<ResentJson>, ApiError> {
-    s.sms_throttle.check_or_refuse(ip).map_err(err(lang))?;
-    let next = tp::resend_sms_code(&s.app, &id).await.map_err(err(lang))?;
+    cx.s.sms_throttle
+        .check_or_refuse(ip)
+        .map_err(cx.api_err())?;
+    let next = tp::resend_sms_code(cx.app(), &id)
+        .await
+        .map_err(cx.api_err())?;
     Ok(Json(ResentJson {
         resend_at: next.to_rfc3339(),
     }))
@@ -254,16 +237,13 @@ pub struct OutboxJson {
 
 /// Development only (`exitentry demo`, `serve` with `server.dev_providers`): the SMS and
 /// emails the development providers delivered, newest first. 404 otherwise.
-pub async fn dev_outbox(
-    State(s): State<AppState>,
-    lang: Lang,
-) -> Result<Json<Vec<OutboxJson>>, ApiError> {
-    if !s.app.config.server.dev_providers {
-        return Err(ApiError::new(ServiceError::NotFound("endpoint"), lang));
+pub async fn dev_outbox(cx: Cx) -> Result<Json<Vec<OutboxJson>>, ApiError> {
+    if !cx.app().config.server.dev_providers {
+        return Err(ApiError::new(ServiceError::NotFound("endpoint"), cx.lang));
     }
-    let msgs = exitentry_services::jobs::outbox(&s.app, 50)
+    let msgs = exitentry_services::jobs::outbox(cx.app(), 50)
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(
         msgs.into_iter()
             .map(|m| OutboxJson {

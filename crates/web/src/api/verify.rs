@@ -4,10 +4,11 @@
 use crate::AppState;
 use crate::error::{ApiError, ErrorDetail, message_for};
 use crate::extract::ApiJson;
+use crate::extract::context::Cx;
 use crate::i18n::Lang;
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -241,10 +242,6 @@ impl From<CredentialAnswer> for CredentialAnswerJson {
     }
 }
 
-fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
-    move |e| ApiError::new(e, lang)
-}
-
 /// Does a document with this number belong to a person with this name and birth date, and
 /// is it valid today? Nothing else about the person is returned.
 #[utoipa::path(post, path = "/api/v1/verify/permit", request_body = PermitJson,
@@ -253,14 +250,13 @@ fn err(lang: Lang) -> impl Fn(ServiceError) -> ApiError {
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 429, body = crate::error::ErrorBody)))]
 pub async fn permit(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     Scoped(p, _): Scoped<VerifyPermitScope>,
     ApiJson(b): ApiJson<PermitJson>,
 ) -> Result<Json<PermitAnswerJson>, ApiError> {
-    let a = v::verify_permit(&s.app, &p, &permit_check(b), Admission::Single)
+    let a = v::verify_permit(cx.app(), &p, &permit_check(b), Admission::Single)
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(PermitAnswerJson {
         matched: a.matched,
         valid: a.valid,
@@ -295,14 +291,13 @@ fn linkage_check(b: LinkageJson) -> LinkageCheck {
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 429, body = crate::error::ErrorBody)))]
 pub async fn linkage(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     Scoped(p, _): Scoped<VerifyLinkageScope>,
     ApiJson(b): ApiJson<LinkageJson>,
 ) -> Result<Json<LinkageAnswerJson>, ApiError> {
-    let a = v::verify_linkage(&s.app, &p, &linkage_check(b), Admission::Single)
+    let a = v::verify_linkage(cx.app(), &p, &linkage_check(b), Admission::Single)
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(LinkageAnswerJson {
         linked: a.linked,
         reason: a.reason.into(),
@@ -317,14 +312,19 @@ pub async fn linkage(
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 429, body = crate::error::ErrorBody)))]
 pub async fn credential(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     Scoped(p, _): Scoped<VerifyCredentialScope>,
     ApiJson(b): ApiJson<CredentialJson>,
 ) -> Result<Json<CredentialAnswerJson>, ApiError> {
-    let a = v::verify_credential(&s.app, &p, &b.payload, b.use_.as_deref(), Admission::Single)
-        .await
-        .map_err(err(lang))?;
+    let a = v::verify_credential(
+        cx.app(),
+        &p,
+        &b.payload,
+        b.use_.as_deref(),
+        Admission::Single,
+    )
+    .await
+    .map_err(cx.api_err())?;
     Ok(Json(a.into()))
 }
 
@@ -349,15 +349,14 @@ enum BatchLine {
     responses((status = 200, content_type = "application/x-ndjson", body = String), (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn batch(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     Scoped(p, _): Scoped<AnyVerifyScope>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError::new(
             ServiceError::bad_input("body", ErrorCode::BadNdjson, "the body is not UTF-8"),
-            lang,
+            cx.lang,
         )
     })?;
     let lines: Vec<(usize, String)> = text
@@ -373,14 +372,15 @@ pub async fn batch(
                 ErrorCode::BadBatchSize,
                 format!("send 1 to {MAX_BATCH} checks, one per line"),
             ),
-            lang,
+            cx.lang,
         ));
     }
-    v::admit_batch(&s.app, &p, lines.len())
+    v::admit_batch(cx.app(), &p, lines.len())
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
+    let lang = cx.lang;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
-    let app = s.app.clone();
+    let app = cx.app().clone();
     tokio::spawn(async move {
         use futures_util::StreamExt;
         // Several checks in flight at once (each on its own pooled connection), answers
@@ -468,14 +468,10 @@ pub struct UsageJson {
 /// key of the partner; no scope needed).
 #[utoipa::path(get, path = "/api/v1/verify/usage", security(("partner_key" = [])),
     responses((status = 200, body = Vec<UsageJson>), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn usage(
-    State(s): State<AppState>,
-    lang: Lang,
-    Partner(p): Partner,
-) -> Result<Json<Vec<UsageJson>>, ApiError> {
-    let rows = partners::own_usage(&s.app, &p, 30)
+pub async fn usage(cx: Cx, Partner(p): Partner) -> Result<Json<Vec<UsageJson>>, ApiError> {
+    let rows = partners::own_usage(cx.app(), &p, 30)
         .await
-        .map_err(err(lang))?;
+        .map_err(cx.api_err())?;
     Ok(Json(
         rows.into_iter()
             .map(|r| UsageJson {

@@ -12,15 +12,13 @@
 //! answers GET), or, for forms that redraw themselves (sign-in, registration), the form
 //! again with the error ([`CsrfField::refused`]).
 
+use super::context::Cx;
 use crate::AppState;
-use crate::error::PageError;
-use crate::i18n::{Lang, cookie_in};
+use crate::i18n::cookie_in;
 use crate::session::{ExpectedCsrf, LOGIN_CSRF_COOKIE};
-use axum::extract::{
-    Form, FromRequest, FromRequestParts, Multipart, OriginalUri, RawPathParams, Request,
-};
-use axum::http::HeaderMap;
+use axum::extract::{Form, FromRequest, FromRequestParts, Multipart, RawPathParams, Request};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use exitentry_services::ServiceError;
 use serde::de::DeserializeOwned;
@@ -85,14 +83,12 @@ pub(crate) use back;
 
 /// What a refused form is answered with: the request and the page it answers for.
 pub struct Refusal {
-    pub lang: Lang,
-    pub uri: OriginalUri,
+    pub cx: Cx,
     pub headers: HeaderMap,
     /// The page the refusal answers for (see [`Back`]).
     pub back: String,
     /// The path's parameters (`{id}`), decoded.
     pub params: Vec<(String, String)>,
-    pub state: AppState,
 }
 
 impl Refusal {
@@ -105,9 +101,15 @@ impl Refusal {
             .unwrap_or("")
     }
 
+    /// The context for drawing the form again with the refusal (403).
+    pub fn again(&self) -> Cx {
+        let refused = (StatusCode::FORBIDDEN, self.cx.lang.t("err-csrf"));
+        self.cx.after(Err(refused))
+    }
+
     /// The 403 error page.
     pub fn forbidden(&self) -> Response {
-        PageError::at(self.lang, &self.back)(ServiceError::Forbidden).into_response()
+        self.cx.fail(&self.back)(ServiceError::Forbidden).into_response()
     }
 }
 
@@ -151,9 +153,7 @@ where
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let (expected, refusal) = refusal_for::<B>(&mut parts, state).await;
-        let req = Request::from_parts(parts, body);
+        let (req, expected, refusal) = refusal_for::<B>(req, state).await;
         let Form(f) = Form::<T>::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -165,28 +165,25 @@ where
     }
 }
 
-async fn refusal_for<B: Back>(parts: &mut Parts, state: &AppState) -> (String, Refusal) {
-    let params = match RawPathParams::from_request_parts(parts, state).await {
+/// What a refused form is answered with, and the token it must echo, read before the body.
+async fn refusal_for<B: Back>(req: Request, state: &AppState) -> (Request, String, Refusal) {
+    let (mut parts, body) = req.into_parts();
+    let params = match RawPathParams::from_request_parts(&mut parts, state).await {
         Ok(p) => p
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         Err(_) => Vec::new(),
     };
-    let uri = parts
-        .extensions
-        .get::<OriginalUri>()
-        .cloned()
-        .unwrap_or_else(|| OriginalUri(parts.uri.clone()));
+    let cx = Cx::of(&parts, state);
     let refusal = Refusal {
-        lang: Lang::from_headers(&parts.headers),
-        back: B::path(uri.0.path()),
-        uri,
+        back: B::path(cx.path()),
+        cx,
         headers: parts.headers.clone(),
         params,
-        state: state.clone(),
     };
-    (expected_csrf(parts), refusal)
+    let expected = expected_csrf(&parts);
+    (Request::from_parts(parts, body), expected, refusal)
 }
 
 /// One part of a multipart form.
@@ -263,9 +260,7 @@ where
     type Rejection = MultipartRefused;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let (expected, refusal) = refusal_for::<B>(&mut parts, state).await;
-        let req = Request::from_parts(parts, body);
+        let (req, expected, refusal) = refusal_for::<B>(req, state).await;
         let mut m = Multipart::from_request(req, state)
             .await
             .map_err(MultipartRefused::NotMultipart)?;
@@ -328,8 +323,13 @@ impl Pairs {
             .unwrap_or_default()
     }
 
-    pub fn iter(&self) -> std::slice::Iter<'_, (String, String)> {
-        self.0.iter()
+    /// Every value of that name, in order (the ticked boxes of a checklist).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 

@@ -2,6 +2,7 @@
 //! of the framework's plain-text answers; forms checked for CSRF (`forms`) and staff with a
 //! permission (`staff`) before a handler runs.
 
+pub mod context;
 pub mod forms;
 pub mod staff;
 
@@ -16,19 +17,24 @@ fn bad_query(detail: String) -> ServiceError {
     ServiceError::bad_input("query", exitentry_domain::ErrorCode::BadQueryString, detail)
 }
 
+/// The query string read as `T`, or why not (`bad_query_string`).
+fn query<T: DeserializeOwned>(parts: &Parts) -> Result<T, ServiceError> {
+    Query::<T>::try_from_uri(&parts.uri)
+        .map(|Query(v)| v)
+        .map_err(|e| bad_query(e.body_text()))
+}
+
 /// A query string for the JSON API: malformed input is a 400 with code `bad_query_string`.
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_request_parts(parts, state)
-            .await
-            .unwrap_or(Lang::En);
-        Query::<T>::try_from_uri(&parts.uri)
-            .map(|Query(v)| ApiQuery(v))
-            .map_err(|e| ApiError::new(bad_query(e.body_text()), lang))
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_headers(&parts.headers);
+        query(parts)
+            .map(ApiQuery)
+            .map_err(|e| ApiError::new(e, lang))
     }
 }
 
@@ -38,17 +44,13 @@ pub struct PageQuery<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_request_parts(parts, state)
-            .await
-            .unwrap_or(Lang::ZhHans);
-        Query::<T>::try_from_uri(&parts.uri)
-            .map(|Query(v)| PageQuery(v))
-            .map_err(|e| PageError {
-                err: bad_query(e.body_text()),
-                lang,
-                path: parts.uri.path().to_string(),
-            })
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let (lang, path) = (Lang::from_headers(&parts.headers), parts.uri.path());
+        query(parts).map(PageQuery).map_err(|err| PageError {
+            err,
+            lang,
+            path: path.to_string(),
+        })
     }
 }
 
@@ -85,4 +87,20 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJ
             .into_response()),
         }
     }
+}
+
+/// A base64 image in a JSON body (a phone's capture): its bytes, or 400 `bad_image` naming
+/// the field.
+pub fn base64_image(field: &'static str, text: &str, lang: Lang) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| {
+            let e = ServiceError::bad_input(
+                field,
+                exitentry_domain::ErrorCode::BadImage,
+                "the image is not valid base64",
+            );
+            ApiError::new(e, lang)
+        })
 }

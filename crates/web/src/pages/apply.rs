@@ -4,24 +4,21 @@
 //! once approved.
 
 use super::common::{
-    Back, CsrfForm, CsrfMultipart, CsrfOnly, Page, Up, csrf_field, file_response,
-    redirect_or_again, render, status_and_error,
+    Back, CsrfForm, CsrfMultipart, CsrfOnly, Cx, SlotSearch, Up, conflict, csrf_field,
+    file_response, invalid_or_conflict, office_choices, page_template, redirect_or_again,
+    slot_search,
 };
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
-use crate::i18n::Lang;
+use crate::error::PageResult;
 use crate::session::Applicant;
-use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{DefaultBodyLimit, Path, Query};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use chrono::{Duration, NaiveDate};
 use exitentry_domain::hrp::Form as HrpForm;
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
-use exitentry_services::appointments::{self as ap, Booker, BookingRequest, SlotView};
+use exitentry_services::appointments::{self as ap, Booker, BookingRequest};
 use exitentry_services::pre_applications::{
     self as hrp, ApplicantSession, Detail, Reader, Summary,
 };
@@ -32,7 +29,7 @@ const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/apply/applications", get(list).post(start))
+        .route(LIST, get(list).post(start))
         .route("/apply/applications/{id}", get(show).post(save))
         .route(
             "/apply/applications/{id}/documents",
@@ -68,76 +65,49 @@ csrf_field!(SaveForm, BookForm);
 
 // ---- applications ----
 
-#[derive(Template)]
-#[template(path = "apply/list.html")]
-struct List {
-    page: Page,
-    me: ApplicantSession,
-    list: Vec<Summary>,
-    error: Option<String>,
+page_template! {
+    List = "apply/list.html" {
+        me: ApplicantSession,
+        list: Vec<Summary>,
+    }
 }
 
-async fn list_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    me: ApplicantSession,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let list = hrp::mine(&s.app, &me)
-        .await
-        .map_err(PageError::at(lang, "/apply/applications"))?;
-    let (status, error) = status_and_error(error);
-    Ok((
-        status,
-        render(&List {
-            page: Page::new(lang, uri, None, "apply-list-title"),
-            me,
-            list,
-            error,
-        }),
-    )
-        .into_response())
+const LIST: &str = "/apply/applications";
+
+async fn list_page(cx: &Cx, me: ApplicantSession) -> PageResult {
+    let list = hrp::mine(cx.app(), &me).await.map_err(cx.fail(LIST))?;
+    Ok(cx.render(&List {
+        page: cx.page(None, "apply-list-title"),
+        me,
+        list,
+    }))
 }
 
-async fn list(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Applicant(a): Applicant,
-) -> Result<Response, PageError> {
-    list_page(&s, lang, &uri, a, None).await
+async fn list(cx: Cx, Applicant(a): Applicant) -> PageResult {
+    list_page(&cx, a).await
 }
 
-async fn start(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Applicant(a): Applicant,
-    _: CsrfForm<CsrfOnly>,
-) -> Result<Response, PageError> {
+async fn start(cx: Cx, Applicant(a): Applicant, _: CsrfForm<CsrfOnly>) -> PageResult {
     redirect_or_again(
-        hrp::start(&s.app, &a).await,
-        |x| format!("/apply/applications/{}", x.id),
-        |e| matches!(e, ServiceError::Conflict { .. }),
-        |err| list_page(&s, lang, &uri, a, err),
-        lang,
-        "/apply/applications",
+        &cx,
+        hrp::start(cx.app(), &a).await,
+        |x| format!("{LIST}/{}", x.id),
+        conflict,
+        async |cx| list_page(cx, a).await,
+        LIST,
     )
     .await
 }
 
-#[derive(Template)]
-#[template(path = "apply/application.html")]
-struct Show {
-    page: Page,
-    me: ApplicantSession,
-    d: Detail,
-    editable: bool,
-    purposes: Vec<&'static str>,
-    /// The booking at the centre once approved and booked (Beijing time).
-    booking: Option<String>,
-    error: Option<String>,
+page_template! {
+    Show = "apply/application.html" {
+        me: ApplicantSession,
+        d: Detail,
+        editable: bool,
+        purposes: Vec<&'static str>,
+        /// The booking at the centre once approved and booked (Beijing time).
+        booking: Option<String>,
+    }
 }
 
 impl Show {
@@ -155,50 +125,52 @@ impl Show {
     }
 }
 
-async fn show_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    me: ApplicantSession,
-    id: &str,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let path = format!("/apply/applications/{id}");
-    let d = hrp::get(&s.app, &me, id)
+async fn show_page(cx: &Cx, me: ApplicantSession, id: &str) -> PageResult {
+    let d = hrp::get(cx.app(), &me, id)
         .await
-        .map_err(PageError::at(lang, &path))?;
+        .map_err(cx.fail(&format!("{LIST}/{id}")))?;
     let editable = exitentry_domain::states::PreApplicationState::parse(&d.status)
         .is_ok_and(|s| s.is_editable());
     let mut purposes = d.required_documents.clone();
     purposes.push("other");
-    let booking = ap::applicant_booking(&s.app, &me)
+    let booking = ap::applicant_booking(cx.app(), &me)
         .await
-        .map_err(PageError::at(lang, &path))?
+        .map_err(cx.fail(&format!("{LIST}/{id}")))?
         .map(|b| b.start.format("%Y-%m-%d %H:%M").to_string());
-    let (status, error) = status_and_error(error);
-    Ok((
-        status,
-        render(&Show {
-            page: Page::new(lang, uri, None, "apply-application-title"),
-            me,
-            d,
-            editable,
-            purposes,
-            booking,
-            error,
-        }),
-    )
-        .into_response())
+    Ok(cx.render(&Show {
+        page: cx.page(None, "apply-application-title"),
+        me,
+        d,
+        editable,
+        purposes,
+        booking,
+    }))
 }
 
-async fn show(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Applicant(a): Applicant,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    show_page(&s, lang, &uri, a, &id, None).await
+async fn show(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {
+    show_page(&cx, a, &id).await
+}
+
+/// What an action on the application's page answers: back to the page (at `anchor`), or
+/// the page again with an error it shows.
+async fn on_application<T>(
+    cx: &Cx,
+    me: ApplicantSession,
+    id: &str,
+    done: Result<T, ServiceError>,
+    anchor: &str,
+    shown: fn(&ServiceError) -> bool,
+) -> PageResult {
+    let path = format!("{LIST}/{id}");
+    redirect_or_again(
+        cx,
+        done,
+        |_| format!("{path}{anchor}"),
+        shown,
+        async |cx| show_page(cx, me, id).await,
+        &path,
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -276,137 +248,74 @@ impl From<HrpFormFields> for HrpForm {
 }
 
 async fn save(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Applicant(a): Applicant,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<SaveForm>,
-) -> Result<Response, PageError> {
-    let path = format!("/apply/applications/{id}");
-    redirect_or_again(
-        hrp::save(&s.app, &a, &id, &f.form.into()).await,
-        |_| format!("{path}#documents"),
-        |e| {
-            matches!(
-                e,
-                ServiceError::Conflict { .. } | ServiceError::Invalid { .. }
-            )
-        },
-        |err| show_page(&s, lang, &uri, a, &id, err),
-        lang,
-        &path,
-    )
-    .await
+) -> PageResult {
+    let done = hrp::save(cx.app(), &a, &id, &f.form.into()).await;
+    on_application(&cx, a, &id, done, "#documents", invalid_or_conflict).await
 }
 
 async fn upload(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Applicant(a): Applicant,
     Path(id): Path<String>,
     form: CsrfMultipart<Up>,
-) -> Result<Response, PageError> {
-    let path = format!("/apply/applications/{id}");
+) -> PageResult {
     let purpose = form.text("purpose");
     let (name, bytes) = match form.part("file") {
         Some(p) => (p.file_name.clone().unwrap_or_default(), p.bytes.clone()),
         None => (String::new(), Vec::new()),
     };
-    redirect_or_again(
-        hrp::upload(&s.app, &a, &id, &purpose, &name, &bytes).await,
-        |_| format!("{path}#documents"),
-        |e| {
-            matches!(
-                e,
-                ServiceError::Conflict { .. } | ServiceError::Invalid { .. }
-            )
-        },
-        |err| show_page(&s, lang, &uri, a, &id, err),
-        lang,
-        &path,
-    )
-    .await
+    let done = hrp::upload(cx.app(), &a, &id, &purpose, &name, &bytes).await;
+    on_application(&cx, a, &id, done, "#documents", invalid_or_conflict).await
 }
 
 async fn document(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     Applicant(a): Applicant,
     Path((id, doc)): Path<(String, String)>,
-) -> Result<Response, PageError> {
-    let path = format!("/apply/applications/{id}");
-    let (d, bytes) = hrp::document(&s.app, Reader::Applicant(&a), &id, &doc)
+) -> PageResult {
+    let (d, bytes) = hrp::document(cx.app(), Reader::Applicant(&a), &id, &doc)
         .await
-        .map_err(PageError::at(lang, &path))?;
+        .map_err(cx.fail(&format!("{LIST}/{id}")))?;
     Ok(file_response(&d.name, &d.content_type, bytes))
 }
 
 async fn remove(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Applicant(a): Applicant,
     Path((id, doc)): Path<(String, String)>,
     _: CsrfForm<CsrfOnly, ApplicationPage>,
-) -> Result<Response, PageError> {
-    let path = format!("/apply/applications/{id}");
-    redirect_or_again(
-        hrp::remove_document(&s.app, &a, &id, &doc).await,
-        |_| format!("{path}#documents"),
-        |e| matches!(e, ServiceError::Conflict { .. }),
-        |err| show_page(&s, lang, &uri, a, &id, err),
-        lang,
-        &path,
-    )
-    .await
+) -> PageResult {
+    let done = hrp::remove_document(cx.app(), &a, &id, &doc).await;
+    on_application(&cx, a, &id, done, "#documents", conflict).await
 }
 
 async fn submit(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Applicant(a): Applicant,
     Path(id): Path<String>,
     _: CsrfForm<CsrfOnly, Up>,
-) -> Result<Response, PageError> {
-    let path = format!("/apply/applications/{id}");
-    redirect_or_again(
-        hrp::submit(&s.app, &a, &id).await,
-        |_| path.to_string(),
-        |e| {
-            matches!(
-                e,
-                ServiceError::Conflict { .. } | ServiceError::Invalid { .. }
-            )
-        },
-        |err| show_page(&s, lang, &uri, a, &id, err),
-        lang,
-        &path,
-    )
-    .await
+) -> PageResult {
+    let done = hrp::submit(cx.app(), &a, &id).await;
+    on_application(&cx, a, &id, done, "", invalid_or_conflict).await
 }
 
 // ---- booking, once approved ----
 
-#[derive(Template)]
-#[template(path = "apply/book.html")]
-struct Book {
-    page: Page,
-    me: ApplicantSession,
-    d: Detail,
-    offices: Vec<(String, String)>,
-    office: String,
-    date: String,
-    min_date: String,
-    max_date: String,
-    slots: Vec<SlotView>,
-    searched: bool,
-    booked: Option<Booked>,
-    /// Choosing a new time for the booking above.
-    moving: bool,
-    error: Option<String>,
+page_template! {
+    Book = "apply/book.html" {
+        me: ApplicantSession,
+        d: Detail,
+        offices: Vec<(String, String)>,
+        office: String,
+        search: SlotSearch,
+        booked: Option<Booked>,
+        /// Choosing a new time for the booking above.
+        moving: bool,
+    }
 }
 
 /// The applicant's booking as /apply shows it: where (name, address, a map), when, and the
@@ -420,6 +329,25 @@ struct Booked {
     changeable: bool,
 }
 
+async fn booked(cx: &Cx, a: ap::AppointmentView) -> Booked {
+    let (office, address) = match exitentry_services::offices::get(cx.app(), &a.office_code).await {
+        Ok(o) => (super::common::office_name(cx.lang, &o), o.address),
+        Err(_) => (a.office_code.clone(), String::new()),
+    };
+    let map_url = format!(
+        "https://www.openstreetmap.org/search?query={}",
+        super::common::urlencoding_min(&address)
+    );
+    Booked {
+        qr: super::common::qr_svg(&a.reference).unwrap_or_default(),
+        changeable: cx.app().now() < a.changeable_until,
+        a,
+        office,
+        address,
+        map_url,
+    }
+}
+
 #[derive(Deserialize, Default)]
 struct BookQuery {
     #[serde(default)]
@@ -430,115 +358,41 @@ struct BookQuery {
     r#move: String,
 }
 
-async fn booked(s: &AppState, lang: Lang, a: ap::AppointmentView) -> Booked {
-    let (office, address) = match exitentry_services::offices::get(&s.app, &a.office_code).await {
-        Ok(o) => (
-            match lang {
-                Lang::ZhHans => o.name_zh_hans,
-                Lang::ZhHant => o.name_zh_hant,
-                Lang::En => o.name_en,
-            },
-            o.address,
-        ),
-        Err(_) => (a.office_code.clone(), String::new()),
-    };
-    let map_url = format!(
-        "https://www.openstreetmap.org/search?query={}",
-        super::common::urlencoding_min(&address)
-    );
-    Booked {
-        qr: super::common::qr_svg(&a.reference).unwrap_or_default(),
-        changeable: s.app.now() < a.changeable_until,
-        a,
-        office,
-        address,
-        map_url,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn book_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    me: ApplicantSession,
-    id: &str,
-    q: BookQuery,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let path = format!("/apply/applications/{id}/book");
-    let d = hrp::get(&s.app, &me, id)
+async fn book_page(cx: &Cx, me: ApplicantSession, id: &str, q: BookQuery) -> PageResult {
+    let path = format!("{LIST}/{id}/book");
+    let d = hrp::get(cx.app(), &me, id).await.map_err(cx.fail(&path))?;
+    let booked = match ap::applicant_booking(cx.app(), &me)
         .await
-        .map_err(PageError::at(lang, &path))?;
-    let booked = match ap::applicant_booking(&s.app, &me)
-        .await
-        .map_err(PageError::at(lang, &path))?
+        .map_err(cx.fail(&path))?
     {
-        Some(a) => Some(booked(s, lang, a).await),
+        Some(a) => Some(booked(cx, a).await),
         None => None,
     };
     let moving = booked.as_ref().is_some_and(|b| b.changeable) && q.r#move == "1";
-    let offices = exitentry_services::offices::offering(&s.app, Some(Service::HrpNonChinese))
+    let offices = office_choices(cx, Service::HrpNonChinese)
         .await
-        .map_err(PageError::at(lang, &path))?
-        .into_iter()
-        .map(|o| {
-            let name = match lang {
-                Lang::ZhHans => o.name_zh_hans,
-                Lang::ZhHant => o.name_zh_hant,
-                Lang::En => o.name_en,
-            };
-            (o.code.as_str().to_string(), name)
-        })
-        .collect();
-    let today = s.app.today();
-    let date = q.date.parse::<NaiveDate>().ok();
-    let searched = !q.office.is_empty() && date.is_some();
-    let mut error = error;
-    let slots = match (searched, date) {
-        (true, Some(day)) => {
-            match ap::slots(&s.app, &q.office, Service::HrpNonChinese.code(), day, day).await {
-                Ok(list) => list.into_iter().filter(|s| s.available > 0).collect(),
-                Err(e) => {
-                    error = error.or(Some((status_for(&e), message_for(&e, lang))));
-                    Vec::new()
-                }
-            }
-        }
-        _ => Vec::new(),
-    };
-    let (status, error) = status_and_error(error);
-    Ok((
-        status,
-        render(&Book {
-            page: Page::new(lang, uri, None, "apply-book-title"),
-            me,
-            d,
-            offices,
-            office: q.office,
-            date: date.unwrap_or(today + Duration::days(1)).to_string(),
-            min_date: today.to_string(),
-            max_date: (today + Duration::days(s.app.config.centre.booking_horizon_days))
-                .to_string(),
-            slots,
-            searched,
-            booked,
-            moving,
-            error,
-        }),
-    )
-        .into_response())
+        .map_err(cx.fail(&path))?;
+    let (search, refusal) = slot_search(cx, &q.office, Service::HrpNonChinese, &q.date).await;
+    let cx = cx.or_failed(refusal);
+    Ok(cx.render(&Book {
+        page: cx.page(None, "apply-book-title"),
+        me,
+        d,
+        offices,
+        office: q.office,
+        search,
+        booked,
+        moving,
+    }))
 }
 
 async fn book_form(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Applicant(a): Applicant,
     Path(id): Path<String>,
     Query(q): Query<BookQuery>,
-) -> Result<Response, PageError> {
-    book_page(&s, lang, &uri, a, &id, q, None).await
+) -> PageResult {
+    book_page(&cx, a, &id, q).await
 }
 
 #[derive(Deserialize, Default)]
@@ -552,14 +406,12 @@ struct BookForm {
 }
 
 async fn book(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Applicant(a): Applicant,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<BookForm>,
-) -> Result<Response, PageError> {
-    let path = format!("/apply/applications/{id}/book");
+) -> PageResult {
+    let path = format!("{LIST}/{id}/book");
     let req = BookingRequest {
         office_code: f.office.clone(),
         service: Service::HrpNonChinese.code().into(),
@@ -572,63 +424,60 @@ async fn book(
         ..Default::default()
     };
     // With a booking already, the chosen time moves it; otherwise it books.
-    let done = match ap::applicant_booking(&s.app, &a).await {
+    let done = match ap::applicant_booking(cx.app(), &a).await {
         Ok(Some(current)) => {
             let office = Some(f.office.as_str()).filter(|o| !o.is_empty());
-            let slot = req.slot_start.as_str();
+            let booker = Booker::Applicant(&a);
             ap::reschedule(
-                &s.app,
-                Booker::Applicant(&a),
+                cx.app(),
+                booker,
                 &current.appointment_id,
                 office,
-                slot,
+                &req.slot_start,
             )
             .await
         }
-        Ok(None) => ap::book(&s.app, Booker::Applicant(&a), &req).await,
+        Ok(None) => ap::book(cx.app(), Booker::Applicant(&a), &req).await,
         Err(e) => Err(e),
     };
     match done {
         Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e) if !matches!(e, ServiceError::Internal(_)) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            book_page(&s, lang, &uri, a, &id, q, err).await
+        Err(e) => {
+            let err = cx.shown_or_fail(e, |e| !matches!(e, ServiceError::Internal(_)), &path);
+            book_page(&cx.after(Err(err?)), a, &id, q).await
         }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
     }
 }
 
 /// The confirmation before the booking is cancelled.
 async fn confirm_cancel(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
+    cx: &Cx,
     me: &ApplicantSession,
     id: &str,
     error: Option<String>,
-) -> Result<Response, PageError> {
-    let page = Page::new(lang, uri, None, "appt-cancel-title");
-    let back = format!("/apply/applications/{id}/book");
-    let Some(a) = ap::applicant_booking(&s.app, me)
+) -> PageResult {
+    let page = cx.page(None, "appt-cancel-title");
+    let back = format!("{LIST}/{id}/book");
+    let Some(a) = ap::applicant_booking(cx.app(), me)
         .await
-        .map_err(PageError::at(lang, &page.path))?
+        .map_err(cx.fail(&page.path))?
     else {
         return Ok(Redirect::to(&back).into_response());
     };
-    let b = booked(s, lang, a).await;
-    let what = lang.t_args(
+    let b = booked(cx, a).await;
+    let what = cx.lang.t_args(
         "appt-cancel-what",
         &[
-            ("service", lang.t(&format!("service-{}", b.a.service))),
+            ("service", cx.lang.t(&format!("service-{}", b.a.service))),
             ("office", b.office),
             ("time", b.a.start.format("%Y-%m-%d %H:%M").to_string()),
         ],
     );
     Ok(super::common::Confirm {
         what,
-        consequence: lang.t("appt-cancel-consequence"),
+        consequence: cx.lang.t("appt-cancel-consequence"),
         action: format!("{back}/cancel"),
-        button: lang.t("appt-cancel-confirm"),
+        button: cx.lang.t("appt-cancel-confirm"),
         back,
         csrf: me.csrf_token.clone(),
         error,
@@ -637,36 +486,28 @@ async fn confirm_cancel(
     .respond())
 }
 
-async fn cancel_form(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Applicant(a): Applicant,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    confirm_cancel(&s, lang, &uri, &a, &id, None).await
+async fn cancel_form(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {
+    confirm_cancel(&cx, &a, &id, None).await
 }
 
 async fn cancel(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Applicant(a): Applicant,
     Path(id): Path<String>,
     _: CsrfForm<CsrfOnly, Up>,
-) -> Result<Response, PageError> {
-    let back = format!("/apply/applications/{id}/book");
-    let current = ap::applicant_booking(&s.app, &a)
+) -> PageResult {
+    let back = format!("{LIST}/{id}/book");
+    let current = ap::applicant_booking(cx.app(), &a)
         .await
-        .map_err(PageError::at(lang, &back))?;
+        .map_err(cx.fail(&back))?;
     let Some(current) = current else {
         return Ok(Redirect::to(&back).into_response());
     };
-    match ap::cancel(&s.app, Booker::Applicant(&a), &current.appointment_id).await {
+    match ap::cancel(cx.app(), Booker::Applicant(&a), &current.appointment_id).await {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(e @ ServiceError::Conflict { .. }) => {
-            confirm_cancel(&s, lang, &uri, &a, &id, Some(message_for(&e, lang))).await
+            confirm_cancel(&cx, &a, &id, Some(cx.shown(&e).1)).await
         }
-        Err(e) => Err(PageError::at(lang, &back)(e)),
+        Err(e) => Err(cx.fail(&back)(e)),
     }
 }

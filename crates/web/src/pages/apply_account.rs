@@ -2,15 +2,16 @@
 //! page, registration by email, the verification link that sets the password, sign-in and
 //! sign-out.
 
-use super::common::{CsrfField, CsrfForm, CsrfOnly, NextQuery, Page, Refusal, Up, render};
+use super::common::{
+    CsrfField, CsrfForm, CsrfOnly, Cx, NextQuery, Refusal, SignIn, Up, page_template, render,
+    with_anon_csrf,
+};
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
-use crate::i18n::Lang;
-use crate::session::{APPLICANT_COOKIE, Applicant, anon_csrf, anon_csrf_cookie, set_cookie};
+use crate::error::PageResult;
+use crate::session::{APPLICANT_COOKIE, Applicant, anon_csrf, set_cookie};
 use crate::throttle::ClientIp;
-use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Query, State};
+use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -27,61 +28,47 @@ pub fn routes() -> Router<AppState> {
         .route("/apply/logout", post(logout))
 }
 
-/// Only the applicants' own pages after sign-in (no open redirect).
-fn local_next(next: Option<&str>) -> String {
-    super::common::next_within(next, "/apply/", "/apply/applications")
-}
-
-fn with_csrf(status: StatusCode, csrf: &str, body: Response) -> Response {
-    (status, [(header::SET_COOKIE, anon_csrf_cookie(csrf))], body).into_response()
-}
-fn session_cookie(s: &AppState, token: &str) -> String {
-    set_cookie(
-        APPLICANT_COOKIE,
-        token,
-        Some(s.app.config.security.session_max_hours * 3600),
-        s.app.config.server.secure_cookies,
-    )
-}
-
 // ---- account ----
 
-#[derive(Template)]
-#[template(path = "apply/landing.html")]
-struct Landing {
-    page: Page,
+page_template! {
+    Landing = "apply/landing.html" {}
 }
 
-async fn landing(lang: Lang, uri: OriginalUri) -> Response {
+async fn landing(cx: Cx) -> Response {
     render(&Landing {
-        page: Page::new(lang, &uri, None, "apply-title"),
+        page: cx.page(None, "apply-title"),
     })
 }
 
-#[derive(Template)]
-#[template(path = "apply/register.html")]
-struct Register {
-    page: Page,
-    csrf: String,
-    email: String,
-    lang_choice: String,
-    langs: [&'static str; 3],
-    sent: bool,
-    error: Option<String>,
+page_template! {
+    Register = "apply/register.html" {
+        csrf: String,
+        email: String,
+        lang_choice: String,
+        langs: [&'static str; 3],
+        sent: bool,
+    }
 }
 
-async fn register_form(lang: Lang, uri: OriginalUri, headers: HeaderMap) -> Response {
-    let csrf = anon_csrf(&headers);
-    let body = render(&Register {
-        page: Page::new(lang, &uri, None, "apply-register-title"),
-        csrf: csrf.clone(),
-        email: String::new(),
-        lang_choice: lang.code().to_string(),
+/// The registration form; once sent without an error, it says to check the mailbox.
+fn register_page(cx: &Cx, csrf: &str, f: RegisterForm) -> Response {
+    let page = Register {
+        page: cx.page(None, "apply-register-title"),
+        csrf: csrf.to_string(),
+        email: f.email,
+        lang_choice: f.lang,
         langs: LANGS,
-        sent: false,
-        error: None,
-    });
-    with_csrf(StatusCode::OK, &csrf, body)
+        sent: matches!(cx.outcome, Some(Ok(_))),
+    };
+    with_anon_csrf(csrf, cx.render(&page))
+}
+
+async fn register_form(cx: Cx, headers: HeaderMap) -> Response {
+    let f = RegisterForm {
+        lang: cx.lang.code().to_string(),
+        ..Default::default()
+    };
+    register_page(&cx, &anon_csrf(&headers), f)
 }
 
 #[derive(Deserialize, Default)]
@@ -95,47 +82,21 @@ struct RegisterForm {
 }
 
 async fn register(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     CsrfForm(f, _): CsrfForm<RegisterForm>,
 ) -> Response {
-    let csrf = anon_csrf(&headers);
-    let (status, error) = if s.login_throttle.check(ip).is_err() {
+    let outcome = if cx.s.login_throttle.check(ip).is_err() {
         // Registering sends email: limited per client like signing in.
-        (
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(lang.t("err-rate_limited")),
-        )
+        Err((StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited")))
     } else {
-        match hrp::register(&s.app, &f.email, &f.lang).await {
-            Ok(()) => (StatusCode::OK, None),
-            Err(e) => (status_for(&e), Some(message_for(&e, lang))),
+        match hrp::register(cx.app(), &f.email, &f.lang).await {
+            Ok(()) => Ok(String::new()),
+            Err(e) => Err(cx.shown(&e)),
         }
     };
-    register_page(lang, &uri, &csrf, f, status, error)
-}
-
-fn register_page(
-    lang: Lang,
-    uri: &OriginalUri,
-    csrf: &str,
-    f: RegisterForm,
-    status: StatusCode,
-    error: Option<String>,
-) -> Response {
-    let body = render(&Register {
-        page: Page::new(lang, uri, None, "apply-register-title"),
-        csrf: csrf.to_string(),
-        email: f.email,
-        lang_choice: f.lang,
-        langs: LANGS,
-        sent: error.is_none(),
-        error,
-    });
-    with_csrf(status, csrf, body)
+    register_page(&cx.after(outcome), &anon_csrf(&headers), f)
 }
 
 /// A wrong token: the form again with the error.
@@ -145,9 +106,7 @@ impl CsrfField for RegisterForm {
     }
 
     fn refused(self, r: Refusal) -> Response {
-        let csrf = anon_csrf(&r.headers);
-        let error = Some(r.lang.t("err-csrf"));
-        register_page(r.lang, &r.uri, &csrf, self, StatusCode::FORBIDDEN, error)
+        register_page(&r.again(), &anon_csrf(&r.headers), self)
     }
 }
 
@@ -157,41 +116,36 @@ struct TokenQuery {
     token: String,
 }
 
-#[derive(Template)]
-#[template(path = "apply/verify.html")]
-struct Verify {
-    page: Page,
-    csrf: String,
-    token: String,
-    valid: bool,
-    error: Option<String>,
+page_template! {
+    Verify = "apply/verify.html" {
+        csrf: String,
+        token: String,
+        valid: bool,
+    }
 }
 
-/// The emailed link: choose the password (the link proves the mailbox is yours).
-async fn verify_form(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    Query(q): Query<TokenQuery>,
-) -> Result<Response, PageError> {
-    let valid = hrp::link_valid(&s.app, &q.token)
-        .await
-        .map_err(PageError::at(lang, "/apply"))?;
-    let csrf = anon_csrf(&headers);
-    let body = render(&Verify {
-        page: Page::new(lang, &uri, None, "apply-verify-title"),
-        csrf: csrf.clone(),
-        token: q
-            .token
+/// The verification form: the link's token (only what a token can hold) and whether it
+/// still works.
+fn verify_page(cx: &Cx, csrf: &str, token: &str, valid: bool) -> Response {
+    let page = Verify {
+        page: cx.page(None, "apply-verify-title"),
+        csrf: csrf.to_string(),
+        token: token
             .chars()
             .filter(char::is_ascii_hexdigit)
             .take(64)
             .collect(),
         valid,
-        error: None,
-    });
-    Ok(with_csrf(StatusCode::OK, &csrf, body))
+    };
+    with_anon_csrf(csrf, cx.render(&page))
+}
+
+/// The emailed link: choose the password (the link proves the mailbox is yours).
+async fn verify_form(cx: Cx, headers: HeaderMap, Query(q): Query<TokenQuery>) -> PageResult {
+    let valid = hrp::link_valid(cx.app(), &q.token)
+        .await
+        .map_err(cx.fail("/apply"))?;
+    Ok(verify_page(&cx, &anon_csrf(&headers), &q.token, valid))
 }
 
 #[derive(Deserialize, Default)]
@@ -204,45 +158,32 @@ struct VerifyForm {
     password: String,
 }
 
-async fn verify(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    CsrfForm(f, _): CsrfForm<VerifyForm>,
-) -> Response {
-    let csrf = anon_csrf(&headers);
-    match hrp::verify_email(&s.app, &f.token, &f.password).await {
+async fn verify(cx: Cx, headers: HeaderMap, CsrfForm(f, _): CsrfForm<VerifyForm>) -> Response {
+    match hrp::verify_email(cx.app(), &f.token, &f.password).await {
         Ok((token, _)) => (
-            [(header::SET_COOKIE, session_cookie(&s, &token))],
+            [(header::SET_COOKIE, session_cookie(&cx, &token))],
             Redirect::to("/apply/applications"),
         )
             .into_response(),
-        Err(e) => verify_failed(lang, &uri, &csrf, &f, e),
+        Err(e) => verify_failed(&cx, &anon_csrf(&headers), &f, e),
     }
 }
 
-/// The verification form again, with why it failed.
-fn verify_failed(
-    lang: Lang,
-    uri: &OriginalUri,
-    csrf: &str,
-    f: &VerifyForm,
-    e: ServiceError,
-) -> Response {
-    let body = render(&Verify {
-        page: Page::new(lang, uri, None, "apply-verify-title"),
-        csrf: csrf.to_string(),
-        token: f
-            .token
-            .chars()
-            .filter(char::is_ascii_hexdigit)
-            .take(64)
-            .collect(),
-        valid: !matches!(e, ServiceError::Conflict { .. }),
-        error: Some(message_for(&e, lang)),
-    });
-    with_csrf(status_for(&e), csrf, body)
+fn session_cookie(cx: &Cx, token: &str) -> String {
+    let config = &cx.app().config;
+    set_cookie(
+        APPLICANT_COOKIE,
+        token,
+        Some(config.security.session_max_hours * 3600),
+        config.server.secure_cookies,
+    )
+}
+
+/// The verification form again, with why it failed (a used or expired link cannot be
+/// tried again).
+fn verify_failed(cx: &Cx, csrf: &str, f: &VerifyForm, e: ServiceError) -> Response {
+    let valid = !matches!(e, ServiceError::Conflict { .. });
+    verify_page(&cx.after(Err(cx.shown(&e))), csrf, &f.token, valid)
 }
 
 /// A wrong token fails like any other refusal: the form again, 403.
@@ -252,8 +193,12 @@ impl CsrfField for VerifyForm {
     }
 
     fn refused(self, r: Refusal) -> Response {
-        let csrf = anon_csrf(&r.headers);
-        verify_failed(r.lang, &r.uri, &csrf, &self, ServiceError::Forbidden)
+        verify_failed(
+            &r.cx,
+            &anon_csrf(&r.headers),
+            &self,
+            ServiceError::Forbidden,
+        )
     }
 }
 
@@ -264,43 +209,32 @@ impl CsrfField for LoginForm {
     }
 
     fn refused(self, r: Refusal) -> Response {
-        let csrf = anon_csrf(&r.headers);
-        let body = render(&Login {
-            page: Page::new(r.lang, &r.uri, None, "apply-login-title"),
-            csrf: csrf.clone(),
-            next: local_next(self.next.as_deref()),
-            email: self.email,
-            error: Some(r.lang.t("err-csrf")),
-        });
-        with_csrf(StatusCode::FORBIDDEN, &csrf, body)
+        let next = SignIn::APPLICANT.next(self.next.as_deref());
+        login_page(&r.again(), &anon_csrf(&r.headers), next, self.email)
     }
 }
 
-#[derive(Template)]
-#[template(path = "apply/login.html")]
-struct Login {
-    page: Page,
-    csrf: String,
-    next: String,
-    email: String,
-    error: Option<String>,
+page_template! {
+    Login = "apply/login.html" {
+        csrf: String,
+        next: String,
+        email: String,
+    }
 }
 
-async fn login_form(
-    lang: Lang,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    Query(q): Query<NextQuery>,
-) -> Response {
-    let csrf = anon_csrf(&headers);
-    let body = render(&Login {
-        page: Page::new(lang, &uri, None, "apply-login-title"),
-        csrf: csrf.clone(),
-        next: local_next(q.next.as_deref()),
-        email: String::new(),
-        error: None,
-    });
-    with_csrf(StatusCode::OK, &csrf, body)
+fn login_page(cx: &Cx, csrf: &str, next: String, email: String) -> Response {
+    let page = Login {
+        page: cx.page(None, "apply-login-title"),
+        csrf: csrf.to_string(),
+        next,
+        email,
+    };
+    with_anon_csrf(csrf, cx.render(&page))
+}
+
+async fn login_form(cx: Cx, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    let next = SignIn::APPLICANT.next(q.next.as_deref());
+    login_page(&cx, &anon_csrf(&headers), next, String::new())
 }
 
 #[derive(Deserialize, Default)]
@@ -315,61 +249,25 @@ struct LoginForm {
 }
 
 async fn login(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    ClientIp(ip): ClientIp,
+    cx: Cx,
+    ip: ClientIp,
     headers: HeaderMap,
     CsrfForm(f, _): CsrfForm<LoginForm>,
 ) -> Response {
-    let next = local_next(f.next.as_deref());
+    let next = SignIn::APPLICANT.next(f.next.as_deref());
     let csrf = anon_csrf(&headers);
-    let again = |status: StatusCode, msg: String| {
-        let body = render(&Login {
-            page: Page::new(lang, &uri, None, "apply-login-title"),
-            csrf: csrf.clone(),
-            next: next.clone(),
-            email: f.email.clone(),
-            error: Some(msg),
-        });
-        with_csrf(status, &csrf, body)
-    };
-    if let Err(wait) = s.login_throttle.check(ip) {
-        let res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
-        return super::common::retry_after(res, wait);
-    }
-    let device = crate::session::device_token(&headers, crate::session::APPLICANT_DEVICE_COOKIE);
-    match hrp::login_from(&s.app, &f.email, &f.password, device).await {
-        Ok((token, _, device)) => crate::session::signed_in(
-            &s,
-            APPLICANT_COOKIE,
-            &token,
-            crate::session::APPLICANT_DEVICE_COOKIE,
-            device,
-            &next,
-        ),
-        Err(e) => {
-            let msg = super::common::sign_in_error(&e, lang, "err-bad_applicant_credentials");
-            again(status_for(&e), msg)
-        }
-    }
+    let again = |cx: &Cx| login_page(cx, &csrf, next.clone(), f.email.clone());
+    let device = SignIn::APPLICANT.device(&headers);
+    let login = hrp::login_from(cx.app(), &f.email, &f.password, device);
+    SignIn::APPLICANT.run(&cx, ip, &next, login, again).await
 }
 
 async fn logout(
-    State(s): State<AppState>,
+    cx: Cx,
     headers: HeaderMap,
     Applicant(_): Applicant,
     _: CsrfForm<CsrfOnly, Up>,
-) -> Result<Response, PageError> {
-    if let Some(token) = crate::i18n::cookie_in(&headers, APPLICANT_COOKIE) {
-        let _ = hrp::logout(&s.app, token).await;
-    }
-    Ok((
-        [(
-            header::SET_COOKIE,
-            set_cookie(APPLICANT_COOKIE, "", Some(0), false),
-        )],
-        Redirect::to("/apply"),
-    )
-        .into_response())
+) -> Response {
+    let end = async |token: &str| hrp::logout(cx.app(), token).await;
+    SignIn::APPLICANT.sign_out(&headers, end, "/apply").await
 }

@@ -3,17 +3,16 @@
 //! application with payment, the printable receipt, and the processing / uncollected lists.
 
 use super::common::{
-    CsrfForm, CsrfMultipart, CsrfOnly, MultipartRefused, Page, Pairs, StaffWith, TicketForm,
-    TicketQuery, Up, back, bookable, csrf_field, need, redirect_or_again, render, ticket_for,
+    CounterPayment, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartRefused, Pairs, StaffWith,
+    TicketForm, TicketQuery, Up, back, bookable, csrf_field, need, page_template,
+    redirect_or_again, render, ticket_for,
 };
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
-use crate::i18n::Lang;
+use crate::error::PageResult;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Path, Query};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use exitentry_domain::office::Service;
@@ -28,7 +27,7 @@ use serde::Deserialize;
 
 back!(CounterPage = "/staff/centre/counter");
 
-csrf_field!(ActionForm, PayForm);
+csrf_field!(ActionForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -78,198 +77,150 @@ fn inline(e: &ServiceError) -> bool {
 
 // ---- hub ----
 
-#[derive(Template)]
-#[template(path = "centre/hub.html")]
-struct Hub {
-    page: Page,
-    office: String,
+page_template! {
+    Hub = "centre/hub.html" {
+        office: String,
+    }
 }
 
-async fn hub(
-    lang: Lang,
-    uri: OriginalUri,
-    StaffWith(staff, _): StaffWith<need::ServeCounter>,
-) -> Result<Response, PageError> {
+async fn hub(cx: Cx, StaffWith(staff, _): StaffWith<need::ServeCounter>) -> Response {
     let office = staff.office_code.clone().unwrap_or_default();
-    Ok(render(&Hub {
-        page: Page::new(lang, &uri, Some(staff), "centre-title"),
+    render(&Hub {
+        page: cx.page(Some(staff), "centre-title"),
         office,
-    }))
+    })
 }
 
 // ---- reception: check-in and walk-in ----
 
-#[derive(Template)]
-#[template(path = "centre/reception.html")]
-struct Reception {
-    page: Page,
-    action: &'static str,
-    csrf: String,
-    services: Vec<Service>,
-    ticket: Option<TicketView>,
-    error: Option<String>,
+page_template! {
+    Reception = "centre/reception.html" {
+        action: &'static str,
+        csrf: String,
+        services: Vec<Service>,
+        ticket: Option<TicketView>,
+    }
 }
 
-async fn reception(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    StaffWith(staff, _): StaffWith<need::ServeCounter>,
-    Query(q): Query<TicketQuery>,
-) -> Result<Response, PageError> {
-    let ticket = match q.ticket {
-        Some(id) => centre::ticket(&s.app, Desk::Staff(&staff), id).await.ok(),
-        None => None,
-    };
+const RECEPTION: &str = "/staff/centre/reception";
+
+fn reception_page(cx: &Cx, staff: StaffSession, ticket: Option<TicketView>) -> Response {
     let csrf = staff.csrf_token.clone();
-    Ok(render(&Reception {
-        page: Page::new(lang, &uri, Some(staff), "reception-title"),
-        action: "/staff/centre/reception",
+    cx.render(&Reception {
+        page: cx.page(Some(staff), "reception-title"),
+        action: RECEPTION,
         csrf,
         services: bookable(),
         ticket,
-        error: None,
-    }))
+    })
+}
+
+async fn reception(
+    cx: Cx,
+    StaffWith(staff, _): StaffWith<need::ServeCounter>,
+    Query(q): Query<TicketQuery>,
+) -> Response {
+    let ticket = match q.ticket {
+        Some(id) => centre::ticket(cx.app(), Desk::Staff(&staff), id).await.ok(),
+        None => None,
+    };
+    reception_page(&cx, staff, ticket)
 }
 
 async fn reception_post(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     CsrfForm(f, _): CsrfForm<TicketForm>,
-) -> Result<Response, PageError> {
-    let result = ticket_for(&s, Desk::Staff(&staff), &f).await;
-    let csrf = staff.csrf_token.clone();
-    let page = Page::new(lang, &uri, Some(staff), "reception-title");
+) -> PageResult {
     // Post, redirect, get: reloading the page never prints a second ticket.
-    let (status, ticket, error) = match result {
-        Ok(t) => {
-            return Ok(
-                Redirect::to(&format!("/staff/centre/reception?ticket={}", t.id)).into_response(),
-            );
-        }
-        Err(e) if inline(&e) => (status_for(&e), None, Some(message_for(&e, lang))),
-        Err(e) => return Err(PageError::at(lang, "/staff/centre/reception")(e)),
-    };
-    Ok((
-        status,
-        render(&Reception {
-            page,
-            action: "/staff/centre/reception",
-            csrf,
-            services: bookable(),
-            ticket,
-            error,
-        }),
+    redirect_or_again(
+        &cx,
+        ticket_for(&cx.s, Desk::Staff(&staff), &f).await,
+        |t| format!("{RECEPTION}?ticket={}", t.id),
+        inline,
+        async |cx| Ok(reception_page(cx, staff, None)),
+        RECEPTION,
     )
-        .into_response())
+    .await
 }
 
 // ---- photo station ----
 
-#[derive(Template)]
-#[template(path = "centre/photo.html")]
-struct PhotoForm {
-    page: Page,
-    error: Option<String>,
+page_template! {
+    PhotoForm = "centre/photo.html" {}
 }
 
-async fn photo_form(
-    lang: Lang,
-    uri: OriginalUri,
-    StaffWith(staff, _): StaffWith<need::ServeCounter>,
-) -> Result<Response, PageError> {
-    Ok(render(&PhotoForm {
-        page: Page::new(lang, &uri, Some(staff), "photo-title"),
-        error: None,
-    }))
+const PHOTO: &str = "/staff/centre/photo";
+
+fn photo_page(cx: &Cx, staff: StaffSession) -> Response {
+    cx.render(&PhotoForm {
+        page: cx.page(Some(staff), "photo-title"),
+    })
+}
+
+async fn photo_form(cx: Cx, StaffWith(staff, _): StaffWith<need::ServeCounter>) -> Response {
+    photo_page(&cx, staff)
 }
 
 async fn photo_post(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     // The role first: a clerk's form is read only for those who may use it.
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     form: Result<CsrfMultipart, MultipartRefused>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let form = match form {
         Ok(form) => form,
         Err(MultipartRefused::Csrf(refused)) => return Ok(refused),
         Err(MultipartRefused::NotMultipart(_)) => {
-            return Err(PageError::at(lang, "/staff/centre/photo")(
-                ServiceError::bad_input(
-                    "photo",
-                    exitentry_domain::ErrorCode::BadForm,
-                    "send the photo with the page's form",
-                ),
-            ));
+            return Err(cx.fail(PHOTO)(ServiceError::bad_input(
+                "photo",
+                exitentry_domain::ErrorCode::BadForm,
+                "send the photo with the page's form",
+            )));
         }
     };
-    let too_large = form.part_failed || form.stream_failed;
-    let photo = form.bytes("photo");
-    let result = if too_large {
+    let done = if form.part_failed || form.stream_failed {
         Err(ServiceError::bad_input(
             "photo",
             exitentry_domain::ErrorCode::PhotoTooLarge,
             "the photo is too large",
         ))
     } else {
-        centre::take_photo(&s.app, &staff, &photo).await
+        centre::take_photo(cx.app(), &staff, &form.bytes("photo")).await
     };
-    match result {
-        Ok(p) => {
-            Ok(Redirect::to(&format!("/staff/centre/photos/{}", p.receipt_code)).into_response())
-        }
-        Err(e) if inline(&e) => Ok((
-            status_for(&e),
-            render(&PhotoForm {
-                error: Some(message_for(&e, lang)),
-                page: Page::new(lang, &uri, Some(staff), "photo-title"),
-            }),
-        )
-            .into_response()),
-        Err(e) => Err(PageError::at(lang, "/staff/centre/photo")(e)),
+    redirect_or_again(
+        &cx,
+        done,
+        |p| format!("/staff/centre/photos/{}", p.receipt_code),
+        inline,
+        async |cx| Ok(photo_page(cx, staff)),
+        PHOTO,
+    )
+    .await
+}
+
+page_template! {
+    PhotoReceipt = "centre/photo_receipt.html" {
+        photo: PhotoView,
+        barcode: String,
     }
 }
 
-#[derive(Template)]
-#[template(path = "centre/photo_receipt.html")]
-struct PhotoReceipt {
-    page: Page,
-    photo: PhotoView,
-    barcode: String,
-}
-
-async fn photo_receipt(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-    Path(code): Path<String>,
-) -> Result<Response, PageError> {
-    let path = uri.0.path().to_string();
-    let photo = centre::photo_receipt(&s.app, &staff, &code)
+async fn photo_receipt(cx: Cx, Staff(staff): Staff, Path(code): Path<String>) -> PageResult {
+    let photo = centre::photo_receipt(cx.app(), &staff, &code)
         .await
-        .map_err(PageError::at(lang, &path))?;
+        .map_err(cx.fail(cx.path()))?;
     Ok(render(&PhotoReceipt {
         barcode: code128_svg(&photo.receipt_code),
         photo,
-        page: Page::new(lang, &uri, Some(staff), "photo-receipt-title"),
+        page: cx.page(Some(staff), "photo-receipt-title"),
     }))
 }
 
-async fn photo_image(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-    Path(id): Path<i64>,
-) -> Result<Response, PageError> {
-    let (mime, bytes) = centre::photo_image(&s.app, &staff, id)
+async fn photo_image(cx: Cx, Staff(staff): Staff, Path(id): Path<i64>) -> PageResult {
+    let (mime, bytes) = centre::photo_image(cx.app(), &staff, id)
         .await
-        .map_err(PageError::at(lang, uri.0.path()))?;
+        .map_err(cx.fail(cx.path()))?;
     Ok((
         [
             (header::CONTENT_TYPE, mime),
@@ -290,17 +241,15 @@ struct CounterQuery {
     product: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "centre/counter.html")]
-struct Counter {
-    page: Page,
-    state: CounterState,
-    csrf: String,
-    products: Vec<&'static Product>,
-    product: Option<&'static Product>,
-    draft: Draft,
-    services: Vec<Service>,
-    error: Option<String>,
+page_template! {
+    Counter = "centre/counter.html" {
+        state: CounterState,
+        csrf: String,
+        products: Vec<&'static Product>,
+        product: Option<&'static Product>,
+        draft: Draft,
+        services: Vec<Service>,
+    }
 }
 
 /// What the clerk entered in the acceptance form, shown again after an error.
@@ -318,18 +267,12 @@ impl Draft {
     }
 }
 
-async fn counter_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    staff: StaffSession,
-    counter: &str,
-    draft: Draft,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let state = centre::counter_state(&s.app, &staff, counter)
+const COUNTER: &str = "/staff/centre/counter";
+
+async fn counter_page(cx: &Cx, staff: StaffSession, counter: &str, draft: Draft) -> PageResult {
+    let state = centre::counter_state(cx.app(), &staff, counter)
         .await
-        .map_err(PageError::at(lang, "/staff/centre/counter"))?;
+        .map_err(cx.fail(COUNTER))?;
     let products = state
         .serving
         .as_ref()
@@ -342,30 +285,22 @@ async fn counter_page(
         .and_then(|p| products.iter().find(|x| x.code == p).copied())
         .or_else(|| products.first().copied());
     let csrf = staff.csrf_token.clone();
-    let (status, error) = super::common::status_and_error(error);
-    Ok((
-        status,
-        render(&Counter {
-            page: Page::new(lang, uri, Some(staff), "counter-title"),
-            state,
-            csrf,
-            products,
-            product,
-            draft,
-            services: bookable(),
-            error,
-        }),
-    )
-        .into_response())
+    Ok(cx.render(&Counter {
+        page: cx.page(Some(staff), "counter-title"),
+        state,
+        csrf,
+        products,
+        product,
+        draft,
+        services: bookable(),
+    }))
 }
 
 async fn counter(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     Query(q): Query<CounterQuery>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let counter = q
         .counter
         .filter(|c| !c.is_empty())
@@ -374,7 +309,7 @@ async fn counter(
         product: q.product,
         ..Default::default()
     };
-    counter_page(&s, lang, &uri, staff, &counter, draft, None).await
+    counter_page(&cx, staff, &counter, draft).await
 }
 
 #[derive(Deserialize)]
@@ -393,22 +328,19 @@ struct ActionForm {
 }
 
 async fn counter_action(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter, CounterPage>,
     CsrfForm(f, _): CsrfForm<ActionForm, CounterPage>,
-) -> Result<Response, PageError> {
-    let id = f.ticket_id.unwrap_or(0);
-    // Post, then redirect: the counter page shows the new state and a reload repeats nothing.
-    let result: Result<(), ServiceError> = match f.action.as_str() {
-        "call" => centre::call_next(&s.app, &staff, &f.counter, &[])
+) -> PageResult {
+    let (app, id) = (cx.app(), f.ticket_id.unwrap_or(0));
+    let done: Result<(), ServiceError> = match f.action.as_str() {
+        "call" => centre::call_next(app, &staff, &f.counter, &[])
             .await
             .map(|_| ()),
-        "recall" => centre::recall(&s.app, &staff, id).await.map(|_| ()),
-        "skip" => centre::finish(&s.app, &staff, id, true).await,
-        "done" => centre::finish(&s.app, &staff, id, false).await,
-        "transfer" => centre::transfer(&s.app, &staff, id, &f.service)
+        "recall" => centre::recall(app, &staff, id).await.map(|_| ()),
+        "skip" => centre::finish(app, &staff, id, true).await,
+        "done" => centre::finish(app, &staff, id, false).await,
+        "transfer" => centre::transfer(app, &staff, id, &f.service)
             .await
             .map(|_| ()),
         _ => Err(ServiceError::bad_input(
@@ -417,18 +349,16 @@ async fn counter_action(
             "unknown action",
         )),
     };
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!(
-            "/staff/centre/counter?counter={}",
-            urlenc(&f.counter)
-        ))
-        .into_response()),
-        Err(e) if inline(&e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            counter_page(&s, lang, &uri, staff, &f.counter, Draft::default(), err).await
-        }
-        Err(e) => Err(PageError::at(lang, "/staff/centre/counter")(e)),
-    }
+    // Post, then redirect: the counter page shows the new state and a reload repeats nothing.
+    redirect_or_again(
+        &cx,
+        done,
+        |()| format!("{COUNTER}?counter={}", urlenc(&f.counter)),
+        inline,
+        async |cx| counter_page(cx, staff, &f.counter, Draft::default()).await,
+        COUNTER,
+    )
+    .await
 }
 
 fn urlenc(s: &str) -> String {
@@ -436,179 +366,133 @@ fn urlenc(s: &str) -> String {
 }
 
 async fn accept(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter, CounterPage>,
     CsrfForm(pairs, _): CsrfForm<Pairs, CounterPage>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let get = |k: &str| pairs.get(k);
     let req = AcceptRequest {
         ticket_id: get("ticket_id").parse().unwrap_or(0),
         product: get("product"),
-        checklist: pairs
-            .iter()
-            .filter(|(n, _)| n == "checklist")
-            .map(|(_, v)| v.clone())
-            .collect(),
+        checklist: pairs.all("checklist"),
         photo_receipt: get("photo_receipt"),
         id_number: Some(get("id_number")).filter(|v| !v.trim().is_empty()),
     };
     let counter = get("counter");
-    match centre::accept(&s.app, &staff, &req).await {
-        Ok(a) => Ok(Redirect::to(&format!("/staff/centre/applications/{}", a.id)).into_response()),
-        Err(e) if inline(&e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
+    redirect_or_again(
+        &cx,
+        centre::accept(cx.app(), &staff, &req).await,
+        |a| format!("/staff/centre/applications/{}", a.id),
+        inline,
+        async |cx| {
             let draft = Draft {
                 product: Some(req.product),
                 ticked: req.checklist,
                 photo_receipt: req.photo_receipt,
                 id_number: req.id_number.unwrap_or_default(),
             };
-            counter_page(&s, lang, &uri, staff, &counter, draft, err).await
-        }
-        Err(e) => Err(PageError::at(lang, "/staff/centre/counter")(e)),
-    }
+            counter_page(cx, staff, &counter, draft).await
+        },
+        COUNTER,
+    )
+    .await
 }
 
 // ---- applications, payment, receipt ----
 
-#[derive(Template)]
-#[template(path = "centre/application.html")]
-struct Application {
-    page: Page,
-    a: ApplicationView,
-    csrf: String,
-    can_pay: bool,
-    can_process: bool,
-    error: Option<String>,
+page_template! {
+    Application = "centre/application.html" {
+        a: ApplicationView,
+        csrf: String,
+        can_pay: bool,
+        can_process: bool,
+    }
 }
 
-async fn application_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    staff: StaffSession,
-    id: &str,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
+async fn application_page(cx: &Cx, staff: StaffSession, id: &str) -> PageResult {
     let path = format!("/staff/centre/applications/{id}");
-    let a = centre::application(&s.app, &staff, id)
+    let a = centre::application(cx.app(), &staff, id)
         .await
-        .map_err(PageError::at(lang, &path))?;
+        .map_err(cx.fail(&path))?;
     let csrf = staff.csrf_token.clone();
     let (can_pay, can_process) = (
         staff.role.can(Permission::ServeCounter),
         staff.role.can(Permission::ProcessApplications),
     );
-    let (status, error) = super::common::status_and_error(error);
-    Ok((
-        status,
-        render(&Application {
-            page: Page::new(lang, uri, Some(staff), "application-title"),
-            a,
-            csrf,
-            can_pay,
-            can_process,
-            error,
-        }),
-    )
-        .into_response())
+    Ok(cx.render(&Application {
+        page: cx.page(Some(staff), "application-title"),
+        a,
+        csrf,
+        can_pay,
+        can_process,
+    }))
 }
 
-async fn application(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    application_page(&s, lang, &uri, staff, &id, None).await
-}
-
-#[derive(Deserialize)]
-struct PayForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    method: String,
+async fn application(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
+    application_page(&cx, staff, &id).await
 }
 
 async fn pay(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter, Up>,
     Path(id): Path<String>,
-    CsrfForm(f, _): CsrfForm<PayForm, Up>,
-) -> Result<Response, PageError> {
-    let path = format!("/staff/centre/applications/{id}");
-    match centre::pay(&s.app, &staff, &id, &f.method).await {
-        Ok(a) => Ok(
-            Redirect::to(&format!("/staff/centre/applications/{}/receipt", a.id)).into_response(),
-        ),
-        Err(e) if inline(&e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            application_page(&s, lang, &uri, staff, &id, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
-}
-
-async fn ready(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    StaffWith(staff, _): StaffWith<need::ProcessApplications, Up>,
-    Path(id): Path<String>,
-    _: CsrfForm<CsrfOnly, Up>,
-) -> Result<Response, PageError> {
+    CsrfForm(f, _): CsrfForm<CounterPayment, Up>,
+) -> PageResult {
     let path = format!("/staff/centre/applications/{id}");
     redirect_or_again(
-        centre::mark_ready(&s.app, &staff, &id).await,
-        |_| path.to_string(),
+        &cx,
+        centre::pay(cx.app(), &staff, &id, &f.method).await,
+        |a| format!("/staff/centre/applications/{}/receipt", a.id),
         inline,
-        |err| application_page(&s, lang, &uri, staff, &id, err),
-        lang,
+        async |cx| application_page(cx, staff, &id).await,
         &path,
     )
     .await
 }
 
-#[derive(Template)]
-#[template(path = "centre/receipt.html")]
-struct Receipt {
-    page: Page,
-    a: ApplicationView,
-    barcode: String,
-    /// The office's name in the reader's language (its code when the office is gone).
-    office: String,
+async fn ready(
+    cx: Cx,
+    StaffWith(staff, _): StaffWith<need::ProcessApplications, Up>,
+    Path(id): Path<String>,
+    _: CsrfForm<CsrfOnly, Up>,
+) -> PageResult {
+    let path = format!("/staff/centre/applications/{id}");
+    redirect_or_again(
+        &cx,
+        centre::mark_ready(cx.app(), &staff, &id).await,
+        |_| path.to_string(),
+        inline,
+        async |cx| application_page(cx, staff, &id).await,
+        &path,
+    )
+    .await
 }
 
-async fn receipt(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let path = uri.0.path().to_string();
-    let a = centre::application(&s.app, &staff, &id)
+page_template! {
+    Receipt = "centre/receipt.html" {
+        a: ApplicationView,
+        barcode: String,
+        /// The office's name in the reader's language (its code when the office is gone).
+        office: String,
+    }
+}
+
+async fn receipt(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
+    let a = centre::application(cx.app(), &staff, &id)
         .await
-        .map_err(PageError::at(lang, &path))?;
+        .map_err(cx.fail(cx.path()))?;
     if a.paid.is_none() {
         return Ok(Redirect::to(&format!("/staff/centre/applications/{id}")).into_response());
     }
-    let page = Page::new(lang, &uri, Some(staff), "receipt-title");
-    let office = match exitentry_services::offices::get(&s.app, &a.office_code).await {
-        Ok(o) => page.office_name(&o),
+    let office = match exitentry_services::offices::get(cx.app(), &a.office_code).await {
+        Ok(o) => super::common::office_name(cx.lang, &o),
         Err(_) => a.office_code.clone(),
     };
     Ok(render(&Receipt {
         barcode: code128_svg(&a.reference),
         a,
         office,
-        page,
+        page: cx.page(Some(staff), "receipt-title"),
     }))
 }
 
@@ -618,36 +502,29 @@ struct ListQuery {
     status: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "centre/applications.html")]
-struct Applications {
-    page: Page,
-    status: String,
-    list: Vec<(ApplicationView, i64)>,
+page_template! {
+    Applications = "centre/applications.html" {
+        status: String,
+        list: Vec<(ApplicationView, i64)>,
+    }
 }
 
-async fn applications(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-    Query(q): Query<ListQuery>,
-) -> Result<Response, PageError> {
+async fn applications(cx: Cx, Staff(staff): Staff, Query(q): Query<ListQuery>) -> PageResult {
     let status = q.status.unwrap_or_else(|| {
         exitentry_domain::states::CentreApplicationState::Paid
             .code()
             .into()
     });
     let list = if status == exitentry_domain::states::CentreApplicationState::Ready.code() {
-        centre::uncollected(&s.app, &staff).await
+        centre::uncollected(cx.app(), &staff).await
     } else {
-        centre::applications(&s.app, &staff, &status)
+        centre::applications(cx.app(), &staff, &status)
             .await
             .map(|l| l.into_iter().map(|a| (a, 0)).collect())
     }
-    .map_err(PageError::at(lang, "/staff/centre/applications"))?;
+    .map_err(cx.fail("/staff/centre/applications"))?;
     Ok(render(&Applications {
-        page: Page::new(lang, &uri, Some(staff), "applications-title"),
+        page: cx.page(Some(staff), "applications-title"),
         status,
         list,
     }))

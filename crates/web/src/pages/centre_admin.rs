@@ -2,15 +2,14 @@
 //! templates, opening slots, the holiday calendar and closures, the devices, and the day's
 //! measures (bookings, no-shows, waiting and service times).
 
-use super::common::{CsrfForm, Page, StaffWith, csrf_field, need, render};
+use super::common::{
+    CsrfForm, Cx, StaffWith, csrf_field, need, outcome, page_template, render, when_micros,
+};
 use crate::AppState;
-use crate::error::{PageError, message_for};
-use crate::i18n::Lang;
+use crate::error::PageResult;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Query, State};
-use axum::response::Response;
+use axum::extract::Query;
 use axum::routing::get;
 use chrono::NaiveDate;
 use exitentry_domain::staff::Permission;
@@ -24,80 +23,70 @@ csrf_field!(ActForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/staff/admin/centre", get(page).post(act))
+        .route(ADMIN, get(page).post(act))
         .route("/staff/kiosks", get(fleet))
         .route("/staff/admin/payments", get(payments))
 }
 
-#[derive(Template)]
-#[template(path = "staff/payments.html")]
-struct Payments {
-    page: Page,
-    day: String,
-    rows: Vec<exitentry_services::online_payments::Reconciliation>,
+page_template! {
+    Payments = "staff/payments.html" {
+        day: String,
+        rows: Vec<exitentry_services::online_payments::Reconciliation>,
+    }
 }
 
 /// The day's payments per provider and terminal method, to compare with settlement files.
 async fn payments(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
+    cx: Cx,
+    StaffWith(staff, _): StaffWith<need::ManageCentre>,
     Query(q): Query<CentreQuery>,
-) -> Result<Response, PageError> {
-    staff
-        .require(Permission::ManageCentre)
-        .map_err(PageError::at(lang, "/staff/admin/payments"))?;
-    let day = q.day.parse::<NaiveDate>().unwrap_or_else(|_| s.app.today());
+) -> PageResult {
+    let day = q
+        .day
+        .parse::<NaiveDate>()
+        .unwrap_or_else(|_| cx.app().today());
     let mut rows = Vec::new();
     for p in exitentry_services::online_payments::PROVIDERS {
         for name in [p.to_string(), format!("terminal:{p}")] {
-            let r = exitentry_services::online_payments::reconciliation(&s.app, &name, day)
+            let r = exitentry_services::online_payments::reconciliation(cx.app(), &name, day)
                 .await
-                .map_err(PageError::at(lang, "/staff/admin/payments"))?;
+                .map_err(cx.fail("/staff/admin/payments"))?;
             rows.push(r);
         }
     }
     Ok(render(&Payments {
-        page: Page::new(lang, &uri, Some(staff), "payments-title"),
+        page: cx.page(Some(staff), "payments-title"),
         day: day.to_string(),
         rows,
     }))
 }
 
-#[derive(Template)]
-#[template(path = "staff/kiosks.html")]
-struct Fleet {
-    page: Page,
-    devices: Vec<exitentry_services::endorsement_applications::KioskStatus>,
+page_template! {
+    Fleet = "staff/kiosks.html" {
+        devices: Vec<exitentry_services::endorsement_applications::KioskStatus>,
+    }
 }
 
 impl Fleet {
     fn seen(&self, at: &Option<i64>) -> String {
-        at.map(super::common::when_micros).unwrap_or_default()
+        at.map(when_micros).unwrap_or_default()
     }
 }
 
 /// The kiosk fleet: every device, when it was last seen, its last print job and fault.
-async fn fleet(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-) -> Result<Response, PageError> {
+async fn fleet(cx: Cx, Staff(staff): Staff) -> PageResult {
+    let fail = cx.fail("/staff/kiosks");
     if !(staff.role.can(Permission::ManageCentre) || staff.role.can(Permission::ServeCounter)) {
-        return Err(PageError::at(lang, "/staff/kiosks")(
-            ServiceError::Forbidden,
-        ));
+        return Err(fail(ServiceError::Forbidden));
     }
-    let mut devices = exitentry_services::endorsement_applications::fleet(&s.app)
+    let mut devices = exitentry_services::endorsement_applications::fleet(cx.app())
         .await
-        .map_err(PageError::at(lang, "/staff/kiosks"))?;
+        .map_err(&fail)?;
     if let (Some(o), false) = (&staff.office_code, staff.role.can(Permission::ManageCentre)) {
         devices.retain(|d| &d.office_code == o);
     }
     Ok(render(&Fleet {
-        page: Page::new(lang, &uri, Some(staff), "fleet-title"),
+        page: cx.page(Some(staff), "fleet-title"),
         devices,
     }))
 }
@@ -126,40 +115,26 @@ pub struct CalendarLine {
     pub name: String,
 }
 
-#[derive(Template)]
-#[template(path = "staff/centre_admin.html")]
-struct Admin {
-    page: Page,
-    office: String,
-    day: String,
-    counters: i64,
-    walk_ins: bool,
-    templates: Vec<TemplateView>,
-    /// The holiday calendar the office follows (`mainland`, `hong_kong`).
-    holiday_calendar: String,
-    calendar: Vec<CalendarLine>,
-    devices: Vec<DeviceLine>,
-    measures: Option<DayMeasures>,
-    notice: Option<String>,
-    error: Option<String>,
+page_template! {
+    Admin = "staff/centre_admin.html" {
+        office: String,
+        day: String,
+        counters: i64,
+        walk_ins: bool,
+        templates: Vec<TemplateView>,
+        /// The holiday calendar the office follows (`mainland`, `hong_kong`).
+        holiday_calendar: String,
+        calendar: Vec<CalendarLine>,
+        devices: Vec<DeviceLine>,
+        measures: Option<DayMeasures>,
+    }
 }
 
-async fn render_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    staff: StaffSession,
-    office: &str,
-    day: &str,
-    // What the last action did: a notice, or an error to show.
-    outcome: Option<Result<String, String>>,
-) -> Result<Response, PageError> {
-    let (notice, error) = match outcome {
-        Some(Ok(n)) => (Some(n), None),
-        Some(Err(e)) => (None, Some(e)),
-        None => (None, None),
-    };
-    let path = "/staff/admin/centre";
+const ADMIN: &str = "/staff/admin/centre";
+
+/// The office's page with what the last action did (a refusal is shown, but answered 200).
+async fn render_page(cx: &Cx, staff: StaffSession, office: &str, day: &str) -> PageResult {
+    let fail = cx.fail(ADMIN);
     let office = if office.trim().is_empty() {
         staff
             .office_code
@@ -168,20 +143,16 @@ async fn render_page(
     } else {
         office.trim().to_ascii_uppercase()
     };
-    let day = day.parse::<NaiveDate>().unwrap_or_else(|_| s.app.today());
-    let (counters, walk_ins) = match centre::office_settings(&s.app, &office).await {
+    let day = day
+        .parse::<NaiveDate>()
+        .unwrap_or_else(|_| cx.app().today());
+    let (counters, walk_ins) = match centre::office_settings(cx.app(), &office).await {
         Ok(v) => v,
-        Err(ServiceError::NotFound(_)) => {
-            return Err(PageError::at(lang, path)(ServiceError::NotFound("office")));
-        }
-        Err(e) => return Err(PageError::at(lang, path)(e)),
+        Err(ServiceError::NotFound(_)) => return Err(fail(ServiceError::NotFound("office"))),
+        Err(e) => return Err(fail(e)),
     };
-    let templates = ap::templates(&s.app, &office)
-        .await
-        .map_err(PageError::at(lang, path))?;
-    let (holiday_calendar, days) = ap::calendar(&s.app, &office, 400)
-        .await
-        .map_err(PageError::at(lang, path))?;
+    let templates = ap::templates(cx.app(), &office).await.map_err(&fail)?;
+    let (holiday_calendar, days) = ap::calendar(cx.app(), &office, 400).await.map_err(&fail)?;
     let calendar = days
         .into_iter()
         .map(|d| CalendarLine {
@@ -192,23 +163,20 @@ async fn render_page(
             name: d.name,
         })
         .collect();
-    let devices = centre::devices(&s.app, Some(&office))
+    let devices = centre::devices(cx.app(), Some(&office))
         .await
-        .map_err(PageError::at(lang, path))?
+        .map_err(&fail)?
         .into_iter()
         .map(|d| DeviceLine {
             name: d.name,
             kind: d.kind,
             disabled: d.disabled,
-            last_seen: d
-                .last_seen_at
-                .map(super::common::when_micros)
-                .unwrap_or_default(),
+            last_seen: d.last_seen_at.map(when_micros).unwrap_or_default(),
         })
         .collect();
-    let measures = centre::measures(&s.app, &office, day).await.ok();
+    let measures = centre::measures(cx.app(), &office, day).await.ok();
     Ok(render(&Admin {
-        page: Page::new(lang, uri, Some(staff), "centre-admin-title"),
+        page: cx.page(Some(staff), "centre-admin-title"),
         office,
         day: day.to_string(),
         counters,
@@ -218,22 +186,15 @@ async fn render_page(
         calendar,
         devices,
         measures,
-        notice,
-        error,
     }))
 }
 
 async fn page(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
+    cx: Cx,
+    StaffWith(staff, _): StaffWith<need::ManageCentre>,
     Query(q): Query<CentreQuery>,
-) -> Result<Response, PageError> {
-    staff
-        .require(Permission::ManageCentre)
-        .map_err(PageError::at(lang, "/staff/admin/centre"))?;
-    render_page(&s, lang, &uri, staff, &q.office, &q.day, None).await
+) -> PageResult {
+    render_page(&cx, staff, &q.office, &q.day).await
 }
 
 #[derive(Deserialize, Default)]
@@ -275,22 +236,20 @@ struct ActForm {
 }
 
 async fn act(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ManageCentre>,
     CsrfForm(f, _): CsrfForm<ActForm>,
-) -> Result<Response, PageError> {
-    let path = "/staff/admin/centre";
+) -> PageResult {
+    let (app, lang) = (cx.app(), cx.lang);
     let office = f.office.trim().to_ascii_uppercase();
     let done: Result<String, ServiceError> = match f.what.as_str() {
         "settings" => {
-            centre::set_office_settings(&s.app, &staff, &office, f.counters, f.walk_ins.is_some())
+            centre::set_office_settings(app, &staff, &office, f.counters, f.walk_ins.is_some())
                 .await
                 .map(|_| lang.t("centre-admin-saved"))
         }
         "template" => ap::set_template(
-            &s.app,
+            app,
             &staff,
             &office,
             &f.service,
@@ -301,22 +260,16 @@ async fn act(
         .await
         .map(|n| format!("{} ({n})", lang.t("centre-admin-saved"))),
         "open" => match f.from.parse::<NaiveDate>() {
-            Ok(from) => ap::open_slots(
-                &s.app,
-                &staff.actor(),
-                &office,
-                &f.service,
-                from,
-                f.days,
-                None,
-            )
-            .await
-            .map(|o| format!("{}: {}", lang.t("centre-admin-opened"), o.opened)),
+            Ok(from) => {
+                ap::open_slots(app, &staff.actor(), &office, &f.service, from, f.days, None)
+                    .await
+                    .map(|o| format!("{}: {}", lang.t("centre-admin-opened"), o.opened))
+            }
             Err(_) => Err(bad_date()),
         },
         "day" => {
             let scope = day_scope(&f, &office);
-            ap::put_day(&s.app, &staff, &f.day, scope, &f.kind, &f.name)
+            ap::put_day(app, &staff, &f.day, scope, &f.kind, &f.name)
                 .await
                 .map(|(removed, left)| {
                     format!("{}: {removed} / {left}", lang.t("centre-admin-day-added"))
@@ -324,14 +277,14 @@ async fn act(
         }
         "remove_day" => {
             let scope = day_scope(&f, &office);
-            ap::remove_day(&s.app, &staff, &f.day, scope)
+            ap::remove_day(app, &staff, &f.day, scope)
                 .await
                 .map(|_| lang.t("centre-admin-saved"))
         }
-        "device" => centre::create_device(&s.app, &staff.actor(), &office, &f.name, &f.kind)
+        "device" => centre::create_device(app, &staff.actor(), &office, &f.name, &f.kind)
             .await
             .map(|(_, token)| format!("{} {token}", lang.t("centre-admin-device-token"))),
-        "disable_device" => centre::set_device_disabled(&s.app, &staff.actor(), &f.name, true)
+        "disable_device" => centre::set_device_disabled(app, &staff.actor(), &f.name, true)
             .await
             .map(|_| lang.t("centre-admin-saved")),
         _ => Err(ServiceError::bad_input(
@@ -340,14 +293,9 @@ async fn act(
             "unknown action",
         )),
     };
-    let outcome = match done {
-        Ok(n) => Ok(n),
-        Err(ServiceError::Internal(e)) => {
-            return Err(PageError::at(lang, path)(ServiceError::Internal(e)));
-        }
-        Err(e) => Err(message_for(&e, lang)),
-    };
-    render_page(&s, lang, &uri, staff, &office, "", Some(outcome)).await
+    let shown = |e: &ServiceError| !matches!(e, ServiceError::Internal(_));
+    let outcome = outcome(&cx, done, |n| n, shown, ADMIN)?;
+    render_page(&cx.after(outcome), staff, &office, "").await
 }
 
 /// A public holiday or make-up day of a holiday calendar (the form's calendar, the

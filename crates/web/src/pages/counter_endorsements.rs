@@ -3,18 +3,15 @@
 //! reviewers confirm or reject the relative declared for a family visit.
 
 use super::common::{
-    Back, CsrfForm, Page, Pairs, StaffWith, Up, csrf_field, need, redirect_or_again, render,
-    status_and_error,
+    Back, CounterPayment, CsrfForm, Cx, Page, Pairs, StaffWith, Up, csrf_field, need,
+    page_template, redirect_or_again, render,
 };
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
-use crate::i18n::Lang;
+use crate::error::PageResult;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Path, Query};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use exitentry_domain::endorsements::{
     Circumstances, Destination, EndorsementType, Relation, counter_checklist, variants,
@@ -38,11 +35,11 @@ impl Back for CentreEndorsement {
     }
 }
 
-csrf_field!(PayForm, ReviewForm, StatePersonnelForm);
+csrf_field!(ReviewForm, StatePersonnelForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/staff/centre/endorsements", get(lookup).post(apply))
+        .route(LOOKUP, get(lookup).post(apply))
         .route("/staff/centre/endorsements/{id}", get(show))
         .route("/staff/centre/endorsements/{id}/pay", post(pay))
         .route("/staff/endorsements/review", get(queue))
@@ -82,21 +79,19 @@ struct Draft {
     ticked: Vec<String>,
 }
 
-#[derive(Template)]
-#[template(path = "centre/endorsement_counter.html")]
-struct Lookup {
-    page: Page,
-    csrf: String,
-    id_number: String,
-    holder: Option<CounterHolder>,
-    /// The type chosen (the form shows its fields and checklist), or empty.
-    kind: &'static str,
-    kinds: Vec<&'static str>,
-    relations: Vec<&'static str>,
-    variants: Vec<String>,
-    checklist: Vec<&'static str>,
-    draft: Draft,
-    error: Option<String>,
+page_template! {
+    Lookup = "centre/endorsement_counter.html" {
+        csrf: String,
+        id_number: String,
+        holder: Option<CounterHolder>,
+        /// The type chosen (the form shows its fields and checklist), or empty.
+        kind: &'static str,
+        kinds: Vec<&'static str>,
+        relations: Vec<&'static str>,
+        variants: Vec<String>,
+        checklist: Vec<&'static str>,
+        draft: Draft,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -136,70 +131,50 @@ fn variant_choices(s: &AppState, kind: EndorsementType) -> Vec<String> {
     out.into_iter().map(|(_, k)| k).collect()
 }
 
-async fn lookup_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    staff: StaffSession,
-    q: &LookupQuery,
-    draft: Draft,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let mut error = error;
-    let holder = if q.id_number.trim().is_empty() {
-        None
+const LOOKUP: &str = "/staff/centre/endorsements";
+
+async fn lookup_page(cx: &Cx, staff: StaffSession, q: &LookupQuery, draft: Draft) -> PageResult {
+    let (holder, refusal) = if q.id_number.trim().is_empty() {
+        (None, None)
     } else {
-        match counter::lookup(&s.app, &staff, &q.id_number).await {
-            Ok(h) => Some(h),
-            Err(e) if inline(&e) => {
-                error = error.or(Some((status_for(&e), message_for(&e, lang))));
-                None
-            }
-            Err(e) => return Err(PageError::at(lang, "/staff/centre/endorsements")(e)),
+        match counter::lookup(cx.app(), &staff, &q.id_number).await {
+            Ok(h) => (Some(h), None),
+            Err(e) => (None, Some(cx.shown_or_fail(e, inline, LOOKUP)?)),
         }
     };
+    let cx = cx.or_failed(refusal);
     let kind = EndorsementType::parse(&q.kind).ok();
     let checklist = kind
         .map(|k| counter_checklist(k, holder.as_ref().is_some_and(|h| h.state_personnel)))
         .unwrap_or_default();
-    let variants = kind.map(|k| variant_choices(s, k)).unwrap_or_default();
-    let (status, error) = status_and_error(error);
-    Ok((
-        status,
-        render(&Lookup {
-            csrf: staff.csrf_token.clone(),
-            page: Page::new(lang, uri, Some(staff), "cend-title"),
-            id_number: q.id_number.trim().to_ascii_uppercase(),
-            holder,
-            kind: kind.map(|k| k.code()).unwrap_or_default(),
-            kinds: EndorsementType::ALL.iter().map(|k| k.code()).collect(),
-            relations: Relation::ALL.iter().map(|r| r.code()).collect(),
-            variants,
-            checklist,
-            draft,
-            error,
-        }),
-    )
-        .into_response())
+    let variants = kind.map(|k| variant_choices(&cx.s, k)).unwrap_or_default();
+    Ok(cx.render(&Lookup {
+        csrf: staff.csrf_token.clone(),
+        page: cx.page(Some(staff), "cend-title"),
+        id_number: q.id_number.trim().to_ascii_uppercase(),
+        holder,
+        kind: kind.map(|k| k.code()).unwrap_or_default(),
+        kinds: EndorsementType::ALL.iter().map(|k| k.code()).collect(),
+        relations: Relation::ALL.iter().map(|r| r.code()).collect(),
+        variants,
+        checklist,
+        draft,
+    }))
 }
 
 async fn lookup(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     Query(q): Query<LookupQuery>,
-) -> Result<Response, PageError> {
-    lookup_page(&s, lang, &uri, staff, &q, Draft::default(), None).await
+) -> PageResult {
+    lookup_page(&cx, staff, &q, Draft::default()).await
 }
 
 async fn apply(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     CsrfForm(pairs, _): CsrfForm<Pairs>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let get = |k: &str| pairs.get(k);
     let draft = Draft {
         destination: get("destination"),
@@ -210,11 +185,7 @@ async fn apply(
         long_family_visit: get("long_family_visit") == "1",
         approved_until: get("approved_until"),
         stay_days: get("stay_days"),
-        ticked: pairs
-            .iter()
-            .filter(|(n, _)| n == "checklist")
-            .map(|(_, v)| v.clone())
-            .collect(),
+        ticked: pairs.all("checklist"),
     };
     let (months, trips) = draft.variant.split_once(':').unwrap_or(("", ""));
     let req = CounterRequest {
@@ -230,117 +201,81 @@ async fn apply(
         stay_days: draft.stay_days.trim().parse().unwrap_or(0),
         checklist: draft.ticked.clone(),
     };
-    match counter::apply(&s.app, &staff, &req).await {
-        Ok(a) => Ok(Redirect::to(&format!("/staff/centre/endorsements/{}", a.id)).into_response()),
-        Err(e) if inline(&e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            let q = LookupQuery {
-                id_number: req.id_number.clone(),
-                kind: req.kind.clone(),
-            };
-            lookup_page(&s, lang, &uri, staff, &q, draft, err).await
-        }
-        Err(e) => Err(PageError::at(lang, "/staff/centre/endorsements")(e)),
+    let q = LookupQuery {
+        id_number: req.id_number.clone(),
+        kind: req.kind.clone(),
+    };
+    redirect_or_again(
+        &cx,
+        counter::apply(cx.app(), &staff, &req).await,
+        |a| format!("{LOOKUP}/{}", a.id),
+        inline,
+        async |cx| lookup_page(cx, staff, &q, draft).await,
+        LOOKUP,
+    )
+    .await
+}
+
+page_template! {
+    Show = "centre/endorsement_application.html" {
+        v: StaffView,
+        csrf: String,
+        can_pay: bool,
+        can_review: bool,
+        methods: &'static [&'static str],
     }
 }
 
-#[derive(Template)]
-#[template(path = "centre/endorsement_application.html")]
-struct Show {
-    page: Page,
-    v: StaffView,
-    csrf: String,
-    can_pay: bool,
-    can_review: bool,
-    methods: &'static [&'static str],
-    error: Option<String>,
-}
-
-async fn show_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    staff: StaffSession,
-    id: &str,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let path = format!("/staff/centre/endorsements/{id}");
-    let v = counter::get(&s.app, &staff, id)
+async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> PageResult {
+    let v = counter::get(cx.app(), &staff, id)
         .await
-        .map_err(PageError::at(lang, &path))?;
-    let (status, error) = status_and_error(error);
-    Ok((
-        status,
-        render(&Show {
-            csrf: staff.csrf_token.clone(),
-            can_pay: staff.role.can(Permission::ServeCounter),
-            can_review: staff.role.can(Permission::ReviewEndorsements),
-            methods: exitentry_domain::products::Currency::Cny.methods(),
-            page: Page::new(lang, uri, Some(staff), "cend-application"),
-            v,
-            error,
-        }),
-    )
-        .into_response())
+        .map_err(cx.fail(&format!("{LOOKUP}/{id}")))?;
+    Ok(cx.render(&Show {
+        csrf: staff.csrf_token.clone(),
+        can_pay: staff.role.can(Permission::ServeCounter),
+        can_review: staff.role.can(Permission::ReviewEndorsements),
+        methods: exitentry_domain::products::Currency::Cny.methods(),
+        page: cx.page(Some(staff), "cend-application"),
+        v,
+    }))
 }
 
-async fn show(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    show_page(&s, lang, &uri, staff, &id, None).await
-}
-
-#[derive(Deserialize)]
-struct PayForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    method: String,
+async fn show(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
+    show_page(&cx, staff, &id).await
 }
 
 async fn pay(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter, Up>,
     Path(id): Path<String>,
-    CsrfForm(f, _): CsrfForm<PayForm, Up>,
-) -> Result<Response, PageError> {
-    let path = format!("/staff/centre/endorsements/{id}");
+    CsrfForm(f, _): CsrfForm<CounterPayment, Up>,
+) -> PageResult {
+    let path = format!("{LOOKUP}/{id}");
     redirect_or_again(
-        counter::pay(&s.app, &staff, &id, &f.method).await,
+        &cx,
+        counter::pay(cx.app(), &staff, &id, &f.method).await,
         |_| path.to_string(),
         |e| inline(e) || matches!(e, ServiceError::Unavailable { .. }),
-        |err| show_page(&s, lang, &uri, staff, &id, err),
-        lang,
+        async |cx| show_page(cx, staff, &id).await,
         &path,
     )
     .await
 }
 
-#[derive(Template)]
-#[template(path = "staff/endorsement_reviews.html")]
-struct Queue {
-    page: Page,
-    list: Vec<StaffView>,
+page_template! {
+    Queue = "staff/endorsement_reviews.html" {
+        list: Vec<StaffView>,
+    }
 }
 
-async fn queue(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    StaffWith(staff, _): StaffWith<need::ReviewEndorsements>,
-) -> Result<Response, PageError> {
-    let path = "/staff/endorsements/review";
-    let list = counter::review_queue(&s.app, &staff)
+const REVIEWS: &str = "/staff/endorsements/review";
+
+async fn queue(cx: Cx, StaffWith(staff, _): StaffWith<need::ReviewEndorsements>) -> PageResult {
+    let list = counter::review_queue(cx.app(), &staff)
         .await
-        .map_err(PageError::at(lang, path))?;
+        .map_err(cx.fail(REVIEWS))?;
     Ok(render(&Queue {
-        page: Page::new(lang, &uri, Some(staff), "cend-review-title"),
+        page: cx.page(Some(staff), "cend-review-title"),
         list,
     }))
 }
@@ -356,21 +291,18 @@ struct ReviewForm {
 }
 
 async fn review(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ReviewEndorsements, CentreEndorsement>,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<ReviewForm, CentreEndorsement>,
-) -> Result<Response, PageError> {
-    let path = format!("/staff/centre/endorsements/{id}");
+) -> PageResult {
     redirect_or_again(
-        counter::review(&s.app, &staff, &id, f.decision == "approve", &f.note).await,
-        |_| "/staff/endorsements/review".to_string(),
+        &cx,
+        counter::review(cx.app(), &staff, &id, f.decision == "approve", &f.note).await,
+        |_| REVIEWS.to_string(),
         inline,
-        |err| show_page(&s, lang, &uri, staff, &id, err),
-        lang,
-        &path,
+        async |cx| show_page(cx, staff, &id).await,
+        &format!("{LOOKUP}/{id}"),
     )
     .await
 }
@@ -386,15 +318,14 @@ struct StatePersonnelForm {
 }
 
 async fn state_personnel(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::RegisterStatePersonnel, Up>,
     Path(id): Path<i64>,
     CsrfForm(f, _): CsrfForm<StatePersonnelForm, Up>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let path = format!("/staff/people/{id}");
-    counter::mark_state_personnel(&s.app, &staff, id, f.registered == "1", &f.reason)
+    counter::mark_state_personnel(cx.app(), &staff, id, f.registered == "1", &f.reason)
         .await
-        .map_err(PageError::at(lang, &path))?;
+        .map_err(cx.fail(&path))?;
     Ok(Redirect::to(&path).into_response())
 }

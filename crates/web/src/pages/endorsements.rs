@@ -1,21 +1,19 @@
 //! Repeat endorsements for card holders: apply online, pay through a provider (the sandbox's
 //! pay page in development), then print at a kiosk.
 
-use super::common::{CsrfForm, Page, Up, csrf_field, redirect_or_again, render};
+use super::common::{
+    CsrfForm, Cx, Up, chosen_endorsement, conflict, csrf_field, page_template, qr_svg,
+    redirect_or_again, render,
+};
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
-use crate::i18n::Lang;
+use crate::error::PageResult;
 use crate::session::Holder;
-use askama::Template;
 use axum::Router;
-use axum::extract::{Form, OriginalUri, Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Form, Path};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use exitentry_services::ServiceError;
-use exitentry_services::endorsement_applications::{
-    self as ea, ApplicationView, ApplyRequest, Choice,
-};
+use exitentry_services::endorsement_applications::{self as ea, ApplicationView, Choice};
 use exitentry_services::holders::HolderSession;
 use exitentry_services::online_payments::{self as op, Outcome};
 use serde::Deserialize;
@@ -24,7 +22,7 @@ csrf_field!(ApplyForm, PayForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/my/endorsements", get(list).post(apply))
+        .route(LIST, get(list).post(apply))
         .route("/my/endorsements/{id}", get(show))
         .route("/my/endorsements/{id}/pay", post(pay))
         .route(
@@ -34,54 +32,40 @@ pub fn routes() -> Router<AppState> {
         .route("/dev/pay/{order}", get(sandbox_page).post(sandbox_answer))
 }
 
-#[derive(Template)]
-#[template(path = "holder/endorsements.html")]
-struct List {
-    page: Page,
-    holder: HolderSession,
-    choices: Vec<Choice>,
-    applications: Vec<ApplicationView>,
-    error: Option<String>,
+page_template! {
+    List = "holder/endorsements.html" {
+        holder: HolderSession,
+        choices: Vec<Choice>,
+        applications: Vec<ApplicationView>,
+    }
 }
 
-async fn list_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    h: HolderSession,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let page = Page::new(lang, uri, None, "end-title");
-    let applications = ea::mine(&s.app, h.person_id)
+const LIST: &str = "/my/endorsements";
+
+async fn list_page(cx: &Cx, h: HolderSession) -> PageResult {
+    let mut page = cx.page(None, "end-title");
+    let applications = ea::mine(cx.app(), h.person_id)
         .await
-        .map_err(PageError::at(lang, &page.path))?;
-    let (choices, refusal) = match ea::choices(&s.app, h.person_id).await {
-        Ok(c) => (c, None),
-        Err(e @ ServiceError::Conflict { .. }) => (Vec::new(), Some(message_for(&e, lang))),
-        Err(e) => return Err(PageError::at(lang, &page.path)(e)),
+        .map_err(cx.fail(&page.path))?;
+    let choices = match ea::choices(cx.app(), h.person_id).await {
+        Ok(c) => c,
+        Err(e) => {
+            // Nothing may be applied for today: said on the page, which still answers 200.
+            let (_, why) = cx.shown_or_fail(e, conflict, &page.path)?;
+            page.error = page.error.or(Some(why));
+            Vec::new()
+        }
     };
-    let (status, error) = super::common::status_and_error(error);
-    let error = error.or(refusal);
-    Ok((
-        status,
-        render(&List {
-            page,
-            holder: h,
-            choices,
-            applications,
-            error,
-        }),
-    )
-        .into_response())
+    Ok(cx.render(&List {
+        page,
+        holder: h,
+        choices,
+        applications,
+    }))
 }
 
-async fn list(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Holder(h): Holder,
-) -> Result<Response, PageError> {
-    list_page(&s, lang, &uri, h, None).await
+async fn list(cx: Cx, Holder(h): Holder) -> PageResult {
+    list_page(&cx, h).await
 }
 
 #[derive(Deserialize, Default)]
@@ -93,78 +77,47 @@ struct ApplyForm {
     choice: String,
 }
 
-async fn apply(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Holder(h): Holder,
-    CsrfForm(f, _): CsrfForm<ApplyForm>,
-) -> Result<Response, PageError> {
-    let parts: Vec<&str> = f.choice.split('|').collect();
-    let req = match parts.as_slice() {
-        [d, k, m, t] => ApplyRequest {
-            destination: d.to_string(),
-            kind: k.to_string(),
-            validity_months: m.parse().unwrap_or(0),
-            trips: t.to_string(),
-        },
-        _ => ApplyRequest::default(),
-    };
+/// Errors the page shows (anything but a failure of ours).
+fn shown(e: &ServiceError) -> bool {
+    !matches!(e, ServiceError::Internal(_))
+}
+
+async fn apply(cx: Cx, Holder(h): Holder, CsrfForm(f, _): CsrfForm<ApplyForm>) -> PageResult {
+    let req = chosen_endorsement(&f.choice);
     redirect_or_again(
-        ea::apply(&s.app, h.person_id, "online", &h.actor(), &req).await,
-        |a| format!("/my/endorsements/{}", a.id),
-        |e| !matches!(e, ServiceError::Internal(_)),
-        |err| list_page(&s, lang, &uri, h, err),
-        lang,
-        "/my/endorsements",
+        &cx,
+        ea::apply(cx.app(), h.person_id, "online", &h.actor(), &req).await,
+        |a| format!("{LIST}/{}", a.id),
+        shown,
+        async |cx| list_page(cx, h).await,
+        LIST,
     )
     .await
 }
 
-#[derive(Template)]
-#[template(path = "holder/endorsement.html")]
-struct Show {
-    page: Page,
-    holder: HolderSession,
-    a: ApplicationView,
-    providers: [&'static str; 4],
-    error: Option<String>,
+page_template! {
+    Show = "holder/endorsement.html" {
+        holder: HolderSession,
+        a: ApplicationView,
+        providers: [&'static str; 4],
+    }
 }
 
-async fn show_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    h: HolderSession,
-    id: &str,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let page = Page::new(lang, uri, None, "end-title");
-    let a = ea::get(&s.app, h.person_id, id)
+async fn show_page(cx: &Cx, h: HolderSession, id: &str) -> PageResult {
+    let page = cx.page(None, "end-title");
+    let a = ea::get(cx.app(), h.person_id, id)
         .await
-        .map_err(PageError::at(lang, &page.path))?;
-    let (status, error) = super::common::status_and_error(error);
-    Ok((
-        status,
-        render(&Show {
-            page,
-            holder: h,
-            a,
-            providers: op::PROVIDERS,
-            error,
-        }),
-    )
-        .into_response())
+        .map_err(cx.fail(&page.path))?;
+    Ok(cx.render(&Show {
+        page,
+        holder: h,
+        a,
+        providers: op::PROVIDERS,
+    }))
 }
 
-async fn show(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Holder(h): Holder,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    show_page(&s, lang, &uri, h, &id, None).await
+async fn show(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
+    show_page(&cx, h, &id).await
 }
 
 #[derive(Deserialize, Default)]
@@ -176,44 +129,35 @@ struct PayForm {
 }
 
 async fn pay(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Holder(h): Holder,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<PayForm, Up>,
-) -> Result<Response, PageError> {
-    let path = format!("/my/endorsements/{id}");
-    match ea::pay_online(&s.app, &h, &id, &f.provider).await {
+) -> PageResult {
+    let path = format!("{LIST}/{id}");
+    match ea::pay_online(cx.app(), &h, &id, &f.provider).await {
         Ok((_, op::Checkout::Redirect(url))) => Ok(Redirect::to(&url).into_response()),
         Ok((order, op::Checkout::Qr(payload))) => Ok(render(&PayQr {
-            page: Page::new(lang, &uri, None, "payqr-title"),
-            qr_svg: super::common::qr_svg(&payload),
+            page: cx.page(None, "payqr-title"),
+            qr_svg: qr_svg(&payload),
             order,
             back: path,
         })),
-        Err(e) if !matches!(e, ServiceError::Internal(_)) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            show_page(&s, lang, &uri, h, &id, err).await
+        Err(e) => {
+            let err = cx.shown_or_fail(e, shown, &path)?;
+            show_page(&cx.after(Err(err)), h, &id).await
         }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
     }
 }
 
 /// The confirmation before an application is cancelled: which one, and that it ends (a paid
 /// one is refunded).
-async fn confirm_cancel(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    h: &HolderSession,
-    id: &str,
-    error: Option<String>,
-) -> Result<Response, PageError> {
-    let page = Page::new(lang, uri, None, "end-cancel-title");
-    let a = ea::get(&s.app, h.person_id, id)
+async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str, error: Option<String>) -> PageResult {
+    let page = cx.page(None, "end-cancel-title");
+    let a = ea::get(cx.app(), h.person_id, id)
         .await
-        .map_err(PageError::at(lang, &page.path))?;
+        .map_err(cx.fail(&page.path))?;
+    let lang = cx.lang;
     let what = lang.t_args(
         "end-cancel-what",
         &[
@@ -231,9 +175,9 @@ async fn confirm_cancel(
     Ok(super::common::Confirm {
         what,
         consequence: lang.t("end-cancel-consequence"),
-        action: format!("/my/endorsements/{id}/cancel"),
+        action: format!("{LIST}/{id}/cancel"),
         button: lang.t("end-cancel-confirm"),
-        back: format!("/my/endorsements/{id}"),
+        back: format!("{LIST}/{id}"),
         csrf: h.csrf_token.clone(),
         error,
         page,
@@ -241,64 +185,47 @@ async fn confirm_cancel(
     .respond())
 }
 
-async fn cancel_form(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Holder(h): Holder,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    confirm_cancel(&s, lang, &uri, &h, &id, None).await
+async fn cancel_form(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
+    confirm_cancel(&cx, &h, &id, None).await
 }
 
 async fn cancel(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Holder(h): Holder,
     Path(id): Path<String>,
     _: CsrfForm<PayForm, Up>,
-) -> Result<Response, PageError> {
-    let path = format!("/my/endorsements/{id}");
-    match ea::cancel(&s.app, h.person_id, &id, &h.actor()).await {
+) -> PageResult {
+    let path = format!("{LIST}/{id}");
+    match ea::cancel(cx.app(), h.person_id, &id, &h.actor()).await {
         Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e @ ServiceError::Conflict { .. }) => {
-            confirm_cancel(&s, lang, &uri, &h, &id, Some(message_for(&e, lang))).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
+        Err(e) if conflict(&e) => confirm_cancel(&cx, &h, &id, Some(cx.shown(&e).1)).await,
+        Err(e) => Err(cx.fail(&path)(e)),
     }
 }
 
-/// A provider paid by scanning (WeChat Pay Native): its QR code, then back to the
-/// application, whose status the provider's notification updates.
-#[derive(Template)]
-#[template(path = "holder/pay_qr.html")]
-struct PayQr {
-    page: Page,
-    order: op::OrderRow,
-    qr_svg: Option<String>,
-    back: String,
+page_template! {
+    /// A provider paid by scanning (WeChat Pay Native): its QR code, then back to the
+    /// application, whose status the provider's notification updates.
+    PayQr = "holder/pay_qr.html" {
+        order: op::OrderRow,
+        qr_svg: Option<String>,
+        back: String,
+    }
 }
 
-#[derive(Template)]
-#[template(path = "holder/sandbox_pay.html")]
-struct SandboxPay {
-    page: Page,
-    order: op::OrderRow,
+page_template! {
+    SandboxPay = "holder/sandbox_pay.html" {
+        order: op::OrderRow,
+    }
 }
 
 /// The development sandbox's pay page (stands in for the provider's page or QR).
-async fn sandbox_page(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Path(order): Path<String>,
-) -> Result<Response, PageError> {
-    let order = op::order(&s.app, &order)
+async fn sandbox_page(cx: Cx, Path(order): Path<String>) -> PageResult {
+    let order = op::order(cx.app(), &order)
         .await
-        .map_err(PageError::at(lang, uri.0.path()))?;
+        .map_err(cx.fail(cx.path()))?;
     Ok(render(&SandboxPay {
-        page: Page::new(lang, &uri, None, "sandbox-title"),
+        page: cx.page(None, "sandbox-title"),
         order,
     }))
 }
@@ -310,25 +237,23 @@ struct SandboxForm {
 }
 
 async fn sandbox_answer(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Path(order): Path<String>,
     Form(f): Form<SandboxForm>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let outcome = if f.outcome == "paid" {
         Outcome::Paid
     } else {
         Outcome::Failed
     };
-    let o = op::sandbox_decide(&s.app, &order, outcome, ea::on_paid)
+    let o = op::sandbox_decide(cx.app(), &order, outcome, ea::on_paid)
         .await
-        .map_err(PageError::at(lang, uri.0.path()))?;
+        .map_err(cx.fail(cx.path()))?;
     // Back to the merchant's page, as a provider redirects after paying.
     let back = o
         .subject
         .strip_prefix("endorsement_application:")
-        .map(|id| format!("/my/endorsements/{id}"))
+        .map(|id| format!("{LIST}/{id}"))
         .unwrap_or_else(|| "/my".into());
     Ok(Redirect::to(&back).into_response())
 }

@@ -5,17 +5,15 @@
 //! (which unlocks the issued QR) never lands in logs or browser history.
 
 use super::common::{
-    Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, MultipartBack, NextQuery, Page, PermitCard,
-    Refusal, Up, csrf_field, render,
+    Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartBack, NextQuery, PermitCard,
+    Refusal, SignIn, Up, beijing, csrf_field, page_template, render, with_anon_csrf,
 };
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
-use crate::i18n::Lang;
-use crate::session::{HOLDER_COOKIE, Holder, MaybeHolder, anon_csrf, anon_csrf_cookie, set_cookie};
+use crate::error::{PageResult, message_for};
+use crate::session::{Holder, MaybeHolder, anon_csrf, set_cookie};
 use crate::throttle::ClientIp;
-use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -63,64 +61,63 @@ struct StepOne {
     csrf: String,
 }
 
-#[derive(Template)]
-#[template(path = "holder/start.html")]
-struct Start {
-    page: Page,
+page_template! {
+    Start = "holder/start.html" {
+        csrf: String,
+        form: StepOne,
+        /// A signed-in holder's permit still valid until then (Beijing time): said before a
+        /// second application starts.
+        already_valid: Option<String>,
+    }
+}
+
+fn start_page(cx: &Cx, csrf: String, form: StepOne) -> Response {
+    start_page_with(cx, csrf, form, None)
+}
+
+fn start_page_with(
+    cx: &Cx,
     csrf: String,
     form: StepOne,
-    error: Option<String>,
-    /// A signed-in holder's permit still valid until then (Beijing time): said before a
-    /// second application starts.
     already_valid: Option<String>,
-}
-
-fn with_csrf(csrf: &str, body: Response) -> Response {
-    ([(header::SET_COOKIE, anon_csrf_cookie(csrf))], body).into_response()
-}
-
-async fn start(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    MaybeHolder(holder): MaybeHolder,
 ) -> Response {
+    cx.render(&Start {
+        page: cx.page(None, "tp-title"),
+        csrf,
+        form,
+        already_valid,
+    })
+}
+
+async fn start(cx: Cx, headers: HeaderMap, MaybeHolder(holder): MaybeHolder) -> Response {
     let csrf = anon_csrf(&headers);
-    let page = Page::new(lang, &uri, None, "tp-title");
+    let form = StepOne {
+        document_kind: "hrp".into(),
+        ..Default::default()
+    };
     let mut already_valid = None;
     if let Some(h) = holder {
-        let permits = tp::holder_permits(&s.app, &h).await.unwrap_or_default();
+        let permits = tp::holder_permits(cx.app(), &h).await.unwrap_or_default();
         already_valid = permits
             .iter()
             .filter(|p| p.payload.is_some())
             .map(|p| p.valid_until)
             .max()
-            .map(|t| super::common::beijing(t, "%Y-%m-%d %H:%M"));
+            .map(|t| beijing(t, "%Y-%m-%d %H:%M"));
     }
-    let body = render(&Start {
-        page,
-        csrf: csrf.clone(),
-        form: StepOne {
-            document_kind: "hrp".into(),
-            ..Default::default()
-        },
-        error: None,
-        already_valid,
-    });
-    with_csrf(&csrf, body)
+    with_anon_csrf(
+        &csrf,
+        start_page_with(&cx, csrf.clone(), form, already_valid),
+    )
 }
 
 // ---- Step 2: expiry, sex, password, mobile --------------------------------------------
 
+/// Step 2 carries step 1's answers (hidden fields) and adds its own.
 #[derive(Default, Deserialize)]
 struct StepTwo {
-    #[serde(default)]
-    document_kind: String,
-    #[serde(default)]
-    document_number: String,
-    #[serde(default)]
-    name: String,
+    #[serde(flatten)]
+    one: StepOne,
     #[serde(default)]
     document_expiry: String,
     #[serde(default)]
@@ -129,107 +126,72 @@ struct StepTwo {
     mobile: String,
     #[serde(default)]
     password: String,
-    #[serde(default)]
-    csrf: String,
 }
 
-#[derive(Template)]
-#[template(path = "holder/details.html")]
-struct Details {
-    page: Page,
-    csrf: String,
-    form: StepTwo,
-    error: Option<String>,
-}
-/// Step 1 checks the shape of what was typed (the registry is asked only once, with
-/// everything, so the form cannot be used to probe it field by field).
-async fn details(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    CsrfForm(f, _): CsrfForm<StepOne, Up>,
-) -> Response {
-    let csrf = f.csrf.clone();
-    let problem = tp::check_step_one(&s.app, &f.document_kind, &f.document_number, &f.name).err();
-    if let Some(e) = problem {
-        let page = Page::new(lang, &uri, None, "tp-title");
-        let body = render(&Start {
-            page,
-            csrf,
-            error: Some(message_for(&e, lang)),
-            form: f,
-            already_valid: None,
-        });
-        return (StatusCode::BAD_REQUEST, body).into_response();
+impl CsrfField for StepTwo {
+    fn csrf(&self) -> &str {
+        &self.one.csrf
     }
-    let page = Page::new(lang, &uri, None, "tp-title");
-    render(&Details {
-        page,
-        csrf,
-        form: StepTwo {
-            document_kind: f.document_kind,
-            document_number: f.document_number,
-            name: f.name,
-            ..Default::default()
-        },
-        error: None,
+}
+
+page_template! {
+    Details = "holder/details.html" {
+        csrf: String,
+        form: StepTwo,
+    }
+}
+
+/// Step 2's form (what was typed kept, the password only while it is still needed).
+fn details_page(cx: &Cx, form: StepTwo) -> Response {
+    cx.render(&Details {
+        page: cx.page(None, "tp-title"),
+        csrf: form.one.csrf.clone(),
+        form,
     })
 }
 
+/// Step 1 checks the shape of what was typed (the registry is asked only once, with
+/// everything, so the form cannot be used to probe it field by field).
+async fn details(cx: Cx, CsrfForm(f, _): CsrfForm<StepOne, Up>) -> Response {
+    let problem = tp::check_step_one(cx.app(), &f.document_kind, &f.document_number, &f.name);
+    if let Err(e) = problem {
+        let error = (StatusCode::BAD_REQUEST, message_for(&e, cx.lang));
+        return start_page(&cx.after(Err(error)), f.csrf.clone(), f);
+    }
+    let form = StepTwo {
+        one: f,
+        ..Default::default()
+    };
+    details_page(&cx, form)
+}
+
 async fn apply(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     ClientIp(ip): ClientIp,
     CsrfForm(mut f, _): CsrfForm<StepTwo, Up>,
 ) -> Response {
-    let page = Page::new(lang, &uri, None, "tp-title");
-    let again = |page: Page, f: StepTwo, status: StatusCode, msg: String| {
-        let csrf = f.csrf.clone();
-        (
-            status,
-            render(&Details {
-                page,
-                csrf,
-                form: f,
-                error: Some(msg),
-            }),
-        )
-            .into_response()
-    };
-    if s.sms_throttle.check(ip).is_err() {
+    if cx.s.sms_throttle.check(ip).is_err() {
         f.password.clear();
-        return again(
-            page,
-            f,
-            StatusCode::TOO_MANY_REQUESTS,
-            lang.t("err-rate_limited"),
-        );
+        let limited = (StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"));
+        return details_page(&cx.after(Err(limited)), f);
     }
     let input = ApplyInput {
-        document_kind: f.document_kind.clone(),
-        document_number: f.document_number.clone(),
-        name: f.name.clone(),
+        document_kind: f.one.document_kind.clone(),
+        document_number: f.one.document_number.clone(),
+        name: f.one.name.clone(),
         document_expiry: f.document_expiry.clone(),
         sex: f.sex.clone(),
         mobile: f.mobile.clone(),
         password: std::mem::take(&mut f.password),
     };
-    match tp::apply(&s.app, &input).await {
-        Ok(id) => (
-            [(
-                header::SET_COOKIE,
-                set_cookie(
-                    APPLICATION_COOKIE,
-                    &id,
-                    Some(3600),
-                    s.app.config.server.secure_cookies,
-                ),
-            )],
-            Redirect::to("/temporary-permit/code"),
-        )
-            .into_response(),
-        Err(e) => again(page, f, status_for(&e), message_for(&e, lang)),
+    match tp::apply(cx.app(), &input).await {
+        Ok(id) => {
+            let secure = cx.app().config.server.secure_cookies;
+            let cookie = set_cookie(APPLICATION_COOKIE, &id, Some(3600), secure);
+            let next = Redirect::to("/temporary-permit/code");
+            ([(header::SET_COOKIE, cookie)], next).into_response()
+        }
+        Err(e) => details_page(&cx.after(Err(cx.shown(&e))), f),
     }
 }
 
@@ -259,7 +221,7 @@ impl<S: Send + Sync> FromRequestParts<S> for InProgress {
     }
 }
 
-csrf_field!(StepOne, StepTwo, CodeForm);
+csrf_field!(StepOne, CodeForm);
 
 /// The face form: a photo the body limit cut off is answered with its own message, whatever
 /// the token (nothing is done with it); otherwise a wrong token is the 403 page.
@@ -268,7 +230,7 @@ struct FacePost;
 impl MultipartBack for FacePost {
     fn refused(form: &CsrfMultipart<Self>, r: Refusal) -> Response {
         if form.part_failed {
-            return too_large(r.lang, &r.uri, anon_csrf(&r.headers));
+            return too_large(&r.cx, anon_csrf(&r.headers));
         }
         r.forbidden()
     }
@@ -280,13 +242,9 @@ impl Back for FacePost {
     }
 }
 
-fn too_large(lang: Lang, uri: &OriginalUri, csrf: String) -> Response {
-    let msg = lang.t("err-image_too_large");
-    (
-        StatusCode::BAD_REQUEST,
-        face_page(lang, uri, csrf, Some(msg)),
-    )
-        .into_response()
+fn too_large(cx: &Cx, csrf: String) -> Response {
+    let error = (StatusCode::BAD_REQUEST, cx.lang.t("err-image_too_large"));
+    face_page(&cx.after(Err(error)), csrf)
 }
 
 /// A sign-in with a wrong token: the form again, with the error.
@@ -296,27 +254,18 @@ impl CsrfField for LoginForm {
     }
 
     fn refused(self, r: Refusal) -> Response {
-        let body = render(&Login {
-            page: Page::new(r.lang, &r.uri, None, "my-login-title"),
-            csrf: self.csrf.clone(),
-            next: local_next(self.next.as_deref()),
-            mobile: self.mobile,
-            error: Some(r.lang.t("err-csrf")),
-        });
-        (StatusCode::FORBIDDEN, body).into_response()
+        let next = SignIn::HOLDER.next(self.next.as_deref());
+        login_page(&r.again(), self.csrf, next, self.mobile)
     }
 }
 
-#[derive(Template)]
-#[template(path = "holder/code.html")]
-struct Code {
-    page: Page,
-    csrf: String,
-    mobile: String,
-    resend_at: String,
-    demo_outbox: bool,
-    notice: Option<String>,
-    error: Option<String>,
+page_template! {
+    Code = "holder/code.html" {
+        csrf: String,
+        mobile: String,
+        resend_at: String,
+        demo_outbox: bool,
+    }
 }
 
 #[derive(Deserialize)]
@@ -327,16 +276,9 @@ struct CodeForm {
     csrf: String,
 }
 
-async fn code_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    id: &str,
-    csrf: String,
-    notice: Option<String>,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    let view = match tp::application(&s.app, id).await {
+/// The code form, unless the application has moved on (or is gone).
+async fn code_page(cx: &Cx, id: &str, csrf: String) -> Response {
+    let view = match tp::application(cx.app(), id).await {
         Ok(v) => v,
         Err(_) => return restart(),
     };
@@ -345,115 +287,73 @@ async fn code_page(
         "issued" => return Redirect::to("/temporary-permit/issued").into_response(),
         _ => {}
     }
-    let page = Page::new(lang, uri, None, "tp-title");
-    let (status, error) = super::common::status_and_error(error);
-    let body = render(&Code {
-        page,
+    let page = Code {
+        page: cx.page(None, "tp-title"),
         csrf: csrf.clone(),
         mobile: view.mobile_masked,
         resend_at: view
             .resend_at
-            .map(|t| super::common::beijing(t, "%H:%M:%S"))
+            .map(|t| beijing(t, "%H:%M:%S"))
             .unwrap_or_default(),
-        demo_outbox: s.app.config.server.dev_providers,
-        notice,
-        error,
-    });
-    (status, with_csrf(&csrf, body)).into_response()
+        demo_outbox: cx.app().config.server.dev_providers,
+    };
+    with_anon_csrf(&csrf, cx.render(&page))
 }
 
-async fn code_form(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Response {
+async fn code_form(cx: Cx, headers: HeaderMap) -> Response {
     let Some(id) = application_id(&headers) else {
         return restart();
     };
-    code_page(&s, lang, &uri, &id, anon_csrf(&headers), None, None).await
+    code_page(&cx, &id, anon_csrf(&headers)).await
 }
 
-async fn code(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    InProgress(id): InProgress,
-    CsrfForm(f, _): CsrfForm<CodeForm>,
-) -> Response {
-    match tp::confirm_sms_code(&s.app, &id, &f.code).await {
+async fn code(cx: Cx, InProgress(id): InProgress, CsrfForm(f, _): CsrfForm<CodeForm>) -> Response {
+    match tp::confirm_sms_code(cx.app(), &id, &f.code).await {
         Ok(()) => Redirect::to("/temporary-permit/face").into_response(),
-        Err(e) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            code_page(&s, lang, &uri, &id, f.csrf, None, err).await
-        }
+        Err(e) => code_page(&cx.after(Err(cx.shown(&e))), &id, f.csrf).await,
     }
 }
 
 async fn resend(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     ClientIp(ip): ClientIp,
     InProgress(id): InProgress,
     CsrfForm(f, _): CsrfForm<CodeForm, Up>,
 ) -> Response {
-    let outcome = match s.sms_throttle.check(ip) {
-        Err(_) => Err((StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"))),
-        Ok(()) => tp::resend_sms_code(&s.app, &id)
-            .await
-            .map_err(|e| (status_for(&e), message_for(&e, lang))),
+    let outcome = match cx.s.sms_throttle.check(ip) {
+        Err(_) => Err((StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"))),
+        Ok(()) => match tp::resend_sms_code(cx.app(), &id).await {
+            Ok(_) => Ok(cx.lang.t("tp-code-resent")),
+            Err(e) => Err(cx.shown(&e)),
+        },
     };
-    match outcome {
-        Ok(_) => {
-            code_page(
-                &s,
-                lang,
-                &uri,
-                &id,
-                f.csrf,
-                Some(lang.t("tp-code-resent")),
-                None,
-            )
-            .await
-        }
-        Err(err) => code_page(&s, lang, &uri, &id, f.csrf, None, Some(err)).await,
-    }
+    code_page(&cx.after(outcome), &id, f.csrf).await
 }
 
 // ---- Step 4: the face check ---------------------------------------------------------
 
-#[derive(Template)]
-#[template(path = "holder/face.html")]
-struct Face {
-    page: Page,
-    csrf: String,
-    max_mb: usize,
-    error: Option<String>,
+page_template! {
+    Face = "holder/face.html" {
+        csrf: String,
+        max_mb: usize,
+    }
 }
 
-fn face_page(lang: Lang, uri: &OriginalUri, csrf: String, error: Option<String>) -> Response {
-    let page = Page::new(lang, uri, None, "tp-title");
-    let body = render(&Face {
-        page,
+fn face_page(cx: &Cx, csrf: String) -> Response {
+    let page = Face {
+        page: cx.page(None, "tp-title"),
         csrf: csrf.clone(),
         max_mb: exitentry_services::providers::MAX_IMAGE_BYTES / (1024 * 1024),
-        error,
-    });
-    with_csrf(&csrf, body)
+    };
+    with_anon_csrf(&csrf, cx.render(&page))
 }
 
-async fn face_form(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Response {
+async fn face_form(cx: Cx, headers: HeaderMap) -> Response {
     let Some(id) = application_id(&headers) else {
         return restart();
     };
-    match tp::application(&s.app, &id).await.map(|v| v.state) {
-        Ok(state) if state == "awaiting_face" => face_page(lang, &uri, anon_csrf(&headers), None),
+    match tp::application(cx.app(), &id).await.map(|v| v.state) {
+        Ok(state) if state == "awaiting_face" => face_page(&cx, anon_csrf(&headers)),
         Ok(state) if state == "issued" => Redirect::to("/temporary-permit/issued").into_response(),
         Ok(_) => Redirect::to("/temporary-permit/code").into_response(),
         Err(_) => restart(),
@@ -461,49 +361,37 @@ async fn face_form(
 }
 
 async fn face(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     headers: HeaderMap,
     InProgress(id): InProgress,
     form: CsrfMultipart<FacePost>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
     if form.part_failed {
-        return too_large(lang, &uri, csrf);
+        return too_large(&cx, csrf);
     }
-    match tp::submit_face(&s.app, &id, &form.bytes("photo")).await {
+    match tp::submit_face(cx.app(), &id, &form.bytes("photo")).await {
         Ok(_) => Redirect::to("/temporary-permit/issued").into_response(),
-        Err(e) => (
-            status_for(&e),
-            face_page(lang, &uri, csrf, Some(message_for(&e, lang))),
-        )
-            .into_response(),
+        Err(e) => face_page(&cx.after(Err(cx.shown(&e))), csrf),
     }
 }
 
 // ---- Issued -------------------------------------------------------------------------
 
-#[derive(Template)]
-#[template(path = "holder/issued.html")]
-struct Issued {
-    page: Page,
-    permit: PermitCard,
+page_template! {
+    Issued = "holder/issued.html" {
+        permit: PermitCard,
+    }
 }
 
-async fn issued(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Response {
+async fn issued(cx: Cx, headers: HeaderMap) -> Response {
     let Some(id) = application_id(&headers) else {
         return restart();
     };
-    match tp::application(&s.app, &id).await {
+    match tp::application(cx.app(), &id).await {
         Ok(v) => match v.permit {
             Some(p) => render(&Issued {
-                page: Page::new(lang, &uri, None, "tp-issued-title"),
+                page: cx.page(None, "tp-issued-title"),
                 permit: p.into(),
             }),
             None => Redirect::to("/temporary-permit/code").into_response(),
@@ -514,36 +402,27 @@ async fn issued(
 
 // ---- My temporary permits -------------------------------------------------------------
 
-/// Only the holders' own pages after sign-in (no open redirect).
-fn local_next(next: Option<&str>) -> String {
-    super::common::next_within(next, "/my", "/my")
+page_template! {
+    Login = "holder/login.html" {
+        csrf: String,
+        next: String,
+        mobile: String,
+    }
 }
 
-#[derive(Template)]
-#[template(path = "holder/login.html")]
-struct Login {
-    page: Page,
-    csrf: String,
-    next: String,
-    mobile: String,
-    error: Option<String>,
+fn login_page(cx: &Cx, csrf: String, next: String, mobile: String) -> Response {
+    cx.render(&Login {
+        page: cx.page(None, "my-login-title"),
+        csrf,
+        next,
+        mobile,
+    })
 }
 
-async fn login_form(
-    lang: Lang,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    Query(q): Query<NextQuery>,
-) -> Response {
+async fn login_form(cx: Cx, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
     let csrf = anon_csrf(&headers);
-    let body = render(&Login {
-        page: Page::new(lang, &uri, None, "my-login-title"),
-        csrf: csrf.clone(),
-        next: local_next(q.next.as_deref()),
-        mobile: String::new(),
-        error: None,
-    });
-    with_csrf(&csrf, body)
+    let next = SignIn::HOLDER.next(q.next.as_deref());
+    with_anon_csrf(&csrf, login_page(&cx, csrf.clone(), next, String::new()))
 }
 
 #[derive(Deserialize)]
@@ -558,98 +437,45 @@ struct LoginForm {
 }
 
 async fn login(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    ClientIp(ip): ClientIp,
+    cx: Cx,
+    ip: ClientIp,
     headers: HeaderMap,
     CsrfForm(f, _): CsrfForm<LoginForm>,
 ) -> Response {
-    let next = local_next(f.next.as_deref());
-    let again = |status: StatusCode, msg: String| {
-        let body = render(&Login {
-            page: Page::new(lang, &uri, None, "my-login-title"),
-            csrf: f.csrf.clone(),
-            next: next.clone(),
-            mobile: f.mobile.clone(),
-            error: Some(msg),
-        });
-        (status, body).into_response()
-    };
-    if let Err(wait) = s.login_throttle.check(ip) {
-        let res = again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"));
-        return super::common::retry_after(res, wait);
-    }
-    let device = crate::session::device_token(&headers, crate::session::HOLDER_DEVICE_COOKIE);
-    match holders::login_from(&s.app, &f.mobile, &f.password, device).await {
-        Ok((token, _, device)) => crate::session::signed_in(
-            &s,
-            HOLDER_COOKIE,
-            &token,
-            crate::session::HOLDER_DEVICE_COOKIE,
-            device,
-            &next,
-        ),
-        Err(e) => {
-            let msg = super::common::sign_in_error(&e, lang, "err-bad_holder_credentials");
-            again(status_for(&e), msg)
-        }
-    }
+    let next = SignIn::HOLDER.next(f.next.as_deref());
+    let again = |cx: &Cx| login_page(cx, f.csrf.clone(), next.clone(), f.mobile.clone());
+    let device = SignIn::HOLDER.device(&headers);
+    let login = holders::login_from(cx.app(), &f.mobile, &f.password, device);
+    SignIn::HOLDER.run(&cx, ip, &next, login, again).await
 }
 
 async fn logout(
-    State(s): State<AppState>,
+    cx: Cx,
     headers: HeaderMap,
     Holder(_): Holder,
     _: CsrfForm<CsrfOnly, Up>,
 ) -> Response {
-    if let Some(token) = crate::i18n::cookie_in(&headers, HOLDER_COOKIE) {
-        let _ = holders::logout(&s.app, token).await;
+    let end = async |token: &str| holders::logout(cx.app(), token).await;
+    SignIn::HOLDER.sign_out(&headers, end, "/").await
+}
+
+page_template! {
+    MyPermits = "holder/permits.html" {
+        holder: HolderSession,
+        permits: Vec<PermitCard>,
     }
-    (
-        [(
-            header::SET_COOKIE,
-            set_cookie(HOLDER_COOKIE, "", Some(0), false),
-        )],
-        Redirect::to("/"),
-    )
-        .into_response()
 }
 
-#[derive(Template)]
-#[template(path = "holder/permits.html")]
-struct MyPermits {
-    page: Page,
-    holder: HolderSession,
-    permits: Vec<PermitCard>,
-    notice: Option<String>,
-    error: Option<String>,
-}
-
-async fn my_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    holder: HolderSession,
-    notice: Option<String>,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let page = Page::new(lang, uri, None, "my-title");
-    let permits = tp::holder_permits(&s.app, &holder)
+async fn my_page(cx: &Cx, holder: HolderSession) -> PageResult {
+    let page = cx.page(None, "my-title");
+    let permits = tp::holder_permits(cx.app(), &holder)
         .await
-        .map_err(PageError::at(lang, &page.path))?;
-    let (status, error) = super::common::status_and_error(error);
-    Ok((
-        status,
-        render(&MyPermits {
-            page,
-            holder,
-            permits: permits.into_iter().map(PermitCard::from).collect(),
-            notice,
-            error,
-        }),
-    )
-        .into_response())
+        .map_err(cx.fail(&page.path))?;
+    Ok(cx.render(&MyPermits {
+        page,
+        holder,
+        permits: permits.into_iter().map(PermitCard::from).collect(),
+    }))
 }
 
 #[derive(Deserialize, Default)]
@@ -658,45 +484,34 @@ struct DoneQuery {
     done: String,
 }
 
-async fn my_permits(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Holder(h): Holder,
-    Query(q): Query<DoneQuery>,
-) -> Result<Response, PageError> {
-    let notice = (q.done == "cancelled").then(|| lang.t("my-cancelled"));
-    my_page(&s, lang, &uri, h, notice, None).await
+async fn my_permits(cx: Cx, Holder(h): Holder, Query(q): Query<DoneQuery>) -> PageResult {
+    if q.done == "cancelled" {
+        return my_page(&cx.after(Ok(cx.lang.t("my-cancelled"))), h).await;
+    }
+    my_page(&cx, h).await
 }
 
 /// The confirmation before a permit is cancelled: whose permit, until when, and that a
 /// cancelled permit cannot be used again.
-async fn confirm_cancel(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    h: &HolderSession,
-    id: &str,
-    error: Option<String>,
-) -> Result<Response, PageError> {
-    let page = Page::new(lang, uri, None, "tp-cancel-title");
-    let permits = tp::holder_permits(&s.app, h)
+async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str, error: Option<String>) -> PageResult {
+    let page = cx.page(None, "tp-cancel-title");
+    let permits = tp::holder_permits(cx.app(), h)
         .await
-        .map_err(PageError::at(lang, &page.path))?;
+        .map_err(cx.fail(&page.path))?;
     let Some(p) = permits.into_iter().find(|p| p.id == id) else {
-        return Err(PageError::at(lang, &page.path)(
+        return Err(cx.fail(&page.path)(
             exitentry_services::ServiceError::NotFound("temporary_permit"),
         ));
     };
-    let until = super::common::beijing(p.valid_until, "%Y-%m-%d %H:%M");
+    let until = beijing(p.valid_until, "%Y-%m-%d %H:%M");
     Ok(super::common::Confirm {
-        what: lang.t_args(
+        what: cx.lang.t_args(
             "tp-cancel-what",
             &[("name", p.holder_name), ("until", until)],
         ),
-        consequence: lang.t("tp-cancel-consequence"),
+        consequence: cx.lang.t("tp-cancel-consequence"),
         action: format!("/my/temporary-permits/{id}/cancel"),
-        button: lang.t("tp-cancel-confirm"),
+        button: cx.lang.t("tp-cancel-confirm"),
         back: "/my/temporary-permits".into(),
         csrf: h.csrf_token.clone(),
         error,
@@ -705,29 +520,21 @@ async fn confirm_cancel(
     .respond())
 }
 
-async fn cancel_form(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Holder(h): Holder,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    confirm_cancel(&s, lang, &uri, &h, &id, None).await
+async fn cancel_form(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
+    confirm_cancel(&cx, &h, &id, None).await
 }
 
 async fn cancel(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Holder(h): Holder,
     Path(id): Path<String>,
     _: CsrfForm<CsrfOnly, Up>,
-) -> Result<Response, PageError> {
-    match tp::cancel(&s.app, &h, &id).await {
+) -> PageResult {
+    match tp::cancel(cx.app(), &h, &id).await {
         Ok(()) => Ok(Redirect::to("/my/temporary-permits?done=cancelled").into_response()),
         Err(e @ exitentry_services::ServiceError::NotFound(_)) => {
-            Err(PageError::at(lang, "/my/temporary-permits")(e))
+            Err(cx.fail("/my/temporary-permits")(e))
         }
-        Err(e) => confirm_cancel(&s, lang, &uri, &h, &id, Some(message_for(&e, lang))).await,
+        Err(e) => confirm_cancel(&cx, &h, &id, Some(message_for(&e, cx.lang))).await,
     }
 }

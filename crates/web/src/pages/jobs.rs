@@ -1,16 +1,13 @@
 //! Administration of the job queue: jobs given up on (undelivered email and SMS, with
 //! their last error) and queueing one again; and the development outbox as a page.
 
-use super::common::{CsrfForm, Page, StaffWith, back, csrf_field, need, render, when_micros};
+use super::common::{
+    CsrfForm, Cx, StaffWith, back, csrf_field, need, outcome, page_template, render, when_micros,
+};
 use crate::AppState;
-use crate::error::{PageError, message_for};
-use crate::i18n::Lang;
+use crate::error::PageResult;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
@@ -30,13 +27,10 @@ pub fn routes() -> Router<AppState> {
         .route("/dev/outbox", get(outbox))
 }
 
-#[derive(Template)]
-#[template(path = "staff/jobs.html")]
-struct Jobs {
-    page: Page,
-    jobs: Vec<FailedJob>,
-    notice: Option<String>,
-    error: Option<String>,
+page_template! {
+    Jobs = "staff/jobs.html" {
+        jobs: Vec<FailedJob>,
+    }
 }
 
 impl Jobs {
@@ -45,36 +39,19 @@ impl Jobs {
     }
 }
 
-async fn page(
-    s: &AppState,
-    lang: Lang,
-    staff: StaffSession,
-    notice: Option<String>,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let list = jobs::failed_jobs(&s.app, &staff, 200)
+async fn page(cx: &Cx, staff: StaffSession) -> PageResult {
+    let list = jobs::failed_jobs(cx.app(), &staff, 200)
         .await
-        .map_err(PageError::at(lang, PATH))?;
-    let uri = OriginalUri(PATH.parse().unwrap_or_default());
-    let (status, error) = super::common::status_and_error(error);
-    Ok((
-        status,
-        render(&Jobs {
-            page: Page::new(lang, &uri, Some(staff), "jobs-title"),
-            jobs: list,
-            notice,
-            error,
-        }),
-    )
-        .into_response())
+        .map_err(cx.fail(PATH))?;
+    let cx = cx.at(PATH);
+    Ok(cx.render(&Jobs {
+        page: cx.page(Some(staff), "jobs-title"),
+        jobs: list,
+    }))
 }
 
-async fn list(
-    State(s): State<AppState>,
-    lang: Lang,
-    Staff(staff): Staff,
-) -> Result<Response, PageError> {
-    page(&s, lang, staff, None, None).await
+async fn list(cx: Cx, Staff(staff): Staff) -> PageResult {
+    page(&cx, staff).await
 }
 
 #[derive(Deserialize)]
@@ -86,26 +63,19 @@ struct RetryForm {
 }
 
 async fn retry(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ManageJobs, JobsPage>,
     CsrfForm(f, _): CsrfForm<RetryForm, JobsPage>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let Ok(id) = f.id.trim().parse::<i64>() else {
-        return Err(PageError::at(lang, PATH)(ServiceError::NotFound("job")));
+        return Err(cx.fail(PATH)(ServiceError::NotFound("job")));
     };
-    match jobs::retry(&s.app, &staff, id).await {
-        Ok(()) => {
-            let msg = lang.t_args("jobs-retried", &[("id", id.to_string())]);
-            page(&s, lang, staff, Some(msg), None).await
-        }
-        Err(e @ (ServiceError::Conflict { .. } | ServiceError::NotFound(_))) => {
-            let status = crate::error::status_for(&e);
-            let msg = message_for(&e, lang);
-            page(&s, lang, staff, None, Some((status, msg))).await
-        }
-        Err(e) => Err(PageError::at(lang, PATH)(e)),
-    }
+    let done = jobs::retry(cx.app(), &staff, id).await;
+    let retried = |()| cx.lang.t_args("jobs-retried", &[("id", id.to_string())]);
+    let shown =
+        |e: &ServiceError| matches!(e, ServiceError::Conflict { .. } | ServiceError::NotFound(_));
+    let outcome = outcome(&cx, done, retried, shown, PATH)?;
+    page(&cx.after(outcome), staff).await
 }
 
 /// A piece of a message body: plain text, or a web link to make clickable.
@@ -118,6 +88,12 @@ pub struct Segment {
 /// message cannot smuggle a `javascript:` link; the template escapes every piece.
 pub fn linkify(body: &str) -> Vec<Segment> {
     let mut out = Vec::new();
+    let mut push = |text: &str, link: bool| {
+        out.push(Segment {
+            text: text.to_string(),
+            link,
+        })
+    };
     let mut rest = body;
     while let Some(start) = ["https://", "http://"]
         .iter()
@@ -135,30 +111,18 @@ pub fn linkify(body: &str) -> Vec<Segment> {
         let scheme_len = if tail.starts_with("https://") { 8 } else { 7 };
         if end <= scheme_len {
             // A bare scheme: keep it as text and look further on.
-            out.push(Segment {
-                text: rest[..start + scheme_len].to_string(),
-                link: false,
-            });
+            push(&rest[..start + scheme_len], false);
             rest = &rest[start + scheme_len..];
             continue;
         }
         if start > 0 {
-            out.push(Segment {
-                text: rest[..start].to_string(),
-                link: false,
-            });
+            push(&rest[..start], false);
         }
-        out.push(Segment {
-            text: tail[..end].to_string(),
-            link: true,
-        });
+        push(&tail[..end], true);
         rest = &tail[end..];
     }
     if !rest.is_empty() {
-        out.push(Segment {
-            text: rest.to_string(),
-            link: false,
-        });
+        push(rest, false);
     }
     out
 }
@@ -171,27 +135,20 @@ pub struct OutboxItem {
     pub at: String,
 }
 
-#[derive(Template)]
-#[template(path = "dev/outbox.html")]
-struct Outbox {
-    page: Page,
-    messages: Vec<OutboxItem>,
+page_template! {
+    Outbox = "dev/outbox.html" {
+        messages: Vec<OutboxItem>,
+    }
 }
 
 /// Development only (`server.dev_providers`): the SMS and emails the development providers
 /// delivered, newest first, with clickable links. 404 otherwise, like the JSON outbox.
-async fn outbox(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-) -> Result<Response, PageError> {
-    let path = uri.0.path().to_string();
-    if !s.app.config.server.dev_providers {
-        return Err(PageError::at(lang, &path)(ServiceError::NotFound("page")));
+async fn outbox(cx: Cx) -> PageResult {
+    let fail = cx.fail(cx.path());
+    if !cx.app().config.server.dev_providers {
+        return Err(fail(ServiceError::NotFound("page")));
     }
-    let msgs = jobs::outbox(&s.app, 100)
-        .await
-        .map_err(PageError::at(lang, &path))?;
+    let msgs = jobs::outbox(cx.app(), 100).await.map_err(&fail)?;
     let messages = msgs
         .into_iter()
         .map(|m| OutboxItem {
@@ -203,7 +160,7 @@ async fn outbox(
         })
         .collect();
     Ok(render(&Outbox {
-        page: Page::new(lang, &uri, None, "outbox-title"),
+        page: cx.page(None, "outbox-title"),
         messages,
     }))
 }
@@ -221,38 +178,42 @@ mod tests {
 
     #[test]
     fn links_are_found_and_nothing_else_is() {
-        assert_eq!(
-            pieces("打开 https://ee.example/v?t=a&b=1。谢谢"),
-            vec![
-                ("打开 ".into(), false),
-                ("https://ee.example/v?t=a&b=1".into(), true),
-                ("。谢谢".into(), false),
-            ]
-        );
-        assert_eq!(
-            pieces("See http://x.example/a.\nhttps://y.example"),
-            vec![
-                ("See ".into(), false),
-                ("http://x.example/a".into(), true),
-                (".\n".into(), false),
-                ("https://y.example".into(), true),
-            ]
-        );
-        assert_eq!(
-            pieces("javascript:alert(1) https:// <b>"),
-            vec![
-                ("javascript:alert(1) https://".into(), false),
-                (" <b>".into(), false),
-            ]
-        );
-        assert!(pieces("").is_empty());
-        assert_eq!(
-            pieces("a\"https://e.example/\"onmouseover=x"),
-            vec![
-                ("a\"".into(), false),
-                ("https://e.example/".into(), true),
-                ("\"onmouseover=x".into(), false),
-            ]
-        );
+        // A body, and its pieces: (text, is a link).
+        let cases: [(&str, &[(&str, bool)]); 5] = [
+            (
+                "打开 https://ee.example/v?t=a&b=1。谢谢",
+                &[
+                    ("打开 ", false),
+                    ("https://ee.example/v?t=a&b=1", true),
+                    ("。谢谢", false),
+                ],
+            ),
+            (
+                "See http://x.example/a.\nhttps://y.example",
+                &[
+                    ("See ", false),
+                    ("http://x.example/a", true),
+                    (".\n", false),
+                    ("https://y.example", true),
+                ],
+            ),
+            (
+                "javascript:alert(1) https:// <b>",
+                &[("javascript:alert(1) https://", false), (" <b>", false)],
+            ),
+            ("", &[]),
+            (
+                "a\"https://e.example/\"onmouseover=x",
+                &[
+                    ("a\"", false),
+                    ("https://e.example/", true),
+                    ("\"onmouseover=x", false),
+                ],
+            ),
+        ];
+        for (body, want) in cases {
+            let want: Vec<(String, bool)> = want.iter().map(|(t, l)| (t.to_string(), *l)).collect();
+            assert_eq!(pieces(body), want, "{body:?}");
+        }
     }
 }

@@ -3,18 +3,17 @@
 //! display for the waiting room is public: it shows ticket numbers only.
 
 use super::common::{
-    CsrfForm, Page, TicketForm, TicketQuery, Up, bookable, csrf_field, render, ticket_for,
+    CsrfForm, Cx, Page, TicketForm, TicketQuery, Up, bookable, chosen_endorsement, csrf_field,
+    page_template, render, ticket_for, with_anon_csrf,
 };
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
-use crate::i18n::Lang;
+use crate::error::PageResult;
 use crate::session::{
-    DEVICE_COOKIE, Device, KioskDevice, MaybeDevice, TicketPrinter, anon_csrf, anon_csrf_cookie,
-    set_cookie,
+    DEVICE_COOKIE, Device, KioskDevice, MaybeDevice, TicketPrinter, anon_csrf, set_cookie,
 };
 use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -38,84 +37,95 @@ pub fn routes() -> Router<AppState> {
         .merge(endorsement_routes())
 }
 
-#[derive(Template)]
-#[template(path = "kiosk/pair.html")]
-struct Pair {
-    page: Page,
-    csrf: String,
-    error: Option<String>,
+page_template! {
+    Pair = "kiosk/pair.html" {
+        csrf: String,
+    }
 }
 
-#[derive(Template)]
-#[template(path = "kiosk/tickets.html")]
-struct Tickets {
-    page: Page,
+page_template! {
+    Tickets = "kiosk/tickets.html" {
+        device: DeviceSession,
+        action: &'static str,
+        csrf: String,
+        services: Vec<Service>,
+        ticket: Option<TicketView>,
+    }
+}
+
+page_template! {
+    Collect = "kiosk/collect.html" {
+        device: DeviceSession,
+        csrf: String,
+        collected: Option<Collected>,
+    }
+}
+
+fn kiosk_page(cx: &Cx) -> Page {
+    cx.page(None, "kiosk-title")
+}
+
+/// The ticket printer's screen: the ticket just printed, or why none was.
+fn tickets_page(
+    cx: &Cx,
+    csrf: &str,
     device: DeviceSession,
-    action: &'static str,
-    csrf: String,
-    services: Vec<Service>,
     ticket: Option<TicketView>,
-    error: Option<String>,
+) -> Response {
+    let page = Tickets {
+        page: kiosk_page(cx),
+        device,
+        action: "/kiosk/ticket",
+        csrf: csrf.to_string(),
+        services: bookable(),
+        ticket,
+    };
+    with_anon_csrf(csrf, cx.render(&page))
 }
 
-#[derive(Template)]
-#[template(path = "kiosk/collect.html")]
-struct Collect {
-    page: Page,
+/// The collection kiosk's screen: what was handed out, or why nothing was.
+fn collect_page(
+    cx: &Cx,
+    csrf: &str,
     device: DeviceSession,
-    csrf: String,
     collected: Option<Collected>,
-    error: Option<String>,
+) -> Response {
+    let page = Collect {
+        page: kiosk_page(cx),
+        device,
+        csrf: csrf.to_string(),
+        collected,
+    };
+    with_anon_csrf(csrf, cx.render(&page))
 }
 
-fn with_csrf(status: StatusCode, csrf: &str, body: Response) -> Response {
-    (status, [(header::SET_COOKIE, anon_csrf_cookie(csrf))], body).into_response()
-}
-
-fn kiosk_page(lang: Lang, uri: &OriginalUri) -> Page {
-    Page::new(lang, uri, None, "kiosk-title")
+/// Pairing: the device's token, or why it was refused.
+fn pair_page(cx: &Cx, csrf: &str) -> Response {
+    let page = Pair {
+        page: kiosk_page(cx),
+        csrf: csrf.to_string(),
+    };
+    with_anon_csrf(csrf, cx.render(&page))
 }
 
 async fn home(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     headers: HeaderMap,
     MaybeDevice(device): MaybeDevice,
     Query(q): Query<TicketQuery>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
-    let page = kiosk_page(lang, &uri);
-    let body = match device {
-        None => render(&Pair {
-            page,
-            csrf: csrf.clone(),
-            error: None,
-        }),
-        Some(d) if d.kind == "kiosk" => render(&Collect {
-            page,
-            device: d,
-            csrf: csrf.clone(),
-            collected: None,
-            error: None,
-        }),
+    match device {
+        None => pair_page(&cx, &csrf),
+        Some(d) if d.kind == "kiosk" => collect_page(&cx, &csrf, d, None),
         Some(d) => {
             let ticket = match q.ticket {
-                Some(id) => centre::ticket(&s.app, Desk::Device(&d), id).await.ok(),
+                Some(id) => centre::ticket(cx.app(), Desk::Device(&d), id).await.ok(),
                 None => None,
             };
-            render(&Tickets {
-                page,
-                device: d,
-                action: "/kiosk/ticket",
-                csrf: csrf.clone(),
-                services: bookable(),
-                ticket,
-                error: None,
-            })
+            tickets_page(&cx, &csrf, d, ticket)
         }
-    };
-    with_csrf(StatusCode::OK, &csrf, body)
+    }
 }
 
 #[derive(Deserialize)]
@@ -126,32 +136,17 @@ struct PairForm {
     token: String,
 }
 
-async fn pair(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    CsrfForm(f, _): CsrfForm<PairForm, Up>,
-) -> Response {
-    let csrf = anon_csrf(&headers);
+async fn pair(cx: Cx, headers: HeaderMap, CsrfForm(f, _): CsrfForm<PairForm, Up>) -> Response {
     let token = f.token.trim();
-    match centre::device_session(&s.app, token).await {
+    match centre::device_session(cx.app(), token).await {
         Ok(Some(_)) => {
-            let c = set_cookie(
-                DEVICE_COOKIE,
-                token,
-                Some(400 * 24 * 3600),
-                s.app.config.server.secure_cookies,
-            );
+            let secure = cx.app().config.server.secure_cookies;
+            let c = set_cookie(DEVICE_COOKIE, token, Some(400 * 24 * 3600), secure);
             ([(header::SET_COOKIE, c)], Redirect::to("/kiosk")).into_response()
         }
         _ => {
-            let body = render(&Pair {
-                page: kiosk_page(lang, &uri),
-                csrf: csrf.clone(),
-                error: Some(lang.t("kiosk-bad-token")),
-            });
-            with_csrf(StatusCode::UNAUTHORIZED, &csrf, body)
+            let refused = (StatusCode::UNAUTHORIZED, cx.lang.t("kiosk-bad-token"));
+            pair_page(&cx.after(Err(refused)), &anon_csrf(&headers))
         }
     }
 }
@@ -162,29 +157,21 @@ async fn unpair(_: CsrfForm<PairForm, Up>) -> Response {
 }
 
 async fn ticket(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     headers: HeaderMap,
     Device(device, _): Device<TicketPrinter>,
     CsrfForm(f, _): CsrfForm<TicketForm, Up>,
 ) -> Response {
-    let csrf = anon_csrf(&headers);
-    let (status, ticket, error) = match ticket_for(&s, Desk::Device(&device), &f).await {
+    match ticket_for(&cx.s, Desk::Device(&device), &f).await {
         // Post, redirect, get: a reload never prints a second ticket.
-        Ok(t) => return Redirect::to(&format!("/kiosk?ticket={}", t.id)).into_response(),
-        Err(e) => (status_for(&e), None, Some(message_for(&e, lang))),
-    };
-    let body = render(&Tickets {
-        page: kiosk_page(lang, &uri),
-        device,
-        action: "/kiosk/ticket",
-        csrf: csrf.clone(),
-        services: bookable(),
-        ticket,
-        error,
-    });
-    with_csrf(status, &csrf, body)
+        Ok(t) => Redirect::to(&format!("/kiosk?ticket={}", t.id)).into_response(),
+        Err(e) => tickets_page(
+            &cx.after(Err(cx.shown(&e))),
+            &anon_csrf(&headers),
+            device,
+            None,
+        ),
+    }
 }
 
 #[derive(Deserialize)]
@@ -202,72 +189,55 @@ struct CollectForm {
 }
 
 async fn collect(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     headers: HeaderMap,
     Device(device, _): Device<KioskDevice>,
     CsrfForm(f, _): CsrfForm<CollectForm, Up>,
 ) -> Response {
-    let csrf = anon_csrf(&headers);
-    let (status, collected, error) =
-        match centre::collect(&s.app, &device, &f.reference, &f.id_number, &f.old_permit).await {
-            Ok(c) => (StatusCode::OK, Some(c), None),
-            Err(e) => (status_for(&e), None, Some(message_for(&e, lang))),
-        };
-    let body = render(&Collect {
-        page: kiosk_page(lang, &uri),
+    let done = centre::collect(cx.app(), &device, &f.reference, &f.id_number, &f.old_permit).await;
+    let (collected, error) = match done {
+        Ok(c) => (Some(c), None),
+        Err(e) => (None, Some(cx.shown(&e))),
+    };
+    collect_page(
+        &cx.or_failed(error),
+        &anon_csrf(&headers),
         device,
-        csrf: csrf.clone(),
         collected,
-        error,
-    });
-    with_csrf(status, &csrf, body)
+    )
 }
 
-#[derive(Template)]
-#[template(path = "kiosk/display.html")]
-struct Display {
-    page: Page,
-    board: Board,
+page_template! {
+    Display = "kiosk/display.html" {
+        board: Board,
+    }
 }
 
-#[derive(Template)]
-#[template(path = "kiosk/board.html")]
-struct BoardPart {
-    page: Page,
-    board: Board,
+page_template! {
+    BoardPart = "kiosk/board.html" {
+        board: Board,
+    }
 }
 
-async fn display(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Path(office): Path<String>,
-) -> Result<Response, PageError> {
-    let board = centre::board(&s.app, &office)
+/// The office's call board (`Display` with the page around it, `BoardPart` alone).
+async fn board_of<T: Template>(
+    cx: &Cx,
+    office: &str,
+    page: impl FnOnce(Page, Board) -> T,
+) -> PageResult {
+    let board = centre::board(cx.app(), office)
         .await
-        .map_err(PageError::at(lang, uri.0.path()))?;
-    Ok(render(&Display {
-        page: Page::new(lang, &uri, None, "display-title"),
-        board,
-    }))
+        .map_err(cx.fail(cx.path()))?;
+    Ok(render(&page(cx.page(None, "display-title"), board)))
+}
+
+async fn display(cx: Cx, Path(office): Path<String>) -> PageResult {
+    board_of(&cx, &office, |page, board| Display { page, board }).await
 }
 
 /// The board alone, fetched every two seconds by the display page.
-async fn board(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Path(office): Path<String>,
-) -> Result<Response, PageError> {
-    let board = centre::board(&s.app, &office)
-        .await
-        .map_err(PageError::at(lang, uri.0.path()))?;
-    Ok(render(&BoardPart {
-        page: Page::new(lang, &uri, None, "display-title"),
-        board,
-    }))
+async fn board(cx: Cx, Path(office): Path<String>) -> PageResult {
+    board_of(&cx, &office, |page, board| BoardPart { page, board }).await
 }
 
 // ---- endorsements at the kiosk: identify with the card, pay, print, apply and print ----
@@ -297,76 +267,51 @@ struct EndorsementForm {
     choice: String,
 }
 
-#[derive(Template)]
-#[template(path = "kiosk/endorsements.html")]
-struct KioskEndorsements {
-    page: Page,
-    device: DeviceSession,
-    csrf: String,
-    card: String,
-    id_number: String,
-    applications: Vec<ea::ApplicationView>,
-    /// Today (`YYYY-MM-DD`): counter applications print from their `ready_on`.
-    today: String,
-    choices: Vec<ea::Choice>,
-    printed: Option<ea::Printed>,
-    error: Option<String>,
+page_template! {
+    KioskEndorsements = "kiosk/endorsements.html" {
+        device: DeviceSession,
+        csrf: String,
+        card: String,
+        id_number: String,
+        applications: Vec<ea::ApplicationView>,
+        /// Today (`YYYY-MM-DD`): counter applications print from their `ready_on`.
+        today: String,
+        choices: Vec<ea::Choice>,
+        printed: Option<ea::Printed>,
+    }
 }
 
 async fn endorsements(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     headers: HeaderMap,
     Device(device, _): Device<KioskDevice>,
     CsrfForm(f, _): CsrfForm<EndorsementForm, Up>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
-    let person = match ea::identify(&s.app, &device, &f.card, &f.id_number).await {
+    let app = cx.app();
+    let person = match ea::identify(app, &device, &f.card, &f.id_number).await {
         Ok(p) => p,
-        Err(e) => {
-            let body = render(&Collect {
-                page: kiosk_page(lang, &uri),
-                device,
-                csrf: csrf.clone(),
-                collected: None,
-                error: Some(message_for(&e, lang)),
-            });
-            return with_csrf(status_for(&e), &csrf, body);
-        }
+        Err(e) => return collect_page(&cx.after(Err(cx.shown(&e))), &csrf, device, None),
     };
     let mut printed = None;
     let outcome: Result<(), ServiceError> = match f.action.as_str() {
-        "pay" => ea::pay_at_kiosk(&s.app, &device, person, &f.application, &f.method)
+        "pay" => ea::pay_at_kiosk(app, &device, person, &f.application, &f.method)
             .await
             .map(|_| ()),
-        "print" => ea::print_here(&s.app, &device, person, &f.application)
+        "print" => ea::print_here(app, &device, person, &f.application)
             .await
             .map(|p| {
                 printed = Some(p);
             }),
         "apply" => {
-            let parts: Vec<&str> = f.choice.split('|').collect();
-            let req = match parts.as_slice() {
-                [d, k, m, t] => ea::ApplyRequest {
-                    destination: d.to_string(),
-                    kind: k.to_string(),
-                    validity_months: m.parse().unwrap_or(0),
-                    trips: t.to_string(),
-                },
-                _ => ea::ApplyRequest::default(),
-            };
-            ea::apply(&s.app, person, "kiosk", &device.actor(), &req)
+            let req = chosen_endorsement(&f.choice);
+            ea::apply(app, person, "kiosk", &device.actor(), &req)
                 .await
                 .map(|_| ())
         }
         _ => Ok(()),
     };
-    let (status, error) = match outcome {
-        Ok(()) => (StatusCode::OK, None),
-        Err(e) => (status_for(&e), Some(message_for(&e, lang))),
-    };
-    let applications = ea::mine(&s.app, person)
+    let applications = ea::mine(app, person)
         .await
         .unwrap_or_default()
         .into_iter()
@@ -378,18 +323,18 @@ async fn endorsements(
             )
         })
         .collect();
-    let choices = ea::choices(&s.app, person).await.unwrap_or_default();
-    let body = render(&KioskEndorsements {
-        page: kiosk_page(lang, &uri),
+    let choices = ea::choices(app, person).await.unwrap_or_default();
+    let cx = cx.or_failed(outcome.err().map(|e| cx.shown(&e)));
+    let page = KioskEndorsements {
+        page: kiosk_page(&cx),
         device,
         csrf: csrf.clone(),
         card: f.card,
         id_number: f.id_number,
         applications,
-        today: s.app.today().to_string(),
+        today: app.today().to_string(),
         choices,
         printed,
-        error,
-    });
-    with_csrf(status, &csrf, body)
+    };
+    with_anon_csrf(&csrf, cx.render(&page))
 }

@@ -2,20 +2,18 @@
 //! shown on a printable page with the QR.
 
 use super::common::{
-    CsrfForm, CsrfOnly, Page, StaffWith, csrf_field, need, qr_svg, redirect_or_again, render,
+    CsrfForm, CsrfOnly, Cx, StaffWith, beijing, csrf_field, invalid_or_conflict, need,
+    page_template, qr_svg, redirect_or_again, render,
 };
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
-use crate::i18n::Lang;
+use crate::error::PageResult;
 use crate::session::{Holder, Staff};
-use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::Path;
+use axum::response::Response;
 use axum::routing::get;
-use exitentry_domain::staff::Permission;
 use exitentry_services::ServiceError;
+use exitentry_services::auth::StaffSession;
 use exitentry_services::holders::HolderSession;
 use exitentry_services::linkage_proofs::{self as lp, PaperRequest, ProofView};
 use serde::Deserialize;
@@ -24,9 +22,9 @@ csrf_field!(PaperForm);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/my/linkage-proof", get(my_proofs).post(my_issue))
+        .route(MINE, get(my_proofs).post(my_issue))
         .route("/my/linkage-proofs/{id}", get(my_print))
-        .route("/staff/linkage-proofs", get(paper_form).post(paper_issue))
+        .route(PAPER, get(paper_form).post(paper_issue))
         .route("/staff/linkage-proofs/{id}", get(staff_print))
 }
 
@@ -53,8 +51,8 @@ impl From<ProofView> for ProofCard {
             qr_svg: qr_svg(&p.payload).unwrap_or_default(),
             id: p.id,
             payload: p.payload,
-            valid_from: super::common::beijing(p.valid_from, fmt),
-            valid_until: super::common::beijing(p.valid_until, fmt),
+            valid_from: beijing(p.valid_from, fmt),
+            valid_until: beijing(p.valid_until, fmt),
             holder_name: p.holder_name,
             travel_kind: p.travel_document_kind,
             travel_number: p.travel_document_number,
@@ -66,57 +64,35 @@ impl From<ProofView> for ProofCard {
     }
 }
 
-#[derive(Template)]
-#[template(path = "holder/linkage.html")]
-struct MyProofs {
-    page: Page,
-    holder: HolderSession,
-    proofs: Vec<ProofCard>,
-    error: Option<String>,
+page_template! {
+    MyProofs = "holder/linkage.html" {
+        holder: HolderSession,
+        proofs: Vec<ProofCard>,
+    }
 }
 
-async fn my_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    holder: HolderSession,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let page = Page::new(lang, uri, None, "lp-title");
-    let proofs = lp::holder_proofs(&s.app, &holder)
+const MINE: &str = "/my/linkage-proof";
+
+async fn my_page(cx: &Cx, holder: HolderSession) -> PageResult {
+    let page = cx.page(None, "lp-title");
+    let proofs = lp::holder_proofs(cx.app(), &holder)
         .await
-        .map_err(PageError::at(lang, &page.path))?;
-    let (status, error) = super::common::status_and_error(error);
-    Ok((
-        status,
-        render(&MyProofs {
-            page,
-            holder,
-            proofs: proofs.into_iter().map(ProofCard::from).collect(),
-            error,
-        }),
-    )
-        .into_response())
+        .map_err(cx.fail(&page.path))?;
+    Ok(cx.render(&MyProofs {
+        page,
+        holder,
+        proofs: proofs.into_iter().map(ProofCard::from).collect(),
+    }))
 }
 
-async fn my_proofs(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Holder(h): Holder,
-) -> Result<Response, PageError> {
-    my_page(&s, lang, &uri, h, None).await
+async fn my_proofs(cx: Cx, Holder(h): Holder) -> PageResult {
+    my_page(&cx, h).await
 }
 
-async fn my_issue(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Holder(h): Holder,
-    _: CsrfForm<CsrfOnly>,
-) -> Result<Response, PageError> {
+async fn my_issue(cx: Cx, Holder(h): Holder, _: CsrfForm<CsrfOnly>) -> PageResult {
     redirect_or_again(
-        lp::issue_online(&s.app, &h).await,
+        &cx,
+        lp::issue_online(cx.app(), &h).await,
         |p| format!("/my/linkage-proofs/{}", p.id),
         |e| {
             matches!(
@@ -124,56 +100,43 @@ async fn my_issue(
                 ServiceError::Conflict { .. } | ServiceError::Unavailable { .. }
             )
         },
-        |err| my_page(&s, lang, &uri, h, err),
-        lang,
-        "/my/linkage-proof",
+        async |cx| my_page(cx, h).await,
+        MINE,
     )
     .await
 }
 
-#[derive(Template)]
-#[template(path = "linkage_print.html")]
-struct Print {
-    page: Page,
-    proof: ProofCard,
+page_template! {
+    Print = "linkage_print.html" {
+        proof: ProofCard,
+        back: &'static str,
+    }
+}
+
+/// A proof's printable page, for its holder or for the counter's clerk.
+async fn print_page(
+    cx: &Cx,
+    id: &str,
+    holder: Option<HolderSession>,
+    staff: Option<StaffSession>,
     back: &'static str,
-}
-
-async fn my_print(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Holder(h): Holder,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let page = Page::new(lang, &uri, None, "lp-title");
-    let proof = lp::for_print(&s.app, &id, Some(&h), None)
+) -> PageResult {
+    let proof = lp::for_print(cx.app(), id, holder.as_ref(), staff.as_ref())
         .await
-        .map_err(PageError::at(lang, &page.path))?;
+        .map_err(cx.fail(&cx.here()))?;
     Ok(render(&Print {
-        page,
+        page: cx.page(staff, "lp-title"),
         proof: proof.into(),
-        back: "/my/linkage-proof",
+        back,
     }))
 }
 
-async fn staff_print(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let who = staff.clone();
-    let page = Page::new(lang, &uri, Some(staff), "lp-title");
-    let proof = lp::for_print(&s.app, &id, None, Some(&who))
-        .await
-        .map_err(PageError::at(lang, &page.path))?;
-    Ok(render(&Print {
-        page,
-        proof: proof.into(),
-        back: "/staff/linkage-proofs",
-    }))
+async fn my_print(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
+    print_page(&cx, &id, Some(h), None, MINE).await
+}
+
+async fn staff_print(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
+    print_page(&cx, &id, None, Some(staff), PAPER).await
 }
 
 #[derive(Deserialize, Default)]
@@ -190,57 +153,47 @@ struct PaperForm {
     csrf: String,
 }
 
-#[derive(Template)]
-#[template(path = "staff/linkage_proof.html")]
-struct Paper {
-    page: Page,
-    form: PaperForm,
-    error: Option<String>,
+page_template! {
+    Paper = "staff/linkage_proof.html" {
+        form: PaperForm,
+    }
 }
 
-async fn paper_form(
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-) -> Result<Response, PageError> {
-    staff
-        .require(Permission::PrintLinkageProofs)
-        .map_err(PageError::at(lang, uri.0.path()))?;
-    Ok(render(&Paper {
-        page: Page::new(lang, &uri, Some(staff), "lp-paper-title"),
-        form: PaperForm {
-            travel_document_kind: "hrp".into(),
-            ..Default::default()
-        },
-        error: None,
-    }))
+const PAPER: &str = "/staff/linkage-proofs";
+
+fn paper_page(cx: &Cx, staff: StaffSession, form: PaperForm) -> Response {
+    cx.render(&Paper {
+        page: cx.page(Some(staff), "lp-paper-title"),
+        form,
+    })
+}
+
+async fn paper_form(cx: Cx, StaffWith(staff, _): StaffWith<need::PrintLinkageProofs>) -> Response {
+    let form = PaperForm {
+        travel_document_kind: "hrp".into(),
+        ..Default::default()
+    };
+    paper_page(&cx, staff, form)
 }
 
 async fn paper_issue(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::PrintLinkageProofs>,
     CsrfForm(f, _): CsrfForm<PaperForm>,
-) -> Result<Response, PageError> {
-    let path = uri.0.path().to_string();
+) -> PageResult {
     let q = PaperRequest {
         travel_document_kind: f.travel_document_kind.clone(),
         travel_document_number: f.travel_document_number.clone(),
         residence_permit_number: f.residence_permit_number.clone(),
         name: f.name.clone(),
     };
-    match lp::issue_paper(&s.app, &staff, &q).await {
-        Ok(p) => Ok(Redirect::to(&format!("/staff/linkage-proofs/{}", p.id)).into_response()),
-        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict { .. })) => Ok((
-            status_for(&e),
-            render(&Paper {
-                error: Some(message_for(&e, lang)),
-                page: Page::new(lang, &uri, Some(staff), "lp-paper-title"),
-                form: f,
-            }),
-        )
-            .into_response()),
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+    redirect_or_again(
+        &cx,
+        lp::issue_paper(cx.app(), &staff, &q).await,
+        |p| format!("{PAPER}/{}", p.id),
+        invalid_or_conflict,
+        async |cx| Ok(paper_page(cx, staff, f)),
+        PAPER,
+    )
+    .await
 }

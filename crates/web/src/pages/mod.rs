@@ -25,8 +25,7 @@ mod verifier;
 
 use crate::AppState;
 use crate::i18n::Lang;
-use crate::render::{ErrorPageRequest, Page, render, render_error_page};
-use askama::Template;
+use crate::render::{ErrorPageRequest, Page, page_template, render, render_error_page};
 use axum::Router;
 use axum::extract::{OriginalUri, Query, Request, State};
 use axum::http::{StatusCode, header};
@@ -60,12 +59,11 @@ pub fn routes() -> Router<AppState> {
         .merge(verifier::routes())
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage {
-    page: Page,
-    status: u16,
-    message: String,
+page_template! {
+    ErrorPage = "error.html" {
+        status: u16,
+        message: String,
+    }
 }
 
 /// Middleware that turns `render_error_page` markers into full pages.
@@ -91,6 +89,8 @@ pub async fn render_error_pages(State(s): State<AppState>, req: Request, next: N
         title: e.lang.t("error-title"),
         path: e.path,
         staff,
+        notice: None,
+        error: None,
     };
     let mut out = render(&ErrorPage {
         page,

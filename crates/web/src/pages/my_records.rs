@@ -3,15 +3,11 @@
 //! linkage proofs — each with its status in words and a link, and only the offers this
 //! person may take up (the rule is `holders::Offers`).
 
-use super::common::{Page, beijing, render};
+use super::common::{Cx, beijing, office_name, page_template};
 use crate::AppState;
-use crate::error::PageError;
-use crate::i18n::Lang;
+use crate::error::PageResult;
 use crate::session::Holder;
-use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, State};
-use axum::response::Response;
 use axum::routing::get;
 use exitentry_services::holders::{self, HolderRecords, HolderSession};
 use exitentry_services::offices;
@@ -21,14 +17,13 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/my", get(records))
 }
 
-#[derive(Template)]
-#[template(path = "holder/records.html")]
-struct Records {
-    page: Page,
-    holder: HolderSession,
-    r: HolderRecords,
-    /// Office names in the reader's language, by code (appointments name only the code).
-    office_names: BTreeMap<String, String>,
+page_template! {
+    Records = "holder/records.html" {
+        holder: HolderSession,
+        r: HolderRecords,
+        /// Office names in the reader's language, by code (appointments name only the code).
+        office_names: BTreeMap<String, String>,
+    }
 }
 
 impl Records {
@@ -44,31 +39,26 @@ impl Records {
     }
 }
 
-async fn records(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Holder(h): Holder,
-) -> Result<Response, PageError> {
-    let page = Page::new(lang, &uri, None, "my-records-title");
-    let r = holders::records(&s.app, &h)
+async fn records(cx: Cx, Holder(h): Holder) -> PageResult {
+    let page = cx.page(None, "my-records-title");
+    let r = holders::records(cx.app(), &h)
         .await
-        .map_err(PageError::at(lang, &page.path))?;
+        .map_err(cx.fail(&page.path))?;
     let mut office_names = BTreeMap::new();
     for a in &r.centre_applications {
         if let Some(o) = &a.office {
-            office_names.insert(a.office_code.clone(), page.office_name(o));
+            office_names.insert(a.office_code.clone(), office_name(cx.lang, o));
         }
     }
     for a in &r.appointments {
         if office_names.contains_key(&a.office_code) {
             continue;
         }
-        if let Ok(o) = offices::get(&s.app, &a.office_code).await {
-            office_names.insert(a.office_code.clone(), page.office_name(&o));
+        if let Ok(o) = offices::get(cx.app(), &a.office_code).await {
+            office_names.insert(a.office_code.clone(), office_name(cx.lang, &o));
         }
     }
-    Ok(render(&Records {
+    Ok(cx.render(&Records {
         page,
         holder: h,
         r,

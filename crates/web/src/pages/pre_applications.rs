@@ -3,18 +3,14 @@
 //! supplements (standard items and free text) or reject with a reason.
 
 use super::common::{
-    CsrfForm, CsrfOnly, Page, Pairs, StaffWith, Up, back, file_response, need, redirect_or_again,
-    render, status_and_error,
+    CsrfForm, CsrfOnly, Cx, Pairs, StaffWith, Up, back, file_response, invalid_or_conflict, need,
+    page_template, redirect_or_again,
 };
 use crate::AppState;
-use crate::error::PageError;
-use crate::i18n::Lang;
+use crate::error::PageResult;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::extract::Path;
 use axum::routing::{get, post};
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
@@ -36,58 +32,35 @@ pub fn routes() -> Router<AppState> {
 
 const QUEUE: &str = "/staff/pre-applications";
 
-#[derive(Template)]
-#[template(path = "staff/pre_applications.html")]
-struct Queue {
-    page: Page,
-    csrf: String,
-    waiting: Vec<Summary>,
-    mine: Vec<Summary>,
-    error: Option<String>,
+page_template! {
+    Queue = "staff/pre_applications.html" {
+        csrf: String,
+        waiting: Vec<Summary>,
+        mine: Vec<Summary>,
+    }
 }
 
-async fn queue_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    staff: StaffSession,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let (waiting, mine) = hrp::queue(&s.app, &staff)
-        .await
-        .map_err(PageError::at(lang, QUEUE))?;
-    let (status, error) = status_and_error(error);
-    Ok((
-        status,
-        render(&Queue {
-            csrf: staff.csrf_token.clone(),
-            page: Page::new(lang, uri, Some(staff), "pre-title"),
-            waiting,
-            mine,
-            error,
-        }),
-    )
-        .into_response())
+async fn queue_page(cx: &Cx, staff: StaffSession) -> PageResult {
+    let (waiting, mine) = hrp::queue(cx.app(), &staff).await.map_err(cx.fail(QUEUE))?;
+    Ok(cx.render(&Queue {
+        csrf: staff.csrf_token.clone(),
+        page: cx.page(Some(staff), "pre-title"),
+        waiting,
+        mine,
+    }))
 }
 
-async fn queue(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    StaffWith(staff, _): StaffWith<need::ReviewPreApplications>,
-) -> Result<Response, PageError> {
-    queue_page(&s, lang, &uri, staff, None).await
+async fn queue(cx: Cx, StaffWith(staff, _): StaffWith<need::ReviewPreApplications>) -> PageResult {
+    queue_page(&cx, staff).await
 }
 
-#[derive(Template)]
-#[template(path = "staff/pre_application.html")]
-struct Show {
-    page: Page,
-    csrf: String,
-    d: Detail,
-    mine: bool,
-    items: [&'static str; 7],
-    error: Option<String>,
+page_template! {
+    Show = "staff/pre_application.html" {
+        csrf: String,
+        d: Detail,
+        mine: bool,
+        items: [&'static str; 7],
+    }
 }
 
 impl Show {
@@ -100,113 +73,76 @@ impl Show {
     }
 }
 
-async fn show_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    staff: StaffSession,
-    id: &str,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
-    let path = format!("{QUEUE}/{id}");
-    let d = hrp::staff_get(&s.app, &staff, id)
+async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> PageResult {
+    let d = hrp::staff_get(cx.app(), &staff, id)
         .await
-        .map_err(PageError::at(lang, &path))?;
+        .map_err(cx.fail(&format!("{QUEUE}/{id}")))?;
     let mine = d.status == exitentry_domain::states::PreApplicationState::InReview.code()
         && d.claimed_by.as_deref() == Some(staff.username.as_str());
-    let (status, error) = status_and_error(error);
-    Ok((
-        status,
-        render(&Show {
-            csrf: staff.csrf_token.clone(),
-            page: Page::new(lang, uri, Some(staff), "pre-title"),
-            d,
-            mine,
-            items: exitentry_domain::hrp::SUPPLEMENT_ITEMS,
-            error,
-        }),
-    )
-        .into_response())
+    Ok(cx.render(&Show {
+        csrf: staff.csrf_token.clone(),
+        page: cx.page(Some(staff), "pre-title"),
+        d,
+        mine,
+        items: exitentry_domain::hrp::SUPPLEMENT_ITEMS,
+    }))
 }
 
-async fn show(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    show_page(&s, lang, &uri, staff, &id, None).await
+async fn show(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
+    show_page(&cx, staff, &id).await
 }
 
 async fn claim(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ReviewPreApplications, QueuePage>,
     Path(id): Path<String>,
     _: CsrfForm<CsrfOnly, QueuePage>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     redirect_or_again(
-        hrp::claim(&s.app, &staff, &id).await,
+        &cx,
+        hrp::claim(cx.app(), &staff, &id).await,
         |_| format!("{QUEUE}/{id}"),
         |e| matches!(e, ServiceError::Conflict { .. } | ServiceError::NotFound(_)),
-        |err| queue_page(&s, lang, &uri, staff, err),
-        lang,
+        async |cx| queue_page(cx, staff).await,
         QUEUE,
     )
     .await
 }
 
 async fn decide(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     StaffWith(staff, _): StaffWith<need::ReviewPreApplications, Up>,
     Path(id): Path<String>,
     CsrfForm(pairs, _): CsrfForm<Pairs, Up>,
-) -> Result<Response, PageError> {
-    let get = |k: &str| pairs.get(k);
-    let path = format!("{QUEUE}/{id}");
-    let decision = match get("decision").as_str() {
+) -> PageResult {
+    let decision = match pairs.get("decision").as_str() {
         "approve" => Decision::Approve,
         "supplement" => Decision::RequestSupplements {
-            items: pairs
-                .iter()
-                .filter(|(n, _)| n == "item")
-                .map(|(_, v)| v.clone())
-                .collect(),
-            note: get("note"),
+            items: pairs.all("item"),
+            note: pairs.get("note"),
         },
         _ => Decision::Reject {
-            reason: get("reason"),
+            reason: pairs.get("reason"),
         },
     };
     redirect_or_again(
-        hrp::decide(&s.app, &staff, &id, &decision).await,
+        &cx,
+        hrp::decide(cx.app(), &staff, &id, &decision).await,
         |_| QUEUE.to_string(),
-        |e| {
-            matches!(
-                e,
-                ServiceError::Conflict { .. } | ServiceError::Invalid { .. }
-            )
-        },
-        |err| show_page(&s, lang, &uri, staff, &id, err),
-        lang,
-        &path,
+        invalid_or_conflict,
+        async |cx| show_page(cx, staff, &id).await,
+        &format!("{QUEUE}/{id}"),
     )
     .await
 }
 
 async fn document(
-    State(s): State<AppState>,
-    lang: Lang,
+    cx: Cx,
     Staff(staff): Staff,
     Path((id, doc)): Path<(String, String)>,
-) -> Result<Response, PageError> {
-    let path = format!("{QUEUE}/{id}");
-    let (d, bytes) = hrp::document(&s.app, Reader::Staff(&staff), &id, &doc)
+) -> PageResult {
+    let (d, bytes) = hrp::document(cx.app(), Reader::Staff(&staff), &id, &doc)
         .await
-        .map_err(PageError::at(lang, &path))?;
+        .map_err(cx.fail(&format!("{QUEUE}/{id}")))?;
     Ok(file_response(&d.name, &d.content_type, bytes))
 }

@@ -1,15 +1,12 @@
 //! Public pages: home and the office directory.
 
-use super::common::{Page, render};
+use super::common::{Cx, page_template, render, urlencoding_min};
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::PageResult;
 use crate::extract::PageQuery;
-use crate::i18n::Lang;
 use crate::session::MaybeStaff;
-use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Path, State};
-use axum::response::Response;
+use axum::extract::Path;
 use axum::routing::get;
 use exitentry_domain::office::Office;
 use exitentry_services::offices::{self, DistrictSummary, OfficeFilter, OfficePage};
@@ -22,25 +19,19 @@ pub fn routes() -> Router<AppState> {
         .route("/offices/{code}", get(office))
 }
 
-#[derive(Template)]
-#[template(path = "public/home.html")]
-struct Home {
-    page: Page,
-    offices: i64,
-    open_24h: i64,
-    cities: usize,
+page_template! {
+    Home = "public/home.html" {
+        offices: i64,
+        open_24h: i64,
+        cities: usize,
+    }
 }
 
-async fn home(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    MaybeStaff(staff): MaybeStaff,
-) -> Result<Response, PageError> {
-    let page = Page::new(lang, &uri, staff, "home-title");
-    let ds = offices::districts(&s.app)
+async fn home(cx: Cx, MaybeStaff(staff): MaybeStaff) -> PageResult {
+    let page = cx.page(staff, "home-title");
+    let ds = offices::districts(cx.app())
         .await
-        .map_err(PageError::at(lang, &page.path))?;
+        .map_err(cx.fail(&page.path))?;
     let mut cities: Vec<&str> = ds.iter().map(|d| d.city.as_str()).collect();
     cities.dedup();
     Ok(render(&Home {
@@ -69,20 +60,19 @@ pub struct CityGroup {
     pub districts: Vec<DistrictSummary>,
 }
 
-#[derive(Template)]
-#[template(path = "public/offices.html")]
-struct Directory {
-    page: Page,
-    groups: Vec<CityGroup>,
-    q: DirectoryQuery,
-    result: OfficePage,
+page_template! {
+    Directory = "public/offices.html" {
+        groups: Vec<CityGroup>,
+        q: DirectoryQuery,
+        result: OfficePage,
+    }
 }
 
 impl Directory {
     fn page_href(&self, n: i64) -> String {
         format!(
             "/offices?district={}&open24={}&devices={}&page={n}",
-            super::common::urlencoding_min(&self.q.district),
+            urlencoding_min(&self.q.district),
             self.q.open24,
             self.q.devices
         )
@@ -90,16 +80,14 @@ impl Directory {
 }
 
 async fn directory(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     MaybeStaff(staff): MaybeStaff,
     PageQuery(q): PageQuery<DirectoryQuery>,
-) -> Result<Response, PageError> {
-    let page = Page::new(lang, &uri, staff, "offices-title");
+) -> PageResult {
+    let page = cx.page(staff, "offices-title");
     let path = page.path.clone();
-    let fail = PageError::at(lang, &path);
-    let ds = offices::districts(&s.app).await.map_err(&fail)?;
+    let fail = cx.fail(&path);
+    let ds = offices::districts(cx.app()).await.map_err(&fail)?;
     let mut groups: Vec<CityGroup> = Vec::new();
     for d in ds {
         match groups.last_mut() {
@@ -116,7 +104,7 @@ async fn directory(
         with_devices: !q.devices.is_empty(),
         ..Default::default()
     };
-    let result = offices::directory(&s.app, filter, q.page.unwrap_or(1))
+    let result = offices::directory(cx.app(), filter, q.page.unwrap_or(1))
         .await
         .map_err(&fail)?;
     Ok(render(&Directory {
@@ -127,24 +115,17 @@ async fn directory(
     }))
 }
 
-#[derive(Template)]
-#[template(path = "public/office.html")]
-struct OfficeDetail {
-    page: Page,
-    office: Office,
+page_template! {
+    OfficeDetail = "public/office.html" {
+        office: Office,
+    }
 }
 
-async fn office(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    MaybeStaff(staff): MaybeStaff,
-    Path(code): Path<String>,
-) -> Result<Response, PageError> {
-    let mut page = Page::new(lang, &uri, staff, "offices-title");
-    let office = offices::get(&s.app, &code)
+async fn office(cx: Cx, MaybeStaff(staff): MaybeStaff, Path(code): Path<String>) -> PageResult {
+    let mut page = cx.page(staff, "offices-title");
+    let office = offices::get(cx.app(), &code)
         .await
-        .map_err(PageError::at(lang, &page.path))?;
+        .map_err(cx.fail(&page.path))?;
     page.title = page.office_name(&office);
     Ok(render(&OfficeDetail { page, office }))
 }

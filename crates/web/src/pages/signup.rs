@@ -3,19 +3,18 @@
 //! registry: only that binds the sign-in to the person. Then they can book.
 
 use super::common::{
-    Back, CsrfField, CsrfForm, CsrfMultipart, MultipartBack, Page, Refusal, render,
+    Back, CsrfField, CsrfForm, CsrfMultipart, Cx, MultipartBack, Refusal, SignIn, page_template,
+    with_anon_csrf,
 };
 use crate::AppState;
-use crate::error::{message_for, status_for};
-use crate::i18n::Lang;
-use crate::session::{HOLDER_COOKIE, anon_csrf, anon_csrf_cookie};
+use crate::session::anon_csrf;
 use crate::throttle::ClientIp;
-use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, OriginalUri, Path, State};
+use axum::extract::{DefaultBodyLimit, Path};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use exitentry_services::ServiceError;
 use exitentry_services::holders::{self, SignupInput, SignupStep};
 use exitentry_services::providers::MAX_IMAGE_BYTES;
 use serde::Deserialize;
@@ -55,30 +54,52 @@ struct SignupForm {
     password: String,
 }
 
-#[derive(Template)]
-#[template(path = "holder/signup.html")]
-struct Signup {
-    page: Page,
-    /// "Step n of 3".
-    step: String,
-    csrf: String,
-    form: SignupForm,
-    error: Option<String>,
+page_template! {
+    Signup = "holder/signup.html" {
+        /// "Step n of 3".
+        step: String,
+        csrf: String,
+        form: SignupForm,
+    }
 }
 
-#[derive(Template)]
-#[template(path = "holder/signup_code.html")]
-struct Code {
-    page: Page,
-    /// "Step n of 3".
-    step: String,
-    csrf: String,
-    id: String,
-    error: Option<String>,
+page_template! {
+    Code = "holder/signup_code.html" {
+        /// "Step n of 3".
+        step: String,
+        csrf: String,
+        id: String,
+    }
 }
 
-fn respond(status: StatusCode, csrf: &str, body: Response) -> Response {
-    (status, [(header::SET_COOKIE, anon_csrf_cookie(csrf))], body).into_response()
+/// "Step n of 3".
+fn step(cx: &Cx, n: &str) -> String {
+    cx.lang.t_args("signup-step", &[("n", n.into())])
+}
+
+/// Step 1: what was typed kept, never the password.
+fn signup_page(cx: &Cx, csrf: &str, form: SignupForm) -> Response {
+    let page = Signup {
+        page: cx.page(None, "signup-title"),
+        step: step(cx, "1"),
+        csrf: csrf.to_string(),
+        form: SignupForm {
+            password: String::new(),
+            ..form
+        },
+    };
+    with_anon_csrf(csrf, cx.render(&page))
+}
+
+/// Step 2: the SMS code.
+fn code_page(cx: &Cx, csrf: &str, id: &str) -> Response {
+    let page = Code {
+        page: cx.page(None, "signup-title"),
+        step: step(cx, "2"),
+        csrf: csrf.to_string(),
+        id: id.to_string(),
+    };
+    with_anon_csrf(csrf, cx.render(&page))
 }
 
 /// A wrong token: the form again with the error (what was typed kept, not the password).
@@ -88,18 +109,7 @@ impl CsrfField for SignupForm {
     }
 
     fn refused(self, r: Refusal) -> Response {
-        let csrf = anon_csrf(&r.headers);
-        let body = render(&Signup {
-            page: Page::new(r.lang, &r.uri, None, "signup-title"),
-            step: r.lang.t_args("signup-step", &[("n", "1".into())]),
-            csrf: csrf.clone(),
-            form: SignupForm {
-                password: String::new(),
-                ..self
-            },
-            error: Some(r.lang.t("err-csrf")),
-        });
-        respond(StatusCode::FORBIDDEN, &csrf, body)
+        signup_page(&r.again(), &anon_csrf(&r.headers), self)
     }
 }
 
@@ -109,15 +119,7 @@ impl CsrfField for CodeForm {
     }
 
     fn refused(self, r: Refusal) -> Response {
-        let csrf = anon_csrf(&r.headers);
-        let body = render(&Code {
-            page: Page::new(r.lang, &r.uri, None, "signup-title"),
-            step: r.lang.t_args("signup-step", &[("n", "2".into())]),
-            csrf: csrf.clone(),
-            id: r.param("id").to_string(),
-            error: Some(r.lang.t("err-csrf")),
-        });
-        respond(StatusCode::FORBIDDEN, &csrf, body)
+        code_page(&r.again(), &anon_csrf(&r.headers), r.param("id"))
     }
 }
 
@@ -133,63 +135,42 @@ impl Back for FacePost {
 
 impl MultipartBack for FacePost {
     fn refused(form: &CsrfMultipart<Self>, r: Refusal) -> Response {
-        let (status, msg) = if form.part_failed {
-            (StatusCode::BAD_REQUEST, r.lang.t("err-image_too_large"))
+        let cx = if form.part_failed {
+            too_large(&r.cx)
         } else {
-            (StatusCode::FORBIDDEN, r.lang.t("err-csrf"))
+            r.again()
         };
-        let csrf = anon_csrf(&r.headers);
-        face_page(
-            &r.state,
-            r.lang,
-            &r.uri,
-            &csrf,
-            r.param("id"),
-            Some((status, msg)),
-        )
+        face_page(&cx, &anon_csrf(&r.headers), r.param("id"))
     }
 }
 
-async fn form(lang: Lang, uri: OriginalUri, headers: HeaderMap) -> Response {
-    let csrf = anon_csrf(&headers);
-    let body = render(&Signup {
-        page: Page::new(lang, &uri, None, "signup-title"),
-        step: lang.t_args("signup-step", &[("n", "1".into())]),
-        csrf: csrf.clone(),
-        form: SignupForm {
-            id_kind: "prc_resident_id".into(),
-            ..Default::default()
-        },
-        error: None,
-    });
-    respond(StatusCode::OK, &csrf, body)
+/// A photo over the body limit, refused before anything is read.
+fn too_large(cx: &Cx) -> Cx {
+    cx.after(Err((
+        StatusCode::BAD_REQUEST,
+        cx.lang.t("err-image_too_large"),
+    )))
+}
+
+async fn form(cx: Cx, headers: HeaderMap) -> Response {
+    let form = SignupForm {
+        id_kind: "prc_resident_id".into(),
+        ..Default::default()
+    };
+    signup_page(&cx, &anon_csrf(&headers), form)
 }
 
 async fn start(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     CsrfForm(mut f, _): CsrfForm<SignupForm>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
-    let again = |status: StatusCode, msg: String, f: SignupForm| {
-        let body = render(&Signup {
-            page: Page::new(lang, &uri, None, "signup-title"),
-            step: lang.t_args("signup-step", &[("n", "1".into())]),
-            csrf: csrf.clone(),
-            form: SignupForm {
-                password: String::new(),
-                ..f
-            },
-            error: Some(msg),
-        });
-        respond(status, &csrf, body)
-    };
     // Each attempt may send an SMS: limited per client like the other SMS requests.
-    if s.sms_throttle.check(ip).is_err() {
-        return again(StatusCode::TOO_MANY_REQUESTS, lang.t("err-rate_limited"), f);
+    if cx.s.sms_throttle.check(ip).is_err() {
+        let limited = (StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"));
+        return signup_page(&cx.after(Err(limited)), &csrf, f);
     }
     let input = SignupInput {
         id_kind: f.id_kind.clone(),
@@ -198,7 +179,7 @@ async fn start(
         mobile: f.mobile.clone(),
         password: std::mem::take(&mut f.password),
     };
-    match holders::start_signup(&s.app, &input).await {
+    match holders::start_signup(cx.app(), &input).await {
         // Only this browser may continue the sign-up: its token rides in a cookie.
         Ok((id, browser)) => (
             [(
@@ -208,34 +189,32 @@ async fn start(
             Redirect::to(&format!("/my/signup/{id}")),
         )
             .into_response(),
-        Err(e) => again(status_for(&e), message_for(&e, lang), f),
+        Err(e) => signup_page(&cx.after(Err(cx.shown(&e))), &csrf, f),
     }
 }
 
-async fn code_form(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    match holders::signup_step(&s.app, &id, browser(&headers)).await {
-        Ok(SignupStep::Code) => {}
-        Ok(SignupStep::Face) => {
-            return Redirect::to(&format!("/my/signup/{id}/face")).into_response();
-        }
-        Ok(SignupStep::Done) => return Redirect::to("/my/login").into_response(),
-        Err(_) => return Redirect::to("/my/signup").into_response(),
+/// Where a sign-up in another step than `here` continues (or starts again).
+fn elsewhere(
+    id: &str,
+    step: Result<SignupStep, ServiceError>,
+    here: SignupStep,
+) -> Option<Response> {
+    let to = match step {
+        Ok(s) if s == here => return None,
+        Ok(SignupStep::Code) => format!("/my/signup/{id}"),
+        Ok(SignupStep::Face) => format!("/my/signup/{id}/face"),
+        Ok(SignupStep::Done) => "/my/login".to_string(),
+        Err(_) => "/my/signup".to_string(),
+    };
+    Some(Redirect::to(&to).into_response())
+}
+
+async fn code_form(cx: Cx, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let step = holders::signup_step(cx.app(), &id, browser(&headers)).await;
+    if let Some(other) = elsewhere(&id, step, SignupStep::Code) {
+        return other;
     }
-    let csrf = anon_csrf(&headers);
-    let body = render(&Code {
-        page: Page::new(lang, &uri, None, "signup-title"),
-        step: lang.t_args("signup-step", &[("n", "2".into())]),
-        csrf: csrf.clone(),
-        id,
-        error: None,
-    });
-    respond(StatusCode::OK, &csrf, body)
+    code_page(&cx, &anon_csrf(&headers), &id)
 }
 
 #[derive(Deserialize)]
@@ -247,114 +226,65 @@ struct CodeForm {
 }
 
 async fn confirm(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     headers: HeaderMap,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<CodeForm>,
 ) -> Response {
-    let csrf = anon_csrf(&headers);
-    let again = |status: StatusCode, msg: String| {
-        let body = render(&Code {
-            page: Page::new(lang, &uri, None, "signup-title"),
-            step: lang.t_args("signup-step", &[("n", "2".into())]),
-            csrf: csrf.clone(),
-            id: id.clone(),
-            error: Some(msg),
-        });
-        respond(status, &csrf, body)
-    };
-    match holders::confirm_signup(&s.app, &id, browser(&headers), &f.code).await {
+    match holders::confirm_signup(cx.app(), &id, browser(&headers), &f.code).await {
         Ok(()) => Redirect::to(&format!("/my/signup/{id}/face")).into_response(),
-        Err(e) => again(status_for(&e), message_for(&e, lang)),
+        Err(e) => code_page(&cx.after(Err(cx.shown(&e))), &anon_csrf(&headers), &id),
     }
 }
 
 // ---- The face check: proof of the person, before anything is bound -------------------
 
-#[derive(Template)]
-#[template(path = "holder/signup_face.html")]
-struct Face {
-    page: Page,
-    /// "Step n of 3".
-    step: String,
-    csrf: String,
-    id: String,
-    max_mb: usize,
-    /// The development double accepts any photo: the page says so.
-    dev_face: bool,
-    error: Option<String>,
-}
-
-fn face_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    csrf: &str,
-    id: &str,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    let (status, error) = super::common::status_and_error(error);
-    let body = render(&Face {
-        page: Page::new(lang, uri, None, "signup-title"),
-        step: lang.t_args("signup-step", &[("n", "3".into())]),
-        csrf: csrf.to_string(),
-        id: id.to_string(),
-        max_mb: MAX_IMAGE_BYTES / (1024 * 1024),
-        dev_face: s.app.config.server.dev_providers && s.app.config.providers.dev_face_accept,
-        error,
-    });
-    respond(status, csrf, body)
-}
-
-async fn face_form(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    match holders::signup_step(&s.app, &id, browser(&headers)).await {
-        Ok(SignupStep::Face) => face_page(&s, lang, &uri, &anon_csrf(&headers), &id, None),
-        Ok(SignupStep::Code) => Redirect::to(&format!("/my/signup/{id}")).into_response(),
-        Ok(SignupStep::Done) => Redirect::to("/my/login").into_response(),
-        Err(_) => Redirect::to("/my/signup").into_response(),
+page_template! {
+    Face = "holder/signup_face.html" {
+        /// "Step n of 3".
+        step: String,
+        csrf: String,
+        id: String,
+        max_mb: usize,
+        /// The development double accepts any photo: the page says so.
+        dev_face: bool,
     }
 }
 
+fn face_page(cx: &Cx, csrf: &str, id: &str) -> Response {
+    let config = &cx.app().config;
+    let page = Face {
+        page: cx.page(None, "signup-title"),
+        step: step(cx, "3"),
+        csrf: csrf.to_string(),
+        id: id.to_string(),
+        max_mb: MAX_IMAGE_BYTES / (1024 * 1024),
+        dev_face: config.server.dev_providers && config.providers.dev_face_accept,
+    };
+    with_anon_csrf(csrf, cx.render(&page))
+}
+
+async fn face_form(cx: Cx, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let step = holders::signup_step(cx.app(), &id, browser(&headers)).await;
+    if let Some(other) = elsewhere(&id, step, SignupStep::Face) {
+        return other;
+    }
+    face_page(&cx, &anon_csrf(&headers), &id)
+}
+
 async fn face(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     headers: HeaderMap,
     Path(id): Path<String>,
     form: CsrfMultipart<FacePost>,
 ) -> Response {
     let csrf = anon_csrf(&headers);
     if form.part_failed {
-        let msg = lang.t("err-image_too_large");
-        return face_page(
-            &s,
-            lang,
-            &uri,
-            &csrf,
-            &id,
-            Some((StatusCode::BAD_REQUEST, msg)),
-        );
+        return face_page(&too_large(&cx), &csrf, &id);
     }
-    match holders::submit_signup_face(&s.app, &id, browser(&headers), &form.bytes("photo")).await {
-        Ok((token, _, device)) => crate::session::signed_in(
-            &s,
-            HOLDER_COOKIE,
-            &token,
-            crate::session::HOLDER_DEVICE_COOKIE,
-            device,
-            "/my/appointments",
-        ),
-        Err(e) => {
-            let err = (status_for(&e), message_for(&e, lang));
-            face_page(&s, lang, &uri, &csrf, &id, Some(err))
-        }
+    let photo = form.bytes("photo");
+    match holders::submit_signup_face(cx.app(), &id, browser(&headers), &photo).await {
+        Ok((token, _, device)) => SignIn::HOLDER.signed_in(&cx, &token, device, "/my/appointments"),
+        Err(e) => face_page(&cx.after(Err(cx.shown(&e))), &csrf, &id),
     }
 }

@@ -1,20 +1,18 @@
 //! Officer pages for temporary e-permits: the list (by issue date, status, document
 //! number), a permit with its audit trail, and revocation with a reason.
 
-use super::common::{CsrfForm, Page, PermitCard, csrf_field, render};
+use super::common::{
+    CsrfForm, Cx, PermitCard, beijing, csrf_field, invalid, invalid_or_conflict, outcome,
+    page_template, when_micros,
+};
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
+use crate::error::PageResult;
 use crate::extract::PageQuery;
-use crate::i18n::Lang;
 use crate::session::Staff;
-use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::extract::Path;
 use axum::routing::{get, post};
 use exitentry_domain::staff::Permission;
-use exitentry_services::ServiceError;
 use exitentry_services::audit::StoredAudit;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::temporary_permits::{self as tp, ListQuery, STATUSES};
@@ -39,113 +37,72 @@ struct Filter {
     number: String,
 }
 
-#[derive(Template)]
-#[template(path = "staff/temporary_permits.html")]
-struct List {
-    page: Page,
-    filter: Filter,
-    statuses: [&'static str; 4],
-    permits: Vec<PermitCard>,
-    issued: Vec<String>,
-    error: Option<String>,
+page_template! {
+    List = "staff/temporary_permits.html" {
+        filter: Filter,
+        statuses: [&'static str; 4],
+        permits: Vec<PermitCard>,
+        issued: Vec<String>,
+    }
 }
 
-async fn list(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-    PageQuery(f): PageQuery<Filter>,
-) -> Result<Response, PageError> {
-    let who = staff.clone();
-    let page = Page::new(lang, &uri, Some(staff), "tps-title");
+async fn list(cx: Cx, Staff(staff): Staff, PageQuery(f): PageQuery<Filter>) -> PageResult {
     let q = ListQuery {
         date: Some(f.date.clone()),
         status: Some(f.status.clone()),
         document_number: Some(f.number.clone()),
     };
-    let (permits, error, status) = match tp::list(&s.app, &who, &q).await {
-        Ok(p) => (p, None, StatusCode::OK),
-        Err(e @ ServiceError::Invalid { .. }) => {
-            (Vec::new(), Some(message_for(&e, lang)), status_for(&e))
-        }
-        Err(e) => return Err(PageError::at(lang, &page.path)(e)),
+    let (permits, error) = match tp::list(cx.app(), &staff, &q).await {
+        Ok(p) => (p, None),
+        Err(e) => (Vec::new(), Some(cx.shown_or_fail(e, invalid, &cx.here())?)),
     };
+    let cx = cx.or_failed(error);
     let issued = permits
         .iter()
-        .map(|p| super::common::beijing(p.issued_at, "%Y-%m-%d %H:%M"))
+        .map(|p| beijing(p.issued_at, "%Y-%m-%d %H:%M"))
         .collect();
-    Ok((
-        status,
-        render(&List {
-            page,
-            filter: f,
-            statuses: STATUSES,
-            permits: permits.into_iter().map(PermitCard::from).collect(),
-            issued,
-            error,
-        }),
-    )
-        .into_response())
+    Ok(cx.render(&List {
+        page: cx.page(Some(staff), "tps-title"),
+        filter: f,
+        statuses: STATUSES,
+        permits: permits.into_iter().map(PermitCard::from).collect(),
+        issued,
+    }))
 }
 
-#[derive(Template)]
-#[template(path = "staff/temporary_permit.html")]
-struct Detail {
-    page: Page,
-    permit: PermitCard,
-    reason: Option<String>,
-    trail: Vec<StoredAudit>,
-    can_revoke: bool,
-    notice: Option<String>,
-    error: Option<String>,
+page_template! {
+    Detail = "staff/temporary_permit.html" {
+        permit: PermitCard,
+        reason: Option<String>,
+        trail: Vec<StoredAudit>,
+        can_revoke: bool,
+    }
 }
 
 impl Detail {
     fn when(&self, micros: &i64) -> String {
-        super::common::when_micros(*micros)
+        when_micros(*micros)
     }
 }
 
-async fn detail_page(
-    s: &AppState,
-    lang: Lang,
-    uri: &OriginalUri,
-    staff: StaffSession,
-    id: &str,
-    notice: Option<String>,
-    error: Option<(StatusCode, String)>,
-) -> Result<Response, PageError> {
+async fn detail_page(cx: &Cx, staff: StaffSession, id: &str) -> PageResult {
     let who = staff.clone();
-    let mut page = Page::new(lang, uri, Some(staff), "tps-detail-title");
-    let (view, trail) = tp::detail(&s.app, &who, id)
+    let mut page = cx.page(Some(staff), "tps-detail-title");
+    let (view, trail) = tp::detail(cx.app(), &who, id)
         .await
-        .map_err(PageError::at(lang, &page.path))?;
+        .map_err(cx.fail(&page.path))?;
     page.title = format!("{} {}", page.title, view.id);
-    let (status, error) = super::common::status_and_error(error);
-    Ok((
-        status,
-        render(&Detail {
-            page,
-            reason: view.reason.clone(),
-            permit: view.into(),
-            trail,
-            can_revoke: who.role.can(Permission::RevokeTemporaryPermits),
-            notice,
-            error,
-        }),
-    )
-        .into_response())
+    Ok(cx.render(&Detail {
+        page,
+        reason: view.reason.clone(),
+        permit: view.into(),
+        trail,
+        can_revoke: who.role.can(Permission::RevokeTemporaryPermits),
+    }))
 }
 
-async fn detail(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    detail_page(&s, lang, &uri, staff, &id, None, None).await
+async fn detail(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
+    detail_page(&cx, staff, &id).await
 }
 
 #[derive(Deserialize)]
@@ -157,23 +114,13 @@ struct RevokeForm {
 }
 
 async fn revoke(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
+    cx: Cx,
     Staff(staff): Staff,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<RevokeForm>,
-) -> Result<Response, PageError> {
-    let path = uri.0.path().to_string();
-    match tp::revoke(&s.app, &staff, &id, &f.reason).await {
-        Ok(()) => {
-            let msg = lang.t("tps-revoked");
-            detail_page(&s, lang, &uri, staff, &id, Some(msg), None).await
-        }
-        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict { .. })) => {
-            let err = Some((status_for(&e), message_for(&e, lang)));
-            detail_page(&s, lang, &uri, staff, &id, None, err).await
-        }
-        Err(e) => Err(PageError::at(lang, &path)(e)),
-    }
+) -> PageResult {
+    let done = tp::revoke(cx.app(), &staff, &id, &f.reason).await;
+    let revoked = |()| cx.lang.t("tps-revoked");
+    let outcome = outcome(&cx, done, revoked, invalid_or_conflict, cx.path())?;
+    detail_page(&cx.after(outcome), staff, &id).await
 }

@@ -1,7 +1,7 @@
 //! Online applicants for the non-Chinese permit over HTTP: accounts by emailed link,
 //! uploads refused or kept, nobody reading another applicant's records, the reviewers' queue.
 
-use exitentry_test_support::{Backend, TINY_PNG, TestApp, backend_tests};
+use exitentry_test_support::{Backend, TINY_PNG, TestApp, backend_tests, header};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT_LANGUAGE, LOCATION};
 
@@ -15,19 +15,14 @@ async fn applicants_see_only_their_own_pre_applications(backend: Backend) {
     let anon = t.client();
     let r = t.get(&anon, "/apply/applications").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert!(
-        r.headers()[LOCATION]
-            .to_str()
-            .unwrap()
-            .starts_with("/apply/login")
-    );
+    assert!(header(&r, LOCATION).starts_with("/apply/login"));
 
     let (john, csrf) = t.applicant("john@example.org").await;
     let r = t
         .post_form(&john, "/apply/applications", &[("csrf", csrf.as_str())])
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let at = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let at = header(&r, LOCATION).to_string();
     let upload = |c: &reqwest::Client, csrf: &str, name: &'static str, bytes: Vec<u8>| {
         let form = reqwest::multipart::Form::new()
             .text("csrf", csrf.to_string())

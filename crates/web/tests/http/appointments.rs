@@ -1,7 +1,9 @@
 //! Appointments over HTTP: slots, bookings by channel partners and applicants, the
 //! building's staff pages by role, devices reporting their paper and ink.
 
-use exitentry_test_support::{Backend, LI_HUA_ID, TestApp, backend_tests, csrf_field, get_json};
+use exitentry_test_support::{
+    Backend, LI_HUA_ID, TestApp, backend_tests, csrf_field, error_code_of, get_json,
+};
 use reqwest::StatusCode;
 
 /// The appointments API: slots, booking with a police portal's key (201, then 409 when the
@@ -39,10 +41,7 @@ async fn appointments_over_the_api(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
-        "bad_service"
-    );
+    assert_eq!(error_code_of(r).await, "bad_service");
 
     let key = t.partner_key("gz-police", "book_appointments", None).await;
     let body = |id: &str| {
@@ -88,10 +87,7 @@ async fn appointments_over_the_api(backend: Backend) {
         .post_json(&c, "/api/v1/appointments", Some(&key), &body(&second))
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    assert_eq!(
-        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
-        "slot_full"
-    );
+    assert_eq!(error_code_of(r).await, "slot_full");
     // Move it, then cancel it.
     let id = booked["appointment_id"].as_str().unwrap();
     let r = t
@@ -140,7 +136,14 @@ async fn appointments_over_the_api(backend: Backend) {
     .unwrap();
     let holder = t.client();
     let r = t
-        .holder_login(&holder, "13700137000", "a long holder password")
+        .sign_in(
+            &holder,
+            "/my/login",
+            [
+                ("mobile", "13700137000"),
+                ("password", "a long holder password"),
+            ],
+        )
         .await;
     assert!(r.status().is_redirection(), "{}", r.status());
     let r = t
@@ -197,14 +200,10 @@ async fn appointments_over_the_api(backend: Backend) {
         StatusCode::OK
     );
     let reviewer = t.staff("reviewer").await;
-    assert_eq!(
-        t.status(&reviewer, "/staff/centre/counter").await,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        t.status(&reviewer, "/staff/admin/centre").await,
-        StatusCode::FORBIDDEN
-    );
+    for path in ["/staff/centre/counter", "/staff/admin/centre"] {
+        let status = t.status(&reviewer, path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+    }
     let admin = t.staff("admin").await;
     let html = t.text(&admin, "/staff/admin/centre?office=GZ-TH-001").await;
     assert!(html.contains("eep_application") || html.contains("Exit-Entry"));

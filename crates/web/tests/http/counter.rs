@@ -1,7 +1,9 @@
 //! Endorsements at the counter over HTTP: the checklist form with CSRF, payment, the
 //! reviewers' queue, and state personnel registered on the person page.
 
-use exitentry_test_support::{Backend, LI_HUA_ID, TestApp, backend_tests, csrf_field, person_id};
+use exitentry_test_support::{
+    Backend, LI_HUA_ID, TestApp, backend_tests, csrf_field, header, person_id,
+};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 
@@ -57,7 +59,7 @@ async fn endorsements_at_the_counter_and_their_review(backend: Backend) {
         .post_form(&clerk, "/staff/centre/endorsements", &form(&csrf, true))
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let at = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let at = header(&r, LOCATION).to_string();
     let id = at.rsplit('/').next().unwrap().to_string();
     let r = t
         .post_form(
@@ -101,36 +103,20 @@ async fn endorsements_at_the_counter_and_their_review(backend: Backend) {
 
     // Admins register state personnel on the person page; the counter then asks for the
     // unit's approval. Clerks cannot register anyone.
-    let r = t
-        .post_form(
-            &clerk,
-            &format!("/staff/people/{li}/state-personnel"),
-            &[
-                ("csrf", csrf.as_str()),
-                ("registered", "1"),
-                ("reason", "x"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let register = async |c: &reqwest::Client, csrf: &str, reason: &str| {
+        let form = [("csrf", csrf), ("registered", "1"), ("reason", reason)];
+        let path = format!("/staff/people/{li}/state-personnel");
+        t.post_form(c, &path, &form).await.status()
+    };
+    assert_eq!(register(&clerk, &csrf, "x").await, StatusCode::FORBIDDEN);
     let admin = t.staff("admin").await;
     let page = t.text(&admin, &format!("/staff/people/{li}")).await;
     let acsrf = csrf_field(&page);
-    let r = t
-        .post_form(
-            &admin,
-            &format!("/staff/people/{li}/state-personnel"),
-            &[
-                ("csrf", acsrf.as_str()),
-                ("registered", "1"),
-                (
-                    "reason",
-                    "Register of the provincial personnel office, 2026-11",
-                ),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let reason = "Register of the provincial personnel office, 2026-11";
+    assert_eq!(
+        register(&admin, &acsrf, reason).await,
+        StatusCode::SEE_OTHER
+    );
     let page = t
         .text(
             &clerk,

@@ -3,7 +3,8 @@
 //! status list.
 
 use exitentry_test_support::{
-    Backend, TINY_PNG, TestApp, backend_tests, chan_expiry, csrf_field, get_json, get_text,
+    Backend, TINY_PNG, TestApp, backend_tests, chan_expiry, csrf_field, error_code_of, get_json,
+    get_text, header,
 };
 use reqwest::StatusCode;
 
@@ -38,11 +39,7 @@ async fn issue_via_api(t: &TestApp, c: &reqwest::Client) -> (String, reqwest::Re
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: i64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let wait: i64 = header(&r, "retry-after").parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     let e: serde_json::Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "resend_too_soon");
@@ -79,10 +76,7 @@ async fn the_app_walks_the_temporary_permit_journey(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        bad.json::<serde_json::Value>().await.unwrap()["error"]["code"],
-        "bad_json"
-    );
+    assert_eq!(error_code_of(bad).await, "bad_json");
 
     let (id, r) = issue_via_api(&t, &c).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -133,7 +127,14 @@ async fn holders_and_officers_use_the_pages(backend: Backend) {
     let anonymous = t.get(&holder, "/my").await;
     assert_eq!(anonymous.headers()["location"], "/my/login?next=/my");
     let r = t
-        .holder_login(&holder, "13900139000", "a long holder password")
+        .sign_in(
+            &holder,
+            "/my/login",
+            [
+                ("mobile", "13900139000"),
+                ("password", "a long holder password"),
+            ],
+        )
         .await;
     assert_eq!(
         r.status(),
@@ -215,8 +216,15 @@ async fn a_holder_confirms_before_cancelling_a_permit(backend: Backend) {
     let api = t.client();
     issue_via_api(&t, &api).await;
     let holder = t.client();
-    t.holder_login(&holder, "13900139000", "a long holder password")
-        .await;
+    t.sign_in(
+        &holder,
+        "/my/login",
+        [
+            ("mobile", "13900139000"),
+            ("password", "a long holder password"),
+        ],
+    )
+    .await;
     let my = t.text_in(&holder, "/my/temporary-permits", "en").await;
     let id = cancel_link(&my).expect("a valid permit can be cancelled");
     // A second application while this one is valid says so on its first page.
@@ -260,12 +268,7 @@ backend_tests!(a_holder_confirms_before_cancelling_a_permit);
 
 async fn the_dev_outbox_does_not_exist_outside_development(backend: Backend) {
     let t = TestApp::seeded(backend, 30).await;
-    let r = t
-        .client()
-        .get(t.url("/api/v1/dev/outbox"))
-        .send()
-        .await
-        .unwrap();
+    let r = t.get(&t.client(), "/api/v1/dev/outbox").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     t.stop().await;
 }
@@ -288,7 +291,13 @@ async fn my_records_show_what_the_person_holds_and_may_apply_for(backend: Backen
         )
         .await
         .unwrap();
-        let r = t.holder_login(c, mobile, "a long holder password").await;
+        let r = t
+            .sign_in(
+                c,
+                "/my/login",
+                [("mobile", mobile), ("password", "a long holder password")],
+            )
+            .await;
         assert_eq!(r.headers()["location"], "/my");
     }
     // The mainland resident: his card in words, endorsements and appointments on offer.
@@ -332,8 +341,15 @@ async fn an_endorsement_application_is_cancelled_after_a_confirmation(backend: B
     .await
     .unwrap();
     let c = t.client();
-    t.holder_login(&c, "13700137000", "a long holder password")
-        .await;
+    t.sign_in(
+        &c,
+        "/my/login",
+        [
+            ("mobile", "13700137000"),
+            ("password", "a long holder password"),
+        ],
+    )
+    .await;
     let list = t.text_in(&c, "/my/endorsements", "en").await;
     let marker = "name=\"choice\" value=\"";
     let at = list.find(marker).expect("a choice") + marker.len();

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_services::import::ImportKind;
-use exitentry_test_support::{Backend, TestApp, backend_tests, csrf_field, hidden_field, import};
+use exitentry_test_support::{
+    Backend, TestApp, backend_tests, csrf_field, get_json, hidden_field, import,
+};
 use reqwest::StatusCode;
 
 const KOWLOON: &str = "code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices,services,opening_hours
@@ -17,20 +19,10 @@ async fn hong_kong_centres_show_their_level_and_keep_their_own_holidays(backend:
     assert!(s.problems.is_empty(), "{:?}", s.problems);
     let c = t.client();
 
-    let json: serde_json::Value = t
-        .get(&c, "/api/v1/offices/HK-KLN-001")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let json = get_json(&c, t.url("/api/v1/offices/HK-KLN-001")).await;
     assert_eq!(json["level"], "cts_centre");
     assert_eq!(json["calendar"], "hong_kong");
-    let gz: serde_json::Value = t
-        .get(&c, "/api/v1/offices/GZ-TH-002")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let gz = get_json(&c, t.url("/api/v1/offices/GZ-TH-002")).await;
     assert_eq!(
         (&gz["level"], &gz["calendar"]),
         (&"point".into(), &"mainland".into())

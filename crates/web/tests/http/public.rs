@@ -1,7 +1,7 @@
 //! Public pages and operations over HTTP: languages, the office directory (pages and API),
 //! health, metrics and the OpenAPI document, and malformed input answered clearly.
 
-use exitentry_test_support::{Backend, PASSWORD, TestApp, backend_tests, get_json};
+use exitentry_test_support::{Backend, PASSWORD, TestApp, backend_tests, error_code_of, get_json};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 
@@ -81,8 +81,7 @@ async fn operations_endpoints_answer(backend: Backend) {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let r = t.get(&c, "/api/v1/nothing-here").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    let err: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(err["error"]["code"], "not_found");
+    assert_eq!(error_code_of(r).await, "not_found");
     let css = t.get(&c, "/assets/htmx.min.js").await;
     assert_eq!(css.status(), StatusCode::OK);
     t.stop().await;

@@ -6,7 +6,9 @@
 
 use exitentry_services::jobs;
 use exitentry_storage::jobs as job_store;
-use exitentry_test_support::{Backend, LI_HUA_ID, TINY_PNG, TestApp, backend_tests, csrf_field};
+use exitentry_test_support::{
+    Backend, LI_HUA_ID, TINY_PNG, TestApp, backend_tests, csrf_field, error_code_of, header,
+};
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 
@@ -46,7 +48,7 @@ async fn sign_up_to_the_face_step(t: &TestApp, c: &reqwest::Client, mobile: &str
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let code_page = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let code_page = header(&r, LOCATION).to_string();
     let code = code_in(&sms_to(t, mobile).await);
     let r = t
         .post_form(
@@ -56,7 +58,7 @@ async fn sign_up_to_the_face_step(t: &TestApp, c: &reqwest::Client, mobile: &str
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let face = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let face = header(&r, LOCATION).to_string();
     assert_eq!(face, format!("{code_page}/face"));
     face
 }
@@ -86,12 +88,7 @@ async fn a_phone_alone_opens_nothing_of_the_person(backend: Backend) {
         async move {
             let r = t.get(&c, "/my").await;
             assert_eq!(r.status(), StatusCode::SEE_OTHER, "/my needs a sign-in");
-            assert!(
-                r.headers()[LOCATION]
-                    .to_str()
-                    .unwrap()
-                    .starts_with("/my/login")
-            );
+            assert!(header(&r, LOCATION).starts_with("/my/login"));
             for path in ["/my/linkage-proof", "/my/appointments"] {
                 let r = t.get(&c, path).await;
                 assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
@@ -122,7 +119,14 @@ async fn a_phone_alone_opens_nothing_of_the_person(backend: Backend) {
     assert!(r.text().await.unwrap().contains("role=\"alert\""));
     nothing_visible(c.clone()).await;
     let r = t
-        .holder_login(&c, "13900139000", "the attacker's password")
+        .sign_in(
+            &c,
+            "/my/login",
+            [
+                ("mobile", "13900139000"),
+                ("password", "the attacker's password"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     t.stop().await;
@@ -200,12 +204,7 @@ async fn answers_with_personal_data_are_not_cached(backend: Backend) {
         assert_eq!(r.headers()[CACHE_CONTROL], "no-store", "{path}");
     }
     let css = t.get(&c, "/assets/app.css").await;
-    assert!(
-        css.headers()[CACHE_CONTROL]
-            .to_str()
-            .unwrap()
-            .starts_with("public")
-    );
+    assert!(header(&css, CACHE_CONTROL).starts_with("public"));
     t.stop().await;
 }
 
@@ -275,20 +274,13 @@ async fn metrics_need_the_bearer_token(backend: Backend) {
     let c = t.client();
     let r = t.get(&c, "/metrics").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = c
-        .get(t.url("/metrics"))
-        .bearer_auth("a wrong token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = c
-        .get(t.url("/metrics"))
-        .bearer_auth("a long metrics token 123")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    for (token, want) in [
+        ("a wrong token", StatusCode::UNAUTHORIZED),
+        ("a long metrics token 123", StatusCode::OK),
+    ] {
+        let r = c.get(t.url("/metrics")).bearer_auth(token).send().await;
+        assert_eq!(r.unwrap().status(), want, "{token}");
+    }
     t.stop().await;
 }
 
@@ -306,18 +298,12 @@ async fn malformed_requests_get_our_own_answers(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(
-        r.headers()[CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(header(&r, CONTENT_TYPE).starts_with("text/html"));
     assert!(r.text().await.unwrap().contains("not in a form we accept"));
 
     let r = c.put(t.url("/api/v1/offices")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "method_not_allowed");
+    assert_eq!(error_code_of(r).await, "method_not_allowed");
 
     // Any number a visitor types is answered, however large.
     let r = t.get(&c, "/api/v1/offices?page=9223372036854775807").await;
@@ -332,8 +318,7 @@ async fn malformed_requests_get_our_own_answers(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "payload_too_large");
+    assert_eq!(error_code_of(r).await, "payload_too_large");
     t.stop().await;
 }
 
@@ -359,8 +344,7 @@ async fn the_api_sends_no_sms_flood(backend: Backend) {
         statuses.push(r.status());
         if r.status() == StatusCode::TOO_MANY_REQUESTS {
             assert!(r.headers().contains_key("retry-after"));
-            let body: serde_json::Value = r.json().await.unwrap();
-            assert_eq!(body["error"]["code"], "rate_limited");
+            assert_eq!(error_code_of(r).await, "rate_limited");
         }
     }
     assert_eq!(

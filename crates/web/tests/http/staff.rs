@@ -1,7 +1,9 @@
 //! Staff sign-in over HTTP: pages that need a login and the right role, CSRF on every
 //! form, error pages that keep the signed-in header, and the sign-in rate limit.
 
-use exitentry_test_support::{Backend, PASSWORD, TestApp, backend_tests, csrf_field, get_json};
+use exitentry_test_support::{
+    Backend, PASSWORD, TestApp, backend_tests, csrf_field, get_json, header,
+};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 
@@ -21,7 +23,7 @@ async fn staff_pages_need_a_login_and_the_right_role(backend: Backend) {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = t.login(&c, "clerk", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    let cookie = header(&r, "set-cookie").to_string();
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
@@ -41,14 +43,9 @@ async fn staff_pages_need_a_login_and_the_right_role(backend: Backend) {
     assert!(body.contains("H12345678") && body.contains("status-surrendered"));
 
     // A counter clerk may search but not manage accounts or read the audit log.
-    assert_eq!(
-        t.status(&c, "/staff/admin/users").await,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        t.status(&c, "/staff/admin/audit").await,
-        StatusCode::FORBIDDEN
-    );
+    for path in ["/staff/admin/users", "/staff/admin/audit"] {
+        assert_eq!(t.status(&c, path).await, StatusCode::FORBIDDEN, "{path}");
+    }
 
     let admin = t.staff("admin").await;
     let body = t.text(&admin, "/staff/admin/audit").await;
@@ -127,11 +124,7 @@ async fn sign_in_attempts_are_rate_limited_per_client(backend: Backend) {
     }
     let r = t.login(&c, "clerk", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let wait: u64 = header(&r, "retry-after").parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     // The limiter follows the application's clock (held still here): once the wait is over,
     // the next attempt goes through.

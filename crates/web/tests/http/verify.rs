@@ -2,20 +2,16 @@
 //! (scopes, batches, revocation, rate, usage), keys created on the partners page, and keys
 //! bound to a client certificate.
 
-use exitentry_test_support::{Backend, TestApp, backend_tests, csrf_field, get_json};
+use exitentry_test_support::{
+    Backend, TestApp, backend_tests, csrf_field, error_code_of, get_json,
+};
 use reqwest::StatusCode;
 
 async fn verifiers_get_signed_trust_and_status_lists(backend: Backend) {
     let bare = TestApp::spawn(backend).await;
-    let r = bare
-        .client()
-        .get(bare.url("/api/v1/trust-list"))
-        .send()
-        .await
-        .unwrap();
+    let r = bare.get(&bare.client(), "/api/v1/trust-list").await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let err: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(err["error"]["code"], "keys_not_initialised");
+    assert_eq!(error_code_of(r).await, "keys_not_initialised");
     bare.stop().await;
 
     let t = TestApp::spawn_with_keys(backend).await;

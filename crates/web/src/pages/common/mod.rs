@@ -1,45 +1,36 @@
 //! The helpers page modules share, in one place: page modules import from here and never
 //! from each other.
 
+mod actions;
+mod booking;
+mod sign_in;
+
+pub use actions::{
+    conflict, invalid, invalid_or_conflict, outcome, redirect_or_again, with_anon_csrf,
+};
+pub use booking::{SlotSearch, office_choices, slot_search};
+pub use sign_in::{SignIn, next_within};
+
 use crate::AppState;
-use crate::error::{PageError, message_for, status_for};
+pub use crate::extract::context::Cx;
 pub use crate::extract::forms::{
     Back, CsrfField, CsrfForm, CsrfMultipart, MultipartBack, MultipartRefused, Pairs, Refusal, Up,
 };
 pub(crate) use crate::extract::forms::{back, csrf_field};
 pub use crate::extract::staff::{StaffWith, need};
-use crate::i18n::Lang;
+pub(crate) use crate::render::page_template;
 pub use crate::render::{
-    Page, at, beijing, qr_svg, render, retry_after, status_and_error, urlencoding_min, when_micros,
-    yuan, yuan_digits,
+    Outcome, Page, at, beijing, office_name, qr_svg, render, urlencoding_min, when_micros, yuan,
+    yuan_digits,
 };
-use axum::http::{StatusCode, header};
-use axum::response::Redirect;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
 use exitentry_services::centre::{self, Desk, TicketView};
+use exitentry_services::endorsement_applications::ApplyRequest;
 use exitentry_services::temporary_permits::PermitView;
 use serde::Deserialize;
-
-/// The message for a failed sign-in: a lock with the time it ends, wrong credentials in the
-/// words of that kind of account (`bad_credentials` is its message key), anything else as
-/// usual.
-pub fn sign_in_error(
-    e: &exitentry_services::ServiceError,
-    lang: Lang,
-    bad_credentials: &str,
-) -> String {
-    use exitentry_services::ServiceError;
-    match e {
-        ServiceError::Locked { until } => lang.t_args(
-            "err-account_locked_until",
-            &[("time", beijing(*until, "%H:%M"))],
-        ),
-        ServiceError::BadCredentials => lang.t(bad_credentials),
-        other => crate::error::message_for(other, lang),
-    }
-}
 
 /// A form that only carries its CSRF token (sign-out, claim, and other one-button posts).
 #[derive(Deserialize, Default)]
@@ -48,27 +39,21 @@ pub struct CsrfOnly {
     pub csrf: String,
 }
 
-csrf_field!(CsrfOnly, TicketForm);
+csrf_field!(CsrfOnly, TicketForm, CounterPayment);
+
+/// A fee taken at the counter: how it was paid (`cash`, a terminal's method).
+#[derive(Deserialize, Default)]
+pub struct CounterPayment {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub method: String,
+}
 
 /// `?next=` on a sign-in page: where to go afterwards.
 #[derive(Deserialize, Default)]
 pub struct NextQuery {
     pub next: Option<String>,
-}
-
-/// Where to go after signing in: `next` when it is a path within `area`, else `home`. Never
-/// another site (`//host`, backslashes), so sign-in cannot be used as an open redirect.
-pub fn next_within(next: Option<&str>, area: &str, home: &str) -> String {
-    next.filter(|n| is_local_path(n) && n.starts_with(area))
-        .unwrap_or(home)
-        .to_string()
-}
-
-/// A path on this site that every browser reads the same way: starts with one `/`, no `//`
-/// anywhere, no backslash and no control character (browsers drop tabs and newlines, so
-/// `/<TAB>/evil.com` would become `//evil.com`, another site).
-pub fn is_local_path(n: &str) -> bool {
-    n.starts_with('/') && !n.contains("//") && !n.chars().any(|c| c == '\\' || c.is_control())
 }
 
 /// A permit as shown on the holder's pages: times in Beijing, the QR as inline SVG.
@@ -178,24 +163,17 @@ pub fn item_label(page: &Page, item: &str) -> String {
     page.t(&format!("supplement-{item}"))
 }
 
-/// What a form's action answers: on success a redirect to `to(value)` (post, redirect, get:
-/// a reload never repeats the action); on an error the form shows (`shown`), the page again
-/// with the error and its status; on any other error the error page for `path`.
-pub async fn redirect_or_again<T, Fut>(
-    done: Result<T, ServiceError>,
-    to: impl FnOnce(T) -> String,
-    shown: impl FnOnce(&ServiceError) -> bool,
-    again: impl FnOnce(Option<(StatusCode, String)>) -> Fut,
-    lang: Lang,
-    path: &str,
-) -> Result<Response, PageError>
-where
-    Fut: std::future::Future<Output = Result<Response, PageError>>,
-{
-    match done {
-        Ok(v) => Ok(Redirect::to(&to(v)).into_response()),
-        Err(e) if shown(&e) => again(Some((status_for(&e), message_for(&e, lang)))).await,
-        Err(e) => Err(PageError::at(lang, path)(e)),
+/// An endorsement chosen from the offered list (`destination|kind|months|trips`, as the
+/// radio buttons post it); anything else asks for nothing, which the rules refuse.
+pub fn chosen_endorsement(choice: &str) -> ApplyRequest {
+    match choice.split('|').collect::<Vec<_>>().as_slice() {
+        [d, k, m, t] => ApplyRequest {
+            destination: d.to_string(),
+            kind: k.to_string(),
+            validity_months: m.parse().unwrap_or(0),
+            trips: t.to_string(),
+        },
+        _ => ApplyRequest::default(),
     }
 }
 
@@ -220,9 +198,9 @@ impl Confirm {
     /// The page, with the status of the error it shows (200 without one).
     pub fn respond(self) -> Response {
         let status = if self.error.is_some() {
-            StatusCode::CONFLICT
+            axum::http::StatusCode::CONFLICT
         } else {
-            StatusCode::OK
+            axum::http::StatusCode::OK
         };
         (status, render(&self)).into_response()
     }
