@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { ARTIFACTS_DIR, artifactName } from './artifacts.js';
-import { auditPages, trackPages } from './audit.js';
+import { auditPages, resubmits, trackPages } from './audit.js';
 
 export { ARTIFACTS_DIR, artifactName };
 
@@ -63,6 +63,9 @@ export async function withPage(t, browser, contextOptions, fn) {
         // axe-core needs scripts; a context that turned them off is audited by the others.
         if (!failed && options.javaScriptEnabled !== false) {
           problems.push(...(await auditPages(context, seen, t.name, options.baseURL)));
+          const prg = resubmits(seen);
+          if (process.env.E2E_STRICT_PRG === '1') problems.push(...prg);
+          else for (const p of prg) t.diagnostic(`post/redirect/get: ${p}`);
         }
       }
       return close();
