@@ -3,7 +3,7 @@
 // status list. Every stage answers the Rust verifier's reason code (docs/CREDENTIALS.md);
 // the node test in crates/web/tests/js runs the Rust test vectors through this file.
 // Pure apart from WebCrypto and DecompressionStream: no network, no clock (time is an argument).
-import { Tokenizer } from './cborg.js';
+import { Tokenizer } from './vendor/cborg.js';
 import { MAX_INFLATED_BYTES, inflate, inflateLimited } from './verifier-zlib.js';
 import { TrustStore, UnsupportedAlgorithm, base64Decode, equalBytes, hex, issuedBy, kidOf, parseCert, sha256 } from './verifier-x509.js';
 

@@ -231,7 +231,7 @@ async function qrReader() {
   }
   if (!window.jsQR) {
     await new Promise((resolve, reject) => {
-      const s = el('script', { src: '/assets/jsqr.js' });
+      const s = el('script', { src: '/assets/vendor/jsqr.js' });
       s.onload = resolve;
       s.onerror = reject;
       document.head.append(s);

@@ -18,8 +18,8 @@ const FILES = [
   '/assets/verifier-core.js',
   '/assets/verifier-x509.js',
   '/assets/verifier-zlib.js',
-  '/assets/cborg.js',
-  '/assets/jsqr.js',
+  '/assets/vendor/cborg.js',
+  '/assets/vendor/jsqr.js',
 ];
 /** How long a page request may wait for the network before the kept copy answers. */
 const NETWORK_WAIT_MS = 4000;

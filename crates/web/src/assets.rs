@@ -10,7 +10,7 @@ use axum::routing::get;
 
 const FILES: &[(&str, &str, &[u8])] = &[
     (
-        "htmx.min.js",
+        "vendor/htmx.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/vendor/htmx.min.js"),
     ),
@@ -64,12 +64,12 @@ const VERIFIER: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/verifier-zlib.js"),
     ),
     (
-        "cborg.js",
+        "vendor/cborg.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/vendor/cborg.js"),
     ),
     (
-        "jsqr.js",
+        "vendor/jsqr.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/vendor/jsqr.js"),
     ),
@@ -86,7 +86,13 @@ pub fn verifier_files() -> impl Iterator<Item = (&'static str, &'static [u8])> {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/assets/{file}", get(asset))
+    Router::new()
+        .route("/assets/{file}", get(asset))
+        .route("/assets/vendor/{file}", get(vendor_asset))
+}
+
+async fn vendor_asset(Path(file): Path<String>) -> Response {
+    asset(Path(format!("vendor/{file}"))).await
 }
 
 async fn asset(Path(file): Path<String>) -> Response {

@@ -82,7 +82,7 @@ async fn operations_endpoints_answer(backend: Backend) {
     let r = t.get(&c, "/api/v1/nothing-here").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code_of(r).await, "not_found");
-    let css = t.get(&c, "/assets/htmx.min.js").await;
+    let css = t.get(&c, "/assets/vendor/htmx.min.js").await;
     assert_eq!(css.status(), StatusCode::OK);
     t.stop().await;
 }
