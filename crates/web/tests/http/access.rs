@@ -50,6 +50,7 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/offices/{code}", Public),
     ("GET", "/lang", Public),
     ("GET", "/assets/{file}", Public),
+    ("GET", "/assets/vendor/{file}", Public),
     ("GET", "/healthz", Public),
     ("GET", "/readyz", Public),
     ("GET", "/metrics", Metrics),
