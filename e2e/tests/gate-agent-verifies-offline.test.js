@@ -6,7 +6,7 @@
 // online, then refused. The camera is a canvas showing the holder's QR.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, withPage } from '../lib/browser.js';
+import { holderLogin, launchBrowser, withPage } from '../lib/browser.js';
 import { expectText } from '../lib/expect.js';
 import { startServer } from '../lib/server.js';
 
@@ -64,15 +64,12 @@ async function holderPayloads() {
   const context = await browser.newContext({ baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } });
   try {
     const page = await context.newPage();
-    await page.goto('/my/login');
-    await page.locator('#mobile').fill(MOBILE);
-    await page.locator('#password').fill(PASSWORD);
-    await page.locator('main form button[type="submit"]').click();
-    await page.waitForURL((u) => u.pathname === '/my');
+    // The temporary permits have their own page; /my lists the holder's records.
+    await holderLogin(page, '/my/temporary-permits', { mobile: MOBILE, password: PASSWORD });
     const qr = await page.locator('.permit .qr svg').evaluate((svg) => svg.outerHTML);
     await page.locator('.permit details summary').click();
     const permit = (await page.locator('.permit textarea.payload').inputValue()).trim();
-    await page.getByRole('link', { name: 'Linkage proof' }).click();
+    await page.goto('/my/linkage-proof');
     await page.getByRole('button', { name: 'Get a linkage proof' }).click();
     await page.waitForURL((u) => u.pathname.startsWith('/my/linkage-proofs/'));
     await page.locator('details summary').click();
