@@ -5,63 +5,27 @@
 // lists were kept: still shown as valid, with the list's age, until the lists are refreshed
 // online, then refused. The camera is a canvas showing the holder's QR.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { holderLogin, launchBrowser, withPage } from '../lib/browser.js';
+import { describe, test } from 'node:test';
+import { EN, holderLogin, withPage } from '../lib/browser.js';
 import { expectText } from '../lib/expect.js';
-import { startServer } from '../lib/server.js';
+import { issueTemporaryPermit } from '../lib/holder.js';
+import { useDemo } from '../lib/server.js';
 
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer({ people: 200 });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+useDemo({ people: 200 }, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 const MOBILE = '13600136000';
 const PASSWORD = 'my long travel password';
-const SELFIE =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 const PHONE = { width: 390, height: 844 };
-
-async function api(path, body) {
-  const res = await fetch(`${server.baseURL}${path}`, {
-    method: body ? 'POST' : 'GET',
-    headers: { 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, json: await res.json() };
-}
-
-/** The showcase holder applies for a temporary permit through the app API (SMS code, face). */
-async function issuePermit() {
-  const expiry = server.logs().match(/H12345678 .* expires (\d{4}-\d{2}-\d{2})/)?.[1];
-  assert.ok(expiry, `the demo prints the showcase permit:\n${server.logs()}`);
-  const created = await api('/api/v1/temporary-permits/applications', {
-    document_kind: 'hrp', document_number: 'H12345678', name: 'CHAN TAI MAN',
-    document_expiry: expiry, sex: 'M', mobile: MOBILE, password: PASSWORD,
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.json));
-  const id = created.json.application_id;
-  let code;
-  for (let i = 0; i < 100 && !code; i++) {
-    const { json } = await api('/api/v1/dev/outbox');
-    code = json.find((m) => m.recipient === MOBILE)?.body.match(/\d{6}/)?.[0];
-    if (!code) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(code, 'the SMS code reached the outbox');
-  assert.equal((await api(`/api/v1/temporary-permits/applications/${id}/sms-code`, { code })).status, 200);
-  assert.equal((await api(`/api/v1/temporary-permits/applications/${id}/face`, { image: SELFIE })).status, 200);
-}
 
 /** The holder's permit and a fresh linkage proof, as the QR payloads on their pages. */
 async function holderPayloads() {
-  const context = await browser.newContext({ baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } });
+  const context = await browser.newContext({ baseURL: server.baseURL, ...EN });
   try {
     const page = await context.newPage();
     // The temporary permits have their own page; /my lists the holder's records.
@@ -82,7 +46,7 @@ async function holderPayloads() {
 
 /** An officer (approver) revokes the permit on its page; the gate agent's phone is not told. */
 async function revoke(permitNumber) {
-  const context = await browser.newContext({ baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } });
+  const context = await browser.newContext({ baseURL: server.baseURL, ...EN });
   try {
     const page = await context.newPage();
     await page.goto('/staff/login');
@@ -135,8 +99,8 @@ const ready = (page) => page.waitForFunction(() => document.body.dataset.ready =
 
 describe('the offline verifier', () => {
   test('a gate agent checks permits and proofs with the network off', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, viewport: PHONE, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page, context, pageErrors }) => {
-      await issuePermit();
+    withPage(t, browser, { baseURL: server.baseURL, viewport: PHONE, ...EN }, async ({ page, context, pageErrors }) => {
+      await issueTemporaryPermit(server, { mobile: MOBILE, password: PASSWORD });
       const { permit, linkage, qr } = await holderPayloads();
       assert.match(permit, /^EE1:/);
       assert.match(linkage, /^EE1:/);

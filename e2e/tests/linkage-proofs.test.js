@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { withPage } from '../lib/browser.js';
 import { expectCount, expectText } from '../lib/expect.js';
+import { demoFacts, issueTemporaryPermit } from '../lib/holder.js';
 import { binaryPath, useDemo } from '../lib/server.js';
 
 let server;
@@ -22,44 +23,7 @@ useDemo({ people: 200, workDir: 'linkage' }, (s, b, w) => {
 
 const MOBILE = '13900139000';
 const PASSWORD = 'my long travel password';
-const SELFIE =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 
-function demoFacts() {
-  const expiry = server.logs().match(/H12345678 .* expires (\d{4}-\d{2}-\d{2})/)?.[1];
-  const rp = server.logs().match(/residence permit (8[123]\d{16})/)?.[1];
-  assert.ok(expiry && rp, `the demo prints the showcase documents:\n${server.logs()}`);
-  return { expiry, rp };
-}
-
-async function api(path, body) {
-  const res = await fetch(`${server.baseURL}${path}`, {
-    method: body ? 'POST' : 'GET',
-    headers: { 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, json: await res.json() };
-}
-
-/** The holder's account comes with a temporary permit, applied for through the app API. */
-async function holderAccount() {
-  const { expiry } = demoFacts();
-  const created = await api('/api/v1/temporary-permits/applications', {
-    document_kind: 'hrp', document_number: 'H12345678', name: 'CHAN TAI MAN',
-    document_expiry: expiry, sex: 'M', mobile: MOBILE, password: PASSWORD,
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.json));
-  const id = created.json.application_id;
-  let code;
-  for (let i = 0; i < 100 && !code; i++) {
-    const { json } = await api('/api/v1/dev/outbox');
-    code = json.find((m) => m.recipient === MOBILE)?.body.match(/\d{6}/)?.[0];
-    if (!code) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(code, 'the SMS code reached the outbox');
-  assert.equal((await api(`/api/v1/temporary-permits/applications/${id}/sms-code`, { code })).status, 200);
-  assert.equal((await api(`/api/v1/temporary-permits/applications/${id}/face`, { image: SELFIE })).status, 200);
-}
 
 async function verifyWithCli(payload) {
   const trustFile = join(work, 'trust-list.json');
@@ -70,7 +34,7 @@ async function verifyWithCli(payload) {
 describe('linkage proofs', () => {
   test('a holder gets a proof online and it verifies offline', (t) =>
     withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page }) => {
-      await holderAccount();
+      await issueTemporaryPermit(server, { mobile: MOBILE, password: PASSWORD });
       await page.goto('/my');
       await page.waitForURL((u) => u.pathname === '/my/login');
       await page.locator('#mobile').fill(MOBILE);
@@ -86,7 +50,7 @@ describe('linkage proofs', () => {
       await page.waitForURL((u) => u.pathname.startsWith('/my/linkage-proofs/'));
       await expectText(page.locator('main h1'), /Proof of linkage/);
       await expectCount(page.locator('.proof .qr svg'), 1);
-      await expectText(page.locator('#residence-permit'), demoFacts().rp);
+      await expectText(page.locator('#residence-permit'), demoFacts(server).rp);
       await expectCount(page.getByRole('button', { name: 'Print' }), 1);
       // Printing hides the site's header and the buttons.
       await page.emulateMedia({ media: 'print' });
@@ -102,7 +66,7 @@ describe('linkage proofs', () => {
 
   test('a counter clerk prints a paper proof', (t) =>
     withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page }) => {
-      const { rp } = demoFacts();
+      const { rp } = demoFacts(server);
       await page.goto('/staff/login');
       await page.locator('#username').fill('clerk');
       await page.locator('#password').fill('demo-clerk-pass');
