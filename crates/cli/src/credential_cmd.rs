@@ -99,7 +99,7 @@ pub fn keys(config: &Config, what: &KeysWhat) -> Result<ExitCode> {
         .filter(|a| a.can_sign())
         .with_context(|| {
             format!(
-                "credentials.algorithm must be es256 or eddsa, not {}",
+                "credentials.algorithm must be es256, es384 or eddsa, not {}",
                 config.credentials.algorithm
             )
         })?;

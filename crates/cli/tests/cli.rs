@@ -524,6 +524,28 @@ fn credential_verify_gives_a_json_verdict_and_exit_status() {
     assert_eq!(code, Some(2));
 }
 
+/// An ES384 signer from another implementation, its certificate given as PEM wrapped at 76
+/// columns and as DER.
+#[test]
+fn credential_verify_takes_es384_and_any_certificate_encoding() {
+    let v = vectors();
+    let payload = std::fs::read_to_string(v.join("es384-hcert.payload.txt")).unwrap();
+    for cert in ["es384-hcert.cert.pem", "es384-hcert.cert.der"] {
+        let cert = v.join(cert);
+        let (code, json) = verify_cmd(&[
+            "--cert",
+            cert.to_str().unwrap(),
+            "--prefix",
+            "HC1:",
+            "--at",
+            "2026-01-02T00:00:00Z",
+            payload.trim(),
+        ]);
+        assert_eq!(code, Some(0), "{cert:?}: {json}");
+        assert_eq!(json["reason"], "valid");
+    }
+}
+
 #[test]
 fn credential_decode_prints_claims_without_checking() {
     let payload = std::fs::read_to_string(vectors().join("es256-permit.payload.txt")).unwrap();

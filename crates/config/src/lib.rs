@@ -212,7 +212,7 @@ pub struct CredentialsConfig {
     pub prefix: String,
     /// Issuer (`iss`) written into credentials.
     pub issuer: String,
-    /// Algorithm for new keys: `es256` or `eddsa`.
+    /// Algorithm for new keys: `es256`, `es384` or `eddsa`.
     pub algorithm: String,
     /// Entries in the published revocation status list.
     pub status_list_size: u64,

@@ -119,6 +119,7 @@ pub(crate) fn sign1(
 ) -> Result<Vec<u8>, CredError> {
     let alg = match key.alg() {
         Alg::Es256 => coset::iana::Algorithm::ES256,
+        Alg::Es384 => coset::iana::Algorithm::ES384,
         Alg::EdDsa => coset::iana::Algorithm::EdDSA,
         Alg::Ps256 => return Err(CredError::new("unsupported_algorithm", "PS256 cannot sign")),
     };

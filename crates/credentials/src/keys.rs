@@ -6,11 +6,13 @@ use crate::x509;
 use crate::{Alg, CredError};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ED25519, SignatureAlgorithm,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PKCS_ED25519,
+    SignatureAlgorithm,
 };
 use ring::rand::SystemRandom;
 use ring::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
+    EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair as _,
 };
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -41,15 +43,14 @@ impl SigningKey {
     /// Loads a PKCS#8 private key and its DER certificate; the certificate's public key must
     /// be the key's own.
     pub fn from_pkcs8(alg: Alg, pkcs8_der: &[u8], cert_der: &[u8]) -> Result<Self, CredError> {
+        let ecdsa = |signing: &'static EcdsaSigningAlgorithm| {
+            EcdsaKeyPair::from_pkcs8(signing, pkcs8_der, &SystemRandom::new())
+                .map(Pair::Ecdsa)
+                .map_err(|e| CredError::new("bad_key", format!("{alg} PKCS#8 key: {e}")))
+        };
         let pair = match alg {
-            Alg::Es256 => Pair::Ecdsa(
-                EcdsaKeyPair::from_pkcs8(
-                    &ECDSA_P256_SHA256_FIXED_SIGNING,
-                    pkcs8_der,
-                    &SystemRandom::new(),
-                )
-                .map_err(|e| CredError::new("bad_key", format!("ES256 PKCS#8 key: {e}")))?,
-            ),
+            Alg::Es256 => ecdsa(&ECDSA_P256_SHA256_FIXED_SIGNING)?,
+            Alg::Es384 => ecdsa(&ECDSA_P384_SHA384_FIXED_SIGNING)?,
             // maybe_unchecked: also accepts PKCS#8 v1 (no embedded public key) from other tools.
             Alg::EdDsa => Pair::Ed25519(
                 Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8_der)
@@ -93,7 +94,7 @@ impl SigningKey {
         &self.cert_der
     }
 
-    /// The raw public key (uncompressed P-256 point, or 32 Ed25519 bytes).
+    /// The raw public key (uncompressed P-256 or P-384 point, or 32 Ed25519 bytes).
     pub fn public_key(&self) -> &[u8] {
         match &self.pair {
             Pair::Ecdsa(p) => p.public_key().as_ref(),
@@ -101,7 +102,8 @@ impl SigningKey {
         }
     }
 
-    /// Signs raw bytes (for COSE: the Sig_structure). ES256 signatures are r‖s, 64 bytes.
+    /// Signs raw bytes (for COSE: the Sig_structure). ECDSA signatures are r‖s (64 bytes for
+    /// ES256, 96 for ES384).
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CredError> {
         match &self.pair {
             Pair::Ecdsa(p) => p
@@ -228,6 +230,7 @@ pub fn generate_signer(
 fn rcgen_alg(alg: Alg) -> Result<&'static SignatureAlgorithm, CredError> {
     match alg {
         Alg::Es256 => Ok(&PKCS_ECDSA_P256_SHA256),
+        Alg::Es384 => Ok(&PKCS_ECDSA_P384_SHA384),
         Alg::EdDsa => Ok(&PKCS_ED25519),
         Alg::Ps256 => Err(CredError::new(
             "unsupported_algorithm",
@@ -293,13 +296,13 @@ mod tests {
 
     #[test]
     fn root_and_signer_chain_for_each_alg_pair() {
-        for root_alg in [Alg::Es256, Alg::EdDsa] {
+        for root_alg in [Alg::Es256, Alg::Es384, Alg::EdDsa] {
             let root = generate_root("EE Root", root_alg, NB, NA).unwrap();
             assert!(
                 x509::issued_by(&root.cert_der, &root.cert_der),
                 "self-signed"
             );
-            for signer_alg in [Alg::Es256, Alg::EdDsa] {
+            for signer_alg in [Alg::Es256, Alg::Es384, Alg::EdDsa] {
                 let signer = generate_signer(&root, "EE DS 1", signer_alg, NB, NA).unwrap();
                 assert!(x509::issued_by(&signer.cert_der, &root.cert_der));
                 let key = signer.to_signing_key().unwrap();
@@ -354,7 +357,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_private_material() {
-        for alg in [Alg::Es256, Alg::EdDsa] {
+        for alg in [Alg::Es256, Alg::Es384, Alg::EdDsa] {
             let generated = generate_root("EE Root", alg, NB, NA).unwrap();
             let key = generated.to_signing_key().unwrap();
             for text in [

@@ -7,13 +7,17 @@ use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use der::asn1::{BitStringRef, ObjectIdentifier, UintRef};
 use der::{Decode, Reader, SliceReader};
 use ring::signature::{
-    ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA256_FIXED, ED25519, RSA_PSS_2048_8192_SHA256,
-    RsaPublicKeyComponents, UnparsedPublicKey,
+    ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA384_ASN1,
+    ECDSA_P384_SHA256_ASN1, ECDSA_P384_SHA384_ASN1, ECDSA_P384_SHA384_FIXED, ED25519,
+    RSA_PSS_2048_8192_SHA256, RsaPublicKeyComponents, UnparsedPublicKey, VerificationAlgorithm,
 };
 use spki::SubjectPublicKeyInfoRef;
 
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const OID_RSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
@@ -23,6 +27,8 @@ const OID_RSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1135
 pub(crate) enum VerifyKey {
     /// Uncompressed SEC1 point (65 bytes).
     EcP256(Vec<u8>),
+    /// Uncompressed SEC1 point (97 bytes).
+    EcP384(Vec<u8>),
     Ed25519(Vec<u8>),
     /// Modulus and exponent, big-endian, no leading zeros.
     Rsa {
@@ -32,18 +38,17 @@ pub(crate) enum VerifyKey {
 }
 
 impl VerifyKey {
-    /// Verifies a COSE signature (ES256 as r‖s, EdDSA, PS256). A key of another type than
-    /// the algorithm needs never verifies.
+    /// Verifies a COSE signature (ES256 and ES384 as r‖s, EdDSA, PS256). A key of another
+    /// type than the algorithm needs never verifies.
     pub fn verify_cose(&self, alg: Alg, message: &[u8], signature: &[u8]) -> bool {
         match (self, alg) {
             (VerifyKey::EcP256(point), Alg::Es256) => {
-                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
-                    .verify(message, signature)
-                    .is_ok()
+                ring_verify(&ECDSA_P256_SHA256_FIXED, point, message, signature)
             }
-            (VerifyKey::Ed25519(key), Alg::EdDsa) => UnparsedPublicKey::new(&ED25519, key)
-                .verify(message, signature)
-                .is_ok(),
+            (VerifyKey::EcP384(point), Alg::Es384) => {
+                ring_verify(&ECDSA_P384_SHA384_FIXED, point, message, signature)
+            }
+            (VerifyKey::Ed25519(key), Alg::EdDsa) => ring_verify(&ED25519, key, message, signature),
             (VerifyKey::Rsa { n, e }, Alg::Ps256) => RsaPublicKeyComponents { n, e }
                 .verify(&RSA_PSS_2048_8192_SHA256, message, signature)
                 .is_ok(),
@@ -52,21 +57,23 @@ impl VerifyKey {
     }
 
     /// Verifies an X.509 signature: ECDSA signatures there are DER-encoded (ASN.1), not r‖s.
+    /// Either curve may be signed with either hash, as certificate authorities do.
     pub fn verify_x509(&self, sig_alg: ObjectIdentifier, message: &[u8], signature: &[u8]) -> bool {
-        const ECDSA_WITH_SHA256: ObjectIdentifier =
-            ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+        let sha384 = sig_alg == OID_ECDSA_SHA384;
+        let ecdsa = sha384 || sig_alg == OID_ECDSA_SHA256;
+        let algorithm: &'static dyn VerificationAlgorithm = match self {
+            VerifyKey::EcP256(_) if ecdsa && sha384 => &ECDSA_P256_SHA384_ASN1,
+            VerifyKey::EcP256(_) if ecdsa => &ECDSA_P256_SHA256_ASN1,
+            VerifyKey::EcP384(_) if ecdsa && sha384 => &ECDSA_P384_SHA384_ASN1,
+            VerifyKey::EcP384(_) if ecdsa => &ECDSA_P384_SHA256_ASN1,
+            VerifyKey::Ed25519(_) if sig_alg == OID_ED25519 => &ED25519,
+            _ => return false,
+        };
         match self {
-            VerifyKey::EcP256(point) if sig_alg == ECDSA_WITH_SHA256 => {
-                UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point)
-                    .verify(message, signature)
-                    .is_ok()
+            VerifyKey::EcP256(key) | VerifyKey::EcP384(key) | VerifyKey::Ed25519(key) => {
+                ring_verify(algorithm, key, message, signature)
             }
-            VerifyKey::Ed25519(key) if sig_alg == OID_ED25519 => {
-                UnparsedPublicKey::new(&ED25519, key)
-                    .verify(message, signature)
-                    .is_ok()
-            }
-            _ => false,
+            VerifyKey::Rsa { .. } => false,
         }
     }
 
@@ -74,6 +81,7 @@ impl VerifyKey {
     pub fn alg(&self) -> Alg {
         match self {
             VerifyKey::EcP256(_) => Alg::Es256,
+            VerifyKey::EcP384(_) => Alg::Es384,
             VerifyKey::Ed25519(_) => Alg::EdDsa,
             VerifyKey::Rsa { .. } => Alg::Ps256,
         }
@@ -97,10 +105,13 @@ impl VerifyKey {
                 .algorithm
                 .parameters_oid()
                 .map_err(|_| bad("EC key without a named curve".into()))?;
-            if curve != OID_P256 {
-                return Err(bad(format!("EC curve {curve} is not P-256")));
+            if curve == OID_P256 {
+                Self::ec_point(key, 32)
+            } else if curve == OID_P384 {
+                Self::ec_point(key, 48)
+            } else {
+                Err(bad(format!("EC curve {curve} is neither P-256 nor P-384")))
             }
-            Self::ec_point(key)
         } else if oid == OID_ED25519 {
             Self::ed25519(key)
         } else if oid == OID_RSA || oid == OID_RSA_PSS {
@@ -112,14 +123,23 @@ impl VerifyKey {
         }
     }
 
-    fn ec_point(point: &[u8]) -> Result<Self, CredError> {
-        if point.len() != 65 || point[0] != 0x04 {
+    /// An uncompressed point on the curve whose coordinates are `size` bytes (32: P-256,
+    /// 48: P-384).
+    fn ec_point(point: &[u8], size: usize) -> Result<Self, CredError> {
+        if point.len() != 1 + 2 * size || point[0] != 0x04 {
             return Err(CredError::new(
                 "bad_public_key",
-                "P-256 key must be an uncompressed point of 65 bytes",
+                format!(
+                    "EC key must be an uncompressed point of {} bytes",
+                    1 + 2 * size
+                ),
             ));
         }
-        Ok(VerifyKey::EcP256(point.to_vec()))
+        Ok(if size == 48 {
+            VerifyKey::EcP384(point.to_vec())
+        } else {
+            VerifyKey::EcP256(point.to_vec())
+        })
     }
 
     fn ed25519(key: &[u8]) -> Result<Self, CredError> {
@@ -148,7 +168,7 @@ impl VerifyKey {
         Ok(VerifyKey::Rsa { n, e })
     }
 
-    /// From a JWK (RFC 7517): EC P-256, OKP Ed25519 or RSA. Private keys are refused.
+    /// From a JWK (RFC 7517): EC P-256 or P-384, OKP Ed25519 or RSA. Private keys are refused.
     pub fn from_jwk(json: &str) -> Result<Self, CredError> {
         let bad = |m: String| CredError::new("bad_jwk", m);
         let jwk: serde_json::Value =
@@ -169,20 +189,21 @@ impl VerifyKey {
         let kty = jwk.get("kty").and_then(|v| v.as_str()).unwrap_or_default();
         let crv = jwk.get("crv").and_then(|v| v.as_str()).unwrap_or_default();
         match (kty, crv) {
-            ("EC", "P-256") => {
+            ("EC", "P-256" | "P-384") => {
+                let size = if crv == "P-384" { 48 } else { 32 };
                 let (x, y) = (field("x")?, field("y")?);
-                if x.len() != 32 || y.len() != 32 {
-                    return Err(bad("P-256 coordinates must be 32 bytes".into()));
+                if x.len() != size || y.len() != size {
+                    return Err(bad(format!("{crv} coordinates must be {size} bytes")));
                 }
                 let mut point = vec![0x04];
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                Self::ec_point(&point)
+                Self::ec_point(&point, size)
             }
             ("OKP", "Ed25519") => Self::ed25519(&field("x")?),
             ("RSA", _) => Self::rsa(&field("n")?, &field("e")?),
             _ => Err(bad(format!(
-                "unsupported key type kty={kty:?} crv={crv:?} (EC P-256, OKP Ed25519 or RSA)"
+                "unsupported key type kty={kty:?} crv={crv:?} (EC P-256 or P-384, OKP Ed25519 or RSA)"
             ))),
         }
     }
@@ -192,6 +213,17 @@ impl std::fmt::Debug for VerifyKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "VerifyKey({})", self.alg())
     }
+}
+
+fn ring_verify(
+    algorithm: &'static dyn VerificationAlgorithm,
+    key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    UnparsedPublicKey::new(algorithm, key)
+        .verify(message, signature)
+        .is_ok()
 }
 
 /// The bytes of a BIT STRING that has no unused bits.
@@ -232,8 +264,13 @@ mod tests {
                 "bad_public_key",
             ),
             (
-                "p-384",
+                "short p-384",
                 r#"{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}"#,
+                "bad_jwk",
+            ),
+            (
+                "p-521",
+                r#"{"kty":"EC","crv":"P-521","x":"AA","y":"AA"}"#,
                 "bad_jwk",
             ),
             (

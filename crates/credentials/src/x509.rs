@@ -93,15 +93,88 @@ pub(crate) fn to_pem(label: &str, der: &[u8]) -> String {
     out
 }
 
-/// DER bytes from PEM text with the expected label.
+/// DER bytes from PEM text with the expected label. Lenient as OpenSSL is: any line length,
+/// CRLF, blank lines and text around the block (RFC 7468's strict 64 columns refuse files
+/// that other tools write).
 pub(crate) fn from_pem(pem: &[u8], label: &str) -> Result<Vec<u8>, CredError> {
-    let (found, der) = der::pem::decode_vec(pem.trim_ascii())
-        .map_err(|e| CredError::new("bad_pem", format!("not PEM: {e}")))?;
-    if found != label {
-        return Err(CredError::new(
-            "bad_pem",
-            format!("expected a PEM \"{label}\", found \"{found}\""),
-        ));
+    let bad = |m: String| CredError::new("bad_pem", m);
+    let text = std::str::from_utf8(pem).map_err(|_| bad("not PEM: not text".into()))?;
+    let begin = format!("-----BEGIN {label}-----");
+    let Some(start) = text.find(&begin) else {
+        let found = text
+            .split("-----BEGIN ")
+            .nth(1)
+            .and_then(|rest| rest.split("-----").next());
+        return Err(bad(match found {
+            Some(found) => format!("expected a PEM \"{label}\", found \"{found}\""),
+            None => format!("not PEM: no \"{begin}\" line"),
+        }));
+    };
+    let body = &text[start + begin.len()..];
+    let end = body
+        .find(&format!("-----END {label}-----"))
+        .ok_or_else(|| bad(format!("not PEM: no END line for \"{label}\"")))?;
+    let b64: String = body[..end]
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| bad(format!("not PEM: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_with_any_line_length_crlf_and_text_around() {
+        let der: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+        let wrap = |width: usize, eol: &str| {
+            let lines: Vec<&str> = b64
+                .as_bytes()
+                .chunks(width)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            format!(
+                "Subject: test{eol}-----BEGIN CERTIFICATE-----{eol}{}{eol}-----END CERTIFICATE-----{eol}",
+                lines.join(eol)
+            )
+        };
+        for pem in [
+            to_pem("CERTIFICATE", &der),
+            wrap(64, "\n"),
+            wrap(76, "\n"),
+            wrap(76, "\r\n"),
+            wrap(b64.len(), "\n"),
+            wrap(17, "\n\n"),
+        ] {
+            assert_eq!(
+                from_pem(pem.as_bytes(), "CERTIFICATE").unwrap(),
+                der,
+                "{pem}"
+            );
+        }
     }
-    Ok(der)
+
+    #[test]
+    fn pem_refusals_name_the_problem() {
+        let key = to_pem("PUBLIC KEY", b"abc");
+        let err = from_pem(key.as_bytes(), "CERTIFICATE").unwrap_err();
+        assert_eq!(err.code, "bad_pem");
+        assert!(
+            err.message.contains("found \"PUBLIC KEY\""),
+            "{}",
+            err.message
+        );
+        for bad in [
+            &b"no pem here"[..],
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n",
+            b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+            b"\xff\xfe",
+        ] {
+            assert_eq!(from_pem(bad, "CERTIFICATE").unwrap_err().code, "bad_pem");
+        }
+    }
 }

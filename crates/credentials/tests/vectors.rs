@@ -3,7 +3,7 @@
 //! optional status list, the options (`at`, `prefix`, `use`) and the exact verdict.
 //!
 //! The ES256/EdDSA vectors were made by `generate_vectors` below (it writes to tests/vectors
-//! only with `EXITENTRY_REGENERATE_VECTORS=1`, otherwise to a temporary folder); the PS256 vector by `gen_ps256.py` with
+//! only with `EXITENTRY_REGENERATE_VECTORS=1`, otherwise to a temporary folder); the PS256 and ES384 vectors by `gen_independent.py` with
 //! Python `cryptography`, an implementation independent of ours.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
@@ -91,29 +91,45 @@ fn fixed_vectors_give_their_verdicts() {
     }
 }
 
-/// The PS256 key also works given as a bare SPKI or JWK, and a changed payload fails.
+/// The independent PS256 and ES384 keys also work given as a bare SPKI or JWK (and the ES384
+/// certificate as DER), and a changed payload fails.
 #[test]
-fn ps256_vector_with_bare_keys() {
-    let spec: Value = serde_json::from_str(&read("ps256-hcert.expected.json")).unwrap();
-    let payload = read("ps256-hcert.payload.txt");
+fn independent_vectors_with_bare_keys() {
+    for (stem, alg) in [
+        ("ps256-hcert", exitentry_credentials::Alg::Ps256),
+        ("es384-hcert", exitentry_credentials::Alg::Es384),
+    ] {
+        independent_vector(stem, alg);
+    }
+}
+
+fn independent_vector(stem: &str, alg: exitentry_credentials::Alg) {
+    let file = |ext: &str| format!("{stem}.{ext}");
+    let spec: Value = serde_json::from_str(&read(&file("expected.json"))).unwrap();
+    let payload = read(&file("payload.txt"));
     let options = VerifyOptions {
         prefix: "HC1:",
         ..VerifyOptions::at(spec["at"].as_i64().unwrap())
     };
     let mut spki = TrustStore::new();
-    spki.add_spki(read("ps256-hcert.spki.pem").as_bytes())
-        .unwrap();
+    spki.add_spki(read(&file("spki.pem")).as_bytes()).unwrap();
     let mut jwk = TrustStore::new();
-    jwk.add_jwk(&read("ps256-hcert.jwk.json")).unwrap();
-    for trust in [&spki, &jwk] {
+    jwk.add_jwk(&read(&file("jwk.json"))).unwrap();
+    let mut stores = vec![spki, jwk];
+    if let Ok(der) = std::fs::read(dir().join(file("cert.der"))) {
+        let mut from_der = TrustStore::new();
+        from_der.add_cert_der(&der).unwrap();
+        stores.push(from_der);
+    }
+    for trust in &stores {
         let verdict = verify(&payload, trust, &options);
-        assert!(verdict.valid, "{verdict:?}");
+        assert!(verdict.valid, "{stem}: {verdict:?}");
         assert_eq!(verdict.kind, CredentialKind::Unknown);
     }
     let mut cert = TrustStore::new();
-    cert.add_cert_pem(&read("ps256-hcert.cert.pem")).unwrap();
+    cert.add_cert_pem(&read(&file("cert.pem"))).unwrap();
     let decoded = exitentry_credentials::decode(&payload, "HC1:").unwrap();
-    assert_eq!(decoded.alg, Some(exitentry_credentials::Alg::Ps256));
+    assert_eq!(decoded.alg, Some(alg));
     assert_eq!(
         cert.kids(),
         vec![decoded.kid.unwrap()],

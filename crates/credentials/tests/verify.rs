@@ -22,7 +22,7 @@ fn opts(at: i64) -> VerifyOptions<'static> {
 }
 
 #[test]
-fn round_trip_es256_and_eddsa() {
+fn round_trip_every_signing_algorithm() {
     let pki = Pki::new();
     let trust = pki.trust();
     for (alg, key) in pki.signers() {
@@ -182,16 +182,21 @@ fn each_reason_has_a_case() {
         )
     };
 
-    let es384 = custom(
-        &es,
-        HeaderBuilder::new()
-            .algorithm(iana::Algorithm::ES384)
-            .key_id(es.kid().to_vec())
-            .build(),
-        Header::default(),
-        claims_cbor(),
-        Wrap::Cose,
-    );
+    let with_alg = |alg| {
+        custom(
+            &es,
+            HeaderBuilder::new()
+                .algorithm(alg)
+                .key_id(es.kid().to_vec())
+                .build(),
+            Header::default(),
+            claims_cbor(),
+            Wrap::Cose,
+        )
+    };
+    let es512 = with_alg(iana::Algorithm::ES512);
+    // ES384 is known, but the P-256 key named by the kid cannot have made it.
+    let es384_by_p256 = with_alg(iana::Algorithm::ES384);
     let not_claims = custom(
         &es,
         es256_header(&es.kid()),
@@ -269,7 +274,14 @@ fn each_reason_has_a_case() {
             &trust,
             Reason::BadCose,
         ),
-        ("unsupported alg", es384, opts(T0), &trust, Reason::BadCose),
+        ("unsupported alg", es512, opts(T0), &trust, Reason::BadCose),
+        (
+            "alg of another key type",
+            es384_by_p256,
+            opts(T0),
+            &trust,
+            Reason::BadSignature,
+        ),
         (
             "payload not claims",
             not_claims,
@@ -584,7 +596,11 @@ fn issue_refuses_bad_claims() {
 #[test]
 fn key_inputs() {
     let pki = Pki::new();
-    for (alg, generated) in [(Alg::Es256, &pki.es256), (Alg::EdDsa, &pki.eddsa)] {
+    for (alg, generated) in [
+        (Alg::Es256, &pki.es256),
+        (Alg::Es384, &pki.es384),
+        (Alg::EdDsa, &pki.eddsa),
+    ] {
         let key = pki.key(alg);
         let payload = issue(&key, &permit_claims(), DEFAULT_PREFIX).unwrap();
         let check = |trust: &TrustStore, expected: Reason, what: &str| {
@@ -612,9 +628,14 @@ fn key_inputs() {
         check(&t, Reason::Valid, "spki pem");
 
         let jwk = match alg {
-            Alg::Es256 => {
+            Alg::Es256 | Alg::Es384 => {
                 let p = key.public_key();
-                serde_json::json!({"kty": "EC", "crv": "P-256", "x": URL_SAFE_NO_PAD.encode(&p[1..33]), "y": URL_SAFE_NO_PAD.encode(&p[33..])})
+                let (crv, size) = if alg == Alg::Es384 {
+                    ("P-384", 48)
+                } else {
+                    ("P-256", 32)
+                };
+                serde_json::json!({"kty": "EC", "crv": crv, "x": URL_SAFE_NO_PAD.encode(&p[1..=size]), "y": URL_SAFE_NO_PAD.encode(&p[size + 1..])})
             }
             _ => {
                 serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(key.public_key())})
@@ -625,10 +646,10 @@ fn key_inputs() {
         check(&t, Reason::Valid, "jwk");
 
         // A bare key of the other signer is tried, and fails.
-        let other = if alg == Alg::Es256 {
-            &pki.eddsa
-        } else {
+        let other = if alg == Alg::EdDsa {
             &pki.es256
+        } else {
+            &pki.eddsa
         };
         let other_spki = spki_of(&other.cert_der);
         let mut t = TrustStore::new();

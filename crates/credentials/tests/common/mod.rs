@@ -1,4 +1,4 @@
-//! Shared fixtures: a root, signers of both algorithms, a typical e-permit.
+//! Shared fixtures: a root, a signer of each algorithm we sign with, a typical e-permit.
 #![allow(dead_code)] // each test binary uses a different part
 
 use exitentry_credentials::{
@@ -13,6 +13,7 @@ pub const DAY: i64 = 86_400;
 pub struct Pki {
     pub root: GeneratedKey,
     pub es256: GeneratedKey,
+    pub es384: GeneratedKey,
     pub eddsa: GeneratedKey,
 }
 
@@ -33,34 +34,37 @@ impl Pki {
             T0 + 365 * DAY,
         )
         .unwrap();
-        let eddsa = generate_signer(
-            &root,
-            "Exit-Entry DS EdDSA",
-            Alg::EdDsa,
-            T0 - DAY,
-            T0 + 365 * DAY,
-        )
-        .unwrap();
-        Self { root, es256, eddsa }
+        let signer =
+            |name: &str, alg| generate_signer(&root, name, alg, T0 - DAY, T0 + 365 * DAY).unwrap();
+        let es384 = signer("Exit-Entry DS ES384", Alg::Es384);
+        let eddsa = signer("Exit-Entry DS EdDSA", Alg::EdDsa);
+        Self {
+            es256,
+            es384,
+            eddsa,
+            root,
+        }
     }
 
     pub fn key(&self, alg: Alg) -> SigningKey {
         match alg {
             Alg::Es256 => self.es256.to_signing_key().unwrap(),
+            Alg::Es384 => self.es384.to_signing_key().unwrap(),
             Alg::EdDsa => self.eddsa.to_signing_key().unwrap(),
             Alg::Ps256 => panic!("no PS256 signer"),
         }
     }
 
-    /// Both signers' algorithms and keys.
-    pub fn signers(&self) -> [(Alg, SigningKey); 2] {
-        [Alg::Es256, Alg::EdDsa].map(|alg| (alg, self.key(alg)))
+    /// Every signer's algorithm and key.
+    pub fn signers(&self) -> [(Alg, SigningKey); 3] {
+        [Alg::Es256, Alg::Es384, Alg::EdDsa].map(|alg| (alg, self.key(alg)))
     }
 
     pub fn trust(&self) -> TrustStore {
         let mut trust = TrustStore::new();
-        trust.add_cert_der(&self.es256.cert_der).unwrap();
-        trust.add_cert_der(&self.eddsa.cert_der).unwrap();
+        for signer in [&self.es256, &self.es384, &self.eddsa] {
+            trust.add_cert_der(&signer.cert_der).unwrap();
+        }
         trust
     }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks our ES256/EdDSA vectors with an independent implementation (Python
+"""Checks our ES256/EdDSA vectors (and the ES384/PS256 ones) with an independent implementation (Python
 `cryptography` + a tiny CBOR reader): base45 → zlib → COSE_Sign1 → Sig_structure → signature
 by the certificate named in each *.expected.json. Run from this directory."""
 
@@ -94,8 +94,10 @@ def check(spec_path: str) -> None:
     ok = True
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
-            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-            key.verify(encode_dss_signature(r, s), tbs, ec.ECDSA(hashes.SHA256()))
+            half = len(signature) // 2  # r‖s: 32 bytes each for ES256, 48 for ES384
+            r, s = int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
+            digest = hashes.SHA384() if alg == -35 else hashes.SHA256()
+            key.verify(encode_dss_signature(r, s), tbs, ec.ECDSA(digest))
         elif isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(signature, tbs)
         elif isinstance(key, rsa.RSAPublicKey):
