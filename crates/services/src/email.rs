@@ -9,10 +9,11 @@ use chrono::{Datelike, NaiveDate};
 use exitentry_storage::{AnyConnection, jobs};
 use serde_json::json;
 
-/// The languages messages are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The languages messages are written in (Simplified Chinese unless said).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
     En,
+    #[default]
     ZhHans,
     ZhHant,
 }

@@ -291,6 +291,8 @@ pub struct SignupInput {
     pub name: String,
     pub mobile: String,
     pub password: String,
+    /// The language of the SMS code (the page's).
+    pub lang: crate::email::Lang,
 }
 
 /// Minutes an SMS code of a sign-up stays valid, and tries allowed.
@@ -355,16 +357,11 @@ pub async fn start_signup(app: &App, input: &SignupInput) -> Result<(String, Str
     )
     .await?;
     crate::limits::take_sms(app, &mut tx, mobile.as_str(), person.id).await?;
-    let sms = json!({"to": mobile.as_str(), "text": format!(
-        "【出入境】账号验证码 {code}，{SIGNUP_CODE_MINUTES} 分钟内有效。Sign-up code {code}, valid {SIGNUP_CODE_MINUTES} minutes.")});
-    exitentry_storage::jobs::enqueue(
-        &mut tx,
-        "sms",
-        &sms.to_string(),
-        now.timestamp_micros(),
-        now.timestamp_micros(),
-    )
-    .await?;
+    let sms = crate::sms::Sms::SignUpCode {
+        code: &code,
+        minutes: SIGNUP_CODE_MINUTES,
+    };
+    crate::sms::queue(&mut tx, mobile.as_str(), &sms, input.lang, now).await?;
     crate::audit::record(
         app,
         &mut tx,

@@ -41,7 +41,12 @@ async fn dispatch(app: &App, job: &Job) -> Result<()> {
             _ => Err(crate::ServiceError::Internal("malformed email job".into())),
         },
         "appointment_reminder" => match msg["appointment_id"].as_str() {
-            Some(id) => crate::appointments::send_reminder(app, id).await,
+            // Jobs queued before reminders had a language keep the old default.
+            Some(id) => {
+                let lang = msg["lang"].as_str().and_then(crate::email::Lang::from_code);
+                let lang = lang.unwrap_or(crate::email::Lang::ZhHans);
+                crate::appointments::send_reminder(app, id, lang).await
+            }
             None => Err(crate::ServiceError::Internal(
                 "malformed reminder job".into(),
             )),

@@ -27,6 +27,7 @@ pub mod pre_applications;
 pub mod providers;
 mod records;
 pub mod registry;
+pub mod sms;
 pub mod temporary_permits;
 pub mod tokens;
 pub mod uploads;

@@ -2,9 +2,11 @@
 //! check, and receive a signed QR credential — within the monthly limit.
 
 use crate::credentials::Draft;
+pub use crate::email::Lang;
 use crate::holders::HolderSession;
 use crate::providers::FaceSubject;
 use crate::records;
+use crate::sms::{self, Sms};
 use crate::tokens::token_hash;
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
@@ -20,7 +22,7 @@ use exitentry_domain::temporary_permit::{
 };
 use exitentry_storage::from_micros;
 use exitentry_storage::temporary_permits::{self as store, ApplicationRecord, PermitRecord};
-use exitentry_storage::{AnyConnection, documents, jobs};
+use exitentry_storage::{AnyConnection, documents};
 use serde_json::json;
 
 /// What the applicant enters on the first screen (or the app sends).
@@ -33,6 +35,8 @@ pub struct ApplyInput {
     pub sex: String,
     pub mobile: String,
     pub password: String,
+    /// The language of the SMS code (the page's or the app's).
+    pub lang: Lang,
 }
 
 fn no_match() -> ServiceError {
@@ -151,7 +155,7 @@ pub async fn apply(app: &App, input: &ApplyInput) -> Result<String> {
     let mut tx = app.db.begin().await?;
     store::insert_application(&mut tx, &record, now.timestamp_micros()).await?;
     crate::limits::take_sms(app, &mut tx, mobile.as_str(), holder.id).await?;
-    queue_code(app, &mut tx, mobile.as_str(), &code, now).await?;
+    queue_code(app, &mut tx, mobile.as_str(), &code, input.lang, now).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -166,20 +170,18 @@ async fn queue_code(
     tx: &mut AnyConnection,
     mobile: &str,
     code: &str,
+    lang: Lang,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let minutes = app.policy.temporary_permit.sms_code_minutes;
-    let sms = json!({"to": mobile, "text": format!(
-        "【出入境】临时电子通行证验证码 {code}，{minutes} 分钟内有效。Verification code {code}, valid {minutes} minutes.")});
-    jobs::enqueue(
+    sms::queue(
         tx,
-        "sms",
-        &sms.to_string(),
-        now.timestamp_micros(),
-        now.timestamp_micros(),
+        mobile,
+        &Sms::TemporaryPermitCode { code, minutes },
+        lang,
+        now,
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 async fn load(app: &App, id: &str) -> Result<ApplicationRecord> {
@@ -402,7 +404,7 @@ pub async fn submit_face(app: &App, id: &str, image: &[u8]) -> Result<IssuedPerm
 
 /// A new code for an application still waiting for one: at most one a minute and a few
 /// per application. Returns when the next resend is possible.
-pub async fn resend_sms_code(app: &App, id: &str) -> Result<DateTime<Utc>> {
+pub async fn resend_sms_code(app: &App, id: &str, lang: Lang) -> Result<DateTime<Utc>> {
     let rules = &app.policy.temporary_permit;
     let a = load(app, id).await?;
     if a.state != Step::AwaitingSms {
@@ -439,7 +441,7 @@ pub async fn resend_sms_code(app: &App, id: &str) -> Result<DateTime<Utc>> {
         ));
     }
     crate::limits::take_sms(app, &mut tx, &a.mobile, a.person_id).await?;
-    queue_code(app, &mut tx, &a.mobile, &code, now).await?;
+    queue_code(app, &mut tx, &a.mobile, &code, lang, now).await?;
     tx.commit().await?;
     Ok(now + wait)
 }

@@ -41,6 +41,15 @@ impl Lang {
         }
     }
 
+    /// The same language for the messages services send (SMS, email).
+    pub fn messages(self) -> exitentry_services::email::Lang {
+        match self {
+            Lang::ZhHans => exitentry_services::email::Lang::ZhHans,
+            Lang::ZhHant => exitentry_services::email::Lang::ZhHant,
+            Lang::En => exitentry_services::email::Lang::En,
+        }
+    }
+
     /// The language's own name, for the switcher.
     pub fn native_name(self) -> &'static str {
         match self {

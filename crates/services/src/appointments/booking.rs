@@ -4,11 +4,13 @@
 use super::*;
 use crate::OnConflict;
 use crate::auth::StaffSession;
+use crate::email::Lang;
 use crate::holders::HolderSession;
 use crate::input::RequiredText;
 use crate::partners::PartnerContext;
 use crate::providers::FaceSubject;
 use crate::records;
+use crate::sms::{self, Sms};
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -63,6 +65,8 @@ pub struct BookingRequest {
     pub mobile: Option<String>,
     /// The live capture the mini program takes before booking.
     pub face_image: Option<Vec<u8>>,
+    /// The language of the reminder (Simplified Chinese when not said).
+    pub lang: Option<Lang>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -411,7 +415,7 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
     store::insert(&mut tx, &row)
         .await
         .on_conflict(already_booked)?;
-    schedule_reminder(app, &mut tx, &row).await?;
+    schedule_reminder(app, &mut tx, &row, req.lang).await?;
     audit::record(
         app,
         &mut tx,
@@ -471,6 +475,7 @@ pub(super) async fn schedule_reminder(
     app: &App,
     conn: &mut AnyConnection,
     a: &AppointmentRow,
+    lang: Option<Lang>,
 ) -> Result<()> {
     if a.mobile.is_none() {
         return Ok(());
@@ -485,7 +490,7 @@ pub(super) async fn schedule_reminder(
     jobs::enqueue(
         conn,
         "appointment_reminder",
-        &json!({"appointment_id": a.id}).to_string(),
+        &json!({"appointment_id": a.id, "lang": lang.unwrap_or(Lang::ZhHans).code()}).to_string(),
         at.timestamp_micros(),
         app.now_micros(),
     )
@@ -493,8 +498,8 @@ pub(super) async fn schedule_reminder(
     Ok(())
 }
 
-/// Runs a reminder job: an SMS if the booking still stands.
-pub async fn send_reminder(app: &App, appointment_id: &str) -> Result<()> {
+/// Runs a reminder job: an SMS in the booker's language if the booking still stands.
+pub async fn send_reminder(app: &App, appointment_id: &str, lang: Lang) -> Result<()> {
     let a = {
         let mut conn = app.db.conn().await?;
         store::get(&mut conn, appointment_id).await?
@@ -506,16 +511,15 @@ pub async fn send_reminder(app: &App, appointment_id: &str) -> Result<()> {
         return Ok(());
     };
     let start = from_micros(a.starts_at).with_timezone(&cst());
-    let text = format!(
-        "【出入境】预约提醒：{} {} 在 {} 办理 {}，预约号 {}。Reminder: appointment {} at {} on {}.",
-        start.format("%Y-%m-%d"),
-        start.format("%H:%M"),
-        a.office_code,
-        a.service,
-        a.reference,
-        a.reference,
-        a.office_code,
-        start.format("%Y-%m-%d %H:%M"),
+    let office = crate::offices::get(app, &a.office_code).await?;
+    let text = sms::render(
+        &Sms::Reminder {
+            reference: &a.reference,
+            office: &office,
+            date: start.date_naive(),
+            time: start.time(),
+        },
+        lang,
     );
     app.providers.sms()?.send(to, &text).await
 }
@@ -600,6 +604,7 @@ pub async fn reschedule(
     id: &str,
     office_code: Option<&str>,
     slot_start: &str,
+    lang: Option<Lang>,
 ) -> Result<AppointmentView> {
     let start = upcoming_slot_start(app, slot_start)?;
     let mut tx = app.db.begin().await?;
@@ -628,7 +633,7 @@ pub async fn reschedule(
     let moved = store::get(&mut tx, &a.id)
         .await?
         .ok_or(ServiceError::NotFound("appointment"))?;
-    schedule_reminder(app, &mut tx, &moved).await?;
+    schedule_reminder(app, &mut tx, &moved, lang).await?;
     audit::record(
         app,
         &mut tx,

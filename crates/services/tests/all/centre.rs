@@ -249,6 +249,7 @@ async fn booking_rules(t: &TestDb) {
         &a.appointment_id,
         None,
         "2026-11-24T10:00:00+08:00",
+        None,
     )
     .await
     .unwrap();
@@ -402,6 +403,7 @@ async fn reminders_go_out_the_day_before(t: &TestDb) {
     let p = police(&app, "book_appointments").await;
     let mut r = request(&prc_id(3), "2026-11-25T10:00:00+08:00");
     r.mobile = Some("13700137000".into());
+    r.lang = Some(exitentry_services::email::Lang::En);
     let a = ap::book(&app, Booker::Partner(&p), &r).await.unwrap();
     assert_eq!(
         exitentry_services::jobs::run_due(&app).await.unwrap(),
@@ -415,6 +417,19 @@ async fn reminders_go_out_the_day_before(t: &TestDb) {
     let sms = jobs::outbox(&mut c, 1).await.unwrap().remove(0);
     assert_eq!(sms.recipient, "13700137000");
     assert!(sms.body.contains(&a.reference), "{}", sms.body);
+    // In the booker's language, with the office's name rather than its code.
+    assert!(
+        sms.body.contains("10:00 Beijing time") && !sms.body.contains("GZ-TH-001"),
+        "{}",
+        sms.body
+    );
+    assert!(
+        !sms.body
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "{}",
+        sms.body
+    );
 }
 
 /// The whole day at the service level: book → check in → photo → called → accepted → paid

@@ -24,6 +24,7 @@ fn li_hua(name: &str) -> SignupInput {
         name: name.into(),
         mobile: "13700137000".into(),
         password: "a long holder password".into(),
+        lang: Default::default(),
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use exitentry_credentials::{TrustStore, VerifyOptions, verify};
 use exitentry_services::App;
 use exitentry_services::providers::Providers;
-use exitentry_services::temporary_permits::{self as tp, ApplyInput};
+use exitentry_services::temporary_permits::{self as tp, ApplyInput, Lang};
 use exitentry_storage::jobs;
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::{TINY_PNG as PNG, chan_expiry, refusing_faces, seeded};
@@ -21,6 +21,7 @@ async fn chan(app: &App) -> ApplyInput {
         sex: "M".into(),
         mobile: "13800138000".into(),
         password: "a long holder password".into(),
+        lang: Lang::ZhHant,
     }
 }
 
@@ -36,15 +37,32 @@ async fn sms_count(app: &App) -> usize {
 
 /// Runs the job queue and reads the code from the SMS the development provider delivered.
 async fn last_code(app: &App) -> String {
+    last_sms(app)
+        .await
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect()
+}
+
+/// Runs the job queue; the text of the last SMS delivered.
+async fn last_sms(app: &App) -> String {
     exitentry_services::jobs::run_due(app).await.unwrap();
     let mut c = app.db.conn().await.unwrap();
     let sms = jobs::outbox(&mut c, 1).await.unwrap().remove(0);
     assert_eq!(sms.recipient, "13800138000");
     sms.body
-        .chars()
-        .filter(char::is_ascii_digit)
-        .take(6)
-        .collect()
+}
+
+async fn the_code_comes_in_the_language_the_person_chose(t: &TestDb) {
+    let (app, _clock, _keys) = seeded(t, 0).await;
+    applied(&app).await;
+    let text = last_sms(&app).await;
+    assert!(text.contains("驗證碼"), "Traditional, as chosen: {text}");
+    assert!(
+        !text.contains("验证码") && !text.contains("Verification"),
+        "{text}"
+    );
 }
 
 /// 陳大文 applies: the application's id (its SMS code is on its way).
@@ -383,7 +401,9 @@ async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &Test
     let (app, clock, _keys) = seeded(t, 0).await;
     let id = applied(&app).await;
     let first = last_code(&app).await;
-    let too_soon = tp::resend_sms_code(&app, &id).await.unwrap_err();
+    let too_soon = tp::resend_sms_code(&app, &id, Lang::ZhHant)
+        .await
+        .unwrap_err();
     assert_eq!(too_soon.code(), "resend_too_soon");
     assert_eq!(
         too_soon.available_from(),
@@ -391,12 +411,18 @@ async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &Test
     );
     clock.advance(Duration::seconds(59));
     assert!(
-        tp::resend_sms_code(&app, &id).await.is_err(),
+        tp::resend_sms_code(&app, &id, Lang::ZhHant).await.is_err(),
         "59 s is too soon"
     );
     clock.advance(Duration::seconds(1));
-    tp::resend_sms_code(&app, &id).await.unwrap();
+    tp::resend_sms_code(&app, &id, Lang::En).await.unwrap();
     let second = last_code(&app).await;
+    // Each code in the language the person is using at that moment.
+    assert!(
+        last_sms(&app)
+            .await
+            .contains("Your temporary e-permit code is")
+    );
     if first != second {
         assert_eq!(
             error_code(tp::confirm_sms_code(&app, &id, &first)).await,
@@ -406,7 +432,7 @@ async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &Test
     }
     tp::confirm_sms_code(&app, &id, &second).await.unwrap();
     assert_eq!(
-        error_code(tp::resend_sms_code(&app, &id)).await,
+        error_code(tp::resend_sms_code(&app, &id, Lang::ZhHant)).await,
         "wrong_step"
     );
 
@@ -414,11 +440,11 @@ async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &Test
     let id = applied(&app).await;
     for _ in 0..4 {
         clock.advance(Duration::seconds(61));
-        tp::resend_sms_code(&app, &id).await.unwrap();
+        tp::resend_sms_code(&app, &id, Lang::ZhHant).await.unwrap();
     }
     clock.advance(Duration::seconds(61));
     assert_eq!(
-        error_code(tp::resend_sms_code(&app, &id)).await,
+        error_code(tp::resend_sms_code(&app, &id, Lang::ZhHant)).await,
         "too_many_codes"
     );
 }
@@ -430,7 +456,7 @@ async fn concurrent_resends_send_one_code(t: &TestDb) {
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let (app, id) = (app.clone(), id.clone());
-            tokio::spawn(async move { tp::resend_sms_code(&app, &id).await.is_ok() })
+            tokio::spawn(async move { tp::resend_sms_code(&app, &id, Lang::ZhHant).await.is_ok() })
         })
         .collect();
     let mut ok = 0;
@@ -677,6 +703,7 @@ backend_tests!(
     a_failed_face_check_issues_nothing,
     details_must_match_a_usable_permit,
     a_new_code_at_most_once_a_minute_and_the_old_one_stops_working,
+    the_code_comes_in_the_language_the_person_chose,
     concurrent_resends_send_one_code,
     holders_sign_in_see_their_permits_and_cancel_them,
     holder_accounts_lock_after_five_wrong_passwords,

@@ -362,6 +362,7 @@ async fn issue_temporary_permit(app: &App) -> exitentry_services::temporary_perm
             sex: "M".into(),
             mobile: "13800138000".into(),
             password: "a long holder password".into(),
+            lang: tp::Lang::En,
         },
     )
     .await

@@ -190,6 +190,7 @@ pub async fn book(
         }),
         mobile: b.mobile,
         face_image,
+        lang: Some(cx.lang.messages()),
     };
     let a = ap::book(cx.app(), caller.booker(), &req)
         .await
@@ -250,6 +251,7 @@ pub async fn reschedule(
         &id,
         b.office_code.as_deref(),
         &b.slot_start,
+        Some(cx.lang.messages()),
     )
     .await
     .map_err(cx.api_err())?;

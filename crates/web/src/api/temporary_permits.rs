@@ -142,6 +142,7 @@ pub async fn apply(
         sex: b.sex,
         mobile: b.mobile,
         password: b.password,
+        lang: cx.lang.messages(),
     };
     let id = tp::apply(cx.app(), &input).await.map_err(cx.api_err())?;
     Ok((
@@ -219,7 +220,7 @@ pub async fn resend(
     cx.s.sms_throttle
         .check_or_refuse(ip)
         .map_err(cx.api_err())?;
-    let next = tp::resend_sms_code(cx.app(), &id)
+    let next = tp::resend_sms_code(cx.app(), &id, cx.lang.messages())
         .await
         .map_err(cx.api_err())?;
     Ok(Json(ResentJson {

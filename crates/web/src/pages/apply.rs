@@ -417,6 +417,7 @@ async fn book(
         service: Service::HrpNonChinese.code().into(),
         slot_start: f.slot_start,
         channel: "web".into(),
+        lang: Some(cx.lang.messages()),
         ..Default::default()
     };
     let q = BookQuery {
@@ -434,6 +435,7 @@ async fn book(
                 &current.appointment_id,
                 office,
                 &req.slot_start,
+                req.lang,
             )
             .await
         }

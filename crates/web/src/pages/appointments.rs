@@ -147,6 +147,7 @@ async fn book(
         service: f.service,
         slot_start: f.slot_start,
         channel: "web".into(),
+        lang: Some(cx.lang.messages()),
         ..Default::default()
     };
     redirect_or_again(
@@ -259,9 +260,18 @@ async fn move_to(
     CsrfForm(f, _): CsrfForm<MoveForm, MyAppointments>,
 ) -> PageResult {
     let office = Some(f.office.as_str()).filter(|o| !o.is_empty());
+    let lang = Some(cx.lang.messages());
     redirect_or_again(
         &cx,
-        ap::reschedule(cx.app(), Booker::Holder(&h), &id, office, &f.slot_start).await,
+        ap::reschedule(
+            cx.app(),
+            Booker::Holder(&h),
+            &id,
+            office,
+            &f.slot_start,
+            lang,
+        )
+        .await,
         |a| format!("{LIST}/{}", a.appointment_id),
         shown,
         async |cx| list_page(cx, h).await,

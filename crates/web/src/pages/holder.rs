@@ -183,6 +183,7 @@ async fn apply(
         sex: f.sex.clone(),
         mobile: f.mobile.clone(),
         password: std::mem::take(&mut f.password),
+        lang: cx.lang.messages(),
     };
     match tp::apply(cx.app(), &input).await {
         Ok(id) => {
@@ -322,7 +323,7 @@ async fn resend(
 ) -> Response {
     let outcome = match cx.s.sms_throttle.check(ip) {
         Err(_) => Err((StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"))),
-        Ok(()) => match tp::resend_sms_code(cx.app(), &id).await {
+        Ok(()) => match tp::resend_sms_code(cx.app(), &id, cx.lang.messages()).await {
             Ok(_) => Ok(cx.lang.t("tp-code-resent")),
             Err(e) => Err(cx.shown(&e)),
         },

@@ -178,6 +178,7 @@ async fn start(
         name: f.name.clone(),
         mobile: f.mobile.clone(),
         password: std::mem::take(&mut f.password),
+        lang: cx.lang.messages(),
     };
     match holders::start_signup(cx.app(), &input).await {
         // Only this browser may continue the sign-up: its token rides in a cookie.
