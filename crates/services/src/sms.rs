@@ -27,50 +27,56 @@ pub enum Sms<'a> {
 
 /// The text of `sms` in `lang`.
 pub fn render(sms: &Sms<'_>, lang: Lang) -> String {
-    match (*sms, lang) {
-        (Sms::TemporaryPermitCode { code, minutes }, Lang::ZhHans) => {
-            format!("【出入境】临时电子通行证验证码 {code}，{minutes} 分钟内有效。请勿告诉他人。")
-        }
-        (Sms::TemporaryPermitCode { code, minutes }, Lang::ZhHant) => {
-            format!("【出入境】臨時電子通行證驗證碼 {code}，{minutes} 分鐘內有效。請勿告訴他人。")
-        }
-        (Sms::TemporaryPermitCode { code, minutes }, Lang::En) => format!(
-            "[Exit-Entry] Your temporary e-permit code is {code}. It is valid for {minutes} minutes. Do not share it."
+    let (code, minutes, [hans, hant, en]) = match *sms {
+        Sms::TemporaryPermitCode { code, minutes } => (
+            code,
+            minutes,
+            [
+                "临时电子通行证验证码",
+                "臨時電子通行證驗證碼",
+                "temporary e-permit code",
+            ],
         ),
-        (Sms::SignUpCode { code, minutes }, Lang::ZhHans) => {
-            format!("【出入境】账号验证码 {code}，{minutes} 分钟内有效。请勿告诉他人。")
+        Sms::SignUpCode { code, minutes } => {
+            (code, minutes, ["账号验证码", "帳戶驗證碼", "account code"])
         }
-        (Sms::SignUpCode { code, minutes }, Lang::ZhHant) => {
-            format!("【出入境】帳戶驗證碼 {code}，{minutes} 分鐘內有效。請勿告訴他人。")
-        }
-        (Sms::SignUpCode { code, minutes }, Lang::En) => format!(
-            "[Exit-Entry] Your account code is {code}. It is valid for {minutes} minutes. Do not share it."
+        Sms::Reminder {
+            reference,
+            office,
+            date,
+            time,
+        } => return reminder(reference, office, date, time, lang),
+    };
+    match lang {
+        Lang::ZhHans => format!("【出入境】{hans} {code}，{minutes} 分钟内有效。请勿告诉他人。"),
+        Lang::ZhHant => format!("【出入境】{hant} {code}，{minutes} 分鐘內有效。請勿告訴他人。"),
+        Lang::En => format!(
+            "[Exit-Entry] Your {en} is {code}. It is valid for {minutes} minutes. Do not share it."
         ),
-        (
-            Sms::Reminder {
-                reference,
-                office,
-                date,
-                time,
-            },
-            lang,
-        ) => {
-            let (date, time) = (date.format("%Y-%m-%d"), time.format("%H:%M"));
-            match lang {
-                Lang::ZhHans => format!(
-                    "【出入境】预约提醒：北京时间 {date} {time}，{}。预约号 {reference}，请带上证件准时到达。",
-                    office.name_zh_hans
-                ),
-                Lang::ZhHant => format!(
-                    "【出入境】預約提醒：北京時間 {date} {time}，{}。預約號 {reference}，請帶同證件準時到達。",
-                    office.name_zh_hant
-                ),
-                Lang::En => format!(
-                    "[Exit-Entry] Reminder: your appointment {reference} is on {date} at {time} Beijing time, at {}. Bring your documents.",
-                    office.name_en
-                ),
-            }
-        }
+    }
+}
+
+fn reminder(
+    reference: &str,
+    office: &Office,
+    date: NaiveDate,
+    time: NaiveTime,
+    lang: Lang,
+) -> String {
+    let (date, time) = (date.format("%Y-%m-%d"), time.format("%H:%M"));
+    match lang {
+        Lang::ZhHans => format!(
+            "【出入境】预约提醒：北京时间 {date} {time}，{}。预约号 {reference}，请带上证件准时到达。",
+            office.name_zh_hans
+        ),
+        Lang::ZhHant => format!(
+            "【出入境】預約提醒：北京時間 {date} {time}，{}。預約號 {reference}，請帶同證件準時到達。",
+            office.name_zh_hant
+        ),
+        Lang::En => format!(
+            "[Exit-Entry] Reminder: your appointment {reference} is on {date} at {time} Beijing time, at {}. Bring your documents.",
+            office.name_en
+        ),
     }
 }
 
