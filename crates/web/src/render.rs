@@ -73,6 +73,16 @@ impl Page {
         self.lang.t(key)
     }
 
+    /// A message in every language, the page's first, each with its language code: for
+    /// screens everyone reads at once (the call display in a waiting room).
+    pub fn t_every(&self, key: &str) -> Vec<(&'static str, String)> {
+        let others = Lang::ALL.into_iter().filter(|l| *l != self.lang);
+        std::iter::once(self.lang)
+            .chain(others)
+            .map(|l| (l.code(), l.t(key)))
+            .collect()
+    }
+
     /// What separates the items of a list in the reader's language ("、" only in Chinese).
     pub fn list_sep(&self) -> &'static str {
         match self.lang {

@@ -253,6 +253,14 @@ async fn appointments_over_the_api(backend: Backend) {
         t.status(&c, "/display/GZ-TH-001/board").await,
         StatusCode::OK
     );
+    // The waiting room's screen speaks to everyone: all three languages whatever the browser's.
+    let board = t.text(&c, "/display/GZ-TH-001").await;
+    for words in ["Now calling", "正在叫号", "現正叫號"] {
+        assert!(
+            board.contains(words),
+            "{words} missing from the call display"
+        );
+    }
     assert_eq!(t.status(&c, "/kiosk").await, StatusCode::OK);
     t.stop().await;
 }
