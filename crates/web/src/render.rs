@@ -140,6 +140,26 @@ impl Page {
         self.t(&format!("service-{}", s.code()))
     }
 
+    /// A payment channel of the reconciliation (`alipay`, `terminal:alipay`) in words.
+    pub fn payment_channel(&self, name: &str) -> String {
+        match name.split_once(':') {
+            Some(("terminal", method)) => {
+                self.t_args("payments-terminal", "method", &self.code("method", method))
+            }
+            _ => self.code("method", name),
+        }
+    }
+
+    /// A partner's scopes as stored (`verify_permit,border`) in words.
+    pub fn scopes(&self, stored: &str) -> String {
+        let names: Vec<String> = stored
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| self.code("scope", s.trim()))
+            .collect();
+        names.join(self.list_sep())
+    }
+
     pub fn code(&self, prefix: &str, code: &str) -> String {
         self.t(&format!("{prefix}-{code}"))
     }

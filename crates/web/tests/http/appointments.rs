@@ -208,7 +208,9 @@ async fn appointments_over_the_api(backend: Backend) {
     let html = t.text(&admin, "/staff/admin/centre?office=GZ-TH-001").await;
     assert!(html.contains("eep_application") || html.contains("Exit-Entry"));
     let html = t.text(&admin, "/staff/admin/payments").await;
-    assert!(html.contains("terminal:alipay"));
+    // Channels in words, never their stored codes.
+    assert!(html.contains("支付宝（窗口或自助机终端）"), "{html}");
+    assert!(!html.contains("terminal:") && !html.contains(">alipay<"));
     assert_eq!(
         t.status(&reviewer, "/staff/admin/payments").await,
         StatusCode::FORBIDDEN

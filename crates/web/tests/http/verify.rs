@@ -191,6 +191,9 @@ async fn relying_parties_verify_with_their_key(backend: Backend) {
     let admin = t.staff("admin").await;
     let page = t.text(&admin, "/staff/admin/partners").await;
     assert!(page.contains("China Southern") && page.contains("Slow Rail"));
+    // Scopes in words (the stored codes stay in the form's values only).
+    assert!(page.contains("Check permits") && !page.contains(">verify_permit<"));
+    assert!(!page.contains("verify_permit,") && !page.contains("<code>verify"));
     let csrf = csrf_field(&page);
     let r = admin
         .post(t.url("/staff/admin/partners"))
