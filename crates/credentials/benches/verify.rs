@@ -3,7 +3,7 @@
 //!
 //! `cargo bench -p exitentry-credentials` prints criterion's estimates for both, then the
 //! medians of an interleaved measurement (so both see the same machine state) and the
-//! ratio full / bare. Target: ≤ 1.25.
+//! ratio full / bare. Target: ≤ 1.15 (it was ≤ 1.25 before ES384 joined the key types).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use criterion::{Criterion, criterion_group};
@@ -101,7 +101,7 @@ fn interleaved_ratio() {
     println!("interleaved medians ({rounds} rounds x {batch} calls):");
     println!("  full verify():        {:8.2} µs", f * 1e6);
     println!("  bare ring ES256:      {:8.2} µs", b * 1e6);
-    println!("  ratio full / bare:    {:8.3}  (target <= 1.25)", f / b);
+    println!("  ratio full / bare:    {:8.3}  (target <= 1.15)", f / b);
 }
 
 /// Criterion's median for a benchmark, from its `estimates.json` (nanoseconds), if found.
@@ -129,7 +129,7 @@ fn main() {
         println!("criterion medians:");
         println!("  full verify():        {:8.2} µs", f / 1e3);
         println!("  bare ring ES256:      {:8.2} µs", b / 1e3);
-        println!("  ratio full / bare:    {:8.3}  (target <= 1.25)", f / b);
+        println!("  ratio full / bare:    {:8.3}  (target <= 1.15)", f / b);
     }
     interleaved_ratio();
 }
