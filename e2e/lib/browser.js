@@ -113,13 +113,18 @@ export const DEMO_HOLDER = { mobile: '13700137000', password: 'demo-holder-pass'
 export const EN = { extraHTTPHeaders: { 'Accept-Language': 'en' } };
 
 /** Opens `path` as a holder: the page asks for the sign-in first, then shows `path`. */
-export async function holderLogin(page, path, { mobile, password } = DEMO_HOLDER) {
+export async function holderLogin(page, path, holder = DEMO_HOLDER) {
   await page.goto(path);
+  await submitHolderLogin(page, holder);
+  await page.waitForURL((u) => u.pathname === path);
+}
+
+/** Waits for the holder sign-in form (where a link or a redirect led) and sends it. */
+export async function submitHolderLogin(page, { mobile, password } = DEMO_HOLDER) {
   await page.waitForURL((u) => u.pathname === '/my/login');
   await page.locator('#mobile').fill(mobile);
   await page.locator('#password').fill(password);
   await page.locator('main form button[type="submit"]').click();
-  await page.waitForURL((u) => u.pathname === path);
 }
 
 /** Signs a member of staff in through the login form; waits for the officer desk. */

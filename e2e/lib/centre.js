@@ -76,3 +76,14 @@ export function png(w, h) {
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
+
+/**
+ * Collects at the kiosk: the receipt's reference and the identity number, and the permit
+ * being renewed when `oldPermit` is given (read from the card slot).
+ */
+export async function collectAtKiosk(kiosk, { reference, idNumber, oldPermit }) {
+  await kiosk.locator('#reference').fill(reference);
+  await kiosk.locator('#id_number').fill(idNumber);
+  if (oldPermit) await kiosk.locator('#old_permit').fill(oldPermit);
+  await kiosk.locator('#collect').click();
+}

@@ -175,22 +175,20 @@ async function startOnce(bin, people, clockStart) {
 
 /**
  * A journey file's demo server and browser (and, with `workDir`, a scratch folder): started
- * before its tests, stopped and removed after them. `ready(server, browser, work)` hands them
- * to the file.
+ * before its tests, stopped and removed after them. The returned object holds them as
+ * `server`, `browser` and `work` once the file's tests run.
  */
-export function useDemo({ workDir, ...options }, ready) {
-  let server;
-  let browser;
-  let work;
+export function useDemo({ workDir, ...options } = {}) {
+  const demo = {};
   before(async () => {
-    server = await startServer(options);
-    browser = await launchBrowser();
-    if (workDir) work = mkdtempSync(join(tmpdir(), `exitentry-e2e-${workDir}-`));
-    ready(server, browser, work);
+    demo.server = await startServer(options);
+    demo.browser = await launchBrowser();
+    if (workDir) demo.work = mkdtempSync(join(tmpdir(), `exitentry-e2e-${workDir}-`));
   });
   after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+    await demo.browser?.close();
+    await demo.server?.stop();
+    if (demo.work) rmSync(demo.work, { recursive: true, force: true });
   });
+  return demo;
 }

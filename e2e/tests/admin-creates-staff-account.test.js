@@ -6,13 +6,7 @@ import { withPage } from '../lib/browser.js';
 import { expectCount, expectText } from '../lib/expect.js';
 import { useDemo } from '../lib/server.js';
 
-let server;
-let browser;
-
-useDemo({}, (s, b) => {
-  server = s;
-  browser = b;
-});
+const demo = useDemo({});
 
 async function signIn(page, username, password) {
   await page.goto('/staff/login');
@@ -24,7 +18,7 @@ async function signIn(page, username, password) {
 
 describe('admin creates a staff account', () => {
   test('a new reviewer can sign in and search, but not administer', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page }) => {
       await signIn(page, 'admin', 'demo-admin-pass');
       await page.locator('nav.main-nav a', { hasText: 'Staff accounts' }).click();
       await page.waitForURL((url) => url.pathname === '/staff/admin/users');

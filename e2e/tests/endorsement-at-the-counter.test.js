@@ -6,17 +6,11 @@ import { EN, holderLogin, staffLogin, withPage } from '../lib/browser.js';
 import { expectText } from '../lib/expect.js';
 import { useDemo } from '../lib/server.js';
 
-let server;
-let browser;
-
-useDemo({ people: 200 }, (s, b) => {
-  server = s;
-  browser = b;
-});
+const demo = useDemo({ people: 200 });
 
 describe('endorsements at the counter', () => {
   test('clerk accepts a family visit → cash → reviewer confirms the relative → holder sees the print date', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, ...EN, viewport: { width: 1280, height: 900 } }, async ({ page, context }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, ...EN, viewport: { width: 1280, height: 900 } }, async ({ page, context }) => {
       await staffLogin(page, 'clerk', 'demo-clerk-pass');
       await page.goto('/staff/centre');
       await page.locator('#tile-endorsements').click();
@@ -44,7 +38,7 @@ describe('endorsements at the counter', () => {
       await expectText(page.locator('#cend-status'), /relation being checked/);
       const readyOn = (await page.locator('#ready-on').textContent()).trim();
 
-      const office = await context.browser().newContext({ baseURL: server.baseURL, ...EN });
+      const office = await context.browser().newContext({ baseURL: demo.server.baseURL, ...EN });
       const reviewer = await office.newPage();
       await staffLogin(reviewer, 'reviewer', 'demo-reviewer-pass');
       await reviewer.locator('a[href="/staff/endorsements/review"]').click();
@@ -56,7 +50,7 @@ describe('endorsements at the counter', () => {
       await expectText(reviewer.locator('#review-empty'), /Nothing waiting/);
       await office.close();
 
-      const phone = await context.browser().newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 390, height: 844 } });
+      const phone = await context.browser().newContext({ baseURL: demo.server.baseURL, ...EN, viewport: { width: 390, height: 844 } });
       const holder = await phone.newPage();
       await holderLogin(holder, '/my/endorsements');
       await holder.locator('main h2 a', { hasText: 'Family visit' }).click();

@@ -9,30 +9,24 @@ import { EN, holderLogin, withPage } from '../lib/browser.js';
 import { expectCount, expectText } from '../lib/expect.js';
 import { binaryPath, useDemo } from '../lib/server.js';
 
-let server;
-let browser;
-
-useDemo({ people: 200 }, (s, b) => {
-  server = s;
-  browser = b;
-});
+const demo = useDemo({ people: 200 });
 
 function kioskToken() {
-  const t = server.logs().match(/collection kiosk token ([0-9a-f]{64})/)?.[1];
-  assert.ok(t, `the demo prints the kiosk token:\n${server.logs()}`);
+  const t = demo.server.logs().match(/collection kiosk token ([0-9a-f]{64})/)?.[1];
+  assert.ok(t, `the demo prints the kiosk token:\n${demo.server.logs()}`);
   return t;
 }
 
 /** A border-control partner, created with the CLI against the demo's database. */
 function borderKey() {
-  const db = `sqlite://${join(server.cwd, 'data/demo/exitentry.db')}`;
+  const db = `sqlite://${join(demo.server.cwd, 'data/demo/exitentry.db')}`;
   const out = execFileSync(binaryPath(), ['--database-url', db, 'partners', 'create', '--name', 'border-e2e',
     '--kind', 'government', '--scopes', 'border'], { encoding: 'utf8' });
   return out.trim().split('\n').at(-1);
 }
 
 async function crossing(key, direction, at) {
-  const res = await fetch(`${server.baseURL}/api/v1/border/crossings`, {
+  const res = await fetch(`${demo.server.baseURL}/api/v1/border/crossings`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ document_number: 'CA1234567', destination: 'hong_kong', direction, at }),
@@ -43,7 +37,7 @@ async function crossing(key, direction, at) {
 
 describe('endorsements', () => {
   test('apply online, pay in the sandbox, print at the kiosk, cross until no trips are left', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
       await holderLogin(page, '/my/endorsements');
       // Hong Kong, individual visit, 3 months, two trips.
       await page.locator('input[name="choice"][value="hong_kong|G|3|2"]').check();
@@ -58,7 +52,7 @@ describe('endorsements', () => {
       await expectText(page.locator('#end-status'), 'Paid, ready to print');
 
       // At the kiosk: the card's number and the identity number, then print.
-      const machine = await context.browser().newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1080, height: 1920 } });
+      const machine = await context.browser().newContext({ baseURL: demo.server.baseURL, ...EN, viewport: { width: 1080, height: 1920 } });
       const kiosk = await machine.newPage();
       await kiosk.goto('/kiosk');
       await kiosk.locator('#token').fill(kioskToken());

@@ -11,13 +11,7 @@ import { expectText } from '../lib/expect.js';
 import { issueTemporaryPermit } from '../lib/holder.js';
 import { useDemo } from '../lib/server.js';
 
-let server;
-let browser;
-
-useDemo({ people: 200 }, (s, b) => {
-  server = s;
-  browser = b;
-});
+const demo = useDemo({ people: 200 });
 
 const MOBILE = '13600136000';
 const PASSWORD = 'my long travel password';
@@ -25,7 +19,7 @@ const PHONE = { width: 390, height: 844 };
 
 /** The holder's permit and a fresh linkage proof, as the QR payloads on their pages. */
 async function holderPayloads() {
-  const context = await browser.newContext({ baseURL: server.baseURL, ...EN });
+  const context = await demo.browser.newContext({ baseURL: demo.server.baseURL, ...EN });
   try {
     const page = await context.newPage();
     // The temporary permits have their own page; /my lists the holder's records.
@@ -46,7 +40,7 @@ async function holderPayloads() {
 
 /** An officer (approver) revokes the permit on its page; the gate agent's phone is not told. */
 async function revoke(permitNumber) {
-  const context = await browser.newContext({ baseURL: server.baseURL, ...EN });
+  const context = await demo.browser.newContext({ baseURL: demo.server.baseURL, ...EN });
   try {
     const page = await context.newPage();
     await page.goto('/staff/login');
@@ -99,8 +93,8 @@ const ready = (page) => page.waitForFunction(() => document.body.dataset.ready =
 
 describe('the offline verifier', () => {
   test('a gate agent checks permits and proofs with the network off', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, viewport: PHONE, ...EN }, async ({ page, context, pageErrors }) => {
-      await issueTemporaryPermit(server, { mobile: MOBILE, password: PASSWORD });
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, viewport: PHONE, ...EN }, async ({ page, context, pageErrors }) => {
+      await issueTemporaryPermit(demo.server, { mobile: MOBILE, password: PASSWORD });
       const { permit, linkage, qr } = await holderPayloads();
       assert.match(permit, /^EE1:/);
       assert.match(linkage, /^EE1:/);
@@ -172,7 +166,7 @@ describe('the offline verifier', () => {
     }));
 
   test('the page speaks the three languages, offline too', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, viewport: PHONE, extraHTTPHeaders: { 'Accept-Language': 'zh-CN' } }, async ({ page, context }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, viewport: PHONE, extraHTTPHeaders: { 'Accept-Language': 'zh-CN' } }, async ({ page, context }) => {
       await page.goto('/verifier');
       await ready(page);
       await expectText(page.locator('main h1'), '凭证核验');

@@ -7,17 +7,11 @@ import { EN, holderLogin, withPage } from '../lib/browser.js';
 import { expectCount, expectText } from '../lib/expect.js';
 import { useDemo } from '../lib/server.js';
 
-let server;
-let browser;
-
-useDemo({ people: 200 }, (s, b) => {
-  server = s;
-  browser = b;
-});
+const demo = useDemo({ people: 200 });
 
 describe('my records', () => {
   test('a mainland holder sees his documents and only his offers', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, ...EN }, async ({ page }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, ...EN }, async ({ page }) => {
       await holderLogin(page, '/my');
       await expectText(page.locator('main h1'), 'My permits and applications');
       await expectText(page.locator('#my-documents table'), /Exit-Entry Permit \(card\)/);

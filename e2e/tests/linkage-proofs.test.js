@@ -6,41 +6,28 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { withPage } from '../lib/browser.js';
+import { holderLogin, withPage } from '../lib/browser.js';
 import { expectCount, expectText } from '../lib/expect.js';
 import { demoFacts, issueTemporaryPermit } from '../lib/holder.js';
 import { binaryPath, useDemo } from '../lib/server.js';
 
-let server;
-let browser;
-let work;
-
-useDemo({ people: 200, workDir: 'linkage' }, (s, b, w) => {
-  server = s;
-  browser = b;
-  work = w;
-});
+const demo = useDemo({ people: 200, workDir: 'linkage' });
 
 const MOBILE = '13900139000';
 const PASSWORD = 'my long travel password';
 
 
 async function verifyWithCli(payload) {
-  const trustFile = join(work, 'trust-list.json');
-  writeFileSync(trustFile, await (await fetch(`${server.baseURL}/api/v1/trust-list`)).text());
+  const trustFile = join(demo.work, 'trust-list.json');
+  writeFileSync(trustFile, await (await fetch(`${demo.server.baseURL}/api/v1/trust-list`)).text());
   return JSON.parse(execFileSync(binaryPath(), ['credential', 'verify', '--trust-list', trustFile, payload], { encoding: 'utf8' }));
 }
 
 describe('linkage proofs', () => {
   test('a holder gets a proof online and it verifies offline', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page }) => {
-      await issueTemporaryPermit(server, { mobile: MOBILE, password: PASSWORD });
-      await page.goto('/my');
-      await page.waitForURL((u) => u.pathname === '/my/login');
-      await page.locator('#mobile').fill(MOBILE);
-      await page.locator('#password').fill(PASSWORD);
-      await page.locator('main form button[type="submit"]').click();
-      await page.waitForURL((u) => u.pathname === '/my');
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page }) => {
+      await issueTemporaryPermit(demo.server, { mobile: MOBILE, password: PASSWORD });
+      await holderLogin(page, '/my', { mobile: MOBILE, password: PASSWORD });
       // A Hong Kong resident is offered temporary permits and linkage proofs, not endorsements.
       await expectCount(page.locator('#offer-temporary-permit'), 1);
       await expectCount(page.locator('#offer-endorsements'), 0);
@@ -50,7 +37,7 @@ describe('linkage proofs', () => {
       await page.waitForURL((u) => u.pathname.startsWith('/my/linkage-proofs/'));
       await expectText(page.locator('main h1'), /Proof of linkage/);
       await expectCount(page.locator('.proof .qr svg'), 1);
-      await expectText(page.locator('#residence-permit'), demoFacts(server).rp);
+      await expectText(page.locator('#residence-permit'), demoFacts(demo.server).rp);
       await expectCount(page.getByRole('button', { name: 'Print' }), 1);
       // Printing hides the site's header and the buttons.
       await page.emulateMedia({ media: 'print' });
@@ -65,8 +52,8 @@ describe('linkage proofs', () => {
     }));
 
   test('a counter clerk prints a paper proof', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page }) => {
-      const { rp } = demoFacts(server);
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page }) => {
+      const { rp } = demoFacts(demo.server);
       await page.goto('/staff/login');
       await page.locator('#username').fill('clerk');
       await page.locator('#password').fill('demo-clerk-pass');

@@ -10,31 +10,25 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { staffLogin, withPage } from '../lib/browser.js';
 import { expectText } from '../lib/expect.js';
-import { nextMondayMorning } from '../lib/centre.js';
+import { collectAtKiosk, nextMondayMorning } from '../lib/centre.js';
 import {
   seeMoveCancelAndRebook,
   EN, HK_CENTRE, PDF, PNG, atTheCentre, book, fillForm, kioskPage, lastEmail, processed, registerAndStart, upload,
 } from '../lib/applicant.js';
 import { useDemo } from '../lib/server.js';
 
-let server;
-let browser;
-
 // The demo's clock starts on a Monday morning (not a Hong Kong public holiday) so the
 // centre is open after the booking.
 const MONDAY = nextMondayMorning();
 
-useDemo({ people: 200, clockStart: MONDAY }, (s, b) => {
-  server = s;
-  browser = b;
-});
+const demo = useDemo({ people: 200, clockStart: MONDAY });
 
 const EMAIL = 'j.smith@example.org';
 
 describe('non-Chinese permit pre-application', () => {
   test('register → apply with uploads → supplements by email → resubmit → approved → book → centre → collect', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
-      const path = await registerAndStart(page, server, EMAIL, 'zh-Hant');
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
+      const path = await registerAndStart(page, demo.server, EMAIL, 'zh-Hant');
       await fillForm(page, {
         name_latin: 'SMITH, JOHN', sex: 'M', date_of_birth: '1980-05-01', nationality: 'gbr', region: 'hong_kong',
         permanent_id: 'A123456(3)', passport_number: '123456789', passport_expiry: '2031-01-01',
@@ -52,7 +46,7 @@ describe('non-Chinese permit pre-application', () => {
       await expectText(page.locator('#hrp-status'), /waiting for review/);
 
       // The reviewer asks for a clearer passport page.
-      const office = await context.browser().newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1400, height: 900 } });
+      const office = await context.browser().newContext({ baseURL: demo.server.baseURL, ...EN, viewport: { width: 1400, height: 900 } });
       const reviewer = await office.newPage();
       await staffLogin(reviewer, 'reviewer', 'demo-reviewer-pass');
       await reviewer.locator('a[href="/staff/pre-applications"]').first().click();
@@ -63,7 +57,7 @@ describe('non-Chinese permit pre-application', () => {
       await reviewer.locator('#request-supplements').click();
       await reviewer.waitForURL((u) => u.pathname === '/staff/pre-applications');
 
-      const ask = await lastEmail(server, EMAIL, 'cut off at the bottom');
+      const ask = await lastEmail(demo.server, EMAIL, 'cut off at the bottom');
       assert.match(ask.body, /護照/, 'the email is in the language the applicant chose');
       await page.goto(path);
       await expectText(page.locator('#hrp-status'), /add documents/);
@@ -78,7 +72,7 @@ describe('non-Chinese permit pre-application', () => {
       await reviewer.locator('#approve').click();
       await reviewer.waitForURL((u) => u.pathname === '/staff/pre-applications');
       await office.close();
-      const approved = await lastEmail(server, EMAIL, `${path}/book`);
+      const approved = await lastEmail(demo.server, EMAIL, `${path}/book`);
       assert.ok(approved.subject);
 
       // Booked first two days later (still open to change), then moved, cancelled and booked
@@ -89,14 +83,11 @@ describe('non-Chinese permit pre-application', () => {
 
       // At the CTS centre that day: ticket, photo, counter acceptance against the approved
       // pre-application, HK$260 by EPS, processing, and collection at the kiosk with the HKID.
-      const browser = context.browser();
-      const receipt = await atTheCentre(browser, server, { booking, product: 'hrp_non_chinese_first', idNumber: 'A123456(3)' });
-      const permit = await processed(browser, server, receipt);
+      const receipt = await atTheCentre(demo.browser, demo.server, { booking, product: 'hrp_non_chinese_first', idNumber: 'A123456(3)' });
+      const permit = await processed(demo.browser, demo.server, receipt);
       assert.match(permit, /^HA\d{7}$/);
-      const { machine, kiosk } = await kioskPage(browser, server);
-      await kiosk.locator('#reference').fill(receipt);
-      await kiosk.locator('#id_number').fill('A123456(3)');
-      await kiosk.locator('#collect').click();
+      const { machine, kiosk } = await kioskPage(demo.browser, demo.server);
+      await collectAtKiosk(kiosk, { reference: receipt, idNumber: 'A123456(3)' });
       await expectText(kiosk.locator('#new-number'), permit);
       await machine.close();
       await page.goto(path);
@@ -105,8 +96,8 @@ describe('non-Chinese permit pre-application', () => {
 
   // The demo's SMITH JOHN holds HA1234567 (issue 01); the renewal keeps the number.
   test('renewal: pre-application names the permit → reviewer sees it on record → centre → old permit in the slot → same number, issue 02', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
-      const path = await registerAndStart(page, server, 'john.smith@example.org', 'en');
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
+      const path = await registerAndStart(page, demo.server, 'john.smith@example.org', 'en');
       await fillForm(page, {
         'app-purpose': 'renewal', current_permit: 'HA1234567',
         name_latin: 'SMITH JOHN', sex: 'M', date_of_birth: '1978-11-02', nationality: 'GBR', region: 'hong_kong',
@@ -119,8 +110,7 @@ describe('non-Chinese permit pre-application', () => {
       await page.locator('#submit').click();
       await expectText(page.locator('#hrp-status'), /waiting for review/);
 
-      const browser = context.browser();
-      const office = await browser.newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1400, height: 900 } });
+      const office = await demo.browser.newContext({ baseURL: demo.server.baseURL, ...EN, viewport: { width: 1400, height: 900 } });
       const reviewer = await office.newPage();
       await staffLogin(reviewer, 'reviewer', 'demo-reviewer-pass');
       await reviewer.goto('/staff/pre-applications');
@@ -132,19 +122,14 @@ describe('non-Chinese permit pre-application', () => {
       await office.close();
 
       const booking = await book(page, path, HK_CENTRE, MONDAY.slice(0, 10));
-      const receipt = await atTheCentre(browser, server, { booking, product: 'hrp_non_chinese_renewal', idNumber: 'C668668(9)', method: 'octopus' });
-      assert.equal(await processed(browser, server, receipt), 'HA1234567', 'the number is for life');
+      const receipt = await atTheCentre(demo.browser, demo.server, { booking, product: 'hrp_non_chinese_renewal', idNumber: 'C668668(9)', method: 'octopus' });
+      assert.equal(await processed(demo.browser, demo.server, receipt), 'HA1234567', 'the number is for life');
 
       // The old permit goes into the card slot first; nothing is released without it.
-      const { machine, kiosk } = await kioskPage(browser, server);
-      await kiosk.locator('#reference').fill(receipt);
-      await kiosk.locator('#id_number').fill('C668668(9)');
-      await kiosk.locator('#collect').click();
+      const { machine, kiosk } = await kioskPage(demo.browser, demo.server);
+      await collectAtKiosk(kiosk, { reference: receipt, idNumber: 'C668668(9)' });
       await expectText(kiosk.locator('main p.alert'), /Insert the permit being renewed/);
-      await kiosk.locator('#reference').fill(receipt);
-      await kiosk.locator('#id_number').fill('C668668(9)');
-      await kiosk.locator('#old_permit').fill('HA1234567 01');
-      await kiosk.locator('#collect').click();
+      await collectAtKiosk(kiosk, { reference: receipt, idNumber: 'C668668(9)', oldPermit: 'HA1234567 01' });
       await expectText(kiosk.locator('#new-number'), 'HA1234567');
       await expectText(kiosk.locator('#surrendered'), /HA1234567/);
       await machine.close();

@@ -6,13 +6,7 @@ import { withPage } from '../lib/browser.js';
 import { expectCount, expectText } from '../lib/expect.js';
 import { useDemo } from '../lib/server.js';
 
-let server;
-let browser;
-
-useDemo({}, (s, b) => {
-  server = s;
-  browser = b;
-});
+const demo = useDemo({});
 
 const FULL_ID_NUMBER = '11010519491231002X';
 
@@ -25,7 +19,7 @@ function assertOnLogin(page) {
 
 describe('officer finds a person', () => {
   test('clerk signs in, finds CA1234567, is kept out of admin and signs out', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page }) => {
       // Anonymous visitors are sent to the sign-in page.
       const anon = await page.goto('/staff');
       assertOnLogin(page);

@@ -5,27 +5,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EN, holderLogin, staffLogin, withPage } from '../lib/browser.js';
-import { nextMondayMorning, pairDevice as pair, png } from '../lib/centre.js';
+import { collectAtKiosk, nextMondayMorning, pairDevice as pair, png } from '../lib/centre.js';
 import { expectCount, expectText } from '../lib/expect.js';
 import { useDemo } from '../lib/server.js';
-
-let server;
-let browser;
 
 const OFFICE = 'GZ-YX-002';
 
 const MONDAY = nextMondayMorning();
 
-useDemo({ people: 200, clockStart: MONDAY }, (s, b) => {
-  server = s;
-  browser = b;
-});
+const demo = useDemo({ people: 200, clockStart: MONDAY });
 
-const pairDevice = (page, kind) => pair(page, server, kind);
+const pairDevice = (page, kind) => pair(page, demo.server, kind);
 
 describe('a day at the service centre', () => {
   test('book → check in → photo → called → accepted → paid → processed → collected', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
       // 1. Online, on a phone: sign in and book the next free time today.
       await holderLogin(page, '/my/appointments');
       await page.locator('#new-appointment').click();
@@ -46,7 +40,7 @@ describe('a day at the service centre', () => {
       await expectText(page.locator('main p.alert'), /already have an appointment/);
 
       // 2. At the ticket printer: scan (type) the reference.
-      const printer = await context.browser().newContext({ baseURL: server.baseURL, ...EN });
+      const printer = await context.browser().newContext({ baseURL: demo.server.baseURL, ...EN });
       const ticketPage = await printer.newPage();
       await pairDevice(ticketPage, 'printer');
       await ticketPage.locator('#reference').fill(reference.toLowerCase());
@@ -60,13 +54,13 @@ describe('a day at the service centre', () => {
       await printer.close();
 
       // 3. The waiting-room display, left open: it updates without reloading.
-      const hall = await context.browser().newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1920, height: 1080 } });
+      const hall = await context.browser().newContext({ baseURL: demo.server.baseURL, ...EN, viewport: { width: 1920, height: 1080 } });
       const display = await hall.newPage();
       await display.goto(`/display/${OFFICE}`);
       await expectText(display.locator('main h1'), 'Now calling');
 
       // 4. Staff: the clerk takes the photo, calls her, accepts and takes the fee.
-      const staff = await context.browser().newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1280, height: 900 } });
+      const staff = await context.browser().newContext({ baseURL: demo.server.baseURL, ...EN, viewport: { width: 1280, height: 900 } });
       const clerk = await staff.newPage();
       await staffLogin(clerk, 'clerk', 'demo-clerk-pass');
       await clerk.getByRole('link', { name: 'Service centre', exact: true }).click();
@@ -115,7 +109,7 @@ describe('a day at the service centre', () => {
       await expectText(clerk.locator('#receipt-office'), /Exit-Entry Administration Detachment/);
 
       // 5. Back office: processing done.
-      const office = await context.browser().newContext({ baseURL: server.baseURL, ...EN });
+      const office = await context.browser().newContext({ baseURL: demo.server.baseURL, ...EN });
       const approver = await office.newPage();
       await staffLogin(approver, 'approver', 'demo-approver-pass');
       await approver.getByRole('link', { name: 'Processing' }).click();
@@ -126,22 +120,15 @@ describe('a day at the service centre', () => {
       assert.match(newNumber, /^C[A-HJ-NP-Z]\d{7}$/);
 
       // 6. The collection kiosk: receipt barcode + identity number; a wrong number is refused.
-      const machine = await context.browser().newContext({ baseURL: server.baseURL, ...EN, viewport: { width: 1080, height: 1920 } });
+      const machine = await context.browser().newContext({ baseURL: demo.server.baseURL, ...EN, viewport: { width: 1080, height: 1920 } });
       const kiosk = await machine.newPage();
       await pairDevice(kiosk, 'kiosk');
-      await kiosk.locator('#reference').fill(receiptRef);
-      await kiosk.locator('#id_number').fill('440106199001010010');
-      await kiosk.locator('#collect').click();
+      await collectAtKiosk(kiosk, { reference: receiptRef, idNumber: '440106199001010010' });
       await expectText(kiosk.locator('main p.alert'), /do not match/);
       // The old card goes into the slot first: nothing is released without it.
-      await kiosk.locator('#reference').fill(receiptRef);
-      await kiosk.locator('#id_number').fill('11010519491231002X');
-      await kiosk.locator('#collect').click();
+      await collectAtKiosk(kiosk, { reference: receiptRef, idNumber: '11010519491231002X' });
       await expectText(kiosk.locator('main p.alert'), /Insert the permit being renewed/);
-      await kiosk.locator('#reference').fill(receiptRef);
-      await kiosk.locator('#id_number').fill('11010519491231002X');
-      await kiosk.locator('#old_permit').fill('CA1234567');
-      await kiosk.locator('#collect').click();
+      await collectAtKiosk(kiosk, { reference: receiptRef, idNumber: '11010519491231002X', oldPermit: 'CA1234567' });
       await expectText(kiosk.locator('#new-number'), newNumber);
       await expectText(kiosk.locator('#surrendered'), /CA1234567/);
 
@@ -152,7 +139,7 @@ describe('a day at the service centre', () => {
     }));
 
   test('a mainland resident creates a sign-in with an SMS code and a face check, in Simplified Chinese', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'zh-CN' }, viewport: { width: 390, height: 844 } }, async ({ page }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'zh-CN' }, viewport: { width: 390, height: 844 } }, async ({ page }) => {
       await page.goto('/my/login');
       await page.locator('#signup-link').click();
       await page.waitForURL((u) => u.pathname === '/my/signup');
@@ -168,7 +155,7 @@ describe('a day at the service centre', () => {
       await page.waitForURL((u) => /^\/my\/signup\/[0-9a-f]+$/.test(u.pathname));
       let code;
       for (let i = 0; i < 100 && !code; i++) {
-        const outbox = await (await fetch(`${server.baseURL}/api/v1/dev/outbox`)).json();
+        const outbox = await (await fetch(`${demo.server.baseURL}/api/v1/dev/outbox`)).json();
         code = outbox.find((m) => m.recipient === '13800000001')?.body.match(/\d{6}/)?.[0];
         if (!code) await new Promise((r) => setTimeout(r, 100));
       }

@@ -8,19 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { withPage } from '../lib/browser.js';
+import { submitHolderLogin, withPage } from '../lib/browser.js';
 import { expectCount, expectText } from '../lib/expect.js';
 import { binaryPath, useDemo } from '../lib/server.js';
 
-let server;
-let browser;
-let work;
-
-useDemo({ people: 200, workDir: 'verify' }, (s, b, w) => {
-  server = s;
-  browser = b;
-  work = w;
-});
+const demo = useDemo({ people: 200, workDir: 'verify' });
 
 // A real 1×1 PNG: the development face check accepts any well-formed photo.
 const SELFIE = Buffer.from(
@@ -32,15 +24,15 @@ const PASSWORD = 'my long travel password';
 
 /** The expiry date of the showcase permit, as the demo prints it. */
 function showcaseExpiry() {
-  const m = server.logs().match(/H12345678 .* expires (\d{4}-\d{2}-\d{2})/);
-  assert.ok(m, `the demo prints the showcase permit:\n${server.logs()}`);
+  const m = demo.server.logs().match(/H12345678 .* expires (\d{4}-\d{2}-\d{2})/);
+  assert.ok(m, `the demo prints the showcase permit:\n${demo.server.logs()}`);
   return m[1];
 }
 
 /** The newest SMS code sent to MOBILE (the demo's outbox stands in for the phone). */
 async function latestCode(previous) {
   for (let i = 0; i < 100; i++) {
-    const res = await fetch(`${server.baseURL}/api/v1/dev/outbox`);
+    const res = await fetch(`${demo.server.baseURL}/api/v1/dev/outbox`);
     const messages = await res.json();
     const sms = messages.find((m) => m.recipient === MOBILE);
     const code = sms?.body.match(/\d{6}/)?.[0];
@@ -62,7 +54,7 @@ const phone = {
 
 describe('traveller gets a temporary e-permit on a phone', () => {
   test('apply in Traditional Chinese, get the QR, verify it offline, see it in my permits', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, ...phone }, async ({ page }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, ...phone }, async ({ page }) => {
       await page.goto('/');
       await page.getByRole('link', { name: '臨時電子通行證' }).first().click();
       await page.waitForURL((u) => u.pathname === '/temporary-permit');
@@ -121,8 +113,8 @@ describe('traveller gets a temporary e-permit on a phone', () => {
       assert.match(payload, /^EE1:/);
 
       // Offline verification with the CLI against the served trust list.
-      const trustList = await (await fetch(`${server.baseURL}/api/v1/trust-list`)).text();
-      const trustFile = join(work, 'trust-list.json');
+      const trustList = await (await fetch(`${demo.server.baseURL}/api/v1/trust-list`)).text();
+      const trustFile = join(demo.work, 'trust-list.json');
       writeFileSync(trustFile, trustList);
       const verify = (use) =>
         execFileSync(binaryPath(), ['credential', 'verify', '--trust-list', trustFile, '--use', use, payload], {
@@ -143,10 +135,7 @@ describe('traveller gets a temporary e-permit on a phone', () => {
 
       // My permits: sign in with mobile number and password, see the same QR.
       await page.getByRole('link', { name: '我的臨時通行證' }).click();
-      await page.waitForURL((u) => u.pathname === '/my/login');
-      await page.locator('#mobile').fill(MOBILE);
-      await page.locator('#password').fill(PASSWORD);
-      await page.locator('main form button[type="submit"]').click();
+      await submitHolderLogin(page, { mobile: MOBILE, password: PASSWORD });
       await page.waitForURL((u) => u.pathname === '/my/temporary-permits');
       await expectCount(page.locator('.permit .qr svg'), 1);
       await expectText(page.locator('.permit .status'), '有效');

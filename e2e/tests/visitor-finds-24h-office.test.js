@@ -6,13 +6,7 @@ import { withPage } from '../lib/browser.js';
 import { expectAttribute, expectCount, expectText } from '../lib/expect.js';
 import { useDemo } from '../lib/server.js';
 
-let server;
-let browser;
-
-useDemo({}, (s, b) => {
-  server = s;
-  browser = b;
-});
+const demo = useDemo({});
 
 const pathOf = (url) => new URL(url).pathname;
 
@@ -49,7 +43,7 @@ function readOffices(page) {
 
 describe('visitor finds a 24-hour office', () => {
   test('switches to Traditional Chinese and filters Tianhe offices open 24 hours', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page, context }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'en' } }, async ({ page, context }) => {
       // Landing page in English, as the browser asks for.
       const home = await page.goto('/');
       assert.equal(home.status(), 200);
@@ -123,7 +117,7 @@ describe('visitor finds a 24-hour office', () => {
     }));
 
   test('Accept-Language zh-HK alone yields Traditional Chinese on the first visit', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'zh-HK' } }, async ({ page, context }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, extraHTTPHeaders: { 'Accept-Language': 'zh-HK' } }, async ({ page, context }) => {
       assert.deepEqual(await context.cookies(), [], 'a first visit carries no cookies');
       const res = await page.goto('/');
       assert.equal(res.status(), 200);
@@ -134,8 +128,8 @@ describe('visitor finds a 24-hour office', () => {
     }));
 
   test('without JavaScript the filter form still works by submitting it', (t) =>
-    withPage(t, browser, {
-      baseURL: server.baseURL,
+    withPage(t, demo.browser, {
+      baseURL: demo.server.baseURL,
       javaScriptEnabled: false,
       extraHTTPHeaders: { 'Accept-Language': 'en' },
     }, async ({ page }) => {

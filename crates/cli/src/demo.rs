@@ -86,12 +86,7 @@ pub async fn prepare(
     if !s.problems.is_empty() {
         bail!("seed offices are invalid: {:?}", s.problems);
     }
-    let codes: Vec<String> = OFFICES_CSV
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split(',').next())
-        .map(str::to_string)
-        .collect();
+    let codes = demo::office_codes(OFFICES_CSV);
     let files = demo::generate(20_261_122, people, app.today(), &app.policy, &codes);
     for (kind, csv) in [
         (ImportKind::People, &files.people_csv),

@@ -256,11 +256,10 @@ impl Gen<'_> {
         } else {
             String::new()
         };
+        let (sex, region) = (sex.code(), region.code());
         let _ = writeln!(
             self.people,
-            "{ext},{zh},{latin},{},{dob},{},{nat},{kind},{id},{hukou}",
-            sex.code(),
-            region.code()
+            "{ext},{zh},{latin},{sex},{dob},{region},{nat},{kind},{id},{hukou}"
         );
         self.n_people += 1;
     }
@@ -286,11 +285,10 @@ impl Gen<'_> {
         } else {
             status
         };
+        let (kind, status) = (kind.code(), status.code());
         let _ = writeln!(
             self.docs,
-            "{ext},{},{number},{count},{issued},{expires},{},{office}",
-            kind.code(),
-            status.code()
+            "{ext},{kind},{number},{count},{issued},{expires},{status},{office}"
         );
         self.n_docs += 1;
     }
@@ -327,7 +325,19 @@ impl Gen<'_> {
         }
     }
 
+    /// A Chinese name from the lists of a place: (characters, romanised).
+    fn chinese_name(
+        &mut self,
+        surnames: &[(&str, &str)],
+        given: &[(&str, &str)],
+    ) -> (String, String) {
+        let (s, sp) = *pick(&mut self.rng, surnames);
+        let (g, gp) = *pick(&mut self.rng, given);
+        (format!("{s}{g}"), format!("{sp} {gp}"))
+    }
+
     fn random_person(&mut self, i: usize) {
+        use DocumentKind::{EepBooklet, EepCard, Hrp, HrpNonChinese, Twp};
         let ext = format!("P{:07}", i + 1);
         let sex = if self.rng.random_bool(0.5) {
             Sex::Male
@@ -342,23 +352,13 @@ impl Gen<'_> {
         let roll = self.rng.random_range(0..100);
         let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap_or_default();
         if roll < 55 {
-            let (s, sp) = *pick(&mut self.rng, SURNAMES_MAINLAND);
-            let (g, gp) = *pick(&mut self.rng, GIVEN_MAINLAND);
+            let (zh, latin) = self.chinese_name(SURNAMES_MAINLAND, GIVEN_MAINLAND);
             let area = *pick(&mut self.rng, AREAS);
             let id = self.unique(|r| {
                 make_prc_resident_id(area, dob, r.random_range(0..500u16) * 2 + parity)
             });
-            self.person(
-                &ext,
-                &format!("{s}{g}"),
-                &format!("{sp} {gp}"),
-                sex,
-                dob,
-                Region::Mainland,
-                "CHN",
-                "prc_resident_id",
-                &id,
-            );
+            let (region, id_kind) = (Region::Mainland, "prc_resident_id");
+            self.person(&ext, &zh, &latin, sex, dob, region, "CHN", id_kind, &id);
             if self.rng.random_bool(0.25)
                 && let Some((iss, exp)) =
                     self.issue(DocumentKind::EepBooklet, dob, d(2003, 1, 1), d(2014, 9, 14))
@@ -369,15 +369,8 @@ impl Gen<'_> {
                 } else {
                     DocumentStatus::Valid
                 };
-                self.document(
-                    &ext,
-                    DocumentKind::EepBooklet,
-                    &format!("C{:08}", 10_000_000 + n),
-                    None,
-                    iss,
-                    exp,
-                    st,
-                );
+                let number = format!("C{:08}", 10_000_000 + n);
+                self.document(&ext, EepBooklet, &number, None, iss, exp, st);
             }
             if let Some((iss, exp)) =
                 self.issue(DocumentKind::EepCard, dob, d(2014, 9, 15), self.today)
@@ -385,15 +378,8 @@ impl Gen<'_> {
                 let n = self.next();
                 let letter = EEP_LETTERS[(n % 24) as usize] as char;
                 let st = self.status();
-                self.document(
-                    &ext,
-                    DocumentKind::EepCard,
-                    &format!("C{letter}{:07}", (n / 24) % 10_000_000),
-                    None,
-                    iss,
-                    exp,
-                    st,
-                );
+                let number = format!("C{letter}{:07}", (n / 24) % 10_000_000);
+                self.document(&ext, EepCard, &number, None, iss, exp, st);
             }
         } else if roll < 85 {
             let region = if roll < 75 {
@@ -426,17 +412,8 @@ impl Gen<'_> {
             if foreign {
                 let (surname, nat) = *pick(&mut self.rng, FOREIGN);
                 let given = *pick(&mut self.rng, FOREIGN_GIVEN);
-                self.person(
-                    &ext,
-                    "",
-                    &format!("{surname} {given}"),
-                    sex,
-                    dob,
-                    region,
-                    nat,
-                    kind,
-                    &id,
-                );
+                let latin = format!("{surname} {given}");
+                self.person(&ext, "", &latin, sex, dob, region, nat, kind, &id);
                 if let Some((iss, exp)) =
                     self.issue(DocumentKind::HrpNonChinese, dob, d(2024, 7, 10), self.today)
                 {
@@ -447,30 +424,12 @@ impl Gen<'_> {
                         "MA"
                     };
                     let st = self.status();
-                    self.document(
-                        &ext,
-                        DocumentKind::HrpNonChinese,
-                        &format!("{p}{:07}", 2_000_000 + n),
-                        Some(1),
-                        iss,
-                        exp,
-                        st,
-                    );
+                    let number = format!("{p}{:07}", 2_000_000 + n);
+                    self.document(&ext, HrpNonChinese, &number, Some(1), iss, exp, st);
                 }
             } else {
-                let (s, sp) = *pick(&mut self.rng, SURNAMES_HK);
-                let (g, gp) = *pick(&mut self.rng, GIVEN_HK);
-                self.person(
-                    &ext,
-                    &format!("{s}{g}"),
-                    &format!("{sp} {gp}"),
-                    sex,
-                    dob,
-                    region,
-                    "CHN",
-                    kind,
-                    &id,
-                );
+                let (zh, latin) = self.chinese_name(SURNAMES_HK, GIVEN_HK);
+                self.person(&ext, &zh, &latin, sex, dob, region, "CHN", kind, &id);
                 let number = format!(
                     "{}{:08}",
                     if region == Region::HongKong { 'H' } else { 'M' },
@@ -488,43 +447,26 @@ impl Gen<'_> {
                     } else {
                         self.status()
                     };
-                    self.document(&ext, DocumentKind::Hrp, &number, Some(c), iss, exp, st);
+                    self.document(&ext, Hrp, &number, Some(c), iss, exp, st);
                     from = iss + Days::new(400);
                 }
                 self.residence_permit(&ext, region, dob, parity);
             }
         } else {
-            let (s, sp) = *pick(&mut self.rng, SURNAMES_TW);
-            let (g, gp) = *pick(&mut self.rng, GIVEN_TW);
+            let (zh, latin) = self.chinese_name(SURNAMES_TW, GIVEN_TW);
             let id = self.unique(|r| {
                 make_taiwan_id(*pick(r, TW_LETTERS), sex, r.random_range(0..10_000_000))
             });
-            self.person(
-                &ext,
-                &format!("{s}{g}"),
-                &format!("{sp} {gp}"),
-                sex,
-                dob,
-                Region::Taiwan,
-                "CHN",
-                "taiwan_id",
-                &id,
-            );
+            let (region, id_kind) = (Region::Taiwan, "taiwan_id");
+            self.person(&ext, &zh, &latin, sex, dob, region, "CHN", id_kind, &id);
             if let Some((iss, exp)) = self.issue(DocumentKind::Twp, dob, d(2015, 7, 1), self.today)
             {
                 let n = self.next();
                 let st = self.status();
-                self.document(
-                    &ext,
-                    DocumentKind::Twp,
-                    &format!("{:08}", 30_000_000 + n),
-                    None,
-                    iss,
-                    exp,
-                    st,
-                );
+                let number = format!("{:08}", 30_000_000 + n);
+                self.document(&ext, Twp, &number, None, iss, exp, st);
             }
-            self.residence_permit(&ext, Region::Taiwan, dob, parity);
+            self.residence_permit(&ext, region, dob, parity);
         }
     }
 
@@ -551,155 +493,60 @@ impl Gen<'_> {
     }
 
     fn showcase(&mut self) {
+        use DocumentKind::{EepBooklet, EepCard, Hrp, HrpNonChinese, ResidencePermit, Twp};
+        use DocumentStatus::Surrendered;
         let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap_or_default();
-        let y = self.today.year();
-        let recent = d(y - 2, 3, 10);
-        // 李华: the DOMAIN.md example resident ID; a current card and a surrendered booklet.
-        let dob = d(1949, 12, 31);
-        self.used.insert("11010519491231002X".into());
-        self.person(
-            "S0000001",
-            "李华",
-            "LI HUA",
-            Sex::Female,
-            dob,
-            Region::Mainland,
-            "CHN",
-            "prc_resident_id",
-            "11010519491231002X",
-        );
-        if let Ok(exp) = expiry_for_issue(self.policy, DocumentKind::EepCard, dob, recent, recent) {
-            self.document(
-                "S0000001",
-                DocumentKind::EepCard,
-                "CA1234567",
-                None,
-                recent,
-                exp,
-                DocumentStatus::Valid,
-            );
-        }
-        self.document(
-            "S0000001",
-            DocumentKind::EepBooklet,
-            "C12345678",
-            None,
-            d(2012, 5, 4),
-            d(2017, 5, 3),
-            DocumentStatus::Surrendered,
-        );
-
-        let dob = d(1985, 3, 15);
-        self.used.insert("A1234563".into());
-        self.person(
-            "S0000002",
-            "陳大文",
-            "CHAN TAI MAN",
-            Sex::Male,
-            dob,
-            Region::HongKong,
-            "CHN",
-            "hkid",
-            "A1234563",
-        );
-        self.document(
-            "S0000002",
-            DocumentKind::Hrp,
-            "H12345678",
-            Some(2),
-            d(2013, 6, 1),
-            d(2023, 5, 31),
-            DocumentStatus::Surrendered,
-        );
-        if let Ok(exp) = expiry_for_issue(self.policy, DocumentKind::Hrp, dob, recent, recent) {
-            self.document(
-                "S0000002",
-                DocumentKind::Hrp,
-                "H12345678",
-                Some(3),
-                recent,
-                exp,
-                DocumentStatus::Valid,
-            );
-        }
-        let rp = make_residence_permit_number(Region::HongKong, dob, 1);
-        self.used.insert(rp.clone());
-        if let Ok(exp) = expiry_for_issue(
-            self.policy,
-            DocumentKind::ResidencePermit,
-            dob,
-            recent,
-            recent,
-        ) {
-            self.document(
-                "S0000002",
-                DocumentKind::ResidencePermit,
-                &rp,
-                None,
-                recent,
-                exp,
-                DocumentStatus::Valid,
-            );
-        }
-
-        let dob = d(1990, 8, 8);
-        self.used.insert("A123456789".into());
-        self.person(
-            "S0000003",
-            "林志豪",
-            "LIN CHIH-HAO",
-            Sex::Male,
-            dob,
-            Region::Taiwan,
-            "CHN",
-            "taiwan_id",
-            "A123456789",
-        );
-        if let Ok(exp) = expiry_for_issue(self.policy, DocumentKind::Twp, dob, recent, recent) {
-            self.document(
-                "S0000003",
-                DocumentKind::Twp,
-                "12345678",
-                None,
-                recent,
-                exp,
-                DocumentStatus::Valid,
-            );
-        }
-
-        let dob = d(1978, 11, 2);
+        let recent = d(self.today.year() - 2, 3, 10);
         let hkid = make_hkid("C", 668_668);
-        self.used.insert(hkid.clone());
-        self.person(
-            "S0000004",
-            "",
-            "SMITH JOHN",
-            Sex::Male,
-            dob,
-            Region::HongKong,
-            "GBR",
-            "hkid",
-            &hkid,
-        );
-        let issued = d(2024, 9, 2).min(self.today);
-        if let Ok(exp) = expiry_for_issue(
-            self.policy,
-            DocumentKind::HrpNonChinese,
-            dob,
-            issued,
-            issued,
-        ) {
-            self.document(
-                "S0000004",
-                DocumentKind::HrpNonChinese,
-                "HA1234567",
-                Some(1),
-                issued,
-                exp,
-                DocumentStatus::Valid,
-            );
+        let (li, chan) = (d(1949, 12, 31), d(1985, 3, 15));
+        let (lin, smith) = (d(1990, 8, 8), d(1978, 11, 2));
+        let rp = make_residence_permit_number(Region::HongKong, chan, 1);
+        // 李华: the DOMAIN.md example resident ID; 陳大文 of Hong Kong, 林志豪 of Taiwan and
+        // SMITH JOHN, a non-Chinese permanent resident of Hong Kong.
+        #[rustfmt::skip] // a table: one person a line
+        let people = [
+            ("S0000001", "李华", "LI HUA", Sex::Female, li, Region::Mainland, "CHN", "prc_resident_id", "11010519491231002X"),
+            ("S0000002", "陳大文", "CHAN TAI MAN", Sex::Male, chan, Region::HongKong, "CHN", "hkid", "A1234563"),
+            ("S0000003", "林志豪", "LIN CHIH-HAO", Sex::Male, lin, Region::Taiwan, "CHN", "taiwan_id", "A123456789"),
+            ("S0000004", "", "SMITH JOHN", Sex::Male, smith, Region::HongKong, "GBR", "hkid", hkid.as_str()),
+        ];
+        for (ext, zh, latin, sex, dob, region, nationality, id_kind, id) in people {
+            self.used.insert(id.to_string());
+            self.person(ext, zh, latin, sex, dob, region, nationality, id_kind, id);
+        }
+        self.used.insert(rp.clone());
+        // Each person's documents: current ones valid for the policy's term from `issued`
+        // (`None`), past ones with their dates, surrendered when the next was issued.
+        let since_2024 = d(2024, 9, 2).min(self.today);
+        #[rustfmt::skip] // a table: one document a line
+        let documents = [
+            ("S0000001", li, EepCard, "CA1234567", None, recent, None),
+            ("S0000001", li, EepBooklet, "C12345678", None, d(2012, 5, 4), Some(d(2017, 5, 3))),
+            ("S0000002", chan, Hrp, "H12345678", Some(2), d(2013, 6, 1), Some(d(2023, 5, 31))),
+            ("S0000002", chan, Hrp, "H12345678", Some(3), recent, None),
+            ("S0000002", chan, ResidencePermit, rp.as_str(), None, recent, None),
+            ("S0000003", lin, Twp, "12345678", None, recent, None),
+            ("S0000004", smith, HrpNonChinese, "HA1234567", Some(1), since_2024, None),
+        ];
+        for (ext, dob, kind, number, count, issued, past) in documents {
+            if let Some(expired) = past {
+                self.document(ext, kind, number, count, issued, expired, Surrendered);
+            } else if let Ok(exp) = expiry_for_issue(self.policy, kind, dob, issued, issued) {
+                self.document(ext, kind, number, count, issued, exp, DocumentStatus::Valid);
+            }
         }
     }
+}
+
+/// The office codes of an offices CSV (the registry's import format: the code first, after
+/// one header line), for [`generate`] to issue documents at.
+pub fn office_codes(offices_csv: &str) -> Vec<String> {
+    offices_csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Generates `n` random people (plus the showcase people) with their documents.

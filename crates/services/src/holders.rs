@@ -116,6 +116,19 @@ fn mask(m: &str) -> String {
     }
 }
 
+/// Audits a step of sign-up `id` on the person it is for (`person:<external id>`), with the
+/// mobile number masked.
+async fn audit_signup(
+    app: &App,
+    tx: &mut AnyConnection,
+    (id, step): (&str, &str),
+    subject: &str,
+    mobile: &str,
+) -> Result<()> {
+    let detail = json!({"mobile": mask(mobile)});
+    audit::record(app, tx, &format!("signup:{id}"), step, subject, detail).await
+}
+
 /// How a binding was proved, for the audit entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Proof {
@@ -362,15 +375,9 @@ pub async fn start_signup(app: &App, input: &SignupInput) -> Result<(String, Str
         minutes: SIGNUP_CODE_MINUTES,
     };
     crate::sms::queue(&mut tx, mobile.as_str(), &sms, input.lang, now).await?;
-    crate::audit::record(
-        app,
-        &mut tx,
-        &format!("signup:{id}"),
-        "holder.signup_start",
-        &format!("person:{}", person.person.external_id),
-        json!({"mobile": mask(mobile.as_str())}),
-    )
-    .await?;
+    let subject = format!("person:{}", person.person.external_id);
+    let step = (id.as_str(), "holder.signup_start");
+    audit_signup(app, &mut tx, step, &subject, mobile.as_str()).await?;
     tx.commit().await?;
     Ok((id, browser))
 }
@@ -449,15 +456,8 @@ pub async fn confirm_signup(app: &App, id: &str, browser: &str, code: &str) -> R
         return Err(already_done());
     }
     let subject = person_subject(&mut tx, s.person_id).await?;
-    crate::audit::record(
-        app,
-        &mut tx,
-        &format!("signup:{id}"),
-        "holder.signup_mobile_proved",
-        &subject,
-        json!({"mobile": mask(&s.mobile)}),
-    )
-    .await?;
+    let step = (id, "holder.signup_mobile_proved");
+    audit_signup(app, &mut tx, step, &subject, &s.mobile).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -513,15 +513,9 @@ pub async fn submit_signup_face(
     // Outside any transaction: the provider may be slow.
     if !face.verify(&subject, image).await? {
         let mut tx = app.db.begin().await?;
-        crate::audit::record(
-            app,
-            &mut tx,
-            &format!("signup:{id}"),
-            "holder.signup_face_mismatch",
-            &format!("person:{}", person.person.external_id),
-            json!({"mobile": mask(&s.mobile)}),
-        )
-        .await?;
+        let person = format!("person:{}", person.person.external_id);
+        let step = (id, "holder.signup_face_mismatch");
+        audit_signup(app, &mut tx, step, &person, &s.mobile).await?;
         tx.commit().await?;
         return Err(crate::providers::face_mismatch());
     }

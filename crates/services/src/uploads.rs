@@ -549,23 +549,30 @@ async fn record_accept(
         return Err(too_many(max_files));
     }
     store::insert(&mut tx, row).await?;
+    let mut detail = what_is_audited(row);
+    detail["content_type"] = json!(row.content_type);
     audit::record(
         app,
         &mut tx,
         actor,
         "upload.accept",
-        &format!("upload:{}", row.id),
-        json!({
-            "owner": row.owner,
-            "purpose": row.purpose,
-            "content_type": row.content_type,
-            "sha256": row.sha256,
-            "size": row.size,
-        }),
+        &row_subject(row),
+        detail,
     )
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The audit subject of an upload.
+fn row_subject(row: &store::UploadRow) -> String {
+    format!("upload:{}", row.id)
+}
+
+/// What the audit keeps of an upload: whose, what for, its digest and size (never the
+/// client's file name).
+fn what_is_audited(row: &store::UploadRow) -> serde_json::Value {
+    json!({"owner": row.owner, "purpose": row.purpose, "sha256": row.sha256, "size": row.size})
 }
 
 async fn live(app: &App, id: &str) -> Result<store::UploadRow> {
@@ -626,18 +633,14 @@ pub async fn remove(app: &App, actor: &str, id: &str) -> Result<()> {
         return Err(ServiceError::NotFound("upload"));
     }
     store::release_place(&mut tx, &row.owner).await?;
+    let detail = what_is_audited(&row);
     audit::record(
         app,
         &mut tx,
         actor,
         "upload.remove",
-        &format!("upload:{}", row.id),
-        json!({
-            "owner": row.owner,
-            "purpose": row.purpose,
-            "sha256": row.sha256,
-            "size": row.size,
-        }),
+        &row_subject(&row),
+        detail,
     )
     .await?;
     tx.commit().await?;

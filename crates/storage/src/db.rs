@@ -1,14 +1,10 @@
 //! The connection pool and the one place that knows which backend is behind it.
 
-use crate::{DatabaseUrl, Result, StorageError, Tx};
+use crate::{DatabaseUrl, Result, StorageError, Tx, migrations};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor};
 use std::str::FromStr;
 use std::time::Duration;
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -79,22 +75,16 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.pool).await?;
+        migrations::migrator(self.backend).run(&self.pool).await?;
         Ok(())
     }
 
     /// Applies the migrations up to `version` only (tests of what a migration does to the
     /// data an earlier version left).
     pub async fn migrate_to(&self, version: i64) -> Result<()> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run_to(version, &self.pool).await?;
+        migrations::migrator(self.backend)
+            .run_to(version, &self.pool)
+            .await?;
         Ok(())
     }
 

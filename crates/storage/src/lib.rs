@@ -19,6 +19,7 @@ pub mod guards;
 pub mod holders;
 pub mod jobs;
 pub mod linkage_proofs;
+pub mod migrations;
 pub mod offices;
 pub mod online_payments;
 pub mod partners;

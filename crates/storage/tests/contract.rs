@@ -74,20 +74,6 @@ async fn both_backends_have_identical_tables_and_columns() {
     pg.cleanup().await;
 }
 
-#[test]
-fn migration_folders_have_the_same_file_names() {
-    let names = |dir: &str| {
-        let mut v: Vec<String> =
-            std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
-                .unwrap()
-                .map(|e| e.unwrap().file_name().into_string().unwrap())
-                .collect();
-        v.sort();
-        v
-    };
-    assert_eq!(names("sqlite"), names("postgres"));
-}
-
 async fn offices_upsert_is_idempotent_and_filters_work(t: &TestDb) {
     let mut c = t.db.conn().await.unwrap();
     let list = vec![

@@ -151,6 +151,14 @@ pub async fn error_code<T: std::fmt::Debug>(
     call.await.expect_err("the call should be refused").code()
 }
 
+/// Asserts that a service call is refused with `code`; a failure names the test's own line.
+#[macro_export]
+macro_rules! assert_refused {
+    ($call:expr, $code:expr $(,)?) => {
+        assert_eq!($crate::error_code($call).await, $code)
+    };
+}
+
 /// Signs in with a wrong password until the account locks (`max_failed_logins - 1` answers
 /// of a wrong password, then the lock), and checks that the lock refuses the right
 /// `password` too. `login` signs in to the one account with the password it is given.

@@ -114,6 +114,27 @@ pub async fn run(
     Ok(summary)
 }
 
+/// A row the registry already holds: unchanged when `same`, else a conflict to report at
+/// `(row, column)`.
+fn already_registered(
+    summary: &mut ImportSummary,
+    (row, column): (u64, &str),
+    what: &str,
+    same: bool,
+) {
+    if same {
+        summary.unchanged += 1;
+    } else {
+        let message = format!("{what} is already registered with different details");
+        summary.problems.push(problem(
+            row,
+            column,
+            ErrorCode::ConflictsWithRegistry,
+            message,
+        ));
+    }
+}
+
 /// Decides whether to write: never with header problems, never with row problems unless
 /// asked to skip them.
 pub(super) fn proceed(summary: &mut ImportSummary, opts: &ImportOptions) -> bool {
@@ -226,19 +247,7 @@ pub(super) async fn people_against_registry(
             continue;
         }
         if let Some(old) = existing.get(&p.external_id) {
-            if *old == p {
-                summary.unchanged += 1;
-            } else {
-                summary.problems.push(problem(
-                    n,
-                    "external_id",
-                    ErrorCode::ConflictsWithRegistry,
-                    format!(
-                        "{} is already registered with different details",
-                        p.external_id
-                    ),
-                ));
-            }
+            already_registered(summary, (n, "external_id"), &p.external_id, old == &p);
             continue;
         }
         if let Some(owner) = owners.get(&(p.id_kind, p.id_number.clone())) {
@@ -341,18 +350,9 @@ pub(super) async fn documents_against_registry(
                     ErrorCode::NumberTaken,
                     format!("document {} belongs to {owner}", d.number.as_str()),
                 ));
-            } else if *old == record {
-                summary.unchanged += 1;
             } else {
-                summary.problems.push(problem(
-                    n,
-                    "number",
-                    ErrorCode::ConflictsWithRegistry,
-                    format!(
-                        "document {} is already registered with different details",
-                        d.number.as_str()
-                    ),
-                ));
+                let what = format!("document {}", d.number.as_str());
+                already_registered(summary, (n, "number"), &what, old == &record);
             }
             continue;
         }

@@ -8,7 +8,9 @@ use exitentry_services::import::ImportKind;
 use exitentry_services::{App, ServiceError, auth, registry};
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::{OFFICES, app, import};
-use exitentry_test_support::{assert_locks_out, audited, backend_tests, error_code};
+use exitentry_test_support::{
+    assert_locks_out, assert_refused, audited, backend_tests, error_code,
+};
 
 const PW: &str = "correct horse battery";
 
@@ -88,8 +90,8 @@ async fn account_creation_validates_and_roles_limit_access(t: &TestDb) {
     auth::create_staff(&app, "cli", "admin", PW, "admin", Some("gz-th-001"))
         .await
         .unwrap();
-    assert_eq!(
-        error_code(auth::create_staff(&app, "cli", "admin", PW, "admin", None)).await,
+    assert_refused!(
+        auth::create_staff(&app, "cli", "admin", PW, "admin", None),
         "username_taken"
     );
     let clerk = signed_in(&app, "clerk", "counter_clerk").await;
@@ -129,10 +131,7 @@ async fn officers_find_people_by_document_or_identity_number(t: &TestDb) {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(
-        error_code(registry::search(&app, &clerk, "  ")).await,
-        "bad_query"
-    );
+    assert_refused!(registry::search(&app, &clerk, "  "), "bad_query");
 
     let (person, docs) = registry::person(&app, &clerk, hits[0].person.id)
         .await

@@ -14,7 +14,7 @@ use exitentry_services::partners::PartnerContext;
 use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
 use exitentry_storage::{documents, jobs};
-use exitentry_test_support::{backend_tests, error_code};
+use exitentry_test_support::{assert_refused, backend_tests, error_code};
 use exitentry_test_support::{partner, partner_context, seeded, staff_session};
 use std::sync::Arc;
 
@@ -264,8 +264,8 @@ async fn booking_rules(t: &TestDb) {
     );
     // Cancel until two hours before; not after.
     clock.set(Utc.with_ymd_and_hms(2026, 11, 24, 0, 30, 0).unwrap()); // 08:30 Beijing
-    assert_eq!(
-        error_code(ap::cancel(&app, Booker::Partner(&p), &a.appointment_id)).await,
+    assert_refused!(
+        ap::cancel(&app, Booker::Partner(&p), &a.appointment_id),
         "too_late_to_change"
     );
     clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap());
@@ -292,8 +292,8 @@ async fn mini_program_needs_a_face_check(t: &TestDb) {
     let mut req = request("", "2026-11-23T09:00:00+08:00");
     req.applicant = None;
     req.channel = "mini_program".into();
-    assert_eq!(
-        error_code(ap::book(&app, Booker::Holder(&li), &req)).await,
+    assert_refused!(
+        ap::book(&app, Booker::Holder(&li), &req),
         "face_check_required"
     );
     req.face_image = Some(b"\x89PNG\r\n\x1a\nimage".to_vec());
@@ -306,8 +306,8 @@ async fn mini_program_needs_a_face_check(t: &TestDb) {
     assert!(mine[0].id_number.contains('*'));
     // A holder cannot book as the city police.
     req.channel = "city_police".into();
-    assert_eq!(
-        error_code(ap::book(&app, Booker::Holder(&li), &req)).await,
+    assert_refused!(
+        ap::book(&app, Booker::Holder(&li), &req),
         "channel_not_allowed"
     );
 }
@@ -493,12 +493,12 @@ async fn the_whole_day(t: &TestDb) {
         "wrong_office"
     );
     // Photo station.
-    assert_eq!(
-        error_code(centre::take_photo(&app, &clerk, b"GIF89a....")).await,
+    assert_refused!(
+        centre::take_photo(&app, &clerk, b"GIF89a...."),
         "photo_format"
     );
-    assert_eq!(
-        error_code(centre::take_photo(&app, &clerk, &png(100, 100))).await,
+    assert_refused!(
+        centre::take_photo(&app, &clerk, &png(100, 100)),
         "photo_too_small"
     );
     let photo = centre::take_photo(&app, &clerk, &png(390, 567))
@@ -527,16 +527,10 @@ async fn the_whole_day(t: &TestDb) {
         photo_receipt: photo.receipt_code.clone(),
         id_number: None,
     };
-    assert_eq!(
-        error_code(centre::accept(&app, &clerk, &req)).await,
-        "checklist_incomplete"
-    );
+    assert_refused!(centre::accept(&app, &clerk, &req), "checklist_incomplete");
     req.checklist.push("application_form".into());
     req.product = "eep_card_first".into();
-    assert_eq!(
-        error_code(centre::accept(&app, &clerk, &req)).await,
-        "holds_valid_document"
-    );
+    assert_refused!(centre::accept(&app, &clerk, &req), "holds_valid_document");
     req.product = "eep_card_renewal".into();
     req.checklist.push("old_permit".into());
     clock.advance(Duration::minutes(6));
@@ -544,8 +538,8 @@ async fn the_whole_day(t: &TestDb) {
     assert_eq!(accepted.fee, "CNY 60.00");
     assert_eq!(accepted.old_document.as_deref(), Some("CA1234567"));
     // Payment: the method must fit the currency; the sandbox terminal takes Yang Cheng Tong.
-    assert_eq!(
-        error_code(centre::pay(&app, &clerk, &accepted.id, "octopus")).await,
+    assert_refused!(
+        centre::pay(&app, &clerk, &accepted.id, "octopus"),
         "bad_method"
     );
     let paid = centre::pay(&app, &clerk, &accepted.id, "yang_cheng_tong")
@@ -578,8 +572,8 @@ async fn the_whole_day(t: &TestDb) {
             .await
             .unwrap();
     assert_eq!(online.paid, 0, "not counted twice");
-    assert_eq!(
-        error_code(centre::pay(&app, &clerk, &accepted.id, "cash")).await,
+    assert_refused!(
+        centre::pay(&app, &clerk, &accepted.id, "cash"),
         "already_paid"
     );
     // Not ready yet at the kiosk.

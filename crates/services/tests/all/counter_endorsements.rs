@@ -15,7 +15,7 @@ use exitentry_services::centre;
 use exitentry_services::counter_endorsements::{self as counter, CounterRequest};
 use exitentry_services::endorsement_applications as ea;
 use exitentry_storage::testing::TestDb;
-use exitentry_test_support::{backend_tests, error_code};
+use exitentry_test_support::{assert_refused, backend_tests, error_code};
 use exitentry_test_support::{partner, partner_context, seeded, staff_session};
 
 use exitentry_test_support::LI_HUA_ID as LI_HUA;
@@ -68,8 +68,8 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
         validity_months: 3,
         trips: "1".into(),
     };
-    assert_eq!(
-        error_code(ea::apply(&app, li, "online", "test", &online)).await,
+    assert_refused!(
+        ea::apply(&app, li, "online", "test", &online),
         "first_time_at_counter"
     );
     let h = counter::lookup(&app, &clerk(), LI_HUA).await.unwrap();
@@ -125,10 +125,7 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     // 2026-11-22 is a Sunday: seven working days end on Tuesday 2026-12-01.
     assert_eq!(a.ready_on.as_deref(), Some("2026-12-01"));
     let again = family_visit("spouse", 3, "multiple");
-    assert_eq!(
-        error_code(counter::apply(&app, &clerk(), &again)).await,
-        "application_open"
-    );
+    assert_refused!(counter::apply(&app, &clerk(), &again), "application_open");
 
     // A first endorsement to Macao too, at the same counter.
     let l = counter::apply(&app, &clerk(), &request("L", "macao", 3, "2"))
@@ -157,8 +154,8 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
         .await
         .unwrap();
-    assert_eq!(
-        error_code(ea::print(&app, &kiosk, &PRINTER, li, &a.id)).await,
+    assert_refused!(
+        ea::print(&app, &kiosk, &PRINTER, li, &a.id),
         "not_ready_to_print"
     );
     let queue = counter::review_queue(&app, &reviewer("rev1"))
@@ -179,8 +176,8 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     assert_eq!(ok.reviewed_by.as_deref(), Some("rev1"));
 
     // Processing days: the kiosk prints from the date on the receipt.
-    assert_eq!(
-        error_code(ea::print(&app, &kiosk, &PRINTER, li, &a.id)).await,
+    assert_refused!(
+        ea::print(&app, &kiosk, &PRINTER, li, &a.id),
         "not_ready_yet"
     );
     clock.set(chrono::Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap());
@@ -225,8 +222,8 @@ async fn a_rejected_relation_is_refunded_and_decided_once(t: &TestDb) {
     counter::pay(&app, &clerk(), &a.id, "wechat_pay")
         .await
         .unwrap();
-    assert_eq!(
-        error_code(counter::review(&app, &reviewer("rev1"), &a.id, false, "  ")).await,
+    assert_refused!(
+        counter::review(&app, &reviewer("rev1"), &a.id, false, "  "),
         "reason_required"
     );
     // Two reviewers decide at once: one decision counts.
@@ -275,8 +272,8 @@ async fn business_other_stay_and_talent_at_the_counter(t: &TestDb) {
         validity_months: 3,
         trips: "1".into(),
     };
-    assert_eq!(
-        error_code(ea::apply(&app, li, "online", "test", &business)).await,
+    assert_refused!(
+        ea::apply(&app, li, "online", "test", &business),
         "first_time_at_counter"
     );
     let s = counter::apply(&app, &clerk(), &request("S", "hong_kong", 12, "multiple"))
@@ -310,10 +307,7 @@ async fn business_other_stay_and_talent_at_the_counter(t: &TestDb) {
     let mut ended = request("D", "macao", 0, "");
     ended.approved_until = "2026-12-01".into();
     ended.stay_days = 30;
-    assert_eq!(
-        error_code(counter::apply(&app, &clerk(), &ended)).await,
-        "approval_ended"
-    );
+    assert_refused!(counter::apply(&app, &clerk(), &ended), "approval_ended");
     // Talent: five years, 240 CNY; the card (until 2034) outlasts it by more than 20 days.
     let talent = counter::apply(&app, &clerk(), &request("talent", "macao", 60, "multiple"))
         .await
@@ -339,10 +333,7 @@ async fn state_personnel_bring_their_units_approval(t: &TestDb) {
     let h = counter::lookup(&app, &clerk(), LI_HUA).await.unwrap();
     assert!(h.state_personnel);
     let mut r = request("L", "hong_kong", 3, "1");
-    assert_eq!(
-        error_code(counter::apply(&app, &clerk(), &r)).await,
-        "checklist_incomplete"
-    );
+    assert_refused!(counter::apply(&app, &clerk(), &r), "checklist_incomplete");
     r.checklist.push("unit_approval".into());
     counter::apply(&app, &clerk(), &r).await.unwrap();
     // Someone unknown, and a clerk without an office.
@@ -352,10 +343,7 @@ async fn state_personnel_bring_their_units_approval(t: &TestDb) {
     ));
     let mut nowhere = clerk();
     nowhere.office_code = None;
-    assert_eq!(
-        error_code(counter::lookup(&app, &nowhere, LI_HUA)).await,
-        "no_office"
-    );
+    assert_refused!(counter::lookup(&app, &nowhere, LI_HUA), "no_office");
 }
 
 backend_tests!(

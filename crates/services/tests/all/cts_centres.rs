@@ -26,7 +26,7 @@ use exitentry_services::pre_applications::ApplicantSession;
 use exitentry_services::{App, ManualClock};
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::{app, app_with_keys, import, problems, staff_session};
-use exitentry_test_support::{backend_tests, error_code};
+use exitentry_test_support::{assert_refused, backend_tests, error_code};
 
 /// The demo's office network, as shipped.
 const SEED: &str = include_str!("../../../cli/seed/offices.csv");
@@ -343,8 +343,8 @@ async fn the_non_chinese_permit_at_a_cts_centre_counts_hong_kong_working_days(t:
     let mut methods = accepted.methods.clone();
     methods.sort();
     assert_eq!(methods, ["card", "cash", "eps", "octopus"]);
-    assert_eq!(
-        error_code(centre::pay(&app, &clerk, &accepted.id, "alipay")).await,
+    assert_refused!(
+        centre::pay(&app, &clerk, &accepted.id, "alipay"),
         "bad_method"
     );
     let paid = centre::pay(&app, &clerk, &accepted.id, "eps")
@@ -393,8 +393,8 @@ async fn mainland_halls_neither_queue_nor_accept_the_non_chinese_permit(t: &Test
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        error_code(centre::transfer(&app, &clerk, called.id, "hrp_non_chinese")).await,
+    assert_refused!(
+        centre::transfer(&app, &clerk, called.id, "hrp_non_chinese"),
         "service_not_offered"
     );
     centre::transfer(&app, &clerk, called.id, "hrp")
@@ -425,8 +425,8 @@ async fn mainland_halls_neither_queue_nor_accept_the_non_chinese_permit(t: &Test
     )
     .await;
     let accept = first_permit(&called, &photo, "A123456(3)");
-    assert_eq!(
-        error_code(centre::accept(&app, &clerk9, &accept)).await,
+    assert_refused!(
+        centre::accept(&app, &clerk9, &accept),
         "service_not_offered"
     );
 }
@@ -536,12 +536,7 @@ async fn the_demo_seeds_the_cts_centres(t: &TestDb) {
     // Sunday 2026-12-20: two weeks ahead reach Christmas and New Year's Day.
     clock.set(Utc.with_ymd_and_hms(2026, 12, 20, 2, 0, 0).unwrap());
     seed_offices(&app).await;
-    let codes: Vec<String> = SEED
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split(',').next())
-        .map(str::to_string)
-        .collect();
+    let codes = exitentry_demo::office_codes(SEED);
     let files = exitentry_demo::generate(7, 300, app.today(), &app.policy, &codes);
     for (kind, csv) in [
         (ImportKind::People, &files.people_csv),
@@ -649,8 +644,8 @@ N1,,SMITH JOHN,M,1980-05-01,hong_kong,GBR,hkid,A1234563
     );
     let adult = accept("B123456(6)", "hrp_first", &[]).await.unwrap();
     assert_eq!(adult.fee, "HKD 390.00");
-    assert_eq!(
-        error_code(accept("C123456(9)", "hrp_first", &[])).await,
+    assert_refused!(
+        accept("C123456(9)", "hrp_first", &[]),
         "checklist_incomplete"
     );
     let child = accept("C123456(9)", "hrp_first", &["guardian_present"])

@@ -15,7 +15,7 @@ use exitentry_test_support::{
     LI_HUA_ID, audited, import, partner, partner_context, person_id, problems, seeded,
     staff_session,
 };
-use exitentry_test_support::{backend_tests, error_code};
+use exitentry_test_support::{assert_refused, backend_tests, error_code};
 use std::sync::Arc;
 
 /// The sandbox's signature header.
@@ -269,8 +269,8 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!((a.status.as_str(), a.fee_cents), ("awaiting_payment", 1500));
-    assert_eq!(
-        error_code(ea::apply(&app, li, "online", "test", &g_hk())).await,
+    assert_refused!(
+        ea::apply(&app, li, "online", "test", &g_hk()),
         "application_open"
     );
     let subject = format!("endorsement_application:{}", a.id);
@@ -438,22 +438,22 @@ async fn who_may_apply_online(t: &TestDb) {
     let (app, clock, _k) = seeded(t, 20).await;
     let li = li_hua(&app).await;
     // No endorsement on record yet: a first endorsement is applied for at the counter.
-    assert_eq!(
-        error_code(ea::apply(&app, li, "online", "test", &g_hk())).await,
+    assert_refused!(
+        ea::apply(&app, li, "online", "test", &g_hk()),
         "first_time_at_counter"
     );
     import(&app, ImportKind::Endorsements, PAST, false).await;
     let mut t_visit = g_hk();
     t_visit.kind = "T".into();
-    assert_eq!(
-        error_code(ea::apply(&app, li, "online", "test", &t_visit)).await,
+    assert_refused!(
+        ea::apply(&app, li, "online", "test", &t_visit),
         "counter_only"
     );
     let mut two = g_hk();
     two.destination = "macao".into();
     two.trips = "2".into();
-    assert_eq!(
-        error_code(ea::apply(&app, li, "online", "test", &two)).await,
+    assert_refused!(
+        ea::apply(&app, li, "online", "test", &two),
         "no_such_variant"
     );
     // Outside the scheme cities: L yes, G no.
@@ -462,8 +462,8 @@ async fn who_may_apply_online(t: &TestDb) {
         .endorsements
         .scheme_city_prefixes
         .clear();
-    assert_eq!(
-        error_code(ea::apply(&elsewhere, li, "online", "test", &g_hk())).await,
+    assert_refused!(
+        ea::apply(&elsewhere, li, "online", "test", &g_hk()),
         "not_scheme_city"
     );
     assert!(
@@ -484,15 +484,15 @@ async fn who_may_apply_online(t: &TestDb) {
         registry::set_hukou_area(&app, &reviewer, li, "540102", "moved").await,
         Err(ServiceError::Forbidden)
     ));
-    assert_eq!(
-        error_code(registry::set_hukou_area(&app, &clerk, li, "54010", "moved")).await,
+    assert_refused!(
+        registry::set_hukou_area(&app, &clerk, li, "54010", "moved"),
         "bad_hukou_area"
     );
     registry::set_hukou_area(&app, &clerk, li, "540102", "hukou booklet seen")
         .await
         .unwrap();
-    assert_eq!(
-        error_code(ea::apply(&app, li, "online", "test", &g_hk())).await,
+    assert_refused!(
+        ea::apply(&app, li, "online", "test", &g_hk()),
         "not_scheme_city"
     );
     registry::set_hukou_area(&app, &clerk, li, "440106", "moved to Guangzhou")
@@ -513,8 +513,8 @@ async fn who_may_apply_online(t: &TestDb) {
             .await
             .unwrap();
     }
-    assert_eq!(
-        error_code(ea::apply(&app, li, "online", "test", &g_hk())).await,
+    assert_refused!(
+        ea::apply(&app, li, "online", "test", &g_hk()),
         "state_personnel"
     );
     {
@@ -526,8 +526,8 @@ async fn who_may_apply_online(t: &TestDb) {
     // The 20-day rule near the card's expiry (2034-03-09): 3 months from 2033-12-01 end on
     // 2034-02-28, 9 days before; refused, unless the policy switch is off for cards.
     clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2033, 12, 1, 2, 0, 0).unwrap());
-    assert_eq!(
-        error_code(ea::apply(&app, li, "online", "test", &g_hk())).await,
+    assert_refused!(
+        ea::apply(&app, li, "online", "test", &g_hk()),
         "permit_expires_too_soon"
     );
     let mut lenient = app.clone();
@@ -613,8 +613,8 @@ async fn a_print_that_keeps_failing_is_refunded(t: &TestDb) {
         order_states(&app, &a.id).await,
         [PaymentOrderState::Refunded]
     );
-    assert_eq!(
-        error_code(ea::print(&app, &kiosk, &JAM, li, &a.id)).await,
+    assert_refused!(
+        ea::print(&app, &kiosk, &JAM, li, &a.id),
         "not_ready_to_print"
     );
 }
@@ -630,8 +630,8 @@ async fn the_twenty_day_rule_holds_on_the_print_day(t: &TestDb) {
     let a = paid_at_kiosk(&app, &kiosk, li, "unionpay").await;
     // Printed a week later: 3 months would end 2034-02-21, only 16 days before.
     clock.advance(chrono::Duration::days(7));
-    assert_eq!(
-        error_code(ea::print(&app, &kiosk, &PRINTER, li, &a.id)).await,
+    assert_refused!(
+        ea::print(&app, &kiosk, &PRINTER, li, &a.id),
         "permit_expires_too_soon"
     );
     let v = ea::get(&app, li, &a.id).await.unwrap();
@@ -688,8 +688,8 @@ async fn an_interrupted_print_is_released(t: &TestDb) {
         .await
         .unwrap();
     }
-    assert_eq!(
-        error_code(ea::print(&app, &kiosk, &PRINTER, li, &a.id)).await,
+    assert_refused!(
+        ea::print(&app, &kiosk, &PRINTER, li, &a.id),
         "not_ready_to_print"
     );
     clock.advance(chrono::Duration::minutes(6));

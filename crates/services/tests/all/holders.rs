@@ -8,7 +8,7 @@ use exitentry_services::{App, ManualClock, ServiceError};
 use exitentry_storage::jobs;
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::{TINY_PNG as PNG, app_with_keys, refusing_faces, seed_registry};
-use exitentry_test_support::{backend_tests, error_code};
+use exitentry_test_support::{assert_refused, backend_tests};
 use std::sync::Arc;
 
 async fn seeded(t: &TestDb) -> (App, Arc<ManualClock>, tempfile::TempDir) {
@@ -54,10 +54,7 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
     let mut unknown = li_hua("李华");
     unknown.id_number =
         exitentry_domain::ids::make_prc_resident_id("440106", "1990-01-01".parse().unwrap(), 7);
-    assert_eq!(
-        error_code(holders::start_signup(&app, &unknown)).await,
-        "no_matching_person"
-    );
+    assert_refused!(holders::start_signup(&app, &unknown), "no_matching_person");
     let mut weak = li_hua("李华");
     weak.password = "short".into();
     assert!(matches!(
@@ -74,10 +71,7 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
         .unwrap();
     let code = sent_code(&app).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    assert_eq!(
-        error_code(holders::confirm_signup(&app, &id, &b, wrong)).await,
-        "wrong_code"
-    );
+    assert_refused!(holders::confirm_signup(&app, &id, &b, wrong), "wrong_code");
     // Only the browser that started the sign-up can continue it.
     let stranger = "00".repeat(32);
     assert!(matches!(
@@ -89,8 +83,8 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
         holders::submit_signup_face(&app, &id, &stranger, PNG).await,
         Err(ServiceError::NotFound(_))
     ));
-    assert_eq!(
-        error_code(holders::confirm_signup(&app, &id, &b, &code)).await,
+    assert_refused!(
+        holders::confirm_signup(&app, &id, &b, &code),
         "already_done"
     );
     // The phone is proved, the person is not: no sign-in exists yet.
@@ -111,8 +105,8 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
         holders::signup_step(&app, &id, &b).await.unwrap(),
         SignupStep::Done
     );
-    assert_eq!(
-        error_code(holders::submit_signup_face(&app, &id, &b, PNG)).await,
+    assert_refused!(
+        holders::submit_signup_face(&app, &id, &b, PNG),
         "already_done"
     );
     holders::login(&app, "13700137000", "a long holder password")
@@ -133,15 +127,15 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
         .unwrap_err();
         assert_eq!(e.code(), "wrong_code");
     }
-    assert_eq!(
-        error_code(holders::confirm_signup(&app, &id, &b, &code)).await,
+    assert_refused!(
+        holders::confirm_signup(&app, &id, &b, &code),
         "too_many_tries"
     );
     let (id, b) = holders::start_signup(&app, &li_hua("李华")).await.unwrap();
     let code = sent_code(&app).await;
     clock.advance(Duration::minutes(6));
-    assert_eq!(
-        error_code(holders::confirm_signup(&app, &id, &b, &code)).await,
+    assert_refused!(
+        holders::confirm_signup(&app, &id, &b, &code),
         "code_expired"
     );
 }
@@ -169,13 +163,13 @@ async fn a_phone_alone_never_binds_a_sign_in_to_a_person(t: &TestDb) {
         .await
         .unwrap();
     for _ in 0..holders::SIGNUP_MAX_FACE_TRIES {
-        assert_eq!(
-            error_code(holders::submit_signup_face(&refuse, &id, &b, PNG)).await,
+        assert_refused!(
+            holders::submit_signup_face(&refuse, &id, &b, PNG),
             "face_mismatch"
         );
     }
-    assert_eq!(
-        error_code(holders::submit_signup_face(&app, &id, &b, PNG)).await,
+    assert_refused!(
+        holders::submit_signup_face(&app, &id, &b, PNG),
         "too_many_face_checks"
     );
     assert!(matches!(

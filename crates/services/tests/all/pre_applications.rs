@@ -14,7 +14,7 @@ use exitentry_services::pre_applications::{self as hrp, ApplicantSession, Decisi
 use exitentry_services::{App, ServiceError, jobs};
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::{OFFICES, app_with_keys, assert_locks_out, import, staff_session};
-use exitentry_test_support::{backend_tests, error_code};
+use exitentry_test_support::{assert_refused, backend_tests, error_code};
 
 pub(super) fn staff(role: Role, name: &str) -> StaffSession {
     staff_session(role, name, Some("GZ-TH-001"))
@@ -209,10 +209,7 @@ GZ-YX-009,越秀出入境大厅,越秀出入境大廳,Yuexiu Exit-Entry Hall,Gua
 
 async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
     let (app, _k, _u) = seeded(t).await;
-    assert_eq!(
-        error_code(hrp::register(&app, "not an address", "en")).await,
-        "bad_email"
-    );
+    assert_refused!(hrp::register(&app, "not an address", "en"), "bad_email");
     // Whoever registers an address, only its mailbox chooses the password.
     hrp::register(&app, " Ann@Example.org ", "zh-Hant")
         .await
@@ -233,10 +230,7 @@ async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
         .await,
         "link_expired"
     );
-    assert_eq!(
-        error_code(hrp::verify_email(&app, &token, "short")).await,
-        "weak_password"
-    );
+    assert_refused!(hrp::verify_email(&app, &token, "short"), "weak_password");
     let (_, s) = hrp::verify_email(&app, &token, "correct horse battery")
         .await
         .unwrap();
@@ -297,10 +291,7 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
     let (app, clock, _k, _u) = seeded_with_clock(t).await;
     let me = applicant(&app, "john@example.org", "zh-Hant").await;
     let a = hrp::start(&app, &me).await.unwrap();
-    assert_eq!(
-        error_code(hrp::start(&app, &me)).await,
-        "application_in_progress"
-    );
+    assert_refused!(hrp::start(&app, &me), "application_in_progress");
 
     // Save and continue later: a half-filled form is kept with what is missing.
     let mut half = form();
@@ -309,7 +300,7 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
     let d = hrp::save(&app, &me, &a.id, &half).await.unwrap();
     assert_eq!(d.form.name_latin, "SMITH, JOHN");
     assert!(d.problems.iter().any(|p| p.field == "address"));
-    assert_eq!(error_code(hrp::submit(&app, &me, &a.id)).await, "required");
+    assert_refused!(hrp::submit(&app, &me, &a.id), "required");
     // A passport with less than six months left is refused at once.
     let mut soon = form();
     let today = app.today();
@@ -372,10 +363,7 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
     }
     let d = hrp::submit(&app, &me, &a.id).await.unwrap();
     assert_eq!((d.status.as_str(), d.round), ("submitted", 1));
-    assert_eq!(
-        error_code(hrp::save(&app, &me, &a.id, &form())).await,
-        "not_editable"
-    );
+    assert_refused!(hrp::save(&app, &me, &a.id, &form()), "not_editable");
     // Once submitted, the reviewer reads it and its documents.
     let reviewer = staff(Role::Reviewer, "peek");
     hrp::staff_get(&app, &reviewer, &a.id).await.unwrap();
@@ -441,8 +429,8 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         channel: "web".into(),
         ..Default::default()
     };
-    assert_eq!(
-        error_code(ap::book(&app, Booker::Applicant(&me), &booking)).await,
+    assert_refused!(
+        ap::book(&app, Booker::Applicant(&me), &booking),
         "pre_application_not_approved"
     );
 
@@ -465,8 +453,8 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         items: vec!["passport".into()],
         note: "The data page is cut off at the bottom.".into(),
     };
-    assert_eq!(
-        error_code(hrp::decide(&app, other_reviewer, &a.id, &ask)).await,
+    assert_refused!(
+        hrp::decide(&app, other_reviewer, &a.id, &ask),
         "not_claimed_by_you"
     );
     assert_eq!(

@@ -12,7 +12,7 @@ use exitentry_services::pre_applications::{self as hrp, ApplicantSession};
 use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::import;
-use exitentry_test_support::{backend_tests, error_code};
+use exitentry_test_support::{assert_refused, backend_tests, error_code};
 
 /// [`seeded_with_clock`] on Monday 2026-11-23, 09:30 in Beijing: the hall is open.
 async fn monday_morning(
@@ -104,8 +104,8 @@ async fn an_expired_permit_is_renewed_under_its_number(t: &TestDb) {
     let mut f = form();
     f.name_latin = "SMITH JOHN".into();
     approved(&app, &clock, "john@example.org", &f).await;
-    assert_eq!(
-        error_code(accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &[])).await,
+    assert_refused!(
+        accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &[]),
         "renew_expired_document"
     );
     f.purpose = "renewal".into();
@@ -132,12 +132,12 @@ async fn renewal_and_replacement_keep_the_number_for_life(t: &TestDb) {
     // A first-permit pre-application does not renew: the counter refuses it as a renewal,
     // and as a first permit because a valid one is held.
     let (_, first) = approved(&app, &clock, "john@example.org", &f).await;
-    assert_eq!(
-        error_code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[])).await,
+    assert_refused!(
+        accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[]),
         "pre_application_purpose"
     );
-    assert_eq!(
-        error_code(accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &[])).await,
+    assert_refused!(
+        accept_walk_in(&app, &clerk, "hrp_non_chinese_first", &[]),
         "holds_valid_document"
     );
     let john = hrp::login(&app, "john@example.org", "correct horse battery")
@@ -165,8 +165,8 @@ async fn renewal_and_replacement_keep_the_number_for_life(t: &TestDb) {
     f.purpose = "renewal".into();
     f.current_permit = "HA7654321".into();
     approved(&app, &clock, "john2@example.org", &f).await;
-    assert_eq!(
-        error_code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[])).await,
+    assert_refused!(
+        accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[]),
         "current_permit_mismatch"
     );
 

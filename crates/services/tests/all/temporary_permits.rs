@@ -9,7 +9,9 @@ use exitentry_services::temporary_permits::{self as tp, ApplyInput, Lang};
 use exitentry_storage::jobs;
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::{TINY_PNG as PNG, chan_expiry, refusing_faces, seeded};
-use exitentry_test_support::{assert_locks_out, audited, backend_tests, error_code};
+use exitentry_test_support::{
+    assert_locks_out, assert_refused, audited, backend_tests, error_code,
+};
 
 /// 陳大文's current home return permit (showcase data: issued two years ago, 10 years).
 async fn chan(app: &App) -> ApplyInput {
@@ -92,6 +94,14 @@ async fn full_journey(app: &App) -> Result<tp::IssuedPermit, exitentry_services:
     let code = last_code(app).await;
     tp::confirm_sms_code(app, &id, &code).await?;
     tp::submit_face(app, &id, PNG).await
+}
+
+/// What the live check answers for a credential, with no use asked about.
+async fn live_reason(app: &App, payload: &str) -> &'static str {
+    let live = exitentry_services::credentials::check_live(app, payload, None)
+        .await
+        .unwrap();
+    live.reason.code()
 }
 
 fn trust(app: &App) -> TrustStore {
@@ -221,18 +231,12 @@ async fn every_registry_state_gets_a_clear_answer(t: &TestDb) {
     set_card(&app, "reported_lost", today).await;
     let id = confirmed(&app, &chan_expiring(&app, today).await).await;
     clock.advance(Duration::minutes(20));
-    assert_eq!(
-        error_code(tp::submit_face(&app, &id, PNG)).await,
-        "permit_expired"
-    );
+    assert_refused!(tp::submit_face(&app, &id, PNG), "permit_expired");
     // Cancelled between the steps: refused with its reason.
     set_card(&app, "valid", future).await;
     let id = confirmed(&app, &chan_expiring(&app, future).await).await;
     set_card(&app, "cancelled", future).await;
-    assert_eq!(
-        error_code(tp::submit_face(&app, &id, PNG)).await,
-        "permit_not_valid"
-    );
+    assert_refused!(tp::submit_face(&app, &id, PNG), "permit_not_valid");
 }
 
 async fn sms_codes_expire_and_allow_five_tries(t: &TestDb) {
@@ -240,25 +244,16 @@ async fn sms_codes_expire_and_allow_five_tries(t: &TestDb) {
     let id = applied(&app).await;
     let code = last_code(&app).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    assert_eq!(
-        error_code(tp::confirm_sms_code(&app, &id, wrong)).await,
-        "sms_code_invalid"
-    );
+    assert_refused!(tp::confirm_sms_code(&app, &id, wrong), "sms_code_invalid");
     for _ in 0..4 {
         let _ = tp::confirm_sms_code(&app, &id, wrong).await;
     }
-    assert_eq!(
-        error_code(tp::confirm_sms_code(&app, &id, &code)).await,
-        "too_many_attempts"
-    );
+    assert_refused!(tp::confirm_sms_code(&app, &id, &code), "too_many_attempts");
 
     let id = applied(&app).await;
     let code = last_code(&app).await;
     clock.advance(Duration::minutes(6));
-    assert_eq!(
-        error_code(tp::confirm_sms_code(&app, &id, &code)).await,
-        "sms_code_expired"
-    );
+    assert_refused!(tp::confirm_sms_code(&app, &id, &code), "sms_code_expired");
     assert_eq!(
         error_code(tp::submit_face(&app, &id, PNG)).await,
         "wrong_step",
@@ -270,14 +265,8 @@ async fn a_failed_face_check_issues_nothing(t: &TestDb) {
     let (app, _, _keys) = seeded(t, 0).await;
     let id = confirmed(&app, &chan(&app).await).await;
     let refuse = refusing_faces(&app);
-    assert_eq!(
-        error_code(tp::submit_face(&refuse, &id, PNG)).await,
-        "face_mismatch"
-    );
-    assert_eq!(
-        error_code(tp::submit_face(&refuse, &id, b"GIF89a")).await,
-        "bad_image"
-    );
+    assert_refused!(tp::submit_face(&refuse, &id, PNG), "face_mismatch");
+    assert_refused!(tp::submit_face(&refuse, &id, b"GIF89a"), "bad_image");
     let mut c = app.db.conn().await.unwrap();
     assert_eq!(
         exitentry_storage::temporary_permits::ended_indexes(&mut c)
@@ -303,15 +292,9 @@ async fn a_failed_face_check_issues_nothing(t: &TestDb) {
     // Face checks are counted per application: a few, then start again.
     let id = confirmed(&app, &chan(&app).await).await;
     for _ in 0..tp::MAX_FACE_TRIES {
-        assert_eq!(
-            error_code(tp::submit_face(&refuse, &id, PNG)).await,
-            "face_mismatch"
-        );
+        assert_refused!(tp::submit_face(&refuse, &id, PNG), "face_mismatch");
     }
-    assert_eq!(
-        error_code(tp::submit_face(&app, &id, PNG)).await,
-        "too_many_face_checks"
-    );
+    assert_refused!(tp::submit_face(&app, &id, PNG), "too_many_face_checks");
 }
 
 async fn details_must_match_a_usable_permit(t: &TestDb) {
@@ -391,10 +374,7 @@ async fn details_must_match_a_usable_permit(t: &TestDb) {
         document_expiry: surrendered.0.doc.expires_on.to_string(),
         ..good
     };
-    assert_eq!(
-        error_code(tp::apply(&app, &input)).await,
-        "no_matching_permit"
-    );
+    assert_refused!(tp::apply(&app, &input), "no_matching_permit");
 }
 
 async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &TestDb) {
@@ -431,10 +411,7 @@ async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &Test
         );
     }
     tp::confirm_sms_code(&app, &id, &second).await.unwrap();
-    assert_eq!(
-        error_code(tp::resend_sms_code(&app, &id, Lang::ZhHant)).await,
-        "wrong_step"
-    );
+    assert_refused!(tp::resend_sms_code(&app, &id, Lang::ZhHant), "wrong_step");
 
     // Five codes per application, then start again.
     let id = applied(&app).await;
@@ -443,10 +420,7 @@ async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &Test
         tp::resend_sms_code(&app, &id, Lang::ZhHant).await.unwrap();
     }
     clock.advance(Duration::seconds(61));
-    assert_eq!(
-        error_code(tp::resend_sms_code(&app, &id, Lang::ZhHant)).await,
-        "too_many_codes"
-    );
+    assert_refused!(tp::resend_sms_code(&app, &id, Lang::ZhHant), "too_many_codes");
 }
 
 async fn concurrent_resends_send_one_code(t: &TestDb) {
@@ -477,8 +451,8 @@ async fn holders_sign_in_see_their_permits_and_cancel_them(t: &TestDb) {
     use exitentry_services::{credentials, holders};
     let (app, _, _keys) = seeded(t, 0).await;
     let issued = full_journey(&app).await.unwrap();
-    assert_eq!(
-        error_code(holders::login(&app, "13800138000", "wrong password!!")).await,
+    assert_refused!(
+        holders::login(&app, "13800138000", "wrong password!!"),
         "bad_credentials"
     );
     let (token, holder) = holders::login(&app, "138 0013 8000", "a long holder password")
@@ -505,17 +479,14 @@ async fn holders_sign_in_see_their_permits_and_cancel_them(t: &TestDb) {
         mobile: "13900139000".into(),
         csrf_token: String::new(),
     };
-    assert_eq!(
-        error_code(tp::cancel(&app, &stranger, &issued.permit_id)).await,
-        "not_found"
-    );
+    assert_refused!(tp::cancel(&app, &stranger, &issued.permit_id), "not_found");
 
     tp::cancel(&app, &holder, &issued.permit_id).await.unwrap();
     let mine = tp::holder_permits(&app, &holder).await.unwrap();
     assert_eq!(mine[0].status, "cancelled");
     assert_eq!(mine[0].payload, None, "no QR for an ended permit");
-    assert_eq!(
-        error_code(tp::cancel(&app, &holder, &issued.permit_id)).await,
+    assert_refused!(
+        tp::cancel(&app, &holder, &issued.permit_id),
         "permit_not_valid"
     );
     // The live check refuses it at once, and the published list marks it.
@@ -556,7 +527,6 @@ async fn holder_accounts_lock_after_five_wrong_passwords(t: &TestDb) {
 async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
     use exitentry_domain::staff::Role;
     use exitentry_services::auth::StaffSession;
-    use exitentry_services::credentials;
     let (app, clock, _keys) = seeded(t, 0).await;
     let officer = |role: Role| StaffSession {
         user_id: 1,
@@ -601,10 +571,7 @@ async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
         status: Some("lost".into()),
         ..Default::default()
     };
-    assert_eq!(
-        error_code(tp::list(&app, &approver, &bad)).await,
-        "bad_status"
-    );
+    assert_refused!(tp::list(&app, &approver, &bad), "bad_status");
     assert_eq!(
         error_code(tp::list(
             &app,
@@ -625,8 +592,8 @@ async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
         .await,
         "forbidden"
     );
-    assert_eq!(
-        error_code(tp::revoke(&app, &approver, &first.permit_id, "  ")).await,
+    assert_refused!(
+        tp::revoke(&app, &approver, &first.permit_id, "  "),
         "bad_reason"
     );
     tp::revoke(&app, &approver, &first.permit_id, "reported stolen phone")
@@ -657,14 +624,7 @@ async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
         ["temporary_permit.issue", "temporary_permit.revoke"]
     );
     assert_eq!(trail[1].entry.actor, "staff:approver1");
-    assert_eq!(
-        credentials::check_live(&app, &first.payload, None)
-            .await
-            .unwrap()
-            .reason
-            .code(),
-        "revoked"
-    );
+    assert_eq!(live_reason(&app, &first.payload).await, "revoked");
     // Past its end, a permit is listed as expired (and verification says so first).
     clock.advance(Duration::days(8));
     let expired = tp::ListQuery {
@@ -672,16 +632,9 @@ async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
         ..Default::default()
     };
     assert_eq!(tp::list(&app, &approver, &expired).await.unwrap().len(), 1);
-    assert_eq!(
-        credentials::check_live(&app, &second.payload, None)
-            .await
-            .unwrap()
-            .reason
-            .code(),
-        "expired"
-    );
-    assert_eq!(
-        error_code(tp::revoke(&app, &approver, &second.permit_id, "too late")).await,
+    assert_eq!(live_reason(&app, &second.payload).await, "expired");
+    assert_refused!(
+        tp::revoke(&app, &approver, &second.permit_id, "too late"),
         "permit_not_valid"
     );
 }
@@ -689,8 +642,8 @@ async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
 async fn without_an_sms_gateway_nobody_can_start(t: &TestDb) {
     let (app, _, _keys) = seeded(t, 0).await;
     let app = app.with_providers(Providers::default());
-    assert_eq!(
-        error_code(tp::apply(&app, &chan(&app).await)).await,
+    assert_refused!(
+        tp::apply(&app, &chan(&app).await),
         "sms_gateway_not_configured"
     );
 }

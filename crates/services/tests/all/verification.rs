@@ -8,7 +8,7 @@ use exitentry_services::import::ImportKind;
 use exitentry_services::partners::{self, NewPartner, PartnerContext};
 use exitentry_services::verification::{self as v, Admission, LinkageCheck, PermitCheck};
 use exitentry_storage::testing::TestDb;
-use exitentry_test_support::{backend_tests, error_code};
+use exitentry_test_support::{assert_refused, backend_tests, error_code};
 use exitentry_test_support::{import, seeded, staff_session};
 
 fn partner(name: &str, scopes: &str, quota: Option<i64>) -> NewPartner {
@@ -81,24 +81,15 @@ async fn keys_work_until_revoked_or_the_partner_is_disabled(t: &TestDb) {
         );
     }
     partners::revoke_key(&app, "test", &c.key_id).await.unwrap();
-    assert_eq!(
-        error_code(partners::authenticate(&app, &key)).await,
-        "unauthenticated"
-    );
-    assert_eq!(
-        error_code(partners::revoke_key(&app, "test", &c.key_id)).await,
-        "not_found"
-    );
+    assert_refused!(partners::authenticate(&app, &key), "unauthenticated");
+    assert_refused!(partners::revoke_key(&app, "test", &c.key_id), "not_found");
 
     let (_, key2) = partners::create(&app, "test", &partner("12306", ALL, None))
         .await
         .unwrap();
     partners::authenticate(&app, &key2).await.unwrap();
     partners::disable(&app, "test", "12306").await.unwrap();
-    assert_eq!(
-        error_code(partners::authenticate(&app, &key2)).await,
-        "unauthenticated"
-    );
+    assert_refused!(partners::authenticate(&app, &key2), "unauthenticated");
     for (p, code) in [
         (partner("China Southern", ALL, None), "partner_exists"),
         (
@@ -183,8 +174,8 @@ async fn scopes_and_the_daily_quota_are_enforced(t: &TestDb) {
         .await
         .unwrap();
     // A batch takes its quota up front, all or nothing.
-    assert_eq!(
-        error_code(v::admit_batch(&app, &only_permits, 3)).await,
+    assert_refused!(
+        v::admit_batch(&app, &only_permits, 3),
         "daily_quota_exceeded"
     );
     v::admit_batch(&app, &only_permits, 2).await.unwrap();
@@ -194,8 +185,8 @@ async fn scopes_and_the_daily_quota_are_enforced(t: &TestDb) {
         date_of_birth: "1990-02-30".into(),
         ..permit.clone()
     };
-    assert_eq!(
-        error_code(v::verify_permit(&app, &fresh, &bad, Admission::Single)).await,
+    assert_refused!(
+        v::verify_permit(&app, &fresh, &bad, Admission::Single),
         "bad_date"
     );
     v::verify_permit(&app, &fresh, &permit, Admission::Single)
@@ -329,8 +320,8 @@ async fn linkage_needs_both_valid_documents_of_one_person(t: &TestDb) {
         travel_document_kind: "eep_card".into(),
         ..q("CA1234567", &rp, "LI HUA")
     };
-    assert_eq!(
-        error_code(v::verify_linkage(&app, &p, &eep, Admission::Single)).await,
+    assert_refused!(
+        v::verify_linkage(&app, &p, &eep, Admission::Single),
         "kind_not_linkable"
     );
 }
@@ -467,14 +458,11 @@ async fn holders_and_counters_get_linkage_proofs_that_verify(t: &TestDb) {
     }
     set_status(&app, &rp, "cancelled").await;
     let clerk = staff(Role::CounterClerk, "GZ-TH-001");
-    assert_eq!(
-        error_code(lp::issue_paper(&app, &clerk, &q)).await,
+    assert_refused!(
+        lp::issue_paper(&app, &clerk, &q),
         "residence_permit_not_valid"
     );
-    assert_eq!(
-        error_code(lp::issue_online(&app, &holder)).await,
-        "no_valid_residence_permit"
-    );
+    assert_refused!(lp::issue_online(&app, &holder), "no_valid_residence_permit");
 }
 
 async fn credential_checks_read_revocation_live_and_every_check_is_recorded(t: &TestDb) {

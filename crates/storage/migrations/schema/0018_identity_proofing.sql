@@ -12,7 +12,8 @@ ALTER TABLE holder_signups ADD COLUMN browser_hash TEXT NOT NULL DEFAULT '';
 INSERT INTO jobs (kind, payload, run_at, attempts, created_at)
 SELECT 'sms',
        '{"to":"' || holder_accounts.mobile || '","text":"【出入境】为保护您的信息，您的出入境账号需经人脸核验后重新注册，请访问 /my/signup。For your protection, please sign up again with a face check at /my/signup."}',
-       CAST(strftime('%s', 'now') AS BIGINT) * 1000000, 0, CAST(strftime('%s', 'now') AS BIGINT) * 1000000
+       CAST(strftime('%s', 'now') AS BIGINT) * 1000000, 0, CAST(strftime('%s', 'now') AS BIGINT) * 1000000 -- sqlite only
+       CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS BIGINT), 0, CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS BIGINT) -- postgres only
 FROM holder_accounts
 WHERE EXISTS (SELECT 1 FROM holder_signups s WHERE s.person_id = holder_accounts.person_id
                  AND s.mobile = holder_accounts.mobile AND s.completed_at IS NOT NULL)

@@ -2,10 +2,10 @@
 -- queue tickets, photos, applications accepted at the counter, payments and devices.
 -- Local times (templates) are Beijing time; instants are unix microseconds.
 ALTER TABLE offices ADD COLUMN counters BIGINT NOT NULL DEFAULT 3;
-ALTER TABLE offices ADD COLUMN walk_ins INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE offices ADD COLUMN walk_ins {int} NOT NULL DEFAULT 1;
 
 CREATE TABLE slot_templates (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     office_code TEXT NOT NULL REFERENCES offices (code),
     service TEXT NOT NULL,
     weekday BIGINT NOT NULL,
@@ -29,7 +29,7 @@ CREATE TABLE calendar_days (
 );
 
 CREATE TABLE slots (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     office_code TEXT NOT NULL REFERENCES offices (code),
     service TEXT NOT NULL,
     starts_at BIGINT NOT NULL,
@@ -77,7 +77,7 @@ CREATE TABLE queue_numbers (
 
 -- status: waiting, called, done, skipped.
 CREATE TABLE tickets (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     office_code TEXT NOT NULL,
     day TEXT NOT NULL,
     service TEXT NOT NULL,
@@ -97,7 +97,7 @@ CREATE TABLE tickets (
 CREATE INDEX tickets_queue ON tickets (office_code, day, status);
 
 CREATE TABLE photos (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     receipt_code TEXT NOT NULL UNIQUE,
     office_code TEXT NOT NULL,
     ticket_id BIGINT,
@@ -105,7 +105,7 @@ CREATE TABLE photos (
     width BIGINT NOT NULL,
     height BIGINT NOT NULL,
     sha256 TEXT NOT NULL,
-    bytes BLOB NOT NULL,
+    bytes {bytes} NOT NULL,
     taken_by TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
@@ -158,12 +158,12 @@ CREATE UNIQUE INDEX payments_one_paid ON payments (application_id) WHERE status 
 
 -- Kiosks, ticket printers and other machines, each bound to one office.
 CREATE TABLE devices (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     name TEXT NOT NULL UNIQUE,
     office_code TEXT NOT NULL REFERENCES offices (code),
     kind TEXT NOT NULL,
     token_hash TEXT NOT NULL UNIQUE,
-    disabled INTEGER NOT NULL,
+    disabled {int} NOT NULL,
     created_at BIGINT NOT NULL,
     last_seen_at BIGINT
 );

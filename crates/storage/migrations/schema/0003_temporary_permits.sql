@@ -24,7 +24,7 @@ CREATE TABLE temporary_permit_month_counts (
 );
 
 CREATE TABLE credential_sequence (
-    id BIGINT PRIMARY KEY NOT NULL,
+    id {int} PRIMARY KEY NOT NULL,
     next_index BIGINT NOT NULL
 );
 INSERT INTO credential_sequence (id, next_index) VALUES (1, 0);

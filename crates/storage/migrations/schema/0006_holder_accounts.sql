@@ -1,7 +1,7 @@
 -- Permit holders' accounts: a mainland mobile number (verified by SMS code) and the
 -- password chosen during a temporary-permit application; sessions like staff sessions.
 CREATE TABLE holder_accounts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     mobile TEXT NOT NULL UNIQUE,
     person_id BIGINT NOT NULL REFERENCES people (id),
     password_hash TEXT NOT NULL,

@@ -1,7 +1,7 @@
 -- The job queue (work enqueued in the same transaction as the business write, run by the
 -- worker) and the outbox where the development SMS/email providers deliver.
 CREATE TABLE jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     kind TEXT NOT NULL,
     payload TEXT NOT NULL,
     run_at BIGINT NOT NULL,
@@ -15,7 +15,7 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_due ON jobs (done_at, failed_at, run_at);
 
 CREATE TABLE outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     channel TEXT NOT NULL,
     recipient TEXT NOT NULL,
     subject TEXT,

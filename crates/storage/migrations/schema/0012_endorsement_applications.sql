@@ -1,6 +1,6 @@
 -- Online (repeat) endorsement applications, payment orders with their provider callbacks,
 -- and print jobs at kiosks. Registered state personnel apply through their unit only.
-ALTER TABLE people ADD COLUMN state_personnel INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE people ADD COLUMN state_personnel {int} NOT NULL DEFAULT 0;
 -- What a kiosk reports about its paper and ink (ok, low, out), for the fleet page.
 ALTER TABLE devices ADD COLUMN paper TEXT NOT NULL DEFAULT 'ok';
 ALTER TABLE devices ADD COLUMN ink TEXT NOT NULL DEFAULT 'ok';
@@ -53,7 +53,7 @@ CREATE UNIQUE INDEX payment_orders_one_paid ON payment_orders (subject) WHERE st
 
 -- Every callback as received; the same event twice is stored once.
 CREATE TABLE payment_callbacks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     provider TEXT NOT NULL,
     event_id TEXT NOT NULL,
     order_id TEXT NOT NULL,
@@ -64,7 +64,7 @@ CREATE UNIQUE INDEX payment_callbacks_event ON payment_callbacks (provider, even
 
 -- status: queued, printing, printed, failed.
 CREATE TABLE print_jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     application_id TEXT NOT NULL REFERENCES endorsement_applications (id),
     device TEXT NOT NULL,
     status TEXT NOT NULL,
