@@ -78,7 +78,7 @@ export async function submitApplication(page, server, email, { path, nationality
   if (nationality) await expectText(page.locator('#answer-nationality'), nationality);
   await page.locator('#submit').click();
   await page.waitForURL((u) => u.pathname === `${path}/submitted`);
-  await expectText(page.locator('#submitted-email'), email);
+  assert.ok((await page.locator('#submitted-email').textContent()).includes(email), 'the confirmation names the address');
   assert.equal(await page.locator('#next-steps li').count(), 4);
   const reference = (await page.locator('#submitted-reference').textContent()).trim();
   const mail = await lastEmail(server, email, reference);
@@ -99,7 +99,8 @@ export async function book(page, path, office, day) {
   const offices = await page.locator('#office option').evaluateAll((os) => os.map((o) => o.value).sort());
   assert.deepEqual(offices, ['HK-HKI-001', 'HK-KLN-001', 'HK-NT-001']);
   assert.equal(await page.locator('#office optgroup').getAttribute('label'), 'Hong Kong');
-  await expectText(page.locator(`#office option[value="${office}"]`), /earliest free \d{4}-\d{2}-\d{2} \d{2}:\d{2}|no free times/);
+  const label = await page.locator(`#office option[value="${office}"]`).textContent();
+  assert.match(label, /earliest free \d{4}-\d{2}-\d{2} \d{2}:\d{2}|no free times/);
   await page.locator('#office').selectOption(office);
   await page.locator('#date').fill(day);
   await page.locator('#find-slots').click();
