@@ -66,14 +66,41 @@ export async function fillForm(page, fields) {
   await page.waitForURL((u) => u.hash === '#documents');
 }
 
+/**
+ * From the form, once complete with its documents: on to check your answers (the
+ * nationality by its name), submit, and the "what happens next" page; the confirmation
+ * email (in the account's language, `mustContain`) links back to the application on this
+ * server. Returns the email.
+ */
+export async function submitApplication(page, server, email, { path, nationality, mustContain }) {
+  await page.locator('#continue').click();
+  await page.waitForURL((u) => u.pathname === `${path}/check`);
+  if (nationality) await expectText(page.locator('#answer-nationality'), nationality);
+  await page.locator('#submit').click();
+  await page.waitForURL((u) => u.pathname === `${path}/submitted`);
+  assert.ok((await page.locator('#submitted-email').textContent()).includes(email), 'the confirmation names the address');
+  assert.equal(await page.locator('#next-steps li').count(), 4);
+  const reference = (await page.locator('#submitted-reference').textContent()).trim();
+  const mail = await lastEmail(server, email, reference);
+  const link = new URL(mail.body.match(/https?:\/\/\S+\/apply\/applications\/[0-9a-f]+/)[0]);
+  assert.equal(link.origin, new URL(server.baseURL).origin, 'the emailed link reaches this server');
+  assert.equal(link.pathname, path);
+  await page.goto(link.href);
+  return mail;
+}
+
 /** Books the first free slot at `office` on `day` from the approved application's page; returns the booking reference. */
 export async function book(page, path, office, day) {
   await page.goto(path);
   await expectText(page.locator('#hrp-status'), /Approved/);
   await page.locator('#book-link').click();
-  // Only the CTS service centres in Hong Kong take the non-Chinese permit.
+  // Only the CTS service centres in Hong Kong take the non-Chinese permit, grouped under
+  // Hong Kong, each with its earliest free time.
   const offices = await page.locator('#office option').evaluateAll((os) => os.map((o) => o.value).sort());
   assert.deepEqual(offices, ['HK-HKI-001', 'HK-KLN-001', 'HK-NT-001']);
+  assert.equal(await page.locator('#office optgroup').getAttribute('label'), 'Hong Kong');
+  const label = await page.locator(`#office option[value="${office}"]`).textContent();
+  assert.match(label, /earliest free \d{4}-\d{2}-\d{2} \d{2}:\d{2}|no free times/);
   await page.locator('#office').selectOption(office);
   await page.locator('#date').fill(day);
   await page.locator('#find-slots').click();

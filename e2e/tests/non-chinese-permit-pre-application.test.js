@@ -12,7 +12,7 @@ import { staffLogin, withPage } from '../lib/browser.js';
 import { expectText } from '../lib/expect.js';
 import { collectAtKiosk, nextMondayMorning } from '../lib/centre.js';
 import {
-  seeMoveCancelAndRebook,
+  seeMoveCancelAndRebook, submitApplication,
   EN, HK_CENTRE, PDF, PNG, atTheCentre, book, fillForm, kioskPage, lastEmail, processed, registerAndStart, upload,
 } from '../lib/applicant.js';
 import { useDemo } from '../lib/server.js';
@@ -29,8 +29,19 @@ describe('non-Chinese permit pre-application', () => {
   test('register → apply with uploads → supplements by email → resubmit → approved → book → centre → collect', (t) =>
     withPage(t, demo.browser, { baseURL: demo.server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
       const path = await registerAndStart(page, demo.server, EMAIL, 'zh-Hant');
+      // A fresh draft shows no errors; the nationality is a country picked by its name.
+      assert.equal(await page.locator('.field-error, #error-summary').count(), 0, 'no errors before saving');
+      assert.equal(await page.locator('#nationality option[value="GBR"]').textContent(), 'United Kingdom');
+      // Saving half a form leads to the first problem, named in plain words.
+      await page.locator('#name_latin').fill('SMITH, JOHN');
+      await page.locator('#save').click();
+      await page.waitForURL((u) => u.search === '?check=1' && u.hash === '#error-summary');
+      await expectText(page.locator('#error-summary a').first(), /Choose your sex/);
+      assert.match(await page.title(), /^Error: /);
+      await expectText(page.locator('#sex-error'), /Choose your sex/);
+      assert.equal(await page.locator('#name_latin').inputValue(), 'SMITH, JOHN', 'what was typed is kept');
       await fillForm(page, {
-        name_latin: 'SMITH, JOHN', sex: 'M', date_of_birth: '1980-05-01', nationality: 'gbr', region: 'hong_kong',
+        name_latin: 'SMITH, JOHN', sex: 'M', date_of_birth: '1980-05-01', nationality: 'GBR', region: 'hong_kong',
         permanent_id: 'A123456(3)', passport_number: '123456789', passport_expiry: '2031-01-01',
         address: "1 Queen's Road Central, Hong Kong", phone: '+852 9123 4567',
       });
@@ -40,9 +51,10 @@ describe('non-Chinese permit pre-application', () => {
       await page.locator('#purpose').selectOption('passport');
       await page.locator('#file').setInputFiles({ name: 'passport.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('PK\x03\x04not really') });
       await page.locator('#upload').click();
-      await expectText(page.locator('[role="alert"]'), /JPEG, PNG or PDF/);
+      await expectText(page.locator('#upload-error'), /^Passport data page: .*JPEG, PNG or PDF/);
       await upload(page, 'passport', 'passport.pdf', 'application/pdf', PDF);
-      await page.locator('#submit').click();
+      const confirmation = await submitApplication(page, demo.server, EMAIL, { path, nationality: 'United Kingdom' });
+      assert.match(confirmation.subject, /已收到申請/, 'confirmed in the language the applicant chose');
       await expectText(page.locator('#hrp-status'), /waiting for review/);
 
       // The reviewer asks for a clearer passport page.
@@ -63,7 +75,10 @@ describe('non-Chinese permit pre-application', () => {
       await expectText(page.locator('#hrp-status'), /add documents/);
       await expectText(page.locator('#requested li'), /passport/);
       await upload(page, 'passport', 'passport-full.pdf', 'application/pdf', PDF);
+      await page.locator('#continue').click();
       await page.locator('#submit').click();
+      await page.waitForURL((u) => u.pathname === `${path}/submitted`);
+      await page.locator('#see-application').click();
       await expectText(page.locator('#hrp-status'), /waiting for review/);
 
       // Second round: approved.
@@ -72,8 +87,15 @@ describe('non-Chinese permit pre-application', () => {
       await reviewer.locator('#approve').click();
       await reviewer.waitForURL((u) => u.pathname === '/staff/pre-applications');
       await office.close();
+      // The approval's emailed link leads to booking on this demo.server.
       const approved = await lastEmail(demo.server, EMAIL, `${path}/book`);
-      assert.ok(approved.subject);
+      const bookLink = new URL(approved.body.match(/https?:\/\/\S+\/book/)[0]);
+      assert.equal(bookLink.origin, new URL(demo.server.baseURL).origin, 'the emailed link reaches this demo.server');
+      await page.goto(bookLink.href);
+      await page.waitForURL((u) => u.pathname === `${path}/book`);
+      // The applicant lives in Hong Kong: a Hong Kong centre is chosen, its first free day's times shown.
+      assert.match(await page.locator('#office').inputValue(), /^HK-/);
+      assert.ok(await page.locator('input[name="slot_start"]').count() > 0);
 
       // Booked first two days later (still open to change), then moved, cancelled and booked
       // again for the Monday the centre steps below use.
@@ -107,7 +129,7 @@ describe('non-Chinese permit pre-application', () => {
       await upload(page, 'id_card_front', 'front.png', 'image/png', PNG);
       await upload(page, 'id_card_back', 'back.png', 'image/png', PNG);
       await upload(page, 'passport', 'passport.pdf', 'application/pdf', PDF);
-      await page.locator('#submit').click();
+      await submitApplication(page, demo.server, 'john.smith@example.org', { path });
       await expectText(page.locator('#hrp-status'), /waiting for review/);
 
       const office = await demo.browser.newContext({ baseURL: demo.server.baseURL, ...EN, viewport: { width: 1400, height: 900 } });

@@ -27,7 +27,10 @@ describe('a day at the service centre', () => {
       await page.locator('#office').selectOption(OFFICE);
       await page.locator('#date').fill(MONDAY.slice(0, 10));
       await page.locator('#find-slots').click();
-      await expectCount(page.locator('fieldset.slots input[type="radio"]'), 31);
+      // Times inside the two-hour change cut-off are not offered, and the page says so.
+      await expectText(page.locator('#too-soon'), /at least 2 hours ahead/);
+      const first = await page.locator('fieldset.slots input[type="radio"]').first().getAttribute('value');
+      assert.ok(Date.parse(first) >= Date.parse(MONDAY) + 2 * 3600 * 1000, `${first} is outside the cut-off`);
       await page.locator('#book').click();
       await page.waitForURL((u) => /^\/my\/appointments\/[0-9a-f]+$/.test(u.pathname));
       await expectCount(page.locator('.qr svg'), 1);

@@ -208,6 +208,7 @@ error_codes! {
     ServiceNotOffered = "service_not_offered",
     SlotFull = "slot_full",
     SlotInPast = "slot_in_past",
+    SlotInsideCutoff = "slot_inside_cutoff",
     SlotTooFar = "slot_too_far",
     TooLateToChange = "too_late_to_change",
     // Service centres: devices, queue, photos, counter, collection

@@ -4,6 +4,7 @@
 
 use crate::ErrorCode;
 use crate::Invalid;
+use crate::countries;
 use crate::ids::{IdKind, IdentityNumber};
 use crate::numbers::{DocumentKind, DocumentNumber};
 use crate::person::{Names, Nationality, Sex, parse_date};
@@ -253,9 +254,21 @@ pub fn check(form: &Form, today: NaiveDate) -> Result<Applicant, Vec<FieldError>
             ));
             None
         }
-        Ok(n) => Some(n),
-        Err(e) => {
-            out.push(err("nationality", e));
+        // A country of the ISO list, chosen in the picker (not a part of China).
+        Ok(n)
+            if countries::by_alpha3(n.code())
+                .is_some_and(|c| !countries::PARTS_OF_CHINA.contains(&c.alpha3)) =>
+        {
+            Some(n)
+        }
+        Ok(_) | Err(_) => {
+            out.push(err(
+                "nationality",
+                Invalid::new(
+                    ErrorCode::BadNationality,
+                    "choose the country of your nationality from the list",
+                ),
+            ));
             None
         }
     };

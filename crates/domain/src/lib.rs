@@ -2,6 +2,7 @@
 //! policies. No I/O and no clock: "today" always comes in as an argument.
 
 pub mod centre;
+pub mod countries;
 pub mod document;
 pub mod endorsements;
 mod error_code;

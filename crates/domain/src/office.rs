@@ -261,12 +261,51 @@ pub struct Office {
     pub services: Vec<Service>,
 }
 
+/// The office directory's city (its `city` column) where a household registration area
+/// lies, for the cities that have offices: county-level cities by their own code first,
+/// then the prefecture's.
+pub fn city_of_hukou(area: &crate::person::HukouArea) -> Option<&'static str> {
+    const COUNTY_CITIES: [(&str, &str); 3] = [
+        ("320583", "Kunshan"),
+        ("330782", "Yiwu"),
+        ("350582", "Jinjiang"),
+    ];
+    const CITIES: [(&str, &str); 10] = [
+        ("1101", "Beijing"),
+        ("3101", "Shanghai"),
+        ("3301", "Hangzhou"),
+        ("4201", "Wuhan"),
+        ("4401", "Guangzhou"),
+        ("4403", "Shenzhen"),
+        ("4404", "Zhuhai"),
+        ("4406", "Foshan"),
+        ("4419", "Dongguan"),
+        ("5101", "Chengdu"),
+    ];
+    COUNTY_CITIES
+        .iter()
+        .find(|(code, _)| *code == area.as_str())
+        .or_else(|| CITIES.iter().find(|(code, _)| *code == area.city()))
+        .map(|(_, city)| *city)
+}
+
 /// Hours shown for offices that are not open round the clock, unless the file says otherwise.
 pub const DEFAULT_OPENING_HOURS: &str = "Mon-Fri 09:00-17:00; Sat 09:00-12:00";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_city_of_a_household_registration() {
+        use crate::person::HukouArea;
+        let city = |a: &str| city_of_hukou(&HukouArea::parse(a).unwrap());
+        assert_eq!(city("440106"), Some("Guangzhou"));
+        assert_eq!(city("441900"), Some("Dongguan"));
+        assert_eq!(city("320583"), Some("Kunshan"));
+        assert_eq!(city("320505"), None);
+        assert_eq!(city("110105"), Some("Beijing"));
+    }
 
     #[test]
     fn office_codes() {

@@ -52,6 +52,11 @@ pub enum Email {
         note: Option<String>,
         link: String,
     },
+    /// The applicant submitted (or resubmitted) an application: what happens next.
+    Submitted {
+        reference: String,
+        link: String,
+    },
     Approved {
         reference: String,
         booking_link: String,
@@ -156,6 +161,29 @@ pub fn render(email: &Email, lang: Lang) -> (String, String) {
                 },
             )
         }
+        Email::Submitted { reference, link } => (
+            t(
+                &format!("Application {reference} received"),
+                &format!("已收到申请 {reference}"),
+                &format!("已收到申請 {reference}"),
+            ),
+            match lang {
+                En => format!(
+                    "We have received your application {reference}. An officer will check it, \
+                     usually within 5 working days. We will email you if anything is missing, \
+                     and when it is approved, so that you can book a visit to a service centre.\n\n\
+                     Your application:\n\n{link}"
+                ),
+                ZhHans => format!(
+                    "我们已收到您的申请 {reference}。工作人员通常会在 5 个工作日内审核。如需补充材料或审核通过，\
+                     我们会发邮件通知您，届时请预约到服务中心办理。\n\n您的申请：\n\n{link}"
+                ),
+                ZhHant => format!(
+                    "我們已收到您的申請 {reference}。工作人員通常會在 5 個工作日內審核。如需補充材料或審核通過，\
+                     我們會發郵件通知您，屆時請預約到服務中心辦理。\n\n您的申請：\n\n{link}"
+                ),
+            },
+        ),
         Email::Approved {
             reference,
             booking_link,
@@ -309,6 +337,13 @@ mod tests {
                     "照片背景须为白色",
                     "https://ee.example/pre/PA-2026-000123",
                 ],
+            ),
+            (
+                Email::Submitted {
+                    reference: "PA-0".into(),
+                    link: "https://ee.example/apply/applications/x".into(),
+                },
+                vec!["PA-0", "https://ee.example/apply/applications/x"],
             ),
             (
                 Email::Approved {

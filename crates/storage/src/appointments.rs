@@ -161,6 +161,26 @@ pub async fn slots(
     all(conn, sql, (office, service, from, to)).await
 }
 
+/// An office's earliest slot with a place left.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EarliestFree {
+    pub office_code: String,
+    pub starts_at: i64,
+}
+
+/// Per office, the earliest slot of `service` with a place left starting in [from, to).
+pub async fn earliest_free(
+    conn: &mut AnyConnection,
+    service: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<EarliestFree>> {
+    let sql = "SELECT office_code, MIN(starts_at) AS starts_at FROM slots \
+               WHERE service = $1 AND starts_at >= $2 AND starts_at < $3 AND booked < capacity \
+               GROUP BY office_code";
+    all(conn, sql, (service, from, to)).await
+}
+
 pub async fn slot_at(
     conn: &mut AnyConnection,
     office: &str,

@@ -176,6 +176,28 @@ fn upcoming_slot_start(app: &App, s: &str) -> Result<DateTime<Utc>> {
     Ok(start)
 }
 
+/// The first start a person may book or move to themselves: a slot inside the change cut-off
+/// could be neither moved nor cancelled once booked, so it is not offered at all.
+pub fn bookable_from(app: &App) -> DateTime<Utc> {
+    app.now() + Duration::minutes(app.config.centre.cancel_cutoff_minutes)
+}
+
+/// Refuses, for a person booking or moving their own appointment, a slot inside the cut-off.
+fn check_outside_cutoff(app: &App, booker: &Booker<'_>, start: DateTime<Utc>) -> Result<()> {
+    let own = matches!(booker, Booker::Holder(_) | Booker::Applicant(_));
+    if own && start < bookable_from(app) {
+        return Err(ServiceError::bad_input(
+            "slot_start",
+            ErrorCode::SlotInsideCutoff,
+            format!(
+                "this slot starts within {} minutes and could not be changed; choose a later one",
+                app.config.centre.cancel_cutoff_minutes
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The slot of `service` starting at `start` at an office that offers the service.
 async fn slot_offered(
     conn: &mut AnyConnection,
@@ -321,6 +343,7 @@ pub async fn book(app: &App, booker: Booker<'_>, req: &BookingRequest) -> Result
     let channel = channel_for(&booker, &req.channel)?;
     let service = parse_service(&req.service)?;
     let start = upcoming_slot_start(app, &req.slot_start)?;
+    check_outside_cutoff(app, &booker, start)?;
     let now = app.now();
     if start > now + Duration::days(app.config.centre.booking_horizon_days) {
         return Err(ServiceError::bad_input(
@@ -610,6 +633,7 @@ pub async fn reschedule(
     let mut tx = app.db.begin().await?;
     let a = owned(app, &mut tx, &booker, id).await?;
     check_changeable(app, &a)?;
+    check_outside_cutoff(app, &booker, start)?;
     let service = Service::parse(&a.service).map_err(|e| ServiceError::Internal(e.message))?;
     let office_code = office_code.unwrap_or(&a.office_code);
     let slot = slot_offered(&mut tx, office_code, service, start).await?;

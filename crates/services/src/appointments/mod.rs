@@ -5,11 +5,13 @@
 mod applicant;
 mod booking;
 mod calendar;
+mod picker;
 mod slots;
 
 pub use applicant::applicant_booking;
 pub use booking::*;
 pub use calendar::*;
+pub use picker::{Picker, PickerOffice, picker};
 pub use slots::*;
 
 use crate::{AtField, ErrorCode};

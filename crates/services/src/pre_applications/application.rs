@@ -4,6 +4,7 @@ use super::*;
 use crate::ErrorCode;
 use crate::OnConflict;
 use crate::auth::StaffSession;
+use crate::email::{self, Email};
 use crate::tokens::random_token;
 use crate::{App, Result, ServiceError, audit, uploads};
 use exitentry_domain::hrp::{self, FieldError, Form};
@@ -185,7 +186,8 @@ pub(super) fn completeness(
                 .iter()
                 .filter(|r| !docs.iter().any(|d| d.purpose == **r))
                 .map(|r| FieldError {
-                    field: "documents",
+                    // Named by the document, so the page can say which one to upload.
+                    field: r,
                     code: ErrorCode::DocumentMissing,
                     message: format!("upload: {r}"),
                 })
@@ -502,6 +504,22 @@ pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail>
     }
     let kind = if resubmit { "resubmitted" } else { "submitted" };
     event(&mut tx, app, &a, Step::new(a.round + 1, kind, &s.actor())).await?;
+    // The confirmation, in the account's language, commits with the submission.
+    let account = store::account_by_id(&mut tx, a.account_id)
+        .await?
+        .ok_or(ServiceError::NotFound("account"))?;
+    let mail = Email::Submitted {
+        reference: a.reference.clone(),
+        link: email::link(app, &format!("/apply/applications/{}", a.id)),
+    };
+    email::enqueue(
+        app,
+        &mut tx,
+        &account.email,
+        mail_lang(&account.lang),
+        &mail,
+    )
+    .await?;
     tx.commit().await?;
     get(app, s, id).await
 }

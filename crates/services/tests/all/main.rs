@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod auth;
+mod booking_picker;
 mod centre;
 mod collection;
 mod counter_endorsements;
@@ -16,6 +17,7 @@ mod import;
 mod keys;
 mod pre_applications;
 mod pre_applications_counter;
+mod pre_applications_form;
 mod providers;
 mod temporary_permits;
 mod uploads;

@@ -1,24 +1,28 @@
 //! The online pre-application for the non-Chinese home return permit (under `/apply`; the
-//! accounts are in `apply_account`): the form saved as typed, documents uploaded,
-//! submission, what a reviewer asked to supplement, the history, and booking the centre
-//! once approved.
+//! accounts are in `apply_account`, booking in `apply_booking`): the form saved as typed,
+//! documents uploaded, check your answers, submission and what happens next, what a
+//! reviewer asked to supplement, the history. Problems are shown only once the applicant
+//! saves or continues (`?check=1`), in an error summary that links to each field; every
+//! action redirects to a page a GET reloads, errors carried by their code.
 
 use super::common::{
-    Back, CsrfForm, CsrfMultipart, CsrfOnly, Cx, SlotSearch, Up, conflict, csrf_field,
-    file_response, invalid_or_conflict, office_choices, page_template, redirect_or_again,
-    slot_search,
+    CsrfForm, CsrfMultipart, CsrfOnly, Cx, Up, carried_error, conflict, csrf_field, file_response,
+    invalid_or_conflict, page_template, redirect_or_again, with_error,
 };
 use crate::AppState;
 use crate::error::PageResult;
+use crate::i18n::Lang;
 use crate::session::Applicant;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
+use exitentry_domain::ErrorCode;
+use exitentry_domain::countries::{self, NameLang};
 use exitentry_domain::hrp::Form as HrpForm;
-use exitentry_domain::office::Service;
+use exitentry_domain::states::PreApplicationState;
 use exitentry_services::ServiceError;
-use exitentry_services::appointments::{self as ap, Booker, BookingRequest};
+use exitentry_services::appointments as ap;
 use exitentry_services::pre_applications::{
     self as hrp, ApplicantSession, Detail, Reader, Summary,
 };
@@ -40,18 +44,15 @@ pub fn routes() -> Router<AppState> {
             "/apply/applications/{id}/documents/{doc}/remove",
             post(remove),
         )
+        .route("/apply/applications/{id}/check", get(check))
         .route("/apply/applications/{id}/submit", post(submit))
-        .route("/apply/applications/{id}/book", get(book_form).post(book))
-        .route(
-            "/apply/applications/{id}/book/cancel",
-            get(cancel_form).post(cancel),
-        )
+        .route("/apply/applications/{id}/submitted", get(submitted))
 }
 
 /// An application's page, for forms on it (`/apply/applications/{id}/…`).
 struct ApplicationPage;
 
-impl Back for ApplicationPage {
+impl super::common::Back for ApplicationPage {
     fn path(request_path: &str) -> String {
         request_path
             .split('/')
@@ -61,7 +62,7 @@ impl Back for ApplicationPage {
     }
 }
 
-csrf_field!(SaveForm, BookForm);
+csrf_field!(SaveForm);
 
 // ---- applications ----
 
@@ -99,6 +100,54 @@ async fn start(cx: Cx, Applicant(a): Applicant, _: CsrfForm<CsrfOnly>) -> PageRe
     .await
 }
 
+/// The documents a form can name (`purpose` of an upload).
+const DOCUMENTS: [&str; 5] = [
+    "id_card_front",
+    "id_card_back",
+    "pr_notice",
+    "passport",
+    "other",
+];
+
+fn name_lang(lang: Lang) -> NameLang {
+    match lang {
+        Lang::En => NameLang::En,
+        Lang::ZhHans => NameLang::ZhHans,
+        Lang::ZhHant => NameLang::ZhHant,
+    }
+}
+
+/// The fields and documents in the order the page shows them: the error summary follows it,
+/// so its first entry is the first problem on the page.
+const PAGE_ORDER: [&str; 20] = [
+    "purpose",
+    "current_permit",
+    "name_latin",
+    "sex",
+    "date_of_birth",
+    "nationality",
+    "region",
+    "permanent_id",
+    "passport_number",
+    "passport_expiry",
+    "address",
+    "phone",
+    "guardian_name",
+    "guardian_relation",
+    "guardian_id",
+    "guardian_consent",
+    "id_card_front",
+    "id_card_back",
+    "pr_notice",
+    "passport",
+];
+
+/// A problem as the error summary and its field show it: where it links and what it says.
+struct Shown {
+    anchor: String,
+    message: String,
+}
+
 page_template! {
     Show = "apply/application.html" {
         me: ApplicantSession,
@@ -107,6 +156,12 @@ page_template! {
         purposes: Vec<&'static str>,
         /// The booking at the centre once approved and booked (Beijing time).
         booking: Option<String>,
+        /// The applicant saved or continued: problems are shown (never on a fresh draft).
+        show_errors: bool,
+        /// Nationalities for the picker: code and name in the reader's language, by name.
+        countries: Vec<(&'static str, &'static str)>,
+        /// Why the last upload failed, naming the document.
+        upload_error: Option<String>,
     }
 }
 
@@ -115,62 +170,149 @@ impl Show {
         self.d.documents.iter().any(|x| x.purpose == purpose)
     }
 
+    /// What a problem says, in plain words: "enter …" for an empty field, "upload …" for a
+    /// missing document, else the error's own message.
+    fn message(&self, field: &str, code: ErrorCode, fallback: &str) -> String {
+        let t = |k: &str| self.page.lang.try_t(k);
+        let specific = match code {
+            ErrorCode::Required => t(&format!("apply-required-{field}")),
+            ErrorCode::DocumentMissing => t(&format!("apply-missing-{field}")),
+            ErrorCode::BadNationality => t("apply-required-nationality"),
+            _ => None,
+        };
+        specific
+            .or_else(|| t(&format!("err-{}", code.code())))
+            .unwrap_or_else(|| fallback.to_string())
+    }
+
     fn problem(&self, field: &str) -> Option<String> {
-        self.d.problems.iter().find(|p| p.field == field).map(|p| {
-            self.page
-                .lang
-                .try_t(&format!("err-{}", p.code))
-                .unwrap_or_else(|| p.message.clone())
-        })
+        if !self.show_errors {
+            return None;
+        }
+        let p = self.d.problems.iter().find(|p| p.field == field)?;
+        Some(self.message(p.field, p.code, &p.message))
+    }
+
+    /// The attributes of a field in error: marked invalid and described by its message.
+    fn invalid_attrs(&self, field: &str) -> String {
+        if self.problem(field).is_some() {
+            format!(r#" aria-invalid="true" aria-describedby="{field}-error""#)
+        } else {
+            String::new()
+        }
+    }
+
+    /// Every problem, in the order of the page, for the error summary.
+    fn summary(&self) -> Vec<Shown> {
+        if !self.show_errors {
+            return Vec::new();
+        }
+        let mut problems: Vec<_> = self.d.problems.iter().collect();
+        problems.sort_by_key(|p| PAGE_ORDER.iter().position(|f| *f == p.field));
+        problems
+            .into_iter()
+            .map(|p| Shown {
+                anchor: match p.field {
+                    "purpose" => "app-purpose".to_string(),
+                    f if DOCUMENTS.contains(&f) => format!("doc-{f}"),
+                    f => f.to_string(),
+                },
+                message: self.message(p.field, p.code, &p.message),
+            })
+            .collect()
     }
 }
 
-async fn show_page(cx: &Cx, me: ApplicantSession, id: &str) -> PageResult {
+#[derive(Deserialize, Default)]
+struct ShowQuery {
+    /// `1` once the applicant saved or continued: show what still stops submission.
+    #[serde(default)]
+    check: String,
+    /// Why the last action failed (an error code).
+    #[serde(default)]
+    error: String,
+    /// The document an upload that failed was for.
+    #[serde(default)]
+    doc: String,
+}
+
+async fn show_page(cx: &Cx, me: ApplicantSession, id: &str, q: ShowQuery) -> PageResult {
     let d = hrp::get(cx.app(), &me, id)
         .await
         .map_err(cx.fail(&format!("{LIST}/{id}")))?;
-    let editable = exitentry_domain::states::PreApplicationState::parse(&d.status)
-        .is_ok_and(|s| s.is_editable());
+    let editable = PreApplicationState::parse(&d.status).is_ok_and(|s| s.is_editable());
     let mut purposes = d.required_documents.clone();
     purposes.push("other");
     let booking = ap::applicant_booking(cx.app(), &me)
         .await
         .map_err(cx.fail(&format!("{LIST}/{id}")))?
         .map(|b| b.start.format("%Y-%m-%d %H:%M").to_string());
+    let lang = name_lang(cx.lang);
+    let countries = countries::sorted(lang)
+        .filter(|c| !countries::PARTS_OF_CHINA.contains(&c.alpha3))
+        .map(|c| (c.alpha3, c.name(lang)))
+        .collect();
+    // An upload's error names its document; any other error is the page's.
+    let (upload_error, cx) = match carried_error(cx, &q.error) {
+        Some((_, msg)) if DOCUMENTS.contains(&q.doc.as_str()) => {
+            let document = cx.lang.t(&format!("doc-purpose-{}", q.doc));
+            let args = [("document", document), ("reason", msg)];
+            (
+                Some(cx.lang.t_args("apply-upload-failed", &args)),
+                cx.clone(),
+            )
+        }
+        carried => (None, cx.or_failed(carried)),
+    };
+    let show_errors = q.check == "1" && editable && !d.problems.is_empty();
+    let mut page = cx.page(None, "apply-application-title");
+    if show_errors {
+        page.title = cx
+            .lang
+            .t_args("apply-error-title", &[("title", page.title)]);
+    }
     Ok(cx.render(&Show {
-        page: cx.page(None, "apply-application-title"),
+        page,
         me,
         d,
         editable,
         purposes,
         booking,
+        show_errors,
+        countries,
+        upload_error,
     }))
 }
 
-async fn show(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {
-    show_page(&cx, a, &id).await
+async fn show(
+    cx: Cx,
+    Applicant(a): Applicant,
+    Path(id): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> PageResult {
+    show_page(&cx, a, &id, q).await
 }
 
-/// What an action on the application's page answers: back to the page (at `anchor`), or
-/// the page again with an error it shows.
-async fn on_application<T>(
+/// Where an action on the application's page leads: the page (at `anchor`), or the page
+/// with the error the action met (by its code), or the error page for anything else.
+fn on_application<T>(
     cx: &Cx,
-    me: ApplicantSession,
     id: &str,
     done: Result<T, ServiceError>,
     anchor: &str,
     shown: fn(&ServiceError) -> bool,
 ) -> PageResult {
     let path = format!("{LIST}/{id}");
-    redirect_or_again(
-        cx,
-        done,
-        |_| format!("{path}{anchor}"),
-        shown,
-        async |cx| show_page(cx, me, id).await,
-        &path,
-    )
-    .await
+    match done {
+        Ok(_) => Ok(Redirect::to(&format!("{path}{anchor}")).into_response()),
+        Err(e) if shown(&e) => Ok(Redirect::to(&with_error(&path, &e, "")).into_response()),
+        Err(e) => Err(cx.fail(&path)(e)),
+    }
+}
+
+/// The page showing what still stops submission, from its first problem on.
+fn to_problems(id: &str) -> String {
+    format!("{LIST}/{id}?check=1#error-summary")
 }
 
 #[derive(Deserialize, Default)]
@@ -247,14 +389,20 @@ impl From<HrpFormFields> for HrpForm {
     }
 }
 
+/// Saves the form as typed; then to the first problem in it, if any, else on to the
+/// documents.
 async fn save(
     cx: Cx,
     Applicant(a): Applicant,
     Path(id): Path<String>,
     CsrfForm(f, _): CsrfForm<SaveForm>,
 ) -> PageResult {
-    let done = hrp::save(cx.app(), &a, &id, &f.form.into()).await;
-    on_application(&cx, a, &id, done, "#documents", invalid_or_conflict).await
+    match hrp::save(cx.app(), &a, &id, &f.form.into()).await {
+        Ok(d) if d.problems.iter().any(|p| !DOCUMENTS.contains(&p.field)) => {
+            Ok(Redirect::to(&to_problems(&id)).into_response())
+        }
+        done => on_application(&cx, &id, done, "#documents", invalid_or_conflict),
+    }
 }
 
 async fn upload(
@@ -268,8 +416,20 @@ async fn upload(
         Some(p) => (p.file_name.clone().unwrap_or_default(), p.bytes.clone()),
         None => (String::new(), Vec::new()),
     };
-    let done = hrp::upload(cx.app(), &a, &id, &purpose, &name, &bytes).await;
-    on_application(&cx, a, &id, done, "#documents", invalid_or_conflict).await
+    match hrp::upload(cx.app(), &a, &id, &purpose, &name, &bytes).await {
+        Ok(_) => Ok(Redirect::to(&format!("{LIST}/{id}#documents")).into_response()),
+        // The error names the document it was for.
+        Err(e) if invalid_or_conflict(&e) => {
+            let doc = if DOCUMENTS.contains(&purpose.as_str()) {
+                purpose.as_str()
+            } else {
+                ""
+            };
+            let path = format!("{LIST}/{id}?doc={doc}");
+            Ok(Redirect::to(&with_error(&path, &e, "#documents")).into_response())
+        }
+        Err(e) => Err(cx.fail(&format!("{LIST}/{id}"))(e)),
+    }
 }
 
 async fn document(
@@ -290,7 +450,40 @@ async fn remove(
     _: CsrfForm<CsrfOnly, ApplicationPage>,
 ) -> PageResult {
     let done = hrp::remove_document(cx.app(), &a, &id, &doc).await;
-    on_application(&cx, a, &id, done, "#documents", conflict).await
+    on_application(&cx, &id, done, "#documents", conflict)
+}
+
+// ---- check your answers, submit, what happens next ----
+
+page_template! {
+    Check = "apply/check.html" {
+        me: ApplicantSession,
+        d: Detail,
+        nationality: String,
+    }
+}
+
+/// Every answer and document once more before submitting; with anything still missing,
+/// the form at its first problem instead.
+async fn check(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {
+    let path = format!("{LIST}/{id}");
+    let d = hrp::get(cx.app(), &a, &id).await.map_err(cx.fail(&path))?;
+    let editable = PreApplicationState::parse(&d.status).is_ok_and(|s| s.is_editable());
+    if !editable {
+        return Ok(Redirect::to(&path).into_response());
+    }
+    if !d.problems.is_empty() {
+        return Ok(Redirect::to(&to_problems(&id)).into_response());
+    }
+    let nationality = countries::by_alpha3(&d.form.nationality)
+        .map(|c| c.name(name_lang(cx.lang)).to_string())
+        .unwrap_or_else(|| d.form.nationality.clone());
+    Ok(cx.render(&Check {
+        page: cx.page(None, "apply-check-title"),
+        me: a,
+        d,
+        nationality,
+    }))
 }
 
 async fn submit(
@@ -299,217 +492,34 @@ async fn submit(
     Path(id): Path<String>,
     _: CsrfForm<CsrfOnly, Up>,
 ) -> PageResult {
-    let done = hrp::submit(cx.app(), &a, &id).await;
-    on_application(&cx, a, &id, done, "", invalid_or_conflict).await
+    match hrp::submit(cx.app(), &a, &id).await {
+        Ok(_) => Ok(Redirect::to(&format!("{LIST}/{id}/submitted")).into_response()),
+        Err(ServiceError::Invalid { .. }) => Ok(Redirect::to(&to_problems(&id)).into_response()),
+        done => on_application(&cx, &id, done, "", conflict),
+    }
 }
-
-// ---- booking, once approved ----
 
 page_template! {
-    Book = "apply/book.html" {
-        me: ApplicantSession,
+    Submitted = "apply/submitted.html" {
         d: Detail,
-        offices: Vec<(String, String)>,
-        office: String,
-        search: SlotSearch,
-        booked: Option<Booked>,
-        /// Choosing a new time for the booking above.
-        moving: bool,
     }
 }
 
-/// The applicant's booking as /apply shows it: where (name, address, a map), when, and the
-/// check-in QR with the reference as its text.
-struct Booked {
-    a: ap::AppointmentView,
-    office: String,
-    address: String,
-    map_url: String,
-    qr: String,
-    changeable: bool,
-}
-
-async fn booked(cx: &Cx, a: ap::AppointmentView) -> Booked {
-    let (office, address) = match exitentry_services::offices::get(cx.app(), &a.office_code).await {
-        Ok(o) => (super::common::office_name(cx.lang, &o), o.address),
-        Err(_) => (a.office_code.clone(), String::new()),
-    };
-    let map_url = format!(
-        "https://www.openstreetmap.org/search?query={}",
-        super::common::urlencoding_min(&address)
-    );
-    Booked {
-        qr: super::common::qr_svg(&a.reference).unwrap_or_default(),
-        changeable: cx.app().now() < a.changeable_until,
-        a,
-        office,
-        address,
-        map_url,
+/// After submitting: the reference, the confirmation email, and what happens next.
+async fn submitted(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {
+    let path = format!("{LIST}/{id}");
+    let d = hrp::get(cx.app(), &a, &id).await.map_err(cx.fail(&path))?;
+    let waiting = PreApplicationState::parse(&d.status).is_ok_and(|s| {
+        matches!(
+            s,
+            PreApplicationState::Submitted | PreApplicationState::InReview
+        )
+    });
+    if !waiting {
+        return Ok(Redirect::to(&path).into_response());
     }
-}
-
-#[derive(Deserialize, Default)]
-struct BookQuery {
-    #[serde(default)]
-    office: String,
-    #[serde(default)]
-    date: String,
-    #[serde(default)]
-    r#move: String,
-}
-
-async fn book_page(cx: &Cx, me: ApplicantSession, id: &str, q: BookQuery) -> PageResult {
-    let path = format!("{LIST}/{id}/book");
-    let d = hrp::get(cx.app(), &me, id).await.map_err(cx.fail(&path))?;
-    let booked = match ap::applicant_booking(cx.app(), &me)
-        .await
-        .map_err(cx.fail(&path))?
-    {
-        Some(a) => Some(booked(cx, a).await),
-        None => None,
-    };
-    let moving = booked.as_ref().is_some_and(|b| b.changeable) && q.r#move == "1";
-    let offices = office_choices(cx, Service::HrpNonChinese)
-        .await
-        .map_err(cx.fail(&path))?;
-    let (search, refusal) = slot_search(cx, &q.office, Service::HrpNonChinese, &q.date).await;
-    let cx = cx.or_failed(refusal);
-    Ok(cx.render(&Book {
-        page: cx.page(None, "apply-book-title"),
-        me,
+    Ok(cx.render(&Submitted {
+        page: cx.page(None, "apply-submitted-title"),
         d,
-        offices,
-        office: q.office,
-        search,
-        booked,
-        moving,
     }))
-}
-
-async fn book_form(
-    cx: Cx,
-    Applicant(a): Applicant,
-    Path(id): Path<String>,
-    Query(q): Query<BookQuery>,
-) -> PageResult {
-    book_page(&cx, a, &id, q).await
-}
-
-#[derive(Deserialize, Default)]
-struct BookForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    office: String,
-    #[serde(default)]
-    slot_start: String,
-}
-
-async fn book(
-    cx: Cx,
-    Applicant(a): Applicant,
-    Path(id): Path<String>,
-    CsrfForm(f, _): CsrfForm<BookForm>,
-) -> PageResult {
-    let path = format!("{LIST}/{id}/book");
-    let req = BookingRequest {
-        office_code: f.office.clone(),
-        service: Service::HrpNonChinese.code().into(),
-        slot_start: f.slot_start,
-        channel: "web".into(),
-        lang: Some(cx.lang.messages()),
-        ..Default::default()
-    };
-    let q = BookQuery {
-        office: f.office.clone(),
-        ..Default::default()
-    };
-    // With a booking already, the chosen time moves it; otherwise it books.
-    let done = match ap::applicant_booking(cx.app(), &a).await {
-        Ok(Some(current)) => {
-            let office = Some(f.office.as_str()).filter(|o| !o.is_empty());
-            let booker = Booker::Applicant(&a);
-            ap::reschedule(
-                cx.app(),
-                booker,
-                &current.appointment_id,
-                office,
-                &req.slot_start,
-                req.lang,
-            )
-            .await
-        }
-        Ok(None) => ap::book(cx.app(), Booker::Applicant(&a), &req).await,
-        Err(e) => Err(e),
-    };
-    match done {
-        Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e) => {
-            let err = cx.shown_or_fail(e, |e| !matches!(e, ServiceError::Internal(_)), &path);
-            book_page(&cx.after(Err(err?)), a, &id, q).await
-        }
-    }
-}
-
-/// The confirmation before the booking is cancelled.
-async fn confirm_cancel(
-    cx: &Cx,
-    me: &ApplicantSession,
-    id: &str,
-    error: Option<String>,
-) -> PageResult {
-    let page = cx.page(None, "appt-cancel-title");
-    let back = format!("{LIST}/{id}/book");
-    let Some(a) = ap::applicant_booking(cx.app(), me)
-        .await
-        .map_err(cx.fail(&page.path))?
-    else {
-        return Ok(Redirect::to(&back).into_response());
-    };
-    let b = booked(cx, a).await;
-    let what = cx.lang.t_args(
-        "appt-cancel-what",
-        &[
-            ("service", cx.lang.t(&format!("service-{}", b.a.service))),
-            ("office", b.office),
-            ("time", b.a.start.format("%Y-%m-%d %H:%M").to_string()),
-        ],
-    );
-    Ok(super::common::Confirm {
-        what,
-        consequence: cx.lang.t("appt-cancel-consequence"),
-        action: format!("{back}/cancel"),
-        button: cx.lang.t("appt-cancel-confirm"),
-        back,
-        csrf: me.csrf_token.clone(),
-        error,
-        page,
-    }
-    .respond())
-}
-
-async fn cancel_form(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {
-    confirm_cancel(&cx, &a, &id, None).await
-}
-
-async fn cancel(
-    cx: Cx,
-    Applicant(a): Applicant,
-    Path(id): Path<String>,
-    _: CsrfForm<CsrfOnly, Up>,
-) -> PageResult {
-    let back = format!("{LIST}/{id}/book");
-    let current = ap::applicant_booking(cx.app(), &a)
-        .await
-        .map_err(cx.fail(&back))?;
-    let Some(current) = current else {
-        return Ok(Redirect::to(&back).into_response());
-    };
-    match ap::cancel(cx.app(), Booker::Applicant(&a), &current.appointment_id).await {
-        Ok(_) => Ok(Redirect::to(&back).into_response()),
-        Err(e @ ServiceError::Conflict { .. }) => {
-            confirm_cancel(&cx, &a, &id, Some(cx.shown(&e).1)).await
-        }
-        Err(e) => Err(cx.fail(&back)(e)),
-    }
 }

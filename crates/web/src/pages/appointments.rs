@@ -3,8 +3,9 @@
 //! cut-off. Works without JavaScript.
 
 use super::common::{
-    CsrfForm, Cx, SlotSearch, back, beijing, bookable, conflict, csrf_field, office_choices,
-    office_name, page_template, qr_svg, redirect_or_again, render, slot_search,
+    CsrfForm, Cx, OfficePicker, SlotSearch, back, beijing, bookable, carried_error, conflict,
+    csrf_field, office_name, office_picker, page_template, qr_svg, render, slot_search,
+    urlencoding_min, with_error,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -83,14 +84,16 @@ struct NewQuery {
     /// Moving an existing booking instead of making a new one.
     #[serde(default)]
     r#move: String,
+    /// Why the last attempt failed (an error code), shown again on reload.
+    #[serde(default)]
+    error: String,
 }
 
 page_template! {
     New = "holder/appointment_new.html" {
         holder: HolderSession,
-        offices: Vec<(String, String)>,
+        picker: OfficePicker,
         services: Vec<Service>,
-        office: String,
         service: String,
         moving: String,
         search: SlotSearch,
@@ -103,17 +106,20 @@ async fn new(cx: Cx, Holder(h): Holder, Query(q): Query<NewQuery>) -> PageResult
         .ok()
         .filter(|s| s.bookable())
         .unwrap_or(Service::EepApplication);
-    let offices = office_choices(&cx, service)
+    // Only offices offering it, the holder's city first, one selected with its earliest day.
+    let picker = office_picker(&cx, Booker::Holder(&h), service, &q.office)
         .await
         .map_err(cx.fail(&cx.here()))?;
-    let (search, refusal) = slot_search(&cx, &q.office, service, &q.date).await;
-    let cx = cx.or_failed(refusal);
+    let day = picker.earliest_day;
+    let (search, refusal) = slot_search(&cx, &picker.selected, service, &q.date, day).await;
+    let cx = cx
+        .or_failed(carried_error(&cx, &q.error))
+        .or_failed(refusal);
     Ok(cx.render(&New {
         page: cx.page(None, "appt-new-title"),
         holder: h,
-        offices,
+        picker,
         services: bookable(),
-        office: q.office,
         service: service.code().to_string(),
         moving: q.r#move,
         search,
@@ -130,6 +136,22 @@ struct BookForm {
     service: String,
     #[serde(default)]
     slot_start: String,
+    /// The day the times were listed for, to list them again after a refusal.
+    #[serde(default)]
+    date: String,
+}
+
+/// Back to the times the person chose from, with why the choice failed (post, redirect,
+/// get: a reload shows the same page); `moving` is the booking being moved, if any.
+fn chosen_again(f: &BookForm, moving: &str, e: &ServiceError) -> String {
+    let again = format!(
+        "/my/appointments/new?service={}&office={}&date={}&move={}",
+        urlencoding_min(&f.service),
+        urlencoding_min(&f.office),
+        urlencoding_min(&f.date),
+        urlencoding_min(moving)
+    );
+    with_error(&again, e, "")
 }
 
 /// Errors of a booking shown on the list (anything but a failure of ours or a lost session).
@@ -143,22 +165,18 @@ async fn book(
     CsrfForm(f, _): CsrfForm<BookForm, MyAppointments>,
 ) -> PageResult {
     let req = BookingRequest {
-        office_code: f.office,
-        service: f.service,
-        slot_start: f.slot_start,
+        office_code: f.office.clone(),
+        service: f.service.clone(),
+        slot_start: f.slot_start.clone(),
         channel: "web".into(),
         lang: Some(cx.lang.messages()),
         ..Default::default()
     };
-    redirect_or_again(
-        &cx,
-        ap::book(cx.app(), Booker::Holder(&h), &req).await,
-        |a| format!("{LIST}/{}", a.appointment_id),
-        shown,
-        async |cx| list_page(cx, h).await,
-        LIST,
-    )
-    .await
+    match ap::book(cx.app(), Booker::Holder(&h), &req).await {
+        Ok(a) => Ok(Redirect::to(&format!("{LIST}/{}", a.appointment_id)).into_response()),
+        Err(e) if shown(&e) => Ok(Redirect::to(&chosen_again(&f, "", &e)).into_response()),
+        Err(e) => Err(cx.fail(LIST)(e)),
+    }
 }
 
 page_template! {
@@ -205,6 +223,10 @@ struct MoveForm {
     slot_start: String,
     #[serde(default)]
     office: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    date: String,
 }
 
 /// The confirmation before a booking is cancelled: which one, and that its time goes to
@@ -261,21 +283,17 @@ async fn move_to(
 ) -> PageResult {
     let office = Some(f.office.as_str()).filter(|o| !o.is_empty());
     let lang = Some(cx.lang.messages());
-    redirect_or_again(
-        &cx,
-        ap::reschedule(
-            cx.app(),
-            Booker::Holder(&h),
-            &id,
-            office,
-            &f.slot_start,
-            lang,
-        )
-        .await,
-        |a| format!("{LIST}/{}", a.appointment_id),
-        shown,
-        async |cx| list_page(cx, h).await,
-        LIST,
-    )
-    .await
+    match ap::reschedule(cx.app(), Booker::Holder(&h), &id, office, &f.slot_start, lang).await {
+        Ok(a) => Ok(Redirect::to(&format!("{LIST}/{}", a.appointment_id)).into_response()),
+        Err(e) if shown(&e) => {
+            let chosen = BookForm {
+                office: f.office,
+                service: f.service,
+                date: f.date,
+                ..Default::default()
+            };
+            Ok(Redirect::to(&chosen_again(&chosen, &id, &e)).into_response())
+        }
+        Err(e) => Err(cx.fail(LIST)(e)),
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod apply;
 mod apply_account;
+mod apply_booking;
 mod appointments;
 mod centre;
 mod centre_admin;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .merge(centre_admin::routes())
         .merge(counter_endorsements::routes())
         .merge(apply::routes())
+        .merge(apply_booking::routes())
         .merge(apply_account::routes())
         .merge(pre_applications::routes())
         .merge(kiosk::routes())

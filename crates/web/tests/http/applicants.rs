@@ -40,10 +40,15 @@ async fn applicants_see_only_their_own_pre_applications(backend: Backend) {
     let r = upload(&john, &csrf, "photo.jpg", b"PK\x03\x04zip".to_vec())
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(r.text().await.unwrap().contains("JPEG, PNG or PDF"));
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let refused = header(&r, LOCATION).to_string();
+    assert!(
+        t.text_in(&john, &refused, "en")
+            .await
+            .contains("JPEG, PNG or PDF")
+    );
     let r = upload(&john, &csrf, "empty.png", Vec::new()).await.unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(header(&r, LOCATION).contains("error="));
     let r = upload(&john, &csrf, "../../etc/passwd.png", TINY_PNG.to_vec())
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 
 mod access;
 mod applicants;
+mod apply_form;
 mod appointments;
 mod counter;
 mod email;

@@ -3,12 +3,14 @@
 
 mod actions;
 mod booking;
+mod redirected;
 mod sign_in;
 
 pub use actions::{
     conflict, invalid, invalid_or_conflict, outcome, redirect_or_again, with_anon_csrf,
 };
-pub use booking::{SlotSearch, office_choices, slot_search};
+pub use booking::{OfficePicker, SlotSearch, office_picker, slot_search};
+pub use redirected::{carried_error, with_error};
 pub use sign_in::{SignIn, next_within};
 
 use crate::AppState;

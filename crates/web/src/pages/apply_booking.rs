@@ -1,0 +1,254 @@
+//! Booking the service centre from /apply once the pre-application is approved: the offices
+//! that take the permit grouped by city (the applicant's own first, each with its earliest
+//! free time), the booking with its office, address, map and check-in QR, and moving or
+//! cancelling it before the cut-off.
+
+use super::common::{
+    CsrfForm, CsrfOnly, Cx, OfficePicker, SlotSearch, Up, carried_error, csrf_field, office_name,
+    office_picker, page_template, qr_svg, slot_search, urlencoding_min, with_error,
+};
+use crate::AppState;
+use crate::error::PageResult;
+use crate::session::Applicant;
+use axum::Router;
+use axum::extract::{Path, Query};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
+use exitentry_domain::office::Service;
+use exitentry_services::ServiceError;
+use exitentry_services::appointments::{self as ap, Booker, BookingRequest};
+use exitentry_services::pre_applications::{self as hrp, ApplicantSession, Detail};
+use serde::Deserialize;
+
+const LIST: &str = "/apply/applications";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/apply/applications/{id}/book", get(book_form).post(book))
+        .route(
+            "/apply/applications/{id}/book/cancel",
+            get(cancel_form).post(cancel),
+        )
+}
+
+csrf_field!(BookForm);
+
+page_template! {
+    Book = "apply/book.html" {
+        me: ApplicantSession,
+        d: Detail,
+        picker: OfficePicker,
+        search: SlotSearch,
+        booked: Option<Booked>,
+        /// Choosing a new time for the booking above.
+        moving: bool,
+    }
+}
+
+/// The applicant's booking as /apply shows it: where (name, address, a map), when, and the
+/// check-in QR with the reference as its text.
+struct Booked {
+    a: ap::AppointmentView,
+    office: String,
+    address: String,
+    map_url: String,
+    qr: String,
+    changeable: bool,
+}
+
+async fn booked(cx: &Cx, a: ap::AppointmentView) -> Booked {
+    let (office, address) = match exitentry_services::offices::get(cx.app(), &a.office_code).await {
+        Ok(o) => (office_name(cx.lang, &o), o.address),
+        Err(_) => (a.office_code.clone(), String::new()),
+    };
+    let map_url = format!(
+        "https://www.openstreetmap.org/search?query={}",
+        urlencoding_min(&address)
+    );
+    Booked {
+        qr: qr_svg(&a.reference).unwrap_or_default(),
+        changeable: cx.app().now() < a.changeable_until,
+        a,
+        office,
+        address,
+        map_url,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct BookQuery {
+    #[serde(default)]
+    office: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    r#move: String,
+    /// Why the last booking attempt failed (an error code), shown once more on reload.
+    #[serde(default)]
+    error: String,
+}
+
+async fn book_page(cx: &Cx, me: ApplicantSession, id: &str, q: BookQuery) -> PageResult {
+    let path = format!("{LIST}/{id}/book");
+    let d = hrp::get(cx.app(), &me, id).await.map_err(cx.fail(&path))?;
+    let booked = match ap::applicant_booking(cx.app(), &me)
+        .await
+        .map_err(cx.fail(&path))?
+    {
+        Some(a) => Some(booked(cx, a).await),
+        None => None,
+    };
+    let moving = booked.as_ref().is_some_and(|b| b.changeable) && q.r#move == "1";
+    let service = Service::HrpNonChinese;
+    let picker = office_picker(cx, Booker::Applicant(&me), service, &q.office)
+        .await
+        .map_err(cx.fail(&path))?;
+    let day = picker.earliest_day;
+    let (search, refusal) = slot_search(cx, &picker.selected, service, &q.date, day).await;
+    let cx = cx.or_failed(carried_error(cx, &q.error)).or_failed(refusal);
+    Ok(cx.render(&Book {
+        page: cx.page(None, "apply-book-title"),
+        me,
+        d,
+        picker,
+        search,
+        booked,
+        moving,
+    }))
+}
+
+async fn book_form(
+    cx: Cx,
+    Applicant(a): Applicant,
+    Path(id): Path<String>,
+    Query(q): Query<BookQuery>,
+) -> PageResult {
+    book_page(&cx, a, &id, q).await
+}
+
+#[derive(Deserialize, Default)]
+struct BookForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    office: String,
+    #[serde(default)]
+    slot_start: String,
+    /// The day the times were listed for, to list them again after a refusal.
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    r#move: String,
+}
+
+async fn book(
+    cx: Cx,
+    Applicant(a): Applicant,
+    Path(id): Path<String>,
+    CsrfForm(f, _): CsrfForm<BookForm>,
+) -> PageResult {
+    let path = format!("{LIST}/{id}/book");
+    let req = BookingRequest {
+        office_code: f.office.clone(),
+        service: Service::HrpNonChinese.code().into(),
+        slot_start: f.slot_start,
+        channel: "web".into(),
+        lang: Some(cx.lang.messages()),
+        ..Default::default()
+    };
+    // With a booking already, the chosen time moves it; otherwise it books.
+    let done = match ap::applicant_booking(cx.app(), &a).await {
+        Ok(Some(current)) => {
+            let office = Some(f.office.as_str()).filter(|o| !o.is_empty());
+            let booker = Booker::Applicant(&a);
+            ap::reschedule(
+                cx.app(),
+                booker,
+                &current.appointment_id,
+                office,
+                &req.slot_start,
+                req.lang,
+            )
+            .await
+        }
+        Ok(None) => ap::book(cx.app(), Booker::Applicant(&a), &req).await,
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(_) => Ok(Redirect::to(&path).into_response()),
+        // Back to the times of that day with why (post, redirect, get: a reload shows it).
+        Err(e) if !matches!(e, ServiceError::Internal(_) | ServiceError::Unauthenticated) => {
+            let again = format!(
+                "{path}?office={}&date={}&move={}",
+                urlencoding_min(&f.office),
+                urlencoding_min(&f.date),
+                urlencoding_min(&f.r#move)
+            );
+            Ok(Redirect::to(&with_error(&again, &e, "")).into_response())
+        }
+        Err(e) => Err(cx.fail(&path)(e)),
+    }
+}
+
+/// The confirmation before the booking is cancelled.
+async fn confirm_cancel(
+    cx: &Cx,
+    me: &ApplicantSession,
+    id: &str,
+    error: Option<String>,
+) -> PageResult {
+    let page = cx.page(None, "appt-cancel-title");
+    let back = format!("{LIST}/{id}/book");
+    let Some(a) = ap::applicant_booking(cx.app(), me)
+        .await
+        .map_err(cx.fail(&page.path))?
+    else {
+        return Ok(Redirect::to(&back).into_response());
+    };
+    let b = booked(cx, a).await;
+    let what = cx.lang.t_args(
+        "appt-cancel-what",
+        &[
+            ("service", cx.lang.t(&format!("service-{}", b.a.service))),
+            ("office", b.office),
+            ("time", b.a.start.format("%Y-%m-%d %H:%M").to_string()),
+        ],
+    );
+    Ok(super::common::Confirm {
+        what,
+        consequence: cx.lang.t("appt-cancel-consequence"),
+        action: format!("{back}/cancel"),
+        button: cx.lang.t("appt-cancel-confirm"),
+        back,
+        csrf: me.csrf_token.clone(),
+        error,
+        page,
+    }
+    .respond())
+}
+
+async fn cancel_form(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {
+    confirm_cancel(&cx, &a, &id, None).await
+}
+
+async fn cancel(
+    cx: Cx,
+    Applicant(a): Applicant,
+    Path(id): Path<String>,
+    _: CsrfForm<CsrfOnly, Up>,
+) -> PageResult {
+    let back = format!("{LIST}/{id}/book");
+    let current = ap::applicant_booking(cx.app(), &a)
+        .await
+        .map_err(cx.fail(&back))?;
+    let Some(current) = current else {
+        return Ok(Redirect::to(&back).into_response());
+    };
+    match ap::cancel(cx.app(), Booker::Applicant(&a), &current.appointment_id).await {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(e @ ServiceError::Conflict { .. }) => {
+            confirm_cancel(&cx, &a, &id, Some(cx.shown(&e).1)).await
+        }
+        Err(e) => Err(cx.fail(&back)(e)),
+    }
+}
