@@ -116,7 +116,8 @@ async fn no_slot_inside_the_cutoff_for_the_person(t: &TestDb) {
             Booker::Holder(&li),
             &a.appointment_id,
             None,
-            &inside
+            &inside,
+            None,
         ))
         .await,
         "slot_inside_cutoff"
