@@ -420,7 +420,10 @@ async fn a_new_code_at_most_once_a_minute_and_the_old_one_stops_working(t: &Test
         tp::resend_sms_code(&app, &id, Lang::ZhHant).await.unwrap();
     }
     clock.advance(Duration::seconds(61));
-    assert_refused!(tp::resend_sms_code(&app, &id, Lang::ZhHant), "too_many_codes");
+    assert_refused!(
+        tp::resend_sms_code(&app, &id, Lang::ZhHant),
+        "too_many_codes"
+    );
 }
 
 async fn concurrent_resends_send_one_code(t: &TestDb) {

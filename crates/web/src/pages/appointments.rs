@@ -283,7 +283,16 @@ async fn move_to(
 ) -> PageResult {
     let office = Some(f.office.as_str()).filter(|o| !o.is_empty());
     let lang = Some(cx.lang.messages());
-    match ap::reschedule(cx.app(), Booker::Holder(&h), &id, office, &f.slot_start, lang).await {
+    match ap::reschedule(
+        cx.app(),
+        Booker::Holder(&h),
+        &id,
+        office,
+        &f.slot_start,
+        lang,
+    )
+    .await
+    {
         Ok(a) => Ok(Redirect::to(&format!("{LIST}/{}", a.appointment_id)).into_response()),
         Err(e) if shown(&e) => {
             let chosen = BookForm {
