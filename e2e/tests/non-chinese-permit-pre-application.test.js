@@ -140,7 +140,7 @@ describe('non-Chinese permit pre-application', () => {
       await kiosk.locator('#reference').fill(receipt);
       await kiosk.locator('#id_number').fill('C668668(9)');
       await kiosk.locator('#collect').click();
-      await expectText(kiosk.locator('main p.alert'), /Insert the permit being renewed/);
+      await expectText(kiosk.locator('main .error-summary'), /Insert the permit being renewed/);
       await kiosk.locator('#reference').fill(receipt);
       await kiosk.locator('#id_number').fill('C668668(9)');
       await kiosk.locator('#old_permit').fill('HA1234567 01');

@@ -42,7 +42,7 @@ describe('officer finds a person', () => {
         new URL(res.url()).pathname === '/staff/login' && res.request().method() === 'POST');
       await page.locator('main form button[type="submit"]').click();
       assert.equal((await rejected).status(), 401);
-      await expectText(page.locator('main p.alert'), /wrong username or password/i);
+      await expectText(page.locator('main .error-summary'), /wrong username or password/i);
       assert.equal(new URL(page.url()).pathname, '/staff/login');
 
       // The right password leads to the officer desk.
@@ -50,7 +50,7 @@ describe('officer finds a person', () => {
       await page.locator('#password').fill('demo-clerk-pass');
       await page.locator('main form button[type="submit"]').click();
       await page.waitForURL((url) => url.pathname === '/staff');
-      await expectCount(page.locator('main p.alert'), 0);
+      await expectCount(page.locator('main .error-summary'), 0);
 
       // Search by EEP card number, typed in lower case.
       await page.locator('input#q').fill('ca1234567');

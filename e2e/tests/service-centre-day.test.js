@@ -43,7 +43,7 @@ describe('a day at the service centre', () => {
       // Booking the same service again is refused with a clear message.
       await page.goto(`/my/appointments/new?service=eep_application&office=${OFFICE}&date=${MONDAY.slice(0, 10)}`);
       await page.locator('#book').click();
-      await expectText(page.locator('main p.alert'), /already have an appointment/);
+      await expectText(page.locator('main .error-summary'), /already have an appointment/);
 
       // 2. At the ticket printer: scan (type) the reference.
       const printer = await context.browser().newContext({ baseURL: server.baseURL, ...EN });
@@ -73,7 +73,7 @@ describe('a day at the service centre', () => {
       await clerk.getByRole('link', { name: 'Photo station' }).click();
       await clerk.locator('#photo').setInputFiles({ name: 'tiny.png', mimeType: 'image/png', buffer: png(40, 40) });
       await clerk.getByRole('button', { name: 'Check and keep the photo' }).click();
-      await expectText(clerk.locator('main p.alert'), /too small/);
+      await expectText(clerk.locator('main .error-summary'), /too small/);
       await clerk.locator('#photo').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: png(390, 567) });
       await clerk.getByRole('button', { name: 'Check and keep the photo' }).click();
       await clerk.waitForURL((u) => u.pathname.startsWith('/staff/centre/photos/'));
@@ -94,7 +94,7 @@ describe('a day at the service centre', () => {
       await expectCount(boxes, 4);
       for (let i = 0; i < 3; i++) await boxes.nth(i).check();
       await clerk.locator('#accept').click();
-      await expectText(clerk.locator('main p.alert'), /Tick every document/);
+      await expectText(clerk.locator('main .error-summary'), /Tick every document/);
       // What was entered is still there; only the missing box needs a tick.
       assert.equal(await clerk.locator('input[name="checklist"]').nth(0).isChecked(), true);
       assert.equal(await clerk.locator('#photo_receipt').inputValue(), photoCode);
@@ -132,12 +132,12 @@ describe('a day at the service centre', () => {
       await kiosk.locator('#reference').fill(receiptRef);
       await kiosk.locator('#id_number').fill('440106199001010010');
       await kiosk.locator('#collect').click();
-      await expectText(kiosk.locator('main p.alert'), /do not match/);
+      await expectText(kiosk.locator('main .error-summary'), /do not match/);
       // The old card goes into the slot first: nothing is released without it.
       await kiosk.locator('#reference').fill(receiptRef);
       await kiosk.locator('#id_number').fill('11010519491231002X');
       await kiosk.locator('#collect').click();
-      await expectText(kiosk.locator('main p.alert'), /Insert the permit being renewed/);
+      await expectText(kiosk.locator('main .error-summary'), /Insert the permit being renewed/);
       await kiosk.locator('#reference').fill(receiptRef);
       await kiosk.locator('#id_number').fill('11010519491231002X');
       await kiosk.locator('#old_permit').fill('CA1234567');
@@ -161,7 +161,7 @@ describe('a day at the service centre', () => {
       await page.locator('#mobile').fill('13800000001');
       await page.locator('#password').fill('my own long password');
       await page.locator('main form button[type="submit"]').click();
-      await expectText(page.locator('main p.alert'), /没有与该证件号码和姓名相符/);
+      await expectText(page.locator('main .error-summary'), /没有与该证件号码和姓名相符/);
       await page.locator('#name').fill('李华');
       await page.locator('#password').fill('my own long password');
       await page.locator('main form button[type="submit"]').click();

@@ -2,7 +2,6 @@
 
 use crate::extract::context::Cx;
 use crate::render::office_name;
-use axum::http::StatusCode;
 use chrono::{Duration, NaiveDate};
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
@@ -27,7 +26,7 @@ pub async fn slot_search(
     office: &str,
     service: Service,
     date: &str,
-) -> (SlotSearch, Option<(StatusCode, String)>) {
+) -> (SlotSearch, Option<crate::render::Failed>) {
     let today = cx.app().today();
     let date = date.parse::<NaiveDate>().ok();
     let searched = !office.is_empty() && date.is_some();
