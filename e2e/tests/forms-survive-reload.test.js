@@ -88,7 +88,7 @@ describe('forms survive a reload and a language switch', () => {
       // The refusal is about type, number or name: "change" takes them back to step 1, filled.
       await page.locator('#change').click();
       await page.waitForURL((u) => u.pathname === '/temporary-permit');
-      assert.equal(await page.locator('#document_number').inputValue(), 'H12345678');
+      assert.equal(await page.locator('#document_number').inputValue(), 'h1234 5678');
       assert.equal(await page.locator('#name').inputValue(), '陳大文');
       assert.deepEqual(bad, []);
     }));

@@ -198,20 +198,21 @@ pub async fn post_redirect_get(State(s): State<AppState>, req: Request, next: Ne
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if stale && html {
-        if let Some(c) = cookie("", 0, secure) {
-            res.headers_mut().append(header::SET_COOKIE, c);
-        }
+    if stale
+        && html
+        && let Some(c) = cookie("", 0, secure)
+    {
+        res.headers_mut().append(header::SET_COOKIE, c);
     }
     res
 }
 
 /// A form that succeeded (it redirects) leaves nothing of an earlier failure behind.
 fn forget_on_success(mut res: Response, secure: bool) -> Response {
-    if res.status().is_redirection() {
-        if let Some(c) = cookie("", 0, secure) {
-            res.headers_mut().append(header::SET_COOKIE, c);
-        }
+    if res.status().is_redirection()
+        && let Some(c) = cookie("", 0, secure)
+    {
+        res.headers_mut().append(header::SET_COOKIE, c);
     }
     res
 }

@@ -153,10 +153,11 @@ fn too_large(cx: &Cx) -> Cx {
 }
 
 async fn form(cx: Cx, headers: HeaderMap) -> Response {
-    let form = SignupForm {
+    // A refused sign-up comes back with what was typed (never the password).
+    let form = cx.kept().unwrap_or_else(|| SignupForm {
         id_kind: "prc_resident_id".into(),
         ..Default::default()
-    };
+    });
     signup_page(&cx, &anon_csrf(&headers), form)
 }
 

@@ -235,6 +235,8 @@ page_template! {
     Users = "staff/users.html" {
         users: Vec<StaffSummary>,
         roles: Vec<&'static str>,
+        /// The new account's form as posted, after a refusal (never the password).
+        form: NewUser,
     }
 }
 
@@ -249,6 +251,7 @@ async fn users_page(cx: &Cx, staff: StaffSession) -> PageResult {
         page,
         users,
         roles: Role::ALL.iter().map(|r| r.code()).collect(),
+        form: cx.kept().unwrap_or_default(),
     }))
 }
 
