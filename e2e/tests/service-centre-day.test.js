@@ -54,7 +54,7 @@ describe('a day at the service centre', () => {
       await expectText(ticketPage.locator('#ticket-label'), /^A\d{3}$/);
       const ticket = (await ticketPage.locator('#ticket-label').textContent()).trim();
       // A walk-in after her: her appointment (and her age, 76) puts her first anyway.
-      await ticketPage.locator('#walkin-service').selectOption('eep_application');
+      await ticketPage.locator('input[name="service"][value="eep_application"]').check();
       await ticketPage.getByRole('button', { name: 'Print a ticket' }).click();
       await expectText(ticketPage.locator('#ticket-label'), /^A\d{3}$/);
       await printer.close();
