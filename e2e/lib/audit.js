@@ -77,9 +77,9 @@ function isKiosk(path) {
 }
 
 /**
- * Post/redirect/get: a page shown in answer to a form should have an address a reload shows
- * again, never "confirm form resubmission" or HTTP 405. Until every form redirects (issue 17,
- * item 2) these are reported with the journey, not failed; `E2E_STRICT_PRG=1` fails them.
+ * Post/redirect/get: a page shown in answer to a form must have an address a reload shows
+ * again, never "confirm form resubmission" or HTTP 405. A journey that sees one fails
+ * (`E2E_STRICT_PRG=0` only reports them).
  */
 export function resubmits(seen) {
   return seen.posted.map((p) => `${p}: a page shown in answer to a form (no redirect)`);

@@ -63,9 +63,10 @@ export async function withPage(t, browser, contextOptions, fn) {
         // axe-core needs scripts; a context that turned them off is audited by the others.
         if (!failed && options.javaScriptEnabled !== false) {
           problems.push(...(await auditPages(context, seen, t.name, options.baseURL)));
+          // Every form redirects (post/redirect/get); E2E_STRICT_PRG=0 only reports them.
           const prg = resubmits(seen);
-          if (process.env.E2E_STRICT_PRG === '1') problems.push(...prg);
-          else for (const p of prg) t.diagnostic(`post/redirect/get: ${p}`);
+          if (process.env.E2E_STRICT_PRG === '0') for (const p of prg) t.diagnostic(`post/redirect/get: ${p}`);
+          else problems.push(...prg);
         }
       }
       return close();

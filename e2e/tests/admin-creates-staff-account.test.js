@@ -31,7 +31,7 @@ describe('admin creates a staff account', () => {
       await form.locator('input[name="password"]').evaluate((el) => el.removeAttribute('minlength'));
       await form.locator('select[name="role"]').selectOption('reviewer');
       await form.locator('button[type="submit"]').click();
-      await expectText(page.locator('main p.alert'), /at least 10 characters/i);
+      await expectText(page.locator('main .error-summary'), /at least 10 characters/i);
       await expectCount(page.locator('main table td', { hasText: 'reviewer.wong' }), 0);
 
       await form.locator('input[name="username"]').fill('reviewer.wong');

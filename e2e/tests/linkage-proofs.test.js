@@ -64,7 +64,7 @@ describe('linkage proofs', () => {
       await page.locator('#residence_permit_number').fill('810000199001010011');
       await page.locator('#name').fill('CHAN TAI MAN');
       await page.getByRole('button', { name: 'Check and print' }).click();
-      await expectCount(page.locator('main p.alert'), 1);
+      await expectCount(page.locator('main .error-summary'), 1);
       await page.locator('#residence_permit_number').fill(rp);
       await page.getByRole('button', { name: 'Check and print' }).click();
       await page.waitForURL((u) => u.pathname.startsWith('/staff/linkage-proofs/'));

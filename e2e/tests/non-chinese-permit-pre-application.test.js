@@ -150,7 +150,7 @@ describe('non-Chinese permit pre-application', () => {
       // The old permit goes into the card slot first; nothing is released without it.
       const { machine, kiosk } = await kioskPage(demo.browser, demo.server);
       await collectAtKiosk(kiosk, { reference: receipt, idNumber: 'C668668(9)' });
-      await expectText(kiosk.locator('main p.alert'), /Insert the permit being renewed/);
+      await expectText(kiosk.locator('main .error-summary'), /Insert the permit being renewed/);
       await collectAtKiosk(kiosk, { reference: receipt, idNumber: 'C668668(9)', oldPermit: 'HA1234567 01' });
       await expectText(kiosk.locator('#new-number'), 'HA1234567');
       await expectText(kiosk.locator('#surrendered'), /HA1234567/);

@@ -29,22 +29,24 @@ describe('officer finds a person', () => {
       assert.equal(new URL(redirect.url()).pathname, '/staff');
       assert.equal((await redirect.response()).status(), 303);
 
-      // A wrong password shows an alert and keeps the clerk on the form.
+      // A wrong password shows an alert and keeps the clerk on the form (post, redirect,
+      // get: the form again at its own address, the name kept).
       await page.locator('#username').fill('clerk');
       await page.locator('#password').fill('not-the-password');
       const rejected = page.waitForResponse((res) =>
         new URL(res.url()).pathname === '/staff/login' && res.request().method() === 'POST');
       await page.locator('main form button[type="submit"]').click();
-      assert.equal((await rejected).status(), 401);
-      await expectText(page.locator('main p.alert'), /wrong username or password/i);
+      assert.equal((await rejected).status(), 303);
+      await expectText(page.locator('main .error-summary'), /wrong username or password/i);
       assert.equal(new URL(page.url()).pathname, '/staff/login');
+      assert.equal(await page.locator('#username').inputValue(), 'clerk');
 
       // The right password leads to the officer desk.
       await page.locator('#username').fill('clerk');
       await page.locator('#password').fill('demo-clerk-pass');
       await page.locator('main form button[type="submit"]').click();
       await page.waitForURL((url) => url.pathname === '/staff');
-      await expectCount(page.locator('main p.alert'), 0);
+      await expectCount(page.locator('main .error-summary'), 0);
 
       // Search by EEP card number, typed in lower case.
       await page.locator('input#q').fill('ca1234567');

@@ -40,7 +40,7 @@ describe('a day at the service centre', () => {
       // Booking the same service again is refused with a clear message.
       await page.goto(`/my/appointments/new?service=eep_application&office=${OFFICE}&date=${MONDAY.slice(0, 10)}`);
       await page.locator('#book').click();
-      await expectText(page.locator('main p.alert'), /already have an appointment/);
+      await expectText(page.locator('main .error-summary'), /already have an appointment/);
 
       // 2. At the ticket printer: scan (type) the reference.
       const printer = await context.browser().newContext({ baseURL: demo.server.baseURL, ...EN });
@@ -51,7 +51,7 @@ describe('a day at the service centre', () => {
       await expectText(ticketPage.locator('#ticket-label'), /^A\d{3}$/);
       const ticket = (await ticketPage.locator('#ticket-label').textContent()).trim();
       // A walk-in after her: her appointment (and her age, 76) puts her first anyway.
-      await ticketPage.locator('#walkin-service').selectOption('eep_application');
+      await ticketPage.locator('input[name="service"][value="eep_application"]').check();
       await ticketPage.getByRole('button', { name: 'Print a ticket' }).click();
       await expectText(ticketPage.locator('#ticket-label'), /^A\d{3}$/);
       await printer.close();
@@ -70,7 +70,7 @@ describe('a day at the service centre', () => {
       await clerk.getByRole('link', { name: 'Photo station' }).click();
       await clerk.locator('#photo').setInputFiles({ name: 'tiny.png', mimeType: 'image/png', buffer: png(40, 40) });
       await clerk.getByRole('button', { name: 'Check and keep the photo' }).click();
-      await expectText(clerk.locator('main p.alert'), /too small/);
+      await expectText(clerk.locator('main .error-summary'), /too small/);
       await clerk.locator('#photo').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: png(390, 567) });
       await clerk.getByRole('button', { name: 'Check and keep the photo' }).click();
       await clerk.waitForURL((u) => u.pathname.startsWith('/staff/centre/photos/'));
@@ -91,7 +91,7 @@ describe('a day at the service centre', () => {
       await expectCount(boxes, 4);
       for (let i = 0; i < 3; i++) await boxes.nth(i).check();
       await clerk.locator('#accept').click();
-      await expectText(clerk.locator('main p.alert'), /Tick every document/);
+      await expectText(clerk.locator('main .error-summary'), /Tick every document/);
       // What was entered is still there; only the missing box needs a tick.
       assert.equal(await clerk.locator('input[name="checklist"]').nth(0).isChecked(), true);
       assert.equal(await clerk.locator('#photo_receipt').inputValue(), photoCode);
@@ -127,10 +127,10 @@ describe('a day at the service centre', () => {
       const kiosk = await machine.newPage();
       await pairDevice(kiosk, 'kiosk');
       await collectAtKiosk(kiosk, { reference: receiptRef, idNumber: '440106199001010010' });
-      await expectText(kiosk.locator('main p.alert'), /do not match/);
+      await expectText(kiosk.locator('main .error-summary'), /do not match/);
       // The old card goes into the slot first: nothing is released without it.
       await collectAtKiosk(kiosk, { reference: receiptRef, idNumber: '11010519491231002X' });
-      await expectText(kiosk.locator('main p.alert'), /Insert the permit being renewed/);
+      await expectText(kiosk.locator('main .error-summary'), /Insert the permit being renewed/);
       await collectAtKiosk(kiosk, { reference: receiptRef, idNumber: '11010519491231002X', oldPermit: 'CA1234567' });
       await expectText(kiosk.locator('#new-number'), newNumber);
       await expectText(kiosk.locator('#surrendered'), /CA1234567/);
@@ -151,7 +151,7 @@ describe('a day at the service centre', () => {
       await page.locator('#mobile').fill('13800000001');
       await page.locator('#password').fill('my own long password');
       await page.locator('main form button[type="submit"]').click();
-      await expectText(page.locator('main p.alert'), /没有与该证件号码和姓名相符/);
+      await expectText(page.locator('main .error-summary'), /没有与该证件号码和姓名相符/);
       await page.locator('#name').fill('李华');
       await page.locator('#password').fill('my own long password');
       await page.locator('main form button[type="submit"]').click();

@@ -76,7 +76,7 @@ describe('traveller gets a temporary e-permit on a phone', () => {
       await page.locator('#mobile').fill(MOBILE);
       await page.locator('#password').fill(PASSWORD);
       await page.getByRole('button', { name: '發送短訊驗證碼' }).click();
-      await expectText(page.locator('main p.alert'), /沒有與您輸入的證件/);
+      await expectText(page.locator('main .error-summary'), /沒有與您輸入的證件/);
 
       await page.locator('#document_expiry').fill(showcaseExpiry());
       await page.locator('#password').fill(PASSWORD);
@@ -89,7 +89,7 @@ describe('traveller gets a temporary e-permit on a phone', () => {
       const wrong = code === '000000' ? '111111' : '000000';
       await page.locator('#code').fill(wrong);
       await page.getByRole('button', { name: '確認' }).click();
-      await expectText(page.locator('main p.alert'), /驗證碼不正確/);
+      await expectText(page.locator('main .error-summary'), /驗證碼不正確/);
       await page.locator('#code').fill(code);
       await page.getByRole('button', { name: '確認' }).click();
       await page.waitForURL((u) => u.pathname === '/temporary-permit/face');
@@ -97,7 +97,7 @@ describe('traveller gets a temporary e-permit on a phone', () => {
       // Step 4: a file that is not a photo is refused; a selfie passes.
       await page.locator('#photo').setInputFiles({ name: 'note.txt', mimeType: 'image/png', buffer: Buffer.from('not a picture') });
       await page.getByRole('button', { name: '人臉核驗並簽發' }).click();
-      await expectText(page.locator('main p.alert'), /JPEG 或 PNG/);
+      await expectText(page.locator('main .error-summary'), /JPEG 或 PNG/);
       await page.locator('#photo').setInputFiles({ name: 'selfie.png', mimeType: 'image/png', buffer: SELFIE });
       await page.getByRole('button', { name: '人臉核驗並簽發' }).click();
       await page.waitForURL((u) => u.pathname === '/temporary-permit/issued');

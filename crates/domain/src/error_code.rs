@@ -276,6 +276,10 @@ error_codes! {
     CannotCancel = "cannot_cancel",
     CardNotValid = "card_not_valid",
     CardOrIdentityMismatch = "card_or_identity_mismatch",
+    /// The card was surrendered, reported lost or has expired.
+    CardNoLongerValid = "card_no_longer_valid",
+    /// No appointment has the reference given at reception.
+    UnknownReference = "unknown_reference",
     CardRequired = "card_required",
     CounterOnly = "counter_only",
     FirstTimeAtCounter = "first_time_at_counter",

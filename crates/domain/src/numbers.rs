@@ -163,12 +163,9 @@ pub fn kinds_matching(raw: &str) -> Vec<DocumentKind> {
         .collect()
 }
 
-/// A number as typed, without its spaces (ASCII and ideographic) and in upper case.
+/// A number as typed, as stored (see `ids::squeeze`).
 fn canonical(raw: &str) -> String {
-    raw.chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_uppercase()
+    crate::ids::squeeze(raw)
 }
 
 /// Parses the HRP issue count (`01`..`99`, or `1`..`99`). Empty is `None` for every kind; a

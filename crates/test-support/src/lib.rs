@@ -154,7 +154,7 @@ impl TestApp {
         let csrf = self.csrf(&c, "/apply/register").await;
         let form = [("csrf", csrf.as_str()), ("email", email), ("lang", "en")];
         let r = self.post_form(&c, "/apply/register", &form).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
         exitentry_services::jobs::run_due(&self.app)
             .await
             .expect("jobs");
@@ -255,6 +255,16 @@ impl TestApp {
         self.get(client, path).await.status()
     }
 
+    /// A form's answer drawn as a page (post, redirect, get): the 303 to the page's own
+    /// address, and that page as `client` then gets it (200).
+    pub async fn shown(&self, client: &reqwest::Client, r: reqwest::Response) -> String {
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "post/redirect/get");
+        let to = header(&r, reqwest::header::LOCATION).to_string();
+        let page = self.get(client, &to).await;
+        assert_eq!(page.status(), StatusCode::OK, "{to}");
+        page.text().await.expect("body")
+    }
+
     /// The CSRF token of the form on the page at `path`, as `client` gets it.
     pub async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
         csrf_field(&self.text(client, path).await)
@@ -294,6 +304,37 @@ pub async fn error_code_of(r: reqwest::Response) -> String {
         .as_str()
         .expect("an error code")
         .to_string()
+}
+
+/// What a form's answer left for the page it redirects to (post/redirect/get): the flash
+/// cookie's content (`e`: the error in English, Simplified and Traditional Chinese; `f`: its
+/// field; `k`: the fields kept), or null.
+pub fn flash_of(r: &reqwest::Response) -> serde_json::Value {
+    use base64::Engine;
+    r.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.strip_prefix("__Host-").unwrap_or(v))
+        .filter_map(|v| v.strip_prefix("ee_flash="))
+        .filter_map(|v| {
+            v.split(';')
+                .next()?
+                .split_once('.')
+                .map(|(b, _)| b.to_string())
+        })
+        .filter_map(|b| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(b)
+                .ok()
+        })
+        .find_map(|json| serde_json::from_slice(&json).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// The English message of the error a form's answer left for its page ("" without one).
+pub fn flash_error(r: &reqwest::Response) -> String {
+    flash_of(r)["e"][0].as_str().unwrap_or("").to_string()
 }
 
 /// The value of `<input type="hidden" name="NAME" value="…">` in a page.

@@ -92,6 +92,10 @@ pub fn router(app: App) -> Router {
             state.clone(),
             pages::render_error_pages,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            extract::flash::post_redirect_get,
+        ))
         .layer(axum::middleware::from_fn(observability::track))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

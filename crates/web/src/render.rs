@@ -2,6 +2,7 @@
 //! every template gets, rendering, and the formatting helpers templates call (times in
 //! Beijing, yuan, QR codes). Page modules import these from `pages::common`.
 
+use crate::extract::flash::Said;
 use crate::i18n::Lang;
 use askama::Template;
 use axum::extract::OriginalUri;
@@ -39,11 +40,32 @@ pub struct Page {
     pub notice: Option<String>,
     /// Why the action that led here (or the page's own search) failed.
     pub error: Option<String>,
+    /// The field that error is about: the error summary links to it, the field says it.
+    pub error_field: Option<String>,
 }
 
-/// What the action that led to a page did, shown on it: a notice, or why it failed (the
-/// status the page is answered with, and the message).
-pub type Outcome = Result<String, (StatusCode, String)>;
+/// What the action that led to a page did, shown on it: a notice, or why it failed.
+pub type Outcome = Result<String, Failed>;
+
+/// Why an action failed: the status its page is answered with, the message (in every
+/// language, for the page drawn again after a language switch) and the field it is about.
+#[derive(Clone, Debug)]
+pub struct Failed {
+    pub status: StatusCode,
+    pub said: Said,
+    pub field: Option<String>,
+}
+
+impl Failed {
+    /// A failure told by the message `key`.
+    pub fn key(status: StatusCode, key: &str) -> Failed {
+        Failed {
+            status,
+            said: Said::key(key),
+            field: None,
+        }
+    }
+}
 
 pub struct LangLink {
     pub code: &'static str,
@@ -66,6 +88,32 @@ impl Page {
             title: lang.t(title_key),
             notice: None,
             error: None,
+            error_field: None,
+        }
+    }
+
+    /// The message next to field `name` when the error is about it.
+    pub fn field_message(&self, name: &str) -> Option<&str> {
+        match (&self.error, &self.error_field) {
+            (Some(e), Some(f)) if f == name => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The attributes of field `name`'s input when the error is about it (`aria-invalid`,
+    /// and `aria-describedby` naming the message next to it).
+    pub fn invalid_attrs(&self, name: &str) -> String {
+        match self.field_message(name) {
+            Some(_) => format!(r#" aria-invalid="true" aria-describedby="{name}-error""#),
+            None => String::new(),
+        }
+    }
+
+    /// The page's title as the browser shows it: "Error: " first when the page shows one.
+    pub fn full_title(&self) -> String {
+        match self.error {
+            Some(_) => format!("{}{}", self.t("title-error-prefix"), self.title),
+            None => self.title.clone(),
         }
     }
 

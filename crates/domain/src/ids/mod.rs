@@ -297,7 +297,7 @@ fn parse_prc(raw: &str, today: NaiveDate) -> Result<String, Invalid> {
 /// Shape shared by PRC ids and residence permits: 17 digits + digit or `X`; returns the
 /// trimmed, upper-cased string.
 fn gb11643_shape(raw: &str, what: &str) -> Result<String, Invalid> {
-    let s = raw.trim().to_ascii_uppercase();
+    let s = squeeze(raw);
     let b = s.as_bytes();
     let ok = b.len() == 18
         && b[..17].iter().all(u8::is_ascii_digit)
@@ -500,7 +500,7 @@ fn parse_macao(raw: &str) -> Result<String, Invalid> {
             "a Macao id must be 1, 5 or 7, then 6 digits and a check digit, e.g. 1234567(8)",
         )
     };
-    let s = raw.trim();
+    let s = &squeeze(raw);
     if !s.is_ascii() {
         return Err(bad());
     }
@@ -539,7 +539,7 @@ fn taiwan_weighted_sum(b: &[u8]) -> u32 {
 }
 
 fn parse_taiwan(raw: &str) -> Result<String, Invalid> {
-    let s = raw.trim().to_ascii_uppercase();
+    let s = squeeze(raw);
     let b = s.as_bytes();
     let shape_ok = b.len() == 10
         && b[0].is_ascii_uppercase()
@@ -573,6 +573,16 @@ fn parse_passport(raw: &str) -> Result<String, Invalid> {
             "a passport number must be 5 to 20 letters and digits",
         ))
     }
+}
+
+/// A number as people type or copy it, as stored: without its spaces (ASCII and
+/// ideographic), in upper case. `h1234 5678` and `H12345678` are one number; anything else
+/// (a hyphen, a full-width digit) is still refused, so a typo is not silently "fixed".
+pub fn squeeze(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 /// Keeps `front` and `back` characters of an ASCII string and stars the rest; falls back to

@@ -486,3 +486,24 @@ fn no_panic_on_odd_input() {
         let _ = ResidencePermitNumber::parse(raw, today());
     }
 }
+
+#[test]
+fn numbers_accept_spaces_and_lower_case() {
+    assert_eq!(canonical(IdKind::Hkid, "a123456 (3)"), "A1234563");
+    assert_eq!(canonical(IdKind::TaiwanId, "a123 456 789"), "A123456789");
+    assert_eq!(canonical(IdKind::MacaoId, "1234 567(8)"), "12345678");
+    assert_eq!(
+        canonical(IdKind::PrcResidentId, "110105 19491231 002x"),
+        "11010519491231002X"
+    );
+    let permit = |raw| {
+        crate::numbers::DocumentNumber::parse(crate::numbers::DocumentKind::Hrp, raw, today())
+    };
+    for raw in ["h1234 5678", "H1234\u{3000}5678", " h12345678 "] {
+        assert_eq!(
+            permit(raw).ok().map(|n| n.as_str().to_string()).as_deref(),
+            Some("H12345678"),
+            "{raw}"
+        );
+    }
+}

@@ -30,31 +30,33 @@ pub async fn identify(
 ) -> Result<i64> {
     device.require_kiosk()?;
     let number = card_number(card);
+    let id_number = exitentry_domain::ids::squeeze(id_number);
     let mut conn = app.db.conn().await?;
     let found = documents::by_number(&mut conn, &number)
         .await?
         .into_iter()
         .find(|(d, p)| {
-            // Only a card valid today: a card reported lost or expired identifies nobody.
             d.doc.kind == DocumentKind::EepCard
-                && app.document_status(&d.doc, app.today()) == DocumentStatus::Valid
-                && crate::tokens::constant_time_eq(
-                    &p.person.id_number,
-                    &id_number.trim().to_ascii_uppercase(),
-                )
+                && crate::tokens::constant_time_eq(&p.person.id_number, &id_number)
         });
-    found
-        .map(|(d, _)| d.doc.person_id)
-        .ok_or(ServiceError::conflict(
+    match found {
+        // Only a card valid today identifies its holder; one surrendered, reported lost or
+        // expired is told as such (the holder typed both numbers, nothing is revealed).
+        Some((d, _)) if app.document_status(&d.doc, app.today()) != DocumentStatus::Valid => Err(
+            ServiceError::conflict(ErrorCode::CardNoLongerValid, "this card is no longer valid"),
+        ),
+        Some((d, _)) => Ok(d.doc.person_id),
+        None => Err(ServiceError::conflict(
             ErrorCode::CardOrIdentityMismatch,
             "the card and the identity number do not match",
-        ))
+        )),
+    }
 }
 
 /// The card number from what was typed or scanned: the number itself, or the first
 /// `C…` token of nine characters in a machine-readable line.
 pub fn card_number(input: &str) -> String {
-    let up = input.trim().to_ascii_uppercase();
+    let up = exitentry_domain::ids::squeeze(input);
     up.split(|c: char| !c.is_ascii_alphanumeric())
         .flat_map(|t| (0..t.len().saturating_sub(8)).map(move |i| &t[i..i + 9]))
         .find(|t| {

@@ -697,7 +697,27 @@ async fn an_interrupted_print_is_released(t: &TestDb) {
     assert_eq!(p.job_status, "printed");
 }
 
+/// A card that has expired is told as such at the kiosk (not as a mismatch of numbers),
+/// and both numbers may be typed with spaces and in lower case.
+async fn the_kiosk_tells_a_card_that_is_no_longer_valid(t: &TestDb) {
+    let (app, clock, _k, li, kiosk) = li_hua_at_kiosk(t).await;
+    let typed = ea::identify(&app, &kiosk, "csca 1234 567", "110105 19491231 002x").await;
+    assert_eq!(typed.unwrap(), li);
+    clock.advance(chrono::Duration::days(20 * 366));
+    assert_eq!(
+        error_code(ea::identify(
+            &app,
+            &kiosk,
+            "CA1234567",
+            "11010519491231002X"
+        ))
+        .await,
+        "card_no_longer_valid"
+    );
+}
+
 backend_tests!(
+    the_kiosk_tells_a_card_that_is_no_longer_valid,
     the_twenty_day_rule_holds_on_the_print_day,
     an_interrupted_print_is_released,
     endorsements_import_with_a_report,

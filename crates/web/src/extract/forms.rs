@@ -15,6 +15,7 @@
 use super::context::Cx;
 use crate::AppState;
 use crate::i18n::cookie_in;
+use crate::render::Failed;
 use crate::session::{ExpectedCsrf, LOGIN_CSRF_COOKIE};
 use axum::extract::{Form, FromRequest, FromRequestParts, Multipart, RawPathParams, Request};
 use axum::http::request::Parts;
@@ -103,7 +104,7 @@ impl Refusal {
 
     /// The context for drawing the form again with the refusal (403).
     pub fn again(&self) -> Cx {
-        let refused = (StatusCode::FORBIDDEN, self.cx.lang.t("err-csrf"));
+        let refused = Failed::key(StatusCode::FORBIDDEN, "err-csrf");
         self.cx.after(Err(refused))
     }
 

@@ -3,6 +3,7 @@
 //! permission (`staff`) before a handler runs.
 
 pub mod context;
+pub mod flash;
 pub mod forms;
 pub mod staff;
 

@@ -254,9 +254,10 @@ async fn show_page(cx: &Cx, me: ApplicantSession, id: &str, q: ShowQuery) -> Pag
         .collect();
     // An upload's error names its document; any other error is the page's.
     let (upload_error, cx) = match carried_error(cx, &q.error) {
-        Some((_, msg)) if DOCUMENTS.contains(&q.doc.as_str()) => {
+        Some(failed) if DOCUMENTS.contains(&q.doc.as_str()) => {
             let document = cx.lang.t(&format!("doc-purpose-{}", q.doc));
-            let args = [("document", document), ("reason", msg)];
+            let reason = failed.said.text(cx.lang).to_string();
+            let args = [("document", document), ("reason", reason)];
             (
                 Some(cx.lang.t_args("apply-upload-failed", &args)),
                 cx.clone(),

@@ -3,8 +3,8 @@
 //! sign-out.
 
 use super::common::{
-    CsrfField, CsrfForm, CsrfOnly, Cx, NextQuery, Refusal, SignIn, Up, page_template, render,
-    with_anon_csrf,
+    CsrfField, CsrfForm, CsrfOnly, Cx, Failed, NextQuery, Refusal, SignIn, Up, page_template,
+    render, with_anon_csrf,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -89,7 +89,10 @@ async fn register(
 ) -> Response {
     let outcome = if cx.s.login_throttle.check(ip).is_err() {
         // Registering sends email: limited per client like signing in.
-        Err((StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited")))
+        Err(Failed::key(
+            StatusCode::TOO_MANY_REQUESTS,
+            "err-rate_limited",
+        ))
     } else {
         match hrp::register(cx.app(), &f.email, &f.lang).await {
             Ok(()) => Ok(String::new()),

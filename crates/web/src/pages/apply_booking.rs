@@ -247,7 +247,7 @@ async fn cancel(
     match ap::cancel(cx.app(), Booker::Applicant(&a), &current.appointment_id).await {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(e @ ServiceError::Conflict { .. }) => {
-            confirm_cancel(&cx, &a, &id, Some(cx.shown(&e).1)).await
+            confirm_cancel(&cx, &a, &id, Some(cx.message(&e))).await
         }
         Err(e) => Err(cx.fail(&back)(e)),
     }

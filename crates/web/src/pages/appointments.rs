@@ -270,7 +270,7 @@ async fn cancel(
 ) -> PageResult {
     match ap::cancel(cx.app(), Booker::Holder(&h), &id).await {
         Ok(_) => Ok(Redirect::to(LIST).into_response()),
-        Err(e) if conflict(&e) => confirm_cancel(&cx, &h, &id, Some(cx.shown(&e).1)).await,
+        Err(e) if conflict(&e) => confirm_cancel(&cx, &h, &id, Some(cx.message(&e))).await,
         Err(e) => Err(cx.fail(LIST)(e)),
     }
 }

@@ -99,6 +99,8 @@ page_template! {
         csrf: String,
         services: Vec<Service>,
         ticket: Option<TicketView>,
+        /// What was typed, kept after a refusal.
+        form: TicketForm,
     }
 }
 
@@ -112,6 +114,7 @@ fn reception_page(cx: &Cx, staff: StaffSession, ticket: Option<TicketView>) -> R
         csrf,
         services: bookable(),
         ticket,
+        form: cx.kept().unwrap_or_default(),
     })
 }
 
@@ -279,11 +282,11 @@ async fn counter_page(cx: &Cx, staff: StaffSession, counter: &str, draft: Draft)
         .and_then(|t| Service::parse(&t.service).ok())
         .map(products::for_service)
         .unwrap_or_default();
-    let product = draft
-        .product
-        .as_deref()
-        .and_then(|p| products.iter().find(|x| x.code == p).copied())
-        .or_else(|| products.first().copied());
+    let chosen = match draft.product.as_deref() {
+        Some(p) => products.iter().find(|x| x.code == p).copied(),
+        None => holders_renewal(cx, &staff, state.serving.as_ref(), &products).await,
+    };
+    let product = chosen.or_else(|| products.first().copied());
     let csrf = staff.csrf_token.clone();
     Ok(cx.render(&Counter {
         page: cx.page(Some(staff), "counter-title"),
@@ -296,6 +299,27 @@ async fn counter_page(cx: &Cx, staff: StaffSession, counter: &str, draft: Draft)
     }))
 }
 
+/// For a person who already holds a document the service issues, its renewal (the clerk
+/// can still choose another): a card holder is rarely a first application.
+async fn holders_renewal(
+    cx: &Cx,
+    staff: &StaffSession,
+    serving: Option<&TicketView>,
+    products: &[&'static Product],
+) -> Option<&'static Product> {
+    let person = serving?.person_id?;
+    let (_, documents) = exitentry_services::registry::person(cx.app(), staff, person)
+        .await
+        .ok()?;
+    products
+        .iter()
+        .find(|p| {
+            p.reason == products::IssueReason::Renewal
+                && documents.iter().any(|d| d.kind == p.issues)
+        })
+        .copied()
+}
+
 async fn counter(
     cx: Cx,
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
@@ -305,11 +329,28 @@ async fn counter(
         .counter
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| "1".into());
-    let draft = Draft {
-        product: q.product,
-        ..Default::default()
+    // An acceptance the rules refused comes back with what the clerk entered.
+    let draft = match cx
+        .kept::<Pairs>()
+        .filter(|p| !p.get("ticket_id").is_empty())
+    {
+        Some(p) => Draft {
+            product: Some(p.get("product")),
+            ticked: p.all("checklist"),
+            photo_receipt: p.get("photo_receipt"),
+            id_number: p.get("id_number"),
+        },
+        None => Draft {
+            product: q.product,
+            ..Default::default()
+        },
     };
     counter_page(&cx, staff, &counter, draft).await
+}
+
+/// The counter's page address (post, redirect, get: where its forms' answers are shown).
+fn counter_at(counter: &str) -> String {
+    format!("{COUNTER}?counter={}", urlenc(counter))
 }
 
 #[derive(Deserialize)]
@@ -351,9 +392,9 @@ async fn counter_action(
     };
     // Post, then redirect: the counter page shows the new state and a reload repeats nothing.
     redirect_or_again(
-        &cx,
+        &cx.at(&counter_at(&f.counter)),
         done,
-        |()| format!("{COUNTER}?counter={}", urlenc(&f.counter)),
+        |()| counter_at(&f.counter),
         inline,
         async |cx| counter_page(cx, staff, &f.counter, Draft::default()).await,
         COUNTER,
@@ -379,9 +420,15 @@ async fn accept(
         id_number: Some(get("id_number")).filter(|v| !v.trim().is_empty()),
     };
     let counter = get("counter");
+    let accepted = centre::accept(cx.app(), &staff, &req).await;
+    if accepted.is_ok() {
+        // The ticket's business is done once its application is accepted (the fee is taken
+        // on the application's page): the counter is ready to call the next person.
+        let _ = centre::finish(cx.app(), &staff, req.ticket_id, false).await;
+    }
     redirect_or_again(
-        &cx,
-        centre::accept(cx.app(), &staff, &req).await,
+        &cx.at(&counter_at(&counter)),
+        accepted,
         |a| format!("/staff/centre/applications/{}", a.id),
         inline,
         async |cx| {

@@ -3,7 +3,8 @@
 //! measures (bookings, no-shows, waiting and service times).
 
 use super::common::{
-    CsrfForm, Cx, StaffWith, csrf_field, need, outcome, page_template, render, when_micros,
+    CsrfForm, Cx, StaffWith, csrf_field, need, outcome, page_template, render, urlencoding_min,
+    when_micros,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -295,7 +296,11 @@ async fn act(
     };
     let shown = |e: &ServiceError| !matches!(e, ServiceError::Internal(_));
     let outcome = outcome(&cx, done, |n| n, shown, ADMIN)?;
-    render_page(&cx.after(outcome), staff, &office, "").await
+    let here = match office.is_empty() {
+        true => ADMIN.to_string(),
+        false => format!("{ADMIN}?office={}", urlencoding_min(&office)),
+    };
+    render_page(&cx.at(&here).after(outcome), staff, &office, "").await
 }
 
 /// A public holiday or make-up day of a holiday calendar (the form's calendar, the

@@ -167,16 +167,23 @@ async fn lookup(
     StaffWith(staff, _): StaffWith<need::ServeCounter>,
     Query(q): Query<LookupQuery>,
 ) -> PageResult {
-    lookup_page(&cx, staff, &q, Draft::default()).await
+    // An application the rules refused comes back with the person and what was entered.
+    match cx.kept::<Pairs>() {
+        Some(pairs) => {
+            let q = LookupQuery {
+                id_number: pairs.get("id_number"),
+                kind: pairs.get("kind"),
+            };
+            lookup_page(&cx, staff, &q, draft_of(&pairs)).await
+        }
+        None => lookup_page(&cx, staff, &q, Draft::default()).await,
+    }
 }
 
-async fn apply(
-    cx: Cx,
-    StaffWith(staff, _): StaffWith<need::ServeCounter>,
-    CsrfForm(pairs, _): CsrfForm<Pairs>,
-) -> PageResult {
+/// What the clerk entered in the application form.
+fn draft_of(pairs: &Pairs) -> Draft {
     let get = |k: &str| pairs.get(k);
-    let draft = Draft {
+    Draft {
         destination: get("destination"),
         kind: get("kind"),
         variant: get("variant"),
@@ -186,7 +193,16 @@ async fn apply(
         approved_until: get("approved_until"),
         stay_days: get("stay_days"),
         ticked: pairs.all("checklist"),
-    };
+    }
+}
+
+async fn apply(
+    cx: Cx,
+    StaffWith(staff, _): StaffWith<need::ServeCounter>,
+    CsrfForm(pairs, _): CsrfForm<Pairs>,
+) -> PageResult {
+    let get = |k: &str| pairs.get(k);
+    let draft = draft_of(&pairs);
     let (months, trips) = draft.variant.split_once(':').unwrap_or(("", ""));
     let req = CounterRequest {
         id_number: get("id_number"),

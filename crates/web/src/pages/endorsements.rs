@@ -10,8 +10,8 @@ use crate::error::PageResult;
 use crate::session::Holder;
 use axum::Router;
 use axum::extract::{Form, Path};
-use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
 use exitentry_services::ServiceError;
 use exitentry_services::endorsement_applications::{self as ea, ApplicationView, Choice};
 use exitentry_services::holders::HolderSession;
@@ -24,7 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(LIST, get(list).post(apply))
         .route("/my/endorsements/{id}", get(show))
-        .route("/my/endorsements/{id}/pay", post(pay))
+        .route("/my/endorsements/{id}/pay", get(pay_qr).post(pay))
         .route(
             "/my/endorsements/{id}/cancel",
             get(cancel_form).post(cancel),
@@ -51,8 +51,8 @@ async fn list_page(cx: &Cx, h: HolderSession) -> PageResult {
         Ok(c) => c,
         Err(e) => {
             // Nothing may be applied for today: said on the page, which still answers 200.
-            let (_, why) = cx.shown_or_fail(e, conflict, &page.path)?;
-            page.error = page.error.or(Some(why));
+            let why = cx.shown_or_fail(e, conflict, &page.path)?;
+            page.error = page.error.or(Some(why.said.text(cx.lang).to_string()));
             Vec::new()
         }
     };
@@ -137,16 +137,46 @@ async fn pay(
     let path = format!("{LIST}/{id}");
     match ea::pay_online(cx.app(), &h, &id, &f.provider).await {
         Ok((_, op::Checkout::Redirect(url))) => Ok(Redirect::to(&url).into_response()),
-        Ok((order, op::Checkout::Qr(payload))) => Ok(render(&PayQr {
-            page: cx.page(None, "payqr-title"),
-            qr_svg: qr_svg(&payload),
-            order,
-            back: path,
-        })),
+        Ok((order, op::Checkout::Qr(payload))) => {
+            let qr = QrToPay {
+                provider: order.provider.clone(),
+                amount_cents: order.amount.cents,
+                payload,
+            };
+            let cx = cx.at(&format!("{path}/pay")).showing(&qr);
+            Ok(pay_qr_page(&cx, qr, path))
+        }
         Err(e) => {
             let err = cx.shown_or_fail(e, shown, &path)?;
-            show_page(&cx.after(Err(err)), h, &id).await
+            show_page(&cx.at(&path).after(Err(err)), h, &id).await
         }
+    }
+}
+
+/// A QR to pay by scanning, carried from the payment's POST to its page.
+#[derive(serde::Serialize, Deserialize)]
+struct QrToPay {
+    provider: String,
+    amount_cents: i64,
+    payload: String,
+}
+
+fn pay_qr_page(cx: &Cx, qr: QrToPay, back: String) -> Response {
+    cx.render(&PayQr {
+        page: cx.page(None, "payqr-title"),
+        qr_svg: qr_svg(&qr.payload),
+        provider: qr.provider,
+        amount_cents: qr.amount_cents,
+        back,
+    })
+}
+
+/// The QR to pay (reload, language switch), else the application.
+async fn pay_qr(cx: Cx, Holder(_): Holder, Path(id): Path<String>) -> Response {
+    let back = format!("{LIST}/{id}");
+    match cx.made::<QrToPay>() {
+        Some(qr) => pay_qr_page(&cx, qr, back),
+        None => Redirect::to(&back).into_response(),
     }
 }
 
@@ -198,7 +228,7 @@ async fn cancel(
     let path = format!("{LIST}/{id}");
     match ea::cancel(cx.app(), h.person_id, &id, &h.actor()).await {
         Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e) if conflict(&e) => confirm_cancel(&cx, &h, &id, Some(cx.shown(&e).1)).await,
+        Err(e) if conflict(&e) => confirm_cancel(&cx, &h, &id, Some(cx.message(&e))).await,
         Err(e) => Err(cx.fail(&path)(e)),
     }
 }
@@ -207,7 +237,8 @@ page_template! {
     /// A provider paid by scanning (WeChat Pay Native): its QR code, then back to the
     /// application, whose status the provider's notification updates.
     PayQr = "holder/pay_qr.html" {
-        order: op::OrderRow,
+        provider: String,
+        amount_cents: i64,
         qr_svg: Option<String>,
         back: String,
     }

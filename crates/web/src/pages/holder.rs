@@ -5,8 +5,9 @@
 //! (which unlocks the issued QR) never lands in logs or browser history.
 
 use super::common::{
-    Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartBack, NextQuery, PermitCard,
-    Refusal, SignIn, Up, beijing, csrf_field, page_template, render, with_anon_csrf,
+    Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, Cx, Failed, MultipartBack, NextQuery,
+    Pairs, PermitCard, Refusal, SignIn, Up, beijing, csrf_field, page_template, render,
+    with_anon_csrf,
 };
 use crate::AppState;
 use crate::error::{PageResult, message_for};
@@ -27,7 +28,8 @@ const APPLICATION_COOKIE: &str = "ee_tpa";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/temporary-permit", get(start))
-        .route("/temporary-permit/details", post(details))
+        .route("/temporary-permit/details", get(details_form).post(details))
+        .route("/temporary-permit/change", post(change))
         .route("/temporary-permit/apply", post(apply))
         .route("/temporary-permit/code", get(code_form).post(code))
         .route("/temporary-permit/code/resend", post(resend))
@@ -91,10 +93,11 @@ fn start_page_with(
 
 async fn start(cx: Cx, headers: HeaderMap, MaybeHolder(holder): MaybeHolder) -> Response {
     let csrf = anon_csrf(&headers);
-    let form = StepOne {
+    // What was typed before (a refused step 1, or "change" on step 2), else a fresh form.
+    let form = cx.kept::<StepOne>().unwrap_or_else(|| StepOne {
         document_kind: "hrp".into(),
         ..Default::default()
-    };
+    });
     let mut already_valid = None;
     if let Some(h) = holder {
         let permits = tp::holder_permits(cx.app(), &h).await.unwrap_or_default();
@@ -141,8 +144,12 @@ page_template! {
     }
 }
 
-/// Step 2's form (what was typed kept, the password only while it is still needed).
+const START: &str = "/temporary-permit";
+const DETAILS: &str = "/temporary-permit/details";
+
+/// Step 2's form at its own address (what was typed kept; never the password).
 fn details_page(cx: &Cx, form: StepTwo) -> Response {
+    let cx = cx.at(DETAILS);
     cx.render(&Details {
         page: cx.page(None, "tp-title"),
         csrf: form.one.csrf.clone(),
@@ -150,19 +157,34 @@ fn details_page(cx: &Cx, form: StepTwo) -> Response {
     })
 }
 
+/// Step 2 after step 1 (or after a refusal): drawn from what was posted; with nothing
+/// posted (opened later, or in another browser), step 1.
+async fn details_form(cx: Cx, headers: HeaderMap) -> Response {
+    let Some(mut form) = cx.kept::<StepTwo>() else {
+        return restart();
+    };
+    let csrf = anon_csrf(&headers);
+    form.one.csrf = csrf.clone();
+    with_anon_csrf(&csrf, details_page(&cx, form))
+}
+
 /// Step 1 checks the shape of what was typed (the registry is asked only once, with
 /// everything, so the form cannot be used to probe it field by field).
 async fn details(cx: Cx, CsrfForm(f, _): CsrfForm<StepOne, Up>) -> Response {
     let problem = tp::check_step_one(cx.app(), &f.document_kind, &f.document_number, &f.name);
     if let Err(e) = problem {
-        let error = (StatusCode::BAD_REQUEST, message_for(&e, cx.lang));
-        return start_page(&cx.after(Err(error)), f.csrf.clone(), f);
+        return start_page(&cx.at(START).after(Err(cx.shown(&e))), f.csrf.clone(), f);
     }
     let form = StepTwo {
         one: f,
         ..Default::default()
     };
     details_page(&cx, form)
+}
+
+/// "Change" on step 2: step 1 again with its answers (step 2's hidden fields).
+async fn change(cx: Cx, CsrfForm(f, _): CsrfForm<StepTwo, Up>) -> Response {
+    start_page(&cx.at(START), f.one.csrf.clone(), f.one)
 }
 
 async fn apply(
@@ -172,7 +194,7 @@ async fn apply(
 ) -> Response {
     if cx.s.sms_throttle.check(ip).is_err() {
         f.password.clear();
-        let limited = (StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"));
+        let limited = Failed::key(StatusCode::TOO_MANY_REQUESTS, "err-rate_limited");
         return details_page(&cx.after(Err(limited)), f);
     }
     let input = ApplyInput {
@@ -192,7 +214,19 @@ async fn apply(
             let next = Redirect::to("/temporary-permit/code");
             ([(header::SET_COOKIE, cookie)], next).into_response()
         }
-        Err(e) => details_page(&cx.after(Err(cx.shown(&e))), f),
+        Err(e) => {
+            let mut failed = cx.shown(&e);
+            // Type, number and name are step 1's: the message sits at step 2's "change"
+            // button, which takes them back to step 1 with what was typed.
+            if failed
+                .field
+                .as_deref()
+                .is_some_and(|f| ["document_kind", "document_number", "name"].contains(&f))
+            {
+                failed.field = Some("change".into());
+            }
+            details_page(&cx.after(Err(failed)), f)
+        }
     }
 }
 
@@ -244,7 +278,7 @@ impl Back for FacePost {
 }
 
 fn too_large(cx: &Cx, csrf: String) -> Response {
-    let error = (StatusCode::BAD_REQUEST, cx.lang.t("err-image_too_large"));
+    let error = Failed::key(StatusCode::BAD_REQUEST, "err-image_too_large");
     face_page(&cx.after(Err(error)), csrf)
 }
 
@@ -322,13 +356,16 @@ async fn resend(
     CsrfForm(f, _): CsrfForm<CodeForm, Up>,
 ) -> Response {
     let outcome = match cx.s.sms_throttle.check(ip) {
-        Err(_) => Err((StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"))),
+        Err(_) => Err(Failed::key(
+            StatusCode::TOO_MANY_REQUESTS,
+            "err-rate_limited",
+        )),
         Ok(()) => match tp::resend_sms_code(cx.app(), &id, cx.lang.messages()).await {
             Ok(_) => Ok(cx.lang.t("tp-code-resent")),
             Err(e) => Err(cx.shown(&e)),
         },
     };
-    code_page(&cx.after(outcome), &id, f.csrf).await
+    code_page(&cx.at("/temporary-permit/code").after(outcome), &id, f.csrf).await
 }
 
 // ---- Step 4: the face check ---------------------------------------------------------
@@ -423,7 +460,12 @@ fn login_page(cx: &Cx, csrf: String, next: String, mobile: String) -> Response {
 async fn login_form(cx: Cx, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
     let csrf = anon_csrf(&headers);
     let next = SignIn::HOLDER.next(q.next.as_deref());
-    with_anon_csrf(&csrf, login_page(&cx, csrf.clone(), next, String::new()))
+    // A refused sign-in comes back with the name typed (never the password).
+    let typed = cx
+        .kept::<Pairs>()
+        .map(|p| p.get("mobile"))
+        .unwrap_or_default();
+    with_anon_csrf(&csrf, login_page(&cx, csrf.clone(), next, typed))
 }
 
 #[derive(Deserialize)]

@@ -75,7 +75,7 @@ async fn retry(
     let shown =
         |e: &ServiceError| matches!(e, ServiceError::Conflict { .. } | ServiceError::NotFound(_));
     let outcome = outcome(&cx, done, retried, shown, PATH)?;
-    page(&cx.after(outcome), staff).await
+    page(&cx.at(PATH).after(outcome), staff).await
 }
 
 /// A piece of a message body: plain text, or a web link to make clickable.

@@ -3,8 +3,8 @@
 //! display for the waiting room is public: it shows ticket numbers only.
 
 use super::common::{
-    CsrfForm, Cx, Page, TicketForm, TicketQuery, Up, bookable, chosen_endorsement, csrf_field,
-    page_template, render, ticket_for, with_anon_csrf,
+    CsrfForm, Cx, Failed, Page, TicketForm, TicketQuery, Up, bookable, chosen_endorsement,
+    csrf_field, page_template, render, ticket_for, with_anon_csrf,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -28,6 +28,8 @@ csrf_field!(CollectForm, EndorsementForm, PairForm);
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/kiosk", get(home))
+        .route("/kiosk/start", get(start))
+        .route("/kiosk/collected", get(collected))
         .route("/kiosk/pair", post(pair))
         .route("/kiosk/unpair", post(unpair))
         .route("/kiosk/ticket", post(ticket))
@@ -50,6 +52,8 @@ page_template! {
         csrf: String,
         services: Vec<Service>,
         ticket: Option<TicketView>,
+        /// What was typed, kept after a refusal.
+        form: TicketForm,
     }
 }
 
@@ -57,9 +61,34 @@ page_template! {
     Collect = "kiosk/collect.html" {
         device: DeviceSession,
         csrf: String,
-        collected: Option<Collected>,
+        collected: Option<CollectedView>,
+        /// What was typed into either form, kept after a refusal.
+        form: CollectForm,
+        end: EndorsementForm,
     }
 }
+
+/// What the collection kiosk handed out, carried to `/kiosk/collected`.
+#[derive(serde::Serialize, Deserialize)]
+struct CollectedView {
+    document_number: String,
+    expires_on: String,
+    surrendered: Option<String>,
+}
+
+impl From<Collected> for CollectedView {
+    fn from(c: Collected) -> Self {
+        CollectedView {
+            document_number: c.document_number,
+            expires_on: c.expires_on.to_string(),
+            surrendered: c.surrendered,
+        }
+    }
+}
+
+const HOME: &str = "/kiosk";
+/// Where a kiosk with nothing to show starts over.
+const START: &str = "/kiosk/start";
 
 fn kiosk_page(cx: &Cx) -> Page {
     cx.page(None, "kiosk-title")
@@ -79,6 +108,7 @@ fn tickets_page(
         csrf: csrf.to_string(),
         services: bookable(),
         ticket,
+        form: cx.kept().unwrap_or_default(),
     };
     with_anon_csrf(csrf, cx.render(&page))
 }
@@ -88,13 +118,26 @@ fn collect_page(
     cx: &Cx,
     csrf: &str,
     device: DeviceSession,
-    collected: Option<Collected>,
+    collected: Option<CollectedView>,
 ) -> Response {
+    // A refused form comes back with what was typed in it (the endorsement form posts an
+    // `action`; the collection form does not).
+    let end: EndorsementForm = cx.kept().unwrap_or_default();
+    let form = match end.action.is_empty() {
+        true => cx.kept().unwrap_or_default(),
+        false => CollectForm::default(),
+    };
+    let end = match end.action.is_empty() {
+        true => EndorsementForm::default(),
+        false => end,
+    };
     let page = Collect {
         page: kiosk_page(cx),
         device,
         csrf: csrf.to_string(),
         collected,
+        form,
+        end,
     };
     with_anon_csrf(csrf, cx.render(&page))
 }
@@ -136,7 +179,24 @@ struct PairForm {
     token: String,
 }
 
+/// The screen for the next person: whatever the last one typed or was shown is gone (the
+/// idle timer of `kiosk.js` comes here).
+async fn start(cx: Cx) -> Response {
+    let secure = cx.app().config.server.secure_cookies;
+    let clear = set_cookie(crate::extract::flash::FLASH_COOKIE, "", Some(0), secure);
+    ([(header::SET_COOKIE, clear)], Redirect::to(HOME)).into_response()
+}
+
+/// What the collection kiosk just handed out (after the redirect), else the start.
+async fn collected(cx: Cx, headers: HeaderMap, Device(device, _): Device<KioskDevice>) -> Response {
+    match cx.made::<CollectedView>() {
+        Some(c) => collect_page(&cx, &anon_csrf(&headers), device, Some(c)),
+        None => Redirect::to(START).into_response(),
+    }
+}
+
 async fn pair(cx: Cx, headers: HeaderMap, CsrfForm(f, _): CsrfForm<PairForm, Up>) -> Response {
+    let cx = cx.at(HOME);
     let token = f.token.trim();
     match centre::device_session(cx.app(), token).await {
         Ok(Some(_)) => {
@@ -145,7 +205,7 @@ async fn pair(cx: Cx, headers: HeaderMap, CsrfForm(f, _): CsrfForm<PairForm, Up>
             ([(header::SET_COOKIE, c)], Redirect::to("/kiosk")).into_response()
         }
         _ => {
-            let refused = (StatusCode::UNAUTHORIZED, cx.lang.t("kiosk-bad-token"));
+            let refused = Failed::key(StatusCode::UNAUTHORIZED, "kiosk-bad-token");
             pair_page(&cx.after(Err(refused)), &anon_csrf(&headers))
         }
     }
@@ -166,7 +226,7 @@ async fn ticket(
         // Post, redirect, get: a reload never prints a second ticket.
         Ok(t) => Redirect::to(&format!("/kiosk?ticket={}", t.id)).into_response(),
         Err(e) => tickets_page(
-            &cx.after(Err(cx.shown(&e))),
+            &cx.at(HOME).after(Err(cx.shown(&e))),
             &anon_csrf(&headers),
             device,
             None,
@@ -174,7 +234,7 @@ async fn ticket(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct CollectForm {
     #[serde(default)]
     csrf: String,
@@ -195,16 +255,15 @@ async fn collect(
     CsrfForm(f, _): CsrfForm<CollectForm, Up>,
 ) -> Response {
     let done = centre::collect(cx.app(), &device, &f.reference, &f.id_number, &f.old_permit).await;
-    let (collected, error) = match done {
-        Ok(c) => (Some(c), None),
-        Err(e) => (None, Some(cx.shown(&e))),
-    };
-    collect_page(
-        &cx.or_failed(error),
-        &anon_csrf(&headers),
-        device,
-        collected,
-    )
+    let csrf = anon_csrf(&headers);
+    match done {
+        Ok(c) => {
+            let c = CollectedView::from(c);
+            let cx = cx.at("/kiosk/collected").showing(&c);
+            collect_page(&cx, &csrf, device, Some(c))
+        }
+        Err(e) => collect_page(&cx.at(HOME).after(Err(cx.shown(&e))), &csrf, device, None),
+    }
 }
 
 page_template! {
@@ -242,8 +301,10 @@ async fn board(cx: Cx, Path(office): Path<String>) -> PageResult {
 
 // ---- endorsements at the kiosk: identify with the card, pay, print, apply and print ----
 
+const ENDORSEMENTS: &str = "/kiosk/endorsements";
+
 pub fn endorsement_routes() -> Router<AppState> {
-    Router::new().route("/kiosk/endorsements", post(endorsements))
+    Router::new().route(ENDORSEMENTS, get(endorsements_again).post(endorsements))
 }
 
 #[derive(Deserialize, Default)]
@@ -277,8 +338,51 @@ page_template! {
         /// Today (`YYYY-MM-DD`): counter applications print from their `ready_on`.
         today: String,
         choices: Vec<ea::Choice>,
-        printed: Option<ea::Printed>,
+        printed: Option<PrintedView>,
     }
+}
+
+/// What the kiosk just printed, carried to the page after the redirect.
+#[derive(serde::Serialize, Deserialize)]
+struct PrintedView {
+    destination: String,
+    kind: String,
+    status: String,
+    valid_from: String,
+    valid_until: String,
+    job_status: String,
+}
+
+impl From<ea::Printed> for PrintedView {
+    fn from(p: ea::Printed) -> Self {
+        PrintedView {
+            destination: p.application.destination,
+            kind: p.application.kind,
+            status: p.application.status,
+            valid_from: p.valid_from,
+            valid_until: p.valid_until,
+            job_status: p.job_status,
+        }
+    }
+}
+
+/// The endorsements page again (reload, language switch): the person is identified anew
+/// from the card and number kept from the form; the action is not repeated.
+async fn endorsements_again(
+    cx: Cx,
+    headers: HeaderMap,
+    Device(device, _): Device<KioskDevice>,
+) -> Response {
+    let Some(f) = cx.kept::<EndorsementForm>() else {
+        return Redirect::to(START).into_response();
+    };
+    let csrf = anon_csrf(&headers);
+    let person = match ea::identify(cx.app(), &device, &f.card, &f.id_number).await {
+        Ok(p) => p,
+        Err(_) => return Redirect::to(START).into_response(),
+    };
+    let printed = cx.made::<PrintedView>();
+    endorsements_page(&cx, &csrf, device, person, f, printed).await
 }
 
 async fn endorsements(
@@ -291,7 +395,10 @@ async fn endorsements(
     let app = cx.app();
     let person = match ea::identify(app, &device, &f.card, &f.id_number).await {
         Ok(p) => p,
-        Err(e) => return collect_page(&cx.after(Err(cx.shown(&e))), &csrf, device, None),
+        Err(e) => {
+            let cx = cx.at(HOME).after(Err(cx.shown(&e)));
+            return collect_page(&cx, &csrf, device, None);
+        }
     };
     let mut printed = None;
     let outcome: Result<(), ServiceError> = match f.action.as_str() {
@@ -301,7 +408,7 @@ async fn endorsements(
         "print" => ea::print_here(app, &device, person, &f.application)
             .await
             .map(|p| {
-                printed = Some(p);
+                printed = Some(PrintedView::from(p));
             }),
         "apply" => {
             let req = chosen_endorsement(&f.choice);
@@ -311,6 +418,25 @@ async fn endorsements(
         }
         _ => Ok(()),
     };
+    let mut cx = cx
+        .at(ENDORSEMENTS)
+        .or_failed(outcome.err().map(|e| cx.shown(&e)));
+    if let Some(p) = &printed {
+        cx = cx.showing(p);
+    }
+    endorsements_page(&cx, &csrf, device, person, f, printed).await
+}
+
+/// The person's open applications, what they may apply for, and what was just printed.
+async fn endorsements_page(
+    cx: &Cx,
+    csrf: &str,
+    device: DeviceSession,
+    person: i64,
+    f: EndorsementForm,
+    printed: Option<PrintedView>,
+) -> Response {
+    let app = cx.app();
     let applications = ea::mine(app, person)
         .await
         .unwrap_or_default()
@@ -324,11 +450,10 @@ async fn endorsements(
         })
         .collect();
     let choices = ea::choices(app, person).await.unwrap_or_default();
-    let cx = cx.or_failed(outcome.err().map(|e| cx.shown(&e)));
     let page = KioskEndorsements {
-        page: kiosk_page(&cx),
+        page: kiosk_page(cx),
         device,
-        csrf: csrf.clone(),
+        csrf: csrf.to_string(),
         card: f.card,
         id_number: f.id_number,
         applications,
@@ -336,5 +461,5 @@ async fn endorsements(
         choices,
         printed,
     };
-    with_anon_csrf(&csrf, cx.render(&page))
+    with_anon_csrf(csrf, cx.render(&page))
 }

@@ -169,10 +169,11 @@ fn paper_page(cx: &Cx, staff: StaffSession, form: PaperForm) -> Response {
 }
 
 async fn paper_form(cx: Cx, StaffWith(staff, _): StaffWith<need::PrintLinkageProofs>) -> Response {
-    let form = PaperForm {
+    // A refused proof comes back with what was typed.
+    let form = cx.kept().unwrap_or_else(|| PaperForm {
         travel_document_kind: "hrp".into(),
         ..Default::default()
-    };
+    });
     paper_page(&cx, staff, form)
 }
 

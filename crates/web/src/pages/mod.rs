@@ -93,6 +93,7 @@ pub async fn render_error_pages(State(s): State<AppState>, req: Request, next: N
         staff,
         notice: None,
         error: None,
+        error_field: None,
     };
     let mut out = render(&ErrorPage {
         page,

@@ -2,8 +2,8 @@
 //! disable a partner, and everyone's usage.
 
 use super::common::{
-    CsrfForm, Cx, Outcome, Pairs, StaffWith, csrf_field, invalid_or_conflict, need, outcome,
-    page_template,
+    CsrfForm, Cx, Failed, Outcome, Pairs, StaffWith, csrf_field, invalid_or_conflict, need,
+    outcome, page_template,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -57,7 +57,9 @@ async fn page(cx: &Cx, staff: StaffSession, new_key: Option<String>) -> PageResu
 }
 
 async fn list(cx: Cx, Staff(staff): Staff) -> PageResult {
-    page(&cx, staff, None).await
+    // A key just created is shown on the page its form redirected to (and only there).
+    let new_key = cx.made::<String>();
+    page(&cx, staff, new_key).await
 }
 
 /// The list again after an action on it (a refusal is answered 400, whatever its kind).
@@ -67,8 +69,15 @@ async fn after(
     new_key: Option<String>,
     outcome: Outcome,
 ) -> PageResult {
-    let outcome = outcome.map_err(|(_, m)| (StatusCode::BAD_REQUEST, m));
-    page(&cx.at(PARTNERS).after(outcome), staff, new_key).await
+    let outcome = outcome.map_err(|f| Failed {
+        status: StatusCode::BAD_REQUEST,
+        ..f
+    });
+    let mut cx = cx.at(PARTNERS).after(outcome);
+    if let Some(key) = &new_key {
+        cx = cx.showing(key);
+    }
+    page(&cx, staff, new_key).await
 }
 
 csrf_field!(KeyForm, DisableForm);

@@ -60,10 +60,17 @@ page_template! {
         d: Detail,
         mine: bool,
         items: [&'static str; 7],
+        /// The decision form as posted, after a refusal.
+        draft: Pairs,
     }
 }
 
 impl Show {
+    /// Whether the refused decision asked for this supplement item.
+    fn ticked(&self, item: &str) -> bool {
+        self.draft.all("item").iter().any(|i| i == item)
+    }
+
     /// The purpose code, read as the domain reads it (an older form without one is for a
     /// first permit).
     fn purpose(&self) -> &'static str {
@@ -85,6 +92,8 @@ async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> PageResult {
         d,
         mine,
         items: exitentry_domain::hrp::SUPPLEMENT_ITEMS,
+        // A decision the rules refused comes back with what the reviewer wrote.
+        draft: cx.kept().unwrap_or(Pairs(Vec::new())),
     }))
 }
 

@@ -3,8 +3,8 @@
 //! registry: only that binds the sign-in to the person. Then they can book.
 
 use super::common::{
-    Back, CsrfField, CsrfForm, CsrfMultipart, Cx, MultipartBack, Refusal, SignIn, page_template,
-    with_anon_csrf,
+    Back, CsrfField, CsrfForm, CsrfMultipart, Cx, Failed, MultipartBack, Refusal, SignIn,
+    page_template, with_anon_csrf,
 };
 use crate::AppState;
 use crate::session::anon_csrf;
@@ -146,17 +146,18 @@ impl MultipartBack for FacePost {
 
 /// A photo over the body limit, refused before anything is read.
 fn too_large(cx: &Cx) -> Cx {
-    cx.after(Err((
+    cx.after(Err(Failed::key(
         StatusCode::BAD_REQUEST,
-        cx.lang.t("err-image_too_large"),
+        "err-image_too_large",
     )))
 }
 
 async fn form(cx: Cx, headers: HeaderMap) -> Response {
-    let form = SignupForm {
+    // A refused sign-up comes back with what was typed (never the password).
+    let form = cx.kept().unwrap_or_else(|| SignupForm {
         id_kind: "prc_resident_id".into(),
         ..Default::default()
-    };
+    });
     signup_page(&cx, &anon_csrf(&headers), form)
 }
 
@@ -169,7 +170,7 @@ async fn start(
     let csrf = anon_csrf(&headers);
     // Each attempt may send an SMS: limited per client like the other SMS requests.
     if cx.s.sms_throttle.check(ip).is_err() {
-        let limited = (StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"));
+        let limited = Failed::key(StatusCode::TOO_MANY_REQUESTS, "err-rate_limited");
         return signup_page(&cx.after(Err(limited)), &csrf, f);
     }
     let input = SignupInput {

@@ -1,8 +1,8 @@
 //! Officer pages: sign-in, the desk, registry search, a person's page, administration.
 
 use super::common::{
-    CsrfField, CsrfForm, CsrfOnly, Cx, NextQuery, Refusal, SignIn, StaffWith, Up, csrf_field,
-    invalid, invalid_or_conflict, need, outcome, page_template, render, when_micros,
+    CsrfField, CsrfForm, CsrfOnly, Cx, Failed, NextQuery, Pairs, Refusal, SignIn, StaffWith, Up,
+    csrf_field, invalid, invalid_or_conflict, need, outcome, page_template, render, when_micros,
     with_anon_csrf,
 };
 use crate::AppState;
@@ -63,7 +63,12 @@ fn login_csrf(headers: &HeaderMap) -> String {
 async fn login_form(cx: Cx, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
     let csrf = anon_csrf(&headers);
     let next = SignIn::STAFF.next(q.next.as_deref());
-    with_anon_csrf(&csrf, login_page(&cx, csrf.clone(), next, String::new()))
+    // A refused sign-in comes back with the name typed (never the password).
+    let typed = cx
+        .kept::<Pairs>()
+        .map(|p| p.get("username"))
+        .unwrap_or_default();
+    with_anon_csrf(&csrf, login_page(&cx, csrf.clone(), next, typed))
 }
 
 #[derive(Deserialize)]
@@ -230,6 +235,8 @@ page_template! {
     Users = "staff/users.html" {
         users: Vec<StaffSummary>,
         roles: Vec<&'static str>,
+        /// The new account's form as posted, after a refusal (never the password).
+        form: NewUser,
     }
 }
 
@@ -244,6 +251,7 @@ async fn users_page(cx: &Cx, staff: StaffSession) -> PageResult {
         page,
         users,
         roles: Role::ALL.iter().map(|r| r.code()).collect(),
+        form: cx.kept().unwrap_or_default(),
     }))
 }
 
@@ -280,7 +288,10 @@ async fn create_user(
     let created = |_| cx.lang.t_args("users-created", &name);
     let outcome = outcome(&cx, done, created, invalid_or_conflict, cx.path())?;
     // A refusal on the list is answered 400, whatever its kind.
-    let outcome = outcome.map_err(|(_, m)| (StatusCode::BAD_REQUEST, m));
+    let outcome = outcome.map_err(|f| Failed {
+        status: StatusCode::BAD_REQUEST,
+        ..f
+    });
     users_page(&cx.after(outcome), staff).await
 }
 

@@ -122,5 +122,6 @@ async fn revoke(
     let done = tp::revoke(cx.app(), &staff, &id, &f.reason).await;
     let revoked = |()| cx.lang.t("tps-revoked");
     let outcome = outcome(&cx, done, revoked, invalid_or_conflict, cx.path())?;
-    detail_page(&cx.after(outcome), staff, &id).await
+    let here = format!("/staff/temporary-permits/{id}");
+    detail_page(&cx.at(&here).after(outcome), staff, &id).await
 }

@@ -10,7 +10,7 @@ use exitentry_services::partners::{self, NewPartner};
 use exitentry_services::{auth, centre, holders, jobs, pre_applications as hrp};
 use exitentry_test_support::{Backend, PASSWORD, TestApp, backend_tests, get_json};
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use std::collections::BTreeSet;
 
 /// Who may pass a route.
@@ -61,7 +61,9 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/verifier/sw.js", Public),
     // Anonymous journeys (their forms need the anonymous CSRF token)
     ("GET", "/temporary-permit", Public),
+    ("GET", "/temporary-permit/details", Public),
     ("POST", "/temporary-permit/details", Public),
+    ("POST", "/temporary-permit/change", Public),
     ("POST", "/temporary-permit/apply", Public),
     ("GET", "/temporary-permit/code", Public),
     ("POST", "/temporary-permit/code", Public),
@@ -101,6 +103,7 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("POST", "/my/appointments/{id}/move", Holder),
     ("GET", "/my/endorsements", Holder),
     ("POST", "/my/endorsements", Holder),
+    ("GET", "/my/endorsements/{id}/pay", Holder),
     ("GET", "/my/endorsements/{id}", Holder),
     ("POST", "/my/endorsements/{id}/pay", Holder),
     ("GET", "/my/endorsements/{id}/cancel", Holder),
@@ -306,6 +309,9 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/kiosk", Public),
     ("POST", "/kiosk/pair", Public),
     ("POST", "/kiosk/unpair", Public),
+    ("GET", "/kiosk/start", Public),
+    ("GET", "/kiosk/collected", Device("kiosk")),
+    ("GET", "/kiosk/endorsements", Device("kiosk")),
     ("POST", "/kiosk/ticket", Device("ticket_printer")),
     ("POST", "/kiosk/collect", Device("kiosk")),
     ("POST", "/kiosk/endorsements", Device("kiosk")),
@@ -682,7 +688,15 @@ async fn every_caller_gets_what_the_matrix_says(backend: Backend) {
             let r = req.send().await.unwrap();
             let status = r.status();
             let location = r.headers().get(LOCATION).and_then(|v| v.to_str().ok());
-            let was_refused = refused(status, location);
+            // A form answered with its page again (post/redirect/get) carries what it said
+            // in the flash cookie; a refusal does not.
+            let answered = r
+                .headers()
+                .get_all(SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| v.starts_with("ee_flash=") && !v.starts_with("ee_flash=;"));
+            let was_refused = refused(status, location) && !answered;
             let ok = if status.is_server_error() {
                 false
             } else if matches!(access, Signed) {

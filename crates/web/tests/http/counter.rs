@@ -45,16 +45,22 @@ async fn endorsements_at_the_counter_and_their_review(backend: Backend) {
         .post_form(&clerk, "/staff/centre/endorsements", &form("forged", true))
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    // A missing document: the form comes back with the error and what was typed.
+    // A missing document: the form comes back (post, redirect, get) with the error and what
+    // was typed, and a reload shows it again.
     let r = t
         .post_form(&clerk, "/staff/centre/endorsements", &form(&csrf, false))
         .await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let body = r.text().await.unwrap();
-    assert!(
-        body.contains("李小明") && body.contains("role=\"alert\""),
-        "{body}"
-    );
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header(&r, LOCATION), "/staff/centre/endorsements");
+    for _ in 0..2 {
+        let r = t.get(&clerk, "/staff/centre/endorsements").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains("李小明") && body.contains("role=\"alert\""),
+            "{body}"
+        );
+    }
     let r = t
         .post_form(&clerk, "/staff/centre/endorsements", &form(&csrf, true))
         .await;

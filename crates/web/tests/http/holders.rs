@@ -173,8 +173,7 @@ async fn holders_and_officers_use_the_pages(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let detail = r.text().await.unwrap();
+    let detail = t.shown(&officer, r).await;
     assert!(detail.contains("temporary_permit.revoke"));
     assert!(detail.contains("phone reported stolen"));
 

@@ -11,6 +11,7 @@ mod email;
 mod holders;
 mod offices;
 mod payments;
+mod prg;
 mod public;
 mod security;
 mod staff;

@@ -204,8 +204,7 @@ async fn relying_parties_verify_with_their_key(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let created = r.text().await.unwrap();
+    let created = t.shown(&admin, r).await;
     let marker = "id=\"new-key\" class=\"key\">";
     let start = created.find(marker).unwrap() + marker.len();
     let new_key = &created[start..start + 81];

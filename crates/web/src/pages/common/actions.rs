@@ -11,8 +11,8 @@ use exitentry_services::ServiceError;
 
 /// What a form's action answers: on success a redirect to `to(value)` (post, redirect, get:
 /// a reload never repeats the action); on an error the form shows (`shown`), the page drawn
-/// again (`again`) with the error and its status; on any other error the error page for
-/// `path`.
+/// again (`again`) with the error, at `path` (unless placed elsewhere with `Cx::at`), where a
+/// GET shows it again with what was typed; on any other error the error page for `path`.
 pub async fn redirect_or_again<T>(
     cx: &Cx,
     done: Result<T, ServiceError>,
@@ -23,7 +23,10 @@ pub async fn redirect_or_again<T>(
 ) -> PageResult {
     match done {
         Ok(v) => Ok(Redirect::to(&to(v)).into_response()),
-        Err(e) => again(&cx.after(Err(cx.shown_or_fail(e, shown, path)?))).await,
+        Err(e) => {
+            let failed = cx.shown_or_fail(e, shown, path)?;
+            again(&cx.at_unless_moved(path).after(Err(failed))).await
+        }
     }
 }
 

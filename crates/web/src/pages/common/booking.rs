@@ -4,7 +4,6 @@
 
 use crate::extract::context::Cx;
 use crate::render::{beijing, office_name};
-use axum::http::StatusCode;
 use chrono::{Duration, NaiveDate};
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
@@ -33,7 +32,7 @@ pub async fn slot_search(
     service: Service,
     date: &str,
     earliest: Option<NaiveDate>,
-) -> (SlotSearch, Option<(StatusCode, String)>) {
+) -> (SlotSearch, Option<crate::render::Failed>) {
     let today = cx.app().today();
     let date = date.parse::<NaiveDate>().ok().or(earliest);
     let searched = !office.is_empty() && date.is_some();

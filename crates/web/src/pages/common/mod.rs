@@ -22,8 +22,8 @@ pub(crate) use crate::extract::forms::{back, csrf_field};
 pub use crate::extract::staff::{StaffWith, need};
 pub(crate) use crate::render::page_template;
 pub use crate::render::{
-    Outcome, Page, at, beijing, office_name, qr_svg, render, urlencoding_min, when_micros, yuan,
-    yuan_digits,
+    Failed, Outcome, Page, at, beijing, office_name, qr_svg, render, urlencoding_min, when_micros,
+    yuan, yuan_digits,
 };
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -133,7 +133,7 @@ pub struct TicketQuery {
     pub ticket: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct TicketForm {
     #[serde(default)]
     pub csrf: String,
@@ -156,7 +156,15 @@ pub async fn ticket_for(
     if f.what == "walk_in" {
         centre::walk_in(&s.app, desk, &f.service, f.priority.is_some()).await
     } else {
-        centre::check_in(&s.app, desk, &f.reference).await
+        match centre::check_in(&s.app, desk, &f.reference).await {
+            // A mistyped reference is the form's to fix, not a page that does not exist.
+            Err(ServiceError::NotFound("appointment")) => Err(ServiceError::bad_input(
+                "reference",
+                exitentry_domain::ErrorCode::UnknownReference,
+                "no appointment has this reference",
+            )),
+            done => done,
+        }
     }
 }
 

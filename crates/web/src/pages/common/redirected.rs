@@ -3,6 +3,7 @@
 //! language switch keeps; only our own codes are shown, never text from the address.
 
 use crate::extract::context::Cx;
+use crate::render::Failed;
 use axum::http::StatusCode;
 use exitentry_domain::ErrorCode;
 use exitentry_services::ServiceError;
@@ -15,8 +16,9 @@ pub fn with_error(path: &str, e: &ServiceError, anchor: &str) -> String {
 
 /// The message of an error carried by `with_error`, in the reader's language (the page is
 /// answered 200: it is the page, showing what went wrong before).
-pub fn carried_error(cx: &Cx, code: &str) -> Option<(StatusCode, String)> {
+pub fn carried_error(cx: &Cx, code: &str) -> Option<Failed> {
     let code = ErrorCode::parse(code)?;
-    let msg = cx.lang.try_t(&format!("err-{}", code.code()))?;
-    Some((StatusCode::OK, msg))
+    let key = format!("err-{}", code.code());
+    cx.lang.try_t(&key)?;
+    Some(Failed::key(StatusCode::OK, &key))
 }

@@ -4,8 +4,9 @@
 
 use crate::error::status_for;
 use crate::extract::context::Cx;
+use crate::extract::flash::Said;
 use crate::i18n::{Lang, cookie_in};
-use crate::render::{beijing, retry_after};
+use crate::render::{Failed, beijing, retry_after, urlencoding_min};
 use crate::session::{self, APPLICANT_COOKIE, APPLICANT_DEVICE_COOKIE, HOLDER_COOKIE};
 use crate::session::{HOLDER_DEVICE_COOKIE, SESSION_COOKIE, STAFF_DEVICE_COOKIE};
 use crate::throttle::ClientIp;
@@ -71,15 +72,24 @@ impl SignIn {
         login: impl Future<Output = Result<(String, A, Option<String>), ServiceError>>,
         again: impl Fn(&Cx) -> Response,
     ) -> Response {
+        // A refused sign-in is shown at the sign-in page's own address (with where to go).
+        let area = self.area.trim_end_matches('/');
+        let login_page = format!("{area}/login?next={}", urlencoding_min(next));
+        let cx = &cx.at(&login_page);
         if let Err(wait) = cx.s.login_throttle.check(ip) {
-            let limited = (StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"));
+            let limited = Failed::key(StatusCode::TOO_MANY_REQUESTS, "err-rate_limited");
             return retry_after(again(&cx.after(Err(limited))), wait);
         }
         match login.await {
             Ok((token, _, device)) => self.signed_in(cx, &token, device, next),
             Err(e) => {
-                let refused = sign_in_error(&e, cx.lang, self.bad_credentials);
-                again(&cx.after(Err((status_for(&e), refused))))
+                let bad = self.bad_credentials;
+                let refused = Failed {
+                    status: status_for(&e),
+                    said: Said::with(|l| sign_in_error(&e, l, bad)),
+                    field: None,
+                };
+                again(&cx.after(Err(refused)))
             }
         }
     }
