@@ -5,6 +5,7 @@
 
 mod auth;
 mod centre;
+mod cluster;
 mod collection;
 mod counter_endorsements;
 mod cts_centres;

@@ -170,7 +170,7 @@ async fn apply(
     ClientIp(ip): ClientIp,
     CsrfForm(mut f, _): CsrfForm<StepTwo, Up>,
 ) -> Response {
-    if cx.s.sms_throttle.check(ip).is_err() {
+    if cx.s.sms_throttle.check(ip).await.is_err() {
         f.password.clear();
         let limited = (StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"));
         return details_page(&cx.after(Err(limited)), f);
@@ -320,7 +320,7 @@ async fn resend(
     InProgress(id): InProgress,
     CsrfForm(f, _): CsrfForm<CodeForm, Up>,
 ) -> Response {
-    let outcome = match cx.s.sms_throttle.check(ip) {
+    let outcome = match cx.s.sms_throttle.check(ip).await {
         Err(_) => Err((StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"))),
         Ok(()) => match tp::resend_sms_code(cx.app(), &id).await {
             Ok(_) => Ok(cx.lang.t("tp-code-resent")),

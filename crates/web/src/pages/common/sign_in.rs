@@ -71,7 +71,7 @@ impl SignIn {
         login: impl Future<Output = Result<(String, A, Option<String>), ServiceError>>,
         again: impl Fn(&Cx) -> Response,
     ) -> Response {
-        if let Err(wait) = cx.s.login_throttle.check(ip) {
+        if let Err(wait) = cx.s.login_throttle.check(ip).await {
             let limited = (StatusCode::TOO_MANY_REQUESTS, cx.lang.t("err-rate_limited"));
             return retry_after(again(&cx.after(Err(limited))), wait);
         }
