@@ -1,0 +1,430 @@
+//! Three `exitentry serve` processes on one PostgreSQL database with Redis: keys rotated
+//! with no restart, a permit issued on one node verified on the others, one rate limit and
+//! one exact daily quota for the system, a revoked key refused on the very next request on
+//! every node, and nothing acknowledged lost when a node is killed mid-load.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+
+use base64::Engine;
+use exitentry_services::{App, SystemClock};
+use exitentry_storage::Backend;
+use exitentry_storage::testing::{TestDb, enabled};
+use exitentry_test_support::{TINY_PNG, chan_expiry, csrf_field, seed_registry};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_exitentry");
+const KEK: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+const PASSWORD: &str = "a long staff password";
+
+struct Cluster {
+    url: String,
+    dir: tempfile::TempDir,
+    redis_prefix: String,
+}
+
+impl Cluster {
+    /// The operator's command on the shared database, with the keys folder.
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env("DATABASE_URL", &self.url)
+            .env("EXITENTRY_LOG__FILTER", "warn")
+            .env(
+                "EXITENTRY_CREDENTIALS__KEYS_DIR",
+                self.dir.path().join("operator-keys"),
+            )
+            .env("EXITENTRY_CREDENTIALS__KEY_ENCRYPTION_KEY", KEK)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let Some(input) = stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// A partner's key (the last line `partners create` prints).
+    fn partner(&self, name: &str, more: &[&str]) -> String {
+        let mut args = vec!["partners", "create", "--name", name, "--kind", "airline"];
+        args.extend(["--scopes", "verify_credential"]);
+        args.extend(more);
+        let out = self.run(&args, None);
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    /// A node: its own (empty) keys folder and uploads folder, the shared database and Redis.
+    fn node(&self, n: usize) -> Node {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let folder = |what: &str| self.dir.path().join(format!("{what}{n}"));
+        let child = Command::new(BIN)
+            .args([
+                "serve",
+                "--dev-providers",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("DATABASE_URL", &self.url)
+            .env("EXITENTRY_LOG__FILTER", "warn")
+            .env("EXITENTRY_CREDENTIALS__KEYS_DIR", folder("keys"))
+            .env("EXITENTRY_CREDENTIALS__KEY_ENCRYPTION_KEY", KEK)
+            .env("EXITENTRY_UPLOADS__DIR", folder("uploads"))
+            .env("EXITENTRY_CLUSTER__REDIS_URL", "redis://127.0.0.1:6379")
+            .env("EXITENTRY_CLUSTER__REDIS_PREFIX", &self.redis_prefix)
+            .env("EXITENTRY_SECURITY__LOGIN_ATTEMPTS_PER_MINUTE", "100000")
+            .env("EXITENTRY_SECURITY__SMS_REQUESTS_PER_MINUTE", "100000")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Node {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+        }
+    }
+}
+
+struct Node {
+    base: String,
+    child: Child,
+}
+
+impl Node {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    exitentry_services::providers::install_tls_provider();
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Asks `what` again (every 20 ms, for at most `secs`) until it answers `Some`: for
+/// processes starting and background work (the job worker) that a test cannot drive.
+async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    secs: u64,
+    what: impl Fn() -> F,
+) -> T {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = what().await {
+            return v;
+        }
+        assert!(Instant::now() < until, "gave up waiting");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn verify(c: &reqwest::Client, node: &Node, key: &str, payload: &str) -> reqwest::Response {
+    c.post(node.url("/api/v1/verify/credential"))
+        .bearer_auth(key)
+        .json(&json!({"payload": payload, "use": "domestic_flight"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn valid_at(c: &reqwest::Client, node: &Node, key: &str, payload: &str) -> Value {
+    let r = verify(c, node, key, payload).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// 陳大文's temporary permit through `node`'s app API (SMS code from the outbox, face
+/// check): the signed payload.
+async fn permit_on(node: &Node, expiry: &str, mobile: &str) -> String {
+    let c = client();
+    let body = json!({"document_kind": "hrp", "document_number": "H12345678",
+        "name": "陳大文", "document_expiry": expiry, "sex": "M",
+        "mobile": mobile, "password": "a long holder password"});
+    let r = c
+        .post(node.url("/api/v1/temporary-permits/applications"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["application_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code: String = eventually(20, || async {
+        let outbox: Value = c
+            .get(node.url("/api/v1/dev/outbox"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let sms = outbox
+            .as_array()?
+            .iter()
+            .find(|m| m["recipient"] == mobile)?;
+        Some(
+            sms["body"]
+                .as_str()?
+                .chars()
+                .filter(char::is_ascii_digit)
+                .take(6)
+                .collect(),
+        )
+    })
+    .await;
+    let at = node.url(&format!("/api/v1/temporary-permits/applications/{id}"));
+    let r = c
+        .post(format!("{at}/sms-code"))
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let image = base64::engine::general_purpose::STANDARD.encode(TINY_PNG);
+    let r = c
+        .post(format!("{at}/face"))
+        .json(&json!({"image": image}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    r.json::<Value>().await.unwrap()["payload"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn trust_list(c: &reqwest::Client, node: &Node) -> (String, u64) {
+    let doc = c
+        .get(node.url("/api/v1/trust-list"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let version = serde_json::from_str::<Value>(&doc).unwrap()["version"]
+        .as_u64()
+        .unwrap();
+    (doc, version)
+}
+
+/// Signs in as `admin` through `node`'s form: the signed-in client, or `None` when the
+/// answer did not come (the node was killed).
+async fn sign_in(node_base: &str) -> Option<reqwest::Client> {
+    let c = client();
+    let page = c
+        .get(format!("{node_base}/staff/login"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let csrf = csrf_field(&page);
+    let form = [
+        ("username", "admin"),
+        ("password", PASSWORD),
+        ("csrf", &csrf),
+        ("next", "/staff"),
+    ];
+    let r = c
+        .post(format!("{node_base}/staff/login"))
+        .form(&form)
+        .send()
+        .await
+        .ok()?;
+    (r.status() == StatusCode::SEE_OTHER).then_some(c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_are_one_system() {
+    if !enabled(Backend::Postgres) {
+        return;
+    }
+    let t = TestDb::new(Backend::Postgres).await;
+    let cluster = Cluster {
+        url: t.url.clone(),
+        dir: tempfile::tempdir().unwrap(),
+        redis_prefix: format!("exitentry-cluster-test:{}:", std::process::id()),
+    };
+    let seeding = App::new(t.db.clone(), Default::default(), Arc::new(SystemClock));
+    seed_registry(&seeding, 0, true).await;
+    let expiry = chan_expiry(&seeding).await;
+    cluster.run(&["keys", "init"], None);
+    let admin = "users create --username admin --role admin --password-stdin";
+    let admin: Vec<&str> = admin.split(' ').collect();
+    cluster.run(&admin, Some(PASSWORD));
+    let checker = cluster.partner("Check Air", &["--rate", "100000"]);
+    let nodes: Vec<Node> = (0..3).map(|n| cluster.node(n)).collect();
+    let c = client();
+    for node in &nodes {
+        let ready: Value = eventually(60, || async {
+            let r = c.get(node.url("/readyz")).send().await.ok()?;
+            (r.status() == StatusCode::OK).then_some(r.json().await.ok()?)
+        })
+        .await;
+        assert_eq!(ready["redis"], "ok");
+        assert_eq!(ready["keys"], "loaded");
+    }
+    let [a, b, cc] = [&nodes[0], &nodes[1], &nodes[2]];
+
+    // A permit issued on A verifies on B and C.
+    let first = permit_on(a, &expiry, "13900139001").await;
+    for node in [b, cc] {
+        assert_eq!(valid_at(&c, node, &checker, &first).await["valid"], true);
+    }
+
+    // Keys rotated by the operator reach every node without a restart: the same trust
+    // list bytes (version 2) everywhere; a permit signed on B after it verifies on A and C.
+    let (before, _) = trust_list(&c, a).await;
+    cluster.run(&["keys", "rotate"], None);
+    let rotated_at = Instant::now();
+    let mut lists = Vec::new();
+    for node in &nodes {
+        lists.push(
+            eventually(5, || async {
+                let (doc, version) = trust_list(&c, node).await;
+                (version == 2).then_some(doc)
+            })
+            .await,
+        );
+    }
+    eprintln!(
+        "rotation reached all three nodes in {:?}",
+        rotated_at.elapsed()
+    );
+    assert_ne!(lists[0], before);
+    assert!(lists.iter().all(|l| *l == lists[0]), "one trust list");
+    let second = permit_on(b, &expiry, "13900139002").await;
+    for node in [a, cc] {
+        assert_eq!(valid_at(&c, node, &checker, &second).await["valid"], true);
+        assert_eq!(valid_at(&c, node, &checker, &first).await["valid"], true);
+    }
+
+    // One rate limit for the system: 10 a second over three nodes.
+    let limited = cluster.partner("Rate Air", &["--rate", "10"]);
+    let started = Instant::now();
+    let mut passed = 0;
+    for i in 0..60 {
+        if verify(&c, &nodes[i % 3], &limited, &first).await.status() == StatusCode::OK {
+            passed += 1;
+        }
+    }
+    let allowed = 10 + (started.elapsed().as_secs_f64() * 10.0).ceil() as usize;
+    assert!(
+        (10..=allowed).contains(&passed),
+        "{passed} passed, at most {allowed} allowed"
+    );
+
+    // One exact daily quota: the first 90 checks pass wherever they land, none after.
+    let quota = cluster.partner("Quota Air", &["--rate", "100000", "--daily-quota", "90"]);
+    for i in 0..120 {
+        let r = verify(&c, &nodes[i % 3], &quota, &first).await;
+        if i < 90 {
+            assert_eq!(
+                r.status(),
+                StatusCode::OK,
+                "check {i} refused with quota left"
+            );
+        } else {
+            assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "check {i}");
+            let wait: u64 = r.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(wait > 0 && wait <= 24 * 3600, "{wait}");
+        }
+    }
+
+    // A revoked key is refused on the very next request on every node.
+    for node in &nodes {
+        assert_eq!(
+            verify(&c, node, &checker, &first).await.status(),
+            StatusCode::OK
+        );
+    }
+    let key_id = checker.split_once('.').unwrap().0;
+    cluster.run(&["partners", "revoke-key", key_id], None);
+    for node in &nodes {
+        let r = verify(&c, node, &checker, &first).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{}", node.base);
+    }
+
+    // C is killed (SIGKILL) while staff sign in through it: every sign-in it acknowledged
+    // holds on A.
+    let target = cc.base.clone();
+    let load: Vec<_> = (0..4)
+        .map(|_| {
+            let target = target.clone();
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                while let Some(c) = sign_in(&target).await {
+                    acknowledged.push(c);
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    eventually(30, || async { sign_in(&target).await.map(|_| ()) }).await;
+    let mut nodes = nodes;
+    let mut killed = nodes.pop().unwrap();
+    killed.child.kill().unwrap();
+    let _ = killed.child.wait();
+    let mut acknowledged = Vec::new();
+    for l in load {
+        acknowledged.extend(l.await.unwrap());
+    }
+    assert!(!acknowledged.is_empty());
+    for staff in &acknowledged {
+        let r = staff.get(nodes[0].url("/staff")).send().await.unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "an acknowledged sign-in was lost"
+        );
+    }
+    eprintln!(
+        "{} sign-ins acknowledged by the killed node, all kept",
+        acknowledged.len()
+    );
+    drop(nodes);
+    t.cleanup().await;
+}
