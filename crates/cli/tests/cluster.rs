@@ -245,32 +245,22 @@ async fn trust_list(c: &reqwest::Client, node: &Node) -> (String, u64) {
     (doc, version)
 }
 
-/// Signs in as `admin` through `node`'s form: the signed-in client, or `None` when the
-/// answer did not come (the node was killed).
-async fn sign_in(node_base: &str) -> Option<reqwest::Client> {
+/// Signs in as `username` through `node_base`'s form: the signed-in client, `Ok(None)` when
+/// the sign-in was refused, `Err` when no answer came (the node was killed).
+async fn sign_in(node_base: &str, username: &str) -> Result<Option<reqwest::Client>, ()> {
     let c = client();
-    let page = c
-        .get(format!("{node_base}/staff/login"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
+    let page = c.get(format!("{node_base}/staff/login")).send().await;
+    let page = page.map_err(drop)?.text().await.map_err(drop)?;
     let csrf = csrf_field(&page);
     let form = [
-        ("username", "admin"),
+        ("username", username),
         ("password", PASSWORD),
         ("csrf", &csrf),
         ("next", "/staff"),
     ];
-    let r = c
-        .post(format!("{node_base}/staff/login"))
-        .form(&form)
-        .send()
-        .await
-        .ok()?;
-    (r.status() == StatusCode::SEE_OTHER).then_some(c)
+    let url = format!("{node_base}/staff/login");
+    let r = c.post(url).form(&form).send().await.map_err(drop)?;
+    Ok((r.status() == StatusCode::SEE_OTHER).then_some(c))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -288,9 +278,11 @@ async fn three_nodes_are_one_system() {
     seed_registry(&seeding, 0, true).await;
     let expiry = chan_expiry(&seeding).await;
     cluster.run(&["keys", "init"], None);
-    let admin = "users create --username admin --role admin --password-stdin";
-    let admin: Vec<&str> = admin.split(' ').collect();
-    cluster.run(&admin, Some(PASSWORD));
+    for name in ["staff0", "staff1"] {
+        let create = format!("users create --username {name} --role admin --password-stdin");
+        let create: Vec<&str> = create.split(' ').collect();
+        cluster.run(&create, Some(PASSWORD));
+    }
     let checker = cluster.partner("Check Air", &["--rate", "100000"]);
     let nodes: Vec<Node> = (0..3).map(|n| cluster.node(n)).collect();
     let c = client();
@@ -391,19 +383,27 @@ async fn three_nodes_are_one_system() {
     // C is killed (SIGKILL) while staff sign in through it: every sign-in it acknowledged
     // holds on A.
     let target = cc.base.clone();
-    let load: Vec<_> = (0..4)
-        .map(|_| {
-            let target = target.clone();
+    let signed_in = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let load: Vec<_> = (0..2)
+        .map(|n| {
+            let (target, signed_in) = (target.clone(), signed_in.clone());
             tokio::spawn(async move {
                 let mut acknowledged = Vec::new();
-                while let Some(c) = sign_in(&target).await {
-                    acknowledged.push(c);
+                let name = format!("staff{n}");
+                // Until the node dies: refused attempts are tried again.
+                while let Ok(answer) = sign_in(&target, &name).await {
+                    if let Some(c) = answer {
+                        acknowledged.push(c);
+                        signed_in.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
                 }
                 acknowledged
             })
         })
         .collect();
-    eventually(30, || async { sign_in(&target).await.map(|_| ()) }).await;
+    let load_is_running =
+        || async { (signed_in.load(std::sync::atomic::Ordering::SeqCst) >= 8).then_some(()) };
+    eventually(60, load_is_running).await;
     let mut nodes = nodes;
     let mut killed = nodes.pop().unwrap();
     killed.child.kill().unwrap();

@@ -1,7 +1,7 @@
 //! Many nodes, one system: every node on PostgreSQL follows the change feed (see
 //! `exitentry_storage::changes`) and drops or reloads what it cached the moment a change
-//! commits anywhere: API keys and partners, signing keys, quota leases. The key cache's
-//! one-second life and a periodic look at the published keys remain as safety nets.
+//! commits anywhere: signing keys, quota leases, any cached key. A periodic look at the
+//! published keys remains as a safety net.
 
 use crate::{App, Backend, keys, partners};
 use exitentry_storage::changes::{Change, ChangeListener};

@@ -230,8 +230,8 @@ pub async fn list(app: &App, who: &StaffSession) -> Result<Vec<PartnerSummary>> 
         .collect())
 }
 
-/// How long this node trusts a key it has checked, should a change notification be lost:
-/// revocations reach every node through the change feed when they commit (`cluster`).
+/// How long a node trusts a key it has checked (SQLite, one node; the cache is also dropped
+/// when a change commits, here and through the change feed).
 const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Per-process state that keeps the hot path off the database: recently checked keys
@@ -265,6 +265,13 @@ impl PartnerCache {
 pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
     let key = key.trim();
     let hash = secret_hash(key);
+    // Several nodes share PostgreSQL: a change announced by another node reaches this one
+    // a moment after its commit, and a request may come first. So the key is read on every
+    // request there (one primary-key lookup): a revocation holds from the very next request
+    // on every node. One SQLite node drops its cache in the process, exactly.
+    if app.db.backend() == crate::Backend::Postgres {
+        return authenticate_in_db(app, key, &hash).await;
+    }
     if let Some((at, ctx)) = app
         .partner_cache
         .keys

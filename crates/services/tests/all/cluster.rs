@@ -43,8 +43,8 @@ fn partner(name: &str, quota: i64) -> NewPartner {
     }
 }
 
-/// A revoked key and a disabled partner are refused by the other node when the change
-/// commits, long before the key cache's one second is up.
+/// A revoked key and a disabled partner are refused by the other node on its next request
+/// (PostgreSQL reads the key on every request; the change feed still reaches the node).
 async fn revocation_reaches_every_node_when_it_commits(t: &TestDb) {
     let s = Services::new(t.db.clone(), false, |_| {});
     let dir = tempfile::tempdir().unwrap();
