@@ -241,9 +241,9 @@ pub struct PartnerCache {
     keys: Mutex<HashMap<String, (Instant, PartnerContext)>>,
     /// (partner, day) → checks leased but not yet used.
     leases: Mutex<HashMap<(i64, String), i64>>,
-    /// (partner, day) whose quota every node found spent: refused at once until a node
-    /// gives checks back.
-    spent: Mutex<HashMap<(i64, String), ()>>,
+    /// (partner, day) → the fewest checks that did not fit after every node gave back its
+    /// leases: as many or more are refused at once until a node gives checks back.
+    spent: Mutex<HashMap<(i64, String), i64>>,
 }
 
 impl PartnerCache {

@@ -39,20 +39,23 @@ pub async fn take_quota(app: &App, ctx: &PartnerContext, n: i64) -> Result<()> {
             return Ok(());
         }
     }
+    // Once every node gave back and `m` checks still did not fit, as many or more do not
+    // either (until checks are given back); fewer may.
     let spent = cache
         .spent
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .contains_key(&key);
+        .get(&key)
+        .is_some_and(|m| n >= *m);
     if !spent {
         if lease(app, ctx, &key.1, n).await? || reclaim(app, ctx, &key.1, n).await? {
             return Ok(());
         }
-        cache
-            .spent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, ());
+        let mut spent = cache.spent.lock().unwrap_or_else(|p| p.into_inner());
+        // Marks of past days mean nothing.
+        spent.retain(|(_, d), _| *d == key.1);
+        let smallest = spent.entry(key).or_insert(n);
+        *smallest = (*smallest).min(n);
     }
     let next = day
         .succ_opt()
