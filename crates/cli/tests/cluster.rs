@@ -152,13 +152,19 @@ async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
     }
 }
 
+/// Sends a request the test expects an answer to.
+async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.unwrap()
+}
+
 async fn verify(c: &reqwest::Client, node: &Node, key: &str, payload: &str) -> reqwest::Response {
-    c.post(node.url("/api/v1/verify/credential"))
-        .bearer_auth(key)
-        .json(&json!({"payload": payload, "use": "domestic_flight"}))
-        .send()
-        .await
-        .unwrap()
+    let body = json!({"payload": payload, "use": "domestic_flight"});
+    send(
+        c.post(node.url("/api/v1/verify/credential"))
+            .bearer_auth(key)
+            .json(&body),
+    )
+    .await
 }
 
 async fn valid_at(c: &reqwest::Client, node: &Node, key: &str, payload: &str) -> Value {
@@ -174,55 +180,27 @@ async fn permit_on(node: &Node, expiry: &str, mobile: &str) -> String {
     let body = json!({"document_kind": "hrp", "document_number": "H12345678",
         "name": "陳大文", "document_expiry": expiry, "sex": "M",
         "mobile": mobile, "password": "a long holder password"});
-    let r = c
-        .post(node.url("/api/v1/temporary-permits/applications"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = send(
+        c.post(node.url("/api/v1/temporary-permits/applications"))
+            .json(&body),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let id = r.json::<Value>().await.unwrap()["application_id"]
         .as_str()
         .unwrap()
         .to_string();
-    let code: String = eventually(20, || async {
-        let outbox: Value = c
-            .get(node.url("/api/v1/dev/outbox"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        let sms = outbox
-            .as_array()?
-            .iter()
-            .find(|m| m["recipient"] == mobile)?;
-        Some(
-            sms["body"]
-                .as_str()?
-                .chars()
-                .filter(char::is_ascii_digit)
-                .take(6)
-                .collect(),
-        )
-    })
-    .await;
+    let sms = outbox_body(&c, node, mobile).await;
+    let code: String = sms.chars().filter(char::is_ascii_digit).take(6).collect();
     let at = node.url(&format!("/api/v1/temporary-permits/applications/{id}"));
-    let r = c
-        .post(format!("{at}/sms-code"))
-        .json(&json!({"code": code}))
-        .send()
-        .await
-        .unwrap();
+    let r = send(
+        c.post(format!("{at}/sms-code"))
+            .json(&json!({"code": code})),
+    )
+    .await;
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     let image = base64::engine::general_purpose::STANDARD.encode(TINY_PNG);
-    let r = c
-        .post(format!("{at}/face"))
-        .json(&json!({"image": image}))
-        .send()
-        .await
-        .unwrap();
+    let r = send(c.post(format!("{at}/face")).json(&json!({"image": image}))).await;
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     r.json::<Value>().await.unwrap()["payload"]
         .as_str()
@@ -231,11 +209,8 @@ async fn permit_on(node: &Node, expiry: &str, mobile: &str) -> String {
 }
 
 async fn trust_list(c: &reqwest::Client, node: &Node) -> (String, u64) {
-    let doc = c
-        .get(node.url("/api/v1/trust-list"))
-        .send()
+    let doc = send(c.get(node.url("/api/v1/trust-list")))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -261,6 +236,85 @@ async fn sign_in(node_base: &str, username: &str) -> Result<Option<reqwest::Clie
     let url = format!("{node_base}/staff/login");
     let r = c.post(url).form(&form).send().await.map_err(drop)?;
     Ok((r.status() == StatusCode::SEE_OTHER).then_some(c))
+}
+
+/// The newest development-outbox message to `recipient` through `node` (the job worker
+/// sends it shortly).
+async fn outbox_body(c: &reqwest::Client, node: &Node, recipient: &str) -> String {
+    eventually(20, || async {
+        let r = c.get(node.url("/api/v1/dev/outbox")).send().await.ok()?;
+        let outbox: Value = r.json().await.ok()?;
+        let m = outbox
+            .as_array()?
+            .iter()
+            .find(|m| m["recipient"] == recipient)?;
+        Some(m["body"].as_str()?.to_string())
+    })
+    .await
+}
+
+/// An applicant registered through `node` by the emailed link: its client and CSRF token.
+async fn applicant_on(node: &Node, email: &str) -> (reqwest::Client, String) {
+    let c = client();
+    let csrf = |c: reqwest::Client, path: String| async move {
+        csrf_field(&c.get(path).send().await.unwrap().text().await.unwrap())
+    };
+    let token = csrf(c.clone(), node.url("/apply/register")).await;
+    let form = [("csrf", token.as_str()), ("email", email), ("lang", "en")];
+    let r = send(c.post(node.url("/apply/register")).form(&form)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body = outbox_body(&c, node, email).await;
+    let link: String = body
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(64)
+        .collect();
+    let token = csrf(c.clone(), node.url(&format!("/apply/verify?token={link}"))).await;
+    let form = [
+        ("csrf", token.as_str()),
+        ("token", &link),
+        ("password", "correct horse battery"),
+    ];
+    let r = send(c.post(node.url("/apply/verify")).form(&form)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let token = csrf(c.clone(), node.url("/apply/applications")).await;
+    (c, token)
+}
+
+/// A 5 MiB passport scan uploaded through `a` reads back, byte for byte, through `b`.
+async fn upload_on_a_read_on_b(a: &Node, b: &Node) {
+    let (c, csrf) = applicant_on(a, "upload@example.org").await;
+    let form = [("csrf", csrf.as_str())];
+    let r = send(c.post(a.url("/apply/applications")).form(&form)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let at = r.headers()["location"].to_str().unwrap().to_string();
+    let mut scan = TINY_PNG.to_vec();
+    scan.resize(5 * 1024 * 1024, 7);
+    let part = reqwest::multipart::Part::bytes(scan.clone()).file_name("passport.png");
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf)
+        .text("purpose", "passport")
+        .part("file", part);
+    let started = Instant::now();
+    let r = send(c.post(a.url(&format!("{at}/documents"))).multipart(form)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let uploaded = started.elapsed();
+    let page = send(c.get(b.url(&at))).await.text().await.unwrap();
+    let link = format!("href=\"{at}/documents/");
+    let doc = page.split(&link).nth(1).unwrap().split('"').next().unwrap();
+    let started = Instant::now();
+    let r = send(c.get(b.url(&format!("{at}/documents/{doc}")))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.bytes().await.unwrap().as_ref() == scan.as_slice(),
+        "the same bytes on B"
+    );
+    eprintln!(
+        "5 MiB upload over HTTP: on A {uploaded:?}, read on B {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -329,6 +383,8 @@ async fn three_nodes_are_one_system() {
         assert_eq!(valid_at(&c, node, &checker, &second).await["valid"], true);
         assert_eq!(valid_at(&c, node, &checker, &first).await["valid"], true);
     }
+
+    upload_on_a_read_on_b(a, b).await;
 
     // One rate limit for the system: 10 a second over three nodes.
     let limited = cluster.partner("Rate Air", &["--rate", "10"]);
