@@ -264,7 +264,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             logging::init(&config.log);
             tracing::info!(database = %config.database.url, listen = %config.server.listen, "starting");
             let app = open_app(config).await?;
-            serve(app).await?;
+            exitentry_services::keys::start(&app)
+                .await
+                .context("loading the published signing keys")?;
+            serve(app.clone()).await?;
+            // Quota this node leased and did not use goes back to the other nodes.
+            exitentry_services::partners::give_back_leases(&app, None).await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {
@@ -350,7 +355,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Devices { what } => centre_cmd::devices(&app_for(&cli).await?, what).await,
         Command::Keys { what } => {
             let config = load_config(&cli, None)?;
-            credential_cmd::keys(&config, what)
+            let code = credential_cmd::keys(&config, what)?;
+            if matches!(
+                what,
+                credential_cmd::KeysWhat::Init | credential_cmd::KeysWhat::Rotate
+            ) {
+                // Every node signs with the new signer and serves its trust list within
+                // moments (docs/CLUSTER.md), without a restart.
+                logging::init(&config.log);
+                let app = open_app(config).await?;
+                let store =
+                    exitentry_services::keys::KeyStore::new(&app.config.credentials.keys_dir);
+                let version = exitentry_services::keys::publish(&app, &store)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("published to every node (trust list version {version})");
+            }
+            Ok(code)
         }
         Command::Credential { what } => credential_cmd::credential(what),
         Command::Audit {

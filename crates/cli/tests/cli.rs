@@ -563,10 +563,12 @@ fn credential_decode_prints_claims_without_checking() {
 fn keys_init_rotate_and_list() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
+    let db = format!("sqlite://{}", dir.path().join("keys.db").display());
     let run_keys = |what: &str| {
         Command::new(BIN)
             .args(["keys", what])
             .env("EXITENTRY_CREDENTIALS__KEYS_DIR", &keys)
+            .env("DATABASE_URL", &db)
             .output()
             .unwrap()
     };

@@ -25,6 +25,7 @@ pub struct Config {
     pub uploads: UploadsConfig,
     pub email: EmailConfig,
     pub log: LogConfig,
+    pub cluster: ClusterConfig,
 }
 
 /// Outgoing email over SMTP. With `server.dev_providers` messages land in the outbox
@@ -107,6 +108,31 @@ pub fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Several `serve` processes as one system (docs/CLUSTER.md). The database is always
+/// shared; Redis only holds the rate limits when it is configured.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// `redis://HOST:PORT[/DB]`: per-key rate limits and the sign-in and SMS throttles are
+    /// counted there, for all nodes together. Empty: each process counts its own (one node).
+    pub redis_url: Secret,
+    /// Prefix of every Redis key written (several systems may share one Redis).
+    pub redis_prefix: String,
+    /// Seconds between looks at the published signing keys, should a change notification be
+    /// lost: the longest a rotation takes to reach a node.
+    pub keys_poll_seconds: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            redis_url: Secret::default(),
+            redis_prefix: "exitentry:".into(),
+            keys_poll_seconds: 30,
+        }
+    }
+}
+
 /// The log-hash key of the defaults: anyone can read it here, so hashes made with it are
 /// reversible and production refuses it.
 pub const DEV_LOG_HASH_SECRET: &str = "development log hash key";
@@ -114,6 +140,24 @@ pub const DEV_LOG_HASH_SECRET: &str = "development log hash key";
 impl Config {
     /// Checks that no single key can express: combinations and values refused at start-up.
     pub fn check(&self) -> Result<(), ConfigError> {
+        let redis = self.cluster.redis_url.expose().trim();
+        if !redis.is_empty() && !redis.starts_with("redis://") {
+            return Err(ConfigError(
+                "cluster.redis_url: a redis://HOST:PORT URL (plain TCP on a private network)"
+                    .into(),
+            ));
+        }
+        if !["auto", "database", "directory"].contains(&self.uploads.store.as_str()) {
+            return Err(ConfigError(
+                "uploads.store: auto, database or directory".into(),
+            ));
+        }
+        let kek = self.credentials.key_encryption_key.expose().trim();
+        if !kek.is_empty() && (kek.len() != 64 || !kek.bytes().all(|b| b.is_ascii_hexdigit())) {
+            return Err(ConfigError(
+                "credentials.key_encryption_key: 64 hex digits (32 random bytes)".into(),
+            ));
+        }
         self.email.check()
     }
 
@@ -218,6 +262,11 @@ pub struct CredentialsConfig {
     pub status_list_size: u64,
     /// Days a linkage proof is valid (never past either document's expiry).
     pub linkage_proof_days: i64,
+    /// 64 hex digits (32 bytes): the key under which signer private keys are sealed
+    /// (AES-256-GCM) when `keys init`/`keys rotate` publish them to the database, so every
+    /// node can sign. The same value on every node; never stored in the database. Empty:
+    /// private keys stay in `keys_dir` only (docs/CREDENTIALS.md).
+    pub key_encryption_key: Secret,
 }
 
 impl Default for CredentialsConfig {
@@ -229,6 +278,7 @@ impl Default for CredentialsConfig {
             algorithm: "es256".into(),
             status_list_size: 131_072,
             linkage_proof_days: 90,
+            key_encryption_key: Secret::default(),
         }
     }
 }
@@ -486,6 +536,10 @@ impl Default for CentreConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct UploadsConfig {
+    /// Where the bytes are kept: `database` (beside their record, readable from every
+    /// node), `directory` (in `dir`, one node only) or `auto`: the database on PostgreSQL,
+    /// the directory on SQLite.
+    pub store: String,
     /// Folder of the stored files (created on first upload; files are kept 0600).
     pub dir: String,
     /// Largest JPEG or PNG accepted, in bytes.
@@ -504,6 +558,7 @@ pub struct UploadsConfig {
 impl Default for UploadsConfig {
     fn default() -> Self {
         Self {
+            store: "auto".into(),
             dir: "./data/uploads".into(),
             max_image_bytes: 5 * 1024 * 1024,
             max_pdf_bytes: 10 * 1024 * 1024,

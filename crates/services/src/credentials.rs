@@ -12,8 +12,8 @@ use exitentry_domain::states::{LinkageProofState, TemporaryPermitState};
 use exitentry_storage::documents::StoredDocument;
 use exitentry_storage::people::StoredPerson;
 
-fn keys(app: &App) -> Result<&crate::keys::KeySet> {
-    app.keys.as_deref().ok_or(ServiceError::unavailable(
+fn keys(app: &App) -> Result<std::sync::Arc<crate::keys::KeySet>> {
+    app.keys.get().ok_or(ServiceError::unavailable(
         ErrorCode::KeysNotInitialised,
         "signing keys are not set up; run `exitentry keys init`",
     ))
@@ -101,8 +101,12 @@ impl Draft {
 
 /// The trust list: every signer certificate, signed by the root. The version is the
 /// number of signers, which only grows (keys are added by rotation, never replaced).
+/// Published keys come with the list their root signed: the same bytes from every node.
 pub fn trust_list(app: &App) -> Result<String> {
     let keys = keys(app)?;
+    if let Some(doc) = &keys.trust_list {
+        return Ok(doc.clone());
+    }
     let certs: Vec<Vec<u8>> = keys.signers.iter().map(|s| s.cert_der.clone()).collect();
     let root = keys.root_key()?;
     sign_trust_list(certs.len() as u64, app.now().timestamp(), &certs, &root)

@@ -8,6 +8,11 @@ use crate::{Result, ServiceError};
 use exitentry_credentials::{Alg, GeneratedKey, SigningKey, generate_root, generate_signer};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+mod published;
+pub(crate) use published::published_version;
+pub use published::{publish, reload, start};
 
 /// Root certificates live 20 years, signers 2; credentials last days.
 const ROOT_YEARS: i64 = 20;
@@ -18,10 +23,29 @@ pub struct KeyStore {
     dir: PathBuf,
 }
 
-/// Loaded keys: the root and every signer, oldest first; the last one signs.
+/// Loaded keys: the root and every signer, oldest first; the last one signs. Read from the
+/// database, the root and the older signers come without their private keys (empty).
 pub struct KeySet {
     pub root: GeneratedKey,
     pub signers: Vec<GeneratedKey>,
+    /// The trust list the root signed when these keys were published: every node serves
+    /// these bytes. `None` for keys read from the folder only (signed on request).
+    pub trust_list: Option<String>,
+}
+
+/// The keys a node signs and verifies with now; replaced while serving when a rotation is
+/// published (see [`reload`]).
+#[derive(Default)]
+pub struct LiveKeys(RwLock<Option<Arc<KeySet>>>);
+
+impl LiveKeys {
+    pub fn get(&self) -> Option<Arc<KeySet>> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set(&self, keys: KeySet) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(keys));
+    }
 }
 
 impl std::fmt::Debug for KeySet {
@@ -36,6 +60,13 @@ impl KeySet {
             .signers
             .last()
             .ok_or_else(|| ServiceError::Internal("no signer key".into()))?;
+        if g.pkcs8_der.is_empty() {
+            return Err(ServiceError::unavailable(
+                ErrorCode::KeysNotInitialised,
+                "this node cannot read the current signer's private key: set \
+                 credentials.key_encryption_key (docs/CREDENTIALS.md)",
+            ));
+        }
         g.to_signing_key()
             .map_err(|e| ServiceError::Internal(e.to_string()))
     }
@@ -70,7 +101,7 @@ impl KeyStore {
         &self.dir
     }
 
-    fn signers_dir(&self) -> PathBuf {
+    pub(crate) fn signers_dir(&self) -> PathBuf {
         self.dir.join("signers")
     }
 
@@ -161,6 +192,10 @@ impl KeyStore {
                 self.signers_dir().display()
             )));
         }
-        Ok(KeySet { root, signers })
+        Ok(KeySet {
+            root,
+            signers,
+            trust_list: None,
+        })
     }
 }

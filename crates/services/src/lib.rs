@@ -7,6 +7,7 @@ pub mod auth;
 pub mod border;
 pub mod centre;
 mod clock;
+pub mod cluster;
 pub mod counter_endorsements;
 pub mod counter_terminal;
 pub mod credentials;
@@ -25,6 +26,7 @@ pub mod online_payments;
 pub mod partners;
 pub mod pre_applications;
 pub mod providers;
+pub mod rate;
 mod records;
 pub mod registry;
 pub mod sms;
@@ -56,8 +58,11 @@ pub struct App {
     pub db: Db,
     pub config: Arc<Config>,
     pub policy: Arc<Policy>,
-    /// Signing keys, when the keys folder has been initialised.
-    pub keys: Option<Arc<keys::KeySet>>,
+    /// Signing keys, when they have been set up (published in the database or in the keys
+    /// folder); replaced while serving when a rotation is published.
+    pub keys: Arc<keys::LiveKeys>,
+    /// Rate limits: in Redis for every node when `cluster.redis_url` is set, else here.
+    pub limits: Arc<rate::RateLimits>,
     /// SMS gateway, email and face check (development doubles with `server.dev_providers`).
     pub providers: providers::Providers,
     /// Background writer of the verification log (absent outside a tokio runtime).
@@ -71,6 +76,8 @@ pub struct App {
     /// The kiosks' endorsement printer driver (a double that prints at once in development).
     pub printer: Option<Arc<dyn endorsement_applications::EndorsementPrinter>>,
     clock: Arc<dyn Clock>,
+    /// Counts the change-feed messages this node has acted on (tests wait on it).
+    feed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl App {
@@ -81,7 +88,15 @@ impl App {
             .dev_providers
             .then(|| Arc::new(online_payments::Sandbox::default()));
         let online = online_payments::OnlineProviders::from_config(&config, sandbox.as_ref());
-        App {
+        let limits = match config.cluster.redis_url.expose().trim() {
+            "" => rate::RateLimits::memory(clock.clone()),
+            url => rate::RateLimits::redis(url, &config.cluster.redis_prefix, clock.clone())
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "rate limits kept in this process");
+                    rate::RateLimits::memory(clock.clone())
+                }),
+        };
+        let app = App {
             providers,
             usage: verification_log::UsageLog::start(db.clone()).map(Arc::new),
             partner_cache: Default::default(),
@@ -94,16 +109,20 @@ impl App {
             db,
             config: Arc::new(config),
             policy: Arc::new(Policy::builtin()),
-            keys: None,
+            keys: Default::default(),
+            limits: Arc::new(limits),
             clock,
-        }
+            feed: Arc::new(tokio::sync::watch::channel(0).0),
+        };
+        cluster::start(&app);
+        app
     }
 
     /// Loads the signing keys from the configured folder, if it has been initialised.
-    pub fn with_keys_from_config(mut self) -> Result<Self> {
+    pub fn with_keys_from_config(self) -> Result<Self> {
         let store = keys::KeyStore::new(&self.config.credentials.keys_dir);
         if store.exists() {
-            self.keys = Some(Arc::new(store.load()?));
+            self.keys.set(store.load()?);
         }
         Ok(self)
     }
@@ -112,6 +131,11 @@ impl App {
     pub fn with_providers(mut self, providers: providers::Providers) -> Self {
         self.providers = providers;
         self
+    }
+
+    /// Ticks each time this node has acted on a change announced by any node (PostgreSQL).
+    pub fn changes_applied(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.feed.subscribe()
     }
 
     /// The clock everything here reads (rate limiters follow it too, so tests can hold time).

@@ -8,11 +8,14 @@ use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use exitentry_domain::partners::{PartnerKind, Scope, parse_partner_name};
 use exitentry_domain::staff::Permission;
+use exitentry_storage::changes;
 use exitentry_storage::partners::{self as store, PartnerRecord};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
+
+mod quota;
 
 /// Keys look like `eek_<12 hex>.<64 hex>`: the part before the dot is the public key id
 /// (shown in logs and pages), the rest the secret.
@@ -173,7 +176,7 @@ pub async fn revoke_key(app: &App, actor: &str, key_id: &str) -> Result<()> {
     if !store::revoke_key(&mut tx, key_id.trim(), app.now_micros()).await? {
         return Err(ServiceError::NotFound("api_key"));
     }
-    app.partner_cache.clear_keys();
+    changes::announce(&mut tx, "partners").await?;
     audit::record(
         app,
         &mut tx,
@@ -184,6 +187,8 @@ pub async fn revoke_key(app: &App, actor: &str, key_id: &str) -> Result<()> {
     )
     .await?;
     tx.commit().await?;
+    // After the commit: a request between clearing and committing would cache the key again.
+    app.partner_cache.clear_keys();
     Ok(())
 }
 
@@ -193,7 +198,6 @@ pub async fn disable(app: &App, actor: &str, name: &str) -> Result<()> {
     let p = store::by_name(&mut tx, name.trim())
         .await?
         .ok_or(ServiceError::NotFound("partner"))?;
-    app.partner_cache.clear_keys();
     if !store::set_disabled(&mut tx, p.id, app.now_micros()).await? {
         return Err(ServiceError::conflict(
             ErrorCode::PartnerDisabled,
@@ -209,7 +213,9 @@ pub async fn disable(app: &App, actor: &str, name: &str) -> Result<()> {
         json!({}),
     )
     .await?;
+    changes::announce(&mut tx, "partners").await?;
     tx.commit().await?;
+    app.partner_cache.clear_keys();
     Ok(())
 }
 
@@ -224,24 +230,33 @@ pub async fn list(app: &App, who: &StaffSession) -> Result<Vec<PartnerSummary>> 
         .collect())
 }
 
-/// How long this node trusts a key it has checked: revocations made on another node take
-/// effect here within this time (on this node, at once: the cache is cleared).
+/// How long a node trusts a key it has checked (SQLite, one node; the cache is also dropped
+/// when a change commits, here and through the change feed).
 const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
-/// Quota a node reserves at a time, so that most checks do not write to the database.
-const QUOTA_LEASE: i64 = 200;
 
 /// Per-process state that keeps the hot path off the database: recently checked keys
-/// (for at most [`KEY_CACHE_TTL`]) and quota reserved from the shared daily counter.
+/// (for at most [`KEY_CACHE_TTL`]) and quota leased from the shared daily counter.
 #[derive(Default)]
 pub struct PartnerCache {
     keys: Mutex<HashMap<String, (Instant, PartnerContext)>>,
-    /// (partner, day) → checks reserved but not yet used.
+    /// (partner, day) → checks leased but not yet used.
     leases: Mutex<HashMap<(i64, String), i64>>,
+    /// (partner, day) → the fewest checks that did not fit after every node gave back its
+    /// leases: as many or more are refused at once until a node gives checks back.
+    spent: Mutex<HashMap<(i64, String), i64>>,
 }
 
 impl PartnerCache {
-    fn clear_keys(&self) {
+    pub(crate) fn clear_keys(&self) {
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Some node gave checks back: the partner's quota may no longer be spent.
+    pub(crate) fn quota_returned(&self, partner_id: i64) {
+        self.spent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(p, _), _| *p != partner_id);
     }
 }
 
@@ -250,6 +265,13 @@ impl PartnerCache {
 pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
     let key = key.trim();
     let hash = secret_hash(key);
+    // Several nodes share PostgreSQL: a change announced by another node reaches this one
+    // a moment after its commit, and a request may come first. So the key is read on every
+    // request there (one primary-key lookup): a revocation holds from the very next request
+    // on every node. One SQLite node drops its cache in the process, exactly.
+    if app.db.backend() == crate::Backend::Postgres {
+        return authenticate_in_db(app, key, &hash).await;
+    }
     if let Some((at, ctx)) = app
         .partner_cache
         .keys
@@ -299,64 +321,7 @@ async fn authenticate_in_db(app: &App, key: &str, hash: &str) -> Result<PartnerC
     })
 }
 
-/// Counts `n` checks against today's quota (Beijing day); refused until midnight when
-/// they do not fit. The node reserves quota in leases of [`QUOTA_LEASE`] from the shared
-/// counter, so most checks only touch memory; near the end of a quota it reserves exactly
-/// what it needs. A node that stops loses the unused rest of its lease for that day.
-pub async fn take_quota(app: &App, ctx: &PartnerContext, n: i64) -> Result<()> {
-    let now = app.now();
-    let cst = exitentry_domain::time::cst();
-    let day = now.with_timezone(&cst).date_naive();
-    let day_s = day.to_string();
-    let lease_key = (ctx.partner_id, day_s.clone());
-    {
-        let mut leases = app
-            .partner_cache
-            .leases
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(left) = leases.get_mut(&lease_key)
-            && *left >= n
-        {
-            *left -= n;
-            return Ok(());
-        }
-    }
-    let mut conn = app.db.conn().await?;
-    let mut take = async |amount: i64| {
-        store::take_daily_quota(&mut conn, ctx.partner_id, &day_s, ctx.daily_quota, amount).await
-    };
-    let lease = n.max(QUOTA_LEASE);
-    let got = if take(lease).await? {
-        lease
-    } else if lease > n && take(n).await? {
-        n
-    } else {
-        0
-    };
-    if got > 0 {
-        let mut leases = app
-            .partner_cache
-            .leases
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        // Leases of past days are worthless.
-        leases.retain(|(_, d), _| *d == day_s);
-        *leases.entry(lease_key).or_insert(0) += got - n;
-        return Ok(());
-    }
-    let next = day
-        .succ_opt()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|t| t.and_local_timezone(cst).single())
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .unwrap_or(now);
-    Err(ServiceError::too_soon(
-        ErrorCode::DailyQuotaExceeded,
-        next,
-        (next - now).num_seconds().max(1),
-    ))
-}
+pub use quota::{give_back_leases, take_quota};
 
 /// Checks per day (Beijing), kind and result.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -508,11 +508,22 @@ pub async fn accept(
     }
     let bytes = bytes.to_vec();
     let dir = PathBuf::from(&limits.dir);
-    let (kind, sha256, stored_name, size) = tokio::task::spawn_blocking(move || {
+    // On a shared database every node must read the file: its bytes go into the database
+    // with its record; the single-node SQLite default keeps them on disk (docs/UPLOADS.md).
+    let in_db = match app.config.uploads.store.as_str() {
+        "database" => true,
+        "directory" => false,
+        _ => app.db.backend() == crate::Backend::Postgres,
+    };
+    let (kind, sha256, stored_name, size, contents) = tokio::task::spawn_blocking(move || {
         let kind = inspect(&limits, &bytes)?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
+        let size = bytes.len() as i64;
+        if in_db {
+            return Ok::<_, ServiceError>((kind, sha256, random_hex(), size, Some(bytes)));
+        }
         let stored = write_file(&dir, &bytes)?;
-        Ok::<_, ServiceError>((kind, sha256, stored, bytes.len() as i64))
+        Ok((kind, sha256, stored, size, None))
     })
     .await
     .map_err(|e| ServiceError::Internal(format!("upload check: {e}")))??;
@@ -529,10 +540,12 @@ pub async fn accept(
         deleted_at: None,
     };
     let path = Path::new(&app.config.uploads.dir).join(&row.stored_name);
-    match record_accept(app, actor, &row, max_files).await {
+    match record_accept(app, actor, &row, contents.as_deref(), max_files).await {
         Ok(()) => Ok(view(&row)),
         Err(e) => {
-            remove_file(&path);
+            if contents.is_none() {
+                remove_file(&path);
+            }
             Err(e)
         }
     }
@@ -542,6 +555,7 @@ async fn record_accept(
     app: &App,
     actor: &str,
     row: &store::UploadRow,
+    contents: Option<&[u8]>,
     max_files: i64,
 ) -> Result<()> {
     let mut tx = app.db.begin().await?;
@@ -549,6 +563,9 @@ async fn record_accept(
         return Err(too_many(max_files));
     }
     store::insert(&mut tx, row).await?;
+    if let Some(bytes) = contents {
+        store::insert_contents(&mut tx, &row.id, bytes).await?;
+    }
     let mut detail = what_is_audited(row);
     detail["content_type"] = json!(row.content_type);
     audit::record(
@@ -587,6 +604,19 @@ async fn live(app: &App, id: &str) -> Result<store::UploadRow> {
 /// caller must have checked that the reader may see this owner's files.
 pub async fn open(app: &App, id: &str) -> Result<(Upload, Vec<u8>)> {
     let row = live(app, id).await?;
+    let in_db = {
+        let mut conn = app.db.conn().await?;
+        store::contents(&mut conn, &row.id).await?
+    };
+    if let Some(bytes) = in_db {
+        if hex::encode(Sha256::digest(&bytes)) != row.sha256 {
+            tracing::error!(upload = %row.id, "uploads: stored bytes do not match their SHA-256");
+            return Err(ServiceError::Internal(
+                "upload store: file does not match its digest".into(),
+            ));
+        }
+        return Ok((view(&row), bytes));
+    }
     if !is_stored_name(&row.stored_name) {
         tracing::error!(upload = %row.id, "uploads: stored name is not a random name");
         return Err(ServiceError::Internal(
@@ -633,6 +663,7 @@ pub async fn remove(app: &App, actor: &str, id: &str) -> Result<()> {
         return Err(ServiceError::NotFound("upload"));
     }
     store::release_place(&mut tx, &row.owner).await?;
+    store::delete_contents(&mut tx, id).await?;
     let detail = what_is_audited(&row);
     audit::record(
         app,

@@ -21,10 +21,19 @@ impl Backend {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// PostgreSQL's URL, for the change feed's own connection (it holds a password: never
+    /// printed).
+    listen_url: Option<String>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({})", self.backend.name())
+    }
 }
 
 impl Db {
@@ -66,7 +75,15 @@ impl Db {
             });
         }
         let pool = pool.connect_with(options).await?;
-        Ok(Db { pool, backend })
+        let listen_url = match url {
+            DatabaseUrl::Postgres { url } => Some(url.clone()),
+            _ => None,
+        };
+        Ok(Db {
+            pool,
+            backend,
+            listen_url,
+        })
     }
 
     /// Parses and connects in one step.
@@ -90,6 +107,11 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Where the change feed connects (PostgreSQL only).
+    pub(crate) fn listen_url(&self) -> Option<&str> {
+        self.listen_url.as_deref()
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -124,6 +124,26 @@ pub async fn take_daily_quota(
     Ok(used.is_some())
 }
 
+/// Checks counted (or leased) against the partner's quota on `day`.
+pub async fn daily_use(conn: &mut AnyConnection, partner_id: i64, day: &str) -> Result<i64> {
+    let sql = "SELECT used FROM partner_daily_use WHERE partner_id = $1 AND day = $2";
+    let used: Option<i64> = scalar_optional(conn, sql, (partner_id, day)).await?;
+    Ok(used.unwrap_or(0))
+}
+
+/// Gives back `n` leased checks that were never used.
+pub async fn give_back_daily_quota(
+    conn: &mut AnyConnection,
+    partner_id: i64,
+    day: &str,
+    n: i64,
+) -> Result<()> {
+    let sql = "UPDATE partner_daily_use SET used = used - $3 \
+               WHERE partner_id = $1 AND day = $2 AND used >= $3";
+    execute(conn, sql, (partner_id, day, n)).await?;
+    Ok(())
+}
+
 /// One recorded check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRecord {

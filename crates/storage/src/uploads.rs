@@ -93,3 +93,26 @@ pub async fn release_place(conn: &mut AnyConnection, owner: &str) -> Result<()> 
     execute(conn, sql, (owner,)).await?;
     Ok(())
 }
+
+/// Stores an upload's bytes beside its record (in the same transaction).
+pub async fn insert_contents(conn: &mut AnyConnection, id: &str, bytes: &[u8]) -> Result<()> {
+    let sql = "INSERT INTO upload_contents (upload_id, bytes) VALUES ($1, $2)";
+    insert_unique(conn, sql, (id, bytes), "upload contents").await
+}
+
+/// An upload's bytes, when they are kept in the database.
+pub async fn contents(conn: &mut AnyConnection, id: &str) -> Result<Option<Vec<u8>>> {
+    let sql = "SELECT bytes FROM upload_contents WHERE upload_id = $1";
+    scalar_optional(conn, sql, (id,)).await
+}
+
+/// Drops a removed upload's bytes (its record stays, deleted, for the audit trail).
+pub async fn delete_contents(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    execute(
+        conn,
+        "DELETE FROM upload_contents WHERE upload_id = $1",
+        (id,),
+    )
+    .await?;
+    Ok(())
+}

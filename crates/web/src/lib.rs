@@ -28,8 +28,6 @@ pub struct AppState {
     pub login_throttle: std::sync::Arc<throttle::Throttle>,
     /// Requests that make us send an SMS (they cost money and can pester a stranger).
     pub sms_throttle: std::sync::Arc<throttle::Throttle>,
-    /// Per-key rate limits of relying parties.
-    pub key_limits: std::sync::Arc<api::verify::KeyLimits>,
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -48,19 +46,20 @@ impl MakeRequestId for RandomRequestId {
 /// The whole application as one router.
 pub fn router(app: App) -> Router {
     let login_throttle = std::sync::Arc::new(throttle::Throttle::per_minute(
+        "login",
         app.config.security.login_attempts_per_minute,
-        app.clock(),
+        &app,
     ));
     let sms_throttle = std::sync::Arc::new(throttle::Throttle::per_minute(
+        "sms",
         app.config.security.sms_requests_per_minute,
-        app.clock(),
+        &app,
     ));
     let state = AppState {
         app,
         metrics: observability::prometheus(),
         login_throttle,
         sms_throttle,
-        key_limits: Default::default(),
     };
     let https = state
         .app

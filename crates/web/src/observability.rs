@@ -33,19 +33,22 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(render_metrics))
 }
 
+/// Ready when the database answers, Redis answers (when configured) and the node holds the
+/// newest signing keys; 503 with what failed otherwise.
 async fn readyz(State(s): State<AppState>) -> Response {
-    let backend = s.app.db.backend().name();
-    match s.app.db.ping().await {
-        Ok(()) => Json(serde_json::json!({"status": "ready", "database": backend})).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "unavailable", "database": backend})),
-            )
-                .into_response()
-        }
-    }
+    let r = exitentry_services::cluster::readiness(&s.app).await;
+    let status = if r.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "status": if r.ready { "ready" } else { "unavailable" },
+        "database": r.database,
+        "redis": r.redis,
+        "keys": r.keys,
+    });
+    (status, Json(body)).into_response()
 }
 
 /// Metrics name partners and count per office: only for Prometheus, which sends the

@@ -1,72 +1,48 @@
-//! Per-client rate limits (sign-in attempts), answered with 429 and `Retry-After`.
-//!
-//! In-process: with several nodes each allows the configured rate; the per-account
-//! lock-out in the database is the limit that holds across nodes.
+//! Per-client rate limits (sign-in attempts, SMS requests), answered with 429 and
+//! `Retry-After`. Counted for the whole system in Redis when `cluster.redis_url` is set
+//! (else in this process); the per-account lock-out in the database holds either way.
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use exitentry_domain::ErrorCode;
-use governor::clock::Clock;
-use governor::middleware::NoOpMiddleware;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
+use exitentry_services::rate::{Limit, RateLimits};
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The application's clock as the rate limiter's: the same time everywhere (and a test's
-/// manual clock holds still, so a limit is exact whatever the machine's speed).
-#[derive(Clone)]
-pub struct AppClock(pub Arc<dyn exitentry_services::Clock>);
-
-impl Clock for AppClock {
-    type Instant = Duration;
-
-    fn now(&self) -> Duration {
-        let micros = self.0.now().timestamp_micros().max(0);
-        Duration::from_micros(micros.unsigned_abs())
-    }
-}
-
 pub struct Throttle {
-    limiter:
-        RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, AppClock, NoOpMiddleware<Duration>>,
-    clock: AppClock,
+    /// Names this throttle's keys (`login`, `sms`).
+    name: &'static str,
+    limit: Limit,
+    limits: Arc<RateLimits>,
+    clock: Arc<dyn exitentry_services::Clock>,
 }
 
 impl Throttle {
-    pub fn per_minute(n: u32, clock: Arc<dyn exitentry_services::Clock>) -> Self {
-        let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
-        let clock = AppClock(clock);
+    pub fn per_minute(name: &'static str, n: u32, app: &exitentry_services::App) -> Self {
         Throttle {
-            limiter: RateLimiter::new(
-                Quota::per_minute(n),
-                DefaultKeyedStateStore::default(),
-                clock.clone(),
-            ),
-            clock,
+            name,
+            limit: Limit::per_minute(n),
+            limits: app.limits.clone(),
+            clock: app.clock(),
         }
     }
 
     /// `Err(wait)` when the client must wait before trying again.
-    pub fn check(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
+    pub async fn check(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
         let ip = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        self.limiter
-            .check_key(&ip)
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+        let key = format!("{}:{ip}", self.name);
+        self.limits.check(&key, self.limit).await
     }
-}
 
-impl Throttle {
     /// [`Throttle::check`] as a service error: 429 `rate_limited` with `Retry-After`.
-    pub fn check_or_refuse(
+    pub async fn check_or_refuse(
         &self,
         ip: Option<IpAddr>,
     ) -> Result<(), exitentry_services::ServiceError> {
-        self.check(ip).map_err(|wait| {
-            let now = self.clock.0.now();
+        self.check(ip).await.map_err(|wait| {
+            let now = self.clock.now();
             let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
             exitentry_services::ServiceError::too_soon(
                 ErrorCode::RateLimited,

@@ -6,6 +6,7 @@
 mod auth;
 mod booking_picker;
 mod centre;
+mod cluster;
 mod collection;
 mod counter_endorsements;
 mod cts_centres;

@@ -89,7 +89,9 @@ async fn chan_expiring(app: &App, expires_on: chrono::NaiveDate) -> ApplyInput {
     }
 }
 
-async fn full_journey(app: &App) -> Result<tp::IssuedPermit, exitentry_services::ServiceError> {
+pub(crate) async fn full_journey(
+    app: &App,
+) -> Result<tp::IssuedPermit, exitentry_services::ServiceError> {
     let id = tp::apply(app, &chan(app).await).await?;
     let code = last_code(app).await;
     tp::confirm_sms_code(app, &id, &code).await?;
@@ -106,7 +108,7 @@ async fn live_reason(app: &App, payload: &str) -> &'static str {
 
 fn trust(app: &App) -> TrustStore {
     let mut t = TrustStore::new();
-    t.add_cert_der(app.keys.as_ref().unwrap().current().unwrap().cert_der())
+    t.add_cert_der(app.keys.get().unwrap().current().unwrap().cert_der())
         .unwrap();
     t
 }

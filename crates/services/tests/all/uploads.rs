@@ -144,6 +144,9 @@ fn setup_with(t: &TestDb, f: impl FnOnce(&mut Config)) -> Setup {
     let store = tmp.path().join("store");
     let mut config = Config::default();
     config.uploads.dir = store.display().to_string();
+    // These tests look at the files in the folder; the database store is tested with the
+    // cluster (tests/all/cluster.rs).
+    config.uploads.store = "directory".into();
     config.uploads.max_files_per_owner = 3;
     f(&mut config);
     let (app, _) = exitentry_test_support::app_with_config(t, config);

@@ -133,6 +133,7 @@ pub async fn apply(
     // Each application sends an SMS: limited per client like the web form.
     cx.s.sms_throttle
         .check_or_refuse(ip)
+        .await
         .map_err(cx.api_err())?;
     let input = ApplyInput {
         document_kind: b.document_kind,
@@ -219,6 +220,7 @@ pub async fn resend(
 ) -> Result<Json<ResentJson>, ApiError> {
     cx.s.sms_throttle
         .check_or_refuse(ip)
+        .await
         .map_err(cx.api_err())?;
     let next = tp::resend_sms_code(cx.app(), &id, cx.lang.messages())
         .await

@@ -16,47 +16,12 @@ use exitentry_domain::ErrorCode;
 use exitentry_domain::partners::Scope;
 use exitentry_services::ServiceError;
 use exitentry_services::partners::{self, PartnerContext};
+use exitentry_services::rate::Limit;
 use exitentry_services::verification::{
     self as v, Admission, CredentialAnswer, LinkageCheck, PermitCheck,
 };
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
 use utoipa::ToSchema;
-
-/// Per-key rate limiters, rebuilt when a partner's rate changes. In-process: each node
-/// allows the rate; the daily quota in the database is the limit shared by all nodes.
-#[derive(Default)]
-pub struct KeyLimits(Mutex<HashMap<String, (i64, Arc<DefaultDirectRateLimiter>)>>);
-
-impl KeyLimits {
-    fn check(&self, key_id: &str, rate: i64) -> Result<(), u64> {
-        let limiter = {
-            let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-            let entry = map
-                .entry(key_id.to_string())
-                .or_insert_with(|| (0, limiter(1)));
-            if entry.0 != rate {
-                *entry = (rate, limiter(rate));
-            }
-            entry.1.clone()
-        };
-        limiter.check().map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
-            wait.as_secs().max(1)
-        })
-    }
-}
-
-fn limiter(rate: i64) -> Arc<DefaultDirectRateLimiter> {
-    let n =
-        NonZeroU32::new(u32::try_from(rate.max(1)).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
-    Arc::new(RateLimiter::direct(Quota::per_second(n)))
-}
 
 /// The calling partner, authenticated by key, within its rate and bound certificate.
 pub struct Partner(pub PartnerContext);
@@ -98,7 +63,11 @@ impl FromRequestParts<AppState> for Partner {
                 return Err(unauthenticated());
             }
         }
-        if let Err(wait) = s.key_limits.check(&ctx.key_id, ctx.rate_per_second) {
+        // Per key, for all nodes together when Redis is configured.
+        let limit = Limit::per_second(ctx.rate_per_second);
+        let key = format!("key:{}", ctx.key_id);
+        if let Err(wait) = s.app.limits.check(&key, limit).await {
+            let wait = wait.as_secs_f64().ceil().max(1.0) as u64;
             let mut r = ApiError::new(
                 ServiceError::too_soon(
                     ErrorCode::RateLimited,

@@ -87,7 +87,7 @@ async fn register(
     headers: HeaderMap,
     CsrfForm(f, _): CsrfForm<RegisterForm>,
 ) -> Response {
-    let outcome = if cx.s.login_throttle.check(ip).is_err() {
+    let outcome = if cx.s.login_throttle.check(ip).await.is_err() {
         // Registering sends email: limited per client like signing in.
         Err(Failed::key(
             StatusCode::TOO_MANY_REQUESTS,

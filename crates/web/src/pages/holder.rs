@@ -192,7 +192,7 @@ async fn apply(
     ClientIp(ip): ClientIp,
     CsrfForm(mut f, _): CsrfForm<StepTwo, Up>,
 ) -> Response {
-    if cx.s.sms_throttle.check(ip).is_err() {
+    if cx.s.sms_throttle.check(ip).await.is_err() {
         f.password.clear();
         let limited = Failed::key(StatusCode::TOO_MANY_REQUESTS, "err-rate_limited");
         return details_page(&cx.after(Err(limited)), f);
@@ -355,7 +355,7 @@ async fn resend(
     InProgress(id): InProgress,
     CsrfForm(f, _): CsrfForm<CodeForm, Up>,
 ) -> Response {
-    let outcome = match cx.s.sms_throttle.check(ip) {
+    let outcome = match cx.s.sms_throttle.check(ip).await {
         Err(_) => Err(Failed::key(
             StatusCode::TOO_MANY_REQUESTS,
             "err-rate_limited",

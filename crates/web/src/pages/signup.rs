@@ -169,7 +169,7 @@ async fn start(
 ) -> Response {
     let csrf = anon_csrf(&headers);
     // Each attempt may send an SMS: limited per client like the other SMS requests.
-    if cx.s.sms_throttle.check(ip).is_err() {
+    if cx.s.sms_throttle.check(ip).await.is_err() {
         let limited = Failed::key(StatusCode::TOO_MANY_REQUESTS, "err-rate_limited");
         return signup_page(&cx.after(Err(limited)), &csrf, f);
     }

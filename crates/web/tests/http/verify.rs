@@ -18,7 +18,7 @@ async fn verifiers_get_signed_trust_and_status_lists(backend: Backend) {
     let c = t.client();
     let now = t.app.now().timestamp();
     let doc = t.text(&c, "/api/v1/trust-list").await;
-    let keys = t.app.keys.as_ref().unwrap();
+    let keys = t.app.keys.get().unwrap();
     let (trust, info) =
         exitentry_credentials::open_trust_list(&doc, Some(&keys.root.cert_der)).unwrap();
     assert_eq!(info.version, 1);

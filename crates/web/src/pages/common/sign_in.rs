@@ -76,7 +76,7 @@ impl SignIn {
         let area = self.area.trim_end_matches('/');
         let login_page = format!("{area}/login?next={}", urlencoding_min(next));
         let cx = &cx.at(&login_page);
-        if let Err(wait) = cx.s.login_throttle.check(ip) {
+        if let Err(wait) = cx.s.login_throttle.check(ip).await {
             let limited = Failed::key(StatusCode::TOO_MANY_REQUESTS, "err-rate_limited");
             return retry_after(again(&cx.after(Err(limited))), wait);
         }
