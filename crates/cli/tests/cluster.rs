@@ -262,7 +262,7 @@ async fn applicant_on(node: &Node, email: &str) -> (reqwest::Client, String) {
     let token = csrf(c.clone(), node.url("/apply/register")).await;
     let form = [("csrf", token.as_str()), ("email", email), ("lang", "en")];
     let r = send(c.post(node.url("/apply/register")).form(&form)).await;
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let body = outbox_body(&c, node, email).await;
     let link: String = body
         .split("token=")
