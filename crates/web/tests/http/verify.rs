@@ -192,7 +192,7 @@ async fn relying_parties_verify_with_their_key(backend: Backend) {
     let page = t.text(&admin, "/staff/admin/partners").await;
     assert!(page.contains("China Southern") && page.contains("Slow Rail"));
     // Scopes in words (the stored codes stay in the form's values only).
-    assert!(page.contains("Check permits") && !page.contains(">verify_permit<"));
+    assert!(page.contains("核验证件") && !page.contains(">verify_permit<"));
     assert!(!page.contains("verify_permit,") && !page.contains("<code>verify"));
     let csrf = csrf_field(&page);
     let r = admin
