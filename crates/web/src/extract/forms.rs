@@ -142,6 +142,21 @@ macro_rules! csrf_field {
 }
 pub(crate) use csrf_field;
 
+/// A posted form: its `csrf` token and the fields listed, each its default when absent:
+/// `form_fields!(KeyForm { key_id: String });`.
+macro_rules! form_fields {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident: $t:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct $name {
+            csrf: String,
+            $($(#[$fm])* $field: $t,)*
+        }
+    };
+}
+pub(crate) use form_fields;
+
 /// An urlencoded form whose CSRF token was checked before the handler runs; `B` names the
 /// page a refusal answers for.
 pub struct CsrfForm<T, B = Here>(pub T, pub PhantomData<B>);

@@ -3,8 +3,8 @@
 //! sign-out.
 
 use super::common::{
-    CsrfField, CsrfForm, CsrfOnly, Cx, Failed, NextQuery, Refusal, SignIn, Up, page_template,
-    render, with_anon_csrf,
+    CsrfField, CsrfForm, CsrfOnly, Cx, Failed, NextQuery, Refusal, SignIn, Up, form_fields,
+    page_template, render, with_anon_csrf,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -71,15 +71,10 @@ async fn register_form(cx: Cx, headers: HeaderMap) -> Response {
     register_page(&cx, &anon_csrf(&headers), f)
 }
 
-#[derive(Deserialize, Default)]
-struct RegisterForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+form_fields!(RegisterForm {
     email: String,
-    #[serde(default)]
     lang: String,
-}
+});
 
 async fn register(
     cx: Cx,
@@ -151,15 +146,10 @@ async fn verify_form(cx: Cx, headers: HeaderMap, Query(q): Query<TokenQuery>) ->
     Ok(verify_page(&cx, &anon_csrf(&headers), &q.token, valid))
 }
 
-#[derive(Deserialize, Default)]
-struct VerifyForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+form_fields!(VerifyForm {
     token: String,
-    #[serde(default)]
     password: String,
-}
+});
 
 async fn verify(cx: Cx, headers: HeaderMap, CsrfForm(f, _): CsrfForm<VerifyForm>) -> Response {
     match hrp::verify_email(cx.app(), &f.token, &f.password).await {
@@ -240,16 +230,11 @@ async fn login_form(cx: Cx, headers: HeaderMap, Query(q): Query<NextQuery>) -> R
     login_page(&cx, &anon_csrf(&headers), next, String::new())
 }
 
-#[derive(Deserialize, Default)]
-struct LoginForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+form_fields!(LoginForm {
     email: String,
-    #[serde(default)]
     password: String,
     next: Option<String>,
-}
+});
 
 async fn login(
     cx: Cx,

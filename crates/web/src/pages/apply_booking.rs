@@ -214,17 +214,8 @@ async fn confirm_cancel(
             ("time", b.a.start.format("%Y-%m-%d %H:%M").to_string()),
         ],
     );
-    Ok(super::common::Confirm {
-        what,
-        consequence: cx.lang.t("appt-cancel-consequence"),
-        action: format!("{back}/cancel"),
-        button: cx.lang.t("appt-cancel-confirm"),
-        back,
-        csrf: me.csrf_token.clone(),
-        error,
-        page,
-    }
-    .respond())
+    let to = [format!("{back}/cancel"), back];
+    super::common::Confirm::cancel(cx, page, "appt-cancel", what, to, &me.csrf_token, error)
 }
 
 async fn cancel_form(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {

@@ -4,8 +4,8 @@
 
 use super::common::{
     CsrfForm, Cx, OfficePicker, SlotSearch, back, beijing, bookable, carried_error, conflict,
-    csrf_field, office_name, office_picker, page_template, qr_svg, render, slot_search,
-    urlencoding_min, with_error,
+    csrf_field, form_fields, office_name, office_picker, page_template, qr_svg, render,
+    slot_search, urlencoding_min, with_error,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -126,20 +126,13 @@ async fn new(cx: Cx, Holder(h): Holder, Query(q): Query<NewQuery>) -> PageResult
     }))
 }
 
-#[derive(Deserialize, Default)]
-struct BookForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+form_fields!(BookForm {
     office: String,
-    #[serde(default)]
     service: String,
-    #[serde(default)]
     slot_start: String,
     /// The day the times were listed for, to list them again after a refusal.
-    #[serde(default)]
     date: String,
-}
+});
 
 /// Back to the times the person chose from, with why the choice failed (post, redirect,
 /// get: a reload shows the same page); `moving` is the booking being moved, if any.
@@ -215,19 +208,12 @@ async fn show(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
     }))
 }
 
-#[derive(Deserialize, Default)]
-struct MoveForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+form_fields!(MoveForm {
     slot_start: String,
-    #[serde(default)]
     office: String,
-    #[serde(default)]
     service: String,
-    #[serde(default)]
     date: String,
-}
+});
 
 /// The confirmation before a booking is cancelled: which one, and that its time goes to
 /// someone else.
@@ -245,17 +231,8 @@ async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str, error: Option<Stri
             ("time", a.start.format("%Y-%m-%d %H:%M").to_string()),
         ],
     );
-    Ok(super::common::Confirm {
-        what,
-        consequence: cx.lang.t("appt-cancel-consequence"),
-        action: format!("{LIST}/{id}/cancel"),
-        button: cx.lang.t("appt-cancel-confirm"),
-        back: format!("{LIST}/{id}"),
-        csrf: h.csrf_token.clone(),
-        error,
-        page,
-    }
-    .respond())
+    let to = [format!("{LIST}/{id}/cancel"), format!("{LIST}/{id}")];
+    super::common::Confirm::cancel(cx, page, "appt-cancel", what, to, &h.csrf_token, error)
 }
 
 async fn cancel_form(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {

@@ -4,7 +4,7 @@
 
 use super::common::{
     CounterPayment, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartRefused, Pairs, StaffWith,
-    TicketForm, TicketQuery, Up, back, bookable, csrf_field, need, page_template,
+    TicketForm, TicketQuery, Up, back, bookable, csrf_field, form_fields, need, page_template,
     redirect_or_again, render, ticket_for,
 };
 use crate::AppState;
@@ -353,20 +353,13 @@ fn counter_at(counter: &str) -> String {
     format!("{COUNTER}?counter={}", urlenc(counter))
 }
 
-#[derive(Deserialize)]
-struct ActionForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+form_fields!(ActionForm {
     counter: String,
     /// `call`, `recall`, `skip`, `done` or `transfer`.
-    #[serde(default)]
     action: String,
-    #[serde(default)]
     ticket_id: Option<i64>,
-    #[serde(default)]
     service: String,
-}
+});
 
 async fn counter_action(
     cx: Cx,

@@ -3,8 +3,8 @@
 //! measures (bookings, no-shows, waiting and service times).
 
 use super::common::{
-    CsrfForm, Cx, StaffWith, csrf_field, need, outcome, page_template, render, urlencoding_min,
-    when_micros,
+    CsrfForm, Cx, StaffWith, csrf_field, form_fields, need, outcome, page_template, render,
+    urlencoding_min, when_micros,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -198,43 +198,25 @@ async fn page(
     render_page(&cx, staff, &q.office, &q.day).await
 }
 
-#[derive(Deserialize, Default)]
-struct ActForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+form_fields!(ActForm {
     office: String,
     /// `settings`, `template`, `open`, `day`, `remove_day`, `device`, `disable_device`.
-    #[serde(default)]
     what: String,
-    #[serde(default)]
     counters: i64,
-    #[serde(default)]
     walk_ins: Option<String>,
-    #[serde(default)]
     service: String,
-    #[serde(default)]
     hours: String,
-    #[serde(default)]
     slot_minutes: u32,
-    #[serde(default)]
     capacity: u32,
-    #[serde(default)]
     from: String,
-    #[serde(default)]
     days: u32,
-    #[serde(default)]
     day: String,
-    #[serde(default)]
     kind: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     nationwide: Option<String>,
     /// The holiday calendar a public holiday or make-up day belongs to (with `nationwide`).
-    #[serde(default)]
     calendar: Option<String>,
-}
+});
 
 async fn act(
     cx: Cx,

@@ -3,7 +3,7 @@
 //! reviewers confirm or reject the relative declared for a family visit.
 
 use super::common::{
-    Back, CounterPayment, CsrfForm, Cx, Page, Pairs, StaffWith, Up, csrf_field, need,
+    Back, CounterPayment, CsrfForm, Cx, Page, Pairs, StaffWith, Up, csrf_field, form_fields, need,
     page_template, redirect_or_again, render,
 };
 use crate::AppState;
@@ -296,15 +296,10 @@ async fn queue(cx: Cx, StaffWith(staff, _): StaffWith<need::ReviewEndorsements>)
     }))
 }
 
-#[derive(Deserialize)]
-struct ReviewForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+form_fields!(ReviewForm {
     decision: String,
-    #[serde(default)]
     note: String,
-}
+});
 
 async fn review(
     cx: Cx,
@@ -323,15 +318,10 @@ async fn review(
     .await
 }
 
-#[derive(Deserialize)]
-struct StatePersonnelForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+form_fields!(StatePersonnelForm {
     registered: String,
-    #[serde(default)]
     reason: String,
-}
+});
 
 async fn state_personnel(
     cx: Cx,

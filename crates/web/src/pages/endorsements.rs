@@ -2,7 +2,7 @@
 //! pay page in development), then print at a kiosk.
 
 use super::common::{
-    CsrfForm, Cx, Up, chosen_endorsement, conflict, csrf_field, page_template, qr_svg,
+    CsrfForm, Cx, Up, chosen_endorsement, conflict, csrf_field, form_fields, page_template, qr_svg,
     redirect_or_again, render,
 };
 use crate::AppState;
@@ -68,14 +68,10 @@ async fn list(cx: Cx, Holder(h): Holder) -> PageResult {
     list_page(&cx, h).await
 }
 
-#[derive(Deserialize, Default)]
-struct ApplyForm {
-    #[serde(default)]
-    csrf: String,
+form_fields!(ApplyForm {
     /// `destination|kind|months|trips`.
-    #[serde(default)]
     choice: String,
-}
+});
 
 /// Errors the page shows (anything but a failure of ours).
 fn shown(e: &ServiceError) -> bool {
@@ -120,13 +116,7 @@ async fn show(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
     show_page(&cx, h, &id).await
 }
 
-#[derive(Deserialize, Default)]
-struct PayForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    provider: String,
-}
+form_fields!(PayForm { provider: String });
 
 async fn pay(
     cx: Cx,
@@ -202,17 +192,8 @@ async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str, error: Option<Stri
             ("reference", a.reference),
         ],
     );
-    Ok(super::common::Confirm {
-        what,
-        consequence: lang.t("end-cancel-consequence"),
-        action: format!("{LIST}/{id}/cancel"),
-        button: lang.t("end-cancel-confirm"),
-        back: format!("{LIST}/{id}"),
-        csrf: h.csrf_token.clone(),
-        error,
-        page,
-    }
-    .respond())
+    let to = [format!("{LIST}/{id}/cancel"), format!("{LIST}/{id}")];
+    super::common::Confirm::cancel(cx, page, "end-cancel", what, to, &h.csrf_token, error)
 }
 
 async fn cancel_form(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {

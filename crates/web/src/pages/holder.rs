@@ -6,7 +6,7 @@
 
 use super::common::{
     Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, Cx, Failed, MultipartBack, NextQuery,
-    Pairs, PermitCard, Refusal, SignIn, Up, beijing, csrf_field, page_template, render,
+    PermitCard, Refusal, SignIn, Up, beijing, csrf_field, form_fields, page_template, render,
     with_anon_csrf,
 };
 use crate::AppState;
@@ -303,13 +303,7 @@ page_template! {
     }
 }
 
-#[derive(Deserialize)]
-struct CodeForm {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    csrf: String,
-}
+form_fields!(CodeForm { code: String });
 
 /// The code form, unless the application has moved on (or is gone).
 async fn code_page(cx: &Cx, id: &str, csrf: String) -> Response {
@@ -458,26 +452,14 @@ fn login_page(cx: &Cx, csrf: String, next: String, mobile: String) -> Response {
 }
 
 async fn login_form(cx: Cx, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
-    let csrf = anon_csrf(&headers);
-    let next = SignIn::HOLDER.next(q.next.as_deref());
-    // A refused sign-in comes back with the name typed (never the password).
-    let typed = cx
-        .kept::<Pairs>()
-        .map(|p| p.get("mobile"))
-        .unwrap_or_default();
-    with_anon_csrf(&csrf, login_page(&cx, csrf.clone(), next, typed))
+    SignIn::HOLDER.form(&cx, &headers, q.next.as_deref(), "mobile", login_page)
 }
 
-#[derive(Deserialize)]
-struct LoginForm {
-    #[serde(default)]
+form_fields!(LoginForm {
     mobile: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
-    csrf: String,
     next: Option<String>,
-}
+});
 
 async fn login(
     cx: Cx,
@@ -547,20 +529,15 @@ async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str, error: Option<Stri
         ));
     };
     let until = beijing(p.valid_until, "%Y-%m-%d %H:%M");
-    Ok(super::common::Confirm {
-        what: cx.lang.t_args(
-            "tp-cancel-what",
-            &[("name", p.holder_name), ("until", until)],
-        ),
-        consequence: cx.lang.t("tp-cancel-consequence"),
-        action: format!("/my/temporary-permits/{id}/cancel"),
-        button: cx.lang.t("tp-cancel-confirm"),
-        back: "/my/temporary-permits".into(),
-        csrf: h.csrf_token.clone(),
-        error,
-        page,
-    }
-    .respond())
+    let what = cx.lang.t_args(
+        "tp-cancel-what",
+        &[("name", p.holder_name), ("until", until)],
+    );
+    let to = [
+        format!("/my/temporary-permits/{id}/cancel"),
+        "/my/temporary-permits".into(),
+    ];
+    super::common::Confirm::cancel(cx, page, "tp-cancel", what, to, &h.csrf_token, error)
 }
 
 async fn cancel_form(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {

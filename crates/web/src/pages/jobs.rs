@@ -2,7 +2,8 @@
 //! their last error) and queueing one again; and the development outbox as a page.
 
 use super::common::{
-    CsrfForm, Cx, StaffWith, back, csrf_field, need, outcome, page_template, render, when_micros,
+    CsrfForm, Cx, StaffWith, back, csrf_field, form_fields, need, outcome, page_template, render,
+    when_micros,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -12,7 +13,6 @@ use axum::routing::{get, post};
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::jobs::{self, FailedJob};
-use serde::Deserialize;
 
 back!(JobsPage = PATH);
 
@@ -54,13 +54,7 @@ async fn list(cx: Cx, Staff(staff): Staff) -> PageResult {
     page(&cx, staff).await
 }
 
-#[derive(Deserialize)]
-struct RetryForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    id: String,
-}
+form_fields!(RetryForm { id: String });
 
 async fn retry(
     cx: Cx,

@@ -4,7 +4,7 @@
 
 use super::common::{
     CsrfForm, Cx, Failed, Page, TicketForm, TicketQuery, Up, bookable, chosen_endorsement,
-    csrf_field, page_template, render, ticket_for, with_anon_csrf,
+    csrf_field, form_fields, page_template, render, ticket_for, with_anon_csrf,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -171,13 +171,7 @@ async fn home(
     }
 }
 
-#[derive(Deserialize)]
-struct PairForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    token: String,
-}
+form_fields!(PairForm { token: String });
 
 /// The screen for the next person: whatever the last one typed or was shown is gone (the
 /// idle timer of `kiosk.js` comes here).
@@ -234,19 +228,13 @@ async fn ticket(
     }
 }
 
-#[derive(Deserialize, Default)]
-struct CollectForm {
-    #[serde(default)]
-    csrf: String,
+form_fields!(CollectForm {
     /// The receipt's barcode, scanned or typed.
-    #[serde(default)]
     reference: String,
-    #[serde(default)]
     id_number: String,
     /// Read from the old permit in the card slot (renewals, damaged permits).
-    #[serde(default)]
     old_permit: String,
-}
+});
 
 async fn collect(
     cx: Cx,
@@ -307,26 +295,17 @@ pub fn endorsement_routes() -> Router<AppState> {
     Router::new().route(ENDORSEMENTS, get(endorsements_again).post(endorsements))
 }
 
-#[derive(Deserialize, Default)]
-struct EndorsementForm {
-    #[serde(default)]
-    csrf: String,
+form_fields!(EndorsementForm {
     /// The card's number or its machine-readable line.
-    #[serde(default)]
     card: String,
-    #[serde(default)]
     id_number: String,
     /// `show`, `pay`, `print` or `apply`.
-    #[serde(default)]
     action: String,
-    #[serde(default)]
     application: String,
-    #[serde(default)]
     method: String,
     /// `destination|kind|months|trips` for apply-and-print.
-    #[serde(default)]
     choice: String,
-}
+});
 
 page_template! {
     KioskEndorsements = "kiosk/endorsements.html" {

@@ -2,7 +2,7 @@
 //! shown on a printable page with the QR.
 
 use super::common::{
-    CsrfForm, CsrfOnly, Cx, StaffWith, beijing, csrf_field, invalid_or_conflict, need,
+    CsrfForm, CsrfOnly, Cx, StaffWith, beijing, csrf_field, form_fields, invalid_or_conflict, need,
     page_template, qr_svg, redirect_or_again, render,
 };
 use crate::AppState;
@@ -16,7 +16,6 @@ use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::holders::HolderSession;
 use exitentry_services::linkage_proofs::{self as lp, PaperRequest, ProofView};
-use serde::Deserialize;
 
 csrf_field!(PaperForm);
 
@@ -139,19 +138,12 @@ async fn staff_print(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> Pag
     print_page(&cx, &id, None, Some(staff), PAPER).await
 }
 
-#[derive(Deserialize, Default)]
-struct PaperForm {
-    #[serde(default)]
+form_fields!(PaperForm {
     travel_document_kind: String,
-    #[serde(default)]
     travel_document_number: String,
-    #[serde(default)]
     residence_permit_number: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
-    csrf: String,
-}
+});
 
 page_template! {
     Paper = "staff/linkage_proof.html" {

@@ -2,8 +2,8 @@
 //! disable a partner, and everyone's usage.
 
 use super::common::{
-    CsrfForm, Cx, Failed, Outcome, Pairs, StaffWith, csrf_field, invalid_or_conflict, need,
-    outcome, page_template,
+    CsrfForm, Cx, Failed, Outcome, Pairs, StaffWith, csrf_field, form_fields, invalid_or_conflict,
+    need, outcome, page_template,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -15,7 +15,6 @@ use exitentry_domain::partners::{PartnerKind, Scope};
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::partners::{self, NewPartner, PartnerSummary, UsageRow};
-use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -110,13 +109,7 @@ async fn create(
     after(&cx, staff, new_key, outcome).await
 }
 
-#[derive(Deserialize)]
-struct KeyForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    key_id: String,
-}
+form_fields!(KeyForm { key_id: String });
 
 async fn revoke_key(
     cx: Cx,
@@ -128,13 +121,7 @@ async fn revoke_key(
     acted(&cx, staff, done, "partners-key-revoked", key).await
 }
 
-#[derive(Deserialize)]
-struct DisableForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    name: String,
-}
+form_fields!(DisableForm { name: String });
 
 async fn disable(
     cx: Cx,

@@ -4,7 +4,7 @@
 
 use super::common::{
     Back, CsrfField, CsrfForm, CsrfMultipart, Cx, Failed, MultipartBack, Refusal, SignIn,
-    page_template, with_anon_csrf,
+    form_fields, page_template, with_anon_csrf,
 };
 use crate::AppState;
 use crate::session::anon_csrf;
@@ -17,7 +17,6 @@ use axum::routing::get;
 use exitentry_services::ServiceError;
 use exitentry_services::holders::{self, SignupInput, SignupStep};
 use exitentry_services::providers::MAX_IMAGE_BYTES;
-use serde::Deserialize;
 
 /// The cookie that ties a sign-up to the browser that started it.
 const SIGNUP_COOKIE: &str = "ee_signup";
@@ -38,21 +37,13 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-#[derive(Deserialize, Default)]
-struct SignupForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+form_fields!(SignupForm {
     id_kind: String,
-    #[serde(default)]
     id_number: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     mobile: String,
-    #[serde(default)]
     password: String,
-}
+});
 
 page_template! {
     Signup = "holder/signup.html" {
@@ -219,13 +210,7 @@ async fn code_form(cx: Cx, headers: HeaderMap, Path(id): Path<String>) -> Respon
     code_page(&cx, &anon_csrf(&headers), &id)
 }
 
-#[derive(Deserialize)]
-struct CodeForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    code: String,
-}
+form_fields!(CodeForm { code: String });
 
 async fn confirm(
     cx: Cx,

@@ -1,15 +1,15 @@
 //! Officer pages: sign-in, the desk, registry search, a person's page, administration.
 
 use super::common::{
-    CsrfField, CsrfForm, CsrfOnly, Cx, Failed, NextQuery, Pairs, Refusal, SignIn, StaffWith, Up,
-    csrf_field, invalid, invalid_or_conflict, need, outcome, page_template, render, when_micros,
-    with_anon_csrf,
+    CsrfField, CsrfForm, CsrfOnly, Cx, Failed, NextQuery, Refusal, SignIn, StaffWith, Up,
+    csrf_field, form_fields, invalid, invalid_or_conflict, need, outcome, page_template, render,
+    when_micros,
 };
 use crate::AppState;
 use crate::error::PageResult;
 use crate::extract::PageQuery;
 use crate::i18n::cookie_in;
-use crate::session::{LOGIN_CSRF_COOKIE, Staff, anon_csrf};
+use crate::session::{LOGIN_CSRF_COOKIE, Staff};
 use crate::throttle::ClientIp;
 use axum::Router;
 use axum::extract::{Path, Query};
@@ -61,14 +61,7 @@ fn login_csrf(headers: &HeaderMap) -> String {
 }
 
 async fn login_form(cx: Cx, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
-    let csrf = anon_csrf(&headers);
-    let next = SignIn::STAFF.next(q.next.as_deref());
-    // A refused sign-in comes back with the name typed (never the password).
-    let typed = cx
-        .kept::<Pairs>()
-        .map(|p| p.get("username"))
-        .unwrap_or_default();
-    with_anon_csrf(&csrf, login_page(&cx, csrf.clone(), next, typed))
+    SignIn::STAFF.form(&cx, &headers, q.next.as_deref(), "username", login_page)
 }
 
 #[derive(Deserialize)]
@@ -259,15 +252,12 @@ async fn users(cx: Cx, Staff(staff): Staff) -> PageResult {
     users_page(&cx, staff).await
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct NewUser {
-    csrf: String,
+form_fields!(NewUser {
     username: String,
     password: String,
     role: String,
     office: String,
-}
+});
 
 async fn create_user(
     cx: Cx,
@@ -295,13 +285,10 @@ async fn create_user(
     users_page(&cx.after(outcome), staff).await
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct HukouForm {
-    csrf: String,
+form_fields!(HukouForm {
     hukou_area: String,
     reason: String,
-}
+});
 
 /// An officer records where the person's household registration is now (from the hukou
 /// booklet); a refusal comes back to the person page next to the field.
@@ -321,12 +308,7 @@ async fn record_hukou(
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct UnlockForm {
-    csrf: String,
-    username: String,
-}
+form_fields!(UnlockForm { username: String });
 
 /// An administrator lifts a lock strangers' failures put on an account.
 async fn unlock_user(

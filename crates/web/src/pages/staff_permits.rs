@@ -2,8 +2,8 @@
 //! number), a permit with its audit trail, and revocation with a reason.
 
 use super::common::{
-    CsrfForm, Cx, PermitCard, beijing, csrf_field, invalid, invalid_or_conflict, outcome,
-    page_template, when_micros,
+    CsrfForm, Cx, PermitCard, beijing, csrf_field, form_fields, invalid, invalid_or_conflict,
+    outcome, page_template, when_micros,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -105,13 +105,10 @@ async fn detail(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResu
     detail_page(&cx, staff, &id).await
 }
 
-#[derive(Deserialize)]
-struct RevokeForm {
-    #[serde(default)]
+form_fields!(RevokeForm {
+    /// Why the permit is revoked, in the officer's words.
     reason: String,
-    #[serde(default)]
-    csrf: String,
-}
+});
 
 async fn revoke(
     cx: Cx,

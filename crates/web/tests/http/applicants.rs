@@ -1,17 +1,12 @@
 //! Online applicants for the non-Chinese permit over HTTP: accounts by emailed link,
 //! uploads refused or kept, nobody reading another applicant's records, the reviewers' queue.
 
-use exitentry_test_support::{Backend, TINY_PNG, TestApp, backend_tests, header};
+use exitentry_test_support::{Backend, TINY_PNG, backend_tests, header};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT_LANGUAGE, LOCATION};
+use reqwest::header::LOCATION;
 
 async fn applicants_see_only_their_own_pre_applications(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let t = TestApp::spawn_configured(backend, |c| {
-        c.uploads.dir = dir.path().display().to_string();
-    })
-    .await;
-    t.seed(30).await;
+    let (t, _uploads) = super::app_with_uploads(backend, 30).await;
     let anon = t.client();
     let r = t.get(&anon, "/apply/applications").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -24,17 +19,7 @@ async fn applicants_see_only_their_own_pre_applications(backend: Backend) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let at = header(&r, LOCATION).to_string();
     let upload = |c: &reqwest::Client, csrf: &str, name: &'static str, bytes: Vec<u8>| {
-        let form = reqwest::multipart::Form::new()
-            .text("csrf", csrf.to_string())
-            .text("purpose", "passport")
-            .part(
-                "file",
-                reqwest::multipart::Part::bytes(bytes).file_name(name),
-            );
-        c.post(t.url(&format!("{at}/documents")))
-            .header(ACCEPT_LANGUAGE, "en")
-            .multipart(form)
-            .send()
+        super::upload_document(&t, c, &at, csrf, "passport", name, bytes)
     };
     // A zip named like a photo, an empty file: refused with a clear message.
     let r = upload(&john, &csrf, "photo.jpg", b"PK\x03\x04zip".to_vec())

@@ -7,17 +7,12 @@
 
 use exitentry_test_support::{Backend, LI_HUA_ID, TINY_PNG, TestApp, backend_tests, header};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT_LANGUAGE, LOCATION};
+use reqwest::header::LOCATION;
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
 
 async fn the_apply_form_from_draft_to_what_happens_next(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let t = TestApp::spawn_configured(backend, |c| {
-        c.uploads.dir = dir.path().display().to_string();
-    })
-    .await;
-    t.seed(10).await;
+    let (t, _uploads) = super::app_with_uploads(backend, 10).await;
     let (me, csrf) = t.applicant("ana@example.org").await;
     let r = t
         .post_form(&me, "/apply/applications", &[("csrf", csrf.as_str())])
@@ -88,17 +83,7 @@ async fn the_apply_form_from_draft_to_what_happens_next(backend: Backend) {
 
     // An upload refused names its document.
     let upload = |purpose: &'static str, name: &'static str, bytes: Vec<u8>| {
-        let form = reqwest::multipart::Form::new()
-            .text("csrf", csrf.clone())
-            .text("purpose", purpose)
-            .part(
-                "file",
-                reqwest::multipart::Part::bytes(bytes).file_name(name),
-            );
-        me.post(t.url(&format!("{at}/documents")))
-            .header(ACCEPT_LANGUAGE, "en")
-            .multipart(form)
-            .send()
+        super::upload_document(&t, &me, &at, &csrf, purpose, name, bytes)
     };
     let r = upload("passport", "p.jpg", b"PK\x03\x04zip".to_vec())
         .await
@@ -155,24 +140,11 @@ async fn the_holders_office_picker(backend: Backend) {
         .await
         .unwrap();
     }
-    exitentry_services::holders::create_for_identity(
-        &t.app,
-        "test",
-        LI_HUA_ID,
-        "13700137000",
-        "a long holder password",
-    )
-    .await
-    .unwrap();
     // Monday 08:00 in Beijing: times before 10:00 are inside the change cut-off.
     let monday_8 = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 0, 0, 0);
     t.clock.set(monday_8.unwrap());
     let holder = t.client();
-    let login = [
-        ("mobile", "13700137000"),
-        ("password", "a long holder password"),
-    ];
-    t.sign_in(&holder, "/my/login", login).await;
+    super::holder_signed_in(&t, &holder, LI_HUA_ID, "13700137000").await;
     let page = t
         .text_in(
             &holder,

@@ -125,26 +125,8 @@ async fn appointments_over_the_api(backend: Backend) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
     // An applicant books with their session (the web channel by default).
-    exitentry_services::holders::create_for_identity(
-        &t.app,
-        "test",
-        LI_HUA_ID,
-        "13700137000",
-        "a long holder password",
-    )
-    .await
-    .unwrap();
     let holder = t.client();
-    let r = t
-        .sign_in(
-            &holder,
-            "/my/login",
-            [
-                ("mobile", "13700137000"),
-                ("password", "a long holder password"),
-            ],
-        )
-        .await;
+    let r = super::holder_signed_in(&t, &holder, LI_HUA_ID, "13700137000").await;
     assert!(r.status().is_redirection(), "{}", r.status());
     let r = t
         .post_json(

@@ -126,16 +126,7 @@ async fn holders_and_officers_use_the_pages(backend: Backend) {
     let holder = t.client();
     let anonymous = t.get(&holder, "/my").await;
     assert_eq!(anonymous.headers()["location"], "/my/login?next=/my");
-    let r = t
-        .sign_in(
-            &holder,
-            "/my/login",
-            [
-                ("mobile", "13900139000"),
-                ("password", "a long holder password"),
-            ],
-        )
-        .await;
+    let r = super::holder_sign_in(&t, &holder, "13900139000").await;
     assert_eq!(
         r.status(),
         StatusCode::SEE_OTHER,
@@ -215,15 +206,7 @@ async fn a_holder_confirms_before_cancelling_a_permit(backend: Backend) {
     let api = t.client();
     issue_via_api(&t, &api).await;
     let holder = t.client();
-    t.sign_in(
-        &holder,
-        "/my/login",
-        [
-            ("mobile", "13900139000"),
-            ("password", "a long holder password"),
-        ],
-    )
-    .await;
+    super::holder_sign_in(&t, &holder, "13900139000").await;
     let my = t.text_in(&holder, "/my/temporary-permits", "en").await;
     let id = cancel_link(&my).expect("a valid permit can be cancelled");
     // A second application while this one is valid says so on its first page.
@@ -281,22 +264,7 @@ async fn my_records_show_what_the_person_holds_and_may_apply_for(backend: Backen
         (exitentry_test_support::LI_HUA_ID, "13700137000", &mainland),
         ("A1234563", "13900139000", &hk),
     ] {
-        exitentry_services::holders::create_for_identity(
-            &t.app,
-            "test",
-            id,
-            mobile,
-            "a long holder password",
-        )
-        .await
-        .unwrap();
-        let r = t
-            .sign_in(
-                c,
-                "/my/login",
-                [("mobile", mobile), ("password", "a long holder password")],
-            )
-            .await;
+        let r = super::holder_signed_in(&t, c, id, mobile).await;
         assert_eq!(r.headers()["location"], "/my");
     }
     // The mainland resident: his card in words, endorsements and appointments on offer.
@@ -330,25 +298,8 @@ async fn an_endorsement_application_is_cancelled_after_a_confirmation(backend: B
                 CA1234567,hong_kong,L,1,2024-05-01,2024-07-31,7\n";
     let kind = exitentry_services::import::ImportKind::Endorsements;
     exitentry_test_support::import(&t.app, kind, past, false).await;
-    exitentry_services::holders::create_for_identity(
-        &t.app,
-        "test",
-        exitentry_test_support::LI_HUA_ID,
-        "13700137000",
-        "a long holder password",
-    )
-    .await
-    .unwrap();
     let c = t.client();
-    t.sign_in(
-        &c,
-        "/my/login",
-        [
-            ("mobile", "13700137000"),
-            ("password", "a long holder password"),
-        ],
-    )
-    .await;
+    super::holder_signed_in(&t, &c, exitentry_test_support::LI_HUA_ID, "13700137000").await;
     let list = t.text_in(&c, "/my/endorsements", "en").await;
     let marker = "name=\"choice\" value=\"";
     let at = list.find(marker).expect("a choice") + marker.len();

@@ -18,7 +18,7 @@ pub use crate::extract::context::Cx;
 pub use crate::extract::forms::{
     Back, CsrfField, CsrfForm, CsrfMultipart, MultipartBack, MultipartRefused, Pairs, Refusal, Up,
 };
-pub(crate) use crate::extract::forms::{back, csrf_field};
+pub(crate) use crate::extract::forms::{back, csrf_field, form_fields};
 pub use crate::extract::staff::{StaffWith, need};
 pub(crate) use crate::render::page_template;
 pub use crate::render::{
@@ -213,5 +213,29 @@ impl Confirm {
             axum::http::StatusCode::OK
         };
         (status, render(&self)).into_response()
+    }
+
+    /// The confirmation of a cancel, its words from the `<key>-consequence` and
+    /// `<key>-confirm` messages; `to` is where the button posts and where "back" goes.
+    pub fn cancel(
+        cx: &Cx,
+        page: Page,
+        key: &str,
+        what: String,
+        [action, back]: [String; 2],
+        csrf: &str,
+        error: Option<String>,
+    ) -> crate::error::PageResult {
+        Ok(Confirm {
+            what,
+            consequence: cx.lang.t(&format!("{key}-consequence")),
+            action,
+            button: cx.lang.t(&format!("{key}-confirm")),
+            back,
+            csrf: csrf.to_string(),
+            error,
+            page,
+        }
+        .respond())
     }
 }

@@ -5,6 +5,7 @@
 use crate::error::status_for;
 use crate::extract::context::Cx;
 use crate::extract::flash::Said;
+use crate::extract::forms::Pairs;
 use crate::i18n::{Lang, cookie_in};
 use crate::render::{Failed, beijing, retry_after, urlencoding_min};
 use crate::session::{self, APPLICANT_COOKIE, APPLICANT_DEVICE_COOKIE, HOLDER_COOKIE};
@@ -54,6 +55,22 @@ impl SignIn {
     /// Where to go after signing in: `next` when it is one of this account's own pages.
     pub fn next(&self, next: Option<&str>) -> String {
         next_within(next, self.area, self.home)
+    }
+
+    /// The sign-in form with a fresh anonymous token; a refused sign-in comes back with
+    /// `field` as typed (never the password).
+    pub fn form(
+        &self,
+        cx: &Cx,
+        headers: &HeaderMap,
+        next: Option<&str>,
+        field: &str,
+        page: impl FnOnce(&Cx, String, String, String) -> Response,
+    ) -> Response {
+        let csrf = session::anon_csrf(headers);
+        let typed = cx.kept::<Pairs>().map(|p| p.get(field)).unwrap_or_default();
+        let shown = page(cx, csrf.clone(), self.next(next), typed);
+        super::with_anon_csrf(&csrf, shown)
     }
 
     /// The known-device token this client presents for this kind of account.
