@@ -9,13 +9,7 @@ import { pairDevice } from '../lib/centre.js';
 import { expectAttribute, expectText } from '../lib/expect.js';
 import { useDemo } from '../lib/server.js';
 
-let server;
-let browser;
-
-useDemo({ people: 50 }, (s, b) => {
-  server = s;
-  browser = b;
-});
+const demo = useDemo({ people: 50 });
 
 /** Fails on any page answered 4xx/5xx in the context (the journey's own navigations). */
 function watchStatuses(context) {
@@ -53,7 +47,7 @@ async function expectErrorTitle(page, lang) {
 
 describe('forms survive a reload and a language switch', () => {
   test('temporary permit: both steps, a refusal, "change", reload and language switch', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, ...EN, viewport: { width: 390, height: 844 } }, async ({ page, context }) => {
       const bad = watchStatuses(context);
       await page.goto('/temporary-permit');
       await page.locator('#document_number').fill('H123');
@@ -94,7 +88,7 @@ describe('forms survive a reload and a language switch', () => {
     }));
 
   test('reception and the staff sign-in keep what was typed', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, ...EN }, async ({ page, context }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, ...EN }, async ({ page, context }) => {
       const bad = watchStatuses(context);
       await page.goto('/staff/login');
       await page.locator('#username').fill('clerk');
@@ -120,9 +114,9 @@ describe('forms survive a reload and a language switch', () => {
     }));
 
   test('collection kiosk: a refusal keeps the input; left alone, it starts over', (t) =>
-    withPage(t, browser, { baseURL: server.baseURL, ...EN, viewport: { width: 1080, height: 1920 } }, async ({ page, context }) => {
+    withPage(t, demo.browser, { baseURL: demo.server.baseURL, ...EN, viewport: { width: 1080, height: 1920 } }, async ({ page, context }) => {
       const bad = watchStatuses(context);
-      await pairDevice(page, server, 'kiosk');
+      await pairDevice(page, demo.server, 'kiosk');
       await page.locator('#reference').fill('R00000000000');
       await page.locator('#id_number').fill('110105 19491231 002x');
       await page.locator('#collect').click();
