@@ -6,6 +6,7 @@ use crate::tokens::{random_token, token_hash};
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::Duration;
+use exitentry_storage::AnyConnection;
 use exitentry_storage::accounts::Accounts;
 use exitentry_storage::pre_applications::{self as store, AccountRow};
 use serde_json::json;
@@ -66,6 +67,24 @@ pub(super) fn mail_lang(code: &str) -> email::Lang {
     email::Lang::from_code(code).unwrap_or(email::Lang::En)
 }
 
+/// The applicant account behind an application.
+pub(super) async fn account_by_id(conn: &mut AnyConnection, id: i64) -> Result<AccountRow> {
+    store::account_by_id(conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound("account"))
+}
+
+/// Queues `mail` to an account in its language; it is sent only if the caller commits.
+pub(super) async fn mail_account(
+    app: &App,
+    conn: &mut AnyConnection,
+    account: &AccountRow,
+    mail: &Email,
+) -> Result<()> {
+    email::enqueue(app, conn, &account.email, mail_lang(&account.lang), mail).await?;
+    Ok(())
+}
+
 /// Emails a link to `email_addr` with which its owner chooses the password: it creates the
 /// account, verifies the address, and serves as the reset of a forgotten password. The
 /// password is set only by whoever opens the mailbox, so nobody can prepare an account for
@@ -99,9 +118,7 @@ pub async fn register(app: &App, email_addr: &str, lang: &str) -> Result<()> {
                 now.timestamp_micros(),
             )
             .await?;
-            store::account_by_id(&mut tx, id)
-                .await?
-                .ok_or(ServiceError::NotFound("account"))?
+            account_by_id(&mut tx, id).await?
         }
     };
     crate::limits::take(
@@ -113,16 +130,8 @@ pub async fn register(app: &App, email_addr: &str, lang: &str) -> Result<()> {
         )],
     )
     .await?;
-    email::enqueue(
-        app,
-        &mut tx,
-        &account.email,
-        mail_lang(&account.lang),
-        &Email::VerifyAddress {
-            link: email::link(app, &format!("/apply/verify?token={token}")),
-        },
-    )
-    .await?;
+    let link = email::link(app, &format!("/apply/verify?token={token}"));
+    mail_account(app, &mut tx, &account, &Email::VerifyAddress { link }).await?;
     audit::record(
         app,
         &mut tx,
@@ -171,9 +180,7 @@ pub async fn verify_email(
     .await?;
     tx.commit().await?;
     let mut conn = app.db.conn().await?;
-    let account = store::account_by_id(&mut conn, id)
-        .await?
-        .ok_or(ServiceError::NotFound("account"))?;
+    let account = account_by_id(&mut conn, id).await?;
     drop(conn);
     open_session(app, &account).await
 }
