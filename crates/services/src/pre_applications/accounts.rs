@@ -21,6 +21,16 @@ pub struct ApplicantSession {
 }
 
 impl ApplicantSession {
+    /// The session of `account` whose requests carry `csrf_token`.
+    fn of(account: &AccountRow, csrf_token: String) -> Self {
+        ApplicantSession {
+            account_id: account.id,
+            email: account.email.clone(),
+            lang: account.lang.clone(),
+            csrf_token,
+        }
+    }
+
     pub fn actor(&self) -> String {
         format!("applicant:{}", self.account_id)
     }
@@ -254,26 +264,13 @@ pub(super) async fn open_session(
 ) -> Result<(String, ApplicantSession)> {
     let (token, csrf_token) =
         crate::auth::open_session(app, Accounts::Applicants, account.id).await?;
-    Ok((
-        token,
-        ApplicantSession {
-            account_id: account.id,
-            email: account.email.clone(),
-            lang: account.lang.clone(),
-            csrf_token,
-        },
-    ))
+    Ok((token, ApplicantSession::of(account, csrf_token)))
 }
 
 /// The session behind a cookie token, if still alive.
 pub async fn session(app: &App, token: &str) -> Result<Option<ApplicantSession>> {
     let live = crate::auth::live_session(app, Accounts::Applicants, token, store::session).await?;
-    Ok(live.map(|s| ApplicantSession {
-        account_id: s.account.id,
-        email: s.account.email,
-        lang: s.account.lang,
-        csrf_token: s.csrf_token,
-    }))
+    Ok(live.map(|s| ApplicantSession::of(&s.account, s.csrf_token)))
 }
 
 pub async fn logout(app: &App, token: &str) -> Result<()> {
