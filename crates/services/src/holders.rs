@@ -30,6 +30,16 @@ pub struct HolderSession {
 }
 
 impl HolderSession {
+    /// The session of `account` whose requests carry `csrf_token`.
+    fn of(account: &holders::HolderRecord, csrf_token: String) -> Self {
+        HolderSession {
+            account_id: account.id,
+            person_id: account.person_id,
+            mobile: account.mobile.clone(),
+            csrf_token,
+        }
+    }
+
     pub fn actor(&self) -> String {
         format!("holder:{}", self.account_id)
     }
@@ -235,26 +245,13 @@ async fn open_session(
     account: &holders::HolderRecord,
 ) -> Result<(String, HolderSession)> {
     let (token, csrf_token) = crate::auth::open_session(app, Accounts::Holders, account.id).await?;
-    Ok((
-        token,
-        HolderSession {
-            account_id: account.id,
-            person_id: account.person_id,
-            mobile: account.mobile.clone(),
-            csrf_token,
-        },
-    ))
+    Ok((token, HolderSession::of(account, csrf_token)))
 }
 
 /// The session behind a cookie token, if it is still alive (idle and absolute limits).
 pub async fn session(app: &App, token: &str) -> Result<Option<HolderSession>> {
     let live = crate::auth::live_session(app, Accounts::Holders, token, holders::session).await?;
-    Ok(live.map(|s| HolderSession {
-        account_id: s.account.id,
-        person_id: s.account.person_id,
-        mobile: s.account.mobile,
-        csrf_token: s.csrf_token,
-    }))
+    Ok(live.map(|s| HolderSession::of(&s.account, s.csrf_token)))
 }
 
 pub async fn logout(app: &App, token: &str) -> Result<()> {

@@ -523,6 +523,13 @@ async fn claim_at(
         .unwrap()
 }
 
+/// Fails job `id` at `at` with no retry: it is given up.
+async fn give_up(c: &mut sqlx::AnyConnection, id: i64, error: &str, at: i64) {
+    exitentry_storage::jobs::fail(c, id, error, None, at)
+        .await
+        .unwrap();
+}
+
 async fn jobs_are_claimed_once_retried_and_given_up(t: &TestDb) {
     use exitentry_storage::jobs;
     let b = t.backend();
@@ -556,9 +563,7 @@ async fn jobs_are_claimed_once_retried_and_given_up(t: &TestDb) {
     assert!(early.is_none(), "retry waits for its time");
     let retried = claim_at(&mut c, b, 5000).await.unwrap();
     assert_eq!((retried.id, retried.attempts), (second, 2));
-    jobs::fail(&mut c, second, "gateway refused", None, 5100)
-        .await
-        .unwrap();
+    give_up(&mut c, second, "gateway refused", 5100).await;
     let failed = jobs::failed(&mut c, 10).await.unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(
@@ -637,9 +642,7 @@ async fn given_up_jobs_are_retried_with_fresh_attempts(t: &TestDb) {
     assert!(!jobs::retry(&mut c, id, 200).await.unwrap(), "not given up");
     let j = claim_at(&mut c, b, 150).await.unwrap();
     assert_eq!(j.id, id);
-    jobs::fail(&mut c, id, "smtp down", None, 160)
-        .await
-        .unwrap();
+    give_up(&mut c, id, "smtp down", 160).await;
     let failed = jobs::failed_jobs(&mut c, 10).await.unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(

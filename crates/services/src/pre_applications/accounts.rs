@@ -6,6 +6,7 @@ use crate::tokens::{random_token, token_hash};
 use crate::{App, Result, ServiceError, audit};
 use crate::{AtField, ErrorCode};
 use chrono::Duration;
+use exitentry_storage::AnyConnection;
 use exitentry_storage::accounts::Accounts;
 use exitentry_storage::pre_applications::{self as store, AccountRow};
 use serde_json::json;
@@ -20,6 +21,16 @@ pub struct ApplicantSession {
 }
 
 impl ApplicantSession {
+    /// The session of `account` whose requests carry `csrf_token`.
+    fn of(account: &AccountRow, csrf_token: String) -> Self {
+        ApplicantSession {
+            account_id: account.id,
+            email: account.email.clone(),
+            lang: account.lang.clone(),
+            csrf_token,
+        }
+    }
+
     pub fn actor(&self) -> String {
         format!("applicant:{}", self.account_id)
     }
@@ -66,6 +77,24 @@ pub(super) fn mail_lang(code: &str) -> email::Lang {
     email::Lang::from_code(code).unwrap_or(email::Lang::En)
 }
 
+/// The applicant account behind an application.
+pub(super) async fn account_by_id(conn: &mut AnyConnection, id: i64) -> Result<AccountRow> {
+    store::account_by_id(conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound("account"))
+}
+
+/// Queues `mail` to an account in its language; it is sent only if the caller commits.
+pub(super) async fn mail_account(
+    app: &App,
+    conn: &mut AnyConnection,
+    account: &AccountRow,
+    mail: &Email,
+) -> Result<()> {
+    email::enqueue(app, conn, &account.email, mail_lang(&account.lang), mail).await?;
+    Ok(())
+}
+
 /// Emails a link to `email_addr` with which its owner chooses the password: it creates the
 /// account, verifies the address, and serves as the reset of a forgotten password. The
 /// password is set only by whoever opens the mailbox, so nobody can prepare an account for
@@ -99,9 +128,7 @@ pub async fn register(app: &App, email_addr: &str, lang: &str) -> Result<()> {
                 now.timestamp_micros(),
             )
             .await?;
-            store::account_by_id(&mut tx, id)
-                .await?
-                .ok_or(ServiceError::NotFound("account"))?
+            account_by_id(&mut tx, id).await?
         }
     };
     crate::limits::take(
@@ -113,16 +140,8 @@ pub async fn register(app: &App, email_addr: &str, lang: &str) -> Result<()> {
         )],
     )
     .await?;
-    email::enqueue(
-        app,
-        &mut tx,
-        &account.email,
-        mail_lang(&account.lang),
-        &Email::VerifyAddress {
-            link: email::link(app, &format!("/apply/verify?token={token}")),
-        },
-    )
-    .await?;
+    let link = email::link(app, &format!("/apply/verify?token={token}"));
+    mail_account(app, &mut tx, &account, &Email::VerifyAddress { link }).await?;
     audit::record(
         app,
         &mut tx,
@@ -171,9 +190,7 @@ pub async fn verify_email(
     .await?;
     tx.commit().await?;
     let mut conn = app.db.conn().await?;
-    let account = store::account_by_id(&mut conn, id)
-        .await?
-        .ok_or(ServiceError::NotFound("account"))?;
+    let account = account_by_id(&mut conn, id).await?;
     drop(conn);
     open_session(app, &account).await
 }
@@ -247,26 +264,13 @@ pub(super) async fn open_session(
 ) -> Result<(String, ApplicantSession)> {
     let (token, csrf_token) =
         crate::auth::open_session(app, Accounts::Applicants, account.id).await?;
-    Ok((
-        token,
-        ApplicantSession {
-            account_id: account.id,
-            email: account.email.clone(),
-            lang: account.lang.clone(),
-            csrf_token,
-        },
-    ))
+    Ok((token, ApplicantSession::of(account, csrf_token)))
 }
 
 /// The session behind a cookie token, if still alive.
 pub async fn session(app: &App, token: &str) -> Result<Option<ApplicantSession>> {
     let live = crate::auth::live_session(app, Accounts::Applicants, token, store::session).await?;
-    Ok(live.map(|s| ApplicantSession {
-        account_id: s.account.id,
-        email: s.account.email,
-        lang: s.account.lang,
-        csrf_token: s.csrf_token,
-    }))
+    Ok(live.map(|s| ApplicantSession::of(&s.account, s.csrf_token)))
 }
 
 pub async fn logout(app: &App, token: &str) -> Result<()> {

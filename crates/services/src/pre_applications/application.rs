@@ -78,9 +78,7 @@ pub(super) async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Re
     let docs = uploads::list(app, &owner(&a.id)).await?;
     let mut conn = app.db.conn().await?;
     let events = store::events(&mut conn, &a.id).await?;
-    let account = store::account_by_id(&mut conn, a.account_id)
-        .await?
-        .ok_or(ServiceError::NotFound("account"))?;
+    let account = account_by_id(&mut conn, a.account_id).await?;
     // Checked once: for what still stops submission and for the holder on record.
     let checked = hrp::check(&form, app.today());
     let on_record = if for_staff {
@@ -505,21 +503,12 @@ pub async fn submit(app: &App, s: &ApplicantSession, id: &str) -> Result<Detail>
     let kind = if resubmit { "resubmitted" } else { "submitted" };
     event(&mut tx, app, &a, Step::new(a.round + 1, kind, &s.actor())).await?;
     // The confirmation, in the account's language, commits with the submission.
-    let account = store::account_by_id(&mut tx, a.account_id)
-        .await?
-        .ok_or(ServiceError::NotFound("account"))?;
+    let account = account_by_id(&mut tx, a.account_id).await?;
     let mail = Email::Submitted {
         reference: a.reference.clone(),
         link: email::link(app, &format!("/apply/applications/{}", a.id)),
     };
-    email::enqueue(
-        app,
-        &mut tx,
-        &account.email,
-        mail_lang(&account.lang),
-        &mail,
-    )
-    .await?;
+    mail_account(app, &mut tx, &account, &mail).await?;
     tx.commit().await?;
     get(app, s, id).await
 }

@@ -123,9 +123,7 @@ pub async fn decide(app: &App, staff: &StaffSession, id: &str, d: &Decision) -> 
         ..Step::new(a.round, to.code(), &actor)
     };
     event(&mut tx, app, &a, step).await?;
-    let account = store::account_by_id(&mut tx, a.account_id)
-        .await?
-        .ok_or(ServiceError::NotFound("account"))?;
+    let account = account_by_id(&mut tx, a.account_id).await?;
     let mail = match d {
         Decision::Approve => Email::Approved {
             reference: a.reference.clone(),
@@ -145,14 +143,7 @@ pub async fn decide(app: &App, staff: &StaffSession, id: &str, d: &Decision) -> 
             reason: note.clone(),
         },
     };
-    email::enqueue(
-        app,
-        &mut tx,
-        &account.email,
-        mail_lang(&account.lang),
-        &mail,
-    )
-    .await?;
+    mail_account(app, &mut tx, &account, &mail).await?;
     tx.commit().await?;
     staff_get(app, staff, id).await
 }

@@ -456,9 +456,7 @@ async fn the_whole_day(t: &TestDb) {
         centre::create_device(&app, "admin", "GZ-TH-001", "th-tickets-1", "ticket_printer")
             .await
             .unwrap();
-    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "th-kiosk-1", "kiosk")
-        .await
-        .unwrap();
+    let kiosk = crate::tianhe_kiosk(&app, "th-kiosk-1").await;
     // A walk-in came first; the appointment (and 李华 is 76) still goes first.
     let walk = centre::walk_in(&app, Desk::Device(&printer), "eep_application", false)
         .await

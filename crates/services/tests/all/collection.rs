@@ -70,12 +70,7 @@ async fn two_kiosks_release_a_document_once(t: &TestDb) {
     let (accepted, _) = ready_renewal(&app, &clock).await;
     let mut kiosks = Vec::new();
     for i in 0..4 {
-        kiosks.push(
-            centre::create_device(&app, "admin", "GZ-TH-001", &format!("kiosk-{i}"), "kiosk")
-                .await
-                .unwrap()
-                .0,
-        );
+        kiosks.push(crate::tianhe_kiosk(&app, &format!("kiosk-{i}")).await);
     }
     let mut handles = Vec::new();
     for k in kiosks {
@@ -115,9 +110,7 @@ async fn uncollected_documents_are_reminded_then_cancelled(t: &TestDb) {
     );
     clock.set(at(deadline + Duration::days(1)));
     assert_eq!(centre::sweep_uncollected(&app).await.unwrap(), (0, 1));
-    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-1", "kiosk")
-        .await
-        .unwrap();
+    let kiosk = crate::tianhe_kiosk(&app, "kiosk-1").await;
     assert!(
         centre::collect(
             &app,

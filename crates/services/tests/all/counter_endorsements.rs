@@ -11,7 +11,6 @@ use exitentry_domain::states::PaymentOrderState;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::border::{self, CrossingRequest};
-use exitentry_services::centre;
 use exitentry_services::counter_endorsements::{self as counter, CounterRequest};
 use exitentry_services::endorsement_applications as ea;
 use exitentry_storage::testing::TestDb;
@@ -151,9 +150,7 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
         counter::pay(&app, &reviewer("rev1"), &l.id, "cash").await,
         Err(ServiceError::Forbidden)
     ));
-    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
-        .await
-        .unwrap();
+    let kiosk = crate::tianhe_kiosk(&app, "kiosk-a").await;
     assert_refused!(
         ea::print(&app, &kiosk, &PRINTER, li, &a.id),
         "not_ready_to_print"
@@ -297,9 +294,7 @@ async fn business_other_stay_and_talent_at_the_counter(t: &TestDb) {
         .await
         .unwrap();
     clock.set(chrono::Utc.with_ymd_and_hms(2026, 12, 2, 1, 0, 0).unwrap());
-    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
-        .await
-        .unwrap();
+    let kiosk = crate::tianhe_kiosk(&app, "kiosk-a").await;
     let printed = ea::print(&app, &kiosk, &PRINTER, li, &stay.id)
         .await
         .unwrap();

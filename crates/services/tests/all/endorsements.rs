@@ -4,7 +4,7 @@
 
 use exitentry_domain::states::{EndorsementApplicationState, PaymentOrderState, PrintJobState};
 use exitentry_services::border::{self, CrossingRequest};
-use exitentry_services::centre::{self, DeviceSession};
+use exitentry_services::centre::DeviceSession;
 use exitentry_services::endorsement_applications as ea;
 use exitentry_services::import::ImportKind;
 use exitentry_services::online_payments as op;
@@ -214,9 +214,7 @@ async fn li_hua_at_kiosk(
     let (app, clock, keys) = seeded(t, 20).await;
     import(&app, ImportKind::Endorsements, PAST, false).await;
     let li = li_hua(&app).await;
-    let (kiosk, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-a", "kiosk")
-        .await
-        .unwrap();
+    let kiosk = crate::tianhe_kiosk(&app, "kiosk-a").await;
     (app, clock, keys, li, kiosk)
 }
 
@@ -541,9 +539,7 @@ async fn who_may_apply_online(t: &TestDb) {
 
 async fn the_kiosk_takes_the_fee_and_prints_once(t: &TestDb) {
     let (app, _, _k, li, kiosk) = li_hua_at_kiosk(t).await;
-    let (other, _) = centre::create_device(&app, "admin", "GZ-TH-001", "kiosk-b", "kiosk")
-        .await
-        .unwrap();
+    let other = crate::tianhe_kiosk(&app, "kiosk-b").await;
     // The card's machine-readable line works as well as its number.
     assert_eq!(
         ea::identify(

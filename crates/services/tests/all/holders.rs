@@ -28,6 +28,32 @@ fn li_hua(name: &str) -> SignupInput {
     }
 }
 
+/// Li Hua signing up from another phone with another password.
+fn li_hua_on(mobile: &str, password: &str) -> SignupInput {
+    SignupInput {
+        mobile: mobile.into(),
+        password: password.into(),
+        ..li_hua("李华")
+    }
+}
+
+/// Starts a sign-up through `via` and confirms it with the code `app` sent by SMS.
+async fn confirmed_signup(app: &App, via: &App, input: &SignupInput) -> (String, String) {
+    let (id, b) = holders::start_signup(via, input).await.unwrap();
+    let code = sent_code_to(app, &input.mobile).await;
+    holders::confirm_signup(via, &id, &b, &code).await.unwrap();
+    (id, b)
+}
+
+/// Li Hua signed up on the usual phone, face check passed: the session token and session.
+async fn li_hua_signed_up(app: &App) -> (String, holders::HolderSession) {
+    let (id, b) = confirmed_signup(app, app, &li_hua("李华")).await;
+    let (token, session, _) = holders::submit_signup_face(app, &id, &b, PNG)
+        .await
+        .unwrap();
+    (token, session)
+}
+
 async fn sent_code(app: &App) -> String {
     sent_code_to(app, "13700137000").await
 }
@@ -145,23 +171,11 @@ async fn applicants_sign_up_with_an_sms_code(t: &TestDb) {
 /// victim's own sign-in is untouched.
 async fn a_phone_alone_never_binds_a_sign_in_to_a_person(t: &TestDb) {
     let (app, _clock, _k) = seeded(t).await;
-    let victim = li_hua("李华");
-    let (id, b) = holders::start_signup(&app, &victim).await.unwrap();
-    holders::confirm_signup(&app, &id, &b, &sent_code(&app).await)
-        .await
-        .unwrap();
-    let (victim_token, _, _) = holders::submit_signup_face(&app, &id, &b, PNG)
-        .await
-        .unwrap();
+    let (victim_token, _) = li_hua_signed_up(&app).await;
 
     let refuse = refusing_faces(&app);
-    let mut attacker = li_hua("李华");
-    attacker.mobile = "13900139000".into();
-    attacker.password = "the attacker's password".into();
-    let (id, b) = holders::start_signup(&refuse, &attacker).await.unwrap();
-    holders::confirm_signup(&refuse, &id, &b, &sent_code_to(&app, "13900139000").await)
-        .await
-        .unwrap();
+    let attacker = li_hua_on("13900139000", "the attacker's password");
+    let (id, b) = confirmed_signup(&app, &refuse, &attacker).await;
     for _ in 0..holders::SIGNUP_MAX_FACE_TRIES {
         assert_refused!(
             holders::submit_signup_face(&refuse, &id, &b, PNG),
@@ -220,21 +234,10 @@ async fn history_as_officer(app: &App, person_id: i64) -> (holders::AccountHisto
 /// ends its sessions, tells the old number and is on the person's record.
 async fn a_second_sign_up_replaces_the_first_and_tells_the_old_number(t: &TestDb) {
     let (app, _clock, _k) = seeded(t).await;
-    let (id, b) = holders::start_signup(&app, &li_hua("李华")).await.unwrap();
-    holders::confirm_signup(&app, &id, &b, &sent_code(&app).await)
-        .await
-        .unwrap();
-    let (old_token, first, _) = holders::submit_signup_face(&app, &id, &b, PNG)
-        .await
-        .unwrap();
+    let (old_token, first) = li_hua_signed_up(&app).await;
 
-    let mut again = li_hua("李华");
-    again.mobile = "13900139000".into();
-    again.password = "a new long password".into();
-    let (id, b) = holders::start_signup(&app, &again).await.unwrap();
-    holders::confirm_signup(&app, &id, &b, &sent_code_to(&app, "13900139000").await)
-        .await
-        .unwrap();
+    let again = li_hua_on("13900139000", "a new long password");
+    let (id, b) = confirmed_signup(&app, &app, &again).await;
     // Until the face check the first sign-in is untouched.
     assert!(holders::session(&app, &old_token).await.unwrap().is_some());
     let (_, second, _) = holders::submit_signup_face(&app, &id, &b, PNG)

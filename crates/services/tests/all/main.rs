@@ -24,3 +24,15 @@ mod temporary_permits;
 mod uploads;
 mod verification;
 mod wechat_pay;
+
+/// A kiosk called `name`, registered by the admin at the Tianhe hall.
+async fn tianhe_kiosk(
+    app: &exitentry_services::App,
+    name: &str,
+) -> exitentry_services::centre::DeviceSession {
+    use exitentry_services::centre::create_device;
+    let (kiosk, _) = create_device(app, "admin", "GZ-TH-001", name, "kiosk")
+        .await
+        .unwrap();
+    kiosk
+}

@@ -61,6 +61,20 @@ pub(super) async fn applicant(app: &App, email: &str, lang: &str) -> ApplicantSe
         .1
 }
 
+/// The id of the uploaded document for `purpose`.
+fn document_id(documents: &[hrp::Document], purpose: &str) -> String {
+    let found = documents.iter().find(|x| x.purpose == purpose);
+    found.unwrap().id.clone()
+}
+
+/// Whether signing in with this address and password is refused as bad credentials.
+async fn login_refused(app: &App, email: &str, password: &str) -> bool {
+    matches!(
+        hrp::login(app, email, password).await,
+        Err(ServiceError::BadCredentials)
+    )
+}
+
 pub(super) fn form() -> Form {
     Form {
         name_latin: "SMITH, JOHN".into(),
@@ -181,14 +195,15 @@ async fn seeded(t: &TestDb) -> (App, tempfile::TempDir, tempfile::TempDir) {
     (app, keys, uploads)
 }
 
-pub(super) async fn seeded_with_clock(
-    t: &TestDb,
-) -> (
+/// The app, its clock, and the directories of its keys and uploads (kept while in use).
+pub(super) type Seeded = (
     App,
     std::sync::Arc<exitentry_services::ManualClock>,
     tempfile::TempDir,
     tempfile::TempDir,
-) {
+);
+
+pub(super) async fn seeded_with_clock(t: &TestDb) -> Seeded {
     let (mut app, clock, keys) = app_with_keys(t);
     let uploads = tempfile::tempdir().unwrap();
     std::sync::Arc::make_mut(&mut app.config).uploads.dir =
@@ -214,10 +229,7 @@ async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
     hrp::register(&app, " Ann@Example.org ", "zh-Hant")
         .await
         .unwrap();
-    assert!(matches!(
-        hrp::login(&app, "ann@example.org", "").await,
-        Err(ServiceError::BadCredentials)
-    ));
+    assert!(login_refused(&app, "ann@example.org", "").await);
     let (_, body) = last_email(&app, "ann@example.org").await;
     let token = token_in(&body);
     assert!(hrp::link_valid(&app, &token).await.unwrap());
@@ -243,10 +255,7 @@ async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
         "link_expired",
         "a link works once"
     );
-    assert!(matches!(
-        hrp::login(&app, "ann@example.org", "wrong password!").await,
-        Err(ServiceError::BadCredentials)
-    ));
+    assert!(login_refused(&app, "ann@example.org", "wrong password!").await);
     hrp::login(&app, "ANN@example.org", "correct horse battery")
         .await
         .unwrap();
@@ -259,10 +268,7 @@ async fn accounts_are_verified_by_an_emailed_link(t: &TestDb) {
     hrp::verify_email(&app, &again, "a brand new password")
         .await
         .unwrap();
-    assert!(matches!(
-        hrp::login(&app, "ann@example.org", "correct horse battery").await,
-        Err(ServiceError::BadCredentials)
-    ));
+    assert!(login_refused(&app, "ann@example.org", "correct horse battery").await);
     hrp::login(&app, "ann@example.org", "a brand new password")
         .await
         .unwrap();
@@ -281,10 +287,7 @@ async fn repeated_wrong_passwords_lock_the_account(t: &TestDb) {
     hrp::login(&app, "max@example.org", "correct horse battery")
         .await
         .unwrap();
-    assert!(matches!(
-        hrp::login(&app, "max@example.org", "not the password").await,
-        Err(ServiceError::BadCredentials)
-    ));
+    assert!(login_refused(&app, "max@example.org", "not the password").await);
 }
 
 async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
@@ -343,13 +346,7 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         "bad_file_type"
     );
     // Until it is submitted the draft and its passport scan are the applicant's alone.
-    let passport = d
-        .documents
-        .iter()
-        .find(|x| x.purpose == "passport")
-        .unwrap()
-        .id
-        .clone();
+    let passport = document_id(&d.documents, "passport");
     for role in [Role::Reviewer, Role::CounterClerk, Role::Admin] {
         let s = staff(role, "peek");
         assert!(matches!(
@@ -377,13 +374,7 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         hrp::get(&app, &other, &a.id).await,
         Err(ServiceError::NotFound(_))
     ));
-    let doc = d
-        .documents
-        .iter()
-        .find(|x| x.purpose == "id_card_front")
-        .unwrap()
-        .id
-        .clone();
+    let doc = document_id(&d.documents, "id_card_front");
     assert!(matches!(
         hrp::document(&app, Reader::Applicant(&other), &a.id, &doc).await,
         Err(ServiceError::NotFound(_))

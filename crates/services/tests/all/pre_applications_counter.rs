@@ -15,14 +15,7 @@ use exitentry_test_support::import;
 use exitentry_test_support::{assert_refused, backend_tests, error_code};
 
 /// [`seeded_with_clock`] on Monday 2026-11-23, 09:30 in Beijing: the hall is open.
-async fn monday_morning(
-    t: &TestDb,
-) -> (
-    App,
-    std::sync::Arc<exitentry_services::ManualClock>,
-    tempfile::TempDir,
-    tempfile::TempDir,
-) {
+async fn monday_morning(t: &TestDb) -> Seeded {
     let (app, clock, keys, uploads) = seeded_with_clock(t).await;
     clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 1, 30, 0).unwrap());
     (app, clock, keys, uploads)
