@@ -60,7 +60,10 @@ describe('a day at the service centre', () => {
       const hall = await context.browser().newContext({ baseURL: demo.server.baseURL, ...EN, viewport: { width: 1920, height: 1080 } });
       const display = await hall.newPage();
       await display.goto(`/display/${OFFICE}`);
-      await expectText(display.locator('main h1'), 'Now calling');
+      // Everyone in the room reads it: the page's language first, then the other two.
+      await expectText(display.locator('main h1 span[lang="en"]'), 'Now calling');
+      await expectText(display.locator('main h1 span[lang="zh-Hans"]'), '正在叫号');
+      await expectText(display.locator('main h1 span[lang="zh-Hant"]'), '現正叫號');
 
       // 4. Staff: the clerk takes the photo, calls her, accepts and takes the fee.
       const staff = await context.browser().newContext({ baseURL: demo.server.baseURL, ...EN, viewport: { width: 1280, height: 900 } });
