@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BACKEND=${1:-sqlite}
 PEOPLE=${PEOPLE:-1000000}
-WORK=${WORK:-/tmp/exitentry-load}
+WORK=${WORK:-/tmp/exitentry-load-$PEOPLE}
 DURATION=${DURATION:-20s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
@@ -63,10 +63,25 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done
 
+# Figures of each run go to $RESULTS as tab-separated lines: label, req/s, p50, p99 (ms),
+# non-2xx answers; scripts/load/compare.sh reads them into its table.
+RESULTS=${RESULTS:-$WORK/results-$BACKEND.tsv}
+: > "$RESULTS"
+ms() { # wrk latency ("850.00us", "1.23ms", "1.02s") in milliseconds
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) n *= 1000; printf "%.2f", n }'
+}
 run() { # label, extra args…
-  echo "== $1"
+  local label=$1 out
+  echo "== $label"
   shift
-  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" | grep -E "Requests/sec|Latency|  50%|  99%|Non-2xx|Socket errors"
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@")
+  grep -E "Requests/sec|Latency|  50%|  99%|Non-2xx|Socket errors" <<<"$out"
+  local rps p50 p99 bad
+  rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
+  p50=$(ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+  p99=$(ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+  bad=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
+  printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$rps" "$p50" "$p99" "${bad:-0}" >> "$RESULTS"
 }
 run "baseline GET /healthz" http://127.0.0.1:$PORT/healthz
 CHECK=permit CHECKS_FILE=$WORK/permit.tsv PARTNER_KEY=$KEY run "POST /api/v1/verify/permit" -s scripts/load/verify.lua http://127.0.0.1:$PORT
@@ -76,8 +91,18 @@ CHECK=linkage CHECKS_FILE=$WORK/linkage.tsv PARTNER_KEY=$KEY run "POST /api/v1/v
 awk -F'\t' 'NR<=10000 { printf "{\"check\":\"permit\",\"document_kind\":\"%s\",\"document_number\":\"%s\",\"name\":\"%s\",\"date_of_birth\":\"%s\"}\n", $1, $2, $3, $4 }' \
   "$WORK/permit.tsv" > "$WORK/batch.ndjson"
 echo "== POST /api/v1/verify/batch (10,000 lines)"
-for i in 1 2 3; do
-  curl -s -o "$WORK/batch.out" -w "%{time_total} s, HTTP %{http_code}\n" -H "Authorization: Bearer $KEY" \
-    -H "Content-Type: application/x-ndjson" --data-binary @"$WORK/batch.ndjson" http://127.0.0.1:$PORT/api/v1/verify/batch
+times=()
+for i in 1 2 3 4 5; do
+  t=$(curl -s -o "$WORK/batch.out" -w "%{time_total}" -H "Authorization: Bearer $KEY" \
+    -H "Content-Type: application/x-ndjson" --data-binary @"$WORK/batch.ndjson" http://127.0.0.1:$PORT/api/v1/verify/batch)
+  echo "   $t s"
+  times+=("$t")
 done
-echo "   answers: $(wc -l < "$WORK/batch.out"), valid: $(grep -c '"valid":true' "$WORK/batch.out")"
+median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
+echo "   answers: $(wc -l < "$WORK/batch.out"), valid: $(grep -c '"valid":true' "$WORK/batch.out"), median $median s"
+printf 'batch\t%s\n' "$median" >> "$RESULTS"
+# The server's resident memory after the runs (the database's pages it mapped count too).
+rss=$(awk '/VmRSS/ { print $2 }' /proc/$SERVER/status)
+hwm=$(awk '/VmHWM/ { print $2 }' /proc/$SERVER/status)
+echo "== server memory: $((rss / 1024)) MB resident, peak $((hwm / 1024)) MB"
+printf 'memory\t%s\t%s\n' "$((rss / 1024))" "$((hwm / 1024))" >> "$RESULTS"

@@ -31,9 +31,18 @@ pub struct PartnerContext {
     pub rate_per_second: i64,
     pub daily_quota: i64,
     pub client_cert_sha256: Option<String>,
+    /// The key was read from the database for this request. When not (PostgreSQL, this
+    /// node's cache), whatever answers the request confirms the key is still live in the
+    /// same round trip as its own read ([`PartnerContext::unconfirmed_key`], [`confirm`]).
+    pub key_read: bool,
 }
 
 impl PartnerContext {
+    /// The key to confirm as live along with a lookup, when it was not read for this request.
+    pub fn unconfirmed_key(&self) -> Option<&str> {
+        (!self.key_read).then_some(self.key_id.as_str())
+    }
+
     pub fn require(&self, scope: Scope) -> Result<()> {
         if self.scopes.contains(&scope) {
             Ok(())
@@ -230,8 +239,9 @@ pub async fn list(app: &App, who: &StaffSession) -> Result<Vec<PartnerSummary>> 
         .collect())
 }
 
-/// How long a node trusts a key it has checked (SQLite, one node; the cache is also dropped
-/// when a change commits, here and through the change feed).
+/// How long a node trusts a key it has checked before reading it again (PostgreSQL; the
+/// cache is also dropped when a change commits, here and through the change feed). It saves
+/// reading the partner; liveness is confirmed on every request all the same.
 const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Per-process state that keeps the hot path off the database: recently checked keys
@@ -260,16 +270,15 @@ impl PartnerCache {
     }
 }
 
-/// Checks an `Authorization: Bearer` key against the database, or against this node's
-/// answer of the last second.
+/// Checks an `Authorization: Bearer` key. A revoked key or disabled partner is refused on
+/// the very next request on every node: SQLite reads the key on the calling thread each
+/// time (`storage::lookups`, a few microseconds); PostgreSQL answers from this node's cache
+/// of the last second with `key_read` false, and the request confirms the key is live in
+/// the round trip of its own lookup (or [`confirm`] when it has none).
 pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
     let key = key.trim();
     let hash = secret_hash(key);
-    // Several nodes share PostgreSQL: a change announced by another node reaches this one
-    // a moment after its commit, and a request may come first. So the key is read on every
-    // request there (one primary-key lookup): a revocation holds from the very next request
-    // on every node. One SQLite node drops its cache in the process, exactly.
-    if app.db.backend() == crate::Backend::Postgres {
+    if app.db.backend() == crate::Backend::Sqlite {
         return authenticate_in_db(app, key, &hash).await;
     }
     if let Some((at, ctx)) = app
@@ -280,7 +289,10 @@ pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
         .get(&hash)
         && at.elapsed() < KEY_CACHE_TTL
     {
-        return Ok(ctx.clone());
+        return Ok(PartnerContext {
+            key_read: false,
+            ..ctx.clone()
+        });
     }
     let ctx = authenticate_in_db(app, key, &hash).await?;
     let mut keys = app
@@ -295,14 +307,26 @@ pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
     Ok(ctx)
 }
 
+/// Confirms a key taken from the cache is still live, for requests without a lookup of
+/// their own to carry the check.
+pub async fn confirm(app: &App, ctx: &mut PartnerContext) -> Result<()> {
+    if let Some(key) = ctx.unconfirmed_key() {
+        if !app.db.key_live(key).await? {
+            app.partner_cache.clear_keys();
+            return Err(ServiceError::Unauthenticated);
+        }
+        ctx.key_read = true;
+    }
+    Ok(())
+}
+
 async fn authenticate_in_db(app: &App, key: &str, hash: &str) -> Result<PartnerContext> {
     let Some((key_id, _)) = key.split_once('.').filter(|(id, s)| {
         id.starts_with(KEY_PREFIX) && id.len() == KEY_PREFIX.len() + 12 && s.len() == 64
     }) else {
         return Err(ServiceError::Unauthenticated);
     };
-    let mut conn = app.db.conn().await?;
-    let Some(k) = store::key(&mut conn, key_id).await? else {
+    let Some(k) = app.db.key_record(key_id).await? else {
         return Err(ServiceError::Unauthenticated);
     };
     if k.revoked || k.partner.disabled || !crate::tokens::constant_time_eq(&k.secret_hash, hash) {
@@ -318,6 +342,7 @@ async fn authenticate_in_db(app: &App, key: &str, hash: &str) -> Result<PartnerC
         rate_per_second: k.partner.rate_per_second,
         daily_quota: k.partner.daily_quota,
         client_cert_sha256: k.partner.client_cert_sha256,
+        key_read: true,
     })
 }
 

@@ -11,7 +11,9 @@ use exitentry_domain::partners::{Scope, regions_agree};
 use exitentry_domain::person::parse_date;
 use exitentry_domain::temporary_permit::name_matches;
 use exitentry_storage::documents;
+use exitentry_storage::lookups::Holding;
 use exitentry_storage::partners::LogRecord;
+use std::collections::HashMap;
 use std::time::Instant;
 
 #[derive(Debug, Clone, Default)]
@@ -114,8 +116,10 @@ async fn count(app: &App, ctx: &PartnerContext, how: Admission) -> Result<()> {
     }
 }
 
-/// Takes the quota for a whole batch of `n` checks up front.
-pub async fn admit_batch(app: &App, ctx: &PartnerContext, n: usize) -> Result<()> {
+/// Takes the quota for a whole batch of `n` checks up front, and confirms the key once
+/// for all its lines.
+pub async fn admit_batch(app: &App, ctx: &mut PartnerContext, n: usize) -> Result<()> {
+    crate::partners::confirm(app, ctx).await?;
     take_quota(app, ctx, i64::try_from(n).unwrap_or(i64::MAX)).await
 }
 
@@ -134,13 +138,31 @@ fn status_now(app: &App, d: &documents::StoredDocument) -> DocumentStatus {
     app.document_status(&d.doc, app.today())
 }
 
-pub async fn verify_permit(
-    app: &App,
-    ctx: &PartnerContext,
-    q: &PermitCheck,
-    how: Admission,
-) -> Result<PermitAnswer> {
-    let started = Instant::now();
+/// The documents under the numbers, read fresh; the calling key is confirmed live in the
+/// same read when it was not read for this request.
+async fn lookup(app: &App, ctx: &PartnerContext, numbers: &[&str]) -> Result<Vec<Holding>> {
+    match app
+        .db
+        .check_documents(numbers, ctx.unconfirmed_key())
+        .await?
+    {
+        Some(found) => Ok(found),
+        None => {
+            app.partner_cache.clear_keys();
+            Err(ServiceError::Unauthenticated)
+        }
+    }
+}
+
+/// A permit check with its input parsed.
+struct PermitQuery {
+    number: DocumentNumber,
+    issue_count: Option<u8>,
+    dob: chrono::NaiveDate,
+    name: String,
+}
+
+fn parse_permit(app: &App, ctx: &PartnerContext, q: &PermitCheck) -> Result<PermitQuery> {
     // The scope first: a partner without it learns nothing, not even about its input.
     ctx.require(Scope::VerifyPermit)?;
     let number = parse_number(
@@ -159,53 +181,63 @@ pub async fn verify_permit(
             "give the name as on the document",
         ));
     }
-    count(app, ctx, how).await?;
-    let mut conn = app.db.conn().await?;
-    let docs = documents::by_number(&mut conn, number.as_str()).await?;
-    drop(conn);
+    Ok(PermitQuery {
+        number,
+        issue_count,
+        dob,
+        name: q.name.clone(),
+    })
+}
+
+/// The answer to a permit check from the documents under its number.
+fn judge_permit(app: &App, q: &PermitQuery, docs: &[&Holding]) -> PermitAnswer {
     // The newest document under the number that belongs to this name and birth date.
     let hit = docs
         .iter()
         .filter(|(d, p)| {
-            d.doc.kind == number.kind()
+            d.doc.kind == q.number.kind()
                 // A card stored without its count is the first under its number.
-                && issue_count.is_none_or(|n| d.doc.issue_count.unwrap_or(1) == n)
-                && p.person.date_of_birth == dob
+                && q.issue_count.is_none_or(|n| d.doc.issue_count.unwrap_or(1) == n)
+                && p.person.date_of_birth == q.dob
                 && name_matches(&q.name, &p.person.names)
         })
         .max_by_key(|(d, _)| (d.doc.issued_on, d.doc.issue_count));
-    let answer = match hit {
-        None => PermitAnswer {
+    let Some((d, _)) = hit else {
+        return PermitAnswer {
             matched: false,
             valid: false,
             reason: "no_match",
-        },
-        Some((d, _)) => {
-            let status = status_now(app, d);
-            // A lost card carries its successor's number: without the count printed on the
-            // card in hand, the answer cannot say which of the two it is.
-            let lost_sibling = issue_count.is_none()
-                && docs.iter().any(|(o, _)| {
-                    o.id != d.id
-                        && o.doc.kind == d.doc.kind
-                        && o.doc.status == DocumentStatus::ReportedLost
-                });
-            if status == DocumentStatus::Valid && lost_sibling {
-                PermitAnswer {
-                    matched: true,
-                    valid: false,
-                    reason: "issue_count_required",
-                }
-            } else {
-                PermitAnswer {
-                    matched: true,
-                    valid: status == DocumentStatus::Valid,
-                    reason: status.code(),
-                }
-            }
-        }
+        };
     };
-    let result = match (answer.matched, answer.valid) {
+    let status = status_now(app, d);
+    // A lost card carries its successor's number: without the count printed on the card in
+    // hand, the answer cannot say which of the two it is.
+    let lost_sibling = q.issue_count.is_none()
+        && docs.iter().any(|(o, _)| {
+            o.id != d.id && o.doc.kind == d.doc.kind && o.doc.status == DocumentStatus::ReportedLost
+        });
+    if status == DocumentStatus::Valid && lost_sibling {
+        return PermitAnswer {
+            matched: true,
+            valid: false,
+            reason: "issue_count_required",
+        };
+    }
+    PermitAnswer {
+        matched: true,
+        valid: status == DocumentStatus::Valid,
+        reason: status.code(),
+    }
+}
+
+fn record_permit(
+    app: &App,
+    ctx: &PartnerContext,
+    q: &PermitQuery,
+    a: &PermitAnswer,
+    started: Instant,
+) {
+    let result = match (a.matched, a.valid) {
         (true, true) => "valid",
         (true, false) => "invalid",
         _ => "no_match",
@@ -215,20 +247,35 @@ pub async fn verify_permit(
         ctx,
         "permit",
         result,
-        answer.reason,
+        a.reason,
         started,
-        number.as_str(),
+        q.number.as_str(),
     );
+}
+
+pub async fn verify_permit(
+    app: &App,
+    ctx: &PartnerContext,
+    q: &PermitCheck,
+    how: Admission,
+) -> Result<PermitAnswer> {
+    let started = Instant::now();
+    let q = parse_permit(app, ctx, q)?;
+    count(app, ctx, how).await?;
+    let docs = lookup(app, ctx, &[q.number.as_str()]).await?;
+    let answer = judge_permit(app, &q, &docs.iter().collect::<Vec<_>>());
+    record_permit(app, ctx, &q, &answer, started);
     Ok(answer)
 }
 
-pub async fn verify_linkage(
-    app: &App,
-    ctx: &PartnerContext,
-    q: &LinkageCheck,
-    how: Admission,
-) -> Result<LinkageAnswer> {
-    let started = Instant::now();
+/// A linkage check with its input parsed.
+struct LinkageQuery {
+    travel: DocumentNumber,
+    rp: DocumentNumber,
+    name: String,
+}
+
+fn parse_linkage(app: &App, ctx: &PartnerContext, q: &LinkageCheck) -> Result<LinkageQuery> {
     ctx.require(Scope::VerifyLinkage)?;
     let travel = parse_number(
         app,
@@ -259,69 +306,75 @@ pub async fn verify_linkage(
             "give the name as on the documents",
         ));
     }
-    count(app, ctx, how).await?;
-    let mut conn = app.db.conn().await?;
-    let travel_docs = documents::by_number(&mut conn, travel.as_str()).await?;
-    let rp_docs = documents::by_number(&mut conn, rp.as_str()).await?;
-    drop(conn);
-    let newest = |docs: &[(
-        documents::StoredDocument,
-        exitentry_storage::people::StoredPerson,
-    )],
-                  kind| {
+    Ok(LinkageQuery {
+        travel,
+        rp,
+        name: q.name.clone(),
+    })
+}
+
+/// The answer to a linkage check from the documents under its two numbers (read together).
+fn judge_linkage(app: &App, q: &LinkageQuery, docs: &[&Holding]) -> LinkageAnswer {
+    let newest = |number: &DocumentNumber| {
         docs.iter()
-            .filter(|(d, p)| d.doc.kind == kind && name_matches(&q.name, &p.person.names))
+            .filter(|(d, p)| {
+                d.doc.number == number.as_str()
+                    && d.doc.kind == number.kind()
+                    && name_matches(&q.name, &p.person.names)
+            })
             .max_by_key(|(d, _)| (d.doc.issued_on, d.doc.issue_count))
-            .cloned()
     };
-    let answer = match (
-        newest(&travel_docs, travel.kind()),
-        newest(&rp_docs, DocumentKind::ResidencePermit),
-    ) {
+    let answer = |linked, reason| LinkageAnswer { linked, reason };
+    match (newest(&q.travel), newest(&q.rp)) {
         (Some((t, tp)), Some((r, rpp))) if tp.id == rpp.id => {
-            if !regions_agree(&travel, &rp) {
-                LinkageAnswer {
-                    linked: false,
-                    reason: "region_mismatch",
-                }
-            } else if status_now(app, &t) != DocumentStatus::Valid {
-                LinkageAnswer {
-                    linked: false,
-                    reason: "travel_document_not_valid",
-                }
-            } else if status_now(app, &r) != DocumentStatus::Valid {
-                LinkageAnswer {
-                    linked: false,
-                    reason: "residence_permit_not_valid",
-                }
+            if !regions_agree(&q.travel, &q.rp) {
+                answer(false, "region_mismatch")
+            } else if status_now(app, t) != DocumentStatus::Valid {
+                answer(false, "travel_document_not_valid")
+            } else if status_now(app, r) != DocumentStatus::Valid {
+                answer(false, "residence_permit_not_valid")
             } else {
-                LinkageAnswer {
-                    linked: true,
-                    reason: "linked",
-                }
+                answer(true, "linked")
             }
         }
         // Unknown number, another person's document or a name that does not fit: one
         // answer, so the check cannot be used to learn whose document is whose.
-        _ => LinkageAnswer {
-            linked: false,
-            reason: "no_match",
-        },
-    };
-    let result = if answer.linked {
-        "linked"
-    } else {
-        "not_linked"
-    };
+        _ => answer(false, "no_match"),
+    }
+}
+
+fn record_linkage(
+    app: &App,
+    ctx: &PartnerContext,
+    q: &LinkageQuery,
+    a: &LinkageAnswer,
+    started: Instant,
+) {
+    let result = if a.linked { "linked" } else { "not_linked" };
     record(
         app,
         ctx,
         "linkage",
         result,
-        answer.reason,
+        a.reason,
         started,
-        travel.as_str(),
+        q.travel.as_str(),
     );
+}
+
+pub async fn verify_linkage(
+    app: &App,
+    ctx: &PartnerContext,
+    q: &LinkageCheck,
+    how: Admission,
+) -> Result<LinkageAnswer> {
+    let started = Instant::now();
+    let q = parse_linkage(app, ctx, q)?;
+    count(app, ctx, how).await?;
+    // Both documents in one statement.
+    let docs = lookup(app, ctx, &[q.travel.as_str(), q.rp.as_str()]).await?;
+    let answer = judge_linkage(app, &q, &docs.iter().collect::<Vec<_>>());
+    record_linkage(app, ctx, &q, &answer, started);
     Ok(answer)
 }
 
@@ -380,4 +433,99 @@ pub async fn verify_credential(
         &subject,
     );
     Ok(answer)
+}
+
+/// One line of a batch.
+#[derive(Debug, Clone)]
+pub enum Check {
+    Permit(PermitCheck),
+    Linkage(LinkageCheck),
+    Credential {
+        payload: String,
+        use_: Option<String>,
+    },
+}
+
+/// The answer to one line of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Permit(PermitAnswer),
+    Linkage(LinkageAnswer),
+    Credential(CredentialAnswer),
+}
+
+/// Numbers read per statement when a batch looks its documents up.
+const BATCH_LOOKUP: usize = 250;
+
+/// Answers the lines of a batch admitted with [`admit_batch`], in order: each line's
+/// input is checked on its own, and the documents of all lines are read a few hundred
+/// numbers per statement. An `Err` of the whole is the database failing, not a line.
+pub async fn verify_many(
+    app: &App,
+    ctx: &PartnerContext,
+    checks: Vec<Check>,
+) -> Result<Vec<Result<Answer>>> {
+    let started = Instant::now();
+    enum Parsed {
+        Permit(PermitQuery),
+        Linkage(LinkageQuery),
+        Credential(String, Option<String>),
+        Refused(ServiceError),
+    }
+    let parsed: Vec<Parsed> = checks
+        .into_iter()
+        .map(|c| {
+            let p = match c {
+                Check::Permit(q) => parse_permit(app, ctx, &q).map(Parsed::Permit),
+                Check::Linkage(q) => parse_linkage(app, ctx, &q).map(Parsed::Linkage),
+                Check::Credential { payload, use_ } => Ok(Parsed::Credential(payload, use_)),
+            };
+            p.unwrap_or_else(Parsed::Refused)
+        })
+        .collect();
+    let mut numbers: Vec<&str> = Vec::with_capacity(parsed.len());
+    for p in &parsed {
+        match p {
+            Parsed::Permit(q) => numbers.push(q.number.as_str()),
+            Parsed::Linkage(q) => numbers.extend([q.travel.as_str(), q.rp.as_str()]),
+            _ => {}
+        }
+    }
+    numbers.sort_unstable();
+    numbers.dedup();
+    let mut by_number: HashMap<String, Vec<Holding>> = HashMap::with_capacity(numbers.len());
+    for chunk in numbers.chunks(BATCH_LOOKUP) {
+        for h in lookup(app, ctx, chunk).await? {
+            by_number.entry(h.0.doc.number.clone()).or_default().push(h);
+        }
+    }
+    let under = |numbers: &[&DocumentNumber]| -> Vec<&Holding> {
+        numbers
+            .iter()
+            .filter_map(|n| by_number.get(n.as_str()))
+            .flatten()
+            .collect()
+    };
+    let mut answers = Vec::with_capacity(parsed.len());
+    for p in parsed {
+        answers.push(match p {
+            Parsed::Permit(q) => {
+                let a = judge_permit(app, &q, &under(&[&q.number]));
+                record_permit(app, ctx, &q, &a, started);
+                Ok(Answer::Permit(a))
+            }
+            Parsed::Linkage(q) => {
+                let a = judge_linkage(app, &q, &under(&[&q.travel, &q.rp]));
+                record_linkage(app, ctx, &q, &a, started);
+                Ok(Answer::Linkage(a))
+            }
+            Parsed::Credential(payload, use_) => {
+                verify_credential(app, ctx, &payload, use_.as_deref(), Admission::InBatch)
+                    .await
+                    .map(Answer::Credential)
+            }
+            Parsed::Refused(e) => Err(e),
+        });
+    }
+    Ok(answers)
 }

@@ -1,5 +1,6 @@
 //! The connection pool and the one place that knows which backend is behind it.
 
+use crate::lookups::SqliteReaders;
 use crate::{DatabaseUrl, Result, StorageError, Tx, migrations};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor};
@@ -28,6 +29,8 @@ pub struct Db {
     /// PostgreSQL's URL, for the change feed's own connection (it holds a password: never
     /// printed).
     listen_url: Option<String>,
+    /// A SQLite file's read connections for the verification lookups (`lookups.rs`).
+    readers: Option<std::sync::Arc<SqliteReaders>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -79,10 +82,17 @@ impl Db {
             DatabaseUrl::Postgres { url } => Some(url.clone()),
             _ => None,
         };
+        let readers = match url {
+            DatabaseUrl::Sqlite { path } => {
+                Some(std::sync::Arc::new(SqliteReaders::new(path.clone())))
+            }
+            _ => None,
+        };
         Ok(Db {
             pool,
             backend,
             listen_url,
+            readers,
         })
     }
 
@@ -112,6 +122,10 @@ impl Db {
     /// Where the change feed connects (PostgreSQL only).
     pub(crate) fn listen_url(&self) -> Option<&str> {
         self.listen_url.as_deref()
+    }
+
+    pub(crate) fn sqlite_readers(&self) -> Option<&SqliteReaders> {
+        self.readers.as_deref()
     }
 
     pub fn pool(&self) -> &AnyPool {

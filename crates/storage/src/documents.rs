@@ -48,15 +48,26 @@ pub struct StoredDocument {
 
 /// A document with its holder's columns (the row's `id` is the document's).
 #[derive(sqlx::FromRow)]
-struct WithHolder<H> {
+pub(crate) struct WithHolder<H> {
     #[sqlx(flatten)]
     document: StoredDocument,
     #[sqlx(flatten)]
     holder: H,
 }
 
-/// `SELECT` of documents (as `d`, with the columns the caller adds); the caller adds the
-const COLUMNS: &str = "d.id, d.person_id, d.kind, d.number, d.issue_count, d.issued_on, \
+impl WithHolder<PersonRecord> {
+    pub(crate) fn into_holding(self) -> (StoredDocument, StoredPerson) {
+        let id = self.document.doc.person_id;
+        let person = StoredPerson {
+            id,
+            person: self.holder,
+        };
+        (self.document, person)
+    }
+}
+
+/// The columns of a document (as `d`); lookups add the holder's ([`HOLDER_COLUMNS`]).
+pub(crate) const COLUMNS: &str = "d.id, d.person_id, d.kind, d.number, d.issue_count, d.issued_on, \
      d.expires_on, d.status, d.office_code";
 
 /// Inserts documents not yet present (by kind, number and issue count); returns how
@@ -136,27 +147,18 @@ pub async fn by_number(
     conn: &mut AnyConnection,
     number: &str,
 ) -> Result<Vec<(StoredDocument, StoredPerson)>> {
-    // One statement: verification calls this on every check.
-    let holder = "p.external_id, p.name_zh, p.name_latin, p.sex, p.date_of_birth, p.region, \
-                  p.nationality, p.id_kind, p.id_number, p.hukou_area";
     let sql = select(
-        &format!("{COLUMNS}, {holder}"),
+        &format!("{COLUMNS}, {HOLDER_COLUMNS}"),
         "documents d JOIN people p ON p.id = d.person_id WHERE d.number = $1 \
          ORDER BY d.issued_on DESC, d.id DESC",
     );
     let found: Vec<WithHolder<PersonRecord>> = all(conn, sql, (number,)).await?;
-    Ok(found
-        .into_iter()
-        .map(|f| {
-            let id = f.document.doc.person_id;
-            let person = StoredPerson {
-                id,
-                person: f.holder,
-            };
-            (f.document, person)
-        })
-        .collect())
+    Ok(found.into_iter().map(WithHolder::into_holding).collect())
 }
+
+/// The holder's columns (as `p`) beside a document's, in `PersonRecord` order.
+pub(crate) const HOLDER_COLUMNS: &str = "p.external_id, p.name_zh, p.name_latin, p.sex, \
+     p.date_of_birth, p.region, p.nationality, p.id_kind, p.id_number, p.hukou_area";
 
 pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
     scalar(conn, "SELECT COUNT(*) FROM documents", ()).await

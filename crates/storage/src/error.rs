@@ -12,6 +12,8 @@ pub enum StorageError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -20,6 +20,7 @@ pub mod guards;
 pub mod holders;
 pub mod jobs;
 pub mod linkage_proofs;
+pub mod lookups;
 pub mod migrations;
 pub mod offices;
 pub mod online_payments;

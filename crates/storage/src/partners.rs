@@ -91,11 +91,15 @@ impl From<Revoked> for bool {
 }
 
 pub async fn key(conn: &mut AnyConnection, key_id: &str) -> Result<Option<KeyRecord>> {
-    let sql = select(
+    optional(conn, key_sql(), (key_id,)).await
+}
+
+/// A key by id with its partner: the partner's columns, then the key's.
+pub(crate) fn key_sql() -> AssertSqlSafe<String> {
+    select(
         &format!("{PARTNER_COLUMNS}, k.id AS key_id, k.secret_hash, k.revoked_at"),
         "partner_keys k JOIN partners p ON p.id = k.partner_id WHERE k.id = $1",
-    );
-    optional(conn, sql, (key_id,)).await
+    )
 }
 
 /// Revokes a key; false when it does not exist or was already revoked.

@@ -139,6 +139,13 @@ impl IntoResponse for ApiError {
         {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
         }
+        // RFC 6750: a refused or missing key says which scheme the API takes.
+        if matches!(self.err, ServiceError::Unauthenticated) {
+            res.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
         res
     }
 }

@@ -175,10 +175,12 @@ async fn scopes_and_the_daily_quota_are_enforced(t: &TestDb) {
         .unwrap();
     // A batch takes its quota up front, all or nothing.
     assert_refused!(
-        v::admit_batch(&app, &only_permits, 3),
+        v::admit_batch(&app, &mut only_permits.clone(), 3),
         "daily_quota_exceeded"
     );
-    v::admit_batch(&app, &only_permits, 2).await.unwrap();
+    v::admit_batch(&app, &mut only_permits.clone(), 2)
+        .await
+        .unwrap();
     // Bad input is an error before any quota is spent.
     let (fresh, _) = ctx(&app, "Fresh", ALL, Some(1)).await;
     let bad = PermitCheck {
@@ -569,7 +571,156 @@ async fn nodes_share_the_daily_quota_exactly(t: &TestDb) {
     assert_eq!(used, 450);
 }
 
+/// Another node (or the command line) revokes a key or disables a partner: nothing tells
+/// this node's cache, and still the very next check with the key is refused.
+async fn a_key_revoked_elsewhere_is_refused_on_the_very_next_check(t: &TestDb) {
+    let (app, _, _k) = seeded(t, 300).await;
+    let (dob, rp) = chan(&app).await;
+    let permit = PermitCheck {
+        document_kind: "hrp".into(),
+        document_number: "H12345678".into(),
+        name: "陳大文".into(),
+        date_of_birth: dob,
+        ..Default::default()
+    };
+    let linkage = LinkageCheck {
+        travel_document_kind: "hrp".into(),
+        travel_document_number: "H12345678".into(),
+        residence_permit_number: rp,
+        name: "陳大文".into(),
+    };
+    let behind_its_back = [
+        "UPDATE partner_keys SET revoked_at = 1",
+        "UPDATE partners SET disabled = 1",
+    ];
+    for (i, sql) in behind_its_back.into_iter().enumerate() {
+        let (_, key) = ctx(&app, &format!("Airline {i}"), ALL, None).await;
+        // A request a moment ago: on PostgreSQL this node now holds the key in its cache.
+        let p = partners::authenticate(&app, &key).await.unwrap();
+        v::verify_permit(&app, &p, &permit, Admission::Single)
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+        let next = async |how: &str| {
+            let mut p = partners::authenticate(&app, &key).await?;
+            match how {
+                "permit" => v::verify_permit(&app, &p, &permit, Admission::Single)
+                    .await
+                    .map(drop),
+                "linkage" => v::verify_linkage(&app, &p, &linkage, Admission::Single)
+                    .await
+                    .map(drop),
+                "batch" => v::admit_batch(&app, &mut p, 1).await,
+                _ => partners::confirm(&app, &mut p).await,
+            }
+        };
+        for how in ["permit", "linkage", "batch", "other"] {
+            assert_refused!(next(how), "unauthenticated");
+        }
+    }
+}
+
+/// A batch reads its documents many numbers at a time; each line answers exactly as the
+/// same check sent alone, and a refused line does not stop the others.
+async fn a_batch_answers_each_line_as_a_single_check_would(t: &TestDb) {
+    let (app, _, _k) = seeded(t, 300).await;
+    let (p, _) = ctx(&app, "Airline", ALL, None).await;
+    let (dob, rp) = chan(&app).await;
+    let permit = |number: &str, name: &str, count: &str| PermitCheck {
+        document_kind: "hrp".into(),
+        document_number: number.into(),
+        name: name.into(),
+        date_of_birth: dob.clone(),
+        issue_count: count.into(),
+    };
+    let linkage = |travel: &str, rp: &str| LinkageCheck {
+        travel_document_kind: "hrp".into(),
+        travel_document_number: travel.into(),
+        residence_permit_number: rp.into(),
+        name: "CHAN TAI MAN".into(),
+    };
+    let mut checks = vec![
+        v::Check::Permit(permit("H12345678", "陳大文", "")),
+        v::Check::Permit(permit("h12345678", "chan tai man", "02")),
+        v::Check::Permit(permit("H12345678", "陳小文", "")),
+        v::Check::Permit(permit("H99999999", "陳大文", "")),
+        v::Check::Permit(permit("H1", "陳大文", "")),
+        v::Check::Linkage(linkage("H12345678", &rp)),
+        v::Check::Linkage(linkage("H12345678", "810000199001010013")),
+        v::Check::Credential {
+            payload: "EE1:x".into(),
+            use_: None,
+        },
+    ];
+    // Far more numbers than one statement reads.
+    for i in 0..600 {
+        checks.push(v::Check::Permit(permit(
+            &format!("H{:08}", 10_000_000 + i),
+            "陳大文",
+            "",
+        )));
+    }
+    let mut admitted = p.clone();
+    v::admit_batch(&app, &mut admitted, checks.len())
+        .await
+        .unwrap();
+    let answers = v::verify_many(&app, &admitted, checks.clone())
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), checks.len());
+    for (check, answer) in checks.iter().zip(answers) {
+        let alone = match check {
+            v::Check::Permit(q) => v::verify_permit(&app, &p, q, Admission::Single)
+                .await
+                .map(v::Answer::Permit),
+            v::Check::Linkage(q) => v::verify_linkage(&app, &p, q, Admission::Single)
+                .await
+                .map(v::Answer::Linkage),
+            v::Check::Credential { payload, use_ } => {
+                v::verify_credential(&app, &p, payload, use_.as_deref(), Admission::Single)
+                    .await
+                    .map(v::Answer::Credential)
+            }
+        };
+        match (answer, alone) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{check:?}"),
+            (Err(a), Err(b)) => assert_eq!(a.code(), b.code(), "{check:?}"),
+            (a, b) => panic!("{check:?}: in a batch {a:?}, alone {b:?}"),
+        }
+    }
+    // Spot checks, so the comparison above cannot pass by both being wrong.
+    let again = v::verify_many(&app, &admitted, checks[..7].to_vec())
+        .await
+        .unwrap();
+    let reasons: Vec<String> = again
+        .iter()
+        .map(|a| match a {
+            Ok(v::Answer::Permit(a)) => a.reason.to_string(),
+            Ok(v::Answer::Linkage(a)) => a.reason.to_string(),
+            Ok(v::Answer::Credential(a)) => a.reason.to_string(),
+            Err(e) => e.code().to_string(),
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "valid",
+            "surrendered",
+            "no_match",
+            "no_match",
+            "bad_format",
+            "linked",
+            "bad_check_digit"
+        ]
+    );
+}
+
 backend_tests!(
+    a_key_revoked_elsewhere_is_refused_on_the_very_next_check,
+    a_batch_answers_each_line_as_a_single_check_would,
     holders_and_counters_get_linkage_proofs_that_verify,
     nodes_share_the_daily_quota_exactly,
     keys_work_until_revoked_or_the_partner_is_disabled,

@@ -7,10 +7,10 @@ use crate::extract::ApiJson;
 use crate::extract::context::Cx;
 use crate::i18n::Lang;
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use exitentry_domain::ErrorCode;
 use exitentry_domain::partners::Scope;
@@ -18,76 +18,87 @@ use exitentry_services::ServiceError;
 use exitentry_services::partners::{self, PartnerContext};
 use exitentry_services::rate::Limit;
 use exitentry_services::verification::{
-    self as v, Admission, CredentialAnswer, LinkageCheck, PermitCheck,
+    self as v, Admission, CredentialAnswer, LinkageAnswer, LinkageCheck, PermitAnswer, PermitCheck,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// The calling partner, authenticated by key, within its rate and bound certificate.
+/// The calling partner, authenticated by key (confirmed live for this request), within its
+/// rate and bound certificate.
 pub struct Partner(pub PartnerContext);
 
 impl FromRequestParts<AppState> for Partner {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_request_parts(parts, s).await.unwrap_or(Lang::En);
-        let unauthenticated = || {
-            let mut r = ApiError::new(ServiceError::Unauthenticated, lang).into_response();
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            r
-        };
-        let Some(key) = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-        else {
-            return Err(unauthenticated());
-        };
-        let ctx = match partners::authenticate(&s.app, key).await {
-            Ok(c) => c,
-            Err(ServiceError::Unauthenticated) => return Err(unauthenticated()),
-            Err(e) => return Err(ApiError::new(e, lang).into_response()),
-        };
-        // A partner bound to a client certificate must present it; the TLS terminator
-        // passes its fingerprint in the configured header.
-        if let Some(want) = &ctx.client_cert_sha256 {
-            let header_name = &s.app.config.server.client_cert_header;
-            let got = (!header_name.is_empty())
-                .then(|| parts.headers.get(header_name.as_str()))
-                .flatten()
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.replace(':', "").to_ascii_lowercase());
-            if got.as_deref() != Some(want.as_str()) {
-                return Err(unauthenticated());
-            }
-        }
-        // Per key, for all nodes together when Redis is configured.
-        let limit = Limit::per_second(ctx.rate_per_second);
-        let key = format!("key:{}", ctx.key_id);
-        if let Err(wait) = s.app.limits.check(&key, limit).await {
-            let wait = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let mut r = ApiError::new(
-                ServiceError::too_soon(
-                    ErrorCode::RateLimited,
-                    s.app.now() + chrono::Duration::seconds(wait as i64),
-                    wait as i64,
-                ),
-                lang,
-            )
-            .into_response();
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-            return Err(r);
-        }
-        Ok(Partner(ctx))
+        let mut p = authenticated(parts, s).await?;
+        confirmed(&mut p, parts, s).await?;
+        Ok(Partner(p))
     }
+}
+
+/// Confirms a key the node had cached is still live (PostgreSQL), for routes whose own
+/// lookup does not carry the check.
+async fn confirmed(
+    p: &mut PartnerContext,
+    parts: &mut Parts,
+    s: &AppState,
+) -> Result<(), Response> {
+    if let Err(e) = partners::confirm(&s.app, p).await {
+        let lang = Lang::from_request_parts(parts, s).await.unwrap_or(Lang::En);
+        return Err(ApiError::new(e, lang).into_response());
+    }
+    Ok(())
+}
+
+/// The partner a key names, within its rate and bound certificate; on PostgreSQL possibly
+/// from this node's cache (`key_read` false), to be confirmed before answering.
+async fn authenticated(parts: &mut Parts, s: &AppState) -> Result<PartnerContext, Response> {
+    let lang = Lang::from_request_parts(parts, s).await.unwrap_or(Lang::En);
+    let unauthenticated = || ApiError::new(ServiceError::Unauthenticated, lang).into_response();
+    let Some(key) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return Err(unauthenticated());
+    };
+    let ctx = partners::authenticate(&s.app, key)
+        .await
+        .map_err(|e| ApiError::new(e, lang).into_response())?;
+    // A partner bound to a client certificate must present it; the TLS terminator
+    // passes its fingerprint in the configured header.
+    if let Some(want) = &ctx.client_cert_sha256 {
+        let header_name = &s.app.config.server.client_cert_header;
+        let got = (!header_name.is_empty())
+            .then(|| parts.headers.get(header_name.as_str()))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.replace(':', "").to_ascii_lowercase());
+        if got.as_deref() != Some(want.as_str()) {
+            return Err(unauthenticated());
+        }
+    }
+    // Per key, for all nodes together when Redis is configured.
+    let limit = Limit::per_second(ctx.rate_per_second);
+    let key = format!("key:{}", ctx.key_id);
+    if let Err(wait) = s.app.limits.check(&key, limit).await {
+        // Whole seconds, at least one (`Retry-After` is set from the error).
+        let wait = wait.as_secs_f64().ceil().max(1.0) as i64;
+        let at = s.app.now() + chrono::Duration::seconds(wait);
+        let refused = ServiceError::too_soon(ErrorCode::RateLimited, at, wait);
+        return Err(ApiError::new(refused, lang).into_response());
+    }
+    Ok(ctx)
 }
 
 /// Scopes a route needs (any of them).
 pub trait NeedsScope {
     const ANY_OF: &'static [Scope];
+    /// The route's own lookup confirms the key is live (in the same read as its documents),
+    /// so the extractor need not read it first.
+    const LOOKUP_CONFIRMS_KEY: bool = false;
 }
 
 /// A partner whose key carries a scope the route needs, checked before the body is read:
@@ -98,8 +109,11 @@ impl<S: NeedsScope> FromRequestParts<AppState> for Scoped<S> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
-        let Partner(p) = Partner::from_request_parts(parts, s).await?;
+        let mut p = authenticated(parts, s).await?;
         if S::ANY_OF.iter().any(|scope| p.require(*scope).is_ok()) {
+            if !S::LOOKUP_CONFIRMS_KEY {
+                confirmed(&mut p, parts, s).await?;
+            }
             return Ok(Scoped(p, std::marker::PhantomData));
         }
         let lang = Lang::from_request_parts(parts, s).await.unwrap_or(Lang::En);
@@ -108,19 +122,22 @@ impl<S: NeedsScope> FromRequestParts<AppState> for Scoped<S> {
 }
 
 macro_rules! scope_marker {
-    ($($name:ident => [$($scope:ident),+]),+ $(,)?) => {$(
+    ($($name:ident => [$($scope:ident),+] $(confirmed by lookup $by:literal)?),+ $(,)?) => {$(
         pub struct $name;
         impl NeedsScope for $name {
             const ANY_OF: &'static [Scope] = &[$(Scope::$scope),+];
+            $(const LOOKUP_CONFIRMS_KEY: bool = $by;)?
         }
     )+};
 }
 
+// Permit and linkage checks read the key with their documents; a batch confirms it once
+// when it is admitted (`verification::admit_batch`).
 scope_marker!(
-    VerifyPermitScope => [VerifyPermit],
-    VerifyLinkageScope => [VerifyLinkage],
+    VerifyPermitScope => [VerifyPermit] confirmed by lookup true,
+    VerifyLinkageScope => [VerifyLinkage] confirmed by lookup true,
     VerifyCredentialScope => [VerifyCredential],
-    AnyVerifyScope => [VerifyPermit, VerifyLinkage, VerifyCredential],
+    AnyVerifyScope => [VerifyPermit, VerifyLinkage, VerifyCredential] confirmed by lookup true,
     BorderScope => [Border],
     BookScope => [BookAppointments],
 );
@@ -226,11 +243,26 @@ pub async fn permit(
     let a = v::verify_permit(cx.app(), &p, &permit_check(b), Admission::Single)
         .await
         .map_err(cx.api_err())?;
-    Ok(Json(PermitAnswerJson {
-        matched: a.matched,
-        valid: a.valid,
-        reason: a.reason.into(),
-    }))
+    Ok(Json(a.into()))
+}
+
+impl From<PermitAnswer> for PermitAnswerJson {
+    fn from(a: PermitAnswer) -> Self {
+        PermitAnswerJson {
+            matched: a.matched,
+            valid: a.valid,
+            reason: a.reason.into(),
+        }
+    }
+}
+
+impl From<LinkageAnswer> for LinkageAnswerJson {
+    fn from(a: LinkageAnswer) -> Self {
+        LinkageAnswerJson {
+            linked: a.linked,
+            reason: a.reason.into(),
+        }
+    }
 }
 
 fn permit_check(b: PermitJson) -> PermitCheck {
@@ -267,10 +299,7 @@ pub async fn linkage(
     let a = v::verify_linkage(cx.app(), &p, &linkage_check(b), Admission::Single)
         .await
         .map_err(cx.api_err())?;
-    Ok(Json(LinkageAnswerJson {
-        linked: a.linked,
-        reason: a.reason.into(),
-    }))
+    Ok(Json(a.into()))
 }
 
 /// A temporary e-permit or linkage proof: signature, validity window, revocation (live),
@@ -299,8 +328,6 @@ pub async fn credential(
 
 /// Most lines in one batch.
 pub const MAX_BATCH: usize = 10_000;
-/// Checks of one batch in flight at once.
-const BATCH_CONCURRENCY: usize = 16;
 
 #[derive(Deserialize)]
 #[serde(tag = "check", rename_all = "snake_case")]
@@ -308,6 +335,21 @@ enum BatchLine {
     Permit(PermitJson),
     Linkage(LinkageJson),
     Credential(CredentialJson),
+}
+
+/// One answer line: the line number, what was checked, and the answer or the error.
+#[derive(Serialize)]
+struct AnswerLine<A> {
+    line: usize,
+    check: &'static str,
+    #[serde(flatten)]
+    answer: A,
+}
+
+#[derive(Serialize)]
+struct ErrorLine {
+    line: usize,
+    error: ErrorDetail,
 }
 
 /// NDJSON in, NDJSON out: one check per line (`{"check": "permit" | "linkage" |
@@ -319,7 +361,7 @@ enum BatchLine {
         (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn batch(
     cx: Cx,
-    Scoped(p, _): Scoped<AnyVerifyScope>,
+    Scoped(mut p, _): Scoped<AnyVerifyScope>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let text = std::str::from_utf8(&body).map_err(|_| {
@@ -328,11 +370,11 @@ pub async fn batch(
             cx.lang,
         )
     })?;
-    let lines: Vec<(usize, String)> = text
+    let lines: Vec<(usize, &str)> = text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| (i + 1, l.to_string()))
+        .map(|(i, l)| (i + 1, l))
         .collect();
     if lines.is_empty() || lines.len() > MAX_BATCH {
         return Err(ApiError::new(
@@ -344,83 +386,87 @@ pub async fn batch(
             cx.lang,
         ));
     }
-    v::admit_batch(cx.app(), &p, lines.len())
+    v::admit_batch(cx.app(), &mut p, lines.len())
         .await
         .map_err(cx.api_err())?;
-    let lang = cx.lang;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
-    let app = cx.app().clone();
-    tokio::spawn(async move {
-        use futures_util::StreamExt;
-        // Several checks in flight at once (each on its own pooled connection), answers
-        // still in the order of the lines.
-        let mut answers = futures_util::stream::iter(lines)
-            .map(|(n, line)| {
-                let (app, p) = (app.clone(), p.clone());
-                async move { answer_line(&app, &p, lang, n, &line).await }
-            })
-            .buffered(BATCH_CONCURRENCY);
-        while let Some(out) = answers.next().await {
-            if tx.send(Ok(Bytes::from(out))).await.is_err() {
-                break; // the client went away
-            }
+    // Lines that are not JSON are answered in place; the rest are checked together.
+    let mut checks = Vec::with_capacity(lines.len());
+    let mut unreadable = Vec::new();
+    for (n, line) in &lines {
+        match serde_json::from_str::<BatchLine>(line) {
+            Ok(BatchLine::Permit(b)) => checks.push(v::Check::Permit(permit_check(b))),
+            Ok(BatchLine::Linkage(b)) => checks.push(v::Check::Linkage(linkage_check(b))),
+            Ok(BatchLine::Credential(b)) => checks.push(v::Check::Credential {
+                payload: b.payload,
+                use_: b.use_,
+            }),
+            Err(e) => unreadable.push((
+                *n,
+                ServiceError::bad_input("line", ErrorCode::BadJson, format!("line {n}: {e}")),
+            )),
         }
-    });
-    let stream =
-        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
-    Ok((
-        [(header::CONTENT_TYPE, "application/x-ndjson")],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    }
+    let answers = v::verify_many(cx.app(), &p, checks)
+        .await
+        .map_err(cx.api_err())?;
+    let mut answers = answers.into_iter();
+    let mut unreadable = unreadable.into_iter().peekable();
+    let mut out = Vec::with_capacity(lines.len() * 64);
+    for (n, _) in lines {
+        let result = match unreadable.next_if(|(u, _)| *u == n) {
+            Some((_, e)) => Err(e),
+            None => answers.next().unwrap_or(Err(ServiceError::Internal(
+                "a batch line went unanswered".into(),
+            ))),
+        };
+        write_line(&mut out, n, result, cx.lang);
+    }
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())
 }
 
-async fn answer_line(
-    app: &exitentry_services::App,
-    p: &PartnerContext,
-    lang: Lang,
-    n: usize,
-    line: &str,
-) -> String {
-    let result: Result<serde_json::Value, ServiceError> = match serde_json::from_str::<BatchLine>(line) {
-        Err(e) => Err(ServiceError::bad_input("line", ErrorCode::BadJson, format!("line {n}: {e}"))),
-        Ok(BatchLine::Permit(b)) => v::verify_permit(app, p, &permit_check(b), Admission::InBatch)
-            .await
-            .map(|a| serde_json::json!({"check": "permit", "match": a.matched, "valid": a.valid, "reason": a.reason})),
-        Ok(BatchLine::Linkage(b)) => v::verify_linkage(app, p, &linkage_check(b), Admission::InBatch)
-            .await
-            .map(|a| serde_json::json!({"check": "linkage", "linked": a.linked, "reason": a.reason})),
-        Ok(BatchLine::Credential(b)) => {
-            v::verify_credential(app, p, &b.payload, b.use_.as_deref(), Admission::InBatch)
-                .await
-                .map(|a| {
-                    let mut j = serde_json::to_value(CredentialAnswerJson::from(a)).unwrap_or_default();
-                    j["check"] = "credential".into();
-                    j
-                })
-        }
-    };
-    let mut out = match result {
-        Ok(mut j) => {
-            j["line"] = n.into();
-            j
-        }
+fn write_line(out: &mut Vec<u8>, line: usize, result: Result<v::Answer, ServiceError>, lang: Lang) {
+    let written = match result {
+        Ok(v::Answer::Permit(a)) => serde_json::to_writer(
+            &mut *out,
+            &AnswerLine {
+                line,
+                check: "permit",
+                answer: PermitAnswerJson::from(a),
+            },
+        ),
+        Ok(v::Answer::Linkage(a)) => serde_json::to_writer(
+            &mut *out,
+            &AnswerLine {
+                line,
+                check: "linkage",
+                answer: LinkageAnswerJson::from(a),
+            },
+        ),
+        Ok(v::Answer::Credential(a)) => serde_json::to_writer(
+            &mut *out,
+            &AnswerLine {
+                line,
+                check: "credential",
+                answer: CredentialAnswerJson::from(a),
+            },
+        ),
         Err(e) => {
             let field = match &e {
                 ServiceError::Invalid { field, .. } => Some((*field).to_string()),
                 _ => None,
             };
-            serde_json::json!({"line": n, "error": ErrorDetail {
+            let error = ErrorDetail {
                 code: e.error_code(),
                 message: message_for(&e, lang),
                 field,
                 available_from: None,
-            }})
+            };
+            serde_json::to_writer(&mut *out, &ErrorLine { line, error })
         }
-    }
-    .to_string();
-    out.push('\n');
-    out
+    };
+    // Writing plain structs into a Vec cannot fail; a failure would only shorten the line.
+    let _ = written;
+    out.push(b'\n');
 }
 
 #[derive(Serialize, ToSchema)]
