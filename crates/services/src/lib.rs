@@ -98,7 +98,11 @@ impl App {
         };
         let app = App {
             providers,
-            usage: verification_log::UsageLog::start(db.clone()).map(Arc::new),
+            usage: verification_log::UsageLog::start(
+                db.clone(),
+                config.security.log_hash_secret.expose(),
+            )
+            .map(Arc::new),
             partner_cache: Default::default(),
             sandbox,
             online,

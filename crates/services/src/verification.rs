@@ -64,37 +64,27 @@ pub struct CredentialAnswer {
     pub valid_until: Option<i64>,
 }
 
-/// The keyed hash under which a document number is logged: lets staff count repeated
-/// checks of one document without the log holding the number itself.
-fn subject_hash(app: &App, subject: &str) -> String {
-    let key = ring::hmac::Key::new(
-        ring::hmac::HMAC_SHA256,
-        app.config.security.log_hash_secret.expose().as_bytes(),
-    );
-    hex::encode(&ring::hmac::sign(&key, subject.as_bytes()).as_ref()[..16])
-}
-
 fn record(
     app: &App,
     ctx: &PartnerContext,
-    kind: &str,
-    result: &str,
-    reason: &str,
+    kind: &'static str,
+    result: &'static str,
+    reason: &'static str,
     started: Instant,
     subject: &str,
 ) {
-    metrics::counter!("exitentry_verifications_total", "partner" => ctx.name.clone(), "kind" => kind.to_string(), "result" => result.to_string())
+    metrics::counter!("exitentry_verifications_total", "partner" => ctx.name.clone(), "kind" => kind, "result" => result)
         .increment(1);
     if let Some(log) = &app.usage {
         log.record(LogRecord {
             at: app.now_micros(),
             partner_id: ctx.partner_id,
             key_id: ctx.key_id.clone(),
-            kind: kind.into(),
-            result: result.into(),
-            reason: reason.into(),
+            kind,
+            result,
+            reason,
             latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
-            subject_hash: subject_hash(app, subject),
+            subject_hash: log.subject_hash(subject),
         });
     }
 }

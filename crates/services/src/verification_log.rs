@@ -13,6 +13,9 @@ enum Msg {
 
 pub struct UsageLog {
     tx: mpsc::UnboundedSender<Msg>,
+    /// Keys the hash under which a checked document is logged (`security.log_hash_secret`):
+    /// set up once, not per check.
+    subject_key: ring::hmac::Key,
 }
 
 /// Records written per statement batch at most (the writer drains what has queued up).
@@ -21,11 +24,18 @@ const MAX_BATCH: usize = 2_000;
 impl UsageLog {
     /// Starts the writer on the current tokio runtime; `None` outside one (commands that
     /// never verify anything).
-    pub fn start(db: Db) -> Option<Self> {
+    pub fn start(db: Db, log_hash_secret: &str) -> Option<Self> {
         let handle = tokio::runtime::Handle::try_current().ok()?;
         let (tx, rx) = mpsc::unbounded_channel();
         handle.spawn(writer(db, rx));
-        Some(UsageLog { tx })
+        let subject_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, log_hash_secret.as_bytes());
+        Some(UsageLog { tx, subject_key })
+    }
+
+    /// The keyed hash under which a document number is logged: lets staff count repeated
+    /// checks of one document without the log holding the number itself.
+    pub fn subject_hash(&self, subject: &str) -> String {
+        hex::encode(&ring::hmac::sign(&self.subject_key, subject.as_bytes()).as_ref()[..16])
     }
 
     pub fn record(&self, r: LogRecord) {

@@ -154,9 +154,10 @@ pub struct LogRecord {
     pub at: i64,
     pub partner_id: i64,
     pub key_id: String,
-    pub kind: String,
-    pub result: String,
-    pub reason: String,
+    /// The check, its result and reason: codes, so a record costs no copies of them.
+    pub kind: &'static str,
+    pub result: &'static str,
+    pub reason: &'static str,
     pub latency_us: i64,
     pub subject_hash: String,
 }
@@ -175,9 +176,9 @@ pub async fn insert_log(conn: &mut AnyConnection, records: &[LogRecord]) -> Resu
             r.at,
             r.partner_id,
             r.key_id.clone(),
-            r.kind.clone(),
-            r.result.clone(),
-            r.reason.clone(),
+            r.kind,
+            r.result,
+            r.reason,
             r.latency_us,
             r.subject_hash.clone(),
         )
