@@ -6,7 +6,8 @@ use exitentry_config::Config;
 use exitentry_credentials::{
     Alg, Reason, TrustStore, VerifyOptions, decode, open_status_list, open_trust_list, verify,
 };
-use exitentry_services::keys::KeyStore;
+use exitentry_services::keys::{self, KeyStore};
+use exitentry_services::{App, ServiceError};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +20,13 @@ pub enum KeysWhat {
     Rotate,
     /// List the root and the signers (key ids and certificates' validity).
     List,
+    /// Take a signer out of service: it signs no more and every node serves a new trust list
+    /// without it, so credentials it signed verify nowhere (`unknown_signer`). The signer
+    /// that signs now is refused: rotate first.
+    Retire {
+        /// The signer's key id (16 hex digits, as `keys list` shows it).
+        kid: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -125,8 +133,34 @@ pub fn keys(config: &Config, what: &KeysWhat) -> Result<ExitCode> {
                 println!("signer {} {}{mark}", hex::encode(s.kid()), s.alg);
             }
         }
+        // Done in the database only (`publish`).
+        KeysWhat::Retire { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Publishes what `keys init|rotate|retire` changed to the database: every node signs with
+/// the current signer and serves the new trust list within moments (docs/CLUSTER.md),
+/// without a restart.
+pub async fn publish(app: &App, what: &KeysWhat) -> Result<()> {
+    let store = KeyStore::new(&app.config.credentials.keys_dir);
+    let failed = |e: ServiceError| anyhow::anyhow!("{e} ({})", e.code());
+    match what {
+        KeysWhat::Init | KeysWhat::Rotate => {
+            let version = keys::publish(app, &store).await.map_err(failed)?;
+            println!("published to every node (trust list version {version})");
+        }
+        KeysWhat::Retire { kid } => {
+            let version = keys::retire(app, &store, "cli", kid)
+                .await
+                .map_err(failed)?;
+            println!(
+                "retired signer {kid}: every node serves trust list version {version} without it"
+            );
+        }
+        KeysWhat::List => {}
+    }
+    Ok(())
 }
 
 pub fn credential(what: &CredentialWhat) -> Result<ExitCode> {

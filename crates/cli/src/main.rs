@@ -356,20 +356,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Keys { what } => {
             let config = load_config(&cli, None)?;
             let code = credential_cmd::keys(&config, what)?;
-            if matches!(
-                what,
-                credential_cmd::KeysWhat::Init | credential_cmd::KeysWhat::Rotate
-            ) {
-                // Every node signs with the new signer and serves its trust list within
-                // moments (docs/CLUSTER.md), without a restart.
+            if !matches!(what, credential_cmd::KeysWhat::List) {
                 logging::init(&config.log);
-                let app = open_app(config).await?;
-                let store =
-                    exitentry_services::keys::KeyStore::new(&app.config.credentials.keys_dir);
-                let version = exitentry_services::keys::publish(&app, &store)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                println!("published to every node (trust list version {version})");
+                credential_cmd::publish(&open_app(config).await?, what).await?;
             }
             Ok(code)
         }

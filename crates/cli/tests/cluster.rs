@@ -1,5 +1,6 @@
 //! Three `exitentry serve` processes on one PostgreSQL database with Redis: keys rotated
-//! with no restart, a permit issued on one node verified on the others, one rate limit and
+//! with no restart, a permit issued on one node verified on the others, a retired signer
+//! refused on the very next check on every node, one rate limit and
 //! one exact daily quota for the system, a revoked key refused on the very next request on
 //! every node, and nothing acknowledged lost when a node is killed mid-load.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
@@ -26,8 +27,19 @@ struct Cluster {
 }
 
 impl Cluster {
-    /// The operator's command on the shared database, with the keys folder.
+    /// The operator's command on the shared database, with the keys folder; it must succeed.
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let out = self.output(args, stdin);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// The operator's command, however it ends.
+    fn output(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut c = Command::new(BIN);
         c.args(args)
             .env("DATABASE_URL", &self.url)
@@ -50,13 +62,7 @@ impl Cluster {
                 .write_all(input.as_bytes())
                 .unwrap();
         }
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        child.wait_with_output().unwrap()
     }
 
     /// A partner's key (the last line `partners create` prints).
@@ -384,6 +390,55 @@ async fn three_nodes_are_one_system() {
         assert_eq!(valid_at(&c, node, &checker, &first).await["valid"], true);
     }
 
+    // The first signer retired by the operator: the very next check on B and C (and A)
+    // refuses the permit it signed, and all three serve one trust list (version 3) without
+    // it, against which the permit fails offline too. The signer in use is refused.
+    let kid_of = |payload: &str| {
+        let out = cluster.run(&["credential", "decode", payload], None);
+        let decoded: Value = serde_json::from_slice(&out.stdout).unwrap();
+        decoded["kid"].as_str().unwrap().to_string()
+    };
+    let (retired, current) = (kid_of(&first), kid_of(&second));
+    let refused = cluster.output(&["keys", "retire", &current], None);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && said.contains("signer_in_use"),
+        "{said}"
+    );
+    cluster.run(&["keys", "retire", &retired], None);
+    for node in [b, cc, a] {
+        let v = valid_at(&c, node, &checker, &first).await;
+        assert_eq!(v["reason"], "unknown_signer", "{}", node.base);
+        assert_eq!(v["valid"], false);
+        assert_eq!(valid_at(&c, node, &checker, &second).await["valid"], true);
+    }
+    let mut lists = Vec::new();
+    for node in &nodes {
+        let (doc, version) = trust_list(&c, node).await;
+        assert_eq!(version, 3, "{}", node.base);
+        lists.push(doc);
+    }
+    assert!(lists.iter().all(|l| *l == lists[0]), "one trust list");
+    let signers: Value = serde_json::from_str(&lists[0]).unwrap();
+    let kids: Vec<&str> = signers["signers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, [current.as_str()]);
+    let list_file = cluster.dir.path().join("trust-list.json");
+    std::fs::write(&list_file, &lists[0]).unwrap();
+    let list_file = list_file.display().to_string();
+    let offline = |payload: &str| {
+        let args = ["credential", "verify", "--trust-list", &list_file];
+        let args = [&args[..], &["--use", "domestic_flight", payload]].concat();
+        let out = cluster.output(&args, None);
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"].clone()
+    };
+    assert_eq!(offline(&first), "unknown_signer");
+    assert_eq!(offline(&second), "valid");
+
     upload_on_a_read_on_b(a, b).await;
 
     // One rate limit for the system: 10 a second over three nodes.
@@ -391,7 +446,7 @@ async fn three_nodes_are_one_system() {
     let started = Instant::now();
     let mut passed = 0;
     for i in 0..60 {
-        if verify(&c, &nodes[i % 3], &limited, &first).await.status() == StatusCode::OK {
+        if verify(&c, &nodes[i % 3], &limited, &second).await.status() == StatusCode::OK {
             passed += 1;
         }
     }
@@ -404,7 +459,7 @@ async fn three_nodes_are_one_system() {
     // One exact daily quota: the first 90 checks pass wherever they land, none after.
     let quota = cluster.partner("Quota Air", &["--rate", "100000", "--daily-quota", "90"]);
     for i in 0..120 {
-        let r = verify(&c, &nodes[i % 3], &quota, &first).await;
+        let r = verify(&c, &nodes[i % 3], &quota, &second).await;
         if i < 90 {
             assert_eq!(
                 r.status(),
@@ -425,14 +480,14 @@ async fn three_nodes_are_one_system() {
     // A revoked key is refused on the very next request on every node.
     for node in &nodes {
         assert_eq!(
-            verify(&c, node, &checker, &first).await.status(),
+            verify(&c, node, &checker, &second).await.status(),
             StatusCode::OK
         );
     }
     let key_id = checker.split_once('.').unwrap().0;
     cluster.run(&["partners", "revoke-key", key_id], None);
     for node in &nodes {
-        let r = verify(&c, node, &checker, &first).await;
+        let r = verify(&c, node, &checker, &second).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{}", node.base);
     }
 

@@ -138,6 +138,8 @@ error_codes! {
     KeysExist = "keys_exist",
     KeysNotInitialised = "keys_not_initialised",
     MessageLimitReached = "message_limit_reached",
+    SignerInUse = "signer_in_use",
+    SignerRetired = "signer_retired",
     SmsGatewayNotConfigured = "sms_gateway_not_configured",
     // Temporary e-permits and holders
     AlreadyDone = "already_done",

@@ -1,22 +1,23 @@
 //! Many nodes, one system: every node on PostgreSQL follows the change feed (see
 //! `exitentry_storage::changes`) and drops or reloads what it cached the moment a change
 //! commits anywhere: signing keys, quota leases, any cached key. A periodic look at the
-//! published keys remains as a safety net.
+//! published keys remains as a safety net (on SQLite too, where `keys` commands run in
+//! another process than the server).
 
 use crate::{App, Backend, keys, partners};
 use exitentry_storage::changes::{Change, ChangeListener};
 use std::time::Duration;
 
-/// Follows the feed in the background (PostgreSQL, inside a tokio runtime).
+/// Follows the feed (PostgreSQL) and looks at the published keys (both backends) in the
+/// background, inside a tokio runtime.
 pub(crate) fn start(app: &App) {
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    if app.db.backend() != Backend::Postgres {
-        return;
-    }
-    handle.spawn(follow(app.clone()));
     handle.spawn(poll_keys(app.clone()));
+    if app.db.backend() == Backend::Postgres {
+        handle.spawn(follow(app.clone()));
+    }
 }
 
 async fn follow(app: App) {
@@ -82,7 +83,7 @@ async fn reload_keys(app: &App) {
     }
 }
 
-/// Should a notification be lost, a rotation still arrives within
+/// Should a notification be lost, a rotation or a retirement still arrives within
 /// `cluster.keys_poll_seconds`.
 async fn poll_keys(app: App) {
     let every = Duration::from_secs(app.config.cluster.keys_poll_seconds.max(1));
@@ -90,9 +91,8 @@ async fn poll_keys(app: App) {
     tick.tick().await;
     while !app.db.pool().is_closed() {
         tick.tick().await;
-        let loaded = app.keys.get().map(|k| k.signers.len() as i64);
         match keys::published_version(&app).await {
-            Ok(Some(v)) if Some(v) != loaded => reload_keys(&app).await,
+            Ok(Some(v)) if Some(v) != app.keys.version() => reload_keys(&app).await,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "signing keys: cannot read the published version"),
         }
@@ -108,7 +108,8 @@ pub struct Readiness {
     /// `ok`, `unavailable`, or `not_configured` (limits kept in this process).
     pub redis: &'static str,
     /// `loaded`, `not_set_up` (no keys anywhere: nothing to sign with on any node),
-    /// `stale` (a newer rotation is published than this node holds) or `cannot_sign`.
+    /// `stale` (a newer rotation or retirement is published than this node holds) or
+    /// `cannot_sign`.
     pub keys: &'static str,
 }
 
@@ -133,7 +134,7 @@ pub async fn readiness(app: &App) -> Readiness {
     let keys = match (&loaded, published) {
         (None, None) => "not_set_up",
         (None, Some(_)) => "stale",
-        (Some(k), Some(v)) if k.signers.len() as i64 != v => "stale",
+        (Some(k), Some(v)) if k.version != Some(v) => "stale",
         (Some(k), _) if k.current().is_err() => "cannot_sign",
         (Some(_), _) => "loaded",
     };

@@ -13,7 +13,13 @@ use exitentry_storage::documents::StoredDocument;
 use exitentry_storage::people::StoredPerson;
 
 fn keys(app: &App) -> Result<std::sync::Arc<crate::keys::KeySet>> {
-    app.keys.get().ok_or(ServiceError::unavailable(
+    set_up(app.keys.get())
+}
+
+fn set_up(
+    keys: Option<std::sync::Arc<crate::keys::KeySet>>,
+) -> Result<std::sync::Arc<crate::keys::KeySet>> {
+    keys.ok_or(ServiceError::unavailable(
         ErrorCode::KeysNotInitialised,
         "signing keys are not set up; run `exitentry keys init`",
     ))
@@ -99,9 +105,10 @@ impl Draft {
     }
 }
 
-/// The trust list: every signer certificate, signed by the root. The version is the
-/// number of signers, which only grows (keys are added by rotation, never replaced).
-/// Published keys come with the list their root signed: the same bytes from every node.
+/// The trust list: every signer certificate in service, signed by the root. Published keys
+/// come with the list their root signed (its version grows with each rotation and
+/// retirement): the same bytes from every node. Keys in a folder only are listed as
+/// version = the number of signers.
 pub fn trust_list(app: &App) -> Result<String> {
     let keys = keys(app)?;
     if let Some(doc) = &keys.trust_list {
@@ -134,7 +141,8 @@ pub async fn status_list(app: &App) -> Result<String> {
 /// validity now, revocation read live from the database (not the published list, which a
 /// verifier may hold for a while), then the use asked about.
 pub async fn check_live(app: &App, payload: &str, required_use: Option<&str>) -> Result<Verdict> {
-    let keys = keys(app)?;
+    // The signers as published now: one retired anywhere is refused from its commit on.
+    let keys = set_up(crate::keys::up_to_date(app).await?)?;
     let mut trust = TrustStore::new();
     for s in &keys.signers {
         trust

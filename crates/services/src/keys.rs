@@ -1,7 +1,7 @@
 //! The platform's signing keys on disk: one root (signs trust lists and signer
 //! certificates) and document signers, newest last. Private keys are written 0600 and
 //! never logged; rotating adds a signer and keeps the old ones so their credentials verify
-//! until they expire.
+//! until they expire, or until the signer is retired (`keys/published.rs`).
 
 use crate::ErrorCode;
 use crate::{Result, ServiceError};
@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 mod published;
-pub(crate) use published::published_version;
-pub use published::{publish, reload, start};
+pub use published::{publish, reload, retire, start};
+pub(crate) use published::{published_version, up_to_date};
 
 /// Root certificates live 20 years, signers 2; credentials last days.
 const ROOT_YEARS: i64 = 20;
@@ -23,28 +23,40 @@ pub struct KeyStore {
     dir: PathBuf,
 }
 
-/// Loaded keys: the root and every signer, oldest first; the last one signs. Read from the
-/// database, the root and the older signers come without their private keys (empty).
+/// Loaded keys: the root and every signer in service, oldest first; the last one signs.
+/// Read from the database, the root and the older signers come without their private keys
+/// (empty), and retired signers are left out.
 pub struct KeySet {
     pub root: GeneratedKey,
     pub signers: Vec<GeneratedKey>,
     /// The trust list the root signed when these keys were published: every node serves
     /// these bytes. `None` for keys read from the folder only (signed on request).
     pub trust_list: Option<String>,
+    /// That trust list's version (`None` for keys read from the folder only).
+    pub version: Option<i64>,
 }
 
-/// The keys a node signs and verifies with now; replaced while serving when a rotation is
-/// published (see [`reload`]).
+/// The keys a node signs and verifies with now; replaced while serving when a rotation or
+/// a retirement is published (see [`reload`]).
 #[derive(Default)]
-pub struct LiveKeys(RwLock<Option<Arc<KeySet>>>);
+pub struct LiveKeys {
+    keys: RwLock<Option<Arc<KeySet>>>,
+    /// One reload at a time, so that an older read never replaces a newer one.
+    reloading: tokio::sync::Mutex<()>,
+}
 
 impl LiveKeys {
     pub fn get(&self) -> Option<Arc<KeySet>> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn set(&self, keys: KeySet) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(keys));
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(keys));
+    }
+
+    /// The published trust list version these keys came with.
+    pub(crate) fn version(&self) -> Option<i64> {
+        self.get().and_then(|k| k.version)
     }
 }
 
@@ -196,6 +208,7 @@ impl KeyStore {
             root,
             signers,
             trust_list: None,
+            version: None,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Signing keys and trust lists published for every node (see `services::keys`).
 
 use crate::Result;
-use crate::statement::{all, execute, optional, select};
+use crate::statement::{all, changed_one, execute, insert_unique, optional, select};
 use sqlx::AnyConnection;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -16,11 +16,14 @@ pub struct SigningKeyRow {
     /// when one is configured).
     pub sealed_key: Option<Vec<u8>>,
     pub created_at: i64,
+    /// When the signer was retired: it no longer signs, and trust lists leave it out.
+    pub retired_at: Option<i64>,
 }
 
-const COLUMNS: &str = "kid, role, alg, cert_der, sealed_key, created_at";
+const COLUMNS: &str = "kid, role, alg, cert_der, sealed_key, created_at, retired_at";
 
-/// Adds a key unless its kid is there already (publishing again changes nothing).
+/// Adds a key unless its kid is there already (publishing again changes nothing, and a
+/// retired signer stays retired).
 pub async fn insert(conn: &mut AnyConnection, k: &SigningKeyRow) -> Result<bool> {
     let sql = "INSERT INTO signing_keys (kid, role, alg, cert_der, sealed_key, created_at) \
                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kid) DO NOTHING";
@@ -45,17 +48,24 @@ pub async fn all_keys(conn: &mut AnyConnection) -> Result<Vec<SigningKeyRow>> {
     .await
 }
 
-/// Stores a signed trust list; a version stored before is kept as it was.
+/// Retires signer `kid` now; false when it is not an active signer (unknown, the root, or
+/// retired already, perhaps by a concurrent command).
+pub async fn retire(conn: &mut AnyConnection, kid: &str, now: i64) -> Result<bool> {
+    let sql = "UPDATE signing_keys SET retired_at = $2 \
+               WHERE kid = $1 AND role = 'signer' AND retired_at IS NULL";
+    changed_one(conn, sql, (kid, now)).await
+}
+
+/// Stores a signed trust list. A version stored before is a `Conflict`: two key changes
+/// published at once cannot both be that version.
 pub async fn insert_trust_list(
     conn: &mut AnyConnection,
     version: i64,
     document: &str,
     now: i64,
 ) -> Result<()> {
-    let sql = "INSERT INTO trust_lists (version, document, created_at) VALUES ($1, $2, $3) \
-               ON CONFLICT (version) DO NOTHING";
-    execute(conn, sql, (version, document, now)).await?;
-    Ok(())
+    let sql = "INSERT INTO trust_lists (version, document, created_at) VALUES ($1, $2, $3)";
+    insert_unique(conn, sql, (version, document, now), "trust list version").await
 }
 
 /// The newest trust list: its version and the signed document.

@@ -2,15 +2,19 @@
 //! serves the same trust list: certificates as they are, a signer's private key only
 //! sealed (AES-256-GCM, its kid as associated data) under `credentials.key_encryption_key`,
 //! which the database never holds. The root's private key stays in the operator's folder;
-//! the trust list it signs is stored and served as signed.
+//! the trust list it signs is stored and served as signed. A retired signer stays in the
+//! table, marked, and out of every trust list signed after it.
 
 use super::{KeySet, KeyStore};
-use crate::{App, ErrorCode, Result, ServiceError};
-use exitentry_credentials::{Alg, GeneratedKey, sign_trust_list};
+use crate::error::OnConflict;
+use crate::{App, ErrorCode, Result, ServiceError, audit};
+use exitentry_credentials::{Alg, GeneratedKey, SigningKey, sign_trust_list};
+use exitentry_storage::AnyConnection;
 use exitentry_storage::changes;
 use exitentry_storage::signing_keys::{self as store, SigningKeyRow};
 use ring::aead;
 use ring::rand::{SecureRandom, SystemRandom};
+use std::sync::Arc;
 
 const ROOT: &str = "root";
 const SIGNER: &str = "signer";
@@ -64,29 +68,60 @@ fn unseal(key: &aead::LessSafeKey, kid: &str, sealed: &[u8]) -> Result<Vec<u8>> 
     Ok(plain.to_vec())
 }
 
-/// Publishes the keys of `folder` (after `keys init` or `keys rotate` there): adds what the
-/// database lacks, stores the trust list signed by the root and announces the change, so
-/// every node signs with the newest signer within moments. Returns the trust list's
-/// version. Refused when the database holds keys of another root.
-pub async fn publish(app: &App, folder: &KeyStore) -> Result<i64> {
-    let set = folder.load()?;
-    let kek = kek(app)?;
-    let root_kid = hex::encode(set.root.kid());
-    let now = app.now_micros();
-    let mut tx = app.db.begin().await?;
-    let existing = store::all_keys(&mut tx).await?;
-    if let Some(other) = existing
+/// Refuses a folder whose root is not the one the database holds.
+fn same_root(published: &[SigningKeyRow], folder: &KeySet) -> Result<()> {
+    let root_kid = hex::encode(folder.root.kid());
+    match published
         .iter()
         .find(|k| k.role == ROOT && k.kid != root_kid)
     {
-        return Err(ServiceError::conflict(
+        Some(other) => Err(ServiceError::conflict(
             ErrorCode::KeysExist,
             format!(
                 "the database holds the keys of another root ({}); manage keys where its folder is",
                 other.kid
             ),
-        ));
+        )),
+        None => Ok(()),
     }
+}
+
+/// Signs the next trust list (every signer in service) with the root, stores it and
+/// announces it in the caller's transaction: its version.
+async fn publish_list(app: &App, conn: &mut AnyConnection, root: &SigningKey) -> Result<i64> {
+    let latest = store::latest_trust_list(conn).await?.map(|(v, _)| v);
+    let version = latest.map_or(1, |v| v + 1);
+    let certs: Vec<Vec<u8>> = store::all_keys(conn)
+        .await?
+        .into_iter()
+        .filter(|k| k.role == SIGNER && k.retired_at.is_none())
+        .map(|k| k.cert_der)
+        .collect();
+    let issued_at = app.now().timestamp();
+    let document = sign_trust_list(version as u64, issued_at, &certs, root).map_err(internal)?;
+    store::insert_trust_list(conn, version, &document, app.now_micros())
+        .await
+        .on_conflict(|| {
+            ServiceError::conflict(
+                ErrorCode::Conflict,
+                "another change of the signing keys was published at the same moment; run the command again",
+            )
+        })?;
+    changes::announce(conn, "keys").await?;
+    Ok(version)
+}
+
+/// Publishes the keys of `folder` (after `keys init` or `keys rotate` there): adds what the
+/// database lacks, stores the next trust list signed by the root and announces the change,
+/// so every node signs with the newest signer within moments. Publishing what is there
+/// already changes nothing. Returns the trust list's version. Refused when the database
+/// holds keys of another root.
+pub async fn publish(app: &App, folder: &KeyStore) -> Result<i64> {
+    let set = folder.load()?;
+    let kek = kek(app)?;
+    let now = app.now_micros();
+    let mut tx = app.db.begin().await?;
+    same_root(&store::all_keys(&mut tx).await?, &set)?;
     let row = |role: &str, g: &GeneratedKey, sealed: Option<Vec<u8>>, at: i64| SigningKeyRow {
         kid: hex::encode(g.kid()),
         role: role.to_string(),
@@ -94,32 +129,73 @@ pub async fn publish(app: &App, folder: &KeyStore) -> Result<i64> {
         cert_der: g.cert_der.clone(),
         sealed_key: sealed,
         created_at: at,
+        retired_at: None,
     };
     store::insert(&mut tx, &row(ROOT, &set.root, None, now)).await?;
+    let mut added = false;
     for (i, s) in (1_i64..).zip(&set.signers) {
         let kid = hex::encode(s.kid());
         let sealed = match &kek {
             Some(k) => Some(seal(k, &kid, &s.pkcs8_der)?),
             None => None,
         };
-        store::insert(&mut tx, &row(SIGNER, s, sealed, now + i)).await?;
+        added |= store::insert(&mut tx, &row(SIGNER, s, sealed, now + i)).await?;
     }
-    let certs: Vec<Vec<u8>> = store::all_keys(&mut tx)
-        .await?
-        .into_iter()
-        .filter(|k| k.role == SIGNER)
-        .map(|k| k.cert_der)
+    let version = match store::latest_trust_list(&mut tx).await? {
+        Some((version, _)) if !added => version,
+        _ => publish_list(app, &mut tx, &set.root_key()?).await?,
+    };
+    tx.commit().await?;
+    reload(app).await?;
+    Ok(version)
+}
+
+/// Takes signer `kid` out of service: marked retired in the database, left out of a new
+/// trust list the root of `folder` signs, announced so that every node reloads at once,
+/// recorded in the audit trail. Credentials it signed then verify nowhere
+/// (`unknown_signer`). The signer that signs now is refused: rotate first, so that a new
+/// one takes over. Returns the new trust list's version.
+pub async fn retire(app: &App, folder: &KeyStore, actor: &str, kid: &str) -> Result<i64> {
+    let kid = kid.trim().to_ascii_lowercase();
+    let set = folder.load()?;
+    let mut tx = app.db.begin().await?;
+    let published = store::all_keys(&mut tx).await?;
+    if published.is_empty() {
+        return Err(ServiceError::unavailable(
+            ErrorCode::KeysNotInitialised,
+            "no signing keys are published: run `exitentry keys init` first",
+        ));
+    }
+    same_root(&published, &set)?;
+    let in_service: Vec<&SigningKeyRow> = published
+        .iter()
+        .filter(|k| k.role == SIGNER && k.retired_at.is_none())
         .collect();
-    let version = certs.len() as i64;
-    let document = sign_trust_list(
-        version as u64,
-        app.now().timestamp(),
-        &certs,
-        &set.root_key()?,
-    )
-    .map_err(internal)?;
-    store::insert_trust_list(&mut tx, version, &document, now).await?;
-    changes::announce(&mut tx, "keys").await?;
+    let Some(signer) = published.iter().find(|k| k.role == SIGNER && k.kid == kid) else {
+        return Err(ServiceError::not_found("signer"));
+    };
+    if in_service.last().is_some_and(|current| current.kid == kid) {
+        return Err(ServiceError::conflict(
+            ErrorCode::SignerInUse,
+            format!(
+                "signer {kid} signs credentials now: run `exitentry keys rotate` first, so that \
+                 a new signer takes over, then retire this one"
+            ),
+        ));
+    }
+    let already = || {
+        ServiceError::conflict(
+            ErrorCode::SignerRetired,
+            format!("signer {kid} is retired already"),
+        )
+    };
+    if signer.retired_at.is_some() || !store::retire(&mut tx, &kid, app.now_micros()).await? {
+        return Err(already());
+    }
+    let version = publish_list(app, &mut tx, &set.root_key()?).await?;
+    let detail = serde_json::json!({ "trust_list_version": version });
+    let subject = format!("signer:{kid}");
+    audit::record(app, &mut tx, actor, "signer_retired", &subject, detail).await?;
     tx.commit().await?;
     reload(app).await?;
     Ok(version)
@@ -128,14 +204,24 @@ pub async fn publish(app: &App, folder: &KeyStore) -> Result<i64> {
 /// Replaces this node's keys with the published ones (no change when none are published:
 /// a single node may keep its keys in the folder only). True when keys were loaded.
 pub async fn reload(app: &App) -> Result<bool> {
+    let _one_at_a_time = app.keys.reloading.lock().await;
+    reload_now(app).await
+}
+
+async fn reload_now(app: &App) -> Result<bool> {
     let mut conn = app.db.conn().await?;
+    // The version first: should a change commit between the two reads, the node holds the
+    // newer keys under the older version, and reloads again on its next look.
+    let (version, trust_list) = store::latest_trust_list(&mut conn).await?.unzip();
     let rows = store::all_keys(&mut conn).await?;
+    drop(conn);
     let Some(root) = rows.iter().find(|k| k.role == ROOT) else {
         return Ok(false);
     };
-    let trust_list = store::latest_trust_list(&mut conn).await?.map(|(_, d)| d);
-    drop(conn);
-    let signers: Vec<&SigningKeyRow> = rows.iter().filter(|k| k.role == SIGNER).collect();
+    let signers: Vec<&SigningKeyRow> = rows
+        .iter()
+        .filter(|k| k.role == SIGNER && k.retired_at.is_none())
+        .collect();
     let kek = kek(app)?;
     let mut loaded = Vec::with_capacity(signers.len());
     for (i, s) in signers.iter().enumerate() {
@@ -159,8 +245,24 @@ pub async fn reload(app: &App) -> Result<bool> {
         },
         signers: loaded,
         trust_list,
+        version,
     });
     Ok(true)
+}
+
+/// The keys as published now: reloaded first when the database holds a newer trust list
+/// than this node (a signer retired or added anywhere counts from its commit, before the
+/// change notification arrives). One primary-key read.
+pub(crate) async fn up_to_date(app: &App) -> Result<Option<Arc<KeySet>>> {
+    let published = published_version(app).await?;
+    if published.is_some() && published != app.keys.version() {
+        let _one_at_a_time = app.keys.reloading.lock().await;
+        // Another request may have reloaded while this one waited.
+        if published != app.keys.version() {
+            reload_now(app).await?;
+        }
+    }
+    Ok(app.keys.get())
 }
 
 fn alg(k: &SigningKeyRow) -> Result<Alg> {

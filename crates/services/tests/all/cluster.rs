@@ -5,7 +5,7 @@
 
 use crate::temporary_permits::full_journey;
 use exitentry_config::Config;
-use exitentry_credentials::{Alg, open_trust_list};
+use exitentry_credentials::{Alg, Reason, VerifyOptions, open_trust_list, verify};
 use exitentry_services::partners::{self, NewPartner};
 use exitentry_services::rate::{Limit, RateLimits};
 use exitentry_services::{App, Backend, Clock, ErrorCode, ManualClock, credentials, keys, uploads};
@@ -132,10 +132,12 @@ async fn the_quota_is_exact_with_no_early_refusal(t: &TestDb) {
     assert_eq!(left, 1);
 }
 
-/// A permit issued on one node verifies on another; a rotation published on one node is
-/// signed with and served, byte for byte, by the other without a restart. The other node
-/// never had the keys folder: it reads the signer sealed under the key-encryption key.
-async fn keys_rotate_on_every_node_without_a_restart(t: &TestDb) {
+/// A node with the registry and keys published (the signer sealed under the key-encryption
+/// key), and a second node on the same database that never had the keys folder; the folder
+/// returned last keeps the nodes' own folders.
+async fn two_nodes_with_published_keys(
+    t: &TestDb,
+) -> (Services, App, keys::KeyStore, tempfile::TempDir) {
     let s = Services::new(t.db.clone(), true, |c| {
         c.credentials.key_encryption_key = exitentry_config::Secret(KEK.into());
     });
@@ -145,6 +147,14 @@ async fn keys_rotate_on_every_node_without_a_restart(t: &TestDb) {
     let folder = keys::KeyStore::new(&s.app.config.credentials.keys_dir);
     assert_eq!(keys::publish(&s.app, &folder).await.unwrap(), 1);
     keys::start(&b).await.unwrap();
+    (s, b, folder, dir)
+}
+
+/// A permit issued on one node verifies on another; a rotation published on one node is
+/// signed with and served, byte for byte, by the other without a restart. The other node
+/// never had the keys folder: it reads the signer sealed under the key-encryption key.
+async fn keys_rotate_on_every_node_without_a_restart(t: &TestDb) {
+    let (s, b, folder, _dir) = two_nodes_with_published_keys(t).await;
     let permit = full_journey(&s.app).await.unwrap();
     let v = credentials::check_live(&b, &permit.payload, None)
         .await
@@ -191,6 +201,89 @@ async fn keys_rotate_on_every_node_without_a_restart(t: &TestDb) {
             .valid
     );
     assert!(c.keys.get().unwrap().current().is_err());
+}
+
+/// `keys retire`: the signer that signs now is refused until a rotation replaces it; once
+/// retired, the very next live check on another node answers `unknown_signer` for what it
+/// signed (before any notification: the check reads the published version), and both nodes
+/// serve one trust list without it, against which the permit fails offline too. Recorded in
+/// the audit trail; publishing the folder again does not bring the signer back.
+async fn a_retired_signer_is_refused_on_every_node(t: &TestDb) {
+    let (s, b, folder, _dir) = two_nodes_with_published_keys(t).await;
+    let first = hex::encode(s.app.keys.get().unwrap().current().unwrap().kid());
+    let permit = full_journey(&s.app).await.unwrap();
+    let code = |r: Result<i64, exitentry_services::ServiceError>| r.unwrap_err().error_code();
+
+    // The only signer, and after a rotation the new one, sign now: refused.
+    let (app, store) = (&s.app, &folder);
+    let retire = move |kid: String| async move { keys::retire(app, store, "test", &kid).await };
+    assert_eq!(code(retire(first.clone()).await), ErrorCode::SignerInUse);
+    assert_eq!(code(retire("00".repeat(8)).await), ErrorCode::NotFound);
+    s.clock.advance(chrono::Duration::minutes(1));
+    let second = folder
+        .rotate(Alg::Es256, s.clock.now().timestamp())
+        .unwrap();
+    assert_eq!(keys::publish(&s.app, &folder).await.unwrap(), 2);
+    let live = |app: App, payload: String| async move {
+        credentials::check_live(&app, &payload, None)
+            .await
+            .unwrap()
+            .reason
+    };
+    assert_eq!(live(b.clone(), permit.payload.clone()).await, Reason::Valid);
+    let (before, _) = open_trust_list(&credentials::trust_list(&b).unwrap(), None).unwrap();
+    assert_eq!(
+        code(retire(hex::encode(second)).await),
+        ErrorCode::SignerInUse
+    );
+
+    // Two retirements of the first signer at once: one wins, the other is told.
+    let seen = b.changes_applied();
+    let (one, other) = tokio::join!(retire(first.clone()), retire(first.clone()));
+    let version = match (one, other) {
+        (Ok(v), Err(e)) | (Err(e), Ok(v)) => {
+            assert_eq!(e.error_code(), ErrorCode::SignerRetired);
+            v
+        }
+        (one, other) => panic!("{one:?} {other:?}"),
+    };
+    assert_eq!(version, 3);
+    assert_eq!(
+        live(b.clone(), permit.payload.clone()).await,
+        Reason::UnknownSigner,
+        "the very next check on B"
+    );
+    assert_eq!(
+        live(s.app.clone(), permit.payload.clone()).await,
+        Reason::UnknownSigner
+    );
+    after_change(seen, t.backend()).await;
+    let list = credentials::trust_list(&b).unwrap();
+    assert_eq!(list, credentials::trust_list(&s.app).unwrap(), "same bytes");
+    let root = credentials::root_certificate(&b).unwrap();
+    let (trust, info) = open_trust_list(&list, Some(&root)).unwrap();
+    assert_eq!((info.version, trust.kids()), (3, vec![second]));
+    let offline = |trust: &exitentry_credentials::TrustStore| {
+        let opts = VerifyOptions::at(s.clock.now().timestamp());
+        verify(&permit.payload, trust, &opts).reason
+    };
+    assert_eq!(offline(&before), Reason::Valid);
+    assert_eq!(offline(&trust), Reason::UnknownSigner);
+
+    // Signing goes on with the replacement; the trail names the retirement.
+    let after = full_journey(&b).await.unwrap();
+    assert_eq!(live(s.app.clone(), after.payload).await, Reason::Valid);
+    let trail = exitentry_services::audit::recent(&s.app, 20).await.unwrap();
+    let entry = trail
+        .iter()
+        .find(|e| e.entry.action == "signer_retired")
+        .expect("an audit entry");
+    assert_eq!(entry.entry.subject, format!("signer:{first}"));
+    assert_eq!(code(retire(first.clone()).await), ErrorCode::SignerRetired);
+    assert_eq!(keys::publish(&s.app, &folder).await.unwrap(), 3);
+    assert_eq!(credentials::trust_list(&s.app).unwrap(), list);
+    let ready = exitentry_services::cluster::readiness(&b).await;
+    assert_eq!(ready.keys, "loaded");
 }
 
 /// A 5 MB upload accepted through one node is read through another (PostgreSQL keeps the
@@ -286,5 +379,6 @@ backend_tests!(
     revocation_reaches_every_node_when_it_commits,
     the_quota_is_exact_with_no_early_refusal,
     keys_rotate_on_every_node_without_a_restart,
+    a_retired_signer_is_refused_on_every_node,
     uploads_are_read_from_any_node,
 );
