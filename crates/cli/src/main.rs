@@ -123,6 +123,7 @@ enum Command {
 #[derive(Subcommand)]
 pub enum ImportWhat {
     /// Offices: code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices
+    /// (optional: address_zh_hant, address_en, services, opening_hours, calendar)
     Offices(import_cmd::ImportArgs),
     /// People: external_id,name_zh,name_latin,sex,date_of_birth,region,nationality,id_kind,id_number
     People(import_cmd::ImportArgs),

@@ -250,7 +250,14 @@ pub struct Office {
     pub name_en: String,
     pub city: String,
     pub district: String,
+    /// The address in Simplified Chinese (the registry's own).
     pub address: String,
+    /// The address in Traditional Chinese ("" when the registry has none).
+    #[serde(default)]
+    pub address_zh_hant: String,
+    /// The address in English ("" when the registry has none).
+    #[serde(default)]
+    pub address_en: String,
     pub level: OfficeLevel,
     /// Whose public holidays apply (Hong Kong's at a CTS centre).
     pub calendar: HolidayCalendar,

@@ -110,6 +110,8 @@ mod tests {
             city: "深圳市".into(),
             district: "福田区".into(),
             address: "福田区福民路".into(),
+            address_zh_hant: String::new(),
+            address_en: String::new(),
             level: OfficeLevel::County,
             calendar: HolidayCalendar::Mainland,
             open_24h: false,

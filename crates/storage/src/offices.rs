@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 const COLUMNS: &str = "code, name_zh_hans, name_zh_hant, name_en, city, district, address, level, \
-     open_24h, opening_hours, self_service_devices, services, calendar";
+     open_24h, opening_hours, self_service_devices, services, calendar, address_zh_hant, address_en";
 
 /// What an upsert did, for import reports.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,8 @@ fn from_row(r: &AnyRow) -> Result<Office> {
         city: text("city")?,
         district: text("district")?,
         address: text("address")?,
+        address_zh_hant: text("address_zh_hant")?,
+        address_en: text("address_en")?,
         level: OfficeLevel::parse(&text("level")?).map_err(corrupt)?,
         calendar: HolidayCalendar::parse(&text("calendar")?).map_err(corrupt)?,
         open_24h: r.try_get::<i64, _>("open_24h")? != 0,
@@ -42,7 +44,8 @@ fn from_row(r: &AnyRow) -> Result<Office> {
     })
 }
 
-/// Binds an office's columns ($1 code … $12 services, $13 calendar), then `now` ($14).
+/// Binds an office's columns ($1 code … $12 services, $13 calendar), then `now` ($14), then
+/// the translated addresses ($15 Traditional Chinese, $16 English).
 fn bind_office<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     o: &Office,
@@ -62,6 +65,8 @@ fn bind_office<'q>(
         .bind(services_text(&o.services))
         .bind(o.calendar.code())
         .bind(now)
+        .bind(o.address_zh_hant.clone())
+        .bind(o.address_en.clone())
 }
 
 /// Inserts new offices and updates changed ones; identical rows are left alone so a
@@ -80,7 +85,8 @@ pub async fn upsert(
                 let q = sqlx::query(
                     "UPDATE offices SET name_zh_hans=$2, name_zh_hant=$3, name_en=$4, city=$5, \
                      district=$6, address=$7, level=$8, open_24h=$9, opening_hours=$10, \
-                     self_service_devices=$11, services=$12, calendar=$13, updated_at=$14 WHERE code=$1",
+                     self_service_devices=$11, services=$12, calendar=$13, updated_at=$14, \
+                     address_zh_hant=$15, address_en=$16 WHERE code=$1",
                 );
                 bind_office(q, o, now).execute(&mut *conn).await?;
                 counts.updated += 1;
@@ -89,8 +95,8 @@ pub async fn upsert(
                 let q = sqlx::query(
                     "INSERT INTO offices (code, name_zh_hans, name_zh_hant, name_en, city, district, \
                      address, level, open_24h, opening_hours, self_service_devices, services, \
-                     calendar, created_at, updated_at) \
-                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14)",
+                     calendar, created_at, updated_at, address_zh_hant, address_en) \
+                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14,$15,$16)",
                 );
                 bind_office(q, o, now)
                     .execute(&mut *conn)

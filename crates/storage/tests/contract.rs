@@ -30,6 +30,8 @@ fn office(code: &str, district: &str, open_24h: bool, devices: u32) -> Office {
         city: "Guangzhou".into(),
         district: district.into(),
         address: "广州市".into(),
+        address_zh_hant: "廣州市".into(),
+        address_en: "Guangzhou".into(),
         level: OfficeLevel::County,
         calendar: HolidayCalendar::Mainland,
         open_24h,

@@ -16,12 +16,13 @@ use exitentry_storage::testing::TestDb;
 use std::future::Future;
 use std::sync::Arc;
 
-/// The two Tianhe offices: a hall and a 24-hour self-service point.
+/// The two Tianhe offices: a hall and a 24-hour self-service point, with their addresses in
+/// the three languages.
 macro_rules! tianhe_offices {
     () => {
-        "code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices
-GZ-TH-001,天河区分局出入境接待大厅,天河區分局出入境接待大廳,Tianhe Exit-Entry Hall,Guangzhou,Tianhe,广州市天河区天河北路1号,county,0,4
-GZ-TH-002,体育西24小时自助服务点,體育西24小時自助服務點,Tiyu Xi 24h Self-Service Point,Guangzhou,Tianhe,广州市天河区体育西路2号,point,1,2
+        "code,name_zh_hans,name_zh_hant,name_en,city,district,address,level,open_24h,self_service_devices,address_zh_hant,address_en
+GZ-TH-001,天河区分局出入境接待大厅,天河區分局出入境接待大廳,Tianhe Exit-Entry Hall,Guangzhou,Tianhe,广州市天河区天河北路1号,county,0,4,廣州市天河區天河北路1號,\"No. 1 Tianhe North Road, Tianhe District, Guangzhou\"
+GZ-TH-002,体育西24小时自助服务点,體育西24小時自助服務點,Tiyu Xi 24h Self-Service Point,Guangzhou,Tianhe,广州市天河区体育西路2号,point,1,2,廣州市天河區體育西路2號,\"No. 2 Tiyu West Road, Tianhe District, Guangzhou\"
 "
     };
 }
@@ -29,10 +30,11 @@ GZ-TH-002,体育西24小时自助服务点,體育西24小時自助服務點,Tiyu
 /// Offices for service tests: a hall and a 24-hour self-service point in Tianhe.
 pub const OFFICES: &str = tianhe_offices!();
 
-/// Offices for HTTP tests: [`OFFICES`] and a hall in Yuexiu.
+/// Offices for HTTP tests: [`OFFICES`] and a hall in Yuexiu whose address the registry
+/// holds only in Simplified Chinese.
 pub const OFFICES_CSV: &str = concat!(
     tianhe_offices!(),
-    "GZ-YX-001,越秀区分局出入境接待大厅,越秀區分局出入境接待大廳,Yuexiu Exit-Entry Hall,Guangzhou,Yuexiu,广州市越秀区解放南路3号,prefecture,0,6
+    "GZ-YX-001,越秀区分局出入境接待大厅,越秀區分局出入境接待大廳,Yuexiu Exit-Entry Hall,Guangzhou,Yuexiu,广州市越秀区解放南路3号,prefecture,0,6,,
 "
 );
 

@@ -184,6 +184,10 @@ impl Page {
         office_name(self.lang, o)
     }
 
+    pub fn office_address(&self, o: &Office) -> String {
+        office_address(self.lang, o)
+    }
+
     pub fn service(&self, s: &Service) -> String {
         self.t(&format!("service-{}", s.code()))
     }
@@ -240,6 +244,23 @@ pub fn office_name(lang: Lang, o: &Office) -> String {
         Lang::ZhHant => o.name_zh_hant.clone(),
         Lang::En => o.name_en.clone(),
     }
+}
+
+/// An office's address in the reader's language; where the registry has none in that
+/// language, the nearest one it has (Simplified and Traditional Chinese for each other,
+/// the registry's own Simplified address for English), never nothing it holds.
+pub fn office_address(lang: Lang, o: &Office) -> String {
+    let (hans, hant, en) = (&o.address, &o.address_zh_hant, &o.address_en);
+    let order = match lang {
+        Lang::ZhHans => [hans, hant, en],
+        Lang::ZhHant => [hant, hans, en],
+        Lang::En => [en, hans, hant],
+    };
+    order
+        .into_iter()
+        .find(|a| !a.trim().is_empty())
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Adds `Retry-After` (whole seconds, at least one) to a page refused by a rate limit.

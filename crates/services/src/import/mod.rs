@@ -83,7 +83,13 @@ impl ImportKind {
     /// Columns a file may add; absent ones take defaults.
     fn optional_columns(self) -> &'static [&'static str] {
         match self {
-            ImportKind::Offices => &["opening_hours", "services", "calendar"],
+            ImportKind::Offices => &[
+                "address_zh_hant",
+                "address_en",
+                "opening_hours",
+                "services",
+                "calendar",
+            ],
             ImportKind::People => &["hukou_area"],
             _ => &[],
         }

@@ -44,6 +44,10 @@ pub(super) fn parse_office(row: &mut Row) -> Option<Office> {
     let city = text(row, "city");
     let district = text(row, "district");
     let address = text(row, "address");
+    // The translated addresses are optional columns: a registry without them imports as
+    // before, and pages fall back to another language's address.
+    let address_zh_hant = one_line(row, "address_zh_hant");
+    let address_en = one_line(row, "address_en");
     let level = row.field("level", OfficeLevel::parse(row.get("level")));
     let open_24h = flag(row, "open_24h");
     let devices = row
@@ -62,17 +66,7 @@ pub(super) fn parse_office(row: &mut Row) -> Option<Office> {
     }
     let hours = match row.get("opening_hours") {
         "" => DEFAULT_OPENING_HOURS.to_string(),
-        h if h.chars().any(char::is_control) || h.chars().count() > 200 => {
-            row.add(
-                "opening_hours",
-                Invalid::new(
-                    ErrorCode::BadValue,
-                    "opening_hours must be one line of at most 200 characters",
-                ),
-            );
-            String::new()
-        }
-        h => h.to_string(),
+        _ => one_line(row, "opening_hours").unwrap_or_default(),
     };
     let services = if row.has("services") && !row.get("services").is_empty() {
         row.field("services", Service::parse_list(row.get("services")))
@@ -117,6 +111,8 @@ pub(super) fn parse_office(row: &mut Row) -> Option<Office> {
         city: city?,
         district: district?,
         address: address?,
+        address_zh_hant: address_zh_hant?,
+        address_en: address_en?,
         level: level?,
         calendar: calendar?,
         open_24h: open_24h?,
@@ -124,6 +120,22 @@ pub(super) fn parse_office(row: &mut Row) -> Option<Office> {
         self_service_devices: devices?,
         services: services?,
     })
+}
+
+/// An optional free-text column: one line of at most 200 characters ("" when absent).
+fn one_line(row: &mut Row, col: &str) -> Option<String> {
+    let v = row.get(col).trim();
+    if v.chars().any(char::is_control) || v.chars().count() > 200 {
+        row.add(
+            col,
+            Invalid::new(
+                ErrorCode::BadValue,
+                format!("{col} must be one line of at most 200 characters"),
+            ),
+        );
+        return None;
+    }
+    Some(v.to_string())
 }
 
 /// Which identity kinds a resident of each region may be registered under.

@@ -78,6 +78,23 @@ async fn the_seed_network_has_real_levels_and_the_cts_centres(t: &TestDb) {
     let (app, _) = app(t);
     seed_offices(&app).await;
     let all = all_offices(&app).await;
+    assert_eq!(all.len(), 182);
+    // Every office's address in the pages' three languages: Simplified and Traditional
+    // Chinese, and English in Latin letters naming the city.
+    let cjk = |s: &str| s.chars().any(|c| ('\u{3400}'..='\u{9fff}').contains(&c));
+    for o in &all {
+        let c = o.code.as_str();
+        assert!(cjk(&o.address) && cjk(&o.address_zh_hant), "{c}");
+        assert!(!cjk(&o.address_en) && !o.address_en.is_empty(), "{c}");
+        let city = o.city.replace("HongKong", "Hong Kong");
+        assert!(o.address_en.contains(&city), "{c}: {}", o.address_en);
+    }
+    let yuexiu = all.iter().find(|o| o.code.as_str() == "GZ-YX-002").unwrap();
+    assert_eq!(yuexiu.address_zh_hant, "廣州市越秀區解放南路155號");
+    assert_eq!(
+        yuexiu.address_en,
+        "No. 155 Jiefang South Road, Yuexiu District, Guangzhou"
+    );
 
     let cts: Vec<Office> = all
         .iter()

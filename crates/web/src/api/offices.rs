@@ -3,6 +3,8 @@
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::extract::context::Cx;
+use crate::i18n::Lang;
+use crate::render::office_address;
 use axum::Json;
 use axum::extract::Path;
 use exitentry_domain::office::Office;
@@ -18,7 +20,12 @@ pub struct OfficeJson {
     pub name_en: String,
     pub city: String,
     pub district: String,
+    /// The address in Simplified Chinese.
     pub address: String,
+    /// The address in Traditional Chinese (the Simplified one where none is held).
+    pub address_zh_hant: String,
+    /// The address in English (the Simplified one where none is held).
+    pub address_en: String,
     /// `point`, `county`, `prefecture`, `province` (public-security offices) or `cts_centre`
     /// (a CTS service centre in Hong Kong).
     pub level: String,
@@ -33,12 +40,16 @@ pub struct OfficeJson {
 
 impl From<Office> for OfficeJson {
     fn from(o: Office) -> Self {
+        let address_zh_hant = office_address(Lang::ZhHant, &o);
+        let address_en = office_address(Lang::En, &o);
         OfficeJson {
             code: o.code.as_str().to_string(),
             name_zh_hans: o.name_zh_hans,
             name_zh_hant: o.name_zh_hant,
             name_en: o.name_en,
             city: o.city,
+            address_zh_hant,
+            address_en,
             district: o.district,
             address: o.address,
             level: o.level.code().to_string(),

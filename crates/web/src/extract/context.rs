@@ -179,6 +179,26 @@ impl Cx {
         res
     }
 
+    /// A POST's answer when the page that shows why it failed is another one: a redirect to
+    /// `to` (its GET address, `#anchor` allowed), carrying the error, what the action made
+    /// (`showing`) and what was typed in the flash cookie, as a page drawn there would
+    /// (see `flash::post_redirect_get`); nothing is drawn here.
+    pub fn failed_to(&self, to: &str, failed: Failed) -> Response {
+        let mut res = axum::response::Redirect::to(to).into_response();
+        if self.posted {
+            let path = to.split('#').next().unwrap_or(to).to_string();
+            res.extensions_mut().insert(DrawnAt(Flash {
+                path,
+                notice: None,
+                error: Some(failed.said),
+                field: failed.field,
+                kept: Vec::new(),
+                data: self.made.clone(),
+            }));
+        }
+        res
+    }
+
     /// For `map_err`: a service error as the API answers it.
     pub fn api_err(&self) -> impl Fn(ServiceError) -> ApiError + use<> {
         let lang = self.lang;

@@ -229,7 +229,15 @@ fn redirect_with(drawn: Response, flash: &Flash, s: &AppState, secure: bool) -> 
         }
         value = flash.seal(s);
     }
-    let mut res = axum::response::Redirect::to(&flash.path).into_response();
+    // The page's own redirect keeps its `#anchor` (the flash is for the address without it).
+    let to = drawn
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .filter(|l| l.split('#').next() == Some(flash.path.as_str()))
+        .unwrap_or(&flash.path)
+        .to_string();
+    let mut res = axum::response::Redirect::to(&to).into_response();
     for c in drawn.headers().get_all(header::SET_COOKIE) {
         res.headers_mut().append(header::SET_COOKIE, c.clone());
     }

@@ -6,8 +6,8 @@
 //! action redirects to a page a GET reloads, errors carried by their code.
 
 use super::common::{
-    CsrfForm, CsrfMultipart, CsrfOnly, Cx, Up, carried_error, conflict, csrf_field, file_response,
-    invalid_or_conflict, page_template, redirect_or_again, with_error,
+    CsrfForm, CsrfMultipart, CsrfOnly, Cx, Up, conflict, csrf_field, file_response,
+    invalid_or_conflict, page_template, redirect_or_again,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -228,12 +228,6 @@ struct ShowQuery {
     /// `1` once the applicant saved or continued: show what still stops submission.
     #[serde(default)]
     check: String,
-    /// Why the last action failed (an error code).
-    #[serde(default)]
-    error: String,
-    /// The document an upload that failed was for.
-    #[serde(default)]
-    doc: String,
 }
 
 async fn show_page(cx: &Cx, me: ApplicantSession, id: &str, q: ShowQuery) -> PageResult {
@@ -252,18 +246,22 @@ async fn show_page(cx: &Cx, me: ApplicantSession, id: &str, q: ShowQuery) -> Pag
         .filter(|c| !countries::PARTS_OF_CHINA.contains(&c.alpha3))
         .map(|c| (c.alpha3, c.name(lang)))
         .collect();
-    // An upload's error names its document; any other error is the page's.
-    let (upload_error, cx) = match carried_error(cx, &q.error) {
-        Some(failed) if DOCUMENTS.contains(&q.doc.as_str()) => {
-            let document = cx.lang.t(&format!("doc-purpose-{}", q.doc));
+    // An upload's error names its document (the upload leaves which one it was for), next
+    // to the documents; any other error is the page's.
+    let mut cx = cx.clone();
+    let failed_doc = cx
+        .made::<String>()
+        .filter(|d| DOCUMENTS.contains(&d.as_str()));
+    let upload_error = match (&cx.outcome, failed_doc) {
+        (Some(Err(failed)), Some(doc)) => {
+            let document = cx.lang.t(&format!("doc-purpose-{doc}"));
             let reason = failed.said.text(cx.lang).to_string();
             let args = [("document", document), ("reason", reason)];
-            (
-                Some(cx.lang.t_args("apply-upload-failed", &args)),
-                cx.clone(),
-            )
+            let shown = cx.lang.t_args("apply-upload-failed", &args);
+            cx.outcome = None;
+            Some(shown)
         }
-        carried => (None, cx.or_failed(carried)),
+        _ => None,
     };
     let show_errors = q.check == "1" && editable && !d.problems.is_empty();
     let mut page = cx.page(None, "apply-application-title");
@@ -306,7 +304,7 @@ fn on_application<T>(
     let path = format!("{LIST}/{id}");
     match done {
         Ok(_) => Ok(Redirect::to(&format!("{path}{anchor}")).into_response()),
-        Err(e) if shown(&e) => Ok(Redirect::to(&with_error(&path, &e, "")).into_response()),
+        Err(e) if shown(&e) => Ok(cx.failed_to(&path, cx.shown(&e))),
         Err(e) => Err(cx.fail(&path)(e)),
     }
 }
@@ -426,8 +424,8 @@ async fn upload(
             } else {
                 ""
             };
-            let path = format!("{LIST}/{id}?doc={doc}");
-            Ok(Redirect::to(&with_error(&path, &e, "#documents")).into_response())
+            let to = format!("{LIST}/{id}#documents");
+            Ok(cx.showing(&doc).failed_to(&to, cx.shown(&e)))
         }
         Err(e) => Err(cx.fail(&format!("{LIST}/{id}"))(e)),
     }

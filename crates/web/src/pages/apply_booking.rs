@@ -4,8 +4,8 @@
 //! cancelling it before the cut-off.
 
 use super::common::{
-    CsrfForm, CsrfOnly, Cx, OfficePicker, SlotSearch, Up, carried_error, csrf_field, office_name,
-    office_picker, page_template, qr_svg, slot_search, urlencoding_min, with_error,
+    CsrfForm, CsrfOnly, Cx, OfficePicker, SlotSearch, Up, csrf_field, office_address, office_name,
+    office_picker, page_template, qr_svg, slot_search, urlencoding_min,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -57,13 +57,19 @@ struct Booked {
 }
 
 async fn booked(cx: &Cx, a: ap::AppointmentView) -> Booked {
-    let (office, address) = match exitentry_services::offices::get(cx.app(), &a.office_code).await {
-        Ok(o) => (office_name(cx.lang, &o), o.address),
-        Err(_) => (a.office_code.clone(), String::new()),
-    };
+    let (office, address, on_map) =
+        match exitentry_services::offices::get(cx.app(), &a.office_code).await {
+            // The map is searched with the registry's own (Chinese) address.
+            Ok(o) => (
+                office_name(cx.lang, &o),
+                office_address(cx.lang, &o),
+                o.address,
+            ),
+            Err(_) => (a.office_code.clone(), String::new(), String::new()),
+        };
     let map_url = format!(
         "https://www.openstreetmap.org/search?query={}",
-        urlencoding_min(&address)
+        urlencoding_min(&on_map)
     );
     Booked {
         qr: qr_svg(&a.reference).unwrap_or_default(),
@@ -83,9 +89,6 @@ struct BookQuery {
     date: String,
     #[serde(default)]
     r#move: String,
-    /// Why the last booking attempt failed (an error code), shown once more on reload.
-    #[serde(default)]
-    error: String,
 }
 
 async fn book_page(cx: &Cx, me: ApplicantSession, id: &str, q: BookQuery) -> PageResult {
@@ -105,7 +108,7 @@ async fn book_page(cx: &Cx, me: ApplicantSession, id: &str, q: BookQuery) -> Pag
         .map_err(cx.fail(&path))?;
     let day = picker.earliest_day;
     let (search, refusal) = slot_search(cx, &picker.selected, service, &q.date, day).await;
-    let cx = cx.or_failed(carried_error(cx, &q.error)).or_failed(refusal);
+    let cx = cx.or_failed(refusal);
     Ok(cx.render(&Book {
         page: cx.page(None, "apply-book-title"),
         me,
@@ -184,19 +187,14 @@ async fn book(
                 urlencoding_min(&f.date),
                 urlencoding_min(&f.r#move)
             );
-            Ok(Redirect::to(&with_error(&again, &e, "")).into_response())
+            Ok(cx.failed_to(&again, cx.shown(&e)))
         }
         Err(e) => Err(cx.fail(&path)(e)),
     }
 }
 
 /// The confirmation before the booking is cancelled.
-async fn confirm_cancel(
-    cx: &Cx,
-    me: &ApplicantSession,
-    id: &str,
-    error: Option<String>,
-) -> PageResult {
+async fn confirm_cancel(cx: &Cx, me: &ApplicantSession, id: &str) -> PageResult {
     let page = cx.page(None, "appt-cancel-title");
     let back = format!("{LIST}/{id}/book");
     let Some(a) = ap::applicant_booking(cx.app(), me)
@@ -215,11 +213,11 @@ async fn confirm_cancel(
         ],
     );
     let to = [format!("{back}/cancel"), back];
-    super::common::Confirm::cancel(cx, page, "appt-cancel", what, to, &me.csrf_token, error)
+    super::common::Confirm::cancel(cx, page, "appt-cancel", what, to, &me.csrf_token)
 }
 
 async fn cancel_form(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {
-    confirm_cancel(&cx, &a, &id, None).await
+    confirm_cancel(&cx, &a, &id).await
 }
 
 async fn cancel(
@@ -238,7 +236,7 @@ async fn cancel(
     match ap::cancel(cx.app(), Booker::Applicant(&a), &current.appointment_id).await {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(e @ ServiceError::Conflict { .. }) => {
-            confirm_cancel(&cx, &a, &id, Some(cx.message(&e))).await
+            confirm_cancel(&cx.after(Err(cx.shown(&e))), &a, &id).await
         }
         Err(e) => Err(cx.fail(&back)(e)),
     }

@@ -3,16 +3,16 @@
 //! cut-off. Works without JavaScript.
 
 use super::common::{
-    CsrfForm, Cx, OfficePicker, SlotSearch, back, beijing, bookable, carried_error, conflict,
-    csrf_field, form_fields, office_name, office_picker, page_template, qr_svg, render,
-    slot_search, urlencoding_min, with_error,
+    CsrfForm, Cx, OfficePicker, SlotSearch, back, beijing, bookable, conflict, csrf_field,
+    form_fields, office_address, office_name, office_picker, page_template, qr_svg, render,
+    slot_search, urlencoding_min,
 };
 use crate::AppState;
 use crate::error::PageResult;
 use crate::session::Holder;
 use axum::Router;
 use axum::extract::{Path, Query};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
@@ -84,9 +84,6 @@ struct NewQuery {
     /// Moving an existing booking instead of making a new one.
     #[serde(default)]
     r#move: String,
-    /// Why the last attempt failed (an error code), shown again on reload.
-    #[serde(default)]
-    error: String,
 }
 
 page_template! {
@@ -112,9 +109,7 @@ async fn new(cx: Cx, Holder(h): Holder, Query(q): Query<NewQuery>) -> PageResult
         .map_err(cx.fail(&cx.here()))?;
     let day = picker.earliest_day;
     let (search, refusal) = slot_search(&cx, &picker.selected, service, &q.date, day).await;
-    let cx = cx
-        .or_failed(carried_error(&cx, &q.error))
-        .or_failed(refusal);
+    let cx = cx.or_failed(refusal);
     Ok(cx.render(&New {
         page: cx.page(None, "appt-new-title"),
         holder: h,
@@ -136,7 +131,7 @@ form_fields!(BookForm {
 
 /// Back to the times the person chose from, with why the choice failed (post, redirect,
 /// get: a reload shows the same page); `moving` is the booking being moved, if any.
-fn chosen_again(f: &BookForm, moving: &str, e: &ServiceError) -> String {
+fn chosen_again(cx: &Cx, f: &BookForm, moving: &str, e: &ServiceError) -> Response {
     let again = format!(
         "/my/appointments/new?service={}&office={}&date={}&move={}",
         urlencoding_min(&f.service),
@@ -144,7 +139,7 @@ fn chosen_again(f: &BookForm, moving: &str, e: &ServiceError) -> String {
         urlencoding_min(&f.date),
         urlencoding_min(moving)
     );
-    with_error(&again, e, "")
+    cx.failed_to(&again, cx.shown(e))
 }
 
 /// Errors of a booking shown on the list (anything but a failure of ours or a lost session).
@@ -167,7 +162,7 @@ async fn book(
     };
     match ap::book(cx.app(), Booker::Holder(&h), &req).await {
         Ok(a) => Ok(Redirect::to(&format!("{LIST}/{}", a.appointment_id)).into_response()),
-        Err(e) if shown(&e) => Ok(Redirect::to(&chosen_again(&f, "", &e)).into_response()),
+        Err(e) if shown(&e) => Ok(chosen_again(&cx, &f, "", &e)),
         Err(e) => Err(cx.fail(LIST)(e)),
     }
 }
@@ -185,7 +180,7 @@ page_template! {
 /// An office's name in the reader's language and its address ("" when unknown).
 async fn office_label(cx: &Cx, code: &str) -> (String, String) {
     match offices::get(cx.app(), code).await {
-        Ok(o) => (office_name(cx.lang, &o), o.address),
+        Ok(o) => (office_name(cx.lang, &o), office_address(cx.lang, &o)),
         Err(_) => (code.to_string(), String::new()),
     }
 }
@@ -217,7 +212,7 @@ form_fields!(MoveForm {
 
 /// The confirmation before a booking is cancelled: which one, and that its time goes to
 /// someone else.
-async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str, error: Option<String>) -> PageResult {
+async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str) -> PageResult {
     let page = cx.page(None, "appt-cancel-title");
     let a = ap::get(cx.app(), Booker::Holder(h), id)
         .await
@@ -232,11 +227,11 @@ async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str, error: Option<Stri
         ],
     );
     let to = [format!("{LIST}/{id}/cancel"), format!("{LIST}/{id}")];
-    super::common::Confirm::cancel(cx, page, "appt-cancel", what, to, &h.csrf_token, error)
+    super::common::Confirm::cancel(cx, page, "appt-cancel", what, to, &h.csrf_token)
 }
 
 async fn cancel_form(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
-    confirm_cancel(&cx, &h, &id, None).await
+    confirm_cancel(&cx, &h, &id).await
 }
 
 async fn cancel(
@@ -247,7 +242,7 @@ async fn cancel(
 ) -> PageResult {
     match ap::cancel(cx.app(), Booker::Holder(&h), &id).await {
         Ok(_) => Ok(Redirect::to(LIST).into_response()),
-        Err(e) if conflict(&e) => confirm_cancel(&cx, &h, &id, Some(cx.message(&e))).await,
+        Err(e) if conflict(&e) => confirm_cancel(&cx.after(Err(cx.shown(&e))), &h, &id).await,
         Err(e) => Err(cx.fail(LIST)(e)),
     }
 }
@@ -278,7 +273,7 @@ async fn move_to(
                 date: f.date,
                 ..Default::default()
             };
-            Ok(Redirect::to(&chosen_again(&chosen, &id, &e)).into_response())
+            Ok(chosen_again(&cx, &chosen, &id, &e))
         }
         Err(e) => Err(cx.fail(LIST)(e)),
     }

@@ -3,9 +3,9 @@
 //! application with payment, the printable receipt, and the processing / uncollected lists.
 
 use super::common::{
-    CounterPayment, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartRefused, Pairs, StaffWith,
-    TicketForm, TicketQuery, Up, back, bookable, csrf_field, form_fields, need, page_template,
-    redirect_or_again, render, ticket_for,
+    CounterPayment, CsrfForm, CsrfMultipart, CsrfOnly, Cx, MultipartRefused, OfficeNames, Pairs,
+    StaffWith, TicketForm, TicketQuery, Up, back, bookable, csrf_field, form_fields, need,
+    page_template, redirect_or_again, render, ticket_for,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -84,7 +84,8 @@ page_template! {
 }
 
 async fn hub(cx: Cx, StaffWith(staff, _): StaffWith<need::ServeCounter>) -> Response {
-    let office = staff.office_code.clone().unwrap_or_default();
+    let code = staff.office_code.clone().unwrap_or_default();
+    let office = OfficeNames::of(&cx, [code.as_str()]).await.name(&code);
     render(&Hub {
         page: cx.page(Some(staff), "centre-title"),
         office,
@@ -99,6 +100,8 @@ page_template! {
         csrf: String,
         services: Vec<Service>,
         ticket: Option<TicketView>,
+        /// The ticket's office by its name in the reader's language.
+        office: String,
         /// What was typed, kept after a refusal.
         form: TicketForm,
     }
@@ -106,14 +109,20 @@ page_template! {
 
 const RECEPTION: &str = "/staff/centre/reception";
 
-fn reception_page(cx: &Cx, staff: StaffSession, ticket: Option<TicketView>) -> Response {
+async fn reception_page(cx: &Cx, staff: StaffSession, ticket: Option<TicketView>) -> Response {
     let csrf = staff.csrf_token.clone();
+    let code = ticket.as_ref().map(|t| t.office_code.as_str());
+    let office = match code {
+        Some(c) => OfficeNames::of(cx, [c]).await.name(c),
+        None => String::new(),
+    };
     cx.render(&Reception {
         page: cx.page(Some(staff), "reception-title"),
         action: RECEPTION,
         csrf,
         services: bookable(),
         ticket,
+        office,
         form: cx.kept().unwrap_or_default(),
     })
 }
@@ -127,7 +136,7 @@ async fn reception(
         Some(id) => centre::ticket(cx.app(), Desk::Staff(&staff), id).await.ok(),
         None => None,
     };
-    reception_page(&cx, staff, ticket)
+    reception_page(&cx, staff, ticket).await
 }
 
 async fn reception_post(
@@ -141,7 +150,7 @@ async fn reception_post(
         ticket_for(&cx.s, Desk::Staff(&staff), &f).await,
         |t| format!("{RECEPTION}?ticket={}", t.id),
         inline,
-        async |cx| Ok(reception_page(cx, staff, None)),
+        async |cx| Ok(reception_page(cx, staff, None).await),
         RECEPTION,
     )
     .await
@@ -206,6 +215,8 @@ page_template! {
     PhotoReceipt = "centre/photo_receipt.html" {
         photo: PhotoView,
         barcode: String,
+        /// Where the photo was taken, by its name in the reader's language.
+        office: String,
     }
 }
 
@@ -213,7 +224,11 @@ async fn photo_receipt(cx: Cx, Staff(staff): Staff, Path(code): Path<String>) ->
     let photo = centre::photo_receipt(cx.app(), &staff, &code)
         .await
         .map_err(cx.fail(cx.path()))?;
+    let office = OfficeNames::of(&cx, [photo.office_code.as_str()])
+        .await
+        .name(&photo.office_code);
     Ok(render(&PhotoReceipt {
+        office,
         barcode: code128_svg(&photo.receipt_code),
         photo,
         page: cx.page(Some(staff), "photo-receipt-title"),
@@ -443,6 +458,8 @@ async fn accept(
 page_template! {
     Application = "centre/application.html" {
         a: ApplicationView,
+        /// Where it was accepted, by its name in the reader's language.
+        office: String,
         csrf: String,
         can_pay: bool,
         can_process: bool,
@@ -459,8 +476,12 @@ async fn application_page(cx: &Cx, staff: StaffSession, id: &str) -> PageResult 
         staff.role.can(Permission::ServeCounter),
         staff.role.can(Permission::ProcessApplications),
     );
+    let office = OfficeNames::of(cx, [a.office_code.as_str()])
+        .await
+        .name(&a.office_code);
     Ok(cx.render(&Application {
         page: cx.page(Some(staff), "application-title"),
+        office,
         a,
         csrf,
         can_pay,
@@ -514,6 +535,8 @@ page_template! {
         barcode: String,
         /// The office's name in the reader's language (its code when the office is gone).
         office: String,
+        /// Its address in the reader's language ("" when the office is gone).
+        address: String,
     }
 }
 
@@ -524,14 +547,18 @@ async fn receipt(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageRes
     if a.paid.is_none() {
         return Ok(Redirect::to(&format!("/staff/centre/applications/{id}")).into_response());
     }
-    let office = match exitentry_services::offices::get(cx.app(), &a.office_code).await {
-        Ok(o) => super::common::office_name(cx.lang, &o),
-        Err(_) => a.office_code.clone(),
+    let (office, address) = match exitentry_services::offices::get(cx.app(), &a.office_code).await {
+        Ok(o) => (
+            super::common::office_name(cx.lang, &o),
+            super::common::office_address(cx.lang, &o),
+        ),
+        Err(_) => (a.office_code.clone(), String::new()),
     };
     Ok(render(&Receipt {
         barcode: code128_svg(&a.reference),
         a,
         office,
+        address,
         page: cx.page(Some(staff), "receipt-title"),
     }))
 }
@@ -546,6 +573,7 @@ page_template! {
     Applications = "centre/applications.html" {
         status: String,
         list: Vec<(ApplicationView, i64)>,
+        offices: OfficeNames,
     }
 }
 
@@ -563,9 +591,11 @@ async fn applications(cx: Cx, Staff(staff): Staff, Query(q): Query<ListQuery>) -
             .map(|l| l.into_iter().map(|a| (a, 0)).collect())
     }
     .map_err(cx.fail("/staff/centre/applications"))?;
+    let offices = OfficeNames::of(&cx, list.iter().map(|(a, _)| a.office_code.as_str())).await;
     Ok(render(&Applications {
         page: cx.page(Some(staff), "applications-title"),
         status,
         list,
+        offices,
     }))
 }

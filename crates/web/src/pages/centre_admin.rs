@@ -3,8 +3,8 @@
 //! measures (bookings, no-shows, waiting and service times).
 
 use super::common::{
-    CsrfForm, Cx, StaffWith, csrf_field, form_fields, need, outcome, page_template, render,
-    urlencoding_min, when_micros,
+    CsrfForm, Cx, OfficeNames, StaffWith, csrf_field, form_fields, need, outcome, page_template,
+    render, urlencoding_min, when_micros,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -65,6 +65,7 @@ async fn payments(
 page_template! {
     Fleet = "staff/kiosks.html" {
         devices: Vec<exitentry_services::endorsement_applications::KioskStatus>,
+        offices: OfficeNames,
     }
 }
 
@@ -86,9 +87,11 @@ async fn fleet(cx: Cx, Staff(staff): Staff) -> PageResult {
     if let (Some(o), false) = (&staff.office_code, staff.role.can(Permission::ManageCentre)) {
         devices.retain(|d| &d.office_code == o);
     }
+    let offices = OfficeNames::of(&cx, devices.iter().map(|d| d.office_code.as_str())).await;
     Ok(render(&Fleet {
         page: cx.page(Some(staff), "fleet-title"),
         devices,
+        offices,
     }))
 }
 
@@ -154,12 +157,17 @@ async fn render_page(cx: &Cx, staff: StaffSession, office: &str, day: &str) -> P
     };
     let templates = ap::templates(cx.app(), &office).await.map_err(&fail)?;
     let (holiday_calendar, days) = ap::calendar(cx.app(), &office, 400).await.map_err(&fail)?;
+    // An office's own closures by the office's name.
+    let names = OfficeNames::of(cx, days.iter().map(|d| d.office_code.as_str())).await;
     let calendar = days
         .into_iter()
         .map(|d| CalendarLine {
             day: d.day,
             calendar: d.calendar,
-            office: d.office_code,
+            office: match d.office_code.is_empty() {
+                true => String::new(),
+                false => names.name(&d.office_code),
+            },
             kind: d.kind,
             name: d.name,
         })

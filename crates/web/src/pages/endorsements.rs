@@ -172,7 +172,7 @@ async fn pay_qr(cx: Cx, Holder(_): Holder, Path(id): Path<String>) -> Response {
 
 /// The confirmation before an application is cancelled: which one, and that it ends (a paid
 /// one is refunded).
-async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str, error: Option<String>) -> PageResult {
+async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str) -> PageResult {
     let page = cx.page(None, "end-cancel-title");
     let a = ea::get(cx.app(), h.person_id, id)
         .await
@@ -193,11 +193,11 @@ async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str, error: Option<Stri
         ],
     );
     let to = [format!("{LIST}/{id}/cancel"), format!("{LIST}/{id}")];
-    super::common::Confirm::cancel(cx, page, "end-cancel", what, to, &h.csrf_token, error)
+    super::common::Confirm::cancel(cx, page, "end-cancel", what, to, &h.csrf_token)
 }
 
 async fn cancel_form(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
-    confirm_cancel(&cx, &h, &id, None).await
+    confirm_cancel(&cx, &h, &id).await
 }
 
 async fn cancel(
@@ -209,7 +209,7 @@ async fn cancel(
     let path = format!("{LIST}/{id}");
     match ea::cancel(cx.app(), h.person_id, &id, &h.actor()).await {
         Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e) if conflict(&e) => confirm_cancel(&cx, &h, &id, Some(cx.message(&e))).await,
+        Err(e) if conflict(&e) => confirm_cancel(&cx.after(Err(cx.shown(&e))), &h, &id).await,
         Err(e) => Err(cx.fail(&path)(e)),
     }
 }

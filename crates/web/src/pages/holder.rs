@@ -10,7 +10,7 @@ use super::common::{
     with_anon_csrf,
 };
 use crate::AppState;
-use crate::error::{PageResult, message_for};
+use crate::error::PageResult;
 use crate::session::{Holder, MaybeHolder, anon_csrf, set_cookie};
 use crate::throttle::ClientIp;
 use axum::Router;
@@ -518,7 +518,7 @@ async fn my_permits(cx: Cx, Holder(h): Holder, Query(q): Query<DoneQuery>) -> Pa
 
 /// The confirmation before a permit is cancelled: whose permit, until when, and that a
 /// cancelled permit cannot be used again.
-async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str, error: Option<String>) -> PageResult {
+async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str) -> PageResult {
     let page = cx.page(None, "tp-cancel-title");
     let permits = tp::holder_permits(cx.app(), h)
         .await
@@ -537,11 +537,11 @@ async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str, error: Option<Stri
         format!("/my/temporary-permits/{id}/cancel"),
         "/my/temporary-permits".into(),
     ];
-    super::common::Confirm::cancel(cx, page, "tp-cancel", what, to, &h.csrf_token, error)
+    super::common::Confirm::cancel(cx, page, "tp-cancel", what, to, &h.csrf_token)
 }
 
 async fn cancel_form(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
-    confirm_cancel(&cx, &h, &id, None).await
+    confirm_cancel(&cx, &h, &id).await
 }
 
 async fn cancel(
@@ -555,6 +555,6 @@ async fn cancel(
         Err(e @ exitentry_services::ServiceError::NotFound(_)) => {
             Err(cx.fail("/my/temporary-permits")(e))
         }
-        Err(e) => confirm_cancel(&cx, &h, &id, Some(message_for(&e, cx.lang))).await,
+        Err(e) => confirm_cancel(&cx.after(Err(cx.shown(&e))), &h, &id).await,
     }
 }

@@ -4,7 +4,7 @@
 
 use super::common::{
     CsrfForm, Cx, Failed, Page, TicketForm, TicketQuery, Up, bookable, chosen_endorsement,
-    csrf_field, form_fields, page_template, render, ticket_for, with_anon_csrf,
+    csrf_field, form_fields, office_name, page_template, render, ticket_for, with_anon_csrf,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -47,7 +47,8 @@ page_template! {
 
 page_template! {
     Tickets = "kiosk/tickets.html" {
-        device: DeviceSession,
+        /// The device's office by its name in the reader's language.
+        office: String,
         action: &'static str,
         csrf: String,
         services: Vec<Service>,
@@ -59,7 +60,8 @@ page_template! {
 
 page_template! {
     Collect = "kiosk/collect.html" {
-        device: DeviceSession,
+        /// The device's office by its name in the reader's language.
+        office: String,
         csrf: String,
         collected: Option<CollectedView>,
         /// What was typed into either form, kept after a refusal.
@@ -94,8 +96,17 @@ fn kiosk_page(cx: &Cx) -> Page {
     cx.page(None, "kiosk-title")
 }
 
+/// Where the device stands: its office's name in the reader's language (the kiosk's own
+/// title if the office cannot be read), never its code.
+async fn office_of(cx: &Cx, device: &DeviceSession) -> String {
+    match exitentry_services::offices::get(cx.app(), &device.office_code).await {
+        Ok(o) => office_name(cx.lang, &o),
+        Err(_) => cx.lang.t("kiosk-title"),
+    }
+}
+
 /// The ticket printer's screen: the ticket just printed, or why none was.
-fn tickets_page(
+async fn tickets_page(
     cx: &Cx,
     csrf: &str,
     device: DeviceSession,
@@ -103,7 +114,7 @@ fn tickets_page(
 ) -> Response {
     let page = Tickets {
         page: kiosk_page(cx),
-        device,
+        office: office_of(cx, &device).await,
         action: "/kiosk/ticket",
         csrf: csrf.to_string(),
         services: bookable(),
@@ -114,7 +125,7 @@ fn tickets_page(
 }
 
 /// The collection kiosk's screen: what was handed out, or why nothing was.
-fn collect_page(
+async fn collect_page(
     cx: &Cx,
     csrf: &str,
     device: DeviceSession,
@@ -133,7 +144,7 @@ fn collect_page(
     };
     let page = Collect {
         page: kiosk_page(cx),
-        device,
+        office: office_of(cx, &device).await,
         csrf: csrf.to_string(),
         collected,
         form,
@@ -160,13 +171,13 @@ async fn home(
     let csrf = anon_csrf(&headers);
     match device {
         None => pair_page(&cx, &csrf),
-        Some(d) if d.kind == "kiosk" => collect_page(&cx, &csrf, d, None),
+        Some(d) if d.kind == "kiosk" => collect_page(&cx, &csrf, d, None).await,
         Some(d) => {
             let ticket = match q.ticket {
                 Some(id) => centre::ticket(cx.app(), Desk::Device(&d), id).await.ok(),
                 None => None,
             };
-            tickets_page(&cx, &csrf, d, ticket)
+            tickets_page(&cx, &csrf, d, ticket).await
         }
     }
 }
@@ -184,7 +195,7 @@ async fn start(cx: Cx) -> Response {
 /// What the collection kiosk just handed out (after the redirect), else the start.
 async fn collected(cx: Cx, headers: HeaderMap, Device(device, _): Device<KioskDevice>) -> Response {
     match cx.made::<CollectedView>() {
-        Some(c) => collect_page(&cx, &anon_csrf(&headers), device, Some(c)),
+        Some(c) => collect_page(&cx, &anon_csrf(&headers), device, Some(c)).await,
         None => Redirect::to(START).into_response(),
     }
 }
@@ -219,12 +230,15 @@ async fn ticket(
     match ticket_for(&cx.s, Desk::Device(&device), &f).await {
         // Post, redirect, get: a reload never prints a second ticket.
         Ok(t) => Redirect::to(&format!("/kiosk?ticket={}", t.id)).into_response(),
-        Err(e) => tickets_page(
-            &cx.at(HOME).after(Err(cx.shown(&e))),
-            &anon_csrf(&headers),
-            device,
-            None,
-        ),
+        Err(e) => {
+            tickets_page(
+                &cx.at(HOME).after(Err(cx.shown(&e))),
+                &anon_csrf(&headers),
+                device,
+                None,
+            )
+            .await
+        }
     }
 }
 
@@ -248,9 +262,9 @@ async fn collect(
         Ok(c) => {
             let c = CollectedView::from(c);
             let cx = cx.at("/kiosk/collected").showing(&c);
-            collect_page(&cx, &csrf, device, Some(c))
+            collect_page(&cx, &csrf, device, Some(c)).await
         }
-        Err(e) => collect_page(&cx.at(HOME).after(Err(cx.shown(&e))), &csrf, device, None),
+        Err(e) => collect_page(&cx.at(HOME).after(Err(cx.shown(&e))), &csrf, device, None).await,
     }
 }
 
@@ -309,7 +323,8 @@ form_fields!(EndorsementForm {
 
 page_template! {
     KioskEndorsements = "kiosk/endorsements.html" {
-        device: DeviceSession,
+        /// The device's office by its name in the reader's language.
+        office: String,
         csrf: String,
         card: String,
         id_number: String,
@@ -376,7 +391,7 @@ async fn endorsements(
         Ok(p) => p,
         Err(e) => {
             let cx = cx.at(HOME).after(Err(cx.shown(&e)));
-            return collect_page(&cx, &csrf, device, None);
+            return collect_page(&cx, &csrf, device, None).await;
         }
     };
     let mut printed = None;
@@ -431,7 +446,7 @@ async fn endorsements_page(
     let choices = ea::choices(app, person).await.unwrap_or_default();
     let page = KioskEndorsements {
         page: kiosk_page(cx),
-        device,
+        office: office_of(cx, &device).await,
         csrf: csrf.to_string(),
         card: f.card,
         id_number: f.id_number,

@@ -2,8 +2,8 @@
 //! shown on a printable page with the QR.
 
 use super::common::{
-    CsrfForm, CsrfOnly, Cx, StaffWith, beijing, csrf_field, form_fields, invalid_or_conflict, need,
-    page_template, qr_svg, redirect_or_again, render,
+    CsrfForm, CsrfOnly, Cx, OfficeNames, StaffWith, beijing, csrf_field, form_fields,
+    invalid_or_conflict, need, page_template, qr_svg, redirect_or_again, render,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -123,9 +123,14 @@ async fn print_page(
     let proof = lp::for_print(cx.app(), id, holder.as_ref(), staff.as_ref())
         .await
         .map_err(cx.fail(&cx.here()))?;
+    let mut proof = ProofCard::from(proof);
+    // The issuing office by its name in the reader's language, never its code.
+    proof.office = OfficeNames::of(cx, [proof.office.as_str()])
+        .await
+        .name(&proof.office);
     Ok(render(&Print {
         page: cx.page(staff, "lp-title"),
-        proof: proof.into(),
+        proof,
         back,
     }))
 }

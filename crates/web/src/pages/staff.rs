@@ -1,9 +1,9 @@
 //! Officer pages: sign-in, the desk, registry search, a person's page, administration.
 
 use super::common::{
-    CsrfField, CsrfForm, CsrfOnly, Cx, Failed, NextQuery, Refusal, SignIn, StaffWith, Up,
-    csrf_field, form_fields, invalid, invalid_or_conflict, need, outcome, page_template, render,
-    when_micros,
+    CsrfField, CsrfForm, CsrfOnly, Cx, Failed, NextQuery, OfficeNames, Refusal, SignIn, StaffWith,
+    Up, csrf_field, form_fields, invalid, invalid_or_conflict, need, outcome, page_template,
+    render, when_micros,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -154,6 +154,8 @@ page_template! {
     PersonPage = "staff/person.html" {
         person: PersonView,
         documents: Vec<DocumentView>,
+        /// The documents' offices by name.
+        offices: OfficeNames,
         state_personnel: bool,
         can_mark_state_personnel: bool,
         csrf: String,
@@ -163,20 +165,12 @@ page_template! {
         can_record_hukou: bool,
         /// The last attempt to record the hukou area was refused: why.
         hukou_error: Option<String>,
+        /// What that attempt typed (area, reason), to correct rather than type again.
+        hukou_kept: (String, String),
     }
 }
 
-#[derive(Deserialize, Default)]
-struct PersonQuery {
-    hukou_error: Option<String>,
-}
-
-async fn person(
-    cx: Cx,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-    Query(q): Query<PersonQuery>,
-) -> PageResult {
+async fn person(cx: Cx, Staff(staff): Staff, Path(id): Path<String>) -> PageResult {
     let (who, lang) = (staff.clone(), cx.lang);
     let mut page = cx.page(Some(staff), "person-title");
     let path = page.path.clone();
@@ -206,15 +200,22 @@ async fn person(
         .name_zh
         .clone()
         .unwrap_or_else(|| person.name_latin.clone());
+    let codes = documents.iter().filter_map(|d| d.office_code.as_deref());
+    let offices = OfficeNames::of(&cx, codes).await;
     Ok(render(&PersonPage {
+        offices,
         account_mobile: history.mobile_masked,
         account_events,
         can_record_hukou: who.role.can(Permission::RecordHukou),
-        // Only our own codes come back here; anything else shows nothing.
-        hukou_error: q
-            .hukou_error
-            .filter(|c| c.len() <= 40 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-            .and_then(|c| lang.try_t(&format!("err-{c}"))),
+        // A refused attempt comes back through the flash, next to the field.
+        hukou_error: match &cx.outcome {
+            Some(Err(f)) => Some(f.said.text(lang).to_string()),
+            _ => None,
+        },
+        hukou_kept: cx
+            .kept::<HukouForm>()
+            .map(|f| (f.hukou_area, f.reason))
+            .unwrap_or_default(),
         page,
         person,
         documents,
@@ -227,6 +228,7 @@ async fn person(
 page_template! {
     Users = "staff/users.html" {
         users: Vec<StaffSummary>,
+        offices: OfficeNames,
         roles: Vec<&'static str>,
         /// The new account's form as posted, after a refusal (never the password).
         form: NewUser,
@@ -240,8 +242,10 @@ async fn users_page(cx: &Cx, staff: StaffSession) -> PageResult {
     let users = auth::list_staff(cx.app(), &who)
         .await
         .map_err(cx.fail(&page.path))?;
+    let offices = OfficeNames::of(cx, users.iter().filter_map(|u| u.office_code.as_deref())).await;
     Ok(cx.render(&Users {
         page,
+        offices,
         users,
         roles: Role::ALL.iter().map(|r| r.code()).collect(),
         form: cx.kept().unwrap_or_default(),
@@ -301,8 +305,8 @@ async fn record_hukou(
     let path = format!("/staff/people/{id}");
     match registry::set_hukou_area(cx.app(), &staff, id, &f.hukou_area, &f.reason).await {
         Ok(()) => Ok(Redirect::to(&format!("{path}#hukou")).into_response()),
-        Err(ServiceError::Invalid { error, .. }) => {
-            Ok(Redirect::to(&format!("{path}?hukou_error={}#hukou", error.code)).into_response())
+        Err(e @ ServiceError::Invalid { .. }) => {
+            Ok(cx.failed_to(&format!("{path}#hukou"), cx.shown(&e)))
         }
         Err(e) => Err(cx.fail(&path)(e)),
     }

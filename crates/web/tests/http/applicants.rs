@@ -32,8 +32,13 @@ async fn applicants_see_only_their_own_pre_applications(backend: Backend) {
             .await
             .contains("JPEG, PNG or PDF")
     );
+    assert!(
+        refused.ends_with("#documents") && !refused.contains("error="),
+        "{refused}"
+    );
     let r = upload(&john, &csrf, "empty.png", Vec::new()).await.unwrap();
-    assert!(header(&r, LOCATION).contains("error="));
+    assert!(!header(&r, LOCATION).contains("error="));
+    assert!(!exitentry_test_support::flash_error(&r).is_empty());
     let r = upload(&john, &csrf, "../../etc/passwd.png", TINY_PNG.to_vec())
         .await
         .unwrap();

@@ -156,6 +156,25 @@ async fn appointments_over_the_api(backend: Backend) {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let page = t.text(&holder, "/my/appointments").await;
     assert!(page.contains(mine["reference"].as_str().unwrap()));
+    // The confirmation gives the office's address in the page's language.
+    let shown = format!(
+        "/my/appointments/{}",
+        mine["appointment_id"].as_str().unwrap()
+    );
+    let (hans, hant) = ("广州市天河区天河北路1号", "廣州市天河區天河北路1號");
+    for (lang, address, not) in [
+        (
+            "en",
+            "No. 1 Tianhe North Road, Tianhe District, Guangzhou",
+            "天河",
+        ),
+        ("zh-Hant", hant, hans),
+        ("zh-Hans", hans, hant),
+    ] {
+        let html = t.text_in(&holder, &shown, lang).await;
+        assert!(html.contains(address), "{lang}: {html}");
+        assert!(!html.contains(not), "{lang}: {html}");
+    }
     // Cancelling from the pages is confirmed first, on a page of its own.
     let path = format!(
         "/my/appointments/{}/cancel",
@@ -170,10 +189,20 @@ async fn appointments_over_the_api(backend: Backend) {
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/my/appointments");
+    // Cancelling again is refused on the confirmation's own GET address (post/redirect/get):
+    // a reload or a language switch shows why, never an error of the browser's.
     let again = t
         .post_form(&holder, &path, &[("csrf", csrf.as_str())])
         .await;
-    assert!(again.status().is_client_error(), "{}", again.status());
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(again.headers()["location"], path.as_str());
+    let why = exitentry_test_support::flash_error(&again);
+    assert!(!why.is_empty());
+    for _ in 0..2 {
+        let shown = t.get_in(&holder, &path, "en").await;
+        assert_eq!(shown.status(), StatusCode::OK);
+        assert!(shown.text().await.unwrap().contains(&why));
+    }
 
     // Building pages: clerks yes, reviewers no; the display is public.
     let clerk = t.staff("clerk").await;

@@ -90,4 +90,37 @@ async fn hong_kong_centres_show_their_level_and_keep_their_own_holidays(backend:
     t.stop().await;
 }
 
-backend_tests!(hong_kong_centres_show_their_level_and_keep_their_own_holidays);
+/// An office's address follows the page's language on its page, in the directory and in
+/// the API; where the registry holds it only in Simplified Chinese, that address is shown
+/// rather than nothing.
+async fn addresses_follow_the_page_language(backend: Backend) {
+    let t = TestApp::seeded(backend, 0).await;
+    let c = t.client();
+    let en = "No. 1 Tianhe North Road, Tianhe District, Guangzhou";
+    let (hans, hant) = ("广州市天河区天河北路1号", "廣州市天河區天河北路1號");
+    for (lang, address, not) in [
+        ("en", en, "天河北路"),
+        ("zh-Hant", hant, hans),
+        ("zh-Hans", hans, hant),
+    ] {
+        for path in ["/offices/GZ-TH-001", "/offices?district=Tianhe"] {
+            let page = t.text_in(&c, path, lang).await;
+            assert!(page.contains(address), "{lang} {path}: {page}");
+            assert!(!page.contains(not), "{lang} {path}: {page}");
+        }
+        // Only the Simplified address is held: it stands in for the others.
+        let page = t.text_in(&c, "/offices/GZ-YX-001", lang).await;
+        assert!(page.contains("广州市越秀区解放南路3号"), "{lang}");
+    }
+    let json = get_json(&c, t.url("/api/v1/offices/GZ-TH-001")).await;
+    assert_eq!(json["address"], "广州市天河区天河北路1号");
+    assert_eq!(json["address_zh_hant"], "廣州市天河區天河北路1號");
+    assert_eq!(json["address_en"], en);
+    let json = get_json(&c, t.url("/api/v1/offices/GZ-YX-001")).await;
+    assert_eq!(json["address_en"], "广州市越秀区解放南路3号");
+}
+
+backend_tests!(
+    hong_kong_centres_show_their_level_and_keep_their_own_holidays,
+    addresses_follow_the_page_language
+);

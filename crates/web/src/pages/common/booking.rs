@@ -3,7 +3,7 @@
 //! may still book (none inside the change cut-off).
 
 use crate::extract::context::Cx;
-use crate::render::{beijing, office_name};
+use crate::render::{beijing, office_address, office_name};
 use chrono::{Duration, NaiveDate};
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
@@ -63,11 +63,12 @@ pub async fn slot_search(
     (search, error)
 }
 
-/// One office in the picker: its code, its name in the reader's language and its earliest
-/// free time ("" when it has none within the horizon).
+/// One office in the picker: its code, its name and address in the reader's language and
+/// its earliest free time ("" when it has none within the horizon).
 pub struct OfficeOption {
     pub code: String,
     pub name: String,
+    pub address: String,
     pub earliest: String,
 }
 
@@ -90,6 +91,16 @@ pub struct OfficePicker {
 impl OfficePicker {
     pub fn is_selected(&self, code: &str) -> bool {
         self.selected == code
+    }
+
+    /// The selected office's address (shown under the picker: where the times are).
+    pub fn selected_address(&self) -> Option<&str> {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.offices)
+            .find(|o| o.code == self.selected)
+            .map(|o| o.address.as_str())
+            .filter(|a| !a.is_empty())
     }
 }
 
@@ -136,6 +147,7 @@ pub async fn office_picker(
                 .map(|o| OfficeOption {
                     code: o.office.code.as_str().to_string(),
                     name: office_name(cx.lang, &o.office),
+                    address: office_address(cx.lang, &o.office),
                     earliest: o
                         .earliest
                         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())

@@ -3,14 +3,14 @@
 
 mod actions;
 mod booking;
-mod redirected;
+mod office_names;
 mod sign_in;
 
 pub use actions::{
     conflict, invalid, invalid_or_conflict, outcome, redirect_or_again, with_anon_csrf,
 };
 pub use booking::{OfficePicker, SlotSearch, office_picker, slot_search};
-pub use redirected::{carried_error, with_error};
+pub use office_names::OfficeNames;
 pub use sign_in::{SignIn, next_within};
 
 use crate::AppState;
@@ -22,8 +22,8 @@ pub(crate) use crate::extract::forms::{back, csrf_field, form_fields};
 pub use crate::extract::staff::{StaffWith, need};
 pub(crate) use crate::render::page_template;
 pub use crate::render::{
-    Failed, Outcome, Page, at, beijing, office_name, qr_svg, render, urlencoding_min, when_micros,
-    yuan, yuan_digits,
+    Failed, Outcome, Page, at, beijing, office_address, office_name, qr_svg, render,
+    urlencoding_min, when_micros, yuan, yuan_digits,
 };
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -188,7 +188,8 @@ pub fn chosen_endorsement(choice: &str) -> ApplyRequest {
 }
 
 /// The page that confirms an irreversible action before it is taken (GET shows it, the
-/// button POSTs): what will happen, that it cannot be undone, and a way back.
+/// button POSTs): what will happen, that it cannot be undone, and a way back. A refused
+/// action shows it again with why (its error summary), at its GET address.
 #[derive(askama::Template)]
 #[template(path = "confirm.html")]
 pub struct Confirm {
@@ -201,22 +202,14 @@ pub struct Confirm {
     pub action: String,
     pub button: String,
     pub back: String,
-    pub error: Option<String>,
 }
 
 impl Confirm {
-    /// The page, with the status of the error it shows (200 without one).
-    pub fn respond(self) -> Response {
-        let status = if self.error.is_some() {
-            axum::http::StatusCode::CONFLICT
-        } else {
-            axum::http::StatusCode::OK
-        };
-        (status, render(&self)).into_response()
-    }
-
     /// The confirmation of a cancel, its words from the `<key>-consequence` and
-    /// `<key>-confirm` messages; `to` is where the button posts and where "back" goes.
+    /// `<key>-confirm` messages; `to` is where the button posts and where "back" goes. With
+    /// a refusal (`cx.after(Err(…))`) drawn in answer to the POST, it goes out as a redirect
+    /// to the confirmation's own GET address (post/redirect/get), so a reload or a language
+    /// switch shows it again instead of an error of the browser's.
     pub fn cancel(
         cx: &Cx,
         page: Page,
@@ -224,18 +217,15 @@ impl Confirm {
         what: String,
         [action, back]: [String; 2],
         csrf: &str,
-        error: Option<String>,
     ) -> crate::error::PageResult {
-        Ok(Confirm {
+        Ok(cx.render(&Confirm {
             what,
             consequence: cx.lang.t(&format!("{key}-consequence")),
             action,
             button: cx.lang.t(&format!("{key}-confirm")),
             back,
             csrf: csrf.to_string(),
-            error,
             page,
-        }
-        .respond())
+        }))
     }
 }
