@@ -704,6 +704,15 @@ scope-verify_linkage = Check a travel permit with its residence permit
 scope-verify_credential = Check QR credentials
 scope-book_appointments = Book appointments for applicants
 scope-border = Border control
+# What a relying party checked and what the check answered (the partners page's usage).
+vkind-permit = Permit
+vkind-linkage = Permit and residence permit
+vkind-credential = QR credential
+vresult-valid = Valid
+vresult-invalid = Not valid
+vresult-no_match = No match
+vresult-linked = Linked
+vresult-not_linked = Not linked
 nav-payments = Payments
 fleet-paper = Paper
 fleet-ink = Ink

@@ -704,6 +704,15 @@ scope-verify_linkage = 核验通行证与居住证的对应关系
 scope-verify_credential = 核验二维码凭证
 scope-book_appointments = 为申请人预约
 scope-border = 边检查验
+# What a relying party checked and what the check answered (the partners page's usage).
+vkind-permit = 证件
+vkind-linkage = 通行证与居住证
+vkind-credential = 二维码凭证
+vresult-valid = 有效
+vresult-invalid = 无效
+vresult-no_match = 不匹配
+vresult-linked = 已关联
+vresult-not_linked = 未关联
 nav-payments = 支付对账
 fleet-paper = 纸张
 fleet-ink = 墨水

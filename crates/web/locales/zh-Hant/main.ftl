@@ -704,6 +704,15 @@ scope-verify_linkage = 核驗通行證與居住證的對應關係
 scope-verify_credential = 核驗二維碼憑證
 scope-book_appointments = 為申請人預約
 scope-border = 邊檢查驗
+# What a relying party checked and what the check answered (the partners page's usage).
+vkind-permit = 證件
+vkind-linkage = 通行證與居住證
+vkind-credential = 二維碼憑證
+vresult-valid = 有效
+vresult-invalid = 無效
+vresult-no_match = 不相符
+vresult-linked = 已關聯
+vresult-not_linked = 未關聯
 nav-payments = 支付對賬
 fleet-paper = 紙張
 fleet-ink = 墨水

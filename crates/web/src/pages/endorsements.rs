@@ -37,6 +37,26 @@ page_template! {
         holder: HolderSession,
         choices: Vec<Choice>,
         applications: Vec<ApplicationView>,
+        /// The choice a refused application posted (kept on reload), else "".
+        chosen: String,
+    }
+}
+
+impl List {
+    /// A choice as its radio button posts it (`destination|kind|months|trips`).
+    fn value_of(&self, c: &Choice) -> String {
+        format!(
+            "{}|{}|{}|{}",
+            c.destination, c.kind, c.validity_months, c.trips
+        )
+    }
+
+    /// Whether `c` is ticked: the choice a refused application posted, else the first.
+    fn ticked(&self, c: &Choice, first: &bool) -> bool {
+        match self.choices.iter().any(|o| self.value_of(o) == self.chosen) {
+            true => self.value_of(c) == self.chosen,
+            false => *first,
+        }
     }
 }
 
@@ -56,7 +76,9 @@ async fn list_page(cx: &Cx, h: HolderSession) -> PageResult {
             Vec::new()
         }
     };
+    let chosen = cx.kept::<ApplyForm>().map(|f| f.choice).unwrap_or_default();
     Ok(cx.render(&List {
+        chosen,
         page,
         holder: h,
         choices,
