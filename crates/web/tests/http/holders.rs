@@ -235,11 +235,22 @@ async fn a_holder_confirms_before_cancelling_a_permit(backend: Backend) {
         .await;
     assert!(my.contains("The permit is cancelled"));
     assert!(cancel_link(&my).is_none());
-    // Again: the confirmation says it is no longer valid, with nothing done.
+    // Again: the confirmation says it is no longer valid, with nothing done, at its own GET
+    // address (post/redirect/get: a reload shows it again, never 405 or 409).
     let again = t
         .post_form(&holder, &path, &[("csrf", csrf_field(&confirm).as_str())])
         .await;
-    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(again.headers()["location"], path.as_str());
+    let why = exitentry_test_support::flash_error(&again);
+    assert!(!why.is_empty());
+    for lang in ["en", "en", "zh-Hant"] {
+        let shown = t.get_in(&holder, &path, lang).await;
+        assert_eq!(shown.status(), StatusCode::OK, "{lang}");
+        let shown = shown.text().await.unwrap();
+        assert!(shown.contains("class=\"error-summary\""), "{lang}: {shown}");
+    }
+    assert!(t.text_in(&holder, &path, "en").await.contains(&why));
     // Another holder's permit is not found.
     let r = t.get(&t.client(), &path).await;
     assert!(r.status().is_redirection());

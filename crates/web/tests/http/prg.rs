@@ -2,7 +2,10 @@
 //! language switch) with what was typed and the error kept, never a page at the POST's
 //! address; the GOV.UK error summary links to the field in error.
 
-use exitentry_test_support::{Backend, TestApp, backend_tests, chan_expiry, csrf_field, header};
+use exitentry_test_support::{
+    Backend, LI_HUA_ID, TestApp, backend_tests, chan_expiry, csrf_field, flash_error, header,
+    person_id,
+};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 
@@ -135,3 +138,29 @@ async fn reception_names_an_unknown_reference(backend: Backend) {
     t.stop().await;
 }
 backend_tests!(reception_names_an_unknown_reference);
+
+/// A refused hukou area comes back to the person page next to its field through the flash
+/// (never a code in the address), with what was typed; a reload shows it again.
+async fn the_hukou_area_refusal_keeps_what_was_typed(backend: Backend) {
+    let t = TestApp::seeded(backend, 0).await;
+    let clerk = t.staff("clerk").await;
+    let li = person_id(&t.app, LI_HUA_ID).await;
+    let page = format!("/staff/people/{li}");
+    let csrf = t.csrf(&clerk, &page).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("hukou_area", "12345"),
+        ("reason", "Hukou booklet seen at the counter"),
+    ];
+    let r = t.post_form(&clerk, &format!("{page}/hukou"), &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(header(&r, LOCATION), format!("{page}#hukou"));
+    assert!(!flash_error(&r).is_empty());
+    let body = shown_twice(&t, &clerk, &page, "en").await;
+    assert!(body.contains("id=\"hukou-error\""), "{body}");
+    assert!(body.contains(&flash_error(&r)), "{body}");
+    assert!(body.contains("value=\"12345\""));
+    assert!(body.contains("value=\"Hukou booklet seen at the counter\""));
+    t.stop().await;
+}
+backend_tests!(the_hukou_area_refusal_keeps_what_was_typed);
