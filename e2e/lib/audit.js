@@ -1,6 +1,6 @@
 // After each journey: every page it saw is opened again in the three languages and checked
 // with axe-core (no violation of any impact may remain) and for raw codes a person should not
-// read (`terminal:alipay`, `verify_permit`), and a screenshot of it at phone size
+// read (`terminal:alipay`, `verify_permit`, an office's code), and a screenshot of it at phone size
 // (kiosk size for kiosk pages) is written to e2e/artifacts/, so the pages can be looked at.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -39,8 +39,9 @@ export function trackPages(context) {
 }
 
 // What a person should never read: stored codes (snake_case words, `kind:value` pairs such as
-// `staff:clerk`), a bare region code in brackets, or the time zone written as "UTC+8".
-const RAW = [/\b[a-z]+(?:_[a-z0-9]+)+\b/g, /\b(?:staff|applicant|holder|terminal|device|partner):[\w-]+/g, /\((?:hong_kong|macao|taiwan|mainland)\)/g, /UTC\+8/g];
+// `staff:clerk`), a bare region code in brackets, the time zone written as "UTC+8", or an
+// office's code (`GZ-YX-002`) where its name belongs.
+const RAW = [/\b[a-z]+(?:_[a-z0-9]+)+\b/g, /\b(?:staff|applicant|holder|terminal|device|partner):[\w-]+/g, /\((?:hong_kong|macao|taiwan|mainland)\)/g, /UTC\+8/g, /\b[A-Z]{2}-[A-Z]{2,3}-\d{3}\b/g];
 
 /** Raw codes in the text the page shows (form values and code samples excepted). */
 export async function rawCodes(page) {

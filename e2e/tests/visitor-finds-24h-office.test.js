@@ -114,6 +114,11 @@ describe('visitor finds a 24-hour office', () => {
       await expectText(page.locator('main h1'), first.name);
       await expectText(page.locator('main .badge.ok'), '24小時開放');
       await expectAttribute(html, 'lang', 'zh-Hant');
+      // Its address in the page's language: Traditional here, English on the English page.
+      await expectText(page.locator('#office-address'), /^廣州市天河區/);
+      await page.locator('nav.langs a[hreflang="en"]').click();
+      await expectAttribute(html, 'lang', 'en');
+      await expectText(page.locator('#office-address'), /Tianhe District, Guangzhou$/);
     }));
 
   test('Accept-Language zh-HK alone yields Traditional Chinese on the first visit', (t) =>

@@ -3,7 +3,7 @@
 //! documents uploaded, check your answers, submission and what happens next, what a
 //! reviewer asked to supplement, the history. Problems are shown only once the applicant
 //! saves or continues (`?check=1`), in an error summary that links to each field; every
-//! action redirects to a page a GET reloads, errors carried by their code.
+//! action redirects to a page a GET reloads, errors carried in the flash (`Cx::failed_to`).
 
 use super::common::{
     CsrfForm, CsrfMultipart, CsrfOnly, Cx, Up, conflict, csrf_field, file_response,

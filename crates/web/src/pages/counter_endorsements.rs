@@ -3,8 +3,8 @@
 //! reviewers confirm or reject the relative declared for a family visit.
 
 use super::common::{
-    Back, CounterPayment, CsrfForm, Cx, Page, Pairs, StaffWith, Up, csrf_field, form_fields, need,
-    page_template, redirect_or_again, render,
+    Back, CounterPayment, CsrfForm, Cx, OfficeNames, Page, Pairs, StaffWith, Up, csrf_field,
+    form_fields, need, page_template, redirect_or_again, render,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -242,10 +242,21 @@ page_template! {
     }
 }
 
+/// The applications' offices by their names in the reader's language, never their codes.
+async fn office_names(cx: &Cx, list: &mut [StaffView]) {
+    let names = OfficeNames::of(cx, list.iter().filter_map(|v| v.office.as_deref())).await;
+    for v in list {
+        v.office = v.office.as_deref().map(|o| names.name(o));
+    }
+}
+
 async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> PageResult {
     let v = counter::get(cx.app(), &staff, id)
         .await
         .map_err(cx.fail(&format!("{LOOKUP}/{id}")))?;
+    let mut list = [v];
+    office_names(cx, &mut list).await;
+    let [v] = list;
     Ok(cx.render(&Show {
         csrf: staff.csrf_token.clone(),
         can_pay: staff.role.can(Permission::ServeCounter),
@@ -287,9 +298,10 @@ page_template! {
 const REVIEWS: &str = "/staff/endorsements/review";
 
 async fn queue(cx: Cx, StaffWith(staff, _): StaffWith<need::ReviewEndorsements>) -> PageResult {
-    let list = counter::review_queue(cx.app(), &staff)
+    let mut list = counter::review_queue(cx.app(), &staff)
         .await
         .map_err(cx.fail(REVIEWS))?;
+    office_names(&cx, &mut list).await;
     Ok(render(&Queue {
         page: cx.page(Some(staff), "cend-review-title"),
         list,
