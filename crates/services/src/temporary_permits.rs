@@ -450,8 +450,7 @@ pub async fn resend_sms_code(app: &App, id: &str, lang: Lang) -> Result<DateTime
 #[derive(Debug, Clone)]
 pub struct ApplicationView {
     pub id: String,
-    /// `awaiting_sms`, `awaiting_face` or `issued`.
-    pub state: String,
+    pub state: Step,
     pub mobile_masked: String,
     /// When a new SMS code may be asked for (while awaiting the code).
     pub resend_at: Option<DateTime<Utc>>,
@@ -475,7 +474,7 @@ pub async fn application(app: &App, id: &str) -> Result<ApplicationView> {
         id: a.id,
         resend_at: (a.state == Step::AwaitingSms).then(|| from_micros(a.sms_sent_at) + wait),
         mobile_masked: mask_mobile(&a.mobile),
-        state: a.state.code().to_string(),
+        state: a.state,
         permit,
     })
 }

@@ -199,6 +199,15 @@ pub async fn applications(
             "status is accepted, paid, ready or collected",
         ));
     };
+    applications_in(app, staff, status).await
+}
+
+/// [`applications`] in a state the caller names as such.
+pub(super) async fn applications_in(
+    app: &App,
+    staff: &StaffSession,
+    status: CentreApplicationState,
+) -> Result<Vec<ApplicationView>> {
     let mut conn = app.db.conn().await?;
     let rows = store::applications_at(&mut conn, staff.office_code.as_deref(), status, 500).await?;
     let mut out = Vec::with_capacity(rows.len());

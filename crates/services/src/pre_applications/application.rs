@@ -108,7 +108,7 @@ pub(super) async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Re
             history
                 .iter()
                 .rev()
-                .find(|e| e.kind == "supplement_requested")
+                .find(|e| e.kind == PreApplicationState::SupplementRequested.code())
                 .cloned()
         })
         .flatten();

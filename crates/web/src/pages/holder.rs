@@ -19,6 +19,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use exitentry_domain::states::TemporaryPermitApplicationState as Step;
 use exitentry_services::holders::{self, HolderSession};
 use exitentry_services::temporary_permits::{self as tp, ApplyInput};
 use serde::Deserialize;
@@ -311,10 +312,10 @@ async fn code_page(cx: &Cx, id: &str, csrf: String) -> Response {
         Ok(v) => v,
         Err(_) => return restart(),
     };
-    match view.state.as_str() {
-        "awaiting_face" => return Redirect::to("/temporary-permit/face").into_response(),
-        "issued" => return Redirect::to("/temporary-permit/issued").into_response(),
-        _ => {}
+    match view.state {
+        Step::AwaitingFace => return Redirect::to("/temporary-permit/face").into_response(),
+        Step::Issued => return Redirect::to("/temporary-permit/issued").into_response(),
+        Step::AwaitingSms => {}
     }
     let page = Code {
         page: cx.page(None, "tp-title"),
@@ -385,9 +386,9 @@ async fn face_form(cx: Cx, headers: HeaderMap) -> Response {
         return restart();
     };
     match tp::application(cx.app(), &id).await.map(|v| v.state) {
-        Ok(state) if state == "awaiting_face" => face_page(&cx, anon_csrf(&headers)),
-        Ok(state) if state == "issued" => Redirect::to("/temporary-permit/issued").into_response(),
-        Ok(_) => Redirect::to("/temporary-permit/code").into_response(),
+        Ok(Step::AwaitingFace) => face_page(&cx, anon_csrf(&headers)),
+        Ok(Step::Issued) => Redirect::to("/temporary-permit/issued").into_response(),
+        Ok(Step::AwaitingSms) => Redirect::to("/temporary-permit/code").into_response(),
         Err(_) => restart(),
     }
 }
