@@ -491,8 +491,8 @@ fn mask_mobile(m: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct PermitView {
     pub id: String,
-    /// `valid`, `expired`, `cancelled` or `revoked`.
-    pub status: &'static str,
+    /// As a reader sees it now (`Expired` once past its end).
+    pub status: TemporaryPermitState,
     pub valid_from: DateTime<Utc>,
     pub valid_until: DateTime<Utc>,
     pub issued_at: DateTime<Utc>,
@@ -523,7 +523,7 @@ fn list_view(app: &App, r: store::PermitListRow) -> PermitView {
     let status = r.permit.status.on(r.permit.valid_until, app.now_micros());
     PermitView {
         id: r.permit.id,
-        status: status.code(),
+        status,
         valid_from: from_micros(r.permit.valid_from),
         valid_until: from_micros(r.permit.valid_until),
         issued_at: from_micros(r.created_at),

@@ -177,6 +177,12 @@ pub async fn application(app: &App, staff: &StaffSession, id: &str) -> Result<Ap
     application_view(&mut conn, &a).await
 }
 
+/// The states staff list applications in, each a tab of the list.
+pub const LISTED: [CentreApplicationState; 4] = {
+    use CentreApplicationState::*;
+    [Accepted, Paid, Ready, Collected]
+};
+
 /// Applications of the staff member's office (or all, for those without one) in a status.
 pub async fn applications(
     app: &App,
@@ -188,11 +194,7 @@ pub async fn applications(
     {
         return Err(ServiceError::Forbidden);
     }
-    use CentreApplicationState as S;
-    let Some(status) = [S::Accepted, S::Paid, S::Ready, S::Collected]
-        .into_iter()
-        .find(|s| s.code() == status)
-    else {
+    let Some(status) = LISTED.into_iter().find(|s| s.code() == status) else {
         return Err(ServiceError::bad_input(
             "status",
             ErrorCode::BadStatus,

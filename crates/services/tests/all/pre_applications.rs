@@ -6,6 +6,7 @@
 
 use exitentry_domain::hrp::Form;
 use exitentry_domain::staff::Role;
+use exitentry_domain::states::PreApplicationState;
 use exitentry_services::appointments::{self as ap, Booker, BookingRequest};
 use exitentry_services::auth::StaffSession;
 use exitentry_services::centre::{self, AcceptRequest, Desk, PhotoView, TicketView};
@@ -359,7 +360,7 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         ));
     }
     let d = hrp::submit(&app, &me, &a.id).await.unwrap();
-    assert_eq!((d.status.as_str(), d.round), ("submitted", 1));
+    assert_eq!((d.status, d.round), (PreApplicationState::Submitted, 1));
     assert_refused!(hrp::save(&app, &me, &a.id, &form()), "not_editable");
     // Once submitted, the reviewer reads it and its documents.
     let reviewer = staff(Role::Reviewer, "peek");
@@ -472,13 +473,13 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         "{body}"
     );
     let d = hrp::get(&app, &me, &a.id).await.unwrap();
-    assert_eq!(d.status, "supplement_requested");
+    assert_eq!(d.status, PreApplicationState::SupplementRequested);
     assert_eq!(d.requested.as_ref().unwrap().items, ["passport"]);
     hrp::upload(&app, &me, &a.id, "passport", "passport-full.pdf", PDF)
         .await
         .unwrap();
     let d = hrp::submit(&app, &me, &a.id).await.unwrap();
-    assert_eq!((d.status.as_str(), d.round), ("submitted", 2));
+    assert_eq!((d.status, d.round), (PreApplicationState::Submitted, 2));
 
     // Second round: approved, with the booking link by email; now the booking works.
     hrp::claim(&app, &ann, &a.id).await.unwrap();
@@ -602,7 +603,7 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         )
         .await
         .unwrap();
-        assert_eq!(d.status, "rejected");
+        assert_eq!(d.status, PreApplicationState::Rejected);
     }
 }
 

@@ -15,6 +15,7 @@ use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use exitentry_domain::office::Service;
+use exitentry_domain::states::AppointmentState;
 use exitentry_services::ServiceError;
 use exitentry_services::appointments::{self as ap, AppointmentView, Booker, BookingRequest};
 use exitentry_services::holders::HolderSession;
@@ -195,8 +196,7 @@ async fn show(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
     let a = ap::get(cx.app(), Booker::Holder(&h), &id)
         .await
         .map_err(cx.fail(&page.path))?;
-    let changeable = a.status == exitentry_domain::states::AppointmentState::Booked.code()
-        && cx.app().now() < a.changeable_until;
+    let changeable = a.status == AppointmentState::Booked && cx.app().now() < a.changeable_until;
     let (office, address) = office_label(&cx, &a.office_code).await;
     Ok(render(&Show {
         qr: qr_svg(&a.reference).unwrap_or_default(),

@@ -12,6 +12,7 @@ use axum::Router;
 use axum::extract::{Form, Path};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use exitentry_domain::states::EndorsementApplicationState;
 use exitentry_services::ServiceError;
 use exitentry_services::endorsement_applications::{self as ea, ApplicationView, Choice};
 use exitentry_services::holders::HolderSession;

@@ -20,6 +20,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use exitentry_domain::states::TemporaryPermitApplicationState as Step;
+use exitentry_domain::states::TemporaryPermitState;
 use exitentry_services::holders::{self, HolderSession};
 use exitentry_services::temporary_permits::{self as tp, ApplyInput};
 use serde::Deserialize;

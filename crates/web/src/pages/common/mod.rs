@@ -28,6 +28,7 @@ pub use crate::render::{
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use exitentry_domain::office::Service;
+use exitentry_domain::states::TemporaryPermitState;
 use exitentry_services::ServiceError;
 use exitentry_services::centre::{self, Desk, TicketView};
 use exitentry_services::endorsement_applications::ApplyRequest;
@@ -61,7 +62,7 @@ pub struct NextQuery {
 /// A permit as shown on the holder's pages: times in Beijing, the QR as inline SVG.
 pub struct PermitCard {
     pub id: String,
-    pub status: &'static str,
+    pub status: TemporaryPermitState,
     pub valid_from: String,
     pub valid_until: String,
     pub uses: Vec<&'static str>,
