@@ -4,8 +4,8 @@
 //! cancelling it before the cut-off.
 
 use super::common::{
-    CsrfForm, CsrfOnly, Cx, OfficePicker, SlotSearch, Up, carried_error, csrf_field, office_name,
-    office_picker, page_template, qr_svg, slot_search, urlencoding_min, with_error,
+    BookingQuery, CsrfForm, CsrfOnly, Cx, OfficePicker, SlotSearch, Up, booking_form, csrf_field,
+    office_name, page_template, qr_svg, urlencoding_min, with_error,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -75,20 +75,7 @@ async fn booked(cx: &Cx, a: ap::AppointmentView) -> Booked {
     }
 }
 
-#[derive(Deserialize, Default)]
-struct BookQuery {
-    #[serde(default)]
-    office: String,
-    #[serde(default)]
-    date: String,
-    #[serde(default)]
-    r#move: String,
-    /// Why the last booking attempt failed (an error code), shown once more on reload.
-    #[serde(default)]
-    error: String,
-}
-
-async fn book_page(cx: &Cx, me: ApplicantSession, id: &str, q: BookQuery) -> PageResult {
+async fn book_page(cx: &Cx, me: ApplicantSession, id: &str, q: BookingQuery) -> PageResult {
     let path = format!("{LIST}/{id}/book");
     let d = hrp::get(cx.app(), &me, id).await.map_err(cx.fail(&path))?;
     let booked = match ap::applicant_booking(cx.app(), &me)
@@ -100,12 +87,9 @@ async fn book_page(cx: &Cx, me: ApplicantSession, id: &str, q: BookQuery) -> Pag
     };
     let moving = booked.as_ref().is_some_and(|b| b.changeable) && q.r#move == "1";
     let service = Service::HrpNonChinese;
-    let picker = office_picker(cx, Booker::Applicant(&me), service, &q.office)
+    let (cx, picker, search) = booking_form(cx, Booker::Applicant(&me), service, &q)
         .await
         .map_err(cx.fail(&path))?;
-    let day = picker.earliest_day;
-    let (search, refusal) = slot_search(cx, &picker.selected, service, &q.date, day).await;
-    let cx = cx.or_failed(carried_error(cx, &q.error)).or_failed(refusal);
     Ok(cx.render(&Book {
         page: cx.page(None, "apply-book-title"),
         me,
@@ -121,7 +105,7 @@ async fn book_form(
     cx: Cx,
     Applicant(a): Applicant,
     Path(id): Path<String>,
-    Query(q): Query<BookQuery>,
+    Query(q): Query<BookingQuery>,
 ) -> PageResult {
     book_page(&cx, a, &id, q).await
 }

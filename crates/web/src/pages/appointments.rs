@@ -3,9 +3,9 @@
 //! cut-off. Works without JavaScript.
 
 use super::common::{
-    CsrfForm, Cx, OfficePicker, SlotSearch, back, beijing, bookable, carried_error, conflict,
-    csrf_field, form_fields, office_name, office_picker, page_template, qr_svg, render,
-    slot_search, urlencoding_min, with_error,
+    BookingQuery, CsrfForm, Cx, OfficePicker, SlotSearch, back, beijing, bookable, booking_form,
+    conflict, csrf_field, form_fields, office_name, page_template, qr_svg, render, urlencoding_min,
+    with_error,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -20,7 +20,6 @@ use exitentry_services::ServiceError;
 use exitentry_services::appointments::{self as ap, AppointmentView, Booker, BookingRequest};
 use exitentry_services::holders::HolderSession;
 use exitentry_services::offices;
-use serde::Deserialize;
 
 back!(MyAppointments = LIST);
 csrf_field!(BookForm, MoveForm);
@@ -74,22 +73,6 @@ async fn list(cx: Cx, Holder(h): Holder) -> PageResult {
     list_page(&cx, h).await
 }
 
-#[derive(Deserialize, Default)]
-struct NewQuery {
-    #[serde(default)]
-    office: String,
-    #[serde(default)]
-    service: String,
-    #[serde(default)]
-    date: String,
-    /// Moving an existing booking instead of making a new one.
-    #[serde(default)]
-    r#move: String,
-    /// Why the last attempt failed (an error code), shown again on reload.
-    #[serde(default)]
-    error: String,
-}
-
 page_template! {
     New = "holder/appointment_new.html" {
         holder: HolderSession,
@@ -101,21 +84,16 @@ page_template! {
     }
 }
 
-async fn new(cx: Cx, Holder(h): Holder, Query(q): Query<NewQuery>) -> PageResult {
+async fn new(cx: Cx, Holder(h): Holder, Query(q): Query<BookingQuery>) -> PageResult {
     // The office list follows the chosen service (the first bookable one by default).
     let service = Service::parse(&q.service)
         .ok()
         .filter(|s| s.bookable())
         .unwrap_or(Service::EepApplication);
     // Only offices offering it, the holder's city first, one selected with its earliest day.
-    let picker = office_picker(&cx, Booker::Holder(&h), service, &q.office)
+    let (cx, picker, search) = booking_form(&cx, Booker::Holder(&h), service, &q)
         .await
         .map_err(cx.fail(&cx.here()))?;
-    let day = picker.earliest_day;
-    let (search, refusal) = slot_search(&cx, &picker.selected, service, &q.date, day).await;
-    let cx = cx
-        .or_failed(carried_error(&cx, &q.error))
-        .or_failed(refusal);
     Ok(cx.render(&New {
         page: cx.page(None, "appt-new-title"),
         holder: h,

@@ -9,7 +9,7 @@ mod sign_in;
 pub use actions::{
     conflict, invalid, invalid_or_conflict, outcome, redirect_or_again, with_anon_csrf,
 };
-pub use booking::{OfficePicker, SlotSearch, office_picker, slot_search};
+pub use booking::{BookingQuery, OfficePicker, SlotSearch, booking_form};
 pub use redirected::{carried_error, with_error};
 pub use sign_in::{SignIn, next_within};
 
