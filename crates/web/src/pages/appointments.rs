@@ -3,9 +3,9 @@
 //! cut-off. Works without JavaScript.
 
 use super::common::{
-    BookingQuery, CsrfForm, Cx, OfficePicker, SlotSearch, back, beijing, bookable, booking_form,
-    conflict, csrf_field, form_fields, office_name, page_template, qr_svg, render, urlencoding_min,
-    with_error,
+    BookingQuery, Cancel, Confirm, CsrfForm, Cx, OfficePicker, SlotSearch, back, beijing, bookable,
+    booking_form, cancel, cancel_form, csrf_field, form_fields, office_name, page_template, qr_svg,
+    render, urlencoding_min, with_error,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/my/appointments/{id}", get(show))
         .route(
             "/my/appointments/{id}/cancel",
-            get(cancel_form).post(cancel),
+            get(cancel_form::<CancelBooking>).post(cancel::<CancelBooking>),
         )
         .route("/my/appointments/{id}/move", post(move_to))
 }
@@ -193,40 +193,40 @@ form_fields!(MoveForm {
     date: String,
 });
 
-/// The confirmation before a booking is cancelled: which one, and that its time goes to
-/// someone else.
-async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str, error: Option<String>) -> PageResult {
-    let page = cx.page(None, "appt-cancel-title");
-    let a = ap::get(cx.app(), Booker::Holder(h), id)
-        .await
-        .map_err(cx.fail(&page.path))?;
-    let (office, _) = office_label(cx, &a.office_code).await;
-    let what = cx.lang.t_args(
-        "appt-cancel-what",
-        &[
-            ("service", cx.lang.t(&format!("service-{}", a.service))),
-            ("office", office),
-            ("time", a.start.format("%Y-%m-%d %H:%M").to_string()),
-        ],
-    );
-    let to = [format!("{LIST}/{id}/cancel"), format!("{LIST}/{id}")];
-    super::common::Confirm::cancel(cx, page, "appt-cancel", what, to, &h.csrf_token, error)
-}
+/// Cancelling a booking, after a confirmation: which one, and that its time goes to someone
+/// else.
+struct CancelBooking;
 
-async fn cancel_form(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
-    confirm_cancel(&cx, &h, &id, None).await
-}
+impl Cancel for CancelBooking {
+    type Owner = Holder;
+    type Form = MoveForm;
+    type Back = MyAppointments;
 
-async fn cancel(
-    cx: Cx,
-    Holder(h): Holder,
-    Path(id): Path<String>,
-    _: CsrfForm<MoveForm, MyAppointments>,
-) -> PageResult {
-    match ap::cancel(cx.app(), Booker::Holder(&h), &id).await {
-        Ok(_) => Ok(Redirect::to(LIST).into_response()),
-        Err(e) if conflict(&e) => confirm_cancel(&cx, &h, &id, Some(cx.message(&e))).await,
-        Err(e) => Err(cx.fail(LIST)(e)),
+    async fn confirm(cx: &Cx, Holder(h): &Holder, id: &str, error: Option<String>) -> PageResult {
+        let page = cx.page(None, "appt-cancel-title");
+        let a = ap::get(cx.app(), Booker::Holder(h), id)
+            .await
+            .map_err(cx.fail(&page.path))?;
+        let (office, _) = office_label(cx, &a.office_code).await;
+        let what = cx.lang.t_args(
+            "appt-cancel-what",
+            &[
+                ("service", cx.lang.t(&format!("service-{}", a.service))),
+                ("office", office),
+                ("time", a.start.format("%Y-%m-%d %H:%M").to_string()),
+            ],
+        );
+        let to = [format!("{LIST}/{id}/cancel"), format!("{LIST}/{id}")];
+        Confirm::cancel(cx, page, "appt-cancel", what, to, &h.csrf_token, error)
+    }
+
+    async fn cancel(cx: &Cx, Holder(h): &Holder, id: &str) -> Result<String, ServiceError> {
+        ap::cancel(cx.app(), Booker::Holder(h), id).await?;
+        Ok(LIST.to_string())
+    }
+
+    fn fails_at(_: &str) -> String {
+        LIST.to_string()
     }
 }
 

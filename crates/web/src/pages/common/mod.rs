@@ -3,6 +3,7 @@
 
 mod actions;
 mod booking;
+mod cancel;
 mod redirected;
 mod sign_in;
 
@@ -10,6 +11,7 @@ pub use actions::{
     conflict, invalid, invalid_or_conflict, outcome, redirect_or_again, with_anon_csrf,
 };
 pub use booking::{BookingQuery, OfficePicker, SlotSearch, booking_form};
+pub use cancel::{Cancel, cancel, cancel_form};
 pub use redirected::{carried_error, with_error};
 pub use sign_in::{SignIn, next_within};
 
