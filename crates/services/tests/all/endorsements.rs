@@ -14,8 +14,8 @@ use exitentry_services::partners::PartnerContext;
 use exitentry_services::{App, ManualClock, ServiceError};
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::{
-    LI_HUA_ID, audited, import, partner, partner_context, person_id, problems, seeded,
-    staff_session,
+    LI_HUA_ID, audited, import, paid_in_sandbox, partner, partner_context, person_id, problems,
+    seeded, staff_session,
 };
 use exitentry_test_support::{assert_refused, backend_tests, error_code};
 use std::sync::Arc;
@@ -380,21 +380,8 @@ async fn a_lost_callback_is_caught_by_asking_the_provider(t: &TestDb) {
     let a = ea::apply(&app, li, "online", "test", &g_hk())
         .await
         .unwrap();
-    let (order, _) = op::start(
-        &app,
-        &format!("endorsement_application:{}", a.id),
-        "unionpay",
-        a.fee_cents,
-        "test",
-    )
-    .await
-    .unwrap();
     // The applicant paid, but the callback never arrives.
-    app.sandbox.clone().unwrap().decide(
-        app.config.endorsements.sandbox_secret.expose(),
-        &order,
-        op::Outcome::Paid,
-    );
+    let (order, _) = paid_in_sandbox(&app, &a, "unionpay").await;
     assert_eq!(
         op::query_pending(&app, ea::on_paid).await.unwrap(),
         0,

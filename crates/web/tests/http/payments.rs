@@ -4,7 +4,9 @@
 use exitentry_domain::states::EndorsementApplicationState as E;
 use exitentry_services::endorsement_applications::{self as ea, ApplicationView};
 use exitentry_services::import::ImportKind;
-use exitentry_test_support::{Backend, LI_HUA_ID, TestApp, backend_tests, import, person_id};
+use exitentry_test_support::{
+    Backend, LI_HUA_ID, TestApp, backend_tests, import, paid_in_sandbox, person_id,
+};
 use reqwest::StatusCode;
 
 /// 李华's card with a 2024 Hong Kong endorsement, and her online application for another
@@ -31,21 +33,7 @@ async fn payment_callbacks_and_border_crossings(backend: Backend) {
     let t = TestApp::seeded_with_keys(backend, 0).await;
     let c = t.client();
     let (li, a) = applied_online(&t).await;
-    let (order, _) = exitentry_services::online_payments::start(
-        &t.app,
-        &format!("endorsement_application:{}", a.id),
-        "wechat_pay",
-        a.fee_cents,
-        "test",
-    )
-    .await
-    .unwrap();
-    let sandbox = t.app.sandbox.clone().unwrap();
-    let (body, sig) = sandbox.decide(
-        t.app.config.endorsements.sandbox_secret.expose(),
-        &order,
-        exitentry_services::online_payments::Outcome::Paid,
-    );
+    let (_, (body, sig)) = paid_in_sandbox(&t.app, &a, "wechat_pay").await;
     let post = |sig: String| {
         c.post(t.url("/api/v1/payments/callbacks/wechat_pay"))
             .header("x-signature", sig)
