@@ -76,21 +76,7 @@ async fn login_refused(app: &App, email: &str, password: &str) -> bool {
     )
 }
 
-pub(super) fn form() -> Form {
-    Form {
-        name_latin: "SMITH, JOHN".into(),
-        sex: "M".into(),
-        date_of_birth: "1980-05-01".into(),
-        nationality: "GBR".into(),
-        region: "hong_kong".into(),
-        permanent_id: "A123456(3)".into(),
-        passport_number: "123456789".into(),
-        passport_expiry: "2030-01-01".into(),
-        address: "1 Queen's Road, Central".into(),
-        phone: "+852 9123 4567".into(),
-        ..Default::default()
-    }
-}
+pub(super) use exitentry_domain::hrp::example_form as form;
 
 /// A passport-sized photo's PNG header (the photo station reads the dimensions).
 pub(super) fn portrait_png() -> Vec<u8> {
