@@ -3,13 +3,15 @@
 
 mod actions;
 mod booking;
+mod cancel;
 mod redirected;
 mod sign_in;
 
 pub use actions::{
     conflict, invalid, invalid_or_conflict, outcome, redirect_or_again, with_anon_csrf,
 };
-pub use booking::{OfficePicker, SlotSearch, office_picker, slot_search};
+pub use booking::{BookingQuery, OfficePicker, SlotSearch, booking_form};
+pub use cancel::{Cancel, cancel, cancel_form};
 pub use redirected::{carried_error, with_error};
 pub use sign_in::{SignIn, next_within};
 
@@ -28,6 +30,7 @@ pub use crate::render::{
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use exitentry_domain::office::Service;
+use exitentry_domain::states::TemporaryPermitState;
 use exitentry_services::ServiceError;
 use exitentry_services::centre::{self, Desk, TicketView};
 use exitentry_services::endorsement_applications::ApplyRequest;
@@ -61,7 +64,7 @@ pub struct NextQuery {
 /// A permit as shown on the holder's pages: times in Beijing, the QR as inline SVG.
 pub struct PermitCard {
     pub id: String,
-    pub status: &'static str,
+    pub status: TemporaryPermitState,
     pub valid_from: String,
     pub valid_until: String,
     pub uses: Vec<&'static str>,
