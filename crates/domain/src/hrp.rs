@@ -423,28 +423,30 @@ pub fn permit_number(region_hong_kong: bool, random: u64) -> String {
     format!("{prefix}{:07}", random % 10_000_000)
 }
 
+/// A complete first application of an adult: a British citizen with a Hong Kong permanent
+/// identity card. The form tests start from.
+#[cfg(any(test, feature = "fixtures"))]
+pub fn example_form() -> Form {
+    Form {
+        name_latin: "SMITH, JOHN".into(),
+        sex: "M".into(),
+        date_of_birth: "1980-05-01".into(),
+        nationality: "GBR".into(),
+        region: "hong_kong".into(),
+        permanent_id: "A123456(3)".into(),
+        passport_number: "123456789".into(),
+        passport_expiry: "2030-01-01".into(),
+        address: "1 Queen's Road, Central".into(),
+        phone: "+852 9123 4567".into(),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     use crate::time::testing::d;
-
-    fn adult() -> Form {
-        Form {
-            name_latin: "SMITH, JOHN".into(),
-            name_zh: String::new(),
-            sex: "M".into(),
-            date_of_birth: "1980-05-01".into(),
-            nationality: "GBR".into(),
-            region: "hong_kong".into(),
-            permanent_id: "A123456(3)".into(),
-            passport_number: "123456789".into(),
-            passport_expiry: "2030-01-01".into(),
-            address: "1 Queen's Road, Central".into(),
-            phone: "+852 9123 4567".into(),
-            ..Default::default()
-        }
-    }
 
     fn codes(r: Result<Applicant, Vec<FieldError>>) -> Vec<(&'static str, &'static str)> {
         r.unwrap_err()
@@ -455,7 +457,7 @@ mod tests {
 
     #[test]
     fn a_complete_adult_form_passes() {
-        let a = check(&adult(), d("2026-11-22")).unwrap();
+        let a = check(&example_form(), d("2026-11-22")).unwrap();
         assert_eq!(a.id_kind(), IdKind::Hkid);
         assert_eq!(a.age, 46);
         assert_eq!(
@@ -466,7 +468,7 @@ mod tests {
 
     #[test]
     fn renewals_and_replacements_name_the_current_permit() {
-        let mut f = adult();
+        let mut f = example_form();
         assert_eq!(check(&f, d("2026-11-22")).unwrap().purpose, Purpose::First);
         f.purpose = "renewal".into();
         assert_eq!(
@@ -500,7 +502,7 @@ mod tests {
 
     #[test]
     fn the_passport_needs_six_months_left() {
-        let mut f = adult();
+        let mut f = example_form();
         f.passport_expiry = "2027-05-21".into();
         assert_eq!(
             codes(check(&f, d("2026-11-22"))),
@@ -512,7 +514,7 @@ mod tests {
 
     #[test]
     fn chinese_nationals_and_bad_identity_cards_are_refused() {
-        let mut f = adult();
+        let mut f = example_form();
         f.nationality = "CHN".into();
         f.permanent_id = "A123456(4)".into();
         assert_eq!(
@@ -522,7 +524,7 @@ mod tests {
                 ("permanent_id", "bad_check_digit")
             ]
         );
-        let mut m = adult();
+        let mut m = example_form();
         m.region = "macao".into();
         m.permanent_id = "1234567(8)".into();
         assert_eq!(
@@ -533,7 +535,7 @@ mod tests {
 
     #[test]
     fn minors_need_a_guardian_and_children_the_notice() {
-        let mut f = adult();
+        let mut f = example_form();
         f.date_of_birth = "2018-01-01".into();
         let errs = codes(check(&f, d("2026-11-22")));
         assert!(errs.contains(&("guardian_name", "required")));

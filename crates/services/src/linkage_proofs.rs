@@ -36,7 +36,7 @@ pub struct ProofView {
     pub residence_permit_number: String,
     pub channel: String,
     pub office_code: Option<String>,
-    pub status: &'static str,
+    pub status: LinkageProofState,
 }
 
 const TRAVEL_KINDS: [DocumentKind; 3] = [
@@ -256,8 +256,7 @@ fn view(
     let status = match r.status {
         LinkageProofState::Valid => r.status.on(r.valid_until, app.now_micros()),
         _ => LinkageProofState::Revoked,
-    }
-    .code();
+    };
     ProofView {
         id: r.id,
         payload: r.payload,

@@ -450,8 +450,7 @@ pub async fn resend_sms_code(app: &App, id: &str, lang: Lang) -> Result<DateTime
 #[derive(Debug, Clone)]
 pub struct ApplicationView {
     pub id: String,
-    /// `awaiting_sms`, `awaiting_face` or `issued`.
-    pub state: String,
+    pub state: Step,
     pub mobile_masked: String,
     /// When a new SMS code may be asked for (while awaiting the code).
     pub resend_at: Option<DateTime<Utc>>,
@@ -475,7 +474,7 @@ pub async fn application(app: &App, id: &str) -> Result<ApplicationView> {
         id: a.id,
         resend_at: (a.state == Step::AwaitingSms).then(|| from_micros(a.sms_sent_at) + wait),
         mobile_masked: mask_mobile(&a.mobile),
-        state: a.state.code().to_string(),
+        state: a.state,
         permit,
     })
 }
@@ -492,8 +491,8 @@ fn mask_mobile(m: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct PermitView {
     pub id: String,
-    /// `valid`, `expired`, `cancelled` or `revoked`.
-    pub status: &'static str,
+    /// As a reader sees it now (`Expired` once past its end).
+    pub status: TemporaryPermitState,
     pub valid_from: DateTime<Utc>,
     pub valid_until: DateTime<Utc>,
     pub issued_at: DateTime<Utc>,
@@ -524,7 +523,7 @@ fn list_view(app: &App, r: store::PermitListRow) -> PermitView {
     let status = r.permit.status.on(r.permit.valid_until, app.now_micros());
     PermitView {
         id: r.permit.id,
-        status: status.code(),
+        status,
         valid_from: from_micros(r.permit.valid_from),
         valid_until: from_micros(r.permit.valid_until),
         issued_at: from_micros(r.created_at),

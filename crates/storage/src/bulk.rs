@@ -1,8 +1,8 @@
 //! Building blocks for multi-row statements (bulk inserts and `IN` lookups).
 
 use crate::Result;
-use crate::codes::State;
 use crate::statement::Binds;
+use exitentry_domain::states::Lifecycle;
 use sqlx::any::AnyArguments;
 use sqlx::{AnyConnection, Arguments, AssertSqlSafe};
 
@@ -39,14 +39,14 @@ pub(crate) async fn insert_batches<'a, T, B: Binds>(
 
 /// How many rows `sql` counts; it ends in `IN`, and the list is the codes of `states`,
 /// bound after `binds` (the states of a lifecycle that count as open, say).
-pub(crate) async fn count_in_states<S: State>(
+pub(crate) async fn count_in_states<S: Lifecycle>(
     conn: &mut AnyConnection,
     sql: &str,
     binds: impl Binds,
     states: impl IntoIterator<Item = S>,
 ) -> Result<i64> {
     let mut args = binds.into_args()?;
-    let codes: Vec<&str> = states.into_iter().map(State::code).collect();
+    let codes: Vec<&str> = states.into_iter().map(Lifecycle::code).collect();
     let list = placeholders_from(args.len() + 1, codes.len());
     for code in codes {
         args.add(code).map_err(sqlx::Error::Encode)?;

@@ -81,13 +81,6 @@ impl From<Amount> for Money {
     }
 }
 
-/// A lifecycle enum of `domain::states`: the code a conditional update binds and the moves
-/// the domain allows ([`crate::statement::transition`] checks them in debug builds).
-pub(crate) trait State: Copy + std::fmt::Display {
-    fn code(self) -> &'static str;
-    fn can_become(self, to: Self) -> bool;
-}
-
 /// `FromCode` and `From<Code<T>>` for each type read from a code column, with the function
 /// that parses it (a macro because the orphan rule allows `From<Code<T>> for T` only type by
 /// type).
@@ -106,18 +99,10 @@ macro_rules! read_from_code {
     )+};
 }
 
-/// The lifecycle enums: read from their code, and [`State`] for the moves.
+/// The lifecycle enums (`domain::states::Lifecycle`), read from their code.
 macro_rules! lifecycles {
     ($($state:ident),+ $(,)?) => {
         read_from_code!($($state => $state::parse),+);
-        $(impl State for $state {
-            fn code(self) -> &'static str {
-                $state::code(self)
-            }
-            fn can_become(self, to: Self) -> bool {
-                $state::can_become(self, to)
-            }
-        })+
     };
 }
 

@@ -12,12 +12,9 @@ pub struct HolderRecord {
     pub mobile: String,
     pub person_id: i64,
     pub password_hash: String,
-    pub failed_logins: i64,
-    pub locked_until: Option<i64>,
 }
 
-const ACCOUNT_COLUMNS: &str =
-    "a.id, a.mobile, a.person_id, a.password_hash, a.failed_logins, a.locked_until";
+const ACCOUNT_COLUMNS: &str = "a.id, a.mobile, a.person_id, a.password_hash";
 
 /// What binding a sign-in to a person changed.
 #[derive(Debug, Clone, PartialEq, Eq)]

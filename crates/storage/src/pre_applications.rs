@@ -21,12 +21,9 @@ pub struct AccountRow {
     pub password_hash: String,
     pub lang: String,
     pub verified_at: Option<i64>,
-    pub failed_logins: i64,
-    pub locked_until: Option<i64>,
 }
 
-const ACCOUNT_COLUMNS: &str =
-    "a.id, a.email, a.password_hash, a.lang, a.verified_at, a.failed_logins, a.locked_until";
+const ACCOUNT_COLUMNS: &str = "a.id, a.email, a.password_hash, a.lang, a.verified_at";
 
 /// A new account without a password (set with the emailed link); `Conflict` when the
 /// address is taken.

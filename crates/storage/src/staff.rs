@@ -13,14 +13,11 @@ pub struct StaffRecord {
     pub password_hash: String,
     pub role: String,
     pub office_code: Option<String>,
-    pub failed_logins: i64,
-    pub locked_until: Option<i64>,
     #[sqlx(try_from = "Flag")]
     pub disabled: bool,
 }
 
-const COLUMNS: &str = "a.id, a.username, a.password_hash, a.role, a.office_code, a.failed_logins, \
-     a.locked_until, a.disabled";
+const COLUMNS: &str = "a.id, a.username, a.password_hash, a.role, a.office_code, a.disabled";
 
 pub async fn create(
     conn: &mut AnyConnection,

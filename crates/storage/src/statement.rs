@@ -3,7 +3,7 @@
 //! in placeholder order (`$1` first); rows come back as `FromRow` structs or single columns.
 
 use crate::Result;
-use crate::codes::State;
+use exitentry_domain::states::Lifecycle;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::error::BoxDynError;
 use sqlx::{Any, AnyConnection, Arguments, AssertSqlSafe, Encode, FromRow, SqlSafeStr, Type};
@@ -122,7 +122,7 @@ pub(crate) async fn changed_one(
 /// Moves row `id` from state `from` to `to`. `sql` is the UPDATE, with `$1` the id, `$2`
 /// `from` (in its WHERE), `$3` `to` and `more` from `$4` on; `false` when the row was no
 /// longer in `from`, so of two racing requests only one moves it.
-pub(crate) async fn transition<'a, S: State>(
+pub(crate) async fn transition<'a, S: Lifecycle>(
     conn: &mut AnyConnection,
     sql: &'static str,
     id: impl Encode<'a, Any> + Type<Any>,

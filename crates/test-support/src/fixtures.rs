@@ -7,7 +7,9 @@ use exitentry_config::Config;
 use exitentry_demo as demo;
 use exitentry_domain::staff::Role;
 use exitentry_services::auth::StaffSession;
+use exitentry_services::endorsement_applications::ApplicationView;
 use exitentry_services::import::{self, ImportKind, ImportOptions, ImportSummary, NoProgress};
+use exitentry_services::online_payments::{self as op, OrderRow};
 use exitentry_services::partners::{self, NewPartner, PartnerContext};
 use exitentry_services::providers::{DevFaceVerifier, Providers};
 use exitentry_services::{App, Clock, ManualClock, ServiceError, auth};
@@ -308,4 +310,21 @@ pub async fn chan_expiry(app: &App) -> String {
         .find(|(d, _)| d.doc.issue_count == Some(3))
         .expect("the current card");
     current.0.doc.expires_on.to_string()
+}
+
+/// Starts the online payment of an endorsement application with `provider` and has the
+/// sandbox provider take it: the order, and the callback it then sends (body, signature).
+pub async fn paid_in_sandbox(
+    app: &App,
+    a: &ApplicationView,
+    provider: &str,
+) -> (OrderRow, (String, String)) {
+    let subject = format!("endorsement_application:{}", a.id);
+    let (order, _) = op::start(app, &subject, provider, a.fee_cents, "test")
+        .await
+        .expect("order");
+    let secret = app.config.endorsements.sandbox_secret.expose();
+    let sandbox = app.sandbox.clone().expect("the sandbox provider");
+    let callback = sandbox.decide(secret, &order, op::Outcome::Paid);
+    (order, callback)
 }

@@ -18,8 +18,9 @@ pub mod smtp;
 pub use exitentry_storage::{Backend, backend_tests};
 pub use fixtures::{
     LI_HUA_ID, OFFICES, OFFICES_CSV, PASSWORD, TINY_PNG, app, app_with_config, app_with_keys,
-    assert_locks_out, audited, chan_expiry, error_code, import, partner, partner_context,
-    partner_key, person_id, problems, refusing_faces, seed_registry, seeded, staff_session,
+    assert_locks_out, audited, chan_expiry, error_code, import, paid_in_sandbox, partner,
+    partner_context, partner_key, person_id, problems, refusing_faces, seed_registry, seeded,
+    staff_session,
 };
 
 pub struct TestApp {

@@ -125,33 +125,33 @@ function item(tokens, depth) {
       return BREAK;
     case 'tag':
       return { t: 'tag', n: BigInt(v), v: needed(item(tokens, depth + 1)) };
-    case 'array': {
-      const out = [];
-      for (let i = 0; i < v; i++) {
-        const x = item(tokens, depth + 1);
-        if (x === BREAK) {
-          if (v === Infinity) break;
-          throw new Error('break in a sized array');
-        }
-        out.push(x);
-      }
-      return { t: 'array', v: out };
-    }
-    case 'map': {
-      const out = [];
-      for (let i = 0; i < v; i++) {
-        const k = item(tokens, depth + 1);
-        if (k === BREAK) {
-          if (v === Infinity) break;
-          throw new Error('break in a sized map');
-        }
-        out.push([k, needed(item(tokens, depth + 1))]);
-      }
-      return { t: 'map', v: out };
-    }
+    case 'array':
+      return { t: 'array', v: members(tokens, depth, v, 'array', (x) => x) };
+    case 'map':
+      return {
+        t: 'map',
+        v: members(tokens, depth, v, 'map', (k) => [k, needed(item(tokens, depth + 1))]),
+      };
     default:
       throw new Error(`unsupported CBOR ${token.type.name}`);
   }
+}
+
+/**
+ * The members of an array or map of `count` items (`Infinity`: indefinite, up to a break),
+ * each made by `member` from its first item (a map reads the value after the key).
+ */
+function members(tokens, depth, count, kind, member) {
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    const x = item(tokens, depth + 1);
+    if (x === BREAK) {
+      if (count === Infinity) break;
+      throw new Error(`break in a sized ${kind}`);
+    }
+    out.push(member(x));
+  }
+  return out;
 }
 
 function needed(x) {

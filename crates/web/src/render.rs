@@ -212,7 +212,9 @@ impl Page {
         names.join(self.list_sep())
     }
 
-    pub fn code(&self, prefix: &str, code: &str) -> String {
+    /// The words for a code (`page.code("end-status", a.status)`: a state, a kind, a method):
+    /// the message `<prefix>-<code>`.
+    pub fn code(&self, prefix: &str, code: impl std::fmt::Display) -> String {
         self.t(&format!("{prefix}-{code}"))
     }
 

@@ -78,7 +78,7 @@ pub struct AppointmentView {
     pub start: DateTime<chrono::FixedOffset>,
     pub end: DateTime<chrono::FixedOffset>,
     pub channel: String,
-    pub status: String,
+    pub status: AppointmentState,
     pub name: String,
     /// The identity number, masked.
     pub id_number: String,
@@ -115,7 +115,7 @@ pub(super) fn view(app: &App, a: &AppointmentRow) -> AppointmentView {
         start: from_micros(a.starts_at).with_timezone(&cst()),
         end: from_micros(a.ends_at).with_timezone(&cst()),
         channel: a.channel.clone(),
-        status: a.status.code().to_string(),
+        status: a.status,
         name: a.name.clone(),
         id_number: mask(&a.id_number),
         changeable_until: (from_micros(a.starts_at) - cutoff).with_timezone(&cst()),

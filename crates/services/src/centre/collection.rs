@@ -425,7 +425,7 @@ pub async fn sweep_uncollected(app: &App) -> Result<(usize, usize)> {
 
 /// Documents waiting for collection, oldest first, with the days they have waited.
 pub async fn uncollected(app: &App, staff: &StaffSession) -> Result<Vec<(ApplicationView, i64)>> {
-    let list = applications(app, staff, "ready").await?;
+    let list = applications_in(app, staff, CentreApplicationState::Ready).await?;
     let now = app.now().with_timezone(&cst());
     Ok(list
         .into_iter()

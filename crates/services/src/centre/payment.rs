@@ -177,6 +177,12 @@ pub async fn application(app: &App, staff: &StaffSession, id: &str) -> Result<Ap
     application_view(&mut conn, &a).await
 }
 
+/// The states staff list applications in, each a tab of the list.
+pub const LISTED: [CentreApplicationState; 4] = {
+    use CentreApplicationState::*;
+    [Accepted, Paid, Ready, Collected]
+};
+
 /// Applications of the staff member's office (or all, for those without one) in a status.
 pub async fn applications(
     app: &App,
@@ -188,17 +194,22 @@ pub async fn applications(
     {
         return Err(ServiceError::Forbidden);
     }
-    use CentreApplicationState as S;
-    let Some(status) = [S::Accepted, S::Paid, S::Ready, S::Collected]
-        .into_iter()
-        .find(|s| s.code() == status)
-    else {
+    let Some(status) = LISTED.into_iter().find(|s| s.code() == status) else {
         return Err(ServiceError::bad_input(
             "status",
             ErrorCode::BadStatus,
             "status is accepted, paid, ready or collected",
         ));
     };
+    applications_in(app, staff, status).await
+}
+
+/// [`applications`] in a state the caller names as such.
+pub(super) async fn applications_in(
+    app: &App,
+    staff: &StaffSession,
+    status: CentreApplicationState,
+) -> Result<Vec<ApplicationView>> {
     let mut conn = app.db.conn().await?;
     let rows = store::applications_at(&mut conn, staff.office_code.as_deref(), status, 500).await?;
     let mut out = Vec::with_capacity(rows.len());

@@ -239,8 +239,8 @@ pub struct Printed {
     pub application: ApplicationView,
     pub valid_from: String,
     pub valid_until: String,
-    /// `printed`, or `failed` (try again; after the last attempt the fee is refunded).
-    pub job_status: String,
+    /// `Printed`, or `Failed` (try again; after the last attempt the fee is refunded).
+    pub job_status: PrintJobState,
     pub attempts: i64,
 }
 
@@ -440,7 +440,7 @@ pub async fn print(
         application: view(&own(app, person_id, id).await?),
         valid_from: today.to_string(),
         valid_until: until.to_string(),
-        job_status: status.code().to_string(),
+        job_status: status,
         attempts: previous_failures + 1,
     })
 }

@@ -87,7 +87,7 @@ pub struct ApplicationView {
     pub trips: String,
     pub stay_days: i64,
     pub fee_cents: i64,
-    pub status: String,
+    pub status: E,
     pub channel: String,
     /// Counter applications: the first day the kiosk prints it.
     pub ready_on: Option<String>,
@@ -113,7 +113,7 @@ pub(crate) fn view(a: &ApplicationRow) -> ApplicationView {
             .unwrap_or_else(|| "multiple".into()),
         stay_days: a.stay_days,
         fee_cents: a.fee.cents,
-        status: a.status.code().to_string(),
+        status: a.status,
         channel: a.channel.clone(),
         ready_on: a.counter.ready_on.clone(),
         relation: a.counter.relation.clone(),

@@ -119,15 +119,7 @@ impl Sandbox {
             .unwrap_or_else(|e| e.into_inner())
             .insert(order.id.clone(), outcome);
         let cb = Callback {
-            event_id: format!(
-                "sbx-{}-{}",
-                order.id,
-                match outcome {
-                    Outcome::Paid => "paid",
-                    Outcome::Failed => "failed",
-                    Outcome::Pending => "pending",
-                }
-            ),
+            event_id: format!("sbx-{}-{}", order.id, outcome.code()),
             order_id: order.id.clone(),
             outcome,
             amount_cents: order.amount.cents,
@@ -497,11 +489,7 @@ pub async fn callback(
         }
         e
     })?;
-    let outcome = match cb.outcome {
-        Outcome::Paid => "paid",
-        Outcome::Failed => "failed",
-        Outcome::Pending => "pending",
-    };
+    let outcome = cb.outcome.code();
     let event = Event {
         provider,
         id: &cb.event_id,

@@ -17,6 +17,17 @@ pub enum Outcome {
     Pending,
 }
 
+impl Outcome {
+    /// The name serde gives it on the wire (`paid`, `failed`, `pending`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Paid => "paid",
+            Outcome::Failed => "failed",
+            Outcome::Pending => "pending",
+        }
+    }
+}
+
 /// A verified callback, whatever the provider's wire format (the sandbox sends exactly
 /// this as JSON, signature in the `x-signature` header).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -99,4 +110,17 @@ pub(crate) fn bad_callback() -> ServiceError {
         ErrorCode::BadCallback,
         "the callback body is not understood",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    #[test]
+    fn an_outcome_code_is_its_name_on_the_wire() {
+        for o in [Outcome::Paid, Outcome::Failed, Outcome::Pending] {
+            let wire = serde_json::to_string(&o).unwrap_or_default();
+            assert_eq!(wire, format!("\"{}\"", o.code()));
+        }
+    }
 }

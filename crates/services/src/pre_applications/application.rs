@@ -42,7 +42,7 @@ pub struct Document {
 pub struct Detail {
     pub id: String,
     pub reference: String,
-    pub status: String,
+    pub status: PreApplicationState,
     pub round: i64,
     pub form: Form,
     /// What still stops submission (form fields and missing documents).
@@ -108,7 +108,7 @@ pub(super) async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Re
             history
                 .iter()
                 .rev()
-                .find(|e| e.kind == "supplement_requested")
+                .find(|e| e.kind == PreApplicationState::SupplementRequested.code())
                 .cloned()
         })
         .flatten();
@@ -126,7 +126,7 @@ pub(super) async fn detail(app: &App, a: &ApplicationRow, for_staff: bool) -> Re
     Ok(Detail {
         id: a.id.clone(),
         reference: a.reference.clone(),
-        status: a.status.code().to_string(),
+        status: a.status,
         round: a.round,
         form,
         problems,
@@ -204,7 +204,7 @@ pub(super) fn completeness(
 pub struct Summary {
     pub id: String,
     pub reference: String,
-    pub status: String,
+    pub status: PreApplicationState,
     pub name: String,
     pub submitted_at: Option<i64>,
     pub round: i64,
@@ -216,7 +216,7 @@ pub(super) fn summary(a: &ApplicationRow) -> Summary {
     Summary {
         id: a.id.clone(),
         reference: a.reference.clone(),
-        status: a.status.code().to_string(),
+        status: a.status,
         name: form.name_latin,
         submitted_at: a.submitted_at,
         round: a.round,

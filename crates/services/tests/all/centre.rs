@@ -5,6 +5,7 @@
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use exitentry_domain::ids::make_prc_resident_id;
 use exitentry_domain::staff::Role;
+use exitentry_domain::states::{AppointmentState, CentreApplicationState};
 use exitentry_services::appointments::{
     self as ap, Applicant, Booker, BookingRequest, DayScope, Opened, SlotView,
 };
@@ -272,7 +273,7 @@ async fn booking_rules(t: &TestDb) {
     let c = ap::cancel(&app, Booker::Partner(&p), &a.appointment_id)
         .await
         .unwrap();
-    assert_eq!(c.status, "cancelled");
+    assert_eq!(c.status, AppointmentState::Cancelled);
     // Another partner cannot see or cancel it.
     let other = police(&app, "book_appointments,verify_permit").await;
     assert!(matches!(
@@ -543,7 +544,7 @@ async fn the_whole_day(t: &TestDb) {
     let paid = centre::pay(&app, &clerk, &accepted.id, "yang_cheng_tong")
         .await
         .unwrap();
-    assert_eq!(paid.status, "paid");
+    assert_eq!(paid.status, CentreApplicationState::Paid);
     assert!(
         paid.paid
             .as_ref()

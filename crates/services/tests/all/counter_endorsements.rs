@@ -7,7 +7,9 @@
 use super::endorsements::{PRINTER, li_hua, order_states};
 use chrono::TimeZone;
 use exitentry_domain::staff::Role;
-use exitentry_domain::states::PaymentOrderState;
+use exitentry_domain::states::{
+    EndorsementApplicationState as E, PaymentOrderState, PrintJobState,
+};
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::border::{self, CrossingRequest};
@@ -113,13 +115,8 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        (
-            a.status.as_str(),
-            a.fee_cents,
-            a.stay_days,
-            a.channel.as_str()
-        ),
-        ("awaiting_payment", 8000, 90, "counter")
+        (a.status, a.fee_cents, a.stay_days, a.channel.as_str()),
+        (E::AwaitingPayment, 8000, 90, "counter")
     );
     // 2026-11-22 is a Sunday: seven working days end on Tuesday 2026-12-01.
     assert_eq!(a.ready_on.as_deref(), Some("2026-12-01"));
@@ -133,7 +130,7 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     counter::pay(&app, &clerk(), &l.id, "cash").await.unwrap();
     assert_eq!(
         ea::get(&app, li, &l.id).await.unwrap().status,
-        "ready_to_print",
+        E::ReadyToPrint,
         "group tours need no review"
     );
 
@@ -141,7 +138,7 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     let paid = counter::pay(&app, &clerk(), &a.id, "unionpay")
         .await
         .unwrap();
-    assert_eq!(paid.application.status, "under_review");
+    assert_eq!(paid.application.status, E::UnderReview);
     assert!(matches!(
         counter::review(&app, &clerk(), &a.id, true, "").await,
         Err(ServiceError::Forbidden)
@@ -169,7 +166,7 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     )
     .await
     .unwrap();
-    assert_eq!(ok.application.status, "ready_to_print");
+    assert_eq!(ok.application.status, E::ReadyToPrint);
     assert_eq!(ok.reviewed_by.as_deref(), Some("rev1"));
 
     // Processing days: the kiosk prints from the date on the receipt.
@@ -179,7 +176,7 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     );
     clock.set(chrono::Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap());
     let printed = ea::print(&app, &kiosk, &PRINTER, li, &a.id).await.unwrap();
-    assert_eq!(printed.job_status, "printed");
+    assert_eq!(printed.job_status, PrintJobState::Printed);
     assert_eq!(printed.valid_until, "2027-02-28");
 
     // Multiple trips at the border, with the spouse's 90 days per stay.
@@ -207,7 +204,7 @@ async fn a_first_family_visit_goes_through_review_and_processing(t: &TestDb) {
     let g = ea::apply(&app, li, "online", "test", &online)
         .await
         .unwrap();
-    assert_eq!(g.status, "awaiting_payment");
+    assert_eq!(g.status, E::AwaitingPayment);
 }
 
 async fn a_rejected_relation_is_refunded_and_decided_once(t: &TestDb) {
@@ -239,7 +236,7 @@ async fn a_rejected_relation_is_refunded_and_decided_once(t: &TestDb) {
     let status = ea::get(&app, li, &a.id).await.unwrap().status;
     let orders = order_states(&app, &a.id).await;
     if r1.is_ok() {
-        assert_eq!(status, "rejected");
+        assert_eq!(status, E::Rejected);
         assert_eq!(
             orders,
             [PaymentOrderState::Refunded],
@@ -254,7 +251,7 @@ async fn a_rejected_relation_is_refunded_and_decided_once(t: &TestDb) {
             Some("no proof of the relation")
         );
     } else {
-        assert_eq!(status, "ready_to_print");
+        assert_eq!(status, E::ReadyToPrint);
         assert_eq!(orders, [PaymentOrderState::Paid]);
     }
 }

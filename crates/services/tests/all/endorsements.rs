@@ -2,7 +2,9 @@
 //! validity, stays, refusals, and two exits racing for the last trip.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-use exitentry_domain::states::{EndorsementApplicationState, PaymentOrderState, PrintJobState};
+use exitentry_domain::states::{
+    EndorsementApplicationState as E, PaymentOrderState, PrintJobState,
+};
 use exitentry_services::border::{self, CrossingRequest};
 use exitentry_services::centre::DeviceSession;
 use exitentry_services::endorsement_applications as ea;
@@ -12,8 +14,8 @@ use exitentry_services::partners::PartnerContext;
 use exitentry_services::{App, ManualClock, ServiceError};
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::{
-    LI_HUA_ID, audited, import, partner, partner_context, person_id, problems, seeded,
-    staff_session,
+    LI_HUA_ID, audited, import, paid_in_sandbox, partner, partner_context, person_id, problems,
+    seeded, staff_session,
 };
 use exitentry_test_support::{assert_refused, backend_tests, error_code};
 use std::sync::Arc;
@@ -266,7 +268,7 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
     let a = ea::apply(&app, li, "online", "test", &g_hk())
         .await
         .unwrap();
-    assert_eq!((a.status.as_str(), a.fee_cents), ("awaiting_payment", 1500));
+    assert_eq!((a.status, a.fee_cents), (E::AwaitingPayment, 1500));
     assert_refused!(
         ea::apply(&app, li, "online", "test", &g_hk()),
         "application_open"
@@ -339,7 +341,7 @@ async fn online_endorsements_are_paid_once_whatever_the_callbacks(t: &TestDb) {
     assert_eq!(changed, 1);
     assert_eq!(
         ea::get(&app, li, &a.id).await.unwrap().status,
-        "ready_to_print"
+        E::ReadyToPrint
     );
     // A late "failed" for the same order does not undo the payment.
     let (fbody, fsig) = sandbox.decide(&secret, &order, op::Outcome::Failed);
@@ -378,21 +380,8 @@ async fn a_lost_callback_is_caught_by_asking_the_provider(t: &TestDb) {
     let a = ea::apply(&app, li, "online", "test", &g_hk())
         .await
         .unwrap();
-    let (order, _) = op::start(
-        &app,
-        &format!("endorsement_application:{}", a.id),
-        "unionpay",
-        a.fee_cents,
-        "test",
-    )
-    .await
-    .unwrap();
     // The applicant paid, but the callback never arrives.
-    app.sandbox.clone().unwrap().decide(
-        app.config.endorsements.sandbox_secret.expose(),
-        &order,
-        op::Outcome::Paid,
-    );
+    let (order, _) = paid_in_sandbox(&app, &a, "unionpay").await;
     assert_eq!(
         op::query_pending(&app, ea::on_paid).await.unwrap(),
         0,
@@ -402,14 +391,14 @@ async fn a_lost_callback_is_caught_by_asking_the_provider(t: &TestDb) {
     assert_eq!(op::query_pending(&app, ea::on_paid).await.unwrap(), 1);
     assert_eq!(
         ea::get(&app, li, &a.id).await.unwrap().status,
-        "ready_to_print"
+        E::ReadyToPrint
     );
     // Cancelling a paid application the next day refunds it; the reconciliation counts the
     // payment on the day it came in and the refund on the day it went out.
     let paid_day = app.today();
     clock.advance(chrono::Duration::days(1));
     let c = ea::cancel(&app, li, &a.id, "test").await.unwrap();
-    assert_eq!(c.status, "refunded");
+    assert_eq!(c.status, E::Refunded);
     let day1 = op::reconciliation(&app, "unionpay", paid_day)
         .await
         .unwrap();
@@ -563,7 +552,7 @@ async fn the_kiosk_takes_the_fee_and_prints_once(t: &TestDb) {
         "card_or_identity_mismatch"
     );
     let a = paid_at_kiosk(&app, &kiosk, li, "yang_cheng_tong").await;
-    assert_eq!(a.status, "ready_to_print");
+    assert_eq!(a.status, E::ReadyToPrint);
     // Two kiosks press print at once: one prints, the other is refused.
     let (r1, r2) = tokio::join!(
         ea::print(&app, &kiosk, &PRINTER, li, &a.id),
@@ -573,7 +562,7 @@ async fn the_kiosk_takes_the_fee_and_prints_once(t: &TestDb) {
     assert_eq!(
         outcomes
             .iter()
-            .filter(|o| matches!(o, Ok(s) if s == "printed"))
+            .filter(|o| matches!(o, Ok(PrintJobState::Printed)))
             .count(),
         1
     );
@@ -601,9 +590,9 @@ async fn a_print_that_keeps_failing_is_refunded(t: &TestDb) {
     let a = paid_at_kiosk(&app, &kiosk, li, "unionpay").await;
     for attempt in 1..=3 {
         let p = ea::print(&app, &kiosk, &JAM, li, &a.id).await.unwrap();
-        assert_eq!((p.job_status.as_str(), p.attempts), ("failed", attempt));
+        assert_eq!((p.job_status, p.attempts), (PrintJobState::Failed, attempt));
     }
-    assert_eq!(ea::get(&app, li, &a.id).await.unwrap().status, "refunded");
+    assert_eq!(ea::get(&app, li, &a.id).await.unwrap().status, E::Refunded);
     // (Refunded after the third failure, as configured.)
     assert_eq!(
         order_states(&app, &a.id).await,
@@ -631,7 +620,7 @@ async fn the_twenty_day_rule_holds_on_the_print_day(t: &TestDb) {
         "permit_expires_too_soon"
     );
     let v = ea::get(&app, li, &a.id).await.unwrap();
-    assert_eq!(v.status, "refunded");
+    assert_eq!(v.status, E::Refunded);
     assert_eq!(v.refund_reason.as_deref(), Some("permit_expires_too_soon"));
     assert_eq!(
         order_states(&app, &a.id).await,
@@ -677,8 +666,8 @@ async fn an_interrupted_print_is_released(t: &TestDb) {
         exitentry_storage::endorsement_applications::transition(
             &mut c,
             &a.id,
-            EndorsementApplicationState::ReadyToPrint,
-            EndorsementApplicationState::Printing,
+            E::ReadyToPrint,
+            E::Printing,
             now,
         )
         .await
@@ -690,7 +679,7 @@ async fn an_interrupted_print_is_released(t: &TestDb) {
     );
     clock.advance(chrono::Duration::minutes(6));
     let p = ea::print(&app, &kiosk, &PRINTER, li, &a.id).await.unwrap();
-    assert_eq!(p.job_status, "printed");
+    assert_eq!(p.job_status, PrintJobState::Printed);
 }
 
 /// A card that has expired is told as such at the kiosk (not as a mismatch of numbers),

@@ -6,6 +6,7 @@
 
 use exitentry_domain::hrp::Form;
 use exitentry_domain::staff::Role;
+use exitentry_domain::states::PreApplicationState;
 use exitentry_services::appointments::{self as ap, Booker, BookingRequest};
 use exitentry_services::auth::StaffSession;
 use exitentry_services::centre::{self, AcceptRequest, Desk, PhotoView, TicketView};
@@ -75,21 +76,7 @@ async fn login_refused(app: &App, email: &str, password: &str) -> bool {
     )
 }
 
-pub(super) fn form() -> Form {
-    Form {
-        name_latin: "SMITH, JOHN".into(),
-        sex: "M".into(),
-        date_of_birth: "1980-05-01".into(),
-        nationality: "GBR".into(),
-        region: "hong_kong".into(),
-        permanent_id: "A123456(3)".into(),
-        passport_number: "123456789".into(),
-        passport_expiry: "2030-01-01".into(),
-        address: "1 Queen's Road, Central".into(),
-        phone: "+852 9123 4567".into(),
-        ..Default::default()
-    }
-}
+pub(super) use exitentry_domain::hrp::example_form as form;
 
 /// A passport-sized photo's PNG header (the photo station reads the dimensions).
 pub(super) fn portrait_png() -> Vec<u8> {
@@ -359,7 +346,7 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         ));
     }
     let d = hrp::submit(&app, &me, &a.id).await.unwrap();
-    assert_eq!((d.status.as_str(), d.round), ("submitted", 1));
+    assert_eq!((d.status, d.round), (PreApplicationState::Submitted, 1));
     assert_refused!(hrp::save(&app, &me, &a.id, &form()), "not_editable");
     // Once submitted, the reviewer reads it and its documents.
     let reviewer = staff(Role::Reviewer, "peek");
@@ -472,13 +459,13 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         "{body}"
     );
     let d = hrp::get(&app, &me, &a.id).await.unwrap();
-    assert_eq!(d.status, "supplement_requested");
+    assert_eq!(d.status, PreApplicationState::SupplementRequested);
     assert_eq!(d.requested.as_ref().unwrap().items, ["passport"]);
     hrp::upload(&app, &me, &a.id, "passport", "passport-full.pdf", PDF)
         .await
         .unwrap();
     let d = hrp::submit(&app, &me, &a.id).await.unwrap();
-    assert_eq!((d.status.as_str(), d.round), ("submitted", 2));
+    assert_eq!((d.status, d.round), (PreApplicationState::Submitted, 2));
 
     // Second round: approved, with the booking link by email; now the booking works.
     hrp::claim(&app, &ann, &a.id).await.unwrap();
@@ -602,7 +589,7 @@ async fn the_review_loop_until_approval_then_booking(t: &TestDb) {
         )
         .await
         .unwrap();
-        assert_eq!(d.status, "rejected");
+        assert_eq!(d.status, PreApplicationState::Rejected);
     }
 }
 

@@ -5,6 +5,7 @@
 use super::pre_applications::*;
 use exitentry_domain::hrp::Form;
 use exitentry_domain::staff::Role;
+use exitentry_domain::states::PreApplicationState;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::centre;
 use exitentry_services::import::ImportKind;
@@ -139,7 +140,7 @@ async fn renewal_and_replacement_keep_the_number_for_life(t: &TestDb) {
         .1;
     assert_eq!(
         hrp::get(&app, &john, &first).await.unwrap().status,
-        "approved"
+        PreApplicationState::Approved
     );
     // Starting again, the details come from the last form; the purpose is asked afresh.
     let again = hrp::start(&app, &john).await.unwrap();
@@ -182,7 +183,10 @@ async fn renewal_and_replacement_keep_the_number_for_life(t: &TestDb) {
         .await
         .unwrap();
     assert_eq!(accepted.fee, "HKD 260.00");
-    assert_eq!(hrp::get(&app, &me, &renewal).await.unwrap().status, "used");
+    assert_eq!(
+        hrp::get(&app, &me, &renewal).await.unwrap().status,
+        PreApplicationState::Used
+    );
     assert_eq!(
         error_code(accept_walk_in(&app, &clerk, "hrp_non_chinese_renewal", &[])).await,
         "pre_application_not_approved",

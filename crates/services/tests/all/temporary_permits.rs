@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use exitentry_credentials::{TrustStore, VerifyOptions, verify};
+use exitentry_domain::states::TemporaryPermitState;
 use exitentry_services::App;
 use exitentry_services::providers::Providers;
 use exitentry_services::temporary_permits::{self as tp, ApplyInput, Lang};
@@ -469,7 +470,7 @@ async fn holders_sign_in_see_their_permits_and_cancel_them(t: &TestDb) {
     );
     let mine = tp::holder_permits(&app, &holder).await.unwrap();
     assert_eq!(mine.len(), 1);
-    assert_eq!(mine[0].status, "valid");
+    assert_eq!(mine[0].status, TemporaryPermitState::Valid);
     assert_eq!(mine[0].payload.as_deref(), Some(issued.payload.as_str()));
 
     let live = credentials::check_live(&app, &issued.payload, Some("domestic_flight"))
@@ -488,7 +489,7 @@ async fn holders_sign_in_see_their_permits_and_cancel_them(t: &TestDb) {
 
     tp::cancel(&app, &holder, &issued.permit_id).await.unwrap();
     let mine = tp::holder_permits(&app, &holder).await.unwrap();
-    assert_eq!(mine[0].status, "cancelled");
+    assert_eq!(mine[0].status, TemporaryPermitState::Cancelled);
     assert_eq!(mine[0].payload, None, "no QR for an ended permit");
     assert_refused!(
         tp::cancel(&app, &holder, &issued.permit_id),
@@ -621,7 +622,7 @@ async fn officers_list_filter_and_revoke_with_a_reason(t: &TestDb) {
     );
 
     let (view, trail) = tp::detail(&app, &approver, &first.permit_id).await.unwrap();
-    assert_eq!(view.status, "revoked");
+    assert_eq!(view.status, TemporaryPermitState::Revoked);
     assert_eq!(view.payload, None, "officers never see the credential");
     let actions: Vec<_> = trail.iter().map(|e| e.entry.action.as_str()).collect();
     assert_eq!(

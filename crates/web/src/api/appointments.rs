@@ -155,7 +155,7 @@ impl From<AppointmentView> for AppointmentJson {
             start: a.start.to_rfc3339(),
             end: a.end.to_rfc3339(),
             channel: a.channel,
-            status: a.status,
+            status: a.status.to_string(),
             name: a.name,
             id_number: a.id_number,
             changeable_until: a.changeable_until.to_rfc3339(),

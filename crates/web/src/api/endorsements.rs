@@ -75,7 +75,7 @@ impl From<ApplicationView> for EndorsementApplicationJson {
             trips: a.trips,
             stay_days: a.stay_days,
             fee_cents: a.fee_cents,
-            status: a.status,
+            status: a.status.to_string(),
             channel: a.channel,
             ready_on: a.ready_on,
             relation: a.relation,

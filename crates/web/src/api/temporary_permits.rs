@@ -7,6 +7,7 @@ use crate::throttle::ClientIp;
 use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
+use exitentry_domain::states::TemporaryPermitApplicationState as Step;
 use exitentry_services::ServiceError;
 use exitentry_services::temporary_permits::{self as tp, ApplicationView, ApplyInput, PermitView};
 use serde::{Deserialize, Serialize};
@@ -106,7 +107,7 @@ impl From<ApplicationView> for ApplicationJson {
     fn from(a: ApplicationView) -> Self {
         ApplicationJson {
             application_id: a.id,
-            state: a.state,
+            state: a.state.to_string(),
             mobile: a.mobile_masked,
             resend_at: a.resend_at.map(|t| t.to_rfc3339()),
             permit: a.permit.map(IssuedJson::from),
@@ -165,7 +166,7 @@ pub async fn sms_code(
         .await
         .map_err(cx.api_err())?;
     Ok(Json(StateJson {
-        state: "awaiting_face".into(),
+        state: Step::AwaitingFace.to_string(),
     }))
 }
 

@@ -234,7 +234,7 @@ async fn show_page(cx: &Cx, me: ApplicantSession, id: &str, q: ShowQuery) -> Pag
     let d = hrp::get(cx.app(), &me, id)
         .await
         .map_err(cx.fail(&format!("{LIST}/{id}")))?;
-    let editable = PreApplicationState::parse(&d.status).is_ok_and(|s| s.is_editable());
+    let editable = d.status.is_editable();
     let mut purposes = d.required_documents.clone();
     purposes.push("other");
     let booking = ap::applicant_booking(cx.app(), &me)
@@ -467,7 +467,7 @@ page_template! {
 async fn check(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {
     let path = format!("{LIST}/{id}");
     let d = hrp::get(cx.app(), &a, &id).await.map_err(cx.fail(&path))?;
-    let editable = PreApplicationState::parse(&d.status).is_ok_and(|s| s.is_editable());
+    let editable = d.status.is_editable();
     if !editable {
         return Ok(Redirect::to(&path).into_response());
     }
@@ -508,12 +508,10 @@ page_template! {
 async fn submitted(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {
     let path = format!("{LIST}/{id}");
     let d = hrp::get(cx.app(), &a, &id).await.map_err(cx.fail(&path))?;
-    let waiting = PreApplicationState::parse(&d.status).is_ok_and(|s| {
-        matches!(
-            s,
-            PreApplicationState::Submitted | PreApplicationState::InReview
-        )
-    });
+    let waiting = matches!(
+        d.status,
+        PreApplicationState::Submitted | PreApplicationState::InReview
+    );
     if !waiting {
         return Ok(Redirect::to(&path).into_response());
     }

@@ -4,8 +4,9 @@
 //! cancelling it before the cut-off.
 
 use super::common::{
-    CsrfForm, CsrfOnly, Cx, OfficePicker, SlotSearch, Up, csrf_field, office_address, office_name,
-    office_picker, page_template, qr_svg, slot_search, urlencoding_min,
+    BookingQuery, Cancel, Confirm, CsrfForm, CsrfOnly, Cx, OfficePicker, SlotSearch, Up,
+    booking_form, cancel, cancel_form, csrf_field, office_address, office_name, page_template,
+    qr_svg, urlencoding_min,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -27,7 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/apply/applications/{id}/book", get(book_form).post(book))
         .route(
             "/apply/applications/{id}/book/cancel",
-            get(cancel_form).post(cancel),
+            get(cancel_form::<CancelBooking>).post(cancel::<CancelBooking>),
         )
 }
 
@@ -81,17 +82,7 @@ async fn booked(cx: &Cx, a: ap::AppointmentView) -> Booked {
     }
 }
 
-#[derive(Deserialize, Default)]
-struct BookQuery {
-    #[serde(default)]
-    office: String,
-    #[serde(default)]
-    date: String,
-    #[serde(default)]
-    r#move: String,
-}
-
-async fn book_page(cx: &Cx, me: ApplicantSession, id: &str, q: BookQuery) -> PageResult {
+async fn book_page(cx: &Cx, me: ApplicantSession, id: &str, q: BookingQuery) -> PageResult {
     let path = format!("{LIST}/{id}/book");
     let d = hrp::get(cx.app(), &me, id).await.map_err(cx.fail(&path))?;
     let booked = match ap::applicant_booking(cx.app(), &me)
@@ -103,12 +94,9 @@ async fn book_page(cx: &Cx, me: ApplicantSession, id: &str, q: BookQuery) -> Pag
     };
     let moving = booked.as_ref().is_some_and(|b| b.changeable) && q.r#move == "1";
     let service = Service::HrpNonChinese;
-    let picker = office_picker(cx, Booker::Applicant(&me), service, &q.office)
+    let (cx, picker, search) = booking_form(cx, Booker::Applicant(&me), service, &q)
         .await
         .map_err(cx.fail(&path))?;
-    let day = picker.earliest_day;
-    let (search, refusal) = slot_search(cx, &picker.selected, service, &q.date, day).await;
-    let cx = cx.or_failed(refusal);
     Ok(cx.render(&Book {
         page: cx.page(None, "apply-book-title"),
         me,
@@ -124,7 +112,7 @@ async fn book_form(
     cx: Cx,
     Applicant(a): Applicant,
     Path(id): Path<String>,
-    Query(q): Query<BookQuery>,
+    Query(q): Query<BookingQuery>,
 ) -> PageResult {
     book_page(&cx, a, &id, q).await
 }
@@ -193,51 +181,49 @@ async fn book(
     }
 }
 
-/// The confirmation before the booking is cancelled.
-async fn confirm_cancel(cx: &Cx, me: &ApplicantSession, id: &str) -> PageResult {
-    let page = cx.page(None, "appt-cancel-title");
-    let back = format!("{LIST}/{id}/book");
-    let Some(a) = ap::applicant_booking(cx.app(), me)
-        .await
-        .map_err(cx.fail(&page.path))?
-    else {
-        return Ok(Redirect::to(&back).into_response());
-    };
-    let b = booked(cx, a).await;
-    let what = cx.lang.t_args(
-        "appt-cancel-what",
-        &[
-            ("service", cx.lang.t(&format!("service-{}", b.a.service))),
-            ("office", b.office),
-            ("time", b.a.start.format("%Y-%m-%d %H:%M").to_string()),
-        ],
-    );
-    let to = [format!("{back}/cancel"), back];
-    super::common::Confirm::cancel(cx, page, "appt-cancel", what, to, &me.csrf_token)
-}
+/// Cancelling the booking of an approved pre-application, after a confirmation.
+struct CancelBooking;
 
-async fn cancel_form(cx: Cx, Applicant(a): Applicant, Path(id): Path<String>) -> PageResult {
-    confirm_cancel(&cx, &a, &id).await
-}
+impl Cancel for CancelBooking {
+    type Owner = Applicant;
+    type Form = CsrfOnly;
+    type Back = Up;
 
-async fn cancel(
-    cx: Cx,
-    Applicant(a): Applicant,
-    Path(id): Path<String>,
-    _: CsrfForm<CsrfOnly, Up>,
-) -> PageResult {
-    let back = format!("{LIST}/{id}/book");
-    let current = ap::applicant_booking(cx.app(), &a)
-        .await
-        .map_err(cx.fail(&back))?;
-    let Some(current) = current else {
-        return Ok(Redirect::to(&back).into_response());
-    };
-    match ap::cancel(cx.app(), Booker::Applicant(&a), &current.appointment_id).await {
-        Ok(_) => Ok(Redirect::to(&back).into_response()),
-        Err(e @ ServiceError::Conflict { .. }) => {
-            confirm_cancel(&cx.after(Err(cx.shown(&e))), &a, &id).await
+    async fn confirm(
+        cx: &Cx,
+        Applicant(me): &Applicant,
+        id: &str,
+    ) -> PageResult {
+        let page = cx.page(None, "appt-cancel-title");
+        let back = Self::fails_at(id);
+        let Some(a) = ap::applicant_booking(cx.app(), me)
+            .await
+            .map_err(cx.fail(&page.path))?
+        else {
+            return Ok(Redirect::to(&back).into_response());
+        };
+        let b = booked(cx, a).await;
+        let what = cx.lang.t_args(
+            "appt-cancel-what",
+            &[
+                ("service", cx.lang.t(&format!("service-{}", b.a.service))),
+                ("office", b.office),
+                ("time", b.a.start.format("%Y-%m-%d %H:%M").to_string()),
+            ],
+        );
+        let to = [format!("{back}/cancel"), back];
+        Confirm::cancel(cx, page, "appt-cancel", what, to, &me.csrf_token)
+    }
+
+    /// Cancels the applicant's booking, if there still is one.
+    async fn cancel(cx: &Cx, Applicant(a): &Applicant, id: &str) -> Result<String, ServiceError> {
+        if let Some(current) = ap::applicant_booking(cx.app(), a).await? {
+            ap::cancel(cx.app(), Booker::Applicant(a), &current.appointment_id).await?;
         }
-        Err(e) => Err(cx.fail(&back)(e)),
+        Ok(Self::fails_at(id))
+    }
+
+    fn fails_at(id: &str) -> String {
+        format!("{LIST}/{id}/book")
     }
 }

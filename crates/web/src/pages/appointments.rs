@@ -3,9 +3,9 @@
 //! cut-off. Works without JavaScript.
 
 use super::common::{
-    CsrfForm, Cx, OfficePicker, SlotSearch, back, beijing, bookable, conflict, csrf_field,
-    form_fields, office_address, office_name, office_picker, page_template, qr_svg, render,
-    slot_search, urlencoding_min,
+    BookingQuery, Cancel, Confirm, CsrfForm, Cx, OfficePicker, SlotSearch, back, beijing, bookable,
+    booking_form, cancel, cancel_form, csrf_field, form_fields, office_address, office_name,
+    page_template, qr_svg, render, urlencoding_min,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -15,11 +15,11 @@ use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use exitentry_domain::office::Service;
+use exitentry_domain::states::AppointmentState;
 use exitentry_services::ServiceError;
 use exitentry_services::appointments::{self as ap, AppointmentView, Booker, BookingRequest};
 use exitentry_services::holders::HolderSession;
 use exitentry_services::offices;
-use serde::Deserialize;
 
 back!(MyAppointments = LIST);
 csrf_field!(BookForm, MoveForm);
@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/my/appointments/{id}", get(show))
         .route(
             "/my/appointments/{id}/cancel",
-            get(cancel_form).post(cancel),
+            get(cancel_form::<CancelBooking>).post(cancel::<CancelBooking>),
         )
         .route("/my/appointments/{id}/move", post(move_to))
 }
@@ -73,19 +73,6 @@ async fn list(cx: Cx, Holder(h): Holder) -> PageResult {
     list_page(&cx, h).await
 }
 
-#[derive(Deserialize, Default)]
-struct NewQuery {
-    #[serde(default)]
-    office: String,
-    #[serde(default)]
-    service: String,
-    #[serde(default)]
-    date: String,
-    /// Moving an existing booking instead of making a new one.
-    #[serde(default)]
-    r#move: String,
-}
-
 page_template! {
     New = "holder/appointment_new.html" {
         holder: HolderSession,
@@ -97,19 +84,16 @@ page_template! {
     }
 }
 
-async fn new(cx: Cx, Holder(h): Holder, Query(q): Query<NewQuery>) -> PageResult {
+async fn new(cx: Cx, Holder(h): Holder, Query(q): Query<BookingQuery>) -> PageResult {
     // The office list follows the chosen service (the first bookable one by default).
     let service = Service::parse(&q.service)
         .ok()
         .filter(|s| s.bookable())
         .unwrap_or(Service::EepApplication);
     // Only offices offering it, the holder's city first, one selected with its earliest day.
-    let picker = office_picker(&cx, Booker::Holder(&h), service, &q.office)
+    let (cx, picker, search) = booking_form(&cx, Booker::Holder(&h), service, &q)
         .await
         .map_err(cx.fail(&cx.here()))?;
-    let day = picker.earliest_day;
-    let (search, refusal) = slot_search(&cx, &picker.selected, service, &q.date, day).await;
-    let cx = cx.or_failed(refusal);
     Ok(cx.render(&New {
         page: cx.page(None, "appt-new-title"),
         holder: h,
@@ -190,8 +174,7 @@ async fn show(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
     let a = ap::get(cx.app(), Booker::Holder(&h), &id)
         .await
         .map_err(cx.fail(&page.path))?;
-    let changeable = a.status == exitentry_domain::states::AppointmentState::Booked.code()
-        && cx.app().now() < a.changeable_until;
+    let changeable = a.status == AppointmentState::Booked && cx.app().now() < a.changeable_until;
     let (office, address) = office_label(&cx, &a.office_code).await;
     Ok(render(&Show {
         qr: qr_svg(&a.reference).unwrap_or_default(),
@@ -210,40 +193,40 @@ form_fields!(MoveForm {
     date: String,
 });
 
-/// The confirmation before a booking is cancelled: which one, and that its time goes to
-/// someone else.
-async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str) -> PageResult {
-    let page = cx.page(None, "appt-cancel-title");
-    let a = ap::get(cx.app(), Booker::Holder(h), id)
-        .await
-        .map_err(cx.fail(&page.path))?;
-    let (office, _) = office_label(cx, &a.office_code).await;
-    let what = cx.lang.t_args(
-        "appt-cancel-what",
-        &[
-            ("service", cx.lang.t(&format!("service-{}", a.service))),
-            ("office", office),
-            ("time", a.start.format("%Y-%m-%d %H:%M").to_string()),
-        ],
-    );
-    let to = [format!("{LIST}/{id}/cancel"), format!("{LIST}/{id}")];
-    super::common::Confirm::cancel(cx, page, "appt-cancel", what, to, &h.csrf_token)
-}
+/// Cancelling a booking, after a confirmation: which one, and that its time goes to someone
+/// else.
+struct CancelBooking;
 
-async fn cancel_form(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
-    confirm_cancel(&cx, &h, &id).await
-}
+impl Cancel for CancelBooking {
+    type Owner = Holder;
+    type Form = MoveForm;
+    type Back = MyAppointments;
 
-async fn cancel(
-    cx: Cx,
-    Holder(h): Holder,
-    Path(id): Path<String>,
-    _: CsrfForm<MoveForm, MyAppointments>,
-) -> PageResult {
-    match ap::cancel(cx.app(), Booker::Holder(&h), &id).await {
-        Ok(_) => Ok(Redirect::to(LIST).into_response()),
-        Err(e) if conflict(&e) => confirm_cancel(&cx.after(Err(cx.shown(&e))), &h, &id).await,
-        Err(e) => Err(cx.fail(LIST)(e)),
+    async fn confirm(cx: &Cx, Holder(h): &Holder, id: &str) -> PageResult {
+        let page = cx.page(None, "appt-cancel-title");
+        let a = ap::get(cx.app(), Booker::Holder(h), id)
+            .await
+            .map_err(cx.fail(&page.path))?;
+        let (office, _) = office_label(cx, &a.office_code).await;
+        let what = cx.lang.t_args(
+            "appt-cancel-what",
+            &[
+                ("service", cx.lang.t(&format!("service-{}", a.service))),
+                ("office", office),
+                ("time", a.start.format("%Y-%m-%d %H:%M").to_string()),
+            ],
+        );
+        let to = [format!("{LIST}/{id}/cancel"), format!("{LIST}/{id}")];
+        Confirm::cancel(cx, page, "appt-cancel", what, to, &h.csrf_token)
+    }
+
+    async fn cancel(cx: &Cx, Holder(h): &Holder, id: &str) -> Result<String, ServiceError> {
+        ap::cancel(cx.app(), Booker::Holder(h), id).await?;
+        Ok(LIST.to_string())
+    }
+
+    fn fails_at(_: &str) -> String {
+        LIST.to_string()
     }
 }
 

@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use exitentry_domain::office::Service;
 use exitentry_domain::products::{self, Product};
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::CentreApplicationState;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::centre::{
@@ -572,18 +573,20 @@ struct ListQuery {
 page_template! {
     Applications = "centre/applications.html" {
         status: String,
+        tabs: [CentreApplicationState; 4],
+        /// The uncollected documents (`ready`), with the days each has waited.
+        uncollected: bool,
         list: Vec<(ApplicationView, i64)>,
         offices: OfficeNames,
     }
 }
 
 async fn applications(cx: Cx, Staff(staff): Staff, Query(q): Query<ListQuery>) -> PageResult {
-    let status = q.status.unwrap_or_else(|| {
-        exitentry_domain::states::CentreApplicationState::Paid
-            .code()
-            .into()
-    });
-    let list = if status == exitentry_domain::states::CentreApplicationState::Ready.code() {
+    let status = q
+        .status
+        .unwrap_or_else(|| CentreApplicationState::Paid.code().into());
+    let uncollected = status == CentreApplicationState::Ready.code();
+    let list = if uncollected {
         centre::uncollected(cx.app(), &staff).await
     } else {
         centre::applications(cx.app(), &staff, &status)
@@ -595,6 +598,8 @@ async fn applications(cx: Cx, Staff(staff): Staff, Query(q): Query<ListQuery>) -
     Ok(render(&Applications {
         page: cx.page(Some(staff), "applications-title"),
         status,
+        tabs: centre::LISTED,
+        uncollected,
         list,
         offices,
     }))

@@ -17,6 +17,7 @@ use exitentry_domain::endorsements::{
     Circumstances, Destination, EndorsementType, Relation, counter_checklist, variants,
 };
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::EndorsementApplicationState;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::counter_endorsements::{

@@ -2,8 +2,8 @@
 //! pay page in development), then print at a kiosk.
 
 use super::common::{
-    CsrfForm, Cx, Up, chosen_endorsement, conflict, csrf_field, form_fields, page_template, qr_svg,
-    redirect_or_again, render,
+    Cancel, Confirm, CsrfForm, Cx, Up, cancel, cancel_form, chosen_endorsement, conflict,
+    csrf_field, form_fields, page_template, qr_svg, redirect_or_again, render,
 };
 use crate::AppState;
 use crate::error::PageResult;
@@ -12,6 +12,7 @@ use axum::Router;
 use axum::extract::{Form, Path};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use exitentry_domain::states::EndorsementApplicationState;
 use exitentry_services::ServiceError;
 use exitentry_services::endorsement_applications::{self as ea, ApplicationView, Choice};
 use exitentry_services::holders::HolderSession;
@@ -27,7 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/my/endorsements/{id}/pay", get(pay_qr).post(pay))
         .route(
             "/my/endorsements/{id}/cancel",
-            get(cancel_form).post(cancel),
+            get(cancel_form::<CancelApplication>).post(cancel::<CancelApplication>),
         )
         .route("/dev/pay/{order}", get(sandbox_page).post(sandbox_answer))
 }
@@ -192,47 +193,46 @@ async fn pay_qr(cx: Cx, Holder(_): Holder, Path(id): Path<String>) -> Response {
     }
 }
 
-/// The confirmation before an application is cancelled: which one, and that it ends (a paid
-/// one is refunded).
-async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str) -> PageResult {
-    let page = cx.page(None, "end-cancel-title");
-    let a = ea::get(cx.app(), h.person_id, id)
-        .await
-        .map_err(cx.fail(&page.path))?;
-    let lang = cx.lang;
-    let what = lang.t_args(
-        "end-cancel-what",
-        &[
-            (
-                "what",
-                format!(
-                    "{} · {}",
-                    lang.t(&format!("dest-{}", a.destination)),
-                    lang.t(&format!("etype-{}", a.kind))
+/// Cancelling an application, after a confirmation: which one, and that it ends (a paid one
+/// is refunded).
+struct CancelApplication;
+
+impl Cancel for CancelApplication {
+    type Owner = Holder;
+    type Form = PayForm;
+    type Back = Up;
+
+    async fn confirm(cx: &Cx, Holder(h): &Holder, id: &str) -> PageResult {
+        let page = cx.page(None, "end-cancel-title");
+        let a = ea::get(cx.app(), h.person_id, id)
+            .await
+            .map_err(cx.fail(&page.path))?;
+        let lang = cx.lang;
+        let what = lang.t_args(
+            "end-cancel-what",
+            &[
+                (
+                    "what",
+                    format!(
+                        "{} · {}",
+                        lang.t(&format!("dest-{}", a.destination)),
+                        lang.t(&format!("etype-{}", a.kind))
+                    ),
                 ),
-            ),
-            ("reference", a.reference),
-        ],
-    );
-    let to = [format!("{LIST}/{id}/cancel"), format!("{LIST}/{id}")];
-    super::common::Confirm::cancel(cx, page, "end-cancel", what, to, &h.csrf_token)
-}
+                ("reference", a.reference),
+            ],
+        );
+        let to = [format!("{LIST}/{id}/cancel"), format!("{LIST}/{id}")];
+        Confirm::cancel(cx, page, "end-cancel", what, to, &h.csrf_token)
+    }
 
-async fn cancel_form(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
-    confirm_cancel(&cx, &h, &id).await
-}
+    async fn cancel(cx: &Cx, Holder(h): &Holder, id: &str) -> Result<String, ServiceError> {
+        ea::cancel(cx.app(), h.person_id, id, &h.actor()).await?;
+        Ok(Self::fails_at(id))
+    }
 
-async fn cancel(
-    cx: Cx,
-    Holder(h): Holder,
-    Path(id): Path<String>,
-    _: CsrfForm<PayForm, Up>,
-) -> PageResult {
-    let path = format!("{LIST}/{id}");
-    match ea::cancel(cx.app(), h.person_id, &id, &h.actor()).await {
-        Ok(_) => Ok(Redirect::to(&path).into_response()),
-        Err(e) if conflict(&e) => confirm_cancel(&cx.after(Err(cx.shown(&e))), &h, &id).await,
-        Err(e) => Err(cx.fail(&path)(e)),
+    fn fails_at(id: &str) -> String {
+        format!("{LIST}/{id}")
     }
 }
 

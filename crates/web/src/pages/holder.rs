@@ -5,20 +5,23 @@
 //! (which unlocks the issued QR) never lands in logs or browser history.
 
 use super::common::{
-    Back, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, Cx, Failed, MultipartBack, NextQuery,
-    PermitCard, Refusal, SignIn, Up, beijing, csrf_field, form_fields, page_template, render,
-    with_anon_csrf,
+    Back, Cancel, Confirm, CsrfField, CsrfForm, CsrfMultipart, CsrfOnly, Cx, Failed, MultipartBack,
+    NextQuery, PermitCard, Refusal, SignIn, Up, beijing, cancel, cancel_form, csrf_field,
+    form_fields, page_template, render, with_anon_csrf,
 };
 use crate::AppState;
 use crate::error::PageResult;
 use crate::session::{Holder, MaybeHolder, anon_csrf, set_cookie};
 use crate::throttle::ClientIp;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use exitentry_domain::states::TemporaryPermitApplicationState as Step;
+use exitentry_domain::states::TemporaryPermitState;
+use exitentry_services::ServiceError;
 use exitentry_services::holders::{self, HolderSession};
 use exitentry_services::temporary_permits::{self as tp, ApplyInput};
 use serde::Deserialize;
@@ -45,7 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/my/temporary-permits", get(my_permits))
         .route(
             "/my/temporary-permits/{id}/cancel",
-            get(cancel_form).post(cancel),
+            get(cancel_form::<CancelPermit>).post(cancel::<CancelPermit>),
         )
 }
 
@@ -311,10 +314,10 @@ async fn code_page(cx: &Cx, id: &str, csrf: String) -> Response {
         Ok(v) => v,
         Err(_) => return restart(),
     };
-    match view.state.as_str() {
-        "awaiting_face" => return Redirect::to("/temporary-permit/face").into_response(),
-        "issued" => return Redirect::to("/temporary-permit/issued").into_response(),
-        _ => {}
+    match view.state {
+        Step::AwaitingFace => return Redirect::to("/temporary-permit/face").into_response(),
+        Step::Issued => return Redirect::to("/temporary-permit/issued").into_response(),
+        Step::AwaitingSms => {}
     }
     let page = Code {
         page: cx.page(None, "tp-title"),
@@ -385,9 +388,9 @@ async fn face_form(cx: Cx, headers: HeaderMap) -> Response {
         return restart();
     };
     match tp::application(cx.app(), &id).await.map(|v| v.state) {
-        Ok(state) if state == "awaiting_face" => face_page(&cx, anon_csrf(&headers)),
-        Ok(state) if state == "issued" => Redirect::to("/temporary-permit/issued").into_response(),
-        Ok(_) => Redirect::to("/temporary-permit/code").into_response(),
+        Ok(Step::AwaitingFace) => face_page(&cx, anon_csrf(&headers)),
+        Ok(Step::Issued) => Redirect::to("/temporary-permit/issued").into_response(),
+        Ok(Step::AwaitingSms) => Redirect::to("/temporary-permit/code").into_response(),
         Err(_) => restart(),
     }
 }
@@ -516,45 +519,48 @@ async fn my_permits(cx: Cx, Holder(h): Holder, Query(q): Query<DoneQuery>) -> Pa
     my_page(&cx, h).await
 }
 
-/// The confirmation before a permit is cancelled: whose permit, until when, and that a
-/// cancelled permit cannot be used again.
-async fn confirm_cancel(cx: &Cx, h: &HolderSession, id: &str) -> PageResult {
-    let page = cx.page(None, "tp-cancel-title");
-    let permits = tp::holder_permits(cx.app(), h)
-        .await
-        .map_err(cx.fail(&page.path))?;
-    let Some(p) = permits.into_iter().find(|p| p.id == id) else {
-        return Err(cx.fail(&page.path)(
-            exitentry_services::ServiceError::NotFound("temporary_permit"),
-        ));
-    };
-    let until = beijing(p.valid_until, "%Y-%m-%d %H:%M");
-    let what = cx.lang.t_args(
-        "tp-cancel-what",
-        &[("name", p.holder_name), ("until", until)],
-    );
-    let to = [
-        format!("/my/temporary-permits/{id}/cancel"),
-        "/my/temporary-permits".into(),
-    ];
-    super::common::Confirm::cancel(cx, page, "tp-cancel", what, to, &h.csrf_token)
-}
+/// Cancelling a permit, after a confirmation: whose permit, until when, and that a cancelled
+/// permit cannot be used again.
+struct CancelPermit;
 
-async fn cancel_form(cx: Cx, Holder(h): Holder, Path(id): Path<String>) -> PageResult {
-    confirm_cancel(&cx, &h, &id).await
-}
+impl Cancel for CancelPermit {
+    type Owner = Holder;
+    type Form = CsrfOnly;
+    type Back = Up;
 
-async fn cancel(
-    cx: Cx,
-    Holder(h): Holder,
-    Path(id): Path<String>,
-    _: CsrfForm<CsrfOnly, Up>,
-) -> PageResult {
-    match tp::cancel(cx.app(), &h, &id).await {
-        Ok(()) => Ok(Redirect::to("/my/temporary-permits?done=cancelled").into_response()),
-        Err(e @ exitentry_services::ServiceError::NotFound(_)) => {
-            Err(cx.fail("/my/temporary-permits")(e))
-        }
-        Err(e) => confirm_cancel(&cx.after(Err(cx.shown(&e))), &h, &id).await,
+    async fn confirm(cx: &Cx, Holder(h): &Holder, id: &str) -> PageResult {
+        let page = cx.page(None, "tp-cancel-title");
+        let permits = tp::holder_permits(cx.app(), h)
+            .await
+            .map_err(cx.fail(&page.path))?;
+        let Some(p) = permits.into_iter().find(|p| p.id == id) else {
+            return Err(cx.fail(&page.path)(ServiceError::NotFound(
+                "temporary_permit",
+            )));
+        };
+        let until = beijing(p.valid_until, "%Y-%m-%d %H:%M");
+        let what = cx.lang.t_args(
+            "tp-cancel-what",
+            &[("name", p.holder_name), ("until", until)],
+        );
+        let to = [
+            format!("/my/temporary-permits/{id}/cancel"),
+            "/my/temporary-permits".into(),
+        ];
+        Confirm::cancel(cx, page, "tp-cancel", what, to, &h.csrf_token)
+    }
+
+    async fn cancel(cx: &Cx, Holder(h): &Holder, id: &str) -> Result<String, ServiceError> {
+        tp::cancel(cx.app(), h, id).await?;
+        Ok("/my/temporary-permits?done=cancelled".into())
+    }
+
+    fn fails_at(_: &str) -> String {
+        "/my/temporary-permits".into()
+    }
+
+    /// Any refusal but a permit that is not the holder's.
+    fn shown(e: &ServiceError) -> bool {
+        !matches!(e, ServiceError::NotFound(_))
     }
 }

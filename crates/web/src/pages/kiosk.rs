@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use exitentry_domain::office::Service;
+use exitentry_domain::states::{EndorsementApplicationState, PrintJobState};
 use exitentry_services::ServiceError;
 use exitentry_services::centre::{self, Board, Collected, Desk, DeviceSession, TicketView};
 use exitentry_services::endorsement_applications as ea;
@@ -341,10 +342,10 @@ page_template! {
 struct PrintedView {
     destination: String,
     kind: String,
-    status: String,
+    status: EndorsementApplicationState,
     valid_from: String,
     valid_until: String,
-    job_status: String,
+    job_status: PrintJobState,
 }
 
 impl From<ea::Printed> for PrintedView {
@@ -436,10 +437,10 @@ async fn endorsements_page(
         .unwrap_or_default()
         .into_iter()
         .filter(|a| {
-            use exitentry_domain::states::EndorsementApplicationState as E;
+            use EndorsementApplicationState as E;
             matches!(
-                E::parse(&a.status),
-                Ok(E::AwaitingPayment | E::UnderReview | E::ReadyToPrint)
+                a.status,
+                E::AwaitingPayment | E::UnderReview | E::ReadyToPrint
             )
         })
         .collect();

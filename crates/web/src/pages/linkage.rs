@@ -12,6 +12,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
+use exitentry_domain::states::LinkageProofState;
 use exitentry_services::ServiceError;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::holders::HolderSession;
@@ -40,7 +41,7 @@ pub struct ProofCard {
     pub residence_permit: String,
     pub channel: String,
     pub office: String,
-    pub status: &'static str,
+    pub status: LinkageProofState,
 }
 
 impl From<ProofView> for ProofCard {

@@ -84,7 +84,7 @@ async fn show_page(cx: &Cx, staff: StaffSession, id: &str) -> PageResult {
     let d = hrp::staff_get(cx.app(), &staff, id)
         .await
         .map_err(cx.fail(&format!("{QUEUE}/{id}")))?;
-    let mine = d.status == exitentry_domain::states::PreApplicationState::InReview.code()
+    let mine = d.status == exitentry_domain::states::PreApplicationState::InReview
         && d.claimed_by.as_deref() == Some(staff.username.as_str());
     Ok(cx.render(&Show {
         csrf: staff.csrf_token.clone(),

@@ -13,6 +13,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::routing::{get, post};
 use exitentry_domain::staff::Permission;
+use exitentry_domain::states::TemporaryPermitState;
 use exitentry_services::audit::StoredAudit;
 use exitentry_services::auth::StaffSession;
 use exitentry_services::temporary_permits::{self as tp, ListQuery, STATUSES};

@@ -1,6 +1,7 @@
 //! Endorsements at the counter over HTTP: the checklist form with CSRF, payment, the
 //! reviewers' queue, and state personnel registered on the person page.
 
+use exitentry_domain::states::EndorsementApplicationState;
 use exitentry_test_support::{
     Backend, LI_HUA_ID, TestApp, backend_tests, csrf_field, header, person_id,
 };
@@ -105,7 +106,7 @@ async fn endorsements_at_the_counter_and_their_review(backend: Backend) {
     let a = exitentry_services::endorsement_applications::get(&t.app, li, &id)
         .await
         .unwrap();
-    assert_eq!(a.status, "ready_to_print");
+    assert_eq!(a.status, EndorsementApplicationState::ReadyToPrint);
 
     // Admins register state personnel on the person page; the counter then asks for the
     // unit's approval. Clerks cannot register anyone.

@@ -1,9 +1,12 @@
 //! Online payments over HTTP: the sandbox's signed callbacks and WeChat Pay's XML
 //! notifications (forged ones refused, repeats applied once), and border crossings by scope.
 
+use exitentry_domain::states::EndorsementApplicationState as E;
 use exitentry_services::endorsement_applications::{self as ea, ApplicationView};
 use exitentry_services::import::ImportKind;
-use exitentry_test_support::{Backend, LI_HUA_ID, TestApp, backend_tests, import, person_id};
+use exitentry_test_support::{
+    Backend, LI_HUA_ID, TestApp, backend_tests, import, paid_in_sandbox, person_id,
+};
 use reqwest::StatusCode;
 
 /// 李华's card with a 2024 Hong Kong endorsement, and her online application for another
@@ -30,21 +33,7 @@ async fn payment_callbacks_and_border_crossings(backend: Backend) {
     let t = TestApp::seeded_with_keys(backend, 0).await;
     let c = t.client();
     let (li, a) = applied_online(&t).await;
-    let (order, _) = exitentry_services::online_payments::start(
-        &t.app,
-        &format!("endorsement_application:{}", a.id),
-        "wechat_pay",
-        a.fee_cents,
-        "test",
-    )
-    .await
-    .unwrap();
-    let sandbox = t.app.sandbox.clone().unwrap();
-    let (body, sig) = sandbox.decide(
-        t.app.config.endorsements.sandbox_secret.expose(),
-        &order,
-        exitentry_services::online_payments::Outcome::Paid,
-    );
+    let (_, (body, sig)) = paid_in_sandbox(&t.app, &a, "wechat_pay").await;
     let post = |sig: String| {
         c.post(t.url("/api/v1/payments/callbacks/wechat_pay"))
             .header("x-signature", sig)
@@ -63,7 +52,7 @@ async fn payment_callbacks_and_border_crossings(backend: Backend) {
         (Some("ok"), Some(false))
     );
     let status = ea::get(&t.app, li, &a.id).await.unwrap().status;
-    assert_eq!(status, "ready_to_print");
+    assert_eq!(status, E::ReadyToPrint);
 
     let key = t.partner_key("border-control", "border", None).await;
     let body = serde_json::json!({"document_number": "CA1234567", "destination": "hong_kong", "direction": "exit", "at": "2026-11-23T09:00:00+08:00"});
@@ -150,14 +139,14 @@ async fn wechat_pay_notifications_over_http(backend: Backend) {
         StatusCode::FORBIDDEN
     );
     let status = || async { ea::get(&t.app, li, &a.id).await.unwrap().status };
-    assert_eq!(status().await, "awaiting_payment");
+    assert_eq!(status().await, E::AwaitingPayment);
     for _ in 0..2 {
         let r = post(notify(key)).await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()["content-type"], "text/xml; charset=utf-8");
         assert_eq!(r.text().await.unwrap(), wechat::SUCCESS_ACK);
     }
-    assert_eq!(status().await, "ready_to_print");
+    assert_eq!(status().await, E::ReadyToPrint);
     t.stop().await;
 }
 

@@ -8,6 +8,35 @@ use chrono::{Duration, NaiveDate};
 use exitentry_domain::office::Service;
 use exitentry_services::ServiceError;
 use exitentry_services::appointments::{self as ap, Booker, SlotView};
+use serde::Deserialize;
+
+/// What a booking page is asked for in its address.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BookingQuery {
+    pub office: String,
+    /// The service, on pages that book more than one.
+    pub service: String,
+    pub date: String,
+    /// `1`: moving an existing booking instead of making a new one.
+    pub r#move: String,
+}
+
+/// A booking form for `service`: the offices offering it with the chosen one selected, the
+/// open slots of the chosen day (else of the office's earliest free one), and the context
+/// that shows the last attempt's refusal or why the slots could not be listed.
+pub async fn booking_form(
+    cx: &Cx,
+    booker: Booker<'_>,
+    service: Service,
+    q: &BookingQuery,
+) -> Result<(Cx, OfficePicker, SlotSearch), ServiceError> {
+    let picker = office_picker(cx, booker, service, &q.office).await?;
+    let day = picker.earliest_day;
+    let (search, refusal) = slot_search(cx, &picker.selected, service, &q.date, day).await;
+    let cx = cx.or_failed(refusal);
+    Ok((cx, picker, search))
+}
 
 /// The day picker of a booking form and the open slots it found.
 pub struct SlotSearch {
@@ -26,7 +55,7 @@ pub struct SlotSearch {
 /// (none inside the change cut-off; the page says so when that hid some), and why they
 /// could not be listed. The picker runs from today to the booking horizon; without a date
 /// the day is the office's earliest free one (`earliest`), else tomorrow.
-pub async fn slot_search(
+async fn slot_search(
     cx: &Cx,
     office: &str,
     service: Service,
@@ -105,7 +134,7 @@ impl OfficePicker {
 }
 
 /// The picker for `service` as `booker` sees it, with `chosen` selected when it offers it.
-pub async fn office_picker(
+async fn office_picker(
     cx: &Cx,
     booker: Booker<'_>,
     service: Service,

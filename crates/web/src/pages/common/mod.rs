@@ -3,13 +3,15 @@
 
 mod actions;
 mod booking;
+mod cancel;
 mod office_names;
 mod sign_in;
 
 pub use actions::{
     conflict, invalid, invalid_or_conflict, outcome, redirect_or_again, with_anon_csrf,
 };
-pub use booking::{OfficePicker, SlotSearch, office_picker, slot_search};
+pub use booking::{BookingQuery, OfficePicker, SlotSearch, booking_form};
+pub use cancel::{Cancel, cancel, cancel_form};
 pub use office_names::OfficeNames;
 pub use sign_in::{SignIn, next_within};
 
@@ -22,12 +24,13 @@ pub(crate) use crate::extract::forms::{back, csrf_field, form_fields};
 pub use crate::extract::staff::{StaffWith, need};
 pub(crate) use crate::render::page_template;
 pub use crate::render::{
-    Failed, Outcome, Page, at, beijing, office_address, office_name, qr_svg, render,
-    urlencoding_min, when_micros, yuan, yuan_digits,
+    Failed, Outcome, Page, at, beijing, office_address, office_name, qr_svg, render, urlencoding_min, when_micros,
+    yuan, yuan_digits,
 };
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use exitentry_domain::office::Service;
+use exitentry_domain::states::TemporaryPermitState;
 use exitentry_services::ServiceError;
 use exitentry_services::centre::{self, Desk, TicketView};
 use exitentry_services::endorsement_applications::ApplyRequest;
@@ -61,7 +64,7 @@ pub struct NextQuery {
 /// A permit as shown on the holder's pages: times in Beijing, the QR as inline SVG.
 pub struct PermitCard {
     pub id: String,
-    pub status: &'static str,
+    pub status: TemporaryPermitState,
     pub valid_from: String,
     pub valid_until: String,
     pub uses: Vec<&'static str>,
@@ -188,8 +191,7 @@ pub fn chosen_endorsement(choice: &str) -> ApplyRequest {
 }
 
 /// The page that confirms an irreversible action before it is taken (GET shows it, the
-/// button POSTs): what will happen, that it cannot be undone, and a way back. A refused
-/// action shows it again with why (its error summary), at its GET address.
+/// button POSTs): what will happen, that it cannot be undone, and a way back.
 #[derive(askama::Template)]
 #[template(path = "confirm.html")]
 pub struct Confirm {
