@@ -189,11 +189,7 @@ impl Cancel for CancelBooking {
     type Form = CsrfOnly;
     type Back = Up;
 
-    async fn confirm(
-        cx: &Cx,
-        Applicant(me): &Applicant,
-        id: &str,
-    ) -> PageResult {
+    async fn confirm(cx: &Cx, Applicant(me): &Applicant, id: &str) -> PageResult {
         let page = cx.page(None, "appt-cancel-title");
         let back = Self::fails_at(id);
         let Some(a) = ap::applicant_booking(cx.app(), me)

@@ -25,11 +25,7 @@ pub trait Cancel: 'static {
 
     /// The confirmation of cancelling `id` (with why the last try was refused when `cx`
     /// carries it).
-    fn confirm(
-        cx: &Cx,
-        owner: &Self::Owner,
-        id: &str,
-    ) -> impl Future<Output = PageResult> + Send;
+    fn confirm(cx: &Cx, owner: &Self::Owner, id: &str) -> impl Future<Output = PageResult> + Send;
 
     /// Cancels `id`; where to go afterwards.
     fn cancel(

@@ -24,8 +24,8 @@ pub(crate) use crate::extract::forms::{back, csrf_field, form_fields};
 pub use crate::extract::staff::{StaffWith, need};
 pub(crate) use crate::render::page_template;
 pub use crate::render::{
-    Failed, Outcome, Page, at, beijing, office_address, office_name, qr_svg, render, urlencoding_min, when_micros,
-    yuan, yuan_digits,
+    Failed, Outcome, Page, at, beijing, office_address, office_name, qr_svg, render,
+    urlencoding_min, when_micros, yuan, yuan_digits,
 };
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
