@@ -89,10 +89,11 @@ pub async fn prepare(
     let codes = demo::office_codes(OFFICES_CSV);
     let files = demo::generate(20_261_122, people, app.today(), &app.policy, &codes);
     for (kind, csv) in [
-        (ImportKind::People, &files.people_csv),
-        (ImportKind::Documents, &files.documents_csv),
+        (ImportKind::People, files.people_csv),
+        (ImportKind::Documents, files.documents_csv),
     ] {
-        let s = import::run(&app, kind, csv.as_bytes(), &opts, &NoProgress).await?;
+        let csv = std::io::Cursor::new(csv);
+        let s = import::run(&app, kind, csv, &opts, &NoProgress).await?;
         if !s.problems.is_empty() {
             bail!(
                 "generated {} are invalid: {:?}",

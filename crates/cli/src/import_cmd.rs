@@ -26,16 +26,9 @@ pub struct ImportArgs {
 struct Bar(Option<ProgressBar>);
 
 impl Progress for Bar {
-    fn phase(&self, name: &str, len: u64) {
+    fn inc(&self, bytes: u64) {
         if let Some(b) = &self.0 {
-            b.set_length(len);
-            b.set_position(0);
-            b.set_message(name.to_string());
-        }
-    }
-    fn inc(&self, n: u64) {
-        if let Some(b) = &self.0 {
-            b.inc(n);
+            b.inc(bytes);
         }
     }
     fn finish(&self) {
@@ -53,15 +46,17 @@ pub async fn run(app: &App, what: &ImportWhat) -> Result<ExitCode> {
         ImportWhat::Endorsements(a) => (ImportKind::Endorsements, a),
         ImportWhat::Sample { .. } => unreachable!("handled before opening the database"),
     };
-    let bytes = std::fs::read(&args.file)
+    let file = std::fs::File::open(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = std::io::stderr().is_terminal().then(|| {
-        let b = ProgressBar::new(0);
+        let b = ProgressBar::new(len);
         if let Ok(style) =
-            ProgressStyle::with_template("{msg:32} [{bar:40}] {percent:>3}% {elapsed}")
+            ProgressStyle::with_template("{msg:20} [{bar:40}] {percent:>3}% {elapsed}")
         {
             b.set_style(style.progress_chars("=> "));
         }
+        b.set_message(format!("importing {}", kind.name()));
         b
     });
     let opts = ImportOptions {
@@ -69,7 +64,7 @@ pub async fn run(app: &App, what: &ImportWhat) -> Result<ExitCode> {
         actor: format!("cli:import:{}", kind.name()),
     };
     let started = Instant::now();
-    let s = import::run(app, kind, &bytes, &opts, &Bar(bar)).await?;
+    let s = import::run(app, kind, file, &opts, &Bar(bar)).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{}: {} rows, {} inserted, {} updated, {} unchanged, {} invalid rows{} ({secs:.1} s)",

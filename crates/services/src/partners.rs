@@ -271,16 +271,13 @@ impl PartnerCache {
 }
 
 /// Checks an `Authorization: Bearer` key. A revoked key or disabled partner is refused on
-/// the very next request on every node: SQLite reads the key on the calling thread each
-/// time (`storage::lookups`, a few microseconds); PostgreSQL answers from this node's cache
-/// of the last second with `key_read` false, and the request confirms the key is live in
-/// the round trip of its own lookup (or [`confirm`] when it has none).
+/// the very next request on every node: the partner comes from this node's cache of the
+/// last second with `key_read` false, and the request confirms the key is live in the
+/// statement of its own lookup (`storage::lookups`), or with [`confirm`] when it has none.
+/// Scopes and limits changed in the database hold within that second.
 pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
     let key = key.trim();
     let hash = secret_hash(key);
-    if app.db.backend() == crate::Backend::Sqlite {
-        return authenticate_in_db(app, key, &hash).await;
-    }
     if let Some((at, ctx)) = app
         .partner_cache
         .keys

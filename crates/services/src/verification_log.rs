@@ -4,7 +4,9 @@
 
 use exitentry_storage::Db;
 use exitentry_storage::partners::{self, LogRecord};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 enum Msg {
     Record(LogRecord),
@@ -51,8 +53,14 @@ impl UsageLog {
     }
 }
 
+/// How long the writer gathers records before storing them. Every write to a SQLite file makes
+/// each reader drop its cached and mapped pages at its next read: writing as records arrived
+/// (hundreds of times a second under load) cost the lookups over half their time in the kernel.
+const LINGER: Duration = Duration::from_millis(250);
+
 async fn writer(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>) {
     while let Some(first) = rx.recv().await {
+        let until = Instant::now() + LINGER;
         let mut batch = Vec::new();
         let mut acks = Vec::new();
         let mut next = Some(first);
@@ -61,8 +69,13 @@ async fn writer(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>) {
                 Msg::Record(r) => batch.push(r),
                 Msg::Flush(a) => acks.push(a),
             }
-            if batch.len() < MAX_BATCH {
-                next = rx.try_recv().ok();
+            // A flush is waited for: store at once. Otherwise until the batch is full or
+            // the linger is over (or the sender is gone).
+            if acks.is_empty() && batch.len() < MAX_BATCH {
+                next = tokio::time::timeout_at(until, rx.recv())
+                    .await
+                    .ok()
+                    .flatten();
             }
         }
         if !batch.is_empty() {

@@ -2,7 +2,7 @@
 //! and bookings. Taking a place is one conditional UPDATE, so no slot is ever overbooked.
 
 use crate::Result;
-use crate::bulk::{insert_batches, values_list};
+use crate::bulk::{Dialect, insert_batches};
 use crate::codes::Code;
 use crate::statement::{
     all, changed_one, execute, insert_unique, optional, scalar, scalars, select, transition,
@@ -134,17 +134,17 @@ pub async fn open_slots(
     service: &str,
     slots: &[(i64, i64, i64)],
 ) -> Result<u64> {
-    let statement = |rows| {
+    let statement = |dialect: Dialect, rows| {
         format!(
             "INSERT INTO slots (office_code, service, starts_at, ends_at, capacity, booked) \
              VALUES {} ON CONFLICT (office_code, service, starts_at) DO NOTHING",
-            values_list(rows, 6)
+            dialect.rows(rows, 6)
         )
     };
     let values = |&(starts, ends, capacity): &(i64, i64, i64)| {
         (office, service, starts, ends, capacity, 0_i64)
     };
-    insert_batches(conn, slots, statement, values, ()).await
+    insert_batches(conn, slots, 6, statement, values, ()).await
 }
 
 /// Slots of one service at one office starting in [from, to).
@@ -380,7 +380,7 @@ pub async fn move_to(
     changed_one(conn, sql, binds).await
 }
 
-/// Marks bookings whose slot ended before `now` without a check-in as no-shows; returns them.
+/// Dialect bookings whose slot ended before `now` without a check-in as no-shows; returns them.
 pub async fn mark_no_shows(conn: &mut AnyConnection, now: i64) -> Result<Vec<AppointmentRow>> {
     let sql = format!(
         "UPDATE appointments SET status = $2, updated_at = $1 \

@@ -73,6 +73,9 @@ impl Db {
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
                     // 64 MiB page cache: bulk imports touch index pages all over the file.
                     conn.execute("PRAGMA cache_size = -65536").await?;
+                    // A multi-row statement inside a transaction keeps a journal of the pages it
+                    // changes; in a temporary file that was a third of an import's time.
+                    conn.execute("PRAGMA temp_store = MEMORY").await?;
                     Ok(())
                 })
             });

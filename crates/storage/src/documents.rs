@@ -1,10 +1,12 @@
 //! Documents: batch inserts for imports and demo data, lookups by number and by holder.
 
 use crate::Result;
-use crate::bulk::{BATCH, insert_batches, placeholders, values_with_timestamps};
+use crate::bulk::{self, Dialect, LOOKUP_BATCH, insert_batches};
 use crate::codes::Code;
 use crate::people::{PersonRecord, StoredPerson};
-use crate::statement::{all, changed_one, counts_any, inserted_id, optional, scalar, select};
+use crate::statement::{
+    Binds, all, changed_one, counts_any, inserted_id, optional, scalar, select,
+};
 use chrono::NaiveDate;
 use exitentry_domain::document::DocumentStatus;
 use exitentry_domain::numbers::DocumentKind;
@@ -77,29 +79,42 @@ pub async fn insert_new(
     docs: &[DocumentRecord],
     now: i64,
 ) -> Result<u64> {
-    let statement = |rows| {
+    let statement = |dialect: Dialect, rows| {
         format!(
             "INSERT INTO documents (person_id, kind, number, issue_count, issued_on, expires_on, \
              status, office_code, created_at, updated_at) VALUES {} \
              ON CONFLICT (kind, number, issue_count) DO NOTHING",
-            values_with_timestamps(rows, 8)
+            dialect.rows(rows, 10)
         )
     };
-    let values = |d: &DocumentRecord| {
-        (
-            d.person_id,
-            d.kind.code(),
-            d.number.clone(),
-            i64::from(d.issue_count.unwrap_or(0)),
-            d.issued_on.to_string(),
-            d.expires_on.to_string(),
-            d.status.code(),
-            d.office_code.clone(),
-        )
-    };
-    insert_batches(conn, docs, statement, values, (now,))
+    insert_batches(conn, docs, 10, statement, document_values, (now, now))
         .await
         .map_err(|e| e.or_conflict("document"))
+}
+
+/// Inserts documents an import has checked are not registered yet; a clash is a `Conflict`.
+pub async fn insert_all_new(
+    conn: &mut AnyConnection,
+    docs: &[DocumentRecord],
+    now: i64,
+) -> Result<u64> {
+    let into = "documents (person_id, kind, number, issue_count, issued_on, expires_on, status, \
+                office_code, created_at, updated_at)";
+    let what = "a document of the file was registered while it was imported";
+    bulk::insert_all_new(conn, docs, (into, 10), document_values, (now, now), what).await
+}
+
+fn document_values(d: &DocumentRecord) -> impl Binds + '_ {
+    (
+        d.person_id,
+        d.kind.code(),
+        d.number.as_str(),
+        i64::from(d.issue_count.unwrap_or(0)),
+        d.issued_on.to_string(),
+        d.expires_on.to_string(),
+        d.status.code(),
+        d.office_code.as_deref(),
+    )
 }
 
 /// Existing documents among `(kind, number, issue_count)` keys with their holder's
@@ -109,12 +124,13 @@ pub async fn find_existing(
     numbers: &[String],
 ) -> Result<Vec<(StoredDocument, String)>> {
     let mut out = Vec::new();
-    for chunk in numbers.chunks(BATCH) {
+    let dialect = Dialect::of(conn);
+    for chunk in numbers.chunks(LOOKUP_BATCH) {
         let sql = select(
             &format!("{COLUMNS}, p.external_id"),
             &format!(
                 "documents d JOIN people p ON p.id = d.person_id WHERE d.number IN ({})",
-                placeholders(chunk.len())
+                dialect.list(1, chunk.len())
             ),
         );
         let mut q = sqlx::query_as(sql);
@@ -162,6 +178,12 @@ pub(crate) const HOLDER_COLUMNS: &str = "p.external_id, p.name_zh, p.name_latin,
 
 pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
     scalar(conn, "SELECT COUNT(*) FROM documents", ()).await
+}
+
+/// Whether there are no documents at all (without counting them).
+pub async fn none(conn: &mut AnyConnection) -> Result<bool> {
+    let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM documents LIMIT 1) AS one";
+    Ok(scalar::<i64>(conn, sql, ()).await? == 0)
 }
 
 pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<StoredDocument>> {

@@ -2,7 +2,7 @@
 //! conditional UPDATE, so two simultaneous exits cannot both use the last trip.
 
 use crate::Result;
-use crate::bulk::{insert_batches, values_list};
+use crate::bulk::{Dialect, insert_batches};
 use crate::codes::{Code, Flag};
 use crate::statement::{all, changed_one, optional, scalar, scalar_optional, select};
 use exitentry_domain::states::EndorsementState;
@@ -38,12 +38,12 @@ pub async fn insert_new(
     rows: &[EndorsementRow],
     now: i64,
 ) -> Result<u64> {
-    let statement = |rows| {
+    let statement = |dialect: Dialect, rows| {
         format!(
             "INSERT INTO endorsements (document_id, destination, kind, trips_allowed, trips_used, \
              valid_from, valid_until, stay_days, status, source, created_at, updated_at) VALUES {} \
              ON CONFLICT (document_id, destination, kind, valid_from) DO NOTHING",
-            values_list(rows, 12)
+            dialect.rows(rows, 12)
         )
     };
     let values = |e: &EndorsementRow| {
@@ -62,7 +62,7 @@ pub async fn insert_new(
             now,
         )
     };
-    insert_batches(conn, rows, statement, values, ()).await
+    insert_batches(conn, rows, 12, statement, values, ()).await
 }
 
 /// Inserts one endorsement (a print); `None` when the same one is already on the card.

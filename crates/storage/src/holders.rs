@@ -170,7 +170,7 @@ pub async fn signup_attempt(conn: &mut AnyConnection, id: &str, max: i64) -> Res
     scalar_optional(conn, sql, (id, max)).await
 }
 
-/// Marks the sign-up done; `false` if it already was (so one code makes one account).
+/// Dialect the sign-up done; `false` if it already was (so one code makes one account).
 pub async fn complete_signup(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
     let sql = "UPDATE holder_signups SET completed_at = $2 WHERE id = $1 AND completed_at IS NULL";
     changed_one(conn, sql, (id, now)).await

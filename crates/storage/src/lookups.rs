@@ -63,7 +63,7 @@ impl SqliteReaders {
         // mmap shares the operating system's page cache between the readers instead of
         // copying pages into each connection's own cache.
         conn.execute_batch(
-            "PRAGMA query_only = ON; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -8192;",
+            "PRAGMA query_only = ON; PRAGMA mmap_size = 0; PRAGMA cache_size = -32768;",
         )
         .map_err(from_sqlite)?;
         conn.set_prepared_statement_cache_capacity(32);
@@ -92,8 +92,16 @@ fn documents_sql(numbers: usize) -> String {
     )
 }
 
+/// The documents under the numbers, only while the key bound after them is live.
+fn documents_live_key_sql(numbers: usize) -> String {
+    let key = LIVE_KEY.replace("$1", &format!("${}", numbers + 1));
+    format!("{} AND EXISTS ({key})", documents_sql(numbers))
+}
+
 static DOCUMENTS_1: LazyLock<String> = LazyLock::new(|| documents_sql(1));
 static DOCUMENTS_2: LazyLock<String> = LazyLock::new(|| documents_sql(2));
+static DOCUMENTS_1_LIVE_KEY: LazyLock<String> = LazyLock::new(|| documents_live_key_sql(1));
+static DOCUMENTS_2_LIVE_KEY: LazyLock<String> = LazyLock::new(|| documents_live_key_sql(2));
 static KEY_SQL: LazyLock<String> = LazyLock::new(|| crate::partners::key_sql().0);
 
 /// A live key: not revoked, its partner not disabled.
@@ -110,20 +118,37 @@ impl Db {
         confirm_key: Option<&str>,
     ) -> Result<Option<Vec<Holding>>> {
         if let Some(readers) = self.sqlite_readers() {
+            // One statement (one read transaction) as on PostgreSQL: the documents come
+            // back only while the key is live; an empty answer is then told apart.
             return readers.with(|c| {
-                if let Some(key) = confirm_key
-                    && !key_live_sqlite(c, key)?
-                {
-                    return Ok(None);
-                }
-                let sql = match numbers.len() {
-                    1 => DOCUMENTS_1.as_str(),
-                    2 => DOCUMENTS_2.as_str(),
-                    n => &documents_sql(n),
+                let found = match confirm_key {
+                    Some(key) => {
+                        let sql = match numbers.len() {
+                            1 => DOCUMENTS_1_LIVE_KEY.as_str(),
+                            2 => DOCUMENTS_2_LIVE_KEY.as_str(),
+                            n => &documents_live_key_sql(n),
+                        };
+                        let mut st = c.prepare_cached(sql)?;
+                        let binds = numbers.iter().copied().chain([key]);
+                        let rows = st.query_map(rusqlite::params_from_iter(binds), holding)?;
+                        let found = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+                        if found.is_empty() && !key_live_sqlite(c, key)? {
+                            return Ok(None);
+                        }
+                        found
+                    }
+                    None => {
+                        let sql = match numbers.len() {
+                            1 => DOCUMENTS_1.as_str(),
+                            2 => DOCUMENTS_2.as_str(),
+                            n => &documents_sql(n),
+                        };
+                        let mut st = c.prepare_cached(sql)?;
+                        let rows = st.query_map(rusqlite::params_from_iter(numbers), holding)?;
+                        rows.collect::<rusqlite::Result<Vec<_>>>()?
+                    }
                 };
-                let mut st = c.prepare_cached(sql)?;
-                let rows = st.query_map(rusqlite::params_from_iter(numbers), holding)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>().map(Some)
+                Ok(Some(found))
             });
         }
         let mut conn = self.conn().await?;
@@ -131,12 +156,7 @@ impl Db {
             // One round trip on PostgreSQL: the documents come back only while the key
             // is live; an empty answer is then told apart by reading the key.
             (Some(key), Backend::Postgres) => {
-                let n = numbers.len();
-                let sql = format!(
-                    "{} AND EXISTS ({})",
-                    documents_sql(n),
-                    LIVE_KEY.replace("$1", &format!("${}", n + 1))
-                );
+                let sql = documents_live_key_sql(numbers.len());
                 let mut q = sqlx::query_as::<_, WithHolder<PersonRecord>>(sqlx::AssertSqlSafe(sql));
                 for number in numbers {
                     q = q.bind(*number);

@@ -86,7 +86,7 @@ pub async fn between(
     all(conn, select(COLUMNS, rows), (provider, from, to)).await
 }
 
-/// Marks a pending (or failed: a late success wins) order paid; `false` when it already was
+/// Dialect a pending (or failed: a late success wins) order paid; `false` when it already was
 /// paid or refunded, or its subject has another paid order (the caller refunds this one).
 /// Two orders of one subject paid at the same instant: the unique index refuses the second
 /// with a `Conflict` (the provider retries the callback and then gets `false`).
@@ -112,7 +112,7 @@ pub async fn mark_paid(
         .map_err(|e| e.or_conflict("paid order"))
 }
 
-/// Marks a pending order failed; `false` otherwise (a failure never undoes a payment).
+/// Dialect a pending order failed; `false` otherwise (a failure never undoes a payment).
 pub async fn mark_failed(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
     let sql =
         "UPDATE payment_orders SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2";

@@ -1,7 +1,7 @@
 //! Relying parties, their keys, the daily quota and the verification log.
 
 use crate::Result;
-use crate::bulk::{insert_batches, values_list};
+use crate::bulk::{Dialect, insert_batches};
 use crate::codes::Flag;
 use crate::statement::{all, changed_one, execute, inserted_id, optional, scalar_optional, select};
 use sqlx::{AnyConnection, AssertSqlSafe};
@@ -162,13 +162,13 @@ pub struct LogRecord {
     pub subject_hash: String,
 }
 
-/// Writes a batch of records in one statement per `bulk::BATCH` rows.
+/// Writes a batch of records in multi-row statements.
 pub async fn insert_log(conn: &mut AnyConnection, records: &[LogRecord]) -> Result<()> {
-    let statement = |rows| {
+    let statement = |dialect: Dialect, rows| {
         format!(
             "INSERT INTO verification_log (at, partner_id, key_id, kind, result, reason, \
              latency_us, subject_hash) VALUES {}",
-            values_list(rows, 8)
+            dialect.rows(rows, 8)
         )
     };
     let values = |r: &LogRecord| {
@@ -183,7 +183,7 @@ pub async fn insert_log(conn: &mut AnyConnection, records: &[LogRecord]) -> Resu
             r.subject_hash.clone(),
         )
     };
-    insert_batches(conn, records, statement, values, ()).await?;
+    insert_batches(conn, records, 8, statement, values, ()).await?;
     Ok(())
 }
 

@@ -1,9 +1,9 @@
 //! People: batch inserts for imports and demo data, lookups for the registry search.
 
 use crate::Result;
-use crate::bulk::{BATCH, insert_batches, placeholders, values_with_timestamps};
+use crate::bulk::{self, Dialect, LOOKUP_BATCH, insert_batches};
 use crate::codes::Code;
-use crate::statement::{all, execute, optional, scalar, scalar_optional, select};
+use crate::statement::{Binds, all, execute, optional, scalar, scalar_optional, select};
 use chrono::NaiveDate;
 use exitentry_domain::ids::IdKind;
 use exitentry_domain::person::{Names, Nationality, Region, Sex};
@@ -65,31 +65,44 @@ pub async fn insert_new(
     people: &[PersonRecord],
     now: i64,
 ) -> Result<u64> {
-    let statement = |rows| {
+    let statement = |dialect: Dialect, rows| {
         format!(
             "INSERT INTO people (external_id, name_zh, name_latin, sex, date_of_birth, region, \
              nationality, id_kind, id_number, hukou_area, created_at, updated_at) VALUES {} \
              ON CONFLICT (external_id) DO NOTHING",
-            values_with_timestamps(rows, 10)
+            dialect.rows(rows, 12)
         )
     };
-    let values = |p: &PersonRecord| {
-        (
-            p.external_id.clone(),
-            p.names.zh.clone(),
-            p.names.latin.clone(),
-            p.sex.code(),
-            p.date_of_birth.to_string(),
-            p.region.code(),
-            p.nationality.code().to_string(),
-            p.id_kind.code(),
-            p.id_number.clone(),
-            p.hukou_area.clone(),
-        )
-    };
-    insert_batches(conn, people, statement, values, (now,))
+    insert_batches(conn, people, 12, statement, person_values, (now, now))
         .await
         .map_err(|e| e.or_conflict("identity number already registered"))
+}
+
+/// Inserts people an import has checked are not registered yet; a clash is a `Conflict`.
+pub async fn insert_all_new(
+    conn: &mut AnyConnection,
+    people: &[PersonRecord],
+    now: i64,
+) -> Result<u64> {
+    let into = "people (external_id, name_zh, name_latin, sex, date_of_birth, region, \
+                nationality, id_kind, id_number, hukou_area, created_at, updated_at)";
+    let what = "a person of the file was registered while it was imported";
+    bulk::insert_all_new(conn, people, (into, 12), person_values, (now, now), what).await
+}
+
+fn person_values(p: &PersonRecord) -> impl Binds + '_ {
+    (
+        p.external_id.as_str(),
+        p.names.zh.as_deref(),
+        p.names.latin.as_str(),
+        p.sex.code(),
+        p.date_of_birth.to_string(),
+        p.region.code(),
+        p.nationality.code(),
+        p.id_kind.code(),
+        p.id_number.as_str(),
+        p.hukou_area.as_deref(),
+    )
 }
 
 /// Who holds an identity number.
@@ -107,10 +120,11 @@ pub async fn find_identity_owners(
     numbers: &[(IdKind, String)],
 ) -> Result<Vec<(IdKind, String, String)>> {
     let mut out = Vec::new();
-    for chunk in numbers.chunks(BATCH) {
+    let dialect = Dialect::of(conn);
+    for chunk in numbers.chunks(LOOKUP_BATCH) {
         let sql = format!(
             "SELECT id_kind, id_number, external_id FROM people WHERE id_number IN ({})",
-            placeholders(chunk.len())
+            dialect.list(1, chunk.len())
         );
         let mut q = sqlx::query_as(AssertSqlSafe(sql));
         for (_, n) in chunk {
@@ -129,18 +143,55 @@ pub async fn find_identity_owners(
     Ok(out)
 }
 
+/// What a document import checks of its holder.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Holder {
+    pub id: i64,
+    pub external_id: String,
+    #[sqlx(try_from = "Code<Sex>")]
+    pub sex: Sex,
+    #[sqlx(try_from = "Code<NaiveDate>")]
+    pub date_of_birth: NaiveDate,
+    #[sqlx(try_from = "Code<Region>")]
+    pub region: Region,
+    #[sqlx(try_from = "Code<Nationality>")]
+    pub nationality: Nationality,
+}
+
+/// Holders by external id, with only what a document import checks.
+pub async fn holders(conn: &mut AnyConnection, ids: &[&str]) -> Result<Vec<Holder>> {
+    let mut out = Vec::with_capacity(ids.len());
+    let dialect = Dialect::of(conn);
+    for chunk in ids.chunks(LOOKUP_BATCH) {
+        let sql = select(
+            "id, external_id, sex, date_of_birth, region, nationality",
+            &format!(
+                "people WHERE external_id IN ({})",
+                dialect.list(1, chunk.len())
+            ),
+        );
+        let mut q = sqlx::query_as(sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
 /// People by external id (for imports that reference them).
 pub async fn by_external_ids(
     conn: &mut AnyConnection,
     ids: &[String],
 ) -> Result<Vec<StoredPerson>> {
     let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(BATCH) {
+    let dialect = Dialect::of(conn);
+    for chunk in ids.chunks(LOOKUP_BATCH) {
         let sql = select(
             COLUMNS,
             &format!(
                 "people WHERE external_id IN ({})",
-                placeholders(chunk.len())
+                dialect.list(1, chunk.len())
             ),
         );
         let mut q = sqlx::query_as(sql);
@@ -164,6 +215,12 @@ pub async fn by_id_number(conn: &mut AnyConnection, number: &str) -> Result<Vec<
 
 pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
     scalar(conn, "SELECT COUNT(*) FROM people", ()).await
+}
+
+/// Whether there are no people at all (without counting them).
+pub async fn none(conn: &mut AnyConnection) -> Result<bool> {
+    let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM people LIMIT 1) AS one";
+    Ok(scalar::<i64>(conn, sql, ()).await? == 0)
 }
 
 /// Records where a person's household registration is now (an officer saw the hukou

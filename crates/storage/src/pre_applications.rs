@@ -235,7 +235,7 @@ pub async fn latest_granted_for(
     optional(conn, sql, binds).await
 }
 
-/// Marks an approved pre-application used by the centre application `by`; `false` when it
+/// Dialect an approved pre-application used by the centre application `by`; `false` when it
 /// is no longer approved (used meanwhile by another counter).
 pub async fn mark_used(conn: &mut AnyConnection, id: &str, by: &str, now: i64) -> Result<bool> {
     let sql = "UPDATE hrp_applications SET status = $3, used_by = $4, updated_at = $5 \

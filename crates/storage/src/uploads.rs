@@ -67,7 +67,7 @@ pub async fn count_for_owner(conn: &mut AnyConnection, owner: &str) -> Result<i6
     scalar(conn, sql, (owner,)).await
 }
 
-/// Marks an upload deleted; `false` when it was already deleted or does not exist.
+/// Dialect an upload deleted; `false` when it was already deleted or does not exist.
 pub async fn mark_deleted(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
     let sql = "UPDATE uploads SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL";
     changed_one(conn, sql, (id, now)).await

@@ -143,7 +143,8 @@ async fn import_as(
         skip_invalid,
         actor: actor.into(),
     };
-    import::run(app, kind, csv.as_bytes(), &opts, &NoProgress)
+    let csv = std::io::Cursor::new(csv.to_owned());
+    import::run(app, kind, csv, &opts, &NoProgress)
         .await
         .expect("import")
 }

@@ -21,8 +21,19 @@ use tower_http::request_id::{
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+/// What every handler shares, behind one pointer: extractors clone the state for each
+/// request, and cloning the application's dozens of shared parts cost measurable time per check.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(std::sync::Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub app: App,
     pub metrics: PrometheusHandle,
     pub login_throttle: std::sync::Arc<throttle::Throttle>,
@@ -55,12 +66,12 @@ pub fn router(app: App) -> Router {
         app.config.security.sms_requests_per_minute,
         &app,
     ));
-    let state = AppState {
+    let state = AppState(std::sync::Arc::new(Shared {
         app,
         metrics: observability::prometheus(),
         login_throttle,
         sms_throttle,
-    };
+    }));
     let https = state
         .app
         .config

@@ -1,18 +1,25 @@
 //! Importing an existing registry from CSV: offices, people, documents.
 //!
-//! Every row is validated before anything is written. With problems, nothing is written
-//! unless `skip_invalid` is set; then the valid rows go in. Either way the whole import is
-//! one transaction with one audit entry, and re-importing the same file changes nothing.
+//! Every row is validated and checked. With problems, nothing is written unless
+//! `skip_invalid` is set; then the valid rows go in. Either way the whole import is one
+//! transaction with one audit entry, and re-importing the same file changes nothing. The file
+//! streams through: a thread reads and validates it a few thousand rows at a time while the
+//! import checks and writes the rows before it, so memory does not grow with the file.
 
 mod rows;
 mod run;
+mod seen;
 
 use crate::ErrorCode;
 pub use run::*;
 
 use exitentry_domain::Invalid;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 /// Which registry file is being imported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,10 +103,9 @@ impl ImportKind {
     }
 }
 
-/// Progress reporting (a terminal bar in the CLI, nothing in tests).
+/// Progress reporting (a terminal bar in the CLI, nothing in tests), in bytes of the file.
 pub trait Progress {
-    fn phase(&self, _name: &str, _len: u64) {}
-    fn inc(&self, _n: u64) {}
+    fn inc(&self, _bytes: u64) {}
     fn finish(&self) {}
 }
 
@@ -211,78 +217,131 @@ impl<'a> Row<'a> {
     }
 }
 
-pub(super) struct Parsed<T> {
+/// Rows read per chunk handed from the reading thread to the import.
+const CHUNK_ROWS: usize = 5_000;
+/// Chunks read ahead of the import: enough to keep both sides busy, few enough to bound memory.
+const CHUNKS_AHEAD: usize = 2;
+
+/// A run of rows from the file: those that parsed, with their row numbers, and the problems
+/// of those that did not.
+pub(super) struct Chunk<T> {
     pub(super) rows: Vec<(u64, T)>,
     pub(super) problems: Vec<Problem>,
-    pub(super) total: u64,
+    /// Records read, valid or not.
+    pub(super) read: u64,
+    /// Bytes of the file this chunk covers.
+    pub(super) bytes: u64,
 }
 
-/// Reads the CSV, checks the header, and hands each record to `parse`.
-pub(super) fn read_csv<T>(
-    bytes: &[u8],
+/// A file being read and validated on its own thread.
+pub(super) struct Stream<T> {
+    chunks: mpsc::Receiver<Chunk<T>>,
+    reader: JoinHandle<String>,
+}
+
+impl<T> Stream<T> {
+    pub(super) async fn next(&mut self) -> Option<Chunk<T>> {
+        self.chunks.recv().await
+    }
+
+    /// The SHA-256 of the whole file, once every chunk has been taken.
+    pub(super) async fn sha256(self) -> crate::Result<String> {
+        drop(self.chunks);
+        self.reader
+            .await
+            .map_err(|e| crate::ServiceError::Internal(format!("import reader failed: {e}")))
+    }
+}
+
+/// Starts reading `input` as a CSV file of `kind` on a blocking thread: the header is checked,
+/// then each record goes to `parse`. With a broken header only its problems come through.
+pub(super) fn read_csv<T: Send + 'static>(
+    input: Box<dyn Read + Send>,
     kind: ImportKind,
-    progress: &dyn Progress,
+    parse: impl FnMut(&mut Row) -> Option<T> + Send + 'static,
+) -> Stream<T> {
+    let (tx, chunks) = mpsc::channel(CHUNKS_AHEAD);
+    let reader = tokio::task::spawn_blocking(move || read_blocking(input, kind, parse, tx));
+    Stream { chunks, reader }
+}
+
+/// Hashes every byte that passes through, so the audit names the exact file.
+struct Hashing<R> {
+    inner: R,
+    sha: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sha.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn read_blocking<T>(
+    input: Box<dyn Read + Send>,
+    kind: ImportKind,
     mut parse: impl FnMut(&mut Row) -> Option<T>,
-) -> Parsed<T> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut out = Parsed {
-        rows: Vec::new(),
-        problems: Vec::new(),
-        total: 0,
-    };
+    tx: mpsc::Sender<Chunk<T>>,
+) -> String {
+    let mut file = BufReader::with_capacity(
+        1 << 16,
+        Hashing {
+            inner: input,
+            sha: Sha256::new(),
+        },
+    );
+    if file
+        .fill_buf()
+        .is_ok_and(|b| b.starts_with(b"\xEF\xBB\xBF"))
+    {
+        file.consume(3);
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(bytes);
-    let header = match reader.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            out.problems.push(Problem {
-                row: 0,
-                column: String::new(),
-                code: ErrorCode::BadHeader.to_string(),
-                message: format!("cannot read the header row: {e}"),
-            });
-            return out;
-        }
+        .from_reader(file);
+    let mut chunk = Chunk {
+        rows: Vec::new(),
+        problems: header_problems(&mut reader, kind),
+        read: 0,
+        bytes: 0,
     };
-    let cols: HashMap<String, usize> = header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.trim().to_string(), i))
-        .collect();
-    for c in kind.columns() {
-        if !cols.contains_key(*c) {
-            out.problems.push(Problem {
-                row: 0,
-                column: (*c).to_string(),
-                code: ErrorCode::MissingColumn.to_string(),
-                message: format!("the header has no column {c}"),
-            });
+    // With a broken header no row is read: its problems alone come through.
+    let mut sent_to = 0u64;
+    if chunk.problems.is_empty() {
+        match read_rows(&mut reader, &mut parse, &tx, chunk) {
+            Some((rest, at)) => (chunk, sent_to) = (rest, at),
+            None => return String::new(), // the import stopped taking rows
         }
     }
-    for h in cols.keys() {
-        if !kind.columns().contains(&h.as_str()) && !kind.optional_columns().contains(&h.as_str()) {
-            out.problems.push(Problem {
-                row: 0,
-                column: h.clone(),
-                code: ErrorCode::UnknownColumn.to_string(),
-                message: format!("column {h} is not part of the {} format", kind.name()),
-            });
-        }
-    }
-    if !out.problems.is_empty() {
-        return out;
-    }
-    progress.phase("validating", bytes.len() as u64);
+    chunk.bytes = reader.position().byte() - sent_to;
+    let _ = tx.blocking_send(chunk);
+    // The rest of a file cut short by a broken record still counts in its hash.
+    let mut file = reader.into_inner();
+    let _ = std::io::copy(&mut file, &mut std::io::sink());
+    hex::encode(file.into_inner().sha.finalize())
+}
+
+/// Reads the records after the header, sending full chunks as they fill; the last, partial
+/// chunk and how far the sent ones reached in bytes come back. `None` when the import stopped
+/// taking chunks.
+fn read_rows<T, R: Read>(
+    reader: &mut csv::Reader<R>,
+    parse: &mut impl FnMut(&mut Row) -> Option<T>,
+    tx: &mpsc::Sender<Chunk<T>>,
+    mut chunk: Chunk<T>,
+) -> Option<(Chunk<T>, u64)> {
+    let cols = header_columns(reader);
     let mut rec = csv::StringRecord::new();
     let mut n = 0u64;
-    let mut last_pos = 0u64;
+    let mut sent_to = 0u64;
     loop {
         n += 1;
         match reader.read_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {
-                out.total += 1;
+                chunk.read += 1;
                 let mut row = Row {
                     n,
                     rec: &rec,
@@ -292,20 +351,20 @@ pub(super) fn read_csv<T>(
                 let parsed = parse(&mut row);
                 if row.problems.is_empty() {
                     if let Some(v) = parsed {
-                        out.rows.push((n, v));
+                        chunk.rows.push((n, v));
                     }
                 } else {
-                    out.problems.append(&mut row.problems);
+                    chunk.problems.append(&mut row.problems);
                 }
             }
             Err(e) => {
-                out.total += 1;
+                chunk.read += 1;
                 let code = match e.kind() {
                     csv::ErrorKind::Utf8 { .. } => ErrorCode::BadEncoding,
                     csv::ErrorKind::UnequalLengths { .. } => ErrorCode::BadRowLength,
                     _ => ErrorCode::BadRow,
                 };
-                out.problems.push(Problem {
+                chunk.problems.push(Problem {
                     row: n,
                     column: String::new(),
                     code: code.to_string(),
@@ -319,12 +378,67 @@ pub(super) fn read_csv<T>(
                 }
             }
         }
-        let pos = reader.position().byte();
-        if pos - last_pos > 1 << 20 {
-            progress.inc(pos - last_pos);
-            last_pos = pos;
+        if chunk.read as usize >= CHUNK_ROWS {
+            let at = reader.position().byte();
+            chunk.bytes = at - sent_to;
+            sent_to = at;
+            let next = Chunk {
+                rows: Vec::with_capacity(CHUNK_ROWS),
+                problems: Vec::new(),
+                read: 0,
+                bytes: 0,
+            };
+            tx.blocking_send(std::mem::replace(&mut chunk, next)).ok()?;
         }
     }
-    progress.inc((bytes.len() as u64).saturating_sub(last_pos));
-    out
+    Some((chunk, sent_to))
+}
+
+/// The columns by name, as the header row gives them.
+fn header_columns<R: Read>(reader: &mut csv::Reader<R>) -> HashMap<String, usize> {
+    reader
+        .headers()
+        .map(|h| {
+            h.iter()
+                .enumerate()
+                .map(|(i, h)| (h.trim().to_string(), i))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What is wrong with the header row: unreadable, a required column missing, an unknown one.
+fn header_problems<R: Read>(reader: &mut csv::Reader<R>, kind: ImportKind) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Err(e) = reader.headers() {
+        problems.push(Problem {
+            row: 0,
+            column: String::new(),
+            code: ErrorCode::BadHeader.to_string(),
+            message: format!("cannot read the header row: {e}"),
+        });
+        return problems;
+    }
+    let cols = header_columns(reader);
+    for c in kind.columns() {
+        if !cols.contains_key(*c) {
+            problems.push(Problem {
+                row: 0,
+                column: (*c).to_string(),
+                code: ErrorCode::MissingColumn.to_string(),
+                message: format!("the header has no column {c}"),
+            });
+        }
+    }
+    for h in cols.keys() {
+        if !kind.columns().contains(&h.as_str()) && !kind.optional_columns().contains(&h.as_str()) {
+            problems.push(Problem {
+                row: 0,
+                column: h.clone(),
+                code: ErrorCode::UnknownColumn.to_string(),
+                message: format!("column {h} is not part of the {} format", kind.name()),
+            });
+        }
+    }
+    problems
 }

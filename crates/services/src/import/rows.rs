@@ -15,7 +15,7 @@ use exitentry_domain::office::{
 use exitentry_domain::person::{Names, Nationality, Region, Sex, parse_date};
 use exitentry_domain::states::EndorsementState;
 use exitentry_storage::documents::{self};
-use exitentry_storage::people::{PersonRecord, StoredPerson};
+use exitentry_storage::people::{Holder, PersonRecord};
 use std::collections::{HashMap, HashSet};
 
 pub(super) fn flag(row: &mut Row, col: &str) -> Option<bool> {
@@ -445,11 +445,10 @@ pub(super) fn parse_document_row(
 pub(super) fn check_holder(
     app: &App,
     d: &DocRow,
-    p: &StoredPerson,
+    holder: &Holder,
     today: NaiveDate,
 ) -> Vec<(&'static str, Invalid)> {
     let mut out = Vec::new();
-    let holder = &p.person;
     if !d.kind.holder_regions().contains(&holder.region) {
         out.push((
             "kind",

@@ -267,6 +267,43 @@ async fn the_hukou_area_is_imported_and_checked(t: &TestDb) {
     assert_eq!(p[0].person.hukou_area.as_deref(), Some("440106"));
 }
 
+/// The file streams through in chunks of a few thousand rows, written as they are checked:
+/// a problem on the last row still leaves nothing behind, a duplicate is found across chunks
+/// against its first row, and the audit names the file by the hash of all its bytes.
+async fn a_problem_chunks_into_the_file_rolls_back_every_row_before_it(t: &TestDb) {
+    use sha2::{Digest, Sha256};
+    let (app, _) = app(t);
+    import(&app, ImportKind::Offices, OFFICES, false).await;
+    let files = demo::generate(11, 12_000, app.today(), &Policy::builtin(), &[]);
+    let first_row = files.people_csv.lines().nth(1).unwrap();
+    let last = files.people + 1;
+    let csv = format!("{}{first_row}\n", files.people_csv);
+
+    let s = import(&app, ImportKind::People, &csv, false).await;
+    assert_eq!(
+        problems(&s),
+        rows(&[(last as u64, "external_id", "duplicate_in_file")])
+    );
+    assert!(
+        s.problems[0].message.ends_with("also on row 1"),
+        "{:?}",
+        s.problems
+    );
+    assert_eq!((s.rows as usize, s.inserted, s.committed), (last, 0, false));
+    let mut c = t.db.conn().await.unwrap();
+    assert_eq!(people::count(&mut c).await.unwrap(), 0, "all or nothing");
+    drop(c);
+
+    let s = import(&app, ImportKind::People, &csv, true).await;
+    assert_eq!(
+        (s.inserted as usize, s.skipped, s.committed),
+        (files.people, 1, true)
+    );
+    assert_eq!(s.sha256, hex::encode(Sha256::digest(csv.as_bytes())));
+    let mut c = t.db.conn().await.unwrap();
+    assert_eq!(people::count(&mut c).await.unwrap() as usize, files.people);
+}
+
 backend_tests!(
     the_hukou_area_is_imported_and_checked,
     generated_demo_registry_imports_cleanly_and_reimport_changes_nothing,
@@ -274,4 +311,5 @@ backend_tests!(
     identity_numbers_already_registered_to_someone_else_are_refused,
     each_invalid_document_row_is_reported,
     a_broken_header_stops_the_import_even_when_skipping,
+    a_problem_chunks_into_the_file_rolls_back_every_row_before_it,
 );

@@ -561,7 +561,8 @@ async fn nodes_share_the_daily_quota_exactly(t: &TestDb) {
             granted += 1;
         }
     }
-    // Each node leases 200; the last 50 no longer fit a lease and are counted one by one.
+    // Each node leases a sixteenth of what is left, so near the end checks are counted one
+    // by one.
     assert_eq!(granted, 450, "exactly the quota, never more");
     let mut c = app.db.conn().await.unwrap();
     let used: i64 = sqlx::query_scalar("SELECT used FROM partner_daily_use")

@@ -122,7 +122,7 @@ pub async fn open_applications(
     count_in_states(conn, sql, (person_id, product), open.copied()).await
 }
 
-/// Marks an application paid with its collection date; `false` unless it was `accepted`.
+/// Dialect an application paid with its collection date; `false` unless it was `accepted`.
 pub async fn mark_paid(
     conn: &mut AnyConnection,
     id: &str,
@@ -134,7 +134,7 @@ pub async fn mark_paid(
     transition(conn, sql, id, (Accepted, Paid), (now, collection_date)).await
 }
 
-/// Marks the reminder of an uncollected document as sent: `false` when it already was.
+/// Dialect the reminder of an uncollected document as sent: `false` when it already was.
 pub async fn mark_reminded(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
     let sql = "UPDATE centre_applications SET reminded_at = $2, updated_at = $2 \
                WHERE id = $1 AND status = $3 AND reminded_at IS NULL";
