@@ -269,8 +269,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 .await
                 .context("loading the published signing keys")?;
             serve(app.clone()).await?;
-            // Quota this node leased and did not use goes back to the other nodes.
+            // Quota this node leased and did not use goes back to the other nodes, and the
+            // records of the last checks are stored.
             exitentry_services::partners::give_back_leases(&app, None).await;
+            if let Some(log) = &app.usage {
+                log.flush().await;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {
