@@ -60,8 +60,9 @@ impl SqliteReaders {
         let conn = rusqlite::Connection::open_with_flags(&self.path, flags).map_err(from_sqlite)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(from_sqlite)?;
-        // mmap shares the operating system's page cache between the readers instead of
-        // copying pages into each connection's own cache.
+        // A page cache, not mmap: a mapped page is set up again at every read and the whole
+        // map is dropped at each write, where cached pages stay set up until a write
+        // (docs/PERFORMANCE.md, issue 19 second pass).
         conn.execute_batch(
             "PRAGMA query_only = ON; PRAGMA mmap_size = 0; PRAGMA cache_size = -32768;",
         )
