@@ -11,10 +11,11 @@ use crate::error::corrupt;
 use crate::partners::KeyRecord;
 use crate::people::{PersonRecord, StoredPerson};
 use crate::statement::all;
-use crate::{Backend, Db, Result, StorageError};
+use crate::{Db, Result, StorageError};
 use exitentry_domain::Invalid;
 use exitentry_domain::person::Names;
 use rusqlite::{OpenFlags, Row};
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex};
 
@@ -99,10 +100,22 @@ fn documents_live_key_sql(numbers: usize) -> String {
     format!("{} AND EXISTS ({key})", documents_sql(numbers))
 }
 
-static DOCUMENTS_1: LazyLock<String> = LazyLock::new(|| documents_sql(1));
-static DOCUMENTS_2: LazyLock<String> = LazyLock::new(|| documents_sql(2));
-static DOCUMENTS_1_LIVE_KEY: LazyLock<String> = LazyLock::new(|| documents_live_key_sql(1));
-static DOCUMENTS_2_LIVE_KEY: LazyLock<String> = LazyLock::new(|| documents_live_key_sql(2));
+/// The lookup of `numbers` documents, with the live-key condition bound last when `with_key`;
+/// built once for the one and two numbers of single checks.
+fn lookup_sql(numbers: usize, with_key: bool) -> Cow<'static, str> {
+    static ONE: LazyLock<String> = LazyLock::new(|| documents_sql(1));
+    static TWO: LazyLock<String> = LazyLock::new(|| documents_sql(2));
+    static ONE_WITH_KEY: LazyLock<String> = LazyLock::new(|| documents_live_key_sql(1));
+    static TWO_WITH_KEY: LazyLock<String> = LazyLock::new(|| documents_live_key_sql(2));
+    match (numbers, with_key) {
+        (1, false) => Cow::Borrowed(ONE.as_str()),
+        (2, false) => Cow::Borrowed(TWO.as_str()),
+        (1, true) => Cow::Borrowed(ONE_WITH_KEY.as_str()),
+        (2, true) => Cow::Borrowed(TWO_WITH_KEY.as_str()),
+        (n, false) => Cow::Owned(documents_sql(n)),
+        (n, true) => Cow::Owned(documents_live_key_sql(n)),
+    }
+}
 static KEY_SQL: LazyLock<String> = LazyLock::new(|| crate::partners::key_sql().0);
 
 /// A live key: not revoked, its partner not disabled.
@@ -118,72 +131,34 @@ impl Db {
         numbers: &[&str],
         confirm_key: Option<&str>,
     ) -> Result<Option<Vec<Holding>>> {
-        if let Some(readers) = self.sqlite_readers() {
-            // One statement (one read transaction) as on PostgreSQL: the documents come
-            // back only while the key is live; an empty answer is then told apart.
-            return readers.with(|c| {
-                let found = match confirm_key {
-                    Some(key) => {
-                        let sql = match numbers.len() {
-                            1 => DOCUMENTS_1_LIVE_KEY.as_str(),
-                            2 => DOCUMENTS_2_LIVE_KEY.as_str(),
-                            n => &documents_live_key_sql(n),
-                        };
-                        let mut st = c.prepare_cached(sql)?;
-                        let binds = numbers.iter().copied().chain([key]);
-                        let rows = st.query_map(rusqlite::params_from_iter(binds), holding)?;
-                        let found = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-                        if found.is_empty() && !key_live_sqlite(c, key)? {
-                            return Ok(None);
-                        }
-                        found
-                    }
-                    None => {
-                        let sql = match numbers.len() {
-                            1 => DOCUMENTS_1.as_str(),
-                            2 => DOCUMENTS_2.as_str(),
-                            n => &documents_sql(n),
-                        };
-                        let mut st = c.prepare_cached(sql)?;
-                        let rows = st.query_map(rusqlite::params_from_iter(numbers), holding)?;
-                        rows.collect::<rusqlite::Result<Vec<_>>>()?
-                    }
-                };
-                Ok(Some(found))
-            });
-        }
-        let mut conn = self.conn().await?;
-        let found: Vec<Holding> = match (confirm_key, self.backend()) {
-            // One round trip on PostgreSQL: the documents come back only while the key
-            // is live; an empty answer is then told apart by reading the key.
-            (Some(key), Backend::Postgres) => {
-                let sql = documents_live_key_sql(numbers.len());
-                let mut q = sqlx::query_as::<_, WithHolder<PersonRecord>>(sqlx::AssertSqlSafe(sql));
-                for number in numbers {
-                    q = q.bind(*number);
-                }
-                let rows = q.bind(key).fetch_all(&mut *conn).await?;
-                if rows.is_empty() && !self.key_live(key).await? {
-                    return Ok(None);
-                }
-                rows.into_iter().map(WithHolder::into_holding).collect()
+        // One statement (on SQLite one read transaction, on PostgreSQL one round trip): the
+        // documents come back only while the key is live; an empty answer is then told apart
+        // by reading the key.
+        let sql = lookup_sql(numbers.len(), confirm_key.is_some());
+        let binds = numbers.iter().copied().chain(confirm_key);
+        let found = if let Some(readers) = self.sqlite_readers() {
+            readers.with(|c| {
+                let mut st = c.prepare_cached(&sql)?;
+                let rows = st.query_map(rusqlite::params_from_iter(binds), holding)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+            })?
+        } else {
+            let mut conn = self.conn().await?;
+            let mut q = sqlx::query_as::<_, WithHolder<PersonRecord>>(sqlx::AssertSqlSafe(
+                sql.into_owned(),
+            ));
+            for bind in binds {
+                q = q.bind(bind);
             }
-            _ => {
-                if let Some(key) = confirm_key
-                    && !self.key_live(key).await?
-                {
-                    return Ok(None);
-                }
-                let mut q = sqlx::query_as::<_, WithHolder<PersonRecord>>(sqlx::AssertSqlSafe(
-                    documents_sql(numbers.len()),
-                ));
-                for number in numbers {
-                    q = q.bind(*number);
-                }
-                let rows = q.fetch_all(&mut *conn).await?;
-                rows.into_iter().map(WithHolder::into_holding).collect()
-            }
+            let rows = q.fetch_all(&mut *conn).await?;
+            rows.into_iter().map(WithHolder::into_holding).collect()
         };
+        if let Some(key) = confirm_key
+            && found.is_empty()
+            && !self.key_live(key).await?
+        {
+            return Ok(None);
+        }
         Ok(Some(found))
     }
 

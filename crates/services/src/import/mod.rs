@@ -301,16 +301,17 @@ fn read_blocking<T>(
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(file);
+    let cols = header_columns(&mut reader);
     let mut chunk = Chunk {
         rows: Vec::new(),
-        problems: header_problems(&mut reader, kind),
+        problems: header_problems(&mut reader, &cols, kind),
         read: 0,
         bytes: 0,
     };
     // With a broken header no row is read: its problems alone come through.
     let mut sent_to = 0u64;
     if chunk.problems.is_empty() {
-        match read_rows(&mut reader, &mut parse, &tx, chunk) {
+        match read_rows(&mut reader, &cols, &mut parse, &tx, chunk) {
             Some((rest, at)) => (chunk, sent_to) = (rest, at),
             None => return String::new(), // the import stopped taking rows
         }
@@ -328,11 +329,11 @@ fn read_blocking<T>(
 /// taking chunks.
 fn read_rows<T, R: Read>(
     reader: &mut csv::Reader<R>,
+    cols: &HashMap<String, usize>,
     parse: &mut impl FnMut(&mut Row) -> Option<T>,
     tx: &mpsc::Sender<Chunk<T>>,
     mut chunk: Chunk<T>,
 ) -> Option<(Chunk<T>, u64)> {
-    let cols = header_columns(reader);
     let mut rec = csv::StringRecord::new();
     let mut n = 0u64;
     let mut sent_to = 0u64;
@@ -345,7 +346,7 @@ fn read_rows<T, R: Read>(
                 let mut row = Row {
                     n,
                     rec: &rec,
-                    cols: &cols,
+                    cols,
                     problems: Vec::new(),
                 };
                 let parsed = parse(&mut row);
@@ -408,7 +409,11 @@ fn header_columns<R: Read>(reader: &mut csv::Reader<R>) -> HashMap<String, usize
 }
 
 /// What is wrong with the header row: unreadable, a required column missing, an unknown one.
-fn header_problems<R: Read>(reader: &mut csv::Reader<R>, kind: ImportKind) -> Vec<Problem> {
+fn header_problems<R: Read>(
+    reader: &mut csv::Reader<R>,
+    cols: &HashMap<String, usize>,
+    kind: ImportKind,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     if let Err(e) = reader.headers() {
         problems.push(Problem {
@@ -419,7 +424,6 @@ fn header_problems<R: Read>(reader: &mut csv::Reader<R>, kind: ImportKind) -> Ve
         });
         return problems;
     }
-    let cols = header_columns(reader);
     for c in kind.columns() {
         if !cols.contains_key(*c) {
             problems.push(Problem {
