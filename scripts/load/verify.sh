@@ -63,6 +63,16 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done
 
+# One check of each kind first, shown: wrk only counts answers that are not 2xx.
+IFS=$'\t' read -r k n nm dob < "$WORK/permit.tsv"
+curl -sf -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
+  -d "{\"document_kind\":\"$k\",\"document_number\":\"$n\",\"name\":\"$nm\",\"date_of_birth\":\"$dob\"}" \
+  http://127.0.0.1:$PORT/api/v1/verify/permit; echo
+IFS=$'\t' read -r k n rp nm < "$WORK/linkage.tsv"
+curl -sf -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
+  -d "{\"travel_document_kind\":\"$k\",\"travel_document_number\":\"$n\",\"residence_permit_number\":\"$rp\",\"name\":\"$nm\"}" \
+  http://127.0.0.1:$PORT/api/v1/verify/linkage; echo
+
 # Figures go to $RESULTS as tab-separated lines: label, req/s, p50, p99 (ms), non-2xx
 # answers, and the ratio to /healthz; scripts/load/compare.sh reads them into its table. The
 # endpoints run in ROUNDS interleaved rounds and each figure is the median over the rounds (the

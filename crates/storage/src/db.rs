@@ -1,6 +1,6 @@
 //! The connection pool and the one place that knows which backend is behind it.
 
-use crate::lookups::SqliteReaders;
+use crate::lookups::{Gatherer, SqliteReaders};
 use crate::{DatabaseUrl, Result, StorageError, Tx, migrations};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor};
@@ -31,6 +31,8 @@ pub struct Db {
     listen_url: Option<String>,
     /// A SQLite file's read connections for the verification lookups (`lookups.rs`).
     readers: Option<std::sync::Arc<SqliteReaders>>,
+    /// The check lookups' gatherer (`lookups/gather.rs`).
+    gathered: Option<std::sync::Arc<Gatherer>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -91,11 +93,13 @@ impl Db {
             }
             _ => None,
         };
+        let gathered = crate::lookups::gatherer(url, readers.as_ref())?;
         Ok(Db {
             pool,
             backend,
             listen_url,
             readers,
+            gathered,
         })
     }
 
@@ -129,6 +133,10 @@ impl Db {
 
     pub(crate) fn sqlite_readers(&self) -> Option<&SqliteReaders> {
         self.readers.as_deref()
+    }
+
+    pub(crate) fn gatherer(&self) -> Option<&Gatherer> {
+        self.gathered.as_deref()
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -31,6 +31,18 @@ impl StorageError {
     }
 }
 
+impl From<rusqlite::Error> for StorageError {
+    /// As for sqlx: a column the domain refuses to read is `Corrupt`.
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::FromSqlConversionFailure(i, _, source) => {
+                corrupt(format!("{i}: {source}"))
+            }
+            e => StorageError::Sqlite(e),
+        }
+    }
+}
+
 impl From<sqlx::Error> for StorageError {
     /// A column the domain refuses to read (an unknown stored code, see `codes`) is
     /// `Corrupt`, named by its column; every other error stays a database error.

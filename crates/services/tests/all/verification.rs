@@ -3,10 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 use exitentry_domain::numbers::DocumentKind;
-use exitentry_services::App;
 use exitentry_services::import::ImportKind;
 use exitentry_services::partners::{self, NewPartner, PartnerContext};
 use exitentry_services::verification::{self as v, Admission, LinkageCheck, PermitCheck};
+use exitentry_services::{App, ServiceError};
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::{assert_refused, backend_tests, error_code};
 use exitentry_test_support::{import, seeded, staff_session};
@@ -624,6 +624,107 @@ async fn a_key_revoked_elsewhere_is_refused_on_the_very_next_check(t: &TestDb) {
     }
 }
 
+/// Checks in flight at once (on PostgreSQL answered together by one statement) each get
+/// exactly the answer they get alone; a key revoked meanwhile is refused among live ones.
+async fn checks_sent_together_each_get_their_own_answer(t: &TestDb) {
+    let (app, _, _k) = seeded(t, 300).await;
+    let (_, live_key) = ctx(&app, "Airline", ALL, None).await;
+    let (_, doomed_key) = ctx(&app, "Railway", ALL, None).await;
+    // Both keys as a node holds them from a request a moment ago: each check confirms its
+    // key in its own lookup.
+    let live = partners::authenticate(&app, &live_key).await.unwrap();
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT d.kind, d.number, p.name_latin, p.date_of_birth FROM documents d \
+         JOIN people p ON p.id = d.person_id WHERE d.kind IN ('hrp', 'twp', 'eep_card') \
+         ORDER BY d.id LIMIT 24",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    let mut checks: Vec<PermitCheck> = rows
+        .into_iter()
+        .map(|(kind, number, name, dob)| PermitCheck {
+            document_kind: kind,
+            document_number: number,
+            name,
+            date_of_birth: dob,
+            ..Default::default()
+        })
+        .collect();
+    // Another person's name under a number, and a number nobody holds.
+    let mut wrong_name = checks[0].clone();
+    wrong_name.name = checks[1].name.clone();
+    let mut unknown = checks[0].clone();
+    unknown.document_kind = "hrp".into();
+    unknown.document_number = "H99999999".into();
+    checks.extend([wrong_name, unknown]);
+    let mut alone = Vec::new();
+    for q in &checks {
+        let a = v::verify_permit(&app, &live, q, Admission::Single).await;
+        alone.push(a.unwrap());
+    }
+    assert!(
+        alone.iter().filter(|a| a.matched).count() >= 20,
+        "{alone:?}"
+    );
+    assert!(
+        alone.iter().filter(|a| !a.matched).count() >= 2,
+        "{alone:?}"
+    );
+    // The second partner's key is read, then revoked behind the node's back.
+    let doomed = partners::authenticate(&app, &doomed_key).await.unwrap();
+    sqlx::query(
+        "UPDATE partner_keys SET revoked_at = 1 \
+         WHERE partner_id = (SELECT id FROM partners WHERE name = 'Railway')",
+    )
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    let mut together = tokio::task::JoinSet::new();
+    for (i, q) in checks.iter().enumerate() {
+        for (who, p) in [("live", &live), ("doomed", &doomed)] {
+            let (app, p, q) = (app.clone(), p.clone(), q.clone());
+            together.spawn(async move {
+                let a = v::verify_permit(&app, &p, &q, Admission::Single).await;
+                (i, who, a)
+            });
+        }
+    }
+    let mut answered = 0;
+    while let Some(done) = together.join_next().await {
+        let (i, who, a) = done.unwrap();
+        match who {
+            "live" => assert_eq!(a.unwrap(), alone[i], "{:?}", checks[i]),
+            _ => assert!(matches!(a, Err(ServiceError::Unauthenticated)), "{a:?}"),
+        }
+        answered += 1;
+    }
+    assert_eq!(answered, checks.len() * 2);
+    // Beneath the answers: each lookup gets the documents under its own numbers, no more.
+    let ids = |found: Option<Vec<exitentry_storage::lookups::Holding>>| {
+        let mut ids: Vec<i64> = found.unwrap().iter().map(|(d, _)| d.id).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let mut alone = Vec::new();
+    for q in &checks {
+        alone.push(ids(app
+            .db
+            .check_documents(&[&q.document_number], None)
+            .await
+            .unwrap()));
+    }
+    let mut together = tokio::task::JoinSet::new();
+    for (i, q) in checks.iter().enumerate() {
+        let (app, number) = (app.clone(), q.document_number.clone());
+        together.spawn(async move { (i, app.db.check_documents(&[&number], None).await) });
+    }
+    while let Some(done) = together.join_next().await {
+        let (i, found) = done.unwrap();
+        assert_eq!(ids(found.unwrap()), alone[i], "{:?}", checks[i]);
+    }
+}
+
 /// A batch reads its documents many numbers at a time; each line answers exactly as the
 /// same check sent alone, and a refused line does not stop the others.
 async fn a_batch_answers_each_line_as_a_single_check_would(t: &TestDb) {
@@ -720,6 +821,7 @@ async fn a_batch_answers_each_line_as_a_single_check_would(t: &TestDb) {
 }
 
 backend_tests!(
+    checks_sent_together_each_get_their_own_answer,
     a_key_revoked_elsewhere_is_refused_on_the_very_next_check,
     a_batch_answers_each_line_as_a_single_check_would,
     holders_and_counters_get_linkage_proofs_that_verify,

@@ -1,0 +1,131 @@
+//! Relying-party lookups gathered: the checks that arrive while the lookups in flight run
+//! are answered together by the next one (all their numbers and keys in one read). Under
+//! load the database then works per gathering instead of per check; a quiet node still
+//! reads each check alone, at once. Every check is answered by a read that started after it
+//! arrived, so no answer is older than the database.
+
+use super::Holding;
+use crate::{Result, StorageError};
+use std::collections::HashSet;
+use std::sync::Arc;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// Numbers read at once at most (more checks wait for the next read).
+const MOST_NUMBERS: usize = 2_000;
+
+/// Where gathered lookups are read: the live keys among `keys`, and the documents under
+/// `numbers` with their holders, as of one moment.
+pub(super) trait Source: Send + Sync + 'static {
+    fn read(
+        &self,
+        numbers: Vec<String>,
+        keys: Vec<String>,
+    ) -> impl Future<Output = Result<(Vec<String>, Vec<Holding>)>> + Send;
+}
+
+/// One check's lookup waiting to be gathered.
+struct Ask {
+    numbers: Vec<String>,
+    key: Option<String>,
+    answer: oneshot::Sender<Result<Option<Vec<Holding>>>>,
+}
+
+/// The queue of checks waiting for a read.
+pub(crate) struct Gatherer {
+    asks: mpsc::UnboundedSender<Ask>,
+}
+
+impl Gatherer {
+    /// Starts gathering on the current runtime, with at most `in_flight` reads at once.
+    pub(super) fn start(source: impl Source, in_flight: usize) -> Self {
+        let (asks, queue) = mpsc::unbounded_channel();
+        tokio::spawn(gather(Arc::new(source), queue, in_flight));
+        Gatherer { asks }
+    }
+
+    /// The documents under the numbers; `None` when `key` is given and not live.
+    pub(crate) async fn check(
+        &self,
+        numbers: &[&str],
+        key: Option<&str>,
+    ) -> Result<Option<Vec<Holding>>> {
+        let (answer, answered) = oneshot::channel();
+        let ask = Ask {
+            numbers: numbers.iter().map(|n| n.to_string()).collect(),
+            key: key.map(str::to_string),
+            answer,
+        };
+        if self.asks.send(ask).is_err() {
+            return Err(gone());
+        }
+        answered.await.unwrap_or_else(|_| Err(gone()))
+    }
+}
+
+/// The gatherer stopped (its runtime is shutting down).
+fn gone() -> StorageError {
+    StorageError::Database(sqlx::Error::PoolClosed)
+}
+
+async fn gather<S: Source>(
+    source: Arc<S>,
+    mut queue: mpsc::UnboundedReceiver<Ask>,
+    in_flight: usize,
+) {
+    let free = Arc::new(Semaphore::new(in_flight));
+    while let Some(first) = queue.recv().await {
+        // Wait for a free read first: the checks arriving meanwhile join this one.
+        let Ok(slot) = free.clone().acquire_owned().await else {
+            return;
+        };
+        let mut numbers = first.numbers.len();
+        let mut asks = vec![first];
+        while numbers < MOST_NUMBERS
+            && let Ok(ask) = queue.try_recv()
+        {
+            numbers += ask.numbers.len();
+            asks.push(ask);
+        }
+        let source = source.clone();
+        tokio::spawn(async move {
+            answer(&*source, asks).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Reads the documents and keys of all `asks` at once and answers each with its own.
+async fn answer(source: &impl Source, asks: Vec<Ask>) {
+    let distinct = |all: &mut dyn Iterator<Item = &String>| -> Vec<String> {
+        all.collect::<HashSet<_>>().into_iter().cloned().collect()
+    };
+    let numbers = distinct(&mut asks.iter().flat_map(|a| a.numbers.iter()));
+    let keys = distinct(&mut asks.iter().filter_map(|a| a.key.as_ref()));
+    match source.read(numbers, keys).await {
+        Ok((live, found)) => {
+            for ask in asks {
+                if ask.key.as_ref().is_some_and(|k| !live.contains(k)) {
+                    let _ = ask.answer.send(Ok(None));
+                    continue;
+                }
+                let mine = found
+                    .iter()
+                    .filter(|(d, _)| ask.numbers.contains(&d.doc.number))
+                    .cloned()
+                    .collect();
+                let _ = ask.answer.send(Ok(Some(mine)));
+            }
+        }
+        Err(e) => {
+            // The first check gets the error itself, the others its words.
+            let said = e.to_string();
+            let mut error = Some(e);
+            for ask in asks {
+                let e = error
+                    .take()
+                    .unwrap_or_else(|| StorageError::Database(sqlx::Error::Protocol(said.clone())));
+                let _ = ask.answer.send(Err(e));
+            }
+        }
+    }
+}
