@@ -27,8 +27,10 @@ async fn follow(app: App) {
             match ChangeListener::connect(&app.db).await {
                 Ok(Some(l)) => {
                     listener = Some(l);
-                    // Whatever changed while this node was not listening is unknown.
+                    // Whatever changed while this node was not listening is unknown: all of
+                    // it is acted on at once (and counted as acted on).
                     forget(&app).await;
+                    app.feed.send_modify(|n| *n += 1);
                 }
                 Ok(None) => return,
                 Err(e) => {

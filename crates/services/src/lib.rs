@@ -137,7 +137,8 @@ impl App {
         self
     }
 
-    /// Ticks each time this node has acted on a change announced by any node (PostgreSQL).
+    /// Ticks each time this node has acted on a change announced by any node, and when it
+    /// starts listening (PostgreSQL).
     pub fn changes_applied(&self) -> tokio::sync::watch::Receiver<u64> {
         self.feed.subscribe()
     }

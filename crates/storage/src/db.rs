@@ -164,6 +164,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(gathered) = &self.gathered {
+            gathered.close().await;
+        }
         self.pool.close().await;
     }
 }

@@ -17,12 +17,24 @@ use std::time::Duration;
 
 const KEK: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
-/// Another node on the same database, with its own (empty) folders.
-fn node(app: &App, clock: &Arc<ManualClock>, dir: &tempfile::TempDir, n: usize) -> App {
+/// Another node on the same database, with its own (empty) folders, once it and `app`
+/// listen to the change feed (PostgreSQL): a change committed before a node listens would
+/// reach it only as the "forget everything" of its first connection.
+async fn node(app: &App, clock: &Arc<ManualClock>, dir: &tempfile::TempDir, n: usize) -> App {
     let mut config: Config = (*app.config).clone();
     config.credentials.keys_dir = dir.path().join(format!("keys{n}")).display().to_string();
     config.uploads.dir = dir.path().join(format!("uploads{n}")).display().to_string();
-    App::new(app.db.clone(), config, clock.clone())
+    let node = App::new(app.db.clone(), config, clock.clone());
+    if node.db.backend() == Backend::Postgres {
+        for listening in [app, &node] {
+            let mut feed = listening.changes_applied();
+            tokio::time::timeout(Duration::from_secs(10), feed.wait_for(|n| *n > 0))
+                .await
+                .expect("the node listens to the change feed")
+                .unwrap();
+        }
+    }
+    node
 }
 
 /// Waits until `node` has acted on one more change from the feed (PostgreSQL); on SQLite
@@ -48,7 +60,7 @@ fn partner(name: &str, quota: i64) -> NewPartner {
 async fn revocation_reaches_every_node_when_it_commits(t: &TestDb) {
     let s = Services::new(t.db.clone(), false, |_| {});
     let dir = tempfile::tempdir().unwrap();
-    let b = node(&s.app, &s.clock, &dir, 2);
+    let b = node(&s.app, &s.clock, &dir, 2).await;
     let (_, key) = partners::create(&s.app, "test", &partner("Air One", 10))
         .await
         .unwrap();
@@ -82,8 +94,8 @@ async fn the_quota_is_exact_with_no_early_refusal(t: &TestDb) {
     let nodes = if t.backend() == Backend::Postgres {
         vec![
             s.app.clone(),
-            node(&s.app, &s.clock, &dir, 2),
-            node(&s.app, &s.clock, &dir, 3),
+            node(&s.app, &s.clock, &dir, 2).await,
+            node(&s.app, &s.clock, &dir, 3).await,
         ]
     } else {
         vec![s.app.clone()]
@@ -143,7 +155,7 @@ async fn two_nodes_with_published_keys(
     });
     seed_registry(&s.app, 0, true).await;
     let dir = tempfile::tempdir().unwrap();
-    let b = node(&s.app, &s.clock, &dir, 2);
+    let b = node(&s.app, &s.clock, &dir, 2).await;
     let folder = keys::KeyStore::new(&s.app.config.credentials.keys_dir);
     assert_eq!(keys::publish(&s.app, &folder).await.unwrap(), 1);
     keys::start(&b).await.unwrap();
@@ -291,8 +303,8 @@ async fn a_retired_signer_is_refused_on_every_node(t: &TestDb) {
 async fn uploads_are_read_from_any_node(t: &TestDb) {
     let s = Services::new(t.db.clone(), false, |_| {});
     let dir = tempfile::tempdir().unwrap();
-    let a = node(&s.app, &s.clock, &dir, 1);
-    let b = node(&s.app, &s.clock, &dir, 2);
+    let a = node(&s.app, &s.clock, &dir, 1).await;
+    let b = node(&s.app, &s.clock, &dir, 2).await;
     let mut png = TINY_PNG.to_vec();
     png.resize(5 * 1024 * 1024, 7);
     let started = std::time::Instant::now();

@@ -33,14 +33,23 @@ struct Ask {
 /// The queue of checks waiting for a read.
 pub(crate) struct Gatherer {
     asks: mpsc::UnboundedSender<Ask>,
+    /// The reads' own connections, closed with the database (PostgreSQL).
+    pool: Option<sqlx::PgPool>,
 }
 
 impl Gatherer {
     /// Starts gathering on the current runtime, with at most `in_flight` reads at once.
-    pub(super) fn start(source: impl Source, in_flight: usize) -> Self {
+    pub(super) fn start(source: impl Source, in_flight: usize, pool: Option<sqlx::PgPool>) -> Self {
         let (asks, queue) = mpsc::unbounded_channel();
         tokio::spawn(gather(Arc::new(source), queue, in_flight));
-        Gatherer { asks }
+        Gatherer { asks, pool }
+    }
+
+    /// Closes the reads' own connections; a check after this fails.
+    pub(crate) async fn close(&self) {
+        if let Some(pool) = &self.pool {
+            pool.close().await;
+        }
     }
 
     /// The documents under the numbers; `None` when `key` is given and not live.

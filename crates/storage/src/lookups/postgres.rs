@@ -25,7 +25,7 @@ static GATHERED_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub(super) struct Postgres(PgPool);
+pub(super) struct Postgres(pub(super) PgPool);
 
 impl Postgres {
     /// Its connections open when first needed.
