@@ -449,7 +449,7 @@ const BATCH_LOOKUP: usize = 250;
 
 /// Answers the lines of a batch admitted with [`admit_batch`], in order: each line's
 /// input is checked on its own, and the documents of all lines are read a few hundred
-/// numbers per statement. An `Err` of the whole is the database failing, not a line.
+/// numbers per lookup, the lookups all in flight at once. An `Err` of the whole is the database failing, not a line.
 pub async fn verify_many(
     app: &App,
     ctx: &PartnerContext,
@@ -484,10 +484,16 @@ pub async fn verify_many(
     numbers.sort_unstable();
     numbers.dedup();
     let mut by_number: HashMap<String, Vec<Holding>> = HashMap::with_capacity(numbers.len());
-    for chunk in numbers.chunks(BATCH_LOOKUP) {
-        for h in lookup(app, ctx, chunk).await? {
-            by_number.entry(h.0.doc.number.clone()).or_default().push(h);
-        }
+    // All at once: the node reads them together, several per read.
+    let reads = numbers
+        .chunks(BATCH_LOOKUP)
+        .map(|chunk| lookup(app, ctx, chunk));
+    for h in futures_util::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .flatten()
+    {
+        by_number.entry(h.0.doc.number.clone()).or_default().push(h);
     }
     let under = |numbers: &[&DocumentNumber]| -> Vec<&Holding> {
         numbers

@@ -6,7 +6,7 @@
 
 use super::Holding;
 use crate::{Result, StorageError};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -112,16 +112,23 @@ async fn answer(source: &impl Source, asks: Vec<Ask>) {
     let keys = distinct(&mut asks.iter().filter_map(|a| a.key.as_ref()));
     match source.read(numbers, keys).await {
         Ok((live, found)) => {
+            // Batches ask for hundreds of numbers: look each up, do not scan.
+            let mut under: HashMap<&str, Vec<&Holding>> = HashMap::with_capacity(found.len());
+            for h in &found {
+                under.entry(h.0.doc.number.as_str()).or_default().push(h);
+            }
             for ask in asks {
                 if ask.key.as_ref().is_some_and(|k| !live.contains(k)) {
                     let _ = ask.answer.send(Ok(None));
                     continue;
                 }
-                let mine = found
-                    .iter()
-                    .filter(|(d, _)| ask.numbers.contains(&d.doc.number))
-                    .cloned()
-                    .collect();
+                let mut mine = Vec::new();
+                for (i, number) in ask.numbers.iter().enumerate() {
+                    if !ask.numbers[..i].contains(number) {
+                        let held = under.get(number.as_str()).into_iter().flatten();
+                        mine.extend(held.map(|h| (*h).clone()));
+                    }
+                }
                 let _ = ask.answer.send(Ok(Some(mine)));
             }
         }
