@@ -1,13 +1,15 @@
 //! A lookup row read into its records the same way from either driver: the SQLite readers'
 //! `rusqlite` rows and PostgreSQL's own rows both answer these few column reads.
 
-use super::Holding;
 use crate::Result;
 use crate::codes::FromCode;
 use crate::documents::{DocumentRecord, StoredDocument};
 use crate::error::corrupt;
 use crate::people::{PersonRecord, StoredPerson};
 use exitentry_domain::person::Names;
+
+/// A document under a looked-up number, with its holder.
+pub type Holding = (StoredDocument, StoredPerson);
 
 /// The column reads a lookup row needs, by position.
 pub(super) trait Columns {

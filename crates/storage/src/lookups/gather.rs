@@ -4,7 +4,7 @@
 //! reads each check alone, at once. Every check is answered by a read that started after it
 //! arrived, so no answer is older than the database.
 
-use super::Holding;
+use super::columns::Holding;
 use crate::{Result, StorageError};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

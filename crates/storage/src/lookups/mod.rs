@@ -9,17 +9,15 @@ mod gather;
 mod postgres;
 mod sqlite;
 
-use crate::documents::{COLUMNS, HOLDER_COLUMNS, StoredDocument, WithHolder};
+use crate::documents::{COLUMNS, HOLDER_COLUMNS, WithHolder};
 use crate::partners::KeyRecord;
-use crate::people::{PersonRecord, StoredPerson};
+use crate::people::PersonRecord;
 use crate::statement::all;
 use crate::{DatabaseUrl, Db, Result};
+pub use columns::Holding;
 pub(crate) use gather::Gatherer;
 pub(crate) use sqlite::SqliteReaders;
 use std::sync::Arc;
-
-/// A document under a looked-up number, with its holder.
-pub type Holding = (StoredDocument, StoredPerson);
 
 /// The gatherer of a database's check lookups (a SQLite file's or PostgreSQL's), started
 /// on the current runtime; `None` for an in-memory database (its one connection reads).

@@ -2,8 +2,8 @@
 //! connections of PostgreSQL's own driver (prepared once per connection, rows read without
 //! the `Any` conversion).
 
+use super::columns::{self, Holding};
 use super::gather::Source;
-use super::{Holding, columns};
 use crate::Result;
 use crate::documents::{COLUMNS, HOLDER_COLUMNS};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

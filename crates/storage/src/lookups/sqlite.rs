@@ -2,8 +2,8 @@
 //! read on a blocking thread, a key on the calling thread. Not sqlx: it hands every
 //! statement and its rows to a worker thread and back, which cost more than the lookup.
 
+use super::columns::{self, Holding};
 use super::gather::Source;
-use super::{Holding, columns};
 use crate::documents::{COLUMNS, HOLDER_COLUMNS};
 use crate::partners::KeyRecord;
 use crate::{Result, StorageError};
