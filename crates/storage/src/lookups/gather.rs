@@ -25,6 +25,7 @@ pub(super) trait Source: Send + Sync + 'static {
 
 /// One check's lookup waiting to be gathered.
 struct Ask {
+    /// Each number once.
     numbers: Vec<String>,
     key: Option<String>,
     answer: oneshot::Sender<Result<Option<Vec<Holding>>>>,
@@ -59,8 +60,14 @@ impl Gatherer {
         key: Option<&str>,
     ) -> Result<Option<Vec<Holding>>> {
         let (answer, answered) = oneshot::channel();
+        let mut own: Vec<String> = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            if !own.iter().any(|o| o == n) {
+                own.push(n.to_string());
+            }
+        }
         let ask = Ask {
-            numbers: numbers.iter().map(|n| n.to_string()).collect(),
+            numbers: own,
             key: key.map(str::to_string),
             answer,
         };
@@ -105,11 +112,10 @@ async fn gather<S: Source>(
 
 /// Reads the documents and keys of all `asks` at once and answers each with its own.
 async fn answer(source: &impl Source, asks: Vec<Ask>) {
-    let distinct = |all: &mut dyn Iterator<Item = &String>| -> Vec<String> {
-        all.collect::<HashSet<_>>().into_iter().cloned().collect()
-    };
-    let numbers = distinct(&mut asks.iter().flat_map(|a| a.numbers.iter()));
-    let keys = distinct(&mut asks.iter().filter_map(|a| a.key.as_ref()));
+    let numbers: HashSet<&String> = asks.iter().flat_map(|a| &a.numbers).collect();
+    let keys: HashSet<&String> = asks.iter().filter_map(|a| a.key.as_ref()).collect();
+    let numbers = numbers.into_iter().cloned().collect();
+    let keys = keys.into_iter().cloned().collect();
     match source.read(numbers, keys).await {
         Ok((live, found)) => {
             // Batches ask for hundreds of numbers: look each up, do not scan.
@@ -122,13 +128,13 @@ async fn answer(source: &impl Source, asks: Vec<Ask>) {
                     let _ = ask.answer.send(Ok(None));
                     continue;
                 }
-                let mut mine = Vec::new();
-                for (i, number) in ask.numbers.iter().enumerate() {
-                    if !ask.numbers[..i].contains(number) {
-                        let held = under.get(number.as_str()).into_iter().flatten();
-                        mine.extend(held.map(|h| (*h).clone()));
-                    }
-                }
+                let mine = ask
+                    .numbers
+                    .iter()
+                    .filter_map(|n| under.get(n.as_str()))
+                    .flatten()
+                    .map(|h| (*h).clone())
+                    .collect();
                 let _ = ask.answer.send(Ok(Some(mine)));
             }
         }
