@@ -13,7 +13,7 @@ DURATION=${DURATION:-20s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18080}
-BIN=target/release/exitentry
+BIN=${BIN:-target/release/exitentry}
 mkdir -p "$WORK"
 
 if [[ ! -f $WORK/sample/documents.csv ]]; then

@@ -18,6 +18,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// Per-thread heaps: under load glibc's malloc spent a fifth of the server's time in
+/// allocation and in waiting for its arena lock (docs/PERFORMANCE.md, issue 19 fourth pass).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "exitentry",

@@ -69,6 +69,8 @@ pub struct App {
     pub usage: Option<Arc<verification_log::UsageLog>>,
     /// Recently checked partner keys and reserved quota (see `partners`).
     pub partner_cache: Arc<partners::PartnerCache>,
+    /// The checks' metrics handles (see `verification`).
+    pub check_counters: Arc<verification::CheckCounters>,
     /// The development payment sandbox (with `server.dev_providers`).
     pub sandbox: Option<Arc<online_payments::Sandbox>>,
     /// The adapter of each online payment provider (`endorsements.online`).
@@ -104,6 +106,7 @@ impl App {
             )
             .map(Arc::new),
             partner_cache: Default::default(),
+            check_counters: Default::default(),
             sandbox,
             online,
             printer: config.server.dev_providers.then(|| {

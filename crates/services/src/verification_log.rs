@@ -3,7 +3,7 @@
 //! dies is lost (at most the checks of the last moment; see docs/VERIFICATION.md).
 
 use exitentry_storage::Db;
-use exitentry_storage::partners::{self, LogRecord};
+use exitentry_storage::check_log::LogRecord;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -68,6 +68,7 @@ impl UsageLog {
 const LINGER: Duration = Duration::from_millis(250);
 
 async fn writer(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>, flush_now: Arc<Notify>) {
+    let mut store = db.check_log_store();
     while let Some(first) = rx.recv().await {
         // Sleep out the linger, then take what came: waking for every record cost the
         // request path a thread wake-up per check.
@@ -92,14 +93,9 @@ async fn writer(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>, flush_now: Arc<Not
         if !batch.is_empty() {
             // One transaction: one change for the SQLite readers to notice, not one per
             // statement.
-            let stored = async {
-                let mut tx = db.begin().await?;
-                partners::insert_log(&mut tx, &batch).await?;
-                tx.commit().await
-            }
-            .await;
-            if let Err(e) = stored {
-                tracing::error!(error = %e, lost = batch.len(), "verification records not stored");
+            let lost = batch.len();
+            if let Err(e) = store.store(batch).await {
+                tracing::error!(error = %e, lost, "verification records not stored");
             }
         }
         for a in acks {

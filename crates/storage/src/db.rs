@@ -73,8 +73,10 @@ impl Db {
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    // 64 MiB page cache: bulk imports touch index pages all over the file.
-                    conn.execute("PRAGMA cache_size = -65536").await?;
+                    // 32 MiB page cache: bulk imports touch index pages all over the file. 64
+                    // MiB imported people a tenth faster but took the import past its 200 MB
+                    // bound with the server's allocator (docs/PERFORMANCE.md).
+                    conn.execute("PRAGMA cache_size = -32768").await?;
                     // A multi-row statement inside a transaction keeps a journal of the pages it
                     // changes; in a temporary file that was a third of an import's time.
                     conn.execute("PRAGMA temp_store = MEMORY").await?;

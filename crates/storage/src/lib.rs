@@ -10,6 +10,7 @@ pub mod audit;
 mod bulk;
 pub mod centre;
 pub mod changes;
+pub mod check_log;
 mod codes;
 mod db;
 pub mod documents;

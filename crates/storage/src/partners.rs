@@ -1,7 +1,6 @@
-//! Relying parties, their keys, the daily quota and the verification log.
+//! Relying parties, their keys, the daily quota and what the verification log counts.
 
 use crate::Result;
-use crate::bulk::{Dialect, insert_batches};
 use crate::codes::Flag;
 use crate::statement::{all, changed_one, execute, inserted_id, optional, scalar_optional, select};
 use sqlx::{AnyConnection, AssertSqlSafe};
@@ -145,45 +144,6 @@ pub async fn give_back_daily_quota(
     let sql = "UPDATE partner_daily_use SET used = used - $3 \
                WHERE partner_id = $1 AND day = $2 AND used >= $3";
     execute(conn, sql, (partner_id, day, n)).await?;
-    Ok(())
-}
-
-/// One recorded check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogRecord {
-    pub at: i64,
-    pub partner_id: i64,
-    pub key_id: String,
-    /// The check, its result and reason: codes, so a record costs no copies of them.
-    pub kind: &'static str,
-    pub result: &'static str,
-    pub reason: &'static str,
-    pub latency_us: i64,
-    pub subject_hash: String,
-}
-
-/// Writes a batch of records in multi-row statements.
-pub async fn insert_log(conn: &mut AnyConnection, records: &[LogRecord]) -> Result<()> {
-    let statement = |dialect: Dialect, rows| {
-        format!(
-            "INSERT INTO verification_log (at, partner_id, key_id, kind, result, reason, \
-             latency_us, subject_hash) VALUES {}",
-            dialect.rows(rows, 8)
-        )
-    };
-    let values = |r: &LogRecord| {
-        (
-            r.at,
-            r.partner_id,
-            r.key_id.clone(),
-            r.kind,
-            r.result,
-            r.reason,
-            r.latency_us,
-            r.subject_hash.clone(),
-        )
-    };
-    insert_batches(conn, records, 8, statement, values, ()).await?;
     Ok(())
 }
 

@@ -169,14 +169,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
 impl Lang {
     /// The reader's language: the chosen one (cookie), else the browser's, else zh-Hans.
     pub fn from_headers(headers: &axum::http::HeaderMap) -> Lang {
-        if let Some(l) = cookie_in(headers, LANG_COOKIE).and_then(Lang::from_tag) {
-            return l;
-        }
-        let header = headers
-            .get(axum::http::header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        Lang::from_accept_language(header).unwrap_or(Lang::ZhHans)
+        Lang::asked(headers).unwrap_or(Lang::ZhHans)
+    }
+
+    /// The caller's language on the JSON API: as for pages, but English when the caller
+    /// names none (an integrator's client sends no `Accept-Language`).
+    pub fn for_api(headers: &axum::http::HeaderMap) -> Lang {
+        Lang::asked(headers).unwrap_or(Lang::En)
+    }
+
+    /// The language the request names: the chosen one (cookie), else the client's.
+    fn asked(headers: &axum::http::HeaderMap) -> Option<Lang> {
+        cookie_in(headers, LANG_COOKIE)
+            .and_then(Lang::from_tag)
+            .or_else(|| {
+                let header = headers.get(axum::http::header::ACCEPT_LANGUAGE)?;
+                Lang::from_accept_language(header.to_str().ok()?)
+            })
     }
 }
 

@@ -4,32 +4,49 @@
 use hashbrown::HashTable;
 use std::hash::{BuildHasher, RandomState};
 
-/// A set of keys, each with the row it was first met on. Keys and rows live end to end in one
-/// buffer (row and key length as LEB128 varints, then the key); the hash table holds only
-/// offsets into it: about 30 bytes a key in all, where a map of strings takes over 80.
+/// A set of keys, each with the row it was first met on. Keys and rows live end to end in
+/// pages (row and key length as LEB128 varints, then the key); the hash table holds only
+/// their places: about 30 bytes a key in all, where a map of strings takes over 80. Pages are
+/// never moved once written: one growing buffer was copied whole at every doubling, old and
+/// new copy alive together at the import's peak of memory.
 #[derive(Default)]
 pub(super) struct Seen {
-    buf: Vec<u8>,
-    table: HashTable<usize>,
+    pages: Vec<Vec<u8>>,
+    /// Places as `page << 32 | offset`.
+    table: HashTable<u64>,
     hasher: RandomState,
 }
+
+/// Bytes a page holds (one key longer than that gets a page of its own size).
+const PAGE: usize = 1 << 20;
 
 impl Seen {
     /// The row `key` was first met on; `None` when it is new, and it is then recorded as
     /// met on `row`.
     pub(super) fn first_or_insert(&mut self, key: &[u8], row: u64) -> Option<u64> {
         let hash = self.hasher.hash_one(key);
-        let buf = &self.buf;
-        if let Some(&at) = self.table.find(hash, |&at| entry(buf, at).1 == key) {
-            return Some(entry(buf, at).0);
+        let pages = &self.pages;
+        if let Some(&at) = self.table.find(hash, |&at| entry(pages, at).1 == key) {
+            return Some(entry(pages, at).0);
         }
-        let at = self.buf.len();
-        push_varint(&mut self.buf, row);
-        push_varint(&mut self.buf, key.len() as u64);
-        self.buf.extend_from_slice(key);
-        let (buf, hasher) = (&self.buf, &self.hasher);
+        // Two varints of at most 10 bytes each, then the key.
+        let need = 20 + key.len();
+        let fits = self
+            .pages
+            .last()
+            .is_some_and(|p| p.capacity() - p.len() >= need);
+        if !fits {
+            self.pages.push(Vec::with_capacity(PAGE.max(need)));
+        }
+        let page_no = self.pages.len() - 1;
+        let page = &mut self.pages[page_no];
+        let at = ((page_no as u64) << 32) | page.len() as u64;
+        push_varint(page, row);
+        push_varint(page, key.len() as u64);
+        page.extend_from_slice(key);
+        let (pages, hasher) = (&self.pages, &self.hasher);
         self.table
-            .insert_unique(hash, at, |&at| hasher.hash_one(entry(buf, at).1));
+            .insert_unique(hash, at, |&at| hasher.hash_one(entry(pages, at).1));
         None
     }
 }
@@ -56,8 +73,10 @@ fn read_varint(buf: &[u8], at: &mut usize) -> u64 {
     }
 }
 
-/// The row and key of the entry at `at` (an offset this set wrote).
-fn entry(buf: &[u8], mut at: usize) -> (u64, &[u8]) {
+/// The row and key of the entry at `at` (a place this set wrote).
+fn entry(pages: &[Vec<u8>], at: u64) -> (u64, &[u8]) {
+    let buf = &pages[(at >> 32) as usize];
+    let mut at = (at & u64::from(u32::MAX)) as usize;
     let row = read_varint(buf, &mut at);
     let len = read_varint(buf, &mut at) as usize;
     (row, &buf[at..at + len])
@@ -94,5 +113,11 @@ mod tests {
         let long = vec![b'x'; 300];
         assert_eq!(seen.first_or_insert(&long, u64::MAX), None);
         assert_eq!(seen.first_or_insert(&long, 1), Some(u64::MAX));
+        // A key longer than a page gets one of its own; the keys before it stay found.
+        let huge = vec![b'y'; PAGE + 5];
+        assert_eq!(seen.first_or_insert(&huge, 42), None);
+        assert_eq!(seen.first_or_insert(&huge, 1), Some(42));
+        assert_eq!(seen.first_or_insert(b"K99999", 0), Some(10 + 99_999));
+        assert!(seen.pages.len() >= 2, "the keys spread over pages");
     }
 }

@@ -49,7 +49,7 @@ impl FromRequestParts<AppState> for Caller {
                 .await
                 .map(|p| Caller::Partner(p.0));
         }
-        let lang = Lang::from_request_parts(parts, s).await.unwrap_or(Lang::En);
+        let lang = Lang::for_api(&parts.headers);
         match MaybeHolder::from_request_parts(parts, s).await {
             Ok(MaybeHolder(Some(h))) => Ok(Caller::Holder(h)),
             _ => Err(ApiError::new(ServiceError::Unauthenticated, lang).into_response()),

@@ -53,7 +53,7 @@ impl axum::extract::FromRequestParts<AppState> for DeviceKey {
         parts: &mut axum::http::request::Parts,
         s: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_headers(&parts.headers);
+        let lang = Lang::for_api(&parts.headers);
         let token = parts
             .headers
             .get(header::AUTHORIZATION)

@@ -45,7 +45,7 @@ async fn confirmed(
     s: &AppState,
 ) -> Result<(), Response> {
     if let Err(e) = partners::confirm(&s.app, p).await {
-        let lang = Lang::from_request_parts(parts, s).await.unwrap_or(Lang::En);
+        let lang = Lang::for_api(&parts.headers);
         return Err(ApiError::new(e, lang).into_response());
     }
     Ok(())
@@ -54,7 +54,7 @@ async fn confirmed(
 /// The partner a key names, within its rate and bound certificate; on PostgreSQL possibly
 /// from this node's cache (`key_read` false), to be confirmed before answering.
 async fn authenticated(parts: &mut Parts, s: &AppState) -> Result<PartnerContext, Response> {
-    let lang = Lang::from_request_parts(parts, s).await.unwrap_or(Lang::En);
+    let lang = Lang::for_api(&parts.headers);
     let unauthenticated = || ApiError::new(ServiceError::Unauthenticated, lang).into_response();
     let Some(key) = parts
         .headers
@@ -116,7 +116,7 @@ impl<S: NeedsScope> FromRequestParts<AppState> for Scoped<S> {
             }
             return Ok(Scoped(p, std::marker::PhantomData));
         }
-        let lang = Lang::from_request_parts(parts, s).await.unwrap_or(Lang::En);
+        let lang = Lang::for_api(&parts.headers);
         Err(ApiError::new(ServiceError::Forbidden, lang).into_response())
     }
 }

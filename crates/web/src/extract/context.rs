@@ -49,7 +49,10 @@ impl Cx {
             .get::<OriginalUri>()
             .cloned()
             .unwrap_or_else(|| OriginalUri(parts.uri.clone()));
-        let lang = Lang::from_headers(&parts.headers);
+        let lang = match uri.0.path().starts_with("/api/") {
+            true => Lang::for_api(&parts.headers),
+            false => Lang::from_headers(&parts.headers),
+        };
         let posted = parts.method == axum::http::Method::POST;
         let flash = match posted {
             true => None,

@@ -32,7 +32,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_headers(&parts.headers);
+        let lang = Lang::for_api(&parts.headers);
         query(parts)
             .map(ApiQuery)
             .map_err(|e| ApiError::new(e, lang))
@@ -62,10 +62,8 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJ
     type Rejection = axum::response::Response;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let lang = Lang::from_request_parts(&mut parts, state)
-            .await
-            .unwrap_or(Lang::En);
+        let (parts, body) = req.into_parts();
+        let lang = Lang::for_api(&parts.headers);
         let req = axum::extract::Request::from_parts(parts, body);
         use axum::response::IntoResponse;
         match axum::Json::<T>::from_request(req, state).await {

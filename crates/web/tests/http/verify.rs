@@ -57,6 +57,23 @@ async fn relying_parties_verify_with_their_key(backend: Backend) {
     let r = call("/api/v1/verify/permit", None, &permit).await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    // An integrator's client names no language: the message is in English; asked for one,
+    // it is in that.
+    let message = |r: reqwest::Response| async move {
+        let body: serde_json::Value = r.json().await.unwrap();
+        body["error"]["message"].as_str().unwrap().to_string()
+    };
+    let english = message(r).await;
+    assert!(english.is_ascii() && !english.is_empty(), "{english}");
+    let r = c
+        .post(t.url("/api/v1/verify/permit"))
+        .header("accept-language", "zh-TW")
+        .json(&permit)
+        .send()
+        .await
+        .unwrap();
+    let traditional = message(r).await;
+    assert!(!traditional.is_ascii(), "{traditional}");
     let r = call("/api/v1/verify/permit", Some("eek_123.456"), &permit)
         .await
         .unwrap();
