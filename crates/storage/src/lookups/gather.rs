@@ -116,37 +116,62 @@ async fn answer(source: &impl Source, asks: Vec<Ask>) {
     let keys: HashSet<&String> = asks.iter().filter_map(|a| a.key.as_ref()).collect();
     let numbers = numbers.into_iter().cloned().collect();
     let keys = keys.into_iter().cloned().collect();
-    match source.read(numbers, keys).await {
+    let read = source.read(numbers, keys).await;
+    // What each check asked, apart from where its answer goes (which is used up).
+    let (wants, answers): (Vec<_>, Vec<_>) = asks
+        .into_iter()
+        .map(|a| ((a.numbers, a.key), a.answer))
+        .unzip();
+    match read {
         Ok((live, found)) => {
-            // Batches ask for hundreds of numbers: look each up, do not scan.
-            let mut under: HashMap<&str, Vec<&Holding>> = HashMap::with_capacity(found.len());
-            for h in &found {
-                under.entry(h.0.doc.number.as_str()).or_default().push(h);
+            let wants: Vec<Option<&Vec<String>>> = wants
+                .iter()
+                .map(|(numbers, key)| match key {
+                    Some(k) if !live.contains(k) => None,
+                    _ => Some(numbers),
+                })
+                .collect();
+            // How many checks want each number: the last one takes its documents, the others
+            // get copies (a number is almost always asked once).
+            let mut demand: HashMap<&str, usize> = HashMap::new();
+            for n in wants.iter().flatten().copied().flatten() {
+                *demand.entry(n).or_default() += 1;
             }
-            for ask in asks {
-                if ask.key.as_ref().is_some_and(|k| !live.contains(k)) {
-                    let _ = ask.answer.send(Ok(None));
-                    continue;
+            // Batches ask for hundreds of numbers: look each up, do not scan.
+            let mut under: HashMap<&str, Vec<Holding>> = HashMap::with_capacity(found.len());
+            for h in found {
+                if let Some((&n, _)) = demand.get_key_value(h.0.doc.number.as_str()) {
+                    under.entry(n).or_default().push(h);
                 }
-                let mine = ask
-                    .numbers
-                    .iter()
-                    .filter_map(|n| under.get(n.as_str()))
-                    .flatten()
-                    .map(|h| (*h).clone())
-                    .collect();
-                let _ = ask.answer.send(Ok(Some(mine)));
+            }
+            for (want, answer) in wants.into_iter().zip(answers) {
+                let Some(numbers) = want else {
+                    let _ = answer.send(Ok(None));
+                    continue;
+                };
+                let mut mine = Vec::new();
+                for n in numbers {
+                    let left = demand.get_mut(n.as_str()).map(|left| {
+                        *left -= 1;
+                        *left
+                    });
+                    match left {
+                        Some(0) => mine.extend(under.remove(n.as_str()).unwrap_or_default()),
+                        _ => mine.extend(under.get(n.as_str()).into_iter().flatten().cloned()),
+                    }
+                }
+                let _ = answer.send(Ok(Some(mine)));
             }
         }
         Err(e) => {
             // The first check gets the error itself, the others its words.
             let said = e.to_string();
             let mut error = Some(e);
-            for ask in asks {
+            for answer in answers {
                 let e = error
                     .take()
                     .unwrap_or_else(|| StorageError::Database(sqlx::Error::Protocol(said.clone())));
-                let _ = ask.answer.send(Err(e));
+                let _ = answer.send(Err(e));
             }
         }
     }
