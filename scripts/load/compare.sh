@@ -6,7 +6,7 @@
 # server's memory.
 #   scripts/load/compare.sh            # both backends
 #   scripts/load/compare.sh sqlite     # one
-# Environment: PEOPLE, DURATION, ROUNDS, CONNS, THREADS as for verify.sh.
+# Environment: PEOPLE, DURATION, ROUNDS, CONNS, THREADS, WARMUP as for verify.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 backends=("$@")

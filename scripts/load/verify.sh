@@ -98,6 +98,14 @@ run() { # round, label, extra args…
   bad=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$label" "$rps" "$p50" "$p99" "${bad:-0}" >> "$RAW"
 }
+# Warm-up, not counted: a fresh server's first seconds read the registry's pages from disk
+# into the caches (the permit checks and the linkage checks touch different documents), which a
+# node in service has long done; counted, they made the first round of each check the slowest.
+WARMUP=${WARMUP:-3s}
+for check in permit linkage; do
+  CHECK=$check CHECKS_FILE=$WORK/$check.tsv PARTNER_KEY=$KEY \
+    wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s scripts/load/verify.lua http://127.0.0.1:$PORT >/dev/null
+done
 for round in $(seq "$ROUNDS"); do
   run "$round" "baseline GET /healthz" http://127.0.0.1:$PORT/healthz
   CHECK=permit CHECKS_FILE=$WORK/permit.tsv PARTNER_KEY=$KEY run "$round" "POST /api/v1/verify/permit" -s scripts/load/verify.lua http://127.0.0.1:$PORT

@@ -73,10 +73,10 @@ impl Db {
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    // 32 MiB page cache: bulk imports touch index pages all over the file. 64
-                    // MiB imported people a tenth faster but took the import past its 200 MB
-                    // bound with the server's allocator (docs/PERFORMANCE.md).
-                    conn.execute("PRAGMA cache_size = -32768").await?;
+                    // 48 MiB page cache: bulk imports touch index pages all over the file. 64
+                    // MiB took the people import past its 200 MB bound with the server's
+                    // allocator, 32 MiB made it a fifth slower (docs/PERFORMANCE.md).
+                    conn.execute("PRAGMA cache_size = -49152").await?;
                     // A multi-row statement inside a transaction keeps a journal of the pages it
                     // changes; in a temporary file that was a third of an import's time.
                     conn.execute("PRAGMA temp_store = MEMORY").await?;
