@@ -111,11 +111,27 @@ pub struct ErrorDetail {
 pub struct ApiError {
     pub err: ServiceError,
     pub lang: Lang,
+    /// The caller authenticates with a partner key: a refusal asks for the key, not for a
+    /// sign-in.
+    pub partner: bool,
 }
 
 impl ApiError {
     pub fn new(err: ServiceError, lang: Lang) -> Self {
-        ApiError { err, lang }
+        ApiError {
+            err,
+            lang,
+            partner: false,
+        }
+    }
+
+    /// An error answered to a relying party (a route taking a partner key).
+    pub fn for_partner(err: ServiceError, lang: Lang) -> Self {
+        ApiError {
+            err,
+            lang,
+            partner: true,
+        }
     }
 }
 
@@ -128,7 +144,12 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.err.error_code(),
-                message: message_for(&self.err, self.lang),
+                message: match (&self.err, self.partner) {
+                    (ServiceError::Unauthenticated, true) => {
+                        self.lang.t("err-unauthenticated-partner")
+                    }
+                    _ => message_for(&self.err, self.lang),
+                },
                 field,
                 available_from: self.err.available_from().map(|t| t.to_rfc3339()),
             },

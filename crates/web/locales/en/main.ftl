@@ -148,6 +148,7 @@ audit-subject = Subject
 audit-detail = Detail
 err-not_found = We could not find that page or record.
 err-unauthenticated = Please sign in first.
+err-unauthenticated-partner = Send a valid partner key in the Authorization header (Bearer).
 err-forbidden = Your role does not allow this.
 err-bad_credentials = Wrong username or password.
 err-account_locked = Too many failed attempts: this account is locked for a while.

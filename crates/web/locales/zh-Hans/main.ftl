@@ -148,6 +148,7 @@ audit-subject = 对象
 audit-detail = 详情
 err-not_found = 找不到该页面或记录。
 err-unauthenticated = 请先登录。
+err-unauthenticated-partner = 请在 Authorization 请求头中提供有效的合作方密钥（Bearer）。
 err-forbidden = 您的角色无权进行此操作。
 err-bad_credentials = 用户名或密码错误。
 err-account_locked = 失败次数过多，账号已暂时锁定。

@@ -148,6 +148,7 @@ audit-subject = 對象
 audit-detail = 詳情
 err-not_found = 找不到該頁面或記錄。
 err-unauthenticated = 請先登入。
+err-unauthenticated-partner = 請在 Authorization 請求標頭中提供有效的合作方金鑰（Bearer）。
 err-forbidden = 您的角色無權進行此操作。
 err-bad_credentials = 用户名或密碼錯誤。
 err-account_locked = 失敗次數過多，帳號已暫時鎖定。

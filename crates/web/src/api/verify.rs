@@ -46,7 +46,7 @@ async fn confirmed(
 ) -> Result<(), Response> {
     if let Err(e) = partners::confirm(&s.app, p).await {
         let lang = Lang::for_api(&parts.headers);
-        return Err(ApiError::new(e, lang).into_response());
+        return Err(ApiError::for_partner(e, lang).into_response());
     }
     Ok(())
 }
@@ -55,7 +55,8 @@ async fn confirmed(
 /// from this node's cache (`key_read` false), to be confirmed before answering.
 async fn authenticated(parts: &mut Parts, s: &AppState) -> Result<PartnerContext, Response> {
     let lang = Lang::for_api(&parts.headers);
-    let unauthenticated = || ApiError::new(ServiceError::Unauthenticated, lang).into_response();
+    let unauthenticated =
+        || ApiError::for_partner(ServiceError::Unauthenticated, lang).into_response();
     let Some(key) = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -66,7 +67,7 @@ async fn authenticated(parts: &mut Parts, s: &AppState) -> Result<PartnerContext
     };
     let ctx = partners::authenticate(&s.app, key)
         .await
-        .map_err(|e| ApiError::new(e, lang).into_response())?;
+        .map_err(|e| ApiError::for_partner(e, lang).into_response())?;
     // A partner bound to a client certificate must present it; the TLS terminator
     // passes its fingerprint in the configured header.
     if let Some(want) = &ctx.client_cert_sha256 {
@@ -88,7 +89,7 @@ async fn authenticated(parts: &mut Parts, s: &AppState) -> Result<PartnerContext
         let wait = wait.as_secs_f64().ceil().max(1.0) as i64;
         let at = s.app.now() + chrono::Duration::seconds(wait);
         let refused = ServiceError::too_soon(ErrorCode::RateLimited, at, wait);
-        return Err(ApiError::new(refused, lang).into_response());
+        return Err(ApiError::for_partner(refused, lang).into_response());
     }
     Ok(ctx)
 }
@@ -117,7 +118,7 @@ impl<S: NeedsScope> FromRequestParts<AppState> for Scoped<S> {
             return Ok(Scoped(p, std::marker::PhantomData));
         }
         let lang = Lang::for_api(&parts.headers);
-        Err(ApiError::new(ServiceError::Forbidden, lang).into_response())
+        Err(ApiError::for_partner(ServiceError::Forbidden, lang).into_response())
     }
 }
 
@@ -242,7 +243,7 @@ pub async fn permit(
 ) -> Result<Json<PermitAnswerJson>, ApiError> {
     let a = v::verify_permit(cx.app(), &p, &permit_check(b), Admission::Single)
         .await
-        .map_err(cx.api_err())?;
+        .map_err(cx.partner_err())?;
     Ok(Json(a.into()))
 }
 
@@ -298,7 +299,7 @@ pub async fn linkage(
 ) -> Result<Json<LinkageAnswerJson>, ApiError> {
     let a = v::verify_linkage(cx.app(), &p, &linkage_check(b), Admission::Single)
         .await
-        .map_err(cx.api_err())?;
+        .map_err(cx.partner_err())?;
     Ok(Json(a.into()))
 }
 
@@ -322,7 +323,7 @@ pub async fn credential(
         Admission::Single,
     )
     .await
-    .map_err(cx.api_err())?;
+    .map_err(cx.partner_err())?;
     Ok(Json(a.into()))
 }
 
@@ -388,7 +389,7 @@ pub async fn batch(
     }
     v::admit_batch(cx.app(), &mut p, lines.len())
         .await
-        .map_err(cx.api_err())?;
+        .map_err(cx.partner_err())?;
     // Lines that are not JSON are answered in place; the rest are checked together.
     let mut checks = Vec::with_capacity(lines.len());
     let mut unreadable = Vec::new();
@@ -408,7 +409,7 @@ pub async fn batch(
     }
     let answers = v::verify_many(cx.app(), &p, checks)
         .await
-        .map_err(cx.api_err())?;
+        .map_err(cx.partner_err())?;
     let mut answers = answers.into_iter();
     let mut unreadable = unreadable.into_iter().peekable();
     let mut out = Vec::with_capacity(lines.len() * 64);
@@ -486,7 +487,7 @@ pub struct UsageJson {
 pub async fn usage(cx: Cx, Partner(p): Partner) -> Result<Json<Vec<UsageJson>>, ApiError> {
     let rows = partners::own_usage(cx.app(), &p, 30)
         .await
-        .map_err(cx.api_err())?;
+        .map_err(cx.partner_err())?;
     Ok(Json(
         rows.into_iter()
             .map(|r| UsageJson {

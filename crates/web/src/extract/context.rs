@@ -208,6 +208,12 @@ impl Cx {
         move |e| ApiError::new(e, lang)
     }
 
+    /// For `map_err`: a service error as the API answers a relying party.
+    pub fn partner_err(&self) -> impl Fn(ServiceError) -> ApiError + use<> {
+        let lang = self.lang;
+        move |e| ApiError::for_partner(e, lang)
+    }
+
     /// For `map_err`: a service error on the page at `path`.
     pub fn fail<'a>(&self, path: &'a str) -> impl Fn(ServiceError) -> PageError + 'a {
         PageError::at(self.lang, path)

@@ -65,6 +65,8 @@ async fn relying_parties_verify_with_their_key(backend: Backend) {
     };
     let english = message(r).await;
     assert!(english.is_ascii() && !english.is_empty(), "{english}");
+    // A relying party is asked for its key, not to sign in.
+    assert!(english.contains("partner key"), "{english}");
     let r = c
         .post(t.url("/api/v1/verify/permit"))
         .header("accept-language", "zh-TW")
