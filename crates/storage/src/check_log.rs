@@ -7,6 +7,7 @@ use crate::bulk::{Dialect, insert_batches};
 use crate::{Db, Result, StorageError};
 use sqlx::AnyConnection;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 /// One recorded check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +26,12 @@ pub struct LogRecord {
 const INSERT: &str = "INSERT INTO verification_log (at, partner_id, key_id, kind, result, reason, \
      latency_us, subject_hash) VALUES ";
 
+/// One row, for the prepared statement of a SQLite file.
+static INSERT_ROW: LazyLock<String> =
+    LazyLock::new(|| format!("{INSERT}(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+
 /// Writes a batch of records in multi-row statements, in the caller's transaction.
-pub async fn insert(conn: &mut AnyConnection, records: &[LogRecord]) -> Result<()> {
+async fn insert(conn: &mut AnyConnection, records: &[LogRecord]) -> Result<()> {
     let statement = |dialect: Dialect, rows| format!("{INSERT}{}", dialect.rows(rows, 8));
     let values = |r: &LogRecord| {
         (
@@ -75,7 +80,11 @@ impl CheckLogStore {
         };
         let conn = match kept.take() {
             Some(c) => c,
-            None => open(path)?,
+            // As sqlx's own connections are set up (`Db::connect`).
+            None => crate::lookups::open_file(
+                path,
+                "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )?,
         };
         let (conn, stored) = tokio::task::spawn_blocking(move || {
             let stored = write(&conn, &records);
@@ -90,21 +99,11 @@ impl CheckLogStore {
     }
 }
 
-fn open(path: &std::path::Path) -> Result<rusqlite::Connection> {
-    // The file exists and is in WAL mode: sqlx created and migrated it.
-    let flags =
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = rusqlite::Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
-    Ok(conn)
-}
-
 fn write(conn: &rusqlite::Connection, records: &[LogRecord]) -> Result<()> {
     // Takes the write lock up front, as `Db::begin` does: a lock upgrade could deadlock.
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
     {
-        let mut st = tx.prepare_cached(&format!("{INSERT}(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))?;
+        let mut st = tx.prepare_cached(&INSERT_ROW)?;
         for r in records {
             st.execute(rusqlite::params![
                 r.at,

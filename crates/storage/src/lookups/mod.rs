@@ -16,7 +16,7 @@ use crate::statement::all;
 use crate::{DatabaseUrl, Db, Result};
 pub use columns::Holding;
 pub(crate) use gather::Gatherer;
-pub(crate) use sqlite::SqliteReaders;
+pub(crate) use sqlite::{SqliteReaders, open_file};
 use std::sync::Arc;
 
 /// The gatherer of a database's check lookups (a SQLite file's or PostgreSQL's), started

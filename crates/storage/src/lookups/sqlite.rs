@@ -49,23 +49,27 @@ impl SqliteReaders {
     }
 
     fn open(&self) -> Result<rusqlite::Connection> {
-        // Read-write without create, then query_only: a WAL reader needs the shared-memory
-        // file writable, and the file must already exist (sqlx created and migrated it).
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            rusqlite::Connection::open_with_flags(&self.path, flags).map_err(StorageError::from)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(StorageError::from)?;
+        // query_only: a WAL reader still needs the file opened read-write (its shared memory).
         // A page cache, not mmap: a mapped page is set up again at every read and the whole
         // map is dropped at each write, where cached pages stay set up until a write
         // (docs/PERFORMANCE.md, issue 19 second pass).
-        conn.execute_batch(
+        let conn = open_file(
+            &self.path,
             "PRAGMA query_only = ON; PRAGMA mmap_size = 0; PRAGMA cache_size = -32768;",
-        )
-        .map_err(StorageError::from)?;
+        )?;
         conn.set_prepared_statement_cache_capacity(32);
         Ok(conn)
     }
+}
+
+/// A `rusqlite` connection to the SQLite file at `path`, which must exist (sqlx created and
+/// migrated it, in WAL mode), waiting for a writer as sqlx's do, then `pragmas`.
+pub(crate) fn open_file(path: &std::path::Path, pragmas: &str) -> Result<rusqlite::Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = rusqlite::Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(pragmas)?;
+    Ok(conn)
 }
 
 /// Gathered lookups read at once: one at a time leaves both cores to the requests.

@@ -45,29 +45,32 @@ async fn confirmed(
     s: &AppState,
 ) -> Result<(), Response> {
     if let Err(e) = partners::confirm(&s.app, p).await {
-        let lang = Lang::for_api(&parts.headers);
-        return Err(ApiError::for_partner(e, lang).into_response());
+        return Err(refuse(parts, e));
     }
     Ok(())
+}
+
+/// A relying party's refusal, in the caller's language (read only when refusing: the
+/// answered checks need no language).
+fn refuse(parts: &Parts, e: ServiceError) -> Response {
+    ApiError::for_partner(e, Lang::for_api(&parts.headers)).into_response()
 }
 
 /// The partner a key names, within its rate and bound certificate; on PostgreSQL possibly
 /// from this node's cache (`key_read` false), to be confirmed before answering.
 async fn authenticated(parts: &mut Parts, s: &AppState) -> Result<PartnerContext, Response> {
-    let lang = Lang::for_api(&parts.headers);
-    let unauthenticated =
-        || ApiError::for_partner(ServiceError::Unauthenticated, lang).into_response();
+    let unauthenticated = |parts: &Parts| refuse(parts, ServiceError::Unauthenticated);
     let Some(key) = parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     else {
-        return Err(unauthenticated());
+        return Err(unauthenticated(parts));
     };
     let ctx = partners::authenticate(&s.app, key)
         .await
-        .map_err(|e| ApiError::for_partner(e, lang).into_response())?;
+        .map_err(|e| refuse(parts, e))?;
     // A partner bound to a client certificate must present it; the TLS terminator
     // passes its fingerprint in the configured header.
     if let Some(want) = &ctx.client_cert_sha256 {
@@ -78,7 +81,7 @@ async fn authenticated(parts: &mut Parts, s: &AppState) -> Result<PartnerContext
             .and_then(|v| v.to_str().ok())
             .map(|v| v.replace(':', "").to_ascii_lowercase());
         if got.as_deref() != Some(want.as_str()) {
-            return Err(unauthenticated());
+            return Err(unauthenticated(parts));
         }
     }
     // Per key, for all nodes together when Redis is configured.
@@ -89,7 +92,7 @@ async fn authenticated(parts: &mut Parts, s: &AppState) -> Result<PartnerContext
         let wait = wait.as_secs_f64().ceil().max(1.0) as i64;
         let at = s.app.now() + chrono::Duration::seconds(wait);
         let refused = ServiceError::too_soon(ErrorCode::RateLimited, at, wait);
-        return Err(ApiError::for_partner(refused, lang).into_response());
+        return Err(refuse(parts, refused));
     }
     Ok(ctx)
 }
@@ -117,8 +120,7 @@ impl<S: NeedsScope> FromRequestParts<AppState> for Scoped<S> {
             }
             return Ok(Scoped(p, std::marker::PhantomData));
         }
-        let lang = Lang::for_api(&parts.headers);
-        Err(ApiError::for_partner(ServiceError::Forbidden, lang).into_response())
+        Err(refuse(parts, ServiceError::Forbidden))
     }
 }
 
