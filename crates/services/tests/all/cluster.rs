@@ -1,17 +1,19 @@
 //! Several nodes (apps) on one database: changes reach every node when they commit, the
 //! daily quota is exact with no early refusal, rate limits hold across nodes in Redis,
-//! signing keys rotate everywhere without a restart, uploads read from any node. On SQLite
-//! (one node) the same calls hold for the one app.
+//! signing keys rotate everywhere without a restart, uploads read from any node, checks go on
+//! when the database ends their connections. On SQLite (one node) the same calls hold for the
+//! one app.
 
 use crate::temporary_permits::full_journey;
 use exitentry_config::Config;
 use exitentry_credentials::{Alg, Reason, VerifyOptions, open_trust_list, verify};
 use exitentry_services::partners::{self, NewPartner};
 use exitentry_services::rate::{Limit, RateLimits};
+use exitentry_services::verification::{self as v, Admission, PermitCheck};
 use exitentry_services::{App, Backend, Clock, ErrorCode, ManualClock, credentials, keys, uploads};
 use exitentry_storage::testing::TestDb;
 use exitentry_test_support::fixtures::Services;
-use exitentry_test_support::{TINY_PNG, backend_tests, seed_registry};
+use exitentry_test_support::{TINY_PNG, backend_tests, seed_registry, seeded};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -387,7 +389,41 @@ fn rand_suffix() -> u64 {
         .unwrap_or(0)
 }
 
+/// The database ends the connections of a node's check lookups (a restart, a timeout, an
+/// operator): the next check reads on a new connection instead of failing.
+async fn checks_go_on_when_the_database_ends_their_connections(t: &TestDb) {
+    let (app, _, _k) = seeded(t, 300).await;
+    let (date_of_birth, _) = crate::verification::chan(&app).await;
+    let airline = exitentry_test_support::partner("Air Macau", "airline", "verify_permit");
+    let (_, key) = partners::create(&app, "test", &airline).await.unwrap();
+    let ctx = partners::authenticate(&app, &key).await.unwrap();
+    let check = PermitCheck {
+        document_kind: "hrp".into(),
+        document_number: "H12345678".into(),
+        name: "陳大文".into(),
+        date_of_birth,
+        ..Default::default()
+    };
+    let answer = async || v::verify_permit(&app, &ctx, &check, Admission::Single).await;
+    let before = answer().await.unwrap();
+    assert!(before.valid, "{before:?}");
+    if t.backend() == Backend::Postgres {
+        let ended: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'SELECT ARRAY(SELECT k.id%') AS t",
+        )
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+        assert!(ended >= 1, "the lookups' connections were found");
+    }
+    for _ in 0..3 {
+        assert_eq!(answer().await.unwrap(), before);
+    }
+}
+
 backend_tests!(
+    checks_go_on_when_the_database_ends_their_connections,
     revocation_reaches_every_node_when_it_commits,
     the_quota_is_exact_with_no_early_refusal,
     keys_rotate_on_every_node_without_a_restart,

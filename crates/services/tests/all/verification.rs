@@ -28,7 +28,7 @@ async fn ctx(app: &App, name: &str, scopes: &str, quota: Option<i64>) -> (Partne
 const ALL: &str = "verify_permit,verify_linkage,verify_credential";
 
 /// 陳大文: his current HRP (expiry), date of birth and residence permit number.
-async fn chan(app: &App) -> (String, String) {
+pub(crate) async fn chan(app: &App) -> (String, String) {
     let mut c = app.db.conn().await.unwrap();
     let (_, person) = exitentry_storage::documents::by_number(&mut c, "H12345678")
         .await

@@ -7,6 +7,7 @@
 use super::columns::Holding;
 use crate::{Result, StorageError};
 use std::collections::{HashMap, HashSet};
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -21,7 +22,15 @@ pub(super) trait Source: Send + Sync + 'static {
         numbers: Vec<String>,
         keys: Vec<String>,
     ) -> impl Future<Output = Result<(Vec<String>, Vec<Holding>)>> + Send;
+
+    /// Closes what the reads hold open (a read after this fails).
+    fn close(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
+
+/// Closing a gatherer's source, whatever it is.
+type Close = Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// One check's lookup waiting to be gathered.
 struct Ask {
@@ -34,23 +43,27 @@ struct Ask {
 /// The queue of checks waiting for a read.
 pub(crate) struct Gatherer {
     asks: mpsc::UnboundedSender<Ask>,
-    /// The reads' own connections, closed with the database (PostgreSQL).
-    pool: Option<sqlx::PgPool>,
+    /// Closes the reads' own connections with the database (PostgreSQL).
+    close: Close,
 }
 
 impl Gatherer {
     /// Starts gathering on the current runtime, with at most `in_flight` reads at once.
-    pub(super) fn start(source: impl Source, in_flight: usize, pool: Option<sqlx::PgPool>) -> Self {
+    pub(super) fn start(source: impl Source, in_flight: usize) -> Self {
         let (asks, queue) = mpsc::unbounded_channel();
-        tokio::spawn(gather(Arc::new(source), queue, in_flight));
-        Gatherer { asks, pool }
+        let source = Arc::new(source);
+        let closing = source.clone();
+        let close: Close = Box::new(move || {
+            let source = closing.clone();
+            Box::pin(async move { source.close().await })
+        });
+        tokio::spawn(gather(source, queue, in_flight));
+        Gatherer { asks, close }
     }
 
     /// Closes the reads' own connections; a check after this fails.
     pub(crate) async fn close(&self) {
-        if let Some(pool) = &self.pool {
-            pool.close().await;
-        }
+        (self.close)().await;
     }
 
     /// The documents under the numbers; `None` when `key` is given and not live.

@@ -26,15 +26,13 @@ pub(crate) fn gatherer(
     readers: Option<&Arc<SqliteReaders>>,
 ) -> Result<Option<Arc<Gatherer>>> {
     Ok(match (url, readers) {
-        (DatabaseUrl::Postgres { url }, _) => {
-            let source = postgres::Postgres::new(url)?;
-            let pool = source.0.clone();
-            Some(Gatherer::start(source, postgres::IN_FLIGHT, Some(pool)))
-        }
+        (DatabaseUrl::Postgres { url }, _) => Some(Gatherer::start(
+            postgres::Postgres::new(url)?,
+            postgres::IN_FLIGHT,
+        )),
         (_, Some(readers)) => Some(Gatherer::start(
             sqlite::Sqlite(readers.clone()),
             sqlite::IN_FLIGHT,
-            None,
         )),
         _ => None,
     }

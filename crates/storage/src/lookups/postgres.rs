@@ -1,18 +1,30 @@
 //! Gathered lookups on PostgreSQL: one statement answers the keys and the documents, over
-//! connections of PostgreSQL's own driver (prepared once per connection, rows read without
-//! the `Any` conversion).
+//! connections of PostgreSQL's own driver held here (prepared once per connection, rows read
+//! without the `Any` conversion).
+//!
+//! Not a `PgPool`: a pool checks each connection with a round trip when it hands it out and
+//! again when it takes it back, so a gathered read cost three round trips instead of one (the
+//! database server woken three times). The gatherer runs at most [`IN_FLIGHT`] reads at
+//! once, so at most that many connections are open; one that failed is dropped, and a read
+//! that failed on a connection that had been idle is tried once more on a new one (a read
+//! changes nothing): what the pool's check was for, paid only when a read fails.
 
 use super::columns::{self, Holding};
 use super::gather::Source;
 use crate::Result;
 use crate::documents::{COLUMNS, HOLDER_COLUMNS};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Statements in flight at once: while they run, the next checks gather.
 pub(super) const IN_FLIGHT: usize = 2;
+
+/// How long opening a connection may take before the read fails.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The live keys among `$2`, then the documents under the numbers `$1` with their holders;
 /// one row with the keys and empty document columns when no number is found.
@@ -25,18 +37,76 @@ static GATHERED_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub(super) struct Postgres(pub(super) PgPool);
+pub(super) struct Postgres {
+    options: PgConnectOptions,
+    /// Connections between reads.
+    idle: Mutex<Vec<PgConnection>>,
+    closed: AtomicBool,
+}
 
 impl Postgres {
     /// Its connections open when first needed.
     pub(super) fn new(url: &str) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(u32::try_from(IN_FLIGHT).unwrap_or(2))
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_lazy_with(options);
-        Ok(Postgres(pool))
+        Ok(Postgres {
+            options: PgConnectOptions::from_str(url)?,
+            idle: Mutex::new(Vec::with_capacity(IN_FLIGHT)),
+            closed: AtomicBool::new(false),
+        })
     }
+
+    /// Closes the idle connections; a read after this fails.
+    async fn shut(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        for conn in idle {
+            let _ = conn.close().await;
+        }
+    }
+
+    /// An idle connection (`true`) or a new one (`false`).
+    async fn connection(&self) -> Result<(PgConnection, bool)> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(sqlx::Error::PoolClosed.into());
+        }
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(conn) => Ok((conn, true)),
+            None => Ok((self.connect().await?, false)),
+        }
+    }
+
+    async fn connect(&self) -> Result<PgConnection> {
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect()).await {
+            Ok(conn) => Ok(conn?),
+            Err(_) => Err(sqlx::Error::PoolTimedOut.into()),
+        }
+    }
+
+    fn put_back(&self, conn: PgConnection) {
+        if !self.closed.load(Ordering::SeqCst) {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+        }
+    }
+}
+
+/// The statement on one connection.
+async fn query(
+    conn: &mut PgConnection,
+    numbers: &[String],
+    keys: &[String],
+) -> sqlx::Result<Vec<sqlx::postgres::PgRow>> {
+    sqlx::query(GATHERED_SQL.as_str())
+        .bind(numbers)
+        .bind(keys)
+        .fetch_all(conn)
+        .await
 }
 
 impl Source for Postgres {
@@ -45,11 +115,19 @@ impl Source for Postgres {
         numbers: Vec<String>,
         keys: Vec<String>,
     ) -> Result<(Vec<String>, Vec<Holding>)> {
-        let rows = sqlx::query(GATHERED_SQL.as_str())
-            .bind(&numbers)
-            .bind(&keys)
-            .fetch_all(&self.0)
-            .await?;
+        let (mut conn, reused) = self.connection().await?;
+        let rows = match query(&mut conn, &numbers, &keys).await {
+            Ok(rows) => rows,
+            // The server may have ended an idle connection (a restart, a timeout, an
+            // operator): once more on a new one. A fault in the statement itself fails again.
+            Err(e) if reused => {
+                tracing::info!(error = %e, "check lookups: an idle connection failed, reconnecting");
+                conn = self.connect().await?;
+                query(&mut conn, &numbers, &keys).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.put_back(conn);
         let mut live = Vec::new();
         let mut found = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
@@ -62,5 +140,9 @@ impl Source for Postgres {
             }
         }
         Ok((live, found))
+    }
+
+    async fn close(&self) {
+        self.shut().await;
     }
 }
