@@ -5,13 +5,12 @@
 use crate::partners::{PartnerContext, take_quota};
 use crate::{App, Result, ServiceError};
 use crate::{AtField, ErrorCode};
-use exitentry_domain::document::DocumentStatus;
+use exitentry_domain::document::{DocumentStatus, effective_status};
 use exitentry_domain::numbers::{DocumentKind, DocumentNumber};
 use exitentry_domain::partners::{Scope, regions_agree};
 use exitentry_domain::person::parse_date;
 use exitentry_domain::temporary_permit::name_matches;
 use exitentry_storage::check_log::LogRecord;
-use exitentry_storage::documents;
 use exitentry_storage::lookups::Holding;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -147,8 +146,9 @@ fn parse_number(
     DocumentNumber::parse(kind, number, app.today()).at_field(field)
 }
 
-fn status_now(app: &App, d: &documents::StoredDocument) -> DocumentStatus {
-    app.document_status(&d.doc, app.today())
+/// The document's status today (a stored `valid` past its expiry reads `expired`).
+fn status_now(app: &App, d: &Holding) -> DocumentStatus {
+    effective_status(&app.policy, d.kind, d.status, d.expires_on, app.today())
 }
 
 /// The documents under the numbers, read fresh; the calling key is confirmed live in the
@@ -207,15 +207,15 @@ fn judge_permit(app: &App, q: &PermitQuery, docs: &[&Holding]) -> PermitAnswer {
     // The newest document under the number that belongs to this name and birth date.
     let hit = docs
         .iter()
-        .filter(|(d, p)| {
-            d.doc.kind == q.number.kind()
+        .filter(|d| {
+            d.kind == q.number.kind()
                 // A card stored without its count is the first under its number.
-                && q.issue_count.is_none_or(|n| d.doc.issue_count.unwrap_or(1) == n)
-                && p.person.date_of_birth == q.dob
-                && name_matches(&q.name, &p.person.names)
+                && q.issue_count.is_none_or(|n| d.issue_count.unwrap_or(1) == n)
+                && d.date_of_birth == q.dob
+                && name_matches(&q.name, &d.names)
         })
-        .max_by_key(|(d, _)| (d.doc.issued_on, d.doc.issue_count));
-    let Some((d, _)) = hit else {
+        .max_by_key(|d| (d.issued_on, d.issue_count));
+    let Some(d) = hit else {
         return PermitAnswer {
             matched: false,
             valid: false,
@@ -226,8 +226,10 @@ fn judge_permit(app: &App, q: &PermitQuery, docs: &[&Holding]) -> PermitAnswer {
     // A lost card carries its successor's number: without the count printed on the card in
     // hand, the answer cannot say which of the two it is.
     let lost_sibling = q.issue_count.is_none()
-        && docs.iter().any(|(o, _)| {
-            o.id != d.id && o.doc.kind == d.doc.kind && o.doc.status == DocumentStatus::ReportedLost
+        && docs.iter().any(|o| {
+            o.document_id != d.document_id
+                && o.kind == d.kind
+                && o.status == DocumentStatus::ReportedLost
         });
     if status == DocumentStatus::Valid && lost_sibling {
         return PermitAnswer {
@@ -330,16 +332,16 @@ fn parse_linkage(app: &App, ctx: &PartnerContext, q: &LinkageCheck) -> Result<Li
 fn judge_linkage(app: &App, q: &LinkageQuery, docs: &[&Holding]) -> LinkageAnswer {
     let newest = |number: &DocumentNumber| {
         docs.iter()
-            .filter(|(d, p)| {
-                d.doc.number == number.as_str()
-                    && d.doc.kind == number.kind()
-                    && name_matches(&q.name, &p.person.names)
+            .filter(|d| {
+                d.number == number.as_str()
+                    && d.kind == number.kind()
+                    && name_matches(&q.name, &d.names)
             })
-            .max_by_key(|(d, _)| (d.doc.issued_on, d.doc.issue_count))
+            .max_by_key(|d| (d.issued_on, d.issue_count))
     };
     let answer = |linked, reason| LinkageAnswer { linked, reason };
     match (newest(&q.travel), newest(&q.rp)) {
-        (Some((t, tp)), Some((r, rpp))) if tp.id == rpp.id => {
+        (Some(t), Some(r)) if t.person_id == r.person_id => {
             if !regions_agree(&q.travel, &q.rp) {
                 answer(false, "region_mismatch")
             } else if status_now(app, t) != DocumentStatus::Valid {
@@ -516,7 +518,7 @@ pub async fn verify_many(
         .into_iter()
         .flatten()
     {
-        by_number.entry(h.0.doc.number.clone()).or_default().push(h);
+        by_number.entry(h.number.clone()).or_default().push(h);
     }
     let under = |numbers: &[&DocumentNumber]| -> Vec<&Holding> {
         numbers

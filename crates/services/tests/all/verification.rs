@@ -702,7 +702,7 @@ async fn checks_sent_together_each_get_their_own_answer(t: &TestDb) {
     assert_eq!(answered, checks.len() * 2);
     // Beneath the answers: each lookup gets the documents under its own numbers, no more.
     let ids = |found: Option<Vec<exitentry_storage::lookups::Holding>>| {
-        let mut ids: Vec<i64> = found.unwrap().iter().map(|(d, _)| d.id).collect();
+        let mut ids: Vec<i64> = found.unwrap().iter().map(|h| h.document_id).collect();
         ids.sort_unstable();
         ids
     };

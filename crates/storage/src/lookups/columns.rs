@@ -1,15 +1,37 @@
-//! A lookup row read into its records the same way from either driver: the SQLite readers'
-//! `rusqlite` rows and PostgreSQL's own rows both answer these few column reads.
+//! A lookup row read into what a check needs the same way from every driver: the SQLite
+//! readers' `rusqlite` rows, PostgreSQL's own rows and sqlx `Any` rows (an in-memory
+//! database) all answer these few column reads.
 
 use crate::Result;
 use crate::codes::FromCode;
-use crate::documents::{DocumentRecord, StoredDocument};
 use crate::error::corrupt;
-use crate::people::{PersonRecord, StoredPerson};
+use chrono::NaiveDate;
+use exitentry_domain::document::DocumentStatus;
+use exitentry_domain::numbers::DocumentKind;
 use exitentry_domain::person::Names;
 
-/// A document under a looked-up number, with its holder.
-pub type Holding = (StoredDocument, StoredPerson);
+/// What a check reads of a document under a looked-up number and of its holder: what its
+/// answer is made of and nothing more (no identity numbers, no addresses, no other person's
+/// data leaves the database for a check).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holding {
+    pub document_id: i64,
+    pub person_id: i64,
+    pub kind: DocumentKind,
+    pub number: String,
+    /// Home return permits: which card under the number (`None` when stored without one).
+    pub issue_count: Option<u8>,
+    pub issued_on: NaiveDate,
+    pub expires_on: NaiveDate,
+    /// As stored; a reader derives today's status from it and the expiry.
+    pub status: DocumentStatus,
+    pub names: Names,
+    pub date_of_birth: NaiveDate,
+}
+
+/// The columns [`holding`] reads, from `documents d` joined with `people p`.
+pub(crate) const CHECK_COLUMNS: &str = "d.id, d.person_id, d.kind, d.number, d.issue_count, \
+     d.issued_on, d.expires_on, d.status, p.name_zh, p.name_latin, p.date_of_birth";
 
 /// The column reads a lookup row needs, by position.
 pub(super) trait Columns {
@@ -45,55 +67,44 @@ impl Columns for rusqlite::Row<'_> {
     }
 }
 
-impl Columns for sqlx::postgres::PgRow {
-    fn int(&self, i: usize) -> Result<i64> {
-        Ok(sqlx::Row::try_get(self, i)?)
-    }
-    fn text(&self, i: usize) -> Result<String> {
-        Ok(sqlx::Row::try_get(self, i)?)
-    }
-    fn maybe_text(&self, i: usize) -> Result<Option<String>> {
-        Ok(sqlx::Row::try_get(self, i)?)
-    }
-    fn with_text<T>(&self, i: usize, f: impl FnOnce(&str) -> T) -> Result<T> {
-        Ok(f(sqlx::Row::try_get::<&str, _>(self, i)?))
-    }
+/// sqlx rows read alike whatever their database.
+macro_rules! sqlx_columns {
+    ($($row:ty),+) => {$(
+        impl Columns for $row {
+            fn int(&self, i: usize) -> Result<i64> {
+                Ok(sqlx::Row::try_get(self, i)?)
+            }
+            fn text(&self, i: usize) -> Result<String> {
+                Ok(sqlx::Row::try_get(self, i)?)
+            }
+            fn maybe_text(&self, i: usize) -> Result<Option<String>> {
+                Ok(sqlx::Row::try_get(self, i)?)
+            }
+            fn with_text<T>(&self, i: usize, f: impl FnOnce(&str) -> T) -> Result<T> {
+                Ok(f(sqlx::Row::try_get::<&str, _>(self, i)?))
+            }
+        }
+    )+};
 }
 
-/// A document and its holder from the columns `documents::COLUMNS, documents::HOLDER_COLUMNS`
-/// starting at `at`.
+sqlx_columns!(sqlx::postgres::PgRow, sqlx::any::AnyRow);
+
+/// A document and its holder from the columns [`CHECK_COLUMNS`] starting at `at`.
 pub(super) fn holding(r: &impl Columns, at: usize) -> Result<Holding> {
     let issue_count = r.int(at + 4)?;
-    let document = StoredDocument {
-        id: r.int(at)?,
-        doc: DocumentRecord {
-            person_id: r.int(at + 1)?,
-            kind: r.code(at + 2)?,
-            number: r.text(at + 3)?,
-            issue_count: (issue_count > 0).then(|| u8::try_from(issue_count).unwrap_or(u8::MAX)),
-            issued_on: r.code(at + 5)?,
-            expires_on: r.code(at + 6)?,
-            status: r.code(at + 7)?,
-            office_code: r.maybe_text(at + 8)?,
+    Ok(Holding {
+        document_id: r.int(at)?,
+        person_id: r.int(at + 1)?,
+        kind: r.code(at + 2)?,
+        number: r.text(at + 3)?,
+        issue_count: (issue_count > 0).then(|| u8::try_from(issue_count).unwrap_or(u8::MAX)),
+        issued_on: r.code(at + 5)?,
+        expires_on: r.code(at + 6)?,
+        status: r.code(at + 7)?,
+        names: Names {
+            zh: r.maybe_text(at + 8)?,
+            latin: r.text(at + 9)?,
         },
-    };
-    let h = at + 9;
-    let person = StoredPerson {
-        id: document.doc.person_id,
-        person: PersonRecord {
-            external_id: r.text(h)?,
-            names: Names {
-                zh: r.maybe_text(h + 1)?,
-                latin: r.text(h + 2)?,
-            },
-            sex: r.code(h + 3)?,
-            date_of_birth: r.code(h + 4)?,
-            region: r.code(h + 5)?,
-            nationality: r.code(h + 6)?,
-            id_kind: r.code(h + 7)?,
-            id_number: r.text(h + 8)?,
-            hukou_area: r.maybe_text(h + 9)?,
-        },
-    };
-    Ok((document, person))
+        date_of_birth: r.code(at + 10)?,
+    })
 }

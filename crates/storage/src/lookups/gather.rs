@@ -153,7 +153,7 @@ async fn answer(source: &impl Source, asks: Vec<Ask>) {
             // Batches ask for hundreds of numbers: look each up, do not scan.
             let mut under: HashMap<&str, Vec<Holding>> = HashMap::with_capacity(found.len());
             for h in found {
-                if let Some((&n, _)) = demand.get_key_value(h.0.doc.number.as_str()) {
+                if let Some((&n, _)) = demand.get_key_value(h.number.as_str()) {
                     under.entry(n).or_default().push(h);
                 }
             }

@@ -9,11 +9,10 @@ mod gather;
 mod postgres;
 mod sqlite;
 
-use crate::documents::{COLUMNS, HOLDER_COLUMNS, WithHolder};
 use crate::partners::KeyRecord;
-use crate::people::PersonRecord;
 use crate::statement::all;
 use crate::{DatabaseUrl, Db, Result};
+use columns::CHECK_COLUMNS;
 pub use columns::Holding;
 pub(crate) use gather::Gatherer;
 pub(crate) use sqlite::{SqliteReaders, open_file};
@@ -46,7 +45,7 @@ fn documents_sql(numbers: usize) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT {COLUMNS}, {HOLDER_COLUMNS} FROM documents d JOIN people p ON p.id = d.person_id \
+        "SELECT {CHECK_COLUMNS} FROM documents d JOIN people p ON p.id = d.person_id \
          WHERE d.number IN ({list})"
     )
 }
@@ -81,12 +80,15 @@ impl Db {
             None => documents_sql(numbers.len()),
         };
         let mut conn = self.conn().await?;
-        let mut q = sqlx::query_as::<_, WithHolder<PersonRecord>>(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for bind in numbers.iter().copied().chain(confirm_key) {
             q = q.bind(bind);
         }
         let rows = q.fetch_all(&mut *conn).await?;
-        let found: Vec<Holding> = rows.into_iter().map(WithHolder::into_holding).collect();
+        let found = rows
+            .iter()
+            .map(|row| columns::holding(row, 0))
+            .collect::<Result<Vec<Holding>>>()?;
         if let Some(key) = confirm_key
             && found.is_empty()
             && !self.key_live(key).await?

@@ -9,10 +9,9 @@
 //! that failed on a connection that had been idle is tried once more on a new one (a read
 //! changes nothing): what the pool's check was for, paid only when a read fails.
 
-use super::columns::{self, Holding};
+use super::columns::{self, CHECK_COLUMNS, Holding};
 use super::gather::Source;
 use crate::Result;
-use crate::documents::{COLUMNS, HOLDER_COLUMNS};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
@@ -32,7 +31,7 @@ static GATHERED_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT ARRAY(SELECT k.id FROM partner_keys k JOIN partners pa ON pa.id = k.partner_id \
          WHERE k.id = ANY($2) AND k.revoked_at IS NULL AND pa.disabled = 0) AS live, \
-         {COLUMNS}, {HOLDER_COLUMNS} FROM (SELECT 1) AS one \
+         {CHECK_COLUMNS} FROM (SELECT 1) AS one \
          LEFT JOIN (documents d JOIN people p ON p.id = d.person_id) ON d.number = ANY($1)"
     )
 });

@@ -2,9 +2,8 @@
 //! read on a blocking thread, a key on the calling thread. Not sqlx: it hands every
 //! statement and its rows to a worker thread and back, which cost more than the lookup.
 
-use super::columns::{self, Holding};
+use super::columns::{self, CHECK_COLUMNS, Holding};
 use super::gather::Source;
-use crate::documents::{COLUMNS, HOLDER_COLUMNS};
 use crate::partners::KeyRecord;
 use crate::{Result, StorageError};
 use rusqlite::OpenFlags;
@@ -78,7 +77,7 @@ pub(super) const IN_FLIGHT: usize = 1;
 /// The documents under the numbers of a JSON array, with their holders.
 static GATHERED_DOCUMENTS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {COLUMNS}, {HOLDER_COLUMNS} FROM documents d JOIN people p ON p.id = d.person_id \
+        "SELECT {CHECK_COLUMNS} FROM documents d JOIN people p ON p.id = d.person_id \
          WHERE d.number IN (SELECT value FROM json_each(?1))"
     )
 });
