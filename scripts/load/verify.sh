@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 BACKEND=${1:-sqlite}
 PEOPLE=${PEOPLE:-1000000}
 WORK=${WORK:-/tmp/exitentry-load-$PEOPLE}
-DURATION=${DURATION:-20s}
+DURATION=${DURATION:-2s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18080}
@@ -77,9 +77,10 @@ curl -sf -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
 # answers, and the ratio to /healthz; scripts/load/compare.sh reads them into its table. The
 # endpoints run in ROUNDS interleaved rounds and each figure is the median over the rounds (the
 # ratio the median of each round's ratio): these machines are noisy, and a drift in the
-# machine's speed then touches the ceiling and the checks alike.
+# machine's speed then touches the ceiling and the checks alike. Many short rounds by default:
+# the speed drifts within seconds (docs/PERFORMANCE.md, issue 19 fifth pass).
 RESULTS=${RESULTS:-$WORK/results-$BACKEND.tsv}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-9}
 RAW=$WORK/rounds-$BACKEND.tsv
 : > "$RAW"
 ms() { # wrk latency ("850.00us", "1.23ms", "1.02s") in milliseconds
