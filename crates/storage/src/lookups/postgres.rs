@@ -53,15 +53,6 @@ impl Postgres {
         })
     }
 
-    /// Closes the idle connections; a read after this fails.
-    async fn shut(&self) {
-        self.closed.store(true, Ordering::SeqCst);
-        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
-        for conn in idle {
-            let _ = conn.close().await;
-        }
-    }
-
     /// An idle connection (`true`) or a new one (`false`).
     async fn connection(&self) -> Result<(PgConnection, bool)> {
         if self.closed.load(Ordering::SeqCst) {
@@ -141,7 +132,12 @@ impl Source for Postgres {
         Ok((live, found))
     }
 
+    /// Closes the idle connections; a read after this fails.
     async fn close(&self) {
-        self.shut().await;
+        self.closed.store(true, Ordering::SeqCst);
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        for conn in idle {
+            let _ = conn.close().await;
+        }
     }
 }
