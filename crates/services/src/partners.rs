@@ -11,6 +11,7 @@ use exitentry_domain::staff::Permission;
 use exitentry_storage::changes;
 use exitentry_storage::partners::{self as store, PartnerRecord};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -248,7 +249,9 @@ const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 /// (for at most [`KEY_CACHE_TTL`]) and quota leased from the shared daily counter.
 #[derive(Default)]
 pub struct PartnerCache {
-    keys: Mutex<HashMap<String, (Instant, PartnerContext)>>,
+    /// By the SHA-256 of the whole key (the raw digest: hex-encoding it for every request
+    /// cost more than the lookup).
+    keys: Mutex<HashMap<[u8; 32], (Instant, PartnerContext)>>,
     /// (partner, day) → checks leased but not yet used.
     leases: Mutex<HashMap<(i64, String), i64>>,
     /// (partner, day) → the fewest checks that did not fit after every node gave back its
@@ -277,13 +280,13 @@ impl PartnerCache {
 /// Scopes and limits changed in the database hold within that second.
 pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
     let key = key.trim();
-    let hash = secret_hash(key);
+    let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
     if let Some((at, ctx)) = app
         .partner_cache
         .keys
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .get(&hash)
+        .get(&digest)
         && at.elapsed() < KEY_CACHE_TTL
     {
         return Ok(PartnerContext {
@@ -291,7 +294,7 @@ pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
             ..ctx.clone()
         });
     }
-    let ctx = authenticate_in_db(app, key, &hash).await?;
+    let ctx = authenticate_in_db(app, key, &hex::encode(digest)).await?;
     let mut keys = app
         .partner_cache
         .keys
@@ -300,7 +303,7 @@ pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
     if keys.len() > 10_000 {
         keys.retain(|_, (at, _)| at.elapsed() < KEY_CACHE_TTL);
     }
-    keys.insert(hash, (Instant::now(), ctx.clone()));
+    keys.insert(digest, (Instant::now(), ctx.clone()));
     Ok(ctx)
 }
 

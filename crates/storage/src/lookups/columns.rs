@@ -29,9 +29,10 @@ pub struct Holding {
     pub date_of_birth: NaiveDate,
 }
 
-/// The columns [`holding`] reads, from `documents d` joined with `people p`.
-pub(crate) const CHECK_COLUMNS: &str = "d.id, d.person_id, d.kind, d.number, d.issue_count, \
-     d.issued_on, d.expires_on, d.status, p.name_zh, p.name_latin, p.date_of_birth";
+/// The columns [`holding`] reads, from `document_checks c` (migration 0026: a document and
+/// its holder in one row under its number, kept current by triggers).
+pub(crate) const CHECK_COLUMNS: &str = "c.document_id, c.person_id, c.kind, c.number, \
+     c.issue_count, c.issued_on, c.expires_on, c.status, c.name_zh, c.name_latin, c.date_of_birth";
 
 /// The column reads a lookup row needs, by position.
 pub(super) trait Columns {

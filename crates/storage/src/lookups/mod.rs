@@ -44,10 +44,7 @@ fn documents_sql(numbers: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ");
-    format!(
-        "SELECT {CHECK_COLUMNS} FROM documents d JOIN people p ON p.id = d.person_id \
-         WHERE d.number IN ({list})"
-    )
+    format!("SELECT {CHECK_COLUMNS} FROM document_checks c WHERE c.number IN ({list})")
 }
 
 /// The documents under the numbers, only while the key bound after them is live.

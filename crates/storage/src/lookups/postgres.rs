@@ -32,7 +32,7 @@ static GATHERED_SQL: LazyLock<String> = LazyLock::new(|| {
         "SELECT ARRAY(SELECT k.id FROM partner_keys k JOIN partners pa ON pa.id = k.partner_id \
          WHERE k.id = ANY($2) AND k.revoked_at IS NULL AND pa.disabled = 0) AS live, \
          {CHECK_COLUMNS} FROM (SELECT 1) AS one \
-         LEFT JOIN (documents d JOIN people p ON p.id = d.person_id) ON d.number = ANY($1)"
+         LEFT JOIN document_checks c ON c.number = ANY($1)"
     )
 });
 

@@ -77,8 +77,8 @@ pub(super) const IN_FLIGHT: usize = 1;
 /// The documents under the numbers of a JSON array, with their holders.
 static GATHERED_DOCUMENTS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {CHECK_COLUMNS} FROM documents d JOIN people p ON p.id = d.person_id \
-         WHERE d.number IN (SELECT value FROM json_each(?1))"
+        "SELECT {CHECK_COLUMNS} FROM document_checks c \
+         WHERE c.number IN (SELECT value FROM json_each(?1))"
     )
 });
 
