@@ -249,8 +249,8 @@ const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 /// (for at most [`KEY_CACHE_TTL`]) and quota leased from the shared daily counter.
 #[derive(Default)]
 pub struct PartnerCache {
-    /// By the SHA-256 of the whole key (the raw digest: hex-encoding it for every request
-    /// cost more than the lookup).
+    /// By the SHA-256 of the whole key, raw: hex-encoding it for every request cost more than
+    /// the lookup (the stored form, [`secret_hash`], is computed only when the key is read).
     keys: Mutex<HashMap<[u8; 32], (Instant, PartnerContext)>>,
     /// (partner, day) → checks leased but not yet used.
     leases: Mutex<HashMap<(i64, String), i64>>,
@@ -294,7 +294,7 @@ pub async fn authenticate(app: &App, key: &str) -> Result<PartnerContext> {
             ..ctx.clone()
         });
     }
-    let ctx = authenticate_in_db(app, key, &hex::encode(digest)).await?;
+    let ctx = authenticate_in_db(app, key, &secret_hash(key)).await?;
     let mut keys = app
         .partner_cache
         .keys
