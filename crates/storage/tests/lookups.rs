@@ -33,6 +33,21 @@ fn holder() -> PersonRecord {
     }
 }
 
+/// A migrated in-memory database (one sqlx connection, no readers of a file).
+async fn in_memory() -> exitentry_storage::Db {
+    let db = exitentry_storage::Db::open("sqlite::memory:", 1)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    db
+}
+
+/// [`holder`] registered, as read back.
+async fn insert_holder(c: &mut sqlx::AnyConnection) -> Vec<people::StoredPerson> {
+    people::insert_new(c, &[holder()], 1).await.unwrap();
+    people::by_external_ids(c, &["P9".into()]).await.unwrap()
+}
+
 /// What a check reads of documents under numbers and of their holders: the same on the
 /// gathered reads (a SQLite file, PostgreSQL) and on an in-memory database's one connection.
 async fn check_lookups_read_documents_and_their_holders(t: &TestDb) {
@@ -41,19 +56,12 @@ async fn check_lookups_read_documents_and_their_holders(t: &TestDb) {
 
 #[tokio::test]
 async fn check_lookups_read_documents_and_their_holders_in_memory() {
-    let db = exitentry_storage::Db::open("sqlite::memory:", 1)
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
-    lookups_read(&db).await;
+    lookups_read(&in_memory().await).await;
 }
 
 async fn lookups_read(db: &exitentry_storage::Db) {
     let mut c = db.conn().await.unwrap();
-    people::insert_new(&mut c, &[holder()], 1).await.unwrap();
-    let p = people::by_external_ids(&mut c, &["P9".into()])
-        .await
-        .unwrap();
+    let p = insert_holder(&mut c).await;
     let card = |number: &str, issue_count, status| DocumentRecord {
         person_id: p[0].id,
         kind: DocumentKind::Hrp,
@@ -119,11 +127,7 @@ async fn check_lookups_follow_every_change(t: &TestDb) {
 
 #[tokio::test]
 async fn check_lookups_follow_every_change_in_memory() {
-    let db = exitentry_storage::Db::open("sqlite::memory:", 1)
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
-    lookups_follow(&db).await;
+    lookups_follow(&in_memory().await).await;
 }
 
 async fn lookups_follow(db: &exitentry_storage::Db) {
@@ -133,10 +137,7 @@ async fn lookups_follow(db: &exitentry_storage::Db) {
         found
     };
     let mut c = db.conn().await.unwrap();
-    people::insert_new(&mut c, &[holder()], 1).await.unwrap();
-    let p = people::by_external_ids(&mut c, &["P9".into()])
-        .await
-        .unwrap();
+    let p = insert_holder(&mut c).await;
     let card = DocumentRecord {
         person_id: p[0].id,
         kind: DocumentKind::Hrp,
